@@ -1,0 +1,3 @@
+"""Corroscope: segmentation of corrosion on photos of pipes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Everything the app does that needs no Qt and no TensorFlow."""

@@ -1,0 +1,39 @@
+"""The model contract of DESIGN.md section 4: names and metadata keys shared by training and the app."""
+
+from __future__ import annotations
+
+CONTRACT_VERSION = "1"
+
+INPUT_NAME = "image"
+PROBABILITIES_OUTPUT = "probabilities"
+LABELS_OUTPUT = "labels"
+
+KEY_CONTRACT = "corroscope.contract"
+KEY_CLASSES = "corroscope.classes"
+KEY_INPUT_SIZE = "corroscope.input_size"
+KEY_ARCHITECTURE = "corroscope.architecture"
+KEY_BACKBONE = "corroscope.backbone"
+KEY_TRAINED_ON = "corroscope.trained_on"
+KEY_CREATED = "corroscope.created"
+KEY_METRICS = "corroscope.metrics"
+
+REQUIRED_KEYS = (KEY_CONTRACT, KEY_CLASSES, KEY_INPUT_SIZE)
+OPTIONAL_KEYS = (KEY_ARCHITECTURE, KEY_BACKBONE, KEY_TRAINED_ON, KEY_CREATED, KEY_METRICS)
+
+
+def format_input_size(height: int, width: int) -> str:
+    return f"{height},{width}"
+
+
+def parse_input_size(text: str) -> tuple[int, int]:
+    """`"256,256"` -> (256, 256); raises ValueError with a readable reason."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"input size must be 'H,W', got {text!r}")
+    try:
+        h, w = (int(p.strip()) for p in parts)
+    except ValueError:
+        raise ValueError(f"input size must be two integers 'H,W', got {text!r}") from None
+    if h < 8 or w < 8 or h > 8192 or w > 8192:
+        raise ValueError(f"input size {h}x{w} is out of range (8..8192)")
+    return h, w

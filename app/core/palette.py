@@ -1,0 +1,100 @@
+"""Classes, their mask colours, and conversion between RGB masks and class ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One segmentation class: its id (output channel), name and mask colour (RGB)."""
+
+    id: int
+    name: str
+    color: tuple[int, int, int]
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "color": list(self.color)}
+
+
+CORROSION = ClassInfo(0, "corrosion", (255, 0, 0))
+ASSET = ClassInfo(1, "asset", (0, 0, 255))
+BACKGROUND = ClassInfo(2, "background", (0, 255, 0))
+DEFAULT_CLASSES: tuple[ClassInfo, ...] = (CORROSION, ASSET, BACKGROUND)
+
+# A mask pixel farther than this (Euclidean, RGB) from every palette colour is counted as off-palette.
+OFF_PALETTE_DISTANCE = 100.0
+
+
+def classes_to_json(classes: Sequence[ClassInfo]) -> str:
+    return json.dumps([c.to_json() for c in classes])
+
+
+def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
+    """Parse the contract's `corroscope.classes`; raises ValueError saying what is wrong."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"classes are not valid JSON ({exc.msg})") from exc
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("classes must be a non-empty JSON list")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not {"id", "name", "color"} <= item.keys():
+            raise ValueError(f"class #{i} must be an object with id, name and color")
+        color = item["color"]
+        if (
+            not isinstance(color, list)
+            or len(color) != 3
+            or not all(isinstance(v, int) and 0 <= v <= 255 for v in color)
+        ):
+            raise ValueError(f"class #{i} color must be three integers 0-255")
+        if not isinstance(item["id"], int) or not isinstance(item["name"], str) or not item["name"]:
+            raise ValueError(f"class #{i} needs an integer id and a non-empty name")
+        out.append(ClassInfo(item["id"], item["name"], (color[0], color[1], color[2])))
+    if sorted(c.id for c in out) != list(range(len(out))):
+        raise ValueError("class ids must be 0..N-1, each once")
+    return tuple(sorted(out, key=lambda c: c.id))
+
+
+def class_by_name(classes: Sequence[ClassInfo], name: str) -> ClassInfo | None:
+    return next((c for c in classes if c.name == name), None)
+
+
+def decode_mask(
+    mask_rgb: np.ndarray,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    black_as: str | None = "background",
+) -> tuple[np.ndarray, int]:
+    """RGB mask -> (class ids uint8 HxW, count of off-palette pixels).
+
+    Each pixel goes to the nearest palette colour. Pure black goes to `black_as` (the origin's rule);
+    it still counts as off-palette, since it is in no palette colour.
+    """
+    if mask_rgb.ndim != 3 or mask_rgb.shape[2] != 3:
+        raise ValueError(f"mask must be HxWx3 RGB, got shape {mask_rgb.shape}")
+    pix = mask_rgb.astype(np.int32)
+    palette = np.array([c.color for c in classes], dtype=np.int32)  # C x 3
+    # Squared distances computed per class keep memory at one int32 plane per class.
+    dist = np.stack([((pix - col) ** 2).sum(axis=2) for col in palette], axis=0)
+    ids = dist.argmin(axis=0).astype(np.uint8)
+    nearest = dist.min(axis=0)
+    off = nearest > OFF_PALETTE_DISTANCE**2
+    if black_as is not None:
+        target = class_by_name(classes, black_as)
+        if target is not None:
+            black = (pix == 0).all(axis=2)
+            ids[black] = target.id
+    return ids, int(off.sum())
+
+
+def encode_mask(labels: np.ndarray, classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> np.ndarray:
+    """Class ids HxW -> RGB mask HxWx3 uint8 in the palette."""
+    lut = np.zeros((256, 3), dtype=np.uint8)
+    for c in classes:
+        lut[c.id] = c.color
+    return lut[labels]
