@@ -1,0 +1,90 @@
+"""Tiny synthetic datasets on disk, in both layouts, for the training tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from app.core.palette import encode_mask
+
+REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pipe-corrosion"
+
+
+def _fallback_pipe(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A horizontal band (asset) on a green-grey background with round rust patches on the band."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    labels = np.full((size, size), 2, np.uint8)
+    top = rng.integers(size // 8, size // 3)
+    bottom = rng.integers(size // 2, size - size // 8)
+    labels[top:bottom] = 1
+    for _ in range(rng.integers(1, 4)):
+        cy, cx = rng.integers(top, bottom), rng.integers(0, size)
+        r = rng.integers(size // 12, size // 5)
+        labels[((yy - cy) ** 2 + (xx - cx) ** 2 < r * r) & (labels == 1)] = 0
+    colours = np.array([[150, 70, 30], [110, 120, 140], [60, 110, 60]], np.float64)
+    rgb = colours[labels] + rng.normal(0, 12, (size, size, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8), labels
+
+
+def synthetic_pair(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(photo uint8 HxWx3, class ids uint8 HxW): `app.core.synthetic` where it exists."""
+    try:
+        from app.core.synthetic import synthetic_pipe
+    except ImportError:
+        return _fallback_pipe(seed, size)
+    return synthetic_pipe(seed, size)
+
+
+def write_dataset(root: Path, n: int, size: int = 64, layout: str = "origin", seed: int = 0) -> Path:
+    """Write n synthetic pairs as PNGs: layout "origin" (DATASET/original + ground_truth) or "plain"."""
+    if layout == "origin":
+        img_dir, mask_dir = root / "DATASET" / "original", root / "DATASET" / "ground_truth"
+        names = [(f"ORI_{i:03d}.png", f"GT_{i:03d}.png") for i in range(n)]
+    else:
+        img_dir, mask_dir = root / "images", root / "masks"
+        names = [(f"photo_{i:02d}.png", f"photo_{i:02d}.png") for i in range(n)]
+    img_dir.mkdir(parents=True, exist_ok=True)
+    mask_dir.mkdir(parents=True, exist_ok=True)
+    for i, (img_name, mask_name) in enumerate(names):
+        rgb, labels = synthetic_pair(seed + i, size)
+        Image.fromarray(rgb).save(img_dir / img_name)
+        Image.fromarray(encode_mask(labels)).save(mask_dir / mask_name)
+    return root
+
+
+@pytest.fixture
+def make_dataset(tmp_path: Path) -> Callable[..., Path]:
+    def make(n: int = 6, size: int = 64, layout: str = "origin", seed: int = 0, name: str = "data") -> Path:
+        return write_dataset(tmp_path / name, n, size, layout, seed)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_origin_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 pairs of 64x64 in the origin layout with train.txt/val.txt (9/3), shared by the slow tests."""
+    root = write_dataset(tmp_path_factory.mktemp("tiny") / "data", 12, 64, "origin", seed=100)
+    (root / "train.txt").write_text("".join(f"{i:03d}\n" for i in range(9)))
+    (root / "val.txt").write_text("".join(f"{i:03d}\n" for i in range(9, 12)))
+    return root
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """The origin's photos in ../shared/data; tests that use it skip where it is absent."""
+    if not (REAL_DATA / "DATASET").is_dir():
+        pytest.skip(f"real data not found at {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture
+def pipe_pair() -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
+    return synthetic_pair
