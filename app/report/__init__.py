@@ -1,0 +1,87 @@
+"""The PDF report (QtGui's QPdfWriter; no widgets), used by the GUI and by `corroscope analyze --pdf`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.errors import OutputExistsError
+from app.core.imageio import atomic_write_bytes
+from app.core.model import SegmentationModel
+from app.report.pdf import draw_batch_report, draw_photo_report, render
+
+__all__ = ["render_batch_pdf", "render_pdf_report", "write_batch_pdf_report", "write_pdf_report"]
+
+ALL_SCALES = ("astm", "iso")
+
+
+def _refuse_existing(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+
+
+def _scales(scale: str | None) -> tuple[str, ...]:
+    """None: both scales; else the chosen one ("astm" or "iso")."""
+    if scale is None:
+        return ALL_SCALES
+    if scale not in ALL_SCALES:
+        raise ValueError(f"grade scale must be one of {ALL_SCALES}, got {scale!r}")
+    return (scale,)
+
+
+def render_pdf_report(
+    result: PhotoResult,
+    overlay_rgb: np.ndarray,
+    photo_rgb: np.ndarray,
+    model: SegmentationModel,
+    scale: str | None = None,
+) -> bytes:
+    """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date."""
+    scales = _scales(scale)
+    return render(
+        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales),
+        f"Corroscope report: {result.path.name}",
+    )
+
+
+def write_pdf_report(
+    path: str | os.PathLike[str],
+    result: PhotoResult,
+    overlay_rgb: np.ndarray,
+    photo_rgb: np.ndarray,
+    model: SegmentationModel,
+    overwrite: bool = False,
+    scale: str | None = None,
+) -> Path:
+    """Write the one-photo report atomically; `OutputExistsError` if `path` exists and not `overwrite`."""
+    path = Path(path)
+    _refuse_existing(path, overwrite)  # fail before the drawing work
+    return atomic_write_bytes(
+        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale), overwrite
+    )
+
+
+def render_batch_pdf(
+    results: Sequence[PhotoResult | PhotoFailure], model: SegmentationModel, scale: str | None = None
+) -> bytes:
+    ok = [r for r in results if isinstance(r, PhotoResult)]
+    failed = [(r.path.name, r.reason) for r in results if isinstance(r, PhotoFailure)]
+    scales = _scales(scale)
+    return render(lambda c: draw_batch_report(c, ok, failed, model, scales), "Corroscope batch report")
+
+
+def write_batch_pdf_report(
+    path: str | os.PathLike[str],
+    results: Sequence[PhotoResult | PhotoFailure],
+    model: SegmentationModel,
+    overwrite: bool = False,
+    scale: str | None = None,
+) -> Path:
+    """Write the batch report (a table of every photo, failures with reasons) atomically."""
+    path = Path(path)
+    _refuse_existing(path, overwrite)
+    return atomic_write_bytes(path, render_batch_pdf(results, model, scale), overwrite)

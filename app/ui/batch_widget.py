@@ -1,0 +1,215 @@
+"""The batch table: a QTableView over a QAbstractTableModel that fills row by row as photos finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.analysis import PhotoResult
+from app.report import figures
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One photo of a batch: its result, or the reason it failed."""
+
+    path: Path
+    result: PhotoResult | None = None
+    reason: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.result is None
+
+
+COLUMNS = (
+    "Photo",
+    "Status",
+    "Corrosion %",
+    "Corroded share %",
+    "Grade",
+    "Review",
+    "Confidence",
+    "Time (s)",
+    "Reason",
+)
+
+
+class BatchTableModel(QAbstractTableModel):
+    """Rows are appended as results arrive; no widget per row."""
+
+    def __init__(self, grade_scale: str = "astm", parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[BatchRow] = []
+        self._scale = grade_scale
+
+    @property
+    def rows(self) -> tuple[BatchRow, ...]:
+        return tuple(self._rows)
+
+    def row(self, index: int) -> BatchRow:
+        return self._rows[index]
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self.endResetModel()
+
+    def append(self, row: BatchRow) -> None:
+        n = len(self._rows)
+        self.beginInsertRows(QModelIndex(), n, n)
+        self._rows.append(row)
+        self.endInsertRows()
+
+    def set_grade_scale(self, scale: str) -> None:
+        self._scale = scale
+        col = COLUMNS.index("Grade")
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            name = COLUMNS[section]
+            return figures.scale_title(self._scale) if name == "Grade" else name
+        return str(section + 1)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        name = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(row.path) if name == "Photo" else self._text(row, name)
+        if role == Qt.ItemDataRole.ForegroundRole and row.failed:
+            return QBrush(QColor(170, 20, 20))
+        if role == Qt.ItemDataRole.TextAlignmentRole and name not in ("Photo", "Status", "Reason", "Grade"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _text(self, row: BatchRow, name: str) -> str:
+        if name == "Photo":
+            return row.path.name
+        if name == "Status":
+            return "failed" if row.failed else "done"
+        if row.failed:
+            return row.reason if name == "Reason" else ""
+        r = row.result
+        assert r is not None
+        if name == "Corrosion %":
+            return figures.percent_text(figures.class_percent(r, "corrosion"))
+        if name == "Corroded share %":
+            return figures.percent_text(r.stats.corroded_share)
+        if name == "Grade":
+            return figures.grade_value_text(r.assessment, self._scale)
+        if name == "Review":
+            return "needs review" if r.assessment.needs_review else "ok"
+        if name == "Confidence":
+            return figures.confidence_text(r.mean_confidence)
+        if name == "Time (s)":
+            return f"{r.seconds:.2f}"
+        if name == "Reason":
+            return "; ".join(r.assessment.reasons)
+        return ""
+
+
+class BatchWidget(QWidget):
+    """Progress, cancel, CSV export and the table; a click on a row asks to show that photo."""
+
+    photo_activated = Signal(Path)
+    cancel_requested = Signal()
+    export_csv_requested = Signal()
+
+    def __init__(self, model: BatchTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._total = 0
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m photos")
+        self.status_label = QLabel("No batch yet: File ▸ Open folder…")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_csv_requested)
+        self.table = QTableView()
+        self.table.setModel(model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.clicked.connect(self._on_clicked)
+        self.table.activated.connect(self._on_clicked)
+        top = QHBoxLayout()
+        top.addWidget(self.status_label, 1)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.table)
+        model.rowsInserted.connect(self._update_status)
+
+    @property
+    def model(self) -> BatchTableModel:
+        return self._model
+
+    def start(self, total: int) -> None:
+        self._model.clear()
+        self._total = total
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.cancel_button.setEnabled(True)
+        self.export_button.setEnabled(False)
+        self._update_status()
+
+    def finish(self, message: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.export_button.setEnabled(bool(self._model.rowCount()))
+        self.status_label.setText(message)
+
+    def _update_status(self, *_args) -> None:
+        done = self._model.rowCount()
+        failed = sum(r.failed for r in self._model.rows)
+        self.progress.setValue(done)
+        self.status_label.setText(
+            f"{done} of {self._total} photos" + (f", {failed} failed" if failed else "")
+        )
+        if done:
+            self.table.scrollToBottom()
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.photo_activated.emit(self._model.row(index.row()).path)

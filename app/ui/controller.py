@@ -1,0 +1,201 @@
+"""Starts the work (model loading, photo analysis, batches, exports) in workers and reports back.
+
+Widgets never call ONNX Runtime or read files: they ask the controller, which runs `app.core` in a
+worker and emits the results. Stale results (a newer photo was asked for) are dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.core import analysis, imageio
+from app.core.errors import CorroscopeError
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.ui.batch_widget import BatchRow
+from app.ui.qimage import labels_to_qimage, rgb_to_qimage
+from app.ui.workers import Worker, WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenedPhoto:
+    path: Path
+    rgb: np.ndarray
+    image: object  # QImage RGB32, made in the worker
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalyzedPhoto:
+    result: analysis.PhotoResult
+    labels_image: object  # QImage Indexed8, made in the worker
+
+
+class AppController(QObject):
+    """The app's state (model, current photo and result) and the workers that change it."""
+
+    model_loaded = Signal(object)  # SegmentationModel
+    model_refused = Signal(str)  # why; the previous model stays loaded
+    photo_opened = Signal(object)  # OpenedPhoto
+    photo_analyzed = Signal(object)  # AnalyzedPhoto
+    photo_failed = Signal(str)  # why; the app stays usable
+    busy_changed = Signal(str)  # what runs now, "" when idle
+    batch_started = Signal(int)
+    batch_row_ready = Signal(object)  # BatchRow
+    batch_finished = Signal(str)  # summary
+    export_finished = Signal(list)  # written paths
+    export_failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, options: InferenceOptions | None = None) -> None:
+        super().__init__(parent)
+        self.pool = WorkerPool(self, max_threads=2)
+        self.options = options or InferenceOptions()
+        self.model: SegmentationModel | None = None
+        self.current: OpenedPhoto | None = None
+        self.result: analysis.PhotoResult | None = None
+        self._photo_token = 0
+        self._photo_worker: Worker | None = None
+        self._batch_worker: Worker | None = None
+
+    # model --------------------------------------------------------------------------------------
+    def load_model(self, path: str | Path, device: str = "auto") -> Worker:
+        """Load in a worker; on success it replaces the current model, else the current one stays."""
+        worker = Worker(SegmentationModel.load, Path(path), device)
+        worker.signals.returned.connect(self._on_model_loaded)
+        worker.signals.failed.connect(self.model_refused)
+        worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
+        self.busy_changed.emit(f"Loading model {Path(path).name}…")
+        return self.pool.start(worker)
+
+    def _on_model_loaded(self, model: SegmentationModel) -> None:
+        self.model = model
+        self.model_loaded.emit(model)
+        if self.current is not None:  # re-analyse what is on screen with the new model
+            self.open_photo(self.current.path)
+
+    # one photo ----------------------------------------------------------------------------------
+    def open_photo(self, path: str | Path) -> Worker:
+        """Read, show, then analyse `path` in a worker; a newer call makes older results stale."""
+        if self._photo_worker is not None:
+            self._photo_worker.cancel()
+        self._photo_token += 1
+        token = self._photo_token
+        worker = Worker(_open_and_analyze, Path(path), self.model, self.options)
+        worker.signals.yielded.connect(lambda item, t=token: self._on_photo_item(t, item))
+        worker.signals.failed.connect(lambda msg, t=token: self._on_photo_failed(t, msg))
+        worker.signals.finished.connect(lambda t=token: self._on_photo_done(t))
+        self._photo_worker = worker
+        self.busy_changed.emit(f"Analysing {Path(path).name}…")
+        return self.pool.start(worker)
+
+    def _on_photo_item(self, token: int, item: object) -> None:
+        if token != self._photo_token:
+            return
+        if isinstance(item, OpenedPhoto):
+            self.current = item
+            self.result = None
+            self.photo_opened.emit(item)
+        elif isinstance(item, AnalyzedPhoto):
+            self.result = item.result
+            self.photo_analyzed.emit(item)
+
+    def _on_photo_failed(self, token: int, message: str) -> None:
+        if token == self._photo_token:
+            self.photo_failed.emit(message)
+
+    def _on_photo_done(self, token: int) -> None:
+        if token == self._photo_token:
+            self._photo_worker = None
+            self.busy_changed.emit("")
+
+    # batch --------------------------------------------------------------------------------------
+    def run_batch_folder(self, folder: Path) -> Worker | None:
+        return self.run_batch_paths([folder])
+
+    def run_batch_paths(self, inputs: Sequence[Path]) -> Worker | None:
+        """Analyse the photos in `inputs` (files and folders, listed in the worker) one by one."""
+        if self.model is None:
+            self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
+            return None
+        self.cancel_batch()
+        worker = Worker(_batch_rows, self.model, list(inputs), self.options)
+        counts = {"total": 0, "done": 0, "failed": 0}
+
+        def on_item(item: object) -> None:
+            if isinstance(item, int):
+                counts["total"] = item
+                self.batch_started.emit(item)
+            elif isinstance(item, BatchRow):
+                counts["failed" if item.failed else "done"] += 1
+                self.batch_row_ready.emit(item)
+
+        def on_end(state: str) -> None:
+            if self._batch_worker is worker:
+                self._batch_worker = None
+            n = counts["done"] + counts["failed"]
+            self.batch_finished.emit(f"{state}: {n} of {counts['total']} photos, {counts['failed']} failed")
+
+        worker.signals.yielded.connect(on_item)
+        worker.signals.returned.connect(lambda _v: on_end("Batch finished"))
+        worker.signals.cancelled.connect(lambda: on_end("Batch cancelled"))
+        worker.signals.failed.connect(lambda msg: on_end(f"Batch stopped ({msg})"))
+        self._batch_worker = worker
+        self.busy_changed.emit("Batch running…")
+        worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
+        return self.pool.start(worker)
+
+    def cancel_batch(self) -> None:
+        if self._batch_worker is not None:
+            self._batch_worker.cancel()
+
+    @property
+    def batch_running(self) -> bool:
+        return self._batch_worker is not None
+
+    # exports ------------------------------------------------------------------------------------
+    def run_export(self, job, *args) -> Worker:
+        """Run an export function (returns the written paths) in a worker."""
+        worker = Worker(job, *args)
+        worker.signals.returned.connect(lambda paths: self.export_finished.emit(list(paths)))
+        worker.signals.failed.connect(self.export_failed)
+        worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
+        self.busy_changed.emit("Exporting…")
+        return self.pool.start(worker)
+
+    def shutdown(self, msecs: int = 10000) -> None:
+        """Cancel running work and wait for it (on close)."""
+        self.pool.cancel_all()
+        self.pool.wait(msecs)
+
+
+def _open_and_analyze(
+    path: Path, model: SegmentationModel | None, options: InferenceOptions
+) -> Iterator[object]:
+    rgb = imageio.read_image(path)
+    yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
+    if model is not None:
+        result = analysis.analyze_rgb(model, rgb, path, options)
+        yield AnalyzedPhoto(result, labels_to_qimage(result.labels))
+
+
+def _batch_rows(
+    model: SegmentationModel, inputs: list[Path], options: InferenceOptions
+) -> Iterator[int | BatchRow]:
+    """First the number of photos, then one `BatchRow` per photo."""
+    paths = imageio.find_images(inputs)
+    yield len(paths)
+    for path in paths:
+        try:
+            result = analysis.analyze_photo(model, path, options)
+        except (CorroscopeError, MemoryError, ValueError) as exc:
+            yield BatchRow(path, None, analysis.failure_from(path, exc).reason)
+            continue
+        # The table keeps figures only; the label maps come back when the row is shown.
+        yield BatchRow(path, dataclasses.replace(result, labels=None, confidence=None))

@@ -1,0 +1,91 @@
+"""Choose what to export and where; ask before overwriting anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+EXPORT_KINDS = {
+    "mask": "Mask PNG (class colours)",
+    "overlay": "Overlay PNG (as shown)",
+    "json": "Figures JSON",
+    "pdf": "PDF report",
+}
+
+
+class ExportDialog(QDialog):
+    """Folder + the kinds of file to write for the photo on screen."""
+
+    def __init__(self, folder: str | Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export results")
+        self.folder_edit = QLineEdit(str(folder))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Folder"))
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(browse)
+        self.checks = {kind: QCheckBox(text) for kind, text in EXPORT_KINDS.items()}
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        for check in self.checks.values():
+            check.setChecked(True)
+            check.toggled.connect(self._update_ok)
+            layout.addWidget(check)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.folder_edit.textChanged.connect(self._update_ok)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.folder_edit.text().strip())
+
+    @property
+    def kinds(self) -> set[str]:
+        return {kind for kind, check in self.checks.items() if check.isChecked()}
+
+    def _update_ok(self, *_args) -> None:
+        ok = bool(self.kinds) and bool(self.folder_edit.text().strip())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+
+def confirm_overwrite(parent: QWidget | None, existing: Sequence[Path]) -> bool:
+    """Ask before replacing files; True only when the user says Yes."""
+    if not existing:
+        return True
+    names = "\n".join(f"  {p.name}" for p in list(existing)[:8])
+    more = f"\n  … and {len(existing) - 8} more" if len(existing) > 8 else ""
+    box = QMessageBox(parent)
+    box.setObjectName("overwrite_question")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Replace files?")
+    box.setText(f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}{more}")
+    box.setInformativeText("Replace them?")
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes

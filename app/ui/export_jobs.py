@@ -1,0 +1,178 @@
+"""Exports of the photo on screen and of the batch: paths, the overwrite question, the worker jobs.
+
+The `start_*` functions run on the UI thread (check what exists, ask, start a worker); the `write_*`
+functions run in the worker and call `app.core` and `app.report` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from app.core import export
+from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.imageio import write_png
+from app.core.model import SegmentationModel
+from app.core.overlay import blend_overlay
+from app.core.palette import DEFAULT_CLASSES
+from app.report import write_batch_pdf_report, write_pdf_report
+from app.ui.export_dialog import EXPORT_KINDS, ExportDialog, confirm_overwrite
+from app.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from app.ui.batch_widget import BatchRow
+    from app.ui.main_window import MainWindow
+
+
+def photo_targets(folder: Path, stem: str, kinds: Collection[str]) -> dict[str, Path]:
+    """Where each kind of export goes (names from `app.core.export`, so the CLI writes the same)."""
+    unknown = set(kinds) - set(EXPORT_KINDS)
+    if unknown:
+        raise ValueError(f"unknown export kinds: {sorted(unknown)}")
+    paths = export.output_paths(folder, stem)
+    every = {
+        "mask": paths.mask,
+        "overlay": paths.overlay,
+        "json": paths.json,
+        "pdf": folder / f"{export.safe_stem(stem)}_report.pdf",
+    }
+    return {kind: every[kind] for kind in EXPORT_KINDS if kind in kinds}
+
+
+def write_photo_exports(
+    targets: Mapping[str, Path],
+    result: PhotoResult,
+    rgb: np.ndarray,
+    visible: Collection[int],
+    opacity: Mapping[int, float],
+    model: SegmentationModel,
+    scale: str,
+    overwrite: bool,
+) -> list[Path]:
+    """Worker job: write the chosen files; the overlay is blended as shown on screen."""
+    written: list[Path] = []
+    if targets:
+        next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
+    if "mask" in targets:
+        written.append(export.write_mask_png(targets["mask"], result.labels, result.classes, overwrite))
+    overlay = None
+    if "overlay" in targets or "pdf" in targets:
+        overlay = blend_overlay(rgb, result.labels, result.classes, visible, opacity)
+    if "overlay" in targets:
+        written.append(write_png(targets["overlay"], overlay, overwrite=overwrite))
+    if "json" in targets:
+        written.append(export.write_result_json(targets["json"], result, overwrite=overwrite))
+    if "pdf" in targets:
+        written.append(write_pdf_report(targets["pdf"], result, overlay, rgb, model, overwrite, scale=scale))
+    return written
+
+
+def batch_records(rows: Sequence[BatchRow]) -> list[PhotoResult | PhotoFailure]:
+    return [r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows]
+
+
+def write_batch_csv(path: Path, records: Sequence[PhotoResult | PhotoFailure], overwrite: bool) -> list[Path]:
+    """Worker job: the batch table as CSV (the same columns as `corroscope analyze`)."""
+    ok = [r for r in records if isinstance(r, PhotoResult)]
+    class_names = [c.name for c in (ok[0].classes if ok else DEFAULT_CLASSES)]
+    columns = export.csv_columns(class_names)
+    rows = [
+        export.csv_row(r, class_names) if isinstance(r, PhotoResult) else export.failure_row(r, class_names)
+        for r in records
+    ]
+    return [export.write_csv(path, rows, columns, overwrite=overwrite)]
+
+
+def write_batch_pdf(
+    path: Path,
+    records: Sequence[PhotoResult | PhotoFailure],
+    model: SegmentationModel,
+    scale: str,
+    overwrite: bool,
+) -> list[Path]:
+    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale)]
+
+
+# UI-thread parts ------------------------------------------------------------------------------------
+def start_photo_export(window: MainWindow, folder: Path, kinds: Collection[str]) -> Worker | None:
+    """Ask before replacing anything, then write in a worker. None when there is nothing to do."""
+    c = window.controller
+    if c.result is None or c.current is None or c.model is None:
+        window.show_message("Nothing to export yet: open a photo first.", "warning")
+        return None
+    targets = photo_targets(folder, c.current.path.stem, kinds)
+    existing = [p for p in targets.values() if p.exists()]
+    if not confirm_overwrite(window, existing):
+        window.show_message("Export cancelled: no file was replaced.", "info")
+        return None
+    state = window.overlay_state
+    return c.run_export(
+        write_photo_exports,
+        targets,
+        c.result,
+        c.current.rgb,
+        state.visible_ids,
+        state.opacities,
+        c.model,
+        window.figures.grade_scale,
+        bool(existing),
+    )
+
+
+def export_photo_interactive(window: MainWindow) -> Worker | None:
+    dialog = ExportDialog(window.settings.last_folder, window)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    window.settings.last_folder = str(dialog.folder)
+    return start_photo_export(window, dialog.folder, dialog.kinds)
+
+
+def _ask_existing(window: MainWindow, path: Path) -> bool | None:
+    """None: the user said no; else whether to overwrite."""
+    if path.exists():
+        return True if confirm_overwrite(window, [path]) else None
+    return False
+
+
+def start_batch_csv_export(window: MainWindow, path: Path) -> Worker | None:
+    rows = window.batch_model.rows
+    overwrite = _ask_existing(window, path)
+    if not rows or overwrite is None:
+        return None
+    return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
+
+
+def start_batch_pdf_export(window: MainWindow, path: Path) -> Worker | None:
+    rows, model = window.batch_model.rows, window.controller.model
+    overwrite = _ask_existing(window, path)
+    if not rows or model is None or overwrite is None:
+        return None
+    records = batch_records(rows)
+    return window.controller.run_export(
+        write_batch_pdf, path, records, model, window.figures.grade_scale, overwrite
+    )
+
+
+def _save_path(window: MainWindow, title: str, name: str, pattern: str) -> Path | None:
+    path, _ = QFileDialog.getSaveFileName(
+        window,
+        title,
+        str(Path(window.settings.last_folder) / name),
+        pattern,
+        options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, the same way everywhere
+    )
+    return Path(path) if path else None
+
+
+def export_batch_csv_interactive(window: MainWindow) -> Worker | None:
+    path = _save_path(window, "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
+    return start_batch_csv_export(window, path) if path else None
+
+
+def export_batch_pdf_interactive(window: MainWindow) -> Worker | None:
+    path = _save_path(window, "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
+    return start_batch_pdf_export(window, path) if path else None

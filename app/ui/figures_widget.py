@@ -1,0 +1,88 @@
+"""The figures of the photo on screen: area per class, corroded share, grade, review flag, timing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.core.analysis import PhotoResult
+from app.report import figures
+
+
+class FiguresWidget(QGroupBox):
+    """Shows one `PhotoResult` with the same texts as the PDF report; the grade scale is chosen here."""
+
+    grade_scale_changed = Signal(str)
+
+    def __init__(self, grade_scale: str = "astm", parent: QWidget | None = None) -> None:
+        super().__init__("Figures", parent)
+        self._result: PhotoResult | None = None
+        self.scale_combo = QComboBox()
+        for key, title in figures.SCALE_TITLES.items():
+            self.scale_combo.addItem(title, key)
+        self.scale_combo.setCurrentIndex(max(0, self.scale_combo.findData(grade_scale)))
+        self.scale_combo.currentIndexChanged.connect(self._on_scale)
+        self.grade_label = QLabel()
+        self.grade_label.setStyleSheet("font-size: 15pt; font-weight: bold;")
+        self.grade_label.setWordWrap(True)
+        self.review_label = QLabel()
+        self.review_label.setWordWrap(True)
+        self._form = QFormLayout()
+        self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        scale_row = QHBoxLayout()
+        scale_row.addWidget(QLabel("Grade scale"))
+        scale_row.addWidget(self.scale_combo, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(scale_row)
+        layout.addWidget(self.grade_label)
+        layout.addWidget(self.review_label)
+        layout.addLayout(self._form)
+        layout.addStretch(1)
+        self.set_result(None)
+
+    @property
+    def grade_scale(self) -> str:
+        return self.scale_combo.currentData()
+
+    @property
+    def result(self) -> PhotoResult | None:
+        return self._result
+
+    def values(self) -> dict[str, str]:
+        """What the panel shows, label -> text (for tests and copy)."""
+        out = {}
+        for row in range(self._form.rowCount()):
+            label = self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = self._form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label and field:
+                out[label.widget().text().rstrip(":")] = field.widget().text()
+        return out
+
+    def set_result(self, result: PhotoResult | None, message: str = "") -> None:
+        self._result = result
+        while self._form.rowCount():
+            self._form.removeRow(0)
+        if result is None:
+            self.grade_label.setText("")
+            self.review_label.setText(message or "Open a photo to see its figures.")
+            self.review_label.setStyleSheet("")
+            return
+        a = result.assessment
+        self.grade_label.setText(figures.grade_text(a, self.grade_scale))
+        if a.needs_review:
+            self.review_label.setText("⚠ " + figures.review_text(a).replace("Yes: ", "Needs review: "))
+            self.review_label.setStyleSheet("color: #a04000; font-weight: bold;")
+        else:
+            self.review_label.setText("No review needed.")
+            self.review_label.setStyleSheet("color: #206020;")
+        for key, value in figures.figure_rows(result, self.grade_scale):
+            if key in ("Grade", "Needs review"):
+                continue
+            field = QLabel(value)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            field.setWordWrap(len(value) > 24)
+            self._form.addRow(key + ":", field)
+
+    def _on_scale(self, _index: int) -> None:
+        self.set_result(self._result)
+        self.grade_scale_changed.emit(self.grade_scale)

@@ -1,0 +1,143 @@
+"""The photo with its overlay: zoom to fit, wheel zoom about the cursor, drag to pan, 1:1."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+from app.ui.overlay_state import OverlayState
+
+MIN_ZOOM = 0.01
+MAX_ZOOM = 32.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
+
+
+class ImageViewerWidget(QGraphicsView):
+    """Shows a photo and the label overlay; colours, opacity and visibility come from `OverlayState`.
+
+    The overlay is one indexed image of class ids whose colour table holds each class's colour at its
+    opacity (transparent when hidden), so a toggle rebuilds one pixmap and never touches the photo.
+    """
+
+    zoom_changed = Signal(float)
+
+    def __init__(self, state: OverlayState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self._photo_item = QGraphicsPixmapItem()
+        self._overlay_item = QGraphicsPixmapItem()
+        for z, item in enumerate((self._photo_item, self._overlay_item)):
+            item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+            item.setZValue(z)
+            self._scene.addItem(item)
+        self._labels: QImage | None = None
+        self._fit_mode = True
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setBackgroundBrush(QColor(48, 48, 48))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAcceptDrops(False)  # the main window takes drops
+        state.changed.connect(self._refresh_overlay)
+        state.comparing_changed.connect(self._on_comparing)
+
+    # content ------------------------------------------------------------------------------------
+    def has_photo(self) -> bool:
+        return not self._photo_item.pixmap().isNull()
+
+    def set_photo(self, image: QImage) -> None:
+        """Show a new photo (its overlay is cleared) and fit it to the window."""
+        self._photo_item.setPixmap(QPixmap.fromImage(image))
+        self.set_labels(None)
+        self._scene.setSceneRect(QRectF(0, 0, image.width(), image.height()))
+        self.fit_to_window()
+
+    def set_labels(self, labels: QImage | None) -> None:
+        """The class-id image (Indexed8, same size as the photo) or None for no overlay."""
+        if labels is not None and labels.size() != self._photo_item.pixmap().size():
+            raise ValueError("label image and photo differ in size")
+        self._labels = labels
+        self._refresh_overlay()
+
+    def clear(self) -> None:
+        self._photo_item.setPixmap(QPixmap())
+        self.set_labels(None)
+
+    def _refresh_overlay(self) -> None:
+        if self._labels is None:
+            self._overlay_item.setPixmap(QPixmap())
+            return
+        self._labels.setColorTable(self._state.color_table())
+        overlay = self._labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
+        self._overlay_item.setVisible(not self._state.comparing)
+
+    def _on_comparing(self, comparing: bool) -> None:
+        self._overlay_item.setVisible(not comparing)
+
+    def rendered_image(self) -> QImage:
+        """The photo with the overlay as shown, at 1:1 (what the user sees, without zoom)."""
+        rect = self._scene.sceneRect()
+        image = QImage(int(rect.width()), int(rect.height()), QImage.Format.Format_RGB32)
+        image.fill(Qt.GlobalColor.black)
+        painter = QPainter(image)
+        self._scene.render(painter, QRectF(image.rect()), rect)
+        painter.end()
+        return image
+
+    # zoom and pan -------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit_to_window(self) -> None:
+        self._fit_mode = True
+        if self.has_photo():
+            self.fitInView(self._photo_item, Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.zoom())
+
+    def zoom_actual_size(self) -> None:
+        """1:1: one photo pixel per screen pixel, centred where the view was."""
+        self._fit_mode = False
+        center = self.mapToScene(self.viewport().rect().center())
+        self.resetTransform()
+        self.centerOn(center)
+        self.zoom_changed.emit(self.zoom())
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by `factor`, keeping the scene point under `anchor` (viewport coords) in place."""
+        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        factor = target / self.zoom()
+        if abs(factor - 1.0) < 1e-9:
+            return
+        self._fit_mode = False
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        old_anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.scale(factor, factor)
+        after = self.mapToScene(anchor.toPoint())
+        delta = after - before
+        self.translate(delta.x(), delta.y())
+        self.setTransformationAnchor(old_anchor)
+        self.zoom_changed.emit(self.zoom())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps and self.has_photo():
+            self.zoom_by(WHEEL_STEP**steps, event.position())
+            event.accept()
+        else:
+            super().wheelEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode:
+            self.fit_to_window()

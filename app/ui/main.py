@@ -1,0 +1,70 @@
+"""Start the desktop app: `main(argv) -> int` (called by `corroscope` / `corroscope gui`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+import app
+from app.core.model import default_model_path
+from app.ui.settings import APPLICATION, ORGANIZATION, AppSettings
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="corroscope gui", description="Corroscope desktop app")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="a photo to open, or folders/photos to run as a batch"
+    )
+    parser.add_argument("--model", type=Path, help="ONNX model to load instead of the bundled one")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu"), help="auto tries CUDA first; kept in the settings"
+    )
+    parser.add_argument("--settings", type=Path, help="keep settings in this INI file (portable use, tests)")
+    return parser.parse_args(list(argv))
+
+
+def create_window(args: argparse.Namespace, settings: AppSettings):
+    """The window with its model loading and the photos from the command line started."""
+    from app.ui.main_window import NO_MODEL_TEXT, MainWindow
+
+    if args.device:
+        settings.device = args.device
+    window = MainWindow(settings)
+    model_path = args.model or default_model_path()
+    if model_path is None:
+        window.show_message(NO_MODEL_TEXT, "warning")
+    else:
+        window.controller.load_model(model_path, settings.device)
+    if args.paths:
+        # After the model: the worker pool runs in order only per thread, so wait for it to load.
+        def open_paths() -> None:
+            if window.controller.pool.active and window.controller.model is None:
+                QTimer.singleShot(100, open_paths)
+            else:
+                window.open_paths(list(args.paths))
+
+        QTimer.singleShot(0, open_paths)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    qt_app = QApplication.instance() or QApplication([sys.argv[0]])
+    qt_app.setOrganizationName(ORGANIZATION)
+    qt_app.setApplicationName(APPLICATION)
+    qt_app.setApplicationVersion(app.__version__)
+    settings = AppSettings.at(args.settings) if args.settings else AppSettings()
+    window = create_window(args, settings)
+    window.show()
+    return int(qt_app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

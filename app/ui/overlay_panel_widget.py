@@ -1,0 +1,145 @@
+"""One row per class (visibility, colour swatch, opacity, shortcut) and the compare-key hint."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.overlay_state import OverlayState
+
+COMPARE_KEY_TEXT = "Space"
+
+
+def class_shortcut(index: int) -> str:
+    """Keys 1..9 toggle the first nine classes."""
+    return str(index + 1) if index < 9 else ""
+
+
+def color_swatch(color: tuple[int, int, int], size: int = 16) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*color))
+    return pixmap
+
+
+class OverlayPanelWidget(QGroupBox):
+    """Writes to `OverlayState` through its setters and follows its change events."""
+
+    def __init__(self, state: OverlayState, parent: QWidget | None = None) -> None:
+        super().__init__("Overlay", parent)
+        self._state = state
+        self._checks: dict[int, QCheckBox] = {}
+        self._sliders: dict[int, QSlider] = {}
+        self._shortcuts: list[QShortcut] = []
+        layout = QVBoxLayout(self)
+        self._grid = QGridLayout()
+        self._grid.setColumnStretch(2, 1)
+        layout.addLayout(self._grid)
+        self._hint = QLabel(f"Hold <b>{COMPARE_KEY_TEXT}</b> to compare with the plain photo.")
+        self._hint.setWordWrap(True)
+        layout.addWidget(self._hint)
+        state.classes_changed.connect(self._rebuild)
+        state.changed.connect(self._sync)
+        state.comparing_changed.connect(self._on_comparing)
+        self._rebuild()
+
+    def check_box(self, class_id: int) -> QCheckBox:
+        return self._checks[class_id]
+
+    def slider(self, class_id: int) -> QSlider:
+        return self._sliders[class_id]
+
+    def _rebuild(self) -> None:
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for shortcut in self._shortcuts:
+            shortcut.setEnabled(False)
+            shortcut.deleteLater()
+        self._checks.clear()
+        self._sliders.clear()
+        self._shortcuts.clear()
+        for row, info in enumerate(self._state.classes):
+            key = class_shortcut(row)
+            check = QCheckBox(info.name)
+            check.setToolTip(f"Show or hide {info.name}" + (f" ({key})" if key else ""))
+            check.setChecked(self._state.is_visible(info.id))
+            check.toggled.connect(lambda on, cid=info.id: self._state.set_visible(cid, on))
+            swatch = QLabel()
+            swatch.setPixmap(color_swatch(info.color))
+            swatch.setToolTip("RGB {}, {}, {}".format(*info.color))
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(0, 100)
+            slider.setValue(round(self._state.opacity(info.id) * 100))
+            slider.setToolTip(f"Opacity of {info.name}")
+            slider.valueChanged.connect(lambda v, cid=info.id: self._state.set_opacity(cid, v / 100))
+            key_label = QLabel(f"<kbd>{key}</kbd>" if key else "")
+            key_label.setToolTip("Keyboard shortcut that toggles this class")
+            self._grid.addWidget(swatch, row, 0)
+            self._grid.addWidget(check, row, 1)
+            self._grid.addWidget(slider, row, 2)
+            self._grid.addWidget(key_label, row, 3)
+            self._checks[info.id] = check
+            self._sliders[info.id] = slider
+            if key:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+                shortcut.activated.connect(lambda cid=info.id: self._state.toggle(cid))
+                self._shortcuts.append(shortcut)
+        if not self._state.classes:
+            self._grid.addWidget(QLabel("No model loaded."), 0, 0, 1, 4)
+
+    def _sync(self) -> None:
+        for cid, check in self._checks.items():
+            check.blockSignals(True)
+            check.setChecked(self._state.is_visible(cid))
+            check.blockSignals(False)
+        for cid, slider in self._sliders.items():
+            slider.blockSignals(True)
+            slider.setValue(round(self._state.opacity(cid) * 100))
+            slider.blockSignals(False)
+
+    def _on_comparing(self, comparing: bool) -> None:
+        self._hint.setText(
+            "Showing the plain photo."
+            if comparing
+            else f"Hold <b>{COMPARE_KEY_TEXT}</b> to compare with the plain photo."
+        )
+
+
+class LegendWidget(QWidget):
+    """Colour and name of each class, as drawn (a compact legend under the viewer)."""
+
+    def __init__(self, state: OverlayState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(6, 2, 6, 2)
+        state.classes_changed.connect(self._rebuild)
+        state.changed.connect(self._rebuild)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for info in self._state.classes:
+            swatch = QLabel()
+            swatch.setPixmap(color_swatch(info.color, 12))
+            text = QLabel(info.name if self._state.is_visible(info.id) else f"<s>{info.name}</s>")
+            text.setToolTip("shown" if self._state.is_visible(info.id) else "hidden")
+            self._layout.addWidget(swatch)
+            self._layout.addWidget(text)
+            self._layout.addSpacing(10)
+        self._layout.addStretch(1)

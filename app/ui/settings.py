@@ -1,0 +1,119 @@
+"""Typed access to the app's QSettings (device, grade scale, geometry, folders, recent files, opacity)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "Corroscope"
+APPLICATION = "Corroscope"
+MAX_RECENT = 10
+DEVICES = ("auto", "cpu")
+GRADE_SCALES = ("astm", "iso")
+
+
+class AppSettings:
+    """One place that knows the keys; tests pass a QSettings on an INI file in a temporary folder."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._s = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    @classmethod
+    def at(cls, ini_path: str | Path) -> AppSettings:
+        """Settings kept in one INI file (tests, portable installs)."""
+        return cls(QSettings(str(ini_path), QSettings.Format.IniFormat))
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._s
+
+    def _str(self, key: str, default: str) -> str:
+        value = self._s.value(key, default)
+        return value if isinstance(value, str) else default
+
+    # device -----------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        value = self._str("inference/device", "auto")
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        if value not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {value!r}")
+        self._s.setValue("inference/device", value)
+
+    # grade scale ------------------------------------------------------------------------------
+    @property
+    def grade_scale(self) -> str:
+        value = self._str("report/grade_scale", "astm")
+        return value if value in GRADE_SCALES else "astm"
+
+    @grade_scale.setter
+    def grade_scale(self, value: str) -> None:
+        if value not in GRADE_SCALES:
+            raise ValueError(f"grade scale must be one of {GRADE_SCALES}, got {value!r}")
+        self._s.setValue("report/grade_scale", value)
+
+    # folders and recent files -----------------------------------------------------------------
+    @property
+    def last_folder(self) -> str:
+        return self._str("files/last_folder", str(Path.home()))
+
+    @last_folder.setter
+    def last_folder(self, value: str | Path) -> None:
+        self._s.setValue("files/last_folder", str(value))
+
+    @property
+    def recent_files(self) -> list[str]:
+        try:
+            items = json.loads(self._str("files/recent", "[]"))
+        except json.JSONDecodeError:
+            return []
+        return [str(p) for p in items if isinstance(p, str)][:MAX_RECENT]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        """Put `path` first (once) and keep the newest MAX_RECENT; returns the new list."""
+        path = str(path)
+        items = [path] + [p for p in self.recent_files if p != path]
+        items = items[:MAX_RECENT]
+        self._s.setValue("files/recent", json.dumps(items))
+        return items
+
+    def clear_recent_files(self) -> None:
+        self._s.setValue("files/recent", "[]")
+
+    # overlay ----------------------------------------------------------------------------------
+    def opacity(self, class_name: str, default: float) -> float:
+        try:
+            value = float(self._s.value(f"overlay/opacity/{class_name}", default))
+        except (TypeError, ValueError):
+            return default
+        return min(1.0, max(0.0, value))
+
+    def set_opacity(self, class_name: str, value: float) -> None:
+        self._s.setValue(f"overlay/opacity/{class_name}", f"{min(1.0, max(0.0, value)):.3f}")
+
+    # window -----------------------------------------------------------------------------------
+    @property
+    def window_geometry(self) -> QByteArray | None:
+        value = self._s.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    @window_geometry.setter
+    def window_geometry(self, value: QByteArray) -> None:
+        self._s.setValue("window/geometry", value)
+
+    @property
+    def window_state(self) -> QByteArray | None:
+        value = self._s.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    @window_state.setter
+    def window_state(self, value: QByteArray) -> None:
+        self._s.setValue("window/state", value)
+
+    def sync(self) -> None:
+        self._s.sync()

@@ -1,0 +1,109 @@
+"""superqt-style thread workers: a QRunnable whose signals live on a separate QObject.
+
+`run()` catches everything and emits `failed`, and always emits `finished`; cancel is a flag checked
+between the items a generator function yields. Workers call core code and never touch widgets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.core.errors import CorroscopeError
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSignals(QObject):
+    """Signals of one worker; created on the UI thread, so slots run there (queued connections)."""
+
+    started = Signal()
+    yielded = Signal(object)  # one item from a generator function (a batch row, a loaded photo, ...)
+    returned = Signal(object)  # the function's return value, when it was not cancelled
+    failed = Signal(str)  # a message a user can act on
+    cancelled = Signal()
+    finished = Signal()  # always, last
+
+
+class Worker(QRunnable):
+    """Runs `fn(*args, **kwargs)` on a thread pool; a generator's items arrive through `yielded`."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the owner keeps a reference until `finished`
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._cancel_requested = False
+        self.signals = WorkerSignals()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel_requested
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next item; `cancelled` and `finished` follow."""
+        self._cancel_requested = True
+
+    def run(self) -> None:
+        sig = self.signals
+        try:
+            sig.started.emit()
+            if inspect.isgeneratorfunction(self._fn):
+                gen = self._fn(*self._args, **self._kwargs)
+                value = None
+                try:
+                    while True:
+                        if self._cancel_requested:
+                            gen.close()
+                            break
+                        sig.yielded.emit(next(gen))
+                except StopIteration as stop:
+                    value = stop.value
+            else:
+                value = self._fn(*self._args, **self._kwargs)
+            if self._cancel_requested:
+                sig.cancelled.emit()
+            else:
+                sig.returned.emit(value)
+        except CorroscopeError as exc:
+            sig.failed.emit(str(exc))
+        except MemoryError:
+            sig.failed.emit("Not enough memory for this photo; close other programs or use a smaller photo.")
+        except Exception as exc:  # a worker must never take the app down
+            log.exception("worker %s failed", getattr(self._fn, "__name__", self._fn))
+            sig.failed.emit(f"Unexpected error ({type(exc).__name__}: {exc})")
+        finally:
+            sig.finished.emit()
+
+
+class WorkerPool(QObject):
+    """Starts workers on a QThreadPool and keeps them alive until they finish."""
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._running: set[Worker] = set()
+
+    def start(self, worker: Worker) -> Worker:
+        self._running.add(worker)
+        worker.signals.finished.connect(lambda w=worker: self._running.discard(w))
+        self._pool.start(worker)
+        return worker
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._running):
+            worker.cancel()
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Cancel nothing; wait for running workers (used on close and in tests)."""
+        return self._pool.waitForDone(msecs)

@@ -1,0 +1,90 @@
+"""Fixtures for the UI tests: offscreen Qt, settings in a temporary folder, tiny ONNX models, photos."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6", reason="the UI tests need PySide6")
+onnx = pytest.importorskip("onnx", reason="the UI tests build tiny ONNX models with onnx.helper")
+
+from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+
+from app.core.imageio import write_png  # noqa: E402
+from app.core.synthetic import synthetic_pipe  # noqa: E402
+from app.ui.settings import AppSettings  # noqa: E402
+from app.core import contract  # noqa: E402
+from tests.helpers.tiny_models import channel_model  # noqa: E402
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Even a stray default QSettings lands in a temporary folder, never the user's settings."""
+    where = str(tmp_path_factory.mktemp("qsettings"))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, where)
+    QCoreApplication.setOrganizationName("CorroscopeTests")
+    QCoreApplication.setApplicationName("CorroscopeTests")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings.at(tmp_path / "settings.ini")
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return channel_model(tmp_path_factory.mktemp("models") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def other_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second valid model (different file, so a different SHA-256)."""
+    return channel_model(tmp_path_factory.mktemp("models2") / "tiny-b.onnx", sharpness=8.0)
+
+
+@pytest.fixture(scope="session")
+def bad_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid ONNX file that breaks the contract (no corroscope metadata)."""
+    return channel_model(tmp_path_factory.mktemp("bad") / "no-classes.onnx", metadata={contract.KEY_CLASSES: None})
+
+
+def photo(tmp_path: Path, seed: int, size=(96, 128), name: str | None = None) -> tuple[Path, np.ndarray]:
+    rgb, labels = synthetic_pipe(seed, size)
+    path = tmp_path / (name or f"pipe_{seed:02d}.png")
+    write_png(path, rgb)
+    return path, rgb
+
+
+@pytest.fixture
+def photo_path(tmp_path: Path) -> Path:
+    return photo(tmp_path, 3)[0]
+
+
+@pytest.fixture
+def window(qtbot, settings: AppSettings, model_path: Path):
+    """The real main window with the tiny model loaded."""
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.controller.load_model(model_path, "cpu")
+    yield win
+    win.controller.shutdown()
+
+
+def open_and_wait(qtbot, win, path: Path) -> None:
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.open_photo(path)
