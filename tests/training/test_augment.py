@@ -1,0 +1,85 @@
+"""Augmentation moves photo and mask together and keeps masks in the class set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from app.core.palette import DEFAULT_CLASSES, decode_mask, encode_mask  # noqa: E402
+from training import augment  # noqa: E402
+
+
+def _blocky_labels(size: int, seed: int) -> np.ndarray:
+    """Classes in 8x8 blocks, so most pixels sit well inside a region after any rescale."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 3, (size // 8, size // 8), dtype=np.uint8)
+    return np.kron(coarse, np.ones((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_geometry_keeps_photo_and_mask_aligned(seed):
+    labels = _blocky_labels(64, seed)
+    photo = encode_mask(labels)  # the photo's pixels spell their own class
+    config = augment.AugmentConfig(crop=48, scale_range=(0.8, 1.3)).geometric_only()
+    out_photo, out_labels = augment.augment_pair(photo, labels, tf.constant([seed, 7], tf.int64), config)
+    out_photo = np.clip(np.round(out_photo.numpy()), 0, 255).astype(np.uint8)
+    out_labels = out_labels.numpy()
+    assert out_photo.shape == (48, 48, 3) and out_labels.shape == (48, 48)
+    decoded, _ = decode_mask(out_photo)
+    # Bilinear resizing blends colours only on block edges; away from them the classes must agree.
+    pure = np.abs(out_photo.astype(int) - encode_mask(decoded).astype(int)).max(axis=2) < 8
+    assert pure.mean() > 0.7
+    np.testing.assert_array_equal(decoded[pure], out_labels[pure])
+
+
+def test_augmentation_changes_the_geometry():
+    labels = _blocky_labels(64, 9)
+    photo = encode_mask(labels)
+    config = augment.AugmentConfig(crop=64, scale_range=(1.0, 1.0)).geometric_only()
+    results = {
+        augment.augment_pair(photo, labels, tf.constant([s, 0], tf.int64), config)[1].numpy().tobytes()
+        for s in range(12)
+    }
+    assert len(results) > 3  # flips and turns give several distinct layouts
+
+
+def test_full_augmentation_keeps_masks_in_the_class_set_and_photo_in_range():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    labels = _blocky_labels(64, 3)
+    config = augment.AugmentConfig(crop=32, blur_probability=1.0, jpeg_probability=1.0)
+    for s in range(4):
+        out_photo, out_labels = augment.augment_pair(photo, labels, tf.constant([s, 1], tf.int64), config)
+        values = set(np.unique(out_labels.numpy()).tolist())
+        assert values <= {c.id for c in DEFAULT_CLASSES}
+        p = out_photo.numpy()
+        assert p.dtype == np.float32 and p.min() >= 0.0 and p.max() <= 255.0
+        assert out_photo.shape == (32, 32, 3)
+
+
+def test_photometric_changes_touch_only_the_photo():
+    labels = _blocky_labels(64, 4)
+    photo = encode_mask(labels)
+    config = augment.AugmentConfig(crop=None, flip=False, rotate90=False, jpeg_probability=1.0)
+    out_photo, out_labels = augment.augment_pair(photo, labels, tf.constant([3, 3], tf.int64), config)
+    np.testing.assert_array_equal(out_labels.numpy(), labels)
+    assert np.abs(out_photo.numpy() - photo.astype(np.float32)).mean() > 1.0
+
+
+def test_same_seed_same_batches():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    labels = rng.integers(0, 3, (8, 64, 64), dtype=np.uint8)
+    config = augment.AugmentConfig(crop=32)
+
+    def first_batch(seed):
+        x, y = next(iter(augment.train_dataset(images, labels, 4, config, seed)))
+        return x.numpy(), y.numpy()
+
+    a, b, c = first_batch(5), first_batch(5), first_batch(6)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    assert a[0].shape == (4, 32, 32, 3) and a[1].shape == (4, 32, 32)
