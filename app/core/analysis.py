@@ -1,0 +1,99 @@
+"""One photo from file to figures: read, segment, measure, grade."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.core.errors import CorroscopeError
+from app.core.grading import Assessment, ReviewPolicy, assess
+from app.core.imageio import DEFAULT_MAX_PIXELS, read_image
+from app.core.inference import InferenceMode, InferenceOptions, segment
+from app.core.model import SegmentationModel
+from app.core.palette import ClassInfo
+from app.core.stats import AreaStats, area_stats
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoResult:
+    """Everything measured on one photo. `labels`/`confidence` are full size (uint8 HxW)."""
+
+    path: Path
+    width: int
+    height: int
+    stats: AreaStats
+    assessment: Assessment
+    mean_confidence: float | None
+    seconds: float
+    model_sha256: str
+    provider: str
+    mode: InferenceMode
+    classes: tuple[ClassInfo, ...]
+    labels: np.ndarray = field(repr=False)
+    confidence: np.ndarray = field(repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class PhotoFailure:
+    path: Path
+    reason: str
+
+
+def analyze_rgb(
+    model: SegmentationModel,
+    rgb: np.ndarray,
+    path: str | os.PathLike[str],
+    options: InferenceOptions | None = None,
+    policy: ReviewPolicy | None = None,
+    extra_seconds: float = 0.0,
+) -> PhotoResult:
+    """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`."""
+    options = options or InferenceOptions()
+    start = time.perf_counter()
+    seg = segment(model, rgb, options)
+    stats = area_stats(seg.labels, model.classes)
+    assessment = assess(stats, seg.mean_confidence, policy)
+    seconds = time.perf_counter() - start + extra_seconds
+    return PhotoResult(
+        path=Path(path),
+        width=int(rgb.shape[1]),
+        height=int(rgb.shape[0]),
+        stats=stats,
+        assessment=assessment,
+        mean_confidence=seg.mean_confidence,
+        seconds=seconds,
+        model_sha256=model.sha256,
+        provider=model.device,
+        mode=options.mode,
+        classes=model.classes,
+        labels=seg.labels,
+        confidence=seg.confidence,
+    )
+
+
+def analyze_photo(
+    model: SegmentationModel,
+    path: str | os.PathLike[str],
+    options: InferenceOptions | None = None,
+    policy: ReviewPolicy | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> PhotoResult:
+    """Read and analyse one photo; raises `ImageReadError` (or another `CorroscopeError`) on failure."""
+    start = time.perf_counter()
+    rgb = read_image(path, max_pixels=max_pixels)
+    return analyze_rgb(model, rgb, path, options, policy, extra_seconds=time.perf_counter() - start)
+
+
+def failure_from(path: str | os.PathLike[str], exc: BaseException) -> PhotoFailure:
+    """A `PhotoFailure` with a reason a user can read (our messages already name the file)."""
+    text = str(exc) if isinstance(exc, CorroscopeError) else f"{type(exc).__name__}: {exc}"
+    prefix = f"{Path(path)}: "
+    return PhotoFailure(Path(path), text[len(prefix) :] if text.startswith(prefix) else text)

@@ -1,0 +1,230 @@
+"""Exports: mask and overlay PNGs, one JSON per photo, one CSV for a batch; output names that stay put."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.imageio import atomic_write_bytes, write_png
+from app.core.overlay import blend_overlay
+from app.core.palette import DEFAULT_CLASSES, ClassInfo, encode_mask
+
+RESULT_SCHEMA = 1
+CSV_NAME = "results.csv"
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_stem(name: str, max_len: int = 100) -> str:
+    """A file-name stem that cannot leave its folder: no separators, no `..`, no control or reserved names."""
+    stem = unicodedata.normalize("NFC", name)
+    stem = _UNSAFE.sub("_", stem).strip(" .")
+    stem = stem[:max_len].rstrip(" .")
+    if not stem:
+        stem = "photo"
+    if stem.split(".")[0].upper() in _RESERVED:
+        stem = "_" + stem
+    return stem
+
+
+def output_stems(paths: Sequence[Path]) -> dict[Path, str]:
+    """A distinct output stem per input: its own stem, plus a short hash of its full path where two
+    inputs (e.g. `a/pipe.jpg`, `b/pipe.jpg`, `a/pipe.png`) would otherwise share one."""
+    stems = {p: safe_stem(p.stem) for p in paths}
+    counts: dict[str, int] = {}
+    for s in stems.values():
+        counts[s.casefold()] = counts.get(s.casefold(), 0) + 1
+    out = {}
+    for p, s in stems.items():
+        if counts[s.casefold()] > 1:
+            digest = hashlib.sha1(str(p.absolute()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+            s = f"{s}_{digest}"
+        out[p] = s
+    return out
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    mask: Path
+    overlay: Path
+    json: Path
+
+    def all(self) -> tuple[Path, ...]:
+        return (self.mask, self.overlay, self.json)
+
+
+def output_paths(out_dir: Path, stem: str) -> OutputPaths:
+    stem = safe_stem(stem)
+    return OutputPaths(
+        out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png", out_dir / f"{stem}.json"
+    )
+
+
+def write_mask_png(
+    path: str | os.PathLike[str], labels: np.ndarray, classes: Sequence[ClassInfo], overwrite: bool = False
+) -> Path:
+    """The label map as an RGB PNG in the classes' colours (the ground-truth mask format)."""
+    return write_png(path, encode_mask(labels, classes), overwrite=overwrite)
+
+
+def write_overlay_png(
+    path: str | os.PathLike[str],
+    rgb: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[ClassInfo],
+    visible: Collection[int] | None = None,
+    opacity: Mapping[int, float] | None = None,
+    overwrite: bool = False,
+) -> np.ndarray:
+    """Blend and write the overlay; returns the overlay image (for reports)."""
+    overlay = blend_overlay(rgb, labels, classes, visible, opacity)
+    write_png(path, overlay, overwrite=overwrite)
+    return overlay
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    return None if v is None else round(float(v), digits)
+
+
+def result_to_dict(result: PhotoResult, outputs: OutputPaths | None = None) -> dict[str, Any]:
+    """The JSON record of one photo (no arrays)."""
+    from app import __version__
+
+    a = result.assessment
+    return {
+        "schema": RESULT_SCHEMA,
+        "file": str(result.path),
+        "width": result.width,
+        "height": result.height,
+        "model_sha256": result.model_sha256,
+        "provider": result.provider,
+        "mode": result.mode.value,
+        "classes": [c.to_json() for c in result.classes],
+        "pixels": dict(result.stats.pixels),
+        "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
+        "total_pixels": result.stats.total,
+        "corroded_share": _round(result.stats.corroded_share, 6),
+        "astm_d610": None if a.astm is None else {"value": a.astm.value, "label": a.astm.label},
+        "iso_4628_3": None if a.iso is None else {"value": a.iso.value, "label": a.iso.label},
+        "needs_review": a.needs_review,
+        "review_reasons": list(a.reasons),
+        "mean_confidence": _round(result.mean_confidence, 6),
+        "seconds": round(result.seconds, 4),
+        "outputs": None if outputs is None else {"mask": outputs.mask.name, "overlay": outputs.overlay.name},
+        "corroscope_version": __version__,
+    }
+
+
+def write_result_json(
+    path: str | os.PathLike[str],
+    result: PhotoResult | Mapping[str, Any],
+    overwrite: bool = False,
+    outputs: OutputPaths | None = None,
+) -> Path:
+    record = result_to_dict(result, outputs) if isinstance(result, PhotoResult) else dict(result)
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
+    return [
+        "file",
+        "width",
+        "height",
+        "model_sha256",
+        "provider",
+        *(f"{name}_percent" for name in class_names),
+        "corroded_share",
+        "astm_d610",
+        "iso_4628_3",
+        "needs_review",
+        "review_reasons",
+        "mean_confidence",
+        "seconds",
+        "status",
+        "error",
+    ]
+
+
+CSV_COLUMNS = csv_columns()
+
+
+def escape_cell(value: Any) -> str:
+    """Text for a CSV cell; a leading = + - @ tab or CR gets a quote so spreadsheets do not run it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _num(v: float | None, digits: int) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def csv_row(record: PhotoResult | Mapping[str, Any], class_names: Sequence[str] | None = None) -> list[str]:
+    """One CSV row (escaped) from a result or its JSON record."""
+    rec = result_to_dict(record) if isinstance(record, PhotoResult) else record
+    names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
+    astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
+    cells = [
+        rec["file"],
+        rec["width"],
+        rec["height"],
+        rec["model_sha256"],
+        rec["provider"],
+        *(_num(rec["percent"].get(n), 4) for n in names),
+        _num(rec["corroded_share"], 4),
+        "" if astm is None else astm["value"],
+        "" if iso is None else iso["value"],
+        "yes" if rec["needs_review"] else "no",
+        "; ".join(rec["review_reasons"]),
+        _num(rec["mean_confidence"], 4),
+        _num(rec["seconds"], 3),
+        "ok",
+        "",
+    ]
+    return [escape_cell(c) for c in cells]
+
+
+def failure_row(failure: PhotoFailure, class_names: Sequence[str]) -> list[str]:
+    columns = csv_columns(class_names)
+    row = [""] * len(columns)
+    row[0] = str(failure.path)
+    row[-2], row[-1] = "failed", failure.reason
+    return [escape_cell(c) for c in row]
+
+
+def csv_text(rows: Iterable[Sequence[str]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(
+    path: str | os.PathLike[str],
+    rows: Iterable[Sequence[str]],
+    columns: Sequence[str] = CSV_COLUMNS,
+    overwrite: bool = False,
+) -> Path:
+    """UTF-8 with BOM, so spreadsheet programs read non-ASCII file names right."""
+    return atomic_write_bytes(path, csv_text(rows, columns).encode("utf-8-sig"), overwrite=overwrite)

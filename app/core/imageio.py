@@ -1,0 +1,273 @@
+"""Reading photos robustly (any format, depth, channels, EXIF rotation); writing files atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from app.core.errors import ExportError, ImageReadError, OutputExistsError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# Decoded pixels allowed in one photo (a 50 MP camera photo is well inside); beyond it, refuse.
+DEFAULT_MAX_PIXELS = 150_000_000
+_EXIF_ORIENTATION = 0x0112
+# Modes OpenCV decodes wrongly or not at all; Pillow converts these.
+_PIL_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "P", "PA", "1"}
+_PIL_FORMATS = {"JPEG", "MPO"}  # Pillow reports truncation; OpenCV decodes grey rows silently
+
+
+@dataclass(frozen=True)
+class _Header:
+    format: str | None
+    width: int
+    height: int
+    mode: str
+    orientation: int
+
+
+def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[Path]:
+    """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found = sorted(
+                p
+                for p in path.glob(pattern)
+                if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+            )
+        else:
+            found = [path]
+        for p in found:
+            key = p.resolve() if p.exists() else p.absolute()
+            if key not in seen:
+                seen.add(key)
+                out.append(p)
+    return out
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise ImageReadError(f"{path}: file not found")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not a photo")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not data:
+        raise ImageReadError(f"{path}: file is empty (0 bytes)")
+    return data
+
+
+def _open_pil(data: bytes, path: Path) -> Image.Image | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise ImageReadError(f"{path}: image is too large to open safely ({exc})") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            return None
+
+
+def _header(img: Image.Image) -> _Header:
+    orientation = 1
+    with contextlib.suppress(Exception):  # a broken EXIF block must not make the photo unreadable
+        orientation = int(img.getexif().get(_EXIF_ORIENTATION, 1))
+    if orientation not in range(1, 9):
+        orientation = 1
+    return _Header(img.format, img.width, img.height, img.mode, orientation)
+
+
+def probe_image(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) as displayed (after EXIF rotation), from the header only."""
+    path = Path(path)
+    img = _open_pil(_read_bytes(path), path)
+    if img is None:
+        raise ImageReadError(f"{path}: not an image format Corroscope reads ({', '.join(IMAGE_EXTENSIONS)})")
+    head = _header(img)
+    return (head.height, head.width) if head.orientation >= 5 else (head.width, head.height)
+
+
+def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode a photo to uint8 HxWx3 RGB, EXIF-rotated; `ImageReadError` names the file and the reason."""
+    return _read(Path(path), max_pixels, min_side=None)
+
+
+def read_image_reduced(
+    path: str | os.PathLike[str], min_side: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Like `read_image`, but a JPEG is decoded at 1/2, 1/4 or 1/8 while its short side stays >= min_side."""
+    return _read(Path(path), max_pixels, min_side=min_side)
+
+
+def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
+    data = _read_bytes(path)
+    img = _open_pil(data, path)
+    if img is None:
+        arr = _decode_cv(data)
+        if arr is None:
+            raise ImageReadError(
+                f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
+            )
+        _check_pixels(path, arr.shape[1], arr.shape[0], max_pixels)
+        return _to_rgb8(arr, bgr=True)
+    head = _header(img)
+    factor = 1
+    if min_side is not None and head.format in _PIL_FORMATS:
+        short = min(head.width, head.height)
+        factor = next((f for f in (8, 4, 2) if short // f >= min_side), 1)
+    _check_pixels(path, head.width // factor, head.height // factor, max_pixels)
+    if head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
+        rgb = _decode_pil(img, path, factor)
+    else:
+        arr = _decode_cv(data)
+        rgb = _to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)
+    return _apply_orientation(rgb, head.orientation)
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{path}: image is {width}x{height} ({width * height / 1e6:.0f} MP), over the limit of "
+            f"{max_pixels / 1e6:.0f} MP"
+        )
+
+
+def _decode_cv(data: bytes) -> np.ndarray | None:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    try:
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
+    return arr if arr is not None and arr.size else None
+
+
+def _decode_pil(img: Image.Image, path: Path, factor: int) -> np.ndarray:
+    try:
+        if factor > 1:
+            img.draft("RGB", (-(-img.width // factor), -(-img.height // factor)))
+        img.load()
+        return _pil_to_rgb8(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ImageReadError(f"{path}: corrupt or truncated image ({reason})") from exc
+
+
+def _pil_to_rgb8(img: Image.Image) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _to_rgb8(np.asarray(img), bgr=False)
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"))
+        return _to_rgb8(rgba, bgr=False)
+    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16:
+        return (arr >> 8).astype(np.uint8)
+    if arr.dtype in (np.int32, np.uint32, np.int64):  # Pillow's 16-bit grey as "I"
+        return (np.clip(arr, 0, 65535) >> 8).astype(np.uint8)
+    if arr.dtype.kind == "f":
+        scale = 255.0 if float(np.nanmax(arr)) <= 1.0 else 1.0
+        return np.clip(np.nan_to_num(arr) * scale, 0, 255).round().astype(np.uint8)
+    if arr.dtype == np.int8 or arr.dtype == np.int16:
+        return np.clip(arr, 0, None).astype(np.uint8)
+    raise ValueError(f"unsupported pixel type {arr.dtype}")
+
+
+def _to_rgb8(arr: np.ndarray, bgr: bool) -> np.ndarray:
+    """Any depth, grey/grey+alpha/colour/colour+alpha -> uint8 RGB; alpha is composited onto white."""
+    arr = _to_uint8(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        return np.ascontiguousarray(np.repeat(arr[:, :, None], 3, axis=2))
+    channels = arr.shape[2]
+    if channels == 2:  # grey + alpha
+        grey, alpha = arr[:, :, 0], arr[:, :, 1]
+        return _to_rgb8(_over_white(grey[:, :, None], alpha)[:, :, 0], bgr=False)
+    if channels == 4:
+        arr = _over_white(arr[:, :, :3], arr[:, :, 3])
+    elif channels != 3:
+        raise ValueError(f"unsupported channel count {channels}")
+    return np.ascontiguousarray(arr[:, :, ::-1] if bgr else arr)
+
+
+def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha.astype(np.float32)[:, :, None] / 255.0
+    return (colour.astype(np.float32) * a + 255.0 * (1.0 - a)).round().astype(np.uint8)
+
+
+def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: a.swapaxes(0, 1)[:, ::-1],
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: a.swapaxes(0, 1)[::-1],
+    }
+    if orientation not in ops:
+        return rgb
+    return np.ascontiguousarray(ops[orientation](rgb))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = False) -> Path:
+    """Write a temp file in the same folder, then `os.replace`: readers see the old file or the new."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return path
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """uint8 HxW (grey) or HxWx3 (RGB) -> PNG bytes."""
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"PNG export needs uint8 HxW or HxWx3, got {image.dtype} {image.shape}")
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ExportError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool = False) -> Path:
+    path = Path(path)
+    if path.exists() and not overwrite:  # checked before the (slow) encode too
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    return atomic_write_bytes(path, encode_png(image), overwrite=overwrite)

@@ -1,0 +1,140 @@
+"""Exports: PNGs in the palette, JSON and CSV records, safe output names, formula-proof cells."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.analysis import PhotoFailure, analyze_photo, failure_from
+from app.core.errors import ImageReadError, OutputExistsError
+from app.core.export import (
+    CSV_COLUMNS,
+    csv_row,
+    escape_cell,
+    failure_row,
+    output_paths,
+    output_stems,
+    result_to_dict,
+    safe_stem,
+    write_csv,
+    write_mask_png,
+    write_overlay_png,
+    write_result_json,
+)
+from app.core.imageio import read_image, write_png
+from app.core.model import SegmentationModel
+from app.core.palette import DEFAULT_CLASSES, decode_mask
+from app.core.synthetic import synthetic_pipe
+
+NAMES = [c.name for c in DEFAULT_CLASSES]
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    rgb, labels = synthetic_pipe(seed=21, size=(60, 90))
+    return write_png(tmp_path / "=rohr ü.png", rgb), labels
+
+
+def test_mask_png_is_in_the_palette(tmp_path: Path) -> None:
+    _, labels = synthetic_pipe(seed=1, size=(30, 40))
+    path = write_mask_png(tmp_path / "m.png", labels, DEFAULT_CLASSES)
+    ids, off = decode_mask(read_image(path))
+    np.testing.assert_array_equal(ids, labels)
+    assert off == 0
+    with pytest.raises(OutputExistsError):
+        write_mask_png(path, labels, DEFAULT_CLASSES)
+
+
+def test_overlay_png_written_and_returned(tmp_path: Path) -> None:
+    rgb, labels = synthetic_pipe(seed=1, size=(30, 40))
+    overlay = write_overlay_png(tmp_path / "o.png", rgb, labels, DEFAULT_CLASSES, visible={0})
+    np.testing.assert_array_equal(read_image(tmp_path / "o.png"), overlay)
+    assert (overlay[labels == 2] == rgb[labels == 2]).all()
+
+
+def test_result_json_and_csv_row_agree(
+    tmp_path: Path, photo: tuple[Path, np.ndarray], tiny_model: SegmentationModel
+) -> None:
+    path, _truth = photo
+    result = analyze_photo(tiny_model, path, None)
+    json_path = write_result_json(tmp_path / "r.json", result, outputs=output_paths(tmp_path, "r"))
+    record = json.loads(json_path.read_text(encoding="utf-8"))
+    assert record["file"] == str(path)
+    assert record["width"] == 90 and record["height"] == 60
+    assert record["model_sha256"] == tiny_model.sha256
+    assert record["outputs"] == {"mask": "r_mask.png", "overlay": "r_overlay.png"}
+    assert record == result_to_dict(result, output_paths(tmp_path, "r"))
+    assert csv_row(record) == csv_row(result)
+    row = dict(zip(CSV_COLUMNS, csv_row(result), strict=True))
+    assert row["file"] == "'" + str(path) if str(path).startswith("=") else str(path)
+    assert row["status"] == "ok" and row["error"] == ""
+    assert row["provider"] == "CPU"
+    assert float(row["corrosion_percent"]) == pytest.approx(result.stats.percent["corrosion"], abs=1e-4)
+    assert row["astm_d610"] == str(result.assessment.astm.value)
+
+
+def test_csv_escapes_formulas_and_reads_back(
+    tmp_path: Path, tiny_model: SegmentationModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rgb, _ = synthetic_pipe(seed=2, size=(40, 40))
+    path = write_png(Path("=HYPERLINK(x).png"), rgb)
+    result = analyze_photo(tiny_model, path)
+    failure = PhotoFailure(Path("-bad.jpg"), "@not an image")
+    out = write_csv(tmp_path / "all.csv", [csv_row(result), failure_row(failure, NAMES)])
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0].keys()) == CSV_COLUMNS
+    assert rows[0]["file"] == "'=HYPERLINK(x).png"
+    assert rows[1]["file"] == "'-bad.jpg" and rows[1]["status"] == "failed"
+    assert rows[1]["error"] == "'@not an image"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_escape_cell(text: str) -> None:
+    assert escape_cell(text) == "'" + text
+    assert escape_cell("pipe.jpg") == "pipe.jpg"
+    assert escape_cell(None) == "" and escape_cell(3) == "3"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("pipe", "pipe"),
+        ("Rohr ü 管道", "Rohr ü 管道"),
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("..", "photo"),
+        ("", "photo"),
+        ("a\\b:c*d?e", "a_b_c_d_e"),
+        ("CON", "_CON"),
+        ("x" * 300, "x" * 100),
+    ],
+)
+def test_safe_stem(name: str, expected: str) -> None:
+    assert safe_stem(name) == expected
+    assert "/" not in safe_stem(name) and "\\" not in safe_stem(name)
+
+
+def test_output_names_stay_in_the_folder_and_do_not_collide(tmp_path: Path) -> None:
+    paths = [Path("a/pipe.jpg"), Path("b/pipe.jpg"), Path("a/pipe.png"), Path("c/other.jpg")]
+    stems = output_stems(paths)
+    assert len(set(stems.values())) == 4
+    assert stems[Path("c/other.jpg")] == "other"
+    assert all(s.startswith("pipe_") for p, s in stems.items() if p.stem == "pipe")
+    assert output_stems(paths) == stems  # deterministic
+    for s in stems.values():
+        for out in output_paths(tmp_path, s).all():
+            assert out.parent == tmp_path
+
+
+def test_failure_reason_drops_the_repeated_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.jpg"
+    assert (
+        failure_from(path, ImageReadError(f"{path}: file is empty (0 bytes)")).reason
+        == "file is empty (0 bytes)"
+    )
+    assert failure_from(path, RuntimeError("boom")).reason == "RuntimeError: boom"

@@ -1,0 +1,134 @@
+"""Inference at any size: both modes, exact on known inputs, strips equal to a full-frame reference."""
+
+from __future__ import annotations
+
+import itertools
+import tracemalloc
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.inference import InferenceMode, InferenceOptions, blend_window, segment, tile_starts
+from app.core.model import SegmentationModel
+from app.core.synthetic import synthetic_pipe
+from tests.helpers.tiny_models import expected_probabilities
+
+RED, BLUE, GREEN = (250, 0, 0), (0, 0, 250), (0, 250, 0)
+
+
+def test_resize_mode_on_blocks_aligned_to_the_input_grid(tiny_model: SegmentationModel) -> None:
+    rgb = np.zeros((64, 96, 3), dtype=np.uint8)
+    rgb[:, :48] = RED
+    rgb[:, 48:] = BLUE
+    rgb[40:] = GREEN
+    seg = segment(tiny_model, rgb, InferenceOptions(mode=InferenceMode.RESIZE))
+    expected = np.full((64, 96), 1, np.uint8)
+    expected[:, :48] = 0
+    expected[40:] = 2
+    np.testing.assert_array_equal(seg.labels, expected)
+    top = expected_probabilities(np.array(RED)).max()
+    assert seg.confidence[0, 0] == round(top * 255)
+    # Edge pixels mix two classes' probabilities; the mean is over the upsampled top probability.
+    ref_labels, ref_top = _reference(tiny_model, rgb)
+    assert seg.mean_confidence == pytest.approx(ref_top[ref_labels != 2].mean(), abs=1e-5)
+    assert seg.mean_confidence < top
+
+
+def test_tiles_at_scale_one_reproduce_the_synthetic_truth_exactly(tiny_model: SegmentationModel) -> None:
+    rgb, truth = synthetic_pipe(seed=3, size=(100, 150))
+    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, tile_batch=3))
+    np.testing.assert_array_equal(seg.labels, truth)
+    top = expected_probabilities(rgb).max(axis=-1)
+    graded = truth != 2
+    assert seg.mean_confidence == pytest.approx(top[graded].mean(), abs=1e-5)
+    assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
+
+
+@pytest.mark.parametrize("size", [(20, 13), (32, 32), (33, 70), (200, 31)])
+@pytest.mark.parametrize("scale", [0.5, 1.0, 1.7])
+def test_tiles_any_size_and_scale(tiny_model: SegmentationModel, size: tuple[int, int], scale: float) -> None:
+    rgb = np.zeros((*size, 3), dtype=np.uint8)
+    rgb[..., 2] = 200  # all blue: asset everywhere
+    rgb[: size[0] // 2, :, 0] = 255  # top half red: corrosion
+    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_scale=scale))
+    assert seg.labels.shape == size and seg.confidence.shape == size
+    assert set(np.unique(seg.labels)) <= {0, 1}
+    assert (seg.labels[0] == 0).all() and (seg.labels[-1] == 1).all()
+
+
+def _reference(model: SegmentationModel, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Resize mode done the naive way: full-size float planes, one cv2.resize."""
+    h, w = model.input_size
+    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    probs = model.predict(small[None])[0]
+    full = cv2.resize(probs, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return full.argmax(-1), full.max(-1)
+
+
+@pytest.mark.parametrize("size", [(1000, 40), (45, 700), (300, 300), (33, 33)])
+def test_strips_match_a_full_frame_reference(tiny_model: SegmentationModel, size: tuple[int, int]) -> None:
+    rgb, _ = synthetic_pipe(seed=size[0], size=size)
+    seg = segment(tiny_model, rgb)
+    labels, top = _reference(tiny_model, rgb)
+    assert (seg.labels == labels).mean() > 0.999
+    assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
+
+
+def test_output_size_upsamples_a_reduced_photo(tiny_model: SegmentationModel) -> None:
+    rgb = np.zeros((50, 80, 3), np.uint8)
+    rgb[:, :40] = RED
+    rgb[:, 40:] = GREEN
+    seg = segment(tiny_model, rgb, output_size=(200, 320))
+    assert seg.labels.shape == (200, 320)
+    assert (seg.labels[:, :150] == 0).all() and (seg.labels[:, 170:] == 2).all()
+
+
+def test_no_graded_pixels_gives_no_mean_confidence(tiny_model: SegmentationModel) -> None:
+    seg = segment(tiny_model, np.full((40, 40, 3), GREEN, np.uint8))
+    assert seg.mean_confidence is None
+
+
+def test_memory_stays_below_one_float_plane_per_class(tiny_model: SegmentationModel) -> None:
+    h, w = 3000, 4000  # 12 MP; one float32 plane per class would be 144 MB
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 2] = RED
+    rgb[:, w // 2 :] = BLUE
+    for mode in ("resize", "tiles"):
+        options = InferenceOptions(mode=mode, tile_scale=0.05)
+        tracemalloc.start()
+        seg = segment(tiny_model, rgb, options)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert seg.labels[0, 0] == 0 and seg.labels[0, -1] == 1
+        # labels + confidence are 24 MB; strips and the working map add a little on top.
+        assert peak < 50e6, f"{mode}: peak {peak / 1e6:.0f} MB"
+
+
+@given(length=st.integers(1, 2000), tile=st.integers(8, 300), overlap=st.floats(0.0, 0.8))
+def test_tile_starts_cover_everything(length: int, tile: int, overlap: float) -> None:
+    starts = tile_starts(length, tile, overlap)
+    assert starts[0] == 0
+    if length <= tile:
+        assert starts == [0]
+        return
+    assert starts[-1] == length - tile
+    assert all(b > a for a, b in itertools.pairwise(starts))
+    assert all(b - a <= tile for a, b in itertools.pairwise(starts))  # no gaps
+
+
+def test_blend_window_is_positive_and_peaks_in_the_middle() -> None:
+    win = blend_window(16, 20)
+    assert win.shape == (16, 20) and (win > 0).all()
+    assert win[8, 10] == win.max() or win[7, 9] == win.max()
+    assert win[0, 0] < 0.01
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError):
+        InferenceOptions(tile_overlap=0.95)
+    with pytest.raises(ValueError):
+        InferenceOptions(mode="warp")
+    assert InferenceOptions(mode="tiles").mode is InferenceMode.TILES

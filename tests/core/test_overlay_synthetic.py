@@ -1,0 +1,63 @@
+"""Overlay blending (exact values) and the synthetic pipe generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.overlay import blend_overlay
+from app.core.palette import DEFAULT_CLASSES
+from app.core.synthetic import synthetic_pipe
+
+
+def test_blend_exact_per_class_visibility_and_opacity() -> None:
+    rgb = np.full((2, 3, 3), 100, np.uint8)
+    labels = np.array([[0, 1, 2], [0, 1, 2]], np.uint8)
+    out = blend_overlay(rgb, labels, DEFAULT_CLASSES, visible={0, 1}, opacity={0: 0.5, 1: 1.0, 2: 1.0})
+    assert tuple(out[0, 0]) == (178, 50, 50)  # 100 * 0.5 + (255, 0, 0) * 0.5, rounded
+    assert tuple(out[0, 1]) == (0, 0, 255)  # opacity 1: the class colour
+    assert tuple(out[0, 2]) == (100, 100, 100)  # hidden
+    none = blend_overlay(rgb, labels, DEFAULT_CLASSES, visible=set())
+    np.testing.assert_array_equal(none, rgb)
+    default = blend_overlay(rgb, labels, DEFAULT_CLASSES)
+    assert tuple(default[1, 2]) == (50, 178, 50)  # every class visible at 0.5 by default
+
+
+def test_blend_rejects_mismatched_sizes() -> None:
+    with pytest.raises(ValueError):
+        blend_overlay(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.uint8), DEFAULT_CLASSES)
+
+
+def test_blend_in_strips_equals_blend_at_once() -> None:
+    rgb, labels = synthetic_pipe(seed=5, size=(1100, 60))  # taller than one strip
+    out = blend_overlay(rgb, labels, DEFAULT_CLASSES, opacity={0: 0.7})
+    a = np.array([0.7, 0.5, 0.5], np.float32)[labels][:, :, None]
+    colors = np.array([c.color for c in DEFAULT_CLASSES], np.float32)[labels]
+    expected = np.clip(rgb * (1 - a) + colors * a + 0.5, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_synthetic_pipe_is_seeded_and_sized() -> None:
+    a_rgb, a_lab = synthetic_pipe(seed=11, size=(90, 130))
+    b_rgb, b_lab = synthetic_pipe(seed=11, size=(90, 130))
+    c_rgb, _ = synthetic_pipe(seed=12, size=(90, 130))
+    np.testing.assert_array_equal(a_rgb, b_rgb)
+    np.testing.assert_array_equal(a_lab, b_lab)
+    assert not np.array_equal(a_rgb, c_rgb)
+    assert a_rgb.shape == (90, 130, 3) and a_rgb.dtype == np.uint8
+    assert a_lab.shape == (90, 130) and set(np.unique(a_lab)) == {0, 1, 2}
+
+
+def test_synthetic_rust_amount_and_clean_pipe() -> None:
+    _, lab = synthetic_pipe(seed=2, size=200, rust=0.3)
+    graded = (lab != 2).sum()
+    assert (lab == 0).sum() / graded == pytest.approx(0.3, abs=0.02)
+    _, clean = synthetic_pipe(seed=2, size=200, rust=0.0)
+    assert (clean == 0).sum() == 0 and (clean == 1).sum() > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_synthetic_separable_keeps_each_class_channel_largest(seed: int) -> None:
+    rgb, lab = synthetic_pipe(seed=seed, size=(64, 80), noise=20.0)
+    channel = np.array([0, 2, 1])[lab]  # corrosion red, asset blue, background green
+    assert (rgb.astype(int).argmax(-1) == channel).all()
