@@ -54,8 +54,10 @@ def save_atomic(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def validate(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int) -> dict[str, float]:
-    """Per-photo protocol IoU of each class, pooled mean IoU, on full-size validation photos."""
+def validate(
+    model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int, loss=None
+) -> dict[str, float]:
+    """Per-photo protocol IoU of each class, pooled mean IoU (and the loss), on full-size photos."""
     probs = model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
     preds = np.argmax(probs, axis=-1).astype(np.uint8)
     names = [c.name for c in DEFAULT_CLASSES]
@@ -66,6 +68,8 @@ def validate(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch_s
     out["val_miou"] = photo.mean_iou
     out["val_pooled_miou"] = pooled.mean_iou
     out["val_pixel_accuracy"] = pooled.pixel_accuracy
+    if loss is not None:
+        out["val_loss"] = float(keras.ops.convert_to_numpy(loss(labels, probs)).mean())
     return out
 
 
@@ -108,8 +112,9 @@ class EpochEnd(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs if logs is not None else {}
         if self.eval_model is not self.model:
-            self.eval_model.set_weights(self.model.get_weights())
-        scores = validate(self.eval_model, self.val_images, self.val_labels, self.batch_size)
+            for target, source in zip(self.eval_model.weights, self.model.weights, strict=True):
+                target.assign(source)
+        scores = validate(self.eval_model, self.val_images, self.val_labels, self.batch_size, self.model.loss)
         logs.update(scores)
         logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         score = scores["val_corrosion_iou"]

@@ -88,3 +88,23 @@ def real_data() -> Path:
 @pytest.fixture
 def pipe_pair() -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
     return synthetic_pair
+
+
+TINY_UNET = ["--arch", "unet", "--model-setting", "base_filters=4", "--model-setting", "depth=2"]
+
+
+def train_argv(data: Path, out: Path, *extra: str) -> list[str]:
+    """A train CLI command line for a tiny U-Net on 64x64 photos (32x32 crops, batch 4)."""
+    sizes = ["--batch-size", "4", "--crop", "32", "--input-size", "64"]
+    paths = ["--data", str(data), "--out", str(out)]
+    return [*paths, *sizes, *TINY_UNET, "--split-from-lists", "--lr", "3e-3", *extra]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_origin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-epoch run folder of the tiny U-Net (best.keras, log.csv, split.json, ...)."""
+    from training.train import main
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    assert main(train_argv(tiny_origin_dataset, out, "--epochs", "2")) == 0
+    return out

@@ -1,0 +1,79 @@
+"""The train CLI on a tiny synthetic set: run folder contents, resume, refusals."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from tests.training.conftest import train_argv  # noqa: E402
+from training.train import main  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _epochs(run: Path) -> list[int]:
+    with (run / "log.csv").open() as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_two_epochs_write_a_complete_run_folder(trained_run, tiny_origin_dataset):
+    for name in ("config.json", "split.json", "train.txt", "val.txt", "log.csv", "best.keras", "last.keras"):
+        assert (trained_run / name).is_file(), name
+    assert any((trained_run / "tensorboard").rglob("*tfevents*"))
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["arch"] == "unet" and config["epochs"] == 2 and config["n_train"] == 9
+    assert config["model_settings"] == {"base_filters": 4, "depth": 2}
+    assert len(config["class_weights"]) == 3
+    state = json.loads((trained_run / "state.json").read_text())
+    assert state["epoch"] == 2 and state["finished"] and 0.0 <= state["best_score"] <= 1.0
+    assert _epochs(trained_run) == [0, 1]
+    with (trained_run / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {"loss", "val_loss", "val_corrosion_iou", "val_asset_iou", "lr"} <= rows[0].keys()
+    assert max(float(r["val_corrosion_iou"]) for r in rows) == pytest.approx(state["best_score"])
+    assert (trained_run / "val.txt").read_text().split() == ["009", "010", "011"]
+
+    from training.models import load_model
+
+    best = load_model(trained_run / "best.keras")
+    assert best.input_shape[1:] == (64, 64, 3)  # validated and saved at full size, trained on crops
+    probs = best.predict(np.zeros((1, 64, 64, 3), np.float32), verbose=0)
+    assert probs.shape == (1, 64, 64, 3)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-4)
+
+
+def test_finished_run_is_not_trained_again(trained_run, tiny_origin_dataset):
+    before = (trained_run / "log.csv").read_text()
+    assert main(train_argv(tiny_origin_dataset, trained_run, "--epochs", "2")) == 0
+    assert (trained_run / "log.csv").read_text() == before
+
+
+def test_resume_continues_from_the_last_epoch(tiny_origin_dataset, tmp_path):
+    out = tmp_path / "run"
+    argv = train_argv(tiny_origin_dataset, out, "--epochs", "3", "--max-minutes", "0.001")
+    assert main(argv) == 0  # the time budget stops it after one epoch, resumable
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 1 and not state["finished"] and "time budget" in state["stop_reason"]
+    assert main([*train_argv(tiny_origin_dataset, out, "--epochs", "3"), "--resume"]) == 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 3 and state["finished"]
+    assert _epochs(out) == [0, 1, 2]
+    last = keras.models.load_model(out / "last.keras")
+    steps = json.loads((out / "config.json").read_text())["steps_per_epoch"]
+    assert int(last.optimizer.iterations.numpy()) == 3 * steps  # optimizer state carried over
+
+
+def test_resume_without_a_run_is_refused(tiny_origin_dataset, tmp_path):
+    assert main([*train_argv(tiny_origin_dataset, tmp_path / "empty", "--epochs", "1"), "--resume"]) == 2
+
+
+def test_bad_dataset_is_reported_not_raised(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    assert main(train_argv(tmp_path, tmp_path / "run", "--epochs", "1")) == 2

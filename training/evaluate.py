@@ -1,0 +1,229 @@
+"""Evaluate a model on a dataset split: `python -m training.evaluate --model runs/NAME/best.keras
+--data DIR --split val --out runs/NAME/eval` (or `--model file.onnx`, run through `app.core.model`).
+
+Writes `metrics.json`, `metrics.md`, `metrics.xlsx`, `confusion.png`, `curves.png` (when the model sits
+in a run folder with `log.csv`), `worst.png` and `best.png` (photo / truth / prediction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from app.core.errors import CorroscopeError
+from app.core.model import file_sha256
+from app.core.palette import DEFAULT_CLASSES
+from training import data, metrics
+
+log = logging.getLogger("training.evaluate")
+
+CONVENTION = (
+    "Per-photo protocol: each score is computed on each photo and averaged over the photos where it is "
+    "defined; a score whose denominator is zero (e.g. IoU of a class absent from both the truth and "
+    "the prediction of a photo) is left out of that class's average (n_photos says how many photos "
+    "count). Pooled protocol: one confusion matrix summed over all pixels of all photos."
+)
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A model behind one call: uint8 NxHxWx3 RGB -> float32 NxHxWxC probabilities."""
+
+    path: Path
+    kind: str  # "keras" or "onnx"
+    input_size: tuple[int, int] | None  # None: any size
+    predict: Callable[[np.ndarray], np.ndarray]
+
+
+def load_predictor(path: Path) -> Predictor:
+    """A `.keras` file (loaded with `training.models.load_model`) or a contract `.onnx` file."""
+    if path.suffix.lower() == ".onnx":
+        from app.core.model import SegmentationModel
+
+        model = SegmentationModel.load(path)
+        log.info("ONNX model %s on %s", model.describe(), model.device)
+        return Predictor(path, "onnx", tuple(model.input_size), model.predict)
+    if path.suffix.lower() != ".keras":
+        raise CorroscopeError(f"{path}: expected a .keras or .onnx model file")
+    if not path.is_file():
+        raise CorroscopeError(f"{path}: model file not found")
+    from training.models import load_model
+
+    keras_model = load_model(path)
+    h, w = keras_model.input_shape[1:3]
+    size = (int(h), int(w)) if h and w else None
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return np.asarray(keras_model.predict(batch.astype(np.float32), batch_size=8, verbose=0))
+
+    return Predictor(path, "keras", size, predict)
+
+
+def _resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
+
+
+def _resize_probs(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    planes = [
+        np.asarray(Image.fromarray(probs[..., c]).resize((size[1], size[0]), Image.BILINEAR))
+        for c in range(probs.shape[-1])
+    ]
+    return np.stack(planes, axis=-1)
+
+
+def predict_labels(predictor: Predictor, image: np.ndarray) -> np.ndarray:
+    """Class ids at the photo's own size: resized to the model's input, probabilities resized back."""
+    h, w = image.shape[:2]
+    size = predictor.input_size or (h, w)
+    x = image if (h, w) == size else _resize_rgb(image, size)
+    probs = predictor.predict(x[None])[0]
+    if (h, w) != size:
+        probs = _resize_probs(probs.astype(np.float32), (h, w))
+    return np.argmax(probs, axis=-1).astype(np.uint8)
+
+
+def choose_ids(
+    split: str, data_dir: Path, model_path: Path, split_file: Path | None, ids: list[str]
+) -> list[str]:
+    """Ids of the split: from --split-file, else the run folder's split.json, else the data's lists."""
+    if split == "all":
+        return ids
+    if split_file is not None:
+        if split_file.suffix == ".json":
+            chosen = getattr(data.read_split_manifest(split_file), split)
+        else:
+            chosen = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+        return list(chosen)
+    manifest = model_path.parent / data.SPLIT_MANIFEST
+    if manifest.is_file():
+        log.info("split from %s", manifest)
+        return list(getattr(data.read_split_manifest(manifest), split))
+    return list(getattr(data.read_split_lists(data_dir, ids), split))
+
+
+def evaluate(
+    predictor: Predictor, pairs: list[data.Pair]
+) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray], list[int], float]:
+    """Predict every pair; (ids, photos, truths, predictions, off-palette counts, seconds)."""
+    ids, photos, truths, preds, offs = [], [], [], [], []
+    started = time.perf_counter()
+    for i, pair in enumerate(pairs, 1):
+        photo, truth, off = data.load_pair(pair)
+        preds.append(predict_labels(predictor, photo))
+        ids.append(pair.id)
+        photos.append(photo)
+        truths.append(truth)
+        offs.append(off)
+        if i % 10 == 0 or i == len(pairs):
+            log.info("predicted %d/%d", i, len(pairs))
+    return ids, photos, truths, preds, offs, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, type=Path, help="best.keras of a run, or a contract .onnx file")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder")
+    p.add_argument("--split", default="val", choices=("val", "train", "all"))
+    p.add_argument("--split-file", type=Path, default=None, help="split.json or a list of ids (one a line)")
+    p.add_argument("--out", required=True, type=Path, help="folder for the tables and figures")
+    p.add_argument("--examples", type=int, default=4, help="photos in each of worst.png and best.png")
+    a = p.parse_args(argv)
+    try:
+        return _run(a)
+    except CorroscopeError as exc:
+        log.error("%s", exc)
+        return 2
+
+
+def _run(a: argparse.Namespace) -> int:
+    from training import plots, tables
+
+    classes = DEFAULT_CLASSES
+    names = [c.name for c in classes]
+    pairs = data.find_pairs(a.data)
+    ids = choose_ids(a.split, a.data, a.model, a.split_file, [q.id for q in pairs])
+    chosen = data.select(pairs, ids)
+    predictor = load_predictor(a.model)
+    photo_ids, photos, truths, preds, offs, seconds = evaluate(predictor, chosen)
+    cms = np.stack([metrics.confusion_matrix(t, q, len(names)) for t, q in zip(truths, preds, strict=True)])
+    per_photo = metrics.per_photo_report(cms, names)
+    pooled = metrics.pooled_report(cms, names)
+    photo_scores = metrics.per_photo_scores(cms)
+    rows = []
+    for i, pid in enumerate(photo_ids):
+        row: dict = {"id": pid, "pixel_accuracy": metrics.pixel_accuracy(cms[i]), "off_palette": offs[i]}
+        for j, name in enumerate(names):
+            for s in ("iou", "dice"):
+                row[f"{name}_{s}"] = _num(photo_scores[s][i, j])
+        rows.append(row)
+    result = {
+        "model": str(a.model),
+        "model_kind": predictor.kind,
+        "sha256": file_sha256(a.model),
+        "data": str(a.data),
+        "split": a.split,
+        "n_photos": len(photo_ids),
+        "classes": [c.to_json() for c in classes],
+        "convention": CONVENTION,
+        "per_photo": _clean(per_photo.to_json()),
+        "pooled": _clean(pooled.to_json()),
+        "confusion": {"rows_truth_columns_prediction": names, "counts": cms.sum(axis=0).tolist()},
+        "photos": rows,
+        "seconds_per_photo": seconds / max(len(photo_ids), 1),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    out: Path = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / "metrics.md").write_text(tables.markdown(result), encoding="utf-8")
+    tables.xlsx(result, out / "metrics.xlsx")
+    plots.confusion_heatmap(cms.sum(axis=0), names, out / "confusion.png")
+    log_csv = a.model.parent / "log.csv"
+    if log_csv.is_file() and plots.training_curves(log_csv, out / "curves.png"):
+        log.info("training curves from %s", log_csv)
+    corr = photo_scores["iou"][:, 0]
+    ranked = [i for i in np.argsort(corr, kind="stable") if not np.isnan(corr[i])]
+    k = max(1, a.examples)
+
+    def grid(order: list, title: str, name: str) -> None:
+        items = [(photo_ids[i], photos[i], truths[i], preds[i], float(corr[i])) for i in order]
+        plots.example_grid(items, classes, title, out / name)
+
+    grid(ranked[:k], f"Worst {k} by corrosion IoU", "worst.png")
+    grid(ranked[::-1][:k], f"Best {k} by corrosion IoU", "best.png")
+    pc = per_photo.per_class
+    log.info(
+        "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
+        a.split, len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
+        100 * per_photo.mean_iou, 100 * pooled.mean_iou,
+    )  # fmt: skip
+    log.info("results in %s", out)
+    return 0
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _clean(obj):
+    """NaN -> None, so the JSON is valid."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, float):
+        return _num(obj)
+    return obj
+
+
+if __name__ == "__main__":
+    sys.exit(main())
