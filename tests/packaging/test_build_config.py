@@ -1,0 +1,234 @@
+"""The settings build.spec and scripts/build share: variants, requirements, what is kept or dropped."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HELPER = ROOT / "packaging" / "pyinstaller" / "corroscope_build.py"
+
+
+def _load_helper():
+    spec = importlib.util.spec_from_file_location("corroscope_build", HELPER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("corroscope_build", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+cb = _load_helper()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "cpu"),
+        ({"CORROSCOPE_VARIANT": "gpu"}, "gpu"),
+        ({"CORROSCOPE_VARIANT": " GPU "}, "gpu"),
+        ({"CORROSCOPE_VARIANT": ""}, "cpu"),
+        ({"CORROSCOPE_VARIANT": "cpu"}, "cpu"),
+    ],
+)
+def test_variant_from_env(env, expected):
+    assert cb.variant_from_env(env) == expected
+
+
+@pytest.mark.parametrize("bad", ["cuda", "gpu12", "both"])
+def test_unknown_variant_is_refused_with_the_choices(bad):
+    with pytest.raises(cb.BuildConfigError, match="cpu, gpu"):
+        cb.variant_from_env({"CORROSCOPE_VARIANT": bad})
+
+
+def _names(reqs):
+    return {cb.requirement_name(r) for r in reqs}
+
+
+def test_cpu_requirements_have_plain_onnxruntime_only():
+    reqs = cb.runtime_requirements(ROOT / "pyproject.toml", "cpu")
+    names = _names(reqs)
+    assert "onnxruntime" in names
+    assert "onnxruntime-gpu" not in names
+    assert not any(n.startswith("nvidia-") for n in names)
+
+
+def test_gpu_requirements_bring_cuda13_and_cudnn9_wheels():
+    reqs = cb.runtime_requirements(ROOT / "pyproject.toml", "gpu")
+    assert "onnxruntime" not in _names(reqs)
+    ort = next(r for r in reqs if cb.requirement_name(r) == "onnxruntime-gpu")
+    assert "cuda" in ort and "cudnn" in ort and "1.31" in ort
+    assert "nvidia-cublas" in _names(reqs)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu"])
+def test_every_other_runtime_dependency_is_kept(variant):
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    others = {cb.requirement_name(d) for d in deps} - cb.ORT_PACKAGES
+    assert others, "pyproject lists runtime dependencies besides onnxruntime"
+    assert others <= _names(cb.runtime_requirements(ROOT / "pyproject.toml", variant))
+
+
+def test_requirement_name_normalises():
+    assert cb.requirement_name("PySide6_Essentials>=6.6") == "pyside6-essentials"
+    assert cb.requirement_name("onnxruntime-gpu[cuda,cudnn]~=1.31.0") == "onnxruntime-gpu"
+    with pytest.raises(cb.BuildConfigError):
+        cb.requirement_name(">=1.0")
+
+
+def test_build_extra_has_pyinstaller():
+    assert "pyinstaller" in _names(cb.build_requirements(ROOT / "pyproject.toml"))
+
+
+@pytest.mark.parametrize(
+    ("dest", "kept"),
+    [
+        ("PySide6/Qt/plugins/platforms/libqoffscreen.so", True),
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", True),
+        ("PySide6/Qt/plugins/platforms/libqminimal.so", True),
+        ("PySide6\\plugins\\platforms\\qwindows.dll", True),
+        ("PySide6/Qt/plugins/platforms/libqwayland.so", False),
+        ("PySide6/Qt/plugins/platforms/libqeglfs.so", False),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", True),
+        ("PySide6/Qt/plugins/imageformats/libqtiff.so", False),
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", False),
+        ("PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", False),
+        ("PySide6/Qt/plugins/sqldrivers/libqsqlite.so", False),
+        ("PySide6/Qt/plugins/qmltooling/libqmldbg_tcp.so", False),
+        ("PySide6\\plugins\\styles\\qmodernwindowsstyle.dll", True),
+        ("PySide6/Qt/lib/libQt6Quick.so.6", False),
+        ("PySide6/Qt/lib/libQt6Qml.so.6", False),
+        ("PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6", False),
+        ("PySide6\\Qt6WebEngineCore.dll", False),
+        ("PySide6/Qt/lib/libQt6Widgets.so.6", True),
+        ("PySide6/Qt/lib/libQt6Gui.so.6", True),
+        ("PySide6/Qt/translations/qtbase_de.qm", True),
+        ("PySide6/Qt/translations/qtdeclarative_de.qm", False),
+        ("PySide6\\opengl32sw.dll", False),
+        ("onnxruntime/capi/libonnxruntime_providers_tensorrt.so", False),
+        ("onnxruntime/capi/libonnxruntime_providers_cuda.so", True),
+        ("nvidia/cu13/lib/libcublasLt.so.13", True),
+        ("nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9", True),
+        ("nvidia/cu13/bin/x86_64/cudart64_13.dll", True),
+        ("nvidia/cu13/lib/libnvblas.so.13", False),
+        ("nvidia/cu13/include/cublas_api.h", False),
+        ("libcuda.so.1", False),
+        ("tensorflow/libtensorflow_framework.so.2", False),
+        ("cv2/cv2.abi3.so", True),
+    ],
+)
+def test_keep_file(dest, kept):
+    assert cb.keep_file(dest) is kept
+
+
+def test_find_offences_names_files_and_modules():
+    paths = [
+        "_internal/cv2/cv2.abi3.so",
+        "_internal/tensorflow/python/x.so",
+        "_internal/libtensorflow_cc.so.2",
+        "_internal/training/data.py",
+        "_internal/PySide6/Qt/lib/libQt6Quick.so.6",
+    ]
+    modules = ["app.core.model", "keras.src.layers", "tf2onnx", "_pytest.main", "pytest", "trainingwheels"]
+    found = {o.path for o in cb.find_offences(paths, modules)}
+    assert found == {
+        "_internal/tensorflow/python/x.so",
+        "_internal/libtensorflow_cc.so.2",
+        "_internal/training/data.py",
+        "_internal/PySide6/Qt/lib/libQt6Quick.so.6",
+        "keras.src.layers",
+        "tf2onnx",
+        "_pytest.main",
+        "pytest",
+    }
+
+
+def test_excluded_modules_cover_the_forbidden_ones():
+    assert set(cb.FORBIDDEN_MODULES) <= set(cb.EXCLUDED_MODULES)
+    assert {"tensorflow", "keras", "tf2onnx", "pytest", "training"} <= set(cb.FORBIDDEN_MODULES)
+
+
+def test_model_files_takes_every_onnx_and_the_card(tmp_path):
+    for name in ("b.onnx", "a.onnx", "MODEL_CARD.md", "notes.txt", "a.onnx.data~"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.onnx").mkdir()
+    assert [p.name for p in cb.model_files(tmp_path)] == ["MODEL_CARD.md", "a.onnx", "b.onnx"]
+    assert cb.model_files(tmp_path / "missing") == []
+
+
+def test_prune_orphan_libraries_follows_the_link_chain():
+    links = {
+        "/s/ext.so": ["libkept.so.1"],
+        "/s/libkept.so.1": ["libc.so.6"],
+        "/s/libplugin.so": ["libgtk.so.3"],  # a dropped plugin's library, left behind
+        "/s/libgtk.so.3": ["libcairo.so.2"],
+        "/s/libcairo.so.2": [],
+        "/s/libpython3.11.so.1.0": [],
+    }
+    entries = [
+        ("PIL/ext.so", "/s/ext.so", "EXTENSION"),
+        ("libkept.so.1", "/s/libkept.so.1", "BINARY"),
+        ("libgtk.so.3", "/s/libgtk.so.3", "BINARY"),
+        ("libcairo.so.2", "/s/libcairo.so.2", "BINARY"),
+        ("libpython3.11.so.1.0", "/s/libpython3.11.so.1.0", "BINARY"),
+    ]
+    kept, dropped = cb.prune_orphan_libraries(entries, links.get)
+    assert sorted(dropped) == ["libcairo.so.2", "libgtk.so.3"]
+    assert [e[0] for e in kept] == ["PIL/ext.so", "libkept.so.1", "libpython3.11.so.1.0"]
+
+
+def test_prune_keeps_everything_when_a_link_list_is_unknown():
+    entries = [("x.pyd", "/s/x.pyd", "EXTENSION"), ("liborphan.so", "/s/liborphan.so", "BINARY")]
+    kept, dropped = cb.prune_orphan_libraries(entries, lambda src: None)
+    assert kept == entries and dropped == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads an ELF file of this Python")
+def test_elf_needed_reads_a_real_extension_module(tmp_path):
+    import _ctypes
+
+    needed = cb.elf_needed(Path(_ctypes.__file__))
+    assert needed is not None
+    assert any(n.startswith("libffi.so") for n in needed), needed  # _ctypes links libffi, whatever the build
+    not_elf = tmp_path / "x.so"
+    not_elf.write_bytes(b"MZ not an ELF file")
+    assert cb.elf_needed(not_elf) is None
+
+
+def test_size_report_and_duplicates(tmp_path):
+    internal = tmp_path / "_internal"
+    (internal / "PySide6" / "Qt" / "lib").mkdir(parents=True)
+    (internal / "cv2").mkdir()
+    (internal / "PySide6" / "Qt" / "lib" / "libbig.so").write_bytes(b"\0" * (3 << 20))
+    (internal / "cv2" / "libbig.so").write_bytes(b"\0" * (3 << 20))
+    (internal / "libpython.so").write_bytes(b"\0" * 1000)
+    (tmp_path / "corroscope").write_bytes(b"\0" * 10)
+    report = cb.size_report(tmp_path)
+    assert report.total == 2 * (3 << 20) + 1010
+    assert dict(report.parts) == {"PySide6/Qt": 3 << 20, "cv2": 3 << 20, "(files at the top)": 1010}
+    assert report.files[0][1] == 3 << 20
+    [group] = cb.duplicate_files(tmp_path)
+    assert sorted(group) == ["_internal/PySide6/Qt/lib/libbig.so", "_internal/cv2/libbig.so"]
+
+
+def test_spec_uses_the_shared_settings():
+    tree = ast.parse((ROOT / "build.spec").read_text())
+    calls = {
+        f"{n.func.value.id}.{n.func.attr}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name)
+    }
+    assert {"cb.variant_from_env", "cb.keep_file", "cb.find_offences", "cb.model_files"} <= calls
+    analysis = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Analysis"
+    )
+    kwargs = {k.arg: ast.unparse(k.value) for k in analysis.keywords}
+    assert kwargs["excludes"] == "list(cb.EXCLUDED_MODULES)"
+    assert "rthook_cuda.py" in kwargs["runtime_hooks"] and "gpu" in kwargs["runtime_hooks"]
