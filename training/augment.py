@@ -132,6 +132,9 @@ def augment_pair(
         image = tf.image.rot90(image, k)
         labels = tf.image.rot90(labels[..., None], k)[..., 0]
     image = _photometric(image / 255.0, config, seeds[8:16]) * 255.0
+    if crop is not None:  # static shapes: models with fixed-size layers need them
+        image = tf.ensure_shape(image, (crop, crop, 3))
+        labels = tf.ensure_shape(labels, (crop, crop))
     return image, tf.cast(labels, tf.uint8)
 
 

@@ -78,6 +78,10 @@ def test_same_seed_same_batches():
         x, y = next(iter(augment.train_dataset(images, labels, 4, config, seed)))
         return x.numpy(), y.numpy()
 
+    spec = augment.train_dataset(images, labels, 4, config, 0).element_spec
+    # Static shapes: models with fixed-size layers (e.g. UpSampling2D) cannot trace unknown sizes.
+    assert tuple(spec[0].shape) == (4, 32, 32, 3) and tuple(spec[1].shape) == (4, 32, 32)
+
     a, b, c = first_batch(5), first_batch(5), first_batch(6)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
