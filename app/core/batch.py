@@ -107,7 +107,10 @@ def _complete_record(
     if record is None:
         return None, None
     if record["model_sha256"] != model.sha256 or record.get("mode") != options.mode.value:
-        return None, f"{outs.json.name} holds results of another model or mode; overwrite to replace them"
+        return None, (
+            f"{outs.json.name} holds results of another model or mode; "
+            "ask to overwrite (--overwrite) to replace them"
+        )
     if all(p.exists() for p in (outs.mask, outs.overlay, *extra)):
         return record, None
     return None, None
@@ -134,7 +137,7 @@ def run_batch(
 
     `started(i, total, path)` is called before each photo, `progress(...)` after it; `cancelled()` is
     checked between photos. With `resume`, photos whose outputs are complete are skipped, and files left
-    by an interrupted photo (outputs without a JSON record) are replaced. `overwrite` redoes every photo.
+    by an unfinished photo are replaced. `overwrite` redoes every photo.
     """
     options = options or InferenceOptions()
     out = Path(out_dir)
@@ -142,6 +145,7 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+    _remove_stale_temp_files(out)
     paths = [Path(p) for p in paths]
     stems = output_stems(paths)
     start = time.perf_counter()
@@ -163,7 +167,9 @@ def run_batch(
             skipped.append(path)
             event = BatchProgress(i + 1, len(paths), path, SKIPPED, None, record, None)
         else:
-            replace = overwrite or (resume and not outs.json.exists())
+            # Under resume, outputs of an unfinished photo (no JSON, or a JSON of this model and mode
+            # with a file missing) are ours to replace.
+            replace = overwrite or (resume and blocked is None)
             try:
                 if blocked and not overwrite:
                     raise OutputExistsError(blocked)
@@ -201,6 +207,15 @@ def run_batch(
         seconds=time.perf_counter() - start,
         csv_error=csv_error,
     )
+
+
+def _remove_stale_temp_files(out: Path) -> None:
+    """Temp files of `atomic_write_bytes` left by a run that was killed mid-write."""
+    for part in out.glob(".*.part"):
+        try:
+            part.unlink()
+        except OSError as exc:
+            log.info("cannot remove %s: %s", part, exc)
 
 
 def _process(

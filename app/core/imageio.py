@@ -88,8 +88,11 @@ def _open_pil(data: bytes, path: Path) -> Image.Image | None:
 
 def _header(img: Image.Image) -> _Header:
     orientation = 1
-    with contextlib.suppress(Exception):  # a broken EXIF block must not make the photo unreadable
-        orientation = int(img.getexif().get(_EXIF_ORIENTATION, 1))
+    # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the pixels; only
+    # one before them (the usual place) is read here, so probing never decodes.
+    if img.format != "PNG" or "exif" in img.info:
+        with contextlib.suppress(Exception):  # a broken EXIF block must not make the photo unreadable
+            orientation = int(img.getexif().get(_EXIF_ORIENTATION, 1))
     if orientation not in range(1, 9):
         orientation = 1
     return _Header(img.format, img.width, img.height, img.mode, orientation)

@@ -112,8 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(args.count):
         rgb, labels = synthetic_pipe(seed=1000 + i, size=tuple(args.size), rust=0.05 + 0.1 * i)
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        ext = ".jpg" if i % 2 == 0 else ".png"
-        cv2.imwrite(str(args.out / f"synthetic_pipe_{i + 1:02d}{ext}"), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        cv2.imwrite(str(args.out / f"synthetic_pipe_{i + 1:02d}.jpg"), bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
         mask = cv2.cvtColor(encode_mask(labels), cv2.COLOR_RGB2BGR)
         (args.out / "truth").mkdir(exist_ok=True)
         cv2.imwrite(str(args.out / "truth" / f"synthetic_pipe_{i + 1:02d}.png"), mask)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -165,10 +167,22 @@ def test_truncated_files_are_refused(tmp_path: Path, ext: str) -> None:
         read_image(cut)
 
 
+def _png_bomb(path: Path, side: int) -> Path:
+    """A valid 1-bit PNG of side x side pixels that is only kilobytes on disk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = zlib.compress(bytes(side * (1 + -(-side // 8))), 1)
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return path
+
+
 def test_decompression_bomb_is_refused_from_the_header(tmp_path: Path) -> None:
-    path = tmp_path / "bomb.png"
-    Image.new("1", (13000, 13000)).save(path)  # 169 MP, a few kB on disk
+    path = _png_bomb(tmp_path / "bomb.png", 13000)  # 169 MP
     assert path.stat().st_size < 200_000
+    assert probe_image(path) == (13000, 13000)
     with pytest.raises(ImageReadError, match="over the limit of 150 MP"):
         read_image(path)
     with pytest.raises(ImageReadError, match="over the limit"):

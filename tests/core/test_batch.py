@@ -1,0 +1,200 @@
+"""run_batch: outputs per photo, failures, cancel, resume after a stop or a kill, one CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.batch import DONE, FAILED, SKIPPED, BatchProgress, run_batch
+from app.core.errors import ExportError
+from app.core.export import CSV_NAME, output_paths
+from app.core.imageio import read_image, write_png
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.palette import decode_mask
+from app.core.synthetic import synthetic_pipe
+from tests.helpers.tiny_models import channel_model
+
+
+def _photos(folder: Path, count: int, size: tuple[int, int] = (48, 64)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        write_png(folder / f"pipe_{i:02d}.png", synthetic_pipe(seed=i, size=size)[0]) for i in range(count)
+    ]
+
+
+def _csv(path: Path, drop: tuple[str, ...] = ("seconds",)) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(fh)]
+
+
+def test_outputs_for_good_photos_and_reasons_for_bad_ones(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    good = _photos(tmp_path / "in", 2)
+    empty = tmp_path / "in" / "empty.jpg"
+    empty.write_bytes(b"")
+    events: list[BatchProgress] = []
+    starts: list[tuple[int, int, str]] = []
+    summary = run_batch(
+        tiny_model,
+        [*good, empty],
+        tmp_path / "out",
+        InferenceOptions(mode="tiles"),
+        progress=events.append,
+        started=lambda i, n, p: starts.append((i, n, p.name)),
+    )
+    assert summary.done == tuple(good) and not summary.skipped and not summary.ok
+    assert [(f.path, f.reason) for f in summary.failures] == [(empty, "file is empty (0 bytes)")]
+    assert [e.state for e in events] == [DONE, DONE, FAILED]
+    assert starts == [(1, 3, "pipe_00.png"), (2, 3, "pipe_01.png"), (3, 3, "empty.jpg")]
+    for path in good:
+        outs = output_paths(tmp_path / "out", path.stem)
+        ids, _ = decode_mask(read_image(outs.mask))
+        np.testing.assert_array_equal(ids, synthetic_pipe(seed=int(path.stem[-2:]), size=(48, 64))[1])
+        assert read_image(outs.overlay).shape == (48, 64, 3)
+        assert json.loads(outs.json.read_text(encoding="utf-8"))["file"] == str(path)
+    rows = _csv(summary.csv_path)
+    assert [r["file"] for r in rows] == [str(p) for p in (*good, empty)]
+    assert [r["status"] for r in rows] == ["ok", "ok", "failed"]
+    assert rows[2]["error"] == "file is empty (0 bytes)"
+
+
+def test_cancel_then_resume_gives_the_csv_of_one_run(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    photos = _photos(tmp_path / "in", 4)
+    bad = tmp_path / "in" / "bad.png"
+    bad.write_bytes(b"not a png at all")
+    photos.insert(2, bad)
+    whole = run_batch(tiny_model, photos, tmp_path / "whole")
+
+    seen: list[BatchProgress] = []
+    first = run_batch(
+        tiny_model, photos, tmp_path / "parts", progress=seen.append, cancelled=lambda: len(seen) >= 2
+    )
+    assert first.cancelled and len(first.done) == 2 and not first.ok
+    assert len(_csv(first.csv_path)) == 2  # the CSV holds what is finished
+    states: list[str] = []
+    second = run_batch(tiny_model, photos, tmp_path / "parts", progress=lambda e: states.append(e.state))
+    assert states == [SKIPPED, SKIPPED, FAILED, DONE, DONE]
+    assert second.skipped == tuple(photos[:2]) and second.done == (photos[3], photos[4])
+    assert _csv(second.csv_path) == _csv(whole.csv_path)
+
+
+def test_leftovers_of_an_interrupted_photo_are_replaced_on_resume(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    outs = output_paths(out, photo.stem)
+    outs.mask.write_bytes(b"half a png")  # as if killed after the mask, before the JSON
+    (out / ".pipe_00_overlay.png.abc123.part").write_bytes(b"temp")
+    summary = run_batch(tiny_model, [photo], out)
+    assert summary.done == (photo,)
+    assert read_image(outs.mask).shape == (48, 64, 3)
+    assert not list(out.glob(".*.part"))
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    run_batch(tiny_model, [photo], out)
+    before = output_paths(out, photo.stem).json.read_bytes()
+    again = run_batch(tiny_model, [photo], out, resume=False)
+    assert "already exists" in again.failures[0].reason
+    assert output_paths(out, photo.stem).json.read_bytes() == before
+    redone = run_batch(tiny_model, [photo], out, overwrite=True)
+    assert redone.done == (photo,)
+
+
+def test_results_of_another_model_are_not_reused_or_replaced(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    run_batch(tiny_model, [photo], out)
+    other = SegmentationModel.load(channel_model(tmp_path / "other.onnx", sharpness=5.0), device="cpu")
+    blocked = run_batch(other, [photo], out)
+    assert "another model or mode" in blocked.failures[0].reason
+    assert run_batch(other, [photo], out, overwrite=True).done == (photo,)
+    record = json.loads(output_paths(out, photo.stem).json.read_text(encoding="utf-8"))
+    assert record["model_sha256"] == other.sha256
+
+
+def test_same_stem_in_two_folders_does_not_collide(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    a = _photos(tmp_path / "a", 1)[0]
+    b = _photos(tmp_path / "b", 1)[0]
+    summary = run_batch(tiny_model, [a, b], tmp_path / "out")
+    assert summary.done == (a, b)
+    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+
+
+class _TextExtra:
+    suffix = ".txt"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def write(self, path, result, overlay_rgb, photo_rgb, overwrite) -> None:
+        if self.fail:
+            raise RuntimeError("printer on fire")
+        assert overlay_rgb.shape == photo_rgb.shape
+        path.write_text(f"{result.stats.corroded_share}")
+
+
+def test_extra_outputs_are_written_and_required_for_completeness(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    assert run_batch(tiny_model, [photo], out, extra_outputs=[_TextExtra()]).done == (photo,)
+    assert (out / "pipe_00.txt").exists()
+    (out / "pipe_00.txt").unlink()
+    assert run_batch(tiny_model, [photo], out, extra_outputs=[_TextExtra()]).done == (photo,)  # redone
+    failed = run_batch(tiny_model, [photo], tmp_path / "out2", extra_outputs=[_TextExtra(fail=True)])
+    assert "printer on fire" in failed.failures[0].reason
+    assert not output_paths(tmp_path / "out2", photo.stem).json.exists()
+
+
+def test_an_output_folder_that_cannot_be_made(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="Cannot create the output folder"):
+        run_batch(tiny_model, [], blocker / "out")
+
+
+def test_a_killed_run_leaves_only_whole_files_and_resumes(tmp_path: Path) -> None:
+    model = channel_model(tmp_path / "m.onnx")
+    photos = _photos(tmp_path / "in", 12, size=(160, 200))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "app", "analyze", str(tmp_path / "in"), "--out", str(out)]
+    cmd += ["--model", str(model), "--device", "cpu", "--mode", "tiles"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # one line per photo when stderr is not a terminal
+            if line.startswith("[3/"):
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    for f in out.iterdir():
+        if f.suffix == ".png" and not f.name.startswith("."):
+            read_image(f)  # every PNG under its final name is whole
+        elif f.suffix == ".json":
+            json.loads(f.read_text(encoding="utf-8"))
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "skipped" in done.stdout
+    loaded = SegmentationModel.load(model, device="cpu")
+    whole = run_batch(loaded, photos, tmp_path / "whole", InferenceOptions(mode="tiles"))
+    assert _csv(out / CSV_NAME) == _csv(whole.csv_path)
+    assert len(_csv(out / CSV_NAME)) == len(photos)

@@ -1,0 +1,185 @@
+"""The `corroscope` command, run in-process (fast) and as a real process for the end-to-end case."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import app
+from app import cli
+from app.core import contract
+from app.core.export import output_paths
+from app.core.imageio import write_png
+from app.core.synthetic import synthetic_pipe
+from tests.helpers.tiny_models import channel_model
+
+
+@pytest.fixture
+def no_bundled_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "default_model_path", lambda: None)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"corroscope {app.__version__}"
+
+
+def test_analyze_without_any_model_says_how_to_pass_one(
+    tmp_path: Path, no_bundled_model: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE
+    assert "none is bundled" in err and "--model FILE" in err
+
+
+def test_selftest_without_any_model_fails_plainly(no_bundled_model: None, capsys) -> None:
+    assert cli.main(["selftest"]) == cli.EXIT_FAILED
+    assert "--model FILE" in capsys.readouterr().err
+
+
+def test_a_model_without_metadata_is_refused_naming_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = channel_model(tmp_path / "bare.onnx", metadata={k: None for k in contract.REQUIRED_KEYS})
+    (tmp_path / "p.png").write_bytes(b"")
+    rc = cli.main(["analyze", str(tmp_path / "p.png"), "--out", str(tmp_path / "o"), "--model", str(bare)])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE
+    assert "bare.onnx" in err
+    for key in contract.REQUIRED_KEYS:
+        assert key in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_selftest_prints_provider_timing_and_identity(
+    tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(["selftest", "--model", str(tiny_model_path), "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Provider:  CPU (CPUExecutionProvider)" in out
+    assert "CUDA not used: CPU was chosen" in out
+    assert "SHA-256:   " in out and "Timing:" in out and "synthetic_pipe_01.jpg" in out
+    assert "Selftest passed." in out
+
+
+def test_selftest_asked_for_cuda_fails_unless_cuda_runs(tiny_model_path: Path, capsys) -> None:
+    rc = cli.main(["selftest", "--model", str(tiny_model_path), "--device", "cuda"])
+    captured = capsys.readouterr()
+    if "Provider:  CUDA" in captured.out:
+        assert rc == 0
+    else:
+        assert rc == cli.EXIT_FAILED
+        assert "CUDA was asked for but does not run (CUDA" in captured.err
+
+
+def test_no_photos_found(tmp_path: Path, tiny_model_path: Path, capsys) -> None:
+    rc = cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)])
+    assert rc == cli.EXIT_USAGE
+    assert "no photos found" in capsys.readouterr().err
+
+
+def test_gui_without_a_display_points_to_the_headless_commands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is Linux-only")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert cli.main([]) == cli.EXIT_USAGE
+    assert "selftest" in capsys.readouterr().err
+
+
+def test_gui_when_the_ui_cannot_be_imported(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setitem(sys.modules, "app.ui.main", None)  # makes `import app.ui.main` fail
+    assert cli.main(["gui"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "cannot start" in err and "corroscope selftest" in err
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_redraws_one_line_on_a_terminal(tmp_path: Path) -> None:
+    from app.core.batch import DONE, BatchProgress
+
+    stream = _Tty()
+    bar = cli.ProgressBar(2, stream)
+    bar.started(1, 2, tmp_path / "a.jpg")
+    bar.finished(BatchProgress(1, 2, tmp_path / "a.jpg", DONE, None, None, None))
+    bar.clear()
+    text = stream.getvalue()
+    assert "\n" not in text
+    assert "\r[" in text and "1/2" in text and "a.jpg" in text and text.endswith("\r")
+
+
+def _folder_for_done_when(root: Path) -> tuple[list[Path], list[Path]]:
+    """Good photos (one under a non-ASCII path), a corrupt file, a 0-byte file."""
+    src = root / "photos"
+    (src / "Prüfung 管道").mkdir(parents=True)
+    good = [
+        write_png(src / "pipe_a.png", synthetic_pipe(seed=1, size=(60, 80))[0]),
+        write_png(src / "Prüfung 管道" / "Rohr_ü.png", synthetic_pipe(seed=2, size=(70, 50))[0]),
+    ]
+    corrupt, empty = src / "corrupt.jpg", src / "empty.png"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
+    empty.write_bytes(b"")
+    return good, [corrupt, empty]
+
+
+def test_analyze_end_to_end_as_a_real_process(tmp_path: Path, tiny_model_path: Path) -> None:
+    good, bad = _folder_for_done_when(tmp_path)
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "app", "analyze", str(tmp_path / "photos"), str(good[1].parent)]
+    cmd += ["--out", str(out), "--model", str(tiny_model_path), "--device", "cpu"]
+    done = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert done.returncode == 1, done.stderr
+    for path in good:
+        outs = output_paths(out, path.stem)
+        assert all(p.exists() for p in outs.all()), path
+        assert str(path) in done.stdout  # the per-photo figures line
+    assert "2 photos failed:" in done.stderr
+    assert f"{bad[0]}: not an image Corroscope can read" in done.stderr
+    assert f"{bad[1]}: file is empty (0 bytes)" in done.stderr
+    with open(out / "results.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {str(p) for p in good + bad}
+    assert {rows[str(p)]["status"] for p in good} == {"ok"}
+    assert rows[str(bad[1])]["error"] == "file is empty (0 bytes)"
+    assert "Model: " in done.stderr and "on CPU" in done.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("PySide6") is None, reason="--pdf needs PySide6 (app.report)")
+def test_analyze_pdf_writes_a_report_per_photo(tmp_path: Path, tiny_model_path: Path) -> None:
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(seed=4, size=(60, 80))[0])
+    cmd = [sys.executable, "-m", "app", "analyze", str(photo), "--out", str(tmp_path / "o")]
+    cmd += ["--model", str(tiny_model_path), "--device", "cpu", "--pdf"]
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "o" / "pipe.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_analyze_pdf_without_the_report_module_is_a_clear_error(
+    tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setitem(sys.modules, "app.report", None)
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(seed=4, size=(60, 80))[0])
+    rc = cli.main(
+        ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path), "--pdf"]
+    )
+    assert rc == cli.EXIT_USAGE
+    assert "--pdf needs the report module" in capsys.readouterr().err
