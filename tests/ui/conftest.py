@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 pytest.importorskip("PySide6", reason="the UI tests need PySide6")
-onnx = pytest.importorskip("onnx", reason="the UI tests build tiny ONNX models with onnx.helper")
+pytest.importorskip("onnx", reason="the UI tests build tiny ONNX models with onnx.helper")
 
-from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings
 
-from app.core.imageio import write_png  # noqa: E402
-from app.core.synthetic import synthetic_pipe  # noqa: E402
-from app.ui.settings import AppSettings  # noqa: E402
-from app.core import contract  # noqa: E402
-from tests.helpers.tiny_models import channel_model  # noqa: E402
+from app.core import contract
+from app.core.imageio import write_png
+from app.core.synthetic import synthetic_pipe
+from app.ui.settings import AppSettings
+from tests.helpers.tiny_models import channel_model
+
+# Before pytest-qt makes the QApplication: no display needed.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TIMEOUT_MS = 30_000
 
@@ -54,12 +54,13 @@ def other_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def bad_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A valid ONNX file that breaks the contract (no corroscope metadata)."""
-    return channel_model(tmp_path_factory.mktemp("bad") / "no-classes.onnx", metadata={contract.KEY_CLASSES: None})
+    """A valid ONNX file that breaks the contract (no class list in its metadata)."""
+    path = tmp_path_factory.mktemp("bad") / "no-classes.onnx"
+    return channel_model(path, metadata={contract.KEY_CLASSES: None})
 
 
 def photo(tmp_path: Path, seed: int, size=(96, 128), name: str | None = None) -> tuple[Path, np.ndarray]:
-    rgb, labels = synthetic_pipe(seed, size)
+    rgb, _labels = synthetic_pipe(seed, size)
     path = tmp_path / (name or f"pipe_{seed:02d}.png")
     write_png(path, rgb)
     return path, rgb

@@ -1,0 +1,210 @@
+"""The real main window, driven offscreen: open, overlay, figures, errors, models, keys, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.core.analysis import analyze_photo
+from app.core.model import SegmentationModel
+from app.ui.main_window import NO_MODEL_TEXT, MainWindow
+from app.ui.model_info_dialog import model_info_html
+from app.ui.qimage import qimage_to_rgb
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+
+
+def test_open_photo_shows_overlay_and_core_figures(qtbot, window, tmp_path):
+    path, rgb = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    shown = qimage_to_rgb(window.viewer.rendered_image())
+    assert shown.shape == rgb.shape
+    assert not np.array_equal(shown, rgb), "the overlay is drawn over the photo"
+    core = analyze_photo(SegmentationModel.load(window.controller.model.path, "cpu"), path)
+    result = window.controller.result
+    assert np.array_equal(result.labels, core.labels)
+    assert result.stats == core.stats
+    assert result.assessment == core.assessment
+    values = window.figures.values()
+    assert values["corrosion area"] == f"{core.stats.percent['corrosion']:.2f} %"
+    assert values["Corroded share of the asset"] == f"{core.stats.corroded_share:.2f} %"
+    assert values["Provider"] == "CPU"
+    assert window.figures.grade_label.text() == f"ASTM D610: {core.assessment.astm.label}"
+    window.figures.scale_combo.setCurrentIndex(window.figures.scale_combo.findData("iso"))
+    assert window.figures.grade_label.text() == f"ISO 4628-3: {core.assessment.iso.label}"
+    assert window.settings.grade_scale == "iso"
+
+
+def test_class_checkbox_and_shortcut_toggle_that_class_only(qtbot, window, tmp_path):
+    path, _rgb = photo(tmp_path, 6)
+    open_and_wait(qtbot, window, path)
+    labels = window.controller.result.labels
+    before = qimage_to_rgb(window.viewer.rendered_image())
+    window.overlay_panel.check_box(1).click()  # hide asset
+    after = qimage_to_rgb(window.viewer.rendered_image())
+    changed = np.any(before != after, axis=2)
+    assert changed.any() and not changed[labels != 1].any()
+    qtbot.keyClick(window, Qt.Key.Key_2)  # the asset's shortcut shows it again
+    assert window.overlay_state.is_visible(1)
+    assert window.overlay_panel.check_box(1).isChecked()
+    assert np.array_equal(qimage_to_rgb(window.viewer.rendered_image()), before)
+
+
+def test_opacity_slider_blends_and_is_kept_in_settings(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 8)
+    open_and_wait(qtbot, window, path)
+    window.overlay_panel.slider(0).setValue(90)
+    assert window.overlay_state.opacity(0) == 0.9
+    assert window.settings.opacity("corrosion", 0.5) == 0.9
+
+
+def test_hold_space_to_compare(qtbot, window, tmp_path):
+    path, rgb = photo(tmp_path, 9)
+    open_and_wait(qtbot, window, path)
+    window.overlay_panel.check_box(0).setFocus()
+    qtbot.keyPress(window.overlay_panel.check_box(0), Qt.Key.Key_Space)
+    assert window.overlay_state.comparing
+    assert np.array_equal(qimage_to_rgb(window.viewer.rendered_image()), rgb)
+    qtbot.keyRelease(window.overlay_panel.check_box(0), Qt.Key.Key_Space)
+    assert not window.overlay_state.comparing
+    assert window.overlay_panel.check_box(0).isChecked(), "Space must not toggle the focused check box"
+
+
+def test_corrupt_file_shows_an_error_and_the_app_keeps_working(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    with qtbot.waitSignal(window.controller.photo_failed, timeout=TIMEOUT_MS):
+        window.open_photo(bad)
+    assert window.banner.level == "error"
+    assert "broken.jpg" in window.banner.text
+    good, _ = photo(tmp_path, 4)
+    open_and_wait(qtbot, window, good)
+    assert window.controller.result.path == good
+    assert window.banner.text == ""
+
+
+def test_bad_model_is_refused_and_the_previous_one_kept(qtbot, window, bad_model_path, tmp_path):
+    previous = window.controller.model
+    with qtbot.waitSignal(window.controller.model_refused, timeout=TIMEOUT_MS):
+        window.controller.load_model(bad_model_path, "cpu")
+    assert window.controller.model is previous
+    assert "refused" in window.banner.text and "no-classes.onnx" in window.banner.text
+    not_onnx = tmp_path / "junk.onnx"
+    not_onnx.write_bytes(b"definitely not protobuf")
+    with qtbot.waitSignal(window.controller.model_refused, timeout=TIMEOUT_MS):
+        window.open_paths([not_onnx])  # the drop path: an .onnx file loads as a model
+    assert window.controller.model is previous
+    open_and_wait(qtbot, window, photo(tmp_path, 2)[0])  # still works
+
+
+def test_another_model_replaces_the_current_and_reanalyses(qtbot, window, other_model_path, tmp_path):
+    open_and_wait(qtbot, window, photo(tmp_path, 2)[0])
+    first_conf = window.controller.result.mean_confidence
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.controller.load_model(other_model_path, "cpu")
+    assert window.controller.model.path == other_model_path
+    assert window.controller.result.model_sha256 == window.controller.model.sha256
+    assert window.controller.result.mean_confidence != first_conf
+    assert "tiny-b.onnx" in window.provider_label.text()
+
+
+def test_status_bar_says_provider_and_why_not_cuda(window):
+    text = window.provider_label.text()
+    model = window.controller.model
+    assert f"running on {model.device}" in text
+    assert model.cuda_note and model.cuda_note in text  # CPU was chosen in the fixture
+
+
+def test_model_info_dialog_lists_classes_sha_and_metrics(window):
+    html = model_info_html(window.controller.model)
+    model = window.controller.model
+    assert model.sha256 in html
+    for c in model.classes:
+        assert c.name in html
+    assert "miou" in html
+    assert "CPUExecutionProvider" in html
+
+
+def test_no_bundled_model_says_how_to_load_one(qtbot, settings, monkeypatch):
+    import app.ui.main as main_module
+
+    monkeypatch.setattr(main_module, "default_model_path", lambda: None)
+    args = main_module.parse_args([])
+    win = main_module.create_window(args, settings)
+    qtbot.addWidget(win)
+    assert win.banner.text == NO_MODEL_TEXT
+    assert "Load model" in win.banner.text
+    assert win.provider_label.text() == "No model loaded"
+
+
+def test_command_line_model_and_photo(qtbot, settings, model_path, tmp_path):
+    import app.ui.main as main_module
+
+    path, _ = photo(tmp_path, 12)
+    args = main_module.parse_args([str(path), "--model", str(model_path), "--device", "cpu"])
+    win = main_module.create_window(args, settings)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.controller.result is not None, timeout=TIMEOUT_MS)
+    assert win.controller.result.path == path
+    assert settings.device == "cpu"
+    win.controller.shutdown()
+
+
+def test_drop_a_photo_opens_it(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 13)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.dropEvent(event)
+    assert window.controller.result.path == path
+
+
+def test_recent_files_and_last_folder_are_remembered(qtbot, window, tmp_path):
+    a, _ = photo(tmp_path, 14)
+    b, _ = photo(tmp_path, 15)
+    open_and_wait(qtbot, window, a)
+    open_and_wait(qtbot, window, b)
+    assert window.settings.recent_files[:2] == [str(b), str(a)]
+    assert window.settings.last_folder == str(tmp_path)
+    entries = [act for act in window._recent_menu.actions()]
+    assert [act.text() for act in entries[:2]] == [b.name, a.name]
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        entries[1].trigger()
+    assert window.controller.result.path == a
+
+
+def test_device_setting_and_geometry_persist(qtbot, settings, model_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.controller.load_model(model_path, settings.device)
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.actions["use_cpu"].setChecked(True)  # reloads the model on the CPU
+    assert settings.device == "cpu"
+    assert win.controller.model.cuda_note == "CUDA not used: CPU was chosen"
+    win.show()
+    win.resize(700, 500)
+    qtbot.waitUntil(lambda: win.width() == 700)
+    win.close()
+    again = MainWindow(type(settings)(settings.qsettings))
+    qtbot.addWidget(again)
+    again.show()
+    assert again.actions["use_cpu"].isChecked()
+    assert again.size().width() == 700 and again.size().height() == 500
+
+
+def test_ctrl_o_is_the_open_action(window):
+    from PySide6.QtGui import QKeySequence
+
+    assert window.actions["open_photo"].shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert window.actions["open_photo"].shortcut().toString() == "Ctrl+O"
+    assert Path(window.settings.qsettings.fileName()).name == "settings.ini"

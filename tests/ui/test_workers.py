@@ -1,0 +1,97 @@
+"""Workers on a real thread pool: results and failures by signals, `finished` always, cancel flag."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.core.errors import ImageReadError
+from app.ui.workers import Worker, WorkerPool
+
+
+@pytest.fixture
+def pool(qapp):
+    pool = WorkerPool(max_threads=2)
+    yield pool
+    pool.cancel_all()
+    pool.wait()
+
+
+def test_returned_value_arrives_on_the_ui_thread(qtbot, pool):
+    seen = {}
+
+    def job(a, b):
+        seen["thread"] = threading.current_thread()
+        return a + b
+
+    worker = Worker(job, 2, 3)
+    got = []
+    worker.signals.returned.connect(got.append)
+    with qtbot.waitSignals([worker.signals.returned, worker.signals.finished]):
+        pool.start(worker)
+    assert got == [5]
+    assert seen["thread"] is not threading.main_thread()
+
+
+def test_our_errors_become_failed_with_their_message(qtbot, pool):
+    def job():
+        raise ImageReadError("broken.jpg: not a photo")
+
+    worker = Worker(job)
+    got = []
+    worker.signals.failed.connect(got.append)
+    with qtbot.waitSignals([worker.signals.failed, worker.signals.finished]):
+        pool.start(worker)
+    assert got == ["broken.jpg: not a photo"]
+
+
+def test_unexpected_errors_also_fail_and_finish(qtbot, pool):
+    worker = Worker(lambda: 1 / 0)
+    got = []
+    worker.signals.failed.connect(got.append)
+    with qtbot.waitSignals([worker.signals.failed, worker.signals.finished]):
+        pool.start(worker)
+    assert len(got) == 1 and "ZeroDivisionError" in got[0]
+
+
+def test_generator_items_then_return(qtbot, pool):
+    def job(n):
+        yield from range(n)
+        return "done"
+
+    worker = Worker(job, 4)
+    items = []
+    worker.signals.yielded.connect(items.append)
+    with qtbot.waitSignal(worker.signals.returned) as blocker:
+        pool.start(worker)
+    assert blocker.args == ["done"]
+    qtbot.waitUntil(lambda: len(items) == 4)
+    assert items == [0, 1, 2, 3]
+
+
+def test_cancel_stops_between_items_and_still_finishes(qtbot, pool):
+    closed = threading.Event()
+
+    def job():
+        try:
+            for i in range(1000):
+                time.sleep(0.005)
+                yield i
+        finally:
+            closed.set()
+
+    worker = Worker(job)
+    items = []
+    worker.signals.yielded.connect(items.append)
+    returned = []
+    worker.signals.returned.connect(returned.append)
+    with qtbot.waitSignals([worker.signals.cancelled, worker.signals.finished], timeout=10_000):
+        pool.start(worker)
+        qtbot.waitUntil(lambda: len(items) >= 3)
+        worker.cancel()
+    assert closed.is_set()
+    assert len(items) < 1000
+    assert returned == []
+    assert pool.active == 0
