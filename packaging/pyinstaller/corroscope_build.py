@@ -104,9 +104,11 @@ OTHER_LIBRARIES_DROPPED = re.compile(r"^opengl32sw\.dll$", re.IGNORECASE)
 DRIVER_LIBRARIES = re.compile(r"^(libcuda\.so|nvcuda\.dll|libnvidia-|nvml\.dll)", re.IGNORECASE)
 # onnxruntime-gpu ships a TensorRT provider that needs TensorRT, which we never bundle or ask for.
 ORT_LIBRARIES_DROPPED = re.compile(r"onnxruntime_providers_tensorrt")
-# From the NVIDIA wheels: what onnxruntime's CUDA provider loads (and cuDNN's own sub-libraries).
+# From the NVIDIA wheels: what onnxruntime's CUDA provider loads, cuDNN's sub-libraries, and what those
+# load at run time by name (nvrtc and its builtins; nvJitLink, which cuFFT and cuDNN's runtime-fusion
+# engines open). cuBLAS's nvblas and cuFFT's FFTW layer are never used.
 NVIDIA_LIBRARY_KEPT = re.compile(
-    r"(cublasLt|cublas|cudart|curand|cufft|nvrtc|cudnn)(64)?[^/\\]*\.(so[.\d]*|dll)$", re.IGNORECASE
+    r"(cublasLt|cublas|cudart|curand|cufft|nvrtc|nvJitLink|cudnn)(64)?[^/\\]*\.(so[.\d]*|dll)$", re.IGNORECASE
 )
 NVIDIA_LIBRARY_DROPPED = re.compile(r"(nvblas|cufftw|nvrtc-builtins_static|_static)", re.IGNORECASE)
 
