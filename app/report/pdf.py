@@ -141,19 +141,21 @@ class Canvas:
     def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
         """Two-column key/value rows, each wrapping in its column."""
         flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
+        # values may be one long word (a SHA-256, a path): wrap them anywhere
+        vflags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
         kw = self.width * key_width
         for key, value in rows:
             self.font(size, bold=True)
             kb = self.painter.boundingRect(QRectF(0, 0, kw - self.mm(2), 10_000), flags, key)
             self.font(size)
-            vb = self.painter.boundingRect(QRectF(0, 0, self.width - kw, 10_000), flags, value)
+            vb = self.painter.boundingRect(QRectF(0, 0, self.width - kw, 10_000), vflags, value)
             h = max(kb.height(), vb.height())
             self.ensure_space(h)
             self.painter.setPen(QPen(QColor(20, 20, 20)))
             self.font(size, bold=True)
             self.painter.drawText(QRectF(0, self.y, kw - self.mm(2), h + 2), flags, key)
             self.font(size)
-            self.painter.drawText(QRectF(kw, self.y, self.width - kw, h + 2), flags, value)
+            self.painter.drawText(QRectF(kw, self.y, self.width - kw, h + 2), vflags, value)
             self.y += h + self.mm(0.8)
 
     def table(
@@ -317,14 +319,14 @@ def draw_batch_report(
     header = [
         "Photo",
         "Corrosion %",
-        "Share of asset %",
+        "Corroded share %",
         *(figures.scale_title(s) for s in scales),
         "Review",
         "Conf.",
         "Time s",
     ]
-    grade_w = 0.13
-    widths = [0.32 - grade_w * (len(scales) - 1), 0.12, 0.14, *([grade_w] * len(scales)), 0.09, 0.08, 0.08]
+    grade_w = 0.12
+    widths = [0.46 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.08, 0.08, 0.08]
     body = [
         [
             r.path.name,

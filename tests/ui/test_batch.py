@@ -1,0 +1,139 @@
+"""Batches in the real window: rows fill one by one, failures show their reason, cancel, CSV, stalls."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+from app.core.analysis import analyze_photo
+from app.core.model import SegmentationModel
+from tests.ui.conftest import TIMEOUT_MS, photo
+
+
+def make_folder(tmp_path, n, size=(96, 128), broken=(), distinct=4):
+    """`n` photos; after the first `distinct` ones, copies (making big synthetic photos is slow)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    made = [photo(folder, i, size)[0] for i in range(min(n, distinct))]
+    for i in range(len(made), n):
+        shutil.copyfile(made[i % len(made)], folder / f"pipe_{i:02d}.png")
+    for name in broken:
+        (folder / name).write_bytes(b"not an image at all")
+    return folder
+
+
+def run_batch(qtbot, window, folder):
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        window.open_folder(folder)
+    return blocker.args[0]
+
+
+def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path, 4, broken=("zz_broken.png",))
+    inserted = []
+    window.batch_model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    message = run_batch(qtbot, window, folder)
+    assert message == "Batch finished: 5 of 5 photos, 1 failed"
+    assert inserted == [(i, i) for i in range(5)], "one row at a time"
+    rows = window.batch_model.rows
+    assert [r.path.name for r in rows] == [*(f"pipe_{i:02d}.png" for i in range(4)), "zz_broken.png"]
+    failed = rows[-1]
+    assert failed.failed and failed.reason
+    m = window.batch_model
+    assert m.data(m.index(4, 1)) == "failed"
+    assert m.data(m.index(4, 8)) == failed.reason
+    assert "zz_broken.png" not in failed.reason or len(failed.reason) > len("zz_broken.png")
+    # figures in the table equal the core's for the same photo
+    core = analyze_photo(SegmentationModel.load(window.controller.model.path, "cpu"), rows[2].path)
+    assert rows[2].result.stats == core.stats
+    assert m.data(m.index(2, 4)) == core.assessment.astm.label
+    assert rows[2].result.labels is None, "the table keeps figures only"
+    assert window.batch.progress.value() == 5
+    assert window.batch.export_button.isEnabled()
+
+
+def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path, 3)
+    run_batch(qtbot, window, folder)
+    index = window.batch_model.index(1, 0)
+    rect = window.batch.table.visualRect(index)
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.batch.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.controller.result.path == window.batch_model.row(1).path
+    assert window.controller.result.stats == window.batch_model.row(1).result.stats
+
+
+def test_batch_can_be_cancelled(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path, 24, size=(480, 640), distinct=2)
+    window.controller.batch_row_ready.connect(lambda _row: window.batch.cancel_button.click())
+    message = run_batch(qtbot, window, folder)
+    assert message.startswith("Batch cancelled")
+    assert 1 <= window.batch_model.rowCount() < 24
+    assert not window.controller.batch_running
+    assert not window.batch.cancel_button.isEnabled()
+    # the app keeps working after a cancel
+    message = run_batch_again(qtbot, window, folder)
+    assert message == "Batch finished: 24 of 24 photos, 0 failed"
+
+
+def run_batch_again(qtbot, window, folder):
+    window.controller.batch_row_ready.disconnect()
+    window.controller.batch_row_ready.connect(window.batch_model.append)
+    return run_batch(qtbot, window, folder)
+
+
+def test_csv_export_of_the_table(qtbot, window, tmp_path):
+    from app.ui.export_jobs import start_batch_csv_export
+
+    folder = make_folder(tmp_path, 3, broken=("zz_bad.jpg",))
+    run_batch(qtbot, window, folder)
+    out = tmp_path / "table.csv"
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_batch_csv_export(window, out)
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"]
+    assert rows[3]["error"]
+    first = window.batch_model.row(0).result
+    assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
+    assert rows[0]["model_sha256"] == window.controller.model.sha256
+
+
+def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path):
+    """A 10 ms heartbeat on the UI thread; the longest gap between beats is recorded and bounded."""
+    folder = make_folder(tmp_path, 16, size=(600, 800), distinct=2)
+    clock = QElapsedTimer()
+    gaps = []
+    last = [0]
+
+    def beat():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(beat)
+    clock.start()
+    timer.start()
+    t0 = time.perf_counter()
+    message = run_batch(qtbot, window, folder)
+    wall = time.perf_counter() - t0
+    timer.stop()
+    longest = max(gaps) / 1000.0
+    report = {
+        "photos": 16,
+        "photo_size": "800x600",
+        "batch_seconds": round(wall, 3),
+        "heartbeats": len(gaps),
+        "longest_ui_stall_s": longest,
+        "heartbeat_interval_s": 0.010,
+    }
+    (tmp_path / "ui_stall.json").write_text(json.dumps(report, indent=2))
+    assert message == "Batch finished: 16 of 16 photos, 0 failed"
+    assert len(gaps) > 5
+    assert longest < 1.0, report
