@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.errors import OutputExistsError
 from app.core.imageio import atomic_write_bytes, write_png
 from app.core.overlay import blend_overlay
-from app.core.palette import DEFAULT_CLASSES, ClassInfo, encode_mask
+from app.core.palette import DEFAULT_CLASSES, ClassInfo
 
 RESULT_SCHEMA = 1
 CSV_NAME = "results.csv"
@@ -80,11 +82,29 @@ def output_paths(out_dir: Path, stem: str) -> OutputPaths:
     )
 
 
+def encode_mask_png(labels: np.ndarray, classes: Sequence[ClassInfo]) -> bytes:
+    """The label map as an indexed PNG whose palette is the classes' colours: any viewer (and
+    `read_image`) shows the ground-truth RGB colours; a third of the data of an RGB PNG to compress."""
+    if labels.dtype != np.uint8 or labels.ndim != 2:
+        raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
+    img = Image.frombytes("P", (labels.shape[1], labels.shape[0]), np.ascontiguousarray(labels).tobytes())
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for c in classes:
+        palette[c.id] = c.color
+    img.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
 def write_mask_png(
     path: str | os.PathLike[str], labels: np.ndarray, classes: Sequence[ClassInfo], overwrite: bool = False
 ) -> Path:
-    """The label map as an RGB PNG in the classes' colours (the ground-truth mask format)."""
-    return write_png(path, encode_mask(labels, classes), overwrite=overwrite)
+    """The label map as a PNG in the classes' colours (reads back as the ground-truth RGB mask)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    return atomic_write_bytes(path, encode_mask_png(labels, classes), overwrite=overwrite)
 
 
 def write_overlay_png(

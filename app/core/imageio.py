@@ -179,7 +179,8 @@ def _pil_to_rgb8(img: Image.Image) -> np.ndarray:
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
         rgba = np.asarray(img.convert("RGBA"))
         return _to_rgb8(rgba, bgr=False)
-    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb))
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:

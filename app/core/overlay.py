@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+import cv2
 import numpy as np
 
 from app.core.palette import ClassInfo
@@ -27,17 +28,22 @@ def blend_overlay(
         raise ValueError(f"photo {rgb.shape} and labels {labels.shape} must be HxWx3 and HxW of one size")
     visible = {c.id for c in classes} if visible is None else set(visible)
     opacity = opacity or {}
-    alpha_lut = np.zeros(256, dtype=np.float32)
-    color_lut = np.zeros((256, 3), dtype=np.float32)
+    # out = photo * (1 - a) + colour * a depends only on (class, channel, value): one 256-entry table
+    # per class, applied with cv2.LUT, is exact and several times faster than float arithmetic.
+    values = np.arange(256, dtype=np.float32)[:, None]
+    luts: dict[int, np.ndarray] = {}
     for c in classes:
-        if c.id in visible:
-            alpha_lut[c.id] = float(np.clip(opacity.get(c.id, DEFAULT_OPACITY), 0.0, 1.0))
-        color_lut[c.id] = c.color
-    out = np.empty_like(rgb)
-    for r0 in range(0, rgb.shape[0], _STRIP_ROWS):  # strips keep the float temporaries small
+        a = np.float32(np.clip(opacity.get(c.id, DEFAULT_OPACITY), 0.0, 1.0))
+        if c.id in visible and a > 0:
+            table = values * (np.float32(1.0) - a) + np.array(c.color, np.float32) * a
+            luts[c.id] = np.clip(table + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    out = rgb.copy()
+    for r0 in range(0, rgb.shape[0], _STRIP_ROWS):  # strips keep the temporaries small
         lab = labels[r0 : r0 + _STRIP_ROWS]
-        a = alpha_lut[lab][:, :, None]
-        photo = rgb[r0 : r0 + _STRIP_ROWS].astype(np.float32)
-        blended = photo * (1.0 - a) + color_lut[lab] * a
-        out[r0 : r0 + _STRIP_ROWS] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        src = np.ascontiguousarray(rgb[r0 : r0 + _STRIP_ROWS])
+        dst = out[r0 : r0 + _STRIP_ROWS]  # a view of whole rows: cv2.copyTo writes into it
+        for class_id, lut in luts.items():
+            mask = (lab == class_id).view(np.uint8)
+            if mask.any():
+                cv2.copyTo(cv2.LUT(src, lut), mask, dst)
     return out

@@ -34,9 +34,8 @@ def area_stats(labels: np.ndarray, classes: Sequence[ClassInfo]) -> AreaStats:
     """Count class ids in `labels` (uint8 HxW). Ids outside `classes` are counted in `total` only."""
     if labels.dtype != np.uint8 or labels.ndim != 2:
         raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
-    counts = np.bincount(labels.ravel(), minlength=256)
     total = int(labels.size)
-    pixels = {c.name: int(counts[c.id]) for c in classes}
+    pixels = {c.name: int(np.count_nonzero(labels == c.id)) for c in classes}  # bincount casts to int64
     percent = {name: (100.0 * n / total if total else 0.0) for name, n in pixels.items()}
     corrosion, asset = class_by_name(classes, "corrosion"), class_by_name(classes, "asset")
     share = None
