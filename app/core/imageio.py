@@ -124,13 +124,11 @@ def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
     data = _read_bytes(path)
     img = _open_pil(data, path)
     if img is None:
-        arr = _decode_cv(data)
-        if arr is None:
-            raise ImageReadError(
-                f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
-            )
-        _check_pixels(path, arr.shape[1], arr.shape[0], max_pixels)
-        return _to_rgb8(arr, bgr=True)
+        # No header means no size to check before decoding: OpenCV would decode a PNG bomb whose
+        # header Pillow refuses (e.g. a bad checksum before the pixels) in full. Refuse it instead.
+        raise ImageReadError(
+            f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
+        )
     head = _header(img)
     factor = 1
     if min_side is not None and head.format in _PIL_FORMATS:
