@@ -196,6 +196,8 @@ class BatchWidget(QWidget):
         self._update_status()
 
     def finish(self, message: str) -> None:
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(bool(self._model.rowCount()))
         self.status_label.setText(message)
@@ -207,6 +209,8 @@ class BatchWidget(QWidget):
         self.status_label.setText(
             f"{done} of {self._total} photos" + (f", {failed} failed" if failed else "")
         )
+        if done == 1:
+            self.table.resizeColumnsToContents()
         if done:
             self.table.scrollToBottom()
 

@@ -38,7 +38,7 @@ def photo_targets(folder: Path, stem: str, kinds: Collection[str]) -> dict[str, 
         "mask": paths.mask,
         "overlay": paths.overlay,
         "json": paths.json,
-        "pdf": folder / f"{export.safe_stem(stem)}_report.pdf",
+        "pdf": folder / f"{export.safe_stem(stem)}.pdf",  # as `corroscope analyze --pdf` names it
     }
     return {kind: every[kind] for kind in EXPORT_KINDS if kind in kinds}
 
