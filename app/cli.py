@@ -23,6 +23,7 @@ import numpy as np
 import app
 from app.core.batch import DONE, BatchProgress, BatchSummary, run_batch
 from app.core.errors import CorroscopeError
+from app.core.export import is_output_file
 from app.core.imageio import find_images, read_image
 from app.core.inference import InferenceMode, InferenceOptions, segment
 from app.core.model import DEVICES, SegmentationModel, default_model_path
@@ -203,7 +204,12 @@ def analyze(args: argparse.Namespace) -> int:
             print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
             return EXIT_USAGE
         extras.append(_PdfOutput(write_pdf_report, model))
-    paths = find_images(args.paths, recursive=args.recursive)
+    named = {p for p in args.paths if p.is_file()}
+    paths = [
+        p
+        for p in find_images(args.paths, recursive=args.recursive)
+        if p in named or not is_output_file(p, args.out)
+    ]
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE

@@ -65,6 +65,18 @@ def output_stems(paths: Sequence[Path]) -> dict[Path, str]:
     return out
 
 
+OUTPUT_SUFFIXES = ("_mask.png", "_overlay.png")
+
+
+def is_output_file(path: Path, out_dir: Path) -> bool:
+    """True for a mask or overlay we wrote into `out_dir`: a folder scan of `out_dir` must skip them."""
+    try:
+        same_folder = path.parent.resolve() == Path(out_dir).resolve()
+    except OSError:
+        return False
+    return same_folder and path.name.endswith(OUTPUT_SUFFIXES)
+
+
 @dataclass(frozen=True)
 class OutputPaths:
     mask: Path

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,8 @@ class SegmentationModel:
             raise ModelContractError(f"Model file not found: {path}")
         if not path.is_file():
             raise ModelContractError(f"Model path is not a file: {path}")
+        if path.stat().st_size == 0:
+            raise ModelContractError(f"Model file is empty (0 bytes): {path}")
         try:
             sha = file_sha256(path)
         except OSError as exc:
@@ -190,9 +193,12 @@ def cuda_unavailable_reason() -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[-1] if text else type(exc).__name__
-    return line.split("] : ")[-1] if "] : " in line else line
+    """ONNX Runtime's message without its codes and the repeated path."""
+    lines = str(exc).strip().splitlines()
+    line = lines[-1] if lines else type(exc).__name__
+    line = re.sub(r"^(\[ONNXRuntimeError\]\s*:\s*)?\d+\s*:\s*[A-Z_]+\s*:\s*", "", line)
+    line = re.sub(r"^Load model from .* failed:\s*", "", line)
+    return line.strip() or type(exc).__name__
 
 
 def _dims(shape: list) -> str:

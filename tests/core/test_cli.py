@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,42 @@ def test_analyze_pdf_without_the_report_module_is_a_clear_error(
     )
     assert rc == cli.EXIT_USAGE
     assert "--pdf needs the report module" in capsys.readouterr().err
+
+
+def test_analyze_into_the_photo_folder_does_not_analyse_its_own_outputs(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(2):
+        write_png(tmp_path / f"p{i}.png", synthetic_pipe(seed=i, size=(40, 50))[0])
+    args = ["analyze", str(tmp_path), "--out", str(tmp_path), "--model", str(tiny_model_path)]
+    assert cli.main(args) == 0
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 photos: 0 analysed, 2 skipped" in out
+
+
+def test_ctrl_c_stops_after_the_current_photo_and_writes_the_csv(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    for i in range(40):
+        write_png(tmp_path / "in" / f"p{i:02d}.png", synthetic_pipe(seed=i, size=(120, 160))[0])
+    cmd = [sys.executable, "-m", "app", "analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o")]
+    cmd += ["--model", str(tiny_model_path), "--device", "cpu", "--mode", "tiles"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("[2/"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest_err = proc.stderr.read()
+    out = proc.stdout.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == cli.EXIT_FAILED, rest_err
+    assert "Stopping after this photo" in rest_err
+    assert "Stopped before the end; run the same command again to resume." in rest_err
+    with open(tmp_path / "o" / "results.csv", encoding="utf-8-sig", newline="") as fh:
+        finished = list(csv.DictReader(fh))
+    assert 2 <= len(finished) < 40
+    assert f"{len(finished)} analysed" in out

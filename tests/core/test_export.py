@@ -16,6 +16,7 @@ from app.core.export import (
     csv_row,
     escape_cell,
     failure_row,
+    is_output_file,
     output_paths,
     output_stems,
     result_to_dict,
@@ -138,3 +139,10 @@ def test_failure_reason_drops_the_repeated_file_name(tmp_path: Path) -> None:
         == "file is empty (0 bytes)"
     )
     assert failure_from(path, RuntimeError("boom")).reason == "RuntimeError: boom"
+
+
+def test_is_output_file(tmp_path: Path) -> None:
+    assert is_output_file(tmp_path / "pipe_mask.png", tmp_path)
+    assert is_output_file(tmp_path / "pipe_overlay.png", tmp_path)
+    assert not is_output_file(tmp_path / "pipe.png", tmp_path)
+    assert not is_output_file(tmp_path / "sub" / "pipe_mask.png", tmp_path)

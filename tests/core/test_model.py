@@ -140,3 +140,9 @@ def test_default_model_path_finds_the_first_onnx_in_models(
     (tmp_path / "a.onnx").write_bytes(b"x")
     (tmp_path / "MODEL_CARD.md").write_text("card")
     assert default_model_path() == tmp_path / "a.onnx"
+
+
+def test_an_empty_model_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.onnx").write_bytes(b"")
+    with pytest.raises(ModelContractError, match=r"empty \(0 bytes\)"):
+        SegmentationModel.load(tmp_path / "m.onnx")
