@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
+import io
 import json
 import logging
 import os
@@ -145,6 +147,8 @@ def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
     providers = [CPU_PROVIDER]
     if want_cuda and CUDA_PROVIDER in available:
         providers.insert(0, CUDA_PROVIDER)
+        if _driver_library() is not None:
+            _preload_cuda_libraries(ort)
     options = ort.SessionOptions()
     # Keep the console clean: a failed CUDA load logs error lines; we report the reason ourselves.
     options.log_severity_level = _ORT_FATAL
@@ -167,13 +171,34 @@ def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
     return session, note
 
 
+_DRIVER = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
+
+
+def _driver_library() -> str | None:
+    """The NVIDIA driver's library name if it loads, else None."""
+    try:
+        ctypes.CDLL(_DRIVER)
+    except OSError:
+        return None
+    return _DRIVER
+
+
+def _preload_cuda_libraries(ort: Any) -> None:
+    """Let ONNX Runtime find CUDA/cuDNN installed as pip packages (nvidia-*); it prints, so hush it."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            preload()
+    except Exception as exc:  # a failed preload only means CUDA will not start; the session says why
+        log.debug("onnxruntime.preload_dlls failed: %s", exc)
+
+
 def cuda_unavailable_reason() -> str:
     """One line saying why ONNX Runtime's CUDA provider could not start on this machine."""
-    driver = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
-    try:
-        ctypes.CDLL(driver)
-    except OSError:
-        return f"CUDA not available: no NVIDIA driver found ({driver})"
+    if _driver_library() is None:
+        return f"CUDA not available: no NVIDIA driver found ({_DRIVER})"
     try:
         import onnxruntime as ort
 
