@@ -166,9 +166,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c = self.controller
         c.model_loaded.connect(self._on_model_loaded)
-        c.model_refused.connect(
-            lambda msg: self.show_message(f"Model refused; the previous one stays loaded. {msg}", "error")
-        )
+        c.model_refused.connect(self._on_model_refused)
         c.photo_opened.connect(self._on_photo_opened)
         c.photo_analyzed.connect(self._on_photo_analyzed)
         c.photo_failed.connect(lambda msg: self.show_message(msg, "error"))
@@ -212,6 +210,13 @@ class MainWindow(QMainWindow):
             self.banner.dismiss()
         self.statusBar().showMessage(f"Loaded {model.describe()}", 8000)
         self._update_enabled()
+
+    def _on_model_refused(self, message: str) -> None:
+        if self.controller.model is not None:
+            kept = f"the previous model ({self.controller.model.path.name}) stays loaded"
+        else:
+            kept = "no model is loaded; load one with Model ▸ Load model…"
+        self.show_message(f"Model refused, {kept}. {message}", "error")
 
     def _on_photo_opened(self, photo: OpenedPhoto) -> None:
         self.viewer.set_photo(photo.image)

@@ -68,16 +68,16 @@ def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
 
 
 def test_batch_can_be_cancelled(qtbot, window, tmp_path):
-    folder = make_folder(tmp_path, 24, size=(480, 640), distinct=2)
+    folder = make_folder(tmp_path, 16, size=(360, 480), distinct=2)
     window.controller.batch_row_ready.connect(lambda _row: window.batch.cancel_button.click())
     message = run_batch(qtbot, window, folder)
     assert message.startswith("Batch cancelled")
-    assert 1 <= window.batch_model.rowCount() < 24
+    assert 1 <= window.batch_model.rowCount() < 16
     assert not window.controller.batch_running
     assert not window.batch.cancel_button.isEnabled()
     # the app keeps working after a cancel
     message = run_batch_again(qtbot, window, folder)
-    assert message == "Batch finished: 24 of 24 photos, 0 failed"
+    assert message == "Batch finished: 16 of 16 photos, 0 failed"
 
 
 def run_batch_again(qtbot, window, folder):

@@ -208,3 +208,13 @@ def test_ctrl_o_is_the_open_action(window):
     assert window.actions["open_photo"].shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     assert window.actions["open_photo"].shortcut().toString() == "Ctrl+O"
     assert Path(window.settings.qsettings.fileName()).name == "settings.ini"
+
+
+def test_refused_first_model_says_none_is_loaded(qtbot, settings, bad_model_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.controller.model_refused, timeout=TIMEOUT_MS):
+        win.controller.load_model(bad_model_path, "cpu")
+    assert win.controller.model is None
+    assert "no model is loaded" in win.banner.text and "Load model" in win.banner.text
+    assert not win.actions["model_info"].isEnabled()
