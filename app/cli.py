@@ -192,7 +192,11 @@ def _result_line(event: BatchProgress) -> str:
 
 
 def analyze(args: argparse.Namespace) -> int:
-    options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale, tile_overlap=args.tile_overlap)
+    try:
+        options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale, tile_overlap=args.tile_overlap)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     extras = []
     model = _load_model(args.model, args.device, "analyze")
     if model is None:

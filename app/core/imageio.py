@@ -91,7 +91,8 @@ def _header(img: Image.Image) -> _Header:
     # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the pixels; only
     # one before them (the usual place) is read here, so probing never decodes.
     if img.format != "PNG" or "exif" in img.info:
-        with contextlib.suppress(Exception):  # a broken EXIF block must not make the photo unreadable
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a broken EXIF block must not make the photo unreadable
             orientation = int(img.getexif().get(_EXIF_ORIENTATION, 1))
     if orientation not in range(1, 9):
         orientation = 1

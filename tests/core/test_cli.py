@@ -223,3 +223,10 @@ def test_ctrl_c_stops_after_the_current_photo_and_writes_the_csv(
         finished = list(csv.DictReader(fh))
     assert 2 <= len(finished) < 40
     assert f"{len(finished)} analysed" in out
+
+
+def test_bad_tile_options_are_a_usage_error(tmp_path: Path, tiny_model_path: Path, capsys) -> None:
+    photo = write_png(tmp_path / "p.png", synthetic_pipe(seed=1, size=(40, 40))[0])
+    args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--mode", "tiles", "--tile-overlap", "0.95"]) == cli.EXIT_USAGE
+    assert "tile_overlap" in capsys.readouterr().err
