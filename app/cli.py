@@ -91,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_gui(argv: list[str]) -> int:
     display_vars = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-    if sys.platform.startswith("linux") and not any(os.environ.get(k) for k in display_vars):
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    if (
+        sys.platform.startswith("linux")
+        and not wants_help
+        and not any(os.environ.get(k) for k in display_vars)
+    ):
         print(
             "The desktop app needs a display, and none is set (DISPLAY / WAYLAND_DISPLAY).\n"
             "Check the model and this machine with `corroscope selftest`, or analyse photos headless with "
