@@ -11,6 +11,7 @@ from app.ui.overlay_state import OverlayState
 MIN_ZOOM = 0.01
 MAX_ZOOM = 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
+CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
 
 
 class ImageViewerWidget(QGraphicsView):
@@ -45,6 +46,7 @@ class ImageViewerWidget(QGraphicsView):
         self.setBackgroundBrush(QColor(48, 48, 48))
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAcceptDrops(False)  # the main window takes drops
+        self.zoom_changed.connect(self._update_sampling)
         state.changed.connect(self._refresh_overlay)
         state.comparing_changed.connect(self._on_comparing)
 
@@ -78,6 +80,16 @@ class ImageViewerWidget(QGraphicsView):
         overlay = self._labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
         self._overlay_item.setVisible(not self._state.comparing)
+
+    def _update_sampling(self, zoom: float) -> None:
+        mode = (
+            Qt.TransformationMode.FastTransformation
+            if zoom >= CRISP_FROM_ZOOM
+            else Qt.TransformationMode.SmoothTransformation
+        )
+        for item in (self._photo_item, self._overlay_item):
+            if item.transformationMode() != mode:
+                item.setTransformationMode(mode)
 
     def _on_comparing(self, comparing: bool) -> None:
         self._overlay_item.setVisible(not comparing)

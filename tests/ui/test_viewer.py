@@ -174,3 +174,12 @@ def test_twelve_megapixel_photo_stays_smooth(qtbot, tmp_path):
     # generous bounds for a loaded 2-core CI machine; typical figures are ~10x lower
     assert times["toggle_class_s"] < 1.0, times
     assert times["slowest_repaint_s"] < 1.0, times
+
+
+def test_pixels_turn_crisp_when_zoomed_in(scene):
+    viewer, *_ = scene
+    viewer.zoom_actual_size()
+    assert viewer._photo_item.transformationMode() == Qt.TransformationMode.SmoothTransformation
+    viewer.zoom_by(3.0)
+    assert viewer._photo_item.transformationMode() == Qt.TransformationMode.FastTransformation
+    assert viewer._overlay_item.transformationMode() == Qt.TransformationMode.FastTransformation
