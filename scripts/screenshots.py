@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         model_path, which = pick_model(args.model, scratch)
         settings = AppSettings.at(scratch / "settings.ini")  # never the user's settings
-        settings.device = "cpu"
+        # auto: the status bar shows what really runs and, on a machine without CUDA, why not
         window = MainWindow(settings)
         window.resize(1400, 900)
         window.show()
-        window.controller.load_model(model_path, "cpu")
+        window.controller.load_model(model_path, settings.device)
         wait(window.controller.model_loaded)
         photos = sorted(p for p in samples_dir().glob("*.jpg"))
         if not photos:

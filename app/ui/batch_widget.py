@@ -196,8 +196,7 @@ class BatchWidget(QWidget):
         self._update_status()
 
     def finish(self, message: str) -> None:
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self._fit_columns()
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(bool(self._model.rowCount()))
         self.status_label.setText(message)
@@ -210,9 +209,15 @@ class BatchWidget(QWidget):
             f"{done} of {self._total} photos" + (f", {failed} failed" if failed else "")
         )
         if done == 1:
-            self.table.resizeColumnsToContents()
+            self._fit_columns()
         if done:
             self.table.scrollToBottom()
+
+    def _fit_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        self.table.resizeColumnsToContents()
+        header.setStretchLastSection(True)  # re-applied after the explicit sizes
 
     def _on_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
