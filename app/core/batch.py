@@ -188,10 +188,10 @@ def run_batch(
                 )
                 done.append(path)
                 event = BatchProgress(i + 1, len(paths), path, DONE, result, record, None)
-            except CorroscopeError as exc:
+            except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
                 failure = failure_from(path, exc)
                 failures[path] = failure
-                log.info("%s: %s", path, failure.reason)
+                log.info("%s: %s", path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
                 event = BatchProgress(i + 1, len(paths), path, FAILED, None, None, failure)
         if progress is not None:
             progress(event)

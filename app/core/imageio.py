@@ -136,11 +136,18 @@ def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
         short = min(head.width, head.height)
         factor = next((f for f in (8, 4, 2) if short // f >= min_side), 1)
     _check_pixels(path, head.width // factor, head.height // factor, max_pixels)
-    if head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
-        rgb = _decode_pil(img, path, factor)
-    else:
-        arr = _decode_cv(data)
-        rgb = _to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)
+    try:
+        if head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
+            rgb = _decode_pil(img, path, factor)
+        else:
+            arr = _decode_cv(data)
+            rgb = _to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)
+    except MemoryError as exc:
+        raise ImageReadError(
+            f"{path}: not enough memory to decode a {head.width}x{head.height} image"
+        ) from exc
+    except (ValueError, cv2.error) as exc:  # e.g. an unusual channel count or pixel type
+        raise ImageReadError(f"{path}: cannot decode this {head.format} image ({exc})") from exc
     return _apply_orientation(rgb, head.orientation)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core import batch as batch_module
 from app.core.batch import DONE, FAILED, SKIPPED, BatchProgress, run_batch
 from app.core.errors import ExportError
 from app.core.export import CSV_NAME, output_paths
@@ -198,3 +199,20 @@ def test_a_killed_run_leaves_only_whole_files_and_resumes(tmp_path: Path) -> Non
     whole = run_batch(loaded, photos, tmp_path / "whole", InferenceOptions(mode="tiles"))
     assert _csv(out / CSV_NAME) == _csv(whole.csv_path)
     assert len(_csv(out / CSV_NAME)) == len(photos)
+
+
+def test_an_unexpected_error_fails_that_photo_only(
+    tmp_path: Path, tiny_model: SegmentationModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = _photos(tmp_path / "in", 3)
+    real_read = batch_module.read_image
+
+    def read_or_explode(path: Path, **kwargs):
+        if path == photos[1]:
+            raise RuntimeError("decoder exploded")
+        return real_read(path, **kwargs)
+
+    monkeypatch.setattr(batch_module, "read_image", read_or_explode)
+    summary = run_batch(tiny_model, photos, tmp_path / "out")
+    assert summary.done == (photos[0], photos[2])
+    assert [(f.path, f.reason) for f in summary.failures] == [(photos[1], "RuntimeError: decoder exploded")]
