@@ -113,7 +113,7 @@ class SegmentationModel:
         outs = []
         for start in range(0, len(batch), max(step, 1)):
             part = np.ascontiguousarray(batch[start : start + step])
-            (probs,) = self._session.run([contract.PROBABILITIES_OUTPUT], {self._input_name: part})
+            (probs,) = _run(self._session, self.path.name, self._input_name, part)
             outs.append(probs)
         probs = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
         expected = (*batch.shape[:3], self.num_classes)
@@ -290,7 +290,7 @@ def _check_contract(path: Path, session: Any, meta: dict[str, str]) -> tuple[tup
         )
     channels = pshape[3]
     if not isinstance(channels, int):
-        channels = _probe_channels(session, inp.name, input_size)
+        channels = _probe_channels(session, name, inp.name, input_size)
     if channels != len(classes):
         raise ModelContractError(
             f"{name}: output 'probabilities' has {channels} channels but {contract.KEY_CLASSES!r} "
@@ -299,8 +299,18 @@ def _check_contract(path: Path, session: Any, meta: dict[str, str]) -> tuple[tup
     return classes, input_size
 
 
-def _probe_channels(session: Any, input_name: str, input_size: tuple[int, int]) -> int:
+def _probe_channels(session: Any, name: str, input_name: str, input_size: tuple[int, int]) -> int:
     """Run one blank image to learn the class count when the output shape does not say it."""
     blank = np.zeros((1, *input_size, 3), dtype=np.uint8)
-    (probs,) = session.run([contract.PROBABILITIES_OUTPUT], {input_name: blank})
+    (probs,) = _run(session, name, input_name, blank)
     return int(probs.shape[-1])
+
+
+def _run(session: Any, name: str, input_name: str, batch: np.ndarray) -> list:
+    """`session.run` for the probabilities; ONNX Runtime's own errors become a `ModelContractError`."""
+    try:
+        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
+    except Exception as exc:  # onnxruntime raises its own pybind exception types
+        raise ModelContractError(
+            f"{name} failed to run on a {batch.shape} batch: {_first_line(exc)}"
+        ) from exc
