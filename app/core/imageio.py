@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -242,6 +244,18 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](rgb))
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """0o666 less the process umask (read once; Python has no way to read it without setting it)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = False) -> Path:
     """Write a temp file in the same folder, then `os.replace`: readers see the old file or the new."""
     path = Path(path)
@@ -254,6 +268,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: boo
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

@@ -230,3 +230,11 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(ExportError, match="No space left on device"):
         atomic_write_bytes(tmp_path / "x.png", b"data" * 1000)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")  # what open() gives under this umask
+    path = atomic_write_bytes(tmp_path / "atomic.bin", b"x")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
