@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from app.core import analysis, imageio
 from app.core.errors import CorroscopeError
@@ -36,6 +38,8 @@ class OpenedPhoto:
 class AnalyzedPhoto:
     result: analysis.PhotoResult
     labels_image: object  # QImage Indexed8, made in the worker
+    overlay_image: object = None  # QImage ARGB32 premultiplied for `color_table`, made in the worker
+    color_table: tuple[int, ...] = ()
 
 
 class AppController(QObject):
@@ -62,6 +66,7 @@ class AppController(QObject):
         self.result: analysis.PhotoResult | None = None
         self._photo_token = 0
         self._photo_worker: Worker | None = None
+        self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
 
     # model --------------------------------------------------------------------------------------
@@ -78,16 +83,21 @@ class AppController(QObject):
         self.model = model
         self.model_loaded.emit(model)
         if self.current is not None:  # re-analyse what is on screen with the new model
-            self.open_photo(self.current.path)
+            self.open_photo(self.current.path, self._last_color_table)
 
     # one photo ----------------------------------------------------------------------------------
-    def open_photo(self, path: str | Path) -> Worker:
-        """Read, show, then analyse `path` in a worker; a newer call makes older results stale."""
+    def open_photo(self, path: str | Path, color_table: Sequence[int] = ()) -> Worker:
+        """Read, show, then analyse `path` in a worker; a newer call makes older results stale.
+
+        With the overlay's `color_table`, the worker also composes the overlay image, so a 12-megapixel
+        result reaches the UI thread ready to show.
+        """
         if self._photo_worker is not None:
             self._photo_worker.cancel()
+        self._last_color_table = tuple(color_table)
         self._photo_token += 1
         token = self._photo_token
-        worker = Worker(_open_and_analyze, Path(path), self.model, self.options)
+        worker = Worker(_open_and_analyze, Path(path), self.model, self.options, tuple(color_table))
         worker.signals.yielded.connect(lambda item, t=token: self._on_photo_item(t, item))
         worker.signals.failed.connect(lambda msg, t=token: self._on_photo_failed(t, msg))
         worker.signals.finished.connect(lambda t=token: self._on_photo_done(t))
@@ -176,13 +186,20 @@ class AppController(QObject):
 
 
 def _open_and_analyze(
-    path: Path, model: SegmentationModel | None, options: InferenceOptions
+    path: Path, model: SegmentationModel | None, options: InferenceOptions, color_table: tuple[int, ...]
 ) -> Iterator[object]:
+    start = time.perf_counter()
     rgb = imageio.read_image(path)
+    read_seconds = time.perf_counter() - start
     yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
     if model is not None:
-        result = analysis.analyze_rgb(model, rgb, path, options)
-        yield AnalyzedPhoto(result, labels_to_qimage(result.labels))
+        result = analysis.analyze_rgb(model, rgb, path, options, extra_seconds=read_seconds)
+        labels = labels_to_qimage(result.labels)
+        overlay = None
+        if color_table:
+            labels.setColorTable(list(color_table))
+            overlay = labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        yield AnalyzedPhoto(result, labels, overlay, color_table)
 
 
 def _batch_rows(

@@ -61,12 +61,22 @@ class ImageViewerWidget(QGraphicsView):
         self._scene.setSceneRect(QRectF(0, 0, image.width(), image.height()))
         self.fit_to_window()
 
-    def set_labels(self, labels: QImage | None) -> None:
-        """The class-id image (Indexed8, same size as the photo) or None for no overlay."""
+    def set_labels(
+        self, labels: QImage | None, overlay: QImage | None = None, color_table: tuple[int, ...] = ()
+    ) -> None:
+        """The class-id image (Indexed8, same size as the photo) or None for no overlay.
+
+        `overlay`, composed elsewhere for `color_table`, is shown as is when that table is still the
+        state's (it saves converting a large image on the UI thread).
+        """
         if labels is not None and labels.size() != self._photo_item.pixmap().size():
             raise ValueError("label image and photo differ in size")
         self._labels = labels
-        self._refresh_overlay()
+        if labels is not None and overlay is not None and list(color_table) == self._state.color_table():
+            self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
+            self._overlay_item.setVisible(not self._state.comparing)
+        else:
+            self._refresh_overlay()
 
     def clear(self) -> None:
         self._photo_item.setPixmap(QPixmap())

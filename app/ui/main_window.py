@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
         self._update_enabled()
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
-        self.viewer.set_labels(item.labels_image)
+        self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
         self.figures.set_result(item.result)
         self._update_enabled()
 
@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
     # actions ------------------------------------------------------------------------------------
     def open_photo(self, path: Path) -> None:
         self.settings.last_folder = str(Path(path).parent)
-        self.controller.open_photo(path)
+        self.controller.open_photo(path, self.overlay_state.color_table())
 
     def open_folder(self, folder: Path) -> None:
         self.settings.last_folder = str(folder)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
+from app.core.overlay import blend_overlay
 from app.ui.main_window import NO_MODEL_TEXT, MainWindow
 from app.ui.model_info_dialog import model_info_html
 from app.ui.qimage import qimage_to_rgb
@@ -22,6 +23,9 @@ def test_open_photo_shows_overlay_and_core_figures(qtbot, window, tmp_path):
     shown = qimage_to_rgb(window.viewer.rendered_image())
     assert shown.shape == rgb.shape
     assert not np.array_equal(shown, rgb), "the overlay is drawn over the photo"
+    state, labels = window.overlay_state, window.controller.result.labels
+    want = blend_overlay(rgb, labels, window.controller.model.classes, state.visible_ids, state.opacities)
+    assert np.abs(shown.astype(int) - want).max() <= 2  # composed in the worker, equal to core's blend
     core = analyze_photo(SegmentationModel.load(window.controller.model.path, "cpu"), path)
     result = window.controller.result
     assert np.array_equal(result.labels, core.labels)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
 
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
@@ -183,3 +184,15 @@ def test_pixels_turn_crisp_when_zoomed_in(scene):
     viewer.zoom_by(3.0)
     assert viewer._photo_item.transformationMode() == Qt.TransformationMode.FastTransformation
     assert viewer._overlay_item.transformationMode() == Qt.TransformationMode.FastTransformation
+
+
+def test_an_overlay_composed_for_an_older_table_is_not_shown(scene):
+    viewer, state, rgb, labels = scene
+    old_table = tuple(state.color_table())
+    image = labels_to_qimage(labels)
+    image.setColorTable(list(old_table))
+    stale = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    state.set_opacity(0, 1.0)  # the user moved a slider while the worker composed
+    viewer.set_labels(labels_to_qimage(labels), stale, old_table)
+    want = blend_overlay(rgb, labels, DEFAULT_CLASSES, state.visible_ids, state.opacities).astype(int)
+    assert np.abs(rendered(viewer) - want).max() <= BLEND_TOLERANCE
