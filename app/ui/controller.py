@@ -85,6 +85,13 @@ class AppController(QObject):
         if self.current is not None:  # re-analyse what is on screen with the new model
             self.open_photo(self.current.path, self._last_color_table)
 
+    def set_options(self, options: InferenceOptions) -> None:
+        """How the model runs on a photo (resize or tiles); the photo on screen is analysed again."""
+        if options != self.options:
+            self.options = options
+            if self.current is not None and self.model is not None:
+                self.open_photo(self.current.path, self._last_color_table)
+
     # one photo ----------------------------------------------------------------------------------
     def open_photo(self, path: str | Path, color_table: Sequence[int] = ()) -> Worker:
         """Read, show, then analyse `path` in a worker; a newer call makes older results stale.

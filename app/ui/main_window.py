@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 import app
 from app.core.imageio import IMAGE_EXTENSIONS
+from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel
 from app.ui import export_jobs
 from app.ui.actions import ActionSpec, make_actions
@@ -86,6 +87,15 @@ ACTIONS = (
         checkable=True,
         separator_before=True,
     ),
+    ActionSpec(
+        "use_tiles",
+        "&Model",
+        "Fine &detail (tiles, slower)",
+        "set_tiles",
+        None,
+        "Run the model on overlapping tiles at photo scale instead of the whole photo resized",
+        checkable=True,
+    ),
     ActionSpec("about", "&Help", "&About Corroscope", "show_about"),
 )
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -113,6 +123,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.actions, self.menus = make_actions(self, ACTIONS)
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
+        self.actions["use_tiles"].setChecked(settings.tiles)
         self._recent_menu = self.menus["&File"].addMenu("Open &recent")
         self.menus["&File"].insertMenu(self.actions["open_folder"], self._recent_menu)
         self._rebuild_recent()
@@ -279,6 +290,11 @@ class MainWindow(QMainWindow):
         self.settings.device = "cpu" if on else "auto"
         if self.controller.model is not None:
             self.controller.load_model(self.controller.model.path, self.settings.device)
+
+    def set_tiles(self, on: bool) -> None:
+        self.settings.tiles = on
+        mode = InferenceMode.TILES if on else InferenceMode.RESIZE
+        self.controller.set_options(InferenceOptions(mode=mode))
 
     def show_model_info(self) -> None:
         if self.controller.model is not None:

@@ -45,6 +45,16 @@ class AppSettings:
             raise ValueError(f"device must be one of {DEVICES}, got {value!r}")
         self._s.setValue("inference/device", value)
 
+    # inference mode -----------------------------------------------------------------------------
+    @property
+    def tiles(self) -> bool:
+        """Fine detail: overlapping tiles at photo scale instead of the whole photo resized."""
+        return self._str("inference/mode", "resize") == "tiles"
+
+    @tiles.setter
+    def tiles(self, on: bool) -> None:
+        self._s.setValue("inference/mode", "tiles" if on else "resize")
+
     # grade scale ------------------------------------------------------------------------------
     @property
     def grade_scale(self) -> str:

@@ -222,3 +222,14 @@ def test_refused_first_model_says_none_is_loaded(qtbot, settings, bad_model_path
     assert win.controller.model is None
     assert "no model is loaded" in win.banner.text and "Load model" in win.banner.text
     assert not win.actions["model_info"].isEnabled()
+
+
+def test_fine_detail_runs_tiles_and_is_remembered(qtbot, window, tmp_path):
+    from app.core.inference import InferenceMode
+
+    open_and_wait(qtbot, window, photo(tmp_path, 16, size=(120, 160))[0])
+    assert window.controller.result.mode is InferenceMode.RESIZE
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.actions["use_tiles"].setChecked(True)
+    assert window.controller.result.mode is InferenceMode.TILES
+    assert window.settings.tiles
