@@ -233,3 +233,26 @@ def test_fine_detail_runs_tiles_and_is_remembered(qtbot, window, tmp_path):
         window.actions["use_tiles"].setChecked(True)
     assert window.controller.result.mode is InferenceMode.TILES
     assert window.settings.tiles
+
+
+def test_main_starts_the_window_and_returns_when_it_closes(qtbot, qapp, tmp_path, model_path):
+    from PySide6.QtCore import QTimer
+
+    from app.ui.main import main
+
+    seen = {}
+
+    def close_when_loaded() -> None:
+        wins = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if wins and wins[0].controller.model is not None:
+            seen["status"] = wins[0].provider_label.text()
+            wins[0].close()
+            qapp.quit()
+        else:
+            QTimer.singleShot(50, close_when_loaded)
+
+    QTimer.singleShot(0, close_when_loaded)
+    rc = main(["--model", str(model_path), "--device", "cpu", "--settings", str(tmp_path / "s.ini")])
+    assert rc == 0
+    assert "running on CPU" in seen["status"]
+    assert (tmp_path / "s.ini").exists(), "geometry and settings were saved on close"
