@@ -1,0 +1,153 @@
+"""Tables and the issue's goals, from the results dictionary of `bench.run`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+GOAL_12MP_MS = 400.0
+GOAL_50MP_PEAK_MB = 1536.0
+GOAL_ORT_OVER_KERAS = 2.0
+FLAT_TOLERANCE = 0.10  # RSS of the last tenth of a batch within 10 % of the first tenth
+
+ENGINE_NAMES = {
+    "keras_predict": "Keras predict",
+    "keras_tf_function": "Keras tf.function",
+    "ort_float": "ONNX Runtime float",
+    "ort_int8": "ONNX Runtime int8",
+    "ort_float_cuda": "ONNX Runtime float CUDA",
+}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table; numbers are right-aligned."""
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [
+        all(isinstance(r[i], int | float) for r in rows) if rows else False for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        )
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return "" if v is None else str(v)
+
+
+def goals(results: dict) -> dict:
+    """Each goal of the issue that this run measured: the figure and whether it is met."""
+    out: dict = {}
+    for r in results.get("network", {}).get("ratios", []):
+        if "best_keras_over_ort_float" in r:
+            key = f"ort_vs_best_keras_{r['size']}_b{r['batch']}"
+            best = max(r["best_keras_over_ort_float"], r.get("best_keras_over_ort_int8", 0.0))
+            out[key] = {"ratio": best, "goal": GOAL_ORT_OVER_KERAS, "met": best >= GOAL_ORT_OVER_KERAS}
+    for p in results.get("photos", []):
+        if p["label"] == "12MP" and p["mode"] == "resize":
+            ms = p["in_memory_ms"]
+            out["12MP_resize_file_to_mask_stats_overlay_ms"] = {"value": ms, "goal": GOAL_12MP_MS,
+                                                                "met": ms < GOAL_12MP_MS}  # fmt: skip
+        if p["label"] == "50MP":
+            mb = p["peak_rss_mb"]
+            out[f"50MP_{p['mode']}_peak_rss_mb"] = {"value": mb, "goal": GOAL_50MP_PEAK_MB,
+                                                    "met": mb < GOAL_50MP_PEAK_MB}  # fmt: skip
+    b = results.get("batch")
+    if b and b.get("rss_first_tenth_mb"):
+        growth = b["rss_last_tenth_mb"] / b["rss_first_tenth_mb"] - 1.0
+        out["batch_rss_growth"] = {"value": growth, "goal": FLAT_TOLERANCE, "met": growth <= FLAT_TOLERANCE}
+    return out
+
+
+def render(results: dict) -> str:
+    parts = [_header(results)]
+    net = results.get("network")
+    if net:
+        parts.append(_network(net))
+    if results.get("photos"):
+        parts.append(_photos(results["photos"]))
+    if results.get("batch"):
+        b = results["batch"]
+        parts.append(
+            f"Batch of {b['photos']} photos ({b['photo_size']}, {b['mode']} mode, mask + overlay + JSON "
+            f"written): {b['photos_per_s']:.2f} photos/s ({b['seconds']:.1f} s), peak RSS "
+            f"{b['peak_rss_mb']:.0f} MB; RSS first tenth {b['rss_first_tenth_mb']:.0f} MB, last tenth "
+            f"{b['rss_last_tenth_mb']:.0f} MB"
+        )
+    if results.get("ui"):
+        parts.append(_ui(results["ui"]))
+    cuda = results.get("cuda", {})
+    if not cuda.get("available"):
+        parts.append(f"CUDA rows: none (no usable GPU here: {cuda.get('reason')})")
+    if results.get("goals"):
+        rows = [(k, _fmt(g.get("value", g.get("ratio"))), _fmt(g["goal"]), "yes" if g["met"] else "NO")
+                for k, g in results["goals"].items()]  # fmt: skip
+        parts.append("Goals\n" + table(("goal", "measured", "target", "met"), rows))
+    return "\n\n".join(parts)
+
+
+def _header(results: dict) -> str:
+    m = results["machine"]
+    busy = m.get("other_busy_processes") or []
+    load = "idle apart from the benchmark" if not busy else "UNDER LOAD: " + "; ".join(busy)
+    return (
+        f"Corroscope benchmarks{' (SMOKE: harness check only, not timings)' if results['smoke'] else ''}\n"
+        f"{m['cpu']}, {m['logical_cores']} logical cores ({', '.join(m['isa'])}), {m['memory_gib']} GiB, "
+        f"onnxruntime {m['onnxruntime']}\nload: {load}; load average at start {m.get('load_average_start')}"
+    )
+
+
+def _network(net: dict) -> str:
+    limit = net["machine_limit"]
+    rows = [
+        (ENGINE_NAMES.get(r["engine"], r["engine"]), r["size"], r["batch"], r["median_ms"], r["ms_per_image"],
+         r["gflops"], 100.0 * r["gflops"] / limit["gflops_median"], r["runs"])
+        for r in net["rows"]
+    ]  # fmt: skip
+    flops = ", ".join(f"{k}: {v:.2f} GFLOP" for k, v in net["gflop_per_image"].items())
+    agree = ", ".join(f"{k}: {v:.2f} %" for k, v in net["int8_argmax_agreement_percent"].items())
+    text = [
+        f"Network: {net['name']}; {flops} per image; int8 argmax agreement with float {agree}",
+        f"Machine limit: {limit['op']}: {limit['gflops_median']:.1f} GFLOP/s (best run "
+        f"{limit['gflops_best']:.1f})",
+        table(("engine", "size", "batch", "median ms", "ms/image", "GFLOP/s", "% of limit", "runs"), rows),
+    ]
+    ratio_rows = [
+        (r["size"], r["batch"], r["best_keras_ms"], r.get("best_keras_over_ort_float"),
+         r.get("best_keras_over_ort_int8"), r.get("float_over_int8"))
+        for r in net["ratios"]
+    ]  # fmt: skip
+    text.append(table(("size", "batch", "best Keras ms", "Keras/ORT float", "Keras/ORT int8", "float/int8"),
+                      ratio_rows))  # fmt: skip
+    return "\n".join(text)
+
+
+def _photos(photos: list[dict]) -> str:
+    from bench.pipeline import STAGES
+
+    rows = [
+        (p["label"], p["mode"], *(p["stages_ms"][s] for s in STAGES), p["in_memory_ms"], p["total_ms"],
+         100.0 * p["outside_ort_share"], p["peak_rss_mb"])
+        for p in photos
+    ]  # fmt: skip
+    headers = ("photo", "mode", *STAGES, "in memory", "total", "% outside ORT", "peak MB")
+    return "One photo, file to figures (median ms per stage; 'in memory' = all but write)\n" + table(
+        headers, rows
+    )
+
+
+def _ui(ui: dict) -> str:
+    c, s = ui["coldstart"], ui["stall"]
+    nan = float("nan")
+    return (
+        f"Cold start (offscreen): first paint {c.get('first_paint_s', nan):.2f} s, model loaded "
+        f"{c.get('model_loaded_s', nan):.2f} s, first result {c.get('first_result_s', nan):.2f} s "
+        f"after process start\nUI thread during a batch of {s['photos']} photos ({s['photo_size']}): longest "
+        f"stall {s['longest_stall_ms']:.0f} ms, {s['stalls_over_100ms']} stalls over 100 ms "
+        f"({s['heartbeats']} heartbeats, {s['batch_seconds']:.1f} s)"
+    )

@@ -1,0 +1,145 @@
+"""The desktop app as a user meets it, offscreen: cold start and the UI thread's longest stall.
+
+`python -m bench.ui_probe coldstart --model M --photo P` (the parent puts its launch time, `time.time()`,
+in $BENCH_T0): process start to the window's first paint event and to the first analysed photo, through
+`app.ui.main.create_window` as `corroscope gui --model M P` does it.
+`python -m bench.ui_probe stall --model M --photos DIR`: a 10 ms heartbeat timer on the UI thread while
+the window runs the folder as a batch (the approach of tests/ui/test_batch.py); the longest gap between
+beats is the longest time the UI could not respond.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+TIMEOUT_S = 600
+
+
+def _app_and_window(model: Path, paths: list[Path], ini: Path):
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.main import create_window, parse_args
+    from app.ui.settings import AppSettings
+
+    qt_app = QApplication.instance() or QApplication([sys.argv[0]])
+    QCoreApplication.setOrganizationName("CorroscopeBench")
+    QCoreApplication.setApplicationName("CorroscopeBench")
+    args = parse_args(["--model", str(model), "--device", "cpu", "--settings", str(ini), *map(str, paths)])
+    return qt_app, create_window(args, AppSettings.at(ini))
+
+
+def coldstart(model: Path, photo: Path) -> dict:
+    t0 = float(os.environ.get("BENCH_T0", time.time()))
+    marks: dict[str, float] = {"imported_s": 0.0}
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class PaintWatch(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Type.Paint and "first_paint_s" not in marks:
+                marks["first_paint_s"] = time.time() - t0
+            return False
+
+    marks["imported_s"] = time.time() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        qt_app, window = _app_and_window(model, [photo], Path(tmp) / "settings.ini")
+        watch = PaintWatch()
+        window.installEventFilter(watch)
+
+        def analysed(_item) -> None:
+            marks["first_result_s"] = time.time() - t0
+            QTimer.singleShot(0, qt_app.quit)
+
+        window.controller.photo_analyzed.connect(analysed)
+        window.controller.photo_failed.connect(lambda msg: (marks.update(error=msg), qt_app.quit()))
+        window.controller.model_loaded.connect(
+            lambda _m: marks.setdefault("model_loaded_s", time.time() - t0)
+        )
+        QTimer.singleShot(TIMEOUT_S * 1000, qt_app.quit)
+        window.show()
+        qt_app.exec()
+        window.controller.shutdown()
+        window.close()
+    return marks
+
+
+def stall(model: Path, photos: Path) -> dict:
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        qt_app, window = _app_and_window(model, [], Path(tmp) / "settings.ini")
+        window.resize(1000, 700)
+        window.show()
+        loaded: list[object] = []
+        window.controller.model_loaded.connect(loaded.append)
+        while not loaded:  # the model loads in a worker; let it finish before the clock starts
+            qt_app.processEvents()
+            time.sleep(0.01)
+        clock, gaps, last = QElapsedTimer(), [], [0]
+
+        def beat() -> None:
+            now = clock.elapsed()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(beat)
+        summary: list[str] = []
+        window.controller.batch_finished.connect(lambda msg: (summary.append(msg), qt_app.quit()))
+        QTimer.singleShot(TIMEOUT_S * 1000, qt_app.quit)
+        clock.start()
+        timer.start()
+        t0 = time.perf_counter()
+        window.open_folder(photos)
+        qt_app.exec()
+        wall = time.perf_counter() - t0
+        timer.stop()
+        window.controller.shutdown()
+        window.close()
+    return {
+        "photos": window.batch_model.rowCount(),
+        "summary": summary[0] if summary else "did not finish",
+        "batch_seconds": wall,
+        "heartbeats": len(gaps),
+        "heartbeat_interval_ms": 10,
+        "longest_stall_ms": float(max(gaps)) if gaps else None,
+        "stalls_over_100ms": sum(1 for g in gaps if g > 100),
+    }
+
+
+def run_child(args: list[str], timeout: float = TIMEOUT_S) -> dict:
+    """This module in a fresh interpreter, offscreen; $BENCH_T0 is the launch time for cold start."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BENCH_T0": repr(time.time())}
+    proc = subprocess.run([sys.executable, "-m", "bench.ui_probe", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, check=False)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.ui_probe {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.ui_probe")
+    sub = p.add_subparsers(dest="what", required=True)
+    cs = sub.add_parser("coldstart")
+    cs.add_argument("--model", type=Path, required=True)
+    cs.add_argument("--photo", type=Path, required=True)
+    st = sub.add_parser("stall")
+    st.add_argument("--model", type=Path, required=True)
+    st.add_argument("--photos", type=Path, required=True)
+    args = p.parse_args(argv)
+    result = coldstart(args.model, args.photo) if args.what == "coldstart" else stall(args.model, args.photos)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

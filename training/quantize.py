@@ -1,0 +1,290 @@
+"""Static int8 quantization of an exported model (QDQ, per-channel), calibrated on training photos.
+
+`python -m training.quantize --model models/X.onnx --calibration-data DIR --out models/X.int8.onnx`
+
+ONNX Runtime's `quantize_static`: uint8 activations, int8 weights per output channel, QDQ format, and
+`reduce_range` (7-bit weights) on CPUs without VNNI, where 8-bit products can saturate the AVX2 kernels.
+The `image` input stays uint8 and `probabilities` stays float32, so the file still follows the contract;
+its metadata is copied and `corroscope.quantization` (JSON) says how it was made. A dataset folder with
+`train.txt` is calibrated on its training photos only; any other folder on all its photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.core import contract
+from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.imageio import find_images, read_image_reduced
+
+log = logging.getLogger("training.quantize")
+
+KEY_QUANTIZATION = "corroscope.quantization"
+DEFAULT_COUNT = 64
+METHODS = ("minmax", "entropy", "percentile")
+
+
+@dataclass(frozen=True)
+class QuantizeReport:
+    path: Path
+    source: Path
+    calibration_photos: int
+    calibration_source: str
+    method: str
+    per_channel: bool
+    reduce_range: bool
+    argmax_agreement: float  # percent of pixels where int8 and float pick the same class
+    check_photos: int
+    seconds: float
+
+
+def cpu_has_vnni() -> bool:
+    """True when the CPU has AVX-512 VNNI or AVX-VNNI (Linux: /proc/cpuinfo; elsewhere assume not)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_vnni", "avx_vnni", "avx512vnni"))
+
+
+def calibration_paths(
+    folder: Path, count: int = DEFAULT_COUNT, ids: Sequence[str] | None = None
+) -> tuple[list[Path], list[Path], str]:
+    """(calibration photos, held-out photos for the check, a description of the source).
+
+    A dataset folder (`training.data` layout) with `train.txt`/`val.txt` gives its training photos for
+    calibration and its validation photos for the check; any other folder gives its photos for both.
+    """
+    held_out: list[Path] = []
+    try:
+        from training import data
+
+        pairs = {p.id: p.image for p in data.find_pairs(folder)}
+        if ids is not None:
+            photos, source = [pairs[i] for i in ids if i in pairs], f"{folder} (listed ids)"
+        elif (folder / "train.txt").is_file():
+            split = data.read_split_lists(folder, list(pairs))
+            photos = [pairs[i] for i in split.train]
+            held_out = [pairs[i] for i in split.val]
+            source = f"{folder} (train.txt)"
+        else:
+            photos, source = list(pairs.values()), str(folder)
+    except CorroscopeError:
+        photos, source = find_images([folder], recursive=True), str(folder)
+    if not photos:
+        raise ExportError(f"no photos found in {folder} for calibration")
+    return _evenly(photos, count), _evenly(held_out or photos, max(1, count // 4)), source
+
+
+def _evenly(items: list[Path], count: int) -> list[Path]:
+    if len(items) <= count:
+        return list(items)
+    step = len(items) / count
+    return [items[int(i * step)] for i in range(count)]
+
+
+def load_batch(paths: Sequence[Path], input_size: tuple[int, int]) -> np.ndarray:
+    """uint8 [N, H, W, 3] photos resized to the model's input, as the app's resize mode feeds them."""
+    h, w = input_size
+    out = np.empty((len(paths), h, w, 3), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        rgb = read_image_reduced(path, min(h, w))
+        out[i] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class _Reader:
+    """ONNX Runtime's CalibrationDataReader protocol over photos already in memory."""
+
+    def __init__(self, input_name: str, photos: np.ndarray) -> None:
+        self._feeds = iter([{input_name: photos[i : i + 1]} for i in range(len(photos))])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def quantize_model(
+    model: Path,
+    calibration_data: Path,
+    out: Path,
+    count: int = DEFAULT_COUNT,
+    method: str = "minmax",
+    reduce_range: bool | None = None,
+    per_channel: bool = True,
+    overwrite: bool = False,
+    ids: Sequence[str] | None = None,
+) -> QuantizeReport:
+    """Quantize `model` into `out` (written only when everything worked); `reduce_range` None: no VNNI."""
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from app.core.model import SegmentationModel
+
+    start = time.perf_counter()
+    model, out = Path(model), Path(out)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    float_model = SegmentationModel.load(model, device="cpu")  # contract check of the source
+    reduce_range = (not cpu_has_vnni()) if reduce_range is None else reduce_range
+    calib_paths, check_paths, source = calibration_paths(Path(calibration_data), count, ids)
+    calib = load_batch(calib_paths, float_model.input_size)
+    calib_method = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[method]
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="corroscope-quant-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        prepped = tmp / "prepped.onnx"
+        # ONNX shape inference suffices (exports have static H, W); symbolic inference would need sympy.
+        quant_pre_process(str(model), str(prepped), skip_symbolic_shape=True)
+        tail = _name_nodes_and_find_tail(prepped)
+        quantized = tmp / "int8.onnx"
+        quantize_static(
+            str(prepped),
+            str(quantized),
+            _Reader(contract.INPUT_NAME, calib),
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=calib_method,
+            nodes_to_exclude=tail,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+        proto = onnx.load(str(quantized))
+        source_proto = onnx.load(str(model), load_external_data=False)
+        info = {
+            "method": "static QDQ (onnxruntime.quantization.quantize_static)",
+            "activations": "uint8",
+            "weights": "int8 per channel" if per_channel else "int8 per tensor",
+            "reduce_range": reduce_range,
+            "float_tail": len(tail),
+            "calibration": {"method": method, "photos": len(calib_paths), "source": source},
+            "float_model_sha256": float_model.sha256,
+            "onnxruntime": ort.__version__,
+            "machine": platform.machine(),
+        }
+        _copy_metadata(source_proto, proto, info)
+        proto.producer_name = "corroscope.training.quantize"
+        final = tmp / "final.onnx"
+        onnx.save(proto, str(final))
+        int8_model = SegmentationModel.load(final, device="cpu")  # the app's own contract check
+        check = load_batch(check_paths, float_model.input_size)
+        agreement = argmax_agreement(float_model, int8_model, check)
+        del int8_model
+        shutil.move(str(final), str(out))  # a rename when on one file system
+    log.info("int8 model %s (float sha256 %s): argmax agreement with float %.3f %% on %d photos",
+             out, float_model.short_sha, agreement, len(check_paths))  # fmt: skip
+    return QuantizeReport(
+        path=out,
+        source=model,
+        calibration_photos=len(calib_paths),
+        calibration_source=source,
+        method=method,
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        argmax_agreement=agreement,
+        check_photos=len(check_paths),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _name_nodes_and_find_tail(path: Path) -> list[str]:
+    """Names of the nodes after the last convolution on the way to `probabilities` (the final resize and
+    softmax): left in float, so probabilities keep full precision instead of 1/255 steps and ties."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    for i, node in enumerate(proto.graph.node):
+        if not node.name:
+            node.name = f"{node.op_type}_{i}"
+    onnx.save(proto, str(path))
+    producer = {out: node for node in proto.graph.node for out in node.output}
+    tail: list[str] = []
+    frontier = [contract.PROBABILITIES_OUTPUT]
+    while frontier:
+        node = producer.get(frontier.pop())
+        if node is None or node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in tail:
+            continue
+        tail.append(node.name)
+        frontier.extend(i for i in node.input if i in producer)
+    return tail
+
+
+def _copy_metadata(source, target, info: dict) -> None:
+    """All of the float model's `metadata_props`, plus `corroscope.quantization`."""
+    meta = {p.key: p.value for p in source.metadata_props if p.key != KEY_QUANTIZATION}
+    meta[KEY_QUANTIZATION] = json.dumps(info, sort_keys=True)
+    del target.metadata_props[:]
+    for key, value in meta.items():
+        entry = target.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def argmax_agreement(a, b, photos: np.ndarray, batch: int = 4) -> float:
+    """Percent of pixels where two `SegmentationModel`s pick the same class on the same photos."""
+    same = total = 0
+    for i in range(0, len(photos), batch):
+        part = photos[i : i + batch]
+        la, lb = a.predict(part).argmax(-1), b.predict(part).argmax(-1)
+        same += int(np.count_nonzero(la == lb))
+        total += la.size
+    return 100.0 * same / total if total else 0.0
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m training.quantize", description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, type=Path, help="float ONNX model that follows the contract")
+    p.add_argument("--calibration-data", required=True, type=Path, help="dataset folder or folder of photos")
+    p.add_argument("--out", required=True, type=Path, help="int8 ONNX file to write")
+    p.add_argument("--count", type=int, default=DEFAULT_COUNT, help="calibration photos")
+    p.add_argument("--method", choices=METHODS, default="minmax", help="calibration method (default minmax)")
+    rr = p.add_mutually_exclusive_group()
+    rr.add_argument("--reduce-range", dest="reduce_range", action="store_true", default=None,
+                    help="7-bit weights (default: on when the CPU has no VNNI)")  # fmt: skip
+    rr.add_argument("--no-reduce-range", dest="reduce_range", action="store_false")
+    p.add_argument("--per-tensor", action="store_true", help="one scale per weight tensor")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--report", type=Path, help="write the figures to this JSON file")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        report = quantize_model(args.model, args.calibration_data, args.out, args.count, args.method,
+                                args.reduce_range, not args.per_tensor, args.overwrite)  # fmt: skip
+    except (CorroscopeError, ValueError, OSError) as exc:
+        print(f"quantize failed: {exc}", file=sys.stderr)
+        return 1
+    summary = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(report).items()}
+    print(json.dumps(summary, indent=2))
+    if args.report:
+        args.report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
