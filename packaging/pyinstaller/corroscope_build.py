@@ -406,6 +406,7 @@ def check_build(folder: Path) -> int:
 def main(argv: list[str]) -> int:
     """`requirements VARIANT` | `build-requirements` | `variant` | `check DIST_FOLDER`."""
     root = Path(__file__).resolve().parents[2]
+    sys.stdout.reconfigure(newline="\n")  # plain lines for bash, also on Windows (Git Bash)
     if len(argv) == 2 and argv[0] == "requirements":
         print("\n".join(runtime_requirements(root / "pyproject.toml", argv[1])))
     elif argv == ["build-requirements"]:

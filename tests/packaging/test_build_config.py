@@ -235,3 +235,21 @@ def test_spec_uses_the_shared_settings():
     kwargs = {k.arg: ast.unparse(k.value) for k in analysis.keywords}
     assert kwargs["excludes"] == "list(cb.EXCLUDED_MODULES)"
     assert "rthook_cuda.py" in kwargs["runtime_hooks"] and "gpu" in kwargs["runtime_hooks"]
+
+
+def test_helper_command_line_prints_plain_requirement_lines():
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, str(HELPER), "requirements", "cpu"], capture_output=True, text=True, check=True
+    )
+    lines = run.stdout.splitlines()
+    assert "\r" not in run.stdout
+    assert lines == cb.runtime_requirements(ROOT / "pyproject.toml", "cpu")
+    bad = subprocess.run(
+        [sys.executable, str(HELPER), "variant"],
+        capture_output=True,
+        text=True,
+        env={"CORROSCOPE_VARIANT": "tpu", "PATH": ""},
+    )
+    assert bad.returncode == 2 and "use one of cpu, gpu" in bad.stderr
