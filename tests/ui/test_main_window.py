@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -235,24 +238,33 @@ def test_fine_detail_runs_tiles_and_is_remembered(qtbot, window, tmp_path):
     assert window.settings.tiles
 
 
-def test_main_starts_the_window_and_returns_when_it_closes(qtbot, qapp, tmp_path, model_path):
-    from PySide6.QtCore import QTimer
-
-    from app.ui.main import main
-
-    seen = {}
-
-    def close_when_loaded() -> None:
-        wins = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if wins and wins[0].controller.model is not None:
-            seen["status"] = wins[0].provider_label.text()
-            wins[0].close()
-            qapp.quit()
-        else:
-            QTimer.singleShot(50, close_when_loaded)
-
-    QTimer.singleShot(0, close_when_loaded)
-    rc = main(["--model", str(model_path), "--device", "cpu", "--settings", str(tmp_path / "s.ini")])
-    assert rc == 0
-    assert "running on CPU" in seen["status"]
+def test_main_starts_the_window_and_returns_when_it_closes(tmp_path, model_path):
+    """`main(argv)` in its own process (its event loop must not end the test session's)."""
+    script = f"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.ui.main import main
+from app.ui.main_window import MainWindow
+qapp = QApplication(sys.argv[:1])
+seen = {{}}
+def close_when_loaded():
+    wins = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    if wins and wins[0].controller.model is not None:
+        seen["status"] = wins[0].provider_label.text()
+        wins[0].close()
+        qapp.quit()
+    else:
+        QTimer.singleShot(50, close_when_loaded)
+QTimer.singleShot(0, close_when_loaded)
+rc = main(["--model", {str(model_path)!r}, "--device", "cpu", "--settings", {str(tmp_path / "s.ini")!r}])
+print("STATUS", seen.get("status"))
+sys.exit(rc)
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "running on CPU" in proc.stdout
     assert (tmp_path / "s.ini").exists(), "geometry and settings were saved on close"
