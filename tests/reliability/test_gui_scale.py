@@ -1,0 +1,109 @@
+"""The GUI with a 1,000-photo folder: the batch table models rows (no widget per row), the UI thread
+keeps beating while the batch runs, and bad files show as rows with their reason, never a traceback."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6", reason="the GUI tests need PySide6")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
+
+from PySide6.QtCore import QAbstractItemModel, QElapsedTimer, QTimer
+from PySide6.QtWidgets import QWidget
+
+from tests.reliability.bad_files import INVALID_CASES, VALID_CASES, make_all
+from tests.reliability.conftest import small_photos
+
+TIMEOUT_MS = 180_000
+PHOTOS = 1000
+STALL_LIMIT_S = 1.0  # generous: the machine may be busy; a UI thread doing the work stalls for seconds
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, model_path: Path):
+    from PySide6.QtCore import QSettings
+
+    from app.ui.main_window import MainWindow
+    from app.ui.settings import AppSettings
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    win = MainWindow(AppSettings.at(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=30_000):
+        win.controller.load_model(model_path, "cpu")
+    yield win
+    win.controller.shutdown()
+
+
+def _run_folder(qtbot, window, folder: Path) -> tuple[str, float]:
+    """Run `folder` as a batch; (the finished message, the longest gap between 10 ms UI heartbeats)."""
+    clock = QElapsedTimer()
+    beats: list[int] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: beats.append(clock.elapsed()))
+    clock.start()
+    timer.start()
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        window.open_folder(folder)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    return blocker.args[0], max(gaps, default=0) / 1000.0
+
+
+class UIStalled(AssertionError):
+    """The UI thread stopped beating for longer than `STALL_LIMIT_S`."""
+
+
+# Known GUI problem, measured here: with the row-number header visible, `BatchWidget` calls
+# `table.scrollToBottom()` on every inserted row and each call asks the model for the header data of
+# every row, so 1,000 rows cost O(n^2) Python calls (722,010 `headerData` calls; 10-24 s on a busy
+# 2-core machine, against 2 s with the vertical header hidden or the scroll coalesced). Rows arrive
+# faster than the UI thread can take them and the heartbeat stops for seconds. Strict: the test
+# fails once the UI is fixed, so the marker is removed then; any other failure is a real failure.
+@pytest.mark.xfail(
+    strict=True,
+    raises=UIStalled,
+    reason="BatchWidget scrolls to the bottom per row with the vertical header visible: O(n^2)",
+)
+def test_a_thousand_rows_without_a_widget_per_row_and_a_responsive_ui(
+    qtbot, window, fast_dir: Path, record_property
+) -> None:
+    small_photos(fast_dir / "photos", PHOTOS)
+    table = window.batch.table
+    assert isinstance(table.model(), QAbstractItemModel)
+    widgets_before = len(window.findChildren(QWidget))
+    message, stall = _run_folder(qtbot, window, fast_dir / "photos")
+    record_property("gui_1000_rows_longest_stall_s", stall)
+    print("gui scale: longest UI stall", json.dumps({"rows": PHOTOS, "longest_stall_s": stall}))
+    assert message == f"Batch finished: {PHOTOS} of {PHOTOS} photos, 0 failed"
+    model = window.batch_model
+    assert model.rowCount() == PHOTOS
+    assert len(window.findChildren(QWidget)) <= widgets_before + 5, "widgets grew with the rows"
+    assert all(table.indexWidget(model.index(r, c)) is None for r in (0, 500, 999) for c in range(3))
+    assert model.data(model.index(999, 0)) == "pipe_0999.png"
+    if stall >= STALL_LIMIT_S:
+        raise UIStalled(f"the UI thread stalled {stall:.2f} s with {PHOTOS} rows")
+
+
+def test_bad_files_become_rows_with_their_reason(qtbot, window, tmp_path: Path) -> None:
+    paths = make_all(tmp_path / "mixed", VALID_CASES + INVALID_CASES)
+    in_folder = [c for c in VALID_CASES + INVALID_CASES if not c.explicit_only]
+    failed = [c for c in in_folder if not c.valid]
+    message, _stall = _run_folder(qtbot, window, tmp_path / "mixed")
+    assert message == f"Batch finished: {len(in_folder)} of {len(in_folder)} photos, {len(failed)} failed"
+    rows = {r.path.name: r for r in window.batch_model.rows}
+    for case in in_folder:
+        row = rows[case.name]
+        assert row.failed == (not case.valid), case.name
+        if not case.valid:
+            assert case.reason in row.reason and "Traceback" not in row.reason
+    assert paths  # the folder named like a photo was skipped by the scan, not shown as a failure
