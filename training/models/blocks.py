@@ -72,14 +72,14 @@ class SpatialBroadcast(layers.Layer):
 
 
 def normalize_rgb(x, mean: tuple[float, float, float], std: tuple[float, float, float], *, name: str):
-    """(x - mean) / std per RGB channel, in float32 (safe under mixed precision); no weights."""
-    return layers.Normalization(
-        axis=-1,
-        mean=list(mean),
-        variance=[s * s for s in std],
-        dtype="float32",
-        name=name,
-    )(x)
+    """(x - mean) / std per RGB channel, in float32 (safe under mixed precision); no weights.
+
+    A `Rescaling` with per-channel lists: its constants live in the graph (Keras's `Normalization`
+    captures tensors that tf2onnx turns into extra model inputs).
+    """
+    scale = [1.0 / s for s in std]
+    offset = [-m / s for m, s in zip(mean, std, strict=True)]
+    return layers.Rescaling(scale, offset, dtype="float32", name=name)(x)
 
 
 def softmax_head(x, num_classes: int, *, name: str = "classifier"):
