@@ -50,6 +50,8 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True
     jit_compile: bool = False
+    encoder_lr_multiplier: float = 1.0  # learning rate of a pretrained encoder relative to the head
+    freeze_encoder_epochs: int = 0  # encoder learning rate 0 for this many first epochs
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
 
     @classmethod
@@ -82,6 +84,8 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     g = p.add_mutually_exclusive_group()
     g.add_argument("--split-from-lists", action="store_true", help="use DATA/train.txt and DATA/val.txt")
     g.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    p.add_argument("--encoder-lr-multiplier", type=float, default=d.encoder_lr_multiplier)
+    p.add_argument("--freeze-encoder-epochs", type=int, default=d.freeze_encoder_epochs)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
@@ -104,7 +108,8 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         input_size=a.input_size, lr=a.lr, weight_decay=a.weight_decay, schedule=a.schedule,
         warmup_epochs=a.warmup_epochs, min_lr_ratio=a.min_lr_ratio, dice_weight=a.dice_weight,
         patience=a.patience, split_from_lists=a.split_from_lists, val_fraction=a.val_fraction, seed=a.seed,
-        augment=not a.no_augment, jit_compile=a.jit_compile, model_settings=_settings(a.model_setting, p),
+        augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
+        freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
     )  # fmt: skip
     return config, a
 
@@ -154,6 +159,7 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
     from training import augment, data
     from training.callbacks import LAST, EpochEnd, RunState
     from training.losses import WeightedCEDiceLoss
+    from training.optimizer import EncoderScaledAdamW
     from training.schedule import WarmupDecay
 
     out = Path(config.out)
@@ -213,7 +219,12 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
                 min_ratio=config.min_lr_ratio,
             )
             model.compile(
-                optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
+                optimizer=EncoderScaledAdamW(
+                    learning_rate=schedule,
+                    weight_decay=config.weight_decay,
+                    encoder_lr_multiplier=config.encoder_lr_multiplier,
+                    freeze_steps=config.freeze_encoder_epochs * steps,
+                ),
                 loss=WeightedCEDiceLoss(weights, dice_weight=config.dice_weight),
                 jit_compile=config.jit_compile,
             )
@@ -267,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         config = saved
     elif args.resume:
         log.error("%s holds no run to resume (no state.json); drop --resume to start one", out)
+        return 2
+    if config.arch == "unet" and (config.encoder_lr_multiplier != 1.0 or config.freeze_encoder_epochs):
+        log.error("U-Net has no pretrained encoder: drop --encoder-lr-multiplier / --freeze-encoder-epochs")
         return 2
     if config.arch == "deeplabv3plus" and config.backbone is None:
         config = TrainConfig.from_json(asdict(config) | {"backbone": "mobilenetv2"})

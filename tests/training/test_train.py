@@ -77,3 +77,10 @@ def test_bad_dataset_is_reported_not_raised(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     assert main(train_argv(tmp_path, tmp_path / "run", "--epochs", "1")) == 2
+
+
+def test_encoder_options_are_refused_for_unet(tiny_origin_dataset, tmp_path):
+    extra = ("--epochs", "1", "--encoder-lr-multiplier", "0.1")
+    argv = train_argv(tiny_origin_dataset, tmp_path / "run", *extra)
+    assert main(argv) == 2
+    assert not (tmp_path / "run").exists()
