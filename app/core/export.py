@@ -38,10 +38,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_stem(name: str, max_len: int = 100) -> str:
-    """A file-name stem that cannot leave its folder: no separators, no `..`, no control or reserved names."""
+    """A file-name stem that cannot leave its folder: no separators, no `..`, no control or reserved names;
+    at most `max_len` bytes in UTF-8, so outputs and their temp files stay under the 255-byte name limit."""
     stem = unicodedata.normalize("NFC", name)
     stem = _UNSAFE.sub("_", stem).strip(" .")
-    stem = stem[:max_len].rstrip(" .")
+    stem = stem[:max_len]
+    while len(stem.encode("utf-8", "surrogatepass")) > max_len:  # e.g. CJK names: 3 bytes a character
+        stem = stem[:-1]
+    stem = stem.rstrip(" .")
     if not stem:
         stem = "photo"
     if stem.split(".")[0].upper() in _RESERVED:
