@@ -1,0 +1,137 @@
+"""Exports are safe to open: file names that look like spreadsheet formulas stay text in the CSV, and
+output names made from hostile input names stay in the output folder without overwriting each other."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from app.core.batch import run_batch
+from app.core.export import CSV_NAME
+from app.core.imageio import encode_png, write_png
+from app.core.model import SegmentationModel
+from app.core.synthetic import synthetic_pipe
+from tests.reliability.conftest import cli_command, cli_env
+
+FORMULA_NAMES = (
+    '=HYPERLINK("https:evil.example","click").png',
+    "+cmd@SUM(1+1).png",
+    "-2+3.png",
+    "@SUM(A1).png",
+    "=1+1 photo.jpg",
+)
+
+# Names a camera, a phone, a colleague or an attacker could give a photo (POSIX allows all of these).
+HOSTILE_NAMES = (
+    "..\\..\\..\\escape.png",
+    "..png",
+    "...png",
+    " .png",
+    "CON.png",
+    "nul.jpg",
+    "LPT1.tif",
+    'a:b*c?d|e<f>g"h.png',
+    "tab\there.png",
+    "newline\nhere.png",
+    "x" * 240 + ".png",  # 244 bytes: near the 255-byte limit of most file systems
+    "写真" * 40 + ".jpg",  # 80 characters, 244 bytes in UTF-8
+    "café.png",  # NFC
+    unicodedata.normalize("NFD", "café.png"),  # the same name in NFD: another file on Linux
+    "Pipe.png",
+    "pipe.png",  # equal to the one before on Windows and macOS
+    "pipe.PNG",
+)
+
+
+def _csv_cells(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_formula_file_names_stay_text_in_the_csv_of_the_real_cli(model_path: Path, tmp_path: Path) -> None:
+    """Run from the photos' folder with relative names, so the file column starts with the name."""
+    rgb = synthetic_pipe(seed=2, size=(24, 32))[0]
+    for name in FORMULA_NAMES:
+        write_png(tmp_path / name, rgb)
+    (tmp_path / "=BROKEN()+1.png").write_bytes(b"not a photo")  # its row is a failure row
+    names = [*FORMULA_NAMES, "=BROKEN()+1.png"]
+    out = tmp_path / "out"
+    done = subprocess.run(
+        cli_command("analyze", "--out", out, "--model", model_path, "--device", "cpu", "--", *names),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    rows = _csv_cells(out / CSV_NAME)
+    files = [r[0] for r in rows[1:]]
+    assert files == ["'" + n for n in names]
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_hostile_names_stay_in_the_output_folder_and_never_collide(
+    model: SegmentationModel, tmp_path: Path
+) -> None:
+    photos_dir = tmp_path / "photos"
+    photos_dir.mkdir()
+    rgb = synthetic_pipe(seed=5, size=(24, 32))[0]
+    photos = []
+    for name in HOSTILE_NAMES:
+        path = photos_dir / name
+        try:
+            path.write_bytes(encode_png(rgb))  # not write_png: its temp name would be too long
+        except OSError:  # a file system that refuses the name (not on Linux ext4/tmpfs)
+            continue
+        photos.append(path)
+    assert len(photos) >= len(HOSTILE_NAMES) - 2
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+
+    def outside() -> list[Path]:
+        return sorted(p for p in tmp_path.rglob("*") if out not in p.parents and p != out)
+
+    outside_before = outside()
+    summary = run_batch(model, photos, out)
+    assert summary.ok, summary.failures
+    assert outside() == outside_before, "something was written outside the output folder"
+    written = [p for p in out.rglob("*")]
+    assert all(p.parent == out and p.is_file() for p in written)
+    assert len(written) == 3 * len(photos) + 1, "each photo has its own three outputs"
+    folded = {p.name.casefold() for p in written}
+    assert len(folded) == len(written), "two outputs differ only by case (one file on Windows/macOS)"
+    for p in written:
+        assert p.name.isprintable() and not p.name.startswith((" ", "."))
+        assert p.name.split(".")[0].split("_")[0].upper() not in {"CON", "NUL", "LPT1", "PRN", "AUX"}
+        assert len(p.name.encode("utf-8")) <= 255
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a symlink to a folder elsewhere")
+def test_a_symlink_in_the_output_folder_is_not_followed_to_overwrite(
+    model: SegmentationModel, tmp_path: Path
+) -> None:
+    """An output name that already exists as a link pointing elsewhere is 'in the way': the target
+    outside the output folder is never written through the link."""
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(seed=1, size=(24, 32))[0])
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "important.txt"
+    victim.write_text("keep me")
+    (out / "pipe_mask.png").symlink_to(victim)
+    summary = run_batch(model, [photo], out, resume=False)
+    assert victim.read_text() == "keep me"
+    assert len(summary.failures) == 1 and "already exists" in summary.failures[0].reason
+    # with resume, a mask without its JSON is a leftover to replace: the link is replaced, not followed
+    summary = run_batch(model, [photo], out)
+    assert summary.ok
+    assert victim.read_text() == "keep me"
+    assert not (out / "pipe_mask.png").is_symlink()
