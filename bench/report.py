@@ -18,9 +18,15 @@ ENGINE_NAMES = {
 }
 
 
+_MARKDOWN = [False]  # set while rendering markdown (docs/performance.md)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain text table; numbers are right-aligned."""
+    """A plain text table (or a markdown one while `render(markdown=True)` runs); numbers right-aligned."""
     cells = [[_fmt(v) for v in row] for row in rows]
+    if _MARKDOWN[0]:
+        return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
+                          *("| " + " | ".join(r) + " |" for r in cells)])  # fmt: skip
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     numeric = [
         all(isinstance(r[i], int | float) for r in rows) if rows else False for i in range(len(headers))
@@ -64,7 +70,15 @@ def goals(results: dict) -> dict:
     return out
 
 
-def render(results: dict) -> str:
+def render(results: dict, markdown: bool = False) -> str:
+    _MARKDOWN[0] = markdown
+    try:
+        return _render(results)
+    finally:
+        _MARKDOWN[0] = False
+
+
+def _render(results: dict) -> str:
     parts = [_header(results)]
     net = results.get("network")
     if net:
@@ -84,6 +98,8 @@ def render(results: dict) -> str:
     cuda = results.get("cuda", {})
     if not cuda.get("available"):
         parts.append(f"CUDA rows: none (no usable GPU here: {cuda.get('reason')})")
+    if results.get("errors"):
+        parts.append("ERRORS\n" + "\n".join(results["errors"]))
     if results.get("goals"):
         rows = [(k, _fmt(g.get("value", g.get("ratio"))), _fmt(g["goal"]), "yes" if g["met"] else "NO")
                 for k, g in results["goals"].items()]  # fmt: skip
@@ -151,3 +167,21 @@ def _ui(ui: dict) -> str:
         f"stall {s['longest_stall_ms']:.0f} ms, {s['stalls_over_100ms']} stalls over 100 ms "
         f"({s['heartbeats']} heartbeats, {s['batch_seconds']:.1f} s)"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a results file again: `python -m bench.report bench/results.json [--markdown]`."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    p.add_argument("results", type=Path)
+    p.add_argument("--markdown", action="store_true")
+    args = p.parse_args(argv)
+    print(render(json.loads(args.results.read_text(encoding="utf-8")), markdown=args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

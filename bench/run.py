@@ -145,13 +145,18 @@ def run_photo(args, work: Path, model: Path, results: dict) -> None:
 
     rows = []
     for name, photo in _photos(work, args.smoke).items():
-        for mode in ("resize", "tiles"):
+        for mode in args.modes:
             repeats = (
                 1 if (mode == "tiles" and not args.smoke) or name == "50MP" else (2 if args.smoke else 3)
             )
             cmd = ["photo", "--model", str(model), "--photo", str(photo), "--mode", mode,
                    "--repeats", str(repeats), "--out", str(work / "out_photo")]  # fmt: skip
-            row = pipeline.run_child(cmd, timeout=1800)
+            try:
+                row = pipeline.run_child(cmd, timeout=args.case_timeout)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one case failing keeps the others
+                log.error("%s %s: %s", name, mode, exc)
+                results.setdefault("errors", []).append(f"photo {name} {mode}: {str(exc)[-500:]}")
+                continue
             row["label"] = name
             rows.append(row)
             log.info(
@@ -197,6 +202,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "models/X.onnx); default: exported from the Keras model")  # fmt: skip
     p.add_argument("--calibration-data", type=Path, help="photos for int8 calibration (default: the "
                    "dataset next to the repo if present, else synthetic photos)")  # fmt: skip
+    p.add_argument("--modes", nargs="+", choices=("resize", "tiles"), default=["resize", "tiles"],
+                   help="inference modes of the photo section")  # fmt: skip
+    p.add_argument("--case-timeout", type=float, default=1800, help="seconds allowed to one photo case")
     p.add_argument("--batch-photos", type=int, default=200)
     p.add_argument("--batch-photo-size", choices=("12MP", "50MP"), default="12MP")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default bench/results.json)")
@@ -235,12 +243,14 @@ def main(argv: list[str] | None = None) -> int:
             nets = prepare(work / "models", args.smoke, args.keras, None, args.calibration_data, (1,))
             model = nets.onnx_float[nets.input_size]
         results["pipeline_model"] = str(model)
-        if "photo" in args.sections:
-            run_photo(args, work, model, results)
-        if "batch" in args.sections:
-            run_batch(args, work, model, results)
-        if "ui" in args.sections:
-            run_ui(args, work, model, results)
+        for name, section in (("photo", run_photo), ("batch", run_batch), ("ui", run_ui)):
+            if name not in args.sections:
+                continue
+            try:
+                section(args, work, model, results)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # keep the other sections
+                log.error("section %s failed: %s", name, exc)
+                results.setdefault("errors", []).append(f"{name}: {str(exc)[-800:]}")
     finally:
         if tmp is not None:
             tmp.cleanup()
