@@ -66,27 +66,6 @@ class ExportResult:
     seconds: float
 
 
-def _float32_model(model):
-    """A float32 copy of a mixed-precision model (ONNX Runtime's CPU kernels want float32)."""
-    import keras
-
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def fix(obj):
-        if isinstance(obj, dict):
-            if obj.get("class_name") == "DTypePolicy" and "mixed" in str(obj.get("config", {}).get("name")):
-                return {**obj, "config": {**obj["config"], "name": "float32"}}
-            return {k: fix(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [fix(v) for v in obj]
-        return obj
-
-    clone = keras.Model.from_config(fix(model.get_config()))
-    clone.set_weights(model.get_weights())
-    return clone
-
-
 def describe_model(model) -> tuple[str, str]:
     """(architecture, backbone) from the model's name, e.g. 'deeplabv3plus_mobilenetv2' or 'unet'."""
     arch, _, backbone = model.name.partition("_")
@@ -191,6 +170,7 @@ def export_model(
     import onnx
 
     from app.core.model import SegmentationModel
+    from training.models import rebuild
 
     start = time.perf_counter()
     out = Path(out)
@@ -200,7 +180,9 @@ def export_model(
     num_classes = int(model.output_shape[-1])
     if num_classes != len(info.classes):
         raise ExportError(f"model has {num_classes} output classes but {len(info.classes)} classes are named")
-    model = _float32_model(model)
+    # A float32 copy at the export size: models are often trained on smaller crops, and ONNX Runtime's
+    # CPU kernels want float32 where training used mixed precision.
+    model = rebuild(model, (*input_size, 3), float32=True)
     proto = to_onnx(model, input_size, with_labels)
     add_metadata(proto, info, input_size)
     onnx.checker.check_model(proto, full_check=True)

@@ -163,3 +163,15 @@ def test_parity_on_real_photos(tmp_path):
     result = export.export_model(model, tmp_path / "m.onnx", info, parity_data=REAL_PHOTOS, parity_count=4)
     assert result.parity.source == str(REAL_PHOTOS) and result.parity.photos == 4
     assert result.parity.passed
+
+
+def test_model_trained_on_crops_exports_at_the_training_size(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = calibrated(build_model("unet", input_shape=(64, 64, 3), base_filters=4, depth=2))
+    path, out = tmp_path / "crops.keras", tmp_path / "full.onnx"
+    model.save(path)
+    argv = ["--model", str(path), "--out", str(out), "--input-size", "128,96", "--parity-count", "2"]
+    assert export.main(argv) == 0
+    loaded = SegmentationModel.load(out, device="cpu")
+    assert loaded.input_size == (128, 96)
+    assert loaded.predict(_photos(1, 128)[:, :, :96]).shape == (1, 128, 96, 3)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from training.models import DeepLabConfig, build_model, count_flops, load_model
+from training.models import DeepLabConfig, build_model, count_flops, load_model, rebuild
 
 ARCHS = [("deeplabv3plus", "mobilenetv2"), ("deeplabv3plus", "resnet50"), ("unet", None)]
 IDS = ["deeplab-mobilenetv2", "deeplab-resnet50", "unet"]
@@ -120,3 +120,29 @@ def test_count_flops_matches_a_hand_count():
     model = keras.Model(inputs, x)
     expected = 2 * (32 * 32 * 9 * 3 * 8 + 32 * 32 * 9 * 8 + 32 * 32 * 4 * 8 * 4)
     assert count_flops(model, (32, 32, 3)) == pytest.approx(expected / 1e9)
+
+
+def test_rebuild_changes_input_size_and_precision_keeping_weights():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        model = build_model("unet", input_shape=(32, 32, 3), base_filters=4, depth=2)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    copy = rebuild(model, (64, 48, 3), float32=True)
+    assert copy.input_shape == (None, 64, 48, 3)
+    assert all(layer.compute_dtype == "float32" for layer in copy.layers)
+    for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    photos = _photos(1, 64, 48)
+    dynamic = rebuild(model, (None, None, 3), float32=True)
+    np.testing.assert_allclose(np.asarray(copy(photos)), np.asarray(dynamic(photos)), atol=1e-6)
+
+
+def test_rebuild_turns_keras_normalization_into_rescaling():
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Normalization(mean=[120.0, 110.0, 100.0], variance=[3600.0, 2500.0, 1600.0])(inputs)
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(x))
+    copy = rebuild(model)
+    assert not any(isinstance(layer, keras.layers.Normalization) for layer in copy.layers)
+    photos = _photos(2, 16, 16)
+    np.testing.assert_allclose(np.asarray(copy(photos)), np.asarray(model(photos)), rtol=1e-5, atol=1e-5)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("deeplabv3plus", "unet")
 __all__ = ["ARCHITECTURES", "BACKBONES", "DeepLabConfig", "SpatialBroadcast", "UNetConfig", "build_model",
-           "count_flops", "load_model"]  # fmt: skip
+           "count_flops", "load_model", "rebuild"]  # fmt: skip
 
 
 def _config(cls, settings: dict):
@@ -95,6 +95,41 @@ def build_model(
 def load_model(path: str | Path) -> keras.Model:
     """Load a `.keras` file saved from `build_model`, in Keras's safe mode (no arbitrary code)."""
     return keras.models.load_model(Path(path), compile=False, safe_mode=True)
+
+
+def rebuild(model: keras.Model, input_shape: tuple | None = None, float32: bool = False) -> keras.Model:
+    """A copy of `model` with the same weights, at another input shape (e.g. (None, None, 3) to evaluate
+    at full size a model trained on crops) and/or with mixed precision turned back to float32.
+
+    Also turns Keras `Normalization` layers (used by models built before 2026-11-23 18:30) into the
+    equivalent `Rescaling`, whose constants tf2onnx keeps inside the graph.
+    """
+    config = _rewrite_config(model.get_config(), float32)
+    if input_shape is not None:
+        for layer in config["layers"]:
+            if layer["class_name"] == "InputLayer":
+                layer["config"]["batch_shape"] = [None, *input_shape]
+    copy = keras.Model.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _rewrite_config(obj, float32: bool):
+    if isinstance(obj, list):
+        return [_rewrite_config(v, float32) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if float32 and obj.get("class_name") == "DTypePolicy" and "mixed" in str(obj["config"].get("name")):
+        return {**obj, "config": {**obj["config"], "name": "float32"}}
+    if obj.get("class_name") == "Normalization" and obj["config"].get("mean") is not None:
+        cfg = obj["config"]
+        std = [max(v, 0.0) ** 0.5 for v in cfg["variance"]]
+        scale = [1.0 / max(s, keras.config.epsilon()) for s in std]
+        offset = [-m * k for m, k in zip(cfg["mean"], scale, strict=True)]
+        rescaling = {"name": cfg["name"], "trainable": cfg["trainable"], "dtype": cfg["dtype"]}
+        rescaling |= {"scale": scale, "offset": offset}
+        obj = {**obj, "class_name": "Rescaling", "config": rescaling}
+    return {k: _rewrite_config(v, float32) for k, v in obj.items()}
 
 
 def count_flops(model: keras.Model, input_shape: tuple | None = None) -> float:
