@@ -1,8 +1,10 @@
 """Evaluate a model on a dataset split: `python -m training.evaluate --model runs/NAME/best.keras
 --data DIR --split val --out runs/NAME/eval` (or `--model file.onnx`, run through `app.core.model`).
 
-Writes `metrics.json`, `metrics.md`, `metrics.xlsx`, `confusion.png`, `curves.png` (when the model sits
-in a run folder with `log.csv`), `worst.png` and `best.png` (photo / truth / prediction).
+Writes `metrics.json` (everything), `summary.json` (the two protocols' tables only, small enough to
+embed in an ONNX file with `training.export --metrics`), `metrics.md`, `metrics.xlsx`,
+`confusion.png`, `curves.png` (when the model sits in a run folder with `log.csv`), `worst.png` and
+`best.png` (photo / truth / prediction).
 """
 
 from __future__ import annotations
@@ -186,6 +188,9 @@ def _run(a: argparse.Namespace) -> int:
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    summary = {k: result[k] for k in ("split", "n_photos", "per_photo", "pooled")}
+    summary["data"] = Path(result["data"]).name
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (out / "metrics.md").write_text(tables.markdown(result), encoding="utf-8")
     tables.xlsx(result, out / "metrics.xlsx")
     plots.confusion_heatmap(cms.sum(axis=0), names, out / "confusion.png")

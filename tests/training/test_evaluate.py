@@ -14,7 +14,8 @@ from app.core.palette import encode_mask
 from tests.helpers.tiny_models import channel_model
 from training.evaluate import main
 
-OUTPUTS = ("metrics.json", "metrics.md", "metrics.xlsx", "confusion.png", "worst.png", "best.png")
+OUTPUTS = ("metrics.json", "summary.json", "metrics.md", "metrics.xlsx")
+OUTPUTS += ("confusion.png", "worst.png", "best.png")
 
 
 def _known_dataset(root: Path, n: int = 3) -> Path:
