@@ -107,3 +107,36 @@ def test_bad_files_become_rows_with_their_reason(qtbot, window, tmp_path: Path) 
         if not case.valid:
             assert case.reason in row.reason and "Traceback" not in row.reason
     assert paths  # the folder named like a photo was skipped by the scan, not shown as a failure
+
+
+def test_each_bad_photo_opened_shows_its_reason_in_the_window(qtbot, window, tmp_path: Path) -> None:
+    paths = make_all(tmp_path / "bad", INVALID_CASES)
+    good = make_all(tmp_path / "good", VALID_CASES[:1])["plain.png"]
+    for case in INVALID_CASES:
+        with qtbot.waitSignal(window.controller.photo_failed, timeout=30_000) as blocker:
+            window.open_photo(paths[case.name])
+        message = blocker.args[0]
+        assert case.reason in message and "Traceback" not in message, (case.name, message)
+        assert window.banner.level == "error" and case.reason in window.banner.text
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=30_000):
+        window.open_photo(good)  # and the window still works
+    assert window.controller.result is not None and window.controller.result.path == good
+
+
+def test_each_broken_model_is_refused_in_the_window_and_the_loaded_one_stays(
+    qtbot, window, tmp_path: Path
+) -> None:
+    from tests.reliability.test_bad_models import BROKEN
+
+    loaded = window.controller.model
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (tmp_path / "outside.bin").write_bytes(bytes(24))
+    for name, (make, reason) in BROKEN.items():
+        path = folder / f"{name}.onnx"
+        make(path)
+        with qtbot.waitSignal(window.controller.model_refused, timeout=30_000) as blocker:
+            window.controller.load_model(path, "cpu")
+        assert reason in blocker.args[0], (name, blocker.args[0])
+        assert window.controller.model is loaded
+        assert "the previous model" in window.banner.text and "stays loaded" in window.banner.text
