@@ -82,11 +82,11 @@ def build_model(
     cfg = _config(DeepLabConfig, settings)
     if backbone == "resnet50":
         return deeplabv3plus(input_shape, num_classes, backbone, cfg, resnet_weights=encoder_weights)
+    checkpoint = _mobilenet_checkpoint(encoder_weights) if encoder_weights is not None else None
     model = deeplabv3plus(input_shape, num_classes, backbone, cfg)
-    if encoder_weights is not None:
+    if checkpoint is not None:
         from training.weights import port_mobilenet_v2
 
-        checkpoint = _mobilenet_checkpoint(encoder_weights)
         count = port_mobilenet_v2(model, checkpoint)
         log.info("MobileNetV2 encoder initialised from %s (%d tensors)", checkpoint, count)
     return model
