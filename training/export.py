@@ -227,7 +227,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--metrics", type=Path, help="evaluation JSON to embed as corroscope.metrics")
     p.add_argument("--parity-data", type=Path, help="folder of real photos for the parity check")
     p.add_argument("--parity-count", type=int, default=8, help="photos in the parity check (default 8)")
-    p.add_argument("--input-size", help="H,W the model was trained at (default: the model's input)")
+    p.add_argument(
+        "--input-size",
+        help="H,W of the exported input: the training photo size, not the crop (default: the model input)",
+    )
     p.add_argument("--trained-on", default="unknown", help="what the model was trained on (free text)")
     p.add_argument("--architecture", help="override the architecture read from the model's name")
     p.add_argument("--backbone", help="override the backbone read from the model's name")
