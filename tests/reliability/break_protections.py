@@ -1,0 +1,264 @@
+"""Break one protection at a time, in a copy of the tree, and run the tests that must then fail.
+
+    python -m tests.reliability.break_protections          # all of them (about 10 minutes)
+    python -m tests.reliability.break_protections 0 7 19   # some, by index
+
+Not collected by pytest. Each mutation names a file, an exact text to replace (it must occur once)
+and the tests to run; the report lists whether they failed (caught) or not. docs/reliability.md has
+the table of the last run.
+"""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]
+COPIED = ("app", "tests", "training", "scripts", "bench", "packaging")
+
+MUTATIONS = [
+    (
+        "imageio: OpenCV decodes what Pillow cannot open (no header size check)",
+        "app/core/imageio.py",
+        """        raise ImageReadError(
+            f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
+        )
+    head = _header(img)""",
+        """        arr = _decode_cv(data)
+        if arr is None:
+            raise ImageReadError(f"{path}: not an image Corroscope can read")
+        _check_pixels(path, arr.shape[1], arr.shape[0], max_pixels)
+        return _to_rgb8(arr, bgr=True)
+    head = _header(img)""",
+        "tests/reliability/test_bad_inputs.py -k bomb",
+    ),
+    (
+        "imageio: pixel limit checked after decoding",
+        "app/core/imageio.py",
+        "    _check_pixels(path, head.width // factor, head.height // factor, max_pixels)\n",
+        "",
+        "tests/reliability/test_bad_inputs.py -k bomb",
+    ),
+    (
+        "imageio: a folder is not recognised before reading",
+        "app/core/imageio.py",
+        """    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not a photo")
+""",
+        "",
+        "tests/reliability/test_bad_inputs.py -k folder",
+    ),
+    (
+        "model: ONNX Runtime run errors not wrapped",
+        "app/core/model.py",
+        """    try:
+        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
+    except Exception as exc:""",
+        """    try:
+        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
+    except ZeroDivisionError as exc:""",
+        "tests/reliability/test_bad_models.py",
+    ),
+    (
+        "model: contract version not checked",
+        "app/core/model.py",
+        "    if version != contract.CONTRACT_VERSION:",
+        "    if False:",
+        "tests/reliability/test_bad_models.py -k 'refused_saying'",
+    ),
+    (
+        "model: custom-op libraries next to the model registered",
+        "app/core/model.py",
+        "    options.log_severity_level = _ORT_FATAL\n",
+        "    options.log_severity_level = _ORT_FATAL\n    for lib in path.parent.glob('lib*.so'):\n        options.register_custom_ops_library(str(lib))\n",
+        "tests/reliability/test_bad_models.py -k custom_operator",
+    ),
+    (
+        "model: a new session from the file for every predict",
+        "app/core/model.py",
+        "            (probs,) = _run(self._session, self.path.name, self._input_name, part)",
+        "            (probs,) = _run(_make_session(self.path, 'cpu')[0], self.path.name, self._input_name, part)",
+        "tests/reliability/test_faults.py -k removed",
+    ),
+    (
+        "batch: stale temp files of a killed run not removed",
+        "app/core/batch.py",
+        "    _remove_stale_temp_files(out)\n",
+        "",
+        "tests/reliability/test_faults.py -k stale",
+    ),
+    (
+        "batch: resume ignores complete outputs (redoes every photo)",
+        "app/core/batch.py",
+        "        if record is not None and resume:",
+        "        if False:",
+        "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
+    ),
+    (
+        "batch: keeps every result in memory",
+        "app/core/batch.py",
+        "                done.append(path)\n",
+        "                done.append(path)\n                _KEEP.append(result)\n",
+        "tests/reliability/test_scale.py",
+    ),
+    (
+        "export: CSV cells not escaped",
+        "app/core/export.py",
+        """    return "'" + text if text.startswith(_FORMULA_START) else text""",
+        "    return text",
+        "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'formula'",
+    ),
+    (
+        "export: stems capped in characters, not bytes",
+        "app/core/export.py",
+        """    while len(stem.encode("utf-8", "surrogatepass")) > max_len:""",
+        "    while False:",
+        "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or leave'",
+    ),
+    (
+        "export: no hash suffix for inputs sharing a stem",
+        "app/core/export.py",
+        "        if counts[s.casefold()] > 1:",
+        "        if False:",
+        "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or share'",
+    ),
+    (
+        "export: separators kept in output names",
+        "app/core/export.py",
+        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f]')""",
+        """_UNSAFE = re.compile(r'[\\x00]')""",
+        "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or leave'",
+    ),
+    (
+        "palette: off-palette distance compared unsquared",
+        "app/core/palette.py",
+        "    off = nearest > OFF_PALETTE_DISTANCE**2",
+        "    off = nearest > OFF_PALETTE_DISTANCE",
+        "tests/reliability/test_properties.py -k decode",
+    ),
+    (
+        "stats: percent of the pixels of known classes only",
+        "app/core/stats.py",
+        "    total = int(labels.size)\n",
+        "    total = int(np.count_nonzero(labels < len(classes))) + 1\n",
+        "tests/reliability/test_properties.py -k 'shares or unknown'",
+    ),
+    (
+        "grading: two ASTM cut-offs swapped",
+        "app/core/grading.py",
+        "        (0.1, 8),\n        (0.3, 7),",
+        "        (0.3, 8),\n        (0.1, 7),",
+        "tests/reliability/test_properties.py -k grade",
+    ),
+    (
+        "tiling: last tile not flush with the end",
+        "app/core/inference.py",
+        "    return [round(i * (length - tile) / (count - 1)) for i in range(count)]",
+        "    return [i * stride for i in range(count - 1)] or [0]",
+        "tests/reliability/test_properties.py -k tile",
+    ),
+    (
+        "training: Keras safe mode off",
+        "training/models/__init__.py",
+        "safe_mode=True",
+        "safe_mode=False",
+        "tests/reliability/test_no_unsafe_loading.py",
+    ),
+]
+
+MUTATIONS += [
+    (
+        "atomic writes: written in place (no temp file + rename)",
+        "app/core/imageio.py",
+        """        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        os.replace(tmp, path)
+        tmp = None""",
+        """        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())""",
+        "tests/reliability/test_faults.py",
+    ),
+    (
+        "atomic writes: temp file not removed when the write fails",
+        "app/core/imageio.py",
+        """        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)""",
+        """        pass""",
+        "tests/reliability/test_faults.py -k disk_full",
+    ),
+]
+
+
+def _fresh(dst: Path) -> None:
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir()
+    for name in COPIED:
+        if (SRC / name).exists():
+            shutil.copytree(SRC / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(SRC / "pyproject.toml", dst)
+
+
+def run(indexes: list[int]) -> list[dict]:
+    results = []
+    dst = Path(tempfile.mkdtemp(prefix="corroscope-mutant-"))
+    try:
+        for i, (title, rel, old, new, tests) in enumerate(MUTATIONS):
+            if indexes and i not in indexes:
+                continue
+            _fresh(dst)
+            target = dst / rel
+            text = target.read_text(encoding="utf-8")
+            if text.count(old) != 1:
+                results.append({"i": i, "mutation": title, "caught": None, "summary": "did not apply"})
+                print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+                continue
+            text = text.replace(old, new)
+            if "_KEEP.append" in new:
+                text = text.replace("DONE, SKIPPED, FAILED = ", "_KEEP = []\nDONE, SKIPPED, FAILED = ")
+            target.write_text(text, encoding="utf-8")
+            start = time.time()
+            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(dst)}
+            cmd = f"{sys.executable} -m pytest -q -p no:cacheprovider -x {tests}"
+            done = subprocess.run(cmd, shell=True, cwd=dst, env=env, capture_output=True, text=True)
+            failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")][:3]
+            lines = done.stdout.strip().splitlines()
+            results.append(
+                {
+                    "i": i,
+                    "mutation": title,
+                    "tests": tests,
+                    "caught": done.returncode != 0,
+                    "summary": lines[-1] if lines else done.stderr[-300:],
+                    "failed": failed,
+                    "seconds": round(time.time() - start),
+                }
+            )
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    finally:
+        shutil.rmtree(dst, ignore_errors=True)
+    return results
+
+
+if __name__ == "__main__":
+    outcome = run([int(a) for a in sys.argv[1:]])
+    missed = [r["mutation"] for r in outcome if not r["caught"]]
+    print(
+        f"{len(outcome) - len(missed)} of {len(outcome)} caught" + (f"; missed: {missed}" if missed else "")
+    )
+    sys.exit(1 if missed else 0)
