@@ -84,9 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(argv)  # `corroscope photo.jpg`, `corroscope --model m.onnx`
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "analyze":
-        return analyze(args)
-    return selftest(args)
+    try:
+        if args.command == "analyze":
+            return analyze(args)
+        return selftest(args)
+    except KeyboardInterrupt:  # Ctrl+C before the batch (model loading, folder listing): no traceback
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run_gui(argv: list[str]) -> int:
