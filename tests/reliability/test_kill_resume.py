@@ -108,3 +108,34 @@ def test_ctrl_c_stops_after_the_photo_and_twice_stops_at_once(fast_dir: Path, mo
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "Interrupted. Finished photos are complete; run the same command to resume." in err
     assert_only_whole_files(out, temp_files_allowed=True)
+
+
+def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl+C before the batch starts (a large model takes seconds to load, a network folder to list):
+    `main` returns 130 with one line; a KeyboardInterrupt escaping `main` would print a traceback.
+    In this process, because a real signal cannot be aimed at the load reliably."""
+    from app import cli
+    from app.core.model import SegmentationModel
+
+    small_photos(tmp_path / "photos", 2)
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    for target, name in ((SegmentationModel, "load"), (cli, "find_images")):
+        with monkeypatch.context() as patch:
+            patch.setattr(target, name, interrupted)
+            rc = cli.main(
+                [
+                    "analyze",
+                    str(tmp_path / "photos"),
+                    "--out",
+                    str(tmp_path / "o"),
+                    "--model",
+                    str(model_path),
+                ]
+            )
+        assert rc == 130, name
+        assert "Interrupted" in capsys.readouterr().err
