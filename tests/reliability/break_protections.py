@@ -175,6 +175,13 @@ MUTATIONS = [
 
 MUTATIONS += [
     (
+        "cli: Ctrl+C before the batch not caught",
+        "app/cli.py",
+        "    except KeyboardInterrupt:  # Ctrl+C before the batch",
+        "    except ZeroDivisionError:  # Ctrl+C before the batch",
+        "tests/reliability/test_kill_resume.py -k model_loads",
+    ),
+    (
         "atomic writes: written in place (no temp file + rename)",
         "app/core/imageio.py",
         """        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)

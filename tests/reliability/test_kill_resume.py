@@ -124,18 +124,13 @@ def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
+    args = ["analyze", str(tmp_path / "photos"), "--out", str(tmp_path / "o"), "--model", str(model_path)]
     for target, name in ((SegmentationModel, "load"), (cli, "find_images")):
         with monkeypatch.context() as patch:
             patch.setattr(target, name, interrupted)
-            rc = cli.main(
-                [
-                    "analyze",
-                    str(tmp_path / "photos"),
-                    "--out",
-                    str(tmp_path / "o"),
-                    "--model",
-                    str(model_path),
-                ]
-            )
+            try:
+                rc = cli.main(args)
+            except KeyboardInterrupt:
+                pytest.fail(f"Ctrl+C during {name} escaped main: the user sees a traceback")
         assert rc == 130, name
         assert "Interrupted" in capsys.readouterr().err
