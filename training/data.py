@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.core.errors import CorroscopeError
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, decode_mask
@@ -118,11 +118,12 @@ def find_pairs(data_dir: str | Path) -> list[Pair]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """Any image file -> uint8 HxWx3 RGB; DatasetError naming the file when it cannot be read."""
+    """Any image file -> uint8 HxWx3 RGB, EXIF-rotated as viewers show it; DatasetError naming the
+    file when it cannot be read."""
     try:
         with Image.open(path) as im:
             im.load()
-            rgb = im.convert("RGB")
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read this image ({exc}). Replace or remove the file.") from exc
     return np.asarray(rgb, dtype=np.uint8)
@@ -184,7 +185,9 @@ def class_frequencies(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return counts / max(counts.sum(), 1.0)
 
 
-def class_weights(labels: np.ndarray, num_classes: int, clip: tuple[float, float] = (0.1, 10.0)) -> np.ndarray:
+def class_weights(
+    labels: np.ndarray, num_classes: int, clip: tuple[float, float] = (0.1, 10.0)
+) -> np.ndarray:
     """Median-frequency balancing: weight = median(freq) / freq(class), clipped; absent classes get 0."""
     freq = class_frequencies(labels, num_classes)
     present = freq > 0

@@ -62,7 +62,7 @@ def test_unreadable_file_is_named(make_dataset):
     root = make_dataset(n=2, layout="plain")
     (root / "images" / "photo_01.png").write_bytes(b"not a png at all")
     pairs = data.find_pairs(root)
-    with pytest.raises(data.DatasetError, match="photo_01.png: cannot read"):
+    with pytest.raises(data.DatasetError, match=r"photo_01\.png: cannot read"):
         data.load_samples(pairs, size=None)
 
 
@@ -133,3 +133,16 @@ def test_real_data_pairs_and_lists(real_data):
     assert len(pairs) == 194
     split = data.read_split_lists(root, [p.id for p in pairs])
     assert (len(split.train), len(split.val)) == (172, 22)
+
+
+def test_exif_rotated_photo_is_read_as_shown(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    stored = np.zeros((8, 16, 3), np.uint8)  # stored landscape, EXIF says rotate 90 degrees
+    stored[:, :8] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "images" / "a.jpg", exif=exif, quality=100)
+    Image.fromarray(encode_mask(np.zeros((16, 8), np.uint8))).save(tmp_path / "masks" / "a.png")
+    image, labels, _ = data.load_pair(data.find_pairs(tmp_path)[0])
+    assert image.shape == (16, 8, 3) and labels.shape == (16, 8)
