@@ -27,6 +27,9 @@ def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
             with open(f, encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.reader(fh))
             assert rows and all(len(r) == len(rows[0]) for r in rows), f.name
+        elif f.suffix == ".pdf":
+            data = f.read_bytes()
+            assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:], f.name
         else:
             raise AssertionError(f"unexpected file {f.name}")
 

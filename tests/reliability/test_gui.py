@@ -140,3 +140,47 @@ def test_each_broken_model_is_refused_in_the_window_and_the_loaded_one_stays(
         assert reason in blocker.args[0], (name, blocker.args[0])
         assert window.controller.model is loaded
         assert "the previous model" in window.banner.text and "stays loaded" in window.banner.text
+
+
+@pytest.mark.parametrize("fill_at", [0.0, 0.5, 0.99])
+def test_a_full_disk_during_a_gui_export_is_a_message_and_leaves_whole_files(
+    qtbot, window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fill_at: float
+) -> None:
+    """The export of the photo on screen (mask, overlay, JSON, PDF) as the window's worker runs it, on
+    a disk that fills at the start, half way through, or in the last file (the PDF)."""
+    from app.core import imageio
+    from app.ui import export_jobs
+    from tests.reliability.integrity import assert_only_whole_files
+    from tests.reliability.test_faults import _DiskFull
+
+    photo = make_all(tmp_path / "in", VALID_CASES[:1])["plain.png"]
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=30_000):
+        window.open_photo(photo)
+    c, state = window.controller, window.overlay_state
+
+    def export(out: Path, disk: _DiskFull, signal):
+        targets = export_jobs.photo_targets(out, photo.stem, ("mask", "overlay", "json", "pdf"))
+        monkeypatch.setattr(imageio, "os", disk)
+        with qtbot.waitSignal(signal, timeout=30_000) as blocker:
+            c.run_export(
+                export_jobs.write_photo_exports,
+                targets,
+                c.result,
+                c.current.rgb,
+                state.visible_ids,
+                state.opacities,
+                c.model,
+                window.figures.grade_scale,
+                False,
+            )
+        monkeypatch.undo()
+        return blocker.args[0]
+
+    roomy = _DiskFull(10**12)
+    assert len(export(tmp_path / "measure", roomy, c.export_finished)) == 4
+    needed = 10**12 - roomy.budget
+    disk = _DiskFull(int(needed * fill_at))
+    message = export(tmp_path / "exports", disk, c.export_failed)
+    assert disk.hits == 1
+    assert "No space left on device" in message and "Traceback" not in message
+    assert_only_whole_files(tmp_path / "exports", temp_files_allowed=False)
