@@ -13,33 +13,13 @@ from PIL import Image
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.core.palette import encode_mask
+from app.core.synthetic import synthetic_pipe
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pipe-corrosion"
 
 
-def _fallback_pipe(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A horizontal band (asset) on a green-grey background with round rust patches on the band."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size]
-    labels = np.full((size, size), 2, np.uint8)
-    top = rng.integers(size // 8, size // 3)
-    bottom = rng.integers(size // 2, size - size // 8)
-    labels[top:bottom] = 1
-    for _ in range(rng.integers(1, 4)):
-        cy, cx = rng.integers(top, bottom), rng.integers(0, size)
-        r = rng.integers(size // 12, size // 5)
-        labels[((yy - cy) ** 2 + (xx - cx) ** 2 < r * r) & (labels == 1)] = 0
-    colours = np.array([[150, 70, 30], [110, 120, 140], [60, 110, 60]], np.float64)
-    rgb = colours[labels] + rng.normal(0, 12, (size, size, 3))
-    return np.clip(rgb, 0, 255).astype(np.uint8), labels
-
-
 def synthetic_pair(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(photo uint8 HxWx3, class ids uint8 HxW): `app.core.synthetic` where it exists."""
-    try:
-        from app.core.synthetic import synthetic_pipe
-    except ImportError:
-        return _fallback_pipe(seed, size)
+    """(photo uint8 HxWx3, class ids uint8 HxW): a pipe-like photo with rust and its exact mask."""
     return synthetic_pipe(seed, size)
 
 
