@@ -249,8 +249,10 @@ def failure_row(failure: PhotoFailure, class_names: Sequence[str]) -> list[str]:
 
 
 def csv_text(rows: Iterable[Sequence[str]], columns: Sequence[str]) -> str:
+    # CRLF (RFC 4180): the csv module quotes only cells holding a character of the line terminator,
+    # so with "\n" alone a CR in a file name (legal on Linux) went out unquoted and split the row.
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     writer.writerows(rows)
     return buf.getvalue()
