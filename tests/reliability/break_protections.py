@@ -175,6 +175,13 @@ MUTATIONS = [
 
 MUTATIONS += [
     (
+        "export: CSV lines end in LF only (a CR in a cell is not quoted)",
+        "app/core/export.py",
+        'writer = csv.writer(buf, lineterminator="\\r\\n")',
+        'writer = csv.writer(buf, lineterminator="\\n")',
+        "tests/reliability/test_export_safety.py -k line_break",
+    ),
+    (
         "cli: Ctrl+C before the batch not caught",
         "app/cli.py",
         "    except KeyboardInterrupt:  # Ctrl+C before the batch",

@@ -135,3 +135,18 @@ def test_a_symlink_in_the_output_folder_is_not_followed_to_overwrite(
     assert summary.ok
     assert victim.read_text() == "keep me"
     assert not (out / "pipe_mask.png").is_symlink()
+
+
+def test_a_line_break_in_a_file_name_cannot_split_a_csv_row(model: SegmentationModel, tmp_path: Path) -> None:
+    """Linux allows CR and LF in file names; each such photo must stay one row of the CSV."""
+    rgb = synthetic_pipe(seed=3, size=(24, 32))[0]
+    photos = []
+    for name in ("carriage\rreturn.png", "line\nfeed.png", "both\r\n.png", "plain.png"):
+        (tmp_path / name).write_bytes(encode_png(rgb))
+        photos.append(tmp_path / name)
+    summary = run_batch(model, photos, tmp_path / "out")
+    assert summary.ok
+    with open(summary.csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == [str(p) for p in photos]
+    assert {r["status"] for r in rows} == {"ok"}
