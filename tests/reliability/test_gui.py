@@ -63,14 +63,15 @@ class UIStalled(AssertionError):
     """The UI thread stopped beating for longer than `STALL_LIMIT_S`."""
 
 
-# Known GUI problem, measured here: with the row-number header visible, `BatchWidget` calls
-# `table.scrollToBottom()` on every inserted row and each call asks the model for the header data of
-# every row, so 1,000 rows cost O(n^2) Python calls (722,010 `headerData` calls; 10-24 s on a busy
-# 2-core machine, against 2 s with the vertical header hidden or the scroll coalesced). Rows arrive
-# faster than the UI thread can take them and the heartbeat stops for seconds. Strict: the test
-# fails once the UI is fixed, so the marker is removed then; any other failure is a real failure.
+# Known GUI problem, measured here: `BatchWidget` calls `table.scrollToBottom()` for every inserted
+# row with the row-number header visible. Profiled over 1,000 appended rows: 12.5 s, 10.1 s of it in
+# `scrollToBottom` (722,010 `headerData` calls, a count that grows with the rows), against 2.2 s with
+# the vertical header hidden or the scroll left out. When rows come faster than that (small photos,
+# skipped or failed ones) the UI thread falls behind and the heartbeat stops for seconds: 2.4-22 s
+# here depending on the machine's load. How long depends on the machine, so the marker is not strict
+# (a fast machine may pass); any other failure is a real failure.
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,
     raises=UIStalled,
     reason="BatchWidget scrolls to the bottom per row with the vertical header visible: O(n^2)",
 )
