@@ -2,7 +2,8 @@
 
 Both modes produce class probabilities at a working resolution; `_StripUpsampler` turns them into
 full-size labels and confidence a few rows at a time, upsampling probabilities (not labels) before the
-argmax, so no full-size float plane per class is ever held.
+argmax, so no full-size float plane per class is ever held. It blends every class only at class edges
+(elsewhere the argmax of a blend is known), which makes it several times faster (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -168,7 +169,13 @@ def _tile_probabilities(
 
 class _StripUpsampler:
     """Receives probability rows at the working resolution, top to bottom, and writes full-size
-    labels/confidence a strip at a time (bilinear, pixel-centre aligned like `cv2.resize`)."""
+    labels/confidence a block of rows at a time (bilinear, pixel-centre aligned like `cv2.resize`).
+
+    Output rows that lie between the same two source rows form a block. Where both source rows pick the
+    same class, every blend of them picks it too and its top probability is the blend of theirs, so the
+    labels are copied and one plane is interpolated; all classes are blended only in the columns where
+    the two rows disagree (class edges). The result equals upsampling every class before the argmax.
+    """
 
     def __init__(self, out_h: int, out_w: int, graded_ids: list[int]) -> None:
         self.out_h, self.out_w = out_h, out_w
@@ -177,7 +184,10 @@ class _StripUpsampler:
         self._graded_lut = np.zeros(256, dtype=bool)
         self._graded_lut[graded_ids] = True
         self._src_h = 0
-        self._rows: list[np.ndarray] = []  # horizontally resized source rows, width out_w
+        # Per source row, resized to width out_w: probabilities (out_w x C), its class and top probability.
+        self._rows: list[np.ndarray] = []
+        self._row_labels: list[np.ndarray] = []
+        self._row_top: list[np.ndarray] = []
         self._first = 0  # source row index of self._rows[0]
         self._received = 0
         self._next_out = 0
@@ -200,7 +210,10 @@ class _StripUpsampler:
                 resized = resized[:, :, None]
         else:
             resized = probs
+        labels, top = _argmax(resized)
         self._rows.extend(resized)
+        self._row_labels.extend(labels)
+        self._row_top.extend(top)
         self._received += probs.shape[0]
         self._emit(final=self._received >= self._src_h)
 
@@ -208,45 +221,60 @@ class _StripUpsampler:
         avail = self._received  # source rows [0, avail) have arrived
         end = self.out_h if final else int(np.searchsorted(self._y1, avail, side="left"))
         while self._next_out < end:
-            r0, r1 = self._next_out, min(end, self._next_out + _STRIP_ROWS)
-            top = self._stack(self._y0[r0:r1])
-            bottom = self._stack(self._y1[r0:r1])
-            frac = self._frac[r0:r1, None, None]
-            bottom -= top
-            bottom *= frac
-            strip = np.add(top, bottom, out=top)
-            self._write(r0, r1, strip)
+            r0 = self._next_out
+            y0 = int(self._y0[r0])
+            r1 = min(end, r0 + _STRIP_ROWS, int(np.searchsorted(self._y0, y0, side="right")))
+            self._block(r0, r1, y0 - self._first, int(self._y1[r0]) - self._first)
             self._next_out = r1
-        if self._next_out < self.out_h:  # drop rows no later output row needs
-            keep_from = int(self._y0[self._next_out])
+        if self._next_out < self.out_h:  # drop rows no later output row needs (and none not yet here)
+            keep_from = min(int(self._y0[self._next_out]), self._received)
             drop = keep_from - self._first
             if drop > 0:
-                del self._rows[:drop]
+                del self._rows[:drop], self._row_labels[:drop], self._row_top[:drop]
                 self._first = keep_from
 
-    def _stack(self, idx: np.ndarray) -> np.ndarray:
-        return np.stack([self._rows[i - self._first] for i in idx])
-
-    def _write(self, r0: int, r1: int, strip: np.ndarray) -> None:
-        # Channel by channel: numpy's argmax/max over a short last axis are several times slower.
-        top = strip[:, :, 0].copy()
-        labels = np.zeros(top.shape, dtype=np.uint8)
-        for c in range(1, strip.shape[2]):
-            better = strip[:, :, c] > top  # strict: ties go to the lower id, like argmax
-            labels[better] = c
-            np.maximum(top, strip[:, :, c], out=top)
-        self.labels[r0:r1] = labels
-        scratch = strip[:, :, -1] if strip.shape[2] > 1 else np.empty_like(top)  # reuse: done with it
-        np.multiply(top, 255.0, out=scratch)
-        scratch += 0.5
-        np.clip(scratch, 0, 255, out=scratch)
-        self.confidence[r0:r1] = scratch
-        graded = self._graded_lut[labels]
-        self._conf_sum += float(np.sum(top, where=graded, dtype=np.float64))
-        self._conf_count += int(np.count_nonzero(graded))
+    def _block(self, r0: int, r1: int, i0: int, i1: int) -> None:
+        """Output rows [r0, r1), all between the held source rows i0 and i1."""
+        n = r1 - r0
+        frac = self._frac[r0:r1, None]
+        labels0, top0 = self._row_labels[i0], self._row_top[i0]
+        step = self._row_top[i1] - top0
+        top = np.multiply(step, frac)  # n x out_w
+        top += top0
+        labels = self.labels[r0:r1]
+        labels[:] = labels0
+        graded = self._graded_lut[labels0]
+        # Where the rows agree, a column's graded top probabilities sum to n * top0 + step * sum(frac).
+        column_sums = top0 * np.float32(n) + step * np.float32(frac.sum())
+        edges = np.flatnonzero(labels0 != self._row_labels[i1])
+        if edges.size:
+            a = self._rows[i0][edges]
+            mixed = a + (self._rows[i1][edges] - a) * frac[:, :, None]
+            edge_labels, edge_top = _argmax(mixed)
+            labels[:, edges] = edge_labels
+            top[:, edges] = edge_top
+            graded[edges] = False
+            edge_graded = self._graded_lut[edge_labels]
+            self._conf_sum += float(np.sum(edge_top, where=edge_graded, dtype=np.float64))
+            self._conf_count += int(np.count_nonzero(edge_graded))
+        self._conf_sum += float(np.sum(column_sums, where=graded, dtype=np.float64))
+        self._conf_count += n * int(np.count_nonzero(graded))
+        cv2.convertScaleAbs(top, self.confidence[r0:r1], alpha=255.0)  # x 255, rounded, saturated
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, float | None]:
         if self._next_out < self.out_h:
             self._emit(final=True)
         mean = self._conf_sum / self._conf_count if self._conf_count else None
         return self.labels, self.confidence, mean
+
+
+def _argmax(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class id uint8, top probability) over the last axis; ties go to the lower id, like argmax."""
+    # Channel by channel: numpy's argmax/max over a short last axis are several times slower.
+    top = probs[..., 0].copy()
+    labels = np.zeros(top.shape, dtype=np.uint8)
+    for c in range(1, probs.shape[-1]):
+        better = probs[..., c] > top  # strict: ties go to the lower id
+        labels[better] = c
+        np.maximum(top, probs[..., c], out=top)
+    return labels, top

@@ -27,6 +27,7 @@ DEVICES = ("auto", "cuda", "cpu")
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 _ORT_ERROR, _ORT_FATAL = 3, 4
+INT8_SUFFIX = ".int8.onnx"  # the int8 variant of `<name>.onnx` (training.quantize)
 
 
 def file_sha256(path: Path) -> str:
@@ -37,13 +38,46 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def default_model_path() -> Path | None:
-    """The bundled model: the first `models/*.onnx` by name (also inside a frozen build), or None."""
+def default_model_path(device: str = "auto") -> Path | None:
+    """The bundled model: the first float `models/*.onnx` by name (also inside a frozen build), or None.
+
+    Where its int8 variant `<name>.int8.onnx` is shipped beside it (made by `training.quantize`), that
+    one runs on the CPU (`device` "cpu", or "auto" where CUDA cannot start): it is 1.5-2x faster there
+    and is shipped only when its validation IoU is within 0.5 points of float. CUDA runs the float file.
+    """
     folder = models_dir()
     if not folder.is_dir():
         return None
     found = sorted(p for p in folder.glob("*.onnx") if p.is_file())
-    return found[0] if found else None
+    floats = [p for p in found if not p.name.endswith(INT8_SUFFIX)]
+    if not floats:
+        return found[0] if found else None
+    chosen = floats[0]
+    int8 = chosen.with_name(chosen.name[: -len(".onnx")] + INT8_SUFFIX)
+    if int8.is_file() and (device == "cpu" or (device == "auto" and not cuda_can_start())):
+        return int8
+    return chosen
+
+
+def cuda_can_start() -> bool:
+    """Whether ONNX Runtime lists CUDA and the NVIDIA driver and its CUDA provider library load."""
+    import onnxruntime as ort
+
+    if CUDA_PROVIDER not in ort.get_available_providers():
+        return False
+    try:
+        ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+        name = (
+            "onnxruntime_providers_cuda.dll"
+            if sys.platform == "win32"
+            else "libonnxruntime_providers_cuda.so"
+        )
+        lib = Path(ort.__file__).parent / "capi" / name
+        if lib.exists():
+            ctypes.CDLL(str(lib))
+    except OSError:
+        return False
+    return True
 
 
 class SegmentationModel:
