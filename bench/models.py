@@ -27,6 +27,7 @@ class NetworkSet:
     name: str
     input_size: int  # the model's own (training) size; 2x is benchmarked too
     keras: dict[int, object] = field(default_factory=dict)  # size -> keras.Model
+    keras_files: dict[int, Path] = field(default_factory=dict)  # size -> .keras file of that model
     onnx_float: dict[int, Path] = field(default_factory=dict)
     onnx_int8: dict[int, Path] = field(default_factory=dict)
     gflop: dict[int, float] = field(default_factory=dict)  # per image
@@ -124,6 +125,7 @@ def prepare(
     from training.quantize import quantize_model
 
     t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
     model, name, size = base_keras(keras_path, smoke)
     nets = NetworkSet(name=name, input_size=size)
     nets.seconds["build"] = time.perf_counter() - t0
@@ -133,6 +135,8 @@ def prepare(
         s = size * factor
         k = model if factor == 1 and model.input_shape[1] == s else at_size(model, s)
         nets.keras[s] = k
+        nets.keras_files[s] = work / f"net_{s}.keras"
+        k.save(nets.keras_files[s])
         nets.gflop[s] = count_flops(k)
         t1 = time.perf_counter()
         if factor == 1 and onnx_path is not None:

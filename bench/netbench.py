@@ -3,10 +3,14 @@ machine's dense float32 limit measured with one large Conv in ONNX Runtime."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from bench.models import NetworkSet
 log = logging.getLogger("bench.netbench")
 
 ENGINES = ("keras_predict", "keras_tf_function", "ort_float", "ort_int8")
+ENGINE_ORDER = (*ENGINES, "ort_float_cuda")
 
 
 @dataclass(frozen=True)
@@ -110,34 +115,66 @@ def _keras_callables(model, x: np.ndarray, batch: int) -> dict[str, Callable[[],
     }
 
 
-def run(nets: NetworkSet, smoke: bool, batches: tuple[int, ...] = (1, 4), cuda: bool = False) -> list[NetRow]:
-    """Every engine at every size and batch, one after the other in this process."""
+def engine_rows(
+    engine: str, source: Path, size: int, batches: Sequence[int], gflop: float, smoke: bool
+) -> list[dict]:
+    """One engine at one size, in this process: `source` is the .keras file (Keras) or the ONNX file."""
     warmup, runs, budget = (1, 3, 2.0) if smoke else (2, 15, 12.0)
-    rows: list[NetRow] = []
     rng = np.random.default_rng(1)
-    for size in sorted(nets.keras):
-        sessions = {
-            "ort_float": ort_session(nets.onnx_float[size]),
-            "ort_int8": ort_session(nets.onnx_int8[size]),
-        }
-        if cuda:
-            sessions["ort_float_cuda"] = ort_session(nets.onnx_float[size], "CUDAExecutionProvider")
-        for batch in batches:
-            photos = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
-            calls = _keras_callables(nets.keras[size], photos.astype(np.float32), batch)
-            for name, session in sessions.items():
-                calls[name] = lambda s=session, x=photos: s.run(["probabilities"], {"image": x})
-            for engine, fn in calls.items():
-                t = measure(fn, warmup, runs, budget)
-                provider = "CUDA" if engine.endswith("_cuda") else "CPU"
-                rows.append(NetRow(
-                    engine=engine, provider=provider, size=size, batch=batch,
-                    median_ms=1e3 * t.median_s, min_ms=1e3 * t.min_s, runs=t.runs,
-                    ms_per_image=1e3 * t.median_s / batch,
-                    gflops=nets.gflop[size] * batch / t.median_s,
-                ))  # fmt: skip
-                log.info("%s %d b%d: %.1f ms", engine, size, batch, 1e3 * t.median_s)
+    if engine.startswith("keras"):
+        from bench.models import at_size
+        from training.models import load_model
+
+        model = load_model(source)
+        model = model if model.input_shape[1] == size else at_size(model, size)
+    else:
+        provider = "CUDAExecutionProvider" if engine.endswith("_cuda") else "CPUExecutionProvider"
+        session = ort_session(source, provider)
+    rows = []
+    for batch in batches:
+        photos = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+        if engine.startswith("keras"):
+            fn = _keras_callables(model, photos.astype(np.float32), batch)[engine]
+        else:
+            fn = lambda x=photos: session.run(["probabilities"], {"image": x})  # noqa: E731
+        t = measure(fn, warmup, runs, budget)
+        rows.append(NetRow(
+            engine=engine, provider="CUDA" if engine.endswith("_cuda") else "CPU", size=size, batch=batch,
+            median_ms=1e3 * t.median_s, min_ms=1e3 * t.min_s, runs=t.runs,
+            ms_per_image=1e3 * t.median_s / batch, gflops=gflop * batch / t.median_s,
+        ).to_dict())  # fmt: skip
     return rows
+
+
+def run(nets: NetworkSet, smoke: bool, batches: tuple[int, ...] = (1, 4), cuda: bool = False) -> list[NetRow]:
+    """Every engine at every size and batch. Keras and ONNX Runtime each run in a fresh process of their
+    own: TensorFlow's and ONNX Runtime's thread pools in one process slow each other down several-fold."""
+    families = [
+        ["keras_predict", "keras_tf_function"],
+        ["ort_float", "ort_int8", *(["ort_float_cuda"] if cuda else [])],
+    ]
+    sources = {
+        "keras_predict": nets.keras_files, "keras_tf_function": nets.keras_files,
+        "ort_float": nets.onnx_float, "ort_int8": nets.onnx_int8, "ort_float_cuda": nets.onnx_float,
+    }  # fmt: skip
+    rows: list[NetRow] = []
+    for engines in families:
+        spec = {
+            "engines": engines,
+            "sources": {e: {str(k): str(v) for k, v in sources[e].items()} for e in engines},
+            "gflop": {str(k): v for k, v in nets.gflop.items()},
+            "batches": list(batches),
+            "smoke": smoke,
+        }
+        proc = subprocess.run([sys.executable, "-m", "bench.netbench", json.dumps(spec)], capture_output=True,
+                              text=True, timeout=3600, check=False)  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"bench.netbench {engines} failed:\n{proc.stderr[-2000:]}")
+        for row in json.loads(proc.stdout.strip().splitlines()[-1]):
+            rows.append(NetRow(**row))
+            log.info("%s %d b%d: %.1f ms", row["engine"], row["size"], row["batch"], row["median_ms"])
+    order = {e: i for i, e in enumerate(ENGINE_ORDER)}
+    return sorted(rows, key=lambda r: (r.size, r.batch, order.get(r.engine, 99)))
 
 
 def ratios(rows: list[NetRow]) -> list[dict]:
@@ -155,3 +192,21 @@ def ratios(rows: list[NetRow]) -> list[dict]:
             entry["float_over_int8"] = by["ort_float"] / by["ort_int8"]
         out.append(entry)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child process: `python -m bench.netbench SPEC_JSON` prints the rows of its engines as JSON."""
+    spec = json.loads((argv if argv is not None else sys.argv[1:])[0])
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rows = []
+    for engine in spec["engines"]:
+        for size, source in spec["sources"][engine].items():
+            rows += engine_rows(
+                engine, Path(source), int(size), spec["batches"], spec["gflop"][size], spec["smoke"]
+            )
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
