@@ -171,10 +171,12 @@ class _StripUpsampler:
     """Receives probability rows at the working resolution, top to bottom, and writes full-size
     labels/confidence a block of rows at a time (bilinear, pixel-centre aligned like `cv2.resize`).
 
-    Output rows that lie between the same two source rows form a block. Where both source rows pick the
-    same class, every blend of them picks it too and its top probability is the blend of theirs, so the
-    labels are copied and one plane is interpolated; all classes are blended only in the columns where
-    the two rows disagree (class edges). The result equals upsampling every class before the argmax.
+    Enlarging (resize mode): output rows that lie between the same two source rows form a block. Where
+    both source rows pick the same class, every blend of them picks it too and its top probability is
+    the blend of theirs, so the labels are copied and one plane is interpolated; all classes are blended
+    only in the columns where the two rows disagree (class edges). Otherwise (tiles at about the photo's
+    size, where blocks would be a row each) strips of 64 rows blend every class. Either way the result
+    equals upsampling every class before the argmax.
     """
 
     def __init__(self, out_h: int, out_w: int, graded_ids: list[int]) -> None:
@@ -201,6 +203,7 @@ class _StripUpsampler:
         self._y0 = np.floor(pos).astype(np.int64)
         self._y1 = np.minimum(self._y0 + 1, src_h - 1)
         self._frac = (pos - self._y0).astype(np.float32)
+        self._blocks = self.out_h >= 2 * src_h  # blocks of two or more rows
 
     def feed(self, probs: np.ndarray) -> None:
         """probs: float32 rows x src_w x C, the next rows of the working-resolution map."""
@@ -210,10 +213,11 @@ class _StripUpsampler:
                 resized = resized[:, :, None]
         else:
             resized = probs
-        labels, top = _argmax(resized)
         self._rows.extend(resized)
-        self._row_labels.extend(labels)
-        self._row_top.extend(top)
+        if self._blocks:
+            labels, top = _argmax(resized)
+            self._row_labels.extend(labels)
+            self._row_top.extend(top)
         self._received += probs.shape[0]
         self._emit(final=self._received >= self._src_h)
 
@@ -222,9 +226,13 @@ class _StripUpsampler:
         end = self.out_h if final else int(np.searchsorted(self._y1, avail, side="left"))
         while self._next_out < end:
             r0 = self._next_out
-            y0 = int(self._y0[r0])
-            r1 = min(end, r0 + _STRIP_ROWS, int(np.searchsorted(self._y0, y0, side="right")))
-            self._block(r0, r1, y0 - self._first, int(self._y1[r0]) - self._first)
+            if self._blocks:
+                y0 = int(self._y0[r0])
+                r1 = min(end, r0 + _STRIP_ROWS, int(np.searchsorted(self._y0, y0, side="right")))
+                self._block(r0, r1, y0 - self._first, int(self._y1[r0]) - self._first)
+            else:
+                r1 = min(end, r0 + _STRIP_ROWS)
+                self._strip(r0, r1)
             self._next_out = r1
         if self._next_out < self.out_h:  # drop rows no later output row needs (and none not yet here)
             keep_from = min(int(self._y0[self._next_out]), self._received)
@@ -260,6 +268,19 @@ class _StripUpsampler:
         self._conf_sum += float(np.sum(column_sums, where=graded, dtype=np.float64))
         self._conf_count += n * int(np.count_nonzero(graded))
         cv2.convertScaleAbs(top, self.confidence[r0:r1], alpha=255.0)  # x 255, rounded, saturated
+
+    def _strip(self, r0: int, r1: int) -> None:
+        """Output rows [r0, r1): every class blended between each row's two source rows."""
+        top = np.stack([self._rows[i - self._first] for i in self._y0[r0:r1]])
+        bottom = np.stack([self._rows[i - self._first] for i in self._y1[r0:r1]])
+        bottom -= top
+        bottom *= self._frac[r0:r1, None, None]
+        labels, best = _argmax(np.add(top, bottom, out=top))
+        self.labels[r0:r1] = labels
+        cv2.convertScaleAbs(best, self.confidence[r0:r1], alpha=255.0)
+        graded = self._graded_lut[labels]
+        self._conf_sum += float(np.sum(best, where=graded, dtype=np.float64))
+        self._conf_count += int(np.count_nonzero(graded))
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, float | None]:
         if self._next_out < self.out_h:
