@@ -144,10 +144,9 @@ def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
         factor = next((f for f in (8, 4, 2) if short // f >= min_side), 1)
     _check_pixels(path, head.width // factor, head.height // factor, max_pixels)
     try:
-        fast = _decode_jpeg_rgb(data, head) if factor == 1 and head.format == "JPEG" else None
-        if fast is not None:
-            rgb = fast
-        elif head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
+        # JPEGs always go through Pillow: OpenCV decodes a corrupt body silently (grey blocks, a warning
+        # on stderr) where Pillow refuses it (tests/reliability: the corrupt-body JPEG case).
+        if head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
             rgb = _decode_pil(img, path, factor)
         else:
             arr = _decode_cv(data)
@@ -176,25 +175,6 @@ def _decode_cv(data: bytes) -> np.ndarray | None:
     except cv2.error:
         return None
     return arr if arr is not None and arr.size else None
-
-
-def _decode_jpeg_rgb(data: bytes, head: _Header) -> np.ndarray | None:
-    """A complete RGB or grey JPEG decoded by OpenCV straight into RGB, or None (Pillow decodes it then).
-
-    Both use libjpeg-turbo with its defaults, so the pixels are the same; Pillow's copy out to numpy
-    costs about as much as its decode, so this takes half the time. Only a file that ends with the JPEG
-    end marker comes here: a cut-short one goes to Pillow, which reports the truncation."""
-    if head.mode not in ("RGB", "L") or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
-        return None
-    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
-    flags = (rgb_flag if rgb_flag is not None else cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
-    try:
-        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    except cv2.error:
-        return None
-    if arr is None or arr.shape != (head.height, head.width, 3):
-        return None
-    return arr if rgb_flag is not None else cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
 
 
 def _decode_pil(img: Image.Image, path: Path, factor: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,11 +57,16 @@ class BatchTableModel(QAbstractTableModel):
     def __init__(self, grade_scale: str = "astm", parent=None) -> None:
         super().__init__(parent)
         self._rows: list[BatchRow] = []
+        self._failed = 0
         self._scale = grade_scale
 
     @property
     def rows(self) -> tuple[BatchRow, ...]:
         return tuple(self._rows)
+
+    @property
+    def failed_count(self) -> int:
+        return self._failed
 
     def row(self, index: int) -> BatchRow:
         return self._rows[index]
@@ -69,12 +74,14 @@ class BatchTableModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self._rows.clear()
+        self._failed = 0
         self.endResetModel()
 
     def append(self, row: BatchRow) -> None:
         n = len(self._rows)
         self.beginInsertRows(QModelIndex(), n, n)
         self._rows.append(row)
+        self._failed += row.failed
         self.endInsertRows()
 
     def set_grade_scale(self, scale: str) -> None:
@@ -165,7 +172,16 @@ class BatchWidget(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
+        # No row-number header: sizing it asks headerData for every row on each insert.
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.verticalHeader().hide()
+        self._scroll_timer = QTimer(self)
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(0)
+        self._scroll_timer.timeout.connect(self.table.scrollToBottom)
+        self._follow_new_rows = True
+        self._columns_fitted = False
+        self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
@@ -180,7 +196,12 @@ class BatchWidget(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.table)
-        model.rowsInserted.connect(self._update_status)
+        # Rows can arrive faster than the screen refreshes: refresh the status at most every 50 ms.
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(50)
+        self._status_timer.timeout.connect(self._update_status)
+        model.rowsInserted.connect(self._status_timer.start)
 
     @property
     def model(self) -> BatchTableModel:
@@ -189,6 +210,8 @@ class BatchWidget(QWidget):
     def start(self, total: int) -> None:
         self._model.clear()
         self._total = total
+        self._follow_new_rows = True
+        self._columns_fitted = False
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
@@ -196,6 +219,8 @@ class BatchWidget(QWidget):
         self._update_status()
 
     def finish(self, message: str) -> None:
+        self._status_timer.stop()
+        self._update_status()
         self._fit_columns()
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(bool(self._model.rowCount()))
@@ -203,15 +228,21 @@ class BatchWidget(QWidget):
 
     def _update_status(self, *_args) -> None:
         done = self._model.rowCount()
-        failed = sum(r.failed for r in self._model.rows)
+        failed = self._model.failed_count
         self.progress.setValue(done)
         self.status_label.setText(
             f"{done} of {self._total} photos" + (f", {failed} failed" if failed else "")
         )
-        if done == 1:
+        if done and not self._columns_fitted:
+            self._columns_fitted = True
             self._fit_columns()
-        if done:
-            self.table.scrollToBottom()
+        if done and self._follow_new_rows:
+            self._scroll_timer.start()  # coalesced: one scroll per burst of rows
+
+    def _on_scrolled(self, value: int) -> None:
+        """Follow the newest row unless the user scrolled up to read earlier ones."""
+        bar = self.table.verticalScrollBar()
+        self._follow_new_rows = value >= bar.maximum() - 2 * self.table.verticalHeader().defaultSectionSize()
 
     def _fit_columns(self) -> None:
         header = self.table.horizontalHeader()
