@@ -36,18 +36,46 @@ def model_info_html(model: SegmentationModel) -> str:
             f"<tr><td>{c.id}</td><td style='background-color:rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;&nbsp;</td>"
             f"<td>{e(c.name)}</td><td>RGB {r}, {g}, {b}</td></tr>"
         )
-    parts.append("</table><h3>Training metrics (test split)</h3>")
-    if model.metrics:
-        parts.append("<table cellspacing=4>")
-        for key, value in model.metrics.items():
-            text = value if isinstance(value, str) else json.dumps(value)
-            if isinstance(value, float):
-                text = f"{value:.4f}"
-            parts.append(f"<tr><td><b>{e(str(key))}</b></td><td>{e(text)}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append("<p>The model's metadata holds no metrics.</p>")
+    split = model.metrics.get("split") if isinstance(model.metrics, dict) else None
+    heading = f"Evaluation ({split} split)" if isinstance(split, str) else "Evaluation"
+    parts.append(f"</table><h3>{e(heading)}</h3>")
+    no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
+    parts += _metrics_html(model.metrics) if model.metrics else no_metrics
     return "".join(parts)
+
+
+_PROTOCOLS = {"per_photo": "per photo, averaged over photos", "pooled": "pooled over all pixels"}
+_SCORES = ("iou", "dice", "precision", "recall")
+
+
+def _metrics_html(metrics: dict) -> list[str]:
+    """Per-class tables for each protocol in the training pipeline's summary; other keys as plain rows."""
+    e = html.escape
+    parts: list[str] = []
+    for key, value in metrics.items():
+        per_class = value.get("per_class") if isinstance(value, dict) else None
+        if isinstance(per_class, dict):
+            parts.append(f"<p><b>{e(_PROTOCOLS.get(key, key))}</b></p>")
+            parts.append("<table cellspacing=4><tr><th>class</th>")
+            parts += [f"<th>{e(s.upper() if s == 'iou' else s.capitalize())} %</th>" for s in _SCORES]
+            parts.append("</tr>")
+            for name, scores in per_class.items():
+                cells = "".join(
+                    f"<td align=right>{100 * scores[s]:.2f}</td>"
+                    if isinstance(scores.get(s), float)
+                    else "<td/>"
+                    for s in _SCORES
+                )
+                parts.append(f"<tr><td>{e(str(name))}</td>{cells}</tr>")
+            parts.append("</table>")
+            if isinstance(value.get("mean_iou"), float):
+                parts.append(f"<p>mean IoU {100 * value['mean_iou']:.2f} %</p>")
+        elif not isinstance(value, dict):
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+            parts.append(f"<p><b>{e(str(key))}</b>: {e(text)}</p>")
+        else:
+            parts.append(f"<p><b>{e(str(key))}</b>: {e(json.dumps(value))}</p>")
+    return parts
 
 
 class ModelInfoDialog(QDialog):

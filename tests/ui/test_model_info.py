@@ -1,0 +1,27 @@
+"""The model info dialog shows the training pipeline's evaluation summary as per-class tables."""
+
+from __future__ import annotations
+
+from app.ui.model_info_dialog import _metrics_html
+
+SUMMARY = {
+    "split": "val",
+    "n_photos": 22,
+    "per_photo": {
+        "per_class": {
+            "corrosion": {"iou": 0.6264, "dice": 0.7199, "precision": 0.7181, "recall": 0.7803},
+            "asset": {"iou": 0.352, "dice": 0.4766, "precision": 0.4903, "recall": 0.5788},
+        },
+        "mean_iou": 0.5332,
+    },
+    "pooled": {"per_class": {"corrosion": {"iou": 0.6746}}, "mean_iou": 0.5797},
+}
+
+
+def test_summary_becomes_percent_tables_per_protocol() -> None:
+    html = "".join(_metrics_html(SUMMARY))
+    assert "per photo, averaged over photos" in html and "pooled over all pixels" in html
+    assert "62.64" in html and "35.20" in html and "67.46" in html
+    assert "mean IoU 53.32 %" in html and "mean IoU 57.97 %" in html
+    assert "per_class" not in html  # no raw JSON dump
+    assert "<b>split</b>: val" in html
