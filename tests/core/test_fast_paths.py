@@ -1,5 +1,6 @@
-"""The speed paths of issue 8 give the results of the plain ones: JPEG decoding straight to RGB, and
-strip upsampling that blends every class only where two source rows disagree."""
+"""The speed paths of issue 8 give the results of the plain ones: strip upsampling that blends every
+class only where two source rows disagree; JPEG decoding gives Pillow's pixels (also with data after
+the end marker), whichever decoder `read_image` uses."""
 
 from __future__ import annotations
 
