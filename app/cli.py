@@ -122,7 +122,7 @@ def run_gui(argv: list[str]) -> int:
 
 
 def _load_model(path: Path | None, device: str, command: str) -> SegmentationModel | None:
-    path = path or default_model_path()
+    path = path or default_model_path(device)
     if path is None:
         print(no_model_message(command), file=sys.stderr)
         return None

@@ -36,7 +36,7 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
     if args.device:
         settings.device = args.device
     window = MainWindow(settings)
-    model_path = args.model or default_model_path()
+    model_path = args.model or default_model_path(settings.device)
     if model_path is None:
         window.show_message(NO_MODEL_TEXT, "warning")
     else:
