@@ -12,7 +12,6 @@ import contextlib
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from bench.child import run_json_child
 
 STAGES = ("decode", "resize", "inference", "upsampling", "statistics", "overlay", "write")
 IN_MEMORY = STAGES[:-1]  # file -> mask, statistics and overlay (the issue's 400 ms goal)
@@ -179,11 +180,7 @@ def batch_case(model_path: Path, photos: Path, out_dir: Path, mode: str) -> dict
 
 def run_child(args: list[str], timeout: float) -> dict:
     """Run this module in a fresh interpreter (at the lowest CPU priority the caller has) and parse it."""
-    proc = subprocess.run([sys.executable, "-m", "bench.pipeline", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench.pipeline {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_child("bench.pipeline", args, timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

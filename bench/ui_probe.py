@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.child import run_json_child
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 TIMEOUT_S = 600
@@ -119,11 +120,7 @@ def stall(model: Path, photos: Path) -> dict:
 def run_child(args: list[str], timeout: float = TIMEOUT_S) -> dict:
     """This module in a fresh interpreter, offscreen; $BENCH_T0 is the launch time for cold start."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BENCH_T0": repr(time.time())}
-    proc = subprocess.run([sys.executable, "-m", "bench.ui_probe", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, check=False)  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench.ui_probe {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_child("bench.ui_probe", args, timeout, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
