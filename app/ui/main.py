@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 import app
 from app.core.model import default_model_path
+from app.core.paths import resources_dir
 from app.ui.settings import APPLICATION, ORGANIZATION, AppSettings
 
 
@@ -60,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     qt_app.setOrganizationName(ORGANIZATION)
     qt_app.setApplicationName(APPLICATION)
     qt_app.setApplicationVersion(app.__version__)
+    icon = resources_dir() / "icons" / "corroscope.png"
+    if icon.is_file():
+        qt_app.setWindowIcon(QIcon(str(icon)))
     settings = AppSettings.at(args.settings) if args.settings else AppSettings()
     window = create_window(args, settings)
     window.show()
