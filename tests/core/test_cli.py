@@ -23,7 +23,7 @@ from tests.helpers.tiny_models import channel_model
 
 @pytest.fixture
 def no_bundled_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "default_model_path", lambda: None)
+    monkeypatch.setattr(cli, "default_model_path", lambda *_args, **_kwargs: None)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

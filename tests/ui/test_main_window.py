@@ -137,7 +137,7 @@ def test_model_info_dialog_lists_classes_sha_and_metrics(window):
 def test_no_bundled_model_says_how_to_load_one(qtbot, settings, monkeypatch):
     import app.ui.main as main_module
 
-    monkeypatch.setattr(main_module, "default_model_path", lambda: None)
+    monkeypatch.setattr(main_module, "default_model_path", lambda *_args, **_kwargs: None)
     args = main_module.parse_args([])
     win = main_module.create_window(args, settings)
     qtbot.addWidget(win)
