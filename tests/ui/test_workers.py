@@ -94,4 +94,5 @@ def test_cancel_stops_between_items_and_still_finishes(qtbot, pool):
     assert closed.is_set()
     assert len(items) < 1000
     assert returned == []
-    assert pool.active == 0
+    # The pool forgets the worker in its own queued slot of `finished`, which may run just after ours.
+    qtbot.waitUntil(lambda: pool.active == 0, timeout=2_000)
