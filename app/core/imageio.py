@@ -28,7 +28,7 @@ DEFAULT_MAX_PIXELS = 150_000_000
 _EXIF_ORIENTATION = 0x0112
 # Modes OpenCV decodes wrongly or not at all; Pillow converts these.
 _PIL_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "P", "PA", "1"}
-_PIL_FORMATS = {"JPEG", "MPO"}  # Pillow reports truncation; OpenCV decodes grey rows silently
+_PIL_FORMATS = {"JPEG", "MPO"}  # Pillow reports truncation; OpenCV alone decodes grey rows silently
 # zlib level 1 with the "up" filter: on photos (the overlay) 3x faster than level 3 with adaptive
 # filters and no larger; masks are flat and small either way (docs/performance.md).
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
@@ -144,9 +144,10 @@ def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
         factor = next((f for f in (8, 4, 2) if short // f >= min_side), 1)
     _check_pixels(path, head.width // factor, head.height // factor, max_pixels)
     try:
-        # JPEGs always go through Pillow: OpenCV decodes a corrupt body silently (grey blocks, a warning
-        # on stderr) where Pillow refuses it (tests/reliability: the corrupt-body JPEG case).
-        if head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
+        fast = _decode_jpeg_checked(data, img, head, path) if factor == 1 and head.format == "JPEG" else None
+        if fast is not None:
+            rgb = fast
+        elif head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
             rgb = _decode_pil(img, path, factor)
         else:
             arr = _decode_cv(data)
@@ -177,15 +178,60 @@ def _decode_cv(data: bytes) -> np.ndarray | None:
     return arr if arr is not None and arr.size else None
 
 
+_PIL_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def _corrupt(path: Path, exc: BaseException) -> ImageReadError:
+    return ImageReadError(f"{path}: corrupt or truncated image ({str(exc) or type(exc).__name__})")
+
+
 def _decode_pil(img: Image.Image, path: Path, factor: int) -> np.ndarray:
     try:
         if factor > 1:
             img.draft("RGB", (-(-img.width // factor), -(-img.height // factor)))
         img.load()
         return _pil_to_rgb8(img)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise ImageReadError(f"{path}: corrupt or truncated image ({reason})") from exc
+    except _PIL_DECODE_ERRORS as exc:
+        raise _corrupt(path, exc) from exc
+
+
+def _decode_jpeg_checked(data: bytes, img: Image.Image, head: _Header, path: Path) -> np.ndarray | None:
+    """An RGB or grey JPEG decoded by OpenCV straight into RGB while Pillow checks its body; None: use Pillow.
+
+    OpenCV decodes a corrupt or cut-short body silently (grey blocks), so Pillow decodes `img` at 1/8 scale
+    in a second thread: that still reads every coefficient and refuses what a full decode refuses.
+    Both use libjpeg-turbo, so the pixels equal Pillow's; it takes about half the time of Pillow's decode
+    plus its copy out to numpy (docs/performance.md)."""
+    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
+    if rgb_flag is None or head.mode not in ("RGB", "L"):
+        return None
+    problems: list[BaseException] = []
+    checker = threading.Thread(target=_check_jpeg_body, args=(img, problems), name="jpeg-check")
+    checker.start()
+    try:
+        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), rgb_flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        arr = None
+    finally:
+        checker.join()
+    if problems:
+        if isinstance(problems[0], _PIL_DECODE_ERRORS):
+            raise _corrupt(path, problems[0]) from problems[0]
+        raise problems[0]
+    if arr is None or arr.shape != (head.height, head.width, 3):
+        fresh = _open_pil(data, path)  # `img` now holds the 1/8 decode
+        if fresh is None:
+            raise ImageReadError(f"{path}: cannot decode this JPEG image")
+        return _decode_pil(fresh, path, 1)
+    return arr
+
+
+def _check_jpeg_body(img: Image.Image, problems: list[BaseException]) -> None:
+    try:
+        img.draft(None, (-(-img.width // 8), -(-img.height // 8)))
+        img.load()
+    except BaseException as exc:  # handed to the decoding thread, which raises it
+        problems.append(exc)
 
 
 def _pil_to_rgb8(img: Image.Image) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The speed paths of issue 8 give the results of the plain ones: strip upsampling that blends every
 class only where two source rows disagree; JPEG decoding gives Pillow's pixels (also with data after
-the end marker), whichever decoder `read_image` uses."""
+the end marker), whichever decoder `read_image` uses, and damage that OpenCV alone would hide is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.core.errors import ImageReadError
 from app.core.imageio import read_image
 from app.core.inference import _StripUpsampler
 
@@ -75,3 +76,19 @@ def test_jpeg_with_data_after_its_end_marker_still_decodes(tmp_path):
     path = tmp_path / "trailer.jpg"
     path.write_bytes(data + b"CAMERA-TRAILER" * 10)  # some phones append data after the image
     np.testing.assert_array_equal(read_image(path), np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+@pytest.mark.parametrize("damage", ["corrupt body", "cut short"])
+def test_a_damaged_jpeg_is_refused_even_where_opencv_alone_decodes_it(tmp_path, damage):
+    rgb = cv2.GaussianBlur(np.random.default_rng(7).integers(0, 256, (240, 320, 3), np.uint8), (5, 5), 2)
+    data = bytearray(_jpeg_bytes(rgb, quality=90))
+    mid = len(data) // 2
+    if damage == "corrupt body":
+        data[mid : mid + 200] = np.random.default_rng(3).integers(0, 256, 200, dtype=np.uint8).tobytes()
+        assert cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR) is not None
+    else:
+        del data[mid:]
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match=r"damaged\.jpg: corrupt or truncated"):
+        read_image(path)
