@@ -46,6 +46,7 @@ class QuantizeReport:
     method: str
     per_channel: bool
     reduce_range: bool
+    float_convolutions: list[str]
     argmax_agreement: float  # percent of pixels where int8 and float pick the same class
     check_photos: int
     seconds: float
@@ -126,8 +127,12 @@ def quantize_model(
     per_channel: bool = True,
     overwrite: bool = False,
     ids: Sequence[str] | None = None,
+    float_first: int = 0,
+    float_last: int = 0,
 ) -> QuantizeReport:
-    """Quantize `model` into `out` (written only when everything worked); `reduce_range` None: no VNNI."""
+    """Quantize `model` into `out` (written only when everything worked); `reduce_range` None: no VNNI.
+
+    `float_first`/`float_last`: that many convolutions nearest the input / the output stay float."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -158,6 +163,7 @@ def quantize_model(
         # ONNX shape inference suffices (exports have static H, W); symbolic inference would need sympy.
         quant_pre_process(str(model), str(prepped), skip_symbolic_shape=True)
         tail = _name_nodes_and_find_tail(prepped)
+        kept = _end_convolutions(prepped, float_first, float_last)
         quantized = tmp / "int8.onnx"
         quantize_static(
             str(prepped),
@@ -169,7 +175,7 @@ def quantize_model(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=calib_method,
-            nodes_to_exclude=tail,
+            nodes_to_exclude=tail + kept,
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
         proto = onnx.load(str(quantized))
@@ -180,6 +186,7 @@ def quantize_model(
             "weights": "int8 per channel" if per_channel else "int8 per tensor",
             "reduce_range": reduce_range,
             "float_tail": len(tail),
+            "float_convolutions": kept,
             "calibration": {"method": method, "photos": len(calib_paths), "source": source},
             "float_model_sha256": float_model.sha256,
             "onnxruntime": ort.__version__,
@@ -204,6 +211,7 @@ def quantize_model(
         method=method,
         per_channel=per_channel,
         reduce_range=reduce_range,
+        float_convolutions=kept,
         argmax_agreement=agreement,
         check_photos=len(check_paths),
         seconds=time.perf_counter() - start,
@@ -230,6 +238,14 @@ def _name_nodes_and_find_tail(path: Path) -> list[str]:
         tail.append(node.name)
         frontier.extend(i for i in node.input if i in producer)
     return tail
+
+
+def _end_convolutions(path: Path, first: int, last: int) -> list[str]:
+    """Names of the first `first` and the last `last` convolutions in the graph's (topological) order."""
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    return convs[: max(first, 0)] + [c for c in convs[len(convs) - max(last, 0) :] if c not in convs[:first]]
 
 
 def _copy_metadata(source, target, info: dict) -> None:
@@ -265,6 +281,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="7-bit weights (default: on when the CPU has no VNNI)")  # fmt: skip
     rr.add_argument("--no-reduce-range", dest="reduce_range", action="store_false")
     p.add_argument("--per-tensor", action="store_true", help="one scale per weight tensor")
+    p.add_argument("--float-first", type=int, default=0, help="convolutions at the input kept float")
+    p.add_argument("--float-last", type=int, default=0, help="convolutions at the output kept float")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--report", type=Path, help="write the figures to this JSON file")
     return p.parse_args(argv)
@@ -275,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         report = quantize_model(args.model, args.calibration_data, args.out, args.count, args.method,
-                                args.reduce_range, not args.per_tensor, args.overwrite)  # fmt: skip
+                                args.reduce_range, not args.per_tensor, args.overwrite,
+                                float_first=args.float_first, float_last=args.float_last)  # fmt: skip
     except (CorroscopeError, ValueError, OSError) as exc:
         print(f"quantize failed: {exc}", file=sys.stderr)
         return 1

@@ -167,3 +167,22 @@ def test_cli_reports_a_missing_model(tmp_path, capsys):
     assert code == 1
     assert "nope.onnx" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "float_weights"), [(1, 0, {"w1"}), (0, 1, {"w2"}), (1, 1, {"w1", "w2"})]
+)
+def test_convolutions_at_either_end_can_stay_float(tmp_path, quantized, first, last, float_weights):
+    float_path, _, _ = quantized
+    out = tmp_path / "m.int8.onnx"
+    report = quantize.quantize_model(
+        float_path, photo_folder(tmp_path / "p", 3), out, count=3, float_first=first, float_last=last
+    )
+    graph = onnx.load(str(out)).graph
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    # A float convolution reads its weight initializer directly; an int8 one through DequantizeLinear.
+    direct = {name for n in convs for name in n.input if name in {"w1", "w2"}}
+    assert direct == float_weights
+    assert len(report.float_convolutions) == len(float_weights)
+    info = json.loads(SegmentationModel.load(out, device="cpu").metadata[quantize.KEY_QUANTIZATION])
+    assert info["float_convolutions"] == report.float_convolutions
