@@ -73,7 +73,9 @@ def coldstart(model: Path, photo: Path) -> dict:
 
 
 def stall(model: Path, photos: Path) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
+
+    from bench.heartbeat import Heartbeat
 
     with tempfile.TemporaryDirectory() as tmp:
         qt_app, window = _app_and_window(model, [], Path(tmp) / "settings.ini")
@@ -84,36 +86,26 @@ def stall(model: Path, photos: Path) -> dict:
         while not loaded:  # the model loads in a worker; let it finish before the clock starts
             qt_app.processEvents()
             time.sleep(0.01)
-        clock, gaps, last = QElapsedTimer(), [], [0]
-
-        def beat() -> None:
-            now = clock.elapsed()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = QTimer()
-        timer.setInterval(10)
-        timer.timeout.connect(beat)
+        heart = Heartbeat(10)
         summary: list[str] = []
         window.controller.batch_finished.connect(lambda msg: (summary.append(msg), qt_app.quit()))
         QTimer.singleShot(TIMEOUT_S * 1000, qt_app.quit)
-        clock.start()
-        timer.start()
+        heart.start()
         t0 = time.perf_counter()
         window.open_folder(photos)
         qt_app.exec()
         wall = time.perf_counter() - t0
-        timer.stop()
+        heart.stop()
         window.controller.shutdown()
         window.close()
     return {
         "photos": window.batch_model.rowCount(),
         "summary": summary[0] if summary else "did not finish",
         "batch_seconds": wall,
-        "heartbeats": len(gaps),
-        "heartbeat_interval_ms": 10,
-        "longest_stall_ms": float(max(gaps)) if gaps else None,
-        "stalls_over_100ms": sum(1 for g in gaps if g > 100),
+        "heartbeats": len(heart.gaps_ms),
+        "heartbeat_interval_ms": heart.interval_ms,
+        "longest_stall_ms": heart.longest_ms if heart.gaps_ms else None,
+        "stalls_over_100ms": heart.stalls_over(100),
     }
 
 

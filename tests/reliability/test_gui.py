@@ -3,7 +3,6 @@ keeps beating while the batch runs, and bad files show as rows with their reason
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from pathlib import Path
@@ -13,9 +12,10 @@ import pytest
 pytest.importorskip("PySide6", reason="the GUI tests need PySide6")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
 
-from PySide6.QtCore import QAbstractItemModel, QElapsedTimer, QTimer
+from PySide6.QtCore import QAbstractItemModel
 from PySide6.QtWidgets import QWidget
 
+from bench.heartbeat import Heartbeat
 from tests.reliability.bad_files import INVALID_CASES, VALID_CASES, make_all
 from tests.reliability.conftest import small_photos
 
@@ -45,18 +45,12 @@ def window(qtbot, tmp_path: Path, model_path: Path):
 
 def _run_folder(qtbot, window, folder: Path) -> tuple[str, float]:
     """Run `folder` as a batch; (the finished message, the longest gap between 10 ms UI heartbeats)."""
-    clock = QElapsedTimer()
-    beats: list[int] = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: beats.append(clock.elapsed()))
-    clock.start()
-    timer.start()
-    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
+    with (
+        Heartbeat(10) as heart,
+        qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker,
+    ):
         window.open_folder(folder)
-    timer.stop()
-    gaps = [b - a for a, b in itertools.pairwise(beats)]
-    return blocker.args[0], max(gaps, default=0) / 1000.0
+    return blocker.args[0], heart.longest_ms / 1000.0
 
 
 class UIStalled(AssertionError):

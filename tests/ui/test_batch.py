@@ -7,10 +7,11 @@ import json
 import shutil
 import time
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
+from bench.heartbeat import Heartbeat
 from tests.ui.conftest import TIMEOUT_MS, photo
 
 
@@ -106,35 +107,21 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
 def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path, record_property):
     """A 10 ms heartbeat on the UI thread; the longest gap between beats is recorded and bounded."""
     folder = make_folder(tmp_path, 16, size=(600, 800), distinct=2)
-    clock = QElapsedTimer()
-    gaps = []
-    last = [0]
-
-    def beat():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(beat)
-    clock.start()
-    timer.start()
-    t0 = time.perf_counter()
-    message = run_batch(qtbot, window, folder)
-    wall = time.perf_counter() - t0
-    timer.stop()
-    longest = max(gaps) / 1000.0
+    with Heartbeat(10) as heart:
+        t0 = time.perf_counter()
+        message = run_batch(qtbot, window, folder)
+        wall = time.perf_counter() - t0
+    longest = heart.longest_ms / 1000.0
     report = {
         "photos": 16,
         "photo_size": "800x600",
         "batch_seconds": round(wall, 3),
-        "heartbeats": len(gaps),
+        "heartbeats": len(heart.gaps_ms),
         "longest_ui_stall_s": longest,
         "heartbeat_interval_s": 0.010,
     }
     (tmp_path / "ui_stall.json").write_text(json.dumps(report, indent=2))
     record_property("longest_ui_stall_s", longest)  # also in --junitxml reports
     assert message == "Batch finished: 16 of 16 photos, 0 failed"
-    assert len(gaps) > 5
+    assert len(heart.gaps_ms) > 5
     assert longest < 1.0, report
