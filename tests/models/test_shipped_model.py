@@ -1,4 +1,7 @@
-"""The model shipped in models/ loads, follows the contract, segments a photo and matches its model card."""
+"""The models shipped in models/ load, follow the contract, segment a photo and match the model card.
+
+The float file is what `default_model_path()` gives for CUDA; its int8 variant, when shipped beside it,
+is what the CPU gets. Each is checked the same way."""
 
 from __future__ import annotations
 
@@ -9,19 +12,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.model import SegmentationModel, default_model_path
+from app.core.model import INT8_SUFFIX, SegmentationModel, default_model_path
 from app.core.palette import DEFAULT_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "models" / "MODEL_CARD.md"
 
 
-@pytest.fixture(scope="module")
-def shipped() -> SegmentationModel:
-    path = default_model_path()
+def _shipped_paths() -> list[Path]:
+    float_path = default_model_path("cuda")
+    cpu_path = default_model_path("cpu")
+    return sorted({p for p in (float_path, cpu_path) if p is not None})
+
+
+@pytest.fixture(scope="module", params=_shipped_paths() or [None], ids=lambda p: p.name if p else "none")
+def shipped(request) -> SegmentationModel:
+    path = request.param
     assert path is not None, "no model in models/: the app would start without one"
     assert path.parent == ROOT / "models"
     return SegmentationModel.load(path, device="cpu")
+
+
+def test_the_float_model_is_shipped() -> None:
+    path = default_model_path("cuda")
+    assert path is not None and not path.name.endswith(INT8_SUFFIX)
 
 
 def test_shipped_model_follows_the_contract(shipped: SegmentationModel) -> None:
@@ -34,10 +48,10 @@ def test_shipped_model_follows_the_contract(shipped: SegmentationModel) -> None:
 
 def test_shipped_model_matches_the_card(shipped: SegmentationModel) -> None:
     card = CARD.read_text(encoding="utf-8")
-    listed = re.findall(r"SHA-256[^`]*`([0-9a-f]{64})`", card)
-    assert listed, "the model card names no SHA-256"
+    name = re.escape(shipped.path.name)
+    listed = re.findall(rf"`{name}`[^\n]*?`([0-9a-f]{{64}})`", card)
+    assert listed, f"the model card gives no SHA-256 on the line naming `{shipped.path.name}`"
     assert shipped.sha256 == listed[0] == hashlib.sha256(shipped.path.read_bytes()).hexdigest()
-    assert shipped.path.name in card
 
 
 def test_shipped_model_gives_probabilities(shipped: SegmentationModel) -> None:
