@@ -122,7 +122,7 @@ def prepare(
     """Build or load the network, export float ONNX at each size and quantize it to int8."""
     from training.export import ExportInfo, describe_model, export_model
     from training.models import count_flops
-    from training.quantize import quantize_model
+    from training.quantize import DEFAULT_FLOAT_FIRST, quantize_model
 
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,14 @@ def prepare(
         nets.onnx_float[s] = float_path
         t2 = time.perf_counter()
         int8_path = work / f"net_{s}.int8.onnx"
-        report = quantize_model(float_path, calib, int8_path, count=4 if smoke else 16, overwrite=True)
+        report = quantize_model(
+            float_path,
+            calib,
+            int8_path,
+            count=4 if smoke else 16,
+            overwrite=True,
+            float_first=0 if smoke else DEFAULT_FLOAT_FIRST,
+        )  # as the CLI makes it
         nets.onnx_int8[s] = int8_path
         nets.int8_agreement[s] = report.argmax_agreement
         nets.seconds[f"export_{s}"] = t2 - t1

@@ -156,6 +156,7 @@ def test_cli_refuses_to_replace_and_records_the_choices(tmp_path, quantized):
     assert code == 0
     figures = json.loads(report.read_text())
     assert figures["reduce_range"] is False and figures["per_channel"] is False
+    assert len(figures["float_convolutions"]) == 2, "by default the first convolutions stay float"
     meta = SegmentationModel.load(out, device="cpu").metadata
     info = json.loads(meta[quantize.KEY_QUANTIZATION])
     assert info["weights"] == "int8 per tensor" and info["reduce_range"] is False
