@@ -133,10 +133,13 @@ def quantize_model(
     ids: Sequence[str] | None = None,
     float_first: int = 0,
     float_last: int = 0,
+    metrics: dict | None = None,
 ) -> QuantizeReport:
     """Quantize `model` into `out` (written only when everything worked); `reduce_range` None: no VNNI.
 
-    `float_first`/`float_last`: that many convolutions nearest the input / the output stay float."""
+    `float_first`/`float_last`: that many convolutions nearest the input / the output stay float.
+    `metrics`: this int8 file's own evaluation for `corroscope.metrics`; without it the float model's figures
+    would be copied, so they are dropped and `corroscope.quantization` points to the float file instead."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -196,7 +199,7 @@ def quantize_model(
             "onnxruntime": ort.__version__,
             "machine": platform.machine(),
         }
-        _copy_metadata(source_proto, proto, info)
+        _copy_metadata(source_proto, proto, info, metrics)
         proto.producer_name = "corroscope.training.quantize"
         final = tmp / "final.onnx"
         onnx.save(proto, str(final))
@@ -223,8 +226,10 @@ def quantize_model(
 
 
 def _name_nodes_and_find_tail(path: Path) -> list[str]:
-    """Names of the nodes after the last convolution on the way to `probabilities` (the final resize and
-    softmax): left in float, so probabilities keep full precision instead of 1/255 steps and ties."""
+    """Names of the nodes after the last convolution on the way to any output (the final resize, softmax,
+    and the argmax behind `labels`): left in float, so probabilities keep full precision instead of 1/255
+    steps and ties. Every output counts: one quantizable consumer (ArgMax) of the softmax is enough for
+    the quantizer to put a QDQ pair on the probabilities."""
     import onnx
 
     proto = onnx.load(str(path))
@@ -234,7 +239,7 @@ def _name_nodes_and_find_tail(path: Path) -> list[str]:
     onnx.save(proto, str(path))
     producer = {out: node for node in proto.graph.node for out in node.output}
     tail: list[str] = []
-    frontier = [contract.PROBABILITIES_OUTPUT]
+    frontier = [out.name for out in proto.graph.output]
     while frontier:
         node = producer.get(frontier.pop())
         if node is None or node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in tail:
@@ -252,9 +257,14 @@ def _end_convolutions(path: Path, first: int, last: int) -> list[str]:
     return convs[: max(first, 0)] + [c for c in convs[len(convs) - max(last, 0) :] if c not in convs[:first]]
 
 
-def _copy_metadata(source, target, info: dict) -> None:
-    """All of the float model's `metadata_props`, plus `corroscope.quantization`."""
-    meta = {p.key: p.value for p in source.metadata_props if p.key != KEY_QUANTIZATION}
+def _copy_metadata(source, target, info: dict, metrics: dict | None = None) -> None:
+    """The float model's `metadata_props` but its figures (`metrics` instead, when given), plus
+    `corroscope.quantization`: a model's figures describe that file, never another."""
+    meta = {
+        p.key: p.value for p in source.metadata_props if p.key not in (KEY_QUANTIZATION, contract.KEY_METRICS)
+    }
+    if metrics is not None:
+        meta[contract.KEY_METRICS] = json.dumps(metrics, sort_keys=True)
     meta[KEY_QUANTIZATION] = json.dumps(info, sort_keys=True)
     del target.metadata_props[:]
     for key, value in meta.items():
@@ -292,6 +302,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"convolutions at the input kept float (default {DEFAULT_FLOAT_FIRST})",
     )
     p.add_argument("--float-last", type=int, default=0, help="convolutions at the output kept float")
+    p.add_argument("--metrics", type=Path, help="this int8 file's evaluation JSON, for corroscope.metrics")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--report", type=Path, help="write the figures to this JSON file")
     return p.parse_args(argv)
@@ -301,9 +312,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        report = quantize_model(args.model, args.calibration_data, args.out, args.count, args.method,
-                                args.reduce_range, not args.per_tensor, args.overwrite,
-                                float_first=args.float_first, float_last=args.float_last)  # fmt: skip
+        metrics = json.loads(args.metrics.read_text(encoding="utf-8")) if args.metrics else None
+        report = quantize_model(
+            args.model,
+            args.calibration_data,
+            args.out,
+            args.count,
+            args.method,
+            args.reduce_range,
+            not args.per_tensor,
+            args.overwrite,
+            float_first=args.float_first,
+            float_last=args.float_last,
+            metrics=metrics,
+        )
     except (CorroscopeError, ValueError, OSError) as exc:
         print(f"quantize failed: {exc}", file=sys.stderr)
         return 1

@@ -24,7 +24,8 @@ SIZE = 16
 
 
 def conv_model(path: Path, size: int = SIZE) -> Path:
-    """uint8 NHWC image -> Cast -> 3x3 Conv (8) -> Relu -> 1x1 Conv (3) -> softmax, with contract metadata.
+    """uint8 NHWC image -> Cast -> 3x3 Conv (8) -> Relu -> 1x1 Conv (3) -> softmax, and an ArgMax of it as the
+    `labels` output (as our exports have), with contract metadata.
 
     The weights favour each class's colour channel (red corrosion, blue asset, green background), so the
     float model makes decisive, image-dependent predictions that int8 must reproduce."""
@@ -43,6 +44,8 @@ def conv_model(path: Path, size: int = SIZE) -> Path:
         helper.make_node("Conv", ["hr", "w2", "b2"], ["logits"], kernel_shape=[1, 1]),
         helper.make_node("Transpose", ["logits"], ["lt"], perm=[0, 2, 3, 1]),
         helper.make_node("Softmax", ["lt"], [contract.PROBABILITIES_OUTPUT], axis=-1),
+        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["am"], axis=-1, keepdims=0),
+        helper.make_node("Cast", ["am"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8),
     ]
     inits = [
         numpy_helper.from_array(w1, "w1"),
@@ -57,7 +60,8 @@ def conv_model(path: Path, size: int = SIZE) -> Path:
         [
             helper.make_tensor_value_info(
                 contract.PROBABILITIES_OUTPUT, TensorProto.FLOAT, ["N", size, size, 3]
-            )
+            ),
+            helper.make_tensor_value_info(contract.LABELS_OUTPUT, TensorProto.UINT8, ["N", size, size]),
         ],
         inits,
     )
@@ -94,7 +98,12 @@ def test_int8_file_follows_the_contract_and_keeps_the_metadata(quantized):
     assert model.input_size == (SIZE, SIZE) and model.num_classes == 3
     source = {p.key: p.value for p in onnx.load(str(float_path)).metadata_props}
     kept = {p.key: p.value for p in onnx.load(str(int8_path)).metadata_props}
-    assert {k: kept[k] for k in source} == source
+    assert contract.KEY_METRICS in source and contract.KEY_METRICS not in kept, (
+        "the float's figures are not the int8's"
+    )
+    assert {k: kept[k] for k in source if k != contract.KEY_METRICS} == {
+        k: v for k, v in source.items() if k != contract.KEY_METRICS
+    }
     info = json.loads(kept[quantize.KEY_QUANTIZATION])
     assert info["weights"] == "int8 per channel"
     assert info["reduce_range"] == (not quantize.cpu_has_vnni()) == report.reduce_range
@@ -150,9 +159,11 @@ def test_cli_refuses_to_replace_and_records_the_choices(tmp_path, quantized):
         quantize.quantize_model(float_path, photo_folder(tmp_path / "p", 2), out, count=2)
     assert out.read_bytes() == b"keep me"
     report = tmp_path / "report.json"
+    own = tmp_path / "int8-eval.json"
+    own.write_text(json.dumps({"per_photo": {"mean_iou": 0.5}}), encoding="utf-8")
     code = quantize.main(["--model", str(float_path), "--calibration-data", str(tmp_path / "p"), "--out",
                           str(out), "--overwrite", "--no-reduce-range", "--per-tensor", "--count", "2",
-                          "--report", str(report)])  # fmt: skip
+                          "--report", str(report), "--metrics", str(own)])  # fmt: skip
     assert code == 0
     figures = json.loads(report.read_text())
     assert figures["reduce_range"] is False and figures["per_channel"] is False
@@ -160,6 +171,7 @@ def test_cli_refuses_to_replace_and_records_the_choices(tmp_path, quantized):
     meta = SegmentationModel.load(out, device="cpu").metadata
     info = json.loads(meta[quantize.KEY_QUANTIZATION])
     assert info["weights"] == "int8 per tensor" and info["reduce_range"] is False
+    assert json.loads(meta[contract.KEY_METRICS]) == {"per_photo": {"mean_iou": 0.5}}
 
 
 def test_cli_reports_a_missing_model(tmp_path, capsys):
