@@ -254,7 +254,8 @@ def _end_convolutions(path: Path, first: int, last: int) -> list[str]:
     import onnx
 
     convs = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "ConvTranspose")]
-    return convs[: max(first, 0)] + [c for c in convs[len(convs) - max(last, 0) :] if c not in convs[:first]]
+    head = convs[: max(first, 0)]
+    return head + [c for c in convs[len(convs) - max(last, 0) :] if c not in head]
 
 
 def _copy_metadata(source, target, info: dict, metrics: dict | None = None) -> None:

@@ -6,12 +6,14 @@ is what the CPU gets. Each is checked the same way."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from app.core import contract
 from app.core.model import INT8_SUFFIX, SegmentationModel, default_model_path
 from app.core.palette import DEFAULT_CLASSES
 
@@ -63,3 +65,15 @@ def test_shipped_model_gives_probabilities(shipped: SegmentationModel) -> None:
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-4)
     # A trained model is not constant: several classes win somewhere on a pipe photo.
     assert len(np.unique(probs.argmax(axis=-1))) >= 2
+
+
+def test_a_shipped_int8_variant_names_its_float_model_and_carries_its_own_figures() -> None:
+    float_path, cpu_path = default_model_path("cuda"), default_model_path("cpu")
+    if cpu_path == float_path:
+        pytest.skip("no int8 variant shipped: the CPU runs the float file")
+    float_model = SegmentationModel.load(float_path, device="cpu")
+    int8_model = SegmentationModel.load(cpu_path, device="cpu")
+    made = json.loads(int8_model.metadata["corroscope.quantization"])
+    assert made["float_model_sha256"] == float_model.sha256
+    own = int8_model.metadata.get(contract.KEY_METRICS)
+    assert own is not None and own != float_model.metadata.get(contract.KEY_METRICS)
