@@ -184,6 +184,9 @@ class BatchWidget(QWidget):
         self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # Fitting columns reads every cell of the rows it considers (the default is 1,000 rows, 1.4 s for a
+        # 1,000-photo batch on the UI thread); the visible rows plus 50 give the widths just as well.
+        header.setResizeContentsPrecision(50)
         header.setStretchLastSection(True)
         self.table.clicked.connect(self._on_clicked)
         self.table.activated.connect(self._on_clicked)
