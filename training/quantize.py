@@ -169,8 +169,9 @@ def quantize_model(
         prepped = tmp / "prepped.onnx"
         # ONNX shape inference suffices (exports have static H, W); symbolic inference would need sympy.
         quant_pre_process(str(model), str(prepped), skip_symbolic_shape=True)
-        tail = _name_nodes_and_find_tail(prepped)
-        kept = _end_convolutions(prepped, float_first, float_last)
+        graph = _name_nodes(prepped)
+        tail = _float_tail(graph)
+        kept = _end_convolutions(graph, float_first, float_last)
         quantized = tmp / "int8.onnx"
         quantize_static(
             str(prepped),
@@ -225,11 +226,9 @@ def quantize_model(
     )
 
 
-def _name_nodes_and_find_tail(path: Path) -> list[str]:
-    """Names of the nodes after the last convolution on the way to any output (the final resize, softmax,
-    and the argmax behind `labels`): left in float, so probabilities keep full precision instead of 1/255
-    steps and ties. Every output counts: one quantizable consumer (ArgMax) of the softmax is enough for
-    the quantizer to put a QDQ pair on the probabilities."""
+def _name_nodes(path: Path):
+    """Gives every unnamed node of the model at `path` a name (the quantizer excludes nodes by name),
+    saves it, and returns its graph."""
     import onnx
 
     proto = onnx.load(str(path))
@@ -237,9 +236,17 @@ def _name_nodes_and_find_tail(path: Path) -> list[str]:
         if not node.name:
             node.name = f"{node.op_type}_{i}"
     onnx.save(proto, str(path))
-    producer = {out: node for node in proto.graph.node for out in node.output}
+    return proto.graph
+
+
+def _float_tail(graph) -> list[str]:
+    """Names of the nodes after the last convolution on the way to any output (the final resize, softmax,
+    and the argmax behind `labels`): left in float, so probabilities keep full precision instead of 1/255
+    steps and ties. Every output counts: one quantizable consumer (ArgMax) of the softmax is enough for
+    the quantizer to put a QDQ pair on the probabilities."""
+    producer = {out: node for node in graph.node for out in node.output}
     tail: list[str] = []
-    frontier = [out.name for out in proto.graph.output]
+    frontier = [out.name for out in graph.output]
     while frontier:
         node = producer.get(frontier.pop())
         if node is None or node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in tail:
@@ -249,11 +256,9 @@ def _name_nodes_and_find_tail(path: Path) -> list[str]:
     return tail
 
 
-def _end_convolutions(path: Path, first: int, last: int) -> list[str]:
+def _end_convolutions(graph, first: int, last: int) -> list[str]:
     """Names of the first `first` and the last `last` convolutions in the graph's (topological) order."""
-    import onnx
-
-    convs = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    convs = [n.name for n in graph.node if n.op_type in ("Conv", "ConvTranspose")]
     head = convs[: max(first, 0)]
     return head + [c for c in convs[len(convs) - max(last, 0) :] if c not in head]
 
