@@ -88,7 +88,10 @@ def to_onnx(model, input_size: tuple[int, int], with_labels: bool = True):
             out[contract.LABELS_OUTPUT] = tf.cast(tf.argmax(probs, axis=-1), tf.uint8)
         return out
 
+    from training.graph_rewrites import transpose_input_first
+
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=[spec], opset=OPSET)
+    transpose_input_first(proto)  # exact; the parity check below runs on the rewritten graph
     return proto
 
 

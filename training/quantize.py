@@ -34,10 +34,11 @@ log = logging.getLogger("training.quantize")
 
 KEY_QUANTIZATION = "corroscope.quantization"
 DEFAULT_COUNT = 64
-# The CLI's default: the first 12 convolutions (MobileNetV2's stem and first blocks, at high resolution
-# with few channels) stay float. All-int8 lost 0.68 points of corrosion IoU on the shipped network; with
-# these float, every IoU stayed within 0.5 points at almost the same batch-1 speed (docs/performance.md).
-DEFAULT_FLOAT_FIRST = 12
+# The CLI's default: the first 8 convolutions (MobileNetV2's stem and blocks 1-3, at high resolution with
+# few channels) stay float. All-int8 lost 0.68 points of corrosion IoU on the shipped network; with these
+# float (and the input's normalisation float, see `_float_head`), every IoU stayed within 0.5 points at
+# almost all-int8 speed (docs/performance.md has the variants).
+DEFAULT_FLOAT_FIRST = 8
 METHODS = ("minmax", "entropy", "percentile")
 
 
@@ -169,8 +170,8 @@ def quantize_model(
         prepped = tmp / "prepped.onnx"
         # ONNX shape inference suffices (exports have static H, W); symbolic inference would need sympy.
         quant_pre_process(str(model), str(prepped), skip_symbolic_shape=True)
-        graph = _name_nodes(prepped)
-        tail = _float_tail(graph)
+        graph, rewritten = _prepare_graph(prepped)
+        tail = _float_tail(graph) + _float_head(graph) + _broadcast_muls(graph)
         kept = _end_convolutions(graph, float_first, float_last)
         quantized = tmp / "int8.onnx"
         quantize_static(
@@ -194,6 +195,7 @@ def quantize_model(
             "weights": "int8 per channel" if per_channel else "int8 per tensor",
             "reduce_range": reduce_range,
             "float_tail": len(tail),
+            "input_transpose_first": rewritten,
             "float_convolutions": kept,
             "calibration": {"method": method, "photos": len(calib_paths), "source": source},
             "float_model_sha256": float_model.sha256,
@@ -226,17 +228,53 @@ def quantize_model(
     )
 
 
-def _name_nodes(path: Path):
-    """Gives every unnamed node of the model at `path` a name (the quantizer excludes nodes by name),
-    saves it, and returns its graph."""
+def _prepare_graph(path: Path):
+    """Rewrites the model at `path` in place: the input's Transpose goes before its normalisation (exact,
+    `training.graph_rewrites`), and every unnamed node gets a name (the quantizer excludes nodes by name).
+    Returns the graph and whether the input was rewritten."""
     import onnx
 
+    from training.graph_rewrites import transpose_input_first
+
     proto = onnx.load(str(path))
+    rewritten = transpose_input_first(proto)
     for i, node in enumerate(proto.graph.node):
         if not node.name:
             node.name = f"{node.op_type}_{i}"
     onnx.save(proto, str(path))
-    return proto.graph
+    return proto.graph, rewritten
+
+
+def _float_head(graph) -> list[str]:
+    """Names of the nodes between the input and the first convolutions (cast, transpose, normalisation):
+    left in float. Quantized, ONNX Runtime runs the normalisation as QLinearMul/QLinearAdd on a slow
+    broadcast path (~3 ms at 256x256), and the photo is exact in float anyway."""
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    head: list[str] = []
+    frontier = [inp.name for inp in graph.input]
+    while frontier:
+        for node in consumers.get(frontier.pop(), []):
+            if node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in head:
+                continue
+            head.append(node.name)
+            frontier.extend(node.output)
+    return head
+
+
+def _broadcast_muls(graph) -> list[str]:
+    """Names of `Mul` nodes that broadcast a tensor by multiplying it with a `ConstantOfShape` (tf2onnx's
+    export of the ASPP image-pooling branch): float, because QLinearMul's broadcast is slow and the
+    product is exact."""
+    producer = {out: node for node in graph.node for out in node.output}
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "Mul"
+        and any(getattr(producer.get(name), "op_type", None) == "ConstantOfShape" for name in node.input)
+    ]
 
 
 def _float_tail(graph) -> list[str]:

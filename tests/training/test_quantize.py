@@ -24,32 +24,44 @@ SIZE = 16
 
 
 def conv_model(path: Path, size: int = SIZE) -> Path:
-    """uint8 NHWC image -> Cast -> 3x3 Conv (8) -> Relu -> 1x1 Conv (3) -> softmax, and an ArgMax of it as the
-    `labels` output (as our exports have), with contract metadata.
+    """uint8 NHWC image -> Cast -> normalise (Mul, Add over the last axis) -> 3x3 Conv (8) -> Relu, beside it
+    an image-pooling branch broadcast by a `ConstantOfShape` of ones -> 1x1 Conv (3) -> softmax, and an ArgMax
+    of it as the `labels` output: the shapes tf2onnx gives our exports, with contract metadata.
 
     The weights favour each class's colour channel (red corrosion, blue asset, green background), so the
     float model makes decisive, image-dependent predictions that int8 must reproduce."""
     rng = np.random.default_rng(0)
     w1 = rng.normal(0, 0.02, (8, 3, 3, 3)).astype(np.float32)
     for k in range(8):
-        w1[k, k % 3, 1, 1] += 1.0 / 255.0 * 4.0
-    w2 = np.zeros((3, 8, 1, 1), np.float32)
+        w1[k, k % 3, 1, 1] += 8.0  # the photo arrives normalised to [-1, 1]
+    w2 = np.zeros((3, 16, 1, 1), np.float32)
     for cls, channel in enumerate((0, 2, 1)):
         w2[cls, [k for k in range(8) if k % 3 == channel], 0, 0] = 4.0
+    w2[:, 8:, 0, 0] = rng.normal(0, 0.05, (3, 8))  # the pooled branch: a photo-wide nudge
+    ones = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
     nodes = [
         helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
-        helper.make_node("Transpose", ["x"], ["xc"], perm=[0, 3, 1, 2]),
+        helper.make_node("Mul", ["x", "scale"], ["xs"]),
+        helper.make_node("Add", ["xs", "shift"], ["xn"]),
+        helper.make_node("Transpose", ["xn"], ["xc"], perm=[0, 3, 1, 2]),
         helper.make_node("Conv", ["xc", "w1", "b1"], ["h"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
         helper.make_node("Relu", ["h"], ["hr"]),
-        helper.make_node("Conv", ["hr", "w2", "b2"], ["logits"], kernel_shape=[1, 1]),
+        helper.make_node("GlobalAveragePool", ["hr"], ["pooled"]),
+        helper.make_node("Shape", ["hr"], ["hr_shape"]),
+        helper.make_node("ConstantOfShape", ["hr_shape"], ["ones"], value=ones),
+        helper.make_node("Mul", ["ones", "pooled"], ["broadcast"]),
+        helper.make_node("Concat", ["hr", "broadcast"], ["both"], axis=1),
+        helper.make_node("Conv", ["both", "w2", "b2"], ["logits"], kernel_shape=[1, 1]),
         helper.make_node("Transpose", ["logits"], ["lt"], perm=[0, 2, 3, 1]),
         helper.make_node("Softmax", ["lt"], [contract.PROBABILITIES_OUTPUT], axis=-1),
         helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["am"], axis=-1, keepdims=0),
         helper.make_node("Cast", ["am"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8),
     ]
     inits = [
+        numpy_helper.from_array(np.full(3, 2.0 / 255.0, np.float32), "scale"),
+        numpy_helper.from_array(np.full(3, -1.0, np.float32), "shift"),
         numpy_helper.from_array(w1, "w1"),
-        numpy_helper.from_array(np.zeros(8, np.float32), "b1"),
+        numpy_helper.from_array(np.full(8, 8.0, np.float32), "b1"),  # undoes the shift: h >= 0
         numpy_helper.from_array(w2, "w2"),
         numpy_helper.from_array(np.zeros(3, np.float32), "b2"),
     ]
@@ -199,3 +211,21 @@ def test_convolutions_at_either_end_can_stay_float(tmp_path, quantized, first, l
     assert len(report.float_convolutions) == len(float_weights)
     info = json.loads(SegmentationModel.load(out, device="cpu").metadata[quantize.KEY_QUANTIZATION])
     assert info["float_convolutions"] == report.float_convolutions
+
+
+def test_normalisation_and_pooling_broadcast_stay_float(quantized, tmp_path):
+    """Quantized, ONNX Runtime runs the input's Mul/Add and the pooled branch's broadcast Mul as QLinearMul
+    and QLinearAdd on a slow broadcast path; they stay float, and the photo is transposed before it is
+    normalised."""
+    import onnxruntime as ort
+
+    _, int8_path, _ = quantized
+    graph = onnx.load(str(int8_path)).graph
+    first = next(n for n in graph.node if contract.INPUT_NAME in n.input)
+    assert first.op_type == "Transpose", "the uint8 photo is transposed first"
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(int8_path), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "optimised.onnx")).graph.node]
+    assert "QLinearConv" in ops, "the convolutions still run in int8"
+    assert not {"QLinearMul", "QLinearAdd"} & set(ops), ops
