@@ -81,7 +81,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     from app.core.export import output_paths, result_to_dict, write_mask_png, write_result_json
     from app.core.grading import assess
     from app.core.imageio import read_image, write_png
-    from app.core.inference import InferenceMode, segment
+    from app.core.inference import InferenceMode, segment, shrink_area
     from app.core.overlay import blend_overlay
     from app.core.stats import area_stats
 
@@ -92,7 +92,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     h, w = model.input_size
     with clock.stage("resize"):
         if options.mode is InferenceMode.RESIZE:
-            cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+            shrink_area(rgb, w, h)
         elif options.tile_scale != 1.0:
             s = options.tile_scale
             size = (round(rgb.shape[1] * s), round(rgb.shape[0] * s))

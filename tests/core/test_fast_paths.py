@@ -13,7 +13,7 @@ from PIL import Image
 
 from app.core.errors import ImageReadError
 from app.core.imageio import read_image
-from app.core.inference import _StripUpsampler
+from app.core.inference import _StripUpsampler, shrink_area
 
 
 def _smooth_probs(h: int, w: int, classes: int = 3, seed: int = 0) -> np.ndarray:
@@ -92,3 +92,27 @@ def test_a_damaged_jpeg_is_refused_even_where_opencv_alone_decodes_it(tmp_path, 
     path.write_bytes(bytes(data))
     with pytest.raises(ImageReadError, match=r"damaged\.jpg: corrupt or truncated"):
         read_image(path)
+
+
+@pytest.mark.parametrize(
+    ("src", "out"), [((3000, 4000), (256, 256)), ((6120, 8160), (256, 256)), ((1200, 1600), (96, 64))]
+)
+def test_two_step_shrink_keeps_the_geometry_of_one_area_resize(src, out):
+    h, w = src
+    rng = np.random.default_rng(h)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8), (0, 0), 1.0)
+    photo = cv2.resize(photo, (w, h), interpolation=cv2.INTER_CUBIC)
+    photo[:, : w * 3 // 7] = (250, 10, 10)  # a sharp edge at a fraction that is no block boundary
+    one_step = cv2.resize(photo, out[::-1], interpolation=cv2.INTER_AREA)
+    two_step = shrink_area(photo, *out[::-1])
+    diff = np.abs(one_step.astype(int) - two_step)
+    assert diff.max() <= 6 and diff.mean() < 0.5
+    edge = (one_step[..., 0] > 200).sum(axis=1), (two_step[..., 0] > 200).sum(axis=1)
+    np.testing.assert_array_equal(*edge)
+
+
+def test_shrink_falls_back_to_one_step_when_no_factor_divides_both_sides():
+    photo = np.random.default_rng(1).integers(0, 256, (3001, 4003, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        shrink_area(photo, 256, 256), cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
+    )

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.inference import InferenceMode, InferenceOptions, blend_window, segment, tile_starts
+from app.core.inference import (
+    InferenceMode,
+    InferenceOptions,
+    blend_window,
+    segment,
+    shrink_area,
+    tile_starts,
+)
 from app.core.model import SegmentationModel
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.tiny_models import expected_probabilities
@@ -62,9 +69,10 @@ def test_any_size_and_scale(tiny_model: SegmentationModel, size: tuple[int, int]
 
 
 def _reference(model: SegmentationModel, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Resize mode done the naive way: full-size float planes, one cv2.resize."""
+    """Resize mode done the naive way: full-size float planes, one cv2.resize (the shrink to the network's
+    input is the production one; `test_fast_paths` checks it against a single `INTER_AREA` resize)."""
     h, w = model.input_size
-    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    small = shrink_area(rgb, w, h)
     probs = model.predict(small[None])[0]
     full = cv2.resize(probs, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return full.argmax(-1), full.max(-1)
