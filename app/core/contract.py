@@ -16,9 +16,10 @@ KEY_BACKBONE = "corroscope.backbone"
 KEY_TRAINED_ON = "corroscope.trained_on"
 KEY_CREATED = "corroscope.created"
 KEY_METRICS = "corroscope.metrics"
+KEY_ENSEMBLE = "corroscope.ensemble"  # JSON list of the members of an averaged model (training.ensemble)
 
 REQUIRED_KEYS = (KEY_CONTRACT, KEY_CLASSES, KEY_INPUT_SIZE)
-OPTIONAL_KEYS = (KEY_ARCHITECTURE, KEY_BACKBONE, KEY_TRAINED_ON, KEY_CREATED, KEY_METRICS)
+OPTIONAL_KEYS = (KEY_ARCHITECTURE, KEY_BACKBONE, KEY_TRAINED_ON, KEY_CREATED, KEY_METRICS, KEY_ENSEMBLE)
 
 
 def format_input_size(height: int, width: int) -> str:

@@ -25,6 +25,9 @@ def model_info_html(model: SegmentationModel) -> str:
         ("Input size", "{} × {} (H × W)".format(*model.input_size)),
         ("Running on", f"{model.device} ({', '.join(model.providers)})"),
     ]
+    members = _ensemble_members(meta.get(contract.KEY_ENSEMBLE))
+    if members:
+        rows.insert(3, ("Ensemble", members))
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
     parts = ["<h3>Model</h3><table cellspacing=4>"]
@@ -42,6 +45,16 @@ def model_info_html(model: SegmentationModel) -> str:
     no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
     parts += _metrics_html(model.metrics) if model.metrics else no_metrics
     return "".join(parts)
+
+
+def _ensemble_members(raw: str | None) -> str | None:
+    """'mean of 2 models: a.onnx (sha 1234abcd5678), ...' from `corroscope.ensemble`, or None."""
+    try:
+        members = json.loads(raw) if raw else None
+        names = [f"{m['file']} (SHA-256 {str(m['sha256'])[:12]})" for m in members]
+    except (ValueError, TypeError, KeyError):
+        return "listed, but not readable" if raw else None
+    return f"mean of {len(names)} models: {', '.join(names)}"
 
 
 _PROTOCOLS = {"per_photo": "per photo, averaged over photos", "pooled": "pooled over all pixels"}

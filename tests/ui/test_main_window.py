@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,12 +12,14 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from app.core import contract
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.ui.main_window import NO_MODEL_TEXT, MainWindow
 from app.ui.model_info_dialog import model_info_html
 from app.ui.qimage import qimage_to_rgb
+from tests.helpers.tiny_models import channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 
@@ -132,6 +135,15 @@ def test_model_info_dialog_lists_classes_sha_and_metrics(window):
         assert c.name in html
     assert "miou" in html
     assert "CPUExecutionProvider" in html
+
+
+def test_model_info_dialog_names_the_members_of_an_ensemble(tmp_path):
+    members = [{"file": "a.onnx", "sha256": "ab" * 32}, {"file": "b.onnx", "sha256": "cd" * 32}]
+    path = channel_model(tmp_path / "ens.onnx", metadata={contract.KEY_ENSEMBLE: json.dumps(members)})
+    html = model_info_html(SegmentationModel.load(path, device="cpu"))
+    assert "mean of 2 models: a.onnx (SHA-256 abababababab), b.onnx (SHA-256 cdcdcdcdcdcd)" in html
+    broken = channel_model(tmp_path / "broken.onnx", metadata={contract.KEY_ENSEMBLE: "[{"})
+    assert "listed, but not readable" in model_info_html(SegmentationModel.load(broken, device="cpu"))
 
 
 def test_no_bundled_model_says_how_to_load_one(qtbot, settings, monkeypatch):

@@ -1,0 +1,205 @@
+"""Average several contract models into one ONNX file: its `probabilities` are the mean of theirs.
+
+`python -m training.ensemble --models A.onnx B.onnx --out models/X.onnx --metrics eval/summary.json`
+
+The members must share the input size and the classes. Each keeps its own graph (names prefixed `m0/`,
+`m1/`, ...) and reads the one `image` input; a `labels` output is the argmax of the mean. The file's
+metadata is the first member's, with `corroscope.ensemble` listing the members (file name, SHA-256,
+architecture) and `corroscope.metrics` only from `--metrics` (the members' figures are not the
+ensemble's). Int8 members (from `training.quantize`) make an int8 ensemble: pass the float ensemble
+they were quantized from as `--float-model`, so the file names it as an int8 variant does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from app.core import contract
+from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.model import SegmentationModel
+from training.quantize import KEY_QUANTIZATION
+
+log = logging.getLogger("training.ensemble")
+
+KEY_ENSEMBLE = contract.KEY_ENSEMBLE
+
+
+def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model: Path | None = None):
+    """The ensemble's ModelProto; raises CorroscopeError when the members do not fit together."""
+    import onnx
+    from onnx import TensorProto, compose, helper, numpy_helper
+
+    if len(paths) < 2:
+        raise CorroscopeError("an ensemble needs at least two models")
+    members = [SegmentationModel.load(Path(p), device="cpu") for p in paths]  # the contract check
+    first = members[0]
+    for m in members[1:]:
+        if m.input_size != first.input_size or m.classes != first.classes:
+            raise CorroscopeError(
+                f"{m.path.name} does not fit {first.path.name}: input {m.input_size} vs {first.input_size}, "
+                "or other classes"
+            )
+    quantized = [KEY_QUANTIZATION in m.metadata for m in members]
+    if any(quantized) and not all(quantized):
+        raise CorroscopeError("mix of int8 and float members: quantize every member or none")
+    if all(quantized) and float_model is None:
+        raise CorroscopeError("int8 members: name the float ensemble they come from with --float-model")
+
+    protos = [onnx.load(str(m.path)) for m in members]
+    nodes, inits, value_info, means = [], [], [], []
+    opsets: dict[str, int] = {}
+    for i, proto in enumerate(protos):
+        for op in proto.opset_import:
+            opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
+        prefix = f"m{i}/"
+        graph = compose.add_prefix(proto, prefix).graph
+        wanted = _needed_nodes(graph, prefix + contract.PROBABILITIES_OUTPUT)
+        for node in graph.node:
+            if node.name in wanted:
+                node.input[:] = [
+                    contract.INPUT_NAME if n == prefix + contract.INPUT_NAME else n for n in node.input
+                ]
+                nodes.append(node)
+        used = {name for node in nodes for name in node.input}
+        made = {name for node in nodes for name in node.output}
+        inits.extend(init for init in graph.initializer if init.name in used)
+        value_info.extend(v for v in graph.value_info if v.name in made)
+        means.append(prefix + contract.PROBABILITIES_OUTPUT)
+
+    h, w = first.input_size
+    c = len(first.classes)
+    inits.append(numpy_helper.from_array(np.float32([1.0 / len(members)]), "ensemble/weight"))
+    nodes += [
+        helper.make_node("Sum", means, ["ensemble/sum"], name="ensemble/sum"),
+        helper.make_node("Mul", ["ensemble/sum", "ensemble/weight"], [contract.PROBABILITIES_OUTPUT],
+                         name="ensemble/mean"),
+        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["ensemble/argmax"], axis=-1, keepdims=0,
+                         name="ensemble/argmax"),
+        helper.make_node("Cast", ["ensemble/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
+                         name="ensemble/labels"),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "ensemble",
+        [helper.make_tensor_value_info(contract.INPUT_NAME, TensorProto.UINT8, ["N", h, w, 3])],
+        [
+            helper.make_tensor_value_info(contract.PROBABILITIES_OUTPUT, TensorProto.FLOAT, ["N", h, w, c]),
+            helper.make_tensor_value_info(contract.LABELS_OUTPUT, TensorProto.UINT8, ["N", h, w]),
+        ],
+        inits,
+        value_info=value_info,
+    )
+    merged = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    merged.ir_version = max(p.ir_version for p in protos)
+    merged.producer_name = "corroscope.training.ensemble"
+    _set_metadata(merged, members, metrics, float_model)
+    onnx.checker.check_model(merged, full_check=True)
+    return merged
+
+
+def _needed_nodes(graph, output: str) -> set[str]:
+    """Names of the nodes `output` depends on (a member's `labels` branch is left out)."""
+    producer = {out: node for node in graph.node for out in node.output}
+    needed: set[str] = set()
+    frontier = [output]
+    while frontier:
+        node = producer.get(frontier.pop())
+        if node is None or node.name in needed:
+            continue
+        needed.add(node.name)
+        frontier.extend(node.input)
+    return needed
+
+
+def _set_metadata(merged, members: list[SegmentationModel], metrics: dict | None, float_model: Path | None):
+    meta = {k: v for k, v in members[0].metadata.items() if k not in (contract.KEY_METRICS, KEY_QUANTIZATION)}
+    architectures = {m.metadata.get(contract.KEY_ARCHITECTURE) for m in members}
+    if len(architectures) > 1:
+        meta[contract.KEY_ARCHITECTURE] = "ensemble"
+    meta[KEY_ENSEMBLE] = json.dumps(
+        [
+            {
+                "file": m.path.name,
+                "sha256": m.sha256,
+                "architecture": m.metadata.get(contract.KEY_ARCHITECTURE),
+                "backbone": m.metadata.get(contract.KEY_BACKBONE),
+            }
+            for m in members
+        ]
+    )
+    if metrics is not None:
+        meta[contract.KEY_METRICS] = json.dumps(metrics, sort_keys=True)
+    if float_model is not None:
+        made = [json.loads(m.metadata[KEY_QUANTIZATION]) for m in members]
+        meta[KEY_QUANTIZATION] = json.dumps(
+            {
+                "method": "int8 members merged by training.ensemble",
+                "float_model_sha256": SegmentationModel.load(float_model, device="cpu").sha256,
+                "members": made,
+            },
+            sort_keys=True,
+        )
+    del merged.metadata_props[:]
+    for key, value in meta.items():
+        entry = merged.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def write_ensemble(
+    paths: Sequence[Path],
+    out: Path,
+    metrics: dict | None = None,
+    float_model: Path | None = None,
+    overwrite: bool = False,
+) -> SegmentationModel:
+    """Merge and write atomically; the written file is loaded back through the app's contract check."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    proto = merge_models(paths, metrics, float_model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".onnx", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.write_bytes(proto.SerializeToString())
+        SegmentationModel.load(tmp, device="cpu")
+        os.replace(tmp, out)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, CorroscopeError):
+            raise
+        raise ExportError(f"could not write the ensemble {out}: {exc}") from exc
+    return SegmentationModel.load(out, device="cpu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    p = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.splitlines()[0])
+    p.add_argument("--models", required=True, nargs="+", type=Path, help="two or more contract .onnx files")
+    p.add_argument("--out", required=True, type=Path, help="ONNX file to write")
+    p.add_argument("--metrics", type=Path, help="the ensemble's own evaluation JSON, for corroscope.metrics")
+    p.add_argument("--float-model", type=Path, help="for int8 members: the float ensemble they approximate")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    a = p.parse_args(argv)
+    try:
+        metrics = json.loads(a.metrics.read_text(encoding="utf-8")) if a.metrics else None
+        model = write_ensemble(a.models, a.out, metrics, a.float_model, a.overwrite)
+    except (CorroscopeError, OSError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    log.info("ensemble of %d models written to %s (sha256 %s)", len(a.models), a.out, model.short_sha)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
