@@ -200,6 +200,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keras", type=Path, help="trained .keras file (default: build the default network)")
     p.add_argument("--model", type=Path, help="ONNX model of the same network at its input size (e.g. "
                    "models/X.onnx); default: exported from the Keras model")  # fmt: skip
+    p.add_argument("--pipeline-model", type=Path, help="ONNX file for the photo, batch and UI sections, e.g. "
+                   "the shipped CPU model (default: --model, else the network's float export)")  # fmt: skip
     p.add_argument("--calibration-data", type=Path, help="photos for int8 calibration (default: the "
                    "dataset next to the repo if present, else synthetic photos)")  # fmt: skip
     p.add_argument("--modes", nargs="+", choices=("resize", "tiles"), default=["resize", "tiles"],
@@ -237,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         model = args.model
         if "net" in args.sections:
             model = run_net(args, work, results, results["cuda"]["available"])
+        model = args.pipeline_model or model
         if model is None:
             from bench.models import prepare
 
