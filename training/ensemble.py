@@ -15,16 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from app.core import contract
-from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.errors import CorroscopeError, OutputExistsError
+from app.core.imageio import atomic_write_bytes
 from app.core.model import SegmentationModel
 from training.quantize import KEY_QUANTIZATION
 
@@ -122,6 +123,7 @@ def _needed_nodes(graph, output: str) -> set[str]:
 
 def _set_metadata(merged, members: list[SegmentationModel], metrics: dict | None, float_model: Path | None):
     meta = {k: v for k, v in members[0].metadata.items() if k not in (contract.KEY_METRICS, KEY_QUANTIZATION)}
+    meta[contract.KEY_CREATED] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     architectures = {m.metadata.get(contract.KEY_ARCHITECTURE) for m in members}
     if len(architectures) > 1:
         meta[contract.KEY_ARCHITECTURE] = "ensemble"
@@ -166,19 +168,13 @@ def write_ensemble(
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
     proto = merge_models(paths, metrics, float_model)
+    data = proto.SerializeToString()
+    with tempfile.TemporaryDirectory(prefix="corroscope-ensemble-") as tmp:
+        check = Path(tmp) / out.name
+        check.write_bytes(data)
+        SegmentationModel.load(check, device="cpu")  # the app's own contract check, before `out` is touched
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".onnx", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.write_bytes(proto.SerializeToString())
-        SegmentationModel.load(tmp, device="cpu")
-        os.replace(tmp, out)
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, CorroscopeError):
-            raise
-        raise ExportError(f"could not write the ensemble {out}: {exc}") from exc
+    atomic_write_bytes(out, data, overwrite=overwrite)
     return SegmentationModel.load(out, device="cpu")
 
 

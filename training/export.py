@@ -24,6 +24,7 @@ import numpy as np
 
 from app.core import contract
 from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.imageio import new_file_mode
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, classes_from_json, classes_to_json
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ def export_model(
         loaded = SegmentationModel.load(tmp, device="cpu")  # the app's own contract check
         if loaded.input_size != input_size or loaded.num_classes != num_classes:
             raise ExportError(f"app.core reads {loaded.input_size}/{loaded.num_classes} classes back")
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -301,7 +301,7 @@ _UMASK_LOCK = threading.Lock()
 
 
 @functools.cache
-def _new_file_mode() -> int:
+def new_file_mode() -> int:
     """0o666 less the process umask (read once; Python has no way to read it without setting it)."""
     with _UMASK_LOCK:
         mask = os.umask(0o022)
@@ -321,7 +321,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: boo
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

@@ -196,7 +196,7 @@ MUTATIONS += [
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
         os.replace(tmp, path)
         tmp = None""",
         """        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

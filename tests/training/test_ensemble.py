@@ -12,6 +12,7 @@ from onnx import numpy_helper
 
 from app.core import contract
 from app.core.errors import CorroscopeError
+from app.core.imageio import new_file_mode
 from app.core.model import SegmentationModel
 from app.core.synthetic import synthetic_pipe
 from tests.training.test_quantize import SIZE, conv_model, photo_folder
@@ -94,3 +95,4 @@ def test_cli_never_replaces_a_file_without_overwrite(tmp_path, members, caplog):
     assert out.read_bytes() == b"a user's file" and "exists" in caplog.text
     assert ensemble.main(["--models", *map(str, members), "--out", str(out), "--overwrite"]) == 0
     assert SegmentationModel.load(out, device="cpu").metadata[ensemble.KEY_ENSEMBLE]
+    assert out.stat().st_mode & 0o777 == new_file_mode(), "a plain file's mode, not mkstemp's 0600"
