@@ -254,7 +254,8 @@ def _float_head(graph) -> list[str]:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     head: list[str] = []
-    frontier = [inp.name for inp in graph.input]
+    weights = {init.name for init in graph.initializer}  # older files list initializers as inputs too
+    frontier = [inp.name for inp in graph.input if inp.name not in weights]
     while frontier:
         for node in consumers.get(frontier.pop(), []):
             if node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in head:
