@@ -64,8 +64,8 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
         prefix = f"m{i}/"
         graph = compose.add_prefix(proto, prefix).graph
         wanted = _needed_nodes(graph, prefix + contract.PROBABILITIES_OUTPUT)
-        for node in graph.node:
-            if node.name in wanted:
+        for index, node in enumerate(graph.node):
+            if index in wanted:
                 node.input[:] = [
                     contract.INPUT_NAME if n == prefix + contract.INPUT_NAME else n for n in node.input
                 ]
@@ -107,17 +107,18 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
     return merged
 
 
-def _needed_nodes(graph, output: str) -> set[str]:
-    """Names of the nodes `output` depends on (a member's `labels` branch is left out)."""
-    producer = {out: node for node in graph.node for out in node.output}
-    needed: set[str] = set()
+def _needed_nodes(graph, output: str) -> set[int]:
+    """Indices of the nodes `output` depends on (a member's `labels` branch is left out). By position:
+    node names may be empty or repeated."""
+    producer = {out: index for index, node in enumerate(graph.node) for out in node.output}
+    needed: set[int] = set()
     frontier = [output]
     while frontier:
-        node = producer.get(frontier.pop())
-        if node is None or node.name in needed:
+        index = producer.get(frontier.pop())
+        if index is None or index in needed:
             continue
-        needed.add(node.name)
-        frontier.extend(node.input)
+        needed.add(index)
+        frontier.extend(graph.node[index].input)
     return needed
 
 

@@ -48,6 +48,8 @@ def test_probabilities_are_the_mean_of_the_members(tmp_path, members):
     session = ort.InferenceSession(str(merged.path), providers=["CPUExecutionProvider"])
     (labels,) = session.run([contract.LABELS_OUTPUT], {contract.INPUT_NAME: photos})
     np.testing.assert_array_equal(labels, ((each[0] + each[1]) / 2).argmax(-1))
+    ops = [n.op_type for n in onnx.load(str(merged.path)).graph.node]
+    assert ops.count("ArgMax") == 1, "the members' own `labels` branches (unnamed nodes here) are dropped"
     listed = json.loads(merged.metadata[ensemble.KEY_ENSEMBLE])
     assert [m["sha256"] for m in listed] == [SegmentationModel.load(m, device="cpu").sha256 for m in members]
     assert json.loads(merged.metadata[contract.KEY_METRICS]) == metrics
