@@ -22,10 +22,7 @@ def transpose_input_first(proto) -> bool:
     graph = proto.graph
     if len(graph.input) != 1:
         return False
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
+    consumers = tensor_consumers(graph)
     inits = {init.name: init for init in graph.initializer}
 
     def only_consumer(tensor: str, op_type: str):
@@ -55,14 +52,18 @@ def transpose_input_first(proto) -> bool:
         init.CopyFrom(numpy_helper.from_array(value.reshape(1, -1, 1, 1), init.name))
 
     photo, old_output, normalised = graph.input[0].name, transpose.output[0], add.output[0]
+    nchw = f"{photo}_nchw"
     transpose.input[0] = photo
-    transpose.output[0] = f"{photo}_nchw"
-    cast.input[0] = transpose.output[0]
+    transpose.output[0] = nchw
+    cast.input[0] = nchw
     for node in consumers.get(old_output, []):
         node.input[:] = [normalised if name == old_output else name for name in node.input]
-    nodes = [n for n in graph.node if n is not transpose]
+    # The Transpose now runs first. Nodes are told apart by their (unique) outputs: protobuf may hand out
+    # a new wrapper object for the same node, so identity is no test.
+    nodes = list(graph.node)
+    order = [n for n in nodes if nchw in n.output] + [n for n in nodes if nchw not in n.output]
     del graph.node[:]
-    graph.node.extend([transpose, *nodes])
+    graph.node.extend(order)
     # Shapes recorded for the old NHWC intermediates no longer hold.
     stale = {cast.output[0], mul.output[0], normalised, old_output}
     kept = [v for v in graph.value_info if v.name not in stale]
@@ -70,3 +71,12 @@ def transpose_input_first(proto) -> bool:
     graph.value_info.extend(kept)
     log.info("input Transpose moved in front of the normalisation")
     return True
+
+
+def tensor_consumers(graph) -> dict[str, list]:
+    """Tensor name -> the nodes that read it, in graph order."""
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    return consumers

@@ -29,6 +29,7 @@ import numpy as np
 from app.core import contract
 from app.core.errors import CorroscopeError, ExportError, OutputExistsError
 from app.core.imageio import find_images, read_image_reduced
+from training.graph_rewrites import tensor_consumers, transpose_input_first
 
 log = logging.getLogger("training.quantize")
 
@@ -40,6 +41,8 @@ DEFAULT_COUNT = 64
 # almost all-int8 speed (docs/performance.md has the variants).
 DEFAULT_FLOAT_FIRST = 8
 METHODS = ("minmax", "entropy", "percentile")
+# Where the float head and tail end: the ops that carry weights and are worth quantizing.
+_WEIGHTED_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 
 
 @dataclass(frozen=True)
@@ -234,8 +237,6 @@ def _prepare_graph(path: Path):
     Returns the graph and whether the input was rewritten."""
     import onnx
 
-    from training.graph_rewrites import transpose_input_first
-
     proto = onnx.load(str(path))
     rewritten = transpose_input_first(proto)
     for i, node in enumerate(proto.graph.node):
@@ -249,16 +250,13 @@ def _float_head(graph) -> list[str]:
     """Names of the nodes between the input and the first convolutions (cast, transpose, normalisation):
     left in float. Quantized, ONNX Runtime runs the normalisation as QLinearMul/QLinearAdd on a slow
     broadcast path (~3 ms at 256x256), and the photo is exact in float anyway."""
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
+    consumers = tensor_consumers(graph)
     head: list[str] = []
     weights = {init.name for init in graph.initializer}  # older files list initializers as inputs too
     frontier = [inp.name for inp in graph.input if inp.name not in weights]
     while frontier:
         for node in consumers.get(frontier.pop(), []):
-            if node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in head:
+            if node.op_type in _WEIGHTED_OPS or node.name in head:
                 continue
             head.append(node.name)
             frontier.extend(node.output)
@@ -288,7 +286,7 @@ def _float_tail(graph) -> list[str]:
     frontier = [out.name for out in graph.output]
     while frontier:
         node = producer.get(frontier.pop())
-        if node is None or node.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm") or node.name in tail:
+        if node is None or node.op_type in _WEIGHTED_OPS or node.name in tail:
             continue
         tail.append(node.name)
         frontier.extend(i for i in node.input if i in producer)
