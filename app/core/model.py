@@ -42,9 +42,9 @@ def default_model_path(device: str = "auto") -> Path | None:
     """The bundled model: the first float `models/*.onnx` by name (also inside a frozen build), or None.
 
     Where its int8 variant `<name>.int8.onnx` is shipped beside it (made by `training.quantize`), that
-    one runs on the CPU (`device` "cpu", or "auto" where CUDA cannot start): it is faster there (about
-    1.2-1.3x for the shipped model, docs/performance.md) and is shipped only when its validation IoU is
-    within 0.5 points of float. CUDA runs the float file.
+    one runs on the CPU (`device` "cpu", or "auto" where CUDA cannot start): it is faster there (the
+    shipped int8 file 38-44 ms against 70-78 ms at batch 1 on our CPU, docs/performance.md) and is shipped
+    only when its validation IoU is within 0.5 points of float. CUDA runs the float file.
     """
     folder = models_dir()
     if not folder.is_dir():
