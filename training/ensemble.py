@@ -64,14 +64,13 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
         prefix = f"m{i}/"
         graph = compose.add_prefix(proto, prefix).graph
         wanted = _needed_nodes(graph, prefix + contract.PROBABILITIES_OUTPUT)
-        for index, node in enumerate(graph.node):
-            if index in wanted:
-                node.input[:] = [
-                    contract.INPUT_NAME if n == prefix + contract.INPUT_NAME else n for n in node.input
-                ]
-                nodes.append(node)
-        used = {name for node in nodes for name in node.input}
-        made = {name for node in nodes for name in node.output}
+        kept = [node for index, node in enumerate(graph.node) if index in wanted]
+        member_input = prefix + contract.INPUT_NAME
+        for node in kept:
+            node.input[:] = [contract.INPUT_NAME if n == member_input else n for n in node.input]
+        nodes.extend(kept)
+        used = {name for node in kept for name in node.input}
+        made = {name for node in kept for name in node.output}
         inits.extend(init for init in graph.initializer if init.name in used)
         value_info.extend(v for v in graph.value_info if v.name in made)
         means.append(prefix + contract.PROBABILITIES_OUTPUT)
