@@ -161,6 +161,7 @@ def _run(a: argparse.Namespace) -> int:
     cms = np.stack([metrics.confusion_matrix(t, q, len(names)) for t, q in zip(truths, preds, strict=True)])
     per_photo = metrics.per_photo_report(cms, names)
     pooled = metrics.pooled_report(cms, names)
+    origin = metrics.origin_scores(cms, names, background=names.index("background"))
     photo_scores = metrics.per_photo_scores(cms)
     rows = []
     for i, pid in enumerate(photo_ids):
@@ -180,6 +181,7 @@ def _run(a: argparse.Namespace) -> int:
         "convention": CONVENTION,
         "per_photo": _clean(per_photo.to_json()),
         "pooled": _clean(pooled.to_json()),
+        "origin_scoring": origin.to_json(),
         "confusion": {"rows_truth_columns_prediction": names, "counts": cms.sum(axis=0).tolist()},
         "photos": rows,
         "seconds_per_photo": seconds / max(len(photo_ids), 1),
@@ -212,6 +214,10 @@ def _run(a: argparse.Namespace) -> int:
         "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
         a.split, len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
         100 * per_photo.mean_iou, 100 * pooled.mean_iou,
+    )  # fmt: skip
+    log.info(
+        "origin's scoring code: corrosion IoU %.2f %%, asset %.2f %%, pipe vs background %.2f %%",
+        100 * origin.iou["corrosion"], 100 * origin.iou["asset"], 100 * origin.pipe_iou,
     )  # fmt: skip
     log.info("results in %s", out)
     return 0

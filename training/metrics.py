@@ -4,6 +4,8 @@ Two protocols:
 - **per-photo** (the origin's): scores computed on each photo, then averaged over photos;
 - **pooled**: one confusion matrix summed over every pixel of every photo, scores computed once.
 
+`origin_scores` also reproduces the origin notebook's own scoring code, for comparing with its figures.
+
 Convention for undefined scores: a score whose denominator is zero on a photo is undefined (NaN)
 and left out of that class's per-photo average. So a class absent from both the truth and the
 prediction of a photo does not count for that photo's IoU/Dice/F1 (neither 0 nor 1); precision is
@@ -117,3 +119,44 @@ def per_photo_report(cms: np.ndarray, class_names: Sequence[str]) -> Report:
 def photo_confusions(truths: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
     """P x C x C confusion matrices, one per photo."""
     return np.stack([confusion_matrix(t, p, num_classes) for t, p in zip(truths, preds, strict=True)])
+
+
+ORIGIN_SMOOTHING = 1e-7
+
+
+@dataclass(frozen=True)
+class OriginScores:
+    """The origin notebook's scoring: per photo, one class against the rest, ``(x + 1e-7) / (y + 1e-7)``.
+
+    Unlike our per-photo protocol, a class absent from both truth and prediction scores 1.0 and every
+    photo counts. `pipe_iou` scores the pipe (corrosion + asset) against background the same way.
+    """
+
+    iou: dict[str, float]
+    dice: dict[str, float]
+    pipe_iou: float
+
+    def to_json(self) -> dict:
+        return {"iou": self.iou, "dice": self.dice, "pipe_iou": self.pipe_iou, "smoothing": ORIGIN_SMOOTHING}
+
+
+def _smoothed(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return (num + ORIGIN_SMOOTHING) / (den + ORIGIN_SMOOTHING)
+
+
+def origin_scores(cms: np.ndarray, class_names: Sequence[str], background: int) -> OriginScores:
+    """Scores as the origin computed them from P x C x C per-photo confusion matrices."""
+    cms = cms.astype(np.float64)
+    tp = np.diagonal(cms, axis1=1, axis2=2)
+    fp = cms.sum(axis=1) - tp
+    fn = cms.sum(axis=2) - tp
+    iou = _smoothed(tp, tp + fp + fn).mean(axis=0)
+    dice = _smoothed(2 * tp, 2 * tp + fp + fn).mean(axis=0)
+    pipe = np.array([i for i in range(cms.shape[1]) if i != background])
+    pipe_tp = cms[:, pipe][:, :, pipe].sum(axis=(1, 2))
+    pipe_union = cms.sum(axis=(1, 2)) - cms[:, background, background]
+    return OriginScores(
+        iou={name: float(iou[i]) for i, name in enumerate(class_names)},
+        dice={name: float(dice[i]) for i, name in enumerate(class_names)},
+        pipe_iou=float(_smoothed(pipe_tp, pipe_union).mean()),
+    )

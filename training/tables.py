@@ -50,8 +50,26 @@ def markdown(result: dict) -> str:
     ]
     for name, row in zip(names, counts, strict=True):
         lines.append(f"| {name} | " + " | ".join(f"{v:,}" for v in row) + " |")
+    if "origin_scoring" in result:
+        lines += ["", *_origin_section(result["origin_scoring"])]
     lines += ["", "## Convention", "", result["convention"], ""]
     return "\n".join(lines)
+
+
+def _origin_section(origin: dict) -> list[str]:
+    lines = [
+        "## The origin's scoring code (for comparing with its published figures)",
+        "",
+        "Per photo, each class against the rest, (x + 1e-7) / (y + 1e-7): a class absent from both truth",
+        "and prediction scores 100 % and every photo counts.",
+        "",
+        "| class | IoU % | Dice % |",
+        "|---|---:|---:|",
+    ]
+    for name, iou in origin["iou"].items():
+        lines.append(f"| {name} | {_pct(iou)} | {_pct(origin['dice'][name])} |")
+    lines += ["", f"Pipe (corrosion + asset) against background, IoU {_pct(origin['pipe_iou'])} %."]
+    return lines
 
 
 def xlsx(result: dict, path: Path) -> None:

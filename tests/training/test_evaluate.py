@@ -53,6 +53,10 @@ def test_onnx_model_gives_the_exact_figures(tmp_path):
     assert result["pooled"]["pixel_accuracy"] == pytest.approx(1 - 96 / (3 * 4096))
     md = (out / "metrics.md").read_text()
     assert "| asset | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 |" in md
+    origin = result["origin_scoring"]
+    assert origin["iou"]["corrosion"] == pytest.approx(0.0, abs=1e-6) and origin["iou"]["asset"] == 1.0
+    assert origin["pipe_iou"] == pytest.approx(2048 / (2048 + 32))
+    assert "## The origin's scoring code" in md and "IoU 98.46 %" in md
 
 
 def test_onnx_model_at_another_size_is_resized_both_ways(tmp_path):

@@ -90,3 +90,17 @@ def test_undefined_everywhere_is_nan_not_zero():
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="differ in shape"):
         metrics.confusion_matrix(TRUTH_A, TRUTH_B, 3)
+
+
+def test_origin_scoring_counts_absent_classes_as_perfect():
+    cms = metrics.photo_confusions([TRUTH_A, TRUTH_B], [PRED_A, PRED_B], 3)
+    o = metrics.origin_scores(cms, NAMES, background=2)
+    # corrosion: A 1/3; B absent from truth and prediction -> 1.0 under the origin's smoothing.
+    assert o.iou["corrosion"] == pytest.approx((1 / 3 + 1) / 2)
+    assert o.dice["corrosion"] == pytest.approx((2 / 4 + 1) / 2)
+    assert o.iou["asset"] == pytest.approx((2 / 3 + 1 / 4) / 2)
+    # background predicted on B but absent from its truth: 0, as in our protocol.
+    assert o.iou["background"] == pytest.approx((3 / 4 + 0) / 2, abs=1e-6)
+    # pipe = corrosion + asset: A 4 of 5 pixels in the union agree, B 1 of 4.
+    assert o.pipe_iou == pytest.approx((4 / 5 + 1 / 4) / 2)
+    assert o.to_json()["smoothing"] == metrics.ORIGIN_SMOOTHING
