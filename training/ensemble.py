@@ -1,6 +1,7 @@
 """Average several contract models into one ONNX file: its `probabilities` are the mean of theirs.
 
 `python -m training.ensemble --models A.onnx B.onnx --out models/X.onnx --metrics eval/summary.json`
+`python -m training.ensemble --extract 1 --models models/X.onnx --out B.onnx` takes a member back out.
 
 The members must share the input size and the classes. Each keeps its own graph (names prefixed `m0/`,
 `m1/`, ...) and reads the one `image` input; a `labels` output is the argmax of the mean. The file's
@@ -32,6 +33,7 @@ from training.quantize import KEY_QUANTIZATION
 log = logging.getLogger("training.ensemble")
 
 KEY_ENSEMBLE = contract.KEY_ENSEMBLE
+KEY_MEMBER_OF = "corroscope.member_of"  # on a member taken back out of an ensemble: which one, from where
 
 
 def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model: Path | None = None):
@@ -122,7 +124,8 @@ def _needed_nodes(graph, output: str) -> set[int]:
 
 
 def _set_metadata(merged, members: list[SegmentationModel], metrics: dict | None, float_model: Path | None):
-    meta = {k: v for k, v in members[0].metadata.items() if k not in (contract.KEY_METRICS, KEY_QUANTIZATION)}
+    dropped = (contract.KEY_METRICS, KEY_QUANTIZATION, KEY_MEMBER_OF)
+    meta = {k: v for k, v in members[0].metadata.items() if k not in dropped}
     meta[contract.KEY_CREATED] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     architectures = {m.metadata.get(contract.KEY_ARCHITECTURE) for m in members}
     if len(architectures) > 1:
@@ -156,18 +159,59 @@ def _set_metadata(merged, members: list[SegmentationModel], metrics: dict | None
         entry.key, entry.value = key, value
 
 
-def write_ensemble(
-    paths: Sequence[Path],
-    out: Path,
-    metrics: dict | None = None,
-    float_model: Path | None = None,
-    overwrite: bool = False,
-) -> SegmentationModel:
-    """Merge and write atomically; the written file is loaded back through the app's contract check."""
+def extract_member(path: Path, index: int):
+    """Member `index` of an ensemble file as a contract model of its own (the inverse of merge_models).
+
+    Its graph is the member's as merged; its metadata is the ensemble's, less the ensemble's figures and
+    member list, with the member's own file name and SHA-256 (from that list) under `corroscope.member_of`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    ensemble = SegmentationModel.load(Path(path), device="cpu")
+    listed = json.loads(ensemble.metadata.get(KEY_ENSEMBLE, "[]"))
+    if not 0 <= index < len(listed):
+        raise CorroscopeError(f"{ensemble.path.name} has {len(listed)} members; there is no member {index}")
+    proto = onnx.load(str(ensemble.path))
+    prefix = f"m{index}/"
+    graph = proto.graph
+    wanted = _needed_nodes(graph, prefix + contract.PROBABILITIES_OUTPUT)
+    nodes = [node for i, node in enumerate(graph.node) if i in wanted]
+    for node in nodes:
+        node.output[:] = [contract.PROBABILITIES_OUTPUT if n == prefix + contract.PROBABILITIES_OUTPUT else n
+                          for n in node.output]  # fmt: skip
+    used = {name for node in nodes for name in node.input}
+    made = {name for node in nodes for name in node.output}
+    nodes += [
+        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["member/argmax"], axis=-1, keepdims=0,
+                         name="member/argmax"),
+        helper.make_node("Cast", ["member/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
+                         name="member/labels"),
+    ]  # fmt: skip
+    member = helper.make_graph(
+        nodes,
+        f"member{index}",
+        list(graph.input),
+        list(graph.output),
+        [init for init in graph.initializer if init.name in used],
+        value_info=[v for v in graph.value_info if v.name in made],
+    )
+    out = helper.make_model(member, opset_imports=list(proto.opset_import))
+    out.ir_version = proto.ir_version
+    out.producer_name = "corroscope.training.ensemble"
+    meta = {k: v for k, v in ensemble.metadata.items() if k not in (KEY_ENSEMBLE, contract.KEY_METRICS)}
+    meta[KEY_MEMBER_OF] = json.dumps({"ensemble_sha256": ensemble.sha256, "index": index, **listed[index]})
+    for key, value in meta.items():
+        entry = out.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(out, full_check=True)
+    return out
+
+
+def _write_checked(proto, out: Path, overwrite: bool) -> SegmentationModel:
+    """Write `proto` atomically once the app's contract check passes on a temporary copy."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
-    proto = merge_models(paths, metrics, float_model)
     data = proto.SerializeToString()
     with tempfile.TemporaryDirectory(prefix="corroscope-ensemble-") as tmp:
         check = Path(tmp) / out.name
@@ -178,15 +222,45 @@ def write_ensemble(
     return SegmentationModel.load(out, device="cpu")
 
 
+def write_ensemble(
+    paths: Sequence[Path],
+    out: Path,
+    metrics: dict | None = None,
+    float_model: Path | None = None,
+    overwrite: bool = False,
+) -> SegmentationModel:
+    """Merge and write atomically; the written file is loaded back through the app's contract check."""
+    if Path(out).exists() and not overwrite:  # before the (slow) merge
+        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    return _write_checked(merge_models(paths, metrics, float_model), out, overwrite)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     p = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.splitlines()[0])
-    p.add_argument("--models", required=True, nargs="+", type=Path, help="two or more contract .onnx files")
+    p.add_argument(
+        "--models",
+        required=True,
+        nargs="+",
+        type=Path,
+        help="two or more contract .onnx files (with --extract: the one ensemble file)",
+    )
     p.add_argument("--out", required=True, type=Path, help="ONNX file to write")
     p.add_argument("--metrics", type=Path, help="the ensemble's own evaluation JSON, for corroscope.metrics")
     p.add_argument("--float-model", type=Path, help="for int8 members: the float ensemble they approximate")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--extract", type=int, metavar="INDEX", help="write member INDEX (from 0) of the ensemble")
     a = p.parse_args(argv)
+    if a.extract is not None:
+        if len(a.models) != 1:
+            p.error("--extract takes exactly one --models file, the ensemble")
+        try:
+            model = _write_checked(extract_member(a.models[0], a.extract), a.out, a.overwrite)
+        except (CorroscopeError, OSError, ValueError) as exc:
+            log.error("%s", exc)
+            return 2
+        log.info("member %d of %s written to %s (sha256 %s)", a.extract, a.models[0], a.out, model.short_sha)
+        return 0
     try:
         metrics = json.loads(a.metrics.read_text(encoding="utf-8")) if a.metrics else None
         model = write_ensemble(a.models, a.out, metrics, a.float_model, a.overwrite)

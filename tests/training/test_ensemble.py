@@ -98,3 +98,34 @@ def test_cli_never_replaces_a_file_without_overwrite(tmp_path, members, caplog):
     assert ensemble.main(["--models", *map(str, members), "--out", str(out), "--overwrite"]) == 0
     assert SegmentationModel.load(out, device="cpu").metadata[ensemble.KEY_ENSEMBLE]
     assert out.stat().st_mode & 0o777 == new_file_mode(), "a plain file's mode, not mkstemp's 0600"
+
+
+def test_a_member_comes_back_out_of_an_ensemble(tmp_path, members):
+    merged = ensemble.write_ensemble(members, tmp_path / "ens.onnx")
+    photos = np.stack([synthetic_pipe(60 + i, SIZE)[0] for i in range(2)])
+    for index, original in enumerate(members):
+        out = tmp_path / f"member{index}.onnx"
+        assert ensemble.main(["--extract", str(index), "--models", str(merged.path), "--out", str(out)]) == 0
+        member = SegmentationModel.load(out, device="cpu")
+        np.testing.assert_allclose(
+            member.predict(photos), SegmentationModel.load(original, device="cpu").predict(photos), atol=1e-6
+        )
+        made = json.loads(member.metadata[ensemble.KEY_MEMBER_OF])
+        assert made["ensemble_sha256"] == merged.sha256 and made["file"] == original.name
+        assert ensemble.KEY_ENSEMBLE not in member.metadata
+    again = ensemble.write_ensemble(
+        [tmp_path / "member0.onnx", tmp_path / "member1.onnx"], tmp_path / "again.onnx"
+    )
+    np.testing.assert_allclose(again.predict(photos), merged.predict(photos), atol=1e-6)
+    assert ensemble.KEY_MEMBER_OF not in again.metadata
+
+
+def test_extracting_a_member_that_is_not_there_says_so(tmp_path, members, caplog):
+    merged = ensemble.write_ensemble(members, tmp_path / "ens.onnx")
+    assert (
+        ensemble.main(["--extract", "2", "--models", str(merged.path), "--out", str(tmp_path / "m.onnx")])
+        == 2
+    )
+    assert "no member 2" in caplog.text and not (tmp_path / "m.onnx").exists()
+    with pytest.raises(CorroscopeError, match="no member 0"):
+        ensemble.extract_member(members[0], 0)  # a plain model is no ensemble
