@@ -84,10 +84,7 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
         helper.make_node("Sum", means, ["ensemble/sum"], name="ensemble/sum"),
         helper.make_node("Mul", ["ensemble/sum", "ensemble/weight"], [contract.PROBABILITIES_OUTPUT],
                          name="ensemble/mean"),
-        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["ensemble/argmax"], axis=-1, keepdims=0,
-                         name="ensemble/argmax"),
-        helper.make_node("Cast", ["ensemble/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
-                         name="ensemble/labels"),
+        *_labels_nodes("ensemble"),
     ]  # fmt: skip
     graph = helper.make_graph(
         nodes,
@@ -106,6 +103,18 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
     _set_metadata(merged, members, metrics, float_model)
     onnx.checker.check_model(merged, full_check=True)
     return merged
+
+
+def _labels_nodes(scope: str) -> list:
+    """The contract's `labels` output: the argmax of `probabilities` as uint8."""
+    from onnx import TensorProto, helper
+
+    return [
+        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], [f"{scope}/argmax"], axis=-1, keepdims=0,
+                         name=f"{scope}/argmax"),
+        helper.make_node("Cast", [f"{scope}/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
+                         name=f"{scope}/labels"),
+    ]  # fmt: skip
 
 
 def _needed_nodes(graph, output: str) -> set[int]:
@@ -165,7 +174,7 @@ def extract_member(path: Path, index: int):
     Its graph is the member's as merged; its metadata is the ensemble's, less the ensemble's figures and
     member list, with the member's own file name and SHA-256 (from that list) under `corroscope.member_of`."""
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import helper
 
     ensemble = SegmentationModel.load(Path(path), device="cpu")
     listed = json.loads(ensemble.metadata.get(KEY_ENSEMBLE, "[]"))
@@ -181,12 +190,7 @@ def extract_member(path: Path, index: int):
                           for n in node.output]  # fmt: skip
     used = {name for node in nodes for name in node.input}
     made = {name for node in nodes for name in node.output}
-    nodes += [
-        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["member/argmax"], axis=-1, keepdims=0,
-                         name="member/argmax"),
-        helper.make_node("Cast", ["member/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
-                         name="member/labels"),
-    ]  # fmt: skip
+    nodes += _labels_nodes("member")
     member = helper.make_graph(
         nodes,
         f"member{index}",
