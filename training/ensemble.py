@@ -172,7 +172,8 @@ def extract_member(path: Path, index: int):
     """Member `index` of an ensemble file as a contract model of its own (the inverse of merge_models).
 
     Its graph is the member's as merged; its metadata is the ensemble's, less the ensemble's figures and
-    member list, with the member's own file name and SHA-256 (from that list) under `corroscope.member_of`."""
+    member list, with the member's own file name and SHA-256 (from that list) under `corroscope.member_of`
+    and, from an int8 ensemble, the member's own quantization record."""
     import onnx
     from onnx import helper
 
@@ -204,6 +205,10 @@ def extract_member(path: Path, index: int):
     out.producer_name = "corroscope.training.ensemble"
     meta = {k: v for k, v in ensemble.metadata.items() if k not in (KEY_ENSEMBLE, contract.KEY_METRICS)}
     meta[KEY_MEMBER_OF] = json.dumps({"ensemble_sha256": ensemble.sha256, "index": index, **listed[index]})
+    if KEY_QUANTIZATION in meta:  # an int8 ensemble: the member gets its own quantization record back
+        made = json.loads(meta[KEY_QUANTIZATION]).get("members", [])
+        if index < len(made):
+            meta[KEY_QUANTIZATION] = json.dumps(made[index], sort_keys=True)
     for key, value in meta.items():
         entry = out.metadata_props.add()
         entry.key, entry.value = key, value

@@ -88,6 +88,9 @@ def test_int8_members_make_an_int8_ensemble_that_names_its_float_one(tmp_path, m
     check = np.stack([synthetic_pipe(40 + i, SIZE)[0] for i in range(3)])
     agree = (float_ens.predict(check).argmax(-1) == int8_ens.predict(check).argmax(-1)).mean()
     assert agree > 0.95
+    member = ensemble.extract_member(int8_ens.path, 1)  # an int8 member keeps its own quantization record
+    record = {p.key: p.value for p in member.metadata_props}[quantize.KEY_QUANTIZATION]
+    assert json.loads(record) == made["members"][1]
 
 
 def test_cli_never_replaces_a_file_without_overwrite(tmp_path, members, caplog):
