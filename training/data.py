@@ -82,6 +82,11 @@ def _layout(data_dir: Path) -> tuple[Path, Path, str, str]:
     )
 
 
+def photo_folder(data_dir: str | Path) -> Path:
+    """The folder of a dataset's photos (for the export's parity check and calibration)."""
+    return _layout(Path(data_dir))[0]
+
+
 def _pair_id(path: Path, prefix: str) -> str:
     stem = path.stem
     return stem[len(prefix) :] if prefix and stem.startswith(prefix) else stem
