@@ -4,9 +4,10 @@
 
 Writes `OUT/seedN/` (run folders), `OUT/members/seedN.onnx` (+ `.int8.onnx`), and the two files to ship,
 `OUT/NAME.onnx` and `OUT/NAME.int8.onnx`, each carrying its own validation figures (evaluations in
-`OUT/eval-float`, `OUT/eval-int8`). Arguments after `--` go to every `training.train` call. Run the same
-command again after an interruption: finished steps are kept, an unfinished run continues. Copy the two
-files into `models/` yourself once they measure better than what is there (`models/MODEL_CARD.md`).
+`OUT/eval-float`, or `OUT/seedN/eval-val` for one seed, and `OUT/eval-int8`). Arguments after `--` go to
+every `training.train` call. Run the same command again after an interruption: finished steps are kept, an
+unfinished run continues. Copy the two files into `models/` yourself once they measure better than what is
+there (`models/MODEL_CARD.md`).
 """
 
 from __future__ import annotations
