@@ -71,10 +71,9 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
         for node in kept:
             node.input[:] = [contract.INPUT_NAME if n == member_input else n for n in node.input]
         nodes.extend(kept)
-        used = {name for node in kept for name in node.input}
-        made = {name for node in kept for name in node.output}
-        inits.extend(init for init in graph.initializer if init.name in used)
-        value_info.extend(v for v in graph.value_info if v.name in made)
+        kept_inits, kept_info = _parts_for(graph, kept)
+        inits.extend(kept_inits)
+        value_info.extend(kept_info)
         means.append(prefix + contract.PROBABILITIES_OUTPUT)
 
     h, w = first.input_size
@@ -115,6 +114,14 @@ def _labels_nodes(scope: str) -> list:
         helper.make_node("Cast", [f"{scope}/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
                          name=f"{scope}/labels"),
     ]  # fmt: skip
+
+
+def _parts_for(graph, nodes) -> tuple[list, list]:
+    """(initializers, value_info) of `graph` that `nodes` read or make."""
+    used = {name for node in nodes for name in node.input}
+    made = {name for node in nodes for name in node.output}
+    inits = [init for init in graph.initializer if init.name in used]
+    return inits, [v for v in graph.value_info if v.name in made]
 
 
 def _needed_nodes(graph, output: str) -> set[int]:
@@ -189,16 +196,10 @@ def extract_member(path: Path, index: int):
     for node in nodes:
         node.output[:] = [contract.PROBABILITIES_OUTPUT if n == prefix + contract.PROBABILITIES_OUTPUT else n
                           for n in node.output]  # fmt: skip
-    used = {name for node in nodes for name in node.input}
-    made = {name for node in nodes for name in node.output}
+    inits, value_info = _parts_for(graph, nodes)
     nodes += _labels_nodes("member")
     member = helper.make_graph(
-        nodes,
-        f"member{index}",
-        list(graph.input),
-        list(graph.output),
-        [init for init in graph.initializer if init.name in used],
-        value_info=[v for v in graph.value_info if v.name in made],
+        nodes, f"member{index}", list(graph.input), list(graph.output), inits, value_info=value_info
     )
     out = helper.make_model(member, opset_imports=list(proto.opset_import))
     out.ir_version = proto.ir_version

@@ -73,29 +73,14 @@ def _export_member(best: Path, out: Path, data_dir: Path, parity_count: int) -> 
     return out
 
 
-def _merged(members: list[Path], out: Path, data_dir: Path, eval_dir: Path, float_model: Path | None = None):
-    """`out` = the mean of `members`, carrying its own validation figures (merge, evaluate, merge again)."""
-    from training import ensemble
-
-    base = ["--models", *map(str, members), *(["--float-model", str(float_model)] if float_model else [])]
+def _with_own_figures(tool, name: str, base: list[str], out: Path, data_dir: Path, eval_dir: Path) -> None:
+    """`out`, made by `tool.main`, carrying its own validation figures: a draft to evaluate, then the file
+    again with that evaluation's figures (merging and quantizing are deterministic)."""
     draft = out.with_name(out.name + ".draft.onnx")
-    _step("merge", ensemble.main, [*base, "--overwrite", "--out", str(draft)])
+    _step(name, tool.main, [*base, "--overwrite", "--out", str(draft)])
     _evaluate(draft, data_dir, eval_dir)
     metrics = ["--metrics", str(eval_dir / "summary.json")]
-    _step("merge with its figures", ensemble.main, [*base, *metrics, "--overwrite", "--out", str(out)])
-    draft.unlink()
-
-
-def _quantized(float_file: Path, out: Path, data_dir: Path, eval_dir: Path) -> None:
-    """`out` = `float_file` in int8, carrying its own validation figures (quantization is deterministic)."""
-    from training import quantize
-
-    base = ["--model", str(float_file), "--calibration-data", str(data_dir), "--overwrite"]
-    draft = out.with_name(out.name + ".draft.onnx")
-    _step("quantize", quantize.main, [*base, "--out", str(draft)])
-    _evaluate(draft, data_dir, eval_dir)
-    metrics = ["--metrics", str(eval_dir / "summary.json")]
-    _step("quantize with its figures", quantize.main, [*base, *metrics, "--out", str(out)])
+    _step(f"{name} with its figures", tool.main, [*base, *metrics, "--overwrite", "--out", str(out)])
     draft.unlink()
 
 
@@ -134,10 +119,15 @@ def run_recipe(
     float_out, int8_out = out / f"{name}.onnx", out / f"{name}.int8.onnx"
     if len(seeds) == 1:  # one network: its export already carries its figures
         shutil.copyfile(float_members[0], float_out)
-        _quantized(float_out, int8_out, data_dir, out / "eval-int8")
+        base = ["--model", str(float_out), "--calibration-data", str(data_dir)]
+        _with_own_figures(quantize, "quantize", base, int8_out, data_dir, out / "eval-int8")
     else:
-        _merged(float_members, float_out, data_dir, out / "eval-float")
-        _merged(int8_members, int8_out, data_dir, out / "eval-int8", float_model=float_out)
+        from training import ensemble
+
+        base = ["--models", *map(str, float_members)]
+        _with_own_figures(ensemble, "merge", base, float_out, data_dir, out / "eval-float")
+        base = ["--models", *map(str, int8_members), "--float-model", str(float_out)]
+        _with_own_figures(ensemble, "merge", base, int8_out, data_dir, out / "eval-int8")
     return float_out, int8_out
 
 
