@@ -113,6 +113,13 @@ def choose_ids(
     return list(getattr(data.read_split_lists(data_dir, ids), split))
 
 
+def split_name(split: str, split_file: Path | None) -> str:
+    """What the reports call the photos scored: a list file's name (`train.txt` -> "train"), else the split."""
+    if split_file is not None and split_file.suffix != ".json":
+        return split_file.stem
+    return split
+
+
 def evaluate(
     predictor: Predictor, pairs: list[data.Pair]
 ) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray], list[int], float]:
@@ -175,7 +182,7 @@ def _run(a: argparse.Namespace) -> int:
         "model_kind": predictor.kind,
         "sha256": file_sha256(a.model),
         "data": str(a.data),
-        "split": a.split,
+        "split": split_name(a.split, a.split_file),
         "n_photos": len(photo_ids),
         "classes": [c.to_json() for c in classes],
         "convention": CONVENTION,
@@ -212,7 +219,7 @@ def _run(a: argparse.Namespace) -> int:
     pc = per_photo.per_class
     log.info(
         "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
-        a.split, len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
+        result["split"], len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
         100 * per_photo.mean_iou, 100 * pooled.mean_iou,
     )  # fmt: skip
     log.info(

@@ -16,7 +16,9 @@ class WeightedCEDiceLoss(keras.losses.Loss):
 
     `y_true` holds class ids (N x H x W, any integer or float dtype); `y_pred` holds softmax
     probabilities (N x H x W x C). The cross-entropy is a weighted mean: each pixel counts with its
-    true class's weight, divided by the sum of those weights. Dice is pooled over the whole batch.
+    true class's weight, divided by the sum of those weights. Dice is pooled over the whole batch,
+    or with `dice_per_image` computed on each image and averaged (closer to a per-photo score: a small
+    region counts as much as a large one, and a class painted where a photo has none is penalised).
     """
 
     def __init__(
@@ -24,6 +26,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         class_weights: Sequence[float],
         ce_weight: float = 1.0,
         dice_weight: float = 1.0,
+        dice_per_image: bool = False,
         name: str = "weighted_ce_dice",
         **kwargs,
     ) -> None:
@@ -31,6 +34,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         self.class_weights = [float(w) for w in class_weights]
         self.ce_weight = float(ce_weight)
         self.dice_weight = float(dice_weight)
+        self.dice_per_image = bool(dice_per_image)
 
     def call(self, y_true, y_pred):
         num_classes = len(self.class_weights)
@@ -42,7 +46,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         pixel_w = ops.sum(onehot * weights, axis=-1)
         pixel_ce = -ops.sum(onehot * ops.log(probs), axis=-1)
         ce = ops.sum(pixel_w * pixel_ce) / ops.maximum(ops.sum(pixel_w), _EPS)
-        axes = tuple(range(len(y_pred.shape) - 1))
+        axes = tuple(range(1 if self.dice_per_image else 0, len(y_pred.shape) - 1))
         inter = ops.sum(onehot * y_pred, axis=axes)
         denom = ops.sum(onehot, axis=axes) + ops.sum(y_pred, axis=axes)
         dice = (2.0 * inter + 1.0) / (denom + 1.0)
@@ -53,6 +57,9 @@ class WeightedCEDiceLoss(keras.losses.Loss):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
-            class_weights=self.class_weights, ce_weight=self.ce_weight, dice_weight=self.dice_weight
+            class_weights=self.class_weights,
+            ce_weight=self.ce_weight,
+            dice_weight=self.dice_weight,
+            dice_per_image=self.dice_per_image,
         )
         return config

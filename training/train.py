@@ -44,6 +44,7 @@ class TrainConfig:
     warmup_epochs: float = 2.0
     min_lr_ratio: float = 0.01
     dice_weight: float = 1.0
+    dice_per_image: bool = False  # soft Dice on each image, averaged (default: pooled over the batch)
     patience: int = 15  # 0: no early stopping
     split_from_lists: bool = False
     val_fraction: float = 0.1
@@ -80,6 +81,9 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs)
     p.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio)
     p.add_argument("--dice-weight", type=float, default=d.dice_weight)
+    p.add_argument(
+        "--dice-per-image", action="store_true", help="soft Dice on each image, averaged (default: per batch)"
+    )
     p.add_argument("--patience", type=int, default=d.patience, help="early stopping; 0 = off")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--split-from-lists", action="store_true", help="use DATA/train.txt and DATA/val.txt")
@@ -107,6 +111,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         encoder_weights=weights, epochs=a.epochs, batch_size=a.batch_size, crop=a.crop,
         input_size=a.input_size, lr=a.lr, weight_decay=a.weight_decay, schedule=a.schedule,
         warmup_epochs=a.warmup_epochs, min_lr_ratio=a.min_lr_ratio, dice_weight=a.dice_weight,
+        dice_per_image=a.dice_per_image,
         patience=a.patience, split_from_lists=a.split_from_lists, val_fraction=a.val_fraction, seed=a.seed,
         augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
         freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
@@ -225,7 +230,9 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
                     encoder_lr_multiplier=config.encoder_lr_multiplier,
                     freeze_steps=config.freeze_encoder_epochs * steps,
                 ),
-                loss=WeightedCEDiceLoss(weights, dice_weight=config.dice_weight),
+                loss=WeightedCEDiceLoss(
+                    weights, dice_weight=config.dice_weight, dice_per_image=config.dice_per_image
+                ),
                 jit_compile=config.jit_compile,
             )
         eval_model = model

@@ -59,6 +59,19 @@ def test_onnx_model_gives_the_exact_figures(tmp_path):
     assert "## The origin's scoring code" in md and "IoU 98.46 %" in md
 
 
+def test_a_list_file_names_the_split_it_scores(tmp_path):
+    data = _known_dataset(tmp_path / "data")
+    listed = tmp_path / "train.txt"
+    listed.write_text("p0\np2\n")
+    model = channel_model(tmp_path / "m.onnx", input_size=(64, 64))
+    out = tmp_path / "eval"
+    assert main(["--model", str(model), "--data", str(data), "--split-file", str(listed), "--out", str(out)]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert [p["id"] for p in result["photos"]] == ["p0", "p2"]
+    assert result["split"] == "train"  # not the --split default, "val"
+    assert json.loads((out / "summary.json").read_text())["split"] == "train"
+
+
 def test_onnx_model_at_another_size_is_resized_both_ways(tmp_path):
     data = _known_dataset(tmp_path / "data", n=2)
     model = channel_model(tmp_path / "m32.onnx", input_size=(32, 32))

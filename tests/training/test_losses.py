@@ -28,6 +28,23 @@ def test_value_matches_hand_computation():
     assert both == pytest.approx(expected_ce + 1 - (d0 + d1 + d2) / 3, rel=1e-5)
 
 
+def test_per_image_dice_averages_each_photo():
+    """Two photos: a class filling one photo and absent from the other counts once per photo."""
+    y_true = np.array([[[0, 0]], [[1, 1]]], np.uint8)  # 2x1x2
+    p = np.array([[[[0.9, 0.1, 0.0], [0.5, 0.5, 0.0]]], [[[0.2, 0.8, 0.0], [0.0, 1.0, 0.0]]]], np.float32)
+    loss = WeightedCEDiceLoss([1.0, 1.0, 1.0], ce_weight=0.0, dice_per_image=True)
+
+    def dice(inter, truth, pred):
+        return (2 * inter + 1) / (truth + pred + 1)
+
+    photo1 = [dice(1.4, 2, 1.4), dice(0, 0, 0.6), dice(0, 0, 0)]
+    photo2 = [dice(0, 0, 0.2), dice(1.8, 2, 1.8), dice(0, 0, 0)]
+    expected = 1 - (sum(photo1) + sum(photo2)) / 6
+    assert float(loss(y_true, p)) == pytest.approx(expected, rel=1e-5)
+    pooled = WeightedCEDiceLoss([1.0, 1.0, 1.0], ce_weight=0.0)
+    assert float(pooled(y_true, p)) != pytest.approx(expected, rel=1e-3)
+
+
 def test_perfect_prediction_is_near_zero():
     y_true = np.array([[[0, 1], [2, 2]]], np.uint8)
     p = np.eye(3, dtype=np.float32)[y_true]
@@ -35,9 +52,9 @@ def test_perfect_prediction_is_near_zero():
 
 
 def test_config_round_trip():
-    loss = WeightedCEDiceLoss([3.0, 1.0, 0.5], dice_weight=0.5)
+    loss = WeightedCEDiceLoss([3.0, 1.0, 0.5], dice_weight=0.5, dice_per_image=True)
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
-    assert again.class_weights == [3.0, 1.0, 0.5] and again.dice_weight == 0.5
+    assert again.class_weights == [3.0, 1.0, 0.5] and again.dice_weight == 0.5 and again.dice_per_image
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():
