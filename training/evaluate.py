@@ -114,7 +114,7 @@ def choose_ids(
 
 
 def split_name(split: str, split_file: Path | None) -> str:
-    """What the reports call the photos scored: a list file's name (`train.txt` -> "train"), else the split."""
+    """What the reports call the photos scored: a list file's name (`train.txt`: "train"), else the split."""
     if split_file is not None and split_file.suffix != ".json":
         return split_file.stem
     return split

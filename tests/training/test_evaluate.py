@@ -65,7 +65,8 @@ def test_a_list_file_names_the_split_it_scores(tmp_path):
     listed.write_text("p0\np2\n")
     model = channel_model(tmp_path / "m.onnx", input_size=(64, 64))
     out = tmp_path / "eval"
-    assert main(["--model", str(model), "--data", str(data), "--split-file", str(listed), "--out", str(out)]) == 0
+    args = ["--model", str(model), "--data", str(data), "--split-file", str(listed), "--out", str(out)]
+    assert main(args) == 0
     result = json.loads((out / "metrics.json").read_text())
     assert [p["id"] for p in result["photos"]] == ["p0", "p2"]
     assert result["split"] == "train"  # not the --split default, "val"
