@@ -212,6 +212,8 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
     with strategy.scope():
         if state is not None:
             log.info("resuming %s after epoch %d (best IoU %.4f)", out, state.epoch, state.best_score)
+            import training.models  # noqa: F401  (registers the custom layers a saved model holds)
+
             model = keras.models.load_model(out / LAST)
         else:
             state = RunState()

@@ -11,7 +11,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from tests.training.conftest import train_argv  # noqa: E402
+from tests.training.conftest import TINY_UNET, train_argv  # noqa: E402
 from training.train import main  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -67,6 +67,24 @@ def test_resume_continues_from_the_last_epoch(tiny_origin_dataset, tmp_path):
     last = keras.models.load_model(out / "last.keras")
     steps = json.loads((out / "config.json").read_text())["steps_per_epoch"]
     assert int(last.optimizer.iterations.numpy()) == 3 * steps  # optimizer state carried over
+
+
+def test_a_deeplab_run_resumes_in_a_fresh_process(tiny_origin_dataset, tmp_path):
+    """The shipped architecture holds a custom layer; a new process must be able to load its last.keras."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "deeplab"
+    deeplab = ["--arch", "deeplabv3plus", "--backbone", "mobilenetv2", "--encoder-weights", "none"]
+    deeplab += [f"--model-setting={k}=8" for k in ("aspp_filters", "low_level_filters", "decoder_filters")]
+    argv = [a for a in train_argv(tiny_origin_dataset, out, "--epochs", "2") if a not in TINY_UNET] + deeplab
+    assert main([*argv, "--max-minutes", "0.001"]) == 0  # stops after one epoch
+    assert not json.loads((out / "state.json").read_text())["finished"]
+    code = "import sys; from training.train import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, *argv, "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 2 and state["finished"]
 
 
 def test_resume_without_a_run_is_refused(tiny_origin_dataset, tmp_path):
