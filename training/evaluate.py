@@ -53,7 +53,7 @@ def load_predictor(path: Path) -> Predictor:
         from app.core.model import SegmentationModel
 
         model = SegmentationModel.load(path)
-        log.info("ONNX model %s on %s", model.describe(), model.device)
+        log.info("ONNX model %s", model.describe())
         return Predictor(path, "onnx", tuple(model.input_size), model.predict)
     if path.suffix.lower() != ".keras":
         raise CorroscopeError(f"{path}: expected a .keras or .onnx model file")

@@ -21,6 +21,7 @@ _RUST = np.array([168.0, 84.0, 40.0], dtype=np.float32)
 _STEEL = np.array([112.0, 124.0, 150.0], dtype=np.float32)
 _GROUND = np.array([104.0, 126.0, 92.0], dtype=np.float32)
 _DOMINANT = {CORROSION.id: 0, ASSET.id: 2, BACKGROUND.id: 1}
+GROUNDS = ("soil", "rust")  # "rust": rust-brown ground textured like corrosion, a hard case for a model
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -36,12 +37,18 @@ def synthetic_pipe(
     rust: float = 0.15,
     noise: float = 6.0,
     separable: bool = True,
+    ground: str = "soil",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rgb uint8 HxWx3, labels uint8 HxW). `size` is (H, W) or a square side; `rust` is roughly the
-    corroded fraction of the pipe (0 gives a clean pipe); `noise` is the sensor noise's std dev."""
+    corroded fraction of the pipe (0 gives a clean pipe); `noise` is the sensor noise's std dev;
+    `ground` one of GROUNDS ("rust" looks like corrosion, so it cannot be `separable`)."""
     h, w = (size, size) if isinstance(size, int) else size
     if h < 8 or w < 8:
         raise ValueError(f"size must be at least 8x8, got {h}x{w}")
+    if ground not in GROUNDS:
+        raise ValueError(f"ground must be one of {', '.join(GROUNDS)}, got {ground!r}")
+    if ground == "rust" and separable:
+        raise ValueError("a rust-brown ground cannot keep the background's channel largest; separable=False")
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
 
@@ -76,6 +83,11 @@ def synthetic_pipe(
     rgb[bg] = _GROUND + ground_tex[bg][:, None]
     rgb[steel] = _STEEL * shade[steel][:, None] + streak[steel][:, None]
     rgb[rusty] = _RUST * (0.6 + 0.4 * shade[rusty][:, None]) + rust_tex[rusty][:, None] * [1.0, 0.6, 0.3]
+    if ground == "rust":  # its own generator: the pipe and the noise stay those of the soil scene
+        ground_rng = np.random.default_rng([seed, 1])
+        patchy = 0.75 + 0.25 * _smooth_noise(ground_rng, h, w, cells=8)
+        grain = _smooth_noise(ground_rng, h, w, cells=40) * 22.0
+        rgb[bg] = _RUST * patchy[bg][:, None] + grain[bg][:, None] * [1.0, 0.6, 0.3]
     if noise > 0:
         rgb += rng.normal(0.0, noise, size=rgb.shape).astype(np.float32)
     out = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)

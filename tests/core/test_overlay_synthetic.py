@@ -61,3 +61,22 @@ def test_synthetic_separable_keeps_each_class_channel_largest(seed: int) -> None
     rgb, lab = synthetic_pipe(seed=seed, size=(64, 80), noise=20.0)
     channel = np.array([0, 2, 1])[lab]  # corrosion red, asset blue, background green
     assert (rgb.astype(int).argmax(-1) == channel).all()
+
+
+def test_synthetic_rust_ground_keeps_the_scene_and_browns_the_ground() -> None:
+    soil_rgb, soil_lab = synthetic_pipe(seed=4, size=96, separable=False)
+    rust_rgb, rust_lab = synthetic_pipe(seed=4, size=96, separable=False, ground="rust")
+    np.testing.assert_array_equal(soil_lab, rust_lab)  # same pipe, same rust patches
+    ground = soil_lab == 2
+    np.testing.assert_array_equal(soil_rgb[~ground], rust_rgb[~ground])
+    mean = rust_rgb[ground].astype(float).mean(axis=0)
+    assert mean[0] > mean[1] > mean[2]  # rust-brown: red over green over blue, like corrosion
+    soil_mean = soil_rgb[ground].astype(float).mean(axis=0)
+    assert soil_mean[1] > soil_mean[0]  # the default ground stays green-brown
+
+
+def test_synthetic_refuses_unknown_or_contradictory_ground() -> None:
+    with pytest.raises(ValueError, match="ground must be one of"):
+        synthetic_pipe(seed=0, size=32, ground="snow")
+    with pytest.raises(ValueError, match="separable=False"):
+        synthetic_pipe(seed=0, size=32, ground="rust")
