@@ -1,4 +1,4 @@
-"""Score a model on synthetic hard cases: `python -m training.hard_cases --model M.onnx --out FIG.png`.
+"""Score a model on synthetic hard cases: `python -m training.hard_cases --model M.onnx --out FIG.jpg`.
 
 Pipes in front of rust-brown ground textured like corrosion (`app.core.synthetic`, `ground="rust"`), a
 failure seen on real photos (a rusty wall behind a rusty pipe), here on pictures we own and may publish.
@@ -39,6 +39,8 @@ class SceneScore:
 
 @dataclass(frozen=True)
 class Scene:
+    """One rendered scene and the model's class ids for it."""
+
     seed: int
     photo: np.ndarray
     truth: np.ndarray
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     p = argparse.ArgumentParser(prog="python -m training.hard_cases", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, type=Path, help="a contract .onnx file or a run's best.keras")
-    p.add_argument("--out", type=Path, default=None, help="figure of the hard scenes (PNG); none if omitted")
+    p.add_argument("--out", type=Path, default=None, help="figure (.png or .jpg); none if omitted")
     p.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     p.add_argument("--size", type=int, default=256, help="square side of the scenes")
     a = p.parse_args(argv)
