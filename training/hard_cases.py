@@ -68,6 +68,11 @@ def _class_id(name: str) -> int:
     return next(c.id for c in DEFAULT_CLASSES if c.name == name)
 
 
+def _log_scores(what: str, iou, ground_as_corrosion: float) -> None:
+    ious = ", ".join(f"{c.name} {100 * v:.1f} %" for c, v in zip(DEFAULT_CLASSES, iou, strict=True))
+    log.info("%s: IoU %s; ground painted as corrosion %.1f %%", what, ious, 100 * ground_as_corrosion)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     p = argparse.ArgumentParser(prog="python -m training.hard_cases", description=__doc__.splitlines()[0])
@@ -81,20 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     except CorroscopeError as exc:
         log.error("%s", exc)
         return 2
-    names = [c.name for c in DEFAULT_CLASSES]
     for ground in ("rust", "soil"):
         scenes = run_scenes(predictor, tuple(a.seeds), ground, a.size)
         scores = [score(s, ground) for s in scenes]
         for s in scores:
-            ious = ", ".join(f"{n} {100 * v:.1f} %" for n, v in zip(names, s.iou, strict=True))
-            log.info("%s ground, seed %d: IoU %s; ground painted as corrosion %.1f %%", ground, s.seed, ious,
-                     100 * s.ground_as_corrosion)  # fmt: skip
+            _log_scores(f"{ground} ground, seed {s.seed}", s.iou, s.ground_as_corrosion)
         mean = np.nanmean([s.iou for s in scores], axis=0)
-        log.info(
-            "%s ground, mean of %d scenes: IoU %s; ground painted as corrosion %.1f %%", ground, len(scores),
-            ", ".join(f"{n} {100 * v:.1f} %" for n, v in zip(names, mean, strict=True)),
-            100 * np.mean([s.ground_as_corrosion for s in scores]),
-        )  # fmt: skip
+        on_ground = float(np.mean([s.ground_as_corrosion for s in scores]))
+        _log_scores(f"{ground} ground, mean of {len(scores)} scenes", mean, on_ground)
         if ground == "rust" and a.out is not None:
             from training.plots import example_grid
 

@@ -13,7 +13,6 @@ there (`models/MODEL_CARD.md`).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -45,12 +44,16 @@ def _step(name: str, entry: Callable[[list[str]], int], argv: list[str]) -> None
 def _train_member(run: Path, seed: int, data_dir: Path, weights: str, extra: Sequence[str]) -> Path:
     """Train (or continue, or keep) the run of one seed; its best checkpoint once the run has finished."""
     from training import train
+    from training.callbacks import RunState
 
-    state = run / "state.json"
-    if not (state.is_file() and json.loads(state.read_text(encoding="utf-8")).get("finished")):
+    def finished() -> bool:
+        state = RunState.load(run)
+        return state is not None and state.finished
+
+    if not finished():
         argv = [*RECIPE_ARGS, "--data", str(data_dir), "--encoder-weights", weights, "--seed", str(seed)]
         _step(f"train seed {seed}", train.main, [*argv, *extra, "--out", str(run)])
-    if not json.loads(state.read_text(encoding="utf-8")).get("finished"):
+    if not finished():
         raise RecipeError(f"{run} stopped before its last epoch; run the same command to continue it")
     return run / "best.keras"
 
