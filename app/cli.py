@@ -24,10 +24,10 @@ import app
 from app.core.batch import DONE, BatchProgress, BatchSummary, run_batch
 from app.core.errors import CorroscopeError
 from app.core.export import is_output_file
-from app.core.imageio import find_images, read_image
 from app.core.inference import InferenceMode, InferenceOptions, segment
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.paths import models_dir, samples_dir
+from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

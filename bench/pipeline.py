@@ -79,10 +79,11 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     """Stage times of one photo along the batch's path: read, segment, stats, overlay, write."""
     from app.core.analysis import PhotoResult
     from app.core.export import output_paths, result_to_dict, write_mask_png, write_result_json
+    from app.core.files import write_png
     from app.core.grading import assess
-    from app.core.imageio import read_image, write_png
     from app.core.inference import InferenceMode, segment, shrink_area
     from app.core.overlay import blend_overlay
+    from app.core.photos import read_image
     from app.core.stats import area_stats
 
     clock = _Clock()
@@ -120,9 +121,9 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
 def photo_case(
     model_path: Path, photo: Path, mode: str, repeats: int, out_dir: Path, tile_scale: float
 ) -> dict:
-    from app.core.imageio import probe_image
     from app.core.inference import InferenceOptions
     from app.core.model import SegmentationModel
+    from app.core.photos import probe_image
 
     model = SegmentationModel.load(model_path, device="cpu")
     model.predict(np.zeros((1, *model.input_size, 3), np.uint8))  # first-run allocations
@@ -152,9 +153,9 @@ def photo_case(
 
 def batch_case(model_path: Path, photos: Path, out_dir: Path, mode: str) -> dict:
     from app.core.batch import run_batch
-    from app.core.imageio import find_images
     from app.core.inference import InferenceOptions
     from app.core.model import SegmentationModel
+    from app.core.photos import find_images
 
     model = SegmentationModel.load(model_path, device="cpu")
     paths = find_images([photos])

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from app.core import contract
-from app.core.errors import CorroscopeError, OutputExistsError
-from app.core.imageio import atomic_write_bytes
+from app.core.errors import CorroscopeError
+from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.model import SegmentationModel
 from training.quantize import KEY_QUANTIZATION
 
@@ -220,8 +220,7 @@ def extract_member(path: Path, index: int):
 def _write_checked(proto, out: Path, overwrite: bool) -> SegmentationModel:
     """Write `proto` atomically once the app's contract check passes on a temporary copy."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite=overwrite)
     data = proto.SerializeToString()
     with tempfile.TemporaryDirectory(prefix="corroscope-ensemble-") as tmp:
         check = Path(tmp) / out.name
@@ -240,8 +239,7 @@ def write_ensemble(
     overwrite: bool = False,
 ) -> SegmentationModel:
     """Merge and write atomically; the written file is loaded back through the app's contract check."""
-    if Path(out).exists() and not overwrite:  # before the (slow) merge
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite=overwrite)  # before the (slow) merge
     return _write_checked(merge_models(paths, metrics, float_model), out, overwrite)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from app.core import contract
-from app.core.errors import CorroscopeError, ExportError, OutputExistsError
-from app.core.imageio import new_file_mode
+from app.core.errors import CorroscopeError, ExportError
+from app.core.files import new_file_mode, refuse_existing
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, classes_from_json, classes_to_json
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def parity_photos(input_size: tuple[int, int], data: Path | None, count: int) ->
 
     h, w = input_size
     if data is not None:
-        from app.core.imageio import find_images, read_image
+        from app.core.photos import find_images, read_image
 
         paths = find_images([data], recursive=True)[:count]
         if not paths:
@@ -178,8 +178,7 @@ def export_model(
 
     start = time.perf_counter()
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite=overwrite)
     input_size = input_size or _static_size(model)
     num_classes = int(model.output_shape[-1])
     if num_classes != len(info.classes):

@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 
 from app.core import contract
-from app.core.errors import CorroscopeError, ExportError, OutputExistsError
-from app.core.imageio import find_images, read_image_reduced
+from app.core.errors import CorroscopeError, ExportError
+from app.core.files import atomic_write, refuse_existing
+from app.core.photos import find_images, read_image_reduced
 from training.graph_rewrites import tensor_consumers, transpose_input_first
 
 log = logging.getLogger("training.quantize")
@@ -153,8 +154,7 @@ def quantize_model(
 
     start = time.perf_counter()
     model, out = Path(model), Path(out)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite=overwrite)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     float_model = SegmentationModel.load(model, device="cpu")  # contract check of the source
@@ -213,7 +213,8 @@ def quantize_model(
         check = load_batch(check_paths, float_model.input_size)
         agreement = argmax_agreement(float_model, int8_model, check)
         del int8_model
-        shutil.move(str(final), str(out))  # a rename when on one file system
+        with atomic_write(out, overwrite=overwrite) as fh, final.open("rb") as src:
+            shutil.copyfileobj(src, fh)  # tmp may be on another file system: copy into out's folder
     log.info("int8 model %s (float sha256 %s): argmax agreement with float %.3f %% on %d photos",
              out, float_model.short_sha, agreement, len(check_paths))  # fmt: skip
     return QuantizeReport(

@@ -11,10 +11,10 @@ import numpy as np
 
 from app.core.errors import CorroscopeError
 from app.core.grading import Assessment, ReviewPolicy, assess
-from app.core.imageio import DEFAULT_MAX_PIXELS, read_image
 from app.core.inference import InferenceMode, InferenceOptions, segment
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
+from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 from app.core.stats import AreaStats, area_stats
 
 

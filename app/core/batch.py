@@ -36,9 +36,9 @@ from app.core.export import (
     write_result_json,
 )
 from app.core.grading import ReviewPolicy
-from app.core.imageio import DEFAULT_MAX_PIXELS, read_image
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
+from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 
 log = logging.getLogger(__name__)
 

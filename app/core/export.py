@@ -18,8 +18,7 @@ import numpy as np
 from PIL import Image
 
 from app.core.analysis import PhotoFailure, PhotoResult
-from app.core.errors import OutputExistsError
-from app.core.imageio import atomic_write_bytes, write_png
+from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 
@@ -117,9 +116,7 @@ def write_mask_png(
     path: str | os.PathLike[str], labels: np.ndarray, classes: Sequence[ClassInfo], overwrite: bool = False
 ) -> Path:
     """The label map as a PNG in the classes' colours (reads back as the ground-truth RGB mask)."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    refuse_existing(path, overwrite=overwrite)  # before the encode
     return atomic_write_bytes(path, encode_mask_png(labels, classes), overwrite=overwrite)
 
 

@@ -9,19 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from app.core.analysis import PhotoFailure, PhotoResult
-from app.core.errors import OutputExistsError
-from app.core.imageio import atomic_write_bytes
+from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.model import SegmentationModel
 from app.report.pdf import draw_batch_report, draw_photo_report, render
 
 __all__ = ["render_batch_pdf", "render_pdf_report", "write_batch_pdf_report", "write_pdf_report"]
 
 ALL_SCALES = ("astm", "iso")
-
-
-def _refuse_existing(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
 
 
 def _scales(scale: str | None) -> tuple[str, ...]:
@@ -59,7 +53,7 @@ def write_pdf_report(
 ) -> Path:
     """Write the one-photo report atomically; `OutputExistsError` if `path` exists and not `overwrite`."""
     path = Path(path)
-    _refuse_existing(path, overwrite)  # fail before the drawing work
+    refuse_existing(path, overwrite=overwrite)  # fail before the drawing work
     return atomic_write_bytes(
         path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale), overwrite
     )
@@ -83,5 +77,5 @@ def write_batch_pdf_report(
 ) -> Path:
     """Write the batch report (a table of every photo, failures with reasons) atomically."""
     path = Path(path)
-    _refuse_existing(path, overwrite)
+    refuse_existing(path, overwrite=overwrite)
     return atomic_write_bytes(path, render_batch_pdf(results, model, scale), overwrite)

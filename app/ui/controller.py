@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core import analysis, imageio
+from app.core import analysis, photos
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
@@ -196,7 +196,7 @@ def _open_and_analyze(
     path: Path, model: SegmentationModel | None, options: InferenceOptions, color_table: tuple[int, ...]
 ) -> Iterator[object]:
     start = time.perf_counter()
-    rgb = imageio.read_image(path)
+    rgb = photos.read_image(path)
     read_seconds = time.perf_counter() - start
     yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
     if model is not None:
@@ -213,7 +213,7 @@ def _batch_rows(
     model: SegmentationModel, inputs: list[Path], options: InferenceOptions
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo."""
-    paths = imageio.find_images(inputs)
+    paths = photos.find_images(inputs)
     yield len(paths)
     for path in paths:
         try:

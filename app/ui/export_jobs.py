@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from app.core import export
 from app.core.analysis import PhotoFailure, PhotoResult
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 import app
-from app.core.imageio import IMAGE_EXTENSIONS
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel
+from app.core.photos import IMAGE_EXTENSIONS
 from app.ui import export_jobs
 from app.ui.actions import ActionSpec, make_actions
 from app.ui.banner_widget import BannerWidget

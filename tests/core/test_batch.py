@@ -17,10 +17,11 @@ from app.core import batch as batch_module
 from app.core.batch import DONE, FAILED, SKIPPED, BatchProgress, run_batch
 from app.core.errors import ExportError
 from app.core.export import CSV_NAME, output_paths
-from app.core.imageio import read_image, write_png
+from app.core.files import write_png
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.palette import decode_mask
+from app.core.photos import read_image
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.tiny_models import channel_model
 

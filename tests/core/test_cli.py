@@ -16,7 +16,7 @@ import app
 from app import cli
 from app.core import contract
 from app.core.export import output_paths
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.tiny_models import channel_model
 

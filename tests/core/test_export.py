@@ -26,9 +26,10 @@ from app.core.export import (
     write_overlay_png,
     write_result_json,
 )
-from app.core.imageio import read_image, write_png
+from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES, decode_mask
+from app.core.photos import read_image
 from app.core.synthetic import synthetic_pipe
 
 NAMES = [c.name for c in DEFAULT_CLASSES]

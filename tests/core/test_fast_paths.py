@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from app.core.errors import ImageReadError
-from app.core.imageio import read_image
 from app.core.inference import _StripUpsampler, shrink_area
+from app.core.photos import read_image
 
 
 def _smooth_probs(h: int, w: int, classes: int = 3, seed: int = 0) -> np.ndarray:

@@ -25,8 +25,8 @@ COPIED = ("app", "tests", "training", "scripts", "bench", "packaging")
 
 MUTATIONS = [
     (
-        "imageio: OpenCV decodes what Pillow cannot open (no header size check)",
-        "app/core/imageio.py",
+        "photos: OpenCV decodes what Pillow cannot open (no header size check)",
+        "app/core/photos.py",
         """        raise ImageReadError(
             f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
         )
@@ -40,15 +40,15 @@ MUTATIONS = [
         "tests/reliability/test_bad_inputs.py -k bomb",
     ),
     (
-        "imageio: pixel limit checked after decoding",
-        "app/core/imageio.py",
+        "photos: pixel limit checked after decoding",
+        "app/core/photos.py",
         "    _check_pixels(path, head.width // factor, head.height // factor, max_pixels)\n",
         "",
         "tests/reliability/test_bad_inputs.py -k bomb",
     ),
     (
-        "imageio: a folder is not recognised before reading",
-        "app/core/imageio.py",
+        "photos: a folder is not recognised before reading",
+        "app/core/photos.py",
         """    if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not a photo")
 """,
@@ -190,25 +190,27 @@ MUTATIONS += [
     ),
     (
         "atomic writes: written in place (no temp file + rename)",
-        "app/core/imageio.py",
+        "app/core/files.py",
         """        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        if not overwrite and os.path.lexists(path):  # appeared while we wrote: still not ours to replace
+            raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
         os.replace(tmp, path)
         tmp = None""",
         """        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())""",
         "tests/reliability/test_faults.py",
     ),
     (
         "atomic writes: temp file not removed when the write fails",
-        "app/core/imageio.py",
+        "app/core/files.py",
         """        if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)""",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from app.core.imageio import read_image
+from app.core.photos import read_image
 
 
 def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:

@@ -14,8 +14,8 @@ import pytest
 from app.core.batch import DONE, FAILED, run_batch
 from app.core.errors import ImageReadError
 from app.core.export import CSV_NAME, output_paths, output_stems
-from app.core.imageio import find_images, read_image
 from app.core.model import SegmentationModel
+from app.core.photos import find_images, read_image
 from tests.reliability.bad_files import (
     ALL_CASES,
     FOLDER_NAME,
@@ -82,7 +82,7 @@ def test_a_missing_photo_is_reported_too(tmp_path: Path) -> None:
 _PEAK_RSS = """
 import sys
 from app.core.errors import ImageReadError
-from app.core.imageio import read_image
+from app.core.photos import read_image
 for name in sys.argv[1:]:
     try:
         read_image(name)

@@ -20,7 +20,7 @@ from app import cli
 from app.core import contract
 from app.core.batch import run_batch
 from app.core.errors import ModelContractError
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.synthetic import synthetic_pipe

@@ -13,7 +13,7 @@ import pytest
 
 from app.core.batch import run_batch
 from app.core.export import CSV_NAME
-from app.core.imageio import encode_png, write_png
+from app.core.files import encode_png, write_png
 from app.core.model import SegmentationModel
 from app.core.synthetic import synthetic_pipe
 from tests.reliability.conftest import cli_command, cli_env

@@ -15,18 +15,19 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.core import imageio
+from app.core import files
 from app.core.batch import DONE, SKIPPED, run_batch
 from app.core.errors import ExportError, ModelContractError
 from app.core.export import CSV_NAME, output_paths, output_stems
 from app.core.model import SegmentationModel
+from app.core.photos import read_image
 from tests.helpers.tiny_models import channel_model
 from tests.reliability.conftest import read_csv, small_photos
 from tests.reliability.integrity import assert_only_whole_files, snapshot
 
 
 class _DiskFull:
-    """Stands in for the `os` module inside `app.core.imageio`: files opened through `fdopen` can take
+    """Stands in for the `os` module inside `app.core.files`: files opened through `fdopen` can take
     `budget` more bytes in all; the write that crosses it stores what fits, then fails with ENOSPC,
     like a real full disk. Everything else is the real `os`."""
 
@@ -85,7 +86,7 @@ def test_disk_full_mid_batch_leaves_whole_files_and_the_rerun_finishes(
 ) -> None:
     out = tmp_path / "out"
     disk = _DiskFull(budget=20_000)  # a few photos' outputs, then full
-    monkeypatch.setattr(imageio, "os", disk)
+    monkeypatch.setattr(files, "os", disk)
     summary = run_batch(model, photos, out)
     monkeypatch.undo()  # space freed
     assert disk.hits > 0
@@ -111,7 +112,7 @@ def test_disk_full_mid_batch_leaves_whole_files_and_the_rerun_finishes(
 def test_disk_full_in_the_cli_is_a_plain_message(
     photos: list[Path], model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setattr(imageio, "os", _DiskFull(budget=20_000))
+    monkeypatch.setattr(files, "os", _DiskFull(budget=20_000))
     rc = cli.main(
         ["analyze", str(photos[0].parent), "--out", str(tmp_path / "o"), "--model", str(model_path)]
     )
@@ -134,7 +135,7 @@ def refusing_folder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
         return real(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(imageio.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(files.tempfile, "mkstemp", mkstemp)
     yield refused
 
 
@@ -263,6 +264,6 @@ def test_stale_temp_files_of_a_killed_run_are_cleaned_and_never_read(
     assert summary.ok and photos[0] in summary.done
     assert read_csv(summary.csv_path) == reference
     assert not list(out.glob(".*.part"))
-    mask = imageio.read_image(out / f"{stem}_mask.png")  # the leftover was replaced by a real mask
+    mask = read_image(out / f"{stem}_mask.png")  # the leftover was replaced by a real mask
     colours = {tuple(c) for c in mask.reshape(-1, 3)}
     assert colours <= {c.color for c in model.classes}

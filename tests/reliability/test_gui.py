@@ -135,7 +135,7 @@ def test_a_full_disk_during_a_gui_export_is_a_message_and_leaves_whole_files(
 ) -> None:
     """The export of the photo on screen (mask, overlay, JSON, PDF) as the window's worker runs it, on
     a disk that fills at the start, half way through, or in the last file (the PDF)."""
-    from app.core import imageio
+    from app.core import files
     from app.ui import export_jobs
     from tests.reliability.integrity import assert_only_whole_files
     from tests.reliability.test_faults import _DiskFull
@@ -147,7 +147,7 @@ def test_a_full_disk_during_a_gui_export_is_a_message_and_leaves_whole_files(
 
     def export(out: Path, disk: _DiskFull, signal):
         targets = export_jobs.photo_targets(out, photo.stem, ("mask", "overlay", "json", "pdf"))
-        monkeypatch.setattr(imageio, "os", disk)
+        monkeypatch.setattr(files, "os", disk)
         with qtbot.waitSignal(signal, timeout=30_000) as blocker:
             c.run_export(
                 export_jobs.write_photo_exports,

@@ -12,7 +12,7 @@ from onnx import numpy_helper
 
 from app.core import contract
 from app.core.errors import CorroscopeError
-from app.core.imageio import new_file_mode
+from app.core.files import new_file_mode
 from app.core.model import SegmentationModel
 from app.core.synthetic import synthetic_pipe
 from tests.training.test_quantize import SIZE, conv_model, photo_folder

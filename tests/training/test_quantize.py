@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from app.core import contract
 from app.core.errors import OutputExistsError
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.tiny_models import default_metadata

@@ -14,7 +14,7 @@ pytest.importorskip("onnx", reason="the UI tests build tiny ONNX models with onn
 from PySide6.QtCore import QCoreApplication, QSettings
 
 from app.core import contract
-from app.core.imageio import write_png
+from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
 from app.ui.settings import AppSettings
 from tests.helpers.tiny_models import channel_model

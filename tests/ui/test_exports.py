@@ -9,10 +9,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from app.core.analysis import analyze_photo
-from app.core.imageio import read_image
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.palette import decode_mask
+from app.core.photos import read_image
 from app.ui.export_dialog import ExportDialog
 from app.ui.export_jobs import photo_targets, start_batch_pdf_export, start_photo_export
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo

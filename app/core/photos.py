@@ -1,13 +1,11 @@
-"""Reading photos robustly (any format, depth, channels, EXIF rotation); writing files atomically."""
+"""Reading photos robustly: any format, depth, channels and EXIF rotation, with a pixel budget."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterable
@@ -18,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from app.core.errors import ExportError, ImageReadError, OutputExistsError
+from app.core.errors import ImageReadError
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +27,6 @@ _EXIF_ORIENTATION = 0x0112
 # Modes OpenCV decodes wrongly or not at all; Pillow converts these.
 _PIL_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "P", "PA", "1"}
 _PIL_FORMATS = {"JPEG", "MPO"}  # Pillow reports truncation; OpenCV alone decodes grey rows silently
-# zlib level 1 with the "up" filter: on photos (the overlay) 3x faster than level 3 with adaptive
-# filters and no larger; masks are flat and small either way (docs/performance.md).
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.10
-    _PNG_PARAMS += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 
 
 @dataclass(frozen=True)
@@ -295,57 +288,3 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     if orientation not in ops:
         return rgb
     return np.ascontiguousarray(ops[orientation](rgb))
-
-
-_UMASK_LOCK = threading.Lock()
-
-
-@functools.cache
-def new_file_mode() -> int:
-    """0o666 less the process umask (read once; Python has no way to read it without setting it)."""
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = False) -> Path:
-    """Write a temp file in the same folder, then `os.replace`: readers see the old file or the new."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return path
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 HxW (grey) or HxWx3 (RGB) -> PNG bytes."""
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ValueError(f"PNG export needs uint8 HxW or HxWx3, got {image.dtype} {image.shape}")
-    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", bgr, _PNG_PARAMS)
-    if not ok:
-        raise ExportError("PNG encoding failed")
-    return buf.tobytes()
-
-
-def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool = False) -> Path:
-    path = Path(path)
-    if path.exists() and not overwrite:  # checked before the (slow) encode too
-        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
-    return atomic_write_bytes(path, encode_png(image), overwrite=overwrite)

@@ -13,16 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from app.core import imageio
+from app.core import files
 from app.core.errors import ExportError, ImageReadError, OutputExistsError
-from app.core.imageio import (
-    atomic_write_bytes,
-    find_images,
-    probe_image,
-    read_image,
-    read_image_reduced,
-    write_png,
-)
+from app.core.files import atomic_write_bytes, write_png
+from app.core.photos import find_images, probe_image, read_image, read_image_reduced
 
 
 def _pattern(h: int = 24, w: int = 40) -> np.ndarray:
@@ -226,7 +220,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest
     def disk_full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(imageio.os, "fsync", disk_full)
+    monkeypatch.setattr(files.os, "fsync", disk_full)
     with pytest.raises(ExportError, match="No space left on device"):
         atomic_write_bytes(tmp_path / "x.png", b"data" * 1000)
     assert list(tmp_path.iterdir()) == []
