@@ -77,8 +77,9 @@ class _TimedModel:
 
 def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     """Stage times of one photo along the batch's path: read, segment, stats, overlay, write."""
+    from app.core import exporters
     from app.core.analysis import PhotoResult
-    from app.core.export import output_paths, result_to_dict, write_mask_png, write_result_json
+    from app.core.export import result_to_dict, write_mask_png, write_result_json
     from app.core.files import write_png
     from app.core.grading import assess
     from app.core.inference import InferenceMode, segment, shrink_area
@@ -108,13 +109,14 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     with clock.stage("overlay"):
         overlay = blend_overlay(rgb, seg.labels, model.classes)
     with clock.stage("write"):
-        outs = output_paths(out_dir, path.stem)
+        outs = exporters.targets(out_dir, path.stem, ("mask", "overlay", "json"))
         result = PhotoResult(path, rgb.shape[1], rgb.shape[0], stats, assessment, seg.mean_confidence,
                              sum(clock.wall.values()), model.sha256, model.device, options.mode,
-                             model.classes, seg.labels, seg.confidence)  # fmt: skip
-        write_mask_png(outs.mask, seg.labels, model.classes, overwrite=True)
-        write_png(outs.overlay, overlay, overwrite=True)
-        write_result_json(outs.json, result_to_dict(result, outs), overwrite=True)
+                             model.classes, labels=seg.labels, confidence=seg.confidence)  # fmt: skip
+        write_mask_png(outs["mask"], seg.labels, model.classes, overwrite=True)
+        write_png(outs["overlay"], overlay, overwrite=True)
+        names = {k: p.name for k, p in outs.items() if k != "json"}
+        write_result_json(outs["json"], result_to_dict(result, names), overwrite=True)
     return clock
 
 
@@ -152,17 +154,22 @@ def photo_case(
 
 
 def batch_case(model_path: Path, photos: Path, out_dir: Path, mode: str) -> dict:
-    from app.core.batch import run_batch
     from app.core.inference import InferenceOptions
     from app.core.model import SegmentationModel
     from app.core.photos import find_images
+    from app.core.pipeline import BatchOptions, run_batch
 
     model = SegmentationModel.load(model_path, device="cpu")
     paths = find_images([photos])
     rss: list[float] = []
     t0 = time.perf_counter()
-    summary = run_batch(model, paths, out_dir, InferenceOptions(mode=mode), overwrite=True,
-                        progress=lambda _event: rss.append(rss_mb()))  # fmt: skip
+    summary = run_batch(
+        model,
+        paths,
+        out_dir,
+        BatchOptions(inference=InferenceOptions(mode=mode), overwrite=True),
+        progress=lambda _event: rss.append(rss_mb()),
+    )
     seconds = time.perf_counter() - t0
     tenth = max(1, len(rss) // 10)
     return {

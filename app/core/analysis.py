@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +18,10 @@ from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 from app.core.stats import AreaStats, area_stats
 
 
-@dataclass(frozen=True, eq=False)
-class PhotoResult:
-    """Everything measured on one photo. `labels`/`confidence` are full size (uint8 HxW)."""
+@dataclass(frozen=True)
+class PhotoFigures:
+    """What was measured on one photo, without its pixel arrays: what a table row, a CSV row or a
+    stored result holds."""
 
     path: Path
     width: int
@@ -33,12 +34,32 @@ class PhotoResult:
     provider: str
     mode: InferenceMode
     classes: tuple[ClassInfo, ...]
-    labels: np.ndarray = field(repr=False)
-    confidence: np.ndarray = field(repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
         return self.width, self.height
+
+    def figures(self) -> PhotoFigures:
+        """These figures alone (a `PhotoResult` drops its arrays)."""
+        names = [f.name for f in fields(PhotoFigures)]
+        return PhotoFigures(**{n: getattr(self, n) for n in names})
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoResult(PhotoFigures):
+    """The figures plus the full-size label map and top-class confidence x 255 (uint8 HxW each)."""
+
+    labels: np.ndarray = field(repr=False)
+    confidence: np.ndarray = field(repr=False)
+
+
+def reassess(result: PhotoResult, labels: np.ndarray, policy: ReviewPolicy | None = None) -> PhotoResult:
+    """The same photo with figures and grades recomputed from `labels` (the model's or an edited map)."""
+    if labels.shape != result.labels.shape:
+        raise ValueError(f"labels {labels.shape} do not match the photo {result.labels.shape}")
+    stats = area_stats(labels, result.classes)
+    assessment = assess(stats, result.mean_confidence, policy)
+    return replace(result, stats=stats, assessment=assessment, labels=labels)
 
 
 @dataclass(frozen=True)

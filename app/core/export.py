@@ -10,14 +10,13 @@ import os
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.analysis import PhotoFailure, PhotoFigures
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
@@ -68,35 +67,6 @@ def output_stems(paths: Sequence[Path]) -> dict[Path, str]:
     return out
 
 
-OUTPUT_SUFFIXES = ("_mask.png", "_overlay.png")
-
-
-def is_output_file(path: Path, out_dir: Path) -> bool:
-    """True for a mask or overlay we wrote into `out_dir`: a folder scan of `out_dir` must skip them."""
-    try:
-        same_folder = path.parent.resolve() == Path(out_dir).resolve()
-    except OSError:
-        return False
-    return same_folder and path.name.endswith(OUTPUT_SUFFIXES)
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    mask: Path
-    overlay: Path
-    json: Path
-
-    def all(self) -> tuple[Path, ...]:
-        return (self.mask, self.overlay, self.json)
-
-
-def output_paths(out_dir: Path, stem: str) -> OutputPaths:
-    stem = safe_stem(stem)
-    return OutputPaths(
-        out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png", out_dir / f"{stem}.json"
-    )
-
-
 def encode_mask_png(labels: np.ndarray, classes: Sequence[ClassInfo]) -> bytes:
     """The label map as an indexed PNG whose palette is the classes' colours: any viewer (and
     `read_image`) shows the ground-truth RGB colours; a third of the data of an RGB PNG to compress."""
@@ -139,8 +109,8 @@ def _round(v: float | None, digits: int) -> float | None:
     return None if v is None else round(float(v), digits)
 
 
-def result_to_dict(result: PhotoResult, outputs: OutputPaths | None = None) -> dict[str, Any]:
-    """The JSON record of one photo (no arrays)."""
+def result_to_dict(result: PhotoFigures, outputs: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON record of one photo (no arrays); `outputs` names the files written with it, by kind."""
     from app import __version__
 
     a = result.assessment
@@ -163,18 +133,18 @@ def result_to_dict(result: PhotoResult, outputs: OutputPaths | None = None) -> d
         "review_reasons": list(a.reasons),
         "mean_confidence": _round(result.mean_confidence, 6),
         "seconds": round(result.seconds, 4),
-        "outputs": None if outputs is None else {"mask": outputs.mask.name, "overlay": outputs.overlay.name},
+        "outputs": None if outputs is None else dict(outputs),
         "corroscope_version": __version__,
     }
 
 
 def write_result_json(
     path: str | os.PathLike[str],
-    result: PhotoResult | Mapping[str, Any],
+    result: PhotoFigures | Mapping[str, Any],
     overwrite: bool = False,
-    outputs: OutputPaths | None = None,
+    outputs: Mapping[str, str] | None = None,
 ) -> Path:
-    record = result_to_dict(result, outputs) if isinstance(result, PhotoResult) else dict(result)
+    record = result_to_dict(result, outputs) if isinstance(result, PhotoFigures) else dict(result)
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
@@ -212,9 +182,9 @@ def _num(v: float | None, digits: int) -> str:
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def csv_row(record: PhotoResult | Mapping[str, Any], class_names: Sequence[str] | None = None) -> list[str]:
+def csv_row(record: PhotoFigures | Mapping[str, Any], class_names: Sequence[str] | None = None) -> list[str]:
     """One CSV row (escaped) from a result or its JSON record."""
-    rec = result_to_dict(record) if isinstance(record, PhotoResult) else record
+    rec = result_to_dict(record) if isinstance(record, PhotoFigures) else record
     names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
     astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
     cells = [

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.model import SegmentationModel
 from app.report.pdf import draw_batch_report, draw_photo_report, render
@@ -79,3 +80,14 @@ def write_batch_pdf_report(
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)
     return atomic_write_bytes(path, render_batch_pdf(results, model, scale), overwrite)
+
+
+def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
+    if data.model is None:
+        raise ValueError("the PDF report needs the model that made the result")
+    write_pdf_report(
+        path, data.result, data.overlay, data.photo_rgb, data.model, overwrite, scale=data.grade_scale
+    )
+
+
+register(Exporter("pdf", "PDF report", ".pdf", _write_pdf_export, default=False))

@@ -23,10 +23,9 @@ from PySide6.QtGui import (
 )
 
 import app
-from app.core import contract
+from app.core import contract, figures
 from app.core.analysis import PhotoResult
 from app.core.model import SegmentationModel
-from app.report import figures
 
 DPI = 150
 MARGIN_MM = 15.0

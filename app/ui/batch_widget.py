@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -19,19 +21,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.analysis import PhotoResult
-from app.report import figures
+from app.core import figures
+from app.core.analysis import PhotoFigures
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One photo of a batch: its result, or the reason it failed."""
+    """One photo of a batch: its figures and JSON record, or the reason it failed."""
 
     path: Path
-    result: PhotoResult | None = None
+    result: PhotoFigures | None = None
     reason: str = ""
+    record: Mapping[str, Any] | None = None
 
     @property
     def failed(self) -> bool:

@@ -16,10 +16,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core import analysis, photos
-from app.core.errors import CorroscopeError
+from app.core import analysis, exporters, photos, pipeline
+from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
+from app.core.pipeline import BatchOptions
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_to_qimage, rgb_to_qimage
 from app.ui.workers import Worker, WorkerPool
@@ -61,6 +62,7 @@ class AppController(QObject):
         super().__init__(parent)
         self.pool = WorkerPool(self, max_threads=2)
         self.options = options or InferenceOptions()
+        self.policy = ReviewPolicy()
         self.model: SegmentationModel | None = None
         self.current: OpenedPhoto | None = None
         self.result: analysis.PhotoResult | None = None
@@ -85,6 +87,10 @@ class AppController(QObject):
         if self.current is not None:  # re-analyse what is on screen with the new model
             self.open_photo(self.current.path, self._last_color_table)
 
+    def batch_options(self, exports: tuple[str, ...]) -> BatchOptions:
+        """The options a batch runs with: this window's inference options and review policy."""
+        return BatchOptions(inference=self.options, policy=self.policy, exports=exports)
+
     def set_options(self, options: InferenceOptions) -> None:
         """How the model runs on a photo (resize or tiles); the photo on screen is analysed again."""
         if options != self.options:
@@ -104,7 +110,9 @@ class AppController(QObject):
         self._last_color_table = tuple(color_table)
         self._photo_token += 1
         token = self._photo_token
-        worker = Worker(_open_and_analyze, Path(path), self.model, self.options, tuple(color_table))
+        worker = Worker(
+            _open_and_analyze, Path(path), self.model, self.options, self.policy, tuple(color_table)
+        )
         worker.signals.yielded.connect(lambda item, t=token: self._on_photo_item(t, item))
         worker.signals.failed.connect(lambda msg, t=token: self._on_photo_failed(t, msg))
         worker.signals.finished.connect(lambda t=token: self._on_photo_done(t))
@@ -136,13 +144,15 @@ class AppController(QObject):
     def run_batch_folder(self, folder: Path) -> Worker | None:
         return self.run_batch_paths([folder])
 
-    def run_batch_paths(self, inputs: Sequence[Path]) -> Worker | None:
-        """Analyse the photos in `inputs` (files and folders, listed in the worker) one by one."""
+    def run_batch_paths(self, inputs: Sequence[Path], out_dir: Path | None = None) -> Worker | None:
+        """Analyse the photos in `inputs` (files and folders, listed in the worker) one by one, through
+        the same pipeline as `corroscope analyze`; with `out_dir`, outputs are written and resumed there."""
         if self.model is None:
             self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
             return None
         self.cancel_batch()
-        worker = Worker(_batch_rows, self.model, list(inputs), self.options)
+        options = self.batch_options(exports=pipeline.DEFAULT_EXPORTS if out_dir is not None else ())
+        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir)
         counts = {"total": 0, "done": 0, "failed": 0}
 
         def on_item(item: object) -> None:
@@ -193,14 +203,18 @@ class AppController(QObject):
 
 
 def _open_and_analyze(
-    path: Path, model: SegmentationModel | None, options: InferenceOptions, color_table: tuple[int, ...]
+    path: Path,
+    model: SegmentationModel | None,
+    options: InferenceOptions,
+    policy: ReviewPolicy,
+    color_table: tuple[int, ...],
 ) -> Iterator[object]:
     start = time.perf_counter()
     rgb = photos.read_image(path)
     read_seconds = time.perf_counter() - start
     yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
     if model is not None:
-        result = analysis.analyze_rgb(model, rgb, path, options, extra_seconds=read_seconds)
+        result = analysis.analyze_rgb(model, rgb, path, options, policy, extra_seconds=read_seconds)
         labels = labels_to_qimage(result.labels)
         overlay = None
         if color_table:
@@ -210,16 +224,29 @@ def _open_and_analyze(
 
 
 def _batch_rows(
-    model: SegmentationModel, inputs: list[Path], options: InferenceOptions
+    model: SegmentationModel, inputs: list[Path], options: BatchOptions, out_dir: Path | None
 ) -> Iterator[int | BatchRow]:
-    """First the number of photos, then one `BatchRow` per photo."""
+    """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
     paths = photos.find_images(inputs)
+    if out_dir is not None:
+        paths = [p for p in paths if not exporters.is_output_file(p, out_dir)]
     yield len(paths)
-    for path in paths:
-        try:
-            result = analysis.analyze_photo(model, path, options)
-        except (CorroscopeError, MemoryError, ValueError) as exc:
-            yield BatchRow(path, None, analysis.failure_from(path, exc).reason)
-            continue
-        # The table keeps figures only; the label maps come back when the row is shown.
-        yield BatchRow(path, dataclasses.replace(result, labels=None, confidence=None))
+    if out_dir is not None:
+        pipeline.prepare_out_dir(out_dir)
+    plan = pipeline.plan_batch(paths, out_dir, options, model)
+    outcomes = []
+    try:
+        for item in plan.photos:  # the worker stops between photos when cancelled
+            outcome = pipeline.process_photo(item, options, model, keep_result=True)
+            outcomes.append(outcome)
+            yield _row(outcome)
+    finally:  # a cancelled batch still gets its CSV of what is done
+        pipeline.reduce_batch(plan, outcomes)
+
+
+def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:
+    if outcome.failure is not None:
+        return BatchRow(outcome.path, None, outcome.failure.reason)
+    # The table keeps figures only; the label maps come back when the row is shown.
+    figures = outcome.result.figures() if outcome.result is not None else None
+    return BatchRow(outcome.path, figures, "", outcome.record)

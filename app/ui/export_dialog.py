@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-EXPORT_KINDS = {
-    "mask": "Mask PNG (class colours)",
-    "overlay": "Overlay PNG (as shown)",
-    "json": "Figures JSON",
-    "pdf": "PDF report",
-}
+import app.report  # noqa: F401  (registers the PDF exporter)
+from app.core import exporters
+
+
+def export_kinds() -> dict[str, str]:
+    """Kind -> title of every registered per-photo format, in registry order."""
+    return {e.kind: e.title for e in exporters.available()}
 
 
 class ExportDialog(QDialog):
@@ -40,7 +41,7 @@ class ExportDialog(QDialog):
         row.addWidget(QLabel("Folder"))
         row.addWidget(self.folder_edit, 1)
         row.addWidget(browse)
-        self.checks = {kind: QCheckBox(text) for kind, text in EXPORT_KINDS.items()}
+        self.checks = {kind: QCheckBox(text) for kind, text in export_kinds().items()}
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         for check in self.checks.values():

@@ -1,46 +1,50 @@
 """Exports of the photo on screen and of the batch: paths, the overwrite question, the worker jobs.
 
 The `start_*` functions run on the UI thread (check what exists, ask, start a worker); the `write_*`
-functions run in the worker and call `app.core` and `app.report` only.
+functions run in the worker and call `app.core` and `app.report` only. They see the window through the
+small `ExportHost` protocol, not the window class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
-from PySide6.QtWidgets import QDialog, QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
-from app.core import export
-from app.core.analysis import PhotoFailure, PhotoResult
-from app.core.files import write_png
+import app.report  # noqa: F401  (registers the PDF exporter)
+from app.core import export, exporters
+from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.model import SegmentationModel
-from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
-from app.report import write_batch_pdf_report, write_pdf_report
-from app.ui.export_dialog import EXPORT_KINDS, ExportDialog, confirm_overwrite
+from app.report import write_batch_pdf_report
+from app.ui.batch_widget import BatchRow, BatchTableModel
+from app.ui.controller import AppController
+from app.ui.export_dialog import ExportDialog, confirm_overwrite
+from app.ui.overlay_state import OverlayState
+from app.ui.settings import AppSettings
 from app.ui.workers import Worker
 
-if TYPE_CHECKING:
-    from app.ui.batch_widget import BatchRow
-    from app.ui.main_window import MainWindow
+
+class ExportHost(Protocol):
+    """What the export jobs need of the window."""
+
+    controller: AppController
+    overlay_state: OverlayState
+    settings: AppSettings
+    batch_model: BatchTableModel
+
+    @property
+    def grade_scale(self) -> str: ...
+
+    def show_message(self, text: str, level: str = "info") -> None: ...
 
 
 def photo_targets(folder: Path, stem: str, kinds: Collection[str]) -> dict[str, Path]:
-    """Where each kind of export goes (names from `app.core.export`, so the CLI writes the same)."""
-    unknown = set(kinds) - set(EXPORT_KINDS)
-    if unknown:
-        raise ValueError(f"unknown export kinds: {sorted(unknown)}")
-    paths = export.output_paths(folder, stem)
-    every = {
-        "mask": paths.mask,
-        "overlay": paths.overlay,
-        "json": paths.json,
-        "pdf": folder / f"{export.safe_stem(stem)}.pdf",  # as `corroscope analyze --pdf` names it
-    }
-    return {kind: every[kind] for kind in EXPORT_KINDS if kind in kinds}
+    """Where each kind of export goes (named by the exporter registry, so the CLI writes the same)."""
+    return exporters.targets(folder, stem, kinds)
 
 
 def write_photo_exports(
@@ -54,34 +58,25 @@ def write_photo_exports(
     overwrite: bool,
 ) -> list[Path]:
     """Worker job: write the chosen files; the overlay is blended as shown on screen."""
-    written: list[Path] = []
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
-    if "mask" in targets:
-        written.append(export.write_mask_png(targets["mask"], result.labels, result.classes, overwrite))
-    overlay = None
-    if "overlay" in targets or "pdf" in targets:
-        overlay = blend_overlay(rgb, result.labels, result.classes, visible, opacity)
-    if "overlay" in targets:
-        written.append(write_png(targets["overlay"], overlay, overwrite=overwrite))
-    if "json" in targets:
-        written.append(export.write_result_json(targets["json"], result, overwrite=overwrite))
-    if "pdf" in targets:
-        written.append(write_pdf_report(targets["pdf"], result, overlay, rgb, model, overwrite, scale=scale))
-    return written
+    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model)
+    return exporters.write_all(targets, data, overwrite)
 
 
-def batch_records(rows: Sequence[BatchRow]) -> list[PhotoResult | PhotoFailure]:
+def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
     return [r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows]
 
 
-def write_batch_csv(path: Path, records: Sequence[PhotoResult | PhotoFailure], overwrite: bool) -> list[Path]:
+def write_batch_csv(
+    path: Path, records: Sequence[PhotoFigures | PhotoFailure], overwrite: bool
+) -> list[Path]:
     """Worker job: the batch table as CSV (the same columns as `corroscope analyze`)."""
-    ok = [r for r in records if isinstance(r, PhotoResult)]
+    ok = [r for r in records if isinstance(r, PhotoFigures)]
     class_names = [c.name for c in (ok[0].classes if ok else DEFAULT_CLASSES)]
     columns = export.csv_columns(class_names)
     rows = [
-        export.csv_row(r, class_names) if isinstance(r, PhotoResult) else export.failure_row(r, class_names)
+        export.csv_row(r, class_names) if isinstance(r, PhotoFigures) else export.failure_row(r, class_names)
         for r in records
     ]
     return [export.write_csv(path, rows, columns, overwrite=overwrite)]
@@ -89,7 +84,7 @@ def write_batch_csv(path: Path, records: Sequence[PhotoResult | PhotoFailure], o
 
 def write_batch_pdf(
     path: Path,
-    records: Sequence[PhotoResult | PhotoFailure],
+    records: Sequence[PhotoFigures | PhotoFailure],
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
@@ -98,7 +93,7 @@ def write_batch_pdf(
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
-def start_photo_export(window: MainWindow, folder: Path, kinds: Collection[str]) -> Worker | None:
+def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str]) -> Worker | None:
     """Ask before replacing anything, then write in a worker. None when there is nothing to do."""
     c = window.controller
     if c.result is None or c.current is None or c.model is None:
@@ -106,7 +101,7 @@ def start_photo_export(window: MainWindow, folder: Path, kinds: Collection[str])
         return None
     targets = photo_targets(folder, c.current.path.stem, kinds)
     existing = [p for p in targets.values() if p.exists()]
-    if not confirm_overwrite(window, existing):
+    if not confirm_overwrite(_parent(window), existing):
         window.show_message("Export cancelled: no file was replaced.", "info")
         return None
     state = window.overlay_state
@@ -118,27 +113,27 @@ def start_photo_export(window: MainWindow, folder: Path, kinds: Collection[str])
         state.visible_ids,
         state.opacities,
         c.model,
-        window.figures.grade_scale,
+        window.grade_scale,
         bool(existing),
     )
 
 
-def export_photo_interactive(window: MainWindow) -> Worker | None:
-    dialog = ExportDialog(window.settings.last_folder, window)
+def export_photo_interactive(window: ExportHost) -> Worker | None:
+    dialog = ExportDialog(window.settings.last_folder, _parent(window))
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     window.settings.last_folder = str(dialog.folder)
     return start_photo_export(window, dialog.folder, dialog.kinds)
 
 
-def _ask_existing(window: MainWindow, path: Path) -> bool | None:
+def _ask_existing(window: ExportHost, path: Path) -> bool | None:
     """None: the user said no; else whether to overwrite."""
     if path.exists():
-        return True if confirm_overwrite(window, [path]) else None
+        return True if confirm_overwrite(_parent(window), [path]) else None
     return False
 
 
-def start_batch_csv_export(window: MainWindow, path: Path) -> Worker | None:
+def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     rows = window.batch_model.rows
     overwrite = _ask_existing(window, path)
     if not rows or overwrite is None:
@@ -146,20 +141,18 @@ def start_batch_csv_export(window: MainWindow, path: Path) -> Worker | None:
     return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
 
 
-def start_batch_pdf_export(window: MainWindow, path: Path) -> Worker | None:
+def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
     rows, model = window.batch_model.rows, window.controller.model
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:
         return None
     records = batch_records(rows)
-    return window.controller.run_export(
-        write_batch_pdf, path, records, model, window.figures.grade_scale, overwrite
-    )
+    return window.controller.run_export(write_batch_pdf, path, records, model, window.grade_scale, overwrite)
 
 
-def _save_path(window: MainWindow, title: str, name: str, pattern: str) -> Path | None:
+def _save_path(window: ExportHost, title: str, name: str, pattern: str) -> Path | None:
     path, _ = QFileDialog.getSaveFileName(
-        window,
+        _parent(window),
         title,
         str(Path(window.settings.last_folder) / name),
         pattern,
@@ -168,11 +161,15 @@ def _save_path(window: MainWindow, title: str, name: str, pattern: str) -> Path 
     return Path(path) if path else None
 
 
-def export_batch_csv_interactive(window: MainWindow) -> Worker | None:
+def export_batch_csv_interactive(window: ExportHost) -> Worker | None:
     path = _save_path(window, "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
     return start_batch_csv_export(window, path) if path else None
 
 
-def export_batch_pdf_interactive(window: MainWindow) -> Worker | None:
+def export_batch_pdf_interactive(window: ExportHost) -> Worker | None:
     path = _save_path(window, "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
     return start_batch_pdf_export(window, path) if path else None
+
+
+def _parent(window: ExportHost) -> QWidget | None:
+    return window if isinstance(window, QWidget) else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.core import figures
 from app.core.analysis import PhotoResult
-from app.report import figures
 
 
 class FiguresWidget(QGroupBox):

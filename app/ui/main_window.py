@@ -199,6 +199,10 @@ class MainWindow(QMainWindow):
         self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
 
     # messages and state -------------------------------------------------------------------------
+    @property
+    def grade_scale(self) -> str:
+        return self.figures.grade_scale
+
     def show_message(self, text: str, level: str = "info") -> None:
         self.banner.show_message(text, level)
         self.statusBar().showMessage(text.splitlines()[0], 10000)

@@ -41,10 +41,6 @@ class Worker(QRunnable):
         self._cancel_requested = False
         self.signals = WorkerSignals()
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel_requested
-
     def cancel(self) -> None:
         """Ask the work to stop at its next item; `cancelled` and `finished` follow."""
         self._cancel_requested = True

@@ -13,16 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import batch as batch_module
-from app.core.batch import DONE, FAILED, SKIPPED, BatchProgress, run_batch
+from app.core import exporters
+from app.core import pipeline as batch_module
 from app.core.errors import ExportError
-from app.core.export import CSV_NAME, output_paths
+from app.core.export import CSV_NAME
 from app.core.files import write_png
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.palette import decode_mask
 from app.core.photos import read_image
+from app.core.pipeline import DONE, FAILED, SKIPPED, BatchOptions, PhotoOutcome, run_batch
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.outputs import output_paths
 from tests.helpers.tiny_models import channel_model
 
 
@@ -44,13 +46,13 @@ def test_outputs_for_good_photos_and_reasons_for_bad_ones(
     good = _photos(tmp_path / "in", 2)
     empty = tmp_path / "in" / "empty.jpg"
     empty.write_bytes(b"")
-    events: list[BatchProgress] = []
+    events: list[PhotoOutcome] = []
     starts: list[tuple[int, int, str]] = []
     summary = run_batch(
         tiny_model,
         [*good, empty],
         tmp_path / "out",
-        InferenceOptions(mode="tiles"),
+        BatchOptions(inference=InferenceOptions(mode="tiles")),
         progress=events.append,
         started=lambda i, n, p: starts.append((i, n, p.name)),
     )
@@ -77,7 +79,7 @@ def test_cancel_then_resume_gives_the_csv_of_one_run(tmp_path: Path, tiny_model:
     photos.insert(2, bad)
     whole = run_batch(tiny_model, photos, tmp_path / "whole")
 
-    seen: list[BatchProgress] = []
+    seen: list[PhotoOutcome] = []
     first = run_batch(
         tiny_model, photos, tmp_path / "parts", progress=seen.append, cancelled=lambda: len(seen) >= 2
     )
@@ -110,10 +112,10 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: 
     out = tmp_path / "out"
     run_batch(tiny_model, [photo], out)
     before = output_paths(out, photo.stem).json.read_bytes()
-    again = run_batch(tiny_model, [photo], out, resume=False)
+    again = run_batch(tiny_model, [photo], out, BatchOptions(resume=False))
     assert "already exists" in again.failures[0].reason
     assert output_paths(out, photo.stem).json.read_bytes() == before
-    redone = run_batch(tiny_model, [photo], out, overwrite=True)
+    redone = run_batch(tiny_model, [photo], out, BatchOptions(overwrite=True))
     assert redone.done == (photo,)
 
 
@@ -126,7 +128,7 @@ def test_results_of_another_model_are_not_reused_or_replaced(
     other = SegmentationModel.load(channel_model(tmp_path / "other.onnx", sharpness=5.0), device="cpu")
     blocked = run_batch(other, [photo], out)
     assert "another model or mode" in blocked.failures[0].reason
-    assert run_batch(other, [photo], out, overwrite=True).done == (photo,)
+    assert run_batch(other, [photo], out, BatchOptions(overwrite=True)).done == (photo,)
     record = json.loads(output_paths(out, photo.stem).json.read_text(encoding="utf-8"))
     assert record["model_sha256"] == other.sha256
 
@@ -139,29 +141,38 @@ def test_same_stem_in_two_folders_does_not_collide(tmp_path: Path, tiny_model: S
     assert len(list((tmp_path / "out").glob("*.json"))) == 2
 
 
-class _TextExtra:
-    suffix = ".txt"
-
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-
-    def write(self, path, result, overlay_rgb, photo_rgb, overwrite) -> None:
-        if self.fail:
+def _text_exporter(fail: bool = False) -> exporters.Exporter:
+    def write(path: Path, data: exporters.ExportInput, overwrite: bool) -> None:
+        if fail:
             raise RuntimeError("printer on fire")
-        assert overlay_rgb.shape == photo_rgb.shape
-        path.write_text(f"{result.stats.corroded_share}")
+        assert data.overlay.shape == data.photo_rgb.shape
+        path.write_text(f"{data.result.stats.corroded_share}")
+
+    return exporters.Exporter("text", "Share as text", ".txt", write, default=False)
 
 
-def test_extra_outputs_are_written_and_required_for_completeness(
-    tmp_path: Path, tiny_model: SegmentationModel
+@pytest.fixture
+def text_format():
+    yield
+    exporters.unregister("text")
+
+
+def test_a_registered_format_is_written_and_required_for_completeness(
+    tmp_path: Path, tiny_model: SegmentationModel, text_format: None
 ) -> None:
     (photo,) = _photos(tmp_path / "in", 1)
     out = tmp_path / "out"
-    assert run_batch(tiny_model, [photo], out, extra_outputs=[_TextExtra()]).done == (photo,)
+    exporters.register(_text_exporter())
+    options = BatchOptions(exports=("mask", "overlay", "json", "text"))
+    assert run_batch(tiny_model, [photo], out, options).done == (photo,)
     assert (out / "pipe_00.txt").exists()
+    assert (
+        json.loads(output_paths(out, photo.stem).json.read_text("utf-8"))["outputs"]["text"] == "pipe_00.txt"
+    )
     (out / "pipe_00.txt").unlink()
-    assert run_batch(tiny_model, [photo], out, extra_outputs=[_TextExtra()]).done == (photo,)  # redone
-    failed = run_batch(tiny_model, [photo], tmp_path / "out2", extra_outputs=[_TextExtra(fail=True)])
+    assert run_batch(tiny_model, [photo], out, options).done == (photo,)  # redone
+    exporters.register(_text_exporter(fail=True))
+    failed = run_batch(tiny_model, [photo], tmp_path / "out2", options)
     assert "printer on fire" in failed.failures[0].reason
     assert not output_paths(tmp_path / "out2", photo.stem).json.exists()
 
@@ -197,7 +208,9 @@ def test_a_killed_run_leaves_only_whole_files_and_resumes(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stdout
     loaded = SegmentationModel.load(model, device="cpu")
-    whole = run_batch(loaded, photos, tmp_path / "whole", InferenceOptions(mode="tiles"))
+    whole = run_batch(
+        loaded, photos, tmp_path / "whole", BatchOptions(inference=InferenceOptions(mode="tiles"))
+    )
     assert _csv(out / CSV_NAME) == _csv(whole.csv_path)
     assert len(_csv(out / CSV_NAME)) == len(photos)
 

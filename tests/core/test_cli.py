@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 import app
-from app import cli
+from app import analyze_cli, cli, cli_common
 from app.core import contract
-from app.core.export import output_paths
 from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.outputs import output_paths
 from tests.helpers.tiny_models import channel_model
 
 
 @pytest.fixture
 def no_bundled_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "default_model_path", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(cli_common, "default_model_path", lambda *_args, **_kwargs: None)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,12 +114,12 @@ class _Tty(io.StringIO):
 
 
 def test_progress_bar_redraws_one_line_on_a_terminal(tmp_path: Path) -> None:
-    from app.core.batch import DONE, BatchProgress
+    from app.core.pipeline import DONE, PhotoOutcome
 
     stream = _Tty()
-    bar = cli.ProgressBar(2, stream)
+    bar = analyze_cli.ProgressBar(2, stream)
     bar.started(1, 2, tmp_path / "a.jpg")
-    bar.finished(BatchProgress(1, 2, tmp_path / "a.jpg", DONE, None, None, None))
+    bar.finished(PhotoOutcome(0, tmp_path / "a.jpg", DONE))
     bar.clear()
     text = stream.getvalue()
     assert "\n" not in text

@@ -16,8 +16,6 @@ from app.core.export import (
     csv_row,
     escape_cell,
     failure_row,
-    is_output_file,
-    output_paths,
     output_stems,
     result_to_dict,
     safe_stem,
@@ -26,11 +24,13 @@ from app.core.export import (
     write_overlay_png,
     write_result_json,
 )
+from app.core.exporters import is_output_file
 from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES, decode_mask
 from app.core.photos import read_image
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.outputs import output_paths
 
 NAMES = [c.name for c in DEFAULT_CLASSES]
 
@@ -63,13 +63,14 @@ def test_result_json_and_csv_row_agree(
 ) -> None:
     path, _truth = photo
     result = analyze_photo(tiny_model, path, None)
-    json_path = write_result_json(tmp_path / "r.json", result, outputs=output_paths(tmp_path, "r"))
+    names = {"mask": "r_mask.png", "overlay": "r_overlay.png"}
+    json_path = write_result_json(tmp_path / "r.json", result, outputs=names)
     record = json.loads(json_path.read_text(encoding="utf-8"))
     assert record["file"] == str(path)
     assert record["width"] == 90 and record["height"] == 60
     assert record["model_sha256"] == tiny_model.sha256
     assert record["outputs"] == {"mask": "r_mask.png", "overlay": "r_overlay.png"}
-    assert record == result_to_dict(result, output_paths(tmp_path, "r"))
+    assert record == result_to_dict(result, names)
     assert csv_row(record) == csv_row(result)
     row = dict(zip(CSV_COLUMNS, csv_row(result), strict=True))
     assert row["file"] == "'" + str(path) if str(path).startswith("=") else str(path)

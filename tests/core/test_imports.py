@@ -13,7 +13,7 @@ FORBIDDEN = ("PySide6", "shiboken6", "tensorflow", "keras", "torch")
 
 def test_app_core_imports_neither_qt_nor_tensorflow() -> None:
     modules = sorted(f"app.core.{m.name}" for m in pkgutil.iter_modules(app.core.__path__))
-    assert "app.core.model" in modules and "app.core.batch" in modules
+    assert "app.core.model" in modules and "app.core.pipeline" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

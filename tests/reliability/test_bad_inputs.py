@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.batch import DONE, FAILED, run_batch
 from app.core.errors import ImageReadError
-from app.core.export import CSV_NAME, output_paths, output_stems
+from app.core.export import CSV_NAME, output_stems
 from app.core.model import SegmentationModel
 from app.core.photos import find_images, read_image
+from app.core.pipeline import DONE, FAILED, run_batch
+from tests.helpers.outputs import output_paths
 from tests.reliability.bad_files import (
     ALL_CASES,
     FOLDER_NAME,

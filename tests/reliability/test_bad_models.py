@@ -18,11 +18,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from app import cli
 from app.core import contract
-from app.core.batch import run_batch
 from app.core.errors import ModelContractError
 from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
+from app.core.pipeline import run_batch
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.tiny_models import OPSET, channel_model, default_metadata
 from tests.reliability.conftest import read_csv, run_cli

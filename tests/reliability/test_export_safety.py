@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.batch import run_batch
 from app.core.export import CSV_NAME
 from app.core.files import encode_png, write_png
 from app.core.model import SegmentationModel
+from app.core.pipeline import BatchOptions, run_batch
 from app.core.synthetic import synthetic_pipe
 from tests.reliability.conftest import cli_command, cli_env
 
@@ -127,7 +127,7 @@ def test_a_symlink_in_the_output_folder_is_not_followed_to_overwrite(
     victim = tmp_path / "important.txt"
     victim.write_text("keep me")
     (out / "pipe_mask.png").symlink_to(victim)
-    summary = run_batch(model, [photo], out, resume=False)
+    summary = run_batch(model, [photo], out, BatchOptions(resume=False))
     assert victim.read_text() == "keep me"
     assert len(summary.failures) == 1 and "already exists" in summary.failures[0].reason
     # with resume, a mask without its JSON is a leftover to replace: the link is replaced, not followed

@@ -16,11 +16,12 @@ import pytest
 
 from app import cli
 from app.core import files
-from app.core.batch import DONE, SKIPPED, run_batch
 from app.core.errors import ExportError, ModelContractError
-from app.core.export import CSV_NAME, output_paths, output_stems
+from app.core.export import CSV_NAME, output_stems
 from app.core.model import SegmentationModel
 from app.core.photos import read_image
+from app.core.pipeline import DONE, SKIPPED, BatchOptions, run_batch
+from tests.helpers.outputs import output_paths
 from tests.helpers.tiny_models import channel_model
 from tests.reliability.conftest import read_csv, small_photos
 from tests.reliability.integrity import assert_only_whole_files, snapshot
@@ -187,7 +188,7 @@ def test_an_existing_file_in_the_way_is_never_overwritten_silently(
     assert first.ok
     before = snapshot(out)
     # --no-resume: everything is in the way and nothing may be replaced
-    again = run_batch(model, photos[:3], out, resume=False)
+    again = run_batch(model, photos[:3], out, BatchOptions(resume=False))
     assert len(again.failures) == 3 and all("already exists" in f.reason for f in again.failures)
     assert {k: v for k, v in snapshot(out).items() if k != CSV_NAME} == {
         k: v for k, v in before.items() if k != CSV_NAME
@@ -199,7 +200,7 @@ def test_an_existing_file_in_the_way_is_never_overwritten_silently(
     assert {k: v for k, v in snapshot(out).items() if k != CSV_NAME} == {
         k: v for k, v in before.items() if k != CSV_NAME
     }
-    replaced = run_batch(other, photos[:3], out, overwrite=True)
+    replaced = run_batch(other, photos[:3], out, BatchOptions(overwrite=True))
     assert replaced.ok and len(replaced.done) == 3
 
 

@@ -116,7 +116,7 @@ def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback
     """Ctrl+C before the batch starts (a large model takes seconds to load, a network folder to list):
     `main` returns 130 with one line; a KeyboardInterrupt escaping `main` would print a traceback.
     In this process, because a real signal cannot be aimed at the load reliably."""
-    from app import cli
+    from app import analyze_cli, cli
     from app.core.model import SegmentationModel
 
     small_photos(tmp_path / "photos", 2)
@@ -125,7 +125,7 @@ def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback
         raise KeyboardInterrupt
 
     args = ["analyze", str(tmp_path / "photos"), "--out", str(tmp_path / "o"), "--model", str(model_path)]
-    for target, name in ((SegmentationModel, "load"), (cli, "find_images")):
+    for target, name in ((SegmentationModel, "load"), (analyze_cli, "find_images")):
         with monkeypatch.context() as patch:
             patch.setattr(target, name, interrupted)
             try:

@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from app.core.export import csv_text, escape_cell, output_paths, output_stems, safe_stem
+from app.core.export import csv_text, escape_cell, output_stems, safe_stem
 from app.core.grading import ASTM_D610, ISO_4628_3, GradeScale, grade
 from app.core.inference import InferenceMode, InferenceOptions, segment, tile_starts
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, decode_mask, encode_mask
 from app.core.stats import area_stats
+from tests.helpers.outputs import output_paths
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(

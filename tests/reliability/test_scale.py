@@ -8,8 +8,8 @@ from pathlib import Path
 
 import psutil
 
-from app.core.batch import DONE, BatchProgress, run_batch
 from app.core.model import SegmentationModel
+from app.core.pipeline import DONE, PhotoOutcome, run_batch
 from tests.reliability.conftest import read_csv, small_photos
 
 PHOTOS = 1000
@@ -25,7 +25,7 @@ def test_a_thousand_photos_run_with_flat_memory(
     me = psutil.Process()
     rss: list[float] = []
 
-    def sample(event: BatchProgress) -> None:
+    def sample(event: PhotoOutcome) -> None:
         assert event.state == DONE, event.failure
         rss.append(me.memory_info().rss / 2**20)
 

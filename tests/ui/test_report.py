@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from app.core import figures
 from app.core.analysis import PhotoFailure, analyze_rgb
 from app.core.errors import OutputExistsError
 from app.core.overlay import blend_overlay
 from app.core.synthetic import synthetic_pipe
-from app.report import figures, render_pdf_report, write_batch_pdf_report, write_pdf_report
+from app.report import render_pdf_report, write_batch_pdf_report, write_pdf_report
 
 ROOT = Path(__file__).resolve().parents[2]
 

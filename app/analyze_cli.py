@@ -1,0 +1,207 @@
+"""`corroscope analyze PATH... --out DIR`: the batch pipeline on the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
+from app.core import exporters
+from app.core.errors import CorroscopeError
+from app.core.grading import ReviewPolicy
+from app.core.inference import InferenceMode, InferenceOptions
+from app.core.photos import find_images
+from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
+
+_INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
+
+
+def add_analyze_args(an: argparse.ArgumentParser) -> None:
+    """The options of `analyze`; defaults come from the dataclasses they fill."""
+    an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
+    an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    an.add_argument("--mode", choices=[m.value for m in InferenceMode], default=_INFERENCE.mode.value)
+    an.add_argument(
+        "--tile-scale", type=float, default=_INFERENCE.tile_scale, help="tiles mode: scale the photo first"
+    )
+    an.add_argument(
+        "--tile-overlap", type=float, default=_INFERENCE.tile_overlap, help="tiles mode: overlap fraction"
+    )
+    an.add_argument(
+        "--review-margin",
+        type=float,
+        default=_POLICY.margin,
+        metavar="F",
+        help=f"needs review within this relative margin of a grade cut-off (default {_POLICY.margin})",
+    )
+    an.add_argument(
+        "--min-confidence",
+        type=float,
+        default=_POLICY.min_confidence,
+        metavar="P",
+        help=f"needs review below this mean model confidence (default {_POLICY.min_confidence})",
+    )
+    an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
+    an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
+    an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
+    an.add_argument("--pdf", action="store_true", help="also write a PDF report per photo")
+
+
+class ProgressBar:
+    """A one-line bar redrawn with `\\r` on a terminal; one line per photo otherwise (logs, CI)."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.tty = stream.isatty()
+        self.start = time.perf_counter()
+        self._drawn = False
+
+    def started(self, index: int, total: int, path: Path) -> None:
+        if self.tty:
+            self._draw(index - 1, path.name)
+
+    def finished(self, outcome: PhotoOutcome) -> None:
+        if self.tty:
+            self._draw(outcome.index + 1, outcome.path.name)
+        else:
+            line = f"[{outcome.index + 1}/{self.total}] {outcome.path}: {outcome.state}"
+            print(line, file=self.stream, flush=True)
+
+    def _draw(self, done: int, name: str) -> None:
+        width = shutil.get_terminal_size((80, 20)).columns
+        frac = done / self.total if self.total else 1.0
+        bar_w = 24
+        filled = int(bar_w * frac)
+        elapsed = time.perf_counter() - self.start
+        text = (
+            f"[{'#' * filled}{'.' * (bar_w - filled)}] {done}/{self.total} {frac:4.0%} {elapsed:5.0f}s {name}"
+        )
+        self.stream.write("\r" + text[: width - 1].ljust(width - 1))
+        self.stream.flush()
+        self._drawn = True
+
+    def clear(self) -> None:
+        if self.tty and self._drawn:
+            width = shutil.get_terminal_size((80, 20)).columns
+            self.stream.write("\r" + " " * (width - 1) + "\r")
+            self.stream.flush()
+
+
+def result_line(path: Path, record: dict[str, Any] | None) -> str:
+    rec = record or {}
+    share = rec.get("corroded_share")
+    if share is None:
+        return f"{path}: no asset in view"
+    astm, iso = rec["astm_d610"], rec["iso_4628_3"]
+    review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
+    grades = f"ASTM D610 {astm['label']}, ISO 4628-3 {iso['label']}"
+    return f"{path}: corroded {share:.2f} % of the asset, {grades}{review}"
+
+
+def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
+    """`BatchOptions` from the parsed arguments; `ValueError` says which one is wrong."""
+    inference = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale, tile_overlap=args.tile_overlap)
+    policy = ReviewPolicy(margin=args.review_margin, min_confidence=args.min_confidence)
+    exports = (*DEFAULT_EXPORTS, "pdf") if args.pdf else DEFAULT_EXPORTS
+    return BatchOptions(
+        inference=inference,
+        policy=policy,
+        exports=exports,
+        overwrite=args.overwrite,
+        resume=not args.no_resume,
+        model_path=model_path,
+        device=args.device,
+    )
+
+
+def analyze(args: argparse.Namespace) -> int:
+    try:
+        batch_options(args, Path("."))  # bad values are refused before the (slow) model load
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    model = load_model(args.model, args.device, "analyze")
+    if model is None:
+        return EXIT_USAGE
+    options = batch_options(args, model.path)
+    if args.pdf:
+        try:
+            exporters.get("pdf")
+        except CorroscopeError as exc:
+            print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    named = {p for p in args.paths if p.is_file()}
+    paths = [
+        p
+        for p in find_images(args.paths, recursive=args.recursive)
+        if p in named or not exporters.is_output_file(p, args.out)
+    ]
+    if not paths:
+        print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return EXIT_USAGE
+    print(provider_line(model, args.device), file=sys.stderr)
+    return _run(model, paths, args.out, options)
+
+
+def _run(model, paths: list[Path], out: Path, options: BatchOptions) -> int:
+    bar = ProgressBar(len(paths), sys.stderr)
+    stop = threading.Event()
+
+    def on_progress(outcome: PhotoOutcome) -> None:
+        if outcome.state == DONE:
+            bar.clear()
+            print(result_line(outcome.path, dict(outcome.record or {})), flush=True)
+        bar.finished(outcome)
+
+    def on_sigint(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        bar.clear()
+        print("Stopping after this photo (Ctrl+C again to stop at once) ...", file=sys.stderr)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    try:
+        summary = run_batch(
+            model, paths, out, options, progress=on_progress, started=bar.started, cancelled=stop.is_set
+        )
+    except KeyboardInterrupt:
+        bar.clear()
+        print("Interrupted. Finished photos are complete; run the same command to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CorroscopeError as exc:
+        bar.clear()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    bar.clear()
+    return _report(summary)
+
+
+def _report(summary: BatchSummary) -> int:
+    parts = [f"{len(summary.done)} analysed"]
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
+    parts.append(f"{len(summary.failures)} failed")
+    print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
+    if summary.csv_path is not None:
+        print(f"Results: {summary.csv_path}")
+    if summary.csv_error:
+        print(f"error: the CSV could not be written: {summary.csv_error}", file=sys.stderr)
+    if summary.cancelled:
+        print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
+    if summary.failures:
+        n = len(summary.failures)
+        print(f"{n} photo{'s' if n > 1 else ''} failed:", file=sys.stderr)
+        for f in summary.failures:
+            print(f"  {f.path}: {f.reason}", file=sys.stderr)
+    return EXIT_OK if summary.ok and not summary.csv_error else EXIT_FAILED

@@ -1,0 +1,167 @@
+"""The registry of per-photo export formats: one entry (kind, title, file suffix, write function) each.
+
+The CLI batch, the GUI batch and the GUI's "Export" dialog all write through it, so a new format is one
+`register(...)` call. The JSON record is written last by the pipeline: it marks a photo complete.
+`app.report` registers the PDF report (it needs QtGui, which core never imports).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core import export
+from app.core.analysis import PhotoResult
+from app.core.errors import ExportError
+from app.core.files import write_png
+from app.core.model import SegmentationModel
+from app.core.overlay import blend_overlay
+
+
+@dataclass(frozen=True, eq=False)
+class ExportInput:
+    """What an exporter may use: the result, the photo, how the overlay is shown, the record so far."""
+
+    result: PhotoResult
+    photo_rgb: np.ndarray
+    visible: Collection[int] | None = None
+    opacity: Mapping[int, float] | None = None
+    grade_scale: str | None = None  # the scale the user reads (None: both)
+    model: SegmentationModel | None = None  # for reports that describe the model
+    record: Mapping[str, Any] | None = None
+
+    @functools.cached_property
+    def overlay(self) -> np.ndarray:
+        """The overlay as shown (classes hidden on screen stay hidden), blended once per photo."""
+        return blend_overlay(
+            self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity
+        )
+
+
+Writer = Callable[[Path, ExportInput, bool], Any]
+
+
+@dataclass(frozen=True)
+class Exporter:
+    kind: str  # the name in `--export`, settings and the dialog
+    title: str  # what the export dialog shows
+    suffix: str  # the file is `<stem><suffix>`
+    write: Writer  # write(path, input, overwrite); raises OutputExistsError / ExportError
+    default: bool = True  # written by a batch unless the user picks otherwise
+
+
+_REGISTRY: dict[str, Exporter] = {}
+# Modules that register exporters of their own, imported on demand (a worker process has not yet).
+_PROVIDERS = {"pdf": "app.report"}
+JSON_KIND = "json"
+
+
+def register(exporter: Exporter) -> Exporter:
+    """Add (or replace) a format; names and suffixes stay unique, so outputs never collide."""
+    for other in _REGISTRY.values():
+        if other.kind != exporter.kind and other.suffix == exporter.suffix:
+            raise ValueError(f"suffix {exporter.suffix!r} is already used by {other.kind!r}")
+    _REGISTRY[exporter.kind] = exporter
+    return exporter
+
+
+def unregister(kind: str) -> None:
+    _REGISTRY.pop(kind, None)
+
+
+def get(kind: str) -> Exporter:
+    if kind not in _REGISTRY and kind in _PROVIDERS:
+        try:
+            importlib.import_module(_PROVIDERS[kind])
+        except ImportError as exc:
+            raise ExportError(f"the {kind} export cannot load here: {exc}") from exc
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise ExportError(f"unknown export kind {kind!r} (known: {', '.join(known_kinds())})") from None
+
+
+def available() -> tuple[Exporter, ...]:
+    """The registered formats, in registration order."""
+    return tuple(_REGISTRY.values())
+
+
+def known_kinds() -> list[str]:
+    return sorted({*_REGISTRY, *_PROVIDERS})
+
+
+def resolve(kinds: Iterable[str]) -> tuple[Exporter, ...]:
+    """The exporters for `kinds`, in registration order, the JSON record last."""
+    wanted = {get(k).kind for k in kinds}
+    ordered = [e for e in _REGISTRY.values() if e.kind in wanted and e.kind != JSON_KIND]
+    return (*ordered, *([_REGISTRY[JSON_KIND]] if JSON_KIND in wanted else []))
+
+
+def target(out_dir: Path, stem: str, kind: str) -> Path:
+    return out_dir / f"{export.safe_stem(stem)}{get(kind).suffix}"
+
+
+def targets(out_dir: Path, stem: str, kinds: Iterable[str]) -> dict[str, Path]:
+    """Where each chosen format of one photo goes (the CLI and the GUI name files the same way)."""
+    return {e.kind: target(out_dir, stem, e.kind) for e in resolve(kinds)}
+
+
+def is_output_file(path: Path, out_dir: Path) -> bool:
+    """True for an image we wrote into `out_dir` (mask, overlay): a folder scan of `out_dir` skips them."""
+    try:
+        same_folder = path.parent.resolve() == Path(out_dir).resolve()
+    except OSError:
+        return False
+    suffixes = tuple(e.suffix for e in _REGISTRY.values() if e.suffix.endswith(".png"))
+    return same_folder and path.name.endswith(suffixes)
+
+
+def write_all(
+    paths: Mapping[str, Path], data: ExportInput, overwrite: bool, outputs_in_record: bool = True
+) -> list[Path]:
+    """Write every chosen format; the JSON record (if chosen) last, naming the files written with it."""
+    written: list[Path] = []
+    for kind, path in paths.items():
+        exporter = get(kind)
+        if kind == JSON_KIND and outputs_in_record:
+            names = {k: p.name for k, p in paths.items() if k != JSON_KIND}
+            data = _with_outputs(data, names)
+        try:
+            exporter.write(path, data, overwrite)
+        except ExportError:
+            raise
+        except Exception as exc:  # an exporter's own failure fails this photo, with its name
+            raise ExportError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
+        written.append(path)
+    return written
+
+
+def _with_outputs(data: ExportInput, names: Mapping[str, str]) -> ExportInput:
+    record = dict(data.record or export.result_to_dict(data.result))
+    record["outputs"] = dict(names)
+    return ExportInput(
+        data.result, data.photo_rgb, data.visible, data.opacity, data.grade_scale, data.model, record
+    )
+
+
+def _write_mask(path: Path, data: ExportInput, overwrite: bool) -> None:
+    export.write_mask_png(path, data.result.labels, data.result.classes, overwrite=overwrite)
+
+
+def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
+    write_png(path, data.overlay, overwrite=overwrite)
+
+
+def _write_json(path: Path, data: ExportInput, overwrite: bool) -> None:
+    export.write_result_json(path, data.record or export.result_to_dict(data.result), overwrite=overwrite)
+
+
+register(Exporter("mask", "Mask PNG (class colours)", "_mask.png", _write_mask))
+register(Exporter("overlay", "Overlay PNG (as shown)", "_overlay.png", _write_overlay))
+register(Exporter(JSON_KIND, "Figures JSON", ".json", _write_json))

@@ -1,0 +1,330 @@
+"""One photo pipeline in three stages, shared by the CLI, the GUI batch, evaluation and any engine.
+
+- `plan_batch`: inputs -> one `PlannedPhoto` each (output names, and whether its outputs are complete);
+- `process_photo`: a picklable function of one planned photo and `BatchOptions` -> `PhotoOutcome`,
+  outputs written (the JSON record last, which marks the photo complete); the model is loaded once per
+  process when none is passed, so a worker pool or a cluster maps it as is;
+- `reduce_batch`: outcomes -> `results.csv`, rebuilt from the JSON records, so an interrupted and resumed
+  batch gives the same CSV as one that was not (the `seconds` column aside).
+`run_batch` drives the three in this process, with progress and cancel.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core import exporters
+from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
+from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.export import (
+    CSV_NAME,
+    csv_columns,
+    csv_row,
+    failure_row,
+    output_stems,
+    result_to_dict,
+    write_csv,
+)
+from app.core.grading import ReviewPolicy
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+
+log = logging.getLogger(__name__)
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+DEFAULT_EXPORTS = ("mask", "overlay", "json")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything a batch needs besides the photos; picklable, so it travels to worker processes.
+
+    `exports` are kinds of `app.core.exporters` (empty: figures only, nothing written);
+    `model_path`/`device` let a process that was not handed a model load its own (once).
+    """
+
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
+    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+    exports: tuple[str, ...] = DEFAULT_EXPORTS
+    visible: tuple[int, ...] | None = None
+    opacity: tuple[tuple[int, float], ...] | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    overwrite: bool = False
+    resume: bool = True
+    model_path: Path | None = None
+    device: str = "auto"
+    grade_scale: str | None = None  # the scale shown in reports (None: both)
+
+    def __post_init__(self) -> None:
+        kinds = tuple(dict.fromkeys(self.exports))
+        if kinds and exporters.JSON_KIND not in kinds:  # the record is what marks a photo complete
+            kinds = (*kinds, exporters.JSON_KIND)
+        object.__setattr__(self, "exports", kinds)
+
+
+@dataclass(frozen=True)
+class PlannedPhoto:
+    """One input of a batch: where its outputs go and what is already there."""
+
+    index: int  # position in the input order (0-based)
+    path: Path
+    stem: str
+    targets: tuple[tuple[str, Path], ...]  # (export kind, path); empty when nothing is written
+    done_record: Mapping[str, Any] | None = None  # outputs complete (same model and mode): skip
+    blocked: str | None = None  # outputs of another model or mode are in the way
+    replace: bool = False  # outputs left by an unfinished run of ours may be replaced
+
+
+@dataclass(frozen=True)
+class Plan:
+    out_dir: Path | None
+    photos: tuple[PlannedPhoto, ...]
+    model_sha256: str
+    mode: str
+    class_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoOutcome:
+    """What `process_photo` returns. `result` (with the label map) only when asked to keep it."""
+
+    index: int
+    path: Path
+    state: str  # DONE, SKIPPED or FAILED
+    record: Mapping[str, Any] | None = None  # the JSON record (DONE and SKIPPED)
+    failure: PhotoFailure | None = None  # FAILED only
+    result: PhotoResult | None = None
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    outcomes: tuple[PhotoOutcome, ...]
+    cancelled: bool
+    csv_path: Path | None
+    seconds: float
+    csv_error: str | None = None
+
+    def _paths(self, state: str) -> tuple[Path, ...]:
+        return tuple(o.path for o in self.outcomes if o.state == state)
+
+    @property
+    def done(self) -> tuple[Path, ...]:
+        return self._paths(DONE)
+
+    @property
+    def skipped(self) -> tuple[Path, ...]:
+        return self._paths(SKIPPED)
+
+    @property
+    def failures(self) -> tuple[PhotoFailure, ...]:
+        return tuple(o.failure for o in self.outcomes if o.failure is not None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.cancelled
+
+
+# plan --------------------------------------------------------------------------------------------
+def plan_batch(
+    paths: Sequence[Path], out_dir: Path | None, options: BatchOptions, model: SegmentationModel
+) -> Plan:
+    """Output names for every input and which photos are already complete (skipped under `resume`)."""
+    paths = [Path(p) for p in paths]
+    stems = output_stems(paths)
+    planned = []
+    for i, path in enumerate(paths):
+        targets = (
+            () if out_dir is None else tuple(exporters.targets(out_dir, stems[path], options.exports).items())
+        )
+        item = PlannedPhoto(i, path, stems[path], targets)
+        if targets and not options.overwrite:
+            item = _check_existing(item, model, options)
+        planned.append(item)
+    names = tuple(c.name for c in model.classes)
+    return Plan(out_dir, tuple(planned), model.sha256, options.inference.mode.value, names)
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record this program wrote, or None (missing, unreadable, or not ours)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "model_sha256" in record else None
+
+
+def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: BatchOptions) -> PlannedPhoto:
+    targets = dict(item.targets)
+    record = load_record(targets[exporters.JSON_KIND])
+    if record is None:  # no record: files of an unfinished photo are ours to replace under resume
+        return _replace(item, replace=options.resume)
+    if record["model_sha256"] != model.sha256 or record.get("mode") != options.inference.mode.value:
+        why = (
+            f"{targets[exporters.JSON_KIND].name} holds results of another model or mode; "
+            "ask to overwrite (--overwrite) to replace them"
+        )
+        return _replace(item, blocked=why)
+    if options.resume and all(p.exists() for p in targets.values()):
+        return _replace(item, done_record=record)
+    return _replace(item, replace=options.resume)
+
+
+def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
+    fields_ = {**item.__dict__, **changes}
+    return PlannedPhoto(**fields_)
+
+
+# process one photo --------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=2)
+def _process_model(path: Path, device: str) -> SegmentationModel:
+    return SegmentationModel.load(path, device)
+
+
+def process_photo(
+    item: PlannedPhoto,
+    options: BatchOptions,
+    model: SegmentationModel | None = None,
+    keep_result: bool = False,
+) -> PhotoOutcome:
+    """Analyse one photo and write its outputs; never raises for the photo's own failure."""
+    if item.done_record is not None:
+        return PhotoOutcome(item.index, item.path, SKIPPED, record=item.done_record)
+    try:
+        if model is None:
+            if options.model_path is None:
+                raise CorroscopeError("no model: pass one, or set BatchOptions.model_path")
+            model = _process_model(Path(options.model_path), options.device)
+        result, record = _analyse_and_write(item, options, model)
+    except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
+        failure = failure_from(item.path, exc)
+        log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
+        return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
+    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result if keep_result else None)
+
+
+def _analyse_and_write(
+    item: PlannedPhoto, options: BatchOptions, model: SegmentationModel
+) -> tuple[PhotoResult, dict[str, Any]]:
+    targets = dict(item.targets)
+    if item.blocked:
+        raise OutputExistsError(item.blocked)
+    replace = options.overwrite or item.replace
+    if not replace:  # fail before the (slow) analysis when an output is in the way
+        for target in targets.values():
+            if target.exists():
+                raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
+    t0 = time.perf_counter()
+    rgb = read_image(item.path, max_pixels=options.max_pixels)
+    result = analyze_rgb(
+        model, rgb, item.path, options.inference, options.policy, extra_seconds=time.perf_counter() - t0
+    )
+    names = {k: p.name for k, p in targets.items() if k != exporters.JSON_KIND}
+    record = result_to_dict(result, names if targets else None)
+    if targets:
+        data = exporters.ExportInput(
+            result,
+            rgb,
+            options.visible,
+            dict(options.opacity) if options.opacity is not None else None,
+            options.grade_scale,
+            model,
+            record,
+        )
+        exporters.write_all(targets, data, overwrite=replace, outputs_in_record=False)
+    return result, record
+
+
+# reduce ------------------------------------------------------------------------------------------
+def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
+    """`results.csv` in the output folder: one row per input, in input order; (path, error)."""
+    if plan.out_dir is None:
+        return None, None
+    by_index = {o.index: o for o in outcomes}
+    rows = []
+    for item in plan.photos:
+        outcome = by_index.get(item.index)
+        if outcome is not None and outcome.failure is not None:
+            rows.append(failure_row(outcome.failure, plan.class_names))
+            continue
+        json_path = dict(item.targets).get(exporters.JSON_KIND)
+        record = load_record(json_path) if json_path is not None else None
+        if (
+            record is not None
+            and record["model_sha256"] == plan.model_sha256
+            and record.get("mode") == plan.mode
+        ):
+            rows.append(csv_row(record, plan.class_names))
+    try:
+        return write_csv(plan.out_dir / CSV_NAME, rows, csv_columns(plan.class_names), overwrite=True), None
+    except ExportError as exc:
+        log.error("%s", exc)
+        return None, str(exc)
+
+
+def records_csv_rows(outcomes: Iterable[PhotoOutcome], class_names: Sequence[str]) -> list[list[str]]:
+    """CSV rows from outcomes held in memory (the GUI's batch table), in their order."""
+    return [
+        failure_row(o.failure, class_names) if o.failure is not None else csv_row(o.record or {}, class_names)
+        for o in outcomes
+    ]
+
+
+# drive -------------------------------------------------------------------------------------------
+def run_batch(
+    model: SegmentationModel,
+    paths: Sequence[Path],
+    out_dir: Path | str | None,
+    options: BatchOptions | None = None,
+    *,
+    progress: Callable[[PhotoOutcome], None] | None = None,
+    started: Callable[[int, int, Path], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    keep_results: bool = False,
+) -> BatchSummary:
+    """Plan, process each photo in this process, reduce. `started(i, total, path)` before each photo,
+    `progress(outcome)` after it; `cancelled()` is checked between photos."""
+    options = options or BatchOptions()
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        prepare_out_dir(out)
+    start = time.perf_counter()
+    plan = plan_batch(paths, out, options, model)
+    outcomes: list[PhotoOutcome] = []
+    was_cancelled = False
+    total = len(plan.photos)
+    for item in plan.photos:
+        if cancelled is not None and cancelled():
+            was_cancelled = True
+            break
+        if started is not None:
+            started(item.index + 1, total, item.path)
+        outcome = process_photo(item, options, model, keep_result=keep_results)
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+    csv_path, csv_error = reduce_batch(plan, outcomes)
+    return BatchSummary(
+        total, tuple(outcomes), was_cancelled, csv_path, time.perf_counter() - start, csv_error
+    )
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Create the output folder; remove temp files of a run killed mid-write."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+    for part in out.glob(".*.part"):
+        try:
+            part.unlink()
+        except OSError as exc:
+            log.info("cannot remove %s: %s", part, exc)
