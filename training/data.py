@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from app.core.errors import CorroscopeError
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, decode_mask
+from app.core.photos import read_image
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +124,12 @@ def find_pairs(data_dir: str | Path) -> list[Pair]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """Any image file -> uint8 HxWx3 RGB, EXIF-rotated as viewers show it; DatasetError naming the
-    file when it cannot be read."""
+    """Any image file -> uint8 HxWx3 RGB, read by the app's own reader (EXIF-rotated as viewers show it);
+    DatasetError naming the file when it cannot be read."""
     try:
-        with Image.open(path) as im:
-            im.load()
-            rgb = ImageOps.exif_transpose(im).convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise DatasetError(f"{path}: cannot read this image ({exc}). Replace or remove the file.") from exc
-    return np.asarray(rgb, dtype=np.uint8)
+        return read_image(path)
+    except CorroscopeError as exc:
+        raise DatasetError(f"{exc}. Replace or remove the file.") from exc
 
 
 def _resize(array: np.ndarray, size: int, nearest: bool) -> np.ndarray:

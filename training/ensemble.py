@@ -26,7 +26,7 @@ import numpy as np
 
 from app.core import contract
 from app.core.errors import CorroscopeError
-from app.core.files import atomic_write_bytes, refuse_existing
+from app.core.files import PASS_OVERWRITE, atomic_write_bytes, refuse_existing
 from app.core.model import SegmentationModel
 from training.quantize import KEY_QUANTIZATION
 
@@ -220,7 +220,7 @@ def extract_member(path: Path, index: int):
 def _write_checked(proto, out: Path, overwrite: bool) -> SegmentationModel:
     """Write `proto` atomically once the app's contract check passes on a temporary copy."""
     out = Path(out)
-    refuse_existing(out, overwrite=overwrite)
+    refuse_existing(out, overwrite=overwrite, how=PASS_OVERWRITE)
     data = proto.SerializeToString()
     with tempfile.TemporaryDirectory(prefix="corroscope-ensemble-") as tmp:
         check = Path(tmp) / out.name
@@ -239,7 +239,7 @@ def write_ensemble(
     overwrite: bool = False,
 ) -> SegmentationModel:
     """Merge and write atomically; the written file is loaded back through the app's contract check."""
-    refuse_existing(out, overwrite=overwrite)  # before the (slow) merge
+    refuse_existing(out, overwrite=overwrite, how=PASS_OVERWRITE)  # before the (slow) merge
     return _write_checked(merge_models(paths, metrics, float_model), out, overwrite)
 
 

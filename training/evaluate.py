@@ -14,21 +14,25 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image
 
+from app.core.analysis import PhotoResult, analyze_rgb
 from app.core.errors import CorroscopeError
+from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import file_sha256
 from app.core.palette import DEFAULT_CLASSES
+from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
 from training import data, metrics
+from training.product import photo_product, product_summary
 
 log = logging.getLogger("training.evaluate")
 
+DEFAULT_INPUT_SIZE = (256, 256)  # for a Keras model whose input takes any size
 CONVENTION = (
     "Per-photo protocol: each score is computed on each photo and averaged over the photos where it is "
     "defined; a score whose denominator is zero (e.g. IoU of a class absent from both the truth and "
@@ -39,59 +43,65 @@ CONVENTION = (
 
 @dataclass(frozen=True)
 class Predictor:
-    """A model behind one call: uint8 NxHxWx3 RGB -> float32 NxHxWxC probabilities."""
+    """A model the app's own pipeline runs: a contract `SegmentationModel`, or a Keras model behind the
+    same small interface (`predict`, `input_size`, `classes`, `sha256`, `device`)."""
 
     path: Path
     kind: str  # "keras" or "onnx"
-    input_size: tuple[int, int] | None  # None: any size
-    predict: Callable[[np.ndarray], np.ndarray]
+    model: Any
 
 
-def load_predictor(path: Path) -> Predictor:
-    """A `.keras` file (loaded with `training.models.load_model`) or a contract `.onnx` file."""
+class KerasSegmenter:
+    """A `.keras` model shaped like `SegmentationModel` for `app.core.inference.segment`."""
+
+    device = "Keras (CPU)"
+
+    def __init__(self, path: Path, input_size: tuple[int, int]) -> None:
+        from training.models import load_model
+
+        self._model = load_model(path)
+        h, w = self._model.input_shape[1:3]
+        self.path = path
+        self.input_size = (int(h), int(w)) if h and w else input_size
+        self.classes = DEFAULT_CLASSES
+        self.num_classes = len(DEFAULT_CLASSES)
+        self.sha256 = file_sha256(path)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model.predict(batch.astype(np.float32), batch_size=8, verbose=0))
+
+
+def load_predictor(path: Path, input_size: tuple[int, int] = DEFAULT_INPUT_SIZE) -> Predictor:
+    """A contract `.onnx` file (the app's loader) or a `.keras` file (`training.models.load_model`);
+    `input_size` is used only by a Keras model whose input takes any size."""
     if path.suffix.lower() == ".onnx":
         from app.core.model import SegmentationModel
 
         model = SegmentationModel.load(path)
         log.info("ONNX model %s", model.describe())
-        return Predictor(path, "onnx", tuple(model.input_size), model.predict)
+        return Predictor(path, "onnx", model)
     if path.suffix.lower() != ".keras":
         raise CorroscopeError(f"{path}: expected a .keras or .onnx model file")
     if not path.is_file():
         raise CorroscopeError(f"{path}: model file not found")
-    from training.models import load_model
-
-    keras_model = load_model(path)
-    h, w = keras_model.input_shape[1:3]
-    size = (int(h), int(w)) if h and w else None
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(keras_model.predict(batch.astype(np.float32), batch_size=8, verbose=0))
-
-    return Predictor(path, "keras", size, predict)
+    return Predictor(path, "keras", KerasSegmenter(path, input_size))
 
 
-def _resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
+def predict_labels(
+    predictor: Predictor, rgb: np.ndarray, options: InferenceOptions | None = None
+) -> np.ndarray:
+    """Class ids of a photo already in memory, through the app's `segment` (e.g. synthetic scenes)."""
+    return analyze_rgb(predictor.model, rgb, "in-memory", options).labels
 
 
-def _resize_probs(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    planes = [
-        np.asarray(Image.fromarray(probs[..., c]).resize((size[1], size[0]), Image.BILINEAR))
-        for c in range(probs.shape[-1])
-    ]
-    return np.stack(planes, axis=-1)
-
-
-def predict_labels(predictor: Predictor, image: np.ndarray) -> np.ndarray:
-    """Class ids at the photo's own size: resized to the model's input, probabilities resized back."""
-    h, w = image.shape[:2]
-    size = predictor.input_size or (h, w)
-    x = image if (h, w) == size else _resize_rgb(image, size)
-    probs = predictor.predict(x[None])[0]
-    if (h, w) != size:
-        probs = _resize_probs(probs.astype(np.float32), (h, w))
-    return np.argmax(probs, axis=-1).astype(np.uint8)
+def predict_photo(predictor: Predictor, index: int, photo: Path, options: InferenceOptions) -> PhotoResult:
+    """The photo through the app's own one-photo stage (reader, `segment`, statistics), nothing written."""
+    item = PlannedPhoto(index, photo, photo.stem, ())
+    outcome = process_photo(item, BatchOptions(inference=options, exports=()), predictor.model, True)
+    if outcome.failure is not None or outcome.result is None:
+        reason = outcome.failure.reason if outcome.failure else "no result"
+        raise CorroscopeError(f"{photo}: {reason}")
+    return outcome.result
 
 
 def choose_ids(
@@ -121,14 +131,17 @@ def split_name(split: str, split_file: Path | None) -> str:
 
 
 def evaluate(
-    predictor: Predictor, pairs: list[data.Pair]
+    predictor: Predictor, pairs: list[data.Pair], options: InferenceOptions | None = None
 ) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray], list[int], float]:
-    """Predict every pair; (ids, photos, truths, predictions, off-palette counts, seconds)."""
+    """Predict every pair as `corroscope analyze` does; (ids, photos, truths, predictions, off-palette
+    counts, seconds)."""
+    options = options or InferenceOptions()
     ids, photos, truths, preds, offs = [], [], [], [], []
     started = time.perf_counter()
     for i, pair in enumerate(pairs, 1):
         photo, truth, off = data.load_pair(pair)
-        preds.append(predict_labels(predictor, photo))
+        result = predict_photo(predictor, i - 1, pair.image, options)
+        preds.append(result.labels)
         ids.append(pair.id)
         photos.append(photo)
         truths.append(truth)
@@ -147,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split-file", type=Path, default=None, help="split.json or a list of ids (one a line)")
     p.add_argument("--out", required=True, type=Path, help="folder for the tables and figures")
     p.add_argument("--examples", type=int, default=4, help="photos in each of worst.png and best.png")
+    p.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceOptions().mode.value)
+    p.add_argument("--tile-scale", type=float, default=InferenceOptions().tile_scale, help="tiles mode")
     a = p.parse_args(argv)
     try:
         return _run(a)
@@ -164,7 +179,9 @@ def _run(a: argparse.Namespace) -> int:
     ids = choose_ids(a.split, a.data, a.model, a.split_file, [q.id for q in pairs])
     chosen = data.select(pairs, ids)
     predictor = load_predictor(a.model)
-    photo_ids, photos, truths, preds, offs, seconds = evaluate(predictor, chosen)
+    options = InferenceOptions(mode=a.mode, tile_scale=a.tile_scale)
+    photo_ids, photos, truths, preds, offs, seconds = evaluate(predictor, chosen, options)
+    products = [photo_product(q, t, classes) for t, q in zip(truths, preds, strict=True)]
     cms = np.stack([metrics.confusion_matrix(t, q, len(names)) for t, q in zip(truths, preds, strict=True)])
     per_photo = metrics.per_photo_report(cms, names)
     pooled = metrics.pooled_report(cms, names)
@@ -173,6 +190,7 @@ def _run(a: argparse.Namespace) -> int:
     rows = []
     for i, pid in enumerate(photo_ids):
         row: dict = {"id": pid, "pixel_accuracy": metrics.pixel_accuracy(cms[i]), "off_palette": offs[i]}
+        row.update(products[i].to_json())
         for j, name in enumerate(names):
             for s in ("iou", "dice"):
                 row[f"{name}_{s}"] = _num(photo_scores[s][i, j])
@@ -184,6 +202,8 @@ def _run(a: argparse.Namespace) -> int:
         "data": str(a.data),
         "split": split_name(a.split, a.split_file),
         "n_photos": len(photo_ids),
+        "mode": options.mode.value,
+        "product": product_summary(products),
         "classes": [c.to_json() for c in classes],
         "convention": CONVENTION,
         "per_photo": _clean(per_photo.to_json()),
@@ -197,7 +217,7 @@ def _run(a: argparse.Namespace) -> int:
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    summary = {k: result[k] for k in ("split", "n_photos", "per_photo", "pooled")}
+    summary = {k: result[k] for k in ("split", "n_photos", "mode", "product", "per_photo", "pooled")}
     summary["data"] = Path(result["data"]).name
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (out / "metrics.md").write_text(tables.markdown(result), encoding="utf-8")
@@ -226,8 +246,19 @@ def _run(a: argparse.Namespace) -> int:
         "origin's scoring code: corrosion IoU %.2f %%, asset %.2f %%, pipe vs background %.2f %%",
         100 * origin.iou["corrosion"], 100 * origin.iou["asset"], 100 * origin.pipe_iou,
     )  # fmt: skip
+    prod, err = result["product"], result["product"]["corroded_share_error"]
+    log.info(
+        "product: corroded-share error mean %s / median %s / p90 %s / worst %s points; pipe IoU %s; "
+        "D610 same %s, within one %s", *(_pct(err[k], 1) for k in ("mean", "median", "p90", "worst")),
+        _pct(prod["pipe_iou_mean"], 100), _pct(prod["d610_same_share"], 100),
+        _pct(prod["d610_within_one_share"], 100),
+    )  # fmt: skip
     log.info("results in %s", out)
     return 0
+
+
+def _pct(value: float | None, scale: float) -> str:
+    return "n/a" if value is None else f"{scale * value:.2f}"
 
 
 def _num(value: float) -> float | None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from app.core import contract
 from app.core.errors import CorroscopeError, ExportError
-from app.core.files import new_file_mode, refuse_existing
+from app.core.files import PASS_OVERWRITE, new_file_mode, refuse_existing
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, classes_from_json, classes_to_json
 
 log = logging.getLogger(__name__)
@@ -116,17 +116,17 @@ def add_metadata(proto, info: ExportInfo, input_size: tuple[int, int]) -> None:
 
 
 def parity_photos(input_size: tuple[int, int], data: Path | None, count: int) -> tuple[np.ndarray, str]:
-    """uint8 [N, H, W, 3] photos resized to the input size: real ones from `data`, else synthetic."""
-    import cv2
-
+    """uint8 [N, H, W, 3] photos at the input size as the app feeds them: real ones from `data`, else
+    synthetic."""
     h, w = input_size
     if data is not None:
+        from app.core.inference import network_input
         from app.core.photos import find_images, read_image
 
         paths = find_images([data], recursive=True)[:count]
         if not paths:
             raise ExportError(f"no photos found in {data} for the parity check")
-        photos = [cv2.resize(read_image(p), (w, h), interpolation=cv2.INTER_AREA) for p in paths]
+        photos = [network_input(read_image(p), input_size) for p in paths]
         return np.stack(photos), str(data)
     from app.core.synthetic import synthetic_pipe
 
@@ -178,7 +178,7 @@ def export_model(
 
     start = time.perf_counter()
     out = Path(out)
-    refuse_existing(out, overwrite=overwrite)
+    refuse_existing(out, overwrite=overwrite, how=PASS_OVERWRITE)
     input_size = input_size or _static_size(model)
     num_classes = int(model.output_shape[-1])
     if num_classes != len(info.classes):

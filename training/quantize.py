@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.core import contract
 from app.core.errors import CorroscopeError, ExportError
-from app.core.files import atomic_write, refuse_existing
-from app.core.photos import find_images, read_image_reduced
+from app.core.files import PASS_OVERWRITE, atomic_write, refuse_existing
+from app.core.inference import network_input
+from app.core.photos import find_images, read_image
 from training.graph_rewrites import tensor_consumers, transpose_input_first
 
 log = logging.getLogger("training.quantize")
@@ -107,12 +107,11 @@ def _evenly(items: list[Path], count: int) -> list[Path]:
 
 
 def load_batch(paths: Sequence[Path], input_size: tuple[int, int]) -> np.ndarray:
-    """uint8 [N, H, W, 3] photos resized to the model's input, as the app's resize mode feeds them."""
+    """uint8 [N, H, W, 3] photos at the model's input, read and resized exactly as the app's resize mode."""
     h, w = input_size
     out = np.empty((len(paths), h, w, 3), dtype=np.uint8)
     for i, path in enumerate(paths):
-        rgb = read_image_reduced(path, min(h, w))
-        out[i] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+        out[i] = network_input(read_image(path), input_size)
     return out
 
 
@@ -154,7 +153,7 @@ def quantize_model(
 
     start = time.perf_counter()
     model, out = Path(model), Path(out)
-    refuse_existing(out, overwrite=overwrite)
+    refuse_existing(out, overwrite=overwrite, how=PASS_OVERWRITE)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     float_model = SegmentationModel.load(model, device="cpu")  # contract check of the source

@@ -35,13 +35,20 @@ def new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def refuse_existing(*paths: str | os.PathLike[str], overwrite: bool = False) -> None:
-    """Raise `OutputExistsError` for the first path that exists, unless `overwrite`."""
+ASK_TO_OVERWRITE = "ask to overwrite to replace it"
+PASS_OVERWRITE = "pass --overwrite to replace it"
+
+
+def refuse_existing(
+    *paths: str | os.PathLike[str], overwrite: bool = False, how: str = ASK_TO_OVERWRITE
+) -> None:
+    """Raise `OutputExistsError` for the first path that exists, unless `overwrite`; `how` says how to
+    replace it (a command-line tool says which flag)."""
     if overwrite:
         return
     for path in paths:
         if os.path.lexists(path):
-            raise OutputExistsError(f"{Path(path)} already exists (ask to overwrite to replace it)")
+            raise OutputExistsError(f"{Path(path)} already exists ({how})")
 
 
 @contextlib.contextmanager

@@ -66,17 +66,13 @@ def segment(
     model: SegmentationModel,
     rgb: np.ndarray,
     options: InferenceOptions | None = None,
-    output_size: tuple[int, int] | None = None,
 ) -> Segmentation:
-    """Segment uint8 HxWx3 RGB; labels come out at `output_size` (H, W), by default the photo's size.
-
-    Pass a reduced decode as `rgb` with the full `output_size` to save decoding time in resize mode.
-    """
+    """Segment uint8 HxWx3 RGB; labels, confidence and probabilities come out at the photo's size."""
     options = options or InferenceOptions()
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"photo must be uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
     start = time.perf_counter()
-    out_h, out_w = output_size or rgb.shape[:2]
+    out_h, out_w = rgb.shape[:2]
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes))
     if options.mode is InferenceMode.RESIZE:
         probs = _resize_probabilities(model, rgb)
@@ -94,10 +90,15 @@ def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:
 
 
 def _resize_probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
-    h, w = model.input_size
+    return model.predict(network_input(rgb, model.input_size)[None])[0]
+
+
+def network_input(rgb: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """The whole photo at the network's (H, W), exactly as resize mode feeds it (also for calibration
+    and parity checks, so they see what users run)."""
+    h, w = input_size
     shrinking = rgb.shape[0] >= h and rgb.shape[1] >= w
-    small = shrink_area(rgb, w, h) if shrinking else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-    return model.predict(small[None])[0]
+    return shrink_area(rgb, w, h) if shrinking else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def shrink_area(image: np.ndarray, width: int, height: int) -> np.ndarray:

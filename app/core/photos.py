@@ -111,17 +111,10 @@ def probe_image(path: str | os.PathLike[str]) -> tuple[int, int]:
 
 def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode a photo to uint8 HxWx3 RGB, EXIF-rotated; `ImageReadError` names the file and the reason."""
-    return _read(Path(path), max_pixels, min_side=None)
+    return _read(Path(path), max_pixels)
 
 
-def read_image_reduced(
-    path: str | os.PathLike[str], min_side: int, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
-    """Like `read_image`, but a JPEG is decoded at 1/2, 1/4 or 1/8 while its short side stays >= min_side."""
-    return _read(Path(path), max_pixels, min_side=min_side)
-
-
-def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
+def _read(path: Path, max_pixels: int) -> np.ndarray:
     data = _read_bytes(path)
     img = _open_pil(data, path)
     if img is None:
@@ -131,17 +124,13 @@ def _read(path: Path, max_pixels: int, min_side: int | None) -> np.ndarray:
             f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
         )
     head = _header(img)
-    factor = 1
-    if min_side is not None and head.format in _PIL_FORMATS:
-        short = min(head.width, head.height)
-        factor = next((f for f in (8, 4, 2) if short // f >= min_side), 1)
-    _check_pixels(path, head.width // factor, head.height // factor, max_pixels)
+    _check_pixels(path, head.width, head.height, max_pixels)
     try:
-        fast = _decode_jpeg_checked(data, img, head, path) if factor == 1 and head.format == "JPEG" else None
+        fast = _decode_jpeg_checked(data, img, head, path) if head.format == "JPEG" else None
         if fast is not None:
             rgb = fast
         elif head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
-            rgb = _decode_pil(img, path, factor)
+            rgb = _decode_pil(img, path, 1)
         else:
             arr = _decode_cv(data)
             rgb = _to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)

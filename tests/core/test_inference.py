@@ -87,15 +87,6 @@ def test_strips_match_a_full_frame_reference(tiny_model: SegmentationModel, size
     assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
 
 
-def test_output_size_upsamples_a_reduced_photo(tiny_model: SegmentationModel) -> None:
-    rgb = np.zeros((50, 80, 3), np.uint8)
-    rgb[:, :40] = RED
-    rgb[:, 40:] = GREEN
-    seg = segment(tiny_model, rgb, output_size=(200, 320))
-    assert seg.labels.shape == (200, 320)
-    assert (seg.labels[:, :150] == 0).all() and (seg.labels[:, 170:] == 2).all()
-
-
 def test_no_graded_pixels_gives_no_mean_confidence(tiny_model: SegmentationModel) -> None:
     seg = segment(tiny_model, np.full((40, 40, 3), GREEN, np.uint8))
     assert seg.mean_confidence is None

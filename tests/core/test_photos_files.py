@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from app.core import files
 from app.core.errors import ExportError, ImageReadError, OutputExistsError
 from app.core.files import atomic_write_bytes, write_png
-from app.core.photos import find_images, probe_image, read_image, read_image_reduced
+from app.core.photos import find_images, probe_image, read_image
 
 
 def _pattern(h: int = 24, w: int = 40) -> np.ndarray:
@@ -119,27 +119,6 @@ def test_exif_orientation_is_applied(tmp_path: Path, orientation: int, ext: str)
     assert probe_image(path) == (expected.shape[1], expected.shape[0])
 
 
-def test_reduced_jpeg_decode_keeps_min_side(tmp_path: Path) -> None:
-    path = tmp_path / "big.jpg"
-    Image.fromarray(np.full((1536, 2048, 3), 120, np.uint8)).save(path)
-    assert read_image_reduced(path, min_side=256).shape == (384, 512, 3)  # 1/4; 1/8 would give 192
-    assert read_image_reduced(path, min_side=100).shape == (192, 256, 3)
-    assert read_image_reduced(path, min_side=1000).shape == (1536, 2048, 3)
-    png = tmp_path / "big.png"
-    Image.fromarray(np.zeros((300, 400, 3), np.uint8)).save(png)
-    assert read_image_reduced(png, min_side=64).shape == (300, 400, 3)  # only JPEG decodes reduced
-
-
-@pytest.mark.parametrize(
-    ("make", "reason"),
-    [
-        (lambda p: p.write_bytes(b""), "empty (0 bytes)"),
-        (lambda p: p.write_bytes(os.urandom(3000)), "not an image"),
-        (lambda p: p.write_text("hello, I am text"), "not an image"),
-        (lambda p: p.mkdir(), "is a folder"),
-        (lambda p: None, "not found"),
-    ],
-)
 def test_bad_files_raise_our_error_naming_the_file(tmp_path: Path, make, reason: str) -> None:
     path = tmp_path / "bad_ßild.jpg"
     make(path)
@@ -183,12 +162,11 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path: Path) -> None:
         read_image(tmp_path / "bomb.png", max_pixels=1000)
 
 
-def test_a_huge_jpeg_may_still_be_decoded_reduced(tmp_path: Path) -> None:
+def test_a_huge_jpeg_is_refused_before_decoding(tmp_path: Path) -> None:
     path = tmp_path / "huge.jpg"
     Image.new("RGB", (4000, 3000), (9, 99, 199)).save(path)
     with pytest.raises(ImageReadError, match="over the limit"):
         read_image(path, max_pixels=1_000_000)
-    assert read_image_reduced(path, min_side=256, max_pixels=1_000_000).shape == (375, 500, 3)
 
 
 def test_find_images_lists_folders_and_keeps_named_files(tmp_path: Path) -> None:

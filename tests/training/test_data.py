@@ -62,7 +62,8 @@ def test_unreadable_file_is_named(make_dataset):
     root = make_dataset(n=2, layout="plain")
     (root / "images" / "photo_01.png").write_bytes(b"not a png at all")
     pairs = data.find_pairs(root)
-    with pytest.raises(data.DatasetError, match=r"photo_01\.png: cannot read"):
+    refused = r"photo_01\.png: not an image Corroscope can read.*Replace or remove"
+    with pytest.raises(data.DatasetError, match=refused):
         data.load_samples(pairs, size=None)
 
 

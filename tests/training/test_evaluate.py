@@ -114,3 +114,59 @@ def test_unknown_model_type_is_refused(tmp_path):
     (tmp_path / "model.bin").write_bytes(b"x")
     code = main(["--model", str(tmp_path / "model.bin"), "--data", str(data), "--split", "all", "--out", "o"])
     assert code == 2
+
+
+def _analyze_rows(photos: list[Path], model: Path, out: Path, mode: str) -> dict[str, dict[str, str]]:
+    from app.cli import main as cli_main
+
+    args = ["analyze", *map(str, photos), "--out", str(out), "--model", str(model), "--device", "cpu"]
+    assert cli_main([*args, "--mode", mode]) in (0, 1)
+    with open(out / "results.csv", encoding="utf-8-sig", newline="") as fh:
+        return {Path(r["file"]).stem: r for r in csv.DictReader(fh)}
+
+
+def _same_figures_as_analyze(model: Path, data_dir: Path, ids: list[str], out: Path, mode: str) -> None:
+    """evaluate's per-photo prediction equals `corroscope analyze`'s: the same mask and corroded share."""
+    from app.core.palette import decode_mask
+    from app.core.photos import read_image
+    from training import data as tdata
+
+    split = out / "ids.txt"
+    split.parent.mkdir(parents=True, exist_ok=True)
+    split.write_text("\n".join(ids) + "\n")
+    args = ["--model", str(model), "--data", str(data_dir), "--split-file", str(split), "--mode", mode]
+    assert main([*args, "--out", str(out / "eval"), "--examples", "1"]) == 0
+    rows = {r["id"]: r for r in json.loads((out / "eval" / "metrics.json").read_text())["photos"]}
+    pairs = tdata.select(tdata.find_pairs(data_dir), ids)
+    analyzed = _analyze_rows([p.image for p in pairs], model, out / "analyze", mode)
+    for pair in pairs:
+        cli = analyzed[pair.image.stem]
+        assert float(cli["corroded_share"]) == pytest.approx(rows[pair.id]["share_pred"], abs=1e-4), pair.id
+        mask, _ = decode_mask(read_image(out / "analyze" / f"{pair.image.stem}_mask.png"))
+        truth = tdata.load_pair(pair)[1]
+        union = np.count_nonzero((mask == 0) | (truth == 0))
+        iou = np.count_nonzero((mask == 0) & (truth == 0)) / union if union else None
+        assert rows[pair.id]["corrosion_iou"] == (None if iou is None else pytest.approx(iou)), pair.id
+
+
+@pytest.mark.parametrize("mode", ["resize", "tiles"])
+def test_evaluate_scores_what_analyze_computes_on_a_photo_larger_than_the_input(tmp_path, mode):
+    from app.core.synthetic import synthetic_pipe
+
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(2):
+        photo, labels = synthetic_pipe(seed=i, size=(150, 230))  # larger than the 32x32 input
+        Image.fromarray(photo).save(root / "images" / f"big{i}.png")
+        Image.fromarray(encode_mask(labels)).save(root / "masks" / f"big{i}.png")
+    model = channel_model(tmp_path / "m.onnx", input_size=(32, 32))
+    _same_figures_as_analyze(model, root, ["big0", "big1"], tmp_path / "run", mode)
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_evaluate_scores_what_analyze_computes_on_real_photos(tmp_path, real_data):
+    shipped = Path(__file__).resolve().parents[2] / "models" / "corrosion-deeplabv3plus-mobilenetv2.int8.onnx"
+    ids = [line.strip() for line in (real_data / "val.txt").read_text().splitlines() if line.strip()][:3]
+    _same_figures_as_analyze(shipped, real_data, ids, tmp_path / "run", "resize")
