@@ -142,3 +142,35 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError):
         InferenceOptions(mode="warp")
     assert InferenceOptions(mode="tiles").mode is InferenceMode.TILES
+
+
+def _reference_corrosion(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
+    h, w = model.input_size
+    probs = model.predict(shrink_area(rgb, w, h)[None])[0]
+    return cv2.resize(probs, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)[..., 0]
+
+
+@pytest.mark.parametrize("size", [(1000, 40), (45, 700), (300, 300), (33, 33)])
+def test_corrosion_probability_on_request_matches_a_full_frame_reference(
+    tiny_model: SegmentationModel, size: tuple[int, int]
+) -> None:
+    rgb, _ = synthetic_pipe(seed=size[1], size=size)
+    assert segment(tiny_model, rgb).corrosion_probability is None  # opt-in: no extra plane by default
+    seg = segment(tiny_model, rgb, InferenceOptions(corrosion_probability=True))
+    assert seg.corrosion_probability is not None and seg.corrosion_probability.dtype == np.uint8
+    reference = np.round(_reference_corrosion(tiny_model, rgb) * 255)
+    assert np.abs(seg.corrosion_probability.astype(int) - reference).max() <= 1
+    plain = segment(tiny_model, rgb)
+    np.testing.assert_array_equal(seg.labels, plain.labels)  # asking for it changes nothing else
+    np.testing.assert_array_equal(seg.confidence, plain.confidence)
+
+
+def test_corrosion_probability_in_tiles_mode_is_that_of_the_synthetic_truth(
+    tiny_model: SegmentationModel,
+) -> None:
+    rgb, _ = synthetic_pipe(seed=5, size=(90, 140))
+    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, corrosion_probability=True))
+    expected = np.round(expected_probabilities(rgb)[..., 0] * 255)
+    assert np.abs(seg.corrosion_probability.astype(int) - expected).max() <= 1
+    where_top = seg.labels == 0
+    assert np.abs(seg.corrosion_probability[where_top].astype(int) - seg.confidence[where_top]).max() <= 1
