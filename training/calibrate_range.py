@@ -49,14 +49,18 @@ def measure(model: SegmentationModel, data: Path, ids: list[str]) -> list[PhotoC
         seg = segment(model, read_image(pair.image), options)
         counts, graded, share = corrosion_histogram(seg.labels, seg.corrosion_probability, model.classes)
         _, truth, _ = load_pair(pair, classes=model.classes)
-        out.append(PhotoCounts(pair.id, counts, graded, share, area_stats(truth, model.classes).corroded_share))
+        out.append(
+            PhotoCounts(pair.id, counts, graded, share, area_stats(truth, model.classes).corroded_share)
+        )
     return out
 
 
 def _bounds(photos: list[PhotoCounts]) -> tuple[np.ndarray, np.ndarray]:
     """above[p, k]: % of photo p's pipe at level >= k, clamped so every range holds the share."""
     counts = np.stack([p.counts for p in photos]).astype(np.float64)
-    above = 100.0 * np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] / np.array([p.graded for p in photos])[:, None]
+    above = (
+        100.0 * np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] / np.array([p.graded for p in photos])[:, None]
+    )
     share = np.array([p.share for p in photos])[:, None]
     return np.minimum(above, share), np.maximum(above, share)  # as a lower bound / as an upper bound
 
@@ -115,8 +119,13 @@ def calibrate(photos: list[PhotoCounts], target: float) -> dict:
         "median_width": float(np.median([x.width for x in r])),
         "leave_one_out_coverage": float(np.mean(loo)),
         "per_photo": [
-            {"id": p.pair_id, "share": round(p.share, 4), "true": round(p.true_share, 4),
-             "low": round(x.low, 4), "high": round(x.high, 4)}  # fmt: skip
+            {
+                "id": p.pair_id,
+                "share": round(p.share, 4),
+                "true": round(p.true_share, 4),
+                "low": round(x.low, 4),
+                "high": round(x.high, 4),
+            }
             for p, x in zip(usable, r, strict=True)
         ],
     }
@@ -131,23 +140,32 @@ def _cached(model: SegmentationModel, a: argparse.Namespace, ids: list[str]) -> 
         if str(z["key"]) == key:
             log.info("using cached probabilities from %s", cache)
             return [
-                PhotoCounts(i, c, int(g), None if np.isnan(s) else float(s), None if np.isnan(t) else float(t))
-                for i, c, g, s, t in zip(z["ids"], z["counts"], z["graded"], z["share"], z["true"], strict=True)
+                PhotoCounts(
+                    i, c, int(g), None if np.isnan(s) else float(s), None if np.isnan(t) else float(t)
+                )
+                for i, c, g, s, t in zip(
+                    z["ids"], z["counts"], z["graded"], z["share"], z["true"], strict=True
+                )
             ]
     photos = measure(model, a.data, ids)
     nan = float("nan")
     np.savez(
-        cache, key=key, ids=np.array(ids), counts=np.stack([p.counts for p in photos]),
+        cache,
+        key=key,
+        ids=np.array(ids),
+        counts=np.stack([p.counts for p in photos]),
         graded=np.array([p.graded for p in photos]),
         share=np.array([nan if p.share is None else p.share for p in photos]),
         true=np.array([nan if p.true_share is None else p.true_share for p in photos]),
-    )  # fmt: skip
+    )
     return photos
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    p = argparse.ArgumentParser(prog="python -m training.calibrate_range", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.calibrate_range", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--model", required=True, type=Path, help="a contract .onnx file")
     p.add_argument("--data", required=True, type=Path, help="dataset folder (photos and masks)")
     p.add_argument("--split-file", required=True, type=Path, help="ids to calibrate on, one a line (val.txt)")
@@ -158,8 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ids = [line.strip() for line in a.split_file.read_text(encoding="utf-8").splitlines() if line.strip()]
         model = SegmentationModel.load(a.model, a.device)
-        result = {"model": a.model.name, "model_sha256": model.sha256, "split_file": str(a.split_file),
-                  "target_coverage": a.coverage, **calibrate(_cached(model, a, ids), a.coverage)}  # fmt: skip
+        result = {
+            "model": a.model.name,
+            "model_sha256": model.sha256,
+            "split_file": str(a.split_file),
+            "target_coverage": a.coverage,
+            **calibrate(_cached(model, a, ids), a.coverage),
+        }
     except (CorroscopeError, OSError) as exc:
         log.error("%s", exc)
         return 1
@@ -168,9 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "thresholds low %.3f high %.3f: %d of %d true shares inside (%.0f %%), mean width %.2f points, "
         "leave-one-out coverage %.0f %%",
-        result["thresholds"]["low"], result["thresholds"]["high"], round(result["coverage"] * result["usable"]),
-        result["usable"], 100 * result["coverage"], result["mean_width"], 100 * result["leave_one_out_coverage"],
-    )  # fmt: skip
+        result["thresholds"]["low"],
+        result["thresholds"]["high"],
+        round(result["coverage"] * result["usable"]),
+        result["usable"],
+        100 * result["coverage"],
+        result["mean_width"],
+        100 * result["leave_one_out_coverage"],
+    )
     return 0
 
 

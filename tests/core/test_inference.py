@@ -169,7 +169,8 @@ def test_corrosion_probability_in_tiles_mode_is_that_of_the_synthetic_truth(
     tiny_model: SegmentationModel,
 ) -> None:
     rgb, _ = synthetic_pipe(seed=5, size=(90, 140))
-    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, corrosion_probability=True))
+    options = InferenceOptions(mode="tiles", tile_overlap=0.3, corrosion_probability=True)
+    seg = segment(tiny_model, rgb, options)
     expected = np.round(expected_probabilities(rgb)[..., 0] * 255)
     assert np.abs(seg.corrosion_probability.astype(int) - expected).max() <= 1
     where_top = seg.labels == 0
