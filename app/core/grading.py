@@ -105,7 +105,8 @@ def grade(share: float, scale: GradeScale | str) -> Grade:
 @dataclass(frozen=True)
 class DistributionTable:
     """Rules for the ASTM D610 distribution type over patch statistics, tried in this order:
-    G if one patch covers more than `general_largest` % of the asset (rust over most of the surface);
+    G if more than `general_share` % of the asset is corroded (rust over most of the surface, whatever
+    its patches: D610 grade 0, beyond the reference pictures);
     S if the three largest patches hold >= `spot_top3` % of the corrosion and fewer than `many_pinpoints`
     patches are pinpoint-sized (<= `pinpoint_share` % of the asset);
     P if at least `many_pinpoints` pinpoint-sized patches hold >= `pinpoint_hold` % of the corrosion;
@@ -114,7 +115,7 @@ class DistributionTable:
 
     standard: str
     pinpoint_share: float
-    general_largest: float
+    general_share: float
     spot_top3: float
     many_pinpoints: int
     pinpoint_hold: float
@@ -126,7 +127,7 @@ class DistributionTable:
 ASTM_D610_DISTRIBUTION = DistributionTable(
     standard="ASTM D610",
     pinpoint_share=0.05,
-    general_largest=50.0,
+    general_share=50.0,
     spot_top3=75.0,
     many_pinpoints=20,
     pinpoint_hold=50.0,
@@ -168,8 +169,11 @@ def d610_distribution(
     hold = 100.0 * sum(pinpoints) / patches.corrosion_pixels
     top3, largest, median = patches.top3_fraction or 0.0, patches.largest_share, patches.median_share or 0.0
     many = len(pinpoints) >= table.many_pinpoints
-    if largest > table.general_largest:
-        return Distribution("G", f"G: one patch covers {_pct(largest)} % of the asset")
+    share = patches.share(patches.corrosion_pixels)
+    if share > table.general_share:
+        return Distribution(
+            "G", f"G: {_pct(share)} % of the asset corroded, the largest patch {_pct(largest)} %"
+        )
     if top3 >= table.spot_top3 and not many:
         return Distribution(
             "S", f"S: {_patches(patches.count)}, the largest 3 hold {top3:.0f} % of the corrosion"

@@ -175,3 +175,16 @@ def test_corrosion_probability_in_tiles_mode_is_that_of_the_synthetic_truth(
     assert np.abs(seg.corrosion_probability.astype(int) - expected).max() <= 1
     where_top = seg.labels == 0
     assert np.abs(seg.corrosion_probability[where_top].astype(int) - seg.confidence[where_top]).max() <= 1
+
+
+def test_the_corrosion_probability_costs_one_byte_per_pixel(tiny_model: SegmentationModel) -> None:
+    h, w = 3000, 4000
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 2] = RED
+    rgb[:, w // 2 :] = BLUE
+    tracemalloc.start()
+    seg = segment(tiny_model, rgb, InferenceOptions(corrosion_probability=True))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seg.corrosion_probability[0, 0] == round(expected_probabilities(np.array(RED))[0] * 255)
+    assert peak < 62e6, f"peak {peak / 1e6:.0f} MB"  # the 50 MB of the test above plus a 12 MB plane

@@ -110,11 +110,17 @@ def test_a_big_patch_among_hundreds_of_specks_is_hybrid() -> None:
     )
 
 
-def test_one_patch_over_most_of_the_asset_is_general() -> None:
+def test_corrosion_over_most_of_the_asset_is_general_whatever_its_patches() -> None:
     labels = _asset()
     labels[:600] = CORROSION
     d = d610_distribution(patch_stats(labels, DEFAULT_CLASSES))
-    assert (d.type, d.evidence) == ("G", "G: one patch covers 60 % of the asset")
+    assert (d.type, d.evidence) == ("G", "G: 60 % of the asset corroded, the largest patch 60 %")
+    labels = _asset()
+    labels[:300], labels[-260:] = CORROSION, CORROSION  # two patches, 56 % together: no longer spot rust
+    d = d610_distribution(patch_stats(labels, DEFAULT_CLASSES))
+    assert (d.type, d.evidence) == ("G", "G: 56 % of the asset corroded, the largest patch 30 %")
+    labels[:80] = ASSET  # 48 %: two spots
+    assert d610_distribution(patch_stats(labels, DEFAULT_CLASSES)).type == "S"
 
 
 def test_specks_below_the_minimum_are_counted_apart_not_dropped() -> None:
