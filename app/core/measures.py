@@ -87,7 +87,9 @@ def record_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]
     return {
         "corroded_share_low": None if r is None else round(r.low, 6),
         "corroded_share_high": None if r is None else round(r.high, 6),
-        "range_thresholds": None if r is None else {"low": r.thresholds.low, "high": r.thresholds.high},
+        "range_thresholds": None
+        if r is None
+        else {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)},
         "d610_distribution": None if d is None else d.type,
         "d610_distribution_evidence": None if d is None else d.evidence,
         "astm_d610_with_distribution": d610_label(astm, d),

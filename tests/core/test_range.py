@@ -157,3 +157,9 @@ def test_record_fields_are_empty_where_they_do_not_apply() -> None:
     assert unscaled["patch_count"] == 1
     assert "mm2" not in json.dumps(unscaled["patches"])
     assert csv_cells(unscaled)[:3] == ["", "", "S"]
+
+
+def test_record_fields_name_the_thresholds_the_range_used() -> None:
+    labels, prob = _photo()
+    fields = record_fields(measure_photo(labels, DEFAULT_CLASSES, prob))
+    assert fields["range_thresholds"] == {"low": round(30 / 255, 4), "high": round(205 / 255, 4)}
