@@ -80,6 +80,10 @@ def _round(v: float | None, digits: int) -> float | None:
     return None if v is None else round(float(v), digits)
 
 
+def _thresholds_json(r: ShareRange) -> dict[str, float]:
+    return {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)}
+
+
 def record_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
     """The new per-photo JSON fields (the `CSV_FIELDS` flat, plus `patches`, evidence, areas, notes)."""
     r, p, d = m.share_range, m.patches, m.distribution
@@ -87,9 +91,7 @@ def record_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]
     return {
         "corroded_share_low": None if r is None else round(r.low, 6),
         "corroded_share_high": None if r is None else round(r.high, 6),
-        "range_thresholds": None
-        if r is None
-        else {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)},
+        "range_thresholds": None if r is None else _thresholds_json(r),
         "d610_distribution": None if d is None else d.type,
         "d610_distribution_evidence": None if d is None else d.evidence,
         "astm_d610_with_distribution": d610_label(astm, d),
