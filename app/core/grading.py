@@ -106,7 +106,7 @@ def grade(share: float, scale: GradeScale | str) -> Grade:
 class DistributionTable:
     """Rules for the ASTM D610 distribution type over patch statistics, tried in this order:
     G if more than `general_share` % of the asset is corroded (rust over most of the surface, whatever
-    its patches: D610 grade 0, beyond the reference pictures);
+    its patches);
     S if the three largest patches hold >= `spot_top3` % of the corrosion and fewer than `many_pinpoints`
     patches are pinpoint-sized (<= `pinpoint_share` % of the asset);
     P if at least `many_pinpoints` pinpoint-sized patches hold >= `pinpoint_hold` % of the corrosion;
@@ -123,7 +123,8 @@ class DistributionTable:
 
 
 # ASTM D610 / SSPC-VIS 2 define S (spot), G (general), P (pinpoint) and H (hybrid) by reference pictures,
-# not numbers: these thresholds are ours, chosen to sort those pictures' kinds of pattern, not the standard's.
+# not numbers: these thresholds are ours, not the standard's, set by judgement of what each kind of picture
+# shows and checked on synthetic masks (tests/core/test_patches.py).
 ASTM_D610_DISTRIBUTION = DistributionTable(
     standard="ASTM D610",
     pinpoint_share=0.05,
