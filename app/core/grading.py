@@ -1,21 +1,28 @@
-"""Rust grades from the corroded share of the asset (DESIGN section 6) and the needs-review rule."""
+"""Rust grades from the corroded share of the asset (DESIGN section 6), the D610 distribution type from
+patch statistics, and the needs-review rule."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
+from app.core.patches import PatchStats
 from app.core.stats import AreaStats
 
 
 @dataclass(frozen=True)
 class GradeTable:
-    """Cut-offs in % of the asset: a share <= `upper` gets `value` (first match); above all, `above`."""
+    """Cut-offs in % of the asset: a share <= `upper` gets `value` (first match); above all, `above`.
+    `references`: the rusted area of each grade's reference picture, where the standard rates by pictures."""
 
     standard: str
     cutoffs: tuple[tuple[float, int], ...]
     above: int
     label_prefix: str
+    references: tuple[tuple[int, str], ...] = ()
+
+    def reference(self, value: int) -> str | None:
+        return dict(self.references).get(value)
 
 
 # ASTM D610 rust grade (10 = best).
@@ -37,12 +44,15 @@ ASTM_D610 = GradeTable(
     label_prefix="",
 )
 
-# ISO 4628-3 degree of rusting Ri (0 = no rust).
+# ISO 4628-3 degree of rusting Ri (0 = no rust), rated by likeness to reference pictures of 0, 0.05, 0.5,
+# 1, 8 and 40-50 % rusted: a share goes to the nearest on a log scale, so the cut-offs are the geometric
+# means of neighbours (sqrt(0.05 x 0.5) = 0.16, 0.71, 2.8, sqrt(8 x 40) = 18), and Ri 0 is 0 % only.
 ISO_4628_3 = GradeTable(
     standard="ISO 4628-3",
-    cutoffs=((0.0, 0), (0.05, 1), (0.5, 2), (1.0, 3), (8.0, 4)),
+    cutoffs=((0.0, 0), (0.16, 1), (0.71, 2), (2.8, 3), (18.0, 4)),
     above=5,
     label_prefix="Ri ",
+    references=((0, "0 %"), (1, "0.05 %"), (2, "0.5 %"), (3, "1 %"), (4, "8 %"), (5, "40-50 %")),
 )
 
 
@@ -61,6 +71,12 @@ class Grade:
     value: int
     label: str  # "7" (ASTM D610) or "Ri 3" (ISO 4628-3)
     range_text: str  # the share range of this grade, e.g. "0.1 % < p <= 0.3 %"
+    reference: str | None = None  # the rusted area of the grade's reference picture (ISO 4628-3), "8 %"
+
+    @property
+    def display(self) -> str:
+        """The label with its reference area where the scale has one: "Ri 4 (8 %)", "7"."""
+        return f"{self.label} ({self.reference})" if self.reference else self.label
 
 
 def _fmt(v: float) -> str:
@@ -80,9 +96,108 @@ def grade(share: float, scale: GradeScale | str) -> Grade:
                 text = f"p <= {_fmt(upper)} %" if upper > 0 else "p = 0 %"
             else:
                 text = f"{_fmt(lower)} % < p <= {_fmt(upper)} %"
-            return Grade(scale, value, f"{table.label_prefix}{value}", text)
+            return Grade(scale, value, f"{table.label_prefix}{value}", text, table.reference(value))
         lower = upper
-    return Grade(scale, table.above, f"{table.label_prefix}{table.above}", f"p > {_fmt(lower or 0)} %")
+    label = f"{table.label_prefix}{table.above}"
+    return Grade(scale, table.above, label, f"p > {_fmt(lower or 0)} %", table.reference(table.above))
+
+
+@dataclass(frozen=True)
+class DistributionTable:
+    """Rules for the ASTM D610 distribution type over patch statistics, tried in this order:
+    G if more than `general_share` % of the asset is corroded (rust over most of the surface, whatever
+    its patches);
+    S if the three largest patches hold >= `spot_top3` % of the corrosion and fewer than `many_pinpoints`
+    patches are pinpoint-sized (<= `pinpoint_share` % of the asset);
+    P if at least `many_pinpoints` pinpoint-sized patches hold >= `pinpoint_hold` % of the corrosion;
+    H if there are that many pinpoint-sized patches and the three largest hold >= `hybrid_top3` %;
+    G (various sizes spread over the surface) otherwise."""
+
+    standard: str
+    pinpoint_share: float
+    general_share: float
+    spot_top3: float
+    many_pinpoints: int
+    pinpoint_hold: float
+    hybrid_top3: float
+
+
+# ASTM D610 / SSPC-VIS 2 define S (spot), G (general), P (pinpoint) and H (hybrid) by reference pictures,
+# not numbers: these thresholds are ours, not the standard's, set by judgement of what each kind of picture
+# shows and checked on synthetic masks (tests/core/test_patches.py).
+ASTM_D610_DISTRIBUTION = DistributionTable(
+    standard="ASTM D610",
+    pinpoint_share=0.05,
+    general_share=50.0,
+    spot_top3=75.0,
+    many_pinpoints=20,
+    pinpoint_hold=50.0,
+    hybrid_top3=50.0,
+)
+
+DISTRIBUTION_NAMES = {"S": "spot", "G": "general", "P": "pinpoint", "H": "hybrid"}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A D610 distribution type ("S", "G", "P" or "H") and the statistics that decided it."""
+
+    type: str
+    evidence: str  # "P: 214 patches, median 0.02 % of the asset"
+
+    @property
+    def name(self) -> str:
+        return DISTRIBUTION_NAMES[self.type]
+
+
+def _pct(v: float) -> str:
+    return f"{v:.2g}" if v < 1 else f"{v:.3g}"
+
+
+def _patches(n: int) -> str:
+    return f"{n} patch" if n == 1 else f"{n} patches"
+
+
+def d610_distribution(
+    patches: PatchStats | None, table: DistributionTable = ASTM_D610_DISTRIBUTION
+) -> Distribution | None:
+    """The distribution type of a photo's corrosion; None with no asset in view or no patch (specks only)."""
+    if patches is None or patches.count == 0:
+        return None
+    sizes = patches.sizes
+    pinpoint_px = table.pinpoint_share / 100.0 * patches.asset_pixels
+    pinpoints = [s for s in sizes if s <= pinpoint_px]
+    hold = 100.0 * sum(pinpoints) / patches.corrosion_pixels
+    top3, largest, median = patches.top3_fraction or 0.0, patches.largest_share, patches.median_share or 0.0
+    many = len(pinpoints) >= table.many_pinpoints
+    share = patches.share(patches.corrosion_pixels)
+    if share > table.general_share:
+        return Distribution(
+            "G", f"G: {_pct(share)} % of the asset corroded, the largest patch {_pct(largest)} %"
+        )
+    if top3 >= table.spot_top3 and not many:
+        return Distribution(
+            "S", f"S: {_patches(patches.count)}, the largest 3 hold {top3:.0f} % of the corrosion"
+        )
+    if many and hold >= table.pinpoint_hold:
+        return Distribution("P", f"P: {_patches(patches.count)}, median {_pct(median)} % of the asset")
+    if many and top3 >= table.hybrid_top3:
+        return Distribution(
+            "H",
+            f"H: the largest 3 patches hold {top3:.0f} % of the corrosion, beside {len(pinpoints)} pinpoints",
+        )
+    return Distribution(
+        "G",
+        f"G: {_patches(patches.count)}, median {_pct(median)} % of the asset, the largest 3 hold {top3:.0f} %"
+        " of the corrosion",
+    )
+
+
+def d610_label(astm: Grade | None, distribution: Distribution | None) -> str | None:
+    """The D610 grade written with its distribution type, "6-G"; the grade alone without a type."""
+    if astm is None:
+        return None
+    return astm.label if distribution is None else f"{astm.label}-{distribution.type}"
 
 
 @dataclass(frozen=True)
@@ -96,43 +211,92 @@ class ReviewPolicy:
 
 @dataclass(frozen=True)
 class Assessment:
+    """Both grades; `needs_review` and `reasons` are those of `scale`, the one the user reads (a cut-off of
+    the other scale is no reason); `reasons_for` gives any scale's."""
+
     astm: Grade | None
     iso: Grade | None
     needs_review: bool
     reasons: tuple[str, ...]
+    scale: GradeScale = GradeScale.ASTM_D610
+    by_scale: tuple[tuple[GradeScale, tuple[str, ...]], ...] = ()
 
     def grade_for(self, scale: GradeScale | str) -> Grade | None:
         return self.astm if GradeScale(scale) is GradeScale.ASTM_D610 else self.iso
+
+    def reasons_for(self, scale: GradeScale | str) -> tuple[str, ...]:
+        scale = GradeScale(scale)
+        return dict(self.by_scale).get(scale, self.reasons if scale is self.scale else ())
+
+    def needs_review_for(self, scale: GradeScale | str) -> bool:
+        return bool(self.reasons_for(scale))
 
 
 NO_ASSET = "no asset in view"
 
 
-def near_cutoffs(share: float, margin: float) -> list[tuple[GradeTable, float]]:
-    """The cut-offs (of both tables) that `share` lies within `margin` (relative) of."""
+def near_cutoffs(
+    share: float, margin: float, tables: tuple[GradeTable, ...] = (ASTM_D610, ISO_4628_3)
+) -> list[tuple[GradeTable, float]]:
+    """The cut-offs (of `tables`) that `share` lies within `margin` (relative) of."""
     hits = []
-    for table in (ASTM_D610, ISO_4628_3):
+    for table in tables:
         for upper, _value in table.cutoffs:
             if upper > 0 and abs(share - upper) <= margin * upper:
                 hits.append((table, upper))
     return hits
 
 
-def assess(stats: AreaStats, mean_confidence: float | None, policy: ReviewPolicy | None = None) -> Assessment:
-    """Both grades, and whether a person should look (near a cut-off, low confidence, no asset)."""
-    policy = policy or ReviewPolicy()
-    if stats.corroded_share is None:
-        return Assessment(None, None, True, (NO_ASSET,))
-    share = stats.corroded_share
+def spanned_cutoffs(low: float, high: float, table: GradeTable) -> list[float]:
+    """The cut-offs of `table` that a share range [low, high] crosses (its bounds grade differently)."""
+    return [upper for upper, _ in table.cutoffs if low <= upper < high]
+
+
+def _scale_reasons(
+    share: float, scale: GradeScale, policy: ReviewPolicy, share_range: tuple[float, float] | None
+) -> list[str]:
+    table = scale.table
     reasons = [
         f"corroded share {share:.3g} % is within {policy.margin:.0%} of the {table.standard} cut-off "
         f"{_fmt(upper)} %"
-        for table, upper in near_cutoffs(share, policy.margin)
+        for _, upper in near_cutoffs(share, policy.margin, (table,))
     ]
+    if share_range is not None:
+        low, high = share_range
+        crossed = spanned_cutoffs(low, high, table)
+        if crossed:
+            cuts = ", ".join(f"{_fmt(u)} %" for u in crossed)
+            word = "cut-off" if len(crossed) == 1 else "cut-offs"
+            reasons.append(
+                f"the share's range {low:.3g}-{high:.3g} % spans the {table.standard} {word} {cuts}"
+            )
+    return reasons
+
+
+def assess(
+    stats: AreaStats,
+    mean_confidence: float | None,
+    policy: ReviewPolicy | None = None,
+    scale: GradeScale | str = GradeScale.ASTM_D610,
+    share_range: tuple[float, float] | None = None,
+) -> Assessment:
+    """Both grades, and whether a person should look at `scale`'s grade: near one of its cut-offs, a share
+    range (low, high in %) that spans one, low confidence, or no asset in view."""
+    policy, scale = policy or ReviewPolicy(), GradeScale(scale)
+    if stats.corroded_share is None:
+        by_scale = tuple((s, (NO_ASSET,)) for s in GradeScale)
+        return Assessment(None, None, True, (NO_ASSET,), scale, by_scale)
+    share = stats.corroded_share
+    common = []
     if mean_confidence is not None and mean_confidence < policy.min_confidence:
-        reasons.append(
-            f"model is unsure: mean confidence {mean_confidence:.2f} < {policy.min_confidence:.2f}"
-        )
+        common.append(f"model is unsure: mean confidence {mean_confidence:.2f} < {policy.min_confidence:.2f}")
+    by_scale = tuple((s, tuple(_scale_reasons(share, s, policy, share_range) + common)) for s in GradeScale)
+    reasons = dict(by_scale)[scale]
     return Assessment(
-        grade(share, GradeScale.ASTM_D610), grade(share, GradeScale.ISO_4628_3), bool(reasons), tuple(reasons)
+        grade(share, GradeScale.ASTM_D610),
+        grade(share, GradeScale.ISO_4628_3),
+        bool(reasons),
+        reasons,
+        scale,
+        by_scale,
     )

@@ -34,13 +34,15 @@ class InferenceOptions:
 
     `tile_scale` scales the photo before tiling (0.5: each tile covers twice the input size in photo
     pixels); `tile_overlap` is the fraction of a tile shared with its neighbour; `tile_batch` tiles go
-    through the network at once.
+    through the network at once. `corrosion_probability` also keeps the corrosion class's probability at
+    full size (uint8, x 255: one more byte per pixel), for the share's range and a probability readout.
     """
 
     mode: InferenceMode = InferenceMode.RESIZE
     tile_overlap: float = 0.25
     tile_scale: float = 1.0
     tile_batch: int = 8
+    corrosion_probability: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", InferenceMode(self.mode))
@@ -54,12 +56,14 @@ class InferenceOptions:
 
 @dataclass(frozen=True, eq=False)
 class Segmentation:
-    """Full-size result: class ids, top-class probability x 255, and the mean over graded pixels."""
+    """Full-size result: class ids, top-class probability x 255, and the mean over graded pixels;
+    the corrosion probability x 255 when asked for (`InferenceOptions.corrosion_probability`)."""
 
     labels: np.ndarray  # uint8 HxW
     confidence: np.ndarray  # uint8 HxW
     mean_confidence: float | None  # mean top-class probability over corrosion+asset pixels
     seconds: float
+    corrosion_probability: np.ndarray | None = None  # uint8 HxW
 
 
 def segment(
@@ -73,7 +77,8 @@ def segment(
         raise ValueError(f"photo must be uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
     start = time.perf_counter()
     out_h, out_w = rgb.shape[:2]
-    sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes))
+    keep = _corrosion_id(model.classes) if options.corrosion_probability else None
+    sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep)
     if options.mode is InferenceMode.RESIZE:
         probs = _resize_probabilities(model, rgb)
         sink.set_source_height(probs.shape[0])
@@ -81,12 +86,16 @@ def segment(
     else:
         _tile_probabilities(model, rgb, options, sink)
     labels, confidence, mean = sink.finish()
-    return Segmentation(labels, confidence, mean, time.perf_counter() - start)
+    return Segmentation(labels, confidence, mean, time.perf_counter() - start, sink.kept)
 
 
 def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:
     ids = [c.id for c in classes if c.name in GRADED_CLASS_NAMES]
     return ids or [c.id for c in classes]
+
+
+def _corrosion_id(classes: Sequence[ClassInfo]) -> int | None:
+    return next((c.id for c in classes if c.name == "corrosion"), None)
 
 
 def _resize_probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
@@ -192,13 +201,16 @@ class _StripUpsampler:
     the blend of theirs, so the labels are copied and one plane is interpolated; all classes are blended
     only in the columns where the two rows disagree (class edges). Otherwise (tiles at about the photo's
     size, where blocks would be a row each) strips of 64 rows blend every class. Either way the result
-    equals upsampling every class before the argmax.
+    equals upsampling every class before the argmax. With `keep_id`, that class's probability is
+    written too (`kept`, uint8 x 255): one more interpolated plane, the same blend.
     """
 
-    def __init__(self, out_h: int, out_w: int, graded_ids: list[int]) -> None:
+    def __init__(self, out_h: int, out_w: int, graded_ids: list[int], keep_id: int | None = None) -> None:
         self.out_h, self.out_w = out_h, out_w
         self.labels = np.empty((out_h, out_w), dtype=np.uint8)
         self.confidence = np.empty((out_h, out_w), dtype=np.uint8)
+        self._keep_id = keep_id
+        self.kept = None if keep_id is None else np.empty((out_h, out_w), dtype=np.uint8)
         self._graded_lut = np.zeros(256, dtype=bool)
         self._graded_lut[graded_ids] = True
         self._src_h = 0
@@ -284,6 +296,11 @@ class _StripUpsampler:
         self._conf_sum += float(np.sum(column_sums, where=graded, dtype=np.float64))
         self._conf_count += n * int(np.count_nonzero(graded))
         cv2.convertScaleAbs(top, self.confidence[r0:r1], alpha=255.0)  # x 255, rounded, saturated
+        if self.kept is not None:
+            k0 = self._rows[i0][:, self._keep_id]
+            kept = np.multiply(self._rows[i1][:, self._keep_id] - k0, frac)
+            kept += k0
+            cv2.convertScaleAbs(kept, self.kept[r0:r1], alpha=255.0)
 
     def _strip(self, r0: int, r1: int) -> None:
         """Output rows [r0, r1): every class blended between each row's two source rows."""
@@ -294,6 +311,8 @@ class _StripUpsampler:
         labels, best = _argmax(np.add(top, bottom, out=top))
         self.labels[r0:r1] = labels
         cv2.convertScaleAbs(best, self.confidence[r0:r1], alpha=255.0)
+        if self.kept is not None:
+            cv2.convertScaleAbs(np.ascontiguousarray(top[..., self._keep_id]), self.kept[r0:r1], alpha=255.0)
         graded = self._graded_lut[labels]
         self._conf_sum += float(np.sum(best, where=graded, dtype=np.float64))
         self._conf_count += int(np.count_nonzero(graded))

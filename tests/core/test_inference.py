@@ -133,3 +133,49 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError):
         InferenceOptions(mode="warp")
     assert InferenceOptions(mode="tiles").mode is InferenceMode.TILES
+
+
+def _reference_corrosion(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
+    h, w = model.input_size
+    probs = model.predict(shrink_area(rgb, w, h)[None])[0]
+    return cv2.resize(probs, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)[..., 0]
+
+
+@pytest.mark.parametrize("size", [(1000, 40), (45, 700), (300, 300), (33, 33)])
+def test_corrosion_probability_on_request_matches_a_full_frame_reference(
+    tiny_model: SegmentationModel, size: tuple[int, int]
+) -> None:
+    rgb, _ = synthetic_pipe(seed=size[1], size=size)
+    assert segment(tiny_model, rgb).corrosion_probability is None  # opt-in: no extra plane by default
+    seg = segment(tiny_model, rgb, InferenceOptions(corrosion_probability=True))
+    assert seg.corrosion_probability is not None and seg.corrosion_probability.dtype == np.uint8
+    reference = np.round(_reference_corrosion(tiny_model, rgb) * 255)
+    assert np.abs(seg.corrosion_probability.astype(int) - reference).max() <= 1
+    plain = segment(tiny_model, rgb)
+    np.testing.assert_array_equal(seg.labels, plain.labels)  # asking for it changes nothing else
+    np.testing.assert_array_equal(seg.confidence, plain.confidence)
+
+
+def test_corrosion_probability_in_tiles_mode_is_that_of_the_synthetic_truth(
+    tiny_model: SegmentationModel,
+) -> None:
+    rgb, _ = synthetic_pipe(seed=5, size=(90, 140))
+    options = InferenceOptions(mode="tiles", tile_overlap=0.3, corrosion_probability=True)
+    seg = segment(tiny_model, rgb, options)
+    expected = np.round(expected_probabilities(rgb)[..., 0] * 255)
+    assert np.abs(seg.corrosion_probability.astype(int) - expected).max() <= 1
+    where_top = seg.labels == 0
+    assert np.abs(seg.corrosion_probability[where_top].astype(int) - seg.confidence[where_top]).max() <= 1
+
+
+def test_the_corrosion_probability_costs_one_byte_per_pixel(tiny_model: SegmentationModel) -> None:
+    h, w = 3000, 4000
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 2] = RED
+    rgb[:, w // 2 :] = BLUE
+    tracemalloc.start()
+    seg = segment(tiny_model, rgb, InferenceOptions(corrosion_probability=True))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seg.corrosion_probability[0, 0] == round(expected_probabilities(np.array(RED))[0] * 255)
+    assert peak < 62e6, f"peak {peak / 1e6:.0f} MB"  # the 50 MB of the test above plus a 12 MB plane

@@ -119,6 +119,16 @@ def test_exif_orientation_is_applied(tmp_path: Path, orientation: int, ext: str)
     assert probe_image(path) == (expected.shape[1], expected.shape[0])
 
 
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.write_bytes(b""), "empty (0 bytes)"),
+        (lambda p: p.write_bytes(os.urandom(3000)), "not an image"),
+        (lambda p: p.write_text("hello, I am text"), "not an image"),
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: None, "not found"),
+    ],
+)
 def test_bad_files_raise_our_error_naming_the_file(tmp_path: Path, make, reason: str) -> None:
     path = tmp_path / "bad_ßild.jpg"
     make(path)

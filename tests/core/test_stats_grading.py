@@ -71,7 +71,9 @@ def test_stats_add_up(c: int, a: int, b: int) -> None:
 
 # The tables of DESIGN.md section 6, written out independently of app.core.grading.
 ASTM = [(0.01, 10), (0.03, 9), (0.1, 8), (0.3, 7), (1, 6), (3, 5), (10, 4), (16, 3), (33, 2), (50, 1)]
-ISO = [(0.05, 1), (0.5, 2), (1, 3), (8, 4)]
+# ISO 4628-3: the nearest reference picture on a log scale; cut-offs at the neighbours' geometric means.
+ISO = [(0.16, 1), (0.71, 2), (2.8, 3), (18, 4)]
+ISO_REFERENCES = {0: "0 %", 1: "0.05 %", 2: "0.5 %", 3: "1 %", 4: "8 %", 5: "40-50 %"}
 
 
 @pytest.mark.parametrize(("cutoff", "value"), ASTM)
@@ -90,6 +92,29 @@ def test_iso_4628_3_at_every_cutoff(cutoff: float, value: int) -> None:
     assert grade(cutoff, "iso_4628_3").label == f"Ri {value}"
 
 
+@pytest.mark.parametrize(
+    ("share", "label"),
+    [(0.05, "Ri 1"), (0.15, "Ri 1"), (0.17, "Ri 2"), (0.5, "Ri 2"), (0.72, "Ri 3"), (1.0, "Ri 3"),
+     (2.9, "Ri 4"), (8.0, "Ri 4"), (9.72, "Ri 4"), (17.9, "Ri 4"), (19.0, "Ri 5"), (45.0, "Ri 5")],
+)  # fmt: skip
+def test_iso_4628_3_grades_a_share_as_its_nearest_reference_on_a_log_scale(share: float, label: str) -> None:
+    assert grade(share, "iso_4628_3").label == label
+    refs = {v: float(r.split()[0].split("-")[0]) for v, r in ISO_REFERENCES.items() if v > 0}
+    refs[5] = 45.0  # the middle of 40-50 %
+    nearest = min(refs, key=lambda v: abs(np.log(share) - np.log(refs[v])))
+    assert label == f"Ri {nearest}"
+
+
+def test_iso_4628_3_shows_the_reference_area_beside_the_ri() -> None:
+    for value, reference in ISO_REFERENCES.items():
+        share = {0: 0.0, 1: 0.05, 2: 0.5, 3: 1.0, 4: 8.0, 5: 45.0}[value]
+        g = grade(share, "iso_4628_3")
+        assert (g.value, g.reference) == (value, reference)
+        assert g.display == f"Ri {value} ({reference})"
+    assert grade(9.72, "iso_4628_3").display == "Ri 4 (8 %)"  # once Ri 5 (40-50 %)
+    assert grade(2.0, "astm_d610").reference is None and grade(2.0, "astm_d610").display == "5"
+
+
 def test_extremes_of_both_scales() -> None:
     assert grade(0.0, "astm_d610").value == 10
     assert grade(100.0, "astm_d610").value == 0
@@ -106,6 +131,8 @@ def test_tables_match_the_design() -> None:
     assert ASTM_D610.above == 0 and ISO_4628_3.above == 5
     assert ISO_4628_3.cutoffs[0] == (0.0, 0)
     assert ISO_4628_3.cutoffs[1:] == tuple((float(u), v) for u, v in ISO)
+    assert dict(ISO_4628_3.references) == ISO_REFERENCES
+    assert grade(1.5, "iso_4628_3").range_text == "0.71 % < p <= 2.8 %"
     assert grade(0.2, "astm_d610").range_text == "0.1 % < p <= 0.3 %"
     assert grade(60, "astm_d610").range_text == "p > 50 %"
 
@@ -130,9 +157,35 @@ def test_assess_near_a_cutoff_needs_review_and_names_it() -> None:
     assert not tight.needs_review
 
 
+def test_the_review_reason_names_the_scale_the_user_reads() -> None:
+    stats = _stats_with_share(10.0)  # 10 % is an ASTM D610 cut-off, far from every ISO 4628-3 one
+    iso = assess(stats, 0.95, scale=GradeScale.ISO_4628_3)
+    assert iso.scale is GradeScale.ISO_4628_3
+    assert not iso.needs_review and iso.reasons == ()
+    assert iso.needs_review_for("astm_d610")
+    near_10 = "corroded share 10 % is within 10% of the ASTM D610 cut-off 10 %"
+    assert iso.reasons_for("astm_d610") == (near_10,)
+    astm = assess(stats, 0.95, scale="astm_d610")
+    assert astm.needs_review and astm.reasons == iso.reasons_for("astm_d610")
+    near_iso = assess(_stats_with_share(2.7), 0.95, scale="iso_4628_3")  # 2.8 % is an ISO cut-off
+    assert near_iso.reasons == ("corroded share 2.7 % is within 10% of the ISO 4628-3 cut-off 2.8 %",)
+    assert all("ISO" not in r for r in near_iso.reasons_for("astm_d610"))
+
+
+def test_a_share_range_across_a_cutoff_needs_review() -> None:
+    stats = _stats_with_share(5.0)
+    assert not assess(stats, 0.95, share_range=(4.0, 6.0)).needs_review
+    spans = assess(stats, 0.95, share_range=(2.6, 6.0))
+    assert spans.reasons == ("the share's range 2.6-6 % spans the ASTM D610 cut-off 3 %",)
+    iso = assess(stats, 0.95, scale="iso_4628_3", share_range=(2.6, 20.0))
+    assert iso.reasons == ("the share's range 2.6-20 % spans the ISO 4628-3 cut-offs 2.8 %, 18 %",)
+    assert not assess(stats, 0.95, scale="iso_4628_3", share_range=(3.0, 6.0)).needs_review
+
+
 def test_assess_low_confidence_needs_review() -> None:
     a = assess(_stats_with_share(5.0), 0.41, ReviewPolicy(min_confidence=0.6))
     assert a.needs_review and "mean confidence 0.41" in a.reasons[0]
+    assert a.reasons_for("iso_4628_3") == a.reasons  # no cut-off of either scale near 5 %
 
 
 def test_assess_without_asset_gives_no_grade_and_says_so() -> None:
@@ -140,3 +193,4 @@ def test_assess_without_asset_gives_no_grade_and_says_so() -> None:
     a = assess(stats, None)
     assert a.astm is None and a.iso is None
     assert a.reasons == (NO_ASSET,) and a.needs_review
+    assert a.reasons_for("iso_4628_3") == (NO_ASSET,)

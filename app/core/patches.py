@@ -1,0 +1,177 @@
+"""Corrosion patches: connected components of the corrosion class (8-connectivity) with their statistics,
+and their outlines as an overlay layer.
+
+The asset region is the pipe in view: asset and corrosion pixels together, since corrosion is the pipe's
+own surface. Every corrosion pixel lies in it, so the patches hold exactly the pixels of the corroded
+share, and a patch's share of the asset has the share's denominator (corrosion + asset): the patches'
+shares add up to the corroded share. Background (and asset) pixels separate patches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.core.palette import ClassInfo, class_by_name
+from app.core.physical import area_mm2
+
+# A patch smaller than one cell of a 256 x 256 grid over the photo is below what a network that sees the
+# photo at 256 x 256 (the shipped model, resize mode) can resolve: a speck, counted apart.
+SPECK_GRID = 256 * 256
+# Patch-size histogram: decades of % of the asset (the first bin also takes everything below 0.01 %).
+HISTOGRAM_EDGES = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
+LARGEST_LISTED = 10
+
+
+def default_min_pixels(height: int, width: int) -> int:
+    """The default minimum patch size for a photo: one cell of `SPECK_GRID` (at least 1 pixel)."""
+    return max(1, math.ceil(height * width / SPECK_GRID))
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patch: its pixels and bounding box (x, y, width, height) in photo pixels."""
+
+    pixels: int
+    bbox: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class PatchStats:
+    """The corrosion patches of one photo. `sizes` are the pixel counts of the patches of at least
+    `min_pixels`, largest first; smaller components are specks, counted apart."""
+
+    asset_pixels: int  # the asset region: corrosion + asset pixels
+    corrosion_pixels: int
+    min_pixels: int
+    sizes: tuple[int, ...]
+    speck_count: int
+    speck_pixels: int
+    largest: tuple[Patch, ...]  # up to LARGEST_LISTED, largest first
+
+    @property
+    def count(self) -> int:
+        return len(self.sizes)
+
+    def share(self, pixels: float) -> float:
+        """`pixels` as % of the asset region."""
+        return 100.0 * pixels / self.asset_pixels
+
+    @property
+    def largest_pixels(self) -> int:
+        return self.sizes[0] if self.sizes else 0
+
+    @property
+    def largest_share(self) -> float:
+        return self.share(self.largest_pixels)
+
+    @property
+    def median_pixels(self) -> float | None:
+        return float(np.median(self.sizes)) if self.sizes else None
+
+    @property
+    def median_share(self) -> float | None:
+        m = self.median_pixels
+        return None if m is None else self.share(m)
+
+    @property
+    def top3_fraction(self) -> float | None:
+        """% of all corrosion pixels (specks included) held by the three largest patches."""
+        return 100.0 * sum(self.sizes[:3]) / self.corrosion_pixels if self.corrosion_pixels else None
+
+    def histogram(self) -> list[tuple[float, float, int]]:
+        """(from %, to %, patches) per bin of `HISTOGRAM_EDGES`, in % of the asset; specks not included."""
+        shares = np.array(self.sizes, dtype=np.float64) * (100.0 / self.asset_pixels)
+        counts, _ = np.histogram(np.clip(shares, 0.0, 100.0), bins=np.array(HISTOGRAM_EDGES))
+        return [
+            (lo, hi, int(n)) for lo, hi, n in zip(HISTOGRAM_EDGES, HISTOGRAM_EDGES[1:], counts, strict=False)
+        ]
+
+    def to_json(self, mm_per_px: float | None = None) -> dict[str, Any]:
+        """The `patches` object of the per-photo JSON; areas in mm² only with a scale."""
+
+        def size(pixels: float | None) -> dict[str, Any] | None:
+            if pixels is None:
+                return None
+            out: dict[str, Any] = {"pixels": pixels, "share": round(self.share(pixels), 6)}
+            if mm_per_px is not None:
+                out["area_mm2"] = round(area_mm2(pixels, mm_per_px), 3)
+            return out
+
+        return {
+            "connectivity": 8,
+            "min_patch_pixels": self.min_pixels,
+            "asset_pixels": self.asset_pixels,
+            "count": self.count,
+            "specks": {"count": self.speck_count, "pixels": self.speck_pixels},
+            "largest": size(self.largest_pixels) if self.sizes else None,
+            "median": size(self.median_pixels),
+            "top3_share_of_corrosion": None if self.top3_fraction is None else round(self.top3_fraction, 4),
+            "histogram": [{"from_share": lo, "to_share": hi, "count": n} for lo, hi, n in self.histogram()],
+            "largest_patches": [{**(size(p.pixels) or {}), "bbox": list(p.bbox)} for p in self.largest],
+        }
+
+
+def _class_ids(classes: Sequence[ClassInfo]) -> tuple[int, int] | None:
+    corrosion, asset = class_by_name(classes, "corrosion"), class_by_name(classes, "asset")
+    return None if corrosion is None or asset is None else (corrosion.id, asset.id)
+
+
+def patch_stats(
+    labels: np.ndarray, classes: Sequence[ClassInfo], min_pixels: int | None = None
+) -> PatchStats | None:
+    """The corrosion patches of a label map (uint8 HxW); None with no asset region in view (or no such
+    classes). `min_pixels` defaults to `default_min_pixels` of the map's size."""
+    if labels.dtype != np.uint8 or labels.ndim != 2:
+        raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
+    ids = _class_ids(classes)
+    if ids is None:
+        return None
+    corrosion = labels == ids[0]
+    n_corrosion = int(np.count_nonzero(corrosion))
+    n_asset = n_corrosion + int(np.count_nonzero(labels == ids[1]))
+    if n_asset == 0:
+        return None
+    min_pixels = default_min_pixels(*labels.shape) if min_pixels is None else max(1, int(min_pixels))
+    if n_corrosion == 0:
+        return PatchStats(n_asset, 0, min_pixels, (), 0, 0, ())
+    n, _, table, _ = cv2.connectedComponentsWithStats(
+        corrosion.view(np.uint8), connectivity=8, ltype=cv2.CV_32S
+    )
+    areas = table[1:n, cv2.CC_STAT_AREA].astype(np.int64)
+    order = np.argsort(-areas, kind="stable")
+    areas = areas[order]
+    keep = areas >= min_pixels
+    specks = areas[~keep]
+    largest = tuple(
+        Patch(int(table[1 + i, cv2.CC_STAT_AREA]), tuple(int(v) for v in table[1 + i, :4]))  # type: ignore[arg-type]
+        for i in order[: min(LARGEST_LISTED, int(keep.sum()))]
+    )
+    return PatchStats(
+        n_asset,
+        n_corrosion,
+        min_pixels,
+        tuple(int(a) for a in areas[keep]),
+        int(specks.size),
+        int(specks.sum()),
+        largest,
+    )
+
+
+def patch_outlines(labels: np.ndarray, classes: Sequence[ClassInfo], thickness: int = 1) -> np.ndarray:
+    """A uint8 mask (255 on, 0 off) of the patches' outlines: corrosion pixels within `thickness` pixels
+    of a non-corrosion pixel (or the photo's edge), so an outline never covers the asset around it."""
+    if thickness < 1:
+        raise ValueError(f"outline thickness must be >= 1 pixel, got {thickness}")
+    ids = _class_ids(classes)
+    if ids is None:
+        return np.zeros(labels.shape, np.uint8)
+    corrosion = (labels == ids[0]).view(np.uint8)
+    kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
+    inner = cv2.erode(corrosion, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.multiply(corrosion - inner, 255, dtype=np.uint8)
