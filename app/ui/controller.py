@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
@@ -22,17 +21,11 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
 from app.ui.batch_widget import BatchRow
-from app.ui.qimage import labels_to_qimage, rgb_to_qimage
+from app.ui.qimage import labels_view, rgb_to_qimage
+from app.ui.result_state import OpenedPhoto, ResultState
 from app.ui.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class OpenedPhoto:
-    path: Path
-    rgb: np.ndarray
-    image: object  # QImage RGB32, made in the worker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,14 +55,26 @@ class AppController(QObject):
         super().__init__(parent)
         self.pool = WorkerPool(self, max_threads=2)
         self.options = options or InferenceOptions()
-        self.policy = ReviewPolicy()
+        self.state = ResultState(self)
         self.model: SegmentationModel | None = None
-        self.current: OpenedPhoto | None = None
-        self.result: analysis.PhotoResult | None = None
         self._photo_token = 0
         self._photo_worker: Worker | None = None
         self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
+
+    @property
+    def current(self) -> OpenedPhoto | None:
+        """The photo on screen (`state.photo`)."""
+        return self.state.photo
+
+    @property
+    def result(self) -> analysis.PhotoResult | None:
+        """Its result, with the label map shown (`state.result`)."""
+        return self.state.result
+
+    @property
+    def policy(self) -> ReviewPolicy:
+        return self.state.policy
 
     # model --------------------------------------------------------------------------------------
     def load_model(self, path: str | Path, device: str = "auto") -> Worker:
@@ -124,11 +129,10 @@ class AppController(QObject):
         if token != self._photo_token:
             return
         if isinstance(item, OpenedPhoto):
-            self.current = item
-            self.result = None
+            self.state.set_photo(item)
             self.photo_opened.emit(item)
         elif isinstance(item, AnalyzedPhoto):
-            self.result = item.result
+            self.state.set_result(item.result)
             self.photo_analyzed.emit(item)
 
     def _on_photo_failed(self, token: int, message: str) -> None:
@@ -215,7 +219,7 @@ def _open_and_analyze(
     yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
     if model is not None:
         result = analysis.analyze_rgb(model, rgb, path, options, policy, extra_seconds=read_seconds)
-        labels = labels_to_qimage(result.labels)
+        labels = labels_view(result.labels)
         overlay = None
         if color_table:
             labels.setColorTable(list(color_table))

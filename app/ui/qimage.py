@@ -16,15 +16,16 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)  # converts into a new buffer
 
 
-def labels_to_qimage(labels: np.ndarray) -> QImage:
-    """uint8 HxW class ids -> Indexed8 QImage (a copy); colours come from a colour table later."""
-    if labels.dtype != np.uint8 or labels.ndim != 2:
-        raise ValueError(f"expected uint8 HxW labels, got {labels.dtype} {labels.shape}")
-    labels = np.ascontiguousarray(labels)
+def labels_view(labels: np.ndarray) -> QImage:
+    """uint8 HxW class ids -> an Indexed8 QImage over the same memory (no copy): an edit of the array
+    shows in the image. The image keeps the array alive."""
+    if labels.dtype != np.uint8 or labels.ndim != 2 or not labels.flags.c_contiguous:
+        raise ValueError(f"expected C-contiguous uint8 HxW labels, got {labels.dtype} {labels.shape}")
     h, w = labels.shape
     image = QImage(labels.data, w, h, w, QImage.Format.Format_Indexed8)
     image.setColorTable([0] * 256)
-    return image.copy()
+    image._array = labels  # the buffer must outlive the image
+    return image
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:

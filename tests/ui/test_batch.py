@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 
@@ -125,3 +126,39 @@ def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path, rec
     assert message == "Batch finished: 16 of 16 photos, 0 failed"
     assert len(heart.gaps_ms) > 5
     assert longest < 1.0, report
+
+
+def _records(out) -> dict[str, dict]:
+    drop = ("seconds",)
+    return {
+        p.name: {k: v for k, v in json.loads(p.read_text("utf-8")).items() if k not in drop}
+        for p in sorted(out.glob("*.json"))
+    }
+
+
+def test_the_gui_batch_and_the_cli_run_one_pipeline_with_the_same_records(qtbot, window, tmp_path):
+    from app.cli import main as cli_main
+
+    folder = make_folder(tmp_path, 3, broken=("zz_broken.png",))
+    gui_out, cli_out = tmp_path / "gui", tmp_path / "cli"
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.controller.run_batch_paths([folder], out_dir=gui_out)
+    model = window.controller.model
+    assert cli_main(["analyze", str(folder), "--out", str(cli_out), "--model", str(model.path)]) == 1
+    gui, cli = _records(gui_out), _records(cli_out)
+    assert gui == cli and len(gui) == 3
+    rows = {r.path.name: r.record for r in window.batch_model.rows if r.record is not None}
+    assert {Path(k).stem for k in rows} == {Path(k).stem for k in gui}
+    for name, record in rows.items():
+        assert {k: v for k, v in record.items() if k != "seconds"} == gui[f"{Path(name).stem}.json"]
+
+    def csv_rows(out):
+        with open(out / "results.csv", encoding="utf-8-sig", newline="") as fh:
+            return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+
+    assert csv_rows(gui_out) == csv_rows(cli_out)
+    # the GUI batch resumes like the CLI: a second run skips every finished photo
+    before = {p.name: p.stat().st_mtime_ns for p in gui_out.glob("*.json")}
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.controller.run_batch_paths([folder], out_dir=gui_out)
+    assert {p.name: p.stat().st_mtime_ns for p in gui_out.glob("*.json")} == before

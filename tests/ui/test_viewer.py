@@ -15,7 +15,7 @@ from app.core.palette import DEFAULT_CLASSES
 from app.core.synthetic import synthetic_pipe
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.overlay_state import OverlayState
-from app.ui.qimage import labels_to_qimage, qimage_to_rgb, rgb_to_qimage
+from app.ui.qimage import labels_view, qimage_to_rgb, rgb_to_qimage
 
 BLEND_TOLERANCE = 2  # Qt composes in 8-bit premultiplied ARGB; app.core blends in float
 
@@ -30,7 +30,7 @@ def scene(qtbot):
     viewer.resize(400, 300)
     viewer.show()
     viewer.set_photo(rgb_to_qimage(rgb))
-    viewer.set_labels(labels_to_qimage(labels))
+    viewer.set_labels(labels_view(labels))
     return viewer, state, rgb, labels
 
 
@@ -155,7 +155,7 @@ def test_twelve_megapixel_photo_stays_smooth(qtbot, tmp_path):
     qtbot.addWidget(viewer)
     viewer.resize(1200, 800)
     viewer.show()
-    photo, label_image = rgb_to_qimage(rgb), labels_to_qimage(labels)  # made in a worker in the app
+    photo, label_image = rgb_to_qimage(rgb), labels_view(labels)  # made in a worker in the app
     times = {}
     t = time.perf_counter()
     viewer.set_photo(photo)
@@ -189,10 +189,10 @@ def test_pixels_turn_crisp_when_zoomed_in(scene):
 def test_an_overlay_composed_for_an_older_table_is_not_shown(scene):
     viewer, state, rgb, labels = scene
     old_table = tuple(state.color_table())
-    image = labels_to_qimage(labels)
+    image = labels_view(labels)
     image.setColorTable(list(old_table))
     stale = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
     state.set_opacity(0, 1.0)  # the user moved a slider while the worker composed
-    viewer.set_labels(labels_to_qimage(labels), stale, old_table)
+    viewer.set_labels(labels_view(labels), stale, old_table)
     want = blend_overlay(rgb, labels, DEFAULT_CLASSES, state.visible_ids, state.opacities).astype(int)
     assert np.abs(rendered(viewer) - want).max() <= BLEND_TOLERANCE

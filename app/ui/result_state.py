@@ -1,0 +1,102 @@
+"""The photo on screen and its result, in one place (napari's way: setters validate, store, then emit).
+
+Widgets read it and listen to its signals; they change it only through its setters. The figures are
+always those of the label map shown: the model's, or an inspector's edit through `set_labels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.core.analysis import PhotoResult, reassess
+from app.core.grading import ReviewPolicy
+
+
+@dataclass(frozen=True, eq=False)
+class OpenedPhoto:
+    path: Path
+    rgb: np.ndarray
+    image: QImage  # RGB32, made in the worker
+
+
+class ResultState(QObject):
+    """The current photo, its result (figures + label map), and the review policy they are graded by."""
+
+    photo_changed = Signal(object)  # OpenedPhoto | None
+    result_changed = Signal(object)  # PhotoResult | None: a new analysis (or none)
+    labels_changed = Signal(object)  # np.ndarray: the label map shown changed (an edit)
+    figures_changed = Signal(object)  # PhotoResult: figures recomputed for the label map shown
+
+    def __init__(self, parent: QObject | None = None, policy: ReviewPolicy | None = None) -> None:
+        super().__init__(parent)
+        self._photo: OpenedPhoto | None = None
+        self._result: PhotoResult | None = None
+        self._model_labels: np.ndarray | None = None
+        self.policy = policy or ReviewPolicy()
+
+    @property
+    def photo(self) -> OpenedPhoto | None:
+        return self._photo
+
+    @property
+    def result(self) -> PhotoResult | None:
+        return self._result
+
+    @property
+    def model_labels(self) -> np.ndarray | None:
+        """The model's own label map of the current result (what an eraser restores)."""
+        return self._model_labels
+
+    @property
+    def edited(self) -> bool:
+        return (
+            self._result is not None
+            and self._model_labels is not None
+            and self._result.labels is not self._model_labels
+        )
+
+    def set_photo(self, photo: OpenedPhoto | None) -> None:
+        """A newly opened photo; its old result no longer applies."""
+        self._photo = photo
+        self._result = None
+        self._model_labels = None
+        self.photo_changed.emit(photo)
+
+    def set_result(self, result: PhotoResult | None) -> None:
+        """The model's result for the current photo (same size), graded by this state's policy."""
+        if result is not None:
+            photo = self._photo
+            if photo is None or photo.path != result.path:
+                raise ValueError(f"result for {result.path} does not belong to the photo on screen")
+            if result.labels.shape != photo.rgb.shape[:2]:
+                raise ValueError(f"labels {result.labels.shape} do not match the photo {photo.rgb.shape[:2]}")
+        self._result = result
+        self._model_labels = None if result is None else result.labels
+        self.result_changed.emit(result)
+        if result is not None:
+            self.figures_changed.emit(result)
+
+    def set_labels(self, labels: np.ndarray) -> PhotoResult:
+        """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it."""
+        if self._result is None:
+            raise ValueError("no result to edit: analyse a photo first")
+        if labels.dtype != np.uint8 or labels.shape != self._result.labels.shape:
+            raise ValueError(
+                f"labels must be uint8 {self._result.labels.shape}, got {labels.dtype} {labels.shape}"
+            )
+        self._result = reassess(self._result, labels, self.policy)
+        self.labels_changed.emit(labels)
+        self.figures_changed.emit(self._result)
+        return self._result
+
+    def set_policy(self, policy: ReviewPolicy) -> None:
+        """Grade by another review policy; the figures are recomputed for the label map shown."""
+        self.policy = policy
+        if self._result is not None:
+            self._result = reassess(self._result, self._result.labels, policy)
+            self.figures_changed.emit(self._result)

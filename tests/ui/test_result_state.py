@@ -1,0 +1,64 @@
+"""ResultState: setters validate, store, then emit; figures always follow the label map shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.analysis import analyze_rgb
+from app.core.grading import ReviewPolicy
+from app.core.model import SegmentationModel
+from app.core.stats import area_stats
+from app.core.synthetic import synthetic_pipe
+from app.ui.qimage import labels_view, rgb_to_qimage
+from app.ui.result_state import OpenedPhoto, ResultState
+
+
+@pytest.fixture
+def analysed(tiny_model: SegmentationModel):
+    rgb, _truth = synthetic_pipe(seed=3, size=(90, 120))
+    path = Path("pipe.png")
+    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb)), analyze_rgb(tiny_model, rgb, path)
+
+
+def test_setters_validate_then_emit(qtbot, analysed) -> None:
+    photo, result = analysed
+    state = ResultState()
+    with pytest.raises(ValueError, match="does not belong"):
+        state.set_result(result)  # no photo yet
+    assert state.result is None
+    with qtbot.waitSignal(state.photo_changed):
+        state.set_photo(photo)
+    with qtbot.waitSignals([state.result_changed, state.figures_changed]):
+        state.set_result(result)
+    assert state.result is result and not state.edited
+    with pytest.raises(ValueError, match="must be uint8"):
+        state.set_labels(np.zeros((5, 5), np.uint8))
+    assert state.result is result  # a refused edit leaves the state as it was
+
+
+def test_an_edit_recomputes_the_figures_as_numpy_does(qtbot, analysed) -> None:
+    photo, result = analysed
+    state = ResultState()
+    state.set_photo(photo)
+    state.set_result(result)
+    edited = result.labels.copy()
+    edited[10:40, 10:60] = 0  # paint corrosion
+    with qtbot.waitSignal(state.figures_changed) as blocker:
+        state.set_labels(edited)
+    figures = blocker.args[0]
+    assert figures.stats == area_stats(edited, result.classes)
+    assert figures.stats != result.stats and state.edited
+    assert state.model_labels is result.labels  # the model's map is kept for the eraser
+    state.set_policy(ReviewPolicy(margin=0.0, min_confidence=0.0))
+    assert state.result.assessment.reasons == () or state.result.assessment.reasons[0] == "no asset in view"
+
+
+def test_the_labels_image_shows_edits_of_the_array_without_a_copy(analysed) -> None:
+    _photo, result = analysed
+    labels = result.labels
+    image = labels_view(labels)
+    labels[5, 7] = 2 if labels[5, 7] != 2 else 1
+    assert image.pixelIndex(7, 5) == labels[5, 7]
