@@ -250,7 +250,7 @@ def _test_images(size: int = 96) -> np.ndarray:
 @pytest.mark.slow
 def test_ported_classifier_matches_numpy_forward_pass():
     from training.models.backbones import mobilenet_v2_classifier
-    from training.weights import port_mobilenet_v2
+    from training.models.pretrained import port_mobilenet_v2
 
     sd = read_torch_checkpoint(_real_checkpoint())
     assert len(sd) == 314
@@ -274,7 +274,7 @@ def test_deeplab_mobilenet_encoder_gets_imagenet_weights(monkeypatch):
 
     from training.models import build_model
     from training.models.backbones import mobilenet_v2_classifier
-    from training.weights import port_mobilenet_v2
+    from training.models.pretrained import port_mobilenet_v2
 
     path = _real_checkpoint()
     sd = read_torch_checkpoint(path)

@@ -85,7 +85,7 @@ def build_model(
     checkpoint = _mobilenet_checkpoint(encoder_weights) if encoder_weights is not None else None
     model = deeplabv3plus(input_shape, num_classes, backbone, cfg)
     if checkpoint is not None:
-        from training.weights import port_mobilenet_v2
+        from training.models.pretrained import port_mobilenet_v2
 
         count = port_mobilenet_v2(model, checkpoint)
         log.info("MobileNetV2 encoder initialised from %s (%d tensors)", checkpoint, count)
