@@ -157,11 +157,5 @@ def train_dataset(
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_dataset(images: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    """Photos as float32 0..255 batches, in order, without augmentation."""
-    ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
-    return ds.map(lambda x: tf.cast(x, tf.float32)).prefetch(tf.data.AUTOTUNE)
-
-
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
     return max(1, math.floor(n_images / batch_size))

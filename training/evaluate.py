@@ -171,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(a: argparse.Namespace) -> int:
-    from training import plots, tables
 
     classes = DEFAULT_CLASSES
     names = [c.name for c in classes]
@@ -187,14 +186,7 @@ def _run(a: argparse.Namespace) -> int:
     pooled = metrics.pooled_report(cms, names)
     origin = metrics.origin_scores(cms, names, background=names.index("background"))
     photo_scores = metrics.per_photo_scores(cms)
-    rows = []
-    for i, pid in enumerate(photo_ids):
-        row: dict = {"id": pid, "pixel_accuracy": metrics.pixel_accuracy(cms[i]), "off_palette": offs[i]}
-        row.update(products[i].to_json())
-        for j, name in enumerate(names):
-            for s in ("iou", "dice"):
-                row[f"{name}_{s}"] = _num(photo_scores[s][i, j])
-        rows.append(row)
+    rows = _photo_rows(photo_ids, cms, offs, products, photo_scores, names)
     result = {
         "model": str(a.model),
         "model_kind": predictor.kind,
@@ -214,6 +206,33 @@ def _run(a: argparse.Namespace) -> int:
         "seconds_per_photo": seconds / max(len(photo_ids), 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    _write_reports(a, result, photo_ids, photos, truths, preds, cms, photo_scores, classes)
+    pc = per_photo.per_class
+    log.info(
+        "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
+        result["split"], len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
+        100 * per_photo.mean_iou, 100 * pooled.mean_iou,
+    )  # fmt: skip
+    log.info(
+        "origin's scoring code: corrosion IoU %.2f %%, asset %.2f %%, pipe vs background %.2f %%",
+        100 * origin.iou["corrosion"], 100 * origin.iou["asset"], 100 * origin.pipe_iou,
+    )  # fmt: skip
+    prod, err = result["product"], result["product"]["corroded_share_error"]
+    log.info(
+        "product: corroded-share error mean %s / median %s / p90 %s / worst %s points; pipe IoU %s; "
+        "D610 same %s, within one %s", *(_pct(err[k], 1) for k in ("mean", "median", "p90", "worst")),
+        _pct(prod["pipe_iou_mean"], 100), _pct(prod["d610_same_share"], 100),
+        _pct(prod["d610_within_one_share"], 100),
+    )  # fmt: skip
+    log.info("results in %s", a.out)
+    return 0
+
+
+def _write_reports(a, result, photo_ids, photos, truths, preds, cms, photo_scores, classes) -> None:
+    """metrics.json, summary.json, metrics.md/.xlsx, the confusion heat map, curves, worst/best grids."""
+    from training import plots, tables
+
+    names = [c.name for c in classes]
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -236,25 +255,19 @@ def _run(a: argparse.Namespace) -> int:
 
     grid(ranked[:k], f"Worst {k} by corrosion IoU", "worst.png")
     grid(ranked[::-1][:k], f"Best {k} by corrosion IoU", "best.png")
-    pc = per_photo.per_class
-    log.info(
-        "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
-        result["split"], len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
-        100 * per_photo.mean_iou, 100 * pooled.mean_iou,
-    )  # fmt: skip
-    log.info(
-        "origin's scoring code: corrosion IoU %.2f %%, asset %.2f %%, pipe vs background %.2f %%",
-        100 * origin.iou["corrosion"], 100 * origin.iou["asset"], 100 * origin.pipe_iou,
-    )  # fmt: skip
-    prod, err = result["product"], result["product"]["corroded_share_error"]
-    log.info(
-        "product: corroded-share error mean %s / median %s / p90 %s / worst %s points; pipe IoU %s; "
-        "D610 same %s, within one %s", *(_pct(err[k], 1) for k in ("mean", "median", "p90", "worst")),
-        _pct(prod["pipe_iou_mean"], 100), _pct(prod["d610_same_share"], 100),
-        _pct(prod["d610_within_one_share"], 100),
-    )  # fmt: skip
-    log.info("results in %s", out)
-    return 0
+
+
+def _photo_rows(ids, cms, offs, products, photo_scores, names) -> list[dict]:
+    """One row per photo: pixel accuracy, off-palette pixels, the product figures, IoU and Dice per class."""
+    rows = []
+    for i, pid in enumerate(ids):
+        row: dict = {"id": pid, "pixel_accuracy": metrics.pixel_accuracy(cms[i]), "off_palette": offs[i]}
+        row.update(products[i].to_json())
+        for j, name in enumerate(names):
+            for s in ("iou", "dice"):
+                row[f"{name}_{s}"] = _num(photo_scores[s][i, j])
+        rows.append(row)
+    return rows
 
 
 def _pct(value: float | None, scale: float) -> str:
