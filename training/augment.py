@@ -31,6 +31,11 @@ class AugmentConfig:
     blur_sigma: tuple[float, float] = (0.4, 1.4)
     jpeg_probability: float = 0.2
     jpeg_quality: tuple[int, int] = (35, 95)
+    # Against the largest confusion (ground taken for pipe): a photo's pipe pasted over another photo's
+    # scene, and a photo's background repainted rust-brown, so rust-coloured ground is seen as ground.
+    copy_paste_probability: float = 0.0
+    rust_ground_probability: float = 0.0
+    background_id: int = 2
 
     def geometric_only(self) -> AugmentConfig:
         """The same geometry without any photometric change (used to test alignment)."""
@@ -154,7 +159,58 @@ def train_dataset(
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    batched = _batch_mixing(ds.batch(batch_size, drop_remainder=True), config, seed)
+    return batched.prefetch(tf.data.AUTOTUNE)
+
+
+def paste_pipes(
+    images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor, probability: float, background_id: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batch-level copy-paste: with `probability` per photo, the pipe (every non-background pixel, with
+    its class) of another photo of the batch is pasted over it. float images [B,H,W,3], ids [B,H,W]."""
+    n = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
+    partner = tf.roll(tf.range(n), shift=1, axis=0)
+    partner = tf.gather(partner, tf.argsort(tf.random.stateless_uniform([n], seeds[0])))
+    partner = tf.where(partner == tf.range(n), tf.roll(tf.range(n), 1, 0), partner)
+    chosen = tf.random.stateless_uniform([n], seeds[1]) < probability
+    src_img, src_lab = tf.gather(images, partner), tf.gather(labels, partner)
+    pipe = (src_lab != background_id) & chosen[:, None, None]
+    return tf.where(pipe[..., None], src_img, images), tf.where(pipe, src_lab, labels)
+
+
+def rust_ground(
+    images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor, probability: float, background_id: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """With `probability` per photo, its background repainted a rust-brown texture (labels unchanged)."""
+    shape = tf.shape(images)
+    n, h, w = shape[0], shape[1], shape[2]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
+    base = tf.random.stateless_uniform([n, 1, 1, 3], seeds[0], [110.0, 45.0, 15.0], [200.0, 110.0, 70.0])
+    coarse = tf.random.stateless_uniform([n, 8, 8, 1], seeds[1], 0.6, 1.3)
+    fine = tf.random.stateless_uniform([n, h, w, 1], seeds[2], 0.85, 1.15)
+    texture = tf.clip_by_value(base * tf.image.resize(coarse, [h, w]) * fine, 0.0, 255.0)
+    chosen = tf.random.stateless_uniform([n], seeds[3]) < probability
+    ground = (labels == background_id) & chosen[:, None, None]
+    return tf.where(ground[..., None], texture, images), labels
+
+
+def _batch_mixing(ds: tf.data.Dataset, config: AugmentConfig, seed: int) -> tf.data.Dataset:
+    if not (config.copy_paste_probability or config.rust_ground_probability):
+        return ds
+    seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(4)
+
+    def mix(batch, s):
+        images, labels = batch
+        if config.copy_paste_probability:
+            images, labels = paste_pipes(images, labels, s[:2], config.copy_paste_probability,
+                                         config.background_id)  # fmt: skip
+        if config.rust_ground_probability:
+            images, labels = rust_ground(images, labels, s[2:], config.rust_ground_probability,
+                                         config.background_id)  # fmt: skip
+        return images, labels
+
+    return tf.data.Dataset.zip(ds, seeds).map(mix, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def steps_per_epoch(n_images: int, batch_size: int) -> int:

@@ -54,6 +54,8 @@ class TrainConfig:
     encoder_lr_multiplier: float = 1.0  # learning rate of a pretrained encoder relative to the head
     freeze_encoder_epochs: int = 0  # encoder learning rate 0 for this many first epochs
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
+    copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
+    rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
 
     @classmethod
     def from_json(cls, raw: dict) -> TrainConfig:
@@ -93,6 +95,10 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
+    p.add_argument("--copy-paste", type=float, default=d.copy_paste, metavar="P",
+                   help="chance per photo of another photo's pipe pasted over its scene")  # fmt: skip
+    p.add_argument("--rust-ground", type=float, default=d.rust_ground, metavar="P",
+                   help="chance per photo of its background repainted rust-brown")  # fmt: skip
     p.add_argument(
         "--model-setting",
         action="append",
@@ -115,6 +121,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         patience=a.patience, split_from_lists=a.split_from_lists, val_fraction=a.val_fraction, seed=a.seed,
         augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
         freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
+        copy_paste=a.copy_paste, rust_ground=a.rust_ground,
     )  # fmt: skip
     return config, a
 
@@ -203,7 +210,9 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
         "python": platform.python_version(),
     }  # fmt: skip
     (out / CONFIG).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    aug = augment.AugmentConfig(crop=crop)
+    aug = augment.AugmentConfig(
+        crop=crop, copy_paste_probability=config.copy_paste, rust_ground_probability=config.rust_ground
+    )
     if not config.augment:
         plain = augment.AugmentConfig(crop=crop, flip=False, rotate90=False, scale_range=(1.0, 1.0))
         aug = plain.geometric_only()

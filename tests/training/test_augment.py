@@ -87,3 +87,45 @@ def test_same_seed_same_batches():
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
     assert a[0].shape == (4, 32, 32, 3) and a[1].shape == (4, 32, 32)
+
+
+def _scene(pipe_value: int, rows: slice, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.full((size, size), 2, np.uint8)
+    labels[rows] = 1
+    labels[rows.start, :4] = 0
+    image = np.where(labels[..., None] == 2, 10.0, float(pipe_value)) * np.ones((1, 1, 3))
+    return image.astype(np.float32), labels
+
+
+def test_copy_paste_moves_a_pipe_with_its_classes_onto_another_scene():
+    (ia, la), (ib, lb) = _scene(200, slice(2, 5)), _scene(100, slice(10, 13))
+    images, labels = tf.constant(np.stack([ia, ib])), tf.constant(np.stack([la, lb]))
+    out_i, out_l = augment.paste_pipes(images, labels, tf.constant([1, 2], tf.int64), 1.0, 2)
+    out_i, out_l = out_i.numpy(), out_l.numpy()
+    # each photo now shows its partner's pipe, pixel for pixel and class for class, over its own scene
+    np.testing.assert_array_equal(out_l[0][lb != 2], lb[lb != 2])
+    np.testing.assert_array_equal(out_i[0][lb != 2], ib[lb != 2])
+    np.testing.assert_array_equal(out_l[0][(la != 2) & (lb == 2)], la[(la != 2) & (lb == 2)])
+    np.testing.assert_array_equal(out_l[1][la != 2], la[la != 2])
+    _, none_l = augment.paste_pipes(images, labels, tf.constant([1, 2], tf.int64), 0.0, 2)
+    np.testing.assert_array_equal(none_l.numpy(), labels.numpy())
+
+
+def test_rust_ground_repaints_only_the_background_in_rust_colours():
+    image, labels = _scene(200, slice(2, 5))
+    out_i, out_l = augment.rust_ground(tf.constant(image[None]), tf.constant(labels[None]),
+                                       tf.constant([3, 4], tf.int64), 1.0, 2)  # fmt: skip
+    out_i, out_l = out_i.numpy()[0], out_l.numpy()[0]
+    np.testing.assert_array_equal(out_l, labels)
+    np.testing.assert_array_equal(out_i[labels != 2], image[labels != 2])
+    ground = out_i[labels == 2]
+    assert (ground[:, 0] > ground[:, 2]).mean() > 0.95  # red above blue: rust-brown, not the grey it was
+    assert not np.allclose(ground, 10.0)
+
+
+def test_a_training_batch_with_copy_paste_keeps_ids_in_the_class_set():
+    images = np.stack([encode_mask(_blocky_labels(32, s)) for s in range(4)])
+    labels = np.stack([_blocky_labels(32, s) for s in range(4)])
+    config = augment.AugmentConfig(crop=32, copy_paste_probability=1.0, rust_ground_probability=0.5)
+    batch_i, batch_l = next(iter(augment.train_dataset(images, labels, 4, config, seed=3)))
+    assert batch_i.shape == (4, 32, 32, 3) and set(np.unique(batch_l.numpy())) <= {0, 1, 2}

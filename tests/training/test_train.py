@@ -102,3 +102,12 @@ def test_encoder_options_are_refused_for_unet(tiny_origin_dataset, tmp_path):
     argv = train_argv(tiny_origin_dataset, tmp_path / "run", *extra)
     assert main(argv) == 2
     assert not (tmp_path / "run").exists()
+
+
+def test_copy_paste_and_rust_ground_are_trained_with_and_recorded(tiny_origin_dataset, tmp_path):
+    out = tmp_path / "cp"
+    mixing = ("--copy-paste", "0.5", "--rust-ground", "0.3")
+    argv = train_argv(tiny_origin_dataset, out, "--epochs", "1", *mixing)
+    assert main(argv) == 0
+    record = json.loads((out / "config.json").read_text())
+    assert record["copy_paste"] == 0.5 and record["rust_ground"] == 0.3
