@@ -69,3 +69,20 @@ def test_data_without_split_lists_is_refused(make_dataset, tmp_path, caplog):
     data = make_dataset(4)
     assert recipe.main(_argv(data, tmp_path / "recipe", 0)) == 2
     assert "train.txt and val.txt" in caplog.text and not (tmp_path / "recipe").exists()
+
+
+def test_the_gpu_training_script_runs_the_recipe_with_the_candidate_settings(tmp_path):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gpu-train"
+    done = subprocess.run([str(script), "--dry-run", str(tmp_path), "--", "--epochs", "3"],
+                          capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
+    line = done.stdout.strip()
+    assert "-m training.recipe" in line and f"--out {tmp_path}/recipe" in line
+    assert "--copy-paste 0.5 --rust-ground 0.3" in line and line.endswith("--epochs 3")
+    # every setting it passes is one training.train accepts
+    from training.train import parse_args
+
+    settings = line.split(" -- ", 1)[1].split()
+    config, _ = parse_args(["--data", "d", "--out", "o", *settings])
+    assert config.input_size == 320 and config.copy_paste == 0.5 and config.epochs == 3
