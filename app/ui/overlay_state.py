@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from app.core.overlay import DEFAULT_OPACITY
 from app.core.palette import ClassInfo
 
-DEFAULT_OPACITY = 0.5
+__all__ = ["DEFAULT_OPACITY", "HIDDEN_BY_DEFAULT", "OverlayState"]
 HIDDEN_BY_DEFAULT = frozenset({"background"})
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.core.model import DEVICES
+
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
 MAX_RECENT = 10
-DEVICES = ("auto", "cpu")
 GRADE_SCALES = ("astm", "iso")
 
 
