@@ -37,3 +37,8 @@ def test_build_backend_understands_licence_expressions() -> None:
     setuptools = next(r for r in requires if r.startswith("setuptools"))
     floor = re.search(r">=\s*(\d+)", setuptools)
     assert floor and int(floor.group(1)) >= 77, setuptools  # licence expressions need setuptools 77
+
+
+def test_readme_says_the_first_start_installs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"first start installs", readme), "a newcomer waits a minute and should know why"
