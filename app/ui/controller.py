@@ -136,13 +136,14 @@ class AppController(QObject):
     def run_batch_folder(self, folder: Path) -> Worker | None:
         return self.run_batch_paths([folder])
 
-    def run_batch_paths(self, inputs: Sequence[Path]) -> Worker | None:
-        """Analyse the photos in `inputs` (files and folders, listed in the worker) one by one."""
+    def run_batch_paths(self, inputs: Sequence[Path], recursive: bool = False) -> Worker | None:
+        """Analyse the photos in `inputs` (files and folders, listed in the worker, with their
+        subfolders when `recursive`) one by one."""
         if self.model is None:
             self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
             return None
         self.cancel_batch()
-        worker = Worker(_batch_rows, self.model, list(inputs), self.options)
+        worker = Worker(_batch_rows, self.model, list(inputs), self.options, recursive)
         counts = {"total": 0, "done": 0, "failed": 0}
 
         def on_item(item: object) -> None:
@@ -210,10 +211,10 @@ def _open_and_analyze(
 
 
 def _batch_rows(
-    model: SegmentationModel, inputs: list[Path], options: InferenceOptions
+    model: SegmentationModel, inputs: list[Path], options: InferenceOptions, recursive: bool = False
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo."""
-    paths = imageio.find_images(inputs)
+    paths = imageio.find_images(inputs, recursive=recursive)
     yield len(paths)
     for path in paths:
         try:

@@ -21,6 +21,7 @@ from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
 from app.report import write_batch_pdf_report, write_pdf_report
 from app.ui.export_dialog import EXPORT_KINDS, ExportDialog, confirm_overwrite
+from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.workers import Worker
 
 if TYPE_CHECKING:
@@ -124,10 +125,11 @@ def start_photo_export(window: MainWindow, folder: Path, kinds: Collection[str])
 
 
 def export_photo_interactive(window: MainWindow) -> Worker | None:
-    dialog = ExportDialog(window.settings.last_folder, window)
+    source = window.controller.current.path.parent if window.controller.current else None
+    dialog = ExportDialog(export_folder(window.settings, "photo", source), window)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    window.settings.last_folder = str(dialog.folder)
+    remember_export_folder(window.settings, "photo", source, dialog.folder)
     return start_photo_export(window, dialog.folder, dialog.kinds)
 
 
@@ -157,22 +159,31 @@ def start_batch_pdf_export(window: MainWindow, path: Path) -> Worker | None:
     )
 
 
-def _save_path(window: MainWindow, title: str, name: str, pattern: str) -> Path | None:
+def _save_path(window: MainWindow, kind: str, title: str, name: str, pattern: str) -> Path | None:
+    source = photos_folder([r.path for r in window.batch_model.rows])
+    folder = export_folder(window.settings, kind, source)
+    made = not folder.exists()
+    if made:  # the dialog can only start in a folder that exists
+        folder.mkdir(parents=True, exist_ok=True)
     path, _ = QFileDialog.getSaveFileName(
         window,
         title,
-        str(Path(window.settings.last_folder) / name),
+        str(folder / name),
         pattern,
         options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, the same way everywhere
     )
+    if made and (not path or Path(path).parent != folder) and not any(folder.iterdir()):
+        folder.rmdir()  # not used: leave no empty folder behind
+    if path:
+        remember_export_folder(window.settings, kind, source, Path(path).parent)
     return Path(path) if path else None
 
 
 def export_batch_csv_interactive(window: MainWindow) -> Worker | None:
-    path = _save_path(window, "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
+    path = _save_path(window, "csv", "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
     return start_batch_csv_export(window, path) if path else None
 
 
 def export_batch_pdf_interactive(window: MainWindow) -> Worker | None:
-    path = _save_path(window, "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
+    path = _save_path(window, "pdf", "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
     return start_batch_pdf_export(window, path) if path else None

@@ -195,7 +195,8 @@ def test_recent_files_and_last_folder_are_remembered(qtbot, window, tmp_path):
     assert window.settings.recent_files[:2] == [str(b), str(a)]
     assert window.settings.last_folder == str(tmp_path)
     entries = [act for act in window._recent_menu.actions()]
-    assert [act.text() for act in entries[:2]] == [b.name, a.name]
+    assert [act.text().split(" — ")[0] for act in entries[:2]] == [b.name, a.name]
+    assert [act.toolTip() for act in entries[:2]] == [str(b), str(a)]
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         entries[1].trigger()
     assert window.controller.result.path == a
