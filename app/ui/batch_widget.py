@@ -21,17 +21,20 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis import PhotoResult
 from app.report import figures
+from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One photo of a batch: its result, or the reason it failed."""
+    """One photo of a batch: its result (figures only), or the reason it failed; a thumbnail with its
+    label map for the batch report."""
 
     path: Path
     result: PhotoResult | None = None
     reason: str = ""
+    thumbnail: Thumbnail | None = None
 
     @property
     def failed(self) -> bool:

@@ -20,6 +20,7 @@ from app.core import analysis, imageio
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
+from app.report.thumbnails import make_thumbnail
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_to_qimage, rgb_to_qimage
 from app.ui.workers import Worker, WorkerPool
@@ -218,9 +219,14 @@ def _batch_rows(
     yield len(paths)
     for path in paths:
         try:
-            result = analysis.analyze_photo(model, path, options)
+            start = time.perf_counter()  # as analysis.analyze_photo, keeping the photo for its thumbnail
+            rgb = imageio.read_image(path)
+            result = analysis.analyze_rgb(
+                model, rgb, path, options, extra_seconds=time.perf_counter() - start
+            )
+            thumbnail = make_thumbnail(rgb, result.labels)
         except (CorroscopeError, MemoryError, ValueError) as exc:
             yield BatchRow(path, None, analysis.failure_from(path, exc).reason)
             continue
-        # The table keeps figures only; the label maps come back when the row is shown.
-        yield BatchRow(path, dataclasses.replace(result, labels=None, confidence=None))
+        # The table keeps figures and a thumbnail only; the label maps come back when the row is shown.
+        yield BatchRow(path, dataclasses.replace(result, labels=None, confidence=None), thumbnail=thumbnail)

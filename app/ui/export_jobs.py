@@ -19,7 +19,7 @@ from app.core.imageio import write_png
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
-from app.report import write_batch_pdf_report, write_pdf_report
+from app.report import BatchReportOptions, write_batch_pdf_report, write_pdf_report
 from app.ui.export_dialog import EXPORT_KINDS, ExportDialog, confirm_overwrite
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.workers import Worker
@@ -68,7 +68,11 @@ def write_photo_exports(
     if "json" in targets:
         written.append(export.write_result_json(targets["json"], result, overwrite=overwrite))
     if "pdf" in targets:
-        written.append(write_pdf_report(targets["pdf"], result, overlay, rgb, model, overwrite, scale=scale))
+        written.append(
+            write_pdf_report(
+                targets["pdf"], result, overlay, rgb, model, overwrite, scale=scale, visible=visible
+            )
+        )
     return written
 
 
@@ -94,8 +98,9 @@ def write_batch_pdf(
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
+    options: BatchReportOptions | None = None,
 ) -> list[Path]:
-    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale)]
+    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale, options=options)]
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
@@ -154,8 +159,15 @@ def start_batch_pdf_export(window: MainWindow, path: Path) -> Worker | None:
     if not rows or model is None or overwrite is None:
         return None
     records = batch_records(rows)
+    state = window.overlay_state
+    options = BatchReportOptions(
+        folder=photos_folder([r.path for r in rows]),
+        visible=frozenset(state.visible_ids),
+        opacity=state.opacities,
+        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+    )
     return window.controller.run_export(
-        write_batch_pdf, path, records, model, window.figures.grade_scale, overwrite
+        write_batch_pdf, path, records, model, window.figures.grade_scale, overwrite, options
     )
 
 
