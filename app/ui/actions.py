@@ -25,11 +25,12 @@ class ActionSpec:
     more_shortcuts: tuple[str, ...] = ()
 
 
-def key_sequences(spec: ActionSpec) -> list[QKeySequence]:
-    """Every key sequence of an action (a standard key may stand for several), none empty."""
+def key_sequences(spec: ActionSpec, primary_only: bool = False) -> list[QKeySequence]:
+    """Every key sequence of an action, none empty; a standard key may stand for several (Ctrl+O and
+    the Open media key): `primary_only` keeps its first, as a shortcut list shows it."""
     keys: list[QKeySequence] = []
     if isinstance(spec.shortcut, QKeySequence.StandardKey):
-        keys += QKeySequence.keyBindings(spec.shortcut)
+        keys += QKeySequence.keyBindings(spec.shortcut)[: 1 if primary_only else None]
     elif spec.shortcut is not None:
         keys.append(QKeySequence(spec.shortcut))
     keys += [QKeySequence(k) for k in spec.more_shortcuts]
@@ -44,7 +45,7 @@ def shortcut_rows(specs: Sequence[ActionSpec]) -> list[tuple[str, str, str]]:
     """(menu, action, keys as the platform writes them) for every action that has a key."""
     rows = []
     for spec in specs:
-        keys = key_sequences(spec)
+        keys = key_sequences(spec, primary_only=True)
         if keys:
             text = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
             rows.append((spec.menu.replace("&", ""), spec.text.replace("&", "").rstrip("…"), text))

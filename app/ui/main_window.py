@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
         self.readout = CursorReadoutLabel()
-        self.provider_label = ElidedLabel(max_width=420)
+        self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
         self.zoom_label, self.busy_label = QLabel(), QLabel()
         for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
             self.statusBar().addPermanentWidget(label)
@@ -174,8 +174,9 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, model: SegmentationModel) -> None:
         opacities = {c.name: self.settings.opacity(c.name, DEFAULT_OPACITY) for c in model.classes}
         self.overlay_state.set_classes(model.classes, opacities)
-        text = f"Model {model.path.name} · running on {model.device}"
-        self.provider_label.setText(text + (f" ({model.cuda_note})" if model.cuda_note else ""))
+        # what runs first: the label is elided at its right end when the status bar is short of room
+        text = f"Running on {model.device} · model {model.path.name}"
+        self.provider_label.setText(text + (f" · {model.cuda_note}" if model.cuda_note else ""))
         self.provider_label.setToolTip(
             f"{self.provider_label.text()}\nSHA-256 {model.sha256}\nProviders: {', '.join(model.providers)}"
         )

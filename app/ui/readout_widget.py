@@ -48,12 +48,18 @@ class CursorReadoutLabel(QLabel):
 
 
 class ElidedLabel(QLabel):
-    """A status-bar label no wider than `max_width`: the text is elided in the middle to fit and is
-    whole in the tooltip; `text()` gives the whole text."""
+    """A status-bar label no wider than `max_width`: the text is elided (`mode`) to fit and `text()`
+    gives the whole text."""
 
-    def __init__(self, max_width: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        max_width: int,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._full = ""
+        self._mode = mode
         self.setMaximumWidth(max_width)
         self.setMinimumWidth(80)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -76,6 +82,4 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = self.width() if self.isVisible() else self.maximumWidth()
-        super().setText(
-            self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(width, 80))
-        )
+        super().setText(self.fontMetrics().elidedText(self._full, self._mode, max(width, 80)))

@@ -49,7 +49,8 @@ ACTIONS = (
         None,
         "One PDF for the whole batch",
     ),
-    ActionSpec("quit", "&File", "&Quit", "close", SK.Quit, separator_before=True),
+    # Ctrl+Q too: the platform's Quit key is empty on Windows and on some Linux desktops
+    ActionSpec("quit", "&File", "&Quit", "close", SK.Quit, separator_before=True, more_shortcuts=("Ctrl+Q",)),
     ActionSpec("zoom_fit", "&View", "Zoom to &fit", "zoom_fit", "Ctrl+0"),
     ActionSpec("zoom_actual", "&View", "&Actual size (1:1)", "zoom_actual", "Ctrl+1"),
     ActionSpec("zoom_in", "&View", "Zoom &in", "zoom_in", SK.ZoomIn, more_shortcuts=("Ctrl+=",)),

@@ -123,7 +123,7 @@ def test_another_model_replaces_the_current_and_reanalyses(qtbot, window, other_
 def test_status_bar_says_provider_and_why_not_cuda(window):
     text = window.provider_label.text()
     model = window.controller.model
-    assert f"running on {model.device}" in text
+    assert text.startswith(f"Running on {model.device}")
     assert model.cuda_note and model.cuda_note in text  # CPU was chosen in the fixture
 
 
@@ -279,5 +279,5 @@ sys.exit(rc)
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "running on CPU" in proc.stdout
+    assert "Running on CPU" in proc.stdout
     assert (tmp_path / "s.ini").exists(), "geometry and settings were saved on close"

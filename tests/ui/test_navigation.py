@@ -130,8 +130,11 @@ def test_quit_during_a_batch_asks_and_says_how_much_is_done(qtbot, window, tmp_p
     assert len(seen) == 1 and "photos done" in seen[0] and "of 12" in seen[0]
     done = int(seen[0].split("running: ")[1].split(" of")[0])
     assert 1 <= done <= 12
+    window.activateWindow()  # the question box had the focus
+    qtbot.waitUntil(window.isActiveWindow)
     answer_question(Yes, seen)
-    window.actions["quit"].trigger()  # Ctrl+Q
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert len(seen) == 2 and "photos done" in seen[1]
     assert not window.isVisible()
     qtbot.waitUntil(lambda: not window.controller.batch_running, timeout=TIMEOUT_MS)
     assert window.batch_model.rowCount() < 12

@@ -144,3 +144,19 @@ def test_batch_pdf_from_the_window_has_thumbnails(qtbot, window, tmp_path):
     text = pages_text(data)
     assert f"Folder{tmp_path / 'photos'}" in text[0].replace(" ", "")  # a long path wraps
     assert "asset" not in text[1], "asset was hidden in the window, so not in the report's legend"
+
+
+def test_report_pages_render_as_images_for_the_guide(qapp, photos, tiny_model):
+    from app.report.batch_pdf import draw_batch_report
+    from app.report.preview import render_page_images
+    from app.ui.qimage import qimage_to_rgb
+
+    results = [r for r, _ in photos]
+    thumbs = {r.path: make_thumbnail(rgb, r.labels) for r, rgb in photos}
+    opts = BatchReportOptions(folder=Path("site-7"), thumbnails=thumbs)
+    pages = render_page_images(lambda c: draw_batch_report(c, results, [], tiny_model, ["astm"], opts))
+    assert len(pages) == len(pages_text(_batch(photos, tiny_model))) == 3  # summary, cards, table
+    assert abs(pages[0].width() / pages[0].height() - 210 / 297) < 0.01
+    summary = qimage_to_rgb(pages[0])
+    bars = (summary[..., 0] > 150) & (summary[..., 1] < 110) & (summary[..., 2] < 90)
+    assert bars.sum() > 500, "the grade chart's bars are drawn"
