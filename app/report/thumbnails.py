@@ -4,6 +4,7 @@ Stored encoded (JPEG photo, PNG labels: a few kB each) so a 1,000-photo batch ho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import numpy as np
 from app.core.overlay import blend_overlay
 from app.core.palette import ClassInfo
 
+log = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 320  # px, the long side: sharp at the report's ~45 mm thumbnails (150 dpi)
 
 
@@ -51,3 +53,12 @@ def make_thumbnail(rgb: np.ndarray, labels: np.ndarray, side: int = THUMBNAIL_SI
     if not (ok1 and ok2):
         raise ValueError("could not encode the thumbnail")
     return Thumbnail(jpeg.tobytes(), png.tobytes())
+
+
+def thumbnail_or_none(rgb: np.ndarray, labels: np.ndarray) -> Thumbnail | None:
+    """A thumbnail, or None (logged) when it cannot be made: a report without it beats a failed row."""
+    try:
+        return make_thumbnail(rgb, labels)
+    except (MemoryError, ValueError, cv2.error):
+        log.warning("no thumbnail for a photo of %s", rgb.shape, exc_info=True)
+        return None

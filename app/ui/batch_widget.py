@@ -195,7 +195,6 @@ class BatchWidget(QWidget):
         # The shown photo follows the current row however it moves (click, arrow keys, Page keys).
         self._syncing = False
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
-        self.table.clicked.connect(self._on_current_row)  # a click on the current row shows it again
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
         top.addWidget(self.progress, 1)
@@ -267,7 +266,7 @@ class BatchWidget(QWidget):
         self.fit_header_texts()
         header.setStretchLastSection(True)  # re-applied after the explicit sizes
 
-    def _on_current_row(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
+    def _on_current_row(self, index: QModelIndex, _previous: QModelIndex) -> None:
         if index.isValid() and not self._syncing:
             self.photo_activated.emit(self._model.row(index.row()).path)
 
@@ -292,13 +291,12 @@ class BatchWidget(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self._model.row(index.row()).path if index.isValid() and rows else None
 
-    def select_step(self, step: int) -> bool:
-        """Move the current row by `step` (the photo follows); False at either end or with no rows."""
-        current = self.table.selectionModel().currentIndex()
-        target = current.row() + step if current.isValid() else (0 if step > 0 else -1)
-        if not 0 <= target < self._model.rowCount():
+    def select_step(self, path: Path, step: int) -> bool:
+        """Select the row `step` rows from `path`'s (the photo follows); False at either end."""
+        paths = self.paths()
+        if path not in paths or not 0 <= paths.index(path) + step < len(paths):
             return False
-        self.table.selectRow(target)
+        self.table.selectRow(paths.index(path) + step)
         return True
 
     def fit_header_texts(self) -> None:

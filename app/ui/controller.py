@@ -20,7 +20,7 @@ from app.core import analysis, imageio
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.report.thumbnails import make_thumbnail
+from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_to_qimage, rgb_to_qimage
 from app.ui.workers import Worker, WorkerPool
@@ -224,9 +224,12 @@ def _batch_rows(
             result = analysis.analyze_rgb(
                 model, rgb, path, options, extra_seconds=time.perf_counter() - start
             )
-            thumbnail = make_thumbnail(rgb, result.labels)
         except (CorroscopeError, MemoryError, ValueError) as exc:
             yield BatchRow(path, None, analysis.failure_from(path, exc).reason)
             continue
         # The table keeps figures and a thumbnail only; the label maps come back when the row is shown.
-        yield BatchRow(path, dataclasses.replace(result, labels=None, confidence=None), thumbnail=thumbnail)
+        yield BatchRow(
+            path,
+            dataclasses.replace(result, labels=None, confidence=None),
+            thumbnail=thumbnail_or_none(rgb, result.labels),
+        )

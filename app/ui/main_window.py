@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self._update_enabled)
         c.batch_started.connect(self.batch.start)
         c.batch_row_ready.connect(self.batch_model.append)
+        c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
         c.batch_finished.connect(lambda msg: self.show_status(msg, 8000))
         c.export_finished.connect(
@@ -215,6 +216,10 @@ class MainWindow(QMainWindow):
         self.figures.set_result(item.result)
         self.readout.set_photo(item.result.size, item.result)
         self._update_enabled()
+
+    def _on_batch_row(self, row) -> None:
+        if self.controller.current is not None and row.path == self.controller.current.path:
+            self.batch.select_path(row.path)  # the photo on screen just got its row
 
     def _on_grade_scale(self, scale: str) -> None:
         self.settings.grade_scale = scale
@@ -322,7 +327,8 @@ class MainWindow(QMainWindow):
         """Within the batch when the photo shown is one of its rows, else within the photo's folder."""
         current = self.controller.current.path if self.controller.current else None
         if current is not None and current in self.batch.paths():
-            self.batch.select_step(step)  # the photo follows the selection
+            if not self.batch.select_step(current, step):  # else the photo follows the selection
+                self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the batch.")
             return
         target = folder_neighbour(current, step) if current is not None else None
         if target is not None:

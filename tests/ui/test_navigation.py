@@ -61,6 +61,17 @@ def test_a_d_and_page_keys_step_through_the_batch(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         qtbot.keyClick(window.viewer, Qt.Key.Key_PageUp)
     assert _shown(window) == rows[0]
+    qtbot.keyClick(window.viewer, Qt.Key.Key_A)
+    assert _shown(window) == rows[0] == _selected(window)
+    assert "first photo of the batch" in window.statusBar().currentMessage()
+
+
+def test_the_photo_on_screen_is_selected_when_its_row_arrives(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path, 3)
+    shown = folder / "pipe_01.png"
+    open_and_wait(qtbot, window, shown)
+    run_batch(qtbot, window, folder)
+    assert _selected(window) == shown == _shown(window)
 
 
 def test_a_d_step_through_the_folder_of_a_single_photo(qtbot, window, tmp_path):
