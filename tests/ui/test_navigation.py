@@ -179,3 +179,14 @@ def test_batch_row_clicks_do_not_fill_recent(qtbot, window, tmp_path):
             qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.settings.recent_files == []
     QApplication.processEvents()
+
+
+def test_d_and_page_down_work_with_the_table_focused(qtbot, window, tmp_path):
+    run_batch(qtbot, window, make_folder(tmp_path, 3))
+    rows = [r.path for r in window.batch_model.rows]
+    open_and_wait(qtbot, window, rows[0])
+    window.batch.table.setFocus()
+    for key, want in ((Qt.Key.Key_D, rows[1]), (Qt.Key.Key_PageDown, rows[2])):
+        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+            qtbot.keyClick(window.batch.table, key)  # not the table's type-ahead search or page jump
+        assert _shown(window) == want == _selected(window)
