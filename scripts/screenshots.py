@@ -1,7 +1,9 @@
 """Start the real Corroscope window on the sample photos and save screenshots into docs/images/.
 
 Run through `scripts/screenshots` (Xvfb or offscreen). Each picture is the window (or dialog) as Qt
-renders it on screen: photo with overlay and figures, the batch table, the model dialog, compare mode.
+renders it on screen: photo with overlay, figures and the cursor readout, the batch table, the model
+dialog, compare mode, the shortcut list; and the batch report's first two pages, drawn by the report's
+own code.
 """
 
 from __future__ import annotations
@@ -14,14 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
+from app.report.batch_pdf import BatchReportOptions, draw_batch_report  # noqa: E402
+from app.report.preview import render_page_images  # noqa: E402
+from app.ui.export_folders import photos_folder  # noqa: E402
+from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
 from app.ui.settings import AppSettings  # noqa: E402
+from app.ui.window_actions import all_shortcuts  # noqa: E402
 
 
 def wait(signal, timeout_ms: int = 120_000) -> None:
@@ -72,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
         window.controller.run_batch_paths(photos)
         wait(window.controller.batch_finished)
-        window.open_photo(photos[0])
+        window.batch.table.selectRow(0)  # the photo follows the selection
         wait(window.controller.photo_analyzed)
-        window.batch.table.selectRow(0)
+        settle()
+        point_at_corrosion(window)
         settle()
         saved = [save(window, args.out / "main-window.png")]
 
@@ -87,18 +97,69 @@ def main(argv: list[str] | None = None) -> int:
         window.overlay_state.set_visible(1, False)
         settle()
         saved.append(save(window.viewer, args.out / "zoomed-corrosion-only.png"))
+        window.overlay_state.set_visible(1, True)
 
         dialog = ModelInfoDialog(window.controller.model, window)
         dialog.show()
         settle()
         saved.append(save(dialog, args.out / "model-info.png"))
         dialog.close()
+        shortcuts = KeyboardShortcutsDialog(all_shortcuts(), window)
+        shortcuts.show()
+        settle()
+        saved.append(save(shortcuts, args.out / "keyboard-shortcuts.png"))
+        shortcuts.close()
+        saved += save_report_pages(window, args.out)
         window.controller.shutdown()
         window.close()
     for path in saved:
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(f"model: {which}; platform: {app.platformName()}")
     return 0
+
+
+def point_at_corrosion(window: MainWindow) -> None:
+    """Put the cursor over the middle of the corrosion so the status bar's readout shows."""
+    result = window.controller.result
+    ys, xs = np.nonzero(result.labels == 0)
+    if not len(ys):
+        return
+    viewer = window.viewer
+    at = viewer.mapFromScene(QPointF(float(xs[len(xs) // 2]) + 0.5, float(ys[len(ys) // 2]) + 0.5))
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(at),
+        QPointF(viewer.viewport().mapToGlobal(at)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewer.viewport(), event)
+
+
+def save_report_pages(window: MainWindow, out: Path) -> list[Path]:
+    """The batch report's summary and photo pages as the batch PDF export draws them."""
+    rows = window.batch_model.rows
+    state = window.overlay_state
+    options = BatchReportOptions(
+        folder=photos_folder([r.path for r in rows]),
+        visible=frozenset(state.visible_ids),
+        opacity=state.opacities,
+        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+    )
+    results = [r.result for r in rows if r.result is not None]
+    failures = [(r.path.name, r.reason) for r in rows if r.result is None]
+    scales = [window.figures.grade_scale]
+    pages = render_page_images(
+        lambda c: draw_batch_report(c, results, failures, window.controller.model, scales, options)
+    )
+    saved = []
+    for page, name in zip(pages, ("batch-report-summary.png", "batch-report-photos.png"), strict=False):
+        small = page.scaledToWidth(900, Qt.TransformationMode.SmoothTransformation)
+        if not small.save(str(out / name)):
+            raise SystemExit(f"could not write {out / name}")
+        saved.append(out / name)
+    return saved
 
 
 def save(widget, path: Path) -> Path:

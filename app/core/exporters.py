@@ -76,7 +76,7 @@ def unregister(kind: str) -> None:
 
 
 def get(kind: str) -> Exporter:
-    if kind not in _REGISTRY and kind in _PROVIDERS:
+    if kind in _PROVIDERS:  # imported on each call (cached): a module that cannot load here is said so
         try:
             importlib.import_module(_PROVIDERS[kind])
         except ImportError as exc:

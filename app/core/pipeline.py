@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.core import exporters
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
 from app.core.errors import CorroscopeError, ExportError, OutputExistsError
@@ -102,6 +104,7 @@ class PhotoOutcome:
     record: Mapping[str, Any] | None = None  # the JSON record (DONE and SKIPPED)
     failure: PhotoFailure | None = None  # FAILED only
     result: PhotoResult | None = None
+    photo: np.ndarray | None = None  # the decoded photo, with `result` only
 
 
 @dataclass(frozen=True)
@@ -203,17 +206,19 @@ def process_photo(
             if options.model_path is None:
                 raise CorroscopeError("no model: pass one, or set BatchOptions.model_path")
             model = _process_model(Path(options.model_path), options.device)
-        result, record = _analyse_and_write(item, options, model)
+        result, record, rgb = _analyse_and_write(item, options, model)
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
         return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
-    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result if keep_result else None)
+    if not keep_result:
+        return PhotoOutcome(item.index, item.path, DONE, record=record)
+    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result, photo=rgb)
 
 
 def _analyse_and_write(
     item: PlannedPhoto, options: BatchOptions, model: SegmentationModel
-) -> tuple[PhotoResult, dict[str, Any]]:
+) -> tuple[PhotoResult, dict[str, Any], np.ndarray]:
     targets = dict(item.targets)
     if item.blocked:
         raise OutputExistsError(item.blocked)
@@ -240,7 +245,7 @@ def _analyse_and_write(
             record,
         )
         exporters.write_all(targets, data, overwrite=replace, outputs_in_record=False)
-    return result, record
+    return result, record, rgb
 
 
 # reduce ------------------------------------------------------------------------------------------

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.model import SegmentationModel
-from app.report.pdf import draw_batch_report, draw_photo_report, render
+from app.report.batch_pdf import BatchReportOptions, draw_batch_report
+from app.report.canvas import render
+from app.report.pdf import draw_photo_report
 
-__all__ = ["render_batch_pdf", "render_pdf_report", "write_batch_pdf_report", "write_pdf_report"]
+__all__ = [
+    "BatchReportOptions",
+    "render_batch_pdf",
+    "render_pdf_report",
+    "write_batch_pdf_report",
+    "write_pdf_report",
+]
 
 ALL_SCALES = ("astm", "iso")
 
@@ -34,11 +42,13 @@ def render_pdf_report(
     photo_rgb: np.ndarray,
     model: SegmentationModel,
     scale: str | None = None,
+    visible: Collection[int] | None = None,
 ) -> bytes:
-    """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date."""
+    """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date.
+    `visible`: the class ids drawn in the overlay (the legend lists those only); None: all."""
     scales = _scales(scale)
     return render(
-        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales),
+        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible),
         f"Corroscope report: {result.path.name}",
     )
 
@@ -51,42 +61,57 @@ def write_pdf_report(
     model: SegmentationModel,
     overwrite: bool = False,
     scale: str | None = None,
+    visible: Collection[int] | None = None,
 ) -> Path:
     """Write the one-photo report atomically; `OutputExistsError` if `path` exists and not `overwrite`."""
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)  # fail before the drawing work
     return atomic_write_bytes(
-        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale), overwrite
+        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale, visible), overwrite
     )
 
 
 def render_batch_pdf(
-    results: Sequence[PhotoResult | PhotoFailure], model: SegmentationModel, scale: str | None = None
+    results: Sequence[PhotoFigures | PhotoFailure],
+    model: SegmentationModel,
+    scale: str | None = None,
+    options: BatchReportOptions | None = None,
 ) -> bytes:
-    ok = [r for r in results if isinstance(r, PhotoResult)]
+    ok = [r for r in results if isinstance(r, PhotoFigures)]
     failed = [(r.path.name, r.reason) for r in results if isinstance(r, PhotoFailure)]
     scales = _scales(scale)
-    return render(lambda c: draw_batch_report(c, ok, failed, model, scales), "Corroscope batch report")
+    return render(
+        lambda c: draw_batch_report(c, ok, failed, model, scales, options), "Corroscope batch report"
+    )
 
 
 def write_batch_pdf_report(
     path: str | os.PathLike[str],
-    results: Sequence[PhotoResult | PhotoFailure],
+    results: Sequence[PhotoFigures | PhotoFailure],
     model: SegmentationModel,
     overwrite: bool = False,
     scale: str | None = None,
+    options: BatchReportOptions | None = None,
 ) -> Path:
-    """Write the batch report (a table of every photo, failures with reasons) atomically."""
+    """Write the batch report (summary, a card per photo, the table, failures) atomically."""
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)
-    return atomic_write_bytes(path, render_batch_pdf(results, model, scale), overwrite)
+    return atomic_write_bytes(path, render_batch_pdf(results, model, scale, options), overwrite)
 
 
 def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
     if data.model is None:
         raise ValueError("the PDF report needs the model that made the result")
+    visible = None if data.visible is None else set(data.visible)
     write_pdf_report(
-        path, data.result, data.overlay, data.photo_rgb, data.model, overwrite, scale=data.grade_scale
+        path,
+        data.result,
+        data.overlay,
+        data.photo_rgb,
+        data.model,
+        overwrite,
+        scale=data.grade_scale,
+        visible=visible,
     )
 
 

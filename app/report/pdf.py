@@ -1,267 +1,47 @@
-"""The PDF report, drawn with QPdfWriter + QPainter (QtGui only: no widgets, works offscreen)."""
+"""The one-photo PDF report and the parts both reports share (model rows, legend classes).
+
+The drawing surface is `app.report.canvas`; the batch report is `app.report.batch_pdf`."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QGuiApplication,
-    QImage,
-    QPageLayout,
-    QPageSize,
-    QPainter,
-    QPdfWriter,
-    QPen,
-)
+from PySide6.QtGui import QColor
 
-import app
 from app.core import contract, figures
 from app.core.analysis import PhotoResult
 from app.core.model import SegmentationModel
+from app.core.palette import ClassInfo
+from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
-DPI = 150
-MARGIN_MM = 15.0
-MAX_IMAGE_SIDE = 1600  # photos are downscaled to this before embedding: sharp on A4, small files
-_app_ref: QGuiApplication | None = None
-
-
-def ensure_gui_app() -> None:
-    """QPainter needs fonts, so a QGuiApplication; make an offscreen one when headless."""
-    global _app_ref
-    if QGuiApplication.instance() is not None:
-        return
-    if not os.environ.get("QT_QPA_PLATFORM") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    _app_ref = QGuiApplication(["corroscope-report"])
-
-
-def now_text() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def rgb_qimage(rgb: np.ndarray, max_side: int = MAX_IMAGE_SIDE) -> QImage:
-    """uint8 HxWx3 -> QImage, downscaled so its long side is at most `max_side`."""
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    if max(h, w) > max_side:
-        image = image.scaled(
-            max_side,
-            max_side,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-    return image
-
-
-@dataclass
-class Canvas:
-    """A painter on a page with a cursor `y` that moves down as blocks are drawn (device pixels)."""
-
-    writer: QPdfWriter
-    painter: QPainter
-    width: float
-    height: float
-    y: float = 0.0
-    page: int = 1
-
-    @classmethod
-    def open(cls, buffer: QBuffer, title: str) -> Canvas:
-        writer = QPdfWriter(buffer)
-        writer.setTitle(title)
-        writer.setCreator(f"Corroscope {app.__version__}")
-        writer.setResolution(DPI)
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                QPageLayout.Unit.Millimeter,
-            )
-        )
-        painter = QPainter(writer)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        rect = writer.pageLayout().paintRectPixels(DPI)
-        return cls(writer, painter, float(rect.width()), float(rect.height()))
-
-    def mm(self, value: float) -> float:
-        return value * DPI / 25.4
-
-    def font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
-        font = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
-        if mono:
-            font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSizeF(size)
-        font.setBold(bold)
-        self.painter.setFont(font)
-        return font
-
-    def line_height(self) -> float:
-        return QFontMetricsF(self.painter.font(), self.writer).height()
-
-    def ensure_space(self, needed: float) -> None:
-        if self.y + needed > self.height - self.mm(10):
-            self.new_page()
-
-    def new_page(self) -> None:
-        self.footer()
-        self.writer.newPage()
-        self.page += 1
-        self.y = 0.0
-
-    def text(
-        self,
-        text: str,
-        size: float = 10,
-        bold: bool = False,
-        mono: bool = False,
-        x: float = 0.0,
-        color: QColor | None = None,
-    ) -> None:
-        """A paragraph that wraps within the page width; moves the cursor below it."""
-        self.font(size, bold, mono)
-        self.painter.setPen(QPen(color or QColor(20, 20, 20)))
-        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
-        bound = self.painter.boundingRect(QRectF(x, self.y, self.width - x, 10_000), flags, text)
-        self.ensure_space(bound.height())
-        self.painter.drawText(QRectF(x, self.y, self.width - x, bound.height() + 2), flags, text)
-        self.y += bound.height() + self.mm(1)
-
-    def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
-        """Two-column key/value rows, each wrapping in its column."""
-        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
-        # values may be one long word (a SHA-256, a path): wrap them anywhere
-        vflags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
-        kw = self.width * key_width
-        for key, value in rows:
-            self.font(size, bold=True)
-            kb = self.painter.boundingRect(QRectF(0, 0, kw - self.mm(2), 10_000), flags, key)
-            self.font(size)
-            vb = self.painter.boundingRect(QRectF(0, 0, self.width - kw, 10_000), vflags, value)
-            h = max(kb.height(), vb.height())
-            self.ensure_space(h)
-            self.painter.setPen(QPen(QColor(20, 20, 20)))
-            self.font(size, bold=True)
-            self.painter.drawText(QRectF(0, self.y, kw - self.mm(2), h + 2), flags, key)
-            self.font(size)
-            self.painter.drawText(QRectF(kw, self.y, self.width - kw, h + 2), vflags, value)
-            self.y += h + self.mm(0.8)
-
-    def table(
-        self, header: Sequence[str], body: Sequence[Sequence[str]], widths: Sequence[float], size: float = 8.0
-    ) -> None:
-        """A table whose header repeats on every page; `widths` are fractions of the page width."""
-        xs = [0.0]
-        for w in widths:
-            xs.append(xs[-1] + w * self.width)
-        self.font(size)
-        row_h = self.line_height() * 1.35
-
-        def draw_row(cells: Sequence[str], bold: bool, shade: bool) -> None:
-            self.ensure_space(row_h)
-            if shade:
-                self.painter.fillRect(QRectF(0, self.y, self.width, row_h), QColor(242, 242, 242))
-            self.font(size, bold=bold)
-            self.painter.setPen(QPen(QColor(20, 20, 20)))
-            for i, cell in enumerate(cells):
-                rect = QRectF(xs[i] + self.mm(0.8), self.y, xs[i + 1] - xs[i] - self.mm(1.6), row_h)
-                elided = QFontMetricsF(self.painter.font(), self.writer).elidedText(
-                    cell, Qt.TextElideMode.ElideMiddle, rect.width()
-                )
-                self.painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter), elided)
-            self.y += row_h
-
-        draw_row(header, True, False)
-        for n, cells in enumerate(body):
-            if self.y + row_h > self.height - self.mm(10):
-                self.new_page()
-                draw_row(header, True, False)
-            draw_row(cells, False, n % 2 == 1)
-        self.y += self.mm(2)
-
-    def image(self, image: QImage, x: float, width: float, max_height: float, caption: str) -> float:
-        """Draw `image` scaled into `width` x `max_height` at (x, y); returns the height used."""
-        scale = min(width / image.width(), max_height / image.height())
-        w, h = image.width() * scale, image.height() * scale
-        self.painter.drawImage(QRectF(x, self.y, w, h), image)
-        self.painter.setPen(QPen(QColor(90, 90, 90)))
-        self.painter.drawRect(QRectF(x, self.y, w, h))
-        self.font(8)
-        self.painter.drawText(QRectF(x, self.y + h + self.mm(0.5), w, self.mm(5)), caption)
-        return h + self.mm(6)
-
-    def legend(self, model: SegmentationModel) -> None:
-        self.font(9)
-        x = 0.0
-        box = self.mm(3.5)
-        fm = QFontMetricsF(self.painter.font(), self.writer)
-        for c in model.classes:
-            self.painter.fillRect(QRectF(x, self.y, box, box), QColor(*c.color))
-            self.painter.setPen(QPen(QColor(20, 20, 20)))
-            self.painter.drawText(
-                QRectF(x + box + self.mm(1), self.y - self.mm(0.5), self.mm(40), box + self.mm(1)),
-                int(Qt.AlignmentFlag.AlignVCenter),
-                c.name,
-            )
-            x += box + self.mm(3) + fm.horizontalAdvance(c.name)
-        self.y += box + self.mm(3)
-
-    def rule(self) -> None:
-        self.painter.setPen(QPen(QColor(160, 160, 160), self.mm(0.2)))
-        self.painter.drawLine(0, int(self.y), int(self.width), int(self.y))
-        self.y += self.mm(2)
-
-    def footer(self) -> None:
-        self.font(7.5)
-        self.painter.setPen(QPen(QColor(110, 110, 110)))
-        self.painter.drawText(
-            QRectF(0, self.height - self.mm(5), self.width, self.mm(5)),
-            int(Qt.AlignmentFlag.AlignRight),
-            f"Corroscope {app.__version__} · page {self.page}",
-        )
-
-    def close(self) -> None:
-        self.footer()
-        self.painter.end()
+__all__ = ["Canvas", "draw_photo_report", "model_rows", "render", "shown_classes"]
 
 
 def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tuple[str, str]]:
+    """Model file, SHA-256, architecture and the provider as the app says it ("CPU", "CUDA")."""
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
     rows = [
         ("Model file", model.path.name),
         ("Model SHA-256", model.sha256),
         ("Architecture", arch or "not stated"),
-        ("Provider", provider or ", ".join(model.providers)),
+        ("Provider", provider or model.device),
     ]
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
     return rows
 
 
-def render(draw, title: str) -> bytes:
-    """Run `draw(canvas)` into an in-memory PDF and return its bytes."""
-    ensure_gui_app()
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    canvas = Canvas.open(buffer, title)
-    try:
-        draw(canvas)
-    finally:
-        canvas.close()
-        buffer.close()
-    return bytes(data.data())
+def shown_classes(classes: Sequence[ClassInfo], visible: Collection[int] | None) -> list[ClassInfo]:
+    """The classes drawn in the overlay: all when `visible` is None."""
+    return [c for c in classes if visible is None or c.id in visible]
+
+
+def review_lines(result: PhotoResult) -> list[str]:
+    """Each reason a person should look at this photo, one line each."""
+    a = result.assessment
+    return list(a.reasons) or (["near a grade boundary"] if a.needs_review else [])
 
 
 def draw_photo_report(
@@ -271,74 +51,28 @@ def draw_photo_report(
     photo_rgb: np.ndarray,
     model: SegmentationModel,
     scales: Sequence[str],
+    visible: Collection[int] | None = None,
 ) -> None:
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
+    c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2
     max_h = c.height * 0.36
     h1 = c.image(rgb_qimage(photo_rgb), 0, half, max_h, "Photo")
     h2 = c.image(rgb_qimage(overlay_rgb), half + c.mm(4), half, max_h, "Segmentation overlay")
     c.y += max(h1, h2)
-    c.legend(model)
+    c.legend(shown_classes(model.classes, visible))
     for scale in scales:
         c.text(figures.grade_text(result.assessment, scale), size=14, bold=True)
     if result.assessment.needs_review:
-        c.text(
-            "Needs review: " + ("; ".join(result.assessment.reasons) or "near a grade boundary"),
-            size=10,
-            bold=True,
-            color=QColor(170, 60, 0),
-        )
+        c.text("Needs review:", size=10, bold=True, color=QColor(170, 60, 0))
+        for line in review_lines(result):
+            c.text(f"• {line}", size=9.5, x=c.mm(4), color=QColor(170, 60, 0))
     c.y += c.mm(1)
     c.text("Figures", size=11, bold=True)
-    rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] != "Grade"]
+    rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] not in ("Grade", "Needs review")]
     c.rows(rows)
     c.y += c.mm(2)
     c.text("Model", size=11, bold=True)
     c.rows(model_rows(model, result.provider))
-
-
-def draw_batch_report(
-    c: Canvas,
-    results: Sequence[PhotoResult],
-    failures: Sequence[tuple[str, str]],
-    model: SegmentationModel,
-    scales: Sequence[str],
-) -> None:
-    c.text("Corroscope batch report", size=16, bold=True)
-    review = sum(r.assessment.needs_review for r in results)
-    c.text(
-        f"{len(results)} photos analysed, {len(failures)} failed, {review} need review  ·  {now_text()}",
-        size=9,
-    )
-    c.rule()
-    c.rows(model_rows(model))
-    c.y += c.mm(2)
-    header = [
-        "Photo",
-        "Corrosion %",
-        "Corroded share %",
-        *(figures.scale_title(s) for s in scales),
-        "Review",
-        "Conf.",
-        "Time s",
-    ]
-    grade_w = 0.12
-    widths = [0.46 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.08, 0.08, 0.08]
-    body = [
-        [
-            r.path.name,
-            figures.percent_text(figures.class_percent(r, "corrosion")),
-            figures.percent_text(r.stats.corroded_share),
-            *(figures.grade_value_text(r.assessment, s) for s in scales),
-            "yes" if r.assessment.needs_review else "no",
-            figures.confidence_text(r.mean_confidence),
-            f"{r.seconds:.2f}",
-        ]
-        for r in results
-    ]
-    c.table(header, body, widths)
-    if failures:
-        c.text("Photos that could not be analysed", size=11, bold=True)
-        c.rows(list(failures), size=8.5, key_width=0.3)

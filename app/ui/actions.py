@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One menu entry: `slot` names a method of the window; `shortcut` is a key sequence or standard key."""
+    """One menu entry: `slot` names a method of the window; `shortcut` is a key sequence or standard key,
+    `more_shortcuts` further keys for the same action (Ctrl+= beside Ctrl++)."""
 
     name: str
     menu: str
@@ -21,6 +22,34 @@ class ActionSpec:
     tip: str = ""
     checkable: bool = False
     separator_before: bool = False
+    more_shortcuts: tuple[str, ...] = ()
+
+
+def key_sequences(spec: ActionSpec, primary_only: bool = False) -> list[QKeySequence]:
+    """Every key sequence of an action, none empty; a standard key may stand for several (Ctrl+O and
+    the Open media key): `primary_only` keeps its first, as a shortcut list shows it."""
+    keys: list[QKeySequence] = []
+    if isinstance(spec.shortcut, QKeySequence.StandardKey):
+        keys += QKeySequence.keyBindings(spec.shortcut)[: 1 if primary_only else None]
+    elif spec.shortcut is not None:
+        keys.append(QKeySequence(spec.shortcut))
+    keys += [QKeySequence(k) for k in spec.more_shortcuts]
+    unique: list[QKeySequence] = []
+    for key in keys:
+        if not key.isEmpty() and key not in unique:
+            unique.append(key)
+    return unique
+
+
+def shortcut_rows(specs: Sequence[ActionSpec]) -> list[tuple[str, str, str]]:
+    """(menu, action, keys as the platform writes them) for every action that has a key."""
+    rows = []
+    for spec in specs:
+        keys = key_sequences(spec, primary_only=True)
+        if keys:
+            text = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+            rows.append((spec.menu.replace("&", ""), spec.text.replace("&", "").rstrip("…"), text))
+    return rows
 
 
 def make_actions(
@@ -38,8 +67,9 @@ def make_actions(
             menu.addSeparator()
         action = QAction(spec.text, window)
         action.setObjectName(f"action_{spec.name}")
-        if spec.shortcut is not None:
-            action.setShortcut(QKeySequence(spec.shortcut))
+        keys = key_sequences(spec)
+        if keys:
+            action.setShortcuts(keys)
         if spec.tip:
             action.setStatusTip(spec.tip)
             action.setToolTip(spec.tip)

@@ -23,18 +23,21 @@ from PySide6.QtWidgets import (
 
 from app.core import figures
 from app.core.analysis import PhotoFigures
+from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One photo of a batch: its figures and JSON record, or the reason it failed."""
+    """One photo of a batch: its figures and JSON record, or the reason it failed; a thumbnail with its
+    label map for the batch report."""
 
     path: Path
     result: PhotoFigures | None = None
     reason: str = ""
     record: Mapping[str, Any] | None = None
+    thumbnail: Thumbnail | None = None
 
     @property
     def failed(self) -> bool:
@@ -191,8 +194,10 @@ class BatchWidget(QWidget):
         # 1,000-photo batch on the UI thread); the visible rows plus 50 give the widths just as well.
         header.setResizeContentsPrecision(50)
         header.setStretchLastSection(True)
-        self.table.clicked.connect(self._on_clicked)
-        self.table.activated.connect(self._on_clicked)
+        self.fit_header_texts()
+        # The shown photo follows the current row however it moves (click, arrow keys, Page keys).
+        self._syncing = False
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
         top.addWidget(self.progress, 1)
@@ -213,13 +218,20 @@ class BatchWidget(QWidget):
     def model(self) -> BatchTableModel:
         return self._model
 
+    @property
+    def total(self) -> int:
+        """Photos in the batch that runs or ran last."""
+        return self._total
+
     def start(self, total: int) -> None:
         self._model.clear()
+        self.table.selectionModel().clear()
         self._total = total
         self._follow_new_rows = True
         self._columns_fitted = False
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m photos" if total else "no photos")
         self.cancel_button.setEnabled(True)
         self.export_button.setEnabled(False)
         self._update_status()
@@ -254,8 +266,47 @@ class BatchWidget(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         self.table.resizeColumnsToContents()
+        self.fit_header_texts()
         header.setStretchLastSection(True)  # re-applied after the explicit sizes
 
-    def _on_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
+    def _on_current_row(self, index: QModelIndex, _previous: QModelIndex) -> None:
+        if index.isValid() and not self._syncing:
             self.photo_activated.emit(self._model.row(index.row()).path)
+
+    def paths(self) -> list[Path]:
+        return [r.path for r in self._model.rows]
+
+    def select_path(self, path: Path | None) -> None:
+        """Make the row of `path` current (none when it is not in the table) without asking to show it."""
+        rows = [i for i, r in enumerate(self._model.rows) if r.path == path] if path is not None else []
+        self._syncing = True
+        try:
+            if rows:
+                self.table.selectRow(rows[0])
+                self.table.scrollTo(self._model.index(rows[0], 0))
+            else:
+                self.table.selectionModel().clear()
+        finally:
+            self._syncing = False
+
+    def current_path(self) -> Path | None:
+        index = self.table.selectionModel().currentIndex()
+        rows = self.table.selectionModel().selectedRows()
+        return self._model.row(index.row()).path if index.isValid() and rows else None
+
+    def select_step(self, path: Path, step: int) -> bool:
+        """Select the row `step` rows from `path`'s (the photo follows); False at either end."""
+        paths = self.paths()
+        if path not in paths or not 0 <= paths.index(path) + step < len(paths):
+            return False
+        self.table.selectRow(paths.index(path) + step)
+        return True
+
+    def fit_header_texts(self) -> None:
+        """Every column at least as wide as its title ("Corroded share %" is never cut off)."""
+        header = self.table.horizontalHeader()
+        for col in range(self._model.columnCount()):
+            title = str(self._model.headerData(col, Qt.Orientation.Horizontal))
+            width = header.fontMetrics().horizontalAdvance(title) + 24  # margins and the sort indicator
+            if header.sectionSize(col) < width:
+                header.resizeSection(col, width)

@@ -20,6 +20,7 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
+from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_view, rgb_to_qimage
 from app.ui.result_state import OpenedPhoto, ResultState
@@ -148,15 +149,18 @@ class AppController(QObject):
     def run_batch_folder(self, folder: Path) -> Worker | None:
         return self.run_batch_paths([folder])
 
-    def run_batch_paths(self, inputs: Sequence[Path], out_dir: Path | None = None) -> Worker | None:
-        """Analyse the photos in `inputs` (files and folders, listed in the worker) one by one, through
-        the same pipeline as `corroscope analyze`; with `out_dir`, outputs are written and resumed there."""
+    def run_batch_paths(
+        self, inputs: Sequence[Path], out_dir: Path | None = None, recursive: bool = False
+    ) -> Worker | None:
+        """Analyse the photos in `inputs` (files and folders, listed in the worker, with their subfolders
+        when `recursive`) one by one, through the same pipeline as `corroscope analyze`; with `out_dir`,
+        outputs are written and resumed there."""
         if self.model is None:
             self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
             return None
         self.cancel_batch()
         options = self.batch_options(exports=pipeline.DEFAULT_EXPORTS if out_dir is not None else ())
-        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir)
+        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive)
         counts = {"total": 0, "done": 0, "failed": 0}
 
         def on_item(item: object) -> None:
@@ -228,10 +232,14 @@ def _open_and_analyze(
 
 
 def _batch_rows(
-    model: SegmentationModel, inputs: list[Path], options: BatchOptions, out_dir: Path | None
+    model: SegmentationModel,
+    inputs: list[Path],
+    options: BatchOptions,
+    out_dir: Path | None,
+    recursive: bool = False,
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
-    paths = photos.find_images(inputs)
+    paths = photos.find_images(inputs, recursive=recursive)
     if out_dir is not None:
         paths = [p for p in paths if not exporters.is_output_file(p, out_dir)]
     yield len(paths)
@@ -249,8 +257,11 @@ def _batch_rows(
 
 
 def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:
+    """The table keeps figures and a thumbnail only; the label maps come back when the row is shown."""
     if outcome.failure is not None:
         return BatchRow(outcome.path, None, outcome.failure.reason)
-    # The table keeps figures only; the label maps come back when the row is shown.
-    figures = outcome.result.figures() if outcome.result is not None else None
-    return BatchRow(outcome.path, figures, "", outcome.record)
+    result = outcome.result
+    if result is None:  # skipped: complete outputs of an earlier run; figures from its record
+        return BatchRow(outcome.path, None, "", outcome.record)
+    thumbnail = thumbnail_or_none(outcome.photo, result.labels) if outcome.photo is not None else None
+    return BatchRow(outcome.path, result.figures(), "", outcome.record, thumbnail)

@@ -19,10 +19,11 @@ from app.core import export, exporters
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
-from app.report import write_batch_pdf_report
+from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
 from app.ui.export_dialog import ExportDialog, confirm_overwrite
+from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
@@ -88,8 +89,9 @@ def write_batch_pdf(
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
+    options: BatchReportOptions | None = None,
 ) -> list[Path]:
-    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale)]
+    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale, options=options)]
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
@@ -119,10 +121,11 @@ def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str])
 
 
 def export_photo_interactive(window: ExportHost) -> Worker | None:
-    dialog = ExportDialog(window.settings.last_folder, _parent(window))
+    source = window.controller.current.path.parent if window.controller.current else None
+    dialog = ExportDialog(export_folder(window.settings, "photo", source), _parent(window))
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    window.settings.last_folder = str(dialog.folder)
+    remember_export_folder(window.settings, "photo", source, dialog.folder)
     return start_photo_export(window, dialog.folder, dialog.kinds)
 
 
@@ -147,27 +150,45 @@ def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
     if not rows or model is None or overwrite is None:
         return None
     records = batch_records(rows)
-    return window.controller.run_export(write_batch_pdf, path, records, model, window.grade_scale, overwrite)
+    state = window.overlay_state
+    options = BatchReportOptions(
+        folder=photos_folder([r.path for r in rows]),
+        visible=frozenset(state.visible_ids),
+        opacity=state.opacities,
+        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+    )
+    return window.controller.run_export(
+        write_batch_pdf, path, records, model, window.grade_scale, overwrite, options
+    )
 
 
-def _save_path(window: ExportHost, title: str, name: str, pattern: str) -> Path | None:
+def _save_path(window: ExportHost, kind: str, title: str, name: str, pattern: str) -> Path | None:
+    source = photos_folder([r.path for r in window.batch_model.rows])
+    folder = export_folder(window.settings, kind, source)
+    made = not folder.exists()
+    if made:  # the dialog can only start in a folder that exists
+        folder.mkdir(parents=True, exist_ok=True)
     path, _ = QFileDialog.getSaveFileName(
         _parent(window),
         title,
-        str(Path(window.settings.last_folder) / name),
+        str(folder / name),
         pattern,
         options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, the same way everywhere
     )
+    if made and (not path or Path(path).parent != folder) and not any(folder.iterdir()):
+        folder.rmdir()  # not used: leave no empty folder behind
+    if path:
+        remember_export_folder(window.settings, kind, source, Path(path).parent)
     return Path(path) if path else None
 
 
 def export_batch_csv_interactive(window: ExportHost) -> Worker | None:
-    path = _save_path(window, "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
+    path = _save_path(window, "csv", "Export batch CSV", export.CSV_NAME, "CSV (*.csv)")
     return start_batch_csv_export(window, path) if path else None
 
 
 def export_batch_pdf_interactive(window: ExportHost) -> Worker | None:
-    path = _save_path(window, "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
+    path = _save_path(window, "pdf", "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
     return start_batch_pdf_export(window, path) if path else None
 
 

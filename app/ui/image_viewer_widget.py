@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
+import math
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.ui.overlay_state import OverlayState
@@ -12,6 +14,7 @@ MIN_ZOOM = 0.01
 MAX_ZOOM = 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
+PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
 
 
 class ImageViewerWidget(QGraphicsView):
@@ -22,6 +25,8 @@ class ImageViewerWidget(QGraphicsView):
     """
 
     zoom_changed = Signal(float)
+    cursor_moved = Signal(int, int)  # photo pixel under the cursor (may lie outside the photo)
+    cursor_left = Signal()
 
     def __init__(self, state: OverlayState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +51,8 @@ class ImageViewerWidget(QGraphicsView):
         self.setBackgroundBrush(QColor(48, 48, 48))
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAcceptDrops(False)  # the main window takes drops
+        self.viewport().setMouseTracking(True)  # the cursor readout follows the mouse without a button
+        self.placeholder_text = PLACEHOLDER_TEXT
         self.zoom_changed.connect(self._update_sampling)
         state.changed.connect(self._refresh_overlay)
         state.comparing_changed.connect(self._on_comparing)
@@ -150,6 +157,29 @@ class ImageViewerWidget(QGraphicsView):
         self.translate(delta.x(), delta.y())
         self.setTransformationAnchor(old_anchor)
         self.zoom_changed.emit(self.zoom())
+
+    # cursor and the empty canvas ----------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)  # keeps drag-to-pan
+        if self.has_photo():
+            at = self.mapToScene(event.position().toPoint())
+            self.cursor_moved.emit(math.floor(at.x()), math.floor(at.y()))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self.cursor_left.emit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.has_photo() and self.placeholder_text:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor(200, 200, 200))
+            font = painter.font()
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            painter.setFont(font)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20), flags, self.placeholder_text)
+            painter.end()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

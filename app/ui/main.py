@@ -31,6 +31,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Path | None, str]:
+    """The model to load first: --model, else the one loaded by hand last time, else the bundled one;
+    and a note when the remembered one has gone."""
+    if args.model:
+        return args.model, ""
+    remembered = settings.model_path
+    if remembered is not None and remembered.is_file():
+        return remembered, ""
+    note = ""
+    if remembered is not None:
+        note = f"The model loaded last time ({remembered}) is gone; the bundled model loads instead."
+        settings.model_path = None
+    return default_model_path(settings.device), note
+
+
 def create_window(args: argparse.Namespace, settings: AppSettings):
     """The window with its model loading and the photos from the command line started."""
     from app.ui.main_window import NO_MODEL_TEXT, MainWindow
@@ -38,20 +53,27 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
     if args.device:
         settings.device = args.device
     window = MainWindow(settings)
-    model_path = args.model or default_model_path(settings.device)
+    model_path, note = _startup_model(args, settings)
+    paths = list(args.paths)
+    if paths and model_path is not None:
+        # After the model (the pool runs two workers at once): open them when it has loaded or failed.
+        controller = window.controller
+
+        def open_paths(*_args: object) -> None:
+            controller.model_loaded.disconnect(open_paths)
+            controller.model_refused.disconnect(open_paths)
+            window.open_paths(paths)
+
+        controller.model_loaded.connect(open_paths)
+        controller.model_refused.connect(open_paths)
+    elif paths:
+        QTimer.singleShot(0, lambda: window.open_paths(paths))
     if model_path is None:
         window.show_message(NO_MODEL_TEXT, "warning")
     else:
         window.controller.load_model(model_path, settings.device)
-    if args.paths:
-        # After the model: the worker pool runs in order only per thread, so wait for it to load.
-        def open_paths() -> None:
-            if window.controller.pool.active and window.controller.model is None:
-                QTimer.singleShot(100, open_paths)
-            else:
-                window.open_paths(list(args.paths))
-
-        QTimer.singleShot(0, open_paths)
+        if note:
+            window.show_message(note, "warning")
     return window
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -20,84 +20,27 @@ from PySide6.QtWidgets import (
 
 import app
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.model import SegmentationModel
-from app.core.photos import IMAGE_EXTENSIONS
-from app.ui import export_jobs
-from app.ui.actions import ActionSpec, make_actions
+from app.core.model import SegmentationModel, default_model_path
+from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.ui import export_jobs, questions
+from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
 from app.ui.batch_widget import BatchTableModel, BatchWidget
 from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.figures_widget import FiguresWidget
+from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.model_info_dialog import ModelInfoDialog
+from app.ui.navigation import folder_neighbour
+from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import DEFAULT_OPACITY, OverlayState
+from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
+from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
+from app.ui.window_actions import ACTIONS, all_shortcuts
 
-SK = QKeySequence.StandardKey
-ACTIONS = (
-    ActionSpec(
-        "open_photo", "&File", "&Open photo…", "open_photo_dialog", SK.Open, "Open a photo and analyse it"
-    ),
-    ActionSpec(
-        "open_folder",
-        "&File",
-        "Open &folder…",
-        "open_folder_dialog",
-        "Ctrl+Shift+O",
-        "Analyse every photo in a folder",
-    ),
-    ActionSpec(
-        "export",
-        "&File",
-        "&Export results…",
-        "export_dialog",
-        "Ctrl+E",
-        "Mask, overlay, JSON and PDF of this photo",
-        separator_before=True,
-    ),
-    ActionSpec(
-        "export_csv", "&File", "Export batch &CSV…", "export_batch_csv", None, "The batch table as CSV"
-    ),
-    ActionSpec(
-        "export_batch_pdf",
-        "&File",
-        "Export batch PDF &report…",
-        "export_batch_pdf",
-        None,
-        "One PDF for the whole batch",
-    ),
-    ActionSpec("quit", "&File", "&Quit", "close", SK.Quit, separator_before=True),
-    ActionSpec("zoom_fit", "&View", "Zoom to &fit", "zoom_fit", "Ctrl+0"),
-    ActionSpec("zoom_actual", "&View", "&Actual size (1:1)", "zoom_actual", "Ctrl+1"),
-    ActionSpec("zoom_in", "&View", "Zoom &in", "zoom_in", SK.ZoomIn),
-    ActionSpec("zoom_out", "&View", "Zoom &out", "zoom_out", SK.ZoomOut),
-    ActionSpec(
-        "load_model", "&Model", "&Load model…", "load_model_dialog", "Ctrl+M", "Load another ONNX model"
-    ),
-    ActionSpec("model_info", "&Model", "Model &information…", "show_model_info", "Ctrl+I"),
-    ActionSpec(
-        "use_cpu",
-        "&Model",
-        "Use &CPU only",
-        "set_cpu_only",
-        None,
-        "Do not try CUDA (kept in the settings)",
-        checkable=True,
-        separator_before=True,
-    ),
-    ActionSpec(
-        "use_tiles",
-        "&Model",
-        "Fine &detail (tiles, slower)",
-        "set_tiles",
-        None,
-        "Run the model on overlapping tiles at photo scale instead of the whole photo resized",
-        checkable=True,
-    ),
-    ActionSpec("about", "&Help", "&About Corroscope", "show_about"),
-)
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 NO_MODEL_TEXT = (
     "No model is bundled (models/*.onnx is empty). Load one with Model ▸ Load model… "
@@ -124,11 +67,18 @@ class MainWindow(QMainWindow):
         self.actions, self.menus = make_actions(self, ACTIONS)
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
-        self._recent_menu = self.menus["&File"].addMenu("Open &recent")
+        self.actions["recursive"].setChecked(settings.recursive)
+        self._recent_menu = RecentMenu("Open &recent", self)
         self.menus["&File"].insertMenu(self.actions["open_folder"], self._recent_menu)
         self._rebuild_recent()
-        self.provider_label, self.zoom_label, self.busy_label = QLabel(), QLabel(), QLabel()
-        for label in (self.busy_label, self.zoom_label, self.provider_label):
+        self._remember_recent: set[Path] = set()  # photos opened by the user, not by a batch row
+        self._user_model: Path | None = None  # a model the user asked for, saved once it loads
+        self.overlay_menu = OverlayMenu(self.overlay_state, self)
+        self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
+        self.readout = CursorReadoutLabel()
+        self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
+        self.zoom_label, self.busy_label = QLabel(), QLabel()
+        for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
             self.statusBar().addPermanentWidget(label)
         self.provider_label.setText("No model loaded")
         self._compare_filter = CompareKeyFilter(self, self.overlay_state)
@@ -185,18 +135,23 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self._update_enabled)
         c.batch_started.connect(self.batch.start)
         c.batch_row_ready.connect(self.batch_model.append)
+        c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
-        c.batch_finished.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        c.batch_finished.connect(lambda msg: self.show_status(msg, 8000))
         c.export_finished.connect(
             lambda paths: self.show_message("Exported: " + ", ".join(p.name for p in paths), "info")
         )
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
-        self.batch.photo_activated.connect(self.open_photo)
+        self.batch.photo_activated.connect(lambda path: self.open_photo(path, remember=False))
         self.batch.cancel_requested.connect(c.cancel_batch)
         self.batch.export_csv_requested.connect(self.export_batch_csv)
         self.figures.grade_scale_changed.connect(self._on_grade_scale)
         self.overlay_state.changed.connect(self._save_opacity)
         self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.viewer.cursor_moved.connect(self.readout.show_at)
+        self.viewer.cursor_left.connect(self.readout.leave)
+        self._recent_menu.chosen.connect(self.open_photo)
+        self._recent_menu.cleared.connect(self._clear_recent)
 
     # messages and state -------------------------------------------------------------------------
     @property
@@ -205,7 +160,12 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, level: str = "info") -> None:
         self.banner.show_message(text, level)
-        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        self.show_status(text.splitlines()[0], 10000)
+
+    def show_status(self, text: str, msecs: int = 8000) -> None:
+        """A passing status message; the whole text stays readable in the status bar's tooltip."""
+        self.statusBar().showMessage(text, msecs)
+        self.statusBar().setToolTip(text)
 
     def _update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
@@ -214,19 +174,27 @@ class MainWindow(QMainWindow):
         has_rows = self.batch_model.rowCount() > 0
         self.actions["export_csv"].setEnabled(has_rows)
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
+        self.actions["default_model"].setEnabled(self.settings.model_path is not None)
 
     def _on_model_loaded(self, model: SegmentationModel) -> None:
         opacities = {c.name: self.settings.opacity(c.name, DEFAULT_OPACITY) for c in model.classes}
         self.overlay_state.set_classes(model.classes, opacities)
-        text = f"Model {model.path.name} · running on {model.device}"
-        self.provider_label.setText(text + (f" ({model.cuda_note})" if model.cuda_note else ""))
-        self.provider_label.setToolTip(f"SHA-256 {model.sha256}\nProviders: {', '.join(model.providers)}")
+        # what runs first: the label is elided at its right end when the status bar is short of room
+        text = f"Running on {model.device} · model {model.path.name}"
+        self.provider_label.setText(text + (f" · {model.cuda_note}" if model.cuda_note else ""))
+        self.provider_label.setToolTip(
+            f"{self.provider_label.text()}\nSHA-256 {model.sha256}\nProviders: {', '.join(model.providers)}"
+        )
         if self.banner.text == NO_MODEL_TEXT:
             self.banner.dismiss()
-        self.statusBar().showMessage(f"Loaded {model.describe()}", 8000)
+        if self._user_model is not None and model.path == self._user_model:
+            self.settings.model_path = model.path  # loaded by hand: the next start loads it again
+        self._user_model = None
+        self.show_status(f"Loaded {model.describe()}", 8000)
         self._update_enabled()
 
     def _on_model_refused(self, message: str) -> None:
+        self._user_model = None
         if self.controller.model is not None:
             kept = f"the previous model ({self.controller.model.path.name}) stays loaded"
         else:
@@ -236,8 +204,12 @@ class MainWindow(QMainWindow):
     def _on_photo_opened(self, photo: OpenedPhoto) -> None:
         self.viewer.set_photo(photo.image)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
-        self.settings.add_recent_file(photo.path)
-        self._rebuild_recent()
+        if photo.path in self._remember_recent:
+            self._remember_recent.discard(photo.path)
+            self.settings.add_recent_file(photo.path)
+            self._rebuild_recent()
+        self.batch.select_path(photo.path)  # the table's selection follows the photo shown
+        self.readout.set_photo((photo.image.width(), photo.image.height()))
         if self.banner.level == "error":
             self.banner.dismiss()
         self.figures.set_result(None, "Analysing…" if self.controller.model else NO_MODEL_TEXT)
@@ -246,7 +218,12 @@ class MainWindow(QMainWindow):
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
         self.figures.set_result(item.result)
+        self.readout.set_photo(item.result.size, item.result)
         self._update_enabled()
+
+    def _on_batch_row(self, row) -> None:
+        if self.controller.current is not None and row.path == self.controller.current.path:
+            self.batch.select_path(row.path)  # the photo on screen just got its row
 
     def _on_grade_scale(self, scale: str) -> None:
         self.settings.grade_scale = scale
@@ -257,21 +234,36 @@ class MainWindow(QMainWindow):
             self.settings.set_opacity(c.name, self.overlay_state.opacity(c.id))
 
     def _rebuild_recent(self) -> None:
-        self._recent_menu.clear()
-        for path in self.settings.recent_files:
-            action = self._recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_photo(Path(p)))
-        self._recent_menu.setEnabled(bool(self.settings.recent_files))
+        self._recent_menu.rebuild(self.settings.recent_files)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_files()
+        self._rebuild_recent()
 
     # actions ------------------------------------------------------------------------------------
-    def open_photo(self, path: Path) -> None:
-        self.settings.last_folder = str(Path(path).parent)
+    def open_photo(self, path: Path, remember: bool = True) -> None:
+        """Show and analyse `path`; `remember`: it goes into Open recent (not for batch rows)."""
+        path = Path(path)
+        if remember:
+            self.settings.last_folder = str(path.parent)
+            self._remember_recent.add(path)
         self.controller.open_photo(path, self.overlay_state.color_table())
 
     def open_folder(self, folder: Path) -> None:
         self.settings.last_folder = str(folder)
-        self.controller.run_batch_folder(folder)
+        self.run_batch([Path(folder)])
+
+    def run_batch(self, paths: list[Path]) -> None:
+        """A batch of these files and folders; when they hold no photo, say so and offer subfolders."""
+        recursive = self.settings.recursive
+        if self.controller.model is not None and not find_images(paths, recursive=recursive):
+            nested = 0 if recursive else len(find_images(paths, recursive=True))
+            text = questions.no_photos_text(paths, nested)
+            if not nested or not questions.ask_include_subfolders(self, paths, nested):
+                self.show_message(questions.declined_text(paths, nested) if nested else text, "warning")
+                return
+            recursive = True
+        self.controller.run_batch_paths(paths, recursive=recursive)
 
     def open_photo_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", self.settings.last_folder, IMAGE_FILTER)
@@ -288,7 +280,24 @@ class MainWindow(QMainWindow):
             self, "Load model", self.settings.last_folder, "ONNX models (*.onnx)"
         )
         if path:
+            self.load_model_file(Path(path))
+
+    def load_model_file(self, path: Path) -> None:
+        """A model chosen by hand: remembered across restarts once it has loaded."""
+        self._user_model = Path(path)
+        self.controller.load_model(path, self.settings.device)
+
+    def use_default_model(self) -> None:
+        self.settings.model_path = None
+        self._update_enabled()
+        path = default_model_path(self.settings.device)
+        if path is None:
+            self.show_message(NO_MODEL_TEXT, "warning")
+        else:
             self.controller.load_model(path, self.settings.device)
+
+    def set_recursive(self, on: bool) -> None:
+        self.settings.recursive = on
 
     def set_cpu_only(self, on: bool) -> None:
         self.settings.device = "cpu" if on else "auto"
@@ -303,6 +312,33 @@ class MainWindow(QMainWindow):
     def show_model_info(self) -> None:
         if self.controller.model is not None:
             ModelInfoDialog(self.controller.model, self).exec()
+
+    def show_user_guide(self) -> None:
+        problem = open_user_guide()
+        if problem:
+            self.show_message(problem, "warning")
+
+    def show_shortcuts(self) -> None:
+        KeyboardShortcutsDialog(all_shortcuts(), self).exec()
+
+    def previous_photo(self) -> None:
+        self._step_photo(-1)
+
+    def next_photo(self) -> None:
+        self._step_photo(1)
+
+    def _step_photo(self, step: int) -> None:
+        """Within the batch when the photo shown is one of its rows, else within the photo's folder."""
+        current = self.controller.current.path if self.controller.current else None
+        if current is not None and current in self.batch.paths():
+            if not self.batch.select_step(current, step):  # else the photo follows the selection
+                self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the batch.")
+            return
+        target = folder_neighbour(current, step) if current is not None else None
+        if target is not None:
+            self.open_photo(target)
+        elif current is not None:
+            self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the folder.")
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -345,13 +381,19 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop does: a model loads, one photo opens, a folder or several photos run as a batch."""
         if len(paths) == 1 and paths[0].suffix.lower() == ".onnx":
-            self.controller.load_model(paths[0], self.settings.device)
+            self.load_model_file(paths[0])
         elif len(paths) == 1 and paths[0].is_file():
             self.open_photo(paths[0])
         elif paths:
-            self.controller.run_batch_paths(paths)
+            self.run_batch(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.batch_running:
+            done = self.batch_model.rowCount()
+            if not questions.ask_quit_during_batch(self, done, self.batch.total):
+                event.ignore()
+                self.show_status(questions.quit_during_batch_text(done, self.batch.total).split(":")[0])
+                return
         self.settings.window_geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()

@@ -25,6 +25,10 @@ def class_shortcut(index: int) -> str:
     return str(index + 1) if index < 9 else ""
 
 
+def _percent(value: float) -> str:
+    return f"{round(value * 100)} %"
+
+
 def color_swatch(color: tuple[int, int, int], size: int = 16) -> QPixmap:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(*color))
@@ -39,6 +43,7 @@ class OverlayPanelWidget(QGroupBox):
         self._state = state
         self._checks: dict[int, QCheckBox] = {}
         self._sliders: dict[int, QSlider] = {}
+        self._values: dict[int, QLabel] = {}
         self._shortcuts: list[QShortcut] = []
         layout = QVBoxLayout(self)
         self._grid = QGridLayout()
@@ -58,6 +63,9 @@ class OverlayPanelWidget(QGroupBox):
     def slider(self, class_id: int) -> QSlider:
         return self._sliders[class_id]
 
+    def value_label(self, class_id: int) -> QLabel:
+        return self._values[class_id]
+
     def _rebuild(self) -> None:
         while self._grid.count():
             item = self._grid.takeAt(0)
@@ -68,6 +76,7 @@ class OverlayPanelWidget(QGroupBox):
             shortcut.deleteLater()
         self._checks.clear()
         self._sliders.clear()
+        self._values.clear()
         self._shortcuts.clear()
         for row, info in enumerate(self._state.classes):
             key = class_shortcut(row)
@@ -83,21 +92,27 @@ class OverlayPanelWidget(QGroupBox):
             slider.setValue(round(self._state.opacity(info.id) * 100))
             slider.setToolTip(f"Opacity of {info.name}")
             slider.valueChanged.connect(lambda v, cid=info.id: self._state.set_opacity(cid, v / 100))
+            value = QLabel(_percent(self._state.opacity(info.id)))
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100 %"))
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setToolTip(f"Opacity of {info.name}")
             key_label = QLabel(f"<kbd>{key}</kbd>" if key else "")
             key_label.setToolTip("Keyboard shortcut that toggles this class")
             self._grid.addWidget(swatch, row, 0)
             self._grid.addWidget(check, row, 1)
             self._grid.addWidget(slider, row, 2)
-            self._grid.addWidget(key_label, row, 3)
+            self._grid.addWidget(value, row, 3)
+            self._grid.addWidget(key_label, row, 4)
             self._checks[info.id] = check
             self._sliders[info.id] = slider
+            self._values[info.id] = value
             if key:
                 shortcut = QShortcut(QKeySequence(key), self)
                 shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
                 shortcut.activated.connect(lambda cid=info.id: self._state.toggle(cid))
                 self._shortcuts.append(shortcut)
         if not self._state.classes:
-            self._grid.addWidget(QLabel("No model loaded."), 0, 0, 1, 4)
+            self._grid.addWidget(QLabel("No model loaded."), 0, 0, 1, 5)
 
     def _sync(self) -> None:
         for cid, check in self._checks.items():
@@ -108,6 +123,7 @@ class OverlayPanelWidget(QGroupBox):
             slider.blockSignals(True)
             slider.setValue(round(self._state.opacity(cid) * 100))
             slider.blockSignals(False)
+            self._values[cid].setText(_percent(self._state.opacity(cid)))
 
     def _on_comparing(self, comparing: bool) -> None:
         self._hint.setText(
@@ -128,6 +144,9 @@ class LegendWidget(QWidget):
         state.classes_changed.connect(self._rebuild)
         state.changed.connect(self._rebuild)
         self._rebuild()
+
+    def value_label(self, class_id: int) -> QLabel:
+        return self._values[class_id]
 
     def _rebuild(self) -> None:
         while self._layout.count():

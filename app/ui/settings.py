@@ -1,4 +1,5 @@
-"""Typed access to the app's QSettings (device, grade scale, geometry, folders, recent files, opacity)."""
+"""Typed access to the app's QSettings (device, model, grade scale, geometry, folders, recent files,
+export folders, opacity)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,40 @@ class AppSettings:
 
     def clear_recent_files(self) -> None:
         self._s.setValue("files/recent", "[]")
+
+    # exports ----------------------------------------------------------------------------------
+    def export_folder(self, kind: str) -> tuple[Path, Path] | None:
+        """(the photos' folder, the folder exported to) of the last `kind` export, if any."""
+        try:
+            item = json.loads(self._str(f"export/{kind}", "null"))
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(item, list) or len(item) != 2 or not all(isinstance(v, str) and v for v in item):
+            return None
+        return Path(item[0]), Path(item[1])
+
+    def set_export_folder(self, kind: str, photo_folder: str | Path, folder: str | Path) -> None:
+        self._s.setValue(f"export/{kind}", json.dumps([str(photo_folder), str(folder)]))
+
+    # model ------------------------------------------------------------------------------------
+    @property
+    def model_path(self) -> Path | None:
+        """The model loaded by hand (kept across restarts); None: the bundled default."""
+        value = self._str("model/path", "")
+        return Path(value) if value else None
+
+    @model_path.setter
+    def model_path(self, value: str | Path | None) -> None:
+        self._s.setValue("model/path", str(value) if value else "")
+
+    @property
+    def recursive(self) -> bool:
+        """Open folder includes subfolders."""
+        return self._str("files/recursive", "false") == "true"
+
+    @recursive.setter
+    def recursive(self, on: bool) -> None:
+        self._s.setValue("files/recursive", "true" if on else "false")
 
     # overlay ----------------------------------------------------------------------------------
     def opacity(self, class_name: str, default: float) -> float:

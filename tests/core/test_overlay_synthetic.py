@@ -7,7 +7,7 @@ import pytest
 
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
-from app.core.synthetic import synthetic_pipe
+from app.core.synthetic import SCENES, pipe_photo, synthetic_pipe
 
 
 def test_blend_exact_per_class_visibility_and_opacity() -> None:
@@ -80,3 +80,26 @@ def test_synthetic_refuses_unknown_or_contradictory_ground() -> None:
         synthetic_pipe(seed=0, size=32, ground="snow")
     with pytest.raises(ValueError, match="separable=False"):
         synthetic_pipe(seed=0, size=32, ground="rust")
+
+
+@pytest.mark.parametrize("scene", SCENES)
+def test_pipe_photo_is_seeded_and_labels_a_rusted_pipe(scene: str) -> None:
+    rgb, labels = pipe_photo(3, (96, 128), rust=0.3, scene=scene)
+    again, same = pipe_photo(3, (96, 128), rust=0.3, scene=scene)
+    np.testing.assert_array_equal(rgb, again)
+    np.testing.assert_array_equal(labels, same)
+    assert rgb.shape == (96, 128, 3) and rgb.dtype == np.uint8 and labels.shape == (96, 128)
+    counts = np.bincount(labels.ravel(), minlength=3)
+    assert counts.min() > 0  # corrosion, asset and background all in view
+    share = counts[0] / (counts[0] + counts[1])
+    assert 0.25 <= share <= 0.6  # rust=0.3 plus its run-off
+    # rust is brown-orange: red above blue on average, unlike the paint of the same photo's pipe
+    red_minus_blue = rgb[..., 0].astype(int) - rgb[..., 2]
+    assert red_minus_blue[labels == 0].mean() > red_minus_blue[labels == 1].mean()
+
+
+def test_pipe_photo_refuses_unknown_scene_and_tiny_size() -> None:
+    with pytest.raises(ValueError, match="scene"):
+        pipe_photo(1, 64, scene="sky")
+    with pytest.raises(ValueError, match="32x32"):
+        pipe_photo(1, 16)

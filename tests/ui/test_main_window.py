@@ -123,7 +123,7 @@ def test_another_model_replaces_the_current_and_reanalyses(qtbot, window, other_
 def test_status_bar_says_provider_and_why_not_cuda(window):
     text = window.provider_label.text()
     model = window.controller.model
-    assert f"running on {model.device}" in text
+    assert text.startswith(f"Running on {model.device}")
     assert model.cuda_note and model.cuda_note in text  # CPU was chosen in the fixture
 
 
@@ -195,7 +195,8 @@ def test_recent_files_and_last_folder_are_remembered(qtbot, window, tmp_path):
     assert window.settings.recent_files[:2] == [str(b), str(a)]
     assert window.settings.last_folder == str(tmp_path)
     entries = [act for act in window._recent_menu.actions()]
-    assert [act.text() for act in entries[:2]] == [b.name, a.name]
+    assert [act.text().split(" — ")[0] for act in entries[:2]] == [b.name, a.name]
+    assert [act.toolTip() for act in entries[:2]] == [str(b), str(a)]
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         entries[1].trigger()
     assert window.controller.result.path == a
@@ -278,5 +279,5 @@ sys.exit(rc)
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "running on CPU" in proc.stdout
+    assert "Running on CPU" in proc.stdout
     assert (tmp_path / "s.ini").exists(), "geometry and settings were saved on close"

@@ -1,0 +1,211 @@
+"""The batch PDF report: a summary page (counts, grade distribution chart, worst photos first), a
+card per photo (thumbnail with its overlay, figures, each review reason), the full table, failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+
+from app.core import figures
+from app.core.analysis import PhotoFigures
+from app.core.model import SegmentationModel
+from app.report.canvas import Canvas, now_text, rgb_qimage
+from app.report.pdf import model_rows, review_lines, shown_classes
+from app.report.thumbnails import Thumbnail
+
+WORST_COUNT = 10
+_REVIEW = QColor(170, 60, 0)
+_GREY = QColor(90, 90, 90)
+
+
+@dataclass(frozen=True)
+class BatchReportOptions:
+    """What the report knows beyond the results: the input folder, the overlay as shown (visible class
+    ids and opacities; None: every class at the default), and a thumbnail per photo path."""
+
+    folder: Path | None = None
+    visible: frozenset[int] | None = None
+    opacity: Mapping[int, float] | None = None
+    thumbnails: Mapping[Path, Thumbnail] = field(default_factory=dict)
+
+
+def worst_first(results: Sequence[PhotoFigures]) -> list[PhotoFigures]:
+    """By corroded share, highest first; photos without an asset in view last."""
+    return sorted(results, key=lambda r: (r.stats.corroded_share is None, -(r.stats.corroded_share or 0.0)))
+
+
+def grade_bins(scale: str) -> list[str]:
+    """Every grade label of `scale`, best first ("10" … "0"; "Ri 0" … "Ri 5")."""
+    table = figures.grade_scale(scale).table
+    values = [v for _upper, v in table.cutoffs] + [table.above]
+    return [f"{table.label_prefix}{v}" for v in values]
+
+
+def grade_counts(results: Sequence[PhotoFigures], scale: str) -> list[tuple[str, int]]:
+    """(grade label, photos) for every grade of the scale, and "no grade" when some had no asset."""
+    counts = Counter(figures.grade_value_text(r.assessment, scale) for r in results)
+    rows = [(label, counts.pop(label, 0)) for label in grade_bins(scale)]
+    return rows + sorted(counts.items())  # "no grade", or labels another table version gives
+
+
+def _modes(results: Sequence[PhotoFigures]) -> str:
+    modes = sorted({r.mode.value for r in results})
+    return ", ".join(modes) or "–"
+
+
+def _summary_rows(results, failures, options: BatchReportOptions, scale: str) -> list[tuple[str, str]]:
+    review = sum(r.assessment.needs_review for r in results)
+    return [
+        ("Folder", str(options.folder) if options.folder else "photos from several places"),
+        ("Photos", str(len(results) + len(failures))),
+        ("Analysed", str(len(results))),
+        ("Failed", str(len(failures))),
+        ("Needs review", str(review)),
+        ("Mode", _modes(results)),
+        ("Grade scale", figures.scale_title(scale)),
+    ]
+
+
+def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_mm: float = 30.0) -> None:
+    """A small bar chart of photos per grade, the count above each bar."""
+    height = c.mm(height_mm)
+    c.ensure_space(height + c.mm(14))
+    c.text(title, size=10.5, bold=True)
+    top, base = c.y + c.mm(5), c.y + height
+    slot = c.width / max(1, len(counts))
+    peak = max([n for _label, n in counts] + [1])
+    c.font(8)
+    for i, (label, n) in enumerate(counts):
+        x = i * slot
+        bar = (base - top) * n / peak
+        if n:
+            c.painter.fillRect(QRectF(x + slot * 0.18, base - bar, slot * 0.64, bar), QColor(190, 70, 40))
+        c.painter.setPen(QPen(QColor(20, 20, 20)))
+        centre = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignBottom)
+        c.painter.drawText(QRectF(x, base - bar - c.mm(5), slot, c.mm(4.5)), centre, str(n))
+        below = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignTop)
+        c.painter.drawText(QRectF(x, base + c.mm(0.8), slot, c.mm(4.5)), below, label)
+    c.painter.setPen(QPen(_GREY, c.mm(0.2)))
+    c.painter.drawLine(0, int(base), int(c.width), int(base))
+    c.y = base + c.mm(8)
+
+
+def _draw_summary(c, results, failures, model, scales, options: BatchReportOptions) -> None:
+    c.text("Corroscope batch report", size=16, bold=True)
+    c.text(now_text(), size=9)
+    c.rule()
+    c.rows(_summary_rows(results, failures, options, scales[0]) + model_rows(model))
+    c.y += c.mm(3)
+    for scale in scales:
+        draw_chart(c, f"Photos per {figures.scale_title(scale)} grade", grade_counts(results, scale))
+    worst = worst_first(results)[:WORST_COUNT]
+    if worst:
+        c.text(f"Worst photos first ({len(worst)} of {len(results)})", size=10.5, bold=True)
+        body = [
+            [
+                r.path.name,
+                figures.percent_text(r.stats.corroded_share),
+                *(figures.grade_value_text(r.assessment, s) for s in scales),
+                "needs review" if r.assessment.needs_review else "ok",
+            ]
+            for r in worst
+        ]
+        header = ["Photo", "Corroded share %", *(figures.scale_title(s) for s in scales), "Review"]
+        grade_w = 0.14
+        c.table(header, body, [0.52 - grade_w * len(scales), 0.22, *([grade_w] * len(scales)), 0.26])
+
+
+def _wrapped(c: Canvas, x: float, y: float, width: float, text: str, size: float, **style) -> float:
+    """Draw `text` wrapping within `width` at (x, y); returns its height."""
+    c.font(size, bold=style.get("bold", False))
+    c.painter.setPen(QPen(style.get("color") or QColor(20, 20, 20)))
+    flags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
+    bound = c.painter.boundingRect(QRectF(x, y, width, 10_000), flags, text)
+    c.painter.drawText(QRectF(x, y, width, bound.height() + 2), flags, text)
+    return bound.height() + c.mm(0.6)
+
+
+def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, options, height: float) -> None:
+    """One photo: thumbnail with overlay on the left, its figures and review reasons on the right."""
+    thumb_w = width * 0.46
+    thumb = options.thumbnails.get(r.path)
+    if thumb is not None:
+        visible = options.visible if options.visible is not None else [c_.id for c_ in r.classes]
+        image = rgb_qimage(thumb.overlay(r.classes, visible, options.opacity or {}))
+        scale = min(thumb_w / image.width(), (height - c.mm(2)) / image.height())
+        c.painter.drawImage(QRectF(x, c.y, image.width() * scale, image.height() * scale), image)
+    else:
+        c.painter.setPen(QPen(_GREY))
+        c.painter.drawRect(QRectF(x, c.y, thumb_w, height * 0.7))
+        c.font(7.5)
+        c.painter.drawText(
+            QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
+        )
+    tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
+    y += _wrapped(c, tx, y, tw, r.path.name, 8.5, bold=True)
+    y += _wrapped(
+        c, tx, y, tw, f"corroded share {figures.percent_text(r.stats.corroded_share, unit=True)}", 8
+    )
+    for scale in scales:
+        y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale), 8)
+    if r.assessment.needs_review:
+        for line in review_lines(r):
+            if y > c.y + height - c.mm(4):
+                break
+            y += _wrapped(c, tx, y, tw, f"review: {line}", 7, color=_REVIEW)
+
+
+def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
+    """Two cards a row, worst photos first, with the legend of the classes drawn."""
+    c.new_page()
+    c.text("Photos, worst first", size=12, bold=True)
+    c.legend(shown_classes(model.classes, options.visible))
+    gap = c.mm(4)
+    width, height = (c.width - gap) / 2, c.mm(36)
+    ordered = worst_first(results)
+    for i in range(0, len(ordered), 2):
+        c.ensure_space(height)
+        for j, r in enumerate(ordered[i : i + 2]):
+            _draw_card(c, r, j * (width + gap), width, scales, options, height)
+        c.y += height + c.mm(2)
+
+
+def draw_batch_report(
+    c: Canvas,
+    results: Sequence[PhotoFigures],
+    failures: Sequence[tuple[str, str]],
+    model: SegmentationModel,
+    scales: Sequence[str],
+    options: BatchReportOptions | None = None,
+) -> None:
+    options = options or BatchReportOptions()
+    _draw_summary(c, results, failures, model, scales, options)
+    if results:
+        _draw_cards(c, results, model, scales, options)
+    c.new_page()
+    c.text("Every photo", size=12, bold=True)
+    header = ["Photo", "Corrosion %", "Corroded share %", *(figures.scale_title(s) for s in scales)]
+    grade_w = 0.12
+    header += ["Review", "Conf.", "Time s"]
+    widths = [0.46 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.08, 0.08, 0.08]
+    body = [
+        [
+            r.path.name,
+            figures.percent_text(figures.class_percent(r, "corrosion")),
+            figures.percent_text(r.stats.corroded_share),
+            *(figures.grade_value_text(r.assessment, s) for s in scales),
+            "yes" if r.assessment.needs_review else "no",
+            figures.confidence_text(r.mean_confidence),
+            f"{r.seconds:.2f}",
+        ]
+        for r in results
+    ]
+    c.table(header, body, widths)
+    if failures:
+        c.text("Photos that could not be analysed", size=11, bold=True)
+        c.rows(list(failures), size=8.5, key_width=0.3)

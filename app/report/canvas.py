@@ -1,0 +1,250 @@
+"""The drawing surface of the PDF reports: QPdfWriter + QPainter with a cursor that moves down the page
+(QtGui only: no widgets, works offscreen)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QGuiApplication,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QPen,
+)
+
+import app
+from app.core.palette import ClassInfo
+
+DPI = 150
+MARGIN_MM = 15.0
+MAX_IMAGE_SIDE = 1600  # photos are downscaled to this before embedding: sharp on A4, small files
+_app_ref: QGuiApplication | None = None
+
+
+def ensure_gui_app() -> None:
+    """QPainter needs fonts, so a QGuiApplication; make an offscreen one when headless."""
+    global _app_ref
+    if QGuiApplication.instance() is not None:
+        return
+    if not os.environ.get("QT_QPA_PLATFORM") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    _app_ref = QGuiApplication(["corroscope-report"])
+
+
+def now_text() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def rgb_qimage(rgb: np.ndarray, max_side: int = MAX_IMAGE_SIDE) -> QImage:
+    """uint8 HxWx3 -> QImage, downscaled so its long side is at most `max_side`."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    if max(h, w) > max_side:
+        image = image.scaled(
+            max_side,
+            max_side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    return image
+
+
+@dataclass
+class Canvas:
+    """A painter on a page with a cursor `y` that moves down as blocks are drawn (device pixels)."""
+
+    writer: QPdfWriter
+    painter: QPainter
+    width: float
+    height: float
+    y: float = 0.0
+    page: int = 1
+
+    @classmethod
+    def open(cls, buffer: QBuffer, title: str) -> Canvas:
+        writer = QPdfWriter(buffer)
+        writer.setTitle(title)
+        writer.setCreator(f"Corroscope {app.__version__}")
+        writer.setResolution(DPI)
+        writer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4),
+                QPageLayout.Orientation.Portrait,
+                QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                QPageLayout.Unit.Millimeter,
+            )
+        )
+        painter = QPainter(writer)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        rect = writer.pageLayout().paintRectPixels(DPI)
+        return cls(writer, painter, float(rect.width()), float(rect.height()))
+
+    def mm(self, value: float) -> float:
+        return value * DPI / 25.4
+
+    def font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
+        font = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
+        if mono:
+            font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(size)
+        font.setBold(bold)
+        self.painter.setFont(font)
+        return font
+
+    def line_height(self) -> float:
+        return QFontMetricsF(self.painter.font(), self.writer).height()
+
+    def ensure_space(self, needed: float) -> None:
+        if self.y + needed > self.height - self.mm(10):
+            self.new_page()
+
+    def new_page(self) -> None:
+        self.footer()
+        self.writer.newPage()
+        self.page += 1
+        self.y = 0.0
+
+    def text(
+        self,
+        text: str,
+        size: float = 10,
+        bold: bool = False,
+        mono: bool = False,
+        x: float = 0.0,
+        color: QColor | None = None,
+    ) -> None:
+        """A paragraph that wraps within the page width; moves the cursor below it."""
+        self.font(size, bold, mono)
+        self.painter.setPen(QPen(color or QColor(20, 20, 20)))
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
+        bound = self.painter.boundingRect(QRectF(x, self.y, self.width - x, 10_000), flags, text)
+        self.ensure_space(bound.height())
+        self.painter.drawText(QRectF(x, self.y, self.width - x, bound.height() + 2), flags, text)
+        self.y += bound.height() + self.mm(1)
+
+    def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
+        """Two-column key/value rows, each wrapping in its column."""
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
+        # values may be one long word (a SHA-256, a path): wrap them anywhere
+        vflags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
+        kw = self.width * key_width
+        for key, value in rows:
+            self.font(size, bold=True)
+            kb = self.painter.boundingRect(QRectF(0, 0, kw - self.mm(2), 10_000), flags, key)
+            self.font(size)
+            vb = self.painter.boundingRect(QRectF(0, 0, self.width - kw, 10_000), vflags, value)
+            h = max(kb.height(), vb.height())
+            self.ensure_space(h)
+            self.painter.setPen(QPen(QColor(20, 20, 20)))
+            self.font(size, bold=True)
+            self.painter.drawText(QRectF(0, self.y, kw - self.mm(2), h + 2), flags, key)
+            self.font(size)
+            self.painter.drawText(QRectF(kw, self.y, self.width - kw, h + 2), vflags, value)
+            self.y += h + self.mm(0.8)
+
+    def table(
+        self, header: Sequence[str], body: Sequence[Sequence[str]], widths: Sequence[float], size: float = 8.0
+    ) -> None:
+        """A table whose header repeats on every page; `widths` are fractions of the page width."""
+        xs = [0.0]
+        for w in widths:
+            xs.append(xs[-1] + w * self.width)
+        self.font(size)
+        row_h = self.line_height() * 1.35
+
+        def draw_row(cells: Sequence[str], bold: bool, shade: bool) -> None:
+            self.ensure_space(row_h)
+            if shade:
+                self.painter.fillRect(QRectF(0, self.y, self.width, row_h), QColor(242, 242, 242))
+            self.font(size, bold=bold)
+            self.painter.setPen(QPen(QColor(20, 20, 20)))
+            for i, cell in enumerate(cells):
+                rect = QRectF(xs[i] + self.mm(0.8), self.y, xs[i + 1] - xs[i] - self.mm(1.6), row_h)
+                elided = QFontMetricsF(self.painter.font(), self.writer).elidedText(
+                    cell, Qt.TextElideMode.ElideMiddle, rect.width()
+                )
+                self.painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter), elided)
+            self.y += row_h
+
+        draw_row(header, True, False)
+        for n, cells in enumerate(body):
+            if self.y + row_h > self.height - self.mm(10):
+                self.new_page()
+                draw_row(header, True, False)
+            draw_row(cells, False, n % 2 == 1)
+        self.y += self.mm(2)
+
+    def image(self, image: QImage, x: float, width: float, max_height: float, caption: str) -> float:
+        """Draw `image` scaled into `width` x `max_height` at (x, y); returns the height used."""
+        scale = min(width / image.width(), max_height / image.height())
+        w, h = image.width() * scale, image.height() * scale
+        self.painter.drawImage(QRectF(x, self.y, w, h), image)
+        self.painter.setPen(QPen(QColor(90, 90, 90)))
+        self.painter.drawRect(QRectF(x, self.y, w, h))
+        self.font(8)
+        self.painter.drawText(QRectF(x, self.y + h + self.mm(0.5), w, self.mm(5)), caption)
+        return h + self.mm(6)
+
+    def legend(self, classes: Sequence[ClassInfo]) -> None:
+        """Colour and name of each class drawn in the overlay (hidden classes are left out)."""
+        self.font(9)
+        x = 0.0
+        box = self.mm(3.5)
+        fm = QFontMetricsF(self.painter.font(), self.writer)
+        for c in classes:
+            self.painter.fillRect(QRectF(x, self.y, box, box), QColor(*c.color))
+            self.painter.setPen(QPen(QColor(20, 20, 20)))
+            self.painter.drawText(
+                QRectF(x + box + self.mm(1), self.y - self.mm(0.5), self.mm(40), box + self.mm(1)),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                c.name,
+            )
+            x += box + self.mm(3) + fm.horizontalAdvance(c.name)
+        self.y += box + self.mm(3)
+
+    def rule(self) -> None:
+        self.painter.setPen(QPen(QColor(160, 160, 160), self.mm(0.2)))
+        self.painter.drawLine(0, int(self.y), int(self.width), int(self.y))
+        self.y += self.mm(2)
+
+    def footer(self) -> None:
+        self.font(7.5)
+        self.painter.setPen(QPen(QColor(110, 110, 110)))
+        self.painter.drawText(
+            QRectF(0, self.height - self.mm(5), self.width, self.mm(5)),
+            int(Qt.AlignmentFlag.AlignRight),
+            f"Corroscope {app.__version__} · page {self.page}",
+        )
+
+    def close(self) -> None:
+        self.footer()
+        self.painter.end()
+
+
+def render(draw, title: str) -> bytes:
+    """Run `draw(canvas)` into an in-memory PDF and return its bytes."""
+    ensure_gui_app()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    canvas = Canvas.open(buffer, title)
+    try:
+        draw(canvas)
+    finally:
+        canvas.close()
+        buffer.close()
+    return bytes(data.data())

@@ -1,0 +1,66 @@
+"""Help: the local user guide (opened by the desktop) and the keyboard-shortcut list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.paths import app_root
+
+
+def user_guide_path() -> Path:
+    """docs/user-guide.md of the source tree or of the installed program."""
+    return app_root() / "docs" / "user-guide.md"
+
+
+def open_user_guide() -> str | None:
+    """Ask the desktop to open the local guide; None on success, else why not (for the user)."""
+    path = user_guide_path()
+    if not path.is_file():
+        return f"The user guide is not installed here ({path} is missing)."
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        return f"No program opens {path.name} on this computer; the guide is at {path}."
+    return None
+
+
+class KeyboardShortcutsDialog(QDialog):
+    """A read-only table of (where, what, keys), built from the window's action table."""
+
+    def __init__(self, rows: Sequence[tuple[str, str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.setObjectName("shortcuts_dialog")
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Where", "What", "Keys"])
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(560, 520)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [
+            tuple(self.table.item(r, c).text() for c in range(3))  # type: ignore[misc]
+            for r in range(self.table.rowCount())
+        ]

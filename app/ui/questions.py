@@ -1,0 +1,74 @@
+"""The window's yes/no questions: subfolders of an empty folder, quitting while a batch runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def folders_text(paths: Sequence[Path]) -> str:
+    shown = ", ".join(str(p) for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def no_photos_text(paths: Sequence[Path], nested: int) -> str:
+    """ "No photos found in FOLDER (N in subfolders: include them?)", or without the question."""
+    where = folders_text(paths)
+    if nested:
+        return f"No photos found in {where} ({nested} in subfolders: include them?)"
+    return f"No photos found in {where} (nor in its subfolders)."
+
+
+def declined_text(paths: Sequence[Path], nested: int) -> str:
+    return (
+        f"No photos found in {folders_text(paths)}; the {nested} in its subfolders were left out "
+        "(File ▸ Include subfolders)."
+    )
+
+
+def _ask(
+    parent: QWidget | None, name: str, title: str, text: str, yes: str, no: str, info: str, default_yes: bool
+) -> bool:
+    box = QMessageBox(parent)
+    box.setObjectName(name)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setInformativeText(info)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText(yes)
+    box.button(QMessageBox.StandardButton.No).setText(no)
+    box.setDefaultButton(QMessageBox.StandardButton.Yes if default_yes else QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def ask_include_subfolders(parent: QWidget | None, paths: Sequence[Path], nested: int) -> bool:
+    return _ask(
+        parent,
+        "subfolders_question",
+        "No photos in this folder",
+        no_photos_text(paths, nested),
+        f"Include subfolders ({nested} photos)",
+        "Cancel",
+        "File ▸ Include subfolders keeps this for every folder.",
+        default_yes=True,
+    )
+
+
+def quit_during_batch_text(done: int, total: int) -> str:
+    return f"A batch is running: {done} of {total} photos done. Stop it and quit?"
+
+
+def ask_quit_during_batch(parent: QWidget | None, done: int, total: int) -> bool:
+    return _ask(
+        parent,
+        "quit_question",
+        "Quit Corroscope?",
+        quit_during_batch_text(done, total),
+        "Stop and quit",
+        "Keep running",
+        "The rows done so far are lost on quitting unless exported (File ▸ Export batch CSV…).",
+        default_yes=False,
+    )

@@ -1,0 +1,85 @@
+"""The status bar's cursor readout: photo pixel x, y and the class with its probability there."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from app.core.analysis import PhotoResult
+
+IDLE_TEXT = ""
+
+
+def readout_text(result: PhotoResult | None, size: tuple[int, int] | None, x: int, y: int) -> str:
+    """ "x 120, y 45 · corrosion 87 %"; only x, y while the photo has no result; "" off the photo."""
+    if size is None or not (0 <= x < size[0] and 0 <= y < size[1]):
+        return IDLE_TEXT
+    text = f"x {x}, y {y}"
+    if result is None or result.labels is None or result.labels.shape[:2] != (size[1], size[0]):
+        return text
+    class_id = int(result.labels[y, x])
+    name = next((c.name for c in result.classes if c.id == class_id), f"class {class_id}")
+    probability = 100.0 * int(result.confidence[y, x]) / 255.0
+    return f"{text} · {name} {probability:.0f} %"
+
+
+class CursorReadoutLabel(QLabel):
+    """Follows the viewer's cursor; the result is the one of the photo on screen."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cursor_readout")
+        self.setToolTip("Photo pixel under the cursor, its class and the model's probability of it")
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("x 00000, y 00000 · background 100 %"))
+        self._result: PhotoResult | None = None
+        self._size: tuple[int, int] | None = None
+
+    def set_photo(self, size: tuple[int, int] | None, result: PhotoResult | None = None) -> None:
+        """The photo's (width, height) and its result (None while it is analysed)."""
+        self._size, self._result = size, result
+        self.setText(IDLE_TEXT)
+
+    def show_at(self, x: int, y: int) -> None:
+        self.setText(readout_text(self._result, self._size, x, y))
+
+    def leave(self) -> None:
+        self.setText(IDLE_TEXT)
+
+
+class ElidedLabel(QLabel):
+    """A status-bar label no wider than `max_width`: the text is elided (`mode`) to fit and `text()`
+    gives the whole text."""
+
+    def __init__(
+        self,
+        max_width: int,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._mode = mode
+        self.setMaximumWidth(max_width)
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(min(self.maximumWidth(), self.fontMetrics().horizontalAdvance(self._full) + 8))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width() if self.isVisible() else self.maximumWidth()
+        super().setText(self.fontMetrics().elidedText(self._full, self._mode, max(width, 80)))

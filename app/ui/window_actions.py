@@ -1,0 +1,125 @@
+"""The main window's menu actions as one table (labelme habit), and the keys that are not actions."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+
+from app.ui.actions import ActionSpec, shortcut_rows
+from app.ui.overlay_panel_widget import COMPARE_KEY_TEXT
+
+SK = QKeySequence.StandardKey
+ACTIONS = (
+    ActionSpec(
+        "open_photo", "&File", "&Open photo…", "open_photo_dialog", SK.Open, "Open a photo and analyse it"
+    ),
+    ActionSpec(
+        "open_folder",
+        "&File",
+        "Open &folder…",
+        "open_folder_dialog",
+        "Ctrl+Shift+O",
+        "Analyse every photo in a folder",
+    ),
+    ActionSpec(
+        "recursive",
+        "&File",
+        "Include &subfolders",
+        "set_recursive",
+        None,
+        "Open folder also analyses the photos in its subfolders (kept in the settings)",
+        checkable=True,
+    ),
+    ActionSpec(
+        "export",
+        "&File",
+        "&Export results…",
+        "export_dialog",
+        "Ctrl+E",
+        "Mask, overlay, JSON and PDF of this photo",
+        separator_before=True,
+    ),
+    ActionSpec(
+        "export_csv", "&File", "Export batch &CSV…", "export_batch_csv", None, "The batch table as CSV"
+    ),
+    ActionSpec(
+        "export_batch_pdf",
+        "&File",
+        "Export batch PDF &report…",
+        "export_batch_pdf",
+        None,
+        "One PDF for the whole batch",
+    ),
+    # Ctrl+Q too: the platform's Quit key is empty on Windows and on some Linux desktops
+    ActionSpec("quit", "&File", "&Quit", "close", SK.Quit, separator_before=True, more_shortcuts=("Ctrl+Q",)),
+    ActionSpec("zoom_fit", "&View", "Zoom to &fit", "zoom_fit", "Ctrl+0"),
+    ActionSpec("zoom_actual", "&View", "&Actual size (1:1)", "zoom_actual", "Ctrl+1"),
+    ActionSpec("zoom_in", "&View", "Zoom &in", "zoom_in", SK.ZoomIn, more_shortcuts=("Ctrl+=",)),
+    ActionSpec("zoom_out", "&View", "Zoom &out", "zoom_out", SK.ZoomOut),
+    ActionSpec(
+        "previous_photo",
+        "&View",
+        "&Previous photo",
+        "previous_photo",
+        "PgUp",
+        "The previous photo of the batch, or of the photo's folder",
+        separator_before=True,
+        more_shortcuts=("A",),
+    ),
+    ActionSpec(
+        "next_photo",
+        "&View",
+        "&Next photo",
+        "next_photo",
+        "PgDown",
+        "The next photo of the batch, or of the photo's folder",
+        more_shortcuts=("D",),
+    ),
+    ActionSpec(
+        "load_model", "&Model", "&Load model…", "load_model_dialog", "Ctrl+M", "Load another ONNX model"
+    ),
+    ActionSpec(
+        "default_model",
+        "&Model",
+        "Use the &default model",
+        "use_default_model",
+        None,
+        "Forget the model loaded by hand and load the bundled one",
+    ),
+    ActionSpec("model_info", "&Model", "Model &information…", "show_model_info", "Ctrl+I"),
+    ActionSpec(
+        "use_cpu",
+        "&Model",
+        "Use &CPU only",
+        "set_cpu_only",
+        None,
+        "Do not try CUDA (kept in the settings)",
+        checkable=True,
+        separator_before=True,
+    ),
+    ActionSpec(
+        "use_tiles",
+        "&Model",
+        "Fine &detail (tiles, slower)",
+        "set_tiles",
+        None,
+        "Run the model on overlapping tiles at photo scale instead of the whole photo resized",
+        checkable=True,
+    ),
+    ActionSpec("user_guide", "&Help", "&User guide", "show_user_guide", SK.HelpContents),
+    ActionSpec("shortcuts", "&Help", "&Keyboard shortcuts…", "show_shortcuts", "Ctrl+/"),
+    ActionSpec("about", "&Help", "&About Corroscope", "show_about", separator_before=True),
+)
+
+# Keys that work without a menu action (the overlay panel's shortcuts, the viewer, the batch table).
+OTHER_KEYS = (
+    ("Overlay", "Show or hide class 1, 2, 3 …", "1, 2, 3 … 9"),
+    ("Overlay", "Compare with the plain photo (hold)", COMPARE_KEY_TEXT),
+    ("Viewer", "Zoom about the cursor", "Mouse wheel"),
+    ("Viewer", "Pan", "Drag with the mouse"),
+    ("Batch", "Previous or next row (shows that photo)", "Up, Down"),
+)
+
+
+def all_shortcuts() -> list[tuple[str, str, str]]:
+    """(where, what, keys) for every key the window knows, actions first."""
+    return shortcut_rows(ACTIONS) + list(OTHER_KEYS)

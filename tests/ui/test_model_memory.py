@@ -1,0 +1,82 @@
+"""The model loaded by hand comes back after a restart, with a way back to the default; photos from
+the command line open as soon as the model has loaded (on its signal, no polling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import app.ui.main as main_module
+from app.ui.main_window import MainWindow
+from tests.ui.conftest import TIMEOUT_MS, photo
+
+
+def _start(qtbot, settings, *argv: str):
+    win = main_module.create_window(main_module.parse_args(["--device", "cpu", *argv]), settings)
+    qtbot.addWidget(win)
+    return win
+
+
+def test_a_model_loaded_by_hand_is_loaded_at_the_next_start(qtbot, settings, model_path, other_model_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.controller.load_model(model_path, "cpu")  # as at start-up: not remembered
+    assert settings.model_path is None
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.load_model_file(other_model_path)  # Model ▸ Load model… or a dropped .onnx
+    assert settings.model_path == other_model_path
+    win.controller.shutdown()
+    again = _start(qtbot, type(settings)(settings.qsettings))
+    qtbot.waitUntil(lambda: again.controller.model is not None, timeout=TIMEOUT_MS)
+    assert again.controller.model.path == other_model_path
+    assert again.actions["default_model"].isEnabled()
+    again.controller.shutdown()
+
+
+def test_use_the_default_model_forgets_the_hand_loaded_one(qtbot, settings, other_model_path, monkeypatch):
+    settings.model_path = other_model_path
+    win = _start(qtbot, settings)
+    qtbot.waitUntil(lambda: win.controller.model is not None, timeout=TIMEOUT_MS)
+    assert Path(win.controller.model.path) == other_model_path
+    bundled = main_module.default_model_path("cpu")
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.actions["default_model"].trigger()
+    assert settings.model_path is None
+    assert win.controller.model.path == bundled
+    assert not win.actions["default_model"].isEnabled()
+    win.controller.shutdown()
+
+
+def test_a_refused_model_is_not_remembered(qtbot, window, bad_model_path):
+    with qtbot.waitSignal(window.controller.model_refused, timeout=TIMEOUT_MS):
+        window.load_model_file(bad_model_path)
+    assert window.settings.model_path is None
+
+
+def test_a_remembered_model_that_is_gone_falls_back_and_says_so(qtbot, settings, tmp_path):
+    settings.model_path = tmp_path / "moved-away.onnx"
+    win = _start(qtbot, settings)
+    assert "moved-away.onnx" in win.banner.text and "bundled model" in win.banner.text
+    assert settings.model_path is None
+    qtbot.waitUntil(lambda: win.controller.model is not None, timeout=TIMEOUT_MS)
+    win.controller.shutdown()
+
+
+def test_command_line_photo_opens_on_the_model_loaded_signal(qtbot, settings, model_path, tmp_path):
+    path, _ = photo(tmp_path, 12)
+    win = _start(qtbot, settings, str(path), "--model", str(model_path))
+    started: list[bool] = []
+    # connected after the window's own slots: by then the photo must already be asked for
+    win.controller.model_loaded.connect(lambda _m: started.append(win.controller._photo_worker is not None))
+    qtbot.waitUntil(lambda: win.controller.result is not None, timeout=TIMEOUT_MS)
+    assert started == [True]
+    assert win.controller.result.path == path
+    win.controller.shutdown()
+
+
+def test_command_line_photo_still_opens_when_the_model_is_refused(qtbot, settings, bad_model_path, tmp_path):
+    path, _ = photo(tmp_path, 13)
+    win = _start(qtbot, settings, str(path), "--model", str(bad_model_path))
+    qtbot.waitUntil(lambda: win.controller.current is not None, timeout=TIMEOUT_MS)
+    assert win.controller.current.path == path and win.controller.model is None
+    win.controller.shutdown()

@@ -1,0 +1,162 @@
+"""What the PDF reports say, read back with pypdf: the provider as the app names it, a legend of the
+shown classes only, the batch summary (counts, grade chart, worst first), a thumbnail per photo, the
+folder, the mode and every review reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pypdf  # the dev extra
+import pytest
+
+from app.core.analysis import PhotoFailure, analyze_rgb
+from app.core.grading import Assessment
+from app.core.inference import InferenceMode
+from app.core.overlay import blend_overlay
+from app.core.synthetic import synthetic_pipe
+from app.report import BatchReportOptions, render_batch_pdf, render_pdf_report
+from app.report.batch_pdf import grade_counts, worst_first
+from app.report.thumbnails import make_thumbnail
+from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.test_batch import make_folder, run_batch
+
+
+def pages_text(data: bytes) -> list[str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return [" ".join(p.extract_text().replace("\ufb01", "fi").split()) for p in reader.pages]
+
+
+def images_per_page(data: bytes) -> list[int]:
+    return [len(p.images) for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+@pytest.fixture(scope="module")
+def photos(tiny_model):
+    """Three analysed photos with different shares, their thumbnails, and one that needs review."""
+    out = []
+    for seed, rust in ((1, 0.05), (2, 0.4), (3, 0.2)):
+        rgb, _ = synthetic_pipe(seed, (90, 120), rust=rust)
+        result = analyze_rgb(tiny_model, rgb, f"site-7/pipe_{seed}.png")
+        out.append((result, rgb))
+    review = Assessment(
+        out[2][0].assessment.astm, out[2][0].assessment.iso, True, ("first reason here", "second reason")
+    )
+    out[2] = (dataclasses.replace(out[2][0], assessment=review), out[2][1])
+    return out
+
+
+def _batch(photos, tiny_model, **options) -> bytes:
+    results = [dataclasses.replace(r, labels=None, confidence=None) for r, _ in photos]
+    thumbs = {r.path: make_thumbnail(rgb, r.labels) for r, rgb in photos}
+    records = [*results, PhotoFailure(Path("site-7/broken.jpg"), "not a photo (cannot decode)")]
+    opts = BatchReportOptions(folder=Path("site-7"), thumbnails=thumbs, **options)
+    return render_batch_pdf(records, tiny_model, "astm", opts)
+
+
+def test_batch_pdf_names_the_provider_as_the_app_does(qapp, photos, tiny_model):
+    text = " ".join(pages_text(_batch(photos, tiny_model)))
+    assert "Provider CPU" in text
+    assert "ExecutionProvider" not in text
+
+
+def test_batch_summary_page(qapp, photos, tiny_model):
+    summary = pages_text(_batch(photos, tiny_model))[0]
+    review = sum(r.assessment.needs_review for r, _ in photos)
+    expected = (
+        "Folder site-7",
+        "Photos 4",
+        "Analysed 3",
+        "Failed 1",
+        f"Needs review {review}",
+        "Mode resize",
+    )
+    for words in expected:
+        assert words in summary, words
+    assert "Photos per ASTM D610 grade" in summary
+    worst = [r.path.name for r in worst_first([r for r, _ in photos])]
+    assert summary.index(worst[0]) < summary.index(worst[1]) < summary.index(worst[2])
+    shares = [r.stats.corroded_share for r, _ in photos]
+    assert worst[0] == photos[int(np.argmax(shares))][0].path.name
+
+
+def test_grade_distribution_counts_every_grade(photos):
+    results = [r for r, _ in photos]
+    counts = dict(grade_counts(results, "astm"))
+    assert list(counts)[:11] == [str(v) for v in range(10, -1, -1)]
+    assert sum(counts.values()) == len(results)
+    for r in results:
+        assert counts[r.assessment.astm.label] >= 1
+    assert list(dict(grade_counts(results, "iso")))[:6] == [f"Ri {v}" for v in range(6)]
+
+
+def test_a_thumbnail_with_overlay_per_photo_and_every_review_reason(qapp, photos, tiny_model):
+    data = _batch(photos, tiny_model, visible=frozenset({0}), opacity={0: 0.7})
+    cards = pages_text(data)[1]
+    assert sum(images_per_page(data)) == len(photos)
+    for r, _ in photos:
+        assert r.path.name in cards
+    assert "review: first reason here" in cards and "review: second reason" in cards
+    thumb = make_thumbnail(photos[0][1], photos[0][0].labels)
+    shown = thumb.overlay(photos[0][0].classes, {0}, {0: 0.7})
+    assert not np.array_equal(shown, thumb.rgb()) or not (thumb.labels() == 0).any()
+    np.testing.assert_array_equal(thumb.overlay(photos[0][0].classes, set(), {}), thumb.rgb())
+
+
+def test_batch_legend_lists_only_the_visible_classes(qapp, photos, tiny_model):
+    cards = pages_text(_batch(photos, tiny_model, visible=frozenset({0})))[1]
+    assert "corrosion" in cards
+    assert "asset" not in cards and "background" not in cards
+    every = pages_text(_batch(photos, tiny_model))[1]
+    assert "asset" in every and "background" in every
+
+
+def test_batch_pdf_says_the_mode_used(qapp, photos, tiny_model):
+    tiles = [(dataclasses.replace(r, mode=InferenceMode.TILES), rgb) for r, rgb in photos]
+    assert "Mode tiles" in pages_text(_batch(tiles, tiny_model))[0]
+
+
+def test_photo_report_legend_lists_only_the_visible_classes(qapp, photos, tiny_model):
+    result, rgb = photos[2]
+    overlay = blend_overlay(rgb, result.labels, result.classes, {0, 1})
+    hidden = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, "astm", visible={0, 1}))[0]
+    shown = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, "astm"))[0]
+    # "background area" is a figure either way; the legend adds one more only when it is drawn
+    assert shown.count("background") == hidden.count("background") + 1
+    assert "first reason here" in hidden and "second reason" in hidden
+    assert "Folder: site-7" in hidden and "mode: resize" in hidden
+    assert "ExecutionProvider" not in hidden
+
+
+def test_batch_pdf_from_the_window_has_thumbnails(qtbot, window, tmp_path):
+    from app.ui.export_jobs import start_batch_pdf_export
+
+    run_batch(qtbot, window, make_folder(tmp_path, 3))
+    assert all(r.thumbnail is not None for r in window.batch_model.rows)
+    window.overlay_state.set_visible(1, False)
+    out = tmp_path / "batch.pdf"
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_batch_pdf_export(window, out)
+    data = out.read_bytes()
+    assert sum(images_per_page(data)) == 3
+    text = pages_text(data)
+    assert f"Folder{tmp_path / 'photos'}" in text[0].replace(" ", "")  # a long path wraps
+    assert "asset" not in text[1], "asset was hidden in the window, so not in the report's legend"
+
+
+def test_report_pages_render_as_images_for_the_guide(qapp, photos, tiny_model):
+    from app.report.batch_pdf import draw_batch_report
+    from app.report.preview import render_page_images
+    from app.ui.qimage import qimage_to_rgb
+
+    results = [r for r, _ in photos]
+    thumbs = {r.path: make_thumbnail(rgb, r.labels) for r, rgb in photos}
+    opts = BatchReportOptions(folder=Path("site-7"), thumbnails=thumbs)
+    pages = render_page_images(lambda c: draw_batch_report(c, results, [], tiny_model, ["astm"], opts))
+    assert len(pages) == len(pages_text(_batch(photos, tiny_model))) == 3  # summary, cards, table
+    assert abs(pages[0].width() / pages[0].height() - 210 / 297) < 0.01
+    summary = qimage_to_rgb(pages[0])
+    bars = (summary[..., 0] > 150) & (summary[..., 1] < 110) & (summary[..., 2] < 90)
+    assert bars.sum() > 500, "the grade chart's bars are drawn"
