@@ -44,18 +44,19 @@ def test_resize_mode_on_blocks_aligned_to_the_input_grid(tiny_model: Segmentatio
     assert seg.mean_confidence < top
 
 
-def test_tiles_at_scale_one_reproduce_the_synthetic_truth_exactly(tiny_model: SegmentationModel) -> None:
+def test_tiles_mode_is_closer_to_the_synthetic_truth_than_resize(tiny_model: SegmentationModel) -> None:
     rgb, truth = synthetic_pipe(seed=3, size=(100, 150))
-    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, tile_batch=3))
-    np.testing.assert_array_equal(seg.labels, truth)
+    fine = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, tile_batch=3))
+    coarse = segment(tiny_model, rgb)
+    assert (fine.labels == truth).mean() > (coarse.labels == truth).mean() > 0.9
     top = expected_probabilities(rgb).max(axis=-1)
     graded = truth != 2
-    assert seg.mean_confidence == pytest.approx(top[graded].mean(), abs=1e-5)
-    assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
+    # Blurred edges lower the mean top probability; the finer look blurs them less.
+    assert coarse.mean_confidence < fine.mean_confidence < top[graded].mean()
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 5), (20, 13), (32, 32), (33, 70), (200, 31)])
-@pytest.mark.parametrize("scale", [0.5, 1.0, 1.7])
+@pytest.mark.parametrize("scale", [1.0, 1.7, 4.0])
 def test_any_size_and_scale(tiny_model: SegmentationModel, size: tuple[int, int], scale: float) -> None:
     rgb = np.zeros((*size, 3), dtype=np.uint8)
     rgb[..., 2] = 200  # all blue: asset everywhere
@@ -107,7 +108,7 @@ def test_memory_stays_below_one_float_plane_per_class(tiny_model: SegmentationMo
     rgb[:, : w // 2] = RED
     rgb[:, w // 2 :] = BLUE
     for mode in ("resize", "tiles"):
-        options = InferenceOptions(mode=mode, tile_scale=0.05)
+        options = InferenceOptions(mode=mode)
         tracemalloc.start()
         seg = segment(tiny_model, rgb, options)
         _, peak = tracemalloc.get_traced_memory()
@@ -141,4 +142,6 @@ def test_options_are_checked() -> None:
         InferenceOptions(tile_overlap=0.95)
     with pytest.raises(ValueError):
         InferenceOptions(mode="warp")
+    with pytest.raises(ValueError, match="whole-photo view"):
+        InferenceOptions(tile_scale=0.5)
     assert InferenceOptions(mode="tiles").mode is InferenceMode.TILES
