@@ -57,9 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
     an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     _model_args(an)
-    an.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
-    an.add_argument("--tile-scale", type=float, default=1.0, help="tiles mode: scale the photo first")
-    an.add_argument("--tile-overlap", type=float, default=0.25, help="tiles mode: overlap fraction")
+    fine = InferenceOptions(mode=InferenceMode.TILES)
+    an.add_argument(
+        "--mode",
+        choices=[m.value for m in InferenceMode],
+        default=InferenceMode.RESIZE.value,
+        help="resize: the whole photo at the model's input size (fast); tiles: fine detail, that view plus "
+        "a finer look near class edges (about 2-3x the time; docs/user-guide.md)",
+    )
+    an.add_argument(
+        "--tile-scale",
+        type=float,
+        default=fine.tile_scale,
+        help=f"tiles mode: how much finer the second look is than the whole-photo view, 1-4 "
+        f"(default {fine.tile_scale:g}; the time grows with its square)",
+    )
+    an.add_argument(
+        "--tile-overlap",
+        type=float,
+        default=fine.tile_overlap,
+        help=f"tiles mode: fraction of a tile shared with its neighbour (default {fine.tile_overlap:g})",
+    )
     an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
     an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
     an.add_argument("--recursive", action="store_true", help="look into sub-folders too")

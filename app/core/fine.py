@@ -1,11 +1,11 @@
 """Fine mode's second look: tiles at a finer grid, blended into the coarse map only near its class edges.
 
 The coarse pass sees the whole photo at the network's input size, as in training (whole 256 px scenes
-and 192 px crops of 192-320 px rescaled scenes). Tiles on a grid `scale` times finer see a part of the
-scene at a size the network never saw: alone they lose corrosion IoU (56 % at 2x against 65 % for the
-coarse pass, validation photos at 12 MP, docs/performance.md), but blended half and half with the
-coarse map within a band around its class edges they place the edges better in every class. Tiles that
-hold no band pixel are never run, so a photo with few edges costs little more than resize mode.
+and 192 px crops of 192-320 px rescaled scenes, i.e. 60-100 % of a scene's side). Tiles on a grid
+`scale` times finer see less of the scene than that: alone they lose corrosion IoU (56 % at 2x against
+65 % for the coarse pass, validation photos at 12 MP, docs/performance.md), but blended half and half
+with the coarse map within a band around its class edges they place the edges better in every class.
+Tiles that hold no band pixel are never run, so a photo with few edges costs little more than resize mode.
 """
 
 from __future__ import annotations
