@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import tracemalloc
 
 import cv2
 import numpy as np
@@ -130,3 +131,28 @@ def test_skipping_tiles_without_band_pixels_changes_nothing(tiny_model: Segmenta
     want = refine(tiny_model.predict, coarse.copy(), rgb, (32, 32), every)
     np.testing.assert_allclose(got, want, atol=1e-6)
     np.testing.assert_array_equal(got[~plan.band], coarse[~plan.band])
+
+
+def test_a_reduced_decode_gives_the_full_photo_s_answer(tiny_model: SegmentationModel) -> None:
+    """Tiles mode needs only tile_scale x the input size, so a photo decoded at a quarter will do."""
+    small, _ = synthetic_pipe(seed=6, size=(90, 120))
+    full = cv2.resize(small, (480, 360), interpolation=cv2.INTER_LINEAR)
+    reduced = cv2.resize(full, (120, 90), interpolation=cv2.INTER_AREA)
+    seg_full = segment(tiny_model, full, FINE)
+    seg_reduced = segment(tiny_model, reduced, FINE, output_size=(360, 480))
+    assert seg_reduced.labels.shape == (360, 480)
+    assert (seg_reduced.labels == seg_full.labels).mean() > 0.99
+
+
+@pytest.mark.slow
+def test_memory_at_50_mp_is_the_outputs_and_a_little_more(tiny_model: SegmentationModel) -> None:
+    h, w = 6120, 8160  # labels + confidence: 100 MB; one float32 plane per class would be 600 MB
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 2] = (250, 0, 0)
+    rgb[:, w // 2 :] = (0, 0, 250)
+    tracemalloc.start()
+    seg = segment(tiny_model, rgb, FINE)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seg.labels[0, 0] == 0 and seg.labels[0, -1] == 1
+    assert peak < 100e6 + 40e6, f"peak {peak / 1e6:.0f} MB"
