@@ -3,9 +3,9 @@
 Resize mode runs the network once on the whole photo shrunk to its input size. Tiles ("fine") mode adds
 a second look on a grid `tile_scale` times finer, only near the class edges of the first (`app.core.fine`);
 its working map is `tile_scale` x the input size whatever the photo's size. Both modes produce class
-probabilities at a working resolution; `_StripUpsampler` turns them into
-full-size labels and confidence a few rows at a time, upsampling probabilities (not labels) before the
-argmax, so no full-size float plane per class is ever held. It blends every class only at class edges
+probabilities at a working resolution; `_StripUpsampler` turns them into full-size labels and confidence
+a few rows at a time, upsampling probabilities (not labels) before the argmax, so no full-size float
+plane per class is ever held. It blends every class only at class edges
 (elsewhere the argmax of a blend is known), which makes it several times faster (docs/performance.md).
 """
 
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 GRADED_CLASS_NAMES = ("corrosion", "asset")
 # Fine mode, chosen on validation photos at 12 MP (bench.fine_mode, docs/performance.md): blend half and
-# half within 2 coarse pixels of an edge of the coarse map (1-4 px and weights 0.4-0.6 all measured better
+# half within 2 coarse pixels of an edge of the coarse map (1-3 px and weights 0.4-0.6 all measured better
 # than resize mode in every class; alone, without the coarse map, tiles lose corrosion IoU).
 FINE_BAND_COARSE_PIXELS = 2
 FINE_WEIGHT = 0.5
