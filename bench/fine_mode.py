@@ -17,6 +17,7 @@ import json
 import logging
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,20 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _git_head() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.fine_mode", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset folder with val.txt")
@@ -159,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         record = {
             "command": "python -m bench.fine_mode " + " ".join(argv if argv is not None else sys.argv[1:]),
             "model": str(args.model),
+            "git": _git_head(),
             "model_sha256": model.sha256,
             "size": [w, h],
             "options": {
