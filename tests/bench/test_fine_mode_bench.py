@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
 from app.core.palette import encode_mask
 from app.core.synthetic import synthetic_pipe
 from bench import fine_mode
@@ -49,3 +51,19 @@ def test_both_modes_are_scored_on_enlarged_photos(tmp_path: Path, tiny_model_pat
         assert summary["tiles"]["mean_iou"][c] >= summary["resize"]["mean_iou"][c] > 0.5
     assert record["options"]["tiles"]["tile_scale"] == 1.75
     assert "| tiles |" in capsys.readouterr().out
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_fine_mode_is_not_worse_on_real_validation_photos() -> None:
+    """The first 4 validation photos at 12 MP with the shipped int8 model (docs/performance.md)."""
+    if not (fine_mode.DEFAULT_DATA / "val.txt").is_file() or not fine_mode.DEFAULT_MODEL.is_file():
+        pytest.skip("needs ../shared/data/pipe-corrosion and the shipped int8 model")
+    model = SegmentationModel.load(fine_mode.DEFAULT_MODEL, device="cpu")
+    modes = {"resize": InferenceOptions(), "tiles": InferenceOptions(mode="tiles")}
+    pairs = fine_mode._validation_pairs(fine_mode.DEFAULT_DATA, 4)
+    rows = [fine_mode.measure_photo(model, pair, (3000, 4000), modes) for pair in pairs]
+    summary = fine_mode.summarise(rows, list(modes))
+    for c in fine_mode.CLASS_NAMES:
+        assert summary["tiles"]["mean_iou"][c] >= summary["resize"]["mean_iou"][c]
+    assert summary["tiles"]["mean_share_error_pp"] <= summary["resize"]["mean_share_error_pp"]
