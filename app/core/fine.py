@@ -22,7 +22,7 @@ Progress = Callable[[int, int], None]  # (steps done, steps in all): the coarse 
 CancelCheck = Callable[[], bool]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FinePlan:
     """Which tiles of the fine grid run: starts (y, x), and the band where their result is blended."""
 
