@@ -1,7 +1,9 @@
 """superqt-style thread workers: a QRunnable whose signals live on a separate QObject.
 
 `run()` catches everything and emits `failed`, and always emits `finished`; cancel is a flag checked
-between the items a generator function yields. Workers call core code and never touch widgets.
+between the items a generator function yields, or by the work itself (`cancelled=lambda:
+worker.is_cancelled`, e.g. `segment`'s check per tile), which then raises `Cancelled`. Workers call
+core code and never touch widgets.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.core.errors import CorroscopeError
+from app.core.errors import Cancelled, CorroscopeError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Worker(QRunnable):
                 sig.cancelled.emit()
             else:
                 sig.returned.emit(value)
+        except Cancelled:  # the work saw the flag itself, mid-item
+            sig.cancelled.emit()
         except CorroscopeError as exc:
             sig.failed.emit(str(exc))
         except MemoryError:
