@@ -38,8 +38,8 @@ def test_a_photo_larger_than_the_input_is_refined_only_near_edges(tiny_model: Se
     # Away from the coarse map's class edges the answer is the coarse one, pixel for pixel.
     changed = fine.labels != coarse.labels
     assert 0 < changed.mean() < 0.05
-    # Within 2 coarse pixels (12.5 photo pixels each, 32 px input over 400) of an edge, plus a pixel
-    # of the bilinear blend's reach.
+    # Changes lie within 2 coarse pixels of an edge (12.5 photo pixels each: a 32 px input over 400),
+    # plus one more for the bilinear upsampling's reach.
     reach = round((FINE_BAND_COARSE_PIXELS + 1) * 400 / 32)
     edges = edge_band(coarse.labels, 1).astype(np.uint8)
     near_edge = cv2.dilate(edges, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
