@@ -26,12 +26,25 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     """The options of `analyze`; defaults come from the dataclasses they fill."""
     an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
     an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
-    an.add_argument("--mode", choices=[m.value for m in InferenceMode], default=_INFERENCE.mode.value)
     an.add_argument(
-        "--tile-scale", type=float, default=_INFERENCE.tile_scale, help="tiles mode: scale the photo first"
+        "--mode",
+        choices=[m.value for m in InferenceMode],
+        default=_INFERENCE.mode.value,
+        help="resize: the whole photo at the model's input size (fast); tiles: fine detail, that view plus "
+        "a finer look near class edges (about 2-3x the time; docs/user-guide.md)",
     )
     an.add_argument(
-        "--tile-overlap", type=float, default=_INFERENCE.tile_overlap, help="tiles mode: overlap fraction"
+        "--tile-scale",
+        type=float,
+        default=_INFERENCE.tile_scale,
+        help=f"tiles mode: how much finer the second look is than the whole-photo view, 1-4 "
+        f"(default {_INFERENCE.tile_scale:g}; the time grows with its square)",
+    )
+    an.add_argument(
+        "--tile-overlap",
+        type=float,
+        default=_INFERENCE.tile_overlap,
+        help=f"tiles mode: overlap fraction of neighbouring tiles (default {_INFERENCE.tile_overlap:g})",
     )
     an.add_argument(
         "--review-margin",

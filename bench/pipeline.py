@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from bench.child import run_json_child
@@ -93,12 +92,9 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     # The resize the network's input needs, timed on its own; `segment` repeats it inside.
     h, w = model.input_size
     with clock.stage("resize"):
-        if options.mode is InferenceMode.RESIZE:
-            shrink_area(rgb, w, h)
-        elif options.tile_scale != 1.0:
-            s = options.tile_scale
-            size = (round(rgb.shape[1] * s), round(rgb.shape[0] * s))
-            cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        shrink_area(rgb, w, h)
+        if options.mode is InferenceMode.TILES:  # and the fine grid's
+            shrink_area(rgb, round(w * options.tile_scale), round(h * options.tile_scale))
     with clock.stage("segment"):
         seg = segment(_TimedModel(model, clock), rgb, options)
     for table in (clock.wall, clock.cpu):  # upsampling (and tile blending): segment's time minus the rest
@@ -121,7 +117,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
 
 
 def photo_case(
-    model_path: Path, photo: Path, mode: str, repeats: int, out_dir: Path, tile_scale: float
+    model_path: Path, photo: Path, mode: str, repeats: int, out_dir: Path, tile_scale: float | None
 ) -> dict:
     from app.core.inference import InferenceOptions
     from app.core.model import SegmentationModel
@@ -130,7 +126,7 @@ def photo_case(
     model = SegmentationModel.load(model_path, device="cpu")
     model.predict(np.zeros((1, *model.input_size, 3), np.uint8))  # first-run allocations
     base_rss = rss_mb()
-    options = InferenceOptions(mode=mode, tile_scale=tile_scale)
+    options = InferenceOptions(mode=mode, **({} if tile_scale is None else {"tile_scale": tile_scale}))
     runs = [photo_once(model, photo, options, out_dir) for _ in range(repeats)]
     med = {s: statistics.median(r.wall.get(s, 0.0) for r in runs) for s in STAGES}
     cpu = {s: statistics.median(r.cpu.get(s, 0.0) for r in runs) for s in STAGES}
@@ -141,7 +137,7 @@ def photo_case(
         "photo": photo.name,
         "megapixels": round(w * h / 1e6, 1),
         "mode": mode,
-        "tile_scale": tile_scale,
+        "tile_scale": options.tile_scale,
         "repeats": repeats,
         "stages_ms": {s: 1e3 * v for s, v in med.items()},
         "stages_cpu_ms": {s: 1e3 * v for s, v in cpu.items()},
@@ -198,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ph.add_argument("--model", type=Path, required=True)
     ph.add_argument("--photo", type=Path, required=True)
     ph.add_argument("--mode", default="resize")
-    ph.add_argument("--tile-scale", type=float, default=1.0)
+    ph.add_argument("--tile-scale", type=float, default=None, help="tiles mode; default: the app's")
     ph.add_argument("--repeats", type=int, default=3)
     ph.add_argument("--out", type=Path, required=True)
     ba = sub.add_parser("batch")

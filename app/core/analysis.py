@@ -11,7 +11,7 @@ import numpy as np
 
 from app.core.errors import CorroscopeError
 from app.core.grading import Assessment, ReviewPolicy, assess
-from app.core.inference import InferenceMode, InferenceOptions, segment
+from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
@@ -75,11 +75,15 @@ def analyze_rgb(
     options: InferenceOptions | None = None,
     policy: ReviewPolicy | None = None,
     extra_seconds: float = 0.0,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> PhotoResult:
-    """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`."""
+    """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`.
+    `progress`/`cancelled` go to `segment` (per network call; `Cancelled` stops the photo)."""
     options = options or InferenceOptions()
     start = time.perf_counter()
-    seg = segment(model, rgb, options)
+    seg = segment(model, rgb, options, progress=progress, cancelled=cancelled)
     stats = area_stats(seg.labels, model.classes)
     assessment = assess(stats, seg.mean_confidence, policy)
     seconds = time.perf_counter() - start + extra_seconds

@@ -21,3 +21,7 @@ class ExportError(CorroscopeError):
 
 class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
+
+
+class Cancelled(CorroscopeError):
+    """The user stopped the analysis of a photo; nothing was produced for it."""

@@ -1,14 +1,18 @@
-"""Segmentation at any photo size (DESIGN section 5): resize or overlapping tiles, memory bounded.
+"""Segmentation at any photo size (DESIGN section 5): resize or fine (tiles) mode, memory bounded.
 
-Both modes produce class probabilities at a working resolution; `_StripUpsampler` turns them into
-full-size labels and confidence a few rows at a time, upsampling probabilities (not labels) before the
-argmax, so no full-size float plane per class is ever held. It blends every class only at class edges
+Resize mode runs the network once on the whole photo shrunk to its input size. Tiles ("fine") mode adds
+a second look on a grid `tile_scale` times finer, only near the class edges of the first (`app.core.fine`);
+its working map is `tile_scale` x the input size whatever the photo's size. Both modes produce class
+probabilities at a working resolution; `_StripUpsampler` turns them into full-size labels and confidence
+a few rows at a time, upsampling probabilities (not labels) before the argmax, so no full-size float
+plane per class is ever held. It blends every class only at class edges
 (elsewhere the argmax of a blend is known), which makes it several times faster (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +20,30 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from app.core.errors import Cancelled
+from app.core.fine import CancelCheck, Progress, blend_window, plan_tiles, refine, tile_starts
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 
+__all__ = [
+    "Cancelled",
+    "InferenceMode",
+    "InferenceOptions",
+    "Segmentation",
+    "blend_window",
+    "segment",
+    "shrink_area",
+    "tile_starts",
+]
+
+log = logging.getLogger(__name__)
+
 GRADED_CLASS_NAMES = ("corrosion", "asset")
+# Fine mode, chosen on validation photos at 12 MP (bench.fine_mode, docs/performance.md): blend half and
+# half within 2 coarse pixels of an edge of the coarse map (1-3 px and weights 0.4-0.6 all measured better
+# than resize mode in every class; alone, without the coarse map, tiles lose corrosion IoU).
+FINE_BAND_COARSE_PIXELS = 2
+FINE_WEIGHT = 0.5
 _STRIP_ROWS = 64  # 64 rows x 8000 px x 3 classes x 4 B = 6 MB per temporary
 
 
@@ -32,24 +56,29 @@ class InferenceMode(str, enum.Enum):
 class InferenceOptions:
     """How to run the network on a photo.
 
-    `tile_scale` scales the photo before tiling (0.5: each tile covers twice the input size in photo
-    pixels); `tile_overlap` is the fraction of a tile shared with its neighbour; `tile_batch` tiles go
-    through the network at once. `corrosion_probability` also keeps the corrosion class's probability at
-    full size (uint8, x 255: one more byte per pixel), for the share's range and a probability readout.
+    Tiles mode: `tile_scale` is how much finer than the whole-photo view the second look is (1.75: the
+    photo at 1.75x the input size, each tile 57 % of the scene's side, near the 60-100 % that training's
+    crops showed; 2 x 2 tiles at the default overlap); `tile_overlap` is the fraction of a tile shared with
+    its neighbour; `tile_batch` tiles go through the network at once (1: a cancel stops within
+    one tile; on the CPU batching gains nothing, docs/performance.md). `corrosion_probability` also keeps
+    the corrosion class's probability at full size (uint8, x 255: one more byte per pixel), for the
+    share's range and a probability readout.
     """
 
     mode: InferenceMode = InferenceMode.RESIZE
     tile_overlap: float = 0.25
-    tile_scale: float = 1.0
-    tile_batch: int = 8
+    tile_scale: float = 1.75
+    tile_batch: int = 1
     corrosion_probability: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", InferenceMode(self.mode))
         if not 0.0 <= self.tile_overlap < 0.9:
             raise ValueError(f"tile_overlap must be in [0, 0.9), got {self.tile_overlap}")
-        if not 0.01 <= self.tile_scale <= 4.0:
-            raise ValueError(f"tile_scale must be in [0.01, 4], got {self.tile_scale}")
+        if not 1.0 <= self.tile_scale <= 4.0:
+            raise ValueError(
+                f"tile_scale must be in [1, 4] (times the whole-photo view), got {self.tile_scale}"
+            )
         if self.tile_batch < 1:
             raise ValueError(f"tile_batch must be >= 1, got {self.tile_batch}")
 
@@ -70,8 +99,15 @@ def segment(
     model: SegmentationModel,
     rgb: np.ndarray,
     options: InferenceOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> Segmentation:
-    """Segment uint8 HxWx3 RGB; labels, confidence and probabilities come out at the photo's size."""
+    """Segment uint8 HxWx3 RGB; labels, confidence and probabilities come out at the photo's size.
+
+    `progress(done, total)` is called after each network call; `cancelled()` is asked before each one
+    and, if true, `Cancelled` is raised: with `tile_batch` 1 a cancel stops within one tile.
+    """
     options = options or InferenceOptions()
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"photo must be uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
@@ -79,12 +115,16 @@ def segment(
     out_h, out_w = rgb.shape[:2]
     keep = _corrosion_id(model.classes) if options.corrosion_probability else None
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep)
+    if cancelled is not None and cancelled():
+        raise Cancelled("Analysis cancelled.")
     if options.mode is InferenceMode.RESIZE:
         probs = _resize_probabilities(model, rgb)
-        sink.set_source_height(probs.shape[0])
-        sink.feed(probs)
+        if progress is not None:
+            progress(1, 1)
     else:
-        _tile_probabilities(model, rgb, options, sink)
+        probs = _fine_probabilities(model, rgb, options, progress, cancelled)
+    sink.set_source_height(probs.shape[0])
+    sink.feed(probs)
     labels, confidence, mean = sink.finish()
     return Segmentation(labels, confidence, mean, time.perf_counter() - start, sink.kept)
 
@@ -106,8 +146,14 @@ def network_input(rgb: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
     """The whole photo at the network's (H, W), exactly as resize mode feeds it (also for calibration
     and parity checks, so they see what users run)."""
     h, w = input_size
-    shrinking = rgb.shape[0] >= h and rgb.shape[1] >= w
-    return shrink_area(rgb, w, h) if shrinking else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+    return _fit(rgb, w, h)
+
+
+def _fit(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The photo at width x height: area-averaged when shrinking, bilinear otherwise."""
+    if rgb.shape[0] >= height and rgb.shape[1] >= width:
+        return shrink_area(rgb, width, height)
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def shrink_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -125,71 +171,26 @@ def shrink_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
-    """Start offsets of tiles covering [0, length): evenly spread, first at 0, last flush with the end."""
-    if length <= tile:
-        return [0]
-    stride = max(1, round(tile * (1.0 - overlap)))
-    count = -(-(length - tile) // stride) + 1
-    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
-
-
-def blend_window(h: int, w: int) -> np.ndarray:
-    """Hann-like weights that fall towards tile edges but never reach zero."""
-
-    def ramp(n: int) -> np.ndarray:
-        x = (np.arange(n, dtype=np.float32) + 0.5) / n
-        return np.maximum(0.5 - 0.5 * np.cos(2.0 * np.pi * x), 1e-3).astype(np.float32)
-
-    return np.outer(ramp(h), ramp(w)).astype(np.float32)
-
-
-def _tile_probabilities(
-    model: SegmentationModel, rgb: np.ndarray, options: InferenceOptions, sink: _StripUpsampler
-) -> None:
+def _fine_probabilities(
+    model: SegmentationModel,
+    rgb: np.ndarray,
+    options: InferenceOptions,
+    progress: Progress | None,
+    cancelled: CancelCheck | None,
+) -> np.ndarray:
+    """Fine mode at the fine grid (`tile_scale` x the input size): the coarse map, refined near its edges."""
+    coarse = _resize_probabilities(model, rgb)
     th, tw = model.input_size
-    scale = options.tile_scale
-    work_h = max(1, round(rgb.shape[0] * scale))
-    work_w = max(1, round(rgb.shape[1] * scale))
-    if (work_h, work_w) == rgb.shape[:2]:
-        work = rgb
-    else:
-        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        work = cv2.resize(rgb, (work_w, work_h), interpolation=interp)
-    if work_h < th or work_w < tw:  # smaller than one tile: pad by reflection, crop the result
-        pad_b, pad_r = max(0, th - work_h), max(0, tw - work_w)
-        work = cv2.copyMakeBorder(work, 0, pad_b, 0, pad_r, cv2.BORDER_REFLECT_101)
-    ys = tile_starts(work.shape[0], th, options.tile_overlap)
-    xs = tile_starts(work.shape[1], tw, options.tile_overlap)
-    window = blend_window(th, tw)
-    classes = model.num_classes
-    sink.set_source_height(work_h)
-    padded_w = work.shape[1]
-
-    base = 0  # work row held at acc[0]
-    acc = np.zeros((th, padded_w, classes), dtype=np.float32)
-    weight = np.zeros((th, padded_w), dtype=np.float32)
-    for k, y in enumerate(ys):
-        need = y + th - base
-        if need > acc.shape[0]:
-            grow = need - acc.shape[0]
-            acc = np.concatenate([acc, np.zeros((grow, padded_w, classes), np.float32)])
-            weight = np.concatenate([weight, np.zeros((grow, padded_w), np.float32)])
-        for b in range(0, len(xs), options.tile_batch):
-            bx = xs[b : b + options.tile_batch]
-            batch = np.stack([work[y : y + th, x : x + tw] for x in bx])
-            probs = model.predict(batch)
-            r0 = y - base
-            for x, p in zip(bx, probs, strict=True):
-                acc[r0 : r0 + th, x : x + tw] += p * window[:, :, None]
-                weight[r0 : r0 + th, x : x + tw] += window
-        final_to = ys[k + 1] if k + 1 < len(ys) else work.shape[0]
-        final_to = min(final_to, work_h)
-        rows = final_to - base
-        if rows > 0:
-            done = acc[:rows, :work_w] / weight[:rows, :work_w, None]
-            sink.feed(done)
-            acc, weight, base = acc[rows:], weight[rows:], final_to
+    fh, fw = max(th, round(th * options.tile_scale)), max(tw, round(tw * options.tile_scale))
+    work = _fit(rgb, fw, fh)
+    probs = cv2.resize(coarse, (fw, fh), interpolation=cv2.INTER_LINEAR).reshape(fh, fw, -1)
+    labels, _ = _argmax(probs)
+    radius = max(1, round(FINE_BAND_COARSE_PIXELS * fh / th))
+    plan = plan_tiles(labels, (th, tw), options.tile_overlap, radius)
+    log.debug("fine mode: %d of %d tiles touch a class edge", len(plan.tiles), plan.candidates)
+    return refine(
+        model.predict, probs, work, (th, tw), plan, options.tile_batch, FINE_WEIGHT, progress, cancelled
+    )
 
 
 class _StripUpsampler:

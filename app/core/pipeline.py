@@ -24,7 +24,7 @@ import numpy as np
 
 from app.core import exporters
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
-from app.core.errors import CorroscopeError, ExportError, OutputExistsError
+from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
     CSV_NAME,
     csv_columns,
@@ -35,7 +35,7 @@ from app.core.export import (
     write_csv,
 )
 from app.core.grading import ReviewPolicy
-from app.core.inference import InferenceOptions
+from app.core.inference import CancelCheck, InferenceOptions, Progress
 from app.core.model import SegmentationModel
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 
@@ -197,8 +197,12 @@ def process_photo(
     options: BatchOptions,
     model: SegmentationModel | None = None,
     keep_result: bool = False,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> PhotoOutcome:
-    """Analyse one photo and write its outputs; never raises for the photo's own failure."""
+    """Analyse one photo and write its outputs; never raises for the photo's own failure. `progress` /
+    `cancelled` are checked per network call (tiles); a cancel raises `Cancelled`, nothing is written."""
     if item.done_record is not None:
         return PhotoOutcome(item.index, item.path, SKIPPED, record=item.done_record)
     try:
@@ -206,7 +210,9 @@ def process_photo(
             if options.model_path is None:
                 raise CorroscopeError("no model: pass one, or set BatchOptions.model_path")
             model = _process_model(Path(options.model_path), options.device)
-        result, record, rgb = _analyse_and_write(item, options, model)
+        result, record, rgb = _analyse_and_write(item, options, model, progress, cancelled)
+    except Cancelled:
+        raise
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
@@ -217,7 +223,11 @@ def process_photo(
 
 
 def _analyse_and_write(
-    item: PlannedPhoto, options: BatchOptions, model: SegmentationModel
+    item: PlannedPhoto,
+    options: BatchOptions,
+    model: SegmentationModel,
+    progress: Progress | None,
+    cancelled: CancelCheck | None,
 ) -> tuple[PhotoResult, dict[str, Any], np.ndarray]:
     targets = dict(item.targets)
     if item.blocked:
@@ -230,7 +240,14 @@ def _analyse_and_write(
     t0 = time.perf_counter()
     rgb = read_image(item.path, max_pixels=options.max_pixels)
     result = analyze_rgb(
-        model, rgb, item.path, options.inference, options.policy, extra_seconds=time.perf_counter() - t0
+        model,
+        rgb,
+        item.path,
+        options.inference,
+        options.policy,
+        time.perf_counter() - t0,
+        progress=progress,
+        cancelled=cancelled,
     )
     names = {k: p.name for k, p in targets.items() if k != exporters.JSON_KIND}
     record = result_to_dict(result, names if targets else None)
@@ -312,7 +329,11 @@ def run_batch(
             break
         if started is not None:
             started(item.index + 1, total, item.path)
-        outcome = process_photo(item, options, model, keep_result=keep_results)
+        try:
+            outcome = process_photo(item, options, model, keep_result=keep_results, cancelled=cancelled)
+        except Cancelled:
+            was_cancelled = True
+            break
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)

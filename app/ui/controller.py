@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -118,6 +118,10 @@ class AppController(QObject):
         token = self._photo_token
         worker = Worker(
             _open_and_analyze, Path(path), self.model, self.options, self.policy, tuple(color_table)
+        ).with_callbacks()
+        name = Path(path).name
+        worker.signals.progressed.connect(
+            lambda done, total, t=token: self._on_photo_progress(t, name, done, total)
         )
         worker.signals.yielded.connect(lambda item, t=token: self._on_photo_item(t, item))
         worker.signals.failed.connect(lambda msg, t=token: self._on_photo_failed(t, msg))
@@ -135,6 +139,10 @@ class AppController(QObject):
         elif isinstance(item, AnalyzedPhoto):
             self.state.set_result(item.result)
             self.photo_analyzed.emit(item)
+
+    def _on_photo_progress(self, token: int, name: str, done: int, total: int) -> None:
+        if token == self._photo_token and total > 1:
+            self.busy_changed.emit(f"Analysing {name}… step {done} of {total}")
 
     def _on_photo_failed(self, token: int, message: str) -> None:
         if token == self._photo_token:
@@ -160,7 +168,7 @@ class AppController(QObject):
             return None
         self.cancel_batch()
         options = self.batch_options(exports=pipeline.DEFAULT_EXPORTS if out_dir is not None else ())
-        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive)
+        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
 
         def on_item(item: object) -> None:
@@ -216,13 +224,18 @@ def _open_and_analyze(
     options: InferenceOptions,
     policy: ReviewPolicy,
     color_table: tuple[int, ...],
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[object]:
     start = time.perf_counter()
     rgb = photos.read_image(path)
     read_seconds = time.perf_counter() - start
     yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
     if model is not None:
-        result = analysis.analyze_rgb(model, rgb, path, options, policy, extra_seconds=read_seconds)
+        result = analysis.analyze_rgb(
+            model, rgb, path, options, policy, read_seconds, progress=progress, cancelled=cancelled
+        )
         labels = labels_view(result.labels)
         overlay = None
         if color_table:
@@ -237,6 +250,9 @@ def _batch_rows(
     options: BatchOptions,
     out_dir: Path | None,
     recursive: bool = False,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
     paths = photos.find_images(inputs, recursive=recursive)
@@ -249,7 +265,9 @@ def _batch_rows(
     outcomes = []
     try:
         for item in plan.photos:  # the worker stops between photos when cancelled
-            outcome = pipeline.process_photo(item, options, model, keep_result=True)
+            outcome = pipeline.process_photo(
+                item, options, model, keep_result=True, progress=progress, cancelled=cancelled
+            )  # a cancel within a photo raises Cancelled: the worker reports it as cancelled
             outcomes.append(outcome)
             yield _row(outcome)
     finally:  # a cancelled batch still gets its CSV of what is done

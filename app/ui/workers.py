@@ -1,7 +1,9 @@
 """superqt-style thread workers: a QRunnable whose signals live on a separate QObject.
 
 `run()` catches everything and emits `failed`, and always emits `finished`; cancel is a flag checked
-between the items a generator function yields. Workers call core code and never touch widgets.
+between the items a generator function yields, or by the work itself (`cancelled=lambda:
+worker.is_cancelled`, e.g. `segment`'s check per tile), which then raises `Cancelled`. Workers call
+core code and never touch widgets.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.core.errors import CorroscopeError
+from app.core.errors import Cancelled, CorroscopeError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class WorkerSignals(QObject):
     returned = Signal(object)  # the function's return value, when it was not cancelled
     failed = Signal(str)  # a message a user can act on
     cancelled = Signal()
+    progressed = Signal(int, int)  # (done, total) steps within one item, e.g. the tiles of a photo
     finished = Signal()  # always, last
 
 
@@ -44,6 +47,17 @@ class Worker(QRunnable):
     def cancel(self) -> None:
         """Ask the work to stop at its next item; `cancelled` and `finished` follow."""
         self._cancel_requested = True
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel_requested
+
+    def with_callbacks(self) -> Worker:
+        """Also pass the work `cancelled=` (asks this worker's flag) and `progress=` (emits
+        `progressed`), for work that can stop or report within one item (the tiles of a photo)."""
+        self._kwargs["cancelled"] = lambda: self._cancel_requested
+        self._kwargs["progress"] = lambda done, total: self.signals.progressed.emit(done, total)
+        return self
 
     def run(self) -> None:
         sig = self.signals
@@ -66,6 +80,8 @@ class Worker(QRunnable):
                 sig.cancelled.emit()
             else:
                 sig.returned.emit(value)
+        except Cancelled:  # the work saw the flag itself, mid-item
+            sig.cancelled.emit()
         except CorroscopeError as exc:
             sig.failed.emit(str(exc))
         except MemoryError:

@@ -44,18 +44,19 @@ def test_resize_mode_on_blocks_aligned_to_the_input_grid(tiny_model: Segmentatio
     assert seg.mean_confidence < top
 
 
-def test_tiles_at_scale_one_reproduce_the_synthetic_truth_exactly(tiny_model: SegmentationModel) -> None:
+def test_tiles_mode_is_closer_to_the_synthetic_truth_than_resize(tiny_model: SegmentationModel) -> None:
     rgb, truth = synthetic_pipe(seed=3, size=(100, 150))
-    seg = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, tile_batch=3))
-    np.testing.assert_array_equal(seg.labels, truth)
+    fine = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3, tile_batch=3))
+    coarse = segment(tiny_model, rgb)
+    assert (fine.labels == truth).mean() > (coarse.labels == truth).mean() > 0.9
     top = expected_probabilities(rgb).max(axis=-1)
     graded = truth != 2
-    assert seg.mean_confidence == pytest.approx(top[graded].mean(), abs=1e-5)
-    assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
+    # Blurred edges lower the mean top probability; the finer look blurs them less.
+    assert coarse.mean_confidence < fine.mean_confidence < top[graded].mean()
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 5), (20, 13), (32, 32), (33, 70), (200, 31)])
-@pytest.mark.parametrize("scale", [0.5, 1.0, 1.7])
+@pytest.mark.parametrize("scale", [1.0, 1.7, 4.0])
 def test_any_size_and_scale(tiny_model: SegmentationModel, size: tuple[int, int], scale: float) -> None:
     rgb = np.zeros((*size, 3), dtype=np.uint8)
     rgb[..., 2] = 200  # all blue: asset everywhere
@@ -98,7 +99,7 @@ def test_memory_stays_below_one_float_plane_per_class(tiny_model: SegmentationMo
     rgb[:, : w // 2] = RED
     rgb[:, w // 2 :] = BLUE
     for mode in ("resize", "tiles"):
-        options = InferenceOptions(mode=mode, tile_scale=0.05)
+        options = InferenceOptions(mode=mode)
         tracemalloc.start()
         seg = segment(tiny_model, rgb, options)
         _, peak = tracemalloc.get_traced_memory()
@@ -132,6 +133,8 @@ def test_options_are_checked() -> None:
         InferenceOptions(tile_overlap=0.95)
     with pytest.raises(ValueError):
         InferenceOptions(mode="warp")
+    with pytest.raises(ValueError, match="whole-photo view"):
+        InferenceOptions(tile_scale=0.5)
     assert InferenceOptions(mode="tiles").mode is InferenceMode.TILES
 
 
@@ -156,14 +159,16 @@ def test_corrosion_probability_on_request_matches_a_full_frame_reference(
     np.testing.assert_array_equal(seg.confidence, plain.confidence)
 
 
-def test_corrosion_probability_in_tiles_mode_is_that_of_the_synthetic_truth(
+def test_corrosion_probability_in_tiles_mode_is_the_blended_one(
     tiny_model: SegmentationModel,
 ) -> None:
+    """Fine mode blends two views, so its corrosion probability is the blend's: the top class's where
+    corrosion wins, and the same labels as without the plane."""
     rgb, _ = synthetic_pipe(seed=5, size=(90, 140))
     options = InferenceOptions(mode="tiles", tile_overlap=0.3, corrosion_probability=True)
     seg = segment(tiny_model, rgb, options)
-    expected = np.round(expected_probabilities(rgb)[..., 0] * 255)
-    assert np.abs(seg.corrosion_probability.astype(int) - expected).max() <= 1
+    plain = segment(tiny_model, rgb, InferenceOptions(mode="tiles", tile_overlap=0.3))
+    np.testing.assert_array_equal(seg.labels, plain.labels)
     where_top = seg.labels == 0
     assert np.abs(seg.corrosion_probability[where_top].astype(int) - seg.confidence[where_top]).max() <= 1
 

@@ -96,3 +96,28 @@ def test_cancel_stops_between_items_and_still_finishes(qtbot, pool):
     assert returned == []
     # The pool forgets the worker in its own queued slot of `finished`, which may run just after ours.
     qtbot.waitUntil(lambda: pool.active == 0, timeout=2_000)
+
+
+def test_a_cancel_seen_by_the_work_itself_ends_as_cancelled(qtbot, pool, tiny_model):
+    """Fine mode checks the flag before each tile: the worker stops mid-photo and reports `cancelled`."""
+    from app.core.inference import InferenceOptions, segment
+    from app.core.synthetic import synthetic_pipe
+
+    rgb, _ = synthetic_pipe(seed=4, size=(240, 320))
+    steps = []
+
+    def progress(done, total):
+        steps.append(done)
+        if done == 2:
+            worker.cancel()
+
+    worker = Worker(
+        segment, tiny_model, rgb, InferenceOptions(mode="tiles"), progress=progress,
+        cancelled=lambda: worker.is_cancelled,
+    )  # fmt: skip
+    failed, returned = [], []
+    worker.signals.failed.connect(failed.append)
+    worker.signals.returned.connect(returned.append)
+    with qtbot.waitSignals([worker.signals.cancelled, worker.signals.finished], timeout=10_000):
+        pool.start(worker)
+    assert steps == [1, 2] and failed == [] and returned == []
