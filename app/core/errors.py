@@ -21,3 +21,7 @@ class ExportError(CorroscopeError):
 
 class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
+
+
+class ProjectError(CorroscopeError):
+    """An inspection project that cannot be created, opened or written (the message says why)."""
