@@ -21,6 +21,7 @@ from typing import TextIO
 import numpy as np
 
 import app
+from app import project_cli
 from app.core.batch import DONE, BatchProgress, BatchSummary, run_batch
 from app.core.errors import CorroscopeError
 from app.core.export import is_output_file
@@ -31,7 +32,7 @@ from app.core.paths import models_dir, samples_dir
 from app.core.stats import area_stats
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("gui", "analyze", "selftest")
+SUBCOMMANDS = ("gui", "analyze", "selftest", "project")
 
 
 def no_model_message(command: str) -> str:
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment corrosion on photos of pipes. Without a command, the desktop app starts.",
     )
     parser.add_argument("--version", action="version", version=f"corroscope {app.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest}")
+    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest,project}")
     sub.add_parser("gui", help="start the desktop app (default); its options: corroscope gui --help")
 
     an = sub.add_parser("analyze", help="analyse photos or folders headless; writes mask, overlay, JSON, CSV")
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("selftest", help="load the model, run a sample photo, print provider and timing")
     _model_args(st)
     st.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
+    project_cli.register(sub)  # `corroscope project ...`; sets args.run
     return parser
 
 
@@ -85,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if hasattr(args, "run"):
+            return args.run(args)
         if args.command == "analyze":
             return analyze(args)
         return selftest(args)
