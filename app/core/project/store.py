@@ -225,8 +225,11 @@ class Project:
                     already.append(entry.file.path)
                     continue
                 held.add(entry.file.sha256)
-                photo_id = conn.execute(p.insert().values(**self._photo_values(entry, inspection_id)))
-                self._insert_result(conn, photo_id.inserted_primary_key[0], entry)
+                photo_id = _insert_new(conn, p, self._photo_values(entry, inspection_id))
+                if photo_id is None:  # another window stored it a moment ago
+                    already.append(entry.file.path)
+                    continue
+                self._insert_result(conn, photo_id, entry)
                 added.append(entry.file.path)
         return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
 
@@ -311,7 +314,7 @@ def _ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.R
         raise ValueError(f"unknown asset fields: {sorted(unknown)}")
     row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
     if row is None:
-        conn.execute(a.insert().values(tag=tag, created_at=now_utc(), **fields))
+        _insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
     elif fields:
         conn.execute(a.update().where(a.c.id == row["id"]).values(**fields))
     return conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().one()
@@ -327,7 +330,22 @@ def _ensure_inspection(
     if found is not None:
         return int(found), False
     values = dict(asset_id=asset_id, date=date, inspector=inspector, notes=notes, created_at=now_utc())
-    return int(conn.execute(i.insert().values(**values)).inserted_primary_key[0]), True
+    new_id = _insert_new(conn, i, values)
+    if new_id is None:  # another window made it a moment ago (PostgreSQL; SQLite writes one at a time)
+        return int(conn.execute(sa.select(i.c.id).where(*key)).scalar_one()), False
+    return new_id, True
+
+
+def _insert_new(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
+    """INSERT the row unless it breaks a unique key (then None, not an error that ends the
+    transaction): two windows adding the same asset, inspection or photo at once both succeed."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    found = conn.execute(statement).scalar()
+    return None if found is None else int(found)
 
 
 def _asset(r: sa.RowMapping) -> Asset:
