@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.core.errors import CorroscopeError, OutputExistsError
+from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.imageio import find_images
 from app.core.inference import InferenceMode, InferenceOptions
@@ -73,17 +73,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 done, 1 some photos failed or a write failed, 2 bad usage, no project, or a file in the way."""
+    commands = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}
     try:
         if args.project_command == "create":
             return _create(args)
-        command = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}[
-            args.project_command
-        ]
-        with Project.open(args.project) as project:
-            return command(project, args)
+        project = Project.open(args.project)
     except CorroscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if args.project_command != "add" else EXIT_FAILED
+        return EXIT_USAGE
+    try:
+        return commands[args.project_command](project, args)
+    except CorroscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (OutputExistsError, ProjectError)) else EXIT_FAILED
+    finally:
+        project.close()
 
 
 def _create(args: argparse.Namespace) -> int:

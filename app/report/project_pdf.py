@@ -24,8 +24,8 @@ def _share(v: float | None) -> str:
 
 def rate_text(rate: float | None) -> str:
     if rate is None:
-        return "rate of change: needs two inspections on different dates"
-    return f"rate of change of the mean corroded share, first to latest: {rate:+.2f} points per year"
+        return "Rate of change: needs two inspections on different dates"
+    return f"Rate of change of the mean corroded share, first to latest: {rate:+.2f} points per year"
 
 
 def render_asset_pdf(asset: Asset, trend: Trend, project_name: str) -> bytes:
@@ -56,7 +56,7 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h))
     c.y += plot_h + c.mm(4)
-    header = ["Date", "Inspector", "Photos", "Mean share %", "Worst share %", "ASTM D610 worst", "ISO worst"]
+    header = ["Date", "Inspector", "Photos", "Mean share %", "Worst share %", "D610 worst", "ISO worst"]
     body = [
         [
             r.date.isoformat(),

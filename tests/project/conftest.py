@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from app.core.imageio import write_png
-from app.core.synthetic import synthetic_pipe
-
 LOCAL_SERVERS = (
     "postgresql://postgres@127.0.0.1:55432/postgres",
     "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -76,14 +73,3 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "site.corroscope")
     return request.getfixturevalue("pg_database")
-
-
-def photo_folder(
-    folder: Path, count: int, rust: float, seed: int = 0, size: tuple[int, int] = (24, 32)
-) -> Path:
-    """`count` distinct synthetic pipe photos whose rust grows with `rust` (one inspection's photos)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        rgb = synthetic_pipe(seed=seed * 1000 + i, size=size, rust=rust + 0.01 * i)[0]
-        write_png(folder / f"photo_{i:03d}.png", rgb)
-    return folder

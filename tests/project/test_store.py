@@ -18,7 +18,7 @@ from app.core.inference import InferenceOptions
 from app.core.project import Project, add_inspection_photos, analyse_record, describe_photo
 from app.core.project.records import PhotoEntry
 from app.core.project.trend import DAYS_PER_YEAR
-from tests.project.conftest import photo_folder
+from tests.helpers.pipe_photos import photo_folder
 
 DATES = (dt.date(2021, 6, 1), dt.date(2022, 6, 15), dt.date(2024, 3, 1))
 RUST = (0.04, 0.12, 0.25)  # worse each year
