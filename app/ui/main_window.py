@@ -33,6 +33,7 @@ from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.model_info_dialog import ModelInfoDialog
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import DEFAULT_OPACITY, OverlayState
+from app.ui.project_jobs import ProjectUi
 from app.ui.settings import AppSettings
 
 SK = QKeySequence.StandardKey
@@ -48,6 +49,9 @@ ACTIONS = (
         "Ctrl+Shift+O",
         "Analyse every photo in a folder",
     ),
+    ActionSpec("new_project", "&File", "&New project…", "new_project_dialog", None, separator_before=True),
+    ActionSpec("open_project", "&File", "Open pro&ject…", "open_project_dialog", "Ctrl+Shift+P"),
+    ActionSpec("open_project_server", "&File", "Open project on a &server…", "open_project_server_dialog"),
     ActionSpec(
         "export",
         "&File",
@@ -121,6 +125,7 @@ class MainWindow(QMainWindow):
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
         self._build_layout()
+        self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
         self.actions, self.menus = make_actions(self, ACTIONS)
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
@@ -318,6 +323,15 @@ class MainWindow(QMainWindow):
 
     def zoom_out(self) -> None:
         self.viewer.zoom_by(0.8)
+
+    def new_project_dialog(self) -> None:
+        self.projects.new_dialog()
+
+    def open_project_dialog(self) -> None:
+        self.projects.open_dialog()
+
+    def open_project_server_dialog(self) -> None:
+        self.projects.open_server_dialog()
 
     def export_dialog(self) -> None:
         export_jobs.export_photo_interactive(self)
