@@ -9,14 +9,16 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.imageio import find_images
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import DEVICES, SegmentationModel, default_model_path
-from app.core.project import Project, Trend, add_inspection_photos
-from app.core.project.trend import TREND_COLUMNS, trend_cells
+
+if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
+    from app.core.project import Project, Trend
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -74,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 done, 1 some photos failed or a write failed, 2 bad usage, no project, or a file in the way."""
+    from app.core.project import Project
+
     commands = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}
     try:
         if args.project_command == "create":
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from app.core.project import Project
+
     with Project.create(args.project) as project:
         print(f"Created project {project.location.display} (schema {project.schema_version}).")
     return EXIT_OK
@@ -122,6 +128,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
 
     def progress(index: int, total: int, path: Path, state: str) -> None:
         print(f"[{index}/{total}] {path}: {state}", file=sys.stderr, flush=True)
+
+    from app.core.project import add_inspection_photos
 
     summary = add_inspection_photos(
         project, model, args.asset, args.date, paths, args.inspector, options, progress=progress
@@ -155,6 +163,8 @@ def _list(project: Project, _args: argparse.Namespace) -> int:
 def trend_table(trend: Trend) -> list[list[str]]:
     """The trend rows as CSV cells; `rate_points_per_year` of each row is from the first inspection to
     that one, so the last row holds first -> latest."""
+    from app.core.project.trend import trend_cells
+
     first = next((r for r in trend.rows if r.corroded_share_mean is not None), None)
     out = []
     for row in trend.rows:
@@ -168,6 +178,8 @@ def trend_table(trend: Trend) -> list[list[str]]:
 
 
 def _trend(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.trend import TREND_COLUMNS
+
     trend = project.trend(args.asset)
     if args.csv is not None and args.csv.exists() and not args.overwrite:
         raise OutputExistsError(f"{args.csv} already exists (pass --overwrite to replace it)")
@@ -210,6 +222,8 @@ def project_rows(project: Project) -> list[list[str]]:
 
 
 def _export(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.trend import TREND_COLUMNS
+
     try:
         from app.report.project_pdf import write_asset_pdf
     except ImportError as exc:

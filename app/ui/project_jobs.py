@@ -19,7 +19,6 @@ from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.qimage import rgb_to_qimage
-from app.ui.trend_view_widget import TrendDialog
 from app.ui.workers import Worker
 
 if TYPE_CHECKING:
@@ -171,9 +170,12 @@ class ProjectUi(QObject):
         self.panel.select_photo(photo_id)
         self.result_added.emit(photo_id)
 
-    def show_trend(self, tag: str) -> TrendDialog | None:
+    def show_trend(self, tag: str):
+        """The asset's trend in its own window (pyqtgraph loads here, not at start-up)."""
         if self.project is None:
             return None
+        from app.ui.trend_view_widget import TrendDialog
+
         return self._keep(TrendDialog(self.project.trend(tag), self.window))
 
     def show_compare(self, tag: str) -> CompareDialog | None:

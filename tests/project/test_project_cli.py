@@ -40,8 +40,9 @@ def test_list_names_every_asset_and_inspection(filled: str, capsys) -> None:
 
 
 def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(
-    filled: str, tmp_path: Path, capsys
+    qapp, filled: str, tmp_path: Path, capsys
 ) -> None:
+    """(`qapp`: the PDF needs a Qt application; pytest-qt's, so later widget tests can share it.)"""
     out = tmp_path / "export"
     assert cli.main(["project", "export", filled, "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
