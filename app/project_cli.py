@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a pro
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RATE_COLUMN = "rate_points_per_year"
+ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or coating"}
 PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
 
 
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
     add.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="inspection date")
     add.add_argument("--inspector", default="", metavar="NAME")
+    add.add_argument("--notes", default="", metavar="TEXT", help="notes of a new inspection")
+    for field, what in ASSET_FIELDS.items():
+        add.add_argument(f"--asset-{field}", default=None, metavar="TEXT", help=f"set the asset's {what}")
     add.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     add.add_argument("--model", type=Path, metavar="FILE", help="ONNX model (default: the bundled one)")
     add.add_argument("--device", choices=DEVICES, default="auto")
@@ -132,8 +136,19 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     from app.core.project import add_inspection_photos
 
     summary = add_inspection_photos(
-        project, model, args.asset, args.date, paths, args.inspector, options, progress=progress
+        project,
+        model,
+        args.asset,
+        args.date,
+        paths,
+        args.inspector,
+        options,
+        progress=progress,
+        notes=args.notes,
     )
+    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
+    if fields and summary.outcome is not None:
+        project.ensure_asset(args.asset, **fields)
     where = f"{args.asset} {args.date.isoformat()}" + (f" ({args.inspector})" if args.inspector else "")
     if summary.outcome is not None:
         out = summary.outcome

@@ -16,13 +16,17 @@ from tests.helpers.pipe_photos import photo_folder
 
 @pytest.fixture
 def filled(target: str, tmp_path: Path, tiny_model_path: Path) -> str:
-    """A project with two assets: P-101-A inspected twice, V-7 once (one photo with no asset in view)."""
+    """A project with two assets: P-101-A inspected twice, V-7 (name and location given) once."""
     assert cli.main(["project", "create", target]) == 0
     runs = [("P-101-A", "2022-05-01", 0.05), ("P-101-A", "2024-05-01", 0.2), ("V-7", "2023-01-10", 0.1)]
     for n, (tag, date, rust) in enumerate(runs):
         folder = photo_folder(tmp_path / f"in{n}", 2, rust, seed=n)
-        args = ["project", "add", target, "--asset", tag, "--date", date, str(folder), "--model"]
-        assert cli.main([*args, str(tiny_model_path), "--device", "cpu", "--inspector", "Ann"]) == 0
+        args = ["project", "add", target, "--asset", tag, "--date", date, str(folder)]
+        if tag == "V-7":
+            args += ["--asset-name", "gate valve", "--asset-location", "unit 3", "--notes", "after the leak"]
+        assert (
+            cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu", "--inspector", "Ann"]) == 0
+        )
     return target
 
 
@@ -34,9 +38,11 @@ def test_list_names_every_asset_and_inspection(filled: str, capsys) -> None:
         "P-101-A",
         "  2022-05-01  Ann  2 photos",
         "  2024-05-01  Ann  2 photos",
-        "V-7",
+        "V-7  (gate valve, unit 3)",
         "  2023-01-10  Ann  2 photos",
     ]
+    with Project.open(filled) as project:
+        assert [i.notes for i in project.inspections("V-7")] == ["after the leak"]
 
 
 def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(

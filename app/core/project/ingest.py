@@ -48,6 +48,7 @@ def add_inspection_photos(
     options: InferenceOptions | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    notes: str = "",
 ) -> AddSummary:
     """Analyse `paths` for the inspection (asset, date, inspector) and store them together. Photos
     the inspection already holds (same SHA-256) are not analysed again; failures are reported, not
@@ -77,5 +78,5 @@ def add_inspection_photos(
             progress(index, total, path, state)
     if not entries:
         return AddSummary(None, tuple(failures), False)
-    outcome = project.add_inspection(asset_tag, date, entries, inspector=inspector)
+    outcome = project.add_inspection(asset_tag, date, entries, inspector=inspector, notes=notes)
     return AddSummary(outcome, tuple(failures), False)
