@@ -227,3 +227,24 @@ def test_exif_capture_time_is_stored(tmp_path: Path) -> None:
     Image.new("RGB", (32, 24), (120, 60, 40)).save(path, exif=exif)
     assert describe_photo(path).exif_time == "2024-05-17T10:31:02"
     assert describe_photo(photo_folder(tmp_path / "n", 1, 0.1) / "photo_000.png").exif_time is None
+
+
+def test_a_write_that_waits_too_long_for_another_window_is_a_plain_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from app.core.project import engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "p.corroscope"
+    Project.create(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another window in the middle of a long write
+    with Project.open(path) as project:
+        with pytest.raises(ProjectError, match=r"Cannot write to .*locked"):
+            project.ensure_asset("P-1")
+        assert project.assets() == []  # reading goes on meanwhile (WAL)
+        other.execute("ROLLBACK")
+        assert project.ensure_asset("P-1").tag == "P-1"
+    other.close()

@@ -10,7 +10,7 @@ import contextlib
 import datetime as _dt
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from app.core.errors import ProjectError
 from app.core.project import engine as eng
+from app.core.project import rows
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -26,11 +27,11 @@ from app.core.project.records import (
     StoredPhoto,
     StoredResult,
 )
-from app.core.project.schema import current_metadata, now_utc
+from app.core.project.schema import now_utc
 from app.core.project.trend import Trend, build_trend
 
 log = logging.getLogger(__name__)
-_MD, T = current_metadata()
+T = rows.T
 
 
 class Project:
@@ -90,22 +91,40 @@ class Project:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A read transaction; database errors (server gone, file unreadable) become ProjectError."""
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise ProjectError(f"Cannot read {self.location.display}: {_reason(exc)}") from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction (all or nothing); e.g. a lock held too long becomes ProjectError."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise ProjectError(f"Cannot write to {self.location.display}: {_reason(exc)}") from None
+
     @property
     def schema_version(self) -> int:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return eng.stored_version(conn)
 
     # ---- reading -------------------------------------------------------------------------------
 
     def assets(self) -> list[Asset]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(T["assets"]).order_by(T["assets"].c.tag)).mappings()
-            return [_asset(r) for r in rows]
+        with self._read() as conn:
+            found = conn.execute(sa.select(T["assets"]).order_by(T["assets"].c.tag)).mappings()
+            return [rows.to_asset(r) for r in found]
 
     def asset(self, tag: str) -> Asset | None:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(T["assets"]).where(T["assets"].c.tag == tag)).mappings().first()
-            return None if row is None else _asset(row)
+            return None if row is None else rows.to_asset(row)
 
     def inspections(self, asset_tag: str | None = None) -> list[Inspection]:
         """Inspections in date order (then inspector), each with its number of photos."""
@@ -118,35 +137,35 @@ class Project:
         )
         if asset_tag is not None:
             query = query.where(a.c.tag == asset_tag)
-        with self._engine.connect() as conn:
-            return [_inspection(r) for r in conn.execute(query).mappings()]
+        with self._read() as conn:
+            return [rows.to_inspection(r) for r in conn.execute(query).mappings()]
 
     def photos(self, inspection_id: int) -> list[StoredPhoto]:
         p = T["photos"]
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(p).where(p.c.inspection_id == inspection_id).order_by(p.c.id))
-            return [_photo(r) for r in rows.mappings()]
+        with self._read() as conn:
+            found = conn.execute(sa.select(p).where(p.c.inspection_id == inspection_id).order_by(p.c.id))
+            return [rows.to_photo(r) for r in found.mappings()]
 
     def photo(self, photo_id: int) -> StoredPhoto | None:
         p = T["photos"]
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(p).where(p.c.id == photo_id)).mappings().first()
-            return None if row is None else _photo(row)
+            return None if row is None else rows.to_photo(row)
 
     def results(self, photo_id: int) -> list[StoredResult]:
         """Every stored analysis of the photo, oldest first."""
         r = T["results"]
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(r).where(r.c.photo_id == photo_id).order_by(r.c.id)).mappings()
-            return [_result(row) for row in rows]
+        with self._read() as conn:
+            found = conn.execute(sa.select(r).where(r.c.photo_id == photo_id).order_by(r.c.id)).mappings()
+            return [rows.to_result(row) for row in found]
 
     def latest_result(self, photo_id: int) -> StoredResult | None:
         """The newest analysis of the photo: what opening it shows, with no model run."""
         r = T["results"]
         query = sa.select(r).where(r.c.photo_id == photo_id).order_by(r.c.id.desc()).limit(1)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(query).mappings().first()
-            return None if row is None else _result(row)
+            return None if row is None else rows.to_result(row)
 
     def latest_results(self, inspection_ids: Iterable[int]) -> dict[int, list[StoredResult]]:
         """Per inspection, the newest result of each of its photos (photo order)."""
@@ -160,9 +179,9 @@ class Project:
             .order_by(p.c.id)
         )
         out: dict[int, list[StoredResult]] = {i: [] for i in ids}
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             for row in conn.execute(query).mappings():
-                out[row["inspection_id"]].append(_result(row))
+                out[row["inspection_id"]].append(rows.to_result(row))
         return out
 
     def stored_hashes(self, asset_tag: str, date: _dt.date, inspector: str = "") -> set[str]:
@@ -174,7 +193,7 @@ class Project:
             .join(a, a.c.id == i.c.asset_id)
             .where(a.c.tag == asset_tag, i.c.date == date, i.c.inspector == inspector)
         )
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return set(conn.execute(query).scalars())
 
     def photo_file(self, photo: StoredPhoto) -> Path | None:
@@ -197,9 +216,9 @@ class Project:
 
     def ensure_asset(self, tag: str, **fields: str) -> Asset:
         """The asset with this tag, made if new; given `fields` (name, location, ...) are updated."""
-        tag = _check_tag(tag)
-        with self._writer.begin() as conn:
-            return _asset(_ensure_asset(conn, tag, fields))
+        tag = rows.check_tag(tag)
+        with self._write() as conn:
+            return rows.to_asset(rows.ensure_asset(conn, tag, fields))
 
     def add_inspection(
         self,
@@ -211,11 +230,11 @@ class Project:
     ) -> AddOutcome:
         """Store analysed photos in the inspection (asset, date, inspector), made if new, in ONE
         transaction; a photo whose SHA-256 the inspection already holds is left as it is."""
-        asset_tag, inspector = _check_tag(asset_tag), inspector.strip()
+        asset_tag, inspector = rows.check_tag(asset_tag), inspector.strip()
         p = T["photos"]
-        with self._writer.begin() as conn:
-            asset = _ensure_asset(conn, asset_tag, {})
-            inspection_id, created = _ensure_inspection(conn, asset["id"], date, inspector, notes)
+        with self._write() as conn:
+            asset = rows.ensure_asset(conn, asset_tag, {})
+            inspection_id, created = rows.ensure_inspection(conn, asset["id"], date, inspector, notes)
             held = set(
                 conn.execute(sa.select(p.c.sha256).where(p.c.inspection_id == inspection_id)).scalars()
             )
@@ -225,31 +244,31 @@ class Project:
                     already.append(entry.file.path)
                     continue
                 held.add(entry.file.sha256)
-                photo_id = _insert_new(conn, p, self._photo_values(entry, inspection_id))
+                photo_id = rows.insert_new(conn, p, self._photo_values(entry, inspection_id))
                 if photo_id is None:  # another window stored it a moment ago
                     already.append(entry.file.path)
                     continue
-                self._insert_result(conn, photo_id, entry)
+                rows.insert_result(conn, photo_id, entry)
                 added.append(entry.file.path)
         return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
 
     def add_result(self, photo_id: int, entry: PhotoEntry) -> int:
         """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
-        with self._writer.begin() as conn:
-            return self._insert_result(conn, photo_id, entry)
+        with self._write() as conn:
+            return rows.insert_result(conn, photo_id, entry)
 
     def relocate(self, folder: str | os.PathLike[str], recursive: bool = True) -> list[StoredPhoto]:
         """Find photos that are no longer where stored in `folder`, by SHA-256; store their new place.
         Returns the photos found again (as stored now)."""
         from app.core.project.photos import find_by_hash
 
-        with self._engine.connect() as conn:
-            stored = [_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
+        with self._read() as conn:
+            stored = [rows.to_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
         missing = [s for s in stored if self.photo_file(s) is None]
         found = find_by_hash(Path(folder), {s.sha256: s.size for s in missing}, recursive)
         moved = [(s, found[s.sha256]) for s in missing if s.sha256 in found]
         p = T["photos"]
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             for photo, path in moved:
                 conn.execute(p.update().where(p.c.id == photo.id).values(**self._path_values(path)))
         return [self.photo(photo.id) for photo, _path in moved]  # type: ignore[misc]
@@ -278,94 +297,6 @@ class Project:
             height=rec.get("height"),
             added_at=now_utc(),
         )
-
-    @staticmethod
-    def _insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
-        rec = entry.record
-        astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
-        values = dict(
-            photo_id=photo_id,
-            model_name=entry.model_name,
-            model_sha256=rec["model_sha256"],
-            provider=rec["provider"],
-            mode=rec["mode"],
-            corroded_share=rec.get("corroded_share"),
-            astm_d610=None if astm is None else astm["value"],
-            iso_4628_3=None if iso is None else iso["value"],
-            needs_review=bool(rec.get("needs_review")),
-            mean_confidence=rec.get("mean_confidence"),
-            record=rec,
-            created_at=now_utc(),
-        )
-        return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
-
-
-def _check_tag(tag: str) -> str:
-    tag = tag.strip()
-    if not tag:
-        raise ProjectError("An asset needs a tag (e.g. P-101-A)")
-    return tag
-
-
-def _ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.RowMapping:
-    a = T["assets"]
-    unknown = set(fields) - {"name", "location", "material", "notes"}
-    if unknown:
-        raise ValueError(f"unknown asset fields: {sorted(unknown)}")
-    row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
-    if row is None:
-        _insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
-    elif fields:
-        conn.execute(a.update().where(a.c.id == row["id"]).values(**fields))
-    return conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().one()
-
-
-def _ensure_inspection(
-    conn: sa.Connection, asset_id: int, date: _dt.date, inspector: str, notes: str
-) -> tuple[int, bool]:
-    """(id, created) of the inspection (asset, date, inspector)."""
-    i = T["inspections"]
-    key = (i.c.asset_id == asset_id, i.c.date == date, i.c.inspector == inspector)
-    found = conn.execute(sa.select(i.c.id).where(*key)).scalar()
-    if found is not None:
-        return int(found), False
-    values = dict(asset_id=asset_id, date=date, inspector=inspector, notes=notes, created_at=now_utc())
-    new_id = _insert_new(conn, i, values)
-    if new_id is None:  # another window made it a moment ago (PostgreSQL; SQLite writes one at a time)
-        return int(conn.execute(sa.select(i.c.id).where(*key)).scalar_one()), False
-    return new_id, True
-
-
-def _insert_new(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
-    """INSERT the row unless it breaks a unique key (then None, not an error that ends the
-    transaction): two windows adding the same asset, inspection or photo at once both succeed."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    found = conn.execute(statement).scalar()
-    return None if found is None else int(found)
-
-
-def _asset(r: sa.RowMapping) -> Asset:
-    return Asset(r["id"], r["tag"], r["name"], r["location"], r["material"], r["notes"])
-
-
-def _inspection(r: sa.RowMapping) -> Inspection:
-    return Inspection(
-        r["id"], r["asset_id"], r["asset_tag"], r["date"], r["inspector"], r["notes"], int(r["photo_count"])
-    )
-
-
-def _photo(r: sa.RowMapping) -> StoredPhoto:
-    keys = ("id", "inspection_id", "path", "rel_path", "sha256", "size", "exif_time", "width", "height")
-    return StoredPhoto(*(r[k] for k in keys))
-
-
-def _result(r: sa.RowMapping) -> StoredResult:
-    fields = StoredResult.__dataclass_fields__
-    return StoredResult(**{k: r[k] for k in fields})
 
 
 def _reason(exc: sa.exc.SQLAlchemyError) -> str:
