@@ -151,6 +151,11 @@ class ProjectUi(QObject):
         if path is None:
             self.window.show_message("The photo is not where the project says; relocate it.", "error")
             return
+        controller = self.window.controller
+        controller.current, controller.result = None, None  # the viewer no longer shows their photo
+        self.window.figures.set_result(None, "A stored photo: its figures are in the Project panel.")
+        self.window.setWindowTitle(f"{path.name} – Corroscope")
+        self.window._update_enabled()
         worker = Worker(lambda p: rgb_to_qimage(read_image(p)), path)
         worker.signals.returned.connect(self.window.viewer.set_photo)
         worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))

@@ -15,7 +15,7 @@ from app.ui.compare_dialog import CompareDialog
 from app.ui.project_panel_widget import ROLE
 from app.ui.trend_view_widget import TrendDialog, _stamp
 from tests.helpers.pipe_photos import photo_folder
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 
 DATES = (dt.date(2022, 5, 1), dt.date(2024, 5, 1))
 
@@ -60,6 +60,8 @@ def test_the_tree_shows_asset_inspections_and_photos(project_window) -> None:
 
 def test_a_stored_photo_shows_its_stored_figures_without_running_the_model(qtbot, project_window) -> None:
     win, target = project_window
+    open_and_wait(qtbot, win, next((target.parent / "insp0").iterdir()))  # a photo analysed the usual way
+    assert win.actions["export"].isEnabled()
     analysed: list[object] = []
     win.controller.photo_analyzed.connect(analysed.append)
     item = win.projects.panel.tree.topLevelItem(0).child(1).child(2)
@@ -72,6 +74,8 @@ def test_a_stored_photo_shows_its_stored_figures_without_running_the_model(qtbot
     assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
     qtbot.waitUntil(win.viewer.has_photo, timeout=TIMEOUT_MS)
     assert not analysed
+    assert win.controller.result is None and not win.actions["export"].isEnabled()
+    assert "Project panel" in win.figures.review_label.text()
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
     with Project.open(target) as project:
