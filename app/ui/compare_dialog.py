@@ -124,7 +124,7 @@ class CompareDialog(QDialog):
         if photo is not None:
             path = self.project.photo_file(photo)
             if path is None:
-                note = f"\nPhoto not found at {photo.path} (File ▸ Relocate photos…)"
+                note = f"\nPhoto not found at {photo.path} (Find moved photos… in the Project panel)"
             else:
                 try:
                     image = rgb_to_qimage(read_image(path))

@@ -44,12 +44,18 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
         return project.add_result(photo_id, entry)
 
 
+def _relocate_job(target: str, folder: Path) -> int:
+    with Project.open(target) as project:
+        return len(project.relocate(folder))
+
+
 class ProjectUi(QObject):
     """Owns the open project of a window; the window only forwards its two File menu actions here."""
 
     project_changed = Signal(object)  # the Project, or None
     inspection_added = Signal(object)  # AddSummary
     result_added = Signal(int)  # photo id
+    photos_relocated = Signal(int)  # how many were found
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -67,6 +73,7 @@ class ProjectUi(QObject):
         self.panel.compare_requested.connect(self.show_compare)
         self.panel.photo_activated.connect(self.show_stored_photo)
         self.panel.rerun_requested.connect(self.rerun)
+        self.panel.relocate_requested.connect(self.relocate_dialog)
 
     @property
     def target(self) -> str:
@@ -174,6 +181,25 @@ class ProjectUi(QObject):
         self.panel.refresh()
         self.panel.select_photo(photo_id)
         self.result_added.emit(photo_id)
+
+    def relocate_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder the photos were moved to")
+        if folder:
+            self.relocate(Path(folder))
+
+    def relocate(self, folder: Path) -> Worker | None:
+        """Find missing photos in `folder` by content, on a worker (hashing a big folder takes time)."""
+        if self.project is None:
+            return None
+        worker = Worker(_relocate_job, self.target, folder)
+        worker.signals.returned.connect(self._on_relocated)
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        return self.window.controller.pool.start(worker)
+
+    def _on_relocated(self, found: int) -> None:
+        self.panel.refresh()
+        self.window.show_message(f"{found} moved photos found again", "info")
+        self.photos_relocated.emit(found)
 
     def show_trend(self, tag: str):
         """The asset's trend in its own window (pyqtgraph loads here, not at start-up)."""

@@ -46,6 +46,7 @@ class ProjectPanelWidget(QWidget):
     trend_requested = Signal(str)  # asset tag
     compare_requested = Signal(str)  # asset tag
     rerun_requested = Signal(int)  # a stored photo's id
+    relocate_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,8 +64,11 @@ class ProjectPanelWidget(QWidget):
         self.compare_button = QPushButton("Compare…")
         self.rerun_button = QPushButton("Re-run model")
         self.rerun_button.setToolTip("Analyse the photo again with the loaded model; both results are kept")
+        self.relocate_button = QPushButton("Find moved photos…")
+        self.relocate_button.setToolTip("Point to the folder photos were moved to; they are found by content")
         buttons = QGridLayout()  # two rows keep the dock narrow
-        for n, b in enumerate((self.add_button, self.trend_button, self.compare_button, self.rerun_button)):
+        all_buttons = (self.add_button, self.trend_button, self.compare_button, self.rerun_button)
+        for n, b in enumerate((*all_buttons, self.relocate_button)):
             buttons.addWidget(b, n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
@@ -75,6 +79,7 @@ class ProjectPanelWidget(QWidget):
         self.trend_button.clicked.connect(lambda: self._emit_asset(self.trend_requested))
         self.compare_button.clicked.connect(lambda: self._emit_asset(self.compare_requested))
         self.rerun_button.clicked.connect(self._emit_rerun)
+        self.relocate_button.clicked.connect(self.relocate_requested)
         self.tree.currentItemChanged.connect(self._on_current)
         self._update_enabled()
 
@@ -160,6 +165,7 @@ class ProjectPanelWidget(QWidget):
         has_asset = self.tree.topLevelItemCount() > 0
         item = self.tree.currentItem()
         self.add_button.setEnabled(open_)
+        self.relocate_button.setEnabled(has_asset)
         self.trend_button.setEnabled(has_asset)
         self.compare_button.setEnabled(has_asset)
         self.rerun_button.setEnabled(item is not None and item.data(0, ROLE)[0] == "photo")

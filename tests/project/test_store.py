@@ -248,3 +248,28 @@ def test_a_write_that_waits_too_long_for_another_window_is_a_plain_error(
         other.execute("ROLLBACK")
         assert project.ensure_asset("P-1").tag == "P-1"
     other.close()
+
+
+def test_review_state_and_scale_are_stored_per_result(target: str, tmp_path: Path, tiny_model) -> None:
+    folder = photo_folder(tmp_path / "p", 1, 0.1)
+    with Project.create(target) as project:
+        summary = add_inspection_photos(project, tiny_model, "V-7", DATES[0], sorted(folder.iterdir()))
+        assert summary.outcome is not None
+        (photo,) = project.photos(summary.outcome.inspection_id)
+        result = project.latest_result(photo.id)
+        assert result is not None
+        project.set_review(
+            result.id, "p/photo_000_mask.reviewed.png", "A. Inspector", "2024-06-01T10:00:00+00:00"
+        )
+        project.set_scale(result.id, 0.25)
+        with pytest.raises(ProjectError, match="positive"):
+            project.set_scale(result.id, 0.0)
+        with pytest.raises(ProjectError, match="No result"):
+            project.set_scale(result.id + 99, 1.0)
+    with Project.open(target) as project:
+        stored = project.latest_result(photo.id)
+    assert stored is not None
+    assert (stored.review_state, stored.reviewed_mask, stored.reviewed_by, stored.reviewed_at) == (
+        "reviewed", "p/photo_000_mask.reviewed.png", "A. Inspector", "2024-06-01T10:00:00+00:00"
+    )  # fmt: skip
+    assert stored.scale_mm_per_px == 0.25

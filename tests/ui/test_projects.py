@@ -113,3 +113,14 @@ def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
     assert right.center().x() == pytest.approx(left.center().x(), abs=1.0)
     right.zoom_by(0.5)
     assert left.zoom == pytest.approx(right.zoom)
+
+
+def test_moved_photos_are_found_again_from_the_panel(
+    qtbot, project_window, tmp_path: Path, monkeypatch
+) -> None:
+    win, _target = project_window
+    (tmp_path / "insp1").rename(tmp_path / "moved")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "moved"))
+    with qtbot.waitSignal(win.projects.photos_relocated, timeout=TIMEOUT_MS) as found:
+        win.projects.panel.relocate_button.click()
+    assert found.args == [3]

@@ -27,7 +27,7 @@ from app.core.project.records import (
     StoredPhoto,
     StoredResult,
 )
-from app.core.project.schema import now_utc
+from app.core.project.schema import REVIEWED, now_utc
 from app.core.project.trend import Trend, build_trend
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,33 @@ class Project:
         """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
         with self._write() as conn:
             return rows.insert_result(conn, photo_id, entry)
+
+    def set_review(
+        self,
+        result_id: int,
+        reviewed_mask: str | os.PathLike[str],
+        reviewed_by: str,
+        reviewed_at: str | None = None,
+    ) -> None:
+        """Mark a result reviewed (the review issue): the inspector's mask file and who did it, when."""
+        if not reviewed_by.strip():
+            raise ProjectError("A review needs the reviewer's name")
+        values = dict(
+            review_state=REVIEWED, reviewed_mask=str(reviewed_mask), reviewed_by=reviewed_by.strip()
+        )
+        self._update_result(result_id, reviewed_at=reviewed_at or now_utc(), **values)
+
+    def set_scale(self, result_id: int, mm_per_px: float | None) -> None:
+        """The photo's scale for that result (the measurement issue); None removes it."""
+        if mm_per_px is not None and not mm_per_px > 0:
+            raise ProjectError(f"A scale must be a positive number of mm per pixel, got {mm_per_px}")
+        self._update_result(result_id, scale_mm_per_px=mm_per_px)
+
+    def _update_result(self, result_id: int, **values: Any) -> None:
+        r = T["results"]
+        with self._write() as conn:
+            if conn.execute(r.update().where(r.c.id == result_id).values(**values)).rowcount != 1:
+                raise ProjectError(f"No result {result_id} in {self.location.display}")
 
     def relocate(self, folder: str | os.PathLike[str], recursive: bool = True) -> list[StoredPhoto]:
         """Find photos that are no longer where stored in `folder`, by SHA-256; store their new place.
