@@ -78,12 +78,44 @@ def measure(target: str, ids: list[int], repeat: int, seed: int = 1) -> dict[str
     }
 
 
+def measure_panel(target: str) -> dict[str, float]:
+    """The project panel (real widgets, offscreen): open the project and fill its tree; then pick every
+    7th stored photo in the tree, which shows its stored figures."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.project_panel_widget import ROLE, ProjectPanelWidget
+
+    qapp = QApplication.instance() or QApplication([])
+    t0 = time.perf_counter()
+    project = Project.open(target)
+    panel = ProjectPanelWidget()
+    panel.set_project(project)
+    panel.show()
+    qapp.processEvents()
+    filled = (time.perf_counter() - t0) * 1000
+    picks = []
+    for item in [i for i in panel._items() if i.data(0, ROLE)[0] == "photo"][::7]:
+        t0 = time.perf_counter()
+        panel.tree.setCurrentItem(item)
+        qapp.processEvents()
+        assert panel.figures.text().startswith("Corroded share")
+        picks.append((time.perf_counter() - t0) * 1000)
+    panel.close()
+    project.close()
+    return {
+        "panel_open_and_fill_ms": filled,
+        "panel_pick_median_ms": statistics.median(picks),
+        "panel_pick_max_ms": max(picks),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.project_open", description=__doc__)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--model", type=Path, help="ONNX model (default: the channel test model)")
     parser.add_argument("--project", help="an empty PostgreSQL database URL (default: a temp file)")
+    parser.add_argument("--panel", action="store_true", help="also time the project panel (Qt, offscreen)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="corroscope-bench-") as tmp:
         work = Path(tmp)
@@ -98,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         ids = build_project(target, work / "photos", model, args.photos)
         built = time.perf_counter() - t0
         out = {"photos": len(ids), "build_s": round(built, 2), **measure(target, ids, args.repeat)}
+        if args.panel:
+            out.update(measure_panel(target))
     json.dump({k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}, sys.stdout, indent=2)
     print()
     return 0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from app.core.project import Project
 from app.report import figures
-from bench.project_open import build_project, measure, open_photo_figures
+from bench.project_open import build_project, measure, measure_panel, open_photo_figures
 
 
 def test_a_stored_photo_of_a_200_photo_project_opens_with_its_figures(
-    target: str, tmp_path: Path, tiny_model
+    qapp, target: str, tmp_path: Path, tiny_model
 ) -> None:
     ids = build_project(target, tmp_path / "photos", tiny_model, photos=200)
     assert len(ids) == len(set(ids)) == 200
@@ -28,4 +28,9 @@ def test_a_stored_photo_of_a_200_photo_project_opens_with_its_figures(
         "open_and_read_max_ms",
         "read_only_median_ms",
         "read_only_max_ms",
+    }
+    assert set(measure_panel(target)) == {
+        "panel_open_and_fill_ms",
+        "panel_pick_median_ms",
+        "panel_pick_max_ms",
     }
