@@ -103,5 +103,9 @@ def test_a_database_without_our_schema_is_not_taken_for_a_project(tmp_path, bad:
         conn.execute("CREATE TABLE things (x TEXT)")
         if bad:
             conn.execute("INSERT INTO things VALUES (?)", (bad,))
+    before = path.read_bytes()
     with pytest.raises(ProjectError, match="not a Corroscope project"):
         Project.open(path)
+    assert path.read_bytes() == before  # another program's file: not even switched to WAL mode
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)

@@ -7,8 +7,10 @@ which Python's sqlite3 would otherwise commit on its own), writes take the write
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,20 @@ def locate(target: str | os.PathLike[str]) -> Location:
     if not path.suffix and not path.exists():
         path = path.with_name(path.name + SUFFIX)
     return Location(sa.URL.create("sqlite", database=str(path)), path)
+
+
+def check_sqlite_project(path: Path) -> None:
+    """Refuse a file that is not a project before our engine touches it (it would switch the file of
+    another program to WAL mode): a read-only look for our schema_version table."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise ProjectError(f"not a Corroscope project ({exc})") from None
+    if found is None:
+        raise ProjectError("not a Corroscope project (it has no schema_version table)")
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:

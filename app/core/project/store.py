@@ -71,6 +71,11 @@ class Project:
             raise ProjectError(
                 f"No project at {location.file}; make one with: corroscope project create {location.file}"
             )
+        if location.file is not None:
+            try:
+                eng.check_sqlite_project(location.file)
+            except ProjectError as exc:
+                raise ProjectError(f"Cannot open {location.file}: {exc}") from None
         engine = eng.make_engine(location)
         try:
             eng.upgrade(engine, location.display)
