@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import app
+from app import project_cli
 from app.analyze_cli import add_analyze_args, analyze
 from app.cli_common import (
     EXIT_FAILED,
@@ -32,7 +33,7 @@ from app.core.paths import samples_dir
 from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
 
-SUBCOMMANDS = ("gui", "analyze", "selftest")
+SUBCOMMANDS = ("gui", "analyze", "selftest", "project")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment corrosion on photos of pipes. Without a command, the desktop app starts.",
     )
     parser.add_argument("--version", action="version", version=f"corroscope {app.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest}")
+    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest,project}")
     sub.add_parser("gui", help="start the desktop app (default); its options: corroscope gui --help")
 
     an = sub.add_parser("analyze", help="analyse photos or folders headless; writes mask, overlay, JSON, CSV")
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("selftest", help="load the model, run a sample photo, print provider and timing")
     _model_args(st)
     st.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
+    project_cli.register(sub)  # `corroscope project ...`; sets args.run
     return parser
 
 
@@ -68,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if hasattr(args, "run"):
+            return args.run(args)
         if args.command == "analyze":
             return analyze(args)
         return selftest(args)

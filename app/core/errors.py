@@ -25,3 +25,7 @@ class OutputExistsError(ExportError):
 
 class Cancelled(CorroscopeError):
     """The user stopped the analysis of a photo; nothing was produced for it."""
+
+
+class ProjectError(CorroscopeError):
+    """An inspection project that cannot be created, opened or written (the message says why)."""

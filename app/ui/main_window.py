@@ -36,6 +36,7 @@ from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import DEFAULT_OPACITY, OverlayState
+from app.ui.project_jobs import ProjectUi
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
         self._build_layout()
+        self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
         self.actions, self.menus = make_actions(self, ACTIONS)
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
@@ -358,6 +360,15 @@ class MainWindow(QMainWindow):
 
     def zoom_out(self) -> None:
         self.viewer.zoom_by(0.8)
+
+    def new_project_dialog(self) -> None:
+        self.projects.new_dialog()
+
+    def open_project_dialog(self) -> None:
+        self.projects.open_dialog()
+
+    def open_project_server_dialog(self) -> None:
+        self.projects.open_server_dialog()
 
     def export_dialog(self) -> None:
         export_jobs.export_photo_interactive(self)

@@ -29,6 +29,9 @@ ACTIONS = (
         "Open folder also analyses the photos in its subfolders (kept in the settings)",
         checkable=True,
     ),
+    ActionSpec("new_project", "&File", "&New project…", "new_project_dialog", None, separator_before=True),
+    ActionSpec("open_project", "&File", "Open pro&ject…", "open_project_dialog", "Ctrl+Shift+P"),
+    ActionSpec("open_project_server", "&File", "Open project on a &server…", "open_project_server_dialog"),
     ActionSpec(
         "export",
         "&File",

@@ -68,8 +68,7 @@ EXCLUDED_MODULES = (
     "PySide6.QtSql",
     "PySide6.QtTest",
     "PySide6.QtNetwork",
-    "PySide6.QtOpenGL",
-    "PySide6.QtOpenGLWidgets",
+    # Not QtOpenGL / QtOpenGLWidgets: pyqtgraph (the project trend view) imports both at import time.
     "PySide6.QtHelp",
 )
 

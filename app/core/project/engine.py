@@ -1,0 +1,167 @@
+"""Where a project lives (a `*.corroscope` SQLite file or a PostgreSQL URL), its engine, and migrations.
+
+SQLite runs in WAL mode with foreign keys on; every transaction is an explicit BEGIN (DDL included,
+which Python's sqlite3 would otherwise commit on its own), writes take the write lock at BEGIN
+(IMMEDIATE), so two windows on one file queue instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app.core.errors import ProjectError
+from app.core.project.schema import MIGRATIONS, SCHEMA_VERSION, now_utc, v1_metadata
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".corroscope"
+BUSY_TIMEOUT_MS = 15_000  # another window's write waits this long before "database is locked"
+_WRITE = "corroscope_write"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A project's place: `file` for SQLite, else a server `url` (shown without its password)."""
+
+    url: sa.URL
+    file: Path | None
+
+    @property
+    def display(self) -> str:
+        return str(self.file) if self.file is not None else self.url.render_as_string(hide_password=True)
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder photo paths are stored relative to (the project file's); None on a server."""
+        return None if self.file is None else self.file.parent
+
+
+def is_url(target: str | os.PathLike[str]) -> bool:
+    return "://" in str(target)
+
+
+def locate(target: str | os.PathLike[str]) -> Location:
+    """A path (`site`, when no such file exists, means `site.corroscope`) or a database URL."""
+    if is_url(target):
+        try:
+            url = make_url(str(target))
+        except sa.exc.ArgumentError as exc:
+            raise ProjectError(f"Not a database URL: {target} ({exc})") from None
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, the `team` extra
+        if url.get_backend_name() == "sqlite":
+            return locate(url.database or "")
+        if url.get_backend_name() != "postgresql":
+            raise ProjectError(f"Projects live in a file or on PostgreSQL; {url.drivername}:// is neither")
+        return Location(url, None)
+    path = Path(target).expanduser().absolute()
+    if not path.suffix and not path.exists():
+        path = path.with_name(path.name + SUFFIX)
+    return Location(sa.URL.create("sqlite", database=str(path)), path)
+
+
+def check_sqlite_project(path: Path) -> None:
+    """Refuse a file that is not a project before our engine touches it (it would switch the file of
+    another program to WAL mode): a read-only look for our schema_version table."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise ProjectError(f"not a Corroscope project ({exc})") from None
+    if found is None:
+        raise ProjectError("not a Corroscope project (it has no schema_version table)")
+
+
+def _sqlite_connect(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # we say BEGIN ourselves (see the module docstring)
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":  # e.g. some network file systems
+        log.warning("project file cannot use WAL mode here (journal mode %s)", mode)
+    cur.execute("PRAGMA synchronous = FULL")  # a committed inspection survives a power cut too
+    cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def make_engine(location: Location) -> sa.Engine:
+    if location.file is None:
+        try:
+            return sa.create_engine(location.url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise ProjectError(
+                f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
+                "install it with: pip install 'corroscope[team]'"
+            ) from None
+    engine = sa.create_engine(location.url)
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def writer(engine: sa.Engine) -> sa.Engine:
+    """The engine whose transactions take the write lock at BEGIN (SQLite; PostgreSQL ignores it)."""
+    return engine.execution_options(**{_WRITE: True})
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """The v1 DDL and every migration, in one transaction."""
+    with writer(engine).begin() as conn:
+        if sa.inspect(conn).has_table("schema_version"):
+            raise ProjectError("This database already holds a Corroscope project; open it instead")
+        v1_metadata().create_all(conn)
+        first = sa.text("INSERT INTO schema_version (version, applied_at) VALUES (1, :t)")
+        conn.execute(first, {"t": now_utc()})
+        _migrate(conn, 1)
+
+
+def stored_version(conn: sa.Connection) -> int:
+    if not sa.inspect(conn).has_table("schema_version"):
+        raise ProjectError("not a Corroscope project (it has no schema_version table)")
+    version = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
+    if version is None:
+        raise ProjectError("not a Corroscope project (its schema_version table is empty)")
+    return int(version)
+
+
+def upgrade(engine: sa.Engine, display: str) -> int:
+    """Bring the project to `SCHEMA_VERSION` (one transaction); returns the version it had."""
+    with engine.connect() as conn:
+        version = stored_version(conn)
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{display} was made by a newer Corroscope (schema {version}; this one reads up to "
+            f"{SCHEMA_VERSION}); update Corroscope to open it"
+        )
+    if version == SCHEMA_VERSION:
+        return version
+    with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":  # two apps opening an old project: one migrates
+            conn.exec_driver_sql("LOCK TABLE schema_version IN EXCLUSIVE MODE")
+        now = stored_version(conn)  # another window may have migrated while we waited for the lock
+        _migrate(conn, now)
+    log.info("migrated %s from schema %d to %d", display, version, SCHEMA_VERSION)
+    return version
+
+
+def _migrate(conn: sa.Connection, version: int) -> None:
+    for v in range(version, SCHEMA_VERSION):
+        MIGRATIONS[v](conn)
+        conn.execute(
+            sa.text("INSERT INTO schema_version (version, applied_at) VALUES (:v, :t)"),
+            {"v": v + 1, "t": now_utc()},
+        )

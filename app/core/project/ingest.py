@@ -1,0 +1,88 @@
+"""Adding an inspection: hash each photo, analyse the ones the inspection does not hold yet, store all
+of them in one transaction."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.analysis import PhotoFailure, failure_from
+from app.core.errors import CorroscopeError
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
+from app.core.project.photos import describe_photo
+from app.core.project.records import AddOutcome, PhotoEntry
+from app.core.project.store import Project
+
+log = logging.getLogger(__name__)
+
+ANALYSED, ALREADY_STORED, FAILED = "analysed", "already stored", "failed"
+# (index 1-based, total, photo, state): after each photo, before anything is stored.
+Progress = Callable[[int, int, Path, str], None]
+
+
+@dataclass(frozen=True)
+class AddSummary:
+    outcome: AddOutcome | None  # None when nothing was stored (all failed, or cancelled)
+    failures: tuple[PhotoFailure, ...]
+    cancelled: bool
+
+
+def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:
+    """The photo's JSON record from the photo pipeline's one-photo stage (nothing written to disk): the
+    one place a project runs the model. `CorroscopeError` with the reason when the photo fails."""
+    item = PlannedPhoto(0, path, path.stem, ())
+    outcome = process_photo(item, BatchOptions(inference=options, exports=()), model)
+    if outcome.failure is not None or outcome.record is None:
+        reason = outcome.failure.reason if outcome.failure is not None else "no result"
+        raise CorroscopeError(f"{path}: {reason}")
+    return dict(outcome.record)
+
+
+def add_inspection_photos(
+    project: Project,
+    model: SegmentationModel,
+    asset_tag: str,
+    date: _dt.date,
+    paths: Sequence[Path],
+    inspector: str = "",
+    options: InferenceOptions | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    notes: str = "",
+) -> AddSummary:
+    """Analyse `paths` for the inspection (asset, date, inspector) and store them together. Photos
+    the inspection already holds (same SHA-256) are not analysed again; failures are reported, not
+    stored; a cancelled run stores nothing."""
+    options = options or InferenceOptions()
+    held = project.stored_hashes(asset_tag.strip(), date, inspector.strip())
+    entries: list[PhotoEntry] = []
+    failures: list[PhotoFailure] = []
+    total = len(paths)
+    for index, path in enumerate(paths, 1):
+        if cancelled is not None and cancelled():
+            return AddSummary(None, tuple(failures), True)
+        try:
+            photo = describe_photo(path)
+            if photo.sha256 in held:
+                state = ALREADY_STORED
+                entries.append(PhotoEntry(photo, {}, model.path.name))
+            else:
+                record = analyse_record(model, path, options)
+                entries.append(PhotoEntry(photo, record, model.path.name))
+                held.add(photo.sha256)
+                state = ANALYSED
+        except CorroscopeError as exc:
+            failures.append(failure_from(path, exc))
+            state = FAILED
+        if progress is not None:
+            progress(index, total, path, state)
+    if not entries:
+        return AddSummary(None, tuple(failures), False)
+    outcome = project.add_inspection(asset_tag, date, entries, inspector=inspector, notes=notes)
+    return AddSummary(outcome, tuple(failures), False)

@@ -1,0 +1,74 @@
+"""A photo file as a project knows it (SHA-256, size, EXIF time), and finding moved photos by hash."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from app.core.errors import ImageReadError
+from app.core.model import file_sha256
+from app.core.photos import IMAGE_EXTENSIONS
+from app.core.project.records import PhotoFile
+
+log = logging.getLogger(__name__)
+
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _DATETIME = 36867, 36868, 306
+
+
+def describe_photo(path: str | os.PathLike[str]) -> PhotoFile:
+    """Hash, size and EXIF capture time of a photo file; `ImageReadError` when it cannot be read."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    return PhotoFile(path, sha, size, exif_time(path))
+
+
+def exif_time(path: Path) -> str | None:
+    """When the photo was taken, from its EXIF (`2024-05-17T10:31:02`), or None."""
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get_ifd(_EXIF_IFD).get(
+                _DATETIME_DIGITIZED
+            )
+            raw = raw or exif.get(_DATETIME)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        return _dt.datetime.strptime(raw.strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        log.debug("%s: unreadable EXIF time %r", path, raw)
+        return None
+
+
+def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True) -> dict[str, Path]:
+    """Photos in `folder` whose SHA-256 is a key of `wanted` (hash -> size); only files of a wanted
+    size are hashed, so pointing at a large folder stays quick."""
+    if not folder.is_dir():
+        raise ImageReadError(f"{folder}: no such folder")
+    sizes = set(wanted.values())
+    found: dict[str, Path] = {}
+    files = folder.rglob("*") if recursive else folder.glob("*")
+    for path in sorted(files):
+        if path.suffix.lower() not in IMAGE_EXTENSIONS or not path.is_file():
+            continue
+        try:
+            if path.stat().st_size not in sizes:
+                continue
+            sha = file_sha256(path)
+        except OSError:
+            continue
+        if sha in wanted and sha not in found:
+            found[sha] = path
+    return found

@@ -1,0 +1,95 @@
+"""The records a project holds, as frozen dataclasses (what the store returns and takes)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: int
+    tag: str
+    name: str = ""
+    location: str = ""
+    material: str = ""  # material or coating
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    id: int
+    asset_id: int
+    asset_tag: str
+    date: _dt.date
+    inspector: str
+    notes: str
+    photo_count: int
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    id: int
+    inspection_id: int
+    path: str  # absolute, as given when added (or where it was found again)
+    rel_path: str | None  # relative to the project file's folder; None on a server or another drive
+    sha256: str
+    size: int
+    exif_time: str | None
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class StoredResult:
+    """One analysis of a stored photo; a photo may hold several (e.g. a re-run with a newer model)."""
+
+    id: int
+    photo_id: int
+    model_name: str
+    model_sha256: str
+    provider: str
+    mode: str
+    corroded_share: float | None
+    astm_d610: int | None
+    iso_4628_3: int | None
+    needs_review: bool
+    mean_confidence: float | None
+    record: dict[str, Any] = field(repr=False)  # every figure and grade (app.core.export.result_to_dict)
+    created_at: str = ""
+    review_state: str = "unreviewed"
+    reviewed_mask: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    scale_mm_per_px: float | None = None
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo on disk as the project identifies it: its content hash, size and EXIF time."""
+
+    path: Path
+    sha256: str
+    size: int
+    exif_time: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoEntry:
+    """A photo analysed and ready to store: the file and its JSON record from `model_name`."""
+
+    file: PhotoFile
+    record: dict[str, Any] = field(repr=False)
+    model_name: str = ""
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """What one `add_inspection` wrote: the inspection, the photos stored, those already there."""
+
+    inspection_id: int
+    created: bool  # a new inspection (False: photos added to an existing one)
+    added: tuple[Path, ...]
+    already_stored: tuple[Path, ...]

@@ -1,0 +1,102 @@
+"""Row-level helpers of the store: rows to records, and inserts that tolerate another writer's row."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.core.errors import ProjectError
+from app.core.project.records import Asset, Inspection, PhotoEntry, StoredPhoto, StoredResult
+from app.core.project.schema import current_metadata, now_utc
+
+_MD, T = current_metadata()
+
+
+def check_tag(tag: str) -> str:
+    tag = tag.strip()
+    if not tag:
+        raise ProjectError("An asset needs a tag (e.g. P-101-A)")
+    return tag
+
+
+def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.RowMapping:
+    a = T["assets"]
+    unknown = set(fields) - {"name", "location", "material", "notes"}
+    if unknown:
+        raise ValueError(f"unknown asset fields: {sorted(unknown)}")
+    row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
+    if row is None:
+        insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
+    elif fields:
+        conn.execute(a.update().where(a.c.id == row["id"]).values(**fields))
+    return conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().one()
+
+
+def ensure_inspection(
+    conn: sa.Connection, asset_id: int, date: _dt.date, inspector: str, notes: str
+) -> tuple[int, bool]:
+    """(id, created) of the inspection (asset, date, inspector)."""
+    i = T["inspections"]
+    key = (i.c.asset_id == asset_id, i.c.date == date, i.c.inspector == inspector)
+    found = conn.execute(sa.select(i.c.id).where(*key)).scalar()
+    if found is not None:
+        return int(found), False
+    values = dict(asset_id=asset_id, date=date, inspector=inspector, notes=notes, created_at=now_utc())
+    new_id = insert_new(conn, i, values)
+    if new_id is None:  # another window made it a moment ago (PostgreSQL; SQLite writes one at a time)
+        return int(conn.execute(sa.select(i.c.id).where(*key)).scalar_one()), False
+    return new_id, True
+
+
+def insert_new(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
+    """INSERT the row unless it breaks a unique key (then None, not an error that ends the
+    transaction): two windows adding the same asset, inspection or photo at once both succeed."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    found = conn.execute(statement).scalar()
+    return None if found is None else int(found)
+
+
+def to_asset(r: sa.RowMapping) -> Asset:
+    return Asset(r["id"], r["tag"], r["name"], r["location"], r["material"], r["notes"])
+
+
+def to_inspection(r: sa.RowMapping) -> Inspection:
+    return Inspection(
+        r["id"], r["asset_id"], r["asset_tag"], r["date"], r["inspector"], r["notes"], int(r["photo_count"])
+    )
+
+
+def to_photo(r: sa.RowMapping) -> StoredPhoto:
+    keys = ("id", "inspection_id", "path", "rel_path", "sha256", "size", "exif_time", "width", "height")
+    return StoredPhoto(*(r[k] for k in keys))
+
+
+def to_result(r: sa.RowMapping) -> StoredResult:
+    fields = StoredResult.__dataclass_fields__
+    return StoredResult(**{k: r[k] for k in fields})
+
+
+def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
+    rec = entry.record
+    astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
+    values = dict(
+        photo_id=photo_id,
+        model_name=entry.model_name,
+        model_sha256=rec["model_sha256"],
+        provider=rec["provider"],
+        mode=rec["mode"],
+        corroded_share=rec.get("corroded_share"),
+        astm_d610=None if astm is None else astm["value"],
+        iso_4628_3=None if iso is None else iso["value"],
+        needs_review=bool(rec.get("needs_review")),
+        mean_confidence=rec.get("mean_confidence"),
+        record=rec,
+        created_at=now_utc(),
+    )
+    return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])

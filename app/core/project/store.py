@@ -1,0 +1,342 @@
+"""The project store: assets, inspections, photos and results in one database, read and written here.
+
+Every write is one transaction: an inspection and all its photos and results land together or not at
+all, so a crash or `kill -9` never leaves half an inspection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.core.errors import ProjectError
+from app.core.project import engine as eng
+from app.core.project import rows
+from app.core.project.records import (
+    AddOutcome,
+    Asset,
+    Inspection,
+    PhotoEntry,
+    StoredPhoto,
+    StoredResult,
+)
+from app.core.project.schema import REVIEWED, now_utc
+from app.core.project.trend import Trend, build_trend
+
+log = logging.getLogger(__name__)
+T = rows.T
+
+
+class Project:
+    """An open project. Use `Project.create(target)` or `Project.open(target)`; close it (or `with`)."""
+
+    def __init__(self, location: eng.Location, engine: sa.Engine) -> None:
+        self.location, self._engine, self._writer = location, engine, eng.writer(engine)
+
+    @classmethod
+    def create(cls, target: str | os.PathLike[str]) -> Project:
+        """A new, empty project; refuses a file that exists or a database that holds a project."""
+        location = eng.locate(target)
+        if location.file is not None:
+            if location.file.exists():
+                raise ProjectError(f"{location.file} already exists; open it, or choose another name")
+            if not location.file.parent.is_dir():
+                raise ProjectError(f"Cannot create {location.file}: folder {location.file.parent} not found")
+        engine = eng.make_engine(location)
+        try:
+            eng.create_schema(engine)
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            if location.file is not None:
+                _remove_sqlite(location.file)
+            raise ProjectError(f"Cannot create a project at {location.display}: {_reason(exc)}") from None
+        except ProjectError:
+            engine.dispose()
+            raise
+        log.info("created project %s", location.display)
+        return cls(location, engine)
+
+    @classmethod
+    def open(cls, target: str | os.PathLike[str]) -> Project:
+        """An existing project, migrated to the current schema if it is older."""
+        location = eng.locate(target)
+        if location.file is not None and not location.file.is_file():
+            raise ProjectError(
+                f"No project at {location.file}; make one with: corroscope project create {location.file}"
+            )
+        if location.file is not None:
+            try:
+                eng.check_sqlite_project(location.file)
+            except ProjectError as exc:
+                raise ProjectError(f"Cannot open {location.file}: {exc}") from None
+        engine = eng.make_engine(location)
+        try:
+            eng.upgrade(engine, location.display)
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise ProjectError(f"Cannot open {location.display}: {_reason(exc)}") from None
+        except ProjectError as exc:
+            engine.dispose()
+            raise ProjectError(f"Cannot open {location.display}: {exc}") from None
+        return cls(location, engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A read transaction; database errors (server gone, file unreadable) become ProjectError."""
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise ProjectError(f"Cannot read {self.location.display}: {_reason(exc)}") from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction (all or nothing); e.g. a lock held too long becomes ProjectError."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise ProjectError(f"Cannot write to {self.location.display}: {_reason(exc)}") from None
+
+    @property
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return eng.stored_version(conn)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def assets(self) -> list[Asset]:
+        with self._read() as conn:
+            found = conn.execute(sa.select(T["assets"]).order_by(T["assets"].c.tag)).mappings()
+            return [rows.to_asset(r) for r in found]
+
+    def asset(self, tag: str) -> Asset | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(T["assets"]).where(T["assets"].c.tag == tag)).mappings().first()
+            return None if row is None else rows.to_asset(row)
+
+    def inspections(self, asset_tag: str | None = None) -> list[Inspection]:
+        """Inspections in date order (then inspector), each with its number of photos."""
+        a, i, p = T["assets"], T["inspections"], T["photos"]
+        count = sa.select(sa.func.count(p.c.id)).where(p.c.inspection_id == i.c.id).scalar_subquery()
+        query = (
+            sa.select(i, a.c.tag.label("asset_tag"), count.label("photo_count"))
+            .join(a, a.c.id == i.c.asset_id)
+            .order_by(a.c.tag, i.c.date, i.c.inspector, i.c.id)
+        )
+        if asset_tag is not None:
+            query = query.where(a.c.tag == asset_tag)
+        with self._read() as conn:
+            return [rows.to_inspection(r) for r in conn.execute(query).mappings()]
+
+    def photos(self, inspection_id: int) -> list[StoredPhoto]:
+        p = T["photos"]
+        with self._read() as conn:
+            found = conn.execute(sa.select(p).where(p.c.inspection_id == inspection_id).order_by(p.c.id))
+            return [rows.to_photo(r) for r in found.mappings()]
+
+    def photo(self, photo_id: int) -> StoredPhoto | None:
+        p = T["photos"]
+        with self._read() as conn:
+            row = conn.execute(sa.select(p).where(p.c.id == photo_id)).mappings().first()
+            return None if row is None else rows.to_photo(row)
+
+    def results(self, photo_id: int) -> list[StoredResult]:
+        """Every stored analysis of the photo, oldest first."""
+        r = T["results"]
+        with self._read() as conn:
+            found = conn.execute(sa.select(r).where(r.c.photo_id == photo_id).order_by(r.c.id)).mappings()
+            return [rows.to_result(row) for row in found]
+
+    def latest_result(self, photo_id: int) -> StoredResult | None:
+        """The newest analysis of the photo: what opening it shows, with no model run."""
+        r = T["results"]
+        query = sa.select(r).where(r.c.photo_id == photo_id).order_by(r.c.id.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+            return None if row is None else rows.to_result(row)
+
+    def latest_results(self, inspection_ids: Iterable[int]) -> dict[int, list[StoredResult]]:
+        """Per inspection, the newest result of each of its photos (photo order)."""
+        r, p = T["results"], T["photos"]
+        ids = list(inspection_ids)
+        newest = sa.select(sa.func.max(r.c.id)).group_by(r.c.photo_id).scalar_subquery()
+        query = (
+            sa.select(r, p.c.inspection_id)
+            .join(p, p.c.id == r.c.photo_id)
+            .where(r.c.id.in_(newest), p.c.inspection_id.in_(ids))
+            .order_by(p.c.id)
+        )
+        out: dict[int, list[StoredResult]] = {i: [] for i in ids}
+        with self._read() as conn:
+            for row in conn.execute(query).mappings():
+                out[row["inspection_id"]].append(rows.to_result(row))
+        return out
+
+    def stored_hashes(self, asset_tag: str, date: _dt.date, inspector: str = "") -> set[str]:
+        """SHA-256 of the photos already in that inspection (empty if it does not exist yet)."""
+        a, i, p = T["assets"], T["inspections"], T["photos"]
+        query = (
+            sa.select(p.c.sha256)
+            .join(i, i.c.id == p.c.inspection_id)
+            .join(a, a.c.id == i.c.asset_id)
+            .where(a.c.tag == asset_tag, i.c.date == date, i.c.inspector == inspector)
+        )
+        with self._read() as conn:
+            return set(conn.execute(query).scalars())
+
+    def photo_file(self, photo: StoredPhoto) -> Path | None:
+        """Where the photo is now: beside the project as stored relative to it, else its stored path."""
+        candidates = []
+        if photo.rel_path is not None and self.location.folder is not None:
+            candidates.append(self.location.folder / photo.rel_path)
+        candidates.append(Path(photo.path))
+        return next((c for c in candidates if c.is_file()), None)
+
+    def trend(self, asset_tag: str) -> Trend:
+        """One row per inspection of the asset in date order, from each photo's newest result."""
+        if self.asset(asset_tag) is None:
+            known = ", ".join(a.tag for a in self.assets()) or "none yet"
+            raise ProjectError(f"No asset {asset_tag!r} in {self.location.display} (assets: {known})")
+        inspections = self.inspections(asset_tag)
+        return build_trend(asset_tag, inspections, self.latest_results(i.id for i in inspections))
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def ensure_asset(self, tag: str, **fields: str) -> Asset:
+        """The asset with this tag, made if new; given `fields` (name, location, ...) are updated."""
+        tag = rows.check_tag(tag)
+        with self._write() as conn:
+            return rows.to_asset(rows.ensure_asset(conn, tag, fields))
+
+    def add_inspection(
+        self,
+        asset_tag: str,
+        date: _dt.date,
+        entries: Sequence[PhotoEntry],
+        inspector: str = "",
+        notes: str = "",
+    ) -> AddOutcome:
+        """Store analysed photos in the inspection (asset, date, inspector), made if new, in ONE
+        transaction; a photo whose SHA-256 the inspection already holds is left as it is."""
+        asset_tag, inspector = rows.check_tag(asset_tag), inspector.strip()
+        p = T["photos"]
+        with self._write() as conn:
+            asset = rows.ensure_asset(conn, asset_tag, {})
+            inspection_id, created = rows.ensure_inspection(conn, asset["id"], date, inspector, notes)
+            held = set(
+                conn.execute(sa.select(p.c.sha256).where(p.c.inspection_id == inspection_id)).scalars()
+            )
+            added, already = [], []
+            for entry in entries:
+                if entry.file.sha256 in held or not entry.record:
+                    already.append(entry.file.path)
+                    continue
+                held.add(entry.file.sha256)
+                photo_id = rows.insert_new(conn, p, self._photo_values(entry, inspection_id))
+                if photo_id is None:  # another window stored it a moment ago
+                    already.append(entry.file.path)
+                    continue
+                rows.insert_result(conn, photo_id, entry)
+                added.append(entry.file.path)
+        return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
+
+    def add_result(self, photo_id: int, entry: PhotoEntry) -> int:
+        """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
+        with self._write() as conn:
+            return rows.insert_result(conn, photo_id, entry)
+
+    def set_review(
+        self,
+        result_id: int,
+        reviewed_mask: str | os.PathLike[str],
+        reviewed_by: str,
+        reviewed_at: str | None = None,
+    ) -> None:
+        """Mark a result reviewed (the review issue): the inspector's mask file and who did it, when."""
+        if not reviewed_by.strip():
+            raise ProjectError("A review needs the reviewer's name")
+        values = dict(
+            review_state=REVIEWED, reviewed_mask=str(reviewed_mask), reviewed_by=reviewed_by.strip()
+        )
+        self._update_result(result_id, reviewed_at=reviewed_at or now_utc(), **values)
+
+    def set_scale(self, result_id: int, mm_per_px: float | None) -> None:
+        """The photo's scale for that result (the measurement issue); None removes it."""
+        if mm_per_px is not None and not mm_per_px > 0:
+            raise ProjectError(f"A scale must be a positive number of mm per pixel, got {mm_per_px}")
+        self._update_result(result_id, scale_mm_per_px=mm_per_px)
+
+    def _update_result(self, result_id: int, **values: Any) -> None:
+        r = T["results"]
+        with self._write() as conn:
+            if conn.execute(r.update().where(r.c.id == result_id).values(**values)).rowcount != 1:
+                raise ProjectError(f"No result {result_id} in {self.location.display}")
+
+    def relocate(self, folder: str | os.PathLike[str], recursive: bool = True) -> list[StoredPhoto]:
+        """Find photos that are no longer where stored in `folder`, by SHA-256; store their new place.
+        Returns the photos found again (as stored now)."""
+        from app.core.project.photos import find_by_hash
+
+        with self._read() as conn:
+            stored = [rows.to_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
+        missing = [s for s in stored if self.photo_file(s) is None]
+        found = find_by_hash(Path(folder), {s.sha256: s.size for s in missing}, recursive)
+        moved = [(s, found[s.sha256]) for s in missing if s.sha256 in found]
+        p = T["photos"]
+        with self._write() as conn:
+            for photo, path in moved:
+                conn.execute(p.update().where(p.c.id == photo.id).values(**self._path_values(path)))
+        return [self.photo(photo.id) for photo, _path in moved]  # type: ignore[misc]
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _path_values(self, path: Path) -> dict[str, Any]:
+        absolute = Path(os.path.abspath(path))
+        rel = None
+        if self.location.folder is not None:
+            try:
+                rel = Path(os.path.relpath(absolute, self.location.folder)).as_posix()
+            except ValueError:  # another drive on Windows
+                rel = None
+        return {"path": str(absolute), "rel_path": rel}
+
+    def _photo_values(self, entry: PhotoEntry, inspection_id: int) -> dict[str, Any]:
+        f, rec = entry.file, entry.record
+        return dict(
+            inspection_id=inspection_id,
+            **self._path_values(f.path),
+            sha256=f.sha256,
+            size=f.size,
+            exif_time=f.exif_time,
+            width=rec.get("width"),
+            height=rec.get("height"),
+            added_at=now_utc(),
+        )
+
+
+def _reason(exc: sa.exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+def _remove_sqlite(path: Path) -> None:
+    for extra in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + extra).unlink()

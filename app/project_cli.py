@@ -1,0 +1,274 @@
+"""`corroscope project ...`: inspection projects from the command line (create, add, list, trend, export,
+relocate), over `app.core.project`. PROJECT is a `*.corroscope` file or a `postgresql://` URL."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
+from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
+from app.core.inference import InferenceMode, InferenceOptions
+from app.core.model import DEVICES, SegmentationModel, default_model_path
+from app.core.photos import find_images
+
+if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
+    from app.core.project import Project, Trend
+
+log = logging.getLogger(__name__)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+RATE_COLUMN = "rate_points_per_year"
+ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or coating"}
+PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
+
+
+def _date(text: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `project` and its commands to the `corroscope` parser."""
+    top = sub.add_parser("project", help="inspection projects: assets, inspections over time, trends")
+    cmds = top.add_subparsers(dest="project_command", metavar="{create,add,list,trend,export,relocate}")
+    cmds.required = True
+    top.set_defaults(run=run)
+
+    cmds.add_parser("create", help="make a new, empty project").add_argument("project", help=PROJECT_HELP)
+
+    add = cmds.add_parser("add", help="analyse photos and store them as an inspection of an asset")
+    add.add_argument("project", help=PROJECT_HELP)
+    add.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
+    add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
+    add.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="inspection date")
+    add.add_argument("--inspector", default="", metavar="NAME")
+    add.add_argument("--notes", default="", metavar="TEXT", help="notes of a new inspection")
+    for field, what in ASSET_FIELDS.items():
+        add.add_argument(f"--asset-{field}", default=None, metavar="TEXT", help=f"set the asset's {what}")
+    add.add_argument("--recursive", action="store_true", help="look into sub-folders too")
+    add.add_argument("--model", type=Path, metavar="FILE", help="ONNX model (default: the bundled one)")
+    add.add_argument("--device", choices=DEVICES, default="auto")
+    add.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
+    add.add_argument("--tile-scale", type=float, default=1.0, help="tiles mode: scale the photo first")
+
+    cmds.add_parser("list", help="assets, inspections and photo counts").add_argument(
+        "project", help=PROJECT_HELP
+    )
+
+    trend = cmds.add_parser("trend", help="one row per inspection of an asset, in date order")
+    trend.add_argument("project", help=PROJECT_HELP)
+    trend.add_argument("--asset", required=True, metavar="TAG")
+    trend.add_argument("--csv", type=Path, metavar="FILE", help="also write the rows as CSV")
+    trend.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
+
+    export = cmds.add_parser("export", help="the whole project as CSV, and a PDF per asset with its trend")
+    export.add_argument("project", help=PROJECT_HELP)
+    export.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    export.add_argument("--overwrite", action="store_true", help="replace existing files")
+
+    reloc = cmds.add_parser("relocate", help="find photos that were moved, by content, in a folder")
+    reloc.add_argument("project", help=PROJECT_HELP)
+    reloc.add_argument("folder", type=Path, metavar="DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 done, 1 some photos failed or a write failed, 2 bad usage, no project, or a file in the way."""
+    from app.core.project import Project
+
+    commands = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}
+    try:
+        if args.project_command == "create":
+            return _create(args)
+        project = Project.open(args.project)
+    except CorroscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return commands[args.project_command](project, args)
+    except CorroscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (OutputExistsError, ProjectError)) else EXIT_FAILED
+    finally:
+        project.close()
+
+
+def _create(args: argparse.Namespace) -> int:
+    from app.core.project import Project
+
+    with Project.create(args.project) as project:
+        print(f"Created project {project.location.display} (schema {project.schema_version}).")
+    return EXIT_OK
+
+
+def _load_model(path: Path | None, device: str) -> SegmentationModel | None:
+    path = path or default_model_path(device)
+    if path is None:
+        print("error: no model to load: none is bundled, pass one with --model FILE", file=sys.stderr)
+        return None
+    try:
+        return SegmentationModel.load(path, device=device)
+    except CorroscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _add(project: Project, args: argparse.Namespace) -> int:
+    paths = find_images(args.paths, recursive=args.recursive)
+    if not paths:
+        print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return EXIT_USAGE
+    options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
+    model = _load_model(args.model, args.device)
+    if model is None:
+        return EXIT_USAGE
+    print(f"Model: {model.describe()}", file=sys.stderr)
+
+    def progress(index: int, total: int, path: Path, state: str) -> None:
+        print(f"[{index}/{total}] {path}: {state}", file=sys.stderr, flush=True)
+
+    from app.core.project import add_inspection_photos
+
+    summary = add_inspection_photos(
+        project,
+        model,
+        args.asset,
+        args.date,
+        paths,
+        args.inspector,
+        options,
+        progress=progress,
+        notes=args.notes,
+    )
+    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
+    if fields and summary.outcome is not None:
+        project.ensure_asset(args.asset, **fields)
+    where = f"{args.asset} {args.date.isoformat()}" + (f" ({args.inspector})" if args.inspector else "")
+    if summary.outcome is not None:
+        out = summary.outcome
+        print(
+            f"{'New inspection' if out.created else 'Inspection'} {where}: {len(out.added)} photos stored, "
+            f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
+        )
+    for failure in summary.failures:
+        print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
+    return EXIT_FAILED if summary.failures or summary.outcome is None else EXIT_OK
+
+
+def _list(project: Project, _args: argparse.Namespace) -> int:
+    inspections = project.inspections()
+    print(f"Project {project.location.display}")
+    for asset in project.assets():
+        facts = ", ".join(v for v in (asset.name, asset.location, asset.material) if v)
+        print(f"{asset.tag}" + (f"  ({facts})" if facts else ""))
+        for i in (i for i in inspections if i.asset_id == asset.id):
+            who = f"  {i.inspector}" if i.inspector else ""
+            print(f"  {i.date.isoformat()}{who}  {i.photo_count} photo{'s' * (i.photo_count != 1)}")
+    if not inspections:
+        print("(no inspections yet: add one with `corroscope project add PROJECT --asset TAG --date ...`)")
+    return EXIT_OK
+
+
+def trend_table(trend: Trend) -> list[list[str]]:
+    """The trend rows as CSV cells; `rate_points_per_year` of each row is from the first inspection to
+    that one, so the last row holds first -> latest."""
+    from app.core.project.trend import trend_cells
+
+    first = next((r for r in trend.rows if r.corroded_share_mean is not None), None)
+    out = []
+    for row in trend.rows:
+        rate = ""
+        if first is not None and row.corroded_share_mean is not None and row.date > first.date:
+            assert first.corroded_share_mean is not None
+            years = (row.date - first.date).days / 365.25
+            rate = f"{(row.corroded_share_mean - first.corroded_share_mean) / years:.4f}"
+        out.append([escape_cell(c) for c in trend_cells(row)] + [rate])
+    return out
+
+
+def _trend(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.trend import TREND_COLUMNS
+
+    trend = project.trend(args.asset)
+    if args.csv is not None and args.csv.exists() and not args.overwrite:
+        raise OutputExistsError(f"{args.csv} already exists (pass --overwrite to replace it)")
+    table = trend_table(trend)
+    _print_table([*TREND_COLUMNS, RATE_COLUMN], table)
+    rate = trend.rate_points_per_year
+    print(f"{RATE_COLUMN} (first -> latest): " + ("n/a" if rate is None else f"{rate:+.4f}"))
+    if args.csv is not None:
+        write_csv(args.csv, table, [*TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
+        print(f"CSV: {args.csv}")
+    return EXIT_OK
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    for line in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
+
+
+PROJECT_CSV_PREFIX = (
+    *("asset", "inspection_date", "inspector", "photo_path", "photo_sha256", "photo_size", "exif_time"),
+    *("model_name", "review_state"),
+)
+
+
+def project_rows(project: Project) -> list[list[str]]:
+    """One row per stored photo (its newest result): asset, inspection, photo, then `results.csv`'s."""
+    inspections = project.inspections()
+    results = project.latest_results(i.id for i in inspections)
+    rows = []
+    for i in inspections:
+        by_photo = {r.photo_id: r for r in results[i.id]}
+        for photo in project.photos(i.id):
+            r = by_photo.get(photo.id)
+            head = [i.asset_tag, i.date.isoformat(), i.inspector, photo.path, photo.sha256, str(photo.size)]
+            head += [photo.exif_time or "", r.model_name if r else "", r.review_state if r else ""]
+            tail = csv_row(r.record) if r else [""] * len(csv_columns())
+            rows.append([escape_cell(c) for c in head] + tail)
+    return rows
+
+
+def _export(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.trend import TREND_COLUMNS
+
+    try:
+        from app.report.project_pdf import write_asset_pdf
+    except ImportError as exc:
+        print(f"error: the PDF report cannot load here: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    assets = project.assets()
+    pdfs = {a.tag: args.out / f"{safe_stem(a.tag)}_trend.pdf" for a in assets}
+    csvs = (args.out / "project.csv", args.out / "trends.csv")
+    existing = [p for p in (*csvs, *pdfs.values()) if p.exists()]
+    if existing and not args.overwrite:  # all checked before anything is written
+        names = ", ".join(p.name for p in existing)
+        raise OutputExistsError(f"{args.out} already holds {names} (pass --overwrite to replace them)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    columns = [*PROJECT_CSV_PREFIX, *csv_columns()]
+    write_csv(csvs[0], project_rows(project), columns, overwrite=args.overwrite)
+    trend_rows = []
+    for asset in assets:
+        trend = project.trend(asset.tag)
+        trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
+        write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
+    write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
+    print(
+        f"Exported {len(assets)} assets to {args.out}: {', '.join(p.name for p in (*csvs, *pdfs.values()))}"
+    )
+    return EXIT_OK
+
+
+def _relocate(project: Project, args: argparse.Namespace) -> int:
+    found = project.relocate(args.folder)
+    for photo in found:
+        print(f"found again: {photo.path}")
+    print(f"{len(found)} moved photos found in {args.folder}.")
+    return EXIT_OK

@@ -1,0 +1,153 @@
+"""The per-asset PDF of a project: the asset, its inspections, and the trend plot of the corroded share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+
+from app.core.errors import OutputExistsError
+from app.core.files import atomic_write_bytes
+from app.core.project.records import Asset
+from app.core.project.trend import Trend, TrendRow
+from app.report.pdf import Canvas, now_text, render
+
+MEAN_COLOUR, MAX_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90)
+
+
+def _share(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def rate_text(rate: float | None) -> str:
+    if rate is None:
+        return "Rate of change: needs two inspections on different dates"
+    return f"Rate of change of the mean corroded share, first to latest: {rate:+.2f} points per year"
+
+
+def render_asset_pdf(asset: Asset, trend: Trend, project_name: str) -> bytes:
+    """The asset's trend report as PDF bytes."""
+    return render(lambda c: _draw(c, asset, trend, project_name), f"Corroscope trend: {asset.tag}")
+
+
+def write_asset_pdf(
+    path: str | os.PathLike[str], asset: Asset, trend: Trend, project_name: str, overwrite: bool = False
+) -> Path:
+    """Write the asset's trend report atomically; `OutputExistsError` if it exists and not `overwrite`."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    return atomic_write_bytes(path, render_asset_pdf(asset, trend, project_name), overwrite)
+
+
+def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
+    c.text(f"Asset {asset.tag}: condition over time", size=16, bold=True)
+    c.text(f"Project {project_name}  ·  {now_text()}", size=9)
+    c.rule()
+    named = (("Name", asset.name), ("Location", asset.location), ("Material / coating", asset.material))
+    facts = [(k, v) for k, v in (*named, ("Notes", asset.notes)) if v]
+    if facts:
+        c.rows(facts)
+    c.text(rate_text(trend.rate_points_per_year), size=11, bold=True)
+    plot_h = c.height * 0.38
+    c.ensure_space(plot_h)
+    _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h))
+    c.y += plot_h + c.mm(4)
+    header = ["Date", "Inspector", "Photos", "Mean share %", "Worst share %", "D610 worst", "ISO worst"]
+    body = [
+        [
+            r.date.isoformat(),
+            r.inspector or "–",
+            str(r.photos),
+            _share(r.corroded_share_mean),
+            _share(r.corroded_share_max),
+            "–" if r.d610_worst is None else str(r.d610_worst),
+            "–" if r.iso_worst is None else f"Ri {r.iso_worst}",
+        ]
+        for r in trend.rows
+    ]
+    c.table(header, body, [0.14, 0.22, 0.09, 0.14, 0.14, 0.15, 0.12])
+    c.text(
+        "Corroded share = corrosion / (corrosion + asset) in % of the asset, per photo; mean and worst over "
+        "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri.",
+        size=8,
+    )
+
+
+def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
+    """Mean (solid) and worst photo (dashed) corroded share against the inspection date."""
+    p = c.painter
+    left, bottom = c.mm(16), c.mm(12)
+    head = c.mm(10)  # room for the legend above the plot
+    area = QRectF(
+        box.left() + left, box.top() + head, box.width() - left - c.mm(4), box.height() - bottom - head
+    )
+    measured = [r for r in rows if r.corroded_share_mean is not None]
+    p.setPen(QPen(QColor(60, 60, 60), c.mm(0.25)))
+    p.drawRect(area)
+    c.font(8)
+    if not measured:
+        p.drawText(area, int(Qt.AlignmentFlag.AlignCenter), "no inspection with an asset in view yet")
+        return
+    days = [r.date.toordinal() for r in measured]
+    d0, d1 = min(days), max(days)
+    span = max(d1 - d0, 1)
+    top = max(r.corroded_share_max or 0.0 for r in measured)
+    y_max = _nice_ceiling(top)
+
+    def point(day: int, share: float) -> QPointF:
+        x = area.left() + (area.width() * (day - d0) / span if d1 > d0 else area.width() / 2)
+        return QPointF(x, area.bottom() - area.height() * share / y_max)
+
+    for k in range(5):  # y grid and labels
+        share = y_max * k / 4
+        y = area.bottom() - area.height() * k / 4
+        p.setPen(QPen(QColor(225, 225, 225), c.mm(0.15)))
+        p.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+        p.setPen(QPen(QColor(60, 60, 60)))
+        right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        p.drawText(QRectF(box.left(), y - c.mm(2.5), left - c.mm(1.5), c.mm(5)), right, f"{share:g} %")
+    for r, day in zip(measured, days, strict=True):  # x labels: the inspection dates
+        x = point(day, 0).x()
+        label = QRectF(x - c.mm(12), area.bottom() + c.mm(1), c.mm(24), c.mm(5))
+        p.drawText(label, int(Qt.AlignmentFlag.AlignHCenter), r.date.isoformat())
+    series = (
+        ([r.corroded_share_mean for r in measured], MEAN_COLOUR, Qt.PenStyle.SolidLine, "mean of the photos"),
+        ([r.corroded_share_max for r in measured], MAX_COLOUR, Qt.PenStyle.DashLine, "worst photo"),
+    )
+    for n, (values, colour, style, label) in enumerate(series):
+        path = QPainterPath()
+        pts = [point(d, v or 0.0) for d, v in zip(days, values, strict=True)]
+        path.moveTo(pts[0])
+        for pt in pts[1:]:
+            path.lineTo(pt)
+        pen = QPen(colour, c.mm(0.5))
+        pen.setStyle(style)
+        p.setPen(pen)
+        p.drawPath(path)
+        p.setBrush(colour)
+        for pt in pts:
+            p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        ly = box.top() + c.mm(1) + n * c.mm(4)
+        p.drawLine(
+            QPointF(area.left() + c.mm(2), ly + c.mm(1.5)), QPointF(area.left() + c.mm(8), ly + c.mm(1.5))
+        )
+        p.setPen(QPen(QColor(40, 40, 40)))
+        p.drawText(
+            QRectF(area.left() + c.mm(9), ly, c.mm(60), c.mm(3.5)), int(Qt.AlignmentFlag.AlignVCenter), label
+        )
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at or above `value` (an axis top that reads well)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** int(f"{value:e}".split("e")[1])
+    for m in (1, 2, 5, 10):
+        if value <= m * step:
+            return float(m * step)
+    return float(10 * step)

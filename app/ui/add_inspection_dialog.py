@@ -1,0 +1,113 @@
+"""The "Add inspection" dialog: asset, date, inspector, and the photos or folders to analyse."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.photos import IMAGE_EXTENSIONS, find_images
+
+IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
+
+
+@dataclass(frozen=True)
+class InspectionRequest:
+    asset_tag: str
+    date: _dt.date
+    inspector: str
+    paths: tuple[Path, ...]
+
+
+class AddInspectionDialog(QDialog):
+    def __init__(
+        self, asset_tags: Sequence[str], start_folder: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add inspection")
+        self._folder = start_folder
+        self.asset = QComboBox()
+        self.asset.setEditable(True)
+        self.asset.addItems(list(asset_tags))
+        self.asset.setCurrentText(asset_tags[0] if asset_tags else "")
+        self.asset.lineEdit().setPlaceholderText("asset tag, e.g. P-101-A")
+        self.date = QDateEdit(QDate.currentDate())
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        self.inspector = QLineEdit()
+        self.photos = QListWidget()
+        add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
+        add_photos.clicked.connect(self._pick_photos)
+        add_folder.clicked.connect(self._pick_folder)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Analyse and store")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Asset", self.asset)
+        form.addRow("Date", self.date)
+        form.addRow("Inspector", self.inspector)
+        pick = QHBoxLayout()
+        pick.addWidget(add_photos)
+        pick.addWidget(add_folder)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(pick)
+        layout.addWidget(self.photos, 1)
+        layout.addWidget(self.buttons)
+        self.asset.currentTextChanged.connect(self._update_ok)
+        self._update_ok()
+
+    def add_paths(self, paths: Sequence[Path]) -> None:
+        """Photos (folders are listed, not recursed) into the list, each once."""
+        have = {self.photos.item(n).text() for n in range(self.photos.count())}
+        for p in find_images(paths):
+            if str(p) not in have:
+                self.photos.addItem(str(p))
+                have.add(str(p))
+        self._update_ok()
+
+    def request(self) -> InspectionRequest:
+        d = self.date.date()
+        paths = tuple(Path(self.photos.item(n).text()) for n in range(self.photos.count()))
+        return InspectionRequest(
+            self.asset.currentText().strip(),
+            _dt.date(d.year(), d.month(), d.day()),
+            self.inspector.text().strip(),
+            paths,
+        )
+
+    def _pick_photos(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Photos of the inspection", self._folder, IMAGE_FILTER)
+        if files:
+            self._folder = str(Path(files[0]).parent)
+            self.add_paths([Path(f) for f in files])
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of the inspection's photos", self._folder)
+        if folder:
+            self._folder = folder
+            self.add_paths([Path(folder)])
+
+    def _update_ok(self, *_args) -> None:
+        ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)

@@ -1,0 +1,217 @@
+"""The window's project: open/new, the panel's dock, and the jobs behind its buttons (add an inspection,
+re-run a photo, show a stored photo) on worker threads; trend and compare dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
+
+from app.core.errors import CorroscopeError
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.photos import read_image
+from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, add_inspection_photos, analyse_record
+from app.core.project.photos import describe_photo
+from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
+from app.ui.compare_dialog import CompareDialog
+from app.ui.project_panel_widget import ProjectPanelWidget
+from app.ui.qimage import rgb_to_qimage
+from app.ui.workers import Worker
+
+PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
+
+
+def _add_job(target: str, model, request: InspectionRequest, options: InferenceOptions) -> AddSummary:
+    with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        return add_inspection_photos(
+            project, model, request.asset_tag, request.date, list(request.paths), request.inspector, options
+        )
+
+
+def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions) -> int:
+    with Project.open(target) as project:
+        photo = project.photo(photo_id)
+        path = None if photo is None else project.photo_file(photo)
+        if photo is None or path is None:
+            raise CorroscopeError("The photo is not where the project says; relocate it first")
+        entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
+        return project.add_result(photo_id, entry)
+
+
+def _relocate_job(target: str, folder: Path) -> int:
+    with Project.open(target) as project:
+        return len(project.relocate(folder))
+
+
+class ProjectUi(QObject):
+    """Owns the open project of a window; the window only forwards its two File menu actions here."""
+
+    project_changed = Signal(object)  # the Project, or None
+    inspection_added = Signal(object)  # AddSummary
+    result_added = Signal(int)  # photo id
+    photos_relocated = Signal(int)  # how many were found
+
+    def __init__(self, window: Any) -> None:  # the MainWindow (duck-typed: no import cycle)
+        super().__init__(window)
+        self.window = window
+        self.project: Project | None = None
+        self.panel = ProjectPanelWidget()
+        self.dock = QDockWidget("Project", window)
+        self.dock.setObjectName("dock_project")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        self.dock.hide()  # until a project is opened: the photo window stays as it was
+        self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
+        self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
+        self.panel.trend_requested.connect(self.show_trend)
+        self.panel.compare_requested.connect(self.show_compare)
+        self.panel.photo_activated.connect(self.show_stored_photo)
+        self.panel.rerun_requested.connect(self.rerun)
+        self.panel.relocate_requested.connect(self.relocate_dialog)
+
+    @property
+    def target(self) -> str:
+        assert self.project is not None
+        loc = self.project.location
+        return str(loc.file) if loc.file is not None else loc.url.render_as_string(hide_password=False)
+
+    def set_project(self, project: Project | None) -> None:
+        if self.project is not None:
+            self.project.close()
+        self.project = project
+        self.panel.set_project(project)
+        self.dock.show()
+        self.project_changed.emit(project)
+
+    def open(self, target: str | Path, create: bool = False) -> bool:
+        try:
+            project = Project.create(target) if create else Project.open(target)
+        except CorroscopeError as exc:
+            self.window.show_message(str(exc), "error")
+            return False
+        self.set_project(project)
+        self.window.statusBar().showMessage(f"Project {project.location.display}", 8000)
+        return True
+
+    def new_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "New project", self.window.settings.last_folder, PROJECT_FILTER
+        )
+        if path:  # the file dialog asked before replacing; a project is never replaced: create refuses
+            self.open(path if path.endswith(SUFFIX) else path + SUFFIX, create=True)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open project", self.window.settings.last_folder, PROJECT_FILTER
+        )
+        if path:
+            self.open(path)
+
+    def open_server_dialog(self) -> None:
+        url, ok = QInputDialog.getText(self.window, "Project on a server", "postgresql://user@host/database")
+        if ok and url.strip():
+            self.open(url.strip())
+
+    def add_inspection_dialog(self) -> AddInspectionDialog | None:
+        if self.project is None:
+            return None
+        dialog = AddInspectionDialog([a.tag for a in self.project.assets()], self.window.settings.last_folder)
+        dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
+        dialog.setModal(True)
+        dialog.show()
+        self.dialogs.append(dialog)
+        return dialog
+
+    def add_inspection(self, request: InspectionRequest) -> Worker | None:
+        model = self.window.controller.model
+        if self.project is None or model is None:
+            self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
+            return None
+        worker = Worker(_add_job, self.target, model, request, self.window.controller.options)
+        worker.signals.returned.connect(self._on_added)
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        self.window.busy_label.setText(f"Analysing {len(request.paths)} photos of {request.asset_tag}…")
+        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
+        return self.window.controller.pool.start(worker)
+
+    def _on_added(self, summary: AddSummary) -> None:
+        self.panel.refresh()
+        out = summary.outcome
+        stored = 0 if out is None else len(out.added)
+        already = 0 if out is None else len(out.already_stored)
+        text = f"{stored} photos stored, {already} already stored, {len(summary.failures)} failed"
+        failures = "".join(f"\n{f.path.name}: {f.reason}" for f in summary.failures)
+        self.window.show_message(text + failures, "error" if summary.failures else "info")
+        self.inspection_added.emit(summary)
+
+    def show_stored_photo(self, photo_id: int) -> None:
+        """The photo in the viewer (read on a worker); its stored figures are already in the panel."""
+        assert self.project is not None
+        photo = self.project.photo(photo_id)
+        path = None if photo is None else self.project.photo_file(photo)
+        if path is None:
+            self.window.show_message("The photo is not where the project says; relocate it.", "error")
+            return
+        controller = self.window.controller
+        controller.state.set_photo(None)  # the viewer no longer shows their photo
+        self.window.figures.set_result(None, "A stored photo: its figures are in the Project panel.")
+        self.window.setWindowTitle(f"{path.name} – Corroscope")
+        self.window._update_enabled()
+        worker = Worker(lambda p: rgb_to_qimage(read_image(p)), path)
+        worker.signals.returned.connect(self.window.viewer.set_photo)
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        self.window.controller.pool.start(worker)
+
+    def rerun(self, photo_id: int) -> Worker | None:
+        model = self.window.controller.model
+        if self.project is None or model is None:
+            return None
+        worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
+        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id))
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        return self.window.controller.pool.start(worker)
+
+    def _on_rerun(self, photo_id: int) -> None:
+        self.panel.refresh()
+        self.panel.select_photo(photo_id)
+        self.result_added.emit(photo_id)
+
+    def relocate_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder the photos were moved to")
+        if folder:
+            self.relocate(Path(folder))
+
+    def relocate(self, folder: Path) -> Worker | None:
+        """Find missing photos in `folder` by content, on a worker (hashing a big folder takes time)."""
+        if self.project is None:
+            return None
+        worker = Worker(_relocate_job, self.target, folder)
+        worker.signals.returned.connect(self._on_relocated)
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        return self.window.controller.pool.start(worker)
+
+    def _on_relocated(self, found: int) -> None:
+        self.panel.refresh()
+        self.window.show_message(f"{found} moved photos found again", "info")
+        self.photos_relocated.emit(found)
+
+    def show_trend(self, tag: str):
+        """The asset's trend in its own window (pyqtgraph loads here, not at start-up)."""
+        if self.project is None:
+            return None
+        from app.ui.trend_view_widget import TrendDialog
+
+        return self._keep(TrendDialog(self.project.trend(tag), self.window))
+
+    def show_compare(self, tag: str) -> CompareDialog | None:
+        if self.project is None:
+            return None
+        return self._keep(CompareDialog(self.project, tag, self.window))
+
+    def _keep(self, dialog):
+        self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]
+        dialog.show()
+        return dialog

@@ -1,0 +1,171 @@
+"""The project panel beside the viewer: a tree asset > inspection > photos, and the stored figures of the
+photo picked in it (read from the project, no model run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.figures import percent_text
+from app.core.project import Project, StoredResult
+
+ROLE = Qt.ItemDataRole.UserRole  # ("asset", tag) / ("inspection", id, tag) / ("photo", id, tag)
+
+
+def stored_figures_text(result: StoredResult | None) -> str:
+    """The stored figures of a photo in a few lines, or why there are none."""
+    if result is None:
+        return "No result stored for this photo."
+    lines = [f"Corroded share of the asset: {percent_text(result.corroded_share, unit=True)}"]
+    if result.astm_d610 is None:
+        lines.append("No grade (no asset in view)")
+    else:
+        lines.append(f"ASTM D610: {result.astm_d610}   ISO 4628-3: Ri {result.iso_4628_3}")
+    if result.needs_review:
+        lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
+    lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {result.provider}, {result.mode}")
+    lines.append(f"Review: {result.review_state}")
+    return "\n".join(lines)
+
+
+class ProjectPanelWidget(QWidget):
+    """Shows one project; tells the window what the user picked (signals), never runs a model."""
+
+    photo_activated = Signal(int)  # a stored photo's id
+    add_inspection_requested = Signal()
+    trend_requested = Signal(str)  # asset tag
+    compare_requested = Signal(str)  # asset tag
+    rerun_requested = Signal(int)  # a stored photo's id
+    relocate_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.title = QLabel("No project open (File ▸ New project… / Open project…)")
+        self.title.setWordWrap(True)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
+        self.tree.setColumnWidth(0, 220)
+        self.figures = QLabel()
+        self.figures.setWordWrap(True)
+        self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.add_button = QPushButton("Add inspection…")
+        self.trend_button = QPushButton("Trend…")
+        self.compare_button = QPushButton("Compare…")
+        self.rerun_button = QPushButton("Re-run model")
+        self.rerun_button.setToolTip("Analyse the photo again with the loaded model; both results are kept")
+        self.relocate_button = QPushButton("Find moved photos…")
+        self.relocate_button.setToolTip("Point to the folder photos were moved to; they are found by content")
+        buttons = QGridLayout()  # two rows keep the dock narrow
+        all_buttons = (self.add_button, self.trend_button, self.compare_button, self.rerun_button)
+        for n, b in enumerate((*all_buttons, self.relocate_button)):
+            buttons.addWidget(b, n // 2, n % 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.figures)
+        self.add_button.clicked.connect(self.add_inspection_requested)
+        self.trend_button.clicked.connect(lambda: self._emit_asset(self.trend_requested))
+        self.compare_button.clicked.connect(lambda: self._emit_asset(self.compare_requested))
+        self.rerun_button.clicked.connect(self._emit_rerun)
+        self.relocate_button.clicked.connect(self.relocate_requested)
+        self.tree.currentItemChanged.connect(self._on_current)
+        self._update_enabled()
+
+    def set_project(self, project: Project | None) -> None:
+        self.project = project
+        self.title.setText(
+            f"Project {project.location.display}" if project else "No project open (File ▸ New project…)"
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the tree from the project (after an inspection was added)."""
+        self.tree.clear()
+        self.figures.clear()
+        if self.project is not None:
+            inspections = self.project.inspections()
+            results = self.project.latest_results(i.id for i in inspections)
+            for asset in self.project.assets():
+                a_item = QTreeWidgetItem([asset.tag, ""])
+                a_item.setData(0, ROLE, ("asset", asset.tag))
+                self.tree.addTopLevelItem(a_item)
+                for i in (i for i in inspections if i.asset_id == asset.id):
+                    self._add_inspection_item(a_item, i, {r.photo_id: r for r in results[i.id]})
+                a_item.setExpanded(True)
+        self._update_enabled()
+
+    def _add_inspection_item(self, parent: QTreeWidgetItem, inspection, by_photo) -> None:
+        who = f" · {inspection.inspector}" if inspection.inspector else ""
+        item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", str(inspection.photo_count)])
+        item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))
+        parent.addChild(item)
+        assert self.project is not None
+        for photo in self.project.photos(inspection.id):
+            r = by_photo.get(photo.id)
+            share = percent_text(r.corroded_share) if r else ""
+            child = QTreeWidgetItem([Path(photo.path).name, share])
+            child.setToolTip(0, photo.path)
+            child.setData(0, ROLE, ("photo", photo.id, inspection.asset_tag))
+            item.addChild(child)
+
+    def current_asset(self) -> str | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return self.tree.topLevelItem(0).data(0, ROLE)[1] if self.tree.topLevelItemCount() else None
+        return item.data(0, ROLE)[-1] if item.data(0, ROLE)[0] != "asset" else item.data(0, ROLE)[1]
+
+    def select_photo(self, photo_id: int) -> bool:
+        """Make the photo the current item (which opens it); False if it is not in the tree."""
+        for item in self._items():
+            if item.data(0, ROLE)[:2] == ("photo", photo_id):
+                self.tree.setCurrentItem(item)
+                return True
+        return False
+
+    def _items(self):
+        stack = [self.tree.topLevelItem(n) for n in range(self.tree.topLevelItemCount())]
+        while stack:
+            item = stack.pop(0)
+            yield item
+            stack += [item.child(n) for n in range(item.childCount())]
+
+    def _on_current(self, item: QTreeWidgetItem | None, _previous=None) -> None:
+        self._update_enabled()
+        data = item.data(0, ROLE) if item is not None else None
+        if not data or data[0] != "photo" or self.project is None:
+            self.figures.clear()
+            return
+        self.figures.setText(stored_figures_text(self.project.latest_result(data[1])))
+        self.photo_activated.emit(data[1])
+
+    def _emit_asset(self, signal) -> None:
+        tag = self.current_asset()
+        if tag is not None:
+            signal.emit(tag)
+
+    def _emit_rerun(self) -> None:
+        item = self.tree.currentItem()
+        if item is not None and item.data(0, ROLE)[0] == "photo":
+            self.rerun_requested.emit(item.data(0, ROLE)[1])
+
+    def _update_enabled(self) -> None:
+        open_ = self.project is not None
+        has_asset = self.tree.topLevelItemCount() > 0
+        item = self.tree.currentItem()
+        self.add_button.setEnabled(open_)
+        self.relocate_button.setEnabled(has_asset)
+        self.trend_button.setEnabled(has_asset)
+        self.compare_button.setEnabled(has_asset)
+        self.rerun_button.setEnabled(item is not None and item.data(0, ROLE)[0] == "photo")

@@ -1,0 +1,75 @@
+"""The trend of one asset drawn with pyqtgraph: corroded share (mean and worst photo) and the worst
+ASTM D610 grade against the inspection date, with the rate of change in points per year."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+
+from app.core.project import Trend
+from app.report.project_pdf import rate_text
+
+MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
+
+
+def _stamp(date: _dt.date) -> float:
+    """Seconds since the epoch at noon UTC of the date (what DateAxisItem reads)."""
+    return _dt.datetime(date.year, date.month, date.day, 12, tzinfo=_dt.timezone.utc).timestamp()
+
+
+class TrendViewWidget(QWidget):
+    """Two plots sharing the date axis: the share curves above, the worst ASTM D610 grade below."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.trend: Trend | None = None
+        self.rate_label = QLabel()
+        self.share_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
+        self.share_plot.setLabel("left", "corroded share of the asset", units="%")
+        self.share_plot.addLegend(offset=(10, 10))
+        self.share_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.grade_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
+        self.grade_plot.setLabel("left", "ASTM D610 (worst)")
+        self.grade_plot.setYRange(0, 10)
+        self.grade_plot.setXLink(self.share_plot)
+        mean_pen = pg.mkPen(MEAN_COLOUR, width=2)
+        max_pen = pg.mkPen(MAX_COLOUR, width=2, style=Qt.PenStyle.DashLine)
+        self.mean_curve = self.share_plot.plot([], [], pen=mean_pen, symbol="o", name="mean of the photos")
+        self.max_curve = self.share_plot.plot([], [], pen=max_pen, symbol="s", name="worst photo")
+        grade_pen = pg.mkPen(GRADE_COLOUR, width=2)
+        self.grade_curve = self.grade_plot.plot([], [], pen=grade_pen, symbol="o", symbolBrush=GRADE_COLOUR)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.rate_label)
+        layout.addWidget(self.share_plot, 3)
+        layout.addWidget(self.grade_plot, 2)
+
+    def set_trend(self, trend: Trend) -> None:
+        self.trend = trend
+        shares = [r for r in trend.rows if r.corroded_share_mean is not None]
+        xs = [_stamp(r.date) for r in shares]
+        self.mean_curve.setData(xs, [r.corroded_share_mean for r in shares])
+        self.max_curve.setData(xs, [r.corroded_share_max for r in shares])
+        graded = [r for r in trend.rows if r.d610_worst is not None]
+        self.grade_curve.setData([_stamp(r.date) for r in graded], [r.d610_worst for r in graded])
+        self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend.rate_points_per_year)}")
+
+    def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
+        """What each curve shows (x: epoch seconds), for tests and exports."""
+        out = {}
+        for name, curve in (("mean", self.mean_curve), ("max", self.max_curve), ("d610", self.grade_curve)):
+            x, y = curve.getData()
+            out[name] = ([] if x is None else list(map(float, x)), [] if y is None else list(map(float, y)))
+        return out
+
+
+class TrendDialog(QDialog):
+    def __init__(self, trend: Trend, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Trend of {trend.asset_tag}")
+        self.view = TrendViewWidget(self)
+        self.view.set_trend(trend)
+        QVBoxLayout(self).addWidget(self.view)
+        self.resize(760, 560)

@@ -1,0 +1,124 @@
+"""`corroscope project list / export / trend / relocate` and their refusals, in-process."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.core.project import Project
+from tests.helpers.pipe_photos import photo_folder
+
+
+@pytest.fixture
+def filled(target: str, tmp_path: Path, tiny_model_path: Path) -> str:
+    """A project with two assets: P-101-A inspected twice, V-7 (name and location given) once."""
+    assert cli.main(["project", "create", target]) == 0
+    runs = [("P-101-A", "2022-05-01", 0.05), ("P-101-A", "2024-05-01", 0.2), ("V-7", "2023-01-10", 0.1)]
+    for n, (tag, date, rust) in enumerate(runs):
+        folder = photo_folder(tmp_path / f"in{n}", 2, rust, seed=n)
+        args = ["project", "add", target, "--asset", tag, "--date", date, str(folder)]
+        if tag == "V-7":
+            args += ["--asset-name", "gate valve", "--asset-location", "unit 3", "--notes", "after the leak"]
+        assert (
+            cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu", "--inspector", "Ann"]) == 0
+        )
+    return target
+
+
+def test_list_names_every_asset_and_inspection(filled: str, capsys) -> None:
+    capsys.readouterr()
+    assert cli.main(["project", "list", filled]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "P-101-A",
+        "  2022-05-01  Ann  2 photos",
+        "  2024-05-01  Ann  2 photos",
+        "V-7  (gate valve, unit 3)",
+        "  2023-01-10  Ann  2 photos",
+    ]
+    with Project.open(filled) as project:
+        assert [i.notes for i in project.inspections("V-7")] == ["after the leak"]
+
+
+def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(
+    qapp, filled: str, tmp_path: Path, capsys
+) -> None:
+    """(`qapp`: the PDF needs a Qt application; pytest-qt's, so later widget tests can share it.)"""
+    out = tmp_path / "export"
+    assert cli.main(["project", "export", filled, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "P-101-A_trend.pdf",
+        "V-7_trend.pdf",
+        "project.csv",
+        "trends.csv",
+    ]
+    for pdf in out.glob("*.pdf"):
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
+    with open(out / "project.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["asset"], r["inspection_date"]) for r in rows] == [
+        ("P-101-A", "2022-05-01"), ("P-101-A", "2022-05-01"), ("P-101-A", "2024-05-01"),
+        ("P-101-A", "2024-05-01"), ("V-7", "2023-01-10"), ("V-7", "2023-01-10"),
+    ]  # fmt: skip
+    with Project.open(filled) as project:
+        (first, *_rest) = project.inspections("P-101-A")
+        photo = project.photos(first.id)[0]
+        stored = project.latest_result(photo.id)
+    assert stored is not None
+    assert rows[0]["photo_sha256"] == photo.sha256 and rows[0]["status"] == "ok"
+    assert float(rows[0]["corroded_share"]) == pytest.approx(stored.corroded_share, abs=1e-4)
+    with open(out / "trends.csv", encoding="utf-8-sig", newline="") as fh:
+        trends = list(csv.DictReader(fh))
+    assert [(t["asset"], t["date"]) for t in trends] == [
+        ("P-101-A", "2022-05-01"), ("P-101-A", "2024-05-01"), ("V-7", "2023-01-10")
+    ]  # fmt: skip
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert cli.main(["project", "export", filled, "--out", str(out)]) == cli.EXIT_USAGE
+    assert "--overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert cli.main(["project", "export", filled, "--out", str(out), "--overwrite"]) == 0
+
+
+def test_trend_refuses_to_replace_a_csv_and_names_the_assets_it_knows(
+    filled: str, tmp_path: Path, capsys
+) -> None:
+    existing = tmp_path / "mine.csv"
+    existing.write_text("mine\n")
+    assert (
+        cli.main(["project", "trend", filled, "--asset", "P-101-A", "--csv", str(existing)]) == cli.EXIT_USAGE
+    )
+    assert existing.read_text() == "mine\n"
+    assert cli.main(["project", "trend", filled, "--asset", "nope"]) == cli.EXIT_USAGE
+    assert "P-101-A, V-7" in capsys.readouterr().err
+
+
+def test_relocate_finds_moved_photos(filled: str, tmp_path: Path, capsys) -> None:
+    shutil.move(str(tmp_path / "in2"), str(tmp_path / "moved"))
+    capsys.readouterr()
+    assert cli.main(["project", "relocate", filled, str(tmp_path)]) == 0
+    assert "2 moved photos found" in capsys.readouterr().out
+
+
+def test_bad_usage_says_what_to_do(tmp_path: Path, tiny_model_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["project", "add", str(tmp_path / "p"), "--asset", "A", "--date", "1.5.2024", str(tmp_path)])
+    assert info.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+    args = [
+        "project",
+        "add",
+        str(tmp_path / "missing"),
+        "--asset",
+        "A",
+        "--date",
+        dt.date.today().isoformat(),
+    ]
+    assert cli.main([*args, str(tmp_path), "--model", str(tiny_model_path)]) == cli.EXIT_USAGE
+    assert "corroscope project create" in capsys.readouterr().err
+    assert cli.main(["project", "create", str(tmp_path / "nofolder" / "p")]) == cli.EXIT_USAGE
+    assert "not found" in capsys.readouterr().err

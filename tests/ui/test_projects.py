@@ -1,0 +1,126 @@
+"""The project in the window (pytest-qt, real widgets, real SQLite): create a project from the File
+menu, add two inspections through the dialog, open a stored photo, the trend view and compare."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
+
+from app.core.project import Project
+from app.ui.compare_dialog import CompareDialog
+from app.ui.project_panel_widget import ROLE
+from app.ui.trend_view_widget import TrendDialog, _stamp
+from tests.helpers.pipe_photos import photo_folder
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+
+DATES = (dt.date(2022, 5, 1), dt.date(2024, 5, 1))
+
+
+def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str) -> None:
+    win.projects.panel.add_button.click()
+    dialog = win.projects.dialogs[-1]
+    dialog.asset.setCurrentText("P-101-A")
+    dialog.date.setDate(QDate(date.year, date.month, date.day))
+    dialog.inspector.setText(inspector)
+    dialog.add_paths([folder])
+    assert dialog.photos.count() == 3
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+@pytest.fixture
+def project_window(qtbot, window, tmp_path: Path, monkeypatch):
+    """The window with a project made through File > New project… and two inspections added."""
+    target = tmp_path / "site.corroscope"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "site"), ""))
+    window.actions["new_project"].trigger()
+    assert target.is_file() and window.projects.project is not None
+    for n, date in enumerate(DATES):
+        folder = photo_folder(tmp_path / f"insp{n}", 3, 0.05 + 0.15 * n, seed=n, size=(48, 64))
+        _add_through_dialog(qtbot, window, folder, date, inspector=f"inspector {n}")
+    return window, target
+
+
+def test_the_tree_shows_asset_inspections_and_photos(project_window) -> None:
+    win, _target = project_window
+    tree = win.projects.panel.tree
+    assert tree.topLevelItemCount() == 1
+    asset = tree.topLevelItem(0)
+    assert asset.text(0) == "P-101-A"
+    assert [asset.child(n).text(0) for n in range(2)] == [
+        "2022-05-01 · inspector 0",
+        "2024-05-01 · inspector 1",
+    ]
+    assert [asset.child(0).child(n).text(0) for n in range(3)] == [f"photo_00{n}.png" for n in range(3)]
+
+
+def test_a_stored_photo_shows_its_stored_figures_without_running_the_model(qtbot, project_window) -> None:
+    win, target = project_window
+    open_and_wait(qtbot, win, next((target.parent / "insp0").iterdir()))  # a photo analysed the usual way
+    assert win.actions["export"].isEnabled()
+    analysed: list[object] = []
+    win.controller.photo_analyzed.connect(analysed.append)
+    item = win.projects.panel.tree.topLevelItem(0).child(1).child(2)
+    photo_id = item.data(0, ROLE)[1]
+    win.projects.panel.tree.setCurrentItem(item)
+    with Project.open(target) as project:
+        stored = project.latest_result(photo_id)
+    assert stored is not None
+    text = win.projects.panel.figures.text()
+    assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
+    qtbot.waitUntil(win.viewer.has_photo, timeout=TIMEOUT_MS)
+    assert not analysed
+    assert win.controller.result is None and not win.actions["export"].isEnabled()
+    assert "Project panel" in win.figures.review_label.text()
+    with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
+        win.projects.panel.rerun_button.click()
+    with Project.open(target) as project:
+        assert len(project.results(photo_id)) == 2  # the re-run is kept beside the first result
+
+
+def test_the_trend_view_plots_each_inspection(project_window) -> None:
+    win, target = project_window
+    win.projects.panel.trend_button.click()
+    dialog = win.projects.dialogs[-1]
+    assert isinstance(dialog, TrendDialog) and dialog.isVisible()
+    with Project.open(target) as project:
+        trend = project.trend("P-101-A")
+    xs, means = dialog.view.curve_data()["mean"]
+    assert xs == [_stamp(d) for d in DATES]
+    assert means == pytest.approx([r.corroded_share_mean for r in trend.rows])
+    assert dialog.view.curve_data()["max"][1] == pytest.approx([r.corroded_share_max for r in trend.rows])
+    assert f"{trend.rate_points_per_year:+.2f} points per year" in dialog.view.rate_label.text()
+
+
+def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
+    win, _target = project_window
+    win.projects.panel.compare_button.click()
+    dialog = win.projects.dialogs[-1]
+    assert isinstance(dialog, CompareDialog) and dialog.isVisible()
+    left, right = dialog.views
+    assert [b.currentText()[:10] for b in dialog.inspection_boxes] == ["2022-05-01", "2024-05-01"]
+    assert (
+        "Corroded share" in dialog.figure_labels[0].text()
+        and "Corroded share" in dialog.figure_labels[1].text()
+    )
+    left.zoom_by(4.0)
+    assert right.zoom == pytest.approx(left.zoom)
+    left.horizontalScrollBar().setValue(left.horizontalScrollBar().maximum())
+    assert right.center().x() == pytest.approx(left.center().x(), abs=1.0)
+    right.zoom_by(0.5)
+    assert left.zoom == pytest.approx(right.zoom)
+
+
+def test_moved_photos_are_found_again_from_the_panel(
+    qtbot, project_window, tmp_path: Path, monkeypatch
+) -> None:
+    win, _target = project_window
+    (tmp_path / "insp1").rename(tmp_path / "moved")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "moved"))
+    with qtbot.waitSignal(win.projects.photos_relocated, timeout=TIMEOUT_MS) as found:
+        win.projects.panel.relocate_button.click()
+    assert found.args == [3]
