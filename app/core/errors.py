@@ -21,3 +21,7 @@ class ExportError(CorroscopeError):
 
 class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
+
+
+class ReviewedMaskError(CorroscopeError):
+    """A reviewed mask that cannot be used for its photo (unreadable, wrong size, off-palette colours)."""
