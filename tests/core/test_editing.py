@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ def _numpy_stroke(labels: np.ndarray, points, radius: float, values) -> np.ndarr
     out = labels.copy()
     yy, xx = np.mgrid[0 : labels.shape[0], 0 : labels.shape[1]].astype(np.float64)
     hit = np.zeros(labels.shape, bool)
-    pairs = list(zip(points[:-1], points[1:], strict=True)) or [(points[0], points[0])]
+    pairs = list(itertools.pairwise(points)) or [(points[0], points[0])]
     for (xa, ya), (xb, yb) in pairs:
         d = np.array([xb - xa, yb - ya], float)
         seg2 = float(d @ d)
