@@ -128,12 +128,39 @@ def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
         iou = [r[key]["pipe_iou"] for r in rows]
         err = [r[key]["share_error"] for r in rows]
         corr = [r[key]["corrosion_iou"] for r in rows]
+        base = [r["before"]["pipe_iou"] for r in rows]
         out[key] = {
             "pipe_iou_mean": statistics.fmean(iou), "pipe_iou_worst": min(iou),
+            "pipe_iou_better": sum(a > b + 0.05 for a, b in zip(iou, base, strict=True)),
+            "pipe_iou_worse": sum(a < b - 0.05 for a, b in zip(iou, base, strict=True)),
             "share_error_mean": statistics.fmean(err), "share_error_median": statistics.median(err),
             "share_error_worst": max(err), "corrosion_iou_mean": statistics.fmean(corr),
         }  # fmt: skip
     return out
+
+
+_ROW_NAMES = {
+    "before": "model alone",
+    "box_only": "+ box, no GrabCut",
+    "after_probabilities": "+ box (probabilities)",
+    "after_confidence": "+ box (labels+conf.)",
+}
+
+
+def _print_table(table: dict[str, dict[str, float]]) -> None:
+    print(
+        f"{'':22s} {'pipe IoU':>17s} {'corroded-share error (points)':>30s} {'corr.':>7s} {'pipe IoU':>12s}"
+    )
+    print(
+        f"{'':22s} {'mean':>8s} {'worst':>8s} {'mean':>10s} {'median':>9s} {'worst':>9s} "
+        f"{'IoU':>7s} {'up/down':>12s}"
+    )
+    for key, s in table.items():
+        print(
+            f"{_ROW_NAMES[key]:22s} {s['pipe_iou_mean']:8.1f} {s['pipe_iou_worst']:8.1f} "
+            f"{s['share_error_mean']:10.2f} {s['share_error_median']:9.2f} {s['share_error_worst']:9.2f} "
+            f"{s['corrosion_iou_mean']:7.1f} {s['pipe_iou_better']:>8d}/{s['pipe_iou_worse']:<3d}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,20 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{result['model']} on {result['photos']} photos; one box per photo (the ground-truth pipe's bounds)"
     )
-    print(
-        f"{'':22s} {'pipe IoU mean':>13s} {'worst':>7s} {'share err mean':>14s} {'median':>7s} {'worst':>7s}"
-    )
-    names = {
-        "before": "model alone",
-        "box_only": "+ box, no GrabCut",
-        "after_probabilities": "+ box (probabilities)",
-    }
-    names["after_confidence"] = "+ box (labels+conf.)"
-    for key, s in result["summary"].items():
-        print(
-            f"{names[key]:22s} {s['pipe_iou_mean']:13.1f} {s['pipe_iou_worst']:7.1f} "
-            f"{s['share_error_mean']:14.2f} {s['share_error_median']:7.2f} {s['share_error_worst']:7.2f}"
-        )
+    _print_table(result["summary"])
     seconds = [r["after_probabilities"]["seconds"] for r in result["rows"]]
     median, worst = 1000 * statistics.median(seconds), 1000 * max(seconds)
     print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
@@ -186,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         result["large"] = {"size": a.large} | time_large(w, h, options)
         print(f"{a.large}: " + ", ".join(f"{k} {v:.0f}" for k, v in result["large"].items() if k != "size"))
     if a.json:
-        a.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        a.json.write_text(json.dumps(result, indent=2, default=lambda o: o.item()) + "\n", encoding="utf-8")
     return 0
 
 
