@@ -48,6 +48,8 @@ def _ms(fn: Callable[[], object]) -> float:
 
 
 def _stroke_times(editor: LabelEditor, path, radius: float, class_id: int | None) -> dict[str, float]:
+    if class_id is None:  # the eraser restores the model's labels: paint over them first
+        editor.stroke(path, radius, 0)
     moves = []
     begin = _ms(lambda: editor.begin_stroke(path[0], radius, class_id))
     for p in path[1:]:
@@ -76,7 +78,8 @@ def run(h: int, w: int, repeat: int) -> dict:
     }
     for _ in range(repeat):
         for name, (path, radius, cls) in cases.items():
-            rows.setdefault(name, []).append(_stroke_times(editor, path, radius, cls))
+            fresh = LabelEditor(labels.copy())  # every stroke paints over the model's labels
+            rows.setdefault(name, []).append(_stroke_times(fresh, path, radius, cls))
     out: dict[str, dict[str, float]] = {}
     for name, runs in rows.items():
         out[name] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -34,6 +34,7 @@ class Edit:
     before: np.ndarray = field(repr=False)
     after: np.ndarray = field(repr=False)
     kind: str = "edit"
+    delta: np.ndarray | None = field(default=None, repr=False)  # pixels per class id, after - before
 
     @property
     def nbytes(self) -> int:
@@ -69,7 +70,13 @@ def tighten(edit: Edit) -> Edit | None:
     y0, x0 = edit.box[0] + r0, edit.box[1] + c0
     box = (y0, x0, y0 + r1 - r0, x0 + c1 - c0)
     sub = (slice(r0, r1), slice(c0, c1))
-    return Edit(box, edit.before[sub].copy(), edit.after[sub].copy(), edit.kind)
+    return Edit(box, edit.before[sub].copy(), edit.after[sub].copy(), edit.kind, edit.delta)
+
+
+def count_delta(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Change in pixels per class id (int64, 256) from `before` to `after`, counted on changed pixels."""
+    changed = before != after
+    return np.bincount(after[changed], minlength=256) - np.bincount(before[changed], minlength=256)
 
 
 def segment_disc_mask(
@@ -146,6 +153,7 @@ class LabelEditor:
         self._redo: list[Edit] = []
         self._undo_bytes = 0
         self._stroke: list[tuple[Box, np.ndarray]] | None = None
+        self._stroke_delta = np.zeros(256, dtype=np.int64)
         self._stroke_kind = ""
         self._stroke_last: Point | None = None
         self._stroke_tool: tuple[int | None, float] = (None, 0.0)
@@ -163,10 +171,14 @@ class LabelEditor:
         return area_stats_from_counts(self._counts, classes, int(self.labels.size))
 
     # -- applying edits --------------------------------------------------------------------------
-    def _write(self, box: Box, values: np.ndarray, previous: np.ndarray) -> None:
-        self.labels[_slices(box)] = values
-        self._counts += np.bincount(values.ravel(), minlength=256)
-        self._counts -= np.bincount(previous.ravel(), minlength=256)
+    def _write(self, edit: Edit, forward: bool) -> None:
+        """Put an edit's after (forward) or before patch in place; its delta keeps the counts (no recount)."""
+        self.labels[_slices(edit.box)] = edit.after if forward else edit.before
+        assert edit.delta is not None
+        if forward:
+            self._counts += edit.delta
+        else:
+            self._counts -= edit.delta
 
     def _paint(self, box: Box, mask: np.ndarray, values: int | np.ndarray) -> np.ndarray:
         """Set masked pixels in `box` to `values` (a class id, or a patch of ids); returns the old patch."""
@@ -174,11 +186,13 @@ class LabelEditor:
         old = view.copy()
         new = values if np.isscalar(values) else values[mask]
         view[mask] = new
-        self._counts -= np.bincount(old[mask], minlength=256)
+        delta = -np.bincount(old[mask], minlength=256)
         if np.isscalar(values):
-            self._counts[int(values)] += int(np.count_nonzero(mask))
+            delta[int(values)] += int(np.count_nonzero(mask))
         else:
-            self._counts += np.bincount(new, minlength=256)
+            delta += np.bincount(new, minlength=256)
+        self._counts += delta
+        self._stroke_delta += delta
         return old
 
     def apply(self, edit: Edit | None) -> Edit | None:
@@ -192,7 +206,8 @@ class LabelEditor:
         tight = tighten(Edit(edit.box, self.labels[_slices(edit.box)].copy(), edit.after, edit.kind))
         if tight is None:
             return None
-        self._write(tight.box, tight.after, tight.before)
+        tight = replace(tight, delta=count_delta(tight.before, tight.after))
+        self._write(tight, forward=True)
         self._push(tight)
         return tight
 
@@ -225,7 +240,7 @@ class LabelEditor:
             return None
         edit = self._undo.pop()
         self._undo_bytes -= edit.nbytes
-        self._write(edit.box, edit.before, edit.after)
+        self._write(edit, forward=False)
         self._redo.append(edit)
         return edit
 
@@ -233,7 +248,7 @@ class LabelEditor:
         if not self.can_redo:
             return None
         edit = self._redo.pop()
-        self._write(edit.box, edit.after, edit.before)
+        self._write(edit, forward=True)
         self._undo.append(edit)
         self._undo_bytes += edit.nbytes
         return edit
@@ -258,6 +273,7 @@ class LabelEditor:
         """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels)."""
         self._end_open_stroke()
         self._stroke, self._stroke_last = [], point
+        self._stroke_delta = np.zeros(256, dtype=np.int64)
         self._stroke_tool = (class_id, float(radius))
         self._stroke_kind = kind or ("eraser" if class_id is None else "brush")
         self._stroke_segment(point, point)
@@ -285,7 +301,7 @@ class LabelEditor:
         before = after.copy()
         for box, old in reversed(parts):  # the oldest patch wins: it holds the labels from before
             before[box[0] - union[0] : box[2] - union[0], box[1] - union[1] : box[3] - union[1]] = old
-        edit = tighten(Edit(union, before, after, self._stroke_kind))
+        edit = tighten(Edit(union, before, after, self._stroke_kind, self._stroke_delta.copy()))
         if edit is not None:
             self._push(edit)
         return edit
@@ -322,12 +338,36 @@ class LabelEditor:
 
     def flood_fill(self, point: Point, class_id: int) -> Edit | None:
         """Give the connected region of the clicked pixel's class to `class_id`, one undo step."""
-        return self._masked_step(region_mask(self.labels, point), class_id, "fill")
-
-    def _masked_step(self, found: tuple[Box, np.ndarray] | None, class_id: int, kind: str) -> Edit | None:
+        found = region_mask(self.labels, point)
         if found is None:
             return None
+        region_class = int(self.labels[round(float(point[1])), round(float(point[0]))])
+        return self._masked_step(found, class_id, "fill", region_class)
+
+    def _masked_step(
+        self, found: tuple[Box, np.ndarray] | None, class_id: int, kind: str, region_class: int | None = None
+    ) -> Edit | None:
+        """Set the masked pixels to `class_id` as one step; `region_class`: they all hold that class now."""
+        if found is None:
+            return None
+        self._end_open_stroke()
         box, mask = found
-        after = self.labels[_slices(box)].copy()
+        before = self.labels[_slices(box)].copy()
+        if region_class is not None:
+            if region_class == class_id:
+                return None
+            delta = np.zeros(256, dtype=np.int64)
+            n = int(np.count_nonzero(mask))
+            delta[region_class], delta[class_id] = -n, n
+        else:
+            old = before[mask]
+            delta = -np.bincount(old, minlength=256)
+            delta[class_id] += old.size
+            if not delta.any():
+                return None
+        after = before.copy()
         after[mask] = class_id
-        return self.apply(Edit(box, self.labels[_slices(box)].copy(), after, kind))
+        edit = Edit(box, before, after, kind, delta)
+        self._write(edit, forward=True)
+        self._push(edit)
+        return edit

@@ -194,8 +194,10 @@ def test_apply_takes_an_outside_edit_as_one_step_and_checks_its_patch():
     step = editor.apply(Edit((10, 20, 30, 60), labels[10:30, 20:60].copy(), after, "smart select"))
     assert step is not None and step.kind == "smart select"
     assert np.array_equal(editor.labels[10:30, 20:60], after)
+    _assert_counts_follow(editor)
     editor.undo()
     assert np.array_equal(editor.labels, labels)
+    _assert_counts_follow(editor)
     with pytest.raises(ValueError, match="does not match"):
         editor.apply(Edit((0, 0, 5, 5), after, after))
 
