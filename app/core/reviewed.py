@@ -139,23 +139,33 @@ def write_reviewed_mask(
     return atomic_write_bytes(path, encode_reviewed_png(labels, classes, review), overwrite=overwrite)
 
 
-def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:
-    """The mask for a photo stem in `mask_dir`: `<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else
-    `<stem>.png` (also under the safe stem our outputs use; the extension in any case); None if none."""
-    folder = Path(mask_dir)
-    try:
-        names = {p.name.casefold(): p for p in folder.iterdir() if p.is_file()}
-    except OSError:
+class MaskFolder:
+    """A folder of masks listed once, to look up the mask of many photo stems (`analyze --reviewed-masks`)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        try:
+            self._names = {p.name.casefold(): p for p in self.folder.iterdir() if p.is_file()}
+        except OSError:
+            self._names = {}
+
+    def find(self, stem: str) -> Path | None:
+        """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png` (also under the safe
+        stem our outputs use; the extension's case may differ); None if none is there."""
+        for candidate in dict.fromkeys((stem, safe_stem(stem))):
+            for pattern in MASK_NAME_PATTERNS:
+                name = pattern.format(stem=candidate)
+                found = self._names.get(name.casefold())
+                if found is not None and found.name.startswith(
+                    candidate
+                ):  # only the extension's case differs
+                    return found
         return None
-    for candidate in dict.fromkeys((stem, safe_stem(stem))):
-        for pattern in MASK_NAME_PATTERNS:
-            exact = folder / pattern.format(stem=candidate)
-            if exact.is_file():
-                return exact
-            found = names.get(exact.name.casefold())
-            if found is not None and found.name.startswith(candidate):  # only the extension's case differs
-                return found
-    return None
+
+
+def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:
+    """The mask for one photo stem in `mask_dir` (see `MaskFolder.find`)."""
+    return MaskFolder(mask_dir).find(stem)
 
 
 def read_reviewed_mask(
@@ -168,18 +178,17 @@ def read_reviewed_mask(
     path = Path(path)
     try:
         with Image.open(path) as im:
+            if size is not None and tuple(im.size) not in (tuple(size), tuple(size)[::-1]):
+                _refuse_size(path, im.size, size)  # before decoding: a wrong file may be huge
             im.load()
             review = _review_from_info(im.info, path)
             img = ImageOps.exif_transpose(im)
     except FileNotFoundError as exc:
         raise ReviewedMaskError(f"{path}: file not found") from exc
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ReviewedMaskError(f"{path}: cannot read this mask ({exc})") from exc
     if size is not None and tuple(img.size) != tuple(size):
-        raise ReviewedMaskError(
-            f"{path.name} is {img.width}x{img.height} but its photo is {size[0]}x{size[1]}: "
-            "a reviewed mask must have its photo's size"
-        )
+        _refuse_size(path, img.size, size)
     if img.mode == "P" and "transparency" not in img.info:
         labels, off, example = _decode_indexed(img, classes)
     else:
@@ -189,6 +198,13 @@ def read_reviewed_mask(
             _off_palette_reason(path, img, off, labels.size, example, classes, max_off_palette)
         )
     return ReviewedMask(path, labels, review, off)
+
+
+def _refuse_size(path: Path, got: tuple[int, int], size: tuple[int, int]) -> None:
+    raise ReviewedMaskError(
+        f"{path.name} is {got[0]}x{got[1]} but its photo is {size[0]}x{size[1]}: "
+        "a reviewed mask must have its photo's size"
+    )
 
 
 def _review_from_info(info: dict, path: Path) -> ReviewState | None:

@@ -53,6 +53,13 @@ class Marks:
     include: tuple[Point, ...] = ()
     exclude: tuple[Point, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.box is not None:  # a drag may go up or left
+            x0, y0, x1, y1 = (float(v) for v in self.box)
+            object.__setattr__(self, "box", (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        object.__setattr__(self, "include", tuple(self.include))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+
 
 @dataclass(frozen=True)
 class _Ids:

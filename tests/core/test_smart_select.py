@@ -121,6 +121,11 @@ def test_the_full_resolution_border_follows_the_photo_not_the_working_grid():
     assert _iou(_pipe(out), _pipe(truth)) > 0.98
 
 
+def test_a_box_dragged_up_and_left_is_the_same_box():
+    assert Marks(box=(50, 40, 10, 5)).box == (10.0, 5.0, 50.0, 40.0)
+    assert Marks(include=[(1, 2)]).include == ((1, 2),)
+
+
 def test_pipe_probability_from_each_kind_of_model_output():
     labels = np.array([[0, 1, 2]], np.uint8)
     probs = np.array([[[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7]]], np.float32)
