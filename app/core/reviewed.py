@@ -50,9 +50,7 @@ class ReviewState:
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"review source must be one of {', '.join(SOURCES)}, got {self.source!r}")
-        if self.source == REVIEWED:
-            if not self.reviewed_by.strip():
-                raise ValueError("a reviewed mask needs the reviewer's name")
+        if self.source == REVIEWED and self.reviewed_at:  # both may be unknown: a mask from another tool
             try:
                 when = datetime.fromisoformat(self.reviewed_at)
             except (TypeError, ValueError) as exc:
@@ -67,6 +65,8 @@ class ReviewState:
         cls, by: str, note: str = "", model_sha256: str = "", at: datetime | None = None
     ) -> ReviewState:
         """Marked reviewed by `by` at `at` (default: now), kept to the second with its offset."""
+        if not by.strip():
+            raise ValueError("marking a photo reviewed needs the reviewer's name")
         when = (at or datetime.now(timezone.utc).astimezone()).replace(microsecond=0)
         if when.tzinfo is None:
             when = when.astimezone()
@@ -75,6 +75,12 @@ class ReviewState:
     @property
     def is_reviewed(self) -> bool:
         return self.source == REVIEWED
+
+    @classmethod
+    def of_mask(cls, mask: ReviewedMask) -> ReviewState:
+        """The state of figures computed from a mask read from disk: its own record, or reviewed by an
+        unknown reviewer (a mask from another tool)."""
+        return mask.review if mask.review is not None else cls(REVIEWED)
 
     def csv_fields(self) -> dict[str, str]:
         """The CSV columns of DESIGN section 10: `source`, `reviewed_by`, `reviewed_at`."""
@@ -161,6 +167,18 @@ class MaskFolder:
                 ):  # only the extension's case differs
                     return found
         return None
+
+    def read(
+        self,
+        stem: str,
+        size: tuple[int, int],
+        classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+        max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
+    ) -> ReviewedMask | None:
+        """The mask of a photo stem, read and checked against the photo's (width, height); None when the
+        folder has none; `ReviewedMaskError` with the reason when it cannot be used for that photo."""
+        path = self.find(stem)
+        return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette)
 
 
 def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:

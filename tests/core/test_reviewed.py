@@ -13,6 +13,7 @@ from PIL import Image
 from app.core.errors import OutputExistsError, ReviewedMaskError
 from app.core.palette import decode_mask, encode_mask
 from app.core.reviewed import (
+    MaskFolder,
     ReviewState,
     find_reviewed_mask,
     read_reviewed_mask,
@@ -44,13 +45,16 @@ def test_review_state_round_trips_through_json():
     assert ReviewState().csv_fields() == {"source": "model", "reviewed_by": "", "reviewed_at": ""}
     now = ReviewState.reviewed_now("B")
     assert datetime.fromisoformat(now.reviewed_at).tzinfo is not None
+    with pytest.raises(ValueError, match="reviewer's name"):
+        ReviewState.reviewed_now("  ")
+    unknown = ReviewState.from_json({"source": "reviewed"})  # a mask from another tool
+    assert unknown.is_reviewed and unknown.csv_fields()["reviewed_by"] == ""
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
         ({"source": "human"}, "must be one of"),
-        ({"source": "reviewed", "reviewed_at": "2026-12-01T10:00:00+00:00"}, "reviewer's name"),
         ({"source": "reviewed", "reviewed_by": "A", "reviewed_at": "yesterday"}, "ISO 8601"),
         ({"source": "reviewed", "reviewed_by": "A", "reviewed_at": "2026-12-01T10:00:00"}, "UTC offset"),
         ({"source": "model", "reviewed_by": "A"}, "no reviewer"),
@@ -142,6 +146,13 @@ def test_the_mask_for_a_stem_is_found_most_specific_first(tmp_path):
     write_reviewed_mask(tmp_path / "IMG_1_mask.reviewed.png", labels)
     assert find_reviewed_mask(tmp_path, "IMG_1") == tmp_path / "IMG_1_mask.reviewed.png"
     assert find_reviewed_mask(tmp_path, "IMG_10") is None
+    folder = MaskFolder(tmp_path)
+    got = folder.read("IMG_1", (64, 48))
+    assert got is not None and np.array_equal(got.labels, labels)
+    assert ReviewState.of_mask(got) == ReviewState("reviewed"), "no record in the file: reviewer unknown"
+    assert folder.read("IMG_9", (64, 48)) is None
+    with pytest.raises(ReviewedMaskError, match="its photo is 10x10"):
+        folder.read("IMG_1", (10, 10))
     write_reviewed_mask(reviewed_mask_path(tmp_path, 'a:b"c'), labels)
     assert find_reviewed_mask(tmp_path, 'a:b"c') == tmp_path / "a_b_c_mask.reviewed.png"
 
