@@ -22,7 +22,7 @@ import numpy as np
 from app.core.inference import segment, shrink_area
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
-from app.core.smart_select import Marks, SmartSelectOptions, select_similar, smart_select
+from app.core.smart_select import Marks, SmartSelectError, SmartSelectOptions, select_similar, smart_select
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 
@@ -65,13 +65,18 @@ def _probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
     return model.predict(shrink_area(rgb, w, h)[None])[0]
 
 
-def _after(rgb, labels, truth, seed: str, probs, confidence, options) -> np.ndarray:
+def _after(rgb, labels, truth, seed: str, probs, confidence, options) -> tuple[np.ndarray, str]:
+    """The labels after the smart-select box, and the refusal's message when it refused (labels kept:
+    the inspector reads the message and adds a click)."""
     kwargs = {"probabilities": probs} if seed == "probabilities" else {"confidence": confidence}
-    edit = smart_select(rgb, labels, Marks(box=_box(truth)), DEFAULT_CLASSES, options=options, **kwargs)
+    try:
+        edit = smart_select(rgb, labels, Marks(box=_box(truth)), DEFAULT_CLASSES, options=options, **kwargs)
+    except SmartSelectError as exc:
+        return labels, str(exc)
     out = labels.copy()
     if edit is not None:
         out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
-    return out
+    return out, ""
 
 
 def run(model_path: Path, data_dir: Path, split: Path, options: SmartSelectOptions) -> dict:
@@ -93,8 +98,11 @@ def run(model_path: Path, data_dir: Path, split: Path, options: SmartSelectOptio
         row["box_only"] = _scores(boxed, truth)
         for seed in ("probabilities", "confidence"):
             start = time.perf_counter()
-            after = _after(rgb, seg.labels, truth, seed, probs, seg.confidence, options)
-            row[f"after_{seed}"] = _scores(after, truth) | {"seconds": time.perf_counter() - start}
+            after, why = _after(rgb, seg.labels, truth, seed, probs, seg.confidence, options)
+            row[f"after_{seed}"] = _scores(after, truth) | {
+                "seconds": time.perf_counter() - start,
+                "refused": why,
+            }
         rows.append(row)
     return {"model": model_path.name, "model_sha256": model.sha256, "photos": len(rows), "rows": rows}
 
@@ -135,6 +143,7 @@ def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
             "pipe_iou_worse": sum(a < b - 0.05 for a, b in zip(iou, base, strict=True)),
             "share_error_mean": statistics.fmean(err), "share_error_median": statistics.median(err),
             "share_error_worst": max(err), "corrosion_iou_mean": statistics.fmean(corr),
+            "refused": sum(bool(r[key].get("refused")) for r in rows),
         }  # fmt: skip
     return out
 
@@ -192,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['model']} on {result['photos']} photos; one box per photo (the ground-truth pipe's bounds)"
     )
     _print_table(result["summary"])
+    refused = {k: v["refused"] for k, v in result["summary"].items() if v["refused"]}
+    if refused:
+        print(f"refused (labels kept; the tool asks for a click): {refused}")
     seconds = [r["after_probabilities"]["seconds"] for r in result["rows"]]
     median, worst = 1000 * statistics.median(seconds), 1000 * max(seconds)
     print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
