@@ -95,7 +95,7 @@ def run(h: int, w: int, repeat: int) -> dict:
         singles.setdefault("undo (that polygon)", []).append(_ms(editor.undo))
         singles.setdefault("redo (that polygon)", []).append(_ms(editor.redo))
         editor.undo()  # the next repeat fills the same pixels again
-        singles.setdefault("flood fill (background, ~6 MP)", []).append(
+        singles.setdefault("flood fill (background, 3 MP)", []).append(
             _ms(lambda: editor.flood_fill((5, 5), 1))
         )
         singles.setdefault("undo (that fill)", []).append(_ms(editor.undo))
