@@ -54,12 +54,14 @@ class InferenceOptions:
 
 @dataclass(frozen=True, eq=False)
 class Segmentation:
-    """Full-size result: class ids, top-class probability x 255, and the mean over graded pixels."""
+    """Full-size result: class ids, top-class probability x 255, and the mean over graded pixels; in resize
+    mode also the network's probabilities at its input size (what smart select is seeded by)."""
 
     labels: np.ndarray  # uint8 HxW
     confidence: np.ndarray  # uint8 HxW
     mean_confidence: float | None  # mean top-class probability over corrosion+asset pixels
     seconds: float
+    probabilities: np.ndarray | None = None  # float32 h x w x C at the network's size; None in tiles mode
 
 
 def segment(
@@ -78,6 +80,7 @@ def segment(
     start = time.perf_counter()
     out_h, out_w = output_size or rgb.shape[:2]
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes))
+    probs = None
     if options.mode is InferenceMode.RESIZE:
         probs = _resize_probabilities(model, rgb)
         sink.set_source_height(probs.shape[0])
@@ -85,7 +88,7 @@ def segment(
     else:
         _tile_probabilities(model, rgb, options, sink)
     labels, confidence, mean = sink.finish()
-    return Segmentation(labels, confidence, mean, time.perf_counter() - start)
+    return Segmentation(labels, confidence, mean, time.perf_counter() - start, probs)
 
 
 def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:

@@ -202,3 +202,18 @@ def test_select_similar_tolerance_and_probabilities_limit_the_region():
     with pytest.raises(SmartSelectError, match="click on a rust patch"):
         select_similar(rgb, labels, (5, 5))
     assert select_similar(rgb, labels, (500, 5)) is None
+
+
+def test_the_networks_probabilities_from_segment_seed_smart_select(tiny_model):
+    from app.core.inference import InferenceMode, InferenceOptions, segment
+
+    rgb, truth = synthetic_pipe(4, (96, 128))
+    seg = segment(tiny_model, rgb)
+    assert seg.probabilities is not None and seg.probabilities.shape == (*tiny_model.input_size, 3)
+    np.testing.assert_allclose(seg.probabilities.sum(axis=2), 1.0, atol=1e-4)
+    assert segment(tiny_model, rgb, InferenceOptions(mode=InferenceMode.TILES)).probabilities is None
+    labels = _wrong_model(seg.labels)
+    edit = smart_select(rgb, labels, Marks(box=_box_of(_pipe(truth))), probabilities=seg.probabilities)
+    out = labels.copy()
+    out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    assert _iou(_pipe(labels), _pipe(truth)) < 0.85 and _iou(_pipe(out), _pipe(truth)) > 0.95
