@@ -200,8 +200,11 @@ class LabelEditor:
         (its box tightened to the pixels it changes), None when it changes nothing."""
         if edit is None:
             return None
-        if edit.after.shape != (edit.box[2] - edit.box[0], edit.box[3] - edit.box[1]):
+        y0, x0, y1, x1 = edit.box
+        if edit.after.shape != (y1 - y0, x1 - x0):
             raise ValueError(f"edit patch {edit.after.shape} does not match its box {edit.box}")
+        if not (0 <= y0 < y1 <= self.labels.shape[0] and 0 <= x0 < x1 <= self.labels.shape[1]):
+            raise ValueError(f"edit box {edit.box} is outside the {self.labels.shape} label map")
         self._end_open_stroke()
         tight = tighten(Edit(edit.box, self.labels[_slices(edit.box)].copy(), edit.after, edit.kind))
         if tight is None:

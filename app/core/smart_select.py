@@ -263,6 +263,11 @@ def smart_select(
     prob = pipe_probability(labels, (h, w), classes, probabilities, confidence)
     region = _pipe_region(small, prob, marks, scale, options)
     new_pipe = region if scale == 1.0 else _to_full(region, small, rgb, options)
+    if marks.box is not None and scale != 1.0:  # the border refinement never reaches outside the box
+        x0, y0, x1, y1 = (max(0, round(v)) for v in marks.box)
+        inside = np.zeros(new_pipe.shape, dtype=bool)
+        inside[y0:y1, x0:x1] = True
+        new_pipe &= inside
     cur_pipe = (labels == ids.corrosion) | (labels == ids.asset)
     changed = new_pipe != cur_pipe
     rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))

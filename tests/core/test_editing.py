@@ -200,6 +200,8 @@ def test_apply_takes_an_outside_edit_as_one_step_and_checks_its_patch():
     _assert_counts_follow(editor)
     with pytest.raises(ValueError, match="does not match"):
         editor.apply(Edit((0, 0, 5, 5), after, after))
+    with pytest.raises(ValueError, match="outside"):
+        editor.apply(Edit((110, 0, 130, 40), after, after))
 
 
 def test_modified_follows_save_undo_and_redo():

@@ -217,3 +217,14 @@ def test_the_networks_probabilities_from_segment_seed_smart_select(tiny_model):
     out = labels.copy()
     out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
     assert _iou(_pipe(labels), _pipe(truth)) < 0.85 and _iou(_pipe(out), _pipe(truth)) > 0.95
+
+
+def test_at_full_resolution_nothing_outside_the_box_becomes_pipe():
+    rgb, truth = synthetic_pipe(5, (600, 800))
+    box = (100.0, 0.0, 500.0, 600.0)
+    options = SmartSelectOptions(working_pixels=20_000)
+    edit = smart_select(rgb, truth, Marks(box=box), probabilities=_soft(truth), options=options)
+    out = truth.copy()
+    out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    assert not _pipe(out)[:, :100].any() and not _pipe(out)[:, 500:].any()
+    assert _iou(_pipe(out)[:, 130:470], _pipe(truth)[:, 130:470]) > 0.97
