@@ -155,16 +155,16 @@ class MaskFolder:
         except OSError:
             self._names = {}
 
-    def find(self, stem: str) -> Path | None:
+    def find(self, stem: str, photo: str | os.PathLike[str] | None = None) -> Path | None:
         """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png` (also under the safe
-        stem our outputs use; the extension's case may differ); None if none is there."""
+        stem our outputs use; the extension's case may differ), never `photo` itself (a PNG photo in its
+        own folder); None if none is there."""
+        skip = _same_file_key(photo)
         for candidate in dict.fromkeys((stem, safe_stem(stem))):
             for pattern in MASK_NAME_PATTERNS:
-                name = pattern.format(stem=candidate)
-                found = self._names.get(name.casefold())
-                if found is not None and found.name.startswith(
-                    candidate
-                ):  # only the extension's case differs
+                found = self._names.get(pattern.format(stem=candidate).casefold())
+                # A case-insensitive match is taken for the extension only: the stem must match as it is.
+                if found is not None and found.name.startswith(candidate) and _same_file_key(found) != skip:
                     return found
         return None
 
@@ -174,11 +174,21 @@ class MaskFolder:
         size: tuple[int, int],
         classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
         max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
+        photo: str | os.PathLike[str] | None = None,
     ) -> ReviewedMask | None:
         """The mask of a photo stem, read and checked against the photo's (width, height); None when the
         folder has none; `ReviewedMaskError` with the reason when it cannot be used for that photo."""
-        path = self.find(stem)
+        path = self.find(stem, photo)
         return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette)
+
+
+def _same_file_key(path: str | os.PathLike[str] | None) -> Path | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path).absolute()
 
 
 def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:

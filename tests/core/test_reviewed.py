@@ -151,6 +151,11 @@ def test_the_mask_for_a_stem_is_found_most_specific_first(tmp_path):
     assert got is not None and np.array_equal(got.labels, labels)
     assert ReviewState.of_mask(got) == ReviewState("reviewed"), "no record in the file: reviewer unknown"
     assert folder.read("IMG_9", (64, 48)) is None
+    assert folder.find("IMG_1", photo=tmp_path / "IMG_1.PNG") == tmp_path / "IMG_1_mask.reviewed.png"
+    alone = tmp_path / "photos"
+    alone.mkdir()
+    (alone / "P.png").write_bytes((tmp_path / "IMG_1.PNG").read_bytes())
+    assert MaskFolder(alone).find("P", photo=alone / "P.png") is None, "a PNG photo is not its own mask"
     with pytest.raises(ReviewedMaskError, match="its photo is 10x10"):
         folder.read("IMG_1", (10, 10))
     write_reviewed_mask(reviewed_mask_path(tmp_path, 'a:b"c'), labels)
