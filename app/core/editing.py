@@ -218,9 +218,19 @@ class LabelEditor:
         self._undo.append(edit)
         self._undo_bytes += edit.nbytes
         self._redo.clear()
-        while self._undo_bytes > self.max_undo_bytes and len(self._undo) > 1:
+        self._drop_oldest(self.max_undo_bytes, keep=1)
+
+    def _drop_oldest(self, max_bytes: int, keep: int) -> None:
+        while self._undo_bytes > max_bytes and len(self._undo) > keep:
             self._undo_bytes -= self._undo.popleft().nbytes
             self._base_dropped = True
+
+    def trim_undo(self, max_bytes: int) -> None:
+        """Drop the oldest undo steps (and all redo steps) until the stack holds at most `max_bytes`, e.g.
+        for the photos in the background while another is edited; the map itself stays as it is."""
+        self._end_open_stroke()
+        self._redo.clear()
+        self._drop_oldest(int(max_bytes), keep=0)
 
     # -- undo / redo -----------------------------------------------------------------------------
     @property

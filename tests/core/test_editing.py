@@ -215,3 +215,18 @@ def test_modified_follows_save_undo_and_redo():
     assert editor.modified
     editor.redo()
     assert not editor.modified
+
+
+def test_trim_undo_keeps_the_map_and_drops_the_oldest_steps():
+    editor = LabelEditor(_labels())
+    for i in range(5):
+        editor.stroke([(10 + 30 * i, 60)], 8, 0)
+    editor.undo()
+    kept = editor.labels.copy()
+    editor.trim_undo(2 * 17 * 17 * 2)  # room for two 17x17 steps
+    assert np.array_equal(editor.labels, kept) and not editor.can_redo
+    assert editor.undo() is not None and editor.undo() is not None and editor.undo() is None
+    assert editor.modified
+    editor.trim_undo(0)
+    assert not editor.can_undo and editor.undo_bytes == 0
+    _assert_counts_follow(editor)

@@ -228,3 +228,46 @@ def test_at_full_resolution_nothing_outside_the_box_becomes_pipe():
     out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
     assert not _pipe(out)[:, :100].any() and not _pipe(out)[:, 500:].any()
     assert _iou(_pipe(out)[:, 130:470], _pipe(truth)[:, 130:470]) > 0.97
+
+
+@pytest.mark.real_data
+def test_one_box_per_validation_photo_improves_the_shipped_models_pipe_and_share():
+    """Issue 23's measurement in small: every validation photo, the ground-truth pipe's bounding box."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from app.core.inference import segment
+    from app.core.model import SegmentationModel, default_model_path
+    from app.core.palette import decode_mask
+    from app.core.stats import area_stats
+
+    data = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pipe-corrosion"
+    model_path = default_model_path("cpu")
+    if not (data / "val.txt").is_file() or model_path is None:
+        pytest.skip("needs ../shared/data/pipe-corrosion and the shipped model")
+    model = SegmentationModel.load(model_path, device="cpu")
+
+    def share(labels):
+        return area_stats(labels, model.classes).corroded_share or 0.0
+
+    before, after = [], []
+    for pair_id in (data / "val.txt").read_text().split():
+        rgb = np.asarray(Image.open(data / "DATASET" / "original" / f"ORI_{pair_id}.png").convert("RGB"))
+        truth, _ = decode_mask(
+            np.asarray(Image.open(data / "DATASET" / "ground_truth" / f"GT_{pair_id}.png").convert("RGB"))
+        )
+        seg = segment(model, rgb)
+        edit = smart_select(
+            rgb, seg.labels, Marks(box=_box_of(_pipe(truth))), probabilities=seg.probabilities
+        )
+        out = seg.labels.copy()
+        if edit is not None:
+            out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+        for labels, sink in ((seg.labels, before), (out, after)):
+            sink.append((_iou(_pipe(labels), _pipe(truth)), abs(share(labels) - share(truth))))
+    iou_before, err_before = np.mean(before, axis=0)
+    iou_after, err_after = np.mean(after, axis=0)
+    assert iou_after > iou_before + 0.05, (iou_before, iou_after)
+    assert err_after < err_before, (err_before, err_after)
+    assert min(a for a, _ in after) > min(b for b, _ in before)
