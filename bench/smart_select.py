@@ -17,9 +17,10 @@ import statistics
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from app.core.inference import segment, shrink_area
+from app.core.inference import segment
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.smart_select import Marks, SmartSelectError, SmartSelectOptions, select_similar, smart_select
@@ -59,12 +60,6 @@ def _box(truth: np.ndarray) -> tuple[float, float, float, float]:
     return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
 
 
-def _probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
-    """The network's softmax at its input size, as `segment`'s resize mode computes it."""
-    h, w = model.input_size
-    return model.predict(shrink_area(rgb, w, h)[None])[0]
-
-
 def _after(rgb, labels, truth, seed: str, probs, confidence, options) -> tuple[np.ndarray, str]:
     """The labels after the smart-select box, and the refusal's message when it refused (labels kept:
     the inspector reads the message and adds a click)."""
@@ -88,7 +83,7 @@ def run(model_path: Path, data_dir: Path, split: Path, options: SmartSelectOptio
     for pair in select(find_pairs(data_dir), ids):
         rgb, truth, _ = load_pair(pair)
         seg = segment(model, rgb)
-        probs = _probabilities(model, rgb)
+        probs = seg.probabilities  # the network's softmax at its input size (resize mode)
         row = {"id": pair.id, "size": f"{rgb.shape[1]}x{rgb.shape[0]}", "before": _scores(seg.labels, truth)}
         boxed = seg.labels.copy()
         x0, y0, x1, y1 = (int(v) for v in _box(truth))
@@ -114,7 +109,7 @@ def time_large(width: int, height: int, options: SmartSelectOptions, repeat: int
     labels = truth.copy()
     cut = int(width * 0.66)
     labels[:, cut:][_pipe(truth)[:, cut:]] = BACKGROUND
-    small = shrink_area(labels[:, :, None].repeat(3, axis=2), 256, 256)[:, :, 0]
+    small = cv2.resize(labels, (256, 256), interpolation=cv2.INTER_NEAREST)
     probs = np.full((256, 256, 3), 0.1, np.float32)
     np.put_along_axis(probs, small[:, :, None].astype(np.intp), 0.8, axis=2)
     ys, xs = np.nonzero(truth == CORROSION)
