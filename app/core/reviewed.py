@@ -156,15 +156,18 @@ class MaskFolder:
             self._names = {}
 
     def find(self, stem: str, photo: str | os.PathLike[str] | None = None) -> Path | None:
-        """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png` (also under the safe
-        stem our outputs use; the extension's case may differ), never `photo` itself (a PNG photo in its
-        own folder); None if none is there."""
+        """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png`, else for an origin photo
+        `ORI_<id>` its `GT_<id>.png` (also under the safe stem our outputs use; the extension's case may
+        differ), never `photo` itself (a PNG photo in its own folder); None if none is there."""
         skip = _same_file_key(photo)
         for candidate in dict.fromkeys((stem, safe_stem(stem))):
-            for pattern in MASK_NAME_PATTERNS:
-                found = self._names.get(pattern.format(stem=candidate).casefold())
-                # A case-insensitive match is taken for the extension only: the stem must match as it is.
-                if found is not None and found.name.startswith(candidate) and _same_file_key(found) != skip:
+            names = [pattern.format(stem=candidate) for pattern in MASK_NAME_PATTERNS]
+            if candidate.startswith("ORI_"):  # the origin's layout: ORI_<id> is paired with GT_<id>
+                names.append(f"GT_{candidate[4:]}.png")
+            for name in names:
+                found = self._names.get(name.casefold())
+                # A case-insensitive match is taken for the extension only: the rest must match as it is.
+                if found is not None and found.name[:-4] == name[:-4] and _same_file_key(found) != skip:
                     return found
         return None
 

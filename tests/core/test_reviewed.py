@@ -171,3 +171,5 @@ def test_the_origin_ground_truth_masks_read_as_the_training_loader_decodes_them(
         expected, _ = decode_mask(np.asarray(Image.open(mask).convert("RGB")))  # as training.data does
         got = read_reviewed_mask(mask, size=(expected.shape[1], expected.shape[0]))
         assert np.array_equal(got.labels, expected), pair_id
+        found = MaskFolder(mask.parent).read(f"ORI_{pair_id}", (expected.shape[1], expected.shape[0]))
+        assert found is not None and found.path == mask, "the origin's GT_<id> is ORI_<id>'s mask"
