@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.core import figures
 from app.core.model import SegmentationModel
 from app.core.project import Project, add_inspection_photos
-from app.core import figures
 
 INSPECTIONS = (("P-101-A", dt.date(2022, 5, 1)), ("P-101-A", dt.date(2024, 5, 1)),
                ("V-7", dt.date(2023, 1, 10)), ("V-7", dt.date(2025, 1, 10)))  # fmt: skip

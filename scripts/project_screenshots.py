@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.imageio import write_png  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from app.core.photos import write_png  # noqa: E402
 from app.core.synthetic import synthetic_pipe  # noqa: E402
 from app.ui.add_inspection_dialog import InspectionRequest  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402

@@ -182,6 +182,33 @@ def load_samples(
     return Samples(tuple(p.id for p in pairs), np.stack(images), np.stack(labels), tuple(offs))
 
 
+def with_extra(
+    samples: Samples,
+    folders: Sequence[str | Path],
+    size: int | None,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+) -> Samples:
+    """`samples` plus every pair of each extra dataset folder (e.g. exported reviewed photos), all at
+    `size`; the extra pairs' ids get their folder's name in front, so they never clash with the data's."""
+    if not folders:
+        return samples
+    parts = [samples]
+    for folder in folders:
+        pairs = find_pairs(folder)
+        extra = load_samples(pairs, size, classes)
+        log.info("adding %d pair(s) from %s to the training photos", len(extra), folder)
+        tagged = tuple(f"{Path(folder).name}/{i}" for i in extra.ids)
+        parts.append(Samples(tagged, extra.images, extra.labels, extra.off_palette))
+    if any(p.images.shape[1:] != samples.images.shape[1:] for p in parts):
+        raise DatasetError("extra data must load at the training size; pass --input-size")
+    return Samples(
+        tuple(i for p in parts for i in p.ids),
+        np.concatenate([p.images for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        tuple(o for p in parts for o in p.off_palette),
+    )
+
+
 def class_frequencies(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Share of pixels of each class (sums to 1)."""
     counts = np.bincount(labels.ravel(), minlength=num_classes)[:num_classes].astype(np.float64)

@@ -1,6 +1,7 @@
 """The default model's recipe end to end: train one run per seed, evaluate and export each, merge, quantize.
 
-`python -m training.recipe --data DATA --encoder-weights PATH --out runs/recipe --seeds 0 1 2`
+`python -m training.recipe --data DATA --encoder-weights PATH --out runs/recipe --seeds 0 1 2
+[--extra-data DIR ...]`
 
 Writes `OUT/seedN/` (run folders), `OUT/members/seedN.onnx` (+ `.int8.onnx`), and the two files to ship,
 `OUT/NAME.onnx` and `OUT/NAME.int8.onnx`, each carrying its own validation figures (evaluations in
@@ -41,7 +42,19 @@ def _step(name: str, entry: Callable[[list[str]], int], argv: list[str]) -> None
         raise RecipeError(f"{name} failed (exit status {rc})")
 
 
-def _train_member(run: Path, seed: int, data_dir: Path, weights: str, extra: Sequence[str]) -> Path:
+def member_argv(
+    run: Path, seed: int, data_dir: Path, weights: str, extra: Sequence[str], extra_data: Sequence[Path] = ()
+) -> list[str]:
+    """The `training.train` command line of one seed's run."""
+    argv = [*RECIPE_ARGS, "--data", str(data_dir), "--encoder-weights", weights, "--seed", str(seed)]
+    for folder in extra_data:
+        argv += ["--extra-data", str(folder)]
+    return [*argv, *extra, "--out", str(run)]
+
+
+def _train_member(
+    run: Path, seed: int, data_dir: Path, weights: str, extra: Sequence[str], extra_data: Sequence[Path] = ()
+) -> Path:
     """Train (or continue, or keep) the run of one seed; its best checkpoint once the run has finished."""
     from training import train
     from training.callbacks import RunState
@@ -51,8 +64,7 @@ def _train_member(run: Path, seed: int, data_dir: Path, weights: str, extra: Seq
         return state is not None and state.finished
 
     if not finished():
-        argv = [*RECIPE_ARGS, "--data", str(data_dir), "--encoder-weights", weights, "--seed", str(seed)]
-        _step(f"train seed {seed}", train.main, [*argv, *extra, "--out", str(run)])
+        _step(f"train seed {seed}", train.main, member_argv(run, seed, data_dir, weights, extra, extra_data))
     if not finished():
         raise RecipeError(f"{run} stopped before its last epoch; run the same command to continue it")
     return run / "best.keras"
@@ -100,9 +112,10 @@ def _evaluate(model: Path, data_dir: Path, eval_dir: Path) -> None:
 
 def run_recipe(
     data_dir: Path, encoder_weights: str, out: Path, seeds: Sequence[int], name: str = DEFAULT_NAME,
-    parity_count: int = 22, train_args: Sequence[str] = (),
+    parity_count: int = 22, train_args: Sequence[str] = (), extra_data: Sequence[Path] = (),
 ) -> tuple[Path, Path]:  # fmt: skip
-    """Every step in order; (float file, int8 file)."""
+    """Every step in order; (float file, int8 file). `extra_data` folders join every run's training split;
+    validation, calibration and the parity checks stay on `data_dir`."""
     from training import quantize
 
     if not seeds:
@@ -111,7 +124,7 @@ def run_recipe(
         raise RecipeError(f"the recipe splits by the data's lists: {data_dir} needs train.txt and val.txt")
     float_members, int8_members = [], []
     for seed in seeds:
-        best = _train_member(out / f"seed{seed}", seed, data_dir, encoder_weights, train_args)
+        best = _train_member(out / f"seed{seed}", seed, data_dir, encoder_weights, train_args, extra_data)
         member = _export_member(best, out / "members" / f"seed{seed}.onnx", data_dir, parity_count)
         int8 = member.with_name(f"seed{seed}.int8.onnx")
         if not int8.is_file():
@@ -148,10 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one run per seed (default 0 1 2)")
     p.add_argument("--name", default=DEFAULT_NAME, help="file name of the result, without .onnx")
     p.add_argument("--parity-count", type=int, default=22, help="photos for each export's parity check")
+    p.add_argument(
+        "--extra-data",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="another dataset folder (e.g. exported reviewed photos) for every run's training split; "
+        "repeatable",
+    )
     a = p.parse_args(argv)
     try:
         float_out, int8_out = run_recipe(
-            a.data, a.encoder_weights, a.out, a.seeds, a.name, a.parity_count, extra
+            a.data, a.encoder_weights, a.out, a.seeds, a.name, a.parity_count, extra, a.extra_data
         )
     except (CorroscopeError, OSError, ValueError) as exc:
         log.error("%s", exc)

@@ -56,11 +56,15 @@ class TrainConfig:
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
     copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
     rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
+    extra_data: tuple[str, ...] = ()  # dataset folders whose every pair joins the training split
 
     @classmethod
     def from_json(cls, raw: dict) -> TrainConfig:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
+        values = {k: v for k, v in raw.items() if k in names}
+        if "extra_data" in values:
+            values["extra_data"] = tuple(values["extra_data"])
+        return cls(**values)
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -70,6 +74,14 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         "--data", required=True, help="dataset folder (DATASET/original + ground_truth, or images + masks)"
     )
     p.add_argument("--out", required=True, help="run folder, e.g. runs/mnv2-a; reused to resume")
+    p.add_argument(
+        "--extra-data",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another dataset folder (e.g. exported reviewed photos) whose pairs all join the training "
+        "split, never the validation; repeatable",
+    )
     p.add_argument("--arch", default=d.arch, choices=("deeplabv3plus", "unet"))
     p.add_argument("--backbone", default=None, help="resnet50 | mobilenetv2 (deeplabv3plus)")
     p.add_argument("--encoder-weights", default=None, help="imagenet | path to a weights file | none")
@@ -122,6 +134,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
         freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
         copy_paste=a.copy_paste, rust_ground=a.rust_ground,
+        extra_data=tuple(str(Path(d).resolve()) for d in a.extra_data),
     )  # fmt: skip
     return config, a
 
@@ -148,6 +161,17 @@ def _split(config: TrainConfig, out: Path, ids: list[str]):
     if config.split_from_lists:
         return data.read_split_lists(config.data, ids)
     return data.make_split(ids, config.val_fraction, config.seed)
+
+
+def _extra_folders(config: TrainConfig) -> tuple[str, ...]:
+    """The extra folders, refusing the data folder itself (its validation photos would train)."""
+    data_dir = Path(config.data).resolve()
+    for folder in config.extra_data:
+        if Path(folder).resolve() == data_dir:
+            raise CorroscopeError(
+                f"--extra-data {folder} is the --data folder: its validation photos would train"
+            )
+    return config.extra_data
 
 
 def _build(config: TrainConfig, size: int, encoder_weights: str | None):
@@ -195,6 +219,8 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
     split = _split(config, out, [p.id for p in pairs])
     data.write_split(split, out)
     train = data.load_samples(data.select(pairs, split.train), config.input_size)
+    n_origin = len(train)
+    train = data.with_extra(train, _extra_folders(config), config.input_size)
     val = data.load_samples(data.select(pairs, split.val), config.input_size)
     num_classes = len(DEFAULT_CLASSES)
     weights = data.class_weights(train.labels, num_classes)
@@ -203,7 +229,8 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
         raise CorroscopeError(f"--crop {crop} is larger than --input-size {config.input_size}")
     steps = augment.steps_per_epoch(len(train), config.batch_size)
     record = asdict(config) | {
-        "n_train": len(train), "n_val": len(val), "split_source": split.source,
+        "n_train": len(train), "n_extra": len(train) - n_origin, "n_val": len(val),
+        "split_source": split.source,
         "class_weights": [float(w) for w in weights], "steps_per_epoch": steps,
         "off_palette_pixels_train": int(sum(train.off_palette)), "gpus": len(gpus),
         "mixed_precision": bool(gpus), "tensorflow": tf.__version__, "keras": keras.__version__,

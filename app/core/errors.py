@@ -29,3 +29,7 @@ class Cancelled(CorroscopeError):
 
 class ProjectError(CorroscopeError):
     """An inspection project that cannot be created, opened or written (the message says why)."""
+
+
+class ReviewedMaskError(CorroscopeError):
+    """A reviewed mask that cannot be used for its photo (unreadable, wrong size, off-palette colours)."""

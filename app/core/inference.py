@@ -86,13 +86,16 @@ class InferenceOptions:
 @dataclass(frozen=True, eq=False)
 class Segmentation:
     """Full-size result: class ids, top-class probability x 255, and the mean over graded pixels;
-    the corrosion probability x 255 when asked for (`InferenceOptions.corrosion_probability`)."""
+    the corrosion probability x 255 when asked for (`InferenceOptions.corrosion_probability`); and the
+    network's probabilities over the whole photo at the working size (the input size in resize mode, the
+    fine grid in tiles mode: what smart select is seeded by)."""
 
     labels: np.ndarray  # uint8 HxW
     confidence: np.ndarray  # uint8 HxW
     mean_confidence: float | None  # mean top-class probability over corrosion+asset pixels
     seconds: float
     corrosion_probability: np.ndarray | None = None  # uint8 HxW
+    probabilities: np.ndarray | None = None  # float32 h x w x C over the whole photo at the working size
 
 
 def segment(
@@ -126,7 +129,7 @@ def segment(
     sink.set_source_height(probs.shape[0])
     sink.feed(probs)
     labels, confidence, mean = sink.finish()
-    return Segmentation(labels, confidence, mean, time.perf_counter() - start, sink.kept)
+    return Segmentation(labels, confidence, mean, time.perf_counter() - start, sink.kept, probs)
 
 
 def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:

@@ -36,6 +36,16 @@ def area_stats(labels: np.ndarray, classes: Sequence[ClassInfo]) -> AreaStats:
         raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
     total = int(labels.size)
     pixels = {c.name: int(np.count_nonzero(labels == c.id)) for c in classes}  # bincount casts to int64
+    return _stats(pixels, total, classes)
+
+
+def area_stats_from_counts(counts: np.ndarray, classes: Sequence[ClassInfo], total: int) -> AreaStats:
+    """The same figures from pixel counts per class id (e.g. kept up to date while editing)."""
+    pixels = {c.name: int(counts[c.id]) for c in classes}
+    return _stats(pixels, int(total), classes)
+
+
+def _stats(pixels: dict[str, int], total: int, classes: Sequence[ClassInfo]) -> AreaStats:
     percent = {name: (100.0 * n / total if total else 0.0) for name, n in pixels.items()}
     corrosion, asset = class_by_name(classes, "corrosion"), class_by_name(classes, "asset")
     share = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.project import Project
 from app.core import figures
+from app.core.project import Project
 from bench.project_open import build_project, measure, measure_panel, open_photo_figures
 
 

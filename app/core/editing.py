@@ -1,0 +1,386 @@
+"""Edits of a full-resolution label map: brush, eraser, polygon fill, flood fill, undo/redo.
+
+Every tool works on the bounding box of the pixels it may touch, so a stroke on a 12 MP map costs what
+its footprint costs, not the photo. An `Edit` keeps only its box, with the labels before and after;
+`LabelEditor` applies edits in place, keeps per-class pixel counts up to date from each edit's patch
+(figures follow an edit without a recount) and holds an undo stack bounded in bytes.
+
+Coordinates are photo pixels as (x, y) floats; pixel (row i, column j) has its centre at (j, i).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from app.core.palette import ClassInfo
+from app.core.stats import AreaStats, area_stats_from_counts
+
+Point = tuple[float, float]
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
+DEFAULT_UNDO_BYTES = 256 * 1024 * 1024  # about 10 whole-photo steps on 12 MP, hundreds of strokes
+_POLY_SHIFT = 4  # cv2.fillPoly fixed point: vertices at 1/16 pixel
+
+
+@dataclass(frozen=True, eq=False)
+class Edit:
+    """One undoable step: the labels inside `box` before and after it, and what made it."""
+
+    box: Box
+    before: np.ndarray = field(repr=False)
+    after: np.ndarray = field(repr=False)
+    kind: str = "edit"
+    delta: np.ndarray | None = field(default=None, repr=False)  # pixels per class id, after - before
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.before.nbytes + self.after.nbytes)
+
+    @property
+    def changed_pixels(self) -> int:
+        return int(np.count_nonzero(self.before != self.after))
+
+
+def _slices(box: Box) -> tuple[slice, slice]:
+    return slice(box[0], box[2]), slice(box[1], box[3])
+
+
+def _clip_box(y0: float, x0: float, y1: float, x1: float, shape: tuple[int, ...]) -> Box | None:
+    h, w = shape[:2]
+    box = (
+        max(0, int(np.floor(y0))),
+        max(0, int(np.floor(x0))),
+        min(h, int(np.ceil(y1))),
+        min(w, int(np.ceil(x1))),
+    )
+    return box if box[0] < box[2] and box[1] < box[3] else None
+
+
+def tighten(edit: Edit) -> Edit | None:
+    """The same edit on the bounding box of the pixels it really changes; None when it changes none."""
+    diff = edit.before != edit.after
+    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+    if rows.size == 0:
+        return None
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    y0, x0 = edit.box[0] + r0, edit.box[1] + c0
+    box = (y0, x0, y0 + r1 - r0, x0 + c1 - c0)
+    sub = (slice(r0, r1), slice(c0, c1))
+    return Edit(box, edit.before[sub].copy(), edit.after[sub].copy(), edit.kind, edit.delta)
+
+
+def count_delta(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Change in pixels per class id (int64, 256) from `before` to `after`, counted on changed pixels."""
+    changed = before != after
+    return np.bincount(after[changed], minlength=256) - np.bincount(before[changed], minlength=256)
+
+
+def segment_disc_mask(
+    p0: Point, p1: Point, radius: float, shape: tuple[int, ...]
+) -> tuple[Box, np.ndarray] | None:
+    """(box, bool mask) of the pixels within `radius` of the segment p0-p1 (a disc when p0 == p1)."""
+    (xa, ya), (xb, yb) = p0, p1
+    r = max(float(radius), 0.5)
+    box = _clip_box(min(ya, yb) - r, min(xa, xb) - r, max(ya, yb) + r + 1, max(xa, xb) + r + 1, shape)
+    if box is None:
+        return None
+    ys = np.arange(box[0], box[2], dtype=np.float32)[:, None] - np.float32(ya)
+    xs = np.arange(box[1], box[3], dtype=np.float32)[None, :] - np.float32(xa)
+    dx, dy = np.float32(xb - xa), np.float32(yb - ya)
+    length2 = dx * dx + dy * dy
+    if length2 > 0:
+        t = np.clip((xs * dx + ys * dy) / length2, 0.0, 1.0)
+        ex, ey = xs - t * dx, ys - t * dy
+    else:
+        ex, ey = xs, ys
+    mask = ex * ex + ey * ey <= np.float32(r * r)
+    return box, mask
+
+
+def polygon_mask(points: Sequence[Point], shape: tuple[int, ...]) -> tuple[Box, np.ndarray] | None:
+    """(box, bool mask) of the pixels whose centres lie inside the polygon (or lasso) through `points`."""
+    if len(points) < 3:
+        return None
+    pts = np.asarray(points, dtype=np.float64)
+    box = _clip_box(pts[:, 1].min(), pts[:, 0].min(), pts[:, 1].max() + 1, pts[:, 0].max() + 1, shape)
+    if box is None:
+        return None
+    local = np.round((pts - [box[1], box[0]]) * (1 << _POLY_SHIFT)).astype(np.int32)
+    canvas = np.zeros((box[2] - box[0], box[3] - box[1]), dtype=np.uint8)
+    cv2.fillPoly(canvas, [local], 1, lineType=cv2.LINE_8, shift=_POLY_SHIFT)
+    return box, canvas.view(bool)
+
+
+def region_mask(labels: np.ndarray, point: Point) -> tuple[Box, np.ndarray] | None:
+    """(box, bool mask) of the 4-connected region of the clicked pixel's class."""
+    h, w = labels.shape
+    x, y = round(float(point[0])), round(float(point[1]))
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    grow = np.zeros((h + 2, w + 2), dtype=np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(labels, grow, (x, y), 0, 0, 0, flags)
+    box = (ry, rx, ry + rh, rx + rw)
+    return box, grow[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].view(bool)
+
+
+class LabelEditor:
+    """A label map being edited: tools, pixel counts kept per class, undo/redo of whole steps.
+
+    `labels` is edited in place (the caller hands over a copy it owns); `model_labels` is what the
+    eraser restores. A stroke is `begin_stroke`, `extend_stroke` per pointer move, `end_stroke`: one
+    undo step. Counts cover ids 0..255, so ids outside the classes are counted too."""
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        model_labels: np.ndarray | None = None,
+        max_undo_bytes: int = DEFAULT_UNDO_BYTES,
+    ) -> None:
+        if labels.dtype != np.uint8 or labels.ndim != 2:
+            raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
+        if model_labels is not None and model_labels.shape != labels.shape:
+            raise ValueError(f"model labels {model_labels.shape} differ from labels {labels.shape}")
+        self.labels = labels
+        self.model_labels = labels.copy() if model_labels is None else model_labels
+        self.max_undo_bytes = int(max_undo_bytes)
+        self._counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
+        self._undo: deque[Edit] = deque()
+        self._redo: list[Edit] = []
+        self._undo_bytes = 0
+        self._stroke: list[tuple[Box, np.ndarray]] | None = None
+        self._stroke_delta = np.zeros(256, dtype=np.int64)
+        self._stroke_kind = ""
+        self._stroke_last: Point | None = None
+        self._stroke_tool: tuple[int | None, float] = (None, 0.0)
+        self._saved_at: Edit | None = None
+        self._base_dropped = False  # an edit fell off the stack: the empty stack is no longer the start
+
+    # -- figures -------------------------------------------------------------------------------
+    @property
+    def counts(self) -> np.ndarray:
+        """Pixels per class id (int64, length 256), kept up to date by every edit."""
+        return self._counts.copy()
+
+    def stats(self, classes: Sequence[ClassInfo]) -> AreaStats:
+        """The area figures of the current map, from the counts (equal to `area_stats(labels)`)."""
+        return area_stats_from_counts(self._counts, classes, int(self.labels.size))
+
+    # -- applying edits --------------------------------------------------------------------------
+    def _write(self, edit: Edit, forward: bool) -> None:
+        """Put an edit's after (forward) or before patch in place; its delta keeps the counts (no recount)."""
+        self.labels[_slices(edit.box)] = edit.after if forward else edit.before
+        assert edit.delta is not None
+        if forward:
+            self._counts += edit.delta
+        else:
+            self._counts -= edit.delta
+
+    def _paint(self, box: Box, mask: np.ndarray, values: int | np.ndarray) -> np.ndarray:
+        """Set masked pixels in `box` to `values` (a class id, or a patch of ids); returns the old patch."""
+        view = self.labels[_slices(box)]
+        old = view.copy()
+        new = values if np.isscalar(values) else values[mask]
+        view[mask] = new
+        delta = -np.bincount(old[mask], minlength=256)
+        if np.isscalar(values):
+            delta[int(values)] += int(np.count_nonzero(mask))
+        else:
+            delta += np.bincount(new, minlength=256)
+        self._counts += delta
+        self._stroke_delta += delta
+        return old
+
+    def apply(self, edit: Edit | None) -> Edit | None:
+        """Apply an edit made elsewhere (smart select, ...) as one undo step; returns the step as stored
+        (its box tightened to the pixels it changes), None when it changes nothing."""
+        if edit is None:
+            return None
+        y0, x0, y1, x1 = edit.box
+        if edit.after.shape != (y1 - y0, x1 - x0):
+            raise ValueError(f"edit patch {edit.after.shape} does not match its box {edit.box}")
+        if not (0 <= y0 < y1 <= self.labels.shape[0] and 0 <= x0 < x1 <= self.labels.shape[1]):
+            raise ValueError(f"edit box {edit.box} is outside the {self.labels.shape} label map")
+        self._end_open_stroke()
+        tight = tighten(Edit(edit.box, self.labels[_slices(edit.box)].copy(), edit.after, edit.kind))
+        if tight is None:
+            return None
+        tight = replace(tight, delta=count_delta(tight.before, tight.after))
+        self._write(tight, forward=True)
+        self._push(tight)
+        return tight
+
+    def _push(self, edit: Edit) -> None:
+        self._undo.append(edit)
+        self._undo_bytes += edit.nbytes
+        self._redo.clear()
+        self._drop_oldest(self.max_undo_bytes, keep=1)
+
+    def _drop_oldest(self, max_bytes: int, keep: int) -> None:
+        while self._undo_bytes > max_bytes and len(self._undo) > keep:
+            self._undo_bytes -= self._undo.popleft().nbytes
+            self._base_dropped = True
+
+    def trim_undo(self, max_bytes: int) -> None:
+        """Drop the oldest undo steps (and all redo steps) until the stack holds at most `max_bytes`, e.g.
+        for the photos in the background while another is edited; the map itself stays as it is."""
+        self._end_open_stroke()
+        self._redo.clear()
+        self._drop_oldest(int(max_bytes), keep=0)
+
+    # -- undo / redo -----------------------------------------------------------------------------
+    @property
+    def undo_bytes(self) -> int:
+        """Bytes held by the undo stack (bounded by `max_undo_bytes`, but the last step is always kept)."""
+        return self._undo_bytes
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo) or bool(self._stroke)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo) and self._stroke is None
+
+    def undo(self) -> Edit | None:
+        """Undo the last step (finishing an open stroke first); returns it, or None when there is none."""
+        self._end_open_stroke()
+        if not self._undo:
+            return None
+        edit = self._undo.pop()
+        self._undo_bytes -= edit.nbytes
+        self._write(edit, forward=False)
+        self._redo.append(edit)
+        return edit
+
+    def redo(self) -> Edit | None:
+        if not self.can_redo:
+            return None
+        edit = self._redo.pop()
+        self._write(edit, forward=True)
+        self._undo.append(edit)
+        self._undo_bytes += edit.nbytes
+        return edit
+
+    @property
+    def modified(self) -> bool:
+        """True when the map differs from the last `mark_saved` (at first: from what was handed in)."""
+        if self._stroke:
+            return True
+        top = self._undo[-1] if self._undo else None
+        return top is not self._saved_at or (top is None and self._base_dropped)
+
+    def mark_saved(self) -> None:
+        self._end_open_stroke()
+        self._saved_at = self._undo[-1] if self._undo else None
+        self._base_dropped = False
+
+    # -- tools -----------------------------------------------------------------------------------
+    def begin_stroke(
+        self, point: Point, radius: float, class_id: int | None, kind: str | None = None
+    ) -> None:
+        """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels)."""
+        self._end_open_stroke()
+        self._stroke, self._stroke_last = [], point
+        self._stroke_delta = np.zeros(256, dtype=np.int64)
+        self._stroke_tool = (class_id, float(radius))
+        self._stroke_kind = kind or ("eraser" if class_id is None else "brush")
+        self._stroke_segment(point, point)
+
+    def extend_stroke(self, point: Point) -> Box | None:
+        """Paint the segment from the previous point to `point`; returns the box that changed (for redraw)."""
+        if self._stroke is None or self._stroke_last is None:
+            raise RuntimeError("extend_stroke without begin_stroke")
+        box = self._stroke_segment(self._stroke_last, point)
+        self._stroke_last = point
+        return box
+
+    def end_stroke(self) -> Edit | None:
+        """Finish the stroke as one undo step; returns it (None when it changed nothing)."""
+        if self._stroke is None:
+            return None
+        parts, self._stroke, self._stroke_last = self._stroke, None, None
+        if not parts:
+            return None
+        union = (
+            min(b[0] for b, _ in parts), min(b[1] for b, _ in parts),
+            max(b[2] for b, _ in parts), max(b[3] for b, _ in parts),
+        )  # fmt: skip
+        after = self.labels[_slices(union)].copy()
+        before = after.copy()
+        for box, old in reversed(parts):  # the oldest patch wins: it holds the labels from before
+            before[box[0] - union[0] : box[2] - union[0], box[1] - union[1] : box[3] - union[1]] = old
+        edit = tighten(Edit(union, before, after, self._stroke_kind, self._stroke_delta.copy()))
+        if edit is not None:
+            self._push(edit)
+        return edit
+
+    def _end_open_stroke(self) -> None:
+        if self._stroke is not None:
+            self.end_stroke()
+
+    def _stroke_segment(self, p0: Point, p1: Point) -> Box | None:
+        class_id, radius = self._stroke_tool
+        found = segment_disc_mask(p0, p1, radius, self.labels.shape)
+        if found is None:
+            return None
+        box, mask = found
+        values = self.model_labels[_slices(box)] if class_id is None else class_id
+        old = self._paint(box, mask, values)
+        assert self._stroke is not None
+        self._stroke.append((box, old))
+        return box
+
+    def stroke(self, points: Iterable[Point], radius: float, class_id: int | None) -> Edit | None:
+        """A whole stroke through `points` at once (None as class: the eraser)."""
+        pts = list(points)
+        if not pts:
+            return None
+        self.begin_stroke(pts[0], radius, class_id)
+        for p in pts[1:]:
+            self.extend_stroke(p)
+        return self.end_stroke()
+
+    def fill_polygon(self, points: Sequence[Point], class_id: int) -> Edit | None:
+        """Fill the polygon or lasso through `points` with `class_id`, one undo step."""
+        return self._masked_step(polygon_mask(points, self.labels.shape), class_id, "polygon")
+
+    def flood_fill(self, point: Point, class_id: int) -> Edit | None:
+        """Give the connected region of the clicked pixel's class to `class_id`, one undo step."""
+        found = region_mask(self.labels, point)
+        if found is None:
+            return None
+        region_class = int(self.labels[round(float(point[1])), round(float(point[0]))])
+        return self._masked_step(found, class_id, "fill", region_class)
+
+    def _masked_step(
+        self, found: tuple[Box, np.ndarray] | None, class_id: int, kind: str, region_class: int | None = None
+    ) -> Edit | None:
+        """Set the masked pixels to `class_id` as one step; `region_class`: they all hold that class now."""
+        if found is None:
+            return None
+        self._end_open_stroke()
+        box, mask = found
+        before = self.labels[_slices(box)].copy()
+        if region_class is not None:
+            if region_class == class_id:
+                return None
+            delta = np.zeros(256, dtype=np.int64)
+            n = int(np.count_nonzero(mask))
+            delta[region_class], delta[class_id] = -n, n
+        else:
+            old = before[mask]
+            delta = -np.bincount(old, minlength=256)
+            delta[class_id] += old.size
+            if not delta.any():
+                return None
+        after = before.copy()
+        after[mask] = class_id
+        edit = Edit(box, before, after, kind, delta)
+        self._write(edit, forward=True)
+        self._push(edit)
+        return edit

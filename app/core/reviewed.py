@@ -1,0 +1,310 @@
+"""Review state of a photo's mask, and reviewed masks on disk (`<name>_mask.reviewed.png`).
+
+A reviewed mask is a PNG in the palette of DESIGN section 3 (an indexed PNG as we write it, or any RGB
+PNG in those colours), of its photo's size. We write it atomically, never replacing a file unless asked,
+with the review state in an iTXt chunk, so the mask alone says who reviewed it and when.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.core.errors import OutputExistsError, ReviewedMaskError
+from app.core.export import encode_mask_png, safe_stem
+from app.core.files import atomic_write_bytes
+from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo
+
+MODEL = "model"
+REVIEWED = "reviewed"
+SOURCES = (MODEL, REVIEWED)
+REVIEWED_SUFFIX = "_mask.reviewed.png"
+# Names looked for in a mask folder, most specific first: an inspector's review beats a plain mask.
+MASK_NAME_PATTERNS = ("{stem}_mask.reviewed.png", "{stem}_mask.png", "{stem}.png")
+PNG_KEY = "corroscope.review"
+# Hand-drawn masks have anti-aliased edges: up to this share of pixels may be far from every class colour
+# (they go to the nearest); above it the mask is refused. Pure black is background (the origin's rule).
+DEFAULT_MAX_OFF_PALETTE = 0.001
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Where a photo's figures come from: the model's mask, or one an inspector reviewed (who, when, note)."""
+
+    source: str = MODEL
+    reviewed_by: str = ""
+    reviewed_at: str = ""  # ISO 8601 with its UTC offset
+    note: str = ""
+    model_sha256: str = ""  # the model whose mask was reviewed, where known
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"review source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.source == REVIEWED and self.reviewed_at:  # both may be unknown: a mask from another tool
+            try:
+                when = datetime.fromisoformat(self.reviewed_at)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"reviewed_at must be an ISO 8601 time, got {self.reviewed_at!r}") from exc
+            if when.tzinfo is None:
+                raise ValueError(f"reviewed_at must carry its UTC offset, got {self.reviewed_at!r}")
+        elif self.reviewed_by or self.reviewed_at:
+            raise ValueError("a model result has no reviewer or review time")
+
+    @classmethod
+    def reviewed_now(
+        cls, by: str, note: str = "", model_sha256: str = "", at: datetime | None = None
+    ) -> ReviewState:
+        """Marked reviewed by `by` at `at` (default: now), kept to the second with its offset."""
+        if not by.strip():
+            raise ValueError("marking a photo reviewed needs the reviewer's name")
+        when = (at or datetime.now(timezone.utc).astimezone()).replace(microsecond=0)
+        if when.tzinfo is None:
+            when = when.astimezone()
+        return cls(REVIEWED, by.strip(), when.isoformat(), note, model_sha256)
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.source == REVIEWED
+
+    @classmethod
+    def of_mask(cls, mask: ReviewedMask) -> ReviewState:
+        """The state of figures computed from a mask read from disk: its own record, or reviewed by an
+        unknown reviewer (a mask from another tool)."""
+        return mask.review if mask.review is not None else cls(REVIEWED)
+
+    def csv_fields(self) -> dict[str, str]:
+        """The CSV columns of DESIGN section 10: `source`, `reviewed_by`, `reviewed_at`."""
+        return {"source": self.source, "reviewed_by": self.reviewed_by, "reviewed_at": self.reviewed_at}
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: object) -> ReviewState:
+        """Parse `to_json`'s dict; ValueError saying what is wrong."""
+        if not isinstance(raw, dict):
+            raise ValueError("a review state must be a JSON object")
+        names = {"source", "reviewed_by", "reviewed_at", "note", "model_sha256"}
+        bad = sorted(k for k, v in raw.items() if k in names and not isinstance(v, str))
+        if bad:
+            raise ValueError(f"review state fields must be text: {', '.join(bad)}")
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+@dataclass(frozen=True, eq=False)
+class ReviewedMask:
+    """A mask read from disk: class ids (uint8 HxW), its review state when the file holds one, and the
+    count of pixels far from every class colour that were decoded to the nearest."""
+
+    path: Path
+    labels: np.ndarray = field(repr=False)
+    review: ReviewState | None
+    off_palette: int
+
+
+def reviewed_mask_path(out_dir: str | os.PathLike[str], stem: str) -> Path:
+    """`OUT/<stem>_mask.reviewed.png`, the stem made safe as for every other output."""
+    return Path(out_dir) / f"{safe_stem(stem)}{REVIEWED_SUFFIX}"
+
+
+def encode_reviewed_png(
+    labels: np.ndarray, classes: Sequence[ClassInfo] = DEFAULT_CLASSES, review: ReviewState | None = None
+) -> bytes:
+    """The palette PNG of `encode_mask_png`, with the review state as JSON in an iTXt chunk."""
+    data = encode_mask_png(labels, classes)
+    if review is None:
+        return data
+    text = json.dumps(review.to_json(), ensure_ascii=False).encode("utf-8")
+    body = PNG_KEY.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text  # uncompressed, no language tag
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    ihdr_end = len(_PNG_SIGNATURE) + 8 + 13 + 4  # the IHDR chunk always comes first, 13 bytes of data
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def write_reviewed_mask(
+    path: str | os.PathLike[str],
+    labels: np.ndarray,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    review: ReviewState | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the reviewed mask atomically; `OutputExistsError` when the file exists and not `overwrite`."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    return atomic_write_bytes(path, encode_reviewed_png(labels, classes, review), overwrite=overwrite)
+
+
+class MaskFolder:
+    """A folder of masks listed once, to look up the mask of many photo stems (`analyze --reviewed-masks`)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        try:
+            self._names = {p.name.casefold(): p for p in self.folder.iterdir() if p.is_file()}
+        except OSError:
+            self._names = {}
+
+    def find(self, stem: str, photo: str | os.PathLike[str] | None = None) -> Path | None:
+        """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png`, else for an origin photo
+        `ORI_<id>` its `GT_<id>.png` (also under the safe stem our outputs use; the extension's case may
+        differ), never `photo` itself (a PNG photo in its own folder); None if none is there."""
+        skip = _same_file_key(photo)
+        for candidate in dict.fromkeys((stem, safe_stem(stem))):
+            names = [pattern.format(stem=candidate) for pattern in MASK_NAME_PATTERNS]
+            if candidate.startswith("ORI_"):  # the origin's layout: ORI_<id> is paired with GT_<id>
+                names.append(f"GT_{candidate[4:]}.png")
+            for name in names:
+                found = self._names.get(name.casefold())
+                # A case-insensitive match is taken for the extension only: the rest must match as it is.
+                if found is not None and found.name[:-4] == name[:-4] and _same_file_key(found) != skip:
+                    return found
+        return None
+
+    def read(
+        self,
+        stem: str,
+        size: tuple[int, int],
+        classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+        max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
+        photo: str | os.PathLike[str] | None = None,
+    ) -> ReviewedMask | None:
+        """The mask of a photo stem, read and checked against the photo's (width, height); None when the
+        folder has none; `ReviewedMaskError` with the reason when it cannot be used for that photo."""
+        path = self.find(stem, photo)
+        return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette)
+
+
+def _same_file_key(path: str | os.PathLike[str] | None) -> Path | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path).absolute()
+
+
+def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:
+    """The mask for one photo stem in `mask_dir` (see `MaskFolder.find`)."""
+    return MaskFolder(mask_dir).find(stem)
+
+
+def read_reviewed_mask(
+    path: str | os.PathLike[str],
+    size: tuple[int, int] | None = None,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
+) -> ReviewedMask:
+    """Read a palette mask of `size` (width, height); `ReviewedMaskError` saying why it cannot be used."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if size is not None and tuple(im.size) not in (tuple(size), tuple(size)[::-1]):
+                _refuse_size(path, im.size, size)  # before decoding: a wrong file may be huge
+            im.load()
+            review = _review_from_info(im.info, path)
+            img = ImageOps.exif_transpose(im)
+    except FileNotFoundError as exc:
+        raise ReviewedMaskError(f"{path}: file not found") from exc
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ReviewedMaskError(f"{path}: cannot read this mask ({exc})") from exc
+    if size is not None and tuple(img.size) != tuple(size):
+        _refuse_size(path, img.size, size)
+    if img.mode == "P" and "transparency" not in img.info:
+        labels, off, example = _decode_indexed(img, classes)
+    else:
+        labels, off, example = _decode_rgb(np.asarray(img.convert("RGB")), classes)
+    if off > max_off_palette * labels.size:
+        raise ReviewedMaskError(
+            _off_palette_reason(path, img, off, labels.size, example, classes, max_off_palette)
+        )
+    return ReviewedMask(path, labels, review, off)
+
+
+def _refuse_size(path: Path, got: tuple[int, int], size: tuple[int, int]) -> None:
+    raise ReviewedMaskError(
+        f"{path.name} is {got[0]}x{got[1]} but its photo is {size[0]}x{size[1]}: "
+        "a reviewed mask must have its photo's size"
+    )
+
+
+def _review_from_info(info: dict, path: Path) -> ReviewState | None:
+    text = info.get(PNG_KEY)
+    if text is None:
+        return None
+    try:
+        return ReviewState.from_json(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise ReviewedMaskError(f"{path.name}: its review record is unreadable ({exc})") from exc
+
+
+def _nearest(colours: np.ndarray, classes: Sequence[ClassInfo]) -> tuple[np.ndarray, np.ndarray]:
+    """(class id, far-from-every-colour) per RGB colour (N x 3 int); pure black is background, not far."""
+    palette = np.array([c.color for c in classes], dtype=np.int32)
+    dist = ((colours[:, None, :].astype(np.int32) - palette[None]) ** 2).sum(axis=2)
+    ids = np.array([c.id for c in classes], dtype=np.uint8)[dist.argmin(axis=1)]
+    black = (colours == 0).all(axis=1)
+    background = next((c.id for c in classes if c.name == "background"), None)
+    if background is not None:
+        ids[black] = background
+    far = (dist.min(axis=1) > OFF_PALETTE_DISTANCE**2) & ~(black & (background is not None))
+    return ids, far
+
+
+def _decode_indexed(img: Image.Image, classes: Sequence[ClassInfo]):
+    indices = np.asarray(img)
+    palette = np.zeros((256, 3), dtype=np.int32)
+    raw = np.asarray(img.getpalette() or [], dtype=np.int32).reshape(-1, 3)[:256]
+    palette[: len(raw)] = raw
+    ids, far = _nearest(palette, classes)
+    labels = ids[indices]
+    used_far = far & (np.bincount(indices.ravel(), minlength=256) > 0)
+    off = int(np.bincount(indices.ravel(), minlength=256)[used_far].sum())
+    example = None
+    if off:
+        hits = used_far[indices]
+        y, x = np.unravel_index(int(hits.argmax()), hits.shape)
+        example = (int(x), int(y), tuple(int(v) for v in palette[indices[y, x]]))
+    return labels, off, example
+
+
+def _decode_rgb(rgb: np.ndarray, classes: Sequence[ClassInfo]):
+    # One 24-bit key per pixel: each distinct colour is decoded once (masks hold few), then looked up.
+    keys = (rgb[:, :, 0].astype(np.int32) << 16) | (rgb[:, :, 1].astype(np.int32) << 8) | rgb[:, :, 2]
+    used = np.flatnonzero(np.bincount(keys.ravel(), minlength=1 << 24))
+    colours = np.stack([(used >> 16) & 255, (used >> 8) & 255, used & 255], axis=1)
+    ids, far = _nearest(colours, classes)
+    lut = np.zeros(1 << 24, dtype=np.uint8)
+    lut[used] = ids
+    labels = lut[keys]
+    off, example = 0, None
+    if far.any():
+        far_lut = np.zeros(1 << 24, dtype=bool)
+        far_lut[used[far]] = True
+        hits = far_lut[keys]
+        off = int(hits.sum())
+        y, x = np.unravel_index(int(hits.argmax()), hits.shape)
+        example = (int(x), int(y), tuple(int(v) for v in rgb[y, x]))
+    return labels, off, example
+
+
+def _off_palette_reason(path, img, off, total, example, classes, limit) -> str:
+    colours = ", ".join(f"{c.name} {c.color}" for c in classes)
+    x, y, rgb = example
+    hint = ""
+    if img.mode in ("L", "I", "I;16") and int(np.asarray(img).max()) < len(classes):
+        hint = " It looks like a grey mask of class ids: save it in the class colours instead."
+    return (
+        f"{path.name}: {off} pixels ({100.0 * off / total:.2f} %) are far from every class colour "
+        f"({colours}), e.g. RGB {rgb} at x={x}, y={y}; at most {100.0 * limit:g} % may be.{hint}"
+    )

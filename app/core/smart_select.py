@@ -1,0 +1,323 @@
+"""Smart select: recompute the pipe region (asset + corrosion) from a box and clicks, and "select similar".
+
+The pipe region comes from OpenCV's GrabCut on a working copy of at most `working_pixels`, seeded by the
+model's pipe probability (corrosion + asset): sure pipe, probable pipe, probable and sure background by
+thresholds, with the user's box (outside it is background) and include/exclude clicks on top. The result
+goes back to full resolution along the photo's edges: near the region's border each photo pixel takes
+the side whose local mean colour it is closer to. Inside the new region corrosion vs asset keeps the
+current answer; pixels that left become background; pixels that joined take the more likely of
+corrosion and asset. Both tools return an `app.core.editing.Edit`, one undo step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.core.editing import Edit, Point, tighten
+from app.core.errors import CorroscopeError
+from app.core.inference import shrink_area
+from app.core.palette import DEFAULT_CLASSES, ClassInfo, class_by_name
+
+_REMAP_COLS = 4096
+_MIN_SEEDS = 16  # GrabCut fits 5-component colour models: each side needs some pixels
+
+
+class SmartSelectError(CorroscopeError):
+    """Smart select cannot run on these marks; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SmartSelectOptions:
+    """Thresholds on the model's pipe probability, and the size of the working copy."""
+
+    working_pixels: int = 500_000
+    sure_pipe: float = 0.95
+    probable_pipe: float = 0.5
+    sure_background: float = 0.05
+    iterations: int = 5
+    click_radius: float = 0.01  # of the working copy's diagonal
+    box_context: float = 0.1  # background kept around the box for GrabCut, of the box's size
+    edge_window: int = 7  # working pixels; local colour means for the full-resolution border
+    min_kept: float = 0.5  # GrabCut keeping less of the seeded pipe than this is not trusted
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What the inspector marked, in photo pixels: a box (x0, y0, x1, y1) and clicks (x, y)."""
+
+    box: tuple[float, float, float, float] | None = None
+    include: tuple[Point, ...] = ()
+    exclude: tuple[Point, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.box is not None:  # a drag may go up or left
+            x0, y0, x1, y1 = (float(v) for v in self.box)
+            object.__setattr__(self, "box", (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        object.__setattr__(self, "include", tuple(self.include))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+
+
+@dataclass(frozen=True)
+class _Ids:
+    corrosion: int
+    asset: int
+    background: int
+
+
+def _ids(classes: Sequence[ClassInfo]) -> _Ids:
+    found = [class_by_name(classes, n) for n in ("corrosion", "asset", "background")]
+    if any(c is None for c in found):
+        raise SmartSelectError("smart select needs a model with corrosion, asset and background classes")
+    return _Ids(*(c.id for c in found))  # type: ignore[union-attr]
+
+
+def _working_size(h: int, w: int, working_pixels: int) -> tuple[int, int, float]:
+    scale = min(1.0, float(np.sqrt(working_pixels / float(h * w))))
+    return max(1, round(h * scale)), max(1, round(w * scale)), scale
+
+
+def _resize(plane: np.ndarray, h: int, w: int) -> np.ndarray:
+    if plane.shape[:2] == (h, w):
+        return plane
+    shrinking = plane.shape[0] >= h and plane.shape[1] >= w
+    return cv2.resize(plane, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def pipe_probability(
+    labels: np.ndarray,
+    size: tuple[int, int],
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    probabilities: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
+) -> np.ndarray:
+    """P(pipe) = P(corrosion) + P(asset), float32 at `size` (h, w), from the probabilities (any
+    resolution), else from labels + confidence (see below), else from the labels alone (0.7 pipe, 0.3 not)."""
+    ids = _ids(classes)
+    h, w = size
+    if probabilities is not None:
+        pipe = probabilities[:, :, ids.corrosion] + probabilities[:, :, ids.asset]
+        return np.clip(_resize(pipe.astype(np.float32), h, w), 0.0, 1.0)
+    is_pipe = (labels == ids.corrosion) | (labels == ids.asset)
+    if confidence is None:
+        p8 = np.where(is_pipe, np.uint8(178), np.uint8(77))
+    else:
+        # Background on top: P(pipe) = 1 - top, exact. A pipe class on top: P(pipe) lies in [top, 1]; the
+        # rest split evenly gives (1 + top) / 2.
+        c = confidence.astype(np.uint16)
+        p8 = np.where(is_pipe, (255 + c + 1) // 2, 255 - c).astype(np.uint8)
+    return _resize(p8, h, w).astype(np.float32) / 255.0
+
+
+def _grabcut_mask(prob: np.ndarray, options: SmartSelectOptions) -> np.ndarray:
+    mask = np.full(prob.shape, cv2.GC_BGD, dtype=np.uint8)
+    mask[prob > options.sure_background] = cv2.GC_PR_BGD
+    mask[prob >= options.probable_pipe] = cv2.GC_PR_FGD
+    mask[prob >= options.sure_pipe] = cv2.GC_FGD
+    return mask
+
+
+def _mark_clicks(mask: np.ndarray, marks: Marks, scale: float, options: SmartSelectOptions) -> None:
+    radius = max(3, round(options.click_radius * float(np.hypot(*mask.shape))))
+    for points, value in ((marks.include, cv2.GC_FGD), (marks.exclude, cv2.GC_BGD)):
+        for x, y in points:
+            centre = (round((x + 0.5) * scale - 0.5), round((y + 0.5) * scale - 0.5))
+            cv2.circle(mask, centre, radius, int(value), thickness=-1)
+
+
+def _roi(
+    marks: Marks, h: int, w: int, scale: float, options: SmartSelectOptions
+) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1) of the working copy GrabCut sees: the box with some context, or all of it."""
+    if marks.box is None:
+        return 0, 0, h, w
+    x0, y0, x1, y1 = (v * scale for v in marks.box)
+    mx, my = options.box_context * (x1 - x0) + 8, options.box_context * (y1 - y0) + 8
+    return (
+        max(0, int(y0 - my)), max(0, int(x0 - mx)),
+        min(h, int(np.ceil(y1 + my))), min(w, int(np.ceil(x1 + mx))),
+    )  # fmt: skip
+
+
+def _pipe_region(
+    small: np.ndarray, prob: np.ndarray, marks: Marks, scale: float, options: SmartSelectOptions
+):
+    """GrabCut's pipe region (bool, working size)."""
+    h, w = prob.shape
+    mask = _grabcut_mask(prob, options)
+    if marks.box is not None:
+        bx0, by0, bx1, by1 = (round(v * scale) for v in marks.box)
+        inside = np.zeros((h, w), dtype=bool)
+        inside[max(0, by0) : max(0, by1), max(0, bx0) : max(0, bx1)] = True
+        if not inside.any():
+            raise SmartSelectError("the box is outside the photo: drag it around the pipe")
+        mask[~inside] = cv2.GC_BGD
+        if not np.isin(mask[inside], (cv2.GC_FGD, cv2.GC_PR_FGD)).any():
+            mask[inside] = cv2.GC_PR_FGD  # the model sees no pipe in the box: trust the box
+    _mark_clicks(mask, marks, scale, options)
+    y0, x0, y1, x1 = _roi(marks, h, w, scale, options)
+    sub = np.ascontiguousarray(mask[y0:y1, x0:x1])
+    fg = int(np.isin(sub, (cv2.GC_FGD, cv2.GC_PR_FGD)).sum())
+    if fg < _MIN_SEEDS:
+        raise SmartSelectError("nothing marks the pipe: drag a box around it or click on it")
+    if sub.size - fg < _MIN_SEEDS:
+        raise SmartSelectError("nothing marks background: draw a smaller box or shift-click on background")
+    seeds = sub.copy()
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    img = np.ascontiguousarray(small[y0:y1, x0:x1])
+    cv2.grabCut(img, sub, None, bgd, fgd, options.iterations, cv2.GC_INIT_WITH_MASK)
+    region = np.zeros((h, w), dtype=bool)
+    region[y0:y1, x0:x1] = (sub == cv2.GC_FGD) | (sub == cv2.GC_PR_FGD)
+    prior = np.zeros((h, w), dtype=bool)
+    prior[y0:y1, x0:x1] = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    if np.count_nonzero(region) < options.min_kept * np.count_nonzero(prior):
+        # GrabCut lost most of what the model and the marks call pipe: its colour models locked onto
+        # something else (a photo the model is unsure of throughout). Keep the marks' answer instead.
+        return prior
+    return region
+
+
+def _sample(planes: np.ndarray, ys: np.ndarray, xs: np.ndarray, full: tuple[int, int]) -> np.ndarray:
+    """Bilinear samples of `planes` (h x w [x C], any resolution) at full-resolution pixels (ys, xs)."""
+    sy, sx = planes.shape[0] / full[0], planes.shape[1] / full[1]
+    n = len(xs)
+    cols = _REMAP_COLS if n > _REMAP_COLS else max(n, 1)
+    pad = -n % cols  # remap wants maps under 32767 a side: lay the points out in rows of `cols`
+    map_x = np.pad((xs.astype(np.float32) + 0.5) * sx - 0.5, (0, pad)).reshape(-1, cols)
+    map_y = np.pad((ys.astype(np.float32) + 0.5) * sy - 0.5, (0, pad)).reshape(-1, cols)
+    src = planes.astype(np.float32)
+    out = cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, 1 if src.ndim == 2 else src.shape[2])[:n]
+
+
+def _to_full(
+    region: np.ndarray, small: np.ndarray, rgb: np.ndarray, options: SmartSelectOptions
+) -> np.ndarray:
+    """The working-size region at full size: upsampled, then each pixel near its border goes to the side
+    (pipe or not) whose local mean colour is nearer to its own colour."""
+    full = rgb.shape[:2]
+    soft = cv2.resize(region.astype(np.uint8) * 255, (full[1], full[0]), interpolation=cv2.INTER_LINEAR)
+    out = soft >= 128
+    kernel = np.ones((3, 3), np.uint8)
+    r8 = region.astype(np.uint8)
+    band = cv2.dilate(r8, kernel) != cv2.erode(r8, kernel)
+    band_full = cv2.resize(band.astype(np.uint8), (full[1], full[0]), interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(band_full)
+    if ys.size == 0:
+        return out
+    k = (options.edge_window, options.edge_window)
+    colour = small.astype(np.float32)
+    means = []
+    for side in (region, ~region):
+        weight = side.astype(np.float32)
+        count = cv2.boxFilter(weight, -1, k, normalize=False)
+        total = cv2.boxFilter(colour * weight[:, :, None], -1, k, normalize=False)
+        means.append(np.dstack([total / np.maximum(count, 1e-6)[:, :, None], count]))
+    pix = rgb[ys, xs].astype(np.float32)
+    fg, bg = _sample(means[0], ys, xs, full), _sample(means[1], ys, xs, full)
+    d_fg = ((pix - fg[:, :3]) ** 2).sum(axis=1)
+    d_bg = ((pix - bg[:, :3]) ** 2).sum(axis=1)
+    both = (fg[:, 3] > 0.5) & (bg[:, 3] > 0.5)  # both sides seen nearby; else keep the upsampled answer
+    out[ys[both], xs[both]] = d_fg[both] < d_bg[both]
+    return out
+
+
+def _joined_classes(
+    ys: np.ndarray, xs: np.ndarray, labels: np.ndarray, ids: _Ids, probabilities: np.ndarray | None, small_hw
+) -> np.ndarray:
+    """Corrosion or asset for pixels that joined the pipe: the model's more likely of the two, else the
+    class more common among nearby pipe pixels (asset on a tie)."""
+    full = labels.shape
+    if probabilities is not None:
+        scores = probabilities[:, :, [ids.corrosion, ids.asset]]
+    else:
+        coarse = cv2.resize(labels, (small_hw[1], small_hw[0]), interpolation=cv2.INTER_NEAREST)
+        planes = np.dstack([(coarse == ids.corrosion), (coarse == ids.asset)]).astype(np.float32)
+        scores = cv2.blur(planes, (15, 15))
+    got = _sample(scores, ys, xs, full)
+    return np.where(got[:, 0] > got[:, 1], ids.corrosion, ids.asset).astype(np.uint8)
+
+
+def smart_select(
+    rgb: np.ndarray,
+    labels: np.ndarray,
+    marks: Marks,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    probabilities: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
+    options: SmartSelectOptions | None = None,
+) -> Edit | None:
+    """The edit that makes the pipe region what GrabCut finds for these marks (None: nothing changes).
+
+    `probabilities` (h x w x C softmax, any resolution, e.g. the network's output) or `confidence`
+    (top-class probability x 255, full size) seed it; `labels` is the current full-size label map."""
+    options = options or SmartSelectOptions()
+    if rgb.shape[:2] != labels.shape:
+        raise ValueError(f"photo {rgb.shape[:2]} and labels {labels.shape} differ in size")
+    ids = _ids(classes)
+    h, w, scale = _working_size(*labels.shape, options.working_pixels)
+    small = rgb if scale == 1.0 else shrink_area(rgb, w, h)
+    prob = pipe_probability(labels, (h, w), classes, probabilities, confidence)
+    region = _pipe_region(small, prob, marks, scale, options)
+    new_pipe = region if scale == 1.0 else _to_full(region, small, rgb, options)
+    if marks.box is not None and scale != 1.0:  # the border refinement never reaches outside the box
+        x0, y0, x1, y1 = (max(0, round(v)) for v in marks.box)
+        inside = np.zeros(new_pipe.shape, dtype=bool)
+        inside[y0:y1, x0:x1] = True
+        new_pipe &= inside
+    cur_pipe = (labels == ids.corrosion) | (labels == ids.asset)
+    changed = new_pipe != cur_pipe
+    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+    if rows.size == 0:
+        return None
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    view = (slice(box[0], box[2]), slice(box[1], box[3]))
+    before = labels[view].copy()
+    after = before.copy()
+    after[changed[view] & cur_pipe[view]] = ids.background
+    jy, jx = np.nonzero(changed[view] & new_pipe[view])
+    if jy.size:
+        after[jy, jx] = _joined_classes(jy + box[0], jx + box[1], labels, ids, probabilities, (h, w))
+    return tighten(Edit(box, before, after, "smart select"))
+
+
+def select_similar(
+    rgb: np.ndarray,
+    labels: np.ndarray,
+    point: Point,
+    tolerance: float = 12.0,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    probabilities: np.ndarray | None = None,
+    probability_tolerance: float = 0.25,
+) -> Edit | None:
+    """Make corrosion the pipe pixels connected to the clicked one with a similar colour (CIELAB, within
+    `tolerance`; lightness twice that, for the shading on a pipe) and, where `probabilities` are given,
+    a corrosion probability at least the clicked one's less `probability_tolerance`."""
+    ids = _ids(classes)
+    h, w = labels.shape
+    x, y = round(float(point[0])), round(float(point[1]))
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    if labels[y, x] not in (ids.corrosion, ids.asset):
+        raise SmartSelectError("select similar works on the pipe: click on a rust patch of the pipe")
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    y0, y1, x0, x1 = max(0, y - 2), min(h, y + 3), max(0, x - 2), min(w, x + 3)
+    lab[y, x] = lab[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0).round()  # a 5x5 mean as the reference colour
+    blocked = np.ones((h + 2, w + 2), dtype=np.uint8)
+    allowed = (labels == ids.corrosion) | (labels == ids.asset)
+    if probabilities is not None:
+        corr = cv2.resize(probabilities[:, :, ids.corrosion].astype(np.float32), (w, h), cv2.INTER_LINEAR)
+        allowed &= corr >= corr[y, x] - probability_tolerance
+    blocked[1:-1, 1:-1][allowed] = 0
+    tol = (2.0 * tolerance, tolerance, tolerance)
+    flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (2 << 8)
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(lab, blocked, (x, y), 0, tol, tol, flags)
+    box = (ry, rx, ry + rh, rx + rw)
+    grown = blocked[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == 2
+    before = labels[ry : ry + rh, rx : rx + rw].copy()
+    after = before.copy()
+    after[grown] = ids.corrosion
+    return tighten(Edit(box, before, after, "select similar"))

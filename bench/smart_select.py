@@ -1,0 +1,215 @@
+"""Measured benefit of smart select: one box per validation photo, before/after, against the ground truth.
+
+`python -m bench.smart_select [--model M] [--data DIR] [--split val.txt] [--json FILE]`: the shipped model
+(int8 on the CPU, as the app runs it) segments each photo of the split (`app.core.inference.segment`);
+then one smart-select box, the ground-truth pipe's bounding box (the inspector's one drag), recomputes
+the pipe region. Reports pipe-vs-background IoU and the corroded-share error (percentage points against
+the ground truth's share), mean and worst, before and after; seeded by the network's probabilities and,
+as a second row, by the labels + confidence alone. `--large WxH` also times both tools on a synthetic
+photo of that size (e.g. 4000x3000, 12 MP), where the working copy and the full-resolution border count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.core.inference import segment
+from app.core.model import SegmentationModel
+from app.core.palette import DEFAULT_CLASSES
+from app.core.smart_select import Marks, SmartSelectError, SmartSelectOptions, select_similar, smart_select
+from app.core.stats import area_stats
+from app.core.synthetic import synthetic_pipe
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = ROOT / "models" / "corrosion-deeplabv3plus-mobilenetv2.int8.onnx"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "pipe-corrosion"
+CORROSION, ASSET, BACKGROUND = 0, 1, 2
+
+
+def _pipe(labels: np.ndarray) -> np.ndarray:
+    return (labels == CORROSION) | (labels == ASSET)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def _share(labels: np.ndarray) -> float:
+    share = area_stats(labels, DEFAULT_CLASSES).corroded_share
+    return 0.0 if share is None else share
+
+
+def _scores(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {
+        "pipe_iou": 100.0 * _iou(_pipe(labels), _pipe(truth)),
+        "share_error": abs(_share(labels) - _share(truth)),
+        "corrosion_iou": 100.0 * _iou(labels == CORROSION, truth == CORROSION),
+    }
+
+
+def _box(truth: np.ndarray) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(_pipe(truth))
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def _after(rgb, labels, truth, seed: str, probs, confidence, options) -> tuple[np.ndarray, str]:
+    """The labels after the smart-select box, and the refusal's message when it refused (labels kept:
+    the inspector reads the message and adds a click)."""
+    kwargs = {"probabilities": probs} if seed == "probabilities" else {"confidence": confidence}
+    try:
+        edit = smart_select(rgb, labels, Marks(box=_box(truth)), DEFAULT_CLASSES, options=options, **kwargs)
+    except SmartSelectError as exc:
+        return labels, str(exc)
+    out = labels.copy()
+    if edit is not None:
+        out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    return out, ""
+
+
+def run(model_path: Path, data_dir: Path, split: Path, options: SmartSelectOptions) -> dict:
+    from training.data import find_pairs, load_pair, select
+
+    model = SegmentationModel.load(model_path, device="cpu")
+    ids = split.read_text(encoding="utf-8").split()
+    rows = []
+    for pair in select(find_pairs(data_dir), ids):
+        rgb, truth, _ = load_pair(pair)
+        seg = segment(model, rgb)
+        probs = seg.probabilities  # the network's softmax at its input size (resize mode)
+        row = {"id": pair.id, "size": f"{rgb.shape[1]}x{rgb.shape[0]}", "before": _scores(seg.labels, truth)}
+        boxed = seg.labels.copy()
+        x0, y0, x1, y1 = (int(v) for v in _box(truth))
+        outside = np.ones(boxed.shape, bool)
+        outside[y0:y1, x0:x1] = False
+        boxed[outside] = BACKGROUND
+        row["box_only"] = _scores(boxed, truth)
+        for seed in ("probabilities", "confidence"):
+            start = time.perf_counter()
+            after, why = _after(rgb, seg.labels, truth, seed, probs, seg.confidence, options)
+            row[f"after_{seed}"] = _scores(after, truth) | {
+                "seconds": time.perf_counter() - start,
+                "refused": why,
+            }
+        rows.append(row)
+    return {"model": model_path.name, "model_sha256": model.sha256, "photos": len(rows), "rows": rows}
+
+
+def time_large(width: int, height: int, options: SmartSelectOptions, repeat: int = 3) -> dict[str, float]:
+    """Milliseconds of smart select (a box) and select similar (a click on rust) on a large synthetic photo
+    whose "model" missed a third of the pipe; probabilities at 256 x 256 as the network gives them."""
+    rgb, truth = synthetic_pipe(3, (height, width))
+    labels = truth.copy()
+    cut = int(width * 0.66)
+    labels[:, cut:][_pipe(truth)[:, cut:]] = BACKGROUND
+    small = cv2.resize(labels, (256, 256), interpolation=cv2.INTER_NEAREST)
+    probs = np.full((256, 256, 3), 0.1, np.float32)
+    np.put_along_axis(probs, small[:, :, None].astype(np.intp), 0.8, axis=2)
+    ys, xs = np.nonzero(truth == CORROSION)
+    click = (float(xs[len(xs) // 2]), float(ys[len(ys) // 2]))
+    times: dict[str, list[float]] = {"smart_select_ms": [], "select_similar_ms": []}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        smart_select(rgb, labels, Marks(box=_box(truth)), probabilities=probs, options=options)
+        times["smart_select_ms"].append(1000 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        select_similar(rgb, labels, click, probabilities=probs)
+        times["select_similar_ms"].append(1000 * (time.perf_counter() - start))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
+    out = {}
+    for key in ("before", "box_only", "after_probabilities", "after_confidence"):
+        iou = [r[key]["pipe_iou"] for r in rows]
+        err = [r[key]["share_error"] for r in rows]
+        corr = [r[key]["corrosion_iou"] for r in rows]
+        base = [r["before"]["pipe_iou"] for r in rows]
+        out[key] = {
+            "pipe_iou_mean": statistics.fmean(iou), "pipe_iou_worst": min(iou),
+            "pipe_iou_better": sum(a > b + 0.05 for a, b in zip(iou, base, strict=True)),
+            "pipe_iou_worse": sum(a < b - 0.05 for a, b in zip(iou, base, strict=True)),
+            "share_error_mean": statistics.fmean(err), "share_error_median": statistics.median(err),
+            "share_error_worst": max(err), "corrosion_iou_mean": statistics.fmean(corr),
+            "refused": sum(bool(r[key].get("refused")) for r in rows),
+        }  # fmt: skip
+    return out
+
+
+_ROW_NAMES = {
+    "before": "model alone",
+    "box_only": "+ box, no GrabCut",
+    "after_probabilities": "+ box (probabilities)",
+    "after_confidence": "+ box (labels+conf.)",
+}
+
+
+def _print_table(table: dict[str, dict[str, float]]) -> None:
+    print(
+        f"{'':22s} {'pipe IoU':>17s} {'corroded-share error (points)':>30s} {'corr.':>7s} {'pipe IoU':>12s}"
+    )
+    print(
+        f"{'':22s} {'mean':>8s} {'worst':>8s} {'mean':>10s} {'median':>9s} {'worst':>9s} "
+        f"{'IoU':>7s} {'up/down':>12s}"
+    )
+    for key, s in table.items():
+        print(
+            f"{_ROW_NAMES[key]:22s} {s['pipe_iou_mean']:8.1f} {s['pipe_iou_worst']:8.1f} "
+            f"{s['share_error_mean']:10.2f} {s['share_error_median']:9.2f} {s['share_error_worst']:9.2f} "
+            f"{s['corrosion_iou_mean']:7.1f} {s['pipe_iou_better']:>8d}/{s['pipe_iou_worse']:<3d}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.smart_select", description=__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--split", type=Path, help="ids to run (default DATA/val.txt)")
+    p.add_argument("--sure-pipe", type=float, default=SmartSelectOptions.sure_pipe)
+    p.add_argument("--probable-pipe", type=float, default=SmartSelectOptions.probable_pipe)
+    p.add_argument("--sure-background", type=float, default=SmartSelectOptions.sure_background)
+    p.add_argument("--iterations", type=int, default=SmartSelectOptions.iterations)
+    p.add_argument("--min-kept", type=float, default=SmartSelectOptions.min_kept)
+    p.add_argument("--large", help="also time both tools on a synthetic photo of this size, e.g. 4000x3000")
+    p.add_argument("--json", type=Path, help="also write every photo's figures here")
+    a = p.parse_args(argv)
+    options = SmartSelectOptions(
+        sure_pipe=a.sure_pipe, probable_pipe=a.probable_pipe, sure_background=a.sure_background,
+        iterations=a.iterations, min_kept=a.min_kept,
+    )  # fmt: skip
+    result = run(a.model, a.data, a.split or a.data / "val.txt", options)
+    result["summary"] = summary(result["rows"])
+    result["options"] = vars(a) | {
+        "model": str(a.model),
+        "data": str(a.data),
+        "split": str(a.split),
+        "json": None,
+    }
+    print(
+        f"{result['model']} on {result['photos']} photos; one box per photo (the ground-truth pipe's bounds)"
+    )
+    _print_table(result["summary"])
+    refused = {k: v["refused"] for k, v in result["summary"].items() if v["refused"]}
+    if refused:
+        print(f"refused (labels kept; the tool asks for a click): {refused}")
+    seconds = [r["after_probabilities"]["seconds"] for r in result["rows"]]
+    median, worst = 1000 * statistics.median(seconds), 1000 * max(seconds)
+    print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
+    if a.large:
+        w, h = (int(v) for v in a.large.lower().split("x"))
+        result["large"] = {"size": a.large} | time_large(w, h, options)
+        print(f"{a.large}: " + ", ".join(f"{k} {v:.0f}" for k, v in result["large"].items() if k != "size"))
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=2, default=lambda o: o.item()) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
