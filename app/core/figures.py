@@ -5,19 +5,12 @@ from __future__ import annotations
 from app.core.analysis import PhotoResult
 from app.core.grading import Assessment, Grade, GradeScale
 
-# Short keys used by settings and the UI; the full `GradeScale` values are accepted too.
-SCALES = {"astm": GradeScale.ASTM_D610, "iso": GradeScale.ISO_4628_3}
-SCALE_TITLES = {key: scale.table.standard for key, scale in SCALES.items()}
+SCALE_TITLES = {scale: scale.table.standard for scale in GradeScale}
 NO_VALUE = "–"
 
 
 def grade_scale(scale: str | GradeScale) -> GradeScale:
-    if scale in SCALES:
-        return SCALES[scale]
-    try:
-        return GradeScale(scale)
-    except ValueError:
-        raise ValueError(f"grade scale must be one of {sorted(SCALES)}, got {scale!r}") from None
+    return GradeScale.parse(scale)
 
 
 def scale_title(scale: str | GradeScale) -> str:

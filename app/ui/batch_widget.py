@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core import figures
 from app.core.analysis import PhotoFigures
+from app.core.grading import GradeScale
 from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -60,7 +61,7 @@ COLUMNS = (
 class BatchTableModel(QAbstractTableModel):
     """Rows are appended as results arrive; no widget per row."""
 
-    def __init__(self, grade_scale: str = "astm", parent=None) -> None:
+    def __init__(self, grade_scale: GradeScale | str = GradeScale.ASTM_D610, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[BatchRow] = []
         self._failed = 0
