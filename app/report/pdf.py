@@ -282,10 +282,11 @@ def draw_photo_report(
     c.y += max(h1, h2)
     c.legend(model)
     for scale in scales:
-        c.text(figures.grade_text(result.assessment, scale), size=14, bold=True)
-    if result.assessment.needs_review:
+        c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=14, bold=True)
+    reasons = dict.fromkeys(r for s in scales for r in figures.review_reasons(result.assessment, s))
+    if reasons:
         c.text(
-            "Needs review: " + ("; ".join(result.assessment.reasons) or "near a grade boundary"),
+            "Needs review: " + "; ".join(reasons),
             size=10,
             bold=True,
             color=QColor(170, 60, 0),
@@ -307,7 +308,7 @@ def draw_batch_report(
     scales: Sequence[str],
 ) -> None:
     c.text("Corroscope batch report", size=16, bold=True)
-    review = sum(r.assessment.needs_review for r in results)
+    review = sum(any(figures.needs_review(r.assessment, s) for s in scales) for r in results)
     c.text(
         f"{len(results)} photos analysed, {len(failures)} failed, {review} need review  ·  {now_text()}",
         size=9,
@@ -331,8 +332,8 @@ def draw_batch_report(
             r.path.name,
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
-            *(figures.grade_value_text(r.assessment, s) for s in scales),
-            "yes" if r.assessment.needs_review else "no",
+            *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
+            "yes" if any(figures.needs_review(r.assessment, s) for s in scales) else "no",
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",
         ]
