@@ -361,6 +361,11 @@ def write_run_record(
 ) -> str | None:
     """`results.json` beside `results.csv`: the model's SHA-256 once, versions, options, counts; the
     error text if it cannot be written. Call it after `reduce_batch` wrote the CSV."""
+    target = companion_path(csv_path)
+    if any(p == target for item in plan.photos for _, p in item.targets):  # a photo named "results"
+        why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
+        log.error("%s", why)
+        return why
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
             columns, *rows = list(csv.reader(fh))

@@ -9,6 +9,7 @@ import time
 
 from PySide6.QtCore import Qt
 
+from app.core import figures
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
 from bench.heartbeat import Heartbeat
@@ -51,7 +52,10 @@ def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_pat
     # figures in the table equal the core's for the same photo
     core = analyze_photo(SegmentationModel.load(window.controller.model.path, "cpu"), rows[2].path)
     assert rows[2].result.stats == core.stats
-    assert m.data(m.index(2, 4)) == core.assessment.astm.label
+    assert m.data(m.index(2, 4)) == figures.grade_value_text(
+        core.assessment, "astm", core.measures.distribution
+    )
+    assert m.data(m.index(2, 4)).startswith(core.assessment.astm.label)
     assert not hasattr(rows[2].result, "labels"), "the table keeps figures only"
     assert window.batch.progress.value() == 5
     assert window.batch.export_button.isEnabled()
@@ -101,7 +105,10 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
     assert rows[3]["error"]
     first = window.batch_model.row(0).result
     assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
-    assert rows[0]["model_sha256"] == window.controller.model.sha256
+    run = json.loads((tmp_path / "table.json").read_text(encoding="utf-8"))  # beside the CSV
+    assert run["model"]["sha256"] == window.controller.model.sha256
+    assert run["photos"] == {"rows": 4, "ok": 3, "failed": 1, "needs_review": run["photos"]["needs_review"]}
+    assert rows[0]["file"] == window.batch_model.row(0).path.name  # relative to the photos' folder
 
 
 def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path, record_property):

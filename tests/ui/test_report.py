@@ -77,8 +77,13 @@ def test_figure_texts_follow_the_core_result(analysed):
     result, *_ = analysed
     rows = dict(figures.figure_rows(result, "astm"))
     assert rows["Corroded share of the asset"] == figures.percent_text(result.stats.corroded_share, unit=True)
-    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}"
-    assert figures.grade_text(result.assessment, "iso") == f"ISO 4628-3: {result.assessment.iso.label}"
+    d = result.measures.distribution
+    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}" + ("" if d is None else f"-{d.type}")
+    iso = result.assessment.iso
+    assert figures.grade_text(result.assessment, "iso") == f"ISO 4628-3: {iso.label} ({iso.reference})"
+    assert rows["Share range"].startswith("D610 ") and rows["Needs review"] == figures.review_text(
+        result.assessment, "astm"
+    )
     assert rows["Provider"] == result.provider
 
 
