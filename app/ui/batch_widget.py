@@ -141,15 +141,15 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Corroded share %":
             return figures.percent_text(r.stats.corroded_share)
         if name == "Grade":
-            return figures.grade_value_text(r.assessment, self._scale)
+            return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution)
         if name == "Review":
-            return "needs review" if r.assessment.needs_review else "ok"
+            return "needs review" if figures.needs_review(r.assessment, self._scale) else "ok"
         if name == "Confidence":
             return figures.confidence_text(r.mean_confidence)
         if name == "Time (s)":
             return f"{r.seconds:.2f}"
         if name == "Reason":
-            return "; ".join(r.assessment.reasons)
+            return "; ".join(figures.review_reasons(r.assessment, self._scale))
         return ""
 
 

@@ -73,9 +73,10 @@ class FiguresWidget(QGroupBox):
             self.review_label.setStyleSheet("")
             return
         a = result.assessment
-        self.grade_label.setText(figures.grade_text(a, self.grade_scale))
-        if a.needs_review:
-            self.review_label.setText("⚠ " + figures.review_text(a).replace("Yes: ", "Needs review: "))
+        self.grade_label.setText(figures.grade_text(a, self.grade_scale, result.measures.distribution))
+        if figures.needs_review(a, self.grade_scale):
+            review = figures.review_text(a, self.grade_scale)
+            self.review_label.setText("⚠ " + review.replace("Yes: ", "Needs review: "))
             self.review_label.setStyleSheet("color: #a04000; font-weight: bold;")
         else:
             self.review_label.setText("No review needed.")

@@ -42,11 +42,14 @@ def test_open_photo_shows_overlay_and_core_figures(qtbot, window, tmp_path):
     assert values["corrosion area"] == f"{core.stats.percent['corrosion']:.2f} %"
     assert values["Corroded share of the asset"] == f"{core.stats.corroded_share:.2f} %"
     assert values["Provider"] == "CPU"
-    assert window.figures.grade_label.text() == f"ASTM D610: {core.assessment.astm.label}"
+    d610 = core.assessment.astm.label + (
+        "" if core.measures.distribution is None else f"-{core.measures.distribution.type}"
+    )
+    assert window.figures.grade_label.text() == f"ASTM D610: {d610}"
     window.figures.scale_combo.setCurrentIndex(
         window.figures.scale_combo.findData(GradeScale.ISO_4628_3.value)
     )
-    assert window.figures.grade_label.text() == f"ISO 4628-3: {core.assessment.iso.label}"
+    assert window.figures.grade_label.text() == f"ISO 4628-3: {core.assessment.iso.display}"
     assert window.settings.grade_scale is GradeScale.ISO_4628_3
 
 

@@ -78,10 +78,13 @@ def test_figure_texts_follow_the_core_result(analysed):
     result, *_ = analysed
     rows = dict(figures.figure_rows(result, GradeScale.ASTM_D610))
     assert rows["Corroded share of the asset"] == figures.percent_text(result.stats.corroded_share, unit=True)
-    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}"
-    assert (
-        figures.grade_text(result.assessment, GradeScale.ISO_4628_3)
-        == f"ISO 4628-3: {result.assessment.iso.label}"
+    d = result.measures.distribution
+    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}" + ("" if d is None else f"-{d.type}")
+    iso = result.assessment.iso
+    iso_text = figures.grade_text(result.assessment, GradeScale.ISO_4628_3)
+    assert iso_text == f"ISO 4628-3: {iso.label} ({iso.reference})"
+    assert rows["Share range"].startswith("D610 ") and rows["Needs review"] == figures.review_text(
+        result.assessment, GradeScale.ASTM_D610
     )
     assert rows["Provider"] == result.provider
 
