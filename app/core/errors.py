@@ -21,3 +21,7 @@ class ExportError(CorroscopeError):
 
 class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
+
+
+class ModelBudgetError(ModelContractError):
+    """A model that ran past its time or memory budget (docs/reliability.md) and was stopped."""

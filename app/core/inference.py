@@ -76,14 +76,15 @@ def segment(
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"photo must be uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
     start = time.perf_counter()
+    deadline = time.monotonic() + model.budget.photo_seconds  # the photo's time budget, over all its runs
     out_h, out_w = output_size or rgb.shape[:2]
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes))
     if options.mode is InferenceMode.RESIZE:
-        probs = _resize_probabilities(model, rgb)
+        probs = _resize_probabilities(model, rgb, deadline)
         sink.set_source_height(probs.shape[0])
         sink.feed(probs)
     else:
-        _tile_probabilities(model, rgb, options, sink)
+        _tile_probabilities(model, rgb, options, sink, deadline)
     labels, confidence, mean = sink.finish()
     return Segmentation(labels, confidence, mean, time.perf_counter() - start)
 
@@ -93,11 +94,11 @@ def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:
     return ids or [c.id for c in classes]
 
 
-def _resize_probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
+def _resize_probabilities(model: SegmentationModel, rgb: np.ndarray, deadline: float) -> np.ndarray:
     h, w = model.input_size
     shrinking = rgb.shape[0] >= h and rgb.shape[1] >= w
     small = shrink_area(rgb, w, h) if shrinking else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-    return model.predict(small[None])[0]
+    return model.predict(small[None], deadline)[0]
 
 
 def shrink_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -135,7 +136,11 @@ def blend_window(h: int, w: int) -> np.ndarray:
 
 
 def _tile_probabilities(
-    model: SegmentationModel, rgb: np.ndarray, options: InferenceOptions, sink: _StripUpsampler
+    model: SegmentationModel,
+    rgb: np.ndarray,
+    options: InferenceOptions,
+    sink: _StripUpsampler,
+    deadline: float,
 ) -> None:
     th, tw = model.input_size
     scale = options.tile_scale
@@ -168,7 +173,7 @@ def _tile_probabilities(
         for b in range(0, len(xs), options.tile_batch):
             bx = xs[b : b + options.tile_batch]
             batch = np.stack([work[y : y + th, x : x + tw] for x in bx])
-            probs = model.predict(batch)
+            probs = model.predict(batch, deadline)
             r0 = y - base
             for x, p in zip(bx, probs, strict=True):
                 acc[r0 : r0 + th, x : x + tw] += p * window[:, :, None]
