@@ -12,6 +12,7 @@ docs/reliability.md.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -45,8 +46,9 @@ class ModelBudget:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not getattr(self, f.name) > 0:
-                raise ValueError(f"budget {f.name} must be positive, got {getattr(self, f.name)}")
+            value = getattr(self, f.name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"budget {f.name} must be a positive number, got {value}")
 
     @property
     def memory_bytes(self) -> int:
@@ -64,10 +66,10 @@ class ModelBudget:
                 continue
             try:
                 value = int(text) if f.type in (int, "int") else float(text)
-                if not value > 0 or value != value:
+                if not (value > 0 and math.isfinite(value)):
                     raise ValueError
             except ValueError:
-                log.warning("%s=%r is not a positive number; the default %s is used", key, text, f.default)
+                log.warning("%s=%r is not a positive finite number; the default %s is used", key, text, f.default)
                 continue
             values[f.name] = value
         return cls(**values)

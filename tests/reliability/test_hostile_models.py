@@ -1,0 +1,520 @@
+"""Hostile models (issue 16): external data outside the model's folder, memory and time bombs, Ctrl+C
+during a run that never ends, escape sequences and megabytes in metadata, NaN/logit outputs, duplicate
+and too many classes. Each model is built here (tests/reliability/hostile_onnx.py); the ones that could
+take gigabytes or run for ever run in a child process with a timeout.
+
+Names from the code under test are imported inside the tests, so each test fails on its own behaviour
+against code without these defences (instead of the whole file failing to import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from app import cli
+from app.core import contract
+from app.core.errors import ModelContractError
+from app.core.model import SegmentationModel
+from tests.reliability import hostile_onnx as hostile
+from tests.reliability.conftest import ROOT, cli_command, cli_env, read_csv, small_photos
+
+WHERE = ["initializer", "sparse_initializer", "constant_node", "if_branch", "loop_body", "function"]
+
+
+@pytest.fixture
+def spied_sessions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every model source handed to `onnxruntime.InferenceSession`; a refused model must never get
+    there (ONNX Runtime's own checks differ between versions)."""
+    seen: list[object] = []
+    real = ort.InferenceSession
+
+    def spy(source, *args, **kwargs):
+        seen.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    return seen
+
+
+@pytest.fixture
+def hostile_dir(tmp_path: Path) -> Path:
+    """models/ (where the model goes) beside a secret file outside it, a symlink to that file, a
+    symlink to the parent folder, and a FIFO (reading it would hang)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (tmp_path / "secret.bin").write_bytes(hostile.ORDER.tobytes())
+    (folder / "link.bin").symlink_to(tmp_path / "secret.bin")
+    (folder / "parent").symlink_to(tmp_path, target_is_directory=True)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "fifo.bin")
+    return folder
+
+
+def _locations(folder: Path) -> dict[str, str]:
+    return {
+        "parent": "../secret.bin",
+        "absolute": str(folder.parent / "secret.bin"),
+        "symlink to a file outside": "link.bin",
+        "through a symlinked folder": "parent/secret.bin",
+        "ORT memory address": "*/_ORT_MEM_ADDR_/*",
+        "a FIFO in the folder": "fifo.bin",
+    }
+
+
+@pytest.mark.parametrize("where", WHERE)
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "parent",
+        "absolute",
+        "symlink to a file outside",
+        "through a symlinked folder",
+        "ORT memory address",
+        "a FIFO in the folder",
+    ],
+)
+def test_external_data_outside_the_models_folder_is_refused_before_onnx_runtime_sees_it(
+    where: str, kind: str, hostile_dir: Path, spied_sessions: list[object]
+) -> None:
+    if kind == "a FIFO in the folder" and not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    location = _locations(hostile_dir)[kind]
+    path = hostile.external_order_model(hostile_dir / f"{where}.onnx", location, where)
+    with pytest.raises(ModelContractError) as info:
+        SegmentationModel.load(path, device="cpu")
+    text = str(info.value)
+    assert spied_sessions == [], f"ONNX Runtime was given the model: {text}"
+    assert path.name in text and "external data" in text and "\n" not in text
+    assert "refused" in text or "cannot be read" in text
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_external_data_inside_the_models_folder_still_loads_and_gives_the_right_answer(
+    where: str, hostile_dir: Path, spied_sessions: list[object]
+) -> None:
+    """The same six places, with the data in the model's folder (a sub-folder, through a symlink that
+    stays inside): loaded from the file, and the figures are the channel model's."""
+    from tests.helpers.tiny_models import expected_probabilities
+
+    (hostile_dir / "data").mkdir()
+    (hostile_dir / "data" / "order.bin").write_bytes(hostile.ORDER.tobytes())
+    (hostile_dir / "data" / "values.bin").write_bytes(hostile.ORDER[1:].tobytes())
+    name = "values.bin" if where == "sparse_initializer" else "order.bin"
+    path = hostile.external_order_model(hostile_dir / f"{where}.onnx", f"data/{name}", where)
+    model = SegmentationModel.load(path, device="cpu")
+    assert spied_sessions == [str(path)], "a model with external data is loaded from its file"
+    batch = np.random.default_rng(3).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(model.predict(batch), expected_probabilities(batch), atol=1e-5)
+    # and the walker is the one that found it (not ONNX Runtime)
+    from app.core.onnx_scan import external_data_refs
+
+    refs = external_data_refs(path.read_bytes())
+    assert [r.location for r in refs] == [f"data/{name}"]
+
+
+def test_the_scanner_reads_what_onnx_writes_and_refuses_what_is_not_onnx(tmp_path: Path) -> None:
+    """Our protobuf walker against onnx's own serializer: the external tensors of every container, none
+    in the shipped-style channel model, and a clear refusal for bytes that are not a model."""
+    from app.core.onnx_scan import MalformedModel, external_data_refs
+    from tests.helpers.tiny_models import channel_model
+
+    assert external_data_refs(channel_model(tmp_path / "plain.onnx").read_bytes()) == []
+    for where in WHERE:
+        path = hostile.external_order_model(tmp_path / f"{where}.onnx", "x.bin", where)
+        refs = external_data_refs(path.read_bytes())
+        assert len(refs) == 1 and refs[0].location == "x.bin", where
+        assert refs[0].number("length") == (16 if where == "sparse_initializer" else 24)
+    for junk in (b"\xff\xd8\xff\xe0JFIF" + bytes(50), b"\x0a\xff\xff\xff\xff\x0f", bytes([0x08]) * 3):
+        with pytest.raises(MalformedModel):
+            external_data_refs(junk)
+    for name in ("random.onnx", "jpeg.onnx"):
+        path = tmp_path / name
+        path.write_bytes(b"\xff\xd8\xff\xe0" + np.random.default_rng(1).bytes(3000))
+        with pytest.raises(ModelContractError, match="not a usable ONNX model"):
+            SegmentationModel.load(path, device="cpu")
+
+
+# A child process that loads a model, runs one photo-sized batch twice and reports as JSON: the error
+# of each step, its seconds, and the peak resident memory of the process (MB).
+_CHILD = r"""
+import json, sys, time
+import numpy as np
+from app.core.model import SegmentationModel
+
+def peak_mb():
+    try:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    except ImportError:
+        import psutil
+        return psutil.Process().memory_info().peak_wset / 2**20
+
+report = {"baseline_mb": peak_mb()}
+def step(name, work):
+    start = time.monotonic()
+    try:
+        work()
+        report[name] = None
+    except Exception as exc:
+        report[name] = f"{type(exc).__name__}: {exc}"
+    report[name + "_s"] = time.monotonic() - start
+    report[name + "_mb"] = peak_mb()
+
+box = {}
+step("load", lambda: box.update(model=SegmentationModel.load(sys.argv[1], device="cpu")))
+if "model" in box:
+    batch = np.zeros((1, 32, 32, 3), np.uint8)
+    step("first", lambda: box["model"].predict(batch))
+    step("second", lambda: box["model"].predict(batch))
+print(json.dumps(report))
+"""
+
+
+def _child(model: Path, timeout: float = 60, **env: str) -> dict:
+    """Run `_CHILD` on `model`; a child that does not finish in `timeout` fails the test (it hung)."""
+    full_env = {**cli_env(), **{f"CORROSCOPE_{k.upper()}": v for k, v in env.items()}}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(model)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{model.name}: still running after {timeout} s (no time budget?)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+MEMORY_BOMBS = {
+    # the issue's 744-byte model: 2.4 GB in one ConstantOfShape per run
+    "ConstantOfShape, 2.4 GB": (lambda p: hostile.constant_of_shape_model(p, 600_000_000), {}),
+    # the same, its shape known only at run time
+    "ConstantOfShape from the photo, 2.4 GB": (
+        lambda p: hostile.constant_of_shape_model(p, 600_000_000, from_input=True),
+        {},
+    ),
+    # three 0.6 GB tensors alive together: each under the budget, together over it
+    "three ConstantOfShape of 0.6 GB": (
+        lambda p: hostile.constant_of_shape_model(p, 150_000_000, from_input=True, copies=3),
+        {},
+    ),
+    # 0.8 GB that ONNX Runtime would compute while loading (constant folding), under a 300 MB budget
+    "0.8 GB folded at load": (
+        lambda p: hostile.constant_of_shape_model(p, 200_000_000),
+        {"memory_mb": "300"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MEMORY_BOMBS))
+def test_a_memory_bomb_fails_each_run_within_the_memory_budget(name: str, tmp_path: Path) -> None:
+    make, env = MEMORY_BOMBS[name]
+    path = make(tmp_path / "bomb.onnx")
+    assert path.stat().st_size < 1200, "a tiny file"
+    report = _child(path, **env)
+    budget = int(env.get("memory_mb", "1024"))
+    assert report["load"] is None, report
+    for run in ("first", "second"):
+        assert report[run] and "ModelBudgetError" in report[run], report
+        assert f"memory budget of {budget:,} MB" in report[run]
+        assert "CORROSCOPE_MEMORY_MB" in report[run]
+    # the process never held more than the budget (the bombs ask for 1.8-2.4 GB, or 0.8 GB over 300 MB)
+    grown = report["second_mb"] - report["baseline_mb"]
+    assert grown < budget, report
+
+
+@pytest.mark.parametrize("dynamic_channels", [False, True], ids=["fixed channels", "channels probed at load"])
+def test_a_loop_of_10_12_steps_is_stopped_by_the_time_budget(dynamic_channels: bool, tmp_path: Path) -> None:
+    """Per run (and at load, where the class count is probed): stopped at the budget with a message that
+    says which budget and how to raise it; later runs are refused at once instead of waiting again."""
+    path = hostile.endless_loop_model(tmp_path / "loop.onnx", dynamic_channels=dynamic_channels)
+    report = _child(path, timeout=60, run_seconds="1.5")
+    if dynamic_channels:
+        assert report["load"] and "time budget of 1.5 s" in report["load"], report
+        assert 1.4 < report["load_s"] < 4, report
+        return
+    assert report["load"] is None, report
+    assert "ModelBudgetError" in report["first"] and "time budget of 1.5 s" in report["first"], report
+    assert "CORROSCOPE_RUN_SECONDS" in report["first"]
+    assert 1.4 < report["first_s"] < 4, report
+    assert "time budget" in report["second"] and report["second_s"] < 0.5, report
+
+
+def test_the_photo_budget_covers_all_runs_of_a_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiles mode runs the network many times per photo: the photo's budget bounds them together."""
+    from app.core.budget import ModelBudget
+    from app.core.errors import ModelBudgetError
+    from app.core.inference import InferenceMode, InferenceOptions, segment
+
+    path = hostile.endless_loop_model(tmp_path / "slow.onnx", steps=400_000)  # about 0.1-0.3 s a run
+    model = SegmentationModel.load(path, device="cpu", budget=ModelBudget(photo_seconds=0.6))
+    photo = np.zeros((32 * 8, 32 * 8, 3), np.uint8)  # 81 tiles with the default overlap
+    start = time.monotonic()
+    with pytest.raises(ModelBudgetError, match=r"time budget of 0\.6 s for one photo"):
+        segment(model, photo, InferenceOptions(mode=InferenceMode.TILES, tile_batch=1))
+    assert time.monotonic() - start < 2.0
+
+
+def test_selftest_on_an_endless_model_ends_with_a_clear_message(tmp_path: Path) -> None:
+    for dynamic in (False, True):
+        path = hostile.endless_loop_model(tmp_path / f"loop{int(dynamic)}.onnx", dynamic_channels=dynamic)
+        env = {**cli_env(), "CORROSCOPE_RUN_SECONDS": "2"}
+        try:
+            done = subprocess.run(
+                cli_command("selftest", "--model", path, "--device", "cpu"),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+                cwd=ROOT,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("selftest hangs on a model that loops for ever")
+        assert done.returncode == 1, done.stderr
+        assert "SELFTEST FAILED" in done.stderr and "time budget of 2 s" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "Selftest passed" not in done.stdout
+
+
+def _wait_for(proc: subprocess.Popen, text: str, timeout: float = 60) -> str:
+    """Read the child's stderr+stdout (merged) until `text` appears."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while text not in seen:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"never printed {text!r}: {seen[-2000:]}")
+        seen += proc.stdout.readline()
+    return seen
+
+
+def _interrupt_and_time(proc: subprocess.Popen, presses: int = 1) -> tuple[float, str]:
+    """SIGINT `presses` times 0.2 s apart; seconds from the last one to the exit, and the rest of the
+    output."""
+    for k in range(presses):
+        if k:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    try:
+        rest, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("Ctrl+C did not stop a run that never ends")
+    return time.monotonic() - start, rest
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child needs POSIX signals")
+def test_ctrl_c_stops_a_run_that_never_ends_within_a_second(tmp_path: Path) -> None:
+    """`selftest` (Ctrl+C once) and `analyze` (twice: the first asks to stop after the photo) on the
+    endless Loop model with the default budgets: exit 130 within a second, no traceback."""
+    path = hostile.endless_loop_model(tmp_path / "loop.onnx")
+    photos = small_photos(tmp_path / "in", 2)
+    env = {**cli_env(), "PYTHONUNBUFFERED": "1"}
+    commands = [
+        (cli_command("selftest", "--model", path, "--device", "cpu"), "Provider:", 1),
+        (
+            cli_command("analyze", *photos, "--out", tmp_path / "out", "--model", path, "--device", "cpu"),
+            "Model:",
+            2,
+        ),
+    ]
+    for command, ready, presses in commands:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
+        )
+        _wait_for(proc, ready)
+        time.sleep(1.0)  # well inside session.run by now
+        seconds, rest = _interrupt_and_time(proc, presses)
+        assert proc.returncode == cli.EXIT_INTERRUPTED, rest
+        assert seconds < 1.0, f"{command[-5]}: {seconds:.2f} s after Ctrl+C"
+        assert "Traceback" not in rest and "Interrupted" in rest, rest
+
+
+ESC = "\x1b"
+_MEGA = "A" * 10_000_000  # the issue's 10 MB metadata value
+_ANSI = f"{ESC}]0;owned{chr(7)}{ESC}[2J{ESC}[31m\x9b31m\u202e"  # title, clear screen, colour, C1 CSI, RTL
+
+
+def _hostile_text_models(folder: Path) -> dict[str, Path]:
+    """Models whose metadata, names or file name carry escape sequences and megabytes."""
+    classes = [
+        {"id": 0, "name": f"corrosion{_ANSI}", "color": [255, 0, 0]},
+        {"id": 1, "name": "asset" + "x" * 500, "color": [0, 0, 255]},
+        {"id": 2, "name": "background", "color": [0, 255, 0]},
+    ]
+    return {
+        "class names and file name": hostile.named_model(
+            folder / f"model{_ANSI}.onnx", metadata={contract.KEY_CLASSES: json.dumps(classes)}
+        ),
+        "contract version": hostile.named_model(
+            folder / "version.onnx", metadata={contract.KEY_CONTRACT: f"2{_ANSI}{_MEGA}"}
+        ),
+        "input size": hostile.named_model(
+            folder / "size.onnx", metadata={contract.KEY_INPUT_SIZE: f"{_ANSI}{_MEGA}"}
+        ),
+        "classes JSON": hostile.named_model(
+            folder / "classes.onnx", metadata={contract.KEY_CLASSES: json.dumps([{"id": _ANSI + _MEGA}])}
+        ),
+        "node name in an ONNX Runtime error": hostile.named_model(
+            folder / "node.onnx", node_name=f"boom{_ANSI}{'N' * 100_000}", fails=True
+        ),
+        "output name": hostile.named_model(
+            folder / "output.onnx", output_name=f"scores{_ANSI}{'O' * 100_000}"
+        ),
+    }
+
+
+def _assert_clean(text: str, what: str) -> None:
+    assert ESC not in text and "\x9b" not in text and "\u202e" not in text and "\x07" not in text, (
+        what,
+        text[:500],
+    )
+    assert len(text) < 5_000, (what, len(text))
+    assert "Traceback" not in text, what
+
+
+def test_escape_sequences_and_megabytes_from_a_model_never_reach_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`selftest` and `analyze` (cli.main in this process: what they print is what a terminal gets)."""
+    photo = small_photos(tmp_path / "in", 1)[0]
+    for what, path in _hostile_text_models(tmp_path).items():
+        out_dir = tmp_path / f"out {len(what)}"
+        for args in (["selftest"], ["analyze", str(photo), "--out", str(out_dir)]):
+            cli.main([*args, "--model", str(path), "--device", "cpu"])
+            out, err = capsys.readouterr()
+            _assert_clean(out + err, f"{what}, {args[0]}")
+
+
+def test_a_model_with_hostile_text_in_a_real_process_writes_no_escape_byte(tmp_path: Path) -> None:
+    path = _hostile_text_models(tmp_path)["class names and file name"]
+    done = subprocess.run(
+        cli_command("selftest", "--model", path, "--device", "cpu"),
+        capture_output=True,
+        timeout=120,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert b"\x1b" not in done.stdout + done.stderr and b"\xe2\x80\xae" not in done.stdout + done.stderr
+    assert b"Traceback" not in done.stderr
+    assert rb"corrosion\x1b]0;owned\x07" in done.stdout, done.stdout  # shown, escaped
+
+
+def test_safe_text_escapes_controls_and_cuts_long_values() -> None:
+    from app.core.text import safe_path, safe_text
+
+    assert safe_text("corrosion ü 腐食") == "corrosion ü 腐食"
+    assert safe_text(f"a{ESC}[2Jb\r\n\t\x7f") == r"a\x1b[2Jb\x0d\x0a\x09\x7f"
+    assert safe_text("\x9b\u202e\u2028\udcff") == r"\x9b\u202e\u2028\udcff"
+    cut = safe_text("x" * 10_000_000)
+    assert cut.startswith("x" * 200) and cut.endswith("(10,000,000 characters in all)") and len(cut) < 240
+    assert len(safe_text(ESC * 1000)) < 240  # escapes count towards the limit
+    assert safe_path(Path("/data") / "ph\udcff.jpg").endswith(r"ph\udcff.jpg")
+    safe_path(Path("/data") / "ph\udcff.jpg").encode("utf-8")  # printable whatever the file name was
+
+
+SPOILT = {
+    "nan": "not numbers (NaN or infinity) for 1,024 of 1,024 pixels",
+    "one nan pixel": "not numbers (NaN or infinity) for 1 of 1,024 pixels",
+    "-inf": "not numbers (NaN or infinity)",
+    "logits": "not probabilities",
+    "sums to 2": "summing to 2",
+}
+
+
+@pytest.mark.parametrize("kind", list(SPOILT))
+def test_non_finite_or_unnormalised_probabilities_fail_the_photo_and_the_selftest(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.core.batch import run_batch
+
+    path = hostile.output_model(tmp_path / f"{kind}.onnx", kind)
+    model = SegmentationModel.load(path, device="cpu")
+    with pytest.raises(ModelContractError) as info:
+        model.predict(np.full((1, 32, 32, 3), 90, np.uint8))
+    assert SPOILT[kind] in str(info.value) and path.name in str(info.value)
+    # in a batch: every photo failed with the reason, no figures written, the CSV says failed
+    photos = small_photos(tmp_path / "in", 3)
+    summary = run_batch(model, photos, tmp_path / "out")
+    assert [f.path for f in summary.failures] == photos and not summary.done
+    assert all(SPOILT[kind] in f.reason for f in summary.failures)
+    assert [r["status"] for r in read_csv(summary.csv_path)] == ["failed"] * 3
+    assert not list((tmp_path / "out").glob("*.json")), "no record of figures from such output"
+    # and the selftest fails, saying why
+    assert cli.main(["selftest", "--model", str(path), "--device", "cpu"]) == cli.EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert "SELFTEST FAILED" in err and SPOILT[kind] in err and "Selftest passed" not in out
+
+
+def test_probabilities_of_the_shipped_models_pass_the_check(tmp_path: Path) -> None:
+    """The check must not refuse a real softmax: the bundled float and int8 models on blank, white,
+    random and synthetic-pipe input (they sum to 1 within 3e-7)."""
+    from app.core.paths import models_dir
+    from app.core.synthetic import synthetic_pipe
+
+    files = sorted(models_dir().glob("*.onnx"))
+    if not files:
+        pytest.skip("no bundled model in this checkout")
+    pipe = synthetic_pipe(seed=4, size=(256, 256))[0]
+    rng = np.random.default_rng(0)
+    batch = np.stack([np.zeros_like(pipe), np.full_like(pipe, 255), rng.integers(0, 256, pipe.shape), pipe])
+    for file in files:
+        model = SegmentationModel.load(file, device="cpu")
+        h, w = model.input_size
+        probs = model.predict(np.ascontiguousarray(batch[:, :h, :w].astype(np.uint8)))
+        assert np.abs(probs.sum(axis=-1) - 1).max() < 1e-4
+
+
+def test_duplicate_class_names_are_refused_at_load(tmp_path: Path) -> None:
+    path = hostile.classes_model(tmp_path / "twice.onnx", ["corrosion", "asset", "corrosion"])
+    with pytest.raises(ModelContractError, match=r"class names must differ; 'corrosion' appear"):
+        SegmentationModel.load(path, device="cpu")
+
+
+def test_more_than_128_classes_are_refused_at_load_and_128_work(tmp_path: Path) -> None:
+    """cv2.resize, which upsamples the probabilities, takes at most 128 channels: 129 classes are
+    refused with the reason; 128 load and segment a photo."""
+    from app.core.inference import segment
+
+    path = hostile.classes_model(
+        tmp_path / "129.onnx", ["corrosion", "asset", *(f"c{k}" for k in range(127))]
+    )
+    with pytest.raises(ModelContractError, match="lists 129 classes; Corroscope handles at most 128"):
+        SegmentationModel.load(path, device="cpu")
+    path = hostile.classes_model(
+        tmp_path / "128.onnx", ["corrosion", "asset", *(f"c{k}" for k in range(126))]
+    )
+    model = SegmentationModel.load(path, device="cpu")
+    photo = small_photos(tmp_path / "in", 1, size=(48, 64))[0]
+    from app.core.imageio import read_image
+
+    seg = segment(model, read_image(photo))
+    assert seg.labels.shape == (48, 64) and int(seg.labels.max()) < 128
+
+
+def test_budgets_come_from_the_environment_with_safe_defaults() -> None:
+    from app.core.budget import ModelBudget
+
+    default = ModelBudget.from_env({})
+    assert default == ModelBudget(load_seconds=120.0, run_seconds=60.0, photo_seconds=600.0, memory_mb=1024)
+    env = {"CORROSCOPE_RUN_SECONDS": "2.5", "CORROSCOPE_MEMORY_MB": "300", "CORROSCOPE_LOAD_SECONDS": "x"}
+    got = ModelBudget.from_env(env)
+    assert (got.run_seconds, got.memory_mb, got.load_seconds) == (2.5, 300, 120.0)
+    for bad in ("0", "-1", "nan", "inf"):
+        assert ModelBudget.from_env({"CORROSCOPE_PHOTO_SECONDS": bad}).photo_seconds == 600.0
