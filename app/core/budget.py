@@ -69,7 +69,9 @@ class ModelBudget:
                 if not (value > 0 and math.isfinite(value)):
                     raise ValueError
             except ValueError:
-                log.warning("%s=%r is not a positive finite number; the default %s is used", key, text, f.default)
+                log.warning(
+                    "%s=%r is not a positive finite number; the default %s is used", key, text, f.default
+                )
                 continue
             values[f.name] = value
         return cls(**values)
@@ -126,17 +128,16 @@ def call_within(
     return box["value"]
 
 
-def budget_error(name: str, what: str, seconds: float) -> ModelBudgetError:
+_BUDGET_WORDS = {"load": "to load", "run": "for one run", "photo": "for one photo"}
+
+
+def budget_error(name: str, budget: str, seconds: float) -> ModelBudgetError:
+    """The message for time budget `budget` ("load", "run" or "photo") of `seconds` that ran out."""
     return ModelBudgetError(
-        f"{name} took longer than its time budget of {seconds:g} s {what}; the model may loop for ever. "
-        f"Raise the budget with {ENV_PREFIX}{_env_of(what)} if it is only slow"
+        f"{name} took longer than its time budget of {seconds:g} s {_BUDGET_WORDS[budget]}; the model may "
+        f"loop for ever. Raise the budget with {ENV_PREFIX}{budget.upper()}_SECONDS if it is only slow",
+        budget,
     )
-
-
-def _env_of(what: str) -> str:
-    if what.startswith("to load"):
-        return "LOAD_SECONDS"
-    return "PHOTO_SECONDS" if "photo" in what else "RUN_SECONDS"
 
 
 def is_memory_error(message: str) -> bool:
@@ -154,5 +155,6 @@ def is_memory_error(message: str) -> bool:
 def memory_error(name: str, budget_mb: int) -> ModelBudgetError:
     return ModelBudgetError(
         f"{name} needed more than its memory budget of {budget_mb:,} MB for one run; refused. "
-        f"Raise the budget with {ENV_PREFIX}MEMORY_MB if the model is known to need it"
+        f"Raise the budget with {ENV_PREFIX}MEMORY_MB if the model is known to need it",
+        "memory",
     )

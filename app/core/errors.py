@@ -24,4 +24,10 @@ class OutputExistsError(ExportError):
 
 
 class ModelBudgetError(ModelContractError):
-    """A model that ran past its time or memory budget (docs/reliability.md) and was stopped."""
+    """A model that ran past its time or memory budget (docs/reliability.md) and was stopped.
+
+    `budget` names the one that ran out: "load", "run", "photo" or "memory"."""
+
+    def __init__(self, message: str, budget: str) -> None:
+        super().__init__(message)
+        self.budget = budget

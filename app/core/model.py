@@ -171,7 +171,7 @@ class SegmentationModel:
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[3] != 3:
             raise ValueError(f"batch must be uint8 NxHxWx3, got {batch.dtype} {batch.shape}")
         if self._stalled:
-            raise ModelBudgetError(self._stalled)
+            raise ModelBudgetError(self._stalled, "run")
         step = self.max_batch or len(batch)
         outs = []
         for start in range(0, len(batch), max(step, 1)):
@@ -181,7 +181,7 @@ class SegmentationModel:
                     self._session, self._name, self._input_name, part, self.budget, deadline
                 )
             except ModelBudgetError as exc:
-                if "time budget" in str(exc):
+                if exc.budget == "run":  # not "photo": a slow model on a huge photo may do the next one
                     self._stalled = f"{exc} (on an earlier run; every later run is refused: load it again)"
                 raise
             outs.append(probs)
@@ -274,7 +274,7 @@ def _make_session(
                 lambda: ort.InferenceSession(source, sess_options=options, providers=providers),
                 stopper,
                 budget.load_seconds,
-                lambda: budget_error(name, "to load", budget.load_seconds),
+                lambda: budget_error(name, "load", budget.load_seconds),
             )
     except ModelBudgetError:
         raise

@@ -135,22 +135,22 @@ def run_probabilities(
     ONNX Runtime's own errors become a `ModelContractError` (`ModelBudgetError` for a budget)."""
     import onnxruntime as ort
 
-    seconds, what, full = budget.run_seconds, "for one run", budget.run_seconds
+    seconds, which, full = budget.run_seconds, "run", budget.run_seconds
     if deadline is not None:
-        what_deadline = "to load" if at_load else "for one photo"
+        which_deadline = "load" if at_load else "photo"
         full_deadline = budget.load_seconds if at_load else budget.photo_seconds
         left = deadline - time.monotonic()
         if left <= 0:
-            raise budget_error(name, what_deadline, full_deadline)
+            raise budget_error(name, which_deadline, full_deadline)
         if left < seconds:
-            seconds, what, full = left, what_deadline, full_deadline
+            seconds, which, full = left, which_deadline, full_deadline
     options = ort.RunOptions()
     try:
         return call_within(
             lambda: session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch}, options),
             Stopper(lambda: setattr(options, "terminate", True)),
             seconds,
-            lambda: budget_error(name, what, full),
+            lambda: budget_error(name, which, full),
         )
     except ModelBudgetError:
         raise

@@ -260,13 +260,15 @@ def test_the_photo_budget_covers_all_runs_of_a_photo(tmp_path: Path, monkeypatch
     from app.core.errors import ModelBudgetError
     from app.core.inference import InferenceMode, InferenceOptions, segment
 
-    path = hostile.endless_loop_model(tmp_path / "slow.onnx", steps=400_000)  # about 0.1-0.3 s a run
-    model = SegmentationModel.load(path, device="cpu", budget=ModelBudget(photo_seconds=0.6))
+    path = hostile.endless_loop_model(tmp_path / "slow.onnx", steps=50_000)  # about 0.1-0.2 s a run
+    model = SegmentationModel.load(path, device="cpu", budget=ModelBudget(photo_seconds=1.5))
     photo = np.zeros((32 * 8, 32 * 8, 3), np.uint8)  # 81 tiles with the default overlap
     start = time.monotonic()
-    with pytest.raises(ModelBudgetError, match=r"time budget of 0\.6 s for one photo"):
+    with pytest.raises(ModelBudgetError, match=r"time budget of 1\.5 s for one photo"):
         segment(model, photo, InferenceOptions(mode=InferenceMode.TILES, tile_batch=1))
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 3.0  # 81 tiles would take 8-16 s
+    # a photo too large for the budget does not condemn the model: the next (small) photo runs
+    assert segment(model, photo[:32, :32]).labels.shape == (32, 32)
 
 
 def test_selftest_on_an_endless_model_ends_with_a_clear_message(tmp_path: Path) -> None:
