@@ -37,6 +37,7 @@ INT8_SUFFIX = ".int8.onnx"  # the int8 variant of `<name>.onnx` (training.quanti
 # models sum to 1 within 3e-7; logits or a broken softmax are off by far more.
 _PROB_SUM_TOLERANCE = 1e-2
 _PROB_RANGE_TOLERANCE = 1e-3
+_MAX_MODEL_BYTES = 2**31 - 1  # protobuf's limit for one message
 _ARENA_LOCK = threading.Lock()  # the env allocator is registered per session creation
 
 
@@ -226,11 +227,17 @@ def _read_model_file(path: Path) -> bytes:
         raise ModelContractError(f"Model file not found: {shown}")
     if not path.is_file():
         raise ModelContractError(f"Model path is not a file: {shown}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ModelContractError(f"Model file is empty (0 bytes): {shown}")
+    if size > _MAX_MODEL_BYTES:
+        raise ModelContractError(
+            f"Model file {shown} is {size / 2**30:.1f} GB, larger than an ONNX file can be (2 GB; bigger "
+            f"models keep their weights in external data files)"
+        )
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            return fh.read(_MAX_MODEL_BYTES + 1)
     except OSError as exc:
         raise ModelContractError(f"Cannot read model file {shown}: {exc.strerror or exc}") from exc
 

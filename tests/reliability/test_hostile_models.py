@@ -53,8 +53,11 @@ def hostile_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "models"
     folder.mkdir()
     (tmp_path / "secret.bin").write_bytes(hostile.ORDER.tobytes())
-    (folder / "link.bin").symlink_to(tmp_path / "secret.bin")
-    (folder / "parent").symlink_to(tmp_path, target_is_directory=True)
+    try:
+        (folder / "link.bin").symlink_to(tmp_path / "secret.bin")
+        (folder / "parent").symlink_to(tmp_path, target_is_directory=True)
+    except OSError:  # Windows without the symlink privilege
+        pass
     if hasattr(os, "mkfifo"):
         os.mkfifo(folder / "fifo.bin")
     return folder
@@ -86,9 +89,14 @@ def _locations(folder: Path) -> dict[str, str]:
 def test_external_data_outside_the_models_folder_is_refused_before_onnx_runtime_sees_it(
     where: str, kind: str, hostile_dir: Path, spied_sessions: list[object]
 ) -> None:
-    if kind == "a FIFO in the folder" and not hasattr(os, "mkfifo"):
-        pytest.skip("no FIFOs on this system")
     location = _locations(hostile_dir)[kind]
+    needs = {
+        "a FIFO in the folder": "fifo.bin",
+        "symlink to a file outside": "link.bin",
+        "through a symlinked folder": "parent",
+    }.get(kind)
+    if needs and not os.path.lexists(hostile_dir / needs):
+        pytest.skip(f"cannot make {needs} on this system")
     path = hostile.external_order_model(hostile_dir / f"{where}.onnx", location, where)
     with pytest.raises(ModelContractError) as info:
         SegmentationModel.load(path, device="cpu")
@@ -520,3 +528,15 @@ def test_budgets_come_from_the_environment_with_safe_defaults() -> None:
     assert (got.run_seconds, got.memory_mb, got.load_seconds) == (2.5, 300, 120.0)
     for bad in ("0", "-1", "nan", "inf"):
         assert ModelBudget.from_env({"CORROSCOPE_PHOTO_SECONDS": bad}).photo_seconds == 600.0
+
+
+def test_a_model_file_over_2_gb_is_refused_without_being_read(tmp_path: Path) -> None:
+    """No ONNX file can be over 2 GB (protobuf's limit); a sparse file of that size is refused at once
+    instead of being read into memory."""
+    path = tmp_path / "huge.onnx"
+    with open(path, "wb") as fh:
+        fh.truncate(2**31 + 10)
+    start = time.monotonic()
+    with pytest.raises(ModelContractError, match="larger than an ONNX file can be"):
+        SegmentationModel.load(path, device="cpu")
+    assert time.monotonic() - start < 0.5
