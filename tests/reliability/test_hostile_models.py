@@ -444,7 +444,7 @@ SPOILT = {
     "one nan pixel": "not numbers (NaN or infinity) for 1 of 1,024 pixels",
     "-inf": "not numbers (NaN or infinity)",
     "logits": "not probabilities",
-    "sums to 2": "summing to 2",
+    "sums to 2": "summing to 2 instead of 1",
 }
 
 
