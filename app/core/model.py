@@ -216,7 +216,7 @@ def check_probabilities(probs: np.ndarray, name: str) -> None:
     low, high = float(flat.min()), float(flat.max())
     worst = max(abs(low_sum - 1.0), abs(high_sum - 1.0))
     if low < -_PROB_RANGE_TOLERANCE or high > 1.0 + _PROB_RANGE_TOLERANCE or worst > _PROB_SUM_TOLERANCE:
-        span = f"{low_sum:.4g}" if f"{low_sum:.4g}" == f"{high_sum:.4g}" else f"{low_sum:.4g} to {high_sum:.4g}"
+        span = f"{low_sum:.4g}" if f"{low_sum:.4g}" == f"{high_sum:.4g}" else f"{low_sum:.4g}-{high_sum:.4g}"
         raise ModelContractError(
             f"{name} gave 'probabilities' that are not probabilities (values from {low:.4g} to {high:.4g}, "
             f"the classes of a pixel summing to {span} instead of 1: logits without a softmax?); its "
