@@ -540,3 +540,35 @@ def test_a_model_file_over_2_gb_is_refused_without_being_read(tmp_path: Path) ->
     with pytest.raises(ModelContractError, match="larger than an ONNX file can be"):
         SegmentationModel.load(path, device="cpu")
     assert time.monotonic() - start < 0.5
+
+
+def test_the_scanner_never_fails_otherwise_on_any_bytes(tmp_path: Path) -> None:
+    """Truncations and byte flips of a model with external data in a Loop body, and random bytes: a
+    list of references or MalformedModel, never another exception (which would be a traceback)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from app.core.onnx_scan import MalformedModel, external_data_refs
+
+    data = hostile.external_order_model(tmp_path / "m.onnx", "x.bin", "loop_body").read_bytes()
+
+    def scan(blob: bytes) -> None:
+        try:
+            refs = external_data_refs(blob)
+        except MalformedModel:
+            return
+        assert isinstance(refs, list)
+
+    for cut in range(0, len(data), 7):
+        scan(data[:cut])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(max_size=400), st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255))))
+    def fuzz(random: bytes, flips: list[tuple[int, int]]) -> None:
+        scan(random)
+        mutated = bytearray(data)
+        for at, value in flips:
+            mutated[at] = value
+        scan(bytes(mutated))
+
+    fuzz()
