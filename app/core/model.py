@@ -141,6 +141,7 @@ class SegmentationModel:
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         budget = budget or ModelBudget.from_env()
+        deadline = time.monotonic() + budget.load_seconds
         path = Path(path)
         data = _read_model_file(path)
         sha = hashlib.sha256(data).hexdigest()
@@ -152,11 +153,10 @@ class SegmentationModel:
             ) from exc
         if refs:  # ONNX Runtime must read them relative to the file; checked first, whatever its version
             check_external_data(path, refs, budget.memory_bytes)
-        deadline = time.monotonic() + budget.load_seconds
         # Without external data the session is made from the bytes just hashed and scanned: the file
         # cannot be swapped between the check and the load.
         source: bytes | str = str(path) if refs else data
-        session, cuda_note = _make_session(path, source, device, budget)
+        session, cuda_note = _make_session(path, source, device, budget, deadline)
         del data, source
         meta = dict(session.get_modelmeta().custom_metadata_map)
         classes, input_size = check_contract(safe_path(path.name), session, meta, budget, deadline)
@@ -258,7 +258,7 @@ def _parse_metrics(text: str | None) -> dict:
 
 
 def _make_session(
-    path: Path, source: bytes | str, device: str, budget: ModelBudget
+    path: Path, source: bytes | str, device: str, budget: ModelBudget, deadline: float
 ) -> tuple[Any, str | None]:
     import onnxruntime as ort
 
@@ -284,7 +284,7 @@ def _make_session(
             session = call_within(
                 lambda: ort.InferenceSession(source, sess_options=options, providers=providers),
                 stopper,
-                budget.load_seconds,
+                deadline - time.monotonic(),
                 lambda: budget_error(name, "load", budget.load_seconds),
             )
     except ModelBudgetError:

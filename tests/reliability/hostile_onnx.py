@@ -285,3 +285,12 @@ def named_model(
     nodes.append(helper.make_node("Softmax", ["shaped"], [output_name], axis=-1))
     out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["N", 32, 32, 3])
     return save(helper.make_graph(nodes, "named", [_IMAGE], [out], inits), path, metadata)
+
+
+def long_chain_model(path: Path, nodes: int = 100_000) -> Path:
+    """`nodes` additions of zero in a row: valid and harmless, but ONNX Runtime takes seconds to load it."""
+    chain = [helper.make_node("Cast", [contract.INPUT_NAME], ["v0"], to=TensorProto.FLOAT)]
+    chain += [helper.make_node("Add", [f"v{k}", "zero"], [f"v{k + 1}"]) for k in range(nodes)]
+    chain.append(helper.make_node("Softmax", [f"v{nodes}"], [contract.PROBABILITIES_OUTPUT], axis=-1))
+    zero = numpy_helper.from_array(np.array(0.0, np.float32), "zero")
+    return save(helper.make_graph(chain, "long_chain", [_IMAGE], [probabilities()], [zero]), path)

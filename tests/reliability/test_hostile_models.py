@@ -261,6 +261,16 @@ def test_a_loop_of_10_12_steps_is_stopped_by_the_time_budget(dynamic_channels: b
     assert "time budget" in report["second"] and report["second_s"] < 0.5, report
 
 
+def test_a_model_that_takes_long_to_load_is_stopped_by_the_load_budget(tmp_path: Path) -> None:
+    """ONNX Runtime's session creation is cancelled (SessionOptions.set_load_cancellation_flag) once the
+    load budget runs out; the message names the budget."""
+    path = hostile.long_chain_model(tmp_path / "long.onnx")
+    report = _child(path, timeout=120, load_seconds="0.3")
+    assert report["load"] and "time budget of 0.3 s to load" in report["load"], report
+    assert "CORROSCOPE_LOAD_SECONDS" in report["load"]
+    assert report["load_s"] < 3.0, report
+
+
 def test_the_photo_budget_covers_all_runs_of_a_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiles mode runs the network many times per photo: the photo's budget bounds them together."""
     from app.core.budget import ModelBudget
