@@ -32,6 +32,7 @@ from app.core.model import DEVICES
 from app.core.paths import samples_dir
 from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
+from app.core.text import safe_path, safe_text
 
 SUBCOMMANDS = ("gui", "analyze", "selftest", "project")
 
@@ -130,10 +131,10 @@ def selftest(args: argparse.Namespace) -> int:
         print("SELFTEST FAILED: no model loaded", file=sys.stderr)
         return EXIT_FAILED
     load_s = time.perf_counter() - t0
-    print(f"Model:     {model.path}")
+    print(f"Model:     {safe_path(model.path)}")
     print(f"SHA-256:   {model.sha256}")
     print(
-        f"Classes:   {', '.join(c.name for c in model.classes)}; "
+        f"Classes:   {safe_text(', '.join(c.name for c in model.classes))}; "
         f"input size {model.input_size[0]}x{model.input_size[1]}"
     )
     print(f"Provider:  {model.device} ({', '.join(model.providers)}), loaded in {load_s:.2f} s")
@@ -153,9 +154,9 @@ def selftest(args: argparse.Namespace) -> int:
     if not np.array_equal(first.labels, second.labels):
         problems.append("two runs on the same photo disagree")
     stats = area_stats(second.labels, model.classes)
-    print(f"Sample:    {name} ({rgb.shape[1]}x{rgb.shape[0]}), mode {options.mode.value}")
+    print(f"Sample:    {safe_path(name)} ({rgb.shape[1]}x{rgb.shape[0]}), mode {options.mode.value}")
     print(f"Timing:    first run {first.seconds * 1000:.0f} ms, second run {second.seconds * 1000:.0f} ms")
-    print("Areas:     " + ", ".join(f"{k} {v:.1f} %" for k, v in stats.percent.items()))
+    print("Areas:     " + safe_text(", ".join(f"{k} {v:.1f} %" for k, v in stats.percent.items()), 400))
     if args.device == "cuda" and model.device != "CUDA":
         problems.append(f"CUDA was asked for but does not run ({model.cuda_note or 'unknown reason'})")
     if problems:
