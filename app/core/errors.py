@@ -21,3 +21,7 @@ class ExportError(CorroscopeError):
 
 class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
+
+
+class OutputLockedError(ExportError):
+    """Another run is writing into the same output folder."""

@@ -5,22 +5,26 @@
   outputs written (the JSON record last, which marks the photo complete); the model is loaded once per
   process when none is passed, so a worker pool or a cluster maps it as is;
 - `reduce_batch`: outcomes -> `results.csv`, rebuilt from the JSON records, so an interrupted and resumed
-  batch gives the same CSV as one that was not (the `seconds` column aside).
+  batch gives the same CSV as one that was not (the `seconds` column aside); rows of other photos that
+  an earlier run listed there are kept.
+Planning takes the output folder's lock (`app.core.outlock`) and reducing releases it; only files
+proven ours (`app.core.ownership`) are replaced without `overwrite`.
 `run_batch` drives the three in this process, with progress and cancel.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import exporters
+from app.core import exporters, files, outlock, ownership, results_table
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
 from app.core.errors import CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
@@ -35,7 +39,8 @@ from app.core.export import (
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.outlock import OutputLock, Pending
+from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, read_image
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,7 @@ class BatchOptions:
     visible: tuple[int, ...] | None = None
     opacity: tuple[tuple[int, float], ...] | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES  # bytes read from one photo file
     overwrite: bool = False
     resume: bool = True
     model_path: Path | None = None
@@ -81,6 +87,8 @@ class PlannedPhoto:
     done_record: Mapping[str, Any] | None = None  # outputs complete (same model and mode): skip
     blocked: str | None = None  # outputs of another model or mode are in the way
     replace: bool = False  # outputs left by an unfinished run of ours may be replaced
+    source: str = ""  # the photo's identity in records (its resolved path)
+    temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,8 @@ class Plan:
     model_sha256: str
     mode: str
     class_names: tuple[str, ...]
+    overwrite: bool = False
+    lock: OutputLock | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,50 +147,104 @@ class BatchSummary:
 def plan_batch(
     paths: Sequence[Path], out_dir: Path | None, options: BatchOptions, model: SegmentationModel
 ) -> Plan:
-    """Output names for every input and which photos are already complete (skipped under `resume`)."""
+    """Output names for every input and which photos are already complete (skipped under `resume`).
+    Writing into a folder takes its lock (`OutputLockedError` when another run holds it) until
+    `reduce_batch`."""
     paths = [Path(p) for p in paths]
-    stems = output_stems(paths)
-    planned = []
-    for i, path in enumerate(paths):
-        targets = (
-            () if out_dir is None else tuple(exporters.targets(out_dir, stems[path], options.exports).items())
-        )
-        item = PlannedPhoto(i, path, stems[path], targets)
-        if targets and not options.overwrite:
-            item = _check_existing(item, model, options)
-        planned.append(item)
+    writes = out_dir is not None and bool(options.exports)
+    lock = OutputLock.acquire(out_dir) if writes else None
+    try:
+        stems = output_stems(paths)
+        inputs = ownership.inode_set(paths) if writes else set()
+        planned = []
+        for i, path in enumerate(paths):
+            chosen = exporters.targets(out_dir, stems[path], options.exports) if writes else {}
+            targets = tuple(chosen.items())
+            item = PlannedPhoto(i, path, stems[path], targets)
+            if targets:
+                item = _replace(item, source=ownership.source_key(path), temp_tag=lock.token)
+                item = _check_inputs(item, inputs) or _check_existing(item, model, options, lock)
+            planned.append(item)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     names = tuple(c.name for c in model.classes)
-    return Plan(out_dir, tuple(planned), model.sha256, options.inference.mode.value, names)
+    mode = options.inference.mode.value
+    return Plan(out_dir, tuple(planned), model.sha256, mode, names, options.overwrite, lock)
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """A JSON record this program wrote, or None (missing, unreadable, or not ours)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and "model_sha256" in record else None
+    """A JSON record this program wrote for a batch, or None (missing, unreadable, or not ours)."""
+    return ownership.load_record(path)
 
 
-def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: BatchOptions) -> PlannedPhoto:
+def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPhoto | None:
+    """Blocked when an output would replace one of the batch's photos (even with `overwrite`)."""
+    for kind, target in item.targets:
+        if ownership.is_one_of(target, inputs):
+            why = f"its {kind} output {target.name} would replace a photo of this batch"
+            return _replace(item, blocked=why)
+    return None
+
+
+_KEEP = "; it was not replaced (move it away, or ask to overwrite with --overwrite)"
+
+
+def _check_existing(
+    item: PlannedPhoto, model: SegmentationModel, options: BatchOptions, lock: OutputLock | None
+) -> PlannedPhoto:
+    if options.overwrite:
+        return item
     targets = dict(item.targets)
-    record = load_record(targets[exporters.JSON_KIND])
-    if record is None:  # no record: files of an unfinished photo are ours to replace under resume
-        return _replace(item, replace=options.resume)
-    if record["model_sha256"] != model.sha256 or record.get("mode") != options.inference.mode.value:
+    json_path = targets[exporters.JSON_KIND]
+    record, problem = ownership.read_record(json_path)
+    mode = options.inference.mode.value
+    if problem is not None:
+        return _replace(item, blocked=f"{json_path.name} {problem}{_KEEP}")
+    if record is not None and record["source"] != item.source:
+        why = f"{json_path.name} holds the results of another photo ({record['file']}){_KEEP}"
+        return _replace(item, blocked=why)
+    if record is not None and (record["model_sha256"], record["mode"]) != (model.sha256, mode):
         why = (
-            f"{targets[exporters.JSON_KIND].name} holds results of another model or mode; "
+            f"{json_path.name} holds results of another model or mode; "
             "ask to overwrite (--overwrite) to replace them"
         )
         return _replace(item, blocked=why)
-    if options.resume and all(p.exists() for p in targets.values()):
+    if not options.resume:
+        return item  # nothing may be replaced: each file in the way fails the photo
+    foreign = _not_ours(item, record, lock, (model.sha256, mode))
+    if foreign is not None:
+        return _replace(item, blocked=foreign)
+    if record is not None and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
-    return _replace(item, replace=options.resume)
+    return _replace(item, replace=True)
+
+
+def _not_ours(
+    item: PlannedPhoto, record: Mapping[str, Any] | None, lock: OutputLock | None, run: tuple[str, str]
+) -> str | None:
+    """Why an output of `item` already there may not be replaced: not proven by its record, nor left
+    by a dead run of ours with this model and mode. None: all of them are ours."""
+    proofs = record["files"] if record is not None else {}
+    orphans = lock.inherited_files(item.source) if lock is not None else {}
+    for kind, target in item.targets:
+        if kind == exporters.JSON_KIND or not os.path.lexists(target):
+            continue
+        if target.name in proofs and ownership.proof_holds(target, proofs[target.name]):
+            continue
+        dead = orphans.get(target.name)
+        if dead is not None and (dead.model_sha256, dead.mode) == run:
+            continue
+        whose = "an unfinished run of another model or mode" if dead is not None else "something else"
+        return (
+            f"{target.name} is in the way: it was written by {whose}, not by Corroscope for this photo{_KEEP}"
+        )
+    return None
 
 
 def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
-    fields_ = {**item.__dict__, **changes}
-    return PlannedPhoto(**fields_)
+    return dataclasses.replace(item, **changes)
 
 
 # process one photo --------------------------------------------------------------------------------
@@ -223,7 +287,7 @@ def _analyse_and_write(
             if target.exists():
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
-    rgb = read_image(item.path, max_pixels=options.max_pixels)
+    rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
     result = analyze_rgb(
         model, rgb, item.path, options.inference, options.policy, extra_seconds=time.perf_counter() - t0
     )
@@ -239,15 +303,47 @@ def _analyse_and_write(
             model,
             record,
         )
-        exporters.write_all(targets, data, overwrite=replace, outputs_in_record=False)
+        record = _write_outputs(item, targets, data, replace)
     return result, record
+
+
+def _write_outputs(
+    item: PlannedPhoto, targets: dict[str, Path], data: exporters.ExportInput, replace: bool
+) -> dict[str, Any]:
+    """Every output, then the sealed record naming the photo and proving each file (written last)."""
+    json_path = targets[exporters.JSON_KIND]
+    source = item.source or ownership.source_key(item.path)
+    record = dict(data.record or {})
+    pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
+    outlock.note_pending(json_path.parent, pending)
+    others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
+    with files.temp_tag(item.temp_tag):
+        exporters.write_all(others, data, overwrite=replace, outputs_in_record=False)
+        try:
+            proofs = {p.name: ownership.file_proof(p) for p in others.values()}
+        except OSError as exc:
+            raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
+        record = ownership.seal({**record, "source": source, "files": proofs})
+        final = dataclasses.replace(data, record=record)
+        record_target = {exporters.JSON_KIND: json_path}
+        exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+    return record
 
 
 # reduce ------------------------------------------------------------------------------------------
 def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
-    """`results.csv` in the output folder: one row per input, in input order; (path, error)."""
-    if plan.out_dir is None:
-        return None, None
+    """`results.csv` in the output folder: one row per input, in input order, merged with the rows of
+    other photos an earlier run listed there; then the folder's lock is released. (path, error)."""
+    try:
+        if plan.out_dir is None:
+            return None, None
+        return _write_results(plan, outcomes)
+    finally:
+        if plan.lock is not None:
+            plan.lock.release()
+
+
+def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
     by_index = {o.index: o for o in outcomes}
     rows = []
     for item in plan.photos:
@@ -259,15 +355,27 @@ def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | N
         record = load_record(json_path) if json_path is not None else None
         if (
             record is not None
+            and record["source"] == item.source
             and record["model_sha256"] == plan.model_sha256
             and record.get("mode") == plan.mode
         ):
-            rows.append(csv_row(record, plan.class_names))
+            rows.append(_row(record, item, plan.class_names))
+    columns = csv_columns(plan.class_names)
+    path = plan.out_dir / CSV_NAME
     try:
-        return write_csv(plan.out_dir / CSV_NAME, rows, csv_columns(plan.class_names), overwrite=True), None
+        merged = results_table.merge(path, columns, rows, [p.path for p in plan.photos], plan.overwrite)
+        return write_csv(path, merged, columns, overwrite=True), None
     except ExportError as exc:
         log.error("%s", exc)
         return None, str(exc)
+
+
+def _row(record: Mapping[str, Any], item: PlannedPhoto, class_names: Sequence[str]) -> list[str]:
+    try:
+        return csv_row(record, class_names)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a checked record: should not happen
+        failure = PhotoFailure(item.path, f"its record cannot be listed ({type(exc).__name__}: {exc})")
+        return failure_row(failure, class_names)
 
 
 def records_csv_rows(outcomes: Iterable[PhotoOutcome], class_names: Sequence[str]) -> list[list[str]]:
@@ -318,13 +426,9 @@ def run_batch(
 
 
 def prepare_out_dir(out: Path) -> None:
-    """Create the output folder; remove temp files of a run killed mid-write."""
+    """Create the output folder. Temp files of a killed run are removed when the next run takes over
+    its lock (`app.core.outlock`): only those whose names carry that run's token."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
-    for part in out.glob(".*.part"):
-        try:
-            part.unlink()
-        except OSError as exc:
-            log.info("cannot remove %s: %s", part, exc)
