@@ -14,6 +14,7 @@ proven ours (`app.core.ownership`) are replaced without `overwrite`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -318,7 +319,7 @@ def _write_outputs(
     outlock.note_pending(json_path.parent, pending)
     others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
     with files.temp_tag(item.temp_tag):
-        exporters.write_all(others, data, overwrite=replace, outputs_in_record=False)
+        _write_or_undo(others, data, replace)
         try:
             proofs = {p.name: ownership.file_proof(p) for p in others.values()}
         except OSError as exc:
@@ -328,6 +329,21 @@ def _write_outputs(
         record_target = {exporters.JSON_KIND: json_path}
         exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
     return record
+
+
+def _write_or_undo(targets: dict[str, Path], data: exporters.ExportInput, replace: bool) -> None:
+    """Write each output; when one fails, remove those written before it: they are ours, and a photo
+    without its record must not leave files that no record proves ours (a full disk, say)."""
+    written: list[Path] = []
+    try:
+        for kind, path in targets.items():
+            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 # reduce ------------------------------------------------------------------------------------------
