@@ -125,14 +125,20 @@ class _Console:
     """What Ctrl+C means now: before the batch, stop at once; during it, stop after the photo, and a
     second one stops at once."""
 
+    # After a first Ctrl+C stopped the batch, a second one this soon still means "at once" (exit 130),
+    # even when the photo then under way ended sooner: two presses give the same result every time.
+    DOUBLE_PRESS_S = 0.3
+
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.batch_running = False
         self.bar: ProgressBar | None = None
+        self.first_at = 0.0
 
     def first_interrupt(self) -> None:
         if not self.batch_running:
             raise KeyboardInterrupt
+        self.first_at = time.monotonic()
         self.stop.set()
         if self.bar is not None:
             self.bar.clear()
@@ -207,6 +213,8 @@ def _run(
         summary = run_batch(
             model, paths, out, options, progress=on_progress, started=bar.started, cancelled=state.stop.is_set
         )
+        while state.stop.is_set() and (left := state.first_at + state.DOUBLE_PRESS_S - time.monotonic()) > 0:
+            time.sleep(left)
     except KeyboardInterrupt:
         bar.clear()
         print("Interrupted. Finished photos are complete; run the same command to resume.", file=sys.stderr)

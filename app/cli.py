@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import platform
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -60,6 +61,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is app._interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl+C is ours to handle now
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "gui":
         return run_gui(argv[1:])

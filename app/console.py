@@ -14,6 +14,18 @@ from collections.abc import Iterator
 from typing import Any
 
 
+def printable(text: str) -> str:
+    """`text` with a file name's bytes that are not UTF-8 (surrogate escapes) as `\\xNN`, as in the CSV."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class SafeStream(io.TextIOBase):
     """Writes to `stream` until it fails once (EPIPE, ENOSPC, EBADF, closed); then drops everything,
     and points its file descriptor at the null device so the final flush at exit is quiet too."""
@@ -22,24 +34,22 @@ class SafeStream(io.TextIOBase):
         super().__init__()
         self._stream = stream
         self.dead = stream is None
-        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
-            stream.reconfigure(errors="backslashreplace")  # a name's raw bytes print as \xNN
 
     def write(self, text: str) -> int:
         if not self.dead:
             try:
-                self._stream.write(text)
+                self._stream.write(printable(text))
+            except UnicodeEncodeError:  # a console that is not UTF-8
+                encoding = getattr(self._stream, "encoding", None) or "ascii"
+                self._write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
             except (OSError, ValueError, AttributeError):
                 self._die()
-            except UnicodeEncodeError:
-                self._write_escaped(text)
         return len(text)
 
-    def _write_escaped(self, text: str) -> None:
-        encoding = getattr(self._stream, "encoding", None) or "utf-8"
+    def _write(self, text: str) -> None:
         try:
-            self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
-        except (OSError, ValueError, UnicodeError):
+            self._stream.write(text)
+        except (OSError, ValueError, AttributeError):
             self._die()
 
     def flush(self) -> None:

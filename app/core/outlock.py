@@ -105,13 +105,20 @@ class OutputLock:
         return {name: p for p in self.inherited if p.source == source for name in p.files}
 
     def release(self) -> None:
-        """Remove the lock file (only if it is still ours) and unlock; safe to call twice."""
+        """Unlock; remove the lock file unless photos of a dead run are still unfinished (then it stays,
+        naming them, for the next run). Only a file that is still ours is touched; safe to call twice."""
         if self._fd is None:
             return
         path = self.folder / LOCK_NAME
         with contextlib.suppress(OSError):
             if _same_file(self._fd, path):
-                path.unlink()
+                left = tuple(p for p in self.inherited if _unfinished(self.folder, p))
+                if left:
+                    os.ftruncate(self._fd, 0)
+                    text = _header_line(self.holder, released=True) + "".join(map(_pending_line, left))
+                    os.pwrite(self._fd, text.encode("ascii"), 0)
+                else:
+                    path.unlink()
         self._closer()
         self._fd = None
 
@@ -219,17 +226,19 @@ def _read_all(fd: int) -> bytes:
 
 
 def _parse(data: bytes) -> tuple[Holder | None, list[Pending]]:
-    holder, pending = None, []
+    """The holder (None if the file names none, or its run released it) and the photos it lists."""
+    holder, pending, released = None, [], False
     for raw in data.decode("utf-8", "replace").splitlines():
         with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
             item = json.loads(raw)
             if _HEADER in item:
                 holder = Holder(int(item["pid"]), str(item["host"]), str(item["started"]), str(item["token"]))
+                released = bool(item.get("released"))
             elif "pending" in item:
                 p = item["pending"]
                 files = tuple(str(f) for f in p["files"] if _plain_name(str(f)))
                 pending.append(Pending(str(p["source"]), str(p["model_sha256"]), str(p["mode"]), files))
-    return holder, pending
+    return (None if released else holder), pending
 
 
 def _plain_name(name: str) -> bool:
@@ -255,8 +264,10 @@ def _remove_temp_files(folder: Path, token: str) -> None:
             log.info("cannot remove %s: %s", part, exc)
 
 
-def _header_line(h: Holder) -> str:
+def _header_line(h: Holder, released: bool = False) -> str:
     data = {_HEADER: 1, "pid": h.pid, "host": h.host, "started": h.started, "token": h.token}
+    if released:
+        data["released"] = True
     return json.dumps(data, ensure_ascii=True) + "\n"
 
 

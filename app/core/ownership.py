@@ -48,7 +48,7 @@ _FIELDS: Mapping[str, tuple[type, ...]] = {
 
 def source_key(path: str | os.PathLike[str]) -> str:
     """The identity of a photo in records: its resolved absolute path, as text."""
-    return display_path(Path(path).resolve())
+    return display_path(os.path.realpath(path))  # realpath: a symlink loop gives a path, not an error
 
 
 def sha256_file(path: Path) -> str:
@@ -131,19 +131,13 @@ def load_record(path: Path) -> dict[str, Any] | None:
 def own_outputs(paths: Sequence[Path], out_dir: Path) -> set[Path]:
     """Those of `paths` that are files a record (or a dead run's journal) in `out_dir` proves we wrote
     there: a folder scan of `out_dir` leaves them out. A photo merely named like an output is not one."""
-    try:
-        folder = Path(out_dir).resolve()
-    except OSError:
-        return set()
+    folder = Path(os.path.realpath(out_dir))
     suffixes = tuple(e.suffix for e in exporters.available() if e.kind != exporters.JSON_KIND)
     pending = outlock.names(outlock.read_pending(folder)) if (folder / outlock.LOCK_NAME).exists() else set()
     ours = set()
     records: dict[str, dict[str, Any] | None] = {}
     for p in paths:
-        try:
-            if p.parent.resolve() != folder:
-                continue
-        except OSError:
+        if Path(os.path.realpath(p.parent)) != folder:
             continue
         if p.name in pending:
             ours.add(p)
