@@ -22,6 +22,7 @@ from app.core import exporters, outlock
 from app.core.export import RESULT_SCHEMA, display_path
 
 SEAL = "record_sha256"
+KEPT = "; it was not replaced (move it away, or ask to overwrite with --overwrite)"
 _MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
 # field -> the types a record of ours has there (csv_row and the GUI read these)
 _FIELDS: Mapping[str, tuple[type, ...]] = {
@@ -172,3 +173,35 @@ def is_one_of(path: Path, inodes: set[tuple[int, int]]) -> bool:
     except OSError:
         return False
     return (st.st_dev, st.st_ino) in inodes
+
+
+def replaces_input(targets: Iterable[tuple[str, Path]], inputs: set[tuple[int, int]]) -> str | None:
+    """Why writing `targets` would replace one of the batch's photos (never allowed), or None."""
+    for kind, target in targets:
+        if is_one_of(target, inputs):
+            return f"its {kind} output {target.name} would replace a photo of this batch"
+    return None
+
+
+def not_ours(
+    targets: Iterable[tuple[str, Path]],
+    record: Mapping[str, Any] | None,
+    orphans: Mapping[str, outlock.Pending],
+    run: tuple[str, str],
+) -> str | None:
+    """Why an output already there may not be replaced: neither proven by the photo's `record` nor left
+    by a dead run of ours (`orphans`) with this (model SHA-256, mode). None: every one is ours."""
+    proofs = record["files"] if record is not None else {}
+    for kind, target in targets:
+        if kind == exporters.JSON_KIND or not os.path.lexists(target):
+            continue
+        if target.name in proofs and proof_holds(target, proofs[target.name]):
+            continue
+        dead = orphans.get(target.name)
+        if dead is not None and (dead.model_sha256, dead.mode) == run:
+            continue
+        whose = "an unfinished run of another model or mode" if dead is not None else "something else"
+        return (
+            f"{target.name} is in the way: it was written by {whose}, not by Corroscope for this photo{KEPT}"
+        )
+    return None

@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from app.core.export import (
     failure_row,
     output_stems,
     result_to_dict,
-    write_csv,
 )
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
@@ -182,14 +180,8 @@ def load_record(path: Path) -> dict[str, Any] | None:
 
 def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPhoto | None:
     """Blocked when an output would replace one of the batch's photos (even with `overwrite`)."""
-    for kind, target in item.targets:
-        if ownership.is_one_of(target, inputs):
-            why = f"its {kind} output {target.name} would replace a photo of this batch"
-            return _replace(item, blocked=why)
-    return None
-
-
-_KEEP = "; it was not replaced (move it away, or ask to overwrite with --overwrite)"
+    why = ownership.replaces_input(item.targets, inputs)
+    return None if why is None else _replace(item, blocked=why)
 
 
 def _check_existing(
@@ -202,9 +194,9 @@ def _check_existing(
     record, problem = ownership.read_record(json_path)
     mode = options.inference.mode.value
     if problem is not None:
-        return _replace(item, blocked=f"{json_path.name} {problem}{_KEEP}")
+        return _replace(item, blocked=f"{json_path.name} {problem}{ownership.KEPT}")
     if record is not None and record["source"] != item.source:
-        why = f"{json_path.name} holds the results of another photo ({record['file']}){_KEEP}"
+        why = f"{json_path.name} holds the results of another photo ({record['file']}){ownership.KEPT}"
         return _replace(item, blocked=why)
     if record is not None and (record["model_sha256"], record["mode"]) != (model.sha256, mode):
         why = (
@@ -214,34 +206,13 @@ def _check_existing(
         return _replace(item, blocked=why)
     if not options.resume:
         return item  # nothing may be replaced: each file in the way fails the photo
-    foreign = _not_ours(item, record, lock, (model.sha256, mode))
+    orphans = lock.inherited_files(item.source) if lock is not None else {}
+    foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
     if foreign is not None:
         return _replace(item, blocked=foreign)
     if record is not None and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
     return _replace(item, replace=True)
-
-
-def _not_ours(
-    item: PlannedPhoto, record: Mapping[str, Any] | None, lock: OutputLock | None, run: tuple[str, str]
-) -> str | None:
-    """Why an output of `item` already there may not be replaced: not proven by its record, nor left
-    by a dead run of ours with this model and mode. None: all of them are ours."""
-    proofs = record["files"] if record is not None else {}
-    orphans = lock.inherited_files(item.source) if lock is not None else {}
-    for kind, target in item.targets:
-        if kind == exporters.JSON_KIND or not os.path.lexists(target):
-            continue
-        if target.name in proofs and ownership.proof_holds(target, proofs[target.name]):
-            continue
-        dead = orphans.get(target.name)
-        if dead is not None and (dead.model_sha256, dead.mode) == run:
-            continue
-        whose = "an unfinished run of another model or mode" if dead is not None else "something else"
-        return (
-            f"{target.name} is in the way: it was written by {whose}, not by Corroscope for this photo{_KEEP}"
-        )
-    return None
 
 
 def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
@@ -375,23 +346,11 @@ def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path |
             and record["model_sha256"] == plan.model_sha256
             and record.get("mode") == plan.mode
         ):
-            rows.append(_row(record, item, plan.class_names))
-    columns = csv_columns(plan.class_names)
-    path = plan.out_dir / CSV_NAME
-    try:
-        merged = results_table.merge(path, columns, rows, [p.path for p in plan.photos], plan.overwrite)
-        return write_csv(path, merged, columns, overwrite=True), None
-    except ExportError as exc:
-        log.error("%s", exc)
-        return None, str(exc)
-
-
-def _row(record: Mapping[str, Any], item: PlannedPhoto, class_names: Sequence[str]) -> list[str]:
-    try:
-        return csv_row(record, class_names)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a checked record: should not happen
-        failure = PhotoFailure(item.path, f"its record cannot be listed ({type(exc).__name__}: {exc})")
-        return failure_row(failure, class_names)
+            rows.append(results_table.record_row(record, item.path, plan.class_names))
+    inputs = [p.path for p in plan.photos]
+    return results_table.write(
+        plan.out_dir / CSV_NAME, csv_columns(plan.class_names), rows, inputs, plan.overwrite
+    )
 
 
 def records_csv_rows(outcomes: Iterable[PhotoOutcome], class_names: Sequence[str]) -> list[list[str]]:

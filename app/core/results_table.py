@@ -8,14 +8,40 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from app.core.analysis import PhotoFailure
 from app.core.errors import ExportError
-from app.core.export import _FORMULA_START, display_path, escape_cell
+from app.core.export import _FORMULA_START, csv_row, display_path, escape_cell, failure_row, write_csv
+
+log = logging.getLogger(__name__)
 
 _MAX_CSV_BYTES = 512 << 20
+
+
+def write(
+    path: Path, columns: Sequence[str], rows: Sequence[Sequence[str]], inputs: Iterable[Path], overwrite: bool
+) -> tuple[Path | None, str | None]:
+    """`rows` merged into the CSV at `path` and written; (path, None), or (None, why) when it cannot be."""
+    try:
+        return write_csv(path, merge(path, columns, rows, inputs, overwrite), columns, overwrite=True), None
+    except ExportError as exc:
+        log.error("%s", exc)
+        return None, str(exc)
+
+
+def record_row(record: Mapping[str, Any], photo: Path, class_names: Sequence[str]) -> list[str]:
+    """The row of a checked record; a failure row saying why, should one still not fit the table."""
+    try:
+        return csv_row(record, class_names)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return failure_row(
+            PhotoFailure(photo, f"its record cannot be listed ({type(exc).__name__}: {exc})"), class_names
+        )
 
 
 def merge(
