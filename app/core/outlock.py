@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".corroscope.lock"
 _HEADER = "corroscope_lock"
+_HELD: dict[str, OutputLock] = {}  # folder -> the lock this process holds there (its journal is open)
 _NO_FLOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
 
 
@@ -98,7 +99,9 @@ class OutputLock:
         except OSError as exc:
             os.close(fd)
             raise ExportError(f"Cannot write the lock file {path}: {exc.strerror or exc}") from exc
-        return cls(Path(folder), fd, holder, inherited)
+        lock = cls(Path(folder), fd, holder, inherited)
+        _HELD[os.path.realpath(folder)] = lock
+        return lock
 
     def inherited_files(self, source: str) -> dict[str, Pending]:
         """File name -> the unfinished photo of a dead run that wrote it, for the photo `source`."""
@@ -110,6 +113,8 @@ class OutputLock:
         if self._fd is None:
             return
         path = self.folder / LOCK_NAME
+        if _HELD.get(os.path.realpath(self.folder)) is self:
+            del _HELD[os.path.realpath(self.folder)]
         with contextlib.suppress(OSError):
             if _same_file(self._fd, path):
                 left = tuple(p for p in self.inherited if _unfinished(self.folder, p))
@@ -127,17 +132,28 @@ def note_pending(folder: Path, pending: Pending) -> None:
     """Append a photo about to be written to the folder's journal, from any process of the run that holds
     the lock. No fsync: a kill keeps what was written; a power cut may lose it, and the photo's files then
     count as not ours, the safe side. No lock file (not planned under a lock): nothing to note."""
+    line = _pending_line(pending).encode("ascii")
+    held = _HELD.get(os.path.realpath(folder))
+    if held is not None and held._fd is not None:  # this process holds the lock: its file is open
+        _append(held._fd, line, folder)
+        return
     flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(Path(folder) / LOCK_NAME, flags)
     except OSError:
         return
     try:
-        os.write(fd, _pending_line(pending).encode("ascii"))
-    except OSError as exc:
-        log.warning("cannot write the lock file in %s: %s", folder, exc.strerror or exc)
+        _append(fd, line, folder)
     finally:
         os.close(fd)
+
+
+def _append(fd: int, line: bytes, folder: Path) -> None:
+    try:
+        os.lseek(fd, 0, os.SEEK_END)
+        os.write(fd, line)
+    except OSError as exc:
+        log.warning("cannot write the lock file in %s: %s", folder, exc.strerror or exc)
 
 
 def read_pending(folder: Path) -> tuple[Pending, ...]:

@@ -339,7 +339,10 @@ def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path |
             rows.append(failure_row(outcome.failure, plan.class_names))
             continue
         json_path = dict(item.targets).get(exporters.JSON_KIND)
-        record = load_record(json_path) if json_path is not None else None
+        if outcome is not None and outcome.record is not None:
+            record = outcome.record  # what was written (or checked, when skipped): not read again
+        else:
+            record = load_record(json_path) if json_path is not None else None
         if (
             record is not None
             and record["source"] == item.source
