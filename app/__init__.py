@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
+IS_COMMAND = False  # this process is the `corroscope` command (not a test or a program embedding us)
+
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
     """Ctrl+C while the command's modules load (about 0.3 s): nothing is written yet, so leave at once
@@ -22,10 +24,11 @@ def _guard_loading() -> None:
     import sys
     import threading
 
+    global IS_COMMAND
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     script = os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0]
-    command = (spec is not None and spec.name == "app.__main__") or script == "corroscope"
-    if command and threading.current_thread() is threading.main_thread():
+    IS_COMMAND = (spec is not None and spec.name == "app.__main__") or script == "corroscope"
+    if IS_COMMAND and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 

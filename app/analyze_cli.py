@@ -153,9 +153,17 @@ def analyze(args: argparse.Namespace) -> int:
             try:
                 rc = _analyze(args, state, interrupts)
             except KeyboardInterrupt:  # before the batch (model loading, folder listing)
+                rc = None
+            except Exception:
+                # A Ctrl+C inside a C extension (importing ONNX Runtime, say) can come back as another
+                # error ("ImportError: initialization failed"): once pressed, it is an interrupt.
+                if not interrupts.count:
+                    raise
+                rc = None
+            interrupts.settle()
+            if rc is None or (interrupts.count and not state.batch_running):
                 print("Interrupted.", file=sys.stderr)
                 rc = EXIT_INTERRUPTED
-            interrupts.settle()
         return EXIT_INTERRUPTED if interrupts.count >= 2 else rc
 
 

@@ -128,10 +128,13 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is not threading.main_thread():
             return self
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
-        self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        try:  # POSIX; elsewhere each call of the handler counts one
+            self._read, self._write = os.pipe()
+            os.set_blocking(self._read, False)
+            os.set_blocking(self._write, False)
+            self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        except (OSError, ValueError, AttributeError):
+            self._close_pipe()
         self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -141,11 +144,17 @@ class Interrupts:
         self._drain()
         # Once Ctrl+C was pressed the process is on its way out: one more must not become a traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else self._previous)
-        signal.set_wakeup_fd(self._previous_fd)
-        for fd in (self._read, self._write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if self._write != -1:
+            signal.set_wakeup_fd(self._previous_fd)
+        self._close_pipe()
         self._previous = None
+
+    def _close_pipe(self) -> None:
+        for fd in (self._read, self._write):
+            if fd != -1:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._read = self._write = -1
 
     def settle(self) -> None:
         """The work is done: a Ctrl+C from now on only counts (the exit code says so)."""
@@ -153,6 +162,8 @@ class Interrupts:
 
     def _drain(self) -> int:
         got = 0
+        if self._read == -1:
+            return 0
         with contextlib.suppress(OSError):
             while chunk := os.read(self._read, 512):
                 got += chunk.count(signal.SIGINT.to_bytes(1, "little"))

@@ -92,10 +92,8 @@ class OutputLock:
                 log.info("taking over the lock of a run that ended without releasing it (%s)", old.describe())
                 _remove_temp_files(Path(folder), old.token)
             inherited = tuple(p for p in pending if _unfinished(Path(folder), p))
-            os.ftruncate(fd, 0)
             lines = [_header_line(holder), *(_pending_line(p) for p in inherited)]
-            os.pwrite(fd, "".join(lines).encode("utf-8"), 0)
-            os.lseek(fd, 0, os.SEEK_END)
+            _rewrite(fd, "".join(lines))
         except OSError as exc:
             os.close(fd)
             raise ExportError(f"Cannot write the lock file {path}: {exc.strerror or exc}") from exc
@@ -119,9 +117,9 @@ class OutputLock:
             if _same_file(self._fd, path):
                 left = tuple(p for p in self.inherited if _unfinished(self.folder, p))
                 if left:
-                    os.ftruncate(self._fd, 0)
-                    text = _header_line(self.holder, released=True) + "".join(map(_pending_line, left))
-                    os.pwrite(self._fd, text.encode("ascii"), 0)
+                    _rewrite(
+                        self._fd, _header_line(self.holder, released=True) + "".join(map(_pending_line, left))
+                    )
                 else:
                     path.unlink()
         self._closer()
@@ -231,14 +229,18 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
-    offset = 0
-    while chunk := os.pread(fd, 1 << 16, offset):
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks, total = [], 0
+    while total <= 64 << 20 and (chunk := os.read(fd, 1 << 16)):  # bigger: not a lock file of ours
         chunks.append(chunk)
-        offset += len(chunk)
-        if offset > 64 << 20:  # not a lock file of ours
-            break
+        total += len(chunk)
     return b"".join(chunks)
+
+
+def _rewrite(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, text.encode("ascii"))
 
 
 def _parse(data: bytes) -> tuple[Holder | None, list[Pending]]:
