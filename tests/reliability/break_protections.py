@@ -192,8 +192,8 @@ MUTATIONS += [
     (
         "cli: Ctrl+C before the batch not turned into exit 130",
         "app/analyze_cli.py",
-        "                print(\"Interrupted.\", file=sys.stderr)\n                rc = EXIT_INTERRUPTED\n",
-        "                print(\"Interrupted.\", file=sys.stderr)\n                rc = EXIT_FAILED\n",
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_INTERRUPTED\n',
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_FAILED\n',
         "tests/reliability/test_kill_resume.py -k model_loads",
     ),
     (
