@@ -9,7 +9,9 @@ import argparse
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +65,16 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is app._interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl+C is ours to handle now
+    try:
+        return _main(argv)
+    finally:
+        if app.IS_COMMAND and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is over: exit with its code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "gui":
         return run_gui(argv[1:])

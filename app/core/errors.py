@@ -43,3 +43,7 @@ class ModelBudgetError(ModelContractError):
     def __init__(self, message: str, budget: str) -> None:
         super().__init__(message)
         self.budget = budget
+
+
+class OutputLockedError(ExportError):
+    """Another run is writing into the same output folder."""

@@ -47,10 +47,10 @@ MUTATIONS = [
         "tests/reliability/test_bad_inputs.py -k bomb",
     ),
     (
-        "photos: a folder is not recognised before reading",
+        "photos: a folder is not recognised before reading (only regular files opened)",
         "app/core/photos.py",
-        """    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not a photo")
+        """        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(f"{path}: {_kind(info.st_mode)}")
 """,
         "",
         "tests/reliability/test_bad_inputs.py -k folder",
@@ -170,17 +170,17 @@ MUTATIONS = [
         "tests/reliability/test_hostile_model_outputs.py -k escape_sequences",
     ),
     (
-        "batch: stale temp files of a killed run not removed",
-        "app/core/batch.py",
-        "    _remove_stale_temp_files(out)\n",
-        "",
+        "outlock: temp files of a killed run not removed",
+        "app/core/outlock.py",
+        "                _remove_temp_files(Path(folder), old.token)\n",
+        "                pass\n",
         "tests/reliability/test_faults.py -k stale",
     ),
     (
-        "batch: resume ignores complete outputs (redoes every photo)",
-        "app/core/batch.py",
-        "        if record is not None and resume:",
-        "        if False:",
+        "pipeline: resume ignores complete outputs (redoes every photo)",
+        "app/core/pipeline.py",
+        "    if record is not None and all(p.exists() for p in targets.values()):",
+        "    if False:",
         "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
     ),
     (
@@ -207,14 +207,22 @@ MUTATIONS = [
     (
         "export: no hash suffix for inputs sharing a stem",
         "app/core/export.py",
-        "        if counts[s.casefold()] > 1:",
-        "        if False:",
+        """        if counts[s.casefold()] > 1:
+            s = _with_digest(s, str(p.absolute()), max_len, 8)
+        out[p] = s
+    for p, s in out.items():  # a hashed stem may still meet another input's own stem
+        length = 8
+        while s.casefold() in taken:""",
+        """        out[p] = s
+    for p, s in out.items():
+        length = 8
+        while False:""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or share'",
     ),
     (
         "export: separators kept in output names",
         "app/core/export.py",
-        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f]')""",
+        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f\\udc80-\\udcff]')""",
         """_UNSAFE = re.compile(r'[\\x00]')""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or leave'",
     ),
@@ -264,16 +272,16 @@ MUTATIONS += [
         "tests/reliability/test_export_safety.py -k line_break",
     ),
     (
-        "cli: Ctrl+C before the batch not caught",
-        "app/cli.py",
-        "    except KeyboardInterrupt:  # Ctrl+C before the batch",
-        "    except ZeroDivisionError:  # Ctrl+C before the batch",
+        "cli: Ctrl+C before the batch not turned into exit 130",
+        "app/analyze_cli.py",
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_INTERRUPTED\n',
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_FAILED\n',
         "tests/reliability/test_kill_resume.py -k model_loads",
     ),
     (
         "atomic writes: written in place (no temp file + rename)",
         "app/core/files.py",
-        """        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        """        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -298,6 +306,84 @@ MUTATIONS += [
                 os.unlink(tmp)""",
         """        pass""",
         "tests/reliability/test_faults.py -k disk_full",
+    ),
+    # issue 16: files, folders and the console
+    (
+        "photos: a FIFO opened blocking (no O_NONBLOCK)",
+        "app/core/photos.py",
+        '_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)',
+        '_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)',
+        "tests/reliability/test_hostile_files.py -k 'swapped'",
+    ),
+    (
+        "photos: no byte budget on the file size",
+        "app/core/photos.py",
+        "        if info.st_size > max_bytes:\n",
+        "        if False:\n",
+        "tests/reliability/test_hostile_files.py -k 'padded'",
+    ),
+    (
+        "export: the digest added without shortening the stem first",
+        "app/core/export.py",
+        'return f"{safe_stem(stem, max_len - length - 1)}_{digest}"',
+        'return f"{stem}_{digest}"',
+        "tests/reliability/test_hostile_files.py -k 'first_100'",
+    ),
+    (
+        "pipeline: no lock on the output folder",
+        "app/core/pipeline.py",
+        "    lock = OutputLock.acquire(out_dir) if writes else None\n",
+        "    lock = None\n",
+        "tests/reliability/test_hostile_files.py -k 'locked or gui_batch'",
+    ),
+    (
+        "ownership: any file in the way counts as ours",
+        "app/core/ownership.py",
+        "        if dead is not None and (dead.model_sha256, dead.mode) == run:\n            continue\n",
+        "        continue\n",
+        "tests/reliability/test_hostile_files.py -k 'not_ours or two_models'",
+    ),
+    (
+        "ownership: a record edited by hand still counts as ours (seal not checked)",
+        "app/core/ownership.py",
+        "    if data.get(SEAL) != _digest(data):",
+        "    if False:",
+        "tests/reliability/test_hostile_files.py -k 'not_ours'",
+    ),
+    (
+        "ownership: an output may replace a photo of the batch",
+        "app/core/ownership.py",
+        "        if is_one_of(target, inputs):",
+        "        if False:",
+        "tests/reliability/test_hostile_files.py -k 'input_folder'",
+    ),
+    (
+        "results_table: results.csv replaced by this run's rows alone",
+        "app/core/results_table.py",
+        "    old = _read(path, columns, overwrite)\n",
+        "    old = []\n",
+        "tests/reliability/test_hostile_files.py -k 'results_csv'",
+    ),
+    (
+        "export: paths written as they are (bytes that are not UTF-8 kept)",
+        "app/core/export.py",
+        '        return os.fsencode(text).decode("utf-8", "backslashreplace")\n',
+        "        return text\n",
+        "tests/reliability/test_hostile_files.py -k 'not_utf8'",
+    ),
+    (
+        "console: streams not guarded",
+        "app/console.py",
+        "    sys.stdout, sys.stderr = SafeStream(saved[0]), SafeStream(saved[1])\n",
+        "",
+        "tests/reliability/test_hostile_files.py -k 'whatever_happens'",
+    ),
+    (
+        "console: no double-press window after the batch stopped",
+        "app/analyze_cli.py",
+        "    DOUBLE_PRESS_S = 0.3\n",
+        "    DOUBLE_PRESS_S = 0.0\n",
+        "tests/reliability/test_hostile_files.py -k 'ctrl_c'",
     ),
 ]
 
