@@ -118,8 +118,13 @@ class SegmentationModel:
         return self.sha256[:12]
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "auto") -> SegmentationModel:
-        """Load and validate `path`; raises `ModelContractError` saying what is wrong."""
+    def load(
+        cls, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None
+    ) -> SegmentationModel:
+        """Load and validate `path`; raises `ModelContractError` saying what is wrong.
+
+        `threads` caps ONNX Runtime's intra-op threads (None: its default, one per core), for engines
+        that run several photos at once."""
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         path = Path(path)
@@ -133,7 +138,7 @@ class SegmentationModel:
             sha = file_sha256(path)
         except OSError as exc:
             raise ModelContractError(f"Cannot read model file {path}: {exc.strerror or exc}") from exc
-        session, cuda_note = _make_session(path, device)
+        session, cuda_note = _make_session(path, device, threads)
         meta = dict(session.get_modelmeta().custom_metadata_map)
         classes, input_size = _check_contract(path, session, meta)
         model = cls(path, session, sha, classes, input_size, meta, cuda_note)
@@ -174,7 +179,7 @@ def _parse_metrics(text: str | None) -> dict:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
+def _make_session(path: Path, device: str, threads: int | None = None) -> tuple[Any, str | None]:
     import onnxruntime as ort
 
     want_cuda = device in ("auto", "cuda")
@@ -187,6 +192,10 @@ def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
     options = ort.SessionOptions()
     # Keep the console clean: a failed CUDA load logs error lines; we report the reason ourselves.
     options.log_severity_level = _ORT_FATAL
+    if threads is not None:
+        options.intra_op_num_threads = max(1, threads)
+        # Idle pool threads spin by default; beside other photos' decode and write they only steal cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     ort.set_default_logger_severity(_ORT_FATAL)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import exporters
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
@@ -36,6 +36,9 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+
+if TYPE_CHECKING:
+    from app.core.engines import Engine
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +181,14 @@ def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: Batch
     return _replace(item, replace=options.resume)
 
 
+def replan(item: PlannedPhoto, options: BatchOptions, model: SegmentationModel) -> PlannedPhoto:
+    """`item` planned again against its folder as it is now (a retried photo: its first attempt may have
+    died after writing some outputs, or all of them)."""
+    if item.done_record is not None or item.blocked or not item.targets or options.overwrite:
+        return item
+    return _check_existing(_replace(item, replace=False), model, options)
+
+
 def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
     fields_ = {**item.__dict__, **changes}
     return PlannedPhoto(**fields_)
@@ -289,29 +300,41 @@ def run_batch(
     started: Callable[[int, int, Path], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     keep_results: bool = False,
+    engine: Engine | None = None,
 ) -> BatchSummary:
-    """Plan, process each photo in this process, reduce. `started(i, total, path)` before each photo,
-    `progress(outcome)` after it; `cancelled()` is checked between photos."""
+    """Plan, process every photo with `engine` (default: one after another in this thread), reduce.
+
+    `started(i, total, path)` before the batch waits for photo i, `progress(outcome)` after it, both in
+    input order; once `cancelled()` is true no further photo starts."""
+    from app.core.engines import SerialEngine  # engines import this module
+
     options = options or BatchOptions()
+    engine = engine or SerialEngine()
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
         prepare_out_dir(out)
     start = time.perf_counter()
     plan = plan_batch(paths, out, options, model)
-    outcomes: list[PhotoOutcome] = []
-    was_cancelled = False
     total = len(plan.photos)
-    for item in plan.photos:
-        if cancelled is not None and cancelled():
-            was_cancelled = True
-            break
+    stop = cancelled or (lambda: False)
+    asked_to_stop = False
+
+    def should_stop() -> bool:
+        nonlocal asked_to_stop
+        asked_to_stop = asked_to_stop or stop()
+        return asked_to_stop
+
+    def on_start(item: PlannedPhoto) -> None:
         if started is not None:
             started(item.index + 1, total, item.path)
-        outcome = process_photo(item, options, model, keep_result=keep_results)
+
+    outcomes: list[PhotoOutcome] = []
+    for outcome in engine.map(plan.photos, options, model, keep_results, on_start, should_stop):
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
     csv_path, csv_error = reduce_batch(plan, outcomes)
+    was_cancelled = asked_to_stop and len(outcomes) < total
     return BatchSummary(
         total, tuple(outcomes), was_cancelled, csv_path, time.perf_counter() - start, csv_error
     )
