@@ -171,6 +171,9 @@ def analyze(args: argparse.Namespace) -> int:
         except CorroscopeError as exc:
             print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        from app.report.pdf import ensure_gui_app
+
+        ensure_gui_app()  # Qt's application object belongs to the main thread; photo threads only paint
     named = {p for p in args.paths if p.is_file()}
     paths = [
         p

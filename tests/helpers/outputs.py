@@ -19,6 +19,8 @@ class OutputPaths:
         return (self.mask, self.overlay, self.json)
 
 
-def output_paths(out_dir: Path, stem: str) -> OutputPaths:
-    targets = exporters.targets(Path(out_dir), stem, DEFAULT_EXPORTS)
-    return OutputPaths(targets["mask"], targets["overlay"], targets["json"])
+def output_paths(out_dir: Path, stem: str, kinds: tuple[str, ...] = DEFAULT_EXPORTS) -> OutputPaths:
+    """The pipeline's default outputs; `kinds=CLI_EXPORTS` for `corroscope analyze` (the overlay as JPEG)."""
+    targets = exporters.targets(Path(out_dir), stem, kinds)
+    overlay = targets.get("overlay") or targets[exporters.OVERLAY_JPEG_KIND]
+    return OutputPaths(targets["mask"], overlay, targets["json"])

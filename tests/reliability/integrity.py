@@ -11,14 +11,14 @@ from app.core.photos import read_image
 
 
 def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
-    """Every PNG decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files
+    """Every image decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files
     (what a kill during a write leaves; the next run removes them) only where allowed."""
     if not out.exists():
         return
     for f in sorted(out.iterdir()):
         if f.name.startswith("."):
             assert temp_files_allowed and f.name.endswith(".part"), f"unexpected file {f.name}"
-        elif f.suffix == ".png":
+        elif f.suffix in (".png", ".jpg"):  # a truncated JPEG fails to read, as a truncated PNG does
             assert read_image(f).size > 0
         elif f.suffix == ".json":
             record = json.loads(f.read_text(encoding="utf-8"))
