@@ -218,6 +218,17 @@ def _local_threads(workers: int | None) -> int | None:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+def _worker_share() -> int | None:
+    """ORT threads for a remote worker: its machine's cores shared among the photos it runs at once."""
+    try:
+        from distributed import get_worker
+
+        nthreads = get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):  # not on a Dask worker (a test calls it directly)
+        return None
+    return max(1, (os.cpu_count() or 1) // max(1, nthreads))
+
+
 @functools.lru_cache(maxsize=2)
 def _worker_model(path: Path, device: str, threads: int | None) -> SegmentationModel:
     return SegmentationModel.load(path, device, threads=threads)
@@ -229,7 +240,7 @@ def cluster_photo(
     """One photo on a cluster worker: the model loaded once per worker process, and the photo planned
     again against the folder as it is now, since an attempt that died may have left files behind."""
     assert options.model_path is not None
-    model = _worker_model(Path(options.model_path), options.device, threads)
+    model = _worker_model(Path(options.model_path), options.device, threads or _worker_share())
     again = pipeline.replan(item, options, model)
     outcome = process_photo(again, options, model, keep_result=keep_result)
     if outcome.state == SKIPPED and item.done_record is None:  # an attempt of this run finished it
