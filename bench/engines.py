@@ -78,6 +78,9 @@ def engine_case(
         "peak_rss_mb": peak_rss_mb(),
         "rss_first_tenth_mb": statistics.mean(rss[:tenth]) if rss else None,
         "rss_last_tenth_mb": statistics.mean(rss[-tenth:]) if rss else None,
+        # RSS swings with the photos in flight at each sample; a leak shows as higher highs later on
+        "rss_max_first_half_mb": max(rss[: len(rss) // 2 or 1]) if rss else None,
+        "rss_max_second_half_mb": max(rss[len(rss) // 2 :]) if rss else None,
     }
 
 

@@ -194,15 +194,17 @@ ENGINE_CASES = (
 
 
 def run_engines(args, work: Path, model: Path, results: dict) -> None:
+    """Each case of `ENGINE_CASES` in turn, `--engine-rounds` times over (so a burst of load elsewhere
+    hits every case alike; the table shows each case's median round), then one long pipelined run."""
     from bench import engines
     from bench.photos import SIZES
 
     size = (480, 640) if args.smoke else SIZES["12MP"]
-    count = 4 if args.smoke else args.engine_photos
-    folder = _batch_folder(work, count, size, "engines")
-    rows = []
+    folder = _batch_folder(work, 4 if args.smoke else args.engine_photos, size, "engines")
     long_run = (report.ENGINE_LONG_CASE, "pipelined", "jpeg", "engine", None)
-    for label, engine, overlay, threads, workers in (*ENGINE_CASES, long_run):
+    cases = [(r, c) for r in range(1 if args.smoke else args.engine_rounds) for c in ENGINE_CASES]
+    rows = []
+    for round_, (label, engine, overlay, threads, workers) in [*cases, (0, long_run)]:
         photos = folder
         if label == long_run[0]:
             photos = _batch_folder(work, 4 if args.smoke else args.flat_photos, size, "engines_long")
@@ -216,10 +218,11 @@ def run_engines(args, work: Path, model: Path, results: dict) -> None:
             log.error("engines %s: %s", label, exc)
             results.setdefault("errors", []).append(f"engines {label}: {str(exc)[-500:]}")
             continue
-        row["label"], row["photo_size"] = label, f"{size[1]}x{size[0]}"
+        row.update(label=label, round=round_, photo_size=f"{size[1]}x{size[0]}", load_average=os.getloadavg())
         rows.append(row)
         log.info("%s: %.0f ms/photo, %.2f photos/s", label, row["ms_per_photo"], row["photos_per_s"])
-    results["engines"] = rows
+    results["engines_rounds"] = rows
+    results["engines"] = report.median_rows(rows)
 
 
 def run_ui(args, work: Path, model: Path, results: dict) -> None:
@@ -253,6 +256,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-photo-size", choices=("12MP", "50MP"), default="12MP")
     p.add_argument("--engine-photos", type=int, default=24, help="engines section: 12 MP photos per case")
     p.add_argument("--flat-photos", type=int, default=200, help="engines section: photos of the long run")
+    p.add_argument("--engine-rounds", type=int, default=2, help="engines section: rounds over the cases")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default bench/results.json)")
     p.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed after)")
     p.add_argument("--label", default="", help="free text stored with the results (e.g. 'after strip fix')")
