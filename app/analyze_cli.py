@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import signal
 import sys
@@ -167,8 +168,11 @@ def analyze(args: argparse.Namespace) -> int:
     options = batch_options(args, model.path)
     if args.pdf:
         try:
+            # The module itself, not just the registry: an exporter registered earlier in this process
+            # says nothing about whether the report can load (and make its Qt application) now.
+            importlib.import_module("app.report")
             exporters.get("pdf")
-        except CorroscopeError as exc:
+        except (CorroscopeError, ImportError) as exc:
             print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
             return EXIT_USAGE
         from app.report.pdf import ensure_gui_app
