@@ -194,3 +194,23 @@ def test_a_killed_worker_has_its_photos_run_again(
     assert_only_whole_files(tmp_path / "out", temp_files_allowed=True)  # the killed one's temp file
     states = [o.state for o in run_batch(tiny_model, photos, tmp_path / "out", options).outcomes]
     assert states == [SKIPPED] * len(photos)
+
+
+def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
+    tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
+) -> None:
+    photos = _photos(tmp_path / "in", 10, size=(240, 320))[:-1]
+    options = BatchOptions(inference=InferenceOptions(mode="tiles"), model_path=tiny_model_path, device="cpu")
+    whole = run_batch(tiny_model, photos, tmp_path / "whole", options)
+    seen: list[PhotoOutcome] = []
+    first = run_batch(
+        tiny_model, photos, tmp_path / "out", options, progress=seen.append,
+        cancelled=lambda: len(seen) >= 2, engine=DaskEngine(workers=1),
+    )  # fmt: skip
+    assert first.cancelled and len(first.done) == 2
+    assert [o.index for o in first.outcomes] == [0, 1]
+    rows = _csv(first.csv_path)
+    assert len(rows) >= 2 and [r for r in _csv(whole.csv_path) if r in rows] == rows  # finished, in order
+    second = run_batch(tiny_model, photos, tmp_path / "out", options, engine=DaskEngine(workers=1))
+    assert second.ok and set(first.done) <= set(second.skipped)
+    assert _csv(second.csv_path) == _csv(whole.csv_path)
