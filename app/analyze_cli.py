@@ -187,9 +187,12 @@ def analyze(args: argparse.Namespace) -> int:
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
+    out = args.out
+    if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours
+        paths, out = [p.absolute() for p in paths], out.absolute()
     print(provider_line(model, args.device), file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
-    return _run(model, paths, args.out, options, engine)
+    return _run(model, paths, out, options, engine)
 
 
 def choose_engine(args: argparse.Namespace) -> Engine:

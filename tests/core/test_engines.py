@@ -214,3 +214,18 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     second = run_batch(tiny_model, photos, tmp_path / "out", options, engine=DaskEngine(workers=1))
     assert second.ok and set(first.done) <= set(second.skipped)
     assert _csv(second.csv_path) == _csv(whole.csv_path)
+
+
+def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
+    tmp_path: Path, tiny_model_path: Path, distributed, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    photos = _photos(tmp_path / "in", 3)[:-1]
+    monkeypatch.chdir(tmp_path)  # the photos and --out given relative, as a user on the client types them
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:  # fmt: skip
+        args = ["analyze", "in/p00.png", "in/p01.png", "in/p02.png", "--out", "o", "--device", "cpu"]
+        rc = cli.main([*args, "--model", str(tiny_model_path), "--scheduler", cluster.scheduler_address])
+    assert rc == cli.EXIT_OK, capsys.readouterr().err
+    assert f"on the Dask cluster at {cluster.scheduler_address}" in capsys.readouterr().err
+    assert [r["file"] for r in _csv(tmp_path / "o" / CSV_NAME)] == [str(p) for p in photos]  # absolute
