@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 from app import console
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
 from app.core import exporters
+from app.core.engines import ENGINES, Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
@@ -22,6 +24,8 @@ from app.core.physical import check_scale, format_area
 from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
+# The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
+CLI_EXPORTS = tuple(exporters.OVERLAY_JPEG_KIND if k == "overlay" else k for k in DEFAULT_EXPORTS)
 
 
 def add_analyze_args(an: argparse.ArgumentParser) -> None:
@@ -73,6 +77,33 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
     an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     an.add_argument("--pdf", action="store_true", help="also write a PDF report per photo")
+    an.add_argument(
+        "--overlay-png",
+        action="store_true",
+        help="write the overlay as a full-size lossless PNG (default: a full-size JPEG, quality "
+        f"{exporters.OVERLAY_JPEG_QUALITY}, about 10x faster to write; the mask is always a lossless PNG)",
+    )
+    run = an.add_argument_group("how photos are run")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="serial: one photo at a time; pipelined (default): a few photos at once in this process, "
+        "one's decoding overlapping another's inference and writing; dask: see --workers/--scheduler",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run on a Dask cluster of N worker processes started on this machine (needs the "
+        "'cluster' extra: pip install .[cluster])",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on the existing Dask cluster at this scheduler address; photos, model and --out must "
+        "be at the same paths on every worker (docs/cluster.md)",
+    )
 
 
 def _scale(text: str) -> float:
@@ -142,7 +173,8 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
     """`BatchOptions` from the parsed arguments; `ValueError` says which one is wrong."""
     inference = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale, tile_overlap=args.tile_overlap)
     policy = ReviewPolicy(margin=args.review_margin, min_confidence=args.min_confidence)
-    exports = (*DEFAULT_EXPORTS, "pdf") if args.pdf else DEFAULT_EXPORTS
+    exports = CLI_EXPORTS if not getattr(args, "overlay_png", False) else DEFAULT_EXPORTS
+    exports = (*exports, "pdf") if args.pdf else exports
     return BatchOptions(
         inference=inference,
         policy=policy,
@@ -205,19 +237,16 @@ def analyze(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Interrupts) -> int:
     try:
         batch_options(args, Path("."))  # bad values are refused before the (slow) model load
-    except ValueError as exc:
+        engine = choose_engine(args)
+    except (ValueError, CorroscopeError) as exc:  # a contradiction, or Dask asked for and not installed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    model = load_model(args.model, args.device, "analyze")
+    model = load_model(args.model, args.device, "analyze", threads=engine.model_threads)
     if model is None:
         return EXIT_USAGE
     options = batch_options(args, model.path)
-    if args.pdf:
-        try:
-            exporters.get("pdf")
-        except CorroscopeError as exc:
-            print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    if args.pdf and not _pdf_ready():
+        return EXIT_USAGE
     found = find_images(args.paths, recursive=args.recursive)
     named = {p for p in args.paths if p.is_file()}
     ours = own_outputs([p for p in found if p not in named], args.out)
@@ -225,14 +254,55 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
+    out = args.out
+    if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours
+        paths, out = [p.absolute() for p in paths], out.absolute()
     print(provider_line(model, args.device), file=sys.stderr)
+    print(f"Running {engine.describe()}", file=sys.stderr)
     if ours:
         n = len(ours)
         print(
             f"Left out {n} file{'s' if n > 1 else ''} Corroscope wrote into {args.out} earlier.",
             file=sys.stderr,
         )
-    return _run(model, paths, args.out, options, state, interrupts)
+    return _run(model, paths, out, options, state, interrupts, engine)
+
+
+def _pdf_ready() -> bool:
+    """Whether the PDF report can be written here; says why not."""
+    try:
+        # The module itself, not just the registry: an exporter registered earlier in this process
+        # says nothing about whether the report can load (and make its Qt application) now.
+        importlib.import_module("app.report")
+        exporters.get("pdf")
+    except (CorroscopeError, ImportError) as exc:
+        print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
+        return False
+    from app.report.canvas import ensure_gui_app
+
+    ensure_gui_app()  # Qt's application object belongs to the main thread; photo threads only paint
+    return True
+
+
+def choose_engine(args: argparse.Namespace) -> Engine:
+    """The engine the arguments ask for; `ValueError` for a contradiction, `CorroscopeError` when Dask
+    is asked for and not installed (with how to install it)."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    name = getattr(args, "engine", None)
+    if workers is not None and scheduler is not None:
+        raise ValueError(
+            "give --workers (a cluster on this machine) or --scheduler (an existing one), not both"
+        )
+    if workers is not None or scheduler is not None:
+        if name not in (None, "dask"):
+            raise ValueError(f"--workers and --scheduler run on Dask; they do not go with --engine {name}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
+        import_distributed()
+        return make_engine("dask", workers=workers, address=scheduler)
+    if name == "dask":
+        raise ValueError("--engine dask needs --workers N or --scheduler tcp://HOST:PORT")
+    return make_engine(name or "pipelined")
 
 
 def _run(
@@ -242,6 +312,7 @@ def _run(
     options: BatchOptions,
     state: _Console,
     interrupts: console.Interrupts,
+    engine: Engine | None = None,
 ) -> int:
     bar = state.bar = ProgressBar(len(paths), sys.stderr)
 
@@ -254,7 +325,14 @@ def _run(
     state.batch_running = True
     try:
         summary = run_batch(
-            model, paths, out, options, progress=on_progress, started=bar.started, cancelled=state.stop.is_set
+            model,
+            paths,
+            out,
+            options,
+            progress=on_progress,
+            started=bar.started,
+            cancelled=state.stop.is_set,
+            engine=engine,
         )
         while state.stop.is_set() and (left := state.first_at + state.DOUBLE_PRESS_S - time.monotonic()) > 0:
             time.sleep(left)

@@ -22,13 +22,15 @@ def no_model_message(command: str) -> str:
     )
 
 
-def load_model(path: Path | None, device: str, command: str) -> SegmentationModel | None:
+def load_model(
+    path: Path | None, device: str, command: str, threads: int | None = None
+) -> SegmentationModel | None:
     path = path or default_model_path(device)
     if path is None:
         print(no_model_message(command), file=sys.stderr)
         return None
     try:
-        return SegmentationModel.load(path, device=device)
+        return SegmentationModel.load(path, device=device, threads=threads)
     except CorroscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 GOAL_12MP_MS = 400.0
 GOAL_50MP_PEAK_MB = 1536.0
 GOAL_ORT_OVER_KERAS = 2.0
+ENGINE_GOAL_CASE = "pipelined, JPEG, ORT threads tuned (analyze default)"  # bench.run.ENGINE_CASES
+ENGINE_LONG_CASE = "pipelined, memory over many photos"
 FLAT_TOLERANCE = 0.10  # RSS of the last tenth of a batch within 10 % of the first tenth
 
 ENGINE_NAMES = {
@@ -63,6 +65,15 @@ def goals(results: dict) -> dict:
             mb = p["peak_rss_mb"]
             out[f"50MP_{p['mode']}_peak_rss_mb"] = {"value": mb, "goal": GOAL_50MP_PEAK_MB,
                                                     "met": mb < GOAL_50MP_PEAK_MB}  # fmt: skip
+    for r in results.get("engines", []):
+        if r["label"] == ENGINE_GOAL_CASE:
+            ms = r["ms_per_photo"]
+            out["12MP_all_outputs_pipelined_ms"] = {"value": ms, "goal": GOAL_12MP_MS,
+                                                     "met": ms <= GOAL_12MP_MS}  # fmt: skip
+        elif r["label"] == ENGINE_LONG_CASE and r.get("rss_max_first_half_mb"):
+            growth = r["rss_max_second_half_mb"] / r["rss_max_first_half_mb"] - 1.0
+            out["engines_long_run_rss_growth"] = {"value": growth, "goal": FLAT_TOLERANCE,
+                                                  "met": growth <= FLAT_TOLERANCE}  # fmt: skip
     b = results.get("batch")
     if b and b.get("rss_first_tenth_mb"):
         growth = b["rss_last_tenth_mb"] / b["rss_first_tenth_mb"] - 1.0
@@ -93,6 +104,8 @@ def _render(results: dict) -> str:
             f"{b['peak_rss_mb']:.0f} MB; RSS first tenth {b['rss_first_tenth_mb']:.0f} MB, last tenth "
             f"{b['rss_last_tenth_mb']:.0f} MB"
         )
+    if results.get("engines"):
+        parts.append(_engines(results["engines"]))
     if results.get("ui"):
         parts.append(_ui(results["ui"]))
     cuda = results.get("cuda", {})
@@ -154,6 +167,33 @@ def _photos(photos: list[dict]) -> str:
     headers = ("photo", "mode", *STAGES, "in memory", "total", "% outside ORT", "peak MB")
     return "One photo, file to figures (median ms per stage; 'in memory' = all but write)\n" + table(
         headers, rows
+    )
+
+
+def median_rows(rows: list[dict]) -> list[dict]:
+    """One row per label (in first-seen order): the round with the median ms/photo."""
+    by_label: dict[str, list[dict]] = {}
+    for r in rows:
+        by_label.setdefault(r["label"], []).append(r)
+    out = []
+    for runs in by_label.values():
+        ranked = sorted(runs, key=lambda r: r["ms_per_photo"])
+        out.append({**ranked[(len(ranked) - 1) // 2], "rounds_ms": [round(r["ms_per_photo"]) for r in runs]})
+    return out
+
+
+def _engines(rows: list[dict]) -> str:
+    size = rows[0]["photo_size"]
+    body = [(r["label"], r["photos"], r["ms_per_photo"], r["photos_per_s"],
+             r["cpu_ms_per_photo_this_process"], " / ".join(map(str, r.get("rounds_ms", []))), r["run_s"],
+             r["peak_rss_mb"], r["rss_max_first_half_mb"], r["rss_max_second_half_mb"])
+            for r in rows]  # fmt: skip
+    head = ("case", "photos", "ms/photo", "photos/s", "CPU ms/photo", "rounds ms", "run s", "peak RSS MB",
+            "max RSS 1st half MB", "2nd half")  # fmt: skip
+    return (
+        f"Batches of {size} JPEGs, resize mode, mask + overlay + JSON written (ms/photo: progress events "
+        "2..N, the median round; CPU and RSS: this process, the Dask workers' own not included)\n"
+        + table(head, body)
     )
 
 

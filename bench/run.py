@@ -3,7 +3,9 @@
 Sections (all by default, or pick with `--sections`): `net` (Keras `predict` / `tf.function` against
 ONNX Runtime float / int8 at 1x and 2x the input size, batch 1 and 4, and the machine's limit), `photo`
 (a 12 MP and a 50 MP JPEG through every stage, resize and tiles mode, peak memory), `batch` (200 photos:
-photos/s, memory over the run), `ui` (cold start, the UI thread's longest stall during a batch).
+photos/s, memory over the run), `engines` (12 MP JPEGs with every output written: the old serial
+path with the PNG overlay, serial and pipelined with the JPEG one, ORT threads, 1 and 2 Dask workers,
+memory over a long pipelined run), `ui` (cold start, the UI thread's longest stall during a batch).
 Prints tables and writes `bench/results.json`.
 """
 
@@ -27,7 +29,7 @@ from bench import report
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("net", "photo", "batch", "ui")
+SECTIONS = ("net", "photo", "batch", "engines", "ui")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results.json"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "pipe-corrosion"
@@ -180,6 +182,49 @@ def run_batch(args, work: Path, model: Path, results: dict) -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
+# (label, engine, overlay, ORT threads, dask workers): each lever of the throughput goal on its own row
+ENGINE_CASES = (
+    ("serial, PNG overlay (before)", "serial", "png", "ort", None),
+    ("serial, JPEG overlay", "serial", "jpeg", "ort", None),
+    ("pipelined, JPEG, ORT default threads", "pipelined", "jpeg", "ort", None),
+    (report.ENGINE_GOAL_CASE, "pipelined", "jpeg", "engine", None),
+    ("Dask, 1 local worker", "dask", "jpeg", "engine", 1),
+    ("Dask, 2 local workers", "dask", "jpeg", "engine", 2),
+)
+
+
+def run_engines(args, work: Path, model: Path, results: dict) -> None:
+    """Each case of `ENGINE_CASES` in turn, `--engine-rounds` times over (so a burst of load elsewhere
+    hits every case alike; the table shows each case's median round), then one long pipelined run."""
+    from bench import engines
+    from bench.photos import SIZES
+
+    size = (480, 640) if args.smoke else SIZES["12MP"]
+    folder = _batch_folder(work, 4 if args.smoke else args.engine_photos, size, "engines")
+    long_run = (report.ENGINE_LONG_CASE, "pipelined", "jpeg", "engine", None)
+    cases = [(r, c) for r in range(1 if args.smoke else args.engine_rounds) for c in ENGINE_CASES]
+    rows = []
+    for round_, (label, engine, overlay, threads, workers) in [*cases, (0, long_run)]:
+        photos = folder
+        if label == long_run[0]:
+            photos = _batch_folder(work, 4 if args.smoke else args.flat_photos, size, "engines_long")
+        cmd = ["--model", str(model), "--photos", str(photos), "--out", str(work / "out_engines"),
+               "--engine", engine, "--overlay", overlay, "--threads", threads]  # fmt: skip
+        if workers:
+            cmd += ["--workers", str(workers)]
+        try:
+            row = engines.run_child(cmd, timeout=args.case_timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one case failing keeps the others
+            log.error("engines %s: %s", label, exc)
+            results.setdefault("errors", []).append(f"engines {label}: {str(exc)[-500:]}")
+            continue
+        row.update(label=label, round=round_, photo_size=f"{size[1]}x{size[0]}", load_average=os.getloadavg())
+        rows.append(row)
+        log.info("%s: %.0f ms/photo, %.2f photos/s", label, row["ms_per_photo"], row["photos_per_s"])
+    results["engines_rounds"] = rows
+    results["engines"] = report.median_rows(rows)
+
+
 def run_ui(args, work: Path, model: Path, results: dict) -> None:
     from bench import ui_probe
     from bench.photos import SIZES, make_jpeg
@@ -209,6 +254,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--case-timeout", type=float, default=1800, help="seconds allowed to one photo case")
     p.add_argument("--batch-photos", type=int, default=200)
     p.add_argument("--batch-photo-size", choices=("12MP", "50MP"), default="12MP")
+    p.add_argument("--engine-photos", type=int, default=24, help="engines section: 12 MP photos per case")
+    p.add_argument("--flat-photos", type=int, default=200, help="engines section: photos of the long run")
+    p.add_argument("--engine-rounds", type=int, default=2, help="engines section: rounds over the cases")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default bench/results.json)")
     p.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed after)")
     p.add_argument("--label", default="", help="free text stored with the results (e.g. 'after strip fix')")
@@ -246,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             nets = prepare(work / "models", args.smoke, args.keras, None, args.calibration_data, (1,))
             model = nets.onnx_float[nets.input_size]
         results["pipeline_model"] = str(model)
-        for name, section in (("photo", run_photo), ("batch", run_batch), ("ui", run_ui)):
+        sections = (("photo", run_photo), ("batch", run_batch), ("engines", run_engines), ("ui", run_ui))
+        for name, section in sections:
             if name not in args.sections:
                 continue
             try:

@@ -90,6 +90,20 @@ class Stopper:
             log.debug("could not stop an ONNX Runtime call: %s", exc)
 
 
+_RUNNING: set[Stopper] = set()  # the stoppers of the calls under way in this process
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all_calls() -> int:
+    """Flip the terminate switch of every ONNX Runtime call under way in this process (from any thread):
+    a Ctrl+C that reached the main thread stops runs that other threads wait for. Returns how many."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for stopper in running:
+        stopper.stop()
+    return len(running)
+
+
 def call_within(
     work: Callable[[], T], stopper: Stopper, seconds: float, on_timeout: Callable[[], BaseException]
 ) -> T:
@@ -108,6 +122,8 @@ def call_within(
 
     worker = threading.Thread(target=target, name="corroscope-onnxruntime", daemon=True)
     deadline = time.monotonic() + seconds
+    with _RUNNING_LOCK:
+        _RUNNING.add(stopper)
     worker.start()
     timed_out = False
     try:
@@ -119,6 +135,9 @@ def call_within(
         stopper.stop()
         done.wait(_STOP_GRACE_S)
         raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(stopper)
     if timed_out:
         stopper.stop()
         done.wait(_STOP_GRACE_S)

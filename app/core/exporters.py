@@ -19,7 +19,7 @@ import numpy as np
 from app.core import export
 from app.core.analysis import PhotoResult
 from app.core.errors import ExportError
-from app.core.files import write_png
+from app.core.files import write_jpeg, write_png
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 
@@ -54,12 +54,18 @@ class Exporter:
     suffix: str  # the file is `<stem><suffix>`
     write: Writer  # write(path, input, overwrite); raises OutputExistsError / ExportError
     default: bool = True  # written by a batch unless the user picks otherwise
+    variant_of: str | None = None  # the same content as that kind in another format (not listed apart)
 
 
 _REGISTRY: dict[str, Exporter] = {}
 # Modules that register exporters of their own, imported on demand (a worker process has not yet).
 _PROVIDERS = {"pdf": "app.report"}
 JSON_KIND = "json"
+OVERLAY_JPEG_KIND = "overlay_jpeg"
+# Full-size JPEG at quality 90: about a tenth of the PNG's size and its encoding time at 12 MP
+# (docs/performance.md), and the overlay is for viewing; the mask, the data, stays a lossless PNG.
+OVERLAY_JPEG_QUALITY = 90
+_IMAGE_SUFFIXES = (".png", ".jpg")
 
 
 def register(exporter: Exporter) -> Exporter:
@@ -87,9 +93,10 @@ def get(kind: str) -> Exporter:
         raise ExportError(f"unknown export kind {kind!r} (known: {', '.join(known_kinds())})") from None
 
 
-def available() -> tuple[Exporter, ...]:
-    """The registered formats, in registration order."""
-    return tuple(_REGISTRY.values())
+def available(variants: bool = False) -> tuple[Exporter, ...]:
+    """The registered formats, in registration order; a format that is a variant of another (the
+    overlay as JPEG) only with `variants`."""
+    return tuple(e for e in _REGISTRY.values() if variants or e.variant_of is None)
 
 
 def known_kinds() -> list[str]:
@@ -118,7 +125,7 @@ def is_output_file(path: Path, out_dir: Path) -> bool:
         same_folder = path.parent.resolve() == Path(out_dir).resolve()
     except OSError:
         return False
-    suffixes = tuple(e.suffix for e in _REGISTRY.values() if e.suffix.endswith(".png"))
+    suffixes = tuple(e.suffix for e in _REGISTRY.values() if e.suffix.endswith(_IMAGE_SUFFIXES))
     return same_folder and path.name.endswith(suffixes)
 
 
@@ -158,10 +165,24 @@ def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
     write_png(path, data.overlay, overwrite=overwrite)
 
 
+def _write_overlay_jpeg(path: Path, data: ExportInput, overwrite: bool) -> None:
+    write_jpeg(path, data.overlay, OVERLAY_JPEG_QUALITY, overwrite=overwrite)
+
+
 def _write_json(path: Path, data: ExportInput, overwrite: bool) -> None:
     export.write_result_json(path, data.record or export.result_to_dict(data.result), overwrite=overwrite)
 
 
 register(Exporter("mask", "Mask PNG (class colours)", "_mask.png", _write_mask))
 register(Exporter("overlay", "Overlay PNG (as shown)", "_overlay.png", _write_overlay))
+register(
+    Exporter(
+        OVERLAY_JPEG_KIND,
+        "Overlay JPEG (as shown)",
+        "_overlay.jpg",
+        _write_overlay_jpeg,
+        default=False,
+        variant_of="overlay",
+    )
+)
 register(Exporter(JSON_KIND, "Figures JSON", ".json", _write_json))

@@ -115,3 +115,21 @@ def encode_png(image: np.ndarray) -> bytes:
 def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool = False) -> Path:
     refuse_existing(path, overwrite=overwrite)  # before the (slow) encode too
     return atomic_write_bytes(path, encode_png(image), overwrite=overwrite)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
+    """uint8 HxWx3 RGB -> JPEG bytes at `quality` (0-100)."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"JPEG export needs uint8 HxWx3, got {image.dtype} {image.shape}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ExportError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def write_jpeg(
+    path: str | os.PathLike[str], image: np.ndarray, quality: int = 90, overwrite: bool = False
+) -> Path:
+    refuse_existing(path, overwrite=overwrite)  # before the encode too
+    return atomic_write_bytes(path, encode_jpeg(image, quality), overwrite=overwrite)

@@ -134,10 +134,16 @@ class SegmentationModel:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], device: str = "auto", budget: ModelBudget | None = None
+        cls,
+        path: str | os.PathLike[str],
+        device: str = "auto",
+        budget: ModelBudget | None = None,
+        threads: int | None = None,
     ) -> SegmentationModel:
         """Load and validate `path` within `budget` (default: `ModelBudget.from_env()`); raises
-        `ModelContractError` saying what is wrong (`ModelBudgetError` for a budget that ran out)."""
+        `ModelContractError` saying what is wrong (`ModelBudgetError` for a budget that ran out).
+        `threads` caps ONNX Runtime's intra-op threads (None: its default, one per core), for engines
+        that run several photos at once."""
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         budget = budget or ModelBudget.from_env()
@@ -156,7 +162,7 @@ class SegmentationModel:
         # Without external data the session is made from the bytes just hashed and scanned: the file
         # cannot be swapped between the check and the load.
         source: bytes | str = str(path) if refs else data
-        session, cuda_note = _make_session(path, source, device, budget, deadline)
+        session, cuda_note = _make_session(path, source, device, budget, deadline, threads)
         del data, source
         meta = dict(session.get_modelmeta().custom_metadata_map)
         classes, input_size = check_contract(safe_path(path.name), session, meta, budget, deadline)
@@ -258,7 +264,12 @@ def _parse_metrics(text: str | None) -> dict:
 
 
 def _make_session(
-    path: Path, source: bytes | str, device: str, budget: ModelBudget, deadline: float
+    path: Path,
+    source: bytes | str,
+    device: str,
+    budget: ModelBudget,
+    deadline: float,
+    threads: int | None = None,
 ) -> tuple[Any, str | None]:
     import onnxruntime as ort
 
@@ -270,6 +281,10 @@ def _make_session(
         if _driver_library() is not None:
             _preload_cuda_libraries(ort)
     options = _session_options(ort)
+    if threads is not None:
+        options.intra_op_num_threads = max(1, threads)
+        # Idle pool threads spin by default; beside other photos' decode and write they only steal cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     name = safe_path(path.name)
     stopper = Stopper(lambda: options.set_load_cancellation_flag(True))
     ort.set_default_logger_severity(_ORT_FATAL)

@@ -133,7 +133,7 @@ def own_outputs(paths: Sequence[Path], out_dir: Path) -> set[Path]:
     """Those of `paths` that are files a record (or a dead run's journal) in `out_dir` proves we wrote
     there: a folder scan of `out_dir` leaves them out. A photo merely named like an output is not one."""
     folder = Path(os.path.realpath(out_dir))
-    suffixes = tuple(e.suffix for e in exporters.available() if e.kind != exporters.JSON_KIND)
+    suffixes = tuple(e.suffix for e in exporters.available(variants=True) if e.kind != exporters.JSON_KIND)
     pending = outlock.names(outlock.read_pending(folder)) if (folder / outlock.LOCK_NAME).exists() else set()
     ours = set()
     records: dict[str, dict[str, Any] | None] = {}

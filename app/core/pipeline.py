@@ -21,10 +21,10 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -222,8 +222,14 @@ def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPh
 
 
 def _check_existing(
-    item: PlannedPhoto, model: SegmentationModel, options: BatchOptions, lock: OutputLock | None
+    item: PlannedPhoto,
+    model: SegmentationModel,
+    options: BatchOptions,
+    lock: OutputLock | None,
+    orphans: Mapping[str, Pending] | None = None,
 ) -> PlannedPhoto:
+    """Where the photo's outputs stand: complete (skip), ours to replace, or in the way. `orphans`:
+    files of this photo left by an attempt that died (default: what the lock inherited from a dead run)."""
     if options.overwrite:
         return item
     targets = dict(item.targets)
@@ -243,13 +249,25 @@ def _check_existing(
         return _replace(item, blocked=why)
     if not options.resume:
         return item  # nothing may be replaced: each file in the way fails the photo
-    orphans = lock.inherited_files(item.source) if lock is not None else {}
+    if orphans is None:
+        orphans = lock.inherited_files(item.source) if lock is not None else {}
     foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
     if foreign is not None:
         return _replace(item, blocked=foreign)
     if record is not None and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
     return _replace(item, replace=True)
+
+
+def replan(item: PlannedPhoto, options: BatchOptions, model: SegmentationModel) -> PlannedPhoto:
+    """`item` planned again against its folder as it is now (a retried photo: its first attempt may have
+    died after writing some outputs, or all of them)."""
+    if item.done_record is not None or item.blocked or not item.targets or options.overwrite:
+        return item
+    out_dir = Path(item.targets[0][1]).parent
+    # A dead attempt of this very run noted its files as pending in the folder's lock file.
+    orphans = {n: p for p in outlock.read_pending(out_dir) if p.source == item.source for n in p.files}
+    return _check_existing(_replace(item, replace=False), model, options, None, orphans)
 
 
 def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
@@ -445,38 +463,80 @@ def run_batch(
     started: Callable[[int, int, Path], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     keep_results: bool = False,
+    engine: PhotoMapper | None = None,
 ) -> BatchSummary:
-    """Plan, process each photo in this process, reduce. `started(i, total, path)` before each photo,
-    `progress(outcome)` after it; `cancelled()` is checked between photos."""
+    """Plan, process every photo with `engine` (default: one after another in this thread), reduce.
+
+    `started(i, total, path)` before the batch waits for photo i, `progress(outcome)` after it, both in
+    input order; once `cancelled()` is true no further photo starts."""
     options = options or BatchOptions()
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
         prepare_out_dir(out)
     start = time.perf_counter()
     plan = plan_batch(paths, out, options, model)
-    outcomes: list[PhotoOutcome] = []
-    was_cancelled = False
     total = len(plan.photos)
-    for item in plan.photos:
-        if cancelled is not None and cancelled():
-            was_cancelled = True
-            break
+    stop = cancelled or (lambda: False)
+    asked_to_stop = False
+
+    def should_stop() -> bool:
+        nonlocal asked_to_stop
+        asked_to_stop = asked_to_stop or stop()
+        return asked_to_stop
+
+    def on_start(item: PlannedPhoto) -> None:
         if started is not None:
             started(item.index + 1, total, item.path)
-        try:
-            outcome = process_photo(item, options, model, keep_result=keep_results, cancelled=cancelled)
-        except Cancelled:
-            was_cancelled = True
-            break
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
+
+    outcomes: list[PhotoOutcome] = []
+    interrupted = False
+    try:
+        mapper = engine.map if engine is not None else serial_map
+        for outcome in mapper(plan.photos, options, model, keep_results, on_start, should_stop):
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+    except Cancelled:  # stopped within a photo: nothing of it was written
+        interrupted = True
     csv_path, csv_error = reduce_batch(plan, outcomes)
     if csv_path is not None:
-        csv_error = write_run_record(csv_path, plan, options, model)
+        csv_error = write_run_record(csv_path, plan, options, model) or csv_error
+    was_cancelled = interrupted or (asked_to_stop and len(outcomes) < total)
     return BatchSummary(
         total, tuple(outcomes), was_cancelled, csv_path, time.perf_counter() - start, csv_error
     )
+
+
+class PhotoMapper(Protocol):
+    """What `run_batch` needs of an engine (`app.core.engines`): outcomes of `process_photo` over the
+    plan, in input order."""
+
+    def map(
+        self,
+        items: Sequence[PlannedPhoto],
+        options: BatchOptions,
+        model: SegmentationModel | None,
+        keep_results: bool,
+        started: Callable[[PlannedPhoto], None],
+        cancelled: Callable[[], bool],
+    ) -> Iterable[PhotoOutcome]: ...
+
+
+def serial_map(
+    items: Iterable[PlannedPhoto],
+    options: BatchOptions,
+    model: SegmentationModel | None,
+    keep_results: bool,
+    started: Callable[[PlannedPhoto], None],
+    cancelled: Callable[[], bool],
+) -> Iterator[PhotoOutcome]:
+    """One photo after another in this thread (the reference every engine must match); a cancel within
+    a photo (fine mode, tile by tile) raises `Cancelled` out of it."""
+    for item in items:
+        if cancelled():
+            return
+        started(item)
+        yield process_photo(item, options, model, keep_result=keep_results, cancelled=cancelled)
 
 
 def write_run_record(

@@ -78,3 +78,14 @@ def test_results_say_where_and_under_what_load(smoke):
     assert "ONNX Runtime int8" in stdout and "Keras tf.function" in stdout
     assert "SMOKE" in stdout
     assert set(results["goals"]) >= {"batch_rss_growth"}
+
+
+def test_engine_rows_cover_every_lever_and_finish_every_photo(smoke):
+    results, text = smoke
+    rows = {r["label"]: r for r in results["engines"]}
+    assert {(r["engine"], r["overlay"], r["workers"]) for r in rows.values()} == {
+        ("serial", "png", None), ("serial", "jpeg", None), ("pipelined", "jpeg", None),
+        ("dask", "jpeg", 1), ("dask", "jpeg", 2),
+    }  # fmt: skip
+    assert all(r["done"] == r["photos"] and r["ms_per_photo"] > 0 for r in rows.values())
+    assert "Dask, 2 local workers" in text and "12MP_all_outputs_pipelined_ms" in results["goals"]

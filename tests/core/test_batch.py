@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.analyze_cli import CLI_EXPORTS
 from app.core import exporters
 from app.core import pipeline as batch_module
 from app.core.errors import ExportError
@@ -213,7 +214,9 @@ def test_a_killed_run_leaves_only_whole_files_and_resumes(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stdout
     loaded = SegmentationModel.load(model, device="cpu")
-    options = BatchOptions(inference=InferenceOptions(mode="tiles"), input_folders=(tmp_path / "in",))
+    options = BatchOptions(
+        inference=InferenceOptions(mode="tiles"), input_folders=(tmp_path / "in",), exports=CLI_EXPORTS
+    )
     whole = run_batch(loaded, photos, tmp_path / "whole", options)
     assert _csv(out / CSV_NAME) == _csv(whole.csv_path)
     assert len(_csv(out / CSV_NAME)) == len(photos)

@@ -14,6 +14,7 @@ import pytest
 
 import app
 from app import analyze_cli, cli, cli_common
+from app.analyze_cli import CLI_EXPORTS
 from app.core import contract
 from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
@@ -148,7 +149,7 @@ def test_analyze_end_to_end_as_a_real_process(tmp_path: Path, tiny_model_path: P
     done = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert done.returncode == 1, done.stderr
     for path in good:
-        outs = output_paths(out, path.stem)
+        outs = output_paths(out, path.stem, CLI_EXPORTS)
         assert all(p.exists() for p in outs.all()), path
         assert str(path) in done.stdout  # the per-photo figures line
     assert "2 photos failed:" in done.stderr

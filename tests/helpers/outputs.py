@@ -19,6 +19,22 @@ class OutputPaths:
         return (self.mask, self.overlay, self.json)
 
 
-def output_paths(out_dir: Path, stem: str) -> OutputPaths:
-    targets = exporters.targets(Path(out_dir), stem, DEFAULT_EXPORTS)
-    return OutputPaths(targets["mask"], targets["overlay"], targets["json"])
+def output_paths(out_dir: Path, stem: str, kinds: tuple[str, ...] = DEFAULT_EXPORTS) -> OutputPaths:
+    """The pipeline's default outputs; `kinds=CLI_EXPORTS` for `corroscope analyze` (the overlay as JPEG)."""
+    targets = exporters.targets(Path(out_dir), stem, kinds)
+    overlay = targets.get("overlay") or targets[exporters.OVERLAY_JPEG_KIND]
+    return OutputPaths(targets["mask"], overlay, targets["json"])
+
+
+RUN_DEPENDENT = ("seconds", "analysed_at")  # what differs between two runs of the same photo
+
+
+def comparable(record: dict) -> dict:
+    """A JSON record without what differs from run to run: timing, the time of analysis, file times
+    and the seal over them (the figures, names, sizes and file hashes stay)."""
+    from app.core.ownership import SEAL
+
+    out = {k: v for k, v in record.items() if k not in (*RUN_DEPENDENT, SEAL)}
+    if isinstance(out.get("files"), dict):
+        out["files"] = {n: {k: v for k, v in p.items() if k != "mtime_ns"} for n, p in out["files"].items()}
+    return out

@@ -12,7 +12,7 @@ from app.core.photos import read_image
 
 
 def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
-    """Every PNG decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files and
+    """Every image decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files and
     the lock file (what a kill during a write leaves; the next run removes them) only where allowed."""
     if not out.exists():
         return
@@ -20,7 +20,7 @@ def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
         if f.name.startswith("."):
             ours = f.name.endswith(".part") or f.name == LOCK_NAME
             assert temp_files_allowed and ours, f"unexpected file {f.name}"
-        elif f.suffix == ".png":
+        elif f.suffix in (".png", ".jpg"):  # a truncated JPEG fails to read, as a truncated PNG does
             assert read_image(f).size > 0
         elif f.name == "results.json":  # the run record beside results.csv
             record = json.loads(f.read_text(encoding="utf-8"))

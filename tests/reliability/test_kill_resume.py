@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from app.analyze_cli import CLI_EXPORTS
+from app.core import exporters
 from tests.reliability.conftest import cli_command, cli_env, read_csv, run_cli, small_photos
 from tests.reliability.integrity import assert_only_whole_files, snapshot
 
@@ -58,7 +60,7 @@ def _complete(out: Path) -> dict[str, tuple[int, int, str]]:
     """Snapshot of the files of photos whose JSON (written last) exists."""
     files = snapshot(out)
     stems = [n.removesuffix(".json") for n in files if n.endswith(".json") and n != "results.json"]
-    keep = {n for s in stems for n in (f"{s}.json", f"{s}_mask.png", f"{s}_overlay.png")}
+    keep = {p.name for s in stems for p in exporters.targets(out, s, CLI_EXPORTS).values()}
     return {k: v for k, v in files.items() if k in keep}
 
 

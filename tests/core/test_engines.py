@@ -1,0 +1,236 @@
+"""Engines: the pipelined engine and a Dask cluster give the records, files and CSV of a serial run;
+a cluster worker killed mid-run has its photos run again; without Dask the CLI says how to get it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.core import exporters, outlock
+from app.core.engines import DaskEngine, PipelinedEngine, SerialEngine, cluster_photo
+from app.core.export import CSV_NAME
+from app.core.files import write_png
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.pipeline import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    BatchOptions,
+    PhotoOutcome,
+    plan_batch,
+    process_photo,
+    run_batch,
+)
+from app.core.synthetic import synthetic_pipe
+from tests.helpers.outputs import RUN_DEPENDENT, comparable
+from tests.reliability.integrity import assert_only_whole_files
+
+EXPORTS = ("mask", "overlay", exporters.OVERLAY_JPEG_KIND, "json")
+
+
+def _photos(folder: Path, count: int, size: tuple[int, int] = (96, 128)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    photos = [write_png(folder / f"p{i:02d}.png", synthetic_pipe(seed=i, size=size)[0]) for i in range(count)]
+    (folder / "p99_broken.png").write_bytes(b"not a png")
+    return [*photos, folder / "p99_broken.png"]
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [{k: v for k, v in row.items() if k not in RUN_DEPENDENT} for row in csv.DictReader(fh)]
+
+
+def _record(outcome: PhotoOutcome) -> dict | None:
+    return None if outcome.record is None else comparable(dict(outcome.record))
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """Every output but the CSV; the JSON without its timing."""
+    found = {}
+    for f in sorted(out.iterdir()):
+        if f.name in (CSV_NAME, "results.json") or f.name.startswith("."):  # run-wide files, the lock
+            continue
+        if f.suffix == ".json":
+            found[f.name] = json.dumps(comparable(json.loads(f.read_bytes())))
+        else:
+            found[f.name] = f.read_bytes()
+    return found
+
+
+def test_pipelined_gives_the_records_files_and_order_of_serial(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    photos = _photos(tmp_path / "in", 9)
+    options = BatchOptions(inference=InferenceOptions(mode="tiles"), exports=EXPORTS)
+    serial = run_batch(tiny_model, photos, tmp_path / "serial", options, engine=SerialEngine())
+    order: list[tuple[str, int]] = []
+    piped = run_batch(
+        tiny_model,
+        photos,
+        tmp_path / "piped",
+        options,
+        engine=PipelinedEngine(photos=3),
+        started=lambda i, n, p: order.append(("start", i)),
+        progress=lambda o: order.append(("done", o.index + 1)),
+    )
+    assert [o.state for o in piped.outcomes] == [DONE] * 9 + [FAILED]
+    assert [(o.index, o.state, _record(o)) for o in piped.outcomes] == [
+        (o.index, o.state, _record(o)) for o in serial.outcomes
+    ]
+    assert piped.failures == serial.failures
+    assert order == [(kind, i) for i in range(1, 11) for kind in ("start", "done")]  # input order
+    assert _files(tmp_path / "piped") == _files(tmp_path / "serial")
+    assert _csv(piped.csv_path) == _csv(serial.csv_path)
+
+
+def test_pipelined_cancel_finishes_the_photos_in_flight_and_resumes(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    photos = _photos(tmp_path / "in", 12)[:-1]
+    whole = run_batch(tiny_model, photos, tmp_path / "whole")
+    seen: list[PhotoOutcome] = []
+    engine = PipelinedEngine(photos=2)
+    first = run_batch(
+        tiny_model, photos, tmp_path / "out", progress=seen.append, cancelled=lambda: len(seen) >= 2,
+        engine=engine,
+    )  # fmt: skip
+    assert first.cancelled and 2 <= len(first.done) <= 2 + engine.photos + 1
+    assert [o.index for o in first.outcomes] == list(range(len(first.outcomes)))
+    assert len(_csv(first.csv_path)) == len(first.done), "the CSV lists exactly the finished photos"
+    second = run_batch(tiny_model, photos, tmp_path / "out", engine=engine)
+    assert second.ok and second.skipped == first.done
+    assert _csv(second.csv_path) == _csv(whole.csv_path)
+
+
+def test_a_retried_cluster_photo_replaces_the_leftovers_of_its_dead_attempt(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    photos = _photos(tmp_path / "in", 2)[:-1]
+    out = tmp_path / "out"
+    out.mkdir()
+    options = BatchOptions(model_path=tiny_model.path, device="cpu")
+    first, second = plan_batch(photos, out, options, tiny_model).photos
+    mask = dict(first.targets)["mask"]
+    # the dead attempt noted its files in the folder's lock file, then wrote the mask and died
+    names = tuple(p.name for _, p in first.targets)
+    outlock.note_pending(out, outlock.Pending(first.source, tiny_model.sha256, "resize", names))
+    mask.write_bytes(b"the mask of an attempt that died before its JSON")
+    assert cluster_photo(first, options).state == DONE
+    assert mask.read_bytes().startswith(b"\x89PNG")
+    # An attempt that died after its JSON had finished the photo: done, neither redone nor refused.
+    assert process_photo(second, options, tiny_model).state == DONE
+    before = {p: p.read_bytes() for _, p in second.targets}
+    again = cluster_photo(second, options)
+    assert again.state == DONE and again.record["file"] == str(photos[1])
+    assert {p: p.read_bytes() for _, p in second.targets} == before
+
+
+def test_workers_without_dask_say_how_to_install_it(
+    tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    _photos(tmp_path / "in", 1)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an install without the extra sees
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--workers", "2"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "needs Dask, which is not installed" in err and "pip install '.[cluster]'" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def distributed():
+    return pytest.importorskip("distributed")  # the `cluster` extra (in `dev` too)
+
+
+def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
+    tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed, capsys
+) -> None:
+    photos = _photos(tmp_path / "in", 6)
+    options = BatchOptions(input_folders=(tmp_path / "in",))  # the CLI's `file` cells are relative to it
+    serial = run_batch(tiny_model, photos, tmp_path / "serial", options)  # mask, overlay PNG, JSON
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    args += ["--device", "cpu", "--overlay-png"]
+    assert cli.main([*args, "--workers", "2"]) == cli.EXIT_FAILED  # the broken photo
+    captured = capsys.readouterr()
+    assert "Dask cluster of 2 worker processes" in captured.err
+    lines = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in lines] == [f"[{i}/7" for i in range(1, 8)]  # input order
+    assert _csv(tmp_path / "o" / CSV_NAME) == _csv(serial.csv_path)
+    assert _files(tmp_path / "o") == _files(tmp_path / "serial")
+    assert cli.main([*args, "--workers", "2"]) == cli.EXIT_FAILED  # resume: nothing redone
+    assert "6 skipped" in capsys.readouterr().out
+
+
+def test_a_killed_worker_has_its_photos_run_again(
+    tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
+) -> None:
+    photos = _photos(tmp_path / "in", 16, size=(480, 640))[:-1]
+    options = BatchOptions(inference=InferenceOptions(mode="tiles"), model_path=tiny_model_path, device="cpu")
+    serial = run_batch(tiny_model, photos, tmp_path / "serial", options)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        pids = client.run(os.getpid)
+        killed = threading.Event()
+
+        def kill_one(outcome: PhotoOutcome) -> None:
+            busy = [addr for addr, keys in client.processing().items() if keys]
+            if busy and not killed.is_set():  # a worker in the middle of a later photo
+                killed.set()
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        summary = run_batch(
+            tiny_model, photos, tmp_path / "out", options, progress=kill_one,
+            engine=DaskEngine(address=cluster.scheduler_address),
+        )  # fmt: skip
+        assert killed.is_set()
+        assert set(client.run(os.getpid).values()) != set(pids.values()), "the nanny restarted a worker"
+    assert summary.ok and summary.done == tuple(photos)
+    assert _csv(summary.csv_path) == _csv(serial.csv_path)
+    assert_only_whole_files(tmp_path / "out", temp_files_allowed=True)  # the killed one's temp file
+    states = [o.state for o in run_batch(tiny_model, photos, tmp_path / "out", options).outcomes]
+    assert states == [SKIPPED] * len(photos)
+
+
+def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
+    tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
+) -> None:
+    photos = _photos(tmp_path / "in", 10, size=(240, 320))[:-1]
+    options = BatchOptions(inference=InferenceOptions(mode="tiles"), model_path=tiny_model_path, device="cpu")
+    whole = run_batch(tiny_model, photos, tmp_path / "whole", options)
+    seen: list[PhotoOutcome] = []
+    first = run_batch(
+        tiny_model, photos, tmp_path / "out", options, progress=seen.append,
+        cancelled=lambda: len(seen) >= 2, engine=DaskEngine(workers=1),
+    )  # fmt: skip
+    assert first.cancelled and len(first.done) == 2
+    assert [o.index for o in first.outcomes] == [0, 1]
+    rows = _csv(first.csv_path)
+    assert len(rows) >= 2 and [r for r in _csv(whole.csv_path) if r in rows] == rows  # finished, in order
+    second = run_batch(tiny_model, photos, tmp_path / "out", options, engine=DaskEngine(workers=1))
+    assert second.ok and set(first.done) <= set(second.skipped)
+    assert _csv(second.csv_path) == _csv(whole.csv_path)
+
+
+def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
+    tmp_path: Path, tiny_model_path: Path, distributed, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    photos = _photos(tmp_path / "in", 3)[:-1]
+    monkeypatch.chdir(tmp_path)  # the photos and --out given relative, as a user on the client types them
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:  # fmt: skip
+        args = ["analyze", "in/p00.png", "in/p01.png", "in/p02.png", "--out", "o", "--device", "cpu"]
+        rc = cli.main([*args, "--model", str(tiny_model_path), "--scheduler", cluster.scheduler_address])
+    assert rc == cli.EXIT_OK, capsys.readouterr().err
+    assert f"on the Dask cluster at {cluster.scheduler_address}" in capsys.readouterr().err
+    assert [r["file"] for r in _csv(tmp_path / "o" / CSV_NAME)] == [str(p) for p in photos]  # absolute
