@@ -64,6 +64,13 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
     an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     an.add_argument("--pdf", action="store_true", help="also write a PDF report per photo")
+    an.add_argument(
+        "--reviewed-masks",
+        type=Path,
+        metavar="MASK_DIR",
+        help="a folder of reviewed masks (<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png, in the "
+        "class colours, of the photo's size): a photo's figures come from its mask instead of the model",
+    )
 
 
 class ProgressBar:
@@ -114,7 +121,8 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
     astm, iso = rec["astm_d610"], rec["iso_4628_3"]
     review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
     grades = f"ASTM D610 {astm['label']}, ISO 4628-3 {iso['label']}"
-    return f"{path}: corroded {share:.2f} % of the asset, {grades}{review}"
+    source = " (reviewed mask)" if rec.get("source") == "reviewed" else ""
+    return f"{path}: corroded {share:.2f} % of the asset{source}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -130,6 +138,7 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
         resume=not args.no_resume,
         model_path=model_path,
         device=args.device,
+        reviewed_masks=args.reviewed_masks,
     )
 
 
@@ -138,6 +147,9 @@ def analyze(args: argparse.Namespace) -> int:
         batch_options(args, Path("."))  # bad values are refused before the (slow) model load
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.reviewed_masks is not None and not args.reviewed_masks.is_dir():
+        print(f"error: --reviewed-masks {args.reviewed_masks} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     model = load_model(args.model, args.device, "analyze")
     if model is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core import exporters
+from app.core import exporters, review_source
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
 from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
@@ -64,6 +64,7 @@ class BatchOptions:
     model_path: Path | None = None
     device: str = "auto"
     grade_scale: str | None = None  # the scale shown in reports (None: both)
+    reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
 
     def __post_init__(self) -> None:
         kinds = tuple(dict.fromkeys(self.exports))
@@ -176,7 +177,9 @@ def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: Batch
             "ask to overwrite (--overwrite) to replace them"
         )
         return _replace(item, blocked=why)
-    if options.resume and all(p.exists() for p in targets.values()):
+    mask = review_source.find_mask(options.reviewed_masks, item.path)
+    same_source = record.get("reviewed_mask") == (None if mask is None else str(mask))
+    if options.resume and same_source and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
     return _replace(item, replace=options.resume)
 
@@ -239,6 +242,8 @@ def _analyse_and_write(
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
     rgb = read_image(item.path, max_pixels=options.max_pixels)
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
+    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes)
     result = analyze_rgb(
         model,
         rgb,
@@ -249,8 +254,11 @@ def _analyse_and_write(
         progress=progress,
         cancelled=cancelled,
     )
+    reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
+    result = reviewed.result
     names = {k: p.name for k, p in targets.items() if k != exporters.JSON_KIND}
     record = result_to_dict(result, names if targets else None)
+    record.update(review_source.record_fields(reviewed))
     if targets:
         data = exporters.ExportInput(
             result,
@@ -275,7 +283,7 @@ def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | N
     for item in plan.photos:
         outcome = by_index.get(item.index)
         if outcome is not None and outcome.failure is not None:
-            rows.append(failure_row(outcome.failure, plan.class_names))
+            rows.append(failure_row(outcome.failure, plan.class_names) + review_source.csv_cells(None))
             continue
         json_path = dict(item.targets).get(exporters.JSON_KIND)
         record = load_record(json_path) if json_path is not None else None
@@ -284,9 +292,10 @@ def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | N
             and record["model_sha256"] == plan.model_sha256
             and record.get("mode") == plan.mode
         ):
-            rows.append(csv_row(record, plan.class_names))
+            rows.append(csv_row(record, plan.class_names) + review_source.csv_cells(record))
+    columns = [*csv_columns(plan.class_names), *review_source.REVIEW_COLUMNS]
     try:
-        return write_csv(plan.out_dir / CSV_NAME, rows, csv_columns(plan.class_names), overwrite=True), None
+        return write_csv(plan.out_dir / CSV_NAME, rows, columns, overwrite=True), None
     except ExportError as exc:
         log.error("%s", exc)
         return None, str(exc)

@@ -1,0 +1,91 @@
+"""Figures from a reviewed mask instead of the model's (`analyze --reviewed-masks DIR`), and the review
+fields they add to the JSON record and `results.csv`."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.analysis import PhotoResult, reassess
+from app.core.export import escape_cell
+from app.core.grading import ReviewPolicy
+from app.core.palette import ClassInfo
+from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState
+
+# DESIGN section 10: where the figures come from, appended after today's columns.
+REVIEW_COLUMNS = ("source", "reviewed_by", "reviewed_at")
+
+
+@dataclass(frozen=True)
+class ReviewedFigures:
+    """A photo's result with figures from the mask it was given (or the model's, without one)."""
+
+    result: PhotoResult
+    review: ReviewState
+    mask_path: Path | None
+
+
+@functools.lru_cache(maxsize=8)
+def _listed(folder: str, mtime_ns: int) -> MaskFolder:
+    del mtime_ns  # part of the key only: a folder that changed is listed again
+    return MaskFolder(folder)
+
+
+def mask_folder(folder: str | os.PathLike[str]) -> MaskFolder:
+    """The folder listed once per batch (again when its contents change), not once per photo."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        mtime = -1
+    return _listed(str(folder), mtime)
+
+
+def find_mask(folder: str | os.PathLike[str] | None, photo: Path) -> Path | None:
+    """The mask file `folder` holds for this photo (by its stem), or None (no folder, or no mask)."""
+    return None if folder is None else mask_folder(folder).find(photo.stem, photo)
+
+
+def read_mask(
+    folder: str | os.PathLike[str] | None,
+    photo: Path,
+    size: tuple[int, int],
+    classes: Sequence[ClassInfo],
+) -> ReviewedMask | None:
+    """`folder`'s mask for `photo` (by its stem), checked against the photo's (width, height) and the
+    classes' colours (`ReviewedMaskError` saying why it cannot be used); None without one."""
+    if folder is None:
+        return None
+    return mask_folder(folder).read(photo.stem, size, classes, photo=photo)
+
+
+def apply_reviewed_mask(
+    result: PhotoResult, mask: ReviewedMask | None, policy: ReviewPolicy | None = None
+) -> ReviewedFigures:
+    """`result` with its figures from `mask`; the model's result, unchanged, without one."""
+    if mask is None:
+        return ReviewedFigures(result, ReviewState(), None)
+    return ReviewedFigures(reassess(result, mask.labels, policy), ReviewState.of_mask(mask), mask.path)
+
+
+def record_fields(figures: ReviewedFigures) -> dict[str, Any]:
+    """The JSON record's review fields: `source`, `reviewed_by`, `reviewed_at`, `review_note` and the mask
+    file the figures came from (None for the model's)."""
+    state = figures.review
+    return {
+        **state.csv_fields(),
+        "review_note": state.note,
+        "reviewed_mask": None if figures.mask_path is None else str(figures.mask_path),
+    }
+
+
+def csv_cells(record: Mapping[str, Any] | None) -> list[str]:
+    """The `REVIEW_COLUMNS` of a record (a record written before them is the model's)."""
+    rec = record or {}
+    if not rec:
+        return [""] * len(REVIEW_COLUMNS)
+    cells = (rec.get("source") or "model", rec.get("reviewed_by") or "", rec.get("reviewed_at") or "")
+    return [escape_cell(c) for c in cells]  # a reviewer's name is typed text: never a formula
