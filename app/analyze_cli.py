@@ -17,6 +17,7 @@ from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.photos import find_images
+from app.core.physical import check_scale, format_area
 from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
@@ -60,6 +61,13 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         metavar="P",
         help=f"needs review below this mean model confidence (default {_POLICY.min_confidence})",
     )
+    an.add_argument(
+        "--mm-per-px",
+        type=_scale,
+        default=None,
+        metavar="F",
+        help="the photos' scale in mm per pixel: corrosion and class areas also in mm² (square-on photos)",
+    )
     an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
     an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
     an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
@@ -71,6 +79,13 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         help="a folder of reviewed masks (<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png, in the "
         "class colours, of the photo's size): a photo's figures come from its mask instead of the model",
     )
+
+
+def _scale(text: str) -> float:
+    try:
+        return check_scale(float(text))
+    except (ValueError, CorroscopeError):
+        raise argparse.ArgumentTypeError(f"must be a positive number of mm per pixel, got {text!r}") from None
 
 
 class ProgressBar:
@@ -120,9 +135,14 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
         return f"{path}: no asset in view"
     astm, iso = rec["astm_d610"], rec["iso_4628_3"]
     review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
-    grades = f"ASTM D610 {astm['label']}, ISO 4628-3 {iso['label']}"
+    d610 = rec.get("astm_d610_with_distribution") or astm["label"]
+    grades = f"ASTM D610 {d610}, ISO 4628-3 {iso['label']}"
+    low, high = rec.get("corroded_share_low"), rec.get("corroded_share_high")
+    spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
+    area = rec.get("corrosion_area_mm2")
+    size = "" if area is None else f", {format_area(area)}"
     source = " (reviewed mask)" if rec.get("source") == "reviewed" else ""
-    return f"{path}: corroded {share:.2f} % of the asset{source}, {grades}{review}"
+    return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -138,6 +158,8 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
         resume=not args.no_resume,
         model_path=model_path,
         device=args.device,
+        mm_per_px=args.mm_per_px,
+        input_folders=tuple(p for p in args.paths if p.is_dir()),
         reviewed_masks=args.reviewed_masks,
     )
 

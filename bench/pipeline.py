@@ -15,13 +15,14 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.child import run_json_child
 
-STAGES = ("decode", "resize", "inference", "upsampling", "statistics", "overlay", "write")
+STAGES = ("decode", "resize", "inference", "upsampling", "statistics", "measures", "overlay", "write")
 IN_MEMORY = STAGES[:-1]  # file -> mask, statistics and overlay (the issue's 400 ms goal)
 
 
@@ -77,11 +78,12 @@ class _TimedModel:
 def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     """Stage times of one photo along the batch's path: read, segment, stats, overlay, write."""
     from app.core import exporters
-    from app.core.analysis import PhotoResult
+    from app.core.analysis import PhotoResult, utc_timestamp
     from app.core.export import result_to_dict, write_mask_png, write_result_json
     from app.core.files import write_png
     from app.core.grading import assess
     from app.core.inference import InferenceMode, segment, shrink_area
+    from app.core.measures import measure_photo
     from app.core.overlay import blend_overlay
     from app.core.photos import read_image
     from app.core.stats import area_stats
@@ -95,23 +97,27 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
         shrink_area(rgb, w, h)
         if options.mode is InferenceMode.TILES:  # and the fine grid's
             shrink_area(rgb, round(w * options.tile_scale), round(h * options.tile_scale))
+    options = replace(options, corrosion_probability=True)  # as analyze_rgb: for the share's range
     with clock.stage("segment"):
         seg = segment(_TimedModel(model, clock), rgb, options)
     for table in (clock.wall, clock.cpu):  # upsampling (and tile blending): segment's time minus the rest
         table["upsampling"] = max(0.0, table.pop("segment") - table.get("inference", 0.0) - table["resize"])
     with clock.stage("statistics"):
         stats = area_stats(seg.labels, model.classes)
-        assessment = assess(stats, seg.mean_confidence)
+    with clock.stage("measures"):  # patches, D610 distribution, the share's range
+        measures = measure_photo(seg.labels, model.classes, seg.corrosion_probability, None, stats)
+        assessment = assess(stats, seg.mean_confidence, share_range=measures.range_bounds)
     with clock.stage("overlay"):
         overlay = blend_overlay(rgb, seg.labels, model.classes)
     with clock.stage("write"):
         outs = exporters.targets(out_dir, path.stem, ("mask", "overlay", "json"))
-        result = PhotoResult(path, rgb.shape[1], rgb.shape[0], stats, assessment, seg.mean_confidence,
-                             sum(clock.wall.values()), model.sha256, model.device, options.mode,
-                             model.classes, labels=seg.labels, confidence=seg.confidence)  # fmt: skip
+        result = PhotoResult(path, rgb.shape[1], rgb.shape[0], stats, assessment, measures,
+                             seg.mean_confidence, sum(clock.wall.values()), utc_timestamp(), model.sha256,
+                             model.path.name, model.device, options.mode, model.classes,
+                             labels=seg.labels, confidence=seg.confidence)  # fmt: skip
         write_mask_png(outs["mask"], seg.labels, model.classes, overwrite=True)
         write_png(outs["overlay"], overlay, overwrite=True)
-        names = {k: p.name for k, p in outs.items() if k != "json"}
+        names = {k: p.name for k, p in outs.items()}
         write_result_json(outs["json"], result_to_dict(result, names), overwrite=True)
     return clock
 

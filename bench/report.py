@@ -147,8 +147,8 @@ def _photos(photos: list[dict]) -> str:
     from bench.pipeline import STAGES
 
     rows = [
-        (p["label"], p["mode"], *(p["stages_ms"][s] for s in STAGES), p["in_memory_ms"], p["total_ms"],
-         100.0 * p["outside_ort_share"], p["peak_rss_mb"])
+        (p["label"], p["mode"], *(p["stages_ms"].get(s, float("nan")) for s in STAGES), p["in_memory_ms"],
+         p["total_ms"], 100.0 * p["outside_ort_share"], p["peak_rss_mb"])
         for p in photos
     ]  # fmt: skip
     headers = ("photo", "mode", *STAGES, "in memory", "total", "% outside ORT", "peak MB")

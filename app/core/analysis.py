@@ -2,38 +2,56 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app.core.errors import CorroscopeError
 from app.core.grading import Assessment, ReviewPolicy, assess
 from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment
+from app.core.measures import PhotoMeasures, measure_photo
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 from app.core.stats import AreaStats, area_stats
 
+MODEL_LABELS, REVIEWED_LABELS = "model", "reviewed"  # where a result's label map came from
+_KEEP: Any = object()  # reassess: keep the result's scale
+
+
+def utc_timestamp(when: dt.datetime | None = None) -> str:
+    """ISO 8601 in UTC to the second, "2026-12-01T10:30:00Z": sorts as text, reads in any spreadsheet."""
+    when = when or dt.datetime.now(dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 @dataclass(frozen=True)
 class PhotoFigures:
     """What was measured on one photo, without its pixel arrays: what a table row, a CSV row or a
-    stored result holds."""
+    stored result holds. `labels_source` is `MODEL_LABELS`, or `REVIEWED_LABELS` for an edited map
+    (which has no share range: the range comes from the model's probabilities)."""
 
     path: Path
     width: int
     height: int
     stats: AreaStats
     assessment: Assessment
+    measures: PhotoMeasures
     mean_confidence: float | None
     seconds: float
+    analysed_at: str  # utc_timestamp() when the figures were computed
     model_sha256: str
+    model_file: str  # the model's file name, e.g. "corrosion-...int8.onnx"
     provider: str
     mode: InferenceMode
     classes: tuple[ClassInfo, ...]
+    labels_source: str = field(default=MODEL_LABELS, kw_only=True)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -53,19 +71,57 @@ class PhotoResult(PhotoFigures):
     confidence: np.ndarray = field(repr=False)
 
 
-def reassess(result: PhotoResult, labels: np.ndarray, policy: ReviewPolicy | None = None) -> PhotoResult:
-    """The same photo with figures and grades recomputed from `labels` (the model's or an edited map)."""
+def reassess(
+    result: PhotoResult,
+    labels: np.ndarray,
+    policy: ReviewPolicy | None = None,
+    *,
+    mm_per_px: float | None = _KEEP,
+) -> PhotoResult:
+    """The same photo with figures, measures and grades recomputed from `labels` (the model's or an
+    edited map). The share range is kept only for the very map it was computed on: pass the model's
+    result, so that undoing every edit brings the range back; any other map is `REVIEWED_LABELS`, with
+    no range (its low and high are None, and no range reason). `mm_per_px` defaults to the result's."""
     if labels.shape != result.labels.shape:
         raise ValueError(f"labels {labels.shape} do not match the photo {result.labels.shape}")
+    same = labels is result.labels or np.array_equal(labels, result.labels)
+    scale = result.measures.mm_per_px if mm_per_px is _KEEP else mm_per_px
     stats = area_stats(labels, result.classes)
-    assessment = assess(stats, result.mean_confidence, policy)
-    return replace(result, stats=stats, assessment=assessment, labels=labels)
+    measures = measure_photo(labels, result.classes, None, scale, stats)
+    if same:
+        measures = replace(measures, share_range=result.measures.share_range)
+    assessment = assess(
+        stats, result.mean_confidence, policy, result.assessment.scale, share_range=measures.range_bounds
+    )
+    return replace(
+        result,
+        stats=stats,
+        assessment=assessment,
+        measures=measures,
+        labels=labels,
+        labels_source=result.labels_source if same else REVIEWED_LABELS,
+    )
 
 
 @dataclass(frozen=True)
 class PhotoFailure:
     path: Path
     reason: str
+    relative_path: str | None = None  # the path inside the input folder it came from
+
+
+def relative_path(path: Path, folders: Iterable[Path]) -> tuple[Path, str] | None:
+    """(folder, path inside it with "/") for the nearest of `folders` holding `path`; None if none does."""
+    best: tuple[Path, str] | None = None
+    photo = Path(path).absolute()
+    for folder in folders:
+        try:
+            rel = photo.relative_to(Path(folder).absolute())
+        except ValueError:
+            continue
+        if best is None or rel.as_posix().count("/") < best[1].count("/"):
+            best = (Path(folder).absolute(), rel.as_posix())
+    return best
 
 
 def analyze_rgb(
@@ -75,17 +131,20 @@ def analyze_rgb(
     options: InferenceOptions | None = None,
     policy: ReviewPolicy | None = None,
     extra_seconds: float = 0.0,
+    mm_per_px: float | None = None,
     *,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
 ) -> PhotoResult:
     """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`.
-    `progress`/`cancelled` go to `segment` (per network call; `Cancelled` stops the photo)."""
-    options = options or InferenceOptions()
+    With `mm_per_px` (the photo's scale), areas are given in mm² too. `progress`/`cancelled` go to
+    `segment` (per network call; `Cancelled` stops the photo)."""
+    options = replace(options or InferenceOptions(), corrosion_probability=True)  # for the share's range
     start = time.perf_counter()
     seg = segment(model, rgb, options, progress=progress, cancelled=cancelled)
     stats = area_stats(seg.labels, model.classes)
-    assessment = assess(stats, seg.mean_confidence, policy)
+    measures = measure_photo(seg.labels, model.classes, seg.corrosion_probability, mm_per_px, stats)
+    assessment = assess(stats, seg.mean_confidence, policy, share_range=measures.range_bounds)
     seconds = time.perf_counter() - start + extra_seconds
     return PhotoResult(
         path=Path(path),
@@ -93,9 +152,12 @@ def analyze_rgb(
         height=int(rgb.shape[0]),
         stats=stats,
         assessment=assessment,
+        measures=measures,
         mean_confidence=seg.mean_confidence,
         seconds=seconds,
+        analysed_at=utc_timestamp(),
         model_sha256=model.sha256,
+        model_file=model.path.name,
         provider=model.device,
         mode=options.mode,
         classes=model.classes,
@@ -110,15 +172,22 @@ def analyze_photo(
     options: InferenceOptions | None = None,
     policy: ReviewPolicy | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    mm_per_px: float | None = None,
 ) -> PhotoResult:
     """Read and analyse one photo; raises `ImageReadError` (or another `CorroscopeError`) on failure."""
     start = time.perf_counter()
     rgb = read_image(path, max_pixels=max_pixels)
-    return analyze_rgb(model, rgb, path, options, policy, extra_seconds=time.perf_counter() - start)
+    return analyze_rgb(
+        model, rgb, path, options, policy, extra_seconds=time.perf_counter() - start, mm_per_px=mm_per_px
+    )
 
 
-def failure_from(path: str | os.PathLike[str], exc: BaseException) -> PhotoFailure:
+def failure_from(
+    path: str | os.PathLike[str], exc: BaseException, input_folders: Iterable[Path] = ()
+) -> PhotoFailure:
     """A `PhotoFailure` with a reason a user can read (our messages already name the file)."""
     text = str(exc) if isinstance(exc, CorroscopeError) else f"{type(exc).__name__}: {exc}"
     prefix = f"{Path(path)}: "
-    return PhotoFailure(Path(path), text[len(prefix) :] if text.startswith(prefix) else text)
+    found = relative_path(Path(path), input_folders)
+    reason = text[len(prefix) :] if text.startswith(prefix) else text
+    return PhotoFailure(Path(path), reason, None if found is None else found[1])

@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.core.analysis import PhotoFailure, PhotoFigures
+from app.core.analysis import PhotoFailure, PhotoFigures, relative_path, utc_timestamp
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
+from app.core.grading import Assessment, Grade, GradeScale
+from app.core.measures import CSV_FIELDS, csv_cells, record_fields
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 
-RESULT_SCHEMA = 1
+RESULT_SCHEMA = 2  # 2: measures, timestamp, model file, relative path, per-scale reasons
 CSV_NAME = "results.csv"
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {
@@ -109,30 +111,56 @@ def _round(v: float | None, digits: int) -> float | None:
     return None if v is None else round(float(v), digits)
 
 
-def result_to_dict(result: PhotoFigures, outputs: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The JSON record of one photo (no arrays); `outputs` names the files written with it, by kind."""
+def _grade_json(g: Grade | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    out: dict[str, Any] = {"value": g.value, "label": g.label}
+    if g.reference is not None:
+        out["reference"] = g.reference
+    return out
+
+
+def review_reasons(a: Assessment) -> list[str]:
+    """The reasons of both scales (each names its scale), a reason common to both once."""
+    return list(dict.fromkeys(r for s in GradeScale for r in a.reasons_for(s)))
+
+
+def result_to_dict(
+    result: PhotoFigures, outputs: Mapping[str, str] | None = None, input_folders: Iterable[Path] = ()
+) -> dict[str, Any]:
+    """The JSON record of one photo (no arrays); `outputs` names the files written with it, by kind;
+    `input_folders` (the folders the user gave) give `relative_path`."""
     from app import __version__
 
     a = result.assessment
+    rel = relative_path(result.path, input_folders)
+    reasons = review_reasons(a)
     return {
         "schema": RESULT_SCHEMA,
         "file": str(result.path),
+        "input_folder": None if rel is None else str(rel[0]),
+        "relative_path": None if rel is None else rel[1],
         "width": result.width,
         "height": result.height,
+        "analysed_at": result.analysed_at,
         "model_sha256": result.model_sha256,
+        "model_file": result.model_file,
         "provider": result.provider,
         "mode": result.mode.value,
+        "labels_source": result.labels_source,
         "classes": [c.to_json() for c in result.classes],
         "pixels": dict(result.stats.pixels),
         "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
         "total_pixels": result.stats.total,
         "corroded_share": _round(result.stats.corroded_share, 6),
-        "astm_d610": None if a.astm is None else {"value": a.astm.value, "label": a.astm.label},
-        "iso_4628_3": None if a.iso is None else {"value": a.iso.value, "label": a.iso.label},
-        "needs_review": a.needs_review,
-        "review_reasons": list(a.reasons),
+        "astm_d610": _grade_json(a.astm),
+        "iso_4628_3": _grade_json(a.iso),
+        "needs_review": bool(reasons),
+        "review_reasons": reasons,
+        "review_reasons_by_scale": {s.value: list(a.reasons_for(s)) for s in GradeScale},
         "mean_confidence": _round(result.mean_confidence, 6),
         "seconds": round(result.seconds, 4),
+        **record_fields(result.measures, a.astm),
         "outputs": None if outputs is None else dict(outputs),
         "corroscope_version": __version__,
     }
@@ -149,23 +177,27 @@ def write_result_json(
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
+# The output files a row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
+OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
+_BASE_TAIL = ("corroded_share", "astm_d610", "iso_4628_3", "needs_review", "review_reasons")
+# Columns added after the first release's, at the end, so positional readers keep working.
+_ADDED = (*CSV_FIELDS, "analysed_at", "mode", "model_file", *(f"{k}_file" for k in OUTPUT_KINDS))
+
+
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
+    """The header of `results.csv` (the GUI's batch CSV has the same); docs/user-guide.md explains each."""
     return [
         "file",
         "width",
         "height",
-        "model_sha256",
         "provider",
         *(f"{name}_percent" for name in class_names),
-        "corroded_share",
-        "astm_d610",
-        "iso_4628_3",
-        "needs_review",
-        "review_reasons",
+        *_BASE_TAIL,
         "mean_confidence",
         "seconds",
         "status",
         "error",
+        *_ADDED,
     ]
 
 
@@ -182,36 +214,55 @@ def _num(v: float | None, digits: int) -> str:
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def csv_row(record: PhotoFigures | Mapping[str, Any], class_names: Sequence[str] | None = None) -> list[str]:
-    """One CSV row (escaped) from a result or its JSON record."""
+def csv_row(
+    record: PhotoFigures | Mapping[str, Any],
+    class_names: Sequence[str] | None = None,
+    input_folders: Iterable[Path] = (),
+) -> list[str]:
+    """One CSV row (escaped) from a result or its JSON record; `file` is the photo's path relative to
+    the input folder it came from (the record's, or one of `input_folders`), else the path as given."""
     rec = result_to_dict(record) if isinstance(record, PhotoFigures) else record
     names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
+    rel = rec.get("relative_path")
+    if rel is None and input_folders:
+        found = relative_path(Path(rec["file"]), input_folders)
+        rel = None if found is None else found[1]
     astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
+    outputs = rec.get("outputs") or {}
     cells = [
-        rec["file"],
+        rel or rec["file"],
         rec["width"],
         rec["height"],
-        rec["model_sha256"],
         rec["provider"],
         *(_num(rec["percent"].get(n), 4) for n in names),
         _num(rec["corroded_share"], 4),
         "" if astm is None else astm["value"],
-        "" if iso is None else iso["value"],
+        "" if iso is None else iso["label"],
         "yes" if rec["needs_review"] else "no",
         "; ".join(rec["review_reasons"]),
         _num(rec["mean_confidence"], 4),
         _num(rec["seconds"], 3),
         "ok",
         "",
+        *csv_cells(rec),
+        rec.get("analysed_at"),
+        rec.get("mode"),
+        rec.get("model_file"),
+        *(outputs.get(kind) for kind in OUTPUT_KINDS),
     ]
     return [escape_cell(c) for c in cells]
 
 
-def failure_row(failure: PhotoFailure, class_names: Sequence[str]) -> list[str]:
+def failure_row(
+    failure: PhotoFailure, class_names: Sequence[str], input_folders: Iterable[Path] = ()
+) -> list[str]:
+    """The row of a photo that could not be analysed: its file, `status` failed and the reason."""
     columns = csv_columns(class_names)
     row = [""] * len(columns)
-    row[0] = str(failure.path)
-    row[-2], row[-1] = "failed", failure.reason
+    found = relative_path(failure.path, input_folders)
+    rel = failure.relative_path if found is None else found[1]
+    row[0] = rel or str(failure.path)
+    row[columns.index("status")], row[columns.index("error")] = "failed", failure.reason
     return [escape_cell(c) for c in row]
 
 
@@ -233,3 +284,74 @@ def write_csv(
 ) -> Path:
     """UTF-8 with BOM, so spreadsheet programs read non-ASCII file names right."""
     return atomic_write_bytes(path, csv_text(rows, columns).encode("utf-8-sig"), overwrite=overwrite)
+
+
+RUN_SCHEMA = 1
+
+
+def companion_path(csv_path: str | os.PathLike[str]) -> Path:
+    """The run-wide facts of a CSV go beside it, same name: `results.csv` -> `results.json`."""
+    return Path(csv_path).with_suffix(".json")
+
+
+def versions() -> dict[str, str]:
+    """The versions that shaped the figures: Corroscope, ONNX Runtime, NumPy, OpenCV, Python."""
+    import platform
+
+    import cv2
+    import onnxruntime
+
+    from app import __version__
+
+    return {
+        "corroscope": __version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def run_record(
+    csv_path: Path,
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[str],
+    model: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+    input_folders: Iterable[Path] = (),
+) -> dict[str, Any]:
+    """The companion JSON of a CSV: what holds for every row (the model's SHA-256 once, versions, the
+    options) and counts of the rows; `model` has `file`, `sha256`, `provider`, `mode`."""
+    status, review = columns.index("status"), columns.index("needs_review")
+    ok = [r for r in rows if r[status] == "ok"]
+    return {
+        "schema": RUN_SCHEMA,
+        "csv": Path(csv_path).name,
+        "written_at": utc_timestamp(),
+        "model": dict(model),
+        "versions": versions(),
+        "options": None if options is None else dict(options),
+        "input_folders": [str(Path(f).absolute()) for f in input_folders],
+        "photos": {
+            "rows": len(rows),
+            "ok": len(ok),
+            "failed": len(rows) - len(ok),
+            "needs_review": sum(r[review] == "yes" for r in ok),
+        },
+        "columns": list(columns),
+    }
+
+
+def write_run_json(path: str | os.PathLike[str], record: Mapping[str, Any], overwrite: bool = False) -> Path:
+    text = json.dumps(dict(record), indent=2, ensure_ascii=False) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def model_facts(figures: PhotoFigures) -> dict[str, Any]:
+    """The `model` object of a run record, from any photo's figures."""
+    return {
+        "file": figures.model_file,
+        "sha256": figures.model_sha256,
+        "provider": figures.provider,
+        "mode": figures.mode.value,
+    }

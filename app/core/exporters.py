@@ -130,7 +130,7 @@ def write_all(
     for kind, path in paths.items():
         exporter = get(kind)
         if kind == JSON_KIND and outputs_in_record:
-            names = {k: p.name for k, p in paths.items() if k != JSON_KIND}
+            names = {k: p.name for k, p in paths.items()}  # the record names itself too
             data = _with_outputs(data, names)
         try:
             exporter.write(path, data, overwrite)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from app.core.analysis import PhotoResult
-from app.core.grading import Assessment, Grade, GradeScale
+from app.core.analysis import REVIEWED_LABELS, PhotoFigures
+from app.core.grading import Assessment, Distribution, Grade, GradeScale, d610_label
+from app.core.measures import PhotoMeasures
+from app.core.physical import format_area
+from app.core.share_range import range_text
 
-# Short keys used by settings and the UI; the full `GradeScale` values are accepted too.
-SCALES = {"astm": GradeScale.ASTM_D610, "iso": GradeScale.ISO_4628_3}
-SCALE_TITLES = {key: scale.table.standard for key, scale in SCALES.items()}
+SCALE_TITLES = {scale: scale.table.standard for scale in GradeScale}
 NO_VALUE = "–"
 
 
 def grade_scale(scale: str | GradeScale) -> GradeScale:
-    if scale in SCALES:
-        return SCALES[scale]
-    try:
-        return GradeScale(scale)
-    except ValueError:
-        raise ValueError(f"grade scale must be one of {sorted(SCALES)}, got {scale!r}") from None
+    return GradeScale.parse(scale)
 
 
 def scale_title(scale: str | GradeScale) -> str:
@@ -28,18 +24,38 @@ def grade_of(assessment: Assessment, scale: str | GradeScale) -> Grade | None:
     return assessment.grade_for(grade_scale(scale))
 
 
-def grade_value_text(assessment: Assessment, scale: str) -> str:
-    """The grade alone ("7", "Ri 3"), or "no grade"."""
+def _label(grade: Grade, distribution: Distribution | None) -> str:
+    """ "Ri 4 (8 %)"; a D610 grade with its distribution type, "6-G"."""
+    if grade.scale is GradeScale.ASTM_D610:
+        return d610_label(grade, distribution) or grade.label
+    return grade.display
+
+
+def grade_value_text(
+    assessment: Assessment, scale: str | GradeScale, distribution: Distribution | None = None
+) -> str:
+    """The grade alone ("7", "6-G", "Ri 3 (1 %)"), or "no grade"."""
     grade = grade_of(assessment, scale)
-    return grade.label if grade is not None else "no grade"
+    return _label(grade, distribution) if grade is not None else "no grade"
 
 
-def grade_text(assessment: Assessment, scale: str) -> str:
-    """ "ASTM D610: 7", or "ASTM D610: no grade (no asset in view)"."""
+def review_reasons(assessment: Assessment, scale: str | GradeScale | None = None) -> tuple[str, ...]:
+    """The reasons to look again at `scale`'s grade (the assessment's own scale when None)."""
+    return assessment.reasons if scale is None else assessment.reasons_for(grade_scale(scale))
+
+
+def needs_review(assessment: Assessment, scale: str | GradeScale | None = None) -> bool:
+    return bool(review_reasons(assessment, scale))
+
+
+def grade_text(
+    assessment: Assessment, scale: str | GradeScale, distribution: Distribution | None = None
+) -> str:
+    """ "ASTM D610: 7", "ISO 4628-3: Ri 4 (8 %)", or "ASTM D610: no grade (no asset in view)"."""
     grade = grade_of(assessment, scale)
     if grade is not None:
-        return f"{scale_title(scale)}: {grade.label}"
-    why = "; ".join(assessment.reasons) or "no asset in view"
+        return f"{scale_title(scale)}: {_label(grade, distribution)}"
+    why = "; ".join(review_reasons(assessment, scale)) or "no asset in view"
     return f"{scale_title(scale)}: no grade ({why})"
 
 
@@ -50,7 +66,7 @@ def percent_text(value: float | None, unit: bool = False) -> str:
     return f"{text} %" if unit else text
 
 
-def class_percent(result: PhotoResult, name: str) -> float | None:
+def class_percent(result: PhotoFigures, name: str) -> float | None:
     return result.stats.percent.get(name)
 
 
@@ -58,19 +74,61 @@ def confidence_text(value: float | None) -> str:
     return NO_VALUE if value is None else f"{value:.3f}"
 
 
-def review_text(assessment: Assessment) -> str:
-    if not assessment.needs_review:
+def review_text(assessment: Assessment, scale: str | GradeScale | None = None) -> str:
+    """ "No", or "Yes: " and the reasons of `scale` (which name that scale's cut-offs)."""
+    reasons = review_reasons(assessment, scale)
+    if not reasons:
         return "No"
-    return "Yes: " + ("; ".join(assessment.reasons) or "near a grade boundary or low confidence")
+    return "Yes: " + "; ".join(reasons)
 
 
-def figure_rows(result: PhotoResult, scale: str) -> list[tuple[str, str]]:
-    """(label, value) pairs in the order the panel and the report show them."""
+def share_range_text(result: PhotoFigures, scale: str | GradeScale) -> str:
+    """ "Ri 3-4 (share 2.1 %, range 1.2-4.0 %)"; why there is none otherwise."""
+    r = result.measures.share_range
+    if r is not None:
+        return range_text(r, grade_scale(scale))
+    if result.stats.corroded_share is None:
+        return NO_VALUE
+    if result.labels_source == REVIEWED_LABELS:
+        return f"{NO_VALUE} (reviewed mask: no model probabilities)"
+    return NO_VALUE
+
+
+def patches_text(m: PhotoMeasures) -> str:
+    """ "12 (largest 3.4 % of the asset; 40 specks)", "none" or "–" with no asset in view."""
+    p = m.patches
+    if p is None:
+        return NO_VALUE
+    if p.count == 0 and p.speck_count == 0:
+        return "none"
+    specks = f"; {p.speck_count} speck{'s' if p.speck_count != 1 else ''}" if p.speck_count else ""
+    return f"{p.count} (largest {percent_text(p.largest_share, unit=True)} of the asset{specks})"
+
+
+def distribution_text(m: PhotoMeasures) -> str:
+    d = m.distribution
+    return NO_VALUE if d is None else f"{d.type} ({d.name}): {d.evidence.split(': ', 1)[-1]}"
+
+
+def figure_rows(result: PhotoFigures, scale: str | GradeScale) -> list[tuple[str, str]]:
+    """(label, value) pairs in the order the panel and the report show them; areas only with a scale."""
+    m, a = result.measures, result.assessment
     rows = [(f"{name} area", percent_text(pct, unit=True)) for name, pct in result.stats.percent.items()]
     rows += [
         ("Corroded share of the asset", percent_text(result.stats.corroded_share, unit=True)),
-        ("Grade", grade_text(result.assessment, scale)),
-        ("Needs review", review_text(result.assessment)),
+        ("Share range", share_range_text(result, scale)),
+        ("Grade", grade_text(a, scale, m.distribution)),
+        ("Needs review", review_text(a, scale)),
+        ("Corrosion patches", patches_text(m)),
+        ("D610 distribution", distribution_text(m)),
+    ]
+    if m.mm_per_px is not None:
+        area = m.corrosion_area_mm2
+        rows += [
+            ("Scale", f"{m.mm_per_px:g} mm/px"),
+            ("Corrosion area", NO_VALUE if area is None else format_area(area)),
+        ]
+    rows += [
         ("Mean confidence", confidence_text(result.mean_confidence)),
         ("Time taken", f"{result.seconds:.2f} s"),
         ("Provider", result.provider),

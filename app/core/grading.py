@@ -64,6 +64,21 @@ class GradeScale(str, enum.Enum):
     def table(self) -> GradeTable:
         return ASTM_D610 if self is GradeScale.ASTM_D610 else ISO_4628_3
 
+    @classmethod
+    def parse(cls, value: GradeScale | str) -> GradeScale:
+        """The scale for `value`: a member, its value, or the short key ("astm", "iso") that settings of
+        earlier releases stored."""
+        if isinstance(value, GradeScale):
+            return value
+        try:
+            return cls(_LEGACY_SCALE_KEYS.get(value, value))
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"grade scale must be one of {names}, got {value!r}") from None
+
+
+_LEGACY_SCALE_KEYS = {"astm": GradeScale.ASTM_D610.value, "iso": GradeScale.ISO_4628_3.value}
+
 
 @dataclass(frozen=True)
 class Grade:

@@ -140,18 +140,9 @@ def patch_stats(
     min_pixels = default_min_pixels(*labels.shape) if min_pixels is None else max(1, int(min_pixels))
     if n_corrosion == 0:
         return PatchStats(n_asset, 0, min_pixels, (), 0, 0, ())
-    n, _, table, _ = cv2.connectedComponentsWithStats(
-        corrosion.view(np.uint8), connectivity=8, ltype=cv2.CV_32S
-    )
-    areas = table[1:n, cv2.CC_STAT_AREA].astype(np.int64)
-    order = np.argsort(-areas, kind="stable")
-    areas = areas[order]
+    areas, largest = _components(corrosion.view(np.uint8), min_pixels)
     keep = areas >= min_pixels
     specks = areas[~keep]
-    largest = tuple(
-        Patch(int(table[1 + i, cv2.CC_STAT_AREA]), tuple(int(v) for v in table[1 + i, :4]))  # type: ignore[arg-type]
-        for i in order[: min(LARGEST_LISTED, int(keep.sum()))]
-    )
     return PatchStats(
         n_asset,
         n_corrosion,
@@ -161,6 +152,26 @@ def patch_stats(
         int(specks.sum()),
         largest,
     )
+
+
+def _components(mask: np.ndarray, min_pixels: int) -> tuple[np.ndarray, tuple[Patch, ...]]:
+    """Component sizes, largest first, and the `LARGEST_LISTED` largest of at least `min_pixels` with
+    their boxes. Labels only, then statistics over the corrosion pixels alone: OpenCV's own statistics
+    pass over every pixel took 5x the labelling (60 against 12 ms at 12 MP)."""
+    n, cc = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+    flat = np.flatnonzero(mask)
+    lab = cc.ravel()[flat]
+    sizes = np.bincount(lab, minlength=n)[1:]
+    order = np.argsort(-sizes, kind="stable")  # ties in label (scan) order
+    top = [int(i) + 1 for i in order[:LARGEST_LISTED] if sizes[i] >= min_pixels]
+    largest = []
+    width = mask.shape[1]
+    for k in top:
+        ys, xs = np.divmod(flat[lab == k], width)
+        x0, y0 = int(xs.min()), int(ys.min())
+        box = (x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1)
+        largest.append(Patch(int(sizes[k - 1]), box))
+    return sizes[order].astype(np.int64), tuple(largest)
 
 
 def patch_outlines(labels: np.ndarray, classes: Sequence[ClassInfo], thickness: int = 1) -> np.ndarray:

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,17 +29,21 @@ from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_fr
 from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
     CSV_NAME,
+    companion_path,
     csv_columns,
     csv_row,
     failure_row,
     output_stems,
     result_to_dict,
+    run_record,
     write_csv,
+    write_run_json,
 )
 from app.core.grading import ReviewPolicy
 from app.core.inference import CancelCheck, InferenceOptions, Progress
 from app.core.model import SegmentationModel
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.share_range import CALIBRATED
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +70,38 @@ class BatchOptions:
     model_path: Path | None = None
     device: str = "auto"
     grade_scale: str | None = None  # the scale shown in reports (None: both)
+    mm_per_px: float | None = None  # the photos' scale: areas in mm² (None: pixels and shares only)
+    input_folders: tuple[Path, ...] = ()  # the folders given: the CSV's `file` is relative to them
     reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
 
     def __post_init__(self) -> None:
+        if self.mm_per_px is not None and not (math.isfinite(self.mm_per_px) and self.mm_per_px > 0):
+            raise ValueError(f"mm_per_px must be a positive number of mm per pixel, got {self.mm_per_px}")
+        object.__setattr__(self, "input_folders", tuple(Path(f) for f in self.input_folders))
         kinds = tuple(dict.fromkeys(self.exports))
         if kinds and exporters.JSON_KIND not in kinds:  # the record is what marks a photo complete
             kinds = (*kinds, exporters.JSON_KIND)
         object.__setattr__(self, "exports", kinds)
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as the run record (`results.json`) gives them."""
+        i, p = self.inference, self.policy
+        return {
+            "mode": i.mode.value,
+            "tile_scale": i.tile_scale,
+            "tile_overlap": i.tile_overlap,
+            "review_margin": p.margin,
+            "min_confidence": p.min_confidence,
+            "range_thresholds": {"low": round(CALIBRATED.low, 4), "high": round(CALIBRATED.high, 4)},
+            "mm_per_px": self.mm_per_px,
+            "exports": list(self.exports),
+            "max_pixels": self.max_pixels,
+            "overwrite": self.overwrite,
+            "resume": self.resume,
+            "model_path": None if self.model_path is None else str(Path(self.model_path).absolute()),
+            "device": self.device,
+            "grade_scale": self.grade_scale,
+        }
 
 
 @dataclass(frozen=True)
@@ -217,7 +248,7 @@ def process_photo(
     except Cancelled:
         raise
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
-        failure = failure_from(item.path, exc)
+        failure = failure_from(item.path, exc, options.input_folders)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
         return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
     if not keep_result:
@@ -251,13 +282,14 @@ def _analyse_and_write(
         options.inference,
         options.policy,
         time.perf_counter() - t0,
+        options.mm_per_px,
         progress=progress,
         cancelled=cancelled,
     )
     reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
     result = reviewed.result
-    names = {k: p.name for k, p in targets.items() if k != exporters.JSON_KIND}
-    record = result_to_dict(result, names if targets else None)
+    names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
+    record = result_to_dict(result, names if targets else None, options.input_folders)
     record.update(review_source.record_fields(reviewed))
     if targets:
         data = exporters.ExportInput(
@@ -347,9 +379,33 @@ def run_batch(
         if progress is not None:
             progress(outcome)
     csv_path, csv_error = reduce_batch(plan, outcomes)
+    if csv_path is not None:
+        csv_error = write_run_record(csv_path, plan, options, model)
     return BatchSummary(
         total, tuple(outcomes), was_cancelled, csv_path, time.perf_counter() - start, csv_error
     )
+
+
+def write_run_record(
+    csv_path: Path, plan: Plan, options: BatchOptions, model: SegmentationModel
+) -> str | None:
+    """`results.json` beside `results.csv`: the model's SHA-256 once, versions, options, counts; the
+    error text if it cannot be written. Call it after `reduce_batch` wrote the CSV."""
+    target = companion_path(csv_path)
+    if any(p == target for item in plan.photos for _, p in item.targets):  # a photo named "results"
+        why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
+        log.error("%s", why)
+        return why
+    try:
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            columns, *rows = list(csv.reader(fh))
+        facts = {"file": model.path.name, "sha256": model.sha256, "provider": model.device, "mode": plan.mode}
+        record = run_record(csv_path, rows, columns, facts, options.to_json(), options.input_folders)
+        write_run_json(companion_path(csv_path), record, overwrite=True)
+    except (OSError, ValueError, ExportError) as exc:
+        log.error("%s: %s", companion_path(csv_path), exc)
+        return f"{companion_path(csv_path)}: {exc}"
+    return None
 
 
 def prepare_out_dir(out: Path) -> None:

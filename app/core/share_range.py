@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from app.core.grading import GradeScale, grade
@@ -18,6 +19,7 @@ from app.core.palette import ClassInfo, class_by_name
 from app.core.stats import corroded_share
 
 LEVELS = 256  # probabilities arrive quantised to uint8 (x 255)
+_EXACT = 1 << 24  # float32 counts every integer up to here exactly
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,19 @@ def corrosion_histogram(
     corrosion, asset = class_by_name(classes, "corrosion"), class_by_name(classes, "asset")
     if corrosion is None or asset is None:
         return np.zeros(LEVELS, np.int64), 0, None
-    is_corrosion, is_asset = labels == corrosion.id, labels == asset.id
-    n_corrosion = int(np.count_nonzero(is_corrosion))
-    pipe = np.logical_or(is_corrosion, is_asset, out=is_corrosion)
-    counts = np.bincount(corrosion_probability[pipe], minlength=LEVELS).astype(np.int64)
+    n_corrosion = int(np.count_nonzero(labels == corrosion.id))
+    lut = np.zeros(256, np.uint8)
+    lut[[corrosion.id, asset.id]] = 255
+    pipe = cv2.LUT(labels, lut)
+    # A masked calcHist, 3x faster than indexing then bincount; its float32 counts are exact below 2^24,
+    # so a photo goes through in bands of fewer pixels than that.
+    rows = max(1, _EXACT // labels.shape[1])
+    counts = np.zeros(LEVELS, np.int64)
+    for y in range(0, labels.shape[0], rows):
+        band = cv2.calcHist(
+            [corrosion_probability[y : y + rows]], [0], pipe[y : y + rows], [LEVELS], [0, LEVELS]
+        )
+        counts += band.ravel().astype(np.int64)
     graded = int(counts.sum())
     return counts, graded, corroded_share(n_corrosion, graded - n_corrosion)
 

@@ -11,6 +11,7 @@ import numpy as np
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
+from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.report.batch_pdf import BatchReportOptions, draw_batch_report
 from app.report.canvas import render
@@ -24,16 +25,10 @@ __all__ = [
     "write_pdf_report",
 ]
 
-ALL_SCALES = ("astm", "iso")
 
-
-def _scales(scale: str | None) -> tuple[str, ...]:
-    """None: both scales; else the chosen one ("astm" or "iso")."""
-    if scale is None:
-        return ALL_SCALES
-    if scale not in ALL_SCALES:
-        raise ValueError(f"grade scale must be one of {ALL_SCALES}, got {scale!r}")
-    return (scale,)
+def _scales(scale: GradeScale | str | None) -> tuple[GradeScale, ...]:
+    """None: both scales; else the chosen one."""
+    return tuple(GradeScale) if scale is None else (GradeScale.parse(scale),)
 
 
 def render_pdf_report(

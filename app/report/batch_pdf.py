@@ -48,7 +48,8 @@ def grade_bins(scale: str) -> list[str]:
 
 def grade_counts(results: Sequence[PhotoFigures], scale: str) -> list[tuple[str, int]]:
     """(grade label, photos) for every grade of the scale, and "no grade" when some had no asset."""
-    counts = Counter(figures.grade_value_text(r.assessment, scale) for r in results)
+    grades = (figures.grade_of(r.assessment, scale) for r in results)
+    counts = Counter(g.label if g is not None else "no grade" for g in grades)
     rows = [(label, counts.pop(label, 0)) for label in grade_bins(scale)]
     return rows + sorted(counts.items())  # "no grade", or labels another table version gives
 
@@ -59,7 +60,7 @@ def _modes(results: Sequence[PhotoFigures]) -> str:
 
 
 def _summary_rows(results, failures, options: BatchReportOptions, scale: str) -> list[tuple[str, str]]:
-    review = sum(r.assessment.needs_review for r in results)
+    review = sum(figures.needs_review(r.assessment, scale) for r in results)
     return [
         ("Folder", str(options.folder) if options.folder else "photos from several places"),
         ("Photos", str(len(results) + len(failures))),
@@ -110,8 +111,8 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
             [
                 r.path.name,
                 figures.percent_text(r.stats.corroded_share),
-                *(figures.grade_value_text(r.assessment, s) for s in scales),
-                "needs review" if r.assessment.needs_review else "ok",
+                *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
+                "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok",
             ]
             for r in worst
         ]
@@ -152,12 +153,11 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
         c, tx, y, tw, f"corroded share {figures.percent_text(r.stats.corroded_share, unit=True)}", 8
     )
     for scale in scales:
-        y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale), 8)
-    if r.assessment.needs_review:
-        for line in review_lines(r):
-            if y > c.y + height - c.mm(4):
-                break
-            y += _wrapped(c, tx, y, tw, f"review: {line}", 7, color=_REVIEW)
+        y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale, r.measures.distribution), 8)
+    for line in review_lines(r, scales):
+        if y > c.y + height - c.mm(4):
+            break
+        y += _wrapped(c, tx, y, tw, f"review: {line}", 7, color=_REVIEW)
 
 
 def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
@@ -198,8 +198,8 @@ def draw_batch_report(
             r.path.name,
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
-            *(figures.grade_value_text(r.assessment, s) for s in scales),
-            "yes" if r.assessment.needs_review else "no",
+            *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
+            "yes" if any(figures.needs_review(r.assessment, s) for s in scales) else "no",
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",
         ]

@@ -10,7 +10,8 @@ import numpy as np
 from PySide6.QtGui import QColor
 
 from app.core import contract, figures
-from app.core.analysis import PhotoResult
+from app.core.analysis import PhotoFigures, PhotoResult
+from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
@@ -38,10 +39,9 @@ def shown_classes(classes: Sequence[ClassInfo], visible: Collection[int] | None)
     return [c for c in classes if visible is None or c.id in visible]
 
 
-def review_lines(result: PhotoResult) -> list[str]:
-    """Each reason a person should look at this photo, one line each."""
-    a = result.assessment
-    return list(a.reasons) or (["near a grade boundary"] if a.needs_review else [])
+def review_lines(result: PhotoFigures, scales: Sequence[GradeScale | str]) -> list[str]:
+    """Each reason a person should look at this photo on the scales shown, one line each."""
+    return list(dict.fromkeys(r for s in scales for r in figures.review_reasons(result.assessment, s)))
 
 
 def draw_photo_report(
@@ -64,10 +64,11 @@ def draw_photo_report(
     c.y += max(h1, h2)
     c.legend(shown_classes(model.classes, visible))
     for scale in scales:
-        c.text(figures.grade_text(result.assessment, scale), size=14, bold=True)
-    if result.assessment.needs_review:
+        c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=14, bold=True)
+    lines = review_lines(result, scales)
+    if lines:
         c.text("Needs review:", size=10, bold=True, color=QColor(170, 60, 0))
-        for line in review_lines(result):
+        for line in lines:
             c.text(f"• {line}", size=9.5, x=c.mm(4), color=QColor(170, 60, 0))
     c.y += c.mm(1)
     c.text("Figures", size=11, bold=True)

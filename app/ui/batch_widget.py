@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core import figures
 from app.core.analysis import PhotoFigures
+from app.core.grading import GradeScale
 from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -60,7 +61,7 @@ COLUMNS = (
 class BatchTableModel(QAbstractTableModel):
     """Rows are appended as results arrive; no widget per row."""
 
-    def __init__(self, grade_scale: str = "astm", parent=None) -> None:
+    def __init__(self, grade_scale: GradeScale | str = GradeScale.ASTM_D610, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[BatchRow] = []
         self._failed = 0
@@ -140,15 +141,15 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Corroded share %":
             return figures.percent_text(r.stats.corroded_share)
         if name == "Grade":
-            return figures.grade_value_text(r.assessment, self._scale)
+            return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution)
         if name == "Review":
-            return "needs review" if r.assessment.needs_review else "ok"
+            return "needs review" if figures.needs_review(r.assessment, self._scale) else "ok"
         if name == "Confidence":
             return figures.confidence_text(r.mean_confidence)
         if name == "Time (s)":
             return f"{r.seconds:.2f}"
         if name == "Reason":
-            return "; ".join(r.assessment.reasons)
+            return "; ".join(figures.review_reasons(r.assessment, self._scale))
         return ""
 
 

@@ -93,9 +93,13 @@ class AppController(QObject):
         if self.current is not None:  # re-analyse what is on screen with the new model
             self.open_photo(self.current.path, self._last_color_table)
 
-    def batch_options(self, exports: tuple[str, ...]) -> BatchOptions:
-        """The options a batch runs with: this window's inference options and review policy."""
-        return BatchOptions(inference=self.options, policy=self.policy, exports=exports)
+    def batch_options(self, exports: tuple[str, ...], inputs: Sequence[Path] = ()) -> BatchOptions:
+        """The options a batch runs with: this window's inference options and review policy; the CSV's
+        `file` is relative to the folders among `inputs`."""
+        folders = tuple(p for p in inputs if Path(p).is_dir())
+        return BatchOptions(
+            inference=self.options, policy=self.policy, exports=exports, input_folders=folders
+        )
 
     def set_options(self, options: InferenceOptions) -> None:
         """How the model runs on a photo (resize or tiles); the photo on screen is analysed again."""
@@ -167,7 +171,8 @@ class AppController(QObject):
             self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
             return None
         self.cancel_batch()
-        options = self.batch_options(exports=pipeline.DEFAULT_EXPORTS if out_dir is not None else ())
+        exports = pipeline.DEFAULT_EXPORTS if out_dir is not None else ()
+        options = self.batch_options(exports, inputs)
         worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
 
@@ -270,8 +275,10 @@ def _batch_rows(
             )  # a cancel within a photo raises Cancelled: the worker reports it as cancelled
             outcomes.append(outcome)
             yield _row(outcome)
-    finally:  # a cancelled batch still gets its CSV of what is done
-        pipeline.reduce_batch(plan, outcomes)
+    finally:  # a cancelled batch still gets its CSV (and results.json) of what is done
+        csv_path, _error = pipeline.reduce_batch(plan, outcomes)
+        if csv_path is not None:
+            pipeline.write_run_record(csv_path, plan, options, model)
 
 
 def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:

@@ -7,6 +7,7 @@ small `ExportHost` protocol, not the window class.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +16,7 @@ import numpy as np
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 import app.report  # noqa: F401  (registers the PDF exporter)
-from app.core import export, exporters
+from app.core import export, exporters, files
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
@@ -72,15 +73,31 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]
 def write_batch_csv(
     path: Path, records: Sequence[PhotoFigures | PhotoFailure], overwrite: bool
 ) -> list[Path]:
-    """Worker job: the batch table as CSV (the same columns as `corroscope analyze`)."""
+    """Worker job: the batch table as CSV (the same columns as `corroscope analyze`), `file` relative to
+    the folder holding every photo, and its run record (model SHA-256, versions) beside it as JSON."""
     ok = [r for r in records if isinstance(r, PhotoFigures)]
     class_names = [c.name for c in (ok[0].classes if ok else DEFAULT_CLASSES)]
     columns = export.csv_columns(class_names)
+    folders = _common_folder([r.path for r in records])
     rows = [
-        export.csv_row(r, class_names) if isinstance(r, PhotoFigures) else export.failure_row(r, class_names)
+        export.csv_row(r, class_names, folders)
+        if isinstance(r, PhotoFigures)
+        else export.failure_row(r, class_names, folders)
         for r in records
     ]
-    return [export.write_csv(path, rows, columns, overwrite=overwrite)]
+    companion = export.companion_path(path)
+    files.refuse_existing(companion, overwrite=overwrite)  # before the CSV is written
+    written = export.write_csv(path, rows, columns, overwrite=overwrite)
+    model = export.model_facts(ok[0]) if ok else None
+    run = export.run_record(path, rows, columns, model or {}, None, folders)
+    return [written, export.write_run_json(companion, run, overwrite=overwrite)]
+
+
+def _common_folder(paths: Sequence[Path]) -> tuple[Path, ...]:
+    try:
+        return (Path(os.path.commonpath([p.absolute().parent for p in paths])),) if paths else ()
+    except ValueError:  # e.g. photos on two Windows drives
+        return ()
 
 
 def write_batch_pdf(
@@ -129,16 +146,17 @@ def export_photo_interactive(window: ExportHost) -> Worker | None:
     return start_photo_export(window, dialog.folder, dialog.kinds)
 
 
-def _ask_existing(window: ExportHost, path: Path) -> bool | None:
+def _ask_existing(window: ExportHost, *paths: Path) -> bool | None:
     """None: the user said no; else whether to overwrite."""
-    if path.exists():
-        return True if confirm_overwrite(_parent(window), [path]) else None
+    existing = [p for p in paths if p.exists()]
+    if existing:
+        return True if confirm_overwrite(_parent(window), existing) else None
     return False
 
 
 def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     rows = window.batch_model.rows
-    overwrite = _ask_existing(window, path)
+    overwrite = _ask_existing(window, path, export.companion_path(path))
     if not rows or overwrite is None:
         return None
     return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 
 from app.core import figures
 from app.core.analysis import PhotoResult
+from app.core.grading import GradeScale
 
 
 class FiguresWidget(QGroupBox):
@@ -14,13 +15,17 @@ class FiguresWidget(QGroupBox):
 
     grade_scale_changed = Signal(str)
 
-    def __init__(self, grade_scale: str = "astm", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, grade_scale: GradeScale | str = GradeScale.ASTM_D610, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Figures", parent)
         self._result: PhotoResult | None = None
         self.scale_combo = QComboBox()
         for key, title in figures.SCALE_TITLES.items():
-            self.scale_combo.addItem(title, key)
-        self.scale_combo.setCurrentIndex(max(0, self.scale_combo.findData(grade_scale)))
+            self.scale_combo.addItem(title, key.value)
+        self.scale_combo.setCurrentIndex(
+            max(0, self.scale_combo.findData(GradeScale.parse(grade_scale).value))
+        )
         self.scale_combo.currentIndexChanged.connect(self._on_scale)
         self.grade_label = QLabel()
         self.grade_label.setStyleSheet("font-size: 15pt; font-weight: bold;")
@@ -41,8 +46,8 @@ class FiguresWidget(QGroupBox):
         self.set_result(None)
 
     @property
-    def grade_scale(self) -> str:
-        return self.scale_combo.currentData()
+    def grade_scale(self) -> GradeScale:
+        return GradeScale(self.scale_combo.currentData())
 
     @property
     def result(self) -> PhotoResult | None:
@@ -68,9 +73,10 @@ class FiguresWidget(QGroupBox):
             self.review_label.setStyleSheet("")
             return
         a = result.assessment
-        self.grade_label.setText(figures.grade_text(a, self.grade_scale))
-        if a.needs_review:
-            self.review_label.setText("⚠ " + figures.review_text(a).replace("Yes: ", "Needs review: "))
+        self.grade_label.setText(figures.grade_text(a, self.grade_scale, result.measures.distribution))
+        if figures.needs_review(a, self.grade_scale):
+            review = figures.review_text(a, self.grade_scale)
+            self.review_label.setText("⚠ " + review.replace("Yes: ", "Needs review: "))
             self.review_label.setStyleSheet("color: #a04000; font-weight: bold;")
         else:
             self.review_label.setText("No review needed.")

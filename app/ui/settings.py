@@ -8,12 +8,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.core.grading import GradeScale
 from app.core.model import DEVICES
 
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
 MAX_RECENT = 10
-GRADE_SCALES = ("astm", "iso")
 
 
 class AppSettings:
@@ -59,15 +59,15 @@ class AppSettings:
 
     # grade scale ------------------------------------------------------------------------------
     @property
-    def grade_scale(self) -> str:
-        value = self._str("report/grade_scale", "astm")
-        return value if value in GRADE_SCALES else "astm"
+    def grade_scale(self) -> GradeScale:
+        try:
+            return GradeScale.parse(self._str("report/grade_scale", GradeScale.ASTM_D610.value))
+        except ValueError:
+            return GradeScale.ASTM_D610
 
     @grade_scale.setter
-    def grade_scale(self, value: str) -> None:
-        if value not in GRADE_SCALES:
-            raise ValueError(f"grade scale must be one of {GRADE_SCALES}, got {value!r}")
-        self._s.setValue("report/grade_scale", value)
+    def grade_scale(self, value: GradeScale | str) -> None:
+        self._s.setValue("report/grade_scale", GradeScale.parse(value).value)
 
     # folders and recent files -----------------------------------------------------------------
     @property

@@ -17,7 +17,7 @@ pytest.importorskip("onnxruntime.quantization", reason="the int8 rows need onnxr
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = {"keras_predict", "keras_tf_function", "ort_float", "ort_int8"}
-STAGES = {"decode", "resize", "inference", "upsampling", "statistics", "overlay", "write"}
+STAGES = {"decode", "resize", "inference", "upsampling", "statistics", "measures", "overlay", "write"}
 
 
 @pytest.fixture(scope="module")

@@ -71,13 +71,16 @@ def test_result_json_and_csv_row_agree(
     assert record["model_sha256"] == tiny_model.sha256
     assert record["outputs"] == {"mask": "r_mask.png", "overlay": "r_overlay.png"}
     assert record == result_to_dict(result, names)
-    assert csv_row(record) == csv_row(result)
-    row = dict(zip(CSV_COLUMNS, csv_row(result), strict=True))
+    assert csv_row(record) == csv_row(result_to_dict(result, names))
+    row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
     assert row["file"] == "'" + str(path) if str(path).startswith("=") else str(path)
     assert row["status"] == "ok" and row["error"] == ""
     assert row["provider"] == "CPU"
     assert float(row["corrosion_percent"]) == pytest.approx(result.stats.percent["corrosion"], abs=1e-4)
     assert row["astm_d610"] == str(result.assessment.astm.value)
+    assert row["iso_4628_3"] == result.assessment.iso.label and row["iso_4628_3"].startswith("Ri ")
+    assert row["mask_file"] == "r_mask.png" and row["pdf_file"] == ""
+    assert "model_sha256" not in row  # once in the companion results.json
 
 
 def test_csv_escapes_formulas_and_reads_back(

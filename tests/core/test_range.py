@@ -163,3 +163,18 @@ def test_record_fields_name_the_thresholds_the_range_used() -> None:
     labels, prob = _photo()
     fields = record_fields(measure_photo(labels, DEFAULT_CLASSES, prob))
     assert fields["range_thresholds"] == {"low": round(30 / 255, 4), "high": round(205 / 255, 4)}
+
+
+def test_the_histogram_in_bands_counts_every_pipe_pixel_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.core.share_range as share_range_module
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, (301, 77)).astype(np.uint8)
+    prob = rng.integers(0, 256, (301, 77)).astype(np.uint8)
+    pipe = labels != 2  # corrosion (0) or asset (1)
+    want = np.bincount(prob[pipe], minlength=256)
+    monkeypatch.setattr(share_range_module, "_EXACT", 1000)  # bands of 12 rows, the last one short
+    counts, graded, share = share_range_module.corrosion_histogram(labels, prob, DEFAULT_CLASSES)
+    np.testing.assert_array_equal(counts, want)
+    assert graded == int(pipe.sum())
+    assert share == pytest.approx(100.0 * np.count_nonzero(labels == 0) / graded)

@@ -35,7 +35,8 @@ def _analyze_records(folder: Path, out: Path, model: Path) -> list[dict]:
     assert (
         cli.main(["analyze", str(folder), "--out", str(out), "--model", str(model), "--device", "cpu"]) == 0
     )
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.json"))]
+    photos = [p for p in sorted(out.glob("*.json")) if p.name != "results.json"]  # not the run's record
+    return [json.loads(p.read_text(encoding="utf-8")) for p in photos]
 
 
 def _add(target: str, folder: Path, date: dt.date, model: Path, inspector: str = "") -> int:

@@ -48,7 +48,7 @@ def run_cli(*args: str | os.PathLike[str], timeout: float = 120) -> subprocess.C
     )
 
 
-def read_csv(path: Path, drop: tuple[str, ...] = ("seconds",)) -> list[dict[str, str]]:
+def read_csv(path: Path, drop: tuple[str, ...] = ("seconds", "analysed_at")) -> list[dict[str, str]]:
     """Rows of a results CSV, without the columns that differ between two runs of the same photos."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(fh)]

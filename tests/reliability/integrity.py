@@ -20,6 +20,9 @@ def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
             assert temp_files_allowed and f.name.endswith(".part"), f"unexpected file {f.name}"
         elif f.suffix == ".png":
             assert read_image(f).size > 0
+        elif f.name == "results.json":  # the run record beside results.csv
+            record = json.loads(f.read_text(encoding="utf-8"))
+            assert record["model"]["sha256"] and record["columns"], f.name
         elif f.suffix == ".json":
             record = json.loads(f.read_text(encoding="utf-8"))
             assert record["model_sha256"] and record["file"], f.name

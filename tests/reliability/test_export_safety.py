@@ -106,7 +106,7 @@ def test_hostile_names_stay_in_the_output_folder_and_never_collide(
     assert outside() == outside_before, "something was written outside the output folder"
     written = [p for p in out.rglob("*")]
     assert all(p.parent == out and p.is_file() for p in written)
-    assert len(written) == 3 * len(photos) + 1, "each photo has its own three outputs"
+    assert len(written) == 3 * len(photos) + 2, "each photo has its own three outputs (+ results.csv/.json)"
     folded = {p.name.casefold() for p in written}
     assert len(folded) == len(written), "two outputs differ only by case (one file on Windows/macOS)"
     for p in written:

@@ -57,7 +57,7 @@ def _run_and_signal(cmd: list[str | Path], at: int, sig: int, times: int = 1) ->
 def _complete(out: Path) -> dict[str, tuple[int, int, str]]:
     """Snapshot of the files of photos whose JSON (written last) exists."""
     files = snapshot(out)
-    stems = [name.removesuffix(".json") for name in files if name.endswith(".json")]
+    stems = [n.removesuffix(".json") for n in files if n.endswith(".json") and n != "results.json"]
     keep = {n for s in stems for n in (f"{s}.json", f"{s}_mask.png", f"{s}_overlay.png")}
     return {k: v for k, v in files.items() if k in keep}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from app.core import figures
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
 from bench.heartbeat import Heartbeat
@@ -52,7 +53,10 @@ def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_pat
     # figures in the table equal the core's for the same photo
     core = analyze_photo(SegmentationModel.load(window.controller.model.path, "cpu"), rows[2].path)
     assert rows[2].result.stats == core.stats
-    assert m.data(m.index(2, 4)) == core.assessment.astm.label
+    assert m.data(m.index(2, 4)) == figures.grade_value_text(
+        core.assessment, "astm", core.measures.distribution
+    )
+    assert m.data(m.index(2, 4)).startswith(core.assessment.astm.label)
     assert not hasattr(rows[2].result, "labels"), "the table keeps figures only"
     assert window.batch.progress.value() == 5
     assert window.batch.export_button.isEnabled()
@@ -102,7 +106,10 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
     assert rows[3]["error"]
     first = window.batch_model.row(0).result
     assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
-    assert rows[0]["model_sha256"] == window.controller.model.sha256
+    run = json.loads((tmp_path / "table.json").read_text(encoding="utf-8"))  # beside the CSV
+    assert run["model"]["sha256"] == window.controller.model.sha256
+    assert run["photos"] == {"rows": 4, "ok": 3, "failed": 1, "needs_review": run["photos"]["needs_review"]}
+    assert rows[0]["file"] == window.batch_model.row(0).path.name  # relative to the photos' folder
 
 
 def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path, record_property):
@@ -129,10 +136,12 @@ def test_ui_thread_longest_stall_while_a_batch_runs(qtbot, window, tmp_path, rec
 
 
 def _records(out) -> dict[str, dict]:
-    drop = ("seconds",)
+    """The per-photo records, without what differs from run to run (time taken, when)."""
+    drop = ("seconds", "analysed_at")
     return {
         p.name: {k: v for k, v in json.loads(p.read_text("utf-8")).items() if k not in drop}
         for p in sorted(out.glob("*.json"))
+        if p.name != "results.json"
     }
 
 
@@ -150,15 +159,24 @@ def test_the_gui_batch_and_the_cli_run_one_pipeline_with_the_same_records(qtbot,
     rows = {r.path.name: r.record for r in window.batch_model.rows if r.record is not None}
     assert {Path(k).stem for k in rows} == {Path(k).stem for k in gui}
     for name, record in rows.items():
-        assert {k: v for k, v in record.items() if k != "seconds"} == gui[f"{Path(name).stem}.json"]
+        assert {k: v for k, v in record.items() if k not in ("seconds", "analysed_at")} == gui[
+            f"{Path(name).stem}.json"
+        ]
 
     def csv_rows(out):
         with open(out / "results.csv", encoding="utf-8-sig", newline="") as fh:
-            return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+            return [
+                {k: v for k, v in r.items() if k not in ("seconds", "analysed_at")}
+                for r in csv.DictReader(fh)
+            ]
 
     assert csv_rows(gui_out) == csv_rows(cli_out)
+
     # the GUI batch resumes like the CLI: a second run skips every finished photo
-    before = {p.name: p.stat().st_mtime_ns for p in gui_out.glob("*.json")}
+    def mtimes():
+        return {p.name: p.stat().st_mtime_ns for p in gui_out.glob("*.json") if p.name != "results.json"}
+
+    before = mtimes()
     with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
         window.controller.run_batch_paths([folder], out_dir=gui_out)
-    assert {p.name: p.stat().st_mtime_ns for p in gui_out.glob("*.json")} == before
+    assert mtimes() == before and len(before) == 3

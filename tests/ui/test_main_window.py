@@ -14,6 +14,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.core import contract
 from app.core.analysis import analyze_photo
+from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.ui.main_window import NO_MODEL_TEXT, MainWindow
@@ -41,10 +42,15 @@ def test_open_photo_shows_overlay_and_core_figures(qtbot, window, tmp_path):
     assert values["corrosion area"] == f"{core.stats.percent['corrosion']:.2f} %"
     assert values["Corroded share of the asset"] == f"{core.stats.corroded_share:.2f} %"
     assert values["Provider"] == "CPU"
-    assert window.figures.grade_label.text() == f"ASTM D610: {core.assessment.astm.label}"
-    window.figures.scale_combo.setCurrentIndex(window.figures.scale_combo.findData("iso"))
-    assert window.figures.grade_label.text() == f"ISO 4628-3: {core.assessment.iso.label}"
-    assert window.settings.grade_scale == "iso"
+    d610 = core.assessment.astm.label + (
+        "" if core.measures.distribution is None else f"-{core.measures.distribution.type}"
+    )
+    assert window.figures.grade_label.text() == f"ASTM D610: {d610}"
+    window.figures.scale_combo.setCurrentIndex(
+        window.figures.scale_combo.findData(GradeScale.ISO_4628_3.value)
+    )
+    assert window.figures.grade_label.text() == f"ISO 4628-3: {core.assessment.iso.display}"
+    assert window.settings.grade_scale is GradeScale.ISO_4628_3
 
 
 def test_class_checkbox_and_shortcut_toggle_that_class_only(qtbot, window, tmp_path):

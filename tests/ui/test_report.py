@@ -13,6 +13,7 @@ import pytest
 from app.core import figures
 from app.core.analysis import PhotoFailure, analyze_rgb
 from app.core.errors import OutputExistsError
+from app.core.grading import GradeScale
 from app.core.overlay import blend_overlay
 from app.core.synthetic import synthetic_pipe
 from app.report import render_pdf_report, write_batch_pdf_report, write_pdf_report
@@ -56,7 +57,7 @@ def test_report_never_overwrites_unless_asked(qapp, analysed, tiny_model, tmp_pa
 def test_scale_choice_and_bad_scale(qapp, analysed, tiny_model):
     result, overlay, rgb = analysed
     both = render_pdf_report(result, overlay, rgb, tiny_model)
-    one = render_pdf_report(result, overlay, rgb, tiny_model, scale="iso")
+    one = render_pdf_report(result, overlay, rgb, tiny_model, scale=GradeScale.ISO_4628_3)
     assert both.startswith(b"%PDF") and one.startswith(b"%PDF")
     with pytest.raises(ValueError, match="grade scale"):
         render_pdf_report(result, overlay, rgb, tiny_model, scale="din")
@@ -75,10 +76,16 @@ def test_batch_report_paginates_and_lists_failures(qapp, analysed, tiny_model, t
 
 def test_figure_texts_follow_the_core_result(analysed):
     result, *_ = analysed
-    rows = dict(figures.figure_rows(result, "astm"))
+    rows = dict(figures.figure_rows(result, GradeScale.ASTM_D610))
     assert rows["Corroded share of the asset"] == figures.percent_text(result.stats.corroded_share, unit=True)
-    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}"
-    assert figures.grade_text(result.assessment, "iso") == f"ISO 4628-3: {result.assessment.iso.label}"
+    d = result.measures.distribution
+    assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}" + ("" if d is None else f"-{d.type}")
+    iso = result.assessment.iso
+    iso_text = figures.grade_text(result.assessment, GradeScale.ISO_4628_3)
+    assert iso_text == f"ISO 4628-3: {iso.label} ({iso.reference})"
+    assert rows["Share range"].startswith("D610 ") and rows["Needs review"] == figures.review_text(
+        result.assessment, GradeScale.ASTM_D610
+    )
     assert rows["Provider"] == result.provider
 
 

@@ -13,7 +13,7 @@ import pypdf  # the dev extra
 import pytest
 
 from app.core.analysis import PhotoFailure, analyze_rgb
-from app.core.grading import Assessment
+from app.core.grading import Assessment, GradeScale
 from app.core.inference import InferenceMode
 from app.core.overlay import blend_overlay
 from app.core.synthetic import synthetic_pipe
@@ -53,7 +53,7 @@ def _batch(photos, tiny_model, **options) -> bytes:
     thumbs = {r.path: make_thumbnail(rgb, r.labels) for r, rgb in photos}
     records = [*results, PhotoFailure(Path("site-7/broken.jpg"), "not a photo (cannot decode)")]
     opts = BatchReportOptions(folder=Path("site-7"), thumbnails=thumbs, **options)
-    return render_batch_pdf(records, tiny_model, "astm", opts)
+    return render_batch_pdf(records, tiny_model, GradeScale.ASTM_D610, opts)
 
 
 def test_batch_pdf_names_the_provider_as_the_app_does(qapp, photos, tiny_model):
@@ -84,12 +84,12 @@ def test_batch_summary_page(qapp, photos, tiny_model):
 
 def test_grade_distribution_counts_every_grade(photos):
     results = [r for r, _ in photos]
-    counts = dict(grade_counts(results, "astm"))
+    counts = dict(grade_counts(results, GradeScale.ASTM_D610))
     assert list(counts)[:11] == [str(v) for v in range(10, -1, -1)]
     assert sum(counts.values()) == len(results)
     for r in results:
         assert counts[r.assessment.astm.label] >= 1
-    assert list(dict(grade_counts(results, "iso")))[:6] == [f"Ri {v}" for v in range(6)]
+    assert list(dict(grade_counts(results, GradeScale.ISO_4628_3)))[:6] == [f"Ri {v}" for v in range(6)]
 
 
 def test_a_thumbnail_with_overlay_per_photo_and_every_review_reason(qapp, photos, tiny_model):
@@ -121,8 +121,10 @@ def test_batch_pdf_says_the_mode_used(qapp, photos, tiny_model):
 def test_photo_report_legend_lists_only_the_visible_classes(qapp, photos, tiny_model):
     result, rgb = photos[2]
     overlay = blend_overlay(rgb, result.labels, result.classes, {0, 1})
-    hidden = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, "astm", visible={0, 1}))[0]
-    shown = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, "astm"))[0]
+    hidden = pages_text(
+        render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610, visible={0, 1})
+    )[0]
+    shown = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610))[0]
     # "background area" is a figure either way; the legend adds one more only when it is drawn
     assert shown.count("background") == hidden.count("background") + 1
     assert "first reason here" in hidden and "second reason" in hidden
@@ -154,7 +156,9 @@ def test_report_pages_render_as_images_for_the_guide(qapp, photos, tiny_model):
     results = [r for r, _ in photos]
     thumbs = {r.path: make_thumbnail(rgb, r.labels) for r, rgb in photos}
     opts = BatchReportOptions(folder=Path("site-7"), thumbnails=thumbs)
-    pages = render_page_images(lambda c: draw_batch_report(c, results, [], tiny_model, ["astm"], opts))
+    pages = render_page_images(
+        lambda c: draw_batch_report(c, results, [], tiny_model, [GradeScale.ASTM_D610], opts)
+    )
     assert len(pages) == len(pages_text(_batch(photos, tiny_model))) == 3  # summary, cards, table
     assert abs(pages[0].width() / pages[0].height() - 210 / 297) < 0.01
     summary = qimage_to_rgb(pages[0])

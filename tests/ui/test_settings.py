@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.grading import GradeScale
 from app.ui.settings import MAX_RECENT, AppSettings
 
 
 def test_defaults(settings):
     assert settings.device == "auto"
-    assert settings.grade_scale == "astm"
+    assert settings.grade_scale is GradeScale.ASTM_D610
     assert settings.recent_files == []
     assert settings.opacity("corrosion", 0.5) == 0.5
     assert settings.window_geometry is None
@@ -17,13 +18,13 @@ def test_defaults(settings):
 
 def test_values_survive_a_new_instance(settings, tmp_path):
     settings.device = "cpu"
-    settings.grade_scale = "iso"
+    settings.grade_scale = GradeScale.ISO_4628_3
     settings.last_folder = tmp_path
     settings.set_opacity("asset", 0.3)
     settings.sync()
     again = AppSettings.at(tmp_path / "settings.ini")
     assert again.device == "cpu"
-    assert again.grade_scale == "iso"
+    assert again.grade_scale is GradeScale.ISO_4628_3
     assert again.last_folder == str(tmp_path)
     assert again.opacity("asset", 0.5) == pytest.approx(0.3)
 
