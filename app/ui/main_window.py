@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
-        self.figures.set_result(item.result)
+        self.figures.set_result(self.controller.result)  # the state's: with the photo's scale
         self.readout.set_photo(item.result.size, item.result)
         self._update_enabled()
 

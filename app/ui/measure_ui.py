@@ -1,19 +1,19 @@
-"""The measures of the photo on screen in the window: the scale line tool, the per-photo scale, the
-measures panel, the overlay layers and the scale bar. Measures and layer images are computed in a
-worker (patches on 12 MP take longer than a frame), one job at a time, the newest result winning."""
+"""The scale and layers of the photo on screen in the window: the scale line tool, the per-photo scale
+(given to the result, so the figures panel, the PDF and later edits carry it), the scale panel, the
+overlay layers and the scale bar. Layer images are composed in a worker (a 12 MP photo's outlines and
+uncertainty take longer than a frame), one job at a time, the newest label map winning."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QObject, QPointF
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from app.core import measure_text
 from app.core.analysis import PhotoResult
-from app.core.measures import PhotoMeasures
 from app.core.physical import ScaleError, scale_from_line
 from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images
 from app.ui.measures_widget import MeasuresWidget
@@ -24,18 +24,16 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
-class MeasuredView:
-    """What the worker hands back for one result: its measures and its layer images."""
+class LayerJob:
+    """What the worker hands back for one label map: the layers' images."""
 
-    result: PhotoResult
-    measures: PhotoMeasures
+    labels: np.ndarray
     images: dict[str, QImage]
 
 
-def measure_view(result: PhotoResult, mm_per_px: float | None) -> MeasuredView:
-    """The measures and layer images of one result (on a worker thread)."""
-    measures = measure_text.measures_for(result, result.labels, mm_per_px)
-    return MeasuredView(result, measures, layer_images(result.labels, result.confidence, result.classes))
+def compose_layers(result: PhotoResult) -> LayerJob:
+    """The layer images of one result (on a worker thread)."""
+    return LayerJob(result.labels, layer_images(result.labels, result.confidence, result.classes))
 
 
 class MeasureUi(QObject):
@@ -55,8 +53,7 @@ class MeasureUi(QObject):
         self.scale_bar = ScaleBarItem()
         scene.addItem(self.scale_bar)
         self.tool = ScaleLineTool(self._on_line)
-        self.measures: PhotoMeasures | None = None
-        self._measured: PhotoResult | None = None
+        self._layers_of: np.ndarray | None = None  # the label map the layer images show
         self._busy = self._again = False
         self.draw_action = QAction("Draw &scale line", self)
         self.draw_action.setObjectName("action_draw_scale")
@@ -70,8 +67,6 @@ class MeasureUi(QObject):
         self.state.result_changed.connect(self._on_result)
         self.state.figures_changed.connect(self._on_figures)
         self.scales.changed.connect(self._on_scale_changed)
-        window.figures.grade_scale_changed.connect(self.panel.set_grade_scale)
-        self.panel.set_grade_scale(window.figures.grade_scale)
         self._on_photo(None)
 
     def install_menu(self, view_menu: QMenu, before: QAction) -> None:
@@ -122,61 +117,61 @@ class MeasureUi(QObject):
 
     def _on_scale_changed(self, path) -> None:
         photo = self.state.photo
-        if photo is None or photo.path != path:
-            return
-        if self.measures is not None and self._measured is not None:
-            self.measures = measure_text.with_scale(self.measures, self._measured, self.mm_per_px)
-            self.panel.set_measures(self.measures, self._measured)
-        self._update_scale_bar()
+        if photo is not None and photo.path == path:
+            self.state.set_scale(self.mm_per_px)  # figures_changed follows
+            self._update_scale_bar()
 
     def _update_scale_bar(self) -> None:
         photo = self.state.photo
         size = (0, 0) if photo is None else (int(photo.rgb.shape[1]), int(photo.rgb.shape[0]))
         self.scale_bar.set_scale(self.mm_per_px, size)
 
-    # the measures and layers of the result shown ------------------------------------------------
+    # the figures and layers of the result shown -----------------------------------------------
     def _on_photo(self, _photo) -> None:
         self.set_drawing(False)
-        self.measures, self._measured = None, None
+        self._layers_of = None
         self.layer_items.set_images(None)
         self.panel.set_measures(None, None)
         self._update_scale_bar()
 
     def _on_result(self, result: PhotoResult | None) -> None:
         if result is None:
-            self.measures, self._measured = None, None
+            self._layers_of = None
             self.layer_items.set_images(None)
             self.panel.set_measures(None, None)
 
     def _on_figures(self, result: PhotoResult) -> None:
-        if self._busy:  # one job at a time: the newest result is measured when it ends
+        if result is not self.state.result:
+            return  # superseded while the signal was on its way (e.g. the scale given below)
+        if result.measures.mm_per_px != self.mm_per_px:  # a new analysis of a photo with a scale
+            self.state.set_scale(self.mm_per_px)
+            return
+        self.panel.set_measures(result.measures, result)
+        self.window.figures.set_result(result)
+        if result.labels is not self._layers_of:
+            self._start_layers(result)
+
+    def _start_layers(self, result: PhotoResult) -> None:
+        if self._busy:  # one job at a time: the newest map is composed when it ends
             self._again = True
             return
         self._busy = True
-        if self.measures is None:
-            self.panel.set_measures(None, None, "Measuring patches…")
-        worker = Worker(measure_view, result, self.mm_per_px)
-        worker.signals.returned.connect(self._on_measured)
-        worker.signals.failed.connect(lambda msg: log.warning("measures: %s", msg))
+        worker = Worker(compose_layers, result)
+        worker.signals.returned.connect(self._on_layers)
+        worker.signals.failed.connect(lambda msg: log.warning("layers: %s", msg))
         worker.signals.finished.connect(self._on_job_done)
         self.window.controller.pool.start(worker)
 
-    def _on_measured(self, view: MeasuredView) -> None:
-        if view.result is not self.state.result:
-            return  # a newer result (an edit, another photo) is measured next
-        self._measured = view.result
-        scale = self.mm_per_px
-        self.measures = (
-            view.measures
-            if view.measures.mm_per_px == scale
-            else measure_text.with_scale(view.measures, view.result, scale)
-        )
-        self.layer_items.set_images(view.images)
-        self.panel.set_measures(self.measures, view.result)
+    def _on_layers(self, job: LayerJob) -> None:
+        result = self.state.result
+        if result is None or job.labels is not result.labels:
+            return  # a newer map (an edit, another photo) is composed next
+        self._layers_of = job.labels
+        self.layer_items.set_images(job.images)
 
     def _on_job_done(self) -> None:
         self._busy = False
-        if self._again:
-            self._again = False
-            if self.state.result is not None:
-                self._on_figures(self.state.result)
+        result = self.state.result
+        if self._again and result is not None and result.labels is not self._layers_of:
+            self._start_layers(result)
+        self._again = False

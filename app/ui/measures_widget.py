@@ -1,5 +1,8 @@
-"""The standards' measures of the photo on screen (D610 distribution with its evidence, the share's
-range, patches, physical areas) and the scale controls: draw a line over a known length, type it."""
+"""The scale of the photo on screen and its physical areas (each class, the largest patch, the oblique
+photo note), and the scale controls: draw a line over a known length, type that length.
+
+The grade with its D610 distribution and evidence and the share's range are in the figures panel
+(`app.core.figures.figure_rows`)."""
 
 from __future__ import annotations
 
@@ -24,17 +27,16 @@ DRAW_HINT = "Draw a line over a known length (a ruler, the pipe's outer diameter
 
 
 class MeasuresWidget(QGroupBox):
-    """Shows one photo's `PhotoMeasures` with the PDF's texts; asks for the scale line's known length."""
+    """Shows one photo's areas with the PDF's texts; asks for the scale line's known length."""
 
     draw_requested = Signal(bool)  # the line tool on (True) or off
     length_entered = Signal(float)  # the known length in mm of the line drawn
     clear_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Standards' measures", parent)
+        super().__init__("Scale and areas", parent)
         self._measures: PhotoMeasures | None = None
         self._figures: PhotoFigures | None = None
-        self.grade_scale = "astm"
         self._form = QFormLayout()
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
@@ -87,10 +89,6 @@ class MeasuresWidget(QGroupBox):
     def measures(self) -> PhotoMeasures | None:
         return self._measures
 
-    def set_grade_scale(self, scale: str) -> None:
-        self.grade_scale = scale
-        self.set_measures(self._measures, self._figures)
-
     def set_measures(
         self, measures: PhotoMeasures | None, figures: PhotoFigures | None, wait: str = ""
     ) -> None:
@@ -103,7 +101,7 @@ class MeasuresWidget(QGroupBox):
             self.note_label.setVisible(bool(wait))
             self.scale_label.setText("")
             return
-        for key, value in measure_text.measure_rows(measures, figures, self.grade_scale):
+        for key, value in measure_text.area_rows(measures):
             field = QLabel(value)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setWordWrap(True)

@@ -14,6 +14,7 @@ from app import cli
 from app.core.files import write_png
 from app.core.grading import ReviewPolicy, assess
 from app.core.palette import DEFAULT_CLASSES, decode_mask, encode_mask
+from app.core.patches import patch_stats
 from app.core.reviewed import ReviewState, write_reviewed_mask
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
@@ -44,10 +45,19 @@ def _check_figures_equal_the_mask(record: dict, row: dict[str, str], labels: np.
     want_share = None if stats.corroded_share is None else round(stats.corroded_share, 6)
     assert record["corroded_share"] == want_share
     for key, grade in (("astm_d610", expected.astm), ("iso_4628_3", expected.iso)):
-        assert record[key] == (None if grade is None else {"value": grade.value, "label": grade.label})
+        got = record[key]
+        assert (None if got is None else (got["value"], got["label"])) == (
+            None if grade is None else (grade.value, grade.label)
+        )
     assert record["needs_review"] == expected.needs_review
+    patches = patch_stats(labels, DEFAULT_CLASSES)
+    assert record["patch_count"] == (None if patches is None else patches.count)
+    assert record["labels_source"] == "reviewed"
+    # a reviewed map has no range: the range comes from the model's probabilities
+    assert record["corroded_share_low"] is None and row["corroded_share_low"] == ""
     assert row["corroded_share"] == ("" if want_share is None else f"{want_share:.4f}")
     assert row["astm_d610"] == ("" if expected.astm is None else str(expected.astm.value))
+    assert row["iso_4628_3"] == ("" if expected.iso is None else expected.iso.label)
     for name, pct in stats.percent.items():
         assert row[f"{name}_percent"] == f"{round(pct, 6):.4f}"  # the CSV is written from the record
 
@@ -60,13 +70,15 @@ def test_real_photos_with_their_ground_truth_as_reviewed_masks(tmp_path: Path, t
     photos = [REAL_DATA / "DATASET" / "original" / f"ORI_{i}.png" for i in ids]
     masks = REAL_DATA / "DATASET" / "ground_truth"
     out = tmp_path / "out"
-    assert _analyze(photos, out, masks, tiny_model_path) == 0
+    assert _analyze(photos, out, masks, tiny_model_path, "--mm-per-px", "0.5") == 0
     rows = _rows(out)
     for pair_id, photo in zip(ids, photos, strict=True):
         labels, _ = decode_mask(np.asarray(Image.open(masks / f"GT_{pair_id}.png").convert("RGB")))
         record, row = _record(out, photo.stem), rows[str(photo)]
         _check_figures_equal_the_mask(record, row, labels)
         assert record["source"] == row["source"] == "reviewed"
+        corrosion_px = np.count_nonzero(labels == 0)  # class 0 is corrosion
+        assert record["corrosion_area_mm2"] == pytest.approx(corrosion_px * 0.25, abs=1e-3)
         assert record["reviewed_mask"] == str(masks / f"GT_{pair_id}.png")
         # a mask from another tool: reviewed, by nobody we know
         assert record["reviewed_by"] == row["reviewed_by"] == "" and row["reviewed_at"] == ""

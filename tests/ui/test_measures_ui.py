@@ -1,9 +1,8 @@
-"""The scale line, the measures panel, the layers and the scale bar in the real main window."""
+"""The scale line, the scale panel, the layers and the scale bar in the real main window."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,10 @@ from app.core.measures import measure_photo
 from app.core.palette import DEFAULT_CLASSES
 from app.core.patches import patch_outlines, patch_stats
 from app.core.physical import OBLIQUE_NOTE, format_area
-from app.core.share_range import CALIBRATED, ShareRange, range_text
+from app.core.share_range import range_text
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 from app.ui.layers import OUTLINES, UNCERTAINTY
-from app.ui.measures_widget import MeasuresWidget
 from app.ui.qimage import qimage_to_rgb, rgb_to_qimage
 from app.ui.result_state import OpenedPhoto
 from bench.heartbeat import Heartbeat
@@ -30,10 +28,9 @@ from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 
 def _measured(qtbot, window) -> None:
+    """Wait for the layer images of the label map shown."""
     ui = window.measure_ui
-    qtbot.waitUntil(
-        lambda: ui.measures is not None and ui._measured is window.controller.result, timeout=TIMEOUT_MS
-    )
+    qtbot.waitUntil(lambda: ui._layers_of is window.controller.result.labels, timeout=TIMEOUT_MS)
 
 
 def _draw(qtbot, window, start: QPoint, end: QPoint) -> float:
@@ -55,6 +52,7 @@ def test_drawing_the_scale_line_and_typing_its_length_sets_mm_per_px_and_areas_i
     _measured(qtbot, window)
     ui, panel = window.measure_ui, window.measure_ui.panel
     assert "corrosion area" not in panel.values() and not panel.note_label.isVisible()
+    assert "Corrosion area" not in window.figures.values()
     assert not ui.scale_bar.isVisible(), "no scale, no scale bar"
     qtbot.mouseClick(panel.draw_button, Qt.MouseButton.LeftButton)
     assert window.viewer.tool is ui.tool and window.actions and ui.draw_action.isChecked()
@@ -73,6 +71,9 @@ def test_drawing_the_scale_line_and_typing_its_length_sets_mm_per_px_and_areas_i
         assert values[f"{name} area"] == format_area(pixels * ui.mm_per_px**2)
     assert values["corrosion area"].endswith("cm²")
     assert values["Scale"] == f"{ui.mm_per_px:.4g} mm/px"
+    assert result.measures.mm_per_px == pytest.approx(scale), "the result carries the scale (PDF, edits)"
+    shown = window.figures.values()
+    assert shown["Corrosion area"] == format_area(result.stats.pixels["corrosion"] * scale**2)
     assert panel.note_label.text() == OBLIQUE_NOTE and panel.isVisible()
     assert ui.scale_bar.isVisible() and ui.scale_bar.bar is not None
     assert ui.scale_bar.bar.pixels == pytest.approx(ui.scale_bar.bar.mm / ui.mm_per_px)
@@ -83,10 +84,13 @@ def test_drawing_the_scale_line_and_typing_its_length_sets_mm_per_px_and_areas_i
     open_and_wait(qtbot, window, other)
     _measured(qtbot, window)
     assert ui.mm_per_px is None and "corrosion area" not in panel.values(), "the scale is per photo"
+    assert window.controller.result.measures.mm_per_px is None
     assert not ui.scale_bar.isVisible()
     open_and_wait(qtbot, window, path)
     _measured(qtbot, window)
     assert ui.mm_per_px == pytest.approx(scale) and panel.values()["corrosion area"].endswith("cm²")
+    assert window.controller.result.measures.mm_per_px == pytest.approx(scale), "given to the new result"
+    assert window.figures.values()["Corrosion area"].endswith("cm²")
     qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
     assert ui.mm_per_px is None and "corrosion area" not in panel.values()
 
@@ -104,37 +108,23 @@ def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tm
     assert ui.mm_per_px is None and "positive number of mm" in panel.line_label.text()
 
 
-def test_the_panel_shows_the_distribution_with_its_evidence(qtbot, window, tmp_path):
+def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_range(qtbot, window, tmp_path):
     path, _ = photo(tmp_path, 5)
     open_and_wait(qtbot, window, path)
     _measured(qtbot, window)
     result = window.controller.result
     patches = patch_stats(result.labels, result.classes)
     want = d610_distribution(patches)
-    values = window.measure_ui.panel.values()
     assert want is not None
-    assert values["D610 distribution"] == f"{want.type} ({want.name})"
-    assert values["Evidence"] == want.evidence
-    assert values["Grade and distribution"] == f"ASTM D610 {d610_label(result.assessment.astm, want)}"
-    assert values["Corrosion patches"].startswith(str(patches.count))
-
-
-def test_the_range_line_reads_as_the_issue_writes_it(qtbot):
-    rgb, labels = synthetic_pipe(3, (60, 80))
-    stats = area_stats(labels, DEFAULT_CLASSES)
-    figures = _result(rgb, labels)
-    m = measure_photo(labels, DEFAULT_CLASSES, None, None, stats)
-    m = replace(m, share_range=ShareRange(4.1, 2.6, 6.0, CALIBRATED))
-    panel = MeasuresWidget()
-    qtbot.addWidget(panel)
-    panel.set_measures(m, figures)
-    text = panel.values()["Share range"]
-    assert text == range_text(m.share_range, GradeScale.ASTM_D610)
-    assert text.startswith("D610 ") and "(share 4.1 %, range 2.6-6.0 %)" in text
-    panel.set_grade_scale("iso")
-    assert panel.values()["Share range"].startswith("Ri ")
-    panel.set_measures(replace(m, share_range=None), figures)
-    assert "no model probabilities" in panel.values()["Share range"]
+    values = window.figures.values()
+    assert values["D610 distribution"] == f"{want.type} ({want.name}): {want.evidence.split(': ', 1)[1]}"
+    label = d610_label(result.assessment.astm, want)
+    assert window.figures.grade_label.text() == f"ASTM D610: {label}" and label.endswith(f"-{want.type}")
+    r = result.measures.share_range
+    assert r is not None and values["Share range"] == range_text(r, GradeScale.ASTM_D610)
+    assert values["Share range"].startswith("D610 ") and ", range " in values["Share range"]
+    largest = window.measure_ui.panel.values()["Largest patch"]
+    assert largest.startswith(f"{100.0 * patches.largest_pixels / patches.asset_pixels:.3g} % of the asset")
 
 
 def test_layers_toggle_from_the_panel_keys_and_view_menu(qtbot, window, tmp_path):
@@ -181,8 +171,11 @@ def _result(
         height=h,
         stats=stats,
         assessment=assess(stats, 0.8, ReviewPolicy()),
+        measures=measure_photo(labels, DEFAULT_CLASSES, None, None, stats),
         mean_confidence=0.8,
         seconds=0.0,
+        analysed_at="2026-12-01T10:00:00Z",
+        model_file="tiny.onnx",
         model_sha256="0" * 64,
         provider="CPU",
         mode=InferenceMode.RESIZE,
@@ -192,7 +185,7 @@ def _result(
     )
 
 
-def test_measures_and_layers_of_a_12_mp_result_never_stall_the_ui_over_50_ms(qtbot, window, tmp_path):
+def test_the_layers_of_a_12_mp_result_never_stall_the_ui_over_50_ms(qtbot, window, tmp_path):
     small_rgb, small_labels = synthetic_pipe(9, (300, 400))
     rgb = np.repeat(np.repeat(small_rgb, 10, axis=0), 10, axis=1)  # 4000 x 3000
     labels = np.repeat(np.repeat(small_labels, 10, axis=0), 10, axis=1)
@@ -201,16 +194,17 @@ def test_measures_and_layers_of_a_12_mp_result_never_stall_the_ui_over_50_ms(qtb
     path = tmp_path / "big.png"
     state = window.controller.state
     state.set_photo(OpenedPhoto(path, rgb, rgb_to_qimage(rgb)))
+    result = _result(rgb, labels, confidence, path)  # its measures are the analysis's, in its worker
     window.viewer.set_photo(state.photo.image)
     QApplication.processEvents()
     with Heartbeat() as beat:
         start = time.perf_counter()
-        state.set_result(_result(rgb, labels, confidence, path))
-        qtbot.waitUntil(lambda: window.measure_ui._measured is state.result, timeout=120_000)
+        state.set_result(result)
+        qtbot.waitUntil(lambda: window.measure_ui._layers_of is labels, timeout=120_000)
         for _ in range(5):  # the layer pixmaps are shown in the loop too
             QApplication.processEvents()
             time.sleep(0.02)
     took = time.perf_counter() - start
     assert window.measure_ui.layer_items.has_image(OUTLINES)
-    print(f"12 MP measures: {took:.2f} s, longest UI stall {beat.longest_ms:.0f} ms")
-    assert beat.longest_ms <= 50, f"the UI stalled {beat.longest_ms:.0f} ms (measures took {took:.1f} s)"
+    print(f"12 MP layers: {took:.2f} s, longest UI stall {beat.longest_ms:.0f} ms")
+    assert beat.longest_ms <= 50, f"the UI stalled {beat.longest_ms:.0f} ms (layers took {took:.1f} s)"
