@@ -133,7 +133,7 @@ class ScaleBarItem(QGraphicsItem):
         bar = QRectF(box.left() + u, box.bottom() - 1.8 * u, self.bar.pixels, 0.8 * u)
         painter.fillRect(bar, QColor(255, 255, 255))
         font = QFont(painter.font())
-        font.setPixelSize(max(1, math.floor(2.2 * u)))
+        font.setPixelSize(max(1, math.floor(1.8 * u)))
         painter.setFont(font)
         painter.setPen(QColor(255, 255, 255))
         text = QRectF(bar.left(), box.top() + 0.3 * u, bar.width() + u, 2.6 * u)
