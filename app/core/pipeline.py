@@ -208,7 +208,7 @@ def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: Batch
             "ask to overwrite (--overwrite) to replace them"
         )
         return _replace(item, blocked=why)
-    mask = review_source.find_mask(options.reviewed_masks, item.path)
+    mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
     same_source = record.get("reviewed_mask") == (None if mask is None else str(mask))
     if options.resume and same_source and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
@@ -274,7 +274,8 @@ def _analyse_and_write(
     t0 = time.perf_counter()
     rgb = read_image(item.path, max_pixels=options.max_pixels)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
-    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes)
+    own = targets.get("mask")
+    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
     result = analyze_rgb(
         model,
         rgb,

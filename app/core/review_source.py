@@ -14,7 +14,7 @@ from app.core.analysis import PhotoResult, reassess
 from app.core.export import escape_cell
 from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
-from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState
+from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
 
 # DESIGN section 10: where the figures come from, appended after today's columns.
 REVIEW_COLUMNS = ("source", "reviewed_by", "reviewed_at")
@@ -44,9 +44,25 @@ def mask_folder(folder: str | os.PathLike[str]) -> MaskFolder:
     return _listed(str(folder), mtime)
 
 
-def find_mask(folder: str | os.PathLike[str] | None, photo: Path) -> Path | None:
-    """The mask file `folder` holds for this photo (by its stem), or None (no folder, or no mask)."""
-    return None if folder is None else mask_folder(folder).find(photo.stem, photo)
+def find_mask(
+    folder: str | os.PathLike[str] | None, photo: Path, own_mask: Path | None = None
+) -> Path | None:
+    """The mask file `folder` holds for this photo (by its stem), or None (no folder, or no mask).
+    `own_mask`, the model's mask this run writes for the photo, is never taken as a reviewed one (when
+    MASK_DIR is the output folder)."""
+    if folder is None:
+        return None
+    found = mask_folder(folder).find(photo.stem, photo)
+    if found is not None and own_mask is not None and _same(found, own_mask):
+        return None
+    return found
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == Path(b).resolve()
+    except OSError:
+        return a.absolute() == Path(b).absolute()
 
 
 def read_mask(
@@ -54,12 +70,12 @@ def read_mask(
     photo: Path,
     size: tuple[int, int],
     classes: Sequence[ClassInfo],
+    own_mask: Path | None = None,
 ) -> ReviewedMask | None:
-    """`folder`'s mask for `photo` (by its stem), checked against the photo's (width, height) and the
-    classes' colours (`ReviewedMaskError` saying why it cannot be used); None without one."""
-    if folder is None:
-        return None
-    return mask_folder(folder).read(photo.stem, size, classes, photo=photo)
+    """`folder`'s mask for `photo` (see `find_mask`), checked against the photo's (width, height) and
+    the classes' colours (`ReviewedMaskError` saying why it cannot be used); None without one."""
+    path = find_mask(folder, photo, own_mask)
+    return None if path is None else read_reviewed_mask(path, size, classes)
 
 
 def apply_reviewed_mask(

@@ -171,3 +171,17 @@ def test_reviewed_masks_must_be_a_folder(tmp_path: Path, tiny_model_path: Path, 
     assert rc == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "--reviewed-masks" in err and "is not a folder" in err
+
+
+def test_masks_in_the_output_folder_never_take_our_own_mask_as_reviewed(
+    tmp_path: Path, tiny_model_path: Path
+):
+    photos, labels = _photos(tmp_path / "photos", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_reviewed_mask(out / "pipe1_mask.reviewed.png", labels[1])  # an inspector's, beside our outputs
+    for _ in range(2):  # the second run finds our pipe0_mask.png there: still the model's figures
+        assert _analyze(photos, out, out, tiny_model_path) == 0
+        rows = _rows(out)
+        assert rows[str(photos[0])]["source"] == "model" and rows[str(photos[1])]["source"] == "reviewed"
+    assert _record(out, "pipe0")["reviewed_mask"] is None
