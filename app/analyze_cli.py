@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app import console
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
 from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
+from app.core.ownership import own_outputs
 from app.core.photos import find_images
 from app.core.physical import check_scale, format_area
 from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
@@ -141,7 +142,7 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
     spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
     area = rec.get("corrosion_area_mm2")
     size = "" if area is None else f", {format_area(area)}"
-    source = " (reviewed mask)" if rec.get("source") == "reviewed" else ""
+    source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
     return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
@@ -164,7 +165,53 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
     )
 
 
+class _Console:
+    """What Ctrl+C means now: before the batch, stop at once; during it, stop after the photo, and a
+    second one stops at once."""
+
+    # After a first Ctrl+C stopped the batch, a second one this soon still means "at once" (exit 130),
+    # even when the photo then under way ended sooner: two presses give the same result every time.
+    DOUBLE_PRESS_S = 0.3
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.batch_running = False
+        self.bar: ProgressBar | None = None
+        self.first_at = 0.0
+
+    def first_interrupt(self) -> None:
+        if not self.batch_running:
+            raise KeyboardInterrupt
+        self.first_at = time.monotonic()
+        self.stop.set()
+        if self.bar is not None:
+            self.bar.clear()
+        print("Stopping after this photo (Ctrl+C again to stop at once) ...", file=sys.stderr)
+
+
 def analyze(args: argparse.Namespace) -> int:
+    """`corroscope analyze`; the console may fail or close at any time without changing the work done."""
+    with console.guarded_streams():
+        state = _Console()
+        with console.Interrupts(state.first_interrupt) as interrupts:
+            try:
+                rc = _analyze(args, state, interrupts)
+            except KeyboardInterrupt:  # before the batch (model loading, folder listing)
+                rc = None
+            except Exception:
+                # A Ctrl+C inside a C extension (importing ONNX Runtime, say) can come back as another
+                # error ("ImportError: initialization failed"): once pressed, it is an interrupt.
+                if not interrupts.count:
+                    raise
+                rc = None
+            interrupts.settle()
+            if rc is None or (interrupts.count and not state.batch_running):
+                print("Interrupted.", file=sys.stderr)
+                rc = EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED if interrupts.count >= 2 else rc
+
+
+def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Interrupts) -> int:
     try:
         batch_options(args, Path("."))  # bad values are refused before the (slow) model load
     except ValueError as exc:
@@ -183,22 +230,32 @@ def analyze(args: argparse.Namespace) -> int:
         except CorroscopeError as exc:
             print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    found = find_images(args.paths, recursive=args.recursive)
     named = {p for p in args.paths if p.is_file()}
-    paths = [
-        p
-        for p in find_images(args.paths, recursive=args.recursive)
-        if p in named or not exporters.is_output_file(p, args.out)
-    ]
+    ours = own_outputs([p for p in found if p not in named], args.out)
+    paths = [p for p in found if p not in ours]
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
     print(provider_line(model, args.device), file=sys.stderr)
-    return _run(model, paths, args.out, options)
+    if ours:
+        n = len(ours)
+        print(
+            f"Left out {n} file{'s' if n > 1 else ''} Corroscope wrote into {args.out} earlier.",
+            file=sys.stderr,
+        )
+    return _run(model, paths, args.out, options, state, interrupts)
 
 
-def _run(model, paths: list[Path], out: Path, options: BatchOptions) -> int:
-    bar = ProgressBar(len(paths), sys.stderr)
-    stop = threading.Event()
+def _run(
+    model,
+    paths: list[Path],
+    out: Path,
+    options: BatchOptions,
+    state: _Console,
+    interrupts: console.Interrupts,
+) -> int:
+    bar = state.bar = ProgressBar(len(paths), sys.stderr)
 
     def on_progress(outcome: PhotoOutcome) -> None:
         if outcome.state == DONE:
@@ -206,19 +263,13 @@ def _run(model, paths: list[Path], out: Path, options: BatchOptions) -> int:
             print(result_line(outcome.path, dict(outcome.record or {})), flush=True)
         bar.finished(outcome)
 
-    def on_sigint(signum, frame) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        bar.clear()
-        print("Stopping after this photo (Ctrl+C again to stop at once) ...", file=sys.stderr)
-
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    state.batch_running = True
     try:
         summary = run_batch(
-            model, paths, out, options, progress=on_progress, started=bar.started, cancelled=stop.is_set
+            model, paths, out, options, progress=on_progress, started=bar.started, cancelled=state.stop.is_set
         )
+        while state.stop.is_set() and (left := state.first_at + state.DOUBLE_PRESS_S - time.monotonic()) > 0:
+            time.sleep(left)
     except KeyboardInterrupt:
         bar.clear()
         print("Interrupted. Finished photos are complete; run the same command to resume.", file=sys.stderr)
@@ -228,8 +279,7 @@ def _run(model, paths: list[Path], out: Path, options: BatchOptions) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        interrupts.settle()
     bar.clear()
     return _report(summary)
 

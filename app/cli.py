@@ -9,7 +9,9 @@ import argparse
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +34,7 @@ from app.core.model import DEVICES
 from app.core.paths import samples_dir
 from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
+from app.core.text import safe_path, safe_text
 
 SUBCOMMANDS = ("gui", "analyze", "selftest", "project")
 
@@ -62,6 +65,16 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is app._interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl+C is ours to handle now
+    try:
+        return _main(argv)
+    finally:
+        if app.IS_COMMAND and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is over: exit with its code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "gui":
         return run_gui(argv[1:])
@@ -130,10 +143,10 @@ def selftest(args: argparse.Namespace) -> int:
         print("SELFTEST FAILED: no model loaded", file=sys.stderr)
         return EXIT_FAILED
     load_s = time.perf_counter() - t0
-    print(f"Model:     {model.path}")
+    print(f"Model:     {safe_path(model.path)}")
     print(f"SHA-256:   {model.sha256}")
     print(
-        f"Classes:   {', '.join(c.name for c in model.classes)}; "
+        f"Classes:   {safe_text(', '.join(c.name for c in model.classes))}; "
         f"input size {model.input_size[0]}x{model.input_size[1]}"
     )
     print(f"Provider:  {model.device} ({', '.join(model.providers)}), loaded in {load_s:.2f} s")
@@ -153,9 +166,9 @@ def selftest(args: argparse.Namespace) -> int:
     if not np.array_equal(first.labels, second.labels):
         problems.append("two runs on the same photo disagree")
     stats = area_stats(second.labels, model.classes)
-    print(f"Sample:    {name} ({rgb.shape[1]}x{rgb.shape[0]}), mode {options.mode.value}")
+    print(f"Sample:    {safe_path(name)} ({rgb.shape[1]}x{rgb.shape[0]}), mode {options.mode.value}")
     print(f"Timing:    first run {first.seconds * 1000:.0f} ms, second run {second.seconds * 1000:.0f} ms")
-    print("Areas:     " + ", ".join(f"{k} {v:.1f} %" for k, v in stats.percent.items()))
+    print("Areas:     " + safe_text(", ".join(f"{k} {v:.1f} %" for k, v in stats.percent.items()), 400))
     if args.device == "cuda" and model.device != "CUDA":
         problems.append(f"CUDA was asked for but does not run ({model.cuda_note or 'unknown reason'})")
     if problems:

@@ -67,9 +67,9 @@ class _TimedModel:
         self._model = model
         self._clock = clock
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
+    def predict(self, batch: np.ndarray, deadline: float | None = None) -> np.ndarray:
         with self._clock.stage("inference"):
-            return self._model.predict(batch)
+            return self._model.predict(batch, deadline)
 
     def __getattr__(self, name: str):
         return getattr(self._model, name)

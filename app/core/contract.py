@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.core.text import safe_repr
+
 CONTRACT_VERSION = "1"
 
 INPUT_NAME = "image"
@@ -30,11 +32,11 @@ def parse_input_size(text: str) -> tuple[int, int]:
     """`"256,256"` -> (256, 256); raises ValueError with a readable reason."""
     parts = text.split(",")
     if len(parts) != 2:
-        raise ValueError(f"input size must be 'H,W', got {text!r}")
+        raise ValueError(f"input size must be 'H,W', got {safe_repr(text, 40)}")
     try:
         h, w = (int(p.strip()) for p in parts)
     except ValueError:
-        raise ValueError(f"input size must be two integers 'H,W', got {text!r}") from None
+        raise ValueError(f"input size must be two integers 'H,W', got {safe_repr(text, 40)}") from None
     if h < 8 or w < 8 or h > 8192 or w > 8192:
         raise ValueError(f"input size {h}x{w} is out of range (8..8192)")
     return h, w

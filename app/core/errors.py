@@ -33,3 +33,17 @@ class ProjectError(CorroscopeError):
 
 class ReviewedMaskError(CorroscopeError):
     """A reviewed mask that cannot be used for its photo (unreadable, wrong size, off-palette colours)."""
+
+
+class ModelBudgetError(ModelContractError):
+    """A model that ran past its time or memory budget (docs/reliability.md) and was stopped.
+
+    `budget` names the one that ran out: "load", "run", "photo" or "memory"."""
+
+    def __init__(self, message: str, budget: str) -> None:
+        super().__init__(message)
+        self.budget = budget
+
+
+class OutputLockedError(ExportError):
+    """Another run is writing into the same output folder."""

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from app.core.measures import CSV_FIELDS, csv_cells, record_fields
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 
-RESULT_SCHEMA = 2  # 2: measures, timestamp, model file, relative path, per-scale reasons
+RESULT_SCHEMA = 3  # 2: measures, timestamp, model file, relative path, per-scale reasons; 3: batch records
+# name their photo (`source`), prove their files and are sealed
 CSV_NAME = "results.csv"
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f\udc80-\udcff]')  # with bytes that are not UTF-8
 _RESERVED = {
     "CON",
     "PRN",
@@ -38,8 +40,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_stem(name: str, max_len: int = 100) -> str:
-    """A file-name stem that cannot leave its folder: no separators, no `..`, no control or reserved names;
-    at most `max_len` bytes in UTF-8, so outputs and their temp files stay under the 255-byte name limit."""
+    """A file-name stem that cannot leave its folder: no separators, no `..`, no control or reserved names,
+    no bytes that are not UTF-8; at most `max_len` bytes in UTF-8, so outputs and their temp files stay
+    under the 255-byte name limit."""
     stem = unicodedata.normalize("NFC", name)
     stem = _UNSAFE.sub("_", stem).strip(" .")
     stem = stem[:max_len]
@@ -49,24 +52,47 @@ def safe_stem(name: str, max_len: int = 100) -> str:
     if not stem:
         stem = "photo"
     if stem.split(".")[0].upper() in _RESERVED:
-        stem = "_" + stem
+        stem = "_" + stem[: max_len - 1]
     return stem
 
 
-def output_stems(paths: Sequence[Path]) -> dict[Path, str]:
-    """A distinct output stem per input: its own stem, plus a short hash of its full path where two
-    inputs (e.g. `a/pipe.jpg`, `b/pipe.jpg`, `a/pipe.png`) would otherwise share one."""
-    stems = {p: safe_stem(p.stem) for p in paths}
-    counts: dict[str, int] = {}
-    for s in stems.values():
-        counts[s.casefold()] = counts.get(s.casefold(), 0) + 1
-    out = {}
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as text that any UTF-8 writer can write: bytes of the name that are not UTF-8 (surrogate
+    escapes on POSIX) become `\\xNN`, so CSV, JSON and the console never fail on them."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
+def output_stems(paths: Sequence[Path], max_len: int = 100) -> dict[Path, str]:
+    """A distinct output stem per input, at most `max_len` bytes: its own stem, shortened, plus a short
+    hash of its full path where two inputs (`a/pipe.jpg`, `b/pipe.jpg`, `a/pipe.png`, or two long names
+    that share their first `max_len` bytes) would otherwise share one. Distinct after every shortening
+    step, and compared as case-insensitive file systems compare names."""
+    stems = {p: safe_stem(p.stem, max_len) for p in paths}
+    counts = Counter(s.casefold() for s in stems.values())
+    out: dict[Path, str] = {}
+    taken: set[str] = set()
     for p, s in stems.items():
         if counts[s.casefold()] > 1:
-            digest = hashlib.sha1(str(p.absolute()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-            s = f"{s}_{digest}"
+            s = _with_digest(s, str(p.absolute()), max_len, 8)
+        out[p] = s
+    for p, s in out.items():  # a hashed stem may still meet another input's own stem
+        length = 8
+        while s.casefold() in taken:
+            length += 4
+            s = _with_digest(stems[p], f"{p.absolute()}#{length}", max_len, min(length, 40))
+        taken.add(s.casefold())
         out[p] = s
     return out
+
+
+def _with_digest(stem: str, key: str, max_len: int, length: int) -> str:
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+    return f"{safe_stem(stem, max_len - length - 1)}_{digest}"
 
 
 def encode_mask_png(labels: np.ndarray, classes: Sequence[ClassInfo]) -> bytes:
@@ -137,9 +163,9 @@ def result_to_dict(
     reasons = review_reasons(a)
     return {
         "schema": RESULT_SCHEMA,
-        "file": str(result.path),
-        "input_folder": None if rel is None else str(rel[0]),
-        "relative_path": None if rel is None else rel[1],
+        "file": display_path(result.path),
+        "input_folder": None if rel is None else display_path(rel[0]),
+        "relative_path": None if rel is None else display_path(rel[1]),
         "width": result.width,
         "height": result.height,
         "analysed_at": result.analysed_at,
@@ -173,8 +199,11 @@ def write_result_json(
     outputs: Mapping[str, str] | None = None,
 ) -> Path:
     record = result_to_dict(result, outputs) if isinstance(result, PhotoFigures) else dict(result)
-    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+    try:
+        data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # text that is not Unicode (a name's raw bytes): JSON's own escapes
+        data = (json.dumps(record, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    return atomic_write_bytes(path, data, overwrite=overwrite)
 
 
 # The output files a row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
@@ -226,7 +255,7 @@ def csv_row(
     rel = rec.get("relative_path")
     if rel is None and input_folders:
         found = relative_path(Path(rec["file"]), input_folders)
-        rel = None if found is None else found[1]
+        rel = None if found is None else display_path(found[1])
     astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
     outputs = rec.get("outputs") or {}
     cells = [
@@ -260,8 +289,8 @@ def failure_row(
     columns = csv_columns(class_names)
     row = [""] * len(columns)
     found = relative_path(failure.path, input_folders)
-    rel = failure.relative_path if found is None else found[1]
-    row[0] = rel or str(failure.path)
+    rel = failure.relative_path if found is None else display_path(found[1])
+    row[0] = rel or display_path(failure.path)
     row[columns.index("status")], row[columns.index("error")] = "failed", failure.reason
     return [escape_cell(c) for c in row]
 
@@ -283,7 +312,8 @@ def write_csv(
     overwrite: bool = False,
 ) -> Path:
     """UTF-8 with BOM, so spreadsheet programs read non-ASCII file names right."""
-    return atomic_write_bytes(path, csv_text(rows, columns).encode("utf-8-sig"), overwrite=overwrite)
+    data = csv_text(rows, columns).encode("utf-8-sig", "backslashreplace")  # never fails on a name's bytes
+    return atomic_write_bytes(path, data, overwrite=overwrite)
 
 
 RUN_SCHEMA = 1

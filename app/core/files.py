@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import tempfile
@@ -24,6 +25,20 @@ if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.10
 
 
 _UMASK_LOCK = threading.Lock()
+# The tag of the batch run writing now (see `temp_tag`); empty outside a batch.
+_TEMP_TAG: contextvars.ContextVar[str] = contextvars.ContextVar("corroscope_temp_tag", default="")
+TEMP_SUFFIX = ".part"
+
+
+@contextlib.contextmanager
+def temp_tag(tag: str) -> Iterator[None]:
+    """Temp files made inside are named `.<name>.<tag>.<random>.part`: a batch tags them with its run's
+    unguessable token, so a later run removes only the temp files that run made (`app.core.outlock`)."""
+    reset = _TEMP_TAG.set(tag)
+    try:
+        yield
+    finally:
+        _TEMP_TAG.reset(reset)
 
 
 @functools.cache
@@ -59,7 +74,9 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = False) -> Itera
     refuse_existing(path, overwrite=overwrite)
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        tag = _TEMP_TAG.get()
+        prefix = f".{path.name}.{tag}." if tag else f".{path.name}."
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()

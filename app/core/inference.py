@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -24,6 +24,8 @@ from app.core.errors import Cancelled
 from app.core.fine import CancelCheck, Progress, blend_window, plan_tiles, refine, tile_starts
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
+
+Predict = Callable[[np.ndarray], np.ndarray]
 
 __all__ = [
     "Cancelled",
@@ -120,12 +122,13 @@ def segment(
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep)
     if cancelled is not None and cancelled():
         raise Cancelled("Analysis cancelled.")
+    predict = _predictor(model)
     if options.mode is InferenceMode.RESIZE:
-        probs = _resize_probabilities(model, rgb)
+        probs = _resize_probabilities(predict, model.input_size, rgb)
         if progress is not None:
             progress(1, 1)
     else:
-        probs = _fine_probabilities(model, rgb, options, progress, cancelled)
+        probs = _fine_probabilities(predict, model.input_size, rgb, options, progress, cancelled)
     sink.set_source_height(probs.shape[0])
     sink.feed(probs)
     labels, confidence, mean = sink.finish()
@@ -141,8 +144,18 @@ def _corrosion_id(classes: Sequence[ClassInfo]) -> int | None:
     return next((c.id for c in classes if c.name == "corrosion"), None)
 
 
-def _resize_probabilities(model: SegmentationModel, rgb: np.ndarray) -> np.ndarray:
-    return model.predict(network_input(rgb, model.input_size)[None])[0]
+def _predictor(model: SegmentationModel) -> Callable[[np.ndarray], np.ndarray]:
+    """`model.predict` under the photo's time budget, over all its runs (a model without a budget, e.g.
+    training's Keras adapter, runs unbounded)."""
+    budget = getattr(model, "budget", None)
+    if budget is None:
+        return model.predict
+    deadline = time.monotonic() + budget.photo_seconds
+    return lambda batch: model.predict(batch, deadline)
+
+
+def _resize_probabilities(predict: Predict, input_size: tuple[int, int], rgb: np.ndarray) -> np.ndarray:
+    return predict(network_input(rgb, input_size)[None])[0]
 
 
 def network_input(rgb: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
@@ -175,15 +188,16 @@ def shrink_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _fine_probabilities(
-    model: SegmentationModel,
+    predict: Predict,
+    input_size: tuple[int, int],
     rgb: np.ndarray,
     options: InferenceOptions,
     progress: Progress | None,
     cancelled: CancelCheck | None,
 ) -> np.ndarray:
     """Fine mode at the fine grid (`tile_scale` x the input size): the coarse map, refined near its edges."""
-    coarse = _resize_probabilities(model, rgb)
-    th, tw = model.input_size
+    coarse = _resize_probabilities(predict, input_size, rgb)
+    th, tw = input_size
     fh, fw = max(th, round(th * options.tile_scale)), max(tw, round(tw * options.tile_scale))
     work = _fit(rgb, fw, fh)
     probs = cv2.resize(coarse, (fw, fh), interpolation=cv2.INTER_LINEAR).reshape(fh, fw, -1)
@@ -191,9 +205,7 @@ def _fine_probabilities(
     radius = max(1, round(FINE_BAND_COARSE_PIXELS * fh / th))
     plan = plan_tiles(labels, (th, tw), options.tile_overlap, radius)
     log.debug("fine mode: %d of %d tiles touch a class edge", len(plan.tiles), plan.candidates)
-    return refine(
-        model.predict, probs, work, (th, tw), plan, options.tile_batch, FINE_WEIGHT, progress, cancelled
-    )
+    return refine(predict, probs, work, (th, tw), plan, options.tile_batch, FINE_WEIGHT, progress, cancelled)
 
 
 class _StripUpsampler:

@@ -9,17 +9,22 @@ import io
 import json
 import logging
 import os
-import re
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.core import contract
-from app.core.errors import ModelContractError
-from app.core.palette import ClassInfo, classes_from_json
+from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
+from app.core.errors import ModelBudgetError, ModelContractError
+from app.core.model_check import check_contract, ort_message, run_probabilities
+from app.core.onnx_scan import MalformedModel, check_external_data, external_data_refs
+from app.core.palette import ClassInfo
 from app.core.paths import models_dir
+from app.core.text import safe_path
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,12 @@ CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 _ORT_ERROR, _ORT_FATAL = 3, 4
 INT8_SUFFIX = ".int8.onnx"  # the int8 variant of `<name>.onnx` (training.quantize)
+# Probabilities must be softmax: finite, in [0, 1], summing to 1 per pixel. The shipped float and int8
+# models sum to 1 within 3e-7; logits or a broken softmax are off by far more.
+_PROB_SUM_TOLERANCE = 1e-2
+_PROB_RANGE_TOLERANCE = 1e-3
+_MAX_MODEL_BYTES = 2**31 - 1  # protobuf's limit for one message
+_ARENA_LOCK = threading.Lock()  # the env allocator is registered per session creation
 
 
 def file_sha256(path: Path) -> str:
@@ -93,8 +104,12 @@ class SegmentationModel:
         input_size: tuple[int, int],
         metadata: dict[str, str],
         cuda_note: str | None,
+        budget: ModelBudget | None = None,
     ) -> None:
         self.path = path
+        self.budget = budget or ModelBudget()
+        self._name = safe_path(path.name)
+        self._stalled: str | None = None  # why every later run is refused (a time budget ran out)
         self.sha256 = sha256
         self.classes = classes
         self.input_size = input_size
@@ -118,49 +133,117 @@ class SegmentationModel:
         return self.sha256[:12]
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "auto") -> SegmentationModel:
-        """Load and validate `path`; raises `ModelContractError` saying what is wrong."""
+    def load(
+        cls, path: str | os.PathLike[str], device: str = "auto", budget: ModelBudget | None = None
+    ) -> SegmentationModel:
+        """Load and validate `path` within `budget` (default: `ModelBudget.from_env()`); raises
+        `ModelContractError` saying what is wrong (`ModelBudgetError` for a budget that ran out)."""
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        budget = budget or ModelBudget.from_env()
+        deadline = time.monotonic() + budget.load_seconds
         path = Path(path)
-        if not path.exists():
-            raise ModelContractError(f"Model file not found: {path}")
-        if not path.is_file():
-            raise ModelContractError(f"Model path is not a file: {path}")
-        if path.stat().st_size == 0:
-            raise ModelContractError(f"Model file is empty (0 bytes): {path}")
+        data = _read_model_file(path)
+        sha = hashlib.sha256(data).hexdigest()
         try:
-            sha = file_sha256(path)
-        except OSError as exc:
-            raise ModelContractError(f"Cannot read model file {path}: {exc.strerror or exc}") from exc
-        session, cuda_note = _make_session(path, device)
+            refs = external_data_refs(data)
+        except MalformedModel as exc:
+            raise ModelContractError(
+                f"{safe_path(path.name)} is not a usable ONNX model: not an ONNX (protobuf) file ({exc})"
+            ) from exc
+        if refs:  # ONNX Runtime must read them relative to the file; checked first, whatever its version
+            check_external_data(path, refs, budget.memory_bytes)
+        # Without external data the session is made from the bytes just hashed and scanned: the file
+        # cannot be swapped between the check and the load.
+        source: bytes | str = str(path) if refs else data
+        session, cuda_note = _make_session(path, source, device, budget, deadline)
+        del data, source
         meta = dict(session.get_modelmeta().custom_metadata_map)
-        classes, input_size = _check_contract(path, session, meta)
-        model = cls(path, session, sha, classes, input_size, meta, cuda_note)
-        log.info("loaded %s (sha256 %s) on %s", path.name, model.short_sha, model.device)
+        classes, input_size = check_contract(safe_path(path.name), session, meta, budget, deadline)
+        model = cls(path, session, sha, classes, input_size, meta, cuda_note, budget)
+        log.info("loaded %s (sha256 %s) on %s", model._name, model.short_sha, model.device)
         return model
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        """uint8 NHWC RGB -> float32 NHWC probabilities (one channel per class)."""
+    def predict(self, batch: np.ndarray, deadline: float | None = None) -> np.ndarray:
+        """uint8 NHWC RGB -> float32 NHWC probabilities (one channel per class).
+
+        Each run has `budget.run_seconds`, and none goes past `deadline` (a `time.monotonic()` value, the
+        photo's budget); a run past either, or over the memory budget, raises `ModelBudgetError`."""
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[3] != 3:
             raise ValueError(f"batch must be uint8 NxHxWx3, got {batch.dtype} {batch.shape}")
+        if self._stalled:
+            raise ModelBudgetError(self._stalled, "run")
         step = self.max_batch or len(batch)
         outs = []
         for start in range(0, len(batch), max(step, 1)):
             part = np.ascontiguousarray(batch[start : start + step])
-            (probs,) = _run(self._session, self.path.name, self._input_name, part)
+            try:
+                (probs,) = run_probabilities(
+                    self._session, self._name, self._input_name, part, self.budget, deadline
+                )
+            except ModelBudgetError as exc:
+                if exc.budget == "run":  # not "photo": a slow model on a huge photo may do the next one
+                    self._stalled = f"{exc} (on an earlier run; every later run is refused: load it again)"
+                raise
             outs.append(probs)
         probs = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
         expected = (*batch.shape[:3], self.num_classes)
         if probs.shape != expected:
             raise ModelContractError(
-                f"{self.path.name}: output 'probabilities' has shape {probs.shape}, expected {expected}"
+                f"{self._name}: output 'probabilities' has shape {probs.shape}, expected {expected}"
             )
+        check_probabilities(probs, self._name)
         return probs.astype(np.float32, copy=False)
 
     def describe(self) -> str:
         """One line for status bars and logs."""
-        return f"{self.path.name} (sha256 {self.short_sha}) on {self.device}"
+        return f"{self._name} (sha256 {self.short_sha}) on {self.device}"
+
+
+def check_probabilities(probs: np.ndarray, name: str) -> None:
+    """Refuse output that is not a softmax: NaN or infinity, values outside [0, 1], pixels whose classes
+    do not sum to 1 (logits, say). About 0.05 ms per 256x256 image (a matrix-vector product for the
+    per-pixel sums, four min/max passes): 0.3 % of the shipped int8 model's run."""
+    flat = probs.reshape(-1, probs.shape[-1])
+    sums = flat @ np.ones(flat.shape[1], dtype=flat.dtype)  # BLAS; NaN and infinity propagate
+    low_sum, high_sum = float(sums.min()), float(sums.max())  # NaN if any pixel is NaN
+    if not (np.isfinite(low_sum) and np.isfinite(high_sum)):
+        bad = int(np.count_nonzero(~np.isfinite(sums)))
+        raise ModelContractError(
+            f"{name} gave probabilities that are not numbers (NaN or infinity) for {bad:,} of "
+            f"{sums.size:,} pixels; the model is broken, its results cannot be used"
+        )
+    low, high = float(flat.min()), float(flat.max())
+    worst = max(abs(low_sum - 1.0), abs(high_sum - 1.0))
+    if low < -_PROB_RANGE_TOLERANCE or high > 1.0 + _PROB_RANGE_TOLERANCE or worst > _PROB_SUM_TOLERANCE:
+        span = f"{low_sum:.4g}" if f"{low_sum:.4g}" == f"{high_sum:.4g}" else f"{low_sum:.4g}-{high_sum:.4g}"
+        raise ModelContractError(
+            f"{name} gave 'probabilities' that are not probabilities (values from {low:.4g} to {high:.4g}, "
+            f"the classes of a pixel summing to {span} instead of 1: logits without a softmax?); its "
+            f"results cannot be used"
+        )
+
+
+def _read_model_file(path: Path) -> bytes:
+    """The model file's bytes: a regular file, not empty; errors say which and why."""
+    shown = safe_path(path)
+    if not path.exists():
+        raise ModelContractError(f"Model file not found: {shown}")
+    if not path.is_file():
+        raise ModelContractError(f"Model path is not a file: {shown}")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelContractError(f"Model file is empty (0 bytes): {shown}")
+    if size > _MAX_MODEL_BYTES:
+        raise ModelContractError(
+            f"Model file {shown} is {size / 2**30:.1f} GB, larger than an ONNX file can be (2 GB; bigger "
+            f"models keep their weights in external data files)"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(_MAX_MODEL_BYTES + 1)
+    except OSError as exc:
+        raise ModelContractError(f"Cannot read model file {shown}: {exc.strerror or exc}") from exc
 
 
 def _parse_metrics(text: str | None) -> dict:
@@ -174,24 +257,42 @@ def _parse_metrics(text: str | None) -> dict:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
+def _make_session(
+    path: Path, source: bytes | str, device: str, budget: ModelBudget, deadline: float
+) -> tuple[Any, str | None]:
     import onnxruntime as ort
 
     want_cuda = device in ("auto", "cuda")
     available = ort.get_available_providers()
-    providers = [CPU_PROVIDER]
+    providers: list = [CPU_PROVIDER]
     if want_cuda and CUDA_PROVIDER in available:
-        providers.insert(0, CUDA_PROVIDER)
+        providers.insert(0, (CUDA_PROVIDER, {"gpu_mem_limit": str(budget.memory_bytes)}))
         if _driver_library() is not None:
             _preload_cuda_libraries(ort)
-    options = ort.SessionOptions()
-    # Keep the console clean: a failed CUDA load logs error lines; we report the reason ourselves.
-    options.log_severity_level = _ORT_FATAL
+    options = _session_options(ort)
+    name = safe_path(path.name)
+    stopper = Stopper(lambda: options.set_load_cancellation_flag(True))
     ort.set_default_logger_severity(_ORT_FATAL)
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        with _ARENA_LOCK:
+            # This session's CPU arena, capped at the budget: an allocation past it fails, not the machine.
+            memory = ort.OrtMemoryInfo(
+                "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+            )
+            arena = ort.OrtArenaCfg({"max_mem": budget.memory_bytes, "arena_extend_strategy": 1})
+            ort.create_and_register_allocator(memory, arena)
+            session = call_within(
+                lambda: ort.InferenceSession(source, sess_options=options, providers=providers),
+                stopper,
+                deadline - time.monotonic(),
+                lambda: budget_error(name, "load", budget.load_seconds),
+            )
+    except ModelBudgetError:
+        raise
     except Exception as exc:  # onnxruntime raises its own pybind exception types
-        raise ModelContractError(f"{path.name} is not a usable ONNX model: {_first_line(exc)}") from exc
+        if is_memory_error(str(exc)):
+            raise memory_error(name, budget.memory_mb) from exc
+        raise ModelContractError(f"{name} is not a usable ONNX model: {ort_message(exc)}") from exc
     finally:
         ort.set_default_logger_severity(_ORT_ERROR)
     running = session.get_providers()
@@ -204,6 +305,19 @@ def _make_session(path: Path, device: str) -> tuple[Any, str | None]:
     else:
         note = cuda_unavailable_reason()
     return session, note
+
+
+def _session_options(ort: Any) -> Any:
+    options = ort.SessionOptions()
+    # Keep the console clean: a failed CUDA load logs error lines; we report the reason ourselves.
+    options.log_severity_level = _ORT_FATAL
+    # Allocations come from the arena registered for this session, whose limit is the memory budget.
+    options.add_session_config_entry("session.use_env_allocators", "1")
+    # Nothing of an untrusted graph is computed while loading (constant folding would, outside any
+    # arena, e.g. 1.5 GB for a 745-byte ConstantOfShape); at run time the same nodes are under the budget.
+    # The shipped models lose no speed by it (docs/reliability.md).
+    options.add_session_config_entry("optimization.disable_specified_optimizers", "ConstantFolding")
+    return options
 
 
 _DRIVER = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
@@ -250,102 +364,3 @@ def cuda_unavailable_reason() -> str:
         missing = str(exc).split(":")[0].strip() if ":" in str(exc) else str(exc)
         return f"CUDA libraries not found: {Path(missing).name}"
     return "CUDA provider failed to start (GPU busy or CUDA/cuDNN version mismatch)"
-
-
-def _first_line(exc: BaseException) -> str:
-    """ONNX Runtime's message without its codes and the repeated path."""
-    lines = str(exc).strip().splitlines()
-    line = lines[-1] if lines else type(exc).__name__
-    line = re.sub(r"^(\[ONNXRuntimeError\]\s*:\s*)?\d+\s*:\s*[A-Z_]+\s*:\s*", "", line)
-    line = re.sub(r"^Load model from .* failed:\s*", "", line)
-    return line.strip() or type(exc).__name__
-
-
-def _dims(shape: list) -> str:
-    return "[" + ", ".join(str(d) if isinstance(d, int) else (d or "?") for d in shape) + "]"
-
-
-def _check_contract(path: Path, session: Any, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], tuple]:
-    name = path.name
-    missing = [k for k in contract.REQUIRED_KEYS if k not in meta]
-    if missing:
-        raise ModelContractError(
-            f"{name} does not follow the Corroscope model contract: missing metadata "
-            + ", ".join(repr(k) for k in missing)
-            + " (see DESIGN.md section 4; training/export writes them)"
-        )
-    version = meta[contract.KEY_CONTRACT].strip()
-    if version != contract.CONTRACT_VERSION:
-        raise ModelContractError(
-            f"{name} uses model contract version {version!r}; this Corroscope reads version "
-            f"{contract.CONTRACT_VERSION!r}"
-        )
-    try:
-        classes = classes_from_json(meta[contract.KEY_CLASSES])
-    except ValueError as exc:
-        raise ModelContractError(f"{name}: metadata {contract.KEY_CLASSES!r} is malformed: {exc}") from exc
-    try:
-        input_size = contract.parse_input_size(meta[contract.KEY_INPUT_SIZE])
-    except ValueError as exc:
-        raise ModelContractError(f"{name}: metadata {contract.KEY_INPUT_SIZE!r} is malformed: {exc}") from exc
-
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ModelContractError(f"{name} has {len(inputs)} inputs; the contract wants one, 'image'")
-    inp = inputs[0]
-    if inp.type != "tensor(uint8)":
-        raise ModelContractError(
-            f"{name}: input {inp.name!r} is {inp.type}; the contract wants tensor(uint8)"
-        )
-    shape = list(inp.shape)
-    if len(shape) != 4 or shape[3] != 3:
-        raise ModelContractError(
-            f"{name}: input {inp.name!r} has shape {_dims(shape)}; the contract wants NHWC [N, H, W, 3]"
-        )
-    for got, want, axis in ((shape[1], input_size[0], "height"), (shape[2], input_size[1], "width")):
-        if isinstance(got, int) and got != want:
-            raise ModelContractError(
-                f"{name}: input {axis} is fixed at {got} but {contract.KEY_INPUT_SIZE!r} says {want}"
-            )
-
-    outputs = {o.name: o for o in session.get_outputs()}
-    probs = outputs.get(contract.PROBABILITIES_OUTPUT)
-    if probs is None:
-        raise ModelContractError(
-            f"{name} has no output named 'probabilities' (outputs: {', '.join(outputs) or 'none'})"
-        )
-    if probs.type != "tensor(float)":
-        raise ModelContractError(
-            f"{name}: output 'probabilities' is {probs.type}; the contract wants float32"
-        )
-    pshape = list(probs.shape)
-    if len(pshape) != 4:
-        raise ModelContractError(
-            f"{name}: output 'probabilities' has shape {_dims(pshape)}; wants [N, H, W, C]"
-        )
-    channels = pshape[3]
-    if not isinstance(channels, int):
-        channels = _probe_channels(session, name, inp.name, input_size)
-    if channels != len(classes):
-        raise ModelContractError(
-            f"{name}: output 'probabilities' has {channels} channels but {contract.KEY_CLASSES!r} "
-            f"lists {len(classes)} classes"
-        )
-    return classes, input_size
-
-
-def _probe_channels(session: Any, name: str, input_name: str, input_size: tuple[int, int]) -> int:
-    """Run one blank image to learn the class count when the output shape does not say it."""
-    blank = np.zeros((1, *input_size, 3), dtype=np.uint8)
-    (probs,) = _run(session, name, input_name, blank)
-    return int(probs.shape[-1])
-
-
-def _run(session: Any, name: str, input_name: str, batch: np.ndarray) -> list:
-    """`session.run` for the probabilities; ONNX Runtime's own errors become a `ModelContractError`."""
-    try:
-        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
-    except Exception as exc:  # onnxruntime raises its own pybind exception types
-        raise ModelContractError(
-            f"{name} failed to run on a {batch.shape} batch: {_first_line(exc)}"
-        ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,9 @@ def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
         out.append(ClassInfo(item["id"], item["name"], (color[0], color[1], color[2])))
     if sorted(c.id for c in out) != list(range(len(out))):
         raise ValueError("class ids must be 0..N-1, each once")
+    twice = sorted(n for n, k in Counter(c.name for c in out).items() if k > 1)
+    if twice:  # pixel counts, shares and grades are keyed by name
+        raise ValueError(f"class names must differ; {', '.join(map(repr, twice[:5]))} appear more than once")
     return tuple(sorted(out, key=lambda c: c.id))
 
 

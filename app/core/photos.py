@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
+import stat
 import threading
 import warnings
 from collections.abc import Iterable
@@ -23,6 +25,13 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Decoded pixels allowed in one photo (a 50 MP camera photo is well inside); beyond it, refuse.
 DEFAULT_MAX_PIXELS = 150_000_000
+# Bytes read from one photo file: the largest uncompressed file the pixel budget allows (150 MP, RGB,
+# 16 bits a channel: 900 MB) fits; a file padded to gigabytes, or one that grows without end, does not.
+DEFAULT_MAX_BYTES = 1 << 30
+# Non-blocking: opening a FIFO with no writer returns at once (and is then refused), never waits.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS |= getattr(os, "O_NOCTTY", 0)
+_CHUNK = 1 << 20
 _EXIF_ORIENTATION = 0x0112
 # Modes OpenCV decodes wrongly or not at all; Pillow converts these.
 _PIL_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "P", "PA", "1"}
@@ -39,7 +48,10 @@ class _Header:
 
 
 def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[Path]:
-    """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates."""
+    """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates.
+
+    Inside a folder, every entry named like a photo that is not a folder is listed, including a dangling
+    symbolic link, a FIFO or a device: reading it then fails with the reason, so none is skipped silently."""
     out: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
@@ -49,7 +61,7 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
             found = sorted(
                 p
                 for p in path.glob(pattern)
-                if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+                if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and not p.is_dir()
             )
         else:
             found = [path]
@@ -61,18 +73,69 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
     return out
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise ImageReadError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not a photo")
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a photo"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a photo file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a photo file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a photo file"
+    return "is not a regular file"
+
+
+def _read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file, at most `max_bytes`: anything else is refused before it is read
+    (opened non-blocking, so a FIFO swapped in for a photo cannot hang the batch; checked on the opened
+    file, so a swap between the check and the read changes nothing)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: {_open_error(path, exc)}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(f"{path}: {_kind(info.st_mode)}")
+        if info.st_size > max_bytes:
+            raise ImageReadError(f"{path}: {_too_big(info.st_size, max_bytes)}")
+        chunks, total = [], 0
+        while total <= max_bytes:  # the size may change while we read: the budget is on what is read
+            chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if not data:
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise ImageReadError(f"{path}: {_too_big(total, max_bytes)}")
+    if not total:
         raise ImageReadError(f"{path}: file is empty (0 bytes)")
-    return data
+    return b"".join(chunks)
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    limit, got = max_bytes / 2**20, size / 2**20
+    return f"file is over the limit of {limit:.0f} MiB for one photo ({got:.0f} MiB or more)"
+
+
+def _open_error(path: Path, exc: OSError) -> str:
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            where = os.readlink(path)
+        except OSError:
+            where = "?"
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"dangling symbolic link (to {where}, which does not exist)"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return "is a folder, not a photo"
+    return f"cannot open ({exc.strerror or exc})"
 
 
 def _open_pil(data: bytes, path: Path) -> Image.Image | None:
@@ -109,13 +172,16 @@ def probe_image(path: str | os.PathLike[str]) -> tuple[int, int]:
     return (head.height, head.width) if head.orientation >= 5 else (head.width, head.height)
 
 
-def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode a photo to uint8 HxWx3 RGB, EXIF-rotated; `ImageReadError` names the file and the reason."""
-    return _read(Path(path), max_pixels)
+def read_image(
+    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
+) -> np.ndarray:
+    """Decode a photo to uint8 HxWx3 RGB, EXIF-rotated; `ImageReadError` names the file and the reason.
+    Only a regular file of at most `max_bytes` is read."""
+    return _read(Path(path), max_pixels, max_bytes)
 
 
-def _read(path: Path, max_pixels: int) -> np.ndarray:
-    data = _read_bytes(path)
+def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
+    data = _read_bytes(path, max_bytes)
     img = _open_pil(data, path)
     if img is None:
         # No header means no size to check before decoding: OpenCV would decode a PNG bomb whose

@@ -5,15 +5,19 @@
   outputs written (the JSON record last, which marks the photo complete); the model is loaded once per
   process when none is passed, so a worker pool or a cluster maps it as is;
 - `reduce_batch`: outcomes -> `results.csv`, rebuilt from the JSON records, so an interrupted and resumed
-  batch gives the same CSV as one that was not (the `seconds` column aside).
+  batch gives the same CSV as one that was not (the `seconds` column aside); rows of other photos that
+  an earlier run listed there are kept.
+Planning takes the output folder's lock (`app.core.outlock`) and reducing releases it; only files
+proven ours (`app.core.ownership`) are replaced without `overwrite`.
 `run_batch` drives the three in this process, with progress and cancel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import functools
-import json
 import logging
 import math
 import time
@@ -24,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core import exporters, review_source
+from app.core import exporters, files, outlock, ownership, results_table, review_source
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
 from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
@@ -36,13 +40,13 @@ from app.core.export import (
     output_stems,
     result_to_dict,
     run_record,
-    write_csv,
     write_run_json,
 )
 from app.core.grading import ReviewPolicy
 from app.core.inference import CancelCheck, InferenceOptions, Progress
 from app.core.model import SegmentationModel
-from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.outlock import OutputLock, Pending
+from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, read_image
 from app.core.share_range import CALIBRATED
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,7 @@ class BatchOptions:
     visible: tuple[int, ...] | None = None
     opacity: tuple[tuple[int, float], ...] | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES  # bytes read from one photo file
     overwrite: bool = False
     resume: bool = True
     model_path: Path | None = None
@@ -115,6 +120,8 @@ class PlannedPhoto:
     done_record: Mapping[str, Any] | None = None  # outputs complete (same model and mode): skip
     blocked: str | None = None  # outputs of another model or mode are in the way
     replace: bool = False  # outputs left by an unfinished run of ours may be replaced
+    source: str = ""  # the photo's identity in records (its resolved path)
+    temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,9 @@ class Plan:
     model_sha256: str
     mode: str
     class_names: tuple[str, ...]
+    overwrite: bool = False
+    lock: OutputLock | None = field(default=None, compare=False, repr=False)
+    input_folders: tuple[Path, ...] = ()  # the CSV's `file` cells are relative to them
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,52 +182,81 @@ class BatchSummary:
 def plan_batch(
     paths: Sequence[Path], out_dir: Path | None, options: BatchOptions, model: SegmentationModel
 ) -> Plan:
-    """Output names for every input and which photos are already complete (skipped under `resume`)."""
+    """Output names for every input and which photos are already complete (skipped under `resume`).
+    Writing into a folder takes its lock (`OutputLockedError` when another run holds it) until
+    `reduce_batch`."""
     paths = [Path(p) for p in paths]
-    stems = output_stems(paths)
-    planned = []
-    for i, path in enumerate(paths):
-        targets = (
-            () if out_dir is None else tuple(exporters.targets(out_dir, stems[path], options.exports).items())
-        )
-        item = PlannedPhoto(i, path, stems[path], targets)
-        if targets and not options.overwrite:
-            item = _check_existing(item, model, options)
-        planned.append(item)
+    writes = out_dir is not None and bool(options.exports)
+    lock = OutputLock.acquire(out_dir) if writes else None
+    try:
+        stems = output_stems(paths)
+        inputs = ownership.inode_set(paths) if writes else set()
+        planned = []
+        for i, path in enumerate(paths):
+            chosen = exporters.targets(out_dir, stems[path], options.exports) if writes else {}
+            targets = tuple(chosen.items())
+            item = PlannedPhoto(i, path, stems[path], targets)
+            if targets:
+                item = _replace(item, source=ownership.source_key(path), temp_tag=lock.token)
+                item = _check_inputs(item, inputs) or _check_existing(item, model, options, lock)
+            planned.append(item)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     names = tuple(c.name for c in model.classes)
-    return Plan(out_dir, tuple(planned), model.sha256, options.inference.mode.value, names)
+    mode = options.inference.mode.value
+    return Plan(
+        out_dir, tuple(planned), model.sha256, mode, names, options.overwrite, lock, options.input_folders
+    )
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """A JSON record this program wrote, or None (missing, unreadable, or not ours)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and "model_sha256" in record else None
+    """A JSON record this program wrote for a batch, or None (missing, unreadable, or not ours)."""
+    return ownership.load_record(path)
 
 
-def _check_existing(item: PlannedPhoto, model: SegmentationModel, options: BatchOptions) -> PlannedPhoto:
+def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPhoto | None:
+    """Blocked when an output would replace one of the batch's photos (even with `overwrite`)."""
+    why = ownership.replaces_input(item.targets, inputs)
+    return None if why is None else _replace(item, blocked=why)
+
+
+def _check_existing(
+    item: PlannedPhoto, model: SegmentationModel, options: BatchOptions, lock: OutputLock | None
+) -> PlannedPhoto:
+    if options.overwrite:
+        return item
     targets = dict(item.targets)
-    record = load_record(targets[exporters.JSON_KIND])
-    if record is None:  # no record: files of an unfinished photo are ours to replace under resume
-        return _replace(item, replace=options.resume)
-    if record["model_sha256"] != model.sha256 or record.get("mode") != options.inference.mode.value:
+    json_path = targets[exporters.JSON_KIND]
+    record, problem = ownership.read_record(json_path)
+    mode = options.inference.mode.value
+    if problem is not None:
+        return _replace(item, blocked=f"{json_path.name} {problem}{ownership.KEPT}")
+    if record is not None and record["source"] != item.source:
+        why = f"{json_path.name} holds the results of another photo ({record['file']}){ownership.KEPT}"
+        return _replace(item, blocked=why)
+    if record is not None and (record["model_sha256"], record["mode"]) != (model.sha256, mode):
         why = (
-            f"{targets[exporters.JSON_KIND].name} holds results of another model or mode; "
+            f"{json_path.name} holds results of another model or mode; "
             "ask to overwrite (--overwrite) to replace them"
         )
         return _replace(item, blocked=why)
+    if not options.resume:
+        return item  # nothing may be replaced: each file in the way fails the photo
+    orphans = lock.inherited_files(item.source) if lock is not None else {}
+    foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
+    if foreign is not None:
+        return _replace(item, blocked=foreign)
     mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
-    same_source = record.get("reviewed_mask") == (None if mask is None else str(mask))
-    if options.resume and same_source and all(p.exists() for p in targets.values()):
+    same_figures = record is not None and review_source.same_mask(record, mask)  # else: redo it
+    if same_figures and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
-    return _replace(item, replace=options.resume)
+    return _replace(item, replace=True)
 
 
 def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
-    fields_ = {**item.__dict__, **changes}
-    return PlannedPhoto(**fields_)
+    return dataclasses.replace(item, **changes)
 
 
 # process one photo --------------------------------------------------------------------------------
@@ -272,7 +311,7 @@ def _analyse_and_write(
             if target.exists():
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
-    rgb = read_image(item.path, max_pixels=options.max_pixels)
+    rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
     own = targets.get("mask")
     mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
@@ -302,15 +341,70 @@ def _analyse_and_write(
             model,
             record,
         )
-        exporters.write_all(targets, data, overwrite=replace, outputs_in_record=False)
+        record = _write_outputs(item, targets, data, replace)
     return result, record, rgb
+
+
+def _write_outputs(
+    item: PlannedPhoto, targets: dict[str, Path], data: exporters.ExportInput, replace: bool
+) -> dict[str, Any]:
+    """Every output, then the sealed record naming the photo and proving each file (written last)."""
+    json_path = targets[exporters.JSON_KIND]
+    source = item.source or ownership.source_key(item.path)
+    record = dict(data.record or {})
+    pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
+    outlock.note_pending(json_path.parent, pending)
+    others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
+    with files.temp_tag(item.temp_tag):
+        _write_or_undo(others, data, replace)
+        try:
+            try:
+                proofs = {p.name: ownership.file_proof(p) for p in others.values()}
+            except OSError as exc:
+                raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
+            record = ownership.seal({**record, "source": source, "files": proofs})
+            final = dataclasses.replace(data, record=record)
+            record_target = {exporters.JSON_KIND: json_path}
+            exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+        except BaseException:  # no record proves them ours: they must not stay in the way
+            _remove(others.values())
+            raise
+    return record
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _write_or_undo(targets: dict[str, Path], data: exporters.ExportInput, replace: bool) -> None:
+    """Write each output; when one fails, remove those written before it: they are ours, and a photo
+    without its record must not leave files that no record proves ours (a full disk, say)."""
+    written: list[Path] = []
+    try:
+        for kind, path in targets.items():
+            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
+            written.append(path)
+    except BaseException:
+        _remove(written)
+        raise
 
 
 # reduce ------------------------------------------------------------------------------------------
 def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
-    """`results.csv` in the output folder: one row per input, in input order; (path, error)."""
-    if plan.out_dir is None:
-        return None, None
+    """`results.csv` in the output folder: one row per input, in input order, merged with the rows of
+    other photos an earlier run listed there; then the folder's lock is released. (path, error)."""
+    try:
+        if plan.out_dir is None:
+            return None, None
+        return _write_results(plan, outcomes)
+    finally:
+        if plan.lock is not None:
+            plan.lock.release()
+
+
+def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
     by_index = {o.index: o for o in outcomes}
     rows = []
     for item in plan.photos:
@@ -319,19 +413,27 @@ def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | N
             rows.append(failure_row(outcome.failure, plan.class_names) + review_source.csv_cells(None))
             continue
         json_path = dict(item.targets).get(exporters.JSON_KIND)
-        record = load_record(json_path) if json_path is not None else None
+        if outcome is not None and outcome.record is not None:
+            record = outcome.record  # what was written (or checked, when skipped): not read again
+        else:
+            record = load_record(json_path) if json_path is not None else None
         if (
             record is not None
+            and record["source"] == item.source
             and record["model_sha256"] == plan.model_sha256
             and record.get("mode") == plan.mode
         ):
-            rows.append(csv_row(record, plan.class_names) + review_source.csv_cells(record))
-    columns = [*csv_columns(plan.class_names), *review_source.REVIEW_COLUMNS]
-    try:
-        return write_csv(plan.out_dir / CSV_NAME, rows, columns, overwrite=True), None
-    except ExportError as exc:
-        log.error("%s", exc)
-        return None, str(exc)
+            row = results_table.record_row(record, item.path, plan.class_names)
+            rows.append(row + review_source.csv_cells(record))
+    inputs = [p.path for p in plan.photos]
+    return results_table.write(
+        plan.out_dir / CSV_NAME,
+        [*csv_columns(plan.class_names), *review_source.REVIEW_COLUMNS],
+        rows,
+        inputs,
+        plan.overwrite,
+        plan.input_folders,
+    )
 
 
 def records_csv_rows(outcomes: Iterable[PhotoOutcome], class_names: Sequence[str]) -> list[list[str]]:
@@ -410,13 +512,9 @@ def write_run_record(
 
 
 def prepare_out_dir(out: Path) -> None:
-    """Create the output folder; remove temp files of a run killed mid-write."""
+    """Create the output folder. Temp files of a killed run are removed when the next run takes over
+    its lock (`app.core.outlock`): only those whose names carry that run's token."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
-    for part in out.glob(".*.part"):
-        try:
-            part.unlink()
-        except OSError as exc:
-            log.info("cannot remove %s: %s", part, exc)

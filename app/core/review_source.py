@@ -88,14 +88,22 @@ def apply_reviewed_mask(
 
 
 def record_fields(figures: ReviewedFigures) -> dict[str, Any]:
-    """The JSON record's review fields: `source`, `reviewed_by`, `reviewed_at`, `review_note` and the mask
-    file the figures came from (None for the model's)."""
+    """The JSON record's review fields: `figures_source` (the CSV's `source`: the record's own `source`
+    is the photo's identity), `reviewed_by`, `reviewed_at`, `review_note` and the mask file the figures
+    came from (None for the model's)."""
     state = figures.review
     return {
-        **state.csv_fields(),
+        "figures_source": state.source,
+        "reviewed_by": state.reviewed_by,
+        "reviewed_at": state.reviewed_at,
         "review_note": state.note,
         "reviewed_mask": None if figures.mask_path is None else str(figures.mask_path),
     }
+
+
+def same_mask(record: Mapping[str, Any], mask: Path | None) -> bool:
+    """Whether a record's figures came from `mask` (None: the model's), so the photo need not be redone."""
+    return record.get("reviewed_mask") == (None if mask is None else str(mask))
 
 
 def csv_cells(record: Mapping[str, Any] | None) -> list[str]:
@@ -103,5 +111,5 @@ def csv_cells(record: Mapping[str, Any] | None) -> list[str]:
     rec = record or {}
     if not rec:
         return [""] * len(REVIEW_COLUMNS)
-    cells = (rec.get("source") or "model", rec.get("reviewed_by") or "", rec.get("reviewed_at") or "")
+    cells = (rec.get("figures_source") or "model", rec.get("reviewed_by") or "", rec.get("reviewed_at") or "")
     return [escape_cell(c) for c in cells]  # a reviewer's name is typed text: never a formula

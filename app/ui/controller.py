@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core import analysis, exporters, photos, pipeline
+from app.core import analysis, ownership, photos, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
@@ -261,8 +261,9 @@ def _batch_rows(
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
     paths = photos.find_images(inputs, recursive=recursive)
-    if out_dir is not None:
-        paths = [p for p in paths if not exporters.is_output_file(p, out_dir)]
+    if out_dir is not None:  # files we wrote into it earlier, proven by their records; never a photo
+        ours = ownership.own_outputs(paths, out_dir)
+        paths = [p for p in paths if p not in ours]
     yield len(paths)
     if out_dir is not None:
         pipeline.prepare_out_dir(out_dir)

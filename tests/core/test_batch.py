@@ -24,6 +24,7 @@ from app.core.palette import decode_mask
 from app.core.photos import read_image
 from app.core.pipeline import DONE, FAILED, SKIPPED, BatchOptions, PhotoOutcome, run_batch
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.killed_run import die_while_writing
 from tests.helpers.outputs import output_paths
 from tests.helpers.tiny_models import channel_model
 
@@ -96,18 +97,19 @@ def test_cancel_then_resume_gives_the_csv_of_one_run(tmp_path: Path, tiny_model:
 
 
 def test_leftovers_of_an_interrupted_photo_are_replaced_on_resume(
-    tmp_path: Path, tiny_model: SegmentationModel
+    tmp_path: Path, tiny_model: SegmentationModel, tiny_model_path: Path
 ) -> None:
     (photo,) = _photos(tmp_path / "in", 1)
     out = tmp_path / "out"
-    out.mkdir()
     outs = output_paths(out, photo.stem)
-    outs.mask.write_bytes(b"half a png")  # as if killed after the mask, before the JSON
-    (out / ".pipe_00_overlay.png.abc123.part").write_bytes(b"temp")
+    die_while_writing("overlay", tiny_model_path, [photo], out)  # killed after the mask, before the JSON
+    assert outs.mask.exists() and not outs.json.exists()
+    assert len(list(out.glob(".pipe_00_overlay.png.*.part"))) == 1
+    (out / ".notes.abc123.part").write_bytes(b"a file of the user's")  # named like a temp file
     summary = run_batch(tiny_model, [photo], out)
     assert summary.done == (photo,)
     assert read_image(outs.mask).shape == (48, 64, 3)
-    assert not list(out.glob(".*.part"))
+    assert [p.name for p in out.glob(".*.part")] == [".notes.abc123.part"]  # only our temp file went
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: SegmentationModel) -> None:

@@ -76,7 +76,7 @@ def test_real_photos_with_their_ground_truth_as_reviewed_masks(tmp_path: Path, t
         labels, _ = decode_mask(np.asarray(Image.open(masks / f"GT_{pair_id}.png").convert("RGB")))
         record, row = _record(out, photo.stem), rows[str(photo)]
         _check_figures_equal_the_mask(record, row, labels)
-        assert record["source"] == row["source"] == "reviewed"
+        assert record["figures_source"] == row["source"] == "reviewed"
         corrosion_px = np.count_nonzero(labels == 0)  # class 0 is corrosion
         assert record["corrosion_area_mm2"] == pytest.approx(corrosion_px * 0.25, abs=1e-3)
         assert record["reviewed_mask"] == str(masks / f"GT_{pair_id}.png")
@@ -112,7 +112,7 @@ def test_each_mask_name_is_found_and_its_review_record_reaches_json_and_csv(
     for photo, lab in zip(photos[:3], labels[:3], strict=True):
         record, row = _record(out, photo.stem), rows[str(photo)]
         _check_figures_equal_the_mask(record, row, lab)
-        assert record["source"] == row["source"] == "reviewed"
+        assert record["figures_source"] == row["source"] == "reviewed"
     first = _record(out, "pipe0")
     assert (first["reviewed_by"], first["reviewed_at"], first["review_note"]) == (
         "=A. Inspector",
@@ -121,7 +121,7 @@ def test_each_mask_name_is_found_and_its_review_record_reaches_json_and_csv(
     )
     assert rows[str(photos[0])]["reviewed_by"] == "'=A. Inspector"  # never a spreadsheet formula
     model_only = _record(out, "pipe3")
-    assert model_only["source"] == rows[str(photos[3])]["source"] == "model"
+    assert model_only["figures_source"] == rows[str(photos[3])]["source"] == "model"
     assert model_only["reviewed_mask"] is None and rows[str(photos[3])]["reviewed_by"] == ""
 
 

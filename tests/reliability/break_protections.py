@@ -47,28 +47,26 @@ MUTATIONS = [
         "tests/reliability/test_bad_inputs.py -k bomb",
     ),
     (
-        "photos: a folder is not recognised before reading",
+        "photos: a folder is not recognised before reading (only regular files opened)",
         "app/core/photos.py",
-        """    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not a photo")
+        """        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(f"{path}: {_kind(info.st_mode)}")
 """,
         "",
         "tests/reliability/test_bad_inputs.py -k folder",
     ),
     (
         "model: ONNX Runtime run errors not wrapped",
-        "app/core/model.py",
-        """    try:
-        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
-    except Exception as exc:""",
-        """    try:
-        return session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch})
-    except ZeroDivisionError as exc:""",
+        "app/core/model_check.py",
+        """    except Exception as exc:  # onnxruntime raises its own pybind exception types
+        if is_memory_error(str(exc)):""",
+        """    except ZeroDivisionError as exc:
+        if is_memory_error(str(exc)):""",
         "tests/reliability/test_bad_models.py",
     ),
     (
         "model: contract version not checked",
-        "app/core/model.py",
+        "app/core/model_check.py",
         "    if version != contract.CONTRACT_VERSION:",
         "    if False:",
         "tests/reliability/test_bad_models.py -k 'refused_saying'",
@@ -76,29 +74,113 @@ MUTATIONS = [
     (
         "model: custom-op libraries next to the model registered",
         "app/core/model.py",
-        "    options.log_severity_level = _ORT_FATAL\n",
-        "    options.log_severity_level = _ORT_FATAL\n    for lib in path.parent.glob('lib*.so'):\n        options.register_custom_ops_library(str(lib))\n",
+        "    options = _session_options(ort)\n",
+        "    options = _session_options(ort)\n    for lib in path.parent.glob('lib*.so'):\n        options.register_custom_ops_library(str(lib))\n",
         "tests/reliability/test_bad_models.py -k custom_operator",
     ),
     (
         "model: a new session from the file for every predict",
         "app/core/model.py",
-        "            (probs,) = _run(self._session, self.path.name, self._input_name, part)",
-        "            (probs,) = _run(_make_session(self.path, 'cpu')[0], self.path.name, self._input_name, part)",
+        "                    self._session, self._name, self._input_name, part, self.budget, deadline",
+        "                    _make_session(self.path, str(self.path), 'cpu', self.budget)[0], self._name, self._input_name, part, self.budget, deadline",
         "tests/reliability/test_faults.py -k removed",
     ),
     (
-        "batch: stale temp files of a killed run not removed",
-        "app/core/batch.py",
-        "    _remove_stale_temp_files(out)\n",
+        "onnx_scan: external data not checked before ONNX Runtime",
+        "app/core/model.py",
+        "            check_external_data(path, refs, budget.memory_bytes)",
+        "            pass",
+        "tests/reliability/test_hostile_models.py -k external_data_outside",
+    ),
+    (
+        "onnx_scan: subgraphs (If/Loop bodies) not walked",
+        "app/core/onnx_scan.py",
+        "        _ATTR_G: _GRAPH,\n",
         "",
+        "tests/reliability/test_hostile_models.py -k 'scanner_reads or if_branch'",
+    ),
+    (
+        "onnx_scan: symlinks not resolved",
+        "app/core/onnx_scan.py",
+        "        target = (model_path.parent / location).resolve()",
+        "        target = (model_path.parent / location).absolute()",
+        "tests/reliability/test_hostile_models.py -k 'external_data_outside and symlink'",
+    ),
+    (
+        "budget: no memory arena per session (ONNX Runtime's default allocator)",
+        "app/core/model.py",
+        '    options.add_session_config_entry("session.use_env_allocators", "1")\n',
+        "",
+        "tests/reliability/test_hostile_models.py -k memory_bomb",
+    ),
+    (
+        "budget: constant folding at load",
+        "app/core/model.py",
+        '    options.add_session_config_entry("optimization.disable_specified_optimizers", "ConstantFolding")\n',
+        "",
+        "tests/reliability/test_hostile_models.py -k 'memory_bomb and folded'",
+    ),
+    (
+        "budget: session.run in the caller's thread (no time budget, no Ctrl+C)",
+        "app/core/model_check.py",
+        "        return call_within(\n",
+        "        return (lambda work, *rest: work())(\n",
+        "tests/reliability/test_hostile_models.py -k 'loop_of or ctrl_c'",
+    ),
+    (
+        "budget: a model that ran out of time is run again on the next photo",
+        "app/core/model.py",
+        '            raise ModelBudgetError(self._stalled, "run")',
+        "            pass",
+        "tests/reliability/test_hostile_models.py -k 'loop_of and fixed'",
+    ),
+    (
+        "model: probabilities not checked",
+        "app/core/model.py",
+        "        check_probabilities(probs, self._name)\n",
+        "",
+        "tests/reliability/test_hostile_model_outputs.py -k non_finite",
+    ),
+    (
+        "palette: duplicate class names accepted",
+        "app/core/palette.py",
+        "    if twice:",
+        "    if False:",
+        "tests/reliability/test_hostile_model_outputs.py -k duplicate",
+    ),
+    (
+        "model_check: more than 128 classes accepted",
+        "app/core/model_check.py",
+        "    if len(classes) > MAX_CLASSES:",
+        "    if False:",
+        "tests/reliability/test_hostile_model_outputs.py -k 128",
+    ),
+    (
+        "text: control characters not escaped",
+        "app/core/text.py",
+        "        piece = _escape(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch",
+        "        piece = ch",
+        "tests/reliability/test_hostile_model_outputs.py -k 'escape_sequences or hostile_text'",
+    ),
+    (
+        "text: long values not cut",
+        "app/core/text.py",
+        "        if size + len(piece) > limit:",
+        "        if False:",
+        "tests/reliability/test_hostile_model_outputs.py -k escape_sequences",
+    ),
+    (
+        "outlock: temp files of a killed run not removed",
+        "app/core/outlock.py",
+        "                _remove_temp_files(Path(folder), old.token)\n",
+        "                pass\n",
         "tests/reliability/test_faults.py -k stale",
     ),
     (
-        "batch: resume ignores complete outputs (redoes every photo)",
-        "app/core/batch.py",
-        "        if record is not None and resume:",
-        "        if False:",
+        "pipeline: resume ignores complete outputs (redoes every photo)",
+        "app/core/pipeline.py",
+        "    if record is not None and all(p.exists() for p in targets.values()):",
+        "    if False:",
         "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
     ),
     (
@@ -125,14 +207,22 @@ MUTATIONS = [
     (
         "export: no hash suffix for inputs sharing a stem",
         "app/core/export.py",
-        "        if counts[s.casefold()] > 1:",
-        "        if False:",
+        """        if counts[s.casefold()] > 1:
+            s = _with_digest(s, str(p.absolute()), max_len, 8)
+        out[p] = s
+    for p, s in out.items():  # a hashed stem may still meet another input's own stem
+        length = 8
+        while s.casefold() in taken:""",
+        """        out[p] = s
+    for p, s in out.items():
+        length = 8
+        while False:""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or share'",
     ),
     (
         "export: separators kept in output names",
         "app/core/export.py",
-        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f]')""",
+        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f\\udc80-\\udcff]')""",
         """_UNSAFE = re.compile(r'[\\x00]')""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or leave'",
     ),
@@ -182,16 +272,16 @@ MUTATIONS += [
         "tests/reliability/test_export_safety.py -k line_break",
     ),
     (
-        "cli: Ctrl+C before the batch not caught",
-        "app/cli.py",
-        "    except KeyboardInterrupt:  # Ctrl+C before the batch",
-        "    except ZeroDivisionError:  # Ctrl+C before the batch",
+        "cli: Ctrl+C before the batch not turned into exit 130",
+        "app/analyze_cli.py",
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_INTERRUPTED\n',
+        '                print("Interrupted.", file=sys.stderr)\n                rc = EXIT_FAILED\n',
         "tests/reliability/test_kill_resume.py -k model_loads",
     ),
     (
         "atomic writes: written in place (no temp file + rename)",
         "app/core/files.py",
-        """        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        """        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -216,6 +306,84 @@ MUTATIONS += [
                 os.unlink(tmp)""",
         """        pass""",
         "tests/reliability/test_faults.py -k disk_full",
+    ),
+    # issue 16: files, folders and the console
+    (
+        "photos: a FIFO opened blocking (no O_NONBLOCK)",
+        "app/core/photos.py",
+        '_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)',
+        '_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)',
+        "tests/reliability/test_hostile_files.py -k 'swapped'",
+    ),
+    (
+        "photos: no byte budget on the file size",
+        "app/core/photos.py",
+        "        if info.st_size > max_bytes:\n",
+        "        if False:\n",
+        "tests/reliability/test_hostile_files.py -k 'padded'",
+    ),
+    (
+        "export: the digest added without shortening the stem first",
+        "app/core/export.py",
+        'return f"{safe_stem(stem, max_len - length - 1)}_{digest}"',
+        'return f"{stem}_{digest}"',
+        "tests/reliability/test_hostile_files.py -k 'first_100'",
+    ),
+    (
+        "pipeline: no lock on the output folder",
+        "app/core/pipeline.py",
+        "    lock = OutputLock.acquire(out_dir) if writes else None\n",
+        "    lock = None\n",
+        "tests/reliability/test_hostile_files.py -k 'locked or gui_batch'",
+    ),
+    (
+        "ownership: any file in the way counts as ours",
+        "app/core/ownership.py",
+        "        if dead is not None and (dead.model_sha256, dead.mode) == run:\n            continue\n",
+        "        continue\n",
+        "tests/reliability/test_hostile_files.py -k 'not_ours or two_models'",
+    ),
+    (
+        "ownership: a record edited by hand still counts as ours (seal not checked)",
+        "app/core/ownership.py",
+        "    if data.get(SEAL) != _digest(data):",
+        "    if False:",
+        "tests/reliability/test_hostile_files.py -k 'not_ours'",
+    ),
+    (
+        "ownership: an output may replace a photo of the batch",
+        "app/core/ownership.py",
+        "        if is_one_of(target, inputs):",
+        "        if False:",
+        "tests/reliability/test_hostile_files.py -k 'input_folder'",
+    ),
+    (
+        "results_table: results.csv replaced by this run's rows alone",
+        "app/core/results_table.py",
+        "    old = _read(path, columns, overwrite)\n",
+        "    old = []\n",
+        "tests/reliability/test_hostile_files.py -k 'results_csv'",
+    ),
+    (
+        "export: paths written as they are (bytes that are not UTF-8 kept)",
+        "app/core/export.py",
+        '        return os.fsencode(text).decode("utf-8", "backslashreplace")\n',
+        "        return text\n",
+        "tests/reliability/test_hostile_files.py -k 'not_utf8'",
+    ),
+    (
+        "console: streams not guarded",
+        "app/console.py",
+        "    sys.stdout, sys.stderr = SafeStream(saved[0]), SafeStream(saved[1])\n",
+        "",
+        "tests/reliability/test_hostile_files.py -k 'whatever_happens'",
+    ),
+    (
+        "console: no double-press window after the batch stopped",
+        "app/analyze_cli.py",
+        "    DOUBLE_PRESS_S = 0.3\n",
+        "    DOUBLE_PRESS_S = 0.0\n",
+        "tests/reliability/test_hostile_files.py -k 'ctrl_c'",
     ),
 ]
 

@@ -7,17 +7,19 @@ import hashlib
 import json
 from pathlib import Path
 
+from app.core.outlock import LOCK_NAME
 from app.core.photos import read_image
 
 
 def assert_only_whole_files(out: Path, temp_files_allowed: bool) -> None:
-    """Every PNG decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files
-    (what a kill during a write leaves; the next run removes them) only where allowed."""
+    """Every PNG decodes, every JSON parses into a record, the CSV parses; hidden `.part` temp files and
+    the lock file (what a kill during a write leaves; the next run removes them) only where allowed."""
     if not out.exists():
         return
     for f in sorted(out.iterdir()):
         if f.name.startswith("."):
-            assert temp_files_allowed and f.name.endswith(".part"), f"unexpected file {f.name}"
+            ours = f.name.endswith(".part") or f.name == LOCK_NAME
+            assert temp_files_allowed and ours, f"unexpected file {f.name}"
         elif f.suffix == ".png":
             assert read_image(f).size > 0
         elif f.name == "results.json":  # the run record beside results.csv

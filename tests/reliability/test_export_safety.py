@@ -130,8 +130,12 @@ def test_a_symlink_in_the_output_folder_is_not_followed_to_overwrite(
     summary = run_batch(model, [photo], out, BatchOptions(resume=False))
     assert victim.read_text() == "keep me"
     assert len(summary.failures) == 1 and "already exists" in summary.failures[0].reason
-    # with resume, a mask without its JSON is a leftover to replace: the link is replaced, not followed
+    # with resume too: a link no record of ours proves ours is not ours to replace
     summary = run_batch(model, [photo], out)
+    assert len(summary.failures) == 1 and "pipe_mask.png is in the way" in summary.failures[0].reason
+    assert (out / "pipe_mask.png").is_symlink()
+    # asked to overwrite: the link is replaced, not followed
+    summary = run_batch(model, [photo], out, BatchOptions(overwrite=True))
     assert summary.ok
     assert victim.read_text() == "keep me"
     assert not (out / "pipe_mask.png").is_symlink()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import tempfile
 import types
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from app.core.export import CSV_NAME, companion_path, output_stems
 from app.core.model import SegmentationModel
 from app.core.photos import read_image
 from app.core.pipeline import DONE, SKIPPED, BatchOptions, run_batch
+from tests.helpers.killed_run import die_while_writing
 from tests.helpers.outputs import output_paths
 from tests.helpers.tiny_models import channel_model
 from tests.reliability.conftest import read_csv, small_photos
@@ -259,18 +259,22 @@ def test_an_output_folder_that_cannot_be_created(model: SegmentationModel, tmp_p
 
 
 def test_stale_temp_files_of_a_killed_run_are_cleaned_and_never_read(
-    photos: list[Path], model: SegmentationModel, tmp_path: Path, reference: list[dict[str, str]]
+    photos: list[Path],
+    model: SegmentationModel,
+    model_path: Path,
+    tmp_path: Path,
+    reference: list[dict[str, str]],
 ) -> None:
     out = tmp_path / "out"
-    out.mkdir()
     stem = output_stems(photos)[photos[0]]
-    # what a kill during the JSON write leaves: the PNGs whole, the JSON only as a temp file
-    (out / f".{stem}.json.x1y2.part").write_text('{"model_sha256": "trunc')
-    shutil.copyfile(photos[0], out / f"{stem}_mask.png")
+    # a real kill during the JSON write: the PNGs whole, the JSON only as a temp file of that run
+    die_while_writing("json", model_path, photos, out)
+    assert len(list(out.glob(f".{stem}.json.*.part"))) == 1 and (out / f"{stem}_mask.png").exists()
+    (out / f".{stem}.json.x1y2.part").write_text('{"model_sha256": "trunc')  # named like ours, not ours
     summary = run_batch(model, photos, out)
     assert summary.ok and photos[0] in summary.done
     assert read_csv(summary.csv_path) == reference
-    assert not list(out.glob(".*.part"))
+    assert [p.name for p in out.glob(".*.part")] == [f".{stem}.json.x1y2.part"]
     mask = read_image(out / f"{stem}_mask.png")  # the leftover was replaced by a real mask
     colours = {tuple(c) for c in mask.reshape(-1, 3)}
     assert colours <= {c.color for c in model.classes}

@@ -1,0 +1,162 @@
+"""The model contract checked on a loaded session, and the one guarded way to run it.
+
+Every name and value quoted from the model (metadata, input and output names, ONNX Runtime's messages
+about its nodes) goes through `app.core.text`, so a hostile model cannot write escape sequences or
+megabytes into a message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from app.core import contract
+from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
+from app.core.errors import ModelBudgetError, ModelContractError
+from app.core.palette import ClassInfo, classes_from_json
+from app.core.text import safe_repr, safe_text
+
+MAX_CLASSES = 128  # cv2.resize, which upsamples the probabilities, takes at most 128 channels
+
+
+def ort_message(exc: BaseException) -> str:
+    """ONNX Runtime's message without its codes and the repeated path (escaped and cut: it quotes names
+    from inside the model)."""
+    lines = str(exc).strip().splitlines()
+    line = lines[-1] if lines else type(exc).__name__
+    line = re.sub(r"^(\[ONNXRuntimeError\]\s*:\s*)?\d+\s*:\s*[A-Z_]+\s*:\s*", "", line)
+    line = re.sub(r"^Load model from .* failed:\s*", "", line)
+    return safe_text(line.strip() or type(exc).__name__, 300)
+
+
+def _dims(shape: list) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) else safe_text(d or "?", 40) for d in shape) + "]"
+
+
+def _metadata(name: str, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], tuple[int, int]]:
+    missing = [k for k in contract.REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ModelContractError(
+            f"{name} does not follow the Corroscope model contract: missing metadata "
+            + ", ".join(repr(k) for k in missing)
+            + " (see DESIGN.md section 4; training/export writes them)"
+        )
+    version = meta[contract.KEY_CONTRACT].strip()
+    if version != contract.CONTRACT_VERSION:
+        raise ModelContractError(
+            f"{name} uses model contract version {safe_repr(version, 40)}; this Corroscope reads version "
+            f"{contract.CONTRACT_VERSION!r}"
+        )
+    try:
+        classes = classes_from_json(meta[contract.KEY_CLASSES])
+    except ValueError as exc:
+        raise ModelContractError(
+            f"{name}: metadata {contract.KEY_CLASSES!r} is malformed: {safe_text(exc)}"
+        ) from exc
+    if len(classes) > MAX_CLASSES:
+        raise ModelContractError(
+            f"{name}: metadata {contract.KEY_CLASSES!r} lists {len(classes):,} classes; Corroscope handles "
+            f"at most {MAX_CLASSES}"
+        )
+    try:
+        input_size = contract.parse_input_size(meta[contract.KEY_INPUT_SIZE])
+    except ValueError as exc:
+        raise ModelContractError(
+            f"{name}: metadata {contract.KEY_INPUT_SIZE!r} is malformed: {safe_text(exc)}"
+        ) from exc
+    return classes, input_size
+
+
+def check_contract(
+    name: str, session: Any, meta: dict[str, str], budget: ModelBudget, deadline: float
+) -> tuple[tuple[ClassInfo, ...], tuple[int, int]]:
+    """Classes and input size of a session that follows the contract; `name` is already safe to show."""
+    classes, input_size = _metadata(name, meta)
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelContractError(f"{name} has {len(inputs)} inputs; the contract wants one, 'image'")
+    inp = inputs[0]
+    if inp.type != "tensor(uint8)":
+        raise ModelContractError(
+            f"{name}: input {safe_repr(inp.name)} is {safe_text(inp.type)}; the contract wants tensor(uint8)"
+        )
+    shape = list(inp.shape)
+    if len(shape) != 4 or shape[3] != 3:
+        raise ModelContractError(
+            f"{name}: input {safe_repr(inp.name)} has shape {_dims(shape)}; the contract wants NHWC "
+            f"[N, H, W, 3]"
+        )
+    for got, want, axis in ((shape[1], input_size[0], "height"), (shape[2], input_size[1], "width")):
+        if isinstance(got, int) and got != want:
+            raise ModelContractError(
+                f"{name}: input {axis} is fixed at {got} but {contract.KEY_INPUT_SIZE!r} says {want}"
+            )
+
+    outputs = {o.name: o for o in session.get_outputs()}
+    probs = outputs.get(contract.PROBABILITIES_OUTPUT)
+    if probs is None:
+        listed = safe_text(", ".join(outputs) or "none")
+        raise ModelContractError(f"{name} has no output named 'probabilities' (outputs: {listed})")
+    if probs.type != "tensor(float)":
+        raise ModelContractError(
+            f"{name}: output 'probabilities' is {safe_text(probs.type)}; the contract wants float32"
+        )
+    pshape = list(probs.shape)
+    if len(pshape) != 4:
+        raise ModelContractError(
+            f"{name}: output 'probabilities' has shape {_dims(pshape)}; wants [N, H, W, C]"
+        )
+    channels = pshape[3]
+    if not isinstance(channels, int):  # run one blank image to learn the class count
+        blank = np.zeros((1, *input_size, 3), dtype=np.uint8)
+        (out,) = run_probabilities(session, name, inp.name, blank, budget, deadline, at_load=True)
+        channels = int(out.shape[-1])
+    if channels != len(classes):
+        raise ModelContractError(
+            f"{name}: output 'probabilities' has {channels} channels but {contract.KEY_CLASSES!r} "
+            f"lists {len(classes)} classes"
+        )
+    return classes, input_size
+
+
+def run_probabilities(
+    session: Any,
+    name: str,
+    input_name: str,
+    batch: np.ndarray,
+    budget: ModelBudget,
+    deadline: float | None = None,
+    at_load: bool = False,
+) -> list:
+    """`session.run` for the probabilities, stoppable, within `budget.run_seconds` and `deadline`;
+    ONNX Runtime's own errors become a `ModelContractError` (`ModelBudgetError` for a budget)."""
+    import onnxruntime as ort
+
+    seconds, which, full = budget.run_seconds, "run", budget.run_seconds
+    if deadline is not None:
+        which_deadline = "load" if at_load else "photo"
+        full_deadline = budget.load_seconds if at_load else budget.photo_seconds
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise budget_error(name, which_deadline, full_deadline)
+        if left < seconds:
+            seconds, which, full = left, which_deadline, full_deadline
+    options = ort.RunOptions()
+    try:
+        return call_within(
+            lambda: session.run([contract.PROBABILITIES_OUTPUT], {input_name: batch}, options),
+            Stopper(lambda: setattr(options, "terminate", True)),
+            seconds,
+            lambda: budget_error(name, which, full),
+        )
+    except ModelBudgetError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own pybind exception types
+        if is_memory_error(str(exc)):
+            raise memory_error(name, budget.memory_mb) from exc
+        raise ModelContractError(
+            f"{name} failed to run on a {batch.shape} batch: {ort_message(exc)}"
+        ) from exc

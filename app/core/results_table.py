@@ -1,0 +1,132 @@
+"""Merging a batch's rows into an existing `results.csv`: rows of other photos stay, ours are replaced.
+
+A CSV is ours when its header is exactly the header this batch writes; one with another header (not
+ours, or another model's classes) is refused, not replaced, unless the user asked to overwrite.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.core.analysis import PhotoFailure, relative_path
+from app.core.errors import ExportError
+from app.core.export import _FORMULA_START, csv_row, display_path, escape_cell, failure_row, write_csv
+
+log = logging.getLogger(__name__)
+
+_MAX_CSV_BYTES = 512 << 20
+
+
+def write(
+    path: Path,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    inputs: Iterable[Path],
+    overwrite: bool,
+    input_folders: Iterable[Path] = (),
+) -> tuple[Path | None, str | None]:
+    """`rows` merged into the CSV at `path` and written; (path, None), or (None, why) when it cannot be."""
+    try:
+        merged = merge(path, columns, rows, inputs, overwrite, input_folders)
+        return write_csv(path, merged, columns, overwrite=True), None
+    except ExportError as exc:
+        log.error("%s", exc)
+        return None, str(exc)
+
+
+def record_row(record: Mapping[str, Any], photo: Path, class_names: Sequence[str]) -> list[str]:
+    """The row of a checked record; a failure row saying why, should one still not fit the table."""
+    try:
+        return csv_row(record, class_names)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return failure_row(
+            PhotoFailure(photo, f"its record cannot be listed ({type(exc).__name__}: {exc})"), class_names
+        )
+
+
+def merge(
+    path: Path,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    inputs: Iterable[Path],
+    overwrite: bool = False,
+    input_folders: Iterable[Path] = (),
+) -> list[Sequence[str]]:
+    """`rows` (this batch's, in input order) merged into the CSV at `path`: an earlier row of one of
+    `inputs` is replaced in place (or dropped when this batch has no row for it); other rows are kept;
+    rows of new photos follow."""
+    old = _read(path, columns, overwrite)
+    if not old:
+        return list(rows)
+    mine = {r[0]: r for r in rows}
+    keys = _keys(inputs, tuple(input_folders))
+    out: list[Sequence[str]] = []
+    used: set[str] = set()
+    for row in old:
+        key = _key_of(row[0] if row else "", keys)
+        if key is None:
+            out.append(row)  # another photo's row: kept as it was
+        elif key in mine and key not in used:
+            out.append(mine[key])
+            used.add(key)
+    out.extend(r for r in rows if r[0] not in used)
+    return out
+
+
+def _keys(inputs: Iterable[Path], input_folders: Sequence[Path] = ()) -> dict[str, str]:
+    """Cell text (as given, resolved, or relative to an input folder) -> the cell this batch writes for
+    that photo (relative to its input folder when it has one, as `csv_row` writes it)."""
+    keys: dict[str, str] = {}
+    for p in inputs:
+        given = escape_cell(display_path(p))
+        rel = relative_path(p, input_folders)
+        cell = escape_cell(display_path(rel[1])) if rel is not None else given
+        keys[cell] = keys[given] = keys[_resolved(display_path(p))] = cell
+    return keys
+
+
+def _key_of(cell: str, keys: dict[str, str]) -> str | None:
+    if cell in keys:
+        return keys[cell]
+    text = cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+    return keys.get(_resolved(text)) if text else None
+
+
+def _resolved(text: str) -> str:
+    try:
+        return os.path.normcase(os.path.abspath(text))
+    except (OSError, ValueError):
+        return text
+
+
+def _read(path: Path, columns: Sequence[str], overwrite: bool) -> list[list[str]]:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ExportError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    refuse = f"{path} {{}}; it was not replaced (move it away, or choose another output folder)"
+    if not os.path.isfile(path) or os.path.islink(path) or st.st_size > _MAX_CSV_BYTES:
+        if overwrite:
+            return []
+        raise ExportError(refuse.format("is not a results table Corroscope wrote"))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        table = list(csv.reader(io.StringIO(text, newline="")))
+    except (OSError, ValueError, csv.Error) as exc:
+        if overwrite:
+            return []
+        raise ExportError(refuse.format(f"cannot be read as a results table ({type(exc).__name__})")) from exc
+    if not table or table[0] != list(columns):
+        if overwrite:
+            return []
+        why = "has other columns (not written by Corroscope, or for a model with other classes)"
+        raise ExportError(refuse.format(why))
+    return [r for r in table[1:] if r]

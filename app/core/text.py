@@ -1,0 +1,53 @@
+"""Untrusted text (model metadata, names inside a model, file names) made safe for a terminal or a message.
+
+Control and formatting characters (ESC, CR, bidi overrides, ...) and lone surrogates (undecodable bytes of
+a file name) are written as escapes such as `\\x1b`, so they can neither drive the terminal nor fail an
+encoder; long values are cut with a note of their full length.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+
+TEXT_LIMIT = 200  # characters of one untrusted value shown in a message
+PATH_LIMIT = 400  # paths are longer by nature; still cut
+
+# Unicode categories written as escapes: controls, formats (bidi overrides, zero-width), line/paragraph
+# separators, surrogates (from surrogateescape), private use and unassigned code points.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def safe_text(value: object, limit: int = TEXT_LIMIT) -> str:
+    """`value` as text with unsafe characters escaped, cut to `limit` characters with its full length."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and len(text) <= limit:
+        return text  # the common case, without a per-character pass
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = _escape(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch
+        if size + len(piece) > limit:
+            return "".join(out) + f"... ({len(text):,} characters in all)"
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+def safe_path(path: str | os.PathLike[str]) -> str:
+    """A file name or path for a message (escaped, cut at `PATH_LIMIT`)."""
+    return safe_text(os.fspath(path), PATH_LIMIT)
+
+
+def safe_repr(value: object, limit: int = TEXT_LIMIT) -> str:
+    """`safe_text` in single quotes, for values quoted in a message (like `!r`, but cut)."""
+    return "'" + safe_text(value, limit) + "'"
