@@ -65,6 +65,7 @@ class MeasureUi(QObject):
         self.panel.clear_requested.connect(self.clear_scale)
         self.state.photo_changed.connect(self._on_photo)
         self.state.result_changed.connect(self._on_result)
+        self.state.labels_changed.connect(self._on_labels_edited)
         self.state.figures_changed.connect(self._on_figures)
         self.scales.changed.connect(self._on_scale_changed)
         self._on_photo(None)
@@ -139,6 +140,11 @@ class MeasureUi(QObject):
             self._layers_of = None
             self.layer_items.set_images(None)
             self.panel.set_measures(None, None)
+
+    def _on_labels_edited(self, _labels) -> None:
+        """An edit (the editor changes the map in place, so the same array may hold new labels): the
+        layers are composed again when the figures follow."""
+        self._layers_of = None
 
     def _on_figures(self, result: PhotoResult) -> None:
         if result is not self.state.result:

@@ -208,3 +208,18 @@ def test_the_layers_of_a_12_mp_result_never_stall_the_ui_over_50_ms(qtbot, windo
     assert window.measure_ui.layer_items.has_image(OUTLINES)
     print(f"12 MP layers: {took:.2f} s, longest UI stall {beat.longest_ms:.0f} ms")
     assert beat.longest_ms <= 50, f"the UI stalled {beat.longest_ms:.0f} ms (layers took {took:.1f} s)"
+
+
+def test_an_edit_in_place_redraws_the_outlines(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    state, ui = window.controller.state, window.measure_ui
+    labels = state.result.labels.copy()  # the editor owns a copy and edits it in place
+    state.set_labels(labels)
+    _measured(qtbot, window)
+    labels[:, : labels.shape[1] // 2] = 0  # paint the left half corrosion, in place
+    state.set_labels(labels)  # the same array, new labels
+    _measured(qtbot, window)
+    outline = qimage_to_rgb(ui.layer_items.items[OUTLINES].pixmap().toImage()).sum(axis=2) > 0
+    assert np.array_equal(outline, patch_outlines(labels, state.result.classes) > 0)
