@@ -104,6 +104,13 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         help="run on the existing Dask cluster at this scheduler address; photos, model and --out must "
         "be at the same paths on every worker (docs/cluster.md)",
     )
+    an.add_argument(
+        "--reviewed-masks",
+        type=Path,
+        metavar="MASK_DIR",
+        help="a folder of reviewed masks (<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png, in the "
+        "class colours, of the photo's size): a photo's figures come from its mask instead of the model",
+    )
 
 
 def _scale(text: str) -> float:
@@ -166,7 +173,8 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
     spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
     area = rec.get("corrosion_area_mm2")
     size = "" if area is None else f", {format_area(area)}"
-    return f"{path}: corroded {share:.2f} % of the asset{spread}{size}, {grades}{review}"
+    source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
+    return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -185,6 +193,7 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
         device=args.device,
         mm_per_px=args.mm_per_px,
         input_folders=tuple(p for p in args.paths if p.is_dir()),
+        reviewed_masks=args.reviewed_masks,
     )
 
 
@@ -240,6 +249,9 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
         engine = choose_engine(args)
     except (ValueError, CorroscopeError) as exc:  # a contradiction, or Dask asked for and not installed
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.reviewed_masks is not None and not args.reviewed_masks.is_dir():
+        print(f"error: --reviewed-masks {args.reviewed_masks} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     model = load_model(args.model, args.device, "analyze", threads=engine.model_threads)
     if model is None:

@@ -2,8 +2,8 @@
 
 Run through `scripts/screenshots` (Xvfb or offscreen). Each picture is the window (or dialog) as Qt
 renders it on screen: photo with overlay, figures and the cursor readout, the batch table, the model
-dialog, compare mode, the shortcut list; and the batch report's first two pages, drawn by the report's
-own code.
+dialog, compare mode, the shortcut list, the scale line and the layers; the batch report's first two
+pages and a photo report's page, drawn by the reports' own code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         saved.append(save(shortcuts, args.out / "keyboard-shortcuts.png"))
         shortcuts.close()
         saved += save_report_pages(window, args.out)
+        saved += save_measure_shots(window, args.out)
         window.controller.shutdown()
         window.close()
     for path in saved:
@@ -160,6 +161,60 @@ def save_report_pages(window: MainWindow, out: Path) -> list[Path]:
             raise SystemExit(f"could not write {out / name}")
         saved.append(out / name)
     return saved
+
+
+def drag(viewer, start: QPointF, end: QPointF) -> None:
+    """A left-button drag over the viewer, as the mouse sends it (scene points)."""
+    from PySide6.QtTest import QTest
+
+    a, b = viewer.mapFromScene(start), viewer.mapFromScene(end)
+    QTest.mousePress(viewer.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for t in (0.3, 0.6, 1.0):
+        QTest.mouseMove(viewer.viewport(), a + (b - a) * t)
+    QTest.mouseRelease(viewer.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def save_measure_shots(window: MainWindow, out: Path) -> list[Path]:
+    """The scale line drawn across the pipe with its length typed, then the scale set with the patch
+    outlines and uncertainty layers on and the scale bar; and the one-photo report's page."""
+    from app.core.overlay import blend_overlay
+    from app.report.pdf import draw_photo_report
+
+    ui, photo = window.measure_ui, window.controller.current
+    window.viewer.fit_to_window()
+    h, w = photo.rgb.shape[:2]
+    x = w * 0.25  # across the pipe there: its outer diameter is the known length
+    rows = np.nonzero(window.controller.result.labels[:, int(x)] != 2)[0]  # not background
+    top, bottom = (rows.min(), rows.max() + 1) if rows.size else (h * 0.3, h * 0.7)
+    ui.panel.draw_button.setChecked(True)
+    drag(window.viewer, QPointF(x, float(top)), QPointF(x, float(bottom)))
+    scroll = ui.panel.parentWidget()
+    while scroll is not None and not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    if scroll is not None:  # the side column scrolls: show the scale panel
+        scroll.ensureWidgetVisible(ui.panel)
+    ui.panel.length_edit.setText("114.3")  # a DN 100 pipe's outer diameter, in mm
+    settle()
+    saved = [save(window, out / "scale-line.png")]
+    ui.panel.set_button.click()
+    for name in ("outlines", "uncertainty"):
+        ui.layers.set_visible(name, True)
+    settle(600)
+    if scroll is not None:
+        scroll.ensureWidgetVisible(ui.panel)
+        settle()
+    saved.append(save(window, out / "scale-and-layers.png"))
+    ui.layers.set_visible("uncertainty", False)
+    result, state = window.controller.result, window.overlay_state
+    overlay = blend_overlay(photo.rgb, result.labels, result.classes, state.visible_ids, state.opacities)
+    scales = [window.figures.grade_scale]
+    page = render_page_images(
+        lambda c: draw_photo_report(c, result, overlay, photo.rgb, window.controller.model, scales)
+    )[0]
+    small = page.scaledToWidth(900, Qt.TransformationMode.SmoothTransformation)
+    if not small.save(str(out / "photo-report.png")):
+        raise SystemExit(f"could not write {out / 'photo-report.png'}")
+    return [*saved, out / "photo-report.png"]
 
 
 def save(widget, path: Path) -> Path:

@@ -210,7 +210,16 @@ def write_result_json(
 OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 _BASE_TAIL = ("corroded_share", "astm_d610", "iso_4628_3", "needs_review", "review_reasons")
 # Columns added after the first release's, at the end, so positional readers keep working.
-_ADDED = (*CSV_FIELDS, "analysed_at", "mode", "model_file", *(f"{k}_file" for k in OUTPUT_KINDS))
+# Where the figures came from (DESIGN section 10): `model`, or `reviewed` with who and when.
+REVIEW_COLUMNS = ("source", "reviewed_by", "reviewed_at")
+_ADDED = (
+    *CSV_FIELDS,
+    "analysed_at",
+    "mode",
+    "model_file",
+    *(f"{k}_file" for k in OUTPUT_KINDS),
+    *REVIEW_COLUMNS,
+)
 
 
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
@@ -277,7 +286,10 @@ def csv_row(
         rec.get("analysed_at"),
         rec.get("mode"),
         rec.get("model_file"),
-        *(outputs.get(kind) for kind in OUTPUT_KINDS),
+        *(outputs.get(kind) or outputs.get(f"{kind}_jpeg") for kind in OUTPUT_KINDS),  # the overlay as JPEG
+        rec.get("figures_source") or "model",
+        rec.get("reviewed_by") or "",
+        rec.get("reviewed_at") or "",
     ]
     return [escape_cell(c) for c in cells]
 

@@ -28,14 +28,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.core import exporters, files, outlock, ownership, results_table
+from app.core import exporters, files, outlock, ownership, results_table, review_source
 from app.core.analysis import PhotoFailure, PhotoResult, analyze_rgb, failure_from
 from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
 from app.core.export import (
     CSV_NAME,
     companion_path,
     csv_columns,
-    csv_row,
     failure_row,
     output_stems,
     result_to_dict,
@@ -77,6 +76,7 @@ class BatchOptions:
     grade_scale: str | None = None  # the scale shown in reports (None: both)
     mm_per_px: float | None = None  # the photos' scale: areas in mm² (None: pixels and shares only)
     input_folders: tuple[Path, ...] = ()  # the folders given: the CSV's `file` is relative to them
+    reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
 
     def __post_init__(self) -> None:
         if self.mm_per_px is not None and not (math.isfinite(self.mm_per_px) and self.mm_per_px > 0):
@@ -254,7 +254,9 @@ def _check_existing(
     foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
     if foreign is not None:
         return _replace(item, blocked=foreign)
-    if record is not None and all(p.exists() for p in targets.values()):
+    mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
+    same_figures = record is not None and review_source.same_mask(record, mask)  # else: redo it
+    if same_figures and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
     return _replace(item, replace=True)
 
@@ -327,6 +329,9 @@ def _analyse_and_write(
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
     rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
+    own = targets.get("mask")
+    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
     result = analyze_rgb(
         model,
         rgb,
@@ -338,8 +343,11 @@ def _analyse_and_write(
         progress=progress,
         cancelled=cancelled,
     )
+    reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
+    result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
     record = result_to_dict(result, names if targets else None, options.input_folders)
+    record.update(review_source.record_fields(reviewed))
     if targets:
         data = exporters.ExportInput(
             result,
@@ -444,15 +452,6 @@ def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path |
     )
 
 
-def records_csv_rows(outcomes: Iterable[PhotoOutcome], class_names: Sequence[str]) -> list[list[str]]:
-    """CSV rows from outcomes held in memory (the GUI's batch table), in their order."""
-    return [
-        failure_row(o.failure, class_names) if o.failure is not None else csv_row(o.record or {}, class_names)
-        for o in outcomes
-    ]
-
-
-# drive -------------------------------------------------------------------------------------------
 def run_batch(
     model: SegmentationModel,
     paths: Sequence[Path],

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPen
 from app.core import figures
 from app.core.analysis import PhotoFigures
 from app.core.model import SegmentationModel
+from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
 from app.report.pdf import model_rows, review_lines, shown_classes
 from app.report.thumbnails import Thumbnail
@@ -139,7 +140,9 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
         visible = options.visible if options.visible is not None else [c_.id for c_ in r.classes]
         image = rgb_qimage(thumb.overlay(r.classes, visible, options.opacity or {}))
         scale = min(thumb_w / image.width(), (height - c.mm(2)) / image.height())
-        c.painter.drawImage(QRectF(x, c.y, image.width() * scale, image.height() * scale), image)
+        where = QRectF(x, c.y, image.width() * scale, image.height() * scale)
+        c.painter.drawImage(where, image)
+        measures_pdf.draw_scale_bar(c.painter, where, r.measures.mm_per_px, r.width)
     else:
         c.painter.setPen(QPen(_GREY))
         c.painter.drawRect(QRectF(x, c.y, thumb_w, height * 0.7))
@@ -154,6 +157,10 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
     )
     for scale in scales:
         y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale, r.measures.distribution), 8)
+    for line in measures_pdf.card_lines(r, scales):
+        if y > c.y + height - c.mm(8):  # leave room for a review reason
+            break
+        y += _wrapped(c, tx, y, tw, line, 7, color=_GREY)
     for line in review_lines(r, scales):
         if y > c.y + height - c.mm(4):
             break

@@ -14,6 +14,7 @@ from app.core.analysis import PhotoFigures, PhotoResult
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
+from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
 __all__ = ["Canvas", "draw_photo_report", "model_rows", "render", "shown_classes"]
@@ -60,7 +61,10 @@ def draw_photo_report(
     half = (c.width - c.mm(4)) / 2
     max_h = c.height * 0.36
     h1 = c.image(rgb_qimage(photo_rgb), 0, half, max_h, "Photo")
-    h2 = c.image(rgb_qimage(overlay_rgb), half + c.mm(4), half, max_h, "Segmentation overlay")
+    overlay = rgb_qimage(overlay_rgb)
+    h2 = c.image(overlay, half + c.mm(4), half, max_h, "Segmentation overlay")
+    where = measures_pdf.image_rect(overlay, half + c.mm(4), c.y, half, max_h)
+    measures_pdf.draw_scale_bar(c.painter, where, result.measures.mm_per_px, photo_rgb.shape[1])
     c.y += max(h1, h2)
     c.legend(shown_classes(model.classes, visible))
     for scale in scales:
@@ -75,5 +79,6 @@ def draw_photo_report(
     rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] not in ("Grade", "Needs review")]
     c.rows(rows)
     c.y += c.mm(2)
+    measures_pdf.draw_measures_section(c, result)
     c.text("Model", size=11, bold=True)
     c.rows(model_rows(model, result.provider))

@@ -42,6 +42,7 @@ class ImageViewerWidget(QGraphicsView):
             self._scene.addItem(item)
         self._labels: QImage | None = None
         self._fit_mode = True
+        self._tool = None  # an edit tool (app/ui/edit_tools.py) gets the mouse while set
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -97,6 +98,39 @@ class ImageViewerWidget(QGraphicsView):
         overlay = self._labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
         self._overlay_item.setVisible(not self._state.comparing)
+
+    # edit tools ---------------------------------------------------------------------------------
+    def set_tool(self, tool) -> None:
+        """Give the mouse to `tool` (press/move/release with scene points; see `edit_tools.Tool`), or back
+        to pan and zoom with None."""
+        if self._tool is not None:
+            self._tool.deactivate(self)
+        self._tool = tool
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if tool else QGraphicsView.DragMode.ScrollHandDrag)
+        if tool is not None:
+            tool.activate(self)
+        else:
+            self.viewport().unsetCursor()
+
+    @property
+    def tool(self):
+        return self._tool
+
+    def _tool_event(self, kind: str, event: QMouseEvent) -> bool:
+        if self._tool is None or not self.has_photo() or event.button() == Qt.MouseButton.MiddleButton:
+            return False
+        handled = getattr(self._tool, kind)(self, self.mapToScene(event.position().toPoint()), event)
+        if handled:
+            event.accept()
+        return bool(handled)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if not self._tool_event("press", event):
+            super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if not self._tool_event("release", event):
+            super().mouseReleaseEvent(event)
 
     def _update_sampling(self, zoom: float) -> None:
         mode = (
@@ -160,7 +194,8 @@ class ImageViewerWidget(QGraphicsView):
 
     # cursor and the empty canvas ----------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        super().mouseMoveEvent(event)  # keeps drag-to-pan
+        if not self._tool_event("move", event):
+            super().mouseMoveEvent(event)  # keeps drag-to-pan
         if self.has_photo():
             at = self.mapToScene(event.position().toPoint())
             self.cursor_moved.emit(math.floor(at.x()), math.floor(at.y()))

@@ -31,6 +31,7 @@ from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.figures_widget import FiguresWidget
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.image_viewer_widget import ImageViewerWidget
+from app.ui.measure_ui import MeasureUi
 from app.ui.model_info_dialog import ModelInfoDialog
 from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.figures = FiguresWidget(settings.grade_scale)
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
+        self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
         self.actions, self.menus = make_actions(self, ACTIONS)
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self._user_model: Path | None = None  # a model the user asked for, saved once it loads
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
+        self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
         self.readout = CursorReadoutLabel()
         self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
         self.zoom_label, self.busy_label = QLabel(), QLabel()
@@ -106,7 +109,9 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.overlay_panel)
-        side_layout.addWidget(self.figures, 1)
+        side_layout.addWidget(self.measure_ui.layers_widget)
+        side_layout.addWidget(self.figures)
+        side_layout.addWidget(self.measure_ui.panel, 1)
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
@@ -219,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
-        self.figures.set_result(item.result)
+        self.figures.set_result(self.controller.result)  # the state's: with the photo's scale
         self.readout.set_photo(item.result.size, item.result)
         self._update_enabled()
 

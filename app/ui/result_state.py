@@ -6,7 +6,7 @@ always those of the label map shown: the model's, or an inspector's edit through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage
 
 from app.core.analysis import PhotoResult, reassess
 from app.core.grading import ReviewPolicy
+from app.core.measure_text import with_scale
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +92,15 @@ class ResultState(QObject):
             )
         self._result = reassess(self._result, labels, self.policy)
         self.labels_changed.emit(labels)
+        self.figures_changed.emit(self._result)
+        return self._result
+
+    def set_scale(self, mm_per_px: float | None) -> PhotoResult | None:
+        """The photo's scale (mm per pixel; None: none): areas in mm² follow, nothing is recounted."""
+        if self._result is None or self._result.measures.mm_per_px == mm_per_px:
+            return self._result
+        r = self._result
+        self._result = replace(r, measures=with_scale(r.measures, r, mm_per_px))
         self.figures_changed.emit(self._result)
         return self._result
 

@@ -117,6 +117,8 @@ ACTIONS = (
 OTHER_KEYS = (
     ("Overlay", "Show or hide class 1, 2, 3 …", "1, 2, 3 … 9"),
     ("Overlay", "Compare with the plain photo (hold)", COMPARE_KEY_TEXT),
+    ("Overlay", "Show or hide the patch outlines layer", "O"),  # app/ui/layers.py KEYS
+    ("Overlay", "Show or hide the uncertainty layer", "U"),
     ("Viewer", "Zoom about the cursor", "Mouse wheel"),
     ("Viewer", "Pan", "Drag with the mouse"),
     ("Batch", "Previous or next row (shows that photo)", "Up, Down"),

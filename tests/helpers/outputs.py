@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,6 @@ def comparable(record: dict) -> dict:
     from app.core.ownership import SEAL
 
     out = {k: v for k, v in record.items() if k not in (*RUN_DEPENDENT, SEAL)}
-    if isinstance(out.get("files"), dict):
+    if isinstance(out.get("files"), Mapping):
         out["files"] = {n: {k: v for k, v in p.items() if k != "mtime_ns"} for n, p in out["files"].items()}
     return out

@@ -1,0 +1,104 @@
+"""Figures from a reviewed mask instead of the model's (`analyze --reviewed-masks DIR`), and the review
+fields they add to the JSON record and `results.csv`."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.analysis import PhotoResult, reassess
+from app.core.grading import ReviewPolicy
+from app.core.palette import ClassInfo
+from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
+
+# DESIGN section 10: where the figures come from, appended after today's columns.
+
+
+@dataclass(frozen=True)
+class ReviewedFigures:
+    """A photo's result with figures from the mask it was given (or the model's, without one)."""
+
+    result: PhotoResult
+    review: ReviewState
+    mask_path: Path | None
+
+
+@functools.lru_cache(maxsize=8)
+def _listed(folder: str, mtime_ns: int) -> MaskFolder:
+    del mtime_ns  # part of the key only: a folder that changed is listed again
+    return MaskFolder(folder)
+
+
+def mask_folder(folder: str | os.PathLike[str]) -> MaskFolder:
+    """The folder listed once per batch (again when its contents change), not once per photo."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        mtime = -1
+    return _listed(str(folder), mtime)
+
+
+def find_mask(
+    folder: str | os.PathLike[str] | None, photo: Path, own_mask: Path | None = None
+) -> Path | None:
+    """The mask file `folder` holds for this photo (by its stem), or None (no folder, or no mask).
+    `own_mask`, the model's mask this run writes for the photo, is never taken as a reviewed one (when
+    MASK_DIR is the output folder)."""
+    if folder is None:
+        return None
+    found = mask_folder(folder).find(photo.stem, photo)
+    if found is not None and own_mask is not None and _same(found, own_mask):
+        return None
+    return found
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == Path(b).resolve()
+    except OSError:
+        return a.absolute() == Path(b).absolute()
+
+
+def read_mask(
+    folder: str | os.PathLike[str] | None,
+    photo: Path,
+    size: tuple[int, int],
+    classes: Sequence[ClassInfo],
+    own_mask: Path | None = None,
+) -> ReviewedMask | None:
+    """`folder`'s mask for `photo` (see `find_mask`), checked against the photo's (width, height) and
+    the classes' colours (`ReviewedMaskError` saying why it cannot be used); None without one."""
+    path = find_mask(folder, photo, own_mask)
+    return None if path is None else read_reviewed_mask(path, size, classes)
+
+
+def apply_reviewed_mask(
+    result: PhotoResult, mask: ReviewedMask | None, policy: ReviewPolicy | None = None
+) -> ReviewedFigures:
+    """`result` with its figures from `mask`; the model's result, unchanged, without one."""
+    if mask is None:
+        return ReviewedFigures(result, ReviewState(), None)
+    return ReviewedFigures(reassess(result, mask.labels, policy), ReviewState.of_mask(mask), mask.path)
+
+
+def record_fields(figures: ReviewedFigures) -> dict[str, Any]:
+    """The JSON record's review fields: `figures_source` (the CSV's `source`: the record's own `source`
+    is the photo's identity), `reviewed_by`, `reviewed_at`, `review_note` and the mask file the figures
+    came from (None for the model's)."""
+    state = figures.review
+    return {
+        "figures_source": state.source,
+        "reviewed_by": state.reviewed_by,
+        "reviewed_at": state.reviewed_at,
+        "review_note": state.note,
+        "reviewed_mask": None if figures.mask_path is None else str(figures.mask_path),
+    }
+
+
+def same_mask(record: Mapping[str, Any], mask: Path | None) -> bool:
+    """Whether a record's figures came from `mask` (None: the model's), so the photo need not be redone."""
+    return record.get("reviewed_mask") == (None if mask is None else str(mask))

@@ -1,0 +1,161 @@
+"""Overlay layers beyond the classes: patch outlines and the model's uncertainty, toggled like the classes.
+
+Their images are composed in a worker (`layer_images`, QImage only), so a 12 MP photo reaches the UI
+thread ready to show; the viewer's scene gets one pixmap item per layer above the class overlay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QGraphicsScene, QGroupBox, QMenu, QVBoxLayout
+
+from app.core.palette import ClassInfo
+from app.core.patches import patch_outlines
+from app.core.share_range import uncertainty_layer
+from app.ui.overlay_state import OverlayState
+from app.ui.qimage import labels_view
+
+OUTLINES, UNCERTAINTY = "outlines", "uncertainty"
+LAYERS = (OUTLINES, UNCERTAINTY)
+TITLES = {OUTLINES: "Patch outlines", UNCERTAINTY: "Uncertainty (1 − top probability)"}
+KEYS = {OUTLINES: "O", UNCERTAINTY: "U"}
+OUTLINE_RGB = (255, 230, 0)
+UNCERTAINTY_RGB = (255, 0, 200)
+# With three classes the top probability is at least 1/3, so 1 - top reaches 2/3 at most: full colour there.
+UNCERTAINTY_GAIN = 1.5
+LAYER_Z = 2  # above the photo (0) and the class overlay (1)
+
+
+def _argb(rgb: tuple[int, int, int], alpha: int) -> int:
+    a = max(0, min(255, alpha))
+    r, g, b = (round(c * a / 255) for c in rgb)  # premultiplied, as the image is converted
+    return (a << 24) | (r << 16) | (g << 8) | b
+
+
+def _compose(values: np.ndarray, table: list[int]) -> QImage:
+    """uint8 HxW through a colour table -> a premultiplied ARGB image that owns its pixels."""
+    image = labels_view(np.ascontiguousarray(values))
+    image.setColorTable(table)
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+
+
+def layer_images(
+    labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
+) -> dict[str, QImage]:
+    """The layers' images of one result (safe on a worker thread); no uncertainty without a confidence."""
+    outline_table = [0] * 256
+    outline_table[255] = _argb(OUTLINE_RGB, 255)
+    thickness = max(1, round(max(labels.shape) / 1500))  # still visible when a 12 MP photo is fitted
+    images = {OUTLINES: _compose(patch_outlines(labels, classes, thickness), outline_table)}
+    if confidence is not None:
+        table = [_argb(UNCERTAINTY_RGB, round(u * UNCERTAINTY_GAIN)) for u in range(256)]
+        images[UNCERTAINTY] = _compose(uncertainty_layer(confidence), table)
+    return images
+
+
+class LayerState(QObject):
+    """Which layers show; the panel, the View menu and the viewer follow it."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._visible = dict.fromkeys(LAYERS, False)
+
+    def is_visible(self, name: str) -> bool:
+        return self._visible[name]
+
+    def set_visible(self, name: str, on: bool) -> None:
+        if name not in self._visible:
+            raise KeyError(f"no layer {name!r}")
+        if self._visible[name] != bool(on):
+            self._visible[name] = bool(on)
+            self.changed.emit()
+
+    def toggle(self, name: str) -> None:
+        self.set_visible(name, not self.is_visible(name))
+
+
+class LayerItems:
+    """One pixmap item per layer in the viewer's scene; hidden while the plain photo is compared."""
+
+    def __init__(self, scene: QGraphicsScene, state: LayerState, overlay: OverlayState) -> None:
+        self._state, self._overlay = state, overlay
+        self.items: dict[str, QGraphicsPixmapItem] = {}
+        for z, name in enumerate(LAYERS):
+            item = QGraphicsPixmapItem()
+            item.setZValue(LAYER_Z + z)
+            item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+            scene.addItem(item)
+            self.items[name] = item
+        state.changed.connect(self._sync)
+        overlay.comparing_changed.connect(lambda _on: self._sync())
+        self._sync()
+
+    def set_images(self, images: Mapping[str, QImage] | None) -> None:
+        """Show these layer images (same size as the photo), or none."""
+        for name, item in self.items.items():
+            image = None if images is None else images.get(name)
+            item.setPixmap(QPixmap() if image is None else QPixmap.fromImage(image))
+        self._sync()
+
+    def has_image(self, name: str) -> bool:
+        return not self.items[name].pixmap().isNull()
+
+    def _sync(self) -> None:
+        for name, item in self.items.items():
+            item.setVisible(self._state.is_visible(name) and not self._overlay.comparing)
+
+
+class LayersWidget(QGroupBox):
+    """A check box per layer (keys O and U), in the overlay panel's column."""
+
+    def __init__(self, state: LayerState, parent=None) -> None:
+        super().__init__("Layers", parent)
+        self._state = state
+        self.checks: dict[str, QCheckBox] = {}
+        layout = QVBoxLayout(self)
+        for name in LAYERS:
+            check = QCheckBox(f"{TITLES[name]}  ({KEYS[name]})")
+            check.setToolTip(f"Show or hide the {TITLES[name].lower()} layer ({KEYS[name]})")
+            check.toggled.connect(lambda on, n=name: self._state.set_visible(n, on))
+            layout.addWidget(check)
+            self.checks[name] = check
+            shortcut = QShortcut(QKeySequence(KEYS[name]), self)
+            shortcut.activated.connect(lambda n=name: self._state.toggle(n))
+        state.changed.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        for name, check in self.checks.items():
+            check.blockSignals(True)
+            check.setChecked(self._state.is_visible(name))
+            check.blockSignals(False)
+
+
+class LayersMenu(QMenu):
+    """View ▸ Layers: the same toggles (the key after the tab is shown; the panel's shortcut acts)."""
+
+    def __init__(self, state: LayerState, parent=None) -> None:
+        super().__init__("&Layers", parent)
+        self.setObjectName("menu_layers")
+        self._state = state
+        self.toggles: dict[str, QAction] = {}
+        for name in LAYERS:
+            action = self.addAction(f"Show {TITLES[name].lower()}\t{KEYS[name]}")
+            action.setObjectName(f"action_layer_{name}")
+            action.setCheckable(True)
+            action.toggled.connect(lambda on, n=name: self._state.set_visible(n, on))
+            self.toggles[name] = action
+        state.changed.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        for name, action in self.toggles.items():
+            action.blockSignals(True)
+            action.setChecked(self._state.is_visible(name))
+            action.blockSignals(False)

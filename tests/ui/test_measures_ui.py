@@ -1,0 +1,225 @@
+"""The scale line, the scale panel, the layers and the scale bar in the real main window."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+
+from app.core.analysis import PhotoResult
+from app.core.grading import GradeScale, ReviewPolicy, assess, d610_distribution, d610_label
+from app.core.inference import InferenceMode
+from app.core.measures import measure_photo
+from app.core.palette import DEFAULT_CLASSES
+from app.core.patches import patch_outlines, patch_stats
+from app.core.physical import OBLIQUE_NOTE, format_area
+from app.core.share_range import range_text
+from app.core.stats import area_stats
+from app.core.synthetic import synthetic_pipe
+from app.ui.layers import OUTLINES, UNCERTAINTY
+from app.ui.qimage import qimage_to_rgb, rgb_to_qimage
+from app.ui.result_state import OpenedPhoto
+from bench.heartbeat import Heartbeat
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+
+
+def _measured(qtbot, window) -> None:
+    """Wait for the layer images of the label map shown."""
+    ui = window.measure_ui
+    qtbot.waitUntil(lambda: ui._layers_of is window.controller.result.labels, timeout=TIMEOUT_MS)
+
+
+def _draw(qtbot, window, start: QPoint, end: QPoint) -> float:
+    """Drag with the left button from `start` to `end` (viewport pixels); the line's length in photo px."""
+    viewport = window.viewer.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for t in (0.25, 0.5, 0.75, 1.0):
+        qtbot.mouseMove(viewport, start + (end - start) * t)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    a, b = window.viewer.mapToScene(start), window.viewer.mapToScene(end)
+    return float(np.hypot(b.x() - a.x(), b.y() - a.y()))
+
+
+def test_drawing_the_scale_line_and_typing_its_length_sets_mm_per_px_and_areas_in_cm2(
+    qtbot, window, tmp_path
+):
+    path, _rgb = photo(tmp_path, 5, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    ui, panel = window.measure_ui, window.measure_ui.panel
+    assert "corrosion area" not in panel.values() and not panel.note_label.isVisible()
+    assert "Corrosion area" not in window.figures.values()
+    assert not ui.scale_bar.isVisible(), "no scale, no scale bar"
+    qtbot.mouseClick(panel.draw_button, Qt.MouseButton.LeftButton)
+    assert window.viewer.tool is ui.tool and window.actions and ui.draw_action.isChecked()
+    centre = window.viewer.viewport().rect().center()
+    length_px = _draw(qtbot, window, centre - QPoint(150, 0), centre + QPoint(150, 0))
+    assert ui.tool.length == pytest.approx(length_px, abs=1e-6)
+    assert panel.length_edit.isEnabled() and f"{length_px:.1f} px" in panel.line_label.text()
+    qtbot.keyClicks(panel.length_edit, "114.3")  # a DN 100 pipe's outer diameter
+    qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
+    scale = 114.3 / length_px
+    assert ui.mm_per_px == pytest.approx(scale)
+    assert window.viewer.tool is None and not panel.draw_button.isChecked(), "back to pan and zoom"
+    result = window.controller.result
+    values = panel.values()
+    for name, pixels in result.stats.pixels.items():
+        assert values[f"{name} area"] == format_area(pixels * ui.mm_per_px**2)
+    assert values["corrosion area"].endswith("cm²")
+    assert values["Scale"] == f"{ui.mm_per_px:.4g} mm/px"
+    assert result.measures.mm_per_px == pytest.approx(scale), "the result carries the scale (PDF, edits)"
+    shown = window.figures.values()
+    assert shown["Corrosion area"] == format_area(result.stats.pixels["corrosion"] * scale**2)
+    assert panel.note_label.text() == OBLIQUE_NOTE and panel.isVisible()
+    assert ui.scale_bar.isVisible() and ui.scale_bar.bar is not None
+    assert ui.scale_bar.bar.pixels == pytest.approx(ui.scale_bar.bar.mm / ui.mm_per_px)
+    shown = qimage_to_rgb(window.viewer.rendered_image())
+    bar = ui.scale_bar.boundingRect().toRect()
+    assert (shown[bar.top() : bar.bottom(), bar.left() : bar.right()] == 255).all(axis=2).any(), "bar drawn"
+    other, _ = photo(tmp_path, 6)
+    open_and_wait(qtbot, window, other)
+    _measured(qtbot, window)
+    assert ui.mm_per_px is None and "corrosion area" not in panel.values(), "the scale is per photo"
+    assert window.controller.result.measures.mm_per_px is None
+    assert not ui.scale_bar.isVisible()
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    assert ui.mm_per_px == pytest.approx(scale) and panel.values()["corrosion area"].endswith("cm²")
+    assert window.controller.result.measures.mm_per_px == pytest.approx(scale), "given to the new result"
+    assert window.figures.values()["Corrosion area"].endswith("cm²")
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    assert ui.mm_per_px is None and "corrosion area" not in panel.values()
+
+
+def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    ui, panel = window.measure_ui, window.measure_ui.panel
+    panel.draw_button.setChecked(True)
+    centre = window.viewer.viewport().rect().center()
+    _draw(qtbot, window, centre, centre + QPoint(80, 60))
+    qtbot.keyClicks(panel.length_edit, "0")
+    qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
+    assert ui.mm_per_px is None and "positive number of mm" in panel.line_label.text()
+
+
+def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_range(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    result = window.controller.result
+    patches = patch_stats(result.labels, result.classes)
+    want = d610_distribution(patches)
+    assert want is not None
+    values = window.figures.values()
+    assert values["D610 distribution"] == f"{want.type} ({want.name}): {want.evidence.split(': ', 1)[1]}"
+    label = d610_label(result.assessment.astm, want)
+    assert window.figures.grade_label.text() == f"ASTM D610: {label}" and label.endswith(f"-{want.type}")
+    r = result.measures.share_range
+    assert r is not None and values["Share range"] == range_text(r, GradeScale.ASTM_D610)
+    assert values["Share range"].startswith("D610 ") and ", range " in values["Share range"]
+    largest = window.measure_ui.panel.values()["Largest patch"]
+    assert largest.startswith(f"{100.0 * patches.largest_pixels / patches.asset_pixels:.3g} % of the asset")
+
+
+def test_layers_toggle_from_the_panel_keys_and_view_menu(qtbot, window, tmp_path):
+    path, rgb = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    ui = window.measure_ui
+    result = window.controller.result
+    items = ui.layer_items.items
+    assert not items[OUTLINES].isVisible() and not items[UNCERTAINTY].isVisible()
+    outline = qimage_to_rgb(items[OUTLINES].pixmap().toImage())
+    want = patch_outlines(result.labels, result.classes) > 0
+    assert np.array_equal((outline.sum(axis=2) > 0), want), "the outline layer is the patches' outlines"
+    unc = items[UNCERTAINTY].pixmap().toImage()
+    assert (unc.width(), unc.height()) == (rgb.shape[1], rgb.shape[0])
+    before = qimage_to_rgb(window.viewer.rendered_image())
+    check = ui.layers_widget.checks[OUTLINES]
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))  # the box
+    assert items[OUTLINES].isVisible() and ui.layers_menu.toggles[OUTLINES].isChecked()
+    after = qimage_to_rgb(window.viewer.rendered_image())
+    changed = (before != after).any(axis=2)
+    assert changed.any() and not changed[~want].any(), "only outline pixels change"
+    window.viewer.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_U)
+    assert items[UNCERTAINTY].isVisible() and ui.layers_widget.checks[UNCERTAINTY].isChecked()
+    ui.layers_menu.toggles[UNCERTAINTY].trigger()
+    assert not items[UNCERTAINTY].isVisible()
+    window.overlay_state.set_comparing(True)
+    assert not items[OUTLINES].isVisible(), "the plain photo shows while comparing"
+    window.overlay_state.set_comparing(False)
+    assert items[OUTLINES].isVisible()
+
+
+def _result(
+    rgb: np.ndarray, labels: np.ndarray, confidence: np.ndarray | None = None, path=None
+) -> PhotoResult:
+
+    stats = area_stats(labels, DEFAULT_CLASSES)
+    h, w = labels.shape
+    conf = np.full(labels.shape, 200, np.uint8) if confidence is None else confidence
+    return PhotoResult(
+        path=Path(path or "p.png"),
+        width=w,
+        height=h,
+        stats=stats,
+        assessment=assess(stats, 0.8, ReviewPolicy()),
+        measures=measure_photo(labels, DEFAULT_CLASSES, None, None, stats),
+        mean_confidence=0.8,
+        seconds=0.0,
+        analysed_at="2026-12-01T10:00:00Z",
+        model_file="tiny.onnx",
+        model_sha256="0" * 64,
+        provider="CPU",
+        mode=InferenceMode.RESIZE,
+        classes=DEFAULT_CLASSES,
+        labels=labels,
+        confidence=conf,
+    )
+
+
+def test_the_layers_of_a_12_mp_result_never_stall_the_ui_over_50_ms(qtbot, window, tmp_path):
+    small_rgb, small_labels = synthetic_pipe(9, (300, 400))
+    rgb = np.repeat(np.repeat(small_rgb, 10, axis=0), 10, axis=1)  # 4000 x 3000
+    labels = np.repeat(np.repeat(small_labels, 10, axis=0), 10, axis=1)
+    rng = np.random.default_rng(0)
+    confidence = rng.integers(90, 256, labels.shape, dtype=np.uint8)
+    path = tmp_path / "big.png"
+    state = window.controller.state
+    state.set_photo(OpenedPhoto(path, rgb, rgb_to_qimage(rgb)))
+    result = _result(rgb, labels, confidence, path)  # its measures are the analysis's, in its worker
+    window.viewer.set_photo(state.photo.image)
+    QApplication.processEvents()
+    with Heartbeat() as beat:
+        start = time.perf_counter()
+        state.set_result(result)
+        qtbot.waitUntil(lambda: window.measure_ui._layers_of is labels, timeout=120_000)
+        for _ in range(5):  # the layer pixmaps are shown in the loop too
+            QApplication.processEvents()
+            time.sleep(0.02)
+    took = time.perf_counter() - start
+    assert window.measure_ui.layer_items.has_image(OUTLINES)
+    print(f"12 MP layers: {took:.2f} s, longest UI stall {beat.longest_ms:.0f} ms")
+    assert beat.longest_ms <= 50, f"the UI stalled {beat.longest_ms:.0f} ms (layers took {took:.1f} s)"
+
+
+def test_an_edit_in_place_redraws_the_outlines(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    state, ui = window.controller.state, window.measure_ui
+    labels = state.result.labels.copy()  # the editor owns a copy and edits it in place
+    state.set_labels(labels)
+    _measured(qtbot, window)
+    labels[:, : labels.shape[1] // 2] = 0  # paint the left half corrosion, in place
+    state.set_labels(labels)  # the same array, new labels
+    _measured(qtbot, window)
+    outline = qimage_to_rgb(ui.layer_items.items[OUTLINES].pixmap().toImage()).sum(axis=2) > 0
+    assert np.array_equal(outline, patch_outlines(labels, state.result.classes) > 0)

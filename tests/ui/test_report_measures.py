@@ -1,0 +1,105 @@
+"""The standards' measures in the PDF reports, read back with pypdf and drawn onto page images: the
+distribution with its evidence, the range, the scale bar and areas only with a scale, the histogram."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from app.core import figures
+from app.core.analysis import analyze_rgb
+from app.core.grading import GradeScale
+from app.core.overlay import blend_overlay
+from app.core.physical import format_area
+from app.core.scale_bar import scale_bar
+from app.core.synthetic import synthetic_pipe
+from app.report import BatchReportOptions, render_batch_pdf, render_pdf_report
+from app.report.measures_pdf import histogram_bins
+from app.report.pdf import draw_photo_report
+from app.report.preview import render_page_images
+from app.report.thumbnails import make_thumbnail
+from app.ui.qimage import qimage_to_rgb
+from tests.ui.test_report_content import pages_text
+
+SCALE = 0.4  # mm per pixel
+
+
+@pytest.fixture(scope="module")
+def analysed(tiny_model):
+    rgb, _ = synthetic_pipe(40, (300, 400))
+    return analyze_rgb(tiny_model, rgb, "site-7/pipe.jpg", mm_per_px=SCALE), rgb
+
+
+def _pdf_text(result, rgb, model) -> str:
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    pages = pages_text(render_pdf_report(result, overlay, rgb, model))
+    assert len(pages) == 1, "still one page with the measures, both scales and a scale"
+    return pages[0]
+
+
+def test_photo_report_gives_distribution_evidence_range_areas_histogram_and_scale_bar(
+    qapp, analysed, tiny_model
+):
+    result, rgb = analysed
+    m = result.measures
+    text = _pdf_text(result, rgb, tiny_model)
+    assert m.distribution is not None and m.share_range is not None
+    assert f"ASTM D610: {result.assessment.astm.label}-{m.distribution.type}" in text  # "6-G"
+    assert m.distribution.evidence.split(": ", 1)[1] in text
+    assert figures.share_range_text(result, GradeScale.ASTM_D610) in text  # "D610 5-6 (share ..., range ...)"
+    bar = scale_bar(SCALE, rgb.shape[1])
+    assert bar.label in text, "the scale bar's length is written on it"
+    for name in ("asset", "background"):
+        assert f"{name} area {format_area(result.stats.pixels[name] * SCALE**2)}" in text
+    assert "oblique photo" in text
+    assert "Patch sizes, % of the asset" in text
+    for label, _n in histogram_bins(m.patches):
+        assert label in text
+
+
+def test_without_a_scale_nothing_claims_physical_units(qapp, analysed, tiny_model):
+    result, rgb = analysed
+    plain = dataclasses.replace(result, measures=dataclasses.replace(result.measures, mm_per_px=None))
+    text = _pdf_text(plain, rgb, tiny_model)
+    assert "mm²" not in text and "cm²" not in text and " mm " not in f"{text} "
+    assert "oblique photo" not in text and "Largest patch" in text
+
+
+def test_the_scale_bar_is_drawn_on_the_overlay(qapp, analysed, tiny_model):
+    result, rgb = analysed
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    scales = (GradeScale.ASTM_D610,)
+    plain = dataclasses.replace(result, measures=dataclasses.replace(result.measures, mm_per_px=None))
+    with_bar = qimage_to_rgb(
+        render_page_images(lambda c: draw_photo_report(c, result, overlay, rgb, tiny_model, scales))[0]
+    )
+    without = qimage_to_rgb(
+        render_page_images(lambda c: draw_photo_report(c, plain, overlay, rgb, tiny_model, scales))[0]
+    )
+    h, w = with_bar.shape[:2]
+    diff = (with_bar != without).any(axis=2)
+    diff[int(h * 0.5) :] = False  # below the images the rows differ too (areas)
+    ys, xs = np.nonzero(diff)
+    assert xs.size, "the bar changes the overlay"
+    assert xs.min() > w / 2, "drawn on the overlay (the right image), not the photo"
+    white = (with_bar[ys, xs] == 255).all(axis=1)
+    assert white.sum() > 50, "a white bar"
+
+
+def test_batch_cards_give_the_evidence_the_range_and_the_area(qapp, analysed, tiny_model):
+    result, rgb = analysed
+    figs = dataclasses.replace(result, labels=None, confidence=None)
+    opts = BatchReportOptions(thumbnails={result.path: make_thumbnail(rgb, result.labels)})
+    text = pages_text(render_batch_pdf([figs], tiny_model, GradeScale.ASTM_D610, opts))[1]
+    cards = "".join(text.split())  # a card wraps anywhere: compare without the spaces
+
+    def shown(line: str) -> bool:
+        return "".join(line.split()) in cards
+
+    m = result.measures
+    assert shown(m.distribution.evidence)
+    assert shown(f"range: {figures.share_range_text(result, GradeScale.ASTM_D610)}")
+    assert shown(f"corrosion {format_area(m.corrosion_area_mm2)}")
+    assert scale_bar(SCALE, rgb.shape[1]).label in text, "the scale bar on the thumbnail"
