@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from app.analyze_cli import CLI_EXPORTS
+from app.core import batch_photo as batch_module
 from app.core import exporters
-from app.core import pipeline as batch_module
 from app.core.errors import ExportError
 from app.core.export import CSV_NAME
 from app.core.files import write_png

@@ -178,16 +178,16 @@ MUTATIONS = [
     ),
     (
         "pipeline: resume ignores complete outputs (redoes every photo)",
-        "app/core/pipeline.py",
-        "    if record is not None and all(p.exists() for p in targets.values()):",
+        "app/core/batch_plan.py",
+        "    if same_figures and all(p.exists() for p in targets.values()):",
         "    if False:",
         "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
     ),
     (
-        "batch: keeps every result in memory",
-        "app/core/batch.py",
-        "                done.append(path)\n",
-        "                done.append(path)\n                _KEEP.append(result)\n",
+        "pipeline: keeps every result in memory",
+        "app/core/batch_photo.py",
+        "    if not keep_result:\n",
+        "    _KEEP.append(result)\n    if not keep_result:\n",
         "tests/reliability/test_scale.py",
     ),
     (
@@ -249,7 +249,7 @@ MUTATIONS = [
     ),
     (
         "tiling: last tile not flush with the end",
-        "app/core/inference.py",
+        "app/core/fine.py",
         "    return [round(i * (length - tile) / (count - 1)) for i in range(count)]",
         "    return [i * stride for i in range(count - 1)] or [0]",
         "tests/reliability/test_properties.py -k tile",
@@ -414,7 +414,10 @@ def run(indexes: list[int]) -> list[dict]:
                 continue
             text = text.replace(old, new)
             if "_KEEP.append" in new:
-                text = text.replace("DONE, SKIPPED, FAILED = ", "_KEEP = []\nDONE, SKIPPED, FAILED = ")
+                text = text.replace(
+                    "\nlog = logging.getLogger(__name__)\n",
+                    "\nlog = logging.getLogger(__name__)\n_KEEP = []\n",
+                )
             target.write_text(text, encoding="utf-8")
             start = time.time()
             env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(dst)}

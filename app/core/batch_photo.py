@@ -1,0 +1,166 @@
+"""Stage 2 of the photo pipeline: one planned photo -> its record, outputs written (the JSON record last)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core import exporters, files, outlock, ownership, review_source
+from app.core.analysis import PhotoResult, analyze_rgb, failure_from
+from app.core.batch_types import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    BatchOptions,
+    PhotoOutcome,
+    PlannedPhoto,
+)
+from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
+from app.core.export import (
+    result_to_dict,
+)
+from app.core.inference import CancelCheck, Progress
+from app.core.model import SegmentationModel
+from app.core.outlock import Pending
+from app.core.photos import read_image
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=2)
+def _process_model(path: Path, device: str) -> SegmentationModel:
+    return SegmentationModel.load(path, device)
+
+
+def process_photo(
+    item: PlannedPhoto,
+    options: BatchOptions,
+    model: SegmentationModel | None = None,
+    keep_result: bool = False,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> PhotoOutcome:
+    """Analyse one photo and write its outputs; never raises for the photo's own failure. `progress` /
+    `cancelled` are checked per network call (tiles); a cancel raises `Cancelled`, nothing is written."""
+    if item.done_record is not None:
+        return PhotoOutcome(item.index, item.path, SKIPPED, record=item.done_record)
+    try:
+        if model is None:
+            if options.model_path is None:
+                raise CorroscopeError("no model: pass one, or set BatchOptions.model_path")
+            model = _process_model(Path(options.model_path), options.device)
+        result, record, rgb = _analyse_and_write(item, options, model, progress, cancelled)
+    except Cancelled:
+        raise
+    except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
+        failure = failure_from(item.path, exc, options.input_folders)
+        log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
+        return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
+    if not keep_result:
+        return PhotoOutcome(item.index, item.path, DONE, record=record)
+    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result, photo=rgb)
+
+
+def _analyse_and_write(
+    item: PlannedPhoto,
+    options: BatchOptions,
+    model: SegmentationModel,
+    progress: Progress | None,
+    cancelled: CancelCheck | None,
+) -> tuple[PhotoResult, dict[str, Any], np.ndarray]:
+    targets = dict(item.targets)
+    if item.blocked:
+        raise OutputExistsError(item.blocked)
+    replace = options.overwrite or item.replace
+    if not replace:  # fail before the (slow) analysis when an output is in the way
+        for target in targets.values():
+            if target.exists():
+                raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
+    t0 = time.perf_counter()
+    rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
+    own = targets.get("mask")
+    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
+    result = analyze_rgb(
+        model,
+        rgb,
+        item.path,
+        options.inference,
+        options.policy,
+        time.perf_counter() - t0,
+        options.mm_per_px,
+        progress=progress,
+        cancelled=cancelled,
+    )
+    reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
+    result = reviewed.result
+    names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
+    record = result_to_dict(result, names if targets else None, options.input_folders)
+    record.update(review_source.record_fields(reviewed))
+    if targets:
+        data = exporters.ExportInput(
+            result,
+            rgb,
+            options.visible,
+            dict(options.opacity) if options.opacity is not None else None,
+            options.grade_scale,
+            model,
+            record,
+        )
+        record = _write_outputs(item, targets, data, replace)
+    return result, record, rgb
+
+
+def _write_outputs(
+    item: PlannedPhoto, targets: dict[str, Path], data: exporters.ExportInput, replace: bool
+) -> dict[str, Any]:
+    """Every output, then the sealed record naming the photo and proving each file (written last)."""
+    json_path = targets[exporters.JSON_KIND]
+    source = item.source or ownership.source_key(item.path)
+    record = dict(data.record or {})
+    pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
+    outlock.note_pending(json_path.parent, pending)
+    others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
+    with files.temp_tag(item.temp_tag):
+        _write_or_undo(others, data, replace)
+        try:
+            try:
+                proofs = {p.name: ownership.file_proof(p) for p in others.values()}
+            except OSError as exc:
+                raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
+            record = ownership.seal({**record, "source": source, "files": proofs})
+            final = dataclasses.replace(data, record=record)
+            record_target = {exporters.JSON_KIND: json_path}
+            exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+        except BaseException:  # no record proves them ours: they must not stay in the way
+            _remove(others.values())
+            raise
+    return record
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _write_or_undo(targets: dict[str, Path], data: exporters.ExportInput, replace: bool) -> None:
+    """Write each output; when one fails, remove those written before it: they are ours, and a photo
+    without its record must not leave files that no record proves ours (a full disk, say)."""
+    written: list[Path] = []
+    try:
+        for kind, path in targets.items():
+            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
+            written.append(path)
+    except BaseException:
+        _remove(written)
+        raise

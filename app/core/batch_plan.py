@@ -1,0 +1,124 @@
+"""Stage 1 of the photo pipeline: inputs -> output names, and what of each is already there (resume,
+no-overwrite); planning takes the output folder's lock."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.core import exporters, outlock, ownership, review_source
+from app.core.batch_types import (
+    BatchOptions,
+    Plan,
+    PlannedPhoto,
+)
+from app.core.errors import ExportError
+from app.core.export import (
+    output_stems,
+)
+from app.core.model import SegmentationModel
+from app.core.outlock import OutputLock, Pending
+
+
+def plan_batch(
+    paths: Sequence[Path], out_dir: Path | None, options: BatchOptions, model: SegmentationModel
+) -> Plan:
+    """Output names for every input and which photos are already complete (skipped under `resume`).
+    Writing into a folder takes its lock (`OutputLockedError` when another run holds it) until
+    `reduce_batch`."""
+    paths = [Path(p) for p in paths]
+    writes = out_dir is not None and bool(options.exports)
+    lock = OutputLock.acquire(out_dir) if writes else None
+    try:
+        stems = output_stems(paths)
+        inputs = ownership.inode_set(paths) if writes else set()
+        planned = []
+        for i, path in enumerate(paths):
+            chosen = exporters.targets(out_dir, stems[path], options.exports) if writes else {}
+            targets = tuple(chosen.items())
+            item = PlannedPhoto(i, path, stems[path], targets)
+            if targets:
+                item = _replace(item, source=ownership.source_key(path), temp_tag=lock.token)
+                item = _check_inputs(item, inputs) or _check_existing(item, model, options, lock)
+            planned.append(item)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    names = tuple(c.name for c in model.classes)
+    mode = options.inference.mode.value
+    return Plan(
+        out_dir, tuple(planned), model.sha256, mode, names, options.overwrite, lock, options.input_folders
+    )
+
+
+def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPhoto | None:
+    """Blocked when an output would replace one of the batch's photos (even with `overwrite`)."""
+    why = ownership.replaces_input(item.targets, inputs)
+    return None if why is None else _replace(item, blocked=why)
+
+
+def _check_existing(
+    item: PlannedPhoto,
+    model: SegmentationModel,
+    options: BatchOptions,
+    lock: OutputLock | None,
+    orphans: Mapping[str, Pending] | None = None,
+) -> PlannedPhoto:
+    """Where the photo's outputs stand: complete (skip), ours to replace, or in the way. `orphans`:
+    files of this photo left by an attempt that died (default: what the lock inherited from a dead run)."""
+    if options.overwrite:
+        return item
+    targets = dict(item.targets)
+    json_path = targets[exporters.JSON_KIND]
+    record, problem = ownership.read_record(json_path)
+    mode = options.inference.mode.value
+    if problem is not None:
+        return _replace(item, blocked=f"{json_path.name} {problem}{ownership.KEPT}")
+    if record is not None and record["source"] != item.source:
+        why = f"{json_path.name} holds the results of another photo ({record['file']}){ownership.KEPT}"
+        return _replace(item, blocked=why)
+    if record is not None and (record["model_sha256"], record["mode"]) != (model.sha256, mode):
+        why = (
+            f"{json_path.name} holds results of another model or mode; "
+            "ask to overwrite (--overwrite) to replace them"
+        )
+        return _replace(item, blocked=why)
+    if not options.resume:
+        return item  # nothing may be replaced: each file in the way fails the photo
+    if orphans is None:
+        orphans = lock.inherited_files(item.source) if lock is not None else {}
+    foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
+    if foreign is not None:
+        return _replace(item, blocked=foreign)
+    mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
+    same_figures = record is not None and review_source.same_mask(record, mask)  # else: redo it
+    if same_figures and all(p.exists() for p in targets.values()):
+        return _replace(item, done_record=record)
+    return _replace(item, replace=True)
+
+
+def replan(item: PlannedPhoto, options: BatchOptions, model: SegmentationModel) -> PlannedPhoto:
+    """`item` planned again against its folder as it is now (a retried photo: its first attempt may have
+    died after writing some outputs, or all of them)."""
+    if item.done_record is not None or item.blocked or not item.targets or options.overwrite:
+        return item
+    out_dir = Path(item.targets[0][1]).parent
+    # A dead attempt of this very run noted its files as pending in the folder's lock file.
+    orphans = {n: p for p in outlock.read_pending(out_dir) if p.source == item.source for n in p.files}
+    return _check_existing(_replace(item, replace=False), model, options, None, orphans)
+
+
+def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
+    return dataclasses.replace(item, **changes)
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Create the output folder. Temp files of a killed run are removed when the next run takes over
+    its lock (`app.core.outlock`): only those whose names carry that run's token."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc

@@ -1,0 +1,150 @@
+"""The records of a batch: options (picklable), each planned photo, the plan, each outcome, the summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core import exporters, ownership
+from app.core.analysis import PhotoFailure, PhotoResult
+from app.core.grading import ReviewPolicy
+from app.core.inference import InferenceOptions
+from app.core.outlock import OutputLock
+from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from app.core.share_range import CALIBRATED
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+DEFAULT_EXPORTS = ("mask", "overlay", "json")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything a batch needs besides the photos; picklable, so it travels to worker processes.
+
+    `exports` are kinds of `app.core.exporters` (empty: figures only, nothing written);
+    `model_path`/`device` let a process that was not handed a model load its own (once).
+    """
+
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
+    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+    exports: tuple[str, ...] = DEFAULT_EXPORTS
+    visible: tuple[int, ...] | None = None
+    opacity: tuple[tuple[int, float], ...] | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES  # bytes read from one photo file
+    overwrite: bool = False
+    resume: bool = True
+    model_path: Path | None = None
+    device: str = "auto"
+    grade_scale: str | None = None  # the scale shown in reports (None: both)
+    mm_per_px: float | None = None  # the photos' scale: areas in mm² (None: pixels and shares only)
+    input_folders: tuple[Path, ...] = ()  # the folders given: the CSV's `file` is relative to them
+    reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
+
+    def __post_init__(self) -> None:
+        if self.mm_per_px is not None and not (math.isfinite(self.mm_per_px) and self.mm_per_px > 0):
+            raise ValueError(f"mm_per_px must be a positive number of mm per pixel, got {self.mm_per_px}")
+        object.__setattr__(self, "input_folders", tuple(Path(f) for f in self.input_folders))
+        kinds = tuple(dict.fromkeys(self.exports))
+        if kinds and exporters.JSON_KIND not in kinds:  # the record is what marks a photo complete
+            kinds = (*kinds, exporters.JSON_KIND)
+        object.__setattr__(self, "exports", kinds)
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as the run record (`results.json`) gives them."""
+        i, p = self.inference, self.policy
+        return {
+            "mode": i.mode.value,
+            "tile_scale": i.tile_scale,
+            "tile_overlap": i.tile_overlap,
+            "review_margin": p.margin,
+            "min_confidence": p.min_confidence,
+            "range_thresholds": {"low": round(CALIBRATED.low, 4), "high": round(CALIBRATED.high, 4)},
+            "mm_per_px": self.mm_per_px,
+            "exports": list(self.exports),
+            "max_pixels": self.max_pixels,
+            "overwrite": self.overwrite,
+            "resume": self.resume,
+            "model_path": None if self.model_path is None else str(Path(self.model_path).absolute()),
+            "device": self.device,
+            "grade_scale": self.grade_scale,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedPhoto:
+    """One input of a batch: where its outputs go and what is already there."""
+
+    index: int  # position in the input order (0-based)
+    path: Path
+    stem: str
+    targets: tuple[tuple[str, Path], ...]  # (export kind, path); empty when nothing is written
+    done_record: Mapping[str, Any] | None = None  # outputs complete (same model and mode): skip
+    blocked: str | None = None  # outputs of another model or mode are in the way
+    replace: bool = False  # outputs left by an unfinished run of ours may be replaced
+    source: str = ""  # the photo's identity in records (its resolved path)
+    temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
+
+
+@dataclass(frozen=True)
+class Plan:
+    out_dir: Path | None
+    photos: tuple[PlannedPhoto, ...]
+    model_sha256: str
+    mode: str
+    class_names: tuple[str, ...]
+    overwrite: bool = False
+    lock: OutputLock | None = field(default=None, compare=False, repr=False)
+    input_folders: tuple[Path, ...] = ()  # the CSV's `file` cells are relative to them
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoOutcome:
+    """What `process_photo` returns. `result` (with the label map) only when asked to keep it."""
+
+    index: int
+    path: Path
+    state: str  # DONE, SKIPPED or FAILED
+    record: Mapping[str, Any] | None = None  # the JSON record (DONE and SKIPPED)
+    failure: PhotoFailure | None = None  # FAILED only
+    result: PhotoResult | None = None
+    photo: np.ndarray | None = None  # the decoded photo, with `result` only
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    outcomes: tuple[PhotoOutcome, ...]
+    cancelled: bool
+    csv_path: Path | None
+    seconds: float
+    csv_error: str | None = None
+
+    def _paths(self, state: str) -> tuple[Path, ...]:
+        return tuple(o.path for o in self.outcomes if o.state == state)
+
+    @property
+    def done(self) -> tuple[Path, ...]:
+        return self._paths(DONE)
+
+    @property
+    def skipped(self) -> tuple[Path, ...]:
+        return self._paths(SKIPPED)
+
+    @property
+    def failures(self) -> tuple[PhotoFailure, ...]:
+        return tuple(o.failure for o in self.outcomes if o.failure is not None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.cancelled
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record this program wrote for a batch, or None (missing, unreadable, or not ours)."""
+    return ownership.load_record(path)
