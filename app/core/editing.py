@@ -280,16 +280,22 @@ class LabelEditor:
         self._base_dropped = False
 
     # -- tools -----------------------------------------------------------------------------------
+    @property
+    def in_stroke(self) -> bool:
+        """A stroke is open (between `begin_stroke` and `end_stroke`)."""
+        return self._stroke is not None
+
     def begin_stroke(
         self, point: Point, radius: float, class_id: int | None, kind: str | None = None
-    ) -> None:
-        """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels)."""
+    ) -> Box | None:
+        """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels); returns the
+        box of its first dab (for redraw)."""
         self._end_open_stroke()
         self._stroke, self._stroke_last = [], point
         self._stroke_delta = np.zeros(256, dtype=np.int64)
         self._stroke_tool = (class_id, float(radius))
         self._stroke_kind = kind or ("eraser" if class_id is None else "brush")
-        self._stroke_segment(point, point)
+        return self._stroke_segment(point, point)
 
     def extend_stroke(self, point: Point) -> Box | None:
         """Paint the segment from the previous point to `point`; returns the box that changed (for redraw)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -42,6 +42,7 @@ class ImageViewerWidget(QGraphicsView):
             self._scene.addItem(item)
         self._labels: QImage | None = None
         self._fit_mode = True
+        self._tool = None  # an edit tool (app/ui/edit_tools.py) gets the mouse while set
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -97,6 +98,60 @@ class ImageViewerWidget(QGraphicsView):
         overlay = self._labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
         self._overlay_item.setVisible(not self._state.comparing)
+
+    def update_labels(self, labels: QImage, rect: QRect | None = None) -> None:
+        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay."""
+        if labels.size() != self._photo_item.pixmap().size():
+            raise ValueError("label image and photo differ in size")
+        self._labels = labels
+        pixmap = self._overlay_item.pixmap()
+        if rect is None or pixmap.isNull():
+            self._refresh_overlay()
+            return
+        rect = rect.intersected(labels.rect())
+        if rect.isEmpty():
+            return
+        labels.setColorTable(self._state.color_table())
+        patch = labels.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._overlay_item.setPixmap(QPixmap())  # the item lets go: painting then needs no copy
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(rect.topLeft(), patch)
+        painter.end()
+        self._overlay_item.setPixmap(pixmap)
+
+    # edit tools ---------------------------------------------------------------------------------
+    def set_tool(self, tool) -> None:
+        """Give the mouse to `tool` (press/move/release with scene points; see `edit_tools.Tool`), or back
+        to pan and zoom with None."""
+        if self._tool is not None:
+            self._tool.deactivate(self)
+        self._tool = tool
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if tool else QGraphicsView.DragMode.ScrollHandDrag)
+        if tool is not None:
+            tool.activate(self)
+        else:
+            self.viewport().unsetCursor()
+
+    @property
+    def tool(self):
+        return self._tool
+
+    def _tool_event(self, kind: str, event: QMouseEvent) -> bool:
+        if self._tool is None or not self.has_photo() or event.button() == Qt.MouseButton.MiddleButton:
+            return False
+        handled = getattr(self._tool, kind)(self, self.mapToScene(event.position().toPoint()), event)
+        if handled:
+            event.accept()
+        return bool(handled)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if not self._tool_event("press", event):
+            super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if not self._tool_event("release", event):
+            super().mouseReleaseEvent(event)
 
     def _update_sampling(self, zoom: float) -> None:
         mode = (
@@ -160,7 +215,8 @@ class ImageViewerWidget(QGraphicsView):
 
     # cursor and the empty canvas ----------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        super().mouseMoveEvent(event)  # keeps drag-to-pan
+        if not self._tool_event("move", event):
+            super().mouseMoveEvent(event)  # keeps drag-to-pan
         if self.has_photo():
             at = self.mapToScene(event.position().toPoint())
             self.cursor_moved.emit(math.floor(at.x()), math.floor(at.y()))

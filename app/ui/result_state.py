@@ -6,7 +6,7 @@ always those of the label map shown: the model's, or an inspector's edit through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.core.analysis import PhotoResult, reassess
-from app.core.grading import ReviewPolicy
+from app.core.grading import ReviewPolicy, assess
+from app.core.stats import AreaStats
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,15 +82,20 @@ class ResultState(QObject):
         if result is not None:
             self.figures_changed.emit(result)
 
-    def set_labels(self, labels: np.ndarray) -> PhotoResult:
-        """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it."""
+    def set_labels(self, labels: np.ndarray, stats: AreaStats | None = None) -> PhotoResult:
+        """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it, or
+        from `stats` when the caller already knows them (an editor's incremental counts: no recount)."""
         if self._result is None:
             raise ValueError("no result to edit: analyse a photo first")
         if labels.dtype != np.uint8 or labels.shape != self._result.labels.shape:
             raise ValueError(
                 f"labels must be uint8 {self._result.labels.shape}, got {labels.dtype} {labels.shape}"
             )
-        self._result = reassess(self._result, labels, self.policy)
+        if stats is None:
+            self._result = reassess(self._result, labels, self.policy)
+        else:
+            assessment = assess(stats, self._result.mean_confidence, self.policy)
+            self._result = replace(self._result, stats=stats, assessment=assessment, labels=labels)
         self.labels_changed.emit(labels)
         self.figures_changed.emit(self._result)
         return self._result
