@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
-from app.core.editing import Box, Edit, LabelEditor, Point
+from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.ui.controller import AnalyzedPhoto, AppController
@@ -213,9 +213,11 @@ class EditController(QObject):
         self.session_changed.emit(session)
         return session
 
-    def _after_edit(self, session: EditSession, box: Box | None, final: bool) -> None:
+    def _after_edit(
+        self, session: EditSession, box: Box | None, final: bool, patch: QImage | None = None, table=()
+    ) -> None:
         if box is not None:
-            self.viewer.update_labels(session.image, _qrect(box))
+            self.viewer.update_labels(session.image, _qrect(box), patch, table)
         if final:
             self._timer.stop()
             self._push_figures()
@@ -278,17 +280,27 @@ class EditController(QObject):
         session, photo, result = self.begin(), self.state.photo, self.state.result
         if session is None or photo is None or result is None or self.busy:
             return None
-        job = _smart_job(photo.rgb, session.editor.labels, marks, result.classes, result.confidence)
+        labels, table = session.editor.labels, self._color_table()
+
+        def job() -> Prepared:
+            edit = smart.smart_select(photo.rgb, labels, marks, result.classes, confidence=result.confidence)
+            return prepare(edit, table)
+
         return self._run(job, "smart select")
 
     def select_similar(self, point: Point, tolerance: float) -> Worker | None:
         session, photo, result = self.begin(), self.state.photo, self.state.result
         if session is None or photo is None or result is None or self.busy:
             return None
-        rgb, labels, classes = photo.rgb, session.editor.labels, result.classes
-        return self._run(
-            lambda: smart.select_similar(rgb, labels, point, tolerance, classes), "select similar"
-        )
+        rgb, labels, classes, table = photo.rgb, session.editor.labels, result.classes, self._color_table()
+
+        def job() -> Prepared:
+            return prepare(smart.select_similar(rgb, labels, point, tolerance, classes), table)
+
+        return self._run(job, "select similar")
+
+    def _color_table(self) -> tuple[int, ...]:
+        return tuple(self.viewer.color_table())
 
     def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
         session = self.session
@@ -304,16 +316,32 @@ class EditController(QObject):
         self._worker = None
         self.busy_changed.emit(False)
 
-    def _on_smart_edit(self, session: EditSession | None, edit: Edit | None, what: str) -> None:
+    def _on_smart_edit(self, session: EditSession | None, prepared: Prepared, what: str) -> None:
         if session is None or session is not self.session:
             return  # another photo is on screen now
-        if edit is None:
+        if prepared.edit is None:
             self.message.emit(f"{what.capitalize()} changed nothing", "info")
             return
-        applied = session.editor.apply(edit)
-        self._after_edit(session, None if applied is None else applied.box, final=True)
+        applied = session.editor.apply(prepared.edit)
+        patch = prepared.patch if applied is prepared.edit else None
+        self._after_edit(session, None if applied is None else applied.box, True, patch, prepared.table)
 
 
-def _smart_job(rgb: np.ndarray, labels: np.ndarray, marks: smart.Marks, classes, confidence):
-    """Worker job (the map is not edited while it runs, so it reads the live array)."""
-    return lambda: smart.smart_select(rgb, labels, marks, classes, confidence=confidence)
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """An edit made in a worker, with its pixel counts and its overlay patch (for colour `table`)."""
+
+    edit: Edit | None
+    patch: QImage | None = None
+    table: tuple[int, ...] = ()
+
+
+def prepare(edit: Edit | None, table: tuple[int, ...]) -> Prepared:
+    """Worker side: what applying `edit` on the UI thread would otherwise spend there (the map is not
+    edited while the worker runs, so `edit.before` is still the map's)."""
+    if edit is None:
+        return Prepared(None)
+    edit = replace(edit, delta=count_delta(edit.before, edit.after))
+    view = labels_view(np.ascontiguousarray(edit.after))
+    view.setColorTable(list(table))
+    return Prepared(edit, view.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), table)

@@ -99,8 +99,11 @@ class ImageViewerWidget(QGraphicsView):
         self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
         self._overlay_item.setVisible(not self._state.comparing)
 
-    def update_labels(self, labels: QImage, rect: QRect | None = None) -> None:
-        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay."""
+    def update_labels(
+        self, labels: QImage, rect: QRect | None = None, patch: QImage | None = None, table: tuple = ()
+    ) -> None:
+        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay;
+        `patch`, that rect already composed (in a worker) for colour `table`, is used while it still fits."""
         if labels.size() != self._photo_item.pixmap().size():
             raise ValueError("label image and photo differ in size")
         self._labels = labels
@@ -112,13 +115,18 @@ class ImageViewerWidget(QGraphicsView):
         if rect.isEmpty():
             return
         labels.setColorTable(self._state.color_table())
-        patch = labels.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        if patch is None or patch.size() != rect.size() or list(table) != self._state.color_table():
+            patch = labels.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         self._overlay_item.setPixmap(QPixmap())  # the item lets go: painting then needs no copy
         painter = QPainter(pixmap)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(rect.topLeft(), patch)
         painter.end()
         self._overlay_item.setPixmap(pixmap)
+
+    def color_table(self) -> list[int]:
+        """The overlay's colour table now (class colours at their opacity)."""
+        return self._state.color_table()
 
     # edit tools ---------------------------------------------------------------------------------
     def set_tool(self, tool) -> None:
