@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
 from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
+from app.core.inference import segment
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.ui.controller import AnalyzedPhoto, AppController
@@ -42,6 +43,7 @@ class EditSession:
     review: ReviewState = field(default_factory=ReviewState)
     saved_review: ReviewState = field(default_factory=ReviewState)
     mask_path: Path | None = None  # the reviewed mask on disk it was read from or saved to
+    probabilities: np.ndarray | None = None  # the network's, kept for smart select once computed
     save_failed: bool = False
 
     @property
@@ -280,11 +282,19 @@ class EditController(QObject):
         session, photo, result = self.begin(), self.state.photo, self.state.result
         if session is None or photo is None or result is None or self.busy:
             return None
-        labels, table = session.editor.labels, self._color_table()
+        labels, table, probs = session.editor.labels, self._color_table(), session.probabilities
+        model, options = self.app.model, self.app.options
+        if model is None or model.sha256 != result.model_sha256:
+            model = None  # another model by now: its probabilities would not be this map's
 
         def job() -> Prepared:
-            edit = smart.smart_select(photo.rgb, labels, marks, result.classes, confidence=result.confidence)
-            return prepare(edit, table)
+            p = probs
+            if p is None and model is not None:  # the network's own probabilities seed GrabCut best
+                p = segment(model, photo.rgb, options).probabilities  # (docs/performance.md, issue 23)
+            edit = smart.smart_select(
+                photo.rgb, labels, marks, result.classes, probabilities=p, confidence=result.confidence
+            )
+            return replace(prepare(edit, table), probabilities=p)
 
         return self._run(job, "smart select")
 
@@ -319,6 +329,8 @@ class EditController(QObject):
     def _on_smart_edit(self, session: EditSession | None, prepared: Prepared, what: str) -> None:
         if session is None or session is not self.session:
             return  # another photo is on screen now
+        if prepared.probabilities is not None:
+            session.probabilities = prepared.probabilities
         if prepared.edit is None:
             self.message.emit(f"{what.capitalize()} changed nothing", "info")
             return
@@ -334,6 +346,7 @@ class Prepared:
     edit: Edit | None
     patch: QImage | None = None
     table: tuple[int, ...] = ()
+    probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
 
 
 def prepare(edit: Edit | None, table: tuple[int, ...]) -> Prepared:

@@ -273,6 +273,8 @@ class SmartSelectTool(Tool):
         if event.button() != Qt.MouseButton.LeftButton or self._start is None:
             return False
         start, self._start = self._start, None
+        if self._rect is not None:
+            self._rect.setRect(QRectF(start, at).normalized())  # the box as sent
         if self._screen_distance(start, at) > DRAG_PX:
             box = (start.x(), start.y(), at.x(), at.y())
             self.marks = Marks(box=box)

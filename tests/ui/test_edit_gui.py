@@ -230,3 +230,31 @@ def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, 
     ui.actions["undo"].trigger()
     assert np.array_equal(window.controller.result.labels, model)
     assert cols.size  # the synthetic pipe spans the photo
+
+
+def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened) -> None:
+    win, _path = opened
+    ui = win.editing
+    model = win.controller.state.model_labels.copy()
+    ys, xs = np.nonzero(model == 0)
+    assert ys.size > 50, "the synthetic photo has rust the tiny model sees"
+    y, x = int(ys[ys.size // 2]), int(xs[xs.size // 2])
+    ui.set_tool("brush")
+    ui.set_class("asset")
+    ui.size_spin.setValue(3)
+    drag(qtbot, win, [(x - 2, y), (x + 2, y)])
+    painted = (model == 0) & (win.controller.result.labels == 1)
+    assert painted.any()
+    ui.set_tool("similar")
+    ui.tolerance_spin.setValue(30)
+    keep = ~painted[ys, xs]
+    near = np.argmin((ys[keep] - y) ** 2 + (xs[keep] - x) ** 2)  # rust next to the painted patch
+    seed = int(xs[keep][near]), int(ys[keep][near])
+    before = win.controller.result.labels.copy()
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(win.viewer.viewport(), LEFT, pos=viewport_pos(win, *seed))
+    labels = win.controller.result.labels
+    assert (labels[painted] == 0).mean() > 0.5  # the rust came back over the painted patch
+    assert not ((labels == 0) & (before == 2)).any()  # never outside the pipe
+    ui.undo()
+    assert np.array_equal(win.controller.result.labels, before)
