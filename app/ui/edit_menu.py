@@ -106,6 +106,8 @@ class EditUi(QObject):
         window.statusBar().addPermanentWidget(self.progress)
         self._progress_timer = QTimer(self, singleShot=True, interval=PROGRESS_AFTER_MS)
         self._progress_timer.timeout.connect(lambda: self.progress.setVisible(self.edits.busy))
+        self._rows_timer = QTimer(self, singleShot=True, interval=300)  # the batch row follows, calmly
+        self._rows_timer.timeout.connect(self._update_batch_row)
         self._connect()
         self._update()
 
@@ -229,7 +231,14 @@ class EditUi(QObject):
         if self.edits.session is not None:
             self.window.figures.set_result(result)
             self.window.readout.set_photo(result.size, result)
+            if not self._rows_timer.isActive():
+                self._rows_timer.start()
         self._show_source(self.edits.session)
+
+    def _update_batch_row(self) -> None:
+        result = self.window.controller.result
+        if result is not None and self.edits.session is not None:
+            self.window.batch_model.update_figures(result.path, result.figures())
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

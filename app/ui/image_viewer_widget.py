@@ -43,6 +43,7 @@ class ImageViewerWidget(QGraphicsView):
         self._labels: QImage | None = None
         self._fit_mode = True
         self._tool = None  # an edit tool (app/ui/edit_tools.py) gets the mouse while set
+        self._pan_from: QPointF | None = None
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -146,12 +147,31 @@ class ImageViewerWidget(QGraphicsView):
         return self._tool
 
     def _tool_event(self, kind: str, event: QMouseEvent) -> bool:
-        if self._tool is None or not self.has_photo() or event.button() == Qt.MouseButton.MiddleButton:
+        if self._tool is None or not self.has_photo():
             return False
+        if self._middle_pan(kind, event):
+            return True
         handled = getattr(self._tool, kind)(self, self.mapToScene(event.position().toPoint()), event)
         if handled:
             event.accept()
         return bool(handled)
+
+    def _middle_pan(self, kind: str, event: QMouseEvent) -> bool:
+        """With a tool set, the middle button still pans."""
+        middle = Qt.MouseButton.MiddleButton
+        if kind == "press" and event.button() == middle:
+            self._pan_from = event.position()
+        elif kind == "move" and self._pan_from is not None and event.buttons() & middle:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+        elif kind == "release" and event.button() == middle:
+            self._pan_from = None
+        else:
+            return False
+        event.accept()
+        return True
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if not self._tool_event("press", event):

@@ -258,3 +258,43 @@ def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened)
     assert not ((labels == 0) & (before == 2)).any()  # never outside the pipe
     ui.undo()
     assert np.array_equal(win.controller.result.labels, before)
+
+
+def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (3, 4):
+        photo(folder, seed, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    table, model = window.batch.table, window.batch_model
+
+    def click_row(i: int) -> None:
+        rect = table.visualRect(model.index(i, 0))
+        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+
+    click_row(0)
+    window.editing.set_tool("brush")
+    window.editing.set_class("background")
+    drag(qtbot, window, [(10, 30), (110, 60)])
+    edited = window.controller.result.labels.copy()
+    qtbot.waitUntil(lambda: model.row(0).result.stats == area_stats(edited, window.controller.result.classes))
+    click_row(1)
+    click_row(0)  # back: the edits are there
+    assert np.array_equal(window.controller.result.labels, edited)
+
+
+def test_middle_button_pans_while_a_tool_is_set(qtbot, opened) -> None:
+    win, _path = opened
+    win.editing.set_tool("brush")
+    win.viewer.zoom_by(4.0)
+    bar = win.viewer.horizontalScrollBar()
+    start = bar.value()
+    vp, mid = win.viewer.viewport(), Qt.MouseButton.MiddleButton
+    before = win.controller.result.labels.copy()
+    qtbot.mousePress(vp, mid, pos=QPoint(300, 200))
+    qtbot.mouseMove(vp, QPoint(200, 200))
+    qtbot.mouseRelease(vp, mid, pos=QPoint(200, 200))
+    assert bar.value() == start + 100
+    assert np.array_equal(win.controller.result.labels, before)  # panning paints nothing
