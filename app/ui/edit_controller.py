@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
+from app.core.analysis import PhotoResult, reassess
 from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
 from app.core.inference import segment
 from app.core.palette import class_by_name
@@ -30,7 +31,7 @@ from app.ui.workers import Worker
 log = logging.getLogger(__name__)
 
 FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are always exact)
-BACKGROUND_UNDO_BYTES = 32 * 1024 * 1024  # undo kept for each photo not on screen
+BACKGROUND_UNDO_BYTES = 16 * 1024 * 1024  # undo kept for each photo not on screen
 
 
 @dataclass(eq=False)
@@ -99,6 +100,19 @@ class EditController(QObject):
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    def review_of(self, path: Path) -> ReviewState:
+        """The review state of a photo in this run (model when it was neither edited nor reviewed): what
+        the JSON, CSV and PDF of its figures should say."""
+        session = self.sessions.get(Path(path))
+        return session.review if session is not None else ReviewState()
+
+    def model_result(self) -> PhotoResult | None:
+        """The photo on screen's figures from the model's own mask (beside the edited ones, for the PDF)."""
+        result, model = self.state.result, self.state.model_labels
+        if result is None or model is None or result.labels is model:
+            return result
+        return reassess(result, model, self.state.policy)
 
     def unsaved_sessions(self) -> list[EditSession]:
         return [s for s in self.sessions.values() if s.unsaved]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.analysis import analyze_rgb
+from app.core.analysis import analyze_rgb, reassess
 from app.core.grading import ReviewPolicy
 from app.core.model import SegmentationModel
 from app.core.stats import area_stats
@@ -54,6 +54,20 @@ def test_an_edit_recomputes_the_figures_as_numpy_does(qtbot, analysed) -> None:
     assert state.model_labels is result.labels  # the model's map is kept for the eraser
     state.set_policy(ReviewPolicy(margin=0.0, min_confidence=0.0))
     assert state.result.assessment.reasons == () or state.result.assessment.reasons[0] == "no asset in view"
+
+
+def test_figures_from_an_editors_counts_equal_a_recount(analysed) -> None:
+    from app.core.editing import LabelEditor
+
+    photo, result = analysed
+    state = ResultState()
+    state.set_photo(photo)
+    state.set_result(result)
+    editor = LabelEditor(result.labels.copy(), result.labels)
+    editor.stroke([(10, 10), (80, 50)], 6, class_id=0)
+    counted = state.set_labels(editor.labels, editor.stats(result.classes))
+    assert counted.stats == area_stats(editor.labels, result.classes) != result.stats
+    assert counted.assessment == reassess(result, editor.labels).assessment
 
 
 def test_the_labels_image_shows_edits_of_the_array_without_a_copy(analysed) -> None:
