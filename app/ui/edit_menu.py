@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDoubleSpinBox, QFileDialog, QLabel, QMainWindow, QProgressBar, QToolBar
 
+from app.core import exporters
 from app.core.reviewed import ReviewState, reviewed_mask_path
 from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.actions import ActionSpec, key_sequences
@@ -203,6 +204,7 @@ class EditUi(QObject):
         w.controller.state.figures_changed.connect(self._on_figures)
         w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
         w.controller.photo_analyzed.connect(self._look_for_reviewed_mask)
+        w.controller.export_finished.connect(self._save_beside_exports)
 
     # state --------------------------------------------------------------------------------------
     def _update(self, *_args) -> None:
@@ -334,6 +336,18 @@ class EditUi(QObject):
         if job is not None:
             self.window.controller.run_export(job)
         self._update()
+
+    def _save_beside_exports(self, paths: list) -> None:
+        """File ▸ Export of an edited or reviewed photo: its reviewed mask goes beside the mask PNG."""
+        session, result = self.edits.session, self.window.controller.result
+        if session is None or result is None or not (session.edited or session.review.is_reviewed):
+            return
+        for written in map(Path, paths):
+            if written.name == exporters.targets(written.parent, result.path.stem, ["mask"])["mask"].name:
+                target = reviewed_mask_path(written.parent, result.path.stem)
+                if target != session.mask_path or session.unsaved:
+                    self.save_reviewed_mask(target)
+                return
 
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
