@@ -14,7 +14,7 @@ from app.core.editing import LabelEditor
 from app.core.reviewed import read_reviewed_mask, reviewed_mask_path
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
-from app.ui import edit_menu
+from app.ui import review_actions
 from app.ui.edit_tools import _point
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
@@ -42,7 +42,7 @@ def drag(qtbot, win, points: list[tuple[float, float]], modifier=Qt.KeyboardModi
 def _discard_on_close(monkeypatch) -> None:
     """The window fixture closes the window after each test: its edits may go without a modal question
     (a test that checks the question patches it again)."""
-    monkeypatch.setattr(edit_menu, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
 
 
 @pytest.fixture
@@ -151,10 +151,10 @@ def test_quitting_with_unsaved_edits_asks(qtbot, opened, monkeypatch) -> None:
         asked.append(list(names))
         return reply
 
-    monkeypatch.setattr(edit_menu, "ask_discard_edits", lambda p, n, a: answer(p, n, a, False))
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, False))
     assert not win.close()
     assert win.isVisible() and asked == [[path.name]]
-    monkeypatch.setattr(edit_menu, "ask_discard_edits", lambda p, n, a: answer(p, n, a, True))
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, True))
     assert win.close()
     assert len(asked) == 2
 
@@ -174,7 +174,7 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
     mask = read_reviewed_mask(target, win.controller.result.size)
     assert np.array_equal(mask.labels, edited) and mask.review.reviewed_by == "Bo"
     assert not ui.edits.unsaved_sessions()
-    monkeypatch.setattr(edit_menu, "confirm_overwrite", lambda parent, paths: False)
+    monkeypatch.setattr(review_actions, "confirm_overwrite", lambda parent, paths: False)
     before = target.read_bytes()
     drag(qtbot, win, [(10, 10), (20, 10)])
     ui.save_reviewed_mask(target)  # refused replacing: nothing written
@@ -194,7 +194,7 @@ def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkey
     monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Cy"))
     ui.mark_reviewed()
     out = tmp_path / "train"
-    monkeypatch.setattr(edit_menu.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
         ui.export_training()
     gt = read_reviewed_mask(out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png")
