@@ -73,10 +73,23 @@ def tighten(edit: Edit) -> Edit | None:
     return Edit(box, edit.before[sub].copy(), edit.after[sub].copy(), edit.kind, edit.delta)
 
 
+_HIST_CHUNK = 1 << 23  # float32 histogram counts are exact below 2**24
+
+
+def histogram(labels: np.ndarray) -> np.ndarray:
+    """Pixels per id (int64, 256) of a uint8 array: OpenCV's histogram, several times numpy's bincount
+    on a 12 MP map, in chunks that its float32 counts hold exactly."""
+    flat = np.ascontiguousarray(labels).reshape(-1)
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, flat.size, _HIST_CHUNK):
+        part = flat[start : start + _HIST_CHUNK].reshape(1, -1)
+        counts += cv2.calcHist([part], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return counts
+
+
 def count_delta(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Change in pixels per class id (int64, 256) from `before` to `after`, counted on changed pixels."""
-    changed = before != after
-    return np.bincount(after[changed], minlength=256) - np.bincount(before[changed], minlength=256)
+    """Change in pixels per class id (int64, 256) from `before` to `after` (unchanged pixels cancel)."""
+    return histogram(after) - histogram(before)
 
 
 def segment_disc_mask(
@@ -148,7 +161,7 @@ class LabelEditor:
         self.labels = labels
         self.model_labels = labels.copy() if model_labels is None else model_labels
         self.max_undo_bytes = int(max_undo_bytes)
-        self._counts = np.bincount(labels.ravel(), minlength=256).astype(np.int64)
+        self._counts = histogram(labels)
         self._undo: deque[Edit] = deque()
         self._redo: list[Edit] = []
         self._undo_bytes = 0
@@ -197,7 +210,8 @@ class LabelEditor:
 
     def apply(self, edit: Edit | None) -> Edit | None:
         """Apply an edit made elsewhere (smart select, ...) as one undo step; returns the step as stored
-        (its box tightened to the pixels it changes), None when it changes nothing."""
+        (its box tightened to the pixels it changes), None when it changes nothing. An edit that carries its
+        `delta` and whose `before` is the map's patch now (made in a worker on this map) is taken as is."""
         if edit is None:
             return None
         y0, x0, y1, x1 = edit.box
@@ -206,10 +220,14 @@ class LabelEditor:
         if not (0 <= y0 < y1 <= self.labels.shape[0] and 0 <= x0 < x1 <= self.labels.shape[1]):
             raise ValueError(f"edit box {edit.box} is outside the {self.labels.shape} label map")
         self._end_open_stroke()
-        tight = tighten(Edit(edit.box, self.labels[_slices(edit.box)].copy(), edit.after, edit.kind))
-        if tight is None:
-            return None
-        tight = replace(tight, delta=count_delta(tight.before, tight.after))
+        current = self.labels[_slices(edit.box)]
+        if edit.delta is not None and np.array_equal(edit.before, current):
+            tight: Edit | None = edit  # prepared off the UI thread: no second pass over the box
+        else:
+            tight = tighten(Edit(edit.box, current.copy(), edit.after, edit.kind))
+            if tight is None:
+                return None
+            tight = replace(tight, delta=count_delta(tight.before, tight.after))
         self._write(tight, forward=True)
         self._push(tight)
         return tight
@@ -280,16 +298,22 @@ class LabelEditor:
         self._base_dropped = False
 
     # -- tools -----------------------------------------------------------------------------------
+    @property
+    def in_stroke(self) -> bool:
+        """A stroke is open (between `begin_stroke` and `end_stroke`)."""
+        return self._stroke is not None
+
     def begin_stroke(
         self, point: Point, radius: float, class_id: int | None, kind: str | None = None
-    ) -> None:
-        """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels)."""
+    ) -> Box | None:
+        """Start a brush stroke of `class_id` (None: the eraser, restoring the model's labels); returns the
+        box of its first dab (for redraw)."""
         self._end_open_stroke()
         self._stroke, self._stroke_last = [], point
         self._stroke_delta = np.zeros(256, dtype=np.int64)
         self._stroke_tool = (class_id, float(radius))
         self._stroke_kind = kind or ("eraser" if class_id is None else "brush")
-        self._stroke_segment(point, point)
+        return self._stroke_segment(point, point)
 
     def extend_stroke(self, point: Point) -> Box | None:
         """Paint the segment from the previous point to `point`; returns the box that changed (for redraw)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,15 @@ class BatchTableModel(QAbstractTableModel):
         self._rows.append(row)
         self._failed += row.failed
         self.endInsertRows()
+
+    def update_figures(self, path: Path, figures: PhotoFigures) -> bool:
+        """The row of `path` shows these figures (an inspector's edit of its mask); False: no such row."""
+        for i, row in enumerate(self._rows):
+            if row.path == path and row.result is not None:
+                self._rows[i] = replace(row, result=figures)
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                return True
+        return False
 
     def set_grade_scale(self, scale: str) -> None:
         self._scale = scale

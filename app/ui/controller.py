@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.core import analysis, ownership, photos, pipeline
@@ -27,6 +27,8 @@ from app.ui.result_state import OpenedPhoto, ResultState
 from app.ui.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
+
+REMEASURE_AFTER_MS = 300  # a pause in editing this long recomputes the patches and distribution
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +59,26 @@ class AppController(QObject):
         self.pool = WorkerPool(self, max_threads=2)
         self.options = options or InferenceOptions()
         self.state = ResultState(self)
+        # After an edit the areas and grades follow at once; patches and the distribution (a full pass
+        # over the map) are recomputed in a worker once the inspector pauses.
+        self._measure_timer = QTimer(self)
+        self._measure_timer.setSingleShot(True)
+        self._measure_timer.setInterval(REMEASURE_AFTER_MS)
+        self._measure_timer.timeout.connect(self._remeasure)
+        self.state.labels_changed.connect(lambda _labels: self._measure_timer.start())
         self.model: SegmentationModel | None = None
         self._photo_token = 0
         self._photo_worker: Worker | None = None
         self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
+
+    def _remeasure(self) -> None:
+        if self.state.result is None:
+            return
+        version, labels = self.state.version, self.state.result.labels.copy()  # the editor paints on
+        worker = Worker(self.state.reassessed, labels)
+        worker.signals.returned.connect(lambda result, v=version: self.state.set_measured(v, result))
+        self.pool.start(worker)
 
     @property
     def current(self) -> OpenedPhoto | None:

@@ -32,6 +32,10 @@ class FiguresWidget(QGroupBox):
         self.grade_label.setWordWrap(True)
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
+        self.source_label = QLabel()  # model, edited or reviewed mask (set by the edit UI)
+        self.source_label.setObjectName("figures_source")
+        self.source_label.setWordWrap(True)
+        self.source_label.setVisible(False)
         self._form = QFormLayout()
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         scale_row = QHBoxLayout()
@@ -41,6 +45,7 @@ class FiguresWidget(QGroupBox):
         layout.addLayout(scale_row)
         layout.addWidget(self.grade_label)
         layout.addWidget(self.review_label)
+        layout.addWidget(self.source_label)
         layout.addLayout(self._form)
         layout.addStretch(1)
         self.set_result(None)
@@ -88,6 +93,12 @@ class FiguresWidget(QGroupBox):
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setWordWrap(len(value) > 24)
             self._form.addRow(key + ":", field)
+
+    def set_source(self, html: str, style: str = "") -> None:
+        """Where the figures come from (the model's, an edited or a reviewed mask); "" hides it."""
+        self.source_label.setText(html)
+        self.source_label.setStyleSheet(style)
+        self.source_label.setVisible(bool(html))
 
     def _on_scale(self, _index: int) -> None:
         self.set_result(self._result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -43,6 +43,7 @@ class ImageViewerWidget(QGraphicsView):
         self._labels: QImage | None = None
         self._fit_mode = True
         self._tool = None  # an edit tool (app/ui/edit_tools.py) gets the mouse while set
+        self._pan_from: QPointF | None = None
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -99,6 +100,35 @@ class ImageViewerWidget(QGraphicsView):
         self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
         self._overlay_item.setVisible(not self._state.comparing)
 
+    def update_labels(
+        self, labels: QImage, rect: QRect | None = None, patch: QImage | None = None, table: tuple = ()
+    ) -> None:
+        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay;
+        `patch`, that rect already composed (in a worker) for colour `table`, is used while it still fits."""
+        if labels.size() != self._photo_item.pixmap().size():
+            raise ValueError("label image and photo differ in size")
+        self._labels = labels
+        pixmap = self._overlay_item.pixmap()
+        if rect is None or pixmap.isNull():
+            self._refresh_overlay()
+            return
+        rect = rect.intersected(labels.rect())
+        if rect.isEmpty():
+            return
+        labels.setColorTable(self._state.color_table())
+        if patch is None or patch.size() != rect.size() or list(table) != self._state.color_table():
+            patch = labels.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._overlay_item.setPixmap(QPixmap())  # the item lets go: painting then needs no copy
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(rect.topLeft(), patch)
+        painter.end()
+        self._overlay_item.setPixmap(pixmap)
+
+    def color_table(self) -> list[int]:
+        """The overlay's colour table now (class colours at their opacity)."""
+        return self._state.color_table()
+
     # edit tools ---------------------------------------------------------------------------------
     def set_tool(self, tool) -> None:
         """Give the mouse to `tool` (press/move/release with scene points; see `edit_tools.Tool`), or back
@@ -117,12 +147,31 @@ class ImageViewerWidget(QGraphicsView):
         return self._tool
 
     def _tool_event(self, kind: str, event: QMouseEvent) -> bool:
-        if self._tool is None or not self.has_photo() or event.button() == Qt.MouseButton.MiddleButton:
+        if self._tool is None or not self.has_photo():
             return False
+        if self._middle_pan(kind, event):
+            return True
         handled = getattr(self._tool, kind)(self, self.mapToScene(event.position().toPoint()), event)
         if handled:
             event.accept()
         return bool(handled)
+
+    def _middle_pan(self, kind: str, event: QMouseEvent) -> bool:
+        """With a tool set, the middle button still pans."""
+        middle = Qt.MouseButton.MiddleButton
+        if kind == "press" and event.button() == middle:
+            self._pan_from = event.position()
+        elif kind == "move" and self._pan_from is not None and event.buttons() & middle:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+        elif kind == "release" and event.button() == middle:
+            self._pan_from = None
+        else:
+            return False
+        event.accept()
+        return True
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if not self._tool_event("press", event):

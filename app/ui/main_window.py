@@ -28,6 +28,7 @@ from app.ui.banner_widget import BannerWidget
 from app.ui.batch_widget import BatchTableModel, BatchWidget
 from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
+from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.image_viewer_widget import ImageViewerWidget
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self._compare_filter = CompareKeyFilter(self, self.overlay_state)
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
+        self.editing = EditUi(self)  # after _connect: its handlers run after the window's
         self._update_enabled()
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)
@@ -404,6 +406,9 @@ class MainWindow(QMainWindow):
             self.run_batch(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.editing.confirm_close():
+            event.ignore()
+            return
         if self.controller.batch_running:
             done = self.batch_model.rowCount()
             if not questions.ask_quit_during_batch(self, done, self.batch.total):

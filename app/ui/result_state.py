@@ -13,9 +13,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core.analysis import PhotoResult, reassess
-from app.core.grading import ReviewPolicy
+from app.core.analysis import REVIEWED_LABELS, PhotoResult, reassess
+from app.core.grading import ReviewPolicy, assess
 from app.core.measure_text import with_scale
+from app.core.stats import AreaStats
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +39,8 @@ class ResultState(QObject):
         self._photo: OpenedPhoto | None = None
         self._result: PhotoResult | None = None
         self._model_labels: np.ndarray | None = None
+        self._model_result: PhotoResult | None = None
+        self.version = 0  # counts changes of the label map shown (a worker's figures must match it)
         self.policy = policy or ReviewPolicy()
 
     @property
@@ -65,7 +68,9 @@ class ResultState(QObject):
         """A newly opened photo; its old result no longer applies."""
         self._photo = photo
         self._result = None
+        self._model_result = None
         self._model_labels = None
+        self.version += 1
         self.photo_changed.emit(photo)
 
     def set_result(self, result: PhotoResult | None) -> None:
@@ -77,23 +82,61 @@ class ResultState(QObject):
             if result.labels.shape != photo.rgb.shape[:2]:
                 raise ValueError(f"labels {result.labels.shape} do not match the photo {photo.rgb.shape[:2]}")
         self._result = result
+        self._model_result = result
         self._model_labels = None if result is None else result.labels
+        self.version += 1
         self.result_changed.emit(result)
         if result is not None:
             self.figures_changed.emit(result)
 
-    def set_labels(self, labels: np.ndarray) -> PhotoResult:
-        """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it."""
+    def set_labels(self, labels: np.ndarray, stats: AreaStats | None = None) -> PhotoResult:
+        """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it, or
+        from `stats` when the caller already knows them (an editor's incremental counts: no recount)."""
         if self._result is None:
             raise ValueError("no result to edit: analyse a photo first")
         if labels.dtype != np.uint8 or labels.shape != self._result.labels.shape:
             raise ValueError(
                 f"labels must be uint8 {self._result.labels.shape}, got {labels.dtype} {labels.shape}"
             )
-        self._result = reassess(self._result, labels, self.policy)
+        self.version += 1
+        if stats is None:
+            self._result = self.reassessed(labels)
+        else:  # areas and grades now; patches and distribution follow in `set_measured` (a worker's)
+            assessment = assess(
+                stats, self._result.mean_confidence, self.policy, self._result.assessment.scale
+            )
+            self._result = replace(
+                self._result,
+                stats=stats,
+                assessment=assessment,
+                labels=labels,
+                measures=replace(self._result.measures, share_range=None),
+                labels_source=REVIEWED_LABELS,
+            )
         self.labels_changed.emit(labels)
         self.figures_changed.emit(self._result)
         return self._result
+
+    def reassessed(self, labels: np.ndarray) -> PhotoResult:
+        """Every figure of `labels` against the model's own result (so undoing every edit brings the
+        model's range back); pure, safe in a worker given a copy of the labels."""
+        assert self._model_result is not None and self._result is not None
+        scale = self._result.measures.mm_per_px
+        return reassess(self._model_result, labels, self.policy, mm_per_px=scale)
+
+    def set_measured(self, version: int, measured: PhotoResult) -> bool:
+        """The full figures of the label map shown, computed in a worker from a copy made at `version`;
+        ignored (False) when the map changed since."""
+        if self._result is None or version != self.version:
+            return False
+        self._result = replace(
+            measured,
+            labels=self._result.labels,
+            measures=measured.measures,
+            labels_source=measured.labels_source,
+        )
+        self.figures_changed.emit(self._result)
+        return True
 
     def set_scale(self, mm_per_px: float | None) -> PhotoResult | None:
         """The photo's scale (mm per pixel; None: none): areas in mm² follow, nothing is recounted."""
@@ -108,5 +151,5 @@ class ResultState(QObject):
         """Grade by another review policy; the figures are recomputed for the label map shown."""
         self.policy = policy
         if self._result is not None:
-            self._result = reassess(self._result, self._result.labels, policy)
+            self._result = self.reassessed(self._result.labels)
             self.figures_changed.emit(self._result)

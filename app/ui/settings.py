@@ -111,6 +111,16 @@ class AppSettings:
     def set_export_folder(self, kind: str, photo_folder: str | Path, folder: str | Path) -> None:
         self._s.setValue(f"export/{kind}", json.dumps([str(photo_folder), str(folder)]))
 
+    # review -----------------------------------------------------------------------------------
+    @property
+    def inspector_name(self) -> str:
+        """Who marks photos reviewed (asked once)."""
+        return self._str("review/inspector", "").strip()
+
+    @inspector_name.setter
+    def inspector_name(self, value: str) -> None:
+        self._s.setValue("review/inspector", value.strip())
+
     # model ------------------------------------------------------------------------------------
     @property
     def model_path(self) -> Path | None:

@@ -127,4 +127,6 @@ OTHER_KEYS = (
 
 def all_shortcuts() -> list[tuple[str, str, str]]:
     """(where, what, keys) for every key the window knows, actions first."""
-    return shortcut_rows(ACTIONS) + list(OTHER_KEYS)
+    from app.ui.edit_menu import EDIT_ACTIONS, edit_shortcuts  # the Edit menu builds itself
+
+    return shortcut_rows(ACTIONS) + shortcut_rows(EDIT_ACTIONS) + edit_shortcuts() + list(OTHER_KEYS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.analysis import analyze_rgb
+from app.core.analysis import analyze_rgb, reassess
 from app.core.grading import ReviewPolicy
 from app.core.model import SegmentationModel
 from app.core.stats import area_stats
@@ -56,9 +56,45 @@ def test_an_edit_recomputes_the_figures_as_numpy_does(qtbot, analysed) -> None:
     assert state.result.assessment.reasons == () or state.result.assessment.reasons[0] == "no asset in view"
 
 
+def test_figures_from_an_editors_counts_equal_a_recount(analysed) -> None:
+    from app.core.editing import LabelEditor
+
+    photo, result = analysed
+    state = ResultState()
+    state.set_photo(photo)
+    state.set_result(result)
+    editor = LabelEditor(result.labels.copy(), result.labels)
+    editor.stroke([(10, 10), (80, 50)], 6, class_id=0)
+    counted = state.set_labels(editor.labels, editor.stats(result.classes))
+    assert counted.stats == area_stats(editor.labels, result.classes) != result.stats
+    assert counted.assessment == reassess(result, editor.labels).assessment
+
+
 def test_the_labels_image_shows_edits_of_the_array_without_a_copy(analysed) -> None:
     _photo, result = analysed
     labels = result.labels
     image = labels_view(labels)
     labels[5, 7] = 2 if labels[5, 7] != 2 else 1
     assert image.pixelIndex(7, 5) == labels[5, 7]
+
+
+def test_fast_edit_figures_then_the_full_measures_of_the_same_map(qtbot, analysed) -> None:
+    from app.core.stats import area_stats
+
+    photo, result = analysed
+    state = ResultState()
+    state.set_photo(photo)
+    state.set_result(result)
+    edited = result.labels.copy()
+    edited[5:30, 5:50] = 0
+    fast = state.set_labels(edited, area_stats(edited, result.classes))
+    assert fast.stats == area_stats(edited, result.classes) and fast.labels_source == "reviewed"
+    assert fast.measures.share_range is None  # a hand-edited map has no model range
+    version, copy = state.version, edited.copy()
+    full = state.reassessed(copy)  # what the worker computes
+    edited[0, 0] = 1 - edited[0, 0] % 2  # the inspector paints on before it returns
+    state.set_labels(edited, area_stats(edited, result.classes))
+    assert not state.set_measured(version, full)  # stale: ignored
+    version, copy = state.version, edited.copy()
+    assert state.set_measured(version, state.reassessed(copy))
+    assert state.result.labels is edited and state.result.measures.patches is not None

@@ -1,0 +1,374 @@
+"""Editing the label map on screen: one session per photo, kept while the app runs.
+
+A session holds a `LabelEditor` on a full-resolution copy of the model's map (the eraser restores the
+model's), the photo's review state and what was saved. Each edit redraws only its box of the overlay;
+the figures come from the editor's incremental counts (no recount of a 12 MP map). Smart select and
+select similar run in a worker, and the map is not edited meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRect, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from app.core import smart_select as smart
+from app.core.analysis import PhotoResult, reassess
+from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
+from app.core.inference import segment
+from app.core.palette import class_by_name
+from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
+from app.ui.controller import AnalyzedPhoto, AppController
+from app.ui.image_viewer_widget import ImageViewerWidget
+from app.ui.qimage import labels_view
+from app.ui.workers import Worker
+
+log = logging.getLogger(__name__)
+
+FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are always exact)
+BACKGROUND_UNDO_BYTES = 16 * 1024 * 1024  # undo kept for each photo not on screen
+
+
+@dataclass(eq=False)
+class EditSession:
+    """One photo's edited map (its editor), review state, and what was last saved."""
+
+    path: Path
+    editor: LabelEditor
+    image: QImage  # Indexed8 view of editor.labels, what the viewer shows
+    review: ReviewState = field(default_factory=ReviewState)
+    saved_review: ReviewState = field(default_factory=ReviewState)
+    mask_path: Path | None = None  # the reviewed mask on disk it was read from or saved to
+    probabilities: np.ndarray | None = None  # the network's, kept for smart select once computed
+    save_failed: bool = False
+
+    @property
+    def unsaved(self) -> bool:
+        return self.save_failed or self.editor.modified or self.review != self.saved_review
+
+    @property
+    def edited(self) -> bool:
+        """The map may differ from the model's (edited here, or read from a reviewed mask)."""
+        return self.editor.can_undo or self.editor.modified or self.mask_path is not None
+
+    def mark_saved(self, path: Path | None) -> None:
+        self.editor.mark_saved()
+        self.saved_review = self.review
+        self.mask_path = path
+        self.save_failed = False
+
+
+def _qrect(box: Box) -> QRect:
+    y0, x0, y1, x1 = box
+    return QRect(x0, y0, x1 - x0, y1 - y0)
+
+
+class EditController(QObject):
+    """Edits of the photo on screen (brush, polygon, fill, smart select, undo) and the sessions of all."""
+
+    session_changed = Signal(object)  # EditSession | None: the photo on screen's session (or none)
+    edited = Signal()  # the map on screen changed (undo/redo availability may have changed)
+    busy_changed = Signal(bool)  # a smart-select worker runs
+    message = Signal(str, str)  # text, level ("info", "warning", "error")
+
+    def __init__(self, app: AppController, viewer: ImageViewerWidget) -> None:
+        super().__init__(app)
+        self.app = app
+        self.state = app.state
+        self.viewer = viewer
+        self.sessions: dict[Path, EditSession] = {}
+        self._worker: Worker | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FIGURES_MS)
+        self._timer.timeout.connect(self._push_figures)
+        app.photo_analyzed.connect(self._on_analyzed)
+        self.state.photo_changed.connect(self._on_photo_changed)
+
+    # sessions -----------------------------------------------------------------------------------
+    @property
+    def session(self) -> EditSession | None:
+        """The session of the photo on screen, once it has a result and has been edited or reviewed."""
+        result = self.state.result
+        return None if result is None else self.sessions.get(result.path)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def review_of(self, path: Path) -> ReviewState:
+        """The review state of a photo in this run (model when it was neither edited nor reviewed): what
+        the JSON, CSV and PDF of its figures should say."""
+        session = self.sessions.get(Path(path))
+        return session.review if session is not None else ReviewState()
+
+    def model_result(self) -> PhotoResult | None:
+        """The photo on screen's figures from the model's own mask (beside the edited ones, for the PDF)."""
+        result, model = self.state.result, self.state.model_labels
+        if result is None or model is None or result.labels is model:
+            return result
+        return reassess(result, model, self.state.policy)
+
+    def unsaved_sessions(self) -> list[EditSession]:
+        return [s for s in self.sessions.values() if s.unsaved]
+
+    def class_id(self, name: str) -> int | None:
+        result = self.state.result
+        found = class_by_name(result.classes, name) if result is not None else None
+        return None if found is None else found.id
+
+    def begin(self) -> EditSession | None:
+        """The session of the photo on screen, made on its first edit; None without a result."""
+        result = self.state.result
+        if result is None or self.state.model_labels is None:
+            return None
+        session = self.sessions.get(result.path)
+        if session is None:
+            model = self.state.model_labels
+            labels = model.copy()
+            session = EditSession(result.path, LabelEditor(labels, model), labels_view(labels))
+            self.sessions[result.path] = session
+            self.viewer.update_labels(session.image, QRect())  # same pixels: nothing to redraw
+            self.state.set_labels(labels, session.editor.stats(result.classes))
+            self.session_changed.emit(session)
+        return session
+
+    def discard(self, path: Path) -> None:
+        """Forget the edits and review of `path`; on screen, the model's map comes back."""
+        session = self.sessions.pop(Path(path), None)
+        if session is None or self.state.result is None or self.state.result.path != session.path:
+            return
+        model = self.state.model_labels
+        assert model is not None
+        self.viewer.update_labels(labels_view(model))
+        self.state.set_labels(model)
+        self.session_changed.emit(None)
+        self.edited.emit()
+
+    def _on_photo_changed(self, _photo) -> None:
+        for session in self.sessions.values():  # photos in the background keep a little undo
+            session.editor.trim_undo(BACKGROUND_UNDO_BYTES)
+        self.session_changed.emit(None)
+        self.edited.emit()
+
+    def _on_analyzed(self, item: AnalyzedPhoto) -> None:
+        session = self.sessions.get(item.result.path)
+        if session is not None:
+            if session.editor.labels.shape != item.result.labels.shape:  # the file changed on disk
+                self.sessions.pop(item.result.path)
+                self.message.emit(
+                    f"{item.result.path.name} changed on disk: its edits no longer fit", "warning"
+                )
+                session = None
+            else:
+                self._show(session)
+        self.session_changed.emit(session)
+        self.edited.emit()
+
+    def _show(self, session: EditSession) -> None:
+        self.viewer.update_labels(session.image)
+        result = self.state.result
+        assert result is not None
+        self.state.set_labels(session.editor.labels, session.editor.stats(result.classes))
+
+    # reviewed masks on disk ---------------------------------------------------------------------
+    def open_reviewed_mask(self, path: Path) -> Worker | None:
+        """Read a reviewed mask for the photo on screen in a worker; it becomes the photo's session."""
+        result = self.state.result
+        if result is None:
+            return None
+        worker = Worker(read_reviewed_mask, path, result.size, result.classes)
+        worker.signals.returned.connect(lambda mask, p=result.path: self._on_mask_read(p, mask))
+        worker.signals.failed.connect(
+            lambda msg: self.message.emit(f"Reviewed mask not used: {msg}", "warning")
+        )
+        return self.app.pool.start(worker)
+
+    def _on_mask_read(self, photo: Path, mask: ReviewedMask) -> None:
+        result, model = self.state.result, self.state.model_labels
+        if result is None or result.path != photo or model is None or photo in self.sessions:
+            return  # another photo by now, or edited meanwhile: the edits on screen win
+        editor = LabelEditor(mask.labels, model)
+        review = ReviewState.of_mask(mask)
+        session = EditSession(photo, editor, labels_view(mask.labels), review, review, mask.path)
+        self.sessions[photo] = session
+        self._show(session)
+        self.session_changed.emit(session)
+        self.edited.emit()
+        self.message.emit(f"Figures from the reviewed mask {mask.path.name}", "info")
+
+    def save_job(self, path: Path, overwrite: bool) -> Callable[[], list[Path]] | None:
+        """Marks the session saved to `path` and returns the worker job that writes it (None: no session)."""
+        session, result = self.session, self.state.result
+        if session is None or result is None:
+            return None
+        labels, review, classes = session.editor.labels.copy(), session.review, result.classes
+        session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
+
+        def job() -> list[Path]:
+            try:
+                return [write_reviewed_mask(path, labels, classes, review, overwrite=overwrite)]
+            except Exception:
+                session.save_failed = True
+                raise
+
+        return job
+
+    # review -------------------------------------------------------------------------------------
+    def mark_reviewed(self, by: str, note: str = "") -> EditSession | None:
+        session = self.begin()
+        result = self.state.result
+        if session is None or result is None:
+            return None
+        session.review = ReviewState.reviewed_now(by, note, result.model_sha256)
+        self.session_changed.emit(session)
+        return session
+
+    def _after_edit(
+        self, session: EditSession, box: Box | None, final: bool, patch: QImage | None = None, table=()
+    ) -> None:
+        if box is not None:
+            self.viewer.update_labels(session.image, _qrect(box), patch, table)
+        if final:
+            self._timer.stop()
+            self._push_figures()
+            if session.review.is_reviewed and box is not None:
+                session.review = ReviewState()
+                self.message.emit("Edited after the review: mark it reviewed again to sign it", "warning")
+                self.session_changed.emit(session)
+            self.edited.emit()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def _push_figures(self) -> None:
+        session, result = self.session, self.state.result
+        if session is not None and result is not None:
+            self.state.set_labels(session.editor.labels, session.editor.stats(result.classes))
+
+    # tools --------------------------------------------------------------------------------------
+    def stroke_begin(self, point: Point, radius: float, class_id: int | None) -> bool:
+        session = None if self.busy else self.begin()
+        if session is None:
+            return False
+        self._after_edit(session, session.editor.begin_stroke(point, radius, class_id), final=False)
+        return True
+
+    def stroke_move(self, point: Point) -> None:
+        session = self.session
+        if session is not None and session.editor.in_stroke:
+            self._after_edit(session, session.editor.extend_stroke(point), final=False)
+
+    def stroke_end(self) -> Edit | None:
+        session = self.session
+        if session is None or not session.editor.in_stroke:
+            return None
+        edit = session.editor.end_stroke()
+        self._after_edit(session, None if edit is None else edit.box, final=True)
+        return edit
+
+    def fill_polygon(self, points: list[Point], class_id: int) -> Edit | None:
+        return self._step(lambda e: e.fill_polygon(points, class_id))
+
+    def flood_fill(self, point: Point, class_id: int) -> Edit | None:
+        return self._step(lambda e: e.flood_fill(point, class_id))
+
+    def undo(self) -> Edit | None:
+        return self._step(LabelEditor.undo, create=False)
+
+    def redo(self) -> Edit | None:
+        return self._step(LabelEditor.redo, create=False)
+
+    def _step(self, fn: Callable[[LabelEditor], Edit | None], create: bool = True) -> Edit | None:
+        session = None if self.busy else (self.begin() if create else self.session)
+        if session is None:
+            return None
+        edit = fn(session.editor)
+        self._after_edit(session, None if edit is None else edit.box, final=True)
+        return edit
+
+    def smart_select(self, marks: smart.Marks) -> Worker | None:
+        """Recompute the pipe region from `marks` in a worker; the edit lands as one undo step."""
+        session, photo, result = self.begin(), self.state.photo, self.state.result
+        if session is None or photo is None or result is None or self.busy:
+            return None
+        labels, table, probs = session.editor.labels, self._color_table(), session.probabilities
+        model, options = self.app.model, self.app.options
+        if model is None or model.sha256 != result.model_sha256:
+            model = None  # another model by now: its probabilities would not be this map's
+
+        def job() -> Prepared:
+            p = probs
+            if p is None and model is not None:  # the network's own probabilities seed GrabCut best
+                p = segment(model, photo.rgb, options).probabilities  # (docs/performance.md, issue 23)
+            edit = smart.smart_select(
+                photo.rgb, labels, marks, result.classes, probabilities=p, confidence=result.confidence
+            )
+            return replace(prepare(edit, table), probabilities=p)
+
+        return self._run(job, "smart select")
+
+    def select_similar(self, point: Point, tolerance: float) -> Worker | None:
+        session, photo, result = self.begin(), self.state.photo, self.state.result
+        if session is None or photo is None or result is None or self.busy:
+            return None
+        rgb, labels, classes, table = photo.rgb, session.editor.labels, result.classes, self._color_table()
+
+        def job() -> Prepared:
+            return prepare(smart.select_similar(rgb, labels, point, tolerance, classes), table)
+
+        return self._run(job, "select similar")
+
+    def _color_table(self) -> tuple[int, ...]:
+        return tuple(self.viewer.color_table())
+
+    def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
+        session = self.session
+        worker = Worker(job)
+        worker.signals.returned.connect(lambda edit, s=session: self._on_smart_edit(s, edit, what))
+        worker.signals.failed.connect(lambda msg: self.message.emit(f"{what.capitalize()}: {msg}", "warning"))
+        worker.signals.finished.connect(self._on_worker_done)
+        self._worker = worker
+        self.busy_changed.emit(True)
+        return self.app.pool.start(worker)
+
+    def _on_worker_done(self) -> None:
+        self._worker = None
+        self.busy_changed.emit(False)
+
+    def _on_smart_edit(self, session: EditSession | None, prepared: Prepared, what: str) -> None:
+        if session is None or session is not self.session:
+            return  # another photo is on screen now
+        if prepared.probabilities is not None:
+            session.probabilities = prepared.probabilities
+        if prepared.edit is None:
+            self.message.emit(f"{what.capitalize()} changed nothing", "info")
+            return
+        applied = session.editor.apply(prepared.edit)
+        patch = prepared.patch if applied is prepared.edit else None
+        self._after_edit(session, None if applied is None else applied.box, True, patch, prepared.table)
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """An edit made in a worker, with its pixel counts and its overlay patch (for colour `table`)."""
+
+    edit: Edit | None
+    patch: QImage | None = None
+    table: tuple[int, ...] = ()
+    probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
+
+
+def prepare(edit: Edit | None, table: tuple[int, ...]) -> Prepared:
+    """Worker side: what applying `edit` on the UI thread would otherwise spend there (the map is not
+    edited while the worker runs, so `edit.before` is still the map's)."""
+    if edit is None:
+        return Prepared(None)
+    edit = replace(edit, delta=count_delta(edit.before, edit.after))
+    view = labels_view(np.ascontiguousarray(edit.after))
+    view.setColorTable(list(table))
+    return Prepared(edit, view.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), table)

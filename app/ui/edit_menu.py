@@ -1,0 +1,277 @@
+"""The Edit menu and tool bar: tools, classes, brush size, undo/redo, review, reviewed masks on disk.
+
+`EditUi` is built by the main window after its own wiring; it owns the `EditController` and the tools,
+adds its entries to the File menu, and answers the window's "may I close?".
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QMainWindow, QProgressBar, QToolBar
+
+from app.core.reviewed import ReviewState
+from app.ui.actions import ActionSpec, key_sequences
+from app.ui.edit_controller import EditController, EditSession
+from app.ui.edit_tools import (
+    MAX_RADIUS,
+    MIN_RADIUS,
+    RADIUS_STEP,
+    BrushTool,
+    FillTool,
+    PolygonTool,
+    SimilarTool,
+    SmartSelectTool,
+    Tool,
+    ToolSettings,
+)
+from app.ui.review_actions import ReviewActions
+from app.ui.review_dialog import review_text
+
+PROGRESS_AFTER_MS = 200
+SK = QKeySequence.StandardKey
+# (name, menu text, key, tip): the tools, one at a time
+TOOLS = (
+    ("pan", "&Pan and zoom", "H", "Drag to pan, wheel to zoom (no editing)"),
+    ("brush", "&Brush", "B", "Paint the chosen class; [ and ] change the size"),
+    ("eraser", "&Eraser", "E", "Paint the model's own classes back"),
+    (
+        "polygon",
+        "Pol&ygon / lasso fill",
+        "L",
+        "Click vertices (click the first or right-click to fill), or drag a lasso",
+    ),
+    ("fill", "&Flood fill", "F", "Give the clicked connected region to the chosen class"),
+    ("smart", "&Smart select", "S", "Drag a box around the pipe; click to include, Shift+click to exclude"),
+    (
+        "similar",
+        "Select si&milar rust",
+        "W",
+        "Click a rust patch: similar connected pipe pixels become corrosion",
+    ),
+)
+CLASSES = (("corrosion", "Paint &corrosion", "C"), ("asset", "Paint &asset (pipe)", "P"),
+           ("background", "Paint bac&kground", "N"))  # fmt: skip
+EDIT_ACTIONS = (
+    ActionSpec("undo", "&Edit", "&Undo", "undo", SK.Undo, more_shortcuts=("Ctrl+Z",)),
+    ActionSpec("redo", "&Edit", "&Redo", "redo", "Ctrl+Shift+Z", more_shortcuts=("Ctrl+Y",)),
+    ActionSpec("brush_bigger", "&Edit", "Bigger brush", "bigger", "]", separator_before=True),
+    ActionSpec("brush_smaller", "&Edit", "Smaller brush", "smaller", "["),
+    ActionSpec("cancel_tool", "&Edit", "Cancel the shape being drawn", "cancel_tool", "Esc"),
+    ActionSpec(
+        "mark_reviewed", "&Edit", "&Mark reviewed…", "mark_reviewed", "Ctrl+Shift+R", separator_before=True
+    ),
+    ActionSpec("revert", "&Edit", "Revert to the &model's mask…", "revert", None),
+    ActionSpec("inspector", "&Edit", "Inspector &name…", "change_inspector", None),
+    ActionSpec("save_reviewed", "&File", "&Save reviewed mask…", "save_reviewed_mask", SK.Save),
+    ActionSpec("open_reviewed", "&File", "Open reviewed mas&k…", "open_reviewed_mask_dialog", None),
+    ActionSpec(
+        "export_training", "&File", "Export reviewed photos as &training data…", "export_training", None
+    ),
+)
+
+
+def edit_shortcuts() -> list[tuple[str, str, str]]:
+    """(where, what, keys) of the edit tools, for Help ▸ Keyboard shortcuts."""
+    rows = [("Edit", text.replace("&", ""), key) for _n, text, key, _t in TOOLS]
+    rows += [("Edit", text.replace("&", ""), key) for _n, text, key in CLASSES]
+    return rows
+
+
+class EditUi(ReviewActions, QObject):
+    """The editing part of the main window."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.edits = EditController(window.controller, window.viewer)
+        self.tool_settings = ToolSettings()
+        s, e = self.tool_settings, self.edits
+        self.tools: dict[str, Tool | None] = {
+            "pan": None, "brush": BrushTool(e, s), "eraser": BrushTool(e, s, eraser=True),
+            "polygon": PolygonTool(e, s), "fill": FillTool(e, s), "smart": SmartSelectTool(e, s),
+            "similar": SimilarTool(e, s),
+        }  # fmt: skip
+        self.actions: dict[str, QAction] = {}
+        self._build_actions()
+        self._build_toolbar()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(120)
+        self.progress.setVisible(False)
+        window.statusBar().addPermanentWidget(self.progress)
+        self._progress_timer = QTimer(self, singleShot=True, interval=PROGRESS_AFTER_MS)
+        self._progress_timer.timeout.connect(lambda: self.progress.setVisible(self.edits.busy))
+        self._rows_timer = QTimer(self, singleShot=True, interval=300)  # the batch row follows, calmly
+        self._rows_timer.timeout.connect(self._update_batch_row)
+        self._connect()
+        self._update()
+
+    # building -----------------------------------------------------------------------------------
+    def _action(self, name: str, text: str, keys, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(f"action_{name}")
+        action.setShortcuts(keys)
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({keys[0].toString()})" if keys else tip)
+        self.actions[name] = action
+        self.window.addAction(action)  # its key works wherever the focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        menus = self.window.menus
+        edit_menu = menus.get("&Edit") or self.window.menuBar().addMenu("&Edit")
+        edit_menu.setObjectName("menu_edit")
+        self.window.menuBar().insertMenu(menus["&View"].menuAction(), edit_menu)
+        menus["&Edit"] = edit_menu
+        quit_action = self.window.actions["quit"]
+        file_menu = menus["&File"]
+        file_menu.insertSeparator(quit_action)
+        for spec in EDIT_ACTIONS:
+            action = self._action(spec.name, spec.text, key_sequences(spec), spec.tip)
+            slot = getattr(self, spec.slot)
+            action.triggered.connect(lambda _c=False, slot=slot: slot())
+            if spec.menu == "&File":
+                file_menu.insertAction(quit_action, action)
+            else:
+                if spec.separator_before:
+                    edit_menu.addSeparator()
+                edit_menu.addAction(action)
+            if spec.name == "redo":
+                edit_menu.addSeparator()
+                self._tool_group = QActionGroup(self)
+                for name, text, key, tip in TOOLS:
+                    tool = self._action(f"tool_{name}", text, [QKeySequence(key)], tip, checkable=True)
+                    tool.toggled.connect(lambda on, n=name: on and self.set_tool(n))
+                    self._tool_group.addAction(tool)
+                    edit_menu.addAction(tool)
+                edit_menu.addSeparator()
+                self._class_group = QActionGroup(self)
+                for name, text, key in CLASSES:
+                    cls = self._action(f"class_{name}", text, [QKeySequence(key)], checkable=True)
+                    cls.toggled.connect(lambda on, n=name: on and self.set_class(n))
+                    self._class_group.addAction(cls)
+                    edit_menu.addAction(cls)
+        self.actions["tool_pan"].setChecked(True)
+        self.actions[f"class_{self.tool_settings.class_name}"].setChecked(True)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Edit tools", self.window)
+        bar.setObjectName("toolbar_edit")
+        for name, *_ in TOOLS:
+            bar.addAction(self.actions[f"tool_{name}"])
+        bar.addSeparator()
+        for name, *_ in CLASSES:
+            bar.addAction(self.actions[f"class_{name}"])
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Brush "))
+        self.size_spin = QDoubleSpinBox()
+        self.size_spin.setObjectName("brush_size")
+        self.size_spin.setRange(MIN_RADIUS, MAX_RADIUS)
+        self.size_spin.setDecimals(0)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Brush radius in photo pixels ([ and ])")
+        self.size_spin.setValue(self.tool_settings.radius)
+        self.size_spin.valueChanged.connect(lambda v: self.tool_settings.set(radius=v))
+        bar.addWidget(self.size_spin)
+        bar.addWidget(QLabel(" Similar "))
+        self.tolerance_spin = QDoubleSpinBox()
+        self.tolerance_spin.setObjectName("similar_tolerance")
+        self.tolerance_spin.setRange(1, 60)
+        self.tolerance_spin.setDecimals(0)
+        self.tolerance_spin.setToolTip("Select similar: how far in colour (CIELAB) a pixel may be")
+        self.tolerance_spin.setValue(self.tool_settings.tolerance)
+        self.tolerance_spin.valueChanged.connect(lambda v: self.tool_settings.set(tolerance=v))
+        bar.addWidget(self.tolerance_spin)
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _connect(self) -> None:
+        e, w = self.edits, self.window
+        e.edited.connect(self._update)
+        e.session_changed.connect(self._update)
+        e.message.connect(
+            lambda text, level: w.show_message(text, level) if level != "info" else w.show_status(text)
+        )
+        e.busy_changed.connect(self._on_busy)
+        w.controller.state.figures_changed.connect(self._on_figures)
+        w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
+        w.controller.photo_analyzed.connect(self._look_for_reviewed_mask)
+        w.controller.export_finished.connect(self._save_beside_exports)
+
+    # state --------------------------------------------------------------------------------------
+    def _update(self, *_args) -> None:
+        session, has_result = self.edits.session, self.window.controller.result is not None
+        self.actions["undo"].setEnabled(session is not None and session.editor.can_undo)
+        self.actions["redo"].setEnabled(session is not None and session.editor.can_redo)
+        for name in ("mark_reviewed", "save_reviewed"):
+            self.actions[name].setEnabled(has_result)
+        self.actions["revert"].setEnabled(session is not None)
+        self.actions["export_training"].setEnabled(
+            any(s.review.is_reviewed for s in self.edits.sessions.values())
+        )
+        self.actions["open_reviewed"].setEnabled(has_result)
+        self._show_source(session)
+
+    def _show_source(self, session: EditSession | None) -> None:
+        if self.window.controller.result is None:
+            self.window.figures.set_source("")
+            return
+        if session is None:
+            self.window.figures.set_source(*review_text(ReviewState(), False, False))
+            return
+        self.window.figures.set_source(*review_text(session.review, session.unsaved, session.edited))
+
+    def _on_figures(self, result) -> None:
+        if self.edits.session is not None:
+            self.window.figures.set_result(result)
+            self.window.readout.set_photo(result.size, result)
+            if not self._rows_timer.isActive():
+                self._rows_timer.start()
+        self._show_source(self.edits.session)
+
+    def _update_batch_row(self) -> None:
+        result = self.window.controller.result
+        if result is not None and self.edits.session is not None:
+            self.window.batch_model.update_figures(result.path, result.figures())
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self._progress_timer.start()
+            self.window.viewer.viewport().setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self._progress_timer.stop()
+            self.progress.setVisible(False)
+            tool = self.window.viewer.tool
+            self.window.viewer.viewport().setCursor(tool.cursor if tool else Qt.CursorShape.ArrowCursor)
+
+    def _cancel_shapes(self) -> None:
+        for tool in self.tools.values():
+            if tool is not None:
+                tool.cancel()
+
+    # tools --------------------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        self.window.viewer.set_tool(self.tools[name])
+        self.actions[f"tool_{name}"].setChecked(True)
+
+    def set_class(self, name: str) -> None:
+        self.tool_settings.set(class_name=name)
+        self.actions[f"class_{name}"].setChecked(True)
+
+    def bigger(self) -> None:
+        self.size_spin.setValue(round(min(MAX_RADIUS, self.tool_settings.radius * RADIUS_STEP + 0.5)))
+
+    def smaller(self) -> None:
+        self.size_spin.setValue(round(max(MIN_RADIUS, self.tool_settings.radius / RADIUS_STEP)))
+
+    def cancel_tool(self) -> None:
+        self._cancel_shapes()
+
+    def undo(self) -> None:
+        self.edits.undo()
+
+    def redo(self) -> None:
+        self.edits.redo()

@@ -1,0 +1,100 @@
+"""Mark reviewed: the inspector's name (asked once, then kept in the settings) and an optional note;
+and the question before edits are discarded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.reviewed import ReviewState
+
+
+class ReviewDialog(QDialog):
+    """Asks the reviewer's name when it is not known yet, and a note."""
+
+    def __init__(self, photo_name: str, name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("review_dialog")
+        self.setWindowTitle("Mark reviewed")
+        self.name_edit = QLineEdit(name)
+        self.name_edit.setPlaceholderText("Your name, as it should appear on reports")
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("Optional: what you corrected, anything the report should say")
+        self.note_edit.setFixedHeight(80)
+        form = QFormLayout()
+        form.addRow("Inspector:", self.name_edit)
+        form.addRow("Note:", self.note_edit)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Mark reviewed")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.name_edit.textChanged.connect(self._update_ok)
+        layout = QVBoxLayout(self)
+        text = QLabel(
+            f"The figures of <b>{photo_name}</b> will come from this mask, "
+            "signed with your name and the time."
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self._update_ok()
+        (self.note_edit if name else self.name_edit).setFocus()
+
+    def _update_ok(self) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+            bool(self.name_edit.text().strip())
+        )
+
+    @property
+    def name(self) -> str:
+        return self.name_edit.text().strip()
+
+    @property
+    def note(self) -> str:
+        return self.note_edit.toPlainText().strip()
+
+
+def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
+    """(what the figures panel says about where its figures come from, a style)."""
+    if review.is_reviewed:
+        who = review.reviewed_by or "an unknown reviewer"
+        when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
+        note = f"<br><i>{review.note}</i>" if review.note else ""
+        saved = " (not saved yet)" if unsaved else ""
+        return f"✔ Figures from a <b>reviewed mask</b>: {who}{when}{saved}{note}", "color: #205080;"
+    if edited:
+        return "✎ Figures from an <b>edited mask</b>, not marked reviewed yet", "color: #a04000;"
+    return "Figures from the model's mask", "color: #606060;"
+
+
+def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str) -> bool:
+    """True when the user agrees to lose the unsaved edits of these photos (`action`: "Quit")."""
+    shown = "\n".join(f"  {n}" for n in list(names)[:8])
+    more = f"\n  … and {len(names) - 8} more" if len(names) > 8 else ""
+    box = QMessageBox(parent)
+    box.setObjectName("discard_edits_question")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved edits")
+    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}{more}")
+    box.setInformativeText(
+        f"{action} and discard them? (File ▸ Save reviewed mask keeps the photo on screen's.)"
+    )
+    discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is discard

@@ -1,0 +1,317 @@
+"""Editing in the real window with real mouse events: brush, undo/redo, review state across photos,
+the question on quit, smart select, reviewed masks saved and reopened, training export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from app.core.analysis import reassess
+from app.core.editing import LabelEditor
+from app.core.reviewed import read_reviewed_mask, reviewed_mask_path
+from app.core.stats import area_stats
+from app.core.synthetic import synthetic_pipe
+from app.ui import review_actions
+from app.ui.edit_tools import _point
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def viewport_pos(win, x: float, y: float) -> QPoint:
+    """Where photo pixel (x, y) is on the viewer's viewport."""
+    return win.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def drag(qtbot, win, points: list[tuple[float, float]], modifier=Qt.KeyboardModifier.NoModifier) -> list:
+    """Press at the first point, move through the others, release at the last; returns the editor
+    points the viewer saw (scene points of the integer viewport positions)."""
+    vp = win.viewer.viewport()
+    positions = [viewport_pos(win, x, y) for x, y in points]
+    qtbot.mousePress(vp, LEFT, modifier, positions[0])
+    for pos in positions[1:]:
+        qtbot.mouseMove(vp, pos)
+    qtbot.mouseRelease(vp, LEFT, modifier, positions[-1])
+    return [_point(win.viewer.mapToScene(p)) for p in positions]
+
+
+@pytest.fixture(autouse=True)
+def _discard_on_close(monkeypatch) -> None:
+    """The window fixture closes the window after each test: its edits may go without a modal question
+    (a test that checks the question patches it again)."""
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+
+
+@pytest.fixture
+def opened(qtbot, window, tmp_path: Path):
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    return window, path
+
+
+def test_a_stroke_changes_the_figures_as_the_same_edit_in_numpy(qtbot, opened) -> None:
+    win, _path = opened
+    model = win.controller.state.model_labels.copy()
+    ui = win.editing
+    ui.set_tool("brush")
+    ui.set_class("corrosion")
+    ui.size_spin.setValue(6)
+    seen = drag(qtbot, win, [(10, 20), (30, 25), (60, 40), (90, 42)])
+    expected = model.copy()
+    LabelEditor(expected).stroke(seen, 6, class_id=0)
+    shown = win.controller.result
+    assert np.array_equal(shown.labels, expected)
+    assert not np.array_equal(expected, model)  # the stroke did something
+    want = reassess(shown, expected, win.controller.policy)
+    assert shown.stats == area_stats(expected, shown.classes) == want.stats
+    assert win.figures.result.stats == want.stats  # the panel shows the edited figures
+    assert win.figures.values() and "edited" in win.figures.source_label.text()
+
+
+def test_undo_and_redo_return_the_exact_maps(qtbot, opened) -> None:
+    win, _path = opened
+    ui = win.editing
+    model = win.controller.state.model_labels.copy()
+    ui.set_tool("brush")
+    ui.set_class("background")
+    drag(qtbot, win, [(40, 40), (80, 50)])
+    first = win.controller.result.labels.copy()
+    ui.set_tool("eraser")
+    drag(qtbot, win, [(50, 40), (60, 40)])
+    second = win.controller.result.labels.copy()
+    assert not np.array_equal(first, second)
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(win.controller.result.labels, first)
+    ui.actions["undo"].trigger()
+    assert np.array_equal(win.controller.result.labels, model)
+    assert not ui.actions["undo"].isEnabled()
+    qtbot.keyClick(win, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(win.controller.result.labels, first)
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(win.controller.result.labels, second)
+    assert win.figures.result.stats == area_stats(second, win.controller.result.classes)
+
+
+def test_polygon_and_flood_fill(qtbot, opened) -> None:
+    win, _path = opened
+    ui = win.editing
+    ui.set_class("asset")
+    ui.set_tool("polygon")
+    vp = win.viewer.viewport()
+    for x, y in [(10, 10), (50, 10), (50, 50)]:
+        qtbot.mouseClick(vp, LEFT, pos=viewport_pos(win, x, y))
+    qtbot.mouseClick(vp, Qt.MouseButton.RightButton, pos=viewport_pos(win, 50, 50))
+    labels = win.controller.result.labels
+    assert labels[15, 40] == 1  # inside the triangle
+    assert labels[45, 12] == win.controller.state.model_labels[45, 12]  # outside it
+    ui.set_tool("fill")
+    ui.set_class("background")
+    qtbot.mouseClick(vp, LEFT, pos=viewport_pos(win, 40, 15))
+    assert win.controller.result.labels[15, 40] == 2
+
+
+def test_review_state_and_edits_survive_switching_photos(qtbot, window, tmp_path, monkeypatch) -> None:
+    a, _ = photo(tmp_path, 3, size=(96, 128))
+    b, _ = photo(tmp_path, 4, size=(96, 128))
+    open_and_wait(qtbot, window, a)
+    ui = window.editing
+    ui.set_tool("brush")
+    drag(qtbot, window, [(20, 20), (70, 60)])
+    edited = window.controller.result.labels.copy()
+    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Ada Inspector", "pipe edge fixed"))
+    ui.mark_reviewed()
+    assert window.settings.inspector_name == "Ada Inspector"
+    open_and_wait(qtbot, window, b)
+    assert window.editing.edits.session is None
+    assert "model" in window.figures.source_label.text()
+    open_and_wait(qtbot, window, a)
+    session = ui.edits.session
+    assert session is not None and session.review.reviewed_by == "Ada Inspector"
+    assert session.review.note == "pipe edge fixed"
+    assert np.array_equal(window.controller.result.labels, edited)
+    assert window.figures.result.stats == area_stats(edited, window.controller.result.classes)
+    assert "reviewed mask" in window.figures.source_label.text()
+
+
+class _Answer:
+    def __init__(self, name: str, note: str = "") -> None:
+        self.name, self.note = name, note
+
+
+def test_quitting_with_unsaved_edits_asks(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    win.editing.set_tool("brush")
+    drag(qtbot, win, [(20, 20), (40, 30)])
+    asked: list[list[str]] = []
+
+    def answer(parent, names, action, reply):
+        asked.append(list(names))
+        return reply
+
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, False))
+    assert not win.close()
+    assert win.isVisible() and asked == [[path.name]]
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, True))
+    assert win.close()
+    assert len(asked) == 2
+
+
+def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, monkeypatch) -> None:
+    win, path = opened
+    ui = win.editing
+    ui.set_tool("brush")
+    ui.set_class("corrosion")
+    drag(qtbot, win, [(30, 30), (60, 30)])
+    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Bo"))
+    ui.mark_reviewed()
+    target = reviewed_mask_path(path.parent, path.stem)
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
+        ui.save_reviewed_mask(target)
+    edited = win.controller.result.labels.copy()
+    mask = read_reviewed_mask(target, win.controller.result.size)
+    assert np.array_equal(mask.labels, edited) and mask.review.reviewed_by == "Bo"
+    assert not ui.edits.unsaved_sessions()
+    monkeypatch.setattr(review_actions, "confirm_overwrite", lambda parent, paths: False)
+    before = target.read_bytes()
+    drag(qtbot, win, [(10, 10), (20, 10)])
+    ui.save_reviewed_mask(target)  # refused replacing: nothing written
+    assert target.read_bytes() == before
+    ui.edits.sessions.clear()  # as in a new run of the app
+    reopened = ui.edits.session_changed
+    with qtbot.waitSignal(reopened, timeout=TIMEOUT_MS, check_params_cb=lambda s: s is not None):
+        open_and_wait(qtbot, win, path)
+    assert np.array_equal(win.controller.result.labels, edited)
+    assert ui.edits.session.review.reviewed_by == "Bo"
+    assert "reviewed mask" in win.figures.source_label.text()
+
+
+def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkeypatch) -> None:
+    win, path = opened
+    ui = win.editing
+    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Cy"))
+    ui.mark_reviewed()
+    out = tmp_path / "train"
+    monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
+        ui.export_training()
+    gt = read_reviewed_mask(out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png")
+    assert np.array_equal(gt.labels, win.controller.result.labels)
+    assert (out / "manifest.json").is_file()
+
+
+def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, window, tmp_path) -> None:
+    rgb, truth = synthetic_pipe(11, (120, 160))
+    path = tmp_path / "pipe_box.png"
+    from app.core.files import write_png
+
+    write_png(path, rgb)
+    open_and_wait(qtbot, window, path)
+    model = window.controller.state.model_labels.copy()
+    ui = window.editing
+    ui.set_tool("smart")
+    pipe = truth != 2
+    rows, cols = np.flatnonzero(pipe.any(axis=1)), np.flatnonzero(pipe.any(axis=0))
+    x0, x1 = 40, 120  # a box on part of the pipe only: outside it the pipe must go
+    y0, y1 = int(rows[0]) - 2, int(rows[-1]) + 2
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        drag(qtbot, window, [(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2), (x1, y1)])
+    labels = window.controller.result.labels
+    new_pipe = labels != 2
+    inside = np.zeros_like(pipe)
+    inside[max(0, y0) : y1 + 1, x0 : x1 + 1] = True
+    assert not new_pipe[~inside].any()  # outside the box: background
+    assert (model != 2)[~inside].any()  # ... where the model had pipe
+    iou = (new_pipe & pipe & inside).sum() / ((new_pipe | (pipe & inside)).sum())
+    assert iou > 0.8
+    assert window.figures.result.stats == area_stats(labels, window.controller.result.classes)
+    ui.actions["undo"].trigger()
+    assert np.array_equal(window.controller.result.labels, model)
+    assert cols.size  # the synthetic pipe spans the photo
+
+
+def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened) -> None:
+    win, _path = opened
+    ui = win.editing
+    model = win.controller.state.model_labels.copy()
+    ys, xs = np.nonzero(model == 0)
+    assert ys.size > 50, "the synthetic photo has rust the tiny model sees"
+    y, x = int(ys[ys.size // 2]), int(xs[xs.size // 2])
+    ui.set_tool("brush")
+    ui.set_class("asset")
+    ui.size_spin.setValue(3)
+    drag(qtbot, win, [(x - 2, y), (x + 2, y)])
+    painted = (model == 0) & (win.controller.result.labels == 1)
+    assert painted.any()
+    ui.set_tool("similar")
+    ui.tolerance_spin.setValue(30)
+    keep = ~painted[ys, xs]
+    near = np.argmin((ys[keep] - y) ** 2 + (xs[keep] - x) ** 2)  # rust next to the painted patch
+    seed = int(xs[keep][near]), int(ys[keep][near])
+    before = win.controller.result.labels.copy()
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(win.viewer.viewport(), LEFT, pos=viewport_pos(win, *seed))
+    labels = win.controller.result.labels
+    assert (labels[painted] == 0).mean() > 0.5  # the rust came back over the painted patch
+    assert not ((labels == 0) & (before == 2)).any()  # never outside the pipe
+    ui.undo()
+    assert np.array_equal(win.controller.result.labels, before)
+
+
+def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (3, 4):
+        photo(folder, seed, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    table, model = window.batch.table, window.batch_model
+
+    def click_row(i: int) -> None:
+        rect = table.visualRect(model.index(i, 0))
+        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+
+    click_row(0)
+    window.editing.set_tool("brush")
+    window.editing.set_class("background")
+    drag(qtbot, window, [(10, 30), (110, 60)])
+    edited = window.controller.result.labels.copy()
+    qtbot.waitUntil(lambda: model.row(0).result.stats == area_stats(edited, window.controller.result.classes))
+    click_row(1)
+    click_row(0)  # back: the edits are there
+    assert np.array_equal(window.controller.result.labels, edited)
+
+
+def test_middle_button_pans_while_a_tool_is_set(qtbot, opened) -> None:
+    win, _path = opened
+    win.editing.set_tool("brush")
+    win.viewer.zoom_by(4.0)
+    bar = win.viewer.horizontalScrollBar()
+    start = bar.value()
+    vp, mid = win.viewer.viewport(), Qt.MouseButton.MiddleButton
+    before = win.controller.result.labels.copy()
+    qtbot.mousePress(vp, mid, pos=QPoint(300, 200))
+    qtbot.mouseMove(vp, QPoint(200, 200))
+    qtbot.mouseRelease(vp, mid, pos=QPoint(200, 200))
+    assert bar.value() == start + 100
+    assert np.array_equal(win.controller.result.labels, before)  # panning paints nothing
+
+
+def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbot, opened, tmp_path) -> None:
+    from app.ui import export_jobs
+
+    win, path = opened
+    win.editing.set_tool("brush")
+    drag(qtbot, win, [(20, 20), (70, 50)])
+    out = tmp_path / "results"
+    written: list[list] = []
+    win.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(win, out, ["mask", "json"])
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=TIMEOUT_MS)
+    target = reviewed_mask_path(out, path.stem)
+    assert written[1] == [target]
+    assert np.array_equal(read_reviewed_mask(target).labels, win.controller.result.labels)
+    assert not win.editing.edits.unsaved_sessions()
