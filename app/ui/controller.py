@@ -20,6 +20,7 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
+from app.core.reviewed import REVIEWED_SUFFIX
 from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_view, rgb_to_qimage
@@ -278,6 +279,8 @@ def _batch_rows(
 ) -> Iterator[int | BatchRow]:
     """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
     paths = photos.find_images(inputs, recursive=recursive)
+    # masks this app saved beside the photos (a review) are not photos of the batch
+    paths = [p for p in paths if not p.name.endswith(REVIEWED_SUFFIX)]
     if out_dir is not None:  # files we wrote into it earlier, proven by their records; never a photo
         ours = ownership.own_outputs(paths, out_dir)
         paths = [p for p in paths if p not in ours]

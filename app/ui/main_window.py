@@ -12,15 +12,12 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 import app
-from app.core.inference import InferenceMode, InferenceOptions
-from app.core.model import SegmentationModel, default_model_path
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.ui import export_jobs, questions
 from app.ui.actions import make_actions
@@ -30,28 +27,23 @@ from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
-from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
-from app.ui.model_info_dialog import ModelInfoDialog
+from app.ui.model_menu import NO_MODEL_TEXT, ModelMenuMixin
 from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
-from app.ui.overlay_state import DEFAULT_OPACITY, OverlayState
+from app.ui.overlay_state import OverlayState
 from app.ui.project_jobs import ProjectUi
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
-from app.ui.window_actions import ACTIONS, all_shortcuts
+from app.ui.window_actions import ACTIONS
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
-NO_MODEL_TEXT = (
-    "No model is bundled (models/*.onnx is empty). Load one with Model ▸ Load model… "
-    "(an ONNX file following the Corroscope model contract)."
-)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelMenuMixin, QMainWindow):
     def __init__(self, settings: AppSettings, controller: AppController | None = None) -> None:
         super().__init__()
         self.settings = settings
@@ -185,31 +177,6 @@ class MainWindow(QMainWindow):
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
         self.actions["default_model"].setEnabled(self.settings.model_path is not None)
 
-    def _on_model_loaded(self, model: SegmentationModel) -> None:
-        opacities = {c.name: self.settings.opacity(c.name, DEFAULT_OPACITY) for c in model.classes}
-        self.overlay_state.set_classes(model.classes, opacities)
-        # what runs first: the label is elided at its right end when the status bar is short of room
-        text = f"Running on {model.device} · model {model.path.name}"
-        self.provider_label.setText(text + (f" · {model.cuda_note}" if model.cuda_note else ""))
-        self.provider_label.setToolTip(
-            f"{self.provider_label.text()}\nSHA-256 {model.sha256}\nProviders: {', '.join(model.providers)}"
-        )
-        if self.banner.text == NO_MODEL_TEXT:
-            self.banner.dismiss()
-        if self._user_model is not None and model.path == self._user_model:
-            self.settings.model_path = model.path  # loaded by hand: the next start loads it again
-        self._user_model = None
-        self.show_status(f"Loaded {model.describe()}", 8000)
-        self._update_enabled()
-
-    def _on_model_refused(self, message: str) -> None:
-        self._user_model = None
-        if self.controller.model is not None:
-            kept = f"the previous model ({self.controller.model.path.name}) stays loaded"
-        else:
-            kept = "no model is loaded; load one with Model ▸ Load model…"
-        self.show_message(f"Model refused, {kept}. {message}", "error")
-
     def _on_photo_opened(self, photo: OpenedPhoto) -> None:
         self.viewer.set_photo(photo.image)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
@@ -284,51 +251,8 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_folder(Path(folder))
 
-    def load_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load model", self.settings.last_folder, "ONNX models (*.onnx)"
-        )
-        if path:
-            self.load_model_file(Path(path))
-
-    def load_model_file(self, path: Path) -> None:
-        """A model chosen by hand: remembered across restarts once it has loaded."""
-        self._user_model = Path(path)
-        self.controller.load_model(path, self.settings.device)
-
-    def use_default_model(self) -> None:
-        self.settings.model_path = None
-        self._update_enabled()
-        path = default_model_path(self.settings.device)
-        if path is None:
-            self.show_message(NO_MODEL_TEXT, "warning")
-        else:
-            self.controller.load_model(path, self.settings.device)
-
     def set_recursive(self, on: bool) -> None:
         self.settings.recursive = on
-
-    def set_cpu_only(self, on: bool) -> None:
-        self.settings.device = "cpu" if on else "auto"
-        if self.controller.model is not None:
-            self.controller.load_model(self.controller.model.path, self.settings.device)
-
-    def set_tiles(self, on: bool) -> None:
-        self.settings.tiles = on
-        mode = InferenceMode.TILES if on else InferenceMode.RESIZE
-        self.controller.set_options(InferenceOptions(mode=mode))
-
-    def show_model_info(self) -> None:
-        if self.controller.model is not None:
-            ModelInfoDialog(self.controller.model, self).exec()
-
-    def show_user_guide(self) -> None:
-        problem = open_user_guide()
-        if problem:
-            self.show_message(problem, "warning")
-
-    def show_shortcuts(self) -> None:
-        KeyboardShortcutsDialog(all_shortcuts(), self).exec()
 
     def previous_photo(self) -> None:
         self._step_photo(-1)
@@ -348,13 +272,6 @@ class MainWindow(QMainWindow):
             self.open_photo(target)
         elif current is not None:
             self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the folder.")
-
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Corroscope",
-            f"Corroscope {app.__version__}\nSegmentation of corrosion on photos of pipes.",
-        )
 
     def zoom_fit(self) -> None:
         self.viewer.fit_to_window()
