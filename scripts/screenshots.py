@@ -23,9 +23,8 @@ from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
-from app.report.batch_pdf import BatchReportOptions, draw_batch_report  # noqa: E402
+from app.report.batch_pdf import draw_batch_report  # noqa: E402
 from app.report.preview import render_page_images  # noqa: E402
-from app.ui.export_folders import photos_folder  # noqa: E402
 from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
@@ -141,13 +140,7 @@ def point_at_corrosion(window: MainWindow) -> None:
 def save_report_pages(window: MainWindow, out: Path) -> list[Path]:
     """The batch report's summary and photo pages as the batch PDF export draws them."""
     rows = window.batch_model.rows
-    state = window.overlay_state
-    options = BatchReportOptions(
-        folder=photos_folder([r.path for r in rows]),
-        visible=frozenset(state.visible_ids),
-        opacity=state.opacities,
-        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
-    )
+    options = batch_report_options(window)
     results = [r.result for r in rows if r.result is not None]
     failures = [(r.path.name, r.reason) for r in rows if r.result is None]
     scales = [window.figures.grade_scale]

@@ -162,19 +162,24 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
 
 
+def batch_report_options(window: ExportHost) -> BatchReportOptions:
+    """What the batch report shows beyond the figures: the folder, the overlay as shown, thumbnails."""
+    rows, state = window.batch_model.rows, window.overlay_state
+    return BatchReportOptions(
+        folder=photos_folder([r.path for r in rows]),
+        visible=frozenset(state.visible_ids),
+        opacity=state.opacities,
+        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+    )
+
+
 def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
     rows, model = window.batch_model.rows, window.controller.model
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:
         return None
     records = batch_records(rows)
-    state = window.overlay_state
-    options = BatchReportOptions(
-        folder=photos_folder([r.path for r in rows]),
-        visible=frozenset(state.visible_ids),
-        opacity=state.opacities,
-        thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
-    )
+    options = batch_report_options(window)
     return window.controller.run_export(
         write_batch_pdf, path, records, model, window.grade_scale, overwrite, options
     )

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import figures
 from app.core.analysis import PhotoResult
 from app.core.grading import GradeScale
+from app.ui.forms import form_values
 
 
 class FiguresWidget(QGroupBox):
@@ -60,13 +61,7 @@ class FiguresWidget(QGroupBox):
 
     def values(self) -> dict[str, str]:
         """What the panel shows, label -> text (for tests and copy)."""
-        out = {}
-        for row in range(self._form.rowCount()):
-            label = self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            field = self._form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            if label and field:
-                out[label.widget().text().rstrip(":")] = field.widget().text()
-        return out
+        return form_values(self._form)
 
     def set_result(self, result: PhotoResult | None, message: str = "") -> None:
         self._result = result

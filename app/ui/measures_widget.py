@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import measure_text
 from app.core.analysis import PhotoFigures
 from app.core.measures import PhotoMeasures
+from app.ui.forms import form_values
 
 DRAW_HINT = "Draw a line over a known length (a ruler, the pipe's outer diameter) on the photo."
 
@@ -77,13 +78,7 @@ class MeasuresWidget(QGroupBox):
 
     def values(self) -> dict[str, str]:
         """What the panel shows, label -> text (for tests and copy)."""
-        out = {}
-        for row in range(self._form.rowCount()):
-            label = self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            field = self._form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            if label and field:
-                out[label.widget().text().rstrip(":")] = field.widget().text()
-        return out
+        return form_values(self._form)
 
     @property
     def measures(self) -> PhotoMeasures | None:
