@@ -25,6 +25,7 @@ from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
 from app.report.batch_pdf import draw_batch_report  # noqa: E402
 from app.report.preview import render_page_images  # noqa: E402
+from app.ui.export_jobs import batch_report_options  # noqa: E402
 from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
