@@ -29,7 +29,8 @@ CLI_EXPORTS = tuple(exporters.OVERLAY_JPEG_KIND if k == "overlay" else k for k i
 
 
 def add_analyze_args(an: argparse.ArgumentParser) -> None:
-    """The options of `analyze`; defaults come from the dataclasses they fill."""
+    """The options of `analyze`; defaults come from the dataclasses they fill.
+    One declaration per option; long because it is the option table."""
     an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
     an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     an.add_argument(

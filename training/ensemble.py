@@ -37,7 +37,8 @@ KEY_MEMBER_OF = "corroscope.member_of"  # on a member taken back out of an ensem
 
 
 def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model: Path | None = None):
-    """The ensemble's ModelProto; raises CorroscopeError when the members do not fit together."""
+    """The ensemble's ModelProto; raises CorroscopeError when the members do not fit together.
+    Long because the graph surgery is one sequence of steps on the same protos."""
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
 

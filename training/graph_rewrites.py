@@ -16,7 +16,8 @@ def transpose_input_first(proto) -> bool:
     ONNX Runtime broadcasts a `[C]` constant over a last axis of 3 on a slow path (~1 ms each for
     Mul and Add at 256x256 on our CPU). Transposing the uint8 photo first and normalising in NCHW with
     `[1, C, 1, 1]` constants gives the same numbers (element-wise ops commute with a transpose) on
-    the fast path, and moves a quarter of the bytes through the Transpose."""
+    the fast path, and moves a quarter of the bytes through the Transpose.
+    Long because the rewrite checks the pattern and rewires it in one pass."""
     from onnx import numpy_helper
 
     graph = proto.graph

@@ -143,7 +143,8 @@ def quantize_model(
 
     `float_first`/`float_last`: that many convolutions nearest the input / the output stay float.
     `metrics`: this int8 file's own evaluation for `corroscope.metrics`; without it the float model's figures
-    would be copied, so they are dropped and `corroscope.quantization` points to the float file instead."""
+    would be copied, so they are dropped and `corroscope.quantization` points to the float file instead.
+    Long because every step shares the temporary folder and the float model."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static

@@ -68,6 +68,7 @@ class TrainConfig:
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
+    """Long because it is the option table."""
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
     d = TrainConfig("", "")
     p.add_argument(
@@ -188,7 +189,8 @@ def _build(config: TrainConfig, size: int, encoder_weights: str | None):
 
 
 def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
-    """Train (or continue) the run in `config.out`; returns the final `state.json` content."""
+    """Train (or continue) the run in `config.out`; returns the final `state.json` content.
+    Long because it is the training recipe end to end (data, model, callbacks, fit, record)."""
     import keras
     import tensorflow as tf
 

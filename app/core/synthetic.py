@@ -43,7 +43,8 @@ def synthetic_pipe(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rgb uint8 HxWx3, labels uint8 HxW). `size` is (H, W) or a square side; `rust` is roughly the
     corroded fraction of the pipe (0 gives a clean pipe); `noise` is the sensor noise's std dev;
-    `ground` one of GROUNDS ("rust" looks like corrosion, so it cannot be `separable`)."""
+    `ground` one of GROUNDS ("rust" looks like corrosion, so it cannot be `separable`).
+    Long because the scene's layers are drawn in order; splitting would pass a dozen arrays around."""
     h, w = (size, size) if isinstance(size, int) else size
     if h < 8 or w < 8:
         raise ValueError(f"size must be at least 8x8, got {h}x{w}")

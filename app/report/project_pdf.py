@@ -78,7 +78,8 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
 
 
 def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
-    """Mean (solid) and worst photo (dashed) corroded share against the inspection date."""
+    """Mean (solid) and worst photo (dashed) corroded share against the inspection date.
+    Long because it paints axes, grid, labels and the series in one QPainter pass."""
     p = c.painter
     left, bottom = c.mm(16), c.mm(12)
     head = c.mm(10)  # room for the legend above the plot

@@ -17,7 +17,8 @@ UNREVIEWED, REVIEWED = "unreviewed", "reviewed"
 
 
 def _base_tables(md: sa.MetaData) -> dict[str, sa.Table]:
-    """The tables as of v1 (used by both the v1 DDL and the current metadata)."""
+    """The tables as of v1 (used by both the v1 DDL and the current metadata).
+    Long because it is the schema's table declarations, one after another."""
     version = sa.Table(
         "schema_version",
         md,
