@@ -346,6 +346,7 @@ def _run(
             started=bar.started,
             cancelled=state.stop.is_set,
             engine=engine,
+            keep_records=False,
         )
         while state.stop.is_set() and (left := state.first_at + state.DOUBLE_PRESS_S - time.monotonic()) > 0:
             time.sleep(left)

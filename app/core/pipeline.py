@@ -14,6 +14,7 @@ proven ours (`app.core.ownership`) are replaced without `overwrite`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -70,6 +71,7 @@ def run_batch(
     started: Callable[[int, int, Path], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     keep_results: bool = False,
+    keep_records: bool = True,
     engine: PhotoMapper | None = None,
 ) -> BatchSummary:
     """Plan, process every photo with `engine` (default: one after another in this thread), reduce.
@@ -100,7 +102,9 @@ def run_batch(
     try:
         mapper = engine.map if engine is not None else serial_map
         for outcome in mapper(plan.photos, options, model, keep_results, on_start, should_stop):
-            outcomes.append(outcome)
+            # Without `keep_records` the summary holds states and reasons only (memory stays flat over
+            # thousands of photos); the CSV then reads each record back from its JSON.
+            outcomes.append(outcome if keep_records else dataclasses.replace(outcome, record=None))
             if progress is not None:
                 progress(outcome)
     except Cancelled:  # stopped within a photo: nothing of it was written
