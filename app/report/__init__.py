@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,12 +39,13 @@ def render_pdf_report(
     model: SegmentationModel,
     scale: str | None = None,
     visible: Collection[int] | None = None,
+    review: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date.
     `visible`: the class ids drawn in the overlay (the legend lists those only); None: all."""
     scales = _scales(scale)
     return render(
-        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible),
+        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible, review),
         f"Corroscope report: {result.path.name}",
     )
 
@@ -57,12 +59,13 @@ def write_pdf_report(
     overwrite: bool = False,
     scale: str | None = None,
     visible: Collection[int] | None = None,
+    review: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the one-photo report atomically; `OutputExistsError` if `path` exists and not `overwrite`."""
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)  # fail before the drawing work
     return atomic_write_bytes(
-        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale, visible), overwrite
+        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale, visible, review), overwrite
     )
 
 
@@ -107,6 +110,7 @@ def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
         overwrite,
         scale=data.grade_scale,
         visible=visible,
+        review=data.record,
     )
 
 

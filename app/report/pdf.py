@@ -4,7 +4,8 @@ The drawing surface is `app.report.canvas`; the batch report is `app.report.batc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PySide6.QtGui import QColor
@@ -45,6 +46,25 @@ def review_lines(result: PhotoFigures, scales: Sequence[GradeScale | str]) -> li
     return list(dict.fromkeys(r for s in scales for r in figures.review_reasons(result.assessment, s)))
 
 
+def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) -> list[str]:
+    """Who reviewed the figures (or that they come from an edited mask), and the model's own figures
+    when they differ from the ones reported."""
+    review = review or {}
+    lines = []
+    if review.get("figures_source") == "reviewed":
+        when = f" at {review['reviewed_at']}" if review.get("reviewed_at") else ""
+        note = f": {review['review_note']}" if review.get("review_note") else ""
+        lines.append(f"Reviewed by {review.get('reviewed_by') or 'an unnamed inspector'}{when}{note}")
+    elif result.labels_source == "reviewed":
+        lines.append("Figures from an edited mask, not yet marked reviewed")
+    model = review.get("model_figures")
+    if model and model.get("corroded_share") != result.stats.corroded_share:
+        share = figures.percent_text(model.get("corroded_share"), unit=True)
+        astm, iso = model.get("astm_d610") or "no grade", model.get("iso_4628_3") or "no grade"
+        lines.append(f"The model's own figures: corroded share {share}, ASTM D610 {astm}, ISO 4628-3 {iso}")
+    return lines
+
+
 def draw_photo_report(
     c: Canvas,
     result: PhotoResult,
@@ -53,7 +73,10 @@ def draw_photo_report(
     model: SegmentationModel,
     scales: Sequence[str],
     visible: Collection[int] | None = None,
+    review: Mapping[str, Any] | None = None,
 ) -> None:
+    """`review`: the record's review fields (`figures_source`, `reviewed_by`, `reviewed_at`,
+    `review_note`, `model_figures`), said under the grades."""
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
@@ -74,6 +97,8 @@ def draw_photo_report(
         c.text("Needs review:", size=10, bold=True, color=QColor(170, 60, 0))
         for line in lines:
             c.text(f"• {line}", size=9.5, x=c.mm(4), color=QColor(170, 60, 0))
+    for line in review_source_lines(result, review):
+        c.text(line, size=10, bold=line.startswith("Reviewed"))
     c.y += c.mm(1)
     c.text("Figures", size=11, bold=True)
     rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] not in ("Grade", "Needs review")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
@@ -58,12 +58,39 @@ def write_photo_exports(
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
+    review: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Worker job: write the chosen files; the overlay is blended as shown on screen."""
+    """Worker job: write the chosen files; the overlay is blended as shown on screen. `review`: where
+    the figures come from (`figures_source`, `reviewed_by`, `reviewed_at`, `review_note`), into the JSON."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
-    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model)
+    record = {**export.result_to_dict(result), **(review or {})}
+    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record)
     return exporters.write_all(targets, data, overwrite)
+
+
+def review_fields(window: ExportHost) -> dict[str, Any] | None:
+    """The photo on screen's review state as record fields (the same names `analyze --reviewed-masks`
+    writes); None when the window has no editing."""
+    editing, current = getattr(window, "editing", None), window.controller.current
+    if editing is None or current is None:
+        return None
+    state = editing.edits.review_of(current.path)
+    fields: dict[str, Any] = {
+        "figures_source": state.source,
+        "reviewed_by": state.reviewed_by,
+        "reviewed_at": state.reviewed_at,
+        "review_note": state.note,
+    }
+    model = editing.edits.model_result()
+    if model is not None and window.controller.result is not None and model is not window.controller.result:
+        a = model.assessment
+        fields["model_figures"] = {  # the model's own, beside the reviewed ones (the PDF shows both)
+            "corroded_share": model.stats.corroded_share,
+            "astm_d610": None if a.astm is None else a.astm.label,
+            "iso_4628_3": None if a.iso is None else a.iso.label,
+        }
+    return fields
 
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
@@ -134,6 +161,7 @@ def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str])
         c.model,
         window.grade_scale,
         bool(existing),
+        review_fields(window),
     )
 
 

@@ -315,3 +315,47 @@ def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbo
     assert written[1] == [target]
     assert np.array_equal(read_reviewed_mask(target).labels, win.controller.result.labels)
     assert not win.editing.edits.unsaved_sessions()
+
+
+def test_the_json_exported_from_the_window_says_who_reviewed_the_figures(qtbot, opened, tmp_path) -> None:
+    import json
+
+    from app.ui import export_jobs
+
+    win, path = opened
+    win.editing.set_tool("brush")
+    drag(qtbot, win, [(20, 20), (70, 50)])
+    win.editing.edits.mark_reviewed("A. Inspector", "checked on site")
+    out = tmp_path / "results"
+    written: list[list] = []
+    win.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(win, out, ["json"])
+    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
+    record = json.loads((out / f"{path.stem}.json").read_text("utf-8"))
+    assert record["figures_source"] == "reviewed" and record["reviewed_by"] == "A. Inspector"
+    assert record["review_note"] == "checked on site" and record["reviewed_at"]
+    assert record["labels_source"] == "reviewed"  # the figures are the edited mask's
+
+
+def test_the_pdf_of_a_reviewed_photo_says_who_and_shows_the_models_figures_too(
+    qtbot, opened, tmp_path
+) -> None:
+    from pypdf import PdfReader
+
+    from app.ui import export_jobs
+
+    win, path = opened
+    win.editing.set_tool("brush")
+    drag(qtbot, win, [(10, 10), (90, 60)])
+    win.editing.edits.mark_reviewed("A. Inspector")
+    model = win.editing.edits.model_result()
+    out = tmp_path / "results"
+    written: list[list] = []
+    win.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(win, out, ["pdf"])
+    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
+    text = " ".join(page.extract_text() for page in PdfReader(out / f"{path.stem}.pdf").pages)
+    text = " ".join(text.split()).replace("\ufb01", "fi")  # the PDF's text has the "fi" ligature
+    assert "Reviewed by A. Inspector" in text
+    assert model.stats.corroded_share != win.controller.result.stats.corroded_share
+    assert f"The model's own figures: corroded share {model.stats.corroded_share:.2f} %" in text
