@@ -80,9 +80,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_gui(argv[1:])
     if argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version"):
         return run_gui(argv)  # `corroscope photo.jpg`, `corroscope --model m.onnx`
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
+    try:  # a Ctrl+C from here on (building the parser, loading the model, listing): no traceback
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         if hasattr(args, "run"):
             return args.run(args)
         if args.command == "analyze":
