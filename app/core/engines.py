@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +28,7 @@ from app.core.pipeline import (
     FAILED,
     SKIPPED,
     BatchOptions,
+    PhotoMapper,
     PhotoOutcome,
     PlannedPhoto,
     process_photo,
@@ -43,21 +44,13 @@ Started = Callable[[PlannedPhoto], None]
 Cancelled = Callable[[], bool]
 
 
-class Engine(Protocol):
+class Engine(PhotoMapper, Protocol):
+    """A `PhotoMapper` (what `run_batch` calls) that can say what it is and how many ORT threads suit it."""
+
     name: str
     model_threads: int | None  # ONNX Runtime intra-op threads that suit it (None: ORT's default)
 
     def describe(self) -> str: ...
-
-    def map(
-        self,
-        items: Sequence[PlannedPhoto],
-        options: BatchOptions,
-        model: SegmentationModel,
-        keep_results: bool,
-        started: Started,
-        cancelled: Cancelled,
-    ) -> Iterator[PhotoOutcome]: ...
 
 
 class SerialEngine:

@@ -119,16 +119,6 @@ def targets(out_dir: Path, stem: str, kinds: Iterable[str]) -> dict[str, Path]:
     return {e.kind: target(out_dir, stem, e.kind) for e in resolve(kinds)}
 
 
-def is_output_file(path: Path, out_dir: Path) -> bool:
-    """True for an image we wrote into `out_dir` (mask, overlay): a folder scan of `out_dir` skips them."""
-    try:
-        same_folder = path.parent.resolve() == Path(out_dir).resolve()
-    except OSError:
-        return False
-    suffixes = tuple(e.suffix for e in _REGISTRY.values() if e.suffix.endswith(_IMAGE_SUFFIXES))
-    return same_folder and path.name.endswith(suffixes)
-
-
 def write_all(
     paths: Mapping[str, Path], data: ExportInput, overwrite: bool, outputs_in_record: bool = True
 ) -> list[Path]:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 import app.report  # noqa: F401  (registers the PDF exporter)
 from app.core import exporters
+from app.ui.questions import names_list
 
 
 def export_kinds() -> dict[str, str]:
@@ -79,13 +80,12 @@ def confirm_overwrite(parent: QWidget | None, existing: Sequence[Path]) -> bool:
     """Ask before replacing files; True only when the user says Yes."""
     if not existing:
         return True
-    names = "\n".join(f"  {p.name}" for p in list(existing)[:8])
-    more = f"\n  … and {len(existing) - 8} more" if len(existing) > 8 else ""
+    names = names_list([p.name for p in existing])
     box = QMessageBox(parent)
     box.setObjectName("overwrite_question")
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Replace files?")
-    box.setText(f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}{more}")
+    box.setText(f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}")
     box.setInformativeText("Replace them?")
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)

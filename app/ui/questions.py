@@ -8,6 +8,12 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
+def names_list(names: Sequence[str], limit: int = 8) -> str:
+    """Indented lines of the first `limit` names, and how many more there are."""
+    shown = "\n".join(f"  {n}" for n in list(names)[:limit])
+    return shown + (f"\n  … and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def folders_text(paths: Sequence[Path]) -> str:
     shown = ", ".join(str(p) for p in paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.reviewed import ReviewState
+from app.ui.questions import names_list
 
 
 class ReviewDialog(QDialog):
@@ -83,13 +84,12 @@ def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, 
 
 def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str) -> bool:
     """True when the user agrees to lose the unsaved edits of these photos (`action`: "Quit")."""
-    shown = "\n".join(f"  {n}" for n in list(names)[:8])
-    more = f"\n  … and {len(names) - 8} more" if len(names) > 8 else ""
+    shown = names_list(names)
     box = QMessageBox(parent)
     box.setObjectName("discard_edits_question")
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Unsaved edits")
-    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}{more}")
+    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}")
     box.setInformativeText(
         f"{action} and discard them? (File ▸ Save reviewed mask keeps the photo on screen's.)"
     )

@@ -24,7 +24,6 @@ from app.core.export import (
     write_overlay_png,
     write_result_json,
 )
-from app.core.exporters import is_output_file
 from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES, decode_mask
@@ -144,10 +143,3 @@ def test_failure_reason_drops_the_repeated_file_name(tmp_path: Path) -> None:
         == "file is empty (0 bytes)"
     )
     assert failure_from(path, RuntimeError("boom")).reason == "RuntimeError: boom"
-
-
-def test_is_output_file(tmp_path: Path) -> None:
-    assert is_output_file(tmp_path / "pipe_mask.png", tmp_path)
-    assert is_output_file(tmp_path / "pipe_overlay.png", tmp_path)
-    assert not is_output_file(tmp_path / "pipe.png", tmp_path)
-    assert not is_output_file(tmp_path / "sub" / "pipe_mask.png", tmp_path)
