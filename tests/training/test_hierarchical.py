@@ -164,3 +164,30 @@ def test_train_resume_and_export(tiny_origin_dataset: Path, tmp_path: Path):
     np.testing.assert_allclose(onnx_probs.sum(-1), 1.0, atol=1e-5)
     keras_probs = np.asarray(load_model(out / "best.keras")(photos.astype(np.float32), training=False))
     np.testing.assert_allclose(onnx_probs, keras_probs, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_few_steps_lower_the_loss_and_mixed_precision_keeps_float32():
+    from app.core.synthetic import synthetic_pipe
+
+    keras.utils.set_random_seed(1)
+    pairs = [synthetic_pipe(10 + i, 32) for i in range(4)]
+    x = np.stack([p[0] for p in pairs]).astype(np.float32)
+    y = np.stack([p[1] for p in pairs])
+    model = build_model("deeplabv3plus", "mobilenetv2", input_shape=(32, 32, 3), head="hierarchical", **SMALL)
+    loss = HierarchicalLoss([1.0, 1.0, 1.0], lovasz_weight=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
+    before = float(loss(y, model(x, training=False)))
+    model.fit(x, y, batch_size=4, epochs=15, verbose=0)
+    assert float(loss(y, model(x, training=False))) < before
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        mixed = build_model(
+            "deeplabv3plus", "mobilenetv2", input_shape=(32, 32, 3), head="hierarchical", **SMALL
+        )
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert mixed.get_layer("classifier_logits").compute_dtype == "float16"
+    probs = np.asarray(mixed(x, training=False))
+    assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-6)
