@@ -14,12 +14,14 @@ probabilities (x 255, uint8) for calibration and post-processing levers. Argumen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +37,7 @@ log = logging.getLogger("training.cv")
 OOF = "oof.json"
 FOLDS = "folds.json"
 PROBS = "oof-probs.npz"
+FULL_SIZE_LAST = "last-full.keras"
 # The shipped members' settings (training.recipe), without early stopping: the held-out fold is what the
 # run validates on, so picking an epoch by it would leak the test photos into the model.
 SHIPPED = ["--arch", "deeplabv3plus", "--epochs", "60", "--batch-size", "8", "--crop", "192",
@@ -47,6 +50,16 @@ RECIPES: dict[str, list[str]] = {
     "hierarchical-e20": [*SHIPPED, "--epochs", "20", "--model-setting", 'head="hierarchical"'],
     # a pipe-vs-background head and a corrosion-vs-asset head whose loss counts true pipe pixels only
     "hierarchical": [*SHIPPED, "--model-setting", 'head="hierarchical"'],
+    # the same with a per-image Lovász hinge (a surrogate of 1 - IoU) on the pipe head
+    "hierarchical-lovasz-e20": [
+        *SHIPPED,
+        "--epochs",
+        "20",
+        "--model-setting",
+        'head="hierarchical"',
+        "--lovasz-weight",
+        "1",
+    ],
     "encoder-lr-0.1": [*SHIPPED, "--encoder-lr-multiplier", "0.1"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
 }
@@ -85,13 +98,35 @@ def fold_split(folds: list[list[str]], k: int) -> data.Split:
     return data.Split(tuple(train), tuple(folds[k]), f"cross-validation fold {k} of {len(folds)}")
 
 
+def scoring_model(run: Path) -> Path:
+    """The run's last checkpoint at its `--input-size` (`last.keras` holds the model at the training crop
+    size), in float32 as exported, saved once beside it: the size the app runs the exported model at."""
+    from training.callbacks import LAST, save_atomic
+    from training.models import load_model, rebuild
+    from training.train import CONFIG
+
+    target = run / FULL_SIZE_LAST
+    if target.is_file() and target.stat().st_mtime >= (run / LAST).stat().st_mtime:
+        return target
+    size = int(json.loads((run / CONFIG).read_text(encoding="utf-8"))["input_size"])
+    save_atomic(rebuild(load_model(run / LAST), (size, size, 3), float32=True), target)
+    return target
+
+
 def score_fold(
-    model_path: Path, pairs: Sequence[data.Pair], fold: int, keep_probs: bool = True
+    model_path: Path,
+    pairs: Sequence[data.Pair],
+    fold: int,
+    keep_probs: bool = True,
+    adapt: Callable[[Any], Any] | None = None,
 ) -> tuple[list[dict], np.ndarray | None]:
-    """Rows through the app's pipeline, and the probabilities (N x H x W x C, uint8 x 255) if kept."""
+    """Rows through the app's pipeline, and the probabilities (N x H x W x C, uint8 x 255) if kept.
+    `adapt` wraps the loaded model (e.g. a post-processing lever of `training.levers`)."""
     from training.evaluate import load_predictor, predict_photo
 
     predictor = load_predictor(model_path)
+    if adapt is not None:
+        predictor = dataclasses.replace(predictor, model=adapt(predictor.model))
     classes = DEFAULT_CLASSES
     rows, probs = [], []
     for i, pair in enumerate(pairs):
@@ -124,7 +159,7 @@ def run_cv(
 ) -> dict:
     """Train and score every fold (or `only` these); returns what `oof.json` holds."""
     from training import train
-    from training.callbacks import LAST, RunState
+    from training.callbacks import RunState
 
     pairs = data.find_pairs(data_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -152,18 +187,29 @@ def run_cv(
                 if rc != 0:
                     raise CorroscopeError(f"fold {k}: training failed (exit status {rc}); see its log")
             held_out = data.select(pairs, split.val)
-            fold_rows, probs = score_fold(run / LAST, held_out, k)
+            model = scoring_model(run)
+            fold_rows, probs = score_fold(model, held_out, k)
             np.savez_compressed(run / PROBS, ids=np.array(split.val), probs=probs)
             # the same model on the photos it trained on: the gap between the two is what CV measures
-            fit_rows, _ = score_fold(run / LAST, data.select(pairs, split.train), k, keep_probs=False)
+            fit_rows, _ = score_fold(model, data.select(pairs, split.train), k, keep_probs=False)
             (run / "fit-rows.json").write_text(json.dumps(fit_rows) + "\n", encoding="utf-8")
             scored.write_text(json.dumps(fold_rows) + "\n", encoding="utf-8")
         rows += json.loads(scored.read_text(encoding="utf-8"))
         fit += json.loads((run / "fit-rows.json").read_text(encoding="utf-8"))
-    result = {
-        "recipe": list(recipe_args),
+    result = oof_record(recipe_args, data_dir, len(assignment), fold_seed, rows, fit)
+    if not only:
+        (out / OOF).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return result
+
+
+def oof_record(
+    recipe: Sequence[str], data_dir: Path, folds: int, fold_seed: int, rows: list[dict], fit: list[dict]
+) -> dict:
+    """What `oof.json` holds (also written by `training.levers`)."""
+    return {
+        "recipe": list(recipe),
         "data": data_dir.name,
-        "folds": len(assignment),
+        "folds": folds,
         "fold_seed": fold_seed,
         "n_photos": len(rows),
         "classes": [c.name for c in DEFAULT_CLASSES],
@@ -171,9 +217,6 @@ def run_cv(
         "photos": sorted(rows, key=lambda r: r["id"]),
         "fit_photos": fit,
     }
-    if not only:
-        (out / OOF).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:

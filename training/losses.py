@@ -1,4 +1,5 @@
-"""Training loss: class-weighted cross-entropy plus soft Dice, on softmax outputs."""
+"""Training losses on the model's class probabilities: class-weighted cross-entropy plus soft Dice for
+the softmax head, and its two-head counterpart for the hierarchical head (`loss_for` picks by setting)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from app.core.palette import DEFAULT_CLASSES
+
 _EPS = 1e-6
+# The hierarchical loss takes logs of products of sigmoids: far smaller than _EPS and still exact in
+# float32, so it floors them much lower (a pixel's loss is capped at -log(_TINY) = 27.6).
+_TINY = 1e-12
 
 
 @keras.saving.register_keras_serializable(package="corroscope")
@@ -63,3 +69,122 @@ class WeightedCEDiceLoss(keras.losses.Loss):
             dice_per_image=self.dice_per_image,
         )
         return config
+
+
+def _soft_dice(truth, pred, axes) -> object:
+    """(2 sum(p t) + 1) / (sum t + sum p + 1) over `axes`."""
+    inter = ops.sum(truth * pred, axis=axes)
+    return (2.0 * inter + 1.0) / (ops.sum(truth, axis=axes) + ops.sum(pred, axis=axes) + 1.0)
+
+
+def lovasz_hinge_per_image(logits, truth):
+    """Lovász hinge (Berman et al., 2018) of a binary logit map, on each image, averaged: a convex
+    surrogate of 1 - IoU of the positive class. `logits` and `truth` (0/1) are N x ... (flattened)."""
+    n = ops.shape(logits)[0]
+    logits = ops.reshape(logits, (n, -1))
+    truth = ops.reshape(ops.cast(truth, "float32"), (n, -1))
+    errors = 1.0 - logits * (2.0 * truth - 1.0)
+    order = ops.argsort(-errors, axis=1)
+    errors = ops.take_along_axis(errors, order, axis=1)
+    gt = ops.take_along_axis(truth, order, axis=1)
+    total = ops.sum(truth, axis=1, keepdims=True)
+    jaccard = 1.0 - (total - ops.cumsum(gt, axis=1)) / (total + ops.cumsum(1.0 - gt, axis=1))
+    # the IoU loss's gain from each next error, in decreasing order of error
+    grad = ops.concatenate([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], axis=1)
+    return ops.mean(ops.sum(ops.relu(errors) * ops.stop_gradient(grad), axis=1))
+
+
+@keras.saving.register_keras_serializable(package="corroscope")
+class HierarchicalLoss(keras.losses.Loss):
+    """The loss of the hierarchical head (`training.models.HierarchicalProbabilities`).
+
+    `y_pred` holds (corrosion, asset, background) = (P(pipe) s, P(pipe) (1 - s), 1 - P(pipe)), with
+    s = P(corrosion | pipe); the loss reads the two heads back from them. Pipe head: class-weighted
+    binary cross-entropy over every pixel (a pixel counts with its true class's weight) plus soft Dice of
+    pipe and background. Split head: the same on true pipe pixels only (true corrosion or asset), so where
+    the pipe is has no say in how it is split. Optionally a per-image Lovász hinge on the pipe logit.
+    """
+
+    def __init__(
+        self,
+        class_weights: Sequence[float],
+        ce_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        dice_per_image: bool = False,
+        lovasz_weight: float = 0.0,
+        name: str = "hierarchical",
+        **kwargs,
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        if len(class_weights) != 3:
+            raise ValueError(f"the hierarchical loss wants 3 class weights, got {len(class_weights)}")
+        self.class_weights = [float(w) for w in class_weights]
+        self.ce_weight = float(ce_weight)
+        self.dice_weight = float(dice_weight)
+        self.dice_per_image = bool(dice_per_image)
+        self.lovasz_weight = float(lovasz_weight)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        ids = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+        onehot = ops.one_hot(ids, 3, dtype="float32")
+        is_corr, is_asset = onehot[..., 0], onehot[..., 1]
+        is_pipe = is_corr + is_asset
+        corr, asset, bg = y_pred[..., 0], y_pred[..., 1], y_pred[..., 2]
+        log_pipe = ops.log(ops.maximum(corr + asset, _TINY))
+        log_bg = ops.log(ops.maximum(bg, _TINY))
+        log_corr_given = ops.log(ops.maximum(corr, _TINY)) - log_pipe
+        log_asset_given = ops.log(ops.maximum(asset, _TINY)) - log_pipe
+        pixel_w = ops.sum(onehot * ops.convert_to_tensor(self.class_weights, dtype="float32"), axis=-1)
+        pipe_ce = -(is_pipe * log_pipe + (1.0 - is_pipe) * log_bg)
+        split_ce = -(is_corr * log_corr_given + is_asset * log_asset_given)
+        ce = ops.sum(pixel_w * pipe_ce) / ops.maximum(ops.sum(pixel_w), _EPS)
+        ce += ops.sum(pixel_w * split_ce) / ops.maximum(ops.sum(pixel_w * is_pipe), _EPS)
+        total = self.ce_weight * ce
+        if self.dice_weight:
+            total += self.dice_weight * (1.0 - ops.mean(self._dice(onehot, y_pred, log_corr_given)))
+        if self.lovasz_weight:
+            total += self.lovasz_weight * lovasz_hinge_per_image(log_pipe - log_bg, is_pipe)
+        return ops.reshape(total, (1,))
+
+    def _dice(self, onehot, y_pred, log_corr_given):
+        """Soft Dice of pipe and background, and of corrosion and asset given pipe on true pipe pixels."""
+        is_pipe = onehot[..., 0] + onehot[..., 1]
+        pipe_pred = ops.stack([y_pred[..., 0] + y_pred[..., 1], y_pred[..., 2]], axis=-1)
+        pipe_true = ops.stack([is_pipe, onehot[..., 2]], axis=-1)
+        s = ops.exp(log_corr_given)
+        split_pred = ops.stack([s, 1.0 - s], axis=-1) * is_pipe[..., None]
+        axes = tuple(range(1 if self.dice_per_image else 0, len(y_pred.shape) - 1))
+        dice = [_soft_dice(pipe_true, pipe_pred, axes), _soft_dice(onehot[..., :2], split_pred, axes)]
+        return ops.concatenate(dice, axis=-1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            class_weights=self.class_weights,
+            ce_weight=self.ce_weight,
+            dice_weight=self.dice_weight,
+            dice_per_image=self.dice_per_image,
+            lovasz_weight=self.lovasz_weight,
+        )
+        return config
+
+
+def loss_for(
+    model_settings: dict,
+    class_weights: Sequence[float],
+    dice_weight: float = 1.0,
+    dice_per_image: bool = False,
+    lovasz_weight: float = 0.0,
+) -> keras.losses.Loss:
+    """The loss that fits the model built with `model_settings`: its head decides."""
+    if model_settings.get("head", "softmax") == "hierarchical":
+        names = tuple(c.name for c in DEFAULT_CLASSES)
+        if names != ("corrosion", "asset", "background"):  # the order HierarchicalProbabilities gives
+            raise ValueError(f"the hierarchical head gives corrosion, asset, background, not {names}")
+        return HierarchicalLoss(
+            class_weights, dice_weight=dice_weight, dice_per_image=dice_per_image, lovasz_weight=lovasz_weight
+        )
+    if lovasz_weight:
+        raise ValueError('the Lovász hinge is on the pipe head: add --model-setting head="hierarchical"')
+    return WeightedCEDiceLoss(class_weights, dice_weight=dice_weight, dice_per_image=dice_per_image)

@@ -45,6 +45,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.01
     dice_weight: float = 1.0
     dice_per_image: bool = False  # soft Dice on each image, averaged (default: pooled over the batch)
+    lovasz_weight: float = 0.0  # per-image Lovász hinge on the pipe head (hierarchical head only)
     patience: int = 15  # 0: no early stopping
     split_from_lists: bool = False
     val_fraction: float = 0.1
@@ -99,6 +100,8 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument(
         "--dice-per-image", action="store_true", help="soft Dice on each image, averaged (default: per batch)"
     )
+    p.add_argument("--lovasz-weight", type=float, default=d.lovasz_weight,
+                   help="weight of a per-image Lovász hinge on the pipe (hierarchical head)")  # fmt: skip
     p.add_argument("--patience", type=int, default=d.patience, help="early stopping; 0 = off")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--split-from-lists", action="store_true", help="use DATA/train.txt and DATA/val.txt")
@@ -130,7 +133,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         encoder_weights=weights, epochs=a.epochs, batch_size=a.batch_size, crop=a.crop,
         input_size=a.input_size, lr=a.lr, weight_decay=a.weight_decay, schedule=a.schedule,
         warmup_epochs=a.warmup_epochs, min_lr_ratio=a.min_lr_ratio, dice_weight=a.dice_weight,
-        dice_per_image=a.dice_per_image,
+        dice_per_image=a.dice_per_image, lovasz_weight=a.lovasz_weight,
         patience=a.patience, split_from_lists=a.split_from_lists, val_fraction=a.val_fraction, seed=a.seed,
         augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
         freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
@@ -196,7 +199,7 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
 
     from training import augment, data
     from training.callbacks import LAST, EpochEnd, RunState
-    from training.losses import WeightedCEDiceLoss
+    from training.losses import loss_for
     from training.optimizer import EncoderScaledAdamW
     from training.schedule import WarmupDecay
 
@@ -270,8 +273,12 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
                     encoder_lr_multiplier=config.encoder_lr_multiplier,
                     freeze_steps=config.freeze_encoder_epochs * steps,
                 ),
-                loss=WeightedCEDiceLoss(
-                    weights, dice_weight=config.dice_weight, dice_per_image=config.dice_per_image
+                loss=loss_for(
+                    config.model_settings,
+                    weights,
+                    config.dice_weight,
+                    config.dice_per_image,
+                    config.lovasz_weight,
                 ),
                 jit_compile=config.jit_compile,
             )

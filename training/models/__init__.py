@@ -1,8 +1,8 @@
 """Segmentation networks chosen by name: `build_model("deeplabv3plus", "mobilenetv2")`, `("unet")`.
 
 Every model takes float32 RGB 0..255 [N, H, W, 3] (the backbone's normalisation is inside) and returns
-float32 softmax probabilities [N, H, W, C]. Importing this package registers our one custom layer, so
-`load_model` (safe mode) can read saved `.keras` files.
+float32 class probabilities [N, H, W, C] (a softmax, or the hierarchical head's products). Importing
+this package registers our custom layers, so `load_model` (safe mode) can read saved `.keras` files.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from pathlib import Path
 
 import keras
 
-from training.models.blocks import SpatialBroadcast
+from training.models.blocks import HierarchicalProbabilities, SpatialBroadcast
 from training.models.deeplabv3plus import BACKBONES, DeepLabConfig, deeplabv3plus
 from training.models.unet import UNetConfig, unet
 
 log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("deeplabv3plus", "unet")
-__all__ = ["ARCHITECTURES", "BACKBONES", "DeepLabConfig", "SpatialBroadcast", "UNetConfig", "build_model",
-           "count_flops", "load_model", "rebuild"]  # fmt: skip
+__all__ = ["ARCHITECTURES", "BACKBONES", "DeepLabConfig", "HierarchicalProbabilities", "SpatialBroadcast",
+           "UNetConfig", "build_model", "count_flops", "load_model", "rebuild"]  # fmt: skip
 
 
 def _config(cls, settings: dict):

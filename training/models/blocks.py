@@ -71,6 +71,30 @@ class SpatialBroadcast(layers.Layer):
         return (reference[0], reference[1], reference[2], pooled[3])
 
 
+@keras.saving.register_keras_serializable(package="corroscope")
+class HierarchicalProbabilities(layers.Layer):
+    """Two logits -> the contract's three class probabilities, in the order (corrosion, asset, background).
+
+    Channel 0 is the pipe-vs-background logit, channel 1 the corrosion-vs-asset logit given pipe:
+    corrosion = P(pipe) P(corr | pipe), asset = P(pipe) P(asset | pipe), background = 1 - P(pipe).
+    Each factor is a sigmoid of its own logit (never 1 - x), so small probabilities keep their precision
+    for the loss, which reads the two heads back from these three (`training.losses.HierarchicalLoss`).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("dtype", "float32")  # float32 even under mixed precision, like the softmax
+        super().__init__(**kwargs)
+
+    def call(self, logits):
+        pipe_logit, split_logit = logits[..., :1], logits[..., 1:2]
+        pipe, background = ops.sigmoid(pipe_logit), ops.sigmoid(-pipe_logit)
+        corrosion, asset = pipe * ops.sigmoid(split_logit), pipe * ops.sigmoid(-split_logit)
+        return ops.concatenate([corrosion, asset, background], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
 def normalize_rgb(x, mean: tuple[float, float, float], std: tuple[float, float, float], *, name: str):
     """(x - mean) / std per RGB channel, in float32 (safe under mixed precision); no weights.
 

@@ -14,6 +14,7 @@ from keras import layers
 from training.models import backbones
 from training.models.blocks import (
     DEFAULT_BN_MOMENTUM,
+    HierarchicalProbabilities,
     SpatialBroadcast,
     check_input_shape,
     conv_bn_relu,
@@ -21,6 +22,9 @@ from training.models.blocks import (
 )
 
 BACKBONES = ("mobilenetv2", "resnet50")
+# "softmax": one softmax over the classes. "hierarchical": a pipe-vs-background logit and a
+# corrosion-vs-asset logit (given pipe), combined into the same three probabilities.
+HEADS = ("softmax", "hierarchical")
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,15 @@ class DeepLabConfig:
     separable: bool = True  # depthwise-separable 3x3 convs in ASPP and decoder
     bn_momentum: float = DEFAULT_BN_MOMENTUM
     dropout: float = 0.1  # after the ASPP projection
+    head: str = "softmax"  # one of HEADS
 
     def __post_init__(self) -> None:
         if self.output_stride != 16:
             raise ValueError("DeepLabV3+ here supports output_stride 16 only (the paper's default)")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
 
 
 def _conv3x3(x, filters: int, cfg: DeepLabConfig, *, name: str, rate: int = 1):
@@ -100,7 +107,15 @@ def deeplabv3plus(
     inputs = keras.Input(check_input_shape(input_shape, 16), name="image")
     low, high = encoder(inputs, backbone, cfg, resnet_weights)
     x = decoder(aspp(high, cfg), low, cfg)
-    x = layers.Conv2D(num_classes, 1, name="classifier_logits")(x)
+    hierarchical = cfg.head == "hierarchical"
+    if hierarchical and num_classes != 3:
+        raise ValueError(
+            f"the hierarchical head gives the 3 classes (corrosion, asset, background), not {num_classes}"
+        )
+    x = layers.Conv2D(2 if hierarchical else num_classes, 1, name="classifier_logits")(x)
     x = layers.UpSampling2D(4, interpolation="bilinear", name="classifier_upsample")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    if hierarchical:
+        outputs = HierarchicalProbabilities(name="probabilities")(x)
+    else:
+        outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"deeplabv3plus_{backbone}")

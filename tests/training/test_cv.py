@@ -1,0 +1,107 @@
+"""training.cv on tiny data: the folds (sizes, strata, seed, every photo once), a 2-fold run of a 1-epoch
+tiny model (every photo scored once out of fold, at the run's input size), then the levers and the
+comparison on its output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.errors import CorroscopeError
+from training import compare, cv, levers
+from training.cv import make_folds
+
+
+def _keys(n: int, seed: int = 0) -> dict[str, float]:
+    return {f"p{i:03d}": float(v) for i, v in enumerate(np.random.default_rng(seed).uniform(size=n))}
+
+
+@pytest.mark.parametrize(("n", "k"), [(194, 5), (23, 5), (10, 2), (7, 3)])
+def test_folds_hold_every_photo_once_in_near_equal_sizes(n, k):
+    keys = _keys(n)
+    folds = make_folds(keys, k, seed=0)
+    assert len(folds) == k
+    flat = [i for f in folds for i in f]
+    assert sorted(flat) == sorted(keys) and len(flat) == len(set(flat))
+    sizes = [len(f) for f in folds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_folds_are_stratified_by_the_key():
+    """Each run of k photos in key order lands one per fold: every fold gets small and large shares."""
+    keys = _keys(100)
+    folds = make_folds(keys, 5, seed=3)
+    ordered = sorted(keys, key=lambda i: (keys[i], i))
+    fold_of = {i: j for j, f in enumerate(folds) for i in f}
+    for start in range(0, 100, 5):
+        assert sorted(fold_of[i] for i in ordered[start : start + 5]) == [0, 1, 2, 3, 4]
+    lowest = set(ordered[:20])
+    assert all(len(lowest & set(f)) == 4 for f in folds)
+
+
+def test_folds_are_fixed_by_the_seed():
+    keys = _keys(40)
+    assert make_folds(keys, 5, 7) == make_folds(dict(reversed(list(keys.items()))), 5, 7)
+    assert make_folds(keys, 5, 7) != make_folds(keys, 5, 8)
+
+
+def test_folds_refuse_what_cannot_be_split():
+    with pytest.raises(CorroscopeError, match="at least 2"):
+        make_folds(_keys(10), 1, 0)
+    with pytest.raises(CorroscopeError, match="cannot fill"):
+        make_folds(_keys(3), 5, 0)
+
+
+TINY = ["--arch", "unet", "--model-setting", "base_filters=4", "--model-setting", "depth=2", "--epochs", "1",
+        "--batch-size", "4", "--crop", "32", "--input-size", "64", "--lr", "3e-3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_cv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(data folder, CV out folder) of a finished 2-fold run over 8 synthetic photos."""
+    from tests.training.conftest import write_dataset
+
+    root = tmp_path_factory.mktemp("cv")
+    data_dir = write_dataset(root / "data", 8, 64, "origin", seed=300)
+    assert cv.main(["--data", str(data_dir), "--folds", "2", "--out", str(root / "run"), "--", *TINY]) == 0
+    return data_dir, root / "run"
+
+
+@pytest.mark.slow
+def test_two_fold_run_scores_every_photo_once_out_of_fold(tiny_cv):
+    _, run = tiny_cv
+    oof = json.loads((run / "oof.json").read_text())
+    folds = json.loads((run / "folds.json").read_text())["folds"]
+    ids = [r["id"] for r in oof["photos"]]
+    assert sorted(ids) == [f"{i:03d}" for i in range(8)] and oof["n_photos"] == 8
+    for row in oof["photos"]:
+        assert row["id"] in folds[row["fold"]]  # scored by the model that did not train on it
+        assert len(row["confusion"]) == 3 and sum(map(sum, row["confusion"])) == 64 * 64
+    assert sorted(r["id"] for r in oof["fit_photos"]) == sorted(ids)  # 2 folds: each photo trains once
+    for row in oof["fit_photos"]:
+        assert row["id"] not in folds[row["fold"]]
+    for k in range(2):
+        split = json.loads((run / f"fold{k}" / "split.json").read_text())
+        assert sorted(split["val"]) == folds[k] and not set(split["train"]) & set(folds[k])
+        saved = np.load(run / f"fold{k}" / "oof-probs.npz")
+        assert sorted(saved["ids"]) == folds[k]
+        # scored at the run's --input-size (64), not at the training crop (32)
+        assert saved["probs"].shape == (len(folds[k]), 64, 64, 3) and saved["probs"].dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_levers_write_a_cv_folder_that_compares_with_the_base(tiny_cv, tmp_path: Path, capsys):
+    data_dir, run = tiny_cv
+    out = tmp_path / "flip-guided"
+    argv = [str(run), "--data", str(data_dir), "--lever", "flip", "--lever", "guided", "--out", str(out)]
+    assert levers.main(argv) == 0
+    base, lever = json.loads((run / "oof.json").read_text()), json.loads((out / "oof.json").read_text())
+    assert [(r["id"], r["fold"]) for r in lever["photos"]] == [(r["id"], r["fold"]) for r in base["photos"]]
+    assert lever["levers"] == ["flip", "guided"] and lever["fit_photos"] == []
+    assert compare.main([str(run), str(out), "--draws", "200"]) == 0
+    assert "B - A (paired)" in capsys.readouterr().out
+    other = [str(run), "--data", str(data_dir), "--lever", "flip", "--out", str(out)]
+    assert levers.main(other) == 2  # rows of another lever set would mix
