@@ -97,8 +97,9 @@ QT_LIBRARIES_DROPPED = re.compile(
 # Qt translations: only Qt's own base strings.
 QT_TRANSLATION_KEPT = re.compile(r"qtbase_[a-zA-Z_]+\.qm$")
 
-# Qt's software OpenGL for Windows (20 MB): the widgets draw without OpenGL.
-OTHER_LIBRARIES_DROPPED = re.compile(r"^opengl32sw\.dll$", re.IGNORECASE)
+# Qt's software OpenGL for Windows (20 MB): the widgets draw without OpenGL. OpenCV's FFmpeg plugin for
+# Windows (41 MB): only cv2.VideoCapture loads it, and the app reads no video.
+OTHER_LIBRARIES_DROPPED = re.compile(r"^(opengl32sw|opencv_videoio_ffmpeg\d*_64)\.dll$", re.IGNORECASE)
 # Drivers come with the target system, never with the program.
 DRIVER_LIBRARIES = re.compile(r"^(libcuda\.so|nvcuda\.dll|libnvidia-|nvml\.dll)", re.IGNORECASE)
 # onnxruntime-gpu ships a TensorRT provider that needs TensorRT, which we never bundle or ask for.

@@ -110,6 +110,8 @@ def test_build_extra_has_pyinstaller():
         ("PySide6/Qt/translations/qtbase_de.qm", True),
         ("PySide6/Qt/translations/qtdeclarative_de.qm", False),
         ("PySide6\\opengl32sw.dll", False),
+        ("cv2\\opencv_videoio_ffmpeg510_64.dll", False),
+        ("cv2\\cv2.pyd", True),
         ("onnxruntime/capi/libonnxruntime_providers_tensorrt.so", False),
         ("onnxruntime/capi/libonnxruntime_providers_cuda.so", True),
         ("nvidia/cu13/lib/libcublasLt.so.13", True),
