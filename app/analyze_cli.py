@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
 import sys
 import threading
@@ -18,10 +17,16 @@ from app.core.engines import ENGINES, Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.ownership import own_outputs
-from app.core.photos import find_images
 from app.core.physical import check_scale, format_area
-from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
+from app.core.pipeline import (
+    DEFAULT_EXPORTS,
+    DONE,
+    BatchOptions,
+    BatchSummary,
+    PhotoOutcome,
+    run_batch,
+    select_inputs,
+)
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -260,10 +265,8 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     options = batch_options(args, model.path)
     if args.pdf and not _pdf_ready():
         return EXIT_USAGE
-    found = find_images(args.paths, recursive=args.recursive)
-    named = {p for p in args.paths if p.is_file()}
-    ours = own_outputs([p for p in found if p not in named], args.out)
-    paths = [p for p in found if p not in ours]
+    inputs = select_inputs(args.paths, args.out, args.recursive)
+    paths, ours = list(inputs.photos), inputs.ours
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
@@ -282,13 +285,13 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
 
 
 def _pdf_ready() -> bool:
-    """Whether the PDF report can be written here; says why not."""
+    """Whether the PDF report can be written here (it is then registered with core's exporters); says
+    why not. This CLI is a composition root: core never imports the report itself."""
     try:
-        # The module itself, not just the registry: an exporter registered earlier in this process
-        # says nothing about whether the report can load (and make its Qt application) now.
-        importlib.import_module("app.report")
-        exporters.get("pdf")
-    except (CorroscopeError, ImportError) as exc:
+        import app.report
+
+        app.report.register_exporter()
+    except ImportError as exc:
         print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
         return False
     from app.report.canvas import ensure_gui_app
@@ -372,8 +375,10 @@ def _report(summary: BatchSummary) -> int:
     print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
     if summary.csv_path is not None:
         print(f"Results: {summary.csv_path}")
-    if summary.csv_error:
+    if summary.csv_error and summary.csv_path is None:
         print(f"error: the CSV could not be written: {summary.csv_error}", file=sys.stderr)
+    elif summary.csv_error:  # its run record (results.json) could not be
+        print(f"error: {summary.csv_error}", file=sys.stderr)
     if summary.cancelled:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:
