@@ -27,6 +27,7 @@ from app.core.pipeline import (
     run_batch,
     select_inputs,
 )
+from app.core.text import safe_path
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -373,6 +374,11 @@ def _report(summary: BatchSummary) -> int:
         parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
     parts.append(f"{len(summary.failures)} failed")
     print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
+    if summary.changed:  # never skipped as complete: their records described other files
+        n = len(summary.changed)
+        print(f"{n} photo{'s' if n > 1 else ''} changed since the last results, analysed again:")
+        for path in summary.changed:
+            print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
         print(f"Results: {summary.csv_path}")
     if summary.csv_error and summary.csv_path is None:

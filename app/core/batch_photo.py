@@ -61,10 +61,13 @@ def process_photo(
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc, options.input_folders)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
-        return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
+        return PhotoOutcome(item.index, item.path, FAILED, failure=failure, photo_changed=item.photo_changed)
+    changed = item.photo_changed
     if not keep_result:
-        return PhotoOutcome(item.index, item.path, DONE, record=record)
-    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result, photo=rgb)
+        return PhotoOutcome(item.index, item.path, DONE, record=record, photo_changed=changed)
+    return PhotoOutcome(
+        item.index, item.path, DONE, record=record, result=result, photo=rgb, photo_changed=changed
+    )
 
 
 def _analyse_and_write(
@@ -83,8 +86,8 @@ def _analyse_and_write(
             if target.exists():
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
-    identity = _identity(item.path) if targets else None  # before the read: a later change shows next run
     rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
+    identity = _identity(item.path, options.max_bytes) if targets else None  # only a file read as a photo
     size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
     own = targets.get("mask")
     mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
@@ -118,9 +121,9 @@ def _analyse_and_write(
     return result, record, rgb
 
 
-def _identity(path: Path) -> PhotoIdentity | None:
+def _identity(path: Path, max_bytes: int) -> PhotoIdentity | None:
     try:
-        return PhotoIdentity.of(path)
+        return PhotoIdentity.of(path, max_bytes)
     except OSError:  # not a readable file: reading it fails the photo with the reason
         return None
 

@@ -126,6 +126,7 @@ class PhotoOutcome:
     failure: PhotoFailure | None = None  # FAILED only
     result: PhotoResult | None = None
     photo: np.ndarray | None = None  # the decoded photo, with `result` only
+    photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ class BatchSummary:
     @property
     def skipped(self) -> tuple[Path, ...]:
         return self._paths(SKIPPED)
+
+    @property
+    def changed(self) -> tuple[Path, ...]:
+        """Photos redone because their file changed since their record (re-shot under the same name)."""
+        return tuple(o.path for o in self.outcomes if o.photo_changed)
 
     @property
     def failures(self) -> tuple[PhotoFailure, ...]:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.core.analysis import PhotoFigures, relative_path
-from app.core.files import sha256_file
 from app.core.grading import Grade, GradeScale, d610_label
 from app.core.measures import PhotoMeasures
 from app.core.physical import OBLIQUE_NOTE
@@ -48,6 +47,9 @@ CSV_FIELDS = (
 OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 MODEL = "model"  # the figures are the model's (`app.core.reviewed` names the other sources)
 _NUMBER = (int, float, type(None))
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+)
 # field -> the types every record of ours has there (the CSV, the PDF and the GUI read these)
 _FIELDS: Mapping[str, tuple[type, ...]] = {
     "file": (str,),
@@ -94,9 +96,21 @@ class PhotoIdentity:
     sha256: str
 
     @classmethod
-    def of(cls, path: str | os.PathLike[str]) -> PhotoIdentity:
-        st = os.stat(path)
-        return cls(st.st_size, st.st_mtime_ns, sha256_file(Path(path)))
+    def of(cls, path: str | os.PathLike[str], max_bytes: int = 1 << 30) -> PhotoIdentity:
+        """The identity of the regular file at `path` of at most `max_bytes`; `OSError` for anything
+        else (a FIFO is never waited on: it is opened without blocking and refused)."""
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                raise OSError(f"{path} is not a regular file within {max_bytes} bytes")
+            h, total = hashlib.sha256(), 0
+            while total <= max_bytes and (chunk := os.read(fd, 1 << 20)):
+                h.update(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
+        return cls(st.st_size, st.st_mtime_ns, h.hexdigest())
 
     def to_json(self) -> dict[str, Any]:
         return {"bytes": self.bytes, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
@@ -105,7 +119,7 @@ class PhotoIdentity:
         """Whether `path` still holds these bytes (compared by content: a copy that kept the old time,
         or a camera that reuses names, must not pass for the photo the record describes)."""
         try:
-            return os.stat(path).st_size == self.bytes and sha256_file(Path(path)) == self.sha256
+            return os.stat(path).st_size == self.bytes and PhotoIdentity.of(path).sha256 == self.sha256
         except OSError:
             return False
 
