@@ -7,6 +7,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +28,7 @@ from app.core.pipeline import (
     run_batch,
     select_inputs,
 )
+from app.core.record import PhotoRecord
 from app.core.text import safe_path
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
@@ -167,21 +169,17 @@ class ProgressBar:
             self.stream.flush()
 
 
-def result_line(path: Path, record: dict[str, Any] | None) -> str:
-    rec = record or {}
-    share = rec.get("corroded_share")
-    if share is None:
+def result_line(path: Path, record: Mapping[str, Any] | None) -> str:
+    rec = record if isinstance(record, PhotoRecord) else PhotoRecord(record or {})
+    k = rec.key_figures()
+    if k.corroded_share is None:
         return f"{path}: no asset in view"
-    astm, iso = rec["astm_d610"], rec["iso_4628_3"]
-    review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
-    d610 = rec.get("astm_d610_with_distribution") or astm["label"]
-    grades = f"ASTM D610 {d610}, ISO 4628-3 {iso['label']}"
-    low, high = rec.get("corroded_share_low"), rec.get("corroded_share_high")
-    spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
-    area = rec.get("corrosion_area_mm2")
-    size = "" if area is None else f", {format_area(area)}"
-    source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
-    return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
+    review = "  NEEDS REVIEW" if k.needs_review else ""
+    grades = f"ASTM D610 {k.astm_d610}, ISO 4628-3 {k.iso_4628_3}"
+    spread = "" if k.share_range is None else f" (range {k.share_range[0]:.2f}-{k.share_range[1]:.2f} %)"
+    size = "" if k.corrosion_area_mm2 is None else f", {format_area(k.corrosion_area_mm2)}"
+    source = " (reviewed mask)" if k.figures_source == "reviewed" else ""
+    return f"{path}: corroded {k.corroded_share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -336,7 +334,7 @@ def _run(
     def on_progress(outcome: PhotoOutcome) -> None:
         if outcome.state == DONE:
             bar.clear()
-            print(result_line(outcome.path, dict(outcome.record or {})), flush=True)
+            print(result_line(outcome.path, outcome.record), flush=True)
         bar.finished(outcome)
 
     state.batch_running = True

@@ -125,6 +125,19 @@ class PhotoIdentity:
 
 
 @dataclass(frozen=True)
+class KeyFigures:
+    """What a one-line summary of a photo says (the CLI's result line)."""
+
+    corroded_share: float | None  # None: no asset in view
+    share_range: tuple[float, float] | None
+    astm_d610: str | None  # the label, with the distribution type where known ("6-G")
+    iso_4628_3: str | None
+    needs_review: bool
+    corrosion_area_mm2: float | None
+    figures_source: str
+
+
+@dataclass(frozen=True)
 class ModelFigures:
     """The model's own figures beside reviewed ones (the PDF shows both when they differ). Room here for
     more of the model's accuracy (its typical error on the share, say) as another change adds it."""
@@ -293,6 +306,8 @@ class PhotoRecord(Mapping[str, Any]):
         `source` is the photo's identity), who reviewed them and when, the mask file they came from,
         and the model's own figures beside reviewed ones."""
         fields: dict[str, Any] = {
+            # `ReviewState.source`, as it names it (`model` or `reviewed` today; a third value, the
+            # figures of an edited mask not yet marked reviewed, goes through here unchanged)
             "figures_source": state.source,
             "reviewed_by": state.reviewed_by,
             "reviewed_at": state.reviewed_at,
@@ -396,6 +411,20 @@ class PhotoRecord(Mapping[str, Any]):
     def run(self) -> tuple[str, str | None]:
         """(model SHA-256, mode): the records of one model and mode agree on them."""
         return self.data["model_sha256"], self.data.get("mode")
+
+    def key_figures(self) -> KeyFigures:
+        d = self.data
+        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
+        low, high = d.get("corroded_share_low"), d.get("corroded_share_high")
+        return KeyFigures(
+            d.get("corroded_share"),
+            None if low is None or high is None else (low, high),
+            d.get("astm_d610_with_distribution") or (None if astm is None else astm["label"]),
+            None if iso is None else iso["label"],
+            bool(d.get("needs_review")),
+            d.get("corrosion_area_mm2"),
+            self.figures_source,
+        )
 
     def model_facts(self) -> dict[str, Any]:
         """The `model` object of a run record (`results.json`): file, SHA-256, provider, mode."""

@@ -62,3 +62,8 @@ def display_path(path: str | os.PathLike[str]) -> str:
     except UnicodeEncodeError:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
     return text
+
+
+def provider_name(provider: str) -> str:
+    """An ONNX Runtime execution provider as people read it: "CUDAExecutionProvider" -> "CUDA"."""
+    return provider.removesuffix("ExecutionProvider") or provider

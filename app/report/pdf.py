@@ -16,6 +16,7 @@ from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.core.record import PhotoRecord
+from app.core.text import provider_name
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
@@ -30,7 +31,7 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
         ("Model file", model.path.name),
         ("Model SHA-256", model.sha256),
         ("Architecture", arch or "not stated"),
-        ("Provider", provider or model.device),
+        ("Provider", provider_name(provider) if provider else model.device),
     ]
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
