@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,10 +18,18 @@ from app.core.engines import ENGINES, Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.ownership import own_outputs
-from app.core.photos import find_images
 from app.core.physical import check_scale, format_area
-from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
+from app.core.pipeline import (
+    DEFAULT_EXPORTS,
+    DONE,
+    BatchOptions,
+    BatchSummary,
+    PhotoOutcome,
+    run_batch,
+    select_inputs,
+)
+from app.core.record import PhotoRecord
+from app.core.text import safe_path
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -161,21 +169,17 @@ class ProgressBar:
             self.stream.flush()
 
 
-def result_line(path: Path, record: dict[str, Any] | None) -> str:
-    rec = record or {}
-    share = rec.get("corroded_share")
-    if share is None:
+def result_line(path: Path, record: Mapping[str, Any] | None) -> str:
+    rec = record if isinstance(record, PhotoRecord) else PhotoRecord(record or {})
+    k = rec.key_figures()
+    if k.corroded_share is None:
         return f"{path}: no asset in view"
-    astm, iso = rec["astm_d610"], rec["iso_4628_3"]
-    review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
-    d610 = rec.get("astm_d610_with_distribution") or astm["label"]
-    grades = f"ASTM D610 {d610}, ISO 4628-3 {iso['label']}"
-    low, high = rec.get("corroded_share_low"), rec.get("corroded_share_high")
-    spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
-    area = rec.get("corrosion_area_mm2")
-    size = "" if area is None else f", {format_area(area)}"
-    source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
-    return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
+    review = "  NEEDS REVIEW" if k.needs_review else ""
+    grades = f"ASTM D610 {k.astm_d610}, ISO 4628-3 {k.iso_4628_3}"
+    spread = "" if k.share_range is None else f" (range {k.share_range[0]:.2f}-{k.share_range[1]:.2f} %)"
+    size = "" if k.corrosion_area_mm2 is None else f", {format_area(k.corrosion_area_mm2)}"
+    source = " (reviewed mask)" if k.figures_source == "reviewed" else ""
+    return f"{path}: corroded {k.corroded_share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -260,10 +264,8 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     options = batch_options(args, model.path)
     if args.pdf and not _pdf_ready():
         return EXIT_USAGE
-    found = find_images(args.paths, recursive=args.recursive)
-    named = {p for p in args.paths if p.is_file()}
-    ours = own_outputs([p for p in found if p not in named], args.out)
-    paths = [p for p in found if p not in ours]
+    inputs = select_inputs(args.paths, args.out, args.recursive)
+    paths, ours = list(inputs.photos), inputs.ours
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
@@ -282,13 +284,13 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
 
 
 def _pdf_ready() -> bool:
-    """Whether the PDF report can be written here; says why not."""
+    """Whether the PDF report can be written here (it is then registered with core's exporters); says
+    why not. This CLI is a composition root: core never imports the report itself."""
     try:
-        # The module itself, not just the registry: an exporter registered earlier in this process
-        # says nothing about whether the report can load (and make its Qt application) now.
-        importlib.import_module("app.report")
-        exporters.get("pdf")
-    except (CorroscopeError, ImportError) as exc:
+        import app.report
+
+        app.report.register_exporter()
+    except ImportError as exc:
         print(f"error: --pdf needs the report module, which cannot load here: {exc}", file=sys.stderr)
         return False
     from app.report.canvas import ensure_gui_app
@@ -332,7 +334,7 @@ def _run(
     def on_progress(outcome: PhotoOutcome) -> None:
         if outcome.state == DONE:
             bar.clear()
-            print(result_line(outcome.path, dict(outcome.record or {})), flush=True)
+            print(result_line(outcome.path, outcome.record), flush=True)
         bar.finished(outcome)
 
     state.batch_running = True
@@ -370,10 +372,17 @@ def _report(summary: BatchSummary) -> int:
         parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
     parts.append(f"{len(summary.failures)} failed")
     print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
+    if summary.changed:  # never skipped as complete: their records described other files
+        n = len(summary.changed)
+        print(f"{n} photo{'s' if n > 1 else ''} changed since the last results, analysed again:")
+        for path in summary.changed:
+            print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
         print(f"Results: {summary.csv_path}")
-    if summary.csv_error:
+    if summary.csv_error and summary.csv_path is None:
         print(f"error: the CSV could not be written: {summary.csv_error}", file=sys.stderr)
+    elif summary.csv_error:  # its run record (results.json) could not be
+        print(f"error: {summary.csv_error}", file=sys.stderr)
     if summary.cancelled:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:

@@ -158,7 +158,7 @@ def analyze_rgb(
         analysed_at=utc_timestamp(),
         model_sha256=model.sha256,
         model_file=model.path.name,
-        provider=model.device,
+        provider=model.provider,
         mode=options.mode,
         classes=model.classes,
         labels=seg.labels,

@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,13 +23,11 @@ from app.core.batch_types import (
     PlannedPhoto,
 )
 from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
-from app.core.export import (
-    result_to_dict,
-)
 from app.core.inference import CancelCheck, Progress
 from app.core.model import SegmentationModel
 from app.core.outlock import Pending
 from app.core.photos import read_image
+from app.core.record import PhotoIdentity, PhotoRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +61,13 @@ def process_photo(
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc, options.input_folders)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
-        return PhotoOutcome(item.index, item.path, FAILED, failure=failure)
+        return PhotoOutcome(item.index, item.path, FAILED, failure=failure, photo_changed=item.photo_changed)
+    changed = item.photo_changed
     if not keep_result:
-        return PhotoOutcome(item.index, item.path, DONE, record=record)
-    return PhotoOutcome(item.index, item.path, DONE, record=record, result=result, photo=rgb)
+        return PhotoOutcome(item.index, item.path, DONE, record=record, photo_changed=changed)
+    return PhotoOutcome(
+        item.index, item.path, DONE, record=record, result=result, photo=rgb, photo_changed=changed
+    )
 
 
 def _analyse_and_write(
@@ -76,7 +76,7 @@ def _analyse_and_write(
     model: SegmentationModel,
     progress: Progress | None,
     cancelled: CancelCheck | None,
-) -> tuple[PhotoResult, dict[str, Any], np.ndarray]:
+) -> tuple[PhotoResult, PhotoRecord, np.ndarray]:
     targets = dict(item.targets)
     if item.blocked:
         raise OutputExistsError(item.blocked)
@@ -87,6 +87,7 @@ def _analyse_and_write(
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
     rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
+    identity = _identity(item.path, options.max_bytes) if targets else None  # only a file read as a photo
     size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
     own = targets.get("mask")
     mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
@@ -104,8 +105,8 @@ def _analyse_and_write(
     reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
     result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
-    record = result_to_dict(result, names if targets else None, options.input_folders)
-    record.update(review_source.record_fields(reviewed))
+    record = PhotoRecord.from_result(result, names if targets else None, options.input_folders)
+    record = record.with_review(reviewed.review, reviewed.mask_path)
     if targets:
         data = exporters.ExportInput(
             result,
@@ -116,17 +117,28 @@ def _analyse_and_write(
             model,
             record,
         )
-        record = _write_outputs(item, targets, data, replace)
+        record = _write_outputs(item, targets, data, replace, identity)
     return result, record, rgb
 
 
+def _identity(path: Path, max_bytes: int) -> PhotoIdentity | None:
+    try:
+        return PhotoIdentity.of(path, max_bytes)
+    except OSError:  # not a readable file: reading it fails the photo with the reason
+        return None
+
+
 def _write_outputs(
-    item: PlannedPhoto, targets: dict[str, Path], data: exporters.ExportInput, replace: bool
-) -> dict[str, Any]:
+    item: PlannedPhoto,
+    targets: dict[str, Path],
+    data: exporters.ExportInput,
+    replace: bool,
+    identity: PhotoIdentity | None,
+) -> PhotoRecord:
     """Every output, then the sealed record naming the photo and proving each file (written last)."""
     json_path = targets[exporters.JSON_KIND]
     source = item.source or ownership.source_key(item.path)
-    record = dict(data.record or {})
+    record = data.record if isinstance(data.record, PhotoRecord) else PhotoRecord(data.record or {})
     pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
     outlock.note_pending(json_path.parent, pending)
     others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
@@ -137,7 +149,7 @@ def _write_outputs(
                 proofs = {p.name: ownership.file_proof(p) for p in others.values()}
             except OSError as exc:
                 raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
-            record = ownership.seal({**record, "source": source, "files": proofs})
+            record = record.for_batch(source, proofs, identity).seal()
             final = dataclasses.replace(data, record=record)
             record_target = {exporters.JSON_KIND: json_path}
             exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)

@@ -20,6 +20,7 @@ from app.core.export import (
 )
 from app.core.model import SegmentationModel
 from app.core.outlock import OutputLock, Pending
+from app.core.record import PhotoRecord
 
 
 def plan_batch(
@@ -47,10 +48,17 @@ def plan_batch(
         if lock is not None:
             lock.release()
         raise
-    names = tuple(c.name for c in model.classes)
-    mode = options.inference.mode.value
     return Plan(
-        out_dir, tuple(planned), model.sha256, mode, names, options.overwrite, lock, options.input_folders
+        out_dir,
+        tuple(planned),
+        model.sha256,
+        options.inference.mode.value,
+        tuple(c.name for c in model.classes),
+        options.overwrite,
+        lock,
+        options.input_folders,
+        model_file=model.path.name,
+        provider=model.provider,
     )
 
 
@@ -77,10 +85,10 @@ def _check_existing(
     mode = options.inference.mode.value
     if problem is not None:
         return _replace(item, blocked=f"{json_path.name} {problem}{ownership.KEPT}")
-    if record is not None and record["source"] != item.source:
+    if record is not None and record.source != item.source:
         why = f"{json_path.name} holds the results of another photo ({record['file']}){ownership.KEPT}"
         return _replace(item, blocked=why)
-    if record is not None and (record["model_sha256"], record["mode"]) != (model.sha256, mode):
+    if record is not None and record.run != (model.sha256, mode):
         why = (
             f"{json_path.name} holds results of another model or mode; "
             "ask to overwrite (--overwrite) to replace them"
@@ -94,10 +102,17 @@ def _check_existing(
     if foreign is not None:
         return _replace(item, blocked=foreign)
     mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
-    same_figures = record is not None and review_source.same_mask(record, mask)  # else: redo it
-    if same_figures and all(p.exists() for p in targets.values()):
+    same_figures = record is not None and record.same_figures(mask)  # else: redo it
+    changed = same_figures and _photo_changed(record, item.path)
+    if same_figures and not changed and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
-    return _replace(item, replace=True)
+    return _replace(item, replace=True, photo_changed=changed)
+
+
+def _photo_changed(record: PhotoRecord, path: Path) -> bool:
+    """Whether the photo file is no longer the one the record describes (re-shot under the same name)."""
+    identity = record.photo
+    return identity is not None and not identity.same_file(path)
 
 
 def replan(item: PlannedPhoto, options: BatchOptions, model: SegmentationModel) -> PlannedPhoto:

@@ -1,13 +1,14 @@
-"""Stage 3 of the photo pipeline: outcomes -> `results.csv` (merged with earlier rows) and `results.json`."""
+"""Stage 3 of the photo pipeline: outcomes -> `results.csv` (merged with earlier rows) and its run record
+`results.json`, both from the rows in memory."""
 
 from __future__ import annotations
 
-import csv
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from app.core import exporters, results_table
+from app.core.analysis import PhotoFailure, PhotoFigures
 from app.core.batch_types import (
     BatchOptions,
     PhotoOutcome,
@@ -19,28 +20,46 @@ from app.core.export import (
     CSV_NAME,
     companion_path,
     csv_columns,
+    csv_row,
     failure_row,
     run_record,
+    write_csv,
     write_run_json,
 )
-from app.core.model import SegmentationModel
+from app.core.files import refuse_existing
+from app.core.record import PhotoRecord
 
 log = logging.getLogger(__name__)
 
 
-def reduce_batch(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
+def reduce_batch(
+    plan: Plan, outcomes: Iterable[PhotoOutcome], options: BatchOptions | None = None
+) -> tuple[Path | None, str | None]:
     """`results.csv` in the output folder: one row per input, in input order, merged with the rows of
-    other photos an earlier run listed there; then the folder's lock is released. (path, error)."""
+    other photos an earlier run listed there; with `options`, its run record `results.json` beside it,
+    from the same rows. Then the folder's lock is released. (path of the CSV, error)."""
     try:
         if plan.out_dir is None:
             return None, None
-        return _write_results(plan, outcomes)
+        columns = csv_columns(plan.class_names)
+        inputs = [p.path for p in plan.photos]
+        csv_path, rows, error = results_table.write(
+            plan.out_dir / CSV_NAME,
+            columns,
+            _rows(plan, outcomes),
+            inputs,
+            plan.overwrite,
+            plan.input_folders,
+        )
+        if csv_path is not None and options is not None:
+            error = write_run_record(csv_path, rows, columns, plan, options) or error
+        return csv_path, error
     finally:
         if plan.lock is not None:
             plan.lock.release()
 
 
-def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path | None, str | None]:
+def _rows(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> list[list[str]]:
     by_index = {o.index: o for o in outcomes}
     rows = []
     for item in plan.photos:
@@ -55,39 +74,64 @@ def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path |
             record = load_record(json_path) if json_path is not None else None
         if (
             record is not None
-            and record["source"] == item.source
-            and record["model_sha256"] == plan.model_sha256
-            and record.get("mode") == plan.mode
+            and record.source == item.source
+            and record.run == (plan.model_sha256, plan.mode)
         ):
             rows.append(results_table.record_row(record, item.path, plan.class_names))
-    inputs = [p.path for p in plan.photos]
-    return results_table.write(
-        plan.out_dir / CSV_NAME,
-        csv_columns(plan.class_names),
-        rows,
-        inputs,
-        plan.overwrite,
-        plan.input_folders,
-    )
+    return rows
 
 
 def write_run_record(
-    csv_path: Path, plan: Plan, options: BatchOptions, model: SegmentationModel
+    csv_path: Path, rows: Sequence[Sequence[str]], columns: Sequence[str], plan: Plan, options: BatchOptions
 ) -> str | None:
-    """`results.json` beside `results.csv`: the model's SHA-256 once, versions, options, counts; the
-    error text if it cannot be written. Call it after `reduce_batch` wrote the CSV."""
+    """`results.json` beside `results.csv`: the model's SHA-256 once, versions, options, counts of the
+    `rows` just written; the error text if it cannot be written. A file of that name that is not a run
+    record of ours (a user's own, a link) is kept, unless the batch may overwrite."""
     target = companion_path(csv_path)
     if any(p == target for item in plan.photos for _, p in item.targets):  # a photo named "results"
         why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
         log.error("%s", why)
         return why
+    foreign = None if plan.overwrite else results_table.foreign_run_record(target)
+    if foreign is not None:
+        log.error("%s", foreign)
+        return foreign
     try:
-        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-            columns, *rows = list(csv.reader(fh))
-        facts = {"file": model.path.name, "sha256": model.sha256, "provider": model.device, "mode": plan.mode}
+        facts = plan.model_facts()
         record = run_record(csv_path, rows, columns, facts, options.to_json(), options.input_folders)
-        write_run_json(companion_path(csv_path), record, overwrite=True)
+        write_run_json(target, record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:
-        log.error("%s: %s", companion_path(csv_path), exc)
-        return f"{companion_path(csv_path)}: {exc}"
+        log.error("%s: %s", target, exc)
+        return f"{target}: {exc}"
     return None
+
+
+def write_table(
+    csv_path: Path,
+    entries: Sequence[PhotoRecord | PhotoFigures | PhotoFailure],
+    class_names: Sequence[str],
+    *,
+    overwrite: bool,
+    input_folders: Sequence[Path] = (),
+) -> list[Path]:
+    """A results table the caller holds (the window's batch table) as `results.csv` and its run record,
+    with the same rows and record a batch writes; `OutputExistsError` for either file there without
+    `overwrite` (asked before the CSV is written)."""
+    columns = csv_columns(class_names)
+    rows = [
+        failure_row(e, class_names, input_folders)
+        if isinstance(e, PhotoFailure)
+        else csv_row(e, class_names, input_folders)
+        for e in entries
+    ]
+    companion = companion_path(csv_path)
+    refuse_existing(csv_path, companion, overwrite=overwrite)
+    written = write_csv(csv_path, rows, columns, overwrite=overwrite)
+    first = next((e for e in entries if not isinstance(e, PhotoFailure)), None)
+    facts = {} if first is None else _record(first).model_facts()
+    run = run_record(csv_path, rows, columns, facts, None, input_folders)
+    return [written, write_run_json(companion, run, overwrite=overwrite)]
+
+
+def _record(entry: PhotoRecord | PhotoFigures) -> PhotoRecord:
+    return entry if isinstance(entry, PhotoRecord) else PhotoRecord.from_result(entry)

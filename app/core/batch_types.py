@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from app.core.record import PhotoRecord
 from app.core.share_range import CALIBRATED
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -84,11 +84,12 @@ class PlannedPhoto:
     path: Path
     stem: str
     targets: tuple[tuple[str, Path], ...]  # (export kind, path); empty when nothing is written
-    done_record: Mapping[str, Any] | None = None  # outputs complete (same model and mode): skip
+    done_record: PhotoRecord | None = None  # outputs complete (same model, mode and photo file): skip
     blocked: str | None = None  # outputs of another model or mode are in the way
     replace: bool = False  # outputs left by an unfinished run of ours may be replaced
     source: str = ""  # the photo's identity in records (its resolved path)
     temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
+    photo_changed: bool = False  # its record describes another file of that name: redone, and said so
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,17 @@ class Plan:
     overwrite: bool = False
     lock: OutputLock | None = field(default=None, compare=False, repr=False)
     input_folders: tuple[Path, ...] = ()  # the CSV's `file` cells are relative to them
+    model_file: str = ""  # the model's file name and execution provider, for the run record
+    provider: str = ""
+
+    def model_facts(self) -> dict[str, str]:
+        """The `model` object of the run record (`results.json`)."""
+        return {
+            "file": self.model_file,
+            "sha256": self.model_sha256,
+            "provider": self.provider,
+            "mode": self.mode,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,10 +122,11 @@ class PhotoOutcome:
     index: int
     path: Path
     state: str  # DONE, SKIPPED or FAILED
-    record: Mapping[str, Any] | None = None  # the JSON record (DONE and SKIPPED)
+    record: PhotoRecord | None = None  # the JSON record (DONE and SKIPPED)
     failure: PhotoFailure | None = None  # FAILED only
     result: PhotoResult | None = None
     photo: np.ndarray | None = None  # the decoded photo, with `result` only
+    photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,11 @@ class BatchSummary:
         return self._paths(SKIPPED)
 
     @property
+    def changed(self) -> tuple[Path, ...]:
+        """Photos redone because their file changed since their record (re-shot under the same name)."""
+        return tuple(o.path for o in self.outcomes if o.photo_changed)
+
+    @property
     def failures(self) -> tuple[PhotoFailure, ...]:
         return tuple(o.failure for o in self.outcomes if o.failure is not None)
 
@@ -145,6 +163,6 @@ class BatchSummary:
         return not self.failures and not self.cancelled
 
 
-def load_record(path: Path) -> dict[str, Any] | None:
+def load_record(path: Path) -> PhotoRecord | None:
     """A JSON record this program wrote for a batch, or None (missing, unreadable, or not ours)."""
     return ownership.load_record(path)

@@ -1,4 +1,5 @@
-"""How `run_batch` maps `process_photo` over a plan: one photo at a time, pipelined threads, or Dask.
+"""How a batch (`app.core.batch_stream.iter_batch`) maps `process_photo` over a plan: one photo at a
+time, pipelined threads, or Dask.
 
 Every engine yields one `PhotoOutcome` per photo it ran, in input order, calling `started(item)` just
 before it waits for that photo; once `cancelled()` is true it starts no further photo (those already
@@ -18,22 +19,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.core import pipeline
+from app.core import exporters
 from app.core.analysis import PhotoFailure
+from app.core.batch_photo import process_photo
+from app.core.batch_plan import replan
+from app.core.batch_stream import PhotoMapper, serial_map
+from app.core.batch_types import DONE, FAILED, SKIPPED, BatchOptions, PhotoOutcome, PlannedPhoto
 from app.core.budget import stop_all_calls
 from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel
-from app.core.pipeline import (
-    DONE,
-    FAILED,
-    SKIPPED,
-    BatchOptions,
-    PhotoMapper,
-    PhotoOutcome,
-    PlannedPhoto,
-    process_photo,
-    serial_map,
-)
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +168,12 @@ class DaskEngine:
 
     def _run(self, client, items, options, keep_results, started, cancelled) -> Iterator[PhotoOutcome]:
         run = f"corroscope-{uuid.uuid4().hex[:8]}"
+        formats = exporters.resolve(options.exports)  # registered here (the PDF report): sent along
         futures: dict[int, Any] = {}
         for item in items:
             if item.done_record is None:  # complete photos are skipped here, not shipped
                 futures[item.index] = client.submit(
-                    cluster_photo, item, options, keep_results, self.threads,
+                    cluster_photo, item, options, keep_results, self.threads, formats,
                     key=f"{run}-{item.index}", retries=self.retries, pure=False,
                 )  # fmt: skip
         try:
@@ -237,13 +232,19 @@ def _worker_model(path: Path, device: str, threads: int | None) -> SegmentationM
 
 
 def cluster_photo(
-    item: PlannedPhoto, options: BatchOptions, keep_result: bool = False, threads: int | None = None
+    item: PlannedPhoto,
+    options: BatchOptions,
+    keep_result: bool = False,
+    threads: int | None = None,
+    formats: tuple[exporters.Exporter, ...] = (),
 ) -> PhotoOutcome:
     """One photo on a cluster worker: the model loaded once per worker process, and the photo planned
-    again against the folder as it is now, since an attempt that died may have left files behind."""
+    again against the folder as it is now, since an attempt that died may have left files behind.
+    `formats`: the batch's exporters, registered here when this process lacks them."""
     assert options.model_path is not None
+    exporters.adopt(formats)
     model = _worker_model(Path(options.model_path), options.device, threads or _worker_share())
-    again = pipeline.replan(item, options, model)
+    again = replan(item, options, model)
     outcome = process_photo(again, options, model, keep_result=keep_result)
     if outcome.state == SKIPPED and item.done_record is None:  # an attempt of this run finished it
         return replace(outcome, state=DONE)

@@ -19,13 +19,12 @@ from PIL import Image
 
 from app.core.analysis import PhotoFailure, PhotoFigures, relative_path, utc_timestamp
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
-from app.core.grading import Assessment, Grade, GradeScale
-from app.core.measures import CSV_FIELDS, csv_cells, record_fields
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
+from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord
+from app.core.text import display_path
 
-RESULT_SCHEMA = 3  # 2: measures, timestamp, model file, relative path, per-scale reasons; 3: batch records
-# name their photo (`source`), prove their files and are sealed
+RESULT_SCHEMA = RECORD_SCHEMA  # the per-photo record's schema (`app.core.record`)
 CSV_NAME = "results.csv"
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f\udc80-\udcff]')  # with bytes that are not UTF-8
 _RESERVED = {
@@ -54,17 +53,6 @@ def safe_stem(name: str, max_len: int = 100) -> str:
     if stem.split(".")[0].upper() in _RESERVED:
         stem = "_" + stem[: max_len - 1]
     return stem
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path as text that any UTF-8 writer can write: bytes of the name that are not UTF-8 (surrogate
-    escapes on POSIX) become `\\xNN`, so CSV, JSON and the console never fail on them."""
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return text
 
 
 def output_stems(paths: Sequence[Path], max_len: int = 100) -> dict[Path, str]:
@@ -133,63 +121,11 @@ def write_overlay_png(
     return overlay
 
 
-def _round(v: float | None, digits: int) -> float | None:
-    return None if v is None else round(float(v), digits)
-
-
-def _grade_json(g: Grade | None) -> dict[str, Any] | None:
-    if g is None:
-        return None
-    out: dict[str, Any] = {"value": g.value, "label": g.label}
-    if g.reference is not None:
-        out["reference"] = g.reference
-    return out
-
-
-def review_reasons(a: Assessment) -> list[str]:
-    """The reasons of both scales (each names its scale), a reason common to both once."""
-    return list(dict.fromkeys(r for s in GradeScale for r in a.reasons_for(s)))
-
-
 def result_to_dict(
     result: PhotoFigures, outputs: Mapping[str, str] | None = None, input_folders: Iterable[Path] = ()
 ) -> dict[str, Any]:
-    """The JSON record of one photo (no arrays); `outputs` names the files written with it, by kind;
-    `input_folders` (the folders the user gave) give `relative_path`."""
-    from app import __version__
-
-    a = result.assessment
-    rel = relative_path(result.path, input_folders)
-    reasons = review_reasons(a)
-    return {
-        "schema": RESULT_SCHEMA,
-        "file": display_path(result.path),
-        "input_folder": None if rel is None else display_path(rel[0]),
-        "relative_path": None if rel is None else display_path(rel[1]),
-        "width": result.width,
-        "height": result.height,
-        "analysed_at": result.analysed_at,
-        "model_sha256": result.model_sha256,
-        "model_file": result.model_file,
-        "provider": result.provider,
-        "mode": result.mode.value,
-        "labels_source": result.labels_source,
-        "classes": [c.to_json() for c in result.classes],
-        "pixels": dict(result.stats.pixels),
-        "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
-        "total_pixels": result.stats.total,
-        "corroded_share": _round(result.stats.corroded_share, 6),
-        "astm_d610": _grade_json(a.astm),
-        "iso_4628_3": _grade_json(a.iso),
-        "needs_review": bool(reasons),
-        "review_reasons": reasons,
-        "review_reasons_by_scale": {s.value: list(a.reasons_for(s)) for s in GradeScale},
-        "mean_confidence": _round(result.mean_confidence, 6),
-        "seconds": round(result.seconds, 4),
-        **record_fields(result.measures, a.astm),
-        "outputs": None if outputs is None else dict(outputs),
-        "corroscope_version": __version__,
-    }
+    """The JSON record of one photo as data (`PhotoRecord.from_result(...).to_json()`)."""
+    return PhotoRecord.from_result(result, outputs, input_folders).to_json()
 
 
 def write_result_json(
@@ -198,16 +134,14 @@ def write_result_json(
     overwrite: bool = False,
     outputs: Mapping[str, str] | None = None,
 ) -> Path:
-    record = result_to_dict(result, outputs) if isinstance(result, PhotoFigures) else dict(result)
-    try:
-        data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # text that is not Unicode (a name's raw bytes): JSON's own escapes
-        data = (json.dumps(record, indent=2, ensure_ascii=True) + "\n").encode("ascii")
-    return atomic_write_bytes(path, data, overwrite=overwrite)
+    """A photo's record as its JSON file (atomically)."""
+    if isinstance(result, PhotoFigures):
+        record = PhotoRecord.from_result(result, outputs)
+    else:
+        record = result if isinstance(result, PhotoRecord) else PhotoRecord(result)
+    return atomic_write_bytes(path, record.to_bytes(), overwrite=overwrite)
 
 
-# The output files a row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
-OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 _BASE_TAIL = ("corroded_share", "astm_d610", "iso_4628_3", "needs_review", "review_reasons")
 # Columns added after the first release's, at the end, so positional readers keep working.
 # Where the figures came from (DESIGN section 10): `model`, or `reviewed` with who and when.
@@ -248,50 +182,24 @@ def escape_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _num(v: float | None, digits: int) -> str:
-    return "" if v is None else f"{v:.{digits}f}"
-
-
 def csv_row(
     record: PhotoFigures | Mapping[str, Any],
     class_names: Sequence[str] | None = None,
     input_folders: Iterable[Path] = (),
 ) -> list[str]:
-    """One CSV row (escaped) from a result or its JSON record; `file` is the photo's path relative to
-    the input folder it came from (the record's, or one of `input_folders`), else the path as given."""
-    rec = result_to_dict(record) if isinstance(record, PhotoFigures) else record
-    names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
-    rel = rec.get("relative_path")
-    if rel is None and input_folders:
+    """One CSV row (escaped) from a result or its record; `file` is the photo's path relative to the
+    input folder it came from (the record's, or one of `input_folders`), else the path as given."""
+    if isinstance(record, PhotoFigures):
+        rec = PhotoRecord.from_result(record)
+    else:
+        rec = record if isinstance(record, PhotoRecord) else PhotoRecord(record)
+    values = rec.csv_values(class_names)
+    if rec.get("relative_path") is None and input_folders:
         found = relative_path(Path(rec["file"]), input_folders)
-        rel = None if found is None else display_path(found[1])
-    astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
-    outputs = rec.get("outputs") or {}
-    cells = [
-        rel or rec["file"],
-        rec["width"],
-        rec["height"],
-        rec["provider"],
-        *(_num(rec["percent"].get(n), 4) for n in names),
-        _num(rec["corroded_share"], 4),
-        "" if astm is None else astm["value"],
-        "" if iso is None else iso["label"],
-        "yes" if rec["needs_review"] else "no",
-        "; ".join(rec["review_reasons"]),
-        _num(rec["mean_confidence"], 4),
-        _num(rec["seconds"], 3),
-        "ok",
-        "",
-        *csv_cells(rec),
-        rec.get("analysed_at"),
-        rec.get("mode"),
-        rec.get("model_file"),
-        *(outputs.get(kind) or outputs.get(f"{kind}_jpeg") for kind in OUTPUT_KINDS),  # the overlay as JPEG
-        rec.get("figures_source") or "model",
-        rec.get("reviewed_by") or "",
-        rec.get("reviewed_at") or "",
-    ]
-    return [escape_cell(c) for c in cells]
+        if found is not None:
+            values["file"] = display_path(found[1])
+    names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
+    return [escape_cell(values[c]) for c in csv_columns(names)]
 
 
 def failure_row(
@@ -387,13 +295,3 @@ def run_record(
 def write_run_json(path: str | os.PathLike[str], record: Mapping[str, Any], overwrite: bool = False) -> Path:
     text = json.dumps(dict(record), indent=2, ensure_ascii=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
-
-
-def model_facts(figures: PhotoFigures) -> dict[str, Any]:
-    """The `model` object of a run record, from any photo's figures."""
-    return {
-        "file": figures.model_file,
-        "sha256": figures.model_sha256,
-        "provider": figures.provider,
-        "mode": figures.mode.value,
-    }

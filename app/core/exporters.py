@@ -2,13 +2,14 @@
 
 The CLI batch, the GUI batch and the GUI's "Export" dialog all write through it, so a new format is one
 `register(...)` call. The JSON record is written last by the pipeline: it marks a photo complete.
-`app.report` registers the PDF report (it needs QtGui, which core never imports).
+The PDF report (it needs QtGui, which core never imports) is registered by the composition roots
+(`app.analyze_cli`, `app.ui`) calling `app.report.register_exporter()`; a Dask worker gets it with the
+batch (`adopt`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,17 @@ import numpy as np
 from app.core import export
 from app.core.analysis import PhotoResult
 from app.core.errors import ExportError
-from app.core.files import write_jpeg, write_png
+from app.core.files import (
+    atomic_write_bytes,
+    encode_jpeg,
+    encode_png,
+    mark_jpeg,
+    mark_png,
+    refuse_existing,
+)
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
+from app.core.record import PhotoRecord
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +43,7 @@ class ExportInput:
     opacity: Mapping[int, float] | None = None
     grade_scale: str | None = None  # the scale the user reads (None: both)
     model: SegmentationModel | None = None  # for reports that describe the model
-    record: Mapping[str, Any] | None = None
+    record: Mapping[str, Any] | None = None  # a `PhotoRecord` (a plain mapping of its JSON is taken too)
 
     @functools.cached_property
     def overlay(self) -> np.ndarray:
@@ -58,8 +67,6 @@ class Exporter:
 
 
 _REGISTRY: dict[str, Exporter] = {}
-# Modules that register exporters of their own, imported on demand (a worker process has not yet).
-_PROVIDERS = {"pdf": "app.report"}
 JSON_KIND = "json"
 OVERLAY_JPEG_KIND = "overlay_jpeg"
 # Full-size JPEG at quality 90: about a tenth of the PNG's size and its encoding time at 12 MP
@@ -81,12 +88,15 @@ def unregister(kind: str) -> None:
     _REGISTRY.pop(kind, None)
 
 
+def adopt(formats: Iterable[Exporter]) -> None:
+    """Register those of `formats` this process lacks (a worker process handed a batch's exporters:
+    unpickling them imports the modules that define them)."""
+    for exporter in formats:
+        if exporter.kind not in _REGISTRY:
+            register(exporter)
+
+
 def get(kind: str) -> Exporter:
-    if kind in _PROVIDERS:  # imported on each call (cached): a module that cannot load here is said so
-        try:
-            importlib.import_module(_PROVIDERS[kind])
-        except ImportError as exc:
-            raise ExportError(f"the {kind} export cannot load here: {exc}") from exc
     try:
         return _REGISTRY[kind]
     except KeyError:
@@ -100,7 +110,7 @@ def available(variants: bool = False) -> tuple[Exporter, ...]:
 
 
 def known_kinds() -> list[str]:
-    return sorted({*_REGISTRY, *_PROVIDERS})
+    return sorted(_REGISTRY)
 
 
 def resolve(kinds: Iterable[str]) -> tuple[Exporter, ...]:
@@ -139,28 +149,39 @@ def write_all(
     return written
 
 
+def _record(data: ExportInput) -> PhotoRecord:
+    if isinstance(data.record, PhotoRecord):
+        return data.record
+    return PhotoRecord(data.record) if data.record is not None else PhotoRecord.from_result(data.result)
+
+
 def _with_outputs(data: ExportInput, names: Mapping[str, str]) -> ExportInput:
-    record = dict(data.record or export.result_to_dict(data.result))
-    record["outputs"] = dict(names)
+    record = _record(data).with_outputs(names)
     return ExportInput(
         data.result, data.photo_rgb, data.visible, data.opacity, data.grade_scale, data.model, record
     )
 
 
+# Masks and overlays carry `files.OUTPUT_MARK`: ours even after their record is gone.
 def _write_mask(path: Path, data: ExportInput, overwrite: bool) -> None:
-    export.write_mask_png(path, data.result.labels, data.result.classes, overwrite=overwrite)
+    refuse_existing(path, overwrite=overwrite)  # before the encode
+    png = export.encode_mask_png(data.result.labels, data.result.classes)
+    atomic_write_bytes(path, mark_png(png), overwrite=overwrite)
 
 
 def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
-    write_png(path, data.overlay, overwrite=overwrite)
+    refuse_existing(path, overwrite=overwrite)
+    atomic_write_bytes(path, mark_png(encode_png(data.overlay)), overwrite=overwrite)
 
 
 def _write_overlay_jpeg(path: Path, data: ExportInput, overwrite: bool) -> None:
-    write_jpeg(path, data.overlay, OVERLAY_JPEG_QUALITY, overwrite=overwrite)
+    refuse_existing(path, overwrite=overwrite)
+    jpeg = encode_jpeg(data.overlay, OVERLAY_JPEG_QUALITY)
+    atomic_write_bytes(path, mark_jpeg(jpeg), overwrite=overwrite)
 
 
 def _write_json(path: Path, data: ExportInput, overwrite: bool) -> None:
-    export.write_result_json(path, data.record or export.result_to_dict(data.result), overwrite=overwrite)
+    export.write_result_json(path, _record(data), overwrite=overwrite)
 
 
 register(Exporter("mask", "Mask PNG (class colours)", "_mask.png", _write_mask))

@@ -7,6 +7,7 @@ from app.core.grading import Assessment, Distribution, Grade, GradeScale, d610_l
 from app.core.measures import PhotoMeasures
 from app.core.physical import format_area
 from app.core.share_range import range_text
+from app.core.text import provider_name
 
 SCALE_TITLES = {scale: scale.table.standard for scale in GradeScale}
 NO_VALUE = "–"
@@ -131,6 +132,6 @@ def figure_rows(result: PhotoFigures, scale: str | GradeScale) -> list[tuple[str
     rows += [
         ("Mean confidence", confidence_text(result.mean_confidence)),
         ("Time taken", f"{result.seconds:.2f} s"),
-        ("Provider", result.provider),
+        ("Provider", provider_name(result.provider)),  # the record holds the full provider name
     ]
     return rows

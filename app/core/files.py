@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import hashlib
 import os
+import stat
+import struct
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -133,3 +137,54 @@ def write_jpeg(
 ) -> Path:
     refuse_existing(path, overwrite=overwrite)  # before the encode too
     return atomic_write_bytes(path, encode_jpeg(image, quality), overwrite=overwrite)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# In the first bytes of every mask and overlay a batch writes (a PNG text chunk, a JPEG comment): an
+# output whose record was deleted is still known for ours, and never taken for a photo.
+OUTPUT_MARK = b"Corroscope output"
+_MARK_PROBE = 256  # bytes read to find it: it sits right after the PNG header chunk or the JPEG start
+
+
+def mark_png(data: bytes) -> bytes:
+    """PNG bytes with a `Software: Corroscope output` text chunk after the header chunk (IHDR)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    body = b"Software\x00" + OUTPUT_MARK
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    return data[:33] + chunk + data[33:]  # signature (8) + IHDR (4 + 4 + 13 + 4)
+
+
+def mark_jpeg(data: bytes) -> bytes:
+    """JPEG bytes with a comment segment (COM) right after the start of image."""
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG")
+    return data[:2] + b"\xff\xfe" + struct.pack(">H", len(OUTPUT_MARK) + 2) + OUTPUT_MARK + data[2:]
+
+
+def has_output_mark(path: str | os.PathLike[str]) -> bool:
+    """Whether the regular file at `path` starts like a mask or overlay Corroscope wrote (`mark_png`,
+    `mark_jpeg`); opened without following a link or waiting on a FIFO."""
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = os.read(fd, _MARK_PROBE)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return OUTPUT_MARK in head

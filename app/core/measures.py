@@ -1,31 +1,19 @@
 """The standards' measures of one photo beyond share and grade: patches, D610 distribution type, the
-share's range and physical areas, as the fields the per-photo JSON and `results.csv` carry."""
+share's range and physical areas (`app.core.record` gives them their fields in the record and the CSV)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from app.core.grading import Distribution, Grade, d610_distribution, d610_label
+from app.core.grading import Distribution, d610_distribution
 from app.core.palette import ClassInfo
 from app.core.patches import PatchStats, patch_stats
-from app.core.physical import OBLIQUE_NOTE, area_mm2, check_scale
+from app.core.physical import area_mm2, check_scale
 from app.core.share_range import CALIBRATED, RangeThresholds, ShareRange, share_range
 from app.core.stats import AreaStats, area_stats
-
-# The flat fields, in the order `results.csv` gives them after today's columns (None -> empty cell).
-CSV_FIELDS = (
-    "corroded_share_low",
-    "corroded_share_high",
-    "d610_distribution",
-    "patch_count",
-    "largest_patch_share",
-    "mm_per_px",
-    "corrosion_area_mm2",
-)
 
 
 @dataclass(frozen=True)
@@ -74,46 +62,3 @@ def measure_photo(
         mm_per_px=scale,
         class_areas_mm2=areas,
     )
-
-
-def _round(v: float | None, digits: int) -> float | None:
-    return None if v is None else round(float(v), digits)
-
-
-def _thresholds_json(r: ShareRange) -> dict[str, float]:
-    return {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)}
-
-
-def record_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
-    """The new per-photo JSON fields (the `CSV_FIELDS` flat, plus `patches`, evidence, areas, notes)."""
-    r, p, d = m.share_range, m.patches, m.distribution
-    areas = None if m.class_areas_mm2 is None else {k: round(v, 3) for k, v in m.class_areas_mm2.items()}
-    return {
-        "corroded_share_low": None if r is None else round(r.low, 6),
-        "corroded_share_high": None if r is None else round(r.high, 6),
-        "range_thresholds": None if r is None else _thresholds_json(r),
-        "d610_distribution": None if d is None else d.type,
-        "d610_distribution_evidence": None if d is None else d.evidence,
-        "astm_d610_with_distribution": d610_label(astm, d),
-        "patch_count": None if p is None else p.count,
-        "largest_patch_share": None if p is None else round(p.largest_share, 6),
-        "mm_per_px": m.mm_per_px,
-        "corrosion_area_mm2": _round(m.corrosion_area_mm2, 3),
-        "class_areas_mm2": areas,
-        "area_note": None if m.mm_per_px is None else OBLIQUE_NOTE,
-        "patches": None if p is None else p.to_json(m.mm_per_px),
-    }
-
-
-def csv_cells(fields: Mapping[str, Any]) -> list[str]:
-    """The `CSV_FIELDS` of `record_fields` (or a JSON record holding them) as CSV cells; None is empty."""
-
-    def cell(name: str) -> str:
-        v = fields.get(name)
-        if v is None:
-            return ""
-        if name == "mm_per_px":
-            return f"{v:.6g}"
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    return [cell(name) for name in CSV_FIELDS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import io
 import json
@@ -75,21 +76,7 @@ def cuda_can_start() -> bool:
     """Whether ONNX Runtime lists CUDA and the NVIDIA driver and its CUDA provider library load."""
     import onnxruntime as ort
 
-    if CUDA_PROVIDER not in ort.get_available_providers():
-        return False
-    try:
-        ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
-        name = (
-            "onnxruntime_providers_cuda.dll"
-            if sys.platform == "win32"
-            else "libonnxruntime_providers_cuda.so"
-        )
-        lib = Path(ort.__file__).parent / "capi" / name
-        if lib.exists():
-            ctypes.CDLL(str(lib))
-    except OSError:
-        return False
-    return True
+    return CUDA_PROVIDER in ort.get_available_providers() and cuda_probe() is None
 
 
 class SegmentationModel:
@@ -117,6 +104,9 @@ class SegmentationModel:
         self.metrics = _parse_metrics(metadata.get(contract.KEY_METRICS))
         self.providers: tuple[str, ...] = tuple(session.get_providers())
         self.device = "CUDA" if CUDA_PROVIDER in self.providers else "CPU"
+        # The execution provider that runs the network (what records and reports name), e.g.
+        # "CPUExecutionProvider"; `device` is the short word for people.
+        self.provider = self.providers[0] if self.providers else CPU_PROVIDER
         self.cuda_note = cuda_note
         self._session = session
         inp = session.get_inputs()[0]
@@ -278,7 +268,7 @@ def _make_session(
     providers: list = [CPU_PROVIDER]
     if want_cuda and CUDA_PROVIDER in available:
         providers.insert(0, (CUDA_PROVIDER, {"gpu_mem_limit": str(budget.memory_bytes)}))
-        if _driver_library() is not None:
+        if _driver_loads():
             _preload_cuda_libraries(ort)
     options = _session_options(ort)
     if threads is not None:
@@ -336,15 +326,36 @@ def _session_options(ort: Any) -> Any:
 
 
 _DRIVER = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
+_CUDA_LIB = (
+    "onnxruntime_providers_cuda.dll" if sys.platform == "win32" else "libonnxruntime_providers_cuda.so"
+)
 
 
-def _driver_library() -> str | None:
-    """The NVIDIA driver's library name if it loads, else None."""
+@functools.cache
+def _driver_loads() -> bool:
     try:
         ctypes.CDLL(_DRIVER)
     except OSError:
-        return None
-    return _DRIVER
+        return False
+    return True
+
+
+@functools.cache
+def cuda_probe() -> str | None:
+    """Why CUDA cannot start here (no driver, or ONNX Runtime's CUDA provider library does not load), or
+    None when both load. Probed once a process: loading the libraries is slow and their answer is fixed."""
+    if not _driver_loads():
+        return f"CUDA not available: no NVIDIA driver found ({_DRIVER})"
+    try:
+        import onnxruntime as ort
+
+        lib = Path(ort.__file__).parent / "capi" / _CUDA_LIB
+        if lib.exists():
+            ctypes.CDLL(str(lib))
+    except OSError as exc:
+        missing = str(exc).split(":")[0].strip() if ":" in str(exc) else str(exc)
+        return f"CUDA libraries not found: {Path(missing).name}"
+    return None
 
 
 def _preload_cuda_libraries(ort: Any) -> None:
@@ -361,21 +372,4 @@ def _preload_cuda_libraries(ort: Any) -> None:
 
 def cuda_unavailable_reason() -> str:
     """One line saying why ONNX Runtime's CUDA provider could not start on this machine."""
-    if _driver_library() is None:
-        return f"CUDA not available: no NVIDIA driver found ({_DRIVER})"
-    try:
-        import onnxruntime as ort
-
-        capi = Path(ort.__file__).parent / "capi"
-        name = (
-            "onnxruntime_providers_cuda.dll"
-            if sys.platform == "win32"
-            else "libonnxruntime_providers_cuda.so"
-        )
-        lib = capi / name
-        if lib.exists():
-            ctypes.CDLL(str(lib))
-    except OSError as exc:
-        missing = str(exc).split(":")[0].strip() if ":" in str(exc) else str(exc)
-        return f"CUDA libraries not found: {Path(missing).name}"
-    return "CUDA provider failed to start (GPU busy or CUDA/cuDNN version mismatch)"
+    return cuda_probe() or "CUDA provider failed to start (GPU busy or CUDA/cuDNN version mismatch)"

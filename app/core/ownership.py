@@ -1,17 +1,14 @@
 """Which files in an output folder are ours: written by Corroscope for this very photo and model.
 
-A batch's JSON record (schema 2) names its photo (`source`: the resolved path) and proves each file
-written with it (`files`: name -> bytes, mtime_ns, SHA-256); a seal (`record_sha256`, the SHA-256 of
-the record without it) shows a record edited by hand. A file is ours when a sealed record of ours lists
-it with a proof that still holds (same size and mtime, or same size and SHA-256 after a copy), or when
-the journal of a dead run of ours names it (`app.core.outlock`). Anything else is not replaced without
-`--overwrite`.
+A batch's JSON record (`app.core.record.PhotoRecord`) names its photo and proves each file written with
+it (name -> bytes, mtime_ns, SHA-256); its seal shows a record edited by hand. A file is ours when a
+sealed record of ours lists it with a proof that still holds (same size and mtime, or same size and
+SHA-256 after a copy), or when the journal of a dead run of ours names it (`app.core.outlock`). Anything
+else is not replaced without `--overwrite`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,45 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from app.core import exporters, outlock
-from app.core.export import RESULT_SCHEMA, display_path
+from app.core.files import has_output_mark, sha256_file
+from app.core.record import PhotoRecord, RecordError
+from app.core.text import display_path
 
-SEAL = "record_sha256"
 KEPT = "; it was not replaced (move it away, or ask to overwrite with --overwrite)"
-_MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
-# field -> the types a record of ours has there (csv_row and the GUI read these)
-_FIELDS: Mapping[str, tuple[type, ...]] = {
-    "file": (str,),
-    "source": (str,),
-    "width": (int,),
-    "height": (int,),
-    "model_sha256": (str,),
-    "provider": (str,),
-    "mode": (str,),
-    "classes": (list,),
-    "pixels": (dict,),
-    "percent": (dict,),
-    "corroded_share": (int, float, type(None)),
-    "astm_d610": (dict, type(None)),
-    "iso_4628_3": (dict, type(None)),
-    "needs_review": (bool,),
-    "review_reasons": (list,),
-    "mean_confidence": (int, float, type(None)),
-    "seconds": (int, float),
-    "files": (dict,),
-}
 
 
 def source_key(path: str | os.PathLike[str]) -> str:
     """The identity of a photo in records: its resolved absolute path, as text."""
     return display_path(os.path.realpath(path))  # realpath: a symlink loop gives a path, not an error
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_proof(path: Path) -> dict[str, Any]:
@@ -77,54 +45,16 @@ def proof_holds(path: Path, proof: Any) -> bool:
         return False
 
 
-def _digest(record: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != SEAL}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def seal(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record with its seal added (last)."""
-    body = {k: v for k, v in record.items() if k != SEAL}
-    return {**body, SEAL: _digest(body)}
-
-
-def read_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+def read_record(path: Path) -> tuple[PhotoRecord | None, str | None]:
     """(record, None) for a sealed record of ours; (None, None) when there is no file; (None, why) for a
     file there that is not a record of ours (unreadable, edited by hand, another schema or program)."""
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    if not stat.S_ISREG(st.st_mode):
-        return None, "is not a regular file"
-    if st.st_size > _MAX_RECORD_BYTES:
-        return None, "is too large to be a Corroscope record"
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"is not a Corroscope record (not valid JSON: {type(exc).__name__})"
-    return _check(data)
+        return PhotoRecord.read(path), None
+    except RecordError as exc:
+        return None, str(exc)
 
 
-def _check(data: Any) -> tuple[dict[str, Any] | None, str | None]:
-    if not isinstance(data, dict) or "model_sha256" not in data:
-        return None, "is not a Corroscope record (it lacks our fields)"
-    if data.get("schema") != RESULT_SCHEMA:
-        schema = data.get("schema")
-        return None, f"was written by another version (record schema {schema!r}, not {RESULT_SCHEMA})"
-    for name, kinds in _FIELDS.items():
-        value = data.get(name)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            return None, f"is not a Corroscope record of this version (field {name!r} is missing or wrong)"
-    if data.get(SEAL) != _digest(data):
-        return None, "was changed after Corroscope wrote it (edited by hand?)"
-    return data, None
-
-
-def load_record(path: Path) -> dict[str, Any] | None:
+def load_record(path: Path) -> PhotoRecord | None:
     """A sealed JSON record this program wrote, or None (missing, unreadable, or not ours)."""
     return read_record(path)[0]
 
@@ -150,7 +80,7 @@ def own_outputs(paths: Sequence[Path], out_dir: Path) -> set[Path]:
             if stem not in records:
                 records[stem] = load_record(folder / f"{stem}.json")
             rec = records[stem]
-            if rec is not None and proof_holds(folder / p.name, rec["files"].get(p.name)):
+            if rec is not None and proof_holds(folder / p.name, rec.files.get(p.name)):
                 ours.add(p)
     return ours
 
@@ -191,7 +121,7 @@ def not_ours(
 ) -> str | None:
     """Why an output already there may not be replaced: neither proven by the photo's `record` nor left
     by a dead run of ours (`orphans`) with this (model SHA-256, mode). None: every one is ours."""
-    proofs = record["files"] if record is not None else {}
+    proofs = record.files if record is not None else {}
     for kind, target in targets:
         if kind == exporters.JSON_KIND or not os.path.lexists(target):
             continue
@@ -200,6 +130,8 @@ def not_ours(
         dead = orphans.get(target.name)
         if dead is not None and (dead.model_sha256, dead.mode) == run:
             continue
+        if dead is None and record is None and has_output_mark(target):
+            continue  # this photo's output, named so and marked by us, whose record was deleted
         whose = "an unfinished run of another model or mode" if dead is not None else "something else"
         return (
             f"{target.name} is in the way: it was written by {whose}, not by Corroscope for this photo{KEPT}"

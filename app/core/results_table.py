@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.core.analysis import PhotoFailure, relative_path
 from app.core.errors import ExportError
-from app.core.export import _FORMULA_START, csv_row, display_path, escape_cell, failure_row, write_csv
+from app.core.export import (
+    _FORMULA_START,
+    RUN_SCHEMA,
+    csv_row,
+    display_path,
+    escape_cell,
+    failure_row,
+    write_csv,
+)
 
 log = logging.getLogger(__name__)
 
 _MAX_CSV_BYTES = 512 << 20
+_MAX_RUN_RECORD_BYTES = 16 << 20  # a run record is a few kB (its column names the bulk)
 
 
 def write(
@@ -30,14 +41,43 @@ def write(
     inputs: Iterable[Path],
     overwrite: bool,
     input_folders: Iterable[Path] = (),
-) -> tuple[Path | None, str | None]:
-    """`rows` merged into the CSV at `path` and written; (path, None), or (None, why) when it cannot be."""
+) -> tuple[Path | None, list[Sequence[str]], str | None]:
+    """`rows` merged into the CSV at `path` and written: (path, the rows written, None), or
+    (None, [], why) when it cannot be."""
     try:
         merged = merge(path, columns, rows, inputs, overwrite, input_folders)
-        return write_csv(path, merged, columns, overwrite=True), None
+        return write_csv(path, merged, columns, overwrite=True), merged, None
     except ExportError as exc:
         log.error("%s", exc)
-        return None, str(exc)
+        return None, [], str(exc)
+
+
+def foreign_run_record(path: Path) -> str | None:
+    """Why the file at `path` (where a run record goes) is not a run record Corroscope wrote, so it must
+    not be replaced without overwrite; None when there is no file there, or it is ours."""
+    refuse = f"{path.name} {{}}; it was not replaced (move it away, or ask to overwrite with --overwrite)"
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return refuse.format(f"cannot be read ({exc.strerror or exc})")
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        return refuse.format("is a link or not a regular file, not a run record Corroscope wrote")
+    if st.st_size > _MAX_RUN_RECORD_BYTES:
+        return refuse.format("is too large to be a run record Corroscope wrote")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        data = None
+    ours = (
+        isinstance(data, dict)
+        and data.get("schema") == RUN_SCHEMA
+        and isinstance(data.get("csv"), str)
+        and isinstance(data.get("columns"), list)
+        and isinstance(data.get("photos"), dict)
+    )
+    return None if ours else refuse.format("is not a run record Corroscope wrote")
 
 
 def record_row(record: Mapping[str, Any], photo: Path, class_names: Sequence[str]) -> list[str]:

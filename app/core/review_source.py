@@ -1,21 +1,18 @@
-"""Figures from a reviewed mask instead of the model's (`analyze --reviewed-masks DIR`), and the review
-fields they add to the JSON record and `results.csv`."""
+"""Figures from a reviewed mask instead of the model's (`analyze --reviewed-masks DIR`); the record
+(`app.core.record.PhotoRecord.with_review`) says where they came from."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from app.core.analysis import PhotoResult, reassess
 from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
 from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
-
-# DESIGN section 10: where the figures come from, appended after today's columns.
 
 
 @dataclass(frozen=True)
@@ -83,22 +80,3 @@ def apply_reviewed_mask(
     if mask is None:
         return ReviewedFigures(result, ReviewState(), None)
     return ReviewedFigures(reassess(result, mask.labels, policy), ReviewState.of_mask(mask), mask.path)
-
-
-def record_fields(figures: ReviewedFigures) -> dict[str, Any]:
-    """The JSON record's review fields: `figures_source` (the CSV's `source`: the record's own `source`
-    is the photo's identity), `reviewed_by`, `reviewed_at`, `review_note` and the mask file the figures
-    came from (None for the model's)."""
-    state = figures.review
-    return {
-        "figures_source": state.source,
-        "reviewed_by": state.reviewed_by,
-        "reviewed_at": state.reviewed_at,
-        "review_note": state.note,
-        "reviewed_mask": None if figures.mask_path is None else str(figures.mask_path),
-    }
-
-
-def same_mask(record: Mapping[str, Any], mask: Path | None) -> bool:
-    """Whether a record's figures came from `mask` (None: the model's), so the photo need not be redone."""
-    return record.get("reviewed_mask") == (None if mask is None else str(mask))

@@ -51,3 +51,19 @@ def safe_path(path: str | os.PathLike[str]) -> str:
 def safe_repr(value: object, limit: int = TEXT_LIMIT) -> str:
     """`safe_text` in single quotes, for values quoted in a message (like `!r`, but cut)."""
     return "'" + safe_text(value, limit) + "'"
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as text that any UTF-8 writer can write: bytes of the name that are not UTF-8 (surrogate
+    escapes on POSIX) become `\\xNN`, so CSV, JSON and the console never fail on them."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
+def provider_name(provider: str) -> str:
+    """An ONNX Runtime execution provider as people read it: "CUDAExecutionProvider" -> "CUDA"."""
+    return provider.removesuffix("ExecutionProvider") or provider

@@ -20,6 +20,7 @@ from app.report.pdf import draw_photo_report
 
 __all__ = [
     "BatchReportOptions",
+    "register_exporter",
     "render_batch_pdf",
     "render_pdf_report",
     "write_batch_pdf_report",
@@ -114,4 +115,10 @@ def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
     )
 
 
-register(Exporter("pdf", "PDF report", ".pdf", _write_pdf_export, default=False))
+PDF_EXPORTER = Exporter("pdf", "PDF report", ".pdf", _write_pdf_export, default=False)
+
+
+def register_exporter() -> None:
+    """Add the PDF report to core's exporter registry (`app.core.exporters`); the composition roots (the
+    CLI's `--pdf`, the window) call it, since core never imports the report (it needs QtGui)."""
+    register(PDF_EXPORTER)

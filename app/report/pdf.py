@@ -15,6 +15,8 @@ from app.core.analysis import PhotoFigures, PhotoResult
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
+from app.core.record import PhotoRecord
+from app.core.text import provider_name
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
@@ -29,7 +31,7 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
         ("Model file", model.path.name),
         ("Model SHA-256", model.sha256),
         ("Architecture", arch or "not stated"),
-        ("Provider", provider or model.device),
+        ("Provider", provider_name(provider) if provider else model.device),
     ]
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
@@ -48,19 +50,20 @@ def review_lines(result: PhotoFigures, scales: Sequence[GradeScale | str]) -> li
 
 def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) -> list[str]:
     """Who reviewed the figures (or that they come from an edited mask), and the model's own figures
-    when they differ from the ones reported."""
-    review = review or {}
+    when they differ from the ones reported. `review`: the photo's record (`PhotoRecord`)."""
+    record = review if isinstance(review, PhotoRecord) else PhotoRecord(review or {})
     lines = []
-    if review.get("figures_source") == "reviewed":
-        when = f" at {review['reviewed_at']}" if review.get("reviewed_at") else ""
-        note = f": {review['review_note']}" if review.get("review_note") else ""
-        lines.append(f"Reviewed by {review.get('reviewed_by') or 'an unnamed inspector'}{when}{note}")
+    who = record.review()
+    if record.figures_source == "reviewed":
+        when = f" at {who['reviewed_at']}" if who["reviewed_at"] else ""
+        note = f": {who['note']}" if who["note"] else ""
+        lines.append(f"Reviewed by {who['reviewed_by'] or 'an unnamed inspector'}{when}{note}")
     elif result.labels_source == "reviewed":
         lines.append("Figures from an edited mask, not yet marked reviewed")
-    model = review.get("model_figures")
-    if model and model.get("corroded_share") != result.stats.corroded_share:
-        share = figures.percent_text(model.get("corroded_share"), unit=True)
-        astm, iso = model.get("astm_d610") or "no grade", model.get("iso_4628_3") or "no grade"
+    model = record.model_figures
+    if model is not None and model.corroded_share != result.stats.corroded_share:
+        share = figures.percent_text(model.corroded_share, unit=True)
+        astm, iso = model.astm_d610 or "no grade", model.iso_4628_3 or "no grade"
         lines.append(f"The model's own figures: corroded share {share}, ASTM D610 {astm}, ISO 4628-3 {iso}")
     return lines
 
@@ -75,8 +78,7 @@ def draw_photo_report(
     visible: Collection[int] | None = None,
     review: Mapping[str, Any] | None = None,
 ) -> None:
-    """`review`: the record's review fields (`figures_source`, `reviewed_by`, `reviewed_at`,
-    `review_note`, `model_figures`), said under the grades."""
+    """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades."""
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))

@@ -6,6 +6,7 @@ worker and emits the results. Stale results (a newer photo was asked for) are dr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -15,12 +16,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.core import analysis, ownership, photos, pipeline
+from app.core import analysis, photos, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
-from app.core.reviewed import REVIEWED_SUFFIX
 from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_view, rgb_to_qimage
@@ -176,9 +176,6 @@ class AppController(QObject):
             self.busy_changed.emit("")
 
     # batch --------------------------------------------------------------------------------------
-    def run_batch_folder(self, folder: Path) -> Worker | None:
-        return self.run_batch_paths([folder])
-
     def run_batch_paths(
         self, inputs: Sequence[Path], out_dir: Path | None = None, recursive: bool = False
     ) -> Worker | None:
@@ -277,29 +274,17 @@ def _batch_rows(
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[int | BatchRow]:
-    """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
-    paths = photos.find_images(inputs, recursive=recursive)
-    # masks this app saved beside the photos (a review) are not photos of the batch
-    paths = [p for p in paths if not p.name.endswith(REVIEWED_SUFFIX)]
-    if out_dir is not None:  # files we wrote into it earlier, proven by their records; never a photo
-        ours = ownership.own_outputs(paths, out_dir)
-        paths = [p for p in paths if p not in ours]
+    """First the number of photos, then one `BatchRow` per photo, through the batch pipeline (the same
+    inputs, stream, CSV and run record as `corroscope analyze`)."""
+    paths = pipeline.select_inputs(inputs, out_dir, recursive).photos
     yield len(paths)
-    if out_dir is not None:
-        pipeline.prepare_out_dir(out_dir)
-    plan = pipeline.plan_batch(paths, out_dir, options, model)
-    outcomes = []
-    try:
-        for item in plan.photos:  # the worker stops between photos when cancelled
-            outcome = pipeline.process_photo(
-                item, options, model, keep_result=True, progress=progress, cancelled=cancelled
-            )  # a cancel within a photo raises Cancelled: the worker reports it as cancelled
-            outcomes.append(outcome)
+    batch = pipeline.iter_batch(
+        model, paths, out_dir, options, cancelled=cancelled, progress=progress, keep_results=True
+    )
+    # Closed when the worker is cancelled between photos: the CSV and run record of what is done follow.
+    with contextlib.closing(batch):
+        for outcome in batch:  # a cancel within a photo ends the stream; the worker reports it cancelled
             yield _row(outcome)
-    finally:  # a cancelled batch still gets its CSV (and results.json) of what is done
-        csv_path, _error = pipeline.reduce_batch(plan, outcomes)
-        if csv_path is not None:
-            pipeline.write_run_record(csv_path, plan, options, model)
 
 
 def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:

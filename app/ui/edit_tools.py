@@ -22,7 +22,6 @@ RADIUS_STEP = 1.25  # `[` and `]` scale the brush by this
 CLOSE_PX = 10  # a polygon closes on a click this near (screen pixels) its first vertex
 DRAG_PX = 4  # a press that moves less than this (screen pixels) is a click
 PREVIEW_Z = 50
-PAINT_CLASSES = ("corrosion", "asset", "background")
 
 
 @dataclass

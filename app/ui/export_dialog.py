@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import app.report  # noqa: F401  (registers the PDF exporter)
+import app.report
 from app.core import exporters
 from app.ui.questions import names_list
+
+app.report.register_exporter()  # the window writes PDF reports: it composes the report with core
 
 
 def export_kinds() -> dict[str, str]:

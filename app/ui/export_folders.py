@@ -10,7 +10,6 @@ from pathlib import Path
 from app.core.paths import app_root
 from app.ui.settings import AppSettings
 
-EXPORT_FOLDER_KINDS = ("photo", "csv", "pdf")
 HOME_RESULTS = "Corroscope results"
 
 

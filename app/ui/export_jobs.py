@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
-import app.report  # noqa: F401  (registers the PDF exporter)
-from app.core import export, exporters, files
+import app.report
+from app.core import export, exporters, pipeline
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
+from app.core.record import ModelFigures, PhotoRecord
+from app.core.reviewed import ReviewState
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
@@ -28,6 +31,8 @@ from app.ui.export_folders import export_folder, photos_folder, remember_export_
 from app.ui.overlay_state import OverlayState
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
+
+app.report.register_exporter()  # the window writes PDF reports: it composes the report with core
 
 
 class ExportHost(Protocol):
@@ -58,66 +63,71 @@ def write_photo_exports(
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
-    review: Mapping[str, Any] | None = None,
+    review: PhotoReview | None = None,
 ) -> list[Path]:
     """Worker job: write the chosen files; the overlay is blended as shown on screen. `review`: where
-    the figures come from (`figures_source`, `reviewed_by`, `reviewed_at`, `review_note`), into the JSON."""
+    the figures come from (and the model's own figures beside reviewed ones), into the record."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
-    record = {**export.result_to_dict(result), **(review or {})}
+    record = PhotoRecord.from_result(result)
+    if review is not None:
+        record = record.with_review(review.state, model_figures=review.model_figures)
     data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record)
     return exporters.write_all(targets, data, overwrite)
 
 
-def review_fields(window: ExportHost) -> dict[str, Any] | None:
-    """The photo on screen's review state as record fields (the same names `analyze --reviewed-masks`
-    writes); None when the window has no editing."""
+@dataclass(frozen=True)
+class PhotoReview:
+    """The photo on screen's review state, and the model's own figures when they were edited."""
+
+    state: ReviewState
+    model_figures: ModelFigures | None = None
+
+
+def review_fields(window: ExportHost) -> PhotoReview | None:
+    """The photo on screen's review, for its record (the same fields `analyze --reviewed-masks` writes);
+    None when the window has no editing."""
     editing, current = getattr(window, "editing", None), window.controller.current
     if editing is None or current is None:
         return None
     state = editing.edits.review_of(current.path)
-    fields: dict[str, Any] = {
-        "figures_source": state.source,
-        "reviewed_by": state.reviewed_by,
-        "reviewed_at": state.reviewed_at,
-        "review_note": state.note,
-    }
     model = editing.edits.model_result()
     if model is not None and window.controller.result is not None and model is not window.controller.result:
-        a = model.assessment
-        fields["model_figures"] = {  # the model's own, beside the reviewed ones (the PDF shows both)
-            "corroded_share": model.stats.corroded_share,
-            "astm_d610": None if a.astm is None else a.astm.label,
-            "iso_4628_3": None if a.iso is None else a.iso.label,
-        }
-    return fields
+        return PhotoReview(state, ModelFigures.of(model))  # the PDF shows both when they differ
+    return PhotoReview(state)
 
 
-def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
+def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
+    """Each row's figures, else the record of a photo a batch had done before (resumed), else its failure."""
+    out: list[PhotoRecord | PhotoFigures | PhotoFailure] = []
+    for r in rows:
+        if r.result is not None:
+            out.append(r.result)
+        elif isinstance(r.record, PhotoRecord):
+            out.append(r.record)
+        else:
+            out.append(PhotoFailure(r.path, r.reason))
+    return out
+
+
+def report_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
+    """What the batch PDF draws: each row's figures, else its failure."""
     return [r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows]
 
 
 def write_batch_csv(
-    path: Path, records: Sequence[PhotoFigures | PhotoFailure], overwrite: bool
+    path: Path, records: Sequence[PhotoRecord | PhotoFigures | PhotoFailure], overwrite: bool
 ) -> list[Path]:
-    """Worker job: the batch table as CSV (the same columns as `corroscope analyze`), `file` relative to
-    the folder holding every photo, and its run record (model SHA-256, versions) beside it as JSON."""
-    ok = [r for r in records if isinstance(r, PhotoFigures)]
-    class_names = [c.name for c in (ok[0].classes if ok else DEFAULT_CLASSES)]
-    columns = export.csv_columns(class_names)
-    folders = _common_folder([r.path for r in records])
-    rows = [
-        export.csv_row(r, class_names, folders)
-        if isinstance(r, PhotoFigures)
-        else export.failure_row(r, class_names, folders)
-        for r in records
-    ]
-    companion = export.companion_path(path)
-    files.refuse_existing(companion, overwrite=overwrite)  # before the CSV is written
-    written = export.write_csv(path, rows, columns, overwrite=overwrite)
-    model = export.model_facts(ok[0]) if ok else None
-    run = export.run_record(path, rows, columns, model or {}, None, folders)
-    return [written, export.write_run_json(companion, run, overwrite=overwrite)]
+    """Worker job: the batch table as CSV (the same columns and writer as `corroscope analyze`), `file`
+    relative to the folder holding every photo, and its run record (model SHA-256, versions) beside it."""
+    ok = [r for r in records if not isinstance(r, PhotoFailure)]
+    first = ok[0] if ok else None
+    if isinstance(first, PhotoRecord):
+        class_names = [c["name"] for c in first["classes"]]
+    else:
+        class_names = [c.name for c in (first.classes if first is not None else DEFAULT_CLASSES)]
+    folders = _common_folder([Path(r["file"]) if isinstance(r, PhotoRecord) else r.path for r in records])
+    return pipeline.write_table(path, records, class_names, overwrite=overwrite, input_folders=folders)
 
 
 def _common_folder(paths: Sequence[Path]) -> tuple[Path, ...]:
@@ -206,7 +216,7 @@ def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:
         return None
-    records = batch_records(rows)
+    records = report_records(rows)
     options = batch_report_options(window)
     return window.controller.run_export(
         write_batch_pdf, path, records, model, window.grade_scale, overwrite, options

@@ -48,8 +48,10 @@ def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Pat
 
 def create_window(args: argparse.Namespace, settings: AppSettings):
     """The window with its model loading and the photos from the command line started."""
+    from app.report import register_exporter
     from app.ui.main_window import NO_MODEL_TEXT, MainWindow
 
+    register_exporter()  # the window's composition root: core's exporters gain the PDF report
     if args.device:
         settings.device = args.device
     window = MainWindow(settings)

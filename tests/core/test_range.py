@@ -10,10 +10,12 @@ import pytest
 
 from app.core.grading import GradeScale, assess
 from app.core.inference import InferenceOptions, segment
-from app.core.measures import CSV_FIELDS, csv_cells, measure_photo, record_fields
+from app.core.measures import measure_photo
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.physical import OBLIQUE_NOTE
+from app.core.record import CSV_FIELDS, csv_cells
+from app.core.record import measure_fields as record_fields
 from app.core.share_range import (
     CALIBRATED,
     RangeThresholds,

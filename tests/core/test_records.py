@@ -153,7 +153,7 @@ def test_run_facts_once_in_results_json_and_the_csv_stays_plain(
     assert run["model"] == {
         "file": tiny_model.path.name,
         "sha256": tiny_model.sha256,
-        "provider": "CPU",
+        "provider": "CPUExecutionProvider",  # the execution provider that ran the network
         "mode": "resize",
     }
     assert set(run["versions"]) >= {"corroscope", "onnxruntime", "python"}

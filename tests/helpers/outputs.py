@@ -33,7 +33,7 @@ RUN_DEPENDENT = ("seconds", "analysed_at")  # what differs between two runs of t
 def comparable(record: dict) -> dict:
     """A JSON record without what differs from run to run: timing, the time of analysis, file times
     and the seal over them (the figures, names, sizes and file hashes stay)."""
-    from app.core.ownership import SEAL
+    from app.core.record import SEAL
 
     out = {k: v for k, v in record.items() if k not in (*RUN_DEPENDENT, SEAL)}
     if isinstance(out.get("files"), Mapping):

@@ -127,7 +127,7 @@ def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback
         raise KeyboardInterrupt
 
     args = ["analyze", str(tmp_path / "photos"), "--out", str(tmp_path / "o"), "--model", str(model_path)]
-    for target, name in ((SegmentationModel, "load"), (analyze_cli, "find_images")):
+    for target, name in ((SegmentationModel, "load"), (analyze_cli, "select_inputs")):
         with monkeypatch.context() as patch:
             patch.setattr(target, name, interrupted)
             try:

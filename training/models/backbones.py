@@ -30,7 +30,6 @@ MOBILENET_V2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4,
 # Taps: block 3's expansion (features[4].conv[0], 144 channels, the first layer at stride 4 that has
 # seen the whole stride-4 stage) and the last inverted residual (features[17], 320 channels).
 MOBILENET_V2_LOW_LEVEL = f"{MNV2}_block4_expand_relu"
-MOBILENET_V2_HIGH_LEVEL = f"{MNV2}_block17_project_bn"
 RESNET50_LOW_LEVEL = "conv2_block3_out"  # stride 4, 256 channels
 RESNET50_HIGH_LEVEL = "conv4_block6_out"  # stride 16, 1024 channels
 

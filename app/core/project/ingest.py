@@ -41,7 +41,7 @@ def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptio
     if outcome.failure is not None or outcome.record is None:
         reason = outcome.failure.reason if outcome.failure is not None else "no result"
         raise CorroscopeError(f"{path}: {reason}")
-    return dict(outcome.record)
+    return outcome.record.to_json()
 
 
 def add_inspection_photos(

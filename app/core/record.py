@@ -1,0 +1,512 @@
+"""The per-photo record (`<stem>.json`): the product's on-disk format, and the only place that knows its keys.
+
+It is what marks a batch photo complete, feeds resume, the CSV, the PDF and file ownership. A
+`PhotoRecord` is frozen and reads as a mapping of its JSON, so code that only reads it needs nothing
+else. It is built from a result (`from_result`), given its review (`with_review`), in a batch its
+photo's identity and the proofs of the files written with it (`for_batch`), then sealed (`seal`: the
+SHA-256 of the record without the seal, which shows a record edited by hand). `from_json` checks the
+schema version and the type of every field a reader relies on, and says clearly what is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.core.analysis import PhotoFigures, relative_path
+from app.core.grading import Grade, GradeScale, d610_label
+from app.core.measures import PhotoMeasures
+from app.core.physical import OBLIQUE_NOTE
+from app.core.text import display_path
+
+# 2: measures, timestamp, model file, relative path, per-scale reasons; 3: batch records name their
+# photo (`source`), prove their files and are sealed; 4: batch records hold the photo file's identity
+# (`photo`: bytes, mtime, SHA-256), so a photo re-shot under the same name is redone.
+RECORD_SCHEMA = 4
+READABLE_SCHEMAS = (3, 4)  # a schema-3 record has no `photo`: whether its photo changed cannot be told
+SEAL = "record_sha256"
+MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
+# The flat measure fields, in the order `results.csv` gives them after the first release's columns.
+CSV_FIELDS = (
+    "corroded_share_low",
+    "corroded_share_high",
+    "d610_distribution",
+    "patch_count",
+    "largest_patch_share",
+    "mm_per_px",
+    "corrosion_area_mm2",
+)
+# The output files a CSV row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
+OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
+MODEL = "model"  # the figures are the model's (`app.core.reviewed` names the other sources)
+_NUMBER = (int, float, type(None))
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+)
+# field -> the types every record of ours has there (the CSV, the PDF and the GUI read these)
+_FIELDS: Mapping[str, tuple[type, ...]] = {
+    "file": (str,),
+    "width": (int,),
+    "height": (int,),
+    "model_sha256": (str,),
+    "provider": (str,),
+    "mode": (str,),
+    "classes": (list,),
+    "pixels": (dict,),
+    "percent": (dict,),
+    "corroded_share": _NUMBER,
+    "astm_d610": (dict, type(None)),
+    "iso_4628_3": (dict, type(None)),
+    "needs_review": (bool,),
+    "review_reasons": (list,),
+    "mean_confidence": _NUMBER,
+    "seconds": (int, float),
+}
+# ... and what a batch record adds: the photo it describes and the proofs of its files.
+_BATCH_FIELDS: Mapping[str, tuple[type, ...]] = {"source": (str,), "files": (dict,)}
+_PHOTO_FIELDS: Mapping[str, tuple[type, ...]] = {"bytes": (int,), "mtime_ns": (int,), "sha256": (str,)}
+
+
+class Review(Protocol):
+    """Where a photo's figures come from (`app.core.reviewed.ReviewState` is one)."""
+
+    source: str
+    reviewed_by: str
+    reviewed_at: str
+    note: str
+
+
+class RecordError(ValueError):
+    """A file or mapping that is not a record of ours; the text says why."""
+
+
+@dataclass(frozen=True)
+class PhotoIdentity:
+    """The photo file a record describes: size, modification time and SHA-256 of its bytes."""
+
+    bytes: int
+    mtime_ns: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], max_bytes: int = 1 << 30) -> PhotoIdentity:
+        """The identity of the regular file at `path` of at most `max_bytes`; `OSError` for anything
+        else (a FIFO is never waited on: it is opened without blocking and refused)."""
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                raise OSError(f"{path} is not a regular file within {max_bytes} bytes")
+            h, total = hashlib.sha256(), 0
+            while total <= max_bytes and (chunk := os.read(fd, 1 << 20)):
+                h.update(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
+        return cls(st.st_size, st.st_mtime_ns, h.hexdigest())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bytes": self.bytes, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
+
+    def same_file(self, path: str | os.PathLike[str]) -> bool:
+        """Whether `path` still holds these bytes (compared by content: a copy that kept the old time,
+        or a camera that reuses names, must not pass for the photo the record describes)."""
+        try:
+            return os.stat(path).st_size == self.bytes and PhotoIdentity.of(path).sha256 == self.sha256
+        except OSError:
+            return False
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """What a one-line summary of a photo says (the CLI's result line)."""
+
+    corroded_share: float | None  # None: no asset in view
+    share_range: tuple[float, float] | None
+    astm_d610: str | None  # the label, with the distribution type where known ("6-G")
+    iso_4628_3: str | None
+    needs_review: bool
+    corrosion_area_mm2: float | None
+    figures_source: str
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """The model's own figures beside reviewed ones (the PDF shows both when they differ). Room here for
+    more of the model's accuracy (its typical error on the share, say) as another change adds it."""
+
+    corroded_share: float | None
+    astm_d610: str | None  # the grade's label
+    iso_4628_3: str | None
+
+    @classmethod
+    def of(cls, result: PhotoFigures) -> ModelFigures:
+        a = result.assessment
+        return cls(
+            result.stats.corroded_share,
+            None if a.astm is None else a.astm.label,
+            None if a.iso is None else a.iso.label,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "corroded_share": self.corroded_share,
+            "astm_d610": self.astm_d610,
+            "iso_4628_3": self.iso_4628_3,
+        }
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    return None if v is None else round(float(v), digits)
+
+
+def _grade_json(g: Grade | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    out: dict[str, Any] = {"value": g.value, "label": g.label}
+    if g.reference is not None:
+        out["reference"] = g.reference
+    return out
+
+
+def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
+    """The record's measure fields (the `CSV_FIELDS` flat, plus `patches`, evidence, areas, notes)."""
+    r, p, d = m.share_range, m.patches, m.distribution
+    areas = None if m.class_areas_mm2 is None else {k: round(v, 3) for k, v in m.class_areas_mm2.items()}
+    return {
+        "corroded_share_low": None if r is None else round(r.low, 6),
+        "corroded_share_high": None if r is None else round(r.high, 6),
+        "range_thresholds": None
+        if r is None
+        else {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)},
+        "d610_distribution": None if d is None else d.type,
+        "d610_distribution_evidence": None if d is None else d.evidence,
+        "astm_d610_with_distribution": d610_label(astm, d),
+        "patch_count": None if p is None else p.count,
+        "largest_patch_share": None if p is None else round(p.largest_share, 6),
+        "mm_per_px": m.mm_per_px,
+        "corrosion_area_mm2": _round(m.corrosion_area_mm2, 3),
+        "class_areas_mm2": areas,
+        "area_note": None if m.mm_per_px is None else OBLIQUE_NOTE,
+        "patches": None if p is None else p.to_json(m.mm_per_px),
+    }
+
+
+def csv_cells(fields: Mapping[str, Any]) -> list[str]:
+    """The `CSV_FIELDS` of a record (or of `measure_fields`) as CSV cells; None is an empty cell."""
+
+    def cell(name: str) -> str:
+        v = fields.get(name)
+        if v is None:
+            return ""
+        if name == "mm_per_px":
+            return f"{v:.6g}"
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    return [cell(name) for name in CSV_FIELDS]
+
+
+def review_reasons(result: PhotoFigures) -> list[str]:
+    """The reasons of both scales (each names its scale), a reason common to both once."""
+    a = result.assessment
+    return list(dict.fromkeys(r for s in GradeScale for r in a.reasons_for(s)))
+
+
+def _digest(record: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != SEAL}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoRecord(Mapping[str, Any]):
+    """One photo's record; read-only (a mapping of its JSON, compared as one), each `with_*` gives a new
+    one. Make it with `from_result` or `from_json`; `PhotoRecord(data)` trusts `data` unchecked."""
+
+    data: Mapping[str, Any] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", copy.deepcopy(dict(self.data)))  # nobody else holds it
+
+    # the mapping of its JSON --------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"PhotoRecord({self.data.get('file')!r}, sealed={self.sealed})"
+
+    # building ----------------------------------------------------------------------------------
+    @classmethod
+    def from_result(
+        cls,
+        result: PhotoFigures,
+        outputs: Mapping[str, str] | None = None,
+        input_folders: Iterable[Path] = (),
+    ) -> PhotoRecord:
+        """The record of one result (no arrays); `outputs` names the files written with it, by kind;
+        `input_folders` (the folders the user gave) give `relative_path`."""
+        from app import __version__
+
+        a = result.assessment
+        rel = relative_path(result.path, input_folders)
+        reasons = review_reasons(result)
+        return cls(
+            {
+                "schema": RECORD_SCHEMA,
+                "file": display_path(result.path),
+                "input_folder": None if rel is None else display_path(rel[0]),
+                "relative_path": None if rel is None else display_path(rel[1]),
+                "width": result.width,
+                "height": result.height,
+                "analysed_at": result.analysed_at,
+                "model_sha256": result.model_sha256,
+                "model_file": result.model_file,
+                "provider": result.provider,
+                "mode": result.mode.value,
+                "labels_source": result.labels_source,
+                "classes": [c.to_json() for c in result.classes],
+                "pixels": dict(result.stats.pixels),
+                "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
+                "total_pixels": result.stats.total,
+                "corroded_share": _round(result.stats.corroded_share, 6),
+                "astm_d610": _grade_json(a.astm),
+                "iso_4628_3": _grade_json(a.iso),
+                "needs_review": bool(reasons),
+                "review_reasons": reasons,
+                "review_reasons_by_scale": {s.value: list(a.reasons_for(s)) for s in GradeScale},
+                "mean_confidence": _round(result.mean_confidence, 6),
+                "seconds": round(result.seconds, 4),
+                **measure_fields(result.measures, a.astm),
+                "outputs": None if outputs is None else dict(outputs),
+                "corroscope_version": __version__,
+            }
+        )
+
+    def _with(self, **fields: Any) -> PhotoRecord:
+        body = {k: v for k, v in self.data.items() if k != SEAL}  # any change breaks the seal
+        return PhotoRecord({**body, **fields})
+
+    def with_review(
+        self, state: Review, mask: Path | None = None, model_figures: ModelFigures | None = None
+    ) -> PhotoRecord:
+        """Where the figures come from: `figures_source` (the CSV's `source` column; the record's own
+        `source` is the photo's identity), who reviewed them and when, the mask file they came from,
+        and the model's own figures beside reviewed ones."""
+        fields: dict[str, Any] = {
+            # `ReviewState.source`, as it names it (`model` or `reviewed` today; a third value, the
+            # figures of an edited mask not yet marked reviewed, goes through here unchanged)
+            "figures_source": state.source,
+            "reviewed_by": state.reviewed_by,
+            "reviewed_at": state.reviewed_at,
+            "review_note": state.note,
+            "reviewed_mask": None if mask is None else str(mask),
+        }
+        if model_figures is not None:
+            fields["model_figures"] = model_figures.to_json()
+        return self._with(**fields)
+
+    def with_outputs(self, names: Mapping[str, str]) -> PhotoRecord:
+        return self._with(outputs=dict(names))
+
+    def for_batch(
+        self, source: str, files: Mapping[str, Mapping[str, Any]], photo: PhotoIdentity | None
+    ) -> PhotoRecord:
+        """A batch record: the photo it describes (`source`, its resolved path, and `photo`, its
+        file's identity) and the proof of each file written with it (`files`)."""
+        extra = {} if photo is None else {"photo": photo.to_json()}
+        return self._with(source=source, files={k: dict(v) for k, v in files.items()}, **extra)
+
+    def seal(self) -> PhotoRecord:
+        """The record with its seal added (last): it marks a batch photo complete."""
+        body = {k: v for k, v in self.data.items() if k != SEAL}
+        return PhotoRecord({**body, SEAL: _digest(body)})
+
+    @property
+    def sealed(self) -> bool:
+        return self.data.get(SEAL) == _digest(self.data)
+
+    # writing and reading -----------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON data (a copy)."""
+        return copy.deepcopy(self.data)
+
+    def to_bytes(self) -> bytes:
+        """The file's bytes: UTF-8 JSON (JSON's own escapes for text that is not Unicode)."""
+        try:
+            return (json.dumps(self.data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a name's raw bytes (surrogate escapes)
+            return (json.dumps(self.data, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+
+    @classmethod
+    def from_json(cls, data: Any, *, batch: bool = False) -> PhotoRecord:
+        """A record from JSON data, checked: schema version, the type of each field readers use and, for
+        a `batch` record, its photo, its files and its seal. `RecordError` says what is wrong."""
+        if not isinstance(data, dict) or "model_sha256" not in data:
+            raise RecordError("is not a Corroscope record (it lacks our fields)")
+        if data.get("schema") not in READABLE_SCHEMAS:
+            schema = data.get("schema")
+            raise RecordError(
+                f"was written by another version (record schema {schema!r}, not {RECORD_SCHEMA})"
+            )
+        _check_types(data, {**_FIELDS, **(_BATCH_FIELDS if batch else {})})
+        photo = data.get("photo")
+        if photo is not None and not isinstance(photo, dict):
+            raise RecordError("is not a Corroscope record of this version (field 'photo' is wrong)")
+        if photo is not None:
+            _check_types(photo, _PHOTO_FIELDS, "photo.")
+        if batch and data.get(SEAL) != _digest(data):
+            raise RecordError("was changed after Corroscope wrote it (edited by hand?)")
+        return cls(data)
+
+    @classmethod
+    def read(cls, path: Path) -> PhotoRecord | None:
+        """The sealed batch record at `path`; None when there is no file; `RecordError` for a file there
+        that is not a record of ours (unreadable, too large, edited by hand, another schema or program)."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RecordError(f"cannot be read ({exc.strerror or exc})") from exc
+        if not stat.S_ISREG(st.st_mode):
+            raise RecordError("is not a regular file")
+        if st.st_size > MAX_RECORD_BYTES:
+            raise RecordError("is too large to be a Corroscope record")
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RecordError(f"is not a Corroscope record (not valid JSON: {type(exc).__name__})") from exc
+        return cls.from_json(data, batch=True)
+
+    # what readers ask of it --------------------------------------------------------------------
+    @property
+    def source(self) -> str | None:
+        """The photo a batch record describes: its resolved path (None for a record of the window's)."""
+        return self.data.get("source")
+
+    @property
+    def files(self) -> Mapping[str, Any]:
+        """File name -> the proof that it is the file written with this record (batch records)."""
+        return self.data.get("files") or {}
+
+    @property
+    def photo(self) -> PhotoIdentity | None:
+        p = self.data.get("photo")
+        return None if p is None else PhotoIdentity(p["bytes"], p["mtime_ns"], p["sha256"])
+
+    @property
+    def run(self) -> tuple[str, str | None]:
+        """(model SHA-256, mode): the records of one model and mode agree on them."""
+        return self.data["model_sha256"], self.data.get("mode")
+
+    def key_figures(self) -> KeyFigures:
+        d = self.data
+        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
+        low, high = d.get("corroded_share_low"), d.get("corroded_share_high")
+        return KeyFigures(
+            d.get("corroded_share"),
+            None if low is None or high is None else (low, high),
+            d.get("astm_d610_with_distribution") or (None if astm is None else astm["label"]),
+            None if iso is None else iso["label"],
+            bool(d.get("needs_review")),
+            d.get("corrosion_area_mm2"),
+            self.figures_source,
+        )
+
+    def model_facts(self) -> dict[str, Any]:
+        """The `model` object of a run record (`results.json`): file, SHA-256, provider, mode."""
+        d = self.data
+        return {
+            "file": d.get("model_file"),
+            "sha256": d["model_sha256"],
+            "provider": d["provider"],
+            "mode": d["mode"],
+        }
+
+    @property
+    def figures_source(self) -> str:
+        """Where the figures come from (`model` or `reviewed`)."""
+        return self.data.get("figures_source") or MODEL
+
+    @property
+    def reviewed_mask(self) -> str | None:
+        return self.data.get("reviewed_mask")
+
+    @property
+    def model_figures(self) -> ModelFigures | None:
+        m = self.data.get("model_figures")
+        if not isinstance(m, Mapping):
+            return None
+        return ModelFigures(m.get("corroded_share"), m.get("astm_d610"), m.get("iso_4628_3"))
+
+    def review(self) -> dict[str, Any]:
+        """Who reviewed the figures and when, and the note (empty text where none)."""
+        return {
+            "source": self.figures_source,
+            "reviewed_by": self.data.get("reviewed_by") or "",
+            "reviewed_at": self.data.get("reviewed_at") or "",
+            "note": self.data.get("review_note") or "",
+        }
+
+    def same_figures(self, mask: Path | None) -> bool:
+        """Whether the figures came from `mask` (None: the model's), so the photo need not be redone."""
+        return self.reviewed_mask == (None if mask is None else str(mask))
+
+    def csv_values(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+        """The record's cells of `results.csv`, by column name (`file` is the path inside its input
+        folder when known); the header and the escaping are `app.core.export`'s."""
+        d = self.data
+        names = list(class_names) if class_names is not None else [c["name"] for c in d["classes"]]
+        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
+        outputs = d.get("outputs") or {}
+        return {
+            "file": d.get("relative_path") or d["file"],
+            "width": d["width"],
+            "height": d["height"],
+            "provider": d["provider"],
+            **{f"{n}_percent": _num(d["percent"].get(n), 4) for n in names},
+            "corroded_share": _num(d["corroded_share"], 4),
+            "astm_d610": "" if astm is None else astm["value"],
+            "iso_4628_3": "" if iso is None else iso["label"],
+            "needs_review": "yes" if d["needs_review"] else "no",
+            "review_reasons": "; ".join(d["review_reasons"]),
+            "mean_confidence": _num(d["mean_confidence"], 4),
+            "seconds": _num(d["seconds"], 3),
+            "status": "ok",
+            "error": "",
+            **dict(zip(CSV_FIELDS, csv_cells(d), strict=True)),
+            "analysed_at": d.get("analysed_at"),
+            "mode": d.get("mode"),
+            "model_file": d.get("model_file"),
+            # the overlay as JPEG is the overlay's file too
+            **{f"{k}_file": outputs.get(k) or outputs.get(f"{k}_jpeg") for k in OUTPUT_KINDS},
+            "source": self.figures_source,
+            "reviewed_by": d.get("reviewed_by") or "",
+            "reviewed_at": d.get("reviewed_at") or "",
+        }
+
+
+def _num(v: float | None, digits: int) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def _check_types(data: Mapping[str, Any], fields: Mapping[str, tuple[type, ...]], prefix: str = "") -> None:
+    for name, kinds in fields.items():
+        value = data.get(name)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise RecordError(
+                f"is not a Corroscope record of this version (field '{prefix}{name}' is missing or wrong)"
+            )
