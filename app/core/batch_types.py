@@ -16,7 +16,6 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
-from app.core.share_range import CALIBRATED
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_EXPORTS = ("mask", "overlay", "json")
@@ -64,7 +63,6 @@ class BatchOptions:
             "tile_overlap": i.tile_overlap,
             "review_margin": p.margin,
             "min_confidence": p.min_confidence,
-            "range_thresholds": {"low": round(CALIBRATED.low, 4), "high": round(CALIBRATED.high, 4)},
             "mm_per_px": self.mm_per_px,
             "exports": list(self.exports),
             "max_pixels": self.max_pixels,
