@@ -85,7 +85,8 @@ def difficulty_features(probabilities: np.ndarray, classes: Sequence[ClassInfo])
     pc, pa = p[..., corrosion.id][pipe], p[..., asset.id][pipe]
     q = pc / np.maximum(pc + pa, 1e-6)
     mask = pipe.astype(np.uint8)
-    inner = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    # The frame edge is no boundary: a pipe cut by the frame is not ragged (border replicated)
+    inner = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
     boundary = int(np.count_nonzero(mask)) - int(np.count_nonzero(inner))
     return DifficultyFeatures(
         mean_uncertainty=float(np.mean(1.0 - top)),
@@ -135,7 +136,11 @@ class RangeCalibration:
 
     def scale(self, features: DifficultyFeatures, share: float) -> float:
         """The photo's difficulty in points of share (the typical error of a photo like it)."""
-        z = (feature_vector(features, share) - np.array(self.mean)) / np.array(self.std)
+        return self.scale_of(feature_vector(features, share))
+
+    def scale_of(self, vector: np.ndarray) -> float:
+        """`scale` of a `feature_vector`."""
+        z = (vector - np.array(self.mean)) / np.array(self.std)
         return float(math.exp(min(self.bias + float(np.dot(self.weights, z)), 6.0)))  # e^6: 400 points
 
     def range_for(self, share: float, features: DifficultyFeatures) -> ShareRange:
