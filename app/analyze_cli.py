@@ -171,10 +171,13 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
     d610 = rec.get("astm_d610_with_distribution") or astm["label"]
     grades = f"ASTM D610 {d610}, ISO 4628-3 {iso['label']}"
     low, high = rec.get("corroded_share_low"), rec.get("corroded_share_high")
-    spread = "" if low is None or high is None else f" (range {low:.2f}-{high:.2f} %)"
+    label = rec.get("range_label") or "range"
+    spread = "" if low is None or high is None else f" ({label} {low:.2f}-{high:.2f} %)"
     area = rec.get("corrosion_area_mm2")
     size = "" if area is None else f", {format_area(area)}"
-    source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
+    source = {"reviewed": " (reviewed mask)", "edited": " (edited mask, not signed)"}.get(
+        rec.get("figures_source") or rec.get("labels_source") or "", ""
+    )
     return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
@@ -271,6 +274,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours
         paths, out = [p.absolute() for p in paths], out.absolute()
     print(provider_line(model, args.device), file=sys.stderr)
+    print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
     if ours:
         n = len(ours)

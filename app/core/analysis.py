@@ -17,6 +17,7 @@ from app.core.grading import Assessment, ReviewPolicy, assess
 from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment
 from app.core.measures import PhotoMeasures, measure_photo
 from app.core.model import SegmentationModel
+from app.core.model_accuracy import UNKNOWN as ACCURACY_UNKNOWN
 from app.core.palette import ClassInfo
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
@@ -55,6 +56,7 @@ class PhotoFigures:
     mode: InferenceMode
     classes: tuple[ClassInfo, ...]
     labels_source: str = field(default=MODEL_LABELS, kw_only=True)
+    model_accuracy: str = field(default=ACCURACY_UNKNOWN, kw_only=True)  # the model's typical error, a line
 
     @property
     def size(self) -> tuple[int, int]:
@@ -194,6 +196,7 @@ def analyze_rgb(
         provider=model.device,
         mode=options.mode,
         classes=model.classes,
+        model_accuracy=model.accuracy_line,
         labels=seg.labels,
         confidence=seg.confidence,
     )

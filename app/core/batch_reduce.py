@@ -6,6 +6,7 @@ import csv
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from app.core import exporters, results_table
 from app.core.batch_types import (
@@ -71,6 +72,18 @@ def _write_results(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> tuple[Path |
     )
 
 
+def model_figures(model: SegmentationModel) -> dict[str, Any]:
+    """What the run record says of the model's own accuracy: the line, its figures, the share range's
+    calibration measured on held-out folds (or why photos have no range)."""
+    cal = model.range_calibration
+    return {
+        "accuracy": model.accuracy_line,
+        "accuracy_figures": None if model.accuracy is None else model.accuracy.to_json(),
+        "share_range": None if cal is None else {"label": cal.label, "held_out": cal.held_out},
+        "share_range_note": model.range_note,
+    }
+
+
 def write_run_record(
     csv_path: Path, plan: Plan, options: BatchOptions, model: SegmentationModel
 ) -> str | None:
@@ -84,7 +97,13 @@ def write_run_record(
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
             columns, *rows = list(csv.reader(fh))
-        facts = {"file": model.path.name, "sha256": model.sha256, "provider": model.device, "mode": plan.mode}
+        facts = {
+            "file": model.path.name,
+            "sha256": model.sha256,
+            "provider": model.device,
+            "mode": plan.mode,
+            **model_figures(model),
+        }
         record = run_record(csv_path, rows, columns, facts, options.to_json(), options.input_folders)
         write_run_json(companion_path(csv_path), record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:

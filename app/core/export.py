@@ -173,7 +173,8 @@ def result_to_dict(
         "model_file": result.model_file,
         "provider": result.provider,
         "mode": result.mode.value,
-        "labels_source": result.labels_source,
+        "labels_source": result.labels_source,  # model, edited (unsigned) or reviewed (signed)
+        "model_accuracy": result.model_accuracy,
         "classes": [c.to_json() for c in result.classes],
         "pixels": dict(result.stats.pixels),
         "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
@@ -210,7 +211,8 @@ def write_result_json(
 OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 _BASE_TAIL = ("corroded_share", "astm_d610", "iso_4628_3", "needs_review", "review_reasons")
 # Columns added after the first release's, at the end, so positional readers keep working.
-# Where the figures came from (DESIGN section 10): `model`, or `reviewed` with who and when.
+# Where the figures came from (DESIGN section 10): `model`, `edited` (changed, not signed), or `reviewed`
+# with who and when.
 REVIEW_COLUMNS = ("source", "reviewed_by", "reviewed_at")
 _ADDED = (
     *CSV_FIELDS,
@@ -219,6 +221,7 @@ _ADDED = (
     "model_file",
     *(f"{k}_file" for k in OUTPUT_KINDS),
     *REVIEW_COLUMNS,
+    "model_accuracy",  # the model's typical error, one line (app.core.model_accuracy)
 )
 
 
@@ -287,9 +290,10 @@ def csv_row(
         rec.get("mode"),
         rec.get("model_file"),
         *(outputs.get(kind) or outputs.get(f"{kind}_jpeg") for kind in OUTPUT_KINDS),  # the overlay as JPEG
-        rec.get("figures_source") or "model",
+        rec.get("figures_source") or rec.get("labels_source") or "model",
         rec.get("reviewed_by") or "",
         rec.get("reviewed_at") or "",
+        rec.get("model_accuracy") or "",
     ]
     return [escape_cell(c) for c in cells]
 
@@ -396,4 +400,5 @@ def model_facts(figures: PhotoFigures) -> dict[str, Any]:
         "sha256": figures.model_sha256,
         "provider": figures.provider,
         "mode": figures.mode.value,
+        "accuracy": figures.model_accuracy,
     }

@@ -22,7 +22,8 @@ __all__ = ["Canvas", "draw_photo_report", "model_rows", "render", "shown_classes
 
 
 def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tuple[str, str]]:
-    """Model file, SHA-256, architecture and the provider as the app says it ("CPU", "CUDA")."""
+    """Model file, SHA-256, architecture, the provider as the app says it ("CPU", "CUDA") and the model's
+    typical error."""
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
     rows = [
@@ -30,6 +31,7 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
         ("Model SHA-256", model.sha256),
         ("Architecture", arch or "not stated"),
         ("Provider", provider or model.device),
+        ("Accuracy", model.accuracy_line),  # the model's typical error, from its own metadata
     ]
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
@@ -55,7 +57,7 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
         when = f" at {review['reviewed_at']}" if review.get("reviewed_at") else ""
         note = f": {review['review_note']}" if review.get("review_note") else ""
         lines.append(f"Reviewed by {review.get('reviewed_by') or 'an unnamed inspector'}{when}{note}")
-    elif result.labels_source == "reviewed":
+    elif result.labels_source != "model":  # "edited", or "reviewed" without the record's reviewer
         lines.append("Figures from an edited mask, not yet marked reviewed")
     model = review.get("model_figures")
     if model and model.get("corroded_share") != result.stats.corroded_share:
