@@ -93,10 +93,13 @@ def test_the_calibration_round_trips_and_refuses_nonsense() -> None:
             RangeCalibration.from_json({**raw, key: bad})
 
 
-def test_a_model_without_calibration_gets_no_range_and_says_why(tiny_model: SegmentationModel) -> None:
-    assert tiny_model.range_calibration is None and tiny_model.range_note == NO_CALIBRATION
+def test_a_model_without_calibration_gets_no_range_and_says_why(
+    uncalibrated_model: SegmentationModel,
+) -> None:
+    model = uncalibrated_model
+    assert model.range_calibration is None and model.range_note == NO_CALIBRATION
     rgb, _ = synthetic_pipe(seed=11, size=(120, 160))
-    result = analyze_rgb(tiny_model, rgb, "pipe.png")
+    result = analyze_rgb(model, rgb, "pipe.png")
     assert result.stats.corroded_share is not None
     assert result.measures.share_range is None and result.measures.range_note == NO_CALIBRATION
     assert result.assessment.needs_review and NO_CALIBRATION in result.assessment.reasons

@@ -149,7 +149,7 @@ def test_the_mask_for_a_stem_is_found_most_specific_first(tmp_path):
     folder = MaskFolder(tmp_path)
     got = folder.read("IMG_1", (64, 48))
     assert got is not None and np.array_equal(got.labels, labels)
-    assert ReviewState.of_mask(got) == ReviewState("reviewed"), "no record in the file: reviewer unknown"
+    assert ReviewState.of_mask(got) == ReviewState("edited"), "no record in the file: nobody signed it"
     assert folder.read("IMG_9", (64, 48)) is None
     assert folder.find("IMG_1", photo=tmp_path / "IMG_1.PNG") == tmp_path / "IMG_1_mask.reviewed.png"
     alone = tmp_path / "photos"
