@@ -113,14 +113,15 @@ def reassess(
         range_note=measures.range_note,
     )
     if source == EDITED and result.labels_source == MODEL:
-        assessment = _with_model_reasons(assessment, result.assessment)
+        assessment = with_model_reasons(assessment, result.assessment)
     return replace(
         result, stats=stats, assessment=assessment, measures=measures, labels=labels, labels_source=source
     )
 
 
-def _with_model_reasons(edited: Assessment, model: Assessment) -> Assessment:
-    """An edited map's assessment keeping the model's reasons after "edited, not marked reviewed yet"."""
+def with_model_reasons(edited: Assessment, model: Assessment) -> Assessment:
+    """An edited map's assessment keeping the model's reasons after "edited, not marked reviewed yet"
+    (until someone signs it, the reasons to look stay)."""
     by_scale = tuple(
         (s, tuple(dict.fromkeys((*reasons, *model.reasons_for(s))))) for s, reasons in edited.by_scale
     )
