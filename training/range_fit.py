@@ -178,14 +178,14 @@ def choose_review_width(
     """The widest range width W such that no photo passing review with ranges up to W is off by more than
     `limit` points (0: no range is narrow enough to trust alone)."""
     passing = sorted(
-        ((r.width, p.error) for p, r in zip(photos, ranges, strict=True) if unflagged(p, r)),
+        ((r.spread, p.error) for p, r in zip(photos, ranges, strict=True) if unflagged(p, r)),
     )
     best = 0.0
     for width, error in passing:
         if error > limit:
             break
         best = width
-    return round(best, 4)
+    return round(float(best), 4)
 
 
 def _figures(photos: Sequence[CvPhoto], ranges: Sequence[ShareRange], limit: float = OFF_LIMIT) -> dict:

@@ -265,6 +265,9 @@ class _Range(Protocol):
     def width(self) -> float: ...
 
     @property
+    def spread(self) -> float: ...
+
+    @property
     def too_wide(self) -> bool: ...
 
     @property
@@ -317,8 +320,8 @@ def _model_reasons(
         reasons.append(range_note or NO_RANGE)
     elif share_range.too_wide:
         reasons.append(
-            f"the share's {share_range.label} is {share_range.width:.3g} points wide, wider than the model's "
-            "calibration lets pass"
+            f"the share's {share_range.label} is {share_range.spread:.3g} points wide, wider than the "
+            "model's calibration lets pass"
         )
     if mean_confidence is not None and mean_confidence < policy.min_confidence:
         reasons.append(

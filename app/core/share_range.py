@@ -35,9 +35,15 @@ class ShareRange:
         return grade(self.low, scale).value != grade(self.high, scale).value
 
     @property
+    def spread(self) -> float:
+        """The width before clipping to 0..100 % (twice the larger side): a range cut short by 100 % is
+        no surer than its other side says."""
+        return 2.0 * max(self.share - self.low, self.high - self.share)
+
+    @property
     def too_wide(self) -> bool:
-        """Wider than the calibration lets pass review."""
-        return self.review_max_width is not None and self.width > self.review_max_width
+        """Wider (`spread`) than the calibration lets pass review."""
+        return self.review_max_width is not None and self.spread > self.review_max_width
 
 
 def _pct(v: float) -> str:

@@ -132,6 +132,9 @@ def test_range_text_gives_the_grades_of_both_bounds_and_the_coverage() -> None:
     assert range_text(narrow, "astm_d610") == "D610 4 (share 5.0 %, 80 % range 4.0-6.0 %)"
     assert not narrow.spans_cutoff("iso_4628_3") and not narrow.too_wide
     assert ShareRange(5.0, 1.0, 9.0, review_max_width=5.0).too_wide
+    # cut short by 100 %: only 20 points wide, but as unsure as 2 x 18 points below the share
+    near_full = ShareRange(98.0, 80.0, 100.0, review_max_width=30.0)
+    assert near_full.width == 20.0 and near_full.spread == 36.0 and near_full.too_wide
 
 
 def test_uncertainty_layer_is_one_minus_the_top_probability() -> None:
