@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -127,6 +127,20 @@ def with_model_reasons(edited: Assessment, model: Assessment) -> Assessment:
     )
     reasons = dict(by_scale)[edited.scale]
     return replace(edited, reasons=reasons, needs_review=bool(reasons), by_scale=by_scale)
+
+
+_Figures = TypeVar("_Figures", bound=PhotoFigures)
+
+
+def as_signed(result: _Figures) -> _Figures:
+    """The figures of `result`'s map once a reviewer signed it: source `REVIEWED_LABELS`, no review
+    flag (a person vouches for them), no model range (unless the map is the model's own, untouched)."""
+    a = result.assessment
+    signed = assess(result.stats, result.mean_confidence, None, a.scale, source=REVIEWED)
+    measures = result.measures
+    if result.labels_source != MODEL:
+        measures = replace(measures, share_range=None, range_note=None)
+    return replace(result, assessment=signed, measures=measures, labels_source=REVIEWED_LABELS)
 
 
 @dataclass(frozen=True)

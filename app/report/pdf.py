@@ -22,8 +22,7 @@ __all__ = ["Canvas", "draw_photo_report", "model_rows", "render", "shown_classes
 
 
 def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tuple[str, str]]:
-    """Model file, SHA-256, architecture, the provider as the app says it ("CPU", "CUDA") and the model's
-    typical error."""
+    """Model file, SHA-256, architecture and the provider as the app says it ("CPU", "CUDA")."""
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
     rows = [
@@ -31,7 +30,6 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
         ("Model SHA-256", model.sha256),
         ("Architecture", arch or "not stated"),
         ("Provider", provider or model.device),
-        ("Accuracy", model.accuracy_line),  # the model's typical error, from its own metadata
     ]
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
@@ -79,6 +77,7 @@ def draw_photo_report(
 ) -> None:
     """`review`: the record's review fields (`figures_source`, `reviewed_by`, `reviewed_at`,
     `review_note`, `model_figures`), said under the grades."""
+    c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))

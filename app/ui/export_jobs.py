@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 import app.report  # noqa: F401  (registers the PDF exporter)
 from app.core import export, exporters, files
-from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
+from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
+from app.core.sources import REVIEWED
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
@@ -64,6 +65,8 @@ def write_photo_exports(
     the figures come from (`figures_source`, `reviewed_by`, `reviewed_at`, `review_note`), into the JSON."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
+    if review and review.get("figures_source") == REVIEWED and review.get("reviewed_by"):
+        result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
     record = {**export.result_to_dict(result), **(review or {})}
     data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record)
     return exporters.write_all(targets, data, overwrite)
