@@ -246,3 +246,23 @@ def test_a_photo_named_results_keeps_its_record(tmp_path: Path, tiny_model: Segm
     assert record["file"] == str(photo)  # the photo's record, not replaced by the run record
     assert "a photo's own record has that name" in summary.csv_error
     assert len(_rows(summary.csv_path)) == 1
+
+
+def test_every_record_and_row_states_the_models_typical_error(
+    tmp_path: Path, tiny_model: SegmentationModel, uncalibrated_model: SegmentationModel
+) -> None:
+    photo = write_png(tmp_path / "p.png", synthetic_pipe(seed=3, size=(60, 80))[0])
+    for model, name in ((tiny_model, "calibrated"), (uncalibrated_model, "plain")):
+        out = tmp_path / name
+        summary = run_batch(model, [photo], out, BatchOptions())
+        (row,) = _rows(summary.csv_path)
+        record = json.loads((out / row["json_file"]).read_text(encoding="utf-8"))
+        assert record["model_accuracy"] == row["model_accuracy"] == model.accuracy_line
+        run = json.loads(companion_path(summary.csv_path).read_text(encoding="utf-8"))
+        assert run["model"]["accuracy"] == model.accuracy_line
+    assert tiny_model.accuracy_line.startswith("Model estimate: typically within ±9 points")
+    assert "accuracy unknown" in uncalibrated_model.accuracy_line
+    # a model without range calibration: no range, the reason said, every photo flagged
+    assert row["corroded_share_low"] == "" and row["needs_review"] == "yes"
+    assert "no range calibration" in row["review_reasons"] and "no range calibration" in record["range_note"]
+    assert run["model"]["share_range"] is None and "no range calibration" in run["model"]["share_range_note"]
