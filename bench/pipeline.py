@@ -85,6 +85,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     from app.core.measures import measure_photo
     from app.core.overlay import blend_overlay
     from app.core.photos import read_image
+    from app.core.range_calibration import at_size
     from app.core.stats import area_stats
 
     clock = _Clock()
@@ -106,7 +107,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
         measures = measure_photo(
             seg.labels,
             model.classes,
-            seg.probabilities,
+            at_size(seg.probabilities, model.input_size),
             None,
             stats,
             calibration=model.range_calibration,

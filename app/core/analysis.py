@@ -20,6 +20,7 @@ from app.core.model import SegmentationModel
 from app.core.model_accuracy import UNKNOWN as ACCURACY_UNKNOWN
 from app.core.palette import ClassInfo
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.range_calibration import at_size
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 from app.core.stats import AreaStats, area_stats
 
@@ -186,7 +187,7 @@ def analyze_rgb(
     measures = measure_photo(
         seg.labels,
         model.classes,
-        seg.probabilities,
+        at_size(seg.probabilities, model.input_size),  # features at the size the calibration saw
         mm_per_px,
         stats,
         calibration=model.range_calibration,

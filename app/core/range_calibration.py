@@ -202,6 +202,14 @@ def read_calibration(metadata: Mapping[str, str]) -> tuple[RangeCalibration | No
         return None, f"no share range: the model's range calibration ({METADATA_KEY}) is unusable: {exc}"
 
 
+def at_size(probabilities: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """The probabilities at (height, width): the calibration's features are measured at the network's
+    input size (a cross-validation keeps resize mode's), so tiles mode's finer grid is shrunk to it."""
+    if probabilities is None or probabilities.shape[:2] == tuple(size):
+        return probabilities
+    return cv2.resize(probabilities, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
 def photo_range(
     share: float | None,
     probabilities: np.ndarray | None,

@@ -203,3 +203,17 @@ def test_features_round_trip_as_json() -> None:
     f = difficulty_features(_probs(0.8), DEFAULT_CLASSES)
     again = DifficultyFeatures.from_json(json.loads(json.dumps(f.to_json())))
     assert again.mean_uncertainty == pytest.approx(f.mean_uncertainty, abs=1e-6)
+
+
+def test_tiles_mode_measures_the_features_at_the_networks_input_size(tiny_model: SegmentationModel) -> None:
+    from app.core.inference import InferenceOptions
+    from app.core.range_calibration import at_size
+
+    fine = np.repeat(np.repeat(_probs(0.9), 2, axis=0), 2, axis=1)  # 40 x 40, twice the 20 x 20 grid
+    shrunk = at_size(fine, (20, 20))
+    assert shrunk.shape == (20, 20, 3)
+    assert difficulty_features(shrunk, DEFAULT_CLASSES) == difficulty_features(_probs(0.9), DEFAULT_CLASSES)
+    assert at_size(None, (20, 20)) is None
+    rgb, _ = synthetic_pipe(seed=11, size=(120, 160))
+    tiles = analyze_rgb(tiny_model, rgb, "pipe.png", InferenceOptions(mode="tiles"))
+    assert tiles.measures.share_range is not None  # the fine grid (1.75 x) shrunk to 32 x 32 first
