@@ -11,6 +11,7 @@ figures: calibrate on all folds but one, measure on that one, rotate.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from app.core.range_calibration import (
 )
 from app.core.share_range import ShareRange
 from app.core.stats import AreaStats
+
+log = logging.getLogger("training.range_fit")
 
 RIDGE = 5.0  # on standardized features: ~155 photos, 7 features; keeps the scale model smooth
 OFF_LIMIT = 10.0  # points: an unflagged photo must not be off by more than this
@@ -58,10 +61,12 @@ def _rows(cv: Path) -> list[dict]:
     if oof.is_file():
         return json.loads(oof.read_text(encoding="utf-8"))["photos"]
     rows = []  # a CV still running (or one fold): each fold's own rows
-    for path in sorted(cv.glob("fold*/oof-rows.json")):
+    paths = sorted(cv.glob("fold*/oof-rows.json"))
+    for path in paths:
         rows += json.loads(path.read_text(encoding="utf-8"))
     if not rows:
         raise CorroscopeError(f"{cv} holds no oof.json nor fold*/oof-rows.json: not a finished training.cv")
+    log.warning("%s has no oof.json (not finished?): using the %d folds scored so far", cv, len(paths))
     return rows
 
 
