@@ -33,7 +33,10 @@ from app.core.stats import AreaStats
 
 log = logging.getLogger("training.range_fit")
 
-RIDGE = 5.0  # on standardized features: ~155 photos, 7 features; keeps the scale model smooth
+# Ridge strengths tried on standardized features (~155 photos, 7 features); the one whose cross-fitted
+# ranges are narrowest at the target coverage is kept, inside the calibration photos. The largest is a
+# constant width: where difficulty predicts nothing, the range falls back to plain split-conformal.
+RIDGES = (1.0, 5.0, 25.0, 125.0, 1e9)
 OFF_LIMIT = 10.0  # points: an unflagged photo must not be off by more than this
 SMALL_ASSET = 0.10  # a "small asset" photo: the truth's asset covers under this fraction of the frame
 
@@ -117,13 +120,13 @@ class _Scaler:
         return self.bias + ((x - self.mean) / self.std) @ self.weights
 
 
-def _fit_scaler(photos: Sequence[CvPhoto]) -> _Scaler:
+def _fit_scaler(photos: Sequence[CvPhoto], ridge: float) -> _Scaler:
     x = np.stack([p.x for p in photos])
     y = np.log1p(np.array([p.error for p in photos]))
     mean, std = x.mean(axis=0), x.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
     z = (x - mean) / std
-    w = np.linalg.solve(z.T @ z + RIDGE * np.eye(z.shape[1]), z.T @ (y - y.mean()))
+    w = np.linalg.solve(z.T @ z + ridge * np.eye(z.shape[1]), z.T @ (y - y.mean()))
     return _Scaler(mean, std, w, float(y.mean()))
 
 
@@ -134,24 +137,32 @@ def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
     return float(np.sort(scores)[min(k, n) - 1])
 
 
-def _cross_scales(photos: Sequence[CvPhoto]) -> np.ndarray:
+def _cross_scales(photos: Sequence[CvPhoto], ridge: float) -> np.ndarray:
     """Each photo's scale from the model fitted on the other folds (in-sample with a single fold)."""
     folds = sorted({p.fold for p in photos})
     out = np.empty(len(photos))
     for f in folds:
         rest = [p for p in photos if p.fold != f] or list(photos)
-        scaler = _fit_scaler(rest)
+        scaler = _fit_scaler(rest, ridge)
         idx = [i for i, p in enumerate(photos) if p.fold == f]
         out[idx] = np.exp(scaler.log_scale(np.stack([photos[i].x for i in idx])))
     return out
 
 
 def fit_range(photos: Sequence[CvPhoto], coverage: float) -> RangeCalibration:
-    """The range fitted on these photos, with the review width limit chosen on their cross-fitted ranges."""
-    scales = _cross_scales(photos)
+    """The range fitted on these photos (the ridge strength whose cross-fitted ranges are narrowest), with
+    the review width limit chosen on their cross-fitted ranges."""
     errors = np.array([p.error for p in photos])
-    q = conformal_quantile(errors / scales, coverage)
-    s = _fit_scaler(photos)
+    best: tuple[float, float, np.ndarray, float] | None = None
+    for ridge in RIDGES:
+        sc = _cross_scales(photos, ridge)
+        qr = conformal_quantile(errors / sc, coverage)
+        width = float(np.mean([_range(p, qr * v, None).width for p, v in zip(photos, sc, strict=True)]))
+        if best is None or width < best[0]:
+            best = (width, qr, sc, ridge)
+    assert best is not None
+    _, q, scales, ridge = best
+    s = _fit_scaler(photos, ridge)
     cal = RangeCalibration(
         coverage=coverage,
         features=FEATURE_NAMES,
