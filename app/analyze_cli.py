@@ -176,10 +176,15 @@ def result_line(path: Path, record: Mapping[str, Any] | None) -> str:
         return f"{path}: no asset in view"
     review = "  NEEDS REVIEW" if k.needs_review else ""
     grades = f"ASTM D610 {k.astm_d610}, ISO 4628-3 {k.iso_4628_3}"
-    spread = "" if k.share_range is None else f" (range {k.share_range[0]:.2f}-{k.share_range[1]:.2f} %)"
+    spread = ""
+    if k.share_range is not None:
+        spread = f" ({k.range_label} {k.share_range[0]:.2f}-{k.share_range[1]:.2f} %)"
     size = "" if k.corrosion_area_mm2 is None else f", {format_area(k.corrosion_area_mm2)}"
-    source = " (reviewed mask)" if k.figures_source == "reviewed" else ""
-    return f"{path}: corroded {k.corroded_share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
+    source = {"reviewed": " (reviewed mask)", "edited": " (edited mask, not signed)"}.get(
+        k.figures_source, ""
+    )
+    share = f"corroded {k.corroded_share:.2f} % of the asset{source}{spread}{size}"
+    return f"{path}: {share}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -273,6 +278,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours
         paths, out = [p.absolute() for p in paths], out.absolute()
     print(provider_line(model, args.device), file=sys.stderr)
+    print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
     if ours:
         n = len(ours)

@@ -15,7 +15,6 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +85,7 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     from app.core.measures import measure_photo
     from app.core.overlay import blend_overlay
     from app.core.photos import read_image
+    from app.core.range_calibration import at_size
     from app.core.stats import area_stats
 
     clock = _Clock()
@@ -97,7 +97,6 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
         shrink_area(rgb, w, h)
         if options.mode is InferenceMode.TILES:  # and the fine grid's
             shrink_area(rgb, round(w * options.tile_scale), round(h * options.tile_scale))
-    options = replace(options, corrosion_probability=True)  # as analyze_rgb: for the share's range
     with clock.stage("segment"):
         seg = segment(_TimedModel(model, clock), rgb, options)
     for table in (clock.wall, clock.cpu):  # upsampling (and tile blending): segment's time minus the rest
@@ -105,8 +104,16 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
     with clock.stage("statistics"):
         stats = area_stats(seg.labels, model.classes)
     with clock.stage("measures"):  # patches, D610 distribution, the share's range
-        measures = measure_photo(seg.labels, model.classes, seg.corrosion_probability, None, stats)
-        assessment = assess(stats, seg.mean_confidence, share_range=measures.range_bounds)
+        measures = measure_photo(
+            seg.labels,
+            model.classes,
+            at_size(seg.probabilities, model.input_size),
+            None,
+            stats,
+            calibration=model.range_calibration,
+            range_note=model.range_note,
+        )
+        assessment = assess(stats, seg.mean_confidence, share_range=measures.share_range)
     with clock.stage("overlay"):
         overlay = blend_overlay(rgb, seg.labels, model.classes)
     with clock.stage("write"):

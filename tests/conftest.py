@@ -15,10 +15,11 @@ if _ROOT not in sys.path:
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The channel-argmax model (fixed 32x32 input, 3 default classes) as a file."""
-    from tests.helpers.tiny_models import channel_model
+    """The channel-argmax model (fixed 32x32 input, 3 default classes) as a file, with a share range
+    calibration and accuracy figures in its metadata as a shipped model has (`figures_metadata`)."""
+    from tests.helpers.tiny_models import channel_model, figures_metadata
 
-    return channel_model(tmp_path_factory.mktemp("models") / "channel.onnx")
+    return channel_model(tmp_path_factory.mktemp("models") / "channel.onnx", metadata=figures_metadata())
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,13 @@ def tiny_model(tiny_model_path: Path):
     from app.core.model import SegmentationModel
 
     return SegmentationModel.load(tiny_model_path, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def uncalibrated_model(tmp_path_factory: pytest.TempPathFactory):
+    """The channel-argmax model without range calibration or accuracy figures (a model of an earlier
+    release, or one someone trained themselves)."""
+    from app.core.model import SegmentationModel
+    from tests.helpers.tiny_models import channel_model
+
+    return SegmentationModel.load(channel_model(tmp_path_factory.mktemp("models") / "plain.onnx"), "cpu")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,11 +17,15 @@ from app.core.grading import Assessment, ReviewPolicy, assess
 from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment
 from app.core.measures import PhotoMeasures, measure_photo
 from app.core.model import SegmentationModel
+from app.core.model_accuracy import UNKNOWN as ACCURACY_UNKNOWN
 from app.core.palette import ClassInfo
 from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.range_calibration import at_size
+from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 from app.core.stats import AreaStats, area_stats
 
-MODEL_LABELS, REVIEWED_LABELS = "model", "reviewed"  # where a result's label map came from
+# where a result's label map came from (app.core.sources)
+MODEL_LABELS, EDITED_LABELS, REVIEWED_LABELS = MODEL, EDITED, REVIEWED
 _KEEP: Any = object()  # reassess: keep the result's scale
 
 
@@ -34,8 +38,9 @@ def utc_timestamp(when: dt.datetime | None = None) -> str:
 @dataclass(frozen=True)
 class PhotoFigures:
     """What was measured on one photo, without its pixel arrays: what a table row, a CSV row or a
-    stored result holds. `labels_source` is `MODEL_LABELS`, or `REVIEWED_LABELS` for an edited map
-    (which has no share range: the range comes from the model's probabilities)."""
+    stored result holds. `labels_source` is `MODEL_LABELS`, `EDITED_LABELS` for a map changed by hand and
+    not signed, `REVIEWED_LABELS` for one a reviewer signed (neither has a share range: the range comes
+    from the model's probabilities)."""
 
     path: Path
     width: int
@@ -52,6 +57,7 @@ class PhotoFigures:
     mode: InferenceMode
     classes: tuple[ClassInfo, ...]
     labels_source: str = field(default=MODEL_LABELS, kw_only=True)
+    model_accuracy: str = field(default=ACCURACY_UNKNOWN, kw_only=True)  # the model's typical error, a line
 
     @property
     def size(self) -> tuple[int, int]:
@@ -77,30 +83,65 @@ def reassess(
     policy: ReviewPolicy | None = None,
     *,
     mm_per_px: float | None = _KEEP,
+    source: str | None = None,
 ) -> PhotoResult:
     """The same photo with figures, measures and grades recomputed from `labels` (the model's or an
     edited map). The share range is kept only for the very map it was computed on: pass the model's
-    result, so that undoing every edit brings the range back; any other map is `REVIEWED_LABELS`, with
-    no range (its low and high are None, and no range reason). `mm_per_px` defaults to the result's."""
+    result, so that undoing every edit brings the range back. Any other map is `source` (default
+    `EDITED_LABELS`; `REVIEWED_LABELS` only for a signed mask) with no range; an edited map keeps the
+    model's review reasons after its own. `mm_per_px` defaults to the result's."""
     if labels.shape != result.labels.shape:
         raise ValueError(f"labels {labels.shape} do not match the photo {result.labels.shape}")
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     same = labels is result.labels or np.array_equal(labels, result.labels)
+    if source is None:
+        source = result.labels_source if same else EDITED
     scale = result.measures.mm_per_px if mm_per_px is _KEEP else mm_per_px
     stats = area_stats(labels, result.classes)
     measures = measure_photo(labels, result.classes, None, scale, stats)
-    if same:
-        measures = replace(measures, share_range=result.measures.share_range)
+    if same and source == result.labels_source:
+        measures = replace(
+            measures, share_range=result.measures.share_range, range_note=result.measures.range_note
+        )
     assessment = assess(
-        stats, result.mean_confidence, policy, result.assessment.scale, share_range=measures.range_bounds
+        stats,
+        result.mean_confidence,
+        policy,
+        result.assessment.scale,
+        share_range=measures.share_range,
+        source=source,
+        range_note=measures.range_note,
     )
+    if source == EDITED and result.labels_source == MODEL:
+        assessment = with_model_reasons(assessment, result.assessment)
     return replace(
-        result,
-        stats=stats,
-        assessment=assessment,
-        measures=measures,
-        labels=labels,
-        labels_source=result.labels_source if same else REVIEWED_LABELS,
+        result, stats=stats, assessment=assessment, measures=measures, labels=labels, labels_source=source
     )
+
+
+def with_model_reasons(edited: Assessment, model: Assessment) -> Assessment:
+    """An edited map's assessment keeping the model's reasons after "edited, not marked reviewed yet"
+    (until someone signs it, the reasons to look stay)."""
+    by_scale = tuple(
+        (s, tuple(dict.fromkeys((*reasons, *model.reasons_for(s))))) for s, reasons in edited.by_scale
+    )
+    reasons = dict(by_scale)[edited.scale]
+    return replace(edited, reasons=reasons, needs_review=bool(reasons), by_scale=by_scale)
+
+
+_Figures = TypeVar("_Figures", bound=PhotoFigures)
+
+
+def as_signed(result: _Figures) -> _Figures:
+    """The figures of `result`'s map once a reviewer signed it: source `REVIEWED_LABELS`, no review
+    flag (a person vouches for them), no model range (unless the map is the model's own, untouched)."""
+    a = result.assessment
+    signed = assess(result.stats, result.mean_confidence, None, a.scale, source=REVIEWED)
+    measures = result.measures
+    if result.labels_source != MODEL:
+        measures = replace(measures, share_range=None, range_note=None)
+    return replace(result, assessment=signed, measures=measures, labels_source=REVIEWED_LABELS)
 
 
 @dataclass(frozen=True)
@@ -139,12 +180,22 @@ def analyze_rgb(
     """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`.
     With `mm_per_px` (the photo's scale), areas are given in mm² too. `progress`/`cancelled` go to
     `segment` (per network call; `Cancelled` stops the photo)."""
-    options = replace(options or InferenceOptions(), corrosion_probability=True)  # for the share's range
+    options = options or InferenceOptions()
     start = time.perf_counter()
     seg = segment(model, rgb, options, progress=progress, cancelled=cancelled)
     stats = area_stats(seg.labels, model.classes)
-    measures = measure_photo(seg.labels, model.classes, seg.corrosion_probability, mm_per_px, stats)
-    assessment = assess(stats, seg.mean_confidence, policy, share_range=measures.range_bounds)
+    measures = measure_photo(
+        seg.labels,
+        model.classes,
+        at_size(seg.probabilities, model.input_size),  # features at the size the calibration saw
+        mm_per_px,
+        stats,
+        calibration=model.range_calibration,
+        range_note=model.range_note,
+    )
+    assessment = assess(
+        stats, seg.mean_confidence, policy, share_range=measures.share_range, range_note=measures.range_note
+    )
     seconds = time.perf_counter() - start + extra_seconds
     return PhotoResult(
         path=Path(path),
@@ -161,6 +212,7 @@ def analyze_rgb(
         provider=model.provider,
         mode=options.mode,
         classes=model.classes,
+        model_accuracy=model.accuracy_line,
         labels=seg.labels,
         confidence=seg.confidence,
     )

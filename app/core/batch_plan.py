@@ -19,6 +19,7 @@ from app.core.export import (
     output_stems,
 )
 from app.core.model import SegmentationModel
+from app.core.model_accuracy import run_record_figures
 from app.core.outlock import OutputLock, Pending
 from app.core.record import PhotoRecord
 
@@ -59,6 +60,7 @@ def plan_batch(
         options.input_folders,
         model_file=model.path.name,
         provider=model.provider,
+        model_figures=run_record_figures(model),
     )
 
 

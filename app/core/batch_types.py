@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from app.core.record import PhotoRecord
-from app.core.share_range import CALIBRATED
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_EXPORTS = ("mask", "overlay", "json")
@@ -64,7 +64,6 @@ class BatchOptions:
             "tile_overlap": i.tile_overlap,
             "review_margin": p.margin,
             "min_confidence": p.min_confidence,
-            "range_thresholds": {"low": round(CALIBRATED.low, 4), "high": round(CALIBRATED.high, 4)},
             "mm_per_px": self.mm_per_px,
             "exports": list(self.exports),
             "max_pixels": self.max_pixels,
@@ -104,14 +103,16 @@ class Plan:
     input_folders: tuple[Path, ...] = ()  # the CSV's `file` cells are relative to them
     model_file: str = ""  # the model's file name and execution provider, for the run record
     provider: str = ""
+    model_figures: Mapping[str, Any] = field(default_factory=dict, compare=False)  # its own accuracy
 
-    def model_facts(self) -> dict[str, str]:
+    def model_facts(self) -> dict[str, Any]:
         """The `model` object of the run record (`results.json`)."""
         return {
             "file": self.model_file,
             "sha256": self.model_sha256,
             "provider": self.provider,
             "mode": self.mode,
+            **self.model_figures,
         }
 
 

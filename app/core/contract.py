@@ -19,9 +19,20 @@ KEY_TRAINED_ON = "corroscope.trained_on"
 KEY_CREATED = "corroscope.created"
 KEY_METRICS = "corroscope.metrics"
 KEY_ENSEMBLE = "corroscope.ensemble"  # JSON list of the members of an averaged model (training.ensemble)
+KEY_SHARE_RANGE = "corroscope.share_range"  # JSON: the share's calibrated range (app.core.range_calibration)
+KEY_ACCURACY = "corroscope.accuracy"  # JSON: the measured share error (app.core.model_accuracy)
 
 REQUIRED_KEYS = (KEY_CONTRACT, KEY_CLASSES, KEY_INPUT_SIZE)
-OPTIONAL_KEYS = (KEY_ARCHITECTURE, KEY_BACKBONE, KEY_TRAINED_ON, KEY_CREATED, KEY_METRICS, KEY_ENSEMBLE)
+OPTIONAL_KEYS = (
+    KEY_ARCHITECTURE,
+    KEY_BACKBONE,
+    KEY_TRAINED_ON,
+    KEY_CREATED,
+    KEY_METRICS,
+    KEY_ENSEMBLE,
+    KEY_SHARE_RANGE,
+    KEY_ACCURACY,
+)
 
 
 def format_input_size(height: int, width: int) -> str:

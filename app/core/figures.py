@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.analysis import REVIEWED_LABELS, PhotoFigures
+from app.core.analysis import EDITED_LABELS, MODEL_LABELS, REVIEWED_LABELS, PhotoFigures
 from app.core.grading import Assessment, Distribution, Grade, GradeScale, d610_label
 from app.core.measures import PhotoMeasures
 from app.core.physical import format_area
@@ -84,15 +84,23 @@ def review_text(assessment: Assessment, scale: str | GradeScale | None = None) -
 
 
 def share_range_text(result: PhotoFigures, scale: str | GradeScale) -> str:
-    """ "Ri 3-4 (share 2.1 %, range 1.2-4.0 %)"; why there is none otherwise."""
+    """ "Ri 3-4 (share 2.1 %, 80 % range 1.2-4.0 %)"; why there is none otherwise."""
     r = result.measures.share_range
     if r is not None:
         return range_text(r, grade_scale(scale))
     if result.stats.corroded_share is None:
         return NO_VALUE
-    if result.labels_source == REVIEWED_LABELS:
-        return f"{NO_VALUE} (reviewed mask: no model probabilities)"
-    return NO_VALUE
+    if result.labels_source != MODEL_LABELS:
+        return f"{NO_VALUE} ({source_text(result)}: no model probabilities)"
+    note = result.measures.range_note
+    return NO_VALUE if note is None else f"{NO_VALUE} ({note})"
+
+
+def source_text(result: PhotoFigures) -> str:
+    """ "model mask", "edited mask, not signed" or "reviewed mask" (who and when are in the record)."""
+    return {EDITED_LABELS: "edited mask, not signed", REVIEWED_LABELS: "reviewed mask"}.get(
+        result.labels_source, "model mask"
+    )
 
 
 def patches_text(m: PhotoMeasures) -> str:

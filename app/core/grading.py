@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 from app.core.patches import PatchStats
+from app.core.sources import EDITED, EDITED_REASON, MODEL, REVIEWED, SOURCES
 from app.core.stats import AreaStats
 
 
@@ -218,7 +220,9 @@ def d610_label(astm: Grade | None, distribution: Distribution | None) -> str | N
 @dataclass(frozen=True)
 class ReviewPolicy:
     """`margin`: a share within this fraction of a cut-off (relative) needs review;
-    `min_confidence`: a mean top-class probability below this needs review."""
+    `min_confidence`: a mean top-class probability below this needs review. Beyond these, a model mask
+    needs review without a calibrated range, with a range across a cut-off, or one wider than the model's
+    calibration lets pass (`ShareRange.review_max_width`)."""
 
     margin: float = 0.1  # 0.2 flagged most shares: the ASTM cut-offs are only 1.5-3x apart
     min_confidence: float = 0.6
@@ -248,6 +252,26 @@ class Assessment:
 
 
 NO_ASSET = "no asset in view"
+NO_RANGE = "no calibrated share range, so the model's figure cannot be checked"
+
+
+class _Range(Protocol):
+    """What `assess` reads of a share range (`share_range.ShareRange`)."""
+
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float: ...
+
+    @property
+    def spread(self) -> float: ...
+
+    @property
+    def too_wide(self) -> bool: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 def near_cutoffs(
@@ -268,7 +292,7 @@ def spanned_cutoffs(low: float, high: float, table: GradeTable) -> list[float]:
 
 
 def _scale_reasons(
-    share: float, scale: GradeScale, policy: ReviewPolicy, share_range: tuple[float, float] | None
+    share: float, scale: GradeScale, policy: ReviewPolicy, share_range: _Range | None
 ) -> list[str]:
     table = scale.table
     reasons = [
@@ -277,14 +301,32 @@ def _scale_reasons(
         for _, upper in near_cutoffs(share, policy.margin, (table,))
     ]
     if share_range is not None:
-        low, high = share_range
+        low, high = share_range.low, share_range.high
         crossed = spanned_cutoffs(low, high, table)
         if crossed:
             cuts = ", ".join(f"{_fmt(u)} %" for u in crossed)
             word = "cut-off" if len(crossed) == 1 else "cut-offs"
-            reasons.append(
-                f"the share's range {low:.3g}-{high:.3g} % spans the {table.standard} {word} {cuts}"
-            )
+            span = f"{share_range.label} {low:.3g}-{high:.3g} %"
+            reasons.append(f"the share's {span} spans the {table.standard} {word} {cuts}")
+    return reasons
+
+
+def _model_reasons(
+    mean_confidence: float | None, policy: ReviewPolicy, share_range: _Range | None, range_note: str | None
+) -> list[str]:
+    """The reasons of a model mask that hold on every scale: no range, a range too wide, low confidence."""
+    reasons = []
+    if share_range is None:
+        reasons.append(range_note or NO_RANGE)
+    elif share_range.too_wide:
+        reasons.append(
+            f"the share's {share_range.label} is {share_range.spread:.3g} points wide, wider than the "
+            "model's calibration lets pass"
+        )
+    if mean_confidence is not None and mean_confidence < policy.min_confidence:
+        reasons.append(
+            f"model is unsure: mean confidence {mean_confidence:.2f} < {policy.min_confidence:.2f}"
+        )
     return reasons
 
 
@@ -293,19 +335,32 @@ def assess(
     mean_confidence: float | None,
     policy: ReviewPolicy | None = None,
     scale: GradeScale | str = GradeScale.ASTM_D610,
-    share_range: tuple[float, float] | None = None,
+    share_range: _Range | None = None,
+    *,
+    source: str = MODEL,
+    range_note: str | None = None,
 ) -> Assessment:
-    """Both grades, and whether a person should look at `scale`'s grade: near one of its cut-offs, a share
-    range (low, high in %) that spans one, low confidence, or no asset in view."""
+    """Both grades, and whether a person should look at `scale`'s grade.
+
+    A `source` "model" mask passes only with a calibrated `share_range` (a `ShareRange`) inside one grade
+    band, not wider than its calibration allows, a share not near a cut-off and confidence the policy
+    accepts; without a range the reason is `range_note` (why there is none) or `NO_RANGE`. An "edited"
+    mask always needs review (`EDITED_REASON`) until signed; a "reviewed" (signed) one never does."""
     policy, scale = policy or ReviewPolicy(), GradeScale(scale)
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     if stats.corroded_share is None:
-        by_scale = tuple((s, (NO_ASSET,)) for s in GradeScale)
-        return Assessment(None, None, True, (NO_ASSET,), scale, by_scale)
+        no_asset = () if source == REVIEWED else (NO_ASSET,)
+        by_scale = tuple((s, no_asset) for s in GradeScale)
+        return Assessment(None, None, bool(no_asset), no_asset, scale, by_scale)
     share = stats.corroded_share
-    common = []
-    if mean_confidence is not None and mean_confidence < policy.min_confidence:
-        common.append(f"model is unsure: mean confidence {mean_confidence:.2f} < {policy.min_confidence:.2f}")
-    by_scale = tuple((s, tuple(_scale_reasons(share, s, policy, share_range) + common)) for s in GradeScale)
+    if source == MODEL:
+        common = _model_reasons(mean_confidence, policy, share_range, range_note)
+        by_scale = tuple(
+            (s, tuple(_scale_reasons(share, s, policy, share_range) + common)) for s in GradeScale
+        )
+    else:
+        by_scale = tuple((s, (EDITED_REASON,) if source == EDITED else ()) for s in GradeScale)
     reasons = dict(by_scale)[scale]
     return Assessment(
         grade(share, GradeScale.ASTM_D610),

@@ -12,20 +12,23 @@ from app.core.grading import Distribution, d610_distribution
 from app.core.palette import ClassInfo
 from app.core.patches import PatchStats, patch_stats
 from app.core.physical import area_mm2, check_scale
-from app.core.share_range import CALIBRATED, RangeThresholds, ShareRange, share_range
+from app.core.range_calibration import RangeCalibration, photo_range
+from app.core.share_range import ShareRange
 from app.core.stats import AreaStats, area_stats
 
 
 @dataclass(frozen=True)
 class PhotoMeasures:
     """What `measure_photo` found; each part None where it does not apply (no asset in view, no
-    probability plane, no scale)."""
+    probabilities or range calibration, no scale). `range_note` says why a photo with a pipe in view
+    has no range (the model carries no calibration, or the labels are not the model's)."""
 
     patches: PatchStats | None
     distribution: Distribution | None
     share_range: ShareRange | None
     mm_per_px: float | None
     class_areas_mm2: dict[str, float] | None
+    range_note: str | None = None
 
     @property
     def corrosion_area_mm2(self) -> float | None:
@@ -43,22 +46,26 @@ class PhotoMeasures:
 def measure_photo(
     labels: np.ndarray,
     classes: Sequence[ClassInfo],
-    corrosion_probability: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
     mm_per_px: float | None = None,
     stats: AreaStats | None = None,
     min_patch_pixels: int | None = None,
-    thresholds: RangeThresholds = CALIBRATED,
+    calibration: RangeCalibration | None = None,
+    range_note: str | None = None,
 ) -> PhotoMeasures:
-    """Patches, distribution type, range (with `Segmentation.corrosion_probability`) and areas (with a
-    scale) of one label map. Pass `stats` when already computed for these labels."""
+    """Patches, distribution type, the calibrated range (with `Segmentation.probabilities` and the model's
+    `calibration`; else `range_note` says why there is none) and areas (with a scale) of one label map.
+    Pass `stats` when already computed for these labels."""
     scale = None if mm_per_px is None else check_scale(mm_per_px)
     patches = patch_stats(labels, classes, min_patch_pixels)
-    pixels = (stats or area_stats(labels, classes)).pixels
-    areas = None if scale is None else {name: area_mm2(n, scale) for name, n in pixels.items()}
+    stats = stats or area_stats(labels, classes)
+    areas = None if scale is None else {name: area_mm2(n, scale) for name, n in stats.pixels.items()}
+    r = photo_range(stats.corroded_share, probabilities, classes, calibration)
     return PhotoMeasures(
         patches=patches,
         distribution=d610_distribution(patches),
-        share_range=share_range(labels, corrosion_probability, classes, thresholds),
+        share_range=r,
         mm_per_px=scale,
         class_areas_mm2=areas,
+        range_note=None if r is not None or stats.corroded_share is None else range_note,
     )

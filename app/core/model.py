@@ -21,10 +21,12 @@ import numpy as np
 from app.core import contract
 from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
 from app.core.errors import ModelBudgetError, ModelContractError
+from app.core.model_accuracy import ModelAccuracy, accuracy_line, read_accuracy
 from app.core.model_check import check_contract, ort_message, run_probabilities
 from app.core.onnx_scan import MalformedModel, check_external_data, external_data_refs
 from app.core.palette import ClassInfo
 from app.core.paths import models_dir
+from app.core.range_calibration import RangeCalibration, read_calibration
 from app.core.text import safe_path
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,11 @@ class SegmentationModel:
         self.input_size = input_size
         self.metadata = dict(metadata)
         self.metrics = _parse_metrics(metadata.get(contract.KEY_METRICS))
+        # The share's calibrated range and the measured error, written by training.model_figures; without a
+        # calibration `range_note` says why the photos get no range.
+        self.range_calibration: RangeCalibration | None
+        self.range_calibration, self.range_note = read_calibration(metadata)
+        self.accuracy: ModelAccuracy | None = read_accuracy(metadata)
         self.providers: tuple[str, ...] = tuple(session.get_providers())
         self.device = "CUDA" if CUDA_PROVIDER in self.providers else "CPU"
         # The execution provider that runs the network (what records and reports name), e.g.
@@ -190,6 +197,11 @@ class SegmentationModel:
             )
         check_probabilities(probs, self._name)
         return probs.astype(np.float32, copy=False)
+
+    @property
+    def accuracy_line(self) -> str:
+        """The model's typical error in one line, or "accuracy unknown"."""
+        return accuracy_line(self.accuracy)
 
     def describe(self) -> str:
         """One line for status bars and logs."""

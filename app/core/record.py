@@ -135,6 +135,7 @@ class KeyFigures:
     needs_review: bool
     corrosion_area_mm2: float | None
     figures_source: str
+    range_label: str = "range"
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,8 @@ def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any
     return {
         "corroded_share_low": None if r is None else round(r.low, 6),
         "corroded_share_high": None if r is None else round(r.high, 6),
-        "range_thresholds": None
-        if r is None
-        else {"low": round(r.thresholds.low, 4), "high": round(r.thresholds.high, 4)},
+        "range_label": None if r is None else r.label,
+        "range_note": m.range_note,
         "d610_distribution": None if d is None else d.type,
         "d610_distribution_evidence": None if d is None else d.evidence,
         "astm_d610_with_distribution": d610_label(astm, d),
@@ -276,7 +276,8 @@ class PhotoRecord(Mapping[str, Any]):
                 "model_file": result.model_file,
                 "provider": result.provider,
                 "mode": result.mode.value,
-                "labels_source": result.labels_source,
+                "labels_source": result.labels_source,  # model, edited (unsigned) or reviewed (signed)
+                "model_accuracy": result.model_accuracy,
                 "classes": [c.to_json() for c in result.classes],
                 "pixels": dict(result.stats.pixels),
                 "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
@@ -424,6 +425,7 @@ class PhotoRecord(Mapping[str, Any]):
             bool(d.get("needs_review")),
             d.get("corrosion_area_mm2"),
             self.figures_source,
+            d.get("range_label") or "range",
         )
 
     def model_facts(self) -> dict[str, Any]:
@@ -438,8 +440,8 @@ class PhotoRecord(Mapping[str, Any]):
 
     @property
     def figures_source(self) -> str:
-        """Where the figures come from (`model` or `reviewed`)."""
-        return self.data.get("figures_source") or MODEL
+        """Where the figures come from: `model`, `edited` (unsigned) or `reviewed` (signed)."""
+        return self.data.get("figures_source") or self.data.get("labels_source") or MODEL
 
     @property
     def reviewed_mask(self) -> str | None:
@@ -496,6 +498,7 @@ class PhotoRecord(Mapping[str, Any]):
             "source": self.figures_source,
             "reviewed_by": d.get("reviewed_by") or "",
             "reviewed_at": d.get("reviewed_at") or "",
+            "model_accuracy": d.get("model_accuracy") or "",
         }
 
 

@@ -76,7 +76,9 @@ def read_mask(
 def apply_reviewed_mask(
     result: PhotoResult, mask: ReviewedMask | None, policy: ReviewPolicy | None = None
 ) -> ReviewedFigures:
-    """`result` with its figures from `mask`; the model's result, unchanged, without one."""
+    """`result` with its figures from `mask`; the model's result, unchanged, without one. The figures'
+    source is "reviewed" only for a mask whose record is signed (`ReviewState.of_mask`), else "edited"."""
     if mask is None:
         return ReviewedFigures(result, ReviewState(), None)
-    return ReviewedFigures(reassess(result, mask.labels, policy), ReviewState.of_mask(mask), mask.path)
+    state = ReviewState.of_mask(mask)
+    return ReviewedFigures(reassess(result, mask.labels, policy, source=state.source), state, mask.path)

@@ -1,4 +1,5 @@
-"""Review state of a photo's mask, and reviewed masks on disk (`<name>_mask.reviewed.png`).
+"""Review state of a photo's mask, and corrected masks on disk: `<name>_mask.reviewed.png` for a signed one,
+`<name>_mask.edited.png` for an edit nobody signed yet.
 
 A reviewed mask is a PNG in the palette of DESIGN section 3 (an indexed PNG as we write it, or any RGB
 PNG in those colours), of its photo's size. We write it atomically, never replacing a file unless asked,
@@ -23,13 +24,15 @@ from app.core.errors import OutputExistsError, ReviewedMaskError
 from app.core.export import encode_mask_png, safe_stem
 from app.core.files import atomic_write_bytes
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo
+from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 
-MODEL = "model"
-REVIEWED = "reviewed"
-SOURCES = (MODEL, REVIEWED)
+__all__ = ["EDITED", "MODEL", "REVIEWED", "SOURCES"]  # re-exported: callers of earlier releases
+
 REVIEWED_SUFFIX = "_mask.reviewed.png"
-# Names looked for in a mask folder, most specific first: an inspector's review beats a plain mask.
-MASK_NAME_PATTERNS = ("{stem}_mask.reviewed.png", "{stem}_mask.png", "{stem}.png")
+EDITED_SUFFIX = "_mask.edited.png"
+# Names looked for in a mask folder, most specific first: an inspector's review beats an unsigned edit,
+# which beats a plain mask.
+MASK_NAME_PATTERNS = ("{stem}_mask.reviewed.png", "{stem}_mask.edited.png", "{stem}_mask.png", "{stem}.png")
 PNG_KEY = "corroscope.review"
 # Hand-drawn masks have anti-aliased edges: up to this share of pixels may be far from every class colour
 # (they go to the nearest); above it the mask is refused. Pure black is background (the origin's rule).
@@ -39,7 +42,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @dataclass(frozen=True)
 class ReviewState:
-    """Where a photo's figures come from: the model's mask, or one an inspector reviewed (who, when, note)."""
+    """Where a photo's figures come from: the model's mask, an edit nobody signed ("edited"), or a mask an
+    inspector reviewed (who, when, note). Only "reviewed" has a reviewer and time."""
 
     source: str = MODEL
     reviewed_by: str = ""
@@ -76,11 +80,22 @@ class ReviewState:
     def is_reviewed(self) -> bool:
         return self.source == REVIEWED
 
+    @property
+    def is_signed(self) -> bool:
+        """Reviewed with the reviewer's name: what lets a mask's figures go without a review flag."""
+        return self.source == REVIEWED and bool(self.reviewed_by.strip())
+
     @classmethod
     def of_mask(cls, mask: ReviewedMask) -> ReviewState:
-        """The state of figures computed from a mask read from disk: its own record, or reviewed by an
-        unknown reviewer (a mask from another tool)."""
-        return mask.review if mask.review is not None else cls(REVIEWED)
+        """The state of figures computed from a mask read from disk: its own record when it is signed;
+        "edited" otherwise (an unsigned edit, a record without a reviewer, or a mask from another tool),
+        whatever the file's name says. A model record keeps its note and model."""
+        review = mask.review
+        if review is not None and review.is_signed:
+            return review
+        if review is None:
+            return cls(EDITED)
+        return cls(EDITED, note=review.note, model_sha256=review.model_sha256)
 
     def csv_fields(self) -> dict[str, str]:
         """The CSV columns of DESIGN section 10: `source`, `reviewed_by`, `reviewed_at`."""
@@ -112,9 +127,15 @@ class ReviewedMask:
     off_palette: int
 
 
-def reviewed_mask_path(out_dir: str | os.PathLike[str], stem: str) -> Path:
-    """`OUT/<stem>_mask.reviewed.png`, the stem made safe as for every other output."""
-    return Path(out_dir) / f"{safe_stem(stem)}{REVIEWED_SUFFIX}"
+def reviewed_mask_path(out_dir: str | os.PathLike[str], stem: str, signed: bool = True) -> Path:
+    """`OUT/<stem>_mask.reviewed.png` for a signed mask, `OUT/<stem>_mask.edited.png` for an unsigned edit,
+    the stem made safe as for every other output."""
+    return Path(out_dir) / f"{safe_stem(stem)}{REVIEWED_SUFFIX if signed else EDITED_SUFFIX}"
+
+
+def corrected_mask_path(out_dir: str | os.PathLike[str], stem: str, review: ReviewState | None) -> Path:
+    """Where a corrected mask with this review state goes: `.reviewed.png` only when it is signed."""
+    return reviewed_mask_path(out_dir, stem, signed=review is not None and review.is_signed)
 
 
 def encode_reviewed_png(

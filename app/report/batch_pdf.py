@@ -191,6 +191,7 @@ def draw_batch_report(
     options: BatchReportOptions | None = None,
 ) -> None:
     options = options or BatchReportOptions()
+    c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
     _draw_summary(c, results, failures, model, scales, options)
     if results:
         _draw_cards(c, results, model, scales, options)

@@ -73,6 +73,7 @@ class Canvas:
     height: float
     y: float = 0.0
     page: int = 1
+    note: str = ""  # said in every page's footer, left of the page number (the model's typical error)
 
     @classmethod
     def open(cls, buffer: QBuffer, title: str) -> Canvas:
@@ -224,6 +225,12 @@ class Canvas:
     def footer(self) -> None:
         self.font(7.5)
         self.painter.setPen(QPen(QColor(110, 110, 110)))
+        if self.note:
+            self.font(6.5)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap
+            box = QRectF(0, self.height - self.mm(7), self.width - self.mm(32), self.mm(7))
+            self.painter.drawText(box, int(flags), self.note)
+            self.font(7.5)
         self.painter.drawText(
             QRectF(0, self.height - self.mm(5), self.width, self.mm(5)),
             int(Qt.AlignmentFlag.AlignRight),

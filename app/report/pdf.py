@@ -58,7 +58,7 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
         when = f" at {who['reviewed_at']}" if who["reviewed_at"] else ""
         note = f": {who['note']}" if who["note"] else ""
         lines.append(f"Reviewed by {who['reviewed_by'] or 'an unnamed inspector'}{when}{note}")
-    elif result.labels_source == "reviewed":
+    elif result.labels_source != "model":  # "edited", or "reviewed" without the record's reviewer
         lines.append("Figures from an edited mask, not yet marked reviewed")
     model = record.model_figures
     if model is not None and model.corroded_share != result.stats.corroded_share:
@@ -79,6 +79,7 @@ def draw_photo_report(
     review: Mapping[str, Any] | None = None,
 ) -> None:
     """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades."""
+    c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))

@@ -18,11 +18,12 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 import app.report
 from app.core import export, exporters, pipeline
-from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
+from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.record import ModelFigures, PhotoRecord
 from app.core.reviewed import ReviewState
+from app.core.sources import REVIEWED
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
@@ -69,6 +70,8 @@ def write_photo_exports(
     the figures come from (and the model's own figures beside reviewed ones), into the record."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
+    if review is not None and review.state.source == REVIEWED and review.state.reviewed_by:
+        result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
     record = PhotoRecord.from_result(result)
     if review is not None:
         record = record.with_review(review.state, model_figures=review.model_figures)

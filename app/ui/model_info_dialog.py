@@ -24,6 +24,8 @@ def model_info_html(model: SegmentationModel) -> str:
         ("Created", meta.get(contract.KEY_CREATED, "not stated")),
         ("Input size", "{} × {} (H × W)".format(*model.input_size)),
         ("Running on", f"{model.device} ({', '.join(model.providers)})"),
+        ("Accuracy", model.accuracy_line),
+        ("Share range", _range_text(model)),
     ]
     members = _ensemble_members(meta.get(contract.KEY_ENSEMBLE))
     if members:
@@ -45,6 +47,23 @@ def model_info_html(model: SegmentationModel) -> str:
     no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
     parts += _metrics_html(model.metrics) if model.metrics else no_metrics
     return "".join(parts)
+
+
+def _range_text(model: SegmentationModel) -> str:
+    """ "80 % range: held 81 % of inspectors' shares on held-out photos, mean width 20 points", or why
+    the photos get none."""
+    cal = model.range_calibration
+    if cal is None:
+        return model.range_note or "none"
+    held = cal.held_out
+    if not isinstance(held.get("coverage"), (int, float)) or not isinstance(
+        held.get("mean_width"), (int, float)
+    ):
+        return f"{cal.label} (its held-out coverage is not stated)"
+    return (
+        f"{cal.label}: held {held['coverage'] * 100:.0f} % of inspectors' shares on held-out photos, "
+        f"mean width {held['mean_width']:.0f} points"
+    )
 
 
 def _ensemble_members(raw: str | None) -> str | None:

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core.analysis import REVIEWED_LABELS, PhotoResult, reassess
+from app.core.analysis import EDITED_LABELS, PhotoResult, reassess, with_model_reasons
 from app.core.grading import ReviewPolicy, assess
 from app.core.measure_text import with_scale
 from app.core.stats import AreaStats
@@ -103,15 +103,21 @@ class ResultState(QObject):
             self._result = self.reassessed(labels)
         else:  # areas and grades now; patches and distribution follow in `set_measured` (a worker's)
             assessment = assess(
-                stats, self._result.mean_confidence, self.policy, self._result.assessment.scale
+                stats,
+                self._result.mean_confidence,
+                self.policy,
+                self._result.assessment.scale,
+                source=EDITED_LABELS,
             )
+            if self._model_result is not None:  # the model's reasons to look stay until someone signs
+                assessment = with_model_reasons(assessment, self._model_result.assessment)
             self._result = replace(
                 self._result,
                 stats=stats,
                 assessment=assessment,
                 labels=labels,
                 measures=replace(self._result.measures, share_range=None),
-                labels_source=REVIEWED_LABELS,
+                labels_source=EDITED_LABELS,
             )
         self.labels_changed.emit(labels)
         self.figures_changed.emit(self._result)

@@ -13,7 +13,7 @@ import pytest
 
 from app import cli
 from app.core import figures
-from app.core.analysis import REVIEWED_LABELS, analyze_rgb, reassess
+from app.core.analysis import EDITED_LABELS, REVIEWED_LABELS, analyze_rgb, reassess
 from app.core.export import CSV_COLUMNS, CSV_NAME, companion_path, csv_row, result_to_dict
 from app.core.files import write_png
 from app.core.grading import Distribution, assess
@@ -21,6 +21,8 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.palette import ASSET
 from app.core.pipeline import BatchOptions, run_batch
+from app.core.share_range import ShareRange
+from app.core.sources import EDITED_REASON
 from app.core.stats import AreaStats
 from app.core.synthetic import synthetic_pipe
 
@@ -155,6 +157,10 @@ def test_run_facts_once_in_results_json_and_the_csv_stays_plain(
         "sha256": tiny_model.sha256,
         "provider": "CPUExecutionProvider",  # the execution provider that ran the network
         "mode": "resize",
+        "accuracy": tiny_model.accuracy_line,
+        "accuracy_figures": tiny_model.accuracy.to_json(),
+        "share_range": {"label": "80 % range", "held_out": tiny_model.range_calibration.held_out},
+        "share_range_note": None,
     }
     assert set(run["versions"]) >= {"corroscope", "onnxruntime", "python"}
     assert run["photos"]["rows"] == 3 and run["photos"]["ok"] == 2 and run["photos"]["failed"] == 1
@@ -176,24 +182,28 @@ def test_reassess_an_edited_map_has_no_range_and_the_models_map_keeps_it(
     edited = result.labels.copy()
     edited[10:20, 10:16] = ASSET.id  # the inspector paints half the patch back to asset
     reviewed = reassess(result, edited, mm_per_px=0.5)
-    assert reviewed.labels_source == REVIEWED_LABELS
+    assert reviewed.labels_source == EDITED_LABELS  # changed by hand, signed by nobody
     assert reviewed.measures.share_range is None
     assert reviewed.stats.pixels["corrosion"] == result.stats.pixels["corrosion"] - 60
     assert reviewed.measures.patches.corrosion_pixels == reviewed.stats.pixels["corrosion"]
     assert reviewed.measures.corrosion_area_mm2 == reviewed.stats.pixels["corrosion"] * 0.25
-    assert not any("range" in r for r in reviewed.assessment.reasons)
+    assert reviewed.assessment.reasons[0] == EDITED_REASON and reviewed.assessment.needs_review
     record = result_to_dict(reviewed)
-    assert record["labels_source"] == "reviewed"
+    assert record["labels_source"] == "edited"
     assert record["corroded_share_low"] is None and record["corroded_share_high"] is None
     row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
     assert row["corroded_share_low"] == row["corroded_share_high"] == "" and row["patch_count"] != ""
-    assert figures.share_range_text(reviewed, "astm").startswith("– (reviewed mask")
+    assert figures.share_range_text(reviewed, "astm").startswith("– (edited mask, not signed")
+    assert row["source"] == "edited"
+    signed = reassess(result, edited, source=REVIEWED_LABELS)
+    assert signed.labels_source == "reviewed" and not signed.assessment.needs_review
     assert reassess(result, result.labels).measures.mm_per_px is None  # the result's scale by default
 
 
 def _assessment(share: float, share_range: tuple[float, float] | None = None):
     stats = AreaStats({"corrosion": 1, "asset": 1}, {"corrosion": 1.0, "asset": 1.0}, 2, share)
-    return assess(stats, 0.9, share_range=share_range)
+    low, high = share_range or (share, share)
+    return assess(stats, 0.9, share_range=None if share is None else ShareRange(share, low, high))
 
 
 def test_figures_text_names_the_scale_shown() -> None:
@@ -236,3 +246,23 @@ def test_a_photo_named_results_keeps_its_record(tmp_path: Path, tiny_model: Segm
     assert record["file"] == str(photo)  # the photo's record, not replaced by the run record
     assert "a photo's own record has that name" in summary.csv_error
     assert len(_rows(summary.csv_path)) == 1
+
+
+def test_every_record_and_row_states_the_models_typical_error(
+    tmp_path: Path, tiny_model: SegmentationModel, uncalibrated_model: SegmentationModel
+) -> None:
+    photo = write_png(tmp_path / "p.png", synthetic_pipe(seed=3, size=(60, 80))[0])
+    for model, name in ((tiny_model, "calibrated"), (uncalibrated_model, "plain")):
+        out = tmp_path / name
+        summary = run_batch(model, [photo], out, BatchOptions())
+        (row,) = _rows(summary.csv_path)
+        record = json.loads((out / row["json_file"]).read_text(encoding="utf-8"))
+        assert record["model_accuracy"] == row["model_accuracy"] == model.accuracy_line
+        run = json.loads(companion_path(summary.csv_path).read_text(encoding="utf-8"))
+        assert run["model"]["accuracy"] == model.accuracy_line
+    assert tiny_model.accuracy_line.startswith("Model estimate: typically within ±9 points")
+    assert "accuracy unknown" in uncalibrated_model.accuracy_line
+    # a model without range calibration: no range, the reason said, every photo flagged
+    assert row["corroded_share_low"] == "" and row["needs_review"] == "yes"
+    assert "no range calibration" in row["review_reasons"] and "no range calibration" in record["range_note"]
+    assert run["model"]["share_range"] is None and "no range calibration" in run["model"]["share_range_note"]

@@ -149,7 +149,7 @@ def test_the_mask_for_a_stem_is_found_most_specific_first(tmp_path):
     folder = MaskFolder(tmp_path)
     got = folder.read("IMG_1", (64, 48))
     assert got is not None and np.array_equal(got.labels, labels)
-    assert ReviewState.of_mask(got) == ReviewState("reviewed"), "no record in the file: reviewer unknown"
+    assert ReviewState.of_mask(got) == ReviewState("edited"), "no record in the file: nobody signed it"
     assert folder.read("IMG_9", (64, 48)) is None
     assert folder.find("IMG_1", photo=tmp_path / "IMG_1.PNG") == tmp_path / "IMG_1_mask.reviewed.png"
     alone = tmp_path / "photos"
@@ -173,3 +173,16 @@ def test_the_origin_ground_truth_masks_read_as_the_training_loader_decodes_them(
         assert np.array_equal(got.labels, expected), pair_id
         found = MaskFolder(mask.parent).read(f"ORI_{pair_id}", (expected.shape[1], expected.shape[0]))
         assert found is not None and found.path == mask, "the origin's GT_<id> is ORI_<id>'s mask"
+
+
+def test_only_a_signed_mask_is_named_reviewed(tmp_path) -> None:
+    from app.core.reviewed import corrected_mask_path
+
+    signed = ReviewState.reviewed_now("A. Inspector")
+    assert corrected_mask_path(tmp_path, "IMG_1", signed).name == "IMG_1_mask.reviewed.png"
+    assert corrected_mask_path(tmp_path, "IMG_1", ReviewState("edited")).name == "IMG_1_mask.edited.png"
+    assert corrected_mask_path(tmp_path, "IMG_1", None).name == "IMG_1_mask.edited.png"
+    assert corrected_mask_path(tmp_path, "IMG_1", ReviewState("reviewed")).name == "IMG_1_mask.edited.png"
+    assert signed.is_signed and not ReviewState("reviewed").is_signed
+    with pytest.raises(ValueError):
+        ReviewState("edited", reviewed_by="someone")  # an edit has no reviewer

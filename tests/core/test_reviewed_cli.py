@@ -37,9 +37,11 @@ def _record(out: Path, stem: str) -> dict:
     return json.loads(output_paths(out, stem).json.read_text(encoding="utf-8"))
 
 
-def _check_figures_equal_the_mask(record: dict, row: dict[str, str], labels: np.ndarray) -> None:
+def _check_figures_equal_the_mask(
+    record: dict, row: dict[str, str], labels: np.ndarray, source: str = "reviewed"
+) -> None:
     stats = area_stats(labels, DEFAULT_CLASSES)
-    expected = assess(stats, record["mean_confidence"], ReviewPolicy())
+    expected = assess(stats, record["mean_confidence"], ReviewPolicy(), source=source)
     assert record["pixels"] == dict(stats.pixels)
     assert record["percent"] == {k: round(v, 6) for k, v in stats.percent.items()}
     want_share = None if stats.corroded_share is None else round(stats.corroded_share, 6)
@@ -52,7 +54,7 @@ def _check_figures_equal_the_mask(record: dict, row: dict[str, str], labels: np.
     assert record["needs_review"] == expected.needs_review
     patches = patch_stats(labels, DEFAULT_CLASSES)
     assert record["patch_count"] == (None if patches is None else patches.count)
-    assert record["labels_source"] == "reviewed"
+    assert record["labels_source"] == row["source"] == source
     # a reviewed map has no range: the range comes from the model's probabilities
     assert record["corroded_share_low"] is None and row["corroded_share_low"] == ""
     assert row["corroded_share"] == ("" if want_share is None else f"{want_share:.4f}")
@@ -75,12 +77,12 @@ def test_real_photos_with_their_ground_truth_as_reviewed_masks(tmp_path: Path, t
     for pair_id, photo in zip(ids, photos, strict=True):
         labels, _ = decode_mask(np.asarray(Image.open(masks / f"GT_{pair_id}.png").convert("RGB")))
         record, row = _record(out, photo.stem), rows[str(photo)]
-        _check_figures_equal_the_mask(record, row, labels)
-        assert record["figures_source"] == row["source"] == "reviewed"
+        _check_figures_equal_the_mask(record, row, labels, "edited")
+        # a mask from another tool, signed by nobody: edited figures, still to review
+        assert record["figures_source"] == row["source"] == "edited" and record["needs_review"]
         corrosion_px = np.count_nonzero(labels == 0)  # class 0 is corrosion
         assert record["corrosion_area_mm2"] == pytest.approx(corrosion_px * 0.25, abs=1e-3)
         assert record["reviewed_mask"] == str(masks / f"GT_{pair_id}.png")
-        # a mask from another tool: reviewed, by nobody we know
         assert record["reviewed_by"] == row["reviewed_by"] == "" and row["reviewed_at"] == ""
         written = np.asarray(Image.open(output_paths(out, photo.stem).mask).convert("RGB"))
         assert np.array_equal(decode_mask(written)[0], labels), "the mask written is the reviewed one"
@@ -109,10 +111,12 @@ def test_each_mask_name_is_found_and_its_review_record_reaches_json_and_csv(
     out = tmp_path / "out"
     assert _analyze(photos, out, masks, tiny_model_path) == 0
     rows = _rows(out)
-    for photo, lab in zip(photos[:3], labels[:3], strict=True):
+    sources = ("reviewed", "edited", "edited")  # only pipe0's mask is signed
+    for photo, lab, source in zip(photos[:3], labels[:3], sources, strict=True):
         record, row = _record(out, photo.stem), rows[str(photo)]
-        _check_figures_equal_the_mask(record, row, lab)
-        assert record["figures_source"] == row["source"] == "reviewed"
+        _check_figures_equal_the_mask(record, row, lab, source)
+        assert record["figures_source"] == row["source"] == source
+    assert not _record(out, "pipe0")["needs_review"] and _record(out, "pipe1")["needs_review"]
     first = _record(out, "pipe0")
     assert (first["reviewed_by"], first["reviewed_at"], first["review_note"]) == (
         "=A. Inspector",
@@ -147,8 +151,8 @@ def test_a_wrong_size_or_off_palette_mask_fails_that_photo_and_the_run_goes_on(
     assert "far from every class colour" in rows[str(photos[1])]["error"]
     assert "RGB (40, 200, 90)" in err
     assert not output_paths(out, "pipe0").json.exists(), "a refused photo writes nothing"
-    assert rows[str(photos[2])]["status"] == "ok" and rows[str(photos[2])]["source"] == "reviewed"
-    _check_figures_equal_the_mask(_record(out, "pipe2"), rows[str(photos[2])], labels[2])
+    assert rows[str(photos[2])]["status"] == "ok" and rows[str(photos[2])]["source"] == "edited"  # unsigned
+    _check_figures_equal_the_mask(_record(out, "pipe2"), rows[str(photos[2])], labels[2], "edited")
 
 
 def test_a_resumed_run_redoes_a_photo_whose_mask_appeared(tmp_path: Path, tiny_model_path: Path):
@@ -158,7 +162,7 @@ def test_a_resumed_run_redoes_a_photo_whose_mask_appeared(tmp_path: Path, tiny_m
     out = tmp_path / "out"
     assert _analyze(photos, out, masks, tiny_model_path) == 0
     assert {r["source"] for r in _rows(out).values()} == {"model"}
-    write_reviewed_mask(masks / "pipe1_mask.reviewed.png", labels[1])
+    write_reviewed_mask(masks / "pipe1_mask.reviewed.png", labels[1], review=ReviewState.reviewed_now("B"))
     assert _analyze(photos, out, masks, tiny_model_path) == 0
     rows = _rows(out)
     assert rows[str(photos[0])]["source"] == "model" and rows[str(photos[1])]["source"] == "reviewed"
@@ -179,9 +183,32 @@ def test_masks_in_the_output_folder_never_take_our_own_mask_as_reviewed(
     photos, labels = _photos(tmp_path / "photos", 2)
     out = tmp_path / "out"
     out.mkdir()
-    write_reviewed_mask(out / "pipe1_mask.reviewed.png", labels[1])  # an inspector's, beside our outputs
+    signed = ReviewState.reviewed_now("C")
+    write_reviewed_mask(out / "pipe1_mask.reviewed.png", labels[1], review=signed)  # beside our outputs
     for _ in range(2):  # the second run finds our pipe0_mask.png there: still the model's figures
         assert _analyze(photos, out, out, tiny_model_path) == 0
         rows = _rows(out)
         assert rows[str(photos[0])]["source"] == "model" and rows[str(photos[1])]["source"] == "reviewed"
     assert _record(out, "pipe0")["reviewed_mask"] is None
+
+
+def test_a_reviewed_file_name_without_a_signature_is_an_edit_and_still_needs_review(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    photos, labels = _photos(tmp_path / "photos", 3)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    write_reviewed_mask(masks / "pipe0_mask.reviewed.png", labels[0])  # no record: nobody signed it
+    write_reviewed_mask(masks / "pipe1_mask.edited.png", labels[1], review=ReviewState("edited"))
+    write_reviewed_mask(masks / "pipe2_mask.reviewed.png", labels[2], review=ReviewState.reviewed_now("D"))
+    out = tmp_path / "out"
+    assert _analyze(photos, out, masks, tiny_model_path) == 0
+    rows = _rows(out)
+    for photo, source in zip(photos, ("edited", "edited", "reviewed"), strict=True):
+        record, row = _record(out, photo.stem), rows[str(photo)]
+        assert record["figures_source"] == record["labels_source"] == row["source"] == source
+        assert record["needs_review"] == (source == "edited")
+        if source == "edited":
+            assert record["review_reasons"][0] == "edited, not marked reviewed yet"
+            assert record["reviewed_by"] == row["reviewed_by"] == ""
+    assert rows[str(photos[2])]["reviewed_by"] == "D"

@@ -11,12 +11,15 @@ from app.core.grading import (
     ASTM_D610,
     ISO_4628_3,
     NO_ASSET,
+    NO_RANGE,
     GradeScale,
     ReviewPolicy,
     assess,
     grade,
 )
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
+from app.core.share_range import ShareRange
+from app.core.sources import EDITED_REASON
 from app.core.stats import area_stats
 
 
@@ -142,48 +145,83 @@ def _stats_with_share(share_percent: float):
     return area_stats(_labels(corrosion, 10_000 - corrosion, 0, width=100), DEFAULT_CLASSES)
 
 
+def _near(share: float, half: float = 0.05) -> ShareRange:
+    """A calibrated range this narrow around the share."""
+    return ShareRange(share, share - half, share + half)
+
+
 def test_assess_far_from_cutoffs_and_confident() -> None:
-    a = assess(_stats_with_share(5.0), 0.95)
+    a = assess(_stats_with_share(5.0), 0.95, share_range=_near(5.0))
     assert (a.astm.value, a.iso.label) == (4, "Ri 4")
     assert not a.needs_review and a.reasons == ()
     assert a.grade_for("iso_4628_3") is a.iso
 
 
 def test_assess_near_a_cutoff_needs_review_and_names_it() -> None:
-    a = assess(_stats_with_share(2.9), 0.95)  # 3 % is an ASTM D610 cut-off
+    a = assess(_stats_with_share(2.9), 0.95, share_range=_near(2.9))  # 3 % is an ASTM D610 cut-off
     assert a.needs_review
     assert any("ASTM D610 cut-off 3 %" in r for r in a.reasons)
-    tight = assess(_stats_with_share(2.9), 0.95, ReviewPolicy(margin=0.01))
+    tight = assess(_stats_with_share(2.9), 0.95, ReviewPolicy(margin=0.01), share_range=_near(2.9))
     assert not tight.needs_review
 
 
 def test_the_review_reason_names_the_scale_the_user_reads() -> None:
     stats = _stats_with_share(10.0)  # 10 % is an ASTM D610 cut-off, far from every ISO 4628-3 one
-    iso = assess(stats, 0.95, scale=GradeScale.ISO_4628_3)
+    at_10 = ShareRange(10.0, 9.95, 10.0)  # touches the cut-off without crossing it
+    iso = assess(stats, 0.95, scale=GradeScale.ISO_4628_3, share_range=at_10)
     assert iso.scale is GradeScale.ISO_4628_3
     assert not iso.needs_review and iso.reasons == ()
     assert iso.needs_review_for("astm_d610")
     near_10 = "corroded share 10 % is within 10% of the ASTM D610 cut-off 10 %"
     assert iso.reasons_for("astm_d610") == (near_10,)
-    astm = assess(stats, 0.95, scale="astm_d610")
+    astm = assess(stats, 0.95, scale="astm_d610", share_range=at_10)
     assert astm.needs_review and astm.reasons == iso.reasons_for("astm_d610")
-    near_iso = assess(_stats_with_share(2.7), 0.95, scale="iso_4628_3")  # 2.8 % is an ISO cut-off
+    near_iso = assess(_stats_with_share(2.7), 0.95, scale="iso_4628_3", share_range=_near(2.7, 0.01))
     assert near_iso.reasons == ("corroded share 2.7 % is within 10% of the ISO 4628-3 cut-off 2.8 %",)
     assert all("ISO" not in r for r in near_iso.reasons_for("astm_d610"))
 
 
 def test_a_share_range_across_a_cutoff_needs_review() -> None:
     stats = _stats_with_share(5.0)
-    assert not assess(stats, 0.95, share_range=(4.0, 6.0)).needs_review
-    spans = assess(stats, 0.95, share_range=(2.6, 6.0))
-    assert spans.reasons == ("the share's range 2.6-6 % spans the ASTM D610 cut-off 3 %",)
-    iso = assess(stats, 0.95, scale="iso_4628_3", share_range=(2.6, 20.0))
-    assert iso.reasons == ("the share's range 2.6-20 % spans the ISO 4628-3 cut-offs 2.8 %, 18 %",)
-    assert not assess(stats, 0.95, scale="iso_4628_3", share_range=(3.0, 6.0)).needs_review
+    assert not assess(stats, 0.95, share_range=ShareRange(5.0, 4.0, 6.0)).needs_review
+    spans = assess(stats, 0.95, share_range=ShareRange(5.0, 2.6, 6.0))
+    assert spans.reasons == ("the share's 80 % range 2.6-6 % spans the ASTM D610 cut-off 3 %",)
+    iso = assess(stats, 0.95, scale="iso_4628_3", share_range=ShareRange(5.0, 2.6, 20.0))
+    assert iso.reasons == ("the share's 80 % range 2.6-20 % spans the ISO 4628-3 cut-offs 2.8 %, 18 %",)
+    assert not assess(stats, 0.95, scale="iso_4628_3", share_range=ShareRange(5.0, 3.0, 6.0)).needs_review
+
+
+def test_a_model_mask_without_a_calibrated_range_always_needs_review() -> None:
+    stats = _stats_with_share(5.0)  # far from every cut-off, confident: passed before calibration
+    a = assess(stats, 0.95)
+    assert a.needs_review and a.reasons == (NO_RANGE,)
+    why = "no share range: the model file carries no range calibration"
+    assert assess(stats, 0.95, range_note=why).reasons_for("iso_4628_3") == (why,)
+
+
+def test_a_range_wider_than_the_calibration_trusts_needs_review() -> None:
+    stats = _stats_with_share(70.0)  # D610 grade 0 from 50 to 100 %: a wide range stays in one band
+    wide = ShareRange(70.0, 52.0, 88.0, review_max_width=20.0)
+    a = assess(stats, 0.95, share_range=wide)
+    assert a.needs_review and "36 points wide" in a.reasons[0]
+    assert not assess(
+        stats, 0.95, share_range=ShareRange(70.0, 62.0, 78.0, review_max_width=20.0)
+    ).needs_review
+
+
+def test_an_edited_mask_needs_review_until_signed() -> None:
+    stats = _stats_with_share(5.0)
+    edited = assess(stats, 0.95, share_range=_near(5.0), source="edited")
+    assert edited.needs_review and edited.reasons == (EDITED_REASON,)
+    assert edited.reasons_for("iso_4628_3") == (EDITED_REASON,)
+    signed = assess(stats, 0.2, source="reviewed")  # a person vouches for it: no range needed
+    assert not signed.needs_review and signed.astm.value == 4
+    with pytest.raises(ValueError):
+        assess(stats, 0.95, source="guessed")
 
 
 def test_assess_low_confidence_needs_review() -> None:
-    a = assess(_stats_with_share(5.0), 0.41, ReviewPolicy(min_confidence=0.6))
+    a = assess(_stats_with_share(5.0), 0.41, ReviewPolicy(min_confidence=0.6), share_range=_near(5.0))
     assert a.needs_review and "mean confidence 0.41" in a.reasons[0]
     assert a.reasons_for("iso_4628_3") == a.reasons  # no cut-off of either scale near 5 %
 

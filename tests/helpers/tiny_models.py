@@ -97,3 +97,33 @@ def channel_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def figures_metadata(quantile: float = 1.5, review_max_width: float | None = 30.0) -> dict[str, str]:
+    """Metadata entries of a model with a share range calibration and accuracy figures (made-up numbers
+    of the right form, as `training.model_figures` writes them): a scale of e^bias points per photo."""
+    from app.core.range_calibration import FEATURE_NAMES
+
+    n = len(FEATURE_NAMES)
+    calibration = {
+        "method": "normalized-split-conformal",
+        "coverage": 0.8,
+        "features": list(FEATURE_NAMES),
+        "mean": [0.0] * n,
+        "std": [1.0] * n,
+        "weights": [2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # mean uncertainty drives the width
+        "bias": 1.0,
+        "quantile": quantile,
+        "review_max_width": review_max_width,
+        "held_out": {"folds": 5, "coverage": 0.81, "mean_width": 20.0},
+    }
+    accuracy = {
+        "share_error": {"median": 8.6, "mean": 11.2, "p90": 19.4},
+        "d610_same_share": 0.77,
+        "photos": 194,
+        "measured_on": "5-fold cross-validation",
+    }
+    return {
+        contract.KEY_SHARE_RANGE: json.dumps(calibration),
+        contract.KEY_ACCURACY: json.dumps(accuracy),
+    }

@@ -17,7 +17,7 @@ from app.core import contract
 from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe
 from app.ui.settings import AppSettings
-from tests.helpers.tiny_models import channel_model
+from tests.helpers.tiny_models import channel_model, figures_metadata
 
 # Before pytest-qt makes the QApplication: no display needed.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,7 +43,8 @@ def settings(tmp_path: Path) -> AppSettings:
 
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return channel_model(tmp_path_factory.mktemp("models") / "tiny.onnx")
+    """The tiny model with a range calibration and accuracy figures, as a shipped model has."""
+    return channel_model(tmp_path_factory.mktemp("models") / "tiny.onnx", metadata=figures_metadata())
 
 
 @pytest.fixture(scope="session")

@@ -122,7 +122,7 @@ def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_rang
     assert window.figures.grade_label.text() == f"ASTM D610: {label}" and label.endswith(f"-{want.type}")
     r = result.measures.share_range
     assert r is not None and values["Share range"] == range_text(r, GradeScale.ASTM_D610)
-    assert values["Share range"].startswith("D610 ") and ", range " in values["Share range"]
+    assert values["Share range"].startswith("D610 ") and ", 80 % range " in values["Share range"]
     largest = window.measure_ui.panel.values()["Largest patch"]
     assert largest.startswith(f"{100.0 * patches.largest_pixels / patches.asset_pixels:.3g} % of the asset")
 

@@ -25,3 +25,13 @@ def test_summary_becomes_percent_tables_per_protocol() -> None:
     assert "mean IoU 53.32 %" in html and "mean IoU 57.97 %" in html
     assert "per_class" not in html  # no raw JSON dump
     assert "<b>split</b>: val" in html
+
+
+def test_model_information_states_the_typical_error_and_the_range(tiny_model, uncalibrated_model) -> None:
+    from app.ui.model_info_dialog import model_info_html
+
+    html = model_info_html(tiny_model)
+    assert "Model estimate: typically within ±9 points of an inspector&#x27;s mask (90 % within ±19)" in html
+    assert "80 % range: held 81 % of inspectors&#x27; shares on held-out photos, mean width 20 points" in html
+    plain = model_info_html(uncalibrated_model)
+    assert "accuracy unknown" in plain and "carries no range calibration" in plain

@@ -167,3 +167,15 @@ def test_report_pages_render_as_images_for_the_guide(qapp, photos, tiny_model):
     summary = qimage_to_rgb(pages[0])
     bars = (summary[..., 0] > 150) & (summary[..., 1] < 110) & (summary[..., 2] < 90)
     assert bars.sum() > 500, "the grade chart's bars are drawn"
+
+
+def test_both_reports_state_the_models_typical_error(qapp, photos, tiny_model, uncalibrated_model):
+    line = tiny_model.accuracy_line
+    assert line.startswith("Model estimate: typically within ±9 points")
+    pages = pages_text(_batch(photos, tiny_model))
+    assert len(pages) > 1 and all(line in page for page in pages)  # each page's footer says it
+    result, rgb = photos[0]
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    assert line in " ".join(pages_text(render_pdf_report(result, overlay, rgb, tiny_model)))
+    unknown = " ".join(pages_text(render_pdf_report(result, overlay, rgb, uncalibrated_model)))
+    assert "Model estimate: accuracy unknown" in unknown

@@ -53,7 +53,9 @@ def test_an_edit_recomputes_the_figures_as_numpy_does(qtbot, analysed) -> None:
     assert figures.stats != result.stats and state.edited
     assert state.model_labels is result.labels  # the model's map is kept for the eraser
     state.set_policy(ReviewPolicy(margin=0.0, min_confidence=0.0))
-    assert state.result.assessment.reasons == () or state.result.assessment.reasons[0] == "no asset in view"
+    # an edit needs review until someone signs it, whatever the policy's margins
+    assert state.result.assessment.reasons[0] == "edited, not marked reviewed yet"
+    assert state.result.labels_source == "edited"
 
 
 def test_figures_from_an_editors_counts_equal_a_recount(analysed) -> None:
@@ -88,7 +90,7 @@ def test_fast_edit_figures_then_the_full_measures_of_the_same_map(qtbot, analyse
     edited = result.labels.copy()
     edited[5:30, 5:50] = 0
     fast = state.set_labels(edited, area_stats(edited, result.classes))
-    assert fast.stats == area_stats(edited, result.classes) and fast.labels_source == "reviewed"
+    assert fast.stats == area_stats(edited, result.classes) and fast.labels_source == "edited"
     assert fast.measures.share_range is None  # a hand-edited map has no model range
     version, copy = state.version, edited.copy()
     full = state.reassessed(copy)  # what the worker computes

@@ -1,0 +1,223 @@
+"""A calibrated range for the corroded share: split-conformal on out-of-fold predictions, its width scaled
+by a per-photo difficulty score.
+
+The difficulty score comes from what the app has at run time, the network's class probabilities over the
+photo (`DifficultyFeatures`) and the share itself: a photo whose pipe is uncertain, ragged or ambiguous
+between corrosion and asset gets a wide range, a clear one a narrow range. The parameters (a log-linear
+model of the share's error and the conformal quantile of error / scale) are fitted by
+`python -m training.model_figures` from a cross-validation and travel in the model file's metadata
+(`METADATA_KEY`); a model without them has no range, and `read_calibration` says why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.core.contract import KEY_SHARE_RANGE
+from app.core.palette import ClassInfo, class_by_name
+from app.core.share_range import ShareRange
+
+METADATA_KEY = KEY_SHARE_RANGE
+METHOD = "normalized-split-conformal"
+UNSURE = 0.75  # a pipe pixel whose top-class probability is below this counts as uncertain
+NO_CALIBRATION = (
+    f"no share range: the model file carries no range calibration ({METADATA_KEY}); "
+    "its figures cannot be checked against a measured error"
+)
+
+
+@dataclass(frozen=True)
+class DifficultyFeatures:
+    """What makes one photo's share hard, from the network's probabilities over the photo.
+
+    Over the pipe's pixels (argmax corrosion or asset): the mean uncertainty (1 - top probability), the
+    share of uncertain pixels (top < `UNSURE`), the share whose corrosion-vs-asset split is ambiguous
+    (corrosion / (corrosion + asset) in 0.2..0.8); the pipe's boundary pixels over sqrt(its pixels) (a
+    ragged or fragmented pipe scores high whatever the resolution); the pipe's fraction of the photo."""
+
+    mean_uncertainty: float
+    uncertain_share: float
+    ambiguous_share: float
+    boundary_ratio: float
+    pipe_fraction: float
+
+    def to_json(self) -> dict[str, float]:
+        return {f.name: round(float(getattr(self, f.name)), 6) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> DifficultyFeatures:
+        return cls(**{f.name: float(raw[f.name]) for f in fields(cls)})
+
+
+# The inputs of the difficulty model, in order: the features above and two terms of the share (s in 0..1).
+FEATURE_NAMES = (*(f.name for f in fields(DifficultyFeatures)), "share", "share_spread")
+
+
+def feature_vector(features: DifficultyFeatures, share: float) -> np.ndarray:
+    """The difficulty model's input for one photo; `share` in % (0..100)."""
+    s = min(max(share / 100.0, 0.0), 1.0)
+    values = [getattr(features, f.name) for f in fields(DifficultyFeatures)]
+    return np.array([*values, s, s * (1.0 - s)], dtype=np.float64)
+
+
+def difficulty_features(probabilities: np.ndarray, classes: Sequence[ClassInfo]) -> DifficultyFeatures | None:
+    """The features of one photo from its class probabilities (h x w x C, float 0..1 or uint8 x 255, as
+    `Segmentation.probabilities` or a cross-validation's `oof-probs.npz`); None with no pipe in view."""
+    if probabilities.ndim != 3 or probabilities.shape[2] != len(classes):
+        raise ValueError(f"probabilities must be h x w x {len(classes)}, got {probabilities.shape}")
+    corrosion, asset = class_by_name(classes, "corrosion"), class_by_name(classes, "asset")
+    if corrosion is None or asset is None:
+        return None
+    p = probabilities.astype(np.float32) / (255.0 if probabilities.dtype == np.uint8 else 1.0)
+    top_id = np.argmax(p, axis=2)
+    pipe = (top_id == corrosion.id) | (top_id == asset.id)
+    n = int(np.count_nonzero(pipe))
+    if n == 0:
+        return None
+    top = p.max(axis=2)[pipe]
+    pc, pa = p[..., corrosion.id][pipe], p[..., asset.id][pipe]
+    q = pc / np.maximum(pc + pa, 1e-6)
+    mask = pipe.astype(np.uint8)
+    # The frame edge is no boundary: a pipe cut by the frame is not ragged (border replicated)
+    inner = cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    boundary = int(np.count_nonzero(mask)) - int(np.count_nonzero(inner))
+    return DifficultyFeatures(
+        mean_uncertainty=float(np.mean(1.0 - top)),
+        uncertain_share=float(np.mean(top < UNSURE)),
+        ambiguous_share=float(np.mean((q > 0.2) & (q < 0.8))),
+        boundary_ratio=boundary / math.sqrt(n),
+        pipe_fraction=n / pipe.size,
+    )
+
+
+@dataclass(frozen=True)
+class RangeCalibration:
+    """A fitted range: scale(x) = exp(bias + weights . (x - mean) / std) points for a photo's feature
+    vector x (`FEATURE_NAMES`), the range share +- `quantile` x scale, clipped to 0..100. `held_out` holds
+    the coverage and width measured on folds the fit never saw; `review_max_width` is the widest range
+    (points) the review policy lets pass without a flag (chosen on training folds; None: no such rule)."""
+
+    coverage: float
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    quantile: float
+    review_max_width: float | None = None
+    held_out: dict[str, Any] = field(default_factory=dict)
+    method: str = METHOD
+
+    def __post_init__(self) -> None:
+        n = len(self.features)
+        if not 0.0 < self.coverage < 1.0:
+            raise ValueError(f"coverage must be in (0, 1), got {self.coverage}")
+        if tuple(self.features) != FEATURE_NAMES:
+            raise ValueError(f"features must be {', '.join(FEATURE_NAMES)}, got {', '.join(self.features)}")
+        if not (len(self.mean) == len(self.std) == len(self.weights) == n):
+            raise ValueError("mean, std and weights must have one value per feature")
+        numbers = (*self.mean, *self.std, *self.weights, self.bias, self.quantile)
+        if not all(math.isfinite(v) for v in numbers) or min(self.std) <= 0 or self.quantile < 0:
+            raise ValueError("calibration parameters must be finite, std > 0 and quantile >= 0")
+        if self.method != METHOD:
+            raise ValueError(f"unknown range method {self.method!r} (this version knows {METHOD!r})")
+
+    @property
+    def label(self) -> str:
+        """How the UI names the range: "80 % range"."""
+        return f"{self.coverage * 100:.0f} % range"
+
+    def scale(self, features: DifficultyFeatures, share: float) -> float:
+        """The photo's difficulty in points of share (the typical error of a photo like it)."""
+        return self.scale_of(feature_vector(features, share))
+
+    def scale_of(self, vector: np.ndarray) -> float:
+        """`scale` of a `feature_vector`."""
+        z = (vector - np.array(self.mean)) / np.array(self.std)
+        return float(math.exp(min(self.bias + float(np.dot(self.weights, z)), 6.0)))  # e^6: 400 points
+
+    def range_for(self, share: float, features: DifficultyFeatures) -> ShareRange:
+        """The calibrated range around `share` (% of the asset)."""
+        half = self.quantile * self.scale(features, share)
+        return ShareRange(
+            share,
+            max(0.0, share - half),
+            min(100.0, share + half),
+            self.label,
+            self.review_max_width,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "coverage": self.coverage,
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "quantile": self.quantile,
+            "review_max_width": self.review_max_width,
+            "held_out": self.held_out,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> RangeCalibration:
+        """Parse `to_json`'s dict; ValueError (or KeyError, TypeError) saying what is wrong."""
+        if not isinstance(raw, dict):
+            raise ValueError("the range calibration must be a JSON object")
+        width = raw.get("review_max_width")
+        held = raw.get("held_out") or {}
+        if not isinstance(held, dict):
+            raise ValueError("held_out must be a JSON object")
+        return cls(
+            coverage=float(raw["coverage"]),
+            features=tuple(str(f) for f in raw["features"]),
+            mean=tuple(float(v) for v in raw["mean"]),
+            std=tuple(float(v) for v in raw["std"]),
+            weights=tuple(float(v) for v in raw["weights"]),
+            bias=float(raw["bias"]),
+            quantile=float(raw["quantile"]),
+            review_max_width=None if width is None else float(width),
+            held_out=held,
+            method=str(raw.get("method", "")),
+        )
+
+
+def read_calibration(metadata: Mapping[str, str]) -> tuple[RangeCalibration | None, str | None]:
+    """(the model's range calibration, None) from its ONNX metadata, or (None, why there is no range)."""
+    text = metadata.get(METADATA_KEY)
+    if not text:
+        return None, NO_CALIBRATION
+    try:
+        return RangeCalibration.from_json(json.loads(text)), None
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"no share range: the model's range calibration ({METADATA_KEY}) is unusable: {exc}"
+
+
+def at_size(probabilities: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """The probabilities at (height, width): the calibration's features are measured at the network's
+    input size (a cross-validation keeps resize mode's), so tiles mode's finer grid is shrunk to it."""
+    if probabilities is None or probabilities.shape[:2] == tuple(size):
+        return probabilities
+    return cv2.resize(probabilities, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
+def photo_range(
+    share: float | None,
+    probabilities: np.ndarray | None,
+    classes: Sequence[ClassInfo],
+    calibration: RangeCalibration | None,
+) -> ShareRange | None:
+    """One photo's calibrated range; None without a calibration, probabilities or a pipe in view."""
+    if share is None or probabilities is None or calibration is None:
+        return None
+    features = difficulty_features(probabilities, classes)
+    return None if features is None else calibration.range_for(share, features)
