@@ -29,7 +29,7 @@ from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
-from app.ui.model_menu import NO_MODEL_TEXT, ModelMenuMixin
+from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
 from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
@@ -43,7 +43,10 @@ from app.ui.window_actions import ACTIONS
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
-class MainWindow(ModelMenuMixin, QMainWindow):
+class MainWindow(QMainWindow):
+    """The window; its feature halves (model menu, editing, measures, project) are composed objects
+    that see it as a `WindowHost` (app/ui/host.py)."""
+
     def __init__(self, settings: AppSettings, controller: AppController | None = None) -> None:
         super().__init__()
         self.settings = settings
@@ -55,13 +58,14 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.banner = BannerWidget()
         self.legend = LegendWidget(self.overlay_state)
         self.overlay_panel = OverlayPanelWidget(self.overlay_state)
-        self.figures = FiguresWidget(settings.grade_scale)
+        self.figures = FiguresWidget(self.controller.state, settings.grade_scale, self._pending_text)
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
         self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
-        self.actions, self.menus = make_actions(self, ACTIONS)
+        self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
+        self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu])
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
         self.actions["recursive"].setChecked(settings.recursive)
@@ -69,11 +73,10 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.menus["&File"].insertMenu(self.actions["open_folder"], self._recent_menu)
         self._rebuild_recent()
         self._remember_recent: set[Path] = set()  # photos opened by the user, not by a batch row
-        self._user_model: Path | None = None  # a model the user asked for, saved once it loads
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
-        self.readout = CursorReadoutLabel()
+        self.readout = CursorReadoutLabel(self.controller.state)
         self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
         self.zoom_label, self.busy_label = QLabel(), QLabel()
         for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
@@ -83,7 +86,7 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
-        self._update_enabled()
+        self.update_enabled()
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)
         else:
@@ -127,13 +130,11 @@ class MainWindow(ModelMenuMixin, QMainWindow):
 
     def _connect(self) -> None:
         c = self.controller
-        c.model_loaded.connect(self._on_model_loaded)
-        c.model_refused.connect(self._on_model_refused)
-        c.photo_opened.connect(self._on_photo_opened)
-        c.photo_analyzed.connect(self._on_photo_analyzed)
+        c.state.photo_changed.connect(self._on_photo_changed)
+        c.photo_analyzed.connect(self._on_photo_analyzed)  # the job's ready-made overlay images
         c.photo_failed.connect(lambda msg: self.show_message(msg, "error"))
         c.busy_changed.connect(self.busy_label.setText)
-        c.busy_changed.connect(self._update_enabled)
+        c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
         c.batch_row_ready.connect(self.batch_model.append)
         c.batch_row_ready.connect(self._on_batch_row)
@@ -168,7 +169,11 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.statusBar().showMessage(text, msecs)
         self.statusBar().setToolTip(text)
 
-    def _update_enabled(self, *_args) -> None:
+    def _pending_text(self) -> str:
+        """What the figures panel says while the photo on screen has no result."""
+        return "Analysing…" if self.controller.model else NO_MODEL_TEXT
+
+    def update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
         self.actions["model_info"].setEnabled(has_model)
         self.actions["export"].setEnabled(self.controller.result is not None)
@@ -177,7 +182,9 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
         self.actions["default_model"].setEnabled(self.settings.model_path is not None)
 
-    def _on_photo_opened(self, photo: OpenedPhoto) -> None:
+    def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
+        if photo is None:
+            return
         self.viewer.set_photo(photo.image)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
         if photo.path in self._remember_recent:
@@ -185,17 +192,13 @@ class MainWindow(ModelMenuMixin, QMainWindow):
             self.settings.add_recent_file(photo.path)
             self._rebuild_recent()
         self.batch.select_path(photo.path)  # the table's selection follows the photo shown
-        self.readout.set_photo((photo.image.width(), photo.image.height()))
         if self.banner.level == "error":
             self.banner.dismiss()
-        self.figures.set_result(None, "Analysing…" if self.controller.model else NO_MODEL_TEXT)
-        self._update_enabled()
+        self.update_enabled()
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
-        self.figures.set_result(self.controller.result)  # the state's: with the photo's scale
-        self.readout.set_photo(item.result.size, item.result)
-        self._update_enabled()
+        self.update_enabled()
 
     def _on_batch_row(self, row) -> None:
         if self.controller.current is not None and row.path == self.controller.current.path:
@@ -312,6 +315,10 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
         self.open_paths(paths)
+
+    def load_model_file(self, path: Path) -> None:
+        """A model chosen by hand (a dropped .onnx, Model ▸ Load model…)."""
+        self.model_menu.load_model_file(path)
 
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop does: a model loads, one photo opens, a folder or several photos run as a batch."""

@@ -1,11 +1,13 @@
 """The review half of the Edit UI: mark reviewed, reviewed masks saved, found and opened, training
-export, and the question before unsaved edits go (a mixin of `EditUi`)."""
+export, and the question before unsaved edits go (composed into `EditUi`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMainWindow
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core import exporters
 from app.core.reviewed import reviewed_mask_path
@@ -13,21 +15,27 @@ from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.export_folders import export_folder
+from app.ui.host import WindowHost
 from app.ui.review_dialog import ReviewDialog, ask_discard_edits
 
 
-class ReviewActions:
-    """Needs `window` (the main window), `edits` (`EditController`) and `_update()` of its host."""
+class ReviewUi(QObject):
+    """The review actions of a window's `EditUi`; `on_change` refreshes the edit UI's actions."""
 
-    window: QMainWindow
-    edits: EditController
+    def __init__(self, window: WindowHost, edits: EditController, on_change: Callable[[], None]) -> None:
+        super().__init__(edits)
+        self.window = window
+        self.edits = edits
+        self._update = on_change
 
-    def _update(self, *_args) -> None: ...
+    @property
+    def _parent(self) -> QWidget:
+        return self.window  # type: ignore[return-value]  # the host is the QMainWindow
 
     # review and reviewed masks --------------------------------------------------------------------
     def ask_inspector(self, name: str = "") -> ReviewDialog | None:
         result = self.window.controller.result
-        dialog = ReviewDialog(result.path.name if result else "this photo", name, self.window)
+        dialog = ReviewDialog(result.path.name if result else "this photo", name, self._parent)
         return dialog if dialog.exec() else None
 
     def mark_reviewed(self) -> None:
@@ -63,14 +71,14 @@ class ReviewActions:
         if path is None:
             start = self.default_mask_path()
             chosen, _ = QFileDialog.getSaveFileName(
-                self.window, "Save reviewed mask", str(start), "Reviewed masks (*.png)", "",
+                self._parent, "Save reviewed mask", str(start), "Reviewed masks (*.png)", "",
                 QFileDialog.Option.DontConfirmOverwrite,
             )  # fmt: skip
             if not chosen:
                 return
             path = Path(chosen)
         exists = path.exists()
-        if exists and not confirm_overwrite(self.window, [path]):
+        if exists and not confirm_overwrite(self._parent, [path]):
             return
         if self.edits.session is None:
             self.edits.begin()
@@ -80,7 +88,7 @@ class ReviewActions:
             self.window.controller.run_export(job)
         self._update()
 
-    def _save_beside_exports(self, paths: list) -> None:
+    def save_beside_exports(self, paths: list) -> None:
         """File ▸ Export of an edited or reviewed photo: its reviewed mask goes beside the mask PNG."""
         session, result = self.edits.session, self.window.controller.result
         if session is None or result is None or not (session.edited or session.review.is_reviewed):
@@ -95,7 +103,7 @@ class ReviewActions:
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
         chosen, _ = QFileDialog.getOpenFileName(
-            self.window, "Open reviewed mask", str(start.parent if start else ""), "Masks (*.png)"
+            self._parent, "Open reviewed mask", str(start.parent if start else ""), "Masks (*.png)"
         )
         if chosen:
             self._replace_with_mask(Path(chosen))
@@ -103,12 +111,12 @@ class ReviewActions:
     def _replace_with_mask(self, path: Path) -> None:
         session = self.edits.session
         if session is not None:
-            if session.unsaved and not ask_discard_edits(self.window, [session.path.name], "Open the mask"):
+            if session.unsaved and not ask_discard_edits(self._parent, [session.path.name], "Open the mask"):
                 return
             self.edits.discard(session.path)
         self.edits.open_reviewed_mask(path)
 
-    def _look_for_reviewed_mask(self, item) -> None:
+    def look_for_saved_mask(self, item) -> None:
         """A photo without edits in this run opens with its reviewed mask, beside it or in its results."""
         path = item.result.path
         if path in self.edits.sessions:
@@ -122,7 +130,7 @@ class ReviewActions:
 
     def revert(self) -> None:
         session = self.edits.session
-        if session is not None and ask_discard_edits(self.window, [session.path.name], "Revert"):
+        if session is not None and ask_discard_edits(self._parent, [session.path.name], "Revert"):
             self.edits.discard(session.path)
 
     def export_training(self) -> None:
@@ -137,7 +145,7 @@ class ReviewActions:
             self.window.show_message("No photo is marked reviewed yet (Edit ▸ Mark reviewed…)", "warning")
             return
         folder = QFileDialog.getExistingDirectory(
-            self.window,
+            self._parent,
             f"Export {len(items)} reviewed photo(s) as training data",
             self.window.settings.last_folder,
         )
@@ -149,4 +157,4 @@ class ReviewActions:
     def confirm_close(self) -> bool:
         """True when nothing unsaved would be lost, or the user agrees to lose it (on quit)."""
         unsaved = self.edits.unsaved_sessions()
-        return not unsaved or ask_discard_edits(self.window, [s.path.name for s in unsaved], "Quit")
+        return not unsaved or ask_discard_edits(self._parent, [s.path.name for s in unsaved], "Quit")

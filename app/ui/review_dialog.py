@@ -78,7 +78,7 @@ def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, 
         saved = " (not saved yet)" if unsaved else ""
         return f"✔ Figures from a <b>reviewed mask</b>: {who}{when}{saved}{note}", "color: #205080;"
     if edited:
-        return "✎ Figures from an <b>edited mask</b>, not marked reviewed yet", "color: #a04000;"
+        return "✎ Figures from an <b>edited mask</b>: edited, not reviewed", "color: #a04000;"
     return "Figures from the model's mask", "color: #606060;"
 
 

@@ -121,8 +121,10 @@ def test_review_state_and_edits_survive_switching_photos(qtbot, window, tmp_path
     ui.set_tool("brush")
     drag(qtbot, window, [(20, 20), (70, 60)])
     edited = window.controller.result.labels.copy()
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Ada Inspector", "pipe edge fixed"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(
+        ui.review, "ask_inspector", lambda name="": _Answer("Ada Inspector", "pipe edge fixed")
+    )
+    ui.review.mark_reviewed()
     assert window.settings.inspector_name == "Ada Inspector"
     open_and_wait(qtbot, window, b)
     assert window.editing.edits.session is None
@@ -165,11 +167,11 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
     ui.set_tool("brush")
     ui.set_class("corrosion")
     drag(qtbot, win, [(30, 30), (60, 30)])
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Bo"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(ui.review, "ask_inspector", lambda name="": _Answer("Bo"))
+    ui.review.mark_reviewed()
     target = reviewed_mask_path(path.parent, path.stem)
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
-        ui.save_reviewed_mask(target)
+        ui.review.save_reviewed_mask(target)
     edited = win.controller.result.labels.copy()
     mask = read_reviewed_mask(target, win.controller.result.size)
     assert np.array_equal(mask.labels, edited) and mask.review.reviewed_by == "Bo"
@@ -177,7 +179,7 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
     monkeypatch.setattr(review_actions, "confirm_overwrite", lambda parent, paths: False)
     before = target.read_bytes()
     drag(qtbot, win, [(10, 10), (20, 10)])
-    ui.save_reviewed_mask(target)  # refused replacing: nothing written
+    ui.review.save_reviewed_mask(target)  # refused replacing: nothing written
     assert target.read_bytes() == before
     ui.edits.sessions.clear()  # as in a new run of the app
     reopened = ui.edits.session_changed
@@ -191,12 +193,12 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
 def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkeypatch) -> None:
     win, path = opened
     ui = win.editing
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Cy"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(ui.review, "ask_inspector", lambda name="": _Answer("Cy"))
+    ui.review.mark_reviewed()
     out = tmp_path / "train"
     monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
-        ui.export_training()
+        ui.review.export_training()
     gt = read_reviewed_mask(out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png")
     assert np.array_equal(gt.labels, win.controller.result.labels)
     assert (out / "manifest.json").is_file()

@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
+from app.core.photos import read_image
 from app.core.project import Project
 from app.ui.compare_dialog import CompareDialog
 from app.ui.project_panel_widget import ROLE
+from app.ui.qimage import qimage_to_rgb
+from app.ui.readout_widget import readout_text
 from app.ui.trend_view_widget import TrendDialog, _stamp
 from tests.helpers.pipe_photos import photo_folder
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
@@ -58,24 +62,28 @@ def test_the_tree_shows_asset_inspections_and_photos(project_window) -> None:
     assert [asset.child(0).child(n).text(0) for n in range(3)] == [f"photo_00{n}.png" for n in range(3)]
 
 
-def test_a_stored_photo_shows_its_stored_figures_without_running_the_model(qtbot, project_window) -> None:
+def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot, project_window) -> None:
     win, target = project_window
     open_and_wait(qtbot, win, next((target.parent / "insp0").iterdir()))  # a photo analysed the usual way
-    assert win.actions["export"].isEnabled()
-    analysed: list[object] = []
-    win.controller.photo_analyzed.connect(analysed.append)
     item = win.projects.panel.tree.topLevelItem(0).child(1).child(2)
     photo_id = item.data(0, ROLE)[1]
-    win.projects.panel.tree.setCurrentItem(item)
     with Project.open(target) as project:
         stored = project.latest_result(photo_id)
-    assert stored is not None
-    text = win.projects.panel.figures.text()
+        path = project.photo_file(project.photo(photo_id))
+    assert stored is not None and path is not None
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.projects.panel.tree.setCurrentItem(item)
+    text = win.projects.panel.figures.text()  # the stored figures stay in the panel
     assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
-    qtbot.waitUntil(win.viewer.has_photo, timeout=TIMEOUT_MS)
-    assert not analysed
-    assert win.controller.result is None and not win.actions["export"].isEnabled()
-    assert "Project panel" in win.figures.review_label.text()
+    result = win.controller.result
+    assert result is not None and result.path == path and win.actions["export"].isEnabled()
+    assert win.figures.result is result  # the figures panel and the window show the same photo
+    shown = qimage_to_rgb(win.viewer.rendered_image())
+    assert not np.array_equal(shown, read_image(path)), "the overlay is drawn over the stored photo"
+    y, x = np.argwhere(result.labels == result.labels.max())[0]
+    win.readout.show_at(int(x), int(y))  # the readout speaks of this photo's classes, not the last one's
+    assert win.readout.text() == readout_text(result, result.size, int(x), int(y))
+    assert "·" in win.readout.text()
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
     with Project.open(target) as project:
