@@ -63,8 +63,8 @@ EDIT_ACTIONS = (
     ),
     ActionSpec("revert", "&Edit", "Revert to the &model's mask…", "revert", None),
     ActionSpec("inspector", "&Edit", "Inspector &name…", "change_inspector", None),
-    ActionSpec("save_reviewed", "&File", "&Save reviewed mask…", "save_reviewed_mask", SK.Save),
-    ActionSpec("open_reviewed", "&File", "Open reviewed mas&k…", "open_reviewed_mask_dialog", None),
+    ActionSpec("save_reviewed", "&File", "&Save corrected mask…", "save_reviewed_mask", SK.Save),
+    ActionSpec("open_reviewed", "&File", "Open corrected mas&k…", "open_reviewed_mask_dialog", None),
     ActionSpec(
         "export_training", "&File", "Export reviewed photos as &training data…", "export_training", None
     ),

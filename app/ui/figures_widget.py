@@ -17,6 +17,7 @@ from app.core.grading import GradeScale
 from app.ui.forms import form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
+from app.ui.saved_masks import is_signed
 
 NO_PHOTO_TEXT = "Open a photo to see its figures."
 
@@ -137,8 +138,8 @@ class FiguresWidget(QGroupBox):
         """The review line: a signed mask says who and when; an edit keeps the model's reasons and says
         it is not reviewed; only the model's own mask may say "No review needed"."""
         review, scale = self._state.review, self.grade_scale
-        if review.is_reviewed:
-            who = review.reviewed_by or "an unknown reviewer"
+        if is_signed(review):
+            who = review.reviewed_by
             when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
             return f"✔ Reviewed by {who}{when}.", "color: #205080; font-weight: bold;"
         warn = "color: #a04000; font-weight: bold;"

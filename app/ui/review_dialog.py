@@ -71,13 +71,13 @@ class ReviewDialog(QDialog):
 
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
     """(what the figures panel says about where its figures come from, a style)."""
-    if review.is_reviewed:
-        who = review.reviewed_by or "an unknown reviewer"
+    if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
+        who = review.reviewed_by
         when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
         note = f"<br><i>{review.note}</i>" if review.note else ""
         saved = " (not saved yet)" if unsaved else ""
         return f"✔ Figures from a <b>reviewed mask</b>: {who}{when}{saved}{note}", "color: #205080;"
-    if edited:
+    if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says
         return "✎ Figures from an <b>edited mask</b>: edited, not reviewed", "color: #a04000;"
     return "Figures from the model's mask", "color: #606060;"
 
@@ -91,7 +91,7 @@ def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str)
     box.setWindowTitle("Unsaved edits")
     box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}")
     box.setInformativeText(
-        f"{action} and discard them? (File ▸ Save reviewed mask keeps the photo on screen's.)"
+        f"{action} and discard them? (File ▸ Save corrected mask keeps the edits of the photo on screen.)"
     )
     discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)

@@ -302,7 +302,7 @@ def test_middle_button_pans_while_a_tool_is_set(qtbot, opened) -> None:
     assert np.array_equal(win.controller.result.labels, before)  # panning paints nothing
 
 
-def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbot, opened, tmp_path) -> None:
+def test_exporting_an_edited_photo_writes_its_edited_mask_beside_the_mask(qtbot, opened, tmp_path) -> None:
     from app.ui import export_jobs
 
     win, path = opened
@@ -313,7 +313,7 @@ def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbo
     win.controller.export_finished.connect(written.append)
     export_jobs.start_photo_export(win, out, ["mask", "json"])
     qtbot.waitUntil(lambda: len(written) == 2, timeout=TIMEOUT_MS)
-    target = reviewed_mask_path(out, path.stem)
+    target = out / f"{path.stem}_mask.edited.png"  # nobody signed it: never named "reviewed"
     assert written[1] == [target]
     assert np.array_equal(read_reviewed_mask(target).labels, win.controller.result.labels)
     assert not win.editing.edits.unsaved_sessions()
