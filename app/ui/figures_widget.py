@@ -32,12 +32,15 @@ class FiguresWidget(QGroupBox):
         state: ResultState,
         grade_scale: GradeScale | str = GradeScale.ASTM_D610,
         pending_text: Callable[[], str] = lambda: "Analysing…",
+        model: Callable[[], object] = lambda: None,
         parent: QWidget | None = None,
     ) -> None:
-        """`pending_text`: what to say while a photo has no result yet (e.g. that no model is loaded)."""
+        """`pending_text`: what to say while a photo has no result yet (e.g. that no model is loaded);
+        `model`: the loaded model (its typical error is shown under the figures)."""
         super().__init__("Figures", parent)
         self._state = state
         self._pending_text = pending_text
+        self._model = model
         self._result: PhotoResult | None = None
         self._message = ""
         self.scale_combo = QComboBox()
@@ -56,6 +59,11 @@ class FiguresWidget(QGroupBox):
         self.source_label.setObjectName("figures_source")
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)
+        self.accuracy_label = QLabel()  # the model's typical error, from its own metadata
+        self.accuracy_label.setObjectName("figures_accuracy")
+        self.accuracy_label.setWordWrap(True)
+        self.accuracy_label.setStyleSheet("color: #505050;")
+        self.accuracy_label.setVisible(False)
         self._form = QFormLayout()
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         scale_row = QHBoxLayout()
@@ -67,6 +75,7 @@ class FiguresWidget(QGroupBox):
         layout.addWidget(self.review_label)
         layout.addWidget(self.source_label)
         layout.addLayout(self._form)
+        layout.addWidget(self.accuracy_label)
         layout.addStretch(1)
         self.set_result(None)
         state.photo_changed.connect(self._on_photo)
@@ -111,7 +120,9 @@ class FiguresWidget(QGroupBox):
             self.review_label.setText(self._message or NO_PHOTO_TEXT)
             self.review_label.setStyleSheet("")
             self._set_source("")
+            self.accuracy_label.setVisible(False)
             return
+        self._show_accuracy()
         a = result.assessment
         self.grade_label.setText(figures.grade_text(a, self.grade_scale, result.measures.distribution))
         text, style = self._review_flag(result)
@@ -155,6 +166,27 @@ class FiguresWidget(QGroupBox):
             review_line = figures.review_text(result.assessment, scale)
             return "⚠ " + review_line.replace("Yes: ", "Needs review: "), warn
         return "No review needed.", "color: #206020;"
+
+    def _show_accuracy(self) -> None:
+        """One plain line of how far the model's figures typically are from an inspector's, from the
+        model file (`accuracy_line()` of the figures core; hidden for a model API without it)."""
+        line = getattr(self._model(), "accuracy_line", None)
+        self.accuracy_label.setVisible(line is not None)
+        if line is None:
+            return
+        self.accuracy_label.setText(line())
+        accuracy = getattr(self._model(), "accuracy", None)
+        how = (
+            "The model file states no measured error."
+            if accuracy is None
+            else f"Measured by {accuracy.measured_on} on {accuracy.photos} photos: the corroded share's "
+            f"distance to an inspector's mask is at most ±{accuracy.median_error:.1f} points on half "
+            f"of them (mean {accuracy.mean_error:.1f}, 90 % within ±{accuracy.p90_error:.1f})."
+        )
+        self.accuracy_label.setToolTip(
+            f"{how}\nThese figures are a model's estimate: an inspector reviews them (Edit ▸ Mark "
+            "reviewed…) before they are signed."
+        )
 
     def _set_source(self, html: str, style: str = "") -> None:
         """Where the figures come from (the model's, an edited or a reviewed mask); "" hides it."""

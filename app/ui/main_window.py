@@ -58,7 +58,9 @@ class MainWindow(QMainWindow):
         self.banner = BannerWidget()
         self.legend = LegendWidget(self.overlay_state)
         self.overlay_panel = OverlayPanelWidget(self.overlay_state)
-        self.figures = FiguresWidget(self.controller.state, settings.grade_scale, self._pending_text)
+        self.figures = FiguresWidget(
+            self.controller.state, settings.grade_scale, self._pending_text, lambda: self.controller.model
+        )
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
         self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)

@@ -52,3 +52,15 @@ def test_the_readout_forgets_the_last_photos_classes(qtbot, window, tmp_path: Pa
         window.open_photo(photo(tmp_path, 2)[0])
     window.readout.show_at(3, 3)
     assert window.readout.text() == "x 3, y 3"
+
+
+def test_the_figures_panel_states_the_models_typical_error_where_the_model_gives_it(
+    qtbot, window, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, photo(tmp_path, 1)[0])
+    model, label = window.controller.model, window.figures.accuracy_label
+    line = getattr(model, "accuracy_line", None)  # the figures core's API (the model's own metadata)
+    if line is None:  # a model API without the typical error: no line rather than a made-up one
+        assert not label.isVisible()
+    else:
+        assert label.isVisible() and label.text() == line() and label.toolTip()
