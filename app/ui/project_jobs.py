@@ -116,12 +116,19 @@ class ProjectUi(QObject):
     def add_inspection_dialog(self) -> AddInspectionDialog | None:
         if self.project is None:
             return None
-        dialog = AddInspectionDialog([a.tag for a in self.project.assets()], self.window.settings.last_folder)
+        settings = self.window.settings
+        tags = [a.tag for a in self.project.assets()]
+        dialog = AddInspectionDialog(tags, settings.last_folder, inspector=settings.inspector_name)
+        dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
         dialog.setModal(True)
         dialog.show()
         self.dialogs.append(dialog)
         return dialog
+
+    def _remember_inspector(self, request: InspectionRequest) -> None:
+        if request.inspector:
+            self.window.settings.inspector_name = request.inspector
 
     def add_inspection(self, request: InspectionRequest) -> Worker | None:
         model = self.window.controller.model
@@ -159,17 +166,34 @@ class ProjectUi(QObject):
             self.window.open_photo(path, remember=False)
 
     def rerun(self, photo_id: int) -> Worker | None:
+        """Analyse a stored photo again with the loaded model; the new result is stored beside the old."""
         model = self.window.controller.model
-        if self.project is None or model is None:
+        if self.project is None:
             return None
+        if model is None:
+            self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
+            return None
+        photo = self.project.photo(photo_id)
+        name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
         worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
-        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id))
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id, name, model.path.name))
+        worker.signals.failed.connect(
+            lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
+        )
+        self.window.busy_label.setText(f"Re-running the model on {name}…")
+        self.window.show_status(f"Re-running the model on {name}…")
+        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
         return self.window.controller.pool.start(worker)
 
-    def _on_rerun(self, photo_id: int) -> None:
+    def _on_rerun(self, photo_id: int, name: str, model_name: str) -> None:
         self.panel.refresh()
         self.panel.select_photo(photo_id)
+        count = 0 if self.project is None else len(self.project.results(photo_id))
+        self.window.show_message(
+            f"Stored a new result for {name} (model {model_name}); the project keeps all {count} results "
+            "of this photo, the panel shows the latest.",
+            "info",
+        )
         self.result_added.emit(photo_id)
 
     def relocate_dialog(self) -> None:
