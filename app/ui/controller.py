@@ -152,6 +152,13 @@ class AppController(QObject):
         self.busy_changed.emit(f"Analysing {Path(path).name}…")
         return self.pool.start(worker)
 
+    def clear_photo(self) -> None:
+        """No photo on screen (e.g. a failed batch row is selected): a photo still loading is dropped."""
+        if self._photo_worker is not None:
+            self._photo_worker.cancel()
+        self._photo_token += 1
+        self.state.set_photo(None)
+
     def _on_photo_item(self, token: int, item: object) -> None:
         if token != self._photo_token:
             return

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -102,7 +103,17 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.viewer, 1)
+        # where the photo would be, a failed batch row's reason (the viewer otherwise)
+        self.failed_label = QLabel()
+        self.failed_label.setObjectName("failed_photo")
+        self.failed_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.failed_label.setWordWrap(True)
+        self.failed_label.setStyleSheet("color: #a01010; font-size: 13pt; padding: 24px;")
+        self.failed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.photo_area = QStackedWidget()
+        self.photo_area.addWidget(self.viewer)
+        self.photo_area.addWidget(self.failed_label)
+        layout.addWidget(self.photo_area, 1)
         layout.addWidget(self.legend)
         self.setCentralWidget(central)
         side = QWidget()
@@ -128,7 +139,7 @@ class MainWindow(QMainWindow):
             )
             self.addDockWidget(area, dock)
             setattr(self, f"_{name}", dock)
-        self.resizeDocks([self._dock_batch], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([self._dock_batch], [300], Qt.Orientation.Vertical)  # a dozen rows
 
     def _connect(self) -> None:
         c = self.controller
@@ -147,6 +158,7 @@ class MainWindow(QMainWindow):
         )
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
         self.batch.photo_activated.connect(lambda path: self.open_photo(path, remember=False))
+        self.batch.failed_activated.connect(self._show_failed_row)
         self.batch.cancel_requested.connect(c.cancel_batch)
         self.batch.export_csv_requested.connect(self.export_batch_csv)
         self.figures.grade_scale_changed.connect(self._on_grade_scale)
@@ -187,6 +199,7 @@ class MainWindow(QMainWindow):
     def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
         if photo is None:
             return
+        self.photo_area.setCurrentWidget(self.viewer)
         self.viewer.set_photo(photo.image)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
         if photo.path in self._remember_recent:
@@ -200,6 +213,16 @@ class MainWindow(QMainWindow):
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
+        self.update_enabled()
+
+    def _show_failed_row(self, path: Path, reason: str) -> None:
+        """A failed batch row is current: its reason shows where the photo would be, nothing else."""
+        self.controller.clear_photo()
+        self.viewer.clear()
+        self.failed_label.setText(f"{path.name} could not be analysed:\n\n{reason}")
+        self.failed_label.setToolTip(str(path))
+        self.photo_area.setCurrentWidget(self.failed_label)
+        self.setWindowTitle(f"{path.name} (failed) – Corroscope")
         self.update_enabled()
 
     def _on_batch_row(self, row) -> None:
@@ -266,10 +289,12 @@ class MainWindow(QMainWindow):
         self._step_photo(1)
 
     def _step_photo(self, step: int) -> None:
-        """Within the batch when the photo shown is one of its rows, else within the photo's folder."""
+        """Within the batch from the selected row (a failed one too; else from the photo shown when it is
+        one of the rows), in the order shown; else within the photo's folder."""
         current = self.controller.current.path if self.controller.current else None
-        if current is not None and current in self.batch.paths():
-            if not self.batch.select_step(current, step):  # else the photo follows the selection
+        anchor = self.batch.current_path() or current
+        if anchor is not None and anchor in self.batch.paths():
+            if not self.batch.select_step(anchor, step):  # else the photo follows the selection
                 self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the batch.")
             return
         target = folder_neighbour(current, step) if current is not None else None

@@ -66,7 +66,7 @@ def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_pat
 def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
     folder = make_folder(tmp_path, 3)
     run_batch(qtbot, window, folder)
-    index = window.batch_model.index(1, 0)
+    index = window.batch.proxy.index(1, 0)
     rect = window.batch.table.visualRect(index)
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.batch.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

@@ -272,7 +272,7 @@ def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_pa
     table, model = window.batch.table, window.batch_model
 
     def click_row(i: int) -> None:
-        rect = table.visualRect(model.index(i, 0))
+        rect = table.visualRect(window.batch.proxy.index(i, 0))
         with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
             qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
 

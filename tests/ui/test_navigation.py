@@ -27,7 +27,7 @@ def test_arrow_keys_in_the_batch_table_change_the_photo(qtbot, window, tmp_path)
     folder = make_folder(tmp_path, 3)
     run_batch(qtbot, window, folder)
     table = window.batch.table
-    rect = table.visualRect(window.batch_model.index(0, 0))
+    rect = table.visualRect(window.batch.proxy.index(0, 0))
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert _shown(window) == _selected(window) == window.batch_model.row(0).path
@@ -174,7 +174,7 @@ def test_batch_row_clicks_do_not_fill_recent(qtbot, window, tmp_path):
     run_batch(qtbot, window, folder)
     table = window.batch.table
     for row in range(3):
-        rect = table.visualRect(window.batch_model.index(row, 0))
+        rect = table.visualRect(window.batch.proxy.index(row, 0))
         with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
             qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.settings.recent_files == []
