@@ -204,12 +204,17 @@ class EditController(QObject):
         self.edited.emit()
         self.mask_opened.emit(mask.path, review)
 
-    def save_job(self, path: Path, overwrite: bool) -> Callable[[], list[Path]] | None:
-        """Marks the session saved to `path` and returns the worker job that writes it (None: no session)."""
-        session, result = self.session, self.state.result
-        if session is None or result is None:
+    def save_job(
+        self, path: Path, overwrite: bool, session: EditSession | None = None
+    ) -> Callable[[], list[Path]] | None:
+        """Marks the session (default: the photo on screen's) saved to `path` and returns the job that
+        writes it (None: no session)."""
+        result, model = self.state.result, self.app.model
+        session = session or self.session
+        classes = result.classes if result is not None else model.classes if model is not None else None
+        if session is None or classes is None:
             return None
-        labels, review, classes = session.editor.labels.copy(), record_of(session.review), result.classes
+        labels, review = session.editor.labels.copy(), record_of(session.review)
         session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 
         def job() -> list[Path]:

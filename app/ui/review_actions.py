@@ -17,7 +17,13 @@ from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.export_folders import export_folder
 from app.ui.host import WindowHost
-from app.ui.review_dialog import ReviewDialog, ask_discard_edits
+from app.ui.review_dialog import (
+    DISCARD,
+    SAVE_ALL,
+    ReviewDialog,
+    ask_discard_edits,
+    ask_unsaved_on_quit,
+)
 from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed
 
 
@@ -188,6 +194,39 @@ class ReviewUi(QObject):
             self.window.controller.run_export(job)
 
     def confirm_close(self) -> bool:
-        """True when nothing unsaved would be lost, or the user agrees to lose it (on quit)."""
+        """True when nothing unsaved would be lost: none, all saved (Save all), or the user lets them go."""
         unsaved = self.edits.unsaved_sessions()
-        return not unsaved or ask_discard_edits(self._parent, [s.path.name for s in unsaved], "Quit")
+        if not unsaved:
+            return True
+        answer = ask_unsaved_on_quit(self._parent, [s.path.name for s in unsaved])
+        if answer == SAVE_ALL:
+            return self.save_all(unsaved)
+        return answer == DISCARD
+
+    def save_all(self, sessions: list) -> bool:
+        """Write each session's corrected mask (its own file, else its results folder), now: the app is
+        about to quit. Files that are not the session's own are replaced only if the user agrees."""
+        targets = []
+        for session in sessions:
+            folder = export_folder(self.window.settings, "photo", session.path.parent)
+            default = corrected_mask_path(folder, session.path.stem, session.review)
+            own = (
+                session.mask_path
+                if session.mask_path is not None and session.mask_path.name == default.name
+                else None
+            )
+            targets.append((session, own or default))
+        others = [t for s, t in targets if t.exists() and t != s.mask_path]
+        if others and not confirm_overwrite(self._parent, others):
+            return False
+        written = []
+        for session, target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            job = self.edits.save_job(target, overwrite=target.exists(), session=session)
+            try:
+                written += job() if job is not None else []
+            except Exception as exc:
+                self.window.show_message(f"Could not save {target}: {exc}. Nothing was discarded.", "error")
+                return False
+        self.window.show_status(f"Saved {len(written)} corrected mask(s): " + ", ".join(map(str, written)))
+        return True

@@ -98,3 +98,27 @@ def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is discard
+
+
+SAVE_ALL, DISCARD, CANCEL = "save", "discard", "cancel"
+
+
+def ask_unsaved_on_quit(parent: QWidget | None, names: Sequence[str]) -> str:
+    """Quitting with unsaved edits: `SAVE_ALL` (each photo's corrected mask into its results folder),
+    `DISCARD` or `CANCEL` (the default)."""
+    box = QMessageBox(parent)
+    box.setObjectName("unsaved_edits_question")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved edits")
+    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{names_list(names)}")
+    box.setInformativeText(
+        "Save all saves each one's corrected mask in its photo folder's results folder "
+        "(.reviewed.png when signed, .edited.png otherwise)."
+    )
+    save = box.addButton("Save all", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save)
+    box.exec()
+    clicked = box.clickedButton()
+    return SAVE_ALL if clicked is save else DISCARD if clicked is discard else CANCEL

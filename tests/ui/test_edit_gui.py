@@ -43,6 +43,7 @@ def _discard_on_close(monkeypatch) -> None:
     """The window fixture closes the window after each test: its edits may go without a modal question
     (a test that checks the question patches it again)."""
     monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda parent, names: "discard")
 
 
 @pytest.fixture
@@ -149,16 +150,39 @@ def test_quitting_with_unsaved_edits_asks(qtbot, opened, monkeypatch) -> None:
     drag(qtbot, win, [(20, 20), (40, 30)])
     asked: list[list[str]] = []
 
-    def answer(parent, names, action, reply):
+    def answer(names, reply):
         asked.append(list(names))
         return reply
 
-    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, False))
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: answer(n, "cancel"))
     assert not win.close()
     assert win.isVisible() and asked == [[path.name]]
-    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, True))
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: answer(n, "discard"))
     assert win.close()
     assert len(asked) == 2
+
+
+def test_quitting_with_unsaved_edits_can_save_them_all(qtbot, window, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    paths = [photo(folder, seed, size=(96, 128))[0] for seed in (3, 4)]
+    edited = {}
+    for path in paths:
+        open_and_wait(qtbot, window, path)
+        window.editing.set_tool("brush")
+        drag(qtbot, window, [(20, 20), (60, 40)])
+        edited[path] = window.controller.result.labels.copy()
+    window.editing.edits.mark_reviewed("Eve")  # the photo on screen is signed, the other is not
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: "save")
+    assert window.close()
+    results = tmp_path / "site results"
+    unsigned = read_reviewed_mask(results / f"{paths[0].stem}_mask.edited.png")
+    signed = read_reviewed_mask(results / f"{paths[1].stem}_mask.reviewed.png")
+    assert np.array_equal(unsigned.labels, edited[paths[0]]) and np.array_equal(
+        signed.labels, edited[paths[1]]
+    )
+    assert signed.review.reviewed_by == "Eve"
+    assert not (results / f"{paths[0].stem}_mask.reviewed.png").exists()
 
 
 def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, monkeypatch) -> None:

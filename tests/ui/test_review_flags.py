@@ -18,6 +18,7 @@ from tests.ui.test_edit_gui import drag
 @pytest.fixture(autouse=True)
 def _discard_on_close(monkeypatch) -> None:
     monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda parent, names: "discard")
 
 
 @pytest.fixture
