@@ -51,10 +51,11 @@ class BatchRow:
     reason: str = ""
     record: Mapping[str, Any] | None = None
     thumbnail: Thumbnail | None = None
+    pending: bool = False  # not analysed yet: the batch was cancelled before it (Continue runs it)
 
     @property
     def failed(self) -> bool:
-        return self.result is None
+        return self.result is None and not self.pending
 
 
 COLUMNS = (
@@ -96,7 +97,32 @@ class BatchTableModel(QAbstractTableModel):
         self._failed = 0
         self.endResetModel()
 
+    @property
+    def done_count(self) -> int:
+        """Rows analysed (or failed): all but those still pending."""
+        return sum(not r.pending for r in self._rows)
+
+    def pending_paths(self) -> list[Path]:
+        return [r.path for r in self._rows if r.pending]
+
+    def add_pending(self, paths: list[Path]) -> None:
+        """The photos a cancelled batch did not reach: kept in the table as "not analysed"."""
+        known = {r.path for r in self._rows}
+        paths = [p for p in paths if p not in known]
+        if paths:
+            n = len(self._rows)
+            self.beginInsertRows(QModelIndex(), n, n + len(paths) - 1)
+            self._rows += [BatchRow(p, pending=True) for p in paths]
+            self.endInsertRows()
+
     def append(self, row: BatchRow) -> None:
+        """A photo's row; it takes the place of its pending row when a batch is continued."""
+        pending = next((i for i, r in enumerate(self._rows) if r.pending and r.path == row.path), None)
+        if pending is not None:
+            self._rows[pending] = row
+            self._failed += row.failed
+            self.dataChanged.emit(self.index(pending, 0), self.index(pending, len(COLUMNS) - 1))
+            return
         n = len(self._rows)
         self.beginInsertRows(QModelIndex(), n, n)
         self._rows.append(row)
@@ -175,7 +201,9 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Photo":
             return row.path.name
         if name == "Status":
-            return "failed" if row.failed else "done"
+            return "not analysed" if row.pending else "failed" if row.failed else "done"
+        if row.pending:
+            return "cancelled: Continue analyses it" if name == "Reason" else ""
         if row.failed:
             return row.reason if name == "Reason" else ""
         r = row.result
@@ -231,6 +259,7 @@ class BatchWidget(QWidget):
 
     photo_activated = Signal(Path)
     failed_activated = Signal(Path, str)  # a failed row became current: its path and reason
+    continue_requested = Signal(list)  # the paths a cancelled batch did not reach
     cancel_requested = Signal()
     export_csv_requested = Signal()
 
@@ -244,6 +273,11 @@ class BatchWidget(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Analyse the photos the cancelled batch did not reach")
+        self.continue_button.setVisible(False)
+        self.continue_button.clicked.connect(self._continue)
+        self._keep_rows = False
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_csv_requested)
@@ -285,6 +319,7 @@ class BatchWidget(QWidget):
         top.addWidget(self.progress, 1)
         top.addWidget(self.review_only)
         top.addWidget(self.cancel_button)
+        top.addWidget(self.continue_button)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -306,9 +341,27 @@ class BatchWidget(QWidget):
         """Photos in the batch that runs or ran last."""
         return self._total
 
+    def keep_rest(self, paths: list[Path]) -> None:
+        """A cancelled batch: the photos it did not reach stay as rows, and Continue is offered."""
+        self._model.add_pending(paths)
+        self.continue_button.setVisible(bool(paths))
+        self.continue_button.setEnabled(bool(paths))
+
+    def _continue(self) -> None:
+        paths = self._model.pending_paths()
+        if paths:
+            self._keep_rows = True  # the next start adds to this table instead of clearing it
+            self.continue_button.setEnabled(False)
+            self.continue_requested.emit(paths)
+
     def start(self, total: int) -> None:
-        self._model.clear()
-        self.table.selectionModel().clear()
+        keep, self._keep_rows = self._keep_rows, False
+        self.continue_button.setVisible(False)
+        if keep:
+            total += self._model.done_count
+        else:
+            self._model.clear()
+            self.table.selectionModel().clear()
         self._total = total
         self._follow_new_rows = True
         self._columns_fitted = False
@@ -328,7 +381,7 @@ class BatchWidget(QWidget):
         self.status_label.setText(message)
 
     def _update_status(self, *_args) -> None:
-        done = self._model.rowCount()
+        done = self._model.done_count
         failed = self._model.failed_count
         self.progress.setValue(done)
         self.status_label.setText(

@@ -50,6 +50,7 @@ class AppController(QObject):
     photo_failed = Signal(str)  # why; the app stays usable
     busy_changed = Signal(str)  # what runs now, "" when idle
     batch_started = Signal(int)
+    batch_rest = Signal(list)  # a cancelled batch: the photos it did not reach
     batch_row_ready = Signal(object)  # BatchRow
     batch_finished = Signal(str)  # summary
     export_finished = Signal(list)  # written paths
@@ -200,13 +201,17 @@ class AppController(QObject):
         options = self.batch_options(exports, inputs)
         worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
+        planned: list[Path] = []
 
         def on_item(item: object) -> None:
-            if isinstance(item, int):
-                counts["total"] = item
-                self.batch_started.emit(item)
+            if isinstance(item, list):
+                planned[:] = item
+                counts["total"] = len(item)
+                self.batch_started.emit(len(item))
             elif isinstance(item, BatchRow):
                 counts["failed" if item.failed else "done"] += 1
+                if item.path in planned:
+                    planned.remove(item.path)
                 self.batch_row_ready.emit(item)
 
         def on_end(state: str) -> None:
@@ -217,6 +222,7 @@ class AppController(QObject):
 
         worker.signals.yielded.connect(on_item)
         worker.signals.returned.connect(lambda _v: on_end("Batch finished"))
+        worker.signals.cancelled.connect(lambda: self.batch_rest.emit(list(planned)))
         worker.signals.cancelled.connect(lambda: on_end("Batch cancelled"))
         worker.signals.failed.connect(lambda msg: on_end(f"Batch stopped ({msg})"))
         self._batch_worker = worker
@@ -283,15 +289,15 @@ def _batch_rows(
     *,
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[int | BatchRow]:
-    """First the number of photos, then one `BatchRow` per photo, through the batch pipeline."""
+) -> Iterator[list[Path] | BatchRow]:
+    """First the photos (in order), then one `BatchRow` per photo, through the batch pipeline."""
     paths = photos.find_images(inputs, recursive=recursive)
     # masks this app saved beside the photos (a review) are not photos of the batch
     paths = [p for p in paths if not p.name.endswith(REVIEWED_SUFFIX)]
     if out_dir is not None:  # files we wrote into it earlier, proven by their records; never a photo
         ours = ownership.own_outputs(paths, out_dir)
         paths = [p for p in paths if p not in ours]
-    yield len(paths)
+    yield list(paths)
     if out_dir is not None:
         pipeline.prepare_out_dir(out_dir)
     plan = pipeline.plan_batch(paths, out_dir, options, model)

@@ -94,7 +94,9 @@ def review_fields(window: ExportHost) -> dict[str, Any] | None:
 
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
-    return [r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows]
+    return [
+        r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows if not r.pending
+    ]
 
 
 def write_batch_csv(

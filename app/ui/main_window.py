@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self.busy_label.setText)
         c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
+        c.batch_rest.connect(self.batch.keep_rest)
+        self.batch.continue_requested.connect(lambda paths: c.run_batch_paths(paths))
         c.batch_row_ready.connect(self.batch_model.append)
         c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
@@ -361,7 +363,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.controller.batch_running:
-            done = self.batch_model.rowCount()
+            done = self.batch_model.done_count
             if not questions.ask_quit_during_batch(self, done, self.batch.total):
                 event.ignore()
                 self.show_status(questions.quit_during_batch_text(done, self.batch.total).split(":")[0])
