@@ -66,6 +66,10 @@ class ProjectPanelWidget(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(60)
+        # room for a photo's name beside its figures: a narrower dock elides the names
+        self.setMinimumWidth(
+            header.fontMetrics().horizontalAdvance("2024-05-01 · inspector ORI_000.png") + 140
+        )
         self.figures = QLabel()
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
