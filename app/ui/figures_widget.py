@@ -170,11 +170,12 @@ class FiguresWidget(QGroupBox):
     def _show_accuracy(self) -> None:
         """One plain line of how far the model's figures typically are from an inspector's, from the
         model file (`accuracy_line()` of the figures core; hidden for a model API without it)."""
-        line = getattr(self._model(), "accuracy_line", None)
-        self.accuracy_label.setVisible(line is not None)
-        if line is None:
+        line = getattr(self._model(), "accuracy_line", None)  # a property (or method) of the model
+        text = line() if callable(line) else line
+        self.accuracy_label.setVisible(bool(text))
+        if not text:
             return
-        self.accuracy_label.setText(line())
+        self.accuracy_label.setText(text)
         accuracy = getattr(self._model(), "accuracy", None)
         how = (
             "The model file states no measured error."
