@@ -53,9 +53,10 @@ def shortcut_rows(specs: Sequence[ActionSpec]) -> list[tuple[str, str, str]]:
 
 
 def make_actions(
-    window: QMainWindow, specs: Sequence[ActionSpec]
+    window: QMainWindow, specs: Sequence[ActionSpec], handlers: Sequence[object] = ()
 ) -> tuple[dict[str, QAction], dict[str, QMenu]]:
-    """Build every action and its menu (menus appear in the order they are first named)."""
+    """Build every action and its menu (menus appear in the order they are first named); a slot is the
+    first of `handlers` (composed parts of the window) that has it, else the window's."""
     actions: dict[str, QAction] = {}
     menus: dict[str, QMenu] = {}
     for spec in specs:
@@ -74,7 +75,8 @@ def make_actions(
             action.setStatusTip(spec.tip)
             action.setToolTip(spec.tip)
         action.setCheckable(spec.checkable)
-        slot: Callable = getattr(window, spec.slot)
+        owner = next((h for h in handlers if hasattr(h, spec.slot)), window)
+        slot: Callable = getattr(owner, spec.slot)
         if spec.checkable:
             action.toggled.connect(slot)
         else:

@@ -38,8 +38,13 @@ class InspectionRequest:
 
 class AddInspectionDialog(QDialog):
     def __init__(
-        self, asset_tags: Sequence[str], start_folder: str = "", parent: QWidget | None = None
+        self,
+        asset_tags: Sequence[str],
+        start_folder: str = "",
+        parent: QWidget | None = None,
+        inspector: str = "",
     ) -> None:
+        """`inspector`: the name the app already holds (Edit ▸ Inspector name…), pre-filled."""
         super().__init__(parent)
         self.setWindowTitle("Add inspection")
         self._folder = start_folder
@@ -51,7 +56,7 @@ class AddInspectionDialog(QDialog):
         self.date = QDateEdit(QDate.currentDate())
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
-        self.inspector = QLineEdit()
+        self.inspector = QLineEdit(inspector)
         self.photos = QListWidget()
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)

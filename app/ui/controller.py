@@ -50,6 +50,7 @@ class AppController(QObject):
     photo_failed = Signal(str)  # why; the app stays usable
     busy_changed = Signal(str)  # what runs now, "" when idle
     batch_started = Signal(int)
+    batch_rest = Signal(list)  # a cancelled batch: the photos it did not reach
     batch_row_ready = Signal(object)  # BatchRow
     batch_finished = Signal(str)  # summary
     export_finished = Signal(list)  # written paths
@@ -152,6 +153,13 @@ class AppController(QObject):
         self.busy_changed.emit(f"Analysing {Path(path).name}…")
         return self.pool.start(worker)
 
+    def clear_photo(self) -> None:
+        """No photo on screen (e.g. a failed batch row is selected): a photo still loading is dropped."""
+        if self._photo_worker is not None:
+            self._photo_worker.cancel()
+        self._photo_token += 1
+        self.state.set_photo(None)
+
     def _on_photo_item(self, token: int, item: object) -> None:
         if token != self._photo_token:
             return
@@ -190,13 +198,17 @@ class AppController(QObject):
         options = self.batch_options(exports, inputs)
         worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
+        planned: list[Path] = []
 
         def on_item(item: object) -> None:
-            if isinstance(item, int):
-                counts["total"] = item
-                self.batch_started.emit(item)
+            if isinstance(item, list):
+                planned[:] = item
+                counts["total"] = len(item)
+                self.batch_started.emit(len(item))
             elif isinstance(item, BatchRow):
                 counts["failed" if item.failed else "done"] += 1
+                if item.path in planned:
+                    planned.remove(item.path)
                 self.batch_row_ready.emit(item)
 
         def on_end(state: str) -> None:
@@ -207,6 +219,7 @@ class AppController(QObject):
 
         worker.signals.yielded.connect(on_item)
         worker.signals.returned.connect(lambda _v: on_end("Batch finished"))
+        worker.signals.cancelled.connect(lambda: self.batch_rest.emit(list(planned)))
         worker.signals.cancelled.connect(lambda: on_end("Batch cancelled"))
         worker.signals.failed.connect(lambda msg: on_end(f"Batch stopped ({msg})"))
         self._batch_worker = worker
@@ -273,11 +286,11 @@ def _batch_rows(
     *,
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[int | BatchRow]:
-    """First the number of photos, then one `BatchRow` per photo, through the batch pipeline (the same
+) -> Iterator[list[Path] | BatchRow]:
+    """First the photos (in order), then one `BatchRow` per photo, through the batch pipeline (the same
     inputs, stream, CSV and run record as `corroscope analyze`)."""
     paths = pipeline.select_inputs(inputs, out_dir, recursive).photos
-    yield len(paths)
+    yield list(paths)
     batch = pipeline.iter_batch(
         model, paths, out_dir, options, cancelled=cancelled, progress=progress, keep_results=True
     )

@@ -26,6 +26,7 @@ from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, wri
 from app.ui.controller import AnalyzedPhoto, AppController
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
+from app.ui.saved_masks import record_of, review_of_mask
 from app.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class EditController(QObject):
     edited = Signal()  # the map on screen changed (undo/redo availability may have changed)
     busy_changed = Signal(bool)  # a smart-select worker runs
     message = Signal(str, str)  # text, level ("info", "warning", "error")
+    mask_opened = Signal(object, object)  # Path, ReviewState: a saved correction was opened
 
     def __init__(self, app: AppController, viewer: ImageViewerWidget) -> None:
         super().__init__(app)
@@ -194,20 +196,25 @@ class EditController(QObject):
         if result is None or result.path != photo or model is None or photo in self.sessions:
             return  # another photo by now, or edited meanwhile: the edits on screen win
         editor = LabelEditor(mask.labels, model)
-        review = ReviewState.of_mask(mask)
+        review = review_of_mask(mask.review)
         session = EditSession(photo, editor, labels_view(mask.labels), review, review, mask.path)
         self.sessions[photo] = session
         self._show(session)
         self.session_changed.emit(session)
         self.edited.emit()
-        self.message.emit(f"Figures from the reviewed mask {mask.path.name}", "info")
+        self.mask_opened.emit(mask.path, review)
 
-    def save_job(self, path: Path, overwrite: bool) -> Callable[[], list[Path]] | None:
-        """Marks the session saved to `path` and returns the worker job that writes it (None: no session)."""
-        session, result = self.session, self.state.result
-        if session is None or result is None:
+    def save_job(
+        self, path: Path, overwrite: bool, session: EditSession | None = None
+    ) -> Callable[[], list[Path]] | None:
+        """Marks the session (default: the photo on screen's) saved to `path` and returns the job that
+        writes it (None: no session)."""
+        result, model = self.state.result, self.app.model
+        session = session or self.session
+        classes = result.classes if result is not None else model.classes if model is not None else None
+        if session is None or classes is None:
             return None
-        labels, review, classes = session.editor.labels.copy(), session.review, result.classes
+        labels, review = session.editor.labels.copy(), record_of(session.review)
         session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 
         def job() -> list[Path]:

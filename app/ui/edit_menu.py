@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QMainWindow, QProgressBar, QToolBar
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar
 
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
@@ -25,8 +25,8 @@ from app.ui.edit_tools import (
     Tool,
     ToolSettings,
 )
-from app.ui.review_actions import ReviewActions
-from app.ui.review_dialog import review_text
+from app.ui.host import WindowHost
+from app.ui.review_actions import ReviewUi
 
 PROGRESS_AFTER_MS = 200
 SK = QKeySequence.StandardKey
@@ -63,8 +63,8 @@ EDIT_ACTIONS = (
     ),
     ActionSpec("revert", "&Edit", "Revert to the &model's mask…", "revert", None),
     ActionSpec("inspector", "&Edit", "Inspector &name…", "change_inspector", None),
-    ActionSpec("save_reviewed", "&File", "&Save reviewed mask…", "save_reviewed_mask", SK.Save),
-    ActionSpec("open_reviewed", "&File", "Open reviewed mas&k…", "open_reviewed_mask_dialog", None),
+    ActionSpec("save_reviewed", "&File", "&Save corrected mask…", "save_reviewed_mask", SK.Save),
+    ActionSpec("open_reviewed", "&File", "Open corrected mas&k…", "open_reviewed_mask_dialog", None),
     ActionSpec(
         "export_training", "&File", "Export reviewed photos as &training data…", "export_training", None
     ),
@@ -78,13 +78,14 @@ def edit_shortcuts() -> list[tuple[str, str, str]]:
     return rows
 
 
-class EditUi(ReviewActions, QObject):
+class EditUi(QObject):
     """The editing part of the main window."""
 
-    def __init__(self, window: QMainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the host is the QMainWindow
         self.window = window
         self.edits = EditController(window.controller, window.viewer)
+        self.review = ReviewUi(window, self.edits, self._update)  # Mark reviewed, masks on disk
         self.tool_settings = ToolSettings()
         s, e = self.tool_settings, self.edits
         self.tools: dict[str, Tool | None] = {
@@ -131,7 +132,7 @@ class EditUi(ReviewActions, QObject):
         file_menu.insertSeparator(quit_action)
         for spec in EDIT_ACTIONS:
             action = self._action(spec.name, spec.text, key_sequences(spec), spec.tip)
-            slot = getattr(self, spec.slot)
+            slot = getattr(self.review if hasattr(self.review, spec.slot) else self, spec.slot)
             action.triggered.connect(lambda _c=False, slot=slot: slot())
             if spec.menu == "&File":
                 file_menu.insertAction(quit_action, action)
@@ -198,8 +199,8 @@ class EditUi(ReviewActions, QObject):
         e.busy_changed.connect(self._on_busy)
         w.controller.state.figures_changed.connect(self._on_figures)
         w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
-        w.controller.photo_analyzed.connect(self._look_for_reviewed_mask)
-        w.controller.export_finished.connect(self._save_beside_exports)
+        w.controller.photo_analyzed.connect(self.review.look_for_saved_mask)
+        w.controller.export_finished.connect(self.review.save_beside_exports)
 
     # state --------------------------------------------------------------------------------------
     def _update(self, *_args) -> None:
@@ -213,24 +214,26 @@ class EditUi(ReviewActions, QObject):
             any(s.review.is_reviewed for s in self.edits.sessions.values())
         )
         self.actions["open_reviewed"].setEnabled(has_result)
-        self._show_source(session)
+        self._publish_review(session)
 
-    def _show_source(self, session: EditSession | None) -> None:
+    def _publish_review(self, session: EditSession | None) -> None:
+        """The session's sign-off goes into the state; the figures panel and others read it there."""
         if self.window.controller.result is None:
-            self.window.figures.set_source("")
             return
+        state = self.window.controller.state
         if session is None:
-            self.window.figures.set_source(*review_text(ReviewState(), False, False))
-            return
-        self.window.figures.set_source(*review_text(session.review, session.unsaved, session.edited))
+            state.set_review(ReviewState())
+        else:
+            state.set_review(session.review, session.unsaved)
 
-    def _on_figures(self, result) -> None:
-        if self.edits.session is not None:
-            self.window.figures.set_result(result)
-            self.window.readout.set_photo(result.size, result)
-            if not self._rows_timer.isActive():
-                self._rows_timer.start()
-        self._show_source(self.edits.session)
+    def confirm_close(self) -> bool:
+        """True when nothing unsaved would be lost, or the user agrees (on quit)."""
+        return self.review.confirm_close()
+
+    def _on_figures(self, _result) -> None:
+        if self.edits.session is not None and not self._rows_timer.isActive():
+            self._rows_timer.start()
+        self._publish_review(self.edits.session)
 
     def _update_batch_row(self) -> None:
         result = self.window.controller.result

@@ -235,6 +235,12 @@ class FillTool(Tool):
         return True
 
 
+SMART_NEEDS_BOX = (
+    "Smart select: first drag a box around the pipe; then click to include a part, "
+    "Shift+click to exclude one."
+)
+
+
 class SmartSelectTool(Tool):
     """Drag a box around the pipe; click on pipe to include, Shift+click on background to exclude.
 
@@ -277,6 +283,9 @@ class SmartSelectTool(Tool):
         if self._screen_distance(start, at) > DRAG_PX:
             box = (start.x(), start.y(), at.x(), at.y())
             self.marks = Marks(box=box)
+        elif self.marks.box is None:  # a click needs a box to refine: nothing changes, say what to do
+            self.edits.message.emit(SMART_NEEDS_BOX, "warning")
+            return True
         else:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             p = _point(at)

@@ -101,9 +101,12 @@ def review_fields(window: ExportHost) -> PhotoReview | None:
 
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
-    """Each row's figures, else the record of a photo a batch had done before (resumed), else its failure."""
+    """Each analysed row's figures, else the record of a photo a batch had done before (resumed), else its
+    failure; rows not analysed yet (a cancelled batch's rest) are left out."""
     out: list[PhotoRecord | PhotoFigures | PhotoFailure] = []
     for r in rows:
+        if r.pending:
+            continue
         if r.result is not None:
             out.append(r.result)
         elif isinstance(r.record, PhotoRecord):
@@ -114,8 +117,10 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
 
 
 def report_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
-    """What the batch PDF draws: each row's figures, else its failure."""
-    return [r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows]
+    """What the batch PDF draws: each analysed row's figures, else its failure."""
+    return [
+        r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows if not r.pending
+    ]
 
 
 def write_batch_csv(

@@ -1,7 +1,13 @@
-"""The figures of the photo on screen: area per class, corroded share, grade, review flag, timing."""
+"""The figures of the photo on screen: area per class, corroded share, grade, review flag, timing.
+
+A view of `ResultState` (napari's rule): it listens to the state and nobody else calls its setters.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -9,6 +15,11 @@ from app.core import figures
 from app.core.analysis import PhotoResult
 from app.core.grading import GradeScale
 from app.ui.forms import form_values
+from app.ui.result_state import ResultState
+from app.ui.review_dialog import review_text
+from app.ui.saved_masks import is_signed
+
+NO_PHOTO_TEXT = "Open a photo to see its figures."
 
 
 class FiguresWidget(QGroupBox):
@@ -17,10 +28,21 @@ class FiguresWidget(QGroupBox):
     grade_scale_changed = Signal(str)
 
     def __init__(
-        self, grade_scale: GradeScale | str = GradeScale.ASTM_D610, parent: QWidget | None = None
+        self,
+        state: ResultState,
+        grade_scale: GradeScale | str = GradeScale.ASTM_D610,
+        pending_text: Callable[[], str] = lambda: "Analysing…",
+        model: Callable[[], object] = lambda: None,
+        parent: QWidget | None = None,
     ) -> None:
+        """`pending_text`: what to say while a photo has no result yet (e.g. that no model is loaded);
+        `model`: the loaded model (its typical error is shown under the figures)."""
         super().__init__("Figures", parent)
+        self._state = state
+        self._pending_text = pending_text
+        self._model = model
         self._result: PhotoResult | None = None
+        self._message = ""
         self.scale_combo = QComboBox()
         for key, title in figures.SCALE_TITLES.items():
             self.scale_combo.addItem(title, key.value)
@@ -33,10 +55,15 @@ class FiguresWidget(QGroupBox):
         self.grade_label.setWordWrap(True)
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
-        self.source_label = QLabel()  # model, edited or reviewed mask (set by the edit UI)
+        self.source_label = QLabel()  # model, edited or reviewed mask (from the state's review)
         self.source_label.setObjectName("figures_source")
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)
+        self.accuracy_label = QLabel()  # the model's typical error, from its own metadata
+        self.accuracy_label.setObjectName("figures_accuracy")
+        self.accuracy_label.setWordWrap(True)
+        self.accuracy_label.setStyleSheet("color: #505050;")
+        self.accuracy_label.setVisible(False)
         self._form = QFormLayout()
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         scale_row = QHBoxLayout()
@@ -48,8 +75,24 @@ class FiguresWidget(QGroupBox):
         layout.addWidget(self.review_label)
         layout.addWidget(self.source_label)
         layout.addLayout(self._form)
+        layout.addWidget(self.accuracy_label)
         layout.addStretch(1)
         self.set_result(None)
+        state.photo_changed.connect(self._on_photo)
+        state.result_changed.connect(self._on_result)
+        state.figures_changed.connect(self._on_figures)
+        state.review_changed.connect(lambda _review: self._render())
+
+    def _on_photo(self, photo) -> None:
+        self.set_result(None, NO_PHOTO_TEXT if photo is None else self._pending_text())
+
+    def _on_result(self, result: PhotoResult | None) -> None:
+        if result is None and self._state.photo is not None:
+            self.set_result(None, self._pending_text())
+
+    def _on_figures(self, result: PhotoResult) -> None:
+        if result is self._state.result:  # else superseded while the signal was on its way
+            self.set_result(result)
 
     @property
     def grade_scale(self) -> GradeScale:
@@ -64,23 +107,29 @@ class FiguresWidget(QGroupBox):
         return form_values(self._form)
 
     def set_result(self, result: PhotoResult | None, message: str = "") -> None:
-        self._result = result
+        """The state's slot (connected in `__init__`); not to be called from elsewhere."""
+        self._result, self._message = result, message
+        self._render()
+
+    def _render(self) -> None:
+        result = self._result
         while self._form.rowCount():
             self._form.removeRow(0)
         if result is None:
             self.grade_label.setText("")
-            self.review_label.setText(message or "Open a photo to see its figures.")
+            self.review_label.setText(self._message or NO_PHOTO_TEXT)
             self.review_label.setStyleSheet("")
+            self._set_source("")
+            self.accuracy_label.setVisible(False)
             return
+        self._show_accuracy()
         a = result.assessment
         self.grade_label.setText(figures.grade_text(a, self.grade_scale, result.measures.distribution))
-        if figures.needs_review(a, self.grade_scale):
-            review = figures.review_text(a, self.grade_scale)
-            self.review_label.setText("⚠ " + review.replace("Yes: ", "Needs review: "))
-            self.review_label.setStyleSheet("color: #a04000; font-weight: bold;")
-        else:
-            self.review_label.setText("No review needed.")
-            self.review_label.setStyleSheet("color: #206020;")
+        text, style = self._review_flag(result)
+        self.review_label.setText(text)
+        self.review_label.setStyleSheet(style)
+        edited = self._is_edited(result)
+        self._set_source(*review_text(self._state.review, self._state.unsaved, edited))
         for key, value in figures.figure_rows(result, self.grade_scale):
             if key in ("Grade", "Needs review"):
                 continue
@@ -89,12 +138,63 @@ class FiguresWidget(QGroupBox):
             field.setWordWrap(len(value) > 24)
             self._form.addRow(key + ":", field)
 
-    def set_source(self, html: str, style: str = "") -> None:
+    def _is_edited(self, result: PhotoResult) -> bool:
+        """The mask shown differs from the model's (an undo back to the model's mask is not an edit)."""
+        model = self._state.model_labels
+        if model is None or result.labels is model or result.labels is None:
+            return False
+        return not np.array_equal(result.labels, model)
+
+    def _review_flag(self, result: PhotoResult) -> tuple[str, str]:
+        """The review line: a signed mask says who and when; an edit keeps the model's reasons and says
+        it is not reviewed; only the model's own mask may say "No review needed"."""
+        review, scale = self._state.review, self.grade_scale
+        if is_signed(review):
+            who = review.reviewed_by
+            when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
+            return f"✔ Reviewed by {who}{when}.", "color: #205080; font-weight: bold;"
+        warn = "color: #a04000; font-weight: bold;"
+        if self._is_edited(result):
+            model = self._state.model_result
+            reasons = figures.review_reasons(result.assessment, scale)
+            if model is not None:
+                reasons = [*figures.review_reasons(model.assessment, scale), *reasons]
+            why = "; ".join(dict.fromkeys(reasons))  # each reason once, the model's first
+            tail = f" The model's mask was flagged: {why}." if why else ""
+            return f"⚠ Needs review: edited, not reviewed (Edit ▸ Mark reviewed… signs it).{tail}", warn
+        if figures.needs_review(result.assessment, scale):
+            review_line = figures.review_text(result.assessment, scale)
+            return "⚠ " + review_line.replace("Yes: ", "Needs review: "), warn
+        return "No review needed.", "color: #206020;"
+
+    def _show_accuracy(self) -> None:
+        """One plain line of how far the model's figures typically are from an inspector's, from the
+        model file (`accuracy_line()` of the figures core; hidden for a model API without it)."""
+        line = getattr(self._model(), "accuracy_line", None)  # a property (or method) of the model
+        text = line() if callable(line) else line
+        self.accuracy_label.setVisible(bool(text))
+        if not text:
+            return
+        self.accuracy_label.setText(text)
+        accuracy = getattr(self._model(), "accuracy", None)
+        how = (
+            "The model file states no measured error."
+            if accuracy is None
+            else f"Measured by {accuracy.measured_on} on {accuracy.photos} photos: the corroded share's "
+            f"distance to an inspector's mask is at most ±{accuracy.median_error:.1f} points on half "
+            f"of them (mean {accuracy.mean_error:.1f}, 90 % within ±{accuracy.p90_error:.1f})."
+        )
+        self.accuracy_label.setToolTip(
+            f"{how}\nThese figures are a model's estimate: an inspector reviews them (Edit ▸ Mark "
+            "reviewed…) before they are signed."
+        )
+
+    def _set_source(self, html: str, style: str = "") -> None:
         """Where the figures come from (the model's, an edited or a reviewed mask); "" hides it."""
         self.source_label.setText(html)
         self.source_label.setStyleSheet(style)
         self.source_label.setVisible(bool(html))
 
     def _on_scale(self, _index: int) -> None:
-        self.set_result(self._result)
+        self._render()
         self.grade_scale_changed.emit(self.grade_scale)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +30,7 @@ from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
-from app.ui.model_menu import NO_MODEL_TEXT, ModelMenuMixin
+from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
 from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
@@ -43,7 +44,10 @@ from app.ui.window_actions import ACTIONS
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
-class MainWindow(ModelMenuMixin, QMainWindow):
+class MainWindow(QMainWindow):
+    """The window; its feature halves (model menu, editing, measures, project) are composed objects
+    that see it as a `WindowHost` (app/ui/host.py)."""
+
     def __init__(self, settings: AppSettings, controller: AppController | None = None) -> None:
         super().__init__()
         self.settings = settings
@@ -55,13 +59,16 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.banner = BannerWidget()
         self.legend = LegendWidget(self.overlay_state)
         self.overlay_panel = OverlayPanelWidget(self.overlay_state)
-        self.figures = FiguresWidget(settings.grade_scale)
+        self.figures = FiguresWidget(
+            self.controller.state, settings.grade_scale, self._pending_text, lambda: self.controller.model
+        )
         self.batch_model = BatchTableModel(settings.grade_scale, self)
         self.batch = BatchWidget(self.batch_model)
         self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
-        self.actions, self.menus = make_actions(self, ACTIONS)
+        self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
+        self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu])
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
         self.actions["recursive"].setChecked(settings.recursive)
@@ -69,11 +76,10 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.menus["&File"].insertMenu(self.actions["open_folder"], self._recent_menu)
         self._rebuild_recent()
         self._remember_recent: set[Path] = set()  # photos opened by the user, not by a batch row
-        self._user_model: Path | None = None  # a model the user asked for, saved once it loads
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
-        self.readout = CursorReadoutLabel()
+        self.readout = CursorReadoutLabel(self.controller.state)
         self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
         self.zoom_label, self.busy_label = QLabel(), QLabel()
         for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
@@ -83,7 +89,7 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
-        self._update_enabled()
+        self.update_enabled()
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)
         else:
@@ -97,7 +103,17 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.viewer, 1)
+        # where the photo would be, a failed batch row's reason (the viewer otherwise)
+        self.failed_label = QLabel()
+        self.failed_label.setObjectName("failed_photo")
+        self.failed_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.failed_label.setWordWrap(True)
+        self.failed_label.setStyleSheet("color: #a01010; font-size: 13pt; padding: 24px;")
+        self.failed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.photo_area = QStackedWidget()
+        self.photo_area.addWidget(self.viewer)
+        self.photo_area.addWidget(self.failed_label)
+        layout.addWidget(self.photo_area, 1)
         layout.addWidget(self.legend)
         self.setCentralWidget(central)
         side = QWidget()
@@ -123,18 +139,18 @@ class MainWindow(ModelMenuMixin, QMainWindow):
             )
             self.addDockWidget(area, dock)
             setattr(self, f"_{name}", dock)
-        self.resizeDocks([self._dock_batch], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([self._dock_batch], [300], Qt.Orientation.Vertical)  # a dozen rows
 
     def _connect(self) -> None:
         c = self.controller
-        c.model_loaded.connect(self._on_model_loaded)
-        c.model_refused.connect(self._on_model_refused)
-        c.photo_opened.connect(self._on_photo_opened)
-        c.photo_analyzed.connect(self._on_photo_analyzed)
+        c.state.photo_changed.connect(self._on_photo_changed)
+        c.photo_analyzed.connect(self._on_photo_analyzed)  # the job's ready-made overlay images
         c.photo_failed.connect(lambda msg: self.show_message(msg, "error"))
         c.busy_changed.connect(self.busy_label.setText)
-        c.busy_changed.connect(self._update_enabled)
+        c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
+        c.batch_rest.connect(self.batch.keep_rest)
+        self.batch.continue_requested.connect(lambda paths: c.run_batch_paths(paths))
         c.batch_row_ready.connect(self.batch_model.append)
         c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
@@ -144,6 +160,7 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         )
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
         self.batch.photo_activated.connect(lambda path: self.open_photo(path, remember=False))
+        self.batch.failed_activated.connect(self._show_failed_row)
         self.batch.cancel_requested.connect(c.cancel_batch)
         self.batch.export_csv_requested.connect(self.export_batch_csv)
         self.figures.grade_scale_changed.connect(self._on_grade_scale)
@@ -168,7 +185,11 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.statusBar().showMessage(text, msecs)
         self.statusBar().setToolTip(text)
 
-    def _update_enabled(self, *_args) -> None:
+    def _pending_text(self) -> str:
+        """What the figures panel says while the photo on screen has no result."""
+        return "Analysing…" if self.controller.model else NO_MODEL_TEXT
+
+    def update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
         self.actions["model_info"].setEnabled(has_model)
         self.actions["export"].setEnabled(self.controller.result is not None)
@@ -177,7 +198,10 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
         self.actions["default_model"].setEnabled(self.settings.model_path is not None)
 
-    def _on_photo_opened(self, photo: OpenedPhoto) -> None:
+    def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
+        if photo is None:
+            return
+        self.photo_area.setCurrentWidget(self.viewer)
         self.viewer.set_photo(photo.image)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
         if photo.path in self._remember_recent:
@@ -185,17 +209,23 @@ class MainWindow(ModelMenuMixin, QMainWindow):
             self.settings.add_recent_file(photo.path)
             self._rebuild_recent()
         self.batch.select_path(photo.path)  # the table's selection follows the photo shown
-        self.readout.set_photo((photo.image.width(), photo.image.height()))
         if self.banner.level == "error":
             self.banner.dismiss()
-        self.figures.set_result(None, "Analysing…" if self.controller.model else NO_MODEL_TEXT)
-        self._update_enabled()
+        self.update_enabled()
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
         self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
-        self.figures.set_result(self.controller.result)  # the state's: with the photo's scale
-        self.readout.set_photo(item.result.size, item.result)
-        self._update_enabled()
+        self.update_enabled()
+
+    def _show_failed_row(self, path: Path, reason: str) -> None:
+        """A failed batch row is current: its reason shows where the photo would be, nothing else."""
+        self.controller.clear_photo()
+        self.viewer.clear()
+        self.failed_label.setText(f"{path.name} could not be analysed:\n\n{reason}")
+        self.failed_label.setToolTip(str(path))
+        self.photo_area.setCurrentWidget(self.failed_label)
+        self.setWindowTitle(f"{path.name} (failed) – Corroscope")
+        self.update_enabled()
 
     def _on_batch_row(self, row) -> None:
         if self.controller.current is not None and row.path == self.controller.current.path:
@@ -261,10 +291,12 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         self._step_photo(1)
 
     def _step_photo(self, step: int) -> None:
-        """Within the batch when the photo shown is one of its rows, else within the photo's folder."""
+        """Within the batch from the selected row (a failed one too; else from the photo shown when it is
+        one of the rows), in the order shown; else within the photo's folder."""
         current = self.controller.current.path if self.controller.current else None
-        if current is not None and current in self.batch.paths():
-            if not self.batch.select_step(current, step):  # else the photo follows the selection
+        anchor = self.batch.current_path() or current
+        if anchor is not None and anchor in self.batch.paths():
+            if not self.batch.select_step(anchor, step):  # else the photo follows the selection
                 self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the batch.")
             return
         target = folder_neighbour(current, step) if current is not None else None
@@ -313,6 +345,10 @@ class MainWindow(ModelMenuMixin, QMainWindow):
         event.acceptProposedAction()
         self.open_paths(paths)
 
+    def load_model_file(self, path: Path) -> None:
+        """A model chosen by hand (a dropped .onnx, Model ▸ Load model…)."""
+        self.model_menu.load_model_file(path)
+
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop does: a model loads, one photo opens, a folder or several photos run as a batch."""
         if len(paths) == 1 and paths[0].suffix.lower() == ".onnx":
@@ -327,7 +363,7 @@ class MainWindow(ModelMenuMixin, QMainWindow):
             event.ignore()
             return
         if self.controller.batch_running:
-            done = self.batch_model.rowCount()
+            done = self.batch_model.done_count
             if not questions.ask_quit_during_batch(self, done, self.batch.total):
                 event.ignore()
                 self.show_status(questions.quit_during_batch_text(done, self.batch.total).split(":")[0])

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QPointF
 from PySide6.QtGui import QAction, QImage
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMenu
 
 from app.core.analysis import PhotoResult
 from app.core.physical import ScaleError, scale_from_line
+from app.ui.host import WindowHost
 from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images
 from app.ui.measures_widget import MeasuresWidget
 from app.ui.scale_tool import ScaleBarItem, ScaleLineTool, ScaleState
@@ -39,9 +40,9 @@ def compose_layers(result: PhotoResult) -> LayerJob:
 class MeasureUi(QObject):
     """Owns the scale state, the line tool, the layers and the measures panel of one main window."""
 
-    def __init__(self, window: QMainWindow) -> None:
-        """`window`: the main window (its controller, viewer, overlay state and figures panel)."""
-        super().__init__(window)
+    def __init__(self, window: WindowHost) -> None:
+        """`window`: the main window (its controller, viewer and overlay state)."""
+        super().__init__(window)  # type: ignore[arg-type]  # the host is the QMainWindow
         self.window = window
         self.state = window.controller.state
         self.scales = ScaleState(self)
@@ -72,7 +73,7 @@ class MeasureUi(QObject):
 
     def install_menu(self, view_menu: QMenu, before: QAction) -> None:
         """View ▸ Layers and View ▸ Draw scale line, before `before`."""
-        self.layers_menu = LayersMenu(self.layers, self.window)
+        self.layers_menu = LayersMenu(self.layers, self.window)  # type: ignore[arg-type]
         view_menu.insertMenu(before, self.layers_menu)
         view_menu.insertAction(before, self.draw_action)
 
@@ -153,7 +154,6 @@ class MeasureUi(QObject):
             self.state.set_scale(self.mm_per_px)
             return
         self.panel.set_measures(result.measures, result)
-        self.window.figures.set_result(result)
         if result.labels is not self._layers_of:
             self._start_layers(result)
 

@@ -4,7 +4,6 @@ re-run a photo, show a stored photo) on worker threads; trend and compare dialog
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
@@ -12,13 +11,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.photos import read_image
 from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, add_inspection_photos, analyse_record
 from app.core.project.photos import describe_photo
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
+from app.ui.host import WindowHost
 from app.ui.project_panel_widget import ProjectPanelWidget
-from app.ui.qimage import rgb_to_qimage
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
@@ -54,8 +52,8 @@ class ProjectUi(QObject):
     result_added = Signal(int)  # photo id
     photos_relocated = Signal(int)  # how many were found
 
-    def __init__(self, window: Any) -> None:  # the MainWindow (duck-typed: no import cycle)
-        super().__init__(window)
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the host is the QMainWindow
         self.window = window
         self.project: Project | None = None
         self.panel = ProjectPanelWidget()
@@ -118,12 +116,19 @@ class ProjectUi(QObject):
     def add_inspection_dialog(self) -> AddInspectionDialog | None:
         if self.project is None:
             return None
-        dialog = AddInspectionDialog([a.tag for a in self.project.assets()], self.window.settings.last_folder)
+        settings = self.window.settings
+        tags = [a.tag for a in self.project.assets()]
+        dialog = AddInspectionDialog(tags, settings.last_folder, inspector=settings.inspector_name)
+        dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
         dialog.setModal(True)
         dialog.show()
         self.dialogs.append(dialog)
         return dialog
+
+    def _remember_inspector(self, request: InspectionRequest) -> None:
+        if request.inspector:
+            self.window.settings.inspector_name = request.inspector
 
     def add_inspection(self, request: InspectionRequest) -> Worker | None:
         model = self.window.controller.model
@@ -148,35 +153,47 @@ class ProjectUi(QObject):
         self.inspection_added.emit(summary)
 
     def show_stored_photo(self, photo_id: int) -> None:
-        """The photo in the viewer (read on a worker); its stored figures are already in the panel."""
+        """Open the stored photo the way any photo opens (viewer, overlay, figures, cursor readout); the
+        figures stored in the project stay in the panel beside it."""
         assert self.project is not None
         photo = self.project.photo(photo_id)
         path = None if photo is None else self.project.photo_file(photo)
         if path is None:
             self.window.show_message("The photo is not where the project says; relocate it.", "error")
             return
-        controller = self.window.controller
-        controller.state.set_photo(None)  # the viewer no longer shows their photo
-        self.window.figures.set_result(None, "A stored photo: its figures are in the Project panel.")
-        self.window.setWindowTitle(f"{path.name} – Corroscope")
-        self.window._update_enabled()
-        worker = Worker(lambda p: rgb_to_qimage(read_image(p)), path)
-        worker.signals.returned.connect(self.window.viewer.set_photo)
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
-        self.window.controller.pool.start(worker)
+        current = self.window.controller.current
+        if current is None or current.path != path:
+            self.window.open_photo(path, remember=False)
 
     def rerun(self, photo_id: int) -> Worker | None:
+        """Analyse a stored photo again with the loaded model; the new result is stored beside the old."""
         model = self.window.controller.model
-        if self.project is None or model is None:
+        if self.project is None:
             return None
+        if model is None:
+            self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
+            return None
+        photo = self.project.photo(photo_id)
+        name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
         worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
-        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id))
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id, name, model.path.name))
+        worker.signals.failed.connect(
+            lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
+        )
+        self.window.busy_label.setText(f"Re-running the model on {name}…")
+        self.window.show_status(f"Re-running the model on {name}…")
+        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
         return self.window.controller.pool.start(worker)
 
-    def _on_rerun(self, photo_id: int) -> None:
+    def _on_rerun(self, photo_id: int, name: str, model_name: str) -> None:
         self.panel.refresh()
         self.panel.select_photo(photo_id)
+        count = 0 if self.project is None else len(self.project.results(photo_id))
+        self.window.show_message(
+            f"Stored a new result for {name} (model {model_name}); the project keeps all {count} results "
+            "of this photo, the panel shows the latest.",
+            "info",
+        )
         self.result_added.emit(photo_id)
 
     def relocate_dialog(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -38,6 +39,11 @@ def stored_figures_text(result: StoredResult | None) -> str:
     return "\n".join(lines)
 
 
+def _key(item: QTreeWidgetItem) -> tuple:
+    """What an item stands for (kind and id or tag), the same across rebuilds of the tree."""
+    return tuple(item.data(0, ROLE)[:2])
+
+
 class ProjectPanelWidget(QWidget):
     """Shows one project; tells the window what the user picked (signals), never runs a model."""
 
@@ -55,7 +61,15 @@ class ProjectPanelWidget(QWidget):
         self.title.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
-        self.tree.setColumnWidth(0, 220)
+        header = self.tree.header()  # the names take the room left; the counts are never clipped
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(60)
+        # room for a photo's name beside its figures: a narrower dock elides the names
+        self.setMinimumWidth(
+            header.fontMetrics().horizontalAdvance("2024-05-01 · inspector ORI_000.png") + 140
+        )
         self.figures = QLabel()
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -85,15 +99,36 @@ class ProjectPanelWidget(QWidget):
 
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self.tree.clear()  # another project's items say nothing of this one's
         self.title.setText(
             f"Project {project.location.display}" if project else "No project open (File ▸ New project…)"
         )
         self.refresh()
 
     def refresh(self) -> None:
-        """Rebuild the tree from the project (after an inspection was added)."""
+        """Rebuild the tree from the project (after an inspection was added or a re-run), keeping what
+        was expanded and the item selected."""
+        expanded = {_key(i) for i in self._items() if i.isExpanded()}
+        current = self.tree.currentItem()
+        selected = _key(current) if current is not None else None
+        first = not self.tree.topLevelItemCount()
+        self.tree.blockSignals(True)  # a rebuild is no choice of the user's: no photo opens
         self.tree.clear()
         self.figures.clear()
+        self._build()
+        for item in self._items():
+            key = _key(item)
+            item.setExpanded(key in expanded or (first and key[0] == "asset"))
+            if key == selected:
+                self.tree.setCurrentItem(item)
+        self.tree.blockSignals(False)
+        item = self.tree.currentItem()
+        data = item.data(0, ROLE) if item is not None else None
+        if data and data[0] == "photo" and self.project is not None:
+            self.figures.setText(stored_figures_text(self.project.latest_result(data[1])))
+        self._update_enabled()
+
+    def _build(self) -> None:
         if self.project is not None:
             inspections = self.project.inspections()
             results = self.project.latest_results(i.id for i in inspections)
@@ -103,8 +138,6 @@ class ProjectPanelWidget(QWidget):
                 self.tree.addTopLevelItem(a_item)
                 for i in (i for i in inspections if i.asset_id == asset.id):
                     self._add_inspection_item(a_item, i, {r.photo_id: r for r in results[i.id]})
-                a_item.setExpanded(True)
-        self._update_enabled()
 
     def _add_inspection_item(self, parent: QTreeWidgetItem, inspection, by_photo) -> None:
         who = f" · {inspection.inspector}" if inspection.inspector else ""

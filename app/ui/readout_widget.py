@@ -7,6 +7,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.core.analysis import PhotoResult
+from app.ui.result_state import ResultState
 
 IDLE_TEXT = ""
 
@@ -25,20 +26,27 @@ def readout_text(result: PhotoResult | None, size: tuple[int, int] | None, x: in
 
 
 class CursorReadoutLabel(QLabel):
-    """Follows the viewer's cursor; the result is the one of the photo on screen."""
+    """Follows the viewer's cursor; the photo and result are the state's (it listens to them)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ResultState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("cursor_readout")
         self.setToolTip("Photo pixel under the cursor, its class and the model's probability of it")
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("x 00000, y 00000 · background 100 %"))
         self._result: PhotoResult | None = None
         self._size: tuple[int, int] | None = None
+        self._state = state
+        state.photo_changed.connect(self._on_photo)
+        state.result_changed.connect(self._on_result)
+        state.figures_changed.connect(self._on_result)
 
-    def set_photo(self, size: tuple[int, int] | None, result: PhotoResult | None = None) -> None:
-        """The photo's (width, height) and its result (None while it is analysed)."""
-        self._size, self._result = size, result
+    def _on_photo(self, photo) -> None:
+        size = None if photo is None else (int(photo.rgb.shape[1]), int(photo.rgb.shape[0]))
+        self._size, self._result = size, None
         self.setText(IDLE_TEXT)
+
+    def _on_result(self, result: PhotoResult | None) -> None:
+        self._result = self._state.result if result is not None else None
 
     def show_at(self, x: int, y: int) -> None:
         self.setText(readout_text(self._result, self._size, x, y))

@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage
 from app.core.analysis import EDITED_LABELS, PhotoResult, reassess, with_model_reasons
 from app.core.grading import ReviewPolicy, assess
 from app.core.measure_text import with_scale
+from app.core.reviewed import ReviewState
 from app.core.stats import AreaStats
 
 
@@ -33,6 +34,7 @@ class ResultState(QObject):
     result_changed = Signal(object)  # PhotoResult | None: a new analysis (or none)
     labels_changed = Signal(object)  # np.ndarray: the label map shown changed (an edit)
     figures_changed = Signal(object)  # PhotoResult: figures recomputed for the label map shown
+    review_changed = Signal(object)  # ReviewState: the mask shown was signed, or its sign-off dropped
 
     def __init__(self, parent: QObject | None = None, policy: ReviewPolicy | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +42,8 @@ class ResultState(QObject):
         self._result: PhotoResult | None = None
         self._model_labels: np.ndarray | None = None
         self._model_result: PhotoResult | None = None
+        self._review = ReviewState()
+        self._unsaved = False
         self.version = 0  # counts changes of the label map shown (a worker's figures must match it)
         self.policy = policy or ReviewPolicy()
 
@@ -57,6 +61,28 @@ class ResultState(QObject):
         return self._model_labels
 
     @property
+    def model_result(self) -> PhotoResult | None:
+        """The model's own result of the photo on screen (its review reasons outlive an edit)."""
+        return self._model_result
+
+    @property
+    def review(self) -> ReviewState:
+        """Who signed the mask shown, if anyone (the model's source when nobody did)."""
+        return self._review
+
+    @property
+    def unsaved(self) -> bool:
+        """The edit or sign-off shown is not saved to a file yet."""
+        return self._unsaved
+
+    def set_review(self, review: ReviewState, unsaved: bool = False) -> None:
+        """The sign-off of the mask shown (set by the edit UI when it is marked reviewed or reverted)."""
+        if review == self._review and unsaved == self._unsaved:
+            return
+        self._review, self._unsaved = review, unsaved
+        self.review_changed.emit(review)
+
+    @property
     def edited(self) -> bool:
         return (
             self._result is not None
@@ -70,6 +96,7 @@ class ResultState(QObject):
         self._result = None
         self._model_result = None
         self._model_labels = None
+        self._review, self._unsaved = ReviewState(), False
         self.version += 1
         self.photo_changed.emit(photo)
 
@@ -84,6 +111,7 @@ class ResultState(QObject):
         self._result = result
         self._model_result = result
         self._model_labels = None if result is None else result.labels
+        self._review, self._unsaved = ReviewState(), False  # a new analysis: the model's mask
         self.version += 1
         self.result_changed.emit(result)
         if result is not None:

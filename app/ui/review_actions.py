@@ -1,33 +1,50 @@
 """The review half of the Edit UI: mark reviewed, reviewed masks saved, found and opened, training
-export, and the question before unsaved edits go (a mixin of `EditUi`)."""
+export, and the question before unsaved edits go (composed into `EditUi`)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMainWindow
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core import exporters
-from app.core.reviewed import reviewed_mask_path
+from app.core.reviewed import ReviewState
 from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.export_folders import export_folder
-from app.ui.review_dialog import ReviewDialog, ask_discard_edits
+from app.ui.host import WindowHost
+from app.ui.review_dialog import (
+    DISCARD,
+    SAVE_ALL,
+    ReviewDialog,
+    ask_discard_edits,
+    ask_unsaved_on_quit,
+)
+from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed
 
 
-class ReviewActions:
-    """Needs `window` (the main window), `edits` (`EditController`) and `_update()` of its host."""
+class ReviewUi(QObject):
+    """The review actions of a window's `EditUi`; `on_change` refreshes the edit UI's actions."""
 
-    window: QMainWindow
-    edits: EditController
+    def __init__(self, window: WindowHost, edits: EditController, on_change: Callable[[], None]) -> None:
+        super().__init__(edits)
+        self.window = window
+        self.edits = edits
+        self._update = on_change
+        edits.mask_opened.connect(self._on_mask_opened)
 
-    def _update(self, *_args) -> None: ...
+    @property
+    def _parent(self) -> QWidget:
+        return self.window  # type: ignore[return-value]  # the host is the QMainWindow
 
     # review and reviewed masks --------------------------------------------------------------------
     def ask_inspector(self, name: str = "") -> ReviewDialog | None:
         result = self.window.controller.result
-        dialog = ReviewDialog(result.path.name if result else "this photo", name, self.window)
+        dialog = ReviewDialog(result.path.name if result else "this photo", name, self._parent)
         return dialog if dialog.exec() else None
 
     def mark_reviewed(self) -> None:
@@ -38,7 +55,7 @@ class ReviewActions:
         self.window.settings.inspector_name = dialog.name
         session = self.edits.mark_reviewed(dialog.name, dialog.note)
         if session is not None:
-            self.window.show_status(f"Marked reviewed by {dialog.name}; File ▸ Save reviewed mask keeps it")
+            self.window.show_status(f"Marked reviewed by {dialog.name}; File ▸ Save corrected mask keeps it")
         self._update()
 
     def change_inspector(self) -> None:
@@ -47,47 +64,69 @@ class ReviewActions:
             self.window.settings.inspector_name = dialog.name
 
     def default_mask_path(self) -> Path | None:
+        """Where Ctrl+S proposes to save: beside the correction it was opened from, else in the photo's
+        results folder (`<photo folder> results`, never the app's install); `.reviewed.png` only when
+        the mask is signed, `.edited.png` otherwise."""
         result = self.window.controller.result
         if result is None:
             return None
         session = self.edits.session
+        review = session.review if session is not None else None
         if session is not None and session.mask_path is not None:
-            return session.mask_path
-        folder = export_folder(self.window.settings, "photo", result.path.parent)
-        return reviewed_mask_path(folder, result.path.stem)
+            folder = session.mask_path.parent
+        else:
+            folder = export_folder(self.window.settings, "photo", result.path.parent)
+        return corrected_mask_path(folder, result.path.stem, review)
 
     def save_reviewed_mask(self, path: Path | None = None) -> None:
-        """Write the mask on screen as `<name>_mask.reviewed.png` (asking before replacing a file)."""
+        """Ctrl+S: write the corrected mask on screen (asking before replacing a file); the dialog opens
+        in the photo's results folder, made when needed."""
         if self.window.controller.result is None:
+            return
+        session = self.edits.session
+        if session is None or not (session.edited or session.review.is_reviewed):
+            self.window.show_message(
+                "Nothing to save: the mask on screen is the model's. Edit it, or sign it with "
+                "Edit ▸ Mark reviewed…, then save.",
+                "warning",
+            )
             return
         if path is None:
             start = self.default_mask_path()
+            assert start is not None
+            # a dialog opened on a missing folder falls back to the last one visited (the app's samples,
+            # once); if it cannot be made, the dialog still proposes the name and the user picks a folder
+            with contextlib.suppress(OSError):
+                start.parent.mkdir(parents=True, exist_ok=True)
+            signed = is_signed(session.review)
+            title = "Save reviewed mask" if signed else "Save edited mask (not reviewed)"
             chosen, _ = QFileDialog.getSaveFileName(
-                self.window, "Save reviewed mask", str(start), "Reviewed masks (*.png)", "",
-                QFileDialog.Option.DontConfirmOverwrite,
-            )  # fmt: skip
+                self._parent, title, str(start), "Masks (*.png)", "", QFileDialog.Option.DontConfirmOverwrite
+            )
             if not chosen:
                 return
             path = Path(chosen)
         exists = path.exists()
-        if exists and not confirm_overwrite(self.window, [path]):
+        if exists and not confirm_overwrite(self._parent, [path]):
             return
-        if self.edits.session is None:
-            self.edits.begin()
         path.parent.mkdir(parents=True, exist_ok=True)
         job = self.edits.save_job(path, overwrite=exists)
         if job is not None:
-            self.window.controller.run_export(job)
+            worker = self.window.controller.run_export(job)
+            kind = "reviewed" if is_signed(session.review) else "edited (not reviewed)"
+            worker.signals.returned.connect(
+                lambda paths: self.window.show_message(f"Saved the {kind} mask: {Path(paths[0])}", "info")
+            )
         self._update()
 
-    def _save_beside_exports(self, paths: list) -> None:
-        """File ▸ Export of an edited or reviewed photo: its reviewed mask goes beside the mask PNG."""
+    def save_beside_exports(self, paths: list) -> None:
+        """File ▸ Export of an edited or reviewed photo: its corrected mask goes beside the mask PNG."""
         session, result = self.edits.session, self.window.controller.result
         if session is None or result is None or not (session.edited or session.review.is_reviewed):
             return
         for written in map(Path, paths):
             if written.name == exporters.targets(written.parent, result.path.stem, ["mask"])["mask"].name:
-                target = reviewed_mask_path(written.parent, result.path.stem)
+                target = corrected_mask_path(written.parent, result.path.stem, session.review)
                 if target != session.mask_path or session.unsaved:
                     self.save_reviewed_mask(target)
                 return
@@ -95,7 +134,7 @@ class ReviewActions:
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
         chosen, _ = QFileDialog.getOpenFileName(
-            self.window, "Open reviewed mask", str(start.parent if start else ""), "Masks (*.png)"
+            self._parent, "Open corrected mask", str(start.parent if start else ""), "Masks (*.png)"
         )
         if chosen:
             self._replace_with_mask(Path(chosen))
@@ -103,26 +142,34 @@ class ReviewActions:
     def _replace_with_mask(self, path: Path) -> None:
         session = self.edits.session
         if session is not None:
-            if session.unsaved and not ask_discard_edits(self.window, [session.path.name], "Open the mask"):
+            if session.unsaved and not ask_discard_edits(self._parent, [session.path.name], "Open the mask"):
                 return
             self.edits.discard(session.path)
         self.edits.open_reviewed_mask(path)
 
-    def _look_for_reviewed_mask(self, item) -> None:
-        """A photo without edits in this run opens with its reviewed mask, beside it or in its results."""
+    def look_for_saved_mask(self, item) -> None:
+        """A photo without edits in this run opens with its saved correction (signed first, else an
+        unsigned edit), beside it or in its results folder."""
         path = item.result.path
         if path in self.edits.sessions:
             return
         folders = [path.parent, export_folder(self.window.settings, "photo", path.parent)]
-        for folder in folders:
-            candidate = reviewed_mask_path(folder, path.stem)
-            if candidate.is_file():
-                self.edits.open_reviewed_mask(candidate)
-                return
+        found = find_corrected_mask(folders, path.stem)
+        if found is not None:
+            self.edits.open_reviewed_mask(found)
+
+    def _on_mask_opened(self, path: Path, review: ReviewState) -> None:
+        """Say which saved correction the figures now come from, with its full path."""
+        if is_signed(review):
+            when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
+            text = f"Opened the reviewed mask {path} (reviewed by {review.reviewed_by}{when})"
+        else:
+            text = f"Opened the edited mask {path}: edited, not reviewed (Edit ▸ Mark reviewed… signs it)"
+        self.window.show_message(text, "info")
 
     def revert(self) -> None:
         session = self.edits.session
-        if session is not None and ask_discard_edits(self.window, [session.path.name], "Revert"):
+        if session is not None and ask_discard_edits(self._parent, [session.path.name], "Revert"):
             self.edits.discard(session.path)
 
     def export_training(self) -> None:
@@ -137,7 +184,7 @@ class ReviewActions:
             self.window.show_message("No photo is marked reviewed yet (Edit ▸ Mark reviewed…)", "warning")
             return
         folder = QFileDialog.getExistingDirectory(
-            self.window,
+            self._parent,
             f"Export {len(items)} reviewed photo(s) as training data",
             self.window.settings.last_folder,
         )
@@ -147,6 +194,39 @@ class ReviewActions:
             self.window.controller.run_export(job)
 
     def confirm_close(self) -> bool:
-        """True when nothing unsaved would be lost, or the user agrees to lose it (on quit)."""
+        """True when nothing unsaved would be lost: none, all saved (Save all), or the user lets them go."""
         unsaved = self.edits.unsaved_sessions()
-        return not unsaved or ask_discard_edits(self.window, [s.path.name for s in unsaved], "Quit")
+        if not unsaved:
+            return True
+        answer = ask_unsaved_on_quit(self._parent, [s.path.name for s in unsaved])
+        if answer == SAVE_ALL:
+            return self.save_all(unsaved)
+        return answer == DISCARD
+
+    def save_all(self, sessions: list) -> bool:
+        """Write each session's corrected mask (its own file, else its results folder), now: the app is
+        about to quit. Files that are not the session's own are replaced only if the user agrees."""
+        targets = []
+        for session in sessions:
+            folder = export_folder(self.window.settings, "photo", session.path.parent)
+            default = corrected_mask_path(folder, session.path.stem, session.review)
+            own = (
+                session.mask_path
+                if session.mask_path is not None and session.mask_path.name == default.name
+                else None
+            )
+            targets.append((session, own or default))
+        others = [t for s, t in targets if t.exists() and t != s.mask_path]
+        if others and not confirm_overwrite(self._parent, others):
+            return False
+        written = []
+        for session, target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            job = self.edits.save_job(target, overwrite=target.exists(), session=session)
+            try:
+                written += job() if job is not None else []
+            except Exception as exc:
+                self.window.show_message(f"Could not save {target}: {exc}. Nothing was discarded.", "error")
+                return False
+        self.window.show_status(f"Saved {len(written)} corrected mask(s): " + ", ".join(map(str, written)))
+        return True

@@ -71,14 +71,14 @@ class ReviewDialog(QDialog):
 
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
     """(what the figures panel says about where its figures come from, a style)."""
-    if review.is_reviewed:
-        who = review.reviewed_by or "an unknown reviewer"
+    if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
+        who = review.reviewed_by
         when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
         note = f"<br><i>{review.note}</i>" if review.note else ""
         saved = " (not saved yet)" if unsaved else ""
         return f"✔ Figures from a <b>reviewed mask</b>: {who}{when}{saved}{note}", "color: #205080;"
-    if edited:
-        return "✎ Figures from an <b>edited mask</b>, not marked reviewed yet", "color: #a04000;"
+    if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says
+        return "✎ Figures from an <b>edited mask</b>: edited, not reviewed", "color: #a04000;"
     return "Figures from the model's mask", "color: #606060;"
 
 
@@ -91,10 +91,34 @@ def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str)
     box.setWindowTitle("Unsaved edits")
     box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}")
     box.setInformativeText(
-        f"{action} and discard them? (File ▸ Save reviewed mask keeps the photo on screen's.)"
+        f"{action} and discard them? (File ▸ Save corrected mask keeps the edits of the photo on screen.)"
     )
     discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is discard
+
+
+SAVE_ALL, DISCARD, CANCEL = "save", "discard", "cancel"
+
+
+def ask_unsaved_on_quit(parent: QWidget | None, names: Sequence[str]) -> str:
+    """Quitting with unsaved edits: `SAVE_ALL` (each photo's corrected mask into its results folder),
+    `DISCARD` or `CANCEL` (the default)."""
+    box = QMessageBox(parent)
+    box.setObjectName("unsaved_edits_question")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved edits")
+    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{names_list(names)}")
+    box.setInformativeText(
+        "Save all saves each one's corrected mask in its photo folder's results folder "
+        "(.reviewed.png when signed, .edited.png otherwise)."
+    )
+    save = box.addButton("Save all", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save)
+    box.exec()
+    clicked = box.clickedButton()
+    return SAVE_ALL if clicked is save else DISCARD if clicked is discard else CANCEL

@@ -66,7 +66,7 @@ def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_pat
 def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
     folder = make_folder(tmp_path, 3)
     run_batch(qtbot, window, folder)
-    index = window.batch_model.index(1, 0)
+    index = window.batch.proxy.index(1, 0)
     rect = window.batch.table.visualRect(index)
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.batch.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -74,23 +74,33 @@ def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
     assert window.controller.result.stats == window.batch_model.row(1).result.stats
 
 
-def test_batch_can_be_cancelled(qtbot, window, tmp_path):
+def test_batch_can_be_cancelled_keeps_the_rest_and_continues(qtbot, window, tmp_path):
     folder = make_folder(tmp_path, 16, size=(360, 480), distinct=2)
     window.controller.batch_row_ready.connect(lambda _row: window.batch.cancel_button.click())
     message = run_batch(qtbot, window, folder)
     assert message.startswith("Batch cancelled")
-    assert 1 <= window.batch_model.rowCount() < 16
+    model = window.batch_model
+    done = model.done_count
+    assert 1 <= done < 16
+    assert model.rowCount() == 16, "the photos not analysed yet stay in the table"
+    assert [r.path.name for r in model.rows] == [f"pipe_{i:02d}.png" for i in range(16)]
+    assert [r.pending for r in model.rows] == [False] * done + [True] * (16 - done)
+    assert model.data(model.index(15, 1)) == "not analysed" and not model.row(15).failed
     assert not window.controller.batch_running
     assert not window.batch.cancel_button.isEnabled()
-    # the app keeps working after a cancel
-    message = run_batch_again(qtbot, window, folder)
-    assert message == "Batch finished: 16 of 16 photos, 0 failed"
-
-
-def run_batch_again(qtbot, window, folder):
+    assert window.batch.continue_button.isVisible() and window.batch.continue_button.isEnabled()
+    # Continue analyses the rest into the same table
     window.controller.batch_row_ready.disconnect()
     window.controller.batch_row_ready.connect(window.batch_model.append)
-    return run_batch(qtbot, window, folder)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        window.batch.continue_button.click()
+    assert blocker.args[0] == f"Batch finished: {16 - done} of {16 - done} photos, 0 failed"
+    assert model.rowCount() == model.done_count == 16 and not model.pending_paths()
+    assert window.batch.progress.value() == window.batch.progress.maximum() == 16
+    assert not window.batch.continue_button.isVisible()
+    # the app keeps working after a cancel
+    message = run_batch(qtbot, window, folder)
+    assert message == "Batch finished: 16 of 16 photos, 0 failed"
 
 
 def test_csv_export_of_the_table(qtbot, window, tmp_path):

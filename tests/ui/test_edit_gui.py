@@ -43,6 +43,7 @@ def _discard_on_close(monkeypatch) -> None:
     """The window fixture closes the window after each test: its edits may go without a modal question
     (a test that checks the question patches it again)."""
     monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda parent, names: "discard")
 
 
 @pytest.fixture
@@ -121,8 +122,10 @@ def test_review_state_and_edits_survive_switching_photos(qtbot, window, tmp_path
     ui.set_tool("brush")
     drag(qtbot, window, [(20, 20), (70, 60)])
     edited = window.controller.result.labels.copy()
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Ada Inspector", "pipe edge fixed"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(
+        ui.review, "ask_inspector", lambda name="": _Answer("Ada Inspector", "pipe edge fixed")
+    )
+    ui.review.mark_reviewed()
     assert window.settings.inspector_name == "Ada Inspector"
     open_and_wait(qtbot, window, b)
     assert window.editing.edits.session is None
@@ -147,16 +150,39 @@ def test_quitting_with_unsaved_edits_asks(qtbot, opened, monkeypatch) -> None:
     drag(qtbot, win, [(20, 20), (40, 30)])
     asked: list[list[str]] = []
 
-    def answer(parent, names, action, reply):
+    def answer(names, reply):
         asked.append(list(names))
         return reply
 
-    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, False))
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: answer(n, "cancel"))
     assert not win.close()
     assert win.isVisible() and asked == [[path.name]]
-    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda p, n, a: answer(p, n, a, True))
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: answer(n, "discard"))
     assert win.close()
     assert len(asked) == 2
+
+
+def test_quitting_with_unsaved_edits_can_save_them_all(qtbot, window, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    paths = [photo(folder, seed, size=(96, 128))[0] for seed in (3, 4)]
+    edited = {}
+    for path in paths:
+        open_and_wait(qtbot, window, path)
+        window.editing.set_tool("brush")
+        drag(qtbot, window, [(20, 20), (60, 40)])
+        edited[path] = window.controller.result.labels.copy()
+    window.editing.edits.mark_reviewed("Eve")  # the photo on screen is signed, the other is not
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda p, n: "save")
+    assert window.close()
+    results = tmp_path / "site results"
+    unsigned = read_reviewed_mask(results / f"{paths[0].stem}_mask.edited.png")
+    signed = read_reviewed_mask(results / f"{paths[1].stem}_mask.reviewed.png")
+    assert np.array_equal(unsigned.labels, edited[paths[0]]) and np.array_equal(
+        signed.labels, edited[paths[1]]
+    )
+    assert signed.review.reviewed_by == "Eve"
+    assert not (results / f"{paths[0].stem}_mask.reviewed.png").exists()
 
 
 def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, monkeypatch) -> None:
@@ -165,11 +191,11 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
     ui.set_tool("brush")
     ui.set_class("corrosion")
     drag(qtbot, win, [(30, 30), (60, 30)])
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Bo"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(ui.review, "ask_inspector", lambda name="": _Answer("Bo"))
+    ui.review.mark_reviewed()
     target = reviewed_mask_path(path.parent, path.stem)
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
-        ui.save_reviewed_mask(target)
+        ui.review.save_reviewed_mask(target)
     edited = win.controller.result.labels.copy()
     mask = read_reviewed_mask(target, win.controller.result.size)
     assert np.array_equal(mask.labels, edited) and mask.review.reviewed_by == "Bo"
@@ -177,7 +203,7 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
     monkeypatch.setattr(review_actions, "confirm_overwrite", lambda parent, paths: False)
     before = target.read_bytes()
     drag(qtbot, win, [(10, 10), (20, 10)])
-    ui.save_reviewed_mask(target)  # refused replacing: nothing written
+    ui.review.save_reviewed_mask(target)  # refused replacing: nothing written
     assert target.read_bytes() == before
     ui.edits.sessions.clear()  # as in a new run of the app
     reopened = ui.edits.session_changed
@@ -191,12 +217,12 @@ def test_saved_reviewed_mask_reopens_with_the_photo(qtbot, opened, tmp_path, mon
 def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkeypatch) -> None:
     win, path = opened
     ui = win.editing
-    monkeypatch.setattr(ui, "ask_inspector", lambda name="": _Answer("Cy"))
-    ui.mark_reviewed()
+    monkeypatch.setattr(ui.review, "ask_inspector", lambda name="": _Answer("Cy"))
+    ui.review.mark_reviewed()
     out = tmp_path / "train"
     monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
-        ui.export_training()
+        ui.review.export_training()
     gt = read_reviewed_mask(out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png")
     assert np.array_equal(gt.labels, win.controller.result.labels)
     assert (out / "manifest.json").is_file()
@@ -270,7 +296,7 @@ def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_pa
     table, model = window.batch.table, window.batch_model
 
     def click_row(i: int) -> None:
-        rect = table.visualRect(model.index(i, 0))
+        rect = table.visualRect(window.batch.proxy.index(i, 0))
         with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
             qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
 
@@ -300,7 +326,7 @@ def test_middle_button_pans_while_a_tool_is_set(qtbot, opened) -> None:
     assert np.array_equal(win.controller.result.labels, before)  # panning paints nothing
 
 
-def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbot, opened, tmp_path) -> None:
+def test_exporting_an_edited_photo_writes_its_edited_mask_beside_the_mask(qtbot, opened, tmp_path) -> None:
     from app.ui import export_jobs
 
     win, path = opened
@@ -311,7 +337,7 @@ def test_exporting_an_edited_photo_writes_its_reviewed_mask_beside_the_mask(qtbo
     win.controller.export_finished.connect(written.append)
     export_jobs.start_photo_export(win, out, ["mask", "json"])
     qtbot.waitUntil(lambda: len(written) == 2, timeout=TIMEOUT_MS)
-    target = reviewed_mask_path(out, path.stem)
+    target = out / f"{path.stem}_mask.edited.png"  # nobody signed it: never named "reviewed"
     assert written[1] == [target]
     assert np.array_equal(read_reviewed_mask(target).labels, win.controller.result.labels)
     assert not win.editing.edits.unsaved_sessions()

@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
+from app.core.photos import read_image
 from app.core.project import Project
 from app.ui.compare_dialog import CompareDialog
 from app.ui.project_panel_widget import ROLE
+from app.ui.qimage import qimage_to_rgb
+from app.ui.readout_widget import readout_text
 from app.ui.trend_view_widget import TrendDialog, _stamp
 from tests.helpers.pipe_photos import photo_folder
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
@@ -20,14 +24,14 @@ from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 DATES = (dt.date(2022, 5, 1), dt.date(2024, 5, 1))
 
 
-def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str) -> None:
+def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str, count: int = 3) -> None:
     win.projects.panel.add_button.click()
     dialog = win.projects.dialogs[-1]
     dialog.asset.setCurrentText("P-101-A")
     dialog.date.setDate(QDate(date.year, date.month, date.day))
     dialog.inspector.setText(inspector)
     dialog.add_paths([folder])
-    assert dialog.photos.count() == 3
+    assert dialog.photos.count() == count
     with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
 
@@ -58,24 +62,28 @@ def test_the_tree_shows_asset_inspections_and_photos(project_window) -> None:
     assert [asset.child(0).child(n).text(0) for n in range(3)] == [f"photo_00{n}.png" for n in range(3)]
 
 
-def test_a_stored_photo_shows_its_stored_figures_without_running_the_model(qtbot, project_window) -> None:
+def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot, project_window) -> None:
     win, target = project_window
     open_and_wait(qtbot, win, next((target.parent / "insp0").iterdir()))  # a photo analysed the usual way
-    assert win.actions["export"].isEnabled()
-    analysed: list[object] = []
-    win.controller.photo_analyzed.connect(analysed.append)
     item = win.projects.panel.tree.topLevelItem(0).child(1).child(2)
     photo_id = item.data(0, ROLE)[1]
-    win.projects.panel.tree.setCurrentItem(item)
     with Project.open(target) as project:
         stored = project.latest_result(photo_id)
-    assert stored is not None
-    text = win.projects.panel.figures.text()
+        path = project.photo_file(project.photo(photo_id))
+    assert stored is not None and path is not None
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.projects.panel.tree.setCurrentItem(item)
+    text = win.projects.panel.figures.text()  # the stored figures stay in the panel
     assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
-    qtbot.waitUntil(win.viewer.has_photo, timeout=TIMEOUT_MS)
-    assert not analysed
-    assert win.controller.result is None and not win.actions["export"].isEnabled()
-    assert "Project panel" in win.figures.review_label.text()
+    result = win.controller.result
+    assert result is not None and result.path == path and win.actions["export"].isEnabled()
+    assert win.figures.result is result  # the figures panel and the window show the same photo
+    shown = qimage_to_rgb(win.viewer.rendered_image())
+    assert not np.array_equal(shown, read_image(path)), "the overlay is drawn over the stored photo"
+    y, x = np.argwhere(result.labels == result.labels.max())[0]
+    win.readout.show_at(int(x), int(y))  # the readout speaks of this photo's classes, not the last one's
+    assert win.readout.text() == readout_text(result, result.size, int(x), int(y))
+    assert "·" in win.readout.text()
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
     with Project.open(target) as project:
@@ -124,3 +132,56 @@ def test_moved_photos_are_found_again_from_the_panel(
     with qtbot.waitSignal(win.projects.photos_relocated, timeout=TIMEOUT_MS) as found:
         win.projects.panel.relocate_button.click()
     assert found.args == [3]
+
+
+def _tree_state(tree) -> tuple[set, object]:
+    items, stack = [], [tree.topLevelItem(n) for n in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop(0)
+        items.append(item)
+        stack += [item.child(n) for n in range(item.childCount())]
+    expanded = {tuple(i.data(0, ROLE)[:2]) for i in items if i.isExpanded()}
+    current = tree.currentItem()
+    return expanded, None if current is None else tuple(current.data(0, ROLE)[:2])
+
+
+def test_the_tree_keeps_expansion_and_selection_and_rerun_says_what_it_stored(
+    qtbot, project_window, tmp_path: Path
+) -> None:
+    win, _target = project_window
+    tree = win.projects.panel.tree
+    asset = tree.topLevelItem(0)
+    asset.child(0).setExpanded(True)
+    item = asset.child(1).child(1)
+    asset.child(1).setExpanded(True)
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        tree.setCurrentItem(item)
+    before = _tree_state(tree)
+    assert before[1] == ("photo", item.data(0, ROLE)[1])
+    folder = photo_folder(tmp_path / "insp2", 2, 0.3, seed=7, size=(48, 64))
+    _add_through_dialog(qtbot, win, folder, dt.date(2025, 5, 1), "inspector 2", count=2)
+    assert _tree_state(tree) == before  # Add inspection keeps what was open and picked
+    with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
+        win.projects.panel.rerun_button.click()
+        assert "Re-running the model on" in win.busy_label.text()
+    assert _tree_state(tree) == before  # so does Re-run
+    assert "Stored a new result for" in win.banner.text and "all 2 results" in win.banner.text
+
+
+def test_the_photos_column_header_is_not_clipped(qtbot, project_window) -> None:
+    win, _target = project_window
+    tree, header = win.projects.panel.tree, win.projects.panel.tree.header()
+    win.resizeDocks([win.projects.dock], [300], Qt.Orientation.Horizontal)  # a narrow dock
+    qtbot.wait(50)
+    text = tree.headerItem().text(1)
+    assert header.sectionSize(1) >= header.fontMetrics().horizontalAdvance(text)
+    assert header.sectionViewportPosition(1) + header.sectionSize(1) <= header.viewport().width()
+
+
+def test_add_inspection_prefills_the_inspector_name_the_app_holds(project_window) -> None:
+    win, _target = project_window
+    win.settings.inspector_name = "Dana Inspector"
+    win.projects.panel.add_button.click()
+    dialog = win.projects.dialogs[-1]
+    assert dialog.inspector.text() == "Dana Inspector"
+    dialog.reject()

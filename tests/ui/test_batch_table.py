@@ -1,0 +1,65 @@
+"""The batch table as an inspector uses it: stepping from the selected row past a failed one, the
+failed row's reason where the photo would be, sorting, the "needs review only" filter, enough rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.ui.batch_widget import COLUMNS
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+from tests.ui.test_batch import make_folder, run_batch
+
+
+def test_stepping_moves_from_the_selected_row_through_a_failed_one(qtbot, window, tmp_path) -> None:
+    folder = make_folder(tmp_path, 3, broken=("pipe_01b.png",))  # sorts between pipe_01 and pipe_02
+    run_batch(qtbot, window, folder)
+    names = [p.name for p in window.batch.paths()]
+    assert names == ["pipe_00.png", "pipe_01.png", "pipe_01b.png", "pipe_02.png"]
+    open_and_wait(qtbot, window, folder / "pipe_01.png")
+    window.actions["next_photo"].trigger()  # D: the failed row
+    assert window.batch.current_path() == folder / "pipe_01b.png"
+    assert window.controller.current is None and not window.viewer.has_photo()
+    assert window.photo_area.currentWidget() is window.failed_label
+    reason = window.batch_model.row(2).reason
+    assert reason and reason in window.failed_label.text()
+    assert "pipe_01b.png (failed)" in window.windowTitle()
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.actions["next_photo"].trigger()  # D again: on past the failed row, not stuck on it
+    assert window.controller.current.path == folder / "pipe_02.png" == window.batch.current_path()
+    assert window.photo_area.currentWidget() is window.viewer
+    window.actions["previous_photo"].trigger()  # A: back onto the failed row
+    assert window.batch.current_path() == folder / "pipe_01b.png"
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.actions["previous_photo"].trigger()
+    assert window.controller.current.path == folder / "pipe_01.png"
+
+
+def test_the_table_sorts_by_value_and_filters_to_needs_review(qtbot, window, tmp_path) -> None:
+    folder = make_folder(tmp_path, 6, distinct=6)
+    run_batch(qtbot, window, folder)
+    model, table = window.batch_model, window.batch.table
+    column = COLUMNS.index("Corroded share %")
+    table.horizontalHeader().setSortIndicator(column, Qt.SortOrder.DescendingOrder)
+    shares = {r.path: r.result.stats.corroded_share for r in model.rows}
+    shown = [shares[p] for p in window.batch.paths()]
+    assert shown == sorted(shares.values(), reverse=True)
+    flagged = {model.row(i).path for i in range(model.rowCount()) if model.needs_review(i)}
+    window.batch.review_only.setChecked(True)
+    assert set(window.batch.paths()) == flagged
+    review = COLUMNS.index("Review")
+    assert all(
+        window.batch.proxy.index(i, review).data() == "needs review"
+        for i in range(window.batch.proxy.rowCount())
+    )
+    window.batch.review_only.setChecked(False)
+    assert len(window.batch.paths()) == 6
+
+
+def test_the_table_shows_a_dozen_rows_in_a_1600_by_1000_window(qtbot, window, tmp_path) -> None:
+    window.resize(1600, 1000)
+    folder = make_folder(tmp_path, 16, size=(48, 64))
+    run_batch(qtbot, window, folder)
+    qtbot.wait(50)
+    table = window.batch.table
+    rows = table.viewport().height() // table.verticalHeader().defaultSectionSize()
+    assert rows >= 10, rows

@@ -1,0 +1,118 @@
+"""Review flags that never lie, in the real window: an edit stays "needs review" until someone signs
+it, a signed mask says who and when, a stray smart-select click changes nothing, and Ctrl+S saves the
+correction where the user will find it (`<photo folder> results`), named by whether it is signed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QFileDialog
+
+from app.ui import review_actions
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+from tests.ui.test_edit_gui import drag
+
+
+@pytest.fixture(autouse=True)
+def _discard_on_close(monkeypatch) -> None:
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda parent, names: "discard")
+
+
+@pytest.fixture
+def opened(qtbot, window, tmp_path: Path):
+    folder = tmp_path / "site photos"
+    folder.mkdir()
+    path, _rgb = photo(folder, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    return window, path
+
+
+def _paint(qtbot, win, class_name: str = "corrosion") -> None:
+    win.editing.set_tool("brush")
+    win.editing.set_class(class_name)
+    drag(qtbot, win, [(20, 20), (70, 50)])
+    qtbot.waitUntil(lambda: win.controller.state.edited, timeout=TIMEOUT_MS)
+
+
+def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened) -> None:
+    win, _path = opened
+    _paint(qtbot, win)
+    flag, source = win.figures.review_label.text(), win.figures.source_label.text()
+    assert flag.startswith("⚠ Needs review: edited, not reviewed") and "No review needed" not in flag
+    assert "edited, not reviewed" in source and "reviewed mask" not in source
+    win.editing.edits.mark_reviewed("Ann Inspector")
+    review = win.controller.state.review
+    assert review.reviewed_by == "Ann Inspector" and review.reviewed_at
+    assert (
+        win.figures.review_label.text()
+        == f"✔ Reviewed by Ann Inspector on {review.reviewed_at.replace('T', ' ')}."
+    )
+    assert "reviewed mask" in win.figures.source_label.text()
+    _paint(qtbot, win, "background")  # an edit after the sign-off drops it
+    assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
+
+
+def test_a_smart_select_click_without_a_box_changes_nothing_and_says_what_to_do(qtbot, opened) -> None:
+    win, _path = opened
+    before = win.controller.result.labels.copy()
+    figures = win.figures.values()
+    win.editing.set_tool("smart")
+    drag(qtbot, win, [(40, 40)])  # a click, no box drawn
+    qtbot.wait(100)
+    assert win.editing.edits.session is None and not win.editing.edits.busy
+    assert np.array_equal(win.controller.result.labels, before) and win.figures.values() == figures
+    assert "drag a box around the pipe" in win.banner.text
+
+
+def _save_with_dialog(qtbot, win, monkeypatch) -> tuple[Path, Path]:
+    """Ctrl+S through its dialog, accepting the proposed name; (the proposed path, the written one)."""
+    proposed: list[str] = []
+
+    def dialog(parent, title, start, *args, **kwargs):
+        proposed.append(start)
+        assert Path(start).parent.is_dir(), "the dialog opens in a folder that exists"
+        return start, ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS) as written:
+        win.editing.actions["save_reviewed"].trigger()
+    return Path(proposed[0]), Path(written.args[0][0])
+
+
+def test_ctrl_s_saves_an_unsigned_edit_as_edited_in_the_photos_results_folder(
+    qtbot, opened, monkeypatch
+) -> None:
+    win, path = opened
+    _paint(qtbot, win)
+    proposed, written = _save_with_dialog(qtbot, win, monkeypatch)
+    results = path.parent.parent / "site photos results"
+    assert proposed == written == results / f"{path.stem}_mask.edited.png"
+    assert written.is_file() and not (results / f"{path.stem}_mask.reviewed.png").exists()
+    assert str(written) in win.banner.text and "edited (not reviewed)" in win.banner.text
+    win.editing.edits.mark_reviewed("Bo")
+    proposed, written = _save_with_dialog(qtbot, win, monkeypatch)
+    assert written == results / f"{path.stem}_mask.reviewed.png" and written.is_file()
+
+
+def test_ctrl_s_on_the_models_own_mask_saves_nothing(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("no dialog expected"))
+    win.editing.actions["save_reviewed"].trigger()
+    assert "Nothing to save" in win.banner.text
+    assert not (path.parent.parent / "site photos results").exists()
+
+
+def test_reopening_a_photo_finds_its_edited_mask_and_says_so(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    _paint(qtbot, win)
+    edited = win.controller.result.labels.copy()
+    _proposed, written = _save_with_dialog(qtbot, win, monkeypatch)
+    win.editing.edits.sessions.clear()  # as in a new run of the app
+    with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, win, path)
+    assert np.array_equal(win.controller.result.labels, edited)
+    assert f"Opened the edited mask {written}: edited, not reviewed" in win.banner.text
+    assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
