@@ -16,6 +16,7 @@ from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
+from app.core.results_table import class_names
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -220,10 +221,14 @@ PROJECT_CSV_PREFIX = (
 )
 
 
-def project_rows(project: Project) -> list[list[str]]:
-    """One row per stored photo (its newest result): asset, inspection, photo, then `results.csv`'s."""
+def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
+    """The header and one row per stored photo (its newest result): asset, inspection, photo, then the
+    columns of `results.csv`, written by the same `csv_row` under one header for every model's classes
+    (the default ones first, then other models' in the order first seen)."""
     inspections = project.inspections()
     results = project.latest_results(i.id for i in inspections)
+    names = class_names([r.record for i in inspections for r in results[i.id]])
+    columns = csv_columns(names)
     rows = []
     for i in inspections:
         by_photo = {r.photo_id: r for r in results[i.id]}
@@ -231,9 +236,9 @@ def project_rows(project: Project) -> list[list[str]]:
             r = by_photo.get(photo.id)
             head = [i.asset_tag, i.date.isoformat(), i.inspector, photo.path, photo.sha256, str(photo.size)]
             head += [photo.exif_time or "", r.model_name if r else "", r.review_state if r else ""]
-            tail = csv_row(r.record) if r else [""] * len(csv_columns())
+            tail = csv_row(r.record, names) if r else [""] * len(columns)
             rows.append([escape_cell(c) for c in head] + tail)
-    return rows
+    return [*PROJECT_CSV_PREFIX, *columns], rows
 
 
 def _export(project: Project, args: argparse.Namespace) -> int:
@@ -252,8 +257,8 @@ def _export(project: Project, args: argparse.Namespace) -> int:
         names = ", ".join(p.name for p in existing)
         raise OutputExistsError(f"{args.out} already holds {names} (pass --overwrite to replace them)")
     args.out.mkdir(parents=True, exist_ok=True)
-    columns = [*PROJECT_CSV_PREFIX, *csv_columns()]
-    write_csv(csvs[0], project_rows(project), columns, overwrite=args.overwrite)
+    columns, rows = project_table(project)
+    write_csv(csvs[0], rows, columns, overwrite=args.overwrite)
     trend_rows = []
     for asset in assets:
         trend = project.trend(asset.tag)
