@@ -22,6 +22,7 @@ from app.core.ownership import own_outputs
 from app.core.photos import find_images
 from app.core.physical import check_scale, format_area
 from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
+from app.core.text import REASON_LIMIT, safe_path, safe_text
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -132,13 +133,13 @@ class ProgressBar:
 
     def started(self, index: int, total: int, path: Path) -> None:
         if self.tty:
-            self._draw(index - 1, path.name)
+            self._draw(index - 1, safe_path(path.name))
 
     def finished(self, outcome: PhotoOutcome) -> None:
         if self.tty:
-            self._draw(outcome.index + 1, outcome.path.name)
+            self._draw(outcome.index + 1, safe_path(outcome.path.name))
         else:
-            line = f"[{outcome.index + 1}/{self.total}] {outcome.path}: {outcome.state}"
+            line = f"[{outcome.index + 1}/{self.total}] {safe_path(outcome.path)}: {outcome.state}"
             print(line, file=self.stream, flush=True)
 
     def _draw(self, done: int, name: str) -> None:
@@ -164,8 +165,9 @@ class ProgressBar:
 def result_line(path: Path, record: dict[str, Any] | None) -> str:
     rec = record or {}
     share = rec.get("corroded_share")
+    name = safe_path(path)  # a photo's name may hold escape sequences
     if share is None:
-        return f"{path}: no asset in view"
+        return f"{name}: no asset in view"
     astm, iso = rec["astm_d610"], rec["iso_4628_3"]
     review = "  NEEDS REVIEW" if rec.get("needs_review") else ""
     d610 = rec.get("astm_d610_with_distribution") or astm["label"]
@@ -175,7 +177,7 @@ def result_line(path: Path, record: dict[str, Any] | None) -> str:
     area = rec.get("corrosion_area_mm2")
     size = "" if area is None else f", {format_area(area)}"
     source = " (reviewed mask)" if rec.get("figures_source") == "reviewed" else ""
-    return f"{path}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
+    return f"{name}: corroded {share:.2f} % of the asset{source}{spread}{size}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -356,7 +358,7 @@ def _run(
         return EXIT_INTERRUPTED
     except CorroscopeError as exc:
         bar.clear()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(exc, REASON_LIMIT)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         interrupts.settle()
@@ -371,14 +373,17 @@ def _report(summary: BatchSummary) -> int:
     parts.append(f"{len(summary.failures)} failed")
     print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
     if summary.csv_path is not None:
-        print(f"Results: {summary.csv_path}")
+        print(f"Results: {safe_path(summary.csv_path)}")
     if summary.csv_error:
-        print(f"error: the CSV could not be written: {summary.csv_error}", file=sys.stderr)
+        print(
+            f"error: the CSV could not be written: {safe_text(summary.csv_error, REASON_LIMIT)}",
+            file=sys.stderr,
+        )
     if summary.cancelled:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:
         n = len(summary.failures)
         print(f"{n} photo{'s' if n > 1 else ''} failed:", file=sys.stderr)
         for f in summary.failures:
-            print(f"  {f.path}: {f.reason}", file=sys.stderr)
+            print(f"  {safe_path(f.path)}: {safe_text(f.reason, REASON_LIMIT)}", file=sys.stderr)
     return EXIT_OK if summary.ok and not summary.csv_error else EXIT_FAILED

@@ -17,6 +17,7 @@ from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
 from app.core.results_table import class_names
+from app.core.text import REASON_LIMIT, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -132,7 +133,7 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     print(f"Model: {model.describe()}", file=sys.stderr)
 
     def progress(index: int, total: int, path: Path, state: str) -> None:
-        print(f"[{index}/{total}] {path}: {state}", file=sys.stderr, flush=True)
+        print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)
 
     from app.core.project import add_inspection_photos
 
@@ -150,7 +151,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
     if fields and summary.outcome is not None:
         project.ensure_asset(args.asset, **fields)
-    where = f"{args.asset} {args.date.isoformat()}" + (f" ({args.inspector})" if args.inspector else "")
+    who = f" ({safe_text(args.inspector)})" if args.inspector else ""
+    where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
         out = summary.outcome
         print(
@@ -158,18 +160,20 @@ def _add(project: Project, args: argparse.Namespace) -> int:
             f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
         )
     for failure in summary.failures:
-        print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
+        print(
+            f"  failed: {safe_path(failure.path)}: {safe_text(failure.reason, REASON_LIMIT)}", file=sys.stderr
+        )
     return EXIT_FAILED if summary.failures or summary.outcome is None else EXIT_OK
 
 
 def _list(project: Project, _args: argparse.Namespace) -> int:
     inspections = project.inspections()
-    print(f"Project {project.location.display}")
-    for asset in project.assets():
-        facts = ", ".join(v for v in (asset.name, asset.location, asset.material) if v)
-        print(f"{asset.tag}" + (f"  ({facts})" if facts else ""))
+    print(f"Project {safe_path(project.location.display)}")
+    for asset in project.assets():  # every text here may come from another user of a shared project
+        facts = ", ".join(safe_text(v) for v in (asset.name, asset.location, asset.material) if v)
+        print(safe_text(asset.tag) + (f"  ({facts})" if facts else ""))
         for i in (i for i in inspections if i.asset_id == asset.id):
-            who = f"  {i.inspector}" if i.inspector else ""
+            who = f"  {safe_text(i.inspector)}" if i.inspector else ""
             print(f"  {i.date.isoformat()}{who}  {i.photo_count} photo{'s' * (i.photo_count != 1)}")
     if not inspections:
         print("(no inspections yet: add one with `corroscope project add PROJECT --asset TAG --date ...`)")
@@ -210,6 +214,7 @@ def _trend(project: Project, args: argparse.Namespace) -> int:
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    rows = [[safe_text(c) for c in row] for row in rows]  # inspectors' names: untrusted
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for line in (header, *rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
@@ -265,15 +270,14 @@ def _export(project: Project, args: argparse.Namespace) -> int:
         trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
         write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
     write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
-    print(
-        f"Exported {len(assets)} assets to {args.out}: {', '.join(p.name for p in (*csvs, *pdfs.values()))}"
-    )
+    names = ", ".join(safe_path(p.name) for p in (*csvs, *pdfs.values()))
+    print(f"Exported {len(assets)} assets to {safe_path(args.out)}: {names}")
     return EXIT_OK
 
 
 def _relocate(project: Project, args: argparse.Namespace) -> int:
     found = project.relocate(args.folder)
     for photo in found:
-        print(f"found again: {photo.path}")
+        print(f"found again: {safe_path(photo.path)}")
     print(f"{len(found)} moved photos found in {args.folder}.")
     return EXIT_OK
