@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import shutil
 import sys
 import threading
@@ -20,7 +21,7 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.ownership import own_outputs
 from app.core.photos import find_images
-from app.core.physical import check_scale, format_area
+from app.core.physical import MAX_MM_PER_PX, check_scale, format_area
 from app.core.pipeline import DEFAULT_EXPORTS, DONE, BatchOptions, BatchSummary, PhotoOutcome, run_batch
 from app.core.text import REASON_LIMIT, safe_path, safe_text
 
@@ -56,14 +57,14 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument(
         "--review-margin",
-        type=float,
+        type=_margin,
         default=_POLICY.margin,
         metavar="F",
         help=f"needs review within this relative margin of a grade cut-off (default {_POLICY.margin})",
     )
     an.add_argument(
         "--min-confidence",
-        type=float,
+        type=_probability,
         default=_POLICY.min_confidence,
         metavar="P",
         help=f"needs review below this mean model confidence (default {_POLICY.min_confidence})",
@@ -119,7 +120,29 @@ def _scale(text: str) -> float:
     try:
         return check_scale(float(text))
     except (ValueError, CorroscopeError):
-        raise argparse.ArgumentTypeError(f"must be a positive number of mm per pixel, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, got {text!r}"
+        ) from None
+
+
+def _margin(text: str) -> float:
+    """A relative margin: a finite number, 0 or more (NaN would switch the rule off unseen)."""
+    return _number(text, 0.0, math.inf, "a number of 0 or more")
+
+
+def _probability(text: str) -> float:
+    """A confidence: a number from 0 to 1 (NaN or a negative one would switch the rule off unseen)."""
+    return _number(text, 0.0, 1.0, "a number from 0 to 1")
+
+
+def _number(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
 
 
 class ProgressBar:

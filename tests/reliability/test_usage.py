@@ -1,0 +1,41 @@
+"""Bad usage and the tool's own words (the second hostile pass): review rules and scales that would switch
+a rule off or overflow are refused as bad usage (exit 2) before any photo is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import run_cli, small_photos
+
+BAD_VALUES = [
+    ("--review-margin", "nan"),
+    ("--review-margin", "-0.1"),
+    ("--review-margin", "inf"),
+    ("--min-confidence", "nan"),
+    ("--min-confidence", "-1"),
+    ("--min-confidence", "1.5"),
+    ("--mm-per-px", "inf"),
+    ("--mm-per-px", "1e200"),
+    ("--mm-per-px", "nan"),
+    ("--mm-per-px", "0"),
+]
+
+
+@pytest.mark.parametrize("option, value", BAD_VALUES, ids=[f"{o}={v}" for o, v in BAD_VALUES])
+def test_values_that_would_switch_a_rule_off_or_overflow_are_bad_usage(
+    tmp_path: Path, model_path: Path, option: str, value: str
+) -> None:
+    photo = small_photos(tmp_path / "in", 1)[0]
+    out = tmp_path / "out"
+    done = run_cli("analyze", photo, "--out", out, "--model", model_path, f"{option}={value}")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"argument {option}: must be" in done.stderr and value in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_the_largest_scale_taken_gives_finite_areas(tmp_path: Path, model_path: Path) -> None:
+    photo = small_photos(tmp_path / "in", 1)[0]
+    done = run_cli("analyze", photo, "--out", tmp_path / "out", "--model", model_path, "--mm-per-px", "10000")
+    assert done.returncode == 0 and " m²" in done.stdout, (done.stdout, done.stderr)
