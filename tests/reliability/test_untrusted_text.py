@@ -4,6 +4,7 @@ asset facts in `project add/list/trend`, which on a shared project come from oth
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from tests.reliability.conftest import ROOT, cli_command, cli_env, small_photos
+from tests.reliability.conftest import ROOT, cli_command, cli_env, run_cli, small_photos
 
 ESC, BEL = "\x1b", "\x07"
 HOSTILE = f"a{ESC}]0;PWNED{BEL}{ESC}[2J\x9b31m\u202e"  # retitle, clear, C1 CSI, right-to-left
@@ -95,3 +96,39 @@ def test_tags_inspectors_and_facts_reach_the_project_commands_escaped(
     _assert_clean(out + err)
     assert out.count(r"P-1a\x1b]0;PWNED") >= 2 and r"Evea\x1b]0;PWNED" in out, out  # add, list, trend
     assert r"roofa\x1b]0;PWNED" in out and r"gonea\x1b]0;PWNED" in err, (out, err)
+
+
+_TWENTY_MB = "Q" * 20_000_000
+
+
+@pytest.fixture(scope="module")
+def wordy_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The channel model with 20 MB in each of its free-text metadata values and in its metrics."""
+    from app.core import contract
+    from tests.helpers.tiny_models import channel_model
+
+    big = {k: _TWENTY_MB for k in (contract.KEY_ARCHITECTURE, contract.KEY_BACKBONE, contract.KEY_TRAINED_ON)}
+    big[contract.KEY_METRICS] = json.dumps({"split": _TWENTY_MB, "note": _TWENTY_MB})
+    return channel_model(tmp_path_factory.mktemp("wordy") / "wordy.onnx", metadata=big)
+
+
+def test_megabytes_of_model_metadata_do_not_go_whole_into_the_pdf(tmp_path: Path, wordy_model: Path) -> None:
+    """The PDF of one photo holds at most a cut of each value: its size stays that of an ordinary
+    report (a 20 MB value went whole into every PDF: 1.6 GB and 20 s for one photo)."""
+    photo = small_photos(tmp_path / "in", 1)[0]
+    done = run_cli("analyze", photo, "--out", tmp_path / "out", "--model", wordy_model, "--pdf", timeout=300)
+    assert done.returncode == 0, done.stderr
+    (pdf,) = (tmp_path / "out").glob("*.pdf")
+    assert pdf.stat().st_size < 1_000_000, pdf.stat().st_size
+    assert len(done.stdout + done.stderr) < 5_000
+
+
+def test_megabytes_of_model_metadata_are_cut_in_the_model_rows_and_the_info_dialog(wordy_model: Path) -> None:
+    from app.core.model import SegmentationModel
+    from app.report.pdf import model_rows
+    from app.ui.model_info_dialog import model_info_html
+
+    model = SegmentationModel.load(wordy_model, device="cpu")
+    assert all(len(value) < 300 for _, value in model_rows(model)), [len(v) for _, v in model_rows(model)]
+    page = model_info_html(model)
+    assert len(page) < 20_000 and "20,000,000 characters in all" in page
