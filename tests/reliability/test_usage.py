@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.reliability.conftest import run_cli, small_photos
@@ -39,3 +40,21 @@ def test_the_largest_scale_taken_gives_finite_areas(tmp_path: Path, model_path: 
     photo = small_photos(tmp_path / "in", 1)[0]
     done = run_cli("analyze", photo, "--out", tmp_path / "out", "--model", model_path, "--mm-per-px", "10000")
     assert done.returncode == 0 and " m²" in done.stdout, (done.stdout, done.stderr)
+
+
+def test_an_overlay_too_wide_for_jpeg_names_the_limit_and_the_png_option(
+    tmp_path: Path, model_path: Path
+) -> None:
+    from app.core.files import write_png
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    strip = np.zeros((2, 65_535, 3), np.uint8)
+    strip[..., 0] = 200  # all corrosion
+    write_png(folder / "strip.png", strip)
+    done = run_cli("analyze", folder, "--out", tmp_path / "jpeg", "--model", model_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "at most 65,500 pixels a side" in done.stderr and "--overlay-png" in done.stderr, done.stderr
+    done = run_cli("analyze", folder, "--out", tmp_path / "png", "--model", model_path, "--overlay-png")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "png" / "strip_overlay.png").stat().st_size > 0
