@@ -10,7 +10,7 @@ import os
 import stat
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
+from app.core.text import safe_path, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,33 @@ def _open_error(path: Path, exc: OSError) -> str:
     return f"cannot open ({exc.strerror or exc})"
 
 
+@contextlib.contextmanager
+def pillow_notes(path: Path) -> Iterator[None]:
+    """Pillow's warnings about a photo (damaged EXIF data, say) as one line in the tool's words in the
+    log, once per photo, instead of Pillow's raw `UserWarning` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel limit decides
+        yield
+    if not caught or str(path) in _NOTED:
+        return
+    if len(_NOTED) > 10_000:
+        _NOTED.clear()
+    _NOTED.add(str(path))
+    first = str(caught[0].message)
+    if "EXIF" in first or "Tag" in first or "tag" in first:
+        log.warning(
+            "%s: its EXIF data (camera metadata) is damaged; the photo is read without it", safe_path(path)
+        )
+    else:
+        log.warning("%s: read with a warning from the image library (%s)", safe_path(path), safe_text(first))
+
+
+_NOTED: set[str] = set()  # photos whose warning was logged in this process
+
+
 def _open_pil(data: bytes, path: Path) -> Image.Image | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with pillow_notes(path):
         try:
             return Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as exc:

@@ -58,3 +58,25 @@ def test_an_overlay_too_wide_for_jpeg_names_the_limit_and_the_png_option(
     done = run_cli("analyze", folder, "--out", tmp_path / "png", "--model", model_path, "--overlay-png")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "png" / "strip_overlay.png").stat().st_size > 0
+
+
+def _damaged_exif_jpeg(path: Path) -> Path:
+    """A JPEG whose EXIF block has a tag pointing past its end (Pillow warns when it opens it)."""
+    import struct
+
+    from PIL import Image
+
+    entries = struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<HHII", 0x010F, 2, 5000, 200)
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 2) + entries + b"\0\0\0\0"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((32, 32, 3), (200, 30, 30), np.uint8)).save(path, exif=b"Exif\x00\x00" + tiff)
+    return path
+
+
+def test_damaged_exif_data_is_one_line_in_the_tools_words(tmp_path: Path, model_path: Path) -> None:
+    photo = _damaged_exif_jpeg(tmp_path / "in" / "camera.jpg")
+    done = run_cli("analyze", photo, "--out", tmp_path / "out", "--model", model_path)
+    assert done.returncode == 0, done.stderr
+    assert "Warning:" not in done.stderr and "warnings.warn" not in done.stderr, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "EXIF" in line]
+    assert len(notes) == 1 and f"{photo}: its EXIF data (camera metadata) is damaged" in notes[0], notes
