@@ -19,6 +19,7 @@ from app.core.engines import ENGINES, Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
+from app.core.left_out import left_out, left_out_line
 from app.core.ownership import own_outputs
 from app.core.photos import find_images
 from app.core.physical import MAX_MM_PER_PX, check_scale, format_area
@@ -297,6 +298,8 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
         paths, out = [p.absolute() for p in paths], out.absolute()
     print(provider_line(model, args.device), file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
+    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+        print(skipped, file=sys.stderr)
     if ours:
         n = len(ours)
         print(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.inference import InferenceMode, InferenceOptions
+from app.core.left_out import left_out, left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
 from app.core.results_table import class_names
@@ -131,6 +132,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     if model is None:
         return EXIT_USAGE
     print(f"Model: {model.describe()}", file=sys.stderr)
+    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+        print(skipped, file=sys.stderr)
 
     def progress(index: int, total: int, path: Path, state: str) -> None:
         print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)

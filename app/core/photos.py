@@ -23,7 +23,7 @@ from app.core.text import safe_path, safe_text
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Decoded pixels allowed in one photo (a 50 MP camera photo is well inside); beyond it, refuse.
 DEFAULT_MAX_PIXELS = 150_000_000
 # Bytes read from one photo file: the largest uncompressed file the pixel budget allows (150 MP, RGB,

@@ -80,3 +80,17 @@ def test_damaged_exif_data_is_one_line_in_the_tools_words(tmp_path: Path, model_
     assert "Warning:" not in done.stderr and "warnings.warn" not in done.stderr, done.stderr
     notes = [line for line in done.stderr.splitlines() if "EXIF" in line]
     assert len(notes) == 1 and f"{photo}: its EXIF data (camera metadata) is damaged" in notes[0], notes
+
+
+def test_files_named_like_photos_that_are_left_out_are_counted_and_named(
+    tmp_path: Path, model_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    small_photos(folder, 1)
+    (folder / "phone.jfif").write_bytes(_damaged_exif_jpeg(tmp_path / "x.jpg").read_bytes())  # a JPEG
+    for name in ("IMG_1.heic", "anim.gif", "raw.DNG", "IMG_2.HEIC", ".IMG_3.jpg", "._pipe_0000.png"):
+        (folder / name).write_bytes(b"not read")
+    done = run_cli("analyze", folder, "--out", tmp_path / "out", "--model", model_path)
+    assert done.returncode == 0 and "2 analysed" in done.stdout, (done.stdout, done.stderr)  # .jfif is read
+    line = "Left out 6 files named like photos: 1 .dng, 1 .gif, 2 .heic (formats Corroscope does not read"
+    assert line in done.stderr and "2 hidden (names starting with a dot)" in done.stderr, done.stderr
