@@ -86,6 +86,11 @@ def _kind(mode: int) -> str:
     return "is not a regular file"
 
 
+def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (see `_read_bytes`); `ImageReadError` why not."""
+    return _read_bytes(path, max_bytes)
+
+
 def _read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The bytes of a regular file, at most `max_bytes`: anything else is refused before it is read
     (opened non-blocking, so a FIFO swapped in for a photo cannot hang the batch; checked on the opened

@@ -3,12 +3,14 @@ a rule off or overflow are refused as bad usage (exit 2) before any photo is rea
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.reliability.conftest import run_cli, small_photos
+from tests.reliability.conftest import read_csv, run_cli, small_photos
 
 BAD_VALUES = [
     ("--review-margin", "nan"),
@@ -94,3 +96,27 @@ def test_files_named_like_photos_that_are_left_out_are_counted_and_named(
     assert done.returncode == 0 and "2 analysed" in done.stdout, (done.stdout, done.stderr)  # .jfif is read
     line = "Left out 6 files named like photos: 1 .dng, 1 .gif, 2 .heic (formats Corroscope does not read"
     assert line in done.stderr and "2 hidden (names starting with a dot)" in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="FIFOs and symbolic links")
+@pytest.mark.parametrize("kind", ["dangling link", "fifo"])
+def test_a_reviewed_mask_that_is_a_dangling_link_or_a_fifo_fails_its_photo(
+    tmp_path: Path, model_path: Path, kind: str
+) -> None:
+    (photo,) = small_photos(tmp_path / "in", 1)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    mask = masks / f"{photo.stem}_mask.reviewed.png"
+    if kind == "fifo":
+        os.mkfifo(mask)
+    else:
+        mask.symlink_to(tmp_path / "gone.png")
+    out = tmp_path / "out"
+    done = run_cli(
+        "analyze", photo, "--out", out, "--model", model_path, "--reviewed-masks", masks, timeout=60
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    why = "named pipe (FIFO)" if kind == "fifo" else "dangling symbolic link"
+    assert mask.name in done.stderr and why in done.stderr, done.stderr
+    (row,) = read_csv(out / "results.csv")
+    assert row["status"] == "failed" and row["source"] == "", row
