@@ -57,7 +57,7 @@ def _ensemble_members(raw: str | None) -> str | None:
     """'mean of 2 models: a.onnx (sha 1234abcd5678), ...' from `corroscope.ensemble`, or None."""
     try:
         members = json.loads(raw) if raw else None
-        names = [f"{safe_text(m['file'])} (SHA-256 {safe_text(m['sha256'], 12)})" for m in members[:20]]
+        names = [f"{safe_text(m['file'])} (SHA-256 {safe_text(str(m['sha256'])[:12])})" for m in members[:20]]
     except (ValueError, TypeError, KeyError):
         return "listed, but not readable" if raw else None
     return f"mean of {len(members)} models: {', '.join(names)}"
