@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import threading
@@ -18,7 +19,8 @@ from app.core.engines import ENGINES, Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.physical import check_scale, format_area
+from app.core.left_out import left_out, left_out_line
+from app.core.physical import MAX_MM_PER_PX, check_scale, format_area
 from app.core.pipeline import (
     DEFAULT_EXPORTS,
     DONE,
@@ -29,7 +31,7 @@ from app.core.pipeline import (
     select_inputs,
 )
 from app.core.record import PhotoRecord
-from app.core.text import safe_path
+from app.core.text import REASON_LIMIT, safe_path, safe_text
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -63,14 +65,14 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument(
         "--review-margin",
-        type=float,
+        type=_margin,
         default=_POLICY.margin,
         metavar="F",
         help=f"needs review within this relative margin of a grade cut-off (default {_POLICY.margin})",
     )
     an.add_argument(
         "--min-confidence",
-        type=float,
+        type=_probability,
         default=_POLICY.min_confidence,
         metavar="P",
         help=f"needs review below this mean model confidence (default {_POLICY.min_confidence})",
@@ -126,7 +128,29 @@ def _scale(text: str) -> float:
     try:
         return check_scale(float(text))
     except (ValueError, CorroscopeError):
-        raise argparse.ArgumentTypeError(f"must be a positive number of mm per pixel, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, got {text!r}"
+        ) from None
+
+
+def _margin(text: str) -> float:
+    """A relative margin: a finite number, 0 or more (NaN would switch the rule off unseen)."""
+    return _number(text, 0.0, math.inf, "a number of 0 or more")
+
+
+def _probability(text: str) -> float:
+    """A confidence: a number from 0 to 1 (NaN or a negative one would switch the rule off unseen)."""
+    return _number(text, 0.0, 1.0, "a number from 0 to 1")
+
+
+def _number(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
 
 
 class ProgressBar:
@@ -140,13 +164,13 @@ class ProgressBar:
 
     def started(self, index: int, total: int, path: Path) -> None:
         if self.tty:
-            self._draw(index - 1, path.name)
+            self._draw(index - 1, safe_path(path.name))
 
     def finished(self, outcome: PhotoOutcome) -> None:
         if self.tty:
-            self._draw(outcome.index + 1, outcome.path.name)
+            self._draw(outcome.index + 1, safe_path(outcome.path.name))
         else:
-            line = f"[{outcome.index + 1}/{self.total}] {outcome.path}: {outcome.state}"
+            line = f"[{outcome.index + 1}/{self.total}] {safe_path(outcome.path)}: {outcome.state}"
             print(line, file=self.stream, flush=True)
 
     def _draw(self, done: int, name: str) -> None:
@@ -172,8 +196,9 @@ class ProgressBar:
 def result_line(path: Path, record: Mapping[str, Any] | None) -> str:
     rec = record if isinstance(record, PhotoRecord) else PhotoRecord(record or {})
     k = rec.key_figures()
+    name = safe_path(path)  # a photo's name may hold escape sequences
     if k.corroded_share is None:
-        return f"{path}: no asset in view"
+        return f"{name}: no asset in view"
     review = "  NEEDS REVIEW" if k.needs_review else ""
     grades = f"ASTM D610 {k.astm_d610}, ISO 4628-3 {k.iso_4628_3}"
     spread = ""
@@ -184,7 +209,7 @@ def result_line(path: Path, record: Mapping[str, Any] | None) -> str:
         k.figures_source, ""
     )
     share = f"corroded {k.corroded_share:.2f} % of the asset{source}{spread}{size}"
-    return f"{path}: {share}, {grades}{review}"
+    return f"{name}: {share}, {grades}{review}"
 
 
 def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
@@ -280,6 +305,8 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     print(provider_line(model, args.device), file=sys.stderr)
     print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
+    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+        print(skipped, file=sys.stderr)
     if ours:
         n = len(ours)
         print(
@@ -364,7 +391,7 @@ def _run(
         return EXIT_INTERRUPTED
     except CorroscopeError as exc:
         bar.clear()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(exc, REASON_LIMIT)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         interrupts.settle()
@@ -384,16 +411,17 @@ def _report(summary: BatchSummary) -> int:
         for path in summary.changed:
             print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
-        print(f"Results: {summary.csv_path}")
-    if summary.csv_error and summary.csv_path is None:
-        print(f"error: the CSV could not be written: {summary.csv_error}", file=sys.stderr)
-    elif summary.csv_error:  # its run record (results.json) could not be
-        print(f"error: {summary.csv_error}", file=sys.stderr)
+        print(f"Results: {safe_path(summary.csv_path)}")
+    error = None if summary.csv_error is None else safe_text(summary.csv_error, REASON_LIMIT)
+    if error and summary.csv_path is None:
+        print(f"error: the CSV could not be written: {error}", file=sys.stderr)
+    elif error:  # its run record (results.json) could not be
+        print(f"error: {error}", file=sys.stderr)
     if summary.cancelled:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:
         n = len(summary.failures)
         print(f"{n} photo{'s' if n > 1 else ''} failed:", file=sys.stderr)
         for f in summary.failures:
-            print(f"  {f.path}: {f.reason}", file=sys.stderr)
+            print(f"  {safe_path(f.path)}: {safe_text(f.reason, REASON_LIMIT)}", file=sys.stderr)
     return EXIT_OK if summary.ok and not summary.csv_error else EXIT_FAILED

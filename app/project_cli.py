@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.inference import InferenceMode, InferenceOptions
+from app.core.left_out import left_out, left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
+from app.core.results_table import class_names
+from app.core.text import REASON_LIMIT, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -129,9 +132,11 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     if model is None:
         return EXIT_USAGE
     print(f"Model: {model.describe()}", file=sys.stderr)
+    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+        print(skipped, file=sys.stderr)
 
     def progress(index: int, total: int, path: Path, state: str) -> None:
-        print(f"[{index}/{total}] {path}: {state}", file=sys.stderr, flush=True)
+        print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)
 
     from app.core.project import add_inspection_photos
 
@@ -149,7 +154,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
     if fields and summary.outcome is not None:
         project.ensure_asset(args.asset, **fields)
-    where = f"{args.asset} {args.date.isoformat()}" + (f" ({args.inspector})" if args.inspector else "")
+    who = f" ({safe_text(args.inspector)})" if args.inspector else ""
+    where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
         out = summary.outcome
         print(
@@ -157,18 +163,20 @@ def _add(project: Project, args: argparse.Namespace) -> int:
             f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
         )
     for failure in summary.failures:
-        print(f"  failed: {failure.path}: {failure.reason}", file=sys.stderr)
+        print(
+            f"  failed: {safe_path(failure.path)}: {safe_text(failure.reason, REASON_LIMIT)}", file=sys.stderr
+        )
     return EXIT_FAILED if summary.failures or summary.outcome is None else EXIT_OK
 
 
 def _list(project: Project, _args: argparse.Namespace) -> int:
     inspections = project.inspections()
-    print(f"Project {project.location.display}")
-    for asset in project.assets():
-        facts = ", ".join(v for v in (asset.name, asset.location, asset.material) if v)
-        print(f"{asset.tag}" + (f"  ({facts})" if facts else ""))
+    print(f"Project {safe_path(project.location.display)}")
+    for asset in project.assets():  # every text here may come from another user of a shared project
+        facts = ", ".join(safe_text(v) for v in (asset.name, asset.location, asset.material) if v)
+        print(safe_text(asset.tag) + (f"  ({facts})" if facts else ""))
         for i in (i for i in inspections if i.asset_id == asset.id):
-            who = f"  {i.inspector}" if i.inspector else ""
+            who = f"  {safe_text(i.inspector)}" if i.inspector else ""
             print(f"  {i.date.isoformat()}{who}  {i.photo_count} photo{'s' * (i.photo_count != 1)}")
     if not inspections:
         print("(no inspections yet: add one with `corroscope project add PROJECT --asset TAG --date ...`)")
@@ -209,6 +217,7 @@ def _trend(project: Project, args: argparse.Namespace) -> int:
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    rows = [[safe_text(c) for c in row] for row in rows]  # inspectors' names: untrusted
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for line in (header, *rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
@@ -220,10 +229,14 @@ PROJECT_CSV_PREFIX = (
 )
 
 
-def project_rows(project: Project) -> list[list[str]]:
-    """One row per stored photo (its newest result): asset, inspection, photo, then `results.csv`'s."""
+def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
+    """The header and one row per stored photo (its newest result): asset, inspection, photo, then the
+    columns of `results.csv`, written by the same `csv_row` under one header for every model's classes
+    (the default ones first, then other models' in the order first seen)."""
     inspections = project.inspections()
     results = project.latest_results(i.id for i in inspections)
+    names = class_names([r.record for i in inspections for r in results[i.id]])
+    columns = csv_columns(names)
     rows = []
     for i in inspections:
         by_photo = {r.photo_id: r for r in results[i.id]}
@@ -231,9 +244,9 @@ def project_rows(project: Project) -> list[list[str]]:
             r = by_photo.get(photo.id)
             head = [i.asset_tag, i.date.isoformat(), i.inspector, photo.path, photo.sha256, str(photo.size)]
             head += [photo.exif_time or "", r.model_name if r else "", r.review_state if r else ""]
-            tail = csv_row(r.record) if r else [""] * len(csv_columns())
+            tail = csv_row(r.record, names) if r else [""] * len(columns)
             rows.append([escape_cell(c) for c in head] + tail)
-    return rows
+    return [*PROJECT_CSV_PREFIX, *columns], rows
 
 
 def _export(project: Project, args: argparse.Namespace) -> int:
@@ -252,23 +265,22 @@ def _export(project: Project, args: argparse.Namespace) -> int:
         names = ", ".join(p.name for p in existing)
         raise OutputExistsError(f"{args.out} already holds {names} (pass --overwrite to replace them)")
     args.out.mkdir(parents=True, exist_ok=True)
-    columns = [*PROJECT_CSV_PREFIX, *csv_columns()]
-    write_csv(csvs[0], project_rows(project), columns, overwrite=args.overwrite)
+    columns, rows = project_table(project)
+    write_csv(csvs[0], rows, columns, overwrite=args.overwrite)
     trend_rows = []
     for asset in assets:
         trend = project.trend(asset.tag)
         trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
         write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
     write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
-    print(
-        f"Exported {len(assets)} assets to {args.out}: {', '.join(p.name for p in (*csvs, *pdfs.values()))}"
-    )
+    names = ", ".join(safe_path(p.name) for p in (*csvs, *pdfs.values()))
+    print(f"Exported {len(assets)} assets to {safe_path(args.out)}: {names}")
     return EXIT_OK
 
 
 def _relocate(project: Project, args: argparse.Namespace) -> int:
     found = project.relocate(args.folder)
     for photo in found:
-        print(f"found again: {photo.path}")
+        print(f"found again: {safe_path(photo.path)}")
     print(f"{len(found)} moved photos found in {args.folder}.")
     return EXIT_OK

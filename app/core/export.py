@@ -158,6 +158,12 @@ _ADDED = (
 )
 
 
+def escape_cell(value: Any) -> str:
+    """Text for a CSV cell; a leading = + - @ tab or CR gets a quote so spreadsheets do not run it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
     """The header of `results.csv` (the GUI's batch CSV has the same); docs/user-guide.md explains each."""
     return [
@@ -165,7 +171,7 @@ def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASS
         "width",
         "height",
         "provider",
-        *(f"{name}_percent" for name in class_names),
+        *(escape_cell(f"{name}_percent") for name in class_names),  # names come from the model
         *_BASE_TAIL,
         "mean_confidence",
         "seconds",
@@ -176,12 +182,6 @@ def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASS
 
 
 CSV_COLUMNS = csv_columns()
-
-
-def escape_cell(value: Any) -> str:
-    """Text for a CSV cell; a leading = + - @ tab or CR gets a quote so spreadsheets do not run it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_row(

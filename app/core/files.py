@@ -121,10 +121,18 @@ def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool =
     return atomic_write_bytes(path, encode_png(image), overwrite=overwrite)
 
 
+JPEG_MAX_SIDE = 65_500  # libjpeg's limit on either side
+
+
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     """uint8 HxWx3 RGB -> JPEG bytes at `quality` (0-100)."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"JPEG export needs uint8 HxWx3, got {image.dtype} {image.shape}")
+    if max(image.shape[:2]) > JPEG_MAX_SIDE:
+        raise ExportError(
+            f"a JPEG holds at most {JPEG_MAX_SIDE:,} pixels a side and this image is {image.shape[1]:,} x "
+            f"{image.shape[0]:,}: write the overlay as PNG (--overlay-png on the command line)"
+        )
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
     if not ok:

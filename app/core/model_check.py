@@ -54,7 +54,7 @@ def _metadata(name: str, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], t
         classes = classes_from_json(meta[contract.KEY_CLASSES])
     except ValueError as exc:
         raise ModelContractError(
-            f"{name}: metadata {contract.KEY_CLASSES!r} is malformed: {safe_text(exc)}"
+            f"{name}: metadata {contract.KEY_CLASSES!r} is malformed: {safe_text(exc, 400)}"
         ) from exc
     if len(classes) > MAX_CLASSES:
         raise ModelContractError(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from app.core.text import safe_repr
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,13 @@ CORROSION = ClassInfo(0, "corrosion", (255, 0, 0))
 ASSET = ClassInfo(1, "asset", (0, 0, 255))
 BACKGROUND = ClassInfo(2, "background", (0, 255, 0))
 DEFAULT_CLASSES: tuple[ClassInfo, ...] = (CORROSION, ASSET, BACKGROUND)
+
+# Longest class name a model may declare: names become CSV headers, PDF table cells and console lines;
+# a 200 KB name broke the CSV reader's field limit (131,072) and a 4 MB one crashed the PDF.
+MAX_CLASS_NAME = 64
+# Characters a class name may not hold (controls, formats, separators, surrogates, private, unassigned):
+# they would drive a terminal or a spreadsheet, or put a NUL in a CSV header.
+_REFUSED_IN_NAMES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 # A mask pixel farther than this (Euclidean, RGB) from every palette colour is counted as off-palette.
 OFF_PALETTE_DISTANCE = 100.0
@@ -56,6 +66,7 @@ def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
             raise ValueError(f"class #{i} color must be three integers 0-255")
         if not isinstance(item["id"], int) or not isinstance(item["name"], str) or not item["name"]:
             raise ValueError(f"class #{i} needs an integer id and a non-empty name")
+        _check_name(i, item["name"])
         out.append(ClassInfo(item["id"], item["name"], (color[0], color[1], color[2])))
     if sorted(c.id for c in out) != list(range(len(out))):
         raise ValueError("class ids must be 0..N-1, each once")
@@ -63,6 +74,21 @@ def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
     if twice:  # pixel counts, shares and grades are keyed by name
         raise ValueError(f"class names must differ; {', '.join(map(repr, twice[:5]))} appear more than once")
     return tuple(sorted(out, key=lambda c: c.id))
+
+
+def _check_name(index: int, name: str) -> None:
+    """A class name short enough to show and free of control characters; ValueError (escaped) if not."""
+    if len(name) > MAX_CLASS_NAME:
+        raise ValueError(
+            f"class #{index} name is {len(name):,} characters long; at most {MAX_CLASS_NAME} are allowed "
+            f"({safe_repr(name, 40)})"
+        )
+    bad = next((ch for ch in name if unicodedata.category(ch) in _REFUSED_IN_NAMES), None)
+    if bad is not None:
+        raise ValueError(
+            f"class #{index} name {safe_repr(name)} holds the control or format character "
+            f"U+{ord(bad):04X}; class names are shown in tables, reports and the console"
+        )
 
 
 def class_by_name(classes: Sequence[ClassInfo], name: str) -> ClassInfo | None:

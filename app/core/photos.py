@@ -10,7 +10,7 @@ import os
 import stat
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
+from app.core.text import safe_path, safe_text
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Decoded pixels allowed in one photo (a 50 MP camera photo is well inside); beyond it, refuse.
 DEFAULT_MAX_PIXELS = 150_000_000
 # Bytes read from one photo file: the largest uncompressed file the pixel budget allows (150 MP, RGB,
@@ -85,6 +86,11 @@ def _kind(mode: int) -> str:
     return "is not a regular file"
 
 
+def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (see `_read_bytes`); `ImageReadError` why not."""
+    return _read_bytes(path, max_bytes)
+
+
 def _read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The bytes of a regular file, at most `max_bytes`: anything else is refused before it is read
     (opened non-blocking, so a FIFO swapped in for a photo cannot hang the batch; checked on the opened
@@ -138,9 +144,33 @@ def _open_error(path: Path, exc: OSError) -> str:
     return f"cannot open ({exc.strerror or exc})"
 
 
+@contextlib.contextmanager
+def pillow_notes(path: Path) -> Iterator[None]:
+    """Pillow's warnings about a photo (damaged EXIF data, say) as one line in the tool's words in the
+    log, once per photo, instead of Pillow's raw `UserWarning` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel limit decides
+        yield
+    if not caught or str(path) in _NOTED:
+        return
+    if len(_NOTED) > 10_000:
+        _NOTED.clear()
+    _NOTED.add(str(path))
+    first = str(caught[0].message)
+    if "EXIF" in first or "Tag" in first or "tag" in first:
+        log.warning(
+            "%s: its EXIF data (camera metadata) is damaged; the photo is read without it", safe_path(path)
+        )
+    else:
+        log.warning("%s: read with a warning from the image library (%s)", safe_path(path), safe_text(first))
+
+
+_NOTED: set[str] = set()  # photos whose warning was logged in this process
+
+
 def _open_pil(data: bytes, path: Path) -> Image.Image | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with pillow_notes(path):
         try:
             return Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as exc:

@@ -17,11 +17,20 @@ class ScaleError(CorroscopeError):
     """A scale (mm per pixel) that cannot be used."""
 
 
+# The coarsest scale taken: 10 m a pixel. Areas are squares of the scale; 1e200 overflowed a float
+# ("OverflowError: Numerical result out of range") on every photo.
+MAX_MM_PER_PX = 10_000.0
+
+
 def check_scale(mm_per_px: float) -> float:
-    """`mm_per_px` as a float if it is a usable scale (finite, > 0); ScaleError otherwise."""
+    """`mm_per_px` as a float if it is a usable scale (finite, > 0, at most `MAX_MM_PER_PX`); ScaleError
+    otherwise."""
     value = float(mm_per_px)
-    if not math.isfinite(value) or value <= 0:
-        raise ScaleError(f"the scale must be a positive number of mm per pixel, got {mm_per_px!r}")
+    if not math.isfinite(value) or value <= 0 or value > MAX_MM_PER_PX:
+        raise ScaleError(
+            f"the scale must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, "
+            f"got {mm_per_px!r}"
+        )
     return value
 
 

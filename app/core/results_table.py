@@ -27,6 +27,7 @@ from app.core.export import (
     failure_row,
     write_csv,
 )
+from app.core.palette import DEFAULT_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,18 @@ def foreign_run_record(path: Path) -> str | None:
         and isinstance(data.get("photos"), dict)
     )
     return None if ours else refuse.format("is not a run record Corroscope wrote")
+
+
+def class_names(records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The class columns of a table of `records` from any models: the default classes first, then each
+    other name in the order first seen. Rows written by `csv_row(record, class_names(...))` put every
+    figure under its own class's column, whatever order or number of classes a model has."""
+    names = dict.fromkeys(c.name for c in DEFAULT_CLASSES)
+    for record in records:
+        for c in record.get("classes") or ():
+            if isinstance(c, Mapping) and isinstance(c.get("name"), str):
+                names.setdefault(c["name"])
+    return list(names)
 
 
 def record_row(record: Mapping[str, Any], photo: Path, class_names: Sequence[str]) -> list[str]:

@@ -8,6 +8,7 @@ with the review state in an iTXt chunk, so the mask alone says who reviewed it a
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -20,10 +21,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.core.errors import OutputExistsError, ReviewedMaskError
+from app.core.errors import ImageReadError, OutputExistsError, ReviewedMaskError
 from app.core.export import encode_mask_png, safe_stem
 from app.core.files import atomic_write_bytes
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo
+from app.core.photos import read_file_bytes
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 
 __all__ = ["EDITED", "MODEL", "REVIEWED", "SOURCES"]  # re-exported: callers of earlier releases
@@ -172,7 +174,9 @@ class MaskFolder:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         try:
-            self._names = {p.name.casefold(): p for p in self.folder.iterdir() if p.is_file()}
+            # Every entry but folders: a dangling link or a FIFO named as a photo's mask fails that photo
+            # with the reason when read, never lets the model's figures through unseen.
+            self._names = {p.name.casefold(): p for p in self.folder.iterdir() if not p.is_dir()}
         except OSError:
             self._names = {}
 
@@ -229,7 +233,11 @@ def read_reviewed_mask(
     """Read a palette mask of `size` (width, height); `ReviewedMaskError` saying why it cannot be used."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        data = read_file_bytes(path)  # a regular file only: a FIFO or a device is refused, never waited on
+    except ImageReadError as exc:
+        raise ReviewedMaskError(f"reviewed mask {exc}") from exc
+    try:
+        with Image.open(io.BytesIO(data)) as im:
             if size is not None and tuple(im.size) not in (tuple(size), tuple(size)[::-1]):
                 _refuse_size(path, im.size, size)  # before decoding: a wrong file may be huge
             im.load()

@@ -12,6 +12,7 @@ import unicodedata
 
 TEXT_LIMIT = 200  # characters of one untrusted value shown in a message
 PATH_LIMIT = 400  # paths are longer by nature; still cut
+REASON_LIMIT = 2_000  # a whole message that quotes untrusted values (a photo's failure reason)
 
 # Unicode categories written as escapes: controls, formats (bidi overrides, zero-width), line/paragraph
 # separators, surrogates (from surrogateescape), private use and unassigned code points.
@@ -20,6 +21,8 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 def _escape(ch: str) -> str:
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a file name's byte that is not UTF-8 (surrogateescape): as in the CSV
+        return f"\\x{code - 0xDC00:02x}"
     if code < 0x100:
         return f"\\x{code:02x}"
     if code < 0x10000:

@@ -16,7 +16,7 @@ from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.core.record import PhotoRecord
-from app.core.text import provider_name
+from app.core.text import provider_name, safe_path, safe_text
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
@@ -27,10 +27,10 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
     """Model file, SHA-256, architecture and the provider as the app says it ("CPU", "CUDA")."""
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
-    rows = [
-        ("Model file", model.path.name),
+    rows = [  # the model's own text is cut (a 20 MB value went whole into every PDF: 1.6 GB, 20 s)
+        ("Model file", safe_path(model.path.name)),
         ("Model SHA-256", model.sha256),
-        ("Architecture", arch or "not stated"),
+        ("Architecture", safe_text(arch) if arch else "not stated"),
         ("Provider", provider_name(provider) if provider else model.device),
     ]
     if model.cuda_note:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import html
 import json
+from itertools import islice
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core import contract
 from app.core.model import SegmentationModel
+from app.core.text import PATH_LIMIT, safe_text
+
+_SHOWN = 400  # characters of one value the model states (metadata can hold megabytes)
+_MAX_ENTRIES = 200  # metrics and classes listed; the rest are not shown
 
 
 def model_info_html(model: SegmentationModel) -> str:
@@ -33,6 +38,7 @@ def model_info_html(model: SegmentationModel) -> str:
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))
     parts = ["<h3>Model</h3><table cellspacing=4>"]
+    rows = [(k, safe_text(v, PATH_LIMIT if k == "File" else _SHOWN)) for k, v in rows]
     parts += [f"<tr><td><b>{e(k)}</b></td><td><code>{e(v)}</code></td></tr>" for k, v in rows]
     parts.append("</table><h3>Classes</h3><table cellspacing=4>")
     for c in model.classes:
@@ -42,7 +48,7 @@ def model_info_html(model: SegmentationModel) -> str:
             f"<td>{e(c.name)}</td><td>RGB {r}, {g}, {b}</td></tr>"
         )
     split = model.metrics.get("split") if isinstance(model.metrics, dict) else None
-    heading = f"Evaluation ({split} split)" if isinstance(split, str) else "Evaluation"
+    heading = f"Evaluation ({safe_text(split, 40)} split)" if isinstance(split, str) else "Evaluation"
     parts.append(f"</table><h3>{e(heading)}</h3>")
     no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
     parts += _metrics_html(model.metrics) if model.metrics else no_metrics
@@ -70,10 +76,10 @@ def _ensemble_members(raw: str | None) -> str | None:
     """'mean of 2 models: a.onnx (sha 1234abcd5678), ...' from `corroscope.ensemble`, or None."""
     try:
         members = json.loads(raw) if raw else None
-        names = [f"{m['file']} (SHA-256 {str(m['sha256'])[:12]})" for m in members]
+        names = [f"{safe_text(m['file'])} (SHA-256 {safe_text(str(m['sha256'])[:12])})" for m in members[:20]]
     except (ValueError, TypeError, KeyError):
         return "listed, but not readable" if raw else None
-    return f"mean of {len(names)} models: {', '.join(names)}"
+    return f"mean of {len(members)} models: {', '.join(names)}"
 
 
 _PROTOCOLS = {"per_photo": "per photo, averaged over photos", "pooled": "pooled over all pixels"}
@@ -84,29 +90,30 @@ def _metrics_html(metrics: dict) -> list[str]:
     """Per-class tables for each protocol in the training pipeline's summary; other keys as plain rows."""
     e = html.escape
     parts: list[str] = []
-    for key, value in metrics.items():
+    for key, value in islice(metrics.items(), _MAX_ENTRIES):
         per_class = value.get("per_class") if isinstance(value, dict) else None
         if isinstance(per_class, dict):
-            parts.append(f"<p><b>{e(_PROTOCOLS.get(key, key))}</b></p>")
+            parts.append(f"<p><b>{e(_PROTOCOLS.get(key) or safe_text(key))}</b></p>")
             parts.append("<table cellspacing=4><tr><th>class</th>")
             parts += [f"<th>{e(s.upper() if s == 'iou' else s.capitalize())} %</th>" for s in _SCORES]
             parts.append("</tr>")
-            for name, scores in per_class.items():
+            for name, scores in islice(per_class.items(), _MAX_ENTRIES):
+                scores = scores if isinstance(scores, dict) else {}
                 cells = "".join(
                     f"<td align=right>{100 * scores[s]:.2f}</td>"
                     if isinstance(scores.get(s), float)
                     else "<td/>"
                     for s in _SCORES
                 )
-                parts.append(f"<tr><td>{e(str(name))}</td>{cells}</tr>")
+                parts.append(f"<tr><td>{e(safe_text(name))}</td>{cells}</tr>")
             parts.append("</table>")
             if isinstance(value.get("mean_iou"), float):
                 parts.append(f"<p>mean IoU {100 * value['mean_iou']:.2f} %</p>")
         elif not isinstance(value, dict):
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            parts.append(f"<p><b>{e(str(key))}</b>: {e(text)}</p>")
+            parts.append(f"<p><b>{e(safe_text(key))}</b>: {e(safe_text(text, _SHOWN))}</p>")
         else:
-            parts.append(f"<p><b>{e(str(key))}</b>: {e(json.dumps(value))}</p>")
+            parts.append(f"<p><b>{e(safe_text(key))}</b>: {e(safe_text(json.dumps(value), _SHOWN))}</p>")
     return parts
 
 

@@ -68,15 +68,42 @@ def locate(target: str | os.PathLike[str]) -> Location:
     return Location(sa.URL.create("sqlite", database=str(path)), path)
 
 
+def on_read_only_medium(path: Path) -> bool:
+    """Whether `path` lies on a file system mounted read-only (a write-protected card, a CD, a
+    read-only share): nobody can write the project there, so SQLite may read it as immutable."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why the project at `path` cannot be written here, or None: SQLite in WAL mode cannot open a
+    database read-only without its `-shm` file, so the caller says so instead of "not a project"."""
+    if on_read_only_medium(path):
+        return "it is on a read-only medium"
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        return "you may not write to it or its folder (SQLite needs to, even to read a project)"
+    return None
+
+
+def sqlite_uri(path: Path, immutable: bool = False) -> str:
+    return f"{path.as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def check_sqlite_project(path: Path) -> None:
     """Refuse a file that is not a project before our engine touches it (it would switch the file of
     another program to WAL mode): a read-only look for our schema_version table."""
+    immutable = on_read_only_medium(path)
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+        with contextlib.closing(sqlite3.connect(sqlite_uri(path, immutable), uri=True)) as conn:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
             ).fetchone()
     except sqlite3.Error as exc:
+        why = read_only_reason(path)
+        if why is not None and "unable to open" in str(exc):
+            raise ProjectError(f"the project cannot be opened here: {why}") from None
         raise ProjectError(f"not a Corroscope project ({exc})") from None
     if found is None:
         raise ProjectError("not a Corroscope project (it has no schema_version table)")
@@ -98,7 +125,20 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-def make_engine(location: Location) -> sa.Engine:
+def _sqlite_read_only_connect(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+
+
+def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
+    """The project's engine; `read_only`: a SQLite file on a read-only medium, opened immutable (reads
+    work, every write fails)."""
+    if read_only and location.file is not None:
+        uri = sqlite_uri(location.file, immutable=True)
+        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+        sa.event.listen(engine, "connect", _sqlite_read_only_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
     if location.file is None:
         try:
             return sa.create_engine(location.url, pool_pre_ping=True)

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
 from app.core.model import file_sha256
-from app.core.photos import IMAGE_EXTENSIONS
+from app.core.photos import IMAGE_EXTENSIONS, pillow_notes
 from app.core.project.records import PhotoFile
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def describe_photo(path: str | os.PathLike[str]) -> PhotoFile:
 def exif_time(path: Path) -> str | None:
     """When the photo was taken, from its EXIF (`2024-05-17T10:31:02`), or None."""
     try:
-        with Image.open(path) as img:
+        with pillow_notes(path), Image.open(path) as img:
             exif = img.getexif()
             raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get_ifd(_EXIF_IFD).get(
                 _DATETIME_DIGITIZED

@@ -45,6 +45,8 @@ class Project:
         """A new, empty project; refuses a file that exists or a database that holds a project."""
         location = eng.locate(target)
         if location.file is not None:
+            if location.file.is_dir():
+                raise ProjectError(f"{location.file} is a folder; name a project file, e.g. site.corroscope")
             if location.file.exists():
                 raise ProjectError(f"{location.file} already exists; open it, or choose another name")
             if not location.file.parent.is_dir():
@@ -67,21 +69,28 @@ class Project:
     def open(cls, target: str | os.PathLike[str]) -> Project:
         """An existing project, migrated to the current schema if it is older."""
         location = eng.locate(target)
+        if location.file is not None and location.file.is_dir():
+            raise ProjectError(
+                f"{location.file} is a folder, not a project; name the project file (*{eng.SUFFIX}) in it"
+            )
         if location.file is not None and not location.file.is_file():
             raise ProjectError(
                 f"No project at {location.file}; make one with: corroscope project create {location.file}"
             )
+        read_only = False
         if location.file is not None:
             try:
                 eng.check_sqlite_project(location.file)
             except ProjectError as exc:
                 raise ProjectError(f"Cannot open {location.file}: {exc}") from None
-        engine = eng.make_engine(location)
+            read_only = eng.on_read_only_medium(location.file)
+        engine = eng.make_engine(location, read_only)
         try:
             eng.upgrade(engine, location.display)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            raise ProjectError(f"Cannot open {location.display}: {_reason(exc)}") from None
+            why = eng.read_only_reason(location.file) if location.file is not None else None
+            raise ProjectError(f"Cannot open {location.display}: {why or _reason(exc)}") from None
         except ProjectError as exc:
             engine.dispose()
             raise ProjectError(f"Cannot open {location.display}: {exc}") from None
@@ -112,7 +121,8 @@ class Project:
             with self._writer.begin() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise ProjectError(f"Cannot write to {self.location.display}: {_reason(exc)}") from None
+            why = eng.read_only_reason(self.location.file) if self.location.file is not None else None
+            raise ProjectError(f"Cannot write to {self.location.display}: {why or _reason(exc)}") from None
 
     @property
     def schema_version(self) -> int:
