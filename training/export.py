@@ -1,4 +1,4 @@
-"""Export a trained Keras model to an ONNX file that follows the model contract (DESIGN.md section 4).
+"""Export a trained Keras model to an ONNX file that follows the model contract (docs/design.md section 4).
 
 `python -m training.export --model runs/NAME/best.keras --out models/X.onnx [--metrics eval.json]
 [--parity-data DIR]`: uint8 NHWC input `image` (dynamic batch, training size), float32 `probabilities`

@@ -15,7 +15,7 @@ from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
 from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
 
-# DESIGN section 10: where the figures come from, appended after today's columns.
+# docs/design.md section 10: where the figures come from, appended after today's columns.
 
 
 @dataclass(frozen=True)

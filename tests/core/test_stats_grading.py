@@ -69,7 +69,7 @@ def test_stats_add_up(c: int, a: int, b: int) -> None:
         assert stats.corroded_share == pytest.approx(100 * c / (c + a))
 
 
-# The tables of DESIGN.md section 6, written out independently of app.core.grading.
+# The tables of docs/design.md section 6, written out independently of app.core.grading.
 ASTM = [(0.01, 10), (0.03, 9), (0.1, 8), (0.3, 7), (1, 6), (3, 5), (10, 4), (16, 3), (33, 2), (50, 1)]
 # ISO 4628-3: the nearest reference picture on a log scale; cut-offs at the neighbours' geometric means.
 ISO = [(0.16, 1), (0.71, 2), (2.8, 3), (18, 4)]
