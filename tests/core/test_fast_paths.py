@@ -1,4 +1,4 @@
-"""The speed paths of issue 8 give the results of the plain ones: strip upsampling that blends every
+"""The speed paths (docs/performance.md) give the results of the plain ones: strip upsampling that blends every
 class only where two source rows disagree; JPEG decoding gives Pillow's pixels (also with data after
 the end marker), whichever decoder `read_image` uses, and damage that OpenCV alone would hide is refused."""
 
