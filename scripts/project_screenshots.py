@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.photos import write_png  # noqa: E402
+from app.core.files import write_png  # noqa: E402
 from app.core.synthetic import synthetic_pipe  # noqa: E402
 from app.ui.add_inspection_dialog import InspectionRequest  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
