@@ -28,8 +28,11 @@ from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.settings import AppSettings  # noqa: E402
 from scripts.screenshots import pick_model, save, settle, wait  # noqa: E402
 
-YEARS = ((dt.date(2022, 5, 17), "A. Inspector", 0.06), (dt.date(2023, 6, 2), "A. Inspector", 0.12),
-         (dt.date(2025, 5, 20), "B. Inspector", 0.22))  # fmt: skip
+YEARS = (
+    (dt.date(2022, 5, 17), "A. Inspector", 0.06),
+    (dt.date(2023, 6, 2), "A. Inspector", 0.12),
+    (dt.date(2025, 5, 20), "B. Inspector", 0.22),
+)
 
 
 def demo_photos(folder: Path, rust: float, count: int = 4) -> tuple[Path, ...]:

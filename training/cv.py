@@ -37,16 +37,28 @@ FOLDS = "folds.json"
 PROBS = "oof-probs.npz"
 # The shipped members' settings (training.recipe), without early stopping: the held-out fold is what the
 # run validates on, so picking an epoch by it would leak the test photos into the model.
-SHIPPED = ["--arch", "deeplabv3plus", "--epochs", "60", "--batch-size", "8", "--crop", "192",
-           "--lr", "1e-3", "--patience", "0"]  # fmt: skip
+SHIPPED = [
+    "--arch",
+    "deeplabv3plus",
+    "--epochs",
+    "60",
+    "--batch-size",
+    "8",
+    "--crop",
+    "192",
+    "--lr",
+    "1e-3",
+    "--patience",
+    "0",
+]
 RECIPES: dict[str, list[str]] = {
     "shipped": SHIPPED,
     # the shipped settings on a budget this 2-core CPU can cross-validate twice in a session (34 s an
     # epoch): the cosine schedule is fitted to 20 epochs
     "shipped-e20": [*SHIPPED, "--epochs", "20"],
-    "hierarchical-e20": [*SHIPPED, "--epochs", "20", "--model-setting", "head=\"hierarchical\""],
+    "hierarchical-e20": [*SHIPPED, "--epochs", "20", "--model-setting", 'head="hierarchical"'],
     # a pipe-vs-background head and a corrosion-vs-asset head whose loss counts true pipe pixels only
-    "hierarchical": [*SHIPPED, "--model-setting", "head=\"hierarchical\""],
+    "hierarchical": [*SHIPPED, "--model-setting", 'head="hierarchical"'],
     "encoder-lr-0.1": [*SHIPPED, "--encoder-lr-multiplier", "0.1"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
 }
@@ -115,7 +127,12 @@ def score_fold(
 
 
 def run_cv(
-    data_dir: Path, out: Path, recipe_args: Sequence[str], folds: int, fold_seed: int, only: Sequence[int] = ()
+    data_dir: Path,
+    out: Path,
+    recipe_args: Sequence[str],
+    folds: int,
+    fold_seed: int,
+    only: Sequence[int] = (),
 ) -> dict:
     """Train and score every fold (or `only` these); returns what `oof.json` holds."""
     from training import train

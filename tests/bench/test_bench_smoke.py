@@ -27,8 +27,13 @@ def smoke(tmp_path_factory) -> tuple[dict, str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out), "--work", str(tmp / "work")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8")), proc.stdout
 
@@ -84,8 +89,11 @@ def test_engine_rows_cover_every_lever_and_finish_every_photo(smoke):
     results, text = smoke
     rows = {r["label"]: r for r in results["engines"]}
     assert {(r["engine"], r["overlay"], r["workers"]) for r in rows.values()} == {
-        ("serial", "png", None), ("serial", "jpeg", None), ("pipelined", "jpeg", None),
-        ("dask", "jpeg", 1), ("dask", "jpeg", 2),
-    }  # fmt: skip
+        ("serial", "png", None),
+        ("serial", "jpeg", None),
+        ("pipelined", "jpeg", None),
+        ("dask", "jpeg", 1),
+        ("dask", "jpeg", 2),
+    }
     assert all(r["done"] == r["photos"] and r["ms_per_photo"] > 0 for r in rows.values())
     assert "Dask, 2 local workers" in text and "12MP_all_outputs_pipelined_ms" in results["goals"]

@@ -51,8 +51,16 @@ def test_the_cli_measures_once_and_reuses_its_cache(
     tiny_model_path: Path, tiny_origin_dataset: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "range.json"
-    argv = ["--model", str(tiny_model_path), "--data", str(tiny_origin_dataset),
-            "--split-file", str(tiny_origin_dataset / "val.txt"), "--out", str(out)]  # fmt: skip
+    argv = [
+        "--model",
+        str(tiny_model_path),
+        "--data",
+        str(tiny_origin_dataset),
+        "--split-file",
+        str(tiny_origin_dataset / "val.txt"),
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     first = json.loads(out.read_text())
     assert first["photos"] == 3 and first["coverage"] == 1.0  # the tiny model segments these exactly
