@@ -155,6 +155,7 @@ def distributed():
     return pytest.importorskip("distributed")  # the `cluster` extra (in `dev` too)
 
 
+@pytest.mark.slow
 def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed, capsys
 ) -> None:
@@ -174,6 +175,7 @@ def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
     assert "6 skipped" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_killed_worker_has_its_photos_run_again(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
 ) -> None:
@@ -216,6 +218,7 @@ def test_a_killed_worker_has_its_photos_run_again(
     assert states == [SKIPPED] * len(photos)
 
 
+@pytest.mark.slow
 def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
 ) -> None:
@@ -241,6 +244,7 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     assert _csv(second.csv_path) == _csv(whole.csv_path)
 
 
+@pytest.mark.slow
 def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
     tmp_path: Path, tiny_model_path: Path, distributed, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

@@ -19,7 +19,7 @@ from app.core.project import Project, add_inspection_photos
 from tests.helpers.pipe_photos import photo_folder
 from tests.reliability.conftest import cli_command, cli_env
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"), pytest.mark.slow]
 _PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] ")
 BEFORE = (dt.date(2022, 5, 1), dt.date(2023, 5, 1))
 KILLED = dt.date(2024, 5, 1)
