@@ -1,4 +1,4 @@
-# Benchmarks (issue 8). `make bench` reproduces docs/performance.md's table; `make bench-smoke` checks the
+# Benchmarks. `make bench` reproduces docs/performance.md's table; `make bench-smoke` checks the
 # harness in seconds (CI runs it through tests/bench/test_bench_smoke.py). Extra arguments: BENCH_ARGS=...
 PYTHON ?= $(if $(wildcard .venv-test/bin/python),.venv-test/bin/python,python)
 BENCH_ARGS ?=

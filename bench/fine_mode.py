@@ -163,8 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     for i, pair in enumerate(pairs, 1):
         rows.append(measure_photo(model, pair, (h, w), modes))
         r = rows[-1]
-        log.info("%d/%d %s: resize %.2f s, tiles %.2f s", i, len(pairs), pair.id,
-                 r["resize"]["seconds"], r["tiles"]["seconds"])  # fmt: skip
+        log.info(
+            "%d/%d %s: resize %.2f s, tiles %.2f s",
+            i,
+            len(pairs),
+            pair.id,
+            r["resize"]["seconds"],
+            r["tiles"]["seconds"],
+        )
     summary = summarise(rows, list(modes))
     print(
         f"{len(rows)} validation photos at {w}x{h}, {model.describe()}, {time.perf_counter() - start:.0f} s"

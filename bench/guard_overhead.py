@@ -1,7 +1,7 @@
 """What the hostile-model defences cost a normal model: `SegmentationModel.predict` against a plain
-`session.run` (the predict before issue 16), and each defence alone, round robin in one process so every
-variant sees the same machine load. Also, with `--ctrl-c`, how long the real CLI takes to stop after
-Ctrl+C during a run that never ends.
+`session.run` (the predict before the hostile-model guards), and each defence alone, round robin in
+one process so every variant sees the same machine load. Also, with `--ctrl-c`, how long the real CLI
+takes to stop after Ctrl+C during a run that never ends.
 
     python -m bench.guard_overhead [--model FILE] [--batch 1] [--runs 60] [--ctrl-c]
 """

@@ -143,8 +143,9 @@ def prepare(
             float_path = onnx_path
         else:
             float_path = work / f"net_{s}.onnx"
-            export_model(k, float_path, ExportInfo(arch, backbone, "benchmark"), (s, s),
-                         parity_count=2, overwrite=True)  # fmt: skip
+            export_model(
+                k, float_path, ExportInfo(arch, backbone, "benchmark"), (s, s), parity_count=2, overwrite=True
+            )
         nets.onnx_float[s] = float_path
         t2 = time.perf_counter()
         int8_path = work / f"net_{s}.int8.onnx"

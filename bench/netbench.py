@@ -82,9 +82,12 @@ def conv_limit(smoke: bool, warmup: int = 2, runs: int = 10, budget_s: float = 1
     weight = numpy_helper.from_array(rng.standard_normal((c, c, 3, 3)).astype(np.float32) * 0.05, "w")
     node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1], kernel_shape=[3, 3])
     graph = helper.make_graph(
-        [node], "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, hw, hw])], [weight],
-    )  # fmt: skip
+        [node],
+        "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, hw, hw])],
+        [weight],
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 9
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,11 +141,19 @@ def engine_rows(
         else:
             fn = lambda x=photos: session.run(["probabilities"], {"image": x})  # noqa: E731
         t = measure(fn, warmup, runs, budget)
-        rows.append(NetRow(
-            engine=engine, provider="CUDA" if engine.endswith("_cuda") else "CPU", size=size, batch=batch,
-            median_ms=1e3 * t.median_s, min_ms=1e3 * t.min_s, runs=t.runs,
-            ms_per_image=1e3 * t.median_s / batch, gflops=gflop * batch / t.median_s,
-        ).to_dict())  # fmt: skip
+        rows.append(
+            NetRow(
+                engine=engine,
+                provider="CUDA" if engine.endswith("_cuda") else "CPU",
+                size=size,
+                batch=batch,
+                median_ms=1e3 * t.median_s,
+                min_ms=1e3 * t.min_s,
+                runs=t.runs,
+                ms_per_image=1e3 * t.median_s / batch,
+                gflops=gflop * batch / t.median_s,
+            ).to_dict()
+        )
     return rows
 
 
@@ -154,9 +165,12 @@ def run(nets: NetworkSet, smoke: bool, batches: tuple[int, ...] = (1, 4), cuda: 
         ["ort_float", "ort_int8", *(["ort_float_cuda"] if cuda else [])],
     ]
     sources = {
-        "keras_predict": nets.keras_files, "keras_tf_function": nets.keras_files,
-        "ort_float": nets.onnx_float, "ort_int8": nets.onnx_int8, "ort_float_cuda": nets.onnx_float,
-    }  # fmt: skip
+        "keras_predict": nets.keras_files,
+        "keras_tf_function": nets.keras_files,
+        "ort_float": nets.onnx_float,
+        "ort_int8": nets.onnx_int8,
+        "ort_float_cuda": nets.onnx_float,
+    }
     rows: list[NetRow] = []
     for engines in families:
         spec = {
@@ -166,8 +180,13 @@ def run(nets: NetworkSet, smoke: bool, batches: tuple[int, ...] = (1, 4), cuda: 
             "batches": list(batches),
             "smoke": smoke,
         }
-        proc = subprocess.run([sys.executable, "-m", "bench.netbench", json.dumps(spec)], capture_output=True,
-                              text=True, timeout=3600, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.netbench", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"bench.netbench {engines} failed:\n{proc.stderr[-2000:]}")
         for row in json.loads(proc.stdout.strip().splitlines()[-1]):

@@ -118,10 +118,24 @@ def photo_once(model, path: Path, options, out_dir: Path) -> _Clock:
         overlay = blend_overlay(rgb, seg.labels, model.classes)
     with clock.stage("write"):
         outs = exporters.targets(out_dir, path.stem, ("mask", "overlay", "json"))
-        result = PhotoResult(path, rgb.shape[1], rgb.shape[0], stats, assessment, measures,
-                             seg.mean_confidence, sum(clock.wall.values()), utc_timestamp(), model.sha256,
-                             model.path.name, model.device, options.mode, model.classes,
-                             labels=seg.labels, confidence=seg.confidence)  # fmt: skip
+        result = PhotoResult(
+            path,
+            rgb.shape[1],
+            rgb.shape[0],
+            stats,
+            assessment,
+            measures,
+            seg.mean_confidence,
+            sum(clock.wall.values()),
+            utc_timestamp(),
+            model.sha256,
+            model.path.name,
+            model.device,
+            options.mode,
+            model.classes,
+            labels=seg.labels,
+            confidence=seg.confidence,
+        )
         write_mask_png(outs["mask"], seg.labels, model.classes, overwrite=True)
         write_png(outs["overlay"], overlay, overwrite=True)
         names = {k: p.name for k, p in outs.items()}

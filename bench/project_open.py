@@ -21,8 +21,12 @@ from app.core import figures
 from app.core.model import SegmentationModel
 from app.core.project import Project, add_inspection_photos
 
-INSPECTIONS = (("P-101-A", dt.date(2022, 5, 1)), ("P-101-A", dt.date(2024, 5, 1)),
-               ("V-7", dt.date(2023, 1, 10)), ("V-7", dt.date(2025, 1, 10)))  # fmt: skip
+INSPECTIONS = (
+    ("P-101-A", dt.date(2022, 5, 1)),
+    ("P-101-A", dt.date(2024, 5, 1)),
+    ("V-7", dt.date(2023, 1, 10)),
+    ("V-7", dt.date(2025, 1, 10)),
+)
 
 
 def build_project(target: str, photos_dir: Path, model: SegmentationModel, photos: int = 200) -> list[int]:

@@ -27,8 +27,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain text table (or a markdown one while `render(markdown=True)` runs); numbers right-aligned."""
     cells = [[_fmt(v) for v in row] for row in rows]
     if _MARKDOWN[0]:
-        return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-                          *("| " + " | ".join(r) + " |" for r in cells)])  # fmt: skip
+        return "\n".join(
+            [
+                "| " + " | ".join(headers) + " |",
+                "|" + "---|" * len(headers),
+                *("| " + " | ".join(r) + " |" for r in cells),
+            ]
+        )
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     numeric = [
         all(isinstance(r[i], int | float) for r in rows) if rows else False for i in range(len(headers))
@@ -59,21 +64,33 @@ def goals(results: dict) -> dict:
     for p in results.get("photos", []):
         if p["label"] == "12MP" and p["mode"] == "resize":
             ms = p["in_memory_ms"]
-            out["12MP_resize_file_to_mask_stats_overlay_ms"] = {"value": ms, "goal": GOAL_12MP_MS,
-                                                                "met": ms < GOAL_12MP_MS}  # fmt: skip
+            out["12MP_resize_file_to_mask_stats_overlay_ms"] = {
+                "value": ms,
+                "goal": GOAL_12MP_MS,
+                "met": ms < GOAL_12MP_MS,
+            }
         if p["label"] == "50MP":
             mb = p["peak_rss_mb"]
-            out[f"50MP_{p['mode']}_peak_rss_mb"] = {"value": mb, "goal": GOAL_50MP_PEAK_MB,
-                                                    "met": mb < GOAL_50MP_PEAK_MB}  # fmt: skip
+            out[f"50MP_{p['mode']}_peak_rss_mb"] = {
+                "value": mb,
+                "goal": GOAL_50MP_PEAK_MB,
+                "met": mb < GOAL_50MP_PEAK_MB,
+            }
     for r in results.get("engines", []):
         if r["label"] == ENGINE_GOAL_CASE:
             ms = r["ms_per_photo"]
-            out["12MP_all_outputs_pipelined_ms"] = {"value": ms, "goal": GOAL_12MP_MS,
-                                                     "met": ms <= GOAL_12MP_MS}  # fmt: skip
+            out["12MP_all_outputs_pipelined_ms"] = {
+                "value": ms,
+                "goal": GOAL_12MP_MS,
+                "met": ms <= GOAL_12MP_MS,
+            }
         elif r["label"] == ENGINE_LONG_CASE and r.get("rss_max_first_half_mb"):
             growth = r["rss_max_second_half_mb"] / r["rss_max_first_half_mb"] - 1.0
-            out["engines_long_run_rss_growth"] = {"value": growth, "goal": FLAT_TOLERANCE,
-                                                  "met": growth <= FLAT_TOLERANCE}  # fmt: skip
+            out["engines_long_run_rss_growth"] = {
+                "value": growth,
+                "goal": FLAT_TOLERANCE,
+                "met": growth <= FLAT_TOLERANCE,
+            }
     b = results.get("batch")
     if b and b.get("rss_first_tenth_mb"):
         growth = b["rss_last_tenth_mb"] / b["rss_first_tenth_mb"] - 1.0
@@ -114,8 +131,10 @@ def _render(results: dict) -> str:
     if results.get("errors"):
         parts.append("ERRORS\n" + "\n".join(results["errors"]))
     if results.get("goals"):
-        rows = [(k, _fmt(g.get("value", g.get("ratio"))), _fmt(g["goal"]), "yes" if g["met"] else "NO")
-                for k, g in results["goals"].items()]  # fmt: skip
+        rows = [
+            (k, _fmt(g.get("value", g.get("ratio"))), _fmt(g["goal"]), "yes" if g["met"] else "NO")
+            for k, g in results["goals"].items()
+        ]
         parts.append("Goals\n" + table(("goal", "measured", "target", "met"), rows))
     return "\n\n".join(parts)
 
@@ -134,10 +153,18 @@ def _header(results: dict) -> str:
 def _network(net: dict) -> str:
     limit = net["machine_limit"]
     rows = [
-        (ENGINE_NAMES.get(r["engine"], r["engine"]), r["size"], r["batch"], r["median_ms"], r["ms_per_image"],
-         r["gflops"], 100.0 * r["gflops"] / limit["gflops_median"], r["runs"])
+        (
+            ENGINE_NAMES.get(r["engine"], r["engine"]),
+            r["size"],
+            r["batch"],
+            r["median_ms"],
+            r["ms_per_image"],
+            r["gflops"],
+            100.0 * r["gflops"] / limit["gflops_median"],
+            r["runs"],
+        )
         for r in net["rows"]
-    ]  # fmt: skip
+    ]
     flops = ", ".join(f"{k}: {v:.2f} GFLOP" for k, v in net["gflop_per_image"].items())
     agree = ", ".join(f"{k}: {v:.2f} %" for k, v in net["int8_argmax_agreement_percent"].items())
     text = [
@@ -147,12 +174,21 @@ def _network(net: dict) -> str:
         table(("engine", "size", "batch", "median ms", "ms/image", "GFLOP/s", "% of limit", "runs"), rows),
     ]
     ratio_rows = [
-        (r["size"], r["batch"], r["best_keras_ms"], r.get("best_keras_over_ort_float"),
-         r.get("best_keras_over_ort_int8"), r.get("float_over_int8"))
+        (
+            r["size"],
+            r["batch"],
+            r["best_keras_ms"],
+            r.get("best_keras_over_ort_float"),
+            r.get("best_keras_over_ort_int8"),
+            r.get("float_over_int8"),
+        )
         for r in net["ratios"]
-    ]  # fmt: skip
-    text.append(table(("size", "batch", "best Keras ms", "Keras/ORT float", "Keras/ORT int8", "float/int8"),
-                      ratio_rows))  # fmt: skip
+    ]
+    text.append(
+        table(
+            ("size", "batch", "best Keras ms", "Keras/ORT float", "Keras/ORT int8", "float/int8"), ratio_rows
+        )
+    )
     return "\n".join(text)
 
 
@@ -160,10 +196,17 @@ def _photos(photos: list[dict]) -> str:
     from bench.pipeline import STAGES
 
     rows = [
-        (p["label"], p["mode"], *(p["stages_ms"].get(s, float("nan")) for s in STAGES), p["in_memory_ms"],
-         p["total_ms"], 100.0 * p["outside_ort_share"], p["peak_rss_mb"])
+        (
+            p["label"],
+            p["mode"],
+            *(p["stages_ms"].get(s, float("nan")) for s in STAGES),
+            p["in_memory_ms"],
+            p["total_ms"],
+            100.0 * p["outside_ort_share"],
+            p["peak_rss_mb"],
+        )
         for p in photos
-    ]  # fmt: skip
+    ]
     headers = ("photo", "mode", *STAGES, "in memory", "total", "% outside ORT", "peak MB")
     return "One photo, file to figures (median ms per stage; 'in memory' = all but write)\n" + table(
         headers, rows
@@ -184,12 +227,33 @@ def median_rows(rows: list[dict]) -> list[dict]:
 
 def _engines(rows: list[dict]) -> str:
     size = rows[0]["photo_size"]
-    body = [(r["label"], r["photos"], r["ms_per_photo"], r["photos_per_s"],
-             r["cpu_ms_per_photo_this_process"], " / ".join(map(str, r.get("rounds_ms", []))), r["run_s"],
-             r["peak_rss_mb"], r["rss_max_first_half_mb"], r["rss_max_second_half_mb"])
-            for r in rows]  # fmt: skip
-    head = ("case", "photos", "ms/photo", "photos/s", "CPU ms/photo", "rounds ms", "run s", "peak RSS MB",
-            "max RSS 1st half MB", "2nd half")  # fmt: skip
+    body = [
+        (
+            r["label"],
+            r["photos"],
+            r["ms_per_photo"],
+            r["photos_per_s"],
+            r["cpu_ms_per_photo_this_process"],
+            " / ".join(map(str, r.get("rounds_ms", []))),
+            r["run_s"],
+            r["peak_rss_mb"],
+            r["rss_max_first_half_mb"],
+            r["rss_max_second_half_mb"],
+        )
+        for r in rows
+    ]
+    head = (
+        "case",
+        "photos",
+        "ms/photo",
+        "photos/s",
+        "CPU ms/photo",
+        "rounds ms",
+        "run s",
+        "peak RSS MB",
+        "max RSS 1st half MB",
+        "2nd half",
+    )
     return (
         f"Batches of {size} JPEGs, resize mode, mask + overlay + JSON written (ms/photo: progress events "
         "2..N, the median round; CPU and RSS: this process, the Dask workers' own not included)\n"

@@ -104,8 +104,10 @@ def _photos(work: Path, smoke: bool) -> dict[str, Path]:
     from bench.photos import SIZES, make_jpeg
 
     sizes = {"0.3MP": (480, 640)} if smoke else SIZES
-    return {name: make_jpeg(work / "photos" / f"photo_{name}.jpg", hw, seed=i + 1) for i, (name, hw) in
-            enumerate(sizes.items())}  # fmt: skip
+    return {
+        name: make_jpeg(work / "photos" / f"photo_{name}.jpg", hw, seed=i + 1)
+        for i, (name, hw) in enumerate(sizes.items())
+    }
 
 
 def _batch_folder(work: Path, count: int, size: tuple[int, int], name: str) -> Path:
@@ -151,8 +153,19 @@ def run_photo(args, work: Path, model: Path, results: dict) -> None:
             repeats = (
                 1 if (mode == "tiles" and not args.smoke) or name == "50MP" else (2 if args.smoke else 3)
             )
-            cmd = ["photo", "--model", str(model), "--photo", str(photo), "--mode", mode,
-                   "--repeats", str(repeats), "--out", str(work / "out_photo")]  # fmt: skip
+            cmd = [
+                "photo",
+                "--model",
+                str(model),
+                "--photo",
+                str(photo),
+                "--mode",
+                mode,
+                "--repeats",
+                str(repeats),
+                "--out",
+                str(work / "out_photo"),
+            ]
             try:
                 row = pipeline.run_child(cmd, timeout=args.case_timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:  # one case failing keeps the others
@@ -175,8 +188,9 @@ def run_batch(args, work: Path, model: Path, results: dict) -> None:
     size = (480, 640) if args.smoke else SIZES[args.batch_photo_size]
     folder = _batch_folder(work, count, size, "batch")
     out = work / "out_batch"
-    row = pipeline.run_child(["batch", "--model", str(model), "--photos", str(folder), "--out", str(out)],
-                             timeout=7200)  # fmt: skip
+    row = pipeline.run_child(
+        ["batch", "--model", str(model), "--photos", str(folder), "--out", str(out)], timeout=7200
+    )
     row["photo_size"] = f"{size[1]}x{size[0]}"
     results["batch"] = row
     shutil.rmtree(out, ignore_errors=True)
@@ -208,8 +222,20 @@ def run_engines(args, work: Path, model: Path, results: dict) -> None:
         photos = folder
         if label == long_run[0]:
             photos = _batch_folder(work, 4 if args.smoke else args.flat_photos, size, "engines_long")
-        cmd = ["--model", str(model), "--photos", str(photos), "--out", str(work / "out_engines"),
-               "--engine", engine, "--overlay", overlay, "--threads", threads]  # fmt: skip
+        cmd = [
+            "--model",
+            str(model),
+            "--photos",
+            str(photos),
+            "--out",
+            str(work / "out_engines"),
+            "--engine",
+            engine,
+            "--overlay",
+            overlay,
+            "--threads",
+            threads,
+        ]
         if workers:
             cmd += ["--workers", str(workers)]
         try:
@@ -243,14 +269,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true", help="tiny network and photos: checks the harness only")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     p.add_argument("--keras", type=Path, help="trained .keras file (default: build the default network)")
-    p.add_argument("--model", type=Path, help="ONNX model of the same network at its input size (e.g. "
-                   "models/X.onnx); default: exported from the Keras model")  # fmt: skip
-    p.add_argument("--pipeline-model", type=Path, help="ONNX file for the photo, batch and UI sections, e.g. "
-                   "the shipped CPU model (default: --model, else the network's float export)")  # fmt: skip
-    p.add_argument("--calibration-data", type=Path, help="photos for int8 calibration (default: the "
-                   "dataset next to the repo if present, else synthetic photos)")  # fmt: skip
-    p.add_argument("--modes", nargs="+", choices=("resize", "tiles"), default=["resize", "tiles"],
-                   help="inference modes of the photo section")  # fmt: skip
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model of the same network at its input size (e.g. "
+        "models/X.onnx); default: exported from the Keras model",
+    )
+    p.add_argument(
+        "--pipeline-model",
+        type=Path,
+        help="ONNX file for the photo, batch and UI sections, e.g. "
+        "the shipped CPU model (default: --model, else the network's float export)",
+    )
+    p.add_argument(
+        "--calibration-data",
+        type=Path,
+        help="photos for int8 calibration (default: the "
+        "dataset next to the repo if present, else synthetic photos)",
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("resize", "tiles"),
+        default=["resize", "tiles"],
+        help="inference modes of the photo section",
+    )
     p.add_argument("--case-timeout", type=float, default=1800, help="seconds allowed to one photo case")
     p.add_argument("--batch-photos", type=int, default=200)
     p.add_argument("--batch-photo-size", choices=("12MP", "50MP"), default="12MP")
@@ -318,8 +361,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _git_head() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=False, timeout=10)  # fmt: skip
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
     except OSError:
         return None
     return out.stdout.strip() or None

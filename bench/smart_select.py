@@ -133,13 +133,16 @@ def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
         corr = [r[key]["corrosion_iou"] for r in rows]
         base = [r["before"]["pipe_iou"] for r in rows]
         out[key] = {
-            "pipe_iou_mean": statistics.fmean(iou), "pipe_iou_worst": min(iou),
+            "pipe_iou_mean": statistics.fmean(iou),
+            "pipe_iou_worst": min(iou),
             "pipe_iou_better": sum(a > b + 0.05 for a, b in zip(iou, base, strict=True)),
             "pipe_iou_worse": sum(a < b - 0.05 for a, b in zip(iou, base, strict=True)),
-            "share_error_mean": statistics.fmean(err), "share_error_median": statistics.median(err),
-            "share_error_worst": max(err), "corrosion_iou_mean": statistics.fmean(corr),
+            "share_error_mean": statistics.fmean(err),
+            "share_error_median": statistics.median(err),
+            "share_error_worst": max(err),
+            "corrosion_iou_mean": statistics.fmean(corr),
             "refused": sum(bool(r[key].get("refused")) for r in rows),
-        }  # fmt: skip
+        }
     return out
 
 
@@ -181,9 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write every photo's figures here")
     a = p.parse_args(argv)
     options = SmartSelectOptions(
-        sure_pipe=a.sure_pipe, probable_pipe=a.probable_pipe, sure_background=a.sure_background,
-        iterations=a.iterations, min_kept=a.min_kept,
-    )  # fmt: skip
+        sure_pipe=a.sure_pipe,
+        probable_pipe=a.probable_pipe,
+        sure_background=a.sure_background,
+        iterations=a.iterations,
+        min_kept=a.min_kept,
+    )
     result = run(a.model, a.data, a.split or a.data / "val.txt", options)
     result["summary"] = summary(result["rows"])
     result["options"] = vars(a) | {

@@ -21,15 +21,18 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.photos import write_png  # noqa: E402
+from app.core.files import write_png  # noqa: E402
 from app.core.synthetic import synthetic_pipe  # noqa: E402
 from app.ui.add_inspection_dialog import InspectionRequest  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.settings import AppSettings  # noqa: E402
 from scripts.screenshots import pick_model, save, settle, wait  # noqa: E402
 
-YEARS = ((dt.date(2022, 5, 17), "A. Inspector", 0.06), (dt.date(2023, 6, 2), "A. Inspector", 0.12),
-         (dt.date(2025, 5, 20), "B. Inspector", 0.22))  # fmt: skip
+YEARS = (
+    (dt.date(2022, 5, 17), "A. Inspector", 0.06),
+    (dt.date(2023, 6, 2), "A. Inspector", 0.12),
+    (dt.date(2025, 5, 20), "B. Inspector", 0.22),
+)
 
 
 def demo_photos(folder: Path, rust: float, count: int = 4) -> tuple[Path, ...]:

@@ -203,11 +203,13 @@ def _batch_mixing(ds: tf.data.Dataset, config: AugmentConfig, seed: int) -> tf.d
     def mix(batch, s):
         images, labels = batch
         if config.copy_paste_probability:
-            images, labels = paste_pipes(images, labels, s[:2], config.copy_paste_probability,
-                                         config.background_id)  # fmt: skip
+            images, labels = paste_pipes(
+                images, labels, s[:2], config.copy_paste_probability, config.background_id
+            )
         if config.rust_ground_probability:
-            images, labels = rust_ground(images, labels, s[2:], config.rust_ground_probability,
-                                         config.background_id)  # fmt: skip
+            images, labels = rust_ground(
+                images, labels, s[2:], config.rust_ground_probability, config.background_id
+            )
         return images, labels
 
     return tf.data.Dataset.zip(ds, seeds).map(mix, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -134,33 +134,94 @@ def _every(pf: PhotoFigures) -> np.ndarray:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("corrosion_iou", "corrosion IoU, per photo (%)", "higher",
-           lambda f, d: _weighted_mean(f.corrosion_iou, d), lambda f: ~np.isnan(f.corrosion_iou)),
-    Figure("asset_iou", "asset IoU, per photo (%)", "higher",
-           lambda f, d: _weighted_mean(f.asset_iou, d), lambda f: ~np.isnan(f.asset_iou)),
-    Figure("pipe_iou", "pipe vs background IoU, per photo (%)", "higher",
-           lambda f, d: _weighted_mean(f.pipe_iou, d), lambda f: ~np.isnan(f.pipe_iou)),
-    Figure("asset_iou_large", f"asset IoU, photos >= {LARGE_ASSET:.0%} asset (%)", "higher",
-           lambda f, d: _weighted_mean(_large_asset(f), d), lambda f: ~np.isnan(_large_asset(f))),
-    Figure("pooled_corrosion_iou", "corrosion IoU, pooled (%)", "higher",
-           lambda f, d: _pooled_iou(f, f.corrosion, d), _every),
-    Figure("pooled_asset_iou", "asset IoU, pooled (%)", "higher",
-           lambda f, d: _pooled_iou(f, f.asset, d), _every),
-    Figure("pooled_background_iou", "background IoU, pooled (%)", "higher",
-           lambda f, d: _pooled_iou(f, f.background, d), _every),
-    Figure("share_error_mean", "corroded-share error, mean (points)", "lower",
-           lambda f, d: _weighted_mean(f.share_error, d, 1.0), lambda f: ~np.isnan(f.share_error)),
-    Figure("share_error_median", "corroded-share error, median (points)", "lower",
-           lambda f, d: _quantile(f.share_error, d, 50), lambda f: ~np.isnan(f.share_error)),
-    Figure("share_error_p90", "corroded-share error, p90 (points)", "lower",
-           lambda f, d: _quantile(f.share_error, d, 90), lambda f: ~np.isnan(f.share_error)),
-    Figure("share_error_worst", "corroded-share error, worst (points)", "lower",
-           lambda f, d: _quantile(f.share_error, d, 100), lambda f: ~np.isnan(f.share_error)),
-    Figure("d610_equal", "D610 grade equal (% of photos)", "higher",
-           lambda f, d: _weighted_mean(f.d610_equal, d), lambda f: ~np.isnan(f.d610_equal)),
-    Figure("d610_within_one", "D610 grade within one (% of photos)", "higher",
-           lambda f, d: _weighted_mean(f.d610_within_one, d), lambda f: ~np.isnan(f.d610_within_one)),
-)  # fmt: skip
+    Figure(
+        "corrosion_iou",
+        "corrosion IoU, per photo (%)",
+        "higher",
+        lambda f, d: _weighted_mean(f.corrosion_iou, d),
+        lambda f: ~np.isnan(f.corrosion_iou),
+    ),
+    Figure(
+        "asset_iou",
+        "asset IoU, per photo (%)",
+        "higher",
+        lambda f, d: _weighted_mean(f.asset_iou, d),
+        lambda f: ~np.isnan(f.asset_iou),
+    ),
+    Figure(
+        "pipe_iou",
+        "pipe vs background IoU, per photo (%)",
+        "higher",
+        lambda f, d: _weighted_mean(f.pipe_iou, d),
+        lambda f: ~np.isnan(f.pipe_iou),
+    ),
+    Figure(
+        "asset_iou_large",
+        f"asset IoU, photos >= {LARGE_ASSET:.0%} asset (%)",
+        "higher",
+        lambda f, d: _weighted_mean(_large_asset(f), d),
+        lambda f: ~np.isnan(_large_asset(f)),
+    ),
+    Figure(
+        "pooled_corrosion_iou",
+        "corrosion IoU, pooled (%)",
+        "higher",
+        lambda f, d: _pooled_iou(f, f.corrosion, d),
+        _every,
+    ),
+    Figure(
+        "pooled_asset_iou", "asset IoU, pooled (%)", "higher", lambda f, d: _pooled_iou(f, f.asset, d), _every
+    ),
+    Figure(
+        "pooled_background_iou",
+        "background IoU, pooled (%)",
+        "higher",
+        lambda f, d: _pooled_iou(f, f.background, d),
+        _every,
+    ),
+    Figure(
+        "share_error_mean",
+        "corroded-share error, mean (points)",
+        "lower",
+        lambda f, d: _weighted_mean(f.share_error, d, 1.0),
+        lambda f: ~np.isnan(f.share_error),
+    ),
+    Figure(
+        "share_error_median",
+        "corroded-share error, median (points)",
+        "lower",
+        lambda f, d: _quantile(f.share_error, d, 50),
+        lambda f: ~np.isnan(f.share_error),
+    ),
+    Figure(
+        "share_error_p90",
+        "corroded-share error, p90 (points)",
+        "lower",
+        lambda f, d: _quantile(f.share_error, d, 90),
+        lambda f: ~np.isnan(f.share_error),
+    ),
+    Figure(
+        "share_error_worst",
+        "corroded-share error, worst (points)",
+        "lower",
+        lambda f, d: _quantile(f.share_error, d, 100),
+        lambda f: ~np.isnan(f.share_error),
+    ),
+    Figure(
+        "d610_equal",
+        "D610 grade equal (% of photos)",
+        "higher",
+        lambda f, d: _weighted_mean(f.d610_equal, d),
+        lambda f: ~np.isnan(f.d610_equal),
+    ),
+    Figure(
+        "d610_within_one",
+        "D610 grade within one (% of photos)",
+        "higher",
+        lambda f, d: _weighted_mean(f.d610_within_one, d),
+        lambda f: ~np.isnan(f.d610_within_one),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -177,8 +238,13 @@ class Estimate:
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
     def to_json(self) -> dict:
-        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n,
-                "excludes_zero": self.excludes_zero}  # fmt: skip
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "n": self.n,
+            "excludes_zero": self.excludes_zero,
+        }
 
 
 def _finite(x: float) -> float | None:

@@ -137,8 +137,13 @@ def markdown(result: dict) -> str:
     two = "b" in result["runs"]
     runs = ["a", "b"] if two else ["a"]
     names = ", ".join(f"{r.upper()} = `{result['runs'][r]['path']}`" for r in runs)
-    lines = [f"Runs: {names}", "", f"{result['n_photos']} photos, out of fold; bootstrap 95 % intervals over "
-             f"photos ({result['draws']} draws, seed {result['seed']}).", ""]  # fmt: skip
+    lines = [
+        f"Runs: {names}",
+        "",
+        f"{result['n_photos']} photos, out of fold; bootstrap 95 % intervals over "
+        f"photos ({result['draws']} draws, seed {result['seed']}).",
+        "",
+    ]
     if two:
         lines += ["| figure | A | B | B - A (paired) | interval excludes 0 |", "|---|---:|---:|---:|---|"]
         for f in result["figures"]:
@@ -148,8 +153,13 @@ def markdown(result: dict) -> str:
         lines += ["| figure | A | photos |", "|---|---:|---:|"]
         lines += [f"| {f['label']} | {_cell(f['a'])} | {f['a']['n']} |" for f in result["figures"]]
     head = " | ".join(f"{r.upper()} CV | {r.upper()} training photos | {r.upper()} gap" for r in runs)
-    lines += ["", "Training-photo figures (each fold's model on its own training photos) and the gap", "",
-              f"| figure | {head} |", "|---|" + "---:|" * (3 * len(runs))]  # fmt: skip
+    lines += [
+        "",
+        "Training-photo figures (each fold's model on its own training photos) and the gap",
+        "",
+        f"| figure | {head} |",
+        "|---|" + "---:|" * (3 * len(runs)),
+    ]
     for f in result["figures"]:
         cells = []
         for r in runs:

@@ -40,8 +40,20 @@ PROBS = "oof-probs.npz"
 FULL_SIZE_LAST = "last-full.keras"
 # The shipped members' settings (training.recipe), without early stopping: the held-out fold is what the
 # run validates on, so picking an epoch by it would leak the test photos into the model.
-SHIPPED = ["--arch", "deeplabv3plus", "--epochs", "60", "--batch-size", "8", "--crop", "192",
-           "--lr", "1e-3", "--patience", "0"]  # fmt: skip
+SHIPPED = [
+    "--arch",
+    "deeplabv3plus",
+    "--epochs",
+    "60",
+    "--batch-size",
+    "8",
+    "--crop",
+    "192",
+    "--lr",
+    "1e-3",
+    "--patience",
+    "0",
+]
 RECIPES: dict[str, list[str]] = {
     "shipped": SHIPPED,
     # the shipped settings on a budget this 2-core CPU can cross-validate twice in a session (34 s an

@@ -1,6 +1,6 @@
 """Dataset folders: photo/mask pairs, mask decoding, train/val splits, in-memory arrays.
 
-Two layouts are understood (DESIGN.md section 3):
+Two layouts are understood (docs/design.md section 3):
 - the origin's: `DATASET/original/ORI_NNN.png` + `DATASET/ground_truth/GT_NNN.png` (the `DATASET/`
   level is optional); a pair's id is `NNN`;
 - a plain one: `images/NAME.ext` + `masks/NAME.ext`, paired by file stem; a pair's id is the stem.

@@ -82,10 +82,11 @@ def merge_models(paths: Sequence[Path], metrics: dict | None = None, float_model
     inits.append(numpy_helper.from_array(np.float32([1.0 / len(members)]), "ensemble/weight"))
     nodes += [
         helper.make_node("Sum", means, ["ensemble/sum"], name="ensemble/sum"),
-        helper.make_node("Mul", ["ensemble/sum", "ensemble/weight"], [contract.PROBABILITIES_OUTPUT],
-                         name="ensemble/mean"),
+        helper.make_node(
+            "Mul", ["ensemble/sum", "ensemble/weight"], [contract.PROBABILITIES_OUTPUT], name="ensemble/mean"
+        ),
         *_labels_nodes("ensemble"),
-    ]  # fmt: skip
+    ]
     graph = helper.make_graph(
         nodes,
         "ensemble",
@@ -110,11 +111,22 @@ def _labels_nodes(scope: str) -> list:
     from onnx import TensorProto, helper
 
     return [
-        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], [f"{scope}/argmax"], axis=-1, keepdims=0,
-                         name=f"{scope}/argmax"),
-        helper.make_node("Cast", [f"{scope}/argmax"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8,
-                         name=f"{scope}/labels"),
-    ]  # fmt: skip
+        helper.make_node(
+            "ArgMax",
+            [contract.PROBABILITIES_OUTPUT],
+            [f"{scope}/argmax"],
+            axis=-1,
+            keepdims=0,
+            name=f"{scope}/argmax",
+        ),
+        helper.make_node(
+            "Cast",
+            [f"{scope}/argmax"],
+            [contract.LABELS_OUTPUT],
+            to=TensorProto.UINT8,
+            name=f"{scope}/labels",
+        ),
+    ]
 
 
 def _parts_for(graph, nodes) -> tuple[list, list]:
@@ -195,8 +207,10 @@ def extract_member(path: Path, index: int):
     wanted = _needed_nodes(graph, prefix + contract.PROBABILITIES_OUTPUT)
     nodes = [node for i, node in enumerate(graph.node) if i in wanted]
     for node in nodes:
-        node.output[:] = [contract.PROBABILITIES_OUTPUT if n == prefix + contract.PROBABILITIES_OUTPUT else n
-                          for n in node.output]  # fmt: skip
+        node.output[:] = [
+            contract.PROBABILITIES_OUTPUT if n == prefix + contract.PROBABILITIES_OUTPUT else n
+            for n in node.output
+        ]
     inits, value_info = _parts_for(graph, nodes)
     nodes += _labels_nodes("member")
     member = helper.make_graph(

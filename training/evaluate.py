@@ -210,20 +210,28 @@ def _run(a: argparse.Namespace) -> int:
     pc = per_photo.per_class
     log.info(
         "%s, %d photos, per photo: corrosion IoU %.2f %%, asset %.2f %%, mIoU %.2f %%; pooled mIoU %.2f %%",
-        result["split"], len(photo_ids), 100 * pc["corrosion"]["iou"], 100 * pc["asset"]["iou"],
-        100 * per_photo.mean_iou, 100 * pooled.mean_iou,
-    )  # fmt: skip
+        result["split"],
+        len(photo_ids),
+        100 * pc["corrosion"]["iou"],
+        100 * pc["asset"]["iou"],
+        100 * per_photo.mean_iou,
+        100 * pooled.mean_iou,
+    )
     log.info(
         "origin's scoring code: corrosion IoU %.2f %%, asset %.2f %%, pipe vs background %.2f %%",
-        100 * origin.iou["corrosion"], 100 * origin.iou["asset"], 100 * origin.pipe_iou,
-    )  # fmt: skip
+        100 * origin.iou["corrosion"],
+        100 * origin.iou["asset"],
+        100 * origin.pipe_iou,
+    )
     prod, err = result["product"], result["product"]["corroded_share_error"]
     log.info(
         "product: corroded-share error mean %s / median %s / p90 %s / worst %s points; pipe IoU %s; "
-        "D610 same %s, within one %s", *(_pct(err[k], 1) for k in ("mean", "median", "p90", "worst")),
-        _pct(prod["pipe_iou_mean"], 100), _pct(prod["d610_same_share"], 100),
+        "D610 same %s, within one %s",
+        *(_pct(err[k], 1) for k in ("mean", "median", "p90", "worst")),
+        _pct(prod["pipe_iou_mean"], 100),
+        _pct(prod["d610_same_share"], 100),
         _pct(prod["d610_within_one_share"], 100),
-    )  # fmt: skip
+    )
     log.info("results in %s", a.out)
     return 0
 

@@ -1,4 +1,4 @@
-"""Export a trained Keras model to an ONNX file that follows the model contract (DESIGN.md section 4).
+"""Export a trained Keras model to an ONNX file that follows the model contract (docs/design.md section 4).
 
 `python -m training.export --model runs/NAME/best.keras --out models/X.onnx [--metrics eval.json]
 [--parity-data DIR]`: uint8 NHWC input `image` (dynamic batch, training size), float32 `probabilities`
@@ -197,8 +197,13 @@ def export_model(
         tmp.write_bytes(proto.SerializeToString())
         photos, source = parity_photos(input_size, parity_data, parity_count)
         parity = check_parity(model, tmp, photos, source)
-        log.info("parity on %d %s photos: max |dp| %.2e, argmax agreement %.3f %%", parity.photos,
-                 parity.source, parity.max_abs_diff, parity.argmax_agreement)  # fmt: skip
+        log.info(
+            "parity on %d %s photos: max |dp| %.2e, argmax agreement %.3f %%",
+            parity.photos,
+            parity.source,
+            parity.max_abs_diff,
+            parity.argmax_agreement,
+        )
         if not parity.passed:
             raise ParityError(
                 f"Keras and ONNX Runtime agree on only {parity.argmax_agreement:.3f} % of pixels "
@@ -264,8 +269,16 @@ def main(argv: list[str] | None = None) -> int:
             args.architecture or arch, args.backbone or backbone, args.trained_on, classes, metrics
         )
         size = contract.parse_input_size(args.input_size) if args.input_size else None
-        result = export_model(model, args.out, info, size, args.parity_data, args.parity_count,
-                              args.overwrite, not args.no_labels)  # fmt: skip
+        result = export_model(
+            model,
+            args.out,
+            info,
+            size,
+            args.parity_data,
+            args.parity_count,
+            args.overwrite,
+            not args.no_labels,
+        )
     except (CorroscopeError, ValueError, OSError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1

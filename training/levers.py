@@ -153,8 +153,15 @@ def apply_levers(base: Path, data_dir: Path, out: Path, levers: Sequence[str], f
         raise CorroscopeError(
             f"{data_dir} lacks photos of the run's folds (e.g. {missing[:3]}): wrong --data?"
         )
-    _claim(out, {"base": str(base.resolve()), "levers": list(levers), "fit": fit,
-                 "guided": {"radius": GUIDED_RADIUS, "eps": GUIDED_EPS}})  # fmt: skip
+    _claim(
+        out,
+        {
+            "base": str(base.resolve()),
+            "levers": list(levers),
+            "fit": fit,
+            "guided": {"radius": GUIDED_RADIUS, "eps": GUIDED_EPS},
+        },
+    )
     shutil.copyfile(base / cv.FOLDS, out / cv.FOLDS)
     rows: list[dict] = []
     fitted: list[dict] = []
@@ -189,8 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.levers", description=__doc__.splitlines()[0])
     p.add_argument("base", type=Path, metavar="BASE", help="a finished training.cv out folder")
     p.add_argument("--data", required=True, type=Path, help="the dataset folder the base run used")
-    p.add_argument("--lever", action="append", required=True, choices=sorted(LEVERS), dest="levers",
-                   help="a lever to apply; repeat to combine (applied in the order given)")  # fmt: skip
+    p.add_argument(
+        "--lever",
+        action="append",
+        required=True,
+        choices=sorted(LEVERS),
+        dest="levers",
+        help="a lever to apply; repeat to combine (applied in the order given)",
+    )
     p.add_argument("--fit", action="store_true", help="also score each fold's training photos (slow)")
     p.add_argument("--out", required=True, type=Path, help="the new CV folder (compare it with BASE)")
     a = p.parse_args(argv)

@@ -215,8 +215,13 @@ def quantize_model(
         del int8_model
         with atomic_write(out, overwrite=overwrite) as fh, final.open("rb") as src:
             shutil.copyfileobj(src, fh)  # tmp may be on another file system: copy into out's folder
-    log.info("int8 model %s (float sha256 %s): argmax agreement with float %.3f %% on %d photos",
-             out, float_model.short_sha, agreement, len(check_paths))  # fmt: skip
+    log.info(
+        "int8 model %s (float sha256 %s): argmax agreement with float %.3f %% on %d photos",
+        out,
+        float_model.short_sha,
+        agreement,
+        len(check_paths),
+    )
     return QuantizeReport(
         path=out,
         source=model,
@@ -335,8 +340,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=DEFAULT_COUNT, help="calibration photos")
     p.add_argument("--method", choices=METHODS, default="minmax", help="calibration method (default minmax)")
     rr = p.add_mutually_exclusive_group()
-    rr.add_argument("--reduce-range", dest="reduce_range", action="store_true", default=None,
-                    help="7-bit weights (default: on when the CPU has no VNNI)")  # fmt: skip
+    rr.add_argument(
+        "--reduce-range",
+        dest="reduce_range",
+        action="store_true",
+        default=None,
+        help="7-bit weights (default: on when the CPU has no VNNI)",
+    )
     rr.add_argument("--no-reduce-range", dest="reduce_range", action="store_false")
     p.add_argument("--per-tensor", action="store_true", help="one scale per weight tensor")
     p.add_argument(

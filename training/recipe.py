@@ -27,8 +27,14 @@ log = logging.getLogger("training.recipe")
 
 DEFAULT_NAME = "corrosion-deeplabv3plus-mobilenetv2"
 # The settings of the shipped members (models/MODEL_CARD.md); `--` arguments come after and win.
-RECIPE_ARGS = ["--split-from-lists", "--arch", "deeplabv3plus",  # its backbone defaults to mobilenetv2
-               "--epochs", "60", "--batch-size", "8", "--crop", "192", "--lr", "1e-3"]  # fmt: skip
+RECIPE_ARGS = [
+    "--split-from-lists",
+    *("--arch", "deeplabv3plus"),  # its backbone defaults to mobilenetv2
+    *("--epochs", "60"),
+    *("--batch-size", "8"),
+    *("--crop", "192"),
+    *("--lr", "1e-3"),
+]
 
 
 class RecipeError(CorroscopeError):
@@ -80,11 +86,24 @@ def _export_member(best: Path, out: Path, data_dir: Path, parity_count: int) -> 
     eval_dir = best.parent / "eval-val"
     _evaluate(best, data_dir, eval_dir)
     photos = data.photo_folder(data_dir)
-    _step("export", export.main, [
-        "--model", str(best), "--out", str(out), "--metrics", str(eval_dir / "summary.json"),
-        "--parity-data", str(photos), "--parity-count", str(parity_count),
-        "--report", str(out.with_suffix(".parity.json")),
-    ])  # fmt: skip
+    _step(
+        "export",
+        export.main,
+        [
+            "--model",
+            str(best),
+            "--out",
+            str(out),
+            "--metrics",
+            str(eval_dir / "summary.json"),
+            "--parity-data",
+            str(photos),
+            "--parity-count",
+            str(parity_count),
+            "--report",
+            str(out.with_suffix(".parity.json")),
+        ],
+    )
     return out
 
 
@@ -111,9 +130,15 @@ def _evaluate(model: Path, data_dir: Path, eval_dir: Path) -> None:
 
 
 def run_recipe(
-    data_dir: Path, encoder_weights: str, out: Path, seeds: Sequence[int], name: str = DEFAULT_NAME,
-    parity_count: int = 22, train_args: Sequence[str] = (), extra_data: Sequence[Path] = (),
-) -> tuple[Path, Path]:  # fmt: skip
+    data_dir: Path,
+    encoder_weights: str,
+    out: Path,
+    seeds: Sequence[int],
+    name: str = DEFAULT_NAME,
+    parity_count: int = 22,
+    train_args: Sequence[str] = (),
+    extra_data: Sequence[Path] = (),
+) -> tuple[Path, Path]:
     """Every step in order; (float file, int8 file). `extra_data` folders join every run's training split;
     validation, calibration and the parity checks stay on `data_dir`."""
     from training import quantize

@@ -100,8 +100,12 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument(
         "--dice-per-image", action="store_true", help="soft Dice on each image, averaged (default: per batch)"
     )
-    p.add_argument("--lovasz-weight", type=float, default=d.lovasz_weight,
-                   help="weight of a per-image Lovász hinge on the pipe (hierarchical head)")  # fmt: skip
+    p.add_argument(
+        "--lovasz-weight",
+        type=float,
+        default=d.lovasz_weight,
+        help="weight of a per-image Lovász hinge on the pipe (hierarchical head)",
+    )
     p.add_argument("--patience", type=int, default=d.patience, help="early stopping; 0 = off")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--split-from-lists", action="store_true", help="use DATA/train.txt and DATA/val.txt")
@@ -111,10 +115,20 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
-    p.add_argument("--copy-paste", type=float, default=d.copy_paste, metavar="P",
-                   help="chance per photo of another photo's pipe pasted over its scene")  # fmt: skip
-    p.add_argument("--rust-ground", type=float, default=d.rust_ground, metavar="P",
-                   help="chance per photo of its background repainted rust-brown")  # fmt: skip
+    p.add_argument(
+        "--copy-paste",
+        type=float,
+        default=d.copy_paste,
+        metavar="P",
+        help="chance per photo of another photo's pipe pasted over its scene",
+    )
+    p.add_argument(
+        "--rust-ground",
+        type=float,
+        default=d.rust_ground,
+        metavar="P",
+        help="chance per photo of its background repainted rust-brown",
+    )
     p.add_argument(
         "--model-setting",
         action="append",
@@ -129,17 +143,36 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     if weights not in (None, "imagenet"):
         weights = str(Path(weights).resolve())
     config = TrainConfig(
-        data=str(Path(a.data).resolve()), out=str(Path(a.out).resolve()), arch=a.arch, backbone=a.backbone,
-        encoder_weights=weights, epochs=a.epochs, batch_size=a.batch_size, crop=a.crop,
-        input_size=a.input_size, lr=a.lr, weight_decay=a.weight_decay, schedule=a.schedule,
-        warmup_epochs=a.warmup_epochs, min_lr_ratio=a.min_lr_ratio, dice_weight=a.dice_weight,
-        dice_per_image=a.dice_per_image, lovasz_weight=a.lovasz_weight,
-        patience=a.patience, split_from_lists=a.split_from_lists, val_fraction=a.val_fraction, seed=a.seed,
-        augment=not a.no_augment, jit_compile=a.jit_compile, encoder_lr_multiplier=a.encoder_lr_multiplier,
-        freeze_encoder_epochs=a.freeze_encoder_epochs, model_settings=_settings(a.model_setting, p),
-        copy_paste=a.copy_paste, rust_ground=a.rust_ground,
+        data=str(Path(a.data).resolve()),
+        out=str(Path(a.out).resolve()),
+        arch=a.arch,
+        backbone=a.backbone,
+        encoder_weights=weights,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        crop=a.crop,
+        input_size=a.input_size,
+        lr=a.lr,
+        weight_decay=a.weight_decay,
+        schedule=a.schedule,
+        warmup_epochs=a.warmup_epochs,
+        min_lr_ratio=a.min_lr_ratio,
+        dice_weight=a.dice_weight,
+        dice_per_image=a.dice_per_image,
+        lovasz_weight=a.lovasz_weight,
+        patience=a.patience,
+        split_from_lists=a.split_from_lists,
+        val_fraction=a.val_fraction,
+        seed=a.seed,
+        augment=not a.no_augment,
+        jit_compile=a.jit_compile,
+        encoder_lr_multiplier=a.encoder_lr_multiplier,
+        freeze_encoder_epochs=a.freeze_encoder_epochs,
+        model_settings=_settings(a.model_setting, p),
+        copy_paste=a.copy_paste,
+        rust_ground=a.rust_ground,
         extra_data=tuple(str(Path(d).resolve()) for d in a.extra_data),
-    )  # fmt: skip
+    )
     return config, a
 
 
@@ -234,13 +267,19 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
         raise CorroscopeError(f"--crop {crop} is larger than --input-size {config.input_size}")
     steps = augment.steps_per_epoch(len(train), config.batch_size)
     record = asdict(config) | {
-        "n_train": len(train), "n_extra": len(train) - n_origin, "n_val": len(val),
+        "n_train": len(train),
+        "n_extra": len(train) - n_origin,
+        "n_val": len(val),
         "split_source": split.source,
-        "class_weights": [float(w) for w in weights], "steps_per_epoch": steps,
-        "off_palette_pixels_train": int(sum(train.off_palette)), "gpus": len(gpus),
-        "mixed_precision": bool(gpus), "tensorflow": tf.__version__, "keras": keras.__version__,
+        "class_weights": [float(w) for w in weights],
+        "steps_per_epoch": steps,
+        "off_palette_pixels_train": int(sum(train.off_palette)),
+        "gpus": len(gpus),
+        "mixed_precision": bool(gpus),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
         "python": platform.python_version(),
-    }  # fmt: skip
+    }
     (out / CONFIG).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     aug = augment.AugmentConfig(
         crop=crop, copy_paste_probability=config.copy_paste, rust_ground_probability=config.rust_ground
@@ -287,9 +326,16 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
             eval_model = _build(config, config.input_size, None)
     log.info(
         "training %s/%s on %d photos (%d steps of %d, crop %d), validating on %d at %d; class weights %s",
-        config.arch, config.backbone, len(train), steps, config.batch_size, crop, len(val),
-        config.input_size, [round(float(w), 3) for w in weights],
-    )  # fmt: skip
+        config.arch,
+        config.backbone,
+        len(train),
+        steps,
+        config.batch_size,
+        crop,
+        len(val),
+        config.input_size,
+        [round(float(w), 3) for w in weights],
+    )
     epoch_end = EpochEnd(
         out,
         eval_model,

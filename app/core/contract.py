@@ -1,4 +1,4 @@
-"""The model contract of DESIGN.md section 4: names and metadata keys shared by training and the app."""
+"""The model contract of docs/design.md section 4: names and metadata keys shared by training and the app."""
 
 from __future__ import annotations
 

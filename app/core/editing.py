@@ -331,9 +331,11 @@ class LabelEditor:
         if not parts:
             return None
         union = (
-            min(b[0] for b, _ in parts), min(b[1] for b, _ in parts),
-            max(b[2] for b, _ in parts), max(b[3] for b, _ in parts),
-        )  # fmt: skip
+            min(b[0] for b, _ in parts),
+            min(b[1] for b, _ in parts),
+            max(b[2] for b, _ in parts),
+            max(b[3] for b, _ in parts),
+        )
         after = self.labels[_slices(union)].copy()
         before = after.copy()
         for box, old in reversed(parts):  # the oldest patch wins: it holds the labels from before

@@ -173,9 +173,16 @@ class DaskEngine:
         for item in items:
             if item.done_record is None:  # complete photos are skipped here, not shipped
                 futures[item.index] = client.submit(
-                    cluster_photo, item, options, keep_results, self.threads, formats,
-                    key=f"{run}-{item.index}", retries=self.retries, pure=False,
-                )  # fmt: skip
+                    cluster_photo,
+                    item,
+                    options,
+                    keep_results,
+                    self.threads,
+                    formats,
+                    key=f"{run}-{item.index}",
+                    retries=self.retries,
+                    pure=False,
+                )
         try:
             for item in items:
                 if cancelled():

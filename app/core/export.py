@@ -144,8 +144,8 @@ def write_result_json(
 
 _BASE_TAIL = ("corroded_share", "astm_d610", "iso_4628_3", "needs_review", "review_reasons")
 # Columns added after the first release's, at the end, so positional readers keep working.
-# Where the figures came from (DESIGN section 10): `model`, `edited` (changed, not signed), or `reviewed`
-# with who and when.
+# Where the figures came from (docs/design.md section 10): `model`, `edited` (changed, not signed), or
+# `reviewed` with who and when.
 REVIEW_COLUMNS = ("source", "reviewed_by", "reviewed_at")
 _ADDED = (
     *CSV_FIELDS,

@@ -1,5 +1,5 @@
-"""Rust grades from the corroded share of the asset (DESIGN section 6), the D610 distribution type from
-patch statistics, and the needs-review rule."""
+"""Rust grades from the corroded share of the asset (docs/design.md section 6), the D610 distribution
+type from patch statistics, and the needs-review rule."""
 
 from __future__ import annotations
 

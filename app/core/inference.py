@@ -1,4 +1,4 @@
-"""Segmentation at any photo size (DESIGN section 5): resize or fine (tiles) mode, memory bounded.
+"""Segmentation at any photo size (docs/design.md section 5): resize or fine (tiles) mode, memory bounded.
 
 Resize mode runs the network once on the whole photo shrunk to its input size. Tiles ("fine") mode adds
 a second look on a grid `tile_scale` times finer, only near the class edges of the first (`app.core.fine`);

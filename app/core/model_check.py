@@ -42,7 +42,7 @@ def _metadata(name: str, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], t
         raise ModelContractError(
             f"{name} does not follow the Corroscope model contract: missing metadata "
             + ", ".join(repr(k) for k in missing)
-            + " (see DESIGN.md section 4; training/export writes them)"
+            + " (see docs/design.md section 4; training/export writes them)"
         )
     version = meta[contract.KEY_CONTRACT].strip()
     if version != contract.CONTRACT_VERSION:

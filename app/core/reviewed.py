@@ -1,7 +1,7 @@
 """Review state of a photo's mask, and corrected masks on disk: `<name>_mask.reviewed.png` for a signed one,
 `<name>_mask.edited.png` for an edit nobody signed yet.
 
-A reviewed mask is a PNG in the palette of DESIGN section 3 (an indexed PNG as we write it, or any RGB
+A reviewed mask is a PNG in the palette of docs/design.md section 3 (an indexed PNG as we write it, or any RGB
 PNG in those colours), of its photo's size. We write it atomically, never replacing a file unless asked,
 with the review state in an iTXt chunk, so the mask alone says who reviewed it and when.
 """
@@ -100,7 +100,7 @@ class ReviewState:
         return cls(EDITED, note=review.note, model_sha256=review.model_sha256)
 
     def csv_fields(self) -> dict[str, str]:
-        """The CSV columns of DESIGN section 10: `source`, `reviewed_by`, `reviewed_at`."""
+        """The CSV columns of docs/design.md section 10: `source`, `reviewed_by`, `reviewed_at`."""
         return {"source": self.source, "reviewed_by": self.reviewed_by, "reviewed_at": self.reviewed_at}
 
     def to_json(self) -> dict[str, str]:

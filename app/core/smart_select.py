@@ -137,9 +137,11 @@ def _roi(
     x0, y0, x1, y1 = (v * scale for v in marks.box)
     mx, my = options.box_context * (x1 - x0) + 8, options.box_context * (y1 - y0) + 8
     return (
-        max(0, int(y0 - my)), max(0, int(x0 - mx)),
-        min(h, int(np.ceil(y1 + my))), min(w, int(np.ceil(x1 + mx))),
-    )  # fmt: skip
+        max(0, int(y0 - my)),
+        max(0, int(x0 - mx)),
+        min(h, int(np.ceil(y1 + my))),
+        min(w, int(np.ceil(x1 + mx))),
+    )
 
 
 def _pipe_region(

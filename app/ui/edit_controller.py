@@ -311,7 +311,7 @@ class EditController(QObject):
         def job() -> Prepared:
             p = probs
             if p is None and model is not None:  # the network's own probabilities seed GrabCut best
-                p = segment(model, photo.rgb, options).probabilities  # (docs/performance.md, issue 23)
+                p = segment(model, photo.rgb, options).probabilities  # docs/performance.md, smart select
             edit = smart.smart_select(
                 photo.rgb, labels, marks, result.classes, probabilities=p, confidence=result.confidence
             )

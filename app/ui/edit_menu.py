@@ -50,8 +50,11 @@ TOOLS = (
         "Click a rust patch: similar connected pipe pixels become corrosion",
     ),
 )
-CLASSES = (("corrosion", "Paint &corrosion", "C"), ("asset", "Paint &asset (pipe)", "P"),
-           ("background", "Paint bac&kground", "N"))  # fmt: skip
+CLASSES = (
+    ("corrosion", "Paint &corrosion", "C"),
+    ("asset", "Paint &asset (pipe)", "P"),
+    ("background", "Paint bac&kground", "N"),
+)
 EDIT_ACTIONS = (
     ActionSpec("undo", "&Edit", "&Undo", "undo", SK.Undo, more_shortcuts=("Ctrl+Z",)),
     ActionSpec("redo", "&Edit", "&Redo", "redo", "Ctrl+Shift+Z", more_shortcuts=("Ctrl+Y",)),
@@ -89,10 +92,14 @@ class EditUi(QObject):
         self.tool_settings = ToolSettings()
         s, e = self.tool_settings, self.edits
         self.tools: dict[str, Tool | None] = {
-            "pan": None, "brush": BrushTool(e, s), "eraser": BrushTool(e, s, eraser=True),
-            "polygon": PolygonTool(e, s), "fill": FillTool(e, s), "smart": SmartSelectTool(e, s),
+            "pan": None,
+            "brush": BrushTool(e, s),
+            "eraser": BrushTool(e, s, eraser=True),
+            "polygon": PolygonTool(e, s),
+            "fill": FillTool(e, s),
+            "smart": SmartSelectTool(e, s),
             "similar": SimilarTool(e, s),
-        }  # fmt: skip
+        }
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_toolbar()

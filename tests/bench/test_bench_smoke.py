@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.once import built_once
+
 pytest.importorskip("tensorflow", reason="the Keras rows need TensorFlow (the train extra)")
 pytest.importorskip("PySide6", reason="the cold-start and UI-stall sections need PySide6")
 pytest.importorskip("onnxruntime.quantization", reason="the int8 rows need onnxruntime's quantization")
@@ -22,15 +24,26 @@ STAGES = {"decode", "resize", "inference", "upsampling", "statistics", "measures
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> tuple[dict, str]:
-    tmp = tmp_path_factory.mktemp("bench")
-    out = tmp / "results.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out), "--work", str(tmp / "work")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+    """The smoke run's results and output, run once per test run (parallel workers share it)."""
+
+    def build(tmp: Path) -> None:
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, "-m", "bench.run", "--smoke", "--out", str(tmp / "results.json")]
+        proc = subprocess.run(
+            [*command, "--work", str(tmp / "work")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        (tmp / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
+
+    tmp = built_once(tmp_path_factory, "bench", build)
+    results = json.loads((tmp / "results.json").read_text(encoding="utf-8"))
+    return results, (tmp / "stdout.txt").read_text(encoding="utf-8")
 
 
 def test_network_rows_cover_every_engine_size_and_batch(smoke):
@@ -84,8 +97,11 @@ def test_engine_rows_cover_every_lever_and_finish_every_photo(smoke):
     results, text = smoke
     rows = {r["label"]: r for r in results["engines"]}
     assert {(r["engine"], r["overlay"], r["workers"]) for r in rows.values()} == {
-        ("serial", "png", None), ("serial", "jpeg", None), ("pipelined", "jpeg", None),
-        ("dask", "jpeg", 1), ("dask", "jpeg", 2),
-    }  # fmt: skip
+        ("serial", "png", None),
+        ("serial", "jpeg", None),
+        ("pipelined", "jpeg", None),
+        ("dask", "jpeg", 1),
+        ("dask", "jpeg", 2),
+    }
     assert all(r["done"] == r["photos"] and r["ms_per_photo"] > 0 for r in rows.values())
     assert "Dask, 2 local workers" in text and "12MP_all_outputs_pipelined_ms" in results["goals"]

@@ -190,6 +190,7 @@ def test_an_output_folder_that_cannot_be_made(tmp_path: Path, tiny_model: Segmen
         run_batch(tiny_model, [], blocker / "out")
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_only_whole_files_and_resumes(tmp_path: Path) -> None:
     model = channel_model(tmp_path / "m.onnx")
     photos = _photos(tmp_path / "in", 12, size=(160, 200))

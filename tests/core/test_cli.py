@@ -200,6 +200,7 @@ def test_analyze_into_the_photo_folder_does_not_analyse_its_own_outputs(
     assert "2 photos: 0 analysed, 2 skipped" in out
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_after_the_current_photo_and_writes_the_csv(
     tmp_path: Path, tiny_model_path: Path
 ) -> None:

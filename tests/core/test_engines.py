@@ -100,9 +100,13 @@ def test_pipelined_cancel_finishes_the_photos_in_flight_and_resumes(
     seen: list[PhotoOutcome] = []
     engine = PipelinedEngine(photos=2)
     first = run_batch(
-        tiny_model, photos, tmp_path / "out", progress=seen.append, cancelled=lambda: len(seen) >= 2,
+        tiny_model,
+        photos,
+        tmp_path / "out",
+        progress=seen.append,
+        cancelled=lambda: len(seen) >= 2,
         engine=engine,
-    )  # fmt: skip
+    )
     assert first.cancelled and 2 <= len(first.done) <= 2 + engine.photos + 1
     assert [o.index for o in first.outcomes] == list(range(len(first.outcomes)))
     assert len(_csv(first.csv_path)) == len(first.done), "the CSV lists exactly the finished photos"
@@ -151,6 +155,7 @@ def distributed():
     return pytest.importorskip("distributed")  # the `cluster` extra (in `dev` too)
 
 
+@pytest.mark.slow
 def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed, capsys
 ) -> None:
@@ -170,15 +175,23 @@ def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
     assert "6 skipped" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_killed_worker_has_its_photos_run_again(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
 ) -> None:
     photos = _photos(tmp_path / "in", 16, size=(480, 640))[:-1]
     options = BatchOptions(inference=InferenceOptions(mode="tiles"), model_path=tiny_model_path, device="cpu")
     serial = run_batch(tiny_model, photos, tmp_path / "serial", options)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
         killed = threading.Event()
 
@@ -189,9 +202,13 @@ def test_a_killed_worker_has_its_photos_run_again(
                 os.kill(pids[busy[0]], signal.SIGKILL)
 
         summary = run_batch(
-            tiny_model, photos, tmp_path / "out", options, progress=kill_one,
+            tiny_model,
+            photos,
+            tmp_path / "out",
+            options,
+            progress=kill_one,
             engine=DaskEngine(address=cluster.scheduler_address),
-        )  # fmt: skip
+        )
         assert killed.is_set()
         assert set(client.run(os.getpid).values()) != set(pids.values()), "the nanny restarted a worker"
     assert summary.ok and summary.done == tuple(photos)
@@ -201,6 +218,7 @@ def test_a_killed_worker_has_its_photos_run_again(
     assert states == [SKIPPED] * len(photos)
 
 
+@pytest.mark.slow
 def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     tmp_path: Path, tiny_model_path: Path, tiny_model: SegmentationModel, distributed
 ) -> None:
@@ -209,9 +227,14 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     whole = run_batch(tiny_model, photos, tmp_path / "whole", options)
     seen: list[PhotoOutcome] = []
     first = run_batch(
-        tiny_model, photos, tmp_path / "out", options, progress=seen.append,
-        cancelled=lambda: len(seen) >= 2, engine=DaskEngine(workers=1),
-    )  # fmt: skip
+        tiny_model,
+        photos,
+        tmp_path / "out",
+        options,
+        progress=seen.append,
+        cancelled=lambda: len(seen) >= 2,
+        engine=DaskEngine(workers=1),
+    )
     assert first.cancelled and len(first.done) == 2
     assert [o.index for o in first.outcomes] == [0, 1]
     rows = _csv(first.csv_path)
@@ -221,6 +244,7 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     assert _csv(second.csv_path) == _csv(whole.csv_path)
 
 
+@pytest.mark.slow
 def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
     tmp_path: Path, tiny_model_path: Path, distributed, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -228,7 +252,7 @@ def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
     monkeypatch.chdir(tmp_path)  # the photos and --out given relative, as a user on the client types them
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    ) as cluster:  # fmt: skip
+    ) as cluster:
         args = ["analyze", "in/p00.png", "in/p01.png", "in/p02.png", "--out", "o", "--device", "cpu"]
         rc = cli.main([*args, "--model", str(tiny_model_path), "--scheduler", cluster.scheduler_address])
     assert rc == cli.EXIT_OK, capsys.readouterr().err

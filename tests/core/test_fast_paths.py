@@ -1,6 +1,7 @@
-"""The speed paths of issue 8 give the results of the plain ones: strip upsampling that blends every
-class only where two source rows disagree; JPEG decoding gives Pillow's pixels (also with data after
-the end marker), whichever decoder `read_image` uses, and damage that OpenCV alone would hide is refused."""
+"""The speed paths (docs/performance.md) give the results of the plain ones: strip upsampling that
+blends every class only where two source rows disagree; JPEG decoding gives Pillow's pixels (also with
+data after the end marker), whichever decoder `read_image` uses, and damage that OpenCV alone would
+hide is refused."""
 
 from __future__ import annotations
 
@@ -33,9 +34,16 @@ def _naive(probs: np.ndarray, out_h: int, out_w: int, graded: list[int]):
 
 @pytest.mark.parametrize(
     ("src", "out", "chunks"),
-    [((64, 64), (750, 1000), 1), ((40, 52), (400, 37), 3), ((30, 30), (30, 30), 2), ((90, 60), (31, 20), 4),
-     ((1, 1), (9, 5), 1), ((16, 24), (16, 1000), 5), ((8, 8), (1000, 8), 1)],
-)  # fmt: skip
+    [
+        ((64, 64), (750, 1000), 1),
+        ((40, 52), (400, 37), 3),
+        ((30, 30), (30, 30), 2),
+        ((90, 60), (31, 20), 4),
+        ((1, 1), (9, 5), 1),
+        ((16, 24), (16, 1000), 5),
+        ((8, 8), (1000, 8), 1),
+    ],
+)
 @pytest.mark.parametrize("classes", [2, 3, 5])
 def test_strip_upsampler_matches_one_full_frame_resize(src, out, chunks, classes):
     probs = _smooth_probs(*src, classes=classes, seed=src[0] + classes)

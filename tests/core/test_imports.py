@@ -1,4 +1,4 @@
-"""app.core must never pull in Qt or TensorFlow (DESIGN section 9, rule 1)."""
+"""app.core must never pull in Qt or TensorFlow (docs/design.md section 2)."""
 
 from __future__ import annotations
 

@@ -97,9 +97,16 @@ def test_only_the_record_module_writes_the_record_keys() -> None:
     """The keys only the record has (review, seal, identity, measures) appear as text in app.core.record
     alone among the modules that built or read the record before it had an owner."""
     keys = {
-        "figures_source", "model_figures", "reviewed_mask", "record_sha256", "corroded_share_low",
-        "astm_d610_with_distribution", "review_reasons_by_scale", "range_label", "range_note",
-    }  # fmt: skip
+        "figures_source",
+        "model_figures",
+        "reviewed_mask",
+        "record_sha256",
+        "corroded_share_low",
+        "astm_d610_with_distribution",
+        "review_reasons_by_scale",
+        "range_label",
+        "range_note",
+    }
     former_owners = [
         "app/core/export.py",
         "app/core/measures.py",

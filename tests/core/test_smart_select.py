@@ -233,7 +233,8 @@ def test_at_full_resolution_nothing_outside_the_box_becomes_pipe():
 
 @pytest.mark.real_data
 def test_one_box_per_validation_photo_improves_the_shipped_models_pipe_and_share():
-    """Issue 23's measurement in small: every validation photo, the ground-truth pipe's bounding box."""
+    """The measurement of docs/performance.md ("Editing and smart select") in small: every validation
+    photo, the ground-truth pipe's bounding box."""
     from pathlib import Path
 
     from PIL import Image

@@ -48,8 +48,11 @@ def test_only_corrosion_is_a_fully_corroded_asset() -> None:
 
 
 def test_stats_use_class_names_not_positions() -> None:
-    classes = (ClassInfo(0, "background", (0, 255, 0)), ClassInfo(1, "asset", (0, 0, 255)),
-               ClassInfo(2, "corrosion", (255, 0, 0)))  # fmt: skip
+    classes = (
+        ClassInfo(0, "background", (0, 255, 0)),
+        ClassInfo(1, "asset", (0, 0, 255)),
+        ClassInfo(2, "corrosion", (255, 0, 0)),
+    )
     labels = np.array([[0, 0, 1, 1, 1, 2]], np.uint8)
     stats = area_stats(labels, classes)
     assert stats.pixels == {"background": 2, "asset": 3, "corrosion": 1}
@@ -72,7 +75,7 @@ def test_stats_add_up(c: int, a: int, b: int) -> None:
         assert stats.corroded_share == pytest.approx(100 * c / (c + a))
 
 
-# The tables of DESIGN.md section 6, written out independently of app.core.grading.
+# The tables of docs/design.md section 6, written out independently of app.core.grading.
 ASTM = [(0.01, 10), (0.03, 9), (0.1, 8), (0.3, 7), (1, 6), (3, 5), (10, 4), (16, 3), (33, 2), (50, 1)]
 # ISO 4628-3: the nearest reference picture on a log scale; cut-offs at the neighbours' geometric means.
 ISO = [(0.16, 1), (0.71, 2), (2.8, 3), (18, 4)]
@@ -97,9 +100,21 @@ def test_iso_4628_3_at_every_cutoff(cutoff: float, value: int) -> None:
 
 @pytest.mark.parametrize(
     ("share", "label"),
-    [(0.05, "Ri 1"), (0.15, "Ri 1"), (0.17, "Ri 2"), (0.5, "Ri 2"), (0.72, "Ri 3"), (1.0, "Ri 3"),
-     (2.9, "Ri 4"), (8.0, "Ri 4"), (9.72, "Ri 4"), (17.9, "Ri 4"), (19.0, "Ri 5"), (45.0, "Ri 5")],
-)  # fmt: skip
+    [
+        (0.05, "Ri 1"),
+        (0.15, "Ri 1"),
+        (0.17, "Ri 2"),
+        (0.5, "Ri 2"),
+        (0.72, "Ri 3"),
+        (1.0, "Ri 3"),
+        (2.9, "Ri 4"),
+        (8.0, "Ri 4"),
+        (9.72, "Ri 4"),
+        (17.9, "Ri 4"),
+        (19.0, "Ri 5"),
+        (45.0, "Ri 5"),
+    ],
+)
 def test_iso_4628_3_grades_a_share_as_its_nearest_reference_on_a_log_scale(share: float, label: str) -> None:
     assert grade(share, "iso_4628_3").label == label
     refs = {v: float(r.split()[0].split("-")[0]) for v, r in ISO_REFERENCES.items() if v > 0}

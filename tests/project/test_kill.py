@@ -19,7 +19,7 @@ from app.core.project import Project, add_inspection_photos
 from tests.helpers.pipe_photos import photo_folder
 from tests.reliability.conftest import cli_command, cli_env
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"), pytest.mark.slow]
 _PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] ")
 BEFORE = (dt.date(2022, 5, 1), dt.date(2023, 5, 1))
 KILLED = dt.date(2024, 5, 1)
@@ -27,8 +27,20 @@ KILLED = dt.date(2024, 5, 1)
 
 def _add_and_kill(target: str, folder: Path, model: Path, at: int, delay: float = 0.0) -> int:
     """Run `project add` as a process; SIGKILL it `delay` s after its progress reaches photo `at`."""
-    cmd = cli_command("project", "add", target, "--asset", "P-101-A", "--date", KILLED.isoformat(), folder,
-                      "--model", model, "--device", "cpu")  # fmt: skip
+    cmd = cli_command(
+        "project",
+        "add",
+        target,
+        "--asset",
+        "P-101-A",
+        "--date",
+        KILLED.isoformat(),
+        folder,
+        "--model",
+        model,
+        "--device",
+        "cpu",
+    )
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env())
     assert proc.stderr is not None
     try:

@@ -11,19 +11,55 @@ from app.core.project.engine import locate, make_engine
 from app.core.project.schema import current_metadata, v1_metadata
 
 V1_ROWS = {
-    "assets": [{"tag": "P-101-A", "name": "rack", "location": "unit 3", "material": "epoxy",
-                "notes": "", "created_at": "2023-01-01T00:00:00+00:00"}],
-    "inspections": [{"asset_id": 1, "date": "2023-05-01", "inspector": "Ann", "notes": "",
-                     "created_at": "2023-05-01T00:00:00+00:00"}],
-    "photos": [{"inspection_id": 1, "path": "/photos/a.jpg", "rel_path": "a.jpg", "sha256": "ab" * 32,
-                "size": 1234, "exif_time": "2023-05-01T09:00:00", "width": 640, "height": 480,
-                "added_at": "2023-05-01T00:00:00+00:00"}],
-    "results": [{"photo_id": 1, "model_name": "m.onnx", "model_sha256": "cd" * 32, "provider": "CPU",
-                 "mode": "resize", "corroded_share": 4.5, "astm_d610": 4, "iso_4628_3": 4,
-                 "needs_review": False, "mean_confidence": 0.9,
-                 "record": '{"corroded_share": 4.5, "astm_d610": {"value": 4, "label": "4"}}',
-                 "created_at": "2023-05-01T00:00:00+00:00"}],
-}  # fmt: skip
+    "assets": [
+        {
+            "tag": "P-101-A",
+            "name": "rack",
+            "location": "unit 3",
+            "material": "epoxy",
+            "notes": "",
+            "created_at": "2023-01-01T00:00:00+00:00",
+        }
+    ],
+    "inspections": [
+        {
+            "asset_id": 1,
+            "date": "2023-05-01",
+            "inspector": "Ann",
+            "notes": "",
+            "created_at": "2023-05-01T00:00:00+00:00",
+        }
+    ],
+    "photos": [
+        {
+            "inspection_id": 1,
+            "path": "/photos/a.jpg",
+            "rel_path": "a.jpg",
+            "sha256": "ab" * 32,
+            "size": 1234,
+            "exif_time": "2023-05-01T09:00:00",
+            "width": 640,
+            "height": 480,
+            "added_at": "2023-05-01T00:00:00+00:00",
+        }
+    ],
+    "results": [
+        {
+            "photo_id": 1,
+            "model_name": "m.onnx",
+            "model_sha256": "cd" * 32,
+            "provider": "CPU",
+            "mode": "resize",
+            "corroded_share": 4.5,
+            "astm_d610": 4,
+            "iso_4628_3": 4,
+            "needs_review": False,
+            "mean_confidence": 0.9,
+            "record": '{"corroded_share": 4.5, "astm_d610": {"value": 4, "label": "4"}}',
+            "created_at": "2023-05-01T00:00:00+00:00",
+        }
+    ],
+}
 
 
 def make_v1_project(target: str) -> None:

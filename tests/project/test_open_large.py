@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.core import figures
 from app.core.project import Project
 from bench.project_open import build_project, measure, measure_panel, open_photo_figures
 
 
+@pytest.mark.slow
 def test_a_stored_photo_of_a_200_photo_project_opens_with_its_figures(
     qapp, target: str, tmp_path: Path, tiny_model
 ) -> None:

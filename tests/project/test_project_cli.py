@@ -62,9 +62,13 @@ def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(
     with open(out / "project.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["asset"], r["inspection_date"]) for r in rows] == [
-        ("P-101-A", "2022-05-01"), ("P-101-A", "2022-05-01"), ("P-101-A", "2024-05-01"),
-        ("P-101-A", "2024-05-01"), ("V-7", "2023-01-10"), ("V-7", "2023-01-10"),
-    ]  # fmt: skip
+        ("P-101-A", "2022-05-01"),
+        ("P-101-A", "2022-05-01"),
+        ("P-101-A", "2024-05-01"),
+        ("P-101-A", "2024-05-01"),
+        ("V-7", "2023-01-10"),
+        ("V-7", "2023-01-10"),
+    ]
     with Project.open(filled) as project:
         (first, *_rest) = project.inspections("P-101-A")
         photo = project.photos(first.id)[0]
@@ -75,8 +79,10 @@ def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(
     with open(out / "trends.csv", encoding="utf-8-sig", newline="") as fh:
         trends = list(csv.DictReader(fh))
     assert [(t["asset"], t["date"]) for t in trends] == [
-        ("P-101-A", "2022-05-01"), ("P-101-A", "2024-05-01"), ("V-7", "2023-01-10")
-    ]  # fmt: skip
+        ("P-101-A", "2022-05-01"),
+        ("P-101-A", "2024-05-01"),
+        ("V-7", "2023-01-10"),
+    ]
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
     assert cli.main(["project", "export", filled, "--out", str(out)]) == cli.EXIT_USAGE

@@ -271,6 +271,9 @@ def test_review_state_and_scale_are_stored_per_result(target: str, tmp_path: Pat
         stored = project.latest_result(photo.id)
     assert stored is not None
     assert (stored.review_state, stored.reviewed_mask, stored.reviewed_by, stored.reviewed_at) == (
-        "reviewed", "p/photo_000_mask.reviewed.png", "A. Inspector", "2024-06-01T10:00:00+00:00"
-    )  # fmt: skip
+        "reviewed",
+        "p/photo_000_mask.reviewed.png",
+        "A. Inspector",
+        "2024-06-01T10:00:00+00:00",
+    )
     assert stored.scale_mm_per_px == 0.25

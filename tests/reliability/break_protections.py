@@ -307,7 +307,7 @@ MUTATIONS += [
         """        pass""",
         "tests/reliability/test_faults.py -k disk_full",
     ),
-    # issue 16: files, folders and the console
+    # files, folders and the console
     (
         "photos: a FIFO opened blocking (no O_NONBLOCK)",
         "app/core/photos.py",

@@ -1,4 +1,4 @@
-"""Odd files, shared folders and a hostile console (issue 16): each class with its one defence.
+"""Odd files, shared folders and a hostile console: each class with its one defence.
 
 - reading: only regular files are opened, within a byte budget (FIFOs, devices, dangling links, padding);
 - output names stay distinct after every shortening step;

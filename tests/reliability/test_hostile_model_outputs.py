@@ -1,4 +1,4 @@
-"""Hostile models (issue 16), their text and their output: escape sequences and megabytes in metadata,
+"""Hostile models, their text and their output: escape sequences and megabytes in metadata,
 names and file names never reach the terminal; NaN, infinite or unnormalised probabilities fail the
 photo and the selftest; duplicate class names and more than 128 classes are refused at load. The
 models are built here (tests/reliability/hostile_onnx.py); names from the code under test are imported

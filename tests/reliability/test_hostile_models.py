@@ -1,4 +1,4 @@
-"""Hostile models (issue 16): external data outside the model's folder, memory and time bombs, Ctrl+C
+"""Hostile models: external data outside the model's folder, memory and time bombs, Ctrl+C
 during a run that never ends, the protobuf scanner itself (text, outputs and classes:
 test_hostile_model_outputs.py). Each model is built here (tests/reliability/hostile_onnx.py); the ones
 that could take gigabytes or run for ever run in a child process with a timeout.

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.core.palette import encode_mask
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.once import built_once
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pipe-corrosion"
 
@@ -51,10 +52,13 @@ def make_dataset(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def tiny_origin_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 pairs of 64x64 in the origin layout with train.txt/val.txt (9/3), shared by the slow tests."""
-    root = write_dataset(tmp_path_factory.mktemp("tiny") / "data", 12, 64, "origin", seed=100)
-    (root / "train.txt").write_text("".join(f"{i:03d}\n" for i in range(9)))
-    (root / "val.txt").write_text("".join(f"{i:03d}\n" for i in range(9, 12)))
-    return root
+
+    def build(folder: Path) -> None:
+        root = write_dataset(folder / "data", 12, 64, "origin", seed=100)
+        (root / "train.txt").write_text("".join(f"{i:03d}\n" for i in range(9)))
+        (root / "val.txt").write_text("".join(f"{i:03d}\n" for i in range(9, 12)))
+
+    return built_once(tmp_path_factory, "tiny", build) / "data"
 
 
 @pytest.fixture
@@ -82,9 +86,11 @@ def train_argv(data: Path, out: Path, *extra: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def trained_run(tiny_origin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished 2-epoch run folder of the tiny U-Net (best.keras, log.csv, split.json, ...)."""
+    """A finished 2-epoch run folder of the tiny U-Net (best.keras, log.csv, split.json, ...), trained once
+    per test run (one worker trains it, the others wait for it)."""
     from training.train import main
 
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    assert main(train_argv(tiny_origin_dataset, out, "--epochs", "2")) == 0
-    return out
+    def build(folder: Path) -> None:
+        assert main(train_argv(tiny_origin_dataset, folder / "tiny", "--epochs", "2")) == 0
+
+    return built_once(tmp_path_factory, "runs", build) / "tiny"

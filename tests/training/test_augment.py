@@ -113,8 +113,9 @@ def test_copy_paste_moves_a_pipe_with_its_classes_onto_another_scene():
 
 def test_rust_ground_repaints_only_the_background_in_rust_colours():
     image, labels = _scene(200, slice(2, 5))
-    out_i, out_l = augment.rust_ground(tf.constant(image[None]), tf.constant(labels[None]),
-                                       tf.constant([3, 4], tf.int64), 1.0, 2)  # fmt: skip
+    out_i, out_l = augment.rust_ground(
+        tf.constant(image[None]), tf.constant(labels[None]), tf.constant([3, 4], tf.int64), 1.0, 2
+    )
     out_i, out_l = out_i.numpy()[0], out_l.numpy()[0]
     np.testing.assert_array_equal(out_l, labels)
     np.testing.assert_array_equal(out_i[labels != 2], image[labels != 2])

@@ -20,8 +20,15 @@ def _row(pid: str, fold: int, cm, share_pred=None, share_true=None, d610=(None, 
     iou = class_scores(cm)["iou"]
     pipe = cm[:2, :2].sum() / (cm.sum() - cm[2, 2]) if cm.sum() > cm[2, 2] else None
     error = None if share_true is None else abs((share_pred or 0.0) - share_true)
-    row = {"id": pid, "fold": fold, "confusion": cm.tolist(), "pipe_iou": pipe, "share_pred": share_pred,
-           "share_true": share_true, "share_error": error}  # fmt: skip
+    row = {
+        "id": pid,
+        "fold": fold,
+        "confusion": cm.tolist(),
+        "pipe_iou": pipe,
+        "share_pred": share_pred,
+        "share_true": share_true,
+        "share_error": error,
+    }
     row |= {"d610_pred": d610[0], "d610_true": d610[1]}
     return row | {f"{c}_iou": None if np.isnan(v) else float(v) for c, v in zip(CLASSES, iou, strict=True)}
 
@@ -138,8 +145,11 @@ def test_figures_by_hand(tmp_path: Path):
 
 def test_training_photo_figures_average_each_photo_over_its_folds(tmp_path: Path, capsys):
     rows = [_row("p1", 0, _cm(10, 10)) | {"asset_iou": 0.5}, _row("p2", 1, _cm(10, 10)) | {"asset_iou": 0.3}]
-    fit = [_row("p1", 1, _cm(10, 10)) | {"asset_iou": 0.8}, _row("p1", 2, _cm(10, 10)) | {"asset_iou": 0.6},
-           _row("p2", 0, _cm(10, 10)) | {"asset_iou": 0.9}]  # fmt: skip
+    fit = [
+        _row("p1", 1, _cm(10, 10)) | {"asset_iou": 0.8},
+        _row("p1", 2, _cm(10, 10)) | {"asset_iou": 0.6},
+        _row("p2", 0, _cm(10, 10)) | {"asset_iou": 0.9},
+    ]
     folder = _write(tmp_path / "a", rows, fit)
     result = compare.compare(compare.load_run(folder), None, draws=500)
     fig = _figures(result)["asset_iou"]

@@ -55,8 +55,24 @@ def test_folds_refuse_what_cannot_be_split():
         make_folds(_keys(3), 5, 0)
 
 
-TINY = ["--arch", "unet", "--model-setting", "base_filters=4", "--model-setting", "depth=2", "--epochs", "1",
-        "--batch-size", "4", "--crop", "32", "--input-size", "64", "--lr", "3e-3"]  # fmt: skip
+TINY = [
+    "--arch",
+    "unet",
+    "--model-setting",
+    "base_filters=4",
+    "--model-setting",
+    "depth=2",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "4",
+    "--crop",
+    "32",
+    "--input-size",
+    "64",
+    "--lr",
+    "3e-3",
+]
 
 
 @pytest.fixture(scope="module")

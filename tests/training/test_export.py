@@ -68,8 +68,20 @@ def test_cli_export_follows_contract_and_matches_keras(tmp_path, arch, backbone)
     metrics = {"val": {"iou": {"corrosion": 0.5, "asset": 0.8}}}
     (tmp_path / "eval.json").write_text(json.dumps(metrics))
     out, report = tmp_path / "models" / "x.onnx", tmp_path / "report.json"
-    argv = ["--model", str(model_path), "--out", str(out), "--metrics", str(tmp_path / "eval.json"),
-            "--trained-on", "synthetic pipes", "--parity-count", "3", "--report", str(report)]  # fmt: skip
+    argv = [
+        "--model",
+        str(model_path),
+        "--out",
+        str(out),
+        "--metrics",
+        str(tmp_path / "eval.json"),
+        "--trained-on",
+        "synthetic pipes",
+        "--parity-count",
+        "3",
+        "--report",
+        str(report),
+    ]
     assert export.main(argv) == 0
     figures = json.loads(report.read_text())
     assert figures["parity"]["argmax_agreement"] >= 99.9 and figures["parity"]["max_abs_diff"] < 1e-4

@@ -138,10 +138,28 @@ def test_train_resume_and_export(tiny_origin_dataset: Path, tmp_path: Path):
     from training.train import main
 
     out = tmp_path / "run"
-    argv = ["--data", str(tiny_origin_dataset), "--out", str(out), "--arch", "deeplabv3plus",
-            "--batch-size", "4", "--crop", "32", "--input-size", "64", "--split-from-lists",
-            "--epochs", "2", "--lovasz-weight", "0.5", "--model-setting", 'head="hierarchical"',
-            *(f"--model-setting={k}={v}" for k, v in SMALL.items())]  # fmt: skip
+    argv = [
+        "--data",
+        str(tiny_origin_dataset),
+        "--out",
+        str(out),
+        "--arch",
+        "deeplabv3plus",
+        "--batch-size",
+        "4",
+        "--crop",
+        "32",
+        "--input-size",
+        "64",
+        "--split-from-lists",
+        "--epochs",
+        "2",
+        "--lovasz-weight",
+        "0.5",
+        "--model-setting",
+        'head="hierarchical"',
+        *(f"--model-setting={k}={v}" for k, v in SMALL.items()),
+    ]
     assert main([*argv, "--max-minutes", "0.0001"]) == 0  # stops after one epoch on the time budget
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 1 and not state["finished"]
@@ -153,8 +171,16 @@ def test_train_resume_and_export(tiny_origin_dataset: Path, tmp_path: Path):
     assert config["model_settings"]["head"] == "hierarchical" and config["lovasz_weight"] == 0.5
 
     onnx_path, report = tmp_path / "h.onnx", tmp_path / "report.json"
-    argv = ["--model", str(out / "best.keras"), "--out", str(onnx_path), "--parity-count", "3",
-            "--report", str(report)]  # fmt: skip
+    argv = [
+        "--model",
+        str(out / "best.keras"),
+        "--out",
+        str(onnx_path),
+        "--parity-count",
+        "3",
+        "--report",
+        str(report),
+    ]
     assert export.main(argv) == 0
     parity = json.loads(report.read_text())["parity"]
     assert parity["max_abs_diff"] < 1e-4 and parity["argmax_agreement"] >= 99.9

@@ -89,8 +89,15 @@ def test_unknown_names_and_settings_are_refused():
 
 
 def test_deeplab_settings_reach_the_graph():
-    model = build_model("deeplabv3plus", "mobilenetv2", input_shape=(64, 64, 3), aspp_rates=[3, 6],
-                        decoder_filters=32, aspp_filters=64, dropout=0.0)  # fmt: skip
+    model = build_model(
+        "deeplabv3plus",
+        "mobilenetv2",
+        input_shape=(64, 64, 3),
+        aspp_rates=[3, 6],
+        decoder_filters=32,
+        aspp_filters=64,
+        dropout=0.0,
+    )
     names = {layer.name for layer in model.layers}
     assert {"aspp_rate3_depthwise", "aspp_rate6_depthwise", "decoder_conv2_depthwise"} <= names
     assert "aspp_rate12_depthwise" not in names and "aspp_dropout" not in names
@@ -98,8 +105,16 @@ def test_deeplab_settings_reach_the_graph():
     assert model.get_layer("decoder_conv2_pointwise_conv").filters == 32
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert bns and all(bn.momentum == DeepLabConfig().bn_momentum == 0.9 for bn in bns)
-    plain = build_model("deeplabv3plus", "mobilenetv2", input_shape=(64, 64, 3), decoder_filters=32,
-                        aspp_filters=64, aspp_rates=[3, 6], dropout=0.0, separable=False)  # fmt: skip
+    plain = build_model(
+        "deeplabv3plus",
+        "mobilenetv2",
+        input_shape=(64, 64, 3),
+        decoder_filters=32,
+        aspp_filters=64,
+        aspp_rates=[3, 6],
+        dropout=0.0,
+        separable=False,
+    )
     assert plain.get_layer("decoder_conv1_conv").kernel_size == (3, 3)
     assert count_flops(plain) > count_flops(model) > 0
 

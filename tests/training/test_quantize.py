@@ -173,9 +173,25 @@ def test_cli_refuses_to_replace_and_records_the_choices(tmp_path, quantized):
     report = tmp_path / "report.json"
     own = tmp_path / "int8-eval.json"
     own.write_text(json.dumps({"per_photo": {"mean_iou": 0.5}}), encoding="utf-8")
-    code = quantize.main(["--model", str(float_path), "--calibration-data", str(tmp_path / "p"), "--out",
-                          str(out), "--overwrite", "--no-reduce-range", "--per-tensor", "--count", "2",
-                          "--report", str(report), "--metrics", str(own)])  # fmt: skip
+    code = quantize.main(
+        [
+            "--model",
+            str(float_path),
+            "--calibration-data",
+            str(tmp_path / "p"),
+            "--out",
+            str(out),
+            "--overwrite",
+            "--no-reduce-range",
+            "--per-tensor",
+            "--count",
+            "2",
+            "--report",
+            str(report),
+            "--metrics",
+            str(own),
+        ]
+    )
     assert code == 0
     figures = json.loads(report.read_text())
     assert figures["reduce_range"] is False and figures["per_channel"] is False
@@ -187,8 +203,16 @@ def test_cli_refuses_to_replace_and_records_the_choices(tmp_path, quantized):
 
 
 def test_cli_reports_a_missing_model(tmp_path, capsys):
-    code = quantize.main(["--model", str(tmp_path / "nope.onnx"), "--calibration-data", str(tmp_path),
-                          "--out", str(tmp_path / "x.onnx")])  # fmt: skip
+    code = quantize.main(
+        [
+            "--model",
+            str(tmp_path / "nope.onnx"),
+            "--calibration-data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "x.onnx"),
+        ]
+    )
     assert code == 1
     assert "nope.onnx" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()

@@ -75,8 +75,13 @@ def test_the_gpu_training_script_runs_the_recipe_with_the_candidate_settings(tmp
     import subprocess
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "gpu-train"
-    done = subprocess.run([str(script), "--dry-run", str(tmp_path), "--", "--epochs", "3"],
-                          capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
+    done = subprocess.run(
+        [str(script), "--dry-run", str(tmp_path), "--", "--epochs", "3"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     line = done.stdout.strip()
     assert "-m training.recipe" in line and f"--out {tmp_path}/recipe" in line
     assert "--copy-paste 0.5 --rust-ground 0.3" in line and line.endswith("--epochs 3")

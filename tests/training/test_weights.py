@@ -172,8 +172,15 @@ def test_checkpoint_is_found_through_environment(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- the real ImageNet checkpoint
 
-_MNV2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-                  (6, 320, 1, 1))  # fmt: skip
+_MNV2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def _real_checkpoint() -> Path:

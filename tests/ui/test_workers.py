@@ -112,9 +112,13 @@ def test_a_cancel_seen_by_the_work_itself_ends_as_cancelled(qtbot, pool, tiny_mo
             worker.cancel()
 
     worker = Worker(
-        segment, tiny_model, rgb, InferenceOptions(mode="tiles"), progress=progress,
+        segment,
+        tiny_model,
+        rgb,
+        InferenceOptions(mode="tiles"),
+        progress=progress,
         cancelled=lambda: worker.is_cancelled,
-    )  # fmt: skip
+    )
     failed, returned = [], []
     worker.signals.failed.connect(failed.append)
     worker.signals.returned.connect(returned.append)

@@ -20,8 +20,18 @@ from training.models.unet import UNetConfig, unet
 log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("deeplabv3plus", "unet")
-__all__ = ["ARCHITECTURES", "BACKBONES", "DeepLabConfig", "HierarchicalProbabilities", "SpatialBroadcast",
-           "UNetConfig", "build_model", "count_flops", "load_model", "rebuild"]  # fmt: skip
+__all__ = [
+    "ARCHITECTURES",
+    "BACKBONES",
+    "DeepLabConfig",
+    "HierarchicalProbabilities",
+    "SpatialBroadcast",
+    "UNetConfig",
+    "build_model",
+    "count_flops",
+    "load_model",
+    "rebuild",
+]
 
 
 def _config(cls, settings: dict):

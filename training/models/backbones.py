@@ -24,8 +24,15 @@ TORCH_BN_EPSILON = 1e-5
 MNV2 = "mnv2"
 
 # torchvision's MobileNetV2 (width 1.0): expansion t, output channels c, repeats n, first stride s.
-MOBILENET_V2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                         (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+MOBILENET_V2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 # Taps: block 3's expansion (features[4].conv[0], 144 channels, the first layer at stride 4 that has
 # seen the whole stride-4 stage) and the last inverted residual (features[17], 320 channels).
@@ -60,12 +67,21 @@ def mobilenet_v2_torch_names(include_head: bool = True) -> dict[str, str]:
         if b.expansion == 1:  # features[1]: depthwise, project
             parts = {"dw": "0.0", "dw_bn": "0.1", "project": "1", "project_bn": "2"}
         else:  # expand, depthwise, project
-            parts = {"expand": "0.0", "expand_bn": "0.1", "dw": "1.0", "dw_bn": "1.1", "project": "2",
-                     "project_bn": "3"}  # fmt: skip
+            parts = {
+                "expand": "0.0",
+                "expand_bn": "0.1",
+                "dw": "1.0",
+                "dw_bn": "1.1",
+                "project": "2",
+                "project_bn": "3",
+            }
         names |= {f"{p}_{ours}": f"{k}.{theirs}" for ours, theirs in parts.items()}
     if include_head:
-        names |= {f"{MNV2}_head_conv": "features.18.0", f"{MNV2}_head_bn": "features.18.1",
-                  f"{MNV2}_logits": "classifier.1"}  # fmt: skip
+        names |= {
+            f"{MNV2}_head_conv": "features.18.0",
+            f"{MNV2}_head_bn": "features.18.1",
+            f"{MNV2}_logits": "classifier.1",
+        }
     return names
 
 
