@@ -123,13 +123,10 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
 
 
 def _wrapped(c: Canvas, x: float, y: float, width: float, text: str, size: float, **style) -> float:
-    """Draw `text` wrapping within `width` at (x, y); returns its height."""
+    """Draw `text` wrapping at word boundaries within `width` at (x, y); returns its height."""
     c.font(size, bold=style.get("bold", False))
     c.painter.setPen(QPen(style.get("color") or QColor(20, 20, 20)))
-    flags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
-    bound = c.painter.boundingRect(QRectF(x, y, width, 10_000), flags, text)
-    c.painter.drawText(QRectF(x, y, width, bound.height() + 2), flags, text)
-    return bound.height() + c.mm(0.6)
+    return c.wrapped(QRectF(x, y, width, 0), text) + c.mm(0.6)
 
 
 def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, options, height: float) -> None:
@@ -151,20 +148,31 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
             QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
         )
     tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
-    y += _wrapped(c, tx, y, tw, r.path.name, 8.5, bold=True)
-    y += _wrapped(
-        c, tx, y, tw, f"corroded share {figures.percent_text(r.stats.corroded_share, unit=True)}", 8
-    )
-    for scale in scales:
-        y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale, r.measures.distribution), 8)
-    for line in measures_pdf.card_lines(r, scales):
-        if y > c.y + height - c.mm(8):  # leave room for a review reason
-            break
-        y += _wrapped(c, tx, y, tw, line, 7, color=_GREY)
-    for line in review_lines(r, scales):
-        if y > c.y + height - c.mm(4):
-            break
-        y += _wrapped(c, tx, y, tw, f"review: {line}", 7, color=_REVIEW)
+    for text, size, style in _card_text(r, scales):
+        y += _wrapped(c, tx, y, tw, text, size, **style)
+
+
+def _card_text(r: PhotoFigures, scales) -> list[tuple[str, float, dict]]:
+    """The lines beside a card's thumbnail: (text, point size, style)."""
+    share = figures.percent_text(r.stats.corroded_share, unit=True)
+    lines: list[tuple[str, float, dict]] = [
+        (r.path.name, 8.5, {"bold": True}),
+        (f"corroded share {share}", 8, {}),
+    ]
+    lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
+    lines += [(line, 7, {"color": _GREY}) for line in measures_pdf.card_lines(r, scales)]
+    lines += [(f"review: {line}", 7, {"color": _REVIEW}) for line in review_lines(r, scales)]
+    return lines
+
+
+def _card_height(c: Canvas, r: PhotoFigures, width: float, scales) -> float:
+    """The height the card's text needs beside its thumbnail (never less than a thumbnail row)."""
+    tw = width - width * 0.46 - c.mm(2)
+    needed = 0.0
+    for text, size, style in _card_text(r, scales):
+        c.font(size, bold=style.get("bold", False))
+        needed += c.wrapped(QRectF(0, 0, tw, 0), text, draw=False) + c.mm(0.6)
+    return max(c.mm(36), needed)
 
 
 def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
@@ -173,9 +181,10 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     c.text("Photos, worst first", size=12, bold=True)
     c.legend(shown_classes(model.classes, options.visible))
     gap = c.mm(4)
-    width, height = (c.width - gap) / 2, c.mm(36)
+    width = (c.width - gap) / 2
     ordered = worst_first(results)
     for i in range(0, len(ordered), 2):
+        height = max(_card_height(c, r, width, scales) for r in ordered[i : i + 2])
         c.ensure_space(height)
         for j, r in enumerate(ordered[i : i + 2]):
             _draw_card(c, r, j * (width + gap), width, scales, options, height)
