@@ -115,6 +115,7 @@ def _analyse_and_write(
             options.grade_scale,
             model,
             record,
+            options.report_header,
         )
         record = _write_outputs(item, targets, data, replace)
     return result, record, rgb

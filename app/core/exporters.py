@@ -22,6 +22,7 @@ from app.core.errors import ExportError
 from app.core.files import write_jpeg, write_png
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
+from app.core.report_header import ReportHeader
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +36,7 @@ class ExportInput:
     grade_scale: str | None = None  # the scale the user reads (None: both)
     model: SegmentationModel | None = None  # for reports that describe the model
     record: Mapping[str, Any] | None = None
+    header: ReportHeader | None = None  # asset, location, client, inspector, date: atop each report page
 
     @functools.cached_property
     def overlay(self) -> np.ndarray:

@@ -14,9 +14,10 @@ from PySide6.QtGui import QColor, QPen
 from app.core import figures
 from app.core.analysis import PhotoFigures
 from app.core.model import SegmentationModel
+from app.core.report_header import ReportHeader
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
-from app.report.pdf import model_rows, review_lines, shown_classes
+from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines, shown_classes
 from app.report.thumbnails import Thumbnail
 
 WORST_COUNT = 10
@@ -33,6 +34,8 @@ class BatchReportOptions:
     visible: frozenset[int] | None = None
     opacity: Mapping[int, float] | None = None
     thumbnails: Mapping[Path, Thumbnail] = field(default_factory=dict)
+    header: ReportHeader | None = None  # asset, location, client, inspector, date on every page
+    typical_error: str | None = None  # the statement of accuracy's line on the model
 
 
 def worst_first(results: Sequence[PhotoFigures]) -> list[PhotoFigures]:
@@ -73,6 +76,15 @@ def _summary_rows(results, failures, options: BatchReportOptions, scale: str) ->
     ]
 
 
+def _batch_accuracy(results: Sequence[PhotoFigures], options: BatchReportOptions) -> list[str]:
+    """The statement of accuracy for the whole batch: how many photos' figures a person reviewed."""
+    reviewed = sum(r.labels_source == "reviewed" for r in results)
+    lines = accuracy_lines(options.typical_error, False)
+    if reviewed:
+        lines[-1] = f"Figures proposed by a model; {reviewed} of {len(results)} photos reviewed by a person."
+    return lines
+
+
 def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_mm: float = 30.0) -> None:
     """A small bar chart of photos per grade, the count above each bar."""
     height = c.mm(height_mm)
@@ -103,6 +115,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
     c.rule()
     c.rows(_summary_rows(results, failures, options, scales[0]) + model_rows(model))
     c.y += c.mm(3)
+    draw_accuracy(c, _batch_accuracy(results, options))
     for scale in scales:
         draw_chart(c, f"Photos per {figures.scale_title(scale)} grade", grade_counts(results, scale))
     worst = worst_first(results)[:WORST_COUNT]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from PySide6.QtGui import (
 
 import app
 from app.core.palette import ClassInfo
+from app.core.report_header import ReportHeader, time_text
 
 DPI = 150
 MARGIN_MM = 15.0
@@ -60,7 +60,7 @@ def unbreakable(text: str) -> str:
 
 
 def now_text() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return time_text()
 
 
 def rgb_qimage(rgb: np.ndarray, max_side: int = MAX_IMAGE_SIDE) -> QImage:
@@ -88,6 +88,7 @@ class Canvas:
     height: float
     y: float = 0.0
     page: int = 1
+    header: ReportHeader | None = None  # printed at the top of every page
 
     @classmethod
     def open(cls, buffer: QBuffer, title: str) -> Canvas:
@@ -132,6 +133,18 @@ class Canvas:
         self.writer.newPage()
         self.page += 1
         self.y = 0.0
+        self.page_header()
+
+    def page_header(self) -> None:
+        """The inspection's asset ID, location, client, inspector and date, small, above a rule."""
+        if self.header is None:
+            return
+        self.font(7.5)
+        self.painter.setPen(QPen(QColor(60, 60, 60)))
+        self.y += self.wrapped(QRectF(0, self.y, self.width, 0), self.header.line())
+        self.painter.setPen(QPen(QColor(190, 190, 190), self.mm(0.15)))
+        self.painter.drawLine(0, int(self.y + self.mm(0.8)), int(self.width), int(self.y + self.mm(0.8)))
+        self.y += self.mm(2.5)
 
     def wrapped(self, rect: QRectF, text: str, draw: bool = True) -> float:
         """Draw `text` in the current font wrapping within `rect`'s width at word boundaries (a word wider
@@ -259,14 +272,16 @@ class Canvas:
         self.painter.end()
 
 
-def render(draw, title: str) -> bytes:
-    """Run `draw(canvas)` into an in-memory PDF and return its bytes."""
+def render(draw, title: str, header: ReportHeader | None = None) -> bytes:
+    """Run `draw(canvas)` into an in-memory PDF and return its bytes; `header` tops every page."""
     ensure_gui_app()
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     canvas = Canvas.open(buffer, title)
+    canvas.header = header
     try:
+        canvas.page_header()
         draw(canvas)
     finally:
         canvas.close()

@@ -20,12 +20,14 @@ from app.core import export, exporters, files
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
+from app.core.report_header import ReportHeader, project_header
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
 from app.ui.export_dialog import ExportDialog, confirm_overwrite
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
+from app.ui.report_header_fields import ReportHeaderDialog
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
 
@@ -59,13 +61,15 @@ def write_photo_exports(
     scale: str,
     overwrite: bool,
     review: Mapping[str, Any] | None = None,
+    header: ReportHeader | None = None,
 ) -> list[Path]:
     """Worker job: write the chosen files; the overlay is blended as shown on screen. `review`: where
-    the figures come from (`figures_source`, `reviewed_by`, `reviewed_at`, `review_note`), into the JSON."""
+    the figures come from (`figures_source`, `reviewed_by`, `reviewed_at`, `review_note`), into the JSON;
+    `header`: the PDF's asset, location, client, inspector and date."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
     record = {**export.result_to_dict(result), **(review or {})}
-    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record)
+    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
 
 
@@ -91,6 +95,15 @@ def review_fields(window: ExportHost) -> dict[str, Any] | None:
             "iso_4628_3": None if a.iso is None else a.iso.label,
         }
     return fields
+
+
+def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
+    """The header of the report on `path`'s photo: the project's asset, location, inspector and date
+    when the open project holds that photo (the typed values fill what it lacks), else the typed ones."""
+    typed = window.settings.report_header
+    project = getattr(getattr(window, "projects", None), "project", None)
+    stored = None if project is None or path is None else project_header(project, path)
+    return typed if stored is None else stored.filled_from(typed)
 
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
@@ -139,8 +152,11 @@ def write_batch_pdf(
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
-def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str]) -> Worker | None:
-    """Ask before replacing anything, then write in a worker. None when there is nothing to do."""
+def start_photo_export(
+    window: ExportHost, folder: Path, kinds: Collection[str], header: ReportHeader | None = None
+) -> Worker | None:
+    """Ask before replacing anything, then write in a worker. None when there is nothing to do.
+    `header`: the PDF's header (None: `report_header`)."""
     c = window.controller
     if c.result is None or c.current is None or c.model is None:
         window.show_message("Nothing to export yet: open a photo first.", "warning")
@@ -162,16 +178,20 @@ def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str])
         window.grade_scale,
         bool(existing),
         review_fields(window),
+        header if header is not None else report_header(window, c.current.path),
     )
 
 
 def export_photo_interactive(window: ExportHost) -> Worker | None:
-    source = window.controller.current.path.parent if window.controller.current else None
-    dialog = ExportDialog(export_folder(window.settings, "photo", source), _parent(window))
+    current = window.controller.current
+    source = current.path.parent if current else None
+    header = report_header(window, current.path if current else None)
+    dialog = ExportDialog(export_folder(window.settings, "photo", source), _parent(window), header)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     remember_export_folder(window.settings, "photo", source, dialog.folder)
-    return start_photo_export(window, dialog.folder, dialog.kinds)
+    window.settings.report_header = dialog.header
+    return start_photo_export(window, dialog.folder, dialog.kinds, dialog.header)
 
 
 def _ask_existing(window: ExportHost, *paths: Path) -> bool | None:
@@ -190,24 +210,30 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
 
 
-def batch_report_options(window: ExportHost) -> BatchReportOptions:
-    """What the batch report shows beyond the figures: the folder, the overlay as shown, thumbnails."""
+def batch_report_options(window: ExportHost, header: ReportHeader | None = None) -> BatchReportOptions:
+    """What the batch report shows beyond the figures: the folder, the overlay as shown, thumbnails,
+    the header (None: the first photo's `report_header`)."""
     rows, state = window.batch_model.rows, window.overlay_state
+    if header is None:
+        header = report_header(window, rows[0].path if rows else None)
     return BatchReportOptions(
         folder=photos_folder([r.path for r in rows]),
         visible=frozenset(state.visible_ids),
         opacity=state.opacities,
         thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+        header=header,
     )
 
 
-def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
+def start_batch_pdf_export(
+    window: ExportHost, path: Path, header: ReportHeader | None = None
+) -> Worker | None:
     rows, model = window.batch_model.rows, window.controller.model
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:
         return None
     records = batch_records(rows)
-    options = batch_report_options(window)
+    options = batch_report_options(window, header)
     return window.controller.run_export(
         write_batch_pdf, path, records, model, window.grade_scale, overwrite, options
     )
@@ -239,8 +265,14 @@ def export_batch_csv_interactive(window: ExportHost) -> Worker | None:
 
 
 def export_batch_pdf_interactive(window: ExportHost) -> Worker | None:
+    rows = window.batch_model.rows
+    asked = ReportHeaderDialog(report_header(window, rows[0].path if rows else None), _parent(window))
+    if asked.exec() != QDialog.DialogCode.Accepted:
+        return None
+    header = asked.fields.header()
+    window.settings.report_header = header
     path = _save_path(window, "pdf", "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
-    return start_batch_pdf_export(window, path) if path else None
+    return start_batch_pdf_export(window, path, header) if path else None
 
 
 def _parent(window: ExportHost) -> QWidget | None:

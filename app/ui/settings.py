@@ -10,6 +10,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.grading import GradeScale
 from app.core.model import DEVICES
+from app.core.report_header import ReportHeader
 
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
@@ -120,6 +121,20 @@ class AppSettings:
     @inspector_name.setter
     def inspector_name(self, value: str) -> None:
         self._s.setValue("review/inspector", value.strip())
+
+    # report header ----------------------------------------------------------------------------
+    @property
+    def report_header(self) -> ReportHeader:
+        """The asset, location, client, inspector and date last typed for a report (the inspector
+        defaults to the name given when marking photos reviewed)."""
+        values = {name: self._str(f"report/{name}", "") for name, _label in ReportHeader.LABELS}
+        values["inspector"] = values["inspector"] or self.inspector_name
+        return ReportHeader(**values)
+
+    @report_header.setter
+    def report_header(self, header: ReportHeader) -> None:
+        for name, value in header.to_dict().items():
+            self._s.setValue(f"report/{name}", value)
 
     # model ------------------------------------------------------------------------------------
     @property
