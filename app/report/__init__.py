@@ -34,6 +34,13 @@ def _scales(scale: GradeScale | str | None) -> tuple[GradeScale, ...]:
     return tuple(GradeScale) if scale is None else (GradeScale.parse(scale),)
 
 
+def _both_scales(scale: GradeScale | str | None) -> tuple[GradeScale, ...]:
+    """Both scales, the chosen one first (a one-photo report always grades on both, from the window as
+    from the CLI)."""
+    first = _scales(scale)[0]
+    return (first, *(s for s in GradeScale if s != first))
+
+
 def render_pdf_report(
     result: PhotoResult,
     overlay_rgb: np.ndarray,
@@ -48,8 +55,9 @@ def render_pdf_report(
     """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date.
     `visible`: the class ids drawn in the overlay (the legend lists those only); None: all. `header`:
     asset, location, client, inspector, date on every page; `typical_error`: the model's typical-error
-    line of the statement of accuracy (None: `model_typical_error(model)`)."""
-    scales = _scales(scale)
+    line of the statement of accuracy (None: `model_typical_error(model)`). Both grade scales,
+    `scale` first."""
+    scales = _both_scales(scale)
     error = typical_error if typical_error is not None else model_typical_error(model)
     return render(
         lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible, review, error),

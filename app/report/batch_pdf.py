@@ -58,6 +58,11 @@ def grade_counts(results: Sequence[PhotoFigures], scale: str) -> list[tuple[str,
     return rows + sorted(counts.items())  # "no grade", or labels another table version gives
 
 
+def review_word(r: PhotoFigures, scales: Sequence[str]) -> str:
+    """The Review cell, worded the same in the summary and the full table."""
+    return "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok"
+
+
 def _modes(results: Sequence[PhotoFigures]) -> str:
     modes = sorted({r.mode.value for r in results})
     return ", ".join(modes) or "–"
@@ -126,7 +131,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
                 r.path.name,
                 figures.percent_text(r.stats.corroded_share),
                 *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-                "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok",
+                review_word(r, scales),
             ]
             for r in worst
         ]
@@ -221,14 +226,14 @@ def draw_batch_report(
     header = ["Photo", "Corrosion %", "Corroded share %", *(figures.scale_title(s) for s in scales)]
     grade_w = 0.12
     header += ["Review", "Conf.", "Time s"]
-    widths = [0.46 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.08, 0.08, 0.08]
+    widths = [0.40 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.14, 0.08, 0.08]
     body = [
         [
             r.path.name,
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
             *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-            "yes" if any(figures.needs_review(r.assessment, s) for s in scales) else "no",
+            review_word(r, scales),
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",
         ]

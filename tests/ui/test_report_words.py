@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pypdf  # the dev extra
+import pytest
 
 from app.core import figures
 from app.core.analysis import analyze_rgb
@@ -23,6 +24,7 @@ from app.report import BatchReportOptions, render_batch_pdf, render_pdf_report
 from app.report.measures_pdf import card_lines
 from app.report.pdf import review_lines
 from app.report.thumbnails import make_thumbnail
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 # pypdf gives the ligatures and the no-break characters the report draws; a reader sees letters
 _READ_BACK = str.maketrans({"\ufb01": "fi", "\ufb00": "ff", "\ufb02": "fl", "\u2011": "-", "\u00a0": " "})
@@ -55,11 +57,26 @@ def _photo_lines(result, scales) -> list[str]:
     return [*rows, *grades, *review_lines(result, scales)]
 
 
-def test_photo_report_breaks_no_word(qapp, tiny_model):
-    result, rgb = _analysed(tiny_model, 2, 0.4)
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_photo_report_breaks_no_word(qapp, tiny_model, seed):
+    result, rgb = _analysed(tiny_model, seed, 0.08 * seed)
     overlay = blend_overlay(rgb, result.labels, result.classes)
     data = render_pdf_report(result, overlay, rgb, tiny_model)
     assert_words_whole(data, _photo_lines(result, tuple(GradeScale)))
+
+
+def test_the_windows_photo_report_breaks_no_word(qtbot, window, tmp_path: Path):
+    from app.ui import export_jobs
+
+    for seed in (1, 3, 5):
+        path, _ = photo(tmp_path, seed, size=(90, 120))
+        open_and_wait(qtbot, window, path)
+        written: list[list] = []
+        window.controller.export_finished.connect(written.append)
+        export_jobs.start_photo_export(window, tmp_path / f"out{seed}", ["pdf"])
+        qtbot.waitUntil(lambda written=written: len(written) >= 1, timeout=TIMEOUT_MS)
+        result = window.controller.result
+        assert_words_whole(written[0][0].read_bytes(), _photo_lines(result, tuple(GradeScale)))
 
 
 def test_batch_cards_break_no_word(qapp, tiny_model):
