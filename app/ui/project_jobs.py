@@ -209,7 +209,8 @@ class ProjectUi(QObject):
     def show_compare(self, tag: str) -> CompareDialog | None:
         if self.project is None:
             return None
-        return self._keep(CompareDialog(self.project, tag, self.window))
+        model = self.window.controller.model  # draws the overlays the project keeps no mask of
+        return self._keep(CompareDialog(self.project, tag, self.window, model))
 
     def _keep(self, dialog):
         self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]
