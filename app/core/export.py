@@ -222,8 +222,27 @@ _ADDED = (
 )
 
 
+# The CSV header says a share's unit and what it is a share of (the JSON keeps the short keys);
+# the left names are those of files written before, for anyone reading an old `results.csv`.
+CSV_RENAMED = {
+    "corroded_share": "corroded_share_of_asset_percent",
+    "corroded_share_low": "corroded_share_low_of_asset_percent",
+    "corroded_share_high": "corroded_share_high_of_asset_percent",
+    "largest_patch_share": "largest_patch_of_asset_percent",
+}
+
+
+def csv_column(name: str) -> str:
+    """The CSV header name of a record field (`corroded_share` -> `corroded_share_of_asset_percent`)."""
+    return CSV_RENAMED.get(name, name)
+
+
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
     """The header of `results.csv` (the GUI's batch CSV has the same); docs/user-guide.md explains each."""
+    return [csv_column(name) for name in _record_columns(class_names)]
+
+
+def _record_columns(class_names: Iterable[str]) -> list[str]:
     return [
         "file",
         "width",

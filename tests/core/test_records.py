@@ -14,7 +14,7 @@ import pytest
 from app import cli
 from app.core import figures
 from app.core.analysis import REVIEWED_LABELS, analyze_rgb, reassess
-from app.core.export import CSV_COLUMNS, CSV_NAME, companion_path, csv_row, result_to_dict
+from app.core.export import CSV_COLUMNS, CSV_NAME, companion_path, csv_column, csv_row, result_to_dict
 from app.core.files import write_png
 from app.core.grading import Distribution, assess
 from app.core.inference import InferenceOptions
@@ -61,14 +61,14 @@ def test_every_analysed_photo_has_every_new_field(tmp_path: Path, tiny_model: Se
         record = json.loads((out / row["json_file"]).read_text(encoding="utf-8"))
         assert record["file"] == str(photo) and record["relative_path"] == photo.name
         for name in NEW:
-            assert row[name] != "" and record[name] is not None, name
+            assert row[csv_column(name)] != "" and record[name] is not None, name
         low, share, high = (
-            float(row[k]) for k in ("corroded_share_low", "corroded_share", "corroded_share_high")
+            float(row[csv_column(k)]) for k in ("corroded_share_low", "corroded_share", "corroded_share_high")
         )
         assert low <= share <= high
         assert row["d610_distribution"] in "SGPH"
         assert int(row["patch_count"]) == record["patches"]["count"]
-        assert float(row["largest_patch_share"]) == pytest.approx(
+        assert float(row["largest_patch_of_asset_percent"]) == pytest.approx(
             record["patches"]["largest"]["share"], abs=1e-4
         )
         assert row["mm_per_px"] == row["corrosion_area_mm2"] == ""  # no scale: no physical units
@@ -88,7 +88,7 @@ def test_no_asset_in_view_leaves_the_measures_empty(tmp_path: Path, tiny_model: 
     summary = run_batch(tiny_model, [photo], tmp_path / "out", BatchOptions(mm_per_px=0.5))
     (row,) = _rows(summary.csv_path)
     for name in (*NEW, "corroded_share", "astm_d610", "iso_4628_3", "corrosion_area_mm2"):
-        assert row[name] == "", name
+        assert row[csv_column(name)] == "", name
     assert (
         row["status"] == "ok" and row["needs_review"] == "yes" and row["review_reasons"] == "no asset in view"
     )
@@ -186,7 +186,10 @@ def test_reassess_an_edited_map_has_no_range_and_the_models_map_keeps_it(
     assert record["labels_source"] == "reviewed"
     assert record["corroded_share_low"] is None and record["corroded_share_high"] is None
     row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
-    assert row["corroded_share_low"] == row["corroded_share_high"] == "" and row["patch_count"] != ""
+    assert (
+        row["corroded_share_low_of_asset_percent"] == row["corroded_share_high_of_asset_percent"] == ""
+        and row["patch_count"] != ""
+    )
     assert figures.share_range_text(reviewed, "astm").startswith("– (reviewed mask")
     assert reassess(result, result.labels).measures.mm_per_px is None  # the result's scale by default
 
@@ -236,3 +239,13 @@ def test_a_photo_named_results_keeps_its_record(tmp_path: Path, tiny_model: Segm
     assert record["file"] == str(photo)  # the photo's record, not replaced by the run record
     assert "a photo's own record has that name" in summary.csv_error
     assert len(_rows(summary.csv_path)) == 1
+
+
+def test_the_csv_header_says_each_shares_unit_and_what_it_is_of() -> None:
+    """`corroded_share` had no unit beside `corrosion_percent`: the header names both now."""
+    from app.core.export import csv_columns
+
+    columns = csv_columns()
+    assert "corroded_share_of_asset_percent" in columns and "corroded_share" not in columns
+    assert {"corroded_share_low_of_asset_percent", "largest_patch_of_asset_percent"} <= set(columns)
+    assert not [c for c in columns if c.endswith("_share") or ("_share_" in c and "percent" not in c)]

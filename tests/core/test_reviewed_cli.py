@@ -54,8 +54,8 @@ def _check_figures_equal_the_mask(record: dict, row: dict[str, str], labels: np.
     assert record["patch_count"] == (None if patches is None else patches.count)
     assert record["labels_source"] == "reviewed"
     # a reviewed map has no range: the range comes from the model's probabilities
-    assert record["corroded_share_low"] is None and row["corroded_share_low"] == ""
-    assert row["corroded_share"] == ("" if want_share is None else f"{want_share:.4f}")
+    assert record["corroded_share_low"] is None and row["corroded_share_low_of_asset_percent"] == ""
+    assert row["corroded_share_of_asset_percent"] == ("" if want_share is None else f"{want_share:.4f}")
     assert row["astm_d610"] == ("" if expected.astm is None else str(expected.astm.value))
     assert row["iso_4628_3"] == ("" if expected.iso is None else expected.iso.label)
     for name, pct in stats.percent.items():

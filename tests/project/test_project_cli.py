@@ -71,7 +71,7 @@ def test_export_writes_the_csvs_and_a_pdf_per_asset_and_never_replaces_them(
         stored = project.latest_result(photo.id)
     assert stored is not None
     assert rows[0]["photo_sha256"] == photo.sha256 and rows[0]["status"] == "ok"
-    assert float(rows[0]["corroded_share"]) == pytest.approx(stored.corroded_share, abs=1e-4)
+    assert float(rows[0]["corroded_share_of_asset_percent"]) == pytest.approx(stored.corroded_share, abs=1e-4)
     with open(out / "trends.csv", encoding="utf-8-sig", newline="") as fh:
         trends = list(csv.DictReader(fh))
     assert [(t["asset"], t["date"]) for t in trends] == [

@@ -141,7 +141,9 @@ def _same_figures_as_analyze(model: Path, data_dir: Path, ids: list[str], out: P
     analyzed = _analyze_rows([p.image for p in pairs], model, out / "analyze", mode)
     for pair in pairs:
         cli = analyzed[pair.image.stem]
-        assert float(cli["corroded_share"]) == pytest.approx(rows[pair.id]["share_pred"], abs=1e-4), pair.id
+        assert float(cli["corroded_share_of_asset_percent"]) == pytest.approx(
+            rows[pair.id]["share_pred"], abs=1e-4
+        ), pair.id
         mask, _ = decode_mask(read_image(out / "analyze" / f"{pair.image.stem}_mask.png"))
         truth = tdata.load_pair(pair)[1]
         union = np.count_nonzero((mask == 0) | (truth == 0))

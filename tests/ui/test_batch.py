@@ -106,7 +106,7 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"]
     assert rows[3]["error"]
     first = window.batch_model.row(0).result
-    assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
+    assert float(rows[0]["corroded_share_of_asset_percent"]) == round(first.stats.corroded_share, 4)
     run = json.loads((tmp_path / "table.json").read_text(encoding="utf-8"))  # beside the CSV
     assert run["model"]["sha256"] == window.controller.model.sha256
     assert run["photos"] == {"rows": 4, "ok": 3, "failed": 1, "needs_review": run["photos"]["needs_review"]}
