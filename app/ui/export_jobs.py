@@ -73,6 +73,16 @@ def write_photo_exports(
     return exporters.write_all(targets, data, overwrite)
 
 
+def exported_text(paths: Sequence[Path]) -> str:
+    """The banner after an export: how many files, the folder, their names ("Exported 1 file" too)."""
+    if not paths:
+        return "Nothing was exported."
+    folders = {p.parent for p in paths}
+    where = f" to {next(iter(folders))}" if len(folders) == 1 else ""
+    names = ", ".join(p.name for p in paths) if len(folders) == 1 else ", ".join(str(p) for p in paths)
+    return f"Exported {len(paths)} file{'s' * (len(paths) != 1)}{where}: {names}"
+
+
 def review_fields(window: ExportHost) -> dict[str, Any] | None:
     """The photo on screen's review state as record fields (the same names `analyze --reviewed-masks`
     writes); None when the window has no editing."""

@@ -142,7 +142,8 @@ class ProjectUi(QObject):
         out = summary.outcome
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)
-        text = f"{stored} photos stored, {already} already stored, {len(summary.failures)} failed"
+        failed = len(summary.failures)
+        text = f"{stored} photo{'s' * (stored != 1)} stored, {already} already stored, {failed} failed"
         failures = "".join(f"\n{f.path.name}: {f.reason}" for f in summary.failures)
         self.window.show_message(text + failures, "error" if summary.failures else "info")
         self.inspection_added.emit(summary)

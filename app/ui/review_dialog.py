@@ -91,7 +91,7 @@ def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str)
     box.setWindowTitle("Unsaved edits")
     box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}")
     box.setInformativeText(
-        f"{action} and discard them? (File ▸ Save reviewed mask keeps the photo on screen's.)"
+        f"{action} and discard them? (File ▸ Save reviewed mask keeps the edits of the photo on screen.)"
     )
     discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)

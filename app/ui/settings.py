@@ -10,6 +10,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.grading import GradeScale
 from app.core.model import DEVICES
+from app.core.paths import samples_dir
 from app.core.report_header import ReportHeader
 
 ORGANIZATION = "Corroscope"
@@ -73,7 +74,9 @@ class AppSettings:
     # folders and recent files -----------------------------------------------------------------
     @property
     def last_folder(self) -> str:
-        return self._str("files/last_folder", str(Path.home()))
+        """The folder last opened from; before any, the bundled samples (where a new user starts)."""
+        samples = samples_dir()
+        return self._str("files/last_folder", str(samples if samples.is_dir() else Path.home()))
 
     @last_folder.setter
     def last_folder(self, value: str | Path) -> None:
