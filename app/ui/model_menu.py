@@ -85,7 +85,7 @@ class ModelMenuMixin:
             ModelInfoDialog(self.controller.model, self).exec()
 
     def show_user_guide(self) -> None:
-        problem = open_user_guide()
+        problem = open_user_guide(self)
         if problem:
             self.show_message(problem, "warning")
 

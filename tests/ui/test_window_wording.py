@@ -49,3 +49,16 @@ def test_the_first_open_dialog_starts_at_the_samples(qtbot, window, tmp_path: Pa
     )
     window.open_photo_dialog()
     assert starts == [str(samples_dir())]
+
+
+def test_f1_shows_the_guide_inside_the_app_when_no_program_opens_markdown(qtbot, window, monkeypatch):
+    from app.ui import help_dialogs
+
+    monkeypatch.setattr(help_dialogs.QDesktopServices, "openUrl", lambda _url: False)
+    window.actions["user_guide"].trigger()
+    dialog = window.findChild(help_dialogs.UserGuideDialog, "user_guide_dialog")
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.browser.toPlainText()
+    assert "Keyboard shortcuts" in text and "| " not in text, "rendered Markdown, not its source"
+    assert window.banner.text == ""
+    dialog.close()
