@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.core.grading import GradeScale, grade
+from app.core.grading import GradeScale, grade, share_number
 from app.core.palette import ClassInfo, class_by_name
 from app.core.stats import corroded_share
 
@@ -120,7 +120,7 @@ def share_range(
 
 
 def _pct(v: float) -> str:
-    return f"{v:.2g}" if v < 1 else f"{v:.1f}"
+    return share_number(v)
 
 
 def range_text(r: ShareRange, scale: GradeScale | str) -> str:
