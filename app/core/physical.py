@@ -21,7 +21,7 @@ def check_scale(mm_per_px: float) -> float:
     """`mm_per_px` as a float if it is a usable scale (finite, > 0); ScaleError otherwise."""
     value = float(mm_per_px)
     if not math.isfinite(value) or value <= 0:
-        raise ScaleError(f"the scale must be a positive number of mm per pixel, got {mm_per_px!r}")
+        raise ScaleError(f"the scale must be a positive number of mm per pixel ({value:g} was given)")
     return value
 
 
@@ -30,7 +30,7 @@ def scale_from_line(length_px: float, length_mm: float) -> float:
     if not length_px > 0:
         raise ScaleError("draw a line longer than zero pixels over the known length")
     if not (math.isfinite(length_mm) and length_mm > 0):
-        raise ScaleError(f"the known length must be a positive number of mm, got {length_mm!r}")
+        raise ScaleError(f"the known length must be a positive number of mm ({length_mm:g} was given)")
     return check_scale(length_mm / length_px)
 
 
