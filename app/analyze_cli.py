@@ -31,6 +31,7 @@ from app.core.pipeline import (
     select_inputs,
 )
 from app.core.record import PhotoRecord
+from app.core.report_header import ReportHeader
 from app.core.text import REASON_LIMIT, safe_path, safe_text
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
@@ -94,6 +95,15 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         help="write the overlay as a full-size lossless PNG (default: a full-size JPEG, quality "
         f"{exporters.OVERLAY_JPEG_QUALITY}, about 10x faster to write; the mask is always a lossless PNG)",
     )
+    head = an.add_argument_group("the PDF report's header (printed on every page)")
+    for flag, what in (
+        ("--asset-id", "the asset's ID or tag"),
+        ("--location", "where the asset is"),
+        ("--client", "who the inspection is for"),
+        ("--inspector", "who inspected"),
+        ("--inspection-date", "the date of the inspection (e.g. 2026-12-06)"),
+    ):
+        head.add_argument(flag, default="", metavar="TEXT", help=what)
     run = an.add_argument_group("how photos are run")
     run.add_argument(
         "--engine",
@@ -229,7 +239,15 @@ def batch_options(args: argparse.Namespace, model_path: Path) -> BatchOptions:
         mm_per_px=args.mm_per_px,
         input_folders=tuple(p for p in args.paths if p.is_dir()),
         reviewed_masks=args.reviewed_masks,
+        report_header=report_header(args),
     )
+
+
+def report_header(args: argparse.Namespace) -> ReportHeader | None:
+    """The header the options typed, None when none was."""
+    names = [name for name, _label in ReportHeader.LABELS]
+    header = ReportHeader(**{name: getattr(args, name, "") or "" for name in names})
+    return None if header.empty else header
 
 
 class _Console:

@@ -183,34 +183,33 @@ def _list(project: Project, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def trend_table(trend: Trend) -> list[list[str]]:
-    """The trend rows as CSV cells; `rate_points_per_year` of each row is from the first inspection to
-    that one, so the last row holds first -> latest."""
-    from app.core.project.trend import trend_cells
+def trend_table(trend: Trend, digits: int = 4) -> list[list[str]]:
+    """The trend rows as cells; `rate_points_per_year` of each row is the least-squares rate over the
+    inspections up to that one (blank while fewer than three), so the last row holds the trend's."""
+    from app.core.project.trend import fit_rate, trend_cells
 
-    first = next((r for r in trend.rows if r.corroded_share_mean is not None), None)
     out = []
-    for row in trend.rows:
-        rate = ""
-        if first is not None and row.corroded_share_mean is not None and row.date > first.date:
-            assert first.corroded_share_mean is not None
-            years = (row.date - first.date).days / 365.25
-            rate = f"{(row.corroded_share_mean - first.corroded_share_mean) / years:.4f}"
-        out.append([escape_cell(c) for c in trend_cells(row)] + [rate])
+    for n, row in enumerate(trend.rows):
+        fit = fit_rate(trend.rows[: n + 1])
+        cells = trend_cells(row, digits)
+        out.append([escape_cell(c) for c in cells] + ["" if fit is None else f"{fit.rate:.{digits}f}"])
     return out
 
 
 def _trend(project: Project, args: argparse.Namespace) -> int:
-    from app.core.project.trend import TREND_COLUMNS
+    from app.core.project.trend import TREND_COLUMNS, iso_text, rate_text
 
     trend = project.trend(args.asset)
     if args.csv is not None and args.csv.exists() and not args.overwrite:
         raise OutputExistsError(f"{args.csv} already exists (pass --overwrite to replace it)")
-    table = trend_table(trend)
-    _print_table([*TREND_COLUMNS, RATE_COLUMN], table)
-    rate = trend.rate_points_per_year
-    print(f"{RATE_COLUMN} (first -> latest): " + ("n/a" if rate is None else f"{rate:+.4f}"))
+    shown = trend_table(trend, digits=2)  # on screen: the precision the figures have
+    iso = TREND_COLUMNS.index("iso_worst")
+    for cells, row in zip(shown, trend.rows, strict=True):
+        cells[iso] = iso_text(row.iso_worst)
+    _print_table([*TREND_COLUMNS, RATE_COLUMN], shown)
+    print(rate_text(trend))
     if args.csv is not None:
+        table = trend_table(trend)
         write_csv(args.csv, table, [*TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
         print(f"CSV: {args.csv}")
     return EXIT_OK
@@ -274,7 +273,7 @@ def _export(project: Project, args: argparse.Namespace) -> int:
         write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
     write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
     names = ", ".join(safe_path(p.name) for p in (*csvs, *pdfs.values()))
-    print(f"Exported {len(assets)} assets to {safe_path(args.out)}: {names}")
+    print(f"Exported {len(assets)} asset{'s' * (len(assets) != 1)} to {safe_path(args.out)}: {names}")
     return EXIT_OK
 
 

@@ -116,6 +116,7 @@ def _analyse_and_write(
             options.grade_scale,
             model,
             record,
+            options.report_header,
         )
         record = _write_outputs(item, targets, data, replace, identity)
     return result, record, rgb

@@ -17,6 +17,7 @@ from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from app.core.record import PhotoRecord
+from app.core.report_header import ReportHeader
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_EXPORTS = ("mask", "overlay", "json")
@@ -45,6 +46,7 @@ class BatchOptions:
     mm_per_px: float | None = None  # the photos' scale: areas in mm² (None: pixels and shares only)
     input_folders: tuple[Path, ...] = ()  # the folders given: the CSV's `file` is relative to them
     reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
+    report_header: ReportHeader | None = None  # asset, location, client, inspector, date of the PDFs
 
     def __post_init__(self) -> None:
         if self.mm_per_px is not None and not (math.isfinite(self.mm_per_px) and self.mm_per_px > 0):

@@ -166,6 +166,10 @@ def escape_cell(value: Any) -> str:
 
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
     """The header of `results.csv` (the GUI's batch CSV has the same); docs/user-guide.md explains each."""
+    return _record_columns(class_names)
+
+
+def _record_columns(class_names: Iterable[str]) -> list[str]:
     return [
         "file",
         "width",
@@ -291,7 +295,32 @@ def run_record(
             "needs_review": sum(r[review] == "yes" for r in ok),
         },
         "columns": list(columns),
+        "column_units": {c: column_unit(c) for c in columns if column_unit(c)},
     }
+
+
+# The CSV keeps its column names (a renamed column breaks every reader of earlier files): what a number
+# is a share of, and in what unit, is said here and in results.json's `column_units`.
+_SHARE_OF_ASSET = "% of the asset's pixels (corrosion + asset)"
+_UNITS = {
+    "width": "px",
+    "height": "px",
+    "corroded_share": _SHARE_OF_ASSET,
+    "corroded_share_low": _SHARE_OF_ASSET,
+    "corroded_share_high": _SHARE_OF_ASSET,
+    "largest_patch_share": _SHARE_OF_ASSET,
+    "mean_confidence": "probability, 0-1",
+    "seconds": "s",
+    "mm_per_px": "mm per pixel",
+    "corrosion_area_mm2": "mm²",
+}
+
+
+def column_unit(column: str) -> str:
+    """The unit of a `results.csv` column ('' for text); `<class>_percent` is % of the photo's pixels."""
+    if column.endswith("_percent"):
+        return "% of the photo's pixels"
+    return _UNITS.get(column, "")
 
 
 def write_run_json(path: str | os.PathLike[str], record: Mapping[str, Any], overwrite: bool = False) -> Path:

@@ -31,6 +31,7 @@ from app.core.files import (
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.record import PhotoRecord
+from app.core.report_header import ReportHeader
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +45,7 @@ class ExportInput:
     grade_scale: str | None = None  # the scale the user reads (None: both)
     model: SegmentationModel | None = None  # for reports that describe the model
     record: Mapping[str, Any] | None = None  # a `PhotoRecord` (a plain mapping of its JSON is taken too)
+    header: ReportHeader | None = None  # asset, location, client, inspector, date: atop each report page
 
     @functools.cached_property
     def overlay(self) -> np.ndarray:

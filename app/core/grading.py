@@ -100,6 +100,13 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
+def share_number(v: float) -> str:
+    """A share in % as every text writes it: two significant digits under 1 ("0.71"), else one
+    decimal ("43.5", "6.0"), so one range never reads "0.707-43.5" in one place and "0.71-43.5" in
+    another."""
+    return f"{v:.2g}" if v < 1 else f"{v:.1f}"
+
+
 def grade(share: float, scale: GradeScale | str) -> Grade:
     """Grade a corroded share (% of the asset, 0..100) on `scale`."""
     scale = GradeScale(scale)
@@ -296,8 +303,8 @@ def _scale_reasons(
 ) -> list[str]:
     table = scale.table
     reasons = [
-        f"corroded share {share:.3g} % is within {policy.margin:.0%} of the {table.standard} cut-off "
-        f"{_fmt(upper)} %"
+        f"corroded share {share_number(share)} % is within {policy.margin * 100:.0f} % of the "
+        f"{table.standard} cut-off {_fmt(upper)} %"
         for _, upper in near_cutoffs(share, policy.margin, (table,))
     ]
     if share_range is not None:
@@ -306,7 +313,7 @@ def _scale_reasons(
         if crossed:
             cuts = ", ".join(f"{_fmt(u)} %" for u in crossed)
             word = "cut-off" if len(crossed) == 1 else "cut-offs"
-            span = f"{share_range.label} {low:.3g}-{high:.3g} %"
+            span = f"{share_range.label} {share_number(low)}-{share_number(high)} %"
             reasons.append(f"the share's {span} spans the {table.standard} {word} {cuts}")
     return reasons
 

@@ -7,6 +7,7 @@ import errno
 import io
 import logging
 import os
+import re
 import stat
 import threading
 import warnings
@@ -260,7 +261,9 @@ _PIL_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombE
 
 
 def _corrupt(path: Path, exc: BaseException) -> ImageReadError:
-    return ImageReadError(f"{path}: corrupt or truncated image ({str(exc) or type(exc).__name__})")
+    # the decoder's own words, without its parentheses inside ours ("truncated (6 bytes not processed)")
+    detail = re.sub(r"\s*\(([^()]*)\)\s*$", r": \1", str(exc) or type(exc).__name__)
+    return ImageReadError(f"{path}: corrupt or truncated image ({detail})")
 
 
 def _decode_pil(img: Image.Image, path: Path, factor: int) -> np.ndarray:

@@ -28,8 +28,8 @@ def check_scale(mm_per_px: float) -> float:
     value = float(mm_per_px)
     if not math.isfinite(value) or value <= 0 or value > MAX_MM_PER_PX:
         raise ScaleError(
-            f"the scale must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, "
-            f"got {mm_per_px!r}"
+            f"the scale must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f} "
+            f"({value:g} was given)"
         )
     return value
 
@@ -39,7 +39,7 @@ def scale_from_line(length_px: float, length_mm: float) -> float:
     if not length_px > 0:
         raise ScaleError("draw a line longer than zero pixels over the known length")
     if not (math.isfinite(length_mm) and length_mm > 0):
-        raise ScaleError(f"the known length must be a positive number of mm, got {length_mm!r}")
+        raise ScaleError(f"the known length must be a positive number of mm ({length_mm:g} was given)")
     return check_scale(length_mm / length_px)
 
 

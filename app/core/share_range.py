@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.grading import GradeScale, grade
+from app.core.grading import GradeScale, grade, share_number
 
 DEFAULT_LABEL = "80 % range"
 
@@ -47,7 +47,7 @@ class ShareRange:
 
 
 def _pct(v: float) -> str:
-    return f"{v:.2g}" if v < 1 else f"{v:.1f}"
+    return share_number(v)
 
 
 def range_text(r: ShareRange, scale: GradeScale | str) -> str:

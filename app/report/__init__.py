@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -14,9 +15,10 @@ from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
+from app.core.report_header import ReportHeader
 from app.report.batch_pdf import BatchReportOptions, draw_batch_report
 from app.report.canvas import render
-from app.report.pdf import draw_photo_report
+from app.report.pdf import draw_photo_report, model_typical_error
 
 __all__ = [
     "BatchReportOptions",
@@ -33,6 +35,13 @@ def _scales(scale: GradeScale | str | None) -> tuple[GradeScale, ...]:
     return tuple(GradeScale) if scale is None else (GradeScale.parse(scale),)
 
 
+def _both_scales(scale: GradeScale | str | None) -> tuple[GradeScale, ...]:
+    """Both scales, the chosen one first (a one-photo report always grades on both, from the window as
+    from the CLI)."""
+    first = _scales(scale)[0]
+    return (first, *(s for s in GradeScale if s != first))
+
+
 def render_pdf_report(
     result: PhotoResult,
     overlay_rgb: np.ndarray,
@@ -41,13 +50,20 @@ def render_pdf_report(
     scale: str | None = None,
     visible: Collection[int] | None = None,
     review: Mapping[str, Any] | None = None,
+    header: ReportHeader | None = None,
+    typical_error: str | None = None,
 ) -> bytes:
     """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date.
-    `visible`: the class ids drawn in the overlay (the legend lists those only); None: all."""
-    scales = _scales(scale)
+    `visible`: the class ids drawn in the overlay (the legend lists those only); None: all. `header`:
+    asset, location, client, inspector, date on every page; `typical_error`: the model's typical-error
+    line of the statement of accuracy (None: `model_typical_error(model)`). Both grade scales,
+    `scale` first."""
+    scales = _both_scales(scale)
+    error = typical_error if typical_error is not None else model_typical_error(model)
     return render(
-        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible, review),
+        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible, review, error),
         f"Corroscope report: {result.path.name}",
+        header or ReportHeader(),
     )
 
 
@@ -61,13 +77,16 @@ def write_pdf_report(
     scale: str | None = None,
     visible: Collection[int] | None = None,
     review: Mapping[str, Any] | None = None,
+    header: ReportHeader | None = None,
+    typical_error: str | None = None,
 ) -> Path:
     """Write the one-photo report atomically; `OutputExistsError` if `path` exists and not `overwrite`."""
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)  # fail before the drawing work
-    return atomic_write_bytes(
-        path, render_pdf_report(result, overlay_rgb, photo_rgb, model, scale, visible, review), overwrite
+    data = render_pdf_report(
+        result, overlay_rgb, photo_rgb, model, scale, visible, review, header, typical_error
     )
+    return atomic_write_bytes(path, data, overwrite)
 
 
 def render_batch_pdf(
@@ -79,8 +98,13 @@ def render_batch_pdf(
     ok = [r for r in results if isinstance(r, PhotoFigures)]
     failed = [(r.path.name, r.reason) for r in results if isinstance(r, PhotoFailure)]
     scales = _scales(scale)
+    options = options or BatchReportOptions()
+    if options.typical_error is None:
+        options = dataclasses.replace(options, typical_error=model_typical_error(model))
     return render(
-        lambda c: draw_batch_report(c, ok, failed, model, scales, options), "Corroscope batch report"
+        lambda c: draw_batch_report(c, ok, failed, model, scales, options),
+        "Corroscope batch report",
+        options.header or ReportHeader(),
     )
 
 
@@ -112,6 +136,7 @@ def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
         scale=data.grade_scale,
         visible=visible,
         review=data.record,
+        header=data.header,
     )
 
 

@@ -14,9 +14,10 @@ from PySide6.QtGui import QColor, QPen
 from app.core import figures
 from app.core.analysis import PhotoFigures
 from app.core.model import SegmentationModel
+from app.core.report_header import ReportHeader
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
-from app.report.pdf import model_rows, review_lines, shown_classes
+from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines, shown_classes
 from app.report.thumbnails import Thumbnail
 
 WORST_COUNT = 10
@@ -33,6 +34,8 @@ class BatchReportOptions:
     visible: frozenset[int] | None = None
     opacity: Mapping[int, float] | None = None
     thumbnails: Mapping[Path, Thumbnail] = field(default_factory=dict)
+    header: ReportHeader | None = None  # asset, location, client, inspector, date on every page
+    typical_error: str | None = None  # the statement of accuracy's line on the model
 
 
 def worst_first(results: Sequence[PhotoFigures]) -> list[PhotoFigures]:
@@ -55,6 +58,11 @@ def grade_counts(results: Sequence[PhotoFigures], scale: str) -> list[tuple[str,
     return rows + sorted(counts.items())  # "no grade", or labels another table version gives
 
 
+def review_word(r: PhotoFigures, scales: Sequence[str]) -> str:
+    """The Review cell, worded the same in the summary and the full table."""
+    return "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok"
+
+
 def _modes(results: Sequence[PhotoFigures]) -> str:
     modes = sorted({r.mode.value for r in results})
     return ", ".join(modes) or "–"
@@ -71,6 +79,15 @@ def _summary_rows(results, failures, options: BatchReportOptions, scale: str) ->
         ("Mode", _modes(results)),
         ("Grade scale", figures.scale_title(scale)),
     ]
+
+
+def _batch_accuracy(results: Sequence[PhotoFigures], options: BatchReportOptions) -> list[str]:
+    """The statement of accuracy for the whole batch: how many photos' figures a person reviewed."""
+    reviewed = sum(r.labels_source == "reviewed" for r in results)
+    lines = accuracy_lines(options.typical_error, False)
+    if reviewed:
+        lines[-1] = f"Figures proposed by a model; {reviewed} of {len(results)} photos reviewed by a person."
+    return lines
 
 
 def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_mm: float = 30.0) -> None:
@@ -103,6 +120,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
     c.rule()
     c.rows(_summary_rows(results, failures, options, scales[0]) + model_rows(model))
     c.y += c.mm(3)
+    draw_accuracy(c, _batch_accuracy(results, options))
     for scale in scales:
         draw_chart(c, f"Photos per {figures.scale_title(scale)} grade", grade_counts(results, scale))
     worst = worst_first(results)[:WORST_COUNT]
@@ -113,7 +131,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
                 r.path.name,
                 figures.percent_text(r.stats.corroded_share),
                 *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-                "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok",
+                review_word(r, scales),
             ]
             for r in worst
         ]
@@ -123,13 +141,10 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
 
 
 def _wrapped(c: Canvas, x: float, y: float, width: float, text: str, size: float, **style) -> float:
-    """Draw `text` wrapping within `width` at (x, y); returns its height."""
+    """Draw `text` wrapping at word boundaries within `width` at (x, y); returns its height."""
     c.font(size, bold=style.get("bold", False))
     c.painter.setPen(QPen(style.get("color") or QColor(20, 20, 20)))
-    flags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
-    bound = c.painter.boundingRect(QRectF(x, y, width, 10_000), flags, text)
-    c.painter.drawText(QRectF(x, y, width, bound.height() + 2), flags, text)
-    return bound.height() + c.mm(0.6)
+    return c.wrapped(QRectF(x, y, width, 0), text) + c.mm(0.6)
 
 
 def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, options, height: float) -> None:
@@ -151,20 +166,31 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
             QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
         )
     tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
-    y += _wrapped(c, tx, y, tw, r.path.name, 8.5, bold=True)
-    y += _wrapped(
-        c, tx, y, tw, f"corroded share {figures.percent_text(r.stats.corroded_share, unit=True)}", 8
-    )
-    for scale in scales:
-        y += _wrapped(c, tx, y, tw, figures.grade_text(r.assessment, scale, r.measures.distribution), 8)
-    for line in measures_pdf.card_lines(r, scales):
-        if y > c.y + height - c.mm(8):  # leave room for a review reason
-            break
-        y += _wrapped(c, tx, y, tw, line, 7, color=_GREY)
-    for line in review_lines(r, scales):
-        if y > c.y + height - c.mm(4):
-            break
-        y += _wrapped(c, tx, y, tw, f"review: {line}", 7, color=_REVIEW)
+    for text, size, style in _card_text(r, scales):
+        y += _wrapped(c, tx, y, tw, text, size, **style)
+
+
+def _card_text(r: PhotoFigures, scales) -> list[tuple[str, float, dict]]:
+    """The lines beside a card's thumbnail: (text, point size, style)."""
+    share = figures.percent_text(r.stats.corroded_share, unit=True)
+    lines: list[tuple[str, float, dict]] = [
+        (r.path.name, 8.5, {"bold": True}),
+        (f"corroded share {share}", 8, {}),
+    ]
+    lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
+    lines += [(line, 7, {"color": _GREY}) for line in measures_pdf.card_lines(r, scales)]
+    lines += [(f"review: {line}", 7, {"color": _REVIEW}) for line in review_lines(r, scales)]
+    return lines
+
+
+def _card_height(c: Canvas, r: PhotoFigures, width: float, scales) -> float:
+    """The height the card's text needs beside its thumbnail (never less than a thumbnail row)."""
+    tw = width - width * 0.46 - c.mm(2)
+    needed = 0.0
+    for text, size, style in _card_text(r, scales):
+        c.font(size, bold=style.get("bold", False))
+        needed += c.wrapped(QRectF(0, 0, tw, 0), text, draw=False) + c.mm(0.6)
+    return max(c.mm(36), needed)
 
 
 def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
@@ -173,9 +199,10 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     c.text("Photos, worst first", size=12, bold=True)
     c.legend(shown_classes(model.classes, options.visible))
     gap = c.mm(4)
-    width, height = (c.width - gap) / 2, c.mm(36)
+    width = (c.width - gap) / 2
     ordered = worst_first(results)
     for i in range(0, len(ordered), 2):
+        height = max(_card_height(c, r, width, scales) for r in ordered[i : i + 2])
         c.ensure_space(height)
         for j, r in enumerate(ordered[i : i + 2]):
             _draw_card(c, r, j * (width + gap), width, scales, options, height)
@@ -200,14 +227,14 @@ def draw_batch_report(
     header = ["Photo", "Corrosion %", "Corroded share %", *(figures.scale_title(s) for s in scales)]
     grade_w = 0.12
     header += ["Review", "Conf.", "Time s"]
-    widths = [0.46 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.08, 0.08, 0.08]
+    widths = [0.40 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.14, 0.08, 0.08]
     body = [
         [
             r.path.name,
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
             *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-            "yes" if any(figures.needs_review(r.assessment, s) for s in scales) else "no",
+            review_word(r, scales),
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",
         ]

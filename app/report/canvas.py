@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,10 +21,12 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QPen,
+    QTextOption,
 )
 
 import app
 from app.core.palette import ClassInfo
+from app.core.report_header import ReportHeader, time_text
 
 DPI = 150
 MARGIN_MM = 15.0
@@ -44,8 +46,21 @@ def ensure_gui_app() -> None:
     _app_ref = QGuiApplication(["corroscope-report"])
 
 
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:%|mm|cm|m²|m\b|px|s\b|points\b))")
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+
+
+def unbreakable(text: str) -> str:
+    """`text` with a no-break space between a number and its unit and a no-break hyphen inside a word
+    ("cut-off"), so that a wrapped line never ends in "50" with "%" on the next one. Paths and file
+    names keep their characters (they are copied from the report)."""
+    text = _UNIT_SPACE.sub("\u00a0", text)
+    words = re.split(r"(\s+)", text)
+    return "".join(w if re.search(r"[/\\.]", w) else _WORD_HYPHEN.sub("\u2011", w) for w in words)
+
+
 def now_text() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return time_text()
 
 
 def rgb_qimage(rgb: np.ndarray, max_side: int = MAX_IMAGE_SIDE) -> QImage:
@@ -74,6 +89,7 @@ class Canvas:
     y: float = 0.0
     page: int = 1
     note: str = ""  # said in every page's footer, left of the page number (the model's typical error)
+    header: ReportHeader | None = None  # printed at the top of every page
 
     @classmethod
     def open(cls, buffer: QBuffer, title: str) -> Canvas:
@@ -118,6 +134,29 @@ class Canvas:
         self.writer.newPage()
         self.page += 1
         self.y = 0.0
+        self.page_header()
+
+    def page_header(self) -> None:
+        """The inspection's asset ID, location, client, inspector and date, small, above a rule."""
+        if self.header is None:
+            return
+        self.font(7.5)
+        self.painter.setPen(QPen(QColor(60, 60, 60)))
+        self.y += self.wrapped(QRectF(0, self.y, self.width, 0), self.header.line())
+        self.painter.setPen(QPen(QColor(190, 190, 190), self.mm(0.15)))
+        self.painter.drawLine(0, int(self.y + self.mm(0.8)), int(self.width), int(self.y + self.mm(0.8)))
+        self.y += self.mm(2.5)
+
+    def wrapped(self, rect: QRectF, text: str, draw: bool = True) -> float:
+        """Draw `text` in the current font wrapping within `rect`'s width at word boundaries (a word wider
+        than the whole width, a SHA-256 or a path, is the only one broken); returns its height."""
+        text = unbreakable(text)
+        option = QTextOption(Qt.AlignmentFlag.AlignLeft)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        bound = self.painter.boundingRect(QRectF(rect.x(), rect.y(), rect.width(), 10_000), text, option)
+        if draw:
+            self.painter.drawText(QRectF(rect.x(), rect.y(), rect.width(), bound.height() + 2), text, option)
+        return bound.height()
 
     def text(
         self,
@@ -131,30 +170,28 @@ class Canvas:
         """A paragraph that wraps within the page width; moves the cursor below it."""
         self.font(size, bold, mono)
         self.painter.setPen(QPen(color or QColor(20, 20, 20)))
-        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
-        bound = self.painter.boundingRect(QRectF(x, self.y, self.width - x, 10_000), flags, text)
-        self.ensure_space(bound.height())
-        self.painter.drawText(QRectF(x, self.y, self.width - x, bound.height() + 2), flags, text)
-        self.y += bound.height() + self.mm(1)
+        height = self.wrapped(QRectF(x, self.y, self.width - x, 0), text, draw=False)
+        self.ensure_space(height)
+        self.font(size, bold, mono)  # a new page's footer changed the font
+        self.painter.setPen(QPen(color or QColor(20, 20, 20)))
+        self.wrapped(QRectF(x, self.y, self.width - x, 0), text)
+        self.y += height + self.mm(1)
 
     def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
-        """Two-column key/value rows, each wrapping in its column."""
-        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
-        # values may be one long word (a SHA-256, a path): wrap them anywhere
-        vflags = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft)
+        """Two-column key/value rows, each wrapping in its column at word boundaries."""
         kw = self.width * key_width
         for key, value in rows:
             self.font(size, bold=True)
-            kb = self.painter.boundingRect(QRectF(0, 0, kw - self.mm(2), 10_000), flags, key)
+            kh = self.wrapped(QRectF(0, 0, kw - self.mm(2), 0), key, draw=False)
             self.font(size)
-            vb = self.painter.boundingRect(QRectF(0, 0, self.width - kw, 10_000), vflags, value)
-            h = max(kb.height(), vb.height())
+            vh = self.wrapped(QRectF(0, 0, self.width - kw, 0), value, draw=False)
+            h = max(kh, vh)
             self.ensure_space(h)
             self.painter.setPen(QPen(QColor(20, 20, 20)))
             self.font(size, bold=True)
-            self.painter.drawText(QRectF(0, self.y, kw - self.mm(2), h + 2), flags, key)
+            self.wrapped(QRectF(0, self.y, kw - self.mm(2), 0), key)
             self.font(size)
-            self.painter.drawText(QRectF(kw, self.y, self.width - kw, h + 2), vflags, value)
+            self.wrapped(QRectF(kw, self.y, self.width - kw, 0), value)
             self.y += h + self.mm(0.8)
 
     def table(
@@ -242,14 +279,16 @@ class Canvas:
         self.painter.end()
 
 
-def render(draw, title: str) -> bytes:
-    """Run `draw(canvas)` into an in-memory PDF and return its bytes."""
+def render(draw, title: str, header: ReportHeader | None = None) -> bytes:
+    """Run `draw(canvas)` into an in-memory PDF and return its bytes; `header` tops every page."""
     ensure_gui_app()
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     canvas = Canvas.open(buffer, title)
+    canvas.header = header
     try:
+        canvas.page_header()
         draw(canvas)
     finally:
         canvas.close()

@@ -16,11 +16,14 @@ from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
 from app.core.record import PhotoRecord
+from app.core.report_header import time_text
 from app.core.text import provider_name, safe_path, safe_text
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
-__all__ = ["Canvas", "draw_photo_report", "model_rows", "render", "shown_classes"]
+__all__ = ["Canvas", "accuracy_lines", "draw_photo_report", "model_rows", "render", "shown_classes"]
+
+NO_TYPICAL_ERROR = "Typical error of the model: not stated (no validation figures came with this model)."
 
 
 def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tuple[str, str]]:
@@ -55,7 +58,7 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
     lines = []
     who = record.review()
     if record.figures_source == "reviewed":
-        when = f" at {who['reviewed_at']}" if who["reviewed_at"] else ""
+        when = f" at {time_text(who['reviewed_at'])}" if who["reviewed_at"] else ""
         note = f": {who['note']}" if who["note"] else ""
         lines.append(f"Reviewed by {who['reviewed_by'] or 'an unnamed inspector'}{when}{note}")
     elif result.labels_source != "model":  # "edited", or "reviewed" without the record's reviewer
@@ -68,6 +71,33 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
     return lines
 
 
+def model_typical_error(model: SegmentationModel) -> str:
+    """The line that says how far the model's figures typically are from a person's, from the model's own
+    metadata ("accuracy unknown" without it)."""
+    return model.accuracy_line
+
+
+def accuracy_lines(
+    typical_error: str | None, reviewed: bool, reviewed_by: str | None = None, reviewed_at: str | None = None
+) -> list[str]:
+    """The statement of accuracy: the model's typical error (`typical_error`, one line) and who, if
+    anyone, reviewed the model's figures."""
+    lines = [typical_error or NO_TYPICAL_ERROR]
+    if reviewed:
+        on = f" on {time_text(reviewed_at)}" if reviewed_at else ""
+        lines.append(f"Figures proposed by a model; reviewed by {reviewed_by or 'an unnamed inspector'}{on}.")
+    else:
+        lines.append("Figures proposed by a model; not reviewed by a person.")
+    return lines
+
+
+def draw_accuracy(c: Canvas, lines: Sequence[str]) -> None:
+    c.text("Statement of accuracy", size=11, bold=True)
+    for line in lines:
+        c.text(line, size=8.5)
+    c.y += c.mm(1)
+
+
 def draw_photo_report(
     c: Canvas,
     result: PhotoResult,
@@ -77,15 +107,17 @@ def draw_photo_report(
     scales: Sequence[str],
     visible: Collection[int] | None = None,
     review: Mapping[str, Any] | None = None,
+    typical_error: str | None = None,
 ) -> None:
-    """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades."""
+    """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades;
+    `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
     c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2
-    max_h = c.height * 0.36
+    max_h = c.height * 0.21  # leaves the header, figures, statement of accuracy and model on one page
     h1 = c.image(rgb_qimage(photo_rgb), 0, half, max_h, "Photo")
     overlay = rgb_qimage(overlay_rgb)
     h2 = c.image(overlay, half + c.mm(4), half, max_h, "Segmentation overlay")
@@ -94,7 +126,7 @@ def draw_photo_report(
     c.y += max(h1, h2)
     c.legend(shown_classes(model.classes, visible))
     for scale in scales:
-        c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=14, bold=True)
+        c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=13, bold=True)
     lines = review_lines(result, scales)
     if lines:
         c.text("Needs review:", size=10, bold=True, color=QColor(170, 60, 0))
@@ -104,9 +136,14 @@ def draw_photo_report(
         c.text(line, size=10, bold=line.startswith("Reviewed"))
     c.y += c.mm(1)
     c.text("Figures", size=11, bold=True)
-    rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] not in ("Grade", "Needs review")]
-    c.rows(rows)
+    skip = ("Grade", "Needs review", "Provider")  # the grades are above, the provider under Model
+    c.rows([r for r in figures.figure_rows(result, scales[0]) if r[0] not in skip], size=9)
     c.y += c.mm(2)
     measures_pdf.draw_measures_section(c, result)
+    review = review or {}
+    signed = review.get("figures_source") == "reviewed"
+    draw_accuracy(
+        c, accuracy_lines(typical_error, signed, review.get("reviewed_by"), review.get("reviewed_at"))
+    )
     c.text("Model", size=11, bold=True)
-    c.rows(model_rows(model, result.provider))
+    c.rows(model_rows(model, result.provider), size=8.5)

@@ -12,20 +12,20 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from app.core.errors import OutputExistsError
 from app.core.files import atomic_write_bytes
 from app.core.project.records import Asset
-from app.core.project.trend import Trend, TrendRow
+from app.core.project.trend import RateFit, Trend, TrendRow, iso_text
+from app.core.project.trend import rate_text as trend_rate_text
 from app.report.pdf import Canvas, now_text, render
 
-MEAN_COLOUR, MAX_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90)
+MEAN_COLOUR, MAX_COLOUR, FIT_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90), QColor(30, 80, 170)
 
 
 def _share(v: float | None) -> str:
     return "–" if v is None else f"{v:.2f}"
 
 
-def rate_text(rate: float | None) -> str:
-    if rate is None:
-        return "Rate of change: needs two inspections on different dates"
-    return f"Rate of change of the mean corroded share, first to latest: {rate:+.2f} points per year"
+def rate_text(trend: Trend) -> str:
+    """The rate sentence (`app.core.project.trend.rate_text`)."""
+    return trend_rate_text(trend)
 
 
 def render_asset_pdf(asset: Asset, trend: Trend, project_name: str) -> bytes:
@@ -51,10 +51,10 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     facts = [(k, v) for k, v in (*named, ("Notes", asset.notes)) if v]
     if facts:
         c.rows(facts)
-    c.text(rate_text(trend.rate_points_per_year), size=11, bold=True)
+    c.text(rate_text(trend), size=11, bold=True)
     plot_h = c.height * 0.38
     c.ensure_space(plot_h)
-    _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h))
+    _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)
     c.y += plot_h + c.mm(4)
     header = ["Date", "Inspector", "Photos", "Mean share %", "Worst share %", "D610 worst", "ISO worst"]
     body = [
@@ -65,7 +65,7 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
             _share(r.corroded_share_mean),
             _share(r.corroded_share_max),
             "–" if r.d610_worst is None else str(r.d610_worst),
-            "–" if r.iso_worst is None else f"Ri {r.iso_worst}",
+            iso_text(r.iso_worst) or "–",
         ]
         for r in trend.rows
     ]
@@ -77,8 +77,9 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     )
 
 
-def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
-    """Mean (solid) and worst photo (dashed) corroded share against the inspection date.
+def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None = None) -> None:
+    """Mean (solid) and worst photo (dashed) corroded share against the inspection date, and the
+    least-squares line of the mean (blue, dotted) when there is one.
     Long because it paints axes, grid, labels and the series in one QPainter pass."""
     p = c.painter
     left, bottom = c.mm(16), c.mm(12)
@@ -97,6 +98,8 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
     d0, d1 = min(days), max(days)
     span = max(d1 - d0, 1)
     top = max(r.corroded_share_max or 0.0 for r in measured)
+    if fit is not None:
+        top = max(top, fit.at(measured[0].date), fit.at(measured[-1].date))
     y_max = _nice_ceiling(top)
 
     def point(day: int, share: float) -> QPointF:
@@ -115,10 +118,13 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
         x = point(day, 0).x()
         label = QRectF(x - c.mm(12), area.bottom() + c.mm(1), c.mm(24), c.mm(5))
         p.drawText(label, int(Qt.AlignmentFlag.AlignHCenter), r.date.isoformat())
-    series = (
+    series = [
         ([r.corroded_share_mean for r in measured], MEAN_COLOUR, Qt.PenStyle.SolidLine, "mean of the photos"),
         ([r.corroded_share_max for r in measured], MAX_COLOUR, Qt.PenStyle.DashLine, "worst photo"),
-    )
+    ]
+    if fit is not None:
+        line = [max(0.0, fit.at(r.date)) for r in measured]
+        series.append((line, FIT_COLOUR, Qt.PenStyle.DotLine, "least-squares line of the mean"))
     for n, (values, colour, style, label) in enumerate(series):
         path = QPainterPath()
         pts = [point(d, v or 0.0) for d, v in zip(days, values, strict=True)]
@@ -130,7 +136,7 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF) -> None:
         p.setPen(pen)
         p.drawPath(path)
         p.setBrush(colour)
-        for pt in pts:
+        for pt in pts if colour != FIT_COLOUR else ():  # the line is fitted, not measured: no marks
             p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
         p.setBrush(Qt.BrushStyle.NoBrush)
         ly = box.top() + c.mm(1) + n * c.mm(4)

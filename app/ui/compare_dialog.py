@@ -1,11 +1,16 @@
-"""Side-by-side compare of two inspections of one asset: a photo of each, with zoom and pan kept in step,
-and each photo's stored figures under it."""
+"""Side-by-side compare of two inspections of one asset: a photo of each with its overlay, each fitted to
+its own pane, zoom and pan kept in proportion (a 12 MP photo beside a 256 px one shows the same part of
+the frame at the same size), and each photo's stored figures under it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QWheelEvent
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QGraphicsPixmapItem,
@@ -13,20 +18,28 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QGridLayout,
     QLabel,
+    QSizePolicy,
     QWidget,
 )
 
+from app.core.analysis import analyze_rgb
 from app.core.errors import CorroscopeError
+from app.core.model import SegmentationModel
+from app.core.overlay import blend_overlay
+from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
 from app.core.project import Inspection, Project
+from app.core.reviewed import read_reviewed_mask
 from app.ui.project_panel_widget import stored_figures_text
 from app.ui.qimage import rgb_to_qimage
+from app.ui.workers import Worker
 
 MAX_ZOOM, MIN_ZOOM = 32.0, 0.02
 
 
 class SyncedImageView(QGraphicsView):
-    """A photo view that reports every zoom and pan (`view_changed`) and can take another's."""
+    """A photo view that reports every zoom and pan (`view_changed`) and can take another's, in
+    proportion: zoom relative to its own fit, centre as a fraction of its own photo."""
 
     view_changed = Signal()
 
@@ -34,21 +47,67 @@ class SyncedImageView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._item)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # equal panes
         self._syncing = False
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.valueChanged.connect(self._changed)
 
-    def set_image(self, image: QImage | None) -> None:
+    def set_image(self, image: QImage | None, keep_view: bool = False) -> None:
+        """Show `image`; fitted to the pane unless `keep_view` (the same photo, its overlay now)."""
+        relative, centre = self.relative_zoom, self.relative_center()
         self._item.setPixmap(QPixmap() if image is None else QPixmap.fromImage(image))
         self.scene().setSceneRect(self._item.boundingRect())
+        if keep_view:
+            self._apply(relative, centre)
+        else:
+            self.fit()
+
+    def image(self) -> QImage:
+        return self._item.pixmap().toImage()
+
+    def _size(self) -> tuple[float, float]:
+        rect = self._item.boundingRect()
+        return rect.width(), rect.height()
 
     @property
     def zoom(self) -> float:
         return self.transform().m11()
+
+    def fit_zoom(self) -> float:
+        """The zoom at which the whole photo fills the pane."""
+        w, h = self._size()
+        port = self.viewport().rect()
+        if w <= 0 or h <= 0 or port.width() <= 0 or port.height() <= 0:
+            return 1.0
+        return min(port.width() / w, port.height() / h)
+
+    @property
+    def relative_zoom(self) -> float:
+        """The zoom as a multiple of the fit (1: the whole photo in the pane)."""
+        return self.zoom / self.fit_zoom()
+
+    def relative_center(self) -> tuple[float, float]:
+        w, h = self._size()
+        c = self.center()
+        return (c.x() / w, c.y() / h) if w > 0 and h > 0 else (0.5, 0.5)
+
+    def fit(self) -> None:
+        self._apply(1.0, (0.5, 0.5))
+
+    def _apply(self, relative: float, centre: tuple[float, float]) -> None:
+        w, h = self._size()
+        zoom = min(max(relative * self.fit_zoom(), MIN_ZOOM), MAX_ZOOM)
+        self._syncing = True
+        try:
+            self.setTransform(QTransform.fromScale(zoom, zoom))
+            self.centerOn(centre[0] * w, centre[1] * h)
+        finally:
+            self._syncing = False
 
     def zoom_by(self, factor: float) -> None:
         factor = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM) / self.zoom
@@ -58,46 +117,79 @@ class SyncedImageView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:
         self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
 
+    def resizeEvent(self, event) -> None:
+        relative, centre = self.relative_zoom, self.relative_center()
+        super().resizeEvent(event)
+        self._apply(relative, centre)  # the same part of the photo, scaled to the new pane
+
     def center(self):
         return self.mapToScene(self.viewport().rect().center())
 
     def follow(self, other: SyncedImageView) -> None:
-        """Take the other view's zoom and centre (photos of one asset share a frame, roughly)."""
-        self._syncing = True
-        try:
-            self.setTransform(other.transform())
-            self.centerOn(other.center())
-        finally:
-            self._syncing = False
+        """Show the part of its photo the other shows of its own, as large relative to the pane."""
+        self._apply(other.relative_zoom, other.relative_center())
 
     def _changed(self, *_args) -> None:
         if not self._syncing:
             self.view_changed.emit()
 
 
-class CompareDialog(QDialog):
-    """Pick two inspections (and a photo of each); the two views zoom and pan together."""
+def overlay_rgb(
+    rgb: np.ndarray, path: Path, reviewed_mask: str | None, model: SegmentationModel | None
+) -> np.ndarray | None:
+    """The photo with its overlay: from the reviewed mask when the result has one, else from the model
+    (worker thread); None when neither is at hand."""
+    if reviewed_mask and Path(reviewed_mask).is_file():
+        labels = read_reviewed_mask(reviewed_mask, (rgb.shape[1], rgb.shape[0])).labels
+        return blend_overlay(rgb, labels, DEFAULT_CLASSES)
+    if model is None:
+        return None
+    result = analyze_rgb(model, rgb, path)
+    return blend_overlay(rgb, result.labels, result.classes)
 
-    def __init__(self, project: Project, asset_tag: str, parent: QWidget | None = None) -> None:
+
+class CompareDialog(QDialog):
+    """Pick two inspections (and a photo of each); each photo fills its pane, with its overlay, and the
+    two views zoom and pan together in proportion. `model` draws the overlays of results that have no
+    reviewed mask (the project keeps figures, not masks)."""
+
+    def __init__(
+        self,
+        project: Project,
+        asset_tag: str,
+        parent: QWidget | None = None,
+        model: SegmentationModel | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Compare inspections of {asset_tag}")
-        self.project = project
+        self.project, self.model = project, model
         self.inspections: list[Inspection] = project.inspections(asset_tag)
         self.views = (SyncedImageView(), SyncedImageView())
         self.inspection_boxes = (QComboBox(), QComboBox())
         self.photo_boxes = (QComboBox(), QComboBox())
         self.figure_labels = (QLabel(), QLabel())
+        self.photos: list[QImage | None] = [None, None]
+        self.overlays: list[QImage | None] = [None, None]
+        self.overlay_check = QCheckBox("Show the overlay")
+        self.overlay_check.setChecked(True)
+        self.overlay_check.toggled.connect(lambda _on: [self._show_image(s, keep_view=True) for s in (0, 1)])
         grid = QGridLayout(self)
         for side in (0, 1):
+            for box in (self.inspection_boxes[side], self.photo_boxes[side]):
+                box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                box.setMinimumContentsLength(12)  # a long path must not widen one pane
             for i in self.inspections:
                 self.inspection_boxes[side].addItem(_inspection_text(i), i.id)
             grid.addWidget(self.inspection_boxes[side], 0, side)
             grid.addWidget(self.photo_boxes[side], 1, side)
             grid.addWidget(self.views[side], 2, side)
             self.figure_labels[side].setWordWrap(True)
+            self.figure_labels[side].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             grid.addWidget(self.figure_labels[side], 3, side)
+            grid.setColumnStretch(side, 1)
             self.inspection_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._fill_photos(s))
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))
+        grid.addWidget(self.overlay_check, 4, 0, 1, 2)
         grid.setRowStretch(2, 1)
         self.views[0].view_changed.connect(lambda: self.views[1].follow(self.views[0]))
         self.views[1].view_changed.connect(lambda: self.views[0].follow(self.views[1]))
@@ -113,29 +205,48 @@ class CompareDialog(QDialog):
         inspection_id = self.inspection_boxes[side].currentData()
         if inspection_id is not None:
             for photo in self.project.photos(inspection_id):
-                box.addItem(photo.path, photo.id)
+                box.addItem(Path(photo.path).name, photo.id)
+                box.setItemData(box.count() - 1, photo.path, Qt.ItemDataRole.ToolTipRole)
         box.blockSignals(False)
         self._show_photo(side)
 
     def _show_photo(self, side: int) -> None:
         photo_id = self.photo_boxes[side].currentData()
         photo = None if photo_id is None else self.project.photo(photo_id)
-        image, note = None, ""
+        rgb, path, note = None, None, ""
         if photo is not None:
             path = self.project.photo_file(photo)
             if path is None:
                 note = f"\nPhoto not found at {photo.path} (Find moved photos… in the Project panel)"
             else:
                 try:
-                    image = rgb_to_qimage(read_image(path))
+                    rgb = read_image(path)
                 except CorroscopeError as exc:
                     note = f"\n{exc}"
-        self.views[side].set_image(image)
         result = None if photo is None else self.project.latest_result(photo.id)
         self.figure_labels[side].setText(stored_figures_text(result) + note)
-        if image is not None:
-            self.views[side].fitInView(self.views[side].sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.photos[side] = None if rgb is None else rgb_to_qimage(rgb)
+        self.overlays[side] = None
+        self._show_image(side)
+        if rgb is not None and path is not None:
             self.views[1 - side].follow(self.views[side])
+            self._start_overlay(side, photo_id, rgb, path, None if result is None else result.reviewed_mask)
+
+    def _start_overlay(self, side: int, photo_id: int, rgb, path: Path, reviewed: str | None) -> None:
+        worker = Worker(overlay_rgb, rgb, path, reviewed, self.model)
+        worker.signals.returned.connect(lambda out, s=side, p=photo_id: self._overlay_ready(s, p, out))
+        self._workers = [*getattr(self, "_workers", [])[-3:], worker]  # alive until it has run
+        QThreadPool.globalInstance().start(worker)
+
+    def _overlay_ready(self, side: int, photo_id: int, out: np.ndarray | None) -> None:
+        if out is None or self.photo_boxes[side].currentData() != photo_id:
+            return  # no overlay to draw, or another photo was picked meanwhile
+        self.overlays[side] = rgb_to_qimage(out)
+        self._show_image(side, keep_view=True)
+
+    def _show_image(self, side: int, keep_view: bool = False) -> None:
+        overlay = self.overlays[side] if self.overlay_check.isChecked() else None
+        self.views[side].set_image(overlay or self.photos[side], keep_view=keep_view)
 
 
 def _inspection_text(i: Inspection) -> str:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import (
 
 import app.report
 from app.core import exporters
+from app.core.report_header import ReportHeader
 from app.ui.questions import names_list
+from app.ui.report_header_fields import ReportHeaderFields
 
 app.report.register_exporter()  # the window writes PDF reports: it composes the report with core
 
@@ -32,9 +35,11 @@ def export_kinds() -> dict[str, str]:
 
 
 class ExportDialog(QDialog):
-    """Folder + the kinds of file to write for the photo on screen."""
+    """Folder + the kinds of file to write for the photo on screen + the PDF report's header."""
 
-    def __init__(self, folder: str | Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, parent: QWidget | None = None, header: ReportHeader | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export results")
         self.folder_edit = QLineEdit(str(folder))
@@ -51,6 +56,13 @@ class ExportDialog(QDialog):
             check.setChecked(True)
             check.toggled.connect(self._update_ok)
             layout.addWidget(check)
+        box = QGroupBox("PDF report header (on every page)")
+        self.header_fields = ReportHeaderFields(header)
+        QVBoxLayout(box).addWidget(self.header_fields)
+        layout.addWidget(box)
+        if "pdf" in self.checks:
+            self.checks["pdf"].toggled.connect(box.setEnabled)
+            box.setEnabled(self.checks["pdf"].isChecked())
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -63,6 +75,10 @@ class ExportDialog(QDialog):
     @property
     def folder(self) -> Path:
         return Path(self.folder_edit.text().strip())
+
+    @property
+    def header(self) -> ReportHeader:
+        return self.header_fields.header()
 
     @property
     def kinds(self) -> set[str]:

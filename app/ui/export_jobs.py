@@ -22,6 +22,7 @@ from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.record import ModelFigures, PhotoRecord
+from app.core.report_header import ReportHeader, project_header
 from app.core.reviewed import ReviewState
 from app.core.sources import REVIEWED
 from app.report import BatchReportOptions, write_batch_pdf_report
@@ -30,6 +31,7 @@ from app.ui.controller import AppController
 from app.ui.export_dialog import ExportDialog, confirm_overwrite
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
+from app.ui.report_header_fields import ReportHeaderDialog
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
 
@@ -65,9 +67,11 @@ def write_photo_exports(
     scale: str,
     overwrite: bool,
     review: PhotoReview | None = None,
+    header: ReportHeader | None = None,
 ) -> list[Path]:
     """Worker job: write the chosen files; the overlay is blended as shown on screen. `review`: where
-    the figures come from (and the model's own figures beside reviewed ones), into the record."""
+    the figures come from (and the model's own figures beside reviewed ones), into the record;
+    `header`: the PDF's asset, location, client, inspector and date."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
     if review is not None and review.state.source == REVIEWED and review.state.reviewed_by:
@@ -75,8 +79,18 @@ def write_photo_exports(
     record = PhotoRecord.from_result(result)
     if review is not None:
         record = record.with_review(review.state, model_figures=review.model_figures)
-    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record)
+    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
+
+
+def exported_text(paths: Sequence[Path]) -> str:
+    """The banner after an export: how many files, the folder, their names ("Exported 1 file" too)."""
+    if not paths:
+        return "Nothing was exported."
+    folders = {p.parent for p in paths}
+    where = f" to {next(iter(folders))}" if len(folders) == 1 else ""
+    names = ", ".join(p.name for p in paths) if len(folders) == 1 else ", ".join(str(p) for p in paths)
+    return f"Exported {len(paths)} file{'s' * (len(paths) != 1)}{where}: {names}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,15 @@ def review_fields(window: ExportHost) -> PhotoReview | None:
     if model is not None and window.controller.result is not None and model is not window.controller.result:
         return PhotoReview(state, ModelFigures.of(model))  # the PDF shows both when they differ
     return PhotoReview(state)
+
+
+def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
+    """The header of the report on `path`'s photo: the project's asset, location, inspector and date
+    when the open project holds that photo (the typed values fill what it lacks), else the typed ones."""
+    typed = window.settings.report_header
+    project = getattr(getattr(window, "projects", None), "project", None)
+    stored = None if project is None or path is None else project_header(project, path)
+    return typed if stored is None else stored.filled_from(typed)
 
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
@@ -157,8 +180,11 @@ def write_batch_pdf(
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
-def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str]) -> Worker | None:
-    """Ask before replacing anything, then write in a worker. None when there is nothing to do."""
+def start_photo_export(
+    window: ExportHost, folder: Path, kinds: Collection[str], header: ReportHeader | None = None
+) -> Worker | None:
+    """Ask before replacing anything, then write in a worker. None when there is nothing to do.
+    `header`: the PDF's header (None: `report_header`)."""
     c = window.controller
     if c.result is None or c.current is None or c.model is None:
         window.show_message("Nothing to export yet: open a photo first.", "warning")
@@ -180,16 +206,20 @@ def start_photo_export(window: ExportHost, folder: Path, kinds: Collection[str])
         window.grade_scale,
         bool(existing),
         review_fields(window),
+        header if header is not None else report_header(window, c.current.path),
     )
 
 
 def export_photo_interactive(window: ExportHost) -> Worker | None:
-    source = window.controller.current.path.parent if window.controller.current else None
-    dialog = ExportDialog(export_folder(window.settings, "photo", source), _parent(window))
+    current = window.controller.current
+    source = current.path.parent if current else None
+    header = report_header(window, current.path if current else None)
+    dialog = ExportDialog(export_folder(window.settings, "photo", source), _parent(window), header)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     remember_export_folder(window.settings, "photo", source, dialog.folder)
-    return start_photo_export(window, dialog.folder, dialog.kinds)
+    window.settings.report_header = dialog.header
+    return start_photo_export(window, dialog.folder, dialog.kinds, dialog.header)
 
 
 def _ask_existing(window: ExportHost, *paths: Path) -> bool | None:
@@ -208,24 +238,30 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
 
 
-def batch_report_options(window: ExportHost) -> BatchReportOptions:
-    """What the batch report shows beyond the figures: the folder, the overlay as shown, thumbnails."""
+def batch_report_options(window: ExportHost, header: ReportHeader | None = None) -> BatchReportOptions:
+    """What the batch report shows beyond the figures: the folder, the overlay as shown, thumbnails,
+    the header (None: the first photo's `report_header`)."""
     rows, state = window.batch_model.rows, window.overlay_state
+    if header is None:
+        header = report_header(window, rows[0].path if rows else None)
     return BatchReportOptions(
         folder=photos_folder([r.path for r in rows]),
         visible=frozenset(state.visible_ids),
         opacity=state.opacities,
         thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
+        header=header,
     )
 
 
-def start_batch_pdf_export(window: ExportHost, path: Path) -> Worker | None:
+def start_batch_pdf_export(
+    window: ExportHost, path: Path, header: ReportHeader | None = None
+) -> Worker | None:
     rows, model = window.batch_model.rows, window.controller.model
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:
         return None
     records = report_records(rows)
-    options = batch_report_options(window)
+    options = batch_report_options(window, header)
     return window.controller.run_export(
         write_batch_pdf, path, records, model, window.grade_scale, overwrite, options
     )
@@ -257,8 +293,14 @@ def export_batch_csv_interactive(window: ExportHost) -> Worker | None:
 
 
 def export_batch_pdf_interactive(window: ExportHost) -> Worker | None:
+    rows = window.batch_model.rows
+    asked = ReportHeaderDialog(report_header(window, rows[0].path if rows else None), _parent(window))
+    if asked.exec() != QDialog.DialogCode.Accepted:
+        return None
+    header = asked.fields.header()
+    window.settings.report_header = header
     path = _save_path(window, "pdf", "Export batch PDF report", "batch_report.pdf", "PDF (*.pdf)")
-    return start_batch_pdf_export(window, path) if path else None
+    return start_batch_pdf_export(window, path, header) if path else None
 
 
 def _parent(window: ExportHost) -> QWidget | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -26,14 +27,35 @@ def user_guide_path() -> Path:
     return app_root() / "docs" / "user-guide.md"
 
 
-def open_user_guide() -> str | None:
-    """Ask the desktop to open the local guide; None on success, else why not (for the user)."""
+def open_user_guide(parent: QWidget | None = None) -> str | None:
+    """Ask the desktop to open the local guide, else show it in the app (`UserGuideDialog`); None when
+    the guide is on screen, else why not (for the user)."""
     path = user_guide_path()
     if not path.is_file():
         return f"The user guide is not installed here ({path} is missing)."
     if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-        return f"No program opens {path.name} on this computer; the guide is at {path}."
+        dialog = UserGuideDialog(path, parent)  # no program opens .md here: Qt renders Markdown itself
+        dialog.show()
     return None
+
+
+class UserGuideDialog(QDialog):
+    """The Markdown guide rendered by a QTextBrowser (its images and links resolved beside it)."""
+
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("user_guide_dialog")
+        self.setWindowTitle("Corroscope user guide")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(True)
+        self.browser.setSource(QUrl.fromLocalFile(str(path)), QTextDocument.ResourceType.MarkdownResource)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(820, 760)
 
 
 class KeyboardShortcutsDialog(QDialog):

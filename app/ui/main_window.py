@@ -155,9 +155,7 @@ class MainWindow(QMainWindow):
         c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
         c.batch_finished.connect(lambda msg: self.show_status(msg, 8000))
-        c.export_finished.connect(
-            lambda paths: self.show_message("Exported: " + ", ".join(p.name for p in paths), "info")
-        )
+        c.export_finished.connect(lambda paths: self.show_message(export_jobs.exported_text(paths), "info"))
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
         self.batch.photo_activated.connect(lambda path: self.open_photo(path, remember=False))
         self.batch.failed_activated.connect(self._show_failed_row)
@@ -250,6 +248,7 @@ class MainWindow(QMainWindow):
     def open_photo(self, path: Path, remember: bool = True) -> None:
         """Show and analyse `path`; `remember`: it goes into Open recent (not for batch rows)."""
         path = Path(path)
+        self.banner.dismiss()  # the last photo's messages are not this one's
         if remember:
             self.settings.last_folder = str(path.parent)
             self._remember_recent.add(path)
@@ -262,6 +261,7 @@ class MainWindow(QMainWindow):
     def run_batch(self, paths: list[Path]) -> None:
         """A batch of these files and folders; when they hold no photo, say so and offer subfolders."""
         recursive = self.settings.recursive
+        self.banner.dismiss()  # earlier messages are not this batch's
         if self.controller.model is not None and not find_images(paths, recursive=recursive):
             nested = 0 if recursive else len(find_images(paths, recursive=True))
             text = questions.no_photos_text(paths, nested)

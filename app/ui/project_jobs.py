@@ -147,7 +147,8 @@ class ProjectUi(QObject):
         out = summary.outcome
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)
-        text = f"{stored} photos stored, {already} already stored, {len(summary.failures)} failed"
+        failed = len(summary.failures)
+        text = f"{stored} photo{'s' * (stored != 1)} stored, {already} already stored, {failed} failed"
         failures = "".join(f"\n{f.path.name}: {f.reason}" for f in summary.failures)
         self.window.show_message(text + failures, "error" if summary.failures else "info")
         self.inspection_added.emit(summary)
@@ -226,7 +227,8 @@ class ProjectUi(QObject):
     def show_compare(self, tag: str) -> CompareDialog | None:
         if self.project is None:
             return None
-        return self._keep(CompareDialog(self.project, tag, self.window))
+        model = self.window.controller.model  # draws the overlays the project keeps no mask of
+        return self._keep(CompareDialog(self.project, tag, self.window, model))
 
     def _keep(self, dialog):
         self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]

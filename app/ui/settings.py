@@ -10,6 +10,8 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.grading import GradeScale
 from app.core.model import DEVICES
+from app.core.paths import samples_dir
+from app.core.report_header import ReportHeader
 
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
@@ -72,7 +74,9 @@ class AppSettings:
     # folders and recent files -----------------------------------------------------------------
     @property
     def last_folder(self) -> str:
-        return self._str("files/last_folder", str(Path.home()))
+        """The folder last opened from; before any, the bundled samples (where a new user starts)."""
+        samples = samples_dir()
+        return self._str("files/last_folder", str(samples if samples.is_dir() else Path.home()))
 
     @last_folder.setter
     def last_folder(self, value: str | Path) -> None:
@@ -120,6 +124,20 @@ class AppSettings:
     @inspector_name.setter
     def inspector_name(self, value: str) -> None:
         self._s.setValue("review/inspector", value.strip())
+
+    # report header ----------------------------------------------------------------------------
+    @property
+    def report_header(self) -> ReportHeader:
+        """The asset, location, client, inspector and date last typed for a report (the inspector
+        defaults to the name given when marking photos reviewed)."""
+        values = {name: self._str(f"report/{name}", "") for name, _label in ReportHeader.LABELS}
+        values["inspector"] = values["inspector"] or self.inspector_name
+        return ReportHeader(**values)
+
+    @report_header.setter
+    def report_header(self, header: ReportHeader) -> None:
+        for name, value in header.to_dict().items():
+            self._s.setValue(f"report/{name}", value)
 
     # model ------------------------------------------------------------------------------------
     @property

@@ -39,6 +39,8 @@ class TrendViewWidget(QWidget):
         max_pen = pg.mkPen(MAX_COLOUR, width=2, style=Qt.PenStyle.DashLine)
         self.mean_curve = self.share_plot.plot([], [], pen=mean_pen, symbol="o", name="mean of the photos")
         self.max_curve = self.share_plot.plot([], [], pen=max_pen, symbol="s", name="worst photo")
+        fit_pen = pg.mkPen(GRADE_COLOUR, width=2, style=Qt.PenStyle.DotLine)
+        self.fit_curve = self.share_plot.plot([], [], pen=fit_pen, name="least-squares line of the mean")
         grade_pen = pg.mkPen(GRADE_COLOUR, width=2)
         self.grade_curve = self.grade_plot.plot([], [], pen=grade_pen, symbol="o", symbolBrush=GRADE_COLOUR)
         layout = QVBoxLayout(self)
@@ -54,12 +56,17 @@ class TrendViewWidget(QWidget):
         self.max_curve.setData(xs, [r.corroded_share_max for r in shares])
         graded = [r for r in trend.rows if r.d610_worst is not None]
         self.grade_curve.setData([_stamp(r.date) for r in graded], [r.d610_worst for r in graded])
-        self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend.rate_points_per_year)}")
+        fit = trend.fit
+        ends = [shares[0].date, shares[-1].date] if fit is not None and shares else []
+        self.fit_curve.setData([_stamp(d) for d in ends], [fit.at(d) for d in ends] if fit else [])
+        self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend)}")
+        self.rate_label.setWordWrap(True)
 
     def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
         """What each curve shows (x: epoch seconds), for tests and exports."""
         out = {}
-        for name, curve in (("mean", self.mean_curve), ("max", self.max_curve), ("d610", self.grade_curve)):
+        curves = (("mean", self.mean_curve), ("max", self.max_curve), ("d610", self.grade_curve))
+        for name, curve in (*curves, ("fit", self.fit_curve)):
             x, y = curve.getData()
             out[name] = ([] if x is None else list(map(float, x)), [] if y is None else list(map(float, y)))
         return out

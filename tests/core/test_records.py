@@ -266,3 +266,22 @@ def test_every_record_and_row_states_the_models_typical_error(
     assert row["corroded_share_low"] == "" and row["needs_review"] == "yes"
     assert "no range calibration" in row["review_reasons"] and "no range calibration" in record["range_note"]
     assert run["model"]["share_range"] is None and "no range calibration" in run["model"]["share_range_note"]
+
+
+def test_the_run_record_names_each_share_columns_unit_and_what_it_is_of(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    """`corroded_share` says no unit in its name (renaming it would break readers of earlier files), so the
+    run record says it: a share of the asset, where `corrosion_percent` is of the photo."""
+    photo = write_png(tmp_path / "p.png", synthetic_pipe(seed=3, size=(60, 80))[0])
+    summary = run_batch(tiny_model, [photo], tmp_path / "out", BatchOptions())
+    run = json.loads(companion_path(summary.csv_path).read_text(encoding="utf-8"))
+    units = run["column_units"]
+    assert "corroded_share" in run["columns"]
+    assert (
+        units["corroded_share"]
+        == units["largest_patch_share"]
+        == "% of the asset's pixels (corrosion + asset)"
+    )
+    assert units["corrosion_percent"] == "% of the photo's pixels"
+    assert set(units) <= set(run["columns"]) and "file" not in units

@@ -187,12 +187,12 @@ def test_the_review_reason_names_the_scale_the_user_reads() -> None:
     assert iso.scale is GradeScale.ISO_4628_3
     assert not iso.needs_review and iso.reasons == ()
     assert iso.needs_review_for("astm_d610")
-    near_10 = "corroded share 10 % is within 10% of the ASTM D610 cut-off 10 %"
+    near_10 = "corroded share 10.0 % is within 10 % of the ASTM D610 cut-off 10 %"
     assert iso.reasons_for("astm_d610") == (near_10,)
     astm = assess(stats, 0.95, scale="astm_d610", share_range=at_10)
     assert astm.needs_review and astm.reasons == iso.reasons_for("astm_d610")
     near_iso = assess(_stats_with_share(2.7), 0.95, scale="iso_4628_3", share_range=_near(2.7, 0.01))
-    assert near_iso.reasons == ("corroded share 2.7 % is within 10% of the ISO 4628-3 cut-off 2.8 %",)
+    assert near_iso.reasons == ("corroded share 2.7 % is within 10 % of the ISO 4628-3 cut-off 2.8 %",)
     assert all("ISO" not in r for r in near_iso.reasons_for("astm_d610"))
 
 
@@ -200,9 +200,9 @@ def test_a_share_range_across_a_cutoff_needs_review() -> None:
     stats = _stats_with_share(5.0)
     assert not assess(stats, 0.95, share_range=ShareRange(5.0, 4.0, 6.0)).needs_review
     spans = assess(stats, 0.95, share_range=ShareRange(5.0, 2.6, 6.0))
-    assert spans.reasons == ("the share's 80 % range 2.6-6 % spans the ASTM D610 cut-off 3 %",)
+    assert spans.reasons == ("the share's 80 % range 2.6-6.0 % spans the ASTM D610 cut-off 3 %",)
     iso = assess(stats, 0.95, scale="iso_4628_3", share_range=ShareRange(5.0, 2.6, 20.0))
-    assert iso.reasons == ("the share's 80 % range 2.6-20 % spans the ISO 4628-3 cut-offs 2.8 %, 18 %",)
+    assert iso.reasons == ("the share's 80 % range 2.6-20.0 % spans the ISO 4628-3 cut-offs 2.8 %, 18 %",)
     assert not assess(stats, 0.95, scale="iso_4628_3", share_range=ShareRange(5.0, 3.0, 6.0)).needs_review
 
 
@@ -247,3 +247,12 @@ def test_assess_without_asset_gives_no_grade_and_says_so() -> None:
     assert a.astm is None and a.iso is None
     assert a.reasons == (NO_ASSET,) and a.needs_review
     assert a.reasons_for("iso_4628_3") == (NO_ASSET,)
+
+
+def test_a_share_range_reads_the_same_in_the_review_reason_and_the_range_text() -> None:
+    """ "0.707-43.5 %" in one place and "0.71-43.5 %" in another: one number format for both."""
+    from app.core.grading import share_number
+
+    assert share_number(0.7071) == "0.71" and share_number(43.46) == "43.5" and share_number(6) == "6.0"
+    reasons = assess(_stats_with_share(21.0), 0.95, share_range=(0.7071, 43.46)).reasons
+    assert any("range 0.71-43.5 %" in r for r in reasons), reasons

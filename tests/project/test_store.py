@@ -9,6 +9,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -66,8 +67,9 @@ def test_three_inspections_give_the_trend_of_the_per_photo_figures_of_analyze(
         assert row.iso_worst == max(r["iso_4628_3"]["value"] for r in records)
         means.append(sum(shares) / 4)
     assert means[0] < means[1] < means[2]
-    years = (DATES[2] - DATES[0]).days / DAYS_PER_YEAR
-    assert trend.rate_points_per_year == pytest.approx((means[2] - means[0]) / years)
+    xs = [(d - DATES[0]).days / DAYS_PER_YEAR for d in DATES]
+    slope = np.polyfit(xs, means, 1)[0]  # the least-squares line through all three
+    assert trend.rate_points_per_year == pytest.approx(slope)
     lines = (tmp_path / "t.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == (
         "date,inspector,photos,corroded_share_mean,corroded_share_max,d610_worst,iso_worst,rate_points_per_year"
@@ -75,7 +77,10 @@ def test_three_inspections_give_the_trend_of_the_per_photo_figures_of_analyze(
     assert [line.split(",")[0] for line in lines[1:]] == [d.isoformat() for d in DATES]
     assert float(lines[-1].split(",")[-1]) == pytest.approx(trend.rate_points_per_year, abs=1e-4)
     out = capsys.readouterr().out
-    assert f"rate_points_per_year (first -> latest): {trend.rate_points_per_year:+.4f}" in out
+    assert f"{trend.rate_points_per_year:+.2f} ± {trend.fit.standard_error:.2f} points per year" in out
+    printed = next(line for line in out.splitlines() if line.startswith(DATES[2].isoformat()))
+    assert f" {means[2]:.2f} " in printed and f"{means[2]:.4f}" not in printed  # the figures' precision
+    assert f" Ri {trend.rows[2].iso_worst}" in printed  # the ISO grade by its name, not a bare number
 
 
 def _snapshot(target: str) -> dict[str, list]:

@@ -11,6 +11,7 @@ from app.core.paths import app_root, samples_dir
 from app.ui import export_jobs
 from app.ui.export_dialog import ExportDialog
 from app.ui.export_folders import HOME_RESULTS, default_results_folder, photos_folder
+from app.ui.report_header_fields import ReportHeaderDialog
 from tests.ui.conftest import open_and_wait, photo
 from tests.ui.test_batch import make_folder, run_batch
 
@@ -78,6 +79,7 @@ def test_batch_exports_start_beside_the_batch_folder_per_kind(qtbot, window, tmp
         return next(answers), ""
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", fake_save)
+    monkeypatch.setattr(ReportHeaderDialog, "exec", lambda _dialog: QDialog.DialogCode.Accepted)
     (tmp_path / "mine").mkdir()
     with qtbot.waitSignal(window.controller.export_finished, timeout=30_000):
         export_jobs.export_batch_csv_interactive(window)

@@ -15,7 +15,7 @@ from app.core.project.records import (
 )
 from app.core.project.schema import SCHEMA_VERSION
 from app.core.project.store import Project
-from app.core.project.trend import TREND_COLUMNS, Trend, TrendRow
+from app.core.project.trend import TREND_COLUMNS, RateFit, Trend, TrendRow
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,6 +28,7 @@ __all__ = [
     "PhotoEntry",
     "PhotoFile",
     "Project",
+    "RateFit",
     "StoredPhoto",
     "StoredResult",
     "Trend",

@@ -1,8 +1,10 @@
-"""An asset's condition over time: one row per inspection, and the rate of change in points per year."""
+"""An asset's condition over time: one row per inspection, and the rate of change in points per year
+(a least-squares line through every inspection, with its standard error)."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ TREND_COLUMNS = (
     "iso_worst",
 )
 DAYS_PER_YEAR = 365.25
+MIN_INSPECTIONS_FOR_RATE = 3  # two points always lie on a line: a rate from two says nothing of its error
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,35 @@ class TrendRow:
 
 
 @dataclass(frozen=True)
+class RateFit:
+    """The least-squares line of the mean corroded share against time over `inspections` inspections:
+    `rate` points per year ± `standard_error`, `start` the line's value on `first_date`."""
+
+    rate: float
+    standard_error: float
+    start: float
+    first_date: _dt.date
+    inspections: int
+
+    def at(self, date: _dt.date) -> float:
+        """The fitted mean corroded share on `date` (for drawing the line)."""
+        return self.start + self.rate * (date - self.first_date).days / DAYS_PER_YEAR
+
+
+@dataclass(frozen=True)
 class Trend:
     asset_tag: str
     rows: tuple[TrendRow, ...]
-    rate_points_per_year: float | None  # mean corroded share, first inspection to the latest
+    fit: RateFit | None  # None: fewer than MIN_INSPECTIONS_FOR_RATE inspections with a share, or one date
+
+    @property
+    def rate_points_per_year(self) -> float | None:
+        return None if self.fit is None else self.fit.rate
+
+    @property
+    def measured(self) -> int:
+        """How many inspections have a mean corroded share (an asset in view)."""
+        return sum(r.corroded_share_mean is not None for r in self.rows)
 
 
 def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendRow:
@@ -58,18 +86,31 @@ def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendR
     )
 
 
-def rate_points_per_year(rows: Sequence[TrendRow]) -> float | None:
-    """(latest mean - first mean) / years between them, over the inspections with a mean; None when
-    fewer than two such inspections or they share one date."""
+def fit_rate(rows: Sequence[TrendRow]) -> RateFit | None:
+    """The least-squares line through every inspection with a mean share (not first to latest only);
+    None when fewer than `MIN_INSPECTIONS_FOR_RATE` of them or all on one date."""
     measured = [r for r in rows if r.corroded_share_mean is not None]
-    if len(measured) < 2:
+    if len(measured) < MIN_INSPECTIONS_FOR_RATE:
         return None
-    first, last = measured[0], measured[-1]
-    years = (last.date - first.date).days / DAYS_PER_YEAR
-    if years <= 0:
+    first = min(r.date for r in measured)
+    xs = [(r.date - first).days / DAYS_PER_YEAR for r in measured]
+    ys = [float(r.corroded_share_mean) for r in measured if r.corroded_share_mean is not None]
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx <= 0:
         return None
-    assert first.corroded_share_mean is not None and last.corroded_share_mean is not None
-    return (last.corroded_share_mean - first.corroded_share_mean) / years
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    start = my - slope * mx
+    residual = sum((y - start - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    error = math.sqrt(residual / (n - 2) / sxx)
+    return RateFit(slope, error, start, first, n)
+
+
+def rate_points_per_year(rows: Sequence[TrendRow]) -> float | None:
+    """The fitted rate (`fit_rate`), None without one."""
+    fit = fit_rate(rows)
+    return None if fit is None else fit.rate
 
 
 def build_trend(
@@ -77,21 +118,42 @@ def build_trend(
 ) -> Trend:
     ordered = sorted(inspections, key=lambda i: (i.date, i.inspector, i.id))
     rows = tuple(trend_row(i, results.get(i.id, ())) for i in ordered)
-    return Trend(asset_tag, rows, rate_points_per_year(rows))
+    return Trend(asset_tag, rows, fit_rate(rows))
 
 
 def _num(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def trend_cells(row: TrendRow) -> list[str]:
+def iso_text(value: int | None) -> str:
+    """An ISO 4628-3 grade as the standard names it ("Ri 5"); "" without one."""
+    return "" if value is None else f"Ri {value}"
+
+
+def rate_text(trend: Trend) -> str:
+    """The rate of change as a sentence: the fitted rate ± its standard error over n inspections, or why
+    there is none."""
+    fit = trend.fit
+    if fit is None:
+        have = trend.measured
+        return (
+            f"Rate of change: too few inspections for a rate ({have} with an asset in view; "
+            f"{MIN_INSPECTIONS_FOR_RATE} or more on different dates are needed)"
+        )
+    return (
+        f"Rate of change of the mean corroded share: {fit.rate:+.2f} ± {fit.standard_error:.2f} points per "
+        f"year (least-squares line through {fit.inspections} inspections ± its standard error)"
+    )
+
+
+def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
     """The row as CSV cells, in `TREND_COLUMNS` order."""
     return [
         row.date.isoformat(),
         row.inspector,
         str(row.photos),
-        _num(row.corroded_share_mean),
-        _num(row.corroded_share_max),
+        _num(row.corroded_share_mean, digits),
+        _num(row.corroded_share_max, digits),
         "" if row.d610_worst is None else str(row.d610_worst),
         "" if row.iso_worst is None else str(row.iso_worst),
     ]

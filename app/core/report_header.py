@@ -1,0 +1,96 @@
+"""What a client expects at the top of every report page: asset ID, location, client, inspector and
+inspection date; from the project when the photo belongs to one, else as the user typed them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"  # the one way every report and message writes a moment
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """The inspection's facts a report prints on each page; empty strings are "not given"."""
+
+    asset_id: str = ""
+    location: str = ""
+    client: str = ""
+    inspector: str = ""
+    inspection_date: str = ""
+
+    LABELS = (
+        ("asset_id", "Asset ID"),
+        ("location", "Location"),
+        ("client", "Client"),
+        ("inspector", "Inspector"),
+        ("inspection_date", "Inspection date"),
+    )
+
+    def __post_init__(self) -> None:
+        for name, _label in self.LABELS:
+            object.__setattr__(self, name, " ".join(str(getattr(self, name) or "").split()))
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, name) for name, _label in self.LABELS)
+
+    def items(self) -> list[tuple[str, str]]:
+        """(label, value) of every field, "–" for those not given (a client sees what is missing)."""
+        return [(label, getattr(self, name) or "–") for name, label in self.LABELS]
+
+    def line(self) -> str:
+        """The fields on one line, as the page header prints them."""
+        return "  ·  ".join(f"{label}: {value}" for label, value in self.items())
+
+    def filled_from(self, other: ReportHeader | None) -> ReportHeader:
+        """This header with the fields it lacks taken from `other` (the user's typed values)."""
+        if other is None:
+            return self
+        mine = {name: getattr(self, name) or getattr(other, name) for name, _label in self.LABELS}
+        return ReportHeader(**mine)
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> ReportHeader:
+        names = {name for name, _label in cls.LABELS}
+        return cls(**{k: str(v) for k, v in (values or {}).items() if k in names and v is not None})
+
+
+def time_text(moment: _dt.datetime | str | None = None) -> str:
+    """A moment as every report writes it ("2026-12-06 02:44 UTC"); now when None. ISO strings such as
+    a record's `reviewed_at` ("2026-12-06T02:43:04+00:00") are rewritten the same way."""
+    if moment is None:
+        moment = _dt.datetime.now(_dt.timezone.utc)
+    elif isinstance(moment, str):
+        try:
+            moment = _dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return moment  # not a time we can read: shown as written rather than lost
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).strftime(TIME_FORMAT)
+
+
+def project_header(project: Any, photo_path: str | Path, client: str = "") -> ReportHeader | None:
+    """The header of a photo stored in `project` (an `app.core.project.store.Project`): its asset's tag
+    and location, its inspection's inspector and date; None when the project does not hold the photo."""
+    target = Path(photo_path).absolute()
+    for inspection in project.inspections():
+        for photo in project.photos(inspection.id):
+            where = project.photo_file(photo)
+            if where is not None and Path(where).absolute() == target:
+                asset = project.asset(inspection.asset_tag)
+                return ReportHeader(
+                    asset_id=inspection.asset_tag,
+                    location=asset.location if asset is not None else "",
+                    client=client,
+                    inspector=inspection.inspector,
+                    inspection_date=inspection.date.isoformat(),
+                )
+    return None

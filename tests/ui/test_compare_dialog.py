@@ -1,0 +1,77 @@
+"""Compare compares: each photo fills its own pane (a large photo beside a small one, both whole), zoom
+and pan stay in proportion, the overlays are shown, the panes are equally wide, figures under each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.analysis import analyze_rgb
+from app.core.overlay import blend_overlay
+from app.core.photos import read_image
+from app.core.project import Project, add_inspection_photos
+from app.ui.compare_dialog import CompareDialog
+from app.ui.qimage import qimage_to_rgb
+from tests.helpers.pipe_photos import photo_folder
+from tests.ui.conftest import TIMEOUT_MS
+
+
+@pytest.fixture
+def two_sizes(tmp_path: Path, tiny_model):
+    """A project whose first inspection has 64x48 photos and whose second has 256x192 ones."""
+    project = Project.create(tmp_path / "site.corroscope")
+    for n, size in enumerate(((48, 64), (192, 256))):
+        folder = photo_folder(tmp_path / f"insp{n}", 2, 0.1 + 0.1 * n, seed=n, size=size)
+        add_inspection_photos(project, tiny_model, "P-7", dt.date(2022 + n, 5, 1), sorted(folder.iterdir()))
+    yield project
+    project.close()
+
+
+def _fills_its_pane(view) -> bool:
+    rect = view.scene().sceneRect()
+    shown = view.transform().m11() * rect.width(), view.transform().m11() * rect.height()
+    port = view.viewport().rect()
+    return abs(shown[0] - port.width()) <= 2 or abs(shown[1] - port.height()) <= 2
+
+
+def test_each_side_fits_its_pane_and_zooms_in_proportion(qtbot, two_sizes, tiny_model):
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    left, right = dialog.views
+    assert abs(left.width() - right.width()) <= 2, "equal panes"
+    dialog.photo_boxes[0].setCurrentIndex(1)  # a change on one side keeps the other whole too
+    assert _fills_its_pane(left) and _fills_its_pane(right)
+    left.zoom_by(4.0)
+    assert right.zoom / left.zoom == pytest.approx(right.fit_zoom() / left.fit_zoom(), rel=0.02)
+    assert left.relative_zoom > 2 and right.relative_zoom == pytest.approx(left.relative_zoom, rel=0.02)
+    left.horizontalScrollBar().setValue(left.horizontalScrollBar().maximum())
+    lx, _ = left.relative_center()
+    rx, _ = right.relative_center()
+    assert rx == pytest.approx(lx, abs=0.02), "the same part of the frame on both sides"
+    for label in dialog.figure_labels:
+        assert "Corroded share" in label.text()
+
+
+def test_both_sides_show_their_overlay(qtbot, two_sizes, tiny_model):
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
+    for side, view in enumerate(dialog.views):
+        photo_id = dialog.photo_boxes[side].currentData()
+        path = two_sizes.photo_file(two_sizes.photo(photo_id))
+        rgb = read_image(path)
+        shown = qimage_to_rgb(view.image())
+        labels = analyze_rgb(tiny_model, rgb, path).labels
+        assert not np.array_equal(shown, rgb), "the overlay, not the bare photo"
+        assert np.array_equal(shown, blend_overlay(rgb, labels, tiny_model.classes))
+    dialog.overlay_check.setChecked(False)
+    assert np.array_equal(
+        qimage_to_rgb(dialog.views[0].image()),
+        read_image(two_sizes.photo_file(two_sizes.photo(dialog.photo_boxes[0].currentData()))),
+    )

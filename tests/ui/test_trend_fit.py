@@ -1,0 +1,80 @@
+"""The trend's rate: a least-squares line through every inspection (not the first and latest only), with
+its standard error, drawn in the trend view and PDF; too few inspections say so instead of a number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from app.core.project import Trend, TrendRow
+from app.core.project.records import Asset
+from app.core.project.trend import build_trend, fit_rate, iso_text, rate_text
+from app.report.project_pdf import render_asset_pdf
+from tests.ui.test_report_words import assert_words_whole, pdf_text
+
+DATES = [dt.date(2020, 1, 1), dt.date(2021, 1, 1), dt.date(2022, 1, 1), dt.date(2023, 1, 1)]
+MEANS = [10.0, 30.0, 20.0, 40.0]  # first to latest: 10 points a year; the line through all: 8.7
+
+
+def _rows(means, dates=DATES) -> tuple[TrendRow, ...]:
+    return tuple(
+        TrendRow(n, d, "J. Doe", 4, m, m + 5, 3, 5) for n, (d, m) in enumerate(zip(dates, means, strict=True))
+    )
+
+
+def _trend(means, dates=DATES) -> Trend:
+    rows = _rows(means, dates)
+    return Trend("P-7", rows, fit_rate(rows))
+
+
+def test_the_rate_is_the_least_squares_line_through_every_inspection():
+    trend = _trend(MEANS)
+    years = np.array([(d - DATES[0]).days / 365.25 for d in DATES])
+    slope, start = np.polyfit(years, MEANS, 1)
+    residual = np.asarray(MEANS) - (start + slope * years)
+    stderr = np.sqrt(residual @ residual / (len(years) - 2) / ((years - years.mean()) ** 2).sum())
+    assert trend.rate_points_per_year == pytest.approx(slope)
+    assert trend.fit.standard_error == pytest.approx(stderr)
+    assert trend.fit.at(DATES[0]) == pytest.approx(start)
+    first_to_latest = (MEANS[-1] - MEANS[0]) / years[-1]
+    assert trend.rate_points_per_year != pytest.approx(first_to_latest, abs=0.5)
+    text = rate_text(trend)
+    assert f"{slope:+.2f} ± {stderr:.2f} points per year" in text and "4 inspections" in text
+
+
+def test_fewer_than_three_inspections_give_no_rate():
+    for n in (1, 2):
+        trend = _trend(MEANS[:n], DATES[:n])
+        assert trend.fit is None and trend.rate_points_per_year is None
+        assert "too few inspections for a rate" in rate_text(trend)
+    assert build_trend("P-7", [], {}).fit is None
+    assert iso_text(5) == "Ri 5"
+
+
+def test_the_trend_pdf_says_the_fit_and_its_error_without_breaking_a_word(qapp):
+    trend = _trend(MEANS)
+    data = render_asset_pdf(Asset(1, "P-7", "Main line", "Quay 3"), trend, "site")
+    assert_words_whole(data, [rate_text(trend)])
+    text = pdf_text(data)
+    assert "least-squares line of the mean" in text  # the fit's legend in the plot
+    assert "Ri 5" in text
+    few = render_asset_pdf(Asset(1, "P-7"), _trend(MEANS[:2], DATES[:2]), "site")
+    assert "too few inspections for a rate" in pdf_text(few)
+
+
+def test_the_trend_view_draws_the_fitted_line(qtbot):
+    from app.ui.trend_view_widget import TrendViewWidget, _stamp
+
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    trend = _trend(MEANS)
+    view.set_trend(trend)
+    xs, ys = view.curve_data()["fit"]
+    assert xs == [_stamp(DATES[0]), _stamp(DATES[-1])]
+    assert ys == pytest.approx([trend.fit.at(DATES[0]), trend.fit.at(DATES[-1])])
+    assert "±" in view.rate_label.text()
+    view.set_trend(_trend(MEANS[:2], DATES[:2]))
+    assert view.curve_data()["fit"] == ([], [])
+    assert "too few inspections" in view.rate_label.text()
