@@ -166,7 +166,7 @@ def escape_cell(value: Any) -> str:
 
 def csv_columns(class_names: Iterable[str] = tuple(c.name for c in DEFAULT_CLASSES)) -> list[str]:
     """The header of `results.csv` (the GUI's batch CSV has the same); docs/user-guide.md explains each."""
-    return _record_columns(class_names)
+    return [escape_cell(c) for c in _record_columns(class_names)]  # class names come from the model
 
 
 def _record_columns(class_names: Iterable[str]) -> list[str]:
@@ -175,7 +175,7 @@ def _record_columns(class_names: Iterable[str]) -> list[str]:
         "width",
         "height",
         "provider",
-        *(escape_cell(f"{name}_percent") for name in class_names),  # names come from the model
+        *(f"{name}_percent" for name in class_names),
         *_BASE_TAIL,
         "mean_confidence",
         "seconds",
@@ -205,7 +205,7 @@ def csv_row(
         if found is not None:
             values["file"] = display_path(found[1])
     names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
-    return [escape_cell(values[c]) for c in csv_columns(names)]
+    return [escape_cell(values[c]) for c in _record_columns(names)]
 
 
 def failure_row(

@@ -180,7 +180,7 @@ def test_the_gui_batch_takes_the_same_lock(tmp_path: Path, model) -> None:
     lock = OutputLock.acquire(out)
     try:
         rows = controller._batch_rows(model, [tmp_path / "in"], BatchOptions(), out)
-        assert next(rows) == 2
+        assert len(next(rows)) == 2  # first the photos, then a row each
         with pytest.raises(OutputLockedError, match="Another Corroscope run"):
             next(rows)
     finally:
