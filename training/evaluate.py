@@ -25,6 +25,7 @@ from app.core.analysis import PhotoResult, analyze_rgb
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import file_sha256
+from app.core.model_accuracy import accuracy_line
 from app.core.palette import DEFAULT_CLASSES
 from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
 from training import data, metrics
@@ -55,6 +56,12 @@ class KerasSegmenter:
     """A `.keras` model shaped like `SegmentationModel` for `app.core.inference.segment`."""
 
     device = "Keras (CPU)"
+    provider = "Keras"
+    # A training checkpoint carries none of a contract file's figures: no range, no stated accuracy.
+    range_calibration = None
+    range_note = "no share range: a training checkpoint carries no range calibration"
+    accuracy = None
+    accuracy_line = accuracy_line(None)
 
     def __init__(self, path: Path, input_size: tuple[int, int]) -> None:
         from training.models import load_model

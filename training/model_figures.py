@@ -49,6 +49,20 @@ def accuracy_from_rows(rows: list[dict], measured_on: str) -> ModelAccuracy:
     )
 
 
+QUANTIZATION = "corroscope.quantization"
+
+
+def paired_quantization(int8: Path, float_model: Path) -> str:
+    """The int8 file's quantization record naming `float_model` as its float file, the file it was
+    quantized from kept as `quantized_from_sha256` (the weights are the same; only metadata differs)."""
+    made = json.loads(SegmentationModel.load(int8, "cpu").metadata.get(QUANTIZATION) or "{}")
+    if not made:
+        raise CorroscopeError(f"{int8}: not an int8 file of ours (no {QUANTIZATION} record)")
+    made.setdefault("quantized_from_sha256", made.get("float_model_sha256"))
+    made["float_model_sha256"] = SegmentationModel.load(float_model, "cpu").sha256
+    return json.dumps(made, separators=(",", ":"))
+
+
 def write_metadata(src: Path, dst: Path, entries: dict[str, str], overwrite: bool = False) -> Path:
     """A copy of `src` with these metadata entries set (others kept), written atomically to `dst`."""
     import onnx
@@ -85,16 +99,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--coverage", type=float, default=0.8, help="the range's target coverage")
     p.add_argument("--report", type=Path, help="JSON report (default: OUT with .figures.json)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    p.add_argument(
+        "--float-model",
+        type=Path,
+        default=None,
+        help="for an int8 file: the float file it pairs with, when that file too got new figures (its "
+        "SHA-256 changed; the one the int8 file was quantized from stays in the record)",
+    )
+    p.add_argument(
+        "--measured-on",
+        default=None,
+        help="how the figures were measured, said with them (default: the folds and the CV folder's name)",
+    )
     a = p.parse_args(argv)
     try:
         if not 0.5 <= a.coverage < 1.0:
             raise CorroscopeError(f"--coverage must be in [0.5, 1), got {a.coverage}")
         cal, per_photo, rows = calibrate_cv(a.cv, a.coverage)
-        accuracy = accuracy_from_rows(rows, f"{cal.held_out['folds']}-fold cross-validation, {a.cv.name}")
+        how = a.measured_on or f"{cal.held_out['folds']}-fold cross-validation, {a.cv.name}"
+        accuracy = accuracy_from_rows(rows, how)
         entries = {
             KEY_SHARE_RANGE: json.dumps(cal.to_json(), separators=(",", ":")),
             KEY_ACCURACY: json.dumps(accuracy.to_json(), separators=(",", ":")),
         }
+        if a.float_model is not None:
+            entries[QUANTIZATION] = paired_quantization(a.model, a.float_model)
         out = write_metadata(a.model, a.out, entries, a.overwrite)
     except (CorroscopeError, OSError) as exc:
         log.error("%s", exc)
