@@ -21,7 +21,7 @@ from app.core.analysis import PhotoFailure, PhotoFigures, relative_path, utc_tim
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
-from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord
+from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord, column_unit
 from app.core.text import display_path
 
 RESULT_SCHEMA = RECORD_SCHEMA  # the per-photo record's schema (`app.core.record`)
@@ -297,30 +297,6 @@ def run_record(
         "columns": list(columns),
         "column_units": {c: column_unit(c) for c in columns if column_unit(c)},
     }
-
-
-# The CSV keeps its column names (a renamed column breaks every reader of earlier files): what a number
-# is a share of, and in what unit, is said here and in results.json's `column_units`.
-_SHARE_OF_ASSET = "% of the asset's pixels (corrosion + asset)"
-_UNITS = {
-    "width": "px",
-    "height": "px",
-    "corroded_share": _SHARE_OF_ASSET,
-    "corroded_share_low": _SHARE_OF_ASSET,
-    "corroded_share_high": _SHARE_OF_ASSET,
-    "largest_patch_share": _SHARE_OF_ASSET,
-    "mean_confidence": "probability, 0-1",
-    "seconds": "s",
-    "mm_per_px": "mm per pixel",
-    "corrosion_area_mm2": "mm²",
-}
-
-
-def column_unit(column: str) -> str:
-    """The unit of a `results.csv` column ('' for text); `<class>_percent` is % of the photo's pixels."""
-    if column.endswith("_percent"):
-        return "% of the photo's pixels"
-    return _UNITS.get(column, "")
 
 
 def write_run_json(path: str | os.PathLike[str], record: Mapping[str, Any], overwrite: bool = False) -> Path:

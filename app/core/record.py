@@ -513,3 +513,27 @@ def _check_types(data: Mapping[str, Any], fields: Mapping[str, tuple[type, ...]]
             raise RecordError(
                 f"is not a Corroscope record of this version (field '{prefix}{name}' is missing or wrong)"
             )
+
+
+# The CSV keeps its column names (a renamed column breaks every reader of earlier files): what a number
+# is a share of, and in what unit, is said here and in results.json's `column_units`.
+_SHARE_OF_ASSET = "% of the asset's pixels (corrosion + asset)"
+_UNITS = {
+    "width": "px",
+    "height": "px",
+    "corroded_share": _SHARE_OF_ASSET,
+    "corroded_share_low": _SHARE_OF_ASSET,
+    "corroded_share_high": _SHARE_OF_ASSET,
+    "largest_patch_share": _SHARE_OF_ASSET,
+    "mean_confidence": "probability, 0-1",
+    "seconds": "s",
+    "mm_per_px": "mm per pixel",
+    "corrosion_area_mm2": "mm²",
+}
+
+
+def column_unit(column: str) -> str:
+    """The unit of a `results.csv` column ('' for text); `<class>_percent` is % of the photo's pixels."""
+    if column.endswith("_percent"):
+        return "% of the photo's pixels"
+    return _UNITS.get(column, "")

@@ -31,13 +31,12 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
     rows = [  # the model's own text is cut (a 20 MB value went whole into every PDF: 1.6 GB, 20 s)
-        ("Model file", safe_path(model.path.name)),
-        ("Model SHA-256", model.sha256),
+        ("Model file", f"{safe_path(model.path.name)} (SHA-256 {model.sha256})"),
         ("Architecture", safe_text(arch) if arch else "not stated"),
         ("Provider", provider_name(provider) if provider else model.device),
     ]
-    if model.cuda_note:
-        rows.append(("Why not CUDA", model.cuda_note))
+    if model.cuda_note:  # on the provider's row: the photo report stays one page
+        rows[-1] = ("Provider", f"{rows[-1][1]} ({model.cuda_note})")
     return rows
 
 
@@ -111,7 +110,6 @@ def draw_photo_report(
 ) -> None:
     """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades;
     `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
-    c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
@@ -140,10 +138,9 @@ def draw_photo_report(
     c.rows([r for r in figures.figure_rows(result, scales[0]) if r[0] not in skip], size=9)
     c.y += c.mm(2)
     measures_pdf.draw_measures_section(c, result)
-    review = review or {}
-    signed = review.get("figures_source") == "reviewed"
-    draw_accuracy(
-        c, accuracy_lines(typical_error, signed, review.get("reviewed_by"), review.get("reviewed_at"))
-    )
+    record = review if isinstance(review, PhotoRecord) else PhotoRecord(review or {})
+    who = record.review()
+    signed = record.figures_source == "reviewed"
+    draw_accuracy(c, accuracy_lines(typical_error, signed, who["reviewed_by"], who["reviewed_at"]))
     c.text("Model", size=11, bold=True)
     c.rows(model_rows(model, result.provider), size=8.5)

@@ -99,7 +99,7 @@ class ModelMenu(QObject):
             ModelInfoDialog(self.host.controller.model, self._parent).exec()
 
     def show_user_guide(self) -> None:
-        problem = open_user_guide(self)
+        problem = open_user_guide(self._parent)
         if problem:
             self.host.show_message(problem, "warning")
 

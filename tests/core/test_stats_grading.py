@@ -254,5 +254,5 @@ def test_a_share_range_reads_the_same_in_the_review_reason_and_the_range_text() 
     from app.core.grading import share_number
 
     assert share_number(0.7071) == "0.71" and share_number(43.46) == "43.5" and share_number(6) == "6.0"
-    reasons = assess(_stats_with_share(21.0), 0.95, share_range=(0.7071, 43.46)).reasons
+    reasons = assess(_stats_with_share(21.0), 0.95, share_range=ShareRange(21.0, 0.7071, 43.46)).reasons
     assert any("range 0.71-43.5 %" in r for r in reasons), reasons

@@ -114,7 +114,7 @@ def test_the_batch_pdf_has_the_header_on_every_page(qtbot, window, tmp_path: Pat
     assert len(page_texts(tmp_path / "b.pdf")) >= 3
     assert_header_on_every_page(tmp_path / "b.pdf", HEADER)
     text = " ".join(page_texts(tmp_path / "b.pdf"))
-    assert "Statement of accuracy" in text and "Typical error of the model" in text
+    assert "Statement of accuracy" in text and "Model estimate:" in text
 
 
 def test_the_statement_of_accuracy_names_the_reviewer_and_the_typical_error(qapp, tiny_model):
