@@ -50,8 +50,8 @@ class AdaptSettings:
     min_photos: int = 3
     min_class_pixels: int = 100
     l2: float = 1e-3
-    steps: int = 150
-    pixels_per_class: int = 300
+    steps: int = 100
+    pixels_per_class: int = 200
     seed: int = 0
 
 

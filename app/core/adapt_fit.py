@@ -66,19 +66,21 @@ def fit_classifier(
     """Minimise the weighted cross-entropy of softmax(x W^T + b) against soft targets y (N x C) plus
     l2/2 * |(W, b) - base|^2, starting from `base`."""
     k = base.weight.shape[1]
-    xb = np.hstack([x.astype(np.float64), np.ones((len(x), 1))])
+    # float32 products (the features are float32): half the time of float64 at no cost in the result
+    xb = np.hstack([x.astype(np.float32), np.ones((len(x), 1), np.float32)])
     theta0 = np.hstack([base.weight, base.bias[:, None]]).astype(np.float64)  # C x (K + 1)
-    wn = sample_weight.astype(np.float64) / max(float(sample_weight.sum()), 1e-12)
-    y = y.astype(np.float64)
+    wn = (sample_weight / max(float(sample_weight.sum()), 1e-12)).astype(np.float32)[:, None]
+    y = y.astype(np.float32)
+    y_total = y.sum(axis=1, keepdims=True)
 
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = xb @ theta.T
+        z = xb @ theta.T.astype(np.float32)
         z -= z.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         diff = theta - theta0
-        loss = -float(np.sum(wn[:, None] * y * log_p)) + 0.5 * l2 * float(np.sum(diff * diff))
-        resid = (np.exp(log_p) * y.sum(axis=1, keepdims=True) - y) * wn[:, None]
-        return loss, resid.T @ xb + l2 * diff
+        loss = -float(np.sum(wn * y * log_p)) + 0.5 * l2 * float(np.sum(diff * diff))
+        resid = (np.exp(log_p) * y_total - y) * wn
+        return loss, (xb.T @ resid).T.astype(np.float64) + l2 * diff
 
     theta = _lbfgs(loss_grad, theta0.copy(), steps, cancelled)
     return Classifier(theta[:, :k].copy(), theta[:, k].copy())
@@ -107,7 +109,8 @@ def _lbfgs(
             s_hist.clear()
             y_hist.clear()
             d, slope = -g, -float(np.sum(g * g))
-        step = 1.0
+        # without curvature yet, a first step of unit length (not of the gradient's size)
+        step = 1.0 if s_hist else 1.0 / max(float(np.sqrt(np.sum(d * d))), 1e-12)
         for _ in range(30):
             x_new = x + step * d
             loss_new, g_new = f(x_new)

@@ -2,8 +2,9 @@
 
 What site adaptation (`app.core.adapt`) needs and no more: list the graph's nodes, read and replace
 initializers by name, add graph outputs (an intermediate tensor ONNX Runtime then returns) and set
-metadata entries. Fields are copied as bytes; only the messages edited are encoded again. Field numbers
-are those of onnx.proto (the same reader as `app.core.onnx_scan`).
+metadata entries. Fields are read as views (weights are not copied) and written back as they were;
+only the messages edited are encoded again. Field numbers are those of onnx.proto (the same reader as
+`app.core.onnx_scan`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Node:
 class _Field:
     number: int
     wire: int
-    raw: bytes  # the whole field, key included
-    value: bytes | int  # the payload of a length-delimited field, else the varint (fixed: 0)
+    raw: memoryview  # the whole field, key included (a view: weights are not copied)
+    value: memoryview | int  # the payload of a length-delimited field, else the varint (fixed: 0)
 
 
 def _split(buf: bytes | memoryview) -> list[_Field]:
@@ -49,21 +50,21 @@ def _split(buf: bytes | memoryview) -> list[_Field]:
         start = pos
         key, pos = _varint(view, pos)
         number, wire = key >> 3, key & 7
-        value: bytes | int = 0
+        value: memoryview | int = 0
         if wire == 0:
             value, pos = _varint(view, pos)
         elif wire == 2:
             size, pos = _varint(view, pos)
             if pos + size > len(view):
                 raise MalformedModel("a field runs past the end of its message")
-            value, pos = bytes(view[pos : pos + size]), pos + size
+            value, pos = view[pos : pos + size], pos + size
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
         else:
             raise MalformedModel(f"unsupported wire type {wire}")
         if number == 0 or pos > len(view):
             raise MalformedModel("malformed field")
-        out.append(_Field(number, wire, bytes(view[start:pos]), value))
+        out.append(_Field(number, wire, view[start:pos], value))
     return out
 
 
@@ -88,8 +89,8 @@ def _bytes_field(number: int, payload: bytes) -> bytes:
     return _key(number, 2) + _encode_varint(len(payload)) + payload
 
 
-def _text(value: bytes | int) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else ""
+def _text(value: memoryview | int) -> str:
+    return bytes(value).decode("utf-8", errors="replace") if isinstance(value, memoryview) else ""
 
 
 def _packed_varints(fields: Sequence[_Field], number: int) -> list[int]:
@@ -100,7 +101,7 @@ def _packed_varints(fields: Sequence[_Field], number: int) -> list[int]:
             continue
         if f.wire == 0:
             values.append(int(f.value))
-        elif isinstance(f.value, bytes):
+        elif isinstance(f.value, memoryview):
             view, pos = memoryview(f.value), 0
             while pos < len(view):
                 v, pos = _varint(view, pos)
@@ -117,23 +118,25 @@ class ModelBytes:
 
     def __init__(self, data: bytes) -> None:
         self._model = _split(data)
-        graphs = [f for f in self._model if f.number == _MODEL_GRAPH and isinstance(f.value, bytes)]
+        graphs = [f for f in self._model if f.number == _MODEL_GRAPH and isinstance(f.value, memoryview)]
         if len(graphs) != 1:
             raise MalformedModel("the model has no graph")
         self._graph = _split(graphs[0].value)
+        self._inits = {_tensor_name(f.value): f for f in self._graph if f.number == _GRAPH_INIT}
 
     def nodes(self) -> list[Node]:
-        return [_node(f.value) for f in self._graph if f.number == _GRAPH_NODE and isinstance(f.value, bytes)]
+        nodes = [f.value for f in self._graph if f.number == _GRAPH_NODE]
+        return [_node(v) for v in nodes if isinstance(v, memoryview)]
 
     def initializer_names(self) -> set[str]:
-        return {_tensor_name(f.value) for f in self._graph if f.number == _GRAPH_INIT}
+        return set(self._inits)
 
     def initializer(self, name: str) -> np.ndarray:
         """The initializer's values; KeyError when the graph has none of that name."""
-        for f in self._graph:
-            if f.number == _GRAPH_INIT and isinstance(f.value, bytes) and _tensor_name(f.value) == name:
-                return _tensor_array(f.value)
-        raise KeyError(name)
+        f = self._inits[name]
+        if not isinstance(f.value, memoryview):
+            raise MalformedModel(f"initializer {name!r} is not a message")
+        return _tensor_array(f.value)
 
     def edited(
         self,
@@ -172,11 +175,11 @@ class ModelBytes:
         return bytes(out)
 
 
-def _node(buf: bytes) -> Node:
+def _node(buf: memoryview) -> Node:
     fields = _split(buf)
     ints: dict[str, int] = {}
     for f in fields:
-        if f.number == _NODE_ATTR and isinstance(f.value, bytes):
+        if f.number == _NODE_ATTR and isinstance(f.value, memoryview):
             attr = _split(f.value)
             name = next((_text(a.value) for a in attr if a.number == _ATTR_NAME), "")
             value = next((a.value for a in attr if a.number == _ATTR_I and a.wire == 0), None)
@@ -191,30 +194,31 @@ def _node(buf: bytes) -> Node:
     )
 
 
-def _entry_key(value: bytes | int) -> str | None:
-    if not isinstance(value, bytes):
+def _entry_key(value: memoryview | int) -> str | None:
+    if not isinstance(value, memoryview):
         return None
     return next((_text(f.value) for f in _split(value) if f.number == 1), "")
 
 
-def _tensor_name(value: bytes | int) -> str:
-    if not isinstance(value, bytes):
+def _tensor_name(value: memoryview | int) -> str:
+    if not isinstance(value, memoryview):
         return ""
     return next((_text(f.value) for f in _split(value) if f.number == _T_NAME), "")
 
 
-def _tensor_array(buf: bytes) -> np.ndarray:
+def _tensor_array(buf: memoryview) -> np.ndarray:
     fields = _split(buf)
     dims = tuple(_signed(d) for d in _packed_varints(fields, _T_DIMS))
     code = next((int(f.value) for f in fields if f.number == _T_TYPE and f.wire == 0), 0)
     if code not in _DTYPES:
         raise MalformedModel(f"tensor data type {code} is not one adaptation edits")
     dtype = np.dtype(_DTYPES[code]).newbyteorder("<")
-    raw = next((f.value for f in fields if f.number == _T_RAW and isinstance(f.value, bytes)), None)
+    raw = next((f.value for f in fields if f.number == _T_RAW and isinstance(f.value, memoryview)), None)
     if raw is not None:
         flat = np.frombuffer(raw, dtype=dtype)
     elif code == 1:
-        floats = b"".join(f.value for f in fields if f.number == _T_FLOAT and isinstance(f.value, bytes))
+        parts = [f.value for f in fields if f.number == _T_FLOAT]
+        floats = b"".join(bytes(v) for v in parts if isinstance(v, memoryview))
         flat = np.frombuffer(floats, dtype="<f4")
     else:
         number = _T_INT64 if code == 7 else _T_INT32
