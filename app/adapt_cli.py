@@ -34,7 +34,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     p.add_argument("--model", type=Path, metavar="FILE", help="base ONNX model (default: the bundled one)")
-    p.add_argument("--min-photos", type=int, default=AdaptSettings().min_photos, metavar="N")
+    defaults = AdaptSettings()
+    p.add_argument(
+        "--min-photos",
+        type=int,
+        default=defaults.min_photos,
+        metavar="N",
+        help=f"fewest reviewed photos to adapt on (default {defaults.min_photos})",
+    )
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=defaults.l2,
+        metavar="X",
+        help=f"pull towards the base model's weights (default {defaults.l2:g}; larger: "
+        "closer to the base model, less harm on photos unlike the site, less gain on it)",
+    )
     p.set_defaults(run=run)
 
 
@@ -53,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, what: str) -> None:
         print(f"[{done + 1}/{total}] {what}", file=sys.stderr, flush=True)
 
-    settings = AdaptSettings(min_photos=args.min_photos)
+    if args.min_photos < 2 or args.l2 < 0:
+        print("error: --min-photos must be at least 2 and --l2 not negative", file=sys.stderr)
+        return EXIT_USAGE
+    settings = AdaptSettings(min_photos=args.min_photos, l2=args.l2)
     try:
         result = adapt_model(base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress)
     except AdaptRefused as exc:
