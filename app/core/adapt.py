@@ -111,9 +111,10 @@ def adapt_model(
     settings = settings or AdaptSettings()
     base_path, out = Path(base_path), Path(out)
     _check_out(base_path, out, overwrite)
-    if len(pairs) < settings.min_photos:
+    least = max(2, settings.min_photos)  # leave-one-out needs one photo to fit on
+    if len(pairs) < least:
         raise AdaptRefused(
-            f"{len(pairs)} reviewed photo(s); adaptation needs at least {settings.min_photos} "
+            f"{len(pairs)} reviewed photo(s); adaptation needs at least {least} "
             "(review more photos first). The base model stays in use."
         )
     base = SegmentationModel.load(base_path, device="cpu")
