@@ -85,7 +85,11 @@ def _mean_sd(values: list[float]) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="bench-adapt-"))
+    with tempfile.TemporaryDirectory(prefix="bench-adapt-") as tmp:
+        return _run(args, Path(tmp))
+
+
+def _run(args: argparse.Namespace, work: Path) -> dict:
     ids, truths, originals, painted = _site(args.data, work)
     base = SegmentationModel.load(args.model, device="cpu")
     base_painted = {i: _scores(base, painted[i], truths[i]) for i in ids}
@@ -141,10 +145,14 @@ def _summary(rows: list[dict], sizes: list[int]) -> list[dict]:
 
 def cost(args: argparse.Namespace) -> dict:
     """One adaptation on 10 photos at 4000x3000 in this process (run as a child): seconds, peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="bench-adapt-12mp-") as tmp:
+        return _cost(args, Path(tmp))
+
+
+def _cost(args: argparse.Namespace, work: Path) -> dict:
     import psutil
 
     ids = (args.data / "val.txt").read_text().split()[:10]
-    work = Path(tempfile.mkdtemp(prefix="bench-adapt-12mp-"))
     pairs = []
     for i in ids:
         rgb = read_image(args.data / "DATASET" / "original" / f"ORI_{i}.png")
