@@ -1,4 +1,5 @@
-"""The `corroscope` command: `gui` (default), `analyze PATH... --out DIR`, `selftest`, `--version`.
+"""The `corroscope` command: `gui` (default), `analyze PATH... --out DIR`, `selftest`, `project ...`,
+`adapt PHOTO... --reviewed-masks DIR --out FILE`, `--version`.
 
 Qt and the PDF report are imported only when asked for, so `analyze` and `selftest` run headless.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import app
-from app import project_cli
+from app import adapt_cli, project_cli
 from app.analyze_cli import add_analyze_args, analyze
 from app.cli_common import (
     EXIT_FAILED,
@@ -36,7 +37,7 @@ from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
 from app.core.text import safe_path, safe_text
 
-SUBCOMMANDS = ("gui", "analyze", "selftest", "project")
+SUBCOMMANDS = ("gui", "analyze", "selftest", "project", "adapt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment corrosion on photos of pipes. Without a command, the desktop app starts.",
     )
     parser.add_argument("--version", action="version", version=f"corroscope {app.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest,project}")
+    sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest,project,adapt}")
     sub.add_parser("gui", help="start the desktop app (default); its options: corroscope gui --help")
 
     an = sub.add_parser("analyze", help="analyse photos or folders headless; writes mask, overlay, JSON, CSV")
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(st)
     st.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
     project_cli.register(sub)  # `corroscope project ...`; sets args.run
+    adapt_cli.register(sub)  # `corroscope adapt ...`; sets args.run
     return parser
 
 

@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
     def update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
         self.actions["model_info"].setEnabled(has_model)
+        self.actions["adapt_model"].setEnabled(has_model)
         self.actions["export"].setEnabled(self.controller.result is not None)
         has_rows = self.batch_model.rowCount() > 0
         self.actions["export_csv"].setEnabled(has_rows)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 import app
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
+from app.ui.adapt_ui import AdaptRun, ask_output, reviewed_photos
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.host import WindowHost
 from app.ui.model_info_dialog import ModelInfoDialog
@@ -83,6 +84,25 @@ class ModelMenu(QObject):
             self.host.show_message(NO_MODEL_TEXT, "warning")
         else:
             self.host.controller.load_model(path, self.host.settings.device)
+
+    def adapt_model_dialog(self) -> None:
+        """Refit the loaded model to the reviewed masks of the batch's (or the folder's) photos."""
+        model = self.controller.model
+        if model is None:
+            return
+        pairs = reviewed_photos(self)
+        if not pairs:
+            self.show_message(
+                "No reviewed masks found for these photos: review a few (Edit ▸ Mark reviewed, File ▸ Save "
+                "reviewed mask), then adapt.",
+                "warning",
+            )
+            return
+        out = ask_output(self, pairs[0][0].parent)
+        if out is None:
+            return
+        self._adapt_run = AdaptRun(self, model.path, pairs, out)  # kept until it ends
+        self._adapt_run.start()
 
     def set_cpu_only(self, on: bool) -> None:
         self.host.settings.device = "cpu" if on else "auto"

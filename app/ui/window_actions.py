@@ -83,10 +83,18 @@ ACTIONS = (
     ActionSpec(
         "default_model",
         "&Model",
-        "Use the &default model",
+        "Return to the &shipped model",
         "use_default_model",
         None,
-        "Forget the model loaded by hand and load the bundled one",
+        "Forget the model loaded by hand (or adapted) and load the bundled one",
+    ),
+    ActionSpec(
+        "adapt_model",
+        "&Model",
+        "&Adapt to these reviewed photos…",
+        "adapt_model_dialog",
+        None,
+        "Refit the model's final classifier to the reviewed masks of these photos; writes a new model file",
     ),
     ActionSpec("model_info", "&Model", "Model &information…", "show_model_info", "Ctrl+I"),
     ActionSpec(

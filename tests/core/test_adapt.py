@@ -1,0 +1,233 @@
+"""Site adaptation (`app.core.adapt`) on a tiny real ONNX model shaped like the shipped one: features
+at half the input size, a 1x1 classifier, bilinear upsampling, softmax, NHWC probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from app.cli import main
+from app.core import contract
+from app.core.adapt import KEY_ADAPTATION, AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
+from app.core.files import write_png
+from app.core.model import SegmentationModel, file_sha256
+from app.core.onnx_edit import ModelBytes
+from app.core.palette import DEFAULT_CLASSES
+from app.core.reviewed import ReviewState, write_reviewed_mask
+from tests.helpers.tiny_models import IR_VERSION, OPSET, default_metadata
+
+SIZE = 16
+CORROSION, ASSET, BACKGROUND = 0, 1, 2
+YELLOW, RED, GREEN = (230, 210, 30), (200, 40, 30), (40, 170, 50)
+# Features: relu of (r, g, b, r - g, g - r, b - g) / 255 at half resolution (a 2x2 stride-2 mean).
+_FEATURE_MIX = np.array(
+    [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, -1, 0], [-1, 1, 0], [0, -1, 1]], dtype=np.float32
+)
+# The "shipped" classifier knows red is corrosion and green background, and takes only blue for asset:
+# a yellow-painted pipe is a site it has never seen.
+_BASE_W = np.array([[4, 0, 0, 6, 0, 0], [0, 0, 6, 0, 0, 4], [0, 4, 0, 0, 6, 0]], dtype=np.float32)
+
+
+def site_model(path: Path) -> Path:
+    """The tiny two-stage model: features (Conv + Relu), classifier (1x1 Conv), Resize x2, Softmax."""
+    k = len(_FEATURE_MIX)
+    feat_w = np.repeat(np.repeat(_FEATURE_MIX[:, :, None, None] / 4.0 / 255.0, 2, axis=2), 2, axis=3)
+    nodes = [
+        helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["f"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["nchw", "feat_w"], ["pre"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["pre"], ["features"]),
+        helper.make_node("Conv", ["features", "cls_w", "cls_b"], ["logits"], kernel_shape=[1, 1]),
+        helper.make_node("Resize", ["logits", "", "scales"], ["up"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Softmax", ["up"], ["soft"], axis=1),
+        helper.make_node("Transpose", ["soft"], [contract.PROBABILITIES_OUTPUT], perm=[0, 2, 3, 1]),
+        helper.make_node("ArgMax", [contract.PROBABILITIES_OUTPUT], ["l64"], axis=3, keepdims=0),
+        helper.make_node("Cast", ["l64"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8),
+    ]  # fmt: skip
+    inits = [
+        numpy_helper.from_array(feat_w.astype(np.float32), "feat_w"),
+        numpy_helper.from_array(_BASE_W.reshape(3, k, 1, 1), "cls_w"),
+        numpy_helper.from_array(np.zeros(3, np.float32), "cls_b"),
+        numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "site",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["N", SIZE, SIZE, 3])],
+        [
+            helper.make_tensor_value_info(contract.PROBABILITIES_OUTPUT, TensorProto.FLOAT, ["N", SIZE, SIZE, 3]),  # noqa: E501
+            helper.make_tensor_value_info(contract.LABELS_OUTPUT, TensorProto.UINT8, ["N", SIZE, SIZE]),
+        ],
+        inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    for key, value in default_metadata((SIZE, SIZE)).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def _scene(rng: np.random.Generator, asset_colour=YELLOW) -> tuple[np.ndarray, np.ndarray]:
+    """A 32x32 photo: a horizontal pipe (asset colour) with a rust patch, on a green background."""
+    labels = np.full((32, 32), BACKGROUND, np.uint8)
+    top = int(rng.integers(6, 12))
+    labels[top : top + 14] = ASSET
+    x = int(rng.integers(2, 20))
+    labels[top + 3 : top + 3 + int(rng.integers(4, 9)), x : x + int(rng.integers(5, 11))] = CORROSION
+    colours = np.array([RED, asset_colour, GREEN], np.float32)
+    rgb = colours[labels] + rng.normal(0, 8, (32, 32, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8), labels
+
+
+def _site(root: Path, n: int, seed: int = 0, reviewer: str = "A. Inspector") -> tuple[list[Path], Path]:
+    rng = np.random.default_rng(seed)
+    photos, masks = root / "photos", root / "masks"
+    photos.mkdir(parents=True)
+    masks.mkdir()
+    paths = []
+    for i in range(n):
+        rgb, labels = _scene(rng)
+        paths.append(write_png(photos / f"p{i}.png", rgb))
+        review = ReviewState("reviewed", reviewer, "2026-12-01T10:00:00+00:00")
+        write_reviewed_mask(masks / f"p{i}_mask.reviewed.png", labels, DEFAULT_CLASSES, review)
+    return paths, masks
+
+
+def _agreement(model: SegmentationModel, rgb: np.ndarray, labels: np.ndarray) -> float:
+    from app.core.inference import segment
+
+    return float(np.mean(segment(model, rgb).labels == labels))
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    return site_model(tmp_path / "base.onnx")
+
+
+def test_refit_moves_predictions_towards_the_reviewed_masks(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 5)
+    out = tmp_path / "site.onnx"
+    seen: list[tuple[int, int, str]] = []
+    result = adapt_model(base, reviewed_pairs(photos, masks), out, progress=lambda *a: seen.append(a))
+    adapted, shipped = SegmentationModel.load(out, device="cpu"), SegmentationModel.load(base, device="cpu")
+    rng = np.random.default_rng(99)  # photos the adaptation never saw
+    before, after = [], []
+    for _ in range(4):
+        rgb, labels = _scene(rng)
+        before.append(_agreement(shipped, rgb, labels))
+        after.append(_agreement(adapted, rgb, labels))
+    assert np.mean(after) > np.mean(before) + 0.2, (before, after)
+    assert np.mean(after) > 0.9
+    assert result.adapted.share_error < result.base.share_error
+    assert seen and seen[-1][0] == seen[-1][1] - 1  # progress reached its last step
+    # the base file is untouched and the new one differs only where it should
+    assert (
+        ModelBytes(out.read_bytes()).initializer("feat_w").tolist()
+        == ModelBytes(base.read_bytes()).initializer("feat_w").tolist()
+    )
+    assert not np.array_equal(
+        ModelBytes(out.read_bytes()).initializer("cls_w"), ModelBytes(base.read_bytes()).initializer("cls_w")
+    )
+
+
+def test_the_adapted_model_carries_its_provenance_and_leave_one_out_error(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 4, reviewer="B. Welder")
+    out = tmp_path / "site.onnx"
+    adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(steps=60))
+    model = SegmentationModel.load(out, device="cpu")
+    meta = json.loads(model.metadata[KEY_ADAPTATION])
+    assert meta["base_model"] == {"file": "base.onnx", "sha256": file_sha256(base)}
+    assert [p["photo"] for p in meta["photos"]] == [p.name for p in photos]
+    assert [p["sha256"] for p in meta["photos"]] == [file_sha256(p) for p in photos]
+    assert {p["reviewed_by"] for p in meta["photos"]} == {"B. Welder"}
+    assert meta["settings"]["steps"] == 60
+    loo = meta["leave_one_out"]
+    assert loo["base"]["photos"] == loo["adapted"]["photos"] == 4
+    assert loo["adapted"]["share_error"] <= loo["base"]["share_error"]
+    assert 0.0 <= loo["adapted"]["d610_agreement"] <= 1.0
+    assert contract.KEY_METRICS not in model.metadata  # the base model's figures are not this one's
+    assert model.metadata[contract.KEY_CREATED][:4].isdigit()
+    assert "adapted to 4 reviewed photos" in model.metadata[contract.KEY_TRAINED_ON]
+
+
+def test_too_few_reviewed_photos_are_refused_and_nothing_is_written(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 2)
+    out = tmp_path / "site.onnx"
+    with pytest.raises(AdaptRefused, match="at least 3"):
+        adapt_model(base, reviewed_pairs(photos, masks), out)
+    assert not out.exists()
+
+
+def test_a_class_never_painted_is_refused(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 3)
+    for mask in masks.iterdir():  # repaint every rust patch as pipe: corrosion is never painted
+        from app.core.reviewed import read_reviewed_mask
+
+        labels = read_reviewed_mask(mask).labels
+        labels[labels == CORROSION] = ASSET
+        write_reviewed_mask(mask, labels, overwrite=True)
+    with pytest.raises(AdaptRefused, match="'corrosion'"):
+        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx")
+
+
+def test_masks_of_another_models_classes_are_refused(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 3)
+    mask = next(iter(sorted(masks.iterdir())))
+    other = np.zeros((32, 32, 3), np.uint8)
+    other[:, :16] = (255, 0, 255)  # a class colour this model does not have
+    write_png(mask, other, overwrite=True)
+    with pytest.raises(AdaptRefused, match="class colours"):
+        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx")
+
+
+def test_a_leave_one_out_error_worse_than_the_base_models_is_refused(tmp_path: Path, base: Path):
+    # Masks that contradict each other: the pipe is asset in some, corrosion in others.
+    photos, masks = _site(tmp_path, 4)
+    for i, mask in enumerate(sorted(masks.iterdir())):
+        from app.core.reviewed import read_reviewed_mask
+
+        labels = read_reviewed_mask(mask).labels
+        if i % 2:
+            labels[labels == ASSET] = CORROSION
+            labels[:2] = ASSET
+        write_reviewed_mask(mask, labels, overwrite=True)
+    out = tmp_path / "site.onnx"
+    with pytest.raises(AdaptRefused, match="would not help"):
+        adapt_model(base, reviewed_pairs(photos, masks), out)
+    assert not out.exists()
+
+
+def test_the_base_model_and_an_existing_file_are_never_replaced(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 3)
+    pairs = reviewed_pairs(photos, masks)
+    before = base.read_bytes()
+    with pytest.raises(AdaptRefused, match="base model"):
+        adapt_model(base, pairs, base, overwrite=True)
+    taken = tmp_path / "taken.onnx"
+    taken.write_bytes(b"mine")
+    with pytest.raises(AdaptRefused, match="already exists"):
+        adapt_model(base, pairs, taken)
+    assert base.read_bytes() == before and taken.read_bytes() == b"mine"
+
+
+def test_cli_adapt_writes_a_model_and_refuses_too_few(tmp_path: Path, base: Path, capsys):
+    photos, masks = _site(tmp_path, 4)
+    out = tmp_path / "site-model.onnx"
+    args = ["adapt", str(photos[0].parent), "--reviewed-masks", str(masks), "--model", str(base)]
+    assert main([*args, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "4 of 4 photo(s) have a reviewed mask" in text and "Leave-one-out" in text
+    assert KEY_ADAPTATION in SegmentationModel.load(out, device="cpu").metadata
+    few = ["adapt", str(photos[0]), str(photos[1]), "--reviewed-masks", str(masks), "--model", str(base)]
+    assert main([*few, "--out", str(tmp_path / "b.onnx")]) == 1
+    assert "at least 3" in capsys.readouterr().err
+    assert not (tmp_path / "b.onnx").exists()

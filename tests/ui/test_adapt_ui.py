@@ -1,0 +1,63 @@
+"""Model ▸ Adapt to these reviewed photos…: a real adaptation in the window's worker pool, the adapted
+model loaded, a cancel that writes nothing, and the way back to the shipped model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from app.ui.adapt_ui import AdaptRun, reviewed_photos
+from app.ui.main_window import MainWindow
+from tests.core.test_adapt import _site, site_model
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+
+
+def _window(qtbot, settings, model: Path) -> MainWindow:
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.controller.load_model(model, "cpu")
+    return win
+
+
+def _reviewed_folder(tmp_path: Path) -> list[Path]:
+    photos, masks = _site(tmp_path, 4)
+    for mask in masks.iterdir():  # saved beside the photos, as File ▸ Save reviewed mask does by default
+        mask.rename(photos[0].parent / mask.name)
+    return photos
+
+
+def test_adapt_runs_in_a_worker_and_loads_the_adapted_model(qtbot, settings, tmp_path, monkeypatch):
+    base = site_model(tmp_path / "base.onnx")
+    photos = _reviewed_folder(tmp_path)
+    win = _window(qtbot, settings, base)
+    open_and_wait(qtbot, win, photos[0])
+    assert [p for p, _ in reviewed_photos(win)] == photos
+    out = tmp_path / "site-model.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    assert win.actions["adapt_model"].isEnabled()
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=60_000):
+        win.actions["adapt_model"].trigger()
+    assert win.controller.model.path == out
+    assert "Adapted to 4 reviewed photos" in win.banner.text
+    assert settings.model_path == out  # remembered like any model loaded by hand
+    assert win.actions["default_model"].text().replace("&", "") == "Return to the shipped model"
+    assert win.actions["default_model"].isEnabled()
+    win.controller.shutdown()
+
+
+def test_a_cancelled_adaptation_writes_nothing(qtbot, settings, tmp_path):
+    base = site_model(tmp_path / "base.onnx")
+    photos = _reviewed_folder(tmp_path)
+    win = _window(qtbot, settings, base)
+    out = tmp_path / "site-model.onnx"
+    pairs = [(p, p.parent / f"{p.stem}_mask.reviewed.png") for p in photos]
+    run = AdaptRun(win, base, pairs, out)
+    run.worker.cancel()
+    with qtbot.waitSignal(run.worker.signals.cancelled, timeout=TIMEOUT_MS):
+        run.start()
+    assert not out.exists()
+    assert win.controller.model.path == base
+    win.controller.shutdown()
