@@ -87,21 +87,21 @@ class ModelMenu(QObject):
 
     def adapt_model_dialog(self) -> None:
         """Refit the loaded model to the reviewed masks of the batch's (or the folder's) photos."""
-        model = self.controller.model
+        model = self.host.controller.model
         if model is None:
             return
-        pairs = reviewed_photos(self)
+        pairs = reviewed_photos(self.host)
         if not pairs:
-            self.show_message(
+            self.host.show_message(
                 "No reviewed masks found for these photos: review a few (Edit ▸ Mark reviewed, File ▸ Save "
                 "reviewed mask), then adapt.",
                 "warning",
             )
             return
-        out = ask_output(self, pairs[0][0].parent)
+        out = ask_output(self.host, pairs[0][0].parent)
         if out is None:
             return
-        self._adapt_run = AdaptRun(self, model.path, pairs, out)  # kept until it ends
+        self._adapt_run = AdaptRun(self.host, model.path, pairs, out)  # kept until it ends
         self._adapt_run.start()
 
     def set_cpu_only(self, on: bool) -> None:
