@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from app.core.errors import CorroscopeError
+from app.core.inference import network_input
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, decode_mask
 from app.core.photos import read_image
 
@@ -133,10 +134,13 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def _resize(array: np.ndarray, size: int, nearest: bool) -> np.ndarray:
+    """A mask nearest-neighbour (class ids never blend); a photo exactly as the app feeds the network
+    (`app.core.inference.network_input`: area-averaged when shrinking), so training sees what users run."""
     if array.shape[0] == size and array.shape[1] == size:
         return array
-    resample = Image.NEAREST if nearest else Image.BILINEAR
-    return np.asarray(Image.fromarray(array).resize((size, size), resample=resample))
+    if nearest:
+        return np.asarray(Image.fromarray(array).resize((size, size), resample=Image.NEAREST))
+    return network_input(array, (size, size))
 
 
 def load_pair(

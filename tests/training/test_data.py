@@ -147,3 +147,17 @@ def test_exif_rotated_photo_is_read_as_shown(tmp_path):
     Image.fromarray(encode_mask(np.zeros((16, 8), np.uint8))).save(tmp_path / "masks" / "a.png")
     image, labels, _ = data.load_pair(data.find_pairs(tmp_path)[0])
     assert image.shape == (16, 8, 3) and labels.shape == (16, 8)
+
+
+def test_training_shrinks_a_photo_as_the_app_feeds_it_to_the_network(make_dataset):
+    """Training saw PIL-bilinear photos while the app area-averages them: the same photo now reaches the
+    network the same way in both (a fine checkerboard shrinks to grey, not to aliased stripes)."""
+    from app.core.inference import network_input
+
+    root = make_dataset(n=1, layout="plain", size=64)
+    pair = data.find_pairs(root)[0]
+    image, _, _ = data.load_pair(pair, size=48)
+    assert np.array_equal(image, network_input(data.read_rgb(pair.image), (48, 48)))
+    checker = (np.indices((64, 64)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    grey = data._resize(np.dstack([checker] * 3), 16, nearest=False)
+    assert np.all(np.abs(grey.astype(int) - 127) <= 1)
