@@ -413,6 +413,21 @@ class PhotoRecord(Mapping[str, Any]):
         """(model SHA-256, mode): the records of one model and mode agree on them."""
         return self.data["model_sha256"], self.data.get("mode")
 
+    def store_fields(self) -> dict[str, Any]:
+        """The columns a project stores beside the whole record (`app.core.project`'s results table)."""
+        d = self.data
+        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
+        return {
+            "model_sha256": d["model_sha256"],
+            "provider": d["provider"],
+            "mode": d["mode"],
+            "corroded_share": d.get("corroded_share"),
+            "astm_d610": None if astm is None else astm["value"],
+            "iso_4628_3": None if iso is None else iso["value"],
+            "needs_review": bool(d.get("needs_review")),
+            "mean_confidence": d.get("mean_confidence"),
+        }
+
     def key_figures(self) -> KeyFigures:
         d = self.data
         astm, iso = d.get("astm_d610"), d.get("iso_4628_3")

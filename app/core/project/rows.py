@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.core.errors import ProjectError
 from app.core.project.records import Asset, Inspection, PhotoEntry, StoredPhoto, StoredResult
 from app.core.project.schema import current_metadata, now_utc
+from app.core.record import PhotoRecord
 
 _MD, T = current_metadata()
 
@@ -84,19 +85,12 @@ def to_result(r: sa.RowMapping) -> StoredResult:
 
 def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
     rec = entry.record
-    astm, iso = rec.get("astm_d610"), rec.get("iso_4628_3")
+    record = rec if isinstance(rec, PhotoRecord) else PhotoRecord(rec)
     values = dict(
         photo_id=photo_id,
         model_name=entry.model_name,
-        model_sha256=rec["model_sha256"],
-        provider=rec["provider"],
-        mode=rec["mode"],
-        corroded_share=rec.get("corroded_share"),
-        astm_d610=None if astm is None else astm["value"],
-        iso_4628_3=None if iso is None else iso["value"],
-        needs_review=bool(rec.get("needs_review")),
-        mean_confidence=rec.get("mean_confidence"),
-        record=rec,
+        **record.store_fields(),
+        record=dict(rec),
         created_at=now_utc(),
     )
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
