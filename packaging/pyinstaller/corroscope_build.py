@@ -299,13 +299,33 @@ def find_offences(paths: Iterable[str], modules: Iterable[str] = ()) -> list[Off
     return found
 
 
-def model_files(models_dir: Path) -> list[Path]:
-    """What the spec bundles from models/: every .onnx there at build time, and the model card."""
+INT8_SUFFIX = ".int8.onnx"  # as app.core.model.INT8_SUFFIX (this helper imports nothing of the app)
+
+
+def model_files(models_dir: Path, variant: str = "gpu") -> list[Path]:
+    """What the spec bundles from models/: every .onnx there at build time, and the model card.
+
+    The cpu variant leaves out a float file whose int8 variant is there: on the CPU the app runs the int8
+    one (`app.core.model.default_model_path`), so the float file would be 32.7 MB never loaded. The gpu
+    variant keeps both (CUDA runs the float file, the CPU fallback the int8 one).
+    """
+    if variant not in VARIANTS:
+        raise BuildConfigError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
     if not models_dir.is_dir():
         return []
-    return sorted(
+    found = sorted(
         p for p in models_dir.iterdir() if p.is_file() and (p.suffix == ".onnx" or p.name == "MODEL_CARD.md")
     )
+    if variant == "cpu":
+        names = {p.name for p in found}
+        found = [
+            p
+            for p in found
+            if p.name.endswith(INT8_SUFFIX)
+            or p.suffix != ".onnx"
+            or p.name[: -len(".onnx")] + INT8_SUFFIX not in names
+        ]
+    return found
 
 
 @dataclass(frozen=True)
@@ -372,8 +392,24 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:8.1f} MB"
 
 
-def check_build(folder: Path) -> int:
-    """Print the size report and fail (non-zero) on anything forbidden; for scripts/build."""
+# The most a variant's one-folder build may hold (bytes, real files as `size_report` counts them): the
+# check fails the build above it. The gpu variant is mostly NVIDIA's libraries and has no limit.
+SIZE_LIMITS: Mapping[str, int | None] = {"cpu": 400_000_000, "gpu": None}
+
+
+def size_offence(total: int, variant: str) -> str | None:
+    """Why a build of `total` bytes is too big for `variant`, or None when it fits."""
+    limit = SIZE_LIMITS[variant]
+    if limit is None or total <= limit:
+        return None
+    return (
+        f"the {variant} build is {total / 1e6:.1f} MB, over its limit of {limit / 1e6:.0f} MB "
+        "(docs/packaging.md lists what stays and why)"
+    )
+
+
+def check_build(folder: Path, variant: str = DEFAULT_VARIANT) -> int:
+    """Print the size report and fail (non-zero) on anything forbidden or a build over its size limit."""
     if not folder.is_dir():
         print(f"no build at {folder}", file=sys.stderr)
         return 2
@@ -400,6 +436,10 @@ def check_build(folder: Path) -> int:
         print(f"{len(offences)} forbidden entries in the build", file=sys.stderr)
         return 1
     print("no TensorFlow, tf2onnx, keras, pytest or training code inside")
+    too_big = size_offence(report.total, variant)
+    if too_big:
+        print(f"TOO BIG: {too_big}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -414,7 +454,7 @@ def main(argv: list[str]) -> int:
     elif argv == ["variant"]:
         print(variant_from_env())
     elif len(argv) == 2 and argv[0] == "check":
-        return check_build(Path(argv[1]))
+        return check_build(Path(argv[1]), variant_from_env())
     else:
         print(main.__doc__, file=sys.stderr)
         return 2

@@ -166,6 +166,36 @@ def test_model_files_takes_every_onnx_and_the_card(tmp_path):
     assert cb.model_files(tmp_path / "missing") == []
 
 
+def test_cpu_build_leaves_out_a_float_model_that_has_an_int8_variant(tmp_path):
+    for name in ("net.onnx", "net.int8.onnx", "solo.onnx", "other.int8.onnx", "MODEL_CARD.md"):
+        (tmp_path / name).write_bytes(b"x")
+    cpu = [p.name for p in cb.model_files(tmp_path, "cpu")]
+    assert cpu == ["MODEL_CARD.md", "net.int8.onnx", "other.int8.onnx", "solo.onnx"]
+    gpu = [p.name for p in cb.model_files(tmp_path, "gpu")]
+    assert gpu == ["MODEL_CARD.md", "net.int8.onnx", "net.onnx", "other.int8.onnx", "solo.onnx"]
+    with pytest.raises(cb.BuildConfigError):
+        cb.model_files(tmp_path, "tpu")
+
+
+def test_the_app_picks_the_int8_model_where_the_cpu_build_has_only_it(tmp_path, monkeypatch):
+    from app.core import model
+
+    shipped = ROOT / "models"
+    if not (shipped / "corrosion-deeplabv3plus-mobilenetv2.int8.onnx").is_file():
+        pytest.fail("the shipped int8 model is missing from models/")
+    for p in cb.model_files(shipped, "cpu"):
+        (tmp_path / p.name).write_bytes(b"x")
+    monkeypatch.setattr(model, "models_dir", lambda: tmp_path)
+    for device in ("cpu", "auto", "cuda"):
+        assert model.default_model_path(device).name.endswith(".int8.onnx")
+
+
+def test_size_limit_fails_a_cpu_build_over_400_mb():
+    assert cb.size_offence(400_000_000, "cpu") is None
+    assert "over its limit of 400 MB" in cb.size_offence(400_000_001, "cpu")
+    assert cb.size_offence(3_000_000_000, "gpu") is None
+
+
 def test_prune_orphan_libraries_follows_the_link_chain():
     links = {
         "/s/ext.so": ["libkept.so.1"],
