@@ -94,8 +94,9 @@ QT_LIBRARIES_DROPPED = re.compile(
     r"OpenGLWidgets|ShaderTools|SpatialAudio|Location|Positioning|Sensors|SerialPort|Bluetooth|Nfc|"
     r"RemoteObjects|Scxml|StateMachine|TextToSpeech|HttpServer|Concurrent)"
 )
-# Qt translations: only Qt's own base strings.
-QT_TRANSLATION_KEPT = re.compile(r"qtbase_[a-zA-Z_]+\.qm$")
+# Qt translations: none. Qt reads a .qm file only through a QTranslator the app installs, and the app
+# installs none (its text is English), so each one (qtbase_* alone 5.8 MB) would never be opened.
+QT_TRANSLATION_KEPT = re.compile(r"(?!)")  # matches nothing; a pattern here would keep those files
 
 # Qt's software OpenGL for Windows (20 MB): the widgets draw without OpenGL. OpenCV's FFmpeg plugin for
 # Windows (41 MB): only cv2.VideoCapture loads it, and the app reads no video.

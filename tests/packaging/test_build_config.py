@@ -107,7 +107,7 @@ def test_build_extra_has_pyinstaller():
         ("PySide6\\Qt6WebEngineCore.dll", False),
         ("PySide6/Qt/lib/libQt6Widgets.so.6", True),
         ("PySide6/Qt/lib/libQt6Gui.so.6", True),
-        ("PySide6/Qt/translations/qtbase_de.qm", True),
+        ("PySide6/Qt/translations/qtbase_de.qm", False),  # the app installs no QTranslator
         ("PySide6/Qt/translations/qtdeclarative_de.qm", False),
         ("PySide6\\opengl32sw.dll", False),
         ("cv2\\opencv_videoio_ffmpeg510_64.dll", False),
@@ -285,3 +285,10 @@ def test_helper_command_line_prints_plain_requirement_lines():
         env={"CORROSCOPE_VARIANT": "tpu", "PATH": ""},
     )
     assert bad.returncode == 2 and "use one of cpu, gpu" in bad.stderr
+
+
+def test_the_app_installs_no_qt_translator():
+    """The build drops Qt's translations (QT_TRANSLATION_KEPT): an app that installs a QTranslator
+    needs them kept again."""
+    users = [p.name for p in (ROOT / "app").rglob("*.py") if "installTranslator" in p.read_text("utf-8")]
+    assert users == [], f"{users} install a QTranslator: keep Qt's translations in the build"
