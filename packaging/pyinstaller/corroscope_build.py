@@ -101,6 +101,10 @@ QT_TRANSLATION_KEPT = re.compile(r"(?!)")  # matches nothing; a pattern here wou
 # Qt's software OpenGL for Windows (20 MB): the widgets draw without OpenGL. OpenCV's FFmpeg plugin for
 # Windows (41 MB): only cv2.VideoCapture loads it, and the app reads no video.
 OTHER_LIBRARIES_DROPPED = re.compile(r"^(opengl32sw|opencv_videoio_ffmpeg\d*_64)\.dll$", re.IGNORECASE)
+# Pillow's AVIF codec (5.0 MB with its libavif): the app reads no AVIF (`app.core.left_out` names .avif
+# unread); its Tk bridge: tkinter is excluded. Only under PIL/ and pillow.libs/: OpenCV links a libavif
+# of its own.
+PILLOW_FILES_DROPPED = re.compile(r"^(_avif|_imagingtk)\.[^/\\]*\.(so|pyd)$|^(lib)?avif[-.]", re.IGNORECASE)
 # Drivers come with the target system, never with the program.
 DRIVER_LIBRARIES = re.compile(r"^(libcuda\.so|nvcuda\.dll|libnvidia-|nvml\.dll)", re.IGNORECASE)
 # onnxruntime-gpu ships a TensorRT provider that needs TensorRT, which we never bundle or ask for.
@@ -198,6 +202,8 @@ def keep_file(dest: str) -> bool:
         or OTHER_LIBRARIES_DROPPED.search(name)
         or DRIVER_LIBRARIES.search(name)
     ):
+        return False
+    if any(p in ("PIL", "pillow.libs") for p in parts[:-1]) and PILLOW_FILES_DROPPED.search(name):
         return False
     if parts and parts[0] == "nvidia":
         return bool(NVIDIA_LIBRARY_KEPT.search(name)) and not NVIDIA_LIBRARY_DROPPED.search(name)

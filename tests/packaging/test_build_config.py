@@ -125,6 +125,14 @@ def test_build_extra_has_pyinstaller():
         ("libcuda.so.1", False),
         ("tensorflow/libtensorflow_framework.so.2", False),
         ("cv2/cv2.abi3.so", True),
+        ("PIL/_avif.cpython-311-x86_64-linux-gnu.so", False),
+        ("PIL\\_avif.cp311-win_amd64.pyd", False),
+        ("pillow.libs/libavif-c6062d5f.so.16.4.2", False),
+        ("PIL/_imagingtk.cpython-311-x86_64-linux-gnu.so", False),
+        ("PIL/_webp.cpython-311-x86_64-linux-gnu.so", True),  # WebP photos are read
+        ("PIL/_imaging.cpython-311-x86_64-linux-gnu.so", True),
+        ("pillow.libs/libwebp-51b0b3f7.so.7.2.0", True),
+        ("opencv_python_headless.libs/libavif-24bb8032.so.16.4.2", True),  # cv2 links it
     ],
 )
 def test_keep_file(dest, kept):
