@@ -41,7 +41,7 @@ def blend_overlay(
             lut = np.clip(table + 0.5, 0, 255).astype(np.uint8)
             luts[c.id] = np.ascontiguousarray(lut[:, ::-1] if bgr else lut).reshape(256, 1, 3)
     # The one full-size copy: the photo's pixels, in the order asked for; blended in place below.
-    out = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if bgr else np.array(rgb, order="C")
+    out = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR) if bgr else np.array(rgb, order="C")
     for r0 in range(0, out.shape[0], _STRIP_ROWS):  # strips keep the temporaries small
         lab = labels[r0 : r0 + _STRIP_ROWS]
         dst = out[r0 : r0 + _STRIP_ROWS]  # a view of whole rows: cv2.copyTo writes into it

@@ -47,6 +47,11 @@ def test_blend_in_bgr_is_the_same_overlay_and_the_same_jpeg() -> None:
         np.testing.assert_array_equal(out_bgr, out[:, :, ::-1])
         assert encode_jpeg(out_bgr, 90, bgr=True) == encode_jpeg(out, 90)
     np.testing.assert_array_equal(rgb, photo)  # the photo itself is never blended into
+    flipped, flipped_labels = rgb[::-1, ::2], labels[::-1, ::2]  # a strided view, as a caller may pass
+    out = blend_overlay(flipped, flipped_labels, DEFAULT_CLASSES)
+    np.testing.assert_array_equal(
+        blend_overlay(flipped, flipped_labels, DEFAULT_CLASSES, bgr=True), out[:, :, ::-1]
+    )
 
 
 def test_synthetic_pipe_is_seeded_and_sized() -> None:
