@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from app.core import export
@@ -52,6 +53,16 @@ class ExportInput:
         """The overlay as shown (classes hidden on screen stay hidden), blended once per photo."""
         return blend_overlay(
             self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity
+        )
+
+    @functools.cached_property
+    def overlay_bgr(self) -> np.ndarray:
+        """The same overlay in OpenCV's channel order, for its JPEG encoder: blended straight into it
+        (one full-size array, not an RGB one plus its converted copy) unless the RGB one exists already."""
+        if "overlay" in self.__dict__:
+            return cv2.cvtColor(self.overlay, cv2.COLOR_RGB2BGR)
+        return blend_overlay(
+            self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity, bgr=True
         )
 
 
@@ -178,7 +189,7 @@ def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
 
 def _write_overlay_jpeg(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)
-    jpeg = encode_jpeg(data.overlay, OVERLAY_JPEG_QUALITY)
+    jpeg = encode_jpeg(data.overlay_bgr, OVERLAY_JPEG_QUALITY, bgr=True)
     atomic_write_bytes(path, mark_jpeg(jpeg), overwrite=overwrite)
 
 

@@ -238,3 +238,24 @@ def test_an_unexpected_error_fails_that_photo_only(
     summary = run_batch(tiny_model, photos, tmp_path / "out")
     assert summary.done == (photos[0], photos[2])
     assert [(f.path, f.reason) for f in summary.failures] == [(photos[1], "RuntimeError: decoder exploded")]
+
+
+def test_overlay_jpeg_is_the_rgb_overlay_encoded(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    """The JPEG exporter blends straight into OpenCV's channel order: the file is byte for byte the
+    RGB overlay encoded, whether or not the RGB overlay (the PDF's) was made first."""
+    from app.core.analysis import analyze_rgb
+    from app.core.files import encode_jpeg, mark_jpeg
+    from app.core.overlay import blend_overlay
+
+    rgb = synthetic_pipe(seed=3, size=(600, 80))[0]
+    result = analyze_rgb(tiny_model, rgb, "pipe.png")
+    opacity = {0: 0.8}
+    expected = mark_jpeg(encode_jpeg(blend_overlay(rgb, result.labels, result.classes, None, opacity), 90))
+    jpeg = exporters.get(exporters.OVERLAY_JPEG_KIND)
+    for first_rgb in (False, True):
+        data = exporters.ExportInput(result, rgb, opacity=opacity)
+        if first_rgb:
+            assert data.overlay.shape == rgb.shape
+        path = tmp_path / f"{first_rgb}_overlay.jpg"
+        jpeg.write(path, data, False)
+        assert path.read_bytes() == expected

@@ -50,6 +50,29 @@ def test_mask_png_is_in_the_palette(tmp_path: Path) -> None:
         write_mask_png(path, labels, DEFAULT_CLASSES)
 
 
+def test_mask_png_bytes_are_those_of_the_copied_map() -> None:
+    """The mask encodes over the label map's own memory: the same PNG bytes as from a copy of it, for a
+    contiguous map and for a strided view, and the map is left as it was."""
+    import io
+
+    from PIL import Image
+
+    from app.core.export import encode_mask_png
+
+    labels = synthetic_pipe(seed=4, size=(300, 420))[1]
+    for view in (labels, labels[::2, 1::3]):
+        before = view.copy()
+        img = Image.frombytes("P", (view.shape[1], view.shape[0]), view.tobytes())
+        palette = np.zeros((256, 3), np.uint8)
+        for c in DEFAULT_CLASSES:
+            palette[c.id] = c.color
+        img.putpalette(palette.ravel().tolist())
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=3)
+        assert encode_mask_png(view, DEFAULT_CLASSES) == buf.getvalue()
+        np.testing.assert_array_equal(view, before)
+
+
 def test_overlay_png_written_and_returned(tmp_path: Path) -> None:
     rgb, labels = synthetic_pipe(seed=1, size=(30, 40))
     overlay = write_overlay_png(tmp_path / "o.png", rgb, labels, DEFAULT_CLASSES, visible={0})

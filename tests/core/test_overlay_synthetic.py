@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.core.files import encode_jpeg
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
 from app.core.synthetic import SCENES, pipe_photo, synthetic_pipe
@@ -35,6 +36,22 @@ def test_blend_in_strips_equals_blend_at_once() -> None:
     colors = np.array([c.color for c in DEFAULT_CLASSES], np.float32)[labels]
     expected = np.clip(rgb * (1 - a) + colors * a + 0.5, 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(out, expected)
+
+
+def test_blend_in_bgr_is_the_same_overlay_and_the_same_jpeg() -> None:
+    rgb, labels = synthetic_pipe(seed=6, size=(1100, 70))  # taller than one strip
+    photo = rgb.copy()
+    for visible, opacity in ((None, None), ({0, 2}, {0: 0.8, 2: 0.3}), (set(), None)):
+        out = blend_overlay(rgb, labels, DEFAULT_CLASSES, visible, opacity)
+        out_bgr = blend_overlay(rgb, labels, DEFAULT_CLASSES, visible, opacity, bgr=True)
+        np.testing.assert_array_equal(out_bgr, out[:, :, ::-1])
+        assert encode_jpeg(out_bgr, 90, bgr=True) == encode_jpeg(out, 90)
+    np.testing.assert_array_equal(rgb, photo)  # the photo itself is never blended into
+    flipped, flipped_labels = rgb[::-1, ::2], labels[::-1, ::2]  # a strided view, as a caller may pass
+    out = blend_overlay(flipped, flipped_labels, DEFAULT_CLASSES)
+    np.testing.assert_array_equal(
+        blend_overlay(flipped, flipped_labels, DEFAULT_CLASSES, bgr=True), out[:, :, ::-1]
+    )
 
 
 def test_synthetic_pipe_is_seeded_and_sized() -> None:

@@ -107,7 +107,7 @@ def test_build_extra_has_pyinstaller():
         ("PySide6\\Qt6WebEngineCore.dll", False),
         ("PySide6/Qt/lib/libQt6Widgets.so.6", True),
         ("PySide6/Qt/lib/libQt6Gui.so.6", True),
-        ("PySide6/Qt/translations/qtbase_de.qm", True),
+        ("PySide6/Qt/translations/qtbase_de.qm", False),  # the app installs no QTranslator
         ("PySide6/Qt/translations/qtdeclarative_de.qm", False),
         ("PySide6\\opengl32sw.dll", False),
         ("cv2\\opencv_videoio_ffmpeg510_64.dll", False),
@@ -125,6 +125,14 @@ def test_build_extra_has_pyinstaller():
         ("libcuda.so.1", False),
         ("tensorflow/libtensorflow_framework.so.2", False),
         ("cv2/cv2.abi3.so", True),
+        ("PIL/_avif.cpython-311-x86_64-linux-gnu.so", False),
+        ("PIL\\_avif.cp311-win_amd64.pyd", False),
+        ("pillow.libs/libavif-c6062d5f.so.16.4.2", False),
+        ("PIL/_imagingtk.cpython-311-x86_64-linux-gnu.so", False),
+        ("PIL/_webp.cpython-311-x86_64-linux-gnu.so", True),  # WebP photos are read
+        ("PIL/_imaging.cpython-311-x86_64-linux-gnu.so", True),
+        ("pillow.libs/libwebp-51b0b3f7.so.7.2.0", True),
+        ("opencv_python_headless.libs/libavif-24bb8032.so.16.4.2", True),  # cv2 links it
     ],
 )
 def test_keep_file(dest, kept):
@@ -164,6 +172,38 @@ def test_model_files_takes_every_onnx_and_the_card(tmp_path):
     (tmp_path / "sub.onnx").mkdir()
     assert [p.name for p in cb.model_files(tmp_path)] == ["MODEL_CARD.md", "a.onnx", "b.onnx"]
     assert cb.model_files(tmp_path / "missing") == []
+
+
+def test_cpu_build_leaves_out_a_float_model_that_has_an_int8_variant(tmp_path):
+    for name in ("net.onnx", "net.int8.onnx", "solo.onnx", "other.int8.onnx", "MODEL_CARD.md"):
+        (tmp_path / name).write_bytes(b"x")
+    cpu = [p.name for p in cb.model_files(tmp_path, "cpu")]
+    assert cpu == ["MODEL_CARD.md", "net.int8.onnx", "other.int8.onnx", "solo.onnx"]
+    gpu = [p.name for p in cb.model_files(tmp_path, "gpu")]
+    assert gpu == ["MODEL_CARD.md", "net.int8.onnx", "net.onnx", "other.int8.onnx", "solo.onnx"]
+    with pytest.raises(cb.BuildConfigError):
+        cb.model_files(tmp_path, "tpu")
+
+
+def test_the_app_picks_the_int8_model_where_the_cpu_build_has_only_it(tmp_path, monkeypatch):
+    from app.core import model
+
+    shipped = ROOT / "models"
+    if not (shipped / "corrosion-deeplabv3plus-mobilenetv2.int8.onnx").is_file():
+        pytest.fail("the shipped int8 model is missing from models/")
+    for p in cb.model_files(shipped, "cpu"):
+        (tmp_path / p.name).write_bytes(b"x")
+    monkeypatch.setattr(model, "models_dir", lambda: tmp_path)
+    for device in ("cpu", "auto", "cuda"):
+        assert model.default_model_path(device).name.endswith(".int8.onnx")
+
+
+def test_size_limit_fails_a_cpu_build_over_its_limit():
+    limit = cb.SIZE_LIMITS["cpu"]
+    assert cb.SIZE_GOAL_CPU <= limit <= 460_000_000  # the measured 452.3 MB build and a little room
+    assert cb.size_offence(limit, "cpu") is None
+    assert f"over its limit of {limit / 1e6:.0f} MB" in cb.size_offence(limit + 1, "cpu")
+    assert cb.size_offence(3_000_000_000, "gpu") is None
 
 
 def test_prune_orphan_libraries_follows_the_link_chain():
@@ -255,3 +295,10 @@ def test_helper_command_line_prints_plain_requirement_lines():
         env={"CORROSCOPE_VARIANT": "tpu", "PATH": ""},
     )
     assert bad.returncode == 2 and "use one of cpu, gpu" in bad.stderr
+
+
+def test_the_app_installs_no_qt_translator():
+    """The build drops Qt's translations (QT_TRANSLATION_KEPT): an app that installs a QTranslator
+    needs them kept again."""
+    users = [p.name for p in (ROOT / "app").rglob("*.py") if "installTranslator" in p.read_text("utf-8")]
+    assert users == [], f"{users} install a QTranslator: keep Qt's translations in the build"
