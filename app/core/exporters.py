@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from app.core import export
@@ -50,6 +51,15 @@ class ExportInput:
         """The overlay as shown (classes hidden on screen stay hidden), blended once per photo."""
         return blend_overlay(
             self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity
+        )
+
+    def overlay_bgr(self) -> np.ndarray:
+        """The same overlay in OpenCV's channel order for the image writers; not kept, so the photo's
+        full-size copies stay one at a time (the cached RGB one is blended only for a report)."""
+        if "overlay" in self.__dict__:  # already blended (a report asked first): swap, do not blend again
+            return cv2.cvtColor(self.overlay, cv2.COLOR_RGB2BGR)
+        return blend_overlay(
+            self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity, bgr=True
         )
 
 
@@ -171,12 +181,12 @@ def _write_mask(path: Path, data: ExportInput, overwrite: bool) -> None:
 
 def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)
-    atomic_write_bytes(path, mark_png(encode_png(data.overlay)), overwrite=overwrite)
+    atomic_write_bytes(path, mark_png(encode_png(data.overlay_bgr(), bgr=True)), overwrite=overwrite)
 
 
 def _write_overlay_jpeg(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)
-    jpeg = encode_jpeg(data.overlay, OVERLAY_JPEG_QUALITY)
+    jpeg = encode_jpeg(data.overlay_bgr(), OVERLAY_JPEG_QUALITY, bgr=True)
     atomic_write_bytes(path, mark_jpeg(jpeg), overwrite=overwrite)
 
 
