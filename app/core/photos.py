@@ -402,3 +402,26 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     if orientation not in ops:
         return rgb
     return np.ascontiguousarray(ops[orientation](rgb))
+
+
+def header_pixels(path: str | os.PathLike[str]) -> int | None:
+    """Width x height from the photo's header alone (Pillow reads only what it needs of the file), for
+    planning memory before decoding; None when the file is not a regular file or its header cannot be
+    read (reading it then fails with the reason)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            with pillow_notes(Path(path)), Image.open(fh) as img:
+                return int(img.width) * int(img.height)
+        except Exception:  # any unreadable header: the photo fails later, with its reason
+            return None
