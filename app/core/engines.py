@@ -11,9 +11,10 @@ from __future__ import annotations
 import collections
 import functools
 import logging
+import math
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -28,10 +29,17 @@ from app.core.batch_types import DONE, FAILED, SKIPPED, BatchOptions, PhotoOutco
 from app.core.budget import stop_all_calls
 from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel
+from app.core.photos import header_pixels
+from app.core.text import safe_text
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("serial", "pipelined", "dask")
+# One photo's peak memory beyond the loaded model and its arena, per pixel, measured through the CLI on
+# the worst case (a photo all corrosion, resize mode; docs/reliability.md): what the engine plans with.
+PHOTO_BYTES_PER_PIXEL = 14
+DEFAULT_BATCH_MEMORY_MB = 1536.0  # photos in flight together: two of 50 MP, four of 12 MP
+BATCH_MEMORY_ENV = "CORROSCOPE_BATCH_MEMORY_MB"
 CLUSTER_INSTALL_HINT = "pip install 'corroscope[cluster]' (from a checkout: pip install '.[cluster]')"
 
 Started = Callable[[PlannedPhoto], None]
@@ -63,38 +71,52 @@ class SerialEngine:
 class PipelinedEngine:
     """`photos` photos at once on threads of this process, so one photo's decode overlaps another's
     inference and writing (OpenCV, ONNX Runtime, zlib and file I/O release the GIL). At most
-    `photos + 1` photos are in flight, so memory stays flat however long the batch."""
+    `photos + 1` photos are in flight, so memory stays flat however long the batch; and big photos
+    fewer: a photo joins those in flight only while their estimated memory (`photo_memory`, from the
+    pixel counts in the headers) stays within `memory_mb`. One photo always runs, however big."""
 
     name = "pipelined"
 
-    def __init__(self, photos: int | None = None) -> None:
+    def __init__(self, photos: int | None = None, memory_mb: float | None = None) -> None:
         cores = os.cpu_count() or 1
         photos = photos if photos is not None else min(4, cores + 1)
         if photos < 1:
             raise ValueError(f"photos in flight must be >= 1, got {photos}")
         self.photos = photos
+        self.memory_mb = batch_memory_mb() if memory_mb is None else memory_mb
+        if not (self.memory_mb > 0 and math.isfinite(self.memory_mb)):
+            raise ValueError(f"memory_mb must be a positive number, got {memory_mb}")
         # The photos share the cores: an ORT pool per core would only make the threads fight.
         self.model_threads: int | None = max(1, cores // photos)
 
     def describe(self) -> str:
-        return f"{self.photos} photos at once on threads of this process"
+        return f"{self.photos} photos at once on threads of this process (fewer when they are large)"
 
     def map(self, items, options, model, keep_results, started, cancelled) -> Iterator[PhotoOutcome]:
         window = self.photos + 1  # one queued behind the running ones keeps every thread busy
+        budget = self.memory_mb * 2**20
         pool = ThreadPoolExecutor(self.photos, thread_name_prefix="corroscope-photo")
-        pending: collections.deque[tuple[PlannedPhoto, Future]] = collections.deque()
+        pending: collections.deque[tuple[PlannedPhoto, Future, int]] = collections.deque()
         todo = iter(items)
+        nxt: tuple[PlannedPhoto, int] | None = None  # the next photo, waiting for memory to free up
         try:
             while True:
                 if cancelled():
-                    for _, fut in pending:
+                    for _, fut, _ in pending:
                         fut.cancel()  # not yet started: never will be
-                    todo = iter(())
-                while len(pending) < window and (item := next(todo, None)) is not None:
-                    pending.append((item, pool.submit(process_photo, item, options, model, keep_results)))
+                    todo, nxt = iter(()), None
+                while len(pending) < window:
+                    if nxt is None and (item := next(todo, None)) is not None:
+                        nxt = (item, photo_memory(item, options))
+                    if nxt is None or (pending and sum(p[2] for p in pending) + nxt[1] > budget):
+                        break
+                    item, cost = nxt
+                    nxt = None
+                    fut = pool.submit(process_photo, item, options, model, keep_results)
+                    pending.append((item, fut, cost))
                 if not pending:
                     return
-                item, fut = pending.popleft()
+                item, fut, _ = pending.popleft()
                 if fut.cancelled():
                     continue
                 started(item)
@@ -104,6 +126,38 @@ class PipelinedEngine:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def batch_memory_mb(environ: Mapping[str, str] | None = None) -> float:
+    """The pipelined engine's memory for the photos in flight: `CORROSCOPE_BATCH_MEMORY_MB`, else
+    `DEFAULT_BATCH_MEMORY_MB`; a value that is not a positive finite number is logged and ignored."""
+    text = (os.environ if environ is None else environ).get(BATCH_MEMORY_ENV)
+    if text is None:
+        return DEFAULT_BATCH_MEMORY_MB
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if value > 0 and math.isfinite(value):
+        return value
+    log.warning(
+        "%s=%s is not a positive number of MB; using %s",
+        BATCH_MEMORY_ENV,
+        safe_text(text),
+        DEFAULT_BATCH_MEMORY_MB,
+    )
+    return DEFAULT_BATCH_MEMORY_MB
+
+
+def photo_memory(item: PlannedPhoto, options: BatchOptions) -> int:
+    """Bytes one photo is expected to take while it runs: `PHOTO_BYTES_PER_PIXEL` x its pixels from
+    the header; 0 for a photo that is skipped or will be refused before decoding."""
+    if item.done_record is not None:
+        return 0
+    pixels = header_pixels(item.path)
+    if pixels is None or pixels > options.max_pixels:
+        return 0
+    return PHOTO_BYTES_PER_PIXEL * pixels
 
 
 class DaskEngine:

@@ -88,10 +88,9 @@ def encode_mask_png(labels: np.ndarray, classes: Sequence[ClassInfo]) -> bytes:
     `read_image`) shows the ground-truth RGB colours; a third of the data of an RGB PNG to compress."""
     if labels.dtype != np.uint8 or labels.ndim != 2:
         raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
-    # Over the label map's own memory (a view, not a 12 MB copy at 12 MP); Pillow only reads it.
-    img = Image.frombuffer(
-        "P", (labels.shape[1], labels.shape[0]), np.ascontiguousarray(labels), "raw", "P", 0, 1
-    )
+    # Pillow reads the map where it is (no `tobytes()` copy, no second image of the map's size).
+    labels = np.ascontiguousarray(labels)
+    img = Image.frombuffer("P", (labels.shape[1], labels.shape[0]), labels, "raw", "P", 0, 1)
     palette = np.zeros((256, 3), dtype=np.uint8)
     for c in classes:
         palette[c.id] = c.color

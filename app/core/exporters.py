@@ -55,11 +55,10 @@ class ExportInput:
             self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity
         )
 
-    @functools.cached_property
     def overlay_bgr(self) -> np.ndarray:
-        """The same overlay in OpenCV's channel order, for its JPEG encoder: blended straight into it
-        (one full-size array, not an RGB one plus its converted copy) unless the RGB one exists already."""
-        if "overlay" in self.__dict__:
+        """The same overlay in OpenCV's channel order for the image writers; not kept, so the photo's
+        full-size copies stay one at a time (the cached RGB one is blended only for a report)."""
+        if "overlay" in self.__dict__:  # already blended (a report asked first): swap, do not blend again
             return cv2.cvtColor(self.overlay, cv2.COLOR_RGB2BGR)
         return blend_overlay(
             self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity, bgr=True
@@ -184,12 +183,12 @@ def _write_mask(path: Path, data: ExportInput, overwrite: bool) -> None:
 
 def _write_overlay(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)
-    atomic_write_bytes(path, mark_png(encode_png(data.overlay)), overwrite=overwrite)
+    atomic_write_bytes(path, mark_png(encode_png(data.overlay_bgr(), bgr=True)), overwrite=overwrite)
 
 
 def _write_overlay_jpeg(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)
-    jpeg = encode_jpeg(data.overlay_bgr, OVERLAY_JPEG_QUALITY, bgr=True)
+    jpeg = encode_jpeg(data.overlay_bgr(), OVERLAY_JPEG_QUALITY, bgr=True)
     atomic_write_bytes(path, mark_jpeg(jpeg), overwrite=overwrite)
 
 

@@ -105,12 +105,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: boo
     return Path(path)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 HxW (grey) or HxWx3 (RGB) -> PNG bytes."""
+def encode_png(image: np.ndarray, *, bgr: bool = False) -> bytes:
+    """uint8 HxW (grey) or HxWx3 (RGB; BGR with `bgr`, encoded without a swapped copy) -> PNG bytes."""
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"PNG export needs uint8 HxW or HxWx3, got {image.dtype} {image.shape}")
-    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", bgr, _PNG_PARAMS)
+    if not bgr and image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", image, _PNG_PARAMS)
     if not ok:
         raise ExportError("PNG encoding failed")
     return buf.tobytes()
@@ -124,8 +125,8 @@ def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool =
 JPEG_MAX_SIDE = 65_500  # libjpeg's limit on either side
 
 
-def encode_jpeg(image: np.ndarray, quality: int = 90, bgr: bool = False) -> bytes:
-    """uint8 HxWx3 RGB (BGR with `bgr`: no conversion copy) -> JPEG bytes at `quality` (0-100)."""
+def encode_jpeg(image: np.ndarray, quality: int = 90, *, bgr: bool = False) -> bytes:
+    """uint8 HxWx3 RGB (BGR with `bgr`, encoded without a swapped copy) -> JPEG bytes at `quality`."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"JPEG export needs uint8 HxWx3, got {image.dtype} {image.shape}")
     if max(image.shape[:2]) > JPEG_MAX_SIDE:

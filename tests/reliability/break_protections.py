@@ -387,6 +387,23 @@ MUTATIONS += [
     ),
 ]
 
+MUTATIONS += [
+    (
+        "memory: the pipelined engine takes photos whatever their size (no batch budget)",
+        "app/core/engines.py",
+        "if nxt is None or (pending and sum(p[2] for p in pending) + nxt[1] > budget):",
+        "if nxt is None:",
+        "tests/reliability/test_big_photos.py -k engine",
+    ),
+    (
+        "memory: patch statistics over the whole map at once (indices of every corroded pixel)",
+        "app/core/patches.py",
+        "    rows = max(1, _STRIP_PIXELS // max(1, mask.shape[1]))\n",
+        "    rows = max(1, mask.shape[0])\n",
+        "tests/reliability/test_big_photos.py -k corroded",
+    ),
+]
+
 
 def _fresh(dst: Path) -> None:
     if dst.exists():
