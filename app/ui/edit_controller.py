@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from app.core import smart_select as smart
 from app.core.analysis import PhotoResult, reassess
 from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
-from app.core.inference import segment
+from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.ui.controller import AnalyzedPhoto, AppController
@@ -313,7 +313,7 @@ class EditController(QObject):
         def job() -> Prepared:
             p = probs
             if p is None and model is not None:  # the network's own probabilities seed GrabCut best
-                p = segment(model, photo.rgb, options).probabilities  # docs/performance.md, smart select
+                p = network_probabilities(model, photo.rgb, options)  # docs/performance.md, smart select
             sp = kept
             if sp is None or not sp.fits(photo.rgb, p, smart.SmartSelectOptions()):
                 sp = smart.prepare_photo(photo.rgb, result.classes, p)  # once per photo: clicks reuse it

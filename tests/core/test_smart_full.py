@@ -143,3 +143,13 @@ def test_a_kept_photo_gives_the_same_edit_and_another_photos_is_not_used():
     cv2.setRNGSeed(3)
     wrong = smart_select(rgb, labels, marks, probabilities=probs, options=OPTIONS, photo=other)
     assert wrong.box == fresh.box and np.array_equal(wrong.after, fresh.after)
+
+
+def test_the_seed_probabilities_alone_are_segments_own(tiny_model):
+    """Smart select's first box asks the network for its probabilities only (no full-size labels)."""
+    from app.core.inference import InferenceMode, InferenceOptions, probabilities, segment
+
+    rgb, _ = synthetic_pipe(4, (96, 128))
+    for opts in (None, InferenceOptions(mode=InferenceMode.TILES)):
+        got = probabilities(tiny_model, rgb, opts)
+        assert np.array_equal(got, segment(tiny_model, rgb, opts).probabilities)
