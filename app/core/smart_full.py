@@ -74,10 +74,12 @@ def upsample(
     out = region[iy][:, ix]
     r8 = region.astype(np.uint8)
     kernel = np.ones((3, 3), np.uint8)
-    band = cv2.dilate(r8, kernel) != cv2.erode(r8, kernel)
-    by, bx = np.nonzero(band[iy][:, ix])
-    if by.size == 0:
+    band = cv2.compare(cv2.dilate(r8, kernel), cv2.erode(r8, kernel), cv2.CMP_NE)
+    found = cv2.findNonZero(band[iy][:, ix])  # (x, y) points, None when none
+    if found is None:
         return out
+    found = found.reshape(-1, 2)
+    by, bx = found[:, 1], found[:, 0]
     ys, xs = by + y0, bx + x0
     fg_mean, bg_mean = _side_means(region, small, edge_window)
     pix = rgb[ys, xs].astype(np.float32)

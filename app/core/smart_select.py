@@ -6,9 +6,10 @@ thresholds, with the user's box (outside it is background) and include/exclude c
 goes back to full resolution along the photo's edges (`app.core.smart_full`): near the region's border
 each photo pixel takes the side whose local mean colour it is closer to, and only the changed region is
 computed at full resolution, so a box costs about the same on a 12 MP photo as on a 0.5 MP one. The
-working copy and its seed are made once per photo (`prepare_photo`) and reused by each box and click. Inside the new region corrosion vs asset keeps the
-current answer; pixels that left become background; pixels that joined take the more likely of
-corrosion and asset. Both tools return an `app.core.editing.Edit`, one undo step.
+working copy and its seed are made once per photo (`prepare_photo`) and reused by each box and click.
+Inside the new region corrosion vs asset keeps the current answer; pixels that left become background;
+pixels that joined take the more likely of corrosion and asset. Both tools return an
+`app.core.editing.Edit`, one undo step.
 """
 
 from __future__ import annotations
@@ -301,18 +302,19 @@ def _edit(
     if reach is not None:
         ry0, rx0, ry1, rx1 = reach
         if photo.scale == 1.0:
-            new_reach = region[ry0:ry1, rx0:rx1]
+            new_reach = np.ascontiguousarray(region[ry0:ry1, rx0:rx1])
         else:
             new_reach = fs.upsample(region, photo.small, photo.rgb, reach, options.edge_window)
-        cur = cv2.LUT(labels[ry0:ry1, rx0:rx1], lut).view(bool)
-        inside = fs.bounds((new_reach != cur).view(np.uint8))
+        new_reach = new_reach.view(np.uint8)  # 0/1: OpenCV's element-wise ops beat numpy's on bools
+        cur = cv2.LUT(labels[ry0:ry1, rx0:rx1], lut)
+        inside = fs.bounds(cv2.compare(new_reach, cur, cv2.CMP_NE))
         if inside is not None:
             changed = fs.union(changed, (inside[0] + ry0, inside[1] + rx0, inside[2] + ry0, inside[3] + rx0))
     if changed is None:
         return None
     y0, x0, y1, x1 = changed
     before = labels[y0:y1, x0:x1].copy()
-    cur_pipe = cv2.LUT(before, lut).view(bool)
+    cur_pipe = cv2.LUT(before, lut)
     new_pipe = np.zeros_like(cur_pipe)
     if reach is not None:
         iy0, ix0, iy1, ix1 = max(y0, ry0), max(x0, rx0), min(y1, ry1), min(x1, rx1)
@@ -320,11 +322,12 @@ def _edit(
             new_pipe[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = new_reach[
                 iy0 - ry0 : iy1 - ry0, ix0 - rx0 : ix1 - rx0
             ]
-    diff = new_pipe != cur_pipe
-    after = before.copy()
-    after[diff & cur_pipe] = ids.background
-    jy, jx = np.nonzero(diff & new_pipe)
-    if jy.size:
+    left = cv2.subtract(cur_pipe, new_pipe).view(bool)
+    after = np.where(left, np.uint8(ids.background), before)
+    joined = cv2.findNonZero(cv2.subtract(new_pipe, cur_pipe))  # (x, y) points, None when none
+    if joined is not None:
+        joined = joined.reshape(-1, 2)
+        jx, jy = joined[:, 0], joined[:, 1]
         small_hw = photo.small.shape[:2]
         after[jy, jx] = _joined_classes(jy + y0, jx + x0, labels, ids, probabilities, small_hw)
     return Edit(changed, before, after, "smart select")
