@@ -71,11 +71,13 @@ def upsample(
     y0, x0, y1, x1 = window
     iy = nearest_index(full[0], region.shape[0])[y0:y1]
     ix = nearest_index(full[1], region.shape[1])[x0:x1]
-    out = region[iy][:, ix]
     r8 = region.astype(np.uint8)
     kernel = np.ones((3, 3), np.uint8)
     band = cv2.compare(cv2.dilate(r8, kernel), cv2.erode(r8, kernel), cv2.CMP_NE)
-    found = cv2.findNonZero(band[iy][:, ix])  # (x, y) points, None when none
+    both = r8 | (band & 2)  # bit 0: pipe, bit 1: border band; one gather brings both up
+    up = both[iy][:, ix]
+    out = (up & 1).view(bool)
+    found = cv2.findNonZero(up & 2)  # (x, y) points, None when none
     if found is None:
         return out
     found = found.reshape(-1, 2)
