@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -102,27 +104,137 @@ def run(model_path: Path, data_dir: Path, split: Path, options: SmartSelectOptio
     return {"model": model_path.name, "model_sha256": model.sha256, "photos": len(rows), "rows": rows}
 
 
-def time_large(width: int, height: int, options: SmartSelectOptions, repeat: int = 3) -> dict[str, float]:
-    """Milliseconds of smart select (a box) and select similar (a click on rust) on a large synthetic photo
-    whose "model" missed a third of the pipe; probabilities at 256 x 256 as the network gives them."""
-    rgb, truth = synthetic_pipe(3, (height, width))
+def _large_scene(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(photo, truth, model labels, 256 x 256 probabilities): a synthetic pipe whose "model" missed a third
+    of it. Drawn at a quarter of the size and enlarged (drawing 12 MP takes minutes), with fresh noise."""
+    rgb, truth = synthetic_pipe(3, (max(64, height // 4), max(64, width // 4)))
+    if rgb.shape[:2] != (height, width):
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
+        truth = cv2.resize(truth, (width, height), interpolation=cv2.INTER_NEAREST)
+        noise = np.random.default_rng(0).integers(-6, 7, size=(height, width, 1), dtype=np.int16)
+        rgb = np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
     labels = truth.copy()
     cut = int(width * 0.66)
     labels[:, cut:][_pipe(truth)[:, cut:]] = BACKGROUND
     small = cv2.resize(labels, (256, 256), interpolation=cv2.INTER_NEAREST)
     probs = np.full((256, 256, 3), 0.1, np.float32)
     np.put_along_axis(probs, small[:, :, None].astype(np.intp), 0.8, axis=2)
-    ys, xs = np.nonzero(truth == CORROSION)
-    click = (float(xs[len(xs) // 2]), float(ys[len(ys) // 2]))
-    times: dict[str, list[float]] = {"smart_select_ms": [], "select_similar_ms": []}
-    for _ in range(repeat):
-        start = time.perf_counter()
-        smart_select(rgb, labels, Marks(box=_box(truth)), probabilities=probs, options=options)
-        times["smart_select_ms"].append(1000 * (time.perf_counter() - start))
-        start = time.perf_counter()
-        select_similar(rgb, labels, click, probabilities=probs)
-        times["select_similar_ms"].append(1000 * (time.perf_counter() - start))
-    return {k: statistics.median(v) for k, v in times.items()}
+    return rgb, truth, labels, probs
+
+
+def _load_baseline(path: Path):
+    """An old `app/core/smart_select.py` (`git show REV:app/core/smart_select.py > FILE`), as a module."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("baseline_smart_select", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _timed(fn) -> tuple[float, float, object]:
+    """(wall ms, CPU ms of this process, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return 1000 * (time.perf_counter() - wall), 1000 * (time.process_time() - cpu), out
+
+
+def _session(code, rgb, labels, box, click, probs, options, new: bool) -> tuple[list, bool]:
+    """A box, then a click inside it on the labels the box left: [(what, wall, cpu)] and the edits."""
+    marks_box = Marks(box=box)
+    marks_click = Marks(box=box, include=(click,))
+    times, edits = [], []
+
+    def call(marks, lab, photo=None):
+        kwargs = {"photo": photo} if new else {}
+        m = code.Marks(marks.box, marks.include, marks.exclude)
+        return code.smart_select(rgb, lab, m, probabilities=probs, options=options, **kwargs)
+
+    cv2.setRNGSeed(1)  # GrabCut's k-means: the same draws for old and new code
+    if new:  # the first box on a photo makes the working copy and the seed, which clicks reuse
+
+        def first():
+            made = code.prepare_photo(rgb, probabilities=probs, options=options)
+            return made, call(marks_box, labels, made)
+
+        wall, cpu, (photo, edit) = _timed(first)
+    else:
+        photo = None
+        wall, cpu, edit = _timed(lambda: call(marks_box, labels))
+    times.append(("box", wall, cpu))
+    edits.append(edit)
+    after = labels.copy()
+    if edit is not None:
+        after[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    cv2.setRNGSeed(2)
+    wall, cpu, edit = _timed(lambda: call(marks_click, after, photo))
+    times.append(("click", wall, cpu))
+    edits.append(edit)
+    return times, edits
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.box == b.box and np.array_equal(a.after, b.after)
+
+
+def time_sizes(sizes: list[tuple[int, int]], options: SmartSelectOptions, repeat: int, baseline) -> dict:
+    """Per size: wall and CPU ms of a first box (working copy included) and of a click after it, median and
+    worst of `repeat`, for this code and, alternating with it, the `baseline` module; and whether their
+    edits are identical (GrabCut's RNG seeded alike). Also select similar once per repeat."""
+    import app.core.smart_select as current
+
+    out = {}
+    for width, height in sizes:
+        rgb, truth, labels, probs = _large_scene(width, height)
+        box = _box(truth)
+        ys, xs = np.nonzero(_pipe(truth) & ~_pipe(labels))
+        click = (float(xs[len(xs) // 2]), float(ys[len(ys) // 2]))
+        codes = [("new", current, True)] + ([("old", baseline, False)] if baseline is not None else [])
+        got: dict[str, dict[str, list[float]]] = {}
+        identical = True
+        similar = []
+        for r in range(repeat):
+            edits = {}
+            for name, code, new in codes if r % 2 == 0 else codes[::-1]:  # alternate who goes first
+                times, edits[name] = _session(code, rgb, labels, box, click, probs, options, new)
+                for what, wall, cpu in times:
+                    got.setdefault(f"{name}_{what}", {"wall": [], "cpu": []})
+                    got[f"{name}_{what}"]["wall"].append(wall)
+                    got[f"{name}_{what}"]["cpu"].append(cpu)
+            if "old" in edits:
+                identical &= all(_same(a, b) for a, b in zip(edits["new"], edits["old"], strict=True))
+            ys2, xs2 = np.nonzero(truth == CORROSION)
+            at = (float(xs2[len(xs2) // 2]), float(ys2[len(ys2) // 2]))
+            similar.append(_timed(partial(select_similar, rgb, labels, at, probabilities=probs))[0])
+        row = {"size": f"{width}x{height}", "repeat": repeat, "select_similar_ms": statistics.median(similar)}
+        for key, v in got.items():
+            for kind in ("wall", "cpu"):
+                row[f"{key}_{kind}_ms"] = {"median": statistics.median(v[kind]), "worst": max(v[kind])}
+        if baseline is not None:
+            row["identical_to_old"] = identical
+        out[row["size"]] = row
+    return out
+
+
+def _print_timing(timing: dict) -> None:
+    head = ("size", "code", "action", "wall median", "worst", "CPU median", "worst")
+    print("{:>10s} {:>4s} {:>6s} {:>12s} {:>8s} {:>11s} {:>8s}".format(*head))
+    for size, row in timing.items():
+        for code in ("old", "new"):
+            for what in ("box", "click"):
+                wall, cpu = row.get(f"{code}_{what}_wall_ms"), row.get(f"{code}_{what}_cpu_ms")
+                if wall is None:
+                    continue
+                print(
+                    f"{size:>10s} {code:>4s} {what:>6s} {wall['median']:12.0f} {wall['worst']:8.0f} "
+                    f"{cpu['median']:11.0f} {cpu['worst']:8.0f}"
+                )
+        if "identical_to_old" in row:
+            print(f"{size:>10s} edits identical to the old code's: {row['identical_to_old']}")
 
 
 def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -170,6 +282,19 @@ def _print_table(table: dict[str, dict[str, float]]) -> None:
         )
 
 
+def _report(result: dict) -> None:
+    print(
+        f"{result['model']} on {result['photos']} photos; one box per photo (the ground-truth pipe's bounds)"
+    )
+    _print_table(result["summary"])
+    refused = {k: v["refused"] for k, v in result["summary"].items() if v["refused"]}
+    if refused:
+        print(f"refused (labels kept; the tool asks for a click): {refused}")
+    seconds = [r["after_probabilities"]["seconds"] for r in result["rows"]]
+    median, worst = 1000 * statistics.median(seconds), 1000 * max(seconds)
+    print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.smart_select", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -181,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iterations", type=int, default=SmartSelectOptions.iterations)
     p.add_argument("--min-kept", type=float, default=SmartSelectOptions.min_kept)
     p.add_argument("--large", help="also time both tools on a synthetic photo of this size, e.g. 4000x3000")
+    p.add_argument("--baseline", type=Path, help="an old app/core/smart_select.py to time alternately")
+    p.add_argument("--repeat", type=int, default=3, help="boxes and clicks timed per size (default 3)")
+    p.add_argument("--timing-only", action="store_true", help="skip the validation photos")
     p.add_argument("--json", type=Path, help="also write every photo's figures here")
     a = p.parse_args(argv)
     options = SmartSelectOptions(
@@ -190,28 +318,32 @@ def main(argv: list[str] | None = None) -> int:
         iterations=a.iterations,
         min_kept=a.min_kept,
     )
-    result = run(a.model, a.data, a.split or a.data / "val.txt", options)
-    result["summary"] = summary(result["rows"])
-    result["options"] = vars(a) | {
-        "model": str(a.model),
-        "data": str(a.data),
-        "split": str(a.split),
-        "json": None,
-    }
-    print(
-        f"{result['model']} on {result['photos']} photos; one box per photo (the ground-truth pipe's bounds)"
+    if a.timing_only:  # keep the validation figures already in the JSON file
+        kept = a.json.read_text(encoding="utf-8") if a.json is not None and a.json.is_file() else "{}"
+        result = {k: v for k, v in json.loads(kept).items() if k not in ("large", "timing")}
+    else:
+        result = run(a.model, a.data, a.split or a.data / "val.txt", options)
+        result["summary"] = summary(result["rows"])
+    result["options"] = (
+        result.get("options", {})
+        | vars(a)
+        | {
+            "model": str(a.model),
+            "data": str(a.data),
+            "split": str(a.split),
+            "json": None,
+            "baseline": None if a.baseline is None else a.baseline.name,
+        }
     )
-    _print_table(result["summary"])
-    refused = {k: v["refused"] for k, v in result["summary"].items() if v["refused"]}
-    if refused:
-        print(f"refused (labels kept; the tool asks for a click): {refused}")
-    seconds = [r["after_probabilities"]["seconds"] for r in result["rows"]]
-    median, worst = 1000 * statistics.median(seconds), 1000 * max(seconds)
-    print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
+    if not a.timing_only:
+        _report(result)
     if a.large:
         w, h = (int(v) for v in a.large.lower().split("x"))
-        result["large"] = {"size": a.large} | time_large(w, h, options)
-        print(f"{a.large}: " + ", ".join(f"{k} {v:.0f}" for k, v in result["large"].items() if k != "size"))
+        baseline = None if a.baseline is None else _load_baseline(a.baseline)
+        result["timing"] = time_sizes([(256, 256), (w, h)], options, a.repeat, baseline)
+        result["timing_load_average"] = os.getloadavg()
+        _print_timing(result["timing"])
+        print(f"load average {os.getloadavg()}")
     if a.json:
         a.json.write_text(json.dumps(result, indent=2, default=lambda o: o.item()) + "\n", encoding="utf-8")
     return 0

@@ -135,6 +135,18 @@ def segment(
     return Segmentation(labels, confidence, mean, time.perf_counter() - start, sink.kept, probs)
 
 
+def probabilities(
+    model: SegmentationModel, rgb: np.ndarray, options: InferenceOptions | None = None
+) -> np.ndarray:
+    """`segment(model, rgb, options).probabilities` without the full-size labels and confidence (what
+    smart select is seeded by: at 12 MP it saves the full-size argmax)."""
+    options = options or InferenceOptions()
+    predict = _predictor(model)
+    if options.mode is InferenceMode.RESIZE:
+        return _resize_probabilities(predict, model.input_size, rgb)
+    return _fine_probabilities(predict, model.input_size, rgb, options, None, None)
+
+
 def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:
     ids = [c.id for c in classes if c.name in GRADED_CLASS_NAMES]
     return ids or [c.id for c in classes]

@@ -3,10 +3,13 @@
 The pipe region comes from OpenCV's GrabCut on a working copy of at most `working_pixels`, seeded by the
 model's pipe probability (corrosion + asset): sure pipe, probable pipe, probable and sure background by
 thresholds, with the user's box (outside it is background) and include/exclude clicks on top. The result
-goes back to full resolution along the photo's edges: near the region's border each photo pixel takes
-the side whose local mean colour it is closer to. Inside the new region corrosion vs asset keeps the
-current answer; pixels that left become background; pixels that joined take the more likely of
-corrosion and asset. Both tools return an `app.core.editing.Edit`, one undo step.
+goes back to full resolution along the photo's edges (`app.core.smart_full`): near the region's border
+each photo pixel takes the side whose local mean colour it is closer to, and only the changed region is
+computed at full resolution, so a box costs about the same on a 12 MP photo as on a 0.5 MP one. The
+working copy and its seed are made once per photo (`prepare_photo`) and reused by each box and click.
+Inside the new region corrosion vs asset keeps the current answer; pixels that left become background;
+pixels that joined take the more likely of corrosion and asset. Both tools return an
+`app.core.editing.Edit`, one undo step.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from app.core import smart_full as fs
 from app.core.editing import Edit, Point, tighten
 from app.core.errors import CorroscopeError
 from app.core.inference import shrink_area
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, class_by_name
 
-_REMAP_COLS = 4096
 _MIN_SEEDS = 16  # GrabCut fits 5-component colour models: each side needs some pixels
 
 
@@ -112,6 +115,43 @@ def pipe_probability(
     return _resize(p8, h, w).astype(np.float32) / 255.0
 
 
+@dataclass(frozen=True, eq=False)
+class SmartSelectPhoto:
+    """What smart select needs of a photo whatever the marks: the working copy and, when seeded by the
+    network's probabilities, its P(pipe); made once per photo and reused by every box and click."""
+
+    rgb: np.ndarray
+    small: np.ndarray  # the working copy, at most `working_pixels`
+    scale: float  # working / photo
+    probabilities: np.ndarray | None
+    prob: np.ndarray | None  # P(pipe) at working size; None: from the current labels, per call
+    working_pixels: int
+
+    def fits(self, rgb: np.ndarray, probabilities: np.ndarray | None, options: SmartSelectOptions) -> bool:
+        """Made from this photo and these probabilities, for this working size."""
+        return (
+            self.rgb is rgb
+            and self.probabilities is probabilities
+            and self.working_pixels == options.working_pixels
+        )
+
+
+def prepare_photo(
+    rgb: np.ndarray,
+    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
+    probabilities: np.ndarray | None = None,
+    options: SmartSelectOptions | None = None,
+) -> SmartSelectPhoto:
+    """The per-photo part of smart select (the working copy and the probabilities' seed), to keep."""
+    options = options or SmartSelectOptions()
+    h, w, scale = _working_size(*rgb.shape[:2], options.working_pixels)
+    small = rgb if scale == 1.0 else shrink_area(rgb, w, h)
+    prob = None
+    if probabilities is not None:
+        prob = pipe_probability(np.zeros((1, 1), np.uint8), (h, w), classes, probabilities)
+    return SmartSelectPhoto(rgb, small, scale, probabilities, prob, options.working_pixels)
+
+
 def _grabcut_mask(prob: np.ndarray, options: SmartSelectOptions) -> np.ndarray:
     mask = np.full(prob.shape, cv2.GC_BGD, dtype=np.uint8)
     mask[prob > options.sure_background] = cv2.GC_PR_BGD
@@ -182,51 +222,6 @@ def _pipe_region(
     return region
 
 
-def _sample(planes: np.ndarray, ys: np.ndarray, xs: np.ndarray, full: tuple[int, int]) -> np.ndarray:
-    """Bilinear samples of `planes` (h x w [x C], any resolution) at full-resolution pixels (ys, xs)."""
-    sy, sx = planes.shape[0] / full[0], planes.shape[1] / full[1]
-    n = len(xs)
-    cols = _REMAP_COLS if n > _REMAP_COLS else max(n, 1)
-    pad = -n % cols  # remap wants maps under 32767 a side: lay the points out in rows of `cols`
-    map_x = np.pad((xs.astype(np.float32) + 0.5) * sx - 0.5, (0, pad)).reshape(-1, cols)
-    map_y = np.pad((ys.astype(np.float32) + 0.5) * sy - 0.5, (0, pad)).reshape(-1, cols)
-    src = planes.astype(np.float32)
-    out = cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(-1, 1 if src.ndim == 2 else src.shape[2])[:n]
-
-
-def _to_full(
-    region: np.ndarray, small: np.ndarray, rgb: np.ndarray, options: SmartSelectOptions
-) -> np.ndarray:
-    """The working-size region at full size: upsampled, then each pixel near its border goes to the side
-    (pipe or not) whose local mean colour is nearer to its own colour."""
-    full = rgb.shape[:2]
-    soft = cv2.resize(region.astype(np.uint8) * 255, (full[1], full[0]), interpolation=cv2.INTER_LINEAR)
-    out = soft >= 128
-    kernel = np.ones((3, 3), np.uint8)
-    r8 = region.astype(np.uint8)
-    band = cv2.dilate(r8, kernel) != cv2.erode(r8, kernel)
-    band_full = cv2.resize(band.astype(np.uint8), (full[1], full[0]), interpolation=cv2.INTER_NEAREST)
-    ys, xs = np.nonzero(band_full)
-    if ys.size == 0:
-        return out
-    k = (options.edge_window, options.edge_window)
-    colour = small.astype(np.float32)
-    means = []
-    for side in (region, ~region):
-        weight = side.astype(np.float32)
-        count = cv2.boxFilter(weight, -1, k, normalize=False)
-        total = cv2.boxFilter(colour * weight[:, :, None], -1, k, normalize=False)
-        means.append(np.dstack([total / np.maximum(count, 1e-6)[:, :, None], count]))
-    pix = rgb[ys, xs].astype(np.float32)
-    fg, bg = _sample(means[0], ys, xs, full), _sample(means[1], ys, xs, full)
-    d_fg = ((pix - fg[:, :3]) ** 2).sum(axis=1)
-    d_bg = ((pix - bg[:, :3]) ** 2).sum(axis=1)
-    both = (fg[:, 3] > 0.5) & (bg[:, 3] > 0.5)  # both sides seen nearby; else keep the upsampled answer
-    out[ys[both], xs[both]] = d_fg[both] < d_bg[both]
-    return out
-
-
 def _joined_classes(
     ys: np.ndarray, xs: np.ndarray, labels: np.ndarray, ids: _Ids, probabilities: np.ndarray | None, small_hw
 ) -> np.ndarray:
@@ -239,7 +234,7 @@ def _joined_classes(
         coarse = cv2.resize(labels, (small_hw[1], small_hw[0]), interpolation=cv2.INTER_NEAREST)
         planes = np.dstack([(coarse == ids.corrosion), (coarse == ids.asset)]).astype(np.float32)
         scores = cv2.blur(planes, (15, 15))
-    got = _sample(scores, ys, xs, full)
+    got = fs.sample(scores, ys, xs, full)
     return np.where(got[:, 0] > got[:, 1], ids.corrosion, ids.asset).astype(np.uint8)
 
 
@@ -251,39 +246,91 @@ def smart_select(
     probabilities: np.ndarray | None = None,
     confidence: np.ndarray | None = None,
     options: SmartSelectOptions | None = None,
+    photo: SmartSelectPhoto | None = None,
 ) -> Edit | None:
     """The edit that makes the pipe region what GrabCut finds for these marks (None: nothing changes).
 
     `probabilities` (h x w x C softmax, any resolution, e.g. the network's output) or `confidence`
-    (top-class probability x 255, full size) seed it; `labels` is the current full-size label map."""
+    (top-class probability x 255, full size) seed it; `labels` is the current full-size label map.
+    `photo` (from `prepare_photo`, kept between calls) saves the working copy and its seed per call."""
     options = options or SmartSelectOptions()
     if rgb.shape[:2] != labels.shape:
         raise ValueError(f"photo {rgb.shape[:2]} and labels {labels.shape} differ in size")
     ids = _ids(classes)
-    h, w, scale = _working_size(*labels.shape, options.working_pixels)
-    small = rgb if scale == 1.0 else shrink_area(rgb, w, h)
-    prob = pipe_probability(labels, (h, w), classes, probabilities, confidence)
-    region = _pipe_region(small, prob, marks, scale, options)
-    new_pipe = region if scale == 1.0 else _to_full(region, small, rgb, options)
-    if marks.box is not None and scale != 1.0:  # the border refinement never reaches outside the box
-        x0, y0, x1, y1 = (max(0, round(v)) for v in marks.box)
-        inside = np.zeros(new_pipe.shape, dtype=bool)
-        inside[y0:y1, x0:x1] = True
-        new_pipe &= inside
-    cur_pipe = (labels == ids.corrosion) | (labels == ids.asset)
-    changed = new_pipe != cur_pipe
-    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-    if rows.size == 0:
+    if photo is None or not photo.fits(rgb, probabilities, options):
+        photo = prepare_photo(rgb, classes, probabilities, options)
+    h, w = photo.small.shape[:2]
+    prob = photo.prob
+    if prob is None:  # seeded by the current labels, which change with each edit
+        prob = pipe_probability(labels, (h, w), classes, None, confidence)
+    region = _pipe_region(photo.small, prob, marks, photo.scale, options)
+    return _edit(labels, region, photo, marks, ids, probabilities, options)
+
+
+def _new_pipe_reach(
+    region: np.ndarray, photo: SmartSelectPhoto, marks: Marks, full: tuple[int, int]
+) -> fs.Window | None:
+    """The photo window outside which the new pipe region is empty."""
+    if photo.scale == 1.0:
+        return fs.bounds(region.astype(np.uint8))
+    found = fs.reach(region, full)
+    if found is None or marks.box is None:
+        return found
+    # the border refinement never reaches outside the box
+    x0, y0, x1, y1 = (max(0, round(v)) for v in marks.box)
+    y0, x0 = max(found[0], y0), max(found[1], x0)
+    y1, x1 = min(found[2], y1), min(found[3], x1)
+    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+
+
+def _edit(
+    labels: np.ndarray,
+    region: np.ndarray,
+    photo: SmartSelectPhoto,
+    marks: Marks,
+    ids: _Ids,
+    probabilities: np.ndarray | None,
+    options: SmartSelectOptions,
+) -> Edit | None:
+    """The edit from the current map to the new pipe region, made on the changed region only: the new
+    region goes to full resolution within its reach, the map is only read elsewhere."""
+    lut = np.zeros(256, np.uint8)
+    lut[[ids.corrosion, ids.asset]] = 1
+    reach = _new_pipe_reach(region, photo, marks, labels.shape)
+    changed = fs.bounds_outside(labels, lut, reach or (0, 0, 0, 0))  # old pipe out of reach: all goes
+    new_reach = None
+    if reach is not None:
+        ry0, rx0, ry1, rx1 = reach
+        if photo.scale == 1.0:
+            new_reach = np.ascontiguousarray(region[ry0:ry1, rx0:rx1])
+        else:
+            new_reach = fs.upsample(region, photo.small, photo.rgb, reach, options.edge_window)
+        new_reach = new_reach.view(np.uint8)  # 0/1: OpenCV's element-wise ops beat numpy's on bools
+        cur = cv2.LUT(labels[ry0:ry1, rx0:rx1], lut)
+        inside = fs.bounds(cv2.compare(new_reach, cur, cv2.CMP_NE))
+        if inside is not None:
+            changed = fs.union(changed, (inside[0] + ry0, inside[1] + rx0, inside[2] + ry0, inside[3] + rx0))
+    if changed is None:
         return None
-    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-    view = (slice(box[0], box[2]), slice(box[1], box[3]))
-    before = labels[view].copy()
-    after = before.copy()
-    after[changed[view] & cur_pipe[view]] = ids.background
-    jy, jx = np.nonzero(changed[view] & new_pipe[view])
-    if jy.size:
-        after[jy, jx] = _joined_classes(jy + box[0], jx + box[1], labels, ids, probabilities, (h, w))
-    return tighten(Edit(box, before, after, "smart select"))
+    y0, x0, y1, x1 = changed
+    before = labels[y0:y1, x0:x1].copy()
+    cur_pipe = cv2.LUT(before, lut)
+    new_pipe = np.zeros_like(cur_pipe)
+    if reach is not None:
+        iy0, ix0, iy1, ix1 = max(y0, ry0), max(x0, rx0), min(y1, ry1), min(x1, rx1)
+        if iy0 < iy1 and ix0 < ix1:
+            new_pipe[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = new_reach[
+                iy0 - ry0 : iy1 - ry0, ix0 - rx0 : ix1 - rx0
+            ]
+    left = cv2.subtract(cur_pipe, new_pipe).view(bool)
+    after = np.where(left, np.uint8(ids.background), before)
+    joined = cv2.findNonZero(cv2.subtract(new_pipe, cur_pipe))  # (x, y) points, None when none
+    if joined is not None:
+        joined = joined.reshape(-1, 2)
+        jx, jy = joined[:, 0], joined[:, 1]
+        small_hw = photo.small.shape[:2]
+        after[jy, jx] = _joined_classes(jy + y0, jx + x0, labels, ids, probabilities, small_hw)
+    return Edit(changed, before, after, "smart select")
 
 
 def select_similar(

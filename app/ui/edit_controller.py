@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from app.core import smart_select as smart
 from app.core.analysis import PhotoResult, reassess
 from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
-from app.core.inference import segment
+from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.ui.controller import AnalyzedPhoto, AppController
@@ -46,6 +46,7 @@ class EditSession:
     saved_review: ReviewState = field(default_factory=ReviewState)
     mask_path: Path | None = None  # the reviewed mask on disk it was read from or saved to
     probabilities: np.ndarray | None = None  # the network's, kept for smart select once computed
+    smart_photo: smart.SmartSelectPhoto | None = None  # smart select's working copy and seed, kept
     save_failed: bool = False
 
     @property
@@ -304,6 +305,7 @@ class EditController(QObject):
         if session is None or photo is None or result is None or self.busy:
             return None
         labels, table, probs = session.editor.labels, self._color_table(), session.probabilities
+        kept = session.smart_photo
         model, options = self.app.model, self.app.options
         if model is None or model.sha256 != result.model_sha256:
             model = None  # another model by now: its probabilities would not be this map's
@@ -311,11 +313,20 @@ class EditController(QObject):
         def job() -> Prepared:
             p = probs
             if p is None and model is not None:  # the network's own probabilities seed GrabCut best
-                p = segment(model, photo.rgb, options).probabilities  # docs/performance.md, smart select
+                p = network_probabilities(model, photo.rgb, options)  # docs/performance.md, smart select
+            sp = kept
+            if sp is None or not sp.fits(photo.rgb, p, smart.SmartSelectOptions()):
+                sp = smart.prepare_photo(photo.rgb, result.classes, p)  # once per photo: clicks reuse it
             edit = smart.smart_select(
-                photo.rgb, labels, marks, result.classes, probabilities=p, confidence=result.confidence
+                photo.rgb,
+                labels,
+                marks,
+                result.classes,
+                probabilities=p,
+                confidence=result.confidence,
+                photo=sp,
             )
-            return replace(prepare(edit, table), probabilities=p)
+            return replace(prepare(edit, table), probabilities=p, smart_photo=sp)
 
         return self._run(job, "smart select")
 
@@ -352,6 +363,8 @@ class EditController(QObject):
             return  # another photo is on screen now
         if prepared.probabilities is not None:
             session.probabilities = prepared.probabilities
+        if prepared.smart_photo is not None:
+            session.smart_photo = prepared.smart_photo
         if prepared.edit is None:
             self.message.emit(f"{what.capitalize()} changed nothing", "info")
             return
@@ -368,6 +381,7 @@ class Prepared:
     patch: QImage | None = None
     table: tuple[int, ...] = ()
     probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
+    smart_photo: smart.SmartSelectPhoto | None = None  # likewise
 
 
 def prepare(edit: Edit | None, table: tuple[int, ...]) -> Prepared:

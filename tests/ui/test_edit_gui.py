@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from app.core.analysis import reassess
 from app.core.editing import LabelEditor
 from app.core.reviewed import read_reviewed_mask, reviewed_mask_path
+from app.core.smart_select import SmartSelectOptions
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 from app.ui import review_actions
@@ -19,6 +20,7 @@ from app.ui.edit_tools import _point
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 LEFT = Qt.MouseButton.LeftButton
+OPTIONS = SmartSelectOptions()
 
 
 def viewport_pos(win, x: float, y: float) -> QPoint:
@@ -256,6 +258,14 @@ def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, 
     ui.actions["undo"].trigger()
     assert np.array_equal(window.controller.result.labels, model)
     assert cols.size  # the synthetic pipe spans the photo
+
+    # The working copy and seed are kept on the photo's session: a click inside the box reuses them.
+    session = ui.edits.session
+    kept = session.smart_photo
+    assert kept is not None and kept.fits(window.controller.state.photo.rgb, session.probabilities, OPTIONS)
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(window.viewer.viewport(), LEFT, pos=viewport_pos(window, 80, (y0 + y1) / 2))
+    assert ui.edits.session.smart_photo is kept
 
 
 def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened) -> None:
