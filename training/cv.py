@@ -31,6 +31,7 @@ from app.core.palette import DEFAULT_CLASSES, class_by_name
 from app.core.photos import read_image
 from training import data, metrics
 from training.product import photo_product
+from training.recipe import split_passthrough
 
 log = logging.getLogger("training.cv")
 
@@ -233,11 +234,7 @@ def oof_record(
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1 :]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m training.cv", description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, help="dataset folder (every pair is used)")
     p.add_argument("--recipe", default="shipped", choices=sorted(RECIPES), help="named training settings")

@@ -172,13 +172,18 @@ def run_recipe(
     return float_out, int8_out
 
 
+def split_passthrough(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(own arguments, those after `--`, which go to every `training.train` call)."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1 :]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m training.recipe", description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, help="dataset folder with train.txt and val.txt")
     p.add_argument("--encoder-weights", required=True, help="the ImageNet MobileNetV2 checkpoint (or none)")
