@@ -1,6 +1,6 @@
 """Screenshots of the figures' sources and ranges for the user guide: the figures panel of the model's
-mask (typical-error line, 80 % range), of an edited unsigned mask and of a reviewed one; a batch PDF's
-first page as the PDF viewer shows it (pdftoppm); the Model menu with Adapt.
+mask (typical-error line, 80 % range), of an edited unsigned mask and of a reviewed one; the batch PDF's
+first two pages as a PDF viewer shows them (pdftoppm); the Model menu with Adapt.
 
 Run through `scripts/screenshots` (which runs every screenshot script), or alone:
 `QT_QPA_PLATFORM=offscreen .venv-test/bin/python scripts/review_screenshots.py [--model FILE]`.
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = [Path(shutil.copy(p, site)) for p in sorted(samples_dir().glob("*.jpg"))]
         window.controller.run_batch_paths(photos)
         wait(window.controller.batch_finished)
-        saved = [save_batch_pdf_page(window, scratch, args.out)]
+        saved = save_batch_pdf_pages(window, scratch, args.out)
         window.batch.table.selectRow(0)
         wait(window.controller.photo_analyzed)
         settle()
@@ -111,20 +111,22 @@ def save_panel(window: MainWindow, path: Path) -> Path:
     return save(window.figures, path)
 
 
-def save_batch_pdf_page(window: MainWindow, scratch: Path, out: Path) -> Path:
-    """Write the batch PDF as File ▸ Export batch PDF does, and render its first page with pdftoppm."""
+def save_batch_pdf_pages(window: MainWindow, scratch: Path, out: Path) -> list[Path]:
+    """Write the batch PDF as File ▸ Export batch PDF does; render its summary and first photo page
+    with pdftoppm, as a PDF viewer shows them."""
     pdf = scratch / "batch.pdf"
     rows, model = window.batch_model.rows, window.controller.model
     header = ReportHeader("P-101-A", "Line 7 pipe rack", "Example Refinery", "A. Inspector", "2026-03-12")
     options = batch_report_options(window, header)
     write_batch_pdf(pdf, report_records(rows), model, window.grade_scale, True, options)
     if shutil.which("pdftoppm") is None:
-        raise SystemExit("pdftoppm is needed for the batch PDF picture (apt-get install poppler-utils)")
-    first_page = ["-f", "1", "-l", "1", "-singlefile"]
-    subprocess.run(["pdftoppm", "-png", "-r", "70", *first_page, str(pdf), str(scratch / "page")], check=True)
-    target = out / "batch-report-pdf-page.png"
-    shutil.copyfile(scratch / "page.png", target)
-    return target
+        raise SystemExit("pdftoppm is needed for the batch PDF pictures (apt-get install poppler-utils)")
+    saved = []
+    for page, name in ((1, "batch-report-summary.png"), (2, "batch-report-photos.png")):
+        pick = ["-f", str(page), "-l", str(page), "-singlefile"]
+        subprocess.run(["pdftoppm", "-png", "-r", "70", *pick, str(pdf), str(scratch / "page")], check=True)
+        saved.append(Path(shutil.copyfile(scratch / "page.png", out / name)))
+    return saved
 
 
 def save_model_menu(window: MainWindow, out: Path) -> Path:
