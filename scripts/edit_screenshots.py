@@ -1,4 +1,5 @@
-"""Screenshots of mask editing for the user guide: painting, smart select, the review state.
+"""Screenshots of mask editing for the user guide: painting and smart select (the review state is in
+`review_screenshots.py`).
 
 `QT_QPA_PLATFORM=offscreen .venv-test/bin/python scripts/edit_screenshots.py [--model FILE]`: the real
 window on the first sample photo with the bundled model (or FILE), driven by real mouse events.
@@ -101,11 +102,6 @@ def shoot(window: MainWindow, out: Path) -> list[Path]:
     saved.append(save(window, out / "edit-smart-select.png"))
     saved.append(save(window.viewer, out / "edit-smart-select-after.png"))
 
-    window.settings.inspector_name = "A. Inspector"
-    ui.edits.mark_reviewed("A. Inspector", "Pipe extent corrected with one smart-select box")
-    ui.set_tool("pan")
-    settle()
-    saved.append(save(window.figures, out / "edit-reviewed-panel.png"))
     return saved
 
 

@@ -2,8 +2,8 @@
 
 Run through `scripts/screenshots` (Xvfb or offscreen). Each picture is the window (or dialog) as Qt
 renders it on screen: photo with overlay, figures and the cursor readout, the batch table, the model
-dialog, compare mode, the shortcut list, the scale line and the layers; the batch report's first two
-pages and a photo report's page, drawn by the reports' own code.
+dialog, compare mode, the shortcut list, the scale line and the layers; a photo report's page, drawn
+by the report's own code (the batch PDF's pages are review_screenshots.py's).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
-from app.report.batch_pdf import draw_batch_report  # noqa: E402
 from app.report.preview import render_page_images  # noqa: E402
-from app.ui.export_jobs import batch_report_options  # noqa: E402
 from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
@@ -109,7 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         settle()
         saved.append(save(shortcuts, args.out / "keyboard-shortcuts.png"))
         shortcuts.close()
-        saved += save_report_pages(window, args.out)
         saved += save_measure_shots(window, args.out)
         window.controller.shutdown()
         window.close()
@@ -136,25 +133,6 @@ def point_at_corrosion(window: MainWindow) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(viewer.viewport(), event)
-
-
-def save_report_pages(window: MainWindow, out: Path) -> list[Path]:
-    """The batch report's summary and photo pages as the batch PDF export draws them."""
-    rows = window.batch_model.rows
-    options = batch_report_options(window)
-    results = [r.result for r in rows if r.result is not None]
-    failures = [(r.path.name, r.reason) for r in rows if r.result is None]
-    scales = [window.figures.grade_scale]
-    pages = render_page_images(
-        lambda c: draw_batch_report(c, results, failures, window.controller.model, scales, options)
-    )
-    saved = []
-    for page, name in zip(pages, ("batch-report-summary.png", "batch-report-photos.png"), strict=False):
-        small = page.scaledToWidth(900, Qt.TransformationMode.SmoothTransformation)
-        if not small.save(str(out / name)):
-            raise SystemExit(f"could not write {out / name}")
-        saved.append(out / name)
-    return saved
 
 
 def drag(viewer, start: QPointF, end: QPointF) -> None:

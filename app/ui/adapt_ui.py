@@ -19,7 +19,7 @@ SITE_MODEL_NAME = "site-model.onnx"
 
 def reviewed_photos(window) -> list[tuple[Path, Path]]:
     """(photo, reviewed mask) for the batch's photos, else the shown photo's folder: masks saved by
-    File ▸ Save reviewed mask (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
+    File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
     photos = window.batch.paths()
     result = window.controller.result
     if not photos and result is not None:

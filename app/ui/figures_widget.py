@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core import figures
-from app.core.analysis import PhotoResult
+from app.core.analysis import PhotoResult, as_signed
 from app.core.grading import GradeScale
 from app.ui.forms import form_values
 from app.ui.result_state import ResultState
@@ -123,6 +123,9 @@ class FiguresWidget(QGroupBox):
             self.accuracy_label.setVisible(False)
             return
         self._show_accuracy()
+        if is_signed(self._state.review):  # a person vouches: no model estimate; rows as the reports say
+            self.accuracy_label.setVisible(False)
+            result = as_signed(result)
         a = result.assessment
         self.grade_label.setText(figures.grade_text(a, self.grade_scale, result.measures.distribution))
         text, style = self._review_flag(result)

@@ -94,7 +94,7 @@ class ModelMenu(QObject):
         if not pairs:
             self.host.show_message(
                 "No reviewed masks found for these photos: review a few (Edit ▸ Mark reviewed, File ▸ Save "
-                "reviewed mask), then adapt.",
+                "corrected mask), then adapt.",
                 "warning",
             )
             return

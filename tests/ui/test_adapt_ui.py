@@ -24,9 +24,20 @@ def _window(qtbot, settings, model: Path) -> MainWindow:
 
 def _reviewed_folder(tmp_path: Path) -> list[Path]:
     photos, masks = _site(tmp_path, 4)
-    for mask in masks.iterdir():  # saved beside the photos, as File ▸ Save reviewed mask does by default
+    for mask in masks.iterdir():  # saved beside the photos, as File ▸ Save corrected mask does by default
         mask.rename(photos[0].parent / mask.name)
     return photos
+
+
+def test_adapt_without_reviewed_masks_names_the_menu_entries_that_make_them(qtbot, settings, tmp_path):
+    photos, _masks = _site(tmp_path, 3)  # the masks stay in their own folder: none beside the photos
+    win = _window(qtbot, settings, site_model(tmp_path / "base.onnx"))
+    open_and_wait(qtbot, win, photos[0])
+    win.actions["adapt_model"].trigger()
+    for name in ("mark_reviewed", "save_reviewed"):
+        entry = win.editing.actions[name].text().replace("&", "").rstrip("…")
+        assert entry in win.banner.text, (entry, win.banner.text)
+    win.controller.shutdown()
 
 
 def test_adapt_runs_in_a_worker_and_loads_the_adapted_model(qtbot, settings, tmp_path, monkeypatch):

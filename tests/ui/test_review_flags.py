@@ -51,6 +51,9 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
         == f"✔ Reviewed by Ann Inspector on {review.reviewed_at.replace('T', ' ')}."
     )
     assert "reviewed mask" in win.figures.source_label.text()
+    share_range = win.figures.values()["Share range"]
+    assert "reviewed mask" in share_range and "not signed" not in share_range
+    assert win.figures.accuracy_label.isHidden()  # the model's typical error is no longer the figures'
     _paint(qtbot, win, "background")  # an edit after the sign-off drops it
     assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
 
