@@ -23,7 +23,6 @@ from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
-from app.report.preview import render_page_images  # noqa: E402
 from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
@@ -149,9 +148,6 @@ def drag(viewer, start: QPointF, end: QPointF) -> None:
 def save_measure_shots(window: MainWindow, out: Path) -> list[Path]:
     """The scale line drawn across the pipe with its length typed, then the scale set with the patch
     outlines and uncertainty layers on and the scale bar; and the one-photo report's page."""
-    from app.core.overlay import blend_overlay
-    from app.report.pdf import draw_photo_report
-
     ui, photo = window.measure_ui, window.controller.current
     window.viewer.fit_to_window()
     h, w = photo.rgb.shape[:2]
@@ -177,16 +173,31 @@ def save_measure_shots(window: MainWindow, out: Path) -> list[Path]:
         settle()
     saved.append(save(window, out / "scale-and-layers.png"))
     ui.layers.set_visible("uncertainty", False)
-    result, state = window.controller.result, window.overlay_state
-    overlay = blend_overlay(photo.rgb, result.labels, result.classes, state.visible_ids, state.opacities)
-    scales = [window.figures.grade_scale]
-    page = render_page_images(
-        lambda c: draw_photo_report(c, result, overlay, photo.rgb, window.controller.model, scales)
-    )[0]
-    small = page.scaledToWidth(900, Qt.TransformationMode.SmoothTransformation)
-    if not small.save(str(out / "photo-report.png")):
-        raise SystemExit(f"could not write {out / 'photo-report.png'}")
-    return [*saved, out / "photo-report.png"]
+    return [*saved, save_photo_report(window.controller.current.path, out)]
+
+
+def save_photo_report(photo: Path, out: Path) -> Path:
+    """The one-photo report as `corroscope analyze --pdf` writes it (header filled, a scale given), its
+    page rendered by pdftoppm as a PDF viewer shows it; run from a neutral folder, so no path of this
+    machine is printed on it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftoppm") is None:
+        raise SystemExit("pdftoppm is needed for the report picture (apt-get install poppler-utils)")
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "Line 7 pipe rack"
+        site.mkdir()
+        shutil.copyfile(photo, site / photo.name)
+        header = ["--asset-id", "P-101-A", "--location", "Line 7 pipe rack", "--client", "Example Refinery"]
+        header += ["--inspector", "A. Inspector", "--inspection-date", "2026-03-12"]
+        cmd = [sys.executable, "-m", "app", "analyze", f"{site.name}/{photo.name}", "--out", "out", "--pdf"]
+        subprocess.run([*cmd, "--mm-per-px", "0.5", *header], cwd=tmp, check=True, capture_output=True)
+        pdf = Path(tmp) / "out" / f"{photo.stem}.pdf"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(Path(tmp) / "page")], check=True
+        )
+        return Path(shutil.copyfile(Path(tmp) / "page.png", out / "photo-report.png"))
 
 
 def save(widget, path: Path) -> Path:
