@@ -115,7 +115,7 @@ def draw_photo_report(
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2
-    max_h = c.height * 0.21  # leaves the header, figures, statement of accuracy and model on one page
+    max_h = c.height * 0.18  # leaves the header, figures, statement of accuracy and model on one page
     h1 = c.image(rgb_qimage(photo_rgb), 0, half, max_h, "Photo")
     overlay = rgb_qimage(overlay_rgb)
     h2 = c.image(overlay, half + c.mm(4), half, max_h, "Segmentation overlay")
