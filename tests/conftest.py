@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +13,21 @@ import pytest
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_widgets_application():
+    """Qt allows one application object per process. A report drawn in this process (the CLI's `--pdf`
+    called in-process) makes a bare QGuiApplication when none exists, and a window built later by the
+    same test worker would then abort the whole worker; a widgets QApplication made first serves both."""
+    if importlib.util.find_spec("PySide6") is None:
+        yield None
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    yield QApplication.instance() or QApplication([sys.argv[0]])
 
 
 @pytest.fixture(scope="session")
