@@ -18,18 +18,21 @@ def _interrupted_while_loading(signum: int, frame: object) -> None:
 
 def _guard_loading() -> None:
     """Only when this process is the `corroscope` command (`python -m app` or the entry point); `cli.main`
-    hands Ctrl+C back to Python once everything is loaded."""
+    hands Ctrl+C back to Python once everything is loaded. Nothing here imports a Python module before
+    the handler is set (`threading` alone took long enough under load for a Ctrl+C to land inside it)."""
+    import _signal
     import os
-    import signal
     import sys
-    import threading
 
     global IS_COMMAND
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     script = os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0]
     IS_COMMAND = (spec is not None and spec.name == "app.__main__") or script == "corroscope"
-    if IS_COMMAND and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _interrupted_while_loading)
+    if IS_COMMAND:
+        try:  # noqa: SIM105 (contextlib would be one more import before the handler)
+            _signal.signal(_signal.SIGINT, _interrupted_while_loading)
+        except ValueError:  # not the main thread: Python lets only that one set handlers
+            pass
 
 
 _guard_loading()
