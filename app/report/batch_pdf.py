@@ -96,21 +96,7 @@ def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_
     c.ensure_space(height + c.mm(14))
     c.text(title, size=10.5, bold=True)
     top, base = c.y + c.mm(5), c.y + height
-    slot = c.width / max(1, len(counts))
-    peak = max([n for _label, n in counts] + [1])
-    c.font(8)
-    for i, (label, n) in enumerate(counts):
-        x = i * slot
-        bar = (base - top) * n / peak
-        if n:
-            c.painter.fillRect(QRectF(x + slot * 0.18, base - bar, slot * 0.64, bar), QColor(190, 70, 40))
-        c.painter.setPen(QPen(QColor(20, 20, 20)))
-        centre = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignBottom)
-        c.painter.drawText(QRectF(x, base - bar - c.mm(5), slot, c.mm(4.5)), centre, str(n))
-        below = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignTop)
-        c.painter.drawText(QRectF(x, base + c.mm(0.8), slot, c.mm(4.5)), below, label)
-    c.painter.setPen(QPen(_GREY, c.mm(0.2)))
-    c.painter.drawLine(0, int(base), int(c.width), int(base))
+    measures_pdf.draw_bars(c, counts, (0.0, c.width), (top, base), font_size=8, text_mm=4.5)
     c.y = base + c.mm(8)
 
 
