@@ -16,6 +16,17 @@ _EPS = 1e-6
 _TINY = 1e-12
 
 
+def _soft_dice(truth, pred, axes) -> object:
+    """(2 sum(p t) + 1) / (sum t + sum p + 1) over `axes`, per class (the last axis)."""
+    inter = ops.sum(truth * pred, axis=axes)
+    return (2.0 * inter + 1.0) / (ops.sum(truth, axis=axes) + ops.sum(pred, axis=axes) + 1.0)
+
+
+def _dice_axes(y_pred, per_image: bool) -> tuple[int, ...]:
+    """The axes Dice sums over: the pixels of the whole batch, or of each image (`per_image`)."""
+    return tuple(range(1 if per_image else 0, len(y_pred.shape) - 1))
+
+
 @keras.saving.register_keras_serializable(package="corroscope")
 class WeightedCEDiceLoss(keras.losses.Loss):
     """`ce_weight * weighted CE + dice_weight * (1 - mean soft Dice over classes)`.
@@ -52,10 +63,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         pixel_w = ops.sum(onehot * weights, axis=-1)
         pixel_ce = -ops.sum(onehot * ops.log(probs), axis=-1)
         ce = ops.sum(pixel_w * pixel_ce) / ops.maximum(ops.sum(pixel_w), _EPS)
-        axes = tuple(range(1 if self.dice_per_image else 0, len(y_pred.shape) - 1))
-        inter = ops.sum(onehot * y_pred, axis=axes)
-        denom = ops.sum(onehot, axis=axes) + ops.sum(y_pred, axis=axes)
-        dice = (2.0 * inter + 1.0) / (denom + 1.0)
+        dice = _soft_dice(onehot, y_pred, _dice_axes(y_pred, self.dice_per_image))
         total = self.ce_weight * ce + self.dice_weight * (1.0 - ops.mean(dice))
         # One value for the batch; Keras's reduction of a scalar leaves it unchanged.
         return ops.reshape(total, (1,))
@@ -69,12 +77,6 @@ class WeightedCEDiceLoss(keras.losses.Loss):
             dice_per_image=self.dice_per_image,
         )
         return config
-
-
-def _soft_dice(truth, pred, axes) -> object:
-    """(2 sum(p t) + 1) / (sum t + sum p + 1) over `axes`."""
-    inter = ops.sum(truth * pred, axis=axes)
-    return (2.0 * inter + 1.0) / (ops.sum(truth, axis=axes) + ops.sum(pred, axis=axes) + 1.0)
 
 
 def lovasz_hinge_per_image(logits, truth):
@@ -154,7 +156,7 @@ class HierarchicalLoss(keras.losses.Loss):
         pipe_true = ops.stack([is_pipe, onehot[..., 2]], axis=-1)
         s = ops.exp(log_corr_given)
         split_pred = ops.stack([s, 1.0 - s], axis=-1) * is_pipe[..., None]
-        axes = tuple(range(1 if self.dice_per_image else 0, len(y_pred.shape) - 1))
+        axes = _dice_axes(y_pred, self.dice_per_image)
         dice = [_soft_dice(pipe_true, pipe_pred, axes), _soft_dice(onehot[..., :2], split_pred, axes)]
         return ops.concatenate(dice, axis=-1)
 

@@ -111,8 +111,7 @@ def _analyse_and_write(
         data = exporters.ExportInput(
             result,
             rgb,
-            options.visible,
-            dict(options.opacity) if options.opacity is not None else None,
+            options.overlay,
             options.grade_scale,
             model,
             record,

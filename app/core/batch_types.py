@@ -15,6 +15,7 @@ from app.core.analysis import PhotoFailure, PhotoResult
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
@@ -34,8 +35,7 @@ class BatchOptions:
     inference: InferenceOptions = field(default_factory=InferenceOptions)
     policy: ReviewPolicy = field(default_factory=ReviewPolicy)
     exports: tuple[str, ...] = DEFAULT_EXPORTS
-    visible: tuple[int, ...] | None = None
-    opacity: tuple[tuple[int, float], ...] | None = None
+    overlay: OverlayStyle = EVERY_CLASS  # how the overlay files and reports show the classes
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES  # bytes read from one photo file
     overwrite: bool = False

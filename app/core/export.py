@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from PIL import Image
 
 from app.core.analysis import PhotoFailure, PhotoFigures, relative_path, utc_timestamp
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
-from app.core.overlay import blend_overlay
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord, column_unit
 from app.core.text import display_path
@@ -113,12 +113,11 @@ def write_overlay_png(
     rgb: np.ndarray,
     labels: np.ndarray,
     classes: Sequence[ClassInfo],
-    visible: Collection[int] | None = None,
-    opacity: Mapping[int, float] | None = None,
+    style: OverlayStyle = EVERY_CLASS,
     overwrite: bool = False,
 ) -> np.ndarray:
-    """Blend and write the overlay; returns the overlay image (for reports)."""
-    overlay = blend_overlay(rgb, labels, classes, visible, opacity)
+    """Blend and write the overlay in `style`; returns the overlay image (for reports)."""
+    overlay = style.blend(rgb, labels, classes)
     write_png(path, overlay, overwrite=overwrite)
     return overlay
 

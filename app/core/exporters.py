@@ -9,8 +9,9 @@ batch (`adopt`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from app.core.files import (
     refuse_existing,
 )
 from app.core.model import SegmentationModel
-from app.core.overlay import blend_overlay
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
 
@@ -41,8 +42,7 @@ class ExportInput:
 
     result: PhotoResult
     photo_rgb: np.ndarray
-    visible: Collection[int] | None = None
-    opacity: Mapping[int, float] | None = None
+    style: OverlayStyle = EVERY_CLASS  # the overlay as shown on screen (default: every class)
     grade_scale: str | None = None  # the scale the user reads (None: both)
     model: SegmentationModel | None = None  # for reports that describe the model
     record: Mapping[str, Any] | None = None  # a `PhotoRecord` (a plain mapping of its JSON is taken too)
@@ -51,18 +51,14 @@ class ExportInput:
     @functools.cached_property
     def overlay(self) -> np.ndarray:
         """The overlay as shown (classes hidden on screen stay hidden), blended once per photo."""
-        return blend_overlay(
-            self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity
-        )
+        return self.style.blend(self.photo_rgb, self.result.labels, self.result.classes)
 
     def overlay_bgr(self) -> np.ndarray:
         """The same overlay in OpenCV's channel order for the image writers; not kept, so the photo's
         full-size copies stay one at a time (the cached RGB one is blended only for a report)."""
         if "overlay" in self.__dict__:  # already blended (a report asked first): swap, do not blend again
             return cv2.cvtColor(self.overlay, cv2.COLOR_RGB2BGR)
-        return blend_overlay(
-            self.photo_rgb, self.result.labels, self.result.classes, self.visible, self.opacity, bgr=True
-        )
+        return self.style.blend(self.photo_rgb, self.result.labels, self.result.classes, bgr=True)
 
 
 Writer = Callable[[Path, ExportInput, bool], Any]
@@ -168,10 +164,7 @@ def _record(data: ExportInput) -> PhotoRecord:
 
 
 def _with_outputs(data: ExportInput, names: Mapping[str, str]) -> ExportInput:
-    record = _record(data).with_outputs(names)
-    return ExportInput(
-        data.result, data.photo_rgb, data.visible, data.opacity, data.grade_scale, data.model, record
-    )
+    return dataclasses.replace(data, record=_record(data).with_outputs(names))
 
 
 # Masks and overlays carry `files.OUTPUT_MARK`: ours even after their record is gone.

@@ -6,6 +6,8 @@ else. It is built from a result (`from_result`), given its review (`with_review`
 photo's identity and the proofs of the files written with it (`for_batch`), then sealed (`seal`: the
 SHA-256 of the record without the seal, which shows a record edited by hand). `from_json` checks the
 schema version and the type of every field a reader relies on, and says clearly what is wrong.
+The value types it holds are in `app.core.record_types`, its flat field tables (the CSV's cells and
+units, a project's stored columns) in `app.core.record_columns`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,13 +20,44 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from app.core.analysis import PhotoFigures, relative_path
-from app.core.grading import Grade, GradeScale, d610_label
-from app.core.measures import PhotoMeasures
-from app.core.physical import OBLIQUE_NOTE
+from app.core.grading import Grade, GradeScale
+from app.core.record_columns import (
+    CSV_FIELDS,
+    OUTPUT_KINDS,
+    column_unit,
+    csv_cells,
+    csv_values,
+    measure_fields,
+    model_facts,
+    rounded,
+    store_fields,
+)
+from app.core.record_types import KeyFigures, ModelFigures, PhotoIdentity, RecordError, Review
 from app.core.text import display_path
+
+# The record's names, wherever they live, are imported from here.
+__all__ = [
+    "CSV_FIELDS",
+    "MAX_RECORD_BYTES",
+    "MODEL",
+    "OUTPUT_KINDS",
+    "READABLE_SCHEMAS",
+    "RECORD_SCHEMA",
+    "SEAL",
+    "KeyFigures",
+    "ModelFigures",
+    "PhotoIdentity",
+    "PhotoRecord",
+    "RecordError",
+    "Review",
+    "column_unit",
+    "csv_cells",
+    "measure_fields",
+    "review_reasons",
+]
 
 # 2: measures, timestamp, model file, relative path, per-scale reasons; 3: batch records name their
 # photo (`source`), prove their files and are sealed; 4: batch records hold the photo file's identity
@@ -33,23 +66,8 @@ RECORD_SCHEMA = 4
 READABLE_SCHEMAS = (3, 4)  # a schema-3 record has no `photo`: whether its photo changed cannot be told
 SEAL = "record_sha256"
 MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
-# The flat measure fields, in the order `results.csv` gives them after the first release's columns.
-CSV_FIELDS = (
-    "corroded_share_low",
-    "corroded_share_high",
-    "d610_distribution",
-    "patch_count",
-    "largest_patch_share",
-    "mm_per_px",
-    "corrosion_area_mm2",
-)
-# The output files a CSV row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
-OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 MODEL = "model"  # the figures are the model's (`app.core.reviewed` names the other sources)
 _NUMBER = (int, float, type(None))
-_OPEN_FLAGS = (
-    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-)
 # field -> the types every record of ours has there (the CSV, the PDF and the GUI read these)
 _FIELDS: Mapping[str, tuple[type, ...]] = {
     "file": (str,),
@@ -74,100 +92,6 @@ _BATCH_FIELDS: Mapping[str, tuple[type, ...]] = {"source": (str,), "files": (dic
 _PHOTO_FIELDS: Mapping[str, tuple[type, ...]] = {"bytes": (int,), "mtime_ns": (int,), "sha256": (str,)}
 
 
-class Review(Protocol):
-    """Where a photo's figures come from (`app.core.reviewed.ReviewState` is one)."""
-
-    source: str
-    reviewed_by: str
-    reviewed_at: str
-    note: str
-
-
-class RecordError(ValueError):
-    """A file or mapping that is not a record of ours; the text says why."""
-
-
-@dataclass(frozen=True)
-class PhotoIdentity:
-    """The photo file a record describes: size, modification time and SHA-256 of its bytes."""
-
-    bytes: int
-    mtime_ns: int
-    sha256: str
-
-    @classmethod
-    def of(cls, path: str | os.PathLike[str], max_bytes: int = 1 << 30) -> PhotoIdentity:
-        """The identity of the regular file at `path` of at most `max_bytes`; `OSError` for anything
-        else (a FIFO is never waited on: it is opened without blocking and refused)."""
-        fd = os.open(path, _OPEN_FLAGS)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
-                raise OSError(f"{path} is not a regular file within {max_bytes} bytes")
-            h, total = hashlib.sha256(), 0
-            while total <= max_bytes and (chunk := os.read(fd, 1 << 20)):
-                h.update(chunk)
-                total += len(chunk)
-        finally:
-            os.close(fd)
-        return cls(st.st_size, st.st_mtime_ns, h.hexdigest())
-
-    def to_json(self) -> dict[str, Any]:
-        return {"bytes": self.bytes, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
-
-    def same_file(self, path: str | os.PathLike[str]) -> bool:
-        """Whether `path` still holds these bytes (compared by content: a copy that kept the old time,
-        or a camera that reuses names, must not pass for the photo the record describes)."""
-        try:
-            return os.stat(path).st_size == self.bytes and PhotoIdentity.of(path).sha256 == self.sha256
-        except OSError:
-            return False
-
-
-@dataclass(frozen=True)
-class KeyFigures:
-    """What a one-line summary of a photo says (the CLI's result line)."""
-
-    corroded_share: float | None  # None: no asset in view
-    share_range: tuple[float, float] | None
-    astm_d610: str | None  # the label, with the distribution type where known ("6-G")
-    iso_4628_3: str | None
-    needs_review: bool
-    corrosion_area_mm2: float | None
-    figures_source: str
-    range_label: str = "range"
-
-
-@dataclass(frozen=True)
-class ModelFigures:
-    """The model's own figures beside reviewed ones (the PDF shows both when they differ). Room here for
-    more of the model's accuracy (its typical error on the share, say) as another change adds it."""
-
-    corroded_share: float | None
-    astm_d610: str | None  # the grade's label
-    iso_4628_3: str | None
-
-    @classmethod
-    def of(cls, result: PhotoFigures) -> ModelFigures:
-        a = result.assessment
-        return cls(
-            result.stats.corroded_share,
-            None if a.astm is None else a.astm.label,
-            None if a.iso is None else a.iso.label,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "corroded_share": self.corroded_share,
-            "astm_d610": self.astm_d610,
-            "iso_4628_3": self.iso_4628_3,
-        }
-
-
-def _round(v: float | None, digits: int) -> float | None:
-    return None if v is None else round(float(v), digits)
-
-
 def _grade_json(g: Grade | None) -> dict[str, Any] | None:
     if g is None:
         return None
@@ -175,42 +99,6 @@ def _grade_json(g: Grade | None) -> dict[str, Any] | None:
     if g.reference is not None:
         out["reference"] = g.reference
     return out
-
-
-def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
-    """The record's measure fields (the `CSV_FIELDS` flat, plus `patches`, evidence, areas, notes)."""
-    r, p, d = m.share_range, m.patches, m.distribution
-    areas = None if m.class_areas_mm2 is None else {k: round(v, 3) for k, v in m.class_areas_mm2.items()}
-    return {
-        "corroded_share_low": None if r is None else round(r.low, 6),
-        "corroded_share_high": None if r is None else round(r.high, 6),
-        "range_label": None if r is None else r.label,
-        "range_note": m.range_note,
-        "d610_distribution": None if d is None else d.type,
-        "d610_distribution_evidence": None if d is None else d.evidence,
-        "astm_d610_with_distribution": d610_label(astm, d),
-        "patch_count": None if p is None else p.count,
-        "largest_patch_share": None if p is None else round(p.largest_share, 6),
-        "mm_per_px": m.mm_per_px,
-        "corrosion_area_mm2": _round(m.corrosion_area_mm2, 3),
-        "class_areas_mm2": areas,
-        "area_note": None if m.mm_per_px is None else OBLIQUE_NOTE,
-        "patches": None if p is None else p.to_json(m.mm_per_px),
-    }
-
-
-def csv_cells(fields: Mapping[str, Any]) -> list[str]:
-    """The `CSV_FIELDS` of a record (or of `measure_fields`) as CSV cells; None is an empty cell."""
-
-    def cell(name: str) -> str:
-        v = fields.get(name)
-        if v is None:
-            return ""
-        if name == "mm_per_px":
-            return f"{v:.6g}"
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    return [cell(name) for name in CSV_FIELDS]
 
 
 def review_reasons(result: PhotoFigures) -> list[str]:
@@ -280,15 +168,15 @@ class PhotoRecord(Mapping[str, Any]):
                 "model_accuracy": result.model_accuracy,
                 "classes": [c.to_json() for c in result.classes],
                 "pixels": dict(result.stats.pixels),
-                "percent": {k: _round(v, 6) for k, v in result.stats.percent.items()},
+                "percent": {k: rounded(v, 6) for k, v in result.stats.percent.items()},
                 "total_pixels": result.stats.total,
-                "corroded_share": _round(result.stats.corroded_share, 6),
+                "corroded_share": rounded(result.stats.corroded_share, 6),
                 "astm_d610": _grade_json(a.astm),
                 "iso_4628_3": _grade_json(a.iso),
                 "needs_review": bool(reasons),
                 "review_reasons": reasons,
                 "review_reasons_by_scale": {s.value: list(a.reasons_for(s)) for s in GradeScale},
-                "mean_confidence": _round(result.mean_confidence, 6),
+                "mean_confidence": rounded(result.mean_confidence, 6),
                 "seconds": round(result.seconds, 4),
                 **measure_fields(result.measures, a.astm),
                 "outputs": None if outputs is None else dict(outputs),
@@ -415,18 +303,7 @@ class PhotoRecord(Mapping[str, Any]):
 
     def store_fields(self) -> dict[str, Any]:
         """The columns a project stores beside the whole record (`app.core.project`'s results table)."""
-        d = self.data
-        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
-        return {
-            "model_sha256": d["model_sha256"],
-            "provider": d["provider"],
-            "mode": d["mode"],
-            "corroded_share": d.get("corroded_share"),
-            "astm_d610": None if astm is None else astm["value"],
-            "iso_4628_3": None if iso is None else iso["value"],
-            "needs_review": bool(d.get("needs_review")),
-            "mean_confidence": d.get("mean_confidence"),
-        }
+        return store_fields(self.data)
 
     def key_figures(self) -> KeyFigures:
         d = self.data
@@ -445,13 +322,7 @@ class PhotoRecord(Mapping[str, Any]):
 
     def model_facts(self) -> dict[str, Any]:
         """The `model` object of a run record (`results.json`): file, SHA-256, provider, mode."""
-        d = self.data
-        return {
-            "file": d.get("model_file"),
-            "sha256": d["model_sha256"],
-            "provider": d["provider"],
-            "mode": d["mode"],
-        }
+        return model_facts(self.data)
 
     @property
     def figures_source(self) -> str:
@@ -485,40 +356,7 @@ class PhotoRecord(Mapping[str, Any]):
     def csv_values(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         """The record's cells of `results.csv`, by column name (`file` is the path inside its input
         folder when known); the header and the escaping are `app.core.export`'s."""
-        d = self.data
-        names = list(class_names) if class_names is not None else [c["name"] for c in d["classes"]]
-        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
-        outputs = d.get("outputs") or {}
-        return {
-            "file": d.get("relative_path") or d["file"],
-            "width": d["width"],
-            "height": d["height"],
-            "provider": d["provider"],
-            **{f"{n}_percent": _num(d["percent"].get(n), 4) for n in names},
-            "corroded_share": _num(d["corroded_share"], 4),
-            "astm_d610": "" if astm is None else astm["value"],
-            "iso_4628_3": "" if iso is None else iso["label"],
-            "needs_review": "yes" if d["needs_review"] else "no",
-            "review_reasons": "; ".join(d["review_reasons"]),
-            "mean_confidence": _num(d["mean_confidence"], 4),
-            "seconds": _num(d["seconds"], 3),
-            "status": "ok",
-            "error": "",
-            **dict(zip(CSV_FIELDS, csv_cells(d), strict=True)),
-            "analysed_at": d.get("analysed_at"),
-            "mode": d.get("mode"),
-            "model_file": d.get("model_file"),
-            # the overlay as JPEG is the overlay's file too
-            **{f"{k}_file": outputs.get(k) or outputs.get(f"{k}_jpeg") for k in OUTPUT_KINDS},
-            "source": self.figures_source,
-            "reviewed_by": d.get("reviewed_by") or "",
-            "reviewed_at": d.get("reviewed_at") or "",
-            "model_accuracy": d.get("model_accuracy") or "",
-        }
-
-
-def _num(v: float | None, digits: int) -> str:
-    return "" if v is None else f"{v:.{digits}f}"
+        return csv_values(self.data, self.figures_source, class_names)
 
 
 def _check_types(data: Mapping[str, Any], fields: Mapping[str, tuple[type, ...]], prefix: str = "") -> None:
@@ -528,27 +366,3 @@ def _check_types(data: Mapping[str, Any], fields: Mapping[str, tuple[type, ...]]
             raise RecordError(
                 f"is not a Corroscope record of this version (field '{prefix}{name}' is missing or wrong)"
             )
-
-
-# The CSV keeps its column names (a renamed column breaks every reader of earlier files): what a number
-# is a share of, and in what unit, is said here and in results.json's `column_units`.
-_SHARE_OF_ASSET = "% of the asset's pixels (corrosion + asset)"
-_UNITS = {
-    "width": "px",
-    "height": "px",
-    "corroded_share": _SHARE_OF_ASSET,
-    "corroded_share_low": _SHARE_OF_ASSET,
-    "corroded_share_high": _SHARE_OF_ASSET,
-    "largest_patch_share": _SHARE_OF_ASSET,
-    "mean_confidence": "probability, 0-1",
-    "seconds": "s",
-    "mm_per_px": "mm per pixel",
-    "corrosion_area_mm2": "mm²",
-}
-
-
-def column_unit(column: str) -> str:
-    """The unit of a `results.csv` column ('' for text); `<class>_percent` is % of the photo's pixels."""
-    if column.endswith("_percent"):
-        return "% of the photo's pixels"
-    return _UNITS.get(column, "")

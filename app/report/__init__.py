@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.report_header import ReportHeader
 from app.report.batch_pdf import BatchReportOptions, draw_batch_report
 from app.report.canvas import render
@@ -48,20 +49,20 @@ def render_pdf_report(
     photo_rgb: np.ndarray,
     model: SegmentationModel,
     scale: str | None = None,
-    visible: Collection[int] | None = None,
+    style: OverlayStyle = EVERY_CLASS,
     review: Mapping[str, Any] | None = None,
     header: ReportHeader | None = None,
     typical_error: str | None = None,
 ) -> bytes:
     """The one-photo report as PDF bytes: photo, overlay, figures, grade, model SHA-256, provider, date.
-    `visible`: the class ids drawn in the overlay (the legend lists those only); None: all. `header`:
+    `style`: how `overlay_rgb` shows the classes (the legend lists those drawn). `header`:
     asset, location, client, inspector, date on every page; `typical_error`: the model's typical-error
     line of the statement of accuracy (None: `model_typical_error(model)`). Both grade scales,
     `scale` first."""
     scales = _both_scales(scale)
     error = typical_error if typical_error is not None else model_typical_error(model)
     return render(
-        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, visible, review, error),
+        lambda c: draw_photo_report(c, result, overlay_rgb, photo_rgb, model, scales, style, review, error),
         f"Corroscope report: {result.path.name}",
         header or ReportHeader(),
     )
@@ -75,7 +76,7 @@ def write_pdf_report(
     model: SegmentationModel,
     overwrite: bool = False,
     scale: str | None = None,
-    visible: Collection[int] | None = None,
+    style: OverlayStyle = EVERY_CLASS,
     review: Mapping[str, Any] | None = None,
     header: ReportHeader | None = None,
     typical_error: str | None = None,
@@ -84,7 +85,7 @@ def write_pdf_report(
     path = Path(path)
     refuse_existing(path, overwrite=overwrite)  # fail before the drawing work
     data = render_pdf_report(
-        result, overlay_rgb, photo_rgb, model, scale, visible, review, header, typical_error
+        result, overlay_rgb, photo_rgb, model, scale, style, review, header, typical_error
     )
     return atomic_write_bytes(path, data, overwrite)
 
@@ -125,7 +126,6 @@ def write_batch_pdf_report(
 def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
     if data.model is None:
         raise ValueError("the PDF report needs the model that made the result")
-    visible = None if data.visible is None else set(data.visible)
     write_pdf_report(
         path,
         data.result,
@@ -134,7 +134,7 @@ def _write_pdf_export(path: Path, data: ExportInput, overwrite: bool) -> None:
         data.model,
         overwrite,
         scale=data.grade_scale,
-        visible=visible,
+        style=data.style,
         review=data.record,
         header=data.header,
     )

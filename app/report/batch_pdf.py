@@ -14,10 +14,11 @@ from PySide6.QtGui import QColor, QPen
 from app.core import figures
 from app.core.analysis import PhotoFigures
 from app.core.model import SegmentationModel
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.report_header import ReportHeader
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
-from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines, shown_classes
+from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines
 from app.report.thumbnails import Thumbnail
 
 WORST_COUNT = 10
@@ -27,12 +28,11 @@ _GREY = QColor(90, 90, 90)
 
 @dataclass(frozen=True)
 class BatchReportOptions:
-    """What the report knows beyond the results: the input folder, the overlay as shown (visible class
-    ids and opacities; None: every class at the default), and a thumbnail per photo path."""
+    """What the report knows beyond the results: the input folder, the overlay as shown (default: every
+    class at the default opacity), and a thumbnail per photo path."""
 
     folder: Path | None = None
-    visible: frozenset[int] | None = None
-    opacity: Mapping[int, float] | None = None
+    overlay: OverlayStyle = EVERY_CLASS
     thumbnails: Mapping[Path, Thumbnail] = field(default_factory=dict)
     header: ReportHeader | None = None  # asset, location, client, inspector, date on every page
     typical_error: str | None = None  # the statement of accuracy's line on the model
@@ -96,21 +96,7 @@ def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_
     c.ensure_space(height + c.mm(14))
     c.text(title, size=10.5, bold=True)
     top, base = c.y + c.mm(5), c.y + height
-    slot = c.width / max(1, len(counts))
-    peak = max([n for _label, n in counts] + [1])
-    c.font(8)
-    for i, (label, n) in enumerate(counts):
-        x = i * slot
-        bar = (base - top) * n / peak
-        if n:
-            c.painter.fillRect(QRectF(x + slot * 0.18, base - bar, slot * 0.64, bar), QColor(190, 70, 40))
-        c.painter.setPen(QPen(QColor(20, 20, 20)))
-        centre = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignBottom)
-        c.painter.drawText(QRectF(x, base - bar - c.mm(5), slot, c.mm(4.5)), centre, str(n))
-        below = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignTop)
-        c.painter.drawText(QRectF(x, base + c.mm(0.8), slot, c.mm(4.5)), below, label)
-    c.painter.setPen(QPen(_GREY, c.mm(0.2)))
-    c.painter.drawLine(0, int(base), int(c.width), int(base))
+    measures_pdf.draw_bars(c, counts, (0.0, c.width), (top, base), font_size=8, text_mm=4.5)
     c.y = base + c.mm(8)
 
 
@@ -152,8 +138,7 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
     thumb_w = width * 0.46
     thumb = options.thumbnails.get(r.path)
     if thumb is not None:
-        visible = options.visible if options.visible is not None else [c_.id for c_ in r.classes]
-        image = rgb_qimage(thumb.overlay(r.classes, visible, options.opacity or {}))
+        image = rgb_qimage(thumb.overlay(r.classes, options.overlay))
         scale = min(thumb_w / image.width(), (height - c.mm(2)) / image.height())
         where = QRectF(x, c.y, image.width() * scale, image.height() * scale)
         c.painter.drawImage(where, image)
@@ -197,7 +182,7 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     """Two cards a row, worst photos first, with the legend of the classes drawn."""
     c.new_page()
     c.text("Photos, worst first", size=12, bold=True)
-    c.legend(shown_classes(model.classes, options.visible))
+    c.legend(options.overlay.shown(model.classes))
     gap = c.mm(4)
     width = (c.width - gap) / 2
     ordered = worst_first(results)

@@ -60,22 +60,36 @@ def draw_histogram(c: Canvas, p: PatchStats, x0: float, width: float, height_mm:
     title = QRectF(x0, c.y, width, c.mm(4.5))
     c.painter.drawText(title, int(Qt.AlignmentFlag.AlignLeft), "Patch sizes, % of the asset")
     top, base = c.y + c.mm(9), c.y + c.mm(5) + height
-    slot = width / len(bins)
+    draw_bars(c, bins, (x0, width), (top, base), font_size=6.5, text_mm=3.4)
+    return base + c.mm(4.5) - c.y
+
+
+def draw_bars(
+    c: Canvas,
+    bins: Sequence[tuple[str, int]],
+    across: tuple[float, float],
+    between: tuple[float, float],
+    font_size: float,
+    text_mm: float,
+) -> None:
+    """Bars of (label, count), `across` (x, width), from the base line up to the top (`between`: top,
+    base) for the largest count: the count above each bar, the label under it, in `font_size`."""
+    (x0, width), (top, base) = across, between
+    slot = width / max(1, len(bins))
     peak = max([n for _label, n in bins] + [1])
-    c.font(6.5)
+    above = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignBottom)
+    below = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignTop)
+    c.font(font_size)
     for i, (label, n) in enumerate(bins):
         x = x0 + i * slot
         bar = (base - top) * n / peak
         if n:
             c.painter.fillRect(QRectF(x + slot * 0.2, base - bar, slot * 0.6, bar), _BAR_FILL)
         c.painter.setPen(QPen(QColor(20, 20, 20)))
-        above = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignBottom)
-        c.painter.drawText(QRectF(x, base - bar - c.mm(3.6), slot, c.mm(3.4)), above, str(n))
-        below = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.AlignmentFlag.AlignTop)
-        c.painter.drawText(QRectF(x, base + c.mm(0.5), slot, c.mm(3.4)), below, label)
+        c.painter.drawText(QRectF(x, base - bar - c.mm(text_mm + 0.3), slot, c.mm(text_mm)), above, str(n))
+        c.painter.drawText(QRectF(x, base + c.mm(0.6), slot, c.mm(text_mm)), below, label)
     c.painter.setPen(QPen(_GREY, c.mm(0.2)))
     c.painter.drawLine(int(x0), int(base), int(x0 + width), int(base))
-    return base + c.mm(4.5) - c.y
 
 
 def area_rows(m: PhotoMeasures) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ The drawing surface is `app.report.canvas`; the batch report is `app.report.batc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,14 +14,14 @@ from app.core import contract, figures
 from app.core.analysis import PhotoFigures, PhotoResult
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
-from app.core.palette import ClassInfo
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.record import PhotoRecord
 from app.core.report_header import time_text
 from app.core.text import provider_name, safe_path, safe_text
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
-__all__ = ["Canvas", "accuracy_lines", "draw_photo_report", "model_rows", "render", "shown_classes"]
+__all__ = ["Canvas", "accuracy_lines", "draw_photo_report", "model_rows", "render"]
 
 NO_TYPICAL_ERROR = "Typical error of the model: not stated (no validation figures came with this model)."
 
@@ -38,11 +38,6 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
     if model.cuda_note:  # on the provider's row: the photo report stays one page
         rows[-1] = ("Provider", f"{rows[-1][1]} ({model.cuda_note})")
     return rows
-
-
-def shown_classes(classes: Sequence[ClassInfo], visible: Collection[int] | None) -> list[ClassInfo]:
-    """The classes drawn in the overlay: all when `visible` is None."""
-    return [c for c in classes if visible is None or c.id in visible]
 
 
 def review_lines(result: PhotoFigures, scales: Sequence[GradeScale | str]) -> list[str]:
@@ -104,11 +99,12 @@ def draw_photo_report(
     photo_rgb: np.ndarray,
     model: SegmentationModel,
     scales: Sequence[str],
-    visible: Collection[int] | None = None,
+    style: OverlayStyle = EVERY_CLASS,
     review: Mapping[str, Any] | None = None,
     typical_error: str | None = None,
 ) -> None:
-    """`review`: the photo's record (`PhotoRecord`): who reviewed it, said under the grades;
+    """`style`: how `overlay_rgb` shows the classes (the legend lists those drawn); `review`: the
+    photo's record (`PhotoRecord`): who reviewed it, said under the grades;
     `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
     c.text("Corroscope inspection report", size=16, bold=True)
     c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
@@ -122,7 +118,7 @@ def draw_photo_report(
     where = measures_pdf.image_rect(overlay, half + c.mm(4), c.y, half, max_h)
     measures_pdf.draw_scale_bar(c.painter, where, result.measures.mm_per_px, photo_rgb.shape[1])
     c.y += max(h1, h2)
-    c.legend(shown_classes(model.classes, visible))
+    c.legend(style.shown(model.classes))
     for scale in scales:
         c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=13, bold=True)
     lines = review_lines(result, scales)

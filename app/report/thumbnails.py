@@ -5,13 +5,13 @@ Stored encoded (JPEG photo, PNG labels: a few kB each) so a 1,000-photo batch ho
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from app.core.overlay import blend_overlay
+from app.core.overlay_style import OverlayStyle
 from app.core.palette import ClassInfo
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,9 @@ class Thumbnail:
     def labels(self) -> np.ndarray:
         return cv2.imdecode(np.frombuffer(self.labels_png, np.uint8), cv2.IMREAD_UNCHANGED)
 
-    def overlay(
-        self, classes: Sequence[ClassInfo], visible: Collection[int], opacity: Mapping[int, float]
-    ) -> np.ndarray:
-        """The thumbnail with the classes in `visible` blended at `opacity` (as the overlay on screen)."""
-        return blend_overlay(self.rgb(), self.labels(), classes, visible, opacity)
+    def overlay(self, classes: Sequence[ClassInfo], style: OverlayStyle) -> np.ndarray:
+        """The thumbnail with its overlay in `style` (as the overlay on screen)."""
+        return style.blend(self.rgb(), self.labels(), classes)
 
 
 def make_thumbnail(rgb: np.ndarray, labels: np.ndarray, side: int = THUMBNAIL_SIDE) -> Thumbnail:

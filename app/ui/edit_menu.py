@@ -6,10 +6,13 @@ adds its entries to the File menu, and answers the window's "may I close?".
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar
+from collections.abc import Sequence
 
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar, QWidget
+
+from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
 from app.ui.edit_controller import EditController, EditSession
@@ -50,11 +53,7 @@ TOOLS = (
         "Click a rust patch: similar connected pipe pixels become corrosion",
     ),
 )
-CLASSES = (
-    ("corrosion", "Paint &corrosion", "C"),
-    ("asset", "Paint &asset (pipe)", "P"),
-    ("background", "Paint bac&kground", "N"),
-)
+SWATCH_PX = 12  # a paint action's icon: a square of its class's mask colour
 EDIT_ACTIONS = (
     ActionSpec("undo", "&Edit", "&Undo", "undo", SK.Undo, more_shortcuts=("Ctrl+Z",)),
     ActionSpec("redo", "&Edit", "&Redo", "redo", "Ctrl+Shift+Z", more_shortcuts=("Ctrl+Y",)),
@@ -74,11 +73,40 @@ EDIT_ACTIONS = (
 )
 
 
-def edit_shortcuts() -> list[tuple[str, str, str]]:
-    """(where, what, keys) of the edit tools, for Help ▸ Keyboard shortcuts."""
+def paint_key(index: int) -> str:
+    """The key of the paint action of the model's class number `index` (from 0): Alt+1 … Alt+9, then
+    none (plain 1 … 9 already show or hide the overlay's classes)."""
+    return f"Alt+{index + 1}" if index < 9 else ""
+
+
+def paint_text(info: ClassInfo) -> str:
+    return f"Paint {info.name}".replace("&", "&&")  # a class name is shown, never a mnemonic
+
+
+def edit_shortcuts(classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> list[tuple[str, str, str]]:
+    """(where, what, keys) of the edit tools and of painting `classes` (the loaded model's), for Help ▸
+    Keyboard shortcuts."""
     rows = [("Edit", text.replace("&", ""), key) for _n, text, key, _t in TOOLS]
-    rows += [("Edit", text.replace("&", ""), key) for _n, text, key in CLASSES]
+    rows += [("Edit", f"Paint {c.name}", paint_key(i)) for i, c in enumerate(classes) if paint_key(i)]
     return rows
+
+
+def _swatch(color: tuple[int, int, int]) -> QIcon:
+    pixmap = QPixmap(SWATCH_PX, SWATCH_PX)
+    pixmap.fill(QColor(*color))
+    return QIcon(pixmap)
+
+
+def _replace_actions(
+    widget: QWidget, anchor: QAction, old: Sequence[QAction], new: Sequence[QAction]
+) -> None:
+    """Put `new` in place of `old` among `widget`'s actions (a menu or a tool bar): right after `anchor`."""
+    for action in old:
+        widget.removeAction(action)
+    actions = widget.actions()
+    after = actions.index(anchor) + 1
+    before = actions[after] if after < len(actions) else None
+    widget.insertActions(before, list(new))  # type: ignore[arg-type]  # None: at the end
 
 
 class EditUi(QObject):
@@ -101,8 +129,14 @@ class EditUi(QObject):
             "similar": SimilarTool(e, s),
         }
         self.actions: dict[str, QAction] = {}
+        self.paint_classes: tuple[ClassInfo, ...] = ()  # the classes the paint actions offer
+        self._class_actions: list[QAction] = []
+        self._class_group = QActionGroup(self)
+        self._paint_anchors: list[QAction] = []  # in the Edit menu, on the tool bar
         self._build_actions()
         self._build_toolbar()
+        model = window.controller.model
+        self.set_paint_classes(DEFAULT_CLASSES if model is None else model.classes)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(120)
@@ -155,25 +189,18 @@ class EditUi(QObject):
                     tool.toggled.connect(lambda on, n=name: on and self.set_tool(n))
                     self._tool_group.addAction(tool)
                     edit_menu.addAction(tool)
-                edit_menu.addSeparator()
-                self._class_group = QActionGroup(self)
-                for name, text, key in CLASSES:
-                    cls = self._action(f"class_{name}", text, [QKeySequence(key)], checkable=True)
-                    cls.toggled.connect(lambda on, n=name: on and self.set_class(n))
-                    self._class_group.addAction(cls)
-                    edit_menu.addAction(cls)
+                self._paint_anchors.append(edit_menu.addSeparator())  # the paint actions follow it
+        self.edit_menu = edit_menu
         self.actions["tool_pan"].setChecked(True)
-        self.actions[f"class_{self.tool_settings.class_name}"].setChecked(True)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Edit tools", self.window)
         bar.setObjectName("toolbar_edit")
         for name, *_ in TOOLS:
             bar.addAction(self.actions[f"tool_{name}"])
+        self._paint_anchors.append(bar.addSeparator())  # the paint actions follow it
         bar.addSeparator()
-        for name, *_ in CLASSES:
-            bar.addAction(self.actions[f"class_{name}"])
-        bar.addSeparator()
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)  # a class: swatch and name
         bar.addWidget(QLabel(" Brush "))
         self.size_spin = QDoubleSpinBox()
         self.size_spin.setObjectName("brush_size")
@@ -207,6 +234,7 @@ class EditUi(QObject):
         w.controller.state.figures_changed.connect(self._on_figures)
         w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
         w.controller.photo_analyzed.connect(self.review.look_for_saved_mask)
+        w.controller.model_loaded.connect(lambda model: self.set_paint_classes(model.classes))
         w.controller.export_finished.connect(self.review.save_beside_exports)
 
     # state --------------------------------------------------------------------------------------
@@ -270,6 +298,37 @@ class EditUi(QObject):
     def set_class(self, name: str) -> None:
         self.tool_settings.set(class_name=name)
         self.actions[f"class_{name}"].setChecked(True)
+
+    def set_paint_classes(self, classes: Sequence[ClassInfo]) -> None:
+        """One paint action a class of `classes` (the loaded model's: its names, colours, Alt+1 … Alt+N),
+        in the Edit menu and on the tool bar, in place of the previous model's."""
+        classes = tuple(classes)
+        if classes == self.paint_classes:
+            return
+        old = self._class_actions
+        for action in old:
+            self.actions.pop(action.objectName().removeprefix("action_"), None)
+        new = [self._paint_action(i, info) for i, info in enumerate(classes)]
+        for widget, anchor in zip((self.edit_menu, self.toolbar), self._paint_anchors, strict=True):
+            _replace_actions(widget, anchor, old, new)
+        for action in old:
+            self.window.removeAction(action)
+            self._class_group.removeAction(action)
+            action.deleteLater()
+        self._class_actions, self.paint_classes = new, classes
+        names = [c.name for c in classes]
+        current = self.tool_settings.class_name
+        self.set_class(current if current in names else "corrosion" if "corrosion" in names else names[0])
+
+    def _paint_action(self, index: int, info: ClassInfo) -> QAction:
+        key = paint_key(index)
+        action = self._action(
+            f"class_{info.name}", paint_text(info), [QKeySequence(key)] if key else [], checkable=True
+        )
+        action.setIcon(_swatch(info.color))
+        action.toggled.connect(lambda on, n=info.name: on and self.set_class(n))
+        self._class_group.addAction(action)
+        return action
 
     def bigger(self) -> None:
         self.size_spin.setValue(round(min(MAX_RADIUS, self.tool_settings.radius * RADIUS_STEP + 0.5)))

@@ -20,6 +20,7 @@ import app.report
 from app.core import export, exporters, pipeline
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
 from app.core.model import SegmentationModel
+from app.core.overlay_style import OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
 from app.core.record import ModelFigures, PhotoRecord
 from app.core.report_header import ReportHeader, project_header
@@ -61,15 +62,14 @@ def write_photo_exports(
     targets: Mapping[str, Path],
     result: PhotoResult,
     rgb: np.ndarray,
-    visible: Collection[int],
-    opacity: Mapping[int, float],
+    style: OverlayStyle,
     model: SegmentationModel,
     scale: str,
     overwrite: bool,
     review: PhotoReview | None = None,
     header: ReportHeader | None = None,
 ) -> list[Path]:
-    """Worker job: write the chosen files; the overlay is blended as shown on screen. `review`: where
+    """Worker job: write the chosen files; the overlay is blended in `style`, as on screen. `review`: where
     the figures come from (and the model's own figures beside reviewed ones), into the record;
     `header`: the PDF's asset, location, client, inspector and date."""
     if targets:
@@ -79,7 +79,7 @@ def write_photo_exports(
     record = PhotoRecord.from_result(result)
     if review is not None:
         record = record.with_review(review.state, model_figures=review.model_figures)
-    data = exporters.ExportInput(result, rgb, visible, opacity, scale, model, record, header)
+    data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
 
 
@@ -200,8 +200,7 @@ def start_photo_export(
         targets,
         c.result,
         c.current.rgb,
-        state.visible_ids,
-        state.opacities,
+        state.style,
         c.model,
         window.grade_scale,
         bool(existing),
@@ -246,8 +245,7 @@ def batch_report_options(window: ExportHost, header: ReportHeader | None = None)
         header = report_header(window, rows[0].path if rows else None)
     return BatchReportOptions(
         folder=photos_folder([r.path for r in rows]),
-        visible=frozenset(state.visible_ids),
-        opacity=state.opacities,
+        overlay=state.style,
         thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
         header=header,
     )

@@ -124,7 +124,9 @@ class ModelMenu(QObject):
             self.host.show_message(problem, "warning")
 
     def show_shortcuts(self) -> None:
-        KeyboardShortcutsDialog(all_shortcuts(), self._parent).exec()
+        model = self.host.controller.model
+        rows = all_shortcuts() if model is None else all_shortcuts(model.classes)
+        KeyboardShortcutsDialog(rows, self._parent).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(

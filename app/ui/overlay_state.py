@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import QObject, Signal
 
 from app.core.overlay import DEFAULT_OPACITY
+from app.core.overlay_style import OverlayStyle
 from app.core.palette import ClassInfo
 
 __all__ = ["DEFAULT_OPACITY", "HIDDEN_BY_DEFAULT", "OverlayState"]
@@ -77,6 +78,11 @@ class OverlayState(QObject):
     @property
     def opacities(self) -> dict[int, float]:
         return dict(self._opacity)
+
+    @property
+    def style(self) -> OverlayStyle:
+        """The overlay as shown now, for the files and reports that show it the same way."""
+        return OverlayStyle.of(self.visible_ids, self._opacity)
 
     @property
     def comparing(self) -> bool:

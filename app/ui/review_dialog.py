@@ -82,16 +82,24 @@ def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, 
     return "Figures from the model's mask", "color: #606060;"
 
 
-def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str) -> bool:
-    """True when the user agrees to lose the unsaved edits of these photos (`action`: "Quit")."""
-    shown = names_list(names)
+def _unsaved_edits_box(parent: QWidget | None, name: str, names: Sequence[str], question: str) -> QMessageBox:
+    """The warning that these photos have unsaved edits, asking `question`; the caller adds the buttons."""
     box = QMessageBox(parent)
-    box.setObjectName("discard_edits_question")
+    box.setObjectName(name)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Unsaved edits")
-    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{shown}")
-    box.setInformativeText(
-        f"{action} and discard them? (File ▸ Save corrected mask keeps the edits of the photo on screen.)"
+    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{names_list(names)}")
+    box.setInformativeText(question)
+    return box
+
+
+def ask_discard_edits(parent: QWidget | None, names: Sequence[str], action: str) -> bool:
+    """True when the user agrees to lose the unsaved edits of these photos (`action`: "Quit")."""
+    box = _unsaved_edits_box(
+        parent,
+        "discard_edits_question",
+        names,
+        f"{action} and discard them? (File ▸ Save corrected mask keeps the edits of the photo on screen.)",
     )
     discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
@@ -106,14 +114,12 @@ SAVE_ALL, DISCARD, CANCEL = "save", "discard", "cancel"
 def ask_unsaved_on_quit(parent: QWidget | None, names: Sequence[str]) -> str:
     """Quitting with unsaved edits: `SAVE_ALL` (each photo's corrected mask into its results folder),
     `DISCARD` or `CANCEL` (the default)."""
-    box = QMessageBox(parent)
-    box.setObjectName("unsaved_edits_question")
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Unsaved edits")
-    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{names_list(names)}")
-    box.setInformativeText(
+    box = _unsaved_edits_box(
+        parent,
+        "unsaved_edits_question",
+        names,
         "Save all saves each one's corrected mask in its photo folder's results folder "
-        "(.reviewed.png when signed, .edited.png otherwise)."
+        "(.reviewed.png when signed, .edited.png otherwise).",
     )
     save = box.addButton("Save all", QMessageBox.ButtonRole.AcceptRole)
     discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtGui import QKeySequence
 
+from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.ui.actions import ActionSpec, shortcut_rows
 from app.ui.overlay_panel_widget import COMPARE_KEY_TEXT
 
@@ -133,8 +136,10 @@ OTHER_KEYS = (
 )
 
 
-def all_shortcuts() -> list[tuple[str, str, str]]:
-    """(where, what, keys) for every key the window knows, actions first."""
+def all_shortcuts(classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> list[tuple[str, str, str]]:
+    """(where, what, keys) for every key the window knows, actions first; the paint keys are those of
+    `classes` (the loaded model's)."""
     from app.ui.edit_menu import EDIT_ACTIONS, edit_shortcuts  # the Edit menu builds itself
 
-    return shortcut_rows(ACTIONS) + shortcut_rows(EDIT_ACTIONS) + edit_shortcuts() + list(OTHER_KEYS)
+    edit = edit_shortcuts(classes)
+    return shortcut_rows(ACTIONS) + shortcut_rows(EDIT_ACTIONS) + edit + list(OTHER_KEYS)

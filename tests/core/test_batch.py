@@ -246,6 +246,7 @@ def test_overlay_jpeg_is_the_rgb_overlay_encoded(tmp_path: Path, tiny_model: Seg
     from app.core.analysis import analyze_rgb
     from app.core.files import encode_jpeg, mark_jpeg
     from app.core.overlay import blend_overlay
+    from app.core.overlay_style import OverlayStyle
 
     rgb = synthetic_pipe(seed=3, size=(600, 80))[0]
     result = analyze_rgb(tiny_model, rgb, "pipe.png")
@@ -253,7 +254,7 @@ def test_overlay_jpeg_is_the_rgb_overlay_encoded(tmp_path: Path, tiny_model: Seg
     expected = mark_jpeg(encode_jpeg(blend_overlay(rgb, result.labels, result.classes, None, opacity), 90))
     jpeg = exporters.get(exporters.OVERLAY_JPEG_KIND)
     for first_rgb in (False, True):
-        data = exporters.ExportInput(result, rgb, opacity=opacity)
+        data = exporters.ExportInput(result, rgb, OverlayStyle.of(None, opacity))
         if first_rgb:
             assert data.overlay.shape == rgb.shape
         path = tmp_path / f"{first_rgb}_overlay.jpg"

@@ -26,6 +26,7 @@ from app.core.export import (
 )
 from app.core.files import write_png
 from app.core.model import SegmentationModel
+from app.core.overlay_style import OverlayStyle
 from app.core.palette import DEFAULT_CLASSES, decode_mask
 from app.core.photos import read_image
 from app.core.synthetic import synthetic_pipe
@@ -75,7 +76,7 @@ def test_mask_png_bytes_are_those_of_the_copied_map() -> None:
 
 def test_overlay_png_written_and_returned(tmp_path: Path) -> None:
     rgb, labels = synthetic_pipe(seed=1, size=(30, 40))
-    overlay = write_overlay_png(tmp_path / "o.png", rgb, labels, DEFAULT_CLASSES, visible={0})
+    overlay = write_overlay_png(tmp_path / "o.png", rgb, labels, DEFAULT_CLASSES, OverlayStyle.of({0}))
     np.testing.assert_array_equal(read_image(tmp_path / "o.png"), overlay)
     assert (overlay[labels == 2] == rgb[labels == 2]).all()
 

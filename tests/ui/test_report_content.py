@@ -16,6 +16,7 @@ from app.core.analysis import PhotoFailure, analyze_rgb
 from app.core.grading import Assessment, GradeScale
 from app.core.inference import InferenceMode
 from app.core.overlay import blend_overlay
+from app.core.overlay_style import OverlayStyle
 from app.core.synthetic import synthetic_pipe
 from app.report import BatchReportOptions, render_batch_pdf, render_pdf_report
 from app.report.batch_pdf import grade_counts, worst_first
@@ -93,20 +94,20 @@ def test_grade_distribution_counts_every_grade(photos):
 
 
 def test_a_thumbnail_with_overlay_per_photo_and_every_review_reason(qapp, photos, tiny_model):
-    data = _batch(photos, tiny_model, visible=frozenset({0}), opacity={0: 0.7})
+    data = _batch(photos, tiny_model, overlay=OverlayStyle.of({0}, {0: 0.7}))
     cards = pages_text(data)[1]
     assert sum(images_per_page(data)) == len(photos)
     for r, _ in photos:
         assert r.path.name in cards
     assert "review: first reason here" in cards and "review: second reason" in cards
     thumb = make_thumbnail(photos[0][1], photos[0][0].labels)
-    shown = thumb.overlay(photos[0][0].classes, {0}, {0: 0.7})
+    shown = thumb.overlay(photos[0][0].classes, OverlayStyle.of({0}, {0: 0.7}))
     assert not np.array_equal(shown, thumb.rgb()) or not (thumb.labels() == 0).any()
-    np.testing.assert_array_equal(thumb.overlay(photos[0][0].classes, set(), {}), thumb.rgb())
+    np.testing.assert_array_equal(thumb.overlay(photos[0][0].classes, OverlayStyle.of(set())), thumb.rgb())
 
 
 def test_batch_legend_lists_only_the_visible_classes(qapp, photos, tiny_model):
-    cards = pages_text(_batch(photos, tiny_model, visible=frozenset({0})))[1]
+    cards = pages_text(_batch(photos, tiny_model, overlay=OverlayStyle.of({0})))[1]
     assert "corrosion" in cards
     # a card's distribution evidence may say "% of the asset"; the legend adds one more when drawn
     assert "background" not in cards
@@ -123,7 +124,7 @@ def test_photo_report_legend_lists_only_the_visible_classes(qapp, photos, tiny_m
     result, rgb = photos[2]
     overlay = blend_overlay(rgb, result.labels, result.classes, {0, 1})
     hidden = pages_text(
-        render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610, visible={0, 1})
+        render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610, OverlayStyle.of({0, 1}))
     )[0]
     shown = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610))[0]
     # "background area" is a figure either way; the legend adds one more only when it is drawn
