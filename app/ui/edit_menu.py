@@ -73,10 +73,16 @@ EDIT_ACTIONS = (
 )
 
 
-def paint_key(index: int) -> str:
-    """The key of the paint action of the model's class number `index` (from 0): Alt+1 … Alt+9, then
-    none (plain 1 … 9 already show or hide the overlay's classes)."""
-    return f"Alt+{index + 1}" if index < 9 else ""
+# The default classes keep the one-letter keys inspectors learned (C, P for pipe, N for none).
+LETTER_KEYS = {"corrosion": "C", "asset": "P", "background": "N"}
+
+
+def paint_keys(index: int, name: str) -> list[str]:
+    """The keys of the paint action of the model's class number `index` (from 0) named `name`: its
+    letter for a default class, and Alt+1 … Alt+9 by position (plain 1 … 9 show or hide the overlay's
+    classes)."""
+    keys = [LETTER_KEYS[name]] if name in LETTER_KEYS else []
+    return keys + ([f"Alt+{index + 1}"] if index < 9 else [])
 
 
 def paint_text(info: ClassInfo) -> str:
@@ -87,7 +93,9 @@ def edit_shortcuts(classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> list[tuple
     """(where, what, keys) of the edit tools and of painting `classes` (the loaded model's), for Help ▸
     Keyboard shortcuts."""
     rows = [("Edit", text.replace("&", ""), key) for _n, text, key, _t in TOOLS]
-    rows += [("Edit", f"Paint {c.name}", paint_key(i)) for i, c in enumerate(classes) if paint_key(i)]
+    for i, c in enumerate(classes):
+        if keys := paint_keys(i, c.name):
+            rows.append(("Edit", f"Paint {c.name}", ", ".join(keys)))
     return rows
 
 
@@ -321,10 +329,8 @@ class EditUi(QObject):
         self.set_class(current if current in names else "corrosion" if "corrosion" in names else names[0])
 
     def _paint_action(self, index: int, info: ClassInfo) -> QAction:
-        key = paint_key(index)
-        action = self._action(
-            f"class_{info.name}", paint_text(info), [QKeySequence(key)] if key else [], checkable=True
-        )
+        keys = [QKeySequence(k) for k in paint_keys(index, info.name)]
+        action = self._action(f"class_{info.name}", paint_text(info), keys, checkable=True)
         action.setIcon(_swatch(info.color))
         action.toggled.connect(lambda on, n=info.name: on and self.set_class(n))
         self._class_group.addAction(action)

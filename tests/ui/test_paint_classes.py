@@ -1,5 +1,5 @@
-"""The Edit menu paints the loaded model's classes: its names, colours and order (Alt+1 … Alt+N), rebuilt
-when a model with other classes loads."""
+"""The Edit menu paints the loaded model's classes: its names, colours and order (Alt+1 … Alt+N; C, P,
+N for the default classes), rebuilt when a model with other classes loads."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.core import contract
 from app.core.editing import LabelEditor
 from app.core.palette import ClassInfo, classes_to_json
 from app.ui import review_actions
+from app.ui.edit_menu import paint_keys
 from tests.helpers.tiny_models import channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 from tests.ui.test_edit_gui import drag
@@ -52,7 +53,9 @@ def paint_entries(widget) -> list[tuple[str, str, str]]:
 
 
 def expected(classes) -> list[tuple[str, str, str]]:
-    return [(f"Paint {c.name}", f"Alt+{i + 1}", QColor(*c.color).name()) for i, c in enumerate(classes)]
+    return [
+        (f"Paint {c.name}", paint_keys(i, c.name)[0], QColor(*c.color).name()) for i, c in enumerate(classes)
+    ]
 
 
 def load(qtbot, win, path: Path) -> None:
@@ -94,4 +97,7 @@ def test_the_paint_actions_follow_the_loaded_models_classes(
     load(qtbot, window, model_path)
     assert paint_entries(menu_widget) == paint_entries(ui.toolbar) == expected(default)
     assert ui.tool_settings.class_name == "corrosion"  # weld is gone
-    assert ui.actions["class_asset"].shortcuts() == [QKeySequence("Alt+2")]
+    # the default classes keep their letters beside the positional key
+    assert ui.actions["class_asset"].shortcuts() == [QKeySequence("P"), QKeySequence("Alt+2")]
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    assert ui.tool_settings.class_name == "background"
