@@ -258,7 +258,7 @@ def analyze_photo(
 ) -> PhotoResult:
     """Read and analyse one photo; raises `ImageReadError` (or another `CorroscopeError`) on failure."""
     start = time.perf_counter()
-    with start_decode(path, max_pixels, input_size=model.input_size) as photo:
+    with start_decode(path, max_pixels, input_size=model.input_size, full_too=False) as photo:
         view = photo.network_view()
         seconds = time.perf_counter() - start
         return analyze_view(model, view, photo.shape, path, options, policy, seconds, mm_per_px)

@@ -62,7 +62,14 @@ class PhotoDecode:
     or the full photo at scale 1), then `full()`. Use as a context manager (or `close()`), so the full
     decode's thread is always joined."""
 
-    def __init__(self, path: Path, max_pixels: int, max_bytes: int, input_size: tuple[int, int] | None):
+    def __init__(
+        self,
+        path: Path,
+        max_pixels: int,
+        max_bytes: int,
+        input_size: tuple[int, int] | None,
+        full_too: bool = True,
+    ) -> None:
         self.path = path
         self._max_pixels, self._max_bytes = max_pixels, max_bytes
         self._full: np.ndarray | None = None
@@ -85,7 +92,10 @@ class PhotoDecode:
         self.scale = network_scale(head.width, head.height, input_size) if reducible else 1
         if self.scale == 1:
             return  # read_image's own path, on demand: the view is the full photo
-        self._data, self._img, self._threaded = data, img, True
+        self._img = img
+        if not full_too:
+            return  # full() decodes on demand, as read_image does
+        self._data, self._threaded = data, True
         self._thread = threading.Thread(target=self._decode_full, name="photo-full-decode", daemon=True)
         self._thread.start()
 
@@ -183,10 +193,13 @@ def start_decode(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     input_size: tuple[int, int] | None = None,
+    *,
+    full_too: bool = True,
 ) -> PhotoDecode:
-    """Start decoding a photo for a network of `input_size` (H, W); `ImageReadError` names the file and
-    the reason (here for an unreadable header, later from `network_view()` / `full()` for its body)."""
-    return PhotoDecode(Path(path), max_pixels, max_bytes, input_size)
+    """Start decoding a photo for a network of `input_size` (H, W), the full photo on a second thread
+    unless not `full_too` (then `full()` decodes it when asked); `ImageReadError` names the file and the
+    reason (here for an unreadable header, later from `network_view()` / `full()` for its body)."""
+    return PhotoDecode(Path(path), max_pixels, max_bytes, input_size, full_too)
 
 
 __all__ = ["MIN_VIEW_FACTOR", "SCALES", "PhotoDecode", "network_scale", "start_decode"]
