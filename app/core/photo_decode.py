@@ -152,7 +152,7 @@ class PhotoDecode:
             self.close()
             raise ImageReadError(f"{self.path}: not enough memory to decode it") from exc
         want = (-(-head.height // k), -(-head.width // k))
-        if rgb.shape[:2] != want:  # libjpeg did not scale this file (it never does): the full photo
+        if rgb.shape[:2] != want:  # not scaled as asked (a safeguard, never seen): the full photo
             self.scale = 1
             return self.full()
         return _apply_orientation(rgb, head.orientation)
