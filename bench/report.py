@@ -261,13 +261,25 @@ def _engines(rows: list[dict]) -> str:
     )
 
 
+def _first(f: dict | None) -> str:
+    if not f:
+        return ""
+    return (
+        f"A photo opened in the running window: on screen {f['photo_on_screen_s']:.2f} s, first figures on "
+        f"screen {f['first_figures_on_screen_s']:.2f} s (median of {f['repeats']}), longest UI stall "
+        f"{f['longest_ui_stall_ms']:.0f} ms\n"
+    )
+
+
 def _ui(ui: dict) -> str:
     c, s = ui["coldstart"], ui["stall"]
     nan = float("nan")
     return (
         f"Cold start (offscreen): first paint {c.get('first_paint_s', nan):.2f} s, model loaded "
         f"{c.get('model_loaded_s', nan):.2f} s, first result {c.get('first_result_s', nan):.2f} s "
-        f"after process start\nUI thread during a batch of {s['photos']} photos ({s['photo_size']}): longest "
+        f"after process start\n"
+        f"{_first(ui.get('first_figures'))}"
+        f"UI thread during a batch of {s['photos']} photos ({s['photo_size']}): longest "
         f"stall {s['longest_stall_ms']:.0f} ms, {s['stalls_over_100ms']} stalls over 100 ms "
         f"({s['heartbeats']} heartbeats, {s['batch_seconds']:.1f} s)"
     )

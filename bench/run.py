@@ -5,7 +5,8 @@ ONNX Runtime float / int8 at 1x and 2x the input size, batch 1 and 4, and the ma
 (a 12 MP and a 50 MP JPEG through every stage, resize and tiles mode, peak memory), `batch` (200 photos:
 photos/s, memory over the run), `engines` (12 MP JPEGs with every output written: the old serial
 path with the PNG overlay, serial and pipelined with the JPEG one, ORT threads, 1 and 2 Dask workers,
-memory over a long pipelined run), `ui` (cold start, the UI thread's longest stall during a batch).
+memory over a long pipelined run), `ui` (cold start, first figures on screen for a photo opened in
+the running window, the UI thread's longest stall during a batch).
 Prints tables and writes `bench/results.json`.
 """
 
@@ -258,10 +259,14 @@ def run_ui(args, work: Path, model: Path, results: dict) -> None:
     size = (480, 640) if args.smoke else SIZES["12MP"]
     photo = make_jpeg(work / "ui" / "photo.jpg", size, seed=7)
     cold = ui_probe.run_child(["coldstart", "--model", str(model), "--photo", str(photo)])
+    repeats = "2" if args.smoke else "5"
+    first = ui_probe.run_child(
+        ["firstfigures", "--model", str(model), "--photo", str(photo), "--repeats", repeats]
+    )
     folder = _batch_folder(work, 3 if args.smoke else 16, size, "ui_batch")
     stall = ui_probe.run_child(["stall", "--model", str(model), "--photos", str(folder)], timeout=1800)
     stall["photo_size"] = f"{size[1]}x{size[0]}"
-    results["ui"] = {"coldstart": cold, "stall": stall}
+    results["ui"] = {"coldstart": cold, "first_figures": first, "stall": stall}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -3,6 +3,10 @@
 `python -m bench.ui_probe coldstart --model M --photo P` (the parent puts its launch time, `time.time()`,
 in $BENCH_T0): process start to the window's first paint event and to the first analysed photo, through
 `app.ui.main.create_window` as `corroscope gui --model M P` does it.
+`python -m bench.ui_probe firstfigures --model M --photo P --repeats 5`: with the window up and the model
+loaded, the time from asking to open P to the photo on screen and to its figures on screen (the result
+state set and its signal handled, as a user sees it), median and each run, with the UI thread's longest
+stall over the whole time (a 10 ms heartbeat).
 `python -m bench.ui_probe stall --model M --photos DIR`: a 10 ms heartbeat timer on the UI thread while
 the window runs the folder as a batch (the approach of tests/ui/test_batch.py); the longest gap between
 beats is the longest time the UI could not respond.
@@ -109,6 +113,64 @@ def stall(model: Path, photos: Path) -> dict:
     }
 
 
+def first_figures(model: Path, photo: Path, repeats: int) -> dict:
+    import statistics
+
+    from PySide6.QtCore import QTimer
+
+    from bench.heartbeat import Heartbeat
+
+    with tempfile.TemporaryDirectory() as tmp:
+        qt_app, window = _app_and_window(model, [], Path(tmp) / "settings.ini")
+        window.resize(1000, 700)
+        window.show()
+        loaded: list[object] = []
+        window.controller.model_loaded.connect(loaded.append)
+        while not loaded:
+            qt_app.processEvents()
+            time.sleep(0.01)
+        shown: list[float] = []
+        figures: list[float] = []
+        stalls: list[float] = []
+        for _ in range(repeats):
+            marks: dict[str, float] = {}
+
+            def on_opened(_item, marks=marks) -> None:
+                marks.setdefault("photo", time.perf_counter())
+
+            def on_analyzed(_item, marks=marks) -> None:
+                marks.setdefault("figures", time.perf_counter())
+                QTimer.singleShot(0, qt_app.quit)  # after the figures panel has handled the result
+
+            window.controller.photo_opened.connect(on_opened)
+            window.controller.photo_analyzed.connect(on_analyzed)
+            window.controller.photo_failed.connect(qt_app.quit)
+            heart = Heartbeat(10).start()
+            t0 = time.perf_counter()
+            window.open_photo(photo)
+            qt_app.exec()
+            heart.stop()
+            for signal, slot in (
+                (window.controller.photo_opened, on_opened),
+                (window.controller.photo_analyzed, on_analyzed),
+                (window.controller.photo_failed, qt_app.quit),
+            ):
+                signal.disconnect(slot)
+            shown.append(marks.get("photo", float("nan")) - t0)
+            figures.append(marks.get("figures", float("nan")) - t0)
+            stalls.append(heart.longest_ms)
+        window.controller.shutdown()
+        window.close()
+    return {
+        "photo": photo.name,
+        "repeats": repeats,
+        "photo_on_screen_s": statistics.median(shown),
+        "first_figures_on_screen_s": statistics.median(figures),
+        "figures_each_s": [round(f, 3) for f in figures],
+        "longest_ui_stall_ms": max(stalls),
+    }
+
+
 def run_child(args: list[str], timeout: float = TIMEOUT_S) -> dict:
     """This module in a fresh interpreter, offscreen; $BENCH_T0 is the launch time for cold start."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BENCH_T0": repr(time.time())}
@@ -121,11 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     cs = sub.add_parser("coldstart")
     cs.add_argument("--model", type=Path, required=True)
     cs.add_argument("--photo", type=Path, required=True)
+    ff = sub.add_parser("firstfigures")
+    ff.add_argument("--model", type=Path, required=True)
+    ff.add_argument("--photo", type=Path, required=True)
+    ff.add_argument("--repeats", type=int, default=5)
     st = sub.add_parser("stall")
     st.add_argument("--model", type=Path, required=True)
     st.add_argument("--photos", type=Path, required=True)
     args = p.parse_args(argv)
-    result = coldstart(args.model, args.photo) if args.what == "coldstart" else stall(args.model, args.photos)
+    if args.what == "coldstart":
+        result = coldstart(args.model, args.photo)
+    elif args.what == "firstfigures":
+        result = first_figures(args.model, args.photo, args.repeats)
+    else:
+        result = stall(args.model, args.photos)
     print(json.dumps(result))
     return 0
 

@@ -14,12 +14,13 @@ import numpy as np
 
 from app.core.errors import CorroscopeError
 from app.core.grading import Assessment, ReviewPolicy, assess
-from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment
+from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment_view
 from app.core.measures import PhotoMeasures, measure_photo
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import UNKNOWN as ACCURACY_UNKNOWN
 from app.core.palette import ClassInfo
-from app.core.photos import DEFAULT_MAX_PIXELS, read_image
+from app.core.photo_decode import start_decode
+from app.core.photos import DEFAULT_MAX_PIXELS
 from app.core.range_calibration import at_size
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 from app.core.stats import AreaStats, area_stats
@@ -180,9 +181,38 @@ def analyze_rgb(
     """Analyse a photo already in memory; `extra_seconds` (e.g. decoding time) is added to `seconds`.
     With `mm_per_px` (the photo's scale), areas are given in mm² too. `progress`/`cancelled` go to
     `segment` (per network call; `Cancelled` stops the photo)."""
+    return analyze_view(
+        model,
+        rgb,
+        rgb.shape[:2],
+        path,
+        options,
+        policy,
+        extra_seconds,
+        mm_per_px,
+        progress=progress,
+        cancelled=cancelled,
+    )
+
+
+def analyze_view(
+    model: SegmentationModel,
+    view: np.ndarray,
+    shape: tuple[int, int],
+    path: str | os.PathLike[str],
+    options: InferenceOptions | None = None,
+    policy: ReviewPolicy | None = None,
+    extra_seconds: float = 0.0,
+    mm_per_px: float | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> PhotoResult:
+    """`analyze_rgb` of a photo of (height, width) `shape` that the network sees as `view` (its reduced
+    decode, `app.core.photo_decode.PhotoDecode.network_view`): the full photo is not needed."""
     options = options or InferenceOptions()
     start = time.perf_counter()
-    seg = segment(model, rgb, options, progress=progress, cancelled=cancelled)
+    seg = segment_view(model, view, shape, options, progress=progress, cancelled=cancelled)
     stats = area_stats(seg.labels, model.classes)
     measures = measure_photo(
         seg.labels,
@@ -199,8 +229,8 @@ def analyze_rgb(
     seconds = time.perf_counter() - start + extra_seconds
     return PhotoResult(
         path=Path(path),
-        width=int(rgb.shape[1]),
-        height=int(rgb.shape[0]),
+        width=int(shape[1]),
+        height=int(shape[0]),
         stats=stats,
         assessment=assessment,
         measures=measures,
@@ -228,10 +258,10 @@ def analyze_photo(
 ) -> PhotoResult:
     """Read and analyse one photo; raises `ImageReadError` (or another `CorroscopeError`) on failure."""
     start = time.perf_counter()
-    rgb = read_image(path, max_pixels=max_pixels)
-    return analyze_rgb(
-        model, rgb, path, options, policy, extra_seconds=time.perf_counter() - start, mm_per_px=mm_per_px
-    )
+    with start_decode(path, max_pixels, input_size=model.input_size, full_too=False) as photo:
+        view = photo.network_view()
+        seconds = time.perf_counter() - start
+        return analyze_view(model, view, photo.shape, path, options, policy, seconds, mm_per_px)
 
 
 def failure_from(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core import exporters, files, outlock, ownership, review_source
-from app.core.analysis import PhotoResult, analyze_rgb, failure_from
+from app.core.analysis import PhotoResult, analyze_view, failure_from
 from app.core.batch_types import (
     DONE,
     FAILED,
@@ -26,7 +26,7 @@ from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExist
 from app.core.inference import CancelCheck, Progress
 from app.core.model import SegmentationModel
 from app.core.outlock import Pending
-from app.core.photos import read_image
+from app.core.photo_decode import start_decode
 from app.core.record import PhotoIdentity, PhotoRecord
 
 log = logging.getLogger(__name__)
@@ -86,22 +86,27 @@ def _analyse_and_write(
             if target.exists():
                 raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
     t0 = time.perf_counter()
-    rgb = read_image(item.path, max_pixels=options.max_pixels, max_bytes=options.max_bytes)
-    identity = _identity(item.path, options.max_bytes) if targets else None  # only a file read as a photo
-    size = (int(rgb.shape[1]), int(rgb.shape[0]))  # a mask that cannot be used fails before the analysis
-    own = targets.get("mask")
-    mask = review_source.read_mask(options.reviewed_masks, item.path, size, model.classes, own)
-    result = analyze_rgb(
-        model,
-        rgb,
-        item.path,
-        options.inference,
-        options.policy,
-        time.perf_counter() - t0,
-        options.mm_per_px,
-        progress=progress,
-        cancelled=cancelled,
-    )
+    # The network runs on the reduced decode while the full one (for the overlay) goes on beside it.
+    with start_decode(item.path, options.max_pixels, options.max_bytes, model.input_size) as photo:
+        view = photo.network_view()
+        identity = _identity(item.path, options.max_bytes) if targets else None  # a file read as a photo
+        # a mask that cannot be used fails before the analysis
+        own = targets.get("mask")
+        mask = review_source.read_mask(options.reviewed_masks, item.path, photo.size, model.classes, own)
+        result = analyze_view(
+            model,
+            view,
+            photo.shape,
+            item.path,
+            options.inference,
+            options.policy,
+            time.perf_counter() - t0,
+            options.mm_per_px,
+            progress=progress,
+            cancelled=cancelled,
+        )
+        del view
+        rgb = photo.full()
     reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
     result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)

@@ -34,6 +34,7 @@ __all__ = [
     "Segmentation",
     "blend_window",
     "segment",
+    "segment_view",
     "shrink_area",
     "tile_starts",
 ]
@@ -113,11 +114,27 @@ def segment(
     `progress(done, total)` is called after each network call; `cancelled()` is asked before each one
     and, if true, `Cancelled` is raised: with `tile_batch` 1 a cancel stops within one tile.
     """
+    return segment_view(model, rgb, rgb.shape[:2], options, progress=progress, cancelled=cancelled)
+
+
+def segment_view(
+    model: SegmentationModel,
+    view: np.ndarray,
+    shape: tuple[int, int],
+    options: InferenceOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> Segmentation:
+    """`segment` of a photo of (height, width) `shape` from `view`, the photo at any size at least the
+    network's working size (a reduced decode, `app.core.photo_decode`; the photo itself for `segment`):
+    the network sees `view`, the labels come out at `shape`."""
     options = options or InferenceOptions()
+    rgb = view
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"photo must be uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
     start = time.perf_counter()
-    out_h, out_w = rgb.shape[:2]
+    out_h, out_w = int(shape[0]), int(shape[1])
     keep = _corrosion_id(model.classes) if options.corrosion_probability else None
     sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep)
     if cancelled is not None and cancelled():

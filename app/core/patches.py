@@ -26,6 +26,9 @@ SPECK_GRID = 256 * 256
 # Patch-size histogram: decades of % of the asset (the first bin also takes everything below 0.01 %).
 HISTOGRAM_EDGES = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
 LARGEST_LISTED = 10
+# Over this share of the photo corroded, OpenCV's statistics pass is cheaper than ours over the corroded
+# pixels (both give the same patches; the crossing measured at 12 MP is near 15 %).
+DENSE_SHARE = 0.15
 
 
 def default_min_pixels(height: int, width: int) -> int:
@@ -140,7 +143,9 @@ def patch_stats(
     min_pixels = default_min_pixels(*labels.shape) if min_pixels is None else max(1, int(min_pixels))
     if n_corrosion == 0:
         return PatchStats(n_asset, 0, min_pixels, (), 0, 0, ())
-    areas, largest = _components(corrosion.view(np.uint8), min_pixels)
+    mask = corrosion.view(np.uint8)
+    dense = n_corrosion > DENSE_SHARE * labels.size
+    areas, largest = _components_dense(mask, min_pixels) if dense else _components(mask, min_pixels)
     keep = areas >= min_pixels
     specks = areas[~keep]
     return PatchStats(
@@ -180,6 +185,18 @@ def _components(mask: np.ndarray, min_pixels: int) -> tuple[np.ndarray, tuple[Pa
         for k, b in ((k, boxes[k]) for k in top)
     )
     return sizes[order].astype(np.int64), largest
+
+
+def _components_dense(mask: np.ndarray, min_pixels: int) -> tuple[np.ndarray, tuple[Patch, ...]]:
+    """`_components` by OpenCV's own statistics pass: the same labels (the same labelling), sizes and
+    boxes. Its cost does not grow with the corroded pixels (about 80 ms of one thread at 12 MP), while
+    `_components`'s passes over them do (45 ms at 3 % of the photo, 200 ms at 67 %)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    sizes = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
+    order = np.argsort(-sizes, kind="stable")  # ties in label (scan) order
+    top = [int(i) for i in order[:LARGEST_LISTED] if sizes[i] >= min_pixels]
+    largest = tuple(Patch(int(sizes[i]), tuple(int(v) for v in stats[i + 1, :4])) for i in top)
+    return sizes[order], largest
 
 
 _STRIP_PIXELS = 1 << 20  # a strip's indices: 12 MB at most

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.analysis import analyze_rgb
+from app.core.analysis import analyze_photo
 from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
@@ -144,7 +144,7 @@ def overlay_rgb(
         return blend_overlay(rgb, labels, DEFAULT_CLASSES)
     if model is None:
         return None
-    result = analyze_rgb(model, rgb, path)
+    result = analyze_photo(model, path)  # the figures' own path (the reduced decode), not `rgb`'s
     return blend_overlay(rgb, result.labels, result.classes)
 
 

@@ -19,7 +19,17 @@ pytest.importorskip("onnxruntime.quantization", reason="the int8 rows need onnxr
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = {"keras_predict", "keras_tf_function", "ort_float", "ort_int8"}
-STAGES = {"decode", "resize", "inference", "upsampling", "statistics", "measures", "overlay", "write"}
+STAGES = {
+    "decode",
+    "resize",
+    "inference",
+    "upsampling",
+    "statistics",
+    "measures",
+    "full_decode",
+    "overlay",
+    "write",
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +85,8 @@ def test_photo_batch_and_ui_sections(smoke):
     ui = results["ui"]
     assert ui["coldstart"]["first_paint_s"] > 0 and ui["coldstart"]["first_result_s"] > 0
     assert "error" not in ui["coldstart"]
+    first = ui["first_figures"]
+    assert first["repeats"] == 2 and 0 < first["photo_on_screen_s"] <= first["first_figures_on_screen_s"]
     assert ui["stall"]["summary"].startswith("Batch finished: 3 of 3")
     assert ui["stall"]["heartbeats"] > 0 and ui["stall"]["longest_stall_ms"] >= 0
 

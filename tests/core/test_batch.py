@@ -227,14 +227,14 @@ def test_an_unexpected_error_fails_that_photo_only(
     tmp_path: Path, tiny_model: SegmentationModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     photos = _photos(tmp_path / "in", 3)
-    real_read = batch_module.read_image
+    real_read = batch_module.start_decode
 
-    def read_or_explode(path: Path, **kwargs):
+    def read_or_explode(path: Path, *args, **kwargs):
         if path == photos[1]:
             raise RuntimeError("decoder exploded")
-        return real_read(path, **kwargs)
+        return real_read(path, *args, **kwargs)
 
-    monkeypatch.setattr(batch_module, "read_image", read_or_explode)
+    monkeypatch.setattr(batch_module, "start_decode", read_or_explode)
     summary = run_batch(tiny_model, photos, tmp_path / "out")
     assert summary.done == (photos[0], photos[2])
     assert [(f.path, f.reason) for f in summary.failures] == [(photos[1], "RuntimeError: decoder exploded")]

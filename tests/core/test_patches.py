@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.core import patches
 from app.core.grading import ASTM_D610_DISTRIBUTION, d610_distribution, d610_label, grade
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.patches import HISTOGRAM_EDGES, default_min_pixels, patch_outlines, patch_stats
@@ -226,3 +227,26 @@ def test_outlines_trace_each_patch_inside_its_edge() -> None:
 def test_labels_must_be_a_uint8_map() -> None:
     with pytest.raises(ValueError):
         patch_stats(np.zeros((4, 4), np.int32), DEFAULT_CLASSES)
+
+
+@pytest.mark.parametrize("share", [0.02, 0.3, 0.7])
+def test_dense_masks_get_the_same_patches_from_opencv_s_statistics(
+    share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of measuring the components give the same sizes, order (ties by label) and boxes."""
+    rng = np.random.default_rng(int(share * 100))
+    small = (rng.random((60, 80)) < share).astype(np.uint8)
+    mask = cv2.resize(small, (800, 600), interpolation=cv2.INTER_NEAREST)
+    mask[::97, :] = 0  # cuts that make many patches of equal size (ties)
+    mask[:5, :5] = 1
+    mask[7, 7] = 1  # a one-pixel speck
+    for min_pixels in (1, 50, 5000):
+        areas, largest = patches._components(mask, min_pixels)
+        dense_areas, dense_largest = patches._components_dense(mask, min_pixels)
+        np.testing.assert_array_equal(areas, dense_areas)
+        assert largest == dense_largest
+    labels = np.where(mask == 1, CORROSION, ASSET).astype(np.uint8)
+    assert (np.count_nonzero(mask) > patches.DENSE_SHARE * mask.size) == (share > 0.15)
+    chosen = patch_stats(labels, DEFAULT_CLASSES)
+    monkeypatch.setattr(patches, "DENSE_SHARE", 2.0)  # never dense: the corroded pixels' own passes
+    assert chosen == patch_stats(labels, DEFAULT_CLASSES)

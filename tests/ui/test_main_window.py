@@ -17,6 +17,7 @@ from app.core.analysis import analyze_photo
 from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
+from app.core.synthetic import synthetic_pipe
 from app.ui.main_window import NO_MODEL_TEXT, MainWindow
 from app.ui.model_info_dialog import model_info_html
 from app.ui.qimage import qimage_to_rgb
@@ -287,3 +288,32 @@ sys.exit(rc)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Running on CPU" in proc.stdout
     assert (tmp_path / "s.ini").exists(), "geometry and settings were saved on close"
+
+
+def test_a_large_jpeg_shows_in_full_with_the_figures_of_every_other_path(qtbot, window, tmp_path):
+    """The window's network sees the reduced decode, as `analyze_photo` and the batch do; the photo shown
+    is the full decode."""
+    from PIL import Image
+
+    from app.core.photo_decode import start_decode
+    from app.core.photos import read_image
+    from app.core.pipeline import BatchOptions, run_batch
+
+    rgb, _labels = synthetic_pipe(8, (480, 640))
+    path = tmp_path / "large.jpg"
+    Image.fromarray(rgb).save(path, "JPEG", quality=92)
+    model = SegmentationModel.load(window.controller.model.path, "cpu")
+    with start_decode(path, input_size=model.input_size) as decode:
+        assert decode.scale > 1
+    open_and_wait(qtbot, window, path)
+    assert np.array_equal(window.controller.current.rgb, read_image(path))
+    core = analyze_photo(model, path)
+    batch = run_batch(model, [path], tmp_path / "out", BatchOptions(), keep_results=True).outcomes[0].result
+    result = window.controller.result
+    for other in (core, batch):
+        assert np.array_equal(result.labels, other.labels)
+        assert (result.stats, result.assessment, result.measures) == (
+            other.stats,
+            other.assessment,
+            other.measures,
+        )
