@@ -41,7 +41,9 @@ class SmartSelectOptions:
     sure_pipe: float = 0.95
     probable_pipe: float = 0.5
     sure_background: float = 0.05
-    iterations: int = 5
+    iterations: int = 5  # at most
+    # GrabCut stops early once an iteration changes fewer than this share of its pixels (0: never)
+    converged: float = 0.0
     click_radius: float = 0.01  # of the working copy's diagonal
     box_context: float = 0.1  # background kept around the box for GrabCut, of the box's size
     edge_window: int = 7  # working pixels; local colour means for the full-resolution border
@@ -184,6 +186,24 @@ def _roi(
     )
 
 
+def _grabcut(img: np.ndarray, mask: np.ndarray, options: SmartSelectOptions) -> None:
+    """GrabCut on `mask` in place: up to `options.iterations`, stopping once an iteration changes fewer
+    than `options.converged` of the pixels (later ones would change about as little; OpenCV's own loop
+    runs all of them). Iteration by iteration (`GC_EVAL` goes on from the kept colour models), the same
+    result as one call when it runs them all."""
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    if options.converged <= 0:
+        cv2.grabCut(img, mask, None, bgd, fgd, options.iterations, cv2.GC_INIT_WITH_MASK)
+        return
+    cv2.grabCut(img, mask, None, bgd, fgd, 1, cv2.GC_INIT_WITH_MASK)
+    enough = options.converged * mask.size
+    for _ in range(options.iterations - 1):
+        before = mask.copy()
+        cv2.grabCut(img, mask, None, bgd, fgd, 1, cv2.GC_EVAL)
+        if cv2.countNonZero(cv2.compare(before, mask, cv2.CMP_NE)) < enough:
+            return
+
+
 def _pipe_region(
     small: np.ndarray, prob: np.ndarray, marks: Marks, scale: float, options: SmartSelectOptions
 ):
@@ -208,9 +228,7 @@ def _pipe_region(
     if sub.size - fg < _MIN_SEEDS:
         raise SmartSelectError("nothing marks background: draw a smaller box or shift-click on background")
     seeds = sub.copy()
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    img = np.ascontiguousarray(small[y0:y1, x0:x1])
-    cv2.grabCut(img, sub, None, bgd, fgd, options.iterations, cv2.GC_INIT_WITH_MASK)
+    _grabcut(np.ascontiguousarray(small[y0:y1, x0:x1]), sub, options)
     region = np.zeros((h, w), dtype=bool)
     region[y0:y1, x0:x1] = (sub == cv2.GC_FGD) | (sub == cv2.GC_PR_FGD)
     prior = np.zeros((h, w), dtype=bool)
