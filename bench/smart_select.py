@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sure-background", type=float, default=SmartSelectOptions.sure_background)
     p.add_argument("--iterations", type=int, default=SmartSelectOptions.iterations)
     p.add_argument("--min-kept", type=float, default=SmartSelectOptions.min_kept)
+    p.add_argument("--working-pixels", type=int, default=SmartSelectOptions.working_pixels)
+    p.add_argument("--converged", type=float, default=SmartSelectOptions.converged)
     p.add_argument("--large", help="also time both tools on a synthetic photo of this size, e.g. 4000x3000")
     p.add_argument("--baseline", type=Path, help="an old app/core/smart_select.py to time alternately")
     p.add_argument("--repeat", type=int, default=3, help="boxes and clicks timed per size (default 3)")
@@ -317,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         sure_background=a.sure_background,
         iterations=a.iterations,
         min_kept=a.min_kept,
+        working_pixels=a.working_pixels,
+        converged=a.converged,
     )
     if a.timing_only:  # keep the validation figures already in the JSON file
         kept = a.json.read_text(encoding="utf-8") if a.json is not None and a.json.is_file() else "{}"
