@@ -340,6 +340,17 @@ def _report(result: dict) -> None:
     print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
 
 
+def _where(path: Path) -> str:
+    """A path as the results file may hold it: relative to the repository (or beside it), never this
+    machine's absolute path."""
+    path = path.resolve()
+    if path.is_relative_to(ROOT):
+        return path.relative_to(ROOT).as_posix()
+    if path.is_relative_to(ROOT.parent):
+        return "../" + path.relative_to(ROOT.parent).as_posix()
+    return path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.smart_select", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -384,9 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         result.get("options", {})
         | vars(a)
         | {
-            "model": str(a.model),
-            "data": str(a.data),
-            "split": str(a.split),
+            "model": _where(a.model),
+            "data": _where(a.data),
+            "split": None if a.split is None else _where(a.split),
             "json": None,
             "baseline": None if a.baseline is None else a.baseline.name,
         }
