@@ -147,16 +147,18 @@ def _session(code, rgb, labels, box, click, probs, options, new: bool) -> tuple[
     marks_click = Marks(box=box, include=(click,))
     times, edits = [], []
 
+    opts = options if new else code.SmartSelectOptions()  # the old code with its own defaults
+
     def call(marks, lab, photo=None):
-        kwargs = {"photo": photo} if new else {}
+        kwargs = {"photo": photo} if new and hasattr(code, "prepare_photo") else {}
         m = code.Marks(marks.box, marks.include, marks.exclude)
-        return code.smart_select(rgb, lab, m, probabilities=probs, options=options, **kwargs)
+        return code.smart_select(rgb, lab, m, probabilities=probs, options=opts, **kwargs)
 
     cv2.setRNGSeed(1)  # GrabCut's k-means: the same draws for old and new code
     if new:  # the first box on a photo makes the working copy and the seed, which clicks reuse
 
         def first():
-            made = code.prepare_photo(rgb, probabilities=probs, options=options)
+            made = code.prepare_photo(rgb, probabilities=probs, options=opts)
             return made, call(marks_box, labels, made)
 
         wall, cpu, (photo, edit) = _timed(first)
@@ -173,6 +175,49 @@ def _session(code, rgb, labels, box, click, probs, options, new: bool) -> tuple[
     times.append(("click", wall, cpu))
     edits.append(edit)
     return times, edits
+
+
+def _applied(labels: np.ndarray, edit) -> np.ndarray:
+    out = labels.copy()
+    if edit is not None:
+        out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    return out
+
+
+def agreement(model_path: Path, data_dir: Path, ids: list[str], size: tuple[int, int], baseline) -> dict:
+    """Per photo of `ids` enlarged to `size` (w, h; bicubic, as a camera photo's pixel count), one box (the
+    ground-truth pipe's bounds) by this code and by the `baseline` module (its own defaults): CPU ms of
+    each (working copy included) and the IoU of this code's pipe region with the baseline's; and the
+    baseline against itself with another GrabCut seed (how far GrabCut's own randomness moves it)."""
+    import app.core.smart_select as current
+    from training.data import find_pairs, load_pair, select
+
+    model = SegmentationModel.load(model_path, device="cpu")
+    rows = []
+    for pair in select(find_pairs(data_dir), ids):
+        rgb, truth, _ = load_pair(pair)
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+        truth = cv2.resize(truth, size, interpolation=cv2.INTER_NEAREST)
+        seg = segment(model, rgb)
+        marks, pipes, cpu = Marks(box=_box(truth)), {}, {}
+        for name, code, seed in (("new", current, 1), ("old", baseline, 1), ("old_seed2", baseline, 2)):
+            cv2.setRNGSeed(seed)
+            m = code.Marks(marks.box)
+            _wall, ms, edit = _timed(
+                partial(code.smart_select, rgb, seg.labels, m, probabilities=seg.probabilities)
+            )
+            pipes[name], cpu[name] = _pipe(_applied(seg.labels, edit)), ms
+        row = {"id": pair.id, "new_cpu_ms": cpu["new"], "old_cpu_ms": cpu["old"]}
+        row["iou_new_old"] = 100.0 * _iou(pipes["new"], pipes["old"])
+        row["iou_old_seed2"] = 100.0 * _iou(pipes["old_seed2"], pipes["old"])
+        print(f"{pair.id}: {row}", flush=True)
+        rows.append(row)
+    out = {"size": f"{size[0]}x{size[1]}", "photos": len(rows), "rows": rows}
+    for key in ("new_cpu_ms", "old_cpu_ms", "iou_new_old", "iou_old_seed2"):
+        values = [r[key] for r in rows]
+        out[key] = {"median": statistics.median(values), "mean": statistics.fmean(values)}
+        out[key] |= {"min": min(values), "max": max(values)}
+    return out
 
 
 def _same(a, b) -> bool:
@@ -295,6 +340,17 @@ def _report(result: dict) -> None:
     print(f"smart select: median {median:.0f} ms a photo, max {worst:.0f} ms")
 
 
+def _where(path: Path) -> str:
+    """A path as the results file may hold it: relative to the repository (or beside it), never this
+    machine's absolute path."""
+    path = path.resolve()
+    if path.is_relative_to(ROOT):
+        return path.relative_to(ROOT).as_posix()
+    if path.is_relative_to(ROOT.parent):
+        return "../" + path.relative_to(ROOT.parent).as_posix()
+    return path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.smart_select", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -305,10 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sure-background", type=float, default=SmartSelectOptions.sure_background)
     p.add_argument("--iterations", type=int, default=SmartSelectOptions.iterations)
     p.add_argument("--min-kept", type=float, default=SmartSelectOptions.min_kept)
+    p.add_argument("--working-pixels", type=int, default=SmartSelectOptions.working_pixels)
+    p.add_argument("--converged", type=float, default=SmartSelectOptions.converged)
     p.add_argument("--large", help="also time both tools on a synthetic photo of this size, e.g. 4000x3000")
     p.add_argument("--baseline", type=Path, help="an old app/core/smart_select.py to time alternately")
     p.add_argument("--repeat", type=int, default=3, help="boxes and clicks timed per size (default 3)")
     p.add_argument("--timing-only", action="store_true", help="skip the validation photos")
+    p.add_argument(
+        "--agreement",
+        type=int,
+        metavar="N",
+        help="with --baseline and --large: the first N photos of the split enlarged to that size, one box "
+        "each by the baseline and this code: IoU of their pipe regions and CPU time",
+    )
     p.add_argument("--json", type=Path, help="also write every photo's figures here")
     a = p.parse_args(argv)
     options = SmartSelectOptions(
@@ -317,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         sure_background=a.sure_background,
         iterations=a.iterations,
         min_kept=a.min_kept,
+        working_pixels=a.working_pixels,
+        converged=a.converged,
     )
     if a.timing_only:  # keep the validation figures already in the JSON file
         kept = a.json.read_text(encoding="utf-8") if a.json is not None and a.json.is_file() else "{}"
@@ -328,9 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         result.get("options", {})
         | vars(a)
         | {
-            "model": str(a.model),
-            "data": str(a.data),
-            "split": str(a.split),
+            "model": _where(a.model),
+            "data": _where(a.data),
+            "split": None if a.split is None else _where(a.split),
             "json": None,
             "baseline": None if a.baseline is None else a.baseline.name,
         }
@@ -344,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
         result["timing_load_average"] = os.getloadavg()
         _print_timing(result["timing"])
         print(f"load average {os.getloadavg()}")
+    if a.agreement:
+        w, h = (int(v) for v in a.large.lower().split("x"))
+        ids = (a.split or a.data / "val.txt").read_text(encoding="utf-8").split()[: a.agreement]
+        result["agreement"] = agreement(a.model, a.data, ids, (w, h), _load_baseline(a.baseline))
+        result["agreement_load_average"] = os.getloadavg()
+        print({k: v for k, v in result["agreement"].items() if k != "rows"})
     if a.json:
         a.json.write_text(json.dumps(result, indent=2, default=lambda o: o.item()) + "\n", encoding="utf-8")
     return 0

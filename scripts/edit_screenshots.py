@@ -7,9 +7,7 @@ window on the first sample photo with the bundled model (or FILE), driven by rea
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,41 +16,23 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.core.paths import samples_dir  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.settings import AppSettings  # noqa: E402
-from scripts.screenshots import pick_model, save, settle, wait  # noqa: E402
+from scripts.shots_common import parse_args, report, save, settle, shooting_window, wait  # noqa: E402
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    args = parser.parse_args(argv)
-    app = QApplication(sys.argv[:1])
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path, which = pick_model(args.model, Path(tmp))
-        window = MainWindow(AppSettings.at(Path(tmp) / "settings.ini"))
-        window.resize(1400, 900)
-        window.show()
-        window.controller.load_model(model_path, "cpu")
-        wait(window.controller.model_loaded)
+    args = parse_args(__doc__, argv)
+    with shooting_window(args) as shot:
         photo = sorted(samples_dir().glob("*.jpg"))[0]
-        window.open_photo(photo)
-        wait(window.controller.photo_analyzed)
+        shot.window.open_photo(photo)
+        wait(shot.window.controller.photo_analyzed)
         settle()
-        saved = shoot(window, args.out)
-        window.editing.edits.sessions.clear()  # nothing to ask on close
-        window.controller.shutdown()
-        window.close()
-    for path in saved:
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    print(f"model: {which}; platform: {app.platformName()}")
-    return 0
+        saved = shoot(shot.window, args.out)
+    return report(saved, shot.which)
 
 
 def shoot(window: MainWindow, out: Path) -> list[Path]:

@@ -10,23 +10,25 @@ photos its figures follow the painted rust, where the shipped model, trained on 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
 from app.core.files import write_png  # noqa: E402
 from app.core.synthetic import synthetic_pipe  # noqa: E402
 from app.ui.add_inspection_dialog import InspectionRequest  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.settings import AppSettings  # noqa: E402
-from scripts.screenshots import pick_model, save, settle, wait  # noqa: E402
+from scripts.shots_common import (  # noqa: E402
+    channel_test_model,
+    parse_args,
+    report,
+    save,
+    settle,
+    shooting_window,
+    wait,
+)
 
 YEARS = (
     (dt.date(2022, 5, 17), "A. Inspector", 0.06),
@@ -46,24 +48,9 @@ def demo_photos(folder: Path, rust: float, count: int = 4) -> tuple[Path, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    args = parser.parse_args(argv)
-    app = QApplication(sys.argv[:1])
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        if args.model is None:
-            from tests.helpers.tiny_models import channel_model
-
-            model_path, which = channel_model(scratch / "channel-test-model.onnx"), "the channel test model"
-        else:
-            model_path, which = pick_model(args.model, scratch)
-        window = MainWindow(AppSettings.at(scratch / "settings.ini"))
-        window.resize(1400, 900)
-        window.show()
-        window.controller.load_model(model_path, "cpu")
-        wait(window.controller.model_loaded)
+    args = parse_args(__doc__, argv)
+    with shooting_window(args, model=channel_test_model) as shot:
+        window, scratch = shot.window, shot.scratch
         window.projects.open(scratch / "site.corroscope", create=True)
         for date, inspector, rust in YEARS:
             paths = demo_photos(scratch / f"{date.year}", rust)
@@ -80,12 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         compare.views[0].zoom_by(2.0)
         settle()
         saved.append(save(compare, args.out / "project-compare.png"))
-        window.controller.shutdown()
-        window.close()
-    for path in saved:
-        print(f"wrote {path}")
-    print(f"model: {which}; platform: {app.platformName()}")
-    return 0
+    return report(saved, shot.which)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,9 @@ Run through `scripts/screenshots` (which runs every screenshot script), or alone
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,33 +18,21 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDockWidget, QMenu  # noqa: E402
+from PySide6.QtWidgets import QMenu  # noqa: E402
 
 from app.core.paths import samples_dir  # noqa: E402
 from app.core.report_header import ReportHeader  # noqa: E402
 from app.ui.export_jobs import batch_report_options, report_records, write_batch_pdf  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.settings import AppSettings  # noqa: E402
-from scripts.screenshots import pick_model, save, settle, wait  # noqa: E402
+from scripts.shots_common import parse_args, report, save, settle, shooting_window, wait  # noqa: E402
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    args = parser.parse_args(argv)
-    app = QApplication(sys.argv[:1])
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        model_path, which = pick_model(args.model, scratch)
-        window = MainWindow(AppSettings.at(scratch / "settings.ini"))
-        window.resize(1400, 900)
-        window.show()
-        window.controller.load_model(model_path, "cpu")
-        wait(window.controller.model_loaded)
+    args = parse_args(__doc__, argv)
+    with shooting_window(args) as shot:
+        window, scratch = shot.window, shot.scratch
         site = scratch / "Line 7 pipe rack"  # the report prints the folder: no machine path in the docs
         site.mkdir()
         photos = [Path(shutil.copy(p, site)) for p in sorted(samples_dir().glob("*.jpg"))]
@@ -58,13 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         settle()
         saved += shoot_sources(window, args.out)
         saved.append(save_model_menu(window, args.out))
-        window.editing.edits.sessions.clear()  # nothing to ask on close
-        window.controller.shutdown()
-        window.close()
-    for path in saved:
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    print(f"model: {which}; platform: {app.platformName()}")
-    return 0
+    return report(saved, shot.which)
 
 
 def shoot_sources(window: MainWindow, out: Path) -> list[Path]:
@@ -96,11 +76,6 @@ def shoot_sources(window: MainWindow, out: Path) -> list[Path]:
 
 def save_panel(window: MainWindow, path: Path) -> Path:
     """The figures panel once its wrapped rows are laid out (a busy machine lags the layout)."""
-    dock = window.figures.parentWidget()
-    while dock is not None and not isinstance(dock, QDockWidget):
-        dock = dock.parentWidget()
-    if dock is not None:  # wider than the default: the panel's wrapped rows clip when narrow (a known bug)
-        window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
     settle(1000)
     widget = window.figures
     while widget is not None:

@@ -8,7 +8,6 @@ by the report's own code (the batch PDF's pages are review_screenshots.py's).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -17,65 +16,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
-from app.core.model import default_model_path  # noqa: E402
 from app.core.paths import samples_dir  # noqa: E402
 from app.ui.help_dialogs import KeyboardShortcutsDialog  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.model_info_dialog import ModelInfoDialog  # noqa: E402
-from app.ui.settings import AppSettings  # noqa: E402
 from app.ui.window_actions import all_shortcuts  # noqa: E402
-
-
-def wait(signal, timeout_ms: int = 120_000) -> None:
-    loop = QEventLoop()
-    signal.connect(loop.quit)
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-
-
-def settle(ms: int = 300) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def pick_model(arg: Path | None, scratch: Path) -> tuple[Path, str]:
-    if arg is not None:
-        return arg, f"the model given ({arg.name})"
-    bundled = default_model_path()
-    if bundled is not None:
-        return bundled, f"the bundled model ({bundled.name})"
-    from tests.helpers.tiny_models import channel_model  # needs onnx (the dev extra)
-
-    return channel_model(scratch / "channel-test-model.onnx"), "a tiny channel test model (none bundled)"
+from scripts.shots_common import parse_args, report, save, settle, shooting_window, wait  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    args = parser.parse_args(argv)
-    app = QApplication(sys.argv[:1])
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        model_path, which = pick_model(args.model, scratch)
-        settings = AppSettings.at(scratch / "settings.ini")  # never the user's settings
-        # auto: the status bar shows what really runs and, on a machine without CUDA, why not
-        window = MainWindow(settings)
-        window.resize(1400, 900)
-        window.show()
-        window.controller.load_model(model_path, settings.device)
-        wait(window.controller.model_loaded)
-        photos = sorted(p for p in samples_dir().glob("*.jpg"))
-        if not photos:
-            print(f"no sample photos in {samples_dir()}", file=sys.stderr)
-            return 1
-
+    args = parse_args(__doc__, argv)
+    photos = sorted(p for p in samples_dir().glob("*.jpg"))
+    if not photos:
+        print(f"no sample photos in {samples_dir()}", file=sys.stderr)
+        return 1
+    # device None: auto, so the status bar shows what really runs and, on a machine without CUDA, why not
+    with shooting_window(args, device=None) as shot:
+        window = shot.window
         window.controller.run_batch_paths(photos)
         wait(window.controller.batch_finished)
         window.batch.table.selectRow(0)  # the photo follows the selection
@@ -107,12 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         saved.append(save(shortcuts, args.out / "keyboard-shortcuts.png"))
         shortcuts.close()
         saved += save_measure_shots(window, args.out)
-        window.controller.shutdown()
-        window.close()
-    for path in saved:
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    print(f"model: {which}; platform: {app.platformName()}")
-    return 0
+    return report(saved, shot.which)
 
 
 def point_at_corrosion(window: MainWindow) -> None:
@@ -198,12 +154,6 @@ def save_photo_report(photo: Path, out: Path) -> Path:
             ["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(Path(tmp) / "page")], check=True
         )
         return Path(shutil.copyfile(Path(tmp) / "page.png", out / "photo-report.png"))
-
-
-def save(widget, path: Path) -> Path:
-    if not widget.grab().save(str(path)):
-        raise SystemExit(f"could not write {path}")
-    return path
 
 
 if __name__ == "__main__":

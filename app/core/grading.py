@@ -182,6 +182,14 @@ def _patches(n: int) -> str:
     return f"{n} patch" if n == 1 else f"{n} patches"
 
 
+def _top3_hold(n: int, top3: float) -> str:
+    """ "12 patches, the largest 3 hold 95 %"; with 3 or fewer "all 3 patches hold ..." (the largest 3 of
+    three patches are all of them)."""
+    if n > 3:
+        return f"{_patches(n)}, the largest 3 hold {top3:.0f} %"
+    return f"{'all ' if n > 1 else ''}{_patches(n)} hold{'s' if n == 1 else ''} {top3:.0f} %"
+
+
 def d610_distribution(
     patches: PatchStats | None, table: DistributionTable = ASTM_D610_DISTRIBUTION
 ) -> Distribution | None:
@@ -200,9 +208,7 @@ def d610_distribution(
             "G", f"G: {_pct(share)} % of the asset corroded, the largest patch {_pct(largest)} %"
         )
     if top3 >= table.spot_top3 and not many:
-        return Distribution(
-            "S", f"S: {_patches(patches.count)}, the largest 3 hold {top3:.0f} % of the corrosion"
-        )
+        return Distribution("S", f"S: {_top3_hold(patches.count, top3)} of the corrosion")
     if many and hold >= table.pinpoint_hold:
         return Distribution("P", f"P: {_patches(patches.count)}, median {_pct(median)} % of the asset")
     if many and top3 >= table.hybrid_top3:
@@ -212,8 +218,8 @@ def d610_distribution(
         )
     return Distribution(
         "G",
-        f"G: {_patches(patches.count)}, median {_pct(median)} % of the asset, the largest 3 hold {top3:.0f} %"
-        " of the corrosion",
+        f"G: {_patches(patches.count)}, median {_pct(median)} % of the asset, "
+        f"{'the largest 3' if patches.count > 3 else 'all'} hold {top3:.0f} % of the corrosion",
     )
 
 

@@ -23,11 +23,11 @@ def _pct(v: float) -> str:
 
 
 def largest_patch_text(m: PhotoMeasures) -> str:
-    """ "3.4 % of the asset (5120 px), 12.5 cm²" (the area only with a scale)."""
+    """ "3.4 % of the asset (5,120 px), 12.5 cm²" (the area only with a scale)."""
     p = m.patches
     if p is None or p.count == 0:
         return NO_VALUE
-    text = f"{_pct(p.largest_share)} % of the asset ({p.largest_pixels} px)"
+    text = f"{_pct(p.largest_share)} % of the asset ({p.largest_pixels:,} px)"
     if m.mm_per_px is not None:
         text += f", {format_area(area_mm2(p.largest_pixels, m.mm_per_px))}"
     return text

@@ -107,7 +107,8 @@ def draw_photo_report(
     photo's record (`PhotoRecord`): who reviewed it, said under the grades;
     `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
     c.text("Corroscope inspection report", size=16, bold=True)
-    c.text(f"{result.path.name}  ·  {photo_rgb.shape[1]} × {photo_rgb.shape[0]} px  ·  {now_text()}", size=9)
+    dims = f"{photo_rgb.shape[1]:,} × {photo_rgb.shape[0]:,} px"
+    c.text(f"{result.path.name}  ·  {dims}  ·  {now_text()}", size=9)
     c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2

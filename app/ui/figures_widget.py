@@ -14,12 +14,50 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import figures
 from app.core.analysis import PhotoResult, as_signed
 from app.core.grading import GradeScale
-from app.ui.forms import form_values
+from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
 from app.ui.saved_masks import is_signed
 
 NO_PHOTO_TEXT = "Open a photo to see its figures."
+# the scale is shown once, in the "Scale and areas" box, not here as well
+_SHOWN_ELSEWHERE = ("Grade", "Needs review", "Scale")
+# what each figure means (the panel's tooltips), by row label; "<class> area" rows by `_area_tip`
+FIGURE_TIPS = {
+    "Corroded share of the asset": "Corrosion's share of the pipe seen in the photo: corrosion pixels / "
+    "(corrosion + asset pixels). The grade scales grade this figure.",
+    "Share range": "Where the true corroded share lies for most photos (the range's coverage is in its "
+    "name, measured on photos the model did not train on) and the grades at its two ends: a range "
+    "across a grade cut-off means the grade is uncertain.",
+    "Corrosion patches": "Connected areas of corrosion: how many, the largest one's share of the asset, "
+    "and specks (patches too small to count).",
+    "D610 distribution": "How the corrosion is spread, as ASTM D610 names it: S spot (a few patches "
+    "hold most of it), G general (over most of the surface), P pinpoint (many tiny points), H hybrid "
+    "(pinpoints and large patches); the evidence follows.",
+    "Corrosion area": "The corrosion's area in physical units, from the scale set in the Scale and "
+    "areas box (a photo taken at an angle makes it approximate).",
+    "Mean confidence": "The model's mean top-class probability over the photo (0-1): low values "
+    "mean the model was unsure of many pixels.",
+    "Time taken": "Seconds the analysis of this photo took.",
+    "Provider": "Where the model ran (CPU or GPU) for this photo.",
+}
+GRADE_TIP = (
+    "The grade of the corroded share on the scale chosen above (ASTM D610: 10 best to 0 worst, with the "
+    "distribution letter; ISO 4628-3: Ri 0 best to Ri 5 worst)."
+)
+REVIEW_TIP = (
+    "Whether an inspector should check this photo before its figures are used, and why (the range "
+    "spans grade cut-offs, low confidence, an edit not yet signed)."
+)
+
+
+def figure_tip(key: str) -> str:
+    """What the figure `key` means (the panel's tooltip); "" for a label this panel does not know."""
+    if key in FIGURE_TIPS:
+        return FIGURE_TIPS[key]
+    if key.endswith(" area"):
+        return f"The share of the whole photo's pixels labelled {key[: -len(' area')]}."
+    return ""
 
 
 class FiguresWidget(QGroupBox):
@@ -53,12 +91,18 @@ class FiguresWidget(QGroupBox):
         self.grade_label = QLabel()
         self.grade_label.setStyleSheet("font-size: 15pt; font-weight: bold;")
         self.grade_label.setWordWrap(True)
+        self.grade_label.setToolTip(GRADE_TIP)
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
+        self.review_label.setToolTip(REVIEW_TIP)
         self.source_label = QLabel()  # model, edited or reviewed mask (from the state's review)
         self.source_label.setObjectName("figures_source")
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)
+        self.source_label.setToolTip(
+            "Whose mask the figures come from: the model's, an edited one not yet signed, or one an "
+            "inspector reviewed and signed (Edit ▸ Mark reviewed…)."
+        )
         self.accuracy_label = QLabel()  # the model's typical error, from its own metadata
         self.accuracy_label.setObjectName("figures_accuracy")
         self.accuracy_label.setWordWrap(True)
@@ -66,6 +110,10 @@ class FiguresWidget(QGroupBox):
         self.accuracy_label.setVisible(False)
         self._form = QFormLayout()
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        # A long label with a wrapping field beside it got less height than the field's wrapped text
+        # needs (QFormLayout's height-for-width under-counts a narrow field column): such rows put the
+        # field under its label, at the panel's full width.
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         scale_row = QHBoxLayout()
         scale_row.addWidget(QLabel("Grade scale"))
         scale_row.addWidget(self.scale_combo, 1)
@@ -134,12 +182,17 @@ class FiguresWidget(QGroupBox):
         edited = self._is_edited(result)
         self._set_source(*review_text(self._state.review, self._state.unsaved, edited))
         for key, value in figures.figure_rows(result, self.grade_scale):
-            if key in ("Grade", "Needs review"):
+            if key in _SHOWN_ELSEWHERE:
                 continue
-            field = QLabel(value)
+            label, field = QLabel(key + ":"), QLabel(value)
+            field.setObjectName(f"figure:{key}")
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            field.setWordWrap(len(value) > 24)
-            self._form.addRow(key + ":", field)
+            if len(value) > 24:
+                field.setWordWrap(True)
+                field.setMinimumWidth(min(field.sizeHint().width(), FIELD_MIN_WIDTH))
+            for widget in (label, field):
+                widget.setToolTip(figure_tip(key))
+            self._form.addRow(label, field)
 
     def _is_edited(self, result: PhotoResult) -> bool:
         """The mask shown differs from the model's (an undo back to the model's mask is not an edit)."""

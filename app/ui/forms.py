@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout
 
+# A wrapping field is kept at least this wide beside its label; where label and field do not both fit,
+# the form (`WrapLongRows`) puts the field under its label, so a narrow panel still reads a sentence per
+# line rather than three words per line.
+FIELD_MIN_WIDTH = 170
+
 
 def form_values(form: QFormLayout) -> dict[str, str]:
     """What a form shows, label -> text (for tests and copy)."""

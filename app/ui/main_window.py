@@ -44,6 +44,13 @@ from app.ui.window_actions import ACTIONS
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
+def default_size(available: QSize) -> QSize:
+    """1280 x 820, or less on a smaller screen: the whole window, status bar and title bar included,
+    stays on it (a 1280 x 800 screen cut the status bar off)."""
+    # title bar and borders, not known before the window is shown
+    return QSize(min(1280, available.width() - 8), min(820, available.height() - 40))
+
+
 class MainWindow(QMainWindow):
     """The window; its feature halves (model menu, editing, measures, project) are composed objects
     that see it as a `WindowHost` (app/ui/host.py)."""
@@ -80,7 +87,7 @@ class MainWindow(QMainWindow):
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
         self.readout = CursorReadoutLabel(self.controller.state)
-        self.provider_label = ElidedLabel(max_width=420, mode=Qt.TextElideMode.ElideRight)
+        self.provider_label = ElidedLabel(max_width=480, mode=Qt.TextElideMode.ElideRight)
         self.zoom_label, self.busy_label = QLabel(), QLabel()
         for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
             self.statusBar().addPermanentWidget(label)
@@ -93,7 +100,7 @@ class MainWindow(QMainWindow):
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)
         else:
-            self.resize(QSize(1280, 820))
+            self.resize(default_size(self.screen().availableGeometry().size()))
         if settings.window_state is not None:
             self.restoreState(settings.window_state)
 
@@ -139,7 +146,9 @@ class MainWindow(QMainWindow):
             )
             self.addDockWidget(area, dock)
             setattr(self, f"_{name}", dock)
-        self.resizeDocks([self._dock_batch], [300], Qt.Orientation.Vertical)  # a dozen rows
+        # a dozen rows; fewer on a short screen, where the photo and the figures need the height
+        rows = min(300, self.screen().availableGeometry().height() // 4)
+        self.resizeDocks([self._dock_batch], [rows], Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         c = self.controller

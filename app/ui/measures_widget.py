@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import measure_text
 from app.core.analysis import PhotoFigures
 from app.core.measures import PhotoMeasures
-from app.ui.forms import form_values
+from app.ui.forms import FIELD_MIN_WIDTH, form_values
 
 DRAW_HINT = "Draw a line over a known length (a ruler, the pipe's outer diameter) on the photo."
 
@@ -39,6 +39,7 @@ class MeasuresWidget(QGroupBox):
         self._measures: PhotoMeasures | None = None
         self._figures: PhotoFigures | None = None
         self._form = QFormLayout()
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # see FiguresWidget
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color: #606060; font-style: italic;")
@@ -100,14 +101,15 @@ class MeasuresWidget(QGroupBox):
             field = QLabel(value)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setWordWrap(True)
+            field.setMinimumWidth(min(field.sizeHint().width(), FIELD_MIN_WIDTH))
             self._form.addRow(key + ":", field)
         note = measure_text.area_note(measures)
         self.note_label.setText(note)
         self.note_label.setVisible(bool(note))
         scale = measures.mm_per_px
-        self.scale_label.setText(
-            "No scale: areas in % only." if scale is None else f"Scale {scale:.4g} mm/px"
-        )
+        # with a scale, the form's "Scale" row shows it: the scale once in the window
+        self.scale_label.setText("No scale: areas in % only." if scale is None else "")
+        self.scale_label.setVisible(scale is None)
         self.clear_button.setEnabled(scale is not None)
 
     def set_line(self, length_px: float | None) -> None:

@@ -24,6 +24,12 @@ NO_MODEL_TEXT = (
 )
 
 
+def loaded_text(model: SegmentationModel) -> str:
+    """The status message on loading: the file and its hash (where it runs is the status bar's right
+    end), short enough to fit beside the permanent labels at 1280 px."""
+    return f"Loaded {model.path.name} (sha256 {model.short_sha})"
+
+
 class ModelMenu(QObject):
     """Model ▸ load / default / CPU only / fine detail / information; Help ▸ guide, keys, about."""
 
@@ -42,18 +48,19 @@ class ModelMenu(QObject):
         h = self.host
         opacities = {c.name: h.settings.opacity(c.name, DEFAULT_OPACITY) for c in model.classes}
         h.overlay_state.set_classes(model.classes, opacities)
-        # what runs first: the label is elided at its right end when the status bar is short of room
-        text = f"Running on {model.device} · model {model.path.name}"
-        self.host.provider_label.setText(text + (f" · {model.cuda_note}" if model.cuda_note else ""))
+        # where it runs and why not on CUDA, whole at 1280 px; the model's name (a long file name) is in
+        # the tooltip, the "Loaded ..." message and Model information
+        text = f"Running on {model.device}" + (f" · {model.cuda_note}" if model.cuda_note else "")
+        self.host.provider_label.setText(text)
         providers = ", ".join(model.providers)
-        tip = f"{h.provider_label.text()}\nSHA-256 {model.sha256}\nProviders: {providers}"
+        tip = f"{text}\nModel {model.path.name}\nSHA-256 {model.sha256}\nProviders: {providers}"
         h.provider_label.setToolTip(tip)
         if self.host.banner.text == NO_MODEL_TEXT:
             self.host.banner.dismiss()
         if self._user_model is not None and model.path == self._user_model:
             self.host.settings.model_path = model.path  # loaded by hand: the next start loads it again
         self._user_model = None
-        self.host.show_status(f"Loaded {model.describe()}", 8000)
+        self.host.show_status(loaded_text(model), 8000)
         self.host.update_enabled()
 
     def _on_model_refused(self, message: str) -> None:

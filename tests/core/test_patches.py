@@ -10,6 +10,8 @@ import pytest
 
 from app.core import patches
 from app.core.grading import ASTM_D610_DISTRIBUTION, d610_distribution, d610_label, grade
+from app.core.measure_text import largest_patch_text
+from app.core.measures import measure_photo
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.patches import HISTOGRAM_EDGES, default_min_pixels, patch_outlines, patch_stats
 from app.core.physical import (
@@ -64,8 +66,31 @@ def test_one_big_patch_is_spot_rust_with_every_field() -> None:
     assert p.histogram() == [(0.0, 0.01, 0), (0.01, 0.1, 0), (0.1, 1.0, 0), (1.0, 10.0, 1), (10.0, 100.0, 0)]
     d = d610_distribution(p)
     assert d.type == "S" and d.name == "spot"
-    assert d.evidence == "S: 1 patch, the largest 3 hold 100 % of the corrosion"
+    assert d.evidence == "S: 1 patch holds 100 % of the corrosion"
     assert d610_label(grade(4.0, "astm_d610"), d) == "4-S"
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (2, "S: all 2 patches hold 100 %"),
+        (3, "S: all 3 patches hold 100 %"),
+        (4, "S: 4 patches, the largest 3 hold"),
+    ],
+)
+def test_the_spot_evidence_says_all_patches_when_there_are_three_or_fewer(count: int, words: str) -> None:
+    labels = _asset()
+    for i in range(count):
+        labels[100 + 200 * i : 150 + 200 * i, 400:450] = CORROSION  # 2,500 px each, apart
+    d = d610_distribution(patch_stats(labels, DEFAULT_CLASSES))
+    assert d.type == "S" and d.evidence.startswith(words) and d.evidence.endswith("of the corrosion")
+
+
+def test_a_pixel_count_is_written_with_thousands_separators() -> None:
+    labels = _asset()
+    labels[100:300, 400:600] = CORROSION  # 40,000 px
+    text = largest_patch_text(measure_photo(labels, DEFAULT_CLASSES))
+    assert text == "4 % of the asset (40,000 px)"
 
 
 def test_hundreds_of_tiny_specks_are_pinpoint_rust() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -273,3 +274,35 @@ def test_one_box_per_validation_photo_improves_the_shipped_models_pipe_and_share
     assert iou_after > iou_before + 0.05, (iou_before, iou_after)
     assert err_after < err_before, (err_before, err_after)
     assert min(a for a, _ in after) > min(b for b, _ in before)
+
+
+def test_grabcut_step_by_step_gives_one_calls_result_and_stops_once_converged(monkeypatch) -> None:
+    """Run iteration by iteration (`converged`): with a threshold no change meets, exactly OpenCV's
+    own loop; with the default, it stops early and changes only what the last iterations would."""
+    rgb, truth = synthetic_pipe(5, (120, 160))
+    labels = np.where(truth == 0, 1, truth).astype(np.uint8)
+    marks = Marks(box=(5.0, 5.0, 150.0, 110.0))
+    calls: list[int] = []
+    real = cv2.grabCut
+    monkeypatch.setattr(cv2, "grabCut", lambda *a: calls.append(a[5]) or real(*a))
+
+    def run(converged: float):
+        cv2.setRNGSeed(3)
+        calls.clear()
+        options = SmartSelectOptions(converged=converged, iterations=5)
+        edit = smart_select(rgb, labels, marks, options=options)
+        return edit, list(calls)
+
+    whole, whole_calls = run(0.0)
+    stepped, stepped_calls = run(1e-12)
+    assert whole_calls == [5] and stepped_calls[0] == 1 and len(stepped_calls) > 1
+    assert whole.box == stepped.box and np.array_equal(whole.after, stepped.after)
+    early, early_calls = run(SmartSelectOptions().converged)
+    assert len(early_calls) <= len(stepped_calls)
+
+    def applied(edit) -> np.ndarray:
+        out = labels.copy()
+        out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+        return out
+
+    assert np.count_nonzero(applied(early) != applied(whole)) < 0.01 * labels.size

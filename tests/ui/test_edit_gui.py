@@ -395,3 +395,23 @@ def test_the_pdf_of_a_reviewed_photo_says_who_and_shows_the_models_figures_too(
     assert "Reviewed by A. Inspector" in text
     assert model.stats.corroded_share != win.controller.result.stats.corroded_share
     assert f"The model's own figures: corroded share {model.stats.corroded_share:.2f} %" in text
+
+
+def test_the_smart_select_box_stays_drawn_while_the_worker_runs_and_after(qtbot, opened) -> None:
+    """The dashed box is on screen from the drag until the result is shown, and stays for clicks."""
+    window, _path = opened
+    ui = window.editing
+    ui.set_tool("smart")
+    tool = ui.tools["smart"]
+    seen: list[tuple[bool, bool]] = []  # (busy, box drawn) at each change of busy
+
+    def drawn() -> bool:
+        rect = tool._rect
+        return rect is not None and rect.isVisible() and rect.scene() is window.viewer.scene()
+
+    ui.edits.busy_changed.connect(lambda busy: seen.append((busy, drawn())))
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        drag(qtbot, window, [(10, 20), (60, 50), (110, 80)])
+    assert seen == [(True, True), (False, True)]
+    qtbot.wait(50)
+    assert drawn() and window.controller.result.labels is not window.controller.state.model_labels

@@ -124,7 +124,7 @@ def test_another_model_replaces_the_current_and_reanalyses(qtbot, window, other_
     assert window.controller.model.path == other_model_path
     assert window.controller.result.model_sha256 == window.controller.model.sha256
     assert window.controller.result.mean_confidence != first_conf
-    assert "tiny-b.onnx" in window.provider_label.text()
+    assert "tiny-b.onnx" in window.provider_label.toolTip()
 
 
 def test_status_bar_says_provider_and_why_not_cuda(window):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from app.ui.help_dialogs import KeyboardShortcutsDialog, user_guide_path
 from app.ui.image_viewer_widget import PLACEHOLDER_TEXT
 from app.ui.main_window import MainWindow
+from app.ui.model_menu import loaded_text
 from app.ui.qimage import qimage_to_rgb
 from app.ui.window_actions import ACTIONS
 from tests.ui.conftest import open_and_wait, photo
@@ -159,9 +160,9 @@ def test_status_messages_fit_beside_the_permanent_labels(qtbot, window, tmp_path
     )
     room = bar.width() - permanent - 40  # the size grip and spacing
     model = window.controller.model
-    for message in (bar.currentMessage(), f"Loaded {model.describe()}"):
+    for message in (bar.currentMessage(), loaded_text(model)):
         assert bar.fontMetrics().horizontalAdvance(message) <= room, (message, room)
-    assert window.provider_label.width() <= 420
+    assert window.provider_label.width() <= 480
     assert window.provider_label.text().startswith(f"Running on {model.device}")
 
 
