@@ -400,10 +400,10 @@ def _mb(n: int) -> str:
 
 
 # The most a variant's one-folder build may hold (bytes, real files as `size_report` counts them): the
-# check fails the build above it, so the program cannot grow unnoticed. The cpu build measured 452.3 MB
-# (docs/packaging.md); the goal is 400 MB, out of reach while OpenCV (179 MB of it) is bundled: lower
-# this as parts go. The gpu variant is mostly NVIDIA's libraries and has no limit.
-SIZE_LIMITS: Mapping[str, int | None] = {"cpu": 460_000_000, "gpu": None}
+# check fails the build above it, so the program cannot grow unnoticed. The cpu build measured 395.8 MB
+# (docs/packaging.md: debug symbols stripped, OpenCV 4.x); its limit is the 400 MB goal. The gpu variant is
+# mostly NVIDIA's libraries and has no limit.
+SIZE_LIMITS: Mapping[str, int | None] = {"cpu": 400_000_000, "gpu": None}
 SIZE_GOAL_CPU = 400_000_000
 
 
@@ -450,8 +450,6 @@ def check_build(folder: Path, variant: str = DEFAULT_VARIANT) -> int:
     if too_big:
         print(f"TOO BIG: {too_big}", file=sys.stderr)
         return 1
-    if variant == "cpu" and report.total > SIZE_GOAL_CPU:
-        print(f"note: {_mb(report.total).strip()} is over the goal of {SIZE_GOAL_CPU / 1e6:.0f} MB")
     return 0
 
 
