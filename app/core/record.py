@@ -43,6 +43,7 @@ __all__ = [
     "CSV_FIELDS",
     "MAX_RECORD_BYTES",
     "MODEL",
+    "NETWORK_INPUT",
     "OUTPUT_KINDS",
     "READABLE_SCHEMAS",
     "RECORD_SCHEMA",
@@ -63,6 +64,10 @@ __all__ = [
 # photo (`source`), prove their files and are sealed; 4: batch records hold the photo file's identity
 # (`photo`: bytes, mtime, SHA-256), so a photo re-shot under the same name is redone.
 RECORD_SCHEMA = 4
+# How the network's input is made from a photo (`app.core.photo_decode`: a large JPEG through a DCT-scaled
+# view at least twice the input). A resumed batch redoes a photo whose record says otherwise (or nothing,
+# as records before the reduced decode do), so one results table never mixes the two.
+NETWORK_INPUT = "jpeg-view-2x"
 READABLE_SCHEMAS = (3, 4)  # a schema-3 record has no `photo`: whether its photo changed cannot be told
 SEAL = "record_sha256"
 MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
@@ -181,6 +186,7 @@ class PhotoRecord(Mapping[str, Any]):
                 **measure_fields(result.measures, a.astm),
                 "outputs": None if outputs is None else dict(outputs),
                 "corroscope_version": __version__,
+                "network_input": NETWORK_INPUT,
             }
         )
 
@@ -350,8 +356,10 @@ class PhotoRecord(Mapping[str, Any]):
         }
 
     def same_figures(self, mask: Path | None) -> bool:
-        """Whether the figures came from `mask` (None: the model's), so the photo need not be redone."""
-        return self.reviewed_mask == (None if mask is None else str(mask))
+        """Whether the figures came from `mask` (None: the model's) through today's network input, so the
+        photo need not be redone."""
+        same_input = self.data.get("network_input") == NETWORK_INPUT
+        return same_input and self.reviewed_mask == (None if mask is None else str(mask))
 
     def csv_values(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         """The record's cells of `results.csv`, by column name (`file` is the path inside its input

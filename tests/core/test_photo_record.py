@@ -16,7 +16,7 @@ from app.core.export import csv_row, write_result_json
 from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, run_batch
-from app.core.record import RECORD_SCHEMA, ModelFigures, PhotoRecord, RecordError
+from app.core.record import NETWORK_INPUT, RECORD_SCHEMA, ModelFigures, PhotoRecord, RecordError
 from app.core.reviewed import ReviewState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,3 +144,24 @@ def test_a_photo_replaced_under_the_same_name_is_analysed_again(
     assert row[0] == str(photo) and "0.0000" in row
     third = run_batch(tiny_model, [photo], out)  # unchanged since: complete
     assert third.skipped == (photo,) and third.changed == ()
+
+
+def test_a_record_of_another_network_input_is_redone_on_resume(
+    tiny_model: SegmentationModel, tmp_path: Path
+) -> None:
+    """Records written before the reduced decode (no `network_input`) describe figures of another network
+    input: a resumed batch analyses those photos again rather than mix the two in one table."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    photo = write_png(src / "pipe.png", _plate(True))
+    first = run_batch(tiny_model, [photo], out)
+    record = first.outcomes[0].record
+    assert record is not None and record["network_input"] == NETWORK_INPUT
+    json_path = out / "pipe.json"
+    old = {k: v for k, v in json.loads(json_path.read_text("utf-8")).items() if k != "network_input"}
+    json_path.write_bytes(PhotoRecord(old).seal().to_bytes())
+    again = run_batch(tiny_model, [photo], out)
+    assert again.done == (photo,) and again.skipped == ()
+    assert json.loads(json_path.read_text("utf-8"))["network_input"] == NETWORK_INPUT
+    third = run_batch(tiny_model, [photo], out)
+    assert third.skipped == (photo,)
