@@ -332,9 +332,11 @@ def _model_reasons(
     if share_range is None:
         reasons.append(range_note or NO_RANGE)
     elif share_range.too_wide:
+        # the half-width before clipping: a range cut short at 100 % shows fewer points than it is unsure by
+        half = share_range.spread / 2
         reasons.append(
-            f"the share's {share_range.label} is {share_range.spread:.3g} points wide, wider than the "
-            "model's calibration lets pass"
+            f"the share is uncertain by ±{half:.3g} points ({share_range.label}), more than the model's "
+            "calibration lets pass without review"
         )
     if mean_confidence is not None and mean_confidence < policy.min_confidence:
         reasons.append(

@@ -41,6 +41,8 @@ from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
 from app.ui.window_actions import ACTIONS
 
+BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
+BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
@@ -146,9 +148,14 @@ class MainWindow(QMainWindow):
             )
             self.addDockWidget(area, dock)
             setattr(self, f"_{name}", dock)
-        # a dozen rows; fewer on a short screen, where the photo and the figures need the height
-        rows = min(300, self.screen().availableGeometry().height() // 4)
-        self.resizeDocks([self._dock_batch], [rows], Qt.Orientation.Vertical)
+        # Small until a batch runs: the photo and the figures need the height (`_make_room_for_batch`).
+        self.resizeDocks([self._dock_batch], [BATCH_DOCK_IDLE], Qt.Orientation.Vertical)
+
+    def _make_room_for_batch(self) -> None:
+        """A dozen rows of the table (a third of the window at most), unless the user made it taller."""
+        want = min(BATCH_DOCK_ROWS, self.height() // 3)
+        if self._dock_batch.height() < want:
+            self.resizeDocks([self._dock_batch], [want], Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         c = self.controller
@@ -158,6 +165,7 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self.busy_label.setText)
         c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
+        c.batch_started.connect(self._make_room_for_batch)
         c.batch_rest.connect(self.batch.keep_rest)
         self.batch.continue_requested.connect(lambda paths: c.run_batch_paths(paths))
         c.batch_row_ready.connect(self.batch_model.append)

@@ -218,7 +218,7 @@ def test_a_range_wider_than_the_calibration_trusts_needs_review() -> None:
     stats = _stats_with_share(70.0)  # D610 grade 0 from 50 to 100 %: a wide range stays in one band
     wide = ShareRange(70.0, 52.0, 88.0, review_max_width=20.0)
     a = assess(stats, 0.95, share_range=wide)
-    assert a.needs_review and "36 points wide" in a.reasons[0]
+    assert a.needs_review and "uncertain by ±18 points (80 % range)" in a.reasons[0]
     assert not assess(
         stats, 0.95, share_range=ShareRange(70.0, 62.0, 78.0, review_max_width=20.0)
     ).needs_review

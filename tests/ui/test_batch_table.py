@@ -63,3 +63,14 @@ def test_the_table_shows_a_dozen_rows_in_a_1600_by_1000_window(qtbot, window, tm
     table = window.batch.table
     rows = table.viewport().height() // table.verticalHeader().defaultSectionSize()
     assert rows >= 10, rows
+
+
+def test_the_batch_dock_stays_small_until_a_batch_runs(qtbot, window, tmp_path) -> None:
+    """Before any batch the photo gets the height; a batch makes room for its rows."""
+    window.resize(1600, 1000)
+    qtbot.wait(50)
+    idle = window._dock_batch.height()
+    assert idle <= 140, idle
+    run_batch(qtbot, window, make_folder(tmp_path, 3, size=(48, 64)))
+    qtbot.wait(50)
+    assert window._dock_batch.height() >= 250
