@@ -62,9 +62,10 @@ def fit_classifier(
     l2: float,
     steps: int,
     cancelled: CancelCheck | None = None,
+    fit_bias: bool = True,
 ) -> Classifier:
     """Minimise the weighted cross-entropy of softmax(x W^T + b) against soft targets y (N x C) plus
-    l2/2 * |(W, b) - base|^2, starting from `base`."""
+    l2/2 * |(W, b) - base|^2, starting from `base`; `fit_bias` False keeps the base bias (its priors)."""
     k = base.weight.shape[1]
     # float32 products (the features are float32): half the time of float64 at no cost in the result
     xb = np.hstack([x.astype(np.float32), np.ones((len(x), 1), np.float32)])
@@ -80,7 +81,10 @@ def fit_classifier(
         diff = theta - theta0
         loss = -float(np.sum(wn * y * log_p)) + 0.5 * l2 * float(np.sum(diff * diff))
         resid = (np.exp(log_p) * y_total - y) * wn
-        return loss, (xb.T @ resid).T.astype(np.float64) + l2 * diff
+        grad = (xb.T @ resid).T.astype(np.float64) + l2 * diff
+        if not fit_bias:  # a zero gradient column: L-BFGS never moves the bias
+            grad[:, k] = 0.0
+        return loss, grad
 
     theta = _lbfgs(loss_grad, theta0.copy(), steps, cancelled)
     return Classifier(theta[:, :k].copy(), theta[:, k].copy())

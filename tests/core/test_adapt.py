@@ -231,3 +231,31 @@ def test_cli_adapt_writes_a_model_and_refuses_too_few(tmp_path: Path, base: Path
     assert main([*few, "--out", str(tmp_path / "b.onnx")]) == 1
     assert "at least 3" in capsys.readouterr().err
     assert not (tmp_path / "b.onnx").exists()
+
+
+def test_fit_bias_false_keeps_the_base_models_bias(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 4)
+    out = tmp_path / "site.onnx"
+    adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(fit_bias=False, l2=1e-3))
+    new, old = ModelBytes(out.read_bytes()), ModelBytes(base.read_bytes())
+    assert new.initializer("cls_b").tolist() == old.initializer("cls_b").tolist()
+    assert not np.array_equal(new.initializer("cls_w"), old.initializer("cls_w"))
+    meta = json.loads(SegmentationModel.load(out, device="cpu").metadata[KEY_ADAPTATION])
+    assert meta["settings"]["fit_bias"] is False
+
+
+def test_class_balance_weighs_each_class_the_same_or_as_often_as_painted():
+    from app.core.adapt import _balanced_sample, _Photo, _sample_weights
+
+    rng = np.random.default_rng(0)
+    hard = np.full(64, CORROSION)  # feature pixels: 40 corrosion, 20 asset, 4 background
+    hard[40:60], hard[60:] = ASSET, BACKGROUND
+    hard = hard.reshape(8, 8)
+    targets = np.stack([(hard == c).astype(np.float32) for c in range(3)])
+    painted = np.bincount(hard.ravel(), minlength=3)
+    photo = _Photo(np.zeros(1), [], np.zeros(1), targets, _balanced_sample(targets, 5, rng), None, {})
+    sampled = hard.ravel()[photo.sample]
+    for balance, want in ((0.0, painted / painted.sum()), (1.0, np.full(3, 1 / 3))):
+        weight = _sample_weights([photo, photo], balance)
+        totals = np.bincount(np.concatenate([sampled, sampled]), weights=weight, minlength=3)
+        assert totals / totals.sum() == pytest.approx(want)
