@@ -176,16 +176,32 @@ def _cost(args: argparse.Namespace, work: Path) -> dict:
         pairs.append((work / f"p{i}.jpg", work / f"p{i}_mask.reviewed.png"))
     del rgb, big, bgr, mask
     rss_before = psutil.Process().memory_info().rss
+    marks: dict[str, float] = {}  # the wall time at which each stage began
     start, cpu = time.perf_counter(), time.process_time()  # CPU: every thread of the process
+
+    def progress(done: int, total: int, what: str) -> None:
+        marks.setdefault(what.split(" ")[0], time.perf_counter() - start)
+
     try:
-        adapt_model(args.model, pairs, work / "site.onnx", _settings(args))
+        adapt_model(args.model, pairs, work / "site.onnx", _settings(args), progress=progress)
         refused = None
     except AdaptRefused as exc:
         refused = str(exc)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = _peak_rss()
     return {"photos": 10, "size": "4000x3000", "seconds": seconds, "cpu_seconds": cpu,
-            "peak_rss_mb": peak / 2**20, "rss_before_mb": rss_before / 2**20, "refused": refused}  # fmt: skip
+            "stage_starts": marks, "peak_rss_mb": peak / 2**20, "rss_before_mb": rss_before / 2**20,
+            "refused": refused}  # fmt: skip
+
+
+def _cost_in_child(args: argparse.Namespace) -> dict:
+    """`cost` in a fresh process, so its peak RSS is the adaptation's alone."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.adapt", "--cost-child", "--model", str(args.model),
+         "--data", str(args.data), "--l2", str(args.l2), "--class-balance", str(args.class_balance)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def _peak_rss() -> int:
@@ -205,20 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=AdaptSettings().l2)
     parser.add_argument("--class-balance", type=float, default=AdaptSettings().class_balance)
     parser.add_argument("--cost", action="store_true", help="also time an adaptation on 10 12-MP photos")
+    parser.add_argument("--cost-only", action="store_true", help="only the 12-MP adaptation, no draws")
     parser.add_argument("--cost-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cost_child:
         print(json.dumps(cost(args)))
         return 0
+    if args.cost_only:
+        print(json.dumps(_cost_in_child(args)))
+        return 0
     results = {"model": args.model.name, "draws": args.draws, "seed": args.seed,
                "settings": asdict(_settings(args)), **run(args)}  # fmt: skip
     if args.cost:
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.adapt", "--cost-child", "--model", str(args.model),
-             "--data", str(args.data), "--l2", str(args.l2), "--class-balance", str(args.class_balance)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results["cost"] = json.loads(child.stdout.strip().splitlines()[-1])
+        results["cost"] = _cost_in_child(args)
     text = json.dumps(results, indent=2)
     print(json.dumps(results["summary"], indent=2))
     if "cost" in results:
