@@ -42,14 +42,15 @@ CHECK_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class AdaptSettings:
-    """`min_photos`: fewer reviewed photos are refused (leave-one-out needs some to leave out);
+    """`min_photos`: fewer reviewed photos are refused (on the benchmark's site 3 photos made the model
+    worse more often than leave-one-out could tell);
     `min_class_pixels`: a class painted on fewer pixels of all the masks together counts as never painted;
     `l2`: pull towards the base weights, relative to the features' mean squared norm (chosen by
     `bench.adapt_sweep`: see docs/performance.md); `steps`: most L-BFGS iterations; `pixels_per_class`:
     the most feature pixels per class and photo in the fit's sample; `class_balance`: 1 weighs every
     class the same in the loss, 0 as often as the masks paint it; `fit_bias` False keeps the base bias."""
 
-    min_photos: int = 3
+    min_photos: int = 5
     min_class_pixels: int = 100
     l2: float = 2e-3
     steps: int = 100
