@@ -46,3 +46,13 @@ def test_fit_bias_false_moves_only_the_weights():
     fit = fit_classifier(x, y, np.ones(len(x)), base, l2=0.3, steps=50, fit_bias=False)
     assert fit.bias.tolist() == base.bias.tolist()
     assert not np.allclose(fit.weight, base.weight)
+
+
+def test_the_weights_pull_is_on_the_logits_whatever_the_scale_of_the_features():
+    # The same data and base logits with features 10x larger (base weights 10x smaller): the refit
+    # must predict the same, so one default l2 suits models whose features have other scales.
+    x, y, base = _problem(np.random.default_rng(2), k=16)
+    big = Classifier(base.weight / 10.0, base.bias)
+    fit = fit_classifier(x, y, np.ones(len(x)), base, l2=0.01, steps=200, fit_bias=False)
+    fit_big = fit_classifier(10.0 * x, y, np.ones(len(x)), big, l2=0.01, steps=200, fit_bias=False)
+    assert np.abs(x @ fit.weight.T - (10.0 * x) @ fit_big.weight.T).max() < 0.01
