@@ -47,8 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=defaults.l2,
         metavar="X",
-        help=f"pull towards the base model's weights (default {defaults.l2:g}; larger: "
-        "closer to the base model, less harm on photos unlike the site, less gain on it)",
+        help=f"pull towards the base model's weights, relative to the scale of its features (default "
+        f"{defaults.l2:g}; larger: closer to the base model, less harm on photos unlike the site, less "
+        "gain on it)",
     )
     p.set_defaults(run=run)
 

@@ -1,15 +1,17 @@
 """Site adaptation measured on a site the model has never seen: pipes repainted safety yellow.
 
-`python -m bench.adapt [--model M] [--data DIR] [--draws 3] [--sizes 3 5 10] [--json FILE]`: the
-validation photos of `../shared/data/pipe-corrosion` (`val.txt`; the shipped model trained on
+`python -m bench.adapt [--model M] [--data DIR] [--draws 3] [--sizes 3 5 10] [--l2 X] [--json FILE]`:
+the validation photos of `../shared/data/pipe-corrosion` (`val.txt`; the shipped model trained on
 `train.txt`) have the asset pixels of their truth masks repainted (hue and saturation set in HSV, the
 value channel kept, so the texture stays); the corrosion and the background are untouched. For each
 size, `--draws` random sets of that many photos are "reviewed" (their truth masks), the model is adapted
-(`app.core.adapt.adapt_model`, default settings; a refused adaptation keeps the base model, as the app
-does) and scored on the site's other photos: corroded-share error (points) and asset IoU, base against
-adapted, resize mode as the app runs it. The "no harm" row runs each adapted model on the same other
-photos unpainted. `--cost` times one adaptation on 10 reviewed photos enlarged to 4000x3000 (12 MP) in a
-child process, with its peak RSS.
+(`app.core.adapt.adapt_model`, default settings unless `--l2`/`--class-balance`; a refused adaptation
+keeps the base model, as the app does) and scored on the site's other photos: corroded-share error
+(points) and asset IoU, base against adapted, resize mode as the app runs it. The "no harm" row runs
+each adapted model on the same other photos unpainted. "Won back" in the summary is what the means over
+draws win back, (base site - adapted site) / (base site - base unpainted); a row's own ratio is noisy
+where its draw's repaint cost is small. `--cost` times one adaptation on 10 reviewed photos enlarged to
+4000x3000 (12 MP) in a child process, with its peak RSS.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -105,7 +108,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
             pairs = [(work / f"ORI_{i}.png", masks / f"GT_{i}.png") for i in reviewed]
             start = time.perf_counter()
             try:
-                result = adapt_model(args.model, pairs, out, AdaptSettings())
+                result = adapt_model(args.model, pairs, out, _settings(args))
                 adapted, refused = SegmentationModel.load(out, device="cpu"), None
                 loo = {"base": result.base.share_error, "adapted": result.adapted.share_error}
             except AdaptRefused as exc:
@@ -130,6 +133,10 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
     return {"rows": rows, "summary": _summary(rows, args.sizes)}
 
 
+def _settings(args: argparse.Namespace) -> AdaptSettings:
+    return AdaptSettings(l2=args.l2, class_balance=args.class_balance)
+
+
 def _summary(rows: list[dict], sizes: list[int]) -> list[dict]:
     out = []
     for n in sizes:
@@ -139,6 +146,10 @@ def _summary(rows: list[dict], sizes: list[int]) -> list[dict]:
                     "adapted_site_asset_iou", "base_plain_share_error", "adapted_plain_share_error",
                     "won_back", "seconds"):  # fmt: skip
             entry[key] = _mean_sd([r[key] for r in mine])
+        mean = {k: v["mean"] for k, v in entry.items() if isinstance(v, dict)}
+        cost = mean["base_site_share_error"] - mean["base_plain_share_error"]
+        entry["won_back_of_means"] = (mean["base_site_share_error"] - mean["adapted_site_share_error"]) / cost
+        entry["harm"] = mean["adapted_plain_share_error"] - mean["base_plain_share_error"]
         out.append(entry)
     return out
 
@@ -165,16 +176,32 @@ def _cost(args: argparse.Namespace, work: Path) -> dict:
         pairs.append((work / f"p{i}.jpg", work / f"p{i}_mask.reviewed.png"))
     del rgb, big, bgr, mask
     rss_before = psutil.Process().memory_info().rss
+    marks: dict[str, float] = {}  # the wall time at which each stage began
     start, cpu = time.perf_counter(), time.process_time()  # CPU: every thread of the process
+
+    def progress(done: int, total: int, what: str) -> None:
+        marks.setdefault(what.split(" ")[0], time.perf_counter() - start)
+
     try:
-        adapt_model(args.model, pairs, work / "site.onnx")
+        adapt_model(args.model, pairs, work / "site.onnx", _settings(args), progress=progress)
         refused = None
     except AdaptRefused as exc:
         refused = str(exc)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = _peak_rss()
     return {"photos": 10, "size": "4000x3000", "seconds": seconds, "cpu_seconds": cpu,
-            "peak_rss_mb": peak / 2**20, "rss_before_mb": rss_before / 2**20, "refused": refused}  # fmt: skip
+            "stage_starts": marks, "peak_rss_mb": peak / 2**20, "rss_before_mb": rss_before / 2**20,
+            "refused": refused}  # fmt: skip
+
+
+def _cost_in_child(args: argparse.Namespace) -> dict:
+    """`cost` in a fresh process, so its peak RSS is the adaptation's alone."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.adapt", "--cost-child", "--model", str(args.model),
+         "--data", str(args.data), "--l2", str(args.l2), "--class-balance", str(args.class_balance)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def _peak_rss() -> int:
@@ -191,19 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--l2", type=float, default=AdaptSettings().l2)
+    parser.add_argument("--class-balance", type=float, default=AdaptSettings().class_balance)
     parser.add_argument("--cost", action="store_true", help="also time an adaptation on 10 12-MP photos")
+    parser.add_argument("--cost-only", action="store_true", help="only the 12-MP adaptation, no draws")
     parser.add_argument("--cost-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cost_child:
         print(json.dumps(cost(args)))
         return 0
-    results = {"model": args.model.name, "draws": args.draws, "seed": args.seed, **run(args)}
+    if args.cost_only:
+        print(json.dumps(_cost_in_child(args)))
+        return 0
+    results = {"model": args.model.name, "draws": args.draws, "seed": args.seed,
+               "settings": asdict(_settings(args)), **run(args)}  # fmt: skip
     if args.cost:
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.adapt", "--cost-child", "--model", str(args.model),
-             "--data", str(args.data)], capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results["cost"] = json.loads(child.stdout.strip().splitlines()[-1])
+        results["cost"] = _cost_in_child(args)
     text = json.dumps(results, indent=2)
     print(json.dumps(results["summary"], indent=2))
     if "cost" in results:

@@ -42,17 +42,22 @@ CHECK_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class AdaptSettings:
-    """`min_photos`: fewer reviewed photos are refused (leave-one-out needs some to leave out);
+    """`min_photos`: fewer reviewed photos are refused (on the benchmark's site 3 photos made the model
+    worse more often than leave-one-out could tell);
     `min_class_pixels`: a class painted on fewer pixels of all the masks together counts as never painted;
-    `l2`: pull towards the base weights; `steps`: L-BFGS iterations; `pixels_per_class`: the most
-    feature pixels per class and photo in the fit's sample."""
+    `l2`: pull towards the base weights, relative to the features' mean squared norm (chosen by
+    `bench.adapt_sweep`: see docs/performance.md); `steps`: most L-BFGS iterations; `pixels_per_class`:
+    the most feature pixels per class and photo in the fit's sample; `class_balance`: 1 weighs every
+    class the same in the loss, 0 as often as the masks paint it; `fit_bias` False keeps the base bias."""
 
-    min_photos: int = 3
+    min_photos: int = 5
     min_class_pixels: int = 100
-    l2: float = 1e-3
+    l2: float = 2e-3
     steps: int = 100
     pixels_per_class: int = 200
     seed: int = 0
+    class_balance: float = 1.0
+    fit_bias: bool = True
 
 
 @dataclass(frozen=True)
@@ -249,15 +254,32 @@ def _check_classes(photos: Sequence[_Photo], base: SegmentationModel, settings: 
 def _fit_all(
     photos: Sequence[_Photo], start: Sequence[Classifier], settings: AdaptSettings, cancelled
 ) -> list[Classifier]:
-    hard = np.concatenate([p.targets.reshape(len(p.targets), -1)[:, p.sample].argmax(axis=0) for p in photos])
-    counts = np.bincount(hard, minlength=len(photos[0].targets)).astype(np.float64)
-    weight = 1.0 / np.maximum(counts[hard], 1.0)  # every class weighs the same in the loss
+    weight = _sample_weights(photos, settings.class_balance)
     y = np.concatenate([p.targets.reshape(len(p.targets), -1)[:, p.sample].T for p in photos])
     fitted = []
     for i, clf in enumerate(start):
         x = np.concatenate([p.features[i].reshape(len(p.features[i]), -1)[:, p.sample].T for p in photos])
-        fitted.append(fit_classifier(x, y, weight, clf, settings.l2, settings.steps, cancelled))
+        fitted.append(
+            fit_classifier(x, y, weight, clf, settings.l2, settings.steps, cancelled, settings.fit_bias)
+        )
     return fitted
+
+
+def _sample_weights(photos: Sequence[_Photo], balance: float) -> np.ndarray:
+    """Each sampled pixel's weight: the number of its photo's pixels of that
+    class it stands for (the sample caps each class), times that class's total to the power -balance."""
+    classes = len(photos[0].targets)
+    hards, weights = [], []
+    for p in photos:
+        every = p.targets.reshape(classes, -1).argmax(axis=0)
+        hard = every[p.sample]
+        sampled = np.maximum(np.bincount(hard, minlength=classes), 1)
+        stands_for = np.bincount(every, minlength=classes) / sampled
+        hards.append(hard)
+        weights.append(stands_for[hard])
+    hard, weight = np.concatenate(hards), np.concatenate(weights)
+    totals = np.bincount(hard, weights=weight, minlength=classes)
+    return weight * np.maximum(totals[hard], 1.0) ** -balance
 
 
 def _figures(pairs: Sequence[tuple[float | None, float | None]]) -> LooFigures:

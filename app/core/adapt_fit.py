@@ -2,7 +2,8 @@
 
 Multinomial logistic regression over decoder features, on soft targets (each feature pixel's class
 fractions in the reviewed mask), class-balanced sample weights, warm-started from the shipped weights
-and pulled towards them by an L2 term, minimised by L-BFGS (no SciPy in the packaged app).
+and pulled towards them by an L2 term scaled by the features' mean squared norm, minimised by L-BFGS
+(no SciPy in the packaged app).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import numpy as np
 from app.core.errors import Cancelled
 
 CancelCheck = Callable[[], bool]
+# The loss is summed in float32: past about this relative change a step is rounding, and every further
+# iteration would spend up to 30 line-search evaluations finding no decrease.
+FTOL = 1e-7
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,9 +66,13 @@ def fit_classifier(
     l2: float,
     steps: int,
     cancelled: CancelCheck | None = None,
+    fit_bias: bool = True,
 ) -> Classifier:
     """Minimise the weighted cross-entropy of softmax(x W^T + b) against soft targets y (N x C) plus
-    l2/2 * |(W, b) - base|^2, starting from `base`."""
+    l2/2 * m * |(W, b) - base|^2, starting from `base`, where m is the weighted mean of |x|^2: the
+    weights' pull is on the change in logits they make, whatever the scale of a model's features (the
+    bias is pulled as hard: pulled by l2 alone it moved so freely that leave-one-out refused more).
+    `fit_bias` False keeps the base bias (its priors)."""
     k = base.weight.shape[1]
     # float32 products (the features are float32): half the time of float64 at no cost in the result
     xb = np.hstack([x.astype(np.float32), np.ones((len(x), 1), np.float32)])
@@ -72,15 +80,19 @@ def fit_classifier(
     wn = (sample_weight / max(float(sample_weight.sum()), 1e-12)).astype(np.float32)[:, None]
     y = y.astype(np.float32)
     y_total = y.sum(axis=1, keepdims=True)
+    pull = l2 * float(wn[:, 0] @ np.einsum("nk,nk->n", xb[:, :k], xb[:, :k]))
 
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = xb @ theta.T.astype(np.float32)
         z -= z.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         diff = theta - theta0
-        loss = -float(np.sum(wn * y * log_p)) + 0.5 * l2 * float(np.sum(diff * diff))
+        loss = -float(np.sum(wn * y * log_p)) + 0.5 * pull * float(np.sum(diff * diff))
         resid = (np.exp(log_p) * y_total - y) * wn
-        return loss, (xb.T @ resid).T.astype(np.float64) + l2 * diff
+        grad = (xb.T @ resid).T.astype(np.float64) + pull * diff
+        if not fit_bias:  # a zero gradient column: L-BFGS never moves the bias
+            grad[:, k] = 0.0
+        return loss, grad
 
     theta = _lbfgs(loss_grad, theta0.copy(), steps, cancelled)
     return Classifier(theta[:, :k].copy(), theta[:, k].copy())
@@ -92,9 +104,10 @@ def _lbfgs(
     steps: int,
     cancelled: CancelCheck | None,
     memory: int = 10,
+    ftol: float = FTOL,
 ) -> np.ndarray:
-    """Limited-memory BFGS with a backtracking (Armijo) line search; stops after `steps` iterations or
-    when the gradient vanishes."""
+    """Limited-memory BFGS with a backtracking (Armijo) line search; stops after `steps` iterations,
+    when the gradient vanishes or when a step lowers the loss by less than `ftol` of it."""
     loss, g = f(x)
     s_hist: list[np.ndarray] = []
     y_hist: list[np.ndarray] = []
@@ -126,7 +139,10 @@ def _lbfgs(
             if len(s_hist) > memory:
                 s_hist.pop(0)
                 y_hist.pop(0)
+        converged = loss - loss_new <= ftol * max(abs(loss), abs(loss_new), 1.0)
         x, loss, g = x_new, loss_new, g_new
+        if converged:
+            break
     return x
 
 

@@ -22,6 +22,7 @@ from app.core.reviewed import ReviewState, write_reviewed_mask
 from tests.helpers.tiny_models import IR_VERSION, OPSET, default_metadata
 
 SIZE = 16
+FEW = AdaptSettings(min_photos=3)  # for the refusals that come after the count of photos
 CORROSION, ASSET, BACKGROUND = 0, 1, 2
 YELLOW, RED, GREEN = (230, 210, 30), (200, 40, 30), (40, 170, 50)
 # Features: relu of (r, g, b, r - g, g - r, b - g) / 255 at half resolution (a 2x2 stride-2 mean).
@@ -142,7 +143,7 @@ def test_refit_moves_predictions_towards_the_reviewed_masks(tmp_path: Path, base
 def test_the_adapted_model_carries_its_provenance_and_leave_one_out_error(tmp_path: Path, base: Path):
     photos, masks = _site(tmp_path, 4, reviewer="B. Welder")
     out = tmp_path / "site.onnx"
-    adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(steps=60))
+    adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(steps=60, min_photos=3))
     model = SegmentationModel.load(out, device="cpu")
     meta = json.loads(model.metadata[KEY_ADAPTATION])
     assert meta["base_model"] == {"file": "base.onnx", "sha256": file_sha256(base)}
@@ -160,9 +161,11 @@ def test_the_adapted_model_carries_its_provenance_and_leave_one_out_error(tmp_pa
 
 
 def test_too_few_reviewed_photos_are_refused_and_nothing_is_written(tmp_path: Path, base: Path):
-    photos, masks = _site(tmp_path, 2)
+    # 5 at the least: on the benchmark's repainted site, 3 photos made the model worse more often than
+    # leave-one-out could tell (docs/performance.md#site-adaptation)
+    photos, masks = _site(tmp_path, 4)
     out = tmp_path / "site.onnx"
-    with pytest.raises(AdaptRefused, match="at least 3"):
+    with pytest.raises(AdaptRefused, match="at least 5"):
         adapt_model(base, reviewed_pairs(photos, masks), out)
     assert not out.exists()
 
@@ -176,7 +179,7 @@ def test_a_class_never_painted_is_refused(tmp_path: Path, base: Path):
         labels[labels == CORROSION] = ASSET
         write_reviewed_mask(mask, labels, overwrite=True)
     with pytest.raises(AdaptRefused, match="'corrosion'"):
-        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx")
+        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx", FEW)
 
 
 def test_masks_of_another_models_classes_are_refused(tmp_path: Path, base: Path):
@@ -186,7 +189,7 @@ def test_masks_of_another_models_classes_are_refused(tmp_path: Path, base: Path)
     other[:, :16] = (255, 0, 255)  # a class colour this model does not have
     write_png(mask, other, overwrite=True)
     with pytest.raises(AdaptRefused, match="class colours"):
-        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx")
+        adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx", FEW)
 
 
 def test_a_leave_one_out_error_worse_than_the_base_models_is_refused(tmp_path: Path, base: Path):
@@ -202,7 +205,7 @@ def test_a_leave_one_out_error_worse_than_the_base_models_is_refused(tmp_path: P
         write_reviewed_mask(mask, labels, overwrite=True)
     out = tmp_path / "site.onnx"
     with pytest.raises(AdaptRefused, match="would not help"):
-        adapt_model(base, reviewed_pairs(photos, masks), out)
+        adapt_model(base, reviewed_pairs(photos, masks), out, FEW)
     assert not out.exists()
 
 
@@ -220,14 +223,42 @@ def test_the_base_model_and_an_existing_file_are_never_replaced(tmp_path: Path, 
 
 
 def test_cli_adapt_writes_a_model_and_refuses_too_few(tmp_path: Path, base: Path, capsys):
-    photos, masks = _site(tmp_path, 4)
+    photos, masks = _site(tmp_path, 5)
     out = tmp_path / "site-model.onnx"
     args = ["adapt", str(photos[0].parent), "--reviewed-masks", str(masks), "--model", str(base)]
     assert main([*args, "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "4 of 4 photo(s) have a reviewed mask" in text and "Leave-one-out" in text
+    assert "5 of 5 photo(s) have a reviewed mask" in text and "Leave-one-out" in text
     assert KEY_ADAPTATION in SegmentationModel.load(out, device="cpu").metadata
     few = ["adapt", str(photos[0]), str(photos[1]), "--reviewed-masks", str(masks), "--model", str(base)]
     assert main([*few, "--out", str(tmp_path / "b.onnx")]) == 1
-    assert "at least 3" in capsys.readouterr().err
+    assert "at least 5" in capsys.readouterr().err
     assert not (tmp_path / "b.onnx").exists()
+
+
+def test_fit_bias_false_keeps_the_base_models_bias(tmp_path: Path, base: Path):
+    photos, masks = _site(tmp_path, 4)
+    out = tmp_path / "site.onnx"
+    adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(fit_bias=False, min_photos=3))
+    new, old = ModelBytes(out.read_bytes()), ModelBytes(base.read_bytes())
+    assert new.initializer("cls_b").tolist() == old.initializer("cls_b").tolist()
+    assert not np.array_equal(new.initializer("cls_w"), old.initializer("cls_w"))
+    meta = json.loads(SegmentationModel.load(out, device="cpu").metadata[KEY_ADAPTATION])
+    assert meta["settings"]["fit_bias"] is False
+
+
+def test_class_balance_weighs_each_class_the_same_or_as_often_as_painted():
+    from app.core.adapt import _balanced_sample, _Photo, _sample_weights
+
+    rng = np.random.default_rng(0)
+    hard = np.full(64, CORROSION)  # feature pixels: 40 corrosion, 20 asset, 4 background
+    hard[40:60], hard[60:] = ASSET, BACKGROUND
+    hard = hard.reshape(8, 8)
+    targets = np.stack([(hard == c).astype(np.float32) for c in range(3)])
+    painted = np.bincount(hard.ravel(), minlength=3)
+    photo = _Photo(np.zeros(1), [], np.zeros(1), targets, _balanced_sample(targets, 5, rng), None, {})
+    sampled = hard.ravel()[photo.sample]
+    for balance, want in ((0.0, painted / painted.sum()), (1.0, np.full(3, 1 / 3))):
+        weight = _sample_weights([photo, photo], balance)
+        totals = np.bincount(np.concatenate([sampled, sampled]), weights=weight, minlength=3)
+        assert totals / totals.sum() == pytest.approx(want)

@@ -23,7 +23,7 @@ def _window(qtbot, settings, model: Path) -> MainWindow:
 
 
 def _reviewed_folder(tmp_path: Path) -> list[Path]:
-    photos, masks = _site(tmp_path, 4)
+    photos, masks = _site(tmp_path, 5)
     for mask in masks.iterdir():  # saved beside the photos, as File ▸ Save corrected mask does by default
         mask.rename(photos[0].parent / mask.name)
     return photos
@@ -52,7 +52,7 @@ def test_adapt_runs_in_a_worker_and_loads_the_adapted_model(qtbot, settings, tmp
     with qtbot.waitSignal(win.controller.model_loaded, timeout=60_000):
         win.actions["adapt_model"].trigger()
     assert win.controller.model.path == out
-    assert "Adapted to 4 reviewed photos" in win.banner.text
+    assert "Adapted to 5 reviewed photos" in win.banner.text
     assert settings.model_path == out  # remembered like any model loaded by hand
     assert win.actions["default_model"].text().replace("&", "") == "Return to the shipped model"
     assert win.actions["default_model"].isEnabled()
