@@ -28,7 +28,7 @@ from app.core.grading import GradeScale, grade
 from app.core.inference import network_input, shrink_area
 from app.core.model import SegmentationModel
 from app.core.onnx_edit import ModelBytes
-from app.core.photos import read_image
+from app.core.photo_decode import start_decode
 from app.core.reviewed import MaskFolder, read_reviewed_mask
 from app.core.stats import corroded_share
 
@@ -183,15 +183,18 @@ def _feature_session(mb: ModelBytes, heads: Sequence[Head]):
 
 
 def _collect(session, base: SegmentationModel, heads, photo: Path, mask_path: Path, settings, rng) -> _Photo:
-    rgb = read_image(photo)
+    # the network's input as analysis makes it (a large JPEG through its reduced decode), so the refit
+    # classifier learns from the features it will meet
+    with start_decode(photo, input_size=base.input_size, full_too=False) as decode:
+        view, size = decode.network_view(), decode.size
     try:
-        mask = read_reviewed_mask(mask_path, (rgb.shape[1], rgb.shape[0]), base.classes)
+        mask = read_reviewed_mask(mask_path, size, base.classes)
     except ReviewedMaskError as exc:
         raise AdaptRefused(
             f"{exc}. A mask must be in this model's class colours "
             f"({', '.join(c.name for c in base.classes)}); the base model stays in use."
         ) from exc
-    net_input = network_input(rgb, base.input_size)
+    net_input = network_input(view, base.input_size)
     outs = session.run(None, {contract.INPUT_NAME: net_input[None]})
     names = [o.name for o in session.get_outputs()]
     base_probs = outs[names.index(contract.PROBABILITIES_OUTPUT)][0]

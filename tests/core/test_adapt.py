@@ -262,3 +262,35 @@ def test_class_balance_weighs_each_class_the_same_or_as_often_as_painted():
         weight = _sample_weights([photo, photo], balance)
         totals = np.bincount(np.concatenate([sampled, sampled]), weights=weight, minlength=3)
         assert totals / totals.sum() == pytest.approx(want)
+
+
+def test_a_large_jpeg_is_seen_through_the_reduced_decode_as_analysis_sees_it(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refit classifier learns from the network's input that analysis makes of the same photo."""
+    import cv2
+
+    from app.core import adapt as adapt_module
+    from app.core.photo_decode import start_decode
+
+    rng = np.random.default_rng(3)
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir()
+    masks.mkdir()
+    review = ReviewState("reviewed", "A. Inspector", "2026-12-01T10:00:00+00:00")
+    for i in range(3):
+        rgb, labels = _scene(rng)
+        big = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_NEAREST)  # 8x the 32 px input
+        assert cv2.imwrite(str(photos / f"p{i}.jpg"), cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+        mask = cv2.resize(labels, (256, 256), interpolation=cv2.INTER_NEAREST)
+        write_reviewed_mask(masks / f"p{i}_mask.reviewed.png", mask, DEFAULT_CLASSES, review)
+    seen: list[np.ndarray] = []
+    real = adapt_module.network_input
+    monkeypatch.setattr(adapt_module, "network_input", lambda rgb, size: seen.append(rgb) or real(rgb, size))
+    pairs = reviewed_pairs(sorted(photos.glob("*.jpg")), masks)
+    adapt_model(base, pairs, tmp_path / "site.onnx", FEW)
+    model = SegmentationModel.load(base, "cpu")
+    for (photo, _mask), got in zip(pairs, seen, strict=False):
+        with start_decode(photo, input_size=model.input_size) as decode:
+            assert decode.scale > 1  # the case this test is about
+            np.testing.assert_array_equal(got, decode.network_view())
