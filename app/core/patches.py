@@ -10,7 +10,7 @@ shares add up to the corroded share. Background (and asset) pixels separate patc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,24 +126,32 @@ def _class_ids(classes: Sequence[ClassInfo]) -> tuple[int, int] | None:
 
 
 def patch_stats(
-    labels: np.ndarray, classes: Sequence[ClassInfo], min_pixels: int | None = None
+    labels: np.ndarray,
+    classes: Sequence[ClassInfo],
+    min_pixels: int | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> PatchStats | None:
     """The corrosion patches of a label map (uint8 HxW); None with no asset region in view (or no such
-    classes). `min_pixels` defaults to `default_min_pixels` of the map's size."""
+    classes). `min_pixels` defaults to `default_min_pixels` of the map's size. `counts` (class name ->
+    pixels of these labels, `AreaStats.pixels`) spares counting the classes again."""
     if labels.dtype != np.uint8 or labels.ndim != 2:
         raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
     ids = _class_ids(classes)
     if ids is None:
         return None
-    corrosion = labels == ids[0]
-    n_corrosion = int(np.count_nonzero(corrosion))
-    n_asset = n_corrosion + int(np.count_nonzero(labels == ids[1]))
+    if counts is None:
+        n_corrosion = int(np.count_nonzero(labels == ids[0]))
+        n_asset = n_corrosion + int(np.count_nonzero(labels == ids[1]))
+    else:
+        names = {c.id: c.name for c in classes}
+        n_corrosion = int(counts[names[ids[0]]])
+        n_asset = n_corrosion + int(counts[names[ids[1]]])
     if n_asset == 0:
         return None
     min_pixels = default_min_pixels(*labels.shape) if min_pixels is None else max(1, int(min_pixels))
     if n_corrosion == 0:
         return PatchStats(n_asset, 0, min_pixels, (), 0, 0, ())
-    mask = corrosion.view(np.uint8)
+    mask = (labels == ids[0]).view(np.uint8)
     dense = n_corrosion > DENSE_SHARE * labels.size
     areas, largest = _components_dense(mask, min_pixels) if dense else _components(mask, min_pixels)
     keep = areas >= min_pixels

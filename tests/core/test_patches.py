@@ -275,3 +275,22 @@ def test_dense_masks_get_the_same_patches_from_opencv_s_statistics(
     chosen = patch_stats(labels, DEFAULT_CLASSES)
     monkeypatch.setattr(patches, "DENSE_SHARE", 2.0)  # never dense: the corroded pixels' own passes
     assert chosen == patch_stats(labels, DEFAULT_CLASSES)
+
+
+@pytest.mark.parametrize("case", ["patches", "dense", "no corrosion", "no asset", "ids of no class"])
+def test_patches_from_the_area_counts_equal_those_counted_afresh(case: str) -> None:
+    """`measure_photo` hands the area counts to `patch_stats` instead of counting the classes again."""
+    rng = np.random.default_rng(3)
+    labels = _asset(300)
+    if case in ("patches", "ids of no class"):
+        labels[rng.random(labels.shape) < 0.02] = CORROSION
+        labels[:40] = BACKGROUND
+    if case == "ids of no class":
+        labels[50:60] = 7
+    if case == "dense":
+        labels[rng.random(labels.shape) < 0.6] = CORROSION
+    if case == "no asset":
+        labels[:] = BACKGROUND
+    counts = area_stats(labels, DEFAULT_CLASSES).pixels
+    assert patch_stats(labels, DEFAULT_CLASSES, counts=counts) == patch_stats(labels, DEFAULT_CLASSES)
+    assert measure_photo(labels, DEFAULT_CLASSES).patches == patch_stats(labels, DEFAULT_CLASSES)
