@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def test_mask_png_bytes_are_those_of_the_copied_map() -> None:
             palette[c.id] = c.color
         img.putpalette(palette.ravel().tolist())
         buf = io.BytesIO()
-        img.save(buf, format="PNG", compress_level=3, bits=2)  # ids 0..2: 2 bits a pixel
+        img.save(buf, format="PNG", compress_level=3, compress_type=zlib.Z_RLE, bits=2)  # ids 0..2: 2 bits
         assert encode_mask_png(view, DEFAULT_CLASSES) == buf.getvalue()
         np.testing.assert_array_equal(view, before)
 
