@@ -9,6 +9,7 @@ import json
 import os
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -96,8 +97,17 @@ def encode_mask_png(labels: np.ndarray, classes: Sequence[ClassInfo]) -> bytes:
         palette[c.id] = c.color
     img.putpalette(palette.ravel().tolist())
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=3)
+    # zlib's run-length strategy: a label map is runs of one id; about half the bytes, in the same time
+    img.save(buf, format="PNG", compress_level=3, compress_type=zlib.Z_RLE, bits=mask_png_bits(labels))
     return buf.getvalue()
+
+
+def mask_png_bits(labels: np.ndarray) -> int:
+    """The fewest bits a pixel (1, 2, 4 or 8) that hold every id in `labels`: the mask decodes to the same
+    ids and colours at any depth, and at 2 bits (three classes) it is encoded in 0.6-0.7x the time of 8
+    (12 MP, docs/performance.md). The palette keeps the first 2**bits entries."""
+    top = int(labels.max()) if labels.size else 0
+    return next(b for b in (1, 2, 4) if top < 1 << b) if top < 16 else 8
 
 
 def write_mask_png(

@@ -57,8 +57,8 @@ def measure_photo(
     `calibration`; else `range_note` says why there is none) and areas (with a scale) of one label map.
     Pass `stats` when already computed for these labels."""
     scale = None if mm_per_px is None else check_scale(mm_per_px)
-    patches = patch_stats(labels, classes, min_patch_pixels)
     stats = stats or area_stats(labels, classes)
+    patches = patch_stats(labels, classes, min_patch_pixels, stats.pixels)  # the classes counted once
     areas = None if scale is None else {name: area_mm2(n, scale) for name, n in stats.pixels.items()}
     r = photo_range(stats.corroded_share, probabilities, classes, calibration)
     return PhotoMeasures(

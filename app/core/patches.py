@@ -10,7 +10,7 @@ shares add up to the corroded share. Background (and asset) pixels separate patc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,24 +126,32 @@ def _class_ids(classes: Sequence[ClassInfo]) -> tuple[int, int] | None:
 
 
 def patch_stats(
-    labels: np.ndarray, classes: Sequence[ClassInfo], min_pixels: int | None = None
+    labels: np.ndarray,
+    classes: Sequence[ClassInfo],
+    min_pixels: int | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> PatchStats | None:
     """The corrosion patches of a label map (uint8 HxW); None with no asset region in view (or no such
-    classes). `min_pixels` defaults to `default_min_pixels` of the map's size."""
+    classes). `min_pixels` defaults to `default_min_pixels` of the map's size. `counts` (class name ->
+    pixels of these labels, `AreaStats.pixels`) spares counting the classes again."""
     if labels.dtype != np.uint8 or labels.ndim != 2:
         raise ValueError(f"labels must be uint8 HxW, got {labels.dtype} {labels.shape}")
     ids = _class_ids(classes)
     if ids is None:
         return None
-    corrosion = labels == ids[0]
-    n_corrosion = int(np.count_nonzero(corrosion))
-    n_asset = n_corrosion + int(np.count_nonzero(labels == ids[1]))
+    if counts is None:
+        n_corrosion = int(np.count_nonzero(labels == ids[0]))
+        n_asset = n_corrosion + int(np.count_nonzero(labels == ids[1]))
+    else:
+        names = {c.id: c.name for c in classes}
+        n_corrosion = int(counts[names[ids[0]]])
+        n_asset = n_corrosion + int(counts[names[ids[1]]])
     if n_asset == 0:
         return None
     min_pixels = default_min_pixels(*labels.shape) if min_pixels is None else max(1, int(min_pixels))
     if n_corrosion == 0:
         return PatchStats(n_asset, 0, min_pixels, (), 0, 0, ())
-    mask = corrosion.view(np.uint8)
+    mask = (labels == ids[0]).view(np.uint8)
     dense = n_corrosion > DENSE_SHARE * labels.size
     areas, largest = _components_dense(mask, min_pixels) if dense else _components(mask, min_pixels)
     keep = areas >= min_pixels
@@ -191,12 +199,19 @@ def _components_dense(mask: np.ndarray, min_pixels: int) -> tuple[np.ndarray, tu
     """`_components` by OpenCV's own statistics pass: the same labels (the same labelling), sizes and
     boxes. Its cost does not grow with the corroded pixels (about 80 ms of one thread at 12 MP), while
     `_components`'s passes over them do (45 ms at 3 % of the photo, 200 ms at 67 %)."""
-    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    _, _, stats, _ = dense_components(mask)
     sizes = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
     order = np.argsort(-sizes, kind="stable")  # ties in label (scan) order
     top = [int(i) for i in order[:LARGEST_LISTED] if sizes[i] >= min_pixels]
     largest = tuple(Patch(int(sizes[i]), tuple(int(v) for v in stats[i + 1, :4])) for i in top)
     return sizes[order], largest
+
+
+def dense_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """`cv2.connectedComponentsWithStats(mask, 8)` by the BBDT algorithm: the same 2 x 2 block scan as
+    OpenCV's default (Spaghetti), the same labels and statistics, 64-77 ms against 80 of one thread on
+    dense 12 MP masks (docs/performance.md); `test_patches` checks them against the default."""
+    return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
 
 
 _STRIP_PIXELS = 1 << 20  # a strip's indices: 12 MB at most

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def test_mask_png_bytes_are_those_of_the_copied_map() -> None:
             palette[c.id] = c.color
         img.putpalette(palette.ravel().tolist())
         buf = io.BytesIO()
-        img.save(buf, format="PNG", compress_level=3)
+        img.save(buf, format="PNG", compress_level=3, compress_type=zlib.Z_RLE, bits=2)  # ids 0..2: 2 bits
         assert encode_mask_png(view, DEFAULT_CLASSES) == buf.getvalue()
         np.testing.assert_array_equal(view, before)
 
@@ -167,3 +168,40 @@ def test_failure_reason_drops_the_repeated_file_name(tmp_path: Path) -> None:
         == "file is empty (0 bytes)"
     )
     assert failure_from(path, RuntimeError("boom")).reason == "RuntimeError: boom"
+
+
+@pytest.mark.parametrize("top", [0, 1, 2, 3, 4, 15, 16, 255])
+def test_the_mask_png_at_fewer_bits_decodes_as_the_8_bit_one(top: int) -> None:
+    """Packed to the fewest bits that hold its ids, the mask reads back as the 8-bit palette PNG it was:
+    the same ids (Pillow), the same colours (Pillow and OpenCV), ids of no class included."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from app.core.export import encode_mask_png, mask_png_bits
+    from app.core.palette import ClassInfo
+
+    rng = np.random.default_rng(top)
+    labels = rng.integers(0, top + 1, (37, 53), dtype=np.uint8)
+    labels[0, 0] = top
+    classes = [ClassInfo(i, f"c{i}", (i * 7 % 256, 255 - i, i * 31 % 256)) for i in range(min(top, 20) + 1)]
+    img = Image.frombytes("P", (53, 37), labels.tobytes())
+    palette = np.zeros((256, 3), np.uint8)
+    for c in classes[:-1]:  # the top id has no class: it shows black at any depth
+        palette[c.id] = c.color
+    img.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=3)
+    reference = buf.getvalue()
+    packed = encode_mask_png(labels, classes[:-1])
+    assert mask_png_bits(labels) == next(b for b in (1, 2, 4, 8) if top < 1 << b)
+    with Image.open(io.BytesIO(packed)) as a, Image.open(io.BytesIO(reference)) as b:
+        assert a.mode == b.mode == "P"
+        np.testing.assert_array_equal(np.asarray(a), labels)
+        np.testing.assert_array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+    for flag in (cv2.IMREAD_UNCHANGED, cv2.IMREAD_COLOR):
+        np.testing.assert_array_equal(
+            cv2.imdecode(np.frombuffer(packed, np.uint8), flag),
+            cv2.imdecode(np.frombuffer(reference, np.uint8), flag),
+        )

@@ -7,7 +7,7 @@ import pytest
 
 from app.core.files import encode_jpeg
 from app.core.overlay import blend_overlay
-from app.core.palette import DEFAULT_CLASSES
+from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.synthetic import SCENES, pipe_photo, synthetic_pipe
 
 
@@ -120,3 +120,48 @@ def test_pipe_photo_refuses_unknown_scene_and_tiny_size() -> None:
         pipe_photo(1, 64, scene="sky")
     with pytest.raises(ValueError, match="32x32"):
         pipe_photo(1, 16)
+
+
+def _reference_blend(rgb, labels, classes, visible=None, opacity=None):
+    """The overlay's definition in float arithmetic over the whole photo, no table and no strip."""
+    shown = {c.id for c in classes} if visible is None else set(visible)
+    alpha = np.zeros(256, np.float32)
+    colours = np.zeros((256, 3), np.float32)
+    for c in classes:
+        a = np.clip((opacity or {}).get(c.id, 0.5), 0.0, 1.0)
+        alpha[c.id], colours[c.id] = (a if c.id in shown else 0.0), c.color
+    a = alpha[labels][:, :, None]
+    return np.clip(rgb * (1 - a) + colours[labels] * a + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("visible", "opacity"),
+    [
+        (None, None),  # every class at 0.5: the integer mean path alone
+        (None, {0: 0.7}),  # one class by its table, the others by the mean
+        ({0, 2}, {2: 0.3}),  # a hidden class and no mean class but one
+        ({1}, {1: 1.0}),
+        (None, {0: 0.0, 1: 0.5000001, 2: 0.49}),  # near 0.5 but not it: tables
+        (set(), None),
+    ],
+)
+def test_the_fast_blend_equals_the_reference_on_camera_sized_strips(visible, opacity) -> None:
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (301, 203, 3), dtype=np.uint8)  # taller than a strip, odd sizes
+    labels = np.zeros((301, 203), np.uint8)
+    labels[:, 60:] = 1
+    labels[150:, 120:] = 2
+    labels[140:160] = rng.integers(0, 4, (20, 203))  # a mixed band, with an id of no class (3)
+    labels[260:] = 2  # strips of one class only
+    classes = (*DEFAULT_CLASSES[:2], ClassInfo(2, "background", (37, 200, 91)))  # odd and even colours
+    expected = _reference_blend(rgb, labels, classes, visible, opacity)
+    out = blend_overlay(rgb, labels, classes, visible, opacity)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(
+        blend_overlay(rgb, labels, classes, visible, opacity, bgr=True), expected[..., ::-1]
+    )
+    view, view_labels = rgb[::-1, ::3], labels[::-1, ::3]  # strided views
+    np.testing.assert_array_equal(
+        blend_overlay(view, view_labels, classes, visible, opacity),
+        _reference_blend(view, view_labels, classes, visible, opacity),
+    )

@@ -275,3 +275,50 @@ def test_dense_masks_get_the_same_patches_from_opencv_s_statistics(
     chosen = patch_stats(labels, DEFAULT_CLASSES)
     monkeypatch.setattr(patches, "DENSE_SHARE", 2.0)  # never dense: the corroded pixels' own passes
     assert chosen == patch_stats(labels, DEFAULT_CLASSES)
+
+
+@pytest.mark.parametrize("case", ["patches", "dense", "no corrosion", "no asset", "ids of no class"])
+def test_patches_from_the_area_counts_equal_those_counted_afresh(case: str) -> None:
+    """`measure_photo` hands the area counts to `patch_stats` instead of counting the classes again."""
+    rng = np.random.default_rng(3)
+    labels = _asset(300)
+    if case in ("patches", "ids of no class"):
+        labels[rng.random(labels.shape) < 0.02] = CORROSION
+        labels[:40] = BACKGROUND
+    if case == "ids of no class":
+        labels[50:60] = 7
+    if case == "dense":
+        labels[rng.random(labels.shape) < 0.6] = CORROSION
+    if case == "no asset":
+        labels[:] = BACKGROUND
+    counts = area_stats(labels, DEFAULT_CLASSES).pixels
+    assert patch_stats(labels, DEFAULT_CLASSES, counts=counts) == patch_stats(labels, DEFAULT_CLASSES)
+    assert measure_photo(labels, DEFAULT_CLASSES).patches == patch_stats(labels, DEFAULT_CLASSES)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_dense_labelling_equals_opencv_s_default(threads: int) -> None:
+    """`patches.dense_components` (BBDT) gives the default algorithm's labels and statistics, label for
+    label, on masks of every density: the patches' order (ties by label) cannot change."""
+    rng = np.random.default_rng(threads)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        for i in range(60):
+            h, w = (int(v) for v in rng.integers(1, 300, 2))
+            mask = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+            if i % 2:  # blobs, not salt: components that meet inside 2 x 2 blocks
+                mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+            n, cc, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+            fast = patches.dense_components(mask)
+            assert fast[0] == n
+            np.testing.assert_array_equal(fast[1], cc)
+            np.testing.assert_array_equal(fast[2], stats)
+            np.testing.assert_array_equal(fast[3], centroids)
+        big = (cv2.resize(rng.random((60, 80)), (1600, 1200)) < 0.5).astype(np.uint8)  # parallel stripes
+        np.testing.assert_array_equal(
+            patches.dense_components(big)[1],
+            cv2.connectedComponents(big, connectivity=8, ltype=cv2.CV_32S)[1],
+        )
+    finally:
+        cv2.setNumThreads(before)
