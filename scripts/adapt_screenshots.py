@@ -4,8 +4,8 @@ masks signed as reviewed masks, in a scratch folder); a reviewed photo; the adap
 banner it ends with; another photo's figures with the shipped and the adapted model; the Model menu
 with Return to the shipped model.
 
-Needs the data set (`../shared/data/pipe-corrosion`, or `--data DIR`); without it, says so and writes
-nothing. Run through `scripts/screenshots`, or alone:
+Needs the data set (`../shared/data/pipe-corrosion`, where `bench/adapt.py` reads it); without it, says
+so and writes nothing. Run through `scripts/screenshots`, or alone:
 `QT_QPA_PLATFORM=offscreen .venv-test/bin/python scripts/adapt_screenshots.py [--model FILE]`.
 """
 
@@ -39,11 +39,10 @@ SITE_NAME = "Line 9 gas header"
 
 
 def main(argv: list[str] | None = None) -> int:
-    data = DEFAULT_DATA
+    args, data = parse_args(__doc__, argv), DEFAULT_DATA
     if not (data / "DATASET" / "original").is_dir():
         print(f"no data set at {data}: adaptation screenshots skipped")
         return 0
-    args = parse_args(__doc__, argv)
     with shooting_window(args) as shot:
         window, site = shot.window, shot.scratch / SITE_NAME
         site.mkdir()
