@@ -70,13 +70,14 @@ class AdaptRun:
         return self.window.controller.pool.start(self.worker)
 
     def _progress(self, done: int, total: int, what: str) -> None:  # on the worker's thread
+        self._what = what  # before the signal: its slot shows this step's words, not the last one's
         self.worker.signals.progressed.emit(done, total)
-        self._what = what
 
     def _show_progress(self, done: int, total: int) -> None:
+        # the words first: a modal dialog's setValue runs pending events, which may repaint it
+        self.dialog.setLabelText(getattr(self, "_what", "Adapting the model…"))
         self.dialog.setMaximum(total)
         self.dialog.setValue(done)
-        self.dialog.setLabelText(getattr(self, "_what", "Adapting the model…"))
 
     def _done(self, result: AdaptResult) -> None:
         self.window.load_model_file(result.path)

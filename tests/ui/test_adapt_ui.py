@@ -72,3 +72,15 @@ def test_a_cancelled_adaptation_writes_nothing(qtbot, settings, tmp_path):
     assert not out.exists()
     assert win.controller.model.path == base
     win.controller.shutdown()
+
+
+def test_the_progress_dialog_names_the_step_its_bar_shows(qtbot, settings, tmp_path):
+    base = site_model(tmp_path / "base.onnx")
+    win = _window(qtbot, settings, base)
+    run = AdaptRun(win, base, [], tmp_path / "site-model.onnx")  # never started: progress by hand
+    run._progress(5, 12, "Leave-one-out 1 of 5")
+    run._progress(7, 12, "Leave-one-out 3 of 5")
+    qtbot.waitUntil(lambda: run.dialog.value() == 7, timeout=TIMEOUT_MS)
+    assert run.dialog.labelText() == "Leave-one-out 3 of 5"  # not the step before
+    run.dialog.close()
+    win.controller.shutdown()
