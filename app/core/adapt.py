@@ -27,6 +27,7 @@ from app.core.files import atomic_write_bytes
 from app.core.grading import GradeScale, grade
 from app.core.inference import network_input, shrink_area
 from app.core.model import SegmentationModel
+from app.core.model_accuracy import ModelAccuracy
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
 from app.core.reviewed import MaskFolder, read_reviewed_mask
@@ -67,6 +68,7 @@ class LooFigures:
     share_error: float
     d610_agreement: float
     photos: int
+    errors: tuple[float, ...] = ()  # each photo's absolute share error, points
 
 
 @dataclass(frozen=True)
@@ -290,9 +292,25 @@ def _figures(pairs: Sequence[tuple[float | None, float | None]]) -> LooFigures:
     known = [(p, t) for p, t in pairs if p is not None and t is not None]
     if not known:
         return LooFigures(0.0, 1.0, 0)
-    err = float(np.mean([abs(p - t) for p, t in known]))
+    errors = tuple(round(abs(p - t), 4) for p, t in known)
     same = [grade(p, GradeScale.ASTM_D610).value == grade(t, GradeScale.ASTM_D610).value for p, t in known]
-    return LooFigures(err, float(np.mean(same)), len(known))
+    return LooFigures(float(np.mean(errors)), float(np.mean(same)), len(known), errors)
+
+
+def loo_accuracy(figures: LooFigures) -> ModelAccuracy | None:
+    """The adapted model's typical error as every screen states it: its leave-one-out over the reviewed
+    photos (a small sample, and it says so), never the base model's validation figures."""
+    if not figures.errors:
+        return None
+    errors = np.array(figures.errors)
+    return ModelAccuracy(
+        median_error=float(np.median(errors)),
+        mean_error=float(errors.mean()),
+        p90_error=float(np.percentile(errors, 90)),
+        d610_same=figures.d610_agreement,
+        photos=figures.photos,
+        measured_on=f"leave-one-out over the {figures.photos} reviewed photos it was adapted on",
+    )
 
 
 def predicted_share(probs: np.ndarray, base: SegmentationModel) -> float | None:
@@ -332,6 +350,7 @@ def _check_edit(new: bytes, photo: _Photo, fitted: Sequence[Classifier], size: t
 def _metadata(base: SegmentationModel, photos, settings, before: LooFigures, after: LooFigures) -> dict:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trained = base.metadata.get(contract.KEY_TRAINED_ON, "")
+    accuracy = loo_accuracy(after)
     adaptation = {
         "base_model": {"file": base.path.name, "sha256": base.sha256},
         "created": created,
@@ -344,6 +363,10 @@ def _metadata(base: SegmentationModel, photos, settings, before: LooFigures, aft
     return {
         contract.KEY_CREATED: created,
         contract.KEY_TRAINED_ON: f"{trained}; adapted to {len(photos)} reviewed photos",
-        contract.KEY_METRICS: None,  # the base model's validation figures are not this model's
+        # the base model's validation figures and range calibration are not this model's: its own
+        # leave-one-out error stands in for the first; photos get no range (and say why) without the second
+        contract.KEY_METRICS: None,
+        contract.KEY_SHARE_RANGE: None,
+        contract.KEY_ACCURACY: None if accuracy is None else json.dumps(accuracy.to_json()),
         KEY_ADAPTATION: json.dumps(adaptation),
     }

@@ -294,3 +294,24 @@ def test_a_large_jpeg_is_seen_through_the_reduced_decode_as_analysis_sees_it(
         with start_decode(photo, input_size=model.input_size) as decode:
             assert decode.scale > 1  # the case this test is about
             np.testing.assert_array_equal(got, decode.network_view())
+
+
+def test_the_adapted_model_states_its_own_error_and_no_borrowed_range(tmp_path: Path, base: Path):
+    """The base model's typical error and range calibration describe the base model only: the adapted
+    file states its leave-one-out error instead and gives no range (photos then say why)."""
+    from app.core.model_accuracy import read_accuracy
+    from tests.helpers.tiny_models import figures_metadata
+
+    calibrated = tmp_path / "calibrated.onnx"
+    calibrated.write_bytes(ModelBytes(base.read_bytes()).edited(metadata=figures_metadata()))
+    assert read_accuracy(SegmentationModel.load(calibrated, "cpu").metadata) is not None
+    photos, masks = _site(tmp_path, 4)
+    out = tmp_path / "site.onnx"
+    result = adapt_model(calibrated, reviewed_pairs(photos, masks), out, FEW)
+    model = SegmentationModel.load(out, "cpu")
+    assert contract.KEY_SHARE_RANGE not in model.metadata
+    accuracy = read_accuracy(model.metadata)
+    assert accuracy is not None and accuracy.photos == 4
+    assert accuracy.measured_on == "leave-one-out over the 4 reviewed photos it was adapted on"
+    assert accuracy.mean_error == pytest.approx(result.adapted.share_error, abs=1e-3)
+    assert accuracy.d610_same == pytest.approx(result.adapted.d610_agreement)
