@@ -27,7 +27,7 @@ from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
 from app.ui.qimage import labels_view, rgb_to_qimage
 from app.ui.result_state import OpenedPhoto, ResultState
-from app.ui.workers import Worker, WorkerPool
+from app.ui.workers import Worker, WorkerPool, alive
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ class AppController(QObject):
             return
         version, labels = self.state.version, self.state.result.labels.copy()  # the editor paints on
         worker = Worker(self.state.reassessed, labels)
-        worker.signals.returned.connect(lambda result, v=version: self.state.set_measured(v, result))
+        worker.signals.returned.connect(
+            lambda result, v=version: alive(self.state) and self.state.set_measured(v, result)
+        )
         self.pool.start(worker)
 
     @property

@@ -27,7 +27,7 @@ from app.ui.controller import AnalyzedPhoto, AppController
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.saved_masks import record_of, review_of_mask
-from app.ui.workers import Worker
+from app.ui.workers import Worker, alive
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,9 @@ class EditController(QObject):
         if result is None:
             return None
         worker = Worker(read_reviewed_mask, path, result.size, result.classes)
-        worker.signals.returned.connect(lambda mask, p=result.path: self._on_mask_read(p, mask))
+        worker.signals.returned.connect(
+            lambda mask, p=result.path: alive(self) and self._on_mask_read(p, mask)
+        )
         worker.signals.failed.connect(
             lambda msg: self.message.emit(f"Reviewed mask not used: {msg}", "warning")
         )
@@ -347,7 +349,9 @@ class EditController(QObject):
     def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
         session = self.session
         worker = Worker(job)
-        worker.signals.returned.connect(lambda edit, s=session: self._on_smart_edit(s, edit, what))
+        worker.signals.returned.connect(
+            lambda edit, s=session: alive(self) and self._on_smart_edit(s, edit, what)
+        )
         worker.signals.failed.connect(lambda msg: self.message.emit(f"{what.capitalize()}: {msg}", "warning"))
         worker.signals.finished.connect(self._on_worker_done)
         self._worker = worker

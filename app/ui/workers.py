@@ -13,11 +13,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.core.errors import Cancelled, CorroscopeError
 
 log = logging.getLogger(__name__)
+
+
+def alive(obj: QObject) -> bool:
+    """Whether Qt still holds `obj`: a worker's result can arrive after the window that asked for it
+    closed, and a slot must then do nothing (its objects' C++ halves are gone)."""
+    return shiboken6.isValid(obj)
 
 
 class WorkerSignals(QObject):
