@@ -27,14 +27,12 @@ from app.core.photos import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     _apply_orientation,
-    _check_pixels,
     _corrupt,
     _decode_pil,
-    _header,
     _open_pil,
     _pil_to_rgb8,
     _read,
-    _read_bytes,
+    open_checked,
     pillow_notes,
 )
 
@@ -77,14 +75,7 @@ class PhotoDecode:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._threaded = False
-        data = _read_bytes(path, max_bytes)
-        img = _open_pil(data, path)
-        if img is None:
-            raise ImageReadError(
-                f"{path}: not an image Corroscope can read (corrupt, or not JPEG/PNG/BMP/TIFF/WebP)"
-            )
-        head = _header(img)
-        _check_pixels(path, head.width, head.height, max_pixels)
+        data, img, head = open_checked(path, max_pixels, max_bytes)
         self._head = head
         turned = head.orientation >= 5
         self.size = (head.height, head.width) if turned else (head.width, head.height)  # (w, h) shown

@@ -211,7 +211,9 @@ def read_image(
     return _read(Path(path), max_pixels, max_bytes)
 
 
-def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
+def open_checked(path: Path, max_pixels: int, max_bytes: int) -> tuple[bytes, Image.Image, _Header]:
+    """(bytes, Pillow image, header) of a photo whose header Pillow reads and whose pixel count is within
+    `max_pixels`; `ImageReadError` naming the file otherwise. Nothing is decoded yet."""
     data = _read_bytes(path, max_bytes)
     img = _open_pil(data, path)
     if img is None:
@@ -222,6 +224,11 @@ def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
         )
     head = _header(img)
     _check_pixels(path, head.width, head.height, max_pixels)
+    return data, img, head
+
+
+def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
+    data, img, head = open_checked(path, max_pixels, max_bytes)
     try:
         fast = _decode_jpeg_checked(data, img, head, path) if head.format == "JPEG" else None
         if fast is not None:
