@@ -17,7 +17,7 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from app.ui.qimage import labels_view, rgb_to_qimage
+from app.ui.qimage import colour_by_table, pixels_of, rgb_to_qimage, write_into
 
 MIN_LEVEL_SIDE = 256  # no reduced copy below this many pixels on its shorter side
 MAX_FACTOR = 16
@@ -44,6 +44,21 @@ def photo_levels(rgb: np.ndarray) -> tuple[Level, ...]:
     return tuple(levels)
 
 
+def argb_levels(image: QImage) -> tuple[Level, ...]:
+    """Halved copies of a premultiplied ARGB32 image (a layer), area-averaged like `photo_levels`."""
+    w, h = image.width(), image.height()
+    buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    current = buf.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)
+    levels = []
+    for k in level_factors(w, h):
+        copy = QImage(w // k, h // k, QImage.Format.Format_ARGB32_Premultiplied)
+        out = pixels_of(copy, 4)
+        write_into(out, cv2.resize(current, (w // k, h // k), dst=out, interpolation=cv2.INTER_AREA))
+        levels.append((k, copy))
+        current = out
+    return tuple(levels)
+
+
 def _label_sample(labels: np.ndarray, k: int, rows: slice, cols: slice) -> np.ndarray:
     """Level k's class ids (the full map's pixel nearest each copy pixel's centre) for its rows and cols."""
     h, w = labels.shape[0] // k, labels.shape[1] // k
@@ -58,9 +73,7 @@ def overlay_levels(labels: np.ndarray, color_table: Sequence[int]) -> tuple[Leve
     h, w = labels.shape
     levels = []
     for k in level_factors(w, h):
-        image = labels_view(_label_sample(labels, k, slice(None), slice(None)))
-        image.setColorTable(list(color_table))
-        levels.append((k, image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)))
+        levels.append((k, colour_by_table(_label_sample(labels, k, slice(None), slice(None)), color_table)))
     return tuple(levels)
 
 
@@ -76,11 +89,9 @@ def repaint_overlay_levels(
         ids = _label_sample(labels, k, slice(r0, r1), slice(c0, c1))
         if ids.size == 0:
             continue
-        patch = labels_view(ids)
-        patch.setColorTable(list(color_table))
         painter = QPainter(image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(c0, r0, patch.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied))
+        painter.drawImage(c0, r0, colour_by_table(ids, color_table))
         painter.end()
 
 
@@ -193,7 +204,6 @@ class LabelsItem(LevelsItem):
             return
         self._array = label_array(image)
         self._table = tuple(table)
-        image.setColorTable(list(table))
         if levels is None:
             w, h = image.width(), image.height()
             fmt = QImage.Format.Format_ARGB32_Premultiplied
@@ -207,8 +217,6 @@ class LabelsItem(LevelsItem):
     def recolor(self, table: Sequence[int]) -> None:
         """A new colour table (a class toggled, an opacity moved): the copies are redone when painted."""
         self._table = tuple(table)
-        if not self._full.isNull():
-            self._full.setColorTable(list(table))
         self._dirty = {k for k, _ in self._levels}
         self.update()
 
@@ -216,7 +224,6 @@ class LabelsItem(LevelsItem):
         """`image` (same size) holds the labels now; only `rect` of them changed (None: any)."""
         self._full = image
         self._array = label_array(image)
-        image.setColorTable(list(self._table))
         if rect is None:
             self._dirty = {k for k, _ in self._levels}
         elif not rect.isEmpty():
@@ -232,5 +239,7 @@ class LabelsItem(LevelsItem):
     def draw_full(self, painter: QPainter, rect: QRect) -> None:
         if rect.isEmpty():
             return
-        region = self._full.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        assert self._array is not None
+        ids = self._array[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+        region = colour_by_table(np.ascontiguousarray(ids), self._table)
         painter.drawImage(QRectF(rect), region, QRectF(region.rect()))
