@@ -17,7 +17,7 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from app.ui.qimage import colour_by_table, pixels_of, rgb_to_qimage, write_into
+from app.ui.qimage import colour_by_table, image_over, rgb_to_qimage
 
 MIN_LEVEL_SIDE = 256  # no reduced copy below this many pixels on its shorter side
 MAX_FACTOR = 16
@@ -51,11 +51,8 @@ def argb_levels(image: QImage) -> tuple[Level, ...]:
     current = buf.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)
     levels = []
     for k in level_factors(w, h):
-        copy = QImage(w // k, h // k, QImage.Format.Format_ARGB32_Premultiplied)
-        out = pixels_of(copy, 4)
-        write_into(out, cv2.resize(current, (w // k, h // k), dst=out, interpolation=cv2.INTER_AREA))
-        levels.append((k, copy))
-        current = out
+        current = cv2.resize(current, (w // k, h // k), interpolation=cv2.INTER_AREA)
+        levels.append((k, image_over(current, QImage.Format.Format_ARGB32_Premultiplied)))
     return tuple(levels)
 
 
