@@ -17,7 +17,7 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from app.ui.qimage import colour_by_table, image_over, rgb_to_qimage
+from app.ui.qimage import colour_by_table, rgb_to_qimage
 
 MIN_LEVEL_SIDE = 256  # no reduced copy below this many pixels on its shorter side
 MAX_FACTOR = 16
@@ -44,15 +44,13 @@ def photo_levels(rgb: np.ndarray) -> tuple[Level, ...]:
     return tuple(levels)
 
 
-def argb_levels(image: QImage) -> tuple[Level, ...]:
-    """Halved copies of a premultiplied ARGB32 image (a layer), area-averaged like `photo_levels`."""
-    w, h = image.width(), image.height()
-    buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    current = buf.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)
-    levels = []
+def value_levels(values: np.ndarray, table: Sequence[int]) -> tuple[Level, ...]:
+    """Halved copies of a uint8 HxW layer (area-averaged like `photo_levels`), each coloured by `table`."""
+    h, w = values.shape
+    levels, current = [], values
     for k in level_factors(w, h):
         current = cv2.resize(current, (w // k, h // k), interpolation=cv2.INTER_AREA)
-        levels.append((k, image_over(current, QImage.Format.Format_ARGB32_Premultiplied)))
+        levels.append((k, colour_by_table(current, table)))
     return tuple(levels)
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsScene, QGroupBox, QMenu, QVBox
 from app.core.palette import ClassInfo
 from app.core.patches import patch_outlines
 from app.core.share_range import uncertainty_layer
-from app.ui.display_levels import Level, LevelsItem
+from app.ui.display_levels import Level, LevelsItem, value_levels
 from app.ui.overlay_state import OverlayState
 from app.ui.qimage import colour_by_table
 
@@ -42,18 +42,36 @@ def _compose(values: np.ndarray, table: list[int]) -> QImage:
     return colour_by_table(np.ascontiguousarray(values), table)  # numpy: lets go of Python's lock
 
 
+def _layer_values(
+    labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
+) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """Each layer's uint8 values and colour table; no uncertainty without a confidence."""
+    # a ramp, not 255 alone: a reduced copy averages the outline mask into partial cover (the full-size
+    # mask holds 0 and 255 only, coloured as before)
+    outline_table = [_argb(OUTLINE_RGB, v) for v in range(256)]
+    thickness = max(1, round(max(labels.shape) / 1500))  # still visible when a 12 MP photo is fitted
+    values = {OUTLINES: (patch_outlines(labels, classes, thickness), outline_table)}
+    if confidence is not None:
+        table = [_argb(UNCERTAINTY_RGB, round(u * UNCERTAINTY_GAIN)) for u in range(256)]
+        values[UNCERTAINTY] = (uncertainty_layer(confidence), table)
+    return values
+
+
 def layer_images(
     labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
 ) -> dict[str, QImage]:
     """The layers' images of one result (safe on a worker thread); no uncertainty without a confidence."""
-    outline_table = [0] * 256
-    outline_table[255] = _argb(OUTLINE_RGB, 255)
-    thickness = max(1, round(max(labels.shape) / 1500))  # still visible when a 12 MP photo is fitted
-    images = {OUTLINES: _compose(patch_outlines(labels, classes, thickness), outline_table)}
-    if confidence is not None:
-        table = [_argb(UNCERTAINTY_RGB, round(u * UNCERTAINTY_GAIN)) for u in range(256)]
-        images[UNCERTAINTY] = _compose(uncertainty_layer(confidence), table)
-    return images
+    return {name: _compose(v, t) for name, (v, t) in _layer_values(labels, confidence, classes).items()}
+
+
+def layer_images_and_levels(
+    labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
+) -> tuple[dict[str, QImage], dict[str, tuple[Level, ...]]]:
+    """`layer_images` and each image's reduced copies for the viewer (values area-averaged, then
+    coloured: a quarter of the work of averaging the coloured image), on a worker thread."""
+    values = _layer_values(labels, confidence, classes)
+    images = {name: _compose(v, t) for name, (v, t) in values.items()}
+    return images, {name: value_levels(v, t) for name, (v, t) in values.items()}
 
 
 class LayerState(QObject):

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QMenu
 
 from app.core.analysis import PhotoResult
 from app.core.physical import ScaleError, scale_from_line
-from app.ui.display_levels import Level, argb_levels
+from app.ui.display_levels import Level
 from app.ui.host import WindowHost
-from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images
+from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images_and_levels
 from app.ui.measures_widget import MeasuresWidget
 from app.ui.scale_tool import ScaleBarItem, ScaleLineTool, ScaleState
 from app.ui.workers import Worker
@@ -36,8 +36,8 @@ class LayerJob:
 
 def compose_layers(result: PhotoResult) -> LayerJob:
     """The layer images of one result and their reduced copies for the viewer (on a worker thread)."""
-    images = layer_images(result.labels, result.confidence, result.classes)
-    return LayerJob(result.labels, images, {name: argb_levels(image) for name, image in images.items()})
+    images, levels = layer_images_and_levels(result.labels, result.confidence, result.classes)
+    return LayerJob(result.labels, images, levels)
 
 
 class MeasureUi(QObject):
