@@ -150,6 +150,9 @@ class LevelsItem(QGraphicsItem):
         if self._full.isNull():
             return
         zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        device = painter.device()
+        if device is not None:  # a high-DPI screen shows more pixels than the transform says
+            zoom *= device.devicePixelRatioF()
         exposed = option.exposedRect.intersected(self.boundingRect())
         if exposed.isEmpty():
             return
