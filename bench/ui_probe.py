@@ -116,7 +116,7 @@ def stall(model: Path, photos: Path) -> dict:
 def first_figures(model: Path, photo: Path, repeats: int) -> dict:
     import statistics
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from bench.heartbeat import Heartbeat
 
@@ -129,6 +129,9 @@ def first_figures(model: Path, photo: Path, repeats: int) -> dict:
         while not loaded:
             qt_app.processEvents()
             time.sleep(0.01)
+        # A loop of its own per run: QApplication.quit() would close the window (Qt 6), so each run
+        # timed the window's close (waiting for its workers) and the later runs a hidden window.
+        loop = QEventLoop()
         shown: list[float] = []
         figures: list[float] = []
         stalls: list[float] = []
@@ -140,20 +143,20 @@ def first_figures(model: Path, photo: Path, repeats: int) -> dict:
 
             def on_analyzed(_item, marks=marks) -> None:
                 marks.setdefault("figures", time.perf_counter())
-                QTimer.singleShot(0, qt_app.quit)  # after the figures panel has handled the result
+                QTimer.singleShot(0, loop.quit)  # after the figures panel has handled the result
 
             window.controller.photo_opened.connect(on_opened)
             window.controller.photo_analyzed.connect(on_analyzed)
-            window.controller.photo_failed.connect(qt_app.quit)
+            window.controller.photo_failed.connect(loop.quit)
             heart = Heartbeat(10).start()
             t0 = time.perf_counter()
             window.open_photo(photo)
-            qt_app.exec()
+            loop.exec()
             heart.stop()
             for signal, slot in (
                 (window.controller.photo_opened, on_opened),
                 (window.controller.photo_analyzed, on_analyzed),
-                (window.controller.photo_failed, qt_app.quit),
+                (window.controller.photo_failed, loop.quit),
             ):
                 signal.disconnect(slot)
             shown.append(marks.get("photo", float("nan")) - t0)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QImage
 
 from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
@@ -25,6 +24,7 @@ from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
 from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_widget import BatchRow
+from app.ui.display_levels import overlay_levels, photo_levels
 from app.ui.qimage import labels_view, rgb_to_qimage
 from app.ui.result_state import OpenedPhoto, ResultState
 from app.ui.workers import Worker, WorkerPool, alive
@@ -38,7 +38,7 @@ REMEASURE_AFTER_MS = 300  # a pause in editing this long recomputes the patches 
 class AnalyzedPhoto:
     result: analysis.PhotoResult
     labels_image: object  # QImage Indexed8, made in the worker
-    overlay_image: object = None  # QImage ARGB32 premultiplied for `color_table`, made in the worker
+    overlay_levels: tuple | None = None  # the overlay's reduced copies for `color_table`, made in the worker
     color_table: tuple[int, ...] = ()
 
 
@@ -273,7 +273,7 @@ def _open_and_analyze(
     with photo_decode.start_decode(path, input_size=size) as photo:
         if model is None:
             rgb = photo.full()
-            yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
+            yield _opened(path, rgb)
             return
         view = photo.network_view()
         read_seconds = time.perf_counter() - start
@@ -297,7 +297,7 @@ def _open_and_analyze(
             except BaseException:
                 job.cancel()
                 raise
-            yield OpenedPhoto(path, rgb, rgb_to_qimage(rgb))
+            yield _opened(path, rgb)
             yield job.result()
 
 
@@ -319,10 +319,15 @@ def _analysed(
     )
     labels = labels_view(result.labels)
     overlay = None
-    if color_table:
+    if color_table:  # only reduced copies: the viewer colours the full-size overlay where it is visible
         labels.setColorTable(list(color_table))
-        overlay = labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        overlay = overlay_levels(result.labels, color_table)
     return AnalyzedPhoto(result, labels, overlay, color_table)
+
+
+def _opened(path: Path, rgb: np.ndarray) -> OpenedPhoto:
+    """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
+    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb))
 
 
 def _batch_rows(

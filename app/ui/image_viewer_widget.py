@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
+from app.ui.display_levels import LabelsItem, Level, LevelsItem, photo_levels
 from app.ui.overlay_state import OverlayState
+from app.ui.qimage import qimage_to_rgb
 
 MIN_ZOOM = 0.01
 MAX_ZOOM = 32.0
@@ -21,7 +24,9 @@ class ImageViewerWidget(QGraphicsView):
     """Shows a photo and the label overlay; colours, opacity and visibility come from `OverlayState`.
 
     The overlay is one indexed image of class ids whose colour table holds each class's colour at its
-    opacity (transparent when hidden), so a toggle rebuilds one pixmap and never touches the photo.
+    opacity (transparent when hidden), so a toggle recolours the overlay and never touches the photo.
+    Photo and overlay are painted from reduced copies that fit the zoom (`app.ui.display_levels`): a
+    12 MP photo fitted to the window is never scaled whole on the UI thread.
     """
 
     zoom_changed = Signal(float)
@@ -33,11 +38,9 @@ class ImageViewerWidget(QGraphicsView):
         self._state = state
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
-        self._photo_item = QGraphicsPixmapItem()
-        self._overlay_item = QGraphicsPixmapItem()
+        self._photo_item = LevelsItem()
+        self._overlay_item = LabelsItem()
         for z, item in enumerate((self._photo_item, self._overlay_item)):
-            item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-            item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
             item.setZValue(z)
             self._scene.addItem(item)
         self._labels: QImage | None = None
@@ -61,69 +64,60 @@ class ImageViewerWidget(QGraphicsView):
 
     # content ------------------------------------------------------------------------------------
     def has_photo(self) -> bool:
-        return not self._photo_item.pixmap().isNull()
+        return not self._photo_item.is_null()
 
-    def set_photo(self, image: QImage) -> None:
-        """Show a new photo (its overlay is cleared) and fit it to the window."""
-        self._photo_item.setPixmap(QPixmap.fromImage(image))
+    def set_photo(self, image: QImage, levels: Sequence[Level] | None = None) -> None:
+        """Show a new photo (its overlay is cleared) and fit it to the window. `levels`, its reduced copies
+        (`display_levels.photo_levels`, made in a worker), are made here when not given."""
+        if levels is None:
+            levels = photo_levels(qimage_to_rgb(image))
+        self._photo_item.set_content(image, levels)
         self.set_labels(None)
         self._scene.setSceneRect(QRectF(0, 0, image.width(), image.height()))
         self.fit_to_window()
 
     def set_labels(
-        self, labels: QImage | None, overlay: QImage | None = None, color_table: tuple[int, ...] = ()
+        self, labels: QImage | None, overlay: Sequence[Level] | None = None, color_table: tuple[int, ...] = ()
     ) -> None:
         """The class-id image (Indexed8, same size as the photo) or None for no overlay.
 
-        `overlay`, composed elsewhere for `color_table`, is shown as is when that table is still the
-        state's (it saves converting a large image on the UI thread).
+        `overlay`, its reduced copies composed elsewhere for `color_table` (`display_levels.overlay_levels`),
+        are shown as they are when that table is still the state's; otherwise they are made when painted.
         """
-        if labels is not None and labels.size() != self._photo_item.pixmap().size():
+        if labels is not None and labels.size() != self._photo_size():
             raise ValueError("label image and photo differ in size")
         self._labels = labels
-        if labels is not None and overlay is not None and list(color_table) == self._state.color_table():
-            self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
-            self._overlay_item.setVisible(not self._state.comparing)
-        else:
-            self._refresh_overlay()
+        table = self._state.color_table()
+        fresh = overlay is not None and not isinstance(overlay, QImage) and list(color_table) == table
+        self._overlay_item.set_labels(labels, table, tuple(overlay) if fresh else None)
+        self._overlay_item.setVisible(not self._state.comparing)
 
     def clear(self) -> None:
-        self._photo_item.setPixmap(QPixmap())
+        self._photo_item.set_content(None)
         self.set_labels(None)
 
+    def _photo_size(self) -> QSize:
+        return self._photo_item.full_image().size()
+
     def _refresh_overlay(self) -> None:
-        if self._labels is None:
-            self._overlay_item.setPixmap(QPixmap())
-            return
-        self._labels.setColorTable(self._state.color_table())
-        overlay = self._labels.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-        self._overlay_item.setPixmap(QPixmap.fromImage(overlay))
+        self._overlay_item.recolor(self._state.color_table())
         self._overlay_item.setVisible(not self._state.comparing)
 
     def update_labels(
         self, labels: QImage, rect: QRect | None = None, patch: QImage | None = None, table: tuple = ()
     ) -> None:
-        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay;
-        `patch`, that rect already composed (in a worker) for colour `table`, is used while it still fits."""
-        if labels.size() != self._photo_item.pixmap().size():
+        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay.
+
+        `patch` and `table` (that rect composed in a worker) are accepted for the callers' sake: the
+        full-size overlay is coloured at paint time, only where visible, so it is not needed."""
+        del patch, table
+        if labels.size() != self._photo_size():
             raise ValueError("label image and photo differ in size")
         self._labels = labels
-        pixmap = self._overlay_item.pixmap()
-        if rect is None or pixmap.isNull():
-            self._refresh_overlay()
+        if self._overlay_item.is_null():
+            self.set_labels(labels)
             return
-        rect = rect.intersected(labels.rect())
-        if rect.isEmpty():
-            return
-        labels.setColorTable(self._state.color_table())
-        if patch is None or patch.size() != rect.size() or list(table) != self._state.color_table():
-            patch = labels.copy(rect).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-        self._overlay_item.setPixmap(QPixmap())  # the item lets go: painting then needs no copy
-        painter = QPainter(pixmap)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(rect.topLeft(), patch)
-        painter.end()
-        self._overlay_item.setPixmap(pixmap)
+        self._overlay_item.labels_changed(labels, None if rect is None else rect.intersected(labels.rect()))
 
     def color_table(self) -> list[int]:
         """The overlay's colour table now (class colours at their opacity)."""

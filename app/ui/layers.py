@@ -1,7 +1,7 @@
 """Overlay layers beyond the classes: patch outlines and the model's uncertainty, toggled like the classes.
 
 Their images are composed in a worker (`layer_images`, QImage only), so a 12 MP photo reaches the UI
-thread ready to show; the viewer's scene gets one pixmap item per layer above the class overlay.
+thread ready to show; the viewer's scene gets one item per layer above the class overlay.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QGraphicsScene, QGroupBox, QMenu, QVBoxLayout
+from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import QCheckBox, QGraphicsScene, QGroupBox, QMenu, QVBoxLayout
 
 from app.core.palette import ClassInfo
 from app.core.patches import patch_outlines
 from app.core.share_range import uncertainty_layer
+from app.ui.display_levels import Level, LevelsItem, value_levels
 from app.ui.overlay_state import OverlayState
-from app.ui.qimage import labels_view
+from app.ui.qimage import colour_by_table
 
 OUTLINES, UNCERTAINTY = "outlines", "uncertainty"
 LAYERS = (OUTLINES, UNCERTAINTY)
@@ -38,23 +39,39 @@ def _argb(rgb: tuple[int, int, int], alpha: int) -> int:
 
 def _compose(values: np.ndarray, table: list[int]) -> QImage:
     """uint8 HxW through a colour table -> a premultiplied ARGB image that owns its pixels."""
-    image = labels_view(np.ascontiguousarray(values))
-    image.setColorTable(table)
-    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    return colour_by_table(np.ascontiguousarray(values), table)  # numpy: lets go of Python's lock
+
+
+def _layer_values(
+    labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
+) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """Each layer's uint8 values and colour table; no uncertainty without a confidence."""
+    # a ramp, not 255 alone: a reduced copy averages the outline mask into partial cover (the full-size
+    # mask holds 0 and 255 only, coloured as before)
+    outline_table = [_argb(OUTLINE_RGB, v) for v in range(256)]
+    thickness = max(1, round(max(labels.shape) / 1500))  # still visible when a 12 MP photo is fitted
+    values = {OUTLINES: (patch_outlines(labels, classes, thickness), outline_table)}
+    if confidence is not None:
+        table = [_argb(UNCERTAINTY_RGB, round(u * UNCERTAINTY_GAIN)) for u in range(256)]
+        values[UNCERTAINTY] = (uncertainty_layer(confidence), table)
+    return values
 
 
 def layer_images(
     labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
 ) -> dict[str, QImage]:
     """The layers' images of one result (safe on a worker thread); no uncertainty without a confidence."""
-    outline_table = [0] * 256
-    outline_table[255] = _argb(OUTLINE_RGB, 255)
-    thickness = max(1, round(max(labels.shape) / 1500))  # still visible when a 12 MP photo is fitted
-    images = {OUTLINES: _compose(patch_outlines(labels, classes, thickness), outline_table)}
-    if confidence is not None:
-        table = [_argb(UNCERTAINTY_RGB, round(u * UNCERTAINTY_GAIN)) for u in range(256)]
-        images[UNCERTAINTY] = _compose(uncertainty_layer(confidence), table)
-    return images
+    return {name: _compose(v, t) for name, (v, t) in _layer_values(labels, confidence, classes).items()}
+
+
+def layer_images_and_levels(
+    labels: np.ndarray, confidence: np.ndarray | None, classes: Sequence[ClassInfo]
+) -> tuple[dict[str, QImage], dict[str, tuple[Level, ...]]]:
+    """`layer_images` and each image's reduced copies for the viewer (values area-averaged, then
+    coloured: a quarter of the work of averaging the coloured image), on a worker thread."""
+    values = _layer_values(labels, confidence, classes)
+    images = {name: _compose(v, t) for name, (v, t) in values.items()}
+    return images, {name: value_levels(v, t) for name, (v, t) in values.items()}
 
 
 class LayerState(QObject):
@@ -81,30 +98,33 @@ class LayerState(QObject):
 
 
 class LayerItems:
-    """One pixmap item per layer in the viewer's scene; hidden while the plain photo is compared."""
+    """One item per layer in the viewer's scene, painted like the photo from reduced copies that fit the
+    zoom (`display_levels.LevelsItem`); hidden while the plain photo is compared."""
 
     def __init__(self, scene: QGraphicsScene, state: LayerState, overlay: OverlayState) -> None:
         self._state, self._overlay = state, overlay
-        self.items: dict[str, QGraphicsPixmapItem] = {}
+        self.items: dict[str, LevelsItem] = {}
         for z, name in enumerate(LAYERS):
-            item = QGraphicsPixmapItem()
+            item = LevelsItem()
             item.setZValue(LAYER_Z + z)
-            item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
             scene.addItem(item)
             self.items[name] = item
         state.changed.connect(self._sync)
         overlay.comparing_changed.connect(lambda _on: self._sync())
         self._sync()
 
-    def set_images(self, images: Mapping[str, QImage] | None) -> None:
-        """Show these layer images (same size as the photo), or none."""
+    def set_images(
+        self, images: Mapping[str, QImage] | None, levels: Mapping[str, Sequence[Level]] | None = None
+    ) -> None:
+        """Show these layer images (same size as the photo), or none; `levels`, their reduced copies
+        (`display_levels.argb_levels`, made in a worker), or none (then the full images are scaled)."""
         for name, item in self.items.items():
             image = None if images is None else images.get(name)
-            item.setPixmap(QPixmap() if image is None else QPixmap.fromImage(image))
+            item.set_content(image, () if levels is None or image is None else levels.get(name, ()))
         self._sync()
 
     def has_image(self, name: str) -> bool:
-        return not self.items[name].pixmap().isNull()
+        return not self.items[name].is_null()
 
     def _sync(self) -> None:
         for name, item in self.items.items():

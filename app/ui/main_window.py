@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         if photo is None:
             return
         self.photo_area.setCurrentWidget(self.viewer)
-        self.viewer.set_photo(photo.image)
+        self.viewer.set_photo(photo.image, photo.levels)
         self.setWindowTitle(f"{photo.path.name} – Corroscope")
         if photo.path in self._remember_recent:
             self._remember_recent.discard(photo.path)
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
         self.update_enabled()
 
     def _on_photo_analyzed(self, item: AnalyzedPhoto) -> None:
-        self.viewer.set_labels(item.labels_image, item.overlay_image, item.color_table)
+        self.viewer.set_labels(item.labels_image, item.overlay_levels, item.color_table)
         self.update_enabled()
 
     def _show_failed_row(self, path: Path, reason: str) -> None:

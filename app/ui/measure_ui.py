@@ -6,7 +6,7 @@ uncertainty take longer than a frame), one job at a time, the newest label map w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF
@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QMenu
 
 from app.core.analysis import PhotoResult
 from app.core.physical import ScaleError, scale_from_line
+from app.ui.display_levels import Level
 from app.ui.host import WindowHost
-from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images
+from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images_and_levels
 from app.ui.measures_widget import MeasuresWidget
 from app.ui.scale_tool import ScaleBarItem, ScaleLineTool, ScaleState
 from app.ui.workers import Worker
@@ -30,11 +31,13 @@ class LayerJob:
 
     labels: np.ndarray
     images: dict[str, QImage]
+    levels: dict[str, tuple[Level, ...]] = field(default_factory=dict)  # their reduced copies
 
 
 def compose_layers(result: PhotoResult) -> LayerJob:
-    """The layer images of one result (on a worker thread)."""
-    return LayerJob(result.labels, layer_images(result.labels, result.confidence, result.classes))
+    """The layer images of one result and their reduced copies for the viewer (on a worker thread)."""
+    images, levels = layer_images_and_levels(result.labels, result.confidence, result.classes)
+    return LayerJob(result.labels, images, levels)
 
 
 class MeasureUi(QObject):
@@ -173,7 +176,7 @@ class MeasureUi(QObject):
         if result is None or job.labels is not result.labels:
             return  # a newer map (an edit, another photo) is composed next
         self._layers_of = job.labels
-        self.layer_items.set_images(job.images)
+        self.layer_items.set_images(job.images, job.levels)
 
     def _on_job_done(self) -> None:
         self._busy = False

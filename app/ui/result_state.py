@@ -25,6 +25,7 @@ class OpenedPhoto:
     path: Path
     rgb: np.ndarray
     image: QImage  # RGB32, made in the worker
+    levels: tuple | None = None  # its reduced copies for the viewer (`display_levels.photo_levels`), or None
 
 
 class ResultState(QObject):

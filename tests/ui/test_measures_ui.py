@@ -135,10 +135,10 @@ def test_layers_toggle_from_the_panel_keys_and_view_menu(qtbot, window, tmp_path
     result = window.controller.result
     items = ui.layer_items.items
     assert not items[OUTLINES].isVisible() and not items[UNCERTAINTY].isVisible()
-    outline = qimage_to_rgb(items[OUTLINES].pixmap().toImage())
+    outline = qimage_to_rgb(items[OUTLINES].full_image())
     want = patch_outlines(result.labels, result.classes) > 0
     assert np.array_equal((outline.sum(axis=2) > 0), want), "the outline layer is the patches' outlines"
-    unc = items[UNCERTAINTY].pixmap().toImage()
+    unc = items[UNCERTAINTY].full_image()
     assert (unc.width(), unc.height()) == (rgb.shape[1], rgb.shape[0])
     before = qimage_to_rgb(window.viewer.rendered_image())
     check = ui.layers_widget.checks[OUTLINES]
@@ -234,5 +234,5 @@ def test_an_edit_in_place_redraws_the_outlines(qtbot, window, tmp_path):
     labels[:, : labels.shape[1] // 2] = 0  # paint the left half corrosion, in place
     state.set_labels(labels)  # the same array, new labels
     _measured(qtbot, window)
-    outline = qimage_to_rgb(ui.layer_items.items[OUTLINES].pixmap().toImage()).sum(axis=2) > 0
+    outline = qimage_to_rgb(ui.layer_items.items[OUTLINES].full_image()).sum(axis=2) > 0
     assert np.array_equal(outline, patch_outlines(labels, state.result.classes) > 0)
