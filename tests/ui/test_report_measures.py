@@ -79,11 +79,20 @@ def test_the_scale_bar_is_drawn_on_the_overlay(qapp, analysed, tiny_model):
         render_page_images(lambda c: draw_photo_report(c, plain, overlay, rgb, tiny_model, scales))[0]
     )
     h, w = with_bar.shape[:2]
-    diff = (with_bar != without).any(axis=2)
+    # Qt's smooth scaling can move an image's edge pixel by one level between two renders (it reads
+    # past the last row): a bar is far more than that
+    gap = np.abs(with_bar.astype(np.int16) - without.astype(np.int16))
+    diff = (gap > 2).any(axis=2)
     diff[int(h * 0.5) :] = False  # below the images the rows differ too (areas)
     ys, xs = np.nonzero(diff)
     assert xs.size, "the bar changes the overlay"
-    assert xs.min() > w / 2, "drawn on the overlay (the right image), not the photo"
+    assert xs.min() > w / 2, (
+        "drawn on the overlay (the right image), not the photo",
+        ys[xs <= w / 2][:20],
+        xs[xs <= w / 2][:20],
+        h,
+        w,
+    )
     white = (with_bar[ys, xs] == 255).all(axis=1)
     assert white.sum() > 50, "a white bar"
 
