@@ -422,7 +422,8 @@ def _report(summary: BatchSummary) -> int:
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
     parts.append(f"{len(summary.failures)} failed")
-    print(f"{summary.total} photos: {', '.join(parts)}, in {summary.seconds:.1f} s.")
+    noun = "photo" if summary.total == 1 else "photos"
+    print(f"{summary.total} {noun}: {', '.join(parts)}, in {summary.seconds:.1f} s.")
     if summary.changed:  # never skipped as complete: their records described other files
         n = len(summary.changed)
         print(f"{n} photo{'s' if n > 1 else ''} changed since the last results, analysed again:")

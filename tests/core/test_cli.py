@@ -233,3 +233,12 @@ def test_bad_tile_options_are_a_usage_error(tmp_path: Path, tiny_model_path: Pat
     args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
     assert cli.main([*args, "--mode", "tiles", "--tile-overlap", "0.95"]) == cli.EXIT_USAGE
     assert "tile_overlap" in capsys.readouterr().err
+
+
+def test_the_summary_counts_one_photo_in_the_singular(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(1, (48, 64))[0])
+    args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--device", "cpu"]) == 0
+    assert "1 photo: 1 analysed, 0 failed, in " in capsys.readouterr().out
