@@ -17,7 +17,14 @@ from app.core.analysis import PhotoResult
 from app.core.physical import ScaleError, scale_from_line
 from app.ui.display_levels import Level
 from app.ui.host import WindowHost
-from app.ui.layers import LayerItems, LayersMenu, LayerState, LayersWidget, layer_images_and_levels
+from app.ui.layers import (
+    LAYERS,
+    LayerItems,
+    LayersMenu,
+    LayerState,
+    LayersWidget,
+    layer_images_and_levels,
+)
 from app.ui.measures_widget import MeasuresWidget
 from app.ui.scale_tool import ScaleBarItem, ScaleLineTool, ScaleState
 from app.ui.workers import Worker
@@ -72,6 +79,7 @@ class MeasureUi(QObject):
         self.state.labels_changed.connect(self._on_labels_edited)
         self.state.figures_changed.connect(self._on_figures)
         self.scales.changed.connect(self._on_scale_changed)
+        self.layers.changed.connect(self._on_layers_shown)
         self._on_photo(None)
 
     def install_menu(self, view_menu: QMenu, before: QAction) -> None:
@@ -157,7 +165,18 @@ class MeasureUi(QObject):
             self.state.set_scale(self.mm_per_px)
             return
         self.panel.set_measures(result.measures, result)
-        if result.labels is not self._layers_of:
+        self._compose_if_shown()
+
+    def _on_layers_shown(self) -> None:
+        self._compose_if_shown()
+
+    def _compose_if_shown(self) -> None:
+        """The layer images of the map shown, made only while a layer shows: a hidden layer's 12 MP
+        images cost a worker's time (and Python's lock) on every photo opened."""
+        result = self.state.result
+        if result is None or result.labels is self._layers_of:
+            return
+        if any(self.layers.is_visible(name) for name in LAYERS):
             self._start_layers(result)
 
     def _start_layers(self, result: PhotoResult) -> None:
@@ -180,7 +199,6 @@ class MeasureUi(QObject):
 
     def _on_job_done(self) -> None:
         self._busy = False
-        result = self.state.result
-        if self._again and result is not None and result.labels is not self._layers_of:
-            self._start_layers(result)
-        self._again = False
+        if self._again:
+            self._again = False
+            self._compose_if_shown()

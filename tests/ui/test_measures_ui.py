@@ -27,10 +27,14 @@ from bench.heartbeat import Heartbeat
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 
-def _measured(qtbot, window) -> None:
-    """Wait for the layer images of the label map shown."""
+def _measured(qtbot, window, layers: bool = False) -> None:
+    """Wait for the measures of the label map shown in the panel; with `layers`, show the outlines and
+    wait for the layer images too (they are made only while a layer shows)."""
     ui = window.measure_ui
-    qtbot.waitUntil(lambda: ui._layers_of is window.controller.result.labels, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: ui.panel._figures is window.controller.result, timeout=TIMEOUT_MS)
+    if layers:
+        ui.layers.set_visible(OUTLINES, True)
+        qtbot.waitUntil(lambda: ui._layers_of is window.controller.result.labels, timeout=TIMEOUT_MS)
 
 
 def _draw(qtbot, window, start: QPoint, end: QPoint) -> float:
@@ -130,7 +134,8 @@ def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_rang
 def test_layers_toggle_from_the_panel_keys_and_view_menu(qtbot, window, tmp_path):
     path, rgb = photo(tmp_path, 5)
     open_and_wait(qtbot, window, path)
-    _measured(qtbot, window)
+    _measured(qtbot, window, layers=True)
+    window.measure_ui.layers.set_visible(OUTLINES, False)
     ui = window.measure_ui
     result = window.controller.result
     items = ui.layer_items.items
@@ -210,6 +215,7 @@ def test_the_layers_of_a_12_mp_result_are_made_off_the_ui_thread(qtbot, window, 
     result = _result(rgb, labels, confidence, path)  # its measures are the analysis's, in its worker
     window.viewer.set_photo(state.photo.image)
     QApplication.processEvents()
+    window.measure_ui.layers.set_visible(OUTLINES, True)  # layer images are made while a layer shows
     with Heartbeat() as beat:
         start = time.perf_counter()
         state.set_result(result)
@@ -226,13 +232,29 @@ def test_the_layers_of_a_12_mp_result_are_made_off_the_ui_thread(qtbot, window, 
 def test_an_edit_in_place_redraws_the_outlines(qtbot, window, tmp_path):
     path, _ = photo(tmp_path, 5)
     open_and_wait(qtbot, window, path)
-    _measured(qtbot, window)
+    _measured(qtbot, window, layers=True)
     state, ui = window.controller.state, window.measure_ui
     labels = state.result.labels.copy()  # the editor owns a copy and edits it in place
     state.set_labels(labels)
-    _measured(qtbot, window)
+    _measured(qtbot, window, layers=True)
     labels[:, : labels.shape[1] // 2] = 0  # paint the left half corrosion, in place
     state.set_labels(labels)  # the same array, new labels
-    _measured(qtbot, window)
+    _measured(qtbot, window, layers=True)
     outline = qimage_to_rgb(ui.layer_items.items[OUTLINES].full_image()).sum(axis=2) > 0
     assert np.array_equal(outline, patch_outlines(labels, state.result.classes) > 0)
+
+
+def test_the_layer_images_are_made_only_while_a_layer_shows(qtbot, window, tmp_path, monkeypatch):
+    """A hidden layer costs nothing per photo: its images are made when it is first shown."""
+    from app.ui import measure_ui
+
+    made = []
+    real = measure_ui.compose_layers
+    monkeypatch.setattr(measure_ui, "compose_layers", lambda result: made.append(result) or real(result))
+    open_and_wait(qtbot, window, photo(tmp_path, 5)[0])
+    _measured(qtbot, window)
+    qtbot.wait(100)
+    assert made == [] and not window.measure_ui.layer_items.has_image(OUTLINES)
+    window.measure_ui.layers.set_visible(UNCERTAINTY, True)
+    qtbot.waitUntil(lambda: window.measure_ui.layer_items.has_image(UNCERTAINTY), timeout=TIMEOUT_MS)
+    assert len(made) == 1
