@@ -20,7 +20,6 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
-from PySide6.QtWidgets import QMenu  # noqa: E402
 
 from app.core.photos import read_image  # noqa: E402
 from app.core.reviewed import ReviewState, read_reviewed_mask, reviewed_mask_path, write_reviewed_mask  # noqa: E402
@@ -28,7 +27,15 @@ from app.ui.adapt_ui import SITE_MODEL_NAME, AdaptRun, reviewed_photos  # noqa: 
 from app.ui.main_window import MainWindow  # noqa: E402
 from bench.adapt import DEFAULT_DATA, repaint  # noqa: E402
 from scripts.review_screenshots import save_panel  # noqa: E402
-from scripts.shots_common import parse_args, report, save, settle, shooting_window, wait  # noqa: E402
+from scripts.shots_common import (  # noqa: E402
+    parse_args,
+    report,
+    save,
+    save_model_menu,
+    settle,
+    shooting_window,
+    wait,
+)
 
 # Validation photos (the shipped model never trained on them). With these 5 reviewed, leave-one-out
 # accepts the adaptation; the 6th (142) is one the yellow paint misleads the shipped model on.
@@ -130,18 +137,10 @@ def save_with_dialog(window: MainWindow, dialog, path: Path) -> Path:
 
 def save_return_menu(window: MainWindow, out: Path) -> Path:
     """The Model menu with the adapted model loaded: Return to the shipped model enabled, highlighted."""
-    menu = window.menuBar().findChild(QMenu, "menu_model")
-    if menu is None:
-        raise SystemExit("no Model menu")
     back = window.actions["default_model"]
     if not back.isEnabled():
         raise SystemExit("Return to the shipped model is not enabled after adapting")
-    menu.popup(window.mapToGlobal(QPoint(200, 30)))
-    menu.setActiveAction(back)
-    settle(500)
-    path = save(menu, out / "model-menu-return.png")
-    menu.close()
-    return path
+    return save_model_menu(window, out / "model-menu-return.png", active=back)
 
 
 if __name__ == "__main__":

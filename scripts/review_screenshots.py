@@ -16,15 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QMenu  # noqa: E402
 
 from app.core.paths import samples_dir  # noqa: E402
 from app.core.report_header import ReportHeader  # noqa: E402
 from app.ui.export_jobs import batch_report_options, report_records, write_batch_pdf  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from scripts.shots_common import parse_args, report, save, settle, shooting_window, wait  # noqa: E402
+from scripts.shots_common import parse_args, report, save, save_model_menu, settle, shooting_window, wait  # noqa: E402
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         wait(window.controller.photo_analyzed)
         settle()
         saved += shoot_sources(window, args.out)
-        saved.append(save_model_menu(window, args.out))
+        saved.append(save_model_menu(window, args.out / "model-menu-adapt.png"))
     return report(saved, shot.which)
 
 
@@ -102,18 +101,6 @@ def save_batch_pdf_pages(window: MainWindow, scratch: Path, out: Path) -> list[P
         subprocess.run(["pdftoppm", "-png", "-r", "70", *pick, str(pdf), str(scratch / "page")], check=True)
         saved.append(Path(shutil.copyfile(scratch / "page.png", out / name)))
     return saved
-
-
-def save_model_menu(window: MainWindow, out: Path) -> Path:
-    """The Model menu opened, with Adapt to these reviewed photos (enabled: one photo is reviewed)."""
-    menu = window.menuBar().findChild(QMenu, "menu_model")
-    if menu is None:
-        raise SystemExit("no Model menu")
-    menu.popup(window.mapToGlobal(QPoint(200, 30)))
-    settle(500)
-    path = save(menu, out / "model-menu-adapt.png")
-    menu.close()
-    return path
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEventLoop, QPoint, QTimer  # noqa: E402
+from PySide6.QtGui import QAction  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
 
 from app.core.model import default_model_path  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
@@ -48,6 +49,20 @@ def save(widget, path: Path) -> Path:
     if not widget.grab().save(str(path)):
         raise SystemExit(f"could not write {path}")
     return path
+
+
+def save_model_menu(window: MainWindow, path: Path, active: QAction | None = None) -> Path:
+    """The window's Model menu opened as a user opens it (`active` highlighted), saved to `path`."""
+    menu = window.menuBar().findChild(QMenu, "menu_model")
+    if menu is None:
+        raise SystemExit("no Model menu")
+    menu.popup(window.mapToGlobal(QPoint(200, 30)))
+    if active is not None:
+        menu.setActiveAction(active)
+    settle(500)
+    saved = save(menu, path)
+    menu.close()
+    return saved
 
 
 def pick_model(arg: Path | None, scratch: Path) -> tuple[Path, str]:
