@@ -42,6 +42,20 @@ def _app_and_window(model: Path, paths: list[Path], ini: Path):
     return qt_app, create_window(args, AppSettings.at(ini))
 
 
+def _shown_with_model(model: Path, ini: Path):
+    """(app, window): the window shown at 1000x700 once its model has loaded in its worker, so that no
+    clock starts during the load."""
+    qt_app, window = _app_and_window(model, [], ini)
+    window.resize(1000, 700)
+    window.show()
+    loaded: list[object] = []
+    window.controller.model_loaded.connect(loaded.append)
+    while not loaded:
+        qt_app.processEvents()
+        time.sleep(0.01)
+    return qt_app, window
+
+
 def coldstart(model: Path, photo: Path) -> dict:
     t0 = float(os.environ.get("BENCH_T0", time.time()))
     marks: dict[str, float] = {"imported_s": 0.0}
@@ -82,14 +96,7 @@ def stall(model: Path, photos: Path) -> dict:
     from bench.heartbeat import Heartbeat
 
     with tempfile.TemporaryDirectory() as tmp:
-        qt_app, window = _app_and_window(model, [], Path(tmp) / "settings.ini")
-        window.resize(1000, 700)
-        window.show()
-        loaded: list[object] = []
-        window.controller.model_loaded.connect(loaded.append)
-        while not loaded:  # the model loads in a worker; let it finish before the clock starts
-            qt_app.processEvents()
-            time.sleep(0.01)
+        qt_app, window = _shown_with_model(model, Path(tmp) / "settings.ini")
         heart = Heartbeat(10)
         summary: list[str] = []
         window.controller.batch_finished.connect(lambda msg: (summary.append(msg), qt_app.quit()))
@@ -121,14 +128,7 @@ def first_figures(model: Path, photo: Path, repeats: int) -> dict:
     from bench.heartbeat import Heartbeat
 
     with tempfile.TemporaryDirectory() as tmp:
-        qt_app, window = _app_and_window(model, [], Path(tmp) / "settings.ini")
-        window.resize(1000, 700)
-        window.show()
-        loaded: list[object] = []
-        window.controller.model_loaded.connect(loaded.append)
-        while not loaded:
-            qt_app.processEvents()
-            time.sleep(0.01)
+        _qt_app, window = _shown_with_model(model, Path(tmp) / "settings.ini")
         # A loop of its own per run: QApplication.quit() would close the window (Qt 6), so each run
         # timed the window's close (waiting for its workers) and the later runs a hidden window.
         loop = QEventLoop()
