@@ -239,11 +239,9 @@ class EditController(QObject):
         self.session_changed.emit(session)
         return session
 
-    def _after_edit(
-        self, session: EditSession, box: Box | None, final: bool, patch: QImage | None = None, table=()
-    ) -> None:
+    def _after_edit(self, session: EditSession, box: Box | None, final: bool) -> None:
         if box is not None:
-            self.viewer.update_labels(session.image, _qrect(box), patch, table)
+            self.viewer.update_labels(session.image, _qrect(box))
         if final:
             self._timer.stop()
             self._push_figures()
@@ -306,7 +304,7 @@ class EditController(QObject):
         session, photo, result = self.begin(), self.state.photo, self.state.result
         if session is None or photo is None or result is None or self.busy:
             return None
-        labels, table, probs = session.editor.labels, self._color_table(), session.probabilities
+        labels, probs = session.editor.labels, session.probabilities
         kept = session.smart_photo
         model, options = self.app.model, self.app.options
         if model is None or model.sha256 != result.model_sha256:
@@ -328,7 +326,7 @@ class EditController(QObject):
                 confidence=result.confidence,
                 photo=sp,
             )
-            return replace(prepare(edit, table), probabilities=p, smart_photo=sp)
+            return replace(prepare(edit), probabilities=p, smart_photo=sp)
 
         return self._run(job, "smart select")
 
@@ -336,15 +334,12 @@ class EditController(QObject):
         session, photo, result = self.begin(), self.state.photo, self.state.result
         if session is None or photo is None or result is None or self.busy:
             return None
-        rgb, labels, classes, table = photo.rgb, session.editor.labels, result.classes, self._color_table()
+        rgb, labels, classes = photo.rgb, session.editor.labels, result.classes
 
         def job() -> Prepared:
-            return prepare(smart.select_similar(rgb, labels, point, tolerance, classes), table)
+            return prepare(smart.select_similar(rgb, labels, point, tolerance, classes))
 
         return self._run(job, "select similar")
-
-    def _color_table(self) -> tuple[int, ...]:
-        return tuple(self.viewer.color_table())
 
     def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
         session = self.session
@@ -373,27 +368,21 @@ class EditController(QObject):
             self.message.emit(f"{what.capitalize()} changed nothing", "info")
             return
         applied = session.editor.apply(prepared.edit)
-        patch = prepared.patch if applied is prepared.edit else None
-        self._after_edit(session, None if applied is None else applied.box, True, patch, prepared.table)
+        self._after_edit(session, None if applied is None else applied.box, True)
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """An edit made in a worker, with its pixel counts and its overlay patch (for colour `table`)."""
+    """An edit made in a worker, with its pixel counts (the viewer colours the overlay as it paints)."""
 
     edit: Edit | None
-    patch: QImage | None = None
-    table: tuple[int, ...] = ()
     probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
     smart_photo: smart.SmartSelectPhoto | None = None  # likewise
 
 
-def prepare(edit: Edit | None, table: tuple[int, ...]) -> Prepared:
+def prepare(edit: Edit | None) -> Prepared:
     """Worker side: what applying `edit` on the UI thread would otherwise spend there (the map is not
     edited while the worker runs, so `edit.before` is still the map's)."""
     if edit is None:
         return Prepared(None)
-    edit = replace(edit, delta=count_delta(edit.before, edit.after))
-    view = labels_view(np.ascontiguousarray(edit.after))
-    view.setColorTable(list(table))
-    return Prepared(edit, view.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), table)
+    return Prepared(replace(edit, delta=count_delta(edit.before, edit.after)))

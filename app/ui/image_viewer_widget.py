@@ -103,14 +103,9 @@ class ImageViewerWidget(QGraphicsView):
         self._overlay_item.recolor(self._state.color_table())
         self._overlay_item.setVisible(not self._state.comparing)
 
-    def update_labels(
-        self, labels: QImage, rect: QRect | None = None, patch: QImage | None = None, table: tuple = ()
-    ) -> None:
-        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay.
-
-        `patch` and `table` (that rect composed in a worker) are accepted for the callers' sake: the
-        full-size overlay is coloured at paint time, only where visible, so it is not needed."""
-        del patch, table
+    def update_labels(self, labels: QImage, rect: QRect | None = None) -> None:
+        """Show `labels` (same size; e.g. a view of an edited map) redrawing only `rect` of the overlay
+        (the full-size overlay is coloured at paint time, only where visible)."""
         if labels.size() != self._photo_size():
             raise ValueError("label image and photo differ in size")
         self._labels = labels
@@ -118,10 +113,6 @@ class ImageViewerWidget(QGraphicsView):
             self.set_labels(labels)
             return
         self._overlay_item.labels_changed(labels, None if rect is None else rect.intersected(labels.rect()))
-
-    def color_table(self) -> list[int]:
-        """The overlay's colour table now (class colours at their opacity)."""
-        return self._state.color_table()
 
     # edit tools ---------------------------------------------------------------------------------
     def set_tool(self, tool) -> None:
