@@ -25,7 +25,7 @@ from app.core.contract import KEY_ACCURACY, KEY_SHARE_RANGE
 from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import ModelAccuracy
-from training.range_fit import calibrate_cv
+from training.range_fit import CONFIDENCE, calibrate_cv
 
 log = logging.getLogger("training.model_figures")
 
@@ -97,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cv", required=True, type=Path, help="a training.cv output folder of the model's recipe")
     p.add_argument("--out", required=True, type=Path, help="the .onnx copy with the figures")
     p.add_argument("--coverage", type=float, default=0.8, help="the range's target coverage")
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=CONFIDENCE,
+        help="the probability that the range's coverage on unseen photos reaches --coverage",
+    )
     p.add_argument("--report", type=Path, help="JSON report (default: OUT with .figures.json)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     p.add_argument(
@@ -115,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0.5 <= a.coverage < 1.0:
             raise CorroscopeError(f"--coverage must be in [0.5, 1), got {a.coverage}")
-        cal, per_photo, rows = calibrate_cv(a.cv, a.coverage)
+        if not 0.5 <= a.confidence < 1.0:
+            raise CorroscopeError(f"--confidence must be in [0.5, 1), got {a.confidence}")
+        cal, per_photo, rows = calibrate_cv(a.cv, a.coverage, a.confidence)
         how = a.measured_on or f"{cal.held_out['folds']}-fold cross-validation, {a.cv.name}"
         accuracy = accuracy_from_rows(rows, how)
         entries = {
@@ -133,11 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     report.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     h = cal.held_out
     log.info(
-        "%s: %s; held out (%d folds): coverage %.0f %%, mean width %.1f points; small assets (%d photos): "
+        "%s: %s; held out (%d folds, at least %.0f %% with %.0f %% confidence targeted): coverage %.0f %%, "
+        "mean width %.1f points; small assets (%d photos): "
         "coverage %s, mean width %s; unflagged %d of %d (%.0f %%), %d off by more than 10 points",
         out,
         accuracy.line(),
         h["folds"],
+        100 * cal.coverage,
+        100 * a.confidence,
         100 * h["coverage"],
         h["mean_width"],
         h["small_asset"]["photos"],

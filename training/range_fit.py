@@ -2,10 +2,13 @@
 (`training.cv`), and measure both on folds the fit never saw.
 
 The range is normalized split-conformal: a ridge model of log(1 + |error|) on the photo's difficulty
-features gives each photo a scale; the conformal quantile of |error| / scale at the target coverage
-makes the range share +- quantile x scale. Inside the calibration photos every scale is cross-fitted (the
-model of the other folds), so the quantile is that of photos the scale model did not see. Held-out
-figures: calibrate on all folds but one, measure on that one, rotate.
+features gives each photo a scale; a conformal quantile of |error| / scale makes the range share +-
+quantile x scale. Inside the calibration photos every scale is cross-fitted (the model of the other
+folds), so the quantile is that of photos the scale model did not see. The quantile is the
+training-conditional one: with `confidence` 0.9, the range holds the truth on at least the target share
+of unseen photos with 90 % probability over the calibration photos drawn, not merely on average (the
+average promise, with the ridge picked by the narrowest ranges on the same scores, held 79 % of 194
+held-out photos). Held-out figures: calibrate on all folds but one, measure on that one, rotate.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ log = logging.getLogger("training.range_fit")
 # ranges are narrowest at the target coverage is kept, inside the calibration photos. The largest is a
 # constant width: where difficulty predicts nothing, the range falls back to plain split-conformal.
 RIDGES = (1.0, 5.0, 25.0, 125.0, 1e9)
+CONFIDENCE = 0.9  # the probability, over the calibration photos, that the range's coverage reaches its target
 OFF_LIMIT = 10.0  # points: an unflagged photo must not be off by more than this
 SMALL_ASSET = 0.10  # a "small asset" photo: the truth's asset covers under this fraction of the frame
 
@@ -130,11 +134,30 @@ def _fit_scaler(photos: Sequence[CvPhoto], ridge: float) -> _Scaler:
     return _Scaler(mean, std, w, float(y.mean()))
 
 
-def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
-    """The ceil((n + 1) coverage)-th smallest score: split-conformal's finite-sample quantile."""
+def conformal_quantile(scores: np.ndarray, coverage: float, confidence: float | None = None) -> float:
+    """Split-conformal's finite-sample quantile: the ceil((n + 1) coverage)-th smallest score, whose
+    coverage of an unseen photo is at least `coverage` on average. With `confidence`, the k-th smallest
+    for the least k whose coverage reaches `coverage` with that probability (the k-th of n scores covers
+    a Beta(k, n + 1 - k) share, below `coverage` with probability P(Binomial(n, coverage) >= k))."""
     n = len(scores)
-    k = math.ceil((n + 1) * coverage)
+    k = (
+        math.ceil((n + 1) * coverage)
+        if confidence is None
+        else _training_conditional_rank(n, coverage, confidence)
+    )
+    if k > n:
+        log.warning("%d calibration scores are too few for coverage %.2f: the largest is used", n, coverage)
     return float(np.sort(scores)[min(k, n) - 1])
+
+
+def _training_conditional_rank(n: int, coverage: float, confidence: float) -> int:
+    tail = 1.0  # P(Binomial(n, coverage) >= k), starting at k = 0
+    for k in range(n + 1):
+        if tail <= 1.0 - confidence:
+            return max(k, 1)
+        log_pmf = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+        tail -= math.exp(log_pmf + k * math.log(coverage) + (n - k) * math.log1p(-coverage))
+    return n + 1
 
 
 def _cross_scales(photos: Sequence[CvPhoto], ridge: float) -> np.ndarray:
@@ -149,14 +172,16 @@ def _cross_scales(photos: Sequence[CvPhoto], ridge: float) -> np.ndarray:
     return out
 
 
-def fit_range(photos: Sequence[CvPhoto], coverage: float) -> RangeCalibration:
+def fit_range(
+    photos: Sequence[CvPhoto], coverage: float, confidence: float | None = CONFIDENCE
+) -> RangeCalibration:
     """The range fitted on these photos (the ridge strength whose cross-fitted ranges are narrowest), with
     the review width limit chosen on their cross-fitted ranges."""
     errors = np.array([p.error for p in photos])
     best: tuple[float, float, np.ndarray, float] | None = None
     for ridge in RIDGES:
         sc = _cross_scales(photos, ridge)
-        qr = conformal_quantile(errors / sc, coverage)
+        qr = conformal_quantile(errors / sc, coverage, confidence)
         width = float(np.mean([_range(p, qr * v, None).width for p, v in zip(photos, sc, strict=True)]))
         if best is None or width < best[0]:
             best = (width, qr, sc, ridge)
@@ -165,6 +190,7 @@ def fit_range(photos: Sequence[CvPhoto], coverage: float) -> RangeCalibration:
     s = _fit_scaler(photos, ridge)
     cal = RangeCalibration(
         coverage=coverage,
+        confidence=confidence,
         features=FEATURE_NAMES,
         mean=tuple(float(v) for v in s.mean),
         std=tuple(float(v) for v in s.std),
@@ -218,7 +244,9 @@ def _figures(photos: Sequence[CvPhoto], ranges: Sequence[ShareRange], limit: flo
     }
 
 
-def held_out(photos: Sequence[CvPhoto], coverage: float) -> tuple[dict, list[dict]]:
+def held_out(
+    photos: Sequence[CvPhoto], coverage: float, confidence: float | None = CONFIDENCE
+) -> tuple[dict, list[dict]]:
     """Calibrate on every fold but one, measure on that one, rotate: figures overall, for small-asset
     photos, and per photo (its fold's range)."""
     folds = sorted({p.fold for p in photos})
@@ -228,7 +256,7 @@ def held_out(photos: Sequence[CvPhoto], coverage: float) -> tuple[dict, list[dic
     ranges: list[ShareRange] = []
     per_fold = {}
     for f in folds:
-        cal = fit_range([p for p in photos if p.fold != f], coverage)
+        cal = fit_range([p for p in photos if p.fold != f], coverage, confidence)
         test = [p for p in photos if p.fold == f]
         r = [_range(p, cal.quantile * cal.scale_of(p.x), cal.review_max_width) for p in test]
         per_fold[str(f)] = {**_figures(test, r), "review_max_width": cal.review_max_width}
@@ -259,10 +287,12 @@ def held_out(photos: Sequence[CvPhoto], coverage: float) -> tuple[dict, list[dic
     return figures, rows
 
 
-def calibrate_cv(cv: Path, coverage: float = 0.8) -> tuple[RangeCalibration, list[dict], list[dict]]:
+def calibrate_cv(
+    cv: Path, coverage: float = 0.8, confidence: float | None = CONFIDENCE
+) -> tuple[RangeCalibration, list[dict], list[dict]]:
     """The calibration fitted on every photo of the CV, its held-out figures inside, the per-photo held-out
     rows, and the CV's rows (for the accuracy figures)."""
     rows, photos = load_cv(cv)
-    figures, per_photo = held_out(photos, coverage)
-    cal = fit_range(photos, coverage)
+    figures, per_photo = held_out(photos, coverage, confidence)
+    cal = fit_range(photos, coverage, confidence)
     return replace(cal, held_out=figures), per_photo, rows

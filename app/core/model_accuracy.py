@@ -102,6 +102,8 @@ def run_record_figures(model: Any) -> dict[str, Any]:
     return {
         "accuracy": model.accuracy_line,
         "accuracy_figures": None if model.accuracy is None else model.accuracy.to_json(),
-        "share_range": None if cal is None else {"label": cal.label, "held_out": cal.held_out},
+        "share_range": None
+        if cal is None
+        else {"label": cal.label, "confidence": cal.confidence, "held_out": cal.held_out},
         "share_range_note": model.range_note,
     }

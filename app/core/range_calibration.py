@@ -102,7 +102,9 @@ class RangeCalibration:
     """A fitted range: scale(x) = exp(bias + weights . (x - mean) / std) points for a photo's feature
     vector x (`FEATURE_NAMES`), the range share +- `quantile` x scale, clipped to 0..100. `held_out` holds
     the coverage and width measured on folds the fit never saw; `review_max_width` is the widest range
-    (points) the review policy lets pass without a flag (chosen on training folds; None: no such rule)."""
+    (points) the review policy lets pass without a flag (chosen on training folds; None: no such rule).
+    `confidence`: the probability that the coverage reaches `coverage` on unseen photos (None: the
+    quantile promises `coverage` on average only)."""
 
     coverage: float
     features: tuple[str, ...]
@@ -114,11 +116,14 @@ class RangeCalibration:
     review_max_width: float | None = None
     held_out: dict[str, Any] = field(default_factory=dict)
     method: str = METHOD
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.features)
         if not 0.0 < self.coverage < 1.0:
             raise ValueError(f"coverage must be in (0, 1), got {self.coverage}")
+        if self.confidence is not None and not 0.0 < self.confidence < 1.0:
+            raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
         if tuple(self.features) != FEATURE_NAMES:
             raise ValueError(f"features must be {', '.join(FEATURE_NAMES)}, got {', '.join(self.features)}")
         if not (len(self.mean) == len(self.std) == len(self.weights) == n):
@@ -158,6 +163,7 @@ class RangeCalibration:
         return {
             "method": self.method,
             "coverage": self.coverage,
+            "confidence": self.confidence,
             "features": list(self.features),
             "mean": list(self.mean),
             "std": list(self.std),
@@ -188,6 +194,7 @@ class RangeCalibration:
             review_max_width=None if width is None else float(width),
             held_out=held,
             method=str(raw.get("method", "")),
+            confidence=None if raw.get("confidence") is None else float(raw["confidence"]),
         )
 
 

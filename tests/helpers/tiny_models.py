@@ -99,9 +99,12 @@ def channel_model(
     return path
 
 
-def figures_metadata(quantile: float = 1.5, review_max_width: float | None = 30.0) -> dict[str, str]:
+def figures_metadata(
+    quantile: float = 1.5, review_max_width: float | None = 30.0, confidence: float | None = None
+) -> dict[str, str]:
     """Metadata entries of a model with a share range calibration and accuracy figures (made-up numbers
-    of the right form, as `training.model_figures` writes them): a scale of e^bias points per photo."""
+    of the right form, as `training.model_figures` writes them): a scale of e^bias points per photo.
+    Without `confidence` the calibration is as files before the training-conditional quantile had it."""
     from app.core.range_calibration import FEATURE_NAMES
 
     n = len(FEATURE_NAMES)
@@ -117,6 +120,8 @@ def figures_metadata(quantile: float = 1.5, review_max_width: float | None = 30.
         "review_max_width": review_max_width,
         "held_out": {"folds": 5, "coverage": 0.81, "mean_width": 20.0},
     }
+    if confidence is not None:
+        calibration["confidence"] = confidence
     accuracy = {
         "share_error": {"median": 8.6, "mean": 11.2, "p90": 19.4},
         "d610_same_share": 0.77,

@@ -77,3 +77,17 @@ def test_a_shipped_int8_variant_names_its_float_model_and_carries_its_own_figure
     assert made["float_model_sha256"] == float_model.sha256
     own = int8_model.metadata.get(contract.KEY_METRICS)
     assert own is not None and own != float_model.metadata.get(contract.KEY_METRICS)
+
+
+def test_shipped_ranges_held_at_least_their_coverage_on_held_out_folds(shipped: SegmentationModel) -> None:
+    cal = shipped.range_calibration
+    assert cal is not None, shipped.range_note
+    held = cal.held_out
+    assert held["photos"] >= 150 and held["folds"] >= 5
+    assert held["coverage"] >= cal.coverage == 0.8  # the "80 % range" held 80 % of unseen photos or more
+    assert cal.confidence is not None and cal.confidence >= 0.9  # and promises it, not just on average
+    card = CARD.read_text(encoding="utf-8")
+    assert (
+        f"{held['coverage'] * 100:.0f} % ({round(held['coverage'] * held['photos'])} of {held['photos']})"
+        in card
+    )

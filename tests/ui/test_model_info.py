@@ -35,3 +35,13 @@ def test_model_information_states_the_typical_error_and_the_range(tiny_model, un
     assert "80 % range: held 81 % of inspectors&#x27; shares on held-out photos, mean width 20 points" in html
     plain = model_info_html(uncalibrated_model)
     assert "accuracy unknown" in plain and "carries no range calibration" in plain
+
+
+def test_model_information_states_the_ranges_promise_when_the_file_carries_one(tmp_path) -> None:
+    from app.core.model import SegmentationModel
+    from app.ui.model_info_dialog import model_info_html
+    from tests.helpers.tiny_models import channel_model, figures_metadata
+
+    path = channel_model(tmp_path / "m.onnx", metadata=figures_metadata(confidence=0.9))
+    html = model_info_html(SegmentationModel.load(path, "cpu"))
+    assert "calibrated to hold at least 80 % of unseen photos&#x27; shares with 90 % confidence" in html
