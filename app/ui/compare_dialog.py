@@ -4,10 +4,11 @@ the frame at the same size), and each photo's stored figures under it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis import analyze_photo
-from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.palette import DEFAULT_CLASSES
@@ -32,7 +32,7 @@ from app.core.project import Inspection, Project
 from app.core.reviewed import read_reviewed_mask
 from app.ui.project_panel_widget import stored_figures_text
 from app.ui.qimage import rgb_to_qimage
-from app.ui.workers import Worker
+from app.ui.workers import Worker, WorkerPool
 
 MAX_ZOOM, MIN_ZOOM = 32.0, 0.02
 
@@ -148,6 +148,18 @@ def overlay_rgb(
     return blend_overlay(rgb, result.labels, result.classes)
 
 
+def photo_then_overlay(
+    path: Path, reviewed_mask: str | None, model: SegmentationModel | None
+) -> Iterator[tuple[str, QImage]]:
+    """("photo", the photo) as soon as it is read, then ("overlay", the photo with its overlay) when
+    there is one (worker thread: a camera photo takes a while to read, its overlay longer)."""
+    rgb = read_image(path)
+    yield "photo", rgb_to_qimage(rgb)
+    out = overlay_rgb(rgb, path, reviewed_mask, model)
+    if out is not None:
+        yield "overlay", rgb_to_qimage(out)
+
+
 class CompareDialog(QDialog):
     """Pick two inspections (and a photo of each); each photo fills its pane, with its overlay, and the
     two views zoom and pan together in proportion. `model` draws the overlays of results that have no
@@ -170,6 +182,8 @@ class CompareDialog(QDialog):
         self.figure_labels = (QLabel(), QLabel())
         self.photos: list[QImage | None] = [None, None]
         self.overlays: list[QImage | None] = [None, None]
+        self.pool = WorkerPool(self, max_threads=2)  # photos read and overlays drawn off the UI thread
+        self._jobs: list[Worker | None] = [None, None]
         self.overlay_check = QCheckBox("Show the overlay")
         self.overlay_check.setChecked(True)
         self.overlay_check.toggled.connect(lambda _on: [self._show_image(s, keep_view=True) for s in (0, 1)])
@@ -213,36 +227,40 @@ class CompareDialog(QDialog):
     def _show_photo(self, side: int) -> None:
         photo_id = self.photo_boxes[side].currentData()
         photo = None if photo_id is None else self.project.photo(photo_id)
-        rgb, path, note = None, None, ""
+        path, note = None, ""
         if photo is not None:
             path = self.project.photo_file(photo)
             if path is None:
                 note = f"\nPhoto not found at {photo.path} (Find moved photos… in the Project panel)"
-            else:
-                try:
-                    rgb = read_image(path)
-                except CorroscopeError as exc:
-                    note = f"\n{exc}"
         result = None if photo is None else self.project.latest_result(photo.id)
         self.figure_labels[side].setText(stored_figures_text(result) + note)
-        self.photos[side] = None if rgb is None else rgb_to_qimage(rgb)
-        self.overlays[side] = None
+        self.photos[side] = self.overlays[side] = None
         self._show_image(side)
-        if rgb is not None and path is not None:
+        if self._jobs[side] is not None:
+            self._jobs[side].cancel()  # another photo picked: the last one's overlay is not wanted
+        self._jobs[side] = None
+        if path is not None:
+            reviewed = None if result is None else result.reviewed_mask
+            worker = Worker(photo_then_overlay, path, reviewed, self.model)
+            worker.signals.yielded.connect(lambda item, s=side, p=photo_id: self._image_ready(s, p, *item))
+            worker.signals.failed.connect(lambda msg, s=side, p=photo_id: self._image_failed(s, p, msg))
+            self._jobs[side] = self.pool.start(worker)
+
+    def _image_ready(self, side: int, photo_id: int, kind: str, image: QImage) -> None:
+        if self.photo_boxes[side].currentData() != photo_id:
+            return  # another photo was picked meanwhile
+        if kind == "photo":
+            self.photos[side] = image
+            self._show_image(side)
             self.views[1 - side].follow(self.views[side])
-            self._start_overlay(side, photo_id, rgb, path, None if result is None else result.reviewed_mask)
+        else:
+            self.overlays[side] = image
+            self._show_image(side, keep_view=True)
 
-    def _start_overlay(self, side: int, photo_id: int, rgb, path: Path, reviewed: str | None) -> None:
-        worker = Worker(overlay_rgb, rgb, path, reviewed, self.model)
-        worker.signals.returned.connect(lambda out, s=side, p=photo_id: self._overlay_ready(s, p, out))
-        self._workers = [*getattr(self, "_workers", [])[-3:], worker]  # alive until it has run
-        QThreadPool.globalInstance().start(worker)
-
-    def _overlay_ready(self, side: int, photo_id: int, out: np.ndarray | None) -> None:
-        if out is None or self.photo_boxes[side].currentData() != photo_id:
-            return  # no overlay to draw, or another photo was picked meanwhile
-        self.overlays[side] = rgb_to_qimage(out)
-        self._show_image(side, keep_view=True)
+    def _image_failed(self, side: int, photo_id: int, message: str) -> None:
+        if self.photo_boxes[side].currentData() == photo_id:
+            label = self.figure_labels[side]
+            label.setText(f"{label.text()}\n{message}")
 
     def _show_image(self, side: int, keep_view: bool = False) -> None:
         overlay = self.overlays[side] if self.overlay_check.isChecked() else None

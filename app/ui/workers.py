@@ -4,6 +4,10 @@
 between the items a generator function yields, or by the work itself (`cancelled=lambda:
 worker.is_cancelled`, e.g. `segment`'s check per tile), which then raises `Cancelled`. Workers call
 core code and never touch widgets.
+
+A started worker's signals belong to its pool (a child of the window's controller) until it finished:
+when the window goes, Qt deletes the pool, which first waits for its threads and then deletes those
+signals, dropping every result still queued for delivery (a slot would find its objects gone).
 """
 
 from __future__ import annotations
@@ -110,10 +114,18 @@ class WorkerPool(QObject):
         self._running: set[Worker] = set()
 
     def start(self, worker: Worker) -> Worker:
+        """Run `worker`; its signals are the pool's until it finished (deleted with the pool)."""
+        worker.signals.setParent(self)
         self._running.add(worker)
-        worker.signals.finished.connect(lambda w=worker: self._running.discard(w))
+        worker.signals.finished.connect(lambda w=worker: self._finished(w))
         self._pool.start(worker)
         return worker
+
+    def _finished(self, worker: Worker) -> None:
+        self._running.discard(worker)
+        # Delivered: back to Python, freed with the worker (a long session keeps none). Never deleted
+        # here: the worker's thread may still be inside its last emit, and Qt forbids that.
+        worker.signals.setParent(None)
 
     @property
     def active(self) -> int:

@@ -45,6 +45,7 @@ def test_each_side_fits_its_pane_and_zooms_in_proportion(qtbot, two_sizes, tiny_
     left, right = dialog.views
     assert abs(left.width() - right.width()) <= 2, "equal panes"
     dialog.photo_boxes[0].setCurrentIndex(1)  # a change on one side keeps the other whole too
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
     assert _fills_its_pane(left) and _fills_its_pane(right)
     left.zoom_by(4.0)
     assert right.zoom / left.zoom == pytest.approx(right.fit_zoom() / left.fit_zoom(), rel=0.02)
@@ -75,3 +76,34 @@ def test_both_sides_show_their_overlay(qtbot, two_sizes, tiny_model):
         qimage_to_rgb(dialog.views[0].image()),
         read_image(two_sizes.photo_file(two_sizes.photo(dialog.photo_boxes[0].currentData()))),
     )
+
+
+def test_photos_are_read_off_the_ui_thread_and_a_bad_one_says_why(
+    qtbot, two_sizes, tiny_model, monkeypatch
+) -> None:
+    """A camera photo takes a while to read: the dialog must stay responsive while it does."""
+    import threading
+
+    from app.ui import compare_dialog
+
+    readers: list[str] = []
+
+    def spy(path, *args, **kwargs):
+        readers.append(threading.current_thread().name)
+        return read_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(compare_dialog, "read_image", spy)
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
+    assert readers and threading.main_thread().name not in readers
+    path = two_sizes.photo_file(two_sizes.photo(dialog.photo_boxes[1].currentData()))
+    path.write_bytes(b"not a photo any more")
+    dialog.photo_boxes[1].setCurrentIndex(1)
+    dialog.photo_boxes[1].setCurrentIndex(0)
+    qtbot.waitUntil(lambda: "Corroded share" in dialog.figure_labels[1].text(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: "not an image Corroscope can read" in dialog.figure_labels[1].text(), timeout=TIMEOUT_MS
+    )
+    assert dialog.photos[1] is None

@@ -110,6 +110,7 @@ def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
     dialog = win.projects.dialogs[-1]
     assert isinstance(dialog, CompareDialog) and dialog.isVisible()
     left, right = dialog.views
+    qtbot.waitUntil(lambda: all(p is not None for p in dialog.photos), timeout=TIMEOUT_MS)
     assert [b.currentText()[:10] for b in dialog.inspection_boxes] == ["2022-05-01", "2024-05-01"]
     assert (
         "Corroded share" in dialog.figure_labels[0].text()

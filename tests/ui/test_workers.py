@@ -125,3 +125,21 @@ def test_a_cancel_seen_by_the_work_itself_ends_as_cancelled(qtbot, pool, tiny_mo
     with qtbot.waitSignals([worker.signals.cancelled, worker.signals.finished], timeout=10_000):
         pool.start(worker)
     assert steps == [1, 2] and failed == [] and returned == []
+
+
+def test_results_queued_for_a_pool_that_is_gone_are_dropped(qtbot) -> None:
+    """The window closed after the work finished but before its result was delivered: Qt deletes the
+    pool with the window, and the queued result goes with it (a slot would find its objects gone)."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    owner = QObject()  # the window's controller
+    pool = WorkerPool(owner)
+    got: list[object] = []
+    worker = Worker(lambda: 42)
+    worker.signals.returned.connect(got.append)  # a plain callable: nothing for Qt to watch
+    pool.start(worker)
+    assert pool.wait(5000)  # finished; its result is queued, not delivered (no event processed yet)
+    shiboken6.delete(owner)
+    qtbot.wait(100)
+    assert got == []
