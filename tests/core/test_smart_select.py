@@ -306,3 +306,67 @@ def test_grabcut_step_by_step_gives_one_calls_result_and_stops_once_converged(mo
         return out
 
     assert np.count_nonzero(applied(early) != applied(whole)) < 0.01 * labels.size
+
+
+def _two_pipes(h: int, w: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, true labels): two horizontal steel pipes with rust patches on grassy soil, as on a rack."""
+    rng = np.random.default_rng(seed)
+    rgb = np.empty((h, w, 3), np.float32)
+    blotches = cv2.resize(
+        rng.normal(0, 12, (12, 18)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+    )
+    rgb[:] = np.array([95, 120, 70], np.float32) + blotches[:, :, None]
+    truth = np.full((h, w), BACKGROUND, np.uint8)
+    for top, bottom in ((0.2, 0.38), (0.56, 0.74)):  # of the height: the upper pipe, the lower one
+        y0, y1 = round(top * h), round(bottom * h)
+        across = np.linspace(-1.0, 1.0, y1 - y0, dtype=np.float32)[:, None, None]
+        rgb[y0:y1] = np.array([120, 135, 165], np.float32) * (1.0 - 0.35 * across**2)  # a lit cylinder
+        truth[y0:y1] = ASSET
+    field = cv2.resize(rng.random((8, 12)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    rust = (field > 0.85) & (truth == ASSET)
+    rgb[rust] = rgb[rust] * 0.3 + np.array([150, 75, 35], np.float32) * 0.7
+    truth[rust] = CORROSION
+    rgb += rng.normal(0, 4, rgb.shape)
+    return np.clip(rgb, 0, 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize("size", [(256, 256), (2000, 3000)])  # 6 MP: a 5.5x working copy (smart_full)
+def test_a_keep_outside_box_fixes_its_pipe_and_leaves_the_rest_of_the_map_as_it_was(size):
+    h, w = size
+    rgb, truth = _two_pipes(h, w)
+    labels = truth.copy()
+    upper = (slice(round(0.2 * h), round(0.38 * h)), slice(round(0.6 * w), w))
+    labels[upper] = BACKGROUND  # the model missed a stretch of the upper pipe
+    labels[round(0.1 * h) : round(0.2 * h), round(0.2 * w) : round(0.35 * w)] = ASSET  # and ground above it
+    labels[round(0.85 * h) :, round(0.8 * w) :] = ASSET  # and a patch of ground far from the box
+    box = (0.1 * w, 0.12 * h, 0.9 * w, 0.46 * h)  # around the upper pipe, not its ends
+    y0, x0, y1, x1 = round(0.12 * h), round(0.1 * w), round(0.46 * h), round(0.9 * w)
+    inside = np.zeros((h, w), bool)
+    inside[y0:y1, x0:x1] = True
+    probs = _soft(labels)
+
+    def iou_in_box(out: np.ndarray) -> float:
+        return _iou(_pipe(out) & inside, _pipe(truth) & inside)
+
+    wiped = _applied(labels, smart_select(rgb, labels, Marks(box=box), probabilities=probs))
+    assert _pipe(labels)[~inside].any() and not _pipe(wiped)[~inside].any(), "by default outside goes"
+
+    marks = Marks(box=box, keep_outside=True)
+    edit = smart_select(rgb, labels, marks, probabilities=probs)
+    assert y0 <= edit.box[0] and x0 <= edit.box[1] and edit.box[2] <= y1 and edit.box[3] <= x1
+    editor = LabelEditor(labels.copy())
+    assert editor.apply(edit) is not None
+    kept = editor.labels
+    assert np.array_equal(kept[~inside], labels[~inside]), "the lower pipe and the far patch stay"
+    assert iou_in_box(labels) < 0.6 and iou_in_box(kept) > 0.98 and iou_in_box(wiped) > 0.98
+    stayed = _pipe(labels) & _pipe(kept)
+    assert np.array_equal(kept[stayed], labels[stayed]), "inside the region corrosion vs asset is kept"
+    editor.undo()
+    assert np.array_equal(editor.labels, labels), "one undo step"
+
+
+def _applied(labels: np.ndarray, edit) -> np.ndarray:
+    out = labels.copy()
+    if edit is not None:
+        out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    return out
