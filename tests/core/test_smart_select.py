@@ -16,6 +16,7 @@ from app.core.smart_select import (
     smart_select,
 )
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.pipe_photos import two_pipes
 
 CORROSION, ASSET, BACKGROUND = 0, 1, 2
 
@@ -308,32 +309,10 @@ def test_grabcut_step_by_step_gives_one_calls_result_and_stops_once_converged(mo
     assert np.count_nonzero(applied(early) != applied(whole)) < 0.01 * labels.size
 
 
-def _two_pipes(h: int, w: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(photo, true labels): two horizontal steel pipes with rust patches on grassy soil, as on a rack."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((h, w, 3), np.float32)
-    blotches = cv2.resize(
-        rng.normal(0, 12, (12, 18)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
-    )
-    rgb[:] = np.array([95, 120, 70], np.float32) + blotches[:, :, None]
-    truth = np.full((h, w), BACKGROUND, np.uint8)
-    for top, bottom in ((0.2, 0.38), (0.56, 0.74)):  # of the height: the upper pipe, the lower one
-        y0, y1 = round(top * h), round(bottom * h)
-        across = np.linspace(-1.0, 1.0, y1 - y0, dtype=np.float32)[:, None, None]
-        rgb[y0:y1] = np.array([120, 135, 165], np.float32) * (1.0 - 0.35 * across**2)  # a lit cylinder
-        truth[y0:y1] = ASSET
-    field = cv2.resize(rng.random((8, 12)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    rust = (field > 0.85) & (truth == ASSET)
-    rgb[rust] = rgb[rust] * 0.3 + np.array([150, 75, 35], np.float32) * 0.7
-    truth[rust] = CORROSION
-    rgb += rng.normal(0, 4, rgb.shape)
-    return np.clip(rgb, 0, 255).astype(np.uint8), truth
-
-
 @pytest.mark.parametrize("size", [(256, 256), (2000, 3000)])  # 6 MP: a 5.5x working copy (smart_full)
 def test_a_keep_outside_box_fixes_its_pipe_and_leaves_the_rest_of_the_map_as_it_was(size):
     h, w = size
-    rgb, truth = _two_pipes(h, w)
+    rgb, truth = two_pipes(h, w)
     labels = truth.copy()
     upper = (slice(round(0.2 * h), round(0.38 * h)), slice(round(0.6 * w), w))
     labels[upper] = BACKGROUND  # the model missed a stretch of the upper pipe
