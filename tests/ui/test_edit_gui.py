@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
 from app.core.analysis import reassess
 from app.core.editing import LabelEditor
@@ -298,6 +298,8 @@ def test_ctrl_drag_keeps_the_other_pipe_and_a_plain_drag_wipes_it(qtbot, window,
     with qtbot.waitSignal(ui.edits.busy_changed, **done):
         qtbot.mouseClick(window.viewer.viewport(), LEFT, pos=viewport_pos(window, 60, 35))  # on the pipe
     assert tool.marks.keep_outside and len(tool.marks.include) == 1, "a click keeps the box's mode"
+    bx0, by0, bx1, by1 = tool.marks.box
+    assert tool._rect.rect() == QRectF(QPointF(bx0, by0), QPointF(bx1, by1)), "the box stays drawn whole"
     labels = window.controller.result.labels
     assert np.array_equal(labels[~inside], model[~inside])
     while ui.actions["undo"].isEnabled():
