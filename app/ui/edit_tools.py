@@ -285,6 +285,8 @@ class SmartSelectTool(Tool):
     def move(self, view, at: QPointF, event: QMouseEvent) -> bool:
         if self._start is None or not event.buttons() & Qt.MouseButton.LeftButton:
             return False
+        if self.marks.box is not None and self._screen_distance(self._start, at) <= DRAG_PX:
+            return True  # a click's jitter so far: the box drawn stays as it is
         if self._rect is None:
             self._rect = self._add(QGraphicsRectItem())
         self._rect.setPen(_box_pen(_ctrl(event)))  # the mode the box gets if let go now
@@ -311,7 +313,7 @@ class SmartSelectTool(Tool):
             )
         box = self.marks.box
         if self._rect is not None and box is not None:
-            # the box as sent, in its mode: a click's jitter (a move under DRAG_PX) does not shrink it
+            # the box as sent, in its mode (after a click, the box it refines)
             self._rect.setRect(QRectF(QPointF(box[0], box[1]), QPointF(box[2], box[3])))
             self._rect.setPen(_box_pen(self.marks.keep_outside))
         self.edits.smart_select(self.marks)
