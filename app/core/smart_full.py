@@ -106,6 +106,14 @@ def union(a: Window | None, b: Window | None) -> Window | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def intersect(a: Window | None, b: Window) -> Window | None:
+    """The overlap of two windows, None when they do not overlap (or `a` is None)."""
+    if a is None:
+        return None
+    y0, x0, y1, x1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+
+
 def bounds_outside(labels: np.ndarray, lut: np.ndarray, window: Window) -> Window | None:
     """Bounds of the pixels of `labels` that `lut` (256 uint8) maps to nonzero, outside `window`: four
     strips of the map, each read once."""

@@ -2,8 +2,9 @@
 
 The pipe region comes from OpenCV's GrabCut on a working copy of at most `working_pixels` (stopped once an
 iteration changes almost nothing), seeded by the model's pipe probability (corrosion + asset): sure pipe,
-probable pipe, probable and sure background by thresholds, with the user's box (outside it is background)
-and include/exclude clicks on top. The result
+probable pipe, probable and sure background by thresholds, with the user's box (outside it is background,
+or, with `Marks.keep_outside`, the edit stays inside the box and the rest of the map is kept: a photo with
+several pipes) and include/exclude clicks on top. The result
 goes back to full resolution along the photo's edges (`app.core.smart_full`): near the region's border
 each photo pixel takes the side whose local mean colour it is closer to, and only the changed region is
 computed at full resolution, so a box costs about the same on a 12 MP photo as on a 0.2 MP one. The
@@ -56,11 +57,15 @@ class SmartSelectOptions:
 
 @dataclass(frozen=True)
 class Marks:
-    """What the inspector marked, in photo pixels: a box (x0, y0, x1, y1) and clicks (x, y)."""
+    """What the inspector marked, in photo pixels: a box (x0, y0, x1, y1) and clicks (x, y).
+
+    `keep_outside`: the edit stays inside the box and the map outside it is kept as it was (a photo with
+    several pipes); by default outside the box becomes background."""
 
     box: tuple[float, float, float, float] | None = None
     include: tuple[Point, ...] = ()
     exclude: tuple[Point, ...] = ()
+    keep_outside: bool = False
 
     def __post_init__(self) -> None:
         if self.box is not None:  # a drag may go up or left
@@ -220,7 +225,10 @@ def _pipe_region(
         inside[max(0, by0) : max(0, by1), max(0, bx0) : max(0, bx1)] = True
         if not inside.any():
             raise SmartSelectError("the box is outside the photo: drag it around the pipe")
-        mask[~inside] = cv2.GC_BGD
+        if not marks.keep_outside:
+            mask[~inside] = cv2.GC_BGD
+        # else the context around the box keeps the model's seed: a neighbouring pipe there counts as pipe
+        # in GrabCut's colour models, not as background (only the box's answer is used)
         if not np.isin(mask[inside], (cv2.GC_FGD, cv2.GC_PR_FGD)).any():
             mask[inside] = cv2.GC_PR_FGD  # the model sees no pipe in the box: trust the box
     _mark_clicks(mask, marks, scale, options)
@@ -298,11 +306,25 @@ def _new_pipe_reach(
     found = fs.reach(region, full)
     if found is None or marks.box is None:
         return found
-    # the border refinement never reaches outside the box
-    x0, y0, x1, y1 = (max(0, round(v)) for v in marks.box)
-    y0, x0 = max(found[0], y0), max(found[1], x0)
-    y1, x1 = min(found[2], y1), min(found[3], x1)
-    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+    return fs.intersect(found, _box_window(marks.box, full))  # the border refinement stays in the box
+
+
+def _box_window(box: tuple[float, float, float, float], full: tuple[int, int]) -> fs.Window:
+    """The photo pixels of a box (x0, y0, x1, y1), within the photo (may be empty)."""
+    x0, y0, x1, y1 = (max(0, round(v)) for v in box)
+    return min(y0, full[0]), min(x0, full[1]), min(y1, full[0]), min(x1, full[1])
+
+
+def _old_pipe_out_of_reach(
+    labels: np.ndarray, lut: np.ndarray, reach: fs.Window | None, limit: fs.Window
+) -> fs.Window | None:
+    """Bounds of the current pipe within `limit` but outside `reach`: all of it becomes background."""
+    ly0, lx0, ly1, lx1 = limit
+    inner = (
+        (0, 0, 0, 0) if reach is None else (reach[0] - ly0, reach[1] - lx0, reach[2] - ly0, reach[3] - lx0)
+    )
+    found = fs.bounds_outside(labels[ly0:ly1, lx0:lx1], lut, inner)
+    return None if found is None else (found[0] + ly0, found[1] + lx0, found[2] + ly0, found[3] + lx0)
 
 
 def _edit(
@@ -315,11 +337,15 @@ def _edit(
     options: SmartSelectOptions,
 ) -> Edit | None:
     """The edit from the current map to the new pipe region, made on the changed region only: the new
-    region goes to full resolution within its reach, the map is only read elsewhere."""
+    region goes to full resolution within its reach, the map is only read elsewhere. With
+    `marks.keep_outside` all of it stays inside the box."""
     lut = np.zeros(256, np.uint8)
     lut[[ids.corrosion, ids.asset]] = 1
-    reach = _new_pipe_reach(region, photo, marks, labels.shape)
-    changed = fs.bounds_outside(labels, lut, reach or (0, 0, 0, 0))  # old pipe out of reach: all goes
+    limit = (0, 0, *labels.shape)
+    if marks.keep_outside and marks.box is not None:
+        limit = _box_window(marks.box, labels.shape)
+    reach = fs.intersect(_new_pipe_reach(region, photo, marks, labels.shape), limit)
+    changed = _old_pipe_out_of_reach(labels, lut, reach, limit)
     new_reach = None
     if reach is not None:
         ry0, rx0, ry1, rx1 = reach

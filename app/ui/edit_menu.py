@@ -45,13 +45,24 @@ TOOLS = (
         "Click vertices (click the first or right-click to fill), or drag a lasso",
     ),
     ("fill", "&Flood fill", "F", "Give the clicked connected region to the chosen class"),
-    ("smart", "&Smart select", "S", "Drag a box around the pipe; click to include, Shift+click to exclude"),
+    (
+        "smart",
+        "&Smart select",
+        "S",
+        "Drag a box around the pipe (outside it becomes background; Ctrl+drag keeps it); "
+        "click to include, Shift+click to exclude",
+    ),
     (
         "similar",
         "Select si&milar rust",
         "W",
         "Click a rust patch: similar connected pipe pixels become corrosion",
     ),
+)
+# (what, mouse gesture) of the smart-select tool, for Help ▸ Keyboard shortcuts beside the tools' keys
+SMART_GESTURES = (
+    ("Smart select: a box that keeps the mask outside it", "Ctrl+drag"),
+    ("Smart select: exclude a part", "Shift+click"),
 )
 SWATCH_PX = 12  # a paint action's icon: a square of its class's mask colour
 EDIT_ACTIONS = (
@@ -93,6 +104,7 @@ def edit_shortcuts(classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> list[tuple
     """(where, what, keys) of the edit tools and of painting `classes` (the loaded model's), for Help ▸
     Keyboard shortcuts."""
     rows = [("Edit", text.replace("&", ""), key) for _n, text, key, _t in TOOLS]
+    rows += [("Edit", what, gesture) for what, gesture in SMART_GESTURES]
     for i, c in enumerate(classes):
         if keys := paint_keys(i, c.name):
             rows.append(("Edit", f"Paint {c.name}", ", ".join(keys)))

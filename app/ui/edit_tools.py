@@ -8,7 +8,7 @@ The viewer hands a tool its mouse events with the scene point (photo pixels) whi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainterPath, QPen
@@ -41,11 +41,13 @@ class ToolSettings:
             listener()
 
 
-def _pen(color: QColor, width: float = 1.5, dashed: bool = False) -> QPen:
+def _pen(
+    color: QColor, width: float = 1.5, dashed: bool = False, style: Qt.PenStyle = Qt.PenStyle.DashLine
+) -> QPen:
     pen = QPen(color, width)
     pen.setCosmetic(True)  # the same width at every zoom
     if dashed:
-        pen.setStyle(Qt.PenStyle.DashLine)
+        pen.setStyle(style)
     return pen
 
 
@@ -236,13 +238,28 @@ class FillTool(Tool):
 
 
 SMART_NEEDS_BOX = (
-    "Smart select: first drag a box around the pipe; then click to include a part, "
-    "Shift+click to exclude one."
+    "Smart select: first drag a box around the pipe (Ctrl+drag keeps the mask outside the box); "
+    "then click to include a part, Shift+click to exclude one."
 )
+SMART_BOX = "Smart select: outside the box is now background (Ctrl+drag a box to keep it as it was)"
+SMART_KEEP_BOX = "Smart select inside the box only: the mask outside it is kept (Ctrl+drag)"
+BOX_COLOR, KEEP_BOX_COLOR = QColor(0, 200, 255), QColor(255, 170, 0)
+
+
+def _box_pen(keep_outside: bool) -> QPen:
+    """Cyan dashes for a box outside which all becomes background, orange dash-dots for one that keeps it."""
+    if keep_outside:
+        return _pen(KEEP_BOX_COLOR, 2.0, dashed=True, style=Qt.PenStyle.DashDotLine)
+    return _pen(BOX_COLOR, 1.5, dashed=True)
+
+
+def _ctrl(event: QMouseEvent) -> bool:
+    return bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
 
 
 class SmartSelectTool(Tool):
     """Drag a box around the pipe; click on pipe to include, Shift+click on background to exclude.
+    Ctrl+drag: a box that keeps the mask outside it as it was (a photo with several pipes).
 
     Each action recomputes the pipe region from the box and every click since it was drawn."""
 
@@ -268,9 +285,11 @@ class SmartSelectTool(Tool):
     def move(self, view, at: QPointF, event: QMouseEvent) -> bool:
         if self._start is None or not event.buttons() & Qt.MouseButton.LeftButton:
             return False
+        if self.marks.box is not None and self._screen_distance(self._start, at) <= DRAG_PX:
+            return True  # a click's jitter so far: the box drawn stays as it is
         if self._rect is None:
             self._rect = self._add(QGraphicsRectItem())
-            self._rect.setPen(_pen(QColor(0, 200, 255), 1.5, dashed=True))
+        self._rect.setPen(_box_pen(_ctrl(event)))  # the mode the box gets if let go now
         self._rect.setRect(QRectF(self._start, at).normalized())
         return True
 
@@ -278,21 +297,25 @@ class SmartSelectTool(Tool):
         if event.button() != Qt.MouseButton.LeftButton or self._start is None:
             return False
         start, self._start = self._start, None
-        if self._rect is not None:
-            self._rect.setRect(QRectF(start, at).normalized())  # the box as sent
         if self._screen_distance(start, at) > DRAG_PX:
             box = (start.x(), start.y(), at.x(), at.y())
-            self.marks = Marks(box=box)
+            self.marks = Marks(box=box, keep_outside=_ctrl(event))  # Ctrl held as the drag ends
+            self.edits.message.emit(SMART_KEEP_BOX if self.marks.keep_outside else SMART_BOX, "info")
         elif self.marks.box is None:  # a click needs a box to refine: nothing changes, say what to do
             self.edits.message.emit(SMART_NEEDS_BOX, "warning")
             return True
         else:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             p = _point(at)
-            m = self.marks
-            self.marks = Marks(
-                m.box, m.include + (() if shift else (p,)), m.exclude + ((p,) if shift else ())
+            m = self.marks  # the box's mode stays for its clicks
+            self.marks = replace(
+                m, include=m.include + (() if shift else (p,)), exclude=m.exclude + ((p,) if shift else ())
             )
+        box = self.marks.box
+        if self._rect is not None and box is not None:
+            # the box as sent, in its mode (after a click, the box it refines)
+            self._rect.setRect(QRectF(QPointF(box[0], box[1]), QPointF(box[2], box[3])))
+            self._rect.setPen(_box_pen(self.marks.keep_outside))
         self.edits.smart_select(self.marks)
         return True
 

@@ -16,6 +16,7 @@ from app.core.smart_select import (
     smart_select,
 )
 from app.core.synthetic import synthetic_pipe
+from tests.helpers.pipe_photos import two_pipes
 
 CORROSION, ASSET, BACKGROUND = 0, 1, 2
 
@@ -306,3 +307,45 @@ def test_grabcut_step_by_step_gives_one_calls_result_and_stops_once_converged(mo
         return out
 
     assert np.count_nonzero(applied(early) != applied(whole)) < 0.01 * labels.size
+
+
+@pytest.mark.parametrize("size", [(256, 256), (2000, 3000)])  # 6 MP: a 5.5x working copy (smart_full)
+def test_a_keep_outside_box_fixes_its_pipe_and_leaves_the_rest_of_the_map_as_it_was(size):
+    h, w = size
+    rgb, truth = two_pipes(h, w)
+    labels = truth.copy()
+    upper = (slice(round(0.2 * h), round(0.38 * h)), slice(round(0.6 * w), w))
+    labels[upper] = BACKGROUND  # the model missed a stretch of the upper pipe
+    labels[round(0.1 * h) : round(0.2 * h), round(0.2 * w) : round(0.35 * w)] = ASSET  # and ground above it
+    labels[round(0.85 * h) :, round(0.8 * w) :] = ASSET  # and a patch of ground far from the box
+    box = (0.1 * w, 0.12 * h, 0.9 * w, 0.46 * h)  # around the upper pipe, not its ends
+    y0, x0, y1, x1 = round(0.12 * h), round(0.1 * w), round(0.46 * h), round(0.9 * w)
+    inside = np.zeros((h, w), bool)
+    inside[y0:y1, x0:x1] = True
+    probs = _soft(labels)
+
+    def iou_in_box(out: np.ndarray) -> float:
+        return _iou(_pipe(out) & inside, _pipe(truth) & inside)
+
+    wiped = _applied(labels, smart_select(rgb, labels, Marks(box=box), probabilities=probs))
+    assert _pipe(labels)[~inside].any() and not _pipe(wiped)[~inside].any(), "by default outside goes"
+
+    marks = Marks(box=box, keep_outside=True)
+    edit = smart_select(rgb, labels, marks, probabilities=probs)
+    assert y0 <= edit.box[0] and x0 <= edit.box[1] and edit.box[2] <= y1 and edit.box[3] <= x1
+    editor = LabelEditor(labels.copy())
+    assert editor.apply(edit) is not None
+    kept = editor.labels
+    assert np.array_equal(kept[~inside], labels[~inside]), "the lower pipe and the far patch stay"
+    assert iou_in_box(labels) < 0.6 and iou_in_box(kept) > 0.98 and iou_in_box(wiped) > 0.98
+    stayed = _pipe(labels) & _pipe(kept)
+    assert np.array_equal(kept[stayed], labels[stayed]), "inside the region corrosion vs asset is kept"
+    editor.undo()
+    assert np.array_equal(editor.labels, labels), "one undo step"
+
+
+def _applied(labels: np.ndarray, edit) -> np.ndarray:
+    out = labels.copy()
+    if edit is not None:
+        out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
+    return out

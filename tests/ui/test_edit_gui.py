@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
 from app.core.analysis import reassess
 from app.core.editing import LabelEditor
@@ -17,6 +17,7 @@ from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 from app.ui import review_actions
 from app.ui.edit_tools import _point
+from tests.helpers.pipe_photos import two_pipes
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 LEFT = Qt.MouseButton.LeftButton
@@ -266,6 +267,53 @@ def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, 
     with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
         qtbot.mouseClick(window.viewer.viewport(), LEFT, pos=viewport_pos(window, 80, (y0 + y1) / 2))
     assert ui.edits.session.smart_photo is kept
+
+
+def test_ctrl_drag_keeps_the_other_pipe_and_a_plain_drag_wipes_it(qtbot, window, tmp_path) -> None:
+    """A photo with two pipes, a box around the upper one: Ctrl+drag leaves everything outside the box
+    as it was (its clicks too), a plain drag makes it background."""
+    from app.core.files import write_png
+
+    rgb, _truth = two_pipes(120, 160)
+    path = tmp_path / "rack.png"
+    write_png(path, rgb)
+    open_and_wait(qtbot, window, path)
+    model = window.controller.state.model_labels.copy()
+    ui = window.editing
+    ui.set_tool("smart")
+    tool = ui.tools["smart"]
+    x0, y0, x1, y1 = 16, 14, 144, 55  # the upper pipe spans rows 24-45, the lower one 67-88
+    inside = np.zeros(model.shape, bool)
+    inside[y0 - 1 : y1 + 2, x0 - 1 : x1 + 2] = True  # the box as the viewer maps it, give or take a pixel
+    assert (model != 2)[67:89].mean() > 0.9, "the model sees the lower pipe"
+    done = {"timeout": TIMEOUT_MS, "check_params_cb": lambda busy: not busy}
+
+    with qtbot.waitSignal(ui.edits.busy_changed, **done):
+        drag(qtbot, window, [(x0, y0), (80, 30), (x1, y1)], Qt.KeyboardModifier.ControlModifier)
+    labels = window.controller.result.labels
+    assert tool.marks.keep_outside and tool._rect.pen().style() == Qt.PenStyle.DashDotLine
+    assert "inside the box only" in window.statusBar().currentMessage()
+    assert np.array_equal(labels[~inside], model[~inside]), "outside the box all is kept"
+    assert (labels != model).any(), "the box changed the upper pipe"
+    at, vp = viewport_pos(window, 60, 35), window.viewer.viewport()  # a click on the pipe, with a jitter
+    with qtbot.waitSignal(ui.edits.busy_changed, **done):
+        qtbot.mousePress(vp, LEFT, pos=at)
+        qtbot.mouseMove(vp, at + QPoint(2, 1))
+        qtbot.mouseRelease(vp, LEFT, pos=at + QPoint(2, 1))
+    assert tool.marks.keep_outside and len(tool.marks.include) == 1, "a click keeps the box's mode"
+    bx0, by0, bx1, by1 = tool.marks.box
+    assert tool._rect.rect() == QRectF(QPointF(bx0, by0), QPointF(bx1, by1)), "the box stays drawn whole"
+    labels = window.controller.result.labels
+    assert np.array_equal(labels[~inside], model[~inside])
+    while ui.actions["undo"].isEnabled():
+        ui.actions["undo"].trigger()
+    assert np.array_equal(window.controller.result.labels, model)
+
+    with qtbot.waitSignal(ui.edits.busy_changed, **done):
+        drag(qtbot, window, [(x0, y0), (80, 30), (x1, y1)])
+    labels = window.controller.result.labels
+    assert not tool.marks.keep_outside and tool._rect.pen().style() == Qt.PenStyle.DashLine
+    assert not (labels != 2)[~inside].any(), "a plain box makes outside it background: the lower pipe goes"
 
 
 def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened) -> None:
