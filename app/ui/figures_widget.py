@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import figures
 from app.core.analysis import PhotoResult, as_signed
 from app.core.grading import GradeScale
+from app.core.sources import EDITED_REASON
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
@@ -215,7 +216,8 @@ class FiguresWidget(QGroupBox):
             reasons = figures.review_reasons(result.assessment, scale)
             if model is not None:
                 reasons = [*figures.review_reasons(model.assessment, scale), *reasons]
-            why = "; ".join(dict.fromkeys(reasons))  # each reason once, the model's first
+            # each reason once, the model's first; "edited, not marked reviewed yet" is the headline
+            why = "; ".join(r for r in dict.fromkeys(reasons) if r != EDITED_REASON)
             tail = f" The model's mask was flagged: {why}." if why else ""
             return f"⚠ Needs review: edited, not reviewed (Edit ▸ Mark reviewed… signs it).{tail}", warn
         if figures.needs_review(result.assessment, scale):

@@ -42,6 +42,7 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
     _paint(qtbot, win)
     flag, source = win.figures.review_label.text(), win.figures.source_label.text()
     assert flag.startswith("⚠ Needs review: edited, not reviewed") and "No review needed" not in flag
+    assert flag.count("edited") == 1, flag  # the headline says it; the reasons after it do not again
     assert "edited, not reviewed" in source and "reviewed mask" not in source
     win.editing.edits.mark_reviewed("Ann Inspector")
     review = win.controller.state.review
