@@ -218,10 +218,12 @@ _STRIP_PIXELS = 1 << 20  # a strip's indices: 12 MB at most
 
 
 def _strips(mask: np.ndarray, cc: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(first row, component labels of the strip's masked pixels, their flat indices in the strip)."""
+    """(first row, component labels of the strip's masked pixels, their flat indices in the strip);
+    `mask` holds 0 and 1 only (a bool map's uint8 view, as `patch_stats` makes it)."""
     rows = max(1, _STRIP_PIXELS // max(1, mask.shape[1]))
+    corroded = mask.view(np.bool_)  # numpy finds a bool map's set pixels 3-10x faster than uint8's
     for r0 in range(0, mask.shape[0], rows):
-        flat = np.flatnonzero(mask[r0 : r0 + rows])
+        flat = np.flatnonzero(corroded[r0 : r0 + rows])
         yield r0, cc[r0 : r0 + rows].ravel()[flat], flat
 
 

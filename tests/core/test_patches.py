@@ -277,6 +277,24 @@ def test_dense_masks_get_the_same_patches_from_opencv_s_statistics(
     assert chosen == patch_stats(labels, DEFAULT_CLASSES)
 
 
+def test_sparse_patches_across_strips_equal_opencv_s_statistics() -> None:
+    """The corroded pixels' own passes go strip by strip (a bool view of the mask): patches that span
+    strips, and strips with none, give OpenCV's sizes, order and boxes."""
+    rng = np.random.default_rng(11)
+    small = (rng.random((90, 32)) < 0.05).astype(np.uint8)
+    mask = cv2.resize(small, (800, 2700), interpolation=cv2.INTER_NEAREST)  # patches 30 rows tall
+    rows = patches._STRIP_PIXELS // mask.shape[1]
+    assert mask.shape[0] > 2 * rows  # three strips
+    mask[rows - 40 : rows + 40, 100:180] = 1  # one patch across the first strip boundary
+    mask[2 * rows - 5 : 2 * rows + 400, 600:603] = 1
+    mask[rows + 50 : 2 * rows - 50, 300:500] = 0  # a band with no corrosion
+    for min_pixels in (1, 200):
+        areas, largest = patches._components(mask, min_pixels)
+        dense_areas, dense_largest = patches._components_dense(mask, min_pixels)
+        np.testing.assert_array_equal(areas, dense_areas)
+        assert largest == dense_largest and len(largest) == patches.LARGEST_LISTED
+
+
 @pytest.mark.parametrize("case", ["patches", "dense", "no corrosion", "no asset", "ids of no class"])
 def test_patches_from_the_area_counts_equal_those_counted_afresh(case: str) -> None:
     """`measure_photo` hands the area counts to `patch_stats` instead of counting the classes again."""
