@@ -69,9 +69,11 @@ class ExportInput:
 
     @functools.cached_property
     def _overlay_in_photo(self) -> np.ndarray:
-        """The BGR overlay blended into `photo_rgb` (once: the photo is gone after it)."""
+        """The BGR overlay blended into `photo_rgb` (once: the photo is gone after it); into a new array
+        where the photo's cannot take it (read-only, as a decoder may hand it, or not contiguous)."""
         rgb = self.photo_rgb
-        return self.style.blend(rgb, self.result.labels, self.result.classes, bgr=True, out=rgb)
+        out = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else None
+        return self.style.blend(rgb, self.result.labels, self.result.classes, bgr=True, out=out)
 
 
 Writer = Callable[[Path, ExportInput, bool], Any]

@@ -188,17 +188,54 @@ def _figures(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in ("analysed_at", "seconds", "files", "record_sha256")}
 
 
-@pytest.mark.parametrize("size", [(48, 64), (300, 400)])  # scale 1 and a reduced decode (tiny model)
+def _photo_file(folder: Path, kind: str) -> Path:
+    """A synthetic pipe saved as `kind`: the decoders' paths (OpenCV, Pillow, EXIF turns, other modes)."""
+    from PIL import Image
+
+    big = kind in ("jpeg", "jpeg turned", "grey jpeg", "cmyk jpeg")
+    rgb = synthetic_pipe(seed=5, size=(300, 400) if big else (48, 64))[0]
+    img = Image.fromarray(rgb)
+    suffix = {"png palette": ".png", "png rgba": ".png", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp"}
+    path = folder / f"pipe{suffix.get(kind, '.jpg')}"
+    if kind == "png palette":
+        img = img.convert("P", palette=Image.Palette.ADAPTIVE)
+    elif kind == "png rgba":
+        img.putalpha(200)
+    elif kind in ("grey jpeg", "cmyk jpeg"):
+        img = img.convert("L" if kind == "grey jpeg" else "CMYK")
+    exif = Image.Exif()
+    if kind == "jpeg turned":
+        exif[0x0112] = 6  # shown turned a quarter: the decode is turned, a copy
+    options: dict = {"quality": 92, "exif": exif} if path.suffix == ".jpg" else {}
+    if kind == "webp":
+        options = {"lossless": True}
+    img.save(path, **options)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "small jpeg",  # scale 1 (under twice the tiny model's input)
+        "jpeg",  # a reduced decode beside the full one
+        "jpeg turned",
+        "grey jpeg",
+        "cmyk jpeg",
+        "png palette",
+        "png rgba",
+        "tiff",
+        "webp",
+        "bmp",
+    ],
+)
 def test_a_batch_that_keeps_no_result_writes_the_bytes_of_one_that_does(
-    tmp_path: Path, tiny_model: SegmentationModel, size: tuple[int, int]
+    tmp_path: Path, tiny_model: SegmentationModel, kind: str
 ) -> None:
     """Keeping no result, the batch makes no confidence map and blends the overlay into the decoded
     photo: every file the same bytes (figures the same values) as the window's batch, which keeps both."""
     from app.core.batch_types import PlannedPhoto
-    from app.core.files import encode_jpeg
 
-    photo = tmp_path / "pipe.jpg"
-    photo.write_bytes(encode_jpeg(synthetic_pipe(seed=5, size=size)[0], 92))
+    photo = _photo_file(tmp_path, kind)
     exports = ("mask", "overlay", exporters.OVERLAY_JPEG_KIND, "json")
     options = BatchOptions(exports=exports)
     written = {}
