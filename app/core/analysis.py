@@ -72,10 +72,11 @@ class PhotoFigures:
 
 @dataclass(frozen=True, eq=False)
 class PhotoResult(PhotoFigures):
-    """The figures plus the full-size label map and top-class confidence x 255 (uint8 HxW each)."""
+    """The figures plus the full-size label map and top-class confidence x 255 (uint8 HxW each; the
+    confidence None where the caller asked for none, `analyze_view(confidence=False)`)."""
 
     labels: np.ndarray = field(repr=False)
-    confidence: np.ndarray = field(repr=False)
+    confidence: np.ndarray | None = field(repr=False)
 
 
 def reassess(
@@ -207,12 +208,16 @@ def analyze_view(
     *,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
+    confidence: bool = True,
 ) -> PhotoResult:
     """`analyze_rgb` of a photo of (height, width) `shape` that the network sees as `view` (its reduced
-    decode, `app.core.photo_decode.PhotoDecode.network_view`): the full photo is not needed."""
+    decode, `app.core.photo_decode.PhotoDecode.network_view`): the full photo is not needed. Without
+    `confidence`, no full-size confidence map (`PhotoResult.confidence` None; the figures the same)."""
     options = options or InferenceOptions()
     start = time.perf_counter()
-    seg = segment_view(model, view, shape, options, progress=progress, cancelled=cancelled)
+    seg = segment_view(
+        model, view, shape, options, progress=progress, cancelled=cancelled, confidence=confidence
+    )
     stats = area_stats(seg.labels, model.classes)
     measures = measure_photo(
         seg.labels,

@@ -47,6 +47,10 @@ class ExportInput:
     model: SegmentationModel | None = None  # for reports that describe the model
     record: Mapping[str, Any] | None = None  # a `PhotoRecord` (a plain mapping of its JSON is taken too)
     header: ReportHeader | None = None  # asset, location, client, inspector, date: atop each report page
+    # The caller needs `photo_rgb` no more and every format it writes reads the photo only as
+    # `overlay_bgr()` (`overlay_only`): the overlay is blended into the photo's own array (it becomes
+    # the overlay): no new full-size array.
+    blend_in_place: bool = False
 
     @functools.cached_property
     def overlay(self) -> np.ndarray:
@@ -55,10 +59,21 @@ class ExportInput:
 
     def overlay_bgr(self) -> np.ndarray:
         """The same overlay in OpenCV's channel order for the image writers; not kept, so the photo's
-        full-size copies stay one at a time (the cached RGB one is blended only for a report)."""
+        full-size copies stay one at a time (the cached RGB one is blended only for a report). With
+        `blend_in_place`, the photo's own array, blended once."""
+        if self.blend_in_place:
+            return self._overlay_in_photo
         if "overlay" in self.__dict__:  # already blended (a report asked first): swap, do not blend again
             return cv2.cvtColor(self.overlay, cv2.COLOR_RGB2BGR)
         return self.style.blend(self.photo_rgb, self.result.labels, self.result.classes, bgr=True)
+
+    @functools.cached_property
+    def _overlay_in_photo(self) -> np.ndarray:
+        """The BGR overlay blended into `photo_rgb` (once: the photo is gone after it); into a new array
+        where the photo's cannot take it (read-only, as a decoder may hand it, or not contiguous)."""
+        rgb = self.photo_rgb
+        out = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else None
+        return self.style.blend(rgb, self.result.labels, self.result.classes, bgr=True, out=out)
 
 
 Writer = Callable[[Path, ExportInput, bool], Any]
@@ -72,6 +87,7 @@ class Exporter:
     write: Writer  # write(path, input, overwrite); raises OutputExistsError / ExportError
     default: bool = True  # written by a batch unless the user picks otherwise
     variant_of: str | None = None  # the same content as that kind in another format (not listed apart)
+    overlay_only: bool = False  # reads the photo only as `ExportInput.overlay_bgr()`, or not at all
 
 
 _REGISTRY: dict[str, Exporter] = {}
@@ -126,6 +142,12 @@ def resolve(kinds: Iterable[str]) -> tuple[Exporter, ...]:
     wanted = {get(k).kind for k in kinds}
     ordered = [e for e in _REGISTRY.values() if e.kind in wanted and e.kind != JSON_KIND]
     return (*ordered, *([_REGISTRY[JSON_KIND]] if JSON_KIND in wanted else []))
+
+
+def overlay_only(kinds: Iterable[str]) -> bool:
+    """Whether every format of `kinds` reads the photo only as `ExportInput.overlay_bgr()` (or not at
+    all): then a caller that needs the photo no more may set `ExportInput.blend_in_place`."""
+    return all(get(k).overlay_only for k in kinds)
 
 
 def target(out_dir: Path, stem: str, kind: str) -> Path:
@@ -189,8 +211,8 @@ def _write_json(path: Path, data: ExportInput, overwrite: bool) -> None:
     export.write_result_json(path, _record(data), overwrite=overwrite)
 
 
-register(Exporter("mask", "Mask PNG (class colours)", "_mask.png", _write_mask))
-register(Exporter("overlay", "Overlay PNG (as shown)", "_overlay.png", _write_overlay))
+register(Exporter("mask", "Mask PNG (class colours)", "_mask.png", _write_mask, overlay_only=True))
+register(Exporter("overlay", "Overlay PNG (as shown)", "_overlay.png", _write_overlay, overlay_only=True))
 register(
     Exporter(
         OVERLAY_JPEG_KIND,
@@ -199,6 +221,7 @@ register(
         _write_overlay_jpeg,
         default=False,
         variant_of="overlay",
+        overlay_only=True,
     )
 )
-register(Exporter(JSON_KIND, "Figures JSON", ".json", _write_json))
+register(Exporter(JSON_KIND, "Figures JSON", ".json", _write_json, overlay_only=True))

@@ -94,7 +94,7 @@ class Segmentation:
     fine grid in tiles mode: what smart select is seeded by)."""
 
     labels: np.ndarray  # uint8 HxW
-    confidence: np.ndarray  # uint8 HxW
+    confidence: np.ndarray | None  # uint8 HxW; None when not asked for (`segment_view(confidence=False)`)
     mean_confidence: float | None  # mean top-class probability over corrosion+asset pixels
     seconds: float
     corrosion_probability: np.ndarray | None = None  # uint8 HxW
@@ -125,10 +125,12 @@ def segment_view(
     *,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
+    confidence: bool = True,
 ) -> Segmentation:
     """`segment` of a photo of (height, width) `shape` from `view`, the photo at any size at least the
     network's working size (a reduced decode, `app.core.photo_decode`; the photo itself for `segment`):
-    the network sees `view`, the labels come out at `shape`."""
+    the network sees `view`, the labels come out at `shape`. Without `confidence` no full-size
+    confidence map is made (a batch that keeps no result): the labels and mean are the same."""
     options = options or InferenceOptions()
     rgb = view
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -136,7 +138,7 @@ def segment_view(
     start = time.perf_counter()
     out_h, out_w = int(shape[0]), int(shape[1])
     keep = _corrosion_id(model.classes) if options.corrosion_probability else None
-    sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep)
+    sink = _StripUpsampler(out_h, out_w, _graded_ids(model.classes), keep, confidence)
     if cancelled is not None and cancelled():
         raise Cancelled("Analysis cancelled.")
     predict = _predictor(model)
@@ -247,13 +249,22 @@ class _StripUpsampler:
     only in the columns where the two rows disagree (class edges). Otherwise (tiles at about the photo's
     size, where blocks would be a row each) strips of 64 rows blend every class. Either way the result
     equals upsampling every class before the argmax. With `keep_id`, that class's probability is
-    written too (`kept`, uint8 x 255): one more interpolated plane, the same blend.
+    written too (`kept`, uint8 x 255): one more interpolated plane, the same blend. Without
+    `confidence` the top-probability plane is not made (the mean confidence is the same).
     """
 
-    def __init__(self, out_h: int, out_w: int, graded_ids: list[int], keep_id: int | None = None) -> None:
+    def __init__(
+        self,
+        out_h: int,
+        out_w: int,
+        graded_ids: list[int],
+        keep_id: int | None = None,
+        confidence: bool = True,
+    ) -> None:
         self.out_h, self.out_w = out_h, out_w
         self.labels = np.empty((out_h, out_w), dtype=np.uint8)
-        self.confidence = np.empty((out_h, out_w), dtype=np.uint8)
+        # The mean confidence comes from the float top probabilities, never from this map.
+        self.confidence = np.empty((out_h, out_w), dtype=np.uint8) if confidence else None
         self._keep_id = keep_id
         self.kept = None if keep_id is None else np.empty((out_h, out_w), dtype=np.uint8)
         self._graded_lut = np.zeros(256, dtype=bool)
@@ -320,27 +331,31 @@ class _StripUpsampler:
         frac = self._frac[r0:r1, None]
         labels0, top0 = self._row_labels[i0], self._row_top[i0]
         step = self._row_top[i1] - top0
-        top = np.multiply(step, frac)  # n x out_w
-        top += top0
+        top = None
+        if self.confidence is not None:
+            top = np.multiply(step, frac)  # n x out_w
+            top += top0
         labels = self.labels[r0:r1]
         labels[:] = labels0
         graded = self._graded_lut[labels0]
         # Where the rows agree, a column's graded top probabilities sum to n * top0 + step * sum(frac).
         column_sums = top0 * np.float32(n) + step * np.float32(frac.sum())
-        edges = np.flatnonzero(labels0 != self._row_labels[i1])
+        edges = (labels0 != self._row_labels[i1]).nonzero()[0]
         if edges.size:
             a = self._rows[i0][edges]
             mixed = a + (self._rows[i1][edges] - a) * frac[:, :, None]
             edge_labels, edge_top = _argmax(mixed)
             labels[:, edges] = edge_labels
-            top[:, edges] = edge_top
+            if top is not None:
+                top[:, edges] = edge_top
             graded[edges] = False
             edge_graded = self._graded_lut[edge_labels]
-            self._conf_sum += float(np.sum(edge_top, where=edge_graded, dtype=np.float64))
+            self._conf_sum += float(_SUM(edge_top, None, np.float64, where=edge_graded))
             self._conf_count += int(np.count_nonzero(edge_graded))
-        self._conf_sum += float(np.sum(column_sums, where=graded, dtype=np.float64))
+        self._conf_sum += float(_SUM(column_sums, None, np.float64, where=graded))
         self._conf_count += n * int(np.count_nonzero(graded))
-        cv2.convertScaleAbs(top, self.confidence[r0:r1], alpha=255.0)  # x 255, rounded, saturated
+        if top is not None:
+            cv2.convertScaleAbs(top, self.confidence[r0:r1], alpha=255.0)  # x 255, rounded, saturated
         if self.kept is not None:
             k0 = self._rows[i0][:, self._keep_id]
             kept = np.multiply(self._rows[i1][:, self._keep_id] - k0, frac)
@@ -355,18 +370,22 @@ class _StripUpsampler:
         bottom *= self._frac[r0:r1, None, None]
         labels, best = _argmax(np.add(top, bottom, out=top))
         self.labels[r0:r1] = labels
-        cv2.convertScaleAbs(best, self.confidence[r0:r1], alpha=255.0)
+        if self.confidence is not None:
+            cv2.convertScaleAbs(best, self.confidence[r0:r1], alpha=255.0)
         if self.kept is not None:
             cv2.convertScaleAbs(np.ascontiguousarray(top[..., self._keep_id]), self.kept[r0:r1], alpha=255.0)
         graded = self._graded_lut[labels]
         self._conf_sum += float(np.sum(best, where=graded, dtype=np.float64))
         self._conf_count += int(np.count_nonzero(graded))
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+    def finish(self) -> tuple[np.ndarray, np.ndarray | None, float | None]:
         if self._next_out < self.out_h:
             self._emit(final=True)
         mean = self._conf_sum / self._conf_count if self._conf_count else None
         return self.labels, self.confidence, mean
+
+
+_SUM = np.add.reduce  # np.sum without its Python wrapper (~256 blocks a 12 MP photo, two sums each)
 
 
 def _argmax(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,10 +45,17 @@ class OverlayStyle:
         return [c for c in classes if self.shows(c.id)]
 
     def blend(
-        self, rgb: np.ndarray, labels: np.ndarray, classes: Sequence[ClassInfo], *, bgr: bool = False
+        self,
+        rgb: np.ndarray,
+        labels: np.ndarray,
+        classes: Sequence[ClassInfo],
+        *,
+        bgr: bool = False,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The overlay of `labels` over `rgb` in this style (`app.core.overlay.blend_overlay`)."""
-        return blend_overlay(rgb, labels, classes, self.visible, self.opacities, bgr=bgr)
+        """The overlay of `labels` over `rgb` in this style (`app.core.overlay.blend_overlay`; `out`
+        may be `rgb` itself)."""
+        return blend_overlay(rgb, labels, classes, self.visible, self.opacities, bgr=bgr, out=out)
 
 
 EVERY_CLASS = OverlayStyle()  # every class drawn at the default opacity

@@ -183,6 +183,102 @@ def test_a_registered_format_is_written_and_required_for_completeness(
     assert not output_paths(tmp_path / "out2", photo.stem).json.exists()
 
 
+def _figures(record: dict) -> dict:
+    """A record without what differs from run to run (time, seconds, the files' proofs, the seal)."""
+    return {k: v for k, v in record.items() if k not in ("analysed_at", "seconds", "files", "record_sha256")}
+
+
+def _photo_file(folder: Path, kind: str) -> Path:
+    """A synthetic pipe saved as `kind`: the decoders' paths (OpenCV, Pillow, EXIF turns, other modes)."""
+    from PIL import Image
+
+    big = kind in ("jpeg", "jpeg turned", "grey jpeg", "cmyk jpeg")
+    rgb = synthetic_pipe(seed=5, size=(300, 400) if big else (48, 64))[0]
+    img = Image.fromarray(rgb)
+    suffix = {"png palette": ".png", "png rgba": ".png", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp"}
+    path = folder / f"pipe{suffix.get(kind, '.jpg')}"
+    if kind == "png palette":
+        img = img.convert("P", palette=Image.Palette.ADAPTIVE)
+    elif kind == "png rgba":
+        img.putalpha(200)
+    elif kind in ("grey jpeg", "cmyk jpeg"):
+        img = img.convert("L" if kind == "grey jpeg" else "CMYK")
+    exif = Image.Exif()
+    if kind == "jpeg turned":
+        exif[0x0112] = 6  # shown turned a quarter: the decode is turned, a copy
+    options: dict = {"quality": 92, "exif": exif} if path.suffix == ".jpg" else {}
+    if kind == "webp":
+        options = {"lossless": True}
+    img.save(path, **options)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "small jpeg",  # scale 1 (under twice the tiny model's input)
+        "jpeg",  # a reduced decode beside the full one
+        "jpeg turned",
+        "grey jpeg",
+        "cmyk jpeg",
+        "png palette",
+        "png rgba",
+        "tiff",
+        "webp",
+        "bmp",
+    ],
+)
+def test_a_batch_that_keeps_no_result_writes_the_bytes_of_one_that_does(
+    tmp_path: Path, tiny_model: SegmentationModel, kind: str
+) -> None:
+    """Keeping no result, the batch makes no confidence map and blends the overlay into the decoded
+    photo: every file the same bytes (figures the same values) as the window's batch, which keeps both."""
+    from app.core.batch_types import PlannedPhoto
+
+    photo = _photo_file(tmp_path, kind)
+    exports = ("mask", "overlay", exporters.OVERLAY_JPEG_KIND, "json")
+    options = BatchOptions(exports=exports)
+    written = {}
+    for keep in (False, True):
+        out = tmp_path / f"keep_{keep}"
+        out.mkdir()
+        item = PlannedPhoto(0, photo, photo.stem, tuple(exporters.targets(out, photo.stem, exports).items()))
+        outcome = batch_module.process_photo(item, options, tiny_model, keep_result=keep)
+        assert outcome.state == DONE
+        written[keep] = {p.name: p.read_bytes() for p in out.iterdir()}
+    kept = outcome.result
+    assert kept is not None and kept.confidence is not None  # the window's batch still gets its map
+    np.testing.assert_array_equal(outcome.photo, read_image(photo))  # and the photo, not the overlay
+    assert (
+        written[False].keys()
+        == written[True].keys()
+        == {"pipe_mask.png", "pipe_overlay.png", "pipe_overlay.jpg", "pipe.json"}
+    )
+    for name in ("pipe_mask.png", "pipe_overlay.png", "pipe_overlay.jpg"):
+        assert written[False][name] == written[True][name], name
+    lean, full = (json.loads(written[k]["pipe.json"]) for k in (False, True))
+    assert _figures(lean) == _figures(full)
+
+
+def test_a_format_reading_the_photo_gets_the_photo_not_its_overlay(
+    tmp_path: Path, tiny_model: SegmentationModel, text_format: None
+) -> None:
+    """A format that reads the photo itself (a report) keeps the overlay from being blended into it."""
+    (photo,) = _photos(tmp_path / "in", 1)
+    seen: list[bool] = []
+
+    def write(path: Path, data: exporters.ExportInput, overwrite: bool) -> None:
+        seen.append(np.array_equal(data.photo_rgb, read_image(photo)))
+        path.write_text("ok")
+
+    exporters.register(exporters.Exporter("text", "Photo check", ".txt", write, default=False))
+    assert not exporters.overlay_only(("mask", exporters.OVERLAY_JPEG_KIND, "text", "json"))
+    assert exporters.overlay_only(("mask", "overlay", exporters.OVERLAY_JPEG_KIND, "json"))
+    options = BatchOptions(exports=("mask", exporters.OVERLAY_JPEG_KIND, "json", "text"))
+    assert run_batch(tiny_model, [photo], tmp_path / "out", options).done == (photo,)
+    assert seen == [True]
+
+
 def test_an_output_folder_that_cannot_be_made(tmp_path: Path, tiny_model: SegmentationModel) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -16,6 +16,7 @@ from app.core.inference import (
     InferenceOptions,
     blend_window,
     segment,
+    segment_view,
     shrink_area,
     tile_starts,
 )
@@ -86,6 +87,23 @@ def test_strips_match_a_full_frame_reference(tiny_model: SegmentationModel, size
     labels, top = _reference(tiny_model, rgb)
     assert (seg.labels == labels).mean() > 0.999
     assert np.abs(seg.confidence.astype(int) - np.round(top * 255)).max() <= 1
+
+
+@pytest.mark.parametrize("mode", ["resize", "tiles"])
+@pytest.mark.parametrize("size", [(300, 400), (45, 700), (33, 33), (1000, 40)])
+def test_without_the_confidence_map_the_labels_and_mean_are_the_same(
+    tiny_model: SegmentationModel, mode: str, size: tuple[int, int]
+) -> None:
+    # What a batch that keeps no result asks for: no full-size confidence, the same figures bit for bit.
+    rgb, _ = synthetic_pipe(seed=size[1], size=size)
+    options = InferenceOptions(mode=mode, corrosion_probability=True)
+    full = segment_view(tiny_model, rgb, size, options)
+    lean = segment_view(tiny_model, rgb, size, options, confidence=False)
+    assert lean.confidence is None and full.confidence is not None
+    np.testing.assert_array_equal(lean.labels, full.labels)
+    np.testing.assert_array_equal(lean.corrosion_probability, full.corrosion_probability)
+    np.testing.assert_array_equal(lean.probabilities, full.probabilities)
+    assert lean.mean_confidence == full.mean_confidence  # exactly: same sums in the same order
 
 
 def test_no_graded_pixels_gives_no_mean_confidence(tiny_model: SegmentationModel) -> None:

@@ -165,3 +165,18 @@ def test_the_fast_blend_equals_the_reference_on_camera_sized_strips(visible, opa
         blend_overlay(view, view_labels, classes, visible, opacity),
         _reference_blend(view, view_labels, classes, visible, opacity),
     )
+    for bgr, want in ((False, expected), (True, expected[..., ::-1])):  # into the photo itself
+        photo = rgb.copy()
+        assert blend_overlay(photo, labels, classes, visible, opacity, bgr=bgr, out=photo) is photo
+        np.testing.assert_array_equal(photo, want)
+        other = np.zeros_like(rgb)  # or into an array of the caller's
+        assert blend_overlay(rgb, labels, classes, visible, opacity, bgr=bgr, out=other) is other
+        np.testing.assert_array_equal(other, want)
+
+
+def test_an_output_array_of_another_shape_or_layout_is_refused() -> None:
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    labels = np.zeros((20, 30), np.uint8)
+    for out in (np.zeros((20, 31, 3), np.uint8), np.zeros((20, 60, 3), np.uint8)[:, ::2], rgb.astype(float)):
+        with pytest.raises(ValueError, match="out must be"):
+            blend_overlay(rgb, labels, DEFAULT_CLASSES, out=out)

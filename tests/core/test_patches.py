@@ -277,6 +277,54 @@ def test_dense_masks_get_the_same_patches_from_opencv_s_statistics(
     assert chosen == patch_stats(labels, DEFAULT_CLASSES)
 
 
+def test_sparse_patches_across_strips_equal_opencv_s_statistics() -> None:
+    """The corroded pixels' own passes go strip by strip (a bool view of the mask): patches that span
+    strips, and strips with none, give OpenCV's sizes, order and boxes."""
+    rng = np.random.default_rng(11)
+    small = (rng.random((90, 32)) < 0.05).astype(np.uint8)
+    mask = cv2.resize(small, (800, 2700), interpolation=cv2.INTER_NEAREST)  # patches 30 rows tall
+    rows = patches._STRIP_PIXELS // mask.shape[1]
+    assert mask.shape[0] > 2 * rows  # three strips
+    mask[rows - 40 : rows + 40, 100:180] = 1  # one patch across the first strip boundary
+    mask[2 * rows - 5 : 2 * rows + 400, 600:603] = 1
+    mask[rows + 50 : 2 * rows - 50, 300:500] = 0  # a band with no corrosion
+    for min_pixels in (1, 200):
+        areas, largest = patches._components(mask, min_pixels)
+        dense_areas, dense_largest = patches._components_dense(mask, min_pixels)
+        np.testing.assert_array_equal(areas, dense_areas)
+        assert largest == dense_largest and len(largest) == patches.LARGEST_LISTED
+
+
+@pytest.mark.parametrize("corner", [(37, 51), (38, 50), (37, 50), (0, 0)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_corroded_box_is_labelled_as_the_whole_mask(corner: tuple[int, int], threads: int) -> None:
+    """The sparse path labels only the box around the corrosion, from an even row and column: patches
+    of equal size (ties, listed in label order) come out in the order of OpenCV's statistics over the
+    whole mask, whatever the corner's parity; from the odd corner itself the labels would differ."""
+    rng = np.random.default_rng(sum(corner))
+    mask = np.zeros((601, 803), np.uint8)
+    y, x = corner
+    for top, left in zip(rng.integers(y, 590, 60), rng.integers(x, 790, 60), strict=True):
+        mask[top : top + 3, left : left + 3] = 1  # squares of 9 pixels, some touching: ties and merges
+    mask[rng.integers(y, 601, 300), rng.integers(x, 803, 300)] = 1  # specks
+    mask[y, x + 1 : x + 4] = 1  # the first corroded row starts at the corner's row
+    mask[y + 1 : y + 5, x] = 1  # and the first corroded column at its column
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        for min_pixels in (1, 9):
+            areas, largest = patches._components(mask, min_pixels)
+            dense_areas, dense_largest = patches._components_dense(mask, min_pixels)
+            np.testing.assert_array_equal(areas, dense_areas)
+            assert largest == dense_largest and len(largest) == patches.LARGEST_LISTED
+        if y % 2 and x % 2:
+            _, whole = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+            _, odd = cv2.connectedComponents(mask[y:, x:], connectivity=8, ltype=cv2.CV_32S)
+            assert not np.array_equal(odd, whole[y:, x:])  # why the box starts on an even corner
+    finally:
+        cv2.setNumThreads(before)
+
+
 @pytest.mark.parametrize("case", ["patches", "dense", "no corrosion", "no asset", "ids of no class"])
 def test_patches_from_the_area_counts_equal_those_counted_afresh(case: str) -> None:
     """`measure_photo` hands the area counts to `patch_stats` instead of counting the classes again."""

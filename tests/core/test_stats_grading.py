@@ -37,6 +37,20 @@ def test_stats_on_a_mask_built_to_the_answer() -> None:
     assert stats.has_asset
 
 
+@pytest.mark.parametrize("shape", [(2700, 800), (3, 1_100_000), (0, 50), (40, 0)])
+def test_stats_over_strips_count_every_pixel_once(shape: tuple[int, int]) -> None:
+    """The classes are counted strip by strip: maps of several strips, a strip of one row, empty maps;
+    ids of no class count in the total only."""
+    labels = np.random.default_rng(5).integers(0, 5, shape, dtype=np.uint8)
+    stats = area_stats(labels, DEFAULT_CLASSES)
+    assert stats.pixels == {c.name: int((labels == c.id).sum()) for c in DEFAULT_CLASSES}
+    assert stats.total == labels.size
+    view = labels[::-2, ::3]  # a strided view
+    assert area_stats(view, DEFAULT_CLASSES).pixels == {
+        c.name: int((view == c.id).sum()) for c in DEFAULT_CLASSES
+    }
+
+
 def test_stats_without_asset_or_corrosion_has_no_share() -> None:
     stats = area_stats(np.full((7, 9), 2, np.uint8), DEFAULT_CLASSES)
     assert stats.corroded_share is None and not stats.has_asset
