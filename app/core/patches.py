@@ -203,6 +203,8 @@ def _corroded_box(mask: np.ndarray) -> tuple[int, int, np.ndarray]:
     an even corner it meets the same blocks in the same order as over the whole mask, and numbers the
     components alike (an odd corner would not: `test_patches` checks both); the rest is background."""
     x, y, w, h = cv2.boundingRect(mask)  # of the non-zero pixels
+    if w == 0 or h == 0:  # none: the whole (empty) mask, as OpenCV crashes on an empty array
+        return 0, 0, mask
     x0, y0 = x - x % 2, y - y % 2
     return x0, y0, mask[y0 : y + h, x0 : x + w]
 

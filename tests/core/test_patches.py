@@ -370,3 +370,11 @@ def test_the_dense_labelling_equals_opencv_s_default(threads: int) -> None:
         )
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_mask_without_corrosion_has_no_patches_even_when_the_counts_say_otherwise() -> None:
+    """Counts kept while editing could go stale: the labelling must then find nothing, not crash."""
+    labels = np.full((50, 60), 1, np.uint8)  # all asset
+    counts = {"corrosion": 5, "asset": 2995, "background": 0}
+    stats = patches.patch_stats(labels, DEFAULT_CLASSES, counts=counts)
+    assert stats is not None and stats.count == 0
