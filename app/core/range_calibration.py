@@ -159,6 +159,20 @@ class RangeCalibration:
             self.review_max_width,
         )
 
+    def statement(self) -> str | None:
+        """What the range promised and held, for a report's statement of accuracy: "Its 80 % range held
+        84 % of inspectors' shares on 194 held-out photos (calibrated for at least 80 % with 90 %
+        confidence)."; None where the held-out figures are not stated."""
+        coverage, photos = self.held_out.get("coverage"), self.held_out.get("photos")
+        if not isinstance(coverage, (int, float)) or not isinstance(photos, int):
+            return None
+        promise = ""
+        if self.confidence is not None:
+            at_least, sure = self.coverage * 100, self.confidence * 100
+            promise = f" (calibrated for at least {at_least:.0f} % with {sure:.0f} % confidence)"
+        held = f"held {coverage * 100:.0f} % of inspectors' shares on {photos} held-out photos"
+        return f"Its {self.label} {held}{promise}."
+
     def to_json(self) -> dict[str, Any]:
         return {
             "method": self.method,

@@ -66,9 +66,12 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
 
 
 def model_typical_error(model: SegmentationModel) -> str:
-    """The line that says how far the model's figures typically are from a person's, from the model's own
-    metadata ("accuracy unknown" without it)."""
-    return model.accuracy_line
+    """The line that says how far the model's figures typically are from a person's, and what its share
+    range held on photos it did not train on, from the model's own metadata ("accuracy unknown" without
+    it)."""
+    cal = model.range_calibration
+    held = None if cal is None else cal.statement()
+    return model.accuracy_line if held is None else f"{model.accuracy_line} {held}"
 
 
 def accuracy_lines(

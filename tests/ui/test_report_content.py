@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,21 @@ def test_both_reports_state_the_models_typical_error(qapp, photos, tiny_model, u
     assert line in " ".join(pages_text(render_pdf_report(result, overlay, rgb, tiny_model)))
     unknown = " ".join(pages_text(render_pdf_report(result, overlay, rgb, uncalibrated_model)))
     assert "Model estimate: accuracy unknown" in unknown
+
+
+def test_the_statement_of_accuracy_says_what_the_range_held_on_unseen_photos(qapp, photos, tmp_path):
+    """A client reading "80 % range 4.9-38.1 %" learns from the report itself what the 80 % means."""
+    from app.core.model import SegmentationModel
+    from tests.helpers.tiny_models import channel_model, figures_metadata
+
+    meta = figures_metadata(confidence=0.9)
+    held = json.loads(meta["corroscope.share_range"])
+    held["held_out"]["photos"] = 194
+    meta["corroscope.share_range"] = json.dumps(held)
+    model = SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=meta), "cpu")
+    result, rgb = photos[0]
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    text = " ".join(pages_text(render_pdf_report(result, overlay, rgb, model))).replace("\u2011", "-")
+    said = "Its 80 % range held 81 % of inspectors' shares on 194 held-out photos"
+    assert said in text and "(calibrated for at least 80 % with 90 % confidence)" in text
+    assert said in " ".join(pages_text(_batch(photos, model))).replace("\u2011", "-")  # no-break hyphens
