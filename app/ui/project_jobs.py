@@ -90,8 +90,7 @@ class ProjectUi(QObject):
         except CorroscopeError as exc:
             self.window.show_message(str(exc), "error")
             return False
-        self.set_project(project)
-        self.window.statusBar().showMessage(f"Project {project.location.display}", 8000)
+        self._on_opened(project)
         return True
 
     def new_dialog(self) -> None:
@@ -108,10 +107,23 @@ class ProjectUi(QObject):
         if path:
             self.open(path)
 
-    def open_server_dialog(self) -> None:
+    def open_server_dialog(self) -> Worker | None:
         url, ok = QInputDialog.getText(self.window, "Project on a server", "postgresql://user@host/database")
-        if ok and url.strip():
-            self.open(url.strip())
+        return self.open_on_server(url.strip()) if ok and url.strip() else None
+
+    def open_on_server(self, url: str) -> Worker:
+        """Connect in a worker: a server that does not answer takes the connect timeout (10 s), during
+        which the window keeps responding and says what it waits for."""
+        worker = Worker(Project.open, url)
+        worker.signals.returned.connect(self._on_opened)
+        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        self.window.busy_label.setText("Connecting to the project's server…")
+        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
+        return self.window.controller.pool.start(worker)
+
+    def _on_opened(self, project: Project) -> None:
+        self.set_project(project)
+        self.window.statusBar().showMessage(f"Project {project.location.display}", 8000)
 
     def add_inspection_dialog(self) -> AddInspectionDialog | None:
         if self.project is None:

@@ -20,6 +20,7 @@ from app.core.project import Project, add_inspection_photos, analyse_record, des
 from app.core.project.records import PhotoEntry
 from app.core.project.trend import DAYS_PER_YEAR
 from tests.helpers.pipe_photos import photo_folder
+from tests.reliability.conftest import cli_env
 
 DATES = (dt.date(2021, 6, 1), dt.date(2022, 6, 15), dt.date(2024, 3, 1))
 RUST = (0.04, 0.12, 0.25)  # worse each year
@@ -282,3 +283,33 @@ def test_review_state_and_scale_are_stored_per_result(target: str, tmp_path: Pat
         "2024-06-01T10:00:00+00:00",
     )
     assert stored.scale_mm_per_px == 0.25
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_connect_timeout() -> None:
+    """A wrong host or a firewall that drops packets must not hold the app for the system's minutes: a
+    listening socket that never answers stands in for it (the kernel completes the TCP handshake)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("psycopg")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/site"
+        code = (
+            "import sys\nfrom app.core.project import Project\nfrom app.core.errors import ProjectError\n"
+            "try:\n    Project.open(sys.argv[1])\nexcept ProjectError as exc:\n    print(exc)\n"
+        )
+        env = {**cli_env(), "CORROSCOPE_DB_CONNECT_SECONDS": "2"}
+        start = time.monotonic()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", code, url], capture_output=True, text=True, timeout=60, env=env
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("still connecting after 60 s: no connect timeout")
+        assert time.monotonic() - start < 30
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Cannot open" in done.stdout and "timeout" in done.stdout.lower(), done.stdout

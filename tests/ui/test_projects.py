@@ -186,3 +186,29 @@ def test_add_inspection_prefills_the_inspector_name_the_app_holds(project_window
     dialog = win.projects.dialogs[-1]
     assert dialog.inspector.text() == "Dana Inspector"
     dialog.reject()
+
+
+def test_a_server_project_connects_in_the_background_and_a_silent_server_is_reported(
+    qtbot, window, monkeypatch
+) -> None:
+    """File ▸ Open project on a server…: the window keeps responding while it connects, and a server that never
+    answers ends in a message after the connect timeout, not a frozen window."""
+    import socket
+    import time
+
+    from PySide6.QtWidgets import QInputDialog
+
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("CORROSCOPE_DB_CONNECT_SECONDS", "2")
+    with socket.socket() as silent:  # the kernel completes the TCP handshake; nothing ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/site"
+        monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (url, True))
+        start = time.monotonic()
+        worker = window.projects.open_server_dialog()
+        assert worker is not None and time.monotonic() - start < 1.0  # returned at once: not connecting here
+        assert "Connecting" in window.busy_label.text()
+        qtbot.waitUntil(lambda: window.banner.level == "error", timeout=30_000)
+    assert "Cannot open" in window.banner.text and "timeout" in window.banner.text.lower()
+    assert window.projects.project is None and window.busy_label.text() == ""

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".corroscope"
 BUSY_TIMEOUT_MS = 15_000  # another window's write waits this long before "database is locked"
+# A server that does not answer (a wrong host, a firewall that drops packets) fails after this many
+# seconds instead of the operating system's minutes; a `connect_timeout` in the URL wins.
+CONNECT_SECONDS_ENV = "CORROSCOPE_DB_CONNECT_SECONDS"
+CONNECT_SECONDS = 10
 _WRITE = "corroscope_write"
 
 
@@ -141,7 +145,9 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
         return engine
     if location.file is None:
         try:
-            return sa.create_engine(location.url, pool_pre_ping=True)
+            return sa.create_engine(
+                location.url, pool_pre_ping=True, connect_args=_connect_args(location.url)
+            )
         except ModuleNotFoundError as exc:
             raise ProjectError(
                 f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
@@ -151,6 +157,17 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _connect_args(url: str | sa.URL) -> dict[str, int]:
+    """libpq's `connect_timeout` (whole seconds, at least 2 as libpq takes it) unless the URL sets one."""
+    if "connect_timeout" in make_url(url).query:
+        return {}
+    try:
+        seconds = float(os.environ.get(CONNECT_SECONDS_ENV, CONNECT_SECONDS))
+    except ValueError:
+        seconds = CONNECT_SECONDS
+    return {"connect_timeout": max(2, round(seconds))}
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
