@@ -105,13 +105,15 @@ class PhotoDecode:
 
     def full(self) -> np.ndarray:
         """The whole photo, uint8 HxWx3 RGB, EXIF-rotated (as `photos.read_image` gives it)."""
+        if self._threaded and self.scale > 1:
+            # The body check comes first: a corrupt photo is refused, never shown, even when OpenCV's
+            # full decode (which decodes a corrupt body silently) has already finished.
+            self.network_view()
         if self._full is not None:
             return self._full
         if not self._threaded:  # read_image's own path
             self._full = _read(self.path, self._max_pixels, self._max_bytes)
             return self._full
-        if self.scale > 1:
-            self.network_view()  # the body check comes first: a corrupt photo is refused, never shown
         self.close()
         if self._error is not None:
             raise self._error

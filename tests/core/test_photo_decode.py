@@ -106,6 +106,10 @@ def test_a_damaged_large_jpeg_is_refused_and_its_full_decode_joined(tmp_path: Pa
     assert photo._thread is None  # joined: no decode left running behind the error
     with pytest.raises(ImageReadError, match=r"damaged\.jpg: corrupt or truncated"):
         start_decode(path, input_size=(32, 32)).full()  # never shown
+    late = start_decode(path, input_size=(32, 32))
+    late.close()  # OpenCV's full decode is done (it decodes a corrupt body silently) before full() is asked
+    with pytest.raises(ImageReadError, match=r"damaged\.jpg: corrupt or truncated"):
+        late.full()  # still never shown: under load this race let a corrupt photo through
 
 
 def test_every_path_gives_the_same_figures_for_a_large_jpeg(
