@@ -191,8 +191,8 @@ def test_add_inspection_prefills_the_inspector_name_the_app_holds(project_window
 def test_a_server_project_connects_in_the_background_and_a_silent_server_is_reported(
     qtbot, window, monkeypatch
 ) -> None:
-    """File ▸ Open project on a server…: the window keeps responding while it connects, and a server that never
-    answers ends in a message after the connect timeout, not a frozen window."""
+    """File ▸ Open project on a server…: the window keeps responding while it connects, and a server
+    that never answers ends in a message after the connect timeout, not a frozen window."""
     import socket
     import time
 
