@@ -57,24 +57,31 @@ class ModelBudget:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelBudget:
         """The defaults, overridden by `CORROSCOPE_LOAD_SECONDS` etc.; a bad value is logged and ignored."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            key = ENV_PREFIX + f.name.upper()
-            text = environ.get(key)
-            if text is None:
-                continue
-            try:
-                value = int(text) if f.type in (int, "int") else float(text)
-                if not (value > 0 and math.isfinite(value)):
-                    raise ValueError
-            except ValueError:
-                log.warning(
-                    "%s=%r is not a positive finite number; the default %s is used", key, text, f.default
-                )
-                continue
-            values[f.name] = value
+        values = {
+            f.name: env_number(
+                ENV_PREFIX + f.name.upper(), f.default, environ, integer=f.type in (int, "int")
+            )
+            for f in fields(cls)
+        }
         return cls(**values)
+
+
+def env_number(
+    key: str, default: Any, environ: Mapping[str, str] | None = None, *, integer: bool = False
+) -> Any:
+    """A positive finite number from the environment variable `key`, else `default` (a bad value is
+    logged and ignored)."""
+    text = (os.environ if environ is None else environ).get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError
+    except ValueError:
+        log.warning("%s=%r is not a positive finite number; the default %s is used", key, text, default)
+        return default
+    return value
 
 
 class Stopper:

@@ -313,3 +313,15 @@ def test_a_server_that_never_answers_is_given_up_after_the_connect_timeout() -> 
         assert time.monotonic() - start < 30
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Cannot open" in done.stdout and "timeout" in done.stdout.lower(), done.stdout
+
+
+def test_a_bad_connect_timeout_setting_is_ignored_and_the_urls_own_wins(monkeypatch) -> None:
+    from app.core.project import engine
+
+    url = "postgresql://nobody@db.example.com/site"
+    for text in ("inf", "nan", "-3", "soon"):  # "inf" crashed round() before the shared parser
+        monkeypatch.setenv(engine.CONNECT_SECONDS_ENV, text)
+        assert engine._connect_args(url) == {"connect_timeout": engine.CONNECT_SECONDS}
+    monkeypatch.setenv(engine.CONNECT_SECONDS_ENV, "0.5")
+    assert engine._connect_args(url) == {"connect_timeout": 2}  # libpq's floor
+    assert engine._connect_args(url + "?connect_timeout=3") == {}

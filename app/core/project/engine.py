@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from app.core.budget import env_number
 from app.core.errors import ProjectError
 from app.core.project.schema import MIGRATIONS, SCHEMA_VERSION, now_utc, v1_metadata
 
@@ -163,11 +164,7 @@ def _connect_args(url: str | sa.URL) -> dict[str, int]:
     """libpq's `connect_timeout` (whole seconds, at least 2 as libpq takes it) unless the URL sets one."""
     if "connect_timeout" in make_url(url).query:
         return {}
-    try:
-        seconds = float(os.environ.get(CONNECT_SECONDS_ENV, CONNECT_SECONDS))
-    except ValueError:
-        seconds = CONNECT_SECONDS
-    return {"connect_timeout": max(2, round(seconds))}
+    return {"connect_timeout": max(2, round(env_number(CONNECT_SECONDS_ENV, CONNECT_SECONDS)))}
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
