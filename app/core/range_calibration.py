@@ -159,19 +159,26 @@ class RangeCalibration:
             self.review_max_width,
         )
 
+    def promise(self) -> str | None:
+        """ "calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence", or None
+        where the file states no confidence (its quantile promised the coverage on average only)."""
+        if self.confidence is None:
+            return None
+        at_least, sure = self.coverage * 100, self.confidence * 100
+        shares = f"at least {at_least:.0f} % of unseen photos' shares"
+        return f"calibrated to hold {shares} with {sure:.0f} % confidence"
+
     def statement(self) -> str | None:
-        """What the range promised and held, for a report's statement of accuracy: "Its 80 % range held
-        84 % of inspectors' shares on 194 held-out photos (calibrated for at least 80 % with 90 %
-        confidence)."; None where the held-out figures are not stated."""
+        """What the range held and promises, for a report's statement of accuracy: "Its 80 % range held
+        84 % of inspectors' shares on 194 held-out photos; calibrated to hold at least 80 % of unseen
+        photos' shares with 90 % confidence."; None where the held-out figures are not stated."""
         coverage, photos = self.held_out.get("coverage"), self.held_out.get("photos")
         if not isinstance(coverage, (int, float)) or not isinstance(photos, int):
             return None
-        promise = ""
-        if self.confidence is not None:
-            at_least, sure = self.coverage * 100, self.confidence * 100
-            promise = f" (calibrated for at least {at_least:.0f} % with {sure:.0f} % confidence)"
+        promise = self.promise()
+        tail = "" if promise is None else f"; {promise}"
         held = f"held {coverage * 100:.0f} % of inspectors' shares on {photos} held-out photos"
-        return f"Its {self.label} {held}{promise}."
+        return f"Its {self.label} {held}{tail}."
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -66,15 +66,10 @@ def _range_text(model: SegmentationModel) -> str:
         held.get("mean_width"), (int, float)
     ):
         return f"{cal.label} (its held-out coverage is not stated)"
-    promise = (
-        ""
-        if cal.confidence is None
-        else f"; calibrated to hold at least {cal.coverage * 100:.0f} % of unseen photos' shares with "
-        f"{cal.confidence * 100:.0f} % confidence"
-    )
+    promise = cal.promise()
     return (
         f"{cal.label}: held {held['coverage'] * 100:.0f} % of inspectors' shares on held-out photos, "
-        f"mean width {held['mean_width']:.0f} points{promise}"
+        f"mean width {held['mean_width']:.0f} points{'' if promise is None else '; ' + promise}"
     )
 
 

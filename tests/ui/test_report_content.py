@@ -197,5 +197,8 @@ def test_the_statement_of_accuracy_says_what_the_range_held_on_unseen_photos(qap
     overlay = blend_overlay(rgb, result.labels, result.classes)
     text = " ".join(pages_text(render_pdf_report(result, overlay, rgb, model))).replace("\u2011", "-")
     said = "Its 80 % range held 81 % of inspectors' shares on 194 held-out photos"
-    assert said in text and "(calibrated for at least 80 % with 90 % confidence)" in text
+    assert (
+        said in text
+        and "; calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence." in text
+    )
     assert said in " ".join(pages_text(_batch(photos, model))).replace("\u2011", "-")  # no-break hyphens
