@@ -231,16 +231,20 @@ def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkey
     assert (out / "manifest.json").is_file()
 
 
-def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, window, tmp_path) -> None:
-    rgb, truth = synthetic_pipe(11, (120, 160))
-    path = tmp_path / "pipe_box.png"
+def _smart_select_on(qtbot, window, path: Path, rgb: np.ndarray):
+    """The photo written to `path` and opened, Smart select chosen: (the model's labels, the edit UI)."""
     from app.core.files import write_png
 
     write_png(path, rgb)
     open_and_wait(qtbot, window, path)
-    model = window.controller.state.model_labels.copy()
     ui = window.editing
     ui.set_tool("smart")
+    return window.controller.state.model_labels.copy(), ui
+
+
+def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, window, tmp_path) -> None:
+    rgb, truth = synthetic_pipe(11, (120, 160))
+    model, ui = _smart_select_on(qtbot, window, tmp_path / "pipe_box.png", rgb)
     pipe = truth != 2
     rows, cols = np.flatnonzero(pipe.any(axis=1)), np.flatnonzero(pipe.any(axis=0))
     x0, x1 = 40, 120  # a box on part of the pipe only: outside it the pipe must go
@@ -272,15 +276,8 @@ def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, 
 def test_ctrl_drag_keeps_the_other_pipe_and_a_plain_drag_wipes_it(qtbot, window, tmp_path) -> None:
     """A photo with two pipes, a box around the upper one: Ctrl+drag leaves everything outside the box
     as it was (its clicks too), a plain drag makes it background."""
-    from app.core.files import write_png
-
     rgb, _truth = two_pipes(120, 160)
-    path = tmp_path / "rack.png"
-    write_png(path, rgb)
-    open_and_wait(qtbot, window, path)
-    model = window.controller.state.model_labels.copy()
-    ui = window.editing
-    ui.set_tool("smart")
+    model, ui = _smart_select_on(qtbot, window, tmp_path / "rack.png", rgb)
     tool = ui.tools["smart"]
     x0, y0, x1, y1 = 16, 14, 144, 55  # the upper pipe spans rows 24-45, the lower one 67-88
     inside = np.zeros(model.shape, bool)
