@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import figures
-from app.core.analysis import PhotoFigures
+from app.core.analysis import REVIEWED_LABELS, PhotoFigures
 from app.core.grading import GradeScale
+from app.core.report_header import time_text
+from app.core.reviewed import ReviewState
 from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -52,6 +54,7 @@ class BatchRow:
     record: Mapping[str, Any] | None = None
     thumbnail: Thumbnail | None = None
     pending: bool = False  # not analysed yet: the batch was cancelled before it (Continue runs it)
+    review: ReviewState | None = None  # an inspector's edit or signature of this photo's mask in the window
 
     @property
     def failed(self) -> bool:
@@ -134,14 +137,19 @@ class BatchTableModel(QAbstractTableModel):
         r = self._rows[index].result
         return r is not None and figures.needs_review(r.assessment, self._scale)
 
-    def update_figures(self, path: Path, figures: PhotoFigures) -> bool:
-        """The row of `path` shows these figures (an inspector's edit of its mask); False: no such row."""
+    def update_figures(self, path: Path, figures: PhotoFigures, review: ReviewState | None = None) -> bool:
+        """The row of `path` shows these figures (an inspector's edit of its mask, signed or not, as
+        `review` says); False: no such row."""
         for i, row in enumerate(self._rows):
             if row.path == path and row.result is not None:
-                self._rows[i] = replace(row, result=figures)
+                self._rows[i] = replace(row, result=figures, review=review)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return True
         return False
+
+    def reviewed_in_window(self, path: Path) -> bool:
+        """The row of `path` shows an inspector's edit or signature (a revert must bring the model's back)."""
+        return any(row.path == path and row.review is not None for row in self._rows)
 
     def set_grade_scale(self, scale: str) -> None:
         self._scale = scale
@@ -215,12 +223,16 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Grade":
             return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution)
         if name == "Review":
+            if r.labels_source == REVIEWED_LABELS:
+                return "reviewed"
             return "needs review" if figures.needs_review(r.assessment, self._scale) else "ok"
         if name == "Confidence":
             return figures.confidence_text(r.mean_confidence)
         if name == "Time (s)":
             return f"{r.seconds:.2f}"
         if name == "Reason":
+            if r.labels_source == REVIEWED_LABELS and row.review is not None:
+                return f"reviewed by {row.review.reviewed_by} on {time_text(row.review.reviewed_at)}"
             return "; ".join(figures.review_reasons(r.assessment, self._scale))
         return ""
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar, QWidget
 
+from app.core.analysis import as_signed
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
@@ -30,6 +31,7 @@ from app.ui.edit_tools import (
 )
 from app.ui.host import WindowHost
 from app.ui.review_actions import ReviewUi
+from app.ui.saved_masks import is_signed
 
 PROGRESS_AFTER_MS = 200
 SK = QKeySequence.StandardKey
@@ -270,6 +272,15 @@ class EditUi(QObject):
         )
         self.actions["open_reviewed"].setEnabled(has_result)
         self._publish_review(session)
+        self._follow_in_batch()
+
+    def _follow_in_batch(self) -> None:
+        """The batch row follows an edit, a signature or a revert of the photo on screen, calmly."""
+        result = self.window.controller.result
+        if result is None or self._rows_timer.isActive():
+            return
+        if self.edits.session is not None or self.window.batch_model.reviewed_in_window(result.path):
+            self._rows_timer.start()
 
     def _publish_review(self, session: EditSession | None) -> None:
         """The session's sign-off goes into the state; the figures panel and others read it there."""
@@ -286,14 +297,19 @@ class EditUi(QObject):
         return self.review.confirm_close()
 
     def _on_figures(self, _result) -> None:
-        if self.edits.session is not None and not self._rows_timer.isActive():
-            self._rows_timer.start()
+        self._follow_in_batch()
         self._publish_review(self.edits.session)
 
     def _update_batch_row(self) -> None:
-        result = self.window.controller.result
-        if result is not None and self.edits.session is not None:
-            self.window.batch_model.update_figures(result.path, result.figures())
+        """The batch row of the photo on screen shows its figures as edited, signed or reverted."""
+        result, session = self.window.controller.result, self.edits.session
+        if result is None:
+            return
+        review = None if session is None else session.review
+        shown = result.figures()
+        if review is not None and is_signed(review):
+            shown = as_signed(shown)  # as the export and the figures panel count a signed mask
+        self.window.batch_model.update_figures(result.path, shown, review)
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

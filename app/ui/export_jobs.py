@@ -130,7 +130,9 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
     for r in rows:
         if r.pending:
             continue
-        if r.result is not None:
+        if r.result is not None and r.review is not None:  # edited or signed in the window: say by whom
+            out.append(PhotoRecord.from_result(r.result).with_review(r.review))
+        elif r.result is not None:
             out.append(r.result)
         elif isinstance(r.record, PhotoRecord):
             out.append(r.record)

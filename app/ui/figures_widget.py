@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import figures
 from app.core.analysis import PhotoResult, as_signed
 from app.core.grading import GradeScale
+from app.core.report_header import time_text
 from app.core.sources import EDITED_REASON
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
@@ -208,7 +209,7 @@ class FiguresWidget(QGroupBox):
         review, scale = self._state.review, self.grade_scale
         if is_signed(review):
             who = review.reviewed_by
-            when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
+            when = f" on {time_text(review.reviewed_at)}" if review.reviewed_at else ""
             return f"✔ Reviewed by {who}{when}.", "color: #205080; font-weight: bold;"
         warn = "color: #a04000; font-weight: bold;"
         if self._is_edited(result):

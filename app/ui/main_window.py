@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.batch.export_csv_requested.connect(self.export_batch_csv)
         self.figures.grade_scale_changed.connect(self._on_grade_scale)
         self.overlay_state.changed.connect(self._save_opacity)
-        self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
         self.viewer.cursor_moved.connect(self.readout.show_at)
         self.viewer.cursor_left.connect(self.readout.leave)
         self._recent_menu.chosen.connect(self.open_photo)

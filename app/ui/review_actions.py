@@ -26,6 +26,11 @@ from app.ui.review_dialog import (
 )
 from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed
 
+NOTHING_TO_SAVE = (
+    "Nothing to save: the mask on screen is the model's. Edit it, or sign it with Edit ▸ Mark reviewed…, "
+    "then save."
+)
+
 
 class ReviewUi(QObject):
     """The review actions of a window's `EditUi`; `on_change` refreshes the edit UI's actions."""
@@ -36,6 +41,13 @@ class ReviewUi(QObject):
         self.edits = edits
         self._update = on_change
         edits.mask_opened.connect(self._on_mask_opened)
+        edits.session_changed.connect(self._drop_stale_notice)
+        edits.edited.connect(self._drop_stale_notice)
+
+    def _drop_stale_notice(self, *_args) -> None:
+        """"Nothing to save" stops being true at the first edit or signature: the banner goes with it."""
+        if self.window.banner.text == NOTHING_TO_SAVE:
+            self.window.banner.dismiss()
 
     @property
     def _parent(self) -> QWidget:
@@ -85,11 +97,7 @@ class ReviewUi(QObject):
             return
         session = self.edits.session
         if session is None or not (session.edited or session.review.is_reviewed):
-            self.window.show_message(
-                "Nothing to save: the mask on screen is the model's. Edit it, or sign it with "
-                "Edit ▸ Mark reviewed…, then save.",
-                "warning",
-            )
+            self.window.show_message(NOTHING_TO_SAVE, "warning")
             return
         if path is None:
             start = self.default_mask_path()

@@ -16,6 +16,7 @@ from app.core.smart_select import SmartSelectOptions
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 from app.ui import review_actions
+from app.ui.batch_widget import COLUMNS
 from app.ui.edit_tools import _point
 from tests.helpers.pipe_photos import two_pipes
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
@@ -364,6 +365,43 @@ def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_pa
     click_row(1)
     click_row(0)  # back: the edits are there
     assert np.array_equal(window.controller.result.labels, edited)
+
+
+def test_a_batch_row_says_who_signed_its_mask_and_goes_back_on_revert(qtbot, window, tmp_path) -> None:
+    from app.ui.export_jobs import batch_records
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo(folder, 3, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    model, table = window.batch_model, window.batch.table
+    rect = table.visualRect(window.batch.proxy.index(0, 0))
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+    before = model.row(0).result
+    window.editing.set_tool("brush")
+    window.editing.set_class("background")
+    drag(qtbot, window, [(10, 30), (110, 60)])
+    column = {name: i for i, name in enumerate(COLUMNS)}
+
+    def cell(name: str) -> str:
+        return model.data(model.index(0, column[name]))
+
+    qtbot.waitUntil(lambda: model.row(0).result.labels_source == "edited", timeout=TIMEOUT_MS)
+    assert cell("Review") == "needs review" and "edited" in cell("Reason")
+
+    window.editing.edits.mark_reviewed("Ann Inspector")
+    qtbot.waitUntil(lambda: cell("Review") == "reviewed", timeout=TIMEOUT_MS)
+    assert cell("Reason").startswith("reviewed by Ann Inspector on ") and "UTC" in cell("Reason")
+    (record,) = batch_records(model.rows)  # what Export CSV writes: the reviewer, with the signed figures
+    assert record["figures_source"] == "reviewed" and record["reviewed_by"] == "Ann Inspector"
+    assert not record["needs_review"]
+
+    window.editing.edits.discard(model.row(0).path)  # Revert to the model's mask
+    qtbot.waitUntil(lambda: model.row(0).review is None, timeout=TIMEOUT_MS)
+    assert model.row(0).result.labels_source == "model"
+    assert model.row(0).result.stats == before.stats
 
 
 def test_middle_button_pans_while_a_tool_is_set(qtbot, opened) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
+from app.core.report_header import time_text
 from app.ui import review_actions
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 from tests.ui.test_edit_gui import drag
@@ -49,7 +50,7 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
     assert review.reviewed_by == "Ann Inspector" and review.reviewed_at
     assert (
         win.figures.review_label.text()
-        == f"✔ Reviewed by Ann Inspector on {review.reviewed_at.replace('T', ' ')}."
+        == f"✔ Reviewed by Ann Inspector on {time_text(review.reviewed_at)}."
     )
     assert "reviewed mask" in win.figures.source_label.text()
     share_range = win.figures.values()["Share range"]
@@ -107,6 +108,8 @@ def test_ctrl_s_on_the_models_own_mask_saves_nothing(qtbot, opened, monkeypatch)
     win.editing.actions["save_reviewed"].trigger()
     assert "Nothing to save" in win.banner.text
     assert not (path.parent.parent / "site photos results").exists()
+    _paint(qtbot, win)
+    assert win.banner.text == "", "the notice is no longer true once the mask is edited: it goes"
 
 
 def test_reopening_a_photo_finds_its_edited_mask_and_says_so(qtbot, opened, monkeypatch) -> None:
