@@ -8,7 +8,9 @@ encoder; long values are cut with a note of their full length.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
+from pathlib import Path
 
 TEXT_LIMIT = 200  # characters of one untrusted value shown in a message
 PATH_LIMIT = 400  # paths are longer by nature; still cut
@@ -56,6 +58,9 @@ def safe_repr(value: object, limit: int = TEXT_LIMIT) -> str:
     return "'" + safe_text(value, limit) + "'"
 
 
+_ESCAPED_BYTE = re.compile(rb"\\x([89a-f][0-9a-f])")  # display_path escapes bytes >= 0x80 only
+
+
 def display_path(path: str | os.PathLike[str]) -> str:
     """A path as text that any UTF-8 writer can write: bytes of the name that are not UTF-8 (surrogate
     escapes on POSIX) become `\\xNN`, so CSV, JSON and the console never fail on them."""
@@ -65,6 +70,17 @@ def display_path(path: str | os.PathLike[str]) -> str:
     except UnicodeEncodeError:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
     return text
+
+
+def path_from_display(text: str) -> Path:
+    """The path `display_path` wrote: its `\\xNN` turned back into the name's raw bytes, when that is a
+    file and the text as written is not (a name may also hold a real backslash)."""
+    literal = Path(text)
+    if "\\x" not in text or os.name == "nt" or literal.exists():
+        return literal
+    raw = _ESCAPED_BYTE.sub(lambda m: bytes([int(m[1], 16)]), text.encode("utf-8"))
+    decoded = Path(os.fsdecode(raw))
+    return decoded if decoded.exists() else literal
 
 
 def provider_name(provider: str) -> str:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.core.text import display_path
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
@@ -58,6 +59,7 @@ class AddInspectionDialog(QDialog):
         self.date.setDisplayFormat("yyyy-MM-dd")
         self.inspector = QLineEdit(inspector)
         self.photos = QListWidget()
+        self._paths: list[Path] = []  # the photos listed, in order
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)
         add_folder.clicked.connect(self._pick_folder)
@@ -83,22 +85,21 @@ class AddInspectionDialog(QDialog):
         self._update_ok()
 
     def add_paths(self, paths: Sequence[Path]) -> None:
-        """Photos (folders are listed, not recursed) into the list, each once."""
-        have = {self.photos.item(n).text() for n in range(self.photos.count())}
+        """Photos (folders are listed, not recursed) into the list, each once. The paths are kept as
+        Python paths: a name that is not UTF-8 would not survive a trip through the list's text."""
         for p in find_images(paths):
-            if str(p) not in have:
-                self.photos.addItem(str(p))
-                have.add(str(p))
+            if p not in self._paths:
+                self._paths.append(p)
+                self.photos.addItem(display_path(p))
         self._update_ok()
 
     def request(self) -> InspectionRequest:
         d = self.date.date()
-        paths = tuple(Path(self.photos.item(n).text()) for n in range(self.photos.count()))
         return InspectionRequest(
             self.asset.currentText().strip(),
             _dt.date(d.year(), d.month(), d.day()),
             self.inspector.text().strip(),
-            paths,
+            tuple(self._paths),
         )
 
     def _pick_photos(self) -> None:

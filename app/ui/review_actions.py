@@ -45,7 +45,7 @@ class ReviewUi(QObject):
         edits.edited.connect(self._drop_stale_notice)
 
     def _drop_stale_notice(self, *_args) -> None:
-        """"Nothing to save" stops being true at the first edit or signature: the banner goes with it."""
+        """The "Nothing to save" notice stops being true at the first edit or signature: it goes."""
         if self.window.banner.text == NOTHING_TO_SAVE:
             self.window.banner.dismiss()
 

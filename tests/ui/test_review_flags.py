@@ -49,8 +49,7 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
     review = win.controller.state.review
     assert review.reviewed_by == "Ann Inspector" and review.reviewed_at
     assert (
-        win.figures.review_label.text()
-        == f"✔ Reviewed by Ann Inspector on {time_text(review.reviewed_at)}."
+        win.figures.review_label.text() == f"✔ Reviewed by Ann Inspector on {time_text(review.reviewed_at)}."
     )
     assert "reviewed mask" in win.figures.source_label.text()
     share_range = win.figures.values()["Share range"]

@@ -29,6 +29,7 @@ from app.core.project.records import (
 )
 from app.core.project.schema import REVIEWED, now_utc
 from app.core.project.trend import Trend, build_trend
+from app.core.text import display_path, path_from_display
 
 log = logging.getLogger(__name__)
 T = rows.T
@@ -215,8 +216,8 @@ class Project:
         """Where the photo is now: beside the project as stored relative to it, else its stored path."""
         candidates = []
         if photo.rel_path is not None and self.location.folder is not None:
-            candidates.append(self.location.folder / photo.rel_path)
-        candidates.append(Path(photo.path))
+            candidates.append(path_from_display(str(self.location.folder / photo.rel_path)))
+        candidates.append(path_from_display(photo.path))
         return next((c for c in candidates if c.is_file()), None)
 
     def trend(self, asset_tag: str) -> Trend:
@@ -325,7 +326,9 @@ class Project:
                 rel = Path(os.path.relpath(absolute, self.location.folder)).as_posix()
             except ValueError:  # another drive on Windows
                 rel = None
-        return {"path": str(absolute), "rel_path": rel}
+        # a name that is not UTF-8 is stored with its bytes as \xNN (a database holds text); read back by
+        # `photo_file`
+        return {"path": display_path(absolute), "rel_path": None if rel is None else display_path(rel)}
 
     def _photo_values(self, entry: PhotoEntry, inspection_id: int) -> dict[str, Any]:
         f, rec = entry.file, entry.record
