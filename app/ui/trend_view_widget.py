@@ -13,6 +13,7 @@ from app.core.project import Trend
 from app.report.project_pdf import rate_text
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
+MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 
 
 def _stamp(date: _dt.date) -> float:
@@ -31,6 +32,7 @@ class TrendViewWidget(QWidget):
         self.share_plot.setLabel("left", "corroded share of the asset", units="%")
         self.share_plot.addLegend(offset=(10, 10))
         self.share_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.share_plot.setYRange(0, 100)  # the whole scale, as the trend PDF draws it
         self.grade_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
         self.grade_plot.setLabel("left", "ASTM D610 (worst)")
         self.grade_plot.setYRange(0, 10)
@@ -61,6 +63,10 @@ class TrendViewWidget(QWidget):
         self.fit_curve.setData([_stamp(d) for d in ends], [fit.at(d) for d in ends] if fit else [])
         self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend)}")
         self.rate_label.setWordWrap(True)
+        stamps = [_stamp(r.date) for r in trend.rows]
+        if stamps:  # the dates with a margin; the grade plot follows (linked)
+            margin = max(MIN_MARGIN_S, 0.05 * (max(stamps) - min(stamps)))
+            self.share_plot.setXRange(min(stamps) - margin, max(stamps) + margin, padding=0)
 
     def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
         """What each curve shows (x: epoch seconds), for tests and exports."""

@@ -78,3 +78,18 @@ def test_the_trend_view_draws_the_fitted_line(qtbot):
     view.set_trend(_trend(MEANS[:2], DATES[:2]))
     assert view.curve_data()["fit"] == ([], [])
     assert "too few inspections" in view.rate_label.text()
+
+
+def test_one_inspection_is_drawn_against_months_not_seconds(qtbot):
+    from app.ui.trend_view_widget import TrendViewWidget, _stamp
+
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    view.set_trend(_trend(MEANS[:1], DATES[:1]))
+    (x0, x1), (y0, y1) = view.share_plot.viewRange()
+    assert x0 < _stamp(DATES[0]) < x1 and x1 - x0 >= 60 * 86_400, "the date axis spans months"
+    assert view.grade_plot.viewRange()[0] == [x0, x1], "the grade plot shares the dates"
+    assert y0 <= 0 and y1 >= 100, "the share on its whole scale, as the trend PDF draws it"
+    view.set_trend(_trend(MEANS))
+    (x0, x1), _ = view.share_plot.viewRange()
+    assert x0 < _stamp(DATES[0]) and x1 > _stamp(DATES[-1])
