@@ -13,6 +13,7 @@ from app.core.project import Trend
 from app.report.project_pdf import rate_text
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
+FIT_NAME = "least-squares line of the mean"
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 
 
@@ -39,10 +40,14 @@ class TrendViewWidget(QWidget):
         self.grade_plot.setXLink(self.share_plot)
         mean_pen = pg.mkPen(MEAN_COLOUR, width=2)
         max_pen = pg.mkPen(MAX_COLOUR, width=2, style=Qt.PenStyle.DashLine)
-        self.mean_curve = self.share_plot.plot([], [], pen=mean_pen, symbol="o", name="mean of the photos")
-        self.max_curve = self.share_plot.plot([], [], pen=max_pen, symbol="s", name="worst photo")
+        self.mean_curve = self.share_plot.plot(
+            [], [], pen=mean_pen, symbol="o", symbolBrush=MEAN_COLOUR, name="mean of the photos"
+        )
+        self.max_curve = self.share_plot.plot(
+            [], [], pen=max_pen, symbol="s", symbolBrush=MAX_COLOUR, name="worst photo"
+        )
         fit_pen = pg.mkPen(GRADE_COLOUR, width=2, style=Qt.PenStyle.DotLine)
-        self.fit_curve = self.share_plot.plot([], [], pen=fit_pen, name="least-squares line of the mean")
+        self.fit_curve = self.share_plot.plot([], [], pen=fit_pen, name=FIT_NAME)
         grade_pen = pg.mkPen(GRADE_COLOUR, width=2)
         self.grade_curve = self.grade_plot.plot([], [], pen=grade_pen, symbol="o", symbolBrush=GRADE_COLOUR)
         layout = QVBoxLayout(self)
@@ -61,6 +66,10 @@ class TrendViewWidget(QWidget):
         fit = trend.fit
         ends = [shares[0].date, shares[-1].date] if fit is not None and shares else []
         self.fit_curve.setData([_stamp(d) for d in ends], [fit.at(d) for d in ends] if fit else [])
+        legend = self.share_plot.plotItem.legend
+        legend.removeItem(self.fit_curve)  # named only when there is a line to name
+        if fit is not None:
+            legend.addItem(self.fit_curve, FIT_NAME)
         self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend)}")
         self.rate_label.setWordWrap(True)
         stamps = [_stamp(r.date) for r in trend.rows]

@@ -90,6 +90,10 @@ def test_one_inspection_is_drawn_against_months_not_seconds(qtbot):
     assert x0 < _stamp(DATES[0]) < x1 and x1 - x0 >= 60 * 86_400, "the date axis spans months"
     assert view.grade_plot.viewRange()[0] == [x0, x1], "the grade plot shares the dates"
     assert y0 <= 0 and y1 >= 100, "the share on its whole scale, as the trend PDF draws it"
+    names = [label.text for _sample, label in view.share_plot.plotItem.legend.items]
+    assert "least-squares line of the mean" not in names, "no line, no legend entry for it"
     view.set_trend(_trend(MEANS))
+    names = [label.text for _sample, label in view.share_plot.plotItem.legend.items]
+    assert names.count("least-squares line of the mean") == 1
     (x0, x1), _ = view.share_plot.viewRange()
     assert x0 < _stamp(DATES[0]) and x1 > _stamp(DATES[-1])
