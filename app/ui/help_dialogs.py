@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -39,6 +39,21 @@ def open_user_guide(parent: QWidget | None = None) -> str | None:
     return None
 
 
+GUIDE_IMAGE_WIDTH = 700  # screenshots fit the dialog (820 px) even indented in a list: no sideways scroll
+
+
+class GuideBrowser(QTextBrowser):
+    """A QTextBrowser whose images are no wider than `GUIDE_IMAGE_WIDTH` (the screenshots are 1280 px)."""
+
+    def loadResource(self, kind: int, url: QUrl):
+        data = super().loadResource(kind, url)
+        if kind == QTextDocument.ResourceType.ImageResource.value:
+            image = data if isinstance(data, QImage) else QImage.fromData(data) if data else QImage()
+            if image.width() > GUIDE_IMAGE_WIDTH:
+                return image.scaledToWidth(GUIDE_IMAGE_WIDTH, Qt.TransformationMode.SmoothTransformation)
+        return data
+
+
 class UserGuideDialog(QDialog):
     """The Markdown guide rendered by a QTextBrowser (its images and links resolved beside it)."""
 
@@ -47,7 +62,7 @@ class UserGuideDialog(QDialog):
         self.setObjectName("user_guide_dialog")
         self.setWindowTitle("Corroscope user guide")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.browser = QTextBrowser()
+        self.browser = GuideBrowser()
         self.browser.setOpenExternalLinks(True)
         self.browser.setSource(QUrl.fromLocalFile(str(path)), QTextDocument.ResourceType.MarkdownResource)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -61,4 +61,8 @@ def test_f1_shows_the_guide_inside_the_app_when_no_program_opens_markdown(qtbot,
     text = dialog.browser.toPlainText()
     assert "Keyboard shortcuts" in text and "| " not in text, "rendered Markdown, not its source"
     assert window.banner.text == ""
+    browser = dialog.browser
+    qtbot.waitUntil(lambda: browser.horizontalScrollBar().maximum() == 0, timeout=5_000)
+    # the screenshots (1280 px wide) are drawn to the dialog's width: nothing to scroll sideways
+    assert browser.document().size().width() <= browser.viewport().width() + 1
     dialog.close()
