@@ -1,0 +1,69 @@
+"""Can any error signal leave a quarter of the photos unflagged with none off by more than 10 points?
+
+For each per-photo signal of a cross-validation's out-of-fold predictions (the held-out range's width,
+the model's uncertainty, and, given a second CV on the same folds, the two networks' disagreement),
+photos are ranked from the most to the least trusted: how many of the most trusted quarter are off by
+more than `OFF_LIMIT` points, and how many photos could pass before the first such miss.
+
+    python -m training.flag_signals runs/cv-shipped-e20 --other runs/cv-hierarchical-e20
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from training.range_fit import CONFIDENCE, OFF_LIMIT, held_out, load_cv
+
+
+def ranked_misses(signal: np.ndarray, error: np.ndarray, limit: float = OFF_LIMIT) -> tuple[int, int]:
+    """(photos off by more than `limit` among the quarter with the lowest `signal`, how many of the
+    lowest pass before the first such photo)."""
+    order = np.argsort(signal, kind="stable")
+    off = error[order] > limit
+    first_miss = int(np.argmax(off)) if off.any() else len(off)
+    return int(off[: len(off) // 4].sum()), first_miss
+
+
+def signals(cv: Path, other: Path | None = None, coverage: float = 0.8) -> tuple[np.ndarray, dict]:
+    """Each photo's share error and its signals (lower: trusted more), in the order of `load_cv`."""
+    _rows, photos = load_cv(cv)
+    _figures, per_photo = held_out(photos, coverage, CONFIDENCE)
+    width = {r["id"]: r["high"] - r["low"] for r in per_photo}
+    error = np.array([p.error for p in photos])
+    out = {
+        "held-out 80 % range width": np.array([width[p.id] for p in photos]),
+        "1 - mean confidence": np.array([1.0 - (p.mean_confidence or 0.0) for p in photos]),
+    }
+    if other is not None:
+        _other_rows, second = load_cv(other)
+        share = {p.id: p.share_pred for p in second}
+        keep = np.array([p.id in share for p in photos])
+        gap = np.array([abs(p.share_pred - share.get(p.id, np.nan)) for p in photos])
+        out = {name: values[keep] for name, values in out.items()}
+        out[f"disagreement with {other.name}"] = gap[keep]
+        error = error[keep]
+    return error, out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.flag_signals", description=__doc__.splitlines()[0])
+    p.add_argument("cv", type=Path, help="a finished training.cv folder")
+    p.add_argument("--other", type=Path, help="a second training.cv on the same folds (its disagreement)")
+    a = p.parse_args(argv)
+    error, found = signals(a.cv, a.other)
+    n = len(error)
+    print(f"{n} out-of-fold photos; {(error > OFF_LIMIT).sum()} off by more than {OFF_LIMIT:g} points")
+    print(f"| signal | off by > {OFF_LIMIT:g} among the most trusted {n // 4} | photos before the first miss |")
+    print("|---|---:|---:|")
+    for name, values in found.items():
+        misses, before = ranked_misses(values, error)
+        print(f"| {name} | {misses} | {before} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
