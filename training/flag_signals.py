@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     error, found = signals(a.cv, a.other)
     n = len(error)
     print(f"{n} out-of-fold photos; {(error > OFF_LIMIT).sum()} off by more than {OFF_LIMIT:g} points")
-    print(f"| signal | off by > {OFF_LIMIT:g} among the most trusted {n // 4} | photos before the first miss |")
+    head = f"off by > {OFF_LIMIT:g} among the most trusted {n // 4}"
+    print(f"| signal | {head} | photos before the first miss |")
     print("|---|---:|---:|")
     for name, values in found.items():
         misses, before = ranked_misses(values, error)
