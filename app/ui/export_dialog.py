@@ -43,6 +43,9 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export results")
         self.folder_edit = QLineEdit(str(folder))
+        # wide enough to read the whole folder (up to a point): where the files go must be seen
+        text_width = self.folder_edit.fontMetrics().horizontalAdvance(str(folder)) + 24
+        self.folder_edit.setMinimumWidth(max(320, min(text_width, 620)))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

@@ -123,3 +123,13 @@ def test_export_dialog_collects_folder_and_kinds(qtbot, tmp_path):
         check.setChecked(False)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert not ok.isEnabled(), "nothing to export: Export is disabled"
+
+
+def test_export_dialog_shows_the_whole_folder(qtbot, tmp_path):
+    folder = tmp_path / "site photos 2026" / "Werk Nord results"
+    dialog = ExportDialog(folder)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    edit = dialog.folder_edit
+    assert edit.fontMetrics().horizontalAdvance(str(folder)) < edit.width(), "where the files go is readable"
