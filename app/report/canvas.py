@@ -177,15 +177,31 @@ class Canvas:
         self.wrapped(QRectF(x, self.y, self.width - x, 0), text)
         self.y += height + self.mm(1)
 
+    def _row_height(self, key: str, value: str, size: float, kw: float) -> float:
+        self.font(size, bold=True)
+        kh = self.wrapped(QRectF(0, 0, kw - self.mm(2), 0), key, draw=False)
+        self.font(size)
+        return max(kh, self.wrapped(QRectF(0, 0, self.width - kw, 0), value, draw=False))
+
+    def section(
+        self, title: str, rows: Sequence[tuple[str, str]], size: float = 9.5, title_size: float = 11
+    ) -> None:
+        """A heading and its key/value rows kept on one page (a short section never leaves a row or two
+        alone on the next page)."""
+        kw = self.width * 0.42
+        self.font(title_size, bold=True)
+        needed = self.wrapped(QRectF(0, 0, self.width, 0), title, draw=False) + self.mm(1)
+        needed += sum(self._row_height(k, v, size, kw) + self.mm(0.8) for k, v in rows)
+        if needed < self.height - self.mm(20):  # a section longer than a page flows as it must
+            self.ensure_space(needed)
+        self.text(title, size=title_size, bold=True)
+        self.rows(rows, size=size)
+
     def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
         """Two-column key/value rows, each wrapping in its column at word boundaries."""
         kw = self.width * key_width
         for key, value in rows:
-            self.font(size, bold=True)
-            kh = self.wrapped(QRectF(0, 0, kw - self.mm(2), 0), key, draw=False)
-            self.font(size)
-            vh = self.wrapped(QRectF(0, 0, self.width - kw, 0), value, draw=False)
-            h = max(kh, vh)
+            h = self._row_height(key, value, size, kw)
             self.ensure_space(h)
             self.painter.setPen(QPen(QColor(20, 20, 20)))
             self.font(size, bold=True)

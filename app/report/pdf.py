@@ -142,5 +142,4 @@ def draw_photo_report(
     who = record.review()
     signed = record.figures_source == "reviewed"
     draw_accuracy(c, accuracy_lines(typical_error, signed, who["reviewed_by"], who["reviewed_at"]))
-    c.text("Model", size=11, bold=True)
-    c.rows(model_rows(model, result.provider), size=8.5)
+    c.section("Model", model_rows(model, result.provider), size=8.5)
