@@ -61,6 +61,8 @@ RECIPES: dict[str, list[str]] = {
     # epoch): the cosine schedule is fitted to 20 epochs
     "shipped-e20": [*SHIPPED, "--epochs", "20"],
     "hierarchical-e20": [*SHIPPED, "--epochs", "20", "--model-setting", 'head="hierarchical"'],
+    # the shipped settings with the corroded share itself in the loss (|soft share - true share| per crop)
+    "share-e20": [*SHIPPED, "--epochs", "20", "--share-weight", "1"],
     # a pipe-vs-background head and a corrosion-vs-asset head whose loss counts true pipe pixels only
     "hierarchical": [*SHIPPED, "--model-setting", 'head="hierarchical"'],
     # the same with a per-image Lovász hinge (a surrogate of 1 - IoU) on the pipe head

@@ -22,6 +22,18 @@ def _soft_dice(truth, pred, axes) -> object:
     return (2.0 * inter + 1.0) / (ops.sum(truth, axis=axes) + ops.sum(pred, axis=axes) + 1.0)
 
 
+def share_l1(onehot, y_pred, corrosion: int, asset: int) -> object:
+    """Mean over the batch's images that show a pipe of |soft share - true share|, the share being
+    corrosion / (corrosion + asset) in 0..1: the figure the app signs, as a differentiable term."""
+    axes = tuple(range(1, len(y_pred.shape) - 1))
+    pred_c, pred_a = ops.sum(y_pred[..., corrosion], axis=axes), ops.sum(y_pred[..., asset], axis=axes)
+    true_c, true_a = ops.sum(onehot[..., corrosion], axis=axes), ops.sum(onehot[..., asset], axis=axes)
+    pred = pred_c / ops.maximum(pred_c + pred_a, _EPS)
+    true = true_c / ops.maximum(true_c + true_a, _EPS)
+    has_pipe = ops.cast(true_c + true_a >= 1.0, "float32")  # a crop of background alone has no share
+    return ops.sum(has_pipe * ops.abs(pred - true)) / ops.maximum(ops.sum(has_pipe), 1.0)
+
+
 def _dice_axes(y_pred, per_image: bool) -> tuple[int, ...]:
     """The axes Dice sums over: the pixels of the whole batch, or of each image (`per_image`)."""
     return tuple(range(1 if per_image else 0, len(y_pred.shape) - 1))
@@ -29,7 +41,8 @@ def _dice_axes(y_pred, per_image: bool) -> tuple[int, ...]:
 
 @keras.saving.register_keras_serializable(package="corroscope")
 class WeightedCEDiceLoss(keras.losses.Loss):
-    """`ce_weight * weighted CE + dice_weight * (1 - mean soft Dice over classes)`.
+    """`ce_weight * weighted CE + dice_weight * (1 - mean soft Dice over classes)`, plus
+    `share_weight * share_l1` (each image's soft corroded share against its true one).
 
     `y_true` holds class ids (N x H x W, any integer or float dtype); `y_pred` holds softmax
     probabilities (N x H x W x C). The cross-entropy is a weighted mean: each pixel counts with its
@@ -44,6 +57,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         ce_weight: float = 1.0,
         dice_weight: float = 1.0,
         dice_per_image: bool = False,
+        share_weight: float = 0.0,
         name: str = "weighted_ce_dice",
         **kwargs,
     ) -> None:
@@ -52,6 +66,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         self.ce_weight = float(ce_weight)
         self.dice_weight = float(dice_weight)
         self.dice_per_image = bool(dice_per_image)
+        self.share_weight = float(share_weight)
 
     def call(self, y_true, y_pred):
         num_classes = len(self.class_weights)
@@ -65,6 +80,10 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         ce = ops.sum(pixel_w * pixel_ce) / ops.maximum(ops.sum(pixel_w), _EPS)
         dice = _soft_dice(onehot, y_pred, _dice_axes(y_pred, self.dice_per_image))
         total = self.ce_weight * ce + self.dice_weight * (1.0 - ops.mean(dice))
+        if self.share_weight:
+            names = [c.name for c in DEFAULT_CLASSES]
+            share = share_l1(onehot, y_pred, names.index("corrosion"), names.index("asset"))
+            total = total + self.share_weight * share
         # One value for the batch; Keras's reduction of a scalar leaves it unchanged.
         return ops.reshape(total, (1,))
 
@@ -75,6 +94,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
             ce_weight=self.ce_weight,
             dice_weight=self.dice_weight,
             dice_per_image=self.dice_per_image,
+            share_weight=self.share_weight,
         )
         return config
 
@@ -178,9 +198,12 @@ def loss_for(
     dice_weight: float = 1.0,
     dice_per_image: bool = False,
     lovasz_weight: float = 0.0,
+    share_weight: float = 0.0,
 ) -> keras.losses.Loss:
     """The loss that fits the model built with `model_settings`: its head decides."""
     if model_settings.get("head", "softmax") == "hierarchical":
+        if share_weight:
+            raise ValueError("the share term is on the softmax head; the hierarchical head has none")
         names = tuple(c.name for c in DEFAULT_CLASSES)
         if names != ("corrosion", "asset", "background"):  # the order HierarchicalProbabilities gives
             raise ValueError(f"the hierarchical head gives corrosion, asset, background, not {names}")
@@ -189,4 +212,6 @@ def loss_for(
         )
     if lovasz_weight:
         raise ValueError('the Lovász hinge is on the pipe head: add --model-setting head="hierarchical"')
-    return WeightedCEDiceLoss(class_weights, dice_weight=dice_weight, dice_per_image=dice_per_image)
+    return WeightedCEDiceLoss(
+        class_weights, dice_weight=dice_weight, dice_per_image=dice_per_image, share_weight=share_weight
+    )

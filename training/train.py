@@ -46,6 +46,7 @@ class TrainConfig:
     dice_weight: float = 1.0
     dice_per_image: bool = False  # soft Dice on each image, averaged (default: pooled over the batch)
     lovasz_weight: float = 0.0  # per-image Lovász hinge on the pipe head (hierarchical head only)
+    share_weight: float = 0.0  # per-image L1 of the soft corroded share against the true one
     patience: int = 15  # 0: no early stopping
     split_from_lists: bool = False
     val_fraction: float = 0.1
@@ -106,6 +107,12 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         default=d.lovasz_weight,
         help="weight of a per-image Lovász hinge on the pipe (hierarchical head)",
     )
+    p.add_argument(
+        "--share-weight",
+        type=float,
+        default=d.share_weight,
+        help="weight of each image's |soft corroded share - true share| (0..1) in the loss",
+    )
     p.add_argument("--patience", type=int, default=d.patience, help="early stopping; 0 = off")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--split-from-lists", action="store_true", help="use DATA/train.txt and DATA/val.txt")
@@ -160,6 +167,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         dice_weight=a.dice_weight,
         dice_per_image=a.dice_per_image,
         lovasz_weight=a.lovasz_weight,
+        share_weight=a.share_weight,
         patience=a.patience,
         split_from_lists=a.split_from_lists,
         val_fraction=a.val_fraction,
@@ -318,6 +326,7 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
                     config.dice_weight,
                     config.dice_per_image,
                     config.lovasz_weight,
+                    config.share_weight,
                 ),
                 jit_compile=config.jit_compile,
             )

@@ -45,6 +45,23 @@ def test_per_image_dice_averages_each_photo():
     assert float(pooled(y_true, p)) != pytest.approx(expected, rel=1e-3)
 
 
+def test_share_term_is_the_mean_l1_of_each_pipe_photos_soft_share():
+    """Photo 1: truth 1 corroded of 2 pipe pixels (0.5); soft share (0.6 + 0.2) / (0.6 + 0.2 + 0.3 + 0.7)
+    = 0.444. Photo 2: background only, no share: left out of the mean."""
+    y_true = np.array([[[0, 1], [2, 2]], [[2, 2], [2, 2]]], np.uint8)  # 2x2x2
+    p1 = [[[0.6, 0.3, 0.1], [0.2, 0.7, 0.1]], [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]]
+    p2 = [[[0.5, 0.2, 0.3], [0.0, 0.0, 1.0]], [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]]
+    p = np.array([p1, p2], np.float32)
+    share_only = WeightedCEDiceLoss([1.0, 1.0, 1.0], ce_weight=0.0, dice_weight=0.0, share_weight=2.0)
+    assert float(share_only(y_true, p)) == pytest.approx(2.0 * abs(0.8 / 1.8 - 0.5), rel=1e-5)
+    plain = WeightedCEDiceLoss([1.0, 1.0, 1.0])
+    assert float(WeightedCEDiceLoss([1.0, 1.0, 1.0], share_weight=1.0)(y_true, p)) == pytest.approx(
+        float(plain(y_true, p)) + abs(0.8 / 1.8 - 0.5), rel=1e-5
+    )
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(share_only))
+    assert again.share_weight == 2.0
+
+
 def test_perfect_prediction_is_near_zero():
     y_true = np.array([[[0, 1], [2, 2]]], np.uint8)
     p = np.eye(3, dtype=np.float32)[y_true]
