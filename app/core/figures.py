@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.core.analysis import EDITED_LABELS, MODEL_LABELS, REVIEWED_LABELS, PhotoFigures
 from app.core.grading import Assessment, Distribution, Grade, GradeScale, d610_label
 from app.core.measures import PhotoMeasures
@@ -47,6 +49,14 @@ def review_reasons(assessment: Assessment, scale: str | GradeScale | None = None
 
 def needs_review(assessment: Assessment, scale: str | GradeScale | None = None) -> bool:
     return bool(review_reasons(assessment, scale))
+
+
+def review_word(result: PhotoFigures, scales: Sequence[str | GradeScale]) -> str:
+    """A table's Review cell: "reviewed" (a person signed the mask), "needs review" on any of `scales`,
+    else "ok"; the batch table and the batch report word it alike."""
+    if result.labels_source == REVIEWED_LABELS:
+        return "reviewed"
+    return "needs review" if any(needs_review(result.assessment, s) for s in scales) else "ok"
 
 
 def grade_text(

@@ -58,11 +58,6 @@ def grade_counts(results: Sequence[PhotoFigures], scale: str) -> list[tuple[str,
     return rows + sorted(counts.items())  # "no grade", or labels another table version gives
 
 
-def review_word(r: PhotoFigures, scales: Sequence[str]) -> str:
-    """The Review cell, worded the same in the summary and the full table."""
-    return "needs review" if any(figures.needs_review(r.assessment, s) for s in scales) else "ok"
-
-
 def _modes(results: Sequence[PhotoFigures]) -> str:
     modes = sorted({r.mode.value for r in results})
     return ", ".join(modes) or "–"
@@ -117,7 +112,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
                 r.path.name,
                 figures.percent_text(r.stats.corroded_share),
                 *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-                review_word(r, scales),
+                figures.review_word(r, scales),
             ]
             for r in worst
         ]
@@ -219,7 +214,7 @@ def draw_batch_report(
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
             *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
-            review_word(r, scales),
+            figures.review_word(r, scales),
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",
         ]

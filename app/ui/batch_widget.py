@@ -223,9 +223,7 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Grade":
             return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution)
         if name == "Review":
-            if r.labels_source == REVIEWED_LABELS:
-                return "reviewed"
-            return "needs review" if figures.needs_review(r.assessment, self._scale) else "ok"
+            return figures.review_word(r, [self._scale])
         if name == "Confidence":
             return figures.confidence_text(r.mean_confidence)
         if name == "Time (s)":

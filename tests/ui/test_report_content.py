@@ -202,3 +202,16 @@ def test_the_statement_of_accuracy_says_what_the_range_held_on_unseen_photos(qap
         and "; calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence." in text
     )
     assert said in " ".join(pages_text(_batch(photos, model))).replace("\u2011", "-")  # no-break hyphens
+
+
+def test_a_signed_photo_reads_reviewed_in_both_tables_of_the_batch_report(qapp, photos, tiny_model):
+    from app.core.analysis import as_signed
+
+    signed = [(as_signed(photos[2][0]), photos[2][1]), *photos[:2]]
+    text = " ".join(pages_text(_batch(signed, tiny_model)))
+    name = signed[0][0].path.name
+    cells = [part.split(" pipe_")[0] for part in text.split(name)[1:]]  # up to the next photo's name
+    table_rows = [c for c in cells if "corroded share" not in c]  # not the photo's card
+    assert len(table_rows) == 2, "the worst-first table and the full table"
+    assert all("reviewed" in row and "needs review" not in row for row in table_rows)
+    assert "1 of 3 photos reviewed by a person" in text
