@@ -95,6 +95,7 @@ class ImageViewerWidget(QGraphicsView):
     def clear(self) -> None:
         self._photo_item.set_content(None)
         self.set_labels(None)
+        self.zoom_changed.emit(self.zoom())  # no photo: the zoom's readout goes
 
     def _photo_size(self) -> QSize:
         return self._photo_item.full_image().size()

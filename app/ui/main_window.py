@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.batch.export_csv_requested.connect(self.export_batch_csv)
         self.figures.grade_scale_changed.connect(self._on_grade_scale)
         self.overlay_state.changed.connect(self._save_opacity)
-        self.viewer.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
+        self.viewer.zoom_changed.connect(self._show_zoom)
         self.viewer.cursor_moved.connect(self.readout.show_at)
         self.viewer.cursor_left.connect(self.readout.leave)
         self._recent_menu.chosen.connect(self.open_photo)
@@ -194,6 +194,9 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, level: str = "info") -> None:
         self.banner.show_message(text, level)
         self.show_status(text.splitlines()[0], 10000)
+
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %" if self.viewer.has_photo() else "")
 
     def show_status(self, text: str, msecs: int = 8000) -> None:
         """A passing status message; the whole text stays readable in the status bar's tooltip."""

@@ -16,9 +16,11 @@ def test_stepping_moves_from_the_selected_row_through_a_failed_one(qtbot, window
     names = [p.name for p in window.batch.paths()]
     assert names == ["pipe_00.png", "pipe_01.png", "pipe_01b.png", "pipe_02.png"]
     open_and_wait(qtbot, window, folder / "pipe_01.png")
+    assert window.zoom_label.text().startswith("Zoom ")
     window.actions["next_photo"].trigger()  # D: the failed row
     assert window.batch.current_path() == folder / "pipe_01b.png"
     assert window.controller.current is None and not window.viewer.has_photo()
+    assert window.zoom_label.text() == "", "no photo on screen: no zoom to read"
     assert window.photo_area.currentWidget() is window.failed_label
     reason = window.batch_model.row(2).reason
     assert reason and reason in window.failed_label.text()
