@@ -3,8 +3,11 @@ and the question before edits are discarded."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,7 +34,9 @@ class ReviewDialog(QDialog):
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("Your name, as it should appear on reports")
         self.note_edit = QPlainTextEdit()
-        self.note_edit.setPlaceholderText("Optional: what you corrected, anything the report should say")
+        self.note_edit.setPlaceholderText(
+            "Optional: what you corrected, anything the report should say (Ctrl+Enter signs)"
+        )
         self.note_edit.setFixedHeight(80)
         form = QFormLayout()
         form.addRow("Inspector:", self.name_edit)
@@ -45,7 +50,7 @@ class ReviewDialog(QDialog):
         self.name_edit.textChanged.connect(self._update_ok)
         layout = QVBoxLayout(self)
         text = QLabel(
-            f"The figures of <b>{photo_name}</b> will come from this mask, "
+            f"The figures of <b>{html.escape(photo_name)}</b> will come from this mask, "
             "signed with your name and the time."
         )
         text.setWordWrap(True)
@@ -54,6 +59,20 @@ class ReviewDialog(QDialog):
         layout.addWidget(self.buttons)
         self._update_ok()
         (self.note_edit if name else self.name_edit).setFocus()
+        self.note_edit.installEventFilter(self)  # Enter in the note is a new line; Ctrl+Enter signs
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.note_edit
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
+                self.accept()
+            return True
+        return super().eventFilter(watched, event)
 
     def _update_ok(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(

@@ -1,0 +1,40 @@
+"""Mark reviewed from the keyboard: the name kept, the note typed, Ctrl+Enter signs; Enter in the note is a
+new line; a photo name is shown as text, never as markup."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel
+
+from app.ui.review_dialog import ReviewDialog
+
+
+def test_ctrl_enter_signs_from_the_note_and_enter_is_a_new_line(qtbot) -> None:
+    dialog = ReviewDialog("pipe.jpg", "Ann Inspector")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.note_edit, "the name is known: the note takes the keys"
+    qtbot.keyClicks(dialog.note_edit, "weld seam repainted")
+    qtbot.keyClick(dialog.note_edit, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.note_edit.toPlainText() == "weld seam repainted\n"
+    qtbot.keyClick(dialog.note_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.name == "Ann Inspector"
+
+
+def test_ctrl_enter_does_not_sign_without_a_name(qtbot) -> None:
+    dialog = ReviewDialog("pipe.jpg", "")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog.note_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.note_edit.toPlainText() == "", "nor does it add a line"
+
+
+def test_a_photo_name_with_markup_is_shown_as_written(qtbot) -> None:
+    name = "<i>pipe</i> & <b>7</b>.jpg"
+    dialog = ReviewDialog(name, "Ann")
+    qtbot.addWidget(dialog)
+    label = next(w for w in dialog.findChildren(QLabel) if "will come from this mask" in w.text())
+    assert "&lt;i&gt;pipe&lt;/i&gt; &amp; &lt;b&gt;7&lt;/b&gt;.jpg" in label.text()
