@@ -31,10 +31,11 @@ BUSY_TIMEOUT_MS = 15_000  # another window's write waits this long before "datab
 CONNECT_SECONDS_ENV = "CORROSCOPE_DB_CONNECT_SECONDS"
 CONNECT_SECONDS = 10
 # A server that vanished once connected (unplugged, a VPN dropped, no reset ever comes) is noticed
-# within ~25 s instead of TCP's minutes: idle 10 s, then a probe every 5 s, 3 unanswered probes end
-# it; on Linux, sent data unacknowledged for 25 s ends it too. A value in the URL wins.
+# in ~20 s instead of TCP's minutes or hours: idle 10 s, then a probe every 5 s, 3 unanswered end it
+# (25 s); on Linux 20 s without an acknowledgement end it (tcp_user_timeout, which also caps the
+# probes). `python -m bench.server_vanish` measures it. A value in the URL wins.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
-TCP_USER_TIMEOUT_MS = 25_000
+TCP_USER_TIMEOUT_MS = 20_000
 _WRITE = "corroscope_write"
 
 
