@@ -66,7 +66,9 @@ class ProjectPanelWidget(QWidget):
         self.project: Project | None = None
         self.view: ProjectView | None = None  # what the tree shows, as last read
         self.reads = ProjectReads(self)  # the project is read here, off the UI thread
-        self._then: list[Callable[[ProjectView], None]] = []  # run with the next view that arrives
+        self._reading: Worker | None = None  # the read of the project under way (one at a time)
+        self._then: list[Callable[[ProjectView], None]] = []  # run with the view it brings
+        self._again: list[Callable[[ProjectView], None]] | None = None  # asked for meanwhile: read again
         self.title = QLabel("No project open (File ▸ New project… / Open project…)")
         self.title.setWordWrap(True)
         self.status = QLabel()  # "Loading the project…", or why it could not be read
@@ -114,7 +116,7 @@ class ProjectPanelWidget(QWidget):
     def set_project(self, project: Project | None) -> None:
         self.project, self.view = project, None
         self.reads.drop_all()  # the last project's reads are of no use now
-        self._then.clear()
+        self._reading, self._then, self._again = None, [], None
         self.tree.clear()  # another project's items say nothing of this one's
         self.figures.clear()
         self.title.setText(
@@ -128,14 +130,37 @@ class ProjectPanelWidget(QWidget):
 
     def refresh(self, then: Callable[[ProjectView], None] | None = None) -> Worker | None:
         """Read the project again on a worker; when it arrives the tree is rebuilt, keeping what was
-        expanded and the item selected, and `then(view)` runs. A newer refresh supersedes this one
-        (its `then` runs with the newer view); a failure is reported through `failed`."""
+        expanded and the item selected, and `then(view)` runs; a failure is reported through `failed`.
+        Asked while a read is under way, the project is read again after it (one read at a time: a
+        stalled server holds one thread, and a picked photo still opens), and `then` waits for that."""
         if self.project is None:
             self._update_enabled()
             return None
-        if then is not None:
-            self._then.append(then)
-        return self.reads.run("view", load_view, self.project, done=self.show_view, failed=self._load_failed)
+        if self._reading is not None:
+            self._again = (self._again or []) + ([then] if then is not None else [])
+            return self._reading
+        self._then = [then] if then is not None else []
+        self._reading = self.reads.run(
+            "view", load_view, self.project, done=self._read_done, failed=self._read_failed
+        )
+        return self._reading
+
+    def _read_done(self, view: ProjectView) -> None:
+        self._reading = None
+        self.show_view(view)
+        self._read_again()
+
+    def _read_failed(self, message: str) -> None:
+        self._reading, self._then = None, []  # what waited for the view (a trend, a compare) is not shown
+        self.status.setText(f"Could not read the project: {message}")
+        self.failed.emit(message)
+        self._read_again()
+
+    def _read_again(self) -> None:
+        if self._again is not None:
+            waiting, self._again = self._again, None
+            self.refresh()
+            self._then = waiting
 
     def show_view(self, view: ProjectView) -> None:
         """Rebuild the tree from `view` (no query), keeping what was expanded and selected."""
@@ -163,11 +188,6 @@ class ProjectPanelWidget(QWidget):
         for then in waiting:
             then(view)
         self.loaded.emit()
-
-    def _load_failed(self, message: str) -> None:
-        self._then.clear()  # what waited for the view (a trend, a compare) is not shown
-        self.status.setText(f"Could not read the project: {message}")
-        self.failed.emit(message)
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

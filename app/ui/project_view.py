@@ -81,7 +81,7 @@ class ProjectReads(QObject):
 
     busy_changed = Signal(bool)  # whether any read is still wanted
 
-    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+    def __init__(self, parent: QObject | None = None, max_threads: int = 3) -> None:
         super().__init__(parent)
         self.pool = WorkerPool(self, max_threads)  # deleted with its owner: late results are dropped
         self._newest: dict[str, Worker] = {}

@@ -71,8 +71,8 @@ def server_window(qtbot, window, pg_database: str, proxy: FreezableProxy, tmp_pa
     return window
 
 
-def _photo_item(panel):
-    return panel.tree.topLevelItem(0).child(0).child(1)
+def _photo_item(panel, inspection: int = 0, photo: int = 1):
+    return panel.tree.topLevelItem(0).child(inspection).child(photo)
 
 
 def test_a_stalled_server_never_freezes_the_window_and_its_end_is_reported(
@@ -90,11 +90,15 @@ def test_a_stalled_server_never_freezes_the_window_and_its_end_is_reported(
         panel.tree.setCurrentItem(_photo_item(panel))  # picked while the server stalls: no query
         assert "Corroded share" in panel.figures.text()
         win.projects.show_trend("P-101-A")  # waits for the project, which the server holds
+        with qtbot.waitSignal(win.controller.photo_analyzed, timeout=4000):  # still opens photos
+            panel.tree.setCurrentItem(_photo_item(panel, 1, 0))
+        assert "Corroded share" in panel.figures.text()
         qtbot.wait(int(STALL_S * 1000))
         assert panel.loading and panel.status.text() == LOADING and not opened
     finally:
         proxy.close()  # the server goes away: every query ends in an error
     qtbot.waitUntil(lambda: win.banner.level == "error" and bool(win.banner.text), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)  # the trend's read, after it, too
     gap = ticks.stop()
     assert gap < MAX_GAP_S, f"the UI thread stood still {gap:.2f} s"
     assert "Cannot read" in win.banner.text and "127.0.0.1" in win.banner.text, win.banner.text
