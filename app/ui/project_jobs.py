@@ -89,11 +89,18 @@ class ProjectUi(QObject):
 
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
-            self.project.close()
+            self.project.abort()  # a read that waits on its server ends now, not when the server answers
         self.project = project
         self.panel.set_project(project)
         self.dock.show()
         self.project_changed.emit(project)
+
+    def shutdown(self) -> None:
+        """The window closes: drop the reads under way and end their connections, so none holds the
+        window's threads (which Qt waits for) while a stalled server says nothing."""
+        self.panel.reads.drop_all()
+        if self.project is not None:
+            self.project.abort()
 
     def open(self, target: str | Path, create: bool = False) -> bool:
         try:

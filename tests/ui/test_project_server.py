@@ -108,9 +108,11 @@ def test_a_stalled_server_never_freezes_the_window_and_its_end_is_reported(
     assert panel.tree.topLevelItemCount() == 1  # what was read before stays on screen
 
 
-def test_a_read_that_arrives_after_another_project_was_opened_is_dropped(
+def test_a_read_of_a_project_replaced_meanwhile_ends_and_says_nothing(
     qtbot, server_window, proxy: FreezableProxy, tmp_path: Path
 ) -> None:
+    """Another project opened while the server holds a read of this one: the read's connection is
+    ended (its thread is free again) and its outcome is dropped; the tree shows the new project."""
     win = server_window
     panel = win.projects.panel
     other = tmp_path / "other.corroscope"
@@ -127,10 +129,10 @@ def test_a_read_that_arrives_after_another_project_was_opened_is_dropped(
         assert win.projects.open(other)  # a file project, opened while the server's read hangs
         qtbot.waitUntil(lambda: not panel.loading and panel.tree.topLevelItemCount() == 1, timeout=TIMEOUT_MS)
         assert panel.tree.topLevelItem(0).text(0) == "V-7"
+        qtbot.waitUntil(lambda: panel.reads.pool.active == 0, timeout=int(SAFETY_S * 1000) - 2000)
     finally:
-        proxy.thaw()  # the server answers the old read now
-    qtbot.waitUntil(lambda: panel.reads.pool.active == 0, timeout=TIMEOUT_MS)
-    qtbot.wait(100)  # its result, queued, is delivered (and must be dropped)
+        proxy.thaw()
+    qtbot.wait(100)  # the old read's failure, queued, is delivered (and must be dropped)
     assert ticks.stop() < MAX_GAP_S
     assert [panel.tree.topLevelItem(n).text(0) for n in range(panel.tree.topLevelItemCount())] == ["V-7"]
     assert panel.view is not None and panel.view.project is win.projects.project
@@ -155,3 +157,23 @@ def test_a_file_project_takes_the_same_path(qtbot, window, tmp_path: Path) -> No
     assert item.data(0, ROLE)[0] == "photo"
     panel.tree.setCurrentItem(item)
     assert "Corroded share" in panel.figures.text()
+
+
+def test_closing_the_window_while_the_server_stalls_frees_its_threads(
+    qtbot, server_window, proxy: FreezableProxy
+) -> None:
+    """Qt waits for a window's threads when it deletes the window: a read held by a stalled server
+    would hold the app's exit; closing ends the read's connection instead."""
+    win = server_window
+    reads = win.projects.panel.reads
+    proxy.freeze()
+    win.projects.panel.refresh()
+    qtbot.waitUntil(lambda: reads.pool.active == 1, timeout=2000)
+    qtbot.wait(300)
+    assert reads.pool.active == 1, "the stalled server holds the read"
+    start = time.monotonic()
+    win.close()
+    qtbot.waitUntil(lambda: reads.pool.active == 0, timeout=int(SAFETY_S * 1000) - 2000)
+    assert time.monotonic() - start < 3
+    qtbot.wait(100)  # the read's failure, queued, is dropped: no message for a window that closed
+    assert not win.banner.text

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sqlite3
 import sys
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +39,17 @@ CONNECT_SECONDS = 10
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 TCP_USER_TIMEOUT_MS = 20_000
 _WRITE = "corroscope_write"
+
+
+@dataclass
+class _Connections:
+    """The DBAPI connections a server engine made (so `abort` can end them), and whether it may make more."""
+
+    made: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    aborted: bool = False
+
+
+_SERVER_CONNECTIONS: weakref.WeakKeyDictionary[sa.Engine, _Connections] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,7 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
         return engine
     if location.file is None:
         try:
-            return sa.create_engine(
+            engine = sa.create_engine(
                 location.url, pool_pre_ping=True, connect_args=_connect_args(location.url)
             )
         except ModuleNotFoundError as exc:
@@ -161,6 +174,8 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
                 f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
                 "install it with: pip install 'corroscope[team]'"
             ) from None
+        _track_connections(engine)
+        return engine
     engine = sa.create_engine(location.url)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
@@ -178,6 +193,35 @@ def _connect_args(url: str | sa.URL) -> dict[str, int]:
         defaults["tcp_user_timeout"] = TCP_USER_TIMEOUT_MS
     given = make_url(url).query
     return {k: v for k, v in defaults.items() if k not in given}
+
+
+def _track_connections(engine: sa.Engine) -> None:
+    state = _SERVER_CONNECTIONS[engine] = _Connections()
+
+    def made(dbapi_conn, _record) -> None:
+        state.made.add(dbapi_conn)
+
+    def refuse(dialect, _record, _cargs, _cparams) -> None:
+        if state.aborted:  # a DBAPI error, so SQLAlchemy reports it as any failed connection
+            raise dialect.loaded_dbapi.OperationalError("the project was closed")
+
+    sa.event.listen(engine, "connect", made)
+    sa.event.listen(engine, "do_connect", refuse)
+
+
+def abort(engine: sa.Engine) -> None:
+    """End every connection of a server engine now, from any thread: a query another thread waits on
+    (a stalled server may never answer) fails at once, and the engine makes no new connection. The
+    socket is shut down under libpq, which then reports the connection closed; SQLite: nothing."""
+    state = _SERVER_CONNECTIONS.get(engine)
+    if state is None:
+        return
+    state.aborted = True
+    for conn in list(state.made):
+        with contextlib.suppress(Exception):  # closed already: nothing to end
+            fd = conn.pgconn.socket
+            with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as dup:  # a duplicate descriptor:
+                dup.shutdown(socket.SHUT_RDWR)  # shutting it down ends libpq's socket, closing it does not
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
