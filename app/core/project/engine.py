@@ -13,6 +13,7 @@ import os
 import socket
 import sqlite3
 import sys
+import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class _Connections:
 
     made: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     aborted: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)  # workers connect while `abort` looks
 
 
 _SERVER_CONNECTIONS: weakref.WeakKeyDictionary[sa.Engine, _Connections] = weakref.WeakKeyDictionary()
@@ -199,7 +201,8 @@ def _track_connections(engine: sa.Engine) -> None:
     state = _SERVER_CONNECTIONS[engine] = _Connections()
 
     def made(dbapi_conn, _record) -> None:
-        state.made.add(dbapi_conn)
+        with state.lock:
+            state.made.add(dbapi_conn)
 
     def refuse(dialect, _record, _cargs, _cparams) -> None:
         if state.aborted:  # a DBAPI error, so SQLAlchemy reports it as any failed connection
@@ -216,8 +219,10 @@ def abort(engine: sa.Engine) -> None:
     state = _SERVER_CONNECTIONS.get(engine)
     if state is None:
         return
-    state.aborted = True
-    for conn in list(state.made):
+    with state.lock:
+        state.aborted = True
+        connections = list(state.made)
+    for conn in connections:
         with contextlib.suppress(Exception):  # closed already: nothing to end
             fd = conn.pgconn.socket
             with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as dup:  # a duplicate descriptor:
