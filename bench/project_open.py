@@ -83,8 +83,10 @@ def measure(target: str, ids: list[int], repeat: int, seed: int = 1) -> dict[str
 
 
 def measure_panel(target: str) -> dict[str, float]:
-    """The project panel (real widgets, offscreen): open the project and fill its tree; then pick every
-    7th stored photo in the tree, which shows its stored figures."""
+    """The project panel (real widgets, offscreen): open the project and fill its tree (read on a
+    worker thread, shown when it arrives); then pick every 7th stored photo in the tree, which shows its
+    stored figures."""
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from app.ui.project_panel_widget import ROLE, ProjectPanelWidget
@@ -93,8 +95,14 @@ def measure_panel(target: str) -> dict[str, float]:
     t0 = time.perf_counter()
     project = Project.open(target)
     panel = ProjectPanelWidget()
+    loop = QEventLoop()  # the worker's read arrives through the event loop
+    panel.loaded.connect(loop.quit)
+    panel.failed.connect(lambda msg: (loop.quit(), print(f"panel: {msg}", file=sys.stderr)))
     panel.set_project(project)
     panel.show()
+    loop.exec()
+    if panel.view is None:
+        raise SystemExit("the panel could not read the project")
     qapp.processEvents()
     filled = (time.perf_counter() - t0) * 1000
     picks = []

@@ -57,13 +57,19 @@ def main(argv: list[str] | None = None) -> int:
             window.projects.add_inspection(InspectionRequest("P-101-A", date, inspector, paths))
             wait(window.projects.inspection_added)
         panel = window.projects.panel
+        while panel.loading:  # the panel reads the project on a worker
+            settle(50)
         panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(2).child(0))
         settle(800)
         saved = [save(window, args.out / "project-panel.png")]
-        trend = window.projects.show_trend("P-101-A")
+        window.projects.show_trend("P-101-A")
+        wait(window.projects.dialog_opened)
+        trend = window.projects.dialogs[-1]
         settle()
         saved.append(save(trend, args.out / "project-trend.png"))
-        compare = window.projects.show_compare("P-101-A")
+        window.projects.show_compare("P-101-A")
+        wait(window.projects.dialog_opened)
+        compare = window.projects.dialogs[-1]
         compare.views[0].zoom_by(2.0)
         settle()
         saved.append(save(compare, args.out / "project-compare.png"))

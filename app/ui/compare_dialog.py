@@ -31,6 +31,7 @@ from app.core.photos import read_image
 from app.core.project import Inspection, Project
 from app.core.reviewed import read_reviewed_mask
 from app.ui.project_panel_widget import stored_figures_text
+from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
 from app.ui.workers import Worker, WorkerPool
 
@@ -163,11 +164,12 @@ def photo_then_overlay(
 class CompareDialog(QDialog):
     """Pick two inspections (and a photo of each); each photo fills its pane, with its overlay, and the
     two views zoom and pan together in proportion. `model` draws the overlays of results that have no
-    reviewed mask (the project keeps figures, not masks)."""
+    reviewed mask (the project keeps figures, not masks). `project` is best the window's `ProjectView`
+    (read on a worker): a `Project` itself is queried here, on the UI thread."""
 
     def __init__(
         self,
-        project: Project,
+        project: ProjectView | Project,
         asset_tag: str,
         parent: QWidget | None = None,
         model: SegmentationModel | None = None,

@@ -118,8 +118,8 @@ def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
     """The header of the report on `path`'s photo: the project's asset, location, inspector and date
     when the open project holds that photo (the typed values fill what it lacks), else the typed ones."""
     typed = window.settings.report_header
-    project = getattr(getattr(window, "projects", None), "project", None)
-    stored = None if project is None or path is None else project_header(project, path)
+    view = getattr(getattr(window, "projects", None), "view", None)  # read on a worker: no query here
+    stored = None if view is None or path is None else project_header(view, path)
     return typed if stored is None else stored.filled_from(typed)
 
 

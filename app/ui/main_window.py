@@ -393,5 +393,6 @@ class MainWindow(QMainWindow):
         self.settings.window_state = self.saveState()
         self.settings.sync()
         QApplication.instance().removeEventFilter(self._compare_filter)
+        self.projects.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

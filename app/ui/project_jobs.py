@@ -1,5 +1,6 @@
 """The window's project: open/new, the panel's dock, and the jobs behind its buttons (add an inspection,
-re-run a photo, show a stored photo) on worker threads; trend and compare dialogs."""
+re-run a photo, show a stored photo) on worker threads; trend and compare dialogs. Nothing here queries
+the project on the UI thread: the panel's `ProjectView` (read on a worker) answers what the window asks."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
 from app.ui.project_panel_widget import ProjectPanelWidget
+from app.ui.project_view import ProjectView
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
@@ -30,13 +32,15 @@ def _add_job(target: str, model, request: InspectionRequest, options: InferenceO
 
 
 def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions) -> int:
+    """Store a new result of the photo; returns how many results the project keeps of it now."""
     with Project.open(target) as project:
         photo = project.photo(photo_id)
         path = None if photo is None else project.photo_file(photo)
         if photo is None or path is None:
             raise CorroscopeError("The photo is not where the project says; relocate it first")
         entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
-        return project.add_result(photo_id, entry)
+        project.add_result(photo_id, entry)
+        return len(project.results(photo_id))
 
 
 def _relocate_job(target: str, folder: Path) -> int:
@@ -51,6 +55,7 @@ class ProjectUi(QObject):
     inspection_added = Signal(object)  # AddSummary
     result_added = Signal(int)  # photo id
     photos_relocated = Signal(int)  # how many were found
+    dialog_opened = Signal(object)  # a trend or compare window, once the project was read for it
 
     def __init__(self, window: WindowHost) -> None:
         super().__init__(window)  # type: ignore[arg-type]  # the host is the QMainWindow
@@ -69,6 +74,12 @@ class ProjectUi(QObject):
         self.panel.photo_activated.connect(self.show_stored_photo)
         self.panel.rerun_requested.connect(self.rerun)
         self.panel.relocate_requested.connect(self.relocate_dialog)
+        self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+
+    @property
+    def view(self) -> ProjectView | None:
+        """The project as the panel last read it (None until it arrives)."""
+        return self.panel.view
 
     @property
     def target(self) -> str:
@@ -78,11 +89,18 @@ class ProjectUi(QObject):
 
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
-            self.project.close()
+            self.project.abort()  # a read that waits on its server ends now, not when the server answers
         self.project = project
         self.panel.set_project(project)
         self.dock.show()
         self.project_changed.emit(project)
+
+    def shutdown(self) -> None:
+        """The window closes: drop the reads under way and end their connections, so none holds the
+        window's threads (which Qt waits for) while a stalled server says nothing."""
+        self.panel.reads.drop_all()
+        if self.project is not None:
+            self.project.abort()
 
     def open(self, target: str | Path, create: bool = False) -> bool:
         try:
@@ -129,7 +147,7 @@ class ProjectUi(QObject):
         if self.project is None:
             return None
         settings = self.window.settings
-        tags = [a.tag for a in self.project.assets()]
+        tags = [a.tag for a in self.view.assets()] if self.view is not None else []
         dialog = AddInspectionDialog(tags, settings.last_folder, inspector=settings.inspector_name)
         dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
@@ -165,12 +183,23 @@ class ProjectUi(QObject):
         self.window.show_message(text + failures, "error" if summary.failures else "info")
         self.inspection_added.emit(summary)
 
-    def show_stored_photo(self, photo_id: int) -> None:
+    def show_stored_photo(self, photo_id: int) -> Worker | None:
         """Open the stored photo the way any photo opens (viewer, overlay, figures, cursor readout); the
-        figures stored in the project stay in the panel beside it."""
-        assert self.project is not None
-        photo = self.project.photo(photo_id)
-        path = None if photo is None else self.project.photo_file(photo)
+        figures stored in the project stay in the panel beside it. Where the photo is now is looked up
+        on a worker (its folder may be a share); a photo picked meanwhile supersedes it."""
+        view = self.view
+        photo = None if view is None else view.photo(photo_id)
+        if view is None or photo is None:
+            return None
+        return self.panel.reads.run(
+            "photo",
+            view.photo_file,
+            photo,
+            done=self._open_stored,
+            failed=lambda msg: self.window.show_message(msg, "error"),
+        )
+
+    def _open_stored(self, path: Path | None) -> None:
         if path is None:
             self.window.show_message("The photo is not where the project says; relocate it.", "error")
             return
@@ -186,10 +215,10 @@ class ProjectUi(QObject):
         if model is None:
             self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
             return None
-        photo = self.project.photo(photo_id)
+        photo = None if self.view is None else self.view.photo(photo_id)
         name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
         worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
-        worker.signals.returned.connect(lambda _rid: self._on_rerun(photo_id, name, model.path.name))
+        worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
         worker.signals.failed.connect(
             lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
         )
@@ -198,10 +227,8 @@ class ProjectUi(QObject):
         worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
         return self.window.controller.pool.start(worker)
 
-    def _on_rerun(self, photo_id: int, name: str, model_name: str) -> None:
-        self.panel.refresh()
-        self.panel.select_photo(photo_id)
-        count = 0 if self.project is None else len(self.project.results(photo_id))
+    def _on_rerun(self, photo_id: int, name: str, model_name: str, count: int) -> None:
+        self.panel.refresh(then=lambda _view: self.panel.select_photo(photo_id))
         self.window.show_message(
             f"Stored a new result for {name} (model {model_name}); the project keeps all {count} results "
             "of this photo, the panel shows the latest.",
@@ -228,19 +255,31 @@ class ProjectUi(QObject):
         self.window.show_message(f"{found} moved photos found again", "info")
         self.photos_relocated.emit(found)
 
-    def show_trend(self, tag: str):
-        """The asset's trend in its own window (pyqtgraph loads here, not at start-up)."""
-        if self.project is None:
-            return None
+    def show_trend(self, tag: str) -> Worker | None:
+        """Read the project again on a worker, then show the asset's trend in its own window
+        (`dialog_opened`; pyqtgraph loads then, not at start-up)."""
+        return None if self.project is None else self.panel.refresh(then=lambda view: self._trend(view, tag))
+
+    def _trend(self, view: ProjectView, tag: str) -> None:
         from app.ui.trend_view_widget import TrendDialog
 
-        return self._keep(TrendDialog(self.project.trend(tag), self.window))
+        try:
+            trend = view.trend(tag)
+        except CorroscopeError as exc:
+            self.window.show_message(str(exc), "error")
+            return
+        self.dialog_opened.emit(self._keep(TrendDialog(trend, self.window)))
 
-    def show_compare(self, tag: str) -> CompareDialog | None:
-        if self.project is None:
-            return None
+    def show_compare(self, tag: str) -> Worker | None:
+        """Read the project again on a worker, then compare two inspections of the asset
+        (`dialog_opened`)."""
+        return (
+            None if self.project is None else self.panel.refresh(then=lambda view: self._compare(view, tag))
+        )
+
+    def _compare(self, view: ProjectView, tag: str) -> None:
         model = self.window.controller.model  # draws the overlays the project keeps no mask of
-        return self._keep(CompareDialog(self.project, tag, self.window, model))
+        self.dialog_opened.emit(self._keep(CompareDialog(view, tag, self.window, model)))
 
     def _keep(self, dialog):
         self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]

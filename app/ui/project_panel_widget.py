@@ -1,8 +1,10 @@
 """The project panel beside the viewer: a tree asset > inspection > photos, and the stored figures of the
-photo picked in it (read from the project, no model run)."""
+photo picked in it (no model run). The project is read on a worker (`ProjectView`); the panel says so
+while it loads and keeps showing what it had."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -19,8 +21,11 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Project, StoredResult
+from app.ui.project_view import ProjectReads, ProjectView, load_view
+from app.ui.workers import Worker
 
 ROLE = Qt.ItemDataRole.UserRole  # ("asset", tag) / ("inspection", id, tag) / ("photo", id, tag)
+LOADING = "Loading the project…"
 
 
 def stored_figures_text(result: StoredResult | None) -> str:
@@ -53,12 +58,21 @@ class ProjectPanelWidget(QWidget):
     compare_requested = Signal(str)  # asset tag
     rerun_requested = Signal(int)  # a stored photo's id
     relocate_requested = Signal()
+    loaded = Signal()  # the tree shows a fresh `view`
+    failed = Signal(str)  # the project could not be read: the reason
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project: Project | None = None
+        self.view: ProjectView | None = None  # what the tree shows, as last read
+        self.reads = ProjectReads(self)  # the project is read here, off the UI thread
+        self._reading: Worker | None = None  # the read of the project under way (one at a time)
+        self._then: list[Callable[[ProjectView], None]] = []  # run with the view it brings
+        self._again: list[Callable[[ProjectView], None]] | None = None  # asked for meanwhile: read again
         self.title = QLabel("No project open (File ▸ New project… / Open project…)")
         self.title.setWordWrap(True)
+        self.status = QLabel()  # "Loading the project…", or why it could not be read
+        self.status.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
         header = self.tree.header()  # the names take the room left; the counts are never clipped
@@ -86,6 +100,7 @@ class ProjectPanelWidget(QWidget):
             buttons.addWidget(b, n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.status)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.figures)
@@ -95,19 +110,61 @@ class ProjectPanelWidget(QWidget):
         self.rerun_button.clicked.connect(self._emit_rerun)
         self.relocate_button.clicked.connect(self.relocate_requested)
         self.tree.currentItemChanged.connect(self._on_current)
+        self.reads.busy_changed.connect(self._on_busy)
         self._update_enabled()
 
     def set_project(self, project: Project | None) -> None:
-        self.project = project
+        self.project, self.view = project, None
+        self.reads.drop_all()  # the last project's reads are of no use now
+        self._reading, self._then, self._again = None, [], None
         self.tree.clear()  # another project's items say nothing of this one's
+        self.figures.clear()
         self.title.setText(
             f"Project {project.location.display}" if project else "No project open (File ▸ New project…)"
         )
         self.refresh()
 
-    def refresh(self) -> None:
-        """Rebuild the tree from the project (after an inspection was added or a re-run), keeping what
-        was expanded and the item selected."""
+    @property
+    def loading(self) -> bool:
+        return self.reads.busy
+
+    def refresh(self, then: Callable[[ProjectView], None] | None = None) -> Worker | None:
+        """Read the project again on a worker; when it arrives the tree is rebuilt, keeping what was
+        expanded and the item selected, and `then(view)` runs; a failure is reported through `failed`.
+        Asked while a read is under way, the project is read again after it (one read at a time: a
+        stalled server holds one thread, and a picked photo still opens), and `then` waits for that."""
+        if self.project is None:
+            self._update_enabled()
+            return None
+        if self._reading is not None:
+            self._again = (self._again or []) + ([then] if then is not None else [])
+            return self._reading
+        self._then = [then] if then is not None else []
+        self._reading = self.reads.run(
+            "view", load_view, self.project, done=self._read_done, failed=self._read_failed
+        )
+        return self._reading
+
+    def _read_done(self, view: ProjectView) -> None:
+        self._reading = None
+        self.show_view(view)
+        self._read_again()
+
+    def _read_failed(self, message: str) -> None:
+        self._reading, self._then = None, []  # what waited for the view (a trend, a compare) is not shown
+        self.status.setText(f"Could not read the project: {message}")
+        self.failed.emit(message)
+        self._read_again()
+
+    def _read_again(self) -> None:
+        if self._again is not None:
+            waiting, self._again = self._again, None
+            self.refresh()
+            self._then = waiting
+
+    def show_view(self, view: ProjectView) -> None:
+        """Rebuild the tree from `view` (no query), keeping what was expanded and selected."""
+        self.view = view
         expanded = {_key(i) for i in self._items() if i.isExpanded()}
         current = self.tree.currentItem()
         selected = _key(current) if current is not None else None
@@ -115,7 +172,7 @@ class ProjectPanelWidget(QWidget):
         self.tree.blockSignals(True)  # a rebuild is no choice of the user's: no photo opens
         self.tree.clear()
         self.figures.clear()
-        self._build()
+        self._build(view)
         for item in self._items():
             key = _key(item)
             item.setExpanded(key in expanded or (first and key[0] == "asset"))
@@ -124,29 +181,35 @@ class ProjectPanelWidget(QWidget):
         self.tree.blockSignals(False)
         item = self.tree.currentItem()
         data = item.data(0, ROLE) if item is not None else None
-        if data and data[0] == "photo" and self.project is not None:
-            self.figures.setText(stored_figures_text(self.project.latest_result(data[1])))
+        if data and data[0] == "photo":
+            self.figures.setText(stored_figures_text(view.latest_result(data[1])))
         self._update_enabled()
+        waiting, self._then = self._then, []
+        for then in waiting:
+            then(view)
+        self.loaded.emit()
 
-    def _build(self) -> None:
-        if self.project is not None:
-            inspections = self.project.inspections()
-            results = self.project.latest_results(i.id for i in inspections)
-            for asset in self.project.assets():
-                a_item = QTreeWidgetItem([asset.tag, ""])
-                a_item.setData(0, ROLE, ("asset", asset.tag))
-                self.tree.addTopLevelItem(a_item)
-                for i in (i for i in inspections if i.asset_id == asset.id):
-                    self._add_inspection_item(a_item, i, {r.photo_id: r for r in results[i.id]})
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.status.setText(LOADING)
+        elif self.status.text() == LOADING:
+            self.status.clear()
 
-    def _add_inspection_item(self, parent: QTreeWidgetItem, inspection, by_photo) -> None:
+    def _build(self, view: ProjectView) -> None:
+        for asset in view.assets():
+            a_item = QTreeWidgetItem([asset.tag, ""])
+            a_item.setData(0, ROLE, ("asset", asset.tag))
+            self.tree.addTopLevelItem(a_item)
+            for i in view.inspections(asset.tag):
+                self._add_inspection_item(a_item, view, i)
+
+    def _add_inspection_item(self, parent: QTreeWidgetItem, view: ProjectView, inspection) -> None:
         who = f" · {inspection.inspector}" if inspection.inspector else ""
         item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", str(inspection.photo_count)])
         item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))
         parent.addChild(item)
-        assert self.project is not None
-        for photo in self.project.photos(inspection.id):
-            r = by_photo.get(photo.id)
+        for photo in view.photos(inspection.id):
+            r = view.latest_result(photo.id)
             share = percent_text(r.corroded_share) if r else ""
             child = QTreeWidgetItem([Path(photo.path).name, share])
             child.setToolTip(0, photo.path)
@@ -177,10 +240,10 @@ class ProjectPanelWidget(QWidget):
     def _on_current(self, item: QTreeWidgetItem | None, _previous=None) -> None:
         self._update_enabled()
         data = item.data(0, ROLE) if item is not None else None
-        if not data or data[0] != "photo" or self.project is None:
+        if not data or data[0] != "photo" or self.view is None:
             self.figures.clear()
             return
-        self.figures.setText(stored_figures_text(self.project.latest_result(data[1])))
+        self.figures.setText(stored_figures_text(self.view.latest_result(data[1])))  # no query
         self.photo_activated.emit(data[1])
 
     def _emit_asset(self, signal) -> None:

@@ -321,7 +321,7 @@ def test_a_bad_connect_timeout_setting_is_ignored_and_the_urls_own_wins(monkeypa
     url = "postgresql://nobody@db.example.com/site"
     for text in ("inf", "nan", "-3", "soon"):  # "inf" crashed round() before the shared parser
         monkeypatch.setenv(engine.CONNECT_SECONDS_ENV, text)
-        assert engine._connect_args(url) == {"connect_timeout": engine.CONNECT_SECONDS}
+        assert engine._connect_args(url)["connect_timeout"] == engine.CONNECT_SECONDS
     monkeypatch.setenv(engine.CONNECT_SECONDS_ENV, "0.5")
-    assert engine._connect_args(url) == {"connect_timeout": 2}  # libpq's floor
-    assert engine._connect_args(url + "?connect_timeout=3") == {}
+    assert engine._connect_args(url)["connect_timeout"] == 2  # libpq's floor
+    assert "connect_timeout" not in engine._connect_args(url + "?connect_timeout=3")

@@ -1,5 +1,6 @@
 """The project in the window (pytest-qt, real widgets, real SQLite): create a project from the File
-menu, add two inspections through the dialog, open a stored photo, the trend view and compare."""
+menu, add two inspections through the dialog, open a stored photo, the trend view and compare. The panel
+reads the project on a worker: a test waits until it has (`_read`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 DATES = (dt.date(2022, 5, 1), dt.date(2024, 5, 1))
 
 
+def _read(qtbot, win) -> None:
+    """Wait until the panel has read the project (it does on a worker)."""
+    qtbot.waitUntil(lambda: not win.projects.panel.loading, timeout=TIMEOUT_MS)
+
+
 def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str, count: int = 3) -> None:
     win.projects.panel.add_button.click()
     dialog = win.projects.dialogs[-1]
@@ -34,6 +40,7 @@ def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str,
     assert dialog.photos.count() == count
     with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    _read(qtbot, win)
 
 
 @pytest.fixture
@@ -43,6 +50,7 @@ def project_window(qtbot, window, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "site"), ""))
     window.actions["new_project"].trigger()
     assert target.is_file() and window.projects.project is not None
+    _read(qtbot, window)
     for n, date in enumerate(DATES):
         folder = photo_folder(tmp_path / f"insp{n}", 3, 0.05 + 0.15 * n, seed=n, size=(48, 64))
         _add_through_dialog(qtbot, window, folder, date, inspector=f"inspector {n}")
@@ -90,10 +98,11 @@ def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot,
         assert len(project.results(photo_id)) == 2  # the re-run is kept beside the first result
 
 
-def test_the_trend_view_plots_each_inspection(project_window) -> None:
+def test_the_trend_view_plots_each_inspection(qtbot, project_window) -> None:
     win, target = project_window
-    win.projects.panel.trend_button.click()
-    dialog = win.projects.dialogs[-1]
+    with qtbot.waitSignal(win.projects.dialog_opened, timeout=TIMEOUT_MS) as opened:
+        win.projects.panel.trend_button.click()
+    dialog = opened.args[0]
     assert isinstance(dialog, TrendDialog) and dialog.isVisible()
     with Project.open(target) as project:
         trend = project.trend("P-101-A")
@@ -106,8 +115,9 @@ def test_the_trend_view_plots_each_inspection(project_window) -> None:
 
 def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
     win, _target = project_window
-    win.projects.panel.compare_button.click()
-    dialog = win.projects.dialogs[-1]
+    with qtbot.waitSignal(win.projects.dialog_opened, timeout=TIMEOUT_MS) as opened:
+        win.projects.panel.compare_button.click()
+    dialog = opened.args[0]
     assert isinstance(dialog, CompareDialog) and dialog.isVisible()
     left, right = dialog.views
     qtbot.waitUntil(lambda: all(p is not None for p in dialog.photos), timeout=TIMEOUT_MS)
@@ -165,6 +175,7 @@ def test_the_tree_keeps_expansion_and_selection_and_rerun_says_what_it_stored(
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
         assert "Re-running the model on" in win.busy_label.text()
+    _read(qtbot, win)
     assert _tree_state(tree) == before  # so does Re-run
     assert "Stored a new result for" in win.banner.text and "all 2 results" in win.banner.text
 

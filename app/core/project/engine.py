@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sqlite3
-from dataclasses import dataclass
+import sys
+import threading
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +33,25 @@ BUSY_TIMEOUT_MS = 15_000  # another window's write waits this long before "datab
 # seconds instead of the operating system's minutes; a `connect_timeout` in the URL wins.
 CONNECT_SECONDS_ENV = "CORROSCOPE_DB_CONNECT_SECONDS"
 CONNECT_SECONDS = 10
+# A server that vanished once connected (unplugged, a VPN dropped, no reset ever comes) is noticed
+# in ~20 s instead of TCP's minutes or hours: idle 10 s, then a probe every 5 s, 3 unanswered end it
+# (25 s); on Linux 20 s without an acknowledgement end it (tcp_user_timeout, which also caps the
+# probes). `python -m bench.server_vanish` measures it. A value in the URL wins.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+TCP_USER_TIMEOUT_MS = 20_000
 _WRITE = "corroscope_write"
+
+
+@dataclass
+class _Connections:
+    """The DBAPI connections a server engine made (so `abort` can end them), and whether it may make more."""
+
+    made: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    aborted: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)  # workers connect while `abort` looks
+
+
+_SERVER_CONNECTIONS: weakref.WeakKeyDictionary[sa.Engine, _Connections] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -146,7 +168,7 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
         return engine
     if location.file is None:
         try:
-            return sa.create_engine(
+            engine = sa.create_engine(
                 location.url, pool_pre_ping=True, connect_args=_connect_args(location.url)
             )
         except ModuleNotFoundError as exc:
@@ -154,6 +176,8 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
                 f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
                 "install it with: pip install 'corroscope[team]'"
             ) from None
+        _track_connections(engine)
+        return engine
     engine = sa.create_engine(location.url)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
@@ -161,10 +185,48 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
 
 
 def _connect_args(url: str | sa.URL) -> dict[str, int]:
-    """libpq's `connect_timeout` (whole seconds, at least 2 as libpq takes it) unless the URL sets one."""
-    if "connect_timeout" in make_url(url).query:
-        return {}
-    return {"connect_timeout": max(2, round(env_number(CONNECT_SECONDS_ENV, CONNECT_SECONDS)))}
+    """libpq's `connect_timeout` (whole seconds, at least 2 as libpq takes it) and TCP keepalives
+    (`KEEPALIVES`, and `tcp_user_timeout` on Linux), each unless the URL sets it."""
+    defaults: dict[str, int] = {
+        "connect_timeout": max(2, round(env_number(CONNECT_SECONDS_ENV, CONNECT_SECONDS))),
+        **KEEPALIVES,
+    }
+    if sys.platform.startswith("linux"):  # libpq takes it only where the kernel has TCP_USER_TIMEOUT
+        defaults["tcp_user_timeout"] = TCP_USER_TIMEOUT_MS
+    given = make_url(url).query
+    return {k: v for k, v in defaults.items() if k not in given}
+
+
+def _track_connections(engine: sa.Engine) -> None:
+    state = _SERVER_CONNECTIONS[engine] = _Connections()
+
+    def made(dbapi_conn, _record) -> None:
+        with state.lock:
+            state.made.add(dbapi_conn)
+
+    def refuse(dialect, _record, _cargs, _cparams) -> None:
+        if state.aborted:  # a DBAPI error, so SQLAlchemy reports it as any failed connection
+            raise dialect.loaded_dbapi.OperationalError("the project was closed")
+
+    sa.event.listen(engine, "connect", made)
+    sa.event.listen(engine, "do_connect", refuse)
+
+
+def abort(engine: sa.Engine) -> None:
+    """End every connection of a server engine now, from any thread: a query another thread waits on
+    (a stalled server may never answer) fails at once, and the engine makes no new connection. The
+    socket is shut down under libpq, which then reports the connection closed; SQLite: nothing."""
+    state = _SERVER_CONNECTIONS.get(engine)
+    if state is None:
+        return
+    with state.lock:
+        state.aborted = True
+        connections = list(state.made)
+    for conn in connections:
+        with contextlib.suppress(Exception):  # closed already: nothing to end
+            fd = conn.pgconn.socket
+            with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as dup:  # a duplicate descriptor:
+                dup.shutdown(socket.SHUT_RDWR)  # shutting it down ends libpq's socket, closing it does not
 
 
 def writer(engine: sa.Engine) -> sa.Engine:

@@ -100,6 +100,12 @@ class Project:
     def close(self) -> None:
         self._engine.dispose()
 
+    def abort(self) -> None:
+        """Close the project now, even while another thread's query waits on a server that stalled:
+        that query fails at once (ProjectError), and no new connection is made (closing a window)."""
+        eng.abort(self._engine)
+        self._engine.dispose()
+
     def __enter__(self) -> Project:
         return self
 
