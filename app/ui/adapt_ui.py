@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,26 +14,84 @@ from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.photos import find_images
 from app.core.reviewed import reviewed_mask_path
 from app.ui.export_folders import export_folder
+from app.ui.questions import ask_yes, names_list
+from app.ui.saved_masks import is_signed
 from app.ui.workers import Worker
 
 SITE_MODEL_NAME = "site-model.onnx"
 
 
-def reviewed_photos(window) -> list[tuple[Path, Path]]:
-    """(photo, reviewed mask) for the batch's photos, else the shown photo's folder: masks saved by
-    File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
+def _candidate_photos(window) -> list[Path]:
+    """The batch's photos, else those of the shown photo's folder."""
     photos = window.batch.paths()
     result = window.controller.result
     if not photos and result is not None:
         photos = find_images([result.path.parent])
+    return photos
+
+
+def reviewed_photos(window) -> list[tuple[Path, Path]]:
+    """(photo, reviewed mask) for the batch's photos, else the shown photo's folder: masks saved by
+    File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
     pairs = []
-    for photo in photos:
+    for photo in _candidate_photos(window):
         for folder in (photo.parent, export_folder(window.settings, "photo", photo.parent)):
             mask = reviewed_mask_path(folder, photo.stem)
             if mask.is_file():
                 pairs.append((photo, mask))
                 break
     return pairs
+
+
+@dataclass(frozen=True)
+class AdaptPlan:
+    """The reviewed masks on disk, and the photos signed in this window whose masks are not saved yet."""
+
+    saved: list[tuple[Path, Path]]
+    unsaved: list  # EditSession: signed, not saved
+
+    @property
+    def count(self) -> int:
+        return len(self.saved) + len(self.unsaved)
+
+
+def adapt_plan(window) -> AdaptPlan:
+    saved = reviewed_photos(window)
+    editing = getattr(window, "editing", None)
+    if editing is None:
+        return AdaptPlan(saved, [])
+    have = {photo for photo, _mask in saved}
+    wanted = set(_candidate_photos(window))
+    unsaved = [
+        s
+        for s in editing.edits.unsaved_sessions()
+        if is_signed(s.review) and s.path in wanted and s.path not in have
+    ]
+    return AdaptPlan(saved, unsaved)
+
+
+def too_few_text(plan: AdaptPlan, least: int) -> str:
+    return (
+        f"Adaptation needs at least {least} reviewed photos; these photos have {plan.count} "
+        f"({len(plan.saved)} with a saved reviewed mask, {len(plan.unsaved)} signed in this window and not "
+        "saved yet). Review more photos (Edit ▸ Mark reviewed…; File ▸ Save corrected mask keeps the mask), "
+        "then adapt. The base model stays in use."
+    )
+
+
+def save_masks_text(plan: AdaptPlan) -> str:
+    return (
+        f"{len(plan.unsaved)} signed photo(s) have no saved reviewed mask yet:\n"
+        + names_list([s.path.name for s in plan.unsaved])
+        + "\n\nAdaptation learns from saved masks. Save these now, as File ▸ Save corrected mask does?"
+    )
+
+
+def save_then_adapt(saves: list[Callable[[], list[Path]]], *args, **kwargs) -> AdaptResult:
+    """Worker job: write the signed masks not saved yet, then adapt (`adapt_model`'s arguments)."""
+    for save in saves:
+        save()
+    return adapt_model(*args, **kwargs)
 
 
 def result_text(result: AdaptResult) -> str:
@@ -47,14 +107,22 @@ def result_text(result: AdaptResult) -> str:
 class AdaptRun:
     """One adaptation: the worker, its progress dialog, and what happens when it ends."""
 
-    def __init__(self, window, base: Path, pairs: list[tuple[Path, Path]], out: Path) -> None:
+    def __init__(
+        self,
+        window,
+        base: Path,
+        pairs: list[tuple[Path, Path]],
+        out: Path,
+        saves: list[Callable[[], list[Path]]] | None = None,
+    ) -> None:
+        """`saves`: jobs writing signed masks that `pairs` names and that are not on disk yet."""
         self.window = window
         self.dialog = QProgressDialog("Adapting the model…", "Cancel", 0, 1, window)
         self.dialog.setWindowTitle("Adapt to reviewed photos")
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
         self.worker = Worker(
-            adapt_model, base, pairs, out, AdaptSettings(), overwrite=True,
+            save_then_adapt, list(saves or []), base, pairs, out, AdaptSettings(), overwrite=True,
             progress=self._progress, cancelled=lambda: self.worker.is_cancelled,
         )  # fmt: skip
         sig = self.worker.signals
@@ -91,3 +159,7 @@ def ask_output(parent: QWidget, folder: Path) -> Path | None:
     if not path:
         return None
     return Path(path) if path.lower().endswith(".onnx") else Path(path + ".onnx")
+
+
+def ask_save_signed_masks(parent: QWidget | None, text: str) -> bool:
+    return ask_yes(parent, "save_signed_question", "Save the signed masks?", text, "Save and adapt", "Cancel")

@@ -9,13 +9,23 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 import app
+from app.core.adapt import AdaptSettings
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
-from app.ui.adapt_ui import AdaptRun, ask_output, reviewed_photos
+from app.ui.adapt_ui import (
+    AdaptRun,
+    adapt_plan,
+    ask_output,
+    ask_save_signed_masks,
+    save_masks_text,
+    too_few_text,
+)
+from app.ui.export_folders import export_folder
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.host import WindowHost
 from app.ui.model_info_dialog import ModelInfoDialog
 from app.ui.overlay_state import DEFAULT_OPACITY
+from app.ui.saved_masks import corrected_mask_path
 from app.ui.window_actions import all_shortcuts
 
 NO_MODEL_TEXT = (
@@ -93,22 +103,32 @@ class ModelMenu(QObject):
             self.host.controller.load_model(path, self.host.settings.device)
 
     def adapt_model_dialog(self) -> None:
-        """Refit the loaded model to the reviewed masks of the batch's (or the folder's) photos."""
+        """Refit the loaded model to the reviewed masks of the batch's (or the folder's) photos; photos
+        signed in this window but not saved are saved first, if the user agrees."""
         model = self.host.controller.model
         if model is None:
             return
-        pairs = reviewed_photos(self.host)
-        if not pairs:
-            self.host.show_message(
-                "No reviewed masks found for these photos: review a few (Edit ▸ Mark reviewed, File ▸ Save "
-                "corrected mask), then adapt.",
-                "warning",
-            )
+        plan = adapt_plan(self.host)
+        least = AdaptSettings().min_photos
+        if plan.count < least:
+            self.host.show_message(too_few_text(plan, least), "warning")
             return
-        out = ask_output(self.host, pairs[0][0].parent)
+        unsaved = plan.unsaved
+        if unsaved and not ask_save_signed_masks(self._parent, save_masks_text(plan)):
+            return
+        first = plan.saved[0][0] if plan.saved else unsaved[0].path
+        out = ask_output(self.host, first.parent)
         if out is None:
             return
-        self._adapt_run = AdaptRun(self.host, model.path, pairs, out)  # kept until it ends
+        pairs, saves = list(plan.saved), []
+        edits = self.host.editing.edits if unsaved else None
+        for session in unsaved:
+            folder = export_folder(self.host.settings, "photo", session.path.parent)
+            target = corrected_mask_path(folder, session.path.stem, session.review)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            saves.append(edits.save_job(target, overwrite=False, session=session))
+            pairs.append((session.path, target))
+        self._adapt_run = AdaptRun(self.host, model.path, pairs, out, saves)  # kept until it ends
         self._adapt_run.start()
 
     def set_cpu_only(self, on: bool) -> None:

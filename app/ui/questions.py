@@ -50,6 +50,13 @@ def _ask(
     return box.exec() == QMessageBox.StandardButton.Yes
 
 
+def ask_yes(
+    parent: QWidget | None, name: str, title: str, text: str, yes: str, no: str, info: str = ""
+) -> bool:
+    """A question whose default answer is yes."""
+    return _ask(parent, name, title, text, yes, no, info, default_yes=True)
+
+
 def ask_include_subfolders(parent: QWidget | None, paths: Sequence[Path], nested: int) -> bool:
     return _ask(
         parent,

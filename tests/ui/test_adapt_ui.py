@@ -84,3 +84,36 @@ def test_the_progress_dialog_names_the_step_its_bar_shows(qtbot, settings, tmp_p
     assert run.dialog.labelText() == "Leave-one-out 3 of 5"  # not the step before
     run.dialog.close()
     win.controller.shutdown()
+
+
+def test_photos_signed_in_the_window_are_saved_first_when_the_user_agrees(
+    qtbot, settings, tmp_path, monkeypatch
+):
+    from app.core.reviewed import read_reviewed_mask
+    from app.ui import adapt_ui
+
+    base = site_model(tmp_path / "base.onnx")
+    photos, _masks = _site(tmp_path, 5)  # no mask on disk beside the photos
+    win = _window(qtbot, settings, base)
+    with qtbot.waitSignal(win.controller.batch_finished, timeout=TIMEOUT_MS):
+        win.open_folder(photos[0].parent)
+    for photo in photos[:4]:
+        open_and_wait(qtbot, win, photo)
+        win.editing.edits.mark_reviewed("Ann Inspector")
+    asked: list[str] = []
+    monkeypatch.setattr(adapt_ui, "ask_yes", lambda _p, _n, _t, text, *_a: asked.append(text) or True)
+    win.actions["adapt_model"].trigger()  # four signed: too few, said before any question or file dialog
+    assert not asked and "at least 5 reviewed photos; these photos have 4 (0 with a saved" in win.banner.text
+    open_and_wait(qtbot, win, photos[4])
+    win.editing.edits.mark_reviewed("Ann Inspector")
+    out = tmp_path / "site-model.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    win.actions["adapt_model"].trigger()
+    assert len(asked) == 1 and all(p.name in asked[0] for p in photos)
+    qtbot.waitUntil(lambda: "Adapt" in win.banner.text and "at least" not in win.banner.text, timeout=60_000)
+    results = photos[0].parent.parent / f"{photos[0].parent.name} results"
+    for photo in photos:
+        saved = read_reviewed_mask(results / f"{photo.stem}_mask.reviewed.png")
+        assert saved.review.reviewed_by == "Ann Inspector"
+    assert not win.editing.edits.unsaved_sessions(), "what was saved counts as saved"
+    win.controller.shutdown()
