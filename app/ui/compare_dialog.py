@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
-from app.core.overlay import blend_overlay
+from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
 from app.core.project import Inspection, Project
@@ -136,27 +136,31 @@ class SyncedImageView(QGraphicsView):
 
 
 def overlay_rgb(
-    rgb: np.ndarray, path: Path, reviewed_mask: str | None, model: SegmentationModel | None
+    rgb: np.ndarray,
+    path: Path,
+    reviewed_mask: str | None,
+    model: SegmentationModel | None,
+    style: OverlayStyle = EVERY_CLASS,
 ) -> np.ndarray | None:
     """The photo with its overlay: from the reviewed mask when the result has one, else from the model
     (worker thread); None when neither is at hand."""
     if reviewed_mask and Path(reviewed_mask).is_file():
         labels = read_reviewed_mask(reviewed_mask, (rgb.shape[1], rgb.shape[0])).labels
-        return blend_overlay(rgb, labels, DEFAULT_CLASSES)
+        return style.blend(rgb, labels, DEFAULT_CLASSES)
     if model is None:
         return None
     result = analyze_photo(model, path)  # the figures' own path (the reduced decode), not `rgb`'s
-    return blend_overlay(rgb, result.labels, result.classes)
+    return style.blend(rgb, result.labels, result.classes)
 
 
 def photo_then_overlay(
-    path: Path, reviewed_mask: str | None, model: SegmentationModel | None
+    path: Path, reviewed_mask: str | None, model: SegmentationModel | None, style: OverlayStyle = EVERY_CLASS
 ) -> Iterator[tuple[str, QImage]]:
     """("photo", the photo) as soon as it is read, then ("overlay", the photo with its overlay) when
     there is one (worker thread: a camera photo takes a while to read, its overlay longer)."""
     rgb = read_image(path)
     yield "photo", rgb_to_qimage(rgb)
-    out = overlay_rgb(rgb, path, reviewed_mask, model)
+    out = overlay_rgb(rgb, path, reviewed_mask, model, style)
     if out is not None:
         yield "overlay", rgb_to_qimage(out)
 
@@ -173,10 +177,12 @@ class CompareDialog(QDialog):
         asset_tag: str,
         parent: QWidget | None = None,
         model: SegmentationModel | None = None,
+        style: OverlayStyle = EVERY_CLASS,
     ) -> None:
+        """`style`: the classes and opacities drawn (the window's overlay, as on screen)."""
         super().__init__(parent)
         self.setWindowTitle(f"Compare inspections of {asset_tag}")
-        self.project, self.model = project, model
+        self.project, self.model, self.style = project, model, style
         self.inspections: list[Inspection] = project.inspections(asset_tag)
         self.views = (SyncedImageView(), SyncedImageView())
         self.inspection_boxes = (QComboBox(), QComboBox())
@@ -243,7 +249,7 @@ class CompareDialog(QDialog):
         self._jobs[side] = None
         if path is not None:
             reviewed = None if result is None else result.reviewed_mask
-            worker = Worker(photo_then_overlay, path, reviewed, self.model)
+            worker = Worker(photo_then_overlay, path, reviewed, self.model, self.style)
             worker.signals.yielded.connect(lambda item, s=side, p=photo_id: self._image_ready(s, p, *item))
             worker.signals.failed.connect(lambda msg, s=side, p=photo_id: self._image_failed(s, p, msg))
             self._jobs[side] = self.pool.start(worker)

@@ -279,7 +279,8 @@ class ProjectUi(QObject):
 
     def _compare(self, view: ProjectView, tag: str) -> None:
         model = self.window.controller.model  # draws the overlays the project keeps no mask of
-        self.dialog_opened.emit(self._keep(CompareDialog(view, tag, self.window, model)))
+        style = self.window.overlay_state.style  # the classes drawn as in the window
+        self.dialog_opened.emit(self._keep(CompareDialog(view, tag, self.window, model, style)))
 
     def _keep(self, dialog):
         self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]

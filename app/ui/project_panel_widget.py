@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Project, StoredResult
+from app.core.text import provider_name
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
 
@@ -36,10 +37,12 @@ def stored_figures_text(result: StoredResult | None) -> str:
     if result.astm_d610 is None:
         lines.append("No grade (no asset in view)")
     else:
-        lines.append(f"ASTM D610: {result.astm_d610}   ISO 4628-3: Ri {result.iso_4628_3}")
+        d610 = result.record.get("astm_d610_with_distribution") or result.astm_d610  # "2-S" as elsewhere
+        lines.append(f"ASTM D610: {d610}   ISO 4628-3: Ri {result.iso_4628_3}")
     if result.needs_review:
         lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
-    lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {result.provider}, {result.mode}")
+    provider = provider_name(result.provider)
+    lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
     lines.append(f"Review: {result.review_state}")
     return "\n".join(lines)
 

@@ -107,3 +107,20 @@ def test_photos_are_read_off_the_ui_thread_and_a_bad_one_says_why(
         lambda: "not an image Corroscope can read" in dialog.figure_labels[1].text(), timeout=TIMEOUT_MS
     )
     assert dialog.photos[1] is None
+
+
+def test_the_overlay_draws_the_classes_the_window_draws(qtbot, two_sizes, tiny_model):
+    from app.core.overlay_style import OverlayStyle
+
+    style = OverlayStyle.of({0, 1}, {0: 0.7})  # background hidden, as the window starts
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model, style=style)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
+    photo_id = dialog.photo_boxes[0].currentData()
+    path = two_sizes.photo_file(two_sizes.photo(photo_id))
+    rgb = read_image(path)
+    labels = analyze_rgb(tiny_model, rgb, path).labels
+    shown = qimage_to_rgb(dialog.views[0].image())
+    assert np.array_equal(shown, style.blend(rgb, labels, tiny_model.classes))
+    assert not np.array_equal(shown, blend_overlay(rgb, labels, tiny_model.classes))

@@ -126,6 +126,9 @@ def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
         "Corroded share" in dialog.figure_labels[0].text()
         and "Corroded share" in dialog.figure_labels[1].text()
     )
+    assert dialog.style == win.overlay_state.style, "the classes drawn as in the window"
+    text = dialog.figure_labels[0].text()
+    assert ", CPU, resize" in text and "ExecutionProvider" not in text, "the provider named as elsewhere"
     left.zoom_by(4.0)
     assert right.zoom == pytest.approx(left.zoom)
     left.horizontalScrollBar().setValue(left.horizontalScrollBar().maximum())
