@@ -48,6 +48,16 @@ def _relocate_job(target: str, folder: Path) -> int:
         return len(project.relocate(folder))
 
 
+def ask_server_url(parent: QWidget | None) -> str:
+    """The server's URL, typed in a dialog wide enough to read one whole; "" when cancelled."""
+    dialog = QInputDialog(parent)
+    dialog.setObjectName("server_url_dialog")
+    dialog.setWindowTitle("Open project on a server")
+    dialog.setLabelText("PostgreSQL URL, e.g. postgresql://user@host:5432/database")
+    dialog.resize(max(dialog.sizeHint().width(), 560), dialog.sizeHint().height())
+    return dialog.textValue().strip() if dialog.exec() else ""
+
+
 class ProjectUi(QObject):
     """Owns the open project of a window; the window only forwards its two File menu actions here."""
 
@@ -126,8 +136,8 @@ class ProjectUi(QObject):
             self.open(path)
 
     def open_server_dialog(self) -> Worker | None:
-        url, ok = QInputDialog.getText(self.window, "Project on a server", "postgresql://user@host/database")
-        return self.open_on_server(url.strip()) if ok and url.strip() else None
+        url = ask_server_url(self.window)  # type: ignore[arg-type]  # the host is the QMainWindow
+        return self.open_on_server(url) if url else None
 
     def open_on_server(self, url: str) -> Worker:
         """Connect in a worker: a server that does not answer takes the connect timeout (10 s), during

@@ -210,7 +210,7 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
     import socket
     import time
 
-    from PySide6.QtWidgets import QInputDialog
+    from app.ui import project_jobs
 
     pytest.importorskip("psycopg")
     monkeypatch.setenv("CORROSCOPE_DB_CONNECT_SECONDS", "2")
@@ -218,7 +218,7 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/site"
-        monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (url, True))
+        monkeypatch.setattr(project_jobs, "ask_server_url", lambda _parent: url)
         start = time.monotonic()
         worker = window.projects.open_server_dialog()
         assert worker is not None and time.monotonic() - start < 1.0  # returned at once: not connecting here
@@ -226,3 +226,24 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
         qtbot.waitUntil(lambda: window.banner.level == "error", timeout=30_000)
     assert "Cannot open" in window.banner.text and "timeout" in window.banner.text.lower()
     assert window.projects.project is None and window.busy_label.text() == ""
+
+
+def test_the_server_url_dialog_is_wide_enough_for_a_url(qtbot, window, monkeypatch) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    from app.ui.project_jobs import ask_server_url
+
+    url = "postgresql://inspector@db.plant-north.example.com:5432/corrosion_2026"
+    seen: list[int] = []
+
+    def type_and_accept() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog)
+        seen.append(dialog.width())
+        dialog.setTextValue(f"  {url} ")
+        dialog.accept()
+
+    QTimer.singleShot(0, type_and_accept)
+    assert ask_server_url(window) == url
+    assert seen and seen[0] >= 560
