@@ -5,15 +5,27 @@ from __future__ import annotations
 import html
 import json
 from itertools import islice
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core import contract
 from app.core.model import SegmentationModel
+from app.core.paths import models_dir
 from app.core.text import PATH_LIMIT, safe_text
 
 _SHOWN = 400  # characters of one value the model states (metadata can hold megabytes)
 _MAX_ENTRIES = 200  # metrics and classes listed; the rest are not shown
+
+
+def model_file_text(path: Path) -> str:
+    """A model bundled with the program by its name and where it is inside the program; any other by its
+    whole path (which file is loaded must be unmistakable)."""
+    try:
+        inside = path.resolve().relative_to(models_dir().resolve())
+    except ValueError:
+        return str(path)
+    return f"{inside.as_posix()} (bundled with Corroscope, in its models folder)"
 
 
 def model_info_html(model: SegmentationModel) -> str:
@@ -21,7 +33,7 @@ def model_info_html(model: SegmentationModel) -> str:
     e = html.escape
     meta = model.metadata
     rows = [
-        ("File", str(model.path)),
+        ("File", model_file_text(model.path)),
         ("SHA-256", model.sha256),
         ("Architecture", meta.get(contract.KEY_ARCHITECTURE, "not stated")),
         ("Backbone", meta.get(contract.KEY_BACKBONE, "not stated")),

@@ -144,6 +144,19 @@ def test_model_info_dialog_lists_classes_sha_and_metrics(window):
     assert "CPUExecutionProvider" in html
 
 
+def test_model_info_names_a_bundled_model_by_its_place_in_the_program_and_others_by_path(tmp_path):
+    from app.core.paths import models_dir
+    from app.ui.model_info_dialog import model_file_text
+
+    bundled = models_dir() / "corrosion-deeplabv3plus-mobilenetv2.int8.onnx"
+    assert model_file_text(bundled) == (
+        "corrosion-deeplabv3plus-mobilenetv2.int8.onnx (bundled with Corroscope, in its models folder)"
+    )
+    assert str(models_dir()) not in model_file_text(bundled), "no machine's install path in the dialog"
+    own = tmp_path / "site-model.onnx"
+    assert model_file_text(own) == str(own)
+
+
 def test_model_info_dialog_names_the_members_of_an_ensemble(tmp_path):
     members = [{"file": "a.onnx", "sha256": "ab" * 32}, {"file": "b.onnx", "sha256": "cd" * 32}]
     path = channel_model(tmp_path / "ens.onnx", metadata={contract.KEY_ENSEMBLE: json.dumps(members)})
