@@ -79,6 +79,14 @@ EDIT_ACTIONS = (
     ActionSpec("revert", "&Edit", "Revert to the &model's mask…", "revert", None),
     ActionSpec("inspector", "&Edit", "Inspector &name…", "change_inspector", None),
     ActionSpec("save_reviewed", "&File", "&Save corrected mask…", "save_reviewed_mask", SK.Save),
+    ActionSpec(
+        "save_all_reviewed",
+        "&File",
+        "Save &all corrected masks",
+        "save_all_corrected",
+        "Ctrl+Shift+S",
+        tip="every photo edited or signed in this window and not saved, each to its results folder",
+    ),
     ActionSpec("open_reviewed", "&File", "Open corrected mas&k…", "open_reviewed_mask_dialog", None),
     ActionSpec(
         "export_training", "&File", "Export reviewed photos as &training data…", "export_training", None
@@ -267,6 +275,7 @@ class EditUi(QObject):
         for name in ("mark_reviewed", "save_reviewed"):
             self.actions[name].setEnabled(has_result)
         self.actions["revert"].setEnabled(session is not None)
+        self.actions["save_all_reviewed"].setEnabled(bool(self.edits.unsaved_sessions()))
         self.actions["export_training"].setEnabled(
             any(s.review.is_reviewed for s in self.edits.sessions.values())
         )

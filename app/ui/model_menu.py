@@ -20,12 +20,10 @@ from app.ui.adapt_ui import (
     save_masks_text,
     too_few_text,
 )
-from app.ui.export_folders import export_folder
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.host import WindowHost
 from app.ui.model_info_dialog import ModelInfoDialog
 from app.ui.overlay_state import DEFAULT_OPACITY
-from app.ui.saved_masks import corrected_mask_path
 from app.ui.window_actions import all_shortcuts
 
 NO_MODEL_TEXT = (
@@ -121,13 +119,12 @@ class ModelMenu(QObject):
         if out is None:
             return
         pairs, saves = list(plan.saved), []
-        edits = self.host.editing.edits if unsaved else None
-        for session in unsaved:
-            folder = export_folder(self.host.settings, "photo", session.path.parent)
-            target = corrected_mask_path(folder, session.path.stem, session.review)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            saves.append(edits.save_job(target, overwrite=False, session=session))
-            pairs.append((session.path, target))
+        if unsaved:
+            review = self.host.editing.review
+            pairs += [(session.path, target) for session, target in review.mask_targets(unsaved)]
+            saves = review.save_jobs(unsaved)
+            if saves is None:  # the user keeps a file in the way
+                return
         self._adapt_run = AdaptRun(self.host, model.path, pairs, out, saves)  # kept until it ends
         self._adapt_run.start()
 

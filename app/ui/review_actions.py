@@ -211,9 +211,9 @@ class ReviewUi(QObject):
             return self.save_all(unsaved)
         return answer == DISCARD
 
-    def save_all(self, sessions: list) -> bool:
-        """Write each session's corrected mask (its own file, else its results folder), now: the app is
-        about to quit. Files that are not the session's own are replaced only if the user agrees."""
+    def mask_targets(self, sessions: list) -> list[tuple]:
+        """(session, where its mask goes): its own file when it has one of that kind, else the default
+        name in its photo's results folder."""
         targets = []
         for session in sessions:
             folder = export_folder(self.window.settings, "photo", session.path.parent)
@@ -224,17 +224,63 @@ class ReviewUi(QObject):
                 else None
             )
             targets.append((session, own or default))
+        return targets
+
+    def save_jobs(self, sessions: list) -> list | None:
+        """The jobs writing each session's mask where `mask_targets` says; None when the user keeps a
+        file that is not the session's own."""
+        targets = self.mask_targets(sessions)
         others = [t for s, t in targets if t.exists() and t != s.mask_path]
         if others and not confirm_overwrite(self._parent, others):
-            return False
-        written = []
+            return None
+        jobs = []
         for session, target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             job = self.edits.save_job(target, overwrite=target.exists(), session=session)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def save_all_corrected(self) -> None:
+        """File ▸ Save all corrected masks: every edited or signed photo not saved, each to its results
+        folder, in a worker (no file dialog per photo)."""
+        unsaved = self.edits.unsaved_sessions()
+        if not unsaved:
+            self.window.show_message("Every corrected mask is saved.", "info")
+            return
+        jobs = self.save_jobs(unsaved)
+        if jobs is None:
+            return
+        worker = self.window.controller.run_export(run_jobs, jobs)
+        worker.signals.returned.connect(
+            lambda paths: self.window.show_message(
+                f"Saved {len(paths)} corrected mask(s): " + ", ".join(str(p) for p in paths), "info"
+            )
+        )
+        self._update()
+
+    def save_all(self, sessions: list) -> bool:
+        """Write each session's corrected mask (its own file, else its results folder), now: the app is
+        about to quit. Files that are not the session's own are replaced only if the user agrees."""
+        jobs = self.save_jobs(sessions)
+        if jobs is None:
+            return False
+        written = []
+        for job in jobs:
             try:
-                written += job() if job is not None else []
+                written += job()
             except Exception as exc:
-                self.window.show_message(f"Could not save {target}: {exc}. Nothing was discarded.", "error")
+                self.window.show_message(
+                    f"Could not save a corrected mask: {exc}. Nothing was discarded.", "error"
+                )
                 return False
         self.window.show_status(f"Saved {len(written)} corrected mask(s): " + ", ".join(map(str, written)))
         return True
+
+
+def run_jobs(jobs: list) -> list[Path]:
+    """Worker job: run each save job in turn; the paths written."""
+    written: list[Path] = []
+    for job in jobs:
+        written += job()
+    return written
