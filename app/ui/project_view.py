@@ -69,7 +69,7 @@ def load_view(project: Project) -> ProjectView:
     """Worker job: read what the window shows. Assets are read last, so every inspection's is there."""
     inspections = project.inspections()
     results = project.latest_results(i.id for i in inspections)
-    photos = {i.id: tuple(project.photos(i.id)) for i in inspections}
+    photos = {i: tuple(found) for i, found in project.photos_of(i.id for i in inspections).items()}
     assets = project.assets()
     latest = {r.photo_id: r for found in results.values() for r in found}
     return ProjectView(project, tuple(assets), tuple(inspections), photos, latest)

@@ -325,3 +325,19 @@ def test_a_bad_connect_timeout_setting_is_ignored_and_the_urls_own_wins(monkeypa
     monkeypatch.setenv(engine.CONNECT_SECONDS_ENV, "0.5")
     assert engine._connect_args(url)["connect_timeout"] == 2  # libpq's floor
     assert "connect_timeout" not in engine._connect_args(url + "?connect_timeout=3")
+
+
+def test_the_photos_of_several_inspections_come_in_one_query_as_each_alone(
+    target: str, inspections: list[Path], tiny_model_path: Path
+) -> None:
+    assert cli.main(["project", "create", target]) == 0
+    for n in (0, 1):
+        assert _add(target, inspections[n], DATES[n], tiny_model_path) == 0
+    with Project.open(target) as project:
+        ids = [i.id for i in project.inspections()]
+        statements: list[str] = []
+        sa.event.listen(project._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        together = project.photos_of(ids)
+        assert len([s for s in statements if "photos" in s]) == 1
+        assert together == {i: project.photos(i) for i in ids}
+        assert all(len(found) == 4 for found in together.values())
