@@ -97,17 +97,38 @@ class ExportDialog(QDialog):
             self.folder_edit.setText(folder)
 
 
-def confirm_overwrite(parent: QWidget | None, existing: Sequence[Path]) -> bool:
-    """Ask before replacing files; True only when the user says Yes."""
-    if not existing:
-        return True
+KEEP_BOTH = "Keep both"
+
+
+def replace_or_keep(parent: QWidget | None, existing: Sequence[Path], other_name: str) -> str | None:
+    """Ask before replacing files, offering to write under `other_name` instead: "replace", "keep",
+    or None (cancelled: nothing is written)."""
+    box = _overwrite_box(parent, existing)
+    keep = box.addButton(f"{KEEP_BOTH} (save as “{other_name}”)", QMessageBox.ButtonRole.AcceptRole)
+    box.exec()
+    if box.clickedButton() is keep:
+        return "keep"
+    return "replace" if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes) else None
+
+
+def _overwrite_box(parent: QWidget | None, existing: Sequence[Path]) -> QMessageBox:
     names = names_list([p.name for p in existing])
     box = QMessageBox(parent)
     box.setObjectName("overwrite_question")
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Replace files?")
-    box.setText(f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}")
-    box.setInformativeText("Replace them?")
+    count = f"{len(existing)} files already exist" if len(existing) > 1 else "A file already exists"
+    box.setText(f"{count} in {existing[0].parent}:\n{names}")
+    box.setInformativeText("Replace them?" if len(existing) > 1 else "Replace it?")
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText("Replace")
+    box.button(QMessageBox.StandardButton.No).setText("Cancel")
     box.setDefaultButton(QMessageBox.StandardButton.No)
-    return box.exec() == QMessageBox.StandardButton.Yes
+    return box
+
+
+def confirm_overwrite(parent: QWidget | None, existing: Sequence[Path]) -> bool:
+    """Ask before replacing files; True only when the user says Yes."""
+    if not existing:
+        return True
+    return _overwrite_box(parent, existing).exec() == QMessageBox.StandardButton.Yes

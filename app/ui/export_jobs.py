@@ -29,7 +29,7 @@ from app.core.sources import REVIEWED
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_widget import BatchRow, BatchTableModel
 from app.ui.controller import AppController
-from app.ui.export_dialog import ExportDialog, confirm_overwrite
+from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_keep
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
 from app.ui.report_header_fields import ReportHeaderDialog
@@ -193,9 +193,14 @@ def start_photo_export(
         return None
     targets = photo_targets(folder, c.current.path.stem, kinds)
     existing = [p for p in targets.values() if p.exists()]
-    if not confirm_overwrite(_parent(window), existing):
-        window.show_message("Export cancelled: no file was replaced.", "info")
-        return None
+    if existing:
+        free = free_stem(folder, c.current.path.stem, kinds)
+        answer = replace_or_keep(_parent(window), existing, free)
+        if answer is None:
+            window.show_message("Export cancelled: no file was replaced.", "info")
+            return None
+        if answer == "keep":
+            targets, existing = photo_targets(folder, free, kinds), []
     state = window.overlay_state
     return c.run_export(
         write_photo_exports,
@@ -209,6 +214,14 @@ def start_photo_export(
         review_fields(window),
         header if header is not None else report_header(window, c.current.path),
     )
+
+
+def free_stem(folder: Path, stem: str, kinds: Collection[str]) -> str:
+    """`stem (2)`, `stem (3)`, …: the first name under which none of the export's files exists yet."""
+    n = 2
+    while any(p.exists() for p in photo_targets(folder, f"{stem} ({n})", kinds).values()):
+        n += 1
+    return f"{stem} ({n})"
 
 
 def export_photo_interactive(window: ExportHost) -> Worker | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -72,7 +73,7 @@ def test_existing_files_are_replaced_only_when_the_user_says_yes(qtbot, window, 
     seen: list[str] = []
     answer_question(No, seen)
     assert start_photo_export(window, out, {"mask", "json"}) is None
-    assert len(seen) == 1 and "2 file(s) already exist" in seen[0]
+    assert len(seen) == 1 and "2 files already exist" in seen[0]
     assert all(t.read_bytes() == b"keep me" for t in targets.values())
     assert "cancelled" in window.banner.text
     answer_question(Yes, seen)
@@ -133,3 +134,34 @@ def test_export_dialog_shows_the_whole_folder(qtbot, tmp_path):
     qtbot.waitExposed(dialog)
     edit = dialog.folder_edit
     assert edit.fontMetrics().horizontalAdvance(str(folder)) < edit.width(), "where the files go is readable"
+
+
+def test_keep_both_writes_the_export_under_the_next_free_name(qtbot, window, tmp_path):
+    path, _ = photo(tmp_path, 23)
+    open_and_wait(qtbot, window, path)
+    out = tmp_path / "out"
+    out.mkdir()
+    first = photo_targets(out, path.stem, {"mask", "json"})
+    for target in first.values():
+        target.write_bytes(b"keep me")
+    (out / f"{path.stem} (2).json").write_bytes(b"also kept")  # (2) is taken by one of the files: (3)
+
+    def keep_both() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(10, keep_both)
+            return
+        seen.append(box.text())
+        next(b for b in box.buttons() if b.text().startswith("Keep both")).click()
+
+    seen: list[str] = []
+    QTimer.singleShot(0, keep_both)
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS) as blocker:
+        assert start_photo_export(window, out, {"mask", "json"}) is not None
+    written = sorted(Path(p).name for p in blocker.args[0])
+    assert written == sorted(
+        p.name for p in photo_targets(out, f"{path.stem} (3)", {"mask", "json"}).values()
+    )
+    assert all(t.read_bytes() == b"keep me" for t in first.values())
+    assert (out / f"{path.stem} (2).json").read_bytes() == b"also kept"
+    assert "2 files already exist" in seen[0]
