@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
+from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
 from app.report.thumbnails import thumbnail_or_none
@@ -202,17 +203,17 @@ class AppController(QObject):
         options = self.batch_options(exports, inputs)
         worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
-        planned: list[Path] = []
+        planned: dict[Path, None] = {}  # in order; a dict: a row takes its photo off at once, not in O(n)
 
         def on_item(item: object) -> None:
             if isinstance(item, list):
-                planned[:] = item
+                planned.clear()
+                planned.update(dict.fromkeys(item))
                 counts["total"] = len(item)
                 self.batch_started.emit(len(item))
             elif isinstance(item, BatchRow):
                 counts["failed" if item.failed else "done"] += 1
-                if item.path in planned:
-                    planned.remove(item.path)
+                planned.pop(item.path, None)
                 self.batch_row_ready.emit(item)
 
         def on_end(state: str) -> None:
@@ -330,6 +331,9 @@ def _opened(path: Path, rgb: np.ndarray) -> OpenedPhoto:
     return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb))
 
 
+TRIM_EVERY = 50  # photos between two `release_free_memory` calls of a batch in the window
+
+
 def _batch_rows(
     model: SegmentationModel,
     inputs: list[Path],
@@ -349,8 +353,11 @@ def _batch_rows(
     )
     # Closed when the worker is cancelled between photos: the CSV and run record of what is done follow.
     with contextlib.closing(batch):
-        for outcome in batch:  # a cancel within a photo ends the stream; the worker reports it cancelled
+        for n, outcome in enumerate(batch, 1):  # a cancel within a photo ends the stream (cancelled)
             yield _row(outcome)
+            if n % TRIM_EVERY == 0:  # the rows kept pin freed pages: give them back now and then
+                release_free_memory()
+    release_free_memory()
 
 
 def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:
