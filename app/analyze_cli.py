@@ -328,7 +328,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if ours:
         n = len(ours)
         print(
-            f"Left out {n} file{'s' if n > 1 else ''} Corroscope wrote into {args.out} earlier.",
+            f"Left out {n} file{'s' if n > 1 else ''} Corroscope wrote earlier (masks, overlays: no photos).",
             file=sys.stderr,
         )
     return _run(model, paths, out, options, state, interrupts, engine)

@@ -18,7 +18,7 @@ class Inputs:
     """The photos of a batch, and what a folder scan found that is not one."""
 
     photos: tuple[Path, ...]
-    ours: tuple[Path, ...] = ()  # masks, overlays ... Corroscope wrote into the output folder
+    ours: tuple[Path, ...] = ()  # masks, overlays ... Corroscope wrote (its mark or its output record)
     reviewed: tuple[Path, ...] = ()  # reviewed masks saved beside the photos (`*_mask.reviewed.png`)
 
 
@@ -29,8 +29,8 @@ def select_inputs(
 ) -> Inputs:
     """The photos among `paths` (files, and the photos inside folders; with their subfolders when
     `recursive`). A file named in `paths` is always a photo; a folder scan leaves out reviewed masks and
-    our own outputs in `out_dir`: those a record proves ours, and masks and overlays that carry our mark
-    (`files.OUTPUT_MARK`) even where their record was deleted."""
+    our own outputs: those a record in `out_dir` proves ours, and masks and overlays that carry our mark
+    (`files.OUTPUT_MARK`) in any folder, even where their record was deleted."""
     paths = [Path(p) for p in paths]
     named = {p for p in paths if p.is_file()}
     found = find_images(paths, recursive=recursive)
@@ -39,18 +39,13 @@ def select_inputs(
     ours: set[Path] = set()
     if out_dir is not None:
         ours = ownership.own_outputs(scanned, Path(out_dir))
-        ours |= {p for p in scanned if p not in ours and _marked_output(p, Path(out_dir))}
+    # a mask or overlay that carries our mark is no photo wherever it lies (a folder analysed earlier
+    # with its results beside the photos, then into another folder, gave its masks figures of their own)
+    ours |= {p for p in scanned if p not in ours and _marked_output(p)}
     photos = tuple(p for p in found if p not in ours and p not in reviewed)
     return Inputs(photos, tuple(p for p in found if p in ours), tuple(reviewed))
 
 
-def _marked_output(path: Path, out_dir: Path) -> bool:
+def _marked_output(path: Path) -> bool:
     suffixes = tuple(e.suffix for e in exporters.available(variants=True) if e.kind != exporters.JSON_KIND)
-    if not path.name.endswith(suffixes):
-        return False
-    try:
-        if os.path.realpath(path.parent) != os.path.realpath(out_dir):
-            return False
-    except (OSError, ValueError):
-        return False
-    return has_output_mark(path)
+    return path.name.endswith(suffixes) and has_output_mark(path)

@@ -53,6 +53,17 @@ def test_select_inputs_is_the_one_rule_of_what_a_photo_is(
     }
     assert chosen.reviewed == (reviewed,)
     assert select_inputs([reviewed]).photos == (reviewed,)  # named: the user asked for it
+    # the same folder analysed into another output folder, or in the window (no output folder): our
+    # masks and overlays beside the photos are still no photos
+    for elsewhere in (tmp_path / "other-out", None):
+        again = select_inputs([folder], elsewhere, recursive=True)
+        assert again.photos == tuple(photos)
+        assert {p.name for p in again.ours} >= {
+            "p0_mask.png",
+            "p0_overlay.png",
+            "p1_mask.png",
+            "p1_overlay.png",
+        }
 
 
 def test_iter_batch_streams_outcomes_and_returns_the_summary(
