@@ -16,6 +16,7 @@ from app.core.analysis import PhotoFigures
 from app.core.model import SegmentationModel
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.report_header import ReportHeader
+from app.core.text import safe_path
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
 from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines
@@ -66,7 +67,7 @@ def _modes(results: Sequence[PhotoFigures]) -> str:
 def _summary_rows(results, failures, options: BatchReportOptions, scale: str) -> list[tuple[str, str]]:
     review = sum(figures.needs_review(r.assessment, scale) for r in results)
     return [
-        ("Folder", str(options.folder) if options.folder else "photos from several places"),
+        ("Folder", safe_path(options.folder) if options.folder else "photos from several places"),
         ("Photos", str(len(results) + len(failures))),
         ("Analysed", str(len(results))),
         ("Failed", str(len(failures))),
@@ -109,7 +110,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
         c.text(f"Worst photos first ({len(worst)} of {len(results)})", size=10.5, bold=True)
         body = [
             [
-                r.path.name,
+                safe_path(r.path.name),
                 figures.percent_text(r.stats.corroded_share),
                 *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
                 figures.review_word(r, scales),
@@ -154,7 +155,7 @@ def _card_text(r: PhotoFigures, scales) -> list[tuple[str, float, dict]]:
     """The lines beside a card's thumbnail: (text, point size, style)."""
     share = figures.percent_text(r.stats.corroded_share, unit=True)
     lines: list[tuple[str, float, dict]] = [
-        (r.path.name, 8.5, {"bold": True}),
+        (safe_path(r.path.name), 8.5, {"bold": True}),
         (f"corroded share {share}", 8, {}),
     ]
     lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
@@ -210,7 +211,7 @@ def draw_batch_report(
     widths = [0.40 - grade_w * len(scales), 0.13, 0.17, *([grade_w] * len(scales)), 0.14, 0.08, 0.08]
     body = [
         [
-            r.path.name,
+            safe_path(r.path.name),
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
             *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),

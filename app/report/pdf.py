@@ -111,8 +111,9 @@ def draw_photo_report(
     `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
     c.text("Corroscope inspection report", size=16, bold=True)
     dims = f"{photo_rgb.shape[1]:,} × {photo_rgb.shape[0]:,} px"
-    c.text(f"{result.path.name}  ·  {dims}  ·  {now_text()}", size=9)
-    c.text(f"Folder: {result.path.parent}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
+    c.text(f"{safe_path(result.path.name)}  ·  {dims}  ·  {now_text()}", size=9)
+    folder = safe_path(result.path.parent)
+    c.text(f"Folder: {folder}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2
     max_h = c.height * 0.18  # leaves the header, figures, statement of accuracy and model on one page

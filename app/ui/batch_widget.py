@@ -35,6 +35,7 @@ from app.core.analysis import REVIEWED_LABELS, PhotoFigures
 from app.core.grading import GradeScale
 from app.core.report_header import time_text
 from app.core.reviewed import ReviewState
+from app.core.text import safe_path
 from app.report.thumbnails import Thumbnail
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -207,7 +208,7 @@ class BatchTableModel(QAbstractTableModel):
 
     def _text(self, row: BatchRow, name: str) -> str:
         if name == "Photo":
-            return row.path.name
+            return safe_path(row.path.name)  # odd bytes and control characters as \xNN, as in the CSV
         if name == "Status":
             return "not analysed" if row.pending else "failed" if row.failed else "done"
         if row.pending:

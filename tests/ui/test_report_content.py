@@ -215,3 +215,20 @@ def test_a_signed_photo_reads_reviewed_in_both_tables_of_the_batch_report(qapp, 
     assert len(table_rows) == 2, "the worst-first table and the full table"
     assert all("reviewed" in row and "needs review" not in row for row in table_rows)
     assert "1 of 3 photos reviewed by a person" in text
+
+
+def test_odd_bytes_and_control_characters_of_a_name_read_as_escapes_in_the_batch_report(
+    qapp, photos, tiny_model
+):
+    import os
+
+    odd = Path(os.fsdecode(b"site-7/pipe_\xff\xfe.png"))
+    esc = Path("site-7/pipe_\x1b[31mred.png")
+    renamed = [
+        (dataclasses.replace(photos[0][0], path=odd), photos[0][1]),
+        (dataclasses.replace(photos[1][0], path=esc), photos[1][1]),
+    ]
+    text = " ".join(pages_text(_batch(renamed, tiny_model))).replace("\ufb00", "ff")  # the ff ligature
+    assert text.count("pipe_\\xff\\xfe.png") == 3, "the card and both tables, as the CSV writes it"
+    assert text.count("pipe_\\x1b[31mred.png") == 3
+    assert "\ufffd" not in text and "\x1b" not in text
