@@ -97,9 +97,14 @@ class ProjectPanelWidget(QWidget):
         self.rerun_button.setToolTip("Analyse the photo again with the loaded model; both results are kept")
         self.relocate_button = QPushButton("Find moved photos…")
         self.relocate_button.setToolTip("Point to the folder photos were moved to; they are found by content")
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip(
+            "Read the project again: what others added on a shared server since it was last read (F5)"
+        )
+        self.reload_button.setShortcut("F5")
         buttons = QGridLayout()  # two rows keep the dock narrow
         all_buttons = (self.add_button, self.trend_button, self.compare_button, self.rerun_button)
-        for n, b in enumerate((*all_buttons, self.relocate_button)):
+        for n, b in enumerate((*all_buttons, self.relocate_button, self.reload_button)):
             buttons.addWidget(b, n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
@@ -108,6 +113,7 @@ class ProjectPanelWidget(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.figures)
         self.add_button.clicked.connect(self.add_inspection_requested)
+        self.reload_button.clicked.connect(lambda: self.refresh())
         self.trend_button.clicked.connect(lambda: self._emit_asset(self.trend_requested))
         self.compare_button.clicked.connect(lambda: self._emit_asset(self.compare_requested))
         self.rerun_button.clicked.connect(self._emit_rerun)
@@ -264,6 +270,7 @@ class ProjectPanelWidget(QWidget):
         has_asset = self.tree.topLevelItemCount() > 0
         item = self.tree.currentItem()
         self.add_button.setEnabled(open_)
+        self.reload_button.setEnabled(open_)
         self.relocate_button.setEnabled(has_asset)
         self.trend_button.setEnabled(has_asset)
         self.compare_button.setEnabled(has_asset)

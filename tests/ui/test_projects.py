@@ -247,3 +247,26 @@ def test_the_server_url_dialog_is_wide_enough_for_a_url(qtbot, window, monkeypat
     QTimer.singleShot(0, type_and_accept)
     assert ask_server_url(window) == url
     assert seen and seen[0] >= 560
+
+
+def test_reload_shows_what_another_inspector_added_meanwhile(
+    qtbot, project_window, tmp_path, tiny_model
+) -> None:
+    from app.core.project import add_inspection_photos
+
+    win, target = project_window
+    panel = win.projects.panel
+    qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)
+    tree = panel.tree
+    assert tree.topLevelItem(0).childCount() == 2
+    folder = photo_folder(tmp_path / "colleague", 2, 0.3, seed=9, size=(48, 64))
+    with Project.open(target) as other:  # another window, another inspector: its own connection
+        add_inspection_photos(
+            other, tiny_model, "P-101-A", dt.date(2026, 5, 1), sorted(folder.iterdir()), "C"
+        )
+    assert tree.topLevelItem(0).childCount() == 2, "the panel shows the project as last read"
+    assert panel.reload_button.isEnabled() and panel.reload_button.shortcut().toString() == "F5"
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.reload_button.click()
+    assert tree.topLevelItem(0).childCount() == 3
+    assert tree.topLevelItem(0).child(2).text(0) == "2026-05-01 · C"
