@@ -30,11 +30,12 @@ def _candidate_photos(window) -> list[Path]:
     return photos
 
 
-def reviewed_photos(window) -> list[tuple[Path, Path]]:
-    """(photo, reviewed mask) for the batch's photos, else the shown photo's folder: masks saved by
-    File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
+def reviewed_photos(window, photos: list[Path] | None = None) -> list[tuple[Path, Path]]:
+    """(photo, reviewed mask) for the batch's photos, else the shown photo's folder (or `photos`): masks
+    saved by File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results
+    folder)."""
     pairs = []
-    for photo in _candidate_photos(window):
+    for photo in _candidate_photos(window) if photos is None else photos:
         for folder in (photo.parent, export_folder(window.settings, "photo", photo.parent)):
             mask = reviewed_mask_path(folder, photo.stem)
             if mask.is_file():
@@ -56,12 +57,13 @@ class AdaptPlan:
 
 
 def adapt_plan(window) -> AdaptPlan:
-    saved = reviewed_photos(window)
+    candidates = _candidate_photos(window)
+    saved = reviewed_photos(window, candidates)
     editing = getattr(window, "editing", None)
     if editing is None:
         return AdaptPlan(saved, [])
     have = {photo for photo, _mask in saved}
-    wanted = set(_candidate_photos(window))
+    wanted = set(candidates)
     unsaved = [
         s
         for s in editing.edits.unsaved_sessions()
