@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 import app
 from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.core.text import safe_path
 from app.ui import export_jobs, questions
 from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
             return
         self.photo_area.setCurrentWidget(self.viewer)
         self.viewer.set_photo(photo.image, photo.levels)
-        self.setWindowTitle(f"{photo.path.name} – Corroscope")
+        self.setWindowTitle(f"{safe_path(photo.path.name)} – Corroscope")
         if photo.path in self._remember_recent:
             self._remember_recent.discard(photo.path)
             self.settings.add_recent_file(photo.path)
@@ -240,10 +241,10 @@ class MainWindow(QMainWindow):
         """A failed batch row is current: its reason shows where the photo would be, nothing else."""
         self.controller.clear_photo()
         self.viewer.clear()
-        self.failed_label.setText(f"{path.name} could not be analysed:\n\n{reason}")
+        self.failed_label.setText(f"{safe_path(path.name)} could not be analysed:\n\n{reason}")
         self.failed_label.setToolTip(str(path))
         self.photo_area.setCurrentWidget(self.failed_label)
-        self.setWindowTitle(f"{path.name} (failed) – Corroscope")
+        self.setWindowTitle(f"{safe_path(path.name)} (failed) – Corroscope")
         self.update_enabled()
 
     def _on_batch_row(self, row) -> None:

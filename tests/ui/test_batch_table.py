@@ -76,3 +76,16 @@ def test_the_batch_dock_stays_small_until_a_batch_runs(qtbot, window, tmp_path) 
     run_batch(qtbot, window, make_folder(tmp_path, 3, size=(48, 64)))
     qtbot.wait(50)
     assert window._dock_batch.height() >= 250
+
+
+def test_a_name_with_a_control_character_reads_as_an_escape_in_the_title_and_the_table(
+    qtbot, window, tmp_path
+) -> None:
+    folder = make_folder(tmp_path, 1)
+    odd = folder / "pipe_\x1b[31mred.png"
+    (folder / "pipe_00.png").rename(odd)
+    run_batch(qtbot, window, folder)
+    model = window.batch_model
+    assert model.data(model.index(0, COLUMNS.index("Photo"))) == "pipe_\\x1b[31mred.png"
+    open_and_wait(qtbot, window, odd)
+    assert window.windowTitle() == "pipe_\\x1b[31mred.png – Corroscope"
