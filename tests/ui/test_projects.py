@@ -213,7 +213,7 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
     from app.ui import project_jobs
 
     pytest.importorskip("psycopg")
-    monkeypatch.setenv("CORROSCOPE_DB_CONNECT_SECONDS", "2")
+    monkeypatch.setenv("CORROSCOPE_DB_CONNECT_SECONDS", "5")  # far above the bound below, even on a busy CI
     with socket.socket() as silent:  # the kernel completes the TCP handshake; nothing ever answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -221,7 +221,7 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
         monkeypatch.setattr(project_jobs, "ask_server_url", lambda _parent: url)
         start = time.monotonic()
         worker = window.projects.open_server_dialog()
-        assert worker is not None and time.monotonic() - start < 1.0  # returned at once: not connecting here
+        assert worker is not None and time.monotonic() - start < 2.5  # returned at once: not connecting here
         assert "Connecting" in window.busy_label.text()
         qtbot.waitUntil(lambda: window.banner.level == "error", timeout=30_000)
     assert "Cannot open" in window.banner.text and "timeout" in window.banner.text.lower()
