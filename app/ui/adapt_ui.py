@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from app.core.photos import find_images
 from app.core.reviewed import reviewed_mask_path
 from app.ui.export_folders import export_folder
 from app.ui.questions import ask_yes, names_list
+from app.ui.review_actions import SaveJob, run_jobs
 from app.ui.saved_masks import is_signed
 from app.ui.workers import Worker
 
@@ -89,10 +89,9 @@ def save_masks_text(plan: AdaptPlan) -> str:
     )
 
 
-def save_then_adapt(saves: list[Callable[[], list[Path]]], *args, **kwargs) -> AdaptResult:
+def save_then_adapt(saves: list[SaveJob], *args, **kwargs) -> AdaptResult:
     """Worker job: write the signed masks not saved yet, then adapt (`adapt_model`'s arguments)."""
-    for save in saves:
-        save()
+    run_jobs(saves)
     return adapt_model(*args, **kwargs)
 
 
@@ -115,7 +114,7 @@ class AdaptRun:
         base: Path,
         pairs: list[tuple[Path, Path]],
         out: Path,
-        saves: list[Callable[[], list[Path]]] | None = None,
+        saves: list[SaveJob] | None = None,
     ) -> None:
         """`saves`: jobs writing signed masks that `pairs` names and that are not on disk yet."""
         self.window = window

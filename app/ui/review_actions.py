@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core import exporters
+from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
 from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.edit_controller import EditController
@@ -26,6 +27,7 @@ from app.ui.review_dialog import (
 )
 from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed
 
+SaveJob = tuple[Path, Callable[[], list[Path]]]  # where a corrected mask goes, and the job writing it
 NOTHING_TO_SAVE = (
     "Nothing to save: the mask on screen is the model's. Edit it, or sign it with Edit ▸ Mark reviewed…, "
     "then save."
@@ -226,9 +228,9 @@ class ReviewUi(QObject):
             targets.append((session, own or default))
         return targets
 
-    def save_jobs(self, sessions: list) -> list | None:
-        """The jobs writing each session's mask where `mask_targets` says; None when the user keeps a
-        file that is not the session's own."""
+    def save_jobs(self, sessions: list) -> list[SaveJob] | None:
+        """(target, job writing its session's mask there) where `mask_targets` says; None when the user
+        keeps a file that is not the session's own."""
         targets = self.mask_targets(sessions)
         others = [t for s, t in targets if t.exists() and t != s.mask_path]
         if others and not confirm_overwrite(self._parent, others):
@@ -238,7 +240,7 @@ class ReviewUi(QObject):
             target.parent.mkdir(parents=True, exist_ok=True)
             job = self.edits.save_job(target, overwrite=target.exists(), session=session)
             if job is not None:
-                jobs.append(job)
+                jobs.append((target, job))
         return jobs
 
     def save_all_corrected(self) -> None:
@@ -265,22 +267,22 @@ class ReviewUi(QObject):
         jobs = self.save_jobs(sessions)
         if jobs is None:
             return False
-        written = []
-        for job in jobs:
-            try:
-                written += job()
-            except Exception as exc:
-                self.window.show_message(
-                    f"Could not save a corrected mask: {exc}. Nothing was discarded.", "error"
-                )
-                return False
+        try:
+            written = run_jobs(jobs)
+        except CorroscopeError as exc:  # "Could not save <file>: <why>"
+            self.window.show_message(f"{exc}. Nothing was discarded.", "error")
+            return False
         self.window.show_status(f"Saved {len(written)} corrected mask(s): " + ", ".join(map(str, written)))
         return True
 
 
-def run_jobs(jobs: list) -> list[Path]:
-    """Worker job: run each save job in turn; the paths written."""
+def run_jobs(jobs: list[SaveJob]) -> list[Path]:
+    """Run each save job in turn (a worker's job, or now when the app quits); the paths written. A job that
+    fails stops the rest: `CorroscopeError` naming its file."""
     written: list[Path] = []
-    for job in jobs:
-        written += job()
+    for target, job in jobs:
+        try:
+            written += job()
+        except Exception as exc:
+            raise CorroscopeError(f"Could not save {target}: {exc}") from exc
     return written
