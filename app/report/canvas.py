@@ -31,6 +31,7 @@ from app.core.report_header import ReportHeader, time_text
 DPI = 150
 MARGIN_MM = 15.0
 MAX_IMAGE_SIDE = 1600  # photos are downscaled to this before embedding: sharp on A4, small files
+KEY_WIDTH = 0.42  # of the page: the key column of key/value rows
 _app_ref: QGuiApplication | None = None
 
 
@@ -188,7 +189,7 @@ class Canvas:
     ) -> None:
         """A heading and its key/value rows kept on one page (a short section never leaves a row or two
         alone on the next page)."""
-        kw = self.width * 0.42
+        kw = self.width * KEY_WIDTH
         self.font(title_size, bold=True)
         needed = self.wrapped(QRectF(0, 0, self.width, 0), title, draw=False) + self.mm(1)
         needed += sum(self._row_height(k, v, size, kw) + self.mm(0.8) for k, v in rows)
@@ -197,7 +198,7 @@ class Canvas:
         self.text(title, size=title_size, bold=True)
         self.rows(rows, size=size)
 
-    def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = 0.42) -> None:
+    def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = KEY_WIDTH) -> None:
         """Two-column key/value rows, each wrapping in its column at word boundaries."""
         kw = self.width * key_width
         for key, value in rows:

@@ -163,10 +163,7 @@ class Project:
             return [rows.to_inspection(r) for r in conn.execute(query).mappings()]
 
     def photos(self, inspection_id: int) -> list[StoredPhoto]:
-        p = T["photos"]
-        with self._read() as conn:
-            found = conn.execute(sa.select(p).where(p.c.inspection_id == inspection_id).order_by(p.c.id))
-            return [rows.to_photo(r) for r in found.mappings()]
+        return self.photos_of([inspection_id])[inspection_id]
 
     def photos_of(self, inspection_ids: Iterable[int]) -> dict[int, list[StoredPhoto]]:
         """The photos of several inspections in one query (a server far away answers each query late)."""
