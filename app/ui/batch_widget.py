@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 from app.core import figures
 from app.core.analysis import REVIEWED_LABELS, PhotoFigures
 from app.core.grading import GradeScale
-from app.core.report_header import time_text
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
 from app.report.thumbnails import Thumbnail
+from app.ui.saved_masks import signature_text
 
 _Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # numbers sort as numbers, not as text
@@ -231,7 +231,7 @@ class BatchTableModel(QAbstractTableModel):
             return f"{r.seconds:.2f}"
         if name == "Reason":
             if r.labels_source == REVIEWED_LABELS and row.review is not None:
-                return f"reviewed by {row.review.reviewed_by} on {time_text(row.review.reviewed_at)}"
+                return f"reviewed by {signature_text(row.review)}"
             return "; ".join(figures.review_reasons(r.assessment, self._scale))
         return ""
 

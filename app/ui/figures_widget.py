@@ -14,12 +14,11 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import figures
 from app.core.analysis import PhotoResult, as_signed
 from app.core.grading import GradeScale
-from app.core.report_header import time_text
 from app.core.sources import EDITED_REASON
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
-from app.ui.saved_masks import is_signed
+from app.ui.saved_masks import is_signed, signature_text
 
 NO_PHOTO_TEXT = "Open a photo to see its figures."
 # the scale is shown once, in the "Scale and areas" box, not here as well
@@ -208,9 +207,7 @@ class FiguresWidget(QGroupBox):
         it is not reviewed; only the model's own mask may say "No review needed"."""
         review, scale = self._state.review, self.grade_scale
         if is_signed(review):
-            who = review.reviewed_by
-            when = f" on {time_text(review.reviewed_at)}" if review.reviewed_at else ""
-            return f"✔ Reviewed by {who}{when}.", "color: #205080; font-weight: bold;"
+            return f"✔ Reviewed by {signature_text(review)}.", "color: #205080; font-weight: bold;"
         warn = "color: #a04000; font-weight: bold;"
         if self._is_edited(result):
             model = self._state.model_result

@@ -25,7 +25,7 @@ from app.ui.review_dialog import (
     ask_discard_edits,
     ask_unsaved_on_quit,
 )
-from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed
+from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed, signature_text
 
 SaveJob = tuple[Path, Callable[[], list[Path]]]  # where a corrected mask goes, and the job writing it
 NOTHING_TO_SAVE = (
@@ -171,8 +171,7 @@ class ReviewUi(QObject):
     def _on_mask_opened(self, path: Path, review: ReviewState) -> None:
         """Say which saved correction the figures now come from, with its full path."""
         if is_signed(review):
-            when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
-            text = f"Opened the reviewed mask {path} (reviewed by {review.reviewed_by}{when})"
+            text = f"Opened the reviewed mask {path} (reviewed by {signature_text(review)})"
         else:
             text = f"Opened the edited mask {path}: edited, not reviewed (Edit ▸ Mark reviewed… signs it)"
         self.window.show_message(text, "info")

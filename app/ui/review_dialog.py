@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.reviewed import ReviewState
 from app.ui.questions import names_list
+from app.ui.saved_masks import signature_text
 
 
 class ReviewDialog(QDialog):
@@ -91,11 +92,10 @@ class ReviewDialog(QDialog):
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
     """(what the figures panel says about where its figures come from, a style)."""
     if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
-        who = review.reviewed_by
-        when = f" on {review.reviewed_at.replace('T', ' ')}" if review.reviewed_at else ""
         note = f"<br><i>{review.note}</i>" if review.note else ""
         saved = " (not saved yet)" if unsaved else ""
-        return f"✔ Figures from a <b>reviewed mask</b>: {who}{when}{saved}{note}", "color: #205080;"
+        source = f"✔ Figures from a <b>reviewed mask</b>: {signature_text(review)}{saved}{note}"
+        return source, "color: #205080;"
     if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says
         return "✎ Figures from an <b>edited mask</b>: edited, not reviewed", "color: #a04000;"
     return "Figures from the model's mask", "color: #606060;"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.core import reviewed as _core
 from app.core.export import safe_stem
+from app.core.report_header import time_text
 from app.core.reviewed import REVIEWED_SUFFIX, ReviewState
 
 EDITED_SUFFIX: str = getattr(_core, "EDITED_SUFFIX", "_mask.edited.png")
@@ -22,6 +23,12 @@ _EDITED_SOURCE: str | None = getattr(_core, "EDITED", None)
 def is_signed(review: ReviewState | None) -> bool:
     """Reviewed with the reviewer's name: the only state saved as `.reviewed.png`."""
     return review is not None and review.is_reviewed and bool(review.reviewed_by.strip())
+
+
+def signature_text(review: ReviewState) -> str:
+    """Who signed and when, as the window says it: "Ann on 2026-12-06 12:07 UTC" (the reports' time)."""
+    who, at = review.reviewed_by, review.reviewed_at
+    return f"{who} on {time_text(at)}" if at else who
 
 
 def corrected_mask_path(folder: Path, stem: str, review: ReviewState | None) -> Path:
