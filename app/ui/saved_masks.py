@@ -1,28 +1,30 @@
 """Where the window saves and finds a photo's corrected mask: `<stem>_mask.reviewed.png` only for a signed
-mask, `<stem>_mask.edited.png` for an edit nobody signed, in `<photo folder> results`.
-
-The names and the "edited" source belong to `app.core.reviewed` (three sources: model, edited,
-reviewed). Until that core API is on this branch, the fallbacks below keep the same names and rules;
-they go once it is (the window then uses the core's functions unchanged).
-"""
+mask, `<stem>_mask.edited.png` for an edit nobody signed, in `<photo folder> results`. The names and the
+three sources (model, edited, reviewed) are `app.core.reviewed`'s and `app.core.sources`'s."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from app.core import reviewed as _core
 from app.core.export import safe_stem
 from app.core.report_header import time_text
-from app.core.reviewed import REVIEWED_SUFFIX, ReviewState
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX, ReviewState, corrected_mask_path
+from app.core.sources import EDITED
 
-EDITED_SUFFIX: str = getattr(_core, "EDITED_SUFFIX", "_mask.edited.png")
-_EDITED_SOURCE: str | None = getattr(_core, "EDITED", None)
+__all__ = [
+    "corrected_mask_path",
+    "find_corrected_mask",
+    "is_signed",
+    "record_of",
+    "review_of_mask",
+    "signature_text",
+]
 
 
 def is_signed(review: ReviewState | None) -> bool:
     """Reviewed with the reviewer's name: the only state saved as `.reviewed.png`."""
-    return review is not None and review.is_reviewed and bool(review.reviewed_by.strip())
+    return review is not None and review.is_signed
 
 
 def signature_text(review: ReviewState) -> str:
@@ -31,22 +33,12 @@ def signature_text(review: ReviewState) -> str:
     return f"{who} on {time_text(at)}" if at else who
 
 
-def corrected_mask_path(folder: Path, stem: str, review: ReviewState | None) -> Path:
-    """`folder/<stem>_mask.reviewed.png` for a signed mask, `folder/<stem>_mask.edited.png` otherwise."""
-    core = getattr(_core, "corrected_mask_path", None)
-    if core is not None:
-        return Path(core(folder, stem, review))
-    return Path(folder) / f"{safe_stem(stem)}{REVIEWED_SUFFIX if is_signed(review) else EDITED_SUFFIX}"
-
-
-def record_of(review: ReviewState) -> ReviewState | None:
+def record_of(review: ReviewState) -> ReviewState:
     """The review record written into the mask PNG: the signed state as is; for an unsigned edit the
-    "edited" source where the core knows it, else no record (never "model" for an edited mask)."""
+    "edited" source (never "model" for an edited mask)."""
     if is_signed(review):
         return review
-    if _EDITED_SOURCE is not None:
-        return ReviewState(_EDITED_SOURCE, note=review.note, model_sha256=review.model_sha256)
-    return None
+    return ReviewState(EDITED, note=review.note, model_sha256=review.model_sha256)
 
 
 def find_corrected_mask(folders: Iterable[Path], stem: str) -> Path | None:
@@ -61,12 +53,10 @@ def find_corrected_mask(folders: Iterable[Path], stem: str) -> Path | None:
 
 
 def review_of_mask(review: ReviewState | None) -> ReviewState:
-    """The state of figures from a mask read from disk: its record when signed; otherwise unsigned (the
-    core's "edited" where it knows it), whatever the file's name says."""
+    """The state of figures from a mask read from disk: its record when signed; otherwise "edited",
+    whatever the file's name says."""
     if is_signed(review):
         assert review is not None
         return review
-    if _EDITED_SOURCE is not None:
-        note, sha = ("", "") if review is None else (review.note, review.model_sha256)
-        return ReviewState(_EDITED_SOURCE, note=note, model_sha256=sha)
-    return ReviewState()
+    note, sha = ("", "") if review is None else (review.note, review.model_sha256)
+    return ReviewState(EDITED, note=note, model_sha256=sha)
