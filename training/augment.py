@@ -35,7 +35,11 @@ class AugmentConfig:
     # scene, and a photo's background repainted rust-brown, so rust-coloured ground is seen as ground.
     copy_paste_probability: float = 0.0
     rust_ground_probability: float = 0.0
+    # Against pipes painted unlike the training photos: the asset pixels (paint, bare steel) of a photo
+    # given a random hue and saturation, corrosion untouched, so paint colour stops meaning "not rust".
+    repaint_asset_probability: float = 0.0
     background_id: int = 2
+    asset_id: int = 1
 
     def geometric_only(self) -> AugmentConfig:
         """The same geometry without any photometric change (used to test alignment)."""
@@ -195,10 +199,31 @@ def rust_ground(
     return tf.where(ground[..., None], texture, images), labels
 
 
+def repaint_asset(
+    images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor, probability: float, asset_id: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """With `probability` per photo, its asset pixels' hue turned by a random amount (saturation x 0.5-1.5,
+    brightness kept); corrosion and background untouched, labels unchanged. float 0..255 [B,H,W,3]."""
+    n = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
+    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(images, 0.0, 255.0) / 255.0)
+    hue = tf.random.stateless_uniform([n, 1, 1], seeds[0])
+    saturation = tf.random.stateless_uniform([n, 1, 1], seeds[1], 0.5, 1.5)
+    turned = tf.math.floormod(hsv[..., 0] + hue, 1.0)  # a turn of the wheel keeps the paint's own shading
+    new = tf.stack([turned, tf.clip_by_value(hsv[..., 1] * saturation, 0.0, 1.0), hsv[..., 2]], -1)
+    painted = tf.image.hsv_to_rgb(new) * 255.0
+    chosen = tf.random.stateless_uniform([n], seeds[2]) < probability
+    asset = (labels == asset_id) & chosen[:, None, None]
+    return tf.where(asset[..., None], painted, images), labels
+
+
 def _batch_mixing(ds: tf.data.Dataset, config: AugmentConfig, seed: int) -> tf.data.Dataset:
-    if not (config.copy_paste_probability or config.rust_ground_probability):
+    mixes = (config.copy_paste_probability, config.rust_ground_probability, config.repaint_asset_probability)
+    if not any(mixes):
         return ds
-    seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(4)
+    # six seeds only when repainting, so the copy-paste and rust-ground runs keep their batches
+    per_batch = 6 if config.repaint_asset_probability else 4
+    seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(per_batch)
 
     def mix(batch, s):
         images, labels = batch
@@ -208,7 +233,11 @@ def _batch_mixing(ds: tf.data.Dataset, config: AugmentConfig, seed: int) -> tf.d
             )
         if config.rust_ground_probability:
             images, labels = rust_ground(
-                images, labels, s[2:], config.rust_ground_probability, config.background_id
+                images, labels, s[2:4], config.rust_ground_probability, config.background_id
+            )
+        if config.repaint_asset_probability:
+            images, labels = repaint_asset(
+                images, labels, s[4:], config.repaint_asset_probability, config.asset_id
             )
         return images, labels
 

@@ -58,6 +58,7 @@ class TrainConfig:
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
     copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
     rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
+    repaint_asset: float = 0.0  # chance per photo of its asset pixels turned to another hue
     extra_data: tuple[str, ...] = ()  # dataset folders whose every pair joins the training split
 
     @classmethod
@@ -137,6 +138,13 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         help="chance per photo of its background repainted rust-brown",
     )
     p.add_argument(
+        "--repaint-asset",
+        type=float,
+        default=d.repaint_asset,
+        metavar="P",
+        help="chance per photo of its asset pixels (paint, steel) turned to a random hue",
+    )
+    p.add_argument(
         "--model-setting",
         action="append",
         default=[],
@@ -179,6 +187,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         model_settings=_settings(a.model_setting, p),
         copy_paste=a.copy_paste,
         rust_ground=a.rust_ground,
+        repaint_asset=a.repaint_asset,
         extra_data=tuple(str(Path(d).resolve()) for d in a.extra_data),
     )
     return config, a
@@ -290,7 +299,10 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
     }
     (out / CONFIG).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     aug = augment.AugmentConfig(
-        crop=crop, copy_paste_probability=config.copy_paste, rust_ground_probability=config.rust_ground
+        crop=crop,
+        copy_paste_probability=config.copy_paste,
+        rust_ground_probability=config.rust_ground,
+        repaint_asset_probability=config.repaint_asset,
     )
     if not config.augment:
         plain = augment.AugmentConfig(crop=crop, flip=False, rotate90=False, scale_range=(1.0, 1.0))

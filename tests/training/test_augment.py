@@ -130,3 +130,29 @@ def test_a_training_batch_with_copy_paste_keeps_ids_in_the_class_set():
     config = augment.AugmentConfig(crop=32, copy_paste_probability=1.0, rust_ground_probability=0.5)
     batch_i, batch_l = next(iter(augment.train_dataset(images, labels, 4, config, seed=3)))
     assert batch_i.shape == (4, 32, 32, 3) and set(np.unique(batch_l.numpy())) <= {0, 1, 2}
+
+
+def test_repaint_asset_turns_only_the_asset_to_another_hue():
+    labels = np.full((8, 8), 2, np.uint8)
+    labels[2:5] = 1  # asset rows
+    labels[5:7] = 0  # corrosion rows
+    image = np.zeros((8, 8, 3), np.float32)
+    image[...] = (40.0, 60.0, 200.0)  # a blue paint everywhere
+    out_i, out_l = augment.repaint_asset(
+        tf.constant(np.stack([image] * 4)),
+        tf.constant(np.stack([labels] * 4)),
+        tf.constant([5, 6], tf.int64),
+        1.0,
+        1,
+    )
+    out_i, out_l = out_i.numpy(), out_l.numpy()
+    np.testing.assert_array_equal(out_l[0], labels)
+    np.testing.assert_allclose(out_i[:, labels != 1], np.stack([image[labels != 1]] * 4))
+    asset = out_i[:, labels == 1]
+    assert not np.allclose(asset, image[labels == 1][None], atol=5.0)  # the paint changed colour
+    np.testing.assert_allclose(asset.max(axis=-1), 200.0, atol=1.0)  # its brightness did not
+    assert len({tuple(np.round(a[0])) for a in asset}) > 1  # each photo its own hue
+    unchanged, _ = augment.repaint_asset(
+        tf.constant(image[None]), tf.constant(labels[None]), tf.constant([5, 6], tf.int64), 0.0, 1
+    )
+    np.testing.assert_allclose(unchanged.numpy()[0], image)
