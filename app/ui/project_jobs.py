@@ -85,6 +85,7 @@ class ProjectUi(QObject):
         self.panel.rerun_requested.connect(self.rerun)
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        self.panel.stop_waiting_requested.connect(self.stop_waiting)
 
     @property
     def view(self) -> ProjectView | None:
@@ -104,6 +105,19 @@ class ProjectUi(QObject):
         self.panel.set_project(project)
         self.dock.show()
         self.project_changed.emit(project)
+
+    def stop_waiting(self, seconds: int) -> None:
+        """The user gave up on a server that holds a read: close the project (its connections end, so
+        no thread stays held) and say how to come back; nothing was being written."""
+        if self.project is None:
+            return
+        where = self.project.location.display
+        self.set_project(None)
+        self.window.show_message(
+            f"Stopped waiting for {where}: it had not answered for {seconds} s or more, so the project "
+            "is closed. Open it again when the server answers (File ▸ Open project on a server…).",
+            "warning",
+        )
 
     def shutdown(self) -> None:
         """The window closes: drop the reads under way and end their connections, so none holds the

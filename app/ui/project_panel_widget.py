@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHeaderView,
@@ -27,6 +27,8 @@ from app.ui.workers import Worker
 
 ROLE = Qt.ItemDataRole.UserRole  # ("asset", tag) / ("inspection", id, tag) / ("photo", id, tag)
 LOADING = "Loading the project…"
+NO_ANSWER = "No answer from"
+SLOW_AFTER_MS = 10_000  # a read this long: say the server has not answered, and offer to stop waiting
 
 
 def stored_figures_text(result: StoredResult | None) -> str:
@@ -63,6 +65,7 @@ class ProjectPanelWidget(QWidget):
     relocate_requested = Signal()
     loaded = Signal()  # the tree shows a fresh `view`
     failed = Signal(str)  # the project could not be read: the reason
+    stop_waiting_requested = Signal(int)  # the user gave up on a read that took this many seconds
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +79,18 @@ class ProjectPanelWidget(QWidget):
         self.title.setWordWrap(True)
         self.status = QLabel()  # "Loading the project…", or why it could not be read
         self.status.setWordWrap(True)
+        # a server can keep its connection open and never answer (no error ever comes): after a while
+        # the panel says so, and the user may stop waiting instead of watching "Loading" for ever
+        self.stop_button = QPushButton("Stop waiting")
+        self.stop_button.setToolTip("Close the project and end its connections; open it again later")
+        self.stop_button.hide()
+        self.slow_timer = QTimer(self)
+        self.slow_timer.setSingleShot(True)
+        self.slow_timer.setInterval(SLOW_AFTER_MS)
+        self.slow_timer.timeout.connect(self._on_slow)
+        self.stop_button.clicked.connect(
+            lambda: self.stop_waiting_requested.emit(self.slow_timer.interval() // 1000)
+        )
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
         header = self.tree.header()  # the names take the room left; the counts are never clipped
@@ -109,6 +124,7 @@ class ProjectPanelWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.status)
+        layout.addWidget(self.stop_button)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.figures)
@@ -201,8 +217,19 @@ class ProjectPanelWidget(QWidget):
     def _on_busy(self, busy: bool) -> None:
         if busy:
             self.status.setText(LOADING)
-        elif self.status.text() == LOADING:
+            self.slow_timer.start()
+            return
+        self.slow_timer.stop()
+        self.stop_button.hide()
+        if self.status.text() == LOADING or self.status.text().startswith(NO_ANSWER):
             self.status.clear()
+
+    def _on_slow(self) -> None:
+        if self.reads.busy and self.project is not None:
+            seconds = self.slow_timer.interval() // 1000
+            where = self.project.location.display
+            self.status.setText(f"{NO_ANSWER} {where} for {seconds} s; still waiting.")
+            self.stop_button.show()
 
     def _build(self, view: ProjectView) -> None:
         for asset in view.assets():

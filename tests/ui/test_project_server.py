@@ -177,3 +177,44 @@ def test_closing_the_window_while_the_server_stalls_frees_its_threads(
     assert time.monotonic() - start < 3
     qtbot.wait(100)  # the read's failure, queued, is dropped: no message for a window that closed
     assert not win.banner.text
+
+
+def test_a_server_that_never_answers_is_named_and_the_user_can_stop_waiting(
+    qtbot, server_window, proxy: FreezableProxy
+) -> None:
+    """The proxy keeps the connection open and forwards nothing: no error ever comes. After the panel's
+    patience the status names the server and a Stop waiting button closes the project, freeing its
+    thread at once and saying how to come back."""
+    win = server_window
+    panel = win.projects.panel
+    reads = panel.reads
+    panel.slow_timer.setInterval(1000)
+    proxy.freeze()
+    try:
+        panel.refresh()
+        qtbot.waitUntil(lambda: panel.status.text() == LOADING, timeout=2000)
+        assert not panel.stop_button.isVisible()
+        qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=3000)
+        assert panel.status.text().startswith("No answer from") and "127.0.0.1" in panel.status.text()
+        assert "1 s" in panel.status.text() and reads.pool.active == 1
+        start = time.monotonic()
+        panel.stop_button.click()
+        qtbot.waitUntil(lambda: reads.pool.active == 0, timeout=int(SAFETY_S * 1000) - 3000)
+        assert time.monotonic() - start < 3, "the held thread was freed by ending its connection"
+    finally:
+        proxy.thaw()
+    assert win.projects.project is None and panel.tree.topLevelItemCount() == 0
+    assert not panel.stop_button.isVisible() and not panel.status.text()
+    assert win.banner.level == "warning" and "Stopped waiting for" in win.banner.text
+    assert "Open project on a server" in win.banner.text
+    qtbot.wait(100)  # the aborted read's failure, queued, is dropped: the warning stays
+    assert win.banner.level == "warning"
+
+
+def test_a_read_that_ends_in_time_never_offers_to_stop(qtbot, server_window) -> None:
+    panel = server_window.projects.panel
+    panel.slow_timer.setInterval(1000)
+    panel.refresh()
+    qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)
+    qtbot.wait(1300)
+    assert not panel.stop_button.isVisible() and not panel.status.text()
