@@ -79,18 +79,7 @@ class ProjectPanelWidget(QWidget):
         self.title.setWordWrap(True)
         self.status = QLabel()  # "Loading the project…", or why it could not be read
         self.status.setWordWrap(True)
-        # a server can keep its connection open and never answer (no error ever comes): after a while
-        # the panel says so, and the user may stop waiting instead of watching "Loading" for ever
-        self.stop_button = QPushButton("Stop waiting")
-        self.stop_button.setToolTip("Close the project and end its connections; open it again later")
-        self.stop_button.hide()
-        self.slow_timer = QTimer(self)
-        self.slow_timer.setSingleShot(True)
-        self.slow_timer.setInterval(SLOW_AFTER_MS)
-        self.slow_timer.timeout.connect(self._on_slow)
-        self.stop_button.clicked.connect(
-            lambda: self.stop_waiting_requested.emit(self.slow_timer.interval() // 1000)
-        )
+        self.stop_button, self.slow_timer = self._stop_waiting_parts()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
         header = self.tree.header()  # the names take the room left; the counts are never clipped
@@ -137,6 +126,19 @@ class ProjectPanelWidget(QWidget):
         self.tree.currentItemChanged.connect(self._on_current)
         self.reads.busy_changed.connect(self._on_busy)
         self._update_enabled()
+
+    def _stop_waiting_parts(self) -> tuple[QPushButton, QTimer]:
+        """A server can keep its connection open and never answer (no error ever comes): after a while
+        the panel says so, and the user may stop waiting instead of watching "Loading" for ever."""
+        button = QPushButton("Stop waiting")
+        button.setToolTip("Close the project and end its connections; open it again later")
+        button.hide()
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(SLOW_AFTER_MS)
+        timer.timeout.connect(self._on_slow)
+        button.clicked.connect(lambda: self.stop_waiting_requested.emit(timer.interval() // 1000))
+        return button, timer
 
     def set_project(self, project: Project | None) -> None:
         self.project, self.view = project, None
