@@ -24,7 +24,7 @@ from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
 from app.report.thumbnails import thumbnail_or_none
-from app.ui.batch_widget import BatchRow
+from app.ui.batch_table import BatchRow
 from app.ui.display_levels import overlay_levels, photo_levels
 from app.ui.qimage import labels_view, rgb_to_qimage
 from app.ui.result_state import OpenedPhoto, ResultState

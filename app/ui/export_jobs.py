@@ -27,7 +27,7 @@ from app.core.report_header import ReportHeader, project_header
 from app.core.reviewed import ReviewState
 from app.core.sources import REVIEWED
 from app.report import BatchReportOptions, write_batch_pdf_report
-from app.ui.batch_widget import BatchRow, BatchTableModel
+from app.ui.batch_table import BatchRow, BatchTableModel
 from app.ui.controller import AppController
 from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_keep
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QStatusBar, QToolBar, QWidget
 
     from app.ui.banner_widget import BannerWidget
-    from app.ui.batch_widget import BatchTableModel, BatchWidget
+    from app.ui.batch_table import BatchTableModel
+    from app.ui.batch_widget import BatchWidget
     from app.ui.controller import AppController
     from app.ui.figures_widget import FiguresWidget
     from app.ui.image_viewer_widget import ImageViewerWidget

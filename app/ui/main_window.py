@@ -24,7 +24,8 @@ from app.core.text import safe_path
 from app.ui import export_jobs, questions
 from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
-from app.ui.batch_widget import BatchTableModel, BatchWidget
+from app.ui.batch_table import BatchTableModel
+from app.ui.batch_widget import BatchWidget
 from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi

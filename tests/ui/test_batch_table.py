@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.ui.batch_widget import COLUMNS
+from app.ui.batch_table import COLUMNS
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 from tests.ui.test_batch import make_folder, run_batch
 

@@ -16,7 +16,7 @@ from app.core.smart_select import SmartSelectOptions
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 from app.ui import review_actions
-from app.ui.batch_widget import COLUMNS
+from app.ui.batch_table import COLUMNS
 from app.ui.edit_tools import _point
 from tests.helpers.pipe_photos import two_pipes
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
