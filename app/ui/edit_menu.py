@@ -56,7 +56,7 @@ TOOLS = (
     ),
     (
         "similar",
-        "Select si&milar rust",
+        "Se&lect similar rust",
         "W",
         "Click a rust patch: similar connected pipe pixels become corrosion",
     ),
@@ -76,7 +76,7 @@ EDIT_ACTIONS = (
     ActionSpec(
         "mark_reviewed", "&Edit", "&Mark reviewed…", "mark_reviewed", "Ctrl+Shift+R", separator_before=True
     ),
-    ActionSpec("revert", "&Edit", "Revert to the &model's mask…", "revert", None),
+    ActionSpec("revert", "&Edit", "Re&vert to the model's mask…", "revert", None),
     ActionSpec("inspector", "&Edit", "Inspector &name…", "change_inspector", None),
     ActionSpec("save_reviewed", "&File", "&Save corrected mask…", "save_reviewed_mask", SK.Save),
     ActionSpec(

@@ -26,7 +26,7 @@ ACTIONS = (
     ActionSpec(
         "recursive",
         "&File",
-        "Include &subfolders",
+        "Include su&bfolders",
         "set_recursive",
         None,
         "Open folder also analyses the photos in its subfolders (kept in the settings)",
@@ -34,7 +34,7 @@ ACTIONS = (
     ),
     ActionSpec("new_project", "&File", "&New project…", "new_project_dialog", None, separator_before=True),
     ActionSpec("open_project", "&File", "Open pro&ject…", "open_project_dialog", "Ctrl+Shift+P"),
-    ActionSpec("open_project_server", "&File", "Open project on a &server…", "open_project_server_dialog"),
+    ActionSpec("open_project_server", "&File", "Open project on a ser&ver…", "open_project_server_dialog"),
     ActionSpec(
         "export",
         "&File",
@@ -50,7 +50,7 @@ ACTIONS = (
     ActionSpec(
         "export_batch_pdf",
         "&File",
-        "Export batch PDF &report…",
+        "Export batch &PDF report…",
         "export_batch_pdf",
         None,
         "One PDF for the whole batch",
@@ -60,7 +60,7 @@ ACTIONS = (
     ActionSpec("zoom_fit", "&View", "Zoom to &fit", "zoom_fit", "Ctrl+0"),
     ActionSpec("zoom_actual", "&View", "&Actual size (1:1)", "zoom_actual", "Ctrl+1"),
     ActionSpec("zoom_in", "&View", "Zoom &in", "zoom_in", SK.ZoomIn, more_shortcuts=("Ctrl+=",)),
-    ActionSpec("zoom_out", "&View", "Zoom &out", "zoom_out", SK.ZoomOut),
+    ActionSpec("zoom_out", "&View", "Zoom o&ut", "zoom_out", SK.ZoomOut),
     ActionSpec(
         "previous_photo",
         "&View",

@@ -3,6 +3,8 @@ the overlay in the View menu, labels that are not cut off."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QKeySequence, QMouseEvent
@@ -172,3 +174,30 @@ def test_user_guide_has_the_shortcut_table(qapp):
     guide = user_guide_path().read_text(encoding="utf-8")
     for where, what, keys in all_shortcuts():
         assert f"| {where} | {what} | {keys} |" in guide, f"the guide's shortcut table lacks {what}: {keys}"
+
+
+def _mnemonic(text: str) -> str | None:
+    """The letter after a single "&" (Alt+letter in a menu), None without one ("&&" is a literal &)."""
+    found = re.search(r"(?<!&)&([^&])", text)
+    return found.group(1).lower() if found else None
+
+
+def test_no_two_items_of_a_menu_share_an_alt_letter(window: MainWindow) -> None:
+    """A letter two items share only moves between them: File ▸ S highlighted "Include subfolders"
+    instead of opening the server dialog. Every menu, its submenus and the menu bar are checked."""
+    menus = [("menu bar", window.menuBar().actions())]
+    clashes = []
+    while menus:
+        where, actions = menus.pop()
+        letters: dict[str, list[str]] = {}
+        for action in actions:
+            if action.isSeparator():
+                continue
+            letter = _mnemonic(action.text())
+            if letter is not None:
+                letters.setdefault(letter, []).append(action.text())
+            if action.menu() is not None:
+                menus.append((action.text(), action.menu().actions()))
+        clashes += [f"{where}: {texts}" for texts in letters.values() if len(texts) > 1]
+    assert not clashes, clashes
+    assert _mnemonic("Open project on a ser&ver…") == "v" and _mnemonic("Save && close") is None
