@@ -8,7 +8,10 @@ through the app's pipeline (`training.cv.score_fold`), with the levers wrapped a
   probabilities averaged;
 - `guided`: an edge-aware refinement of the probabilities at the network's resolution, before the
   pipeline upsamples them and takes the argmax: a colour guided filter (He et al., 2013) guided by the
-  photo, its radius and eps fixed here in advance (never tuned on the held-out photos).
+  photo, its radius and eps fixed here in advance (never tuned on the held-out photos);
+- `--member RUN` (repeatable): an ensemble, the probabilities of each fold's network averaged with those
+  of the same fold's network of other CV runs on the same folds (as the shipped model averages three),
+  before any lever above.
 
 The out folder has the base run's folds and an `oof.json` of the same format, so
 `python -m training.compare BASE OUT` gives the lever's paired difference.
@@ -113,19 +116,48 @@ class GuidedRefined(_Wrapped):
         return np.stack([refine(img, p, self.radius, self.eps) for img, p in zip(batch, probs, strict=True)])
 
 
+class Averaged(_Wrapped):
+    """The probabilities of the model and of other networks of the same fold, averaged (an ensemble)."""
+
+    def __init__(self, model: Any, members: Sequence[Any]) -> None:
+        super().__init__(model)
+        self.members = tuple(members)
+
+    def predict(self, batch: np.ndarray, *args) -> np.ndarray:
+        probs = [m.predict(batch, *args) for m in (self._inner, *self.members)]
+        return (np.sum(probs, axis=0) / len(probs)).astype(np.float32)
+
+
 LEVERS: dict[str, Callable[[Any], Any]] = {"flip": FlipAveraged, "guided": GuidedRefined}
 
 
-def wrap(levers: Sequence[str]) -> Callable[[Any], Any]:
-    """The levers applied to the probabilities in the order given (flip then guided: the two views
-    averaged, then the average refined)."""
+def wrap(levers: Sequence[str], members: Sequence[Any] = ()) -> Callable[[Any], Any]:
+    """The members averaged in first, then the levers applied to the probabilities in the order given
+    (flip then guided: the two views averaged, then the average refined)."""
 
     def adapt(model: Any) -> Any:
+        if members:
+            model = Averaged(model, members)
         for name in levers:
             model = LEVERS[name](model)
         return model
 
     return adapt
+
+
+def _fold_members(runs: Sequence[Path], fold: int) -> list[Any]:
+    """The same fold's network of each other CV run, loaded as the pipeline runs them."""
+    from training.evaluate import load_predictor
+
+    return [load_predictor(cv.scoring_model(run / f"fold{fold}")).model for run in runs]
+
+
+def _same_folds(base: Path, runs: Sequence[Path]) -> None:
+    held = json.loads((base / cv.FOLDS).read_text(encoding="utf-8"))["folds"]
+    for run in runs:
+        path = run / cv.FOLDS
+        if not path.is_file() or json.loads(path.read_text(encoding="utf-8"))["folds"] != held:
+            raise CorroscopeError(f"{run} was not trained on {base}'s folds: its networks saw test photos")
 
 
 def _claim(out: Path, settings: dict) -> None:
@@ -140,8 +172,16 @@ def _claim(out: Path, settings: dict) -> None:
     path.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
 
 
-def apply_levers(base: Path, data_dir: Path, out: Path, levers: Sequence[str], fit: bool = False) -> dict:
-    """Score every fold of `base` with `levers` into `out` (resumable per fold); returns its `oof.json`."""
+def apply_levers(
+    base: Path,
+    data_dir: Path,
+    out: Path,
+    levers: Sequence[str],
+    fit: bool = False,
+    members: Sequence[Path] = (),
+) -> dict:
+    """Score every fold of `base` with `members` averaged in and `levers` into `out` (resumable per
+    fold); returns its `oof.json`."""
     record_path = base / cv.OOF
     if not record_path.is_file() or not (base / cv.FOLDS).is_file():
         raise CorroscopeError(f"{base}: not a finished training.cv run (no {cv.OOF} or {cv.FOLDS})")
@@ -153,6 +193,7 @@ def apply_levers(base: Path, data_dir: Path, out: Path, levers: Sequence[str], f
         raise CorroscopeError(
             f"{data_dir} lacks photos of the run's folds (e.g. {missing[:3]}): wrong --data?"
         )
+    _same_folds(base, members)
     _claim(
         out,
         {
@@ -160,6 +201,7 @@ def apply_levers(base: Path, data_dir: Path, out: Path, levers: Sequence[str], f
             "levers": list(levers),
             "fit": fit,
             "guided": {"radius": GUIDED_RADIUS, "eps": GUIDED_EPS},
+            **({"members": [str(m.resolve()) for m in members]} if members else {}),
         },
     )
     shutil.copyfile(base / cv.FOLDS, out / cv.FOLDS)
@@ -170,21 +212,24 @@ def apply_levers(base: Path, data_dir: Path, out: Path, levers: Sequence[str], f
         done = out / f"fold{k}" / "oof-rows.json"
         if not done.is_file():
             model = cv.scoring_model(base / f"fold{k}")
-            log.info("fold %d: %d photos with %s", k, len(split.val), " + ".join(levers))
-            fold_rows, _ = cv.score_fold(model, data.select(pairs, split.val), k, False, wrap(levers))
+            adapt = wrap(levers, _fold_members(members, k))
+            named = [*(f"member {m.name}" for m in members), *levers]
+            log.info("fold %d: %d photos with %s", k, len(split.val), " + ".join(named))
+            fold_rows, _ = cv.score_fold(model, data.select(pairs, split.val), k, False, adapt)
             fit_rows = []
             if fit:
-                fit_rows, _ = cv.score_fold(model, data.select(pairs, split.train), k, False, wrap(levers))
+                fit_rows, _ = cv.score_fold(model, data.select(pairs, split.train), k, False, adapt)
             done.parent.mkdir(exist_ok=True)
             (done.parent / "fit-rows.json").write_text(json.dumps(fit_rows) + "\n", encoding="utf-8")
             done.write_text(json.dumps(fold_rows) + "\n", encoding="utf-8")
         rows += json.loads(done.read_text(encoding="utf-8"))
         fitted += json.loads((done.parent / "fit-rows.json").read_text(encoding="utf-8"))
-    recipe = [*base_record.get("recipe", []), "--levers", *levers]
+    recipe = [*base_record.get("recipe", []), "--levers", *levers, *(f"--member={m}" for m in members)]
     result = cv.oof_record(recipe, data_dir, len(folds["folds"]), folds.get("fold_seed", 0), rows, fitted)
     result |= {
         "base": str(base),
         "levers": list(levers),
+        "members": [str(m) for m in members],
         "guided": {"radius": GUIDED_RADIUS, "eps": GUIDED_EPS},
     }
     (out / cv.OOF).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -199,18 +244,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--lever",
         action="append",
-        required=True,
+        default=[],
         choices=sorted(LEVERS),
         dest="levers",
         help="a lever to apply; repeat to combine (applied in the order given)",
+    )
+    p.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        type=Path,
+        dest="members",
+        metavar="RUN",
+        help="another training.cv run on the same folds whose networks are averaged in; repeatable",
     )
     p.add_argument("--fit", action="store_true", help="also score each fold's training photos (slow)")
     p.add_argument("--out", required=True, type=Path, help="the new CV folder (compare it with BASE)")
     a = p.parse_args(argv)
     if a.out.resolve() == a.base.resolve():
         p.error("--out must be a new folder, not the base run")
+    if not a.levers and not a.members:
+        p.error("give at least one --lever or --member")
     try:
-        result = apply_levers(a.base, a.data, a.out, a.levers, a.fit)
+        result = apply_levers(a.base, a.data, a.out, a.levers, a.fit, a.members)
     except (CorroscopeError, OSError, ValueError) as exc:
         log.error("%s", exc)
         return 2

@@ -121,3 +121,22 @@ def test_levers_write_a_cv_folder_that_compares_with_the_base(tiny_cv, tmp_path:
     assert "B - A (paired)" in capsys.readouterr().out
     other = [str(run), "--data", str(data_dir), "--lever", "flip", "--out", str(out)]
     assert levers.main(other) == 2  # rows of another lever set would mix
+
+
+@pytest.mark.slow
+def test_an_ensemble_of_runs_on_the_same_folds_is_scored_and_other_folds_are_refused(tiny_cv, tmp_path: Path):
+    data_dir, run = tiny_cv
+    out = tmp_path / "ensemble"
+    # the run averaged with itself: the same probabilities, so the same masks and figures
+    assert levers.main([str(run), "--data", str(data_dir), "--member", str(run), "--out", str(out)]) == 0
+    base, ens = json.loads((run / "oof.json").read_text()), json.loads((out / "oof.json").read_text())
+    assert ens["members"] == [str(run)] and ens["levers"] == []
+    assert [r["confusion"] for r in ens["photos"]] == [r["confusion"] for r in base["photos"]]
+    other = tmp_path / "other-folds"
+    other.mkdir()
+    folds = json.loads((run / "folds.json").read_text())
+    (other / "folds.json").write_text(json.dumps({**folds, "folds": folds["folds"][::-1]}))
+    refused = [str(run), "--data", str(data_dir), "--member", str(other), "--out", str(tmp_path / "x")]
+    assert levers.main(refused) == 2  # its networks trained on this run's test photos
+    with pytest.raises(SystemExit):
+        levers.main([str(run), "--data", str(data_dir), "--out", str(tmp_path / "y")])  # nothing to apply

@@ -11,7 +11,7 @@ import pytest
 from app.core.inference import InferenceOptions, segment
 from app.core.model import SegmentationModel
 from tests.helpers.tiny_models import channel_model
-from training.levers import FlipAveraged, GuidedRefined, box_mean, guided_filter, refine, wrap
+from training.levers import Averaged, FlipAveraged, GuidedRefined, box_mean, guided_filter, refine, wrap
 
 
 def _naive_guided(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:
@@ -100,3 +100,26 @@ def test_flip_average_of_a_network_averages_the_mirrored_prediction(tmp_path: Pa
     np.testing.assert_allclose(FlipAveraged(model).predict(batch), (plain + mirrored) / 2, atol=1e-6)
     refined = GuidedRefined(FlipAveraged(model)).predict(batch)
     np.testing.assert_allclose(refined[0], refine(batch[0], (plain[0] + mirrored[0]) / 2), atol=1e-5)
+
+
+def test_an_ensemble_averages_its_members_before_the_levers():
+    """Members' probabilities are averaged, then a lever sees that average (not one network's)."""
+
+    class Fixed:
+        input_size, classes = (4, 4), ("a", "b")
+
+        def __init__(self, value: float) -> None:
+            self.value = value
+
+        def predict(self, batch: np.ndarray) -> np.ndarray:
+            p = np.zeros((*batch.shape[:3], 2), np.float32)
+            p[..., 0], p[..., 1] = self.value, 1 - self.value
+            p[:, :, 0, 0] = 1.0  # column 0 only: flip then averages it with column 3
+            return p
+
+    batch = np.zeros((1, 4, 4, 3), np.uint8)
+    averaged = Averaged(Fixed(0.9), [Fixed(0.3), Fixed(0.6)])
+    np.testing.assert_allclose(averaged.predict(batch)[0, 1, 1], [0.6, 0.4], atol=1e-6)
+    assert averaged.input_size == (4, 4)
+    both = wrap(["flip"], [Fixed(0.3)])(Fixed(0.9)).predict(batch)[0]
+    np.testing.assert_allclose(both[0, 0], [(1.0 + 0.6) / 2, 0.4], atol=1e-6)  # the average, mirrored in
