@@ -215,11 +215,12 @@ def apply_levers(
             adapt = wrap(levers, _fold_members(members, k))
             named = [*(f"member {m.name}" for m in members), *levers]
             log.info("fold %d: %d photos with %s", k, len(split.val), " + ".join(named))
-            fold_rows, _ = cv.score_fold(model, data.select(pairs, split.val), k, False, adapt)
+            fold_rows, probs = cv.score_fold(model, data.select(pairs, split.val), k, True, adapt)
+            done.parent.mkdir(exist_ok=True)  # the lever's probabilities: its range can be calibrated
+            np.savez_compressed(done.parent / cv.PROBS, ids=np.array(split.val), probs=probs)
             fit_rows = []
             if fit:
                 fit_rows, _ = cv.score_fold(model, data.select(pairs, split.train), k, False, adapt)
-            done.parent.mkdir(exist_ok=True)
             (done.parent / "fit-rows.json").write_text(json.dumps(fit_rows) + "\n", encoding="utf-8")
             done.write_text(json.dumps(fold_rows) + "\n", encoding="utf-8")
         rows += json.loads(done.read_text(encoding="utf-8"))

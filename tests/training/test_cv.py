@@ -132,6 +132,10 @@ def test_an_ensemble_of_runs_on_the_same_folds_is_scored_and_other_folds_are_ref
     base, ens = json.loads((run / "oof.json").read_text()), json.loads((out / "oof.json").read_text())
     assert ens["members"] == [str(run)] and ens["levers"] == []
     assert [r["confusion"] for r in ens["photos"]] == [r["confusion"] for r in base["photos"]]
+    for k in range(2):  # kept for calibrating the ensemble's range (training.model_figures --cv)
+        kept, held = np.load(out / f"fold{k}" / "oof-probs.npz"), np.load(run / f"fold{k}" / "oof-probs.npz")
+        assert list(kept["ids"]) == list(held["ids"])
+        assert np.abs(kept["probs"].astype(int) - held["probs"]).max() <= 1
     other = tmp_path / "other-folds"
     other.mkdir()
     folds = json.loads((run / "folds.json").read_text())
