@@ -70,6 +70,14 @@ class TrainConfig:
         return cls(**values)
 
 
+# batch-level augmentations, each a chance per photo (TrainConfig fields of the same names)
+MIXING = {
+    "--copy-paste": "chance per photo of another photo's pipe pasted over its scene",
+    "--rust-ground": "chance per photo of its background repainted rust-brown",
+    "--repaint-asset": "chance per photo of its asset pixels (paint, steel) turned to a random hue",
+}
+
+
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
     """Long because it is the option table."""
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
@@ -123,27 +131,9 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
-    p.add_argument(
-        "--copy-paste",
-        type=float,
-        default=d.copy_paste,
-        metavar="P",
-        help="chance per photo of another photo's pipe pasted over its scene",
-    )
-    p.add_argument(
-        "--rust-ground",
-        type=float,
-        default=d.rust_ground,
-        metavar="P",
-        help="chance per photo of its background repainted rust-brown",
-    )
-    p.add_argument(
-        "--repaint-asset",
-        type=float,
-        default=d.repaint_asset,
-        metavar="P",
-        help="chance per photo of its asset pixels (paint, steel) turned to a random hue",
-    )
+    for flag, helptext in MIXING.items():
+        dest = flag[2:].replace("-", "_")
+        p.add_argument(flag, type=float, default=getattr(d, dest), metavar="P", help=helptext)
     p.add_argument(
         "--model-setting",
         action="append",
