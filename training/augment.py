@@ -35,8 +35,8 @@ class AugmentConfig:
     # scene, and a photo's background repainted rust-brown, so rust-coloured ground is seen as ground.
     copy_paste_probability: float = 0.0
     rust_ground_probability: float = 0.0
-    # Against pipes painted unlike the training photos: the asset pixels (paint, bare steel) of a photo
-    # given a random hue and saturation, corrosion untouched, so paint colour stops meaning "not rust".
+    # Against pipes painted unlike the training photos: a photo's asset pixels (paint, bare steel)
+    # repainted a random non-rust hue, corrosion untouched, so an unseen paint colour still reads as asset.
     repaint_asset_probability: float = 0.0
     background_id: int = 2
     asset_id: int = 1
@@ -199,18 +199,23 @@ def rust_ground(
     return tf.where(ground[..., None], texture, images), labels
 
 
+# Paint hues a repainted asset may take: the wheel without red, orange and yellow-brown (0.92-0.17), the
+# hues of rust, so a repainted asset never looks like corrosion labelled as asset.
+PAINT_HUES = (0.17, 0.92)
+
+
 def repaint_asset(
     images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor, probability: float, asset_id: int
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """With `probability` per photo, its asset pixels' hue turned by a random amount (saturation x 0.5-1.5,
-    brightness kept); corrosion and background untouched, labels unchanged. float 0..255 [B,H,W,3]."""
+    """With `probability` per photo, its asset pixels given one paint hue drawn from `PAINT_HUES` (their
+    own saturation x 0.5-1.5, brightness kept: bare grey steel stays grey); corrosion and background
+    untouched, labels unchanged. float 0..255 [B,H,W,3]."""
     n = tf.shape(images)[0]
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
     hsv = tf.image.rgb_to_hsv(tf.clip_by_value(images, 0.0, 255.0) / 255.0)
-    hue = tf.random.stateless_uniform([n, 1, 1], seeds[0])
+    hue = tf.random.stateless_uniform([n, 1, 1], seeds[0], *PAINT_HUES) + tf.zeros_like(hsv[..., 0])
     saturation = tf.random.stateless_uniform([n, 1, 1], seeds[1], 0.5, 1.5)
-    turned = tf.math.floormod(hsv[..., 0] + hue, 1.0)  # a turn of the wheel keeps the paint's own shading
-    new = tf.stack([turned, tf.clip_by_value(hsv[..., 1] * saturation, 0.0, 1.0), hsv[..., 2]], -1)
+    new = tf.stack([hue, tf.clip_by_value(hsv[..., 1] * saturation, 0.0, 1.0), hsv[..., 2]], -1)
     painted = tf.image.hsv_to_rgb(new) * 255.0
     chosen = tf.random.stateless_uniform([n], seeds[2]) < probability
     asset = (labels == asset_id) & chosen[:, None, None]

@@ -63,7 +63,7 @@ RECIPES: dict[str, list[str]] = {
     "hierarchical-e20": [*SHIPPED, "--epochs", "20", "--model-setting", 'head="hierarchical"'],
     # the shipped settings with the corroded share itself in the loss (|soft share - true share| per crop)
     "share-e20": [*SHIPPED, "--epochs", "20", "--share-weight", "1"],
-    # the asset's paint turned to a random hue on half the photos (pipes painted unlike the training set)
+    # the asset repainted a non-rust hue on half the photos (pipes painted unlike the training set)
     "repaint-e20": [*SHIPPED, "--epochs", "20", "--repaint-asset", "0.5"],
     # a pipe-vs-background head and a corrosion-vs-asset head whose loss counts true pipe pixels only
     "hierarchical": [*SHIPPED, "--model-setting", 'head="hierarchical"'],

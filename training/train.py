@@ -58,7 +58,7 @@ class TrainConfig:
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
     copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
     rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
-    repaint_asset: float = 0.0  # chance per photo of its asset pixels turned to another hue
+    repaint_asset: float = 0.0  # chance per photo of its asset pixels repainted a non-rust hue
     extra_data: tuple[str, ...] = ()  # dataset folders whose every pair joins the training split
 
     @classmethod
@@ -74,7 +74,7 @@ class TrainConfig:
 MIXING = {
     "--copy-paste": "chance per photo of another photo's pipe pasted over its scene",
     "--rust-ground": "chance per photo of its background repainted rust-brown",
-    "--repaint-asset": "chance per photo of its asset pixels (paint, steel) turned to a random hue",
+    "--repaint-asset": "chance per photo of its asset pixels (paint, steel) repainted a random non-rust hue",
 }
 
 

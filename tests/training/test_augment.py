@@ -152,6 +152,9 @@ def test_repaint_asset_turns_only_the_asset_to_another_hue():
     assert not np.allclose(asset, image[labels == 1][None], atol=5.0)  # the paint changed colour
     np.testing.assert_allclose(asset.max(axis=-1), 200.0, atol=1.0)  # its brightness did not
     assert len({tuple(np.round(a[0])) for a in asset}) > 1  # each photo its own hue
+    hues = tf.image.rgb_to_hsv(asset / 255.0).numpy()[..., 0]
+    low, high = augment.PAINT_HUES
+    assert ((hues >= low - 1e-3) & (hues <= high + 1e-3)).all()  # never a rust hue
     unchanged, _ = augment.repaint_asset(
         tf.constant(image[None]), tf.constant(labels[None]), tf.constant([5, 6], tf.int64), 0.0, 1
     )
