@@ -229,7 +229,8 @@ class ProjectPanelWidget(QWidget):
     def _on_slow(self) -> None:
         if self.reads.busy and self.project is not None:
             seconds = self.slow_timer.interval() // 1000
-            where = self.project.location.display
+            location = self.project.location
+            where = f"the server {location.server}" if location.server else location.display
             self.status.setText(f"{NO_ANSWER} {where} for {seconds} s; still waiting.")
             self.stop_button.show()
 

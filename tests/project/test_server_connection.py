@@ -88,3 +88,14 @@ def test_abort_of_a_file_project_is_close(tmp_path) -> None:
     project = Project.create(tmp_path / "site.corroscope")
     project.abort()
     assert Project.open(tmp_path / "site.corroscope").assets() == []
+
+
+def test_a_server_project_is_named_as_its_user_writes_it(tmp_path) -> None:
+    """The driver psycopg is the app's business: messages show the URL typed, never its password."""
+    loc = eng.locate("postgresql://ann:secret@db.site:5433/inspections")
+    assert loc.url.drivername == "postgresql+psycopg"  # what connects
+    assert loc.display == "postgresql://ann:***@db.site:5433/inspections"
+    assert loc.server == "db.site:5433"
+    assert eng.locate("postgresql://ann@db.site/x").server == "db.site"
+    file = eng.locate(tmp_path / "site.corroscope")
+    assert file.display == str(tmp_path / "site.corroscope") and file.server == ""

@@ -63,7 +63,19 @@ class Location:
 
     @property
     def display(self) -> str:
-        return str(self.file) if self.file is not None else self.url.render_as_string(hide_password=True)
+        """The file, or the URL as a user writes it: no password, no driver name (`postgresql://`)."""
+        if self.file is not None:
+            return str(self.file)
+        url = self.url.set(drivername=self.url.get_backend_name())
+        return url.render_as_string(hide_password=True)
+
+    @property
+    def server(self) -> str:
+        """The server's host:port ("" for a file), to name it where the whole URL is too long."""
+        if self.file is not None:
+            return ""
+        host = self.url.host or "localhost"
+        return f"{host}:{self.url.port}" if self.url.port else host
 
     @property
     def folder(self) -> Path | None:
