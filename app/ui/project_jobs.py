@@ -48,12 +48,17 @@ def _relocate_job(target: str, folder: Path) -> int:
         return len(project.relocate(folder))
 
 
-def ask_server_url(parent: QWidget | None) -> str:
-    """The server's URL, typed in a dialog wide enough to read one whole; "" when cancelled."""
+def ask_server_url(parent: QWidget | None, last: str = "") -> str:
+    """The server's URL, typed in a dialog wide enough to read one whole and filled with `last` (the
+    server opened before); "" when cancelled."""
     dialog = QInputDialog(parent)
     dialog.setObjectName("server_url_dialog")
     dialog.setWindowTitle("Open project on a server")
-    dialog.setLabelText("PostgreSQL URL, e.g. postgresql://user@host:5432/database")
+    dialog.setLabelText(
+        "PostgreSQL URL, e.g. postgresql://user@host:5432/database\n"
+        "(a password is read from ~/.pgpass or PGPASSWORD; one typed here is never saved)"
+    )
+    dialog.setTextValue(last)
     dialog.resize(max(dialog.sizeHint().width(), 560), dialog.sizeHint().height())
     return dialog.textValue().strip() if dialog.exec() else ""
 
@@ -150,7 +155,8 @@ class ProjectUi(QObject):
             self.open(path)
 
     def open_server_dialog(self) -> Worker | None:
-        url = ask_server_url(self.window)  # type: ignore[arg-type]  # the host is the QMainWindow
+        last = self.window.settings.last_server_url
+        url = ask_server_url(self.window, last)  # type: ignore[arg-type]  # the host is the QMainWindow
         return self.open_on_server(url) if url else None
 
     def open_on_server(self, url: str) -> Worker:
@@ -164,6 +170,8 @@ class ProjectUi(QObject):
         return self.window.controller.pool.start(worker)
 
     def _on_opened(self, project: Project) -> None:
+        if project.location.file is None:
+            self.window.settings.last_server_url = project.location.reopen_url
         self.set_project(project)
         self.window.statusBar().showMessage(f"Project {project.location.display}", 8000)
 

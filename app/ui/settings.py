@@ -101,6 +101,15 @@ class AppSettings:
     def clear_recent_files(self) -> None:
         self._s.setValue("files/recent", "[]")
 
+    @property
+    def last_server_url(self) -> str:
+        """The server project opened last, as a URL without its password (kept in plain text)."""
+        return self._str("projects/last_server_url", "")
+
+    @last_server_url.setter
+    def last_server_url(self, value: str) -> None:
+        self._s.setValue("projects/last_server_url", value)
+
     # exports ----------------------------------------------------------------------------------
     def export_folder(self, kind: str) -> tuple[Path, Path] | None:
         """(the photos' folder, the folder exported to) of the last `kind` export, if any."""

@@ -218,3 +218,35 @@ def test_a_read_that_ends_in_time_never_offers_to_stop(qtbot, server_window) -> 
     qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)
     qtbot.wait(1300)
     assert not panel.stop_button.isVisible() and not panel.status.text()
+
+
+def test_the_server_opened_last_is_offered_again_without_its_password(
+    qtbot,
+    window,
+    pg_database: str,  # noqa: F811
+    monkeypatch,
+) -> None:
+    from app.ui import project_jobs
+
+    with Project.create(pg_database):
+        pass
+    typed = make_url(pg_database).set(password="s3cret-pw").render_as_string(hide_password=False)
+    offered: list[str] = []
+
+    def dialog(_parent, last: str = "") -> str:
+        offered.append(last)
+        return typed if len(offered) == 1 else ""  # the second time: cancelled
+
+    monkeypatch.setattr(project_jobs, "ask_server_url", dialog)
+    window.projects.open_server_dialog()
+    qtbot.waitUntil(lambda: window.projects.project is not None, timeout=TIMEOUT_MS)
+    stored = window.settings.last_server_url
+    assert "s3cret-pw" not in stored and stored.startswith("postgresql://")
+    given = make_url(pg_database)
+    assert (make_url(stored).password, make_url(stored).host, make_url(stored).database) == (
+        None,
+        given.host,
+        given.database,
+    )
+    assert window.projects.open_server_dialog() is None  # offered the last server; cancelled
+    assert offered == ["", stored]

@@ -70,6 +70,15 @@ class Location:
         return url.render_as_string(hide_password=True)
 
     @property
+    def reopen_url(self) -> str:
+        """The server URL to offer next time: as typed, without the password ("" for a file)."""
+        if self.file is not None:
+            return ""
+        u = self.url  # URL.set keeps a field given None: the URL is built again without the password
+        url = sa.URL.create(u.get_backend_name(), u.username, None, u.host, u.port, u.database, u.query)
+        return url.render_as_string(hide_password=False)
+
+    @property
     def server(self) -> str:
         """The server's host:port ("" for a file), to name it where the whole URL is too long."""
         if self.file is not None:
