@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 import app
 from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.core.project import SUFFIX as PROJECT_SUFFIX
 from app.core.text import safe_path
 from app.ui import export_jobs, questions
 from app.ui.actions import make_actions
@@ -185,7 +186,8 @@ class MainWindow(QMainWindow):
         self.viewer.zoom_changed.connect(self._show_zoom)
         self.viewer.cursor_moved.connect(self.readout.show_at)
         self.viewer.cursor_left.connect(self.readout.leave)
-        self._recent_menu.chosen.connect(self.open_photo)
+        self._recent_menu.chosen.connect(self.open_recent)
+        self.projects.project_changed.connect(self._remember_project)
         self._recent_menu.cleared.connect(self._clear_recent)
 
     # messages and state -------------------------------------------------------------------------
@@ -262,6 +264,19 @@ class MainWindow(QMainWindow):
 
     def _rebuild_recent(self) -> None:
         self._recent_menu.rebuild(self.settings.recent_files)
+
+    def _remember_project(self, project) -> None:
+        """A project file joins Open recent beside the photos (a server's URL does not: the server
+        dialog offers the last one)."""
+        if project is not None and project.location.file is not None:
+            self.settings.add_recent_file(project.location.file)
+            self._rebuild_recent()
+
+    def open_recent(self, path: Path) -> None:
+        if Path(path).suffix.lower() == PROJECT_SUFFIX:
+            self.projects.open(path)
+        else:
+            self.open_photo(path)
 
     def _clear_recent(self) -> None:
         self.settings.clear_recent_files()

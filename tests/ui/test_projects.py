@@ -280,3 +280,17 @@ def test_reload_shows_what_another_inspector_added_meanwhile(
         panel.reload_button.click()
     assert tree.topLevelItem(0).childCount() == 3
     assert tree.topLevelItem(0).child(2).text(0) == "2026-05-01 · C"
+
+
+def test_a_project_file_is_in_open_recent_and_reopens_from_there(qtbot, project_window, tmp_path) -> None:
+    win, target = project_window
+    assert win.settings.recent_files[0] == str(target)
+    entry = next(a for a in win._recent_menu.actions() if a.toolTip() == str(target))
+    assert entry.text().startswith("site.corroscope")
+    win.projects.set_project(None)  # closed (as Stop waiting does), then picked from Open recent
+    entry.trigger()
+    assert win.projects.project is not None and win.projects.project.location.file == target
+    with qtbot.waitSignal(win.projects.panel.loaded, timeout=TIMEOUT_MS):
+        pass
+    assert win.projects.panel.tree.topLevelItem(0).text(0) == "P-101-A"
+    assert win.controller.current is None  # a project is not opened as a photo
