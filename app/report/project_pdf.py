@@ -83,7 +83,7 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
     Long because it paints axes, grid, labels and the series in one QPainter pass."""
     p = c.painter
     left, bottom = c.mm(16), c.mm(12)
-    head = c.mm(10)  # room for the legend above the plot
+    head = c.mm(7)  # room for the legend's row above the plot
     area = QRectF(
         box.left() + left, box.top() + head, box.width() - left - c.mm(4), box.height() - bottom - head
     )
@@ -125,7 +125,7 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
     if fit is not None:
         line = [max(0.0, fit.at(r.date)) for r in measured]
         series.append((line, FIT_COLOUR, Qt.PenStyle.DotLine, "least-squares line of the mean"))
-    for n, (values, colour, style, label) in enumerate(series):
+    for values, colour, style, _label in series:
         path = QPainterPath()
         pts = [point(d, v or 0.0) for d, v in zip(days, values, strict=True)]
         path.moveTo(pts[0])
@@ -139,14 +139,25 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
         for pt in pts if colour != FIT_COLOUR else ():  # the line is fitted, not measured: no marks
             p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
         p.setBrush(Qt.BrushStyle.NoBrush)
-        ly = box.top() + c.mm(1) + n * c.mm(4)
-        p.drawLine(
-            QPointF(area.left() + c.mm(2), ly + c.mm(1.5)), QPointF(area.left() + c.mm(8), ly + c.mm(1.5))
-        )
+    _legend(c, [(colour, style, label) for _values, colour, style, label in series], area.left(), box.top())
+
+
+def _legend(c: Canvas, entries: Sequence[tuple[QColor, Qt.PenStyle, str]], x: float, y: float) -> None:
+    """The series' keys in one row above the plot (a sample of each line, then its label)."""
+    p = c.painter
+    metrics = p.fontMetrics()
+    x += c.mm(2)
+    mid = y + c.mm(3)
+    for colour, style, label in entries:
+        pen = QPen(colour, c.mm(0.5))
+        pen.setStyle(style)
+        p.setPen(pen)
+        p.drawLine(QPointF(x, mid), QPointF(x + c.mm(6), mid))
         p.setPen(QPen(QColor(40, 40, 40)))
-        p.drawText(
-            QRectF(area.left() + c.mm(9), ly, c.mm(60), c.mm(3.5)), int(Qt.AlignmentFlag.AlignVCenter), label
-        )
+        width = metrics.horizontalAdvance(label) + c.mm(1)
+        middle_left = int(Qt.AlignmentFlag.AlignVCenter)
+        p.drawText(QRectF(x + c.mm(7), mid - c.mm(2), width, c.mm(4)), middle_left, label)
+        x += c.mm(7) + width + c.mm(5)
 
 
 def _nice_ceiling(value: float) -> float:

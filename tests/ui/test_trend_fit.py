@@ -4,6 +4,7 @@ its standard error, drawn in the trend view and PDF; too few inspections say so 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -97,3 +98,31 @@ def test_one_inspection_is_drawn_against_months_not_seconds(qtbot):
     assert names.count("least-squares line of the mean") == 1
     (x0, x1), _ = view.share_plot.viewRange()
     assert x0 < _stamp(DATES[0]) and x1 > _stamp(DATES[-1])
+
+
+def _placed_text(data: bytes) -> list[tuple[str, float, float]]:
+    """Each text run of the PDF's first page with where it starts (x, y; Qt's PDFs: y grows down)."""
+    import io
+
+    import pypdf
+
+    found: list[tuple[str, float, float]] = []
+
+    def visit(text, cm, tm, _font, _size) -> None:
+        if text.strip():
+            found.append((text.replace("\t", " "), cm[4] + tm[4], cm[5] + tm[5]))
+
+    pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_the_trend_legend_is_one_row_above_the_plot(qapp):
+    """Three keys stacked in the room of two ran the third into the plot's top line and first point."""
+    placed = _placed_text(render_asset_pdf(Asset(1, "P-7"), _trend(MEANS), "site"))
+    keys = ["mean of the photos", "worst photo", "least-squares line of the mean"]
+    legend = [next(p for p in placed if p[0] == key) for key in keys]
+    axis_top = min(y for text, _x, y in placed if text.endswith(" %") and text[0].isdigit())
+    assert max(y for _t, _x, y in legend) - min(y for _t, _x, y in legend) < 1  # one row
+    assert all(y < axis_top - 5 for _t, _x, y in legend)  # above the plot's top line
+    xs = [x for _t, x, _y in legend]
+    assert xs == sorted(xs) and min(b - a for a, b in itertools.pairwise(xs)) > 100  # side by side, apart
