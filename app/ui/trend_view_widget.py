@@ -31,7 +31,7 @@ class TrendViewWidget(QWidget):
         self.rate_label = QLabel()
         self.share_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
         self.share_plot.setLabel("left", "corroded share of the asset", units="%")
-        self.share_plot.addLegend(offset=(10, 10))
+        self._legend_below(self.share_plot.plotItem)
         self.share_plot.showGrid(x=True, y=True, alpha=0.2)
         self.share_plot.setYRange(0, 100)  # the whole scale, as the trend PDF draws it
         self.grade_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
@@ -54,6 +54,14 @@ class TrendViewWidget(QWidget):
         layout.addWidget(self.rate_label)
         layout.addWidget(self.share_plot, 3)
         layout.addWidget(self.grade_plot, 2)
+
+    @staticmethod
+    def _legend_below(plot: pg.PlotItem) -> None:
+        """The curves' keys in one row under the date axis: inside the plot, where addLegend puts them,
+        they lay over the first inspections' points (the top-left corner, where a worsening trend starts)."""
+        legend = pg.LegendItem(colCount=3, labelTextColor="k", frame=False)
+        plot.layout.addItem(legend, 4, 1)  # the row below the bottom axis
+        plot.legend = legend  # plot(name=...) adds its curve to the plot's legend
 
     def set_trend(self, trend: Trend) -> None:
         self.trend = trend

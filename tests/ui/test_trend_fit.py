@@ -100,6 +100,27 @@ def test_one_inspection_is_drawn_against_months_not_seconds(qtbot):
     assert x0 < _stamp(DATES[0]) and x1 > _stamp(DATES[-1])
 
 
+def test_the_trend_view_keeps_its_legend_off_the_curves(qtbot):
+    """Inside the plot the keys lay over the first inspections' points (a worsening trend starts at the
+    top left); they sit in one row under the date axis instead."""
+    from app.ui.trend_view_widget import TrendViewWidget
+
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    view.resize(760, 520)
+    view.show()
+    view.set_trend(_trend([95.0, 80.0, 60.0, 40.0]))
+    qtbot.wait(50)
+    plot = view.share_plot.plotItem
+    legend = plot.legend
+    curves_box = plot.vb.sceneBoundingRect()
+    legend_box = legend.sceneBoundingRect()
+    assert legend.parentItem() is not plot.vb
+    assert legend_box.top() >= curves_box.bottom(), (legend_box, curves_box)
+    rows = {round(label.sceneBoundingRect().top()) for _sample, label in legend.items}
+    assert len(legend.items) == 3 and len(rows) == 1  # one row
+
+
 def _placed_text(data: bytes) -> list[tuple[str, float, float]]:
     """Each text run of the PDF's first page with where it starts (x, y; Qt's PDFs: y grows down)."""
     import io
