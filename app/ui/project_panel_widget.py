@@ -45,6 +45,8 @@ def stored_figures_text(result: StoredResult | None) -> str:
         lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
     provider = provider_name(result.provider)
     lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
+    if result.record.get("model_accuracy"):  # the model's typical error, as stored with the result
+        lines.append(str(result.record["model_accuracy"]))
     lines.append(f"Review: {result.review_state}")
     return "\n".join(lines)
 

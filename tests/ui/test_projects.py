@@ -83,6 +83,7 @@ def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot,
         win.projects.panel.tree.setCurrentItem(item)
     text = win.projects.panel.figures.text()  # the stored figures stay in the panel
     assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
+    assert "Model estimate: typically within ±9 points" in text  # the model's typical error, stored with it
     result = win.controller.result
     assert result is not None and result.path == path and win.actions["export"].isEnabled()
     assert win.figures.result is result  # the figures panel and the window show the same photo
