@@ -197,7 +197,7 @@ def trend_table(trend: Trend, digits: int = 4) -> list[list[str]]:
 
 
 def _trend(project: Project, args: argparse.Namespace) -> int:
-    from app.core.project.trend import TREND_COLUMNS, iso_text, rate_text
+    from app.core.project.trend import TREND_COLUMNS, falling_text, iso_text, rate_text
 
     trend = project.trend(args.asset)
     if args.csv is not None and args.csv.exists() and not args.overwrite:
@@ -208,6 +208,8 @@ def _trend(project: Project, args: argparse.Namespace) -> int:
         cells[iso] = iso_text(row.iso_worst)
     _print_table([*TREND_COLUMNS, RATE_COLUMN], shown)
     print(rate_text(trend))
+    if falling_text(trend):
+        print(falling_text(trend))
     if args.csv is not None:
         table = trend_table(trend)
         write_csv(args.csv, table, [*TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from app.core.project import Trend
+from app.core.project.trend import falling_text
 from app.report.project_pdf import rate_text
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
@@ -78,7 +79,8 @@ class TrendViewWidget(QWidget):
         legend.removeItem(self.fit_curve)  # named only when there is a line to name
         if fit is not None:
             legend.addItem(self.fit_curve, FIT_NAME)
-        self.rate_label.setText(f"{trend.asset_tag}: {rate_text(trend)}")
+        lines = [f"{trend.asset_tag}: {rate_text(trend)}", falling_text(trend)]
+        self.rate_label.setText("\n".join(line for line in lines if line))
         self.rate_label.setWordWrap(True)
         stamps = [_stamp(r.date) for r in trend.rows]
         if stamps:  # the dates with a margin; the grade plot follows (linked)

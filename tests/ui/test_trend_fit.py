@@ -147,3 +147,26 @@ def test_the_trend_legend_is_one_row_above_the_plot(qapp):
     assert all(y < axis_top - 5 for _t, _x, y in legend)  # above the plot's top line
     xs = [x for _t, x, _y in legend]
     assert xs == sorted(xs) and min(b - a for a, b in itertools.pairwise(xs)) > 100  # side by side, apart
+
+
+def test_a_share_that_falls_beyond_its_error_is_questioned_everywhere_the_rate_is(qtbot):
+    """Corrosion does not recede by itself: a clearly falling trend says what else could cause it; a
+    rising one, or a fall within twice its standard error, says nothing more."""
+    from app.core.project.trend import falling_text
+    from app.ui.trend_view_widget import TrendViewWidget
+
+    falling = _trend([95.0, 80.0, 62.0, 40.0])
+    assert falling.fit.rate < -2 * falling.fit.standard_error
+    caution = falling_text(falling)
+    assert "falls over time" in caution and "repair" in caution
+    assert falling_text(_trend(MEANS)) == ""  # rising
+    noisy = _trend([40.0, 10.0, 45.0, 25.0])  # falls a little, well within its error
+    assert noisy.fit.rate < 0 and falling_text(noisy) == ""
+    assert_words_whole(render_asset_pdf(Asset(1, "P-7"), falling, "site"), [caution])
+    assert "falls over time" not in pdf_text(render_asset_pdf(Asset(1, "P-7"), _trend(MEANS), "site"))
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    view.set_trend(falling)
+    assert caution in view.rate_label.text()
+    view.set_trend(_trend(MEANS))
+    assert "falls over time" not in view.rate_label.text()

@@ -146,6 +146,18 @@ def rate_text(trend: Trend) -> str:
     )
 
 
+def falling_text(trend: Trend) -> str:
+    """A caution when the fitted share falls by more than twice its standard error ("" otherwise):
+    corrosion does not recede by itself, so such a trend says something changed besides the rust."""
+    fit = trend.fit
+    if fit is None or fit.rate >= -2 * fit.standard_error:
+        return ""
+    return (
+        "The corroded share falls over time, which corrosion does not do by itself: check for a repair or "
+        "repaint, photos of other parts of the asset, or the model's error on some photos."
+    )
+
+
 def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
     """The row as CSV cells, in `TREND_COLUMNS` order."""
     return [
