@@ -22,6 +22,7 @@ from app.core.palette import ClassInfo
 from app.core.photo_decode import start_decode
 from app.core.photos import DEFAULT_MAX_PIXELS
 from app.core.range_calibration import at_size
+from app.core.share_range import outside_calibration
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 from app.core.stats import AreaStats, area_stats
 
@@ -219,14 +220,15 @@ def analyze_view(
         model, view, shape, options, progress=progress, cancelled=cancelled, confidence=confidence
     )
     stats = area_stats(seg.labels, model.classes)
+    off = outside_calibration(int(shape[1]), int(shape[0]), options.mode is InferenceMode.TILES)
     measures = measure_photo(
         seg.labels,
         model.classes,
         at_size(seg.probabilities, model.input_size),  # features at the size the calibration saw
         mm_per_px,
         stats,
-        calibration=model.range_calibration,
-        range_note=model.range_note,
+        calibration=None if off else model.range_calibration,
+        range_note=off or model.range_note,
     )
     assessment = assess(
         stats, seg.mean_confidence, policy, share_range=measures.share_range, range_note=measures.range_note

@@ -66,3 +66,25 @@ def uncertainty_layer(confidence: np.ndarray) -> np.ndarray:
     if confidence.dtype != np.uint8:
         raise ValueError(f"confidence must be uint8 (top probability x 255), got {confidence.dtype}")
     return np.subtract(255, confidence, dtype=np.uint8)
+
+
+MIN_SIDE_PX = 32  # an eighth of the network's input side: the photo holds too little detail to measure
+MAX_SQUEEZE = 4.0  # resize mode makes a photo square; the range was calibrated on photos squeezed less
+
+
+def outside_calibration(width: int, height: int, tiles: bool) -> str | None:
+    """Why a photo of this size lies outside what the range was calibrated on (None when it does not):
+    then no range is shown and the photo needs review, whatever its confidence."""
+    if min(width, height) < MIN_SIDE_PX:
+        return (
+            f"no calibrated range: the photo is {width} x {height} px, too small to measure "
+            f"(under {MIN_SIDE_PX} px on a side)"
+        )
+    ratio = max(width, height) / min(width, height)
+    if not tiles and ratio > MAX_SQUEEZE:
+        return (
+            f"no calibrated range: the photo is {ratio:.0f} times as long as it is wide and resize mode "
+            "squeezes it square; analyse it in tiles mode (fine detail)"
+        )
+    return None
+

@@ -124,6 +124,28 @@ def test_a_calibrated_model_gives_every_photo_its_range(tmp_path: Path) -> None:
     assert a.needs_review == (r.spans_cutoff("astm_d610") or r.too_wide or bool(a.reasons))
 
 
+def test_a_photo_unlike_the_calibration_photos_gets_no_range_and_needs_review(tmp_path: Path) -> None:
+    """The range vouches for photos like those it was calibrated on: a thumbnail of a few pixels, or a
+    strip that resize mode squeezes square, gets no range and a reason naming why (tiles mode does not
+    squeeze, so a strip keeps its range there)."""
+    from app.core.inference import InferenceMode, InferenceOptions
+    from app.core.share_range import MIN_SIDE_PX, outside_calibration
+
+    model = SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=figures_metadata()), "cpu")
+    tiny, _ = synthetic_pipe(seed=11, size=(MIN_SIDE_PX - 1, 100))
+    strip = np.concatenate([synthetic_pipe(seed=11, size=(80, 100))[0]] * 5, axis=1)  # 80 x 500: 6:1
+    for rgb, words in ((tiny, "too small to measure"), (strip, "tiles mode")):
+        result = analyze_rgb(model, rgb, "odd.png")
+        assert result.stats.corroded_share is not None and result.measures.share_range is None
+        note = result.measures.range_note
+        assert note is not None and words in note and note in result.assessment.reasons
+        assert result.assessment.needs_review and record_fields(result.measures)["range_note"] == note
+    tiles = analyze_rgb(model, strip, "odd.png", InferenceOptions(mode=InferenceMode.TILES))
+    assert tiles.measures.share_range is not None
+    assert outside_calibration(256, 256, False) is None and outside_calibration(400, 100, False) is None
+    assert outside_calibration(MIN_SIDE_PX, 4 * MIN_SIDE_PX, False) is None
+
+
 def test_range_text_gives_the_grades_of_both_bounds_and_the_coverage() -> None:
     r = ShareRange(4.1, 2.6, 6.0)
     assert r.grades("astm_d610") == ("5", "4")
