@@ -87,4 +87,3 @@ def outside_calibration(width: int, height: int, tiles: bool) -> str | None:
             "squeezes it square; analyse it in tiles mode (fine detail)"
         )
     return None
-
