@@ -21,7 +21,8 @@ import numpy as np
 
 import app
 from app import adapt_cli, project_cli
-from app.analyze_cli import add_analyze_args, analyze
+from app.analyze_args import add_analyze_args
+from app.analyze_cli import analyze
 from app.cli_common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

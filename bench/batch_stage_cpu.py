@@ -77,7 +77,7 @@ def _instrument(totals: dict[str, float]) -> None:
 
 
 def measure(model_path: Path, photos: list[Path], rounds: int) -> dict[str, float]:
-    from app.analyze_cli import CLI_EXPORTS
+    from app.analyze_args import CLI_EXPORTS
     from app.core import batch_photo, exporters
     from app.core.batch_types import BatchOptions, PlannedPhoto
     from app.core.model import SegmentationModel

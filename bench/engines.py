@@ -29,7 +29,7 @@ def engine_case(
     threads: str,
     in_flight: int | None,
 ) -> dict:
-    from app.analyze_cli import CLI_EXPORTS
+    from app.analyze_args import CLI_EXPORTS
     from app.core.engines import make_engine
     from app.core.model import SegmentationModel
     from app.core.photos import find_images

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.analyze_cli import CLI_EXPORTS
+from app.analyze_args import CLI_EXPORTS
 from app.core import batch_photo as batch_module
 from app.core import exporters
 from app.core.errors import ExportError

@@ -14,7 +14,7 @@ import pytest
 
 import app
 from app import analyze_cli, cli, cli_common
-from app.analyze_cli import CLI_EXPORTS
+from app.analyze_args import CLI_EXPORTS
 from app.core import contract
 from app.core.files import write_png
 from app.core.synthetic import synthetic_pipe

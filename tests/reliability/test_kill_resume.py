@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.analyze_cli import CLI_EXPORTS
+from app.analyze_args import CLI_EXPORTS
 from app.core import exporters
 from tests.reliability.conftest import cli_command, cli_env, read_csv, run_cli, small_photos
 from tests.reliability.integrity import assert_only_whole_files, snapshot

@@ -1,0 +1,144 @@
+"""The options of `corroscope analyze` and their checks (a number of mm per pixel, a margin, a
+probability), apart from the command that runs them (`app.analyze_cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from app.core import exporters
+from app.core.engines import ENGINES
+from app.core.errors import CorroscopeError
+from app.core.grading import ReviewPolicy
+from app.core.inference import InferenceMode, InferenceOptions
+from app.core.physical import MAX_MM_PER_PX, check_scale
+from app.core.pipeline import DEFAULT_EXPORTS
+
+_INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
+# The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
+CLI_EXPORTS = tuple(exporters.OVERLAY_JPEG_KIND if k == "overlay" else k for k in DEFAULT_EXPORTS)
+
+
+def add_analyze_args(an: argparse.ArgumentParser) -> None:
+    """The options of `analyze`; defaults come from the dataclasses they fill.
+    One declaration per option; long because it is the option table."""
+    an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
+    an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    an.add_argument(
+        "--mode",
+        choices=[m.value for m in InferenceMode],
+        default=_INFERENCE.mode.value,
+        help="resize: the whole photo at the model's input size (fast); tiles: fine detail, that view plus "
+        "a finer look near class edges (about 2-3x the time; docs/user-guide.md)",
+    )
+    an.add_argument(
+        "--tile-scale",
+        type=float,
+        default=_INFERENCE.tile_scale,
+        help=f"tiles mode: how much finer the second look is than the whole-photo view, 1-4 "
+        f"(default {_INFERENCE.tile_scale:g}; the time grows with its square)",
+    )
+    an.add_argument(
+        "--tile-overlap",
+        type=float,
+        default=_INFERENCE.tile_overlap,
+        help=f"tiles mode: overlap fraction of neighbouring tiles (default {_INFERENCE.tile_overlap:g})",
+    )
+    an.add_argument(
+        "--review-margin",
+        type=_margin,
+        default=_POLICY.margin,
+        metavar="F",
+        help=f"needs review within this relative margin of a grade cut-off (default {_POLICY.margin})",
+    )
+    an.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=_POLICY.min_confidence,
+        metavar="P",
+        help=f"needs review below this mean model confidence (default {_POLICY.min_confidence})",
+    )
+    an.add_argument(
+        "--mm-per-px",
+        type=_scale,
+        default=None,
+        metavar="F",
+        help="the photos' scale in mm per pixel: corrosion and class areas also in mm² (square-on photos)",
+    )
+    an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
+    an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
+    an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
+    an.add_argument("--pdf", action="store_true", help="also write a PDF report per photo")
+    an.add_argument(
+        "--overlay-png",
+        action="store_true",
+        help="write the overlay as a full-size lossless PNG (default: a full-size JPEG, quality "
+        f"{exporters.OVERLAY_JPEG_QUALITY}, about 10x faster to write; the mask is always a lossless PNG)",
+    )
+    head = an.add_argument_group("the PDF report's header (printed on every page)")
+    for flag, what in (
+        ("--asset-id", "the asset's ID or tag"),
+        ("--location", "where the asset is"),
+        ("--client", "who the inspection is for"),
+        ("--inspector", "who inspected"),
+        ("--inspection-date", "the date of the inspection (e.g. 2026-12-06)"),
+    ):
+        head.add_argument(flag, default="", metavar="TEXT", help=what)
+    run = an.add_argument_group("how photos are run")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="serial: one photo at a time; pipelined (default): a few photos at once in this process, "
+        "one's decoding overlapping another's inference and writing; dask: see --workers/--scheduler",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run on a Dask cluster of N worker processes started on this machine (needs the "
+        "'cluster' extra: pip install .[cluster])",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on the existing Dask cluster at this scheduler address; photos, model and --out must "
+        "be at the same paths on every worker (docs/cluster.md)",
+    )
+    an.add_argument(
+        "--reviewed-masks",
+        type=Path,
+        metavar="MASK_DIR",
+        help="a folder of reviewed masks (<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png, in the "
+        "class colours, of the photo's size): a photo's figures come from its mask instead of the model",
+    )
+
+
+def _scale(text: str) -> float:
+    try:
+        return check_scale(float(text))
+    except (ValueError, CorroscopeError):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, got {text!r}"
+        ) from None
+
+
+def _margin(text: str) -> float:
+    """A relative margin: a finite number, 0 or more (NaN would switch the rule off unseen)."""
+    return _number(text, 0.0, math.inf, "a number of 0 or more")
+
+
+def _probability(text: str) -> float:
+    """A confidence: a number from 0 to 1 (NaN or a negative one would switch the rule off unseen)."""
+    return _number(text, 0.0, 1.0, "a number from 0 to 1")
+
+
+def _number(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
