@@ -179,7 +179,7 @@ MUTATIONS = [
     (
         "pipeline: resume ignores complete outputs (redoes every photo)",
         "app/core/batch_plan.py",
-        "    if same_figures and all(p.exists() for p in targets.values()):",
+        "    if same_figures and not changed and all(p.exists() for p in targets.values()):",
         "    if False:",
         "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
     ),
@@ -331,7 +331,7 @@ MUTATIONS += [
     ),
     (
         "pipeline: no lock on the output folder",
-        "app/core/pipeline.py",
+        "app/core/batch_plan.py",
         "    lock = OutputLock.acquire(out_dir) if writes else None\n",
         "    lock = None\n",
         "tests/reliability/test_hostile_files.py -k 'locked or gui_batch'",
@@ -366,7 +366,7 @@ MUTATIONS += [
     ),
     (
         "export: paths written as they are (bytes that are not UTF-8 kept)",
-        "app/core/export.py",
+        "app/core/text.py",
         '        return os.fsencode(text).decode("utf-8", "backslashreplace")\n',
         "        return text\n",
         "tests/reliability/test_hostile_files.py -k 'not_utf8'",
