@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
+from app.core.left_out import left_out, left_out_line
 from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
@@ -56,6 +57,7 @@ class AppController(QObject):
     batch_rest = Signal(list)  # a cancelled batch: the photos it did not reach
     batch_row_ready = Signal(object)  # BatchRow
     batch_finished = Signal(str)  # summary
+    batch_left_out = Signal(str)  # files named like photos the folder scan left out, and why
     export_finished = Signal(list)  # written paths
     export_failed = Signal(str)
 
@@ -215,6 +217,8 @@ class AppController(QObject):
                 counts["failed" if item.failed else "done"] += 1
                 planned.pop(item.path, None)
                 self.batch_row_ready.emit(item)
+            elif isinstance(item, str):
+                self.batch_left_out.emit(item)
 
         def on_end(state: str) -> None:
             if self._batch_worker is worker:
@@ -343,11 +347,13 @@ def _batch_rows(
     *,
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[list[Path] | BatchRow]:
-    """First the photos (in order), then one `BatchRow` per photo, through the batch pipeline (the same
-    inputs, stream, CSV and run record as `corroscope analyze`)."""
+) -> Iterator[list[Path] | str | BatchRow]:
+    """First the photos (in order), then what the scan left out (a line, if anything), then one `BatchRow`
+    per photo, through the batch pipeline (the same inputs, stream, CSV and run record as `analyze`)."""
     paths = pipeline.select_inputs(inputs, out_dir, recursive).photos
     yield list(paths)
+    if (skipped := left_out_line(left_out(inputs, recursive=recursive))) is not None:
+        yield skipped  # HEIC, GIF, raw or hidden files: named, never skipped without a word
     batch = pipeline.iter_batch(
         model, paths, out_dir, options, cancelled=cancelled, progress=progress, keep_results=True
     )

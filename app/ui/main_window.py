@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 import app
+from app.core.left_out import left_out, left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.project import SUFFIX as PROJECT_SUFFIX
 from app.core.text import safe_path
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         c.batch_row_ready.connect(self.batch_model.append)
         c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
+        c.batch_left_out.connect(lambda line: self.show_message(line, "info"))
         c.batch_finished.connect(lambda msg: self.show_status(msg, 8000))
         c.export_finished.connect(lambda paths: self.show_message(export_jobs.exported_text(paths), "info"))
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
@@ -304,7 +306,9 @@ class MainWindow(QMainWindow):
             nested = 0 if recursive else len(find_images(paths, recursive=True))
             text = questions.no_photos_text(paths, nested)
             if not nested or not questions.ask_include_subfolders(self, paths, nested):
-                self.show_message(questions.declined_text(paths, nested) if nested else text, "warning")
+                text = questions.declined_text(paths, nested) if nested else text
+                skipped = left_out_line(left_out(paths, recursive=True))  # e.g. a phone's HEIC photos
+                self.show_message(f"{text} {skipped}" if skipped else text, "warning")
                 return
             recursive = True
         self.controller.run_batch_paths(paths, recursive=recursive)

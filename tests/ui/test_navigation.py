@@ -190,3 +190,25 @@ def test_d_and_page_down_work_with_the_table_focused(qtbot, window, tmp_path):
         with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
             qtbot.keyClick(window.batch.table, key)  # not the table's type-ahead search or page jump
         assert _shown(window) == want == _selected(window)
+
+
+def test_files_the_scan_leaves_out_are_named_in_the_window(qtbot, window, tmp_path):
+    """A phone's HEIC photos or a GIF beside the JPEGs: the window names them, as `analyze` does, instead
+    of leaving them out unseen; a folder of nothing else does not say "no photos" without them."""
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    for name in ("IMG_0001.HEIC", "IMG_0002.heic"):
+        (phone / name).write_bytes(b"\x00\x00\x00\x18ftypheic")
+    window.open_folder(phone)
+    qtbot.wait(50)
+    assert window.banner.level == "warning" and f"No photos found in {phone}" in window.banner.text
+    assert "Left out 2 files named like photos: 2 .heic" in window.banner.text
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    photo(mixed, 0), photo(mixed, 1)
+    (mixed / "sketch.gif").write_bytes(b"GIF89a")
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        window.open_folder(mixed)
+    assert blocker.args[0] == "Batch finished: 2 of 2 photos, 0 failed"
+    assert "Left out 1 file named like photos: 1 .gif" in window.banner.text
+    assert "convert them to JPEG or PNG" in window.banner.text
