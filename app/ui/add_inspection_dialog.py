@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.left_out import left_out, left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.text import display_path
 
@@ -59,6 +61,9 @@ class AddInspectionDialog(QDialog):
         self.date.setDisplayFormat("yyyy-MM-dd")
         self.inspector = QLineEdit(inspector)
         self.photos = QListWidget()
+        self.left_out_label = QLabel()  # what a picked folder holds that is named like a photo but not read
+        self.left_out_label.setWordWrap(True)
+        self.left_out_label.hide()
         self._paths: list[Path] = []  # the photos listed, in order
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)
@@ -80,6 +85,7 @@ class AddInspectionDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(pick)
         layout.addWidget(self.photos, 1)
+        layout.addWidget(self.left_out_label)
         layout.addWidget(self.buttons)
         self.asset.currentTextChanged.connect(self._update_ok)
         self._update_ok()
@@ -91,6 +97,10 @@ class AddInspectionDialog(QDialog):
             if p not in self._paths:
                 self._paths.append(p)
                 self.photos.addItem(display_path(p))
+        skipped = left_out_line(left_out(paths))  # a phone's HEIC photos would go unseen otherwise
+        if skipped:
+            self.left_out_label.setText(skipped)
+            self.left_out_label.show()
         self._update_ok()
 
     def request(self) -> InspectionRequest:

@@ -27,3 +27,17 @@ def test_a_photo_name_that_is_not_utf8_reaches_the_request_whole(qtbot, tmp_path
     assert all(p.is_file() for p in paths), "every path names the file on disk"
     shown = [dialog.photos.item(n).text() for n in range(dialog.photos.count())]
     assert any("\\xff\\xfe" in text for text in shown), "the list shows the odd bytes readably"
+
+
+def test_a_folder_names_what_it_holds_that_is_not_read(qtbot, tmp_path: Path) -> None:
+    """A phone's HEIC photos beside the JPEGs would vanish from the inspection unseen."""
+    folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
+    (folder / "IMG_0003.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    dialog = AddInspectionDialog([], parent=None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.left_out_label.isHidden()
+    dialog.add_paths([folder])
+    assert len(dialog.request().paths) == 2
+    assert dialog.left_out_label.isVisible()
+    assert dialog.left_out_label.text().startswith("Left out 1 file named like photos: 1 .heic")
