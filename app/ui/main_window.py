@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 import app
-from app.core.left_out import left_out, left_out_line
-from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project import SUFFIX as PROJECT_SUFFIX
 from app.core.text import safe_path
 from app.ui import export_jobs, questions
@@ -32,6 +31,7 @@ from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
+from app.ui.folder_scan import FolderScan, scan_folders
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
 from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
@@ -44,6 +44,7 @@ from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
 from app.ui.window_actions import ACTIONS
+from app.ui.workers import Worker
 
 BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
@@ -299,16 +300,27 @@ class MainWindow(QMainWindow):
         self.run_batch([Path(folder)])
 
     def run_batch(self, paths: list[Path]) -> None:
-        """A batch of these files and folders; when they hold no photo, say so and offer subfolders."""
+        """A batch of these files and folders; when they hold no photo, say so and offer subfolders. The
+        folders are listed on a worker first (a share may hold thousands of files)."""
         recursive = self.settings.recursive
         self.banner.dismiss()  # earlier messages are not this batch's
-        if self.controller.model is not None and not find_images(paths, recursive=recursive):
-            nested = 0 if recursive else len(find_images(paths, recursive=True))
-            text = questions.no_photos_text(paths, nested)
-            if not nested or not questions.ask_include_subfolders(self, paths, nested):
-                text = questions.declined_text(paths, nested) if nested else text
-                skipped = left_out_line(left_out(paths, recursive=True))  # e.g. a phone's HEIC photos
-                self.show_message(f"{text} {skipped}" if skipped else text, "warning")
+        if self.controller.model is None:  # the controller says what to do
+            self.controller.run_batch_paths(paths, recursive=recursive)
+            return
+        worker = Worker(scan_folders, list(paths), recursive)
+        worker.signals.returned.connect(lambda scan: self._start_batch(paths, recursive, scan))
+        worker.signals.failed.connect(lambda msg: self.show_message(msg, "error"))
+        worker.signals.finished.connect(lambda: self.busy_label.setText(""))
+        self.busy_label.setText("Looking for photos…")
+        self.controller.pool.start(worker)
+
+    def _start_batch(self, paths: list[Path], recursive: bool, scan: FolderScan) -> None:
+        if not scan.found:
+            text = questions.no_photos_text(paths, scan.nested)
+            if not scan.nested or not questions.ask_include_subfolders(self, paths, scan.nested):
+                text = questions.declined_text(paths, scan.nested) if scan.nested else text
+                # e.g. a phone's HEIC photos: "no photos" alone would hide them
+                self.show_message(f"{text} {scan.skipped}" if scan.skipped else text, "warning")
                 return
             recursive = True
         self.controller.run_batch_paths(paths, recursive=recursive)

@@ -95,7 +95,8 @@ def test_empty_folder_with_photos_in_subfolders_offers_them(qtbot, window, tmp_p
     photo(folder / "south", 2)
     seen: list[str] = []
     answer_question(No, seen)
-    window.open_folder(folder)
+    window.open_folder(folder)  # the folder is listed on a worker, then the question comes
+    qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT_MS)
     assert seen == [f"No photos found in {folder} (2 in subfolders: include them?)"]
     assert window.batch_model.rowCount() == 0 and not window.controller.batch_running
     assert "No photos found" in window.banner.text
@@ -113,7 +114,7 @@ def test_empty_folder_says_no_photos_and_starts_no_batch(qtbot, window, tmp_path
     started: list[int] = []
     window.controller.batch_started.connect(started.append)
     window.open_folder(empty)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: bool(window.banner.text), timeout=TIMEOUT_MS)
     assert f"No photos found in {empty}" in window.banner.text
     assert window.banner.level == "warning"
     assert started == [] and "0 of 0" not in window.batch.status_label.text()
@@ -200,7 +201,7 @@ def test_files_the_scan_leaves_out_are_named_in_the_window(qtbot, window, tmp_pa
     for name in ("IMG_0001.HEIC", "IMG_0002.heic"):
         (phone / name).write_bytes(b"\x00\x00\x00\x18ftypheic")
     window.open_folder(phone)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: bool(window.banner.text), timeout=TIMEOUT_MS)
     assert window.banner.level == "warning" and f"No photos found in {phone}" in window.banner.text
     assert "Left out 2 files named like photos: 2 .heic" in window.banner.text
     mixed = tmp_path / "mixed"
@@ -212,3 +213,23 @@ def test_files_the_scan_leaves_out_are_named_in_the_window(qtbot, window, tmp_pa
     assert blocker.args[0] == "Batch finished: 2 of 2 photos, 0 failed"
     assert "Left out 1 file named like photos: 1 .gif" in window.banner.text
     assert "convert them to JPEG or PNG" in window.banner.text
+
+
+def test_a_folder_is_listed_off_the_ui_thread(qtbot, window, tmp_path, monkeypatch):
+    """A share may hold thousands of files: listing them before a batch must not freeze the window."""
+    import threading
+
+    from app.ui import folder_scan
+
+    threads: list[bool] = []
+    real = folder_scan.find_images
+
+    def listing(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(folder_scan, "find_images", listing)
+    folder = make_folder(tmp_path, 2)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    assert threads and not any(threads), "the folder was listed on the UI thread"

@@ -1,0 +1,25 @@
+"""Before a batch: whether the folders hold photos, how many their subfolders hold, and what the scan
+leaves out; a directory listing (a share may hold thousands of files), so it runs on a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.left_out import left_out, left_out_line
+from app.core.photos import find_images
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    found: bool  # photos where the batch would look
+    nested: int  # photos in subfolders it would not look into (0 when it looks there, or found)
+    skipped: str | None  # what is named like a photo but not read, as one line
+
+
+def scan_folders(paths: Sequence[Path], recursive: bool) -> FolderScan:
+    if find_images(paths, recursive=recursive):
+        return FolderScan(True, 0, None)
+    nested = 0 if recursive else len(find_images(paths, recursive=True))
+    return FolderScan(False, nested, left_out_line(left_out(paths, recursive=True)))
