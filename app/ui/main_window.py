@@ -46,6 +46,7 @@ from app.ui.settings import AppSettings
 from app.ui.window_actions import ACTIONS
 from app.ui.workers import Worker
 
+LOOKING = "Looking for photos…"
 BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -309,12 +310,17 @@ class MainWindow(QMainWindow):
             return
         worker = Worker(scan_folders, list(paths), recursive)
         worker.signals.returned.connect(lambda scan: self._start_batch(paths, recursive, scan))
-        worker.signals.failed.connect(lambda msg: self.show_message(msg, "error"))
-        worker.signals.finished.connect(lambda: self.busy_label.setText(""))
-        self.busy_label.setText("Looking for photos…")
+        worker.signals.failed.connect(lambda msg: self._scan_failed(msg))
+        self.busy_label.setText(LOOKING)
         self.controller.pool.start(worker)
 
+    def _scan_failed(self, message: str) -> None:
+        self.busy_label.setText("")
+        self.show_message(message, "error")
+
     def _start_batch(self, paths: list[Path], recursive: bool, scan: FolderScan) -> None:
+        # cleared here, before the batch says "Batch running…" (the worker's end would come after it)
+        self.busy_label.setText("")
         if not scan.found:
             text = questions.no_photos_text(paths, scan.nested)
             if not scan.nested or not questions.ask_include_subfolders(self, paths, scan.nested):

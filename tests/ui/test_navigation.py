@@ -230,6 +230,12 @@ def test_a_folder_is_listed_off_the_ui_thread(qtbot, window, tmp_path, monkeypat
 
     monkeypatch.setattr(folder_scan, "find_images", listing)
     folder = make_folder(tmp_path, 2)
-    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+    seen: list[str] = []
+    with qtbot.waitSignal(window.controller.batch_started, timeout=TIMEOUT_MS):
         window.open_folder(folder)
+        seen.append(window.busy_label.text())
+    seen.append(window.busy_label.text())
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        pass
     assert threads and not any(threads), "the folder was listed on the UI thread"
+    assert seen[0] == "Looking for photos…" and seen[1] == "Batch running…", seen
