@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.left_out import left_out, left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.text import display_path
+from app.ui.workers import Worker, WorkerPool
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
@@ -39,7 +40,14 @@ class InspectionRequest:
     paths: tuple[Path, ...]
 
 
+def _listing(paths: list[Path]) -> tuple[list[Path], str | None]:
+    """Worker job: the photos among `paths` (folders listed, not recursed) and what is left out."""
+    return find_images(paths), left_out_line(left_out(paths))
+
+
 class AddInspectionDialog(QDialog):
+    listed = Signal()  # the photos of the last add_paths are in the list
+
     def __init__(
         self,
         asset_tags: Sequence[str],
@@ -65,6 +73,8 @@ class AddInspectionDialog(QDialog):
         self.left_out_label.setWordWrap(True)
         self.left_out_label.hide()
         self._paths: list[Path] = []  # the photos listed, in order
+        self._listing = 0  # folders being listed on the worker: the photos are not all in the list yet
+        self.pool = WorkerPool(self, max_threads=1)  # a share may hold thousands of files
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)
         add_folder.clicked.connect(self._pick_folder)
@@ -90,18 +100,30 @@ class AddInspectionDialog(QDialog):
         self.asset.currentTextChanged.connect(self._update_ok)
         self._update_ok()
 
-    def add_paths(self, paths: Sequence[Path]) -> None:
-        """Photos (folders are listed, not recursed) into the list, each once. The paths are kept as
-        Python paths: a name that is not UTF-8 would not survive a trip through the list's text."""
-        for p in find_images(paths):
+    def add_paths(self, paths: Sequence[Path]) -> Worker:
+        """Photos (folders are listed on a worker, not recursed) into the list, each once; `listed`
+        follows. The paths are kept as Python paths: a name that is not UTF-8 would not survive a trip
+        through the list's text."""
+        self._listing += 1
+        self._update_ok()
+        worker = Worker(_listing, list(paths))
+        worker.signals.returned.connect(lambda found: self._add_found(*found))
+        worker.signals.finished.connect(self._listed)
+        return self.pool.start(worker)
+
+    def _add_found(self, photos: list[Path], skipped: str | None) -> None:
+        for p in photos:
             if p not in self._paths:
                 self._paths.append(p)
                 self.photos.addItem(display_path(p))
-        skipped = left_out_line(left_out(paths))  # a phone's HEIC photos would go unseen otherwise
-        if skipped:
+        if skipped:  # a phone's HEIC photos would go unseen otherwise
             self.left_out_label.setText(skipped)
             self.left_out_label.show()
+
+    def _listed(self) -> None:
+        self._listing -= 1
         self._update_ok()
+        self.listed.emit()
 
     def request(self) -> InspectionRequest:
         d = self.date.date()
@@ -125,5 +147,5 @@ class AddInspectionDialog(QDialog):
             self.add_paths([Path(folder)])
 
     def _update_ok(self, *_args) -> None:
-        ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0
+        ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0 and not self._listing
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)

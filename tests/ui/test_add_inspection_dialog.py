@@ -20,8 +20,9 @@ def test_a_photo_name_that_is_not_utf8_reaches_the_request_whole(qtbot, tmp_path
     first.rename(odd)
     dialog = AddInspectionDialog([], parent=None)
     qtbot.addWidget(dialog)
-    dialog.add_paths([folder])
-    dialog.add_paths([folder])  # each photo once
+    for _ in range(2):  # each photo once
+        with qtbot.waitSignal(dialog.listed, timeout=10_000):
+            dialog.add_paths([folder])
     paths = dialog.request().paths
     assert len(paths) == 2 and odd in paths
     assert all(p.is_file() for p in paths), "every path names the file on disk"
@@ -37,7 +38,37 @@ def test_a_folder_names_what_it_holds_that_is_not_read(qtbot, tmp_path: Path) ->
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.left_out_label.isHidden()
-    dialog.add_paths([folder])
+    with qtbot.waitSignal(dialog.listed, timeout=10_000):
+        dialog.add_paths([folder])
     assert len(dialog.request().paths) == 2
     assert dialog.left_out_label.isVisible()
     assert dialog.left_out_label.text().startswith("Left out 1 file named like photos: 1 .heic")
+
+
+def test_a_folder_is_listed_off_the_ui_thread_and_ok_waits_for_it(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """A share may hold thousands of files: the dialog stays responsive, and "Analyse and store" is not
+    offered until every photo picked is in the list."""
+    import threading
+
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui import add_inspection_dialog as module
+
+    folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
+    release, threads = threading.Event(), []
+    real = module.find_images
+
+    def slow_listing(paths):
+        threads.append(threading.current_thread() is threading.main_thread())
+        release.wait(10)
+        return real(paths)
+
+    monkeypatch.setattr(module, "find_images", slow_listing)
+    dialog = AddInspectionDialog(["P-1"], parent=None)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.add_paths([folder])  # returns while the worker lists
+    assert dialog.photos.count() == 0 and not ok.isEnabled()
+    with qtbot.waitSignal(dialog.listed, timeout=10_000):
+        release.set()
+    assert threads == [False] and dialog.photos.count() == 2 and ok.isEnabled()

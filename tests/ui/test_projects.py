@@ -36,7 +36,8 @@ def _add_through_dialog(qtbot, win, folder: Path, date: dt.date, inspector: str,
     dialog.asset.setCurrentText("P-101-A")
     dialog.date.setDate(QDate(date.year, date.month, date.day))
     dialog.inspector.setText(inspector)
-    dialog.add_paths([folder])
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):  # the folder is listed on a worker
+        dialog.add_paths([folder])
     assert dialog.photos.count() == count
     with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
