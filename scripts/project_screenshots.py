@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     with shooting_window(args, model=channel_test_model) as shot:
         window, scratch = shot.window, shot.scratch
         window.projects.open(scratch / "site.corroscope", create=True)
+        wait(window.projects.project_changed)  # made on a worker
         for date, inspector, rust in YEARS:
             paths = demo_photos(scratch / f"{date.year}", rust)
             window.projects.add_inspection(InspectionRequest("P-101-A", date, inspector, paths))

@@ -12,7 +12,15 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, add_inspection_photos, analyse_record
+from app.core.project import (
+    SUFFIX,
+    AddSummary,
+    PhotoEntry,
+    Project,
+    add_inspection_photos,
+    analyse_record,
+    is_url,
+)
 from app.core.project.photos import describe_photo
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
@@ -83,6 +91,7 @@ class ProjectUi(QObject):
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
+        self._opening: Worker | None = None  # the open under way whose project will be shown
         self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
         self.panel.trend_requested.connect(self.show_trend)
         self.panel.compare_requested.connect(self.show_compare)
@@ -131,14 +140,34 @@ class ProjectUi(QObject):
         if self.project is not None:
             self.project.abort()
 
-    def open(self, target: str | Path, create: bool = False) -> bool:
-        try:
-            project = Project.create(target) if create else Project.open(target)
-        except CorroscopeError as exc:
-            self.window.show_message(str(exc), "error")
-            return False
+    def open(self, target: str | Path, create: bool = False) -> Worker:
+        """Open (or create) the project on a worker: a file on a share that hangs, a schema upgrade of a
+        large project or a server that does not answer (the connect timeout, 10 s) never freezes the
+        window, which says what it waits for. Of several opens under way, the last one asked wins."""
+        job = Project.create if create else Project.open
+        worker = Worker(job, target)
+        self._opening = worker
+        worker.signals.returned.connect(lambda project: self._opened_by(worker, project))
+        worker.signals.failed.connect(lambda msg: self._open_failed(worker, msg))
+        server = is_url(target)
+        self.window.busy_label.setText(
+            "Connecting to the project's server…" if server else "Opening the project…"
+        )
+        return self.window.controller.pool.start(worker)
+
+    def _opened_by(self, worker: Worker, project: Project) -> None:
+        if worker is not self._opening:  # another open was asked for meanwhile
+            project.close()
+            return
+        self._opening = None
+        self.window.busy_label.setText("")
         self._on_opened(project)
-        return True
+
+    def _open_failed(self, worker: Worker, message: str) -> None:
+        if worker is self._opening:
+            self._opening = None
+            self.window.busy_label.setText("")
+            self.window.show_message(message, "error")
 
     def new_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -160,14 +189,7 @@ class ProjectUi(QObject):
         return self.open_on_server(url) if url else None
 
     def open_on_server(self, url: str) -> Worker:
-        """Connect in a worker: a server that does not answer takes the connect timeout (10 s), during
-        which the window keeps responding and says what it waits for."""
-        worker = Worker(Project.open, url)
-        worker.signals.returned.connect(self._on_opened)
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
-        self.window.busy_label.setText("Connecting to the project's server…")
-        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
-        return self.window.controller.pool.start(worker)
+        return self.open(url)
 
     def _on_opened(self, project: Project) -> None:
         if project.location.file is None:

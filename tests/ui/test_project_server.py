@@ -147,8 +147,9 @@ def test_a_file_project_takes_the_same_path(qtbot, window, tmp_path: Path) -> No
         add_inspection_photos(
             project, window.controller.model, "P-9", dt.date(2024, 1, 1), sorted(folder.iterdir())
         )
-    assert window.projects.open(target)
     panel = window.projects.panel
+    with qtbot.waitSignal(window.projects.project_changed, timeout=TIMEOUT_MS):
+        window.projects.open(target)  # opened on a worker, as a server's project is
     assert panel.loading and panel.status.text() == LOADING
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         pass
@@ -250,3 +251,34 @@ def test_the_server_opened_last_is_offered_again_without_its_password(
     )
     assert window.projects.open_server_dialog() is None  # offered the last server; cancelled
     assert offered == ["", stored]
+
+
+def test_a_project_file_opens_off_the_ui_thread_and_the_last_open_asked_wins(
+    qtbot, window, tmp_path: Path, monkeypatch
+) -> None:
+    """A file on a share that hangs, or a large project's schema upgrade, must not freeze the window;
+    two opens in flight: the one asked last is shown, whichever finishes first."""
+    from app.ui import project_jobs
+
+    made = []
+    for name in ("a", "b"):
+        with Project.create(tmp_path / f"{name}.corroscope") as project:
+            made.append(project.location.file)
+    threads: list[bool] = []
+    real_open = project_jobs.Project.open
+
+    def slow_open(target, *args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        if str(target).endswith("a.corroscope"):
+            time.sleep(0.5)  # the first asked finishes last
+        return real_open(target, *args, **kwargs)
+
+    monkeypatch.setattr(project_jobs.Project, "open", slow_open)
+    window.projects.open(made[0])
+    window.projects.open(made[1])
+    assert window.busy_label.text() == "Opening the project…"
+    qtbot.waitUntil(lambda: len(threads) == 2 and window.controller.pool.active == 0, timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert threads == [False, False]
+    assert window.projects.project is not None and window.projects.project.location.file == made[1]
+    assert window.busy_label.text() == ""

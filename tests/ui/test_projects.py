@@ -49,7 +49,8 @@ def project_window(qtbot, window, tmp_path: Path, monkeypatch):
     """The window with a project made through File > New project… and two inspections added."""
     target = tmp_path / "site.corroscope"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "site"), ""))
-    window.actions["new_project"].trigger()
+    with qtbot.waitSignal(window.projects.project_changed, timeout=TIMEOUT_MS):  # made on a worker
+        window.actions["new_project"].trigger()
     assert target.is_file() and window.projects.project is not None
     _read(qtbot, window)
     for n, date in enumerate(DATES):
@@ -290,9 +291,8 @@ def test_a_project_file_is_in_open_recent_and_reopens_from_there(qtbot, project_
     entry = next(a for a in win._recent_menu.actions() if a.toolTip() == str(target))
     assert entry.text().startswith("site.corroscope")
     win.projects.set_project(None)  # closed (as Stop waiting does), then picked from Open recent
-    entry.trigger()
-    assert win.projects.project is not None and win.projects.project.location.file == target
     with qtbot.waitSignal(win.projects.panel.loaded, timeout=TIMEOUT_MS):
-        pass
+        entry.trigger()
+    assert win.projects.project is not None and win.projects.project.location.file == target
     assert win.projects.panel.tree.topLevelItem(0).text(0) == "P-101-A"
     assert win.controller.current is None  # a project is not opened as a photo
