@@ -186,10 +186,7 @@ class ProjectUi(QObject):
     def open_server_dialog(self) -> Worker | None:
         last = self.window.settings.last_server_url
         url = ask_server_url(self.window, last)  # type: ignore[arg-type]  # the host is the QMainWindow
-        return self.open_on_server(url) if url else None
-
-    def open_on_server(self, url: str) -> Worker:
-        return self.open(url)
+        return self.open(url) if url else None
 
     def _on_opened(self, project: Project) -> None:
         if project.location.file is None:

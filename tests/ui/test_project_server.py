@@ -65,7 +65,7 @@ def server_window(qtbot, window, pg_database: str, proxy: FreezableProxy, tmp_pa
             folder = photo_folder(tmp_path / f"insp{n}", 2, 0.05 + 0.15 * n, seed=n, size=(48, 64))
             add_inspection_photos(project, window.controller.model, "P-101-A", date, sorted(folder.iterdir()))
     proxied = make_url(pg_database).set(host="127.0.0.1", port=proxy.port)
-    window.projects.open_on_server(proxied.render_as_string(hide_password=False))
+    window.projects.open(proxied.render_as_string(hide_password=False))
     panel = window.projects.panel
     qtbot.waitUntil(lambda: panel.view is not None and not panel.loading, timeout=TIMEOUT_MS)
     return window
