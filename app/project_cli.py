@@ -208,8 +208,8 @@ def _trend(project: Project, args: argparse.Namespace) -> int:
         cells[iso] = iso_text(row.iso_worst)
     _print_table([*TREND_COLUMNS, RATE_COLUMN], shown)
     print(rate_text(trend))
-    if falling_text(trend):
-        print(falling_text(trend))
+    if caution := falling_text(trend):
+        print(caution)
     if args.csv is not None:
         table = trend_table(trend)
         write_csv(args.csv, table, [*TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)

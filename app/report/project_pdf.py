@@ -52,8 +52,8 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     if facts:
         c.rows(facts)
     c.text(rate_text(trend), size=11, bold=True)
-    if falling_text(trend):
-        c.text(falling_text(trend), size=9)
+    if caution := falling_text(trend):
+        c.text(caution, size=9)
     plot_h = c.height * 0.38
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)
@@ -133,15 +133,20 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
         path.moveTo(pts[0])
         for pt in pts[1:]:
             path.lineTo(pt)
-        pen = QPen(colour, c.mm(0.5))
-        pen.setStyle(style)
-        p.setPen(pen)
+        p.setPen(_series_pen(c, colour, style))
         p.drawPath(path)
         p.setBrush(colour)
         for pt in pts if colour != FIT_COLOUR else ():  # the line is fitted, not measured: no marks
             p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
         p.setBrush(Qt.BrushStyle.NoBrush)
     _legend(c, [(colour, style, label) for _values, colour, style, label in series], area.left(), box.top())
+
+
+def _series_pen(c: Canvas, colour: QColor, style: Qt.PenStyle) -> QPen:
+    """A series' line, in the plot and in its key alike."""
+    pen = QPen(colour, c.mm(0.5))
+    pen.setStyle(style)
+    return pen
 
 
 def _legend(c: Canvas, entries: Sequence[tuple[QColor, Qt.PenStyle, str]], x: float, y: float) -> None:
@@ -151,9 +156,7 @@ def _legend(c: Canvas, entries: Sequence[tuple[QColor, Qt.PenStyle, str]], x: fl
     x += c.mm(2)
     mid = y + c.mm(3)
     for colour, style, label in entries:
-        pen = QPen(colour, c.mm(0.5))
-        pen.setStyle(style)
-        p.setPen(pen)
+        p.setPen(_series_pen(c, colour, style))
         p.drawLine(QPointF(x, mid), QPointF(x + c.mm(6), mid))
         p.setPen(QPen(QColor(40, 40, 40)))
         width = metrics.horizontalAdvance(label) + c.mm(1)
