@@ -73,7 +73,7 @@ class AddInspectionDialog(QDialog):
         self.left_out_label.setWordWrap(True)
         self.left_out_label.hide()
         self._paths: list[Path] = []  # the photos listed, in order
-        self._listing = 0  # folders being listed on the worker: the photos are not all in the list yet
+        self._lists_pending = 0  # listings still on the worker: the photos are not all in the list yet
         self.pool = WorkerPool(self, max_threads=1)  # a share may hold thousands of files
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)
@@ -104,7 +104,7 @@ class AddInspectionDialog(QDialog):
         """Photos (folders are listed on a worker, not recursed) into the list, each once; `listed`
         follows. The paths are kept as Python paths: a name that is not UTF-8 would not survive a trip
         through the list's text."""
-        self._listing += 1
+        self._lists_pending += 1
         self._update_ok()
         worker = Worker(_listing, list(paths))
         worker.signals.returned.connect(lambda found: self._add_found(*found))
@@ -121,7 +121,7 @@ class AddInspectionDialog(QDialog):
             self.left_out_label.show()
 
     def _listed(self) -> None:
-        self._listing -= 1
+        self._lists_pending -= 1
         self._update_ok()
         self.listed.emit()
 
@@ -147,5 +147,5 @@ class AddInspectionDialog(QDialog):
             self.add_paths([Path(folder)])
 
     def _update_ok(self, *_args) -> None:
-        ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0 and not self._listing
+        ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0 and not self._lists_pending
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
