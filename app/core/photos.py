@@ -224,7 +224,16 @@ def open_checked(path: Path, max_pixels: int, max_bytes: int) -> tuple[bytes, Im
         )
     head = _header(img)
     _check_pixels(path, head.width, head.height, max_pixels)
+    _note_pages(img, path)
     return data, img, head
+
+
+def _note_pages(img: Image.Image, path: Path) -> None:
+    """A multi-page TIFF (or an animated PNG/WebP) is analysed on its first page only: say so once."""
+    with contextlib.suppress(Exception):  # `is_animated` reads the second page's header only
+        if getattr(img, "is_animated", False) and f"pages:{path}" not in _NOTED:
+            _NOTED.add(f"pages:{path}")
+            log.warning("%s holds more than one page (or frame): only the first is analysed", safe_path(path))
 
 
 def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:

@@ -120,3 +120,18 @@ def test_a_reviewed_mask_that_is_a_dangling_link_or_a_fifo_fails_its_photo(
     assert mask.name in done.stderr and why in done.stderr, done.stderr
     (row,) = read_csv(out / "results.csv")
     assert row["status"] == "failed" and row["source"] == "", row
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_is_analysed(tmp_path: Path, model_path: Path) -> None:
+    from PIL import Image
+
+    pages = [Image.fromarray(np.full((40, 40, 3), c, np.uint8)) for c in ((200, 30, 30), (30, 30, 200))]
+    photo = tmp_path / "in" / "scan.tif"
+    photo.parent.mkdir(parents=True)
+    pages[0].save(photo, save_all=True, append_images=pages[1:])
+    single = tmp_path / "in" / "one.tif"
+    pages[0].save(single)
+    done = run_cli("analyze", photo.parent, "--out", tmp_path / "out", "--model", model_path)
+    assert done.returncode == 0 and "2 analysed" in done.stdout, (done.stdout, done.stderr)
+    notes = [line for line in done.stderr.splitlines() if "more than one page" in line]
+    assert len(notes) == 1 and f"{photo} holds more than one page" in notes[0], done.stderr
