@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import CorroscopeError
-from app.core.inference import InferenceOptions, segment
+from app.core.inference import InferenceOptions
 from app.core.palette import DEFAULT_CLASSES, class_by_name
-from app.core.photos import read_image
 from training import data, metrics
 from training.product import photo_product
 from training.recipe import split_passthrough
@@ -134,6 +133,26 @@ def scoring_model(run: Path) -> Path:
     return target
 
 
+class LastOutput:
+    """A model the pipeline runs, keeping its one photo's probabilities (network size, resize mode):
+    what `segment(...).probabilities` is, without a second pass of the network."""
+
+    def __init__(self, model: Any) -> None:
+        self._inner = model
+        self.last: np.ndarray | None = None
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def predict(self, batch: np.ndarray, *args) -> np.ndarray:
+        out = self._inner.predict(batch, *args)
+        self.last, self.calls = out[0], self.calls + len(out)
+        return out
+
+
 def score_fold(
     model_path: Path,
     pairs: Sequence[data.Pair],
@@ -148,15 +167,18 @@ def score_fold(
     predictor = load_predictor(model_path)
     if adapt is not None:
         predictor = dataclasses.replace(predictor, model=adapt(predictor.model))
+    recorder = LastOutput(predictor.model)
+    predictor = dataclasses.replace(predictor, model=recorder)
     classes = DEFAULT_CLASSES
     rows, probs = [], []
     for i, pair in enumerate(pairs):
         _, truth, _ = data.load_pair(pair)
+        recorder.calls = 0
         result = predict_photo(predictor, i, pair.image, InferenceOptions(corrosion_probability=True))
         if keep_probs:
-            seg = segment(predictor.model, read_image(pair.image), InferenceOptions())
-            assert seg.probabilities is not None
-            probs.append(np.clip(np.rint(seg.probabilities * 255), 0, 255).astype(np.uint8))
+            if recorder.calls != 1 or recorder.last is None:
+                raise CorroscopeError(f"{pair.image}: not one network pass (resize mode) to keep")
+            probs.append(np.clip(np.rint(recorder.last * 255), 0, 255).astype(np.uint8))
         cm = metrics.confusion_matrix(truth, result.labels, len(classes))
         scores = metrics.per_photo_scores(cm[None])
         rng = result.measures.share_range

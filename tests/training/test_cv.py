@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import CorroscopeError
-from training import compare, cv, levers
+from training import compare, cv, data, levers
 from training.cv import make_folds
 
 
@@ -106,6 +106,37 @@ def test_two_fold_run_scores_every_photo_once_out_of_fold(tiny_cv):
         assert sorted(saved["ids"]) == folds[k]
         # scored at the run's --input-size (64), not at the training crop (32)
         assert saved["probs"].shape == (len(folds[k]), 64, 64, 3) and saved["probs"].dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_kept_probabilities_are_the_pipelines_own_from_one_network_pass(tiny_cv):
+    from app.core.inference import InferenceOptions, segment
+    from app.core.photos import read_image
+    from training.evaluate import load_predictor
+
+    data_dir, run = tiny_cv
+    pairs = data.select(data.find_pairs(data_dir), json.loads((run / "folds.json").read_text())["folds"][0])
+    model_path = run / "fold0" / "best.keras"
+    passes = []
+    counted = lambda model: _Counting(model, passes)  # noqa: E731
+    rows, probs = cv.score_fold(model_path, pairs, 0, True, counted)
+    assert len(rows) == len(pairs) and len(passes) == len(pairs)  # one network pass a photo
+    model = load_predictor(model_path).model
+    for pair, kept in zip(pairs, probs, strict=True):
+        seg = segment(model, read_image(pair.image), InferenceOptions())
+        assert np.abs(kept.astype(int) - np.rint(seg.probabilities * 255)).max() <= 1
+
+
+class _Counting:
+    def __init__(self, model, passes: list) -> None:
+        self._inner, self._passes = model, passes
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def predict(self, batch: np.ndarray, *args) -> np.ndarray:
+        self._passes.append(len(batch))
+        return self._inner.predict(batch, *args)
 
 
 @pytest.mark.slow
