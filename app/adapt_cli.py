@@ -12,7 +12,7 @@ from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pa
 from app.core.errors import Cancelled, CorroscopeError
 from app.core.model import default_model_path
 from app.core.photos import find_images
-from app.core.text import safe_path
+from app.core.text import counted, safe_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     photos = find_images(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
-    print(f"{len(pairs)} of {len(photos)} photo(s) have a reviewed mask in {safe_path(args.reviewed_masks)}")
+    where, verb = safe_path(args.reviewed_masks), "has" if len(pairs) == 1 else "have"
+    print(f"{len(pairs)} of {counted(len(photos), 'photo')} {verb} a reviewed mask in {where}")
 
     def progress(done: int, total: int, what: str) -> None:
         print(f"[{done + 1}/{total}] {what}", file=sys.stderr, flush=True)

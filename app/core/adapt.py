@@ -32,6 +32,7 @@ from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
 from app.core.reviewed import MaskFolder, read_reviewed_mask
 from app.core.stats import corroded_share
+from app.core.text import counted
 
 __all__ = ["KEY_ADAPTATION", "AdaptRefused", "AdaptResult", "AdaptSettings", "adapt_model", "reviewed_pairs"]
 
@@ -121,7 +122,7 @@ def adapt_model(
     least = max(2, settings.min_photos)  # leave-one-out needs one photo to fit on
     if len(pairs) < least:
         raise AdaptRefused(
-            f"{len(pairs)} reviewed photo(s); adaptation needs at least {least} "
+            f"{counted(len(pairs), 'reviewed photo')}; adaptation needs at least {least} "
             "(review more photos first). The base model stays in use."
         )
     base = SegmentationModel.load(base_path, device="cpu")

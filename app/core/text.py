@@ -86,3 +86,8 @@ def path_from_display(text: str) -> Path:
 def provider_name(provider: str) -> str:
     """An ONNX Runtime execution provider as people read it: "CUDAExecutionProvider" -> "CUDA"."""
     return provider.removesuffix("ExecutionProvider") or provider
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 photo", "2 photos" (`plural` where adding an s is wrong)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -26,6 +26,7 @@ from app.core.files import atomic_write_bytes, encode_png
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.photos import probe_image, read_image
 from app.core.reviewed import ReviewState
+from app.core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def _check(items: Sequence[ReviewedPhoto], root: Path, ids: dict[Path, str]) -> 
     if existing:
         names = ", ".join(p.name for p in existing[:10])
         raise OutputExistsError(
-            f"{root}: {len(existing)} file(s) already there ({names}); nothing was written. "
+            f"{root}: {counted(len(existing), 'file')} already there ({names}); nothing was written. "
             "Export into another folder, or remove those files."
         )
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.photos import find_images
 from app.core.reviewed import reviewed_mask_path
+from app.core.text import counted
 from app.ui.export_folders import export_folder
 from app.ui.questions import ask_yes, names_list
 from app.ui.review_actions import SaveJob, run_jobs
@@ -82,8 +83,9 @@ def too_few_text(plan: AdaptPlan, least: int) -> str:
 
 
 def save_masks_text(plan: AdaptPlan) -> str:
+    n = len(plan.unsaved)
     return (
-        f"{len(plan.unsaved)} signed photo(s) have no saved reviewed mask yet:\n"
+        f"{counted(n, 'signed photo')} {'has' if n == 1 else 'have'} no saved reviewed mask yet:\n"
         + names_list([s.path.name for s in plan.unsaved])
         + "\n\nAdaptation learns from saved masks. Save these now, as File ▸ Save corrected mask does?"
     )

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
+from app.core.text import counted
 from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
@@ -194,7 +195,7 @@ class ReviewUi(QObject):
             return
         folder = QFileDialog.getExistingDirectory(
             self._parent,
-            f"Export {len(items)} reviewed photo(s) as training data",
+            f"Export {counted(len(items), 'reviewed photo')} as training data",
             self.window.settings.last_folder,
         )
         if folder:

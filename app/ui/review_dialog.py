@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.reviewed import ReviewState
+from app.core.text import counted
 from app.ui.questions import names_list
 from app.ui.saved_masks import signature_text
 
@@ -107,7 +108,8 @@ def _unsaved_edits_box(parent: QWidget | None, name: str, names: Sequence[str], 
     box.setObjectName(name)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Unsaved edits")
-    box.setText(f"{len(names)} photo(s) have edits or reviews that are not saved:\n{names_list(names)}")
+    n, verb = len(names), "has" if len(names) == 1 else "have"
+    box.setText(f"{counted(n, 'photo')} {verb} edits or reviews that are not saved:\n{names_list(names)}")
     box.setInformativeText(question)
     return box
 

@@ -228,7 +228,7 @@ def test_cli_adapt_writes_a_model_and_refuses_too_few(tmp_path: Path, base: Path
     args = ["adapt", str(photos[0].parent), "--reviewed-masks", str(masks), "--model", str(base)]
     assert main([*args, "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "5 of 5 photo(s) have a reviewed mask" in text and "Leave-one-out" in text
+    assert "5 of 5 photos have a reviewed mask" in text and "Leave-one-out" in text
     assert KEY_ADAPTATION in SegmentationModel.load(out, device="cpu").metadata
     few = ["adapt", str(photos[0]), str(photos[1]), "--reviewed-masks", str(masks), "--model", str(base)]
     assert main([*few, "--out", str(tmp_path / "b.onnx")]) == 1

@@ -35,8 +35,11 @@ def test_discarding_edits_asks_naming_the_photos(qapp, button, agreed) -> None:
     answer(button, seen)
     assert ask_discard_edits(None, NAMES, "Quit") is agreed
     assert seen["name"] == "discard_edits_question" and seen["title"] == "Unsaved edits"
-    assert seen["text"].startswith("2 photo(s) have edits") and "pipe_02.png" in seen["text"]
+    assert seen["text"].startswith("2 photos have edits") and "pipe_02.png" in seen["text"]
     assert seen["info"].startswith("Quit and discard them?")
+    answer(button, seen)
+    ask_discard_edits(None, NAMES[:1], "Quit")
+    assert seen["text"].startswith("1 photo has edits")
 
 
 @pytest.mark.parametrize(
