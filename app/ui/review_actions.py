@@ -256,7 +256,7 @@ class ReviewUi(QObject):
         worker = self.window.controller.run_export(run_jobs, jobs)
         worker.signals.returned.connect(
             lambda paths: self.window.show_message(
-                f"Saved {len(paths)} corrected mask(s): " + ", ".join(str(p) for p in paths), "info"
+                f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
             )
         )
         self._update()
@@ -272,7 +272,8 @@ class ReviewUi(QObject):
         except CorroscopeError as exc:  # "Could not save <file>: <why>"
             self.window.show_message(f"{exc}. Nothing was discarded.", "error")
             return False
-        self.window.show_status(f"Saved {len(written)} corrected mask(s): " + ", ".join(map(str, written)))
+        saved = counted(len(written), "corrected mask")
+        self.window.show_status(f"Saved {saved}: " + ", ".join(map(str, written)))
         return True
 
 

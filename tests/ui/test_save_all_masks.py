@@ -42,5 +42,5 @@ def test_every_unsaved_correction_is_saved_to_its_results_folder(
         assert saved.review.reviewed_by == "Ann Inspector"
     assert not (results / f"{photos[2].stem}_mask.reviewed.png").exists(), "an untouched photo: no file"
     assert not window.editing.edits.unsaved_sessions()
-    qtbot.waitUntil(lambda: "Saved 2 corrected mask(s)" in window.banner.text, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Saved 2 corrected masks" in window.banner.text, timeout=TIMEOUT_MS)
     assert not action.isEnabled()
