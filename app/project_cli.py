@@ -17,8 +17,9 @@ from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out, left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
+from app.core.project.records import check_date
 from app.core.results_table import class_names
-from app.core.text import REASON_LIMIT, safe_path, safe_text
+from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -32,9 +33,11 @@ PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://
 
 def _date(text: str) -> _dt.date:
     try:
-        return _dt.date.fromisoformat(text)
+        return check_date(_dt.date.fromisoformat(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    except ProjectError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -158,8 +161,9 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
         out = summary.outcome
+        kind = "New inspection" if out.created else "Inspection"
         print(
-            f"{'New inspection' if out.created else 'Inspection'} {where}: {len(out.added)} photos stored, "
+            f"{kind} {where}: {counted(len(out.added), 'photo')} stored, "
             f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
         )
     for failure in summary.failures:

@@ -65,6 +65,7 @@ class AddInspectionDialog(QDialog):
         self.asset.setCurrentText(asset_tags[0] if asset_tags else "")
         self.asset.lineEdit().setPlaceholderText("asset tag, e.g. P-101-A")
         self.date = QDateEdit(QDate.currentDate())
+        self.date.setMaximumDate(QDate.currentDate().addDays(1))  # as the store allows (time zones)
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
         self.inspector = QLineEdit(inspector)

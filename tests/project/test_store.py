@@ -187,6 +187,28 @@ def test_two_windows_writing_at_once_both_land(target: str, tmp_path: Path, tiny
         assert [(i.date, i.photo_count) for i in project.inspections()] == [(DATES[0], 3), (DATES[1], 3)]
 
 
+def test_an_inspection_dated_in_the_future_is_refused_before_any_analysis(
+    tmp_path: Path, tiny_model, tiny_model_path: Path, capsys
+) -> None:
+    target = str(tmp_path / "p.corroscope")
+    folder = photo_folder(tmp_path / "p", 1, 0.1)
+    Project.create(target).close()
+    later = dt.date.today() + dt.timedelta(days=400)  # a year typed wrong
+    with pytest.raises(SystemExit) as refused:  # argparse's usage error
+        _add(target, folder, later, tiny_model_path)
+    assert refused.value.code == 2
+    assert f"The inspection date {later} is in the future" in capsys.readouterr().err
+    with Project.open(target) as project:
+        with pytest.raises(ProjectError, match="in the future"):
+            add_inspection_photos(project, tiny_model, "V-7", later, sorted(folder.iterdir()))
+        with pytest.raises(ProjectError, match="in the future"):
+            project.add_inspection("V-7", later, [])
+        assert project.inspections() == []
+    tomorrow = dt.date.today() + dt.timedelta(days=1)  # another time zone's today
+    assert _add(target, folder, tomorrow, tiny_model_path) == 0
+    assert "New inspection P-101-A " + tomorrow.isoformat() + ": 1 photo stored," in capsys.readouterr().out
+
+
 def test_create_refuses_an_existing_project_and_open_a_missing_one(target: str, tmp_path: Path) -> None:
     Project.create(target).close()
     with pytest.raises(ProjectError, match="already"):

@@ -72,3 +72,15 @@ def test_a_folder_is_listed_off_the_ui_thread_and_ok_waits_for_it(qtbot, tmp_pat
     with qtbot.waitSignal(dialog.listed, timeout=10_000):
         release.set()
     assert threads == [False] and dialog.photos.count() == 2 and ok.isEnabled()
+
+
+def test_the_date_cannot_be_set_later_than_the_store_allows(qtbot) -> None:
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    dialog = AddInspectionDialog(["P-1"], parent=None)
+    qtbot.addWidget(dialog)
+    dialog.date.setDate(QDate(2099, 1, 1))  # as typing a wrong year would
+    latest = dt.date.today() + dt.timedelta(days=1)
+    assert dialog.request().date == latest

@@ -16,7 +16,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
-from app.core.project.records import AddOutcome, PhotoEntry
+from app.core.project.records import AddOutcome, PhotoEntry, check_date
 from app.core.project.store import Project
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def add_inspection_photos(
     the inspection already holds (same SHA-256) are not analysed again; failures are reported, not
     stored; a cancelled run stores nothing."""
     options = options or InferenceOptions()
+    check_date(date)  # before the analysis, which the store would refuse after it
     held = project.stored_hashes(asset_tag.strip(), date, inspector.strip())
     entries: list[PhotoEntry] = []
     failures: list[PhotoFailure] = []

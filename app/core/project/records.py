@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.errors import ProjectError
+
 
 @dataclass(frozen=True)
 class Asset:
@@ -93,3 +95,12 @@ class AddOutcome:
     created: bool  # a new inspection (False: photos added to an existing one)
     added: tuple[Path, ...]
     already_stored: tuple[Path, ...]
+
+
+def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
+    """An inspection's date, refused when later than tomorrow (a typed year gone wrong would put the
+    inspection at the end of every trend; a day's grace for time zones)."""
+    today = today or _dt.date.today()
+    if date > today + _dt.timedelta(days=1):
+        raise ProjectError(f"The inspection date {date} is in the future (today is {today})")
+    return date

@@ -26,6 +26,7 @@ from app.core.project.records import (
     PhotoEntry,
     StoredPhoto,
     StoredResult,
+    check_date,
 )
 from app.core.project.schema import REVIEWED, now_utc
 from app.core.project.trend import Trend, build_trend
@@ -260,6 +261,7 @@ class Project:
         """Store analysed photos in the inspection (asset, date, inspector), made if new, in ONE
         transaction; a photo whose SHA-256 the inspection already holds is left as it is."""
         asset_tag, inspector = rows.check_tag(asset_tag), inspector.strip()
+        check_date(date)
         p = T["photos"]
         with self._write() as conn:
             asset = rows.ensure_asset(conn, asset_tag, {})
