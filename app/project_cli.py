@@ -4,22 +4,22 @@ relocate), over `app.core.project`. PROJECT is a `*.corroscope` file or a `postg
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import project_inspection_cli as inspection_cli
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out, left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
-from app.core.project.records import check_date
 from app.core.results_table import class_names
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
+from app.project_inspection_cli import inspection_date
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -31,19 +31,11 @@ ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or
 PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
 
 
-def _date(text: str) -> _dt.date:
-    try:
-        return check_date(_dt.date.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-    except ProjectError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `project` and its commands to the `corroscope` parser."""
     top = sub.add_parser("project", help="inspection projects: assets, inspections over time, trends")
-    cmds = top.add_subparsers(dest="project_command", metavar="{create,add,list,trend,export,relocate}")
+    names = "{create,add,list,inspection,trend,export,relocate}"
+    cmds = top.add_subparsers(dest="project_command", metavar=names)
     cmds.required = True
     top.set_defaults(run=run)
 
@@ -53,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("project", help=PROJECT_HELP)
     add.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
-    add.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="inspection date")
+    add.add_argument("--date", required=True, type=inspection_date, metavar="YYYY-MM-DD", help="the date")
     add.add_argument("--inspector", default="", metavar="NAME")
     add.add_argument("--notes", default="", metavar="TEXT", help="notes of a new inspection")
     for field, what in ASSET_FIELDS.items():
@@ -67,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds.add_parser("list", help="assets, inspections and photo counts").add_argument(
         "project", help=PROJECT_HELP
     )
+
+    inspection_cli.register(cmds, PROJECT_HELP)
 
     trend = cmds.add_parser("trend", help="one row per inspection of an asset, in date order")
     trend.add_argument("project", help=PROJECT_HELP)
@@ -89,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.project import Project
 
     commands = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}
+    commands["inspection"] = inspection_cli.run
     try:
         if args.project_command == "create":
             return _create(args)

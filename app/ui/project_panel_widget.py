@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -64,6 +65,8 @@ class ProjectPanelWidget(QWidget):
     trend_requested = Signal(str)  # asset tag
     compare_requested = Signal(str)  # asset tag
     rerun_requested = Signal(int)  # a stored photo's id
+    correct_inspection_requested = Signal(int)  # an inspection's id
+    remove_inspection_requested = Signal(int)  # an inspection's id
     relocate_requested = Signal()
     loaded = Signal()  # the tree shows a fresh `view`
     failed = Signal(str)  # the project could not be read: the reason
@@ -108,9 +111,14 @@ class ProjectPanelWidget(QWidget):
             "Read the project again: what others added on a shared server since it was last read (F5)"
         )
         self.reload_button.setShortcut("F5")
-        buttons = QGridLayout()  # two rows keep the dock narrow
+        self.correct_button = QPushButton("Correct inspection…")
+        self.correct_button.setToolTip("Change the picked inspection's date, inspector or notes")
+        self.remove_button = QPushButton("Remove inspection…")
+        self.remove_button.setToolTip("Take the picked inspection out of the project (the photo files stay)")
+        buttons = QGridLayout()  # two columns keep the dock narrow
         all_buttons = (self.add_button, self.trend_button, self.compare_button, self.rerun_button)
-        for n, b in enumerate((*all_buttons, self.relocate_button, self.reload_button)):
+        inspection_buttons = (self.correct_button, self.remove_button)
+        for n, b in enumerate((*all_buttons, *inspection_buttons, self.relocate_button, self.reload_button)):
             buttons.addWidget(b, n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
@@ -125,6 +133,10 @@ class ProjectPanelWidget(QWidget):
         self.compare_button.clicked.connect(lambda: self._emit_asset(self.compare_requested))
         self.rerun_button.clicked.connect(self._emit_rerun)
         self.relocate_button.clicked.connect(self.relocate_requested)
+        self.correct_button.clicked.connect(lambda: self._emit_inspection(self.correct_inspection_requested))
+        self.remove_button.clicked.connect(lambda: self._emit_inspection(self.remove_inspection_requested))
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.currentItemChanged.connect(self._on_current)
         self.reads.busy_changed.connect(self._on_busy)
         self._update_enabled()
@@ -292,6 +304,30 @@ class ProjectPanelWidget(QWidget):
         if tag is not None:
             signal.emit(tag)
 
+    def current_inspection(self) -> int | None:
+        """The id of the inspection picked in the tree, or None."""
+        item = self.tree.currentItem()
+        data = item.data(0, ROLE) if item is not None else None
+        return data[1] if data and data[0] == "inspection" else None
+
+    def _emit_inspection(self, signal) -> None:
+        if (inspection_id := self.current_inspection()) is not None:
+            signal.emit(inspection_id)
+
+    def _context_menu(self, pos) -> None:
+        """Right-click on an inspection: the same as its two buttons."""
+        item = self.tree.itemAt(pos)
+        if item is None or item.data(0, ROLE)[0] != "inspection":
+            return
+        self.tree.setCurrentItem(item)
+        menu = QMenu(self.tree)
+        for text, signal in (
+            ("Correct inspection…", self.correct_inspection_requested),
+            ("Remove inspection…", self.remove_inspection_requested),
+        ):
+            menu.addAction(text, lambda s=signal: self._emit_inspection(s))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
     def _emit_rerun(self) -> None:
         item = self.tree.currentItem()
         if item is not None and item.data(0, ROLE)[0] == "photo":
@@ -307,3 +343,5 @@ class ProjectPanelWidget(QWidget):
         self.trend_button.setEnabled(has_asset)
         self.compare_button.setEnabled(has_asset)
         self.rerun_button.setEnabled(item is not None and item.data(0, ROLE)[0] == "photo")
+        for button in (self.correct_button, self.remove_button):
+            button.setEnabled(self.current_inspection() is not None)

@@ -1,4 +1,4 @@
-"""The window's yes/no questions: subfolders of an empty folder, quitting while a batch runs."""
+"""The window's yes/no questions: subfolders of an empty folder, quitting while a batch runs, removals."""
 
 from __future__ import annotations
 
@@ -55,6 +55,13 @@ def ask_yes(
 ) -> bool:
     """A question whose default answer is yes."""
     return _ask(parent, name, title, text, yes, no, info, default_yes=True)
+
+
+def ask_no(
+    parent: QWidget | None, name: str, title: str, text: str, yes: str, no: str, info: str = ""
+) -> bool:
+    """A question whose default answer is no (before something that cannot be undone)."""
+    return _ask(parent, name, title, text, yes, no, info, default_yes=False)
 
 
 def ask_include_subfolders(parent: QWidget | None, paths: Sequence[Path], nested: int) -> bool:

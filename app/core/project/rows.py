@@ -94,3 +94,36 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
         created_at=now_utc(),
     )
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
+
+
+def correct_inspection(
+    conn: sa.Connection, inspection_id: int, date: _dt.date, inspector: str, notes: str
+) -> None:
+    """Give the inspection another date, inspector or notes; refused if its asset already has an
+    inspection on that date by that inspector (the two are not merged silently)."""
+    i, a = T["inspections"], T["assets"]
+    row = conn.execute(
+        sa.select(i.c.asset_id, a.c.tag).join(a, a.c.id == i.c.asset_id).where(i.c.id == inspection_id)
+    ).first()
+    if row is None:
+        raise ProjectError("The inspection is no longer in the project (removed meanwhile?); reload it")
+    same = (i.c.asset_id == row.asset_id, i.c.date == date, i.c.inspector == inspector)
+    if conn.execute(sa.select(i.c.id).where(*same, i.c.id != inspection_id)).first() is not None:
+        who = f" by {inspector}" if inspector else " without an inspector's name"
+        raise ProjectError(f"{row.tag} already has an inspection on {date}{who}; choose another date or name")
+    values = dict(date=date, inspector=inspector, notes=notes)
+    conn.execute(i.update().where(i.c.id == inspection_id).values(**values))
+
+
+def remove_inspection(conn: sa.Connection, inspection_id: int) -> int:
+    """Delete the inspection with its photos' records and results (never the photo files); returns how
+    many photos it held."""
+    i, p, r = T["inspections"], T["photos"], T["results"]
+    photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)
+    count = len(conn.execute(photo_ids).all())
+    # children first: the foreign keys cascade too, but a server's or file's schema need not rely on it
+    conn.execute(r.delete().where(r.c.photo_id.in_(photo_ids)))
+    conn.execute(p.delete().where(p.c.inspection_id == inspection_id))
+    if conn.execute(i.delete().where(i.c.id == inspection_id)).rowcount != 1:
+        raise ProjectError("The inspection is no longer in the project (removed meanwhile?); reload it")
+    return count

@@ -283,6 +283,18 @@ class Project:
                 added.append(entry.file.path)
         return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
 
+    def correct_inspection(self, inspection_id: int, date: _dt.date, inspector: str, notes: str) -> None:
+        """Another date, inspector or notes for the inspection (a date typed wrong, a name missing)."""
+        check_date(date)
+        with self._write() as conn:
+            rows.correct_inspection(conn, inspection_id, date, inspector.strip(), notes.strip())
+
+    def remove_inspection(self, inspection_id: int) -> int:
+        """Remove the inspection, its photos' records and results from the project; the photo files stay
+        where they are. Returns how many photos it held."""
+        with self._write() as conn:
+            return rows.remove_inspection(conn, inspection_id)
+
     def add_result(self, photo_id: int, entry: PhotoEntry) -> int:
         """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
         with self._write() as conn:

@@ -1,0 +1,97 @@
+"""`corroscope project inspection`: show one inspection, correct its date, inspector or notes, or remove
+it from the project (its photos' records and results; never the photo files)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from typing import TYPE_CHECKING
+
+from app.core.errors import ProjectError
+from app.core.project.records import Inspection, check_date
+from app.core.text import counted, safe_text
+
+if TYPE_CHECKING:
+    from app.core.project import Project
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def inspection_date(text: str) -> _dt.date:
+    """An argparse type: a YYYY-MM-DD date no later than tomorrow."""
+    try:
+        return check_date(_dt.date.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    except ProjectError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
+    p = cmds.add_parser(
+        "inspection", help="show an inspection, correct its date, inspector or notes, or remove it"
+    )
+    p.add_argument("project", help=project_help)
+    p.add_argument("--asset", required=True, metavar="TAG")
+    # any date: an inspection stored before dates were checked must still be found to be corrected
+    p.add_argument("--date", required=True, type=_dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--inspector", default="", metavar="NAME", help="the inspection's inspector, if any")
+    p.add_argument("--set-date", type=inspection_date, metavar="YYYY-MM-DD", help="correct the date")
+    p.add_argument("--set-inspector", metavar="NAME", help="correct the inspector ('' for none)")
+    p.add_argument("--set-notes", metavar="TEXT", help="replace the inspection's notes")
+    p.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the inspection, its photos' records and results from the project (not the files)",
+    )
+    p.add_argument("--yes", action="store_true", help="confirm --remove")
+
+
+def describe(inspection: Inspection) -> str:
+    who = f" by {safe_text(inspection.inspector)}" if inspection.inspector else ""
+    notes = f"; notes: {safe_text(inspection.notes)}" if inspection.notes else ""
+    photos = counted(inspection.photo_count, "photo")
+    return f"{safe_text(inspection.asset_tag)} {inspection.date}{who}: {photos}{notes}"
+
+
+def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) -> Inspection:
+    """The asset's inspection on `date` by `inspector`; ProjectError naming the ones it has otherwise."""
+    held = project.inspections(tag.strip())
+    for inspection in held:
+        if inspection.date == date and inspection.inspector == inspector.strip():
+            return inspection
+    if not held:
+        raise ProjectError(f"No asset {safe_text(tag)!r} in {project.location.display}")
+    listed = "; ".join(describe(i) for i in held)
+    who = f"by {safe_text(inspector)}" if inspector.strip() else "without an inspector's name (--inspector)"
+    raise ProjectError(f"{safe_text(tag)} has no inspection on {date} {who}. It has: {listed}")
+
+
+def run(project: Project, args: argparse.Namespace) -> int:
+    inspection = find_inspection(project, args.asset, args.date, args.inspector)
+    changes = (args.set_date, args.set_inspector, args.set_notes)
+    if args.remove:
+        if any(c is not None for c in changes):
+            print("error: --remove does not go with the --set-... options", file=sys.stderr)
+            return EXIT_USAGE
+        if not args.yes:
+            raise ProjectError(
+                f"This removes the inspection {describe(inspection)} from the project, with the photos' "
+                "records, results and reviews (the photo files stay where they are). Pass --yes to remove it."
+            )
+        removed = project.remove_inspection(inspection.id)
+        print(
+            f"Removed the inspection {safe_text(inspection.asset_tag)} {inspection.date} "
+            f"({counted(removed, 'photo')}; the files are untouched)."
+        )
+        return EXIT_OK
+    if all(c is None for c in changes):
+        print(describe(inspection))
+        return EXIT_OK
+    date = args.set_date or inspection.date
+    inspector = inspection.inspector if args.set_inspector is None else args.set_inspector
+    notes = inspection.notes if args.set_notes is None else args.set_notes
+    project.correct_inspection(inspection.id, date, inspector, notes)
+    print(f"Corrected: {describe(find_inspection(project, inspection.asset_tag, date, inspector))}")
+    return EXIT_OK

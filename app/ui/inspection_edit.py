@@ -1,0 +1,175 @@
+"""Correct an inspection's date, inspector or notes, or remove it from the project, from the project
+panel. The change is written on a worker (a server may be slow); the panel reads the project again after."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QDate, QObject, Signal
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.project import Inspection, Project
+from app.core.text import counted
+from app.ui.questions import ask_no
+from app.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from app.ui.host import WindowHost
+    from app.ui.project_panel_widget import ProjectPanelWidget
+    from app.ui.project_view import ProjectView
+
+
+class ProjectsHost(Protocol):
+    """What these edits need of the window's project (`ProjectUi`)."""
+
+    panel: ProjectPanelWidget
+    window: WindowHost
+    project: Project | None
+
+    @property
+    def view(self) -> ProjectView | None: ...
+
+    @property
+    def target(self) -> str: ...
+
+
+def inspection_label(inspection: Inspection) -> str:
+    who = f" by {inspection.inspector}" if inspection.inspector else ""
+    return f"{inspection.asset_tag} {inspection.date.isoformat()}{who}"
+
+
+class CorrectInspectionDialog(QDialog):
+    """The inspection's date (no later than tomorrow, as the store allows), inspector and notes."""
+
+    def __init__(self, inspection: Inspection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("correct_inspection")
+        self.setWindowTitle("Correct inspection")
+        self.inspection = inspection
+        d = inspection.date
+        self.date = QDateEdit(QDate(d.year, d.month, d.day))
+        self.date.setMaximumDate(max(QDate.currentDate().addDays(1), self.date.date()))
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        self.inspector = QLineEdit(inspection.inspector)
+        self.notes = QPlainTextEdit(inspection.notes)
+        self.notes.setTabChangesFocus(True)
+        self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
+        form = QFormLayout()
+        form.addRow("Date", self.date)
+        form.addRow("Inspector", self.inspector)
+        form.addRow("Notes", self.notes)
+        about = QLabel(
+            f"{inspection.asset_tag}: {counted(inspection.photo_count, 'photo')}. Their figures, results and "
+            "reviews stay as they are; the trend follows the new date."
+        )
+        about.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Correct")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(about)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> tuple[_dt.date, str, str]:
+        """(date, inspector, notes) as entered."""
+        d = self.date.date()
+        return _dt.date(d.year(), d.month(), d.day()), self.inspector.text().strip(), self.notes.toPlainText()
+
+
+def ask_remove_inspection(parent: QWidget | None, inspection: Inspection) -> bool:
+    """Remove only on an explicit yes (the default button keeps it)."""
+    return ask_no(
+        parent,
+        "remove_inspection_question",
+        "Remove inspection",
+        f"Remove the inspection {inspection_label(inspection)} from the project?",
+        "Remove",
+        "Keep it",
+        f"The records, results and reviews of its {counted(inspection.photo_count, 'photo')} leave the "
+        "project. The photo files and any saved masks stay where they are.",
+    )
+
+
+def _correct_job(target: str, inspection_id: int, date: _dt.date, inspector: str, notes: str) -> None:
+    with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        project.correct_inspection(inspection_id, date, inspector, notes)
+
+
+def _remove_job(target: str, inspection_id: int) -> int:
+    with Project.open(target) as project:
+        return project.remove_inspection(inspection_id)
+
+
+class InspectionEdits(QObject):
+    """The panel's Correct inspection… and Remove inspection… for the window's project."""
+
+    corrected = Signal(int)  # the inspection's id, once stored
+    removed = Signal(int)  # the inspection's id, once removed
+
+    def __init__(self, projects: ProjectsHost) -> None:
+        super().__init__(projects)  # type: ignore[arg-type]  # the host is a QObject
+        self.projects = projects
+        self.dialog: CorrectInspectionDialog | None = None
+        projects.panel.correct_inspection_requested.connect(self.correct_dialog)
+        projects.panel.remove_inspection_requested.connect(self.remove)
+
+    def _inspection(self, inspection_id: int) -> Inspection | None:
+        view = self.projects.view
+        return None if view is None else next((i for i in view.inspections() if i.id == inspection_id), None)
+
+    def correct_dialog(self, inspection_id: int) -> CorrectInspectionDialog | None:
+        inspection = self._inspection(inspection_id)
+        if inspection is None or self.projects.project is None:
+            return None
+        dialog = CorrectInspectionDialog(inspection, self.projects.window)  # type: ignore[arg-type]
+        dialog.accepted.connect(lambda: self.correct(inspection, *dialog.values()))
+        dialog.setModal(True)
+        dialog.show()
+        self.dialog = dialog
+        return dialog
+
+    def correct(self, inspection: Inspection, date: _dt.date, inspector: str, notes: str) -> Worker | None:
+        if self.projects.project is None:
+            return None
+        worker = Worker(_correct_job, self.projects.target, inspection.id, date, inspector, notes)
+        after = replace(inspection, date=date, inspector=inspector, notes=notes)
+        worker.signals.returned.connect(lambda _none: self._done(f"Corrected {inspection_label(after)}."))
+        worker.signals.returned.connect(lambda _none: self.corrected.emit(inspection.id))
+        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        return self.projects.window.controller.pool.start(worker)
+
+    def remove(self, inspection_id: int, ask=ask_remove_inspection) -> Worker | None:
+        inspection = self._inspection(inspection_id)
+        if inspection is None or self.projects.project is None:
+            return None
+        if not ask(self.projects.window, inspection):  # type: ignore[arg-type]
+            return None
+        worker = Worker(_remove_job, self.projects.target, inspection.id)
+        label = inspection_label(inspection)
+        worker.signals.returned.connect(
+            lambda n: self._done(f"Removed {label} ({counted(n, 'photo')}) from the project; the files stay.")
+        )
+        worker.signals.returned.connect(lambda _n: self.removed.emit(inspection.id))
+        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        return self.projects.window.controller.pool.start(worker)
+
+    def _done(self, text: str) -> None:
+        self.projects.panel.refresh()
+        self.projects.window.show_message(text, "info")

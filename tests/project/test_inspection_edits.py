@@ -1,0 +1,88 @@
+"""An inspection corrected (date, inspector, notes) or removed, in the store on SQLite and PostgreSQL
+and through `corroscope project inspection`: the trend follows, collisions and unconfirmed removals are
+refused, the photo files stay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.core.errors import ProjectError
+from app.core.project import Project, add_inspection_photos
+from tests.helpers.pipe_photos import photo_folder
+
+FIRST, SECOND = dt.date(2022, 6, 1), dt.date(2024, 6, 1)
+
+
+@pytest.fixture
+def two_inspections(target: str, tmp_path: Path, tiny_model) -> tuple[str, list[Path]]:
+    folders = [photo_folder(tmp_path / f"i{n}", 2, 0.05 + 0.2 * n, seed=n) for n in range(2)]
+    with Project.create(target) as project:
+        for date, folder in zip((FIRST, SECOND), folders, strict=True):
+            summary = add_inspection_photos(project, tiny_model, "P-7", date, sorted(folder.iterdir()), "ann")
+            assert summary.outcome is not None and not summary.failures
+    return target, folders
+
+
+def test_a_corrected_date_moves_the_inspection_in_the_trend(two_inspections) -> None:
+    target, _folders = two_inspections
+    with Project.open(target) as project:
+        first = project.inspections("P-7")[0]
+        project.correct_inspection(first.id, dt.date(2025, 1, 1), " bob ", "re-dated")
+        assert [(i.date, i.inspector, i.notes) for i in project.inspections("P-7")] == [
+            (SECOND, "ann", ""),
+            (dt.date(2025, 1, 1), "bob", "re-dated"),
+        ]
+        assert [row.date for row in project.trend("P-7").rows] == [SECOND, dt.date(2025, 1, 1)]
+        with pytest.raises(ProjectError, match="already has an inspection on 2024-06-01 by ann"):
+            project.correct_inspection(first.id, SECOND, "ann", "")
+        with pytest.raises(ProjectError, match="in the future"):
+            project.correct_inspection(first.id, dt.date.today() + dt.timedelta(days=30), "bob", "")
+        assert len(project.inspections("P-7")) == 2
+
+
+def test_a_removed_inspection_takes_its_records_and_leaves_the_files(two_inspections) -> None:
+    target, folders = two_inspections
+    with Project.open(target) as project:
+        first, second = project.inspections("P-7")
+        kept = [p.id for p in project.photos(second.id)]
+        assert project.remove_inspection(first.id) == 2
+        assert [i.id for i in project.inspections()] == [second.id]
+        assert [p.id for p in project.photos(second.id)] == kept and all(project.results(p) for p in kept)
+        assert project.photos(first.id) == []
+        with pytest.raises(ProjectError, match="no longer in the project"):
+            project.remove_inspection(first.id)
+        with pytest.raises(ProjectError, match="no longer in the project"):
+            project.correct_inspection(first.id, FIRST, "", "")
+    assert all(p.is_file() for f in folders for p in f.iterdir())
+
+
+def _inspection(target: str, *extra: str) -> int:
+    return cli.main(["project", "inspection", target, "--asset", "P-7", *extra])
+
+
+@pytest.mark.parametrize("target", ["sqlite"], indirect=True)
+def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspections, capsys) -> None:
+    target, _folders = two_inspections
+    assert _inspection(target, "--date", "2022-06-01", "--inspector", "ann") == 0
+    assert capsys.readouterr().out == "P-7 2022-06-01 by ann: 2 photos\n"
+    assert _inspection(target, "--date", "2022-06-01") == 2  # no such inspection without a name
+    err = capsys.readouterr().err
+    assert "without an inspector's name (--inspector). It has: P-7 2022-06-01 by ann" in err
+    fix = ["--date", "2022-06-01", "--inspector", "ann", "--set-date", "2023-06-01", "--set-notes", "n"]
+    assert _inspection(target, *fix) == 0
+    assert "Corrected: P-7 2023-06-01 by ann: 2 photos; notes: n" in capsys.readouterr().out
+    remove = ["--date", "2023-06-01", "--inspector", "ann", "--remove"]
+    assert _inspection(target, *remove) == 2
+    assert "Pass --yes to remove it" in capsys.readouterr().err
+    assert _inspection(target, *remove, "--set-notes", "x", "--yes") == 2
+    with Project.open(target) as project:
+        assert len(project.inspections()) == 2
+    assert _inspection(target, *remove, "--yes") == 0
+    out = capsys.readouterr().out
+    assert "Removed the inspection P-7 2023-06-01 (2 photos; the files are untouched)" in out
+    with Project.open(target) as project:
+        assert [i.date for i in project.inspections()] == [SECOND]

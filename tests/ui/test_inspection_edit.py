@@ -1,0 +1,110 @@
+"""Correct an inspection (date, inspector, notes) or remove it, from the project panel (pytest-qt, real
+widgets, a real SQLite project): stored on a worker, the tree read again, the photo files untouched."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtCore import QDate
+
+from app.core.project import Project
+from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.test_projects import _read, project_window  # noqa: F401  (the fixture)
+
+
+def _pick_inspection(win, n: int) -> int:
+    item = win.projects.panel.tree.topLevelItem(0).child(n)
+    win.projects.panel.tree.setCurrentItem(item)
+    return win.projects.panel.current_inspection()
+
+
+def _inspections(target: Path) -> list[tuple[dt.date, str, str, int]]:
+    with Project.open(target) as project:
+        return [(i.date, i.inspector, i.notes, i.photo_count) for i in project.inspections()]
+
+
+def test_the_buttons_act_on_a_picked_inspection_only(project_window) -> None:  # noqa: F811
+    win, _target = project_window
+    panel = win.projects.panel
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))  # the asset
+    assert not panel.correct_button.isEnabled() and not panel.remove_button.isEnabled()
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(0).child(0))  # a photo
+    assert not panel.correct_button.isEnabled()
+    _pick_inspection(win, 0)
+    assert panel.correct_button.isEnabled() and panel.remove_button.isEnabled()
+
+
+def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    _pick_inspection(win, 0)
+    win.projects.panel.correct_button.click()
+    dialog = win.projects.inspections.dialog
+    assert dialog is not None and dialog.inspector.text() == "inspector 0"
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    assert dialog.date.maximumDate() == QDate(tomorrow.year, tomorrow.month, tomorrow.day)
+    dialog.date.setDate(QDate(2023, 5, 2))
+    dialog.inspector.setText("A. Prüfer")
+    dialog.notes.setPlainText("date typed wrong on site")
+    with qtbot.waitSignal(win.projects.inspections.corrected, timeout=TIMEOUT_MS):
+        dialog.accept()
+    _read(qtbot, win)
+    assert _inspections(target)[0] == (dt.date(2023, 5, 2), "A. Prüfer", "date typed wrong on site", 3)
+    assert win.projects.panel.tree.topLevelItem(0).child(0).text(0) == "2023-05-02 · A. Prüfer"
+    assert "Corrected P-101-A 2023-05-02 by A. Prüfer" in win.banner.text
+
+
+def test_a_correction_onto_another_inspection_is_refused(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    before = _inspections(target)
+    _pick_inspection(win, 0)
+    win.projects.panel.correct_button.click()
+    dialog = win.projects.inspections.dialog
+    dialog.date.setDate(QDate(2024, 5, 1))
+    dialog.inspector.setText("inspector 1")  # the second inspection's date and inspector
+    dialog.accept()
+    qtbot.waitUntil(lambda: "already has an inspection on 2024-05-01" in win.banner.text, timeout=TIMEOUT_MS)
+    assert _inspections(target) == before
+
+
+def test_an_inspection_is_removed_only_when_confirmed_and_its_files_stay(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    files = sorted((target.parent / "insp0").iterdir())
+    inspection_id = _pick_inspection(win, 0)
+    asked = []
+    assert win.projects.inspections.remove(inspection_id, ask=lambda _w, i: asked.append(i) or False) is None
+    assert len(asked) == 1 and asked[0].photo_count == 3 and len(_inspections(target)) == 2
+    with qtbot.waitSignal(win.projects.inspections.removed, timeout=TIMEOUT_MS):
+        win.projects.inspections.remove(inspection_id, ask=lambda _w, _i: True)
+    _read(qtbot, win)
+    assert [i[:2] for i in _inspections(target)] == [(dt.date(2024, 5, 1), "inspector 1")]
+    with Project.open(target) as project:
+        photos = [p for i in project.inspections() for p in project.photos(i.id)]
+        assert len(photos) == 3 and all(project.results(p.id) for p in photos)
+    assert all(f.is_file() for f in files)
+    assert win.projects.panel.tree.topLevelItem(0).childCount() == 1
+    assert "Removed P-101-A 2022-05-01 by inspector 0 (3 photos)" in win.banner.text
+
+
+def test_the_removal_question_names_the_inspection_and_defaults_to_keeping_it(qapp) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.core.project import Inspection
+    from app.ui.inspection_edit import ask_remove_inspection
+
+    seen: dict = {}
+
+    def press_enter() -> None:  # Enter takes the default button
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, press_enter)
+            return
+        seen.update(text=box.text(), info=box.informativeText(), default=box.defaultButton().text())
+        box.defaultButton().click()
+
+    QTimer.singleShot(0, press_enter)
+    inspection = Inspection(7, 1, "P-9", dt.date(2024, 1, 2), "", "", 1)
+    assert ask_remove_inspection(None, inspection) is False
+    assert seen["text"] == "Remove the inspection P-9 2024-01-02 from the project?"
+    assert seen["default"] == "Keep it" and "reviews of its 1 photo leave the project" in seen["info"]
