@@ -21,7 +21,10 @@ from app.ui.settings import APPLICATION, ORGANIZATION, AppSettings
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="corroscope gui", description="Corroscope desktop app")
     parser.add_argument(
-        "paths", nargs="*", type=Path, help="a photo to open, or folders/photos to run as a batch"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="a photo or a project (*.corroscope) to open, or folders/photos to run as a batch",
     )
     parser.add_argument("--model", type=Path, help="ONNX model to load instead of the bundled one")
     parser.add_argument(

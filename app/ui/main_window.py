@@ -410,9 +410,12 @@ class MainWindow(QMainWindow):
         self.model_menu.load_model_file(path)
 
     def open_paths(self, paths: list[Path]) -> None:
-        """What a drop does: a model loads, one photo opens, a folder or several photos run as a batch."""
+        """What a drop does: a model loads, a project opens, one photo opens, a folder or several photos
+        run as a batch."""
         if len(paths) == 1 and paths[0].suffix.lower() == ".onnx":
             self.load_model_file(paths[0])
+        elif len(paths) == 1 and paths[0].suffix.lower() == PROJECT_SUFFIX:
+            self.projects.open(paths[0])
         elif len(paths) == 1 and paths[0].is_file():
             self.open_photo(paths[0])
         elif paths:

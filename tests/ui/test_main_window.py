@@ -207,6 +207,21 @@ def test_drop_a_photo_opens_it(qtbot, window, tmp_path):
     assert window.controller.result.path == path
 
 
+def test_a_dropped_or_named_project_file_opens_as_a_project(qtbot, window, tmp_path):
+    from app.core.project import Project
+
+    target = tmp_path / "site.corroscope"
+    Project.create(target).close()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(target))])
+    no_button, no_key = Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, no_button, no_key)
+    with qtbot.waitSignal(window.projects.project_changed, timeout=TIMEOUT_MS):  # opened on a worker
+        window.dropEvent(event)
+    assert window.projects.project is not None and window.projects.project.location.file == target
+    assert "not an image" not in window.banner.text
+
+
 def test_recent_files_and_last_folder_are_remembered(qtbot, window, tmp_path):
     a, _ = photo(tmp_path, 14)
     b, _ = photo(tmp_path, 15)
