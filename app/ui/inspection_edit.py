@@ -72,8 +72,8 @@ class CorrectInspectionDialog(QDialog):
         form.addRow("Inspector", self.inspector)
         form.addRow("Notes", self.notes)
         about = QLabel(
-            f"{inspection.asset_tag}: {counted(inspection.photo_count, 'photo')}. Their figures, results and "
-            "reviews stay as they are; the trend follows the new date."
+            f"{inspection_label(inspection)}: {counted(inspection.photo_count, 'photo')}. Their figures, "
+            "results and reviews stay as they are; the trend follows the new date."
         )
         about.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -150,7 +150,8 @@ class InspectionEdits(QObject):
             return None
         worker = Worker(_correct_job, self.projects.target, inspection.id, date, inspector, notes)
         after = replace(inspection, date=date, inspector=inspector, notes=notes)
-        worker.signals.returned.connect(lambda _none: self._done(f"Corrected {inspection_label(after)}."))
+        text = f"Corrected the inspection {inspection_label(inspection)}: now {inspection_label(after)}."
+        worker.signals.returned.connect(lambda _none: self._done(text))
         worker.signals.returned.connect(lambda _none: self.corrected.emit(inspection.id))
         worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
         return self.projects.window.controller.pool.start(worker)

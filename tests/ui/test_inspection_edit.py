@@ -51,7 +51,10 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     _read(qtbot, win)
     assert _inspections(target)[0] == (dt.date(2023, 5, 2), "A. Prüfer", "date typed wrong on site", 3)
     assert win.projects.panel.tree.topLevelItem(0).child(0).text(0) == "2023-05-02 · A. Prüfer"
-    assert "Corrected P-101-A 2023-05-02 by A. Prüfer" in win.banner.text
+    corrected = (
+        "Corrected the inspection P-101-A 2022-05-01 by inspector 0: now P-101-A 2023-05-02 by A. Prüfer."
+    )
+    assert corrected in win.banner.text
 
 
 def test_a_correction_onto_another_inspection_is_refused(qtbot, project_window) -> None:  # noqa: F811
