@@ -1,5 +1,5 @@
-"""`corroscope project inspection`: show one inspection, correct its date, inspector or notes, or remove
-it from the project (its photos' records and results; never the photo files)."""
+"""`corroscope project inspection`: show one inspection, correct its asset, date, inspector or notes, or
+remove it from the project (its photos' records and results; never the photo files)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
     # any date: an inspection stored before dates were checked must still be found to be corrected
     p.add_argument("--date", required=True, type=_dt.date.fromisoformat, metavar="YYYY-MM-DD")
     p.add_argument("--inspector", default="", metavar="NAME", help="the inspection's inspector, if any")
+    p.add_argument("--set-asset", metavar="TAG", help="move it to this asset (made if new)")
     p.add_argument("--set-date", type=inspection_date, metavar="YYYY-MM-DD", help="correct the date")
     p.add_argument("--set-inspector", metavar="NAME", help="correct the inspector ('' for none)")
     p.add_argument("--set-notes", metavar="TEXT", help="replace the inspection's notes")
@@ -70,7 +71,7 @@ def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) 
 
 def run(project: Project, args: argparse.Namespace) -> int:
     inspection = find_inspection(project, args.asset, args.date, args.inspector)
-    changes = (args.set_date, args.set_inspector, args.set_notes)
+    changes = (args.set_asset, args.set_date, args.set_inspector, args.set_notes)
     if args.remove:
         if any(c is not None for c in changes):
             print("error: --remove does not go with the --set-... options", file=sys.stderr)
@@ -89,9 +90,10 @@ def run(project: Project, args: argparse.Namespace) -> int:
     if all(c is None for c in changes):
         print(describe(inspection))
         return EXIT_OK
+    tag = (args.set_asset or inspection.asset_tag).strip()
     date = args.set_date or inspection.date
-    inspector = inspection.inspector if args.set_inspector is None else args.set_inspector
+    inspector = inspection.inspector if args.set_inspector is None else args.set_inspector.strip()
     notes = inspection.notes if args.set_notes is None else args.set_notes
-    project.correct_inspection(inspection.id, date, inspector, notes)
-    print(f"Corrected: {describe(find_inspection(project, inspection.asset_tag, date, inspector))}")
+    project.correct_inspection(inspection.id, tag, date, inspector, notes)
+    print(f"Corrected: {describe(find_inspection(project, tag, date, inspector))}")
     return EXIT_OK

@@ -1,14 +1,16 @@
-"""Correct an inspection's date, inspector or notes, or remove it from the project, from the project
+"""Correct an inspection's asset, date, inspector or notes, or remove it from the project, from the project
 panel. The change is written on a worker (a server may be slow); the panel reads the project again after."""
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QDate, QObject, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
@@ -51,9 +53,11 @@ def inspection_label(inspection: Inspection) -> str:
 
 
 class CorrectInspectionDialog(QDialog):
-    """The inspection's date (no later than tomorrow, as the store allows), inspector and notes."""
+    """The inspection's asset, date (no later than tomorrow, as the store allows), inspector and notes."""
 
-    def __init__(self, inspection: Inspection, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, inspection: Inspection, tags: Sequence[str] = (), parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("correct_inspection")
         self.setWindowTitle("Correct inspection")
@@ -63,11 +67,16 @@ class CorrectInspectionDialog(QDialog):
         self.date.setMaximumDate(max(QDate.currentDate().addDays(1), self.date.date()))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
+        self.asset = QComboBox()  # another tag moves the inspection there (a new tag: a new asset)
+        self.asset.setEditable(True)
+        self.asset.addItems(list(dict.fromkeys([inspection.asset_tag, *tags])))
+        self.asset.setCurrentText(inspection.asset_tag)
         self.inspector = QLineEdit(inspection.inspector)
         self.notes = QPlainTextEdit(inspection.notes)
         self.notes.setTabChangesFocus(True)
         self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
         form = QFormLayout()
+        form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
         form.addRow("Inspector", self.inspector)
         form.addRow("Notes", self.notes)
@@ -87,10 +96,11 @@ class CorrectInspectionDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
-    def values(self) -> tuple[_dt.date, str, str]:
-        """(date, inspector, notes) as entered."""
+    def values(self) -> tuple[str, _dt.date, str, str]:
+        """(asset tag, date, inspector, notes) as entered."""
         d = self.date.date()
-        return _dt.date(d.year(), d.month(), d.day()), self.inspector.text().strip(), self.notes.toPlainText()
+        date = _dt.date(d.year(), d.month(), d.day())
+        return self.asset.currentText().strip(), date, self.inspector.text().strip(), self.notes.toPlainText()
 
 
 def ask_remove_inspection(parent: QWidget | None, inspection: Inspection) -> bool:
@@ -107,9 +117,10 @@ def ask_remove_inspection(parent: QWidget | None, inspection: Inspection) -> boo
     )
 
 
-def _correct_job(target: str, inspection_id: int, date: _dt.date, inspector: str, notes: str) -> None:
+def _correct_job(target: str, inspection_id: int, *values: object) -> None:
+    """`values`: the asset tag, date, inspector and notes."""
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        project.correct_inspection(inspection_id, date, inspector, notes)
+        project.correct_inspection(inspection_id, *values)  # type: ignore[arg-type]
 
 
 def _remove_job(target: str, inspection_id: int) -> int:
@@ -138,18 +149,21 @@ class InspectionEdits(QObject):
         inspection = self._inspection(inspection_id)
         if inspection is None or self.projects.project is None:
             return None
-        dialog = CorrectInspectionDialog(inspection, self.projects.window)  # type: ignore[arg-type]
+        tags = [a.tag for a in self.projects.view.assets()] if self.projects.view is not None else []
+        dialog = CorrectInspectionDialog(inspection, tags, self.projects.window)  # type: ignore[arg-type]
         dialog.accepted.connect(lambda: self.correct(inspection, *dialog.values()))
         dialog.setModal(True)
         dialog.show()
         self.dialog = dialog
         return dialog
 
-    def correct(self, inspection: Inspection, date: _dt.date, inspector: str, notes: str) -> Worker | None:
+    def correct(
+        self, inspection: Inspection, tag: str, date: _dt.date, inspector: str, notes: str
+    ) -> Worker | None:
         if self.projects.project is None:
             return None
-        worker = Worker(_correct_job, self.projects.target, inspection.id, date, inspector, notes)
-        after = replace(inspection, date=date, inspector=inspector, notes=notes)
+        worker = Worker(_correct_job, self.projects.target, inspection.id, tag, date, inspector, notes)
+        after = replace(inspection, asset_tag=tag, date=date, inspector=inspector, notes=notes)
         text = f"Corrected the inspection {inspection_label(inspection)}: now {inspection_label(after)}."
         worker.signals.returned.connect(lambda _none: self._done(text))
         worker.signals.returned.connect(lambda _none: self.corrected.emit(inspection.id))

@@ -31,17 +31,31 @@ def test_a_corrected_date_moves_the_inspection_in_the_trend(two_inspections) -> 
     target, _folders = two_inspections
     with Project.open(target) as project:
         first = project.inspections("P-7")[0]
-        project.correct_inspection(first.id, dt.date(2025, 1, 1), " bob ", "re-dated")
+        project.correct_inspection(first.id, "P-7", dt.date(2025, 1, 1), " bob ", "re-dated")
         assert [(i.date, i.inspector, i.notes) for i in project.inspections("P-7")] == [
             (SECOND, "ann", ""),
             (dt.date(2025, 1, 1), "bob", "re-dated"),
         ]
         assert [row.date for row in project.trend("P-7").rows] == [SECOND, dt.date(2025, 1, 1)]
         with pytest.raises(ProjectError, match="already has an inspection on 2024-06-01 by ann"):
-            project.correct_inspection(first.id, SECOND, "ann", "")
+            project.correct_inspection(first.id, "P-7", SECOND, "ann", "")
         with pytest.raises(ProjectError, match="in the future"):
-            project.correct_inspection(first.id, dt.date.today() + dt.timedelta(days=30), "bob", "")
+            project.correct_inspection(first.id, "P-7", dt.date.today() + dt.timedelta(days=30), "bob", "")
         assert len(project.inspections("P-7")) == 2
+
+
+def test_an_inspection_under_a_mistyped_tag_moves_to_its_asset_and_the_bare_tag_goes(two_inspections) -> None:
+    target, _folders = two_inspections
+    with Project.open(target) as project:
+        second = project.inspections("P-7")[1]
+        project.correct_inspection(second.id, "P-77", SECOND, "ann", "")  # as a typo would have made it
+        project.ensure_asset("P-8", location="rack 3")  # an asset with details but no inspection yet
+        assert [a.tag for a in project.assets()] == ["P-7", "P-77", "P-8"]
+        project.correct_inspection(second.id, "P-7", SECOND, "ann", "")
+        assert [a.tag for a in project.assets()] == ["P-7", "P-8"]  # P-77 had nothing else; P-8 stays
+        assert [i.id for i in project.inspections("P-7")][-1] == second.id
+        with pytest.raises(ProjectError, match="An asset needs a tag"):
+            project.correct_inspection(second.id, "  ", SECOND, "ann", "")
 
 
 def test_a_removed_inspection_takes_its_records_and_leaves_the_files(two_inspections) -> None:
@@ -51,12 +65,13 @@ def test_a_removed_inspection_takes_its_records_and_leaves_the_files(two_inspect
         kept = [p.id for p in project.photos(second.id)]
         assert project.remove_inspection(first.id) == 2
         assert [i.id for i in project.inspections()] == [second.id]
+        assert [a.tag for a in project.assets()] == ["P-7"]  # still holds an inspection
         assert [p.id for p in project.photos(second.id)] == kept and all(project.results(p) for p in kept)
         assert project.photos(first.id) == []
         with pytest.raises(ProjectError, match="no longer in the project"):
             project.remove_inspection(first.id)
         with pytest.raises(ProjectError, match="no longer in the project"):
-            project.correct_inspection(first.id, FIRST, "", "")
+            project.correct_inspection(first.id, "P-7", FIRST, "", "")
     assert all(p.is_file() for f in folders for p in f.iterdir())
 
 
@@ -81,8 +96,11 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
     assert _inspection(target, *remove, "--set-notes", "x", "--yes") == 2
     with Project.open(target) as project:
         assert len(project.inspections()) == 2
+    assert _inspection(target, "--date", "2024-06-01", "--inspector", "ann", "--set-asset", "P-9") == 0
+    assert "Corrected: P-9 2024-06-01 by ann: 2 photos" in capsys.readouterr().out
     assert _inspection(target, *remove, "--yes") == 0
     out = capsys.readouterr().out
     assert "Removed the inspection P-7 2023-06-01 (2 photos; the files are untouched)" in out
     with Project.open(target) as project:
-        assert [i.date for i in project.inspections()] == [SECOND]
+        assert [(i.asset_tag, i.date) for i in project.inspections()] == [("P-9", SECOND)]
+        assert [a.tag for a in project.assets()] == ["P-9"]  # P-7 was left bare: it went

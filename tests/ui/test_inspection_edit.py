@@ -46,6 +46,7 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     dialog.date.setDate(QDate(2023, 5, 2))
     dialog.inspector.setText("A. Prüfer")
     dialog.notes.setPlainText("date typed wrong on site")
+    assert dialog.asset.currentText() == "P-101-A"
     with qtbot.waitSignal(win.projects.inspections.corrected, timeout=TIMEOUT_MS):
         dialog.accept()
     _read(qtbot, win)
@@ -111,3 +112,19 @@ def test_the_removal_question_names_the_inspection_and_defaults_to_keeping_it(qa
     assert ask_remove_inspection(None, inspection) is False
     assert seen["text"] == "Remove the inspection P-9 2024-01-02 from the project?"
     assert seen["default"] == "Keep it" and "reviews of its 1 photo leave the project" in seen["info"]
+
+
+def test_an_inspection_moved_to_another_asset_shows_under_it(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    _pick_inspection(win, 1)
+    win.projects.panel.correct_button.click()
+    dialog = win.projects.inspections.dialog
+    dialog.asset.setCurrentText("P-202")  # a new tag: a new asset
+    with qtbot.waitSignal(win.projects.inspections.corrected, timeout=TIMEOUT_MS):
+        dialog.accept()
+    _read(qtbot, win)
+    tree = win.projects.panel.tree
+    assert [tree.topLevelItem(n).text(0) for n in range(tree.topLevelItemCount())] == ["P-101-A", "P-202"]
+    assert tree.topLevelItem(1).child(0).text(0) == "2024-05-01 · inspector 1"
+    with Project.open(target) as project:
+        assert [(i.asset_tag, i.photo_count) for i in project.inspections()] == [("P-101-A", 3), ("P-202", 3)]

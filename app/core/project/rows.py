@@ -97,33 +97,49 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
 
 
 def correct_inspection(
-    conn: sa.Connection, inspection_id: int, date: _dt.date, inspector: str, notes: str
+    conn: sa.Connection, inspection_id: int, asset_tag: str, date: _dt.date, inspector: str, notes: str
 ) -> None:
-    """Give the inspection another date, inspector or notes; refused if its asset already has an
-    inspection on that date by that inspector (the two are not merged silently)."""
-    i, a = T["inspections"], T["assets"]
-    row = conn.execute(
-        sa.select(i.c.asset_id, a.c.tag).join(a, a.c.id == i.c.asset_id).where(i.c.id == inspection_id)
-    ).first()
-    if row is None:
-        raise ProjectError("The inspection is no longer in the project (removed meanwhile?); reload it")
-    same = (i.c.asset_id == row.asset_id, i.c.date == date, i.c.inspector == inspector)
+    """Give the inspection another asset (made if new), date, inspector or notes; refused if that asset
+    already has an inspection on that date by that inspector (the two are not merged silently). An
+    asset left with no inspection and no details (a tag typed wrong) goes."""
+    i = T["inspections"]
+    old_asset = conn.execute(sa.select(i.c.asset_id).where(i.c.id == inspection_id)).scalar()
+    if old_asset is None:
+        raise ProjectError(GONE)
+    asset = ensure_asset(conn, check_tag(asset_tag), {})
+    same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
     if conn.execute(sa.select(i.c.id).where(*same, i.c.id != inspection_id)).first() is not None:
         who = f" by {inspector}" if inspector else " without an inspector's name"
-        raise ProjectError(f"{row.tag} already has an inspection on {date}{who}; choose another date or name")
-    values = dict(date=date, inspector=inspector, notes=notes)
+        tag = asset["tag"]
+        raise ProjectError(f"{tag} already has an inspection on {date}{who}; choose another date or name")
+    values = dict(asset_id=asset["id"], date=date, inspector=inspector, notes=notes)
     conn.execute(i.update().where(i.c.id == inspection_id).values(**values))
+    _drop_bare_asset(conn, int(old_asset))
 
 
 def remove_inspection(conn: sa.Connection, inspection_id: int) -> int:
     """Delete the inspection with its photos' records and results (never the photo files); returns how
-    many photos it held."""
+    many photos it held. An asset left with no inspection and no details goes too."""
     i, p, r = T["inspections"], T["photos"], T["results"]
+    asset_id = conn.execute(sa.select(i.c.asset_id).where(i.c.id == inspection_id)).scalar()
+    if asset_id is None:
+        raise ProjectError(GONE)
     photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)
     count = len(conn.execute(photo_ids).all())
     # children first: the foreign keys cascade too, but a server's or file's schema need not rely on it
     conn.execute(r.delete().where(r.c.photo_id.in_(photo_ids)))
     conn.execute(p.delete().where(p.c.inspection_id == inspection_id))
-    if conn.execute(i.delete().where(i.c.id == inspection_id)).rowcount != 1:
-        raise ProjectError("The inspection is no longer in the project (removed meanwhile?); reload it")
+    conn.execute(i.delete().where(i.c.id == inspection_id))
+    _drop_bare_asset(conn, int(asset_id))
     return count
+
+
+GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
+
+
+def _drop_bare_asset(conn: sa.Connection, asset_id: int) -> None:
+    a, i = T["assets"], T["inspections"]
+    if conn.execute(sa.select(i.c.id).where(i.c.asset_id == asset_id).limit(1)).first() is not None:
+        return
+    bare = (a.c.name == "", a.c.location == "", a.c.material == "", a.c.notes == "")
+    conn.execute(a.delete().where(a.c.id == asset_id, *bare))

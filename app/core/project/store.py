@@ -283,15 +283,19 @@ class Project:
                 added.append(entry.file.path)
         return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
 
-    def correct_inspection(self, inspection_id: int, date: _dt.date, inspector: str, notes: str) -> None:
-        """Another date, inspector or notes for the inspection (a date typed wrong, a name missing)."""
+    def correct_inspection(
+        self, inspection_id: int, asset_tag: str, date: _dt.date, inspector: str, notes: str
+    ) -> None:
+        """Another asset (made if new), date, inspector or notes for the inspection: a tag or a date
+        typed wrong, a name missing. An asset left with no inspection and no details goes."""
         check_date(date)
         with self._write() as conn:
-            rows.correct_inspection(conn, inspection_id, date, inspector.strip(), notes.strip())
+            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector.strip(), notes.strip())
 
     def remove_inspection(self, inspection_id: int) -> int:
         """Remove the inspection, its photos' records and results from the project; the photo files stay
-        where they are. Returns how many photos it held."""
+        where they are. Returns how many photos it held. An asset left with no inspection and no details
+        goes too."""
         with self._write() as conn:
             return rows.remove_inspection(conn, inspection_id)
 
