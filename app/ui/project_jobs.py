@@ -25,7 +25,7 @@ from app.core.project.photos import describe_photo
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
-from app.ui.inspection_edit import InspectionEdits
+from app.ui.project_edits import InspectionEdits
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_view import ProjectView
 from app.ui.workers import Worker
@@ -101,7 +101,7 @@ class ProjectUi(QObject):
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
-        self.inspections = InspectionEdits(self)  # Correct / Remove inspection (app/ui/inspection_edit.py)
+        self.inspections = InspectionEdits(self)  # Correct / Remove inspection (app/ui/project_edits.py)
 
     @property
     def view(self) -> ProjectView | None:

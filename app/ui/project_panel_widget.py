@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.figures import percent_text
-from app.core.project import Project, StoredResult
+from app.core.project import Asset, Project, StoredResult
 from app.core.text import provider_name
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
@@ -52,6 +52,20 @@ def stored_figures_text(result: StoredResult | None) -> str:
     return "\n".join(lines)
 
 
+ASSET_FIELDS = (("name", "Name"), ("location", "Location"), ("material", "Material or coating"))
+
+
+def asset_text(asset: Asset) -> str:
+    """The asset's details in a few lines for the panel (those it has)."""
+    lines = [f"Asset {asset.tag}"]
+    lines += [f"{label}: {getattr(asset, name)}" for name, label in ASSET_FIELDS if getattr(asset, name)]
+    if asset.notes:
+        lines.append(f"Notes: {asset.notes}")
+    if len(lines) == 1:
+        lines.append("No name, location or material yet (Asset details…).")
+    return "\n".join(lines)
+
+
 def _key(item: QTreeWidgetItem) -> tuple:
     """What an item stands for (kind and id or tag), the same across rebuilds of the tree."""
     return tuple(item.data(0, ROLE)[:2])
@@ -67,6 +81,7 @@ class ProjectPanelWidget(QWidget):
     rerun_requested = Signal(int)  # a stored photo's id
     correct_inspection_requested = Signal(int)  # an inspection's id
     remove_inspection_requested = Signal(int)  # an inspection's id
+    asset_details_requested = Signal(str)  # an asset's tag
     relocate_requested = Signal()
     loaded = Signal()  # the tree shows a fresh `view`
     failed = Signal(str)  # the project could not be read: the reason
@@ -133,7 +148,7 @@ class ProjectPanelWidget(QWidget):
         self.compare_button.clicked.connect(lambda: self._emit_asset(self.compare_requested))
         self.rerun_button.clicked.connect(self._emit_rerun)
         self.relocate_button.clicked.connect(self.relocate_requested)
-        self.correct_button.clicked.connect(lambda: self._emit_inspection(self.correct_inspection_requested))
+        self.correct_button.clicked.connect(self._edit_picked)
         self.remove_button.clicked.connect(lambda: self._emit_inspection(self.remove_inspection_requested))
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
@@ -293,6 +308,10 @@ class ProjectPanelWidget(QWidget):
     def _on_current(self, item: QTreeWidgetItem | None, _previous=None) -> None:
         self._update_enabled()
         data = item.data(0, ROLE) if item is not None else None
+        asset = self.view.asset(data[1]) if data and data[0] == "asset" and self.view is not None else None
+        if asset is not None:
+            self.figures.setText(asset_text(asset))
+            return
         if not data or data[0] != "photo" or self.view is None:
             self.figures.clear()
             return
@@ -314,18 +333,28 @@ class ProjectPanelWidget(QWidget):
         if (inspection_id := self.current_inspection()) is not None:
             signal.emit(inspection_id)
 
+    def _edit_picked(self) -> None:
+        """The edit button: the picked asset's details, or the picked inspection's correction."""
+        item = self.tree.currentItem()
+        if item is not None and item.data(0, ROLE)[0] == "asset":
+            self.asset_details_requested.emit(item.data(0, ROLE)[1])
+        else:
+            self._emit_inspection(self.correct_inspection_requested)
+
     def _context_menu(self, pos) -> None:
-        """Right-click on an inspection: the same as its two buttons."""
+        """Right-click on an asset or an inspection: the same as their buttons."""
         item = self.tree.itemAt(pos)
-        if item is None or item.data(0, ROLE)[0] != "inspection":
+        kind = item.data(0, ROLE)[0] if item is not None else None
+        if kind not in ("asset", "inspection"):
             return
         self.tree.setCurrentItem(item)
         menu = QMenu(self.tree)
-        for text, signal in (
-            ("Correct inspection…", self.correct_inspection_requested),
-            ("Remove inspection…", self.remove_inspection_requested),
-        ):
-            menu.addAction(text, lambda s=signal: self._emit_inspection(s))
+        if kind == "asset":
+            menu.addAction("Asset details…", self._edit_picked)
+        else:
+            menu.addAction("Correct inspection…", self._edit_picked)
+            remove = self.remove_inspection_requested
+            menu.addAction("Remove inspection…", lambda: self._emit_inspection(remove))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _emit_rerun(self) -> None:
@@ -343,5 +372,7 @@ class ProjectPanelWidget(QWidget):
         self.trend_button.setEnabled(has_asset)
         self.compare_button.setEnabled(has_asset)
         self.rerun_button.setEnabled(item is not None and item.data(0, ROLE)[0] == "photo")
-        for button in (self.correct_button, self.remove_button):
-            button.setEnabled(self.current_inspection() is not None)
+        kind = item.data(0, ROLE)[0] if item is not None else None
+        self.correct_button.setText("Asset details…" if kind == "asset" else "Correct inspection…")
+        self.correct_button.setEnabled(kind in ("asset", "inspection"))
+        self.remove_button.setEnabled(kind == "inspection")

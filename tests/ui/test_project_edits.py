@@ -24,13 +24,13 @@ def _inspections(target: Path) -> list[tuple[dt.date, str, str, int]]:
         return [(i.date, i.inspector, i.notes, i.photo_count) for i in project.inspections()]
 
 
-def test_the_buttons_act_on_a_picked_inspection_only(project_window) -> None:  # noqa: F811
+def test_the_edit_buttons_follow_what_is_picked(project_window) -> None:  # noqa: F811
     win, _target = project_window
     panel = win.projects.panel
-    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))  # the asset
-    assert not panel.correct_button.isEnabled() and not panel.remove_button.isEnabled()
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))  # the asset: its details, no removal
+    assert panel.correct_button.text() == "Asset details…" and not panel.remove_button.isEnabled()
     panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(0).child(0))  # a photo
-    assert not panel.correct_button.isEnabled()
+    assert not panel.correct_button.isEnabled() and not panel.remove_button.isEnabled()
     _pick_inspection(win, 0)
     assert panel.correct_button.isEnabled() and panel.remove_button.isEnabled()
 
@@ -95,7 +95,7 @@ def test_the_removal_question_names_the_inspection_and_defaults_to_keeping_it(qa
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.core.project import Inspection
-    from app.ui.inspection_edit import ask_remove_inspection
+    from app.ui.project_edits import ask_remove_inspection
 
     seen: dict = {}
 
@@ -128,3 +128,29 @@ def test_an_inspection_moved_to_another_asset_shows_under_it(qtbot, project_wind
     assert tree.topLevelItem(1).child(0).text(0) == "2024-05-01 · inspector 1"
     with Project.open(target) as project:
         assert [(i.asset_tag, i.photo_count) for i in project.inspections()] == [("P-101-A", 3), ("P-202", 3)]
+
+
+def test_an_assets_details_are_edited_from_the_panel_and_shown_there(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    panel = win.projects.panel
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    assert panel.correct_button.text() == "Asset details…" and not panel.remove_button.isEnabled()
+    assert "No name, location or material yet" in panel.figures.text()
+    panel.correct_button.click()
+    dialog = win.projects.inspections.details
+    assert dialog is not None and dialog.windowTitle() == "Asset P-101-A"
+    dialog.fields["location"].setText("Rack 3, north side")
+    dialog.fields["material"].setText("carbon steel, epoxy coat")
+    with qtbot.waitSignal(win.projects.inspections.details_saved, timeout=TIMEOUT_MS):
+        dialog.accept()
+    _read(qtbot, win)
+    with Project.open(target) as project:
+        asset = project.asset("P-101-A")
+    assert asset is not None and asset.location == "Rack 3, north side" and asset.name == ""
+    assert asset.material == "carbon steel, epoxy coat"
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(0))
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    assert "Location: Rack 3, north side" in panel.figures.text()
+    assert panel.correct_button.text() == "Asset details…"
+    _pick_inspection(win, 0)
+    assert panel.correct_button.text() == "Correct inspection…"

@@ -1,5 +1,6 @@
-"""Correct an inspection's asset, date, inspector or notes, or remove it from the project, from the project
-panel. The change is written on a worker (a server may be slow); the panel reads the project again after."""
+"""The project panel's edits: an asset's details (name, location, material, notes); an inspection's asset,
+date, inspector or notes corrected, or the inspection removed from the project. The change is written on
+a worker (a server may be slow); the panel reads the project again after."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.project import Inspection, Project
+from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
+from app.ui.project_panel_widget import ASSET_FIELDS
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
@@ -103,6 +105,38 @@ class CorrectInspectionDialog(QDialog):
         return self.asset.currentText().strip(), date, self.inspector.text().strip(), self.notes.toPlainText()
 
 
+class AssetDetailsDialog(QDialog):
+    """An asset's name, location, material or coating and notes (its tag is what inspections use)."""
+
+    def __init__(self, asset: Asset, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("asset_details")
+        self.setWindowTitle(f"Asset {asset.tag}")
+        self.fields = {name: QLineEdit(getattr(asset, name)) for name, _label in ASSET_FIELDS}
+        self.notes = QPlainTextEdit(asset.notes)
+        self.notes.setTabChangesFocus(True)
+        self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
+        form = QFormLayout()
+        for name, label in ASSET_FIELDS:
+            form.addRow(label, self.fields[name])
+        form.addRow("Notes", self.notes)
+        about = QLabel(f"{asset.tag}: shown on its trend PDF and in the project's export.")
+        about.setWordWrap(True)
+        b = QDialogButtonBox.StandardButton
+        buttons = QDialogButtonBox(b.Save | b.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(about)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> dict[str, str]:
+        """Every detail as entered (an empty one clears it)."""
+        found = {name: edit.text().strip() for name, edit in self.fields.items()}
+        return found | {"notes": self.notes.toPlainText().strip()}
+
+
 def ask_remove_inspection(parent: QWidget | None, inspection: Inspection) -> bool:
     """Remove only on an explicit yes (the default button keeps it)."""
     return ask_no(
@@ -123,6 +157,11 @@ def _correct_job(target: str, inspection_id: int, *values: object) -> None:
         project.correct_inspection(inspection_id, *values)  # type: ignore[arg-type]
 
 
+def _details_job(target: str, tag: str, details: dict[str, str]) -> None:
+    with Project.open(target) as project:
+        project.ensure_asset(tag, **details)
+
+
 def _remove_job(target: str, inspection_id: int) -> int:
     with Project.open(target) as project:
         return project.remove_inspection(inspection_id)
@@ -131,6 +170,7 @@ def _remove_job(target: str, inspection_id: int) -> int:
 class InspectionEdits(QObject):
     """The panel's Correct inspection… and Remove inspection… for the window's project."""
 
+    details_saved = Signal(str)  # the asset's tag, once stored
     corrected = Signal(int)  # the inspection's id, once stored
     removed = Signal(int)  # the inspection's id, once removed
 
@@ -140,6 +180,8 @@ class InspectionEdits(QObject):
         self.dialog: CorrectInspectionDialog | None = None
         projects.panel.correct_inspection_requested.connect(self.correct_dialog)
         projects.panel.remove_inspection_requested.connect(self.remove)
+        projects.panel.asset_details_requested.connect(self.details_dialog)
+        self.details: AssetDetailsDialog | None = None
 
     def _inspection(self, inspection_id: int) -> Inspection | None:
         view = self.projects.view
@@ -182,6 +224,27 @@ class InspectionEdits(QObject):
             lambda n: self._done(f"Removed {label} ({counted(n, 'photo')}) from the project; the files stay.")
         )
         worker.signals.returned.connect(lambda _n: self.removed.emit(inspection.id))
+        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        return self.projects.window.controller.pool.start(worker)
+
+    def details_dialog(self, tag: str) -> AssetDetailsDialog | None:
+        view = self.projects.view
+        asset = None if view is None else view.asset(tag)
+        if asset is None or self.projects.project is None:
+            return None
+        dialog = AssetDetailsDialog(asset, self.projects.window)  # type: ignore[arg-type]
+        dialog.accepted.connect(lambda: self.save_details(tag, dialog.values()))
+        dialog.setModal(True)
+        dialog.show()
+        self.details = dialog
+        return dialog
+
+    def save_details(self, tag: str, details: dict[str, str]) -> Worker | None:
+        if self.projects.project is None:
+            return None
+        worker = Worker(_details_job, self.projects.target, tag, details)
+        worker.signals.returned.connect(lambda _none: self._done(f"Saved the details of asset {tag}."))
+        worker.signals.returned.connect(lambda _none: self.details_saved.emit(tag))
         worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
         return self.projects.window.controller.pool.start(worker)
 
