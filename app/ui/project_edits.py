@@ -54,6 +54,28 @@ def inspection_label(inspection: Inspection) -> str:
     return f"{inspection.asset_tag} {inspection.date.isoformat()}{who}"
 
 
+def _notes_edit(text: str) -> QPlainTextEdit:
+    """A few lines of notes; Tab moves on instead of typing a tab."""
+    edit = QPlainTextEdit(text)
+    edit.setTabChangesFocus(True)
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * 4 + 12)
+    return edit
+
+
+def _lay_out(dialog: QDialog, about: str, form: QFormLayout, ok: QDialogButtonBox.StandardButton) -> None:
+    """What the dialog is about over its form, and its OK (`ok`) and Cancel buttons."""
+    label = QLabel(about)
+    label.setWordWrap(True)
+    buttons = QDialogButtonBox(ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(label)
+    layout.addLayout(form)
+    layout.addWidget(buttons)
+    dialog.buttons = buttons
+
+
 class CorrectInspectionDialog(QDialog):
     """The inspection's asset, date (no later than tomorrow, as the store allows), inspector and notes."""
 
@@ -74,29 +96,18 @@ class CorrectInspectionDialog(QDialog):
         self.asset.addItems(list(dict.fromkeys([inspection.asset_tag, *tags])))
         self.asset.setCurrentText(inspection.asset_tag)
         self.inspector = QLineEdit(inspection.inspector)
-        self.notes = QPlainTextEdit(inspection.notes)
-        self.notes.setTabChangesFocus(True)
-        self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
+        self.notes = _notes_edit(inspection.notes)
         form = QFormLayout()
         form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
         form.addRow("Inspector", self.inspector)
         form.addRow("Notes", self.notes)
-        about = QLabel(
+        about = (
             f"{inspection_label(inspection)}: {counted(inspection.photo_count, 'photo')}. Their figures, "
             "results and reviews stay as they are; the trend follows the new date."
         )
-        about.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Correct")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(about)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        _lay_out(self, about, form, QDialogButtonBox.StandardButton.Ok)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Correct")
 
     def values(self) -> tuple[str, _dt.date, str, str]:
         """(asset tag, date, inspector, notes) as entered."""
@@ -113,23 +124,13 @@ class AssetDetailsDialog(QDialog):
         self.setObjectName("asset_details")
         self.setWindowTitle(f"Asset {asset.tag}")
         self.fields = {name: QLineEdit(getattr(asset, name)) for name, _label in ASSET_FIELDS}
-        self.notes = QPlainTextEdit(asset.notes)
-        self.notes.setTabChangesFocus(True)
-        self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
+        self.notes = _notes_edit(asset.notes)
         form = QFormLayout()
         for name, label in ASSET_FIELDS:
             form.addRow(label, self.fields[name])
         form.addRow("Notes", self.notes)
-        about = QLabel(f"{asset.tag}: shown on its trend PDF and in the project's export.")
-        about.setWordWrap(True)
-        b = QDialogButtonBox.StandardButton
-        buttons = QDialogButtonBox(b.Save | b.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(about)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        about = f"{asset.tag}: shown on its trend PDF and in the project's export."
+        _lay_out(self, about, form, QDialogButtonBox.StandardButton.Save)
 
     def values(self) -> dict[str, str]:
         """Every detail as entered (an empty one clears it)."""
