@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.left_out import left_out, left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.text import display_path
+from app.ui.forms import plain_label
 from app.ui.workers import Worker, WorkerPool
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -70,7 +70,7 @@ class AddInspectionDialog(QDialog):
         self.date.setDisplayFormat("yyyy-MM-dd")
         self.inspector = QLineEdit(inspector)
         self.photos = QListWidget()
-        self.left_out_label = QLabel()  # what a picked folder holds that is named like a photo but not read
+        self.left_out_label = plain_label()  # what a picked folder holds named like a photo but not read
         self.left_out_label.setWordWrap(True)
         self.left_out_label.hide()
         self._paths: list[Path] = []  # the photos listed, in order

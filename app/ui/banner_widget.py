@@ -21,6 +21,7 @@ class BannerWidget(QFrame):
         super().__init__(parent)
         self._level = "info"
         self._label = QLabel()
+        self._label.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, as written
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton()

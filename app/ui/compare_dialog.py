@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QGridLayout,
-    QLabel,
     QSizePolicy,
     QWidget,
 )
@@ -30,6 +29,7 @@ from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
 from app.core.project import Inspection, Project
 from app.core.reviewed import read_reviewed_mask
+from app.ui.forms import plain_label
 from app.ui.project_panel_widget import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
@@ -187,7 +187,7 @@ class CompareDialog(QDialog):
         self.views = (SyncedImageView(), SyncedImageView())
         self.inspection_boxes = (QComboBox(), QComboBox())
         self.photo_boxes = (QComboBox(), QComboBox())
-        self.figure_labels = (QLabel(), QLabel())
+        self.figure_labels = (plain_label(), plain_label())
         self.photos: list[QImage | None] = [None, None]
         self.overlays: list[QImage | None] = [None, None]
         self.pool = WorkerPool(self, max_threads=2)  # photos read and overlays drawn off the UI thread

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
+from app.ui.forms import plain_label
 from app.ui.project_panel_widget import ASSET_FIELDS
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
@@ -64,7 +64,7 @@ def _notes_edit(text: str) -> QPlainTextEdit:
 
 def _lay_out(dialog: QDialog, about: str, form: QFormLayout, ok: QDialogButtonBox.StandardButton) -> None:
     """What the dialog is about over its form, and its OK (`ok`) and Cancel buttons."""
-    label = QLabel(about)
+    label = plain_label(about)
     label.setWordWrap(True)
     buttons = QDialogButtonBox(ok | QDialogButtonBox.StandardButton.Cancel)
     buttons.accepted.connect(dialog.accept)

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHeaderView,
-    QLabel,
     QMenu,
     QPushButton,
     QTreeWidget,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core.figures import percent_text
 from app.core.project import Asset, Project, StoredResult
 from app.core.text import provider_name
+from app.ui.forms import plain_label
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
 
@@ -95,9 +95,9 @@ class ProjectPanelWidget(QWidget):
         self._reading: Worker | None = None  # the read of the project under way (one at a time)
         self._then: list[Callable[[ProjectView], None]] = []  # run with the view it brings
         self._again: list[Callable[[ProjectView], None]] | None = None  # asked for meanwhile: read again
-        self.title = QLabel("No project open (File ▸ New project… / Open project…)")
+        self.title = plain_label("No project open (File ▸ New project… / Open project…)")
         self.title.setWordWrap(True)
-        self.status = QLabel()  # "Loading the project…", or why it could not be read
+        self.status = plain_label()  # "Loading the project…", or why it could not be read
         self.status.setWordWrap(True)
         self.stop_button, self.slow_timer = self._stop_waiting_parts()
         self.tree = QTreeWidget()
@@ -111,7 +111,7 @@ class ProjectPanelWidget(QWidget):
         self.setMinimumWidth(
             header.fontMetrics().horizontalAdvance("2024-05-01 · inspector ORI_000.png") + 140
         )
-        self.figures = QLabel()
+        self.figures = plain_label()
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.add_button = QPushButton("Add inspection…")

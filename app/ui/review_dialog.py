@@ -93,9 +93,10 @@ class ReviewDialog(QDialog):
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
     """(what the figures panel says about where its figures come from, a style)."""
     if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
-        note = f"<br><i>{review.note}</i>" if review.note else ""
+        note = f"<br><i>{html.escape(review.note)}</i>" if review.note else ""  # typed by people: as written
         saved = " (not saved yet)" if unsaved else ""
-        source = f"✔ Figures from a <b>reviewed mask</b>: {signature_text(review)}{saved}{note}"
+        signed = html.escape(signature_text(review))
+        source = f"✔ Figures from a <b>reviewed mask</b>: {signed}{saved}{note}"
         return source, "color: #205080;"
     if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says
         return "✎ Figures from an <b>edited mask</b>: edited, not reviewed", "color: #a04000;"

@@ -7,11 +7,12 @@ import datetime as _dt
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from app.core.project import Trend
 from app.core.project.trend import falling_text
 from app.report.project_pdf import rate_text
+from app.ui.forms import plain_label
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
@@ -29,7 +30,7 @@ class TrendViewWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.trend: Trend | None = None
-        self.rate_label = QLabel()
+        self.rate_label = plain_label()
         self.share_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
         self.share_plot.setLabel("left", "corroded share of the asset", units="%")
         self._legend_below(self.share_plot.plotItem)
