@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from app.core.errors import ProjectError
@@ -46,7 +47,12 @@ def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
         action="store_true",
         help="remove the inspection, its photos' records and results from the project (not the files)",
     )
-    p.add_argument("--yes", action="store_true", help="confirm --remove")
+    p.add_argument(
+        "--remove-photo",
+        metavar="NAME",
+        help="remove one photo (its file name or path) and its results from the inspection (not the file)",
+    )
+    p.add_argument("--yes", action="store_true", help="confirm --remove or --remove-photo")
 
 
 def describe(inspection: Inspection) -> str:
@@ -72,6 +78,11 @@ def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) 
 def run(project: Project, args: argparse.Namespace) -> int:
     inspection = find_inspection(project, args.asset, args.date, args.inspector)
     changes = (args.set_asset, args.set_date, args.set_inspector, args.set_notes)
+    if args.remove_photo is not None:
+        if args.remove or any(c is not None for c in changes):
+            print("error: --remove-photo goes alone (with --yes)", file=sys.stderr)
+            return EXIT_USAGE
+        return _remove_photo(project, inspection, args.remove_photo, args.yes)
     if args.remove:
         if any(c is not None for c in changes):
             print("error: --remove does not go with the --set-... options", file=sys.stderr)
@@ -96,4 +107,24 @@ def run(project: Project, args: argparse.Namespace) -> int:
     notes = inspection.notes if args.set_notes is None else args.set_notes
     project.correct_inspection(inspection.id, tag, date, inspector, notes)
     print(f"Corrected: {describe(find_inspection(project, tag, date, inspector))}")
+    return EXIT_OK
+
+
+def _remove_photo(project: Project, inspection: Inspection, name: str, confirmed: bool) -> int:
+    photos = project.photos(inspection.id)
+    found = [p for p in photos if name in (p.path, PurePath(p.path).name)]
+    if len(found) != 1:
+        held = ", ".join(safe_text(PurePath(p.path).name) for p in photos)
+        why = "no photo" if not found else f"{len(found)} photos"
+        named = safe_text(name)
+        raise ProjectError(f"{describe(inspection)} holds {why} named {named!r} (give the path): {held}")
+    path = safe_text(found[0].path)
+    if not confirmed:
+        raise ProjectError(
+            f"This removes {path} and its results from {describe(inspection)} (the file stays where it is). "
+            "Pass --yes to remove it."
+        )
+    project.remove_photo(found[0].id)
+    where = f"{safe_text(inspection.asset_tag)} {inspection.date}"
+    print(f"Removed {path} from the inspection {where}; the file stays.")
     return EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QDate, QObject, Signal
@@ -152,6 +153,20 @@ def ask_remove_inspection(parent: QWidget | None, inspection: Inspection) -> boo
     )
 
 
+def ask_remove_photo(parent: QWidget | None, name: str, inspection: Inspection) -> bool:
+    """Remove only on an explicit yes (the default button keeps it)."""
+    return ask_no(
+        parent,
+        "remove_photo_question",
+        "Remove photo",
+        f"Remove {name} from the inspection {inspection_label(inspection)}?",
+        "Remove",
+        "Keep it",
+        "Its results and review leave the project; the inspection's figures and trend are made without it. "
+        "The file and any saved mask stay where they are.",
+    )
+
+
 def _correct_job(target: str, inspection_id: int, *values: object) -> None:
     """`values`: the asset tag, date, inspector and notes."""
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
@@ -161,6 +176,11 @@ def _correct_job(target: str, inspection_id: int, *values: object) -> None:
 def _details_job(target: str, tag: str, details: dict[str, str]) -> None:
     with Project.open(target) as project:
         project.ensure_asset(tag, **details)
+
+
+def _remove_photo_job(target: str, photo_id: int) -> None:
+    with Project.open(target) as project:
+        project.remove_photo(photo_id)
 
 
 def _remove_job(target: str, inspection_id: int) -> int:
@@ -174,6 +194,7 @@ class InspectionEdits(QObject):
     details_saved = Signal(str)  # the asset's tag, once stored
     corrected = Signal(int)  # the inspection's id, once stored
     removed = Signal(int)  # the inspection's id, once removed
+    photo_removed = Signal(int)  # the stored photo's id, once removed
 
     def __init__(self, projects: ProjectsHost) -> None:
         super().__init__(projects)  # type: ignore[arg-type]  # the host is a QObject
@@ -182,6 +203,7 @@ class InspectionEdits(QObject):
         projects.panel.correct_inspection_requested.connect(self.correct_dialog)
         projects.panel.remove_inspection_requested.connect(self.remove)
         projects.panel.asset_details_requested.connect(self.details_dialog)
+        projects.panel.remove_photo_requested.connect(self.remove_photo)
         self.details: AssetDetailsDialog | None = None
 
     def _inspection(self, inspection_id: int) -> Inspection | None:
@@ -246,6 +268,28 @@ class InspectionEdits(QObject):
         worker = Worker(_details_job, self.projects.target, tag, details)
         worker.signals.returned.connect(lambda _none: self._done(f"Saved the details of asset {tag}."))
         worker.signals.returned.connect(lambda _none: self.details_saved.emit(tag))
+        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        return self.projects.window.controller.pool.start(worker)
+
+    def remove_photo(self, photo_id: int, ask=ask_remove_photo) -> Worker | None:
+        view = self.projects.view
+        photo = None if view is None else view.photo(photo_id)
+        inspection = None if photo is None else self._inspection(photo.inspection_id)
+        if photo is None or inspection is None or self.projects.project is None:
+            return None
+        name = PurePath(photo.path).name
+        if inspection.photo_count == 1:  # the store refuses it too; say so before asking
+            self.projects.window.show_message(
+                f"{name} is the only photo of {inspection_label(inspection)}: remove the inspection instead.",
+                "warning",
+            )
+            return None
+        if not ask(self.projects.window, name, inspection):  # type: ignore[arg-type]
+            return None
+        worker = Worker(_remove_photo_job, self.projects.target, photo_id)
+        text = f"Removed {name} from {inspection_label(inspection)}; the file stays."
+        worker.signals.returned.connect(lambda _none: self._done(text))
+        worker.signals.returned.connect(lambda _none: self.photo_removed.emit(photo_id))
         worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
         return self.projects.window.controller.pool.start(worker)
 

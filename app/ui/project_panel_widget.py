@@ -82,6 +82,7 @@ class ProjectPanelWidget(QWidget):
     correct_inspection_requested = Signal(int)  # an inspection's id
     remove_inspection_requested = Signal(int)  # an inspection's id
     asset_details_requested = Signal(str)  # an asset's tag
+    remove_photo_requested = Signal(int)  # a stored photo's id
     relocate_requested = Signal()
     loaded = Signal()  # the tree shows a fresh `view`
     failed = Signal(str)  # the project could not be read: the reason
@@ -129,7 +130,9 @@ class ProjectPanelWidget(QWidget):
         self.correct_button = QPushButton("Correct inspection…")
         self.correct_button.setToolTip("Change the picked inspection's date, inspector or notes")
         self.remove_button = QPushButton("Remove inspection…")
-        self.remove_button.setToolTip("Take the picked inspection out of the project (the photo files stay)")
+        self.remove_button.setToolTip(
+            "Take the picked inspection, or the picked photo, out of the project (the photo files stay)"
+        )
         buttons = QGridLayout()  # two columns keep the dock narrow
         all_buttons = (self.add_button, self.trend_button, self.compare_button, self.rerun_button)
         inspection_buttons = (self.correct_button, self.remove_button)
@@ -149,7 +152,7 @@ class ProjectPanelWidget(QWidget):
         self.rerun_button.clicked.connect(self._emit_rerun)
         self.relocate_button.clicked.connect(self.relocate_requested)
         self.correct_button.clicked.connect(self._edit_picked)
-        self.remove_button.clicked.connect(lambda: self._emit_inspection(self.remove_inspection_requested))
+        self.remove_button.clicked.connect(self._remove_picked)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.currentItemChanged.connect(self._on_current)
@@ -341,20 +344,29 @@ class ProjectPanelWidget(QWidget):
         else:
             self._emit_inspection(self.correct_inspection_requested)
 
+    def _remove_picked(self) -> None:
+        """The remove button: the picked photo from its inspection, or the picked inspection."""
+        item = self.tree.currentItem()
+        if item is not None and item.data(0, ROLE)[0] == "photo":
+            self.remove_photo_requested.emit(item.data(0, ROLE)[1])
+        else:
+            self._emit_inspection(self.remove_inspection_requested)
+
     def _context_menu(self, pos) -> None:
         """Right-click on an asset or an inspection: the same as their buttons."""
         item = self.tree.itemAt(pos)
         kind = item.data(0, ROLE)[0] if item is not None else None
-        if kind not in ("asset", "inspection"):
+        if kind is None:
             return
         self.tree.setCurrentItem(item)
         menu = QMenu(self.tree)
         if kind == "asset":
             menu.addAction("Asset details…", self._edit_picked)
-        else:
+        elif kind == "inspection":
             menu.addAction("Correct inspection…", self._edit_picked)
-            remove = self.remove_inspection_requested
-            menu.addAction("Remove inspection…", lambda: self._emit_inspection(remove))
+            menu.addAction("Remove inspection…", self._remove_picked)
+        else:
+            menu.addAction("Remove photo from the inspection…", self._remove_picked)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _emit_rerun(self) -> None:
@@ -375,4 +387,5 @@ class ProjectPanelWidget(QWidget):
         kind = item.data(0, ROLE)[0] if item is not None else None
         self.correct_button.setText("Asset details…" if kind == "asset" else "Correct inspection…")
         self.correct_button.setEnabled(kind in ("asset", "inspection"))
-        self.remove_button.setEnabled(kind == "inspection")
+        self.remove_button.setText("Remove photo…" if kind == "photo" else "Remove inspection…")
+        self.remove_button.setEnabled(kind in ("inspection", "photo"))

@@ -104,3 +104,35 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
     with Project.open(target) as project:
         assert [(i.asset_tag, i.date) for i in project.inspections()] == [("P-9", SECOND)]
         assert [a.tag for a in project.assets()] == ["P-9"]  # P-7 was left bare: it went
+
+
+def test_a_photo_added_by_mistake_is_removed_but_never_an_inspections_last(two_inspections) -> None:
+    target, _folders = two_inspections
+    with Project.open(target) as project:
+        first = project.inspections("P-7")[0]
+        wrong, kept = project.photos(first.id)
+        project.remove_photo(wrong.id)
+        assert [p.id for p in project.photos(first.id)] == [kept.id] and project.results(wrong.id) == []
+        assert project.inspections("P-7")[0].photo_count == 1
+        with pytest.raises(ProjectError, match="only photo: remove the inspection instead"):
+            project.remove_photo(kept.id)
+        with pytest.raises(ProjectError, match="no longer in the project"):
+            project.remove_photo(wrong.id)
+        assert [r.photos for r in project.trend("P-7").rows] == [1, 2]
+    assert Path(wrong.path).is_file()
+
+
+@pytest.mark.parametrize("target", ["sqlite"], indirect=True)
+def test_the_command_removes_one_photo_by_name_with_confirmation(two_inspections, capsys) -> None:
+    target, folders = two_inspections
+    name = sorted(folders[0].iterdir())[0].name
+    which = ["--date", "2022-06-01", "--inspector", "ann"]
+    assert _inspection(target, *which, "--remove-photo", "nope.png") == 2
+    assert "holds no photo named 'nope.png'" in capsys.readouterr().err
+    assert _inspection(target, *which, "--remove-photo", name) == 2
+    assert "Pass --yes to remove it" in capsys.readouterr().err
+    assert _inspection(target, *which, "--remove-photo", name, "--remove", "--yes") == 2
+    assert _inspection(target, *which, "--remove-photo", name, "--yes") == 0
+    assert f"{name} from the inspection P-7 2022-06-01; the file stays." in capsys.readouterr().out
+    with Project.open(target) as project:
+        assert [i.photo_count for i in project.inspections()] == [1, 2]

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QDate
 
 from app.core.project import Project
+from app.ui.project_panel_widget import ROLE
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_projects import _read, project_window  # noqa: F401  (the fixture)
 
@@ -29,10 +30,10 @@ def test_the_edit_buttons_follow_what_is_picked(project_window) -> None:  # noqa
     panel = win.projects.panel
     panel.tree.setCurrentItem(panel.tree.topLevelItem(0))  # the asset: its details, no removal
     assert panel.correct_button.text() == "Asset details…" and not panel.remove_button.isEnabled()
-    panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(0).child(0))  # a photo
-    assert not panel.correct_button.isEnabled() and not panel.remove_button.isEnabled()
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(0).child(0))  # a photo: no correction
+    assert not panel.correct_button.isEnabled() and panel.remove_button.text() == "Remove photo…"
     _pick_inspection(win, 0)
-    assert panel.correct_button.isEnabled() and panel.remove_button.isEnabled()
+    assert panel.correct_button.isEnabled() and panel.remove_button.text() == "Remove inspection…"
 
 
 def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) -> None:  # noqa: F811
@@ -154,3 +155,23 @@ def test_an_assets_details_are_edited_from_the_panel_and_shown_there(qtbot, proj
     assert panel.correct_button.text() == "Asset details…"
     _pick_inspection(win, 0)
     assert panel.correct_button.text() == "Correct inspection…"
+
+
+def test_a_photo_is_removed_from_its_inspection_when_confirmed(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    panel = win.projects.panel
+    item = panel.tree.topLevelItem(0).child(0).child(1)
+    panel.tree.setCurrentItem(item)
+    assert panel.remove_button.text() == "Remove photo…" and panel.remove_button.isEnabled()
+    photo_id = item.data(0, ROLE)[1]
+    asked = []
+    edits = win.projects.inspections
+    assert edits.remove_photo(photo_id, ask=lambda _w, name, i: asked.append((name, i.photo_count))) is None
+    assert asked == [("photo_001.png", 3)]
+    with qtbot.waitSignal(edits.photo_removed, timeout=TIMEOUT_MS):
+        edits.remove_photo(photo_id, ask=lambda *_a: True)
+    _read(qtbot, win)
+    assert _inspections(target)[0][3] == 2 and (target.parent / "insp0" / "photo_001.png").is_file()
+    assert "Removed photo_001.png from P-101-A 2022-05-01 by inspector 0; the file stays." in win.banner.text
+    names = [panel.tree.topLevelItem(0).child(0).child(n).text(0) for n in range(2)]
+    assert names == ["photo_000.png", "photo_002.png"]

@@ -134,6 +134,20 @@ def remove_inspection(conn: sa.Connection, inspection_id: int) -> int:
     return count
 
 
+def remove_photo(conn: sa.Connection, photo_id: int) -> None:
+    """Delete one photo's record and results from its inspection (never the file); the last photo of an
+    inspection stays (removing the inspection is the way to empty it, and says what goes)."""
+    p, r = T["photos"], T["results"]
+    inspection_id = conn.execute(sa.select(p.c.inspection_id).where(p.c.id == photo_id)).scalar()
+    if inspection_id is None:
+        raise ProjectError("The photo is no longer in the project (removed meanwhile?); reload it")
+    held = conn.execute(sa.select(sa.func.count(p.c.id)).where(p.c.inspection_id == inspection_id)).scalar()
+    if held == 1:
+        raise ProjectError("It is the inspection's only photo: remove the inspection instead")
+    conn.execute(r.delete().where(r.c.photo_id == photo_id))
+    conn.execute(p.delete().where(p.c.id == photo_id))
+
+
 GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
 
 

@@ -299,6 +299,12 @@ class Project:
         with self._write() as conn:
             return rows.remove_inspection(conn, inspection_id)
 
+    def remove_photo(self, photo_id: int) -> None:
+        """Take one photo (a wrong one added) out of its inspection with its results; the file stays.
+        An inspection's only photo is refused: remove the inspection."""
+        with self._write() as conn:
+            rows.remove_photo(conn, photo_id)
+
     def add_result(self, photo_id: int, entry: PhotoEntry) -> int:
         """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
         with self._write() as conn:
