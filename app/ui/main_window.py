@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
+        self.editing.review.signed_masks_saved.connect(self.projects.store_reviews)
         self.update_enabled()
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)

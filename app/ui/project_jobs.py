@@ -15,6 +15,7 @@ from app.core.model import SegmentationModel
 from app.core.project import (
     SUFFIX,
     AddSummary,
+    Inspection,
     PhotoEntry,
     Project,
     add_inspection_photos,
@@ -22,6 +23,7 @@ from app.core.project import (
     is_url,
 )
 from app.core.project.photos import describe_photo
+from app.core.project.reviews import StoredReview, store_review
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
@@ -52,6 +54,17 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
         return len(project.results(photo_id))
 
 
+def _inspection_name(inspection: Inspection) -> str:
+    return f"{inspection.asset_tag} {inspection.date.isoformat()}"
+
+
+def _reviews_job(
+    target: str, model: SegmentationModel, pairs: list[tuple[Path, Path]], options: InferenceOptions
+) -> list[StoredReview]:
+    with Project.open(target) as project:
+        return [store_review(project, model, photo, mask, options) for photo, mask in pairs]
+
+
 def _relocate_job(target: str, folder: Path) -> int:
     with Project.open(target) as project:
         return len(project.relocate(folder))
@@ -79,6 +92,7 @@ class ProjectUi(QObject):
     inspection_added = Signal(object)  # AddSummary
     result_added = Signal(int)  # photo id
     photos_relocated = Signal(int)  # how many were found
+    reviews_stored = Signal(object)  # [StoredReview] of signed masks the project holds the photos of
     dialog_opened = Signal(object)  # a trend or compare window, once the project was read for it
 
     def __init__(self, window: WindowHost) -> None:
@@ -288,6 +302,28 @@ class ProjectUi(QObject):
             "info",
         )
         self.result_added.emit(photo_id)
+
+    def store_reviews(self, pairs: list[tuple[Path, Path]]) -> Worker | None:
+        """Signed masks just saved: each photo the project holds (by content) gets the reviewed figures as
+        its newest result, marked reviewed (a photo it does not hold is left alone)."""
+        model = self.window.controller.model
+        if self.project is None or model is None or not pairs:
+            return None
+        worker = Worker(_reviews_job, self.target, model, list(pairs), self.window.controller.options)
+        worker.signals.returned.connect(self._on_reviews_stored)
+        worker.signals.failed.connect(
+            lambda msg: self.window.show_message(f"The review was not stored in the project: {msg}", "error")
+        )
+        return self.window.controller.pool.start(worker)
+
+    def _on_reviews_stored(self, stored: list[StoredReview]) -> None:
+        held = [s for s in stored if s.inspections]
+        if not held:
+            return
+        self.panel.refresh()
+        where = "; ".join(f"{s.name} in " + ", ".join(map(_inspection_name, s.inspections)) for s in held)
+        self.window.show_status(f"Review stored in the project: {where}", 10000)
+        self.reviews_stored.emit(held)
 
     def relocate_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Folder the photos were moved to")

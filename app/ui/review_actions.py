@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core import exporters
@@ -37,6 +37,8 @@ NOTHING_TO_SAVE = (
 
 class ReviewUi(QObject):
     """The review actions of a window's `EditUi`; `on_change` refreshes the edit UI's actions."""
+
+    signed_masks_saved = Signal(object)  # [(photo, mask file)] of signed masks just written
 
     def __init__(self, window: WindowHost, edits: EditController, on_change: Callable[[], None]) -> None:
         super().__init__(edits)
@@ -121,13 +123,17 @@ class ReviewUi(QObject):
         if exists and not confirm_overwrite(self._parent, [path]):
             return
         path.parent.mkdir(parents=True, exist_ok=True)
+        signed, photo = is_signed(session.review), session.path
         job = self.edits.save_job(path, overwrite=exists)
         if job is not None:
             worker = self.window.controller.run_export(job)
-            kind = "reviewed" if is_signed(session.review) else "edited (not reviewed)"
+            kind = "reviewed" if signed else "edited (not reviewed)"
             worker.signals.returned.connect(
                 lambda paths: self.window.show_message(f"Saved the {kind} mask: {Path(paths[0])}", "info")
             )
+            if signed:
+                reached = self.signed_masks_saved
+                worker.signals.returned.connect(lambda paths: reached.emit([(photo, Path(paths[0]))]))
         self._update()
 
     def save_beside_exports(self, paths: list) -> None:
@@ -253,7 +259,10 @@ class ReviewUi(QObject):
         jobs = self.save_jobs(unsaved)
         if jobs is None:
             return
+        signed = [(s.path, s.mask_path) for s in unsaved if is_signed(s.review) and s.mask_path is not None]
         worker = self.window.controller.run_export(run_jobs, jobs)
+        if signed:
+            worker.signals.returned.connect(lambda _paths: self.signed_masks_saved.emit(signed))
         worker.signals.returned.connect(
             lambda paths: self.window.show_message(
                 f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
@@ -274,6 +283,10 @@ class ReviewUi(QObject):
             return False
         saved = counted(len(written), "corrected mask")
         self.window.show_status(f"Saved {saved}: " + ", ".join(map(str, written)))
+        # the project stores the signed ones on a worker, which closing the window waits for
+        signed = [(s.path, s.mask_path) for s in sessions if is_signed(s.review) and s.mask_path is not None]
+        if signed:
+            self.signed_masks_saved.emit(signed)
         return True
 
 

@@ -136,3 +136,39 @@ def test_the_command_removes_one_photo_by_name_with_confirmation(two_inspections
     assert f"{name} from the inspection P-7 2022-06-01; the file stays." in capsys.readouterr().out
     with Project.open(target) as project:
         assert [i.photo_count for i in project.inspections()] == [1, 2]
+
+
+def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_holding_it(
+    two_inspections, tiny_model, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from app.core.project.reviews import store_review
+    from app.core.reviewed import EDITED, ReviewState, write_reviewed_mask
+
+    target, folders = two_inspections
+    photo = sorted(folders[0].iterdir())[0]
+    with Project.open(target) as project:
+        stored = next(p for i in project.inspections() for p in project.photos(i.id) if p.path == str(photo))
+        before = project.latest_result(stored.id)
+        assert before is not None and before.review_state == "unreviewed"
+        labels = np.zeros((before.record["height"], before.record["width"]), np.uint8)  # all corrosion
+        edited = tmp_path / "m" / "photo_mask.edited.png"
+        edited.parent.mkdir()
+        write_reviewed_mask(edited, labels, review=ReviewState(EDITED))
+        with pytest.raises(ProjectError, match="is not signed"):
+            store_review(project, tiny_model, photo, edited)
+        mask = tmp_path / "m" / "photo_mask.reviewed.png"
+        signed = ReviewState.reviewed_now("Ann", "rust all over")
+        write_reviewed_mask(mask, labels, review=signed)
+        done = store_review(project, tiny_model, photo, mask)
+        assert done.name == photo.name and [i.date for i in done.inspections] == [FIRST]
+        latest = project.latest_result(stored.id)
+        assert latest is not None and len(project.results(stored.id)) == 2
+        assert latest.review_state == "reviewed" and latest.reviewed_by == "Ann"
+        assert latest.reviewed_mask == str(mask) and latest.reviewed_at == signed.reviewed_at
+        assert latest.record["figures_source"] == "reviewed" and latest.corroded_share == 100.0
+        assert project.trend("P-7").rows[0].corroded_share_max == 100.0  # the trend counts the review
+        other = tmp_path / "not-in-project.png"
+        other.write_bytes(b"\x89PNG" + photo.read_bytes()[4:] + b"x")  # other content: not a stored photo
+        assert store_review(project, tiny_model, other, mask).inspections == ()

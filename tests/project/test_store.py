@@ -17,7 +17,7 @@ from app import cli
 from app.core.errors import ProjectError
 from app.core.inference import InferenceOptions
 from app.core.project import Project, add_inspection_photos, analyse_record, describe_photo
-from app.core.project.records import PhotoEntry
+from app.core.project.records import PhotoEntry, ReviewMark
 from app.core.project.trend import DAYS_PER_YEAR
 from tests.helpers.pipe_photos import photo_folder
 from tests.reliability.conftest import cli_env
@@ -287,9 +287,10 @@ def test_review_state_and_scale_are_stored_per_result(target: str, tmp_path: Pat
         (photo,) = project.photos(summary.outcome.inspection_id)
         result = project.latest_result(photo.id)
         assert result is not None
-        project.set_review(
-            result.id, "p/photo_000_mask.reviewed.png", "A. Inspector", "2024-06-01T10:00:00+00:00"
-        )
+        mark = ReviewMark("p/photo_000_mask.reviewed.png", "A. Inspector", "2024-06-01T10:00:00+00:00")
+        project.set_review(result.id, mark)
+        with pytest.raises(ProjectError, match="needs the reviewer's name"):
+            project.set_review(result.id, ReviewMark("m.png", "  "))
         project.set_scale(result.id, 0.25)
         with pytest.raises(ProjectError, match="positive"):
             project.set_scale(result.id, 0.0)

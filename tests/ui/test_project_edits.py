@@ -175,3 +175,56 @@ def test_a_photo_is_removed_from_its_inspection_when_confirmed(qtbot, project_wi
     assert "Removed photo_001.png from P-101-A 2022-05-01 by inspector 0; the file stays." in win.banner.text
     names = [panel.tree.topLevelItem(0).child(0).child(n).text(0) for n in range(2)]
     assert names == ["photo_000.png", "photo_002.png"]
+
+
+def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
+    qtbot,
+    project_window,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    win, target = project_window
+    panel = win.projects.panel
+    item = panel.tree.topLevelItem(0).child(1).child(0)
+    photo_id = item.data(0, ROLE)[1]
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        panel.tree.setCurrentItem(item)
+    win.editing.edits.mark_reviewed("Ann Inspector", "checked on site")
+    mask = tmp_path / "masks" / "photo_000_mask.reviewed.png"
+    mask.parent.mkdir()
+    with qtbot.waitSignal(win.projects.reviews_stored, timeout=TIMEOUT_MS) as stored:
+        win.editing.review.save_reviewed_mask(mask)
+    assert [(s.name, [i.date for i in s.inspections]) for s in stored.args[0]] == [
+        ("photo_000.png", [dt.date(2024, 5, 1)])
+    ]
+    _read(qtbot, win)
+    with Project.open(target) as project:
+        latest = project.latest_result(photo_id)
+        assert latest is not None and len(project.results(photo_id)) == 2
+        assert (latest.review_state, latest.reviewed_by) == ("reviewed", "Ann Inspector")
+        assert latest.reviewed_mask == str(mask)
+        assert latest.record["figures_source"] == "reviewed" and not latest.needs_review
+    panel.select_photo(photo_id)
+    assert "Review: reviewed" in panel.figures.text()
+    said = win.statusBar().currentMessage()
+    assert "Review stored in the project: photo_000.png in P-101-A 2024-05-01" in said
+
+
+def test_a_review_saved_while_quitting_still_reaches_the_project(
+    qtbot,
+    project_window,  # noqa: F811
+    monkeypatch,
+) -> None:
+    from app.ui import review_actions
+
+    win, target = project_window
+    item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
+    photo_id = item.data(0, ROLE)[1]
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.projects.panel.tree.setCurrentItem(item)
+    win.editing.edits.mark_reviewed("Bo")
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "save")
+    assert win.close()  # the window waits for the project's store before it goes
+    with Project.open(target) as project:
+        latest = project.latest_result(photo_id)
+    assert latest is not None and latest.review_state == "reviewed" and latest.reviewed_by == "Bo"
+    assert latest.reviewed_mask is not None and latest.reviewed_mask.endswith("photo_002_mask.reviewed.png")

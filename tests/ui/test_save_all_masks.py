@@ -35,8 +35,10 @@ def test_every_unsaved_correction_is_saved_to_its_results_folder(
     assert asked == [[in_the_way]] and in_the_way.read_bytes() == b"someone else's file"
     assert len(window.editing.edits.unsaved_sessions()) == 2
     monkeypatch.setattr(review_actions, "confirm_overwrite", lambda _p, paths: True)
-    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
-        action.trigger()
+    with qtbot.waitSignal(window.editing.review.signed_masks_saved, timeout=TIMEOUT_MS) as signed:
+        action.trigger()  # the signed ones are offered to the project (it stores those it holds)
+    expected = [(p, results / f"{p.stem}_mask.reviewed.png") for p in photos[:2]]
+    assert sorted(signed.args[0]) == sorted(expected)
     for photo in photos[:2]:
         saved = read_reviewed_mask(results / f"{photo.stem}_mask.reviewed.png")
         assert saved.review.reviewed_by == "Ann Inspector"

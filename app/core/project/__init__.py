@@ -10,6 +10,7 @@ from app.core.project.records import (
     Inspection,
     PhotoEntry,
     PhotoFile,
+    ReviewMark,
     StoredPhoto,
     StoredResult,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "PhotoFile",
     "Project",
     "RateFit",
+    "ReviewMark",
     "StoredPhoto",
     "StoredResult",
     "Trend",

@@ -14,7 +14,7 @@ from app.core.analysis import PhotoFailure, failure_from
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
+from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
 from app.core.project.records import AddOutcome, PhotoEntry, check_date
 from app.core.project.store import Project
@@ -36,12 +36,22 @@ class AddSummary:
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:
     """The photo's JSON record from the photo pipeline's one-photo stage (nothing written to disk): the
     one place a project runs the model. `CorroscopeError` with the reason when the photo fails."""
+    outcome = analysed(model, path, options)
+    assert outcome.record is not None
+    return outcome.record.to_json()
+
+
+def analysed(
+    model: SegmentationModel, path: Path, options: InferenceOptions, keep_result: bool = False
+) -> PhotoOutcome:
+    """The photo through the pipeline's one-photo stage, nothing written (its result kept if asked);
+    `CorroscopeError` with the reason when the photo fails."""
     item = PlannedPhoto(0, path, path.stem, ())
-    outcome = process_photo(item, BatchOptions(inference=options, exports=()), model)
+    outcome = process_photo(item, BatchOptions(inference=options, exports=()), model, keep_result)
     if outcome.failure is not None or outcome.record is None:
         reason = outcome.failure.reason if outcome.failure is not None else "no result"
         raise CorroscopeError(f"{path}: {reason}")
-    return outcome.record.to_json()
+    return outcome
 
 
 def add_inspection_photos(

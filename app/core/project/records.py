@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ProjectError
+from app.core.project.schema import REVIEWED, now_utc
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,20 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
     if date > today + _dt.timedelta(days=1):
         raise ProjectError(f"The inspection date {date} is in the future (today is {today})")
     return date
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """A result signed by a reviewer: the mask file, who (not empty) and when (ISO 8601; default now)."""
+
+    mask: str
+    by: str
+    at: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The results table's columns of a reviewed result."""
+        if not self.by.strip():
+            raise ProjectError("A review needs the reviewer's name")
+        at = self.at or now_utc()
+        by = self.by.strip()
+        return dict(review_state=REVIEWED, reviewed_mask=str(self.mask), reviewed_by=by, reviewed_at=at)

@@ -83,7 +83,8 @@ def to_result(r: sa.RowMapping) -> StoredResult:
     return StoredResult(**{k: r[k] for k in fields})
 
 
-def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
+def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry, **review: Any) -> int:
+    """The result row; `review`: the reviewed columns of a signed result (`ReviewMark.values()`)."""
     rec = entry.record
     record = rec if isinstance(rec, PhotoRecord) else PhotoRecord(rec)
     values = dict(
@@ -92,6 +93,7 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry) -> int:
         **record.store_fields(),
         record=dict(rec),
         created_at=now_utc(),
+        **review,
     )
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
 

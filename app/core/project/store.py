@@ -24,11 +24,12 @@ from app.core.project.records import (
     Asset,
     Inspection,
     PhotoEntry,
+    ReviewMark,
     StoredPhoto,
     StoredResult,
     check_date,
 )
-from app.core.project.schema import REVIEWED, now_utc
+from app.core.project.schema import now_utc
 from app.core.project.trend import Trend, build_trend
 from app.core.text import display_path, path_from_display
 
@@ -305,25 +306,16 @@ class Project:
         with self._write() as conn:
             rows.remove_photo(conn, photo_id)
 
-    def add_result(self, photo_id: int, entry: PhotoEntry) -> int:
-        """Another analysis of a stored photo (e.g. a newer model); the older ones are kept."""
+    def add_result(self, photo_id: int, entry: PhotoEntry, review: ReviewMark | None = None) -> int:
+        """Another analysis of a stored photo (e.g. a newer model, or a signed mask's figures with its
+        `review`, in the same transaction); the older ones are kept."""
+        values = {} if review is None else review.values()
         with self._write() as conn:
-            return rows.insert_result(conn, photo_id, entry)
+            return rows.insert_result(conn, photo_id, entry, **values)
 
-    def set_review(
-        self,
-        result_id: int,
-        reviewed_mask: str | os.PathLike[str],
-        reviewed_by: str,
-        reviewed_at: str | None = None,
-    ) -> None:
+    def set_review(self, result_id: int, review: ReviewMark) -> None:
         """Mark a result reviewed (the review issue): the inspector's mask file and who did it, when."""
-        if not reviewed_by.strip():
-            raise ProjectError("A review needs the reviewer's name")
-        values = dict(
-            review_state=REVIEWED, reviewed_mask=str(reviewed_mask), reviewed_by=reviewed_by.strip()
-        )
-        self._update_result(result_id, reviewed_at=reviewed_at or now_utc(), **values)
+        self._update_result(result_id, **review.values())
 
     def set_scale(self, result_id: int, mm_per_px: float | None) -> None:
         """The photo's scale for that result (the measurement issue); None removes it."""

@@ -1,0 +1,66 @@
+"""A signed mask reaches the project: the photo's figures from the reviewed mask (as `corroscope analyze
+--reviewed-masks` counts them) stored as a new result of every stored copy of that photo (by content),
+marked reviewed by whom and when. The model's result stays beside it; the panel and the trend show the
+newest, the reviewed one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import ProjectError
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.project.ingest import analysed
+from app.core.project.photos import describe_photo
+from app.core.project.records import Inspection, PhotoEntry, ReviewMark
+from app.core.project.store import Project
+from app.core.record import PhotoRecord
+from app.core.review_source import apply_reviewed_mask
+from app.core.reviewed import REVIEWED, ReviewState, read_reviewed_mask
+
+
+@dataclass(frozen=True)
+class StoredReview:
+    """Where a signed mask went: the photo's file name and each inspection that holds the photo."""
+
+    name: str
+    inspections: tuple[Inspection, ...]
+
+
+def reviewed_record(
+    model: SegmentationModel, photo: Path, mask: Path, options: InferenceOptions | None = None
+) -> tuple[dict[str, Any], ReviewState]:
+    """The photo's record with its figures from the signed `mask`, and the mask's review; `ProjectError`
+    for a mask nobody signed (an edit is not a review)."""
+    result = analysed(model, photo, options or InferenceOptions(), keep_result=True).result
+    assert result is not None
+    reviewed = apply_reviewed_mask(result, read_reviewed_mask(mask, result.size, model.classes))
+    if reviewed.review.source != REVIEWED:
+        raise ProjectError(f"{mask} is not signed (Edit ▸ Mark reviewed…): only a review goes to the project")
+    record = PhotoRecord.from_result(reviewed.result).with_review(reviewed.review, mask)
+    return record.to_json(), reviewed.review
+
+
+def store_review(
+    project: Project,
+    model: SegmentationModel,
+    photo: Path,
+    mask: Path,
+    options: InferenceOptions | None = None,
+) -> StoredReview:
+    """Store the signed `mask`'s figures as a reviewed result of each stored photo with `photo`'s content
+    (none: nothing is stored, and the answer names no inspection)."""
+    file = describe_photo(photo)
+    inspections = project.inspections()
+    held = project.photos_of(i.id for i in inspections)
+    matches = [p for i in inspections for p in held[i.id] if p.sha256 == file.sha256]
+    if not matches:
+        return StoredReview(photo.name, ())
+    record, review = reviewed_record(model, photo, mask, options)
+    for stored in matches:
+        mark = ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
+        project.add_result(stored.id, PhotoEntry(file, record, model.path.name), mark)
+    by_id = {i.id: i for i in inspections}
+    return StoredReview(photo.name, tuple(by_id[p.inspection_id] for p in matches))
