@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Project, StoredResult
+from app.core.report_header import time_text
 from app.core.text import provider_name
 from app.ui.forms import plain_label
 from app.ui.project_view import ProjectReads, ProjectView, load_view
@@ -48,7 +49,13 @@ def stored_figures_text(result: StoredResult | None) -> str:
     lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
     if result.record.get("model_accuracy"):  # the model's typical error, as stored with the result
         lines.append(str(result.record["model_accuracy"]))
-    lines.append(f"Review: {result.review_state}")
+    if result.review_state == "reviewed" and result.reviewed_by:
+        when = f" on {time_text(result.reviewed_at)}" if result.reviewed_at else ""
+        lines.append(f"Review: reviewed by {result.reviewed_by}{when}")
+        if result.reviewed_mask:
+            lines.append(f"Reviewed mask: {result.reviewed_mask}")
+    else:
+        lines.append(f"Review: {result.review_state}")
     return "\n".join(lines)
 
 

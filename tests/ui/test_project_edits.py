@@ -204,7 +204,8 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
         assert latest.reviewed_mask == str(mask)
         assert latest.record["figures_source"] == "reviewed" and not latest.needs_review
     panel.select_photo(photo_id)
-    assert "Review: reviewed" in panel.figures.text()
+    assert "Review: reviewed by Ann Inspector on " in panel.figures.text()
+    assert f"Reviewed mask: {mask}" in panel.figures.text()
     said = win.statusBar().currentMessage()
     assert "Review stored in the project: photo_000.png in P-101-A 2024-05-01" in said
 
