@@ -109,6 +109,7 @@ class ReviewUi(QObject):
             assert start is not None
             # a dialog opened on a missing folder falls back to the last one visited (the app's samples,
             # once); if it cannot be made, the dialog still proposes the name and the user picks a folder
+            made = not start.parent.exists()
             with contextlib.suppress(OSError):
                 start.parent.mkdir(parents=True, exist_ok=True)
             signed = is_signed(session.review)
@@ -116,6 +117,9 @@ class ReviewUi(QObject):
             chosen, _ = QFileDialog.getSaveFileName(
                 self._parent, title, str(start), "Masks (*.png)", "", QFileDialog.Option.DontConfirmOverwrite
             )
+            if made and (not chosen or Path(chosen).parent != start.parent):
+                with contextlib.suppress(OSError):  # made for the dialog and left empty: it goes again
+                    start.parent.rmdir()
             if not chosen:
                 return
             path = Path(chosen)

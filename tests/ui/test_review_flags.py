@@ -101,6 +101,18 @@ def test_ctrl_s_saves_an_unsigned_edit_as_edited_in_the_photos_results_folder(
     assert written == results / f"{path.stem}_mask.reviewed.png" and written.is_file()
 
 
+def test_a_cancelled_save_leaves_no_results_folder_behind(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    _paint(qtbot, win)
+    results = path.parent.parent / "site photos results"
+    seen = []
+    cancel = lambda *_a, **_k: seen.append(results.is_dir()) or ("", "")  # noqa: E731
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", cancel)
+    win.editing.actions["save_reviewed"].trigger()
+    assert seen == [True], "the dialog opened in the results folder"
+    assert not results.exists(), "made for the dialog, empty, and nothing saved: it goes again"
+
+
 def test_ctrl_s_on_the_models_own_mask_saves_nothing(qtbot, opened, monkeypatch) -> None:
     win, path = opened
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("no dialog expected"))
