@@ -47,9 +47,10 @@ def stored_figures_text(result: StoredResult | None) -> str:
         lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
     provider = provider_name(result.provider)
     lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
-    if result.record.get("model_accuracy"):  # the model's typical error, as stored with the result
+    reviewed = result.review_state == "reviewed" and bool(result.reviewed_by)
+    if result.record.get("model_accuracy") and not reviewed:  # the model's typical error: its figures only
         lines.append(str(result.record["model_accuracy"]))
-    if result.review_state == "reviewed" and result.reviewed_by:
+    if reviewed:
         when = f" on {time_text(result.reviewed_at)}" if result.reviewed_at else ""
         lines.append(f"Review: reviewed by {result.reviewed_by}{when}")
         if result.reviewed_mask:

@@ -206,6 +206,7 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     panel.select_photo(photo_id)
     assert "Review: reviewed by Ann Inspector on " in panel.figures.text()
     assert f"Reviewed mask: {mask}" in panel.figures.text()
+    assert "Model estimate" not in panel.figures.text()  # the figures are the reviewer's, not the model's
     said = win.statusBar().currentMessage()
     assert "Review stored in the project: photo_000.png in P-101-A 2024-05-01" in said
 
