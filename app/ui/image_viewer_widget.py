@@ -18,6 +18,9 @@ MAX_ZOOM = 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
+BATCH_PLACEHOLDER_TEXT = (
+    "Pick a row of the batch below to see its photo, overlay and figures (Up and Down step through the rows)"
+)
 
 
 class ImageViewerWidget(QGraphicsView):
@@ -238,6 +241,11 @@ class ImageViewerWidget(QGraphicsView):
     def leaveEvent(self, event: QEvent) -> None:
         super().leaveEvent(event)
         self.cursor_left.emit()
+
+    def set_placeholder(self, text: str) -> None:
+        """What the empty canvas says to do next."""
+        self.placeholder_text = text
+        self.viewport().update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)

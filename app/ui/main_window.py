@@ -32,7 +32,7 @@ from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
 from app.ui.figures_widget import FiguresWidget
 from app.ui.folder_scan import FolderScan, scan_folders
-from app.ui.image_viewer_widget import ImageViewerWidget
+from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
 from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
 from app.ui.navigation import folder_neighbour
@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
         c.batch_started.connect(self._make_room_for_batch)
+        c.batch_started.connect(lambda *_a: self.viewer.set_placeholder(BATCH_PLACEHOLDER_TEXT))
         c.batch_rest.connect(self.batch.keep_rest)
         self.batch.continue_requested.connect(lambda paths: c.run_batch_paths(paths))
         c.batch_row_ready.connect(self.batch_model.append)

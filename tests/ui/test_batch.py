@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from app.core import figures
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
+from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT
 from bench.heartbeat import Heartbeat
 from tests.helpers.outputs import comparable
 from tests.ui.conftest import TIMEOUT_MS, photo
@@ -66,6 +67,8 @@ def test_folder_fills_the_table_with_failures_and_reasons(qtbot, window, tmp_pat
 def test_clicking_a_row_shows_that_photo(qtbot, window, tmp_path):
     folder = make_folder(tmp_path, 3)
     run_batch(qtbot, window, folder)
+    assert not window.viewer.has_photo() and window.viewer.placeholder_text == BATCH_PLACEHOLDER_TEXT
+    assert BATCH_PLACEHOLDER_TEXT.startswith("Pick a row of the batch below")  # not "Open a photo"
     index = window.batch.proxy.index(1, 0)
     rect = window.batch.table.visualRect(index)
     with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
