@@ -58,12 +58,14 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)
     c.y += plot_h + c.mm(4)
-    header = ["Date", "Inspector", "Photos", "Mean share %", "Worst share %", "D610 worst", "ISO worst"]
+    header = ["Date", "Inspector", "Photos", "Reviewed", "Mean share %", "Worst share %", "D610 worst"]
+    header.append("ISO worst")
     body = [
         [
             r.date.isoformat(),
             r.inspector or "–",
             str(r.photos),
+            str(r.reviewed),
             _share(r.corroded_share_mean),
             _share(r.corroded_share_max),
             "–" if r.d610_worst is None else str(r.d610_worst),
@@ -71,10 +73,11 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
         ]
         for r in trend.rows
     ]
-    c.table(header, body, [0.14, 0.22, 0.09, 0.14, 0.14, 0.15, 0.12])
+    c.table(header, body, [0.12, 0.17, 0.08, 0.1, 0.15, 0.15, 0.12, 0.11])
     c.text(
         "Corroded share = corrosion / (corrosion + asset) in % of the asset, per photo; mean and worst over "
-        "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri.",
+        "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri. "
+        "Reviewed: photos whose figures come from a mask an inspector signed; the others are the model's.",
         size=8,
     )
 

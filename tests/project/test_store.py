@@ -73,7 +73,8 @@ def test_three_inspections_give_the_trend_of_the_per_photo_figures_of_analyze(
     assert trend.rate_points_per_year == pytest.approx(slope)
     lines = (tmp_path / "t.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == (
-        "date,inspector,photos,corroded_share_mean,corroded_share_max,d610_worst,iso_worst,rate_points_per_year"
+        "date,inspector,photos,reviewed,corroded_share_mean,corroded_share_max,d610_worst,iso_worst,"
+        "rate_points_per_year"
     )
     assert [line.split(",")[0] for line in lines[1:]] == [d.isoformat() for d in DATES]
     assert float(lines[-1].split(",")[-1]) == pytest.approx(trend.rate_points_per_year, abs=1e-4)

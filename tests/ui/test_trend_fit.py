@@ -21,7 +21,8 @@ MEANS = [10.0, 30.0, 20.0, 40.0]  # first to latest: 10 points a year; the line 
 
 def _rows(means, dates=DATES) -> tuple[TrendRow, ...]:
     return tuple(
-        TrendRow(n, d, "J. Doe", 4, m, m + 5, 3, 5) for n, (d, m) in enumerate(zip(dates, means, strict=True))
+        TrendRow(n, d, "J. Doe", 4, 0, m, m + 5, 3, 5)
+        for n, (d, m) in enumerate(zip(dates, means, strict=True))
     )
 
 

@@ -9,11 +9,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.project.records import Inspection, StoredResult
+from app.core.project.schema import REVIEWED
 
 TREND_COLUMNS = (
     "date",
     "inspector",
     "photos",
+    "reviewed",
     "corroded_share_mean",
     "corroded_share_max",
     "d610_worst",
@@ -32,6 +34,7 @@ class TrendRow:
     date: _dt.date
     inspector: str
     photos: int
+    reviewed: int  # photos whose newest result is a signed review (the rest are the model's figures)
     corroded_share_mean: float | None
     corroded_share_max: float | None
     d610_worst: int | None
@@ -79,6 +82,7 @@ def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendR
         date=inspection.date,
         inspector=inspection.inspector,
         photos=len(results),
+        reviewed=sum(r.review_state == REVIEWED for r in results),
         corroded_share_mean=sum(shares) / len(shares) if shares else None,
         corroded_share_max=max(shares) if shares else None,
         d610_worst=min(astm) if astm else None,
@@ -164,6 +168,7 @@ def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
         row.date.isoformat(),
         row.inspector,
         str(row.photos),
+        str(row.reviewed),
         _num(row.corroded_share_mean, digits),
         _num(row.corroded_share_max, digits),
         "" if row.d610_worst is None else str(row.d610_worst),
