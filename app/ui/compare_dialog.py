@@ -29,6 +29,7 @@ from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
 from app.core.project import Inspection, Project
 from app.core.reviewed import read_reviewed_mask
+from app.core.text import counted
 from app.ui.forms import plain_label
 from app.ui.project_panel_widget import stored_figures_text
 from app.ui.project_view import ProjectView
@@ -277,4 +278,4 @@ class CompareDialog(QDialog):
 
 def _inspection_text(i: Inspection) -> str:
     who = f" · {i.inspector}" if i.inspector else ""
-    return f"{i.date.isoformat()}{who} ({i.photo_count} photos)"
+    return f"{i.date.isoformat()}{who} ({counted(i.photo_count, 'photo')})"

@@ -24,6 +24,7 @@ from app.core.project import (
 )
 from app.core.project.photos import describe_photo
 from app.core.project.reviews import StoredReview, store_review
+from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
@@ -235,7 +236,8 @@ class ProjectUi(QObject):
         worker = Worker(_add_job, self.target, model, request, self.window.controller.options)
         worker.signals.returned.connect(self._on_added)
         worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
-        self.window.busy_label.setText(f"Analysing {len(request.paths)} photos of {request.asset_tag}…")
+        photos = counted(len(request.paths), "photo")
+        self.window.busy_label.setText(f"Analysing {photos} of {request.asset_tag}…")
         worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
         return self.window.controller.pool.start(worker)
 

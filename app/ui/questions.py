@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.core.text import counted
+
 
 def names_list(names: Sequence[str], limit: int = 8) -> str:
     """Indented lines of the first `limit` names, and how many more there are."""
@@ -70,7 +72,7 @@ def ask_include_subfolders(parent: QWidget | None, paths: Sequence[Path], nested
         "subfolders_question",
         "No photos in this folder",
         no_photos_text(paths, nested),
-        f"Include subfolders ({nested} photos)",
+        f"Include subfolders ({counted(nested, 'photo')})",
         "Cancel",
         "File ▸ Include subfolders keeps this for every folder.",
         default_yes=True,
