@@ -334,31 +334,32 @@ class ProjectPanelWidget(QWidget):
         if tag is not None:
             signal.emit(tag)
 
+    def _picked(self) -> tuple[str | None, object]:
+        """(kind, id or tag) of the item picked in the tree; (None, None) when none is."""
+        item = self.tree.currentItem()
+        return (None, None) if item is None else tuple(item.data(0, ROLE)[:2])  # type: ignore[return-value]
+
     def current_inspection(self) -> int | None:
         """The id of the inspection picked in the tree, or None."""
-        item = self.tree.currentItem()
-        data = item.data(0, ROLE) if item is not None else None
-        return data[1] if data and data[0] == "inspection" else None
+        kind, key = self._picked()
+        return key if kind == "inspection" else None  # type: ignore[return-value]
 
-    def _emit_inspection(self, signal) -> None:
-        if (inspection_id := self.current_inspection()) is not None:
-            signal.emit(inspection_id)
+    def _emit_for_picked(self, signals: dict) -> None:
+        kind, key = self._picked()
+        if kind in signals:
+            signals[kind].emit(key)
 
     def _edit_picked(self) -> None:
         """The edit button: the picked asset's details, or the picked inspection's correction."""
-        item = self.tree.currentItem()
-        if item is not None and item.data(0, ROLE)[0] == "asset":
-            self.asset_details_requested.emit(item.data(0, ROLE)[1])
-        else:
-            self._emit_inspection(self.correct_inspection_requested)
+        self._emit_for_picked(
+            {"asset": self.asset_details_requested, "inspection": self.correct_inspection_requested}
+        )
 
     def _remove_picked(self) -> None:
-        """The remove button: the picked photo from its inspection, or the picked inspection."""
-        item = self.tree.currentItem()
-        if item is not None and item.data(0, ROLE)[0] == "photo":
-            self.remove_photo_requested.emit(item.data(0, ROLE)[1])
-        else:
-            self._emit_inspection(self.remove_inspection_requested)
+        """The remove button: the picked inspection, or the picked photo from its inspection."""
+        self._emit_for_picked(
+            {"inspection": self.remove_inspection_requested, "photo": self.remove_photo_requested}
+        )
 
     def _context_menu(self, pos) -> None:
         """Right-click on an asset or an inspection: the same as their buttons."""
