@@ -53,14 +53,13 @@ def store_review(
     """Store the signed `mask`'s figures as a reviewed result of each stored photo with `photo`'s content
     (none: nothing is stored, and the answer names no inspection)."""
     file = describe_photo(photo)
-    inspections = project.inspections()
-    held = project.photos_of(i.id for i in inspections)
-    matches = [p for i in inspections for p in held[i.id] if p.sha256 == file.sha256]
+    matches = project.photos_with_content(file.sha256)
     if not matches:
         return StoredReview(photo.name, ())
     record, review = reviewed_record(model, photo, mask, options)
     for stored in matches:
         mark = ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
         project.add_result(stored.id, PhotoEntry(file, record, model.path.name), mark)
-    by_id = {i.id: i for i in inspections}
-    return StoredReview(photo.name, tuple(by_id[p.inspection_id] for p in matches))
+    by_id = {i.id: i for i in project.inspections()}
+    held = tuple(by_id[p.inspection_id] for p in matches if p.inspection_id in by_id)
+    return StoredReview(photo.name, held)

@@ -178,10 +178,18 @@ class Project:
         return out
 
     def photo(self, photo_id: int) -> StoredPhoto | None:
+        found = self._photos_where(T["photos"].c.id == photo_id)
+        return found[0] if found else None
+
+    def photos_with_content(self, sha256: str) -> list[StoredPhoto]:
+        """Every stored photo with this SHA-256, in whichever inspection (one query, not a listing)."""
+        return self._photos_where(T["photos"].c.sha256 == sha256)
+
+    def _photos_where(self, condition: sa.ColumnElement[bool]) -> list[StoredPhoto]:
         p = T["photos"]
         with self._read() as conn:
-            row = conn.execute(sa.select(p).where(p.c.id == photo_id)).mappings().first()
-            return None if row is None else rows.to_photo(row)
+            found = conn.execute(sa.select(p).where(condition).order_by(p.c.id)).mappings()
+            return [rows.to_photo(row) for row in found]
 
     def results(self, photo_id: int) -> list[StoredResult]:
         """Every stored analysis of the photo, oldest first."""
