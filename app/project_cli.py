@@ -196,7 +196,7 @@ def trend_table(trend: Trend, digits: int = 4) -> list[list[str]]:
 
 
 def _trend(project: Project, args: argparse.Namespace) -> int:
-    from app.core.project.trend import TREND_COLUMNS, falling_text, iso_text, rate_text
+    from app.core.project.trend import TREND_COLUMNS, falling_text, iso_text, rate_text, reviewed_text
 
     trend = project.trend(args.asset)
     if args.csv is not None and args.csv.exists() and not args.overwrite:
@@ -209,6 +209,8 @@ def _trend(project: Project, args: argparse.Namespace) -> int:
     print(rate_text(trend))
     if caution := falling_text(trend):
         print(caution)
+    if reviewed := reviewed_text(trend):
+        print(reviewed)
     if args.csv is not None:
         table = trend_table(trend)
         write_csv(args.csv, table, [*TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)

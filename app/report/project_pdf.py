@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from app.core.errors import OutputExistsError
 from app.core.files import atomic_write_bytes
 from app.core.project.records import Asset
-from app.core.project.trend import RateFit, Trend, TrendRow, falling_text, iso_text
+from app.core.project.trend import RateFit, Trend, TrendRow, falling_text, iso_text, reviewed_text
 from app.core.project.trend import rate_text as trend_rate_text
 from app.report.pdf import Canvas, now_text, render
 
@@ -54,6 +54,8 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.text(rate_text(trend), size=11, bold=True)
     if caution := falling_text(trend):
         c.text(caution, size=9)
+    if reviewed := reviewed_text(trend):
+        c.text(reviewed, size=9)
     plot_h = c.height * 0.38
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)

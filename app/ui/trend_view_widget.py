@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from app.core.project import Trend
-from app.core.project.trend import falling_text
+from app.core.project.trend import falling_text, reviewed_text
 from app.report.project_pdf import rate_text
 from app.ui.forms import plain_label
 
@@ -80,7 +80,7 @@ class TrendViewWidget(QWidget):
         legend.removeItem(self.fit_curve)  # named only when there is a line to name
         if fit is not None:
             legend.addItem(self.fit_curve, FIT_NAME)
-        lines = [f"{trend.asset_tag}: {rate_text(trend)}", falling_text(trend)]
+        lines = [f"{trend.asset_tag}: {rate_text(trend)}", falling_text(trend), reviewed_text(trend)]
         self.rate_label.setText("\n".join(line for line in lines if line))
         self.rate_label.setWordWrap(True)
         stamps = [_stamp(r.date) for r in trend.rows]

@@ -144,6 +144,7 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
     import numpy as np
 
     from app.core.project.reviews import store_review
+    from app.core.project.trend import reviewed_text
     from app.core.reviewed import EDITED, ReviewState, write_reviewed_mask
 
     target, folders = two_inspections
@@ -168,8 +169,11 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
         assert latest.review_state == "reviewed" and latest.reviewed_by == "Ann"
         assert latest.reviewed_mask == str(mask) and latest.reviewed_at == signed.reviewed_at
         assert latest.record["figures_source"] == "reviewed" and latest.corroded_share == 100.0
-        row = project.trend("P-7").rows[0]
+        trend = project.trend("P-7")
+        row = trend.rows[0]
         assert row.corroded_share_max == 100.0 and (row.photos, row.reviewed) == (2, 1)  # counts the review
+        said = "1 of 4 photos count with reviewed masks' figures, the rest with the model's."
+        assert reviewed_text(trend) == said
         other = tmp_path / "not-in-project.png"
         other.write_bytes(b"\x89PNG" + photo.read_bytes()[4:] + b"x")  # other content: not a stored photo
         assert store_review(project, tiny_model, other, mask).inspections == ()

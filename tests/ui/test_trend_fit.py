@@ -171,3 +171,22 @@ def test_a_share_that_falls_beyond_its_error_is_questioned_everywhere_the_rate_i
     assert caution in view.rate_label.text()
     view.set_trend(_trend(MEANS))
     assert "falls over time" not in view.rate_label.text()
+
+
+def test_the_trend_says_how_many_photos_count_with_reviewed_figures(qtbot):
+    from app.core.project.trend import reviewed_text
+    from app.ui.trend_view_widget import TrendViewWidget
+
+    rows = tuple(TrendRow(n, d, "", 4, n, 20.0 + n, 30.0, 3, 5) for n, d in enumerate(DATES[:3]))
+    mixed = Trend("P-7", rows, fit_rate(rows))
+    said = "3 of 12 photos count with reviewed masks' figures, the rest with the model's."
+    assert reviewed_text(mixed) == said
+    none = "No photo of the 16 has a reviewed mask: every figure is the model's."
+    assert reviewed_text(_trend(MEANS)) == none
+    signed = tuple(TrendRow(n, d, "", 2, 2, 20.0, 30.0, 3, 5) for n, d in enumerate(DATES[:2]))
+    assert reviewed_text(Trend("P-7", signed, None)) == "All 4 photos count with reviewed masks' figures."
+    assert_words_whole(render_asset_pdf(Asset(1, "P-7"), mixed, "site"), [said])
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    view.set_trend(mixed)
+    assert said in view.rate_label.text()

@@ -162,6 +162,19 @@ def falling_text(trend: Trend) -> str:
     )
 
 
+def reviewed_text(trend: Trend) -> str:
+    """How many of the trend's photos count with figures an inspector signed ("" without photos)."""
+    photos = sum(r.photos for r in trend.rows)
+    if not photos:
+        return ""
+    reviewed = sum(r.reviewed for r in trend.rows)
+    if reviewed == 0:
+        return f"No photo of the {photos} has a reviewed mask: every figure is the model's."
+    if reviewed == photos:
+        return f"All {photos} photos count with reviewed masks' figures."
+    return f"{reviewed} of {photos} photos count with reviewed masks' figures, the rest with the model's."
+
+
 def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
     """The row as CSV cells, in `TREND_COLUMNS` order."""
     return [
