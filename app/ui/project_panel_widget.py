@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Project, StoredResult
+from app.core.project.schema import REVIEWED
 from app.core.report_header import time_text
-from app.core.text import provider_name
+from app.core.text import counted, provider_name
 from app.ui.forms import plain_label
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
@@ -47,7 +48,7 @@ def stored_figures_text(result: StoredResult | None) -> str:
         lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
     provider = provider_name(result.provider)
     lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
-    reviewed = result.review_state == "reviewed" and bool(result.reviewed_by)
+    reviewed = result.review_state == REVIEWED and bool(result.reviewed_by)
     if result.record.get("model_accuracy") and not reviewed:  # the model's typical error: its figures only
         lines.append(str(result.record["model_accuracy"]))
     if reviewed:
@@ -72,6 +73,20 @@ def asset_text(asset: Asset) -> str:
     if len(lines) == 1:
         lines.append("No name, location or material yet (Asset details…).")
     return "\n".join(lines)
+
+
+REVIEWED_MARK, REVIEW_MARK = "✔", "⚠"
+
+
+def _review_mark(result: StoredResult | None) -> tuple[str, str]:
+    """(" ✔" / " ⚠" / "", its tooltip): a stored photo signed by a reviewer, or flagged for review."""
+    if result is None:
+        return "", "No result stored"
+    if result.review_state == REVIEWED:
+        return f" {REVIEWED_MARK}", f"Reviewed by {result.reviewed_by or 'someone'}"
+    if result.needs_review:
+        return f" {REVIEW_MARK}", "Needs review (the model's figures; pick it to see why)"
+    return "", "The model's figures; no review needed"
 
 
 def _key(item: QTreeWidgetItem) -> tuple:
@@ -284,14 +299,19 @@ class ProjectPanelWidget(QWidget):
 
     def _add_inspection_item(self, parent: QTreeWidgetItem, view: ProjectView, inspection) -> None:
         who = f" · {inspection.inspector}" if inspection.inspector else ""
-        item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", str(inspection.photo_count)])
+        results = [view.latest_result(photo.id) for photo in view.photos(inspection.id)]
+        signed = sum(r is not None and r.review_state == REVIEWED for r in results)
+        count = f"{inspection.photo_count}" + (f" · {signed} {REVIEWED_MARK}" if signed else "")
+        item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", count])
+        item.setToolTip(1, f"{counted(inspection.photo_count, 'photo')}, {signed} reviewed")
         item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))
         parent.addChild(item)
-        for photo in view.photos(inspection.id):
-            r = view.latest_result(photo.id)
+        for photo, r in zip(view.photos(inspection.id), results, strict=True):
+            mark, why = _review_mark(r)
             share = percent_text(r.corroded_share) if r else ""
-            child = QTreeWidgetItem([Path(photo.path).name, share])
+            child = QTreeWidgetItem([Path(photo.path).name, share + mark])
             child.setToolTip(0, photo.path)
+            child.setToolTip(1, why)
             child.setData(0, ROLE, ("photo", photo.id, inspection.asset_tag))
             item.addChild(child)
 

@@ -203,6 +203,10 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
         assert (latest.review_state, latest.reviewed_by) == ("reviewed", "Ann Inspector")
         assert latest.reviewed_mask == str(mask)
         assert latest.record["figures_source"] == "reviewed" and not latest.needs_review
+    inspection = panel.tree.topLevelItem(0).child(1)
+    assert inspection.text(1) == "3 · 1 ✔" and inspection.child(0).text(1).endswith(" ✔")
+    assert inspection.child(0).toolTip(1) == "Reviewed by Ann Inspector"
+    assert not inspection.child(1).text(1).endswith("✔")
     panel.select_photo(photo_id)
     assert "Review: reviewed by Ann Inspector on " in panel.figures.text()
     assert f"Reviewed mask: {mask}" in panel.figures.text()
@@ -230,3 +234,17 @@ def test_a_review_saved_while_quitting_still_reaches_the_project(
         latest = project.latest_result(photo_id)
     assert latest is not None and latest.review_state == "reviewed" and latest.reviewed_by == "Bo"
     assert latest.reviewed_mask is not None and latest.reviewed_mask.endswith("photo_002_mask.reviewed.png")
+
+
+def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:
+    from app.core.project import StoredResult
+    from app.ui.project_panel_widget import _review_mark
+
+    def stored(**kw) -> StoredResult:
+        base = dict(corroded_share=10.0, astm_d610=5, iso_4628_3=2, needs_review=False, mean_confidence=0.9)
+        return StoredResult(1, 1, "m.onnx", "ab", "CPU", "resize", **(base | kw), record={})
+
+    assert _review_mark(stored(review_state="reviewed", reviewed_by="Ann")) == (" ✔", "Reviewed by Ann")
+    assert _review_mark(stored(needs_review=True))[0] == " ⚠"
+    assert _review_mark(stored()) == ("", "The model's figures; no review needed")
+    assert _review_mark(None) == ("", "No result stored")
