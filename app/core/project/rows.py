@@ -98,6 +98,9 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry, **revie
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
 
 
+GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
+
+
 def correct_inspection(
     conn: sa.Connection, inspection_id: int, asset_tag: str, date: _dt.date, inspector: str, notes: str
 ) -> None:
@@ -148,9 +151,6 @@ def remove_photo(conn: sa.Connection, photo_id: int) -> None:
         raise ProjectError("It is the inspection's only photo: remove the inspection instead")
     conn.execute(r.delete().where(r.c.photo_id == photo_id))
     conn.execute(p.delete().where(p.c.id == photo_id))
-
-
-GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
 
 
 def _drop_bare_asset(conn: sa.Connection, asset_id: int) -> None:
