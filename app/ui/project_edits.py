@@ -5,7 +5,7 @@ a worker (a server may be slow); the panel reads the project again after."""
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Protocol
@@ -167,29 +167,15 @@ def ask_remove_photo(parent: QWidget | None, name: str, inspection: Inspection) 
     )
 
 
-def _correct_job(target: str, inspection_id: int, *values: object) -> None:
-    """`values`: the asset tag, date, inspector and notes."""
-    with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        project.correct_inspection(inspection_id, *values)  # type: ignore[arg-type]
-
-
-def _details_job(target: str, tag: str, details: dict[str, str]) -> None:
+def _on_project(target: str, change: Callable[[Project], object]) -> object:
+    """A worker's job: `change` the project through its own connection (this runs off the UI thread)."""
     with Project.open(target) as project:
-        project.ensure_asset(tag, **details)
+        return change(project)
 
 
-def _remove_photo_job(target: str, photo_id: int) -> None:
-    with Project.open(target) as project:
-        project.remove_photo(photo_id)
-
-
-def _remove_job(target: str, inspection_id: int) -> int:
-    with Project.open(target) as project:
-        return project.remove_inspection(inspection_id)
-
-
-class InspectionEdits(QObject):
-    """The panel's Correct inspection… and Remove inspection… for the window's project."""
+class ProjectEdits(QObject):
+    """The panel's Asset details…, Correct inspection…, Remove inspection… and Remove photo… for the
+    window's project: each written on a worker, then the panel reads the project again."""
 
     details_saved = Signal(str)  # the asset's tag, once stored
     corrected = Signal(int)  # the inspection's id, once stored
@@ -225,15 +211,14 @@ class InspectionEdits(QObject):
     def correct(
         self, inspection: Inspection, tag: str, date: _dt.date, inspector: str, notes: str
     ) -> Worker | None:
-        if self.projects.project is None:
-            return None
-        worker = Worker(_correct_job, self.projects.target, inspection.id, tag, date, inspector, notes)
         after = replace(inspection, asset_tag=tag, date=date, inspector=inspector, notes=notes)
         text = f"Corrected the inspection {inspection_label(inspection)}: now {inspection_label(after)}."
-        worker.signals.returned.connect(lambda _none: self._done(text))
-        worker.signals.returned.connect(lambda _none: self.corrected.emit(inspection.id))
-        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
-        return self.projects.window.controller.pool.start(worker)
+        return self._start(
+            lambda p: p.correct_inspection(inspection.id, tag, date, inspector, notes),
+            lambda _none: text,
+            self.corrected,
+            inspection.id,
+        )
 
     def remove(self, inspection_id: int, ask=ask_remove_inspection) -> Worker | None:
         inspection = self._inspection(inspection_id)
@@ -241,14 +226,13 @@ class InspectionEdits(QObject):
             return None
         if not ask(self.projects.window, inspection):  # type: ignore[arg-type]
             return None
-        worker = Worker(_remove_job, self.projects.target, inspection.id)
         label = inspection_label(inspection)
-        worker.signals.returned.connect(
-            lambda n: self._done(f"Removed {label} ({counted(n, 'photo')}) from the project; the files stay.")
+        return self._start(
+            lambda p: p.remove_inspection(inspection.id),
+            lambda n: f"Removed {label} ({counted(n, 'photo')}) from the project; the files stay.",
+            self.removed,
+            inspection.id,
         )
-        worker.signals.returned.connect(lambda _n: self.removed.emit(inspection.id))
-        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
-        return self.projects.window.controller.pool.start(worker)
 
     def details_dialog(self, tag: str) -> AssetDetailsDialog | None:
         view = self.projects.view
@@ -263,13 +247,12 @@ class InspectionEdits(QObject):
         return dialog
 
     def save_details(self, tag: str, details: dict[str, str]) -> Worker | None:
-        if self.projects.project is None:
-            return None
-        worker = Worker(_details_job, self.projects.target, tag, details)
-        worker.signals.returned.connect(lambda _none: self._done(f"Saved the details of asset {tag}."))
-        worker.signals.returned.connect(lambda _none: self.details_saved.emit(tag))
-        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
-        return self.projects.window.controller.pool.start(worker)
+        return self._start(
+            lambda p: p.ensure_asset(tag, **details),
+            lambda _asset: f"Saved the details of asset {tag}.",
+            self.details_saved,
+            tag,
+        )
 
     def remove_photo(self, photo_id: int, ask=ask_remove_photo) -> Worker | None:
         view = self.projects.view
@@ -286,10 +269,18 @@ class InspectionEdits(QObject):
             return None
         if not ask(self.projects.window, name, inspection):  # type: ignore[arg-type]
             return None
-        worker = Worker(_remove_photo_job, self.projects.target, photo_id)
         text = f"Removed {name} from {inspection_label(inspection)}; the file stays."
-        worker.signals.returned.connect(lambda _none: self._done(text))
-        worker.signals.returned.connect(lambda _none: self.photo_removed.emit(photo_id))
+        change = lambda p: p.remove_photo(photo_id)  # noqa: E731
+        return self._start(change, lambda _none: text, self.photo_removed, photo_id)
+
+    def _start(self, change, said: Callable[[object], str], signal, key: object) -> Worker | None:
+        """Run `change(project)` on a worker; then the panel reads the project again, the banner says
+        `said(what change returned)` and `signal` carries `key` (a failure: the reason in the banner)."""
+        if self.projects.project is None:
+            return None
+        worker = Worker(_on_project, self.projects.target, change)
+        worker.signals.returned.connect(lambda out: self._done(said(out)))
+        worker.signals.returned.connect(lambda _out: signal.emit(key))
         worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
         return self.projects.window.controller.pool.start(worker)
 

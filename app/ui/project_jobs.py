@@ -28,7 +28,7 @@ from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
-from app.ui.project_edits import InspectionEdits
+from app.ui.project_edits import ProjectEdits
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_view import ProjectView
 from app.ui.workers import Worker
@@ -116,7 +116,7 @@ class ProjectUi(QObject):
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
-        self.inspections = InspectionEdits(self)  # Correct / Remove inspection (app/ui/project_edits.py)
+        self.edits = ProjectEdits(self)  # asset details, inspection corrections, removals (project_edits.py)
 
     @property
     def view(self) -> ProjectView | None:

@@ -40,7 +40,7 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     win, target = project_window
     _pick_inspection(win, 0)
     win.projects.panel.correct_button.click()
-    dialog = win.projects.inspections.dialog
+    dialog = win.projects.edits.dialog
     assert dialog is not None and dialog.inspector.text() == "inspector 0"
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     assert dialog.date.maximumDate() == QDate(tomorrow.year, tomorrow.month, tomorrow.day)
@@ -48,7 +48,7 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     dialog.inspector.setText("A. Prüfer")
     dialog.notes.setPlainText("date typed wrong on site")
     assert dialog.asset.currentText() == "P-101-A"
-    with qtbot.waitSignal(win.projects.inspections.corrected, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(win.projects.edits.corrected, timeout=TIMEOUT_MS):
         dialog.accept()
     _read(qtbot, win)
     assert _inspections(target)[0] == (dt.date(2023, 5, 2), "A. Prüfer", "date typed wrong on site", 3)
@@ -64,7 +64,7 @@ def test_a_correction_onto_another_inspection_is_refused(qtbot, project_window) 
     before = _inspections(target)
     _pick_inspection(win, 0)
     win.projects.panel.correct_button.click()
-    dialog = win.projects.inspections.dialog
+    dialog = win.projects.edits.dialog
     dialog.date.setDate(QDate(2024, 5, 1))
     dialog.inspector.setText("inspector 1")  # the second inspection's date and inspector
     dialog.accept()
@@ -77,10 +77,10 @@ def test_an_inspection_is_removed_only_when_confirmed_and_its_files_stay(qtbot, 
     files = sorted((target.parent / "insp0").iterdir())
     inspection_id = _pick_inspection(win, 0)
     asked = []
-    assert win.projects.inspections.remove(inspection_id, ask=lambda _w, i: asked.append(i) or False) is None
+    assert win.projects.edits.remove(inspection_id, ask=lambda _w, i: asked.append(i) or False) is None
     assert len(asked) == 1 and asked[0].photo_count == 3 and len(_inspections(target)) == 2
-    with qtbot.waitSignal(win.projects.inspections.removed, timeout=TIMEOUT_MS):
-        win.projects.inspections.remove(inspection_id, ask=lambda _w, _i: True)
+    with qtbot.waitSignal(win.projects.edits.removed, timeout=TIMEOUT_MS):
+        win.projects.edits.remove(inspection_id, ask=lambda _w, _i: True)
     _read(qtbot, win)
     assert [i[:2] for i in _inspections(target)] == [(dt.date(2024, 5, 1), "inspector 1")]
     with Project.open(target) as project:
@@ -119,9 +119,9 @@ def test_an_inspection_moved_to_another_asset_shows_under_it(qtbot, project_wind
     win, target = project_window
     _pick_inspection(win, 1)
     win.projects.panel.correct_button.click()
-    dialog = win.projects.inspections.dialog
+    dialog = win.projects.edits.dialog
     dialog.asset.setCurrentText("P-202")  # a new tag: a new asset
-    with qtbot.waitSignal(win.projects.inspections.corrected, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(win.projects.edits.corrected, timeout=TIMEOUT_MS):
         dialog.accept()
     _read(qtbot, win)
     tree = win.projects.panel.tree
@@ -138,11 +138,11 @@ def test_an_assets_details_are_edited_from_the_panel_and_shown_there(qtbot, proj
     assert panel.correct_button.text() == "Asset details…" and not panel.remove_button.isEnabled()
     assert "No name, location or material yet" in panel.figures.text()
     panel.correct_button.click()
-    dialog = win.projects.inspections.details
+    dialog = win.projects.edits.details
     assert dialog is not None and dialog.windowTitle() == "Asset P-101-A"
     dialog.fields["location"].setText("Rack 3, north side")
     dialog.fields["material"].setText("carbon steel, epoxy coat")
-    with qtbot.waitSignal(win.projects.inspections.details_saved, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(win.projects.edits.details_saved, timeout=TIMEOUT_MS):
         dialog.accept()
     _read(qtbot, win)
     with Project.open(target) as project:
@@ -165,7 +165,7 @@ def test_a_photo_is_removed_from_its_inspection_when_confirmed(qtbot, project_wi
     assert panel.remove_button.text() == "Remove photo…" and panel.remove_button.isEnabled()
     photo_id = item.data(0, ROLE)[1]
     asked = []
-    edits = win.projects.inspections
+    edits = win.projects.edits
     assert edits.remove_photo(photo_id, ask=lambda _w, name, i: asked.append((name, i.photo_count))) is None
     assert asked == [("photo_001.png", 3)]
     with qtbot.waitSignal(edits.photo_removed, timeout=TIMEOUT_MS):
