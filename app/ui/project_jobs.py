@@ -309,7 +309,10 @@ class ProjectUi(QObject):
         """Signed masks just saved: each photo the project holds (by content) gets the reviewed figures as
         its newest result, marked reviewed (a photo it does not hold is left alone)."""
         model = self.window.controller.model
-        if self.project is None or model is None or not pairs:
+        if self.project is None or not pairs:
+            return None
+        if model is None:  # the record's figures come through the photo pipeline, which needs one
+            self.window.show_message("Load a model to store the review in the project too.", "warning")
             return None
         worker = Worker(_reviews_job, self.target, model, list(pairs), self.window.controller.options)
         worker.signals.returned.connect(self._on_reviews_stored)
