@@ -79,6 +79,8 @@ RECIPES: dict[str, list[str]] = {
     "encoder-lr-0.1": [*SHIPPED, "--encoder-lr-multiplier", "0.1"],
     # the pretrained encoder moved ten times less than the head, so more of ImageNet's features carry over
     "encoder-lr-0.1-e20": [*SHIPPED, "--epochs", "20", "--encoder-lr-multiplier", "0.1"],
+    # ten times the weight decay (AdamW, decoupled), against the fit gap
+    "weight-decay-1e-3-e20": [*SHIPPED, "--epochs", "20", "--weight-decay", "1e-3"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
     # judged on val.txt only before: soft Dice per photo, so a photo's small asset counts as a large one
     "dice-per-image-e20": [*SHIPPED, "--epochs", "20", "--dice-per-image"],
