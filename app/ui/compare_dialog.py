@@ -31,7 +31,7 @@ from app.core.project import Inspection, Project
 from app.core.reviewed import read_reviewed_mask
 from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_panel_widget import stored_figures_text
+from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
 from app.ui.workers import Worker, WorkerPool

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_panel_widget import ASSET_FIELDS
+from app.ui.project_texts import ASSET_FIELDS
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
 

@@ -238,13 +238,13 @@ def test_a_review_saved_while_quitting_still_reaches_the_project(
 
 def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:
     from app.core.project import StoredResult
-    from app.ui.project_panel_widget import _review_mark
+    from app.ui.project_texts import review_mark
 
     def stored(**kw) -> StoredResult:
         base = dict(corroded_share=10.0, astm_d610=5, iso_4628_3=2, needs_review=False, mean_confidence=0.9)
         return StoredResult(1, 1, "m.onnx", "ab", "CPU", "resize", **(base | kw), record={})
 
-    assert _review_mark(stored(review_state="reviewed", reviewed_by="Ann")) == (" ✔", "Reviewed by Ann")
-    assert _review_mark(stored(needs_review=True))[0] == " ⚠"
-    assert _review_mark(stored()) == ("", "The model's figures; no review needed")
-    assert _review_mark(None) == ("", "No result stored")
+    assert review_mark(stored(review_state="reviewed", reviewed_by="Ann")) == (" ✔", "Reviewed by Ann")
+    assert review_mark(stored(needs_review=True))[0] == " ⚠"
+    assert review_mark(stored()) == ("", "The model's figures; no review needed")
+    assert review_mark(None) == ("", "No result stored")

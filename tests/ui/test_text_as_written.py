@@ -8,7 +8,8 @@ from PySide6.QtGui import QTextDocument
 from app.core.project import Asset
 from app.core.reviewed import REVIEWED, ReviewState
 from app.ui.banner_widget import BannerWidget
-from app.ui.project_panel_widget import ProjectPanelWidget, asset_text
+from app.ui.project_panel_widget import ProjectPanelWidget
+from app.ui.project_texts import asset_text
 from app.ui.review_dialog import review_text
 
 

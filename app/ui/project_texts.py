@@ -1,0 +1,65 @@
+"""What the project panel, Compare and the tree say of stored things, as plain text: a photo's stored
+figures, an asset's details, a photo's review mark."""
+
+from __future__ import annotations
+
+from app.core.figures import percent_text
+from app.core.project import Asset, StoredResult
+from app.core.project.schema import REVIEWED
+from app.core.report_header import time_text
+from app.core.text import provider_name
+
+
+def stored_figures_text(result: StoredResult | None) -> str:
+    """The stored figures of a photo in a few lines, or why there are none."""
+    if result is None:
+        return "No result stored for this photo."
+    lines = [f"Corroded share of the asset: {percent_text(result.corroded_share, unit=True)}"]
+    if result.astm_d610 is None:
+        lines.append("No grade (no asset in view)")
+    else:
+        d610 = result.record.get("astm_d610_with_distribution") or result.astm_d610  # "2-S" as elsewhere
+        lines.append(f"ASTM D610: {d610}   ISO 4628-3: Ri {result.iso_4628_3}")
+    if result.needs_review:
+        lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
+    provider = provider_name(result.provider)
+    lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
+    reviewed = result.review_state == REVIEWED and bool(result.reviewed_by)
+    if result.record.get("model_accuracy") and not reviewed:  # the model's typical error: its figures only
+        lines.append(str(result.record["model_accuracy"]))
+    if reviewed:
+        when = f" on {time_text(result.reviewed_at)}" if result.reviewed_at else ""
+        lines.append(f"Review: reviewed by {result.reviewed_by}{when}")
+        if result.reviewed_mask:
+            lines.append(f"Reviewed mask: {result.reviewed_mask}")
+    else:
+        lines.append(f"Review: {result.review_state}")
+    return "\n".join(lines)
+
+
+ASSET_FIELDS = (("name", "Name"), ("location", "Location"), ("material", "Material or coating"))
+
+
+def asset_text(asset: Asset) -> str:
+    """The asset's details in a few lines for the panel (those it has)."""
+    lines = [f"Asset {asset.tag}"]
+    lines += [f"{label}: {getattr(asset, name)}" for name, label in ASSET_FIELDS if getattr(asset, name)]
+    if asset.notes:
+        lines.append(f"Notes: {asset.notes}")
+    if len(lines) == 1:
+        lines.append("No name, location or material yet (Asset details…).")
+    return "\n".join(lines)
+
+
+REVIEWED_MARK, REVIEW_MARK = "✔", "⚠"
+
+
+def review_mark(result: StoredResult | None) -> tuple[str, str]:
+    """(" ✔" / " ⚠" / "", its tooltip): a stored photo signed by a reviewer, or flagged for review."""
+    if result is None:
+        return "", "No result stored"
+    if result.review_state == REVIEWED:
+        return f" {REVIEWED_MARK}", f"Reviewed by {result.reviewed_by or 'someone'}"
+    if result.needs_review:
+        return f" {REVIEW_MARK}", "Needs review (the model's figures; pick it to see why)"
+    return "", "The model's figures; no review needed"
