@@ -19,12 +19,18 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
+def any_date(text: str) -> _dt.date:
+    """An argparse type: a YYYY-MM-DD date."""
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def inspection_date(text: str) -> _dt.date:
     """An argparse type: a YYYY-MM-DD date no later than tomorrow."""
     try:
-        return check_date(_dt.date.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        return check_date(any_date(text))
     except ProjectError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -34,9 +40,9 @@ def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
         "inspection", help="show an inspection, correct its date, inspector or notes, or remove it"
     )
     p.add_argument("project", help=project_help)
-    p.add_argument("--asset", required=True, metavar="TAG")
+    p.add_argument("--asset", required=True, metavar="TAG", help="the inspection's asset")
     # any date: an inspection stored before dates were checked must still be found to be corrected
-    p.add_argument("--date", required=True, type=_dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--date", required=True, type=any_date, metavar="YYYY-MM-DD", help="its date")
     p.add_argument("--inspector", default="", metavar="NAME", help="the inspection's inspector, if any")
     p.add_argument("--set-asset", metavar="TAG", help="move it to this asset (made if new)")
     p.add_argument("--set-date", type=inspection_date, metavar="YYYY-MM-DD", help="correct the date")

@@ -84,6 +84,9 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
     target, _folders = two_inspections
     assert _inspection(target, "--date", "2022-06-01", "--inspector", "ann") == 0
     assert capsys.readouterr().out == "P-7 2022-06-01 by ann: 2 photos\n"
+    with pytest.raises(SystemExit):
+        _inspection(target, "--date", "2022-13-01")
+    assert "not a date (YYYY-MM-DD): '2022-13-01'" in capsys.readouterr().err
     assert _inspection(target, "--date", "2022-06-01") == 2  # no such inspection without a name
     err = capsys.readouterr().err
     assert "without an inspector's name (--inspector). It has: P-7 2022-06-01 by ann" in err
