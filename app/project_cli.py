@@ -169,14 +169,19 @@ def _add(project: Project, args: argparse.Namespace) -> int:
 
 
 def _list(project: Project, _args: argparse.Namespace) -> int:
+    from app.core.project.schema import REVIEWED
+
     inspections = project.inspections()
+    results = project.latest_results(i.id for i in inspections)
     print(f"Project {safe_path(project.location.display)}")
     for asset in project.assets():  # every text here may come from another user of a shared project
         facts = ", ".join(safe_text(v) for v in (asset.name, asset.location, asset.material) if v)
         print(safe_text(asset.tag) + (f"  ({facts})" if facts else ""))
         for i in (i for i in inspections if i.asset_id == asset.id):
             who = f"  {safe_text(i.inspector)}" if i.inspector else ""
-            print(f"  {i.date.isoformat()}{who}  {i.photo_count} photo{'s' * (i.photo_count != 1)}")
+            signed = sum(r.review_state == REVIEWED for r in results[i.id])
+            reviewed = f" ({signed} reviewed)" if signed else ""
+            print(f"  {i.date.isoformat()}{who}  {counted(i.photo_count, 'photo')}{reviewed}")
     if not inspections:
         print("(no inspections yet: add one with `corroscope project add PROJECT --asset TAG --date ...`)")
     return EXIT_OK

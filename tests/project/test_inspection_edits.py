@@ -75,6 +75,17 @@ def test_a_removed_inspection_takes_its_records_and_leaves_the_files(two_inspect
     assert all(p.is_file() for f in folders for p in f.iterdir())
 
 
+def cli_lines(target: str) -> list[str]:
+    """What `project list` prints, line by line."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["project", "list", target]) == 0
+    return out.getvalue().splitlines()
+
+
 def _inspection(target: str, *extra: str) -> int:
     return cli.main(["project", "inspection", target, "--asset", "P-7", *extra])
 
@@ -177,6 +188,9 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
         assert row.corroded_share_max == 100.0 and (row.photos, row.reviewed) == (2, 1)  # counts the review
         said = "1 of 4 photos count with reviewed masks' figures, the rest with the model's."
         assert reviewed_text(trend) == said
+        listed = cli_lines(target)
+        assert "  2022-06-01  ann  2 photos (1 reviewed)" in listed
+        assert "  2024-06-01  ann  2 photos" in listed
         other = tmp_path / "not-in-project.png"
         other.write_bytes(b"\x89PNG" + photo.read_bytes()[4:] + b"x")  # other content: not a stored photo
         assert store_review(project, tiny_model, other, mask).inspections == ()
