@@ -206,10 +206,7 @@ class ProjectPanelWidget(QWidget):
             if key == selected:
                 self.tree.setCurrentItem(item)
         self.tree.blockSignals(False)
-        item = self.tree.currentItem()
-        data = item.data(0, ROLE) if item is not None else None
-        if data and data[0] == "photo":
-            self.figures.setText(stored_figures_text(view.latest_result(data[1])))
+        self._show_picked(view)
         self._update_enabled()
         waiting, self._then = self._then, []
         for then in waiting:
@@ -283,16 +280,22 @@ class ProjectPanelWidget(QWidget):
 
     def _on_current(self, item: QTreeWidgetItem | None, _previous=None) -> None:
         self._update_enabled()
-        data = item.data(0, ROLE) if item is not None else None
-        asset = self.view.asset(data[1]) if data and data[0] == "asset" and self.view is not None else None
+        if self.view is not None:
+            self._show_picked(self.view)
+        kind, key = self._picked()
+        if kind == "photo" and self.view is not None:
+            self.photo_activated.emit(key)
+
+    def _show_picked(self, view: ProjectView) -> None:
+        """Under the tree: the picked asset's details or the picked photo's stored figures (no query)."""
+        kind, key = self._picked()
+        asset = view.asset(key) if kind == "asset" else None  # type: ignore[arg-type]
         if asset is not None:
             self.figures.setText(asset_text(asset))
-            return
-        if not data or data[0] != "photo" or self.view is None:
+        elif kind == "photo":
+            self.figures.setText(stored_figures_text(view.latest_result(key)))  # type: ignore[arg-type]
+        else:
             self.figures.clear()
-            return
-        self.figures.setText(stored_figures_text(self.view.latest_result(data[1])))  # no query
-        self.photo_activated.emit(data[1])
 
     def _emit_asset(self, signal) -> None:
         tag = self.current_asset()
