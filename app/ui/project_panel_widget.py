@@ -245,7 +245,9 @@ class ProjectPanelWidget(QWidget):
         signed = sum(r is not None and r.review_state == REVIEWED for r in results)
         count = f"{inspection.photo_count}" + (f" · {signed} {REVIEWED_MARK}" if signed else "")
         item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", count])
-        item.setToolTip(1, f"{counted(inspection.photo_count, 'photo')}, {signed} reviewed")
+        flagged = sum(r is not None and r.review_state != REVIEWED and r.needs_review for r in results)
+        photos = counted(inspection.photo_count, "photo")
+        item.setToolTip(1, f"{photos}: {signed} reviewed, {flagged} to review")
         item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))
         parent.addChild(item)
         for photo, r in zip(view.photos(inspection.id), results, strict=True):

@@ -203,6 +203,8 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
         assert latest.record["figures_source"] == "reviewed" and not latest.needs_review
     inspection = panel.tree.topLevelItem(0).child(1)
     assert inspection.text(1) == "3 · 1 ✔" and inspection.child(0).text(1).endswith(" ✔")
+    flagged = sum(inspection.child(n).text(1).endswith("⚠") for n in range(3))
+    assert inspection.toolTip(1) == f"3 photos: 1 reviewed, {flagged} to review"
     assert inspection.child(0).toolTip(1) == "Reviewed by Ann Inspector"
     assert not inspection.child(1).text(1).endswith("✔")
     panel.select_photo(photo_id)
