@@ -49,6 +49,7 @@ from app.ui.workers import Worker
 LOOKING = "Looking for photos…"
 BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
+REVIEWS_WAIT_MS = 120_000  # closing waits this long for reviews being stored (each photo runs the model)
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
@@ -438,5 +439,10 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         QApplication.instance().removeEventFilter(self._compare_filter)
         self.projects.shutdown()
-        self.controller.shutdown()
+        if self.projects.storing_reviews:  # signed masks just saved: their reviews reach the project first
+            self.show_status("Storing the reviews in the project before closing…")
+            QApplication.processEvents()
+            self.controller.shutdown(REVIEWS_WAIT_MS)
+        else:
+            self.controller.shutdown()
         super().closeEvent(event)

@@ -108,6 +108,7 @@ class ProjectUi(QObject):
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
         self._opening: Worker | None = None  # the open under way whose project will be shown
+        self._storing = 0  # review jobs under way (signed masks being written to the project)
         self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
         self.panel.trend_requested.connect(self.show_trend)
         self.panel.compare_requested.connect(self.show_compare)
@@ -315,11 +316,21 @@ class ProjectUi(QObject):
             self.window.show_message("Load a model to store the review in the project too.", "warning")
             return None
         worker = Worker(_reviews_job, self.target, model, list(pairs), self.window.controller.options)
+        self._storing += 1
+        worker.signals.finished.connect(self._stored_one)
         worker.signals.returned.connect(self._on_reviews_stored)
         worker.signals.failed.connect(
             lambda msg: self.window.show_message(f"The review was not stored in the project: {msg}", "error")
         )
         return self.window.controller.pool.start(worker)
+
+    @property
+    def storing_reviews(self) -> bool:
+        """Reviews are being written to the project (closing the window waits longer for them)."""
+        return self._storing > 0
+
+    def _stored_one(self) -> None:
+        self._storing -= 1
 
     def _on_reviews_stored(self, stored: list[StoredReview]) -> None:
         held = [s for s in stored if s.inspections]

@@ -191,6 +191,7 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     mask.parent.mkdir()
     with qtbot.waitSignal(win.projects.reviews_stored, timeout=TIMEOUT_MS) as stored:
         win.editing.review.save_reviewed_mask(mask)
+    qtbot.waitUntil(lambda: not win.projects.storing_reviews, timeout=TIMEOUT_MS)  # its job counted out
     assert [(s.name, [i.date for i in s.inspections]) for s in stored.args[0]] == [
         ("photo_000.png", [dt.date(2024, 5, 1)])
     ]
@@ -220,7 +221,10 @@ def test_a_review_saved_while_quitting_still_reaches_the_project(
     project_window,  # noqa: F811
     monkeypatch,
 ) -> None:
-    from app.ui import review_actions
+    import time
+
+    from app.ui import project_jobs, review_actions
+    from app.ui.main_window import REVIEWS_WAIT_MS
 
     win, target = project_window
     item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
@@ -229,7 +233,20 @@ def test_a_review_saved_while_quitting_still_reaches_the_project(
         win.projects.panel.tree.setCurrentItem(item)
     win.editing.edits.mark_reviewed("Bo")
     monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "save")
+    real_store, real_shutdown, waits = project_jobs.store_review, win.controller.shutdown, []
+
+    def slow_store(*args, **kwargs):  # a review that takes a while (a large photo, a far server)
+        time.sleep(0.5)
+        return real_store(*args, **kwargs)
+
+    def shutdown(msecs: int = 10_000) -> None:
+        waits.append((msecs, win.projects.storing_reviews))
+        real_shutdown(msecs)
+
+    monkeypatch.setattr(project_jobs, "store_review", slow_store)
+    monkeypatch.setattr(win.controller, "shutdown", shutdown)
     assert win.close()  # the window waits for the project's store before it goes
+    assert waits == [(REVIEWS_WAIT_MS, True)]  # a review under way: the long wait, not the usual 10 s
     with Project.open(target) as project:
         latest = project.latest_result(photo_id)
     assert latest is not None and latest.review_state == "reviewed" and latest.reviewed_by == "Bo"
