@@ -19,7 +19,6 @@ from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
 from app.core.results_table import class_names
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
-from app.project_inspection_cli import inspection_date
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import Project, Trend
@@ -45,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("project", help=PROJECT_HELP)
     add.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
-    add.add_argument("--date", required=True, type=inspection_date, metavar="YYYY-MM-DD", help="the date")
+    date = inspection_cli.inspection_date  # no later than tomorrow
+    add.add_argument("--date", required=True, type=date, metavar="YYYY-MM-DD", help="inspection date")
     add.add_argument("--inspector", default="", metavar="NAME")
     add.add_argument("--notes", default="", metavar="TEXT", help="notes of a new inspection")
     for field, what in ASSET_FIELDS.items():

@@ -10,11 +10,10 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from app.core.errors import ProjectError
-from app.core.project.records import Inspection, check_date
 from app.core.text import counted, safe_text
 
-if TYPE_CHECKING:
-    from app.core.project import Project
+if TYPE_CHECKING:  # app.core.project (SQLAlchemy) loads only when a project command runs, as in project_cli
+    from app.core.project import Inspection, Project
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -29,6 +28,8 @@ def any_date(text: str) -> _dt.date:
 
 def inspection_date(text: str) -> _dt.date:
     """An argparse type: a YYYY-MM-DD date no later than tomorrow."""
+    from app.core.project.records import check_date
+
     try:
         return check_date(any_date(text))
     except ProjectError as exc:
@@ -37,7 +38,7 @@ def inspection_date(text: str) -> _dt.date:
 
 def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
     p = cmds.add_parser(
-        "inspection", help="show an inspection, correct its date, inspector or notes, or remove it"
+        "inspection", help="show an inspection, correct its asset, date, inspector or notes, or remove it"
     )
     p.add_argument("project", help=project_help)
     p.add_argument("--asset", required=True, metavar="TAG", help="the inspection's asset")

@@ -242,3 +242,11 @@ def test_the_summary_counts_one_photo_in_the_singular(
     args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
     assert cli.main([*args, "--device", "cpu"]) == 0
     assert "1 photo: 1 analysed, 0 failed, in " in capsys.readouterr().out
+
+
+def test_the_command_line_loads_the_project_store_only_for_a_project_command() -> None:
+    """SQLAlchemy and the project package cost start-up time; `analyze`, `selftest` and the window's
+    start do not need them (the project commands import them when they run)."""
+    code = "import sys, app.cli; print('sqlalchemy' in sys.modules, 'app.core.project.store' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["False", "False"], (done.stdout, done.stderr)
