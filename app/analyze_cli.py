@@ -31,7 +31,7 @@ from app.core.pipeline import (
 )
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
-from app.core.text import REASON_LIMIT, safe_path, safe_text
+from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
 
 class ProgressBar:
@@ -199,7 +199,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if ours:
         n = len(ours)
         print(
-            f"Left out {n} file{'s' if n > 1 else ''} Corroscope wrote earlier (masks, overlays: no photos).",
+            f"Left out {counted(n, 'file')} Corroscope wrote earlier (masks, overlays: no photos).",
             file=sys.stderr,
         )
     return _run(model, paths, out, options, state, interrupts, engine)
@@ -297,7 +297,7 @@ def _report(summary: BatchSummary) -> int:
     print(f"{summary.total} {noun}: {', '.join(parts)}, in {summary.seconds:.1f} s.")
     if summary.changed:  # never skipped as complete: their records described other files
         n = len(summary.changed)
-        print(f"{n} photo{'s' if n > 1 else ''} changed since the last results, analysed again:")
+        print(f"{counted(n, 'photo')} changed since the last results, analysed again:")
         for path in summary.changed:
             print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
@@ -311,7 +311,7 @@ def _report(summary: BatchSummary) -> int:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:
         n = len(summary.failures)
-        print(f"{n} photo{'s' if n > 1 else ''} failed:", file=sys.stderr)
+        print(f"{counted(n, 'photo')} failed:", file=sys.stderr)
         for f in summary.failures:
             print(f"  {safe_path(f.path)}: {safe_text(f.reason, REASON_LIMIT)}", file=sys.stderr)
     return EXIT_OK if summary.ok and not summary.csv_error else EXIT_FAILED

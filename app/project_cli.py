@@ -281,7 +281,7 @@ def _export(project: Project, args: argparse.Namespace) -> int:
         write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
     write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
     names = ", ".join(safe_path(p.name) for p in (*csvs, *pdfs.values()))
-    print(f"Exported {len(assets)} asset{'s' * (len(assets) != 1)} to {safe_path(args.out)}: {names}")
+    print(f"Exported {counted(len(assets), 'asset')} to {safe_path(args.out)}: {names}")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.core.photos import IMAGE_EXTENSIONS
+from app.core.text import counted
 
 # Photo formats a folder scan meets but Corroscope does not read: counted and named, not skipped unseen.
 _CAMERA_RAW = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw")
@@ -47,4 +48,4 @@ def left_out_line(counts: dict[str, int]) -> str | None:
     if HIDDEN in counts:
         parts.append(f"{counts[HIDDEN]} hidden (names starting with a dot)")
     total = sum(counts.values())
-    return f"Left out {total} file{'s' * (total != 1)} named like photos: {'; '.join(parts)}."
+    return f"Left out {counted(total, 'file')} named like photos: {'; '.join(parts)}."

@@ -26,6 +26,7 @@ from app.core.record import ModelFigures, PhotoRecord
 from app.core.report_header import ReportHeader, project_header
 from app.core.reviewed import ReviewState
 from app.core.sources import REVIEWED
+from app.core.text import counted
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_table import BatchRow, BatchTableModel
 from app.ui.controller import AppController
@@ -90,7 +91,7 @@ def exported_text(paths: Sequence[Path]) -> str:
     folders = {p.parent for p in paths}
     where = f" to {next(iter(folders))}" if len(folders) == 1 else ""
     names = ", ".join(p.name for p in paths) if len(folders) == 1 else ", ".join(str(p) for p in paths)
-    return f"Exported {len(paths)} file{'s' * (len(paths) != 1)}{where}: {names}"
+    return f"Exported {counted(len(paths), 'file')}{where}: {names}"
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,7 @@ class ProjectUi(QObject):
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)
         failed = len(summary.failures)
-        text = f"{stored} photo{'s' * (stored != 1)} stored, {already} already stored, {failed} failed"
+        text = f"{counted(stored, 'photo')} stored, {already} already stored, {failed} failed"
         failures = "".join(f"\n{f.path.name}: {f.reason}" for f in summary.failures)
         self.window.show_message(text + failures, "error" if summary.failures else "info")
         self.inspection_added.emit(summary)
