@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, StoredResult
-from app.core.project.schema import REVIEWED
 from app.core.report_header import time_text
 from app.core.text import provider_name
 
@@ -24,7 +23,7 @@ def stored_figures_text(result: StoredResult | None) -> str:
         lines.append("Needs review: " + "; ".join(result.record.get("review_reasons", [])))
     provider = provider_name(result.provider)
     lines.append(f"Model {result.model_name} ({result.model_sha256[:12]}), {provider}, {result.mode}")
-    reviewed = result.review_state == REVIEWED and bool(result.reviewed_by)
+    reviewed = result.is_reviewed and bool(result.reviewed_by)
     if result.record.get("model_accuracy") and not reviewed:  # the model's typical error: its figures only
         lines.append(str(result.record["model_accuracy"]))
     if reviewed:
@@ -58,7 +57,7 @@ def review_mark(result: StoredResult | None) -> tuple[str, str]:
     """(" ✔" / " ⚠" / "", its tooltip): a stored photo signed by a reviewer, or flagged for review."""
     if result is None:
         return "", "No result stored"
-    if result.review_state == REVIEWED:
+    if result.is_reviewed:
         return f" {REVIEWED_MARK}", f"Reviewed by {result.reviewed_by or 'someone'}"
     if result.needs_review:
         return f" {REVIEW_MARK}", "Needs review (the model's figures; pick it to see why)"

@@ -68,6 +68,11 @@ class StoredResult:
     reviewed_at: str | None = None
     scale_mm_per_px: float | None = None
 
+    @property
+    def is_reviewed(self) -> bool:
+        """Its figures come from a mask a reviewer signed (not the model's)."""
+        return self.review_state == REVIEWED
+
 
 @dataclass(frozen=True)
 class PhotoFile:

@@ -18,7 +18,7 @@ from app.core.project.records import Inspection, PhotoEntry, ReviewMark
 from app.core.project.store import Project
 from app.core.record import PhotoRecord
 from app.core.review_source import apply_reviewed_mask
-from app.core.reviewed import REVIEWED, ReviewState, read_reviewed_mask
+from app.core.reviewed import ReviewState, read_reviewed_mask
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def reviewed_record(
     result = analysed(model, photo, options or InferenceOptions(), keep_result=True).result
     assert result is not None
     reviewed = apply_reviewed_mask(result, read_reviewed_mask(mask, result.size, model.classes))
-    if reviewed.review.source != REVIEWED:
+    if not reviewed.review.is_reviewed:
         raise ProjectError(f"{mask} is not signed (Edit ▸ Mark reviewed…): only a review goes to the project")
     record = PhotoRecord.from_result(reviewed.result).with_review(reviewed.review, mask)
     return record.to_json(), reviewed.review

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.project.records import Inspection, StoredResult
-from app.core.project.schema import REVIEWED
 
 TREND_COLUMNS = (
     "date",
@@ -82,7 +81,7 @@ def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendR
         date=inspection.date,
         inspector=inspection.inspector,
         photos=len(results),
-        reviewed=sum(r.review_state == REVIEWED for r in results),
+        reviewed=sum(r.is_reviewed for r in results),
         corroded_share_mean=sum(shares) / len(shares) if shares else None,
         corroded_share_max=max(shares) if shares else None,
         d610_worst=min(astm) if astm else None,
