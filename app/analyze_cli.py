@@ -18,7 +18,7 @@ from app.core.engines import Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
-from app.core.left_out import left_out, left_out_line
+from app.core.left_out import left_out_line
 from app.core.physical import format_area
 from app.core.pipeline import (
     DEFAULT_EXPORTS,
@@ -194,7 +194,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     print(provider_line(model, args.device), file=sys.stderr)
     print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
-    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+    if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
     if ours:
         n = len(ours)

@@ -14,7 +14,7 @@ from app import project_inspection_cli as inspection_cli
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.left_out import left_out, left_out_line
+from app.core.left_out import left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
 from app.core.results_table import class_names
@@ -130,7 +130,7 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     if model is None:
         return EXIT_USAGE
     print(f"Model: {model.describe()}", file=sys.stderr)
-    if (skipped := left_out_line(left_out(args.paths, recursive=args.recursive))) is not None:
+    if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
 
     def progress(index: int, total: int, path: Path, state: str) -> None:

@@ -13,10 +13,16 @@ from app.core.text import counted
 # Photo formats a folder scan meets but Corroscope does not read: counted and named, not skipped unseen.
 _CAMERA_RAW = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw")
 UNREAD_EXTENSIONS = frozenset((".heic", ".heif", ".avif", ".gif", ".psd", ".jp2", ".jxl", *_CAMERA_RAW))
-HIDDEN = "hidden"  # the `left_out` key of dot-files named like photos
+HIDDEN = "hidden"  # the count's key of dot-files named like photos
 
 
-def left_out(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> dict[str, int]:
+def left_out_line(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> str | None:
+    """One line naming what the scan of the folders among `paths` leaves out that looks like a photo, and
+    why; None when nothing is."""
+    return _line(_counts(paths, recursive))
+
+
+def _counts(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> dict[str, int]:
     """What the scan of the folders among `paths` leaves out that looks like a photo: a count per
     extension Corroscope does not read (`.heic`, ...), and of hidden dot-files named like photos."""
     counts: dict[str, int] = {}
@@ -37,8 +43,7 @@ def left_out(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -
     return counts
 
 
-def left_out_line(counts: dict[str, int]) -> str | None:
-    """One line naming what `left_out` counted and why, or None when nothing was left out."""
+def _line(counts: dict[str, int]) -> str | None:
     if not counts:
         return None
     formats = [f"{n} {ext}" for ext, n in sorted(counts.items()) if ext != HIDDEN]

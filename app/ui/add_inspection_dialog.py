@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.left_out import left_out, left_out_line
+from app.core.left_out import left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.text import display_path
 from app.ui.forms import plain_label
@@ -42,7 +42,7 @@ class InspectionRequest:
 
 def _listing(paths: list[Path]) -> tuple[list[Path], str | None]:
     """Worker job: the photos among `paths` (folders listed, not recursed) and what is left out."""
-    return find_images(paths), left_out_line(left_out(paths))
+    return find_images(paths), left_out_line(paths)
 
 
 class AddInspectionDialog(QDialog):

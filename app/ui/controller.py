@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
-from app.core.left_out import left_out, left_out_line
+from app.core.left_out import left_out_line
 from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
@@ -352,7 +352,7 @@ def _batch_rows(
     per photo, through the batch pipeline (the same inputs, stream, CSV and run record as `analyze`)."""
     paths = pipeline.select_inputs(inputs, out_dir, recursive).photos
     yield list(paths)
-    if (skipped := left_out_line(left_out(inputs, recursive=recursive))) is not None:
+    if (skipped := left_out_line(inputs, recursive=recursive)) is not None:
         yield skipped  # HEIC, GIF, raw or hidden files: named, never skipped without a word
     batch = pipeline.iter_batch(
         model, paths, out_dir, options, cancelled=cancelled, progress=progress, keep_results=True

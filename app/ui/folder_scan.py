@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.left_out import left_out, left_out_line
+from app.core.left_out import left_out_line
 from app.core.photos import find_images
 
 
@@ -22,4 +22,4 @@ def scan_folders(paths: Sequence[Path], recursive: bool) -> FolderScan:
     if find_images(paths, recursive=recursive):
         return FolderScan(True, 0, None)
     nested = 0 if recursive else len(find_images(paths, recursive=True))
-    return FolderScan(False, nested, left_out_line(left_out(paths, recursive=True)))
+    return FolderScan(False, nested, left_out_line(paths, recursive=True))
