@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_texts import ASSET_FIELDS
+from app.ui.project_texts import ASSET_FIELDS, inspection_label
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
@@ -48,11 +48,6 @@ class ProjectsHost(Protocol):
 
     @property
     def target(self) -> str: ...
-
-
-def inspection_label(inspection: Inspection) -> str:
-    who = f" by {inspection.inspector}" if inspection.inspector else ""
-    return f"{inspection.asset_tag} {inspection.date.isoformat()}{who}"
 
 
 def _notes_edit(text: str) -> QPlainTextEdit:

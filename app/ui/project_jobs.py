@@ -15,7 +15,6 @@ from app.core.model import SegmentationModel
 from app.core.project import (
     SUFFIX,
     AddSummary,
-    Inspection,
     PhotoEntry,
     Project,
     add_inspection_photos,
@@ -30,6 +29,7 @@ from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_panel_widget import ProjectPanelWidget
+from app.ui.project_texts import inspection_label
 from app.ui.project_view import ProjectView
 from app.ui.workers import Worker
 
@@ -53,10 +53,6 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
         entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
         project.add_result(photo_id, entry)
         return len(project.results(photo_id))
-
-
-def _inspection_name(inspection: Inspection) -> str:
-    return f"{inspection.asset_tag} {inspection.date.isoformat()}"
 
 
 def _reviews_job(
@@ -337,7 +333,7 @@ class ProjectUi(QObject):
         if not held:
             return
         self.panel.refresh()
-        where = "; ".join(f"{s.name} in " + ", ".join(map(_inspection_name, s.inspections)) for s in held)
+        where = "; ".join(f"{s.name} in " + ", ".join(map(inspection_label, s.inspections)) for s in held)
         self.window.show_status(f"Review stored in the project: {where}", 10000)
         self.reviews_stored.emit(held)
 

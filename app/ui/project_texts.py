@@ -1,10 +1,10 @@
 """What the project panel, Compare and the tree say of stored things, as plain text: a photo's stored
-figures, an asset's details, a photo's review mark."""
+figures, an asset's details, an inspection's name, a photo's review mark."""
 
 from __future__ import annotations
 
 from app.core.figures import percent_text
-from app.core.project import Asset, StoredResult
+from app.core.project import Asset, Inspection, StoredResult
 from app.core.report_header import time_text
 from app.core.text import provider_name
 
@@ -48,6 +48,12 @@ def asset_text(asset: Asset) -> str:
     if len(lines) == 1:
         lines.append("No name, location or material yet (Asset details…).")
     return "\n".join(lines)
+
+
+def inspection_label(inspection: Inspection) -> str:
+    """ "P-101-A 2024-05-17 by A. Inspector" (without "by" when nobody is named)."""
+    who = f" by {inspection.inspector}" if inspection.inspector else ""
+    return f"{inspection.asset_tag} {inspection.date.isoformat()}{who}"
 
 
 REVIEWED_MARK, REVIEW_MARK = "✔", "⚠"
