@@ -60,8 +60,10 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)
     c.y += plot_h + c.mm(4)
-    header = ["Date", "Inspector", "Photos", "Reviewed", "Mean share %", "Worst share %", "D610 worst"]
-    header.append("ISO worst")
+    header = [
+        *("Date", "Inspector", "Photos", "Reviewed"),
+        *("Mean share %", "Worst share %", "D610 worst", "ISO worst"),
+    ]
     body = [
         [
             r.date.isoformat(),

@@ -306,7 +306,7 @@ class ProjectPanelWidget(QWidget):
     def _picked(self) -> tuple[str | None, object]:
         """(kind, id or tag) of the item picked in the tree; (None, None) when none is."""
         item = self.tree.currentItem()
-        return (None, None) if item is None else tuple(item.data(0, ROLE)[:2])  # type: ignore[return-value]
+        return (None, None) if item is None else _key(item)  # type: ignore[return-value]
 
     def current_inspection(self) -> int | None:
         """The id of the inspection picked in the tree, or None."""
