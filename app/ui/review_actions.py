@@ -263,7 +263,7 @@ class ReviewUi(QObject):
         jobs = self.save_jobs(unsaved)
         if jobs is None:
             return
-        signed = [(s.path, s.mask_path) for s in unsaved if is_signed(s.review) and s.mask_path is not None]
+        signed = _signed_masks(unsaved)
         worker = self.window.controller.run_export(run_jobs, jobs)
         if signed:
             worker.signals.returned.connect(lambda _paths: self.signed_masks_saved.emit(signed))
@@ -288,10 +288,14 @@ class ReviewUi(QObject):
         saved = counted(len(written), "corrected mask")
         self.window.show_status(f"Saved {saved}: " + ", ".join(map(str, written)))
         # the project stores the signed ones on a worker, which closing the window waits for
-        signed = [(s.path, s.mask_path) for s in sessions if is_signed(s.review) and s.mask_path is not None]
-        if signed:
+        if signed := _signed_masks(sessions):
             self.signed_masks_saved.emit(signed)
         return True
+
+
+def _signed_masks(sessions: list) -> list[tuple[Path, Path]]:
+    """(photo, the mask file it was saved to) of the signed ones among sessions just saved."""
+    return [(s.path, s.mask_path) for s in sessions if is_signed(s.review) and s.mask_path is not None]
 
 
 def run_jobs(jobs: list[SaveJob]) -> list[Path]:
