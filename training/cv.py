@@ -31,6 +31,7 @@ from app.core.palette import DEFAULT_CLASSES, class_by_name
 from training import data, metrics
 from training.product import photo_product
 from training.recipe import split_passthrough
+from training.wrapped import Wrapped
 
 log = logging.getLogger("training.cv")
 
@@ -135,19 +136,14 @@ def scoring_model(run: Path) -> Path:
     return target
 
 
-class LastOutput:
+class LastOutput(Wrapped):
     """A model the pipeline runs, keeping its one photo's probabilities (network size, resize mode):
     what `segment(...).probabilities` is, without a second pass of the network."""
 
     def __init__(self, model: Any) -> None:
-        self._inner = model
+        super().__init__(model)
         self.last: np.ndarray | None = None
         self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "_inner":  # not set yet (a copy being built): no recursion
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
     def predict(self, batch: np.ndarray, *args) -> np.ndarray:
         out = self._inner.predict(batch, *args)

@@ -32,6 +32,7 @@ import numpy as np
 
 from app.core.errors import CorroscopeError
 from training import cv, data
+from training.wrapped import Wrapped
 
 log = logging.getLogger("training.levers")
 
@@ -83,19 +84,7 @@ def refine(
     return (q / q.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-class _Wrapped:
-    """A model the pipeline runs (`predict`, `input_size`, `classes`, ...) with `predict` changed."""
-
-    def __init__(self, model: Any) -> None:
-        self._inner = model
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "_inner":  # not set yet (e.g. a copy being built): no recursion
-            raise AttributeError(name)
-        return getattr(self._inner, name)
-
-
-class FlipAveraged(_Wrapped):
+class FlipAveraged(Wrapped):
     """Probabilities of the photo and of its mirror image (mirrored back), averaged."""
 
     def predict(self, batch: np.ndarray, *args) -> np.ndarray:
@@ -104,7 +93,7 @@ class FlipAveraged(_Wrapped):
         return ((probs + mirrored) / 2).astype(np.float32)
 
 
-class GuidedRefined(_Wrapped):
+class GuidedRefined(Wrapped):
     """Probabilities refined by a guided filter with the network's input photo as the guide."""
 
     def __init__(self, model: Any, radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> None:
@@ -116,7 +105,7 @@ class GuidedRefined(_Wrapped):
         return np.stack([refine(img, p, self.radius, self.eps) for img, p in zip(batch, probs, strict=True)])
 
 
-class Averaged(_Wrapped):
+class Averaged(Wrapped):
     """The probabilities of the model and of other networks of the same fold, averaged (an ensemble)."""
 
     def __init__(self, model: Any, members: Sequence[Any]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from app.core.errors import CorroscopeError
 from training import compare, cv, data, levers
 from training.cv import make_folds
+from training.wrapped import Wrapped
 
 
 def _keys(n: int, seed: int = 0) -> dict[str, float]:
@@ -127,12 +128,10 @@ def test_kept_probabilities_are_the_pipelines_own_from_one_network_pass(tiny_cv)
         assert np.abs(kept.astype(int) - np.rint(seg.probabilities * 255)).max() <= 1
 
 
-class _Counting:
+class _Counting(Wrapped):
     def __init__(self, model, passes: list) -> None:
-        self._inner, self._passes = model, passes
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
+        super().__init__(model)
+        self._passes = passes
 
     def predict(self, batch: np.ndarray, *args) -> np.ndarray:
         self._passes.append(len(batch))
