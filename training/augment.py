@@ -38,12 +38,21 @@ class AugmentConfig:
     # Against pipes painted unlike the training photos: a photo's asset pixels (paint, bare steel)
     # repainted a random non-rust hue, corrosion untouched, so an unseen paint colour still reads as asset.
     repaint_asset_probability: float = 0.0
+    # Against paint read as rust by its hue (yellow offshore paint): a photo's colour taken away, so the
+    # network must also tell rust from paint by texture.
+    grayscale_probability: float = 0.0
     background_id: int = 2
     asset_id: int = 1
 
     def geometric_only(self) -> AugmentConfig:
         """The same geometry without any photometric change (used to test alignment)."""
-        no_colour = {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue": 0.0}
+        no_colour = {
+            "brightness": 0.0,
+            "contrast": 0.0,
+            "saturation": 0.0,
+            "hue": 0.0,
+            "grayscale_probability": 0.0,
+        }
         return replace(self, blur_probability=0.0, jpeg_probability=0.0, **no_colour)
 
 
@@ -141,6 +150,14 @@ def augment_pair(
         image = tf.image.rot90(image, k)
         labels = tf.image.rot90(labels[..., None], k)[..., 0]
     image = _photometric(image / 255.0, config, seeds[8:16]) * 255.0
+    if (
+        config.grayscale_probability > 0
+    ):  # seeds[6]: a draw no other change uses, so other runs stay as they were
+        image = tf.cond(
+            _chance(seeds[6], config.grayscale_probability),
+            lambda: tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(image)),
+            lambda: image,
+        )
     if crop is not None:  # static shapes: models with fixed-size layers need them
         image = tf.ensure_shape(image, (crop, crop, 3))
         labels = tf.ensure_shape(labels, (crop, crop))

@@ -82,6 +82,8 @@ RECIPES: dict[str, list[str]] = {
     "encoder-lr-0.1-e20": [*SHIPPED, "--epochs", "20", "--encoder-lr-multiplier", "0.1"],
     # ten times the weight decay (AdamW, decoupled), against the fit gap
     "weight-decay-1e-3-e20": [*SHIPPED, "--epochs", "20", "--weight-decay", "1e-3"],
+    # a fifth of the photos without colour, so rust is told from yellow paint by texture as well as hue
+    "grayscale-0.2-e20": [*SHIPPED, "--epochs", "20", "--grayscale", "0.2"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
     # judged on val.txt only before: soft Dice per photo, so a photo's small asset counts as a large one
     "dice-per-image-e20": [*SHIPPED, "--epochs", "20", "--dice-per-image"],

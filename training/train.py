@@ -59,6 +59,7 @@ class TrainConfig:
     copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
     rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
     repaint_asset: float = 0.0  # chance per photo of its asset pixels repainted a non-rust hue
+    grayscale: float = 0.0  # chance per photo of its colour taken away (texture over hue)
     extra_data: tuple[str, ...] = ()  # dataset folders whose every pair joins the training split
 
     @classmethod
@@ -70,11 +71,12 @@ class TrainConfig:
         return cls(**values)
 
 
-# batch-level augmentations, each a chance per photo (TrainConfig fields of the same names)
+# augmentations given as a chance per photo (TrainConfig fields of the same names)
 MIXING = {
     "--copy-paste": "chance per photo of another photo's pipe pasted over its scene",
     "--rust-ground": "chance per photo of its background repainted rust-brown",
     "--repaint-asset": "chance per photo of its asset pixels (paint, steel) repainted a random non-rust hue",
+    "--grayscale": "chance per photo of its colour taken away, so texture decides where hue misleads",
 }
 
 
@@ -178,6 +180,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         copy_paste=a.copy_paste,
         rust_ground=a.rust_ground,
         repaint_asset=a.repaint_asset,
+        grayscale=a.grayscale,
         extra_data=tuple(str(Path(d).resolve()) for d in a.extra_data),
     )
     return config, a
@@ -293,6 +296,7 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
         copy_paste_probability=config.copy_paste,
         rust_ground_probability=config.rust_ground,
         repaint_asset_probability=config.repaint_asset,
+        grayscale_probability=config.grayscale,
     )
     if not config.augment:
         plain = augment.AugmentConfig(crop=crop, flip=False, rotate90=False, scale_range=(1.0, 1.0))

@@ -159,3 +159,22 @@ def test_repaint_asset_turns_only_the_asset_to_another_hue():
         tf.constant(image[None]), tf.constant(labels[None]), tf.constant([5, 6], tf.int64), 0.0, 1
     )
     np.testing.assert_allclose(unchanged.numpy()[0], image)
+
+
+def test_grayscale_takes_the_colour_away_and_leaves_the_mask():
+    rng = np.random.default_rng(2)
+    photo = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    labels = _blocky_labels(32, 5)
+    plain = augment.AugmentConfig(
+        crop=None, flip=False, rotate90=False, scale_range=(1.0, 1.0)
+    ).geometric_only()
+    grey = augment.AugmentConfig(
+        crop=None, flip=False, rotate90=False, scale_range=(1.0, 1.0), grayscale_probability=1.0
+    )
+    out, out_labels = augment.augment_pair(photo, labels, tf.constant([1, 2], tf.int64), grey)
+    out = out.numpy()
+    np.testing.assert_array_equal(out_labels.numpy(), labels)
+    np.testing.assert_allclose(out[..., 0], out[..., 1], atol=1e-3)
+    np.testing.assert_allclose(out[..., 0], out[..., 2], atol=1e-3)
+    colour, _ = augment.augment_pair(photo, labels, tf.constant([1, 2], tf.int64), plain)
+    assert np.abs(colour.numpy()[..., 0] - colour.numpy()[..., 1]).mean() > 10  # the photo had colour

@@ -106,8 +106,9 @@ def test_encoder_options_are_refused_for_unet(tiny_origin_dataset, tmp_path):
 
 def test_the_batch_mixings_are_trained_with_and_recorded(tiny_origin_dataset, tmp_path):
     out = tmp_path / "cp"
-    mixing = ("--copy-paste", "0.5", "--rust-ground", "0.3", "--repaint-asset", "0.4")
+    mixing = ("--copy-paste", "0.5", "--rust-ground", "0.3", "--repaint-asset", "0.4", "--grayscale", "0.2")
     argv = train_argv(tiny_origin_dataset, out, "--epochs", "1", *mixing)
     assert main(argv) == 0
     record = json.loads((out / "config.json").read_text())
     assert record["copy_paste"] == 0.5 and record["rust_ground"] == 0.3 and record["repaint_asset"] == 0.4
+    assert record["grayscale"] == 0.2
