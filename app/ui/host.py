@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QStatusBar, QToolBar, QWidget
 
+    from app.core.project import Project
     from app.ui.banner_widget import BannerWidget
     from app.ui.batch_table import BatchTableModel
     from app.ui.batch_widget import BatchWidget
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from app.ui.figures_widget import FiguresWidget
     from app.ui.image_viewer_widget import ImageViewerWidget
     from app.ui.overlay_state import OverlayState
+    from app.ui.project_panel_widget import ProjectPanelWidget
+    from app.ui.project_view import ProjectView
     from app.ui.readout_widget import ElidedLabel
     from app.ui.settings import AppSettings
 
@@ -63,3 +66,17 @@ class WindowHost(Protocol):
     def addDockWidget(self, area: object, dock: QWidget) -> None: ...
 
     def setWindowTitle(self, title: str) -> None: ...
+
+
+class ProjectsHost(Protocol):
+    """What these edits need of the window's project (`ProjectUi`)."""
+
+    panel: ProjectPanelWidget
+    window: WindowHost
+    project: Project | None
+
+    @property
+    def view(self) -> ProjectView | None: ...
+
+    @property
+    def target(self) -> str: ...

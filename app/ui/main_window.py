@@ -40,6 +40,7 @@ from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import OverlayState
 from app.ui.project_jobs import ProjectUi
+from app.ui.quitting import Quitting
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
 from app.ui.settings import AppSettings
@@ -49,7 +50,6 @@ from app.ui.workers import Worker
 LOOKING = "Looking for photos…"
 BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
-REVIEWS_WAIT_MS = 120_000  # closing waits this long for reviews being stored (each photo runs the model)
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.controller = controller or AppController(self)
         self.setWindowTitle(f"Corroscope {app.__version__}")
         self.setAcceptDrops(True)
+        self.quitting = Quitting(self)
         self.overlay_state = OverlayState(self)
         self.viewer = ImageViewerWidget(self.overlay_state)
         self.banner = BannerWidget()
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
-        self.editing.review.signed_masks_saved.connect(self.projects.store_reviews)
+        self.editing.review.signed_masks_saved.connect(self.projects.reviews.store)
         self.update_enabled()
         if settings.window_geometry is not None:
             self.restoreGeometry(settings.window_geometry)
@@ -425,24 +426,13 @@ class MainWindow(QMainWindow):
             self.run_batch(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.editing.confirm_close():
+        if not self.quitting.ready():
             event.ignore()
             return
-        if self.controller.batch_running:
-            done = self.batch_model.done_count
-            if not questions.ask_quit_during_batch(self, done, self.batch.total):
-                event.ignore()
-                self.show_status(questions.quit_during_batch_text(done, self.batch.total).split(":")[0])
-                return
         self.settings.window_geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()
         QApplication.instance().removeEventFilter(self._compare_filter)
         self.projects.shutdown()
-        if self.projects.storing_reviews:  # signed masks just saved: their reviews reach the project first
-            self.show_status("Storing the reviews in the project before closing…")
-            QApplication.processEvents()
-            self.controller.shutdown(REVIEWS_WAIT_MS)
-        else:
-            self.controller.shutdown()
+        self.controller.shutdown()
         super().closeEvent(event)

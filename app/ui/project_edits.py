@@ -8,7 +8,7 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QObject, Signal
 from PySide6.QtWidgets import (
@@ -31,23 +31,7 @@ from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
 if TYPE_CHECKING:
-    from app.ui.host import WindowHost
-    from app.ui.project_panel_widget import ProjectPanelWidget
-    from app.ui.project_view import ProjectView
-
-
-class ProjectsHost(Protocol):
-    """What these edits need of the window's project (`ProjectUi`)."""
-
-    panel: ProjectPanelWidget
-    window: WindowHost
-    project: Project | None
-
-    @property
-    def view(self) -> ProjectView | None: ...
-
-    @property
-    def target(self) -> str: ...
+    from app.ui.host import ProjectsHost
 
 
 def _notes_edit(text: str) -> QPlainTextEdit:

@@ -22,14 +22,13 @@ from app.core.project import (
     is_url,
 )
 from app.core.project.photos import describe_photo
-from app.core.project.reviews import StoredReview, store_review
 from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_panel_widget import ProjectPanelWidget
-from app.ui.project_texts import inspection_label
+from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
 from app.ui.workers import Worker
 
@@ -53,13 +52,6 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
         entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
         project.add_result(photo_id, entry)
         return len(project.results(photo_id))
-
-
-def _reviews_job(
-    target: str, model: SegmentationModel, pairs: list[tuple[Path, Path]], options: InferenceOptions
-) -> list[StoredReview]:
-    with Project.open(target) as project:
-        return [store_review(project, model, photo, mask, options) for photo, mask in pairs]
 
 
 def _relocate_job(target: str, folder: Path) -> int:
@@ -89,7 +81,6 @@ class ProjectUi(QObject):
     inspection_added = Signal(object)  # AddSummary
     result_added = Signal(int)  # photo id
     photos_relocated = Signal(int)  # how many were found
-    reviews_stored = Signal(object)  # [StoredReview] of signed masks the project holds the photos of
     dialog_opened = Signal(object)  # a trend or compare window, once the project was read for it
 
     def __init__(self, window: WindowHost) -> None:
@@ -104,7 +95,6 @@ class ProjectUi(QObject):
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
         self._opening: Worker | None = None  # the open under way whose project will be shown
-        self._storing = 0  # review jobs under way (signed masks being written to the project)
         self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
         self.panel.trend_requested.connect(self.show_trend)
         self.panel.compare_requested.connect(self.show_compare)
@@ -114,6 +104,7 @@ class ProjectUi(QObject):
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
         self.edits = ProjectEdits(self)  # asset details, inspection corrections, removals (project_edits.py)
+        self.reviews = ProjectReviews(self)  # signed masks stored as reviewed results (project_reviews.py)
 
     @property
     def view(self) -> ProjectView | None:
@@ -301,41 +292,6 @@ class ProjectUi(QObject):
             "info",
         )
         self.result_added.emit(photo_id)
-
-    def store_reviews(self, pairs: list[tuple[Path, Path]]) -> Worker | None:
-        """Signed masks just saved: each photo the project holds (by content) gets the reviewed figures as
-        its newest result, marked reviewed (a photo it does not hold is left alone)."""
-        model = self.window.controller.model
-        if self.project is None or not pairs:
-            return None
-        if model is None:  # the record's figures come through the photo pipeline, which needs one
-            self.window.show_message("Load a model to store the review in the project too.", "warning")
-            return None
-        worker = Worker(_reviews_job, self.target, model, list(pairs), self.window.controller.options)
-        self._storing += 1
-        worker.signals.finished.connect(self._stored_one)
-        worker.signals.returned.connect(self._on_reviews_stored)
-        worker.signals.failed.connect(
-            lambda msg: self.window.show_message(f"The review was not stored in the project: {msg}", "error")
-        )
-        return self.window.controller.pool.start(worker)
-
-    @property
-    def storing_reviews(self) -> bool:
-        """Reviews are being written to the project (closing the window waits longer for them)."""
-        return self._storing > 0
-
-    def _stored_one(self) -> None:
-        self._storing -= 1
-
-    def _on_reviews_stored(self, stored: list[StoredReview]) -> None:
-        held = [s for s in stored if s.inspections]
-        if not held:
-            return
-        self.panel.refresh()
-        where = "; ".join(f"{s.name} in " + ", ".join(map(inspection_label, s.inspections)) for s in held)
-        self.window.show_status(f"Review stored in the project: {where}", 10000)
-        self.reviews_stored.emit(held)
 
     def relocate_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Folder the photos were moved to")

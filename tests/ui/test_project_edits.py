@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QProgressDialog, QPushButton
 
 from app.core.project import Project
 from app.ui.project_panel_widget import ROLE
@@ -189,9 +190,9 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     win.editing.edits.mark_reviewed("Ann Inspector", "checked on site")
     mask = tmp_path / "masks" / "photo_000_mask.reviewed.png"
     mask.parent.mkdir()
-    with qtbot.waitSignal(win.projects.reviews_stored, timeout=TIMEOUT_MS) as stored:
+    with qtbot.waitSignal(win.projects.reviews.stored, timeout=TIMEOUT_MS) as stored:
         win.editing.review.save_reviewed_mask(mask)
-    qtbot.waitUntil(lambda: not win.projects.storing_reviews, timeout=TIMEOUT_MS)  # its job counted out
+    qtbot.waitUntil(lambda: not win.projects.reviews.storing, timeout=TIMEOUT_MS)  # its job counted out
     assert [(s.name, [i.date for i in s.inspections]) for s in stored.args[0]] == [
         ("photo_000.png", [dt.date(2024, 5, 1)])
     ]
@@ -216,41 +217,68 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     assert "Review stored in the project: photo_000.png in P-101-A 2024-05-01" in said
 
 
-def test_a_review_saved_while_quitting_still_reaches_the_project(
-    qtbot,
-    project_window,  # noqa: F811
-    monkeypatch,
-) -> None:
+def _quit_while_storing_a_review(qtbot, win, monkeypatch, seconds: float) -> tuple[int, QProgressDialog]:
+    """Sign a stored photo's mask, quit with Save all while its review takes `seconds` to store: the
+    photo's id and the dialog the window waits in."""
     import time
 
-    from app.ui import project_jobs, review_actions
-    from app.ui.main_window import REVIEWS_WAIT_MS
+    from app.ui import project_reviews, review_actions
 
-    win, target = project_window
     item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
-    photo_id = item.data(0, ROLE)[1]
     with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
         win.projects.panel.tree.setCurrentItem(item)
     win.editing.edits.mark_reviewed("Bo")
     monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "save")
-    real_store, real_shutdown, waits = project_jobs.store_review, win.controller.shutdown, []
+    real_store = project_reviews.store_review
 
     def slow_store(*args, **kwargs):  # a review that takes a while (a large photo, a far server)
-        time.sleep(0.5)
+        time.sleep(seconds)
         return real_store(*args, **kwargs)
 
-    def shutdown(msecs: int = 10_000) -> None:
-        waits.append((msecs, win.projects.storing_reviews))
-        real_shutdown(msecs)
+    monkeypatch.setattr(project_reviews, "store_review", slow_store)
+    assert not win.close()  # not yet: the review is under way
+    dialog = win.findChild(QProgressDialog, "reviews_wait")
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.labelText().startswith("Storing the signed masks' reviews in the project before closing")
+    return item.data(0, ROLE)[1], dialog
 
-    monkeypatch.setattr(project_jobs, "store_review", slow_store)
-    monkeypatch.setattr(win.controller, "shutdown", shutdown)
-    assert win.close()  # the window waits for the project's store before it goes
-    assert waits == [(REVIEWS_WAIT_MS, True)]  # a review under way: the long wait, not the usual 10 s
+
+def test_a_review_saved_while_quitting_reaches_the_project_before_the_window_closes(
+    qtbot,
+    project_window,  # noqa: F811
+    monkeypatch,
+) -> None:
+    win, target = project_window
+    photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 0.5)
+    assert "0 of 1 photo." in dialog.labelText()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=TIMEOUT_MS)  # the window answered meanwhile
+    assert not dialog.isVisible()
     with Project.open(target) as project:
         latest = project.latest_result(photo_id)
     assert latest is not None and latest.review_state == "reviewed" and latest.reviewed_by == "Bo"
     assert latest.reviewed_mask is not None and latest.reviewed_mask.endswith("photo_002_mask.reviewed.png")
+
+
+def test_keeping_the_window_open_while_reviews_are_stored_loses_nothing(
+    qtbot,
+    project_window,  # noqa: F811
+    monkeypatch,
+) -> None:
+    win, target = project_window
+    photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 1.0)
+    keep = dialog.findChild(QPushButton)
+    assert keep.text() == "Keep the window open"
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    assert win.isVisible() and not dialog.isVisible()
+    assert win.statusBar().currentMessage().startswith("The window stays open; the reviews are still being")
+    with qtbot.waitSignal(win.projects.reviews.stored, timeout=TIMEOUT_MS):
+        pass
+    qtbot.waitUntil(lambda: not win.projects.reviews.storing, timeout=TIMEOUT_MS)
+    assert win.isVisible()  # the storing's end does not close a window the user kept
+    with Project.open(target) as project:
+        latest = project.latest_result(photo_id)
+    assert latest is not None and latest.review_state == "reviewed"
+    assert win.close()  # nothing left to ask or wait for
 
 
 def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:

@@ -1,0 +1,141 @@
+"""Signed masks reach the open project as reviewed results, on workers; the window's closing waits for
+them in a dialog that shows how far they are and keeps the window answering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from app.core.inference import InferenceOptions
+from app.core.model import SegmentationModel
+from app.core.project import Project
+from app.core.project.reviews import StoredReview, store_review
+from app.core.text import counted
+from app.ui.project_texts import inspection_label
+from app.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from app.ui.host import ProjectsHost
+
+
+def _reviews_job(
+    target: str,
+    model: SegmentationModel,
+    pairs: list[tuple[Path, Path]],
+    options: InferenceOptions,
+    *,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None],
+) -> list[StoredReview]:
+    stored = []
+    with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        for photo, mask in pairs:
+            if cancelled():  # only the window's last shutdown cancels; by then nothing is left to store
+                break
+            stored.append(store_review(project, model, photo, mask, options))
+            progress(len(stored), len(pairs))
+    return stored
+
+
+class ProjectReviews(QObject):
+    """The reviews being written to the project: how many photos are queued and stored."""
+
+    stored = Signal(object)  # [StoredReview] of signed masks the project holds the photos of
+    progressed = Signal(int, int)  # (photos stored, photos queued) while reviews are being stored
+    settled = Signal()  # the last review job under way ended (stored, failed or cancelled)
+
+    def __init__(self, projects: ProjectsHost) -> None:
+        super().__init__(projects)  # type: ignore[arg-type]  # the host is the ProjectUi QObject
+        self.projects = projects
+        self._jobs = 0
+        self._queued = 0
+        self._done = 0
+
+    @property
+    def storing(self) -> bool:
+        return self._jobs > 0
+
+    def store(self, pairs: list[tuple[Path, Path]]) -> Worker | None:
+        """Each photo the project holds (by content) gets the reviewed figures as its newest result,
+        marked reviewed (a photo it does not hold is left alone)."""
+        window = self.projects.window
+        model = window.controller.model
+        if self.projects.project is None or not pairs:
+            return None
+        if model is None:  # the record's figures come through the photo pipeline, which needs one
+            window.show_message("Load a model to store the review in the project too.", "warning")
+            return None
+        worker = Worker(_reviews_job, self.projects.target, model, list(pairs), window.controller.options)
+        self._jobs += 1
+        self._queued += len(pairs)
+        worker.signals.progressed.connect(self._one_stored)
+        worker.signals.finished.connect(self._job_ended)
+        worker.signals.returned.connect(self._on_stored)
+        worker.signals.failed.connect(
+            lambda msg: window.show_message(f"The review was not stored in the project: {msg}", "error")
+        )
+        return window.controller.pool.start(worker.with_callbacks())
+
+    def _one_stored(self) -> None:
+        self._done += 1
+        self.progressed.emit(self._done, self._queued)
+
+    def _job_ended(self) -> None:
+        self._jobs -= 1
+        if self._jobs == 0:
+            self._queued = self._done = 0
+            self.settled.emit()
+
+    def _on_stored(self, stored: list[StoredReview]) -> None:
+        held = [s for s in stored if s.inspections]
+        if not held:
+            return
+        self.projects.panel.refresh()
+        where = "; ".join(f"{s.name} in " + ", ".join(map(inspection_label, s.inspections)) for s in held)
+        self.projects.window.show_status(f"Review stored in the project: {where}", 10000)
+        self.stored.emit(held)
+
+    def wait_then(
+        self, parent: QWidget, then: Callable[[], None], kept: Callable[[], None]
+    ) -> QProgressDialog:
+        """A window-modal dialog while the reviews are stored: `then` runs once they are (the window
+        closes), `kept` if the user keeps the window open instead (the storing goes on)."""
+        dialog = QProgressDialog(parent)
+        dialog.setObjectName("reviews_wait")
+        dialog.setWindowTitle("Storing reviews")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setCancelButtonText("Keep the window open")
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setMinimumDuration(0)
+
+        def show(done: int, queued: int) -> None:
+            dialog.setRange(0, max(queued, 1))
+            dialog.setValue(done)
+            dialog.setLabelText(
+                f"Storing the signed masks' reviews in the project before closing: {done} of "
+                f"{counted(queued, 'photo')}. Each runs the model on its photo."
+            )
+
+        def settled() -> None:
+            self.progressed.disconnect(show)
+            self.settled.disconnect(settled)
+            dialog.canceled.disconnect(keep)
+            dialog.close()
+            then()
+
+        def keep() -> None:
+            self.progressed.disconnect(show)
+            self.settled.disconnect(settled)
+            kept()
+
+        show(self._done, self._queued)
+        self.progressed.connect(show)
+        self.settled.connect(settled)
+        dialog.canceled.connect(keep)
+        dialog.open()
+        return dialog

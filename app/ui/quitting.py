@@ -1,0 +1,70 @@
+"""What closing the main window asks and waits for: unsaved edits, a running batch, and reviews still
+being stored in the project (the window waits for those in a dialog and keeps answering)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QProgressDialog
+
+from app.ui import questions
+from app.ui.host import WindowHost
+
+if TYPE_CHECKING:
+    from app.ui.edit_menu import EditUi
+    from app.ui.project_jobs import ProjectUi
+
+
+class QuittingHost(WindowHost, Protocol):
+    """The main window as its close sees it."""
+
+    editing: EditUi
+    projects: ProjectUi
+
+    def close(self) -> bool: ...
+
+
+class Quitting:
+    """The window's close asks `ready()`; a wait for reviews closes the window again when they are done."""
+
+    def __init__(self, window: QuittingHost) -> None:
+        self.window = window
+        self._confirmed = False  # the quit's questions were answered; a wait for reviews may follow
+        self.wait: QProgressDialog | None = None
+
+    def ready(self) -> bool:
+        """True when the window may close now; otherwise it asked, or waits, or the user said no."""
+        if not self._confirmed:
+            if not self._confirm():
+                return False
+            self._confirmed = True
+        reviews = self.window.projects.reviews
+        if not reviews.storing:
+            return True
+        if self.wait is None:  # signed masks just saved: their reviews reach the project first
+            self.wait = reviews.wait_then(self.window, self._stored, self._kept)
+        return False
+
+    def _confirm(self) -> bool:
+        """Unsaved edits and a running batch are asked about once per quit."""
+        w = self.window
+        if not w.editing.confirm_close():
+            return False
+        if w.controller.batch_running:
+            done = w.batch_model.done_count
+            if not questions.ask_quit_during_batch(w, done, w.batch.total):
+                w.show_status(questions.quit_during_batch_text(done, w.batch.total).split(":")[0])
+                return False
+        return True
+
+    def _stored(self) -> None:
+        self.wait = None
+        QTimer.singleShot(0, self.window.close)  # after the dialog's own signal has returned
+
+    def _kept(self) -> None:
+        self.wait = None
+        self._confirmed = False
+        self.window.show_status(
+            "The window stays open; the reviews are still being stored in the project.", 10000
+        )
