@@ -27,6 +27,7 @@ from app.core.files import atomic_write_bytes
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo
 from app.core.photos import read_file_bytes
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
+from app.core.text import untypable
 
 __all__ = ["EDITED", "MODEL", "REVIEWED", "SOURCES"]  # re-exported: callers of earlier releases
 
@@ -73,6 +74,8 @@ class ReviewState:
         """Marked reviewed by `by` at `at` (default: now), kept to the second with its offset."""
         if not by.strip():
             raise ValueError("marking a photo reviewed needs the reviewer's name")
+        if untypable(by) is not None:
+            raise ValueError(f"the reviewer's name holds a control character ({untypable(by)})")
         when = (at or datetime.now(timezone.utc).astimezone()).replace(microsecond=0)
         if when.tzinfo is None:
             when = when.astimezone()

@@ -19,6 +19,11 @@ REASON_LIMIT = 2_000  # a whole message that quotes untrusted values (a photo's 
 # Unicode categories written as escapes: controls, formats (bidi overrides, zero-width), line/paragraph
 # separators, surrogates (from surrogateescape), private use and unassigned code points.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+# What a typed name, tag or note may not hold: controls (terminal escapes), line and paragraph separators,
+# lone surrogates, and the bidirectional embeddings, overrides and isolates that show text in another
+# order than it was typed. Joiners and marks stay: scripts and names need them.
+_UNTYPABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _escape(ch: str) -> str:
@@ -91,3 +96,14 @@ def provider_name(provider: str) -> str:
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """ "1 photo", "2 photos" (`plural` where adding an s is wrong)."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def untypable(text: str, lines: bool = False) -> str | None:
+    """The first character of `text` that typed text should not hold, escaped (e.g. "\\x1b"); None when
+    there is none. `lines` lets line breaks and tabs through (notes)."""
+    for ch in text:
+        if lines and ch in "\n\r\t":
+            continue
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in _UNTYPABLE_CATEGORIES:
+            return _escape(ch)
+    return None

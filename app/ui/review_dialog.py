@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.reviewed import ReviewState
-from app.core.text import counted
+from app.core.text import counted, untypable
 from app.ui.questions import names_list
 from app.ui.saved_masks import signature_text
 
@@ -77,9 +77,11 @@ class ReviewDialog(QDialog):
         return super().eventFilter(watched, event)
 
     def _update_ok(self) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
-            bool(self.name_edit.text().strip())
-        )
+        name = self.name_edit.text()
+        bad = untypable(name)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(bool(name.strip()) and bad is None)
+        ok.setToolTip(f"The name holds a control character ({bad}); type it again" if bad else "")
 
     @property
     def name(self) -> str:

@@ -210,6 +210,40 @@ def test_an_inspection_dated_in_the_future_is_refused_before_any_analysis(
     assert "New inspection P-101-A " + tomorrow.isoformat() + ": 1 photo stored," in capsys.readouterr().out
 
 
+def test_names_tags_and_notes_with_control_characters_are_refused_before_any_analysis(
+    tmp_path: Path, tiny_model, tiny_model_path: Path, capsys, monkeypatch
+) -> None:
+    from app.core.project import ingest
+
+    target = str(tmp_path / "p.corroscope")
+    folder = photo_folder(tmp_path / "p", 1, 0.1)
+    Project.create(target).close()
+    analysed: list[Path] = []
+    real = ingest.analyse_record
+    monkeypatch.setattr(ingest, "analyse_record", lambda m, p, o: analysed.append(p) or real(m, p, o))
+    escape = "Bo\x1b]0;pwned\x07"  # a terminal title change, pasted in as a name
+    assert _add(target, folder, DATES[0], tiny_model_path, inspector=escape) != 0
+    said = capsys.readouterr().err
+    assert "The inspector's name holds a control character (\\x1b); type it again without it" in said
+    assert analysed == []  # refused before the photos were analysed, not after
+    with Project.open(target) as project:
+        photos = sorted(folder.iterdir())
+        with pytest.raises(ProjectError, match=r"The asset's tag holds a control character \(\\u202e\)"):
+            add_inspection_photos(project, tiny_model, "P-\u202e7", DATES[0], photos)  # shows reversed
+        with pytest.raises(ProjectError, match="notes holds a control character"):
+            project.add_inspection("P-7", DATES[0], [], notes="ok\x1b[2J")
+        with pytest.raises(ProjectError, match="The asset's location holds"):
+            project.ensure_asset("P-7", location="rack\x003")
+        with pytest.raises(ProjectError, match="The reviewer's name holds"):
+            ReviewMark("m.png", "Ann\x1b[31m").values()
+        assert project.inspections() == [] and project.assets() == []
+        # what names and notes do need stays: line breaks in notes, accents, joiners
+        project.add_inspection("P-7", DATES[0], [], inspector="Zoë Müller", notes="line 1\nline 2\tend")
+        project.ensure_asset("P-7", notes="a\r\nb", name="می\u200cخواهم")
+        (inspection,) = project.inspections("P-7")
+        assert (inspection.inspector, inspection.notes) == ("Zoë Müller", "line 1\nline 2\tend")
+
+
 def test_create_refuses_an_existing_project_and_open_a_missing_one(target: str, tmp_path: Path) -> None:
     Project.create(target).close()
     with pytest.raises(ProjectError, match="already"):

@@ -3,6 +3,7 @@ new line; a photo name is shown as text, never as markup."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel
 
@@ -38,3 +39,19 @@ def test_a_photo_name_with_markup_is_shown_as_written(qtbot) -> None:
     qtbot.addWidget(dialog)
     label = next(w for w in dialog.findChildren(QLabel) if "will come from this mask" in w.text())
     assert "&lt;i&gt;pipe&lt;/i&gt; &amp; &lt;b&gt;7&lt;/b&gt;.jpg" in label.text()
+
+
+def test_a_pasted_name_with_a_terminal_escape_cannot_sign(qtbot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.core.reviewed import ReviewState
+
+    dialog = ReviewDialog("pipe.jpg", "")
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.name_edit.setText("Ann\x1b[31m")  # as a paste would
+    assert not ok.isEnabled() and "control character (\\x1b)" in ok.toolTip()
+    dialog.name_edit.setText("Ann Müller")
+    assert ok.isEnabled() and ok.toolTip() == ""
+    with pytest.raises(ValueError, match="control character"):
+        ReviewState.reviewed_now("Ann\u202eX")

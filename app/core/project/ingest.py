@@ -16,7 +16,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
-from app.core.project.records import AddOutcome, PhotoEntry, check_date
+from app.core.project.records import AddOutcome, PhotoEntry, check_date, check_tag, check_typed
 from app.core.project.store import Project
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,10 @@ def add_inspection_photos(
     the inspection already holds (same SHA-256) are not analysed again; failures are reported, not
     stored; a cancelled run stores nothing."""
     options = options or InferenceOptions()
-    check_date(date)  # before the analysis, which the store would refuse after it
-    held = project.stored_hashes(asset_tag.strip(), date, inspector.strip())
+    check_date(date)  # these before the analysis, which the store would refuse after it
+    asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
+    check_typed(notes, "The inspection's notes", lines=True)
+    held = project.stored_hashes(asset_tag, date, inspector)
     entries: list[PhotoEntry] = []
     failures: list[PhotoFailure] = []
     total = len(paths)

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.core.errors import ProjectError
 from app.core.project.schema import REVIEWED, now_utc
+from app.core.text import untypable
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,23 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
     return date
 
 
+def check_typed(text: str, what: str, lines: bool = False) -> str:
+    """`text` stripped; refused when it holds a character that shows as something else than was typed
+    (a terminal escape, a bidirectional override). `lines` lets line breaks through (notes)."""
+    bad = untypable(text, lines)
+    if bad is not None:
+        raise ProjectError(f"{what} holds a control character ({bad}); type it again without it")
+    return text.strip()
+
+
+def check_tag(tag: str) -> str:
+    """An asset's tag as typed, stripped; refused when empty or holding a control character."""
+    tag = check_typed(tag, "The asset's tag")
+    if not tag:
+        raise ProjectError("An asset needs a tag (e.g. P-101-A)")
+    return tag
+
+
 @dataclass(frozen=True)
 class ReviewMark:
     """A result signed by a reviewer: the mask file, who (not empty) and when (ISO 8601; default now)."""
@@ -122,8 +140,8 @@ class ReviewMark:
 
     def values(self) -> dict[str, Any]:
         """The results table's columns of a reviewed result."""
-        if not self.by.strip():
+        by = check_typed(self.by, "The reviewer's name")
+        if not by:
             raise ProjectError("A review needs the reviewer's name")
         at = self.at or now_utc()
-        by = self.by.strip()
         return dict(review_state=REVIEWED, reviewed_mask=str(self.mask), reviewed_by=by, reviewed_at=at)

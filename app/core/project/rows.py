@@ -8,18 +8,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.core.errors import ProjectError
-from app.core.project.records import Asset, Inspection, PhotoEntry, StoredPhoto, StoredResult
+from app.core.project.records import (
+    Asset,
+    Inspection,
+    PhotoEntry,
+    StoredPhoto,
+    StoredResult,
+    check_tag,
+    check_typed,
+)
 from app.core.project.schema import current_metadata, now_utc
 from app.core.record import PhotoRecord
 
 _MD, T = current_metadata()
-
-
-def check_tag(tag: str) -> str:
-    tag = tag.strip()
-    if not tag:
-        raise ProjectError("An asset needs a tag (e.g. P-101-A)")
-    return tag
 
 
 def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.RowMapping:
@@ -27,6 +28,7 @@ def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.Ro
     unknown = set(fields) - {"name", "location", "material", "notes"}
     if unknown:
         raise ValueError(f"unknown asset fields: {sorted(unknown)}")
+    fields = {k: check_typed(v, f"The asset's {k}", lines=k == "notes") for k, v in fields.items()}
     row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
     if row is None:
         insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))

@@ -28,6 +28,8 @@ from app.core.project.records import (
     StoredPhoto,
     StoredResult,
     check_date,
+    check_tag,
+    check_typed,
 )
 from app.core.project.schema import now_utc
 from app.core.project.trend import Trend, build_trend
@@ -255,7 +257,7 @@ class Project:
 
     def ensure_asset(self, tag: str, **fields: str) -> Asset:
         """The asset with this tag, made if new; given `fields` (name, location, ...) are updated."""
-        tag = rows.check_tag(tag)
+        tag = check_tag(tag)
         with self._write() as conn:
             return rows.to_asset(rows.ensure_asset(conn, tag, fields))
 
@@ -269,7 +271,8 @@ class Project:
     ) -> AddOutcome:
         """Store analysed photos in the inspection (asset, date, inspector), made if new, in ONE
         transaction; a photo whose SHA-256 the inspection already holds is left as it is."""
-        asset_tag, inspector = rows.check_tag(asset_tag), inspector.strip()
+        asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
+        notes = check_typed(notes, "The inspection's notes", lines=True)
         check_date(date)
         p = T["photos"]
         with self._write() as conn:
@@ -299,7 +302,9 @@ class Project:
         typed wrong, a name missing. An asset left with no inspection and no details goes."""
         check_date(date)
         with self._write() as conn:
-            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector.strip(), notes.strip())
+            inspector = check_typed(inspector, "The inspector's name")
+            notes = check_typed(notes, "The inspection's notes", lines=True)
+            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes)
 
     def remove_inspection(self, inspection_id: int) -> int:
         """Remove the inspection, its photos' records and results from the project; the photo files stay
