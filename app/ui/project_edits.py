@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_texts import ASSET_FIELDS, inspection_label
+from app.ui.project_texts import ASSET_FIELDS, correction_text, inspection_label
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
@@ -191,7 +191,7 @@ class ProjectEdits(QObject):
         self, inspection: Inspection, tag: str, date: _dt.date, inspector: str, notes: str
     ) -> Worker | None:
         after = replace(inspection, asset_tag=tag, date=date, inspector=inspector, notes=notes)
-        text = f"Corrected the inspection {inspection_label(inspection)}: now {inspection_label(after)}."
+        text = correction_text(inspection, after)
         return self._start(
             lambda p: p.correct_inspection(inspection.id, tag, date, inspector, notes),
             lambda _none: text,

@@ -23,7 +23,7 @@ from app.core.figures import percent_text
 from app.core.project import Project
 from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_texts import REVIEWED_MARK, asset_text, review_mark, stored_figures_text
+from app.ui.project_texts import REVIEWED_MARK, asset_text, inspection_text, review_mark, stored_figures_text
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
 
@@ -288,11 +288,19 @@ class ProjectPanelWidget(QWidget):
             self.photo_activated.emit(key)
 
     def _show_picked(self, view: ProjectView) -> None:
-        """Under the tree: the picked asset's details or the picked photo's stored figures (no query)."""
+        """Under the tree: the picked asset's details, inspection's summary or photo's stored figures
+        (no query)."""
         kind, key = self._picked()
         asset = view.asset(key) if kind == "asset" else None  # type: ignore[arg-type]
+        inspection = (
+            next((i for i in view.inspections() if i.id == key), None) if kind == "inspection" else None
+        )
         if asset is not None:
             self.figures.setText(asset_text(asset))
+        elif inspection is not None:
+            self.figures.setText(
+                inspection_text(inspection, view.latest_results([inspection.id])[inspection.id])
+            )
         elif kind == "photo":
             self.figures.setText(stored_figures_text(view.latest_result(key)))  # type: ignore[arg-type]
         else:

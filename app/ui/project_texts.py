@@ -1,12 +1,13 @@
 """What the project panel, Compare and the tree say of stored things, as plain text: a photo's stored
-figures, an asset's details, an inspection's name, a photo's review mark."""
+figures, an asset's details, an inspection's name and summary, a photo's review mark."""
 
 from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Inspection, StoredResult
+from app.core.project.trend import trend_row
 from app.core.report_header import time_text
-from app.core.text import provider_name
+from app.core.text import counted, provider_name
 
 
 def stored_figures_text(result: StoredResult | None) -> str:
@@ -54,6 +55,47 @@ def inspection_label(inspection: Inspection) -> str:
     """ "P-101-A 2024-05-17 by A. Inspector" (without "by" when nobody is named)."""
     who = f" by {inspection.inspector}" if inspection.inspector else ""
     return f"{inspection.asset_tag} {inspection.date.isoformat()}{who}"
+
+
+def inspection_text(inspection: Inspection, results: list[StoredResult]) -> str:
+    """The inspection in a few lines for the panel: its photos and how many are reviewed, its figures as
+    the trend counts them (newest result of each photo), and its notes."""
+    row = trend_row(inspection, results)
+    flagged = sum(r.needs_review and not r.is_reviewed for r in results)
+    lines = [
+        f"Inspection {inspection_label(inspection)}",
+        f"{counted(inspection.photo_count, 'photo')}: {row.reviewed} reviewed, {flagged} flagged for review",
+    ]
+    if row.corroded_share_mean is not None and row.corroded_share_max is not None:
+        mean, worst = (
+            percent_text(row.corroded_share_mean, unit=True),
+            percent_text(row.corroded_share_max, unit=True),
+        )
+        lines.append(f"Corroded share of the asset: mean {mean}, worst photo {worst}")
+        lines.append(f"Worst grades: ASTM D610 {row.d610_worst}, ISO 4628-3 Ri {row.iso_worst}")
+    else:
+        lines.append("No photo with an asset in view: no figures")
+    lines.append(
+        f"Notes: {inspection.notes}" if inspection.notes else "No notes (Correct inspection… adds them)."
+    )
+    return "\n".join(lines)
+
+
+def correction_text(before: Inspection, after: Inspection) -> str:
+    """What a correction changed, in words: "Corrected P-7 2024-05-01 by Ann: date 2024-05-02, notes."."""
+    changes = [
+        f"{what} {new}" if new else f"{what} removed"
+        for what, old, new in (
+            ("asset", before.asset_tag, after.asset_tag),
+            ("date", before.date.isoformat(), after.date.isoformat()),
+            ("inspector", before.inspector, after.inspector),
+        )
+        if old != new
+    ]
+    if before.notes != after.notes:
+        changes.append("notes" if after.notes else "notes removed")
+    said = ", ".join(changes) if changes else "nothing changed"
+    return f"Corrected the inspection {inspection_label(before)}: {said}."
 
 
 REVIEWED_MARK, REVIEW_MARK = "✔", "⚠"

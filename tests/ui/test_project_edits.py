@@ -54,10 +54,28 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     _read(qtbot, win)
     assert _inspections(target)[0] == (dt.date(2023, 5, 2), "A. Prüfer", "date typed wrong on site", 3)
     assert win.projects.panel.tree.topLevelItem(0).child(0).text(0) == "2023-05-02 · A. Prüfer"
-    corrected = (
-        "Corrected the inspection P-101-A 2022-05-01 by inspector 0: now P-101-A 2023-05-02 by A. Prüfer."
+    said = (
+        "Corrected the inspection P-101-A 2022-05-01 by inspector 0: "
+        "date 2023-05-02, inspector A. Prüfer, notes."
     )
-    assert corrected in win.banner.text
+    assert said in win.banner.text
+    _pick_inspection(win, 0)  # the panel sums the inspection up, its notes included
+    lines = win.projects.panel.figures.text().splitlines()
+    assert lines[0] == "Inspection P-101-A 2023-05-02 by A. Prüfer"
+    assert lines[1].startswith("3 photos: 0 reviewed, ") and lines[1].endswith(" flagged for review")
+    assert lines[2].startswith("Corroded share of the asset: mean ") and ", worst photo " in lines[2]
+    assert lines[3].startswith("Worst grades: ASTM D610 ") and lines[-1] == "Notes: date typed wrong on site"
+
+
+def test_a_correction_says_what_it_changed(qapp) -> None:
+    from app.core.project import Inspection
+    from app.ui.project_texts import correction_text
+
+    before = Inspection(1, 1, "P-7", dt.date(2024, 5, 1), "Ann", "", 2)
+    notes_only = correction_text(before, Inspection(1, 1, "P-7", dt.date(2024, 5, 1), "Ann", "north side", 2))
+    assert notes_only == "Corrected the inspection P-7 2024-05-01 by Ann: notes."  # not "now" the same label
+    moved = correction_text(before, Inspection(1, 2, "P-8", dt.date(2024, 5, 1), "", "", 2))
+    assert moved == "Corrected the inspection P-7 2024-05-01 by Ann: asset P-8, inspector removed."
 
 
 def test_a_correction_onto_another_inspection_is_refused(qtbot, project_window) -> None:  # noqa: F811
