@@ -208,7 +208,8 @@ class CompareDialog(QDialog):
             grid.addWidget(self.views[side], 2, side)
             self.figure_labels[side].setWordWrap(True)
             self.figure_labels[side].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            grid.addWidget(self.figure_labels[side], 3, side)
+            self.figure_labels[side].setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.figure_labels[side], 3, side)  # both sides' figures start on one line
             grid.setColumnStretch(side, 1)
             self.inspection_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._fill_photos(s))
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.core.analysis import analyze_rgb
 from app.core.overlay import blend_overlay
@@ -56,6 +57,9 @@ def test_each_side_fits_its_pane_and_zooms_in_proportion(qtbot, two_sizes, tiny_
     assert rx == pytest.approx(lx, abs=0.02), "the same part of the frame on both sides"
     for label in dialog.figure_labels:
         assert "Corroded share" in label.text()
+    # both sides' figures start on one line: a side with more lines (a review reason) does not centre
+    # the other's few lines beside it
+    assert all(label.alignment() & Qt.AlignmentFlag.AlignTop for label in dialog.figure_labels)
 
 
 def test_both_sides_show_their_overlay(qtbot, two_sizes, tiny_model):
