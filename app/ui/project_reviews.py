@@ -47,6 +47,7 @@ class ProjectReviews(QObject):
     stored = Signal(object)  # [StoredReview] of signed masks the project holds the photos of
     progressed = Signal(int, int)  # (photos stored, photos queued) while reviews are being stored
     settled = Signal()  # the last review job under way ended (stored, failed or cancelled)
+    failed = Signal(str)  # a review job's message: nothing of its photos was stored
 
     def __init__(self, projects: ProjectsHost) -> None:
         super().__init__(projects)  # type: ignore[arg-type]  # the host is the ProjectUi QObject
@@ -75,10 +76,12 @@ class ProjectReviews(QObject):
         worker.signals.progressed.connect(self._one_stored)
         worker.signals.finished.connect(self._job_ended)
         worker.signals.returned.connect(self._on_stored)
-        worker.signals.failed.connect(
-            lambda msg: window.show_message(f"The review was not stored in the project: {msg}", "error")
-        )
+        worker.signals.failed.connect(self._on_failed)
         return window.controller.pool.start(worker.with_callbacks())
+
+    def _on_failed(self, message: str) -> None:
+        self.projects.window.show_message(f"The review was not stored in the project: {message}", "error")
+        self.failed.emit(message)
 
     def _one_stored(self) -> None:
         self._done += 1
@@ -100,10 +103,12 @@ class ProjectReviews(QObject):
         self.stored.emit(held)
 
     def wait_then(
-        self, parent: QWidget, then: Callable[[], None], kept: Callable[[], None]
+        self, parent: QWidget, then: Callable[[], None], kept: Callable[[bool], None]
     ) -> QProgressDialog:
         """A window-modal dialog while the reviews are stored: `then` runs once they are (the window
-        closes), `kept` if the user keeps the window open instead (the storing goes on)."""
+        closes); `kept(False)` if the user keeps the window open instead (the storing goes on),
+        `kept(True)` if a review failed (the window stays, so its message is read)."""
+        failures: list[str] = []
         dialog = QProgressDialog(parent)
         dialog.setObjectName("reviews_wait")
         dialog.setWindowTitle("Storing reviews")
@@ -121,21 +126,28 @@ class ProjectReviews(QObject):
                 f"{counted(queued, 'photo')}. Each runs the model on its photo."
             )
 
-        def settled() -> None:
+        def stop_listening() -> None:
             self.progressed.disconnect(show)
             self.settled.disconnect(settled)
+            self.failed.disconnect(failures.append)
+
+        def settled() -> None:
+            stop_listening()
             dialog.canceled.disconnect(keep)
             dialog.close()
-            then()
+            if failures:
+                kept(True)
+            else:
+                then()
 
         def keep() -> None:
-            self.progressed.disconnect(show)
-            self.settled.disconnect(settled)
-            kept()
+            stop_listening()
+            kept(False)
 
         show(self._done, self._queued)
         self.progressed.connect(show)
         self.settled.connect(settled)
+        self.failed.connect(failures.append)
         dialog.canceled.connect(keep)
         dialog.open()
         return dialog

@@ -62,9 +62,12 @@ class Quitting:
         self.wait = None
         QTimer.singleShot(0, self.window.close)  # after the dialog's own signal has returned
 
-    def _kept(self) -> None:
+    def _kept(self, failed: bool) -> None:
         self.wait = None
         self._confirmed = False
-        self.window.show_status(
-            "The window stays open; the reviews are still being stored in the project.", 10000
-        )
+        if failed:  # the banner holds the reason; closing now would take it away unread
+            self.window.show_status("The window stays open: a review was not stored in the project.", 10000)
+        else:
+            self.window.show_status(
+                "The window stays open; the reviews are still being stored in the project.", 10000
+            )

@@ -235,11 +235,14 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     assert "Review stored in the project: photo_000.png in P-101-A 2024-05-01" in said
 
 
-def _quit_while_storing_a_review(qtbot, win, monkeypatch, seconds: float) -> tuple[int, QProgressDialog]:
-    """Sign a stored photo's mask, quit with Save all while its review takes `seconds` to store: the
-    photo's id and the dialog the window waits in."""
+def _quit_while_storing_a_review(
+    qtbot, win, monkeypatch, seconds: float, fail: bool = False
+) -> tuple[int, QProgressDialog]:
+    """Sign a stored photo's mask, quit with Save all while its review takes `seconds` to store (and
+    then fails, with `fail`): the photo's id and the dialog the window waits in."""
     import time
 
+    from app.core.errors import ProjectError
     from app.ui import project_reviews, review_actions
 
     item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
@@ -251,6 +254,8 @@ def _quit_while_storing_a_review(qtbot, win, monkeypatch, seconds: float) -> tup
 
     def slow_store(*args, **kwargs):  # a review that takes a while (a large photo, a far server)
         time.sleep(seconds)
+        if fail:
+            raise ProjectError("the project is read-only")
         return real_store(*args, **kwargs)
 
     monkeypatch.setattr(project_reviews, "store_review", slow_store)
@@ -297,6 +302,22 @@ def test_keeping_the_window_open_while_reviews_are_stored_loses_nothing(
         latest = project.latest_result(photo_id)
     assert latest is not None and latest.review_state == "reviewed"
     assert win.close()  # nothing left to ask or wait for
+
+
+def test_a_review_that_fails_while_quitting_keeps_the_window_open_with_its_reason(
+    qtbot,
+    project_window,  # noqa: F811
+    monkeypatch,
+) -> None:
+    win, _target = project_window
+    _photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 0.3, fail=True)
+    qtbot.waitUntil(lambda: not win.projects.reviews.storing, timeout=TIMEOUT_MS)
+    qtbot.wait(100)  # a close, had one been queued, would have run by now
+    assert win.isVisible() and not dialog.isVisible()
+    assert "The review was not stored in the project: the project is read-only" in win.banner.text
+    assert (
+        win.statusBar().currentMessage() == "The window stays open: a review was not stored in the project."
+    )
 
 
 def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:
