@@ -69,6 +69,29 @@ def describe(inspection: Inspection) -> str:
     return f"{safe_text(inspection.asset_tag)} {inspection.date}{who}: {photos}{notes}"
 
 
+def photo_lines(project: Project, inspection: Inspection) -> list[str]:
+    """One line per photo: where it is, its newest figures and whether they are reviewed or flagged."""
+    from app.core.figures import percent_text
+
+    newest = {r.photo_id: r for r in project.latest_results([inspection.id])[inspection.id]}
+    lines = []
+    for photo in project.photos(inspection.id):
+        where = safe_text(photo.path, 400) + ("" if project.photo_file(photo) else " (missing: relocate)")
+        result = newest.get(photo.id)
+        if result is None:
+            lines.append(f"{where}: no result")
+            continue
+        share = percent_text(result.corroded_share, unit=True)
+        grade = result.record.get("astm_d610_with_distribution") or result.astm_d610  # "2-S" as elsewhere
+        d610 = "no grade" if result.astm_d610 is None else f"ASTM D610 {safe_text(grade)}"
+        if result.is_reviewed:
+            state = f"reviewed by {safe_text(result.reviewed_by or 'someone')}"
+        else:
+            state = "needs review" if result.needs_review else "no review needed"
+        lines.append(f"{where}: {share}, {d610}, {state}")
+    return lines
+
+
 def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) -> Inspection:
     """The asset's inspection on `date` by `inspector`; ProjectError naming the ones it has otherwise."""
     held = project.inspections(tag.strip())
@@ -107,6 +130,8 @@ def run(project: Project, args: argparse.Namespace) -> int:
         return EXIT_OK
     if all(c is None for c in changes):
         print(describe(inspection))
+        for line in photo_lines(project, inspection):
+            print(f"  {line}")
         return EXIT_OK
     tag = (args.set_asset or inspection.asset_tag).strip()
     date = args.set_date or inspection.date
@@ -120,8 +145,10 @@ def run(project: Project, args: argparse.Namespace) -> int:
 def _remove_photo(project: Project, inspection: Inspection, name: str, confirmed: bool) -> int:
     photos = project.photos(inspection.id)
     found = [p for p in photos if name in (p.path, PurePath(p.path).name)]
-    if len(found) != 1:
-        held = ", ".join(safe_text(PurePath(p.path).name) for p in photos)
+    if len(found) != 1:  # the paths of the photos that share the name, else every photo's name
+        held = ", ".join(safe_text(p.path, 400) for p in found) or ", ".join(
+            safe_text(PurePath(p.path).name) for p in photos
+        )
         why = "no photo" if not found else f"{len(found)} photos"
         named = safe_text(name)
         raise ProjectError(f"{describe(inspection)} holds {why} named {named!r} (give the path): {held}")

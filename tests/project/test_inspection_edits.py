@@ -94,7 +94,14 @@ def _inspection(target: str, *extra: str) -> int:
 def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspections, capsys) -> None:
     target, _folders = two_inspections
     assert _inspection(target, "--date", "2022-06-01", "--inspector", "ann") == 0
-    assert capsys.readouterr().out == "P-7 2022-06-01 by ann: 2 photos\n"
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "P-7 2022-06-01 by ann: 2 photos" and len(shown) == 3  # and a line per photo
+    with Project.open(target) as project:
+        first = project.inspections("P-7")[0]
+        (one, two), results = project.photos(first.id), project.latest_results([first.id])[first.id]
+    for line, photo, result in zip(shown[1:], (one, two), results, strict=True):
+        assert line.startswith(f"  {photo.path}: {result.corroded_share:.2f} %, ASTM D610 ")
+        assert line.endswith("needs review" if result.needs_review else "no review needed")
     with pytest.raises(SystemExit):
         _inspection(target, "--date", "2022-13-01")
     assert "not a date (YYYY-MM-DD): '2022-13-01'" in capsys.readouterr().err
@@ -150,6 +157,27 @@ def test_the_command_removes_one_photo_by_name_with_confirmation(two_inspections
     assert f"{name} from the inspection P-7 2022-06-01; the file stays." in capsys.readouterr().out
     with Project.open(target) as project:
         assert [i.photo_count for i in project.inspections()] == [1, 2]
+
+
+@pytest.mark.parametrize("target", ["sqlite"], indirect=True)
+def test_two_photos_of_one_name_are_told_apart_by_their_paths(
+    target: str, tmp_path, tiny_model, capsys
+) -> None:
+    folders = [photo_folder(tmp_path / side, 1, 0.1 + 0.3 * n, seed=n) for n, side in enumerate("ab")]
+    photos = [next(f.iterdir()) for f in folders]
+    same = [p.rename(p.with_name("x.png")) for p in photos]  # two cameras' "x.png" in one inspection
+    with Project.create(target) as project:
+        add_inspection_photos(project, tiny_model, "P-7", FIRST, same, "ann")
+    which = ["--date", "2022-06-01", "--inspector", "ann"]
+    assert _inspection(target, *which, "--remove-photo", "x.png", "--yes") == 2
+    assert f"holds 2 photos named 'x.png' (give the path): {same[0]}, {same[1]}" in capsys.readouterr().err
+    assert _inspection(target, *which, "--remove-photo", str(same[1]), "--yes") == 0
+    assert _inspection(target, *which) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[-2] == "P-7 2022-06-01 by ann: 1 photo" and shown[-1].startswith(f"  {same[0]}: ")
+    same[0].unlink()
+    assert _inspection(target, *which) == 0
+    assert " (missing: relocate): " in capsys.readouterr().out
 
 
 def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_holding_it(
