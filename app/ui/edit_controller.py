@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are always exact)
 BACKGROUND_UNDO_BYTES = 16 * 1024 * 1024  # undo kept for each photo not on screen
+EDITED_AFTER_REVIEW = "Edited after the review: mark it reviewed again to sign it"
 
 
 @dataclass(eq=False)
@@ -247,7 +248,7 @@ class EditController(QObject):
             self._push_figures()
             if session.review.is_reviewed and box is not None:
                 session.review = ReviewState()
-                self.message.emit("Edited after the review: mark it reviewed again to sign it", "warning")
+                self.message.emit(EDITED_AFTER_REVIEW, "warning")
                 self.session_changed.emit(session)
             self.edited.emit()
         elif not self._timer.isActive():

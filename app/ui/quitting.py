@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtWidgets import QDialog
 
 from app.ui import questions
 from app.ui.host import WindowHost
@@ -31,7 +31,7 @@ class Quitting:
     def __init__(self, window: QuittingHost) -> None:
         self.window = window
         self._confirmed = False  # the quit's questions were answered; a wait for reviews may follow
-        self.wait: QProgressDialog | None = None
+        self.wait: QDialog | None = None
 
     def ready(self) -> bool:
         """True when the window may close now; otherwise it asked, or waits, or the user said no."""

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QProgressDialog, QPushButton
+from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton
 
 from app.core.project import Project
 from app.ui.project_panel_widget import ROLE
@@ -237,7 +237,7 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
 
 def _quit_while_storing_a_review(
     qtbot, win, monkeypatch, seconds: float, fail: bool = False
-) -> tuple[int, QProgressDialog]:
+) -> tuple[int, QDialog]:
     """Sign a stored photo's mask, quit with Save all while its review takes `seconds` to store (and
     then fails, with `fail`): the photo's id and the dialog the window waits in."""
     import time
@@ -260,9 +260,10 @@ def _quit_while_storing_a_review(
 
     monkeypatch.setattr(project_reviews, "store_review", slow_store)
     assert not win.close()  # not yet: the review is under way
-    dialog = win.findChild(QProgressDialog, "reviews_wait")
+    dialog = win.findChild(QDialog, "reviews_wait")
     assert dialog is not None and dialog.isVisible()
-    assert dialog.labelText().startswith("Storing the signed masks' reviews in the project before closing")
+    said = dialog.findChild(QLabel).text()
+    assert said.startswith("Storing the signed masks' reviews in the project before closing")
     return item.data(0, ROLE)[1], dialog
 
 
@@ -273,7 +274,7 @@ def test_a_review_saved_while_quitting_reaches_the_project_before_the_window_clo
 ) -> None:
     win, target = project_window
     photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 0.5)
-    assert "0 of 1 photo." in dialog.labelText()
+    assert "0 of 1 photo." in dialog.findChild(QLabel).text() and dialog.findChild(QProgressBar).value() == 0
     qtbot.waitUntil(lambda: not win.isVisible(), timeout=TIMEOUT_MS)  # the window answered meanwhile
     assert not dialog.isVisible()
     with Project.open(target) as project:
@@ -289,7 +290,7 @@ def test_keeping_the_window_open_while_reviews_are_stored_loses_nothing(
 ) -> None:
     win, target = project_window
     photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 1.0)
-    keep = dialog.findChild(QPushButton)
+    keep = dialog.findChild(QPushButton, "keep_open")
     assert keep.text() == "Keep the window open"
     qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
     assert win.isVisible() and not dialog.isVisible()
@@ -318,6 +319,51 @@ def test_a_review_that_fails_while_quitting_keeps_the_window_open_with_its_reaso
     assert (
         win.statusBar().currentMessage() == "The window stays open: a review was not stored in the project."
     )
+
+
+def test_closing_without_waiting_ends_the_review_jobs_connections_and_closes(
+    qtbot,
+    project_window,  # noqa: F811
+    monkeypatch,
+) -> None:
+    from app.core.project import Project as StoreProject
+
+    aborted = []
+    real_abort = StoreProject.abort
+
+    def abort(project) -> None:  # a stalled server's query would fail at once (tested in the store)
+        aborted.append(project.location.display)
+        real_abort(project)
+
+    monkeypatch.setattr(StoreProject, "abort", abort)
+    win, target = project_window
+    _photo_id, dialog = _quit_while_storing_a_review(qtbot, win, monkeypatch, 0.5)
+    leave = dialog.findChild(QPushButton, "close_without_waiting")
+    assert "until their masks are saved again" in leave.toolTip()
+    qtbot.mouseClick(leave, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=TIMEOUT_MS)
+    assert aborted.count(str(target)) == 2  # the job's own connection, and the panel's
+    assert "not stored" not in win.banner.text
+
+
+def test_a_job_that_opens_its_project_after_the_window_gave_up_ends_at_once(tmp_path, monkeypatch) -> None:
+    from app.core.project import Project as StoreProject
+    from app.ui.project_reviews import OpenProjects
+
+    aborted = []
+    monkeypatch.setattr(StoreProject, "abort", lambda project: aborted.append(project))
+    held = OpenProjects()
+    with (
+        StoreProject.create(tmp_path / "a.corroscope") as first,
+        StoreProject.create(tmp_path / "b.corroscope") as late,
+    ):
+        held.add(first)
+        held.abort_all()
+        assert aborted == [first]
+        held.add(late)  # its job got the connection after the abandon
+        assert aborted == [first, late]
+        held.discard(first)
+        held.discard(late)
 
 
 def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:

@@ -59,6 +59,21 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
     assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
 
 
+def test_signing_again_after_an_edit_takes_the_banners_warning_away(qtbot, opened, monkeypatch) -> None:
+    from app.ui.review_dialog import ReviewDialog
+
+    win, path = opened
+    signed = ReviewDialog(path.name, "Ann Inspector")
+    monkeypatch.setattr(win.editing.review, "ask_inspector", lambda _name="": signed)
+    _paint(qtbot, win)
+    win.editing.review.mark_reviewed()
+    _paint(qtbot, win, "background")  # an edit after the sign-off: the banner says to sign again
+    assert win.banner.text == "Edited after the review: mark it reviewed again to sign it"
+    win.editing.review.mark_reviewed()
+    assert win.banner.text == ""  # signed again: no warning left over a signed mask
+    assert win.figures.review_label.text().startswith("✔ Reviewed by Ann Inspector")
+
+
 def test_a_smart_select_click_without_a_box_changes_nothing_and_says_what_to_do(qtbot, opened) -> None:
     win, _path = opened
     before = win.controller.result.labels.copy()
