@@ -166,6 +166,7 @@ _ADDED = (
     *(f"{k}_file" for k in OUTPUT_KINDS),
     *REVIEW_COLUMNS,
     "model_accuracy",  # the model's typical error, one line (app.core.model_accuracy)
+    "reviewed_mask_file",  # the signed (or edited) mask the figures came from, for the audit
 )
 
 

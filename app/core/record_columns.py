@@ -103,6 +103,7 @@ def csv_values(
         "reviewed_by": d.get("reviewed_by") or "",
         "reviewed_at": d.get("reviewed_at") or "",
         "model_accuracy": d.get("model_accuracy") or "",
+        "reviewed_mask_file": d.get("reviewed_mask") or "",
     }
 
 

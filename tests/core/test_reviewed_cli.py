@@ -55,6 +55,7 @@ def _check_figures_equal_the_mask(
     patches = patch_stats(labels, DEFAULT_CLASSES)
     assert record["patch_count"] == (None if patches is None else patches.count)
     assert record["labels_source"] == row["source"] == source
+    assert row["reviewed_mask_file"] == record["reviewed_mask"] and row["reviewed_mask_file"].endswith(".png")
     # a reviewed map has no range: the range comes from the model's probabilities
     assert record["corroded_share_low"] is None and row["corroded_share_low"] == ""
     assert row["corroded_share"] == ("" if want_share is None else f"{want_share:.4f}")

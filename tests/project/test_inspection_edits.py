@@ -4,6 +4,7 @@ refused, the photo files stay."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -219,6 +220,10 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
         listed = cli_lines(target)
         assert "  2022-06-01  ann  2 photos (1 reviewed)" in listed
         assert "  2024-06-01  ann  2 photos" in listed
+        assert cli.main(["project", "export", target, "--out", str(tmp_path / "export")]) == 0
+        with open(tmp_path / "export" / "project.csv", encoding="utf-8-sig", newline="") as f:
+            rows = {r["photo_path"]: r for r in csv.DictReader(f) if r["inspection_date"] == "2022-06-01"}
+        assert (rows[str(photo)]["source"], rows[str(photo)]["reviewed_mask_file"]) == ("reviewed", str(mask))
         other = tmp_path / "not-in-project.png"
         other.write_bytes(b"\x89PNG" + photo.read_bytes()[4:] + b"x")  # other content: not a stored photo
         assert store_review(project, tiny_model, other, mask).inspections == ()
