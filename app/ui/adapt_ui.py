@@ -45,12 +45,34 @@ def reviewed_photos(window, photos: list[Path] | None = None) -> list[tuple[Path
     return pairs
 
 
+def project_reviewed_photos(window) -> list[tuple[Path, Path]]:
+    """(photo, signed mask) of each photo the open project holds with a reviewed result, where both files
+    are found (a photo stored in two inspections counts once)."""
+    projects = getattr(window, "projects", None)
+    view = None if projects is None or projects.project is None else projects.view
+    if view is None:
+        return []
+    pairs, seen = [], set()
+    for inspection in view.inspections():
+        for photo in view.photos(inspection.id):
+            result = view.latest_result(photo.id)
+            if result is None or not result.is_reviewed or not result.reviewed_mask or photo.sha256 in seen:
+                continue
+            path, mask = view.photo_file(photo), Path(result.reviewed_mask)
+            if path is not None and mask.is_file():
+                seen.add(photo.sha256)
+                pairs.append((path, mask))
+    return pairs
+
+
 @dataclass(frozen=True)
 class AdaptPlan:
-    """The reviewed masks on disk, and the photos signed in this window whose masks are not saved yet."""
+    """The reviewed masks on disk, and the photos signed in this window whose masks are not saved yet;
+    `holder` names the photos looked at, with its verb."""
 
     saved: list[tuple[Path, Path]]
     unsaved: list  # EditSession: signed, not saved
+    holder: str = "these photos have"
 
     @property
     def count(self) -> int:
@@ -58,24 +80,42 @@ class AdaptPlan:
 
 
 def adapt_plan(window) -> AdaptPlan:
+    """The batch's reviewed photos; else, with a project open and one of its photos (or none) shown, the
+    project's; else the shown photo's folder's."""
+    stored = None if window.batch.paths() else _project_photos(window)
+    if stored is not None:
+        saved = project_reviewed_photos(window)
+        unsaved = _unsaved_signed(window, stored, {p for p, _ in saved})
+        return AdaptPlan(saved, unsaved, "the project has")
     candidates = _candidate_photos(window)
     saved = reviewed_photos(window, candidates)
+    return AdaptPlan(saved, _unsaved_signed(window, set(candidates), {p for p, _ in saved}))
+
+
+def _project_photos(window) -> set[Path] | None:
+    """The open project's photo files when the adaptation should learn from the project (no photo on
+    screen, or one of its photos); None otherwise."""
+    projects = getattr(window, "projects", None)
+    view = None if projects is None or projects.project is None else projects.view
+    if view is None:
+        return None
+    files = {Path(p.path) for i in view.inspections() for p in view.photos(i.id)}
+    result = window.controller.result
+    return files if result is None or result.path in files else None
+
+
+def _unsaved_signed(window, wanted: set[Path], have: set[Path]) -> list:
+    """The sessions of `wanted` photos signed in this window whose masks are not saved yet."""
     editing = getattr(window, "editing", None)
     if editing is None:
-        return AdaptPlan(saved, [])
-    have = {photo for photo, _mask in saved}
-    wanted = set(candidates)
-    unsaved = [
-        s
-        for s in editing.edits.unsaved_sessions()
-        if is_signed(s.review) and s.path in wanted and s.path not in have
-    ]
-    return AdaptPlan(saved, unsaved)
+        return []
+    sessions = editing.edits.unsaved_sessions()
+    return [s for s in sessions if is_signed(s.review) and s.path in wanted and s.path not in have]
 
 
 def too_few_text(plan: AdaptPlan, least: int) -> str:
     return (
-        f"Adaptation needs at least {least} reviewed photos; these photos have {plan.count} "
+        f"Adaptation needs at least {least} reviewed photos; {plan.holder} {plan.count} "
         f"({len(plan.saved)} with a saved reviewed mask, {len(plan.unsaved)} signed in this window and not "
         "saved yet). Review more photos (Edit ▸ Mark reviewed…; File ▸ Save corrected mask keeps the mask), "
         "then adapt. The base model stays in use."

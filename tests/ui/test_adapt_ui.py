@@ -117,3 +117,39 @@ def test_photos_signed_in_the_window_are_saved_first_when_the_user_agrees(
         assert saved.review.reviewed_by == "Ann Inspector"
     assert not win.editing.edits.unsaved_sessions(), "what was saved counts as saved"
     win.controller.shutdown()
+
+
+def test_with_a_project_open_adaptation_learns_from_its_reviewed_photos(qtbot, settings, tmp_path):
+    import datetime as dt
+
+    from app.core.model import SegmentationModel
+    from app.core.project import Project, add_inspection_photos
+    from app.core.project.reviews import store_review
+    from app.ui.adapt_ui import adapt_plan
+    from tests.ui.test_projects import _read
+
+    photos, masks = _site(tmp_path, 6)  # the masks in a folder of their own, as a reviewer may keep them
+    base = site_model(tmp_path / "base.onnx")
+    target = tmp_path / "site.corroscope"
+    model = SegmentationModel.load(base, device="cpu")
+    with Project.create(target) as project:
+        for n, date in enumerate((dt.date(2024, 5, 1), dt.date(2025, 5, 1))):  # two inspections
+            add_inspection_photos(project, model, "P-1", date, photos[3 * n : 3 * n + 3])
+        for photo in photos[:4]:  # four signed reviews reached the project
+            store_review(project, model, photo, masks / f"{photo.stem}_mask.reviewed.png")
+    win = _window(qtbot, settings, base)
+    with qtbot.waitSignal(win.projects.project_changed, timeout=TIMEOUT_MS):
+        win.projects.open(target)
+    _read(qtbot, win)
+    plan = adapt_plan(win)  # no photo in the folder lookup's places, four in the project
+    assert plan.holder == "the project has" and [p for p, _m in plan.saved] == photos[:4]
+    win.actions["adapt_model"].trigger()
+    assert "at least 5 reviewed photos; the project has 4 (4 with a saved reviewed mask" in win.banner.text
+    with Project.open(target) as project:
+        store_review(project, model, photos[4], masks / "p4_mask.reviewed.png")
+    win.projects.panel.refresh()
+    _read(qtbot, win)
+    assert [p for p, _m in adapt_plan(win).saved] == photos[:5]
+    open_and_wait(qtbot, win, photos[5])  # a photo of the project on screen: still the project's
+    assert adapt_plan(win).holder == "the project has"
+    win.controller.shutdown()
