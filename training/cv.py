@@ -84,6 +84,9 @@ RECIPES: dict[str, list[str]] = {
     "weight-decay-1e-3-e20": [*SHIPPED, "--epochs", "20", "--weight-decay", "1e-3"],
     # a fifth of the photos without colour, so rust is told from yellow paint by texture as well as hue
     "grayscale-0.2-e20": [*SHIPPED, "--epochs", "20", "--grayscale", "0.2"],
+    # DeepLab's usual multi-scale training (0.5-2.0; here never below the crop), against scenes shot
+    # closer or farther than the training photos
+    "scale-0.5-2-e20": [*SHIPPED, "--epochs", "20", "--scale-range", "0.5", "2.0"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
     # judged on val.txt only before: soft Dice per photo, so a photo's small asset counts as a large one
     "dice-per-image-e20": [*SHIPPED, "--epochs", "20", "--dice-per-image"],

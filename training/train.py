@@ -60,6 +60,7 @@ class TrainConfig:
     rust_ground: float = 0.0  # chance per photo of its background repainted rust-brown
     repaint_asset: float = 0.0  # chance per photo of its asset pixels repainted a non-rust hue
     grayscale: float = 0.0  # chance per photo of its colour taken away (texture over hue)
+    scale_range: tuple[float, float] = (0.75, 1.25)  # random rescale before the crop
     extra_data: tuple[str, ...] = ()  # dataset folders whose every pair joins the training split
 
     @classmethod
@@ -68,6 +69,8 @@ class TrainConfig:
         values = {k: v for k, v in raw.items() if k in names}
         if "extra_data" in values:
             values["extra_data"] = tuple(values["extra_data"])
+        if "scale_range" in values:
+            values["scale_range"] = tuple(values["scale_range"])
         return cls(**values)
 
 
@@ -103,6 +106,14 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--crop", type=int, default=d.crop, help="random crop size for training; 0 = whole photo")
     p.add_argument("--input-size", type=int, default=d.input_size, help="photos are resized to this square")
+    p.add_argument(
+        "--scale-range",
+        type=float,
+        nargs=2,
+        default=d.scale_range,
+        metavar=("LOW", "HIGH"),
+        help="random rescale of each photo before the crop (never below the crop)",
+    )
     p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (after warm-up)")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", default=d.schedule, choices=("cosine", "poly"))
@@ -181,6 +192,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         rust_ground=a.rust_ground,
         repaint_asset=a.repaint_asset,
         grayscale=a.grayscale,
+        scale_range=tuple(a.scale_range),
         extra_data=tuple(str(Path(d).resolve()) for d in a.extra_data),
     )
     return config, a
@@ -297,6 +309,7 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
         rust_ground_probability=config.rust_ground,
         repaint_asset_probability=config.repaint_asset,
         grayscale_probability=config.grayscale,
+        scale_range=config.scale_range,
     )
     if not config.augment:
         plain = augment.AugmentConfig(crop=crop, flip=False, rotate90=False, scale_range=(1.0, 1.0))

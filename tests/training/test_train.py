@@ -12,7 +12,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from tests.training.conftest import TINY_UNET, train_argv  # noqa: E402
-from training.train import main  # noqa: E402
+from training.train import TrainConfig, main  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -107,8 +107,10 @@ def test_encoder_options_are_refused_for_unet(tiny_origin_dataset, tmp_path):
 def test_the_batch_mixings_are_trained_with_and_recorded(tiny_origin_dataset, tmp_path):
     out = tmp_path / "cp"
     mixing = ("--copy-paste", "0.5", "--rust-ground", "0.3", "--repaint-asset", "0.4", "--grayscale", "0.2")
+    mixing += ("--scale-range", "0.5", "2.0")
     argv = train_argv(tiny_origin_dataset, out, "--epochs", "1", *mixing)
     assert main(argv) == 0
     record = json.loads((out / "config.json").read_text())
     assert record["copy_paste"] == 0.5 and record["rust_ground"] == 0.3 and record["repaint_asset"] == 0.4
-    assert record["grayscale"] == 0.2
+    assert record["grayscale"] == 0.2 and record["scale_range"] == [0.5, 2.0]
+    assert TrainConfig.from_json(record).scale_range == (0.5, 2.0)
