@@ -12,20 +12,19 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from app.core.errors import OutputExistsError
 from app.core.files import atomic_write_bytes
 from app.core.project.records import Asset
-from app.core.project.trend import RateFit, Trend, TrendRow, falling_text, iso_text, reviewed_text
-from app.core.project.trend import rate_text as trend_rate_text
+from app.core.project.trend import (
+    TREND_TABLE_HEADER,
+    RateFit,
+    Trend,
+    TrendRow,
+    falling_text,
+    rate_text,
+    reviewed_text,
+    trend_table_row,
+)
 from app.report.pdf import Canvas, now_text, render
 
 MEAN_COLOUR, MAX_COLOUR, FIT_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90), QColor(30, 80, 170)
-
-
-def _share(v: float | None) -> str:
-    return "–" if v is None else f"{v:.2f}"
-
-
-def rate_text(trend: Trend) -> str:
-    """The rate sentence (`app.core.project.trend.rate_text`)."""
-    return trend_rate_text(trend)
 
 
 def render_asset_pdf(asset: Asset, trend: Trend, project_name: str) -> bytes:
@@ -60,24 +59,8 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.ensure_space(plot_h)
     _plot(c, trend.rows, QRectF(0, c.y, c.width, plot_h), trend.fit)
     c.y += plot_h + c.mm(4)
-    header = [
-        *("Date", "Inspector", "Photos", "Reviewed"),
-        *("Mean share %", "Worst share %", "D610 worst", "ISO worst"),
-    ]
-    body = [
-        [
-            r.date.isoformat(),
-            r.inspector or "–",
-            str(r.photos),
-            str(r.reviewed),
-            _share(r.corroded_share_mean),
-            _share(r.corroded_share_max),
-            "–" if r.d610_worst is None else str(r.d610_worst),
-            iso_text(r.iso_worst) or "–",
-        ]
-        for r in trend.rows
-    ]
-    c.table(header, body, [0.12, 0.17, 0.08, 0.1, 0.15, 0.15, 0.12, 0.11])
+    body = [trend_table_row(r) for r in trend.rows]
+    c.table(list(TREND_TABLE_HEADER), body, [0.12, 0.17, 0.08, 0.1, 0.15, 0.15, 0.12, 0.11])
     c.text(
         "Corroded share = corrosion / (corrosion + asset) in % of the asset, per photo; mean and worst over "
         "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri. "

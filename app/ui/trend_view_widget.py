@@ -7,11 +7,18 @@ import datetime as _dt
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.project import Trend
-from app.core.project.trend import falling_text, reviewed_text
-from app.report.project_pdf import rate_text
+from app.core.project.trend import TREND_TABLE_HEADER, falling_text, rate_text, reviewed_text, trend_table_row
 from app.ui.forms import plain_label
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
@@ -25,7 +32,8 @@ def _stamp(date: _dt.date) -> float:
 
 
 class TrendViewWidget(QWidget):
-    """Two plots sharing the date axis: the share curves above, the worst ASTM D610 grade below."""
+    """Two plots sharing the date axis: the share curves above, the worst ASTM D610 grade below; the
+    inspections' figures in a table under them, as the asset PDF lists them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,10 +60,18 @@ class TrendViewWidget(QWidget):
         self.fit_curve = self.share_plot.plot([], [], pen=fit_pen, name=FIT_NAME)
         grade_pen = pg.mkPen(GRADE_COLOUR, width=2)
         self.grade_curve = self.grade_plot.plot([], [], pen=grade_pen, symbol="o", symbolBrush=GRADE_COLOUR)
+        self.table = QTableWidget(0, len(TREND_TABLE_HEADER))
+        self.table.setObjectName("trend_table")
+        self.table.setHorizontalHeaderLabels(list(TREND_TABLE_HEADER))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.rate_label)
         layout.addWidget(self.share_plot, 3)
         layout.addWidget(self.grade_plot, 2)
+        layout.addWidget(self.table, 1)
 
     @staticmethod
     def _legend_below(plot: pg.PlotItem) -> None:
@@ -83,10 +99,28 @@ class TrendViewWidget(QWidget):
         lines = [f"{trend.asset_tag}: {rate_text(trend)}", falling_text(trend), reviewed_text(trend)]
         self.rate_label.setText("\n".join(line for line in lines if line))
         self.rate_label.setWordWrap(True)
+        self._fill_table(trend)
         stamps = [_stamp(r.date) for r in trend.rows]
         if stamps:  # the dates with a margin; the grade plot follows (linked)
             margin = max(MIN_MARGIN_S, 0.05 * (max(stamps) - min(stamps)))
             self.share_plot.setXRange(min(stamps) - margin, max(stamps) + margin, padding=0)
+
+    def _fill_table(self, trend: Trend) -> None:
+        self.table.setRowCount(len(trend.rows))
+        numbers = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for r, row in enumerate(trend.rows):
+            for c, text in enumerate(trend_table_row(row)):
+                item = QTableWidgetItem(text)
+                if c >= 2:  # counts, shares and grades line up on the right
+                    item.setTextAlignment(numbers)
+                self.table.setItem(r, c, item)
+
+    def table_cells(self) -> list[list[str]]:
+        """What the table shows, row by row (for tests)."""
+        return [
+            [self.table.item(r, c).text() for c in range(self.table.columnCount())]
+            for r in range(self.table.rowCount())
+        ]
 
     def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
         """What each curve shows (x: epoch seconds), for tests and exports."""
@@ -105,4 +139,4 @@ class TrendDialog(QDialog):
         self.view = TrendViewWidget(self)
         self.view.set_trend(trend)
         QVBoxLayout(self).addWidget(self.view)
-        self.resize(760, 560)
+        self.resize(760, 700)

@@ -190,3 +190,23 @@ def test_the_trend_says_how_many_photos_count_with_reviewed_figures(qtbot):
     qtbot.addWidget(view)
     view.set_trend(mixed)
     assert said in view.rate_label.text()
+
+
+def test_the_trend_window_lists_the_inspections_as_the_pdf_does(qtbot):
+    from app.ui.trend_view_widget import TrendViewWidget
+
+    rows = (
+        TrendRow(1, DATES[0], "J. Doe", 4, 1, 12.345, 30.0, 3, 5),
+        TrendRow(2, DATES[1], "", 2, 0, None, None, None, None),  # no asset in view on either photo
+    )
+    view = TrendViewWidget()
+    qtbot.addWidget(view)
+    view.set_trend(Trend("P-7", rows, None))
+    assert view.table_cells() == [
+        ["2020-01-01", "J. Doe", "4", "1", "12.35", "30.00", "3", "Ri 5"],
+        ["2021-01-01", "–", "2", "0", "–", "–", "–", "–"],
+    ]
+    header = [view.table.horizontalHeaderItem(c).text() for c in range(view.table.columnCount())]
+    assert header[:4] == ["Date", "Inspector", "Photos", "Reviewed"] and header[-1] == "ISO worst"
+    pdf = pdf_text(render_asset_pdf(Asset(1, "P-7"), Trend("P-7", rows, None), "site"))
+    assert "12.35" in pdf and "Ri 5" in pdf  # the same cells in the asset PDF

@@ -186,3 +186,23 @@ def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
         "" if row.d610_worst is None else str(row.d610_worst),
         "" if row.iso_worst is None else str(row.iso_worst),
     ]
+
+
+# The trend's table as people read it (the trend window, the asset PDF); the CSV's is `TREND_COLUMNS`.
+TREND_TABLE_HEADER = (
+    *("Date", "Inspector", "Photos", "Reviewed"),
+    *("Mean share %", "Worst share %", "D610 worst", "ISO worst"),
+)
+
+
+def trend_table_row(row: TrendRow) -> list[str]:
+    """The row under `TREND_TABLE_HEADER`: shares to two decimals, "–" where there is nothing."""
+    return [
+        row.date.isoformat(),
+        row.inspector or "–",
+        str(row.photos),
+        str(row.reviewed),
+        *("–" if v is None else f"{v:.2f}" for v in (row.corroded_share_mean, row.corroded_share_max)),
+        "–" if row.d610_worst is None else str(row.d610_worst),
+        iso_text(row.iso_worst) or "–",
+    ]
