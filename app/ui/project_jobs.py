@@ -22,6 +22,8 @@ from app.core.project import (
     is_url,
 )
 from app.core.project.photos import describe_photo
+from app.core.project.records import StoredResult
+from app.core.report_header import time_text
 from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
@@ -30,6 +32,7 @@ from app.ui.project_edits import ProjectEdits
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
+from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
@@ -57,6 +60,21 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
 def _relocate_job(target: str, folder: Path) -> int:
     with Project.open(target) as project:
         return len(project.relocate(folder))
+
+
+def ask_rerun_reviewed(parent: QWidget | None, name: str, reviewed: StoredResult) -> bool:
+    """Re-run a signed photo only on an explicit yes: the new figures would take the review's place."""
+    when = f" on {time_text(reviewed.reviewed_at)}" if reviewed.reviewed_at else ""
+    return ask_no(
+        parent,
+        "rerun_reviewed_question",
+        "Re-run a reviewed photo",
+        f"{name} counts with figures {reviewed.reviewed_by or 'an inspector'} reviewed{when}.",
+        "Re-run the model",
+        "Keep the review",
+        "The model's new result would take the review's place in the tree, the trend, Compare and the "
+        "export (the review stays in the photo's history; saving its signed mask again brings it back).",
+    )
 
 
 def ask_server_url(parent: QWidget | None, last: str = "") -> str:
@@ -264,8 +282,9 @@ class ProjectUi(QObject):
         if current is None or current.path != path:
             self.window.open_photo(path, remember=False)
 
-    def rerun(self, photo_id: int) -> Worker | None:
-        """Analyse a stored photo again with the loaded model; the new result is stored beside the old."""
+    def rerun(self, photo_id: int, ask=None) -> Worker | None:
+        """Analyse a stored photo again with the loaded model; the new result is stored beside the old.
+        A photo whose figures an inspector signed is re-run only on an explicit yes (`ask`)."""
         model = self.window.controller.model
         if self.project is None:
             return None
@@ -274,6 +293,13 @@ class ProjectUi(QObject):
             return None
         photo = None if self.view is None else self.view.photo(photo_id)
         name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
+        latest = None if self.view is None else self.view.latest_result(photo_id)
+        if (
+            latest is not None
+            and latest.is_reviewed
+            and not (ask or ask_rerun_reviewed)(self.window, name, latest)
+        ):
+            return None
         worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
         worker.signals.failed.connect(

@@ -378,3 +378,51 @@ def test_the_tree_marks_reviewed_and_flagged_photos(qapp) -> None:
     assert review_mark(stored(needs_review=True))[0] == " ⚠"
     assert review_mark(stored()) == ("", "The model's figures; no review needed")
     assert review_mark(None) == ("", "No result stored")
+
+
+def test_re_running_a_reviewed_photo_asks_first_and_the_default_keeps_the_review(
+    qtbot,
+    project_window,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    win, target = project_window
+    panel = win.projects.panel
+    item = panel.tree.topLevelItem(0).child(1).child(0)
+    photo_id = item.data(0, ROLE)[1]
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        panel.tree.setCurrentItem(item)
+    win.editing.edits.mark_reviewed("Ann Inspector")
+    mask = tmp_path / "photo_000_mask.reviewed.png"
+    with qtbot.waitSignal(win.projects.reviews.stored, timeout=TIMEOUT_MS):
+        win.editing.review.save_reviewed_mask(mask)
+    _read(qtbot, win)
+    asked = []
+    assert win.projects.rerun(photo_id, ask=lambda *a: asked.append(a[1:]) or False) is None
+    assert asked and asked[0][0] == "photo_000.png" and asked[0][1].reviewed_by == "Ann Inspector"
+    with Project.open(target) as project:
+        assert len(project.results(photo_id)) == 2 and project.latest_result(photo_id).is_reviewed
+    with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
+        win.projects.rerun(photo_id, ask=lambda *a: True)  # an explicit yes: the model's figures again
+    with Project.open(target) as project:
+        assert len(project.results(photo_id)) == 3 and not project.latest_result(photo_id).is_reviewed
+
+
+def test_the_re_run_question_names_the_reviewer_and_defaults_to_keeping(qtbot, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.core.project import StoredResult
+    from app.ui import project_jobs
+
+    seen = {}
+
+    def answer(box: QMessageBox) -> int:
+        seen["text"], seen["default"] = box.text(), box.defaultButton().text()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    base = dict(corroded_share=10.0, astm_d610=5, iso_4628_3=2, needs_review=False, mean_confidence=0.9)
+    review = dict(review_state="reviewed", reviewed_by="Bo", reviewed_at="2026-01-02T03:04:05+00:00")
+    reviewed = StoredResult(1, 1, "m.onnx", "ab", "CPU", "resize", **base, record={}, **review)
+    assert project_jobs.ask_rerun_reviewed(None, "p.jpg", reviewed) is False
+    assert seen["text"].startswith("p.jpg counts with figures Bo reviewed on 2026-01-02")
+    assert seen["default"] == "Keep the review"
