@@ -23,6 +23,7 @@ from app.ui.forms import plain_label
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
+TABLE_ROWS = 6  # inspections the table shows before it scrolls
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 
 
@@ -71,7 +72,7 @@ class TrendViewWidget(QWidget):
         layout.addWidget(self.rate_label)
         layout.addWidget(self.share_plot, 3)
         layout.addWidget(self.grade_plot, 2)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
 
     @staticmethod
     def _legend_below(plot: pg.PlotItem) -> None:
@@ -114,6 +115,15 @@ class TrendViewWidget(QWidget):
                 if c >= 2:  # counts, shares and grades line up on the right
                     item.setTextAlignment(numbers)
                 self.table.setItem(r, c, item)
+        # as tall as its rows, up to TABLE_ROWS of them (then it scrolls): the plots keep the rest
+        shown = min(max(len(trend.rows), 1), TABLE_ROWS)
+        rows_h = (
+            sum(self.table.rowHeight(r) for r in range(shown))
+            or self.table.verticalHeader().defaultSectionSize()
+        )
+        frame = 2 * self.table.frameWidth() + self.table.horizontalHeader().sizeHint().height()
+        scroll = self.table.horizontalScrollBar().sizeHint().height()
+        self.table.setFixedHeight(rows_h + frame + scroll)
 
     def table_cells(self) -> list[list[str]]:
         """What the table shows, row by row (for tests)."""
