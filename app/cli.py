@@ -24,6 +24,7 @@ from app import adapt_cli, project_cli
 from app.analyze_args import add_analyze_args
 from app.analyze_cli import analyze
 from app.cli_common import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -94,6 +95,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:  # Ctrl+C before the batch (model loading, folder listing): no traceback
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly, as Unix tools do
+        # Python would try again to flush the closed stdout at exit and print a traceback-like error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def run_gui(argv: list[str]) -> int:

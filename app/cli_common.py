@@ -10,6 +10,7 @@ from app.core.model import SegmentationModel, default_model_path
 from app.core.paths import models_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE (`| head`)
 
 
 def no_model_message(command: str) -> str:

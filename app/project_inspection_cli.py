@@ -64,7 +64,9 @@ def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
 
 def describe(inspection: Inspection) -> str:
     who = f" by {safe_text(inspection.inspector)}" if inspection.inspector else ""
-    notes = f"; notes: {safe_text(inspection.notes)}" if inspection.notes else ""
+    lines = (" ".join(line.split()) for line in inspection.notes.splitlines())  # tabs and runs: one space
+    one_line = " / ".join(line for line in lines if line)
+    notes = f"; notes: {safe_text(one_line)}" if one_line else ""  # a line break read as " / ", not \x0a
     photos = counted(inspection.photo_count, "photo")
     return f"{safe_text(inspection.asset_tag)} {inspection.date}{who}: {photos}{notes}"
 

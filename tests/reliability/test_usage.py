@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.reliability.conftest import read_csv, run_cli, small_photos
+from tests.reliability.conftest import cli_command, cli_env, read_csv, run_cli, small_photos
 
 BAD_VALUES = [
     ("--review-margin", "nan"),
@@ -135,3 +135,28 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_analysed(tmp_path: Path, 
     assert done.returncode == 0 and "2 analysed" in done.stdout, (done.stdout, done.stderr)
     notes = [line for line in done.stderr.splitlines() if "more than one page" in line]
     assert len(notes) == 1 and f"{photo} holds more than one page" in notes[0], done.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_ends_quietly(tmp_path: Path) -> None:
+    """`corroscope project list P | head -1`: the reader goes away; no traceback, SIGPIPE's exit status."""
+    import subprocess
+
+    from app.cli_common import EXIT_BROKEN_PIPE
+    from app.core.project import Project
+
+    target = tmp_path / "p.corroscope"
+    with Project.create(target) as project:
+        for n in range(400):  # more than a pipe's buffer holds once the reader has gone
+            project.ensure_asset(f"P-{n:03d}", location="rack " + "x" * 200)
+    child = subprocess.Popen(
+        cli_command("project", "list", target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b"Project ")
+    child.stdout.close()  # `head -1` has what it wanted
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
