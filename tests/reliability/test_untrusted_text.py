@@ -80,21 +80,34 @@ def test_the_progress_bar_on_a_terminal_shows_names_escaped(tmp_path: Path, mode
 def test_tags_inspectors_and_facts_reach_the_project_commands_escaped(
     tmp_path: Path, model_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import sqlite3
+
     photo = small_photos(tmp_path / "in", 1)[0]
     project = str(tmp_path / "p.corroscope")
     tag, inspector = f"P-1{HOSTILE}", f"Eve{HOSTILE}"
     assert cli.main(["project", "create", project]) == 0
-    add = ["project", "add", project, str(photo), "--asset", tag, "--date", "2026-01-02"]
-    add += ["--inspector", inspector, "--asset-location", f"roof{HOSTILE}", "--model", str(model_path)]
+    hostile = ["project", "add", project, str(photo), "--asset", tag, "--date", "2026-01-02"]
+    hostile += ["--inspector", inspector, "--asset-location", f"roof{HOSTILE}", "--model", str(model_path)]
+    assert cli.main(hostile) == 2  # typed text with escapes is refused where it would be stored
+    _out, err = capsys.readouterr()
+    _assert_clean(err)
+    assert "The asset's tag holds a control character (\\x1b)" in err
+    add = ["project", "add", project, str(photo), "--asset", "P-1", "--date", "2026-01-02"]
+    add += ["--inspector", "Eve", "--asset-location", "roof", "--model", str(model_path)]
     assert cli.main(add) == 0
+    # a project written before typed text was checked may hold such values: they are shown escaped
+    with sqlite3.connect(project) as db:
+        db.execute("UPDATE assets SET tag = ?, location = ?", (tag, f"roof{HOSTILE}"))
+        db.execute("UPDATE inspections SET inspector = ?", (inspector,))
     add[3] = str(tmp_path / "in" / f"gone{HOSTILE}.png")  # a photo that fails: the failure line
     (tmp_path / "in" / f"gone{HOSTILE}.png").write_bytes(b"junk")
+    add[5], add[9] = "P-2", "Bo"
     assert cli.main(add) == 1
     assert cli.main(["project", "list", project]) == 0
     assert cli.main(["project", "trend", project, "--asset", tag]) == 0
     out, err = capsys.readouterr()
     _assert_clean(out + err)
-    assert out.count(r"P-1a\x1b]0;PWNED") >= 2 and r"Evea\x1b]0;PWNED" in out, out  # add, list, trend
+    assert r"P-1a\x1b]0;PWNED" in out and out.count(r"Evea\x1b]0;PWNED") >= 2, out  # list, trend
     assert r"roofa\x1b]0;PWNED" in out and r"gonea\x1b]0;PWNED" in err, (out, err)
 
 
