@@ -194,6 +194,15 @@ def test_a_photo_is_removed_from_its_inspection_when_confirmed(qtbot, project_wi
     assert names == ["photo_000.png", "photo_002.png"]
 
 
+def _pick_and_sign(qtbot, win, inspection: int, photo: int, by: str, note: str = "") -> int:
+    """Open the stored photo (the asset's `inspection`-th, its `photo`-th) and sign its mask: its id."""
+    item = win.projects.panel.tree.topLevelItem(0).child(inspection).child(photo)
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.projects.panel.tree.setCurrentItem(item)
+    win.editing.edits.mark_reviewed(by, note)
+    return item.data(0, ROLE)[1]
+
+
 def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     qtbot,
     project_window,  # noqa: F811
@@ -201,11 +210,7 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
 ) -> None:
     win, target = project_window
     panel = win.projects.panel
-    item = panel.tree.topLevelItem(0).child(1).child(0)
-    photo_id = item.data(0, ROLE)[1]
-    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
-        panel.tree.setCurrentItem(item)
-    win.editing.edits.mark_reviewed("Ann Inspector", "checked on site")
+    photo_id = _pick_and_sign(qtbot, win, 1, 0, "Ann Inspector", "checked on site")
     mask = tmp_path / "masks" / "photo_000_mask.reviewed.png"
     mask.parent.mkdir()
     with qtbot.waitSignal(win.projects.reviews.stored, timeout=TIMEOUT_MS) as stored:
@@ -245,10 +250,7 @@ def _quit_while_storing_a_review(
     from app.core.errors import ProjectError
     from app.ui import project_reviews, review_actions
 
-    item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
-    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
-        win.projects.panel.tree.setCurrentItem(item)
-    win.editing.edits.mark_reviewed("Bo")
+    photo_id = _pick_and_sign(qtbot, win, 0, 2, "Bo")
     monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "save")
     real_store = project_reviews.store_review
 
@@ -264,7 +266,7 @@ def _quit_while_storing_a_review(
     assert dialog is not None and dialog.isVisible()
     said = dialog.findChild(QLabel).text()
     assert said.startswith("Storing the signed masks' reviews in the project before closing")
-    return item.data(0, ROLE)[1], dialog
+    return photo_id, dialog
 
 
 def test_a_review_saved_while_quitting_reaches_the_project_before_the_window_closes(
@@ -386,12 +388,7 @@ def test_re_running_a_reviewed_photo_asks_first_and_the_default_keeps_the_review
     tmp_path: Path,
 ) -> None:
     win, target = project_window
-    panel = win.projects.panel
-    item = panel.tree.topLevelItem(0).child(1).child(0)
-    photo_id = item.data(0, ROLE)[1]
-    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
-        panel.tree.setCurrentItem(item)
-    win.editing.edits.mark_reviewed("Ann Inspector")
+    photo_id = _pick_and_sign(qtbot, win, 1, 0, "Ann Inspector")
     mask = tmp_path / "photo_000_mask.reviewed.png"
     with qtbot.waitSignal(win.projects.reviews.stored, timeout=TIMEOUT_MS):
         win.editing.review.save_reviewed_mask(mask)
