@@ -296,7 +296,7 @@ class ProjectPanelWidget(QWidget):
             next((i for i in view.inspections() if i.id == key), None) if kind == "inspection" else None
         )
         if asset is not None:
-            self.figures.setText(asset_text(asset))
+            self.figures.setText(asset_text(asset, view.trend(asset.tag)))
         elif inspection is not None:
             self.figures.setText(
                 inspection_text(inspection, view.latest_results([inspection.id])[inspection.id])

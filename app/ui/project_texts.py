@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Inspection, StoredResult
-from app.core.project.trend import trend_row
+from app.core.project.trend import Trend, falling_text, rate_text, trend_row
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name
 
@@ -40,14 +40,26 @@ def stored_figures_text(result: StoredResult | None) -> str:
 ASSET_FIELDS = (("name", "Name"), ("location", "Location"), ("material", "Material or coating"))
 
 
-def asset_text(asset: Asset) -> str:
-    """The asset's details in a few lines for the panel (those it has)."""
+def asset_text(asset: Asset, trend: Trend | None = None) -> str:
+    """The asset's details in a few lines for the panel (those it has), then where its trend stands."""
     lines = [f"Asset {asset.tag}"]
     lines += [f"{label}: {getattr(asset, name)}" for name, label in ASSET_FIELDS if getattr(asset, name)]
     if asset.notes:
         lines.append(f"Notes: {asset.notes}")
     if len(lines) == 1:
         lines.append("No name, location or material yet (Asset details…).")
+    if trend is not None and trend.rows:
+        first, latest = trend.rows[0], trend.rows[-1]
+        span = first.date.isoformat() if first is latest else f"{first.date} to {latest.date}"
+        lines.append(f"{counted(len(trend.rows), 'inspection')}, {span}")
+        if latest.corroded_share_mean is not None and latest.corroded_share_max is not None:
+            mean = percent_text(latest.corroded_share_mean, unit=True)
+            worst = percent_text(latest.corroded_share_max, unit=True)
+            lines.append(
+                f"Latest: mean corroded share {mean}, worst photo {worst}, ASTM D610 {latest.d610_worst}"
+            )
+        lines.append(rate_text(trend))
+        lines += [line for line in (falling_text(trend),) if line]
     return "\n".join(lines)
 
 

@@ -155,7 +155,14 @@ def test_an_assets_details_are_edited_from_the_panel_and_shown_there(qtbot, proj
     panel = win.projects.panel
     panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
     assert panel.correct_button.text() == "Asset details…" and not panel.remove_button.isEnabled()
-    assert "No name, location or material yet" in panel.figures.text()
+    said = panel.figures.text().splitlines()
+    assert "No name, location or material yet (Asset details…)." in said
+    with Project.open(target) as project:
+        trend = project.trend("P-101-A")
+    latest = trend.rows[-1]
+    assert f"{len(trend.rows)} inspections, {trend.rows[0].date} to {latest.date}" in said  # where it stands
+    assert f"Latest: mean corroded share {latest.corroded_share_mean:.2f} %, worst photo " in said[-2]
+    assert said[-1].startswith("Rate of change")
     panel.correct_button.click()
     dialog = win.projects.edits.details
     assert dialog is not None and dialog.windowTitle() == "Asset P-101-A"
