@@ -12,20 +12,18 @@ from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
-from app.core.export import csv_columns, csv_row, escape_cell, safe_stem, write_csv
+from app.core.export import write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out_line
 from app.core.model import DEVICES, SegmentationModel, default_model_path
 from app.core.photos import find_images
-from app.core.results_table import class_names
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
-    from app.core.project import Project, Trend
+    from app.core.project import Project
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-RATE_COLUMN = "rate_points_per_year"
 ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or coating"}
 PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
 
@@ -185,20 +183,8 @@ def _list(project: Project, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def trend_table(trend: Trend, digits: int = 4) -> list[list[str]]:
-    """The trend rows as cells; `rate_points_per_year` of each row is the least-squares rate over the
-    inspections up to that one (blank while fewer than three), so the last row holds the trend's."""
-    from app.core.project.trend import fit_rate, trend_cells
-
-    out = []
-    for n, row in enumerate(trend.rows):
-        fit = fit_rate(trend.rows[: n + 1])
-        cells = trend_cells(row, digits)
-        out.append([escape_cell(c) for c in cells] + ["" if fit is None else f"{fit.rate:.{digits}f}"])
-    return out
-
-
 def _trend(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.tables import RATE_COLUMN, trend_table
     from app.core.project.trend import TREND_COLUMNS, falling_text, iso_text, rate_text, reviewed_text
 
     trend = project.trend(args.asset)
@@ -228,58 +214,15 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
 
 
-PROJECT_CSV_PREFIX = (
-    *("asset", "inspection_date", "inspector", "photo_path", "photo_sha256", "photo_size", "exif_time"),
-    *("model_name", "review_state"),
-)
-
-
-def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
-    """The header and one row per stored photo (its newest result): asset, inspection, photo, then the
-    columns of `results.csv`, written by the same `csv_row` under one header for every model's classes
-    (the default ones first, then other models' in the order first seen)."""
-    inspections = project.inspections()
-    results = project.latest_results(i.id for i in inspections)
-    names = class_names([r.record for i in inspections for r in results[i.id]])
-    columns = csv_columns(names)
-    rows = []
-    for i in inspections:
-        by_photo = {r.photo_id: r for r in results[i.id]}
-        for photo in project.photos(i.id):
-            r = by_photo.get(photo.id)
-            head = [i.asset_tag, i.date.isoformat(), i.inspector, photo.path, photo.sha256, str(photo.size)]
-            head += [photo.exif_time or "", r.model_name if r else "", r.review_state if r else ""]
-            tail = csv_row(r.record, names) if r else [""] * len(columns)
-            rows.append([escape_cell(c) for c in head] + tail)
-    return [*PROJECT_CSV_PREFIX, *columns], rows
-
-
 def _export(project: Project, args: argparse.Namespace) -> int:
-    from app.core.project.trend import TREND_COLUMNS
-
     try:
-        from app.report.project_pdf import write_asset_pdf
+        from app.report.project_export import export_project
     except ImportError as exc:
         print(f"error: the PDF report cannot load here: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    assets = project.assets()
-    pdfs = {a.tag: args.out / f"{safe_stem(a.tag)}_trend.pdf" for a in assets}
-    csvs = (args.out / "project.csv", args.out / "trends.csv")
-    existing = [p for p in (*csvs, *pdfs.values()) if p.exists()]
-    if existing and not args.overwrite:  # all checked before anything is written
-        names = ", ".join(p.name for p in existing)
-        raise OutputExistsError(f"{args.out} already holds {names} (pass --overwrite to replace them)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    columns, rows = project_table(project)
-    write_csv(csvs[0], rows, columns, overwrite=args.overwrite)
-    trend_rows = []
-    for asset in assets:
-        trend = project.trend(asset.tag)
-        trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
-        write_asset_pdf(pdfs[asset.tag], asset, trend, project.location.display, overwrite=args.overwrite)
-    write_csv(csvs[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=args.overwrite)
-    names = ", ".join(safe_path(p.name) for p in (*csvs, *pdfs.values()))
-    print(f"Exported {counted(len(assets), 'asset')} to {safe_path(args.out)}: {names}")
+    written = export_project(project, args.out, overwrite=args.overwrite)
+    names = ", ".join(safe_path(p.name) for p in written.files)
+    print(f"Exported {counted(written.assets, 'asset')} to {safe_path(args.out)}: {names}")
     return EXIT_OK
 
 

@@ -39,6 +39,7 @@ from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import OverlayState
+from app.ui.project_export_job import start_export
 from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         self.viewer.cursor_left.connect(self.readout.leave)
         self._recent_menu.chosen.connect(self.open_recent)
         self.projects.project_changed.connect(self._remember_project)
+        self.projects.project_changed.connect(self.update_enabled)
         self._recent_menu.cleared.connect(self._clear_recent)
 
     # messages and state -------------------------------------------------------------------------
@@ -228,6 +230,7 @@ class MainWindow(QMainWindow):
         self.actions["export_csv"].setEnabled(has_rows)
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
         self.actions["default_model"].setEnabled(self.settings.model_path is not None)
+        self.actions["export_project"].setEnabled(self.projects.project is not None)
 
     def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
         if photo is None:
@@ -389,6 +392,9 @@ class MainWindow(QMainWindow):
 
     def open_project_server_dialog(self) -> None:
         self.projects.open_server_dialog()
+
+    def export_project_dialog(self) -> None:
+        start_export(self.projects)
 
     def export_dialog(self) -> None:
         export_jobs.export_photo_interactive(self)

@@ -36,6 +36,14 @@ ACTIONS = (
     ActionSpec("open_project", "&File", "Open pro&ject…", "open_project_dialog", "Ctrl+Shift+P"),
     ActionSpec("open_project_server", "&File", "Open project on a ser&ver…", "open_project_server_dialog"),
     ActionSpec(
+        "export_project",
+        "&File",
+        "E&xport project…",
+        "export_project_dialog",
+        None,
+        "The project's tables (project.csv, trends.csv) and each asset's trend PDF, into a folder",
+    ),
+    ActionSpec(
         "export",
         "&File",
         "&Export results…",

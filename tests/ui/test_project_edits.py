@@ -430,3 +430,40 @@ def test_the_re_run_question_names_the_reviewer_and_defaults_to_keeping(qtbot, m
     assert project_jobs.ask_rerun_reviewed(None, "p.jpg", reviewed) is False
     assert seen["text"].startswith("p.jpg counts with figures Bo reviewed on 2026-01-02")
     assert seen["default"] == "Keep the review"
+
+
+def test_file_export_project_writes_what_the_command_writes_and_replaces_only_on_yes(
+    qtbot,
+    project_window,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui import project_export_job
+
+    win, _target = project_window
+    assert win.actions["export_project"].isEnabled()
+    out = tmp_path / "report"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    win.actions["export_project"].trigger()
+    qtbot.waitUntil(lambda: "Exported 1 asset to" in win.banner.text, timeout=TIMEOUT_MS)
+    assert sorted(p.name for p in out.iterdir()) == ["P-101-A_trend.pdf", "project.csv", "trends.csv"]
+    assert f"Exported 1 asset to {out}: project.csv, trends.csv and 1 trend PDF." in win.banner.text
+    with open(out / "project.csv", encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 6  # a row per stored photo
+    (out / "trends.csv").write_text("mine", encoding="utf-8")
+    asked = []
+    keep = lambda _w, _f, names: asked.append(names) or False  # noqa: E731  (the question's default)
+    assert project_export_job.start_export(win.projects, replace=keep) is None
+    assert asked == [["project.csv", "trends.csv", "P-101-A_trend.pdf"]]
+    assert (out / "trends.csv").read_text(encoding="utf-8") == "mine"  # the default keeps the files
+    worker = project_export_job.start_export(win.projects, replace=lambda *_a: True)
+    with qtbot.waitSignal(worker.signals.finished, timeout=TIMEOUT_MS):
+        pass
+    assert (out / "trends.csv").read_text(encoding="utf-8-sig").startswith("asset,date,")
+    win.projects.set_project(None)
+    assert not win.actions["export_project"].isEnabled()

@@ -1,0 +1,52 @@
+"""A whole project exported: `project.csv` (one row per stored photo), `trends.csv` (one row per
+inspection of each asset) and a trend PDF per asset, as `corroscope project export` and the window's
+File ▸ Export project… write them. Every file is checked before any is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.errors import OutputExistsError
+from app.core.export import escape_cell, safe_stem, write_csv
+from app.core.project.store import Project
+from app.core.project.tables import RATE_COLUMN, project_table, trend_table
+from app.core.project.trend import TREND_COLUMNS
+from app.report.project_pdf import write_asset_pdf
+
+PROJECT_CSV, TRENDS_CSV = "project.csv", "trends.csv"
+
+
+@dataclass(frozen=True)
+class ProjectExport:
+    """What an export wrote: how many assets, and the files in the order written."""
+
+    assets: int
+    files: tuple[Path, ...]
+
+
+def export_files(project: Project, out: Path) -> list[Path]:
+    """The files an export into `out` writes: the two tables, then each asset's trend PDF."""
+    pdfs = [out / f"{safe_stem(a.tag)}_trend.pdf" for a in project.assets()]
+    return [out / PROJECT_CSV, out / TRENDS_CSV, *pdfs]
+
+
+def export_project(project: Project, out: Path, overwrite: bool = False) -> ProjectExport:
+    """Write the project's tables and PDFs into `out` (made if missing); `OutputExistsError` naming every
+    file already there, before anything is written, unless `overwrite`."""
+    assets = project.assets()
+    files = export_files(project, out)
+    existing = [p for p in files if p.exists()]
+    if existing and not overwrite:
+        names = ", ".join(p.name for p in existing)
+        raise OutputExistsError(f"{out} already holds {names} (pass --overwrite to replace them)")
+    out.mkdir(parents=True, exist_ok=True)
+    columns, rows = project_table(project)
+    write_csv(files[0], rows, columns, overwrite=overwrite)
+    trend_rows = []
+    for asset, pdf in zip(assets, files[2:], strict=True):
+        trend = project.trend(asset.tag)
+        trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
+        write_asset_pdf(pdf, asset, trend, project.location.display, overwrite=overwrite)
+    write_csv(files[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=overwrite)
+    return ProjectExport(len(assets), tuple(files))

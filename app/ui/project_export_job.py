@@ -1,0 +1,81 @@
+"""File ▸ Export project…: the open project's tables and each asset's trend PDF written into a folder the
+user picks, on a worker, as `corroscope project export` writes them; files already there are replaced
+only on an explicit yes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from app.core.export import safe_stem
+from app.core.project import Project
+from app.core.text import counted
+from app.report.project_export import PROJECT_CSV, TRENDS_CSV, ProjectExport, export_project
+from app.ui.questions import ask_no, names_list
+from app.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from app.ui.host import ProjectsHost
+
+
+def _export_job(target: str, out: Path, overwrite: bool) -> ProjectExport:
+    with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        return export_project(project, out, overwrite=overwrite)
+
+
+def ask_folder(parent: QWidget, start: str) -> Path | None:
+    folder = QFileDialog.getExistingDirectory(parent, "Export the project into a folder", start)
+    return Path(folder) if folder else None
+
+
+def ask_replace(parent: QWidget, folder: Path, names: list[str]) -> bool:
+    """Replace only on an explicit yes (the default keeps the files)."""
+    return ask_no(
+        parent,
+        "replace_export_question",
+        "Replace files",
+        f"{folder} already holds {counted(len(names), 'file')} this export writes:\n{names_list(names)}",
+        "Replace them",
+        "Keep them",
+        "Keep them, then pick another folder (or make a new one in the folder dialog).",
+    )
+
+
+def start_export(
+    projects: ProjectsHost,
+    folder: Callable[[QWidget, str], Path | None] = ask_folder,
+    replace: Callable[[QWidget, Path, list[str]], bool] = ask_replace,
+) -> Worker | None:
+    """Ask where, check what would be replaced (from the project as the panel read it), then export."""
+    window = projects.window
+    view = projects.view
+    if projects.project is None or view is None:
+        window.show_message("Open a project first (File ▸ Open project…).", "warning")
+        return None
+    loc = projects.project.location
+    start = str(loc.folder) if loc.folder is not None else window.settings.last_folder
+    out = folder(window, start)  # type: ignore[arg-type]  # the host is the QMainWindow
+    if out is None:
+        return None
+    names = [PROJECT_CSV, TRENDS_CSV, *(f"{safe_stem(a.tag)}_trend.pdf" for a in view.assets())]
+    there = [n for n in names if (out / n).exists()]
+    if there and not replace(window, out, there):  # type: ignore[arg-type]
+        return None
+    worker = Worker(_export_job, projects.target, out, bool(there))
+    worker.signals.returned.connect(lambda done: _exported(projects, out, done))
+    worker.signals.failed.connect(
+        lambda msg: window.show_message(f"The project was not exported: {msg}", "error")
+    )
+    window.busy_label.setText("Exporting the project…")
+    worker.signals.finished.connect(lambda: window.busy_label.setText(""))
+    return window.controller.pool.start(worker)
+
+
+def _exported(projects: ProjectsHost, out: Path, done: ProjectExport) -> None:
+    pdfs = counted(len(done.files) - 2, "trend PDF")
+    projects.window.show_message(
+        f"Exported {counted(done.assets, 'asset')} to {out}: {PROJECT_CSV}, {TRENDS_CSV} and {pdfs}.", "info"
+    )
