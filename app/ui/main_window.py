@@ -39,7 +39,6 @@ from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import OverlayState
-from app.ui.project_export_job import start_export
 from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
@@ -86,7 +85,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
         self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
-        self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu])
+        self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu, self.projects])
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
         self.actions["recursive"].setChecked(settings.recursive)
@@ -383,18 +382,6 @@ class MainWindow(QMainWindow):
 
     def zoom_out(self) -> None:
         self.viewer.zoom_by(0.8)
-
-    def new_project_dialog(self) -> None:
-        self.projects.new_dialog()
-
-    def open_project_dialog(self) -> None:
-        self.projects.open_dialog()
-
-    def open_project_server_dialog(self) -> None:
-        self.projects.open_server_dialog()
-
-    def export_project_dialog(self) -> None:
-        start_export(self.projects)
 
     def export_dialog(self) -> None:
         export_jobs.export_photo_interactive(self)

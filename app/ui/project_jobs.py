@@ -29,6 +29,7 @@ from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
+from app.ui.project_export_job import start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
@@ -192,21 +193,24 @@ class ProjectUi(QObject):
             self.window.busy_label.setText("")
             self.window.show_message(message, "error")
 
-    def new_dialog(self) -> None:
+    def new_project_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self.window, "New project", self.window.settings.last_folder, PROJECT_FILTER
         )
         if path:  # the file dialog asked before replacing; a project is never replaced: create refuses
             self.open(path if path.endswith(SUFFIX) else path + SUFFIX, create=True)
 
-    def open_dialog(self) -> None:
+    def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Open project", self.window.settings.last_folder, PROJECT_FILTER
         )
         if path:
             self.open(path)
 
-    def open_server_dialog(self) -> Worker | None:
+    def export_project_dialog(self) -> Worker | None:
+        return start_export(self)
+
+    def open_project_server_dialog(self) -> Worker | None:
         last = self.window.settings.last_server_url
         url = ask_server_url(self.window, last)  # type: ignore[arg-type]  # the host is the QMainWindow
         return self.open(url) if url else None

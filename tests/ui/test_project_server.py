@@ -239,7 +239,7 @@ def test_the_server_opened_last_is_offered_again_without_its_password(
         return typed if len(offered) == 1 else ""  # the second time: cancelled
 
     monkeypatch.setattr(project_jobs, "ask_server_url", dialog)
-    window.projects.open_server_dialog()
+    window.projects.open_project_server_dialog()
     qtbot.waitUntil(lambda: window.projects.project is not None, timeout=TIMEOUT_MS)
     stored = window.settings.last_server_url
     assert "s3cret-pw" not in stored and stored.startswith("postgresql://")
@@ -249,7 +249,7 @@ def test_the_server_opened_last_is_offered_again_without_its_password(
         given.host,
         given.database,
     )
-    assert window.projects.open_server_dialog() is None  # offered the last server; cancelled
+    assert window.projects.open_project_server_dialog() is None  # offered the last server; cancelled
     assert offered == ["", stored]
 
 

@@ -223,7 +223,7 @@ def test_a_server_project_connects_in_the_background_and_a_silent_server_is_repo
         url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/site"
         monkeypatch.setattr(project_jobs, "ask_server_url", lambda _parent, _last="": url)
         start = time.monotonic()
-        worker = window.projects.open_server_dialog()
+        worker = window.projects.open_project_server_dialog()
         assert worker is not None and time.monotonic() - start < 2.5  # returned at once: not connecting here
         assert "Connecting" in window.busy_label.text()
         # the failure and then the worker's end arrive as two queued signals: wait for both
