@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import OutputExistsError
+from app.core.errors import ExportError, OutputExistsError
 from app.core.export import escape_cell, safe_stem, write_csv
 from app.core.project.store import Project
 from app.core.project.tables import RATE_COLUMN, project_table, trend_table
@@ -40,7 +40,10 @@ def export_project(project: Project, out: Path, overwrite: bool = False) -> Proj
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
         raise OutputExistsError(f"{out} already holds {names} (pass --overwrite to replace them)")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only or vanished place
+        raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
     columns, rows = project_table(project)
     write_csv(files[0], rows, columns, overwrite=overwrite)
     trend_rows = []

@@ -97,3 +97,14 @@ def test_a_project_the_user_may_not_write_says_so(
         os.chmod(medium, 0o755)
     err = capsys.readouterr().err
     assert "may not write" in err and "not a Corroscope project" not in err, err
+
+
+def test_an_export_folder_that_cannot_be_made_is_one_line_not_a_traceback(
+    tmp_path: Path, model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project_with_an_inspection(tmp_path, model_path)
+    capsys.readouterr()
+    in_the_way = project / "report"  # under a file: the folder cannot be made
+    assert cli.main(["project", "export", str(project), "--out", str(in_the_way)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: Cannot create the output folder {in_the_way}: Not a directory", err
