@@ -103,6 +103,11 @@ class ProjectReviews(QObject):
     def storing(self) -> bool:
         return self._jobs > 0
 
+    @property
+    def abandoned(self) -> bool:
+        """The user closed without waiting: the jobs still ending are not waited for again."""
+        return self._open.aborted
+
     def store(self, pairs: list[tuple[Path, Path]]) -> Worker | None:
         """Each photo the project holds (by content) gets the reviewed figures as its newest result,
         marked reviewed (a photo it does not hold is left alone)."""

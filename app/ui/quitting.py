@@ -40,7 +40,7 @@ class Quitting:
                 return False
             self._confirmed = True
         reviews = self.window.projects.reviews
-        if not reviews.storing:
+        if not reviews.storing or reviews.abandoned:
             return True
         if self.wait is None:  # signed masks just saved: their reviews reach the project first
             self.wait = reviews.wait_then(self.window, self._stored, self._kept)

@@ -351,6 +351,7 @@ def test_closing_without_waiting_ends_the_review_jobs_connections_and_closes(
     assert "until their masks are saved again" in leave.toolTip()
     qtbot.mouseClick(leave, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not win.isVisible(), timeout=TIMEOUT_MS)
+    assert win.findChildren(QDialog, "reviews_wait") == [dialog]  # not asked to wait a second time
     assert aborted.count(str(target)) == 2  # the job's own connection, and the panel's
     assert "not stored" not in win.banner.text
 
