@@ -4,6 +4,7 @@ the project on the UI thread: the panel's `ProjectView` (read on a worker) answe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -286,7 +287,9 @@ class ProjectUi(QObject):
         if current is None or current.path != path:
             self.window.open_photo(path, remember=False)
 
-    def rerun(self, photo_id: int, ask=None) -> Worker | None:
+    def rerun(
+        self, photo_id: int, ask: Callable[[QWidget, str, StoredResult], bool] | None = None
+    ) -> Worker | None:
         """Analyse a stored photo again with the loaded model; the new result is stored beside the old.
         A photo whose figures an inspector signed is re-run only on an explicit yes (`ask`)."""
         model = self.window.controller.model
