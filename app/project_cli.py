@@ -167,6 +167,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
 
 
 def _list(project: Project, _args: argparse.Namespace) -> int:
+    from app.core.project.trend import review_counts
+
     inspections = project.inspections()
     results = project.latest_results(i.id for i in inspections)
     print(f"Project {safe_path(project.location.display)}")
@@ -175,7 +177,7 @@ def _list(project: Project, _args: argparse.Namespace) -> int:
         print(safe_text(asset.tag) + (f"  ({facts})" if facts else ""))
         for i in (i for i in inspections if i.asset_id == asset.id):
             who = f"  {safe_text(i.inspector)}" if i.inspector else ""
-            signed = sum(r.is_reviewed for r in results[i.id])
+            signed, _flagged = review_counts(results[i.id])
             reviewed = f" ({signed} reviewed)" if signed else ""
             print(f"  {i.date.isoformat()}{who}  {counted(i.photo_count, 'photo')}{reviewed}")
     if not inspections:

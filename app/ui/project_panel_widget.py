@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Project
+from app.core.project.trend import review_counts
 from app.core.text import counted
 from app.ui.forms import plain_label
 from app.ui.project_texts import REVIEWED_MARK, asset_text, inspection_text, review_mark, stored_figures_text
@@ -241,10 +242,9 @@ class ProjectPanelWidget(QWidget):
     def _add_inspection_item(self, parent: QTreeWidgetItem, view: ProjectView, inspection) -> None:
         who = f" · {inspection.inspector}" if inspection.inspector else ""
         results = [view.latest_result(photo.id) for photo in view.photos(inspection.id)]
-        signed = sum(r is not None and r.is_reviewed for r in results)
+        signed, flagged = review_counts(results)
         count = f"{inspection.photo_count}" + (f" · {signed} {REVIEWED_MARK}" if signed else "")
         item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", count])
-        flagged = sum(r is not None and not r.is_reviewed and r.needs_review for r in results)
         photos = counted(inspection.photo_count, "photo")
         item.setToolTip(1, f"{photos}: {signed} reviewed, {flagged} to review")
         item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Inspection, StoredResult
-from app.core.project.trend import Trend, falling_text, rate_text, trend_row
+from app.core.project.trend import Trend, falling_text, rate_text, review_counts, trend_row
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name
 
@@ -59,7 +59,8 @@ def asset_text(asset: Asset, trend: Trend | None = None) -> str:
                 f"Latest: mean corroded share {mean}, worst photo {worst}, ASTM D610 {latest.d610_worst}"
             )
         lines.append(rate_text(trend))
-        lines += [line for line in (falling_text(trend),) if line]
+        if caution := falling_text(trend):
+            lines.append(caution)
     return "\n".join(lines)
 
 
@@ -73,7 +74,7 @@ def inspection_text(inspection: Inspection, results: list[StoredResult]) -> str:
     """The inspection in a few lines for the panel: its photos and how many are reviewed, its figures as
     the trend counts them (newest result of each photo), and its notes."""
     row = trend_row(inspection, results)
-    flagged = sum(r.needs_review and not r.is_reviewed for r in results)
+    _reviewed, flagged = review_counts(results)
     lines = [
         f"Inspection {inspection_label(inspection)}",
         f"{counted(inspection.photo_count, 'photo')}: {row.reviewed} reviewed, {flagged} flagged for review",

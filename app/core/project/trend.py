@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.project.records import Inspection, StoredResult
@@ -72,6 +72,18 @@ class Trend:
         return sum(r.corroded_share_mean is not None for r in self.rows)
 
 
+def review_counts(results: Iterable[StoredResult | None]) -> tuple[int, int]:
+    """(photos whose newest result is a signed review, photos whose model figures still need review) among
+    the newest results of some photos (None: a photo with no result)."""
+    reviewed = flagged = 0
+    for r in results:
+        if r is not None and r.is_reviewed:
+            reviewed += 1
+        elif r is not None and r.needs_review:
+            flagged += 1
+    return reviewed, flagged
+
+
 def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendRow:
     shares = [r.corroded_share for r in results if r.corroded_share is not None]
     astm = [r.astm_d610 for r in results if r.astm_d610 is not None]
@@ -81,7 +93,7 @@ def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendR
         date=inspection.date,
         inspector=inspection.inspector,
         photos=len(results),
-        reviewed=sum(r.is_reviewed for r in results),
+        reviewed=review_counts(results)[0],
         corroded_share_mean=sum(shares) / len(shares) if shares else None,
         corroded_share_max=max(shares) if shares else None,
         d610_worst=min(astm) if astm else None,
