@@ -4,6 +4,7 @@ File ▸ Export project… write them. Every file is checked before any is writt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,17 +26,17 @@ class ProjectExport:
     files: tuple[Path, ...]
 
 
-def export_files(project: Project, out: Path) -> list[Path]:
-    """The files an export into `out` writes: the two tables, then each asset's trend PDF."""
-    pdfs = [out / f"{safe_stem(a.tag)}_trend.pdf" for a in project.assets()]
-    return [out / PROJECT_CSV, out / TRENDS_CSV, *pdfs]
+def export_files(out: Path, tags: Sequence[str]) -> list[Path]:
+    """The files an export into `out` writes: the two tables, then the trend PDF of each asset `tags`
+    names."""
+    return [out / PROJECT_CSV, out / TRENDS_CSV, *(out / f"{safe_stem(tag)}_trend.pdf" for tag in tags)]
 
 
 def export_project(project: Project, out: Path, overwrite: bool = False) -> ProjectExport:
     """Write the project's tables and PDFs into `out` (made if missing); `OutputExistsError` naming every
     file already there, before anything is written, unless `overwrite`."""
     assets = project.assets()
-    files = export_files(project, out)
+    files = export_files(out, [a.tag for a in assets])
     existing = [p for p in files if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.core.export import safe_stem
 from app.core.project import Project
 from app.core.text import counted
-from app.report.project_export import PROJECT_CSV, TRENDS_CSV, ProjectExport, export_project
+from app.report.project_export import PROJECT_CSV, TRENDS_CSV, ProjectExport, export_files, export_project
 from app.ui.questions import ask_no, names_list
 from app.ui.workers import Worker
 
@@ -60,8 +59,8 @@ def start_export(
     out = folder(window, start)  # type: ignore[arg-type]  # the host is the QMainWindow
     if out is None:
         return None
-    names = [PROJECT_CSV, TRENDS_CSV, *(f"{safe_stem(a.tag)}_trend.pdf" for a in view.assets())]
-    there = [n for n in names if (out / n).exists()]
+    files = export_files(out, [a.tag for a in view.assets()])  # as the panel read the project
+    there = [p.name for p in files if p.exists()]
     if there and not replace(window, out, there):  # type: ignore[arg-type]
         return None
     worker = Worker(_export_job, projects.target, out, bool(there))
