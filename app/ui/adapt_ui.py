@@ -45,11 +45,16 @@ def reviewed_photos(window, photos: list[Path] | None = None) -> list[tuple[Path
     return pairs
 
 
+def _project_view(window):
+    """The open project as its panel last read it; None without one (or before the first read)."""
+    projects = getattr(window, "projects", None)
+    return None if projects is None or projects.project is None else projects.view
+
+
 def project_reviewed_photos(window) -> list[tuple[Path, Path]]:
     """(photo, signed mask) of each photo the open project holds with a reviewed result, where both files
     are found (a photo stored in two inspections counts once)."""
-    projects = getattr(window, "projects", None)
-    view = None if projects is None or projects.project is None else projects.view
+    view = _project_view(window)
     if view is None:
         return []
     pairs, seen = [], set()
@@ -95,8 +100,7 @@ def adapt_plan(window) -> AdaptPlan:
 def _project_photos(window) -> set[Path] | None:
     """The open project's photo files when the adaptation should learn from the project (no photo on
     screen, or one of its photos); None otherwise."""
-    projects = getattr(window, "projects", None)
-    view = None if projects is None or projects.project is None else projects.view
+    view = _project_view(window)
     if view is None:
         return None
     files = {Path(p.path) for i in view.inspections() for p in view.photos(i.id)}
