@@ -135,7 +135,10 @@ def _add(project: Project, args: argparse.Namespace) -> int:
         print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)
 
     from app.core.project import add_inspection_photos
+    from app.core.project.records import check_asset_facts
 
+    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
+    check_asset_facts(fields)  # before the analysis, as the tag, inspector and notes are
     summary = add_inspection_photos(
         project,
         model,
@@ -147,7 +150,6 @@ def _add(project: Project, args: argparse.Namespace) -> int:
         progress=progress,
         notes=args.notes,
     )
-    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
     if fields and summary.outcome is not None:
         project.ensure_asset(args.asset, **fields)
     who = f" ({safe_text(args.inspector)})" if args.inspector else ""

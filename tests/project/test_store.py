@@ -226,6 +226,11 @@ def test_names_tags_and_notes_with_control_characters_are_refused_before_any_ana
     said = capsys.readouterr().err
     assert "The inspector's name holds a control character (\\x1b); type it again without it" in said
     assert analysed == []  # refused before the photos were analysed, not after
+    facts = ["project", "add", target, str(folder), "--asset", "P-1", "--date", DATES[0].isoformat()]
+    facts += ["--asset-location", "rack\x1b[2J", "--model", str(tiny_model_path), "--device", "cpu"]
+    assert cli.main(facts) != 0  # an asset fact too: before, not after an inspection was stored
+    assert "The asset's location holds a control character (\\x1b)" in capsys.readouterr().err
+    assert analysed == []
     with Project.open(target) as project:
         photos = sorted(folder.iterdir())
         with pytest.raises(ProjectError, match=r"The asset's tag holds a control character \(\\u202e\)"):

@@ -130,6 +130,18 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+ASSET_FACTS = ("name", "location", "material", "notes")
+
+
+def check_asset_facts(facts: dict[str, str]) -> dict[str, str]:
+    """An asset's facts as typed (name, location, material; notes keep their line breaks), each stripped;
+    refused when one is unknown or holds a control character."""
+    unknown = set(facts) - set(ASSET_FACTS)
+    if unknown:
+        raise ValueError(f"unknown asset fields: {sorted(unknown)}")
+    return {k: check_typed(v, f"The asset's {k}", lines=k == "notes") for k, v in facts.items()}
+
+
 @dataclass(frozen=True)
 class ReviewMark:
     """A result signed by a reviewer: the mask file, who (not empty) and when (ISO 8601; default now)."""

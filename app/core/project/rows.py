@@ -14,8 +14,8 @@ from app.core.project.records import (
     PhotoEntry,
     StoredPhoto,
     StoredResult,
+    check_asset_facts,
     check_tag,
-    check_typed,
 )
 from app.core.project.schema import current_metadata, now_utc
 from app.core.record import PhotoRecord
@@ -25,10 +25,7 @@ _MD, T = current_metadata()
 
 def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.RowMapping:
     a = T["assets"]
-    unknown = set(fields) - {"name", "location", "material", "notes"}
-    if unknown:
-        raise ValueError(f"unknown asset fields: {sorted(unknown)}")
-    fields = {k: check_typed(v, f"The asset's {k}", lines=k == "notes") for k, v in fields.items()}
+    fields = check_asset_facts(fields)
     row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
     if row is None:
         insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
