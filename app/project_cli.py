@@ -135,10 +135,11 @@ def _add(project: Project, args: argparse.Namespace) -> int:
         print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)
 
     from app.core.project import add_inspection_photos
-    from app.core.project.records import check_asset_facts
+    from app.core.project.records import check_asset_facts, check_tag
 
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
-    check_asset_facts(fields)  # before the analysis, as the tag, inspector and notes are
+    check_tag(args.asset)  # the tag first, as the options are typed; all before the analysis
+    check_asset_facts(fields)
     summary = add_inspection_photos(
         project,
         model,
