@@ -87,6 +87,10 @@ RECIPES: dict[str, list[str]] = {
     # DeepLab's usual multi-scale training (0.5-2.0; here never below the crop), against scenes shot
     # closer or farther than the training photos
     "scale-0.5-2-e20": [*SHIPPED, "--epochs", "20", "--scale-range", "0.5", "2.0"],
+    # another photo's pipe pasted where it stood over a third of the photos (Ghiasi et al.'s copy-paste),
+    # so the network meets pipes on backgrounds they were never shot against; without the rust ground that
+    # taught it to distrust rust colour (the card's val.txt run of 2026-12-01)
+    "copy-paste-0.3-e20": [*SHIPPED, "--epochs", "20", "--copy-paste", "0.3"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
     # judged on val.txt only before: soft Dice per photo, so a photo's small asset counts as a large one
     "dice-per-image-e20": [*SHIPPED, "--epochs", "20", "--dice-per-image"],
