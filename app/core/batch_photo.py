@@ -95,7 +95,7 @@ def _analyse_and_write(
         identity = _identity(item.path, options.max_bytes) if targets else None  # a file read as a photo
         # a mask that cannot be used fails before the analysis
         own = targets.get("mask")
-        mask = review_source.read_mask(options.reviewed_masks, item.path, photo.size, model.classes, own)
+        mask = review_source.read_mask(options.mask_source, item.path, photo.size, model.classes, own)
         result = analyze_view(
             model,
             view,

@@ -103,7 +103,7 @@ def _check_existing(
     foreign = ownership.not_ours(item.targets, record, orphans, (model.sha256, mode))
     if foreign is not None:
         return _replace(item, blocked=foreign)
-    mask = review_source.find_mask(options.reviewed_masks, item.path, targets.get("mask"))
+    mask = review_source.find_mask(options.mask_source, item.path, targets.get("mask"))
     same_figures = record is not None and record.same_figures(mask)  # else: redo it
     changed = same_figures and _photo_changed(record, item.path)
     if same_figures and not changed and all(p.exists() for p in targets.values()):

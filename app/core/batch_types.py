@@ -19,6 +19,7 @@ from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
+from app.core.saved_corrections import CorrectionSearch
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_EXPORTS = ("mask", "overlay", "json")
@@ -46,6 +47,9 @@ class BatchOptions:
     mm_per_px: float | None = None  # the photos' scale: areas in mm² (None: pixels and shares only)
     input_folders: tuple[Path, ...] = ()  # the folders given: the CSV's `file` is relative to them
     reviewed_masks: Path | None = None  # a folder of reviewed masks: their figures replace the model's
+    # the window's batch: each photo's own saved correction (beside it, in its results folder) gives its
+    # figures, as the photo opened alone does; `reviewed_masks`, when given, comes first
+    corrections: CorrectionSearch | None = None
     report_header: ReportHeader | None = None  # asset, location, client, inspector, date of the PDFs
 
     def __post_init__(self) -> None:
@@ -56,6 +60,11 @@ class BatchOptions:
         if kinds and exporters.JSON_KIND not in kinds:  # the record is what marks a photo complete
             kinds = (*kinds, exporters.JSON_KIND)
         object.__setattr__(self, "exports", kinds)
+
+    @property
+    def mask_source(self) -> Path | CorrectionSearch | None:
+        """Where a photo's figures-giving mask is looked for (see `review_source.find_mask`)."""
+        return self.reviewed_masks if self.reviewed_masks is not None else self.corrections
 
     def to_json(self) -> dict[str, Any]:
         """The options as the run record (`results.json`) gives them."""

@@ -13,6 +13,7 @@ from app.core.analysis import PhotoResult, reassess
 from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
 from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
+from app.core.saved_corrections import CorrectionSearch
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,17 @@ def mask_folder(folder: str | os.PathLike[str]) -> MaskFolder:
 
 
 def find_mask(
-    folder: str | os.PathLike[str] | None, photo: Path, own_mask: Path | None = None
+    folder: str | os.PathLike[str] | CorrectionSearch | None, photo: Path, own_mask: Path | None = None
 ) -> Path | None:
-    """The mask file `folder` holds for this photo (by its stem), or None (no folder, or no mask).
-    `own_mask`, the model's mask this run writes for the photo, is never taken as a reviewed one (when
-    MASK_DIR is the output folder)."""
+    """The mask `folder` holds for this photo (by its stem; a `CorrectionSearch`: its own saved correction),
+    or None (no folder, or no mask). `own_mask`, the model's mask this run writes for the photo, is never
+    taken as a reviewed one (when MASK_DIR is the output folder)."""
     if folder is None:
         return None
-    found = mask_folder(folder).find(photo.stem, photo)
+    if isinstance(folder, CorrectionSearch):
+        found = folder.find(photo)
+    else:
+        found = mask_folder(folder).find(photo.stem, photo)
     if found is not None and own_mask is not None and _same(found, own_mask):
         return None
     return found
@@ -61,7 +65,7 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def read_mask(
-    folder: str | os.PathLike[str] | None,
+    folder: str | os.PathLike[str] | CorrectionSearch | None,
     photo: Path,
     size: tuple[int, int],
     classes: Sequence[ClassInfo],

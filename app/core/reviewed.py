@@ -13,10 +13,11 @@ import json
 import os
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -101,6 +102,16 @@ class ReviewState:
         if review is None:
             return cls(EDITED)
         return cls(EDITED, note=review.note, model_sha256=review.model_sha256)
+
+    @classmethod
+    def of_record(cls, record: Mapping[str, Any]) -> ReviewState:
+        """The state a photo's record names (`PhotoRecord.with_review`); the model's without one. A
+        `ValueError` for a record whose fields cannot be a review (a hand-edited JSON)."""
+        source = record.get("figures_source") or MODEL
+        if source == MODEL:
+            return cls()
+        text = {k: str(record.get(k) or "") for k in ("reviewed_by", "reviewed_at", "review_note")}
+        return cls(str(source), text["reviewed_by"], text["reviewed_at"], text["review_note"])
 
     def csv_fields(self) -> dict[str, str]:
         """The CSV columns of docs/design.md section 10: `source`, `reviewed_by`, `reviewed_at`."""

@@ -13,7 +13,7 @@ from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.photos import find_images
 from app.core.reviewed import reviewed_mask_path
 from app.core.text import counted
-from app.ui.export_folders import export_folder
+from app.ui.export_folders import correction_search
 from app.ui.questions import ask_yes, names_list
 from app.ui.review_actions import SaveJob, run_jobs
 from app.ui.saved_masks import is_signed
@@ -35,9 +35,9 @@ def reviewed_photos(window, photos: list[Path] | None = None) -> list[tuple[Path
     """(photo, reviewed mask) for the batch's photos, else the shown photo's folder (or `photos`): masks
     saved by File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results
     folder)."""
-    pairs = []
+    pairs, search = [], correction_search(window.settings)
     for photo in _candidate_photos(window) if photos is None else photos:
-        for folder in (photo.parent, export_folder(window.settings, "photo", photo.parent)):
+        for folder in search.folders(photo):
             mask = reviewed_mask_path(folder, photo.stem)
             if mask.is_file():
                 pairs.append((photo, mask))

@@ -24,6 +24,8 @@ from app.core.left_out import left_out_line
 from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
+from app.core.reviewed import ReviewState
+from app.core.saved_corrections import CorrectionSearch
 from app.report.thumbnails import thumbnail_or_none
 from app.ui.batch_table import BatchRow
 from app.ui.display_levels import overlay_levels, photo_levels
@@ -78,6 +80,8 @@ class AppController(QObject):
         self._photo_worker: Worker | None = None
         self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
+        # where a batch looks for each photo's saved correction (the window's settings say)
+        self.corrections: Callable[[], CorrectionSearch | None] = lambda: None
 
     def _remeasure(self) -> None:
         if self.state.result is None:
@@ -124,7 +128,11 @@ class AppController(QObject):
         `file` is relative to the folders among `inputs`."""
         folders = tuple(p for p in inputs if Path(p).is_dir())
         return BatchOptions(
-            inference=self.options, policy=self.policy, exports=exports, input_folders=folders
+            inference=self.options,
+            policy=self.policy,
+            exports=exports,
+            input_folders=folders,
+            corrections=self.corrections(),
         )
 
     def set_options(self, options: InferenceOptions) -> None:
@@ -367,11 +375,16 @@ def _batch_rows(
 
 
 def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:
-    """The table keeps figures and a thumbnail only; the label maps come back when the row is shown."""
+    """The table keeps figures and a thumbnail only; the label maps come back when the row is shown.
+    Figures from a saved correction carry its review (who signed, or "edited")."""
     if outcome.failure is not None:
         return BatchRow(outcome.path, None, outcome.failure.reason)
     result = outcome.result
     if result is None:  # skipped: complete outputs of an earlier run; figures from its record
         return BatchRow(outcome.path, None, "", outcome.record)
     thumbnail = thumbnail_or_none(outcome.photo, result.labels) if outcome.photo is not None else None
-    return BatchRow(outcome.path, result.figures(), "", outcome.record, thumbnail)
+    review = None
+    if outcome.record is not None and result.labels_source != analysis.MODEL_LABELS:
+        with contextlib.suppress(ValueError):
+            review = ReviewState.of_record(outcome.record)
+    return BatchRow(outcome.path, result.figures(), "", outcome.record, thumbnail, review=review)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
-from app.core.analysis import PhotoResult, reassess
+from app.core.analysis import PhotoFigures, PhotoResult, reassess
 from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
@@ -49,6 +49,7 @@ class EditSession:
     probabilities: np.ndarray | None = None  # the network's, kept for smart select once computed
     smart_photo: smart.SmartSelectPhoto | None = None  # smart select's working copy and seed, kept
     save_failed: bool = False
+    figures: PhotoFigures | None = None  # as last shown for this map: a new batch row of the photo shows them
 
     @property
     def unsaved(self) -> bool:

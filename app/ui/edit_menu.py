@@ -264,6 +264,7 @@ class EditUi(QObject):
         w.controller.state.figures_changed.connect(self._on_figures)
         w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
         w.controller.photo_analyzed.connect(self.review.look_for_saved_mask)
+        w.controller.batch_row_ready.connect(self._row_follows_edits)  # after the window appends it
         w.controller.model_loaded.connect(lambda model: self.set_paint_classes(model.classes))
         w.controller.export_finished.connect(self.review.save_beside_exports)
 
@@ -318,7 +319,15 @@ class EditUi(QObject):
         shown = result.figures()
         if review is not None and is_signed(review):
             shown = as_signed(shown)  # as the export and the figures panel count a signed mask
+        if session is not None:
+            session.figures = shown
         self.window.batch_model.update_figures(result.path, shown, review)
+
+    def _row_follows_edits(self, row) -> None:
+        """A new batch row of a photo edited in this window shows the edit's figures, not the model's."""
+        session = self.edits.sessions.get(row.path)
+        if session is not None and session.figures is not None and not row.failed:
+            self.window.batch_model.update_figures(row.path, session.figures, session.review)
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

@@ -8,28 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.core.paths import app_root
+from app.core.saved_corrections import CorrectionSearch, default_results_folder, inside
 from app.ui.settings import AppSettings
-
-HOME_RESULTS = "Corroscope results"
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
-
-
-def default_results_folder(photo_folder: Path | None, home: Path | None = None) -> Path:
-    """`<folder> results` beside the photos' folder; under the home folder when that would land in the
-    app's install (its samples included) or when there is no photo."""
-    home = home or Path.home()
-    if photo_folder is None:
-        return home / HOME_RESULTS
-    beside = photo_folder.parent / f"{photo_folder.name} results"
-    if _inside(beside, app_root()) or photo_folder.parent == photo_folder:
-        return home / HOME_RESULTS / photo_folder.name
-    return beside
 
 
 def export_folder(settings: AppSettings, kind: str, photo_folder: Path | None) -> Path:
@@ -37,7 +17,7 @@ def export_folder(settings: AppSettings, kind: str, photo_folder: Path | None) -
     remembered = settings.export_folder(kind)
     if remembered is not None:
         source, folder = remembered
-        if photo_folder is not None and Path(source) == photo_folder and not _inside(folder, app_root()):
+        if photo_folder is not None and Path(source) == photo_folder and not inside(folder, app_root()):
             return folder
     return default_results_folder(photo_folder)
 
@@ -55,3 +35,12 @@ def photos_folder(paths: Sequence[Path]) -> Path | None:
         return Path(os.path.commonpath([str(Path(p).absolute().parent) for p in paths]))
     except ValueError:  # different drives
         return Path(paths[0]).absolute().parent
+
+
+def correction_search(settings: AppSettings) -> CorrectionSearch:
+    """Where the window looks for photos' saved corrections: beside them, in `<folder> results`, and in
+    the folder the user last exported a photo of that folder to (never the app's install)."""
+    remembered = settings.export_folder("photo")
+    if remembered is None or inside(remembered[1], app_root()):
+        return CorrectionSearch()
+    return CorrectionSearch((remembered,))

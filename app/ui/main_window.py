@@ -30,6 +30,7 @@ from app.ui.batch_widget import BatchWidget
 from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
+from app.ui.export_folders import correction_search
 from app.ui.figures_widget import FiguresWidget
 from app.ui.folder_scan import FolderScan, scan_folders
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings
         self.controller = controller or AppController(self)
+        self.controller.corrections = lambda: correction_search(self.settings)
         self.setWindowTitle(f"Corroscope {app.__version__}")
         self.setAcceptDrops(True)
         self.quitting = Quitting(self)

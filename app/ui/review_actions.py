@@ -17,7 +17,7 @@ from app.core.text import counted
 from app.core.training_export import ReviewedPhoto, export_training_data
 from app.ui.edit_controller import EDITED_AFTER_REVIEW, EditController
 from app.ui.export_dialog import confirm_overwrite
-from app.ui.export_folders import export_folder
+from app.ui.export_folders import correction_search, export_folder
 from app.ui.host import WindowHost
 from app.ui.review_dialog import (
     DISCARD,
@@ -26,7 +26,7 @@ from app.ui.review_dialog import (
     ask_discard_edits,
     ask_unsaved_on_quit,
 )
-from app.ui.saved_masks import corrected_mask_path, find_corrected_mask, is_signed, signature_text
+from app.ui.saved_masks import corrected_mask_path, is_signed, signature_text
 
 SaveJob = tuple[Path, Callable[[], list[Path]]]  # where a corrected mask goes, and the job writing it
 NOTHING_TO_SAVE = (
@@ -176,8 +176,7 @@ class ReviewUi(QObject):
         path = item.result.path
         if path in self.edits.sessions:
             return
-        folders = [path.parent, export_folder(self.window.settings, "photo", path.parent)]
-        found = find_corrected_mask(folders, path.stem)
+        found = correction_search(self.window.settings).find(path)
         if found is not None:
             self.edits.open_reviewed_mask(found)
 

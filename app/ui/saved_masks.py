@@ -4,17 +4,12 @@ three sources (model, edited, reviewed) are `app.core.reviewed`'s and `app.core.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-
-from app.core.export import safe_stem
 from app.core.report_header import time_text
-from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX, ReviewState, corrected_mask_path
+from app.core.reviewed import ReviewState, corrected_mask_path
 from app.core.sources import EDITED
 
 __all__ = [
     "corrected_mask_path",
-    "find_corrected_mask",
     "is_signed",
     "record_of",
     "review_of_mask",
@@ -39,17 +34,6 @@ def record_of(review: ReviewState) -> ReviewState:
     if is_signed(review):
         return review
     return ReviewState(EDITED, note=review.note, model_sha256=review.model_sha256)
-
-
-def find_corrected_mask(folders: Iterable[Path], stem: str) -> Path | None:
-    """The first saved correction of `stem` in `folders`: a signed one before an unsigned edit."""
-    folders = list(dict.fromkeys(Path(f) for f in folders))
-    for suffix in (REVIEWED_SUFFIX, EDITED_SUFFIX):
-        for folder in folders:
-            candidate = folder / f"{safe_stem(stem)}{suffix}"
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def review_of_mask(review: ReviewState | None) -> ReviewState:

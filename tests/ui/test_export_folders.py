@@ -8,9 +8,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from app.core.paths import app_root, samples_dir
+from app.core.saved_corrections import HOME_RESULTS, default_results_folder
 from app.ui import export_jobs
 from app.ui.export_dialog import ExportDialog
-from app.ui.export_folders import HOME_RESULTS, default_results_folder, photos_folder
+from app.ui.export_folders import photos_folder
 from app.ui.report_header_fields import ReportHeaderDialog
 from tests.ui.conftest import open_and_wait, photo
 from tests.ui.test_batch import make_folder, run_batch

@@ -1,0 +1,63 @@
+"""Where the window keeps a photo's saved correction and finds it again: `<stem>_mask.reviewed.png` (signed)
+or `<stem>_mask.edited.png` (unsigned), beside the photo, in `<photo folder> results`, or in the folder
+the user last exported that photo folder's results to. One search for the photo on screen and a batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.export import safe_stem
+from app.core.paths import app_root
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
+
+HOME_RESULTS = "Corroscope results"
+
+
+def inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def default_results_folder(photo_folder: Path | None, home: Path | None = None) -> Path:
+    """`<folder> results` beside the photos' folder; under the home folder when that would land in the
+    app's install (its samples included) or when there is no photo."""
+    home = home or Path.home()
+    if photo_folder is None:
+        return home / HOME_RESULTS
+    beside = photo_folder.parent / f"{photo_folder.name} results"
+    if inside(beside, app_root()) or photo_folder.parent == photo_folder:
+        return home / HOME_RESULTS / photo_folder.name
+    return beside
+
+
+def find_corrected_mask(folders: Iterable[Path], stem: str) -> Path | None:
+    """The first saved correction of `stem` in `folders`: a signed one before an unsigned edit."""
+    folders = list(dict.fromkeys(Path(f) for f in folders))
+    for suffix in (REVIEWED_SUFFIX, EDITED_SUFFIX):
+        for folder in folders:
+            candidate = folder / f"{safe_stem(stem)}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class CorrectionSearch:
+    """Where photos' saved corrections are looked for: beside each photo, in its `<folder> results`, and
+    in `remembered[photo folder]`, the folder the user last exported that folder's photos to."""
+
+    remembered: tuple[tuple[Path, Path], ...] = ()
+    home: Path | None = None
+
+    def folders(self, photo: Path) -> list[Path]:
+        parent = Path(os.path.abspath(photo)).parent
+        extra = [folder for source, folder in self.remembered if Path(source) == parent]
+        return [parent, *extra, default_results_folder(parent, self.home)]
+
+    def find(self, photo: Path) -> Path | None:
+        return find_corrected_mask(self.folders(photo), Path(photo).stem)
