@@ -40,6 +40,7 @@ class ReportHeaderDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("report_header_dialog")
         self.setWindowTitle("Report header")
+        self.setMinimumWidth(440)  # an asset ID or a client's name fits without scrolling the field
         self.fields = ReportHeaderFields(header)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
