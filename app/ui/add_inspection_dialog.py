@@ -1,4 +1,5 @@
-"""The "Add inspection" dialog: asset, date, inspector, and the photos or folders to analyse."""
+"""The "Add inspection" dialog: asset, date, inspector, notes, and the photos or folders to analyse (the
+batch's photos in one click; a photo added by mistake taken off the list with Delete)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -38,6 +41,7 @@ class InspectionRequest:
     date: _dt.date
     inspector: str
     paths: tuple[Path, ...]
+    notes: str = ""
 
 
 def _listing(paths: list[Path]) -> tuple[list[Path], str | None]:
@@ -54,8 +58,10 @@ class AddInspectionDialog(QDialog):
         start_folder: str = "",
         parent: QWidget | None = None,
         inspector: str = "",
+        batch_photos: Sequence[Path] = (),
     ) -> None:
-        """`inspector`: the name the app already holds (Edit ▸ Inspector name…), pre-filled."""
+        """`inspector`: the name the app already holds (Edit ▸ Inspector name…), pre-filled;
+        `batch_photos`: the window's batch, offered as one button."""
         super().__init__(parent)
         self.setWindowTitle("Add inspection")
         self._folder = start_folder
@@ -69,7 +75,12 @@ class AddInspectionDialog(QDialog):
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
         self.inspector = QLineEdit(inspector)
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Optional: weather, access, what was not photographed…")
+        self.notes.setTabChangesFocus(True)
+        self.notes.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
         self.photos = QListWidget()
+        self.photos.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.left_out_label = plain_label()  # what a picked folder holds named like a photo but not read
         self.left_out_label.setWordWrap(True)
         self.left_out_label.hide()
@@ -79,6 +90,18 @@ class AddInspectionDialog(QDialog):
         add_photos, add_folder = QPushButton("Add photos…"), QPushButton("Add folder…")
         add_photos.clicked.connect(self._pick_photos)
         add_folder.clicked.connect(self._pick_folder)
+        self.add_batch = QPushButton(f"Batch photos ({len(batch_photos)})")
+        self.add_batch.setToolTip("The photos of the batch below")
+        self.add_batch.setVisible(bool(batch_photos))
+        self.add_batch.clicked.connect(lambda: self.add_paths(list(batch_photos)))
+        self.remove = QPushButton("Remove")
+        self.remove.setToolTip("Take the selected photos off the list (Delete)")
+        self.remove.clicked.connect(self.remove_selected)
+        self.remove.setEnabled(False)
+        self.photos.itemSelectionChanged.connect(
+            lambda: self.remove.setEnabled(bool(self.photos.selectedItems()))
+        )
+        self.photos.installEventFilter(self)  # Delete in the list takes the selected photos off
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -89,9 +112,10 @@ class AddInspectionDialog(QDialog):
         form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
         form.addRow("Inspector", self.inspector)
+        form.addRow("Notes", self.notes)
         pick = QHBoxLayout()
-        pick.addWidget(add_photos)
-        pick.addWidget(add_folder)
+        for button in (add_photos, add_folder, self.add_batch, self.remove):
+            pick.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(pick)
@@ -121,6 +145,21 @@ class AddInspectionDialog(QDialog):
             self.left_out_label.setText(skipped)
             self.left_out_label.show()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        keys = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+        if watched is self.photos and event.type() == QEvent.Type.KeyPress and event.key() in keys:
+            self.remove_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def remove_selected(self) -> None:
+        """The selected photos off the list (the files are not touched)."""
+        rows = sorted((self.photos.row(item) for item in self.photos.selectedItems()), reverse=True)
+        for row in rows:
+            self.photos.takeItem(row)
+            del self._paths[row]
+        self._update_ok()
+
     def _listed(self) -> None:
         self._lists_pending -= 1
         self._update_ok()
@@ -133,6 +172,7 @@ class AddInspectionDialog(QDialog):
             _dt.date(d.year(), d.month(), d.day()),
             self.inspector.text().strip(),
             tuple(self._paths),
+            self.notes.toPlainText().strip(),
         )
 
     def _pick_photos(self) -> None:

@@ -18,7 +18,6 @@ from app.core.project import (
     AddSummary,
     PhotoEntry,
     Project,
-    add_inspection_photos,
     analyse_record,
     is_url,
 )
@@ -27,6 +26,7 @@ from app.core.project.records import StoredResult
 from app.core.report_header import time_text
 from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
+from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
@@ -38,13 +38,6 @@ from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
-
-
-def _add_job(target: str, model, request: InspectionRequest, options: InferenceOptions) -> AddSummary:
-    with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        return add_inspection_photos(
-            project, model, request.asset_tag, request.date, list(request.paths), request.inspector, options
-        )
 
 
 def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions) -> int:
@@ -227,7 +220,10 @@ class ProjectUi(QObject):
             return None
         settings = self.window.settings
         tags = [a.tag for a in self.view.assets()] if self.view is not None else []
-        dialog = AddInspectionDialog(tags, settings.last_folder, inspector=settings.inspector_name)
+        batch = [row.path for row in self.window.batch_model.rows if not row.failed]
+        dialog = AddInspectionDialog(
+            tags, settings.last_folder, inspector=settings.inspector_name, batch_photos=batch
+        )
         dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
         dialog.setModal(True)
@@ -244,16 +240,21 @@ class ProjectUi(QObject):
         if self.project is None or model is None:
             self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
             return None
-        worker = Worker(_add_job, self.target, model, request, self.window.controller.options)
-        worker.signals.returned.connect(self._on_added)
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
-        photos = counted(len(request.paths), "photo")
-        self.window.busy_label.setText(f"Analysing {photos} of {request.asset_tag}…")
-        worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
-        return self.window.controller.pool.start(worker)
+        run = AddRun(self.window, self.target, model, request, self.window.controller.options)
+        run.worker.signals.returned.connect(self._on_added)
+        run.worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        self.window.busy_label.setText(
+            f"Analysing {counted(len(request.paths), 'photo')} of {request.asset_tag}…"
+        )
+        run.worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
+        return run.start(self.window.controller.pool)
 
     def _on_added(self, summary: AddSummary) -> None:
         self.panel.refresh()
+        if summary.cancelled:
+            self.window.show_message("Adding the inspection was cancelled; nothing was stored", "info")
+            self.inspection_added.emit(summary)
+            return
         out = summary.outcome
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)

@@ -95,6 +95,8 @@ def add_inspection_photos(
             state = FAILED
         if progress is not None:
             progress(index, total, path, state)
+    if cancelled is not None and cancelled():  # stopped during the last photo: still nothing stored
+        return AddSummary(None, tuple(failures), True)
     if not entries:
         return AddSummary(None, tuple(failures), False)
     outcome = project.add_inspection(asset_tag, date, entries, inspector=inspector, notes=notes)

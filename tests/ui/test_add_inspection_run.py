@@ -1,0 +1,91 @@
+"""Adding an inspection in the window: notes stored with it, the batch's photos in one click, a photo
+added by mistake taken off the list, and the analysis shown with progress and Cancel (nothing stored)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QProgressDialog, QPushButton
+
+from app.core.project import Project
+from app.core.project import ingest as ingest_module
+from tests.helpers.pipe_photos import photo_folder
+from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.test_batch import run_batch
+
+
+@pytest.fixture
+def project_window(qtbot, window, tmp_path: Path, monkeypatch):
+    target = tmp_path / "site.corroscope"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "site"), ""))
+    with qtbot.waitSignal(window.projects.project_changed, timeout=TIMEOUT_MS):
+        window.actions["new_project"].trigger()
+    qtbot.waitUntil(lambda: not window.projects.panel.loading, timeout=TIMEOUT_MS)
+    return window, target
+
+
+def _open_dialog(win):
+    win.projects.panel.add_button.click()
+    dialog = win.projects.dialogs[-1]
+    dialog.asset.setCurrentText("P-7")
+    return dialog
+
+
+def test_the_batchs_photos_notes_and_a_removed_photo(qtbot, project_window, tmp_path: Path) -> None:
+    win, target = project_window
+    folder = photo_folder(tmp_path / "photos", 3, 0.1, size=(48, 64))
+    run_batch(qtbot, win, folder)
+    dialog = _open_dialog(win)
+    assert dialog.add_batch.isVisible() and dialog.add_batch.text() == "Batch photos (3)"
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
+        dialog.add_batch.click()
+    assert dialog.photos.count() == 3
+    dialog.photos.item(1).setSelected(True)
+    assert dialog.remove.isEnabled()
+    qtbot.keyClick(dialog.photos, Qt.Key.Key_Delete)
+    kept = dialog.request().paths
+    assert len(kept) == 2 and sorted(folder.iterdir())[1] not in kept
+    assert all(p.is_file() for p in folder.iterdir()) and len(list(folder.iterdir())) == 3, "files untouched"
+    dialog.notes.setPlainText("North side only;\nladder access.")
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    with Project.open(target) as project:
+        (inspection,) = project.inspections("P-7")
+        assert inspection.notes == "North side only;\nladder access."
+        assert len(project.photos(inspection.id)) == 2
+
+
+def test_adding_shows_progress_and_cancel_stores_nothing(
+    qtbot, project_window, tmp_path: Path, monkeypatch
+) -> None:
+    win, target = project_window
+    folder = photo_folder(tmp_path / "photos", 3, 0.1, size=(48, 64))
+    first_done, release = threading.Event(), threading.Event()
+    real = ingest_module.analyse_record
+
+    def slow(model, path, options):  # the first photo analysed, then the worker waits for the test
+        record = real(model, path, options)
+        first_done.set()
+        release.wait(20)
+        return record
+
+    monkeypatch.setattr(ingest_module, "analyse_record", slow)
+    dialog = _open_dialog(win)
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
+        dialog.add_paths([folder])
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    progress = win.findChild(QProgressDialog, "add_inspection_progress")
+    assert progress is not None and progress.isVisible()
+    assert progress.windowTitle() == "Adding an inspection of P-7"
+    qtbot.waitUntil(first_done.is_set, timeout=TIMEOUT_MS)
+    next(b for b in progress.findChildren(QPushButton) if b.text() == "Cancel").click()
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS) as added:
+        release.set()
+    assert added.args[0].cancelled and added.args[0].outcome is None
+    assert "cancelled; nothing was stored" in win.banner.text
+    assert not progress.isVisible()
+    with Project.open(target) as project:
+        assert project.inspections() == []
