@@ -5,6 +5,7 @@ one transaction, after the last photo)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -13,6 +14,8 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project import AddSummary, Project, add_inspection_photos
+from app.core.project.reviews import store_saved_reviews
+from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted, display_path
 from app.ui.add_inspection_dialog import InspectionRequest
 from app.ui.workers import Worker
@@ -25,9 +28,12 @@ def add_job(
     options: InferenceOptions,
     progress: Callable[[int, int, Path, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    corrections: CorrectionSearch | None = None,
 ) -> AddSummary:
+    """The inspection stored, then each new photo's signed correction saved earlier (found by
+    `corrections`) stored as its reviewed result."""
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        return add_inspection_photos(
+        summary = add_inspection_photos(
             project,
             model,
             request.asset_tag,
@@ -39,6 +45,11 @@ def add_job(
             cancelled=cancelled,
             notes=request.notes,
         )
+        if summary.outcome is None or corrections is None:
+            return summary
+        added = summary.outcome.added
+        reviewed, problems = store_saved_reviews(project, model, added, corrections, options)
+        return replace(summary, reviewed=reviewed, review_failures=problems)
 
 
 class AddRun:
@@ -51,6 +62,7 @@ class AddRun:
         model: SegmentationModel,
         request: InspectionRequest,
         options: InferenceOptions,
+        corrections: CorrectionSearch | None = None,
     ) -> None:
         self.request = request
         total = len(request.paths)
@@ -65,7 +77,7 @@ class AddRun:
         self._stop = False
         self.worker = Worker(
             add_job, target, model, request, options,
-            progress=self._progress, cancelled=lambda: self._stop,
+            progress=self._progress, cancelled=lambda: self._stop, corrections=corrections,
         )  # fmt: skip
         sig = self.worker.signals
         sig.progressed.connect(self._show)
@@ -81,7 +93,7 @@ class AddRun:
         if path is None:
             return f"Analysing {counted(n, 'photo')} of {self.request.asset_tag}…"
         if done >= n:
-            return f"Storing the inspection of {self.request.asset_tag}…"
+            return f"Storing the inspection of {self.request.asset_tag} (and reviews saved for its photos)…"
         return f"Analysed {done} of {n} photos of {self.request.asset_tag}\n{display_path(path.name)}"
 
     def _progress(self, done: int, total: int, path: Path, _state: str) -> None:  # on the worker's thread

@@ -28,6 +28,7 @@ from app.core.text import counted
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
+from app.ui.export_folders import correction_search
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_export_job import start_export
@@ -240,7 +241,8 @@ class ProjectUi(QObject):
         if self.project is None or model is None:
             self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
             return None
-        run = AddRun(self.window, self.target, model, request, self.window.controller.options)
+        corrections = correction_search(self.window.settings)
+        run = AddRun(self.window, self.target, model, request, self.window.controller.options, corrections)
         run.worker.signals.returned.connect(self._on_added)
         run.worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.window.busy_label.setText(
@@ -259,9 +261,11 @@ class ProjectUi(QObject):
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)
         failed = len(summary.failures)
-        text = f"{counted(stored, 'photo')} stored, {already} already stored, {failed} failed"
-        failures = "".join(f"\n{f.path.name}: {f.reason}" for f in summary.failures)
-        self.window.show_message(text + failures, "error" if summary.failures else "info")
+        signed = f" ({len(summary.reviewed)} with the review signed for it)" if summary.reviewed else ""
+        text = f"{counted(stored, 'photo')} stored{signed}, {already} already stored, {failed} failed"
+        problems = summary.failures + summary.review_failures
+        failures = "".join(f"\n{f.path.name}: {f.reason}" for f in problems)
+        self.window.show_message(text + failures, "error" if problems else "info")
         self.inspection_added.emit(summary)
 
     def show_stored_photo(self, photo_id: int) -> Worker | None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QProgressDialog, QPushButton
 
 from app.core.project import Project
 from app.core.project import ingest as ingest_module
+from app.core.reviewed import ReviewState, write_reviewed_mask
 from tests.helpers.pipe_photos import photo_folder
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_batch import run_batch
@@ -89,3 +91,30 @@ def test_adding_shows_progress_and_cancel_stores_nothing(
     assert not progress.isVisible()
     with Project.open(target) as project:
         assert project.inspections() == []
+
+
+def test_a_review_signed_and_saved_before_the_photo_was_added_comes_with_it(
+    qtbot, project_window, tmp_path: Path
+) -> None:
+    """Batch, review, Save all, then Add inspection ▸ Batch photos: the signature reaches the project."""
+    win, target = project_window
+    folder = photo_folder(tmp_path / "photos", 3, 0.1, size=(48, 64))
+    signed, edited = sorted(folder.iterdir())[:2]
+    results = tmp_path / "photos results"
+    results.mkdir()
+    all_asset = np.full((48, 64), 1, np.uint8)
+    review = ReviewState.reviewed_now("Ann")
+    write_reviewed_mask(results / f"{signed.stem}_mask.reviewed.png", all_asset, review=review)
+    write_reviewed_mask(results / f"{edited.stem}_mask.edited.png", all_asset)  # nobody signed it
+    dialog = _open_dialog(win)
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
+        dialog.add_paths([folder])
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS) as added:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert added.args[0].reviewed == (signed,)
+    assert win.banner.text.startswith("3 photos stored (1 with the review signed for it)")
+    with Project.open(target) as project:
+        (inspection,) = project.inspections("P-7")
+        newest = {Path(p.path).name: project.results(p.id)[-1] for p in project.photos(inspection.id)}
+    assert newest[signed.name].reviewed_by == "Ann" and newest[signed.name].corroded_share == 0.0
+    assert newest[edited.name].reviewed_by is None, "an unsigned edit is no review"

@@ -31,6 +31,8 @@ class AddSummary:
     outcome: AddOutcome | None  # None when nothing was stored (all failed, or cancelled)
     failures: tuple[PhotoFailure, ...]
     cancelled: bool
+    reviewed: tuple[Path, ...] = ()  # photos stored with the signed correction saved for them
+    review_failures: tuple[PhotoFailure, ...] = ()  # stored, but their saved correction could not be used
 
 
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:

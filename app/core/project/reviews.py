@@ -5,11 +5,13 @@ newest, the reviewed one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ProjectError
+from app.core.analysis import PhotoFailure
+from app.core.errors import CorroscopeError, ProjectError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project.ingest import analysed
@@ -18,7 +20,8 @@ from app.core.project.records import Inspection, PhotoEntry, ReviewMark
 from app.core.project.store import Project
 from app.core.record import PhotoRecord
 from app.core.review_source import apply_reviewed_mask
-from app.core.reviewed import ReviewState, read_reviewed_mask
+from app.core.reviewed import REVIEWED_SUFFIX, ReviewState, read_reviewed_mask
+from app.core.saved_corrections import CorrectionSearch
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,27 @@ def store_review(
     by_id = {i.id: i for i in project.inspections()}
     held = tuple(by_id[p.inspection_id] for p in matches if p.inspection_id in by_id)
     return StoredReview(photo.name, held)
+
+
+def store_saved_reviews(
+    project: Project,
+    model: SegmentationModel,
+    photos: Sequence[Path],
+    search: CorrectionSearch,
+    options: InferenceOptions | None = None,
+) -> tuple[tuple[Path, ...], tuple[PhotoFailure, ...]]:
+    """Each of `photos` with a signed correction saved for it (found by `search`: beside it or in its
+    results folder) gets that review stored, as a signed mask saved later would: (the photos whose review
+    was stored, the ones whose saved mask could not be used and why). An unsigned edit is no review."""
+    stored, failures = [], []
+    for photo in photos:
+        mask = search.find(photo)
+        if mask is None or not mask.name.endswith(REVIEWED_SUFFIX):
+            continue
+        try:
+            store_review(project, model, photo, mask, options)
+        except CorroscopeError as exc:  # a mask of another photo's size, or one nobody signed
+            failures.append(PhotoFailure(photo, f"its saved review {mask.name} was not used: {exc}"))
+        else:
+            stored.append(photo)
+    return tuple(stored), tuple(failures)
