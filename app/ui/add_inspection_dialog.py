@@ -59,16 +59,19 @@ class AddInspectionDialog(QDialog):
         parent: QWidget | None = None,
         inspector: str = "",
         batch_photos: Sequence[Path] = (),
+        current_tag: str | None = None,
     ) -> None:
         """`inspector`: the name the app already holds (Edit ▸ Inspector name…), pre-filled;
-        `batch_photos`: the window's batch, offered as one button."""
+        `batch_photos`: the window's batch, offered as one button; `current_tag`: the asset picked in the
+        tree, proposed (else the first)."""
         super().__init__(parent)
         self.setWindowTitle("Add inspection")
         self._folder = start_folder
         self.asset = QComboBox()
         self.asset.setEditable(True)
         self.asset.addItems(list(asset_tags))
-        self.asset.setCurrentText(asset_tags[0] if asset_tags else "")
+        self.asset.setCurrentText(current_tag or (asset_tags[0] if asset_tags else ""))
+        self.asset.lineEdit().selectAll()  # a new tag typed replaces the proposed one
         self.asset.lineEdit().setPlaceholderText("asset tag, e.g. P-101-A")
         self.date = QDateEdit(QDate.currentDate())
         self.date.setMaximumDate(QDate.currentDate().addDays(1))  # as the store allows (time zones)

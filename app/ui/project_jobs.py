@@ -223,7 +223,11 @@ class ProjectUi(QObject):
         tags = [a.tag for a in self.view.assets()] if self.view is not None else []
         batch = [row.path for row in self.window.batch_model.rows if not row.failed]
         dialog = AddInspectionDialog(
-            tags, settings.last_folder, inspector=settings.inspector_name, batch_photos=batch
+            tags,
+            settings.last_folder,
+            inspector=settings.inspector_name,
+            batch_photos=batch,
+            current_tag=self.panel.current_asset(),
         )
         dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))

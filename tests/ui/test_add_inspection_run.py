@@ -118,3 +118,20 @@ def test_a_review_signed_and_saved_before_the_photo_was_added_comes_with_it(
         newest = {Path(p.path).name: project.results(p.id)[-1] for p in project.photos(inspection.id)}
     assert newest[signed.name].reviewed_by == "Ann" and newest[signed.name].corroded_share == 0.0
     assert newest[edited.name].reviewed_by is None, "an unsigned edit is no review"
+
+
+def test_a_new_tag_typed_replaces_the_proposed_asset(qtbot, project_window, tmp_path: Path) -> None:
+    """The dialog proposes the asset picked in the tree; typing a new tag must not append to it."""
+    win, _target = project_window
+    folder = photo_folder(tmp_path / "photos", 1, 0.1, size=(48, 64))
+    dialog = _open_dialog(win)
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
+        dialog.add_paths([folder])
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: win.projects.panel.tree.topLevelItemCount() == 1, timeout=TIMEOUT_MS)
+    win.projects.panel.add_button.click()
+    second = win.projects.dialogs[-1]
+    assert second.asset.currentText() == "P-7"
+    qtbot.keyClicks(second.asset.lineEdit(), "P-8")
+    assert second.asset.currentText() == "P-8"
