@@ -1,7 +1,8 @@
 """Can any error signal leave a quarter of the photos unflagged with none off by more than 10 points?
 
 For each per-photo signal of a cross-validation's out-of-fold predictions (the held-out range's width,
-the model's uncertainty, and, given a second CV on the same folds, the two networks' disagreement),
+the model's uncertainty, a classifier of the miss itself fitted on the other folds, and, given a second
+CV on the same folds, the two networks' disagreement),
 photos are ranked from the most to the least trusted: how many of the most trusted quarter are off by
 more than `OFF_LIMIT` points, and how many photos could pass before the first such miss.
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.range_fit import CONFIDENCE, OFF_LIMIT, held_out, load_cv
+from training.range_fit import CONFIDENCE, OFF_LIMIT, CvPhoto, held_out, load_cv
 
 
 def ranked_misses(signal: np.ndarray, error: np.ndarray, limit: float = OFF_LIMIT) -> tuple[int, int]:
@@ -28,6 +29,33 @@ def ranked_misses(signal: np.ndarray, error: np.ndarray, limit: float = OFF_LIMI
     return int(off[: len(off) // 4].sum()), first_miss
 
 
+def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1.0, steps: int = 50) -> np.ndarray:
+    """Weights (bias first) of an L2-penalised logistic regression by Newton's method; x standardised."""
+    a = np.c_[np.ones(len(x)), x]
+    penalty = ridge * np.diag(np.r_[0.0, np.ones(x.shape[1])])
+    w = np.zeros(a.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        hessian = (a.T * (p * (1.0 - p))) @ a + penalty
+        w -= np.linalg.solve(hessian, a.T @ (p - y) + penalty @ w)
+    return w
+
+
+def learned_miss(photos: Sequence[CvPhoto], limit: float = OFF_LIMIT) -> np.ndarray:
+    """Each photo's odds of being off by more than `limit`, from a logistic regression on the difficulty
+    features fitted on the other folds only (so no photo scores itself)."""
+    x = np.stack([p.x for p in photos])
+    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
+    off = np.array([p.error > limit for p in photos], dtype=np.float64)
+    folds = np.array([p.fold for p in photos])
+    out = np.empty(len(photos))
+    for f in np.unique(folds):
+        held = folds == f
+        w = _logistic(x[~held], off[~held])
+        out[held] = np.c_[np.ones(held.sum()), x[held]] @ w
+    return out
+
+
 def signals(cv: Path, other: Path | None = None, coverage: float = 0.8) -> tuple[np.ndarray, dict]:
     """Each photo's share error and its signals (lower: trusted more), in the order of `load_cv`."""
     _rows, photos = load_cv(cv)
@@ -37,6 +65,7 @@ def signals(cv: Path, other: Path | None = None, coverage: float = 0.8) -> tuple
     out = {
         "held-out 80 % range width": np.array([width[p.id] for p in photos]),
         "1 - mean confidence": np.array([1.0 - (p.mean_confidence or 0.0) for p in photos]),
+        "a miss classifier fitted on the other folds": learned_miss(photos),
     }
     if other is not None:
         _other_rows, second = load_cv(other)

@@ -23,10 +23,13 @@ def test_a_signal_that_tracks_the_error_ranks_better_than_one_that_does_not(tmp_
     assert len(error) == 150 and set(found) == {
         "held-out 80 % range width",
         "1 - mean confidence",
+        "a miss classifier fitted on the other folds",
         "disagreement with b",
     }
     by_confidence = ranked_misses(found["1 - mean confidence"], error)
     by_chance = ranked_misses(np.random.default_rng(0).permutation(error), error)
+    by_classifier = ranked_misses(found["a miss classifier fitted on the other folds"], error)
     assert by_confidence[0] < by_chance[0]
+    assert by_classifier[0] < by_chance[0], "the features carry the error here: the classifier learns it"
     assert main([str(cv)]) == 0
     assert "| 1 - mean confidence |" in capsys.readouterr().out
