@@ -12,8 +12,10 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.photos import find_images
 from app.core.reviewed import reviewed_mask_path
+from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted
 from app.ui.export_folders import correction_search
+from app.ui.project_view import ProjectView
 from app.ui.questions import ask_yes, names_list
 from app.ui.review_actions import SaveJob, run_jobs
 from app.ui.saved_masks import is_signed
@@ -22,52 +24,25 @@ from app.ui.workers import Worker
 SITE_MODEL_NAME = "site-model.onnx"
 
 
-def _candidate_photos(window) -> list[Path]:
-    """The batch's photos, else those of the shown photo's folder."""
-    photos = window.batch.paths()
-    result = window.controller.result
-    if not photos and result is not None:
-        photos = find_images([result.path.parent])
-    return photos
+@dataclass(frozen=True)
+class AdaptSources:
+    """Where reviewed photos are looked for, taken from the window on the UI thread (memory only): the
+    batch's photos, the photo on screen, the open project as the panel last read it, and where saved
+    corrections lie."""
+
+    batch: tuple[Path, ...]
+    shown: Path | None
+    view: ProjectView | None
+    search: CorrectionSearch
 
 
-def reviewed_photos(window, photos: list[Path] | None = None) -> list[tuple[Path, Path]]:
-    """(photo, reviewed mask) for the batch's photos, else the shown photo's folder (or `photos`): masks
-    saved by File ▸ Save corrected mask (`<name>_mask.reviewed.png` beside the photo or in its results
-    folder)."""
-    pairs, search = [], correction_search(window.settings)
-    for photo in _candidate_photos(window) if photos is None else photos:
-        for folder in search.folders(photo):
-            mask = reviewed_mask_path(folder, photo.stem)
-            if mask.is_file():
-                pairs.append((photo, mask))
-                break
-    return pairs
+@dataclass(frozen=True)
+class AdaptFound:
+    """What a worker found on disk: the reviewed masks, the photos looked at, and who holds them."""
 
-
-def _project_view(window):
-    """The open project as its panel last read it; None without one (or before the first read)."""
-    projects = getattr(window, "projects", None)
-    return None if projects is None or projects.project is None else projects.view
-
-
-def project_reviewed_photos(window) -> list[tuple[Path, Path]]:
-    """(photo, signed mask) of each photo the open project holds with a reviewed result, where both files
-    are found (a photo stored in two inspections counts once)."""
-    view = _project_view(window)
-    if view is None:
-        return []
-    pairs, seen = [], set()
-    for inspection in view.inspections():
-        for photo in view.photos(inspection.id):
-            result = view.latest_result(photo.id)
-            if result is None or not result.is_reviewed or not result.reviewed_mask or photo.sha256 in seen:
-                continue
-            path, mask = view.photo_file(photo), Path(result.reviewed_mask)
-            if path is not None and mask.is_file():
-                seen.add(photo.sha256)
-                pairs.append((path, mask))
-    return pairs
+    saved: list[tuple[Path, Path]]
+    photos: frozenset[Path]
+    holder: str = "these photos have"
 
 
 @dataclass(frozen=True)
@@ -84,37 +59,77 @@ class AdaptPlan:
         return len(self.saved) + len(self.unsaved)
 
 
-def adapt_plan(window) -> AdaptPlan:
-    """The batch's reviewed photos; else, with a project open and one of its photos (or none) shown, the
-    project's; else the shown photo's folder's."""
-    stored = None if window.batch.paths() else _project_photos(window)
+def adapt_sources(window) -> AdaptSources:
+    projects = getattr(window, "projects", None)
+    view = None if projects is None or projects.project is None else projects.view
+    result = window.controller.result
+    return AdaptSources(
+        tuple(window.batch.paths()),
+        None if result is None else result.path,
+        view,
+        correction_search(window.settings),
+    )
+
+
+def find_reviewed(sources: AdaptSources) -> AdaptFound:
+    """Worker job (it lists a folder and looks for files, maybe on a share): the batch's reviewed photos;
+    else, with a project open and one of its photos (or none) shown, the project's; else the shown
+    photo's folder's."""
+    stored = None if sources.batch else _project_photos(sources)
     if stored is not None:
-        saved = project_reviewed_photos(window)
-        unsaved = _unsaved_signed(window, stored, {p for p, _ in saved})
-        return AdaptPlan(saved, unsaved, "the project has")
-    candidates = _candidate_photos(window)
-    saved = reviewed_photos(window, candidates)
-    return AdaptPlan(saved, _unsaved_signed(window, set(candidates), {p for p, _ in saved}))
+        return AdaptFound(project_reviewed_photos(sources.view), frozenset(stored), "the project has")
+    photos = list(sources.batch)
+    if not photos and sources.shown is not None:
+        photos = find_images([sources.shown.parent])
+    return AdaptFound(reviewed_photos(sources.search, photos), frozenset(photos))
 
 
-def _project_photos(window) -> set[Path] | None:
+def reviewed_photos(search: CorrectionSearch, photos: list[Path]) -> list[tuple[Path, Path]]:
+    """(photo, reviewed mask) of `photos` with a mask saved by File ▸ Save corrected mask
+    (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
+    pairs = []
+    for photo in photos:
+        for folder in search.folders(photo):
+            mask = reviewed_mask_path(folder, photo.stem)
+            if mask.is_file():
+                pairs.append((photo, mask))
+                break
+    return pairs
+
+
+def project_reviewed_photos(view: ProjectView) -> list[tuple[Path, Path]]:
+    """(photo, signed mask) of each photo the project holds with a reviewed result, where both files are
+    found (a photo stored in two inspections counts once)."""
+    pairs, seen = [], set()
+    for inspection in view.inspections():
+        for photo in view.photos(inspection.id):
+            result = view.latest_result(photo.id)
+            if result is None or not result.is_reviewed or not result.reviewed_mask or photo.sha256 in seen:
+                continue
+            path, mask = view.photo_file(photo), Path(result.reviewed_mask)
+            if path is not None and mask.is_file():
+                seen.add(photo.sha256)
+                pairs.append((path, mask))
+    return pairs
+
+
+def _project_photos(sources: AdaptSources) -> set[Path] | None:
     """The open project's photo files when the adaptation should learn from the project (no photo on
     screen, or one of its photos); None otherwise."""
-    view = _project_view(window)
+    view = sources.view
     if view is None:
         return None
     files = {Path(p.path) for i in view.inspections() for p in view.photos(i.id)}
-    result = window.controller.result
-    return files if result is None or result.path in files else None
+    return files if sources.shown is None or sources.shown in files else None
 
 
-def _unsaved_signed(window, wanted: set[Path], have: set[Path]) -> list:
-    """The sessions of `wanted` photos signed in this window whose masks are not saved yet."""
+def adapt_plan(window, found: AdaptFound) -> AdaptPlan:
+    """`found` with the photos signed in this window among them whose masks are not saved yet."""
     editing = getattr(window, "editing", None)
-    if editing is None:
-        return []
-    sessions = editing.edits.unsaved_sessions()
-    return [s for s in sessions if is_signed(s.review) and s.path in wanted and s.path not in have]
+    unsaved = [] if editing is None else editing.edits.unsaved_sessions()
+    have = {p for p, _ in found.saved}
+    wanted = [s for s in unsaved if is_signed(s.review) and s.path in found.photos and s.path not in have]
+    return AdaptPlan(found.saved, wanted, found.holder)
 
 
 def too_few_text(plan: AdaptPlan, least: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 import app
@@ -13,10 +13,13 @@ from app.core.adapt import AdaptSettings
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
 from app.ui.adapt_ui import (
+    AdaptFound,
     AdaptRun,
     adapt_plan,
+    adapt_sources,
     ask_output,
     ask_save_signed_masks,
+    find_reviewed,
     save_masks_text,
     too_few_text,
 )
@@ -25,6 +28,7 @@ from app.ui.host import WindowHost
 from app.ui.model_info_dialog import ModelInfoDialog
 from app.ui.overlay_state import DEFAULT_OPACITY
 from app.ui.window_actions import all_shortcuts
+from app.ui.workers import Worker
 
 NO_MODEL_TEXT = (
     "No model is bundled (models/*.onnx is empty). Load one with Model ▸ Load model… "
@@ -40,6 +44,8 @@ def loaded_text(model: SegmentationModel) -> str:
 
 class ModelMenu(QObject):
     """Model ▸ load / default / CPU only / fine detail / information; Help ▸ guide, keys, about."""
+
+    adapt_looked = Signal()  # Adapt's search for reviewed photos ended, and what it found was acted on
 
     def __init__(self, host: WindowHost) -> None:
         super().__init__(host)  # type: ignore[arg-type]  # the host is the QMainWindow
@@ -100,13 +106,25 @@ class ModelMenu(QObject):
         else:
             self.host.controller.load_model(path, self.host.settings.device)
 
-    def adapt_model_dialog(self) -> None:
-        """Refit the loaded model to the reviewed masks of the batch's (or the folder's) photos; photos
-        signed in this window but not saved are saved first, if the user agrees."""
+    def adapt_model_dialog(self) -> Worker | None:
+        """Refit the loaded model to the reviewed masks of the batch's (or the folder's, or the project's)
+        photos; photos signed in this window but not saved are saved first, if the user agrees. The
+        masks are looked for on a worker (a folder on a share may hold thousands of photos)."""
+        if self.host.controller.model is None:
+            return None
+        worker = Worker(find_reviewed, adapt_sources(self.host))
+        worker.signals.returned.connect(self._adapt_with)
+        worker.signals.failed.connect(lambda message: self.host.show_message(message, "warning"))
+        self.host.busy_label.setText("Looking for reviewed photos…")
+        worker.signals.finished.connect(lambda: self.host.busy_label.setText(""))
+        worker.signals.finished.connect(self.adapt_looked.emit)  # after the result was acted on
+        return self.host.controller.pool.start(worker)
+
+    def _adapt_with(self, found: AdaptFound) -> None:
         model = self.host.controller.model
         if model is None:
             return
-        plan = adapt_plan(self.host)
+        plan = adapt_plan(self.host, found)
         least = AdaptSettings().min_photos
         if plan.count < least:
             self.host.show_message(too_few_text(plan, least), "warning")

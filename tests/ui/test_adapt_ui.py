@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from app.ui.adapt_ui import AdaptRun, reviewed_photos
+from app.ui.adapt_ui import AdaptRun, adapt_sources, find_reviewed
 from app.ui.main_window import MainWindow
 from tests.core.test_adapt import _site, site_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
@@ -22,6 +22,12 @@ def _window(qtbot, settings, model: Path) -> MainWindow:
     return win
 
 
+def _adapt(qtbot, win) -> None:
+    """Model ▸ Adapt…, until what its worker found was acted on."""
+    with qtbot.waitSignal(win.model_menu.adapt_looked, timeout=TIMEOUT_MS):
+        win.actions["adapt_model"].trigger()
+
+
 def _reviewed_folder(tmp_path: Path) -> list[Path]:
     photos, masks = _site(tmp_path, 5)
     for mask in masks.iterdir():  # saved beside the photos, as File ▸ Save corrected mask does by default
@@ -33,7 +39,7 @@ def test_adapt_without_reviewed_masks_names_the_menu_entries_that_make_them(qtbo
     photos, _masks = _site(tmp_path, 3)  # the masks stay in their own folder: none beside the photos
     win = _window(qtbot, settings, site_model(tmp_path / "base.onnx"))
     open_and_wait(qtbot, win, photos[0])
-    win.actions["adapt_model"].trigger()
+    _adapt(qtbot, win)
     for name in ("mark_reviewed", "save_reviewed"):
         entry = win.editing.actions[name].text().replace("&", "").rstrip("…")
         assert entry in win.banner.text, (entry, win.banner.text)
@@ -45,7 +51,7 @@ def test_adapt_runs_in_a_worker_and_loads_the_adapted_model(qtbot, settings, tmp
     photos = _reviewed_folder(tmp_path)
     win = _window(qtbot, settings, base)
     open_and_wait(qtbot, win, photos[0])
-    assert [p for p, _ in reviewed_photos(win)] == photos
+    assert [p for p, _ in find_reviewed(adapt_sources(win)).saved] == photos
     out = tmp_path / "site-model.onnx"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     assert win.actions["adapt_model"].isEnabled()
@@ -102,13 +108,13 @@ def test_photos_signed_in_the_window_are_saved_first_when_the_user_agrees(
         win.editing.edits.mark_reviewed("Ann Inspector")
     asked: list[str] = []
     monkeypatch.setattr(adapt_ui, "ask_yes", lambda _p, _n, _t, text, *_a: asked.append(text) or True)
-    win.actions["adapt_model"].trigger()  # four signed: too few, said before any question or file dialog
+    _adapt(qtbot, win)  # four signed: too few, said before any question or file dialog
     assert not asked and "at least 5 reviewed photos; these photos have 4 (0 with a saved" in win.banner.text
     open_and_wait(qtbot, win, photos[4])
     win.editing.edits.mark_reviewed("Ann Inspector")
     out = tmp_path / "site-model.onnx"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
-    win.actions["adapt_model"].trigger()
+    _adapt(qtbot, win)
     assert len(asked) == 1 and all(p.name in asked[0] for p in photos)
     qtbot.waitUntil(lambda: "Adapt" in win.banner.text and "at least" not in win.banner.text, timeout=60_000)
     results = photos[0].parent.parent / f"{photos[0].parent.name} results"
@@ -141,15 +147,35 @@ def test_with_a_project_open_adaptation_learns_from_its_reviewed_photos(qtbot, s
     with qtbot.waitSignal(win.projects.project_changed, timeout=TIMEOUT_MS):
         win.projects.open(target)
     _read(qtbot, win)
-    plan = adapt_plan(win)  # no photo in the folder lookup's places, four in the project
+    plan = adapt_plan(win, find_reviewed(adapt_sources(win)))  # none in the folder lookup's places
     assert plan.holder == "the project has" and [p for p, _m in plan.saved] == photos[:4]
-    win.actions["adapt_model"].trigger()
+    _adapt(qtbot, win)
     assert "at least 5 reviewed photos; the project has 4 (4 with a saved reviewed mask" in win.banner.text
     with Project.open(target) as project:
         store_review(project, model, photos[4], masks / "p4_mask.reviewed.png")
     win.projects.panel.refresh()
     _read(qtbot, win)
-    assert [p for p, _m in adapt_plan(win).saved] == photos[:5]
+    assert [p for p, _m in find_reviewed(adapt_sources(win)).saved] == photos[:5]
     open_and_wait(qtbot, win, photos[5])  # a photo of the project on screen: still the project's
-    assert adapt_plan(win).holder == "the project has"
+    assert find_reviewed(adapt_sources(win)).holder == "the project has"
+    win.controller.shutdown()
+
+
+def test_the_search_for_reviewed_photos_runs_off_the_ui_thread(qtbot, settings, tmp_path, monkeypatch):
+    """A folder on a share may hold thousands of photos: listing it and looking for each one's mask must
+    not freeze the window."""
+    import threading
+
+    from app.ui import adapt_ui
+
+    photos, _masks = _site(tmp_path, 3)
+    win = _window(qtbot, settings, site_model(tmp_path / "base.onnx"))
+    open_and_wait(qtbot, win, photos[0])
+    threads, real = [], adapt_ui.find_images
+    monkeypatch.setattr(
+        adapt_ui, "find_images", lambda paths: threads.append(threading.current_thread()) or real(paths)
+    )
+    _adapt(qtbot, win)
+    assert threads and threading.main_thread() not in threads
+    assert "at least 5 reviewed photos; these photos have 0" in win.banner.text
     win.controller.shutdown()
