@@ -37,6 +37,9 @@ class BatchReportOptions:
     thumbnails: Mapping[Path, Thumbnail] = field(default_factory=dict)
     header: ReportHeader | None = None  # asset, location, client, inspector, date on every page
     typical_error: str | None = None  # the statement of accuracy's line on the model
+    # who vouches for a photo's figures other than the model ("reviewed by Ann on …", "edited, not
+    # reviewed"), by photo path; printed on its card
+    reviews: Mapping[Path, str] = field(default_factory=dict)
 
 
 def worst_first(results: Sequence[PhotoFigures]) -> list[PhotoFigures]:
@@ -147,11 +150,11 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
             QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
         )
     tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
-    for text, size, style in _card_text(r, scales):
+    for text, size, style in _card_text(r, scales, options.reviews.get(r.path)):
         y += _wrapped(c, tx, y, tw, text, size, **style)
 
 
-def _card_text(r: PhotoFigures, scales) -> list[tuple[str, float, dict]]:
+def _card_text(r: PhotoFigures, scales, reviewed: str | None = None) -> list[tuple[str, float, dict]]:
     """The lines beside a card's thumbnail: (text, point size, style)."""
     share = figures.percent_text(r.stats.corroded_share, unit=True)
     lines: list[tuple[str, float, dict]] = [
@@ -160,15 +163,17 @@ def _card_text(r: PhotoFigures, scales) -> list[tuple[str, float, dict]]:
     ]
     lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
     lines += [(line, 7, {"color": _GREY}) for line in measures_pdf.card_lines(r, scales)]
+    if reviewed:
+        lines.append((reviewed, 7, {"bold": True}))
     lines += [(f"review: {line}", 7, {"color": _REVIEW}) for line in review_lines(r, scales)]
     return lines
 
 
-def _card_height(c: Canvas, r: PhotoFigures, width: float, scales) -> float:
+def _card_height(c: Canvas, r: PhotoFigures, width: float, scales, reviewed: str | None = None) -> float:
     """The height the card's text needs beside its thumbnail (never less than a thumbnail row)."""
     tw = width - width * 0.46 - c.mm(2)
     needed = 0.0
-    for text, size, style in _card_text(r, scales):
+    for text, size, style in _card_text(r, scales, reviewed):
         c.font(size, bold=style.get("bold", False))
         needed += c.wrapped(QRectF(0, 0, tw, 0), text, draw=False) + c.mm(0.6)
     return max(c.mm(36), needed)
@@ -183,7 +188,9 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     width = (c.width - gap) / 2
     ordered = worst_first(results)
     for i in range(0, len(ordered), 2):
-        height = max(_card_height(c, r, width, scales) for r in ordered[i : i + 2])
+        height = max(
+            _card_height(c, r, width, scales, options.reviews.get(r.path)) for r in ordered[i : i + 2]
+        )
         c.ensure_space(height)
         for j, r in enumerate(ordered[i : i + 2]):
             _draw_card(c, r, j * (width + gap), width, scales, options, height)

@@ -23,7 +23,7 @@ from app.core.grading import GradeScale
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
 from app.report.thumbnails import Thumbnail
-from app.ui.saved_masks import signature_text
+from app.ui.saved_masks import review_line
 
 _Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # numbers sort as numbers, not as text
@@ -216,7 +216,7 @@ class BatchTableModel(QAbstractTableModel):
             return f"{r.seconds:.2f}"
         if name == "Reason":
             if r.labels_source == REVIEWED_LABELS and row.review is not None:
-                return f"reviewed by {signature_text(row.review)}"
+                return review_line(row.review)
             return "; ".join(figures.review_reasons(r.assessment, self._scale))
         return ""
 

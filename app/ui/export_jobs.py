@@ -34,6 +34,7 @@ from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_kee
 from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
 from app.ui.report_header_fields import ReportHeaderDialog
+from app.ui.saved_masks import review_line
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
 
@@ -264,6 +265,9 @@ def batch_report_options(window: ExportHost, header: ReportHeader | None = None)
         overlay=state.style,
         thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
         header=header,
+        reviews={
+            r.path: review_line(r.review) for r in rows if r.result is not None and r.review is not None
+        },
     )
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "corrected_mask_path",
     "is_signed",
     "record_of",
+    "review_line",
     "review_of_mask",
     "signature_text",
 ]
@@ -26,6 +27,12 @@ def signature_text(review: ReviewState) -> str:
     """Who signed and when, as the window says it: "Ann on 2026-12-06 12:07 UTC" (the reports' time)."""
     who, at = review.reviewed_by, review.reviewed_at
     return f"{who} on {time_text(at)}" if at else who
+
+
+def review_line(review: ReviewState) -> str:
+    """What a report card says of figures an inspector touched: "reviewed by Ann on …" or that the
+    mask was edited and nobody signed it."""
+    return f"reviewed by {signature_text(review)}" if is_signed(review) else "edited, not reviewed"
 
 
 def record_of(review: ReviewState) -> ReviewState:

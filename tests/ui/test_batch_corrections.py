@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.core import figures
 from app.ui import review_actions
+from app.ui.export_jobs import batch_report_options
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 from tests.ui.test_batch import make_folder, run_batch
 from tests.ui.test_review_flags import _paint
@@ -72,6 +73,8 @@ def test_a_signed_correction_saved_earlier_gives_its_photos_row(qtbot, window, t
     assert _cell(window, "pipe_01.png", "Corroded share %") == figures.percent_text(signed_share)
     other = _row(window, "pipe_00.png")
     assert other.review is None and _cell(window, "pipe_00.png", "Review") != "reviewed"
+    reviews = batch_report_options(window).reviews  # the batch PDF's cards say who vouches
+    assert list(reviews) == [target] and reviews[target].startswith("reviewed by Bo Inspector on ")
 
 
 def test_a_photo_edited_in_this_run_keeps_its_edit_in_a_new_batch(qtbot, window, tmp_path) -> None:

@@ -103,3 +103,13 @@ def test_cli_photo_report_breaks_no_word(tmp_path: Path, tiny_model_path: Path, 
     result = analyze_rgb(tiny_model, rgb, photo, mm_per_px=0.4)
     data = (tmp_path / "o" / "pipe_2.pdf").read_bytes()
     assert_words_whole(data, _photo_lines(result, tuple(GradeScale)))
+
+
+def test_a_batch_card_says_who_reviewed_its_figures(qapp, tiny_model):
+    pairs = [_analysed(tiny_model, seed, rust) for seed, rust in ((1, 0.05), (2, 0.4))]
+    results = [dataclasses.replace(r, labels=None, confidence=None) for r, _ in pairs]
+    signed = "reviewed by Ann Inspector on 2026-12-06 22:31 UTC"
+    opts = BatchReportOptions(reviews={results[0].path: signed, results[1].path: "edited, not reviewed"})
+    text = pdf_text(render_batch_pdf(results, tiny_model, None, opts))
+    assert signed in text and "edited, not reviewed" in text
+    assert "Ann Inspector" not in pdf_text(render_batch_pdf(results, tiny_model, None, BatchReportOptions()))
