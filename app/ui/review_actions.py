@@ -132,14 +132,13 @@ class ReviewUi(QObject):
         signed, photo = is_signed(session.review), session.path
         job = self.edits.save_job(path, overwrite=exists)
         if job is not None:
-            worker = self.window.controller.run_export(job)
             kind = "reviewed" if signed else "edited (not reviewed)"
-            worker.signals.returned.connect(
-                lambda paths: self.window.show_message(f"Saved the {kind} mask: {Path(paths[0])}", "info")
-            )
+            say = self.window.show_message
+            then = [lambda paths: say(f"Saved the {kind} mask: {Path(paths[0])}", "info")]
             if signed:
                 reached = self.signed_masks_saved
-                worker.signals.returned.connect(lambda paths: reached.emit([(photo, Path(paths[0]))]))
+                then.append(lambda paths: reached.emit([(photo, Path(paths[0]))]))
+            self.window.controller.run_export(job, then=then)
         self._update()
 
     def save_beside_exports(self, paths: list) -> None:
@@ -265,14 +264,13 @@ class ReviewUi(QObject):
         if jobs is None:
             return
         signed = _signed_masks(unsaved)
-        worker = self.window.controller.run_export(run_jobs, jobs)
-        if signed:
-            worker.signals.returned.connect(lambda _paths: self.signed_masks_saved.emit(signed))
-        worker.signals.returned.connect(
+        then = [lambda _paths: self.signed_masks_saved.emit(signed)] if signed else []
+        then.append(
             lambda paths: self.window.show_message(
                 f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
             )
         )
+        self.window.controller.run_export(run_jobs, jobs, then=then)
         self._update()
 
     def save_all(self, sessions: list) -> bool:

@@ -149,3 +149,27 @@ def test_reopening_a_photo_finds_its_edited_mask_and_says_so(qtbot, opened, monk
     assert np.array_equal(win.controller.result.labels, edited)
     assert f"Opened the edited mask {written}: edited, not reviewed" in win.banner.text
     assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
+
+
+def test_a_save_that_ends_at_once_still_says_so_and_reaches_the_project(qtbot, opened, monkeypatch) -> None:
+    """A small mask can be written before the code that started the save connects to its worker: the
+    message and the project's review must not depend on who is faster."""
+    from app.ui.workers import WorkerPool
+
+    win, path = opened
+    _paint(qtbot, win)
+    win.editing.edits.mark_reviewed("Bo")
+
+    def at_once(pool, worker):  # the worker runs to its end before start() returns
+        worker.run()
+        return worker
+
+    monkeypatch.setattr(WorkerPool, "start", at_once)
+    reached = []
+    win.editing.review.signed_masks_saved.connect(reached.append)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *a, **k: (start, ""))
+    win.editing.actions["save_reviewed"].trigger()
+    written = path.parent.parent / "site photos results" / f"{path.stem}_mask.reviewed.png"
+    assert written.is_file()
+    assert f"Saved the reviewed mask: {written}" in win.banner.text
+    assert reached == [[(path, written)]]
