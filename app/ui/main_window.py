@@ -91,9 +91,8 @@ class MainWindow(QMainWindow):
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
         self.actions["recursive"].setChecked(settings.recursive)
-        self._recent_menu = RecentMenu("Open &recent", self)
+        self._recent_menu = RecentMenu("Open &recent", settings, self)
         self.menus["&File"].insertMenu(self.actions["open_folder"], self._recent_menu)
-        self._rebuild_recent()
         self._remember_recent: set[Path] = set()  # photos opened by the user, not by a batch row
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
@@ -199,7 +198,6 @@ class MainWindow(QMainWindow):
         self._recent_menu.chosen.connect(self.open_recent)
         self.projects.project_changed.connect(self._remember_project)
         self.projects.project_changed.connect(self.update_enabled)
-        self._recent_menu.cleared.connect(self._clear_recent)
 
     # messages and state -------------------------------------------------------------------------
     @property
@@ -241,8 +239,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{safe_path(photo.path.name)} – Corroscope")
         if photo.path in self._remember_recent:
             self._remember_recent.discard(photo.path)
-            self.settings.add_recent_file(photo.path)
-            self._rebuild_recent()
+            self._recent_menu.remember(photo.path)
         self.batch.select_path(photo.path)  # the table's selection follows the photo shown
         if self.banner.level == "error":
             self.banner.dismiss()
@@ -274,25 +271,17 @@ class MainWindow(QMainWindow):
         for c in self.overlay_state.classes:
             self.settings.set_opacity(c.name, self.overlay_state.opacity(c.id))
 
-    def _rebuild_recent(self) -> None:
-        self._recent_menu.rebuild(self.settings.recent_files)
-
     def _remember_project(self, project) -> None:
         """A project file joins Open recent beside the photos (a server's URL does not: the server
         dialog offers the last one)."""
         if project is not None and project.location.file is not None:
-            self.settings.add_recent_file(project.location.file)
-            self._rebuild_recent()
+            self._recent_menu.remember(project.location.file)
 
     def open_recent(self, path: Path) -> None:
         if Path(path).suffix.lower() == PROJECT_SUFFIX:
             self.projects.open(path)
         else:
             self.open_photo(path)
-
-    def _clear_recent(self) -> None:
-        self.settings.clear_recent_files()
-        self._rebuild_recent()
 
     # actions ------------------------------------------------------------------------------------
     def open_photo(self, path: Path, remember: bool = True) -> None:

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QMenu, QWidget
 
+from app.ui.settings import AppSettings
+
 FOLDER_WIDTH_PX = 260  # the folder part of an entry is elided in the middle to this width
 
 
@@ -21,15 +23,27 @@ def recent_entry_text(path: str | Path, metrics: QFontMetrics, width: int = FOLD
 
 
 class RecentMenu(QMenu):
-    """Rebuilt from the list of paths; says which one was chosen or that the list was cleared."""
+    """The recent files the settings keep, newest first; says which one was chosen."""
 
     chosen = Signal(Path)
     cleared = Signal()
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
         self.setObjectName("menu_recent")
         self.setToolTipsVisible(True)
+        self.settings = settings
+        self.cleared.connect(self._clear)
+        self.rebuild(settings.recent_files)
+
+    def remember(self, path: str | Path) -> None:
+        """`path` first in the list (once)."""
+        self.settings.add_recent_file(path)
+        self.rebuild(self.settings.recent_files)
+
+    def _clear(self) -> None:
+        self.settings.clear_recent_files()
+        self.rebuild(self.settings.recent_files)
 
     def rebuild(self, paths: Sequence[str]) -> None:
         self.clear()
