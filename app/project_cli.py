@@ -20,7 +20,7 @@ from app.core.photos import find_images
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
-    from app.core.project import Project
+    from app.core.project import AddSummary, Project
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -136,6 +136,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
 
     from app.core.project import add_inspection_photos
     from app.core.project.records import check_asset_facts, check_tag
+    from app.core.project.reviews import with_saved_reviews
+    from app.core.saved_corrections import CorrectionSearch
 
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
     check_tag(args.asset)  # the tag first, as the options are typed; all before the analysis
@@ -153,20 +155,28 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     )
     if fields and summary.outcome is not None:
         project.ensure_asset(args.asset, **fields)
+    summary = with_saved_reviews(project, model, summary, CorrectionSearch(), options)
+    _print_added(summary, args)
+    return EXIT_FAILED if summary.failures or summary.outcome is None else EXIT_OK
+
+
+def _print_added(summary: AddSummary, args: argparse.Namespace) -> None:
     who = f" ({safe_text(args.inspector)})" if args.inspector else ""
     where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
         out = summary.outcome
         kind = "New inspection" if out.created else "Inspection"
+        signed = f" ({len(summary.reviewed)} with the review signed for it)" if summary.reviewed else ""
         print(
-            f"{kind} {where}: {counted(len(out.added), 'photo')} stored, "
+            f"{kind} {where}: {counted(len(out.added), 'photo')} stored{signed}, "
             f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
         )
     for failure in summary.failures:
         print(
             f"  failed: {safe_path(failure.path)}: {safe_text(failure.reason, REASON_LIMIT)}", file=sys.stderr
         )
-    return EXIT_FAILED if summary.failures or summary.outcome is None else EXIT_OK
+    for problem in summary.review_failures:
+        print(f"  {safe_path(problem.path)}: {safe_text(problem.reason, REASON_LIMIT)}", file=sys.stderr)
 
 
 def _list(project: Project, _args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ one transaction, after the last photo)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project import AddSummary, Project, add_inspection_photos
-from app.core.project.reviews import store_saved_reviews
+from app.core.project.reviews import with_saved_reviews
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted, display_path
 from app.ui.add_inspection_dialog import InspectionRequest
@@ -45,11 +44,9 @@ def add_job(
             cancelled=cancelled,
             notes=request.notes,
         )
-        if summary.outcome is None or corrections is None:
+        if corrections is None:
             return summary
-        added = summary.outcome.added
-        reviewed, problems = store_saved_reviews(project, model, added, corrections, options)
-        return replace(summary, reviewed=reviewed, review_failures=problems)
+        return with_saved_reviews(project, model, summary, corrections, options)
 
 
 class AddRun:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from app import cli
 from app.core.project import Project
@@ -128,3 +129,37 @@ def test_bad_usage_says_what_to_do(tmp_path: Path, tiny_model_path: Path, capsys
     assert "corroscope project create" in capsys.readouterr().err
     assert cli.main(["project", "create", str(tmp_path / "nofolder" / "p")]) == cli.EXIT_USAGE
     assert "not found" in capsys.readouterr().err
+
+
+def test_add_stores_the_review_signed_and_saved_for_a_photo(
+    target: str, tmp_path: Path, tiny_model_path: Path, capsys
+) -> None:
+    """As the window's Add inspection: a mask signed in the window and saved in `<folder> results`
+    comes into the project with its photo; an unsigned edit does not."""
+    import numpy as np
+
+    from app.core.reviewed import ReviewState, write_reviewed_mask
+
+    folder = photo_folder(tmp_path / "site", 3, 0.1, seed=4)
+    signed, edited, _plain = sorted(folder.iterdir())
+    results = tmp_path / "site results"
+    results.mkdir()
+    with Image.open(signed) as im:
+        size = im.size
+    asset_only = np.full((size[1], size[0]), 1, np.uint8)
+    write_reviewed_mask(
+        results / f"{signed.stem}_mask.reviewed.png", asset_only, review=ReviewState.reviewed_now("Ann")
+    )
+    write_reviewed_mask(results / f"{edited.stem}_mask.edited.png", asset_only)
+    assert cli.main(["project", "create", target]) == 0
+    args = ["project", "add", target, "--asset", "P-1", "--date", "2024-05-01", str(folder)]
+    assert cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu"]) == 0
+    assert "3 photos stored (1 with the review signed for it)" in capsys.readouterr().out
+    with Project.open(target) as project:
+        newest = {
+            Path(p.path).name: project.results(p.id)[-1]
+            for i in project.inspections()
+            for p in project.photos(i.id)
+        }
+    assert newest[signed.name].reviewed_by == "Ann" and newest[signed.name].corroded_share == 0.0
+    assert newest[edited.name].reviewed_by is None

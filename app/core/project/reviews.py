@@ -6,7 +6,7 @@ newest, the reviewed one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from app.core.analysis import PhotoFailure
 from app.core.errors import CorroscopeError, ProjectError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.project.ingest import analysed
+from app.core.project.ingest import AddSummary, analysed
 from app.core.project.photos import describe_photo
 from app.core.project.records import Inspection, PhotoEntry, ReviewMark
 from app.core.project.store import Project
@@ -90,3 +90,18 @@ def store_saved_reviews(
         else:
             stored.append(photo)
     return tuple(stored), tuple(failures)
+
+
+def with_saved_reviews(
+    project: Project,
+    model: SegmentationModel,
+    summary: AddSummary,
+    search: CorrectionSearch,
+    options: InferenceOptions | None = None,
+) -> AddSummary:
+    """`summary` of an inspection just added, after each photo it stored got the review signed and saved
+    for it earlier (`store_saved_reviews`); the window's Add inspection and `project add` alike."""
+    if summary.outcome is None:
+        return summary
+    reviewed, problems = store_saved_reviews(project, model, summary.outcome.added, search, options)
+    return replace(summary, reviewed=reviewed, review_failures=problems)
