@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.core import figures
 from app.ui import review_actions
+from app.ui.batch_table import COLUMNS
 from app.ui.export_jobs import batch_report_options
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 from tests.ui.test_batch import make_folder, run_batch
@@ -30,22 +31,7 @@ def _row(win, name: str):
 def _cell(win, name: str, column: str) -> str:
     m = win.batch_model
     i = next(i for i, r in enumerate(m.rows) if r.path.name == name)
-    return m.data(
-        m.index(
-            i,
-            [
-                "Photo",
-                "Status",
-                "Corrosion %",
-                "Corroded share %",
-                "Grade",
-                "Review",
-                "Confidence",
-                "Time (s)",
-                "Reason",
-            ].index(column),
-        )
-    )
+    return m.data(m.index(i, COLUMNS.index(column)))
 
 
 def test_a_signed_correction_saved_earlier_gives_its_photos_row(qtbot, window, tmp_path, monkeypatch) -> None:
