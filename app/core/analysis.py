@@ -138,12 +138,11 @@ _Figures = TypeVar("_Figures", bound=PhotoFigures)
 
 def as_signed(result: _Figures) -> _Figures:
     """The figures of `result`'s map once a reviewer signed it: source `REVIEWED_LABELS`, no review
-    flag (a person vouches for them), no model range (unless the map is the model's own, untouched)."""
+    flag (a person vouches for them) and no model range, even for the model's map signed untouched (as
+    `analyze --reviewed-masks` and a batch count the same mask read back)."""
     a = result.assessment
     signed = assess(result.stats, result.mean_confidence, None, a.scale, source=REVIEWED)
-    measures = result.measures
-    if result.labels_source != MODEL:
-        measures = replace(measures, share_range=None, range_note=None)
+    measures = replace(result.measures, share_range=None, range_note=None)
     return replace(result, assessment=signed, measures=measures, labels_source=REVIEWED_LABELS)
 
 

@@ -173,3 +173,20 @@ def test_a_save_that_ends_at_once_still_says_so_and_reaches_the_project(qtbot, o
     assert written.is_file()
     assert f"Saved the reviewed mask: {written}" in win.banner.text
     assert reached == [[(path, written)]]
+
+
+def test_the_models_mask_signed_untouched_counts_as_any_signed_mask(qtbot, window, tmp_path) -> None:
+    """Signed without an edit, the figures are the reviewer's: no model range on the batch row (nor on
+    the batch report's card), as a batch or `analyze --reviewed-masks` reading the saved mask back gives."""
+    from tests.ui.test_batch import make_folder, run_batch
+
+    folder = make_folder(tmp_path, 2)
+    run_batch(qtbot, window, folder)
+    open_and_wait(qtbot, window, folder / "pipe_01.png")
+    row = next(r for r in window.batch_model.rows if r.path.name == "pipe_01.png")
+    assert row.result.measures.share_range is not None  # the model's own figures have one
+    window.editing.edits.mark_reviewed("Ann Inspector")
+    qtbot.waitUntil(lambda: window.batch_model.rows[1].review is not None, timeout=TIMEOUT_MS)
+    signed = window.batch_model.rows[1].result
+    assert signed.labels_source == "reviewed" and signed.measures.share_range is None
+    assert "reviewed mask" in window.figures.values()["Share range"]
