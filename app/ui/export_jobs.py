@@ -7,6 +7,7 @@ small `ExportHost` protocol, not the window class.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,8 +119,11 @@ def review_fields(window: ExportHost) -> PhotoReview | None:
 
 def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
     """The header of the report on `path`'s photo: the project's asset, location, inspector and date
-    when the open project holds that photo (the typed values fill what it lacks), else the typed ones."""
+    when the open project holds that photo (the typed values fill what it lacks), else the typed ones;
+    an inspector never typed there is the one the app knows (Edit ▸ Inspector name…)."""
     typed = window.settings.report_header
+    if not typed.inspector and window.settings.inspector_name:
+        typed = dataclasses.replace(typed, inspector=window.settings.inspector_name)
     view = getattr(getattr(window, "projects", None), "view", None)  # read on a worker: no query here
     stored = None if view is None or path is None else project_header(view, path)
     return typed if stored is None else stored.filled_from(typed)

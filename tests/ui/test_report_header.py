@@ -136,3 +136,12 @@ def test_the_statement_of_accuracy_names_the_reviewer_and_the_typical_error(qapp
     assert line in text
     assert "Figures proposed by a model; reviewed by A. Inspector on 2026-12-06 02:43 UTC." in text
     assert "2026-12-06T02:43:04" not in text, "one timestamp format"
+
+
+def test_an_inspector_never_typed_in_the_header_is_the_one_the_app_knows(window) -> None:
+    report_header = export_jobs.report_header
+
+    window.settings.inspector_name = "Jane Doe"
+    assert report_header(window).inspector == "Jane Doe"
+    window.settings.report_header = ReportHeader(inspector="J. Müller")  # typed there: kept
+    assert report_header(window).inspector == "J. Müller"
