@@ -74,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
         compare.views[0].zoom_by(2.0)
         settle()
         saved.append(save(compare, args.out / "project-compare.png"))
+        window.open_folder(scratch / "2025")  # a batch, so that Add inspection offers its photos
+        wait(window.controller.batch_finished)
+        panel.add_button.click()
+        add = window.projects.dialogs[-1]
+        add.inspector.setText("B. Inspector")
+        add.notes.setPlainText("North side from the walkway; the clamp at 3 m not reached.")
+        add.add_batch.click()
+        wait(add.listed)
+        add.photos.item(1).setSelected(True)
+        settle()
+        saved.append(save(add, args.out / "project-add-inspection.png"))
+        add.reject()
     return report(saved, shot.which)
 
 
