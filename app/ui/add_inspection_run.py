@@ -17,7 +17,7 @@ from app.core.project.reviews import with_saved_reviews
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted, display_path
 from app.ui.add_inspection_dialog import InspectionRequest
-from app.ui.workers import Worker
+from app.ui.workers import Worker, alive
 
 
 def add_job(
@@ -69,6 +69,7 @@ class AddRun:
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
         self.dialog.setMinimumWidth(420)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per add: none kept after
         # Its own flag, not the worker's cancel: the summary always comes back and says whether anything
         # was stored (a cancel during the store itself is too late, and must not be reported as stopped).
         self._stop = False
@@ -78,7 +79,7 @@ class AddRun:
         )  # fmt: skip
         sig = self.worker.signals
         sig.progressed.connect(self._show)
-        sig.finished.connect(self.dialog.close)
+        sig.finished.connect(lambda: alive(self.dialog) and self.dialog.close())
         self.dialog.canceled.connect(self.cancel)
         self._last: Path | None = None
 
@@ -98,6 +99,8 @@ class AddRun:
         self.worker.signals.progressed.emit(done, total)
 
     def _show(self, done: int, _total: int) -> None:
+        if not alive(self.dialog):  # closed with Escape: it was deleted, the photo under way still ends
+            return
         # the words first: a modal dialog's setValue runs pending events, which may repaint it
         self.dialog.setLabelText(self._words(done, self._last))
         self.dialog.setValue(done)

@@ -88,7 +88,9 @@ def test_adding_shows_progress_and_cancel_stores_nothing(
         release.set()
     assert added.args[0].cancelled and added.args[0].outcome is None
     assert "cancelled; nothing was stored" in win.banner.text
-    assert not progress.isVisible()
+    qtbot.waitUntil(
+        lambda: win.findChild(QProgressDialog, "add_inspection_progress") is None, timeout=TIMEOUT_MS
+    )
     with Project.open(target) as project:
         assert project.inspections() == []
 
@@ -136,3 +138,30 @@ def test_a_new_tag_typed_replaces_the_proposed_asset(qtbot, project_window, tmp_
     qtbot.keyClicks(second.asset.lineEdit(), "P-8")
     assert second.asset.currentText() == "P-8"
     second.reject()  # a modal dialog left open would take the keyboard from the tests after this one
+
+
+def test_escape_on_the_progress_dialog_cancels_without_an_error(qtbot, project_window, tmp_path, monkeypatch):
+    win, target = project_window
+    folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
+    first_done, release = threading.Event(), threading.Event()
+    real = ingest_module.analyse_record
+
+    def slow(model, path, options):
+        record = real(model, path, options)
+        first_done.set()
+        release.wait(20)
+        return record
+
+    monkeypatch.setattr(ingest_module, "analyse_record", slow)
+    dialog = _open_dialog(win)
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
+        dialog.add_paths([folder])
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    progress = win.findChild(QProgressDialog, "add_inspection_progress")
+    qtbot.waitUntil(first_done.is_set, timeout=TIMEOUT_MS)
+    progress.close()  # Escape closes it: the dialog goes (deleted on close) while the photo still ends
+    with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS) as added:
+        release.set()
+    assert added.args[0].cancelled
+    with Project.open(target) as project:
+        assert project.inspections() == []
