@@ -60,11 +60,9 @@ def test_the_batchs_photos_notes_and_a_removed_photo(qtbot, project_window, tmp_
         assert len(project.photos(inspection.id)) == 2
 
 
-def test_adding_shows_progress_and_cancel_stores_nothing(
-    qtbot, project_window, tmp_path: Path, monkeypatch
-) -> None:
-    win, target = project_window
-    folder = photo_folder(tmp_path / "photos", 3, 0.1, size=(48, 64))
+def _held_add(qtbot, win, folder: Path, monkeypatch):
+    """Add inspection of `folder` started, its worker held after the first photo until `release` is set;
+    (its progress dialog, release)."""
     first_done, release = threading.Event(), threading.Event()
     real = ingest_module.analyse_record
 
@@ -81,8 +79,17 @@ def test_adding_shows_progress_and_cancel_stores_nothing(
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     progress = win.findChild(QProgressDialog, "add_inspection_progress")
     assert progress is not None and progress.isVisible()
-    assert progress.windowTitle() == "Adding an inspection of P-7"
     qtbot.waitUntil(first_done.is_set, timeout=TIMEOUT_MS)
+    return progress, release
+
+
+def test_adding_shows_progress_and_cancel_stores_nothing(
+    qtbot, project_window, tmp_path: Path, monkeypatch
+) -> None:
+    win, target = project_window
+    folder = photo_folder(tmp_path / "photos", 3, 0.1, size=(48, 64))
+    progress, release = _held_add(qtbot, win, folder, monkeypatch)
+    assert progress.windowTitle() == "Adding an inspection of P-7"
     next(b for b in progress.findChildren(QPushButton) if b.text() == "Cancel").click()
     with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS) as added:
         release.set()
@@ -143,22 +150,7 @@ def test_a_new_tag_typed_replaces_the_proposed_asset(qtbot, project_window, tmp_
 def test_escape_on_the_progress_dialog_cancels_without_an_error(qtbot, project_window, tmp_path, monkeypatch):
     win, target = project_window
     folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
-    first_done, release = threading.Event(), threading.Event()
-    real = ingest_module.analyse_record
-
-    def slow(model, path, options):
-        record = real(model, path, options)
-        first_done.set()
-        release.wait(20)
-        return record
-
-    monkeypatch.setattr(ingest_module, "analyse_record", slow)
-    dialog = _open_dialog(win)
-    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):
-        dialog.add_paths([folder])
-    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
-    progress = win.findChild(QProgressDialog, "add_inspection_progress")
-    qtbot.waitUntil(first_done.is_set, timeout=TIMEOUT_MS)
+    progress, release = _held_add(qtbot, win, folder, monkeypatch)
     progress.close()  # Escape closes it: the dialog goes (deleted on close) while the photo still ends
     with qtbot.waitSignal(win.projects.inspection_added, timeout=TIMEOUT_MS) as added:
         release.set()
