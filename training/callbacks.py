@@ -106,6 +106,12 @@ class EpochEnd(keras.callbacks.Callback):
         self._epoch_started = self._started
         self._longest_epoch = 0.0
 
+    def on_train_end(self, logs=None) -> None:
+        # With a moving average of the weights (`--ema`), fit has put the average in place by now, after
+        # the last epoch's save: a finished run's last.keras is the average (a stopped one resumes as is).
+        if getattr(self.model.optimizer, "use_ema", False) and self.state.finished:
+            save_atomic(self.model, self.out / LAST)
+
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._epoch_started = time.monotonic()
 

@@ -154,6 +154,8 @@ def run(config: TrainConfig, max_minutes: float | None = None) -> dict:
                     weight_decay=config.weight_decay,
                     encoder_lr_multiplier=config.encoder_lr_multiplier,
                     freeze_steps=config.freeze_encoder_epochs * steps,
+                    use_ema=config.ema > 0,
+                    ema_momentum=config.ema or 0.99,
                 ),
                 loss=loss_for(
                     config.model_settings,

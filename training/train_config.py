@@ -38,6 +38,7 @@ class TrainConfig:
     augment: bool = True
     jit_compile: bool = False
     encoder_lr_multiplier: float = 1.0  # learning rate of a pretrained encoder relative to the head
+    ema: float = 0.0  # momentum of an exponential moving average of the weights, kept at the end; 0: off
     freeze_encoder_epochs: int = 0  # encoder learning rate 0 for this many first epochs
     model_settings: dict = field(default_factory=dict)  # build_model(**settings), e.g. bn_momentum
     copy_paste: float = 0.0  # chance per photo of another photo's pipe pasted over it
@@ -126,6 +127,13 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     g.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--encoder-lr-multiplier", type=float, default=d.encoder_lr_multiplier)
     p.add_argument("--freeze-encoder-epochs", type=int, default=d.freeze_encoder_epochs)
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=d.ema,
+        metavar="M",
+        help="keep an exponential moving average of the weights (momentum M, e.g. 0.99) and end on it",
+    )
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
@@ -172,6 +180,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         jit_compile=a.jit_compile,
         encoder_lr_multiplier=a.encoder_lr_multiplier,
         freeze_encoder_epochs=a.freeze_encoder_epochs,
+        ema=a.ema,
         model_settings=_settings(a.model_setting, p),
         copy_paste=a.copy_paste,
         rust_ground=a.rust_ground,

@@ -114,3 +114,21 @@ def test_the_batch_mixings_are_trained_with_and_recorded(tiny_origin_dataset, tm
     assert record["copy_paste"] == 0.5 and record["rust_ground"] == 0.3 and record["repaint_asset"] == 0.4
     assert record["grayscale"] == 0.2 and record["scale_range"] == [0.5, 2.0]
     assert TrainConfig.from_json(record).scale_range == (0.5, 2.0)
+
+
+def test_ema_ends_a_finished_run_on_the_moving_average_of_its_weights(tiny_origin_dataset, tmp_path):
+    out = tmp_path / "ema"
+    assert main(train_argv(tiny_origin_dataset, out, "--epochs", "2", "--ema", "0.5")) == 0
+    assert json.loads((out / "config.json").read_text())["ema"] == 0.5
+    last = keras.models.load_model(out / "last.keras")
+    averages = last.optimizer._model_variables_moving_average
+    assert last.optimizer.use_ema and len(averages) == len(last.trainable_variables)
+    for weight, average in zip(last.trainable_variables, averages, strict=True):
+        np.testing.assert_allclose(weight.numpy(), average.numpy())  # the average is what was kept
+    # the raw weights of the last step are not the average (momentum 0.5 over several steps)
+    plain = tmp_path / "plain"
+    assert main(train_argv(tiny_origin_dataset, plain, "--epochs", "2")) == 0
+    raw = keras.models.load_model(plain / "last.keras")
+    assert not all(
+        np.allclose(a.numpy(), b.numpy()) for a, b in zip(raw.trainable_variables, last.trainable_variables)
+    )
