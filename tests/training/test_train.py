@@ -130,5 +130,6 @@ def test_ema_ends_a_finished_run_on_the_moving_average_of_its_weights(tiny_origi
     assert main(train_argv(tiny_origin_dataset, plain, "--epochs", "2")) == 0
     raw = keras.models.load_model(plain / "last.keras")
     assert not all(
-        np.allclose(a.numpy(), b.numpy()) for a, b in zip(raw.trainable_variables, last.trainable_variables)
+        np.allclose(a.numpy(), b.numpy())
+        for a, b in zip(raw.trainable_variables, last.trainable_variables, strict=True)
     )
