@@ -164,13 +164,8 @@ def _print_added(summary: AddSummary, args: argparse.Namespace) -> None:
     who = f" ({safe_text(args.inspector)})" if args.inspector else ""
     where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
-        out = summary.outcome
-        kind = "New inspection" if out.created else "Inspection"
-        signed = f" ({len(summary.reviewed)} with the review signed for it)" if summary.reviewed else ""
-        print(
-            f"{kind} {where}: {counted(len(out.added), 'photo')} stored{signed}, "
-            f"{len(out.already_stored)} already stored, {len(summary.failures)} failed."
-        )
+        kind = "New inspection" if summary.outcome.created else "Inspection"
+        print(f"{kind} {where}: {summary.counts_text()}.")
     for failure in summary.failures:
         print(
             f"  failed: {safe_path(failure.path)}: {safe_text(failure.reason, REASON_LIMIT)}", file=sys.stderr

@@ -35,10 +35,13 @@ def default_results_folder(photo_folder: Path | None, home: Path | None = None) 
     return beside
 
 
-def find_corrected_mask(folders: Iterable[Path], stem: str) -> Path | None:
-    """The first saved correction of `stem` in `folders`: a signed one before an unsigned edit."""
+def find_corrected_mask(
+    folders: Iterable[Path], stem: str, suffixes: tuple[str, ...] = (REVIEWED_SUFFIX, EDITED_SUFFIX)
+) -> Path | None:
+    """The first saved correction of `stem` in `folders`: a signed one before an unsigned edit (or only
+    the kinds `suffixes` names, in that order)."""
     folders = list(dict.fromkeys(Path(f) for f in folders))
-    for suffix in (REVIEWED_SUFFIX, EDITED_SUFFIX):
+    for suffix in suffixes:
         for folder in folders:
             candidate = folder / f"{safe_stem(stem)}{suffix}"
             if candidate.is_file():
@@ -61,3 +64,7 @@ class CorrectionSearch:
 
     def find(self, photo: Path) -> Path | None:
         return find_corrected_mask(self.folders(photo), Path(photo).stem)
+
+    def find_signed(self, photo: Path) -> Path | None:
+        """The photo's saved signed correction only (`<stem>_mask.reviewed.png`): an edit is no review."""
+        return find_corrected_mask(self.folders(photo), Path(photo).stem, (REVIEWED_SUFFIX,))

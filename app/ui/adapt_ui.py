@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.photos import find_images
-from app.core.reviewed import reviewed_mask_path
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted
 from app.ui.export_folders import correction_search
@@ -87,14 +86,8 @@ def find_reviewed(sources: AdaptSources) -> AdaptFound:
 def reviewed_photos(search: CorrectionSearch, photos: list[Path]) -> list[tuple[Path, Path]]:
     """(photo, reviewed mask) of `photos` with a mask saved by File ▸ Save corrected mask
     (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
-    pairs = []
-    for photo in photos:
-        for folder in search.folders(photo):
-            mask = reviewed_mask_path(folder, photo.stem)
-            if mask.is_file():
-                pairs.append((photo, mask))
-                break
-    return pairs
+    found = ((photo, search.find_signed(photo)) for photo in photos)
+    return [(photo, mask) for photo, mask in found if mask is not None]
 
 
 def project_reviewed_photos(view: ProjectView) -> list[tuple[Path, Path]]:

@@ -261,15 +261,9 @@ class ProjectUi(QObject):
             self.window.show_message("Adding the inspection was cancelled; nothing was stored", "info")
             self.inspection_added.emit(summary)
             return
-        out = summary.outcome
-        stored = 0 if out is None else len(out.added)
-        already = 0 if out is None else len(out.already_stored)
-        failed = len(summary.failures)
-        signed = f" ({len(summary.reviewed)} with the review signed for it)" if summary.reviewed else ""
-        text = f"{counted(stored, 'photo')} stored{signed}, {already} already stored, {failed} failed"
         problems = summary.failures + summary.review_failures
         failures = "".join(f"\n{f.path.name}: {f.reason}" for f in problems)
-        self.window.show_message(text + failures, "error" if problems else "info")
+        self.window.show_message(summary.counts_text() + failures, "error" if problems else "info")
         self.inspection_added.emit(summary)
 
     def show_stored_photo(self, photo_id: int) -> Worker | None:

@@ -34,11 +34,12 @@ def test_a_signed_correction_is_found_before_an_edit_in_any_of_the_folders(tmp_p
     labels = np.zeros((64, 80), np.uint8)
     edited = write_reviewed_mask(photo.parent / "p1_mask.edited.png", labels)
     assert search.find(photo) == edited
+    assert search.find_signed(photo) is None, "an unsigned edit is no review"
     results.mkdir()
     signed = write_reviewed_mask(
         results / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Ann")
     )
-    assert search.find(photo) == signed
+    assert search.find(photo) == signed and search.find_signed(photo) == signed
     # a folder remembered for another photo folder is not searched for this one
     assert CorrectionSearch(((tmp_path / "other", elsewhere),)).folders(photo)[1] != elsewhere
 

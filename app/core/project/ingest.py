@@ -18,6 +18,7 @@ from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_
 from app.core.project.photos import describe_photo
 from app.core.project.records import AddOutcome, PhotoEntry, check_date, check_tag, check_typed
 from app.core.project.store import Project
+from app.core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,16 @@ class AddSummary:
     cancelled: bool
     reviewed: tuple[Path, ...] = ()  # photos stored with the signed correction saved for them
     review_failures: tuple[PhotoFailure, ...] = ()  # stored, but their saved correction could not be used
+
+    def counts_text(self) -> str:
+        """ "3 photos stored (1 with the review signed for it), 0 already stored, 0 failed", as the window
+        and `project add` say it."""
+        out = self.outcome
+        stored = 0 if out is None else len(out.added)
+        already = 0 if out is None else len(out.already_stored)
+        signed = f" ({len(self.reviewed)} with the review signed for it)" if self.reviewed else ""
+        failed = len(self.failures)
+        return f"{counted(stored, 'photo')} stored{signed}, {already} already stored, {failed} failed"
 
 
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from app.core.project.records import Inspection, PhotoEntry, ReviewMark
 from app.core.project.store import Project
 from app.core.record import PhotoRecord
 from app.core.review_source import apply_reviewed_mask
-from app.core.reviewed import REVIEWED_SUFFIX, ReviewState, read_reviewed_mask
+from app.core.reviewed import ReviewState, read_reviewed_mask
 from app.core.saved_corrections import CorrectionSearch
 
 
@@ -80,8 +80,8 @@ def store_saved_reviews(
     was stored, the ones whose saved mask could not be used and why). An unsigned edit is no review."""
     stored, failures = [], []
     for photo in photos:
-        mask = search.find(photo)
-        if mask is None or not mask.name.endswith(REVIEWED_SUFFIX):
+        mask = search.find_signed(photo)
+        if mask is None:
             continue
         try:
             store_review(project, model, photo, mask, options)
