@@ -12,6 +12,7 @@ from PIL import Image
 
 from app import cli
 from app.core.project import Project
+from app.core.project.photos import describe_photo
 from tests.helpers.pipe_photos import photo_folder
 
 
@@ -163,3 +164,44 @@ def test_add_stores_the_review_signed_and_saved_for_a_photo(
         }
     assert newest[signed.name].reviewed_by == "Ann" and newest[signed.name].corroded_share == 0.0
     assert newest[edited.name].reviewed_by is None
+
+
+def test_adding_again_stores_a_review_signed_since_once(
+    target: str, tmp_path: Path, tiny_model_path: Path, capsys
+) -> None:
+    """A photo the inspection holds already takes the review signed for it after the first add; adding
+    the same photos a third time stores no second copy of that review."""
+    import numpy as np
+
+    from app.core.reviewed import ReviewState, write_reviewed_mask
+
+    folder = photo_folder(tmp_path / "site", 2, 0.1, seed=5)
+    first, _second = sorted(folder.iterdir())
+    assert cli.main(["project", "create", target]) == 0
+    args = ["project", "add", target, "--asset", "P-1", "--date", "2024-05-01", str(folder)]
+    args += ["--model", str(tiny_model_path), "--device", "cpu"]
+    assert cli.main(args) == 0
+    assert "2 photos stored, 0 already stored, 0 failed" in capsys.readouterr().out
+    with Image.open(first) as im:
+        size = im.size
+    results = tmp_path / "site results"
+    results.mkdir()
+    asset_only = np.full((size[1], size[0]), 1, np.uint8)
+    mask = results / f"{first.stem}_mask.reviewed.png"
+    write_reviewed_mask(mask, asset_only, review=ReviewState.reviewed_now("Ann"))
+
+    def results_of_first() -> list:
+        with Project.open(target) as project:
+            stored = project.photos_with_content(describe_photo(first).sha256)
+            return [r for p in stored for r in project.results(p.id)]
+
+    assert cli.main(args) == 0
+    assert (
+        "0 photos stored, 2 already stored (1 took the review signed since), 0 failed"
+        in capsys.readouterr().out
+    )
+    after = results_of_first()
+    assert len(after) == 2 and after[-1].reviewed_by == "Ann" and after[-1].corroded_share == 0.0
+    assert cli.main(args) == 0
+    assert "2 already stored, 0 failed" in capsys.readouterr().out
+    assert len(results_of_first()) == 2

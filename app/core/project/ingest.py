@@ -33,17 +33,19 @@ class AddSummary:
     failures: tuple[PhotoFailure, ...]
     cancelled: bool
     reviewed: tuple[Path, ...] = ()  # photos stored with the signed correction saved for them
+    reviewed_since: tuple[Path, ...] = ()  # photos held already that took a review signed since
     review_failures: tuple[PhotoFailure, ...] = ()  # stored, but their saved correction could not be used
 
     def counts_text(self) -> str:
-        """ "3 photos stored (1 with the review signed for it), 0 already stored, 0 failed", as the window
-        and `project add` say it."""
+        """ "3 photos stored (1 with the review signed for it), 2 already stored (1 took the review signed
+        since), 0 failed", as the window and `project add` say it."""
         out = self.outcome
         stored = 0 if out is None else len(out.added)
         already = 0 if out is None else len(out.already_stored)
         signed = f" ({len(self.reviewed)} with the review signed for it)" if self.reviewed else ""
+        since = f" ({len(self.reviewed_since)} took the review signed since)" if self.reviewed_since else ""
         failed = len(self.failures)
-        return f"{counted(stored, 'photo')} stored{signed}, {already} already stored, {failed} failed"
+        return f"{counted(stored, 'photo')} stored{signed}, {already} already stored{since}, {failed} failed"
 
 
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project.ingest import AddSummary, analysed
 from app.core.project.photos import describe_photo
-from app.core.project.records import Inspection, PhotoEntry, ReviewMark
+from app.core.project.records import Inspection, PhotoEntry, ReviewMark, StoredResult
 from app.core.project.store import Project
 from app.core.record import PhotoRecord
 from app.core.review_source import apply_reviewed_mask
@@ -26,10 +26,12 @@ from app.core.saved_corrections import CorrectionSearch
 
 @dataclass(frozen=True)
 class StoredReview:
-    """Where a signed mask went: the photo's file name and each inspection that holds the photo."""
+    """Where a signed mask went: the photo's file name, each inspection that holds the photo, and how
+    many results were written (none where each copy's newest result is this very review already)."""
 
     name: str
     inspections: tuple[Inspection, ...]
+    written: int = 0
 
 
 def reviewed_record(
@@ -54,18 +56,33 @@ def store_review(
     options: InferenceOptions | None = None,
 ) -> StoredReview:
     """Store the signed `mask`'s figures as a reviewed result of each stored photo with `photo`'s content
-    (none: nothing is stored, and the answer names no inspection)."""
+    (none: nothing is stored, and the answer names no inspection). A copy whose newest result is this
+    review already (the same mask, reviewer and time) is left as it is: adding a photo again, or saving
+    the same signed mask twice, writes no second copy of one review."""
     file = describe_photo(photo)
     matches = project.photos_with_content(file.sha256)
     if not matches:
         return StoredReview(photo.name, ())
     record, review = reviewed_record(model, photo, mask, options)
+    mark = ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
+    written = 0
     for stored in matches:
-        mark = ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
-        project.add_result(stored.id, PhotoEntry(file, record, model.path.name), mark)
+        if not _holds(project.latest_result(stored.id), mark):
+            project.add_result(stored.id, PhotoEntry(file, record, model.path.name), mark)
+            written += 1
     by_id = {i.id: i for i in project.inspections()}
     held = tuple(by_id[p.inspection_id] for p in matches if p.inspection_id in by_id)
-    return StoredReview(photo.name, held)
+    return StoredReview(photo.name, held, written)
+
+
+def _holds(result: StoredResult | None, mark: ReviewMark) -> bool:
+    """Whether `result` is the review `mark` describes (a mark without a time is always a new review)."""
+    return (
+        result is not None
+        and mark.at is not None
+        and result.is_reviewed
+        and (result.reviewed_mask, result.reviewed_by, result.reviewed_at) == (mark.mask, mark.by, mark.at)
+    )
 
 
 def store_saved_reviews(
@@ -77,18 +94,20 @@ def store_saved_reviews(
 ) -> tuple[tuple[Path, ...], tuple[PhotoFailure, ...]]:
     """Each of `photos` with a signed correction saved for it (found by `search`: beside it or in its
     results folder) gets that review stored, as a signed mask saved later would: (the photos whose review
-    was stored, the ones whose saved mask could not be used and why). An unsigned edit is no review."""
+    was newly stored, the ones whose saved mask could not be used and why). An unsigned edit is no
+    review; a review the project holds already is not stored twice."""
     stored, failures = [], []
     for photo in photos:
         mask = search.find_signed(photo)
         if mask is None:
             continue
         try:
-            store_review(project, model, photo, mask, options)
+            written = store_review(project, model, photo, mask, options).written
         except CorroscopeError as exc:  # a mask of another photo's size, or one nobody signed
             failures.append(PhotoFailure(photo, f"its saved review {mask.name} was not used: {exc}"))
         else:
-            stored.append(photo)
+            if written:
+                stored.append(photo)
     return tuple(stored), tuple(failures)
 
 
@@ -99,9 +118,12 @@ def with_saved_reviews(
     search: CorrectionSearch,
     options: InferenceOptions | None = None,
 ) -> AddSummary:
-    """`summary` of an inspection just added, after each photo it stored got the review signed and saved
-    for it earlier (`store_saved_reviews`); the window's Add inspection and `project add` alike."""
-    if summary.outcome is None:
+    """`summary` of an inspection just added, after each photo it stored, or held already, got the
+    review signed and saved for it since (`store_saved_reviews`); the window's Add inspection and
+    `project add` alike."""
+    out = summary.outcome
+    if out is None:
         return summary
-    reviewed, problems = store_saved_reviews(project, model, summary.outcome.added, search, options)
-    return replace(summary, reviewed=reviewed, review_failures=problems)
+    reviewed, problems = store_saved_reviews(project, model, out.added, search, options)
+    since, later = store_saved_reviews(project, model, out.already_stored, search, options)
+    return replace(summary, reviewed=reviewed, reviewed_since=since, review_failures=problems + later)
