@@ -1,8 +1,9 @@
 """Can any error signal leave a quarter of the photos unflagged with none off by more than 10 points?
 
 For each per-photo signal of a cross-validation's out-of-fold predictions (the held-out range's width,
-the model's uncertainty, a classifier of the miss itself fitted on the other folds, and, given a second
-CV on the same folds, the two networks' disagreement),
+the model's uncertainty, a classifier of the miss itself fitted on the other folds, given the photos the
+fold networks' own view of how novel each is (`training.embedding_signals`), and, given a second CV on
+the same folds, the two networks' disagreement),
 photos are ranked from the most to the least trusted: how many of the most trusted quarter are off by
 more than `OFF_LIMIT` points, and how many photos could pass before the first such miss.
 
@@ -56,8 +57,11 @@ def learned_miss(photos: Sequence[CvPhoto], limit: float = OFF_LIMIT) -> np.ndar
     return out
 
 
-def signals(cv: Path, other: Path | None = None, coverage: float = 0.8) -> tuple[np.ndarray, dict]:
-    """Each photo's share error and its signals (lower: trusted more), in the order of `load_cv`."""
+def signals(
+    cv: Path, other: Path | None = None, coverage: float = 0.8, data_dir: Path | None = None
+) -> tuple[np.ndarray, dict]:
+    """Each photo's share error and its signals (lower: trusted more), in the order of `load_cv`; with
+    `data_dir` (the CV's photos) also the fold networks' own view of how novel a photo is."""
     _rows, photos = load_cv(cv)
     _figures, per_photo = held_out(photos, coverage, CONFIDENCE)
     width = {r["id"]: r["high"] - r["low"] for r in per_photo}
@@ -67,6 +71,11 @@ def signals(cv: Path, other: Path | None = None, coverage: float = 0.8) -> tuple
         "1 - mean confidence": np.array([1.0 - (p.mean_confidence or 0.0) for p in photos]),
         "a miss classifier fitted on the other folds": learned_miss(photos),
     }
+    if data_dir is not None:
+        from training.embedding_signals import embedding_signals
+
+        ids, folds = [p.id for p in photos], [p.fold for p in photos]
+        out |= embedding_signals(cv, data_dir, ids, folds, list(error))
     if other is not None:
         _other_rows, second = load_cv(other)
         share = {p.id: p.share_pred for p in second}
@@ -82,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.flag_signals", description=__doc__.splitlines()[0])
     p.add_argument("cv", type=Path, help="a finished training.cv folder")
     p.add_argument("--other", type=Path, help="a second training.cv on the same folds (its disagreement)")
+    p.add_argument("--data", type=Path, help="the CV's photos: add the fold networks' novelty signals")
     a = p.parse_args(argv)
-    error, found = signals(a.cv, a.other)
+    error, found = signals(a.cv, a.other, data_dir=a.data)
     n = len(error)
     print(f"{n} out-of-fold photos; {(error > OFF_LIMIT).sum()} off by more than {OFF_LIMIT:g} points")
     head = f"off by > {OFF_LIMIT:g} among the most trusted {n // 4}"

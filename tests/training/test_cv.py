@@ -174,3 +174,16 @@ def test_an_ensemble_of_runs_on_the_same_folds_is_scored_and_other_folds_are_ref
     assert levers.main(refused) == 2  # its networks trained on this run's test photos
     with pytest.raises(SystemExit):
         levers.main([str(run), "--data", str(data_dir), "--out", str(tmp_path / "y")])  # nothing to apply
+
+
+@pytest.mark.slow
+def test_each_fold_network_embeds_every_photo_once_and_keeps_it(tiny_cv):
+    from training.embedding_signals import EMBEDDINGS, fold_embeddings
+
+    data_dir, run = tiny_cv
+    ids, vectors = fold_embeddings(run, data_dir, 0)
+    assert sorted(ids) == [f"{i:03d}" for i in range(8)]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (run / "fold0" / EMBEDDINGS).is_file()
+    again_ids, again = fold_embeddings(run, data_dir, 0)  # from the cache, the same
+    assert again_ids == ids and np.allclose(again, vectors)
