@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.left_out import left_out_line
 from app.core.photos import IMAGE_EXTENSIONS, find_images
 from app.core.text import display_path
-from app.ui.forms import plain_label
+from app.ui.forms import DateField, plain_label
 from app.ui.workers import Worker, WorkerPool
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -73,10 +72,8 @@ class AddInspectionDialog(QDialog):
         self.asset.setCurrentText(current_tag or (asset_tags[0] if asset_tags else ""))
         self.asset.lineEdit().selectAll()  # a new tag typed replaces the proposed one
         self.asset.lineEdit().setPlaceholderText("asset tag, e.g. P-101-A")
-        self.date = QDateEdit(QDate.currentDate())
-        self.date.setMaximumDate(QDate.currentDate().addDays(1))  # as the store allows (time zones)
-        self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("yyyy-MM-dd")
+        today = _dt.date.today()
+        self.date = DateField(today, today + _dt.timedelta(days=1))  # as the store allows (time zones)
         self.inspector = QLineEdit(inspector)
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Optional: weather, access, what was not photographed…")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel
+import datetime as _dt
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QDateEdit, QFormLayout, QLabel, QWidget
 
 # A wrapping field is kept at least this wide beside its label; where label and field do not both fit,
 # the form (`WrapLongRows`) puts the field under its label, so a narrow panel still reads a sentence per
@@ -28,3 +30,18 @@ def plain_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
+
+
+class DateField(QDateEdit):
+    """A date typed as yyyy-MM-dd or picked from a calendar. Tab leaves the field, as in every other
+    field of a form (a plain QDateEdit steps through year, month and day with Tab, so a name typed after
+    two Tabs was lost in the date); Left and Right still move between its parts."""
+
+    def __init__(self, date: _dt.date, latest: _dt.date) -> None:
+        super().__init__(QDate(date.year, date.month, date.day))
+        self.setMaximumDate(QDate(latest.year, latest.month, latest.day))
+        self.setCalendarPopup(True)
+        self.setDisplayFormat("yyyy-MM-dd")
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)

@@ -10,10 +10,9 @@ from dataclasses import replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate, QObject, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
-from app.ui.forms import plain_label
+from app.ui.forms import DateField, plain_label
 from app.ui.project_texts import ASSET_FIELDS, correction_text, inspection_label
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
@@ -67,10 +66,7 @@ class CorrectInspectionDialog(QDialog):
         self.setWindowTitle("Correct inspection")
         self.inspection = inspection
         d = inspection.date
-        self.date = QDateEdit(QDate(d.year, d.month, d.day))
-        self.date.setMaximumDate(max(QDate.currentDate().addDays(1), self.date.date()))
-        self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("yyyy-MM-dd")
+        self.date = DateField(d, max(_dt.date.today() + _dt.timedelta(days=1), d))
         self.asset = QComboBox()  # another tag moves the inspection there (a new tag: a new asset)
         self.asset.setEditable(True)
         self.asset.addItems(list(dict.fromkeys([inspection.asset_tag, *tags])))

@@ -84,3 +84,22 @@ def test_the_date_cannot_be_set_later_than_the_store_allows(qtbot) -> None:
     dialog.date.setDate(QDate(2099, 1, 1))  # as typing a wrong year would
     latest = dt.date.today() + dt.timedelta(days=1)
     assert dialog.request().date == latest
+
+
+def test_tab_leaves_the_date_so_a_name_typed_after_it_reaches_the_inspector(qtbot) -> None:
+    """Asset, Tab, date, Tab, inspector: a plain date field kept the second Tab for its month, and the
+    name typed next was lost in the date."""
+    from PySide6.QtCore import Qt
+
+    dialog = AddInspectionDialog(["P-1"], parent=None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.asset.lineEdit().setFocus()
+    qtbot.waitUntil(lambda: dialog.asset.lineEdit().hasFocus())
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.date.hasFocus()
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.focusWidget(), "Jane Doe")
+    assert dialog.inspector.text() == "Jane Doe"
+    assert dialog.request().inspector == "Jane Doe"
