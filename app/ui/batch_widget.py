@@ -22,7 +22,15 @@ from PySide6.QtWidgets import (
 from app.ui.batch_table import COLUMNS, BatchFilter, BatchRow, BatchTableModel
 
 # the widest text a column may hold while rows arrive (so "needs review" is never cut to "needs ...")
-WIDEST = {"Status": "failed", "Review": "needs review", "Time (s)": "000.00", "Grade": "10-G"}
+# Each column at least as wide as its longest usual text: the columns are fitted to the first photo done,
+# and a camera's file name must not be cut to "IMG_2024…" on every later row.
+WIDEST = {
+    "Photo": "IMG_20240501_123456.jpg",
+    "Status": "failed",
+    "Review": "needs review",
+    "Time (s)": "000.00",
+    "Grade": "10-G",
+}
 
 
 class BatchWidget(QWidget):

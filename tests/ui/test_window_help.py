@@ -201,3 +201,11 @@ def test_no_two_items_of_a_menu_share_an_alt_letter(window: MainWindow) -> None:
         clashes += [f"{where}: {texts}" for texts in letters.values() if len(texts) > 1]
     assert not clashes, clashes
     assert _mnemonic("Open project on a ser&ver…") == "v" and _mnemonic("Save && close") is None
+
+
+def test_a_camera_file_name_is_not_cut_off_in_a_running_batch(qtbot, window):
+    """The columns are fitted to the first photo done; a camera's longer name on a later row must still
+    show whole."""
+    header = window.batch.table.horizontalHeader()
+    name = "IMG_20240501_123456.jpg"
+    assert header.sectionSize(0) >= header.fontMetrics().horizontalAdvance(name) + 12
