@@ -94,6 +94,9 @@ RECIPES: dict[str, list[str]] = {
     # the weights' exponential moving average (momentum 0.99: about the last five epochs) kept at the end,
     # a flatter solution than the last step's, against the fit gap
     "ema-0.99-e20": [*SHIPPED, "--epochs", "20", "--ema", "0.99"],
+    # whole photos (256) instead of 192-pixel crops: the share is a whole-pipe figure, and DeepLab's image
+    # pooling averages over whatever it is shown, a crop in training but the whole photo in use
+    "crop-256-e20": [*SHIPPED, "--epochs", "20", "--crop", "256"],
     "dice-per-image": [*SHIPPED, "--dice-per-image"],
     # judged on val.txt only before: soft Dice per photo, so a photo's small asset counts as a large one
     "dice-per-image-e20": [*SHIPPED, "--epochs", "20", "--dice-per-image"],
