@@ -199,7 +199,13 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
             ) from None
         _track_connections(engine)
         return engine
-    engine = sa.create_engine(location.url)
+    # No connection is kept open between transactions. SQLite's locks on Linux and macOS are POSIX
+    # advisory locks, which belong to the process: when any code of this process opens and closes the
+    # project file (a Qt file dialog sniffing the files of the folder it shows does), every lock of our
+    # open connections is gone, another program on the file then deletes the WAL we still write to, and
+    # both programs' writes end up in different files (one's lost, or the file corrupt). Holding no
+    # connection while idle leaves nothing to lose; opening one costs well under a millisecond.
+    engine = sa.create_engine(location.url, poolclass=sa.pool.NullPool)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
