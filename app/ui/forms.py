@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDateEdit, QFormLayout, QLabel, QWidget
 
 # A wrapping field is kept at least this wide beside its label; where label and field do not both fit,
@@ -35,13 +36,36 @@ def plain_label(text: str = "") -> QLabel:
 class DateField(QDateEdit):
     """A date typed as yyyy-MM-dd or picked from a calendar. Tab leaves the field, as in every other
     field of a form (a plain QDateEdit steps through year, month and day with Tab, so a name typed after
-    two Tabs was lost in the date); Left and Right still move between its parts."""
+    two Tabs was lost in the date); a date typed in full ("2023-05-03") is taken as typed: a "-" right
+    after a part that filled itself (and so moved on) is not a second move, and never leaves the field."""
 
     def __init__(self, date: _dt.date, latest: _dt.date) -> None:
         super().__init__(QDate(date.year, date.month, date.day))
+        self._moved_on = False  # the last key filled a part and the cursor moved to the next one
         self.setMaximumDate(QDate(latest.year, latest.month, latest.day))
         self.setCalendarPopup(True)
         self.setDisplayFormat("yyyy-MM-dd")
 
-    def focusNextPrevChild(self, next: bool) -> bool:
-        return QWidget.focusNextPrevChild(self, next)
+    def event(self, event: QEvent) -> bool:
+        # Only the Tab key itself: the date's own separator moves between its parts through the same
+        # focusNextPrevChild, which must stay as it is.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            plain = not event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+            )
+            if plain and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                back = event.key() == Qt.Key.Key_Backtab or bool(
+                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                )
+                QWidget.focusNextPrevChild(self, not back)
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.text() == "-" and (self._moved_on or self.currentSectionIndex() == self.sectionCount() - 1):
+            self._moved_on = False
+            event.accept()
+            return
+        before = self.currentSectionIndex()
+        super().keyPressEvent(event)
+        self._moved_on = event.text().isdigit() and self.currentSectionIndex() != before

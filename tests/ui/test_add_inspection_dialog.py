@@ -103,3 +103,10 @@ def test_tab_leaves_the_date_so_a_name_typed_after_it_reaches_the_inspector(qtbo
     qtbot.keyClicks(dialog.focusWidget(), "Jane Doe")
     assert dialog.inspector.text() == "Jane Doe"
     assert dialog.request().inspector == "Jane Doe"
+    # a date typed in full, its "-" moving between year, month and day, stays in the date
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Backtab)
+    assert dialog.date.hasFocus()
+    dialog.date.setSelectedSection(dialog.date.Section.YearSection)
+    qtbot.keyClicks(dialog.date, "2023-05-03")
+    assert dialog.date.hasFocus() and dialog.inspector.text() == "Jane Doe"
+    assert dialog.request().date.isoformat() == "2023-05-03"

@@ -468,3 +468,26 @@ def test_file_export_project_writes_what_the_command_writes_and_replaces_only_on
     assert (out / "trends.csv").read_text(encoding="utf-8-sig").startswith("asset,date,")
     win.projects.set_project(None)
     assert not win.actions["export_project"].isEnabled()
+
+
+def test_a_date_typed_in_full_after_tab_changes_the_date_and_nothing_else(qtbot) -> None:
+    """Tab from the asset into the date, type "2023-05-03": the date is that, the inspector as it was
+    (a "-" after a part that moved on by itself once took the focus on to the inspector)."""
+    from PySide6.QtCore import Qt
+
+    from app.core.project import Inspection
+    from app.ui.project_edits import CorrectInspectionDialog
+
+    dialog = CorrectInspectionDialog(
+        Inspection(1, 1, "P-7", dt.date(2023, 5, 2), "Jürgen Weiß", "", 2), ["P-7"]
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.asset.lineEdit().setFocus()
+    qtbot.waitUntil(lambda: dialog.asset.lineEdit().hasFocus())
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.date.hasFocus()
+    qtbot.keyClicks(dialog.focusWidget(), "2023-05-03")
+    assert dialog.date.hasFocus()
+    assert dialog.values() == ("P-7", dt.date(2023, 5, 3), "Jürgen Weiß", "")
