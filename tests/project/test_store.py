@@ -118,6 +118,26 @@ def test_adding_the_same_photos_again_changes_nothing(
     assert _snapshot(target) == before
 
 
+def test_photos_another_inspection_of_the_asset_holds_are_refused_by_name(
+    target: str, inspections: list[Path], tiny_model_path: Path, tiny_model, capsys
+) -> None:
+    """The same photos added as an inspection of another date would count twice in the asset's trend:
+    refused, naming the inspection that holds them; another asset may hold them (one photo, two pipes)."""
+    Project.create(target).close()
+    assert _add(target, inspections[0], DATES[0], tiny_model_path) == 0
+    before = _snapshot(target)
+    capsys.readouterr()
+    assert _add(target, inspections[0], DATES[1], tiny_model_path) == cli.EXIT_FAILED
+    out = capsys.readouterr()
+    assert f"stored in the inspection P-101-A {DATES[0].isoformat()}" in out.err
+    assert "count twice" in out.err
+    assert _snapshot(target) == before
+    with Project.open(target) as project:
+        photos = sorted(inspections[0].iterdir())
+        summary = add_inspection_photos(project, tiny_model, "P-2", DATES[1], photos)
+        assert summary.outcome is not None and len(summary.outcome.added) == 4 and not summary.failures
+
+
 def test_a_rerun_keeps_both_results_and_the_newest_is_shown(target: str, tmp_path: Path, tiny_model) -> None:
     folder = photo_folder(tmp_path / "p", 2, 0.1)
     with Project.create(target) as project:

@@ -69,6 +69,14 @@ def analysed(
     return outcome
 
 
+def _held_elsewhere(asset_tag: str, date: _dt.date, inspector: str) -> str:
+    by = f" by {inspector}" if inspector else ""
+    return (
+        f"not added: this very photo (the same file content) is stored in the inspection {asset_tag} "
+        f"{date.isoformat()}{by}; in two inspections of one asset it would count twice in its trend"
+    )
+
+
 def add_inspection_photos(
     project: Project,
     model: SegmentationModel,
@@ -82,13 +90,16 @@ def add_inspection_photos(
     notes: str = "",
 ) -> AddSummary:
     """Analyse `paths` for the inspection (asset, date, inspector) and store them together. Photos
-    the inspection already holds (same SHA-256) are not analysed again; failures are reported, not
-    stored; a cancelled run stores nothing."""
+    the inspection already holds (same SHA-256) are not analysed again; one another inspection of the
+    asset holds is refused (a failure naming it); failures are reported, not stored; a cancelled run
+    stores nothing."""
     options = options or InferenceOptions()
     check_date(date)  # these before the analysis, which the store would refuse after it
     asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
     check_typed(notes, "The inspection's notes", lines=True)
-    held = project.stored_hashes(asset_tag, date, inspector)
+    stored = project.asset_hashes(asset_tag)
+    held = {sha for sha, key in stored.items() if key == (date, inspector)}
+    elsewhere = {sha: key for sha, key in stored.items() if sha not in held}
     entries: list[PhotoEntry] = []
     failures: list[PhotoFailure] = []
     total = len(paths)
@@ -97,6 +108,8 @@ def add_inspection_photos(
             return AddSummary(None, tuple(failures), True)
         try:
             photo = describe_photo(path)
+            if photo.sha256 in elsewhere:
+                raise CorroscopeError(_held_elsewhere(asset_tag, *elsewhere[photo.sha256]))
             if photo.sha256 in held:
                 state = ALREADY_STORED
                 entries.append(PhotoEntry(photo, {}, model.path.name))

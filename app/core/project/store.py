@@ -225,17 +225,18 @@ class Project:
                 out[row["inspection_id"]].append(rows.to_result(row))
         return out
 
-    def stored_hashes(self, asset_tag: str, date: _dt.date, inspector: str = "") -> set[str]:
-        """SHA-256 of the photos already in that inspection (empty if it does not exist yet)."""
+    def asset_hashes(self, asset_tag: str) -> dict[str, tuple[_dt.date, str]]:
+        """SHA-256 of every photo the asset's inspections hold -> (date, inspector) of the one holding it
+        (empty for an asset not stored yet)."""
         a, i, p = T["assets"], T["inspections"], T["photos"]
         query = (
-            sa.select(p.c.sha256)
+            sa.select(p.c.sha256, i.c.date, i.c.inspector)
             .join(i, i.c.id == p.c.inspection_id)
             .join(a, a.c.id == i.c.asset_id)
-            .where(a.c.tag == asset_tag, i.c.date == date, i.c.inspector == inspector)
+            .where(a.c.tag == asset_tag)
         )
         with self._read() as conn:
-            return set(conn.execute(query).scalars())
+            return {sha: (date, who) for sha, date, who in conn.execute(query)}
 
     def photo_file(self, photo: StoredPhoto) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path."""
