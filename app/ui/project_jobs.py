@@ -5,7 +5,7 @@ the project on the UI thread: the panel's `ProjectView` (read on a worker) answe
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
@@ -22,9 +22,9 @@ from app.core.project import (
     is_url,
 )
 from app.core.project.photos import describe_photo
-from app.core.project.records import StoredResult
+from app.core.project.records import StoredPhoto, StoredResult
 from app.core.report_header import time_text
-from app.core.text import counted
+from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
@@ -113,6 +113,7 @@ class ProjectUi(QObject):
         self.panel.trend_requested.connect(self.show_trend)
         self.panel.compare_requested.connect(self.show_compare)
         self.panel.photo_activated.connect(self.show_stored_photo)
+        window.controller.photo_opened.connect(lambda item: self.panel.follow_photo(item.path))
         self.panel.rerun_requested.connect(self.rerun)
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
@@ -278,13 +279,19 @@ class ProjectUi(QObject):
             "photo",
             view.photo_file,
             photo,
-            done=self._open_stored,
+            done=lambda path: self._open_stored(path, photo),
             failed=lambda msg: self.window.show_message(msg, "error"),
         )
 
-    def _open_stored(self, path: Path | None) -> None:
-        if path is None:
-            self.window.show_message("The photo is not where the project says; relocate it.", "error")
+    def _open_stored(self, path: Path | None, photo: StoredPhoto) -> None:
+        if path is None:  # not the last photo shown either: its figures beside this one's would mislead
+            self.window.controller.clear_photo()
+            self.window.viewer.clear()
+            self.window.show_message(
+                f"{safe_path(PurePath(photo.path).name)} is not at {safe_path(photo.path)} any more (moved "
+                "or renamed?). Find moved photos… looks for it by its content in a folder you pick.",
+                "error",
+            )
             return
         current = self.window.controller.current
         if current is None or current.path != path:

@@ -272,6 +272,33 @@ class ProjectPanelWidget(QWidget):
                 return True
         return False
 
+    def follow_photo(self, path: Path) -> None:
+        """The tree follows the photo on screen (A / D, the batch, Open photo): its stored photo is picked
+        (nothing opens again), else no photo is picked, so the tree, the stored figures under it and
+        Remove photo never name another photo than the one shown."""
+        kind, key = self._picked()
+        view = self.view
+        if view is None:
+            return
+        held = view.photos_at(path)
+        picked = view.photo(key) if kind == "photo" else None  # type: ignore[arg-type]
+        if picked is not None and any(p.id == picked.id for p in held):
+            return
+        same = None if picked is None else picked.inspection_id
+        held.sort(key=lambda p: p.inspection_id != same)  # the picked photo's inspection first
+        target = next((i for i in self._items() if held and _key(i) == ("photo", held[0].id)), None)
+        if target is None and picked is None:
+            return  # nothing to follow, and an asset or inspection picked names no photo
+        self.tree.blockSignals(True)  # following is no choice of the user's: nothing opens
+        try:
+            self.tree.setCurrentItem(target)
+            if target is None:
+                self.tree.clearSelection()
+        finally:
+            self.tree.blockSignals(False)
+        self._update_enabled()
+        self._show_picked(view)
+
     def _items(self):
         stack = [self.tree.topLevelItem(n) for n in range(self.tree.topLevelItemCount())]
         while stack:

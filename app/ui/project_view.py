@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import ProjectError
 from app.core.project import Asset, Inspection, Project, StoredPhoto, StoredResult, Trend
+from app.core.project.photos import photo_places
 from app.core.project.trend import build_trend
 from app.ui.workers import Worker, WorkerPool
 
@@ -57,6 +58,12 @@ class ProjectView:
     def photo_file(self, photo: StoredPhoto) -> Path | None:
         """Where the photo is now (the file system, not the database)."""
         return self.project.photo_file(photo)
+
+    def photos_at(self, path: Path) -> list[StoredPhoto]:
+        """The stored photos that may be the file at `path` (by the paths stored; no file system access)."""
+        folder = self.project.location.folder
+        held = (p for i in self.inspections() for p in self.photos(i.id))
+        return [p for p in held if path in photo_places(p, folder)]
 
     def trend(self, asset_tag: str) -> Trend:
         if self.asset(asset_tag) is None:

@@ -13,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 from app.core.errors import ImageReadError
 from app.core.model import file_sha256
 from app.core.photos import IMAGE_EXTENSIONS, pillow_notes
-from app.core.project.records import PhotoFile
+from app.core.project.records import PhotoFile, StoredPhoto
+from app.core.text import path_from_display
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,16 @@ def describe_photo(path: str | os.PathLike[str]) -> PhotoFile:
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     return PhotoFile(path, sha, size, exif_time(path))
+
+
+def photo_places(photo: StoredPhoto, project_folder: Path | None) -> list[Path]:
+    """Where a stored photo may be, first choice first (no file system access): beside the project as
+    stored relative to it, then its stored path."""
+    places = []
+    if photo.rel_path is not None and project_folder is not None:
+        places.append(path_from_display(str(project_folder / photo.rel_path)))
+    places.append(path_from_display(photo.path))
+    return places
 
 
 def exif_time(path: Path) -> str | None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app.core.errors import ProjectError
 from app.core.project import engine as eng
 from app.core.project import rows
+from app.core.project.photos import photo_places
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -33,7 +34,7 @@ from app.core.project.records import (
 )
 from app.core.project.schema import now_utc
 from app.core.project.trend import Trend, build_trend
-from app.core.text import display_path, path_from_display
+from app.core.text import display_path
 
 log = logging.getLogger(__name__)
 T = rows.T
@@ -240,11 +241,7 @@ class Project:
 
     def photo_file(self, photo: StoredPhoto) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path."""
-        candidates = []
-        if photo.rel_path is not None and self.location.folder is not None:
-            candidates.append(path_from_display(str(self.location.folder / photo.rel_path)))
-        candidates.append(path_from_display(photo.path))
-        return next((c for c in candidates if c.is_file()), None)
+        return next((c for c in photo_places(photo, self.location.folder) if c.is_file()), None)
 
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""

@@ -1,0 +1,58 @@
+"""The project tree follows the photo on screen: stepping with D to the next photo of the folder picks
+its stored photo (and its stored figures) instead of leaving the previous one picked, a photo the project
+does not hold leaves no photo picked, and a stored photo whose file is gone is not shown as another."""
+
+from __future__ import annotations
+
+import shutil
+
+from app.ui.project_panel_widget import ROLE
+from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.test_projects import project_window  # noqa: F401  (the fixture)
+
+
+def _pick(qtbot, win, inspection: int, photo: int):
+    item = win.projects.panel.tree.topLevelItem(0).child(inspection).child(photo)
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.projects.panel.tree.setCurrentItem(item)
+    return item
+
+
+def _picked(win):
+    item = win.projects.panel.tree.currentItem()
+    return None if item is None else item.data(0, ROLE)[:2]
+
+
+def test_stepping_to_the_next_photo_picks_it_in_the_tree(qtbot, project_window, tmp_path) -> None:  # noqa: F811
+    win, _target = project_window
+    panel = win.projects.panel
+    first = _pick(qtbot, win, 0, 0)
+    assert win.controller.current.path.name == "photo_000.png"
+    second = panel.tree.topLevelItem(0).child(0).child(1)
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.next_photo()
+    assert win.controller.current.path.name == "photo_001.png"
+    assert _picked(win) == ("photo", second.data(0, ROLE)[1]) != ("photo", first.data(0, ROLE)[1])
+    assert panel.figures.text() and panel.remove_button.text() == "Remove photo…"
+    stored = win.projects.view.latest_result(second.data(0, ROLE)[1])
+    assert f"{stored.corroded_share:.2f}" in panel.figures.text().replace(",", ".")
+
+    elsewhere = tmp_path / "other" / "loose.png"
+    elsewhere.parent.mkdir()
+    shutil.copy(win.controller.current.path, elsewhere)  # the same content, not a stored path
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        win.open_photo(elsewhere)
+    assert _picked(win) is None and panel.figures.text() == ""
+    assert not panel.remove_button.isEnabled()
+
+
+def test_a_stored_photo_whose_file_is_gone_clears_the_photo_on_screen(qtbot, project_window) -> None:  # noqa: F811
+    win, target = project_window
+    _pick(qtbot, win, 0, 0)
+    gone = target.parent / "insp0" / "photo_002.png"
+    gone.rename(gone.with_name("moved.png"))
+    item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
+    win.projects.panel.tree.setCurrentItem(item)
+    qtbot.waitUntil(lambda: "is not at" in win.banner.text, timeout=TIMEOUT_MS)
+    assert win.controller.current is None
+    assert "photo_002.png is not at" in win.banner.text and "Find moved photos" in win.banner.text
