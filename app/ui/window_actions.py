@@ -141,6 +141,7 @@ OTHER_KEYS = (
     ("Viewer", "Zoom about the cursor", "Mouse wheel"),
     ("Viewer", "Pan", "Drag with the mouse"),
     ("Batch", "Previous or next row (shows that photo)", "Up, Down"),
+    ("Project", "Read the project again (Reload)", "F5"),  # app/ui/project_panel_widget.py
 )
 
 
