@@ -96,6 +96,8 @@ def _ensemble_members(raw: str | None) -> str | None:
 
 
 _PROTOCOLS = {"per_photo": "per photo, averaged over photos", "pooled": "pooled over all pixels"}
+# The training pipeline's plain keys, in words (a key not listed shows as written).
+_KEYS = {"data": "Data set", "n_photos": "Photos", "split": "Split", "model": "Model file", "mode": "Mode"}
 _SCORES = ("iou", "dice", "precision", "recall")
 
 
@@ -124,9 +126,10 @@ def _metrics_html(metrics: dict) -> list[str]:
                 parts.append(f"<p>mean IoU {100 * value['mean_iou']:.2f} %</p>")
         elif not isinstance(value, dict):
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            parts.append(f"<p><b>{e(safe_text(key))}</b>: {e(safe_text(text, _SHOWN))}</p>")
+            parts.append(f"<p><b>{e(_KEYS.get(key) or safe_text(key))}</b>: {e(safe_text(text, _SHOWN))}</p>")
         else:
-            parts.append(f"<p><b>{e(safe_text(key))}</b>: {e(safe_text(json.dumps(value), _SHOWN))}</p>")
+            named = _KEYS.get(key) or safe_text(key)
+            parts.append(f"<p><b>{e(named)}</b>: {e(safe_text(json.dumps(value), _SHOWN))}</p>")
     return parts
 
 

@@ -24,7 +24,7 @@ def test_summary_becomes_percent_tables_per_protocol() -> None:
     assert "62.64" in html and "35.20" in html and "67.46" in html
     assert "mean IoU 53.32 %" in html and "mean IoU 57.97 %" in html
     assert "per_class" not in html  # no raw JSON dump
-    assert "<b>split</b>: val" in html
+    assert "<b>Split</b>: val" in html and "<b>Photos</b>: 22" in html and "n_photos" not in html
 
 
 def test_model_information_states_the_typical_error_and_the_range(tiny_model, uncalibrated_model) -> None:
