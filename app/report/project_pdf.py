@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,15 +65,15 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.text(
         "Corroded share = corrosion / (corrosion + asset) in % of the asset, per photo; mean and worst over "
         "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri. "
-        "Reviewed: photos whose figures come from a mask an inspector signed; the others are the model's.",
+        "Reviewed: photos whose figures come from a mask an inspector signed; the others are the model's. "
+        "The least-squares line of the mean is drawn only where it lies within 0-100 %.",
         size=8,
     )
 
 
 def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None = None) -> None:
     """Mean (solid) and worst photo (dashed) corroded share against the inspection date, and the
-    least-squares line of the mean (blue, dotted) when there is one.
-    Long because it paints axes, grid, labels and the series in one QPainter pass."""
+    least-squares line of the mean (blue, dotted) where it lies within 0-100 % when there is one."""
     p = c.painter
     left, bottom = c.mm(16), c.mm(12)
     head = c.mm(7)  # room for the legend's row above the plot
@@ -89,47 +90,73 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
     days = [r.date.toordinal() for r in measured]
     d0, d1 = min(days), max(days)
     span = max(d1 - d0, 1)
-    top = max(r.corroded_share_max or 0.0 for r in measured)
-    if fit is not None:
-        top = max(top, fit.at(measured[0].date), fit.at(measured[-1].date))
-    y_max = _nice_ceiling(top)
+    line = _fit_points(fit, measured[-1].date)
+    y_max = _axis_top([r.corroded_share_max or 0.0 for r in measured] + [v for _d, v in line])
 
-    def point(day: int, share: float) -> QPointF:
+    def point(day: float, share: float) -> QPointF:
         x = area.left() + (area.width() * (day - d0) / span if d1 > d0 else area.width() / 2)
         return QPointF(x, area.bottom() - area.height() * share / y_max)
 
-    for k in range(5):  # y grid and labels
-        share = y_max * k / 4
+    dates = [(point(d, 0).x(), r.date.isoformat()) for r, d in zip(measured, days, strict=True)]
+    _axes(c, box, area, y_max, dates)
+    mean = [(d, r.corroded_share_mean or 0.0) for r, d in zip(measured, days, strict=True)]
+    worst = [(d, r.corroded_share_max or 0.0) for r, d in zip(measured, days, strict=True)]
+    series = [
+        (mean, MEAN_COLOUR, Qt.PenStyle.SolidLine, "mean of the photos"),
+        (worst, MAX_COLOUR, Qt.PenStyle.DashLine, "worst photo"),
+    ]
+    if fit is not None:  # named in the key even where no part of it lies within the scale
+        series.append((line, FIT_COLOUR, Qt.PenStyle.DotLine, "least-squares line of the mean"))
+    for values, colour, style, _label in series:
+        _draw_series(c, [point(d, v) for d, v in values], colour, style, marks=colour != FIT_COLOUR)
+    keys = [(colour, style, label) for _values, colour, style, label in series]
+    _legend(c, keys, area.left(), box.top())
+
+
+def _fit_points(fit: RateFit | None, last: _dt.date) -> list[tuple[float, float]]:
+    """The fitted line's ends as (ordinal day, share), cut to the 0-100 % a share can take; none without
+    a fit or where the line never lies within that band."""
+    segment = None if fit is None else fit.band_segment(last)
+    if fit is None or segment is None:
+        return []
+    return [(fit.first_date.toordinal() + day, share) for day, share in segment]
+
+
+def _axes(c: Canvas, box: QRectF, area: QRectF, y_max: float, dates: Sequence[tuple[float, str]]) -> None:
+    """The share grid with its labels (0 to `y_max` %, in quarters) and the inspection dates under the
+    plot at their x."""
+    p = c.painter
+    right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    for k in range(5):
         y = area.bottom() - area.height() * k / 4
         p.setPen(QPen(QColor(225, 225, 225), c.mm(0.15)))
         p.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
         p.setPen(QPen(QColor(60, 60, 60)))
-        right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        p.drawText(QRectF(box.left(), y - c.mm(2.5), left - c.mm(1.5), c.mm(5)), right, f"{share:g} %")
-    for r, day in zip(measured, days, strict=True):  # x labels: the inspection dates
-        x = point(day, 0).x()
-        label = QRectF(x - c.mm(12), area.bottom() + c.mm(1), c.mm(24), c.mm(5))
-        p.drawText(label, int(Qt.AlignmentFlag.AlignHCenter), r.date.isoformat())
-    series = [
-        ([r.corroded_share_mean for r in measured], MEAN_COLOUR, Qt.PenStyle.SolidLine, "mean of the photos"),
-        ([r.corroded_share_max for r in measured], MAX_COLOUR, Qt.PenStyle.DashLine, "worst photo"),
-    ]
-    if fit is not None:
-        line = [max(0.0, fit.at(r.date)) for r in measured]
-        series.append((line, FIT_COLOUR, Qt.PenStyle.DotLine, "least-squares line of the mean"))
-    for values, colour, style, _label in series:
-        path = QPainterPath()
-        pts = [point(d, v or 0.0) for d, v in zip(days, values, strict=True)]
-        path.moveTo(pts[0])
-        for pt in pts[1:]:
-            path.lineTo(pt)
-        p.setPen(_series_pen(c, colour, style))
-        p.drawPath(path)
-        p.setBrush(colour)
-        for pt in pts if colour != FIT_COLOUR else ():  # the line is fitted, not measured: no marks
-            p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-    _legend(c, [(colour, style, label) for _values, colour, style, label in series], area.left(), box.top())
+        label = QRectF(box.left(), y - c.mm(2.5), area.left() - box.left() - c.mm(1.5), c.mm(5))
+        p.drawText(label, right, f"{y_max * k / 4:g} %")
+    for x, text in dates:
+        p.drawText(
+            QRectF(x - c.mm(12), area.bottom() + c.mm(1), c.mm(24), c.mm(5)),
+            int(Qt.AlignmentFlag.AlignHCenter),
+            text,
+        )
+
+
+def _draw_series(c: Canvas, pts: Sequence[QPointF], colour: QColor, style: Qt.PenStyle, marks: bool) -> None:
+    """One line through `pts`, with a dot on each where it was measured (`marks`; a fitted line has none)."""
+    if not pts:
+        return
+    p = c.painter
+    path = QPainterPath()
+    path.moveTo(pts[0])
+    for pt in pts[1:]:
+        path.lineTo(pt)
+    p.setPen(_series_pen(c, colour, style))
+    p.drawPath(path)
+    p.setBrush(colour)
+    for pt in pts if marks else ():
+        p.drawEllipse(pt, c.mm(0.9), c.mm(0.9))
+    p.setBrush(Qt.BrushStyle.NoBrush)
 
 
 def _series_pen(c: Canvas, colour: QColor, style: Qt.PenStyle) -> QPen:
@@ -153,6 +180,12 @@ def _legend(c: Canvas, entries: Sequence[tuple[QColor, Qt.PenStyle, str]], x: fl
         middle_left = int(Qt.AlignmentFlag.AlignVCenter)
         p.drawText(QRectF(x + c.mm(7), mid - c.mm(2), width, c.mm(4)), middle_left, label)
         x += c.mm(7) + width + c.mm(5)
+
+
+def _axis_top(values: Sequence[float]) -> float:
+    """The share axis' top: a round number at or above every value, never above 100 % (a share is a part
+    of the asset: a finer scale for a clean asset, the whole one at most)."""
+    return min(100.0, _nice_ceiling(max(values, default=0.0)))
 
 
 def _nice_ceiling(value: float) -> float:

@@ -27,6 +27,18 @@ TABLE_ROWS = 6  # inspections the table shows before it scrolls
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 
 
+SHARE_HEADROOM = 3.0  # points the view may show past 0 and 100 %, so a mark on either is drawn whole
+
+
+class ShareAxis(pg.AxisItem):
+    """The share axis: labels within 0-100 % only (a share can take no other), however the view is
+    zoomed or panned into the headroom past either end."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # pyqtgraph's name
+        levels = super().tickValues(minVal, maxVal, size)
+        return [(spacing, [v for v in values if 0 <= v <= 100]) for spacing, values in levels]
+
+
 def _stamp(date: _dt.date) -> float:
     """Seconds since the epoch at noon UTC of the date (what DateAxisItem reads)."""
     return _dt.datetime(date.year, date.month, date.day, 12, tzinfo=_dt.timezone.utc).timestamp()
@@ -40,11 +52,14 @@ class TrendViewWidget(QWidget):
         super().__init__(parent)
         self.trend: Trend | None = None
         self.rate_label = plain_label()
-        self.share_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
+        axes = {"bottom": pg.DateAxisItem(), "left": ShareAxis("left")}
+        self.share_plot = pg.PlotWidget(axisItems=axes, background="w")
         self.share_plot.setLabel("left", "corroded share of the asset", units="%")
         self._legend_below(self.share_plot.plotItem)
         self.share_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.share_plot.setYRange(0, 100)  # the whole scale, as the trend PDF draws it
+        self.share_plot.setYRange(0, 100)  # the whole scale
+        # zoom, pan and "A" (every curve in view) stay on the scale too
+        self.share_plot.setLimits(yMin=-SHARE_HEADROOM, yMax=100 + SHARE_HEADROOM)
         self.grade_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
         self.grade_plot.setLabel("left", "ASTM D610 (worst)")
         self.grade_plot.setYRange(0, 10)
@@ -91,8 +106,12 @@ class TrendViewWidget(QWidget):
         graded = [r for r in trend.rows if r.d610_worst is not None]
         self.grade_curve.setData([_stamp(r.date) for r in graded], [r.d610_worst for r in graded])
         fit = trend.fit
-        ends = [shares[0].date, shares[-1].date] if fit is not None and shares else []
-        self.fit_curve.setData([_stamp(d) for d in ends], [fit.at(d) for d in ends] if fit else [])
+        segment = fit.band_segment(shares[-1].date) if fit is not None and shares else None
+        if fit is None or segment is None:
+            self.fit_curve.setData([], [])
+        else:  # the line where it lies within 0-100 %: a share can take no other
+            first = _stamp(fit.first_date)
+            self.fit_curve.setData([first + day * 86_400 for day, _s in segment], [s for _d, s in segment])
         legend = self.share_plot.plotItem.legend
         legend.removeItem(self.fit_curve)  # named only when there is a line to name
         if fit is not None:

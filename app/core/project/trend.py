@@ -55,6 +55,27 @@ class RateFit:
         """The fitted mean corroded share on `date` (for drawing the line)."""
         return self.start + self.rate * (date - self.first_date).days / DAYS_PER_YEAR
 
+    def band_segment(
+        self, last: _dt.date, low: float = 0.0, high: float = 100.0
+    ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The line from `first_date` to `last`, cut to where it lies within `low`..`high` (a share is
+        0-100 %; the line knows no bounds): ((day, share), (day, share)), days counted from `first_date`;
+        None where it never does."""
+        per_day = self.rate / DAYS_PER_YEAR
+        start, end = 0.0, float((last - self.first_date).days)
+        if per_day == 0:
+            inside = low <= self.start <= high
+            return ((start, self.start), (end, self.start)) if inside else None
+        bounds = sorted(((low - self.start) / per_day, (high - self.start) / per_day))
+        start, end = max(start, bounds[0]), min(end, bounds[1])
+        if start > end:
+            return None
+
+        def share(day: float) -> float:
+            return min(high, max(low, self.start + per_day * day))  # no float noise past the bounds
+
+        return (start, share(start)), (end, share(end))
+
 
 @dataclass(frozen=True)
 class Trend:
