@@ -18,12 +18,14 @@ from app.core.project.trend import (
     RateFit,
     Trend,
     TrendRow,
+    accuracy_statement,
     falling_text,
+    notes_rows,
     rate_text,
     reviewed_text,
     trend_table_row,
 )
-from app.report.pdf import Canvas, now_text, render
+from app.report.pdf import Canvas, draw_accuracy, now_text, render
 
 MEAN_COLOUR, MAX_COLOUR, FIT_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90), QColor(30, 80, 170)
 
@@ -64,11 +66,20 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
     c.table(list(TREND_TABLE_HEADER), body, [0.12, 0.17, 0.08, 0.1, 0.15, 0.15, 0.12, 0.11])
     c.text(
         "Corroded share = corrosion / (corrosion + asset) in % of the asset, per photo; mean and worst over "
-        "the photos of each inspection. Worst grade: the lowest ASTM D610, the highest ISO 4628-3 Ri. "
+        "the photos of each inspection. Worst grade: the lowest ASTM D610 (with the worst photo's "
+        "distribution type), the highest ISO 4628-3 Ri. "
         "Reviewed: photos whose figures come from a mask an inspector signed; the others are the model's. "
         "The least-squares line of the mean is drawn only where it lies within 0-100 %.",
         size=8,
     )
+    c.y += c.mm(2)
+    if notes := notes_rows(trend):
+        c.ensure_space(c.mm(12))  # the heading not alone at the foot of a page
+        c.text("Inspection notes", size=11, bold=True)
+        c.rows(notes, size=9, key_width=0.24)  # a date and a name: the notes get the rest of the line
+        c.y += c.mm(1)
+    if statement := accuracy_statement(trend):  # the models' own lines, as each photo's report states them
+        draw_accuracy(c, statement)
 
 
 def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None = None) -> None:

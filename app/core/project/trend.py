@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from app.core.model_accuracy import accuracy_line
 from app.core.project.records import Inspection, StoredResult
 
 TREND_COLUMNS = (
@@ -38,6 +39,20 @@ class TrendRow:
     corroded_share_max: float | None
     d610_worst: int | None
     iso_worst: int | None
+    d610_worst_label: str | None = None  # the worst photo's grade with its distribution type, "0-G"
+    notes: str = ""  # the inspection's notes
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """A model whose figures a trend counts: its file name and SHA-256, on how many photos (of which
+    `reviewed` count with a signed mask's figures instead), and its statement of accuracy."""
+
+    name: str
+    sha256: str
+    photos: int
+    reviewed: int
+    accuracy: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class Trend:
     asset_tag: str
     rows: tuple[TrendRow, ...]
     fit: RateFit | None  # None: fewer than MIN_INSPECTIONS_FOR_RATE inspections with a share, or one date
+    models: tuple[ModelUse, ...] = ()  # the models of the photos' newest results, first used first
 
     @property
     def rate_points_per_year(self) -> float | None:
@@ -105,6 +121,16 @@ def review_counts(results: Iterable[StoredResult | None]) -> tuple[int, int]:
     return reviewed, flagged
 
 
+def d610_worst_label(results: Sequence[StoredResult]) -> str | None:
+    """The lowest D610 grade of `results` as its record writes it, with the distribution type ("0-G");
+    the bare grade where the record holds no type; of equal grades, the most corroded photo's."""
+    graded = [r for r in results if r.astm_d610 is not None]
+    if not graded:
+        return None
+    worst = min(graded, key=lambda r: (r.astm_d610, -(r.corroded_share or 0.0)))
+    return str(worst.record.get("astm_d610_with_distribution") or worst.astm_d610)
+
+
 def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendRow:
     shares = [r.corroded_share for r in results if r.corroded_share is not None]
     astm = [r.astm_d610 for r in results if r.astm_d610 is not None]
@@ -119,7 +145,23 @@ def trend_row(inspection: Inspection, results: Sequence[StoredResult]) -> TrendR
         corroded_share_max=max(shares) if shares else None,
         d610_worst=min(astm) if astm else None,
         iso_worst=max(iso) if iso else None,
+        d610_worst_label=d610_worst_label(results),
+        notes=inspection.notes,
     )
+
+
+def model_uses(results: Iterable[StoredResult]) -> tuple[ModelUse, ...]:
+    """The models behind `results`, each once, with the statement of accuracy its records hold (made by
+    `accuracy_line` when analysed; "accuracy unknown" where a record holds none)."""
+    found: dict[tuple[str, str], list[StoredResult]] = {}
+    for r in results:
+        found.setdefault((r.model_name, r.model_sha256), []).append(r)
+    uses = []
+    for (name, sha), held in found.items():
+        stated = next((str(r.record["model_accuracy"]) for r in held if r.record.get("model_accuracy")), "")
+        reviewed = review_counts(held)[0]
+        uses.append(ModelUse(name, sha, len(held), reviewed, stated or accuracy_line(None)))
+    return tuple(uses)
 
 
 def fit_rate(rows: Sequence[TrendRow]) -> RateFit | None:
@@ -154,7 +196,8 @@ def build_trend(
 ) -> Trend:
     ordered = sorted(inspections, key=lambda i: (i.date, i.inspector, i.id))
     rows = tuple(trend_row(i, results.get(i.id, ())) for i in ordered)
-    return Trend(asset_tag, rows, fit_rate(rows))
+    models = model_uses(r for i in ordered for r in results.get(i.id, ()))
+    return Trend(asset_tag, rows, fit_rate(rows), models)
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -236,6 +279,26 @@ def trend_table_row(row: TrendRow) -> list[str]:
         str(row.photos),
         str(row.reviewed),
         *("–" if v is None else f"{v:.2f}" for v in (row.corroded_share_mean, row.corroded_share_max)),
-        "–" if row.d610_worst is None else str(row.d610_worst),
+        row.d610_worst_label or ("–" if row.d610_worst is None else str(row.d610_worst)),
         iso_text(row.iso_worst) or "–",
+    ]
+
+
+def accuracy_statement(trend: Trend) -> list[str]:
+    """The statement of accuracy of a trend's figures: each model that made them (file, SHA-256, on how
+    many photos) with its own statement (`reviewed_text` says which photos count with a person's)."""
+    lines = []
+    for m in trend.models:
+        signed = f", {m.reviewed} of them with reviewed figures" if m.reviewed else ""
+        photos = f"{m.photos} photo{'s' if m.photos != 1 else ''}"
+        lines.append(f"Model {m.name} (SHA-256 {m.sha256[:12]}), {photos}{signed}: {m.accuracy}")
+    return lines
+
+
+def notes_rows(trend: Trend) -> list[tuple[str, str]]:
+    """(inspection, its notes) for each inspection with notes: "2022-05-01 (Ann)", in date order."""
+    return [
+        (f"{r.date.isoformat()} ({r.inspector})" if r.inspector else r.date.isoformat(), r.notes)
+        for r in trend.rows
+        if r.notes
     ]
