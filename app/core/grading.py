@@ -15,15 +15,22 @@ from app.core.stats import AreaStats
 @dataclass(frozen=True)
 class GradeTable:
     """Cut-offs in % of the asset: a share <= `upper` gets `value` (first match); above all, `above`.
-    `references`: the rusted area of each grade's reference picture, where the standard rates by pictures."""
+    `references`: the rusted area of each grade's reference picture, where the standard rates by pictures;
+    `pictured_up_to`: the most rust a picture shows (a share beyond it is past every picture)."""
 
     standard: str
     cutoffs: tuple[tuple[float, int], ...]
     above: int
     label_prefix: str
     references: tuple[tuple[int, str], ...] = ()
+    pictured_up_to: float | None = None
 
-    def reference(self, value: int) -> str | None:
+    def reference(self, value: int, share: float | None = None) -> str | None:
+        """The reference picture's rusted area beside grade `value` ("8 %"); for a `share` past every
+        picture, how far past ("over 50 %"): the worst grade covers it, its picture's 40-50 % does not."""
+        top = self.pictured_up_to
+        if value == self.above and top is not None and share is not None and share > top:
+            return f"over {_fmt(top)} %"
         return dict(self.references).get(value)
 
 
@@ -55,6 +62,7 @@ ISO_4628_3 = GradeTable(
     above=5,
     label_prefix="Ri ",
     references=((0, "0 %"), (1, "0.05 %"), (2, "0.5 %"), (3, "1 %"), (4, "8 %"), (5, "40-50 %")),
+    pictured_up_to=50.0,
 )
 
 
@@ -88,7 +96,8 @@ class Grade:
     value: int
     label: str  # "7" (ASTM D610) or "Ri 3" (ISO 4628-3)
     range_text: str  # the share range of this grade, e.g. "0.1 % < p <= 0.3 %"
-    reference: str | None = None  # the rusted area of the grade's reference picture (ISO 4628-3), "8 %"
+    reference: str | None = None  # the rusted area of the grade's reference picture (ISO 4628-3), "8 %";
+    # "over 50 %" for a share past every picture
 
     @property
     def display(self) -> str:
@@ -123,7 +132,8 @@ def grade(share: float, scale: GradeScale | str) -> Grade:
             return Grade(scale, value, f"{table.label_prefix}{value}", text, table.reference(value))
         lower = upper
     label = f"{table.label_prefix}{table.above}"
-    return Grade(scale, table.above, label, f"p > {_fmt(lower or 0)} %", table.reference(table.above))
+    reference = table.reference(table.above, share)
+    return Grade(scale, table.above, label, f"p > {_fmt(lower or 0)} %", reference)
 
 
 @dataclass(frozen=True)
