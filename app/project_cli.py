@@ -195,15 +195,12 @@ def _list(project: Project, _args: argparse.Namespace) -> int:
 
 def _trend(project: Project, args: argparse.Namespace) -> int:
     from app.core.project.tables import RATE_COLUMN, trend_table
-    from app.core.project.trend import TREND_COLUMNS, falling_text, iso_text, rate_text, reviewed_text
+    from app.core.project.trend import TREND_COLUMNS, falling_text, rate_text, reviewed_text
 
     trend = project.trend(args.asset)
     if args.csv is not None and args.csv.exists() and not args.overwrite:
         raise OutputExistsError(f"{args.csv} already exists (pass --overwrite to replace it)")
     shown = trend_table(trend, digits=2)  # on screen: the precision the figures have
-    iso = TREND_COLUMNS.index("iso_worst")
-    for cells, row in zip(shown, trend.rows, strict=True):
-        cells[iso] = iso_text(row.iso_worst)
     _print_table([*TREND_COLUMNS, RATE_COLUMN], shown)
     print(rate_text(trend))
     if caution := falling_text(trend):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,10 @@ def analysed(
     model: SegmentationModel, path: Path, options: InferenceOptions, keep_result: bool = False
 ) -> PhotoOutcome:
     """The photo through the pipeline's one-photo stage, nothing written (its result kept if asked);
-    `CorroscopeError` with the reason when the photo fails."""
+    `CorroscopeError` with the reason when the photo fails. The record names the photo by its absolute
+    path, as the project stores it: a path typed relative to where a command ran means nothing later
+    (and a re-run, which finds the photo by the project's path, wrote the absolute one)."""
+    path = Path(os.path.abspath(path))
     item = PlannedPhoto(0, path, path.stem, ())
     outcome = process_photo(item, BatchOptions(inference=options, exports=()), model, keep_result)
     if outcome.failure is not None or outcome.record is None:

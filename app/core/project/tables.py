@@ -44,5 +44,8 @@ def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
             head = [i.asset_tag, i.date.isoformat(), i.inspector, photo.path, photo.sha256, str(photo.size)]
             head += [photo.exif_time or "", r.model_name if r else "", r.review_state if r else ""]
             tail = csv_row(r.record, names) if r else [""] * len(columns)
+            if r:  # where the project holds the photo now: a record names it as analysed (maybe relative
+                # to where a command ran, or before the photo was moved and found again)
+                tail[columns.index("file")] = escape_cell(photo.path)
             rows.append([escape_cell(c) for c in head] + tail)
     return [*PROJECT_CSV_PREFIX, *columns], rows

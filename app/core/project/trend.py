@@ -260,7 +260,7 @@ def trend_cells(row: TrendRow, digits: int = 4) -> list[str]:
         _num(row.corroded_share_mean, digits),
         _num(row.corroded_share_max, digits),
         "" if row.d610_worst is None else str(row.d610_worst),
-        "" if row.iso_worst is None else str(row.iso_worst),
+        iso_text(row.iso_worst),  # "Ri 5", as results.csv and project.csv write the grade
     ]
 
 
