@@ -27,7 +27,7 @@ TABLE_ROWS = 6  # inspections the table shows before it scrolls
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 
 
-SHARE_HEADROOM = 3.0  # points the view may show past 0 and 100 %, so a mark on either is drawn whole
+SHARE_HEADROOM = 5.0  # points the view may show past 0 and 100 %: a mark on either drawn whole, "100" shown
 
 
 class ShareAxis(pg.AxisItem):
