@@ -133,7 +133,9 @@ class ModelMenu(QObject):
         if unsaved and not ask_save_signed_masks(self._parent, save_masks_text(plan)):
             return
         first = plan.saved[0][0] if plan.saved else unsaved[0].path
-        out = ask_output(self.host, first.parent)
+        project = getattr(getattr(self.host, "projects", None), "project", None)
+        beside = project.location.folder if project is not None else None  # a site's model by its project
+        out = ask_output(self.host, beside or first.parent)
         if out is None:
             return
         pairs, saves = list(plan.saved), []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from app.ui.adapt_ui import AdaptRun, adapt_sources, find_reviewed
@@ -158,6 +159,16 @@ def test_with_a_project_open_adaptation_learns_from_its_reviewed_photos(qtbot, s
     assert [p for p, _m in find_reviewed(adapt_sources(win)).saved] == photos[:5]
     open_and_wait(qtbot, win, photos[5])  # a photo of the project on screen: still the project's
     assert find_reviewed(adapt_sources(win)).holder == "the project has"
+    proposed = []  # the site's model is proposed beside its project, not in the first photo's folder
+
+    def ask(_parent, _title, start, _filter):
+        proposed.append(Path(start))
+        return "", ""
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QFileDialog, "getSaveFileName", ask)
+        _adapt(qtbot, win)
+    assert proposed == [tmp_path / "site-model.onnx"]
     win.controller.shutdown()
 
 
