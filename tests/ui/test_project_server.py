@@ -153,6 +153,8 @@ def test_a_file_project_takes_the_same_path(qtbot, window, tmp_path: Path) -> No
     assert panel.loading and panel.status.text() == LOADING
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         pass
+    # the tree fills as the view arrives; the read's end (which clears the status) may come a moment later
+    qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)
     assert panel.status.text() == "" and panel.tree.topLevelItem(0).text(0) == "P-9"
     item = panel.tree.topLevelItem(0).child(0).child(0)
     assert item.data(0, ROLE)[0] == "photo"
