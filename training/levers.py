@@ -9,6 +9,9 @@ through the app's pipeline (`training.cv.score_fold`), with the levers wrapped a
 - `guided`: an edge-aware refinement of the probabilities at the network's resolution, before the
   pipeline upsamples them and takes the argmax: a colour guided filter (He et al., 2013) guided by the
   photo, its radius and eps fixed here in advance (never tuned on the held-out photos);
+- `expected-share`: the corrosion/asset split drawn at the share the probabilities expect, one weight
+  on the corrosion channel a photo (`app.core.expected_share`, what the app does for a model whose
+  metadata says `corroscope.split: expected-share`);
 - `--member RUN` (repeatable): an ensemble, the probabilities of each fold's network averaged with those
   of the same fold's network of other CV runs on the same folds (as the shipped model averages three),
   before any lever above.
@@ -31,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import CorroscopeError
+from app.core.expected_share import split_at_expected_share
+from app.core.palette import DEFAULT_CLASSES
 from training import cv, data
 from training.wrapped import Wrapped
 
@@ -117,7 +122,20 @@ class Averaged(Wrapped):
         return (np.sum(probs, axis=0) / len(probs)).astype(np.float32)
 
 
-LEVERS: dict[str, Callable[[Any], Any]] = {"flip": FlipAveraged, "guided": GuidedRefined}
+class ExpectedShareSplit(Wrapped):
+    """The corrosion/asset split drawn at the expected share, as the app draws it for a model whose
+    metadata asks for it (`app.core.expected_share`)."""
+
+    def predict(self, batch: np.ndarray, *args) -> np.ndarray:
+        probs = self._inner.predict(batch, *args)
+        return np.stack([split_at_expected_share(p, DEFAULT_CLASSES) for p in probs]).astype(np.float32)
+
+
+LEVERS: dict[str, Callable[[Any], Any]] = {
+    "flip": FlipAveraged,
+    "guided": GuidedRefined,
+    "expected-share": ExpectedShareSplit,
+}
 
 
 def wrap(levers: Sequence[str], members: Sequence[Any] = ()) -> Callable[[Any], Any]:

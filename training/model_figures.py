@@ -3,9 +3,11 @@
 
 From a cross-validation of the model's recipe (`training.cv`): the share's calibrated range
 (`corroscope.share_range`, fitted on every out-of-fold photo, with its coverage and width measured on
-held-out folds and the review width limit) and the typical error (`corroscope.accuracy`: share error
-median / mean / 90th percentile, D610 agreement). The app reads both through its model loader. The input
-file is never changed: OUT must differ from IN, and an existing OUT is replaced only with --overwrite.
+held-out folds and the review width limit), the typical error (`corroscope.accuracy`: share error
+median / mean / 90th percentile, D610 agreement) and the corrosion/asset split they were measured with
+(`corroscope.split`: `expected-share` for a CV scored with that lever of `training.levers`). The app
+reads them through its model loader. The input file is never changed: OUT must differ from IN, and an
+existing OUT is replaced only with --overwrite.
 A JSON report with the held-out figures and every photo's held-out range goes beside OUT (`--report`).
 """
 
@@ -23,6 +25,8 @@ import numpy as np
 
 from app.core.contract import KEY_ACCURACY, KEY_SHARE_RANGE
 from app.core.errors import CorroscopeError
+from app.core.expected_share import ARGMAX, EXPECTED_SHARE
+from app.core.expected_share import METADATA_KEY as SPLIT_KEY
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import ModelAccuracy
 from training.range_fit import CONFIDENCE, calibrate_cv
@@ -61,6 +65,13 @@ def paired_quantization(int8: Path, float_model: Path) -> str:
     made.setdefault("quantized_from_sha256", made.get("float_model_sha256"))
     made["float_model_sha256"] = SegmentationModel.load(float_model, "cpu").sha256
     return json.dumps(made, separators=(",", ":"))
+
+
+def cv_split(cv: Path) -> str:
+    """How the cross-validation drew the corrosion/asset split: `expected-share` when it was scored with
+    that lever (`training.levers --lever expected-share`), else `argmax`."""
+    levers = json.loads((cv / "oof.json").read_text(encoding="utf-8")).get("levers", [])
+    return EXPECTED_SHARE if EXPECTED_SHARE in levers else ARGMAX
 
 
 def write_metadata(src: Path, dst: Path, entries: dict[str, str], overwrite: bool = False) -> Path:
@@ -129,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = {
             KEY_SHARE_RANGE: json.dumps(cal.to_json(), separators=(",", ":")),
             KEY_ACCURACY: json.dumps(accuracy.to_json(), separators=(",", ":")),
+            SPLIT_KEY: cv_split(a.cv),  # the app draws the split as the figures were measured
         }
         if a.float_model is not None:
             entries[QUANTIZATION] = paired_quantization(a.model, a.float_model)

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from app.core.errors import Cancelled
+from app.core.expected_share import ARGMAX, EXPECTED_SHARE, split_at_expected_share
 from app.core.fine import CancelCheck, Progress, blend_window, plan_tiles, refine, tile_starts
 from app.core.model import SegmentationModel
 from app.core.palette import ClassInfo
@@ -148,6 +149,7 @@ def segment_view(
             progress(1, 1)
     else:
         probs = _fine_probabilities(predict, model.input_size, rgb, options, progress, cancelled)
+    probs = _as_split(model, probs)
     sink.set_source_height(probs.shape[0])
     sink.feed(probs)
     labels, confidence, mean = sink.finish()
@@ -162,8 +164,16 @@ def probabilities(
     options = options or InferenceOptions()
     predict = _predictor(model)
     if options.mode is InferenceMode.RESIZE:
-        return _resize_probabilities(predict, model.input_size, rgb)
-    return _fine_probabilities(predict, model.input_size, rgb, options, None, None)
+        return _as_split(model, _resize_probabilities(predict, model.input_size, rgb))
+    return _as_split(model, _fine_probabilities(predict, model.input_size, rgb, options, None, None))
+
+
+def _as_split(model: SegmentationModel, probs: np.ndarray) -> np.ndarray:
+    """The probabilities as the model's figures were measured: its corrosion/asset split drawn at the
+    expected share when its metadata asks for it (`app.core.expected_share`), else as they are."""
+    if getattr(model, "split", ARGMAX) == EXPECTED_SHARE:
+        return split_at_expected_share(probs, model.classes)
+    return probs
 
 
 def _graded_ids(classes: Sequence[ClassInfo]) -> list[int]:

@@ -21,6 +21,7 @@ import numpy as np
 from app.core import contract
 from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
 from app.core.errors import ModelBudgetError, ModelContractError
+from app.core.expected_share import read_split
 from app.core.model_accuracy import ModelAccuracy, accuracy_line, read_accuracy
 from app.core.model_check import check_contract, ort_message, run_probabilities
 from app.core.onnx_scan import MalformedModel, check_external_data, external_data_refs
@@ -109,6 +110,8 @@ class SegmentationModel:
         self.range_calibration: RangeCalibration | None
         self.range_calibration, self.range_note = read_calibration(metadata)
         self.accuracy: ModelAccuracy | None = read_accuracy(metadata)
+        # How the corrosion/asset split is painted (app.core.expected_share); its figures were measured so.
+        self.split = read_split(metadata)
         self.providers: tuple[str, ...] = tuple(session.get_providers())
         self.device = "CUDA" if CUDA_PROVIDER in self.providers else "CPU"
         # The execution provider that runs the network (what records and reports name), e.g.
@@ -163,6 +166,10 @@ class SegmentationModel:
         del data, source
         meta = dict(session.get_modelmeta().custom_metadata_map)
         classes, input_size = check_contract(safe_path(path.name), session, meta, budget, deadline)
+        try:
+            read_split(meta)
+        except ValueError as exc:  # its figures were measured with a split this version cannot draw
+            raise ModelContractError(f"{safe_path(path.name)}: {exc}") from None
         model = cls(path, session, sha, classes, input_size, meta, cuda_note, budget)
         log.info("loaded %s (sha256 %s) on %s", model._name, model.short_sha, model.device)
         return model

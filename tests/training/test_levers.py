@@ -123,3 +123,23 @@ def test_an_ensemble_averages_its_members_before_the_levers():
     assert averaged.input_size == (4, 4)
     both = wrap(["flip"], [Fixed(0.3)])(Fixed(0.9)).predict(batch)[0]
     np.testing.assert_allclose(both[0, 0], [(1.0 + 0.6) / 2, 0.4], atol=1e-6)  # the average, mirrored in
+
+
+def test_the_expected_share_lever_draws_the_split_as_the_app_does_for_such_a_model():
+    from app.core.expected_share import split_at_expected_share
+    from app.core.palette import DEFAULT_CLASSES
+    from training.levers import ExpectedShareSplit
+
+    class Soft:
+        input_size, classes = (8, 8), DEFAULT_CLASSES
+
+        def predict(self, batch: np.ndarray) -> np.ndarray:
+            rust = np.linspace(0.5, 0.7, 64, dtype=np.float32).reshape(1, 8, 8)
+            return np.stack([0.9 * rust, 0.9 * (1 - rust), np.full_like(rust, 0.1)], axis=-1)
+
+    batch = np.zeros((1, 8, 8, 3), np.uint8)
+    raw = Soft().predict(batch)
+    drawn = wrap(["expected-share"])(Soft()).predict(batch)
+    assert isinstance(wrap(["expected-share"])(Soft()), ExpectedShareSplit)
+    np.testing.assert_allclose(drawn[0], split_at_expected_share(raw[0], DEFAULT_CLASSES), atol=1e-6)
+    assert (raw[0].argmax(-1) == 0).all() and 0 < (drawn[0].argmax(-1) == 0).mean() < 1

@@ -137,6 +137,7 @@ def test_the_tool_writes_the_figures_into_a_copy_and_never_in_place(tmp_path: Pa
     assert model.range_calibration.held_out["coverage"] >= 0.75
     assert isinstance(model.accuracy, ModelAccuracy) and model.accuracy.photos == N + 1
     assert model.accuracy_line.startswith("Model estimate: typically within ±")
+    assert model.split == "argmax"  # the CV drew each pixel's likelier class
     report = json.loads((tmp_path / "with-figures.figures.json").read_text(encoding="utf-8"))
     assert len(report["held_out_photos"]) == N
     assert main(["--model", str(src), "--cv", str(cv), "--out", str(src)]) == 1  # never in place
@@ -146,3 +147,12 @@ def test_the_tool_writes_the_figures_into_a_copy_and_never_in_place(tmp_path: Pa
     assert (
         main(["--model", str(src), "--cv", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.onnx")]) == 1
     )
+
+
+def test_figures_measured_with_the_expected_share_split_make_the_model_draw_it(tmp_path: Path) -> None:
+    cv = _write_cv(tmp_path / "cv")
+    record = json.loads((cv / "oof.json").read_text(encoding="utf-8"))
+    (cv / "oof.json").write_text(json.dumps({**record, "levers": ["expected-share"]}), encoding="utf-8")
+    out = tmp_path / "split.onnx"
+    assert main(["--model", str(channel_model(tmp_path / "m.onnx")), "--cv", str(cv), "--out", str(out)]) == 0
+    assert SegmentationModel.load(out, "cpu").split == "expected-share"
