@@ -285,10 +285,13 @@ class ProjectUi(QObject):
 
     def _open_stored(self, path: Path | None, photo: StoredPhoto) -> None:
         if path is None:  # not the last photo shown either: its figures beside this one's would mislead
+            name = safe_path(PurePath(photo.path).name)
             self.window.controller.clear_photo()
             self.window.viewer.clear()
+            self.window.setWindowTitle(f"{name} (not found) – Corroscope")
+            self.window.update_enabled()
             self.window.show_message(
-                f"{safe_path(PurePath(photo.path).name)} is not at {safe_path(photo.path)} any more (moved "
+                f"{name} is not at {safe_path(photo.path)} any more (moved "
                 "or renamed?). Find moved photos… looks for it by its content in a folder you pick.",
                 "error",
             )

@@ -54,5 +54,5 @@ def test_a_stored_photo_whose_file_is_gone_clears_the_photo_on_screen(qtbot, pro
     item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
     win.projects.panel.tree.setCurrentItem(item)
     qtbot.waitUntil(lambda: "is not at" in win.banner.text, timeout=TIMEOUT_MS)
-    assert win.controller.current is None
+    assert win.controller.current is None and win.windowTitle() == "photo_002.png (not found) – Corroscope"
     assert "photo_002.png is not at" in win.banner.text and "Find moved photos" in win.banner.text
