@@ -90,3 +90,16 @@ def window(qtbot, settings: AppSettings, model_path: Path):
 def open_and_wait(qtbot, win, path: Path) -> None:
     with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
         win.open_photo(path)
+
+
+def tab_into_date(qtbot, dialog) -> None:
+    """Show a dialog with `asset` and `date` fields, and Tab from the asset into the date, as a user does."""
+    from PySide6.QtCore import Qt
+
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.asset.lineEdit().setFocus()
+    qtbot.waitUntil(lambda: dialog.asset.lineEdit().hasFocus())
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.date.hasFocus()

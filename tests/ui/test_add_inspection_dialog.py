@@ -91,14 +91,10 @@ def test_tab_leaves_the_date_so_a_name_typed_after_it_reaches_the_inspector(qtbo
     name typed next was lost in the date."""
     from PySide6.QtCore import Qt
 
+    from tests.ui.conftest import tab_into_date
+
     dialog = AddInspectionDialog(["P-1"], parent=None)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    dialog.asset.lineEdit().setFocus()
-    qtbot.waitUntil(lambda: dialog.asset.lineEdit().hasFocus())
-    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
-    assert dialog.date.hasFocus()
+    tab_into_date(qtbot, dialog)
     qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
     qtbot.keyClicks(dialog.focusWidget(), "Jane Doe")
     assert dialog.inspector.text() == "Jane Doe"

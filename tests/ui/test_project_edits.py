@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton
 
 from app.core.project import Project
 from app.ui.project_panel_widget import ROLE
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import TIMEOUT_MS, tab_into_date
 from tests.ui.test_projects import _read, project_window  # noqa: F401  (the fixture)
 
 
@@ -473,7 +473,6 @@ def test_file_export_project_writes_what_the_command_writes_and_replaces_only_on
 def test_a_date_typed_in_full_after_tab_changes_the_date_and_nothing_else(qtbot) -> None:
     """Tab from the asset into the date, type "2023-05-03": the date is that, the inspector as it was
     (a "-" after a part that moved on by itself once took the focus on to the inspector)."""
-    from PySide6.QtCore import Qt
 
     from app.core.project import Inspection
     from app.ui.project_edits import CorrectInspectionDialog
@@ -481,13 +480,7 @@ def test_a_date_typed_in_full_after_tab_changes_the_date_and_nothing_else(qtbot)
     dialog = CorrectInspectionDialog(
         Inspection(1, 1, "P-7", dt.date(2023, 5, 2), "Jürgen Weiß", "", 2), ["P-7"]
     )
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    dialog.asset.lineEdit().setFocus()
-    qtbot.waitUntil(lambda: dialog.asset.lineEdit().hasFocus())
-    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
-    assert dialog.date.hasFocus()
+    tab_into_date(qtbot, dialog)
     qtbot.keyClicks(dialog.focusWidget(), "2023-05-03")
     assert dialog.date.hasFocus()
     assert dialog.values() == ("P-7", dt.date(2023, 5, 3), "Jürgen Weiß", "")
