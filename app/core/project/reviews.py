@@ -63,16 +63,22 @@ def store_review(
     matches = project.photos_with_content(file.sha256)
     if not matches:
         return StoredReview(photo.name, ())
+    by_id = {i.id: i for i in project.inspections()}
+    held = tuple(by_id[p.inspection_id] for p in matches if p.inspection_id in by_id)
+    signed = read_reviewed_mask(mask, None, model.classes).review  # held already: no model run
+    if signed is not None and all(_holds(project.latest_result(s.id), _mark(mask, signed)) for s in matches):
+        return StoredReview(photo.name, held)
     record, review = reviewed_record(model, photo, mask, options)
-    mark = ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
-    written = 0
+    mark, written = _mark(mask, review), 0
     for stored in matches:
         if not _holds(project.latest_result(stored.id), mark):
             project.add_result(stored.id, PhotoEntry(file, record, model.path.name), mark)
             written += 1
-    by_id = {i.id: i for i in project.inspections()}
-    held = tuple(by_id[p.inspection_id] for p in matches if p.inspection_id in by_id)
     return StoredReview(photo.name, held, written)
+
+
+def _mark(mask: Path, review: ReviewState) -> ReviewMark:
+    return ReviewMark(str(mask), review.reviewed_by, review.reviewed_at or None)
 
 
 def _holds(result: StoredResult | None, mark: ReviewMark) -> bool:
