@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,17 @@ class ProjectView:
 
     def photos_at(self, path: Path) -> list[StoredPhoto]:
         """The stored photos that may be the file at `path` (by the paths stored; no file system access)."""
-        folder = self.project.location.folder
-        held = (p for i in self.inspections() for p in self.photos(i.id))
-        return [p for p in held if path in photo_places(p, folder)]
+        return list(self._by_place.get(path, ()))
+
+    @cached_property
+    def _by_place(self) -> dict[Path, list[StoredPhoto]]:
+        """Each place a stored photo may be -> those photos (made once a view: every photo shown asks)."""
+        out: dict[Path, list[StoredPhoto]] = {}
+        for photos in self.photos_of.values():
+            for photo in photos:
+                for place in dict.fromkeys(photo_places(photo, self.project.location.folder)):
+                    out.setdefault(place, []).append(photo)
+        return out
 
     def trend(self, asset_tag: str) -> Trend:
         if self.asset(asset_tag) is None:
