@@ -9,9 +9,10 @@ through the app's pipeline (`training.cv.score_fold`), with the levers wrapped a
 - `guided`: an edge-aware refinement of the probabilities at the network's resolution, before the
   pipeline upsamples them and takes the argmax: a colour guided filter (He et al., 2013) guided by the
   photo, its radius and eps fixed here in advance (never tuned on the held-out photos);
-- `expected-share`: the corrosion/asset split drawn at the share the probabilities expect, one weight
-  on the corrosion channel a photo (`app.core.expected_share`, what the app does for a model whose
-  metadata says `corroscope.split: expected-share`);
+- `expected-share`: the corrosion/asset split drawn at the share the probabilities expect (the pipe as
+  the argmax draws it, its pixels likeliest corrosion painted corrosion, as many as that share says;
+  `app.core.expected_share`, what the app does for a model whose metadata says `corroscope.split:
+  expected-share`);
 - `--member RUN` (repeatable): an ensemble, the probabilities of each fold's network averaged with those
   of the same fold's network of other CV runs on the same folds (as the shipped model averages three),
   before any lever above.
