@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
         self.actions["default_model"].setEnabled(self.settings.model_path is not None)
         self.actions["export_project"].setEnabled(self.projects.project is not None)
+        self.actions["close_project"].setEnabled(self.projects.project is not None)
 
     def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
         if photo is None:

@@ -203,6 +203,15 @@ class ProjectUi(QObject):
         if path:
             self.open(path)
 
+    def close_project(self) -> None:
+        """File ▸ Close project: the panel goes; reviews being stored finish on their own connections."""
+        if self.project is None:
+            return
+        where = self.project.location.display
+        self.set_project(None)
+        self.dock.hide()
+        self.window.show_status(f"Closed the project {where}")
+
     def export_project_dialog(self) -> Worker | None:
         return start_export(self)
 

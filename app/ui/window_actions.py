@@ -36,6 +36,14 @@ ACTIONS = (
     ActionSpec("open_project", "&File", "Open pro&ject…", "open_project_dialog", "Ctrl+Shift+P"),
     ActionSpec("open_project_server", "&File", "Open project on a ser&ver…", "open_project_server_dialog"),
     ActionSpec(
+        "close_project",
+        "&File",
+        "C&lose project",
+        "close_project",
+        None,
+        "Close the open project (its file or server is left as it is; reviews being stored finish)",
+    ),
+    ActionSpec(
         "export_project",
         "&File",
         "E&xport project…",

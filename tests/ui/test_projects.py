@@ -296,3 +296,16 @@ def test_a_project_file_is_in_open_recent_and_reopens_from_there(qtbot, project_
     assert win.projects.project is not None and win.projects.project.location.file == target
     assert win.projects.panel.tree.topLevelItem(0).text(0) == "P-101-A"
     assert win.controller.current is None  # a project is not opened as a photo
+
+
+def test_file_close_project_closes_it_and_leaves_the_file(qtbot, project_window) -> None:
+    win, target = project_window
+    assert win.actions["close_project"].isEnabled()
+    win.actions["close_project"].trigger()
+    assert win.projects.project is None and not win.projects.dock.isVisible()
+    assert not win.actions["close_project"].isEnabled() and not win.actions["export_project"].isEnabled()
+    assert target.is_file() and "Closed the project" in win.statusBar().currentMessage()
+    with qtbot.waitSignal(win.projects.project_changed, timeout=TIMEOUT_MS):
+        win.projects.open(target)  # and opens again as it was
+    _read(qtbot, win)
+    assert win.projects.panel.tree.topLevelItem(0).text(0) == "P-101-A"
