@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Inspection, StoredResult
-from app.core.project.trend import Trend, falling_text, rate_text, review_counts, trend_row
+from app.core.project.trend import Trend, d610_text, falling_text, rate_text, review_counts, trend_row
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name
 
@@ -56,7 +56,7 @@ def asset_text(asset: Asset, trend: Trend | None = None) -> str:
             mean = percent_text(latest.corroded_share_mean, unit=True)
             worst = percent_text(latest.corroded_share_max, unit=True)
             lines.append(
-                f"Latest: mean corroded share {mean}, worst photo {worst}, ASTM D610 {latest.d610_worst}"
+                f"Latest: mean corroded share {mean}, worst photo {worst}, ASTM D610 {d610_text(latest)}"
             )
         lines.append(rate_text(trend))
         if caution := falling_text(trend):
@@ -85,7 +85,7 @@ def inspection_text(inspection: Inspection, results: list[StoredResult]) -> str:
             percent_text(row.corroded_share_max, unit=True),
         )
         lines.append(f"Corroded share of the asset: mean {mean}, worst photo {worst}")
-        lines.append(f"Worst grades: ASTM D610 {row.d610_worst}, ISO 4628-3 Ri {row.iso_worst}")
+        lines.append(f"Worst grades: ASTM D610 {d610_text(row)}, ISO 4628-3 Ri {row.iso_worst}")
     else:
         lines.append("No photo with an asset in view: no figures")
     lines.append(

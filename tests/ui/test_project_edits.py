@@ -4,6 +4,7 @@ widgets, a real SQLite project): stored on a worker, the tree read again, the ph
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt
@@ -65,6 +66,9 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     assert lines[1].startswith("3 photos: 0 reviewed, ") and lines[1].endswith(" flagged for review")
     assert lines[2].startswith("Corroded share of the asset: mean ") and ", worst photo " in lines[2]
     assert lines[3].startswith("Worst grades: ASTM D610 ") and lines[-1] == "Notes: date typed wrong on site"
+    assert re.match(r"Worst grades: ASTM D610 \d+-[GSPM], ISO", lines[3]), (
+        "the grade with its type, as the trend"
+    )
 
 
 def test_a_correction_says_what_it_changed(qapp) -> None:

@@ -121,6 +121,12 @@ def review_counts(results: Iterable[StoredResult | None]) -> tuple[int, int]:
     return reviewed, flagged
 
 
+def d610_text(row: TrendRow) -> str:
+    """The inspection's worst D610 grade with the worst photo's type ("0-G"), else the bare grade, else
+    "–": as the trend's table, its PDF and the project panel show it."""
+    return row.d610_worst_label or ("–" if row.d610_worst is None else str(row.d610_worst))
+
+
 def d610_worst_label(results: Sequence[StoredResult]) -> str | None:
     """The lowest D610 grade of `results` as its record writes it, with the distribution type ("0-G");
     the bare grade where the record holds no type; of equal grades, the most corroded photo's."""
@@ -279,7 +285,7 @@ def trend_table_row(row: TrendRow) -> list[str]:
         str(row.photos),
         str(row.reviewed),
         *("–" if v is None else f"{v:.2f}" for v in (row.corroded_share_mean, row.corroded_share_max)),
-        row.d610_worst_label or ("–" if row.d610_worst is None else str(row.d610_worst)),
+        d610_text(row),
         iso_text(row.iso_worst) or "–",
     ]
 
