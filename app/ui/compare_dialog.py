@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform, QWheelEvent
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPixmap, QShortcut, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -220,7 +220,21 @@ class CompareDialog(QDialog):
         for side in (0, 1):  # the first and the latest inspection by default
             self.inspection_boxes[side].setCurrentIndex(0 if side == 0 else max(len(self.inspections) - 1, 0))
             self._fill_photos(side)
+        # the window's own zoom keys, for both panes at once; the panes have the focus, so Space and the
+        # arrow keys do not open or step a photo list
+        keys = (("Ctrl+0", None), (QKeySequence.StandardKey.ZoomIn, 1.25), ("Ctrl+=", 1.25))
+        for key, factor in (*keys, (QKeySequence.StandardKey.ZoomOut, 0.8)):
+            QShortcut(QKeySequence(key), self, activated=lambda f=factor: self.zoom(f))
+        self.views[0].setFocus()
         self.resize(1100, 700)
+
+    def zoom(self, factor: float | None) -> None:
+        """Both panes zoomed by `factor` about their centres, or fitted (None); they stay in step."""
+        if factor is None:
+            for view in self.views:
+                view.fit()
+        else:
+            self.views[0].zoom_by(factor)  # the other follows (view_changed)
 
     def _fill_photos(self, side: int) -> None:
         box = self.photo_boxes[side]

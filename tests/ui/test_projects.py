@@ -138,6 +138,14 @@ def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
     assert right.center().x() == pytest.approx(left.center().x(), abs=1.0)
     right.zoom_by(0.5)
     assert left.zoom == pytest.approx(right.zoom)
+    # the keys the window zooms with, for both panes; the focus on a pane, not on a photo list
+    qtbot.waitUntil(lambda: dialog.isActiveWindow(), timeout=TIMEOUT_MS)
+    assert dialog.focusWidget() is left
+    before = left.relative_zoom
+    qtbot.keyClick(left, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert left.relative_zoom == pytest.approx(before * 1.25) and right.zoom == pytest.approx(left.zoom)
+    qtbot.keyClick(left, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert left.relative_zoom == pytest.approx(1.0) and right.relative_zoom == pytest.approx(1.0)
 
 
 def test_moved_photos_are_found_again_from_the_panel(
