@@ -42,10 +42,10 @@ def expected_share(probs: np.ndarray, classes: Sequence[ClassInfo]) -> float | N
     """The share (% of the asset) the probabilities H x W x C expect over the argmax's pipe pixels;
     None without corrosion and asset classes or without a pipe pixel."""
     ids = _ids(classes)
-    if ids is None:
-        return None
-    c, a = ids
-    top = probs.argmax(axis=-1)
+    return None if ids is None else _expected(probs, probs.argmax(axis=-1), *ids)
+
+
+def _expected(probs: np.ndarray, top: np.ndarray, c: int, a: int) -> float | None:
     pipe = (top == c) | (top == a)
     corroded, asset = float(probs[..., c][pipe].sum()), float(probs[..., a][pipe].sum())
     return None if corroded + asset <= 0 else 100.0 * corroded / (corroded + asset)
@@ -56,12 +56,14 @@ def split_at_expected_share(probs: np.ndarray, classes: Sequence[ClassInfo]) -> 
     changes, so that the argmax paints the expected share: of the pipe's pixels, those likeliest
     corrosion relative to asset are corrosion, as many as the expected share says. The pipe itself, and
     each pixel's top probability (its confidence), stay as they were; unchanged when nothing to split."""
-    target = expected_share(probs, classes)
     ids = _ids(classes)
-    if target is None or ids is None:
+    if ids is None:
         return probs
     c, a = ids
-    top = probs.argmax(axis=-1)
+    top = probs.argmax(axis=-1)  # once: the pipe and the expected share both come from it
+    target = _expected(probs, top, c, a)
+    if target is None:
+        return probs
     pipe = np.flatnonzero((top == c) | (top == a))
     p_c, p_a = probs[..., c].ravel()[pipe], probs[..., a].ravel()[pipe]
     ratio = p_c / np.maximum(p_c + p_a, 1e-12)
