@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from app.core.model_accuracy import accuracy_line
 from app.core.project.records import Inspection, StoredResult
+from app.core.text import counted
 
 TREND_COLUMNS = (
     "date",
@@ -296,8 +297,9 @@ def accuracy_statement(trend: Trend) -> list[str]:
     lines = []
     for m in trend.models:
         signed = f", {m.reviewed} of them with reviewed figures" if m.reviewed else ""
-        photos = f"{m.photos} photo{'s' if m.photos != 1 else ''}"
-        lines.append(f"Model {m.name} (SHA-256 {m.sha256[:12]}), {photos}{signed}: {m.accuracy}")
+        lines.append(
+            f"Model {m.name} (SHA-256 {m.sha256[:12]}), {counted(m.photos, 'photo')}{signed}: {m.accuracy}"
+        )
     return lines
 
 
