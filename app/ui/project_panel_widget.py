@@ -266,11 +266,13 @@ class ProjectPanelWidget(QWidget):
 
     def select_photo(self, photo_id: int) -> bool:
         """Make the photo the current item (which opens it); False if it is not in the tree."""
-        for item in self._items():
-            if item.data(0, ROLE)[:2] == ("photo", photo_id):
-                self.tree.setCurrentItem(item)
-                return True
-        return False
+        item = self._photo_item(photo_id)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+        return item is not None
+
+    def _photo_item(self, photo_id: int) -> QTreeWidgetItem | None:
+        return next((i for i in self._items() if _key(i) == ("photo", photo_id)), None)
 
     def follow_photo(self, path: Path) -> None:
         """The tree follows the photo on screen (A / D, the batch, Open photo): its stored photo is picked
@@ -286,7 +288,7 @@ class ProjectPanelWidget(QWidget):
             return
         same = None if picked is None else picked.inspection_id
         held.sort(key=lambda p: p.inspection_id != same)  # the picked photo's inspection first
-        target = next((i for i in self._items() if held and _key(i) == ("photo", held[0].id)), None)
+        target = self._photo_item(held[0].id) if held else None
         if target is None and picked is None:
             return  # nothing to follow, and an asset or inspection picked names no photo
         self.tree.blockSignals(True)  # following is no choice of the user's: nothing opens
