@@ -58,6 +58,14 @@ def _relocate_job(target: str, folder: Path) -> int:
         return len(project.relocate(folder))
 
 
+def same_run(latest: StoredResult, model: SegmentationModel, options: InferenceOptions) -> bool:
+    """The stored model result is what a re-run would give: the same model file in the same mode, and
+    not signed since (re-running a signed photo brings the model's figures back, which has a purpose)."""
+    return (
+        not latest.is_reviewed and latest.model_sha256 == model.sha256 and latest.mode == options.mode.value
+    )
+
+
 def ask_rerun_reviewed(parent: QWidget | None, name: str, reviewed: StoredResult) -> bool:
     """Re-run a signed photo only on an explicit yes: the new figures would take the review's place."""
     when = f" on {time_text(reviewed.reviewed_at)}" if reviewed.reviewed_at else ""
@@ -323,6 +331,14 @@ class ProjectUi(QObject):
         photo = None if self.view is None else self.view.photo(photo_id)
         name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
         latest = None if self.view is None else self.view.latest_result(photo_id)
+        if latest is not None and same_run(latest, model, self.window.controller.options):
+            self.window.show_message(
+                f"The latest result of {name} already comes from this model ({model.path.name}, "
+                f"{latest.mode} mode); a re-run would store the same figures again. Load another model, "
+                "or switch Model ▸ Fine detail, to re-run it.",
+                "info",
+            )
+            return None
         if (
             latest is not None
             and latest.is_reviewed

@@ -95,10 +95,15 @@ def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot,
     win.readout.show_at(int(x), int(y))  # the readout speaks of this photo's classes, not the last one's
     assert win.readout.text() == readout_text(result, result.size, int(x), int(y))
     assert "·" in win.readout.text()
+    win.projects.panel.rerun_button.click()  # the same model in the same mode: the same figures again
+    assert "already comes from this model" in win.banner.text
+    assert "Re-running" not in win.busy_label.text()  # nothing was started
+    win.actions["use_tiles"].trigger()  # another mode: a result worth storing
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
     with Project.open(target) as project:
-        assert len(project.results(photo_id)) == 2  # the re-run is kept beside the first result
+        results = project.results(photo_id)
+    assert [r.mode for r in results] == ["resize", "tiles"]  # the re-run is kept beside the first result
 
 
 def test_the_trend_view_plots_each_inspection(qtbot, project_window) -> None:
@@ -186,6 +191,7 @@ def test_the_tree_keeps_expansion_and_selection_and_rerun_says_what_it_stored(
     folder = photo_folder(tmp_path / "insp2", 2, 0.3, seed=7, size=(48, 64))
     _add_through_dialog(qtbot, win, folder, dt.date(2025, 5, 1), "inspector 2", count=2)
     assert _tree_state(tree) == before  # Add inspection keeps what was open and picked
+    win.actions["use_tiles"].trigger()  # the same model and mode would store nothing new
     with qtbot.waitSignal(win.projects.result_added, timeout=TIMEOUT_MS):
         win.projects.panel.rerun_button.click()
         assert "Re-running the model on" in win.busy_label.text()
