@@ -19,24 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.figures import percent_text
 from app.core.project import Project
-from app.core.project.trend import review_counts
-from app.core.text import counted
 from app.ui.forms import plain_label
-from app.ui.project_texts import REVIEWED_MARK, asset_text, inspection_text, review_mark, stored_figures_text
+from app.ui.project_texts import asset_text, inspection_text, stored_figures_text
+from app.ui.project_tree import ROLE, build_tree, key_of, missing_text
 from app.ui.project_view import ProjectReads, ProjectView, load_view
 from app.ui.workers import Worker
 
-ROLE = Qt.ItemDataRole.UserRole  # ("asset", tag) / ("inspection", id, tag) / ("photo", id, tag)
 LOADING = "Loading the project…"
 NO_ANSWER = "No answer from"
 SLOW_AFTER_MS = 10_000  # a read this long: say the server has not answered, and offer to stop waiting
-
-
-def _key(item: QTreeWidgetItem) -> tuple:
-    """What an item stands for (kind and id or tag), the same across rebuilds of the tree."""
-    return tuple(item.data(0, ROLE)[:2])
 
 
 class ProjectPanelWidget(QWidget):
@@ -69,6 +61,9 @@ class ProjectPanelWidget(QWidget):
         self.status = plain_label()  # "Loading the project…", or why it could not be read
         self.status.setWordWrap(True)
         self.stop_button, self.slow_timer = self._stop_waiting_parts()
+        self.missing = plain_label()  # photos whose files were not found when the project was read
+        self.missing.setWordWrap(True)
+        self.missing.hide()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Asset / inspection / photo", "Photos · share %"])
         header = self.tree.header()  # the names take the room left; the counts are never clipped
@@ -111,6 +106,7 @@ class ProjectPanelWidget(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.stop_button)
         layout.addLayout(buttons)
+        layout.addWidget(self.missing)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.figures)
         self.add_button.clicked.connect(self.add_inspection_requested)
@@ -192,16 +188,18 @@ class ProjectPanelWidget(QWidget):
     def show_view(self, view: ProjectView) -> None:
         """Rebuild the tree from `view` (no query), keeping what was expanded and selected."""
         self.view = view
-        expanded = {_key(i) for i in self._items() if i.isExpanded()}
+        expanded = {key_of(i) for i in self._items() if i.isExpanded()}
         current = self.tree.currentItem()
-        selected = _key(current) if current is not None else None
+        selected = key_of(current) if current is not None else None
         first = not self.tree.topLevelItemCount()
         self.tree.blockSignals(True)  # a rebuild is no choice of the user's: no photo opens
         self.tree.clear()
         self.figures.clear()
-        self._build(view)
+        build_tree(self.tree, view)
+        self.missing.setText(missing_text(view))
+        self.missing.setVisible(bool(view.missing))
         for item in self._items():
-            key = _key(item)
+            key = key_of(item)
             item.setExpanded(key in expanded or (first and key[0] == "asset"))
             if key == selected:
                 self.tree.setCurrentItem(item)
@@ -231,33 +229,6 @@ class ProjectPanelWidget(QWidget):
             self.status.setText(f"{NO_ANSWER} {where} for {seconds} s; still waiting.")
             self.stop_button.show()
 
-    def _build(self, view: ProjectView) -> None:
-        for asset in view.assets():
-            a_item = QTreeWidgetItem([asset.tag, ""])
-            a_item.setData(0, ROLE, ("asset", asset.tag))
-            self.tree.addTopLevelItem(a_item)
-            for i in view.inspections(asset.tag):
-                self._add_inspection_item(a_item, view, i)
-
-    def _add_inspection_item(self, parent: QTreeWidgetItem, view: ProjectView, inspection) -> None:
-        who = f" · {inspection.inspector}" if inspection.inspector else ""
-        results = [view.latest_result(photo.id) for photo in view.photos(inspection.id)]
-        signed, flagged = review_counts(results)
-        count = f"{inspection.photo_count}" + (f" · {signed} {REVIEWED_MARK}" if signed else "")
-        item = QTreeWidgetItem([f"{inspection.date.isoformat()}{who}", count])
-        photos = counted(inspection.photo_count, "photo")
-        item.setToolTip(1, f"{photos}: {signed} reviewed, {flagged} to review")
-        item.setData(0, ROLE, ("inspection", inspection.id, inspection.asset_tag))
-        parent.addChild(item)
-        for photo, r in zip(view.photos(inspection.id), results, strict=True):
-            mark, why = review_mark(r)
-            share = percent_text(r.corroded_share) if r else ""
-            child = QTreeWidgetItem([Path(photo.path).name, share + mark])
-            child.setToolTip(0, photo.path)
-            child.setToolTip(1, why)
-            child.setData(0, ROLE, ("photo", photo.id, inspection.asset_tag))
-            item.addChild(child)
-
     def current_asset(self) -> str | None:
         item = self.tree.currentItem()
         if item is None:
@@ -272,7 +243,7 @@ class ProjectPanelWidget(QWidget):
         return item is not None
 
     def _photo_item(self, photo_id: int) -> QTreeWidgetItem | None:
-        return next((i for i in self._items() if _key(i) == ("photo", photo_id)), None)
+        return next((i for i in self._items() if key_of(i) == ("photo", photo_id)), None)
 
     def follow_photo(self, path: Path) -> None:
         """The tree follows the photo on screen (A / D, the batch, Open photo): its stored photo is picked
@@ -343,7 +314,7 @@ class ProjectPanelWidget(QWidget):
     def _picked(self) -> tuple[str | None, object]:
         """(kind, id or tag) of the item picked in the tree; (None, None) when none is."""
         item = self.tree.currentItem()
-        return (None, None) if item is None else _key(item)  # type: ignore[return-value]
+        return (None, None) if item is None else key_of(item)  # type: ignore[return-value]
 
     def current_inspection(self) -> int | None:
         """The id of the inspection picked in the tree, or None."""

@@ -34,6 +34,7 @@ class ProjectView:
     inspection_list: tuple[Inspection, ...]
     photos_of: Mapping[int, tuple[StoredPhoto, ...]]  # inspection id -> its photos in order
     latest: Mapping[int, StoredResult]  # photo id -> its newest result
+    missing: frozenset[int] = frozenset()  # ids of the photos whose files were not found at the read
 
     def assets(self) -> list[Asset]:
         return list(self.asset_list)
@@ -82,13 +83,15 @@ class ProjectView:
 
 
 def load_view(project: Project) -> ProjectView:
-    """Worker job: read what the window shows. Assets are read last, so every inspection's is there."""
+    """Worker job: read what the window shows, and which photos' files are not where the project says.
+    Assets are read last, so every inspection's is there."""
     inspections = project.inspections()
     results = project.latest_results(i.id for i in inspections)
     photos = {i: tuple(found) for i, found in project.photos_of(i.id for i in inspections).items()}
     assets = project.assets()
     latest = {r.photo_id: r for found in results.values() for r in found}
-    return ProjectView(project, tuple(assets), tuple(inspections), photos, latest)
+    missing = frozenset(p.id for found in photos.values() for p in found if project.photo_file(p) is None)
+    return ProjectView(project, tuple(assets), tuple(inspections), photos, latest, missing)
 
 
 class ProjectReads(QObject):

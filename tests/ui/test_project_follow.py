@@ -56,3 +56,30 @@ def test_a_stored_photo_whose_file_is_gone_clears_the_photo_on_screen(qtbot, pro
     qtbot.waitUntil(lambda: "is not at" in win.banner.text, timeout=TIMEOUT_MS)
     assert win.controller.current is None and win.windowTitle() == "photo_002.png (not found) – Corroscope"
     assert "photo_002.png is not at" in win.banner.text and "Find moved photos" in win.banner.text
+
+
+def test_reload_marks_photos_whose_files_are_gone_and_finding_them_clears_the_mark(
+    qtbot,
+    project_window,  # noqa: F811
+) -> None:
+    win, target = project_window
+    panel = win.projects.panel
+    moved = target.parent / "moved"
+    moved.mkdir()
+    for name in ("photo_001.png", "photo_002.png"):
+        (target.parent / "insp1" / name).rename(moved / name)
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.reload_button.click()
+    photos = panel.tree.topLevelItem(0).child(1)
+    assert [photos.child(n).text(0) for n in range(3)] == [
+        "photo_000.png",
+        "photo_001.png (not found)",
+        "photo_002.png (not found)",
+    ]
+    assert "Find moved photos" in photos.child(1).toolTip(0) and "2 not found" in photos.toolTip(1)
+    assert panel.missing.isVisibleTo(panel) and panel.missing.text().startswith("2 photos not found")
+    with qtbot.waitSignal(win.projects.photos_relocated, timeout=TIMEOUT_MS):
+        win.projects.relocate(moved)
+    qtbot.waitUntil(lambda: not panel.missing.isVisibleTo(panel), timeout=TIMEOUT_MS)
+    assert photos is not panel.tree.topLevelItem(0).child(1)  # rebuilt
+    assert "not found" not in panel.tree.topLevelItem(0).child(1).child(1).text(0)
