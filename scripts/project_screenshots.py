@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             paths = demo_photos(scratch / f"{date.year}", rust)
             window.projects.add_inspection(InspectionRequest("P-101-A", date, inspector, paths))
             wait(window.projects.inspection_added)
+        assert window.projects.project is not None
+        window.projects.project.ensure_asset("P-101-A", name="Feed line north", location="Pipe rack 3")
         panel = window.projects.panel
+        panel.refresh()
         while panel.loading:  # the panel reads the project on a worker
             settle(50)
         panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(2).child(0))

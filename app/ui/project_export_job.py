@@ -1,6 +1,6 @@
 """File ▸ Export project…: the open project's tables and each asset's trend PDF written into a folder the
-user picks, on a worker, as `corroscope project export` writes them; files already there are replaced
-only on an explicit yes."""
+user picks, on a worker, as `corroscope project export` writes them; and the trend window's Save PDF… of
+one asset. Files already there are replaced only on an explicit yes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.core.project import Project
+from app.core.export import safe_stem
+from app.core.project import Asset, Project, Trend
 from app.core.text import counted
 from app.report.project_export import PROJECT_CSV, TRENDS_CSV, ProjectExport, export_files, export_project
+from app.report.project_pdf import write_asset_pdf
+from app.ui.export_dialog import confirm_overwrite
 from app.ui.questions import ask_no, names_list
 from app.ui.workers import Worker
 
@@ -78,3 +81,45 @@ def _exported(projects: ProjectsHost, out: Path, done: ProjectExport) -> None:
     projects.window.show_message(
         f"Exported {counted(done.assets, 'asset')} to {out}: {PROJECT_CSV}, {TRENDS_CSV} and {pdfs}.", "info"
     )
+
+
+def ask_pdf_path(parent: QWidget, start: Path) -> Path | None:
+    path, _ = QFileDialog.getSaveFileName(
+        parent,
+        "Save the trend as PDF",
+        str(start),
+        "PDF (*.pdf)",
+        options=QFileDialog.Option.DontConfirmOverwrite,  # asked below, the same way as every export
+    )
+    if not path:
+        return None
+    return Path(path if path.lower().endswith(".pdf") else path + ".pdf")
+
+
+def _trend_pdf_job(path: Path, asset: Asset, trend: Trend, project_name: str, overwrite: bool) -> list[Path]:
+    return [write_asset_pdf(path, asset, trend, project_name, overwrite=overwrite)]
+
+
+def save_trend_pdf(
+    projects: ProjectsHost,
+    parent: QWidget,
+    asset: Asset,
+    trend: Trend,
+    ask_path: Callable[[QWidget, Path], Path | None] = ask_pdf_path,
+    replace: Callable[[QWidget | None, list[Path]], bool] = confirm_overwrite,
+) -> Worker | None:
+    """The trend window's Save PDF…: the asset's trend PDF (as Export project writes it, from the figures
+    the window shows) where the user says, by default beside the project file."""
+    window = projects.window
+    if projects.project is None:
+        window.show_message("The project was closed; open it again to save its trend.", "warning")
+        return None
+    loc = projects.project.location
+    folder = loc.folder if loc.folder is not None else Path(window.settings.last_folder or Path.home())
+    path = ask_path(parent, folder / f"{safe_stem(asset.tag)}_trend.pdf")
+    if path is None:
+        return None
+    overwrite = path.exists()
+    if overwrite and not replace(parent, [path]):
+        return None
+    return window.controller.run_export(_trend_pdf_job, path, asset, trend, loc.display, overwrite)

@@ -31,7 +31,7 @@ from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
-from app.ui.project_export_job import start_export
+from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
@@ -396,7 +396,11 @@ class ProjectUi(QObject):
         except CorroscopeError as exc:
             self.window.show_message(str(exc), "error")
             return
-        self.dialog_opened.emit(self._keep(TrendDialog(trend, self.window)))
+        asset = view.asset(tag)
+        dialog = TrendDialog(trend, self.window, asset)
+        if asset is not None:
+            dialog.save_requested.connect(lambda: save_trend_pdf(self, dialog, asset, trend))
+        self.dialog_opened.emit(self._keep(dialog))
 
     def show_compare(self, tag: str) -> Worker | None:
         """Read the project again on a worker, then compare two inspections of the asset

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as _dt
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QDialogButtonBox,
     QHeaderView,
     QTableWidget,
     QTableWidgetItem,
@@ -17,9 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.project import Trend
+from app.core.project import Asset, Trend
 from app.core.project.trend import TREND_TABLE_HEADER, falling_text, rate_text, reviewed_text, trend_table_row
 from app.ui.forms import plain_label
+from app.ui.project_texts import ASSET_FIELDS
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
@@ -162,10 +164,38 @@ class TrendViewWidget(QWidget):
 
 
 class TrendDialog(QDialog):
-    def __init__(self, trend: Trend, parent: QWidget | None = None) -> None:
+    """One asset's trend in its own window: the asset named with its details, the plots and table, and
+    Save PDF… (`save_requested`; the project's jobs write it) and Close."""
+
+    save_requested = Signal()
+
+    def __init__(self, trend: Trend, parent: QWidget | None = None, asset: Asset | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Trend of {trend.asset_tag}")
+        self.asset = asset
+        named = f" – {asset.name}" if asset is not None and asset.name else ""
+        self.setWindowTitle(f"Trend of {trend.asset_tag}{named}")
+        self.heading = plain_label(asset_heading(asset) if asset is not None else f"Asset {trend.asset_tag}")
+        self.heading.setWordWrap(True)
+        font = self.heading.font()
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = TrendViewWidget(self)
         self.view.set_trend(trend)
-        QVBoxLayout(self).addWidget(self.view)
-        self.resize(760, 700)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.save_button = buttons.addButton("Save PDF…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_button.setToolTip("The asset's trend report as PDF, as File ▸ Export project… writes it")
+        self.save_button.setEnabled(asset is not None)
+        self.save_button.clicked.connect(self.save_requested)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.view)
+        layout.addWidget(buttons)
+        self.resize(760, 740)
+
+
+def asset_heading(asset: Asset) -> str:
+    """ "Asset P-101-A · Name: … · Location: … · Material or coating: …" (the details it has)."""
+    facts = [f"{label}: {getattr(asset, name)}" for name, label in ASSET_FIELDS if getattr(asset, name)]
+    return " · ".join([f"Asset {asset.tag}", *facts])

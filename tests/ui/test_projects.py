@@ -119,6 +119,47 @@ def test_the_trend_view_plots_each_inspection(qtbot, project_window) -> None:
     assert means == pytest.approx([r.corroded_share_mean for r in trend.rows])
     assert dialog.view.curve_data()["max"][1] == pytest.approx([r.corroded_share_max for r in trend.rows])
     assert "too few inspections for a rate" in dialog.view.rate_label.text()  # two are not a trend
+    assert dialog.heading.text() == "Asset P-101-A" and dialog.windowTitle() == "Trend of P-101-A"
+
+
+def test_the_trend_window_names_the_asset_and_saves_its_pdf_replacing_only_on_yes(
+    qtbot, project_window, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui import project_export_job
+
+    win, target = project_window
+    with Project.open(target) as project:
+        project.ensure_asset("P-101-A", name="Feed line north", location="Rack 3")
+    with qtbot.waitSignal(win.projects.dialog_opened, timeout=TIMEOUT_MS) as opened:
+        win.projects.panel.trend_button.click()
+    dialog = opened.args[0]
+    assert dialog.windowTitle() == "Trend of P-101-A – Feed line north"
+    assert dialog.heading.text() == "Asset P-101-A · Name: Feed line north · Location: Rack 3"
+    offered = []
+
+    def save_as(_parent, _title, start, *_a, **_k):
+        offered.append(Path(start))
+        return str(target.parent / "north"), ""  # typed without .pdf
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
+        dialog.save_button.click()
+    written = target.parent / "north.pdf"
+    assert offered == [target.parent / "P-101-A_trend.pdf"]  # beside the project
+    assert written.read_bytes().startswith(b"%PDF") and "north.pdf" in win.banner.text
+    written.write_bytes(b"an inspector's own file")
+    asked = []
+    kept = project_export_job.save_trend_pdf(
+        win.projects,
+        dialog,
+        dialog.asset,
+        dialog.view.trend,
+        ask_path=lambda *_a: written,
+        replace=lambda _p, paths: asked.append(paths) or False,
+    )
+    assert kept is None and asked == [[written]] and written.read_bytes() == b"an inspector's own file"
 
 
 def test_compare_keeps_zoom_and_pan_in_step(qtbot, project_window) -> None:
