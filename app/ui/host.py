@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QStatusBar, QToolBar, QWidget
 
@@ -80,3 +81,8 @@ class ProjectsHost(Protocol):
 
     @property
     def target(self) -> str: ...
+
+    @property
+    def dialog_opened(self) -> SignalInstance: ...
+
+    def keep(self, dialog: QWidget) -> QWidget: ...

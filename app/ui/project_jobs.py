@@ -30,6 +30,7 @@ from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
 from app.ui.host import WindowHost
+from app.ui.photo_history import show_photo_history
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
@@ -123,6 +124,7 @@ class ProjectUi(QObject):
         self.panel.photo_activated.connect(self.show_stored_photo)
         window.controller.photo_opened.connect(lambda item: self.panel.follow_photo(item.path))
         self.panel.rerun_requested.connect(self.rerun)
+        self.panel.history_requested.connect(lambda photo_id: show_photo_history(self, photo_id))
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
@@ -400,7 +402,7 @@ class ProjectUi(QObject):
         dialog = TrendDialog(trend, self.window, asset)
         if asset is not None:
             dialog.save_requested.connect(lambda: save_trend_pdf(self, dialog, asset, trend))
-        self.dialog_opened.emit(self._keep(dialog))
+        self.dialog_opened.emit(self.keep(dialog))
 
     def show_compare(self, tag: str) -> Worker | None:
         """Read the project again on a worker, then compare two inspections of the asset
@@ -412,9 +414,10 @@ class ProjectUi(QObject):
     def _compare(self, view: ProjectView, tag: str) -> None:
         model = self.window.controller.model  # draws the overlays the project keeps no mask of
         style = self.window.overlay_state.style  # the classes drawn as in the window
-        self.dialog_opened.emit(self._keep(CompareDialog(view, tag, self.window, model, style)))
+        self.dialog_opened.emit(self.keep(CompareDialog(view, tag, self.window, model, style)))
 
-    def _keep(self, dialog):
+    def keep(self, dialog):
+        """Show a trend, compare or history window and keep it alive while it is open."""
         self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]
         dialog.show()
         return dialog

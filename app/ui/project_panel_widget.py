@@ -39,6 +39,7 @@ class ProjectPanelWidget(QWidget):
     trend_requested = Signal(str)  # asset tag
     compare_requested = Signal(str)  # asset tag
     rerun_requested = Signal(int)  # a stored photo's id
+    history_requested = Signal(int)  # a stored photo's id
     correct_inspection_requested = Signal(int)  # an inspection's id
     remove_inspection_requested = Signal(int)  # an inspection's id
     asset_details_requested = Signal(str)  # an asset's tag
@@ -339,12 +340,15 @@ class ProjectPanelWidget(QWidget):
         )
 
     def _context_menu(self, pos) -> None:
-        """Right-click on an asset or an inspection: the same as their buttons."""
+        """Right-click on an asset or an inspection: the same as their buttons; on a photo, its history."""
         item = self.tree.itemAt(pos)
-        kind = item.data(0, ROLE)[0] if item is not None else None
-        if kind is None:
-            return
-        self.tree.setCurrentItem(item)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+            self.menu_for(item).exec(self.tree.viewport().mapToGlobal(pos))
+
+    def menu_for(self, item: QTreeWidgetItem) -> QMenu:
+        """The context menu of a tree item (made current first)."""
+        kind = item.data(0, ROLE)[0]
         menu = QMenu(self.tree)
         if kind == "asset":
             menu.addAction("Asset details…", self._edit_picked)
@@ -352,8 +356,10 @@ class ProjectPanelWidget(QWidget):
             menu.addAction("Correct inspection…", self._edit_picked)
             menu.addAction("Remove inspection…", self._remove_picked)
         else:
+            photo_id = item.data(0, ROLE)[1]
+            menu.addAction("History of this photo…", lambda: self.history_requested.emit(photo_id))
             menu.addAction("Remove photo from the inspection…", self._remove_picked)
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        return menu
 
     def _emit_rerun(self) -> None:
         item = self.tree.currentItem()

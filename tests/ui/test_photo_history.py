@@ -1,0 +1,41 @@
+"""A stored photo's history: right-click ▸ History of this photo… lists every result the project keeps of
+it (the first run, a re-run in another mode, a signed review), newest first, the counted one marked."""
+
+from __future__ import annotations
+
+from app.core.project import PhotoEntry, Project, ReviewMark
+from app.core.project.photos import describe_photo
+from app.ui.photo_history import PhotoHistoryDialog
+from app.ui.project_panel_widget import ROLE
+from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.test_projects import project_window  # noqa: F401  (the fixture)
+
+
+def test_history_lists_every_result_newest_first_with_the_signed_one_named(
+    qtbot,
+    project_window,  # noqa: F811
+) -> None:
+    win, target = project_window
+    panel = win.projects.panel
+    item = panel.tree.topLevelItem(0).child(1).child(0)
+    photo_id = item.data(0, ROLE)[1]
+    with Project.open(target) as project:  # a second result: a signed review of the model's
+        first = project.latest_result(photo_id)
+        project_file = project.photo_file(project.photo(photo_id))
+        assert first is not None and project_file is not None
+        entry = PhotoEntry(describe_photo(project_file), dict(first.record), first.model_name)
+        project.add_result(photo_id, entry, ReviewMark("/masks/photo_000_mask.reviewed.png", "Ann Inspector"))
+    win.projects.panel.tree.setCurrentItem(item)
+    menu = panel.menu_for(item)
+    history = next(a for a in menu.actions() if a.text() == "History of this photo…")
+    with qtbot.waitSignal(win.projects.dialog_opened, timeout=TIMEOUT_MS) as opened:
+        history.trigger()
+    dialog = opened.args[0]
+    assert isinstance(dialog, PhotoHistoryDialog) and dialog.isVisible()
+    assert dialog.windowTitle() == "History of photo_000.png"
+    cells = dialog.cells()
+    assert len(cells) == 2 and "2 results stored" in dialog.summary.text()
+    assert cells[0][0].endswith("(counted)") and not cells[1][0].endswith("(counted)")
+    assert cells[0][1] == "reviewed mask, Ann Inspector" and cells[0][5].startswith("signed 20")
+    assert cells[1][1] == "model" and cells[1][5] in ("needs review", "no review needed")
+    assert cells[1][2] == f"{first.corroded_share:.2f}" and first.model_sha256[:12] in cells[1][6]
