@@ -22,7 +22,7 @@ from app.core.batch_types import (
     PhotoOutcome,
     PlannedPhoto,
 )
-from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError
+from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError, OutputsInTheWay
 from app.core.inference import CancelCheck, Progress
 from app.core.model import SegmentationModel
 from app.core.outlock import Pending
@@ -61,7 +61,15 @@ def process_photo(
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc, options.input_folders)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
-        return PhotoOutcome(item.index, item.path, FAILED, failure=failure, photo_changed=item.photo_changed)
+        kept = isinstance(exc, OutputsInTheWay)
+        return PhotoOutcome(
+            item.index,
+            item.path,
+            FAILED,
+            failure=failure,
+            photo_changed=item.photo_changed,
+            outputs_kept=kept,
+        )
     changed = item.photo_changed
     if not keep_result:
         return PhotoOutcome(item.index, item.path, DONE, record=record, photo_changed=changed)
@@ -81,13 +89,15 @@ def _analyse_and_write(
     """The photo's result, its record (outputs written) and the photo; `keep`: the caller keeps the
     result and the photo (else no confidence map is made, and the photo may become the overlay)."""
     targets = dict(item.targets)
-    if item.blocked:
-        raise OutputExistsError(item.blocked)
+    if item.blocked:  # what an earlier run listed still holds only of intact files of ours
+        raise (OutputsInTheWay if item.blocked_ours else OutputExistsError)(item.blocked)
     replace = options.overwrite or item.replace
     if not replace:  # fail before the (slow) analysis when an output is in the way
         for target in targets.values():
             if target.exists():
-                raise OutputExistsError(f"{target} already exists (ask to overwrite to replace it)")
+                raise OutputsInTheWay(
+                    f"{target} already exists; it was kept (ask to overwrite (--overwrite) to replace it)"
+                )
     t0 = time.perf_counter()
     # The network runs on the reduced decode while the full one (for the overlay) goes on beside it.
     with start_decode(item.path, options.max_pixels, options.max_bytes, model.input_size) as photo:

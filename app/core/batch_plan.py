@@ -95,7 +95,7 @@ def _check_existing(
             f"{json_path.name} holds results of another model or mode; "
             "ask to overwrite (--overwrite) to replace them"
         )
-        return _replace(item, blocked=why)
+        return _replace(item, blocked=why, blocked_ours=True)
     if not options.resume:
         return item  # nothing may be replaced: each file in the way fails the photo
     if orphans is None:

@@ -43,6 +43,7 @@ def reduce_batch(
             return None, None
         columns = csv_columns(plan.class_names)
         inputs = [p.path for p in plan.photos]
+        outcomes = list(outcomes)
         csv_path, rows, error = results_table.write(
             plan.out_dir / CSV_NAME,
             columns,
@@ -50,6 +51,7 @@ def reduce_batch(
             inputs,
             plan.overwrite,
             plan.input_folders,
+            keep=[o.path for o in outcomes if o.outputs_kept],
         )
         if csv_path is not None and options is not None:
             error = write_run_record(csv_path, rows, columns, plan, options) or error

@@ -95,7 +95,8 @@ class PlannedPhoto:
     stem: str
     targets: tuple[tuple[str, Path], ...]  # (export kind, path); empty when nothing is written
     done_record: PhotoRecord | None = None  # outputs complete (same model, mode and photo file): skip
-    blocked: str | None = None  # outputs of another model or mode are in the way
+    blocked: str | None = None  # why files in the way stop it (not ours, changed, another model or mode)
+    blocked_ours: bool = False  # those files are intact results of ours (another model or mode): they hold
     replace: bool = False  # outputs left by an unfinished run of ours may be replaced
     source: str = ""  # the photo's identity in records (its resolved path)
     temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
@@ -139,6 +140,9 @@ class PhotoOutcome:
     result: PhotoResult | None = None
     photo: np.ndarray | None = None  # the decoded photo, with `result` only
     photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
+    outputs_kept: bool = (
+        False  # FAILED before writing: its files in the folder were in the way, kept as they were
+    )
 
 
 @dataclass(frozen=True)

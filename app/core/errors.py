@@ -23,6 +23,11 @@ class OutputExistsError(ExportError):
     """Writing would overwrite an existing file and overwriting was not asked for."""
 
 
+class OutputsInTheWay(OutputExistsError):
+    """A batch photo refused before anything was written: intact results of ours were in the way (no
+    overwrite asked, or another model's) and are as they were, so what an earlier run listed still holds."""
+
+
 class Cancelled(CorroscopeError):
     """The user stopped the analysis of a photo; nothing was produced for it."""
 

@@ -42,11 +42,12 @@ def write(
     inputs: Iterable[Path],
     overwrite: bool,
     input_folders: Iterable[Path] = (),
+    keep: Iterable[Path] = (),
 ) -> tuple[Path | None, list[Sequence[str]], str | None]:
     """`rows` merged into the CSV at `path` and written: (path, the rows written, None), or
-    (None, [], why) when it cannot be."""
+    (None, [], why) when it cannot be. `keep`: inputs whose earlier rows stay (see `merge`)."""
     try:
-        merged = merge(path, columns, rows, inputs, overwrite, input_folders)
+        merged = merge(path, columns, rows, inputs, overwrite, input_folders, keep)
         return write_csv(path, merged, columns, overwrite=True), merged, None
     except ExportError as exc:
         log.error("%s", exc)
@@ -110,21 +111,27 @@ def merge(
     inputs: Iterable[Path],
     overwrite: bool = False,
     input_folders: Iterable[Path] = (),
+    keep: Iterable[Path] = (),
 ) -> list[Sequence[str]]:
     """`rows` (this batch's, in input order) merged into the CSV at `path`: an earlier row of one of
-    `inputs` is replaced in place (or dropped when this batch has no row for it); other rows are kept;
-    rows of new photos follow."""
+    `inputs` is replaced in place (or dropped when this batch has no row for it), except for the photos in
+    `keep` (refused because their files were in the way: those files, and so their earlier rows, still
+    hold); other rows are kept; rows of new photos follow."""
     old = _read(path, columns, overwrite)
     if not old:
         return list(rows)
-    mine = {r[0]: r for r in rows}
     keys = _keys(inputs, tuple(input_folders))
+    kept = set(_keys(keep, tuple(input_folders)).values())
+    mine = {r[0]: r for r in rows}
     out: list[Sequence[str]] = []
     used: set[str] = set()
     for row in old:
         key = _key_of(row[0] if row else "", keys)
         if key is None:
             out.append(row)  # another photo's row: kept as it was
+        elif key in kept and key not in used:
+            out.append(row)
+            used.add(key)
         elif key in mine and key not in used:
             out.append(mine[key])
             used.add(key)

@@ -114,15 +114,22 @@ def test_leftovers_of_an_interrupted_photo_are_replaced_on_resume(
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: SegmentationModel) -> None:
-    (photo,) = _photos(tmp_path / "in", 1)
+    """A photo refused because its files are in the way keeps its earlier row in results.csv (its files
+    are as they were), instead of a failure row that says the folder holds nothing of it."""
+    photos = _photos(tmp_path / "in", 2)
     out = tmp_path / "out"
-    run_batch(tiny_model, [photo], out)
-    before = output_paths(out, photo.stem).json.read_bytes()
-    again = run_batch(tiny_model, [photo], out, BatchOptions(resume=False))
-    assert "already exists" in again.failures[0].reason
-    assert output_paths(out, photo.stem).json.read_bytes() == before
-    redone = run_batch(tiny_model, [photo], out, BatchOptions(overwrite=True))
-    assert redone.done == (photo,)
+    first = run_batch(tiny_model, photos[:1], out)
+    before = output_paths(out, photos[0].stem).json.read_bytes()
+    table = _csv(first.csv_path)
+    again = run_batch(tiny_model, photos, out, BatchOptions(resume=False))
+    assert "already exists; it was kept" in again.failures[0].reason and "--overwrite" in again.failures[0].reason
+    assert again.done == (photos[1],)
+    assert output_paths(out, photos[0].stem).json.read_bytes() == before
+    rows = _csv(again.csv_path)
+    assert rows[0] == table[0] and rows[0]["status"] == "ok"  # the earlier row, as it was
+    assert rows[1]["file"].endswith(photos[1].name) and rows[1]["status"] == "ok"
+    redone = run_batch(tiny_model, photos[:1], out, BatchOptions(overwrite=True))
+    assert redone.done == (photos[0],)
 
 
 def test_results_of_another_model_are_not_reused_or_replaced(
@@ -132,8 +139,10 @@ def test_results_of_another_model_are_not_reused_or_replaced(
     out = tmp_path / "out"
     run_batch(tiny_model, [photo], out)
     other = SegmentationModel.load(channel_model(tmp_path / "other.onnx", sharpness=5.0), device="cpu")
+    table = _csv(out / "results.csv")
     blocked = run_batch(other, [photo], out)
     assert "another model or mode" in blocked.failures[0].reason
+    assert _csv(out / "results.csv") == table  # the files and their row stay the first model's
     assert run_batch(other, [photo], out, BatchOptions(overwrite=True)).done == (photo,)
     record = json.loads(output_paths(out, photo.stem).json.read_text(encoding="utf-8"))
     assert record["model_sha256"] == other.sha256
