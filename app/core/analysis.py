@@ -146,11 +146,22 @@ def as_signed(result: _Figures) -> _Figures:
     return replace(result, assessment=signed, measures=measures, labels_source=REVIEWED_LABELS)
 
 
+FAILED_STATUS, NOT_ANALYSED = "failed", "not analysed"
+NOT_REACHED = "not analysed: the batch was stopped before this photo (run it again, or Continue)"
+
+
 @dataclass(frozen=True)
 class PhotoFailure:
+    """A photo without figures: it failed (`reason` says why), or a stopped batch never reached it."""
+
     path: Path
     reason: str
     relative_path: str | None = None  # the path inside the input folder it came from
+    status: str = FAILED_STATUS  # or NOT_ANALYSED
+
+    @classmethod
+    def not_reached(cls, path: Path) -> PhotoFailure:
+        return cls(path, NOT_REACHED, status=NOT_ANALYSED)
 
 
 def relative_path(path: Path, folders: Iterable[Path]) -> tuple[Path, str] | None:

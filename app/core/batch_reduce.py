@@ -80,6 +80,9 @@ def _rows(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> list[list[str]]:
             and record.run == (plan.model_sha256, plan.mode)
         ):
             rows.append(results_table.record_row(record, item.path, plan.class_names))
+        elif outcome is None:  # a stopped batch never reached it, and the folder holds nothing of it
+            not_reached = PhotoFailure.not_reached(item.path)
+            rows.append(failure_row(not_reached, plan.class_names, plan.input_folders))
     return rows
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.core.analysis import PhotoFailure, PhotoFigures, relative_path, utc_timestamp
+from app.core.analysis import NOT_ANALYSED, PhotoFailure, PhotoFigures, relative_path, utc_timestamp
 from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
@@ -223,13 +223,13 @@ def csv_row(
 def failure_row(
     failure: PhotoFailure, class_names: Sequence[str], input_folders: Iterable[Path] = ()
 ) -> list[str]:
-    """The row of a photo that could not be analysed: its file, `status` failed and the reason."""
+    """The row of a photo without figures: its file, `status` (failed, or not analysed) and the reason."""
     columns = csv_columns(class_names)
     row = [""] * len(columns)
     found = relative_path(failure.path, input_folders)
     rel = failure.relative_path if found is None else display_path(found[1])
     row[0] = rel or display_path(failure.path)
-    row[columns.index("status")], row[columns.index("error")] = "failed", failure.reason
+    row[columns.index("status")], row[columns.index("error")] = failure.status, failure.reason
     return [escape_cell(c) for c in row]
 
 
@@ -292,6 +292,7 @@ def run_record(
     options) and counts of the rows; `model` has `file`, `sha256`, `provider`, `mode`."""
     status, review = columns.index("status"), columns.index("needs_review")
     ok = [r for r in rows if r[status] == "ok"]
+    not_analysed = sum(r[status] == NOT_ANALYSED for r in rows)
     return {
         "schema": RUN_SCHEMA,
         "csv": Path(csv_path).name,
@@ -303,7 +304,8 @@ def run_record(
         "photos": {
             "rows": len(rows),
             "ok": len(ok),
-            "failed": len(rows) - len(ok),
+            "failed": len(rows) - len(ok) - not_analysed,
+            "not_analysed": not_analysed,  # a stopped batch's photos it never reached
             "needs_review": sum(r[review] == "yes" for r in ok),
         },
         "columns": list(columns),

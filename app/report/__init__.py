@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult
+from app.core.analysis import NOT_ANALYSED, PhotoFailure, PhotoFigures, PhotoResult
 from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.grading import GradeScale
@@ -97,13 +97,15 @@ def render_batch_pdf(
     options: BatchReportOptions | None = None,
 ) -> bytes:
     ok = [r for r in results if isinstance(r, PhotoFigures)]
-    failed = [(r.path.name, r.reason) for r in results if isinstance(r, PhotoFailure)]
+    missed = [r for r in results if isinstance(r, PhotoFailure)]
+    failed = [(r.path.name, r.reason) for r in missed if r.status != NOT_ANALYSED]
+    not_reached = [r.path.name for r in missed if r.status == NOT_ANALYSED]
     scales = _scales(scale)
     options = options or BatchReportOptions()
     if options.typical_error is None:
         options = dataclasses.replace(options, typical_error=model_typical_error(model))
     return render(
-        lambda c: draw_batch_report(c, ok, failed, model, scales, options),
+        lambda c: draw_batch_report(c, ok, failed, model, scales, options, not_reached),
         "Corroscope batch report",
         options.header or ReportHeader(),
     )

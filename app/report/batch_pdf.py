@@ -67,13 +67,17 @@ def _modes(results: Sequence[PhotoFigures]) -> str:
     return ", ".join(modes) or "–"
 
 
-def _summary_rows(results, failures, options: BatchReportOptions, scale: str) -> list[tuple[str, str]]:
+def _summary_rows(
+    results, failures, options: BatchReportOptions, scale: str, not_reached: int = 0
+) -> list[tuple[str, str]]:
     review = sum(figures.needs_review(r.assessment, scale) for r in results)
+    stopped = [("Not analysed (batch stopped)", str(not_reached))] if not_reached else []
     return [
         ("Folder", safe_path(options.folder) if options.folder else "photos from several places"),
-        ("Photos", str(len(results) + len(failures))),
+        ("Photos", str(len(results) + len(failures) + not_reached)),
         ("Analysed", str(len(results))),
         ("Failed", str(len(failures))),
+        *stopped,
         ("Needs review", str(review)),
         ("Mode", _modes(results)),
         ("Grade scale", figures.scale_title(scale)),
@@ -99,11 +103,19 @@ def draw_chart(c: Canvas, title: str, counts: Sequence[tuple[str, int]], height_
     c.y = base + c.mm(8)
 
 
-def _draw_summary(c, results, failures, model, scales, options: BatchReportOptions) -> None:
+def _draw_summary(c, results, failures, model, scales, options: BatchReportOptions, not_reached=()) -> None:
     c.text("Corroscope batch report", size=16, bold=True)
     c.text(now_text(), size=9)
+    if not_reached:
+        total = len(results) + len(failures) + len(not_reached)
+        c.text(
+            f"Incomplete: the batch was stopped; {len(not_reached)} of {total} photos were not analysed "
+            "(listed at the end). The figures cover the photos analysed only.",
+            size=10,
+            bold=True,
+        )
     c.rule()
-    c.rows(_summary_rows(results, failures, options, scales[0]) + model_rows(model))
+    c.rows(_summary_rows(results, failures, options, scales[0], len(not_reached)) + model_rows(model))
     c.y += c.mm(3)
     draw_accuracy(c, _batch_accuracy(results, options))
     for scale in scales:
@@ -204,10 +216,12 @@ def draw_batch_report(
     model: SegmentationModel,
     scales: Sequence[str],
     options: BatchReportOptions | None = None,
+    not_reached: Sequence[str] = (),
 ) -> None:
+    """The whole report; `not_reached`: the names of photos a stopped batch never analysed."""
     options = options or BatchReportOptions()
     c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
-    _draw_summary(c, results, failures, model, scales, options)
+    _draw_summary(c, results, failures, model, scales, options, not_reached)
     if results:
         _draw_cards(c, results, model, scales, options)
     c.new_page()
@@ -232,3 +246,6 @@ def draw_batch_report(
     if failures:
         c.text("Photos that could not be analysed", size=11, bold=True)
         c.rows(list(failures), size=8.5, key_width=0.3)
+    if not_reached:
+        c.text("Photos not analysed: the batch was stopped before them", size=11, bold=True)
+        c.rows([(safe_path(name), "not analysed") for name in not_reached], size=8.5, key_width=0.3)

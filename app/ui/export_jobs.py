@@ -131,12 +131,12 @@ def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
 
 def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
     """Each analysed row's figures, else the record of a photo a batch had done before (resumed), else its
-    failure; rows not analysed yet (a cancelled batch's rest) are left out."""
+    failure; a cancelled batch's rest as "not analysed", so no export looks complete when it is not."""
     out: list[PhotoRecord | PhotoFigures | PhotoFailure] = []
     for r in rows:
         if r.pending:
-            continue
-        if r.result is not None and r.review is not None:  # edited or signed in the window: say by whom
+            out.append(PhotoFailure.not_reached(r.path))
+        elif r.result is not None and r.review is not None:  # edited or signed in the window: say by whom
             out.append(PhotoRecord.from_result(r.result).with_review(r.review))
         elif r.result is not None:
             out.append(r.result)
@@ -148,9 +148,14 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
 
 
 def report_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:
-    """What the batch PDF draws: each analysed row's figures, else its failure."""
+    """What the batch PDF draws: each analysed row's figures, else its failure, or that it was not reached."""
     return [
-        r.result if r.result is not None else PhotoFailure(r.path, r.reason) for r in rows if not r.pending
+        r.result
+        if r.result is not None
+        else PhotoFailure.not_reached(r.path)
+        if r.pending
+        else PhotoFailure(r.path, r.reason)
+        for r in rows
     ]
 
 

@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
         c.batch_row_ready.connect(self._on_batch_row)
         c.batch_finished.connect(self.batch.finish)
         c.batch_left_out.connect(lambda line: self.show_message(line, "info"))
-        c.batch_finished.connect(lambda msg: self.show_status(msg, 8000))
+        # after batch.finish: the batch's own line counts a continued batch whole
+        c.batch_finished.connect(lambda _msg: self.show_status(self.batch.status_label.text(), 8000))
         c.export_finished.connect(lambda paths: self.show_message(export_jobs.exported_text(paths), "info"))
         c.export_failed.connect(lambda msg: self.show_message(f"Export failed: {msg}", "error"))
         self.batch.photo_activated.connect(lambda path: self.open_photo(path, remember=False))

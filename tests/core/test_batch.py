@@ -89,7 +89,9 @@ def test_cancel_then_resume_gives_the_csv_of_one_run(tmp_path: Path, tiny_model:
         tiny_model, photos, tmp_path / "parts", progress=seen.append, cancelled=lambda: len(seen) >= 2
     )
     assert first.cancelled and len(first.done) == 2 and not first.ok
-    assert len(_csv(first.csv_path)) == 2  # the CSV holds what is finished
+    listed = _csv(first.csv_path)  # what is finished, and what the stopped run never reached
+    assert [r["status"] for r in listed] == ["ok", "ok"] + ["not analysed"] * 3
+    assert listed[4]["error"].startswith("not analysed: the batch was stopped")
     states: list[str] = []
     second = run_batch(tiny_model, photos, tmp_path / "parts", progress=lambda e: states.append(e.state))
     assert states == [SKIPPED, SKIPPED, FAILED, DONE, DONE]
@@ -122,7 +124,8 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: 
     before = output_paths(out, photos[0].stem).json.read_bytes()
     table = _csv(first.csv_path)
     again = run_batch(tiny_model, photos, out, BatchOptions(resume=False))
-    assert "already exists; it was kept" in again.failures[0].reason and "--overwrite" in again.failures[0].reason
+    why = again.failures[0].reason
+    assert "already exists; it was kept" in why and "--overwrite" in why
     assert again.done == (photos[1],)
     assert output_paths(out, photos[0].stem).json.read_bytes() == before
     rows = _csv(again.csv_path)

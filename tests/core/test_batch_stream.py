@@ -91,9 +91,11 @@ def test_a_batch_closed_early_still_writes_its_table_and_run_record(
     first = next(batch)
     batch.close()  # the window's worker cancelled between photos
     rows = (out / CSV_NAME).read_text("utf-8-sig").splitlines()
-    assert len(rows) == 2 and rows[1].startswith(str(first.path))
+    assert len(rows) == 4 and rows[1].startswith(str(first.path))
+    assert all(",not analysed," in row for row in rows[2:])  # the two it never reached, said so
     run = json.loads(companion_path(out / CSV_NAME).read_text("utf-8"))
-    assert run["photos"] == {"rows": 1, "ok": 1, "failed": 0, "needs_review": run["photos"]["needs_review"]}
+    counts = {"rows": 3, "ok": 1, "failed": 0, "not_analysed": 2}
+    assert run["photos"] == {**counts, "needs_review": run["photos"]["needs_review"]}
     assert not (out / ".corroscope.lock").exists()  # the folder's lock is released
 
 
@@ -110,7 +112,7 @@ def test_the_run_record_is_built_from_the_rows_in_memory(
     csv_path = out / CSV_NAME  # never written: the record does not read it back
     assert write_run_record(csv_path, [ok, ok], columns, plan, options) is None
     run = json.loads(companion_path(csv_path).read_text("utf-8"))
-    assert run["photos"] == {"rows": 2, "ok": 2, "failed": 0, "needs_review": 2}
+    assert run["photos"] == {"rows": 2, "ok": 2, "failed": 0, "not_analysed": 0, "needs_review": 2}
     assert run["model"]["provider"] == tiny_model.provider == "CPUExecutionProvider"
 
 

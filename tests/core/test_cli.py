@@ -223,7 +223,9 @@ def test_ctrl_c_stops_after_the_current_photo_and_writes_the_csv(
     assert "Stopping after this photo" in rest_err
     assert "Stopped before the end; run the same command again to resume." in rest_err
     with open(tmp_path / "o" / "results.csv", encoding="utf-8-sig", newline="") as fh:
-        finished = list(csv.DictReader(fh))
+        listed = list(csv.DictReader(fh))
+    finished = [r for r in listed if r["status"] == "ok"]
+    assert len(listed) == 40 and {r["status"] for r in listed[len(finished) :]} == {"not analysed"}
     assert 2 <= len(finished) < 40
     assert f"{len(finished)} analysed" in out
 

@@ -239,7 +239,7 @@ def test_cancel_leaves_only_complete_results_and_resume_finishes(
     )
     assert summary.cancelled and not summary.ok
     assert handled == [DONE] * 5
-    assert len(read_csv(summary.csv_path)) == 5
+    assert [r["status"] for r in read_csv(summary.csv_path)] == ["ok"] * 5 + ["not analysed"] * 7
     stems = output_stems(photos)
     for i, photo in enumerate(photos):
         outs = output_paths(out, stems[photo])

@@ -92,12 +92,24 @@ def test_batch_can_be_cancelled_keeps_the_rest_and_continues(qtbot, window, tmp_
     assert not window.controller.batch_running
     assert not window.batch.cancel_button.isEnabled()
     assert window.batch.continue_button.isVisible() and window.batch.continue_button.isEnabled()
+    # the exports of a stopped batch say what it did not reach, so none looks complete
+    from app.ui.export_jobs import start_batch_csv_export
+
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_batch_csv_export(window, tmp_path / "stopped.csv")
+    with open(tmp_path / "stopped.csv", encoding="utf-8-sig", newline="") as fh:
+        statuses = [r["status"] for r in csv.DictReader(fh)]
+    assert statuses == ["ok"] * done + ["not analysed"] * (16 - done)
+    run = json.loads((tmp_path / "stopped.json").read_text(encoding="utf-8"))
+    assert run["photos"]["rows"] == 16 and run["photos"]["not_analysed"] == 16 - done
+    assert run["photos"]["ok"] == done and run["photos"]["failed"] == 0
     # Continue analyses the rest into the same table
     window.controller.batch_row_ready.disconnect()
     window.controller.batch_row_ready.connect(window.batch_model.append)
     with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS) as blocker:
         window.batch.continue_button.click()
     assert blocker.args[0] == f"Batch finished: {16 - done} of {16 - done} photos, 0 failed"
+    assert window.batch.status_label.text() == "Batch finished: 16 of 16 photos, 0 failed"  # the whole batch
     assert model.rowCount() == model.done_count == 16 and not model.pending_paths()
     assert window.batch.progress.value() == window.batch.progress.maximum() == 16
     assert not window.batch.continue_button.isVisible()
@@ -122,7 +134,13 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
     assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
     run = json.loads((tmp_path / "table.json").read_text(encoding="utf-8"))  # beside the CSV
     assert run["model"]["sha256"] == window.controller.model.sha256
-    assert run["photos"] == {"rows": 4, "ok": 3, "failed": 1, "needs_review": run["photos"]["needs_review"]}
+    assert run["photos"] == {
+        "rows": 4,
+        "ok": 3,
+        "failed": 1,
+        "not_analysed": 0,
+        "needs_review": run["photos"]["needs_review"],
+    }
     assert rows[0]["file"] == window.batch_model.row(0).path.name  # relative to the photos' folder
 
 

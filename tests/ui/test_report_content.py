@@ -84,6 +84,20 @@ def test_batch_summary_page(qapp, photos, tiny_model):
     assert worst[0] == photos[int(np.argmax(shares))][0].path.name
 
 
+def test_a_stopped_batchs_report_says_it_is_incomplete_and_lists_what_it_did_not_reach(
+    qapp, photos, tiny_model
+):
+    results = [r for r, _ in photos]
+    records = [*results, PhotoFailure.not_reached(Path("site-7/later_01.jpg"))]
+    text = pages_text(render_batch_pdf(records, tiny_model, GradeScale.ASTM_D610))
+    assert "Incomplete: the batch was stopped; 1 of 4 photos were not analysed" in text[0]
+    assert "Photos 4" in text[0] and "Analysed 3" in text[0] and "Failed 0" in text[0]
+    assert "Not analysed (batch stopped) 1" in text[0]
+    assert "Photos not analysed: the batch was stopped before them later_01.jpg" in " ".join(text)
+    whole = pages_text(render_batch_pdf(results, tiny_model, GradeScale.ASTM_D610))
+    assert "Incomplete" not in " ".join(whole) and "Not analysed" not in whole[0]
+
+
 def test_grade_distribution_counts_every_grade(photos):
     results = [r for r, _ in photos]
     counts = dict(grade_counts(results, GradeScale.ASTM_D610))
