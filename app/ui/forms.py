@@ -42,6 +42,7 @@ class DateField(QDateEdit):
     def __init__(self, date: _dt.date, latest: _dt.date) -> None:
         super().__init__(QDate(date.year, date.month, date.day))
         self._moved_on = False  # the last key filled a part and the cursor moved to the next one
+        self._typing: int | None = None  # the part digits are being typed into (no reselect between them)
         self.setMaximumDate(QDate(latest.year, latest.month, latest.day))
         self.setCalendarPopup(True)
         self.setDisplayFormat("yyyy-MM-dd")
@@ -66,6 +67,27 @@ class DateField(QDateEdit):
             self._moved_on = False
             event.accept()
             return
+        digit = event.text().isdigit()
+        if digit:
+            self._select_part_to_type()
         before = self.currentSectionIndex()
         super().keyPressEvent(event)
-        self._moved_on = event.text().isdigit() and self.currentSectionIndex() != before
+        self._moved_on = digit and self.currentSectionIndex() != before
+        self._typing = self.currentSectionIndex() if digit and not self._moved_on else None
+
+    def _select_part_to_type(self) -> None:
+        """A digit replaces the part it is typed into: Qt drops digits typed over the whole text (Ctrl+A)
+        or at a cursor inside a full part (after a click), which kept the old year without a word."""
+        line = self.lineEdit()
+        if line.hasSelectedText() and line.selectedText() == line.text():
+            self.setSelectedSection(self.sectionAt(0))  # the whole date typed anew: from its year
+        elif not line.hasSelectedText() and self._typing != self.currentSectionIndex():
+            self.setSelectedSection(self.currentSection())
+
+    def focusInEvent(self, event) -> None:
+        self._typing = None
+        super().focusInEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        self._typing = None  # the cursor moved: the next digit starts the part under it
+        super().mousePressEvent(event)

@@ -106,3 +106,27 @@ def test_tab_leaves_the_date_so_a_name_typed_after_it_reaches_the_inspector(qtbo
     qtbot.keyClicks(dialog.date, "2023-05-03")
     assert dialog.date.hasFocus() and dialog.inspector.text() == "Jane Doe"
     assert dialog.request().date.isoformat() == "2023-05-03"
+
+
+@pytest.mark.parametrize("how", ["select all", "home", "inside the year"])
+def test_a_date_typed_after_select_all_or_a_click_is_taken_whole(qtbot, how: str) -> None:
+    """Qt dropped digits typed over the whole text or at a cursor inside a full part: Ctrl+A then
+    "2023-05-10" kept the old year and saved 2024-05-10 without a word."""
+    import datetime as dt
+
+    from PySide6.QtCore import Qt
+
+    from app.ui.forms import DateField
+
+    field = DateField(dt.date(2024, 5, 12), dt.date(2026, 12, 8))
+    qtbot.addWidget(field)
+    field.show()
+    field.setFocus()
+    if how == "select all":
+        qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    elif how == "home":
+        qtbot.keyClick(field, Qt.Key.Key_Home)
+    else:
+        field.lineEdit().setCursorPosition(2)  # where a click in the year puts it
+    qtbot.keyClicks(field, "2019-12-31")
+    assert field.date().toString("yyyy-MM-dd") == "2019-12-31"
