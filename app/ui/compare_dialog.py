@@ -34,6 +34,7 @@ from app.ui.forms import plain_label
 from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
+from app.ui.screen_fit import resize_on_screen
 from app.ui.workers import Worker, WorkerPool
 
 MAX_ZOOM, MIN_ZOOM = 32.0, 0.02
@@ -226,7 +227,7 @@ class CompareDialog(QDialog):
         for key, factor in (*keys, (QKeySequence.StandardKey.ZoomOut, 0.8)):
             QShortcut(QKeySequence(key), self, activated=lambda f=factor: self.zoom(f))
         self.views[0].setFocus()
-        self.resize(1100, 700)
+        resize_on_screen(self, 1100, 700)
 
     def zoom(self, factor: float | None) -> None:
         """Both panes zoomed by `factor` about their centres, or fitted (None); they stay in step."""

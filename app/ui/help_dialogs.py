@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.paths import app_root
+from app.ui.screen_fit import resize_on_screen
 
 
 def user_guide_path() -> Path:
@@ -70,7 +71,7 @@ class UserGuideDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self.resize(820, 760)
+        resize_on_screen(self, 820, 760)
 
 
 class KeyboardShortcutsDialog(QDialog):
@@ -94,7 +95,7 @@ class KeyboardShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 520)
+        resize_on_screen(self, 560, 520)
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [

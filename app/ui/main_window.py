@@ -44,6 +44,7 @@ from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
+from app.ui.screen_fit import fit_size
 from app.ui.settings import AppSettings
 from app.ui.window_actions import ACTIONS
 from app.ui.workers import Worker
@@ -57,8 +58,7 @@ IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 def default_size(available: QSize) -> QSize:
     """1280 x 820, or less on a smaller screen: the whole window, status bar and title bar included,
     stays on it (a 1280 x 800 screen cut the status bar off)."""
-    # title bar and borders, not known before the window is shown
-    return QSize(min(1280, available.width() - 8), min(820, available.height() - 40))
+    return fit_size(QSize(1280, 820), available)
 
 
 class MainWindow(QMainWindow):

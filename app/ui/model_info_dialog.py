@@ -13,6 +13,7 @@ from app.core import contract
 from app.core.model import SegmentationModel
 from app.core.paths import models_dir
 from app.core.text import PATH_LIMIT, safe_text
+from app.ui.screen_fit import resize_on_screen
 
 _SHOWN = 400  # characters of one value the model states (metadata can hold megabytes)
 _MAX_ENTRIES = 200  # metrics and classes listed; the rest are not shown
@@ -137,7 +138,7 @@ class ModelInfoDialog(QDialog):
     def __init__(self, model: SegmentationModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Model: {model.path.name}")
-        self.resize(620, 520)
+        resize_on_screen(self, 620, 520)
         self.browser = QTextBrowser()
         self.browser.setHtml(model_info_html(model))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

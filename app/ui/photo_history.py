@@ -24,6 +24,7 @@ from app.core.project import Project, StoredResult
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name, safe_path
 from app.ui.forms import plain_label
+from app.ui.screen_fit import resize_on_screen
 from app.ui.workers import Worker
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class PhotoHistoryDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(980, 320)
+        resize_on_screen(self, 980, 320)
 
     def cells(self) -> list[list[str]]:
         """What the table shows, row by row."""

@@ -22,6 +22,7 @@ from app.core.project import Asset, Trend
 from app.core.project.trend import TREND_TABLE_HEADER, falling_text, rate_text, reviewed_text, trend_table_row
 from app.ui.forms import plain_label
 from app.ui.project_texts import ASSET_FIELDS
+from app.ui.screen_fit import resize_on_screen
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
@@ -192,7 +193,7 @@ class TrendDialog(QDialog):
         layout.addWidget(self.heading)
         layout.addWidget(self.view)
         layout.addWidget(buttons)
-        self.resize(760, 740)
+        resize_on_screen(self, 760, 740)
 
 
 def asset_heading(asset: Asset) -> str:
