@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from app.core import exporters
+from app.core.dates import typed_date_problem
 from app.core.engines import ENGINES
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
@@ -82,9 +83,15 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         ("--location", "where the asset is"),
         ("--client", "who the inspection is for"),
         ("--inspector", "who inspected"),
-        ("--inspection-date", "the date of the inspection (e.g. 2026-12-06)"),
     ):
         head.add_argument(flag, default="", metavar="TEXT", help=what)
+    head.add_argument(
+        "--inspection-date",
+        type=_inspection_date,
+        default="",
+        metavar="YYYY-MM-DD",
+        help="the date of the inspection (a real date, no later than tomorrow)",
+    )
     run = an.add_argument_group("how photos are run")
     run.add_argument(
         "--engine",
@@ -122,6 +129,14 @@ def _scale(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, got {text!r}"
         ) from None
+
+
+def _inspection_date(text: str) -> str:
+    """The report header's date as typed, refused unless a real YYYY-MM-DD date no later than tomorrow
+    (a project's inspections take the same check)."""
+    if (problem := typed_date_problem(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
 
 
 def _margin(text: str) -> float:

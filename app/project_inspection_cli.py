@@ -9,6 +9,7 @@ import sys
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from app.core.dates import parse_iso_date
 from app.core.errors import ProjectError
 from app.core.text import counted, safe_text
 
@@ -21,9 +22,9 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def any_date(text: str) -> _dt.date:
     """An argparse type: a YYYY-MM-DD date."""
     try:
-        return _dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        return parse_iso_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def inspection_date(text: str) -> _dt.date:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.dates import typed_date_problem
+
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"  # the one way every report and message writes a moment
 
 
@@ -37,6 +39,11 @@ class ReportHeader:
     @property
     def empty(self) -> bool:
         return not any(getattr(self, name) for name, _label in self.LABELS)
+
+    def problem(self) -> str | None:
+        """Why this header cannot be printed (an inspection date that is no real YYYY-MM-DD date, or
+        later than tomorrow); None when it can."""
+        return typed_date_problem(self.inspection_date)
 
     def items(self) -> list[tuple[str, str]]:
         """(label, value) of every field, "–" for those not given (a client sees what is missing)."""

@@ -74,6 +74,8 @@ class ExportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.folder_edit.textChanged.connect(self._update_ok)
+        self.header_fields.problem_changed.connect(self._update_ok)
+        self._update_ok()
 
     @property
     def folder(self) -> Path:
@@ -87,9 +89,19 @@ class ExportDialog(QDialog):
     def kinds(self) -> set[str]:
         return {kind for kind, check in self.checks.items() if check.isChecked()}
 
+    def _header_problem(self) -> str | None:
+        """Why the PDF's header cannot be printed (its date); None when fine or no PDF is written."""
+        return self.header_fields.problem() if "pdf" in self.kinds else None
+
     def _update_ok(self, *_args) -> None:
-        ok = bool(self.kinds) and bool(self.folder_edit.text().strip())
+        ok = bool(self.kinds) and bool(self.folder_edit.text().strip()) and self._header_problem() is None
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def accept(self) -> None:
+        if self._header_problem() is not None:  # OK is disabled then; this holds for any other way in
+            self.header_fields.edits["inspection_date"].setFocus()
+            return
+        super().accept()
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())

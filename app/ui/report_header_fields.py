@@ -3,13 +3,25 @@ export dialog and in the small dialog the batch PDF asks first."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.report_header import ReportHeader
 
 
 class ReportHeaderFields(QWidget):
-    """One line edit per header field; `header()` reads them back."""
+    """One line edit per header field; `header()` reads them back, `problem()` says why they cannot be
+    printed (a date that is no real YYYY-MM-DD date, or later than tomorrow), shown under the form."""
+
+    problem_changed = Signal(object)  # the problem's text, or None once the fields are fine
 
     def __init__(self, header: ReportHeader | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,8 +34,16 @@ class ReportHeaderFields(QWidget):
             edit.setPlaceholderText("not given")
             self.edits[name] = edit
             form.addRow(label, edit)
-        self.edits["inspection_date"].setPlaceholderText("e.g. 2026-12-06")
+        self.edits["inspection_date"].setPlaceholderText("YYYY-MM-DD, e.g. 2026-12-06")
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("report_header_problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #b00020;")
+        form.addRow(self.problem_label)
+        self._shown: str | None = None
+        self.edits["inspection_date"].textChanged.connect(self._check)
         self.set_header(header or ReportHeader())
+        self._check()
 
     def set_header(self, header: ReportHeader) -> None:
         for name, value in header.to_dict().items():
@@ -32,9 +52,21 @@ class ReportHeaderFields(QWidget):
     def header(self) -> ReportHeader:
         return ReportHeader(**{name: edit.text() for name, edit in self.edits.items()})
 
+    def problem(self) -> str | None:
+        return self.header().problem()
+
+    def _check(self, *_args) -> None:
+        problem = self.problem()
+        self.problem_label.setText(f"Inspection date: {problem}." if problem else "")
+        self.problem_label.setVisible(problem is not None)
+        if problem != self._shown:
+            self._shown = problem
+            self.problem_changed.emit(problem)
+
 
 class ReportHeaderDialog(QDialog):
-    """What the batch report prints atop every page; OK goes on to choose where to save it."""
+    """What the batch report prints atop every page; OK goes on to choose where to save it (not while
+    the date is wrong: the report would print it on every page)."""
 
     def __init__(self, header: ReportHeader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,11 +74,22 @@ class ReportHeaderDialog(QDialog):
         self.setWindowTitle("Report header")
         self.setMinimumWidth(440)  # an asset ID or a client's name fits without scrolling the field
         self.fields = ReportHeaderFields(header)
-        buttons = QDialogButtonBox(
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.fields.problem_changed.connect(self._update_ok)
+        self._update_ok(self.fields.problem())
         layout = QVBoxLayout(self)
         layout.addWidget(self.fields)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
+
+    def _update_ok(self, problem: str | None) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+
+    def accept(self) -> None:
+        if self.fields.problem() is not None:  # OK is disabled then; this holds for any other way in
+            self.fields.edits["inspection_date"].setFocus()
+            return
+        super().accept()

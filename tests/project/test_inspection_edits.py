@@ -105,7 +105,7 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
         assert line.endswith("needs review" if result.needs_review else "no review needed")
     with pytest.raises(SystemExit):
         _inspection(target, "--date", "2022-13-01")
-    assert "not a date (YYYY-MM-DD): '2022-13-01'" in capsys.readouterr().err
+    assert "argument --date: not a real date: '2022-13-01'" in capsys.readouterr().err
     assert _inspection(target, "--date", "2022-06-01") == 2  # no such inspection without a name
     err = capsys.readouterr().err
     assert "without an inspector's name (--inspector). It has: P-7 2022-06-01 by ann" in err

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pypdf
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from app.core.files import write_png
 from app.core.report_header import ReportHeader
@@ -145,3 +145,29 @@ def test_an_inspector_never_typed_in_the_header_is_the_one_the_app_knows(window)
     assert report_header(window).inspector == "Jane Doe"
     window.settings.report_header = ReportHeader(inspector="J. Müller")  # typed there: kept
     assert report_header(window).inspector == "J. Müller"
+
+
+def test_the_header_dialogs_refuse_a_date_that_is_no_real_date_or_in_the_future(qtbot, tmp_path: Path):
+    batch = ReportHeaderDialog(HEADER)
+    photo_export = ExportDialog(tmp_path, header=HEADER)
+    qtbot.addWidget(batch)
+    qtbot.addWidget(photo_export)
+    ok = QDialogButtonBox.StandardButton.Ok
+    for dialog, fields in ((batch, batch.fields), (photo_export, photo_export.header_fields)):
+        for typed in ("31.02.2024", "2024-02-30", "2099-01-01"):
+            fields.edits["inspection_date"].setText(typed)
+            assert not fields.problem_label.isHidden(), typed
+            assert typed in fields.problem_label.text() and "Inspection date" in fields.problem_label.text()
+            assert not dialog.buttons.button(ok).isEnabled(), typed
+            dialog.accept()
+            assert dialog.result() != QDialog.DialogCode.Accepted, f"{typed} was accepted"
+        for typed in ("", "2024-02-29"):  # no date given, or a real one
+            fields.edits["inspection_date"].setText(typed)
+            assert fields.problem_label.isHidden() and dialog.buttons.button(ok).isEnabled(), typed
+    photo_export.header_fields.edits["inspection_date"].setText("31.02.2024")
+    photo_export.checks["pdf"].setChecked(False)  # no PDF, no header printed: nothing to hold back
+    assert photo_export.buttons.button(ok).isEnabled()
+    batch.fields.edits["inspection_date"].setText(" 2024-02-29 ")
+    batch.accept()
+    assert batch.result() == QDialog.DialogCode.Accepted
+    assert batch.fields.header().inspection_date == "2024-02-29"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.dates import future_problem
 from app.core.errors import ProjectError
 from app.core.project.schema import REVIEWED, now_utc
 from app.core.text import untypable
@@ -105,11 +106,9 @@ class AddOutcome:
 
 
 def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
-    """An inspection's date, refused when later than tomorrow (a typed year gone wrong would put the
-    inspection at the end of every trend; a day's grace for time zones)."""
-    today = today or _dt.date.today()
-    if date > today + _dt.timedelta(days=1):
-        raise ProjectError(f"The inspection date {date} is in the future (today is {today})")
+    """An inspection's date, refused (`ProjectError`) when later than tomorrow (`dates.future_problem`)."""
+    if (problem := future_problem(date, today)) is not None:
+        raise ProjectError(problem)
     return date
 
 
