@@ -13,7 +13,7 @@ from app.core.engines import ENGINES
 from app.core.errors import CorroscopeError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.physical import MAX_MM_PER_PX, check_scale
+from app.core.physical import SCALE_RANGE_TEXT, check_scale
 from app.core.pipeline import DEFAULT_EXPORTS
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
@@ -127,7 +127,7 @@ def _scale(text: str) -> float:
         return check_scale(float(text))
     except (ValueError, CorroscopeError):
         raise argparse.ArgumentTypeError(
-            f"must be a positive number of mm per pixel, at most {MAX_MM_PER_PX:,.0f}, got {text!r}"
+            f"must be a number of mm per pixel {SCALE_RANGE_TEXT}, got {text!r}"
         ) from None
 
 

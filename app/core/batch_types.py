@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from app.core.inference import InferenceOptions
 from app.core.outlock import OutputLock
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.photos import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from app.core.physical import ScaleError, check_scale
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
 from app.core.saved_corrections import CorrectionSearch
@@ -53,8 +53,11 @@ class BatchOptions:
     report_header: ReportHeader | None = None  # asset, location, client, inspector, date of the PDFs
 
     def __post_init__(self) -> None:
-        if self.mm_per_px is not None and not (math.isfinite(self.mm_per_px) and self.mm_per_px > 0):
-            raise ValueError(f"mm_per_px must be a positive number of mm per pixel, got {self.mm_per_px}")
+        if self.mm_per_px is not None:
+            try:
+                check_scale(self.mm_per_px)  # the same range as the window's scale and the CLI's option
+            except ScaleError as exc:
+                raise ValueError(f"mm_per_px: {exc}") from None
         object.__setattr__(self, "input_folders", tuple(Path(f) for f in self.input_folders))
         kinds = tuple(dict.fromkeys(self.exports))
         if kinds and exporters.JSON_KIND not in kinds:  # the record is what marks a photo complete

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from app.core.palette import ClassInfo, class_by_name
-from app.core.physical import area_mm2
+from app.core.physical import area_mm2, rounded_area
 
 # A patch smaller than one cell of a 256 x 256 grid over the photo is below what a network that sees the
 # photo at 256 x 256 (the shipped model, resize mode) can resolve: a speck, counted apart.
@@ -103,7 +103,7 @@ class PatchStats:
                 return None
             out: dict[str, Any] = {"pixels": pixels, "share": round(self.share(pixels), 6)}
             if mm_per_px is not None:
-                out["area_mm2"] = round(area_mm2(pixels, mm_per_px), 3)
+                out["area_mm2"] = rounded_area(area_mm2(pixels, mm_per_px))
             return out
 
         return {

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.grading import Grade, d610_label
 from app.core.measures import PhotoMeasures
-from app.core.physical import OBLIQUE_NOTE
+from app.core.physical import OBLIQUE_NOTE, area_cell, rounded_area
 
 # The flat measure fields, in the order `results.csv` gives them after the first release's columns.
 CSV_FIELDS = (
@@ -33,7 +33,7 @@ def rounded(v: float | None, digits: int) -> float | None:
 def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
     """The record's measure fields (the `CSV_FIELDS` flat, plus `patches`, evidence, areas, notes)."""
     r, p, d = m.share_range, m.patches, m.distribution
-    areas = None if m.class_areas_mm2 is None else {k: round(v, 3) for k, v in m.class_areas_mm2.items()}
+    areas = None if m.class_areas_mm2 is None else {k: rounded_area(v) for k, v in m.class_areas_mm2.items()}
     return {
         "corroded_share_low": None if r is None else round(r.low, 6),
         "corroded_share_high": None if r is None else round(r.high, 6),
@@ -45,7 +45,7 @@ def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any
         "patch_count": None if p is None else p.count,
         "largest_patch_share": None if p is None else round(p.largest_share, 6),
         "mm_per_px": m.mm_per_px,
-        "corrosion_area_mm2": rounded(m.corrosion_area_mm2, 3),
+        "corrosion_area_mm2": None if m.corrosion_area_mm2 is None else rounded_area(m.corrosion_area_mm2),
         "class_areas_mm2": areas,
         "area_note": None if m.mm_per_px is None else OBLIQUE_NOTE,
         "patches": None if p is None else p.to_json(m.mm_per_px),
@@ -61,6 +61,8 @@ def csv_cells(fields: Mapping[str, Any]) -> list[str]:
             return ""
         if name == "mm_per_px":
             return f"{v:.6g}"
+        if name == "corrosion_area_mm2":
+            return area_cell(v)
         return f"{v:.4f}" if isinstance(v, float) else str(v)
 
     return [cell(name) for name in CSV_FIELDS]

@@ -15,14 +15,19 @@ from app.core.measures import measure_photo
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.patches import HISTOGRAM_EDGES, default_min_pixels, patch_outlines, patch_stats
 from app.core.physical import (
+    MAX_MM_PER_PX,
+    MIN_MM_PER_PX,
     OBLIQUE_NOTE,
     ScaleError,
+    area_cell,
     area_mm2,
     check_scale,
     class_areas_mm2,
     format_area,
+    rounded_area,
     scale_from_line,
 )
+from app.core.record_columns import CSV_FIELDS, csv_cells, measure_fields
 from app.core.stats import area_stats
 
 CORROSION, ASSET, BACKGROUND = 0, 1, 2
@@ -228,6 +233,30 @@ def test_a_known_scale_gives_exact_areas() -> None:
         scale_from_line(0.0, 50.0)
     with pytest.raises(ScaleError):
         scale_from_line(10.0, -5.0)
+
+
+def test_a_scale_finer_than_light_resolves_is_refused() -> None:
+    assert check_scale(MIN_MM_PER_PX) == 1e-4 and check_scale(MAX_MM_PER_PX) == 10_000.0
+    for bad in (1e-300, 5e-5, 10_000.5):
+        with pytest.raises(ScaleError, match=r"from 0\.0001 to 10,000"):
+            check_scale(bad)
+    with pytest.raises(ScaleError):
+        scale_from_line(20_000.0, 1.0)  # a 1 mm length drawn 20,000 px long: 0.05 µm a pixel
+
+
+def test_a_small_corroded_area_is_never_written_as_0() -> None:
+    """At the finest scale a pixel is 1e-8 mm²: 3 decimals would write it 0, which says "no corrosion"."""
+    labels = _asset(40)
+    labels[5:7, 5:7] = CORROSION  # 4 pixels
+    m = measure_photo(labels, DEFAULT_CLASSES, mm_per_px=MIN_MM_PER_PX, min_patch_pixels=1)
+    fields = measure_fields(m)
+    assert fields["corrosion_area_mm2"] == pytest.approx(4e-8)
+    assert fields["class_areas_mm2"]["corrosion"] == pytest.approx(4e-8)
+    assert fields["patches"]["largest"]["area_mm2"] == pytest.approx(4e-8)
+    assert dict(zip(CSV_FIELDS, csv_cells(fields), strict=True))["corrosion_area_mm2"] == "4e-08"
+    assert format_area(m.corrosion_area_mm2) == "4e-08 mm²"
+    assert rounded_area(0.0) == 0.0 and area_cell(0.0) == "0.0000"  # no corrosion stays 0
+    assert rounded_area(1234.56789) == 1234.568 and area_cell(1234.56789) == "1234.5679"
 
 
 def test_outlines_trace_each_patch_inside_its_edge() -> None:

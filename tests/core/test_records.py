@@ -119,7 +119,7 @@ def test_corrosion_area_in_mm2_is_exact_through_the_cli(tmp_path: Path, tiny_mod
     assert run["options"]["mm_per_px"] == 0.5
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "one"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "one", "1e-300", "5e-5", "1e200"])
 def test_a_scale_that_is_not_a_positive_number_is_refused(
     value: str, tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -128,7 +128,7 @@ def test_a_scale_that_is_not_a_positive_number_is_refused(
     with pytest.raises(SystemExit) as info:
         cli.main([*args, f"--mm-per-px={value}"])
     assert info.value.code == 2
-    assert "positive number of mm per pixel" in capsys.readouterr().err
+    assert "a number of mm per pixel from 0.0001 to 10,000" in capsys.readouterr().err
     with pytest.raises(ValueError, match="mm_per_px"):
         BatchOptions(mm_per_px=float(value) if value != "one" else -1.0)
 

@@ -23,6 +23,7 @@ BAD_VALUES = [
     ("--mm-per-px", "1e200"),
     ("--mm-per-px", "nan"),
     ("--mm-per-px", "0"),
+    ("--mm-per-px", "1e-300"),  # squared to 0: "Corrosion area 0 mm²" for a corroded photo
 ]
 
 

@@ -110,6 +110,10 @@ def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tm
     qtbot.keyClicks(panel.length_edit, "0")
     qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
     assert ui.mm_per_px is None and "positive number of mm" in panel.line_label.text()
+    panel.length_edit.clear()
+    qtbot.keyClicks(panel.length_edit, "0.0001")  # finer than 0.1 µm a pixel: no photo's true scale
+    qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
+    assert ui.mm_per_px is None and "from 0.0001 to 10,000" in panel.line_label.text()
 
 
 def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_range(qtbot, window, tmp_path):
