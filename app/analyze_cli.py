@@ -15,7 +15,7 @@ from app import console
 from app.analyze_args import CLI_EXPORTS
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
 from app.core.engines import Engine, import_distributed, make_engine
-from app.core.errors import CorroscopeError
+from app.core.errors import CorroscopeError, ExportError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.left_out import left_out_line
@@ -26,6 +26,7 @@ from app.core.pipeline import (
     BatchOptions,
     BatchSummary,
     PhotoOutcome,
+    check_out_dir,
     run_batch,
     select_inputs,
 )
@@ -176,6 +177,11 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
         return EXIT_USAGE
     if args.reviewed_masks is not None and not args.reviewed_masks.is_dir():
         print(f"error: --reviewed-masks {args.reviewed_masks} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_out_dir(args.out)  # a file in the way is the user's to change, not a failed photo
+    except ExportError as exc:
+        print(f"error: --out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     model = load_model(args.model, args.device, "analyze", threads=engine.model_threads)
     if model is None:

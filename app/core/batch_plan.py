@@ -135,7 +135,23 @@ def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
 def prepare_out_dir(out: Path) -> None:
     """Create the output folder. Temp files of a killed run are removed when the next run takes over
     its lock (`app.core.outlock`): only those whose names carry that run's token."""
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"The output folder {out} is a file, not a folder: name a folder (made if missing)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+        above = next((p for p in out.parents if p.exists()), None)
+        why = f"{above} is a file" if above is not None and not above.is_dir() else exc.strerror or exc
+        raise ExportError(f"Cannot create the output folder {out}: {why}") from exc
+
+
+def check_out_dir(out: Path) -> None:
+    """`ExportError` for an output folder that cannot be one (a file, a place where none can be made),
+    before any slow work; the folders made to find out are removed again."""
+    missing = [p for p in (out, *out.parents) if not p.exists()]  # the deepest first
+    prepare_out_dir(out)  # by trying: permissions, read-only or virtual file systems, root's rights
+    for folder in missing:
+        try:
+            folder.rmdir()
+        except OSError:  # something was put there meanwhile: it stays
+            break

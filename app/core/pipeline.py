@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.core.batch_inputs import Inputs, select_inputs
 from app.core.batch_photo import process_photo
-from app.core.batch_plan import plan_batch, prepare_out_dir, replan
+from app.core.batch_plan import check_out_dir, plan_batch, prepare_out_dir, replan
 from app.core.batch_reduce import reduce_batch, write_run_record, write_table
 from app.core.batch_stream import PhotoMapper, iter_batch, serial_map
 from app.core.batch_types import (
@@ -50,6 +50,7 @@ __all__ = [
     "PhotoOutcome",
     "Plan",
     "PlannedPhoto",
+    "check_out_dir",
     "iter_batch",
     "load_record",
     "plan_batch",

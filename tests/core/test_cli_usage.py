@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from app import analyze_cli, cli
 from app.core.dates import typed_date_problem
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
@@ -34,3 +34,45 @@ def test_a_report_date_is_an_iso_date_no_later_than_tomorrow_or_none() -> None:
     assert "YYYY-MM-DD" in str(typed_date_problem("31.02.2024"))
     assert "not a real date" in str(typed_date_problem("2024-02-30"))
     assert "in the future" in str(typed_date_problem("2099-01-01"))
+
+
+@pytest.fixture
+def no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusals below come before the (slow) model load: a load fails the test."""
+
+    def load(*_args, **_kwargs):
+        raise AssertionError("the model was loaded before the usage was checked")
+
+    monkeypatch.setattr(analyze_cli, "load_model", load)
+
+
+def test_an_out_that_is_a_file_is_bad_usage_before_the_model_loads(
+    tmp_path: Path, no_model_load: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    assert cli.main(["analyze", str(tmp_path), "--out", str(afile)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{afile} is a file, not a folder" in err and "File exists" not in err, err
+    assert cli.main(["analyze", str(tmp_path), "--out", str(afile / "sub")]) == cli.EXIT_USAGE
+    assert f"Cannot create the output folder {afile / 'sub'}: {afile} is a file" in capsys.readouterr().err
+    assert afile.read_text() == "mine\n"
+
+
+def test_an_out_where_no_folder_can_be_made_is_bad_usage_before_the_model_loads(
+    tmp_path: Path, no_model_load: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = Path("/proc/corroscope-out")  # no folder can be made in /proc, even by root
+    assert cli.main(["analyze", str(tmp_path), "--out", str(out)]) == cli.EXIT_USAGE
+    assert f"error: --out: Cannot create the output folder {out}: " in capsys.readouterr().err
+
+
+def test_checking_the_out_folder_leaves_none_behind(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "no-photos"
+    empty.mkdir()
+    out = tmp_path / "new" / "deeper"
+    rc = cli.main(["analyze", str(empty), "--out", str(out), "--model", str(tiny_model_path)])
+    assert rc == cli.EXIT_USAGE and "no photos found" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
