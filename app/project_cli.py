@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a pro
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or coating"}
+MISSING_SHOWN = 20  # photos still not found named by relocate; a whole lost drive would fill the screen
 PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
 
 
@@ -71,7 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
 
-    reloc = cmds.add_parser("relocate", help="find photos that were moved, by content, in a folder")
+    reloc = cmds.add_parser(
+        "relocate",
+        help="find photos that were moved, by content, in a folder (exit 1 while some are still not found)",
+    )
     reloc.add_argument("project", help=PROJECT_HELP)
     reloc.add_argument("folder", type=Path, metavar="DIR")
 
@@ -234,8 +238,19 @@ def _export(project: Project, args: argparse.Namespace) -> int:
 
 
 def _relocate(project: Project, args: argparse.Namespace) -> int:
+    """Exit 0 when every stored photo is found now, 1 when some are still not (named)."""
+    if not args.folder.is_dir():
+        print(f"error: {safe_path(args.folder)} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
     found = project.relocate(args.folder)
     for photo in found:
         print(f"found again: {safe_path(photo.path)}")
-    print(f"{len(found)} moved photos found in {args.folder}.")
-    return EXIT_OK
+    print(f"{counted(len(found), 'moved photo')} found in {safe_path(args.folder)}.")
+    inspections = project.photos_of(i.id for i in project.inspections())
+    missing = [p for photos in inspections.values() for p in photos if project.photo_file(p) is None]
+    if not missing:
+        return EXIT_OK
+    names = [safe_path(PurePath(p.path).name) for p in missing[:MISSING_SHOWN]]
+    more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+    print(f"Still not found ({len(missing)}): {', '.join(names)}{more}")
+    return EXIT_FAILED

@@ -110,7 +110,26 @@ def test_relocate_finds_moved_photos(filled: str, tmp_path: Path, capsys) -> Non
     shutil.move(str(tmp_path / "in2"), str(tmp_path / "moved"))
     capsys.readouterr()
     assert cli.main(["project", "relocate", filled, str(tmp_path)]) == 0
-    assert "2 moved photos found" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 moved photos found" in out and "Still not found" not in out
+
+
+def test_relocate_names_the_photos_still_not_found(filled: str, tmp_path: Path, capsys) -> None:
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.move(str(sorted((tmp_path / "in2").iterdir())[0]), str(moved / "renamed.png"))
+    lost = sorted((tmp_path / "in0").iterdir())
+    for photo in lost:
+        photo.unlink()
+    capsys.readouterr()
+    assert cli.main(["project", "relocate", filled, str(moved)]) == cli.EXIT_FAILED
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        f"1 moved photo found in {moved}.",
+        f"Still not found (2): {lost[0].name}, {lost[1].name}",
+    ]
+    assert cli.main(["project", "relocate", filled, str(tmp_path / "nowhere")]) == cli.EXIT_USAGE
+    assert "nowhere is not a folder" in capsys.readouterr().err
 
 
 def test_bad_usage_says_what_to_do(tmp_path: Path, tiny_model_path: Path, capsys) -> None:
