@@ -292,13 +292,13 @@ def trend_table_row(row: TrendRow) -> list[str]:
 
 
 def accuracy_statement(trend: Trend) -> list[str]:
-    """The statement of accuracy of a trend's figures: each model that made them (file, SHA-256, on how
-    many photos) with its own statement (`reviewed_text` says which photos count with a person's)."""
+    """The statement of accuracy of a trend's figures: each model that made them (file, the whole SHA-256
+    as every report names it, on how many photos) with its own statement (`reviewed_text`: reviewed)."""
     lines = []
     for m in trend.models:
         signed = f", {m.reviewed} of them with reviewed figures" if m.reviewed else ""
         lines.append(
-            f"Model {m.name} (SHA-256 {m.sha256[:12]}), {counted(m.photos, 'photo')}{signed}: {m.accuracy}"
+            f"Model {m.name} (SHA-256 {m.sha256}), {counted(m.photos, 'photo')}{signed}: {m.accuracy}"
         )
     return lines
 
