@@ -27,19 +27,23 @@ def grade_of(assessment: Assessment, scale: str | GradeScale) -> Grade | None:
     return assessment.grade_for(grade_scale(scale))
 
 
-def _label(grade: Grade, distribution: Distribution | None) -> str:
-    """ "Ri 4 (8 %)"; a D610 grade with its distribution type, "6-G"."""
+def _label(grade: Grade, distribution: Distribution | None, reference: bool = True) -> str:
+    """ "Ri 4 (reference 8 %)", "Ri 4" without `reference`; a D610 grade with its distribution, "6-G"."""
     if grade.scale is GradeScale.ASTM_D610:
         return d610_label(grade, distribution) or grade.label
-    return grade.display
+    return grade.display if reference else grade.label
 
 
 def grade_value_text(
-    assessment: Assessment, scale: str | GradeScale, distribution: Distribution | None = None
+    assessment: Assessment,
+    scale: str | GradeScale,
+    distribution: Distribution | None = None,
+    reference: bool = True,
 ) -> str:
-    """The grade alone ("7", "6-G", "Ri 3 (1 %)"), or "no grade"."""
+    """The grade alone ("7", "6-G", "Ri 3 (reference 1 %)"), or "no grade". `reference=False` leaves
+    out the reference picture's area ("Ri 3"), for a table's column, which cut it to "Ri 5 (...-50 %)"."""
     grade = grade_of(assessment, scale)
-    return _label(grade, distribution) if grade is not None else "no grade"
+    return _label(grade, distribution, reference) if grade is not None else "no grade"
 
 
 def review_reasons(assessment: Assessment, scale: str | GradeScale | None = None) -> tuple[str, ...]:
@@ -62,7 +66,7 @@ def review_word(result: PhotoFigures, scales: Sequence[str | GradeScale]) -> str
 def grade_text(
     assessment: Assessment, scale: str | GradeScale, distribution: Distribution | None = None
 ) -> str:
-    """ "ASTM D610: 7", "ISO 4628-3: Ri 4 (8 %)", or "ASTM D610: no grade (no asset in view)"."""
+    """ "ASTM D610: 7", "ISO 4628-3: Ri 4 (reference 8 %)", or "ASTM D610: no grade (no asset in view)"."""
     grade = grade_of(assessment, scale)
     if grade is not None:
         return f"{scale_title(scale)}: {_label(grade, distribution)}"

@@ -101,8 +101,12 @@ class Grade:
 
     @property
     def display(self) -> str:
-        """The label with its reference area where the scale has one: "Ri 4 (8 %)", "7"."""
-        return f"{self.label} ({self.reference})" if self.reference else self.label
+        """The label with its reference picture's area where the scale has one, "Ri 4 (reference 8 %)"
+        (the word keeps it from reading as the share measured); "Ri 5 (over 50 %)" past every picture; "7"."""
+        if not self.reference:
+            return self.label
+        pictured = self.reference in dict(self.scale.table.references).values()
+        return f"{self.label} ({'reference ' if pictured else ''}{self.reference})"
 
 
 def _fmt(v: float) -> str:

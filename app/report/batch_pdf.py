@@ -127,7 +127,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
             [
                 safe_path(r.path.name),
                 figures.percent_text(r.stats.corroded_share),
-                *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
+                *(figures.grade_value_text(r.assessment, s, r.measures.distribution, False) for s in scales),
                 figures.review_word(r, scales),
             ]
             for r in worst
@@ -235,7 +235,7 @@ def draw_batch_report(
             safe_path(r.path.name),
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
-            *(figures.grade_value_text(r.assessment, s, r.measures.distribution) for s in scales),
+            *(figures.grade_value_text(r.assessment, s, r.measures.distribution, False) for s in scales),
             figures.review_word(r, scales),
             figures.confidence_text(r.mean_confidence),
             f"{r.seconds:.2f}",

@@ -207,7 +207,7 @@ class BatchTableModel(QAbstractTableModel):
         if name == "Corroded share %":
             return figures.percent_text(r.stats.corroded_share)
         if name == "Grade":
-            return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution)
+            return figures.grade_value_text(r.assessment, self._scale, r.measures.distribution, False)
         if name == "Review":
             return figures.review_word(r, [self._scale])
         if name == "Confidence":

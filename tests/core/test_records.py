@@ -212,8 +212,8 @@ def _assessment(share: float, share_range: tuple[float, float] | None = None):
 
 def test_figures_text_names_the_scale_shown() -> None:
     a = _assessment(9.72)  # ISO: nearest reference 8 %; ASTM: within 10 % of its 10 % cut-off
-    assert figures.grade_text(a, "iso") == "ISO 4628-3: Ri 4 (8 %)"
-    assert figures.grade_value_text(a, "iso") == "Ri 4 (8 %)"
+    assert figures.grade_text(a, "iso") == "ISO 4628-3: Ri 4 (reference 8 %)"
+    assert figures.grade_value_text(a, "iso") == "Ri 4 (reference 8 %)"
     assert figures.review_text(a, "iso") == "No" and not figures.needs_review(a, "iso")
     astm = figures.review_text(a, "astm")
     assert astm.startswith("Yes: ") and "ASTM D610 cut-off 10 %" in astm and "ISO" not in astm
@@ -235,7 +235,7 @@ def test_figure_rows_show_range_patches_distribution_and_area_only_with_a_scale(
     assert plain["Share range"].startswith("Ri ") and "range" in plain["Share range"]
     assert plain["Corrosion patches"].startswith("1 (largest 10.00 % of the asset")
     assert plain["D610 distribution"].startswith("S (spot)")
-    assert plain["Grade"] == "ISO 4628-3: Ri 4 (8 %)"
+    assert plain["Grade"] == "ISO 4628-3: Ri 4 (reference 8 %)"
     assert "Corrosion area" not in plain and "Scale" not in plain
     result = analyze_rgb(tiny_model, rgb, "p.png", InferenceOptions(mode="tiles"), mm_per_px=0.5)
     scaled = dict(figures.figure_rows(result, "astm"))

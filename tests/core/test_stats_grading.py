@@ -142,9 +142,17 @@ def test_iso_4628_3_shows_the_reference_area_beside_the_ri() -> None:
         share = {0: 0.0, 1: 0.05, 2: 0.5, 3: 1.0, 4: 8.0, 5: 45.0}[value]
         g = grade(share, "iso_4628_3")
         assert (g.value, g.reference) == (value, reference)
-        assert g.display == f"Ri {value} ({reference})"
-    assert grade(9.72, "iso_4628_3").display == "Ri 4 (8 %)"  # once Ri 5 (40-50 %)
+        assert g.display == f"Ri {value} (reference {reference})"
+    assert grade(9.72, "iso_4628_3").display == "Ri 4 (reference 8 %)"  # once Ri 5 (40-50 %)
     assert grade(2.0, "astm_d610").reference is None and grade(2.0, "astm_d610").display == "5"
+
+
+def test_the_reference_picture_beside_the_ri_does_not_read_as_the_share_measured() -> None:
+    """A report read "Ri 5 (40-50 %)" beside "Corroded share 26.01 %"; the record's fields stay."""
+    g = grade(26.01, "iso_4628_3")
+    assert g.display == "Ri 5 (reference 40-50 %)"
+    assert (g.label, g.reference) == ("Ri 5", "40-50 %")
+    assert grade(63.33, "iso_4628_3").display == "Ri 5 (over 50 %)"  # past every picture: no reference
 
 
 def test_extremes_of_both_scales() -> None:

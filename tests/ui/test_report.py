@@ -82,7 +82,8 @@ def test_figure_texts_follow_the_core_result(analysed):
     assert rows["Grade"] == f"ASTM D610: {result.assessment.astm.label}" + ("" if d is None else f"-{d.type}")
     iso = result.assessment.iso
     iso_text = figures.grade_text(result.assessment, GradeScale.ISO_4628_3)
-    assert iso_text == f"ISO 4628-3: {iso.label} ({iso.reference})"
+    shown = iso.reference if iso.reference.startswith("over ") else f"reference {iso.reference}"
+    assert iso_text == f"ISO 4628-3: {iso.label} ({shown})"
     assert rows["Share range"].startswith("D610 ") and rows["Needs review"] == figures.review_text(
         result.assessment, GradeScale.ASTM_D610
     )
