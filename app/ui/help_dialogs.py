@@ -41,17 +41,20 @@ def open_user_guide(parent: QWidget | None = None) -> str | None:
 
 
 GUIDE_IMAGE_WIDTH = 700  # screenshots fit the dialog (820 px) even indented in a list: no sideways scroll
+GUIDE_IMAGE_MARGIN = 120  # a list's indent, the page margins and the scroll bar beside an image
 
 
 class GuideBrowser(QTextBrowser):
-    """A QTextBrowser whose images are no wider than `GUIDE_IMAGE_WIDTH` (the screenshots are 1280 px)."""
+    """A QTextBrowser whose images are no wider than `image_width` (the screenshots are 1280 px)."""
+
+    image_width = GUIDE_IMAGE_WIDTH
 
     def loadResource(self, kind: int, url: QUrl):
         data = super().loadResource(kind, url)
         if kind == QTextDocument.ResourceType.ImageResource.value:
             image = data if isinstance(data, QImage) else QImage.fromData(data) if data else QImage()
-            if image.width() > GUIDE_IMAGE_WIDTH:
-                return image.scaledToWidth(GUIDE_IMAGE_WIDTH, Qt.TransformationMode.SmoothTransformation)
+            if image.width() > self.image_width:
+                return image.scaledToWidth(self.image_width, Qt.TransformationMode.SmoothTransformation)
         return data
 
 
@@ -65,13 +68,15 @@ class UserGuideDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.browser = GuideBrowser()
         self.browser.setOpenExternalLinks(True)
-        self.browser.setSource(QUrl.fromLocalFile(str(path)), QTextDocument.ResourceType.MarkdownResource)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
         resize_on_screen(self, 820, 760)
+        # the images drawn to the width the screen left the dialog (before they load)
+        self.browser.image_width = min(GUIDE_IMAGE_WIDTH, self.width() - GUIDE_IMAGE_MARGIN)
+        self.browser.setSource(QUrl.fromLocalFile(str(path)), QTextDocument.ResourceType.MarkdownResource)
 
 
 class KeyboardShortcutsDialog(QDialog):

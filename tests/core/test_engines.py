@@ -109,7 +109,10 @@ def test_pipelined_cancel_finishes_the_photos_in_flight_and_resumes(
     )
     assert first.cancelled and 2 <= len(first.done) <= 2 + engine.photos + 1
     assert [o.index for o in first.outcomes] == list(range(len(first.outcomes)))
-    assert len(_csv(first.csv_path)) == len(first.done), "the CSV lists exactly the finished photos"
+    listed = _csv(first.csv_path)
+    finished = [r for r in listed if r["status"] == "ok"]
+    assert len(finished) == len(first.done), "the CSV lists exactly the finished photos as finished"
+    assert len(listed) == len(photos) and {r["status"] for r in listed[len(finished) :]} == {"not analysed"}
     second = run_batch(tiny_model, photos, tmp_path / "out", engine=engine)
     assert second.ok and second.skipped == first.done
     assert _csv(second.csv_path) == _csv(whole.csv_path)
@@ -237,8 +240,10 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
     )
     assert first.cancelled and len(first.done) == 2
     assert [o.index for o in first.outcomes] == [0, 1]
-    rows = _csv(first.csv_path)
+    listed = _csv(first.csv_path)
+    rows = [r for r in listed if r["status"] == "ok"]
     assert len(rows) >= 2 and [r for r in _csv(whole.csv_path) if r in rows] == rows  # finished, in order
+    assert {r["status"] for r in listed if r not in rows} <= {"not analysed"} and len(listed) == len(photos)
     second = run_batch(tiny_model, photos, tmp_path / "out", options, engine=DaskEngine(workers=1))
     assert second.ok and set(first.done) <= set(second.skipped)
     assert _csv(second.csv_path) == _csv(whole.csv_path)
