@@ -68,6 +68,7 @@ class BatchWidget(QWidget):
         self.proxy.setSourceModel(model)
         self.review_only.toggled.connect(self.proxy.set_review_only)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows, PgUp/PgDn move in it)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # batch order

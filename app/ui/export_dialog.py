@@ -133,8 +133,8 @@ def _overwrite_box(parent: QWidget | None, existing: Sequence[Path]) -> QMessage
     box.setText(f"{count} in {existing[0].parent}:\n{names}")
     box.setInformativeText("Replace them?" if len(existing) > 1 else "Replace it?")
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-    box.button(QMessageBox.StandardButton.Yes).setText("Replace")
-    box.button(QMessageBox.StandardButton.No).setText("Cancel")
+    box.button(QMessageBox.StandardButton.Yes).setText("&Replace")  # Alt+R, Alt+C from the keyboard
+    box.button(QMessageBox.StandardButton.No).setText("&Cancel")
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box
 

@@ -36,6 +36,21 @@ def declined_text(paths: Sequence[Path], nested: int) -> str:
     )
 
 
+def mnemonics(*labels: str) -> list[str]:
+    """Each button label with an Alt key ("&Replace"): its first letter no earlier label took, so a
+    question can be answered from the keyboard by name, not only by Tab and Space."""
+    taken: set[str] = set()
+    out = []
+    for label in labels:
+        at = next((i for i, ch in enumerate(label) if ch.isalnum() and ch.lower() not in taken), None)
+        if at is None or "&" in label:
+            out.append(label)
+            continue
+        taken.add(label[at].lower())
+        out.append(f"{label[:at]}&{label[at:]}")
+    return out
+
+
 def _ask(
     parent: QWidget | None, name: str, title: str, text: str, yes: str, no: str, info: str, default_yes: bool
 ) -> bool:
@@ -46,8 +61,9 @@ def _ask(
     box.setText(text)
     box.setInformativeText(info)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-    box.button(QMessageBox.StandardButton.Yes).setText(yes)
-    box.button(QMessageBox.StandardButton.No).setText(no)
+    yes_key, no_key = mnemonics(yes, no)
+    box.button(QMessageBox.StandardButton.Yes).setText(yes_key)
+    box.button(QMessageBox.StandardButton.No).setText(no_key)
     box.setDefaultButton(QMessageBox.StandardButton.Yes if default_yes else QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes
 

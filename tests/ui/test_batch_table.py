@@ -89,3 +89,17 @@ def test_a_name_with_a_control_character_reads_as_an_escape_in_the_title_and_the
     assert model.data(model.index(0, COLUMNS.index("Photo"))) == "pipe_\\x1b[31mred.png"
     open_and_wait(qtbot, window, odd)
     assert window.windowTitle() == "pipe_\\x1b[31mred.png – Corroscope"
+
+
+def test_tab_leaves_the_batch_table(qtbot, window, tmp_path) -> None:
+    """Tab stepped through every cell of the batch table and never reached the class switches after it."""
+    run_batch(qtbot, window, make_folder(tmp_path, 2))
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    table = window.batch.table
+    table.setFocus()
+    table.setCurrentIndex(window.batch.proxy.index(0, 0))
+    qtbot.waitUntil(table.hasFocus, timeout=TIMEOUT_MS)
+    qtbot.keyClick(table, Qt.Key.Key_Tab)
+    assert not table.hasFocus() and table.currentIndex().column() == 0

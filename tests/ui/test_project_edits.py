@@ -128,7 +128,9 @@ def test_the_removal_question_names_the_inspection_and_defaults_to_keeping_it(qa
         if not isinstance(box, QMessageBox):
             QTimer.singleShot(20, press_enter)
             return
-        seen.update(text=box.text(), info=box.informativeText(), default=box.defaultButton().text())
+        seen.update(
+            text=box.text(), info=box.informativeText(), default=box.defaultButton().text().replace("&", "")
+        )
         box.defaultButton().click()
 
     QTimer.singleShot(0, press_enter)
@@ -425,7 +427,7 @@ def test_the_re_run_question_names_the_reviewer_and_defaults_to_keeping(qtbot, m
     seen = {}
 
     def answer(box: QMessageBox) -> int:
-        seen["text"], seen["default"] = box.text(), box.defaultButton().text()
+        seen["text"], seen["default"] = box.text(), box.defaultButton().text().replace("&", "")
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", answer)

@@ -24,7 +24,7 @@ def answer(button_text: str | None, seen: dict) -> None:
         if button_text is None:
             box.reject()
             return
-        next(b for b in box.buttons() if b.text() == button_text).click()
+        next(b for b in box.buttons() if b.text().replace("&", "") == button_text).click()
 
     QTimer.singleShot(0, click)
 
@@ -51,3 +51,11 @@ def test_quitting_with_unsaved_edits_offers_save_discard_or_cancel(qapp, button,
     assert ask_unsaved_on_quit(None, NAMES) == choice
     assert seen["name"] == "unsaved_edits_question" and seen["title"] == "Unsaved edits"
     assert "pipe_01.png" in seen["text"] and seen["info"].startswith("Save all saves each one's")
+
+
+def test_every_question_can_be_answered_by_alt_and_a_letter() -> None:
+    from app.ui.questions import mnemonics
+
+    assert mnemonics("Replace them", "Keep them") == ["&Replace them", "&Keep them"]
+    assert mnemonics("Stop and quit", "Save all") == ["&Stop and quit", "S&ave all"]  # S taken: the next
+    assert mnemonics("Yes & no", "Cancel") == ["Yes & no", "&Cancel"]  # an ampersand of its own: as written
