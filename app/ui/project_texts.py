@@ -30,6 +30,8 @@ def stored_figures_text(result: StoredResult | None) -> str:
     if reviewed:
         when = f" on {time_text(result.reviewed_at)}" if result.reviewed_at else ""
         lines.append(f"Review: reviewed by {result.reviewed_by}{when}")
+        if note := result.record.get("review_note"):
+            lines.append(f"Reviewer's note: {note}")
         if result.reviewed_mask:
             lines.append(f"Reviewed mask: {result.reviewed_mask}")
     else:

@@ -247,6 +247,7 @@ def test_a_signed_and_saved_mask_of_a_stored_photo_becomes_its_reviewed_result(
     assert not inspection.child(1).text(1).endswith("✔")
     panel.select_photo(photo_id)
     assert "Review: reviewed by Ann Inspector on " in panel.figures.text()
+    assert "Reviewer's note: checked on site" in panel.figures.text()  # as the PDF and the figures panel
     assert f"Reviewed mask: {mask}" in panel.figures.text()
     assert "Model estimate" not in panel.figures.text()  # the figures are the reviewer's, not the model's
     said = win.statusBar().currentMessage()
