@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
@@ -23,7 +23,6 @@ from app.core.project import (
 )
 from app.core.project.photos import describe_photo
 from app.core.project.records import StoredPhoto, StoredResult
-from app.core.report_header import time_text
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.add_inspection_run import AddRun
@@ -34,9 +33,9 @@ from app.ui.photo_history import show_photo_history
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
+from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, same_run
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
-from app.ui.questions import ask_no
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
@@ -57,44 +56,6 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
 def _relocate_job(target: str, folder: Path) -> int:
     with Project.open(target) as project:
         return len(project.relocate(folder))
-
-
-def same_run(latest: StoredResult, model: SegmentationModel, options: InferenceOptions) -> bool:
-    """The stored model result is what a re-run would give: the same model file in the same mode, and
-    not signed since (re-running a signed photo brings the model's figures back, which has a purpose)."""
-    return (
-        not latest.is_reviewed and latest.model_sha256 == model.sha256 and latest.mode == options.mode.value
-    )
-
-
-def ask_rerun_reviewed(parent: QWidget | None, name: str, reviewed: StoredResult) -> bool:
-    """Re-run a signed photo only on an explicit yes: the new figures would take the review's place."""
-    when = f" on {time_text(reviewed.reviewed_at)}" if reviewed.reviewed_at else ""
-    return ask_no(
-        parent,
-        "rerun_reviewed_question",
-        "Re-run a reviewed photo",
-        f"{name} counts with figures {reviewed.reviewed_by or 'an inspector'} reviewed{when}.",
-        "Re-run the model",
-        "Keep the review",
-        "The model's new result would take the review's place in the tree, the trend, Compare and the "
-        "export (the review stays in the photo's history; saving its signed mask again brings it back).",
-    )
-
-
-def ask_server_url(parent: QWidget | None, last: str = "") -> str:
-    """The server's URL, typed in a dialog wide enough to read one whole and filled with `last` (the
-    server opened before); "" when cancelled."""
-    dialog = QInputDialog(parent)
-    dialog.setObjectName("server_url_dialog")
-    dialog.setWindowTitle("Open project on a server")
-    dialog.setLabelText(
-        "PostgreSQL URL, e.g. postgresql://user@host:5432/database\n"
-        "(a password is read from ~/.pgpass or PGPASSWORD; one typed here is never saved)"
-    )
-    dialog.setTextValue(last)
-    dialog.resize(max(dialog.sizeHint().width(), 560), dialog.sizeHint().height())
-    return dialog.textValue().strip() if dialog.exec() else ""
 
 
 class ProjectUi(QObject):
