@@ -67,9 +67,10 @@ class PhotoHistoryDialog(QDialog):
     def __init__(self, name: str, results: Sequence[StoredResult], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of {name}")
+        others = "; the others stay as a record" if len(results) > 1 else ""
         self.summary = plain_label(
             f"{name}: {counted(len(results), 'result')} stored, newest first. The project counts the "
-            f"newest ({COUNTED}) in the tree, the trend, Compare and the export; the others stay as a record."
+            f"newest ({COUNTED}) in the tree, the trend, Compare and the export{others}."
         )
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(HISTORY_HEADER))

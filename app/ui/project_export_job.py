@@ -107,6 +107,7 @@ def save_trend_pdf(
     trend: Trend,
     ask_path: Callable[[QWidget, Path], Path | None] = ask_pdf_path,
     replace: Callable[[QWidget | None, list[Path]], bool] = confirm_overwrite,
+    done: Callable[[Path], None] | None = None,
 ) -> Worker | None:
     """The trend window's Save PDF…: the asset's trend PDF (as Export project writes it, from the figures
     the window shows) where the user says, by default beside the project file."""
@@ -122,4 +123,5 @@ def save_trend_pdf(
     overwrite = path.exists()
     if overwrite and not replace(parent, [path]):
         return None
-    return window.controller.run_export(_trend_pdf_job, path, asset, trend, loc.display, overwrite)
+    then = [] if done is None else [lambda paths: done(Path(paths[0]))]
+    return window.controller.run_export(_trend_pdf_job, path, asset, trend, loc.display, overwrite, then=then)

@@ -343,7 +343,7 @@ class ProjectUi(QObject):
 
     def _on_relocated(self, found: int) -> None:
         self.panel.refresh()
-        self.window.show_message(f"{found} moved photos found again", "info")
+        self.window.show_message(f"{counted(found, 'moved photo')} found again", "info")
         self.photos_relocated.emit(found)
 
     def show_trend(self, tag: str) -> Worker | None:
@@ -362,7 +362,9 @@ class ProjectUi(QObject):
         asset = view.asset(tag)
         dialog = TrendDialog(trend, self.window, asset)
         if asset is not None:
-            dialog.save_requested.connect(lambda: save_trend_pdf(self, dialog, asset, trend))
+            dialog.save_requested.connect(
+                lambda: save_trend_pdf(self, dialog, asset, trend, done=dialog.show_saved)
+            )
         self.dialog_opened.emit(self.keep(dialog))
 
     def show_compare(self, tag: str) -> Worker | None:

@@ -4,6 +4,7 @@ ASTM D610 grade against the inspection date, with the rate of change in points p
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QTableWidget,
     QTableWidgetItem,
@@ -189,11 +191,19 @@ class TrendDialog(QDialog):
         self.save_button.setEnabled(asset is not None)
         self.save_button.clicked.connect(self.save_requested)
         buttons.rejected.connect(self.reject)
+        self.saved = plain_label()  # where Save PDF… wrote the report: the main window may be hidden
+        self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.saved, 1)
+        row.addWidget(buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.view)
-        layout.addWidget(buttons)
+        layout.addLayout(row)
         resize_on_screen(self, 760, 740)
+
+    def show_saved(self, path: Path) -> None:
+        self.saved.setText(f"Saved {path}")
 
 
 def asset_heading(asset: Asset) -> str:
