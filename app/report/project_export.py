@@ -51,6 +51,7 @@ def export_project(project: Project, out: Path, overwrite: bool = False) -> Proj
     for asset, pdf in zip(assets, files[2:], strict=True):
         trend = project.trend(asset.tag)
         trend_rows += [[escape_cell(asset.tag), *row] for row in trend_table(trend)]
-        write_asset_pdf(pdf, asset, trend, project.location.display, overwrite=overwrite)
+        changes = project.changes(asset.tag)
+        write_asset_pdf(pdf, asset, trend, project.location.display, overwrite=overwrite, changes=changes)
     write_csv(files[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=overwrite)
     return ProjectExport(len(assets), tuple(files))

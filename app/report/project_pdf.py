@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 
 from app.core.errors import OutputExistsError
 from app.core.files import atomic_write_bytes
+from app.core.project.changes import Change
 from app.core.project.records import Asset
 from app.core.project.trend import (
     TREND_TABLE_HEADER,
@@ -25,27 +26,33 @@ from app.core.project.trend import (
     reviewed_text,
     trend_table_row,
 )
+from app.core.report_header import time_text
 from app.report.pdf import Canvas, draw_accuracy, now_text, render
 
 MEAN_COLOUR, MAX_COLOUR, FIT_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90), QColor(30, 80, 170)
 
 
-def render_asset_pdf(asset: Asset, trend: Trend, project_name: str) -> bytes:
-    """The asset's trend report as PDF bytes."""
-    return render(lambda c: _draw(c, asset, trend, project_name), f"Corroscope trend: {asset.tag}")
+def render_asset_pdf(asset: Asset, trend: Trend, project_name: str, changes: Sequence[Change] = ()) -> bytes:
+    """The asset's trend report as PDF bytes; `changes`: its change log (corrections after the fact)."""
+    return render(lambda c: _draw(c, asset, trend, project_name, changes), f"Corroscope trend: {asset.tag}")
 
 
 def write_asset_pdf(
-    path: str | os.PathLike[str], asset: Asset, trend: Trend, project_name: str, overwrite: bool = False
+    path: str | os.PathLike[str],
+    asset: Asset,
+    trend: Trend,
+    project_name: str,
+    overwrite: bool = False,
+    changes: Sequence[Change] = (),
 ) -> Path:
     """Write the asset's trend report atomically; `OutputExistsError` if it exists and not `overwrite`."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
-    return atomic_write_bytes(path, render_asset_pdf(asset, trend, project_name), overwrite)
+    return atomic_write_bytes(path, render_asset_pdf(asset, trend, project_name, changes), overwrite)
 
 
-def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
+def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str, changes: Sequence[Change] = ()) -> None:
     c.text(f"Asset {asset.tag}: condition over time", size=16, bold=True)
     c.text(f"Project {project_name}  ·  {now_text()}", size=9)
     c.rule()
@@ -77,6 +84,12 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str) -> None:
         c.ensure_space(c.mm(12))  # the heading not alone at the foot of a page
         c.text("Inspection notes", size=11, bold=True)
         c.rows(notes, size=9, key_width=0.24)  # a date and a name: the notes get the rest of the line
+        c.y += c.mm(1)
+    if changes:  # what was corrected or removed after the fact: a reader sees the record was edited
+        c.ensure_space(c.mm(12))
+        c.text("Changes after the fact", size=11, bold=True)
+        rows = [(f"{time_text(ch.at)}, {ch.by or 'not known'}", f"{ch.subject}: {ch.what}") for ch in changes]
+        c.rows(rows, size=8.5, key_width=0.3)
         c.y += c.mm(1)
     if statement := accuracy_statement(trend):  # the models' own lines, as each photo's report states them
         draw_accuracy(c, statement)

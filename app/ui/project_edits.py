@@ -167,6 +167,11 @@ class ProjectEdits(QObject):
         projects.panel.remove_photo_requested.connect(self.remove_photo)
         self.details: AssetDetailsDialog | None = None
 
+    @property
+    def by(self) -> str | None:
+        """Who the change log names: the inspector's name the app holds, else (None) the computer account."""
+        return self.projects.window.settings.inspector_name.strip() or None
+
     def _inspection(self, inspection_id: int) -> Inspection | None:
         view = self.projects.view
         return None if view is None else next((i for i in view.inspections() if i.id == inspection_id), None)
@@ -189,7 +194,7 @@ class ProjectEdits(QObject):
         after = replace(inspection, asset_tag=tag, date=date, inspector=inspector, notes=notes)
         text = correction_text(inspection, after)
         return self._start(
-            lambda p: p.correct_inspection(inspection.id, tag, date, inspector, notes),
+            lambda p: p.correct_inspection(inspection.id, tag, date, inspector, notes, self.by),
             lambda _none: text,
             self.corrected,
             inspection.id,
@@ -203,7 +208,7 @@ class ProjectEdits(QObject):
             return None
         label = inspection_label(inspection)
         return self._start(
-            lambda p: p.remove_inspection(inspection.id),
+            lambda p: p.remove_inspection(inspection.id, self.by),
             lambda n: f"Removed {label} ({counted(n, 'photo')}) from the project; the files stay.",
             self.removed,
             inspection.id,
@@ -223,7 +228,7 @@ class ProjectEdits(QObject):
 
     def save_details(self, tag: str, details: dict[str, str]) -> Worker | None:
         return self._start(
-            lambda p: p.ensure_asset(tag, **details),
+            lambda p: p.ensure_asset(tag, self.by, **details),
             lambda _asset: f"Saved the details of asset {tag}.",
             self.details_saved,
             tag,
@@ -245,7 +250,7 @@ class ProjectEdits(QObject):
         if not ask(self.projects.window, name, inspection):  # type: ignore[arg-type]
             return None
         text = f"Removed {name} from {inspection_label(inspection)}; the file stays."
-        change = lambda p: p.remove_photo(photo_id)  # noqa: E731
+        change = lambda p: p.remove_photo(photo_id, self.by)  # noqa: E731
         return self._start(change, lambda _none: text, self.photo_removed, photo_id)
 
     def _start(self, change, said: Callable[[object], str], signal, key: object) -> Worker | None:

@@ -96,8 +96,11 @@ def ask_pdf_path(parent: QWidget, start: Path) -> Path | None:
     return Path(path if path.lower().endswith(".pdf") else path + ".pdf")
 
 
-def _trend_pdf_job(path: Path, asset: Asset, trend: Trend, project_name: str, overwrite: bool) -> list[Path]:
-    return [write_asset_pdf(path, asset, trend, project_name, overwrite=overwrite)]
+def _trend_pdf_job(target: str, path: Path, asset: Asset, trend: Trend, overwrite: bool) -> list[Path]:
+    with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        changes = project.changes(asset.tag)
+        name = project.location.display
+    return [write_asset_pdf(path, asset, trend, name, overwrite=overwrite, changes=changes)]
 
 
 def save_trend_pdf(
@@ -124,4 +127,6 @@ def save_trend_pdf(
     if overwrite and not replace(parent, [path]):
         return None
     then = [] if done is None else [lambda paths: done(Path(paths[0]))]
-    return window.controller.run_export(_trend_pdf_job, path, asset, trend, loc.display, overwrite, then=then)
+    return window.controller.run_export(
+        _trend_pdf_job, projects.target, path, asset, trend, overwrite, then=then
+    )

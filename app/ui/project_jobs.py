@@ -28,8 +28,8 @@ from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
 from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
+from app.ui.history_dialogs import show_change_log, show_photo_history
 from app.ui.host import WindowHost
-from app.ui.photo_history import show_photo_history
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
@@ -86,6 +86,7 @@ class ProjectUi(QObject):
         window.controller.photo_opened.connect(lambda item: self.panel.follow_photo(item.path))
         self.panel.rerun_requested.connect(self.rerun)
         self.panel.history_requested.connect(lambda photo_id: show_photo_history(self, photo_id))
+        self.panel.change_log_requested.connect(lambda tag: show_change_log(self, tag))
         self.panel.relocate_requested.connect(self.relocate_dialog)
         self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)

@@ -40,6 +40,7 @@ class ProjectPanelWidget(QWidget):
     compare_requested = Signal(str)  # asset tag
     rerun_requested = Signal(int)  # a stored photo's id
     history_requested = Signal(int)  # a stored photo's id
+    change_log_requested = Signal(str)  # an asset's tag
     correct_inspection_requested = Signal(int)  # an inspection's id
     remove_inspection_requested = Signal(int)  # an inspection's id
     asset_details_requested = Signal(str)  # an asset's tag
@@ -351,7 +352,9 @@ class ProjectPanelWidget(QWidget):
         kind = item.data(0, ROLE)[0]
         menu = QMenu(self.tree)
         if kind == "asset":
+            tag = item.data(0, ROLE)[1]
             menu.addAction("Asset details…", self._edit_picked)
+            menu.addAction("Change log…", lambda: self.change_log_requested.emit(tag))
         elif kind == "inspection":
             menu.addAction("Correct inspection…", self._edit_picked)
             menu.addAction("Remove inspection…", self._remove_picked)

@@ -227,3 +227,41 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
         other = tmp_path / "not-in-project.png"
         other.write_bytes(b"\x89PNG" + photo.read_bytes()[4:] + b"x")  # other content: not a stored photo
         assert store_review(project, tiny_model, other, mask).inspections == ()
+
+
+def test_every_correction_and_removal_is_logged_with_who_and_what_it_was(two_inspections) -> None:
+    """A report's reader can see what changed after the fact: the change log keeps who, when and the
+    values before, and outlives the inspection it describes; a refused correction logs nothing."""
+    target, _folders = two_inspections
+    with Project.open(target) as project:
+        first, second = project.inspections("P-7")
+        project.correct_inspection(first.id, "P-7", dt.date(2021, 6, 1), "ann", "", by="Bo Lind")
+        project.correct_inspection(first.id, "P-7", dt.date(2021, 6, 1), "ann", "")  # nothing changed
+        with pytest.raises(ProjectError, match="already has an inspection"):
+            project.correct_inspection(first.id, "P-7", SECOND, "ann", "", by="Bo Lind")
+        project.correct_inspection(second.id, "P-9", SECOND, "cy", "north side", by="Bo Lind")
+        photo = project.photos(second.id)[0]
+        project.remove_photo(photo.id, by="Cy")
+        project.remove_inspection(first.id, by="Cy")
+        log = [(c.by, c.asset_tag, c.other_tag, c.subject, c.what) for c in project.changes()]
+        assert log == [
+            ("Bo Lind", "P-7", None, "inspection P-7 2022-06-01 by ann", "date 2022-06-01 → 2021-06-01"),
+            (
+                "Bo Lind",
+                "P-9",
+                "P-7",
+                "inspection P-7 2024-06-01 by ann",
+                "asset P-7 → P-9; inspector ann → cy; notes were (none)",
+            ),
+            (
+                "Cy",
+                "P-9",
+                None,
+                "inspection P-9 2024-06-01 by cy",
+                f"photo {Path(photo.path).name} removed with its results",
+            ),
+            ("Cy", "P-7", None, "inspection P-7 2021-06-01 by ann", "removed with its 2 photos"),
+        ]
+        assert [c.what for c in project.changes("P-9")] == [log[1][4], log[2][4]]
+        assert len(project.changes("P-7")) == 3  # what was moved away from it too
+        assert all(c.at.startswith(str(dt.date.today().year)) for c in project.changes())

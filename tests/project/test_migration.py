@@ -87,9 +87,10 @@ def _columns(target: str) -> dict[str, set[str]]:
 
 def test_a_v1_project_opens_migrates_and_keeps_its_rows(target: str) -> None:
     make_v1_project(target)
-    assert "review_state" not in _columns(target)["results"]
+    assert "review_state" not in _columns(target)["results"] and "changes" not in _columns(target)
     with Project.open(target) as project:
-        assert project.schema_version == SCHEMA_VERSION == 2
+        assert project.schema_version == SCHEMA_VERSION == 3
+        assert project.changes() == []  # v3: the change log, empty
         (inspection,) = project.inspections("P-101-A")
         (photo,) = project.photos(inspection.id)
         result = project.latest_result(photo.id)
@@ -106,12 +107,19 @@ def test_a_v1_project_opens_migrates_and_keeps_its_rows(target: str) -> None:
         and result.scale_mm_per_px is None
     )
     with Project.open(target) as project:  # a second open does not migrate again
-        assert project.schema_version == 2
+        assert project.schema_version == 3
         with project._engine.connect() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars()
-            assert list(versions) == [1, 2]
+            assert list(versions) == [1, 2, 3]
         project.ensure_asset("P-102", name="added after the migration")
+        project.ensure_asset("P-101-A", by="Bo", location="unit 4")  # an edit, logged in the new table
         assert [a.tag for a in project.assets()] == ["P-101-A", "P-102"]
+        (change,) = project.changes()
+        assert (change.by, change.subject, change.what) == (
+            "Bo",
+            "asset P-101-A",
+            "location 'unit 3' → 'unit 4'",
+        )
 
 
 def test_a_new_project_has_exactly_the_tables_the_store_uses(target: str) -> None:

@@ -48,3 +48,16 @@ def test_the_trend_pdf_names_the_model_its_accuracy_and_the_notes(qapp, rusty: s
         label = worst.record["astm_d610_with_distribution"]
         assert "-" in label and row.d610_worst_label == label
         assert f" {label} " in text
+
+
+def test_an_exported_trend_pdf_lists_the_changes_made_after_the_fact(qapp, rusty: str, tmp_path: Path):
+    with Project.open(rusty) as project:
+        first = project.inspections("P-9")[0]
+        project.correct_inspection(first.id, "P-9", first.date, "Bea", first.notes, by="Ola Berg")
+        clean = render_asset_pdf(project.asset("P-9"), project.trend("P-9"), "site")
+    assert "Changes after the fact" not in pdf_text(clean)  # render alone: only what it is given
+    out = tmp_path / "export"
+    assert cli.main(["project", "export", rusty, "--out", str(out)]) == 0
+    data = (out / "P-9_trend.pdf").read_bytes()
+    assert "Changes after the fact" in pdf_text(data)
+    assert_words_whole(data, ["Ola Berg", "inspection P-9 2022-05-01 by Ann: inspector Ann → Bea"])

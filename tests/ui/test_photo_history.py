@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.core.project import PhotoEntry, Project, ReviewMark
 from app.core.project.photos import describe_photo
-from app.ui.photo_history import PhotoHistoryDialog
+from app.ui.history_dialogs import ChangeLogDialog, PhotoHistoryDialog
 from app.ui.project_panel_widget import ROLE
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_projects import project_window  # noqa: F401  (the fixture)
@@ -39,3 +39,27 @@ def test_history_lists_every_result_newest_first_with_the_signed_one_named(
     assert cells[0][1] == "reviewed mask, Ann Inspector" and cells[0][5].startswith("signed 20")
     assert cells[1][1] == "model" and cells[1][5] in ("needs review", "no review needed")
     assert cells[1][2] == f"{first.corroded_share:.2f}" and first.model_sha256[:12] in cells[1][6]
+
+
+def test_the_change_log_names_who_corrected_what_and_what_it_was(
+    qtbot,
+    project_window,  # noqa: F811
+) -> None:
+    win, _target = project_window
+    win.settings.inspector_name = "Dana Inspector"
+    panel = win.projects.panel
+    inspection = win.projects.view.inspections("P-101-A")[0]
+    with qtbot.waitSignal(win.projects.edits.corrected, timeout=TIMEOUT_MS):
+        win.projects.edits.correct(inspection, "P-101-A", inspection.date, "Eve", "north side")
+    qtbot.waitUntil(lambda: not panel.loading, timeout=TIMEOUT_MS)
+    asset = panel.tree.topLevelItem(0)
+    panel.tree.setCurrentItem(asset)
+    log = next(a for a in panel.menu_for(asset).actions() if a.text() == "Change log…")
+    with qtbot.waitSignal(win.projects.dialog_opened, timeout=TIMEOUT_MS) as opened:
+        log.trigger()
+    dialog = opened.args[0]
+    assert isinstance(dialog, ChangeLogDialog) and dialog.windowTitle() == "Change log of P-101-A"
+    ((when, who, subject, what),) = dialog.cells()
+    assert who == "Dana Inspector" and subject == "inspection P-101-A 2022-05-01 by inspector 0"
+    assert what == "inspector 'inspector 0' → Eve; notes were (none)" and when.endswith("UTC")
+    assert "1 change made after the fact" in dialog.summary.text()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.core.errors import ProjectError
+from app.core.project import changes
 from app.core.project.records import (
     Asset,
     Inspection,
@@ -19,11 +21,15 @@ from app.core.project.records import (
 )
 from app.core.project.schema import current_metadata, now_utc
 from app.core.record import PhotoRecord
+from app.core.text import counted
 
 _MD, T = current_metadata()
 
 
-def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.RowMapping:
+def ensure_asset(
+    conn: sa.Connection, tag: str, fields: dict[str, str], by: str | None = None
+) -> sa.RowMapping:
+    """The asset, made if new; its details in `fields` updated (an edit of an existing one is logged)."""
     a = T["assets"]
     fields = check_asset_facts(fields)
     row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
@@ -31,6 +37,8 @@ def ensure_asset(conn: sa.Connection, tag: str, fields: dict[str, str]) -> sa.Ro
         insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
     elif fields:
         conn.execute(a.update().where(a.c.id == row["id"]).values(**fields))
+        if said := changes.asset_facts_text(row, fields):
+            changes.log_change(conn, by, tag, f"asset {tag}", said)
     return conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().one()
 
 
@@ -100,16 +108,33 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry, **revie
 GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
 
 
+def _inspection_before(conn: sa.Connection, inspection_id: int) -> sa.RowMapping:
+    """The inspection with its asset's tag (as `asset`), as it is before a change; `ProjectError` if gone."""
+    i, a = T["inspections"], T["assets"]
+    query = (
+        sa.select(i, a.c.tag.label("asset")).join(a, a.c.id == i.c.asset_id).where(i.c.id == inspection_id)
+    )
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise ProjectError(GONE)
+    return row
+
+
 def correct_inspection(
-    conn: sa.Connection, inspection_id: int, asset_tag: str, date: _dt.date, inspector: str, notes: str
+    conn: sa.Connection,
+    inspection_id: int,
+    asset_tag: str,
+    date: _dt.date,
+    inspector: str,
+    notes: str,
+    by: str | None = None,
 ) -> None:
     """Give the inspection another asset (made if new), date, inspector or notes; refused if that asset
     already has an inspection on that date by that inspector (the two are not merged silently). An
-    asset left with no inspection and no details (a tag typed wrong) goes."""
+    asset left with no inspection and no details (a tag typed wrong) goes. Logged with what it was."""
     i = T["inspections"]
-    old_asset = conn.execute(sa.select(i.c.asset_id).where(i.c.id == inspection_id)).scalar()
-    if old_asset is None:
-        raise ProjectError(GONE)
+    before = _inspection_before(conn, inspection_id)
+    old_asset = before["asset_id"]
     asset = ensure_asset(conn, check_tag(asset_tag), {})
     same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
     if conn.execute(sa.select(i.c.id).where(*same, i.c.id != inspection_id)).first() is not None:
@@ -118,18 +143,24 @@ def correct_inspection(
         raise ProjectError(f"{tag} already has an inspection on {date}{who}; choose another date or name")
     values = dict(asset_id=asset["id"], date=date, inspector=inspector, notes=notes)
     conn.execute(i.update().where(i.c.id == inspection_id).values(**values))
+    after = dict(asset=asset["tag"], date=date, inspector=inspector, notes=notes)
+    if said := changes.correction_text(before, after):
+        subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+        moved = before["asset"] if before["asset"] != asset["tag"] else None
+        changes.log_change(conn, by, asset["tag"], subject, said, other_tag=moved)
     _drop_bare_asset(conn, int(old_asset))
 
 
-def remove_inspection(conn: sa.Connection, inspection_id: int) -> int:
+def remove_inspection(conn: sa.Connection, inspection_id: int, by: str | None = None) -> int:
     """Delete the inspection with its photos' records and results (never the photo files); returns how
-    many photos it held. An asset left with no inspection and no details goes too."""
+    many photos it held. An asset left with no inspection and no details goes too. Logged."""
     i, p, r = T["inspections"], T["photos"], T["results"]
-    asset_id = conn.execute(sa.select(i.c.asset_id).where(i.c.id == inspection_id)).scalar()
-    if asset_id is None:
-        raise ProjectError(GONE)
+    before = _inspection_before(conn, inspection_id)
+    asset_id = before["asset_id"]
     photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)
     count = len(conn.execute(photo_ids).all())
+    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+    changes.log_change(conn, by, before["asset"], subject, f"removed with its {counted(count, 'photo')}")
     # children first: the foreign keys cascade too, but a server's or file's schema need not rely on it
     conn.execute(r.delete().where(r.c.photo_id.in_(photo_ids)))
     conn.execute(p.delete().where(p.c.inspection_id == inspection_id))
@@ -138,16 +169,21 @@ def remove_inspection(conn: sa.Connection, inspection_id: int) -> int:
     return count
 
 
-def remove_photo(conn: sa.Connection, photo_id: int) -> None:
+def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> None:
     """Delete one photo's record and results from its inspection (never the file); the last photo of an
-    inspection stays (removing the inspection is the way to empty it, and says what goes)."""
+    inspection stays (removing the inspection is the way to empty it, and says what goes). Logged."""
     p, r = T["photos"], T["results"]
-    inspection_id = conn.execute(sa.select(p.c.inspection_id).where(p.c.id == photo_id)).scalar()
-    if inspection_id is None:
+    photo = conn.execute(sa.select(p.c.inspection_id, p.c.path).where(p.c.id == photo_id)).first()
+    if photo is None:
         raise ProjectError("The photo is no longer in the project (removed meanwhile?); reload it")
+    inspection_id = photo.inspection_id
     held = conn.execute(sa.select(sa.func.count(p.c.id)).where(p.c.inspection_id == inspection_id)).scalar()
     if held == 1:
         raise ProjectError("It is the inspection's only photo: remove the inspection instead")
+    before = _inspection_before(conn, inspection_id)
+    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+    name = PurePath(photo.path).name
+    changes.log_change(conn, by, before["asset"], subject, f"photo {name} removed with its results")
     conn.execute(r.delete().where(r.c.photo_id == photo_id))
     conn.execute(p.delete().where(p.c.id == photo_id))
 

@@ -112,8 +112,30 @@ def _migrate_to_v2(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE results ADD COLUMN {ddl}")
 
 
+def _changes_table(md: sa.MetaData) -> sa.Table:
+    """v3: the change log, one row per correction or removal an inspector made after the fact (who, when,
+    what it was before); no foreign keys, so it outlives what it describes."""
+    return sa.Table(
+        "changes",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        # not "at" / "by": BY is an SQL keyword, and one DDL must suit SQLite and PostgreSQL alike
+        sa.Column("changed_at", sa.String(40), nullable=False),
+        sa.Column("changed_by", sa.String(200), nullable=False, server_default=""),
+        sa.Column("asset_tag", sa.String(200), nullable=False),  # the asset as it is after the change
+        sa.Column("other_tag", sa.String(200), nullable=True),  # the asset it came from, when moved
+        sa.Column("subject", sa.Text, nullable=False),  # e.g. "inspection P-7 2023-05-02 by A. Müller"
+        sa.Column("what", sa.Text, nullable=False),
+        sa.Index("ix_changes_asset", "asset_tag"),
+    )
+
+
+def _migrate_to_v3(conn: sa.Connection) -> None:
+    _changes_table(sa.MetaData()).create(conn)
+
+
 # MIGRATIONS[n] takes a project from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _migrate_to_v2}
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _migrate_to_v2, 2: _migrate_to_v3}
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -123,6 +145,7 @@ def current_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
     tables = _base_tables(md)
     for column in _v2_columns():
         tables["results"].append_column(column)
+    tables["changes"] = _changes_table(md)
     return md, tables
 
 

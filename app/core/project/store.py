@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app.core.errors import ProjectError
 from app.core.project import engine as eng
 from app.core.project import rows
+from app.core.project.changes import Change, read_changes
 from app.core.project.photos import photo_places
 from app.core.project.records import (
     AddOutcome,
@@ -239,6 +240,11 @@ class Project:
         with self._read() as conn:
             return {sha: (date, who) for sha, date, who in conn.execute(query)}
 
+    def changes(self, asset_tag: str | None = None) -> list[Change]:
+        """The change log (corrections and removals after the fact), oldest first; of one asset if given."""
+        with self._read() as conn:
+            return read_changes(conn, asset_tag)
+
     def photo_file(self, photo: StoredPhoto) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path."""
         return next((c for c in photo_places(photo, self.location.folder) if c.is_file()), None)
@@ -253,11 +259,12 @@ class Project:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def ensure_asset(self, tag: str, **fields: str) -> Asset:
-        """The asset with this tag, made if new; given `fields` (name, location, ...) are updated."""
+    def ensure_asset(self, tag: str, by: str | None = None, **fields: str) -> Asset:
+        """The asset with this tag, made if new; given `fields` (name, location, ...) are updated. `by`:
+        who (the change log's; None: this computer's account) for this and every method below."""
         tag = check_tag(tag)
         with self._write() as conn:
-            return rows.to_asset(rows.ensure_asset(conn, tag, fields))
+            return rows.to_asset(rows.ensure_asset(conn, tag, fields, by))
 
     def add_inspection(
         self,
@@ -294,7 +301,13 @@ class Project:
         return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
 
     def correct_inspection(
-        self, inspection_id: int, asset_tag: str, date: _dt.date, inspector: str, notes: str
+        self,
+        inspection_id: int,
+        asset_tag: str,
+        date: _dt.date,
+        inspector: str,
+        notes: str,
+        by: str | None = None,
     ) -> None:
         """Another asset (made if new), date, inspector or notes for the inspection: a tag or a date
         typed wrong, a name missing. An asset left with no inspection and no details goes."""
@@ -302,20 +315,20 @@ class Project:
         with self._write() as conn:
             inspector = check_typed(inspector, "The inspector's name")
             notes = check_typed(notes, "The inspection's notes", lines=True)
-            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes)
+            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes, by)
 
-    def remove_inspection(self, inspection_id: int) -> int:
+    def remove_inspection(self, inspection_id: int, by: str | None = None) -> int:
         """Remove the inspection, its photos' records and results from the project; the photo files stay
         where they are. Returns how many photos it held. An asset left with no inspection and no details
         goes too."""
         with self._write() as conn:
-            return rows.remove_inspection(conn, inspection_id)
+            return rows.remove_inspection(conn, inspection_id, by)
 
-    def remove_photo(self, photo_id: int) -> None:
+    def remove_photo(self, photo_id: int, by: str | None = None) -> None:
         """Take one photo (a wrong one added) out of its inspection with its results; the file stays.
         An inspection's only photo is refused: remove the inspection."""
         with self._write() as conn:
-            rows.remove_photo(conn, photo_id)
+            rows.remove_photo(conn, photo_id, by)
 
     def add_result(self, photo_id: int, entry: PhotoEntry, review: ReviewMark | None = None) -> int:
         """Another analysis of a stored photo (e.g. a newer model, or a signed mask's figures with its

@@ -1,5 +1,6 @@
-"""A stored photo's history: every result the project keeps of it (each model run, each signed review),
-newest first, with the one the project counts marked; read on a worker, shown in its own window."""
+"""What a project keeps of the past, read on a worker and shown in a window of its own: a stored photo's
+history (every result, each model run and signed review, newest first, the counted one marked) and an
+asset's change log (each correction or removal after the fact: who, when, what it was before)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.figures import percent_text
 from app.core.project import Project, StoredResult
+from app.core.project.changes import Change
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name, safe_path
 from app.ui.forms import plain_label
@@ -61,34 +63,36 @@ def history_rows(results: Sequence[StoredResult]) -> list[list[str]]:
     return rows
 
 
-class PhotoHistoryDialog(QDialog):
-    """The results of one stored photo in a table (read-only, selectable to copy)."""
+class HistoryDialog(QDialog):
+    """A read-only table under a line that says what it lists (cells selectable to copy)."""
 
-    def __init__(self, name: str, results: Sequence[StoredResult], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        summary: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        parent: QWidget | None = None,
+        numbers: Sequence[int] = (),
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"History of {name}")
-        others = "; the others stay as a record" if len(results) > 1 else ""
-        self.summary = plain_label(
-            f"{name}: {counted(len(results), 'result')} stored, newest first. The project counts the "
-            f"newest ({COUNTED}) in the tree, the trend, Compare and the export{others}."
-        )
+        self.setWindowTitle(title)
+        self.summary = plain_label(summary)
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, len(HISTORY_HEADER))
+        self.table = QTableWidget(len(rows), len(header))
         self.table.setObjectName("history_table")
-        self.table.setHorizontalHeaderLabels(list(HISTORY_HEADER))
+        self.table.setHorizontalHeaderLabels(list(header))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        numbers = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        rows = history_rows(results)
-        self.table.setRowCount(len(rows))
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setStretchLastSection(True)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for n, row in enumerate(rows):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
-                if 2 <= c <= 4:
-                    item.setTextAlignment(numbers)
+                if c in numbers:
+                    item.setTextAlignment(right)
                 self.table.setItem(n, c, item)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -96,7 +100,7 @@ class PhotoHistoryDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        resize_on_screen(self, 980, 320)
+        resize_on_screen(self, 980, 360)
 
     def cells(self) -> list[list[str]]:
         """What the table shows, row by row."""
@@ -104,9 +108,68 @@ class PhotoHistoryDialog(QDialog):
         return [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
 
 
+class PhotoHistoryDialog(HistoryDialog):
+    """The results of one stored photo."""
+
+    def __init__(self, name: str, results: Sequence[StoredResult], parent: QWidget | None = None) -> None:
+        others = "; the others stay as a record" if len(results) > 1 else ""
+        summary = (
+            f"{name}: {counted(len(results), 'result')} stored, newest first. The project counts the "
+            f"newest ({COUNTED}) in the tree, the trend, Compare and the export{others}."
+        )
+        rows = history_rows(results)
+        super().__init__(f"History of {name}", summary, HISTORY_HEADER, rows, parent, numbers=(2, 3, 4))
+
+
+CHANGES_HEADER = ("When", "Who", "What", "Change (what it was before)")
+
+
+def change_rows(changes: Sequence[Change]) -> list[list[str]]:
+    """One row per change, newest first."""
+    return [
+        [time_text(c.at), c.by or "not known", c.subject, c.what]
+        for c in sorted(changes, key=lambda c: c.at, reverse=True)
+    ]
+
+
+class ChangeLogDialog(HistoryDialog):
+    """An asset's change log."""
+
+    def __init__(self, tag: str, changes: Sequence[Change], parent: QWidget | None = None) -> None:
+        summary = (
+            f"Asset {tag}: {counted(len(changes), 'change')} made after the fact (inspections corrected or "
+            "removed, photos removed, details edited), newest first; the trend PDF lists them too."
+            if changes
+            else f"Asset {tag}: nothing was corrected or removed after it was stored."
+        )
+        rows = change_rows(changes)
+        super().__init__(f"Change log of {tag}", summary, CHANGES_HEADER, rows, parent)
+
+
 def _results_job(target: str, photo_id: int) -> list[StoredResult]:
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
         return project.results(photo_id)
+
+
+def _changes_job(target: str, tag: str) -> list[Change]:
+    with Project.open(target) as project:
+        return project.changes(tag)
+
+
+def show_change_log(projects: ProjectsHost, tag: str) -> Worker | None:
+    """Read the asset's change log on a worker, then show it (`dialog_opened`)."""
+    if projects.project is None:
+        return None
+    return projects.panel.reads.run(
+        "changes",
+        _changes_job,
+        projects.target,
+        tag,
+        done=lambda changes: projects.dialog_opened.emit(
+            projects.keep(ChangeLogDialog(tag, changes, projects.window))
+        ),
+        failed=lambda msg: projects.window.show_message(f"The change log was not read: {msg}", "error"),
+    )
 
 
 def show_photo_history(projects: ProjectsHost, photo_id: int) -> Worker | None:
