@@ -4,9 +4,9 @@ asset's change log (each correction or removal after the fact: who, when, what i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -146,46 +146,53 @@ class ChangeLogDialog(HistoryDialog):
         super().__init__(f"Change log of {tag}", summary, CHANGES_HEADER, rows, parent)
 
 
-def _results_job(target: str, photo_id: int) -> list[StoredResult]:
+def _read(target: str, read: Callable[[Project], Any]) -> Any:
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        return project.results(photo_id)
+        return read(project)
 
 
-def _changes_job(target: str, tag: str) -> list[Change]:
-    with Project.open(target) as project:
-        return project.changes(tag)
+def _show_when_read(
+    projects: ProjectsHost,
+    key: str,
+    read: Callable[[Project], Any],
+    make: Callable[[Any], QDialog],
+    what: str,
+) -> Worker:
+    """`read(project)` on a worker, then `make(what it read)` shown (`dialog_opened`); else why not."""
+    return projects.panel.reads.run(
+        key,
+        _read,
+        projects.target,
+        read,
+        done=lambda value: projects.dialog_opened.emit(projects.keep(make(value))),
+        failed=lambda msg: projects.window.show_message(f"{what} was not read: {msg}", "error"),
+    )
 
 
 def show_change_log(projects: ProjectsHost, tag: str) -> Worker | None:
-    """Read the asset's change log on a worker, then show it (`dialog_opened`)."""
+    """The asset's change log in its own window."""
     if projects.project is None:
         return None
-    return projects.panel.reads.run(
+    return _show_when_read(
+        projects,
         "changes",
-        _changes_job,
-        projects.target,
-        tag,
-        done=lambda changes: projects.dialog_opened.emit(
-            projects.keep(ChangeLogDialog(tag, changes, projects.window))
-        ),
-        failed=lambda msg: projects.window.show_message(f"The change log was not read: {msg}", "error"),
+        lambda project: project.changes(tag),
+        lambda changes: ChangeLogDialog(tag, changes, projects.window),
+        "The change log",
     )
 
 
 def show_photo_history(projects: ProjectsHost, photo_id: int) -> Worker | None:
-    """Read the photo's results on a worker, then show them (`dialog_opened`)."""
+    """The stored photo's results in their own window."""
     view = projects.view
     photo = None if view is None else view.photo(photo_id)
     if projects.project is None or photo is None:
         return None
     name = safe_path(PurePath(photo.path).name)
-    return projects.panel.reads.run(
+    return _show_when_read(
+        projects,
         "history",
-        _results_job,
-        projects.target,
-        photo_id,
-        done=lambda results: projects.dialog_opened.emit(
-            projects.keep(PhotoHistoryDialog(name, results, projects.window))
-        ),
-        failed=lambda msg: projects.window.show_message(f"The photo's history was not read: {msg}", "error"),
+        lambda project: project.results(photo_id),
+        lambda results: PhotoHistoryDialog(name, results, projects.window),
+        "The photo's history",
     )
