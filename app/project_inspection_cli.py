@@ -61,6 +61,12 @@ def register(cmds: argparse._SubParsersAction, project_help: str) -> None:
         help="remove one photo (its file name or path) and its results from the inspection (not the file)",
     )
     p.add_argument("--yes", action="store_true", help="confirm --remove or --remove-photo")
+    p.add_argument(
+        "--by",
+        metavar="NAME",
+        default=None,
+        help="who makes the correction or removal, for the project's change log (default: your account name)",
+    )
 
 
 def describe(inspection: Inspection) -> str:
@@ -115,7 +121,7 @@ def run(project: Project, args: argparse.Namespace) -> int:
         if args.remove or any(c is not None for c in changes):
             print("error: --remove-photo goes alone (with --yes)", file=sys.stderr)
             return EXIT_USAGE
-        return _remove_photo(project, inspection, args.remove_photo, args.yes)
+        return _remove_photo(project, inspection, args.remove_photo, args.yes, args.by)
     if args.remove:
         if any(c is not None for c in changes):
             print("error: --remove does not go with the --set-... options", file=sys.stderr)
@@ -125,7 +131,7 @@ def run(project: Project, args: argparse.Namespace) -> int:
                 f"This removes the inspection {describe(inspection)} from the project, with the photos' "
                 "records, results and reviews (the photo files stay where they are). Pass --yes to remove it."
             )
-        removed = project.remove_inspection(inspection.id)
+        removed = project.remove_inspection(inspection.id, args.by)
         print(
             f"Removed the inspection {safe_text(inspection.asset_tag)} {inspection.date} "
             f"({counted(removed, 'photo')}; the files are untouched)."
@@ -140,12 +146,14 @@ def run(project: Project, args: argparse.Namespace) -> int:
     date = args.set_date or inspection.date
     inspector = inspection.inspector if args.set_inspector is None else args.set_inspector.strip()
     notes = inspection.notes if args.set_notes is None else args.set_notes
-    project.correct_inspection(inspection.id, tag, date, inspector, notes)
+    project.correct_inspection(inspection.id, tag, date, inspector, notes, args.by)
     print(f"Corrected: {describe(find_inspection(project, tag, date, inspector))}")
     return EXIT_OK
 
 
-def _remove_photo(project: Project, inspection: Inspection, name: str, confirmed: bool) -> int:
+def _remove_photo(
+    project: Project, inspection: Inspection, name: str, confirmed: bool, by: str | None = None
+) -> int:
     photos = project.photos(inspection.id)
     found = [p for p in photos if name in (p.path, PurePath(p.path).name)]
     if len(found) != 1:  # the paths of the photos that share the name, else every photo's name
@@ -161,7 +169,7 @@ def _remove_photo(project: Project, inspection: Inspection, name: str, confirmed
             f"This removes {path} and its results from {describe(inspection)} (the file stays where it is). "
             "Pass --yes to remove it."
         )
-    project.remove_photo(found[0].id)
+    project.remove_photo(found[0].id, by)
     where = f"{safe_text(inspection.asset_tag)} {inspection.date}"
     print(f"Removed {path} from the inspection {where}; the file stays.")
     return EXIT_OK

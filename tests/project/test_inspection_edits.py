@@ -12,7 +12,7 @@ import pytest
 
 from app import cli
 from app.core.errors import ProjectError
-from app.core.project import Project, add_inspection_photos
+from app.core.project import Project, add_inspection_photos, changes
 from tests.helpers.pipe_photos import photo_folder
 
 FIRST, SECOND = dt.date(2022, 6, 1), dt.date(2024, 6, 1)
@@ -120,12 +120,19 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
         assert len(project.inspections()) == 2
     assert _inspection(target, "--date", "2024-06-01", "--inspector", "ann", "--set-asset", "P-9") == 0
     assert "Corrected: P-9 2024-06-01 by ann: 2 photos" in capsys.readouterr().out
-    assert _inspection(target, *remove, "--yes") == 0
+    assert _inspection(target, *remove, "--yes", "--by", "Ola Berg") == 0
     out = capsys.readouterr().out
     assert "Removed the inspection P-7 2023-06-01 (2 photos; the files are untouched)" in out
     with Project.open(target) as project:
         assert [(i.asset_tag, i.date) for i in project.inspections()] == [("P-9", SECOND)]
         assert [a.tag for a in project.assets()] == ["P-9"]  # P-7 was left bare: it went
+        log = project.changes()
+    assert [c.what for c in log] == [
+        "date 2022-06-01 → 2023-06-01; notes were (none)",
+        "asset P-7 → P-9",
+        "removed with its 2 photos",
+    ]
+    assert log[-1].by == "Ola Berg" and log[0].by == changes.who_changes()  # the account without --by
 
 
 def test_a_photo_added_by_mistake_is_removed_but_never_an_inspections_last(two_inspections) -> None:
