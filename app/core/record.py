@@ -36,6 +36,7 @@ from app.core.record_columns import (
     store_fields,
 )
 from app.core.record_types import KeyFigures, ModelFigures, PhotoIdentity, RecordError, Review
+from app.core.sources import EDITED
 from app.core.text import display_path
 
 # The record's names, wherever they live, are imported from here.
@@ -200,10 +201,11 @@ class PhotoRecord(Mapping[str, Any]):
         """Where the figures come from: `figures_source` (the CSV's `source` column; the record's own
         `source` is the photo's identity), who reviewed them and when, the mask file they came from,
         and the model's own figures beside reviewed ones."""
+        # An edit nobody signed keeps the window's default state (`model`) while its figures are the
+        # edited mask's: named `edited` here, so no export calls hand-painted figures the model's.
+        edited = state.source == MODEL and self.data.get("labels_source") == EDITED
         fields: dict[str, Any] = {
-            # `ReviewState.source`, as it names it (`model` or `reviewed` today; a third value, the
-            # figures of an edited mask not yet marked reviewed, goes through here unchanged)
-            "figures_source": state.source,
+            "figures_source": EDITED if edited else state.source,
             "reviewed_by": state.reviewed_by,
             "reviewed_at": state.reviewed_at,
             "review_note": state.note,

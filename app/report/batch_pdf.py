@@ -87,9 +87,12 @@ def _summary_rows(
 def _batch_accuracy(results: Sequence[PhotoFigures], options: BatchReportOptions) -> list[str]:
     """The statement of accuracy for the whole batch: how many photos' figures a person reviewed."""
     reviewed = sum(r.labels_source == "reviewed" for r in results)
+    edited = sum(r.labels_source == "edited" for r in results)
     lines = accuracy_lines(options.typical_error, False)
     if reviewed:
         lines[-1] = f"Figures proposed by a model; {reviewed} of {len(results)} photos reviewed by a person."
+    if edited:
+        lines.append(f"{edited} of {len(results)} photos' masks edited by hand and not signed by a reviewer.")
     return lines
 
 

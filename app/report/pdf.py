@@ -74,15 +74,24 @@ def model_typical_error(model: SegmentationModel) -> str:
     return model.accuracy_line if held is None else f"{model.accuracy_line} {held}"
 
 
+EDITED_LINE = "Figures from the model's mask edited by hand; not signed by a reviewer: review before signing."
+
+
 def accuracy_lines(
-    typical_error: str | None, reviewed: bool, reviewed_by: str | None = None, reviewed_at: str | None = None
+    typical_error: str | None,
+    reviewed: bool,
+    reviewed_by: str | None = None,
+    reviewed_at: str | None = None,
+    edited: bool = False,
 ) -> list[str]:
     """The statement of accuracy: the model's typical error (`typical_error`, one line) and who, if
-    anyone, reviewed the model's figures."""
+    anyone, reviewed the model's figures (`edited`: changed by hand, nobody signed)."""
     lines = [typical_error or NO_TYPICAL_ERROR]
     if reviewed:
         on = f" on {time_text(reviewed_at)}" if reviewed_at else ""
         lines.append(f"Figures proposed by a model; reviewed by {reviewed_by or 'an unnamed inspector'}{on}.")
+    elif edited:
+        lines.append(EDITED_LINE)
     else:
         lines.append("Figures proposed by a model; not reviewed by a person.")
     return lines
@@ -142,5 +151,6 @@ def draw_photo_report(
     record = review if isinstance(review, PhotoRecord) else PhotoRecord(review or {})
     who = record.review()
     signed = record.figures_source == "reviewed"
-    draw_accuracy(c, accuracy_lines(typical_error, signed, who["reviewed_by"], who["reviewed_at"]))
+    edited = not signed and "edited" in (record.figures_source, result.labels_source)
+    draw_accuracy(c, accuracy_lines(typical_error, signed, who["reviewed_by"], who["reviewed_at"], edited))
     c.section("Model", model_rows(model, result.provider), size=8.5)

@@ -390,6 +390,8 @@ def test_a_batch_row_says_who_signed_its_mask_and_goes_back_on_revert(qtbot, win
 
     qtbot.waitUntil(lambda: model.row(0).result.labels_source == "edited", timeout=TIMEOUT_MS)
     assert cell("Review") == "needs review" and "edited" in cell("Reason")
+    (unsigned,) = batch_records(model.rows)  # an edit nobody signed: its figures are named edited
+    assert unsigned["figures_source"] == "edited" and unsigned["labels_source"] == "edited"
 
     window.editing.edits.mark_reviewed("Ann Inspector")
     qtbot.waitUntil(lambda: cell("Review") == "reviewed", timeout=TIMEOUT_MS)

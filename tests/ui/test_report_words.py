@@ -113,3 +113,17 @@ def test_a_batch_card_says_who_reviewed_its_figures(qapp, tiny_model):
     text = pdf_text(render_batch_pdf(results, tiny_model, None, opts))
     assert signed in text and "edited, not reviewed" in text
     assert "Ann Inspector" not in pdf_text(render_batch_pdf(results, tiny_model, None, BatchReportOptions()))
+
+
+def test_reports_of_an_edit_nobody_signed_do_not_call_its_figures_the_models(qapp, tiny_model):
+    """A photo report said "Figures from an edited mask" and "Figures proposed by a model; not reviewed
+    by a person" at once; the batch report counted an edited photo as the model's."""
+    result, rgb = _analysed(tiny_model, 1, 0.3)
+    edited = dataclasses.replace(result, labels_source="edited")
+    overlay = blend_overlay(rgb, result.labels, tiny_model.classes)
+    text = pdf_text(render_pdf_report(edited, overlay, rgb, tiny_model, GradeScale.ASTM_D610))
+    assert "edited by hand; not signed by a reviewer" in text and "not reviewed by a person" not in text
+    model_only = pdf_text(render_pdf_report(result, overlay, rgb, tiny_model, GradeScale.ASTM_D610))
+    assert "not reviewed by a person" in model_only and "edited by hand" not in model_only
+    batch = pdf_text(render_batch_pdf([edited, result], tiny_model, None))
+    assert "1 of 2 photos' masks edited by hand and not signed by a reviewer." in batch
