@@ -81,7 +81,7 @@ def write_photo_exports(
         result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
     record = PhotoRecord.from_result(result)
     if review is not None:
-        record = record.with_review(review.state, model_figures=review.model_figures)
+        record = record.with_review(review.state, review.mask, model_figures=review.model_figures)
     data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
 
@@ -102,6 +102,7 @@ class PhotoReview:
 
     state: ReviewState
     model_figures: ModelFigures | None = None
+    mask: Path | None = None  # the saved mask file the figures are, when it holds what is shown
 
 
 def review_fields(window: ExportHost) -> PhotoReview | None:
@@ -111,10 +112,12 @@ def review_fields(window: ExportHost) -> PhotoReview | None:
     if editing is None or current is None:
         return None
     state = editing.edits.review_of(current.path)
+    session = editing.edits.sessions.get(current.path)
+    mask = session.mask_path if session is not None and not session.unsaved else None
     model = editing.edits.model_result()
     if model is not None and window.controller.result is not None and model is not window.controller.result:
-        return PhotoReview(state, ModelFigures.of(model))  # the PDF shows both when they differ
-    return PhotoReview(state)
+        return PhotoReview(state, ModelFigures.of(model), mask)  # the PDF shows both when they differ
+    return PhotoReview(state, mask=mask)
 
 
 def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
@@ -137,7 +140,7 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
         if r.pending:
             out.append(PhotoFailure.not_reached(r.path))
         elif r.result is not None and r.review is not None:  # edited or signed in the window: say by whom
-            out.append(PhotoRecord.from_result(r.result).with_review(r.review))
+            out.append(PhotoRecord.from_result(r.result).with_review(r.review, _mask_file(r)))
         elif r.result is not None:
             out.append(r.result)
         elif isinstance(r.record, PhotoRecord):
@@ -145,6 +148,17 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
         else:
             out.append(PhotoFailure(r.path, r.reason))
     return out
+
+
+def _mask_file(row: BatchRow) -> Path | None:
+    """The saved mask the row's figures came from (its record names it), while they are still that mask's
+    (not edited in the window since)."""
+    record = row.record or {}
+    mask, share = record.get("reviewed_mask"), record.get("corroded_share")
+    if not mask or row.result is None or share is None:
+        return None
+    same = abs(row.result.stats.corroded_share - share) < 1e-4 and row.review == ReviewState.of_record(record)
+    return Path(mask) if same else None
 
 
 def report_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure]:

@@ -61,6 +61,15 @@ def test_a_signed_correction_saved_earlier_gives_its_photos_row(qtbot, window, t
     assert other.review is None and _cell(window, "pipe_00.png", "Review") != "reviewed"
     reviews = batch_report_options(window).reviews  # the batch PDF's cards say who vouches
     assert list(reviews) == [target] and reviews[target].startswith("reviewed by Bo Inspector on ")
+    from app.core.record import PhotoRecord
+    from app.ui.export_jobs import batch_records, review_fields
+
+    records = batch_records(window.batch_model.rows)
+    signed = next(r for r in records if isinstance(r, PhotoRecord) and r.get("reviewed_by"))
+    assert signed["reviewed_mask"] == str(saved)  # Export CSV names the file the figures are
+    with qtbot.waitSignal(window.editing.edits.mask_opened, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, window, target)  # the saved mask is found again when the photo opens
+    assert review_fields(window).mask == saved  # and so does the photo's own export (Ctrl+E)
 
 
 def test_a_photo_edited_in_this_run_keeps_its_edit_in_a_new_batch(qtbot, window, tmp_path) -> None:
