@@ -97,7 +97,11 @@ def ask_pdf_path(parent: QWidget, start: Path) -> Path | None:
 
 
 def _trend_pdf_job(target: str, path: Path, asset: Asset, trend: Trend, overwrite: bool) -> list[Path]:
+    """The asset's trend PDF from the project as it is now (another inspector may have changed it since
+    the window opened; a report and its change log must agree), else from the window's figures."""
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
+        asset = project.asset(asset.tag) or asset
+        trend = project.trend(asset.tag) if project.asset(asset.tag) is not None else trend
         changes = project.changes(asset.tag)
         name = project.location.display
     return [write_asset_pdf(path, asset, trend, name, overwrite=overwrite, changes=changes)]

@@ -21,6 +21,7 @@ from app.ui.readout_widget import readout_text
 from app.ui.trend_view_widget import TrendDialog, _stamp
 from tests.helpers.pipe_photos import photo_folder
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+from tests.ui.test_report_words import pdf_text
 
 DATES = (dt.date(2022, 5, 1), dt.date(2024, 5, 1))
 
@@ -144,9 +145,15 @@ def test_the_trend_window_names_the_asset_and_saves_its_pdf_replacing_only_on_ye
         return str(target.parent / "north"), ""  # typed without .pdf
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    with Project.open(target) as project:  # another inspector re-dates an inspection meanwhile
+        first = project.inspections("P-101-A")[0]
+        project.correct_inspection(first.id, "P-101-A", dt.date(2021, 5, 1), first.inspector, "", by="Cy")
     with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
         dialog.save_button.click()
     written = target.parent / "north.pdf"
+    text = pdf_text(written.read_bytes())  # the project as it is now, its table and change log agreeing
+    assert "2021-05-01 inspector 0" in text and "2022-05-01 inspector 0" not in text  # the table
+    assert "date 2022-05-01 → 2021-05-01" in text
     assert offered == [target.parent / "P-101-A_trend.pdf"]  # beside the project
     assert written.read_bytes().startswith(b"%PDF") and "north.pdf" in win.banner.text
     assert dialog.saved.text() == f"Saved {written}"  # said in the trend window too
