@@ -41,7 +41,9 @@ from app.ui.workers import Worker
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
 
 
-def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions) -> int:
+def _rerun_job(
+    target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions, by: str | None = None
+) -> int:
     """Store a new result of the photo; returns how many results the project keeps of it now."""
     with Project.open(target) as project:
         photo = project.photo(photo_id)
@@ -49,7 +51,7 @@ def _rerun_job(target: str, model: SegmentationModel, photo_id: int, options: In
         if photo is None or path is None:
             raise CorroscopeError("The photo is not where the project says; relocate it first")
         entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
-        project.add_result(photo_id, entry)
+        project.add_result(photo_id, entry, by=by)
         return len(project.results(photo_id))
 
 
@@ -309,7 +311,8 @@ class ProjectUi(QObject):
             and not (ask or ask_rerun_reviewed)(self.window, name, latest)
         ):
             return None
-        worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options)
+        by = self.window.settings.inspector_name.strip() or None  # logged if a signed result is overturned
+        worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options, by)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
         worker.signals.failed.connect(
             lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")

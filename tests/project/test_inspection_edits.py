@@ -127,11 +127,8 @@ def test_the_command_shows_corrects_and_removes_with_confirmation(two_inspection
         assert [(i.asset_tag, i.date) for i in project.inspections()] == [("P-9", SECOND)]
         assert [a.tag for a in project.assets()] == ["P-9"]  # P-7 was left bare: it went
         log = project.changes()
-    assert [c.what for c in log] == [
-        "date 2022-06-01 → 2023-06-01; notes were (none)",
-        "asset P-7 → P-9",
-        "removed with its 2 photos",
-    ]
+    assert [c.what for c in log][:2] == ["date 2022-06-01 → 2023-06-01; notes were (none)", "asset P-7 → P-9"]
+    assert log[2].what.startswith("removed with its 2 photos (corroded share mean ")
     assert log[-1].by == "Ola Berg" and log[0].by == changes.who_changes()  # the account without --by
 
 
@@ -238,21 +235,33 @@ def test_a_signed_mask_becomes_the_photos_reviewed_result_in_every_inspection_ho
 
 def test_every_correction_and_removal_is_logged_with_who_and_what_it_was(two_inspections) -> None:
     """A report's reader can see what changed after the fact: the change log keeps who, when and the
-    values before, and outlives the inspection it describes; a refused correction logs nothing."""
+    values before (a removal its figures), follows an inspection to another asset and outlives what it
+    describes; a refused correction, or a detail given for the first time, logs nothing."""
     target, _folders = two_inspections
     with Project.open(target) as project:
+        project.ensure_asset("P-7", by="Bo Lind", name="rack")  # first given: no correction
         first, second = project.inspections("P-7")
         project.correct_inspection(first.id, "P-7", dt.date(2021, 6, 1), "ann", "", by="Bo Lind")
         project.correct_inspection(first.id, "P-7", dt.date(2021, 6, 1), "ann", "")  # nothing changed
         with pytest.raises(ProjectError, match="already has an inspection"):
             project.correct_inspection(first.id, "P-7", SECOND, "ann", "", by="Bo Lind")
-        project.correct_inspection(second.id, "P-9", SECOND, "cy", "north side", by="Bo Lind")
         photo = project.photos(second.id)[0]
+        share = project.latest_result(photo.id).corroded_share
         project.remove_photo(photo.id, by="Cy")
+        project.correct_inspection(second.id, "P-9", SECOND, "cy", "north side", by="Bo Lind")
+        shares = [project.latest_result(p.id).corroded_share for p in project.photos(first.id)]
         project.remove_inspection(first.id, by="Cy")
         log = [(c.by, c.asset_tag, c.other_tag, c.subject, c.what) for c in project.changes()]
+        name = Path(photo.path).name
         assert log == [
             ("Bo Lind", "P-7", None, "inspection P-7 2022-06-01 by ann", "date 2022-06-01 → 2021-06-01"),
+            (
+                "Cy",
+                "P-7",
+                None,
+                "inspection P-7 2024-06-01 by ann",
+                f"photo {name} removed with its results (corroded share {share:.2f} %)",
+            ),
             (
                 "Bo Lind",
                 "P-9",
@@ -262,13 +271,13 @@ def test_every_correction_and_removal_is_logged_with_who_and_what_it_was(two_ins
             ),
             (
                 "Cy",
-                "P-9",
+                "P-7",
                 None,
-                "inspection P-9 2024-06-01 by cy",
-                f"photo {Path(photo.path).name} removed with its results",
+                "inspection P-7 2021-06-01 by ann",
+                f"removed with its 2 photos (corroded share mean {sum(shares) / 2:.2f} %, "
+                f"worst {max(shares):.2f} %)",
             ),
-            ("Cy", "P-7", None, "inspection P-7 2021-06-01 by ann", "removed with its 2 photos"),
         ]
-        assert [c.what for c in project.changes("P-9")] == [log[1][4], log[2][4]]
-        assert len(project.changes("P-7")) == 3  # what was moved away from it too
+        assert project.changes("P-9") == project.changes()[1:3]  # the removal before the move followed it
+        assert len(project.changes("P-7")) == 4  # what was moved away from it too
         assert all(c.at.startswith(str(dt.date.today().year)) for c in project.changes())

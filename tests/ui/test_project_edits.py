@@ -417,6 +417,9 @@ def test_re_running_a_reviewed_photo_asks_first_and_the_default_keeps_the_review
         win.projects.rerun(photo_id, ask=lambda *a: True)  # an explicit yes: the model's figures again
     with Project.open(target) as project:
         assert len(project.results(photo_id)) == 3 and not project.latest_result(photo_id).is_reviewed
+        (overturned,) = project.changes()  # what a reviewer vouched for, replaced: logged
+    assert overturned.what.startswith("photo photo_000.png: the figures Ann Inspector signed on 20")
+    assert "replaced by the model's (corroded share " in overturned.what
 
 
 def test_the_re_run_question_names_the_reviewer_and_defaults_to_keeping(qtbot, monkeypatch) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import getpass
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,19 +36,30 @@ def who_changes() -> str:
 
 
 def log_change(
-    conn: sa.Connection, by: str | None, asset_tag: str, subject: str, what: str, other_tag: str | None = None
+    conn: sa.Connection,
+    by: str | None,
+    asset_tag: str,
+    subject: str,
+    what: str,
+    other_tag: str | None = None,
+    inspection_id: int | None = None,
 ) -> None:
     """One row of the log, in the transaction of the change it describes."""
     values = dict(changed_at=now_utc(), changed_by=who_changes() if by is None else by, asset_tag=asset_tag)
-    conn.execute(T["changes"].insert().values(**values, other_tag=other_tag, subject=subject, what=what))
+    row = dict(other_tag=other_tag, inspection_id=inspection_id, subject=subject, what=what)
+    conn.execute(T["changes"].insert().values(**values, **row))
 
 
 def read_changes(conn: sa.Connection, asset_tag: str | None = None) -> list[Change]:
-    """The log, oldest first; of one asset (including what was moved to or from it) when `asset_tag`."""
-    c = T["changes"]
+    """The log, oldest first; of one asset when `asset_tag`: what was changed under it, moved to or from
+    it, and what happened to its inspections before they came to it."""
+    c, i, a = T["changes"], T["inspections"], T["assets"]
     query = sa.select(c).order_by(c.c.id)
     if asset_tag is not None:
-        query = query.where(sa.or_(c.c.asset_tag == asset_tag, c.c.other_tag == asset_tag))
+        held = sa.select(i.c.id).join(a, a.c.id == i.c.asset_id).where(a.c.tag == asset_tag)
+        query = query.where(
+            sa.or_(c.c.asset_tag == asset_tag, c.c.other_tag == asset_tag, c.c.inspection_id.in_(held))
+        )
     return [
         Change(r["changed_at"], r["changed_by"], r["asset_tag"], r["subject"], r["what"], r["other_tag"])
         for r in conn.execute(query).mappings()
@@ -72,10 +83,23 @@ def correction_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
 
 
 def asset_facts_text(before: Mapping[str, Any], fields: Mapping[str, str]) -> str:
-    """ "name 'Kühlwasser' → 'Kühlwasser Nord'" for each detail that changes; "" when none does."""
+    """ "name 'Kühlwasser' → 'Kühlwasser Nord'" for each detail given before that changes; "" when none
+    does (a detail given for the first time corrects nothing, e.g. the name of an asset just made)."""
     return "; ".join(
-        f"{key} {_shown(before[key])} → {_shown(new)}" for key, new in fields.items() if before[key] != new
+        f"{key} {_shown(before[key])} → {_shown(new)}"
+        for key, new in fields.items()
+        if before[key] and before[key] != new
     )
+
+
+def shares_text(shares: Sequence[float | None]) -> str:
+    """ "corroded share mean 44.04 %, worst 84.74 %" of the photos' counted figures, or ""."""
+    known = [s for s in shares if s is not None]
+    if not known:
+        return ""
+    if len(known) == 1:
+        return f"corroded share {known[0]:.2f} %"
+    return f"corroded share mean {sum(known) / len(known):.2f} %, worst {max(known):.2f} %"
 
 
 def _shown(value: object) -> str:

@@ -19,7 +19,7 @@ from app.core.project.records import (
     check_asset_facts,
     check_tag,
 )
-from app.core.project.schema import current_metadata, now_utc
+from app.core.project.schema import REVIEWED, current_metadata, now_utc
 from app.core.record import PhotoRecord
 from app.core.text import counted
 
@@ -90,8 +90,13 @@ def to_result(r: sa.RowMapping) -> StoredResult:
     return StoredResult(**{k: r[k] for k in fields})
 
 
-def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry, **review: Any) -> int:
-    """The result row; `review`: the reviewed columns of a signed result (`ReviewMark.values()`)."""
+def insert_result(
+    conn: sa.Connection, photo_id: int, entry: PhotoEntry, by: str | None = None, **review: Any
+) -> int:
+    """The result row; `review`: the reviewed columns of a signed result (`ReviewMark.values()`). A model
+    result that takes a signed one's place (a re-run) is logged: it overturns what a reviewer vouched for."""
+    if not review:
+        _log_overturned_review(conn, photo_id, entry, by)
     rec = entry.record
     record = rec if isinstance(rec, PhotoRecord) else PhotoRecord(rec)
     values = dict(
@@ -103,6 +108,31 @@ def insert_result(conn: sa.Connection, photo_id: int, entry: PhotoEntry, **revie
         **review,
     )
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
+
+
+def _latest(conn: sa.Connection, photo_ids: Any) -> list[sa.RowMapping]:
+    """The newest result of each photo of `photo_ids` (a select of ids)."""
+    r = T["results"]
+    newest = sa.select(sa.func.max(r.c.id)).where(r.c.photo_id.in_(photo_ids)).group_by(r.c.photo_id)
+    return list(conn.execute(sa.select(r).where(r.c.id.in_(newest))).mappings())
+
+
+def _log_overturned_review(conn: sa.Connection, photo_id: int, entry: PhotoEntry, by: str | None) -> None:
+    (latest,) = _latest(conn, [photo_id]) or [None]
+    if latest is None or latest["review_state"] != REVIEWED:
+        return
+    p = T["photos"]
+    photo = conn.execute(sa.select(p.c.inspection_id, p.c.path).where(p.c.id == photo_id)).one()
+    before = _inspection_before(conn, photo.inspection_id)
+    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+    new = entry.record.get("corroded_share")
+    when = f" on {latest['reviewed_at'][:10]}" if latest["reviewed_at"] else ""
+    what = (
+        f"photo {PurePath(photo.path).name}: the figures {latest['reviewed_by']} signed{when} "
+        f"({changes.shares_text([latest['corroded_share']])}) replaced by the model's "
+        f"({changes.shares_text([new])}, {entry.model_name})"
+    )
+    changes.log_change(conn, by, before["asset"], subject, what, inspection_id=photo.inspection_id)
 
 
 GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
@@ -147,7 +177,9 @@ def correct_inspection(
     if said := changes.correction_text(before, after):
         subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
         moved = before["asset"] if before["asset"] != asset["tag"] else None
-        changes.log_change(conn, by, asset["tag"], subject, said, other_tag=moved)
+        changes.log_change(
+            conn, by, asset["tag"], subject, said, other_tag=moved, inspection_id=inspection_id
+        )
     _drop_bare_asset(conn, int(old_asset))
 
 
@@ -160,7 +192,9 @@ def remove_inspection(conn: sa.Connection, inspection_id: int, by: str | None = 
     photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)
     count = len(conn.execute(photo_ids).all())
     subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
-    changes.log_change(conn, by, before["asset"], subject, f"removed with its {counted(count, 'photo')}")
+    figures = changes.shares_text([row["corroded_share"] for row in _latest(conn, photo_ids)])
+    said = f"removed with its {counted(count, 'photo')}" + (f" ({figures})" if figures else "")
+    changes.log_change(conn, by, before["asset"], subject, said, inspection_id=inspection_id)
     # children first: the foreign keys cascade too, but a server's or file's schema need not rely on it
     conn.execute(r.delete().where(r.c.photo_id.in_(photo_ids)))
     conn.execute(p.delete().where(p.c.inspection_id == inspection_id))
@@ -183,7 +217,9 @@ def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> N
     before = _inspection_before(conn, inspection_id)
     subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
     name = PurePath(photo.path).name
-    changes.log_change(conn, by, before["asset"], subject, f"photo {name} removed with its results")
+    figures = changes.shares_text([row["corroded_share"] for row in _latest(conn, [photo_id])])
+    said = f"photo {name} removed with its results" + (f" ({figures})" if figures else "")
+    changes.log_change(conn, by, before["asset"], subject, said, inspection_id=inspection_id)
     conn.execute(r.delete().where(r.c.photo_id == photo_id))
     conn.execute(p.delete().where(p.c.id == photo_id))
 

@@ -124,6 +124,7 @@ def _changes_table(md: sa.MetaData) -> sa.Table:
         sa.Column("changed_by", sa.String(200), nullable=False, server_default=""),
         sa.Column("asset_tag", sa.String(200), nullable=False),  # the asset as it is after the change
         sa.Column("other_tag", sa.String(200), nullable=True),  # the asset it came from, when moved
+        sa.Column("inspection_id", sa.Integer, nullable=True),  # its log follows it to another asset
         sa.Column("subject", sa.Text, nullable=False),  # e.g. "inspection P-7 2023-05-02 by A. Müller"
         sa.Column("what", sa.Text, nullable=False),
         sa.Index("ix_changes_asset", "asset_tag"),

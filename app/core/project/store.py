@@ -330,12 +330,15 @@ class Project:
         with self._write() as conn:
             rows.remove_photo(conn, photo_id, by)
 
-    def add_result(self, photo_id: int, entry: PhotoEntry, review: ReviewMark | None = None) -> int:
+    def add_result(
+        self, photo_id: int, entry: PhotoEntry, review: ReviewMark | None = None, by: str | None = None
+    ) -> int:
         """Another analysis of a stored photo (e.g. a newer model, or a signed mask's figures with its
-        `review`, in the same transaction); the older ones are kept."""
+        `review`, in the same transaction); the older ones are kept (one that overturns a signed result
+        is logged, `by` whom)."""
         values = {} if review is None else review.values()
         with self._write() as conn:
-            return rows.insert_result(conn, photo_id, entry, **values)
+            return rows.insert_result(conn, photo_id, entry, by, **values)
 
     def set_review(self, result_id: int, review: ReviewMark) -> None:
         """Mark a result reviewed (the review issue): the inspector's mask file and who did it, when."""
