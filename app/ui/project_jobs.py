@@ -49,7 +49,9 @@ def _rerun_job(
         photo = project.photo(photo_id)
         path = None if photo is None else project.photo_file(photo)
         if photo is None or path is None:
-            raise CorroscopeError("The photo is not where the project says; relocate it first")
+            raise CorroscopeError(
+                "The photo is not where the project says (moved or renamed?); Find moved photos… finds it"
+            )
         entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
         project.add_result(photo_id, entry, by=by)
         return len(project.results(photo_id))
@@ -341,13 +343,14 @@ class ProjectUi(QObject):
         if self.project is None:
             return None
         worker = Worker(_relocate_job, self.target, folder)
-        worker.signals.returned.connect(self._on_relocated)
+        worker.signals.returned.connect(lambda found: self._on_relocated(found, folder))
         worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         return self.window.controller.pool.start(worker)
 
-    def _on_relocated(self, found: int) -> None:
+    def _on_relocated(self, found: int, folder: Path) -> None:
         self.panel.refresh()
-        self.window.show_message(f"{counted(found, 'moved photo')} found again", "info")
+        said = f"{counted(found, 'moved photo')} found again in {safe_path(folder)}"
+        self.window.show_message(said, "info")
         self.photos_relocated.emit(found)
 
     def show_trend(self, tag: str) -> Worker | None:

@@ -80,7 +80,7 @@ def test_reload_marks_photos_whose_files_are_gone_and_finding_them_clears_the_ma
     assert panel.missing.isVisibleTo(panel) and panel.missing.text().startswith("2 photos not found")
     with qtbot.waitSignal(win.projects.photos_relocated, timeout=TIMEOUT_MS):
         win.projects.relocate(moved)
-    assert win.banner.text == "2 moved photos found again"
+    assert win.banner.text == f"2 moved photos found again in {moved}"
     qtbot.waitUntil(lambda: not panel.missing.isVisibleTo(panel), timeout=TIMEOUT_MS)
     assert photos is not panel.tree.topLevelItem(0).child(1)  # rebuilt
     assert "not found" not in panel.tree.topLevelItem(0).child(1).child(1).text(0)
