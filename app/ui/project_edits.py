@@ -59,20 +59,26 @@ class CorrectInspectionDialog(QDialog):
     """The inspection's asset, date (no later than tomorrow, as the store allows), inspector and notes."""
 
     def __init__(
-        self, inspection: Inspection, tags: Sequence[str] = (), parent: QWidget | None = None
+        self,
+        inspection: Inspection,
+        tags: Sequence[str] = (),
+        parent: QWidget | None = None,
+        typed: Inspection | None = None,
     ) -> None:
+        """`typed`: what was entered before (a correction the project refused), shown again to fix."""
         super().__init__(parent)
         self.setObjectName("correct_inspection")
         self.setWindowTitle("Correct inspection")
         self.inspection = inspection
-        d = inspection.date
+        shown = typed or inspection
+        d = shown.date
         self.date = DateField(d, max(_dt.date.today() + _dt.timedelta(days=1), d))
         self.asset = QComboBox()  # another tag moves the inspection there (a new tag: a new asset)
         self.asset.setEditable(True)
         self.asset.addItems(list(dict.fromkeys([inspection.asset_tag, *tags])))
-        self.asset.setCurrentText(inspection.asset_tag)
-        self.inspector = QLineEdit(inspection.inspector)
-        self.notes = _notes_edit(inspection.notes)
+        self.asset.setCurrentText(shown.asset_tag)
+        self.inspector = QLineEdit(shown.inspector)
+        self.notes = _notes_edit(shown.notes)
         form = QFormLayout()
         form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
@@ -176,12 +182,15 @@ class ProjectEdits(QObject):
         view = self.projects.view
         return None if view is None else next((i for i in view.inspections() if i.id == inspection_id), None)
 
-    def correct_dialog(self, inspection_id: int) -> CorrectInspectionDialog | None:
+    def correct_dialog(
+        self, inspection_id: int, typed: Inspection | None = None
+    ) -> CorrectInspectionDialog | None:
         inspection = self._inspection(inspection_id)
         if inspection is None or self.projects.project is None:
             return None
         tags = [a.tag for a in self.projects.view.assets()] if self.projects.view is not None else []
-        dialog = CorrectInspectionDialog(inspection, tags, self.projects.window)  # type: ignore[arg-type]
+        parent = self.projects.window
+        dialog = CorrectInspectionDialog(inspection, tags, parent, typed)  # type: ignore[arg-type]
         dialog.accepted.connect(lambda: self.correct(inspection, *dialog.values()))
         dialog.setModal(True)
         dialog.show()
@@ -198,6 +207,8 @@ class ProjectEdits(QObject):
             lambda _none: text,
             self.corrected,
             inspection.id,
+            # refused (a clash with another inspection): the dialog again with what was typed, to fix
+            refused=lambda: self.correct_dialog(inspection.id, after),
         )
 
     def remove(self, inspection_id: int, ask=ask_remove_inspection) -> Worker | None:
@@ -253,15 +264,25 @@ class ProjectEdits(QObject):
         change = lambda p: p.remove_photo(photo_id, self.by)  # noqa: E731
         return self._start(change, lambda _none: text, self.photo_removed, photo_id)
 
-    def _start(self, change, said: Callable[[object], str], signal, key: object) -> Worker | None:
+    def _start(
+        self,
+        change,
+        said: Callable[[object], str],
+        signal,
+        key: object,
+        refused: Callable[[], object] | None = None,
+    ) -> Worker | None:
         """Run `change(project)` on a worker; then the panel reads the project again, the banner says
-        `said(what change returned)` and `signal` carries `key` (a failure: the reason in the banner)."""
+        `said(what change returned)` and `signal` carries `key` (a failure: the reason in the banner,
+        then `refused()`)."""
         if self.projects.project is None:
             return None
         worker = Worker(_on_project, self.projects.target, change)
         worker.signals.returned.connect(lambda out: self._done(said(out)))
         worker.signals.returned.connect(lambda _out: signal.emit(key))
         worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        if refused is not None:
+            worker.signals.failed.connect(lambda _msg: refused())
         return self.projects.window.controller.pool.start(worker)
 
     def _done(self, text: str) -> None:

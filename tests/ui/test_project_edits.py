@@ -93,6 +93,11 @@ def test_a_correction_onto_another_inspection_is_refused(qtbot, project_window) 
     dialog.accept()
     qtbot.waitUntil(lambda: "already has an inspection on 2024-05-01" in win.banner.text, timeout=TIMEOUT_MS)
     assert _inspections(target) == before
+    edits = win.projects.edits  # open again with what was typed, to fix rather than retype
+    qtbot.waitUntil(lambda: edits.dialog is not dialog and edits.dialog.isVisible(), timeout=TIMEOUT_MS)
+    again = edits.dialog
+    assert again.values()[1:3] == (dt.date(2024, 5, 1), "inspector 1")
+    assert again.inspection.date == dt.date(2022, 5, 1)  # still the correction of the first inspection
 
 
 def test_an_inspection_is_removed_only_when_confirmed_and_its_files_stay(qtbot, project_window) -> None:  # noqa: F811
