@@ -53,6 +53,21 @@ def make_thumbnail(rgb: np.ndarray, labels: np.ndarray, side: int = THUMBNAIL_SI
     return Thumbnail(jpeg.tobytes(), png.tobytes())
 
 
+def relabelled(thumbnail: Thumbnail, labels: np.ndarray) -> Thumbnail:
+    """The same small photo with another full-size label map of it (an edit): only the labels are
+    shrunk, nearest as in `make_thumbnail`, so the full-size photo is not needed again."""
+    small = thumbnail.labels()
+    h, w = small.shape[:2]
+    if (h, w) == labels.shape[:2]:
+        small_labels = labels
+    else:
+        small_labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(small_labels, dtype=np.uint8))
+    if not ok:
+        raise ValueError("could not encode the thumbnail")
+    return Thumbnail(thumbnail.jpeg, png.tobytes())
+
+
 def thumbnail_or_none(rgb: np.ndarray, labels: np.ndarray) -> Thumbnail | None:
     """A thumbnail, or None (logged) when it cannot be made: a report without it beats a failed row."""
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -22,7 +23,7 @@ from app.core.analysis import REVIEWED_LABELS, PhotoFigures
 from app.core.grading import GradeScale
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
-from app.report.thumbnails import Thumbnail
+from app.report.thumbnails import Thumbnail, relabelled
 from app.ui.saved_masks import review_line
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -123,12 +124,21 @@ class BatchTableModel(QAbstractTableModel):
         r = self._rows[index].result
         return r is not None and figures.needs_review(r.assessment, self._scale)
 
-    def update_figures(self, path: Path, figures: PhotoFigures, review: ReviewState | None = None) -> bool:
+    def update_figures(
+        self,
+        path: Path,
+        figures: PhotoFigures,
+        review: ReviewState | None = None,
+        labels: np.ndarray | None = None,
+    ) -> bool:
         """The row of `path` shows these figures (an inspector's edit of its mask, signed or not, as
-        `review` says); False: no such row."""
+        `review` says) and its thumbnail `labels`, the map they count; False: no such row."""
         for i, row in enumerate(self._rows):
             if row.path == path and row.result is not None:
-                self._rows[i] = replace(row, result=figures, review=review)
+                thumbnail = row.thumbnail
+                if thumbnail is not None and labels is not None:
+                    thumbnail = relabelled(thumbnail, labels)  # the report's card shows what it counts
+                self._rows[i] = replace(row, result=figures, review=review, thumbnail=thumbnail)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return True
         return False

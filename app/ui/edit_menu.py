@@ -321,13 +321,14 @@ class EditUi(QObject):
             shown = as_signed(shown)  # as the export and the figures panel count a signed mask
         if session is not None:
             session.figures = shown
-        self.window.batch_model.update_figures(result.path, shown, review)
+        self.window.batch_model.update_figures(result.path, shown, review, result.labels)
 
     def _row_follows_edits(self, row) -> None:
         """A new batch row of a photo edited in this window shows the edit's figures, not the model's."""
         session = self.edits.sessions.get(row.path)
         if session is not None and session.figures is not None and not row.failed:
-            self.window.batch_model.update_figures(row.path, session.figures, session.review)
+            labels = session.editor.labels
+            self.window.batch_model.update_figures(row.path, session.figures, session.review, labels)
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from app.core import figures
+from app.report.thumbnails import make_thumbnail, relabelled
 from app.ui import review_actions
 from app.ui.batch_table import COLUMNS
 from app.ui.export_jobs import batch_report_options
@@ -84,6 +86,34 @@ def test_a_photo_edited_in_this_run_keeps_its_edit_in_a_new_batch(qtbot, window,
     run_batch(qtbot, window, folder)
     row = _row(window, "pipe_00.png")
     assert row.result.stats.corroded_share == pytest.approx(edited_share)
+    assert np.array_equal(row.thumbnail.labels(), window.editing.edits.sessions[row.path].editor.labels)
     assert row.review is not None and not row.review.is_reviewed
     assert _cell(window, "pipe_00.png", "Review") == "needs review"
     assert _row(window, "pipe_01.png").review is None
+
+
+def test_an_edited_rows_thumbnail_shows_the_edit_its_figures_count(qtbot, window, tmp_path) -> None:
+    """The batch report's card prints the edit's figures beside its thumbnail, which shows the strokes."""
+    folder = make_folder(tmp_path, 2)
+    run_batch(qtbot, window, folder)
+    target = folder / "pipe_01.png"
+    model_thumb = _row(window, "pipe_01.png").thumbnail.labels()
+    open_and_wait(qtbot, window, target)
+    _paint(qtbot, window, "corrosion")
+    qtbot.waitUntil(lambda: _row(window, "pipe_01.png").review is not None, timeout=TIMEOUT_MS)
+    edited = window.controller.result.labels
+    assert not np.array_equal(edited, window.controller.state.model_labels)
+    thumb = batch_report_options(window).thumbnails[target]
+    assert np.array_equal(thumb.labels(), edited)  # the photo is under the thumbnail's size: pixel for pixel
+    assert not np.array_equal(thumb.labels(), model_thumb)
+    assert np.array_equal(thumb.rgb(), _row(window, "pipe_01.png").thumbnail.rgb())
+
+
+def test_relabelling_a_thumbnail_shrinks_the_labels_as_making_one_does() -> None:
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)
+    labels, edited = (rng.integers(0, 3, (900, 1200), dtype=np.uint8) for _ in range(2))
+    thumb = relabelled(make_thumbnail(rgb, labels), edited)
+    fresh = make_thumbnail(rgb, edited)
+    assert thumb.labels().shape == (240, 320)
+    assert np.array_equal(thumb.labels(), fresh.labels()) and thumb.jpeg == fresh.jpeg
