@@ -35,6 +35,12 @@ NOTHING_TO_SAVE = (
 )
 
 
+def png_path(chosen: str) -> Path:
+    """The name typed in the save dialog, `.png` added unless it ends so (any case): a file without it is
+    missed by the dialogs' `*.png` filter and by the lookup of `<stem>_mask.edited.png`."""
+    return Path(chosen if chosen.lower().endswith(".png") else chosen + ".png")
+
+
 class ReviewUi(QObject):
     """The review actions of a window's `EditUi`; `on_change` refreshes the edit UI's actions."""
 
@@ -124,7 +130,7 @@ class ReviewUi(QObject):
                     start.parent.rmdir()
             if not chosen:
                 return
-            path = Path(chosen)
+            path = png_path(chosen)
         exists = path.exists()
         if exists and not confirm_overwrite(self._parent, [path]):
             return

@@ -190,3 +190,26 @@ def test_the_models_mask_signed_untouched_counts_as_any_signed_mask(qtbot, windo
     signed = window.batch_model.rows[1].result
     assert signed.labels_source == "reviewed" and signed.measures.share_range is None
     assert "reviewed mask" in window.figures.values()["Share range"]
+
+
+def test_a_name_typed_without_png_gets_it_and_is_asked_about_as_written(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    _paint(qtbot, win, "corrosion")
+    results = path.parent.parent / "site photos results"
+    typed = [str(results / "mymask"), str(results / f"{path.stem}_mask.edited"), str(results / "mymask")]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (typed.pop(0), ""))
+    asked: list[list[Path]] = []
+    replace = lambda parent, paths: asked.append(paths) or True  # noqa: E731
+    monkeypatch.setattr(review_actions, "confirm_overwrite", replace)
+    written = []
+    for _ in range(3):
+        with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS) as done:
+            win.editing.actions["save_reviewed"].trigger()
+        written.append(Path(done.args[0][0]))
+    mine = results / "mymask.png"
+    assert written == [mine, results / f"{path.stem}_mask.edited.png", mine]
+    assert not (results / "mymask").exists() and mine.is_file()
+    assert asked == [[mine]], "replacing the file written before is asked about"
+    win.editing.edits.sessions.clear()  # as in a new run of the app: the edit is found by its name
+    with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, win, path)
