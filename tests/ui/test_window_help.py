@@ -10,11 +10,13 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import QApplication, QDialog
 
+from app.ui import review_actions
 from app.ui.help_dialogs import KeyboardShortcutsDialog, user_guide_path
 from app.ui.image_viewer_widget import PLACEHOLDER_TEXT
 from app.ui.main_window import MainWindow
 from app.ui.model_menu import loaded_text
 from app.ui.qimage import qimage_to_rgb
+from app.ui.readout_widget import readout_text
 from app.ui.window_actions import ACTIONS
 from tests.ui.conftest import open_and_wait, photo
 from tests.ui.test_batch import make_folder, run_batch
@@ -116,6 +118,40 @@ def test_cursor_readout_shows_pixel_class_and_probability(qtbot, window, tmp_pat
     _move(window.viewer, -5, 3)  # off the photo
     assert window.readout.text() == ""
     assert window.readout.isVisible()
+
+
+def test_the_readout_says_edited_where_an_edit_changed_the_class_and_follows_edits_in_place(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """The probability under the cursor is the model's, of its own class: over a pixel an edit changed it
+    would be read as the edited class's; and a fill or an undo under a still cursor changes the readout."""
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda parent, names, action: True)
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda parent, names: "discard")
+    path, _ = photo(tmp_path, 7, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.viewer.zoom_actual_size()
+    window.viewer.zoom_by(4.0)
+    result = window.controller.result
+    ys, xs = np.nonzero(result.labels == 1)
+    y, x = int(ys[len(ys) // 2]), int(xs[len(xs) // 2])
+    window.viewer.centerOn(QPointF(x, y))
+    _move(window.viewer, x, y)
+    model_text = f"x {x}, y {y} · asset {100 * int(result.confidence[y, x]) / 255:.0f} %"
+    assert window.readout.text() == model_text
+    window.editing.set_tool("fill")
+    window.editing.set_class("corrosion")
+    pos = window.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5))
+    with qtbot.waitSignal(window.controller.state.labels_changed, timeout=5000):
+        qtbot.mouseClick(window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert window.controller.result.labels[y, x] == 0
+    assert window.readout.text() == f"x {x}, y {y} · corrosion (edited)"
+    shown, model = window.controller.result, window.controller.state.model_labels
+    ys, xs = np.nonzero((shown.labels == 0) & (model == 0))  # the model's class: its probability stands
+    cy, cx = int(ys[0]), int(xs[0])
+    want = f"x {cx}, y {cy} · corrosion {100 * int(shown.confidence[cy, cx]) / 255:.0f} %"
+    assert readout_text(shown, result.size, cx, cy, model) == want
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the cursor stays put
+    assert window.readout.text() == model_text
 
 
 def test_overlay_toggles_and_opacities_in_the_view_menu(qtbot, window):
