@@ -1,8 +1,9 @@
-"""Inspection dates as people type them: a real date written YYYY-MM-DD, no later than tomorrow; one
-check for a project's inspections and a report's header alike."""
+"""Inspection dates as people type them: a real date written YYYY-MM-DD, from 1900 to tomorrow; one check
+for a project's inspections and a report's header alike."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import re
 
@@ -10,18 +11,35 @@ from app.core.text import safe_repr
 
 # Only the one form every report and CSV writes: `date.fromisoformat` also takes "20240101" and
 # "2024-W01-1", which a reader of the header would not recognise as the date typed.
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)  # other scripts' digits: not as printed
+# An inspection photographed before 1900 is no case of ours: such a year ("0001-01-01", "0224-05-03") is a
+# typed year gone wrong, and would sort first in every trend.
+EARLIEST_YEAR = 1900
+# In English whatever the locale (`calendar.month_name` follows it, and Qt sets it), as the message is.
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 
 def parse_iso_date(text: str) -> _dt.date:
-    """`text` as a date written YYYY-MM-DD; `ValueError` says what is wrong with it."""
+    """`text` as a date written YYYY-MM-DD, from 1900 on; `ValueError` says what is wrong with it, in
+    words a reader of the form knows (not Python's)."""
     text = text.strip()
-    if not _ISO_DATE.fullmatch(text):
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
         raise ValueError(f"not a date in the form YYYY-MM-DD: {safe_repr(text)}")
-    try:
-        return _dt.date.fromisoformat(text)
-    except ValueError as exc:  # "2024-02-30": the form is right, the day does not exist
-        raise ValueError(f"not a real date: {safe_repr(text)} ({exc})") from None
+    year, month, day = (int(part) for part in match.groups())
+    if year < EARLIEST_YEAR:
+        raise ValueError(f"too early: {safe_repr(text)} is before {EARLIEST_YEAR} (check the year)")
+    if not 1 <= month <= 12:
+        raise ValueError(f"not a real date: {safe_repr(text)} (there is no month {month:02d})")
+    if day == 0:
+        raise ValueError(f"not a real date: {safe_repr(text)} (there is no day 00)")
+    days = calendar.monthrange(year, month)[1]
+    if day > days:
+        raise ValueError(f"not a real date: {safe_repr(text)} ({_MONTHS[month - 1]} {year} has {days} days)")
+    return _dt.date(year, month, day)
 
 
 def future_problem(date: _dt.date, today: _dt.date | None = None) -> str | None:

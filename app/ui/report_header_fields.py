@@ -3,7 +3,8 @@ export dialog and in the small dialog the batch PDF asks first."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,9 +18,32 @@ from PySide6.QtWidgets import (
 from app.core.report_header import ReportHeader
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label whose every line shows: a window does not grow for a label's height at its
+    width (Qt sizes windows without height-for-width), so the label asks for that height as its minimum."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(self.width()) if self.text() else 0
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+
 class ReportHeaderFields(QWidget):
     """One line edit per header field; `header()` reads them back, `problem()` says why they cannot be
-    printed (a date that is no real YYYY-MM-DD date, or later than tomorrow), shown under the form."""
+    printed (a date that is no real YYYY-MM-DD date, before 1900 or later than tomorrow), shown under the
+    form while it is enabled."""
 
     problem_changed = Signal(object)  # the problem's text, or None once the fields are fine
 
@@ -35,9 +59,8 @@ class ReportHeaderFields(QWidget):
             self.edits[name] = edit
             form.addRow(label, edit)
         self.edits["inspection_date"].setPlaceholderText("YYYY-MM-DD, e.g. 2026-12-06")
-        self.problem_label = QLabel()
+        self.problem_label = WrappedLabel()
         self.problem_label.setObjectName("report_header_problem")
-        self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet("color: #b00020;")
         form.addRow(self.problem_label)
         self._shown: str | None = None
@@ -55,10 +78,15 @@ class ReportHeaderFields(QWidget):
     def problem(self) -> str | None:
         return self.header().problem()
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.EnabledChange:  # e.g. no PDF ticked: no header printed, no problem
+            self._check()
+
     def _check(self, *_args) -> None:
         problem = self.problem()
         self.problem_label.setText(f"Inspection date: {problem}." if problem else "")
-        self.problem_label.setVisible(problem is not None)
+        self.problem_label.setVisible(problem is not None and self.isEnabled())
         if problem != self._shown:
             self._shown = problem
             self.problem_changed.emit(problem)

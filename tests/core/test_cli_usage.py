@@ -13,7 +13,7 @@ from app.core.dates import typed_date_problem
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 LATER = (TOMORROW + dt.timedelta(days=1)).isoformat()
-BAD_DATES = ["2099-13-45", "2024-02-30", "31.02.2024", "20240101", LATER]
+BAD_DATES = ["2099-13-45", "2024-02-30", "31.02.2024", "20240101", "0001-01-01", LATER]
 
 
 @pytest.mark.parametrize("value", BAD_DATES)
@@ -27,13 +27,30 @@ def test_a_report_date_that_is_no_real_date_or_in_the_future_is_bad_usage(
     assert "argument --inspection-date" in err and value in err, err
 
 
-def test_a_report_date_is_an_iso_date_no_later_than_tomorrow_or_none() -> None:
+def test_a_report_date_is_an_iso_date_from_1900_to_tomorrow_or_none() -> None:
     assert typed_date_problem("") is None and typed_date_problem("  ") is None  # no date given
     assert typed_date_problem(TOMORROW.isoformat()) is None  # a day's grace for time zones
-    assert typed_date_problem("2024-02-29") is None
+    assert typed_date_problem("2024-02-29") is None and typed_date_problem("1900-01-01") is None
     assert "YYYY-MM-DD" in str(typed_date_problem("31.02.2024"))
-    assert "not a real date" in str(typed_date_problem("2024-02-30"))
+    assert "YYYY-MM-DD" in str(typed_date_problem("\u0662\u0660\u0662\u0664-01-01"))  # digits as printed
     assert "in the future" in str(typed_date_problem("2099-01-01"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("2024-02-30", "not a real date: '2024-02-30' (February 2024 has 29 days)"),
+        ("2023-02-29", "not a real date: '2023-02-29' (February 2023 has 28 days)"),
+        ("2024-04-31", "not a real date: '2024-04-31' (April 2024 has 30 days)"),
+        ("2024-04-00", "not a real date: '2024-04-00' (there is no day 00)"),
+        ("2022-13-01", "not a real date: '2022-13-01' (there is no month 13)"),
+        ("2022-00-10", "not a real date: '2022-00-10' (there is no month 00)"),
+        ("0001-01-01", "too early: '0001-01-01' is before 1900 (check the year)"),
+        ("1899-12-31", "too early: '1899-12-31' is before 1900 (check the year)"),
+    ],
+)
+def test_a_date_that_is_no_real_date_says_why_in_plain_words(typed: str, problem: str) -> None:
+    assert typed_date_problem(typed) == problem  # not Python's "day is out of range for month"
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def test_the_header_dialogs_refuse_a_date_that_is_no_real_date_or_in_the_future(
     qtbot.addWidget(photo_export)
     ok = QDialogButtonBox.StandardButton.Ok
     for dialog, fields in ((batch, batch.fields), (photo_export, photo_export.header_fields)):
-        for typed in ("31.02.2024", "2024-02-30", "2099-01-01"):
+        for typed in ("31.02.2024", "2024-02-30", "2099-01-01", "0001-01-01"):
             fields.edits["inspection_date"].setText(typed)
             assert not fields.problem_label.isHidden(), typed
             assert typed in fields.problem_label.text() and "Inspection date" in fields.problem_label.text()
@@ -167,7 +167,32 @@ def test_the_header_dialogs_refuse_a_date_that_is_no_real_date_or_in_the_future(
     photo_export.header_fields.edits["inspection_date"].setText("31.02.2024")
     photo_export.checks["pdf"].setChecked(False)  # no PDF, no header printed: nothing to hold back
     assert photo_export.buttons.button(ok).isEnabled()
+    assert photo_export.header_fields.problem_label.isHidden(), "nor a problem with it to show"
+    photo_export.checks["pdf"].setChecked(True)
+    assert not photo_export.header_fields.problem_label.isHidden()
     batch.fields.edits["inspection_date"].setText(" 2024-02-29 ")
     batch.accept()
     assert batch.result() == QDialog.DialogCode.Accepted
     assert batch.fields.header().inspection_date == "2024-02-29"
+
+
+def test_the_date_problem_shows_whole_in_plain_words(qtbot) -> None:
+    """Two lines at the dialogs' width: the dialog grows for the second rather than cut it."""
+    batch = ReportHeaderDialog(HEADER)
+    photo_export = ExportDialog(Path("out"), header=HEADER)  # a short folder: the dialog at its narrowest
+    for dialog, fields in ((batch, batch.fields), (photo_export, photo_export.header_fields)):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        label = fields.problem_label
+        fields.edits["inspection_date"].setText("2024-02-30")
+        want = "Inspection date: not a real date: '2024-02-30' (February 2024 has 29 days)."
+        assert label.text() == want
+        assert label.heightForWidth(label.width()) > label.fontMetrics().height() * 1.5, "two lines here"
+
+        def whole(label=label, fields=fields, dialog=dialog) -> bool:
+            bottom = label.mapTo(dialog, label.rect().bottomLeft()).y()
+            tall = label.height() >= label.heightForWidth(label.width())
+            return tall and bottom <= fields.mapTo(dialog, fields.rect().bottomLeft()).y() < dialog.height()
+
+        qtbot.waitUntil(whole)
