@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -86,7 +86,16 @@ class HistoryDialog(QDialog):
         self.table.verticalHeader().hide()
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        head.setStretchLastSection(True)
+        # The last column (the model: file, SHA-256, provider, mode; a change) is the widest: it takes what
+        # the others leave and wraps there, rows as tall as it needs, rather than end in "…".
+        head.setSectionResizeMode(len(header) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        words = [w for row in rows for w in row[-1].split()]
+        advance = self.table.fontMetrics().horizontalAdvance  # + 12: the cell's text margins, with room
+        # no narrower than its longest word (a file name): on a small screen it scrolls rather than cut it
+        self._last_floor = max([head.sectionSizeHint(len(header) - 1), *(advance(w) + 12 for w in words)])
+        self.table.viewport().installEventFilter(self)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for n, row in enumerate(rows):
             for c, text in enumerate(row):
@@ -100,7 +109,37 @@ class HistoryDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        resize_on_screen(self, 980, 360)
+        resize_on_screen(self, self.wanted_width(), 360)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_last_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_last_column(self) -> None:
+        """The last column takes the room the others leave, but never less than its floor."""
+        t, head = self.table, self.table.horizontalHeader()
+        last = t.columnCount() - 1
+        room = t.viewport().width() - sum(head.sectionSize(c) for c in range(last))
+        if room >= self._last_floor:
+            head.setSectionResizeMode(last, QHeaderView.ResizeMode.Stretch)
+        else:
+            head.setSectionResizeMode(last, QHeaderView.ResizeMode.Interactive)
+            head.resizeSection(last, self._last_floor)
+
+    def wanted_width(self) -> int:
+        """The width that shows every column on one line, at least 980 px (the screen may allow less: the
+        last column then wraps)."""
+        t = self.table
+        columns = sum(
+            max(t.sizeHintForColumn(c), t.horizontalHeader().sectionSizeHint(c))
+            for c in range(t.columnCount())
+        )
+        margins = self.layout().contentsMargins()
+        chrome = (
+            2 * t.frameWidth() + t.verticalScrollBar().sizeHint().width() + margins.left() + margins.right()
+        )
+        return max(980, columns + chrome)
 
     def cells(self) -> list[list[str]]:
         """What the table shows, row by row."""

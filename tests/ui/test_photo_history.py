@@ -3,10 +3,13 @@ it (the first run, a re-run in another mode, a signed review), newest first, the
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
+
 from app.core.project import PhotoEntry, Project, ReviewMark
 from app.core.project.photos import describe_photo
-from app.ui.history_dialogs import ChangeLogDialog, PhotoHistoryDialog
+from app.ui.history_dialogs import HISTORY_HEADER, ChangeLogDialog, HistoryDialog, PhotoHistoryDialog
 from app.ui.project_panel_widget import ROLE
+from app.ui.screen_fit import fit_size
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_projects import project_window  # noqa: F401  (the fixture)
 
@@ -63,3 +66,51 @@ def test_the_change_log_names_who_corrected_what_and_what_it_was(
     assert who == "Dana Inspector" and subject == "inspection P-101-A 2022-05-01 by inspector 0"
     assert what == "inspector 'inspector 0' → Eve; notes were (none)" and when.endswith("UTC")
     assert "1 change made after the fact" in dialog.summary.text()
+
+
+def _model_column_whole(dialog: HistoryDialog) -> bool:
+    """Every Model cell at least its longest word wide and its row as tall as its wrapped lines."""
+    t = dialog.table
+    last = t.columnCount() - 1
+    width = t.columnWidth(last)
+    for r in range(t.rowCount()):
+        words = t.item(r, last).text().split()
+        if width < max(t.fontMetrics().horizontalAdvance(w) for w in words) or t.rowHeight(
+            r
+        ) < t.sizeHintForRow(r):
+            return False
+    return True
+
+
+def test_the_model_column_shows_whole_on_a_1280_screen_and_a_small_one(qtbot) -> None:
+    """File, SHA-256 prefix, provider and mode: the column was cut to "…" at the dialog's default size."""
+    rows = [
+        [
+            "2026-12-06 14:03 UTC (counted)",
+            "reviewed mask, Ann Inspector",
+            "12.34",
+            "4-G",
+            "Ri 4",
+            "signed 2026-12-06 14:03 UTC",
+            "corrosion-deeplabv3plus-mobilenetv2.int8.onnx (a1b2c3d4e5f6), CPU, resize",
+        ],
+        [
+            "2026-12-05 10:00 UTC",
+            "model",
+            "11.00",
+            "4-S",
+            "Ri 4",
+            "needs review",
+            "corrosion-deeplabv3plus-mobilenetv2.onnx (0123456789ab), CUDA, tiles",
+        ],
+    ]
+    dialog = HistoryDialog("History of photo_000.png", "2 results", HISTORY_HEADER, rows, numbers=(2, 3, 4))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: _model_column_whole(dialog))  # the test screen's 800 px: it scrolls
+    on_1280 = fit_size(QSize(dialog.wanted_width(), 360), QSize(1280, 984))
+    dialog.resize(on_1280)
+    bar = dialog.table.horizontalScrollBar()
+    qtbot.waitUntil(lambda: dialog.table.viewport().width() > 1100 and not bar.isVisible())  # it fits
+    qtbot.waitUntil(lambda: _model_column_whole(dialog))
