@@ -153,8 +153,8 @@ def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures |
 def _mask_file(row: BatchRow) -> Path | None:
     """The saved mask the row's figures came from (its record names it), while they are still that mask's
     (not edited in the window since)."""
-    record = row.record or {}
-    mask, share = record.get("reviewed_mask"), record.get("corroded_share")
+    record = row.record if isinstance(row.record, PhotoRecord) else PhotoRecord(row.record or {})
+    mask, share = record.reviewed_mask, record.get("corroded_share")
     if not mask or row.result is None or share is None:
         return None
     same = abs(row.result.stats.corroded_share - share) < 1e-4 and row.review == ReviewState.of_record(record)

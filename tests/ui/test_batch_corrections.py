@@ -50,7 +50,10 @@ def test_a_signed_correction_saved_earlier_gives_its_photos_row(qtbot, window, t
         window.editing.actions["save_reviewed"].trigger()
     saved = Path(written.args[0][0])
     assert saved.parent == tmp_path / "photos results"
-    window.editing.edits.sessions.clear()  # as in a new run of the app: only the file is left
+    # as in a new run of the app: only the file is left (no session, and no photo on screen whose late
+    # re-measure of the edit would give its batch row the figures with no review)
+    window.editing.edits.sessions.clear()
+    window.controller.clear_photo()
 
     run_batch(qtbot, window, folder)
     row = _row(window, "pipe_01.png")
