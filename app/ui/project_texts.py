@@ -9,12 +9,21 @@ from app.core.project.trend import Trend, d610_text, falling_text, rate_text, re
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name
 
+MODE_WORDS = {"resize": "whole photo", "tiles": "fine detail, tiles"}
+
 
 def stored_figures_text(result: StoredResult | None) -> str:
     """The stored figures of a photo in a few lines, or why there are none."""
     if result is None:
         return "No result stored for this photo."
-    lines = [f"Corroded share of the asset: {percent_text(result.corroded_share, unit=True)}"]
+    # Named as the project's, in its mode: the figures panel beside it shows this window's own run, which
+    # Model ▸ Fine detail or an edit can make differ.
+    mode = MODE_WORDS.get(result.mode, result.mode)
+    stored = f" on {time_text(result.created_at)}" if result.created_at else ""
+    lines = [
+        f"Stored in the project{stored} ({mode}):",
+        f"Corroded share of the asset: {percent_text(result.corroded_share, unit=True)}",
+    ]
     if result.astm_d610 is None:
         lines.append("No grade (no asset in view)")
     else:

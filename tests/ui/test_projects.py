@@ -85,6 +85,8 @@ def test_a_stored_photo_opens_like_any_photo_with_its_overlay_and_readout(qtbot,
     with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):
         win.projects.panel.tree.setCurrentItem(item)
     text = win.projects.panel.figures.text()  # the stored figures stay in the panel
+    first = text.splitlines()[0]  # named as the project's, in their mode (the window's run may differ)
+    assert first.startswith("Stored in the project on 20") and first.endswith(" UTC (whole photo):")
     assert f"{stored.corroded_share:.2f} %" in text and f"ASTM D610: {stored.astm_d610}" in text
     assert "Model estimate: typically within ±9 points" in text  # the model's typical error, stored with it
     result = win.controller.result
