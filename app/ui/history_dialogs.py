@@ -160,7 +160,7 @@ class PhotoHistoryDialog(HistoryDialog):
         super().__init__(f"History of {name}", summary, HISTORY_HEADER, rows, parent, numbers=(2, 3, 4))
 
 
-CHANGES_HEADER = ("When", "Who", "What", "Change (what it was before)")
+CHANGES_HEADER = ("When", "By", "Changed item", "Change (what it was before)")
 
 
 def change_rows(changes: Sequence[Change]) -> list[list[str]]:
