@@ -158,7 +158,7 @@ def test_the_trend_window_names_the_asset_and_saves_its_pdf_replacing_only_on_ye
     assert "date 2022-05-01 → 2021-05-01" in text
     assert offered == [target.parent / "P-101-A_trend.pdf"]  # beside the project
     assert written.read_bytes().startswith(b"%PDF") and "north.pdf" in win.banner.text
-    assert dialog.saved.text() == f"Saved {written}"  # said in the trend window too
+    qtbot.waitUntil(lambda: dialog.saved.text() == f"Saved {written}", timeout=TIMEOUT_MS)  # there too
     written.write_bytes(b"an inspector's own file")
     asked = []
     kept = project_export_job.save_trend_pdf(
