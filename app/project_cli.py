@@ -239,6 +239,8 @@ def _export(project: Project, args: argparse.Namespace) -> int:
 
 def _relocate(project: Project, args: argparse.Namespace) -> int:
     """Exit 0 when every stored photo is found now, 1 when some are still not (named)."""
+    from app.core.project.photos import missing_photos
+
     if not args.folder.is_dir():
         print(f"error: {safe_path(args.folder)} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -247,7 +249,8 @@ def _relocate(project: Project, args: argparse.Namespace) -> int:
         print(f"found again: {safe_path(photo.path)}")
     print(f"{counted(len(found), 'moved photo')} found in {safe_path(args.folder)}.")
     inspections = project.photos_of(i.id for i in project.inspections())
-    missing = [p for photos in inspections.values() for p in photos if project.photo_file(p) is None]
+    held = (p for photos in inspections.values() for p in photos)
+    missing = missing_photos(held, project.location.folder)
     if not missing:
         return EXIT_OK
     names = [safe_path(PurePath(p.path).name) for p in missing[:MISSING_SHOWN]]

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import ProjectError
 from app.core.project import Asset, Inspection, Project, StoredPhoto, StoredResult, Trend
-from app.core.project.photos import photo_places
+from app.core.project.photos import missing_photos, photo_places
 from app.core.project.trend import build_trend
 from app.ui.workers import Worker, WorkerPool
 
@@ -90,7 +90,8 @@ def load_view(project: Project) -> ProjectView:
     photos = {i: tuple(found) for i, found in project.photos_of(i.id for i in inspections).items()}
     assets = project.assets()
     latest = {r.photo_id: r for found in results.values() for r in found}
-    missing = frozenset(p.id for found in photos.values() for p in found if project.photo_file(p) is None)
+    held = (p for found in photos.values() for p in found)
+    missing = frozenset(p.id for p in missing_photos(held, project.location.folder))
     return ProjectView(project, tuple(assets), tuple(inspections), photos, latest, missing)
 
 

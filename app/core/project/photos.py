@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -41,6 +41,16 @@ def photo_places(photo: StoredPhoto, project_folder: Path | None) -> list[Path]:
         places.append(path_from_display(str(project_folder / photo.rel_path)))
     places.append(path_from_display(photo.path))
     return places
+
+
+def found_at(photo: StoredPhoto, project_folder: Path | None) -> Path | None:
+    """Where the stored photo is now (the first of its places that is a file), or None."""
+    return next((c for c in photo_places(photo, project_folder) if c.is_file()), None)
+
+
+def missing_photos(photos: Iterable[StoredPhoto], project_folder: Path | None) -> list[StoredPhoto]:
+    """The photos found at none of their places: moved, renamed or deleted since they were stored."""
+    return [p for p in photos if found_at(p, project_folder) is None]
 
 
 def exif_time(path: Path) -> str | None:

@@ -20,7 +20,7 @@ from app.core.errors import ProjectError
 from app.core.project import engine as eng
 from app.core.project import rows
 from app.core.project.changes import Change, read_changes
-from app.core.project.photos import photo_places
+from app.core.project.photos import found_at
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -247,7 +247,7 @@ class Project:
 
     def photo_file(self, photo: StoredPhoto) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path."""
-        return next((c for c in photo_places(photo, self.location.folder) if c.is_file()), None)
+        return found_at(photo, self.location.folder)
 
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""
