@@ -175,8 +175,7 @@ class ProjectEdits(QObject):
 
     @property
     def by(self) -> str | None:
-        """Who the change log names: the inspector's name the app holds, else (None) the computer account."""
-        return self.projects.window.settings.inspector_name.strip() or None
+        return self.projects.window.settings.changes_by
 
     def _inspection(self, inspection_id: int) -> Inspection | None:
         view = self.projects.view

@@ -100,8 +100,9 @@ def _trend_pdf_job(target: str, path: Path, asset: Asset, trend: Trend, overwrit
     """The asset's trend PDF from the project as it is now (another inspector may have changed it since
     the window opened; a report and its change log must agree), else from the window's figures."""
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        asset = project.asset(asset.tag) or asset
-        trend = project.trend(asset.tag) if project.asset(asset.tag) is not None else trend
+        now = project.asset(asset.tag)
+        if now is not None:
+            asset, trend = now, project.trend(now.tag)
         changes = project.changes(asset.tag)
         name = project.location.display
     return [write_asset_pdf(path, asset, trend, name, overwrite=overwrite, changes=changes)]
@@ -116,8 +117,8 @@ def save_trend_pdf(
     replace: Callable[[QWidget | None, list[Path]], bool] = confirm_overwrite,
     done: Callable[[Path], None] | None = None,
 ) -> Worker | None:
-    """The trend window's Save PDF…: the asset's trend PDF (as Export project writes it, from the figures
-    the window shows) where the user says, by default beside the project file."""
+    """The trend window's Save PDF…: the asset's trend PDF (as Export project writes it, from the project
+    as it is when written) where the user says, by default beside the project file."""
     window = projects.window
     if projects.project is None:
         window.show_message("The project was closed; open it again to save its trend.", "warning")

@@ -313,7 +313,7 @@ class ProjectUi(QObject):
             and not (ask or ask_rerun_reviewed)(self.window, name, latest)
         ):
             return None
-        by = self.window.settings.inspector_name.strip() or None  # logged if a signed result is overturned
+        by = self.window.settings.changes_by  # logged if a signed result is overturned
         worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options, by)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
         worker.signals.failed.connect(

@@ -134,6 +134,11 @@ class AppSettings:
     def inspector_name(self, value: str) -> None:
         self._s.setValue("review/inspector", value.strip())
 
+    @property
+    def changes_by(self) -> str | None:
+        """Who a project's change log names: the inspector's name, else None (the computer's account)."""
+        return self.inspector_name or None
+
     # report header ----------------------------------------------------------------------------
     @property
     def report_header(self) -> ReportHeader:
