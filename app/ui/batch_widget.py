@@ -58,7 +58,6 @@ class BatchWidget(QWidget):
         self.continue_button.setVisible(False)
         self.continue_button.clicked.connect(self._continue)
         self._keep_rows = False
-        self._continued = False  # the batch running adds to a cancelled one's rows (Continue)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_csv_requested)
@@ -138,7 +137,6 @@ class BatchWidget(QWidget):
 
     def start(self, total: int) -> None:
         keep, self._keep_rows = self._keep_rows, False
-        self._continued = keep
         self.continue_button.setVisible(False)
         if keep:
             total += self._model.done_count
@@ -156,15 +154,15 @@ class BatchWidget(QWidget):
         self._update_status()
 
     def finish(self, message: str) -> None:
-        """The batch ended (`message`: how, with its counts); a continued batch is counted whole, as
-        the progress bar shows it, not only the part Continue ran."""
+        """The batch ended (`message`: how, then the run's counts); the counts said are the table's, as the
+        progress bar shows them: a continued batch whole, not only the part Continue ran."""
         self._status_timer.stop()
         self._update_status()
         self._fit_columns()
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(bool(self._model.rowCount()))
-        if self._continued and message.startswith("Batch "):
-            state, failed = message.split(":", 1)[0], self._model.failed_count
+        if message.startswith("Batch "):  # "<how>: n of total photos, k failed"; a reason may hold ": "
+            state, failed = message.rsplit(": ", 1)[0], self._model.failed_count
             message = f"{state}: {self._model.done_count} of {self._total} photos, {failed} failed"
         self.status_label.setText(message)
 
