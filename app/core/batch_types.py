@@ -143,9 +143,8 @@ class PhotoOutcome:
     result: PhotoResult | None = None
     photo: np.ndarray | None = None  # the decoded photo, with `result` only
     photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
-    outputs_kept: bool = (
-        False  # FAILED before writing: its files in the folder were in the way, kept as they were
-    )
+    # FAILED before writing: its files in the folder were in the way, kept as they were
+    outputs_kept: bool = False
 
 
 @dataclass(frozen=True)

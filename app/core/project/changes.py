@@ -66,8 +66,10 @@ def read_changes(conn: sa.Connection, asset_tag: str | None = None) -> list[Chan
     ]
 
 
-def inspection_subject(tag: str, date: _dt.date, inspector: str) -> str:
-    return f"inspection {tag} {date.isoformat()}" + (f" by {inspector}" if inspector else "")
+def inspection_subject(inspection: Mapping[str, Any]) -> str:
+    """ "inspection P-7 2023-05-02 by A. Müller" of an inspection row with its asset's tag as `asset`."""
+    who = f" by {inspection['inspector']}" if inspection["inspector"] else ""
+    return f"inspection {inspection['asset']} {inspection['date'].isoformat()}{who}"
 
 
 def correction_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
@@ -90,6 +92,12 @@ def asset_facts_text(before: Mapping[str, Any], fields: Mapping[str, str]) -> st
         for key, new in fields.items()
         if before[key] and before[key] != new
     )
+
+
+def removal_text(what: str, shares: Sequence[float | None]) -> str:
+    """ "removed with its 2 photos (corroded share mean …)": what was removed, and what it counted."""
+    figures = shares_text(shares)
+    return f"{what} ({figures})" if figures else what
 
 
 def shares_text(shares: Sequence[float | None]) -> str:

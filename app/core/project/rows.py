@@ -124,7 +124,7 @@ def _log_overturned_review(conn: sa.Connection, photo_id: int, entry: PhotoEntry
     p = T["photos"]
     photo = conn.execute(sa.select(p.c.inspection_id, p.c.path).where(p.c.id == photo_id)).one()
     before = _inspection_before(conn, photo.inspection_id)
-    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+    subject = changes.inspection_subject(before)
     new = entry.record.get("corroded_share")
     when = f" on {latest['reviewed_at'][:10]}" if latest["reviewed_at"] else ""
     what = (
@@ -175,7 +175,7 @@ def correct_inspection(
     conn.execute(i.update().where(i.c.id == inspection_id).values(**values))
     after = dict(asset=asset["tag"], date=date, inspector=inspector, notes=notes)
     if said := changes.correction_text(before, after):
-        subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+        subject = changes.inspection_subject(before)
         moved = before["asset"] if before["asset"] != asset["tag"] else None
         changes.log_change(
             conn, by, asset["tag"], subject, said, other_tag=moved, inspection_id=inspection_id
@@ -191,9 +191,9 @@ def remove_inspection(conn: sa.Connection, inspection_id: int, by: str | None = 
     asset_id = before["asset_id"]
     photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)
     count = len(conn.execute(photo_ids).all())
-    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
-    figures = changes.shares_text([row["corroded_share"] for row in _latest(conn, photo_ids)])
-    said = f"removed with its {counted(count, 'photo')}" + (f" ({figures})" if figures else "")
+    subject = changes.inspection_subject(before)
+    shares = [row["corroded_share"] for row in _latest(conn, photo_ids)]
+    said = changes.removal_text(f"removed with its {counted(count, 'photo')}", shares)
     changes.log_change(conn, by, before["asset"], subject, said, inspection_id=inspection_id)
     # children first: the foreign keys cascade too, but a server's or file's schema need not rely on it
     conn.execute(r.delete().where(r.c.photo_id.in_(photo_ids)))
@@ -215,10 +215,10 @@ def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> N
     if held == 1:
         raise ProjectError("It is the inspection's only photo: remove the inspection instead")
     before = _inspection_before(conn, inspection_id)
-    subject = changes.inspection_subject(before["asset"], before["date"], before["inspector"])
+    subject = changes.inspection_subject(before)
     name = PurePath(photo.path).name
-    figures = changes.shares_text([row["corroded_share"] for row in _latest(conn, [photo_id])])
-    said = f"photo {name} removed with its results" + (f" ({figures})" if figures else "")
+    shares = [row["corroded_share"] for row in _latest(conn, [photo_id])]
+    said = changes.removal_text(f"photo {name} removed with its results", shares)
     changes.log_change(conn, by, before["asset"], subject, said, inspection_id=inspection_id)
     conn.execute(r.delete().where(r.c.photo_id == photo_id))
     conn.execute(p.delete().where(p.c.id == photo_id))
