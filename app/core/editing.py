@@ -45,6 +45,15 @@ class Edit:
         return int(np.count_nonzero(self.before != self.after))
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """The map at one point of its undo history: the step on top of the stack (None: none) and, for an
+    empty stack, how many steps had fallen off it (after a drop the empty stack is no longer the start)."""
+
+    step: Edit | None
+    drops: int
+
+
 def _slices(box: Box) -> tuple[slice, slice]:
     return slice(box[0], box[2]), slice(box[1], box[3])
 
@@ -172,6 +181,7 @@ class LabelEditor:
         self._stroke_tool: tuple[int | None, float] = (None, 0.0)
         self._saved_at: Edit | None = None
         self._base_dropped = False  # an edit fell off the stack: the empty stack is no longer the start
+        self._drops = 0  # steps ever dropped off the stack, so an empty stack's checkpoint tells starts apart
 
     # -- figures -------------------------------------------------------------------------------
     @property
@@ -242,6 +252,7 @@ class LabelEditor:
         while self._undo_bytes > max_bytes and len(self._undo) > keep:
             self._undo_bytes -= self._undo.popleft().nbytes
             self._base_dropped = True
+            self._drops += 1
 
     def trim_undo(self, max_bytes: int) -> None:
         """Drop the oldest undo steps (and all redo steps) until the stack holds at most `max_bytes`, e.g.
@@ -291,6 +302,15 @@ class LabelEditor:
             return True
         top = self._undo[-1] if self._undo else None
         return top is not self._saved_at or (top is None and self._base_dropped)
+
+    def checkpoint(self) -> Checkpoint:
+        """A token for the map as it is now; `at(token)` says whether undo and redo have brought it back."""
+        top = self._undo[-1] if self._undo else None
+        return Checkpoint(top, self._drops if top is None else 0)
+
+    def at(self, token: Checkpoint) -> bool:
+        """The map is the one `token` was taken of (no stroke open, the same step on top of the stack)."""
+        return self._stroke is None and self.checkpoint() == token
 
     def mark_saved(self) -> None:
         self._end_open_stroke()

@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
 from app.core.analysis import PhotoFigures, PhotoResult, reassess
-from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
+from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point, count_delta
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
@@ -36,6 +36,11 @@ BACKGROUND_UNDO_BYTES = 16 * 1024 * 1024  # undo kept for each photo not on scre
 EDITED_AFTER_REVIEW = "Edited after the review: mark it reviewed again to sign it"
 
 
+def signature_back(review: ReviewState) -> str:
+    by = f" by {review.reviewed_by}" if review.reviewed_by else ""
+    return f"Back to the signed mask: the review{by} stands again"
+
+
 @dataclass(eq=False)
 class EditSession:
     """One photo's edited map (its editor), review state, and what was last saved."""
@@ -50,6 +55,30 @@ class EditSession:
     smart_photo: smart.SmartSelectPhoto | None = None  # smart select's working copy and seed, kept
     save_failed: bool = False
     figures: PhotoFigures | None = None  # as last shown for this map: a new batch row of the photo shows them
+    # the last signature and the map it signed: undo/redo back to that map brings the signature back
+    signed: tuple[Checkpoint, ReviewState] | None = None
+
+    def __post_init__(self) -> None:
+        if self.review.is_reviewed:
+            self.signed = (self.editor.checkpoint(), self.review)
+
+    def sign(self, review: ReviewState) -> None:
+        self.review = review
+        self.signed = (self.editor.checkpoint(), review)
+
+    def follow_signature(self) -> bool:
+        """Drop the signature when the map is no longer the one signed, take it back when undo or redo
+        returned to it; True when the review state changed."""
+        if self.signed is None:
+            return False
+        at_signed = self.editor.at(self.signed[0])
+        if self.review.is_reviewed and not at_signed:
+            self.review = ReviewState()
+            return True
+        if at_signed and self.review != self.signed[1]:
+            self.review = self.signed[1]
+            return True
+        return False
 
     @property
     def unsaved(self) -> bool:
@@ -237,7 +266,7 @@ class EditController(QObject):
         result = self.state.result
         if session is None or result is None:
             return None
-        session.review = ReviewState.reviewed_now(by, note, result.model_sha256)
+        session.sign(ReviewState.reviewed_now(by, note, result.model_sha256))
         self.session_changed.emit(session)
         return session
 
@@ -247,9 +276,11 @@ class EditController(QObject):
         if final:
             self._timer.stop()
             self._push_figures()
-            if session.review.is_reviewed and box is not None:
-                session.review = ReviewState()
-                self.message.emit(EDITED_AFTER_REVIEW, "warning")
+            if session.follow_signature():
+                if session.review.is_reviewed:
+                    self.message.emit(signature_back(session.review), "info")
+                else:
+                    self.message.emit(EDITED_AFTER_REVIEW, "warning")
                 self.session_changed.emit(session)
             self.edited.emit()
         elif not self._timer.isActive():

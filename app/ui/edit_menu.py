@@ -16,7 +16,7 @@ from app.core.analysis import as_signed
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
-from app.ui.edit_controller import EditController, EditSession
+from app.ui.edit_controller import EDITED_AFTER_REVIEW, EditController, EditSession
 from app.ui.edit_tools import (
     MAX_RADIUS,
     MIN_RADIUS,
@@ -257,6 +257,7 @@ class EditUi(QObject):
         e, w = self.edits, self.window
         e.edited.connect(self._update)
         e.session_changed.connect(self._update)
+        e.session_changed.connect(self._answer_review_warning)
         e.message.connect(
             lambda text, level: w.show_message(text, level) if level != "info" else w.show_status(text)
         )
@@ -267,6 +268,12 @@ class EditUi(QObject):
         w.controller.batch_row_ready.connect(self._row_follows_edits)  # after the window appends it
         w.controller.model_loaded.connect(lambda model: self.set_paint_classes(model.classes))
         w.controller.export_finished.connect(self.review.save_beside_exports)
+
+    def _answer_review_warning(self, session: EditSession | None) -> None:
+        """Signed again, or undo/redo back to the signed mask: the warning of an edit after it is answered."""
+        signed = session is not None and session.review.is_reviewed
+        if signed and self.window.banner.text == EDITED_AFTER_REVIEW:
+            self.window.banner.dismiss()
 
     # state --------------------------------------------------------------------------------------
     def _update(self, *_args) -> None:

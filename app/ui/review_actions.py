@@ -15,7 +15,7 @@ from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
 from app.core.text import counted
 from app.core.training_export import ReviewedPhoto, export_training_data
-from app.ui.edit_controller import EDITED_AFTER_REVIEW, EditController
+from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.export_folders import correction_search, export_folder
 from app.ui.host import WindowHost
@@ -78,8 +78,6 @@ class ReviewUi(QObject):
         self.window.settings.inspector_name = dialog.name
         session = self.edits.mark_reviewed(dialog.name, dialog.note)
         if session is not None:
-            if self.window.banner.text == EDITED_AFTER_REVIEW:  # signed again: the warning is answered
-                self.window.banner.dismiss()
             self.window.show_status(f"Marked reviewed by {dialog.name}; File ▸ Save corrected mask keeps it")
         self._update()
 

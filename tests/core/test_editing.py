@@ -217,6 +217,27 @@ def test_modified_follows_save_undo_and_redo():
     assert not editor.modified
 
 
+def test_a_checkpoint_is_reached_again_only_by_undo_and_redo_to_the_same_map():
+    editor = LabelEditor(_labels())
+    start = editor.checkpoint()
+    editor.stroke(STROKE, 4, 0)
+    signed = editor.checkpoint()
+    assert not editor.at(start) and editor.at(signed)
+    editor.undo()
+    assert editor.at(start) and not editor.at(signed)
+    editor.redo()
+    assert editor.at(signed)
+    editor.begin_stroke((60, 60), 4, 1)
+    assert not editor.at(signed)  # a stroke is open: the map is no longer the one signed
+    editor.end_stroke()
+    editor.undo()
+    editor.undo()
+    editor.stroke([(90, 20)], 4, 0)  # a new edit where the first one was
+    assert not editor.at(signed) and not editor.at(start)
+    editor.trim_undo(0)  # the stack is empty again, but after a drop it is not the start
+    assert not editor.at(start) and editor.at(editor.checkpoint())
+
+
 def test_trim_undo_keeps_the_map_and_drops_the_oldest_steps():
     editor = LabelEditor(_labels())
     for i in range(5):

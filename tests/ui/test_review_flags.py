@@ -74,6 +74,26 @@ def test_signing_again_after_an_edit_takes_the_banners_warning_away(qtbot, opene
     assert win.figures.review_label.text().startswith("✔ Reviewed by Ann Inspector")
 
 
+def test_undo_then_redo_back_to_the_signed_mask_brings_its_signature_back(qtbot, opened) -> None:
+    win, _path = opened
+    _paint(qtbot, win)
+    win.editing.edits.mark_reviewed("Ann Inspector")
+    signed = win.controller.state.review
+    win.editing.actions["undo"].trigger()  # the map is no longer the one signed: the signature goes
+    assert not win.controller.state.review.is_reviewed
+    assert win.banner.text.startswith("Edited after the review")
+    assert win.figures.review_label.text().startswith("⚠ Needs review")
+    win.editing.actions["redo"].trigger()  # the very map signed again: the same signature, not a new one
+    assert win.controller.state.review == signed
+    assert win.figures.review_label.text().startswith("✔ Reviewed by Ann Inspector")
+    assert win.banner.text == ""  # the "edited after the review" warning is answered
+    assert "review by Ann Inspector stands again" in win.statusBar().currentMessage()
+    win.editing.actions["undo"].trigger()
+    _paint(qtbot, win, "background")  # another edit where the signed one was: nothing brings it back
+    assert not win.editing.actions["redo"].isEnabled()
+    assert not win.controller.state.review.is_reviewed
+
+
 def test_a_smart_select_click_without_a_box_changes_nothing_and_says_what_to_do(qtbot, opened) -> None:
     win, _path = opened
     before = win.controller.result.labels.copy()
