@@ -348,10 +348,16 @@ class ProjectUi(QObject):
         return self.window.controller.pool.start(worker)
 
     def _on_relocated(self, found: int, folder: Path) -> None:
-        self.panel.refresh()
+        self.panel.refresh(then=(lambda _view: self._open_picked_if_none()) if found else None)
         said = f"{counted(found, 'moved photo')} found again in {safe_path(folder)}"
         self.window.show_message(said, "info")
         self.photos_relocated.emit(found)
+
+    def _open_picked_if_none(self) -> None:
+        """The photo picked in the tree was not found when picked: now that photos were found, open it."""
+        photo_id = self.panel.current_photo()
+        if photo_id is not None and self.window.controller.current is None:
+            self.show_stored_photo(photo_id)
 
     def show_trend(self, tag: str) -> Worker | None:
         """Read the project again on a worker, then show the asset's trend in its own window

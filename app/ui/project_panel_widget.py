@@ -323,6 +323,11 @@ class ProjectPanelWidget(QWidget):
         kind, key = self._picked()
         return key if kind == "inspection" else None  # type: ignore[return-value]
 
+    def current_photo(self) -> int | None:
+        """The id of the stored photo picked in the tree, or None."""
+        kind, key = self._picked()
+        return key if kind == "photo" else None  # type: ignore[return-value]
+
     def _emit_for_picked(self, signals: dict) -> None:
         kind, key = self._picked()
         if kind in signals:

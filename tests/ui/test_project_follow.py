@@ -46,16 +46,24 @@ def test_stepping_to_the_next_photo_picks_it_in_the_tree(qtbot, project_window, 
     assert not panel.remove_button.isEnabled()
 
 
-def test_a_stored_photo_whose_file_is_gone_clears_the_photo_on_screen(qtbot, project_window) -> None:  # noqa: F811
+def test_a_stored_photo_whose_file_is_gone_clears_the_photo_on_screen_and_opens_when_found(
+    qtbot,
+    project_window,  # noqa: F811
+) -> None:
     win, target = project_window
     _pick(qtbot, win, 0, 0)
     gone = target.parent / "insp0" / "photo_002.png"
     gone.rename(gone.with_name("moved.png"))
     item = win.projects.panel.tree.topLevelItem(0).child(0).child(2)
+    picked = item.data(0, ROLE)[:2]
     win.projects.panel.tree.setCurrentItem(item)
     qtbot.waitUntil(lambda: "is not at" in win.banner.text, timeout=TIMEOUT_MS)
     assert win.controller.current is None and win.windowTitle() == "photo_002.png (not found) – Corroscope"
     assert "photo_002.png is not at" in win.banner.text and "Find moved photos" in win.banner.text
+    with qtbot.waitSignal(win.controller.photo_analyzed, timeout=TIMEOUT_MS):  # found: the picked photo opens
+        win.projects.relocate(gone.parent)
+    assert win.controller.current.path == gone.with_name("moved.png")
+    assert win.windowTitle().startswith("moved.png") and _picked(win) == picked
 
 
 def test_reload_marks_photos_whose_files_are_gone_and_finding_them_clears_the_mark(
