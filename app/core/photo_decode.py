@@ -26,15 +26,14 @@ from app.core.photos import (
     _PIL_DECODE_ERRORS,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
-    _apply_orientation,
     _corrupt,
     _decode_pil,
     _open_pil,
-    _pil_to_rgb8,
     _read,
     open_checked,
     pillow_notes,
 )
+from app.core.pixel_formats import apply_orientation, pil_to_rgb8
 
 SCALES = (8, 4, 2)  # libjpeg's DCT scalings used (1/8, 1/4, 1/2)
 # The reduced view is at least this many times the network's input per side: the area shrink to the
@@ -137,7 +136,7 @@ class PhotoDecode:
             with pillow_notes(self.path):
                 img.draft("RGB", (head.width // k, head.height // k))
                 img.load()
-                rgb = _pil_to_rgb8(img)
+                rgb = pil_to_rgb8(img)
         except _PIL_DECODE_ERRORS as exc:
             self.close()
             raise _corrupt(self.path, exc) from exc
@@ -148,7 +147,7 @@ class PhotoDecode:
         if rgb.shape[:2] != want:  # not scaled as asked (a safeguard, never seen): the full photo
             self.scale = 1
             return self.full()
-        return _apply_orientation(rgb, head.orientation)
+        return apply_orientation(rgb, head.orientation)
 
     def _decode_full(self) -> None:
         head = self._head
@@ -159,7 +158,7 @@ class PhotoDecode:
                 if fresh is None:
                     raise ImageReadError(f"{self.path}: cannot decode this JPEG image")
                 arr = _decode_pil(fresh, self.path, 1)
-            self._full = _apply_orientation(arr, head.orientation)
+            self._full = apply_orientation(arr, head.orientation)
         except MemoryError:
             w, h = head.width, head.height
             self._error = ImageReadError(f"{self.path}: not enough memory to decode a {w}x{h} image")

@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from app.core.editing import Edit, LabelEditor, polygon_mask, region_mask
+from app.core.edit_masks import polygon_mask, region_mask
+from app.core.editing import Edit, LabelEditor
 from app.core.palette import DEFAULT_CLASSES
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe

@@ -35,7 +35,7 @@ MUTATIONS = [
         if arr is None:
             raise ImageReadError(f"{path}: not an image Corroscope can read")
         _check_pixels(path, arr.shape[1], arr.shape[0], max_pixels)
-        return _to_rgb8(arr, bgr=True)
+        return to_rgb8(arr, bgr=True)
     head = _header(img)""",
         "tests/reliability/test_bad_inputs.py -k bomb",
     ),
