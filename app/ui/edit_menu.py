@@ -16,7 +16,8 @@ from app.core.analysis import as_signed
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
-from app.ui.edit_controller import EDITED_AFTER_REVIEW, EditController, EditSession
+from app.ui.edit_controller import EditController
+from app.ui.edit_session import EDITED_AFTER_REVIEW, EditSession
 from app.ui.edit_tools import (
     MAX_RADIUS,
     MIN_RADIUS,
