@@ -211,7 +211,7 @@ class ProjectUi(QObject):
         dialog = AddInspectionDialog(
             tags,
             settings.last_folder,
-            inspector=settings.inspector_name,
+            inspector=settings.inspection_inspector,
             batch_photos=batch,
             current_tag=self.panel.current_asset(),
         )
@@ -224,7 +224,7 @@ class ProjectUi(QObject):
 
     def _remember_inspector(self, request: InspectionRequest) -> None:
         if request.inspector:
-            self.window.settings.inspector_name = request.inspector
+            self.window.settings.inspection_inspector = request.inspector
 
     def add_inspection(self, request: InspectionRequest) -> Worker | None:
         model = self.window.controller.model

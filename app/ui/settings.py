@@ -135,6 +135,16 @@ class AppSettings:
         self._s.setValue("review/inspector", value.strip())
 
     @property
+    def inspection_inspector(self) -> str:
+        """The inspector last typed for a new inspection (else the reviewer's name); kept apart from
+        `inspector_name`, so recording a colleague's inspection never changes who signs reviews."""
+        return self._str("project/inspector", "").strip() or self.inspector_name
+
+    @inspection_inspector.setter
+    def inspection_inspector(self, value: str) -> None:
+        self._s.setValue("project/inspector", value.strip())
+
+    @property
     def changes_by(self) -> str | None:
         """Who a project's change log names: the inspector's name, else None (the computer's account)."""
         return self.inspector_name or None

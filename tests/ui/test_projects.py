@@ -261,13 +261,20 @@ def test_the_photos_column_header_is_not_clipped(qtbot, project_window) -> None:
     assert header.sectionViewportPosition(1) + header.sectionSize(1) <= header.viewport().width()
 
 
-def test_add_inspection_prefills_the_inspector_name_the_app_holds(project_window) -> None:
+def test_add_inspection_prefills_the_last_inspector_typed_and_never_changes_who_signs(project_window) -> None:
     win, _target = project_window
-    win.settings.inspector_name = "Dana Inspector"
+    assert win.settings.inspector_name == ""  # the fixture's inspections by "inspector 0" and "inspector 1"
+    win.settings.inspector_name = "Dana Inspector"  # who signs reviews at this computer
+    win.projects.panel.add_button.click()
+    dialog = win.projects.dialogs[-1]
+    assert dialog.inspector.text() == "inspector 1"
+    dialog.reject()
+    win.settings.inspection_inspector = ""  # none typed yet: the reviewer's name is offered
     win.projects.panel.add_button.click()
     dialog = win.projects.dialogs[-1]
     assert dialog.inspector.text() == "Dana Inspector"
     dialog.reject()
+    assert win.settings.inspector_name == "Dana Inspector"
 
 
 def test_a_server_project_connects_in_the_background_and_a_silent_server_is_reported(
