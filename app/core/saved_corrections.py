@@ -35,17 +35,32 @@ def default_results_folder(photo_folder: Path | None, home: Path | None = None) 
     return beside
 
 
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def corrected_masks(folders: Iterable[Path], stem: str, suffix: str) -> list[Path]:
+    """Every saved correction of `stem` of one kind (`suffix`) in `folders`, the newest saved first (a tie
+    keeps the folders' order)."""
+    folders = list(dict.fromkeys(Path(f) for f in folders))
+    found = [f / f"{safe_stem(stem)}{suffix}" for f in folders]
+    found = [p for p in found if p.is_file()]
+    return sorted(found, key=lambda p: -_mtime_ns(p))  # sorted() is stable: ties keep the folder order
+
+
 def find_corrected_mask(
     folders: Iterable[Path], stem: str, suffixes: tuple[str, ...] = (REVIEWED_SUFFIX, EDITED_SUFFIX)
 ) -> Path | None:
-    """The first saved correction of `stem` in `folders`: a signed one before an unsigned edit (or only
-    the kinds `suffixes` names, in that order)."""
-    folders = list(dict.fromkeys(Path(f) for f in folders))
+    """The saved correction of `stem` in `folders`: a signed one before an unsigned edit (or only the kinds
+    `suffixes` names, in that order), the newest saved of a kind where several folders hold one."""
+    folders = list(folders)
     for suffix in suffixes:
-        for folder in folders:
-            candidate = folder / f"{safe_stem(stem)}{suffix}"
-            if candidate.is_file():
-                return candidate
+        found = corrected_masks(folders, stem, suffix)
+        if found:
+            return found[0]
     return None
 
 
@@ -64,6 +79,12 @@ class CorrectionSearch:
 
     def find(self, photo: Path) -> Path | None:
         return find_corrected_mask(self.folders(photo), Path(photo).stem)
+
+    def newer_edit(self, photo: Path, chosen: Path) -> Path | None:
+        """An unsigned edit of the photo saved after `chosen` (a signed mask, which `find` prefers), so the
+        window can say the newer work is there rather than hide it."""
+        edits = corrected_masks(self.folders(photo), Path(photo).stem, EDITED_SUFFIX)
+        return edits[0] if edits and _mtime_ns(edits[0]) > _mtime_ns(chosen) else None
 
     def find_signed(self, photo: Path) -> Path | None:
         """The photo's saved signed correction only (`<stem>_mask.reviewed.png`): an edit is no review."""

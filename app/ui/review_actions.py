@@ -51,6 +51,7 @@ class ReviewUi(QObject):
         self.window = window
         self.edits = edits
         self._update = on_change
+        self._newer_edits: dict[Path, Path | None] = {}  # a signed mask opened: the newer edit beside it
         edits.mask_opened.connect(self._on_mask_opened)
         edits.session_changed.connect(self._drop_stale_notice)
         edits.edited.connect(self._drop_stale_notice)
@@ -179,16 +180,24 @@ class ReviewUi(QObject):
         path = item.result.path
         if path in self.edits.sessions:
             return
-        found = correction_search(self.window.settings).find(path)
+        search = correction_search(self.window.settings)
+        found = search.find(path)
         if found is not None:
+            self._newer_edits[found] = search.newer_edit(path, found)
             self.edits.open_reviewed_mask(found)
 
     def _on_mask_opened(self, path: Path, review: ReviewState) -> None:
-        """Say which saved correction the figures now come from, with its full path."""
+        """Say which saved correction the figures now come from, with its full path, and where a newer
+        unsigned edit of the photo is when the signed mask was opened before it."""
         if is_signed(review):
             text = f"Opened the reviewed mask {path} (reviewed by {signature_text(review)})"
         else:
             text = f"Opened the edited mask {path}: edited, not reviewed (Edit ▸ Mark reviewed… signs it)"
+        newer = self._newer_edits.pop(path, None)
+        if newer is not None:
+            text += f". A newer unsigned edit is at {newer} (File ▸ Open corrected mask… opens it)"
+            self.window.show_message(text, "warning")
+            return
         self.window.show_message(text, "info")
 
     def revert(self) -> None:

@@ -4,6 +4,7 @@ takes its figures from it (the window's batch) with the review in the record and
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,34 @@ def test_a_signed_correction_is_found_before_an_edit_in_any_of_the_folders(tmp_p
     assert search.find(photo) == signed and search.find_signed(photo) == signed
     # a folder remembered for another photo folder is not searched for this one
     assert CorrectionSearch(((tmp_path / "other", elsewhere),)).folders(photo)[1] != elsewhere
+
+
+def test_of_several_signed_corrections_the_newest_saved_is_found_and_a_newer_edit_is_named(
+    tmp_path: Path,
+) -> None:
+    photo = _photo(tmp_path / "site", "p1.png", 1)
+    results, elsewhere = tmp_path / "site results", tmp_path / "exports"
+    results.mkdir()
+    elsewhere.mkdir()
+    search = CorrectionSearch(((photo.parent, elsewhere),), home=tmp_path / "home")
+    labels = np.zeros((64, 80), np.uint8)
+    old = write_reviewed_mask(
+        results / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Ann")
+    )
+    new = write_reviewed_mask(
+        elsewhere / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Bo")
+    )
+    os.utime(old, ns=(1_000_000_000, 1_000_000_000))
+    os.utime(new, ns=(2_000_000_000, 2_000_000_000))
+    assert search.find(photo) == new == search.find_signed(photo), "not the first folder's: the newest"
+    os.utime(old, ns=(3_000_000_000, 3_000_000_000))
+    assert search.find(photo) == old
+    assert search.newer_edit(photo, old) is None
+    edit = write_reviewed_mask(photo.parent / "p1_mask.edited.png", labels)
+    assert search.find(photo) == old, "a signed mask is still preferred to an unsigned edit"
+    assert search.newer_edit(photo, old) == edit
+    os.utime(edit, ns=(2_500_000_000, 2_500_000_000))
+    assert search.newer_edit(photo, old) is None
 
 
 def test_a_batch_with_a_correction_search_takes_the_signed_masks_figures(

@@ -4,6 +4,7 @@ correction where the user will find it (`<photo folder> results`), named by whet
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,24 @@ def test_reopening_a_photo_finds_its_edited_mask_and_says_so(qtbot, opened, monk
     assert np.array_equal(win.controller.result.labels, edited)
     assert f"Opened the edited mask {written}: edited, not reviewed" in win.banner.text
     assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
+
+
+def test_reopening_opens_the_signed_mask_and_names_a_newer_unsigned_edit(qtbot, opened, monkeypatch) -> None:
+    win, path = opened
+    _paint(qtbot, win)
+    win.editing.edits.mark_reviewed("Bo")
+    signed_labels = win.controller.result.labels.copy()
+    _proposed, signed = _save_with_dialog(qtbot, win, monkeypatch)
+    _paint(qtbot, win, "background")  # edited after the review, saved unsigned beside it
+    _proposed, edited = _save_with_dialog(qtbot, win, monkeypatch)
+    assert edited.name.endswith("_mask.edited.png")
+    os.utime(signed, ns=(1_000_000_000, 1_000_000_000))  # the signed one surely older
+    win.editing.edits.sessions.clear()  # as in a new run of the app
+    with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, win, path)
+    assert np.array_equal(win.controller.result.labels, signed_labels)
+    assert f"Opened the reviewed mask {signed}" in win.banner.text
+    assert f"A newer unsigned edit is at {edited}" in win.banner.text and win.banner.level == "warning"
 
 
 def test_a_save_that_ends_at_once_still_says_so_and_reaches_the_project(qtbot, opened, monkeypatch) -> None:
