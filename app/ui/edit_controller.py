@@ -23,7 +23,7 @@ from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.ui.controller import AnalyzedPhoto, AppController
-from app.ui.edit_session import EDITED_AFTER_REVIEW, EditSession, signature_back
+from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSession, signature_back
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.saved_masks import record_of, review_of_mask
@@ -219,7 +219,8 @@ class EditController(QObject):
                 if session.review.is_reviewed:
                     self.message.emit(signature_back(session.review), "info")
                 else:
-                    self.message.emit(EDITED_AFTER_REVIEW, "warning")
+                    undone = session.signature_redoable()
+                    self.message.emit(UNDONE_PAST_REVIEW if undone else EDITED_AFTER_REVIEW, "warning")
                 self.session_changed.emit(session)
             self.edited.emit()
         elif not self._timer.isActive():

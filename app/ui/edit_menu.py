@@ -17,7 +17,7 @@ from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
 from app.ui.edit_controller import EditController
-from app.ui.edit_session import EDITED_AFTER_REVIEW, EditSession
+from app.ui.edit_session import REVIEW_GONE, EditSession
 from app.ui.edit_tools import (
     MAX_RADIUS,
     MIN_RADIUS,
@@ -273,7 +273,7 @@ class EditUi(QObject):
     def _answer_review_warning(self, session: EditSession | None) -> None:
         """Signed again, or undo/redo back to the signed mask: the warning of an edit after it is answered."""
         signed = session is not None and session.review.is_reviewed
-        if signed and self.window.banner.text == EDITED_AFTER_REVIEW:
+        if signed and self.window.banner.text in REVIEW_GONE:
             self.window.banner.dismiss()
 
     # state --------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from app.core.editing import Checkpoint, LabelEditor
 from app.core.reviewed import ReviewState
 
 EDITED_AFTER_REVIEW = "Edited after the review: mark it reviewed again to sign it"
+UNDONE_PAST_REVIEW = "Undone past the review: it no longer applies (Redo brings the signed mask back, signed)"
+REVIEW_GONE = (EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW)  # the warnings a signature coming back answers
 
 
 def signature_back(review: ReviewState) -> str:
@@ -46,6 +48,10 @@ class EditSession:
     def sign(self, review: ReviewState) -> None:
         self.review = review
         self.signed = (self.editor.checkpoint(), review)
+
+    def signature_redoable(self) -> bool:
+        """The signed map is ahead in the redo stack (an undo took the signature away)."""
+        return self.signed is not None and not self.review.is_reviewed and self.editor.can_redo
 
     def follow_signature(self) -> bool:
         """Drop the signature when the map is no longer the one signed, take it back when undo or redo

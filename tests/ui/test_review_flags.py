@@ -82,7 +82,7 @@ def test_undo_then_redo_back_to_the_signed_mask_brings_its_signature_back(qtbot,
     signed = win.controller.state.review
     win.editing.actions["undo"].trigger()  # the map is no longer the one signed: the signature goes
     assert not win.controller.state.review.is_reviewed
-    assert win.banner.text.startswith("Edited after the review")
+    assert win.banner.text.startswith("Undone past the review: it no longer applies (Redo brings")
     assert win.figures.review_label.text().startswith("⚠ Needs review")
     win.editing.actions["redo"].trigger()  # the very map signed again: the same signature, not a new one
     assert win.controller.state.review == signed
