@@ -156,27 +156,29 @@ def _write_outputs(
     replace: bool,
     identity: PhotoIdentity | None,
 ) -> PhotoRecord:
-    """Every output, then the sealed record naming the photo and proving each file (written last)."""
+    """Every output, then the sealed record naming the photo and proving each file (written last). They
+    land together (`files.staged`): a failure part-way (a full disk) leaves the photo's earlier outputs
+    whole. Earlier outputs of ours this run does not write again (a PDF, an overlay of another format)
+    go, so nothing in the folder contradicts the new record."""
     json_path = targets[exporters.JSON_KIND]
     source = item.source or ownership.source_key(item.path)
     record = data.record if isinstance(data.record, PhotoRecord) else PhotoRecord(data.record or {})
     pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
     outlock.note_pending(json_path.parent, pending)
     others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
-    with files.temp_tag(item.temp_tag):
-        _write_or_undo(others, data, replace)
+    superseded = ownership.superseded_outputs(json_path, source, targets.values()) if replace else []
+    with files.temp_tag(item.temp_tag), files.staged():
+        for kind, path in others.items():
+            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
         try:
-            try:
-                proofs = {p.name: ownership.file_proof(p) for p in others.values()}
-            except OSError as exc:
-                raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
-            record = record.for_batch(source, proofs, identity).seal()
-            final = dataclasses.replace(data, record=record)
-            record_target = {exporters.JSON_KIND: json_path}
-            exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
-        except BaseException:  # no record proves them ours: they must not stay in the way
-            _remove(others.values())
-            raise
+            proofs = {p.name: ownership.file_proof(files.staged_file(p)) for p in others.values()}
+        except OSError as exc:
+            raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
+        record = record.for_batch(source, proofs, identity).seal()
+        final = dataclasses.replace(data, record=record)
+        record_target = {exporters.JSON_KIND: json_path}
+        exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+    _remove(superseded)
     return record
 
 
@@ -184,16 +186,3 @@ def _remove(paths: Iterable[Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _write_or_undo(targets: dict[str, Path], data: exporters.ExportInput, replace: bool) -> None:
-    """Write each output; when one fails, remove those written before it: they are ours, and a photo
-    without its record must not leave files that no record proves ours (a full disk, say)."""
-    written: list[Path] = []
-    try:
-        for kind, path in targets.items():
-            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
-            written.append(path)
-    except BaseException:
-        _remove(written)
-        raise

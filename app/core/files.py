@@ -32,6 +32,10 @@ _UMASK_LOCK = threading.Lock()
 # The tag of the batch run writing now (see `temp_tag`); empty outside a batch.
 _TEMP_TAG: contextvars.ContextVar[str] = contextvars.ContextVar("corroscope_temp_tag", default="")
 TEMP_SUFFIX = ".part"
+# Inside `staged()`: each target written so far -> (its temp file, whether it may replace a file).
+_STAGED: contextvars.ContextVar[dict[Path, tuple[str, bool]] | None] = contextvars.ContextVar(
+    "corroscope_staged", default=None
+)
 
 
 @contextlib.contextmanager
@@ -43,6 +47,41 @@ def temp_tag(tag: str) -> Iterator[None]:
         yield
     finally:
         _TEMP_TAG.reset(reset)
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[None]:
+    """Atomic writes inside wait as temp files and land together when the block ends without an error,
+    so a set of files (a photo's outputs) is replaced whole or not at all: a full disk part-way leaves
+    every earlier file as it was. On an error the temp files go."""
+    pending: dict[Path, tuple[str, bool]] = {}
+    reset = _STAGED.set(pending)
+    try:
+        yield
+        _STAGED.reset(reset)
+        reset = None
+        for path, (_tmp, overwrite) in pending.items():
+            if not overwrite and os.path.lexists(path):  # appeared meanwhile: still not ours to replace
+                raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+        for path, (tmp, _overwrite) in list(pending.items()):
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+            del pending[path]
+    finally:
+        if reset is not None:
+            _STAGED.reset(reset)
+        for tmp, _overwrite in pending.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def staged_file(path: str | os.PathLike[str]) -> Path:
+    """Where what was written to `path` inside `staged()` waits until it lands (else `path` itself)."""
+    pending = _STAGED.get()
+    entry = None if pending is None else pending.get(Path(path))
+    return Path(entry[0]) if entry is not None else Path(path)
 
 
 @functools.cache
@@ -86,6 +125,13 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = False) -> Itera
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        pending = _STAGED.get()
+        if pending is not None:  # lands with the rest of the set when `staged()` ends
+            earlier = pending.pop(path, None)
+            if earlier is not None:
+                os.unlink(earlier[0])
+            pending[path], tmp = (tmp, overwrite), None
+            return
         if not overwrite and os.path.lexists(path):  # appeared while we wrote: still not ours to replace
             raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
         os.replace(tmp, path)

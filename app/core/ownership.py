@@ -45,6 +45,22 @@ def proof_holds(path: Path, proof: Any) -> bool:
         return False
 
 
+def superseded_outputs(json_path: Path, source: str, targets: Iterable[Path]) -> list[Path]:
+    """The files the photo's earlier record (at `json_path`, of the photo `source`) proves ours that are
+    not among `targets`: a new set of outputs leaves them contradicting it. A file changed since is not
+    listed (not ours to remove)."""
+    record, _problem = read_record(json_path)
+    if record is None or record.source != source:
+        return []
+    proofs = record.get("files")
+    if not isinstance(proofs, dict):
+        return []
+    keep = {Path(t).name for t in targets}
+    found = [(json_path.parent / name, proof) for name, proof in proofs.items() if isinstance(name, str)]
+    found = [(p, proof) for p, proof in found if p.parent == json_path.parent and p.name not in keep]
+    return [p for p, proof in found if proof_holds(p, proof)]
+
+
 def read_record(path: Path) -> tuple[PhotoRecord | None, str | None]:
     """(record, None) for a sealed record of ours; (None, None) when there is no file; (None, why) for a
     file there that is not a record of ours (unreadable, edited by hand, another schema or program)."""

@@ -105,7 +105,7 @@ def test_leftovers_of_an_interrupted_photo_are_replaced_on_resume(
     (photo,) = _photos(tmp_path / "in", 1)
     out = tmp_path / "out"
     outs = output_paths(out, photo.stem)
-    die_while_writing("overlay", tiny_model_path, [photo], out)  # killed after the mask, before the JSON
+    die_while_writing("landing:_overlay.png", tiny_model_path, [photo], out)  # the mask landed, no JSON
     assert outs.mask.exists() and not outs.json.exists()
     assert len(list(out.glob(".pipe_00_overlay.png.*.part"))) == 1
     (out / ".notes.abc123.part").write_bytes(b"a file of the user's")  # named like a temp file
@@ -113,6 +113,18 @@ def test_leftovers_of_an_interrupted_photo_are_replaced_on_resume(
     assert summary.done == (photo,)
     assert read_image(outs.mask).shape == (48, 64, 3)
     assert [p.name for p in out.glob(".*.part")] == [".notes.abc123.part"]  # only our temp file went
+
+
+def test_a_photo_killed_while_writing_leaves_only_temp_files_which_resume_removes(
+    tmp_path: Path, tiny_model: SegmentationModel, tiny_model_path: Path
+) -> None:
+    (photo,) = _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    die_while_writing("overlay", tiny_model_path, [photo], out)  # outputs land together: none landed
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []
+    assert len(list(out.glob(".pipe_00_mask.png.*.part"))) == 1
+    assert run_batch(tiny_model, [photo], out).done == (photo,)
+    assert list(out.glob(".*.part")) == []
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: SegmentationModel) -> None:

@@ -2,7 +2,10 @@
 
 `die_while_writing(kind, ...)` runs `run_batch` in a fresh process whose `kind` exporter opens its temp
 file, writes half of it and then ends the process with `os._exit` (no cleanup, no lock released, like a
-kill): the outputs written before it stay, its temp file and the folder's lock file stay.
+kill): the outputs written before it wait as temp files (a photo's outputs land together), and they, its
+temp file and the folder's lock file stay. `kind` "landing:SUFFIX" dies instead while the first photo's
+outputs land, just before the file ending in SUFFIX: those landed before it are files of ours that no
+record proves yet.
 """
 
 from __future__ import annotations
@@ -38,7 +41,17 @@ def _main(kind: str, model_path: str, mode: str, out: str, *photos: str) -> None
             fh.flush()
             os._exit(DIED)
 
-    exporters.register(dataclasses.replace(exporters.get(kind), write=die))
+    if kind.startswith("landing:"):
+        suffix, landing = kind.split(":", 1)[1], os.replace
+
+        def replace_or_die(src, dst) -> None:
+            if str(dst).endswith(suffix):
+                os._exit(DIED)
+            landing(src, dst)
+
+        os.replace = replace_or_die  # this process only
+    else:
+        exporters.register(dataclasses.replace(exporters.get(kind), write=die))
     model = SegmentationModel.load(Path(model_path), device="cpu")
     run_batch(
         model, [Path(p) for p in photos], Path(out), BatchOptions(inference=InferenceOptions(mode=mode))

@@ -287,6 +287,13 @@ MUTATIONS += [
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give the mode a plain open() would
+        pending = _STAGED.get()
+        if pending is not None:  # lands with the rest of the set when `staged()` ends
+            earlier = pending.pop(path, None)
+            if earlier is not None:
+                os.unlink(earlier[0])
+            pending[path], tmp = (tmp, overwrite), None
+            return
         if not overwrite and os.path.lexists(path):  # appeared while we wrote: still not ours to replace
             raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
         os.replace(tmp, path)
@@ -401,6 +408,13 @@ MUTATIONS += [
         "    rows = max(1, _STRIP_PIXELS // max(1, mask.shape[1]))\n",
         "    rows = max(1, mask.shape[0])\n",
         "tests/reliability/test_big_photos.py -k corroded",
+    ),
+    (
+        "batch: a photo's outputs land one by one (a full disk part-way leaves a mixed set)",
+        "app/core/batch_photo.py",
+        "    with files.temp_tag(item.temp_tag), files.staged():\n",
+        "    with files.temp_tag(item.temp_tag):\n",
+        "tests/core/test_batch_replace.py",
     ),
 ]
 

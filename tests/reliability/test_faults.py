@@ -267,14 +267,16 @@ def test_stale_temp_files_of_a_killed_run_are_cleaned_and_never_read(
 ) -> None:
     out = tmp_path / "out"
     stem = output_stems(photos)[photos[0]]
-    # a real kill during the JSON write: the PNGs whole, the JSON only as a temp file of that run
+    # a real kill during the JSON write: the PNGs and the JSON only as temp files of that run (a photo's
+    # outputs land together)
     die_while_writing("json", model_path, photos, out)
-    assert len(list(out.glob(f".{stem}.json.*.part"))) == 1 and (out / f"{stem}_mask.png").exists()
+    assert len(list(out.glob(f".{stem}.json.*.part"))) == 1 and not (out / f"{stem}_mask.png").exists()
+    assert len(list(out.glob(f".{stem}_mask.png.*.part"))) == 1
     (out / f".{stem}.json.x1y2.part").write_text('{"model_sha256": "trunc')  # named like ours, not ours
     summary = run_batch(model, photos, out)
     assert summary.ok and photos[0] in summary.done
     assert read_csv(summary.csv_path) == reference
     assert [p.name for p in out.glob(".*.part")] == [f".{stem}.json.x1y2.part"]
-    mask = read_image(out / f"{stem}_mask.png")  # the leftover was replaced by a real mask
+    mask = read_image(out / f"{stem}_mask.png")  # a real mask, not the half-written temp file
     colours = {tuple(c) for c in mask.reshape(-1, 3)}
     assert colours <= {c.color for c in model.classes}

@@ -193,7 +193,7 @@ def test_two_models_into_one_folder_never_mix_and_a_dead_runs_lock_is_taken_over
 ) -> None:
     photos = small_photos(tmp_path / "in", 6)
     out = tmp_path / "out"
-    die_while_writing("overlay", model_path, photos, out)  # run A killed: its lock file stays
+    die_while_writing("landing:_overlay.png", model_path, photos, out)  # run A killed: its lock file stays
     assert (out / LOCK_NAME).exists()
     other = channel_model(tmp_path / "other.onnx", sharpness=5.0)
     done = run_cli(*_analyze(tmp_path / "in", out=out, model=other))  # run B: another model
