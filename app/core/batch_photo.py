@@ -125,7 +125,8 @@ def _analyse_and_write(
     result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
     record = PhotoRecord.from_result(result, names if targets else None, options.input_folders)
-    record = record.with_review(reviewed.review, reviewed.mask_path)
+    record = record.with_review(reviewed.review, reviewed.mask_path, mask_sha256=reviewed.mask_sha256)
+    record = record.with_figure_options(options.figure_options())
     if targets:
         data = exporters.ExportInput(
             result,

@@ -87,9 +87,9 @@ def _check_existing(
     mode = options.inference.mode.value
     if problem is not None:
         return _replace(item, blocked=f"{json_path.name} {problem}{ownership.KEPT}")
-    if record is not None and record.source != item.source:
+    if record is not None and record.source != item.source:  # intact results of ours: its row stays too
         why = f"{json_path.name} holds the results of another photo ({record['file']}){ownership.KEPT}"
-        return _replace(item, blocked=why)
+        return _replace(item, blocked=why, blocked_ours=True)
     if record is not None and record.run != (model.sha256, mode):
         why = (
             f"{json_path.name} holds results of another model or mode; "
@@ -104,7 +104,17 @@ def _check_existing(
     if foreign is not None:
         return _replace(item, blocked=foreign)
     mask = review_source.find_mask(options.mask_source, item.path, targets.get("mask"))
-    same_figures = record is not None and record.same_figures(mask)  # else: redo it
+    if mask is None and record is not None and record.reviewed_mask is not None:
+        why = (
+            f"{json_path.name} holds figures from the corrected mask {record.reviewed_mask}, which this run "
+            "does not read; give its folder again (--reviewed-masks) or ask to overwrite (--overwrite) "
+            "to replace them with the model's"
+        )
+        return _replace(item, blocked=why, blocked_ours=True)
+    figure_options = options.figure_options()
+    same_figures = record is not None and record.same_figures(
+        mask, review_source.mask_sha256(mask), figure_options
+    )
     changed = same_figures and _photo_changed(record, item.path)
     if same_figures and not changed and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)

@@ -103,7 +103,9 @@ def write_run_record(
         return foreign
     try:
         facts = plan.model_facts()
-        record = run_record(csv_path, rows, columns, facts, options.to_json(), options.input_folders)
+        given = [Path(f).absolute() for f in options.input_folders]
+        folders = list(dict.fromkeys([*given, *results_table.earlier_input_folders(target)]))
+        record = run_record(csv_path, rows, columns, facts, options.to_json(), folders)
         write_run_json(target, record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:
         log.error("%s: %s", target, exc)

@@ -69,6 +69,20 @@ class BatchOptions:
         """Where a photo's figures-giving mask is looked for (see `review_source.find_mask`)."""
         return self.reviewed_masks if self.reviewed_masks is not None else self.corrections
 
+    def figure_options(self) -> dict[str, Any]:
+        """The options a photo's figures depend on besides the model, the mode and the mask: a photo made
+        with others is redone on resume, not skipped (its record says which it was made with)."""
+        i, p = self.inference, self.policy
+        tiles = (
+            {"tile_scale": i.tile_scale, "tile_overlap": i.tile_overlap} if i.mode.value == "tiles" else {}
+        )
+        return {
+            **tiles,
+            "review_margin": p.margin,
+            "min_confidence": p.min_confidence,
+            "mm_per_px": self.mm_per_px,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The options as the run record (`results.json`) gives them."""
         i, p = self.inference, self.policy

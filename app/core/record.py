@@ -196,7 +196,11 @@ class PhotoRecord(Mapping[str, Any]):
         return PhotoRecord({**body, **fields})
 
     def with_review(
-        self, state: Review, mask: Path | None = None, model_figures: ModelFigures | None = None
+        self,
+        state: Review,
+        mask: Path | None = None,
+        model_figures: ModelFigures | None = None,
+        mask_sha256: str | None = None,
     ) -> PhotoRecord:
         """Where the figures come from: `figures_source` (the CSV's `source` column; the record's own
         `source` is the photo's identity), who reviewed them and when, the mask file they came from,
@@ -210,10 +214,15 @@ class PhotoRecord(Mapping[str, Any]):
             "reviewed_at": state.reviewed_at,
             "review_note": state.note,
             "reviewed_mask": None if mask is None else str(mask),
+            "reviewed_mask_sha256": None if mask is None else mask_sha256,
         }
         if model_figures is not None:
             fields["model_figures"] = model_figures.to_json()
         return self._with(**fields)
+
+    def with_figure_options(self, options: Mapping[str, Any]) -> PhotoRecord:
+        """The options the figures were made with besides the model and mode (see `BatchOptions`)."""
+        return self._with(figure_options=dict(options))
 
     def with_outputs(self, names: Mapping[str, str]) -> PhotoRecord:
         return self._with(outputs=dict(names))
@@ -357,11 +366,22 @@ class PhotoRecord(Mapping[str, Any]):
             "note": self.data.get("review_note") or "",
         }
 
-    def same_figures(self, mask: Path | None) -> bool:
-        """Whether the figures came from `mask` (None: the model's) through today's network input, so the
-        photo need not be redone."""
-        same_input = self.data.get("network_input") == NETWORK_INPUT
-        return same_input and self.reviewed_mask == (None if mask is None else str(mask))
+    def same_figures(
+        self,
+        mask: Path | None,
+        mask_sha256: str | None = None,
+        figure_options: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Whether the figures came from `mask` (None: the model's) with the content `mask_sha256`, through
+        today's network input and with `figure_options` (None: not compared), so the photo need not be
+        redone."""
+        if self.data.get("network_input") != NETWORK_INPUT:
+            return False
+        if self.reviewed_mask != (None if mask is None else str(mask)):
+            return False
+        if mask is not None and (mask_sha256 is None or self.data.get("reviewed_mask_sha256") != mask_sha256):
+            return False  # changed in place (or an older record that did not say): redo it
+        return figure_options is None or self.data.get("figure_options") == dict(figure_options)
 
     def csv_values(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         """The record's cells of `results.csv`, by column name (`file` is the path inside its input

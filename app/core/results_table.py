@@ -82,6 +82,18 @@ def foreign_run_record(path: Path) -> str | None:
     return None if ours else refuse.format("is not a run record Corroscope wrote")
 
 
+def earlier_input_folders(path: Path) -> list[Path]:
+    """The input folders the run record at `path` names, when it is a record of ours: rows of earlier runs
+    that stay in the table are relative to them."""
+    if foreign_run_record(path) is not None:
+        return []
+    try:
+        folders = json.loads(path.read_bytes().decode("utf-8")).get("input_folders")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [Path(f) for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+
+
 def class_names(records: Iterable[Mapping[str, Any]]) -> list[str]:
     """The class columns of a table of `records` from any models: the default classes first, then each
     other name in the order first seen. Rows written by `csv_row(record, class_names(...))` put every

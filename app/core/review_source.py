@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.analysis import PhotoResult, reassess
+from app.core.files import sha256_file
 from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
 from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
@@ -23,6 +24,7 @@ class ReviewedFigures:
     result: PhotoResult
     review: ReviewState
     mask_path: Path | None
+    mask_sha256: str | None = None  # the mask file's content as read
 
 
 @functools.lru_cache(maxsize=8)
@@ -38,6 +40,16 @@ def mask_folder(folder: str | os.PathLike[str]) -> MaskFolder:
     except OSError:
         mtime = -1
     return _listed(str(folder), mtime)
+
+
+def mask_sha256(path: Path | None) -> str | None:
+    """The SHA-256 of the mask file at `path` (None: no mask, or it cannot be read now)."""
+    if path is None:
+        return None
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def find_mask(
@@ -85,4 +97,5 @@ def apply_reviewed_mask(
     if mask is None:
         return ReviewedFigures(result, ReviewState(), None)
     state = ReviewState.of_mask(mask)
-    return ReviewedFigures(reassess(result, mask.labels, policy, source=state.source), state, mask.path)
+    figures = reassess(result, mask.labels, policy, source=state.source)
+    return ReviewedFigures(figures, state, mask.path, mask.sha256 or None)

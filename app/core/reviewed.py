@@ -8,6 +8,7 @@ with the review state in an iTXt chunk, so the mask alone says who reviewed it a
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -141,6 +142,7 @@ class ReviewedMask:
     labels: np.ndarray = field(repr=False)
     review: ReviewState | None
     off_palette: int
+    sha256: str = ""  # of the file's bytes as read: a mask changed in place is another mask
 
 
 def reviewed_mask_path(out_dir: str | os.PathLike[str], stem: str, signed: bool = True) -> Path:
@@ -271,7 +273,7 @@ def read_reviewed_mask(
         raise ReviewedMaskError(
             _off_palette_reason(path, img, off, labels.size, example, classes, max_off_palette)
         )
-    return ReviewedMask(path, labels, review, off)
+    return ReviewedMask(path, labels, review, off, hashlib.sha256(data).hexdigest())
 
 
 def _refuse_size(path: Path, got: tuple[int, int], size: tuple[int, int]) -> None:

@@ -1,18 +1,26 @@
 """A photo's outputs replaced as one set: a failure part-way (a full disk) keeps the earlier set whole,
-and earlier outputs of ours that a new run does not write again go, so none contradicts the new record."""
+and earlier outputs of ours that a new run does not write again go, so none contradicts the new record.
+Resume redoes a photo whose figures would differ (its mask changed in place, other figure options) and
+never replaces signed figures, or another photo's intact results, unasked."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import errno
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core import exporters
+from app.core.export import CSV_NAME
 from app.core.files import write_png
+from app.core.grading import ReviewPolicy
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, run_batch
+from app.core.reviewed import ReviewState, write_reviewed_mask
 from app.core.synthetic import synthetic_pipe
 from tests.helpers.outputs import output_paths
 
@@ -66,3 +74,70 @@ def test_an_overwrite_removes_the_earlier_outputs_it_does_not_write_again(
     assert not jpegs[0].exists(), "an overlay of the earlier run would contradict the new record"
     assert jpegs[1].is_file(), "a file changed since the earlier run is not ours to remove"
     assert output_paths(out, photos[0].stem).overlay.is_file()
+
+
+def _signed_mask(folder: Path, photo: Path, corroded_rows: int, by: str = "Ann") -> Path:
+    """A signed mask for the 48 x 64 photo: asset everywhere, corrosion in the top `corroded_rows`."""
+    labels = np.full((48, 64), 1, np.uint8)
+    labels[:corroded_rows] = 0
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{photo.stem}_mask.reviewed.png"
+    target.unlink(missing_ok=True)
+    return write_reviewed_mask(target, labels, review=ReviewState.reviewed_now(by))
+
+
+def test_resume_without_the_masks_keeps_the_reviewed_results(tmp_path: Path, tiny_model) -> None:
+    photo, out, masks = _photo(tmp_path / "in"), tmp_path / "out", tmp_path / "masks"
+    _signed_mask(masks, photo, 12)
+    assert run_batch(tiny_model, [photo], out, BatchOptions(reviewed_masks=masks)).ok
+    json_path = output_paths(out, photo.stem).json
+    before = json_path.read_bytes()
+    summary = run_batch(tiny_model, [photo], out)  # --reviewed-masks left out
+    assert summary.failures and "--reviewed-masks" in summary.failures[0].reason
+    assert json_path.read_bytes() == before, "signed figures are not replaced by the model's unasked"
+    assert [r["source"] for r in _rows(out)] == ["reviewed"]
+    assert run_batch(tiny_model, [photo], out, BatchOptions(overwrite=True)).ok
+    assert [r["source"] for r in _rows(out)] == ["model"]
+
+
+def test_resume_redoes_a_photo_whose_mask_changed_in_place(tmp_path: Path, tiny_model) -> None:
+    photo, out, masks = _photo(tmp_path / "in"), tmp_path / "out", tmp_path / "masks"
+    options = BatchOptions(reviewed_masks=masks)
+    _signed_mask(masks, photo, 12)
+    assert run_batch(tiny_model, [photo], out, options).ok
+    assert run_batch(tiny_model, [photo], out, options).skipped == (photo,)
+    _signed_mask(masks, photo, 36, by="Bo")  # the same file, corrected again and signed by another
+    summary = run_batch(tiny_model, [photo], out, options)
+    assert summary.done == (photo,)
+    (row,) = _rows(out)
+    assert row["reviewed_by"] == "Bo" and float(row["corroded_share"]) == pytest.approx(75.0)
+
+
+def test_resume_redoes_photos_made_with_other_figure_options(tmp_path: Path, tiny_model) -> None:
+    photo, out = _photo(tmp_path / "in"), tmp_path / "out"
+    assert run_batch(tiny_model, [photo], out).ok
+    scaled = BatchOptions(mm_per_px=0.5)
+    assert run_batch(tiny_model, [photo], out, scaled).done == (photo,), "areas asked for: not skipped"
+    assert _rows(out)[0]["corrosion_area_mm2"] != ""
+    assert run_batch(tiny_model, [photo], out, scaled).skipped == (photo,)
+    stricter = BatchOptions(mm_per_px=0.5, policy=ReviewPolicy(min_confidence=0.9))
+    assert run_batch(tiny_model, [photo], out, stricter).done == (photo,)
+
+
+def test_a_same_named_photo_of_another_folder_keeps_the_earlier_row(tmp_path: Path, tiny_model) -> None:
+    first, other, out = _photo(tmp_path / "a", 0), tmp_path / "b" / "pipe_00.png", tmp_path / "out"
+    other.parent.mkdir()
+    write_png(other, synthetic_pipe(seed=5, size=(48, 64))[0])  # the same name, another photo
+    assert run_batch(tiny_model, [first], out, BatchOptions(input_folders=(first.parent,))).ok
+    row = _rows(out)
+    summary = run_batch(tiny_model, [other], out, BatchOptions(input_folders=(other.parent,)))
+    assert summary.failures and "another photo" in summary.failures[0].reason
+    assert _rows(out) == row, "the earlier photo's files are still there, and so is its row"
+    folders = json.loads((out / "results.json").read_text(encoding="utf-8"))["input_folders"]
+    assert folders == [str(other.parent.absolute()), str(first.parent.absolute())]
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with open(out / CSV_NAME, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: v for k, v in r.items() if k not in ("seconds", "analysed_at")} for r in rows]
