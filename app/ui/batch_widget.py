@@ -50,6 +50,7 @@ class BatchWidget(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m photos")
         self.status_label = QLabel("No batch yet: File ▸ Open folder…")
+        self.status_label.setWordWrap(True)  # a long line wraps; unwrapped, it widened the window
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_requested)

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
             self.resize(default_size(self.screen().availableGeometry().size()))
         if settings.window_state is not None:
             self.restoreState(settings.window_state)
+            self.projects.dock.setVisible(self.projects.project is not None)  # not an empty one
 
     def _build_layout(self) -> None:
         central = QWidget()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QSlider,
     QVBoxLayout,
@@ -133,32 +134,26 @@ class OverlayPanelWidget(QGroupBox):
         )
 
 
-class LegendWidget(QWidget):
-    """Colour and name of each class, as drawn (a compact legend under the viewer)."""
+class LegendWidget(QLabel):
+    """Colour and name of each class, as drawn (a compact legend under the viewer); it wraps between
+    classes rather than make the window wider than a small screen."""
 
     def __init__(self, state: OverlayState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(6, 2, 6, 2)
+        self.setWordWrap(True)
+        self.setContentsMargins(6, 2, 6, 2)
+        self.setToolTip("The classes drawn over the photo; a struck-out one is hidden")
         state.classes_changed.connect(self._rebuild)
         state.changed.connect(self._rebuild)
         self._rebuild()
 
-    def value_label(self, class_id: int) -> QLabel:
-        return self._values[class_id]
-
     def _rebuild(self) -> None:
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        entries = []
         for info in self._state.classes:
-            swatch = QLabel()
-            swatch.setPixmap(color_swatch(info.color, 12))
-            text = QLabel(info.name if self._state.is_visible(info.id) else f"<s>{info.name}</s>")
-            text.setToolTip("shown" if self._state.is_visible(info.id) else "hidden")
-            self._layout.addWidget(swatch)
-            self._layout.addWidget(text)
-            self._layout.addSpacing(10)
-        self._layout.addStretch(1)
+            name = html.escape(info.name).replace(" ", "&nbsp;")  # a class's swatch and name stay together
+            name = name if self._state.is_visible(info.id) else f"<s>{name}</s>"
+            entries.append(
+                '<span style="color: #{:02x}{:02x}{:02x}">■</span>&nbsp;'.format(*info.color) + name
+            )
+        self.setText(" &nbsp;&nbsp; ".join(entries))

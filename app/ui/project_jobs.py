@@ -13,14 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.project import (
-    SUFFIX,
-    AddSummary,
-    PhotoEntry,
-    Project,
-    analyse_record,
-    is_url,
-)
+from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, analyse_record, is_url
 from app.core.project.photos import describe_photo
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
@@ -36,6 +29,7 @@ from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, same_run
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
+from app.ui.screen_fit import scrolled
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
@@ -78,7 +72,7 @@ class ProjectUi(QObject):
         self.panel = ProjectPanelWidget()
         self.dock = QDockWidget("Project", window)
         self.dock.setObjectName("dock_project")
-        self.dock.setWidget(self.panel)
+        self.dock.setWidget(scrolled(self.panel))  # a small screen scrolls it, not the window
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHeaderView,
@@ -73,10 +73,8 @@ class ProjectPanelWidget(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(60)
-        # room for a photo's name beside its figures: a narrower dock elides the names
-        self.setMinimumWidth(
-            header.fontMetrics().horizontalAdvance("2024-05-01 · inspector ORI_000.png") + 140
-        )
+        # the dock opens with room for a photo's name beside its figures; a narrower one elides the names
+        self._name_room = header.fontMetrics().horizontalAdvance("2024-05-01 · inspector ORI_000.png") + 140
         self.figures = plain_label()
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -124,6 +122,10 @@ class ProjectPanelWidget(QWidget):
         self.tree.currentItemChanged.connect(self._on_current)
         self.reads.busy_changed.connect(self._on_busy)
         self._update_enabled()
+
+    def sizeHint(self) -> QSize:
+        """A preferred width only: a minimum made the window wider than a small screen."""
+        return super().sizeHint().expandedTo(QSize(self._name_room, 0))
 
     def _stop_waiting_parts(self) -> tuple[QPushButton, QTimer]:
         """A server can keep its connection open and never answer (no error ever comes): after a while
