@@ -42,10 +42,10 @@ from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import OverlayState
 from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
-from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.recent_menu import RecentMenu
 from app.ui.screen_fit import fit_size
 from app.ui.settings import AppSettings
+from app.ui.status_bar import status_widgets
 from app.ui.window_actions import ACTIONS
 from app.ui.workers import Worker
 
@@ -97,12 +97,8 @@ class MainWindow(QMainWindow):
         self.overlay_menu = OverlayMenu(self.overlay_state, self)
         self.menus["&View"].insertMenu(self.actions["previous_photo"], self.overlay_menu)
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
-        self.readout = CursorReadoutLabel(self.controller.state)
-        self.provider_label = ElidedLabel(max_width=480, mode=Qt.TextElideMode.ElideRight)
-        self.zoom_label, self.busy_label = QLabel(), QLabel()
-        for label in (self.readout, self.busy_label, self.zoom_label, self.provider_label):
-            self.statusBar().addPermanentWidget(label)
-        self.provider_label.setText("No model loaded")
+        status = status_widgets(self, self.controller.state)  # messages elided, never under the readout
+        self.readout, self.busy_label, self.zoom_label, self.provider_label = status
         self._compare_filter = CompareKeyFilter(self, self.overlay_state)
         QApplication.instance().installEventFilter(self._compare_filter)
         self._connect()
@@ -214,9 +210,8 @@ class MainWindow(QMainWindow):
         self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %" if self.viewer.has_photo() else "")
 
     def show_status(self, text: str, msecs: int = 8000) -> None:
-        """A passing status message; the whole text stays readable in the status bar's tooltip."""
+        """A passing status message, elided to its room; the whole text is the status bar's tooltip."""
         self.statusBar().showMessage(text, msecs)
-        self.statusBar().setToolTip(text)
 
     def _pending_text(self) -> str:
         """What the figures panel says while the photo on screen has no result."""
