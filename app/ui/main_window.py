@@ -46,6 +46,7 @@ from app.ui.recent_menu import RecentMenu
 from app.ui.screen_fit import fit_size
 from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets
+from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
 from app.ui.workers import Worker
 
@@ -99,8 +100,10 @@ class MainWindow(QMainWindow):
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
         status = status_widgets(self, self.controller.state)  # messages elided, never under the readout
         self.readout, self.busy_label, self.zoom_label, self.provider_label = status
-        self._compare_filter = CompareKeyFilter(self, self.overlay_state)
-        QApplication.instance().installEventFilter(self._compare_filter)
+        # application filters: the compare key; the wheel scrolls panels (app/ui/wheel_guard.py)
+        self._filters = (CompareKeyFilter(self, self.overlay_state), WheelGuard(self))
+        for event_filter in self._filters:
+            QApplication.instance().installEventFilter(event_filter)
         self._connect()
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
         self.editing.review.signed_masks_saved.connect(self.projects.reviews.store)
@@ -414,7 +417,8 @@ class MainWindow(QMainWindow):
         self.settings.window_geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()
-        QApplication.instance().removeEventFilter(self._compare_filter)
+        for event_filter in self._filters:
+            QApplication.instance().removeEventFilter(event_filter)
         self.projects.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)
