@@ -4,6 +4,7 @@ asset's change log (each correction or removal after the fact: who, when, what i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,12 @@ def history_rows(results: Sequence[StoredResult]) -> list[list[str]]:
     return rows
 
 
+def unbreakable(text: str) -> list[str]:
+    """The pieces a wrapped cell cannot break: Qt wraps at spaces and after a hyphen before a letter, so
+    a model's file name (corrosion-deeplabv3plus-mobilenetv2.int8.onnx) wraps and fits a 1024 px screen."""
+    return [piece for piece in re.split(r"\s+|(?<=-)(?=[^\d\s])", text) if piece]
+
+
 class HistoryDialog(QDialog):
     """A read-only table under a line that says what it lists (cells selectable to copy)."""
 
@@ -91,9 +98,10 @@ class HistoryDialog(QDialog):
         head.setSectionResizeMode(len(header) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        words = [w for row in rows for w in row[-1].split()]
+        words = [w for row in rows for w in unbreakable(row[-1])]
         advance = self.table.fontMetrics().horizontalAdvance  # + 12: the cell's text margins, with room
-        # no narrower than its longest word (a file name): on a small screen it scrolls rather than cut it
+        # no narrower than its longest unbreakable piece: narrower, Qt ends the cell in "…"; a window
+        # narrower still scrolls rather than cut it
         self._last_floor = max([head.sectionSizeHint(len(header) - 1), *(advance(w) + 12 for w in words)])
         self.table.viewport().installEventFilter(self)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

@@ -3,6 +3,8 @@ it (the first run, a re-run in another mode, a signed review), newest first, the
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QSize
 
 from app.core.project import PhotoEntry, Project, ReviewMark
@@ -68,13 +70,37 @@ def test_the_change_log_names_who_corrected_what_and_what_it_was(
     assert "1 change made after the fact" in dialog.summary.text()
 
 
+# a signed review and a model run; the shipped model's file name is the longest piece
+MODEL_ROWS = [
+    [
+        "2026-12-06 14:03 UTC (counted)",
+        "reviewed mask, Ann Inspector",
+        "12.34",
+        "4-G",
+        "Ri 4",
+        "signed 2026-12-06 14:03 UTC",
+        "corrosion-deeplabv3plus-mobilenetv2.int8.onnx (a1b2c3d4e5f6), CPU, resize",
+    ],
+    [
+        "2026-12-05 10:00 UTC",
+        "model",
+        "11.00",
+        "4-S",
+        "Ri 4",
+        "needs review",
+        "corrosion-deeplabv3plus-mobilenetv2.onnx (0123456789ab), CUDA, tiles",
+    ],
+]
+
+
 def _model_column_whole(dialog: HistoryDialog) -> bool:
-    """Every Model cell at least its longest word wide and its row as tall as its wrapped lines."""
+    """Every Model cell at least its longest unbreakable piece wide (a file name wraps after its hyphens)
+    and its row as tall as its wrapped lines."""
     t = dialog.table
     last = t.columnCount() - 1
     width = t.columnWidth(last)
     for r in range(t.rowCount()):
-        words = t.item(r, last).text().split()
+        words = re.split(r"\s+|(?<=[a-z]-)", t.item(r, last).text())  # Qt breaks there
         if width < max(t.fontMetrics().horizontalAdvance(w) for w in words) or t.rowHeight(
             r
         ) < t.sizeHintForRow(r):
@@ -84,26 +110,7 @@ def _model_column_whole(dialog: HistoryDialog) -> bool:
 
 def test_the_model_column_shows_whole_on_a_1280_screen_and_a_small_one(qtbot) -> None:
     """File, SHA-256 prefix, provider and mode: the column was cut to "…" at the dialog's default size."""
-    rows = [
-        [
-            "2026-12-06 14:03 UTC (counted)",
-            "reviewed mask, Ann Inspector",
-            "12.34",
-            "4-G",
-            "Ri 4",
-            "signed 2026-12-06 14:03 UTC",
-            "corrosion-deeplabv3plus-mobilenetv2.int8.onnx (a1b2c3d4e5f6), CPU, resize",
-        ],
-        [
-            "2026-12-05 10:00 UTC",
-            "model",
-            "11.00",
-            "4-S",
-            "Ri 4",
-            "needs review",
-            "corrosion-deeplabv3plus-mobilenetv2.onnx (0123456789ab), CUDA, tiles",
-        ],
-    ]
+    rows = MODEL_ROWS
     dialog = HistoryDialog("History of photo_000.png", "2 results", HISTORY_HEADER, rows, numbers=(2, 3, 4))
     qtbot.addWidget(dialog)
     dialog.show()
@@ -114,3 +121,20 @@ def test_the_model_column_shows_whole_on_a_1280_screen_and_a_small_one(qtbot) ->
     bar = dialog.table.horizontalScrollBar()
     qtbot.waitUntil(lambda: dialog.table.viewport().width() > 1100 and not bar.isVisible())  # it fits
     qtbot.waitUntil(lambda: _model_column_whole(dialog))
+
+
+def test_the_model_column_wraps_whole_on_a_1024_screen(qtbot) -> None:
+    """At 1024 px the file name was cut ("corrosion-deeplabv3plus-mobi…") behind a horizontal scroll bar:
+    it wraps after its hyphens, and the table fits the window."""
+    dialog = HistoryDialog("History", "2 results", HISTORY_HEADER, MODEL_ROWS, numbers=(2, 3, 4))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.resize(fit_size(QSize(dialog.wanted_width(), 360), QSize(1024, 768)))
+    t = dialog.table
+    qtbot.waitUntil(lambda: t.viewport().width() > 950)
+    last = t.columnCount() - 1
+    qtbot.waitUntil(lambda: t.columnViewportPosition(last) + t.columnWidth(last) <= t.viewport().width())
+    qtbot.waitUntil(lambda: not t.horizontalScrollBar().isVisible())  # shown at first on an 800 px screen
+    qtbot.waitUntil(lambda: _model_column_whole(dialog))
+    assert all(t.rowHeight(r) >= 3 * t.fontMetrics().height() for r in range(t.rowCount())), "3 lines"
