@@ -47,7 +47,7 @@ class WheelGuard(QObject):
             # would change: focus only by click or Tab
             if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
                 watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        elif kind == QEvent.Type.Wheel and not watched.hasFocus() and is_guarded(watched):
+        elif kind == QEvent.Type.Wheel and is_guarded(watched) and not watched.hasFocus():
             _scroll_panel(watched, event)
             return True
         return False

@@ -5,9 +5,10 @@ window, tiny ONNX model)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QWheelEvent, QWindow
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
+from app.ui.wheel_guard import WheelGuard
 from tests.ui.conftest import open_and_wait, photo
 
 
@@ -57,3 +58,19 @@ def test_the_wheel_over_an_opacity_slider_leaves_it(qtbot, window, tmp_path) -> 
     _wheel_down(slider)
     assert slider.value() == value
     assert window.overlay_state.opacity(class_id) * 100 == value
+
+
+def test_the_guard_lets_wheel_events_to_windows_pass(qtbot) -> None:
+    """On X11 a real wheel event reaches the QWindow first: the guard crashed on it (no hasFocus)."""
+    window = QWindow()
+    event = QWheelEvent(
+        QPointF(1, 1),
+        QPointF(1, 1),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    assert WheelGuard().eventFilter(window, event) is False
