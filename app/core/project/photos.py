@@ -54,15 +54,19 @@ def missing_photos(photos: Iterable[StoredPhoto], project_folder: Path | None) -
 
 
 def exif_time(path: Path) -> str | None:
-    """When the photo was taken, from its EXIF (`2024-05-17T10:31:02`), or None."""
+    """When the photo was taken, from its EXIF (`2024-05-17T10:31:02`), or None. Never decodes the
+    pixels: a photo too large to open (a decompression bomb) has no time here, and the analysis then
+    fails it with the reason."""
     try:
         with pillow_notes(path), Image.open(path) as img:
+            if img.format == "PNG" and "exif" not in img.info:
+                return None  # Pillow would decode the whole PNG to look for an eXIf chunk after the pixels
             exif = img.getexif()
             raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get_ifd(_EXIF_IFD).get(
                 _DATETIME_DIGITIZED
             )
             raw = raw or exif.get(_DATETIME)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     if not isinstance(raw, str):
         return None
