@@ -146,7 +146,7 @@ def selftest(args: argparse.Namespace) -> int:
     print(f"corroscope {app.__version__}, Python {platform.python_version()}, onnxruntime {ort.__version__}")
     print(f"ONNX Runtime offers: {', '.join(ort.get_available_providers())}")
     t0 = time.perf_counter()
-    model = load_model(args.model, args.device, "selftest")
+    model = load_model(args.model, args.device, "selftest", honour_device=False)  # it diagnoses
     if model is None:
         print("SELFTEST FAILED: no model loaded", file=sys.stderr)
         return EXIT_FAILED

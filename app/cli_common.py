@@ -24,17 +24,37 @@ def no_model_message(command: str) -> str:
 
 
 def load_model(
-    path: Path | None, device: str, command: str, threads: int | None = None
+    path: Path | None,
+    device: str,
+    command: str,
+    threads: int | None = None,
+    honour_device: bool = True,
 ) -> SegmentationModel | None:
+    """The model on `device`, or None after saying why not. With `honour_device` an explicit
+    `--device cuda` on which CUDA does not start is refused (`auto` falls back to the CPU); `selftest`
+    passes False, as it runs anyway to show the diagnosis and then fails."""
     path = path or default_model_path(device)
     if path is None:
         print(no_model_message(command), file=sys.stderr)
         return None
     try:
-        return SegmentationModel.load(path, device=device, threads=threads)
+        model = SegmentationModel.load(path, device=device, threads=threads)
     except CorroscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
+    if honour_device and (refusal := device_refusal(model, device)) is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return None
+    return model
+
+
+def device_refusal(model: SegmentationModel, device: str) -> str | None:
+    """Why the loaded model does not run on the device asked for, or None: only an explicit "cuda" can
+    be unmet (results on the CPU when the GPU was asked for would hide a broken GPU setup)."""
+    if device != "cuda" or model.device == "CUDA":
+        return None
+    why = model.cuda_note or "unknown reason"
+    return f"--device cuda: CUDA does not run here ({why}); pass --device auto to fall back to the CPU"
 
 
 def provider_line(model: SegmentationModel, device: str) -> str:

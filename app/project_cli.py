@@ -11,11 +11,12 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
+from app.cli_common import load_model, provider_line
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
 from app.core.export import write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out_line
-from app.core.model import DEVICES, SegmentationModel, default_model_path
+from app.core.model import DEVICES
 from app.core.photos import find_images
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
@@ -110,28 +111,16 @@ def _create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_model(path: Path | None, device: str) -> SegmentationModel | None:
-    path = path or default_model_path(device)
-    if path is None:
-        print("error: no model to load: none is bundled, pass one with --model FILE", file=sys.stderr)
-        return None
-    try:
-        return SegmentationModel.load(path, device=device)
-    except CorroscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-
-
 def _add(project: Project, args: argparse.Namespace) -> int:
     paths = find_images(args.paths, recursive=args.recursive)
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
     options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
-    model = _load_model(args.model, args.device)
+    model = load_model(args.model, args.device, "project add")
     if model is None:
         return EXIT_USAGE
-    print(f"Model: {model.describe()}", file=sys.stderr)
+    print(provider_line(model, args.device), file=sys.stderr)  # with why CUDA is not used under auto
     if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
 
