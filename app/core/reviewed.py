@@ -67,7 +67,12 @@ class ReviewState:
             if when.tzinfo is None:
                 raise ValueError(f"reviewed_at must carry its UTC offset, got {self.reviewed_at!r}")
         elif self.reviewed_by or self.reviewed_at:
-            raise ValueError("a model result has no reviewer or review time")
+            raise ValueError(
+                f"the review by {self.reviewed_by!r} has no review time (reviewed_at is empty)"
+                if self.source == REVIEWED
+                else ("an unsigned edit" if self.source == EDITED else "a model result")
+                + " has no reviewer or review time"
+            )
 
     @classmethod
     def reviewed_now(
