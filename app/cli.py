@@ -7,6 +7,7 @@ Qt and the PDF report are imported only when asked for, so `analyze` and `selfte
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import platform
@@ -83,6 +84,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if not argv or argv[0] == "gui":
         return run_gui(argv[1:])
     if argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        if _looks_like_a_command(argv[0]):  # a mistyped command, not a photo the app could open
+            build_parser().error(_unknown_command(argv[0]))
         return run_gui(argv)  # `corroscope photo.jpg`, `corroscope --model m.onnx`
     try:  # a Ctrl+C from here on (building the parser, loading the model, listing): no traceback
         args = build_parser().parse_args(argv)
@@ -99,6 +102,24 @@ def _main(argv: Sequence[str] | None) -> int:
         # Python would try again to flush the closed stdout at exit and print a traceback-like error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+
+
+def _looks_like_a_command(word: str) -> bool:
+    """A bare word (no option, no extension, no folder part) naming nothing on disk: `corroscope analyse`
+    is a typo of a command, while a photo, a project or a folder to open has a suffix or exists."""
+    if word.startswith("-") or os.path.lexists(word):
+        return False
+    return not Path(word).suffix and os.sep not in word and "/" not in word
+
+
+def _unknown_command(word: str) -> str:
+    """argparse's wording for a bad choice, with the nearest command when one is close."""
+    near = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    hint = f"did you mean '{near[0]}'? " if near else ""
+    return (
+        f"unknown command {safe_text(word)!r} ({hint}choose from {', '.join(SUBCOMMANDS)}; "
+        "or name a photo, project or folder that exists to open it in the desktop app)"
+    )
 
 
 def run_gui(argv: list[str]) -> int:
