@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, no_model_message
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
+from app.core.adapt_checks import check_output, masks_phrase, signed_masks
 from app.core.errors import Cancelled, CorroscopeError
 from app.core.model import default_model_path
 from app.core.photos import find_images
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the photos given (no TensorFlow needed). The new model is written to --out with its provenance "
         "and its leave-one-out error; the base model is never changed. Refused (exit 1) with fewer than "
         f"{AdaptSettings().min_photos} reviewed photos, a class no mask paints, masks in other class "
-        "colours, or when leave-one-out says the adapted model would be worse.",
+        "colours, or when leave-one-out says the adapted model would be worse; refused at once (exit 2) "
+        "when --out cannot be written or is in the way without --overwrite.",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
     p.add_argument("--reviewed-masks", type=Path, required=True, metavar="MASK_DIR",
@@ -62,10 +64,15 @@ def run(args: argparse.Namespace) -> int:
     if base is None:
         print(no_model_message("adapt"), file=sys.stderr)
         return EXIT_FAILED
+    try:  # before the slow work: a missing folder or a file in the way is the user's to change
+        check_output(Path(base), args.out, args.overwrite, how="pass --overwrite to replace it")
+    except AdaptRefused as exc:
+        print(f"error: --out: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     photos = find_images(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
-    where, verb = safe_path(args.reviewed_masks), "has" if len(pairs) == 1 else "have"
-    print(f"{len(pairs)} of {counted(len(photos), 'photo')} {verb} a reviewed mask in {where}")
+    signed = signed_masks([mask for _photo, mask in pairs])
+    print(_masks_line(len(pairs), len(photos), signed, safe_path(args.reviewed_masks)))
 
     def progress(done: int, total: int, what: str) -> None:
         print(f"[{done + 1}/{total}] {what}", file=sys.stderr, flush=True)
@@ -87,8 +94,20 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     b, a = result.base, result.adapted
     print(f"Base model:    {safe_path(base)}")
-    print(f"Leave-one-out over {result.photos} reviewed photos (corroded-share error, ASTM D610 agreement):")
+    over = masks_phrase(result.photos, signed)
+    print(f"Leave-one-out over {over}; corroded-share error, ASTM D610 agreement:")
     print(f"  base     {b.share_error:6.2f} points  {100 * b.d610_agreement:5.1f} %")
     print(f"  adapted  {a.share_error:6.2f} points  {100 * a.d610_agreement:5.1f} %")
     print(f"Wrote {safe_path(result.path)}")
     return EXIT_OK
+
+
+def _masks_line(found: int, photos: int, signed: int, where: str) -> str:
+    """ "5 of 5 photos have a reviewed mask in DIR" when every mask is signed, else "9 of 9 photos have
+    a mask in DIR: 9 corrected masks, 0 of them signed": unsigned masks are used (`--reviewed-masks`
+    reads them), but never called reviewed."""
+    verb = "has" if found == 1 else "have"
+    head = f"{found} of {counted(photos, 'photo')} {verb}"
+    if signed >= found:
+        return f"{head} a reviewed mask in {where}"
+    return f"{head} a mask in {where}: {counted(found, 'corrected mask')}, {signed} of them signed"

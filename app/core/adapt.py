@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core import contract
+from app.core.adapt_checks import check_output, masks_phrase
 from app.core.adapt_fit import CancelCheck, Classifier, fit_classifier, probabilities
 from app.core.adapt_heads import AdaptRefused, Head, find_heads, head_tensors, read_head
 from app.core.errors import Cancelled, ReviewedMaskError
@@ -27,7 +27,7 @@ from app.core.files import atomic_write_bytes
 from app.core.grading import GradeScale, grade
 from app.core.inference import network_input, shrink_area
 from app.core.model import SegmentationModel
-from app.core.model_accuracy import ModelAccuracy
+from app.core.model_accuracy import LEAVE_ONE_OUT, ModelAccuracy
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
 from app.core.reviewed import MaskFolder, read_reviewed_mask
@@ -118,7 +118,7 @@ def adapt_model(
     `AdaptRefused` says why not (nothing written); `Cancelled` when `cancelled()` turns true."""
     settings = settings or AdaptSettings()
     base_path, out = Path(base_path), Path(out)
-    _check_out(base_path, out, overwrite)
+    check_output(base_path, out, overwrite)
     least = max(2, settings.min_photos)  # leave-one-out needs one photo to fit on
     if len(pairs) < least:
         raise AdaptRefused(
@@ -142,7 +142,8 @@ def adapt_model(
     base_loo, adapted_loo = _leave_one_out(photos, start, base, settings, report, len(pairs))
     if adapted_loo.share_error > base_loo.share_error:
         raise AdaptRefused(
-            f"adapting would not help: leave-one-out over the {len(pairs)} reviewed photos gives a "
+            f"adapting would not help: leave-one-out over the {masks_phrase(len(pairs), _signed(photos))} "
+            "gives a "
             f"corroded-share error of {adapted_loo.share_error:.2f} points against the base model's "
             f"{base_loo.share_error:.2f}. The base model stays in use."
         )
@@ -159,6 +160,11 @@ def adapt_model(
     return AdaptResult(out, base_loo, adapted_loo, len(pairs), meta)
 
 
+def _signed(photos: Sequence[_Photo]) -> int:
+    """How many masks name their reviewer (an unsigned one's record has none, `ReviewState`)."""
+    return sum(1 for p in photos if p.provenance["reviewed_by"].strip())
+
+
 def _reporter(progress: Progress | None, total: int, cancelled: CancelCheck | None):
     def report(done: int, what: str) -> None:
         if cancelled is not None and cancelled():
@@ -167,15 +173,6 @@ def _reporter(progress: Progress | None, total: int, cancelled: CancelCheck | No
             progress(done, total, what)
 
     return report
-
-
-def _check_out(base: Path, out: Path, overwrite: bool) -> None:
-    if out.exists() and base.exists() and os.path.samefile(out, base):
-        raise AdaptRefused(f"{out.name} is the base model; write the adapted model to another file")
-    if out.exists() and not overwrite:
-        raise AdaptRefused(f"{out} already exists; choose another name or allow replacing it")
-    if out.suffix.lower() != ".onnx":
-        raise AdaptRefused(f"{out.name}: the adapted model's file name must end in .onnx")
 
 
 def _feature_session(mb: ModelBytes, heads: Sequence[Head]):
@@ -298,19 +295,21 @@ def _figures(pairs: Sequence[tuple[float | None, float | None]]) -> LooFigures:
     return LooFigures(float(np.mean(errors)), float(np.mean(same)), len(known), errors)
 
 
-def loo_accuracy(figures: LooFigures) -> ModelAccuracy | None:
-    """The adapted model's typical error as every screen states it: its leave-one-out over the reviewed
-    photos (a small sample, and it says so), never the base model's validation figures."""
+def loo_accuracy(figures: LooFigures, signed: int | None = None) -> ModelAccuracy | None:
+    """The adapted model's typical error as every screen states it: its leave-one-out over the photos
+    it was adapted on (a small sample, and it says so), never the base model's validation figures.
+    `signed`: how many of their masks are signed (None: all)."""
     if not figures.errors:
         return None
     errors = np.array(figures.errors)
+    masks = masks_phrase(figures.photos, figures.photos if signed is None else signed)
     return ModelAccuracy(
         median_error=float(np.median(errors)),
         mean_error=float(errors.mean()),
         p90_error=float(np.percentile(errors, 90)),
         d610_same=figures.d610_agreement,
         photos=figures.photos,
-        measured_on=f"leave-one-out over the {figures.photos} reviewed photos it was adapted on",
+        measured_on=f"{LEAVE_ONE_OUT} over the {masks} it was adapted on",
     )
 
 
@@ -351,7 +350,8 @@ def _check_edit(new: bytes, photo: _Photo, fitted: Sequence[Classifier], size: t
 def _metadata(base: SegmentationModel, photos, settings, before: LooFigures, after: LooFigures) -> dict:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trained = base.metadata.get(contract.KEY_TRAINED_ON, "")
-    accuracy = loo_accuracy(after)
+    signed = _signed(photos)
+    accuracy = loo_accuracy(after, signed)
     adaptation = {
         "base_model": {"file": base.path.name, "sha256": base.sha256},
         "created": created,
@@ -363,7 +363,7 @@ def _metadata(base: SegmentationModel, photos, settings, before: LooFigures, aft
     }
     return {
         contract.KEY_CREATED: created,
-        contract.KEY_TRAINED_ON: f"{trained}; adapted to {len(photos)} reviewed photos",
+        contract.KEY_TRAINED_ON: f"{trained}; adapted to {masks_phrase(len(photos), signed)}",
         # the base model's validation figures and range calibration are not this model's: its own
         # leave-one-out error stands in for the first; photos get no range (and say why) without the second
         contract.KEY_METRICS: None,

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.contract import KEY_ACCURACY
+from app.core.text import counted
 
 METADATA_KEY = KEY_ACCURACY
+# How an adapted model's figures are measured (`app.core.adapt`): over the few photos it was adapted on.
+LEAVE_ONE_OUT = "leave-one-out"
 UNKNOWN = "Model estimate: accuracy unknown (the model file states no measured error). Review before signing."
 
 
@@ -42,13 +45,19 @@ class ModelAccuracy:
 
     def line(self) -> str:
         """ "Model estimate: typically within ±9 points of an inspector's mask (90 % within ±19); D610 grade
-        equal on 77 % of test photos. Review before signing." ("typically": half the photos)."""
+        equal on 77 % of test photos. Review before signing." ("typically": half the photos). An adapted
+        model's figures name how many photos they come from ("of the 9 photos it was adapted on")."""
         text = (
             f"Model estimate: typically within ±{self.median_error:.0f} points of an inspector's mask "
             f"(90 % within ±{self.p90_error:.0f})"
         )
+        scope = "test photos"
+        if self.measured_on.startswith(LEAVE_ONE_OUT):  # a handful of photos: the count says how few
+            scope = f"the {counted(self.photos, 'photo')} it was adapted on, by leave-one-out"
+            if self.d610_same is None:
+                text += f", measured on {scope}"
         if self.d610_same is not None:
-            text += f"; D610 grade equal on {self.d610_same * 100:.0f} % of test photos"
+            text += f"; D610 grade equal on {self.d610_same * 100:.0f} % of {scope}"
         return text + ". Review before signing."
 
     def to_json(self) -> dict[str, Any]:
