@@ -7,7 +7,7 @@ import datetime as _dt
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,8 @@ def add_inspection_photos(
                 held.add(photo.sha256)
                 state = ANALYSED
         except CorroscopeError as exc:
-            failures.append(failure_from(path, exc))
+            # the analysis names the photo by its absolute path: the reason goes without it, the path as given
+            failures.append(replace(failure_from(os.path.abspath(path), exc), path=Path(path)))
             state = FAILED
         if progress is not None:
             progress(index, total, path, state)
