@@ -236,7 +236,7 @@ class FiguresWidget(QGroupBox):
         how = (
             "The model file states no measured error."
             if accuracy is None
-            else f"Measured by {accuracy.measured_on} on {accuracy.photos} photos: the corroded share's "
+            else f"Measured by {accuracy.how_measured()}: the corroded share's "
             f"distance to an inspector's mask is at most ±{accuracy.median_error:.1f} points on half "
             f"of them (mean {accuracy.mean_error:.1f}, 90 % within ±{accuracy.p90_error:.1f})."
         )
