@@ -59,6 +59,11 @@ class ReviewState:
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"review source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        # a record read from a file must not smuggle terminal escapes or a fake second line into the
+        # CSV, the console or a PDF ("Reviewed by X\nInjected"): the sign-off dialog refuses them too
+        for name, value, lines in (("reviewer's name", self.reviewed_by, False), ("note", self.note, True)):
+            if (bad := untypable(value, lines=lines)) is not None:
+                raise ValueError(f"the review's {name} holds a control character ({bad})")
         if self.source == REVIEWED and self.reviewed_at:  # both may be unknown: a mask from another tool
             try:
                 when = datetime.fromisoformat(self.reviewed_at)
