@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from app.core.errors import CorroscopeError
-from app.core.grading import Assessment, ReviewPolicy, assess
+from app.core.grading import Assessment, GradeScale, ReviewPolicy, assess
 from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment_view
 from app.core.measures import PhotoMeasures, measure_photo
 from app.core.model import SegmentationModel
@@ -123,12 +123,18 @@ def reassess(
     )
 
 
+MODEL_REASON = "model's mask: "  # before a reason kept from the model: its figures, not the edited map's
+
+
 def with_model_reasons(edited: Assessment, model: Assessment) -> Assessment:
     """An edited map's assessment keeping the model's reasons after "edited, not marked reviewed yet"
-    (until someone signs it, the reasons to look stay)."""
-    by_scale = tuple(
-        (s, tuple(dict.fromkeys((*reasons, *model.reasons_for(s))))) for s, reasons in edited.by_scale
-    )
+    (until someone signs it, the reasons to look stay), each named as the model mask's: its share and
+    range are not the edited map's figures beside it."""
+
+    def kept(scale: GradeScale) -> tuple[str, ...]:
+        return tuple(r if r.startswith(MODEL_REASON) else MODEL_REASON + r for r in model.reasons_for(scale))
+
+    by_scale = tuple((s, tuple(dict.fromkeys((*reasons, *kept(s))))) for s, reasons in edited.by_scale)
     reasons = dict(by_scale)[edited.scale]
     return replace(edited, reasons=reasons, needs_review=bool(reasons), by_scale=by_scale)
 

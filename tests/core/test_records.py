@@ -192,6 +192,8 @@ def test_reassess_an_edited_map_has_no_range_and_the_models_map_keeps_it(
     assert reviewed.measures.patches.corrosion_pixels == reviewed.stats.pixels["corrosion"]
     assert reviewed.measures.corrosion_area_mm2 == reviewed.stats.pixels["corrosion"] * 0.25
     assert reviewed.assessment.reasons[0] == EDITED_REASON and reviewed.assessment.needs_review
+    kept = reviewed.assessment.reasons[1:]  # the model's own, named as its: its share is not the edit's
+    assert kept == tuple(f"model's mask: {m}" for m in result.assessment.reasons)
     record = result_to_dict(reviewed)
     assert record["labels_source"] == "edited"
     assert record["corroded_share_low"] is None and record["corroded_share_high"] is None
