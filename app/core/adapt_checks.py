@@ -3,15 +3,13 @@ names its masks truthfully: signed reviews, or corrected masks nobody signed (us
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.core.adapt_heads import AdaptRefused
 from app.core.errors import ReviewedMaskError
-from app.core.files import TEMP_SUFFIX
+from app.core.files import probe_writable
 from app.core.reviewed import ReviewState, read_reviewed_mask
 from app.core.text import counted
 
@@ -34,13 +32,9 @@ def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLAC
     if not folder.is_dir():
         raise AdaptRefused(f"Cannot write {out}: the folder {folder} does not exist")
     try:
-        # by trying, as the write will: permissions, read-only file systems, root's rights all show
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=TEMP_SUFFIX, dir=folder)
+        probe_writable(folder, out.name)
     except OSError as exc:
         raise AdaptRefused(f"Cannot write {out}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
 
 
 def signed_masks(masks: Sequence[Path]) -> int:

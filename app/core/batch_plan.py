@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core import exporters, outlock, ownership, review_source
+from app.core import exporters, files, outlock, ownership, review_source
 from app.core.batch_types import (
     BatchOptions,
     Plan,
@@ -160,8 +160,13 @@ def check_out_dir(out: Path) -> None:
     before any slow work; the folders made to find out are removed again."""
     missing = [p for p in (out, *out.parents) if not p.exists()]  # the deepest first
     prepare_out_dir(out)  # by trying: permissions, read-only or virtual file systems, root's rights
-    for folder in missing:
-        try:
-            folder.rmdir()
-        except OSError:  # something was put there meanwhile: it stays
-            break
+    try:
+        files.probe_writable(out)  # an existing folder may still refuse files (read-only, permissions)
+    except OSError as exc:
+        raise ExportError(f"Cannot write into the output folder {out}: {exc.strerror or exc}") from exc
+    finally:
+        for folder in missing:
+            try:
+                folder.rmdir()
+            except OSError:  # something was put there meanwhile: it stays
+                break

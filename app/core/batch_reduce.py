@@ -95,11 +95,11 @@ def write_run_record(
     target = companion_path(csv_path)
     if any(p == target for item in plan.photos for _, p in item.targets):  # a photo named "results"
         why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
-        log.error("%s", why)
+        log.info("%s", why)  # returned: the caller reports it (once)
         return why
     foreign = None if plan.overwrite else results_table.foreign_run_record(target)
     if foreign is not None:
-        log.error("%s", foreign)
+        log.info("%s", foreign)
         return foreign
     try:
         facts = plan.model_facts()
@@ -108,7 +108,7 @@ def write_run_record(
         record = run_record(csv_path, rows, columns, facts, options.to_json(), folders)
         write_run_json(target, record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:
-        log.error("%s: %s", target, exc)
+        log.info("%s: %s", target, exc)
         return f"{target}: {exc}"
     return None
 

@@ -84,6 +84,15 @@ def staged_file(path: str | os.PathLike[str]) -> Path:
     return Path(entry[0]) if entry is not None else Path(path)
 
 
+def probe_writable(folder: Path, name: str = "probe") -> None:
+    """`OSError` when a file cannot be made in `folder`, found by making and removing a temp file there:
+    permissions, read-only file systems and root's rights all show, as they will for the real write."""
+    fd, probe = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=folder)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
 @functools.cache
 def new_file_mode() -> int:
     """0o666 less the process umask (read once; Python has no way to read it without setting it)."""

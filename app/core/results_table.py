@@ -50,7 +50,7 @@ def write(
         merged = merge(path, columns, rows, inputs, overwrite, input_folders, keep)
         return write_csv(path, merged, columns, overwrite=True), merged, None
     except ExportError as exc:
-        log.error("%s", exc)
+        log.info("%s", exc)  # returned: the caller reports it (once)
         return None, [], str(exc)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import EXIT_USAGE, main
-from app.core import adapt_checks, contract
+from app.core import adapt_checks, contract, files
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import ModelAccuracy
 from app.core.palette import DEFAULT_CLASSES
@@ -55,7 +55,7 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(
     def read_only(*_args, **_kwargs):  # as a read-only file system answers (root ignores chmod)
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(adapt_checks.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
     assert main(_args(photos, masks, base, tmp_path / "site.onnx")) == EXIT_USAGE
     assert f"Cannot write {tmp_path / 'site.onnx'}: Read-only file system" in capsys.readouterr().err
 

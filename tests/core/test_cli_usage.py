@@ -4,6 +4,8 @@ before the model loads; in-process."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,23 @@ def test_an_out_where_no_folder_can_be_made_is_bad_usage_before_the_model_loads(
     out = Path("/proc/corroscope-out")  # no folder can be made in /proc, even by root
     assert cli.main(["analyze", str(tmp_path), "--out", str(out)]) == cli.EXIT_USAGE
     assert f"error: --out: Cannot create the output folder {out}: " in capsys.readouterr().err
+
+
+def test_an_out_folder_that_refuses_files_is_bad_usage_before_the_model_loads(
+    tmp_path: Path, no_model_load: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.core import files
+
+    out = tmp_path / "read-only"
+    out.mkdir()
+
+    def read_only(*_args, **_kwargs):  # as a read-only file system answers (root ignores chmod)
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    assert cli.main(["analyze", str(tmp_path), "--out", str(out)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"error: --out: Cannot write into the output folder {out}: Read-only file system" in err
 
 
 def test_checking_the_out_folder_leaves_none_behind(

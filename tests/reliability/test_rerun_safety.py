@@ -39,6 +39,7 @@ def test_a_users_own_results_json_is_kept_and_reported(tmp_path: Path, model_pat
     _clean(done)
     assert done.returncode == 1
     assert f"{RUN_RECORD} is not a run record Corroscope wrote; {KEPT}" in done.stderr
+    assert done.stderr.count("is not a run record") == 1, "said once, not also as a log line"
     assert (out / RUN_RECORD).read_bytes() == mine
     assert [r["status"] for r in read_csv(out / CSV_NAME)] == ["ok", "ok"]  # the CSV is still written
     forced = run_cli(*_analyze(*photos, out=out, model=model_path, extra=("--overwrite",)))
