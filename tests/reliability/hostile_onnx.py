@@ -252,8 +252,9 @@ def _one_nan_pixel() -> np.ndarray:
     return factor
 
 
-def classes_model(path: Path, names: Sequence[str]) -> Path:
-    """The channel model with one output channel per name (channel k repeats colour k % 3)."""
+def classes_model(path: Path, names: Sequence[str], colors: Sequence[Sequence[int]] | None = None) -> Path:
+    """The channel model with one output channel per name (channel k repeats colour k % 3); `colors`:
+    the classes' drawing colours (default: one of its own each)."""
     order = np.array([CHANNEL_OF_CLASS[k % 3] for k in range(len(names))], np.int64)
     nodes = [
         *_scaled(),
@@ -261,7 +262,9 @@ def classes_model(path: Path, names: Sequence[str]) -> Path:
         helper.make_node("Softmax", ["logits"], [contract.PROBABILITIES_OUTPUT], axis=-1),
     ]
     inits = [_scale(), numpy_helper.from_array(order, "order")]
-    classes = [{"id": k, "name": n, "color": [k % 256, (k * 7) % 256, 3]} for k, n in enumerate(names)]
+    colors = colors or [[k % 256, (k * 7) % 256, 3] for k in range(len(names))]
+    pairs = enumerate(zip(names, colors, strict=True))
+    classes = [{"id": k, "name": n, "color": list(c)} for k, (n, c) in pairs]
     graph = helper.make_graph(nodes, "many_classes", [_IMAGE], [probabilities(len(names))], inits)
     return save(graph, path, {contract.KEY_CLASSES: json.dumps(classes)})
 

@@ -164,6 +164,14 @@ def test_duplicate_class_names_are_refused_at_load(tmp_path: Path) -> None:
         SegmentationModel.load(path, device="cpu")
 
 
+def test_two_classes_drawn_in_one_colour_are_refused_at_load(tmp_path: Path) -> None:
+    """A mask PNG tells classes apart by colour alone: such a model could write no mask anyone can read."""
+    colors = [[255, 0, 0], [0, 0, 255], [255, 0, 0]]
+    path = hostile.classes_model(tmp_path / "one-colour.onnx", ["corrosion", "asset", "background"], colors)
+    with pytest.raises(ModelContractError, match=r"colours must differ; 'corrosion', 'background' are all"):
+        SegmentationModel.load(path, device="cpu")
+
+
 def test_more_than_128_classes_are_refused_at_load_and_128_work(tmp_path: Path) -> None:
     """cv2.resize, which upsamples the probabilities, takes at most 128 channels: 129 classes are
     refused with the reason; 128 load and segment a photo."""
