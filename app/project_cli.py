@@ -116,6 +116,16 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
+    from app.core.project import add_inspection_photos
+    from app.core.project.records import check_asset_facts, check_tag, check_typed
+    from app.core.project.reviews import with_saved_reviews
+    from app.core.saved_corrections import CorrectionSearch
+
+    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
+    check_tag(args.asset)  # what was typed is checked before the model loads and any photo is analysed
+    check_asset_facts(fields)
+    check_typed(args.inspector or "", "The inspector's name")
+    check_typed(args.notes or "", "The inspection's notes", lines=True)
     options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
     model = load_model(args.model, args.device, "project add")
     if model is None:
@@ -127,14 +137,6 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     def progress(index: int, total: int, path: Path, state: str) -> None:
         print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)
 
-    from app.core.project import add_inspection_photos
-    from app.core.project.records import check_asset_facts, check_tag
-    from app.core.project.reviews import with_saved_reviews
-    from app.core.saved_corrections import CorrectionSearch
-
-    fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
-    check_tag(args.asset)  # the tag first, as the options are typed; all before the analysis
-    check_asset_facts(fields)
     summary = add_inspection_photos(
         project,
         model,

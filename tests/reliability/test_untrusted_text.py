@@ -92,6 +92,11 @@ def test_tags_inspectors_and_facts_reach_the_project_commands_escaped(
     _out, err = capsys.readouterr()
     _assert_clean(err)
     assert "The asset's tag holds a control character (\\x1b)" in err
+    early = ["project", "add", project, str(photo), "--asset", "P-1", "--date", "2026-01-02"]
+    early += ["--inspector", inspector, "--model", str(tmp_path / "no-such-model.onnx")]
+    assert cli.main(early) == 2
+    _out, err = capsys.readouterr()  # refused before the model loads (or fails to), not after
+    assert "The inspector's name holds a control character" in err and "no-such-model" not in err, err
     add = ["project", "add", project, str(photo), "--asset", "P-1", "--date", "2026-01-02"]
     add += ["--inspector", "Eve", "--asset-location", "roof", "--model", str(model_path)]
     assert cli.main(add) == 0
