@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
 from app.cli_common import load_model, provider_line
-from app.core.errors import CorroscopeError, OutputExistsError, ProjectError
+from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
 from app.core.export import write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out_line
@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         return commands[args.project_command](project, args)
     except CorroscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, (OutputExistsError, ProjectError)) else EXIT_FAILED
+        usage = isinstance(exc, (OutputExistsError, ProjectError)) and not isinstance(exc, ProjectUnavailable)
+        return EXIT_USAGE if usage else EXIT_FAILED
     finally:
         project.close()
 

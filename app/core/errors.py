@@ -36,6 +36,11 @@ class ProjectError(CorroscopeError):
     """An inspection project that cannot be created, opened or written (the message says why)."""
 
 
+class ProjectUnavailable(ProjectError):
+    """An open project that could not be read or written just now (locked by another writer, a server
+    gone, a full disk): a failure of the moment, not of what was asked."""
+
+
 class ReviewedMaskError(CorroscopeError):
     """A reviewed mask that cannot be used for its photo (unreadable, wrong size, off-palette colours)."""
 

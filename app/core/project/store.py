@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.core.errors import ProjectError
+from app.core.errors import ProjectError, ProjectUnavailable
 from app.core.project import engine as eng
 from app.core.project import rows
 from app.core.project.changes import Change, read_changes
@@ -125,7 +125,7 @@ class Project:
             with self._engine.connect() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise ProjectError(f"Cannot read {self.location.display}: {_reason(exc)}") from None
+            raise ProjectUnavailable(f"Cannot read {self.location.display}: {_reason(exc)}") from None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sa.Connection]:
@@ -135,7 +135,8 @@ class Project:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
             why = eng.read_only_reason(self.location.file) if self.location.file is not None else None
-            raise ProjectError(f"Cannot write to {self.location.display}: {why or _reason(exc)}") from None
+            where = self.location.display
+            raise ProjectUnavailable(f"Cannot write to {where}: {why or _reason(exc)}") from None
 
     @property
     def schema_version(self) -> int:
@@ -402,7 +403,10 @@ class Project:
 
 def _reason(exc: sa.exc.SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]
+    text = str(orig or exc).strip().splitlines()[0]
+    if text == "database is locked":  # SQLite's words, after waiting BUSY_TIMEOUT_MS for the other writer
+        return f"{text} (another program kept writing to it for {eng.BUSY_TIMEOUT_MS / 1000:g} s; try again)"
+    return text
 
 
 def _remove_sqlite(path: Path) -> None:
