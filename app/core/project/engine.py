@@ -308,3 +308,19 @@ def _migrate(conn: sa.Connection, version: int) -> None:
             sa.text("INSERT INTO schema_version (version, applied_at) VALUES (:v, :t)"),
             {"v": v + 1, "t": now_utc()},
         )
+
+
+def db_reason(exc: sa.exc.SQLAlchemyError) -> str:
+    """The database's own first line of why (with what to do for a lock held too long)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig or exc).strip().splitlines()[0]
+    if text == "database is locked":  # SQLite's words, after waiting BUSY_TIMEOUT_MS for the other writer
+        return f"{text} (another program kept writing to it for {BUSY_TIMEOUT_MS / 1000:g} s; try again)"
+    return text
+
+
+def remove_sqlite(path: Path) -> None:
+    """A project file made and then refused, with SQLite's companion files."""
+    for extra in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + extra).unlink()

@@ -7,14 +7,16 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
 from app.core.model import file_sha256
 from app.core.photos import IMAGE_EXTENSIONS, pillow_notes
-from app.core.project.records import PhotoFile, StoredPhoto
-from app.core.text import path_from_display
+from app.core.project.records import PhotoEntry, PhotoFile, StoredPhoto
+from app.core.project.schema import now_utc
+from app.core.text import display_path, path_from_display
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +99,33 @@ def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True
         if sha in wanted and sha not in found:
             found[sha] = path
     return found
+
+
+def path_values(path: Path, project_folder: Path | None) -> dict[str, Any]:
+    """A photo's stored path: absolute, and relative to the project file's folder where it has one (a
+    project moved with its photos still finds them)."""
+    absolute = Path(os.path.abspath(path))
+    rel = None
+    if project_folder is not None:
+        try:
+            rel = Path(os.path.relpath(absolute, project_folder)).as_posix()
+        except ValueError:  # another drive on Windows
+            rel = None
+    # a name that is not UTF-8 is stored with its bytes as \xNN (a database holds text); read back by
+    # `found_at`
+    return {"path": display_path(absolute), "rel_path": None if rel is None else display_path(rel)}
+
+
+def photo_values(entry: PhotoEntry, inspection_id: int, project_folder: Path | None) -> dict[str, Any]:
+    """The `photos` row of a photo stored in an inspection."""
+    f, rec = entry.file, entry.record
+    return dict(
+        inspection_id=inspection_id,
+        **path_values(f.path, project_folder),
+        sha256=f.sha256,
+        size=f.size,
+        exif_time=f.exif_time,
+        width=rec.get("width"),
+        height=rec.get("height"),
+        added_at=now_utc(),
+    )

@@ -20,7 +20,7 @@ from app.core.errors import ProjectError, ProjectUnavailable
 from app.core.project import engine as eng
 from app.core.project import rows
 from app.core.project.changes import Change, read_changes
-from app.core.project.photos import found_at
+from app.core.project.photos import found_at, path_values, photo_values
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -33,9 +33,7 @@ from app.core.project.records import (
     check_tag,
     check_typed,
 )
-from app.core.project.schema import now_utc
 from app.core.project.trend import Trend, build_trend
-from app.core.text import display_path
 
 log = logging.getLogger(__name__)
 T = rows.T
@@ -64,8 +62,9 @@ class Project:
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             if location.file is not None:
-                _remove_sqlite(location.file)
-            raise ProjectError(f"Cannot create a project at {location.display}: {_reason(exc)}") from None
+                eng.remove_sqlite(location.file)
+            why = eng.db_reason(exc)
+            raise ProjectError(f"Cannot create a project at {location.display}: {why}") from None
         except ProjectError:
             engine.dispose()
             raise
@@ -97,7 +96,7 @@ class Project:
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             why = eng.read_only_reason(location.file) if location.file is not None else None
-            raise ProjectError(f"Cannot open {location.display}: {why or _reason(exc)}") from None
+            raise ProjectError(f"Cannot open {location.display}: {why or eng.db_reason(exc)}") from None
         except ProjectError as exc:
             engine.dispose()
             raise ProjectError(f"Cannot open {location.display}: {exc}") from None
@@ -125,7 +124,7 @@ class Project:
             with self._engine.connect() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise ProjectUnavailable(f"Cannot read {self.location.display}: {_reason(exc)}") from None
+            raise ProjectUnavailable(f"Cannot read {self.location.display}: {eng.db_reason(exc)}") from None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sa.Connection]:
@@ -136,7 +135,7 @@ class Project:
         except sa.exc.SQLAlchemyError as exc:
             why = eng.read_only_reason(self.location.file) if self.location.file is not None else None
             where = self.location.display
-            raise ProjectUnavailable(f"Cannot write to {where}: {why or _reason(exc)}") from None
+            raise ProjectUnavailable(f"Cannot write to {where}: {why or eng.db_reason(exc)}") from None
 
     @property
     def schema_version(self) -> int:
@@ -293,7 +292,7 @@ class Project:
                     already.append(entry.file.path)
                     continue
                 held.add(entry.file.sha256)
-                photo_id = rows.insert_new(conn, p, self._photo_values(entry, inspection_id))
+                photo_id = rows.insert_new(conn, p, photo_values(entry, inspection_id, self.location.folder))
                 if photo_id is None:  # another window stored it a moment ago
                     already.append(entry.file.path)
                     continue
@@ -370,46 +369,6 @@ class Project:
         p = T["photos"]
         with self._write() as conn:
             for photo, path in moved:
-                conn.execute(p.update().where(p.c.id == photo.id).values(**self._path_values(path)))
+                values = path_values(path, self.location.folder)
+                conn.execute(p.update().where(p.c.id == photo.id).values(**values))
         return [self.photo(photo.id) for photo, _path in moved]  # type: ignore[misc]
-
-    # ---- helpers -------------------------------------------------------------------------------
-
-    def _path_values(self, path: Path) -> dict[str, Any]:
-        absolute = Path(os.path.abspath(path))
-        rel = None
-        if self.location.folder is not None:
-            try:
-                rel = Path(os.path.relpath(absolute, self.location.folder)).as_posix()
-            except ValueError:  # another drive on Windows
-                rel = None
-        # a name that is not UTF-8 is stored with its bytes as \xNN (a database holds text); read back by
-        # `photo_file`
-        return {"path": display_path(absolute), "rel_path": None if rel is None else display_path(rel)}
-
-    def _photo_values(self, entry: PhotoEntry, inspection_id: int) -> dict[str, Any]:
-        f, rec = entry.file, entry.record
-        return dict(
-            inspection_id=inspection_id,
-            **self._path_values(f.path),
-            sha256=f.sha256,
-            size=f.size,
-            exif_time=f.exif_time,
-            width=rec.get("width"),
-            height=rec.get("height"),
-            added_at=now_utc(),
-        )
-
-
-def _reason(exc: sa.exc.SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig or exc).strip().splitlines()[0]
-    if text == "database is locked":  # SQLite's words, after waiting BUSY_TIMEOUT_MS for the other writer
-        return f"{text} (another program kept writing to it for {eng.BUSY_TIMEOUT_MS / 1000:g} s; try again)"
-    return text
-
-
-def _remove_sqlite(path: Path) -> None:
-    for extra in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + extra).unlink()
