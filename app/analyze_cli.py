@@ -308,6 +308,13 @@ def _report(summary: BatchSummary) -> int:
             print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
         print(f"Results: {safe_path(summary.csv_path)}")
+    if summary.removed:
+        names = ", ".join(safe_text(p.name) for p in summary.removed[:5])
+        more = ", …" if len(summary.removed) > 5 else ""
+        print(
+            f"Removed {counted(len(summary.removed), 'earlier output')} that this run does not write "
+            f"again (they would contradict the new results): {names}{more}"
+        )
     error = None if summary.csv_error is None else safe_text(summary.csv_error, REASON_LIMIT)
     if error and summary.csv_path is None:
         print(f"error: the CSV could not be written: {error}", file=sys.stderr)

@@ -55,7 +55,9 @@ def process_photo(
             if options.model_path is None:
                 raise CorroscopeError("no model: pass one, or set BatchOptions.model_path")
             model = _process_model(Path(options.model_path), options.device)
-        result, record, rgb = _analyse_and_write(item, options, model, keep_result, progress, cancelled)
+        result, record, rgb, removed = _analyse_and_write(
+            item, options, model, keep_result, progress, cancelled
+        )
     except Cancelled:
         raise
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
@@ -70,12 +72,10 @@ def process_photo(
             photo_changed=item.photo_changed,
             outputs_kept=kept,
         )
-    changed = item.photo_changed
-    if not keep_result:
-        return PhotoOutcome(item.index, item.path, DONE, record=record, photo_changed=changed)
-    return PhotoOutcome(
-        item.index, item.path, DONE, record=record, result=result, photo=rgb, photo_changed=changed
+    done = PhotoOutcome(
+        item.index, item.path, DONE, record=record, photo_changed=item.photo_changed, removed=removed
     )
+    return dataclasses.replace(done, result=result, photo=rgb) if keep_result else done
 
 
 def _analyse_and_write(
@@ -139,8 +139,9 @@ def _analyse_and_write(
             # nobody reads the photo after its overlay: blend into it (no new 36 MB array at 12 MP)
             blend_in_place=not keep and exporters.overlay_only(targets),
         )
-        record = _write_outputs(item, targets, data, replace, identity)
-    return result, record, rgb
+        record, removed = _write_outputs(item, targets, data, replace, identity)
+        return result, record, rgb, removed
+    return result, record, rgb, ()
 
 
 def _identity(path: Path, max_bytes: int) -> PhotoIdentity | None:
@@ -156,11 +157,11 @@ def _write_outputs(
     data: exporters.ExportInput,
     replace: bool,
     identity: PhotoIdentity | None,
-) -> PhotoRecord:
+) -> tuple[PhotoRecord, tuple[Path, ...]]:
     """Every output, then the sealed record naming the photo and proving each file (written last). They
     land together (`files.staged`): a failure part-way (a full disk) leaves the photo's earlier outputs
     whole. Earlier outputs of ours this run does not write again (a PDF, an overlay of another format)
-    go, so nothing in the folder contradicts the new record."""
+    go, so nothing in the folder contradicts the new record; (the record, those removed)."""
     json_path = targets[exporters.JSON_KIND]
     source = item.source or ownership.source_key(item.path)
     record = data.record if isinstance(data.record, PhotoRecord) else PhotoRecord(data.record or {})
@@ -179,11 +180,14 @@ def _write_outputs(
         final = dataclasses.replace(data, record=record)
         record_target = {exporters.JSON_KIND: json_path}
         exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
-    _remove(superseded)
-    return record
+    return record, _remove(superseded)
 
 
-def _remove(paths: Iterable[Path]) -> None:
+def _remove(paths: Iterable[Path]) -> tuple[Path, ...]:
+    """Remove each file; those removed."""
+    removed = []
     for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
+            removed.append(path)
+    return tuple(removed)

@@ -159,6 +159,7 @@ class PhotoOutcome:
     photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
     # FAILED before writing: its files in the folder were in the way, kept as they were
     outputs_kept: bool = False
+    removed: tuple[Path, ...] = ()  # DONE: earlier outputs of ours not written again, removed
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,11 @@ class BatchSummary:
     @property
     def skipped(self) -> tuple[Path, ...]:
         return self._paths(SKIPPED)
+
+    @property
+    def removed(self) -> tuple[Path, ...]:
+        """Earlier outputs of the photos redone that this run did not write again (removed)."""
+        return tuple(p for o in self.outcomes for p in o.removed)
 
     @property
     def changed(self) -> tuple[Path, ...]:

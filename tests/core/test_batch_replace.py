@@ -70,7 +70,8 @@ def test_an_overwrite_removes_the_earlier_outputs_it_does_not_write_again(
     jpegs = [out / f"{p.stem}_overlay.jpg" for p in photos]
     assert all(j.is_file() for j in jpegs)
     jpegs[1].write_bytes(jpegs[1].read_bytes() + b"edited")  # changed since: no longer provably ours
-    assert run_batch(tiny_model, photos, out, BatchOptions(overwrite=True)).ok  # mask, overlay PNG, JSON
+    summary = run_batch(tiny_model, photos, out, BatchOptions(overwrite=True))  # mask, overlay PNG, JSON
+    assert summary.ok and summary.removed == (jpegs[0],), "what was removed is said"
     assert not jpegs[0].exists(), "an overlay of the earlier run would contradict the new record"
     assert jpegs[1].is_file(), "a file changed since the earlier run is not ours to remove"
     assert output_paths(out, photos[0].stem).overlay.is_file()
