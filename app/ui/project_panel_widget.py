@@ -24,6 +24,7 @@ from app.ui.forms import plain_label
 from app.ui.project_texts import asset_text, inspection_text, stored_figures_text
 from app.ui.project_tree import ROLE, build_tree, key_of, missing_text
 from app.ui.project_view import ProjectReads, ProjectView, load_view
+from app.ui.tree_menu import TreeMenu
 from app.ui.workers import Worker
 
 LOADING = "Loading the project…"
@@ -117,8 +118,7 @@ class ProjectPanelWidget(QWidget):
         self.relocate_button.clicked.connect(self.relocate_requested)
         self.correct_button.clicked.connect(self._edit_picked)
         self.remove_button.clicked.connect(self._remove_picked)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree_menu = TreeMenu(self.tree, self.menu_for)  # right-click, Menu key, Shift+F10
         self.tree.currentItemChanged.connect(self._on_current)
         self.reads.busy_changed.connect(self._on_busy)
         self._update_enabled()
@@ -347,15 +347,9 @@ class ProjectPanelWidget(QWidget):
             {"inspection": self.remove_inspection_requested, "photo": self.remove_photo_requested}
         )
 
-    def _context_menu(self, pos) -> None:
-        """Right-click on an asset or an inspection: the same as their buttons; on a photo, its history."""
-        item = self.tree.itemAt(pos)
-        if item is not None:
-            self.tree.setCurrentItem(item)
-            self.menu_for(item).exec(self.tree.viewport().mapToGlobal(pos))
-
     def menu_for(self, item: QTreeWidgetItem) -> QMenu:
-        """The context menu of a tree item (made current first)."""
+        """The context menu of a tree item (made current first): on an asset or an inspection the same
+        as their buttons; on a photo, its history."""
         kind = item.data(0, ROLE)[0]
         menu = QMenu(self.tree)
         if kind == "asset":

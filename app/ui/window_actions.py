@@ -150,6 +150,7 @@ OTHER_KEYS = (
     ("Viewer", "Pan", "Drag with the mouse"),
     ("Batch", "Previous or next row (shows that photo)", "Up, Down"),
     ("Project", "Read the project again (Reload)", "F5"),  # app/ui/project_panel_widget.py
+    ("Project", "The picked asset's, inspection's or photo's menu", "Menu key, Shift+F10"),  # tree_menu.py
     ("Compare", "Zoom both photos to fit, in, out", "Ctrl+0, Ctrl++, Ctrl+-"),  # app/ui/compare_dialog.py
 )
 
