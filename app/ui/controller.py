@@ -99,6 +99,11 @@ class AppController(QObject):
         return self.state.photo
 
     @property
+    def current_path(self) -> Path | None:
+        """Where the photo on screen was read from; None when none is shown."""
+        return None if self.current is None else self.current.path
+
+    @property
     def result(self) -> analysis.PhotoResult | None:
         """Its result, with the label map shown (`state.result`)."""
         return self.state.result

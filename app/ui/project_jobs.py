@@ -236,14 +236,14 @@ class ProjectUi(QObject):
         return run.start(self.window.controller.pool)
 
     def _on_added(self, summary: AddSummary) -> None:
-        self.panel.refresh()
+        shown = self.window.controller  # the photo on screen, if just stored, is picked in the tree then
+        self.panel.refresh(then=lambda _view: self.panel.follow_photo(shown.current_path))
         if summary.cancelled:
             self.window.show_message("Adding the inspection was cancelled; nothing was stored", "info")
-            self.inspection_added.emit(summary)
-            return
-        problems = summary.failures + summary.review_failures
-        failures = "".join(f"\n{f.path.name}: {f.reason}" for f in problems)
-        self.window.show_message(summary.counts_text() + failures, "error" if problems else "info")
+        else:
+            problems = summary.failures + summary.review_failures
+            failures = "".join(f"\n{f.path.name}: {f.reason}" for f in problems)
+            self.window.show_message(summary.counts_text() + failures, "error" if problems else "info")
         self.inspection_added.emit(summary)
 
     def show_stored_photo(self, photo_id: int) -> Worker | None:

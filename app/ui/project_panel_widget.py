@@ -249,13 +249,13 @@ class ProjectPanelWidget(QWidget):
     def _photo_item(self, photo_id: int) -> QTreeWidgetItem | None:
         return next((i for i in self._items() if key_of(i) == ("photo", photo_id)), None)
 
-    def follow_photo(self, path: Path) -> None:
-        """The tree follows the photo on screen (A / D, the batch, Open photo): its stored photo is picked
-        (nothing opens again), else no photo is picked, so the tree, the stored figures under it and
-        Remove photo never name another photo than the one shown."""
+    def follow_photo(self, path: Path | None) -> None:
+        """The tree follows the photo on screen (A / D, the batch, Open photo, Add inspection): its stored
+        photo is picked (nothing opens again), else no photo is picked, so the tree, the stored figures
+        under it and Remove photo never name another photo than the one shown (None: none is shown)."""
         kind, key = self._picked()
         view = self.view
-        if view is None:
+        if view is None or path is None:
             return
         held = view.photos_at(path)
         picked = view.photo(key) if kind == "photo" else None  # type: ignore[arg-type]

@@ -1,14 +1,18 @@
 """The project tree follows the photo on screen: stepping with D to the next photo of the folder picks
 its stored photo (and its stored figures) instead of leaving the previous one picked, a photo the project
-does not hold leaves no photo picked, and a stored photo whose file is gone is not shown as another."""
+does not hold leaves no photo picked (and adding it to the project picks it), and a stored photo whose
+file is gone is not shown as another."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+from pathlib import Path
 
 from app.ui.project_panel_widget import ROLE
-from tests.ui.conftest import TIMEOUT_MS
-from tests.ui.test_projects import project_window  # noqa: F401  (the fixture)
+from tests.helpers.pipe_photos import photo_folder
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+from tests.ui.test_projects import _add_through_dialog, project_window  # noqa: F401  (the fixture)
 
 
 def _pick(qtbot, win, inspection: int, photo: int):
@@ -92,3 +96,25 @@ def test_reload_marks_photos_whose_files_are_gone_and_finding_them_clears_the_ma
     qtbot.waitUntil(lambda: not panel.missing.isVisibleTo(panel), timeout=TIMEOUT_MS)
     assert photos is not panel.tree.topLevelItem(0).child(1)  # rebuilt
     assert "not found" not in panel.tree.topLevelItem(0).child(1).child(1).text(0)
+
+
+def test_adding_the_photo_on_screen_to_the_project_picks_it_in_the_tree(
+    qtbot,
+    project_window,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    win, _target = project_window
+    panel = win.projects.panel
+    folder = photo_folder(tmp_path / "insp2", 2, 0.4, seed=2, size=(48, 64))
+    shown = folder / "photo_001.png"
+    open_and_wait(qtbot, win, shown)
+    assert _picked(win) is None  # not in the project yet
+    opened = []
+    win.projects.panel.photo_activated.connect(opened.append)
+    _add_through_dialog(qtbot, win, folder, dt.date(2025, 5, 1), inspector="inspector 2", count=2)
+    item = panel.tree.currentItem()
+    assert item is not None and item.data(0, ROLE)[0] == "photo"
+    assert Path(win.projects.view.photo(item.data(0, ROLE)[1]).path) == shown
+    assert item.parent().text(0) == "2025-05-01 · inspector 2" and item.parent().isExpanded()
+    assert panel.remove_button.text() == "Remove photo…" and panel.figures.text()
+    assert win.controller.current.path == shown and opened == []  # picked, not opened again
