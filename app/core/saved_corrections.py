@@ -29,6 +29,7 @@ def default_results_folder(photo_folder: Path | None, home: Path | None = None) 
     home = home or Path.home()
     if photo_folder is None:
         return home / HOME_RESULTS
+    photo_folder = photo_folder.absolute()  # "photos" from where the app started: "." has no parent
     beside = photo_folder.parent / f"{photo_folder.name} results"
     if inside(beside, app_root()) or photo_folder.parent == photo_folder:
         return home / HOME_RESULTS / photo_folder.name

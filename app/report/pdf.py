@@ -121,7 +121,7 @@ def draw_photo_report(
     c.text("Corroscope inspection report", size=16, bold=True)
     dims = f"{photo_rgb.shape[1]:,} × {photo_rgb.shape[0]:,} px"
     c.text(f"{safe_path(result.path.name)}  ·  {dims}  ·  {now_text()}", size=9)
-    folder = safe_path(result.path.parent)
+    folder = safe_path(result.path.parent.absolute())  # the whole path: the app may have started anywhere
     c.text(f"Folder: {folder}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2

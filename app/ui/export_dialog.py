@@ -42,6 +42,7 @@ class ExportDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export results")
+        folder = Path(folder).absolute()  # where the files go, whatever folder the app was started in
         self.folder_edit = QLineEdit(str(folder))
         # wide enough to read the whole folder (up to a point): where the files go must be seen
         text_width = self.folder_edit.fontMetrics().horizontalAdvance(str(folder)) + 24
@@ -79,7 +80,8 @@ class ExportDialog(QDialog):
 
     @property
     def folder(self) -> Path:
-        return Path(self.folder_edit.text().strip())
+        """The folder typed or picked, whole (a relative one is taken from where the app started)."""
+        return Path(self.folder_edit.text().strip()).absolute()
 
     @property
     def header(self) -> ReportHeader:

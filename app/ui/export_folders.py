@@ -13,18 +13,20 @@ from app.ui.settings import AppSettings
 
 
 def export_folder(settings: AppSettings, kind: str, photo_folder: Path | None) -> Path:
-    """The folder a `kind` export dialog starts in for photos from `photo_folder`."""
+    """The folder a `kind` export dialog starts in for photos from `photo_folder` (a whole path: the
+    app may have been started anywhere)."""
+    photo_folder = None if photo_folder is None else photo_folder.absolute()
     remembered = settings.export_folder(kind)
     if remembered is not None:
         source, folder = remembered
         if photo_folder is not None and Path(source) == photo_folder and not inside(folder, app_root()):
-            return folder
+            return folder.absolute()
     return default_results_folder(photo_folder)
 
 
 def remember_export_folder(settings: AppSettings, kind: str, photo_folder: Path | None, folder: Path) -> None:
-    if photo_folder is not None:
-        settings.set_export_folder(kind, photo_folder, folder)
+    if photo_folder is not None:  # whole paths: found again whichever folder the app starts in
+        settings.set_export_folder(kind, photo_folder.absolute(), folder.absolute())
 
 
 def photos_folder(paths: Sequence[Path]) -> Path | None:

@@ -59,7 +59,7 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
         settings.device = args.device
     window = MainWindow(settings)
     model_path, note = _startup_model(args, settings)
-    paths = list(args.paths)
+    paths = [p.absolute() for p in args.paths]  # named and exported to whole: the app may start anywhere
     if paths and model_path is not None:
         # After the model (the pool runs two workers at once): open them when it has loaded or failed.
         controller = window.controller

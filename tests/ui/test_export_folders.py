@@ -1,5 +1,6 @@
 """Export dialogs start in a results folder next to the photos (never in the app's install or its
-samples) and remember the last folder per kind of export and per photo folder."""
+samples) and remember the last folder per kind of export and per photo folder; folders are shown and
+printed whole, never relative to where the app was started."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.ui.export_folders import photos_folder
 from app.ui.report_header_fields import ReportHeaderDialog
 from tests.ui.conftest import open_and_wait, photo
 from tests.ui.test_batch import make_folder, run_batch
+from tests.ui.test_report_words import pdf_text
 
 
 def test_default_is_beside_the_photo_folder(tmp_path):
@@ -92,3 +94,19 @@ def test_batch_exports_start_beside_the_batch_folder_per_kind(qtbot, window, tmp
         str(tmp_path / "photos results" / "batch_report.pdf"),
     ]
     assert not (tmp_path / "photos results").exists(), "a cancelled dialog leaves no empty folder"
+
+
+def test_a_photo_named_relative_to_where_the_app_started_exports_with_whole_paths(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """`corroscope gui photos/pipe.png`: the dialog and the PDF name the folders from the root (the
+    user may have started the app from anywhere), not "photos results" and "Folder: photos"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    photo(tmp_path / "photos", 3, name="pipe.png")
+    open_and_wait(qtbot, window, Path("photos") / "pipe.png")
+    assert _dialog_starts(monkeypatch, window, None) == [str(tmp_path / "photos results")]
+    with qtbot.waitSignal(window.controller.export_finished, timeout=30_000):
+        assert export_jobs.start_photo_export(window, Path("out"), {"pdf"}) is not None
+    text = pdf_text((tmp_path / "out" / "pipe.pdf").read_bytes())
+    assert f"Folder: {tmp_path / 'photos'} · mode" in text

@@ -191,6 +191,21 @@ def test_command_line_model_and_photo(qtbot, settings, model_path, tmp_path):
     win.controller.shutdown()
 
 
+def test_a_photo_named_relative_to_the_start_folder_opens_by_its_whole_path(
+    qtbot, settings, model_path, tmp_path, monkeypatch
+):
+    import app.ui.main as main_module
+
+    monkeypatch.chdir(tmp_path)
+    photo(tmp_path, 14, name="pipe.png")
+    args = main_module.parse_args(["pipe.png", "--model", str(model_path), "--device", "cpu"])
+    win = main_module.create_window(args, settings)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.controller.result is not None, timeout=TIMEOUT_MS)
+    assert win.controller.result.path == tmp_path / "pipe.png"  # exports and reports name it whole
+    win.controller.shutdown()
+
+
 def test_drop_a_photo_opens_it(qtbot, window, tmp_path):
     path, _ = photo(tmp_path, 13)
     mime = QMimeData()
