@@ -25,23 +25,18 @@ from app.core.project.trend import TREND_TABLE_HEADER, falling_text, rate_text, 
 from app.ui.forms import plain_label
 from app.ui.project_texts import ASSET_FIELDS
 from app.ui.screen_fit import resize_on_screen
+from app.ui.trend_axes import ScaleAxis
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
 TABLE_ROWS = 6  # inspections the table shows before it scrolls
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
-
-
-SHARE_HEADROOM = 5.0  # points the view may show past 0 and 100 %: a mark on either drawn whole, "100" shown
-
-
-class ShareAxis(pg.AxisItem):
-    """The share axis: labels within 0-100 % only (a share can take no other), however the view is
-    zoomed or panned into the headroom past either end."""
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # pyqtgraph's name
-        levels = super().tickValues(minVal, maxVal, size)
-        return [(spacing, [v for v in values if 0 <= v <= 100]) for spacing, values in levels]
+# Shown past either end of the scales (labelled on the scale only): a mark at 98 % or 0 %, grade 10 or 0,
+# and the "100" label are drawn whole even in the short plots of a 1024x600 screen (5 points were not).
+SHARE_HEADROOM = 12.0  # points of share
+GRADE_HEADROOM = 1.0  # grades
+SHARE_TITLES = ("corroded share of the asset", "corroded share", "share")  # the longest that fits
+GRADE_TITLES = ("ASTM D610 (worst)", "D610 (worst)", "D610")
 
 
 def _stamp(date: _dt.date) -> float:
@@ -57,17 +52,18 @@ class TrendViewWidget(QWidget):
         super().__init__(parent)
         self.trend: Trend | None = None
         self.rate_label = plain_label()
-        axes = {"bottom": pg.DateAxisItem(), "left": ShareAxis("left")}
-        self.share_plot = pg.PlotWidget(axisItems=axes, background="w")
-        self.share_plot.setLabel("left", "corroded share of the asset", units="%")
+        share_axis = ScaleAxis("left", 0, 100, SHARE_TITLES, units="%")  # a share can take no other
+        self.share_plot = pg.PlotWidget(
+            axisItems={"bottom": pg.DateAxisItem(), "left": share_axis}, background="w"
+        )
         self._legend_below(self.share_plot.plotItem)
         self.share_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.share_plot.setYRange(0, 100)  # the whole scale
-        # zoom, pan and "A" (every curve in view) stay on the scale too
-        self.share_plot.setLimits(yMin=-SHARE_HEADROOM, yMax=100 + SHARE_HEADROOM)
-        self.grade_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()}, background="w")
-        self.grade_plot.setLabel("left", "ASTM D610 (worst)")
-        self.grade_plot.setYRange(0, 10)
+        self._whole_scale(self.share_plot, 100, SHARE_HEADROOM)
+        grade_axis = ScaleAxis("left", 0, 10, GRADE_TITLES)
+        self.grade_plot = pg.PlotWidget(
+            axisItems={"bottom": pg.DateAxisItem(), "left": grade_axis}, background="w"
+        )
+        self._whole_scale(self.grade_plot, 10, GRADE_HEADROOM)
         self.grade_plot.setXLink(self.share_plot)
         mean_pen = pg.mkPen(MEAN_COLOUR, width=2)
         max_pen = pg.mkPen(MAX_COLOUR, width=2, style=Qt.PenStyle.DashLine)
@@ -93,6 +89,13 @@ class TrendViewWidget(QWidget):
         layout.addWidget(self.share_plot, 3)
         layout.addWidget(self.grade_plot, 2)
         layout.addWidget(self.table)
+
+    @staticmethod
+    def _whole_scale(plot: pg.PlotWidget, top: float, headroom: float) -> None:
+        """The scale 0-`top` in view with `headroom` past both ends (no padding on top of it); zoom, pan
+        and "A" (every curve in view) stay within that too."""
+        plot.setYRange(-headroom, top + headroom, padding=0)
+        plot.setLimits(yMin=-headroom, yMax=top + headroom)
 
     @staticmethod
     def _legend_below(plot: pg.PlotItem) -> None:

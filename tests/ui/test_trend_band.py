@@ -58,7 +58,7 @@ def test_the_trend_pdf_axis_never_reads_above_100_percent(qapp):
 
 
 def test_the_trend_window_keeps_the_line_and_its_axis_within_0_to_100(qtbot):
-    from app.ui.trend_view_widget import TrendViewWidget
+    from app.ui.trend_view_widget import SHARE_HEADROOM, TrendViewWidget
 
     view = TrendViewWidget()
     qtbot.addWidget(view)
@@ -67,7 +67,7 @@ def test_the_trend_window_keeps_the_line_and_its_axis_within_0_to_100(qtbot):
     assert ys and all(0 <= y <= 100 for y in ys), ys
     view.share_plot.plotItem.vb.autoRange()  # the plot's "A" button: every curve in view
     (_x0, _x1), (y0, y1) = view.share_plot.viewRange()
-    assert y0 >= -5 and y1 <= 105, (y0, y1)
+    assert y0 >= -SHARE_HEADROOM and y1 <= 100 + SHARE_HEADROOM, (y0, y1)
     axis = view.share_plot.plotItem.getAxis("left")
     ticks = [v for _spacing, values in axis.tickValues(-10, 130, 400) for v in values]
     assert ticks and max(ticks) <= 100 and min(ticks) >= 0, ticks
