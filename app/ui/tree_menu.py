@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent
 from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem
 
 
@@ -25,12 +25,7 @@ class TreeMenu(QObject):
         tree.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self.tree
-            and event.type() == QEvent.Type.ContextMenu
-            and isinstance(event, QContextMenuEvent)
-            and event.reason() == QContextMenuEvent.Reason.Keyboard
-        ):
+        if watched is self.tree and (_keyboard_menu(event) or _shift_f10(event)):
             self.open_at_current()
             return True  # never the signal: its position would name another row
         return super().eventFilter(watched, event)
@@ -53,3 +48,22 @@ class TreeMenu(QObject):
     def _open(self, item: QTreeWidgetItem, pos: QPoint) -> None:
         self.tree.setCurrentItem(item)
         self.menu_for(item).exec(self.tree.viewport().mapToGlobal(pos))
+
+
+def _keyboard_menu(event: QEvent) -> bool:
+    """A context menu Qt sends for the Menu key."""
+    return (
+        event.type() == QEvent.Type.ContextMenu
+        and isinstance(event, QContextMenuEvent)
+        and event.reason() == QContextMenuEvent.Reason.Keyboard
+    )
+
+
+def _shift_f10(event: QEvent) -> bool:
+    """Shift+F10, the other key for a context menu, which Qt on X11 leaves as a plain key press."""
+    return (
+        event.type() == QEvent.Type.KeyPress
+        and isinstance(event, QKeyEvent)
+        and event.key() == Qt.Key.Key_F10
+        and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+    )

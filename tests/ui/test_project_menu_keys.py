@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -76,3 +76,14 @@ def test_a_right_click_opens_the_menu_of_the_item_under_the_mouse(qtbot, project
     assert [texts for texts, _at in opened] == [["Correct inspection…", "Remove inspection…"]]
     assert tree.currentItem() is inspection
     assert opened[0][1] == tree.viewport().mapToGlobal(at)
+
+
+def test_shift_f10_opens_the_current_items_menu_too(qtbot, project_window) -> None:  # noqa: F811
+    win, _target = project_window
+    tree = win.projects.panel.tree
+    inspection = tree.topLevelItem(0).child(0)
+    tree.setCurrentItem(inspection)
+    tree.setFocus()
+    opened = _popup(lambda: qtbot.keyClick(tree, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier))
+    assert [texts for texts, _at in opened] == [["Correct inspection…", "Remove inspection…"]]
+    assert tree.currentItem() is inspection
