@@ -10,9 +10,9 @@ from pathlib import Path
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, no_model_message
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_checks import check_output, masks_phrase, signed_masks
+from app.core.batch_inputs import photos_in
 from app.core.errors import Cancelled, CorroscopeError
 from app.core.model import default_model_path
-from app.core.photos import find_images
 from app.core.text import counted, safe_path
 
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except AdaptRefused as exc:
         print(f"error: --out: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    photos = find_images(args.paths, recursive=args.recursive)
+    photos = photos_in(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
     signed = signed_masks([mask for _photo, mask in pairs])
     print(_masks_line(len(pairs), len(photos), signed, safe_path(args.reviewed_masks)))

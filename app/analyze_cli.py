@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from app import console
 from app.analyze_args import CLI_EXPORTS
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
+from app.core.batch_inputs import not_photos_line
 from app.core.engines import Engine, import_distributed, make_engine
 from app.core.errors import CorroscopeError, ExportError
 from app.core.grading import ReviewPolicy
@@ -190,7 +191,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     if args.pdf and not _pdf_ready():
         return EXIT_USAGE
     inputs = select_inputs(args.paths, args.out, args.recursive)
-    paths, ours = list(inputs.photos), inputs.ours
+    paths = list(inputs.photos)
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
@@ -202,12 +203,8 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     print(f"Running {engine.describe()}", file=sys.stderr)
     if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
-    if ours:
-        n = len(ours)
-        print(
-            f"Left out {counted(n, 'file')} Corroscope wrote earlier (masks, overlays: no photos).",
-            file=sys.stderr,
-        )
+    if (not_photos := not_photos_line(inputs)) is not None:
+        print(not_photos, file=sys.stderr)
     return _run(model, paths, out, options, state, interrupts, engine)
 
 

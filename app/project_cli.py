@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
 from app.cli_common import load_model, provider_line
+from app.core.batch_inputs import not_photos_line, select_inputs
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
 from app.core.export import write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out_line
 from app.core.model import DEVICES
-from app.core.photos import find_images
 from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
@@ -113,7 +113,8 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _add(project: Project, args: argparse.Namespace) -> int:
-    paths = find_images(args.paths, recursive=args.recursive)
+    inputs = select_inputs(args.paths, None, args.recursive)
+    paths = list(inputs.photos)
     if not paths:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
@@ -134,6 +135,8 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     print(provider_line(model, args.device), file=sys.stderr)  # with why CUDA is not used under auto
     if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
+    if (not_photos := not_photos_line(inputs)) is not None:
+        print(not_photos, file=sys.stderr)
 
     def progress(index: int, total: int, path: Path, state: str) -> None:
         print(f"[{index}/{total}] {safe_path(path)}: {state}", file=sys.stderr, flush=True)

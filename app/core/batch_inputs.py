@@ -10,7 +10,11 @@ from pathlib import Path
 from app.core import exporters, ownership
 from app.core.files import has_output_mark
 from app.core.photos import find_images
-from app.core.reviewed import REVIEWED_SUFFIX
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
+from app.core.text import counted
+
+# corrected masks saved beside the photos (signed or not): masks, never photos of their own
+CORRECTION_SUFFIXES = (REVIEWED_SUFFIX, EDITED_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class Inputs:
 
     photos: tuple[Path, ...]
     ours: tuple[Path, ...] = ()  # masks, overlays ... Corroscope wrote (its mark or its output record)
-    reviewed: tuple[Path, ...] = ()  # reviewed masks saved beside the photos (`*_mask.reviewed.png`)
+    corrections: tuple[Path, ...] = ()  # corrected masks beside the photos (`*_mask.reviewed.png`, `.edited`)
 
 
 def select_inputs(
@@ -28,22 +32,39 @@ def select_inputs(
     recursive: bool = False,
 ) -> Inputs:
     """The photos among `paths` (files, and the photos inside folders; with their subfolders when
-    `recursive`). A file named in `paths` is always a photo; a folder scan leaves out reviewed masks and
-    our own outputs: those a record in `out_dir` proves ours, and masks and overlays that carry our mark
-    (`files.OUTPUT_MARK`) in any folder, even where their record was deleted."""
+    `recursive`). A file named in `paths` is always a photo; a folder scan leaves out corrected masks
+    (signed or not) and our own outputs: those a record in `out_dir` proves ours, and masks and overlays
+    that carry our mark (`files.OUTPUT_MARK`) in any folder, even where their record was deleted."""
     paths = [Path(p) for p in paths]
     named = {p for p in paths if p.is_file()}
     found = find_images(paths, recursive=recursive)
-    reviewed = [p for p in found if p not in named and p.name.endswith(REVIEWED_SUFFIX)]
-    scanned = [p for p in found if p not in named and p not in reviewed]
+    corrections = [p for p in found if p not in named and p.name.endswith(CORRECTION_SUFFIXES)]
+    scanned = [p for p in found if p not in named and p not in corrections]
     ours: set[Path] = set()
     if out_dir is not None:
         ours = ownership.own_outputs(scanned, Path(out_dir))
     # a mask or overlay that carries our mark is no photo wherever it lies (a folder analysed earlier
     # with its results beside the photos, then into another folder, gave its masks figures of their own)
     ours |= {p for p in scanned if p not in ours and _marked_output(p)}
-    photos = tuple(p for p in found if p not in ours and p not in reviewed)
-    return Inputs(photos, tuple(p for p in found if p in ours), tuple(reviewed))
+    photos = tuple(p for p in found if p not in ours and p not in corrections)
+    return Inputs(photos, tuple(p for p in found if p in ours), tuple(corrections))
+
+
+def photos_in(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[Path]:
+    """The photos among `paths` by the batch's rule (`select_inputs`): what stepping through a folder, an
+    inspection's folder or adaptation's photo search take as photos."""
+    return list(select_inputs(paths, None, recursive).photos)
+
+
+def not_photos_line(inputs: Inputs) -> str | None:
+    """One line naming the masks and outputs a folder scan left out as no photos; None when none."""
+    parts = []
+    if inputs.corrections:
+        n = len(inputs.corrections)
+        parts.append(f"{counted(n, 'corrected mask')} (*_mask.reviewed.png, *_mask.edited.png)")
+    if inputs.ours:
+        parts.append(f"{counted(len(inputs.ours), 'file')} Corroscope wrote earlier (masks, overlays)")
+    return f"Left out {' and '.join(parts)}: no photos." if parts else None
 
 
 def _marked_output(path: Path) -> bool:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
-from app.core.photos import find_images
+from app.core.batch_inputs import photos_in
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted
 from app.ui.export_folders import correction_search
@@ -79,7 +79,7 @@ def find_reviewed(sources: AdaptSources) -> AdaptFound:
         return AdaptFound(project_reviewed_photos(sources.view), frozenset(stored), "the project has")
     photos = list(sources.batch)
     if not photos and sources.shown is not None:
-        photos = find_images([sources.shown.parent])
+        photos = photos_in([sources.shown.parent])
     return AdaptFound(reviewed_photos(sources.search, photos), frozenset(photos))
 
 

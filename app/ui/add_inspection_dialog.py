@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.batch_inputs import photos_in
 from app.core.left_out import left_out_line
-from app.core.photos import IMAGE_EXTENSIONS, find_images
+from app.core.photos import IMAGE_EXTENSIONS
 from app.core.text import display_path
 from app.ui.forms import DateField, plain_label
 from app.ui.workers import Worker, WorkerPool
@@ -45,7 +46,7 @@ class InspectionRequest:
 
 def _listing(paths: list[Path]) -> tuple[list[Path], str | None]:
     """Worker job: the photos among `paths` (folders listed, not recursed) and what is left out."""
-    return find_images(paths), left_out_line(paths)
+    return photos_in(paths), left_out_line(paths)
 
 
 class AddInspectionDialog(QDialog):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.batch_inputs import photos_in
 from app.core.left_out import left_out_line
-from app.core.photos import find_images
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class FolderScan:
 
 
 def scan_folders(paths: Sequence[Path], recursive: bool) -> FolderScan:
-    if find_images(paths, recursive=recursive):
+    if photos_in(paths, recursive=recursive):
         return FolderScan(True, 0, None)
-    nested = 0 if recursive else len(find_images(paths, recursive=True))
+    nested = 0 if recursive else len(photos_in(paths, recursive=True))
     return FolderScan(False, nested, left_out_line(paths, recursive=True))

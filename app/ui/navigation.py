@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.core.photos import find_images
+from app.core.batch_inputs import photos_in
 
 
 def neighbour(paths: Sequence[Path], current: Path, step: int) -> Path | None:
@@ -20,4 +20,4 @@ def neighbour(paths: Sequence[Path], current: Path, step: int) -> Path | None:
 
 def folder_neighbour(current: Path, step: int) -> Path | None:
     """The photo `step` places from `current` among the photos of its folder, by name."""
-    return neighbour(find_images([current.parent]), current, step)
+    return neighbour(photos_in([current.parent]), current, step)

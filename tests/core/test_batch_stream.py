@@ -17,11 +17,12 @@ import tomllib
 import app.core
 from app.core import exporters
 from app.core import model as model_module
+from app.core.batch_inputs import not_photos_line, photos_in
 from app.core.export import CSV_NAME, companion_path, csv_columns
 from app.core.files import write_png
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, iter_batch, plan_batch, run_batch, select_inputs, write_run_record
-from app.core.reviewed import REVIEWED_SUFFIX
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
 from app.core.synthetic import synthetic_pipe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,7 @@ def test_select_inputs_is_the_one_rule_of_what_a_photo_is(
     folder = tmp_path / "site"
     photos = _photos(folder, 2)
     reviewed = write_png(folder / f"p0{REVIEWED_SUFFIX}", synthetic_pipe(seed=0, size=(30, 40))[1] * 0)
+    edited = write_png(folder / f"p1{EDITED_SUFFIX}", synthetic_pipe(seed=1, size=(30, 40))[1] * 0)
     out = folder / "out"
     run_batch(tiny_model, photos, out)
     (out / "p1.json").unlink()  # p1's mask and overlay are orphans now: still ours by their mark
@@ -51,7 +53,12 @@ def test_select_inputs_is_the_one_rule_of_what_a_photo_is(
         out / "p1_mask.png",
         out / "p1_overlay.png",
     }
-    assert chosen.reviewed == (reviewed,)
+    assert chosen.corrections == (reviewed, edited)  # signed or not, a corrected mask is no photo
+    assert not_photos_line(chosen) == (
+        "Left out 2 corrected masks (*_mask.reviewed.png, *_mask.edited.png) and 4 files Corroscope wrote "
+        "earlier (masks, overlays): no photos."
+    )
+    assert photos_in([folder], recursive=True) == [*photos]
     assert select_inputs([reviewed]).photos == (reviewed,)  # named: the user asked for it
     # the same folder analysed into another output folder, or in the window (no output folder): our
     # masks and overlays beside the photos are still no photos

@@ -182,9 +182,9 @@ def test_the_search_for_reviewed_photos_runs_off_the_ui_thread(qtbot, settings, 
     photos, _masks = _site(tmp_path, 3)
     win = _window(qtbot, settings, site_model(tmp_path / "base.onnx"))
     open_and_wait(qtbot, win, photos[0])
-    threads, real = [], adapt_ui.find_images
+    threads, real = [], adapt_ui.photos_in
     monkeypatch.setattr(
-        adapt_ui, "find_images", lambda paths: threads.append(threading.current_thread()) or real(paths)
+        adapt_ui, "photos_in", lambda paths: threads.append(threading.current_thread()) or real(paths)
     )
     _adapt(qtbot, win)
     assert threads and threading.main_thread() not in threads

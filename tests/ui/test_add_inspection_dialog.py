@@ -56,14 +56,14 @@ def test_a_folder_is_listed_off_the_ui_thread_and_ok_waits_for_it(qtbot, tmp_pat
 
     folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
     release, threads = threading.Event(), []
-    real = module.find_images
+    real = module.photos_in
 
     def slow_listing(paths):
         threads.append(threading.current_thread() is threading.main_thread())
         release.wait(10)
         return real(paths)
 
-    monkeypatch.setattr(module, "find_images", slow_listing)
+    monkeypatch.setattr(module, "photos_in", slow_listing)
     dialog = AddInspectionDialog(["P-1"], parent=None)
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)

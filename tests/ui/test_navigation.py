@@ -222,13 +222,13 @@ def test_a_folder_is_listed_off_the_ui_thread(qtbot, window, tmp_path, monkeypat
     from app.ui import folder_scan
 
     threads: list[bool] = []
-    real = folder_scan.find_images
+    real = folder_scan.photos_in
 
     def listing(*args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(folder_scan, "find_images", listing)
+    monkeypatch.setattr(folder_scan, "photos_in", listing)
     folder = make_folder(tmp_path, 2)
     seen: list[str] = []
     # read as the batch starts, and its end counted from the start: a small batch may end in the same
