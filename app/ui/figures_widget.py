@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core import figures
-from app.core.analysis import PhotoResult, as_signed
+from app.core.analysis import MODEL_REASON, PhotoResult, as_signed
 from app.core.grading import GradeScale
 from app.core.sources import EDITED_REASON
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
@@ -212,8 +212,9 @@ class FiguresWidget(QGroupBox):
         if self._is_edited(result):
             model = self._state.model_result
             reasons = figures.review_reasons(result.assessment, scale)
-            if model is not None:
-                reasons = [*figures.review_reasons(model.assessment, scale), *reasons]
+            if model is not None:  # the model's own first; the edit keeps copies headed as the model's
+                own = [r for r in reasons if not r.startswith(MODEL_REASON)]
+                reasons = [*figures.review_reasons(model.assessment, scale), *own]
             # each reason once, the model's first; "edited, not marked reviewed yet" is the headline
             why = "; ".join(r for r in dict.fromkeys(reasons) if r != EDITED_REASON)
             tail = f" The model's mask was flagged: {why}." if why else ""

@@ -45,6 +45,9 @@ def test_an_edit_needs_review_until_signed_then_says_who_and_when(qtbot, opened)
     flag, source = win.figures.review_label.text(), win.figures.source_label.text()
     assert flag.startswith("⚠ Needs review: edited, not reviewed") and "No review needed" not in flag
     assert flag.count("edited") == 1, flag  # the headline says it; the reasons after it do not again
+    model_reasons = win.controller.state.model_result.assessment.reasons
+    assert model_reasons and all(flag.count(r) == 1 for r in model_reasons), flag  # each said once
+    assert "model's mask:" not in flag, flag  # the line already heads them as the model's
     assert "edited, not reviewed" in source and "reviewed mask" not in source
     win.editing.edits.mark_reviewed("Ann Inspector")
     review = win.controller.state.review
