@@ -22,6 +22,7 @@ from app.core.export import (
     csv_columns,
     csv_row,
     failure_row,
+    models_used,
     run_record,
     write_csv,
     write_run_json,
@@ -137,6 +138,9 @@ def write_table(
     first = next((e for e in entries if not isinstance(e, PhotoFailure)), None)
     facts = {} if first is None else _record(first).model_facts()
     run = run_record(csv_path, rows, columns, facts, None, input_folders)
+    used = models_used(entries)
+    if len(used) > 1:  # rows from several models (one loaded after another): none is "the" model
+        run["model"], run["models"] = None, used
     return [written, write_run_json(companion, run, overwrite=overwrite)]
 
 

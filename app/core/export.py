@@ -313,6 +313,22 @@ def run_record(
     }
 
 
+def models_used(entries: Iterable[PhotoFigures | Mapping[str, Any] | PhotoFailure]) -> list[dict[str, Any]]:
+    """Each model that made some of `entries`' figures (results or records), in order of first use:
+    `file`, `sha256`, `accuracy` (its typical-error line) and `photos` (how many it made)."""
+    used: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if isinstance(e, PhotoFailure):
+            continue  # made by no model
+        if isinstance(e, PhotoFigures):
+            sha, file, accuracy = e.model_sha256, e.model_file, e.model_accuracy
+        else:
+            sha, file, accuracy = e.get("model_sha256"), e.get("model_file"), e.get("model_accuracy")
+        use = used.setdefault(str(sha), {"file": file, "sha256": sha, "accuracy": accuracy, "photos": 0})
+        use["photos"] += 1
+    return list(used.values())
+
+
 def write_run_json(path: str | os.PathLike[str], record: Mapping[str, Any], overwrite: bool = False) -> Path:
     text = json.dumps(dict(record), indent=2, ensure_ascii=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)

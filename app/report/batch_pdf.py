@@ -13,10 +13,12 @@ from PySide6.QtGui import QColor, QPen
 
 from app.core import figures
 from app.core.analysis import PhotoFigures
+from app.core.export import models_used
 from app.core.model import SegmentationModel
+from app.core.model_accuracy import UNKNOWN
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.report_header import ReportHeader
-from app.core.text import safe_path
+from app.core.text import counted, safe_path, safe_text
 from app.report import measures_pdf
 from app.report.canvas import Canvas, now_text, rgb_qimage
 from app.report.pdf import accuracy_lines, draw_accuracy, model_rows, review_lines
@@ -84,11 +86,43 @@ def _summary_rows(
     ]
 
 
-def _batch_accuracy(results: Sequence[PhotoFigures], options: BatchReportOptions) -> list[str]:
-    """The statement of accuracy for the whole batch: how many photos' figures a person reviewed."""
+def other_models(results: Sequence[PhotoFigures], model: SegmentationModel) -> list[dict]:
+    """Each model that made the results (`models_used`) when any is not `model`, the one loaded; empty
+    when `model` made them all, so a one-model batch's report names it as before."""
+    used = models_used(results)
+    return used if any(u["sha256"] != model.sha256 for u in used) else []
+
+
+def _typical_error(use: dict, model: SegmentationModel, options: BatchReportOptions) -> str:
+    """A model's typical-error line: the loaded one's with its share range, another's as its rows say."""
+    if use["sha256"] == model.sha256 and options.typical_error:
+        return options.typical_error
+    return safe_text(use["accuracy"] or UNKNOWN)
+
+
+def models_rows(uses: Sequence[dict], total: int) -> list[tuple[str, str]]:
+    """A row per model that made the results: its file, SHA-256 and how many photos it made."""
+    return [
+        (
+            f"Model {i} of {len(uses)}" if len(uses) > 1 else "Model file",
+            f"{safe_path(str(u['file']))} (SHA-256 {safe_text(u['sha256'], 64)}): "
+            f"made {u['photos']} of {counted(total, 'photo')}",
+        )
+        for i, u in enumerate(uses, 1)
+    ]
+
+
+def _batch_accuracy(
+    results: Sequence[PhotoFigures], options: BatchReportOptions, uses: Sequence[dict] = (), model=None
+) -> list[str]:
+    """The statement of accuracy for the whole batch: each model's typical error (`uses`: the models
+    that made it, when not only the loaded one), how many photos' figures a person reviewed."""
     reviewed = sum(r.labels_source == "reviewed" for r in results)
     edited = sum(r.labels_source == "edited" for r in results)
     lines = accuracy_lines(options.typical_error, False)
+    if uses:  # never one model's error for photos another model made
+        each = [f"{safe_path(str(u['file']))}: {_typical_error(u, model, options)}" for u in uses]
+        lines[:1] = each if len(uses) == 1 else [f"Figures from {len(uses)} models:", *each]
     if reviewed:
         lines[-1] = f"Figures proposed by a model; {reviewed} of {len(results)} photos reviewed by a person."
     if edited:
@@ -118,9 +152,11 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
             bold=True,
         )
     c.rule()
-    c.rows(_summary_rows(results, failures, options, scales[0], len(not_reached)) + model_rows(model))
+    uses = other_models(results, model)
+    models = models_rows(uses, len(results)) if uses else model_rows(model)
+    c.rows(_summary_rows(results, failures, options, scales[0], len(not_reached)) + models)
     c.y += c.mm(3)
-    draw_accuracy(c, _batch_accuracy(results, options))
+    draw_accuracy(c, _batch_accuracy(results, options, uses, model))
     for scale in scales:
         draw_chart(c, f"Photos per {figures.scale_title(scale)} grade", grade_counts(results, scale))
     worst = worst_first(results)[:WORST_COUNT]
@@ -147,7 +183,9 @@ def _wrapped(c: Canvas, x: float, y: float, width: float, text: str, size: float
     return c.wrapped(QRectF(x, y, width, 0), text) + c.mm(0.6)
 
 
-def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, options, height: float) -> None:
+def _draw_card(
+    c: Canvas, r: PhotoFigures, x: float, width: float, scales, options, height: float, named: bool = False
+) -> None:
     """One photo: thumbnail with overlay on the left, its figures and review reasons on the right."""
     thumb_w = width * 0.46
     thumb = options.thumbnails.get(r.path)
@@ -165,12 +203,15 @@ def _draw_card(c: Canvas, r: PhotoFigures, x: float, width: float, scales, optio
             QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
         )
     tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
-    for text, size, style in _card_text(r, scales, options.reviews.get(r.path)):
+    for text, size, style in _card_text(r, scales, options.reviews.get(r.path), named):
         y += _wrapped(c, tx, y, tw, text, size, **style)
 
 
-def _card_text(r: PhotoFigures, scales, reviewed: str | None = None) -> list[tuple[str, float, dict]]:
-    """The lines beside a card's thumbnail: (text, point size, style)."""
+def _card_text(
+    r: PhotoFigures, scales, reviewed: str | None = None, named: bool = False
+) -> list[tuple[str, float, dict]]:
+    """The lines beside a card's thumbnail: (text, point size, style); `named`: with the model that made
+    it (a batch from several models)."""
     share = figures.percent_text(r.stats.corroded_share, unit=True)
     lines: list[tuple[str, float, dict]] = [
         (safe_path(r.path.name), 8.5, {"bold": True}),
@@ -178,17 +219,21 @@ def _card_text(r: PhotoFigures, scales, reviewed: str | None = None) -> list[tup
     ]
     lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
     lines += [(line, 7, {"color": _GREY}) for line in measures_pdf.card_lines(r, scales)]
+    if named:
+        lines.append((f"model: {safe_path(r.model_file)}", 7, {"color": _GREY}))
     if reviewed:
         lines.append((reviewed, 7, {"bold": True}))
     lines += [(f"review: {line}", 7, {"color": _REVIEW}) for line in review_lines(r, scales)]
     return lines
 
 
-def _card_height(c: Canvas, r: PhotoFigures, width: float, scales, reviewed: str | None = None) -> float:
+def _card_height(
+    c: Canvas, r: PhotoFigures, width: float, scales, reviewed: str | None = None, named: bool = False
+) -> float:
     """The height the card's text needs beside its thumbnail (never less than a thumbnail row)."""
     tw = width - width * 0.46 - c.mm(2)
     needed = 0.0
-    for text, size, style in _card_text(r, scales, reviewed):
+    for text, size, style in _card_text(r, scales, reviewed, named):
         c.font(size, bold=style.get("bold", False))
         needed += c.wrapped(QRectF(0, 0, tw, 0), text, draw=False) + c.mm(0.6)
     return max(c.mm(36), needed)
@@ -202,14 +247,25 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     gap = c.mm(4)
     width = (c.width - gap) / 2
     ordered = worst_first(results)
+    named = bool(other_models(results, model))  # each card says which model made it
     for i in range(0, len(ordered), 2):
-        height = max(
-            _card_height(c, r, width, scales, options.reviews.get(r.path)) for r in ordered[i : i + 2]
-        )
+        pair = ordered[i : i + 2]
+        height = max(_card_height(c, r, width, scales, options.reviews.get(r.path), named) for r in pair)
         c.ensure_space(height)
-        for j, r in enumerate(ordered[i : i + 2]):
-            _draw_card(c, r, j * (width + gap), width, scales, options, height)
+        for j, r in enumerate(pair):
+            _draw_card(c, r, j * (width + gap), width, scales, options, height, named)
         c.y += height + c.mm(2)
+
+
+def _footer_note(results: Sequence[PhotoFigures], model: SegmentationModel) -> str:
+    """Every page's footer: the typical error of the model that made the figures (of each, when several
+    did, on the first page)."""
+    uses = other_models(results, model)
+    if not uses:
+        return model.accuracy_line
+    if len(uses) == 1:
+        return safe_text(uses[0]["accuracy"] or UNKNOWN)
+    return f"Figures from {len(uses)} models (each card names its own); their typical errors are on page 1."
 
 
 def draw_batch_report(
@@ -223,7 +279,7 @@ def draw_batch_report(
 ) -> None:
     """The whole report; `not_reached`: the names of photos a stopped batch never analysed."""
     options = options or BatchReportOptions()
-    c.note = model.accuracy_line  # in every page's footer: the model's typical error beside its figures
+    c.note = _footer_note(results, model)
     _draw_summary(c, results, failures, model, scales, options, not_reached)
     if results:
         _draw_cards(c, results, model, scales, options)

@@ -215,7 +215,8 @@ def test_the_statement_of_accuracy_says_what_the_range_held_on_unseen_photos(qap
         said in text
         and "; calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence." in text
     )
-    assert said in " ".join(pages_text(_batch(photos, model))).replace("\u2011", "-")  # no-break hyphens
+    made = [(dataclasses.replace(r, model_sha256=model.sha256), rgb) for r, rgb in photos]  # by `model`
+    assert said in " ".join(pages_text(_batch(made, model))).replace("\u2011", "-")  # no-break hyphens
 
 
 def test_a_signed_photo_reads_reviewed_in_both_tables_of_the_batch_report(qapp, photos, tiny_model):
