@@ -10,9 +10,11 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core import contract
+from app.core.adapt import KEY_ADAPTATION
 from app.core.model import SegmentationModel
 from app.core.paths import models_dir
 from app.core.text import PATH_LIMIT, safe_text
+from app.ui.adaptation_info import adaptation_html, trained_on_text
 from app.ui.screen_fit import resize_on_screen
 
 _SHOWN = 400  # characters of one value the model states (metadata can hold megabytes)
@@ -38,7 +40,7 @@ def model_info_html(model: SegmentationModel) -> str:
         ("SHA-256", model.sha256),
         ("Architecture", meta.get(contract.KEY_ARCHITECTURE, "not stated")),
         ("Backbone", meta.get(contract.KEY_BACKBONE, "not stated")),
-        ("Trained on", meta.get(contract.KEY_TRAINED_ON, "not stated")),
+        ("Trained on", trained_on_text(meta, meta.get(contract.KEY_TRAINED_ON, "not stated"))),
         ("Created", meta.get(contract.KEY_CREATED, "not stated")),
         ("Input size", "{} × {} (H × W)".format(*model.input_size)),
         ("Running on", f"{model.device} ({', '.join(model.providers)})"),
@@ -64,8 +66,10 @@ def model_info_html(model: SegmentationModel) -> str:
     heading = f"Evaluation ({safe_text(split, 40)} split)" if isinstance(split, str) else "Evaluation"
     parts.append(f"</table><h3>{e(heading)}</h3>")
     no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
+    if KEY_ADAPTATION in meta:  # the base model's were not copied: they are not this file's
+        no_metrics = ["<p>No validation figures: its own are the leave-one-out under Adaptation.</p>"]
     parts += _metrics_html(model.metrics) if model.metrics else no_metrics
-    return "".join(parts)
+    return "".join(parts + adaptation_html(meta))
 
 
 def _range_text(model: SegmentationModel) -> str:

@@ -45,3 +45,58 @@ def test_model_information_states_the_ranges_promise_when_the_file_carries_one(t
     path = channel_model(tmp_path / "m.onnx", metadata=figures_metadata(confidence=0.9))
     html = model_info_html(SegmentationModel.load(path, "cpu"))
     assert "calibrated to hold at least 80 % of unseen photos&#x27; shares with 90 % confidence" in html
+
+
+def test_an_adapted_models_information_shows_its_provenance_and_names_the_base_models_figures(tmp_path):
+    """Made by `adapt_model`: the base model's SHA-256, each photo and mask with their SHA-256s, who
+    signed them, the settings and the leave-one-out before and after; the trained-on text is the base's."""
+    from app.core import contract
+    from app.core.adapt import AdaptSettings, adapt_model, reviewed_pairs
+    from app.core.model import SegmentationModel, file_sha256
+    from app.ui.model_info_dialog import model_info_html
+    from tests.core.test_adapt import _site, site_model
+
+    photos, masks = _site(tmp_path, 4, reviewer="B. Welder")
+    base = site_model(tmp_path / "base.onnx")
+    pairs = reviewed_pairs(photos, masks)
+    adapt_model(base, pairs, tmp_path / "site.onnx", AdaptSettings(steps=30, min_photos=3))
+    model = SegmentationModel.load(tmp_path / "site.onnx", "cpu")
+    html = model_info_html(model)
+    section = html[html.index("<h3>Adaptation</h3>") :]
+    assert f"base.onnx (SHA-256 {file_sha256(base)})" in section
+    for photo, mask in pairs:
+        assert photo.name in section and file_sha256(photo) in section
+        assert mask.name in section and file_sha256(mask) in section
+    assert section.count("B. Welder") == 4 and "2026-12-01T10:00:00+00:00" in section
+    assert "steps 30" in section and "min_photos 3" in section
+    assert "→" in section and "of 4 photos: base model → adapted" in section
+    trained = model.metadata[contract.KEY_TRAINED_ON]
+    assert "this file: adapted to 4 reviewed photos; its base model (not this file) was trained on" in html
+    assert trained.partition(";")[0] in html
+
+
+def test_a_hostile_adaptation_record_is_cut_and_escaped(tmp_path):
+    import json
+
+    from app.core import contract
+    from app.core.adapt import KEY_ADAPTATION
+    from app.core.model import SegmentationModel
+    from app.ui.model_info_dialog import model_info_html
+    from tests.helpers.tiny_models import channel_model
+
+    photo = {"photo": "<b>x</b>" + "y" * 5000, "sha256": 7, "reviewed_by": "<script>", "pixels": {}}
+    record = {"base_model": "not a dict", "photos": [photo] * 150, "settings": [1], "leave_one_out": {}}
+    meta = {
+        KEY_ADAPTATION: json.dumps(record),
+        contract.KEY_TRAINED_ON: "site photos, figures on its val split (22); adapted to 5 reviewed photos",
+    }
+    html = model_info_html(SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=meta), "cpu"))
+    assert "<script>" not in html and "<b>x</b>" not in html and "&lt;script&gt;" in html
+    assert "y" * 1000 not in html and len(html) < 200_000
+    assert "… and 50 more photos" in html
+    assert "its base model (not this file) was trained on: site photos, figures on its val split (22)" in html
+    unreadable = {KEY_ADAPTATION: "{" * 10}
+    html = model_info_html(
+        SegmentationModel.load(channel_model(tmp_path / "u.onnx", metadata=unreadable), "cpu")
+    )
+    assert "its record of how is not readable" in html

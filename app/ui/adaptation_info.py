@@ -1,0 +1,126 @@
+"""The Model information dialog's "Adaptation" section: an adapted model's provenance from its metadata
+(`corroscope.adaptation`, written by `app.core.adapt`), read as untrusted text and cut to size."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from itertools import islice
+from typing import Any
+
+from app.core.adapt import KEY_ADAPTATION
+from app.core.text import counted, safe_text
+
+_RAW_LIMIT = 2_000_000  # characters of the JSON parsed at all: a hostile file's 1 GB value is not read
+_SHOWN = 400  # characters of one value shown
+_MAX_PHOTOS = 100  # photos listed; the rest counted
+_MAX_SETTINGS = 30
+
+_ADAPTED_MARK = "; adapted to "  # how `app.core.adapt` ends the base model's trained-on text
+
+
+def adaptation(meta: dict[str, str]) -> dict[str, Any] | None:
+    """The model's `corroscope.adaptation` object, or None (not adapted, unreadable or too large)."""
+    raw = meta.get(KEY_ADAPTATION)
+    if not isinstance(raw, str) or len(raw) > _RAW_LIMIT:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def trained_on_text(meta: dict[str, str], trained_on: str) -> str:
+    """The trained-on row: an adapted model's says first what this file was adapted to, then that the
+    data set and validation figures written there are its base model's; others' as written."""
+    if KEY_ADAPTATION not in meta:
+        return trained_on
+    base, mark, added = trained_on.rpartition(_ADAPTED_MARK)
+    this = f"this file: adapted to {added}; " if mark else "this file: adapted (see Adaptation); "
+    return f"{this}its base model (not this file) was trained on: {base if mark else trained_on}"
+
+
+def adaptation_html(meta: dict[str, str]) -> list[str]:
+    """The section's HTML parts; empty for a model that is not adapted. Every value is cut and escaped."""
+    if KEY_ADAPTATION not in meta:
+        return []
+    data = adaptation(meta)
+    parts = ["<h3>Adaptation</h3>"]
+    if data is None:
+        return [*parts, "<p>This model says it was adapted, but its record of how is not readable.</p>"]
+    base = data.get("base_model") if isinstance(data.get("base_model"), dict) else {}
+    rows = [
+        ("Base model", f"{_text(base.get('file'))} (SHA-256 {_text(base.get('sha256'), 64)})"),
+        ("Adapted", _text(data.get("created"))),
+        ("Method", _text(data.get("method"))),
+        ("Settings", _settings(data.get("settings"))),
+        ("Leave-one-out", _loo(data.get("leave_one_out"))),
+    ]
+    parts.append("<table cellspacing=4>")
+    parts += [f"<tr><td><b>{k}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows]
+    parts.append("</table>")
+    return parts + _photos_html(data.get("photos"))
+
+
+def _text(value: Any, limit: int = _SHOWN) -> str:
+    return "not stated" if value in (None, "") else safe_text(value, limit)
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _settings(raw: Any) -> str:
+    if not isinstance(raw, dict):
+        return "not stated"
+    shown = ", ".join(f"{safe_text(k, 40)} {safe_text(v, 40)}" for k, v in islice(raw.items(), _MAX_SETTINGS))
+    more = len(raw) - _MAX_SETTINGS
+    return shown + (f", and {more} more" if more > 0 else "")
+
+
+def _loo(raw: Any) -> str:
+    """ "corroded-share error 12.3 → 4.5 points (mean), ASTM D610 grade equal on 40 % → 80 % of 5 photos:
+    base model → adapted", each photo scored by a model adapted on the others."""
+    raw = raw if isinstance(raw, dict) else {}
+    before, after = (raw.get(k) if isinstance(raw.get(k), dict) else {} for k in ("base", "adapted"))
+    error = [_number(f.get("share_error")) for f in (before, after)]
+    same = [_number(f.get("d610_agreement")) for f in (before, after)]
+    photos = _number(after.get("photos"))
+    if None in error or None in same or photos is None:
+        return "not stated"
+    return (
+        f"corroded-share error {error[0]:.1f} → {error[1]:.1f} points (mean), ASTM D610 grade equal on "
+        f"{same[0] * 100:.0f} % → {same[1] * 100:.0f} % of {counted(int(photos), 'photo')}: base model → "
+        "adapted (each photo scored by a model adapted on the others)"
+    )
+
+
+def _photos_html(raw: Any) -> list[str]:
+    """The reviewed photos and masks it was adapted on, with their SHA-256s and who signed each mask."""
+    if not isinstance(raw, list) or not raw:
+        return ["<p>The photos it was adapted on are not listed.</p>"]
+    e = html.escape
+    parts = [
+        f"<p><b>Adapted on {counted(len(raw), 'reviewed photo')}</b></p><table cellspacing=4>",
+        "<tr><th>photo</th><th>photo SHA-256</th><th>mask</th><th>mask SHA-256</th>"
+        "<th>reviewed by</th><th>reviewed at</th></tr>",
+    ]
+    for p in islice(raw, _MAX_PHOTOS):
+        p = p if isinstance(p, dict) else {}
+        who = _text(p.get("reviewed_by")) if p.get("reviewed_by") else "not signed"
+        cells = [
+            _text(p.get("photo")),
+            _text(p.get("sha256"), 64),
+            _text(p.get("mask")),
+            _text(p.get("mask_sha256"), 64),
+            who,
+            _text(p.get("reviewed_at"), 64),
+        ]
+        parts.append("<tr>" + "".join(f"<td><code>{e(c)}</code></td>" for c in cells) + "</tr>")
+    parts.append("</table>")
+    if len(raw) > _MAX_PHOTOS:
+        parts.append(f"<p>… and {len(raw) - _MAX_PHOTOS} more photos, not listed here.</p>")
+    return parts
