@@ -27,9 +27,9 @@ from app.core.model import SegmentationModel
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
-from app.core.project import Inspection, Project
+from app.core.project import Inspection, Project, StoredResult
 from app.core.reviewed import read_reviewed_mask
-from app.core.text import counted
+from app.core.text import counted, safe_path, safe_text
 from app.ui.forms import plain_label
 from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
@@ -137,34 +137,61 @@ class SyncedImageView(QGraphicsView):
             self.view_changed.emit()
 
 
+MASK, MODEL = "mask", "model"  # what drew a pane's overlay
+# as the banner's warning (app.ui.banner_widget): the picture and the figures under it may disagree
+WARNING_STYLE = "background:#fff4d6; color:#432; border:1px solid #cb8; padding:3px;"
+
+
 def overlay_rgb(
     rgb: np.ndarray,
     path: Path,
     reviewed_mask: str | None,
     model: SegmentationModel | None,
     style: OverlayStyle = EVERY_CLASS,
-) -> np.ndarray | None:
-    """The photo with its overlay: from the reviewed mask when the result has one, else from the model
-    (worker thread); None when neither is at hand."""
+) -> tuple[np.ndarray, str] | None:
+    """The photo with its overlay and what drew it (`MASK`, `MODEL`): the reviewed mask when the result
+    has one, else the model (worker thread); None when neither is at hand."""
     if reviewed_mask and Path(reviewed_mask).is_file():
         labels = read_reviewed_mask(reviewed_mask, (rgb.shape[1], rgb.shape[0])).labels
-        return style.blend(rgb, labels, DEFAULT_CLASSES)
+        return style.blend(rgb, labels, DEFAULT_CLASSES), MASK
     if model is None:
         return None
     result = analyze_photo(model, path)  # the figures' own path (the reduced decode), not `rgb`'s
-    return style.blend(rgb, result.labels, result.classes)
+    return style.blend(rgb, result.labels, result.classes), MODEL
 
 
 def photo_then_overlay(
     path: Path, reviewed_mask: str | None, model: SegmentationModel | None, style: OverlayStyle = EVERY_CLASS
-) -> Iterator[tuple[str, QImage]]:
-    """("photo", the photo) as soon as it is read, then ("overlay", the photo with its overlay) when
-    there is one (worker thread: a camera photo takes a while to read, its overlay longer)."""
+) -> Iterator[tuple[str, QImage] | tuple[str, QImage, str]]:
+    """("photo", the photo) as soon as it is read, then ("overlay", the photo with its overlay, what drew
+    it) when there is one (worker thread: a camera photo takes a while to read, its overlay longer)."""
     rgb = read_image(path)
     yield "photo", rgb_to_qimage(rgb)
     out = overlay_rgb(rgb, path, reviewed_mask, model, style)
     if out is not None:
-        yield "overlay", rgb_to_qimage(out)
+        yield "overlay", rgb_to_qimage(out[0]), out[1]
+
+
+def overlay_note(result: StoredResult | None, drawn_by: str, model: SegmentationModel | None) -> str:
+    """What drew the overlay, when it is not the model that made the stored figures under it ("" when it
+    is): the signed mask, or the loaded model standing in for another model or for a mask not found."""
+    if result is None:
+        return ""
+    if drawn_by == MASK:
+        mask = safe_path(str(result.reviewed_mask))
+        return f"Overlay drawn from the reviewed mask these figures come from ({mask})."
+    loaded = "the loaded model" if model is None else f"the loaded model {safe_path(model.path.name)}"
+    if result.reviewed_mask:
+        return (
+            f"Overlay drawn by {loaded}, not from the reviewed mask these figures come from: "
+            f"{safe_path(result.reviewed_mask)} is not found."
+        )
+    if model is not None and model.sha256 != result.model_sha256:
+        return (
+            f"Overlay drawn by {loaded} ({model.sha256[:12]}), not by {safe_text(result.model_name)} "
+            f"({safe_text(result.model_sha256[:12])}) that made these figures: they may disagree."
+        )
+    return ""
 
 
 class CompareDialog(QDialog):
@@ -190,6 +217,8 @@ class CompareDialog(QDialog):
         self.inspection_boxes = (QComboBox(), QComboBox())
         self.photo_boxes = (QComboBox(), QComboBox())
         self.figure_labels = (plain_label(), plain_label())
+        self.overlay_notes = (plain_label(), plain_label())  # an overlay not drawn by the figures' model
+        self.results: list[StoredResult | None] = [None, None]
         self.photos: list[QImage | None] = [None, None]
         self.overlays: list[QImage | None] = [None, None]
         self.pool = WorkerPool(self, max_threads=2)  # photos read and overlays drawn off the UI thread
@@ -210,11 +239,16 @@ class CompareDialog(QDialog):
             self.figure_labels[side].setWordWrap(True)
             self.figure_labels[side].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.figure_labels[side].setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(self.figure_labels[side], 3, side)  # both sides' figures start on one line
+            note = self.overlay_notes[side]
+            note.setWordWrap(True)
+            note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            note.hide()
+            grid.addWidget(note, 3, side)
+            grid.addWidget(self.figure_labels[side], 4, side)  # both sides' figures start on one line
             grid.setColumnStretch(side, 1)
             self.inspection_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._fill_photos(s))
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))
-        grid.addWidget(self.overlay_check, 4, 0, 1, 2)
+        grid.addWidget(self.overlay_check, 5, 0, 1, 2)
         grid.setRowStretch(2, 1)
         self.views[0].view_changed.connect(lambda: self.views[1].follow(self.views[0]))
         self.views[1].view_changed.connect(lambda: self.views[0].follow(self.views[1]))
@@ -259,6 +293,8 @@ class CompareDialog(QDialog):
                 note = f"\nPhoto not found at {photo.path} (Find moved photos… in the Project panel)"
         result = None if photo is None else self.project.latest_result(photo.id)
         self.figure_labels[side].setText(stored_figures_text(result) + note)
+        self.results[side] = result
+        self._set_note(side, "")
         self.photos[side] = self.overlays[side] = None
         self._show_image(side)
         if self._jobs[side] is not None:
@@ -271,7 +307,13 @@ class CompareDialog(QDialog):
             worker.signals.failed.connect(lambda msg, s=side, p=photo_id: self._image_failed(s, p, msg))
             self._jobs[side] = self.pool.start(worker)
 
-    def _image_ready(self, side: int, photo_id: int, kind: str, image: QImage) -> None:
+    def _set_note(self, side: int, text: str, warning: bool = False) -> None:
+        label = self.overlay_notes[side]
+        label.setText(text)
+        label.setStyleSheet(WARNING_STYLE if warning else "")
+        label.setVisible(bool(text))
+
+    def _image_ready(self, side: int, photo_id: int, kind: str, image: QImage, drawn_by: str = "") -> None:
         if self.photo_boxes[side].currentData() != photo_id:
             return  # another photo was picked meanwhile
         if kind == "photo":
@@ -281,6 +323,7 @@ class CompareDialog(QDialog):
         else:
             self.overlays[side] = image
             self._show_image(side, keep_view=True)
+            self._set_note(side, overlay_note(self.results[side], drawn_by, self.model), drawn_by == MODEL)
 
     def _image_failed(self, side: int, photo_id: int, message: str) -> None:
         if self.photo_boxes[side].currentData() == photo_id:

@@ -128,3 +128,61 @@ def test_the_overlay_draws_the_classes_the_window_draws(qtbot, two_sizes, tiny_m
     shown = qimage_to_rgb(dialog.views[0].image())
     assert np.array_equal(shown, style.blend(rgb, labels, tiny_model.classes))
     assert not np.array_equal(shown, blend_overlay(rgb, labels, tiny_model.classes))
+
+
+def test_an_overlay_another_model_draws_says_so_as_a_warning(qtbot, two_sizes, tiny_model, other_model_path):
+    """The stored figures are one model's, the overlay the loaded one's: the pane says so."""
+    from app.core.model import SegmentationModel
+
+    other = SegmentationModel.load(other_model_path, "cpu")
+    dialog = CompareDialog(two_sizes, "P-7", model=other)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
+    for note in dialog.overlay_notes:
+        assert note.isVisible() and "#fff4d6" in note.styleSheet()  # the warning's colours
+        text = note.text()
+        assert f"Overlay drawn by the loaded model tiny-b.onnx ({other.sha256[:12]})" in text
+        assert f"not by {tiny_model.path.name} ({tiny_model.sha256[:12]}) that made these figures" in text
+    same = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(same)
+    same.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in same.overlays), timeout=TIMEOUT_MS)
+    assert not any(note.isVisible() for note in same.overlay_notes), "the figures' own model: nothing to say"
+
+
+def test_a_stored_reviewed_mask_draws_the_overlay_and_the_pane_says_so(
+    qtbot, two_sizes, tiny_model, other_model_path
+):
+    from app.core.model import SegmentationModel
+    from app.core.palette import DEFAULT_CLASSES
+    from app.core.project.reviews import store_review
+    from app.core.reviewed import ReviewState, write_reviewed_mask
+
+    photo = two_sizes.photos(two_sizes.inspections("P-7")[0].id)[0]
+    path = two_sizes.photo_file(photo)
+    rgb = read_image(path)
+    labels = np.full(rgb.shape[:2], 2, dtype=np.uint8)  # all corrosion: nothing like the model's
+    mask = write_reviewed_mask(
+        path.with_name("signed_mask.reviewed.png"),
+        labels,
+        DEFAULT_CLASSES,
+        ReviewState("reviewed", "Ann", "2026-12-01T10:00:00+00:00"),
+    )
+    store_review(two_sizes, tiny_model, path, mask)
+    dialog = CompareDialog(two_sizes, "P-7", model=SegmentationModel.load(other_model_path, "cpu"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.overlays[0] is not None, timeout=TIMEOUT_MS)
+    assert np.array_equal(qimage_to_rgb(dialog.views[0].image()), blend_overlay(rgb, labels, DEFAULT_CLASSES))
+    note = dialog.overlay_notes[0]
+    assert note.isVisible() and "Overlay drawn from the reviewed mask these figures come from" in note.text()
+    assert "signed_mask.reviewed.png" in note.text() and "#fff4d6" not in note.styleSheet()
+    mask.unlink()  # moved away: the model draws it, and the pane says the mask is not found
+    dialog.photo_boxes[0].setCurrentIndex(1)
+    dialog.photo_boxes[0].setCurrentIndex(0)
+    qtbot.waitUntil(lambda: dialog.overlays[0] is not None and note.isVisible(), timeout=TIMEOUT_MS)
+    assert (
+        "not from the reviewed mask these figures come from" in note.text() and "is not found" in note.text()
+    )
+    assert "#fff4d6" in note.styleSheet()
