@@ -133,10 +133,22 @@ def distribution_text(m: PhotoMeasures) -> str:
     return NO_VALUE if d is None else f"{d.type} ({d.name}): {d.evidence.split(': ', 1)[-1]}"
 
 
+PHOTO_SHARE = ", % of the photo"  # the label's end of a class's share of the photo's pixels
+
+
+def share_of_photo_label(name: str) -> str:
+    """ "corrosion, % of the photo": the row of a class's share of all the photo's pixels."""
+    return f"{name}{PHOTO_SHARE}"
+
+
 def figure_rows(result: PhotoFigures, scale: str | GradeScale) -> list[tuple[str, str]]:
     """(label, value) pairs in the order the panel and the report show them; areas only with a scale."""
     m, a = result.measures, result.assessment
-    rows = [(f"{name} area", percent_text(pct, unit=True)) for name, pct in result.stats.percent.items()]
+    # "% of the photo", not "area": the report also gives each class's area in cm² once a scale is set
+    rows = [
+        (share_of_photo_label(name), percent_text(pct, unit=True))
+        for name, pct in result.stats.percent.items()
+    ]
     rows += [
         ("Corroded share of the asset", percent_text(result.stats.corroded_share, unit=True)),
         ("Share range", share_range_text(result, scale)),

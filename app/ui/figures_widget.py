@@ -23,7 +23,7 @@ from app.ui.saved_masks import is_signed, signature_text
 NO_PHOTO_TEXT = "Open a photo to see its figures."
 # the scale is shown once, in the "Scale and areas" box, not here as well
 _SHOWN_ELSEWHERE = ("Grade", "Needs review", "Scale")
-# what each figure means (the panel's tooltips), by row label; "<class> area" rows by `_area_tip`
+# what each figure means (the panel's tooltips), by row label; "<class>, % of the photo" rows by `figure_tip`
 FIGURE_TIPS = {
     "Corroded share of the asset": "Corrosion's share of the pipe seen in the photo: corrosion pixels / "
     "(corrosion + asset pixels). The grade scales grade this figure.",
@@ -56,8 +56,8 @@ def figure_tip(key: str) -> str:
     """What the figure `key` means (the panel's tooltip); "" for a label this panel does not know."""
     if key in FIGURE_TIPS:
         return FIGURE_TIPS[key]
-    if key.endswith(" area"):
-        return f"The share of the whole photo's pixels labelled {key[: -len(' area')]}."
+    if key.endswith(figures.PHOTO_SHARE):
+        return f"The share of the whole photo's pixels labelled {key.removesuffix(figures.PHOTO_SHARE)}."
     return ""
 
 

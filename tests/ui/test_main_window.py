@@ -40,7 +40,7 @@ def test_open_photo_shows_overlay_and_core_figures(qtbot, window, tmp_path):
     assert result.stats == core.stats
     assert result.assessment == core.assessment
     values = window.figures.values()
-    assert values["corrosion area"] == f"{core.stats.percent['corrosion']:.2f} %"
+    assert values["corrosion, % of the photo"] == f"{core.stats.percent['corrosion']:.2f} %"
     assert values["Corroded share of the asset"] == f"{core.stats.corroded_share:.2f} %"
     assert values["Provider"] == "CPU"
     d610 = core.assessment.astm.label + (

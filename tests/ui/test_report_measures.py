@@ -59,6 +59,16 @@ def test_photo_report_gives_distribution_evidence_range_areas_histogram_and_scal
         assert label in text
 
 
+def test_a_share_of_the_photo_and_an_area_never_share_a_label(qapp, analysed, tiny_model):
+    """With a scale, each class has a % of the photo and an area in cm²: two rows, two names."""
+    result, rgb = analysed
+    text = _pdf_text(result, rgb, tiny_model)
+    for name, pct in result.stats.percent.items():
+        assert f"{name}, % of the photo {figures.percent_text(pct, unit=True)}" in text
+        assert f"{name} area {figures.percent_text(pct, unit=True)}" not in text
+    assert text.count("asset area") == 1 and text.count("corrosion area") + text.count("Corrosion area") == 1
+
+
 def test_without_a_scale_nothing_claims_physical_units(qapp, analysed, tiny_model):
     result, rgb = analysed
     plain = dataclasses.replace(result, measures=dataclasses.replace(result.measures, mm_per_px=None))
