@@ -18,6 +18,16 @@ class FolderScan:
     skipped: str | None  # what is named like a photo but not read, as one line
 
 
+def holds(paths: Sequence[Path], recursive: bool, photo: Path) -> bool:
+    """Whether a batch of `paths` (photos and folders; their subfolders too when `recursive`) takes in
+    `photo`, by its path alone (no listing: asked on the UI thread)."""
+    photo = photo.absolute()
+    for p in (Path(p).absolute() for p in paths):
+        if photo == p or photo.parent == p or (recursive and p in photo.parents):
+            return True
+    return False
+
+
 def scan_folders(paths: Sequence[Path], recursive: bool) -> FolderScan:
     if photos_in(paths, recursive=recursive):
         return FolderScan(True, 0, None)

@@ -25,6 +25,7 @@ from app.core.text import safe_path
 from app.ui import export_jobs, questions
 from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
+from app.ui.batch_start import leave_other_photo
 from app.ui.batch_table import BatchTableModel
 from app.ui.batch_widget import BatchWidget
 from app.ui.compare_key import CompareKeyFilter
@@ -327,6 +328,7 @@ class MainWindow(QMainWindow):
                 self.show_message(f"{text} {scan.skipped}" if scan.skipped else text, "warning")
                 return
             recursive = True
+        leave_other_photo(self, paths, recursive)  # the last folder's photo is not this batch's
         self.controller.run_batch_paths(paths, recursive=recursive)
 
     def open_photo_dialog(self) -> None:
