@@ -186,8 +186,8 @@ MUTATIONS = [
     (
         "pipeline: keeps every result in memory",
         "app/core/batch_photo.py",
-        "    if not keep_result:\n",
-        "    _KEEP.append(result)\n    if not keep_result:\n",
+        "    return dataclasses.replace(done, result=result, photo=rgb) if keep_result else done\n",
+        "    _KEEP.append(result)\n    return dataclasses.replace(done, result=result, photo=rgb) if keep_result else done\n",
         "tests/reliability/test_scale.py",
     ),
     (
