@@ -1,5 +1,7 @@
-"""What the window shows as a new batch starts: a photo on screen the batch does not take in (the last
-folder's) goes, and the viewer says to pick a row, so no photo stands above a table that lacks it."""
+"""Starting a batch from the window: its folders listed on a worker first (a share may hold thousands of
+files), no photos said (and subfolders offered), and what the window shows as it starts: a photo on
+screen the batch does not take in (the last folder's) goes, and the viewer says to pick a row, so no
+photo stands above a table that lacks it."""
 
 from __future__ import annotations
 
@@ -7,12 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtWidgets import QLabel, QStackedWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
 import app
+from app.ui import questions
+from app.ui.banner_widget import BannerWidget
 from app.ui.controller import AppController
-from app.ui.folder_scan import holds
+from app.ui.folder_scan import FolderScan, holds, scan_folders
 from app.ui.image_viewer_widget import ImageViewerWidget
+from app.ui.settings import AppSettings
+from app.ui.workers import Worker
+
+LOOKING = "Looking for photos…"
 
 
 class BatchStartHost(Protocol):
@@ -41,3 +49,54 @@ def leave_other_photo(window: BatchStartHost, paths: Sequence[Path], recursive: 
     window.photo_area.setCurrentWidget(window.viewer)
     window.setWindowTitle(f"Corroscope {app.__version__}")
     window.update_enabled()
+
+
+class BatchWindow(BatchStartHost, Protocol):
+    """What `BatchStarter` needs of the window besides `BatchStartHost`."""
+
+    settings: AppSettings
+    banner: BannerWidget
+    busy_label: QLabel
+
+    def show_message(self, text: str, level: str = "info") -> None: ...
+
+
+class BatchStarter:
+    """File ▸ Open folder, a drop, the command line: a batch of files and folders; when they hold no
+    photo, say so and offer their subfolders."""
+
+    def __init__(self, window: BatchWindow) -> None:
+        self.window = window
+
+    def run(self, paths: list[Path]) -> None:
+        w = self.window
+        recursive = w.settings.recursive
+        w.banner.dismiss()  # earlier messages are not this batch's
+        if w.controller.model is None:  # the controller says what to do
+            w.controller.run_batch_paths(paths, recursive=recursive)
+            return
+        worker = Worker(scan_folders, list(paths), recursive)
+        worker.signals.returned.connect(lambda scan: self._start(paths, recursive, scan))
+        worker.signals.failed.connect(self._scan_failed)
+        w.busy_label.setText(LOOKING)
+        w.controller.pool.start(worker)
+
+    def _scan_failed(self, message: str) -> None:
+        self.window.busy_label.setText("")
+        self.window.show_message(message, "error")
+
+    def _start(self, paths: list[Path], recursive: bool, scan: FolderScan) -> None:
+        w = self.window
+        # cleared here, before the batch says "Batch running…" (the worker's end would come after it)
+        w.busy_label.setText("")
+        if not scan.found:
+            text = questions.no_photos_text(paths, scan.nested)
+            parent = w if isinstance(w, QWidget) else None
+            if not scan.nested or not questions.ask_include_subfolders(parent, paths, scan.nested):
+                text = questions.declined_text(paths, scan.nested) if scan.nested else text
+                # e.g. a phone's HEIC photos: "no photos" alone would hide them
+                w.show_message(f"{text} {scan.skipped}" if scan.skipped else text, "warning")
+                return
+            recursive = True
+        leave_other_photo(w, paths, recursive)  # the last folder's photo is not this batch's
+        w.controller.run_batch_paths(paths, recursive=recursive)

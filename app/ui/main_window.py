@@ -22,10 +22,10 @@ import app
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project import SUFFIX as PROJECT_SUFFIX
 from app.core.text import safe_path
-from app.ui import export_jobs, questions
+from app.ui import export_jobs
 from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
-from app.ui.batch_start import leave_other_photo
+from app.ui.batch_start import BatchStarter
 from app.ui.batch_table import BatchTableModel
 from app.ui.batch_widget import BatchWidget
 from app.ui.compare_key import CompareKeyFilter
@@ -33,7 +33,6 @@ from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
 from app.ui.export_folders import correction_search
 from app.ui.figures_widget import FiguresWidget
-from app.ui.folder_scan import FolderScan, scan_folders
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
 from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
@@ -49,9 +48,7 @@ from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets
 from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
-from app.ui.workers import Worker
 
-LOOKING = "Looking for photos…"
 BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -88,6 +85,7 @@ class MainWindow(QMainWindow):
         self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
+        self.batch_starter = BatchStarter(self)  # Open folder and drops: listed, then run (batch_start.py)
         self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
         self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu, self.projects])
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
@@ -300,36 +298,8 @@ class MainWindow(QMainWindow):
         self.run_batch([Path(folder)])
 
     def run_batch(self, paths: list[Path]) -> None:
-        """A batch of these files and folders; when they hold no photo, say so and offer subfolders. The
-        folders are listed on a worker first (a share may hold thousands of files)."""
-        recursive = self.settings.recursive
-        self.banner.dismiss()  # earlier messages are not this batch's
-        if self.controller.model is None:  # the controller says what to do
-            self.controller.run_batch_paths(paths, recursive=recursive)
-            return
-        worker = Worker(scan_folders, list(paths), recursive)
-        worker.signals.returned.connect(lambda scan: self._start_batch(paths, recursive, scan))
-        worker.signals.failed.connect(lambda msg: self._scan_failed(msg))
-        self.busy_label.setText(LOOKING)
-        self.controller.pool.start(worker)
-
-    def _scan_failed(self, message: str) -> None:
-        self.busy_label.setText("")
-        self.show_message(message, "error")
-
-    def _start_batch(self, paths: list[Path], recursive: bool, scan: FolderScan) -> None:
-        # cleared here, before the batch says "Batch running…" (the worker's end would come after it)
-        self.busy_label.setText("")
-        if not scan.found:
-            text = questions.no_photos_text(paths, scan.nested)
-            if not scan.nested or not questions.ask_include_subfolders(self, paths, scan.nested):
-                text = questions.declined_text(paths, scan.nested) if scan.nested else text
-                # e.g. a phone's HEIC photos: "no photos" alone would hide them
-                self.show_message(f"{text} {scan.skipped}" if scan.skipped else text, "warning")
-                return
-            recursive = True
-        leave_other_photo(self, paths, recursive)  # the last folder's photo is not this batch's
-        self.controller.run_batch_paths(paths, recursive=recursive)
+        """A batch of these files and folders (`BatchStarter.run`: listed on a worker first)."""
+        self.batch_starter.run(paths)
 
     def open_photo_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", self.settings.last_folder, IMAGE_FILTER)
