@@ -20,7 +20,7 @@ from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
 from app.ui.saved_masks import is_signed, signature_text
 
-NO_PHOTO_TEXT = "Open a photo to see its figures."
+NO_PHOTO_TEXT = "Open a photo, or pick a row of the batch, to see its figures."
 # the scale is shown once, in the "Scale and areas" box, not here as well
 _SHOWN_ELSEWHERE = ("Grade", "Needs review", "Scale")
 # what each figure means (the panel's tooltips), by row label; "<class>, % of the photo" rows by `figure_tip`

@@ -19,7 +19,7 @@ def test_the_last_folders_photo_goes_when_a_new_folder_batch_starts(qtbot, windo
         window.open_folder(folder)
     assert window.controller.current is None and window.controller.result is None
     assert not window.viewer.has_photo() and window.viewer.placeholder_text == BATCH_PLACEHOLDER_TEXT
-    assert window.figures.review_label.text() == NO_PHOTO_TEXT
+    assert window.figures.review_label.text() == NO_PHOTO_TEXT and "pick a row of the batch" in NO_PHOTO_TEXT
     assert "pipe_" not in window.windowTitle()
     qtbot.waitUntil(lambda: not window.controller.batch_running, timeout=TIMEOUT_MS)
     assert not window.viewer.has_photo(), "no row picked yet: still no photo"
