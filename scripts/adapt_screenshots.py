@@ -21,9 +21,11 @@ import cv2  # noqa: E402
 from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
 
+from app.core.batch_inputs import photos_in  # noqa: E402
 from app.core.photos import read_image  # noqa: E402
 from app.core.reviewed import ReviewState, read_reviewed_mask, reviewed_mask_path, write_reviewed_mask  # noqa: E402
 from app.ui.adapt_ui import SITE_MODEL_NAME, AdaptRun, reviewed_photos  # noqa: E402
+from app.ui.export_folders import correction_search  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from bench.adapt import DEFAULT_DATA, repaint  # noqa: E402
 from scripts.review_screenshots import save_panel  # noqa: E402
@@ -91,7 +93,7 @@ def shoot_reviewed(window: MainWindow, photo: Path, out: Path) -> Path:
 def shoot_adaptation(window: MainWindow, site: Path, out: Path) -> list[Path]:
     """Model ▸ Adapt… as the menu runs it once the file is chosen: the window with its progress dialog
     during leave-one-out, then with the banner comparing before and after."""
-    pairs = reviewed_photos(window)
+    pairs = reviewed_photos(correction_search(window.settings), photos_in([site]))
     if len(pairs) != len(REVIEWED_IDS):
         raise SystemExit(f"expected {len(REVIEWED_IDS)} reviewed photos, found {len(pairs)}")
     run = AdaptRun(window, window.controller.model.path, pairs, site / SITE_MODEL_NAME)
