@@ -139,7 +139,7 @@ def _analyse_and_write(
             # nobody reads the photo after its overlay: blend into it (no new 36 MB array at 12 MP)
             blend_in_place=not keep and exporters.overlay_only(targets),
         )
-        record, removed = _write_outputs(item, targets, data, replace, identity)
+        record, removed = _write_outputs(item, targets, data, replace, identity, options.overwrite)
         return result, record, rgb, removed
     return result, record, rgb, ()
 
@@ -157,18 +157,22 @@ def _write_outputs(
     data: exporters.ExportInput,
     replace: bool,
     identity: PhotoIdentity | None,
+    remove_superseded: bool = False,
 ) -> tuple[PhotoRecord, tuple[Path, ...]]:
     """Every output, then the sealed record naming the photo and proving each file (written last). They
     land together (`files.staged`): a failure part-way (a full disk) leaves the photo's earlier outputs
-    whole. Earlier outputs of ours this run does not write again (a PDF, an overlay of another format)
-    go, so nothing in the folder contradicts the new record; (the record, those removed)."""
+    whole. With `remove_superseded` (the user asked to overwrite), earlier outputs of ours this run does
+    not write again (a PDF, an overlay of another format) go, so nothing in the folder contradicts the new
+    record; a resume never removes a file. (the record, those removed)."""
     json_path = targets[exporters.JSON_KIND]
     source = item.source or ownership.source_key(item.path)
     record = data.record if isinstance(data.record, PhotoRecord) else PhotoRecord(data.record or {})
     pending = Pending(source, record["model_sha256"], record["mode"], tuple(p.name for p in targets.values()))
     outlock.note_pending(json_path.parent, pending)
     others = {k: p for k, p in targets.items() if k != exporters.JSON_KIND}
-    superseded = ownership.superseded_outputs(json_path, source, targets.values()) if replace else []
+    superseded = []
+    if remove_superseded:
+        superseded = ownership.superseded_outputs(json_path, source, targets.values())
     with files.temp_tag(item.temp_tag), files.staged():
         for kind, path in others.items():
             exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)

@@ -15,9 +15,7 @@ from app.core.batch_types import (
     PlannedPhoto,
 )
 from app.core.errors import ExportError
-from app.core.export import (
-    output_stems,
-)
+from app.core.export import output_stems, stem_forms
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import run_record_figures
 from app.core.outlock import OutputLock, Pending
@@ -35,6 +33,8 @@ def plan_batch(
     lock = OutputLock.acquire(out_dir) if writes else None
     try:
         stems = output_stems(paths)
+        if writes:
+            stems = _earlier_stems(stems, out_dir)
         inputs = ownership.inode_set(paths) if writes else set()
         planned = []
         for i, path in enumerate(paths):
@@ -62,6 +62,31 @@ def plan_batch(
         provider=model.provider,
         model_figures=run_record_figures(model),
     )
+
+
+def _earlier_stems(stems: dict[Path, str], out_dir: Path) -> dict[Path, str]:
+    """Each photo keeps the stem of its earlier outputs in `out_dir` where a batch of other photos named
+    them otherwise (`a/p.jpg` alone is `p`, beside `b/p.jpg` `p_<hash>`): a second set beside the first
+    would leave two rows of one photo. Only a stem no other photo of this batch takes."""
+    out = dict(stems)
+    taken = {s.casefold() for s in out.values()}
+    for path, stem in stems.items():
+        source = ownership.source_key(path)
+        if _record_source(out_dir / f"{stem}.json") == source:
+            continue
+        for other in stem_forms(path):
+            free = other != stem and other.casefold() not in taken
+            if free and _record_source(out_dir / f"{other}.json") == source:
+                taken.discard(stem.casefold())
+                taken.add(other.casefold())
+                out[path] = other
+                break
+    return out
+
+
+def _record_source(json_path: Path) -> str | None:
+    record, _problem = ownership.read_record(json_path)
+    return None if record is None else record.source
 
 
 def _check_inputs(item: PlannedPhoto, inputs: set[tuple[int, int]]) -> PlannedPhoto | None:

@@ -53,6 +53,7 @@ def reduce_batch(
             plan.overwrite,
             plan.input_folders,
             keep=[o.path for o in outcomes if o.outputs_kept],
+            json_names=[p.name for i in plan.photos for kind, p in i.targets if kind == exporters.JSON_KIND],
         )
         if csv_path is not None and options is not None:
             error = write_run_record(csv_path, rows, columns, plan, options) or error

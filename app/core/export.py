@@ -79,6 +79,13 @@ def output_stems(paths: Sequence[Path], max_len: int = 100) -> dict[Path, str]:
     return out
 
 
+def stem_forms(path: Path, max_len: int = 100) -> tuple[str, str]:
+    """The two stems `output_stems` gives a photo: its own, and the one with its path's short hash (when
+    another input of the batch shares its name)."""
+    own = safe_stem(path.stem, max_len)
+    return own, _with_digest(own, str(path.absolute()), max_len, 8)
+
+
 def _with_digest(stem: str, key: str, max_len: int, length: int) -> str:
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:length]
     return f"{safe_stem(stem, max_len - length - 1)}_{digest}"

@@ -43,11 +43,12 @@ def write(
     overwrite: bool,
     input_folders: Iterable[Path] = (),
     keep: Iterable[Path] = (),
+    json_names: Iterable[str] | None = None,
 ) -> tuple[Path | None, list[Sequence[str]], str | None]:
     """`rows` merged into the CSV at `path` and written: (path, the rows written, None), or
-    (None, [], why) when it cannot be. `keep`: inputs whose earlier rows stay (see `merge`)."""
+    (None, [], why) when it cannot be. `keep`, `json_names`: see `merge`."""
     try:
-        merged = merge(path, columns, rows, inputs, overwrite, input_folders, keep)
+        merged = merge(path, columns, rows, inputs, overwrite, input_folders, keep, json_names)
         return write_csv(path, merged, columns, overwrite=True), merged, None
     except ExportError as exc:
         log.info("%s", exc)  # returned: the caller reports it (once)
@@ -124,30 +125,54 @@ def merge(
     overwrite: bool = False,
     input_folders: Iterable[Path] = (),
     keep: Iterable[Path] = (),
+    json_names: Iterable[str] | None = None,
 ) -> list[Sequence[str]]:
     """`rows` (this batch's, in input order) merged into the CSV at `path`: an earlier row of one of
     `inputs` is replaced in place (or dropped when this batch has no row for it), except for the photos in
     `keep` (refused because their files were in the way: those files, and so their earlier rows, still
-    hold); other rows are kept; rows of new photos follow."""
+    hold); other rows are kept; rows of new photos follow. `json_names`: the records this batch writes;
+    an earlier row naming another record is another output set's (a same-named photo of another folder,
+    whose `file` cell reads the same) and stays."""
     old = _read(path, columns, overwrite)
     if not old:
         return list(rows)
+    at = columns.index("json_file") if "json_file" in columns else None
+    ours = None if json_names is None or at is None else {escape_cell(n) for n in json_names}
     keys = _keys(inputs, tuple(input_folders))
     kept = set(_keys(keep, tuple(input_folders)).values())
-    mine = {r[0]: r for r in rows}
+
+    def record_of(row: Sequence[str]) -> str:
+        return row[at] if at is not None and len(row) > at else ""
+
+    def identity(row: Sequence[str]) -> str:
+        """A row's record when it names one (two photos of one name in two folders share the `file`
+        cell, never the record), else its `file` cell (a failure row)."""
+        return f"json:{record_of(row)}" if record_of(row) else f"file:{row[0] if row else ''}"
+
+    mine = {identity(r): r for r in rows}
+    by_file: dict[str, list[str]] = {}
+    for r in rows:
+        by_file.setdefault(r[0] if r else "", []).append(identity(r))
     out: list[Sequence[str]] = []
     used: set[str] = set()
     for row in old:
-        key = _key_of(row[0] if row else "", keys)
+        named = record_of(row)
+        another = named and ours is not None and named not in ours
+        key = None if another else _key_of(row[0] if row else "", keys)
         if key is None:
             out.append(row)  # another photo's row: kept as it was
-        elif key in kept and key not in used:
+            continue
+        if key in kept and f"file:{key}" not in used:
             out.append(row)
-            used.add(key)
-        elif key in mine and key not in used:
-            out.append(mine[key])
-            used.add(key)
-    out.extend(r for r in rows if r[0] not in used)
+            used.add(f"file:{key}")  # this batch's failure row for it goes
+            continue
+        # its record's row; else this photo's row by its `file` cell (a failure then, or an old failure row)
+        tries = [f"json:{named}"] if named else []
+        new = next((i for i in [*tries, *by_file.get(key, [])] if i in mine and i not in used), None)
+        if new is not None:
+            out.append(mine[new])
+            used.add(new)
+    out.extend(r for r in rows if identity(r) not in used)
     return out
 
 

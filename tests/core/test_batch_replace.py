@@ -77,6 +77,15 @@ def test_an_overwrite_removes_the_earlier_outputs_it_does_not_write_again(
     assert output_paths(out, photos[0].stem).overlay.is_file()
 
 
+def test_a_resume_never_removes_an_earlier_output(tmp_path: Path, tiny_model: SegmentationModel) -> None:
+    photo, out = _photo(tmp_path / "in"), tmp_path / "out"
+    assert run_batch(tiny_model, [photo], out, BatchOptions(exports=("mask", JPEG, "json"))).ok
+    jpeg = out / f"{photo.stem}_overlay.jpg"
+    summary = run_batch(tiny_model, [photo], out)  # the PNG overlay asked for now: the photo is redone
+    assert summary.done == (photo,) and summary.removed == ()
+    assert jpeg.is_file(), "only --overwrite removes what an earlier run wrote"
+
+
 def _signed_mask(folder: Path, photo: Path, corroded_rows: int, by: str = "Ann") -> Path:
     """A signed mask for the 48 x 64 photo: asset everywhere, corrosion in the top `corroded_rows`."""
     labels = np.full((48, 64), 1, np.uint8)
@@ -142,3 +151,20 @@ def _rows(out: Path) -> list[dict[str, str]]:
     with open(out / CSV_NAME, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return [{k: v for k, v in r.items() if k not in ("seconds", "analysed_at")} for r in rows]
+
+
+def test_same_named_photos_of_two_folders_keep_their_outputs_and_rows_whatever_the_batch(
+    tmp_path: Path, tiny_model
+) -> None:
+    """`a/pipe_00.png` alone is written as `pipe_00.*`, beside `b/pipe_00.png` as `pipe_00_<hash>.*`: a
+    later batch of other composition keeps each photo's earlier set and row, never a second of either."""
+    a, b, out = _photo(tmp_path / "a", 0), tmp_path / "b" / "pipe_00.png", tmp_path / "out"
+    b.parent.mkdir()
+    write_png(b, synthetic_pipe(seed=5, size=(48, 64))[0])
+    assert run_batch(tiny_model, [a], out).done == (a,)
+    both = run_batch(tiny_model, [a, b], out)
+    assert both.skipped == (a,) and both.done == (b,)
+    rows = _rows(out)
+    assert len(rows) == 2 and {r["json_file"] for r in rows} >= {"pipe_00.json"}
+    assert run_batch(tiny_model, [b], out).skipped == (b,), "its earlier set, not a third"
+    assert _rows(out) == rows and len(list(out.glob("*.json"))) == 3  # two records and results.json
