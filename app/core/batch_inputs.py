@@ -32,13 +32,15 @@ def select_inputs(
     recursive: bool = False,
 ) -> Inputs:
     """The photos among `paths` (files, and the photos inside folders; with their subfolders when
-    `recursive`). A file named in `paths` is always a photo; a folder scan leaves out corrected masks
-    (signed or not) and our own outputs: those a record in `out_dir` proves ours, and masks and overlays
-    that carry our mark (`files.OUTPUT_MARK`) in any folder, even where their record was deleted."""
+    `recursive`). Corrected masks (signed or not, any letter case) are left out, even named; a file
+    named in `paths` is otherwise always a photo; a folder scan leaves out our own outputs too: those a
+    record in `out_dir` proves ours, and masks and overlays that carry our mark (`files.OUTPUT_MARK`)
+    in any folder, even where their record was deleted."""
     paths = [Path(p) for p in paths]
     named = {p for p in paths if p.is_file()}
     found = find_images(paths, recursive=recursive)
-    corrections = [p for p in found if p not in named and p.name.endswith(CORRECTION_SUFFIXES)]
+    # named or found: a corrected mask is never a photo (a shell's `*.png` names them too), in any case
+    corrections = [p for p in found if p.name.casefold().endswith(CORRECTION_SUFFIXES)]
     scanned = [p for p in found if p not in named and p not in corrections]
     ours: set[Path] = set()
     if out_dir is not None:

@@ -73,6 +73,12 @@ def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
     twice = sorted(n for n, k in Counter(c.name for c in out).items() if k > 1)
     if twice:  # pixel counts, shares and grades are keyed by name
         raise ValueError(f"class names must differ; {', '.join(map(repr, twice[:5]))} appear more than once")
+    black = [c.name for c in out if c.color == (0, 0, 0) and c.name != "background"]
+    if black:  # masks read pure black as background (the origin's rule): that class could not be read back
+        raise ValueError(
+            f"class {black[0]!r} is drawn in black [0, 0, 0], which masks read as background; "
+            "give it another colour"
+        )
     shared = sorted(c for c, k in Counter(c.color for c in out).items() if k > 1)
     if shared:  # a mask PNG tells its classes apart by colour alone: one colour, two classes, no mask
         names = [c.name for c in out if c.color == shared[0]]

@@ -59,7 +59,11 @@ def test_select_inputs_is_the_one_rule_of_what_a_photo_is(
         "earlier (masks, overlays): no photos."
     )
     assert photos_in([folder], recursive=True) == [*photos]
-    assert select_inputs([reviewed]).photos == (reviewed,)  # named: the user asked for it
+    named = select_inputs([reviewed, photos[0]])  # named too (a shell's *.png): a mask is no photo
+    assert named.photos == (photos[0],) and named.corrections == (reviewed,)
+    shouting = reviewed.rename(reviewed.with_name("p0_mask.Reviewed.PNG"))
+    scan = select_inputs([folder])  # in any letter case
+    assert shouting in scan.corrections and shouting not in scan.photos
     # the same folder analysed into another output folder, or in the window (no output folder): our
     # masks and overlays beside the photos are still no photos
     for elsewhere in (tmp_path / "other-out", None):

@@ -172,6 +172,14 @@ def test_two_classes_drawn_in_one_colour_are_refused_at_load(tmp_path: Path) -> 
         SegmentationModel.load(path, device="cpu")
 
 
+def test_a_class_drawn_in_black_is_refused_at_load(tmp_path: Path) -> None:
+    """Masks read pure black as background: another class in black would vanish from every mask read back."""
+    colors = [[255, 0, 0], [0, 0, 0], [0, 255, 0]]
+    path = hostile.classes_model(tmp_path / "black.onnx", ["corrosion", "asset", "background"], colors)
+    with pytest.raises(ModelContractError, match=r"class 'asset' is drawn in black"):
+        SegmentationModel.load(path, device="cpu")
+
+
 def test_more_than_128_classes_are_refused_at_load_and_128_work(tmp_path: Path) -> None:
     """cv2.resize, which upsamples the probabilities, takes at most 128 channels: 129 classes are
     refused with the reason; 128 load and segment a photo."""
