@@ -4,6 +4,7 @@ no-overwrite); planning takes the output folder's lock."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,15 @@ def _check_existing(
         return _replace(item, blocked=foreign)
     mask = review_source.find_mask(options.mask_source, item.path, targets.get("mask"))
     if mask is None and record is not None and record.reviewed_mask is not None:
+        gone = not os.path.lexists(record.reviewed_mask)
+        where = (
+            "is no longer there"
+            if gone
+            else "this run does not read; give its folder again (--reviewed-masks)"
+        )
         why = (
-            f"{json_path.name} holds figures from the corrected mask {record.reviewed_mask}, which this run "
-            "does not read; give its folder again (--reviewed-masks) or ask to overwrite (--overwrite) "
-            "to replace them with the model's"
+            f"{json_path.name} holds figures from the corrected mask {record.reviewed_mask}, which {where}; "
+            "ask to overwrite (--overwrite) to replace them with the model's"
         )
         return _replace(item, blocked=why, blocked_ours=True)
     figure_options = options.figure_options()

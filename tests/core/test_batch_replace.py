@@ -106,6 +106,9 @@ def test_resume_without_the_masks_keeps_the_reviewed_results(tmp_path: Path, tin
     assert summary.failures and "--reviewed-masks" in summary.failures[0].reason
     assert json_path.read_bytes() == before, "signed figures are not replaced by the model's unasked"
     assert [r["source"] for r in _rows(out)] == ["reviewed"]
+    (masks / f"{photo.stem}_mask.reviewed.png").unlink()  # the mask gone: said so, still kept
+    gone = run_batch(tiny_model, [photo], out, BatchOptions(reviewed_masks=masks))
+    assert "is no longer there" in gone.failures[0].reason and json_path.read_bytes() == before
     assert run_batch(tiny_model, [photo], out, BatchOptions(overwrite=True)).ok
     assert [r["source"] for r in _rows(out)] == ["model"]
 
