@@ -52,7 +52,7 @@ class ModelAccuracy:
             f"(90 % within ±{self.p90_error:.0f})"
         )
         scope = "test photos"
-        if self.measured_on.startswith(LEAVE_ONE_OUT):  # a handful of photos: the count says how few
+        if self.adapted:  # a handful of photos: the count says how few
             scope = f"the {counted(self.photos, 'photo')} it was adapted on, by leave-one-out"
             if self.d610_same is None:
                 text += f", measured on {scope}"
@@ -60,9 +60,14 @@ class ModelAccuracy:
             text += f"; D610 grade equal on {self.d610_same * 100:.0f} % of {scope}"
         return text + ". Review before signing."
 
+    @property
+    def adapted(self) -> bool:
+        """Measured by leave-one-out over the photos a model was adapted on (`app.core.adapt`)."""
+        return self.measured_on.startswith(LEAVE_ONE_OUT)
+
     def how_measured(self) -> str:
         """ "5-fold cross-validation on 194 photos"; an adapted model's says its photos itself."""
-        if self.measured_on.startswith(LEAVE_ONE_OUT):
+        if self.adapted:
             return self.measured_on
         return f"{self.measured_on} on {counted(self.photos, 'photo')}"
 
