@@ -72,16 +72,20 @@ def _earlier_stems(stems: dict[Path, str], out_dir: Path) -> dict[Path, str]:
     out = dict(stems)
     taken = {s.casefold() for s in out.values()}
     for path, stem in stems.items():
+        # a stat first: records are read (and their seals checked, again by the plan) only where the
+        # photo's other stem holds one, which is rare
+        others = [o for o in stem_forms(path) if o != stem and o.casefold() not in taken]
+        others = [o for o in others if (out_dir / f"{o}.json").exists()]
+        if not others:
+            continue
         source = ownership.source_key(path)
         if _record_source(out_dir / f"{stem}.json") == source:
             continue
-        for other in stem_forms(path):
-            free = other != stem and other.casefold() not in taken
-            if free and _record_source(out_dir / f"{other}.json") == source:
-                taken.discard(stem.casefold())
-                taken.add(other.casefold())
-                out[path] = other
-                break
+        other = next((o for o in others if _record_source(out_dir / f"{o}.json") == source), None)
+        if other is not None:
+            taken.discard(stem.casefold())
+            taken.add(other.casefold())
+            out[path] = other
     return out
 
 

@@ -99,14 +99,14 @@ def write_run_record(
         why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
         log.info("%s", why)  # returned: the caller reports it (once)
         return why
-    foreign = None if plan.overwrite else results_table.foreign_run_record(target)
-    if foreign is not None:
+    earlier, foreign = results_table.read_run_record(target)
+    if foreign is not None and not plan.overwrite:
         log.info("%s", foreign)
         return foreign
     try:
         facts = plan.model_facts()
         given = [Path(f).absolute() for f in options.input_folders]
-        folders = list(dict.fromkeys([*given, *results_table.earlier_input_folders(target)]))
+        folders = list(dict.fromkeys([*given, *results_table.input_folders_of(earlier)]))
         record = run_record(csv_path, rows, columns, facts, options.to_json(), folders)
         write_run_json(target, record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:

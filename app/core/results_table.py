@@ -55,20 +55,21 @@ def write(
         return None, [], str(exc)
 
 
-def foreign_run_record(path: Path) -> str | None:
-    """Why the file at `path` (where a run record goes) is not a run record Corroscope wrote, so it must
-    not be replaced without overwrite; None when there is no file there, or it is ours."""
+def read_run_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The run record at `path` (where a run record goes), read once: (its data, None) when it is one
+    Corroscope wrote; (None, None) when there is no file; (None, why) for a file that is not ours, which
+    must not be replaced without overwrite."""
     refuse = f"{path.name} {{}}; it was not replaced (move it away, or ask to overwrite with --overwrite)"
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as exc:
-        return refuse.format(f"cannot be read ({exc.strerror or exc})")
+        return None, refuse.format(f"cannot be read ({exc.strerror or exc})")
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-        return refuse.format("is a link or not a regular file, not a run record Corroscope wrote")
+        return None, refuse.format("is a link or not a regular file, not a run record Corroscope wrote")
     if st.st_size > _MAX_RUN_RECORD_BYTES:
-        return refuse.format("is too large to be a run record Corroscope wrote")
+        return None, refuse.format("is too large to be a run record Corroscope wrote")
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError):
@@ -80,18 +81,13 @@ def foreign_run_record(path: Path) -> str | None:
         and isinstance(data.get("columns"), list)
         and isinstance(data.get("photos"), dict)
     )
-    return None if ours else refuse.format("is not a run record Corroscope wrote")
+    return (data, None) if ours else (None, refuse.format("is not a run record Corroscope wrote"))
 
 
-def earlier_input_folders(path: Path) -> list[Path]:
-    """The input folders the run record at `path` names, when it is a record of ours: rows of earlier runs
-    that stay in the table are relative to them."""
-    if foreign_run_record(path) is not None:
-        return []
-    try:
-        folders = json.loads(path.read_bytes().decode("utf-8")).get("input_folders")
-    except (OSError, ValueError, AttributeError):
-        return []
+def input_folders_of(run: Mapping[str, Any] | None) -> list[Path]:
+    """The input folders an earlier run record names (none without one): rows of earlier runs that stay
+    in the table are relative to them."""
+    folders = None if run is None else run.get("input_folders")
     return [Path(f) for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
 
 
