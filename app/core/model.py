@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 
 from app.core import contract
-from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
+from app.core.budget import (
+    ENV_PREFIX,
+    ModelBudget,
+    Stopper,
+    budget_error,
+    call_within,
+    is_memory_error,
+    memory_error,
+)
 from app.core.errors import ModelBudgetError, ModelContractError
 from app.core.expected_share import read_split
 from app.core.model_accuracy import ModelAccuracy, accuracy_line, read_accuracy
@@ -149,7 +157,7 @@ class SegmentationModel:
         budget = budget or ModelBudget.from_env()
         deadline = time.monotonic() + budget.load_seconds
         path = Path(path)
-        data = _read_model_file(path)
+        data = _read_model_file(path, budget)
         sha = hashlib.sha256(data).hexdigest()
         try:
             refs = external_data_refs(data)
@@ -239,8 +247,9 @@ def check_probabilities(probs: np.ndarray, name: str) -> None:
         )
 
 
-def _read_model_file(path: Path) -> bytes:
-    """The model file's bytes: a regular file, not empty; errors say which and why."""
+def _read_model_file(path: Path, budget: ModelBudget) -> bytes:
+    """The model file's bytes: a regular file, not empty, within the memory budget (its weights must fit
+    in memory to run, so a bigger file is refused before it is read); errors say which and why."""
     shown = safe_path(path)
     if not path.exists():
         raise ModelContractError(f"Model file not found: {shown}")
@@ -253,6 +262,13 @@ def _read_model_file(path: Path) -> bytes:
         raise ModelContractError(
             f"Model file {shown} is {size / 2**30:.1f} GB, larger than an ONNX file can be (2 GB; bigger "
             f"models keep their weights in external data files)"
+        )
+    if size > budget.memory_bytes:
+        raise ModelBudgetError(
+            f"Model file {shown} is {size / 2**20:,.0f} MB, more than its memory budget of "
+            f"{budget.memory_mb:,} MB; refused before reading it. Raise the budget with "
+            f"{ENV_PREFIX}MEMORY_MB if the model is known to need it",
+            "memory",
         )
     try:
         with open(path, "rb") as fh:

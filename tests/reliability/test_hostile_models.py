@@ -394,6 +394,22 @@ def test_a_model_file_over_2_gb_is_refused_without_being_read(tmp_path: Path) ->
     assert time.monotonic() - start < 0.5
 
 
+def test_a_model_file_bigger_than_the_memory_budget_is_refused_without_being_read(tmp_path: Path) -> None:
+    """A 1.5 GB file (garbage or not) cannot run within the default 1 GB budget: it is refused before
+    its bytes are read, naming the budget and how to raise it."""
+    from app.core.budget import ModelBudget
+    from app.core.errors import ModelBudgetError
+
+    path = tmp_path / "big.onnx"
+    with open(path, "wb") as fh:
+        fh.truncate(3 * 2**29)
+    start = time.monotonic()
+    expected = r"1,536 MB, more than its memory budget of 1,024 MB.*MEMORY_MB"
+    with pytest.raises(ModelBudgetError, match=expected):
+        SegmentationModel.load(path, device="cpu", budget=ModelBudget())
+    assert time.monotonic() - start < 0.5
+
+
 def test_the_scanner_never_fails_otherwise_on_any_bytes(tmp_path: Path) -> None:
     """Truncations and byte flips of a model with external data in a Loop body, and random bytes: a
     list of references or MalformedModel, never another exception (which would be a traceback)."""
