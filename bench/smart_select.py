@@ -25,7 +25,8 @@ import numpy as np
 from app.core.inference import segment
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
-from app.core.smart_select import Marks, SmartSelectError, SmartSelectOptions, select_similar, smart_select
+from app.core.select_similar import select_similar
+from app.core.smart_select import Marks, SmartSelectError, SmartSelectOptions, smart_select
 from app.core.stats import area_stats
 from app.core.synthetic import synthetic_pipe
 

@@ -1,4 +1,4 @@
-"""Smart select: recompute the pipe region (asset + corrosion) from a box and clicks, and "select similar".
+"""Smart select: recompute the pipe region (asset + corrosion) from a box and clicks.
 
 The pipe region comes from OpenCV's GrabCut on a working copy of at most `working_pixels` (stopped once an
 iteration changes almost nothing), seeded by the model's pipe probability (corrosion + asset): sure pipe,
@@ -10,8 +10,8 @@ each photo pixel takes the side whose local mean colour it is closer to, and onl
 computed at full resolution, so a box costs about the same on a 12 MP photo as on a 0.2 MP one. The
 working copy and its seed are made once per photo (`prepare_photo`) and reused by each box and click.
 Inside the new region corrosion vs asset keeps the current answer; pixels that left become background;
-pixels that joined take the more likely of corrosion and asset. Both tools return an
-`app.core.editing.Edit`, one undo step.
+pixels that joined take the more likely of corrosion and asset. It returns an `app.core.editing.Edit`,
+one undo step ("select similar": `app.core.select_similar`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from app.core import smart_full as fs
-from app.core.editing import Edit, Point, tighten
+from app.core.editing import Edit, Point
 from app.core.errors import CorroscopeError
 from app.core.inference import shrink_area
 from app.core.palette import DEFAULT_CLASSES, ClassInfo, class_by_name
@@ -76,17 +76,17 @@ class Marks:
 
 
 @dataclass(frozen=True)
-class _Ids:
+class ClassIds:
     corrosion: int
     asset: int
     background: int
 
 
-def _ids(classes: Sequence[ClassInfo]) -> _Ids:
+def class_ids(classes: Sequence[ClassInfo]) -> ClassIds:
     found = [class_by_name(classes, n) for n in ("corrosion", "asset", "background")]
     if any(c is None for c in found):
         raise SmartSelectError("smart select needs a model with corrosion, asset and background classes")
-    return _Ids(*(c.id for c in found))  # type: ignore[union-attr]
+    return ClassIds(*(c.id for c in found))  # type: ignore[union-attr]
 
 
 def _working_size(h: int, w: int, working_pixels: int) -> tuple[int, int, float]:
@@ -110,7 +110,7 @@ def pipe_probability(
 ) -> np.ndarray:
     """P(pipe) = P(corrosion) + P(asset), float32 at `size` (h, w), from the probabilities (any
     resolution), else from labels + confidence (see below), else from the labels alone (0.7 pipe, 0.3 not)."""
-    ids = _ids(classes)
+    ids = class_ids(classes)
     h, w = size
     if probabilities is not None:
         pipe = probabilities[:, :, ids.corrosion] + probabilities[:, :, ids.asset]
@@ -253,7 +253,12 @@ def _pipe_region(
 
 
 def _joined_classes(
-    ys: np.ndarray, xs: np.ndarray, labels: np.ndarray, ids: _Ids, probabilities: np.ndarray | None, small_hw
+    ys: np.ndarray,
+    xs: np.ndarray,
+    labels: np.ndarray,
+    ids: ClassIds,
+    probabilities: np.ndarray | None,
+    small_hw,
 ) -> np.ndarray:
     """Corrosion or asset for pixels that joined the pipe: the model's more likely of the two, else the
     class more common among nearby pipe pixels (asset on a tie)."""
@@ -286,7 +291,7 @@ def smart_select(
     options = options or SmartSelectOptions()
     if rgb.shape[:2] != labels.shape:
         raise ValueError(f"photo {rgb.shape[:2]} and labels {labels.shape} differ in size")
-    ids = _ids(classes)
+    ids = class_ids(classes)
     if photo is None or not photo.fits(rgb, probabilities, options):
         photo = prepare_photo(rgb, classes, probabilities, options)
     h, w = photo.small.shape[:2]
@@ -332,7 +337,7 @@ def _edit(
     region: np.ndarray,
     photo: SmartSelectPhoto,
     marks: Marks,
-    ids: _Ids,
+    ids: ClassIds,
     probabilities: np.ndarray | None,
     options: SmartSelectOptions,
 ) -> Edit | None:
@@ -379,42 +384,3 @@ def _edit(
         small_hw = photo.small.shape[:2]
         after[jy, jx] = _joined_classes(jy + y0, jx + x0, labels, ids, probabilities, small_hw)
     return Edit(changed, before, after, "smart select")
-
-
-def select_similar(
-    rgb: np.ndarray,
-    labels: np.ndarray,
-    point: Point,
-    tolerance: float = 12.0,
-    classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
-    probabilities: np.ndarray | None = None,
-    probability_tolerance: float = 0.25,
-) -> Edit | None:
-    """Make corrosion the pipe pixels connected to the clicked one with a similar colour (CIELAB, within
-    `tolerance`; lightness twice that, for the shading on a pipe) and, where `probabilities` are given,
-    a corrosion probability at least the clicked one's less `probability_tolerance`."""
-    ids = _ids(classes)
-    h, w = labels.shape
-    x, y = round(float(point[0])), round(float(point[1]))
-    if not (0 <= x < w and 0 <= y < h):
-        return None
-    if labels[y, x] not in (ids.corrosion, ids.asset):
-        raise SmartSelectError("select similar works on the pipe: click on a rust patch of the pipe")
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    y0, y1, x0, x1 = max(0, y - 2), min(h, y + 3), max(0, x - 2), min(w, x + 3)
-    lab[y, x] = lab[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0).round()  # a 5x5 mean as the reference colour
-    blocked = np.ones((h + 2, w + 2), dtype=np.uint8)
-    allowed = (labels == ids.corrosion) | (labels == ids.asset)
-    if probabilities is not None:
-        corr = cv2.resize(probabilities[:, :, ids.corrosion].astype(np.float32), (w, h), cv2.INTER_LINEAR)
-        allowed &= corr >= corr[y, x] - probability_tolerance
-    blocked[1:-1, 1:-1][allowed] = 0
-    tol = (2.0 * tolerance, tolerance, tolerance)
-    flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (2 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(lab, blocked, (x, y), 0, tol, tol, flags)
-    box = (ry, rx, ry + rh, rx + rw)
-    grown = blocked[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == 2
-    before = labels[ry : ry + rh, rx : rx + rw].copy()
-    after = before.copy()
-    after[grown] = ids.corrosion
-    return tighten(Edit(box, before, after, "select similar"))

@@ -22,6 +22,7 @@ from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
+from app.core.select_similar import select_similar
 from app.ui.controller import AnalyzedPhoto, AppController
 from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSession, signature_back
 from app.ui.image_viewer_widget import ImageViewerWidget
@@ -310,7 +311,7 @@ class EditController(QObject):
         rgb, labels, classes = photo.rgb, session.editor.labels, result.classes
 
         def job() -> Prepared:
-            return prepare(smart.select_similar(rgb, labels, point, tolerance, classes))
+            return prepare(select_similar(rgb, labels, point, tolerance, classes))
 
         return self._run(job, "select similar")
 

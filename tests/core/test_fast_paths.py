@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from app.core.errors import ImageReadError
-from app.core.inference import _StripUpsampler, shrink_area
+from app.core.inference import shrink_area
 from app.core.photos import read_image
+from app.core.strip_upsample import StripUpsampler
 
 
 def _smooth_probs(h: int, w: int, classes: int = 3, seed: int = 0) -> np.ndarray:
@@ -47,7 +48,7 @@ def _naive(probs: np.ndarray, out_h: int, out_w: int, graded: list[int]):
 @pytest.mark.parametrize("classes", [2, 3, 5])
 def test_strip_upsampler_matches_one_full_frame_resize(src, out, chunks, classes):
     probs = _smooth_probs(*src, classes=classes, seed=src[0] + classes)
-    sink = _StripUpsampler(*out, graded_ids=[0, 1])
+    sink = StripUpsampler(*out, graded_ids=[0, 1])
     sink.set_source_height(src[0])
     for part in np.array_split(probs, chunks):  # tiles mode feeds rows as they complete
         if len(part):

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from app.core.editing import LabelEditor
+from app.core.select_similar import select_similar
 from app.core.smart_select import (
     Marks,
     SmartSelectError,
     SmartSelectOptions,
     pipe_probability,
-    select_similar,
     smart_select,
 )
 from app.core.synthetic import synthetic_pipe
