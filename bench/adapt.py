@@ -44,12 +44,13 @@ ASSET = 1
 SAFETY_YELLOW_HUE = 27  # OpenCV's 0-180 hue scale: RAL 1003 signal yellow
 
 
-def repaint(rgb: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """The asset pixels painted safety yellow: hue set, saturation raised, brightness (texture) kept."""
+def repaint(rgb: np.ndarray, truth: np.ndarray, hue: int = SAFETY_YELLOW_HUE) -> np.ndarray:
+    """The asset pixels painted `hue` (default safety yellow): hue set, saturation raised, brightness
+    (texture) kept."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     asset = truth == ASSET
     h, s, v = hsv[..., 0], hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
-    h[asset] = SAFETY_YELLOW_HUE
+    h[asset] = hue
     hsv[..., 1][asset] = np.clip(170 + 0.3 * s[asset], 0, 255).astype(np.uint8)
     hsv[..., 2][asset] = np.clip(40 + 0.85 * v[asset], 0, 255).astype(np.uint8)  # paint is bright
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
