@@ -29,6 +29,9 @@ UNCERTAINTY_RGB = (255, 0, 200)
 # With three classes the top probability is at least 1/3, so 1 - top reaches 2/3 at most: full colour there.
 UNCERTAINTY_GAIN = 1.5
 LAYER_Z = 2  # above the photo (0) and the class overlay (1)
+# Outlines over the uncertainty band: class edges are where the model is least sure, so the band would
+# cover the very lines drawn there.
+STACKED = (UNCERTAINTY, OUTLINES)  # bottom to top
 
 
 def _argb(rgb: tuple[int, int, int], alpha: int) -> int:
@@ -104,9 +107,9 @@ class LayerItems:
     def __init__(self, scene: QGraphicsScene, state: LayerState, overlay: OverlayState) -> None:
         self._state, self._overlay = state, overlay
         self.items: dict[str, LevelsItem] = {}
-        for z, name in enumerate(LAYERS):
+        for name in LAYERS:
             item = LevelsItem()
-            item.setZValue(LAYER_Z + z)
+            item.setZValue(LAYER_Z + STACKED.index(name))
             scene.addItem(item)
             self.items[name] = item
         state.changed.connect(self._sync)

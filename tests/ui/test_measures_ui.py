@@ -167,6 +167,25 @@ def test_layers_toggle_from_the_panel_keys_and_view_menu(qtbot, window, tmp_path
     assert items[OUTLINES].isVisible()
 
 
+def test_patch_outlines_show_over_the_uncertainty_band(qtbot, window, tmp_path):
+    """Class edges are where the model is least sure: with both layers on, the outlines are drawn on top
+    of the uncertainty band, not hidden under it."""
+    from app.ui.layers import OUTLINE_RGB
+
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window, layers=True)
+    ui = window.measure_ui
+    ui.layers.set_visible(OUTLINES, True)
+    ui.layers.set_visible(UNCERTAINTY, True)
+    result = window.controller.result
+    on_outline = patch_outlines(result.labels, result.classes) > 0
+    assert on_outline.any()
+    shown = qimage_to_rgb(window.viewer.rendered_image()).astype(int)
+    outline_coloured = (np.abs(shown - np.array(OUTLINE_RGB)).max(axis=2) <= 2) & on_outline
+    assert outline_coloured.mean() > 0.9 * on_outline.mean(), "the outlines keep their colour"
+
+
 def _result(
     rgb: np.ndarray, labels: np.ndarray, confidence: np.ndarray | None = None, path=None
 ) -> PhotoResult:
