@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.core import exporters, results_table
 from app.core.analysis import PhotoFailure, PhotoFigures
@@ -28,6 +29,7 @@ from app.core.export import (
     write_run_json,
 )
 from app.core.files import refuse_existing
+from app.core.model_accuracy import UNKNOWN, run_record_figures
 from app.core.record import PhotoRecord
 
 log = logging.getLogger(__name__)
@@ -122,10 +124,12 @@ def write_table(
     *,
     overwrite: bool,
     input_folders: Sequence[Path] = (),
+    model: Any = None,
 ) -> list[Path]:
     """A results table the caller holds (the window's batch table) as `results.csv` and its run record,
     with the same rows and record a batch writes; `OutputExistsError` for either file there without
-    `overwrite` (asked before the CSV is written)."""
+    `overwrite` (asked before the CSV is written). `model` (the loaded SegmentationModel): its accuracy
+    figures and range calibration go into the record when it made the rows, as in a batch's."""
     columns = csv_columns(class_names)
     rows = [
         failure_row(e, class_names, input_folders)
@@ -138,6 +142,10 @@ def write_table(
     written = write_csv(csv_path, rows, columns, overwrite=overwrite)
     first = next((e for e in entries if not isinstance(e, PhotoFailure)), None)
     facts = {} if first is None else _record(first).model_facts()
+    if facts and model is not None and facts["sha256"] == model.sha256:
+        facts.update(run_record_figures(model))
+    elif first is not None:  # another model made them: what its rows say of its accuracy
+        facts["accuracy"] = models_used([first])[0]["accuracy"] or UNKNOWN
     run = run_record(csv_path, rows, columns, facts, None, input_folders)
     used = models_used(entries)
     if len(used) > 1:  # rows from several models (one loaded after another): none is "the" model

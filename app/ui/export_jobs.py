@@ -174,7 +174,10 @@ def report_records(rows: Sequence[BatchRow]) -> list[PhotoFigures | PhotoFailure
 
 
 def write_batch_csv(
-    path: Path, records: Sequence[PhotoRecord | PhotoFigures | PhotoFailure], overwrite: bool
+    path: Path,
+    records: Sequence[PhotoRecord | PhotoFigures | PhotoFailure],
+    overwrite: bool,
+    model: SegmentationModel | None = None,
 ) -> list[Path]:
     """Worker job: the batch table as CSV (the same columns and writer as `corroscope analyze`), `file`
     relative to the folder holding every photo, and its run record (model SHA-256, versions) beside it."""
@@ -185,7 +188,9 @@ def write_batch_csv(
     else:
         class_names = [c.name for c in (first.classes if first is not None else DEFAULT_CLASSES)]
     folders = _common_folder([Path(r["file"]) if isinstance(r, PhotoRecord) else r.path for r in records])
-    return pipeline.write_table(path, records, class_names, overwrite=overwrite, input_folders=folders)
+    return pipeline.write_table(
+        path, records, class_names, overwrite=overwrite, input_folders=folders, model=model
+    )
 
 
 def _common_folder(paths: Sequence[Path]) -> tuple[Path, ...]:
@@ -274,7 +279,8 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     overwrite = _ask_existing(window, path, export.companion_path(path))
     if not rows or overwrite is None:
         return None
-    return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite)
+    model = window.controller.model
+    return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite, model)
 
 
 def batch_report_options(window: ExportHost, header: ReportHeader | None = None) -> BatchReportOptions:

@@ -134,6 +134,10 @@ def test_csv_export_of_the_table(qtbot, window, tmp_path):
     assert float(rows[0]["corroded_share"]) == round(first.stats.corroded_share, 4)
     run = json.loads((tmp_path / "table.json").read_text(encoding="utf-8"))  # beside the CSV
     assert run["model"]["sha256"] == window.controller.model.sha256
+    from app.core.model_accuracy import run_record_figures
+
+    figures = run_record_figures(window.controller.model)  # what `analyze` writes: the model's accuracy
+    assert {k: run["model"].get(k, "missing") for k in figures} == json.loads(json.dumps(figures))
     assert run["photos"] == {
         "rows": 4,
         "ok": 3,
