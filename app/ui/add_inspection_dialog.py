@@ -29,7 +29,8 @@ from app.core.batch_inputs import photos_in
 from app.core.left_out import left_out_line
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.text import display_path
-from app.ui.forms import DateField, plain_label
+from app.ui.date_field import DateField, date_problem_label
+from app.ui.forms import plain_label
 from app.ui.workers import Worker, WorkerPool
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -112,6 +113,7 @@ class AddInspectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
+        form.addRow(date_problem_label(self.date))
         form.addRow("Inspector", self.inspector)
         form.addRow("Notes", self.notes)
         pick = QHBoxLayout()
@@ -124,6 +126,7 @@ class AddInspectionDialog(QDialog):
         layout.addWidget(self.left_out_label)
         layout.addWidget(self.buttons)
         self.asset.currentTextChanged.connect(self._update_ok)
+        self.date.problem_changed.connect(self._update_ok)
         self._update_ok()
 
     def add_paths(self, paths: Sequence[Path]) -> Worker:
@@ -166,11 +169,16 @@ class AddInspectionDialog(QDialog):
         self._update_ok()
         self.listed.emit()
 
+    def accept(self) -> None:
+        if self.date.problem() is not None:  # OK is off then; this holds for Enter in the date too
+            self.date.setFocus()
+            return
+        super().accept()
+
     def request(self) -> InspectionRequest:
-        d = self.date.date()
         return InspectionRequest(
             self.asset.currentText().strip(),
-            _dt.date(d.year(), d.month(), d.day()),
+            self.date.value(),
             self.inspector.text().strip(),
             tuple(self._paths),
             self.notes.toPlainText().strip(),
@@ -190,4 +198,5 @@ class AddInspectionDialog(QDialog):
 
     def _update_ok(self, *_args) -> None:
         ok = bool(self.asset.currentText().strip()) and self.photos.count() > 0 and not self._lists_pending
+        ok = ok and self.date.problem() is None
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)

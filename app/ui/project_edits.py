@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
-from app.ui.forms import DateField, plain_label
+from app.ui.date_field import DateField, date_problem_label
+from app.ui.forms import plain_label
 from app.ui.project_texts import ASSET_FIELDS, correction_text, inspection_label
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
@@ -82,6 +83,7 @@ class CorrectInspectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Asset", self.asset)
         form.addRow("Date", self.date)
+        form.addRow(date_problem_label(self.date))
         form.addRow("Inspector", self.inspector)
         form.addRow("Notes", self.notes)
         about = (
@@ -89,12 +91,20 @@ class CorrectInspectionDialog(QDialog):
             "results and reviews stay as they are; the trend follows the new date."
         )
         _lay_out(self, about, form, QDialogButtonBox.StandardButton.Ok)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Correct")
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Correct")
+        self.date.problem_changed.connect(lambda problem: ok.setEnabled(problem is None))
+        ok.setEnabled(self.date.problem() is None)
+
+    def accept(self) -> None:
+        if self.date.problem() is not None:  # OK is off then; this holds for Enter in the date too
+            self.date.setFocus()
+            return
+        super().accept()
 
     def values(self) -> tuple[str, _dt.date, str, str]:
         """(asset tag, date, inspector, notes) as entered."""
-        d = self.date.date()
-        date = _dt.date(d.year(), d.month(), d.day())
+        date = self.date.value()
         return self.asset.currentText().strip(), date, self.inspector.text().strip(), self.notes.toPlainText()
 
 

@@ -74,16 +74,18 @@ def test_a_folder_is_listed_off_the_ui_thread_and_ok_waits_for_it(qtbot, tmp_pat
     assert threads == [False] and dialog.photos.count() == 2 and ok.isEnabled()
 
 
-def test_the_date_cannot_be_set_later_than_the_store_allows(qtbot) -> None:
-    import datetime as dt
-
+def test_a_date_later_than_the_store_allows_keeps_ok_off(qtbot) -> None:
     from PySide6.QtCore import QDate
+    from PySide6.QtWidgets import QDialogButtonBox
 
     dialog = AddInspectionDialog(["P-1"], parent=None)
     qtbot.addWidget(dialog)
-    dialog.date.setDate(QDate(2099, 1, 1))  # as typing a wrong year would
-    latest = dt.date.today() + dt.timedelta(days=1)
-    assert dialog.request().date == latest
+    dialog._add_found([Path("a.png")], None)
+    dialog._update_ok()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled()
+    dialog.date.setDate(QDate(2099, 1, 1))  # as typing a wrong year would: said, not clamped
+    assert not ok.isEnabled() and "in the future" in dialog.date.problem()
 
 
 def test_tab_leaves_the_date_so_a_name_typed_after_it_reaches_the_inspector(qtbot) -> None:
@@ -116,7 +118,7 @@ def test_a_date_typed_after_select_all_or_a_click_is_taken_whole(qtbot, how: str
 
     from PySide6.QtCore import Qt
 
-    from app.ui.forms import DateField
+    from app.ui.date_field import DateField
 
     field = DateField(dt.date(2024, 5, 12), dt.date(2026, 12, 8))
     qtbot.addWidget(field)

@@ -45,7 +45,7 @@ def test_an_inspection_is_corrected_and_the_tree_follows(qtbot, project_window) 
     dialog = win.projects.edits.dialog
     assert dialog is not None and dialog.inspector.text() == "inspector 0"
     tomorrow = dt.date.today() + dt.timedelta(days=1)
-    assert dialog.date.maximumDate() == QDate(tomorrow.year, tomorrow.month, tomorrow.day)
+    assert dialog.date.latest == tomorrow
     dialog.date.setDate(QDate(2023, 5, 2))
     dialog.inspector.setText("A. Prüfer")
     dialog.notes.setPlainText("date typed wrong on site")
