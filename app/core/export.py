@@ -61,21 +61,33 @@ def output_stems(paths: Sequence[Path], max_len: int = 100) -> dict[Path, str]:
     hash of its full path where two inputs (`a/pipe.jpg`, `b/pipe.jpg`, `a/pipe.png`, or two long names
     that share their first `max_len` bytes) would otherwise share one. Distinct after every shortening
     step, and compared as case-insensitive file systems compare names."""
-    stems = {p: safe_stem(p.stem, max_len) for p in paths}
-    counts = Counter(s.casefold() for s in stems.values())
-    out: dict[Path, str] = {}
+    unique = list(dict.fromkeys(paths))  # a path given twice is one input
+    return dict(zip(unique, _distinct([(p.stem, str(p.absolute())) for p in unique], max_len), strict=True))
+
+
+def distinct_stems(names: Sequence[str], max_len: int = 100) -> list[str]:
+    """A file-name stem per name (an asset's tag), distinct as `output_stems` makes a batch's: "A/1" and
+    "A_1", "Pipe" and "PIPE", or two long tags sharing their first `max_len` bytes each get a short hash
+    of the whole name."""
+    return _distinct([(name, name) for name in names], max_len)
+
+
+def _distinct(items: Sequence[tuple[str, str]], max_len: int) -> list[str]:
+    """Each (name, key)'s `safe_stem(name)`, with a short hash of `key` where stems would meet."""
+    stems = [safe_stem(name, max_len) for name, _key in items]
+    counts = Counter(s.casefold() for s in stems)
+    out = [
+        _with_digest(s, key, max_len, 8) if counts[s.casefold()] > 1 else s
+        for s, (_n, key) in zip(stems, items, strict=True)
+    ]
     taken: set[str] = set()
-    for p, s in stems.items():
-        if counts[s.casefold()] > 1:
-            s = _with_digest(s, str(p.absolute()), max_len, 8)
-        out[p] = s
-    for p, s in out.items():  # a hashed stem may still meet another input's own stem
-        length = 8
+    for i, (own, (_name, key)) in enumerate(zip(stems, items, strict=True)):
+        s, length = out[i], 8  # a hashed stem may still meet another name's own stem
         while s.casefold() in taken:
             length += 4
-            s = _with_digest(stems[p], f"{p.absolute()}#{length}", max_len, min(length, 40))
+            s = _with_digest(own, f"{key}#{length}", max_len, min(length, 40))
         taken.add(s.casefold())
-        out[p] = s
+        out[i] = s
     return out
 
 

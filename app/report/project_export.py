@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import ExportError, OutputExistsError
-from app.core.export import escape_cell, safe_stem, write_csv
+from app.core.export import distinct_stems, escape_cell, write_csv
 from app.core.project.store import Project
 from app.core.project.tables import RATE_COLUMN, project_table, trend_table
 from app.core.project.trend import TREND_COLUMNS
@@ -28,8 +28,9 @@ class ProjectExport:
 
 def export_files(out: Path, tags: Sequence[str]) -> list[Path]:
     """The files an export into `out` writes: the two tables, then the trend PDF of each asset `tags`
-    names."""
-    return [out / PROJECT_CSV, out / TRENDS_CSV, *(out / f"{safe_stem(tag)}_trend.pdf" for tag in tags)]
+    names, each its own (tags "A/1" and "A_1", or "Pipe" and "PIPE", get a short hash of the tag)."""
+    pdfs = (out / f"{stem}_trend.pdf" for stem in distinct_stems(tags))
+    return [out / PROJECT_CSV, out / TRENDS_CSV, *pdfs]
 
 
 def export_project(project: Project, out: Path, overwrite: bool = False) -> ProjectExport:
