@@ -4,12 +4,15 @@ File ▸ Export project… write them. Every file is checked before any is writt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import ExportError, OutputExistsError
 from app.core.export import distinct_stems, escape_cell, write_csv
+from app.core.files import staged
+from app.core.project.records import Asset
 from app.core.project.store import Project
 from app.core.project.tables import RATE_COLUMN, project_table, trend_table
 from app.core.project.trend import TREND_COLUMNS
@@ -35,17 +38,32 @@ def export_files(out: Path, tags: Sequence[str]) -> list[Path]:
 
 def export_project(project: Project, out: Path, overwrite: bool = False) -> ProjectExport:
     """Write the project's tables and PDFs into `out` (made if missing); `OutputExistsError` naming every
-    file already there, before anything is written, unless `overwrite`."""
+    file already there, before anything is written, unless `overwrite`. The set lands whole or not at
+    all: each file waits under a temporary name until all are written (a full disk part-way leaves
+    nothing of this export behind, so nothing of it is in the way of a retry)."""
     assets = project.assets()
     files = export_files(out, [a.tag for a in assets])
     existing = [p for p in files if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
         raise OutputExistsError(f"{out} already holds {names} (pass --overwrite to replace them)")
+    made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file in the way, a read-only or vanished place
         raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+    try:
+        with staged():
+            _write_set(project, assets, files, overwrite)
+    except BaseException:
+        if made:  # the folder this export made, left empty: not left behind either
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+    return ProjectExport(len(assets), tuple(files))
+
+
+def _write_set(project: Project, assets: Sequence[Asset], files: Sequence[Path], overwrite: bool) -> None:
     columns, rows = project_table(project)
     write_csv(files[0], rows, columns, overwrite=overwrite)
     trend_rows = []
@@ -55,4 +73,3 @@ def export_project(project: Project, out: Path, overwrite: bool = False) -> Proj
         changes = project.changes(asset.tag)
         write_asset_pdf(pdf, asset, trend, project.location.display, overwrite=overwrite, changes=changes)
     write_csv(files[1], trend_rows, ["asset", *TREND_COLUMNS, RATE_COLUMN], overwrite=overwrite)
-    return ProjectExport(len(assets), tuple(files))

@@ -36,3 +36,34 @@ def test_each_asset_gets_a_pdf_of_its_own_even_where_tags_share_a_name(alike: Pa
     with Project.open(alike) as project:  # replaced whole, each by its own
         again = export_project(project, out, overwrite=True)
     assert again.files == done.files
+
+
+def test_a_full_disk_part_way_leaves_nothing_in_the_way_of_a_retry(
+    alike: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk on the third file left project.csv and a PDF behind, and the retry without
+    --overwrite was refused for them ("in the way": files of the very export that failed)."""
+    import errno
+    import os
+
+    from app.core.errors import ExportError
+
+    real, calls = os.fsync, []
+
+    def full_on_third(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    for out in (tmp_path / "new", tmp_path / "there"):
+        (tmp_path / "there").mkdir(exist_ok=True)
+        calls.clear()
+        monkeypatch.setattr(os, "fsync", full_on_third)
+        with Project.open(alike) as project, pytest.raises(ExportError, match="No space left on device"):
+            export_project(project, out)
+        assert not out.exists() or list(out.iterdir()) == [], "no file of its own, no temporary file"
+        monkeypatch.setattr(os, "fsync", real)
+        with Project.open(alike) as project:  # the retry: not blocked, no --overwrite needed
+            done = export_project(project, out)
+        assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in done.files)
