@@ -11,7 +11,6 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -30,7 +29,7 @@ from app.core.left_out import left_out_line
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.text import display_path
 from app.ui.date_field import DateField, date_problem_label
-from app.ui.forms import plain_label
+from app.ui.forms import plain_label, tag_combo
 from app.ui.workers import Worker, WorkerPool
 
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
@@ -68,10 +67,7 @@ class AddInspectionDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Add inspection")
         self._folder = start_folder
-        self.asset = QComboBox()
-        self.asset.setEditable(True)
-        self.asset.addItems(list(asset_tags))
-        self.asset.setCurrentText(current_tag or (asset_tags[0] if asset_tags else ""))
+        self.asset = tag_combo(asset_tags, current_tag or (asset_tags[0] if asset_tags else ""))
         self.asset.lineEdit().selectAll()  # a new tag typed replaces the proposed one
         self.asset.lineEdit().setPlaceholderText("asset tag, e.g. P-101-A")
         today = _dt.date.today()

@@ -233,6 +233,9 @@ class CompareDialog(QDialog):
                 box.setMinimumContentsLength(12)  # a long path must not widen one pane
             for i in self.inspections:
                 self.inspection_boxes[side].addItem(_inspection_text(i), i.id)
+                self.inspection_boxes[side].setItemData(
+                    self.inspection_boxes[side].count() - 1, _inspection_text(i), Qt.ItemDataRole.ToolTipRole
+                )  # a long inspector's name whole
             grid.addWidget(self.inspection_boxes[side], 0, side)
             grid.addWidget(self.photo_boxes[side], 1, side)
             grid.addWidget(self.views[side], 2, side)

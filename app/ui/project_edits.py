@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.core.project import Asset, Inspection, Project
 from app.core.text import counted
 from app.ui.date_field import DateField, date_problem_label
-from app.ui.forms import plain_label
+from app.ui.forms import plain_label, short_words, tag_combo
 from app.ui.project_texts import ASSET_FIELDS, correction_text, inspection_label
 from app.ui.questions import ask_no
 from app.ui.workers import Worker
@@ -44,7 +43,8 @@ def _notes_edit(text: str) -> QPlainTextEdit:
 
 def _lay_out(dialog: QDialog, about: str, form: QFormLayout, ok: QDialogButtonBox.StandardButton) -> None:
     """What the dialog is about over its form, and its OK (`ok`) and Cancel buttons."""
-    label = plain_label(about)
+    label = plain_label(short_words(about))
+    label.setToolTip(about if label.text() != about else "")  # a long tag whole
     label.setWordWrap(True)
     buttons = QDialogButtonBox(ok | QDialogButtonBox.StandardButton.Cancel)
     buttons.accepted.connect(dialog.accept)
@@ -74,10 +74,8 @@ class CorrectInspectionDialog(QDialog):
         shown = typed or inspection
         d = shown.date
         self.date = DateField(d, max(_dt.date.today() + _dt.timedelta(days=1), d))
-        self.asset = QComboBox()  # another tag moves the inspection there (a new tag: a new asset)
-        self.asset.setEditable(True)
-        self.asset.addItems(list(dict.fromkeys([inspection.asset_tag, *tags])))
-        self.asset.setCurrentText(shown.asset_tag)
+        # another tag moves the inspection there (a new tag: a new asset)
+        self.asset = tag_combo(list(dict.fromkeys([inspection.asset_tag, *tags])), shown.asset_tag)
         self.inspector = QLineEdit(shown.inspector)
         self.notes = _notes_edit(shown.notes)
         form = QFormLayout()
