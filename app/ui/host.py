@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.ui.figures_widget import FiguresWidget
     from app.ui.image_viewer_widget import ImageViewerWidget
     from app.ui.overlay_state import OverlayState
+    from app.ui.project_errors import ProjectErrors
     from app.ui.project_panel_widget import ProjectPanelWidget
     from app.ui.project_view import ProjectView
     from app.ui.readout_widget import ElidedLabel
@@ -75,6 +76,7 @@ class ProjectsHost(Protocol):
     panel: ProjectPanelWidget
     window: WindowHost
     project: Project | None
+    errors: ProjectErrors
 
     @property
     def view(self) -> ProjectView | None: ...

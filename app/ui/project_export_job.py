@@ -68,9 +68,7 @@ def start_export(
         return None
     worker = Worker(_export_job, projects.target, out, bool(there))
     worker.signals.returned.connect(lambda done: _exported(projects, out, done))
-    worker.signals.failed.connect(
-        lambda msg: window.show_message(f"The project was not exported: {msg}", "error")
-    )
+    worker.signals.failed.connect(lambda msg: projects.errors.show(f"The project was not exported: {msg}"))
     window.busy_label.setText("Exporting the project…")
     worker.signals.finished.connect(lambda: window.busy_label.setText(""))
     return window.controller.pool.start(worker)

@@ -24,6 +24,7 @@ from app.ui.export_folders import correction_search
 from app.ui.history_dialogs import show_change_log, show_photo_history
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
+from app.ui.project_errors import OTHER, READ, ProjectErrors
 from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, same_run
@@ -86,7 +87,10 @@ class ProjectUi(QObject):
         self.panel.history_requested.connect(lambda photo_id: show_photo_history(self, photo_id))
         self.panel.change_log_requested.connect(lambda tag: show_change_log(self, tag))
         self.panel.relocate_requested.connect(self.relocate_dialog)
-        self.panel.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        # a read's error goes once the project is read again
+        self.errors = ProjectErrors(window.banner, window.show_message)
+        self.panel.failed.connect(lambda msg: self.errors.show(msg, READ))
+        self.panel.loaded.connect(lambda: self.errors.clear(READ))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
         self.edits = ProjectEdits(self)  # asset details, inspection corrections, removals (project_edits.py)
         self.reviews = ProjectReviews(self)  # signed masks stored as reviewed results (project_reviews.py)
@@ -157,7 +161,7 @@ class ProjectUi(QObject):
         if worker is self._opening:
             self._opening = None
             self.window.busy_label.setText("")
-            self.window.show_message(message, "error")
+            self.errors.show(message, READ)
 
     def new_project_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -193,6 +197,7 @@ class ProjectUi(QObject):
     def _on_opened(self, project: Project) -> None:
         if project.location.file is None:
             self.window.settings.last_server_url = project.location.reopen_url
+        self.errors.clear(READ, OTHER)  # the last project's (or the failed open's) error is not this one's
         self.set_project(project)
         self.window.statusBar().showMessage(f"Project {project.location.display}", 8000)
 

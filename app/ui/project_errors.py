@@ -1,0 +1,36 @@
+"""The project's error messages on the window's banner, taken down once they no longer hold: a failed
+open's or read's when the project is read, any of the last project's when another one opens (a
+"Cannot read postgresql://…" stayed over a readable project)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.ui.banner_widget import BannerWidget
+
+READ, OTHER = "read", "other"  # a failed open or read of the project; any other (an export)
+
+
+class ProjectErrors:
+    """Shows the project's errors and remembers the last one, to take down only that one (a later
+    message from elsewhere on the banner stays)."""
+
+    def __init__(self, banner: BannerWidget, show_message: Callable[[str, str], None]) -> None:
+        """`show_message`: the window's (banner and status bar)."""
+        self.banner, self._show_message = banner, show_message
+        self._last: tuple[str, str] | None = None  # (kind, text) of the last error shown
+
+    def show(self, message: str, kind: str = OTHER) -> None:
+        self._show_message(message, "error")
+        self._last = (kind, message)
+
+    def clear(self, *kinds: str) -> None:
+        """Take the last error down if it is of `kinds` and still on the banner."""
+        if self._last is None or self._last[0] not in kinds:
+            return
+        banner = self.banner
+        if banner.level == "error" and banner.text == self._last[1]:
+            banner.hide()
+        self._last = None
