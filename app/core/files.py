@@ -62,7 +62,7 @@ def staged() -> Iterator[None]:
         reset = None
         for path, (_tmp, overwrite) in pending.items():
             if not overwrite and os.path.lexists(path):  # appeared meanwhile: still not ours to replace
-                raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+                raise OutputExistsError(f"{path} already exists ({_HOW.get()})")
         for path, (tmp, _overwrite) in list(pending.items()):
             try:
                 os.replace(tmp, path)
@@ -104,18 +104,31 @@ def new_file_mode() -> int:
 
 ASK_TO_OVERWRITE = "ask to overwrite to replace it"
 PASS_OVERWRITE = "pass --overwrite to replace it"
+# How a file found in the way may be replaced, in the words of the program writing it (`overwrite_hint`).
+_HOW: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "corroscope_overwrite_how", default=ASK_TO_OVERWRITE
+)
 
 
-def refuse_existing(
-    *paths: str | os.PathLike[str], overwrite: bool = False, how: str = ASK_TO_OVERWRITE
-) -> None:
+@contextlib.contextmanager
+def overwrite_hint(how: str) -> Iterator[None]:
+    """Inside, a file in the way is refused saying `how` to replace it: a command names its option
+    ("pass --overwrite to replace it"), a window that asked says to ask again."""
+    reset = _HOW.set(how)
+    try:
+        yield
+    finally:
+        _HOW.reset(reset)
+
+
+def refuse_existing(*paths: str | os.PathLike[str], overwrite: bool = False, how: str | None = None) -> None:
     """Raise `OutputExistsError` for the first path that exists, unless `overwrite`; `how` says how to
     replace it (a command-line tool says which flag)."""
     if overwrite:
         return
     for path in paths:
         if os.path.lexists(path):
-            raise OutputExistsError(f"{Path(path)} already exists ({how})")
+            raise OutputExistsError(f"{Path(path)} already exists ({how or _HOW.get()})")
 
 
 @contextlib.contextmanager
@@ -142,7 +155,7 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = False) -> Itera
             pending[path], tmp = (tmp, overwrite), None
             return
         if not overwrite and os.path.lexists(path):  # appeared while we wrote: still not ours to replace
-            raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+            raise OutputExistsError(f"{path} already exists ({_HOW.get()})")
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

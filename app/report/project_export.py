@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.core.errors import ExportError, OutputExistsError
 from app.core.export import distinct_stems, escape_cell, write_csv
-from app.core.files import staged
+from app.core.files import overwrite_hint, staged
 from app.core.project.records import Asset
 from app.core.project.store import Project
 from app.core.project.tables import RATE_COLUMN, project_table, trend_table
@@ -36,9 +36,14 @@ def export_files(out: Path, tags: Sequence[str]) -> list[Path]:
     return [out / PROJECT_CSV, out / TRENDS_CSV, *pdfs]
 
 
-def export_project(project: Project, out: Path, overwrite: bool = False) -> ProjectExport:
+CLI_HOW = "pass --overwrite to replace {}"  # {}: "it" or "them"
+ASKED_HOW = "export again to be asked whether to replace {}"  # the window asked before
+
+
+def export_project(project: Project, out: Path, overwrite: bool = False, how: str = CLI_HOW) -> ProjectExport:
     """Write the project's tables and PDFs into `out` (made if missing); `OutputExistsError` naming every
-    file already there, before anything is written, unless `overwrite`. The set lands whole or not at
+    file already there, before anything is written, unless `overwrite` (`how` says how to replace them,
+    in the words of the command or the window). The set lands whole or not at
     all: each file waits under a temporary name until all are written (a full disk part-way leaves
     nothing of this export behind, so nothing of it is in the way of a retry)."""
     assets = project.assets()
@@ -46,14 +51,14 @@ def export_project(project: Project, out: Path, overwrite: bool = False) -> Proj
     existing = [p for p in files if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
-        raise OutputExistsError(f"{out} already holds {names} (pass --overwrite to replace them)")
+        raise OutputExistsError(f"{out} already holds {names} ({how.format('them')})")
     made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file in the way, a read-only or vanished place
         raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
     try:
-        with staged():
+        with overwrite_hint(how.format("it")), staged():
             _write_set(project, assets, files, overwrite)
     except BaseException:
         if made:  # the folder this export made, left empty: not left behind either

@@ -10,8 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 
-from app.core.errors import OutputExistsError
-from app.core.files import atomic_write_bytes
+from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.project.changes import Change
 from app.core.project.records import Asset
 from app.core.project.trend import (
@@ -47,8 +46,7 @@ def write_asset_pdf(
 ) -> Path:
     """Write the asset's trend report atomically; `OutputExistsError` if it exists and not `overwrite`."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+    refuse_existing(path, overwrite=overwrite)  # before the render, in the words of `overwrite_hint`
     return atomic_write_bytes(path, render_asset_pdf(asset, trend, project_name, changes), overwrite)
 
 

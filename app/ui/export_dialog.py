@@ -130,7 +130,7 @@ def _overwrite_box(parent: QWidget | None, existing: Sequence[Path]) -> QMessage
     box = QMessageBox(parent)
     box.setObjectName("overwrite_question")
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Replace files?")
+    box.setWindowTitle("Replace files?" if len(existing) > 1 else "Replace file?")
     count = f"{len(existing)} files already exist" if len(existing) > 1 else "A file already exists"
     box.setText(f"{count} in {existing[0].parent}:\n{names}")
     box.setInformativeText("Replace them?" if len(existing) > 1 else "Replace it?")

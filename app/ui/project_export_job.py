@@ -11,9 +11,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.export import safe_stem
+from app.core.files import overwrite_hint
 from app.core.project import Asset, Project, Trend
 from app.core.text import counted
-from app.report.project_export import PROJECT_CSV, TRENDS_CSV, ProjectExport, export_files, export_project
+from app.report.project_export import (
+    ASKED_HOW,
+    PROJECT_CSV,
+    TRENDS_CSV,
+    ProjectExport,
+    export_files,
+    export_project,
+)
 from app.report.project_pdf import write_asset_pdf
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.questions import ask_no, names_list
@@ -25,7 +33,7 @@ if TYPE_CHECKING:
 
 def _export_job(target: str, out: Path, overwrite: bool) -> ProjectExport:
     with Project.open(target) as project:  # its own connection: this runs on a worker thread
-        return export_project(project, out, overwrite=overwrite)
+        return export_project(project, out, overwrite=overwrite, how=ASKED_HOW)
 
 
 def ask_folder(parent: QWidget, start: str) -> Path | None:
@@ -103,7 +111,8 @@ def _trend_pdf_job(target: str, path: Path, asset: Asset, trend: Trend, overwrit
             asset, trend = now, project.trend(now.tag)
         changes = project.changes(asset.tag)
         name = project.location.display
-    return [write_asset_pdf(path, asset, trend, name, overwrite=overwrite, changes=changes)]
+    with overwrite_hint("save again to be asked whether to replace it"):  # the window asked before
+        return [write_asset_pdf(path, asset, trend, name, overwrite=overwrite, changes=changes)]
 
 
 def save_trend_pdf(

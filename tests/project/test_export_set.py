@@ -67,3 +67,34 @@ def test_a_full_disk_part_way_leaves_nothing_in_the_way_of_a_retry(
         with Project.open(alike) as project:  # the retry: not blocked, no --overwrite needed
             done = export_project(project, out)
         assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in done.files)
+
+
+@pytest.mark.parametrize("window", [False, True])
+def test_a_file_that_appears_meanwhile_is_refused_in_the_words_of_who_exports(
+    alike: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: bool
+) -> None:
+    """Both said "(ask to overwrite to replace it)": the command's option is --overwrite, and the
+    window asks (again, on a second export)."""
+    from app.core.errors import OutputExistsError
+    from app.report import project_export
+    from app.ui.project_export_job import _export_job
+
+    out = tmp_path / "export"
+    real = project_export.project_table
+
+    def another_program_writes_first(project):
+        (out / "project.csv").write_text("someone else's")
+        return real(project)
+
+    monkeypatch.setattr(project_export, "project_table", another_program_writes_first)
+    with pytest.raises(OutputExistsError) as refused:
+        if window:
+            _export_job(str(alike), out, False)
+        else:
+            with Project.open(alike) as project:
+                export_project(project, out)
+    said = str(refused.value)
+    assert "ask to overwrite" not in said
+    wanted = "export again to be asked whether to replace it" if window else "pass --overwrite to replace it"
+    assert said.endswith(f"project.csv already exists ({wanted})"), said
+    assert sorted(p.name for p in out.iterdir()) == ["project.csv"], "only the other program's file"
