@@ -207,15 +207,19 @@ MUTATIONS = [
     (
         "export: no hash suffix for inputs sharing a stem",
         "app/core/export.py",
-        """        if counts[s.casefold()] > 1:
-            s = _with_digest(s, str(p.absolute()), max_len, 8)
-        out[p] = s
-    for p, s in out.items():  # a hashed stem may still meet another input's own stem
-        length = 8
+        """        _with_digest(s, key, max_len, 8) if counts[s.casefold()] > 1 else s
+        for s, (_n, key) in zip(stems, items, strict=True)
+    ]
+    taken: set[str] = set()
+    for i, (own, (_name, key)) in enumerate(zip(stems, items, strict=True)):
+        s, length = out[i], 8  # a hashed stem may still meet another name's own stem
         while s.casefold() in taken:""",
-        """        out[p] = s
-    for p, s in out.items():
-        length = 8
+        """        s
+        for s, (_n, key) in zip(stems, items, strict=True)
+    ]
+    taken: set[str] = set()
+    for i, (own, (_name, key)) in enumerate(zip(stems, items, strict=True)):
+        s, length = out[i], 8
         while False:""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or share'",
     ),
@@ -295,7 +299,7 @@ MUTATIONS += [
             pending[path], tmp = (tmp, overwrite), None
             return
         if not overwrite and os.path.lexists(path):  # appeared while we wrote: still not ours to replace
-            raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
+            raise OutputExistsError(f"{path} already exists ({_HOW.get()})")
         os.replace(tmp, path)
         tmp = None""",
         """        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
