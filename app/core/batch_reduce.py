@@ -71,7 +71,7 @@ def _rows(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> list[list[str]]:
     for item in plan.photos:
         outcome = by_index.get(item.index)
         if outcome is not None and outcome.failure is not None:
-            rows.append(failure_row(outcome.failure, plan.class_names))
+            rows.append(failure_row(outcome.failure, plan.class_names, plan.input_folders))
             continue
         json_path = dict(item.targets).get(exporters.JSON_KIND)
         if outcome is not None and outcome.record is not None:

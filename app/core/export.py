@@ -186,6 +186,9 @@ _ADDED = (
     *REVIEW_COLUMNS,
     "model_accuracy",  # the model's typical error, one line (app.core.model_accuracy)
     "reviewed_mask_file",  # the signed (or edited) mask the figures came from, for the audit
+    # the input folder `file` is relative to (empty for a photo named directly): two folders' IMG_0001.jpg
+    # are two rows of one `file`
+    "input_folder",
 )
 
 
@@ -234,7 +237,7 @@ def csv_row(
     if rec.get("relative_path") is None and input_folders:
         found = relative_path(Path(rec["file"]), input_folders)
         if found is not None:
-            values["file"] = display_path(found[1])
+            values["file"], values["input_folder"] = display_path(found[1]), display_path(found[0])
     names = list(class_names) if class_names is not None else [c["name"] for c in rec["classes"]]
     return [escape_cell(values[c]) for c in _record_columns(names)]
 
@@ -248,6 +251,8 @@ def failure_row(
     found = relative_path(failure.path, input_folders)
     rel = failure.relative_path if found is None else display_path(found[1])
     row[0] = rel or display_path(failure.path)
+    if found is not None:
+        row[columns.index("input_folder")] = display_path(found[0])
     row[columns.index("status")], row[columns.index("error")] = failure.status, failure.reason
     return [escape_cell(c) for c in row]
 

@@ -106,6 +106,7 @@ def csv_values(
         "reviewed_at": d.get("reviewed_at") or "",
         "model_accuracy": d.get("model_accuracy") or "",
         "reviewed_mask_file": d.get("reviewed_mask") or "",
+        "input_folder": d.get("input_folder") or "",
     }
 
 

@@ -217,9 +217,18 @@ def _read(path: Path, columns: Sequence[str], overwrite: bool) -> list[list[str]
         if overwrite:
             return []
         raise ExportError(refuse.format(f"cannot be read as a results table ({type(exc).__name__})")) from exc
-    if not table or table[0] != list(columns):
+    header = table[0] if table else []
+    if not _earlier_header(header, columns):
         if overwrite:
             return []
         why = "has other columns (not written by Corroscope, or for a model with other classes)"
         raise ExportError(refuse.format(why))
-    return [r for r in table[1:] if r]
+    pad = [""] * (len(columns) - len(header))  # columns a later version added, at the end
+    return [r + pad if len(r) == len(header) else r for r in table[1:] if r]
+
+
+def _earlier_header(header: Sequence[str], columns: Sequence[str]) -> bool:
+    """Whether `header` is this version's, or an earlier version's (ours: through `json_file`, the rest
+    of this version's columns added at the end)."""
+    n = len(header)
+    return "json_file" in header and n <= len(columns) and list(header) == list(columns[:n])

@@ -171,3 +171,38 @@ def test_same_named_photos_of_two_folders_keep_their_outputs_and_rows_whatever_t
     assert len(rows) == 2 and {r["json_file"] for r in rows} >= {"pipe_00.json"}
     assert run_batch(tiny_model, [b], out).skipped == (b,), "its earlier set, not a third"
     assert _rows(out) == rows and len(list(out.glob("*.json"))) == 3  # two records and results.json
+
+
+def test_same_named_photos_of_two_folders_are_told_apart_in_the_csv(tmp_path: Path, tiny_model) -> None:
+    """Two cameras' `IMG_0001.jpg` in two folders read the same `file` cell: the `input_folder` column
+    says which folder each row's photo is in, failures included."""
+    a, b, out = _photo(tmp_path / "a", 0), tmp_path / "b" / "pipe_00.png", tmp_path / "out"
+    b.parent.mkdir()
+    write_png(b, synthetic_pipe(seed=5, size=(48, 64))[0])
+    (tmp_path / "b" / "bad.png").write_bytes(b"not a photo")
+    folders = (a.parent, b.parent)
+    run_batch(tiny_model, [a, b, tmp_path / "b" / "bad.png"], out, BatchOptions(input_folders=folders))
+    cells = [(r["file"], r["input_folder"]) for r in _rows(out)]
+    assert cells == [
+        ("pipe_00.png", str(a.parent.absolute())),
+        ("pipe_00.png", str(b.parent.absolute())),
+        ("bad.png", str(b.parent.absolute())),
+    ]
+
+
+def test_a_results_table_of_an_earlier_version_is_resumed_with_the_new_column(
+    tmp_path: Path, tiny_model
+) -> None:
+    """A `results.csv` written before `input_folder` was added is still ours: its rows are kept, padded."""
+    a, b, out = _photo(tmp_path / "a", 0), _photo(tmp_path / "a", 1), tmp_path / "out"
+    run_batch(tiny_model, [a], out, BatchOptions(input_folders=(a.parent,)))
+    with open(out / CSV_NAME, encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.reader(fh))
+    old = [row[:-1] for row in table]  # the earlier version's header and rows
+    with open(out / CSV_NAME, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(old)
+    summary = run_batch(tiny_model, [a, b], out, BatchOptions(input_folders=(a.parent,)))
+    assert summary.skipped == (a,) and summary.done == (b,) and not summary.failures
+    rows = _rows(out)
+    assert [r["file"] for r in rows] == ["pipe_00.png", "pipe_01.png"]
+    assert [r["input_folder"] for r in rows] == [str(a.parent.absolute())] * 2  # the kept one: its record
