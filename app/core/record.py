@@ -71,6 +71,8 @@ RECORD_SCHEMA = 4
 NETWORK_INPUT = "jpeg-view-2x"
 READABLE_SCHEMAS = (3, 4)  # a schema-3 record has no `photo`: whether its photo changed cannot be told
 SEAL = "record_sha256"
+# A record the window's export wrote (no photo identity, files or seal): a batch never counts it as its own
+EXPORTED_RECORD = "is a record exported from the window (File ▸ Export), not one a batch wrote"
 MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; a bigger "record" is not ours, and not read
 MODEL = "model"  # the figures are the model's (`app.core.reviewed` names the other sources)
 _NUMBER = (int, float, type(None))
@@ -267,7 +269,11 @@ class PhotoRecord(Mapping[str, Any]):
             raise RecordError(
                 f"was written by another version (record schema {schema!r}, not {RECORD_SCHEMA})"
             )
-        _check_types(data, {**_FIELDS, **(_BATCH_FIELDS if batch else {})})
+        _check_types(data, _FIELDS)
+        if batch and not any(k in data for k in (*_BATCH_FIELDS, SEAL)):
+            raise RecordError(EXPORTED_RECORD)  # ours, not a batch's: it is the user's file
+        if batch:
+            _check_types(data, _BATCH_FIELDS)
         photo = data.get("photo")
         if photo is not None and not isinstance(photo, dict):
             raise RecordError("is not a Corroscope record of this version (field 'photo' is wrong)")

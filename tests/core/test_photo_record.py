@@ -87,6 +87,14 @@ def test_a_bad_record_file_is_refused_with_the_reason(record: PhotoRecord, chang
     assert why in str(caught.value)
 
 
+def test_a_record_the_window_exported_is_named_so_not_called_foreign(record: PhotoRecord) -> None:
+    """The window's File ▸ Export writes a record without a batch's identity, files or seal: a batch
+    into that folder keeps it, saying what it is (it said "not a Corroscope record of this version")."""
+    with pytest.raises(RecordError) as caught:
+        PhotoRecord.from_json(record.to_json(), batch=True)
+    assert str(caught.value) == "is a record exported from the window (File ▸ Export), not one a batch wrote"
+
+
 def test_a_record_of_the_previous_schema_is_still_read(record: PhotoRecord) -> None:
     old = {k: v for k, v in record.for_batch("/p.png", {}, None).to_json().items() if k != "photo"}
     old["schema"] = 3
