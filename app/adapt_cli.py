@@ -11,8 +11,8 @@ from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, n
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_checks import check_output, masks_phrase, signed_masks
 from app.core.batch_inputs import photos_in
-from app.core.errors import Cancelled, CorroscopeError
-from app.core.model import default_model_path
+from app.core.errors import Cancelled, CorroscopeError, ModelContractError
+from app.core.model import SegmentationModel, default_model_path
 from app.core.text import counted, safe_path
 
 
@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
     except AdaptRefused as exc:
         print(f"error: --out: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:  # a model that cannot be used is refused before any photo or mask is read
+        loaded = SegmentationModel.load(base, device="cpu")
+    except ModelContractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     photos = photos_in(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
     signed = signed_masks([mask for _photo, mask in pairs])
@@ -82,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = AdaptSettings(min_photos=args.min_photos, l2=args.l2)
     try:
-        result = adapt_model(base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress)
+        result = adapt_model(
+            base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress, loaded=loaded
+        )
     except AdaptRefused as exc:
         print(f"Adaptation refused: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -113,9 +113,11 @@ def adapt_model(
     overwrite: bool = False,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
+    loaded: SegmentationModel | None = None,
 ) -> AdaptResult:
-    """Adapt `base_path` to the reviewed (photo, mask) pairs and write the new model to `out`.
-    `AdaptRefused` says why not (nothing written); `Cancelled` when `cancelled()` turns true."""
+    """Adapt `base_path` to the reviewed (photo, mask) pairs and write the new model to `out`
+    (`loaded`: that file already loaded on the CPU, not loaded again). `AdaptRefused` says why not
+    (nothing written); `Cancelled` when `cancelled()` turns true."""
     settings = settings or AdaptSettings()
     base_path, out = Path(base_path), Path(out)
     check_output(base_path, out, overwrite)
@@ -125,7 +127,7 @@ def adapt_model(
             f"{counted(len(pairs), 'reviewed photo')}; adaptation needs at least {least} "
             "(review more photos first). The base model stays in use."
         )
-    base = SegmentationModel.load(base_path, device="cpu")
+    base = loaded or SegmentationModel.load(base_path, device="cpu")
     data = base_path.read_bytes()
     mb = ModelBytes(data)
     heads = find_heads(mb, base.num_classes)

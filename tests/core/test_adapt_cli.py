@@ -47,6 +47,22 @@ def test_a_missing_out_folder_is_refused_before_any_work(
     assert err == [f"error: --out: Cannot write {out}: the folder {out.parent} does not exist"]
 
 
+def test_a_model_that_cannot_be_used_is_refused_before_any_mask_is_read(
+    tmp_path: Path, no_slow_work: None, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """README: exit 2 for no usable model, before the photos and masks are read (they were read first,
+    then the run failed with exit 1)."""
+    from app import adapt_cli
+
+    photos, masks = _site(tmp_path, 5)
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(b"not a model at all")
+    monkeypatch.setattr(adapt_cli, "reviewed_pairs", lambda *a, **k: pytest.fail("masks were read"))
+    assert main(_args(photos, masks, fake, tmp_path / "site.onnx")) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "fake.onnx is not a usable ONNX model" in err and not (tmp_path / "site.onnx").exists()
+
+
 def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(
     tmp_path: Path, base: Path, no_slow_work: None, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
