@@ -6,7 +6,6 @@ worker and emits the results. Stale results (a newer photo was asked for) are dr
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
@@ -20,13 +19,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
-from app.core.left_out import left_out_line
-from app.core.memory import release_free_memory
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions
-from app.core.reviewed import ReviewState
 from app.core.saved_corrections import CorrectionSearch
-from app.report.thumbnails import thumbnail_or_none
+from app.ui.batch_job import batch_rows
 from app.ui.batch_table import BatchRow
 from app.ui.display_levels import overlay_levels, photo_levels
 from app.ui.qimage import labels_view, rgb_to_qimage
@@ -216,11 +212,19 @@ class AppController(QObject):
         self.cancel_batch()
         exports = pipeline.DEFAULT_EXPORTS if out_dir is not None else ()
         options = self.batch_options(exports, inputs)
-        worker = Worker(_batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
+        worker = Worker(batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()
         counts = {"total": 0, "done": 0, "failed": 0}
         planned: dict[Path, None] = {}  # in order; a dict: a row takes its photo off at once, not in O(n)
 
+        def current() -> bool:
+            """Whether this batch is still the one on screen: a batch replaced by a newer one (another
+            folder opened while it ran) still delivers what it had queued, which must not reach the
+            newer batch's table, counts, Continue or busy state."""
+            return self._batch_worker is worker
+
         def on_item(item: object) -> None:
+            if not current():
+                return
             if isinstance(item, list):
                 planned.clear()
                 planned.update(dict.fromkeys(item))
@@ -233,20 +237,22 @@ class AppController(QObject):
             elif isinstance(item, str):
                 self.batch_left_out.emit(item)
 
-        def on_end(state: str) -> None:
-            if self._batch_worker is worker:
-                self._batch_worker = None
+        def on_end(state: str, rest: bool = False) -> None:
+            if not current():
+                return
+            self._batch_worker = None
+            if rest:  # Continue offers what this batch did not reach
+                self.batch_rest.emit(list(planned))
             n = counts["done"] + counts["failed"]
             self.batch_finished.emit(f"{state}: {n} of {counts['total']} photos, {counts['failed']} failed")
+            self.busy_changed.emit("")
 
         worker.signals.yielded.connect(on_item)
         worker.signals.returned.connect(lambda _v: on_end("Batch finished"))
-        worker.signals.cancelled.connect(lambda: self.batch_rest.emit(list(planned)))
-        worker.signals.cancelled.connect(lambda: on_end("Batch cancelled"))
+        worker.signals.cancelled.connect(lambda: on_end("Batch cancelled", rest=True))
         worker.signals.failed.connect(lambda msg: on_end(f"Batch stopped ({msg})"))
         self._batch_worker = worker
         self.busy_changed.emit("Batch running…")
-        worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
         return self.pool.start(worker)
 
     def cancel_batch(self) -> None:
@@ -350,50 +356,3 @@ def _analysed(
 def _opened(path: Path, rgb: np.ndarray) -> OpenedPhoto:
     """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
     return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb))
-
-
-TRIM_EVERY = 50  # photos between two `release_free_memory` calls of a batch in the window
-
-
-def _batch_rows(
-    model: SegmentationModel,
-    inputs: list[Path],
-    options: BatchOptions,
-    out_dir: Path | None,
-    recursive: bool = False,
-    *,
-    cancelled: Callable[[], bool] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Iterator[list[Path] | str | BatchRow]:
-    """First the photos (in order), then what the scan left out (a line, if anything), then one `BatchRow`
-    per photo, through the batch pipeline (the same inputs, stream, CSV and run record as `analyze`)."""
-    paths = pipeline.select_inputs(inputs, out_dir, recursive).photos
-    yield list(paths)
-    if (skipped := left_out_line(inputs, recursive=recursive)) is not None:
-        yield skipped  # HEIC, GIF, raw or hidden files: named, never skipped without a word
-    batch = pipeline.iter_batch(
-        model, paths, out_dir, options, cancelled=cancelled, progress=progress, keep_results=True
-    )
-    # Closed when the worker is cancelled between photos: the CSV and run record of what is done follow.
-    with contextlib.closing(batch):
-        for n, outcome in enumerate(batch, 1):  # a cancel within a photo ends the stream (cancelled)
-            yield _row(outcome)
-            if n % TRIM_EVERY == 0:  # the rows kept pin freed pages: give them back now and then
-                release_free_memory()
-    release_free_memory()
-
-
-def _row(outcome: pipeline.PhotoOutcome) -> BatchRow:
-    """The table keeps figures and a thumbnail only; the label maps come back when the row is shown.
-    Figures from a saved correction carry its review (who signed, or "edited")."""
-    if outcome.failure is not None:
-        return BatchRow(outcome.path, None, outcome.failure.reason)
-    result = outcome.result
-    if result is None:  # skipped: complete outputs of an earlier run; figures from its record
-        return BatchRow(outcome.path, None, "", outcome.record)
-    thumbnail = thumbnail_or_none(outcome.photo, result.labels) if outcome.photo is not None else None
-    review = None
-    if outcome.record is not None and result.labels_source != analysis.MODEL_LABELS:
-        with contextlib.suppress(ValueError):
-            review = ReviewState.of_record(outcome.record)
-    return BatchRow(outcome.path, result.figures(), "", outcome.record, thumbnail, review=review)

@@ -172,20 +172,20 @@ def test_a_second_run_into_a_locked_folder_says_who_holds_it_and_writes_nothing(
 
 def test_the_gui_batch_takes_the_same_lock(tmp_path: Path, model) -> None:
     pytest.importorskip("PySide6")
-    from app.ui import controller
+    from app.ui import batch_job
 
     small_photos(tmp_path / "in", 2)
     out = tmp_path / "out"
     out.mkdir()
     lock = OutputLock.acquire(out)
     try:
-        rows = controller._batch_rows(model, [tmp_path / "in"], BatchOptions(), out)
+        rows = batch_job.batch_rows(model, [tmp_path / "in"], BatchOptions(), out)
         assert len(next(rows)) == 2  # first the photos, then a row each
         with pytest.raises(OutputLockedError, match="Another Corroscope run"):
             next(rows)
     finally:
         lock.release()
-    assert len([r for r in controller._batch_rows(model, [tmp_path / "in"], BatchOptions(), out)]) == 3
+    assert len([r for r in batch_job.batch_rows(model, [tmp_path / "in"], BatchOptions(), out)]) == 3
 
 
 def test_two_models_into_one_folder_never_mix_and_a_dead_runs_lock_is_taken_over(

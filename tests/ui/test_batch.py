@@ -214,3 +214,22 @@ def test_the_gui_batch_and_the_cli_run_one_pipeline_with_the_same_records(qtbot,
     with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
         window.controller.run_batch_paths([folder], out_dir=gui_out)
     assert mtimes() == before and len(before) == 3
+
+
+def test_a_folder_opened_while_a_batch_runs_gets_a_table_of_its_own(qtbot, window, tmp_path):
+    """The replaced batch's queued rows, its "not reached" list and its end never reach the new batch's
+    table, count, Continue button or CSV (a row of the first folder sat in the second's table, which
+    then said "11 of 10 photos", and Continue resumed the first folder into it)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_folder(tmp_path / "a", 40)
+    second = make_folder(tmp_path / "b", 3)
+    with qtbot.waitSignal(window.controller.batch_row_ready, timeout=TIMEOUT_MS):
+        window.open_folder(first)
+    message = run_batch(qtbot, window, second)
+    qtbot.wait(300)  # anything the first batch still had queued arrives meanwhile
+    assert message == "Batch finished: 3 of 3 photos, 0 failed"
+    rows = window.batch_model.rows
+    assert [r.path.parent for r in rows] == [second] * 3
+    assert not window.batch.continue_button.isVisible()
+    assert window.busy_label.text() == ""
