@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -134,6 +137,33 @@ def test_real_data_pairs_and_lists(real_data):
     assert len(pairs) == 194
     split = data.read_split_lists(root, [p.id for p in pairs])
     assert (len(split.train), len(split.val)) == (172, 22)
+
+
+SPLITS = Path(__file__).resolve().parents[2] / "training" / "splits"
+
+
+def test_committed_split_lists_and_folds_are_consistent():
+    """The lists the model card's figures name (training/splits/) split 194 ids in two; the CV folds
+    cover the same ids once each."""
+    train = (SPLITS / "train.txt").read_text(encoding="utf-8").split()
+    val = (SPLITS / "val.txt").read_text(encoding="utf-8").split()
+    assert (len(train), len(val)) == (172, 22) and not set(train) & set(val)
+    folds = json.loads((SPLITS / "folds.json").read_text(encoding="utf-8"))
+    assert folds["fold_seed"] == 0 and len(folds["folds"]) == 5
+    in_folds = [i for fold in folds["folds"] for i in fold]
+    assert sorted(in_folds) == sorted(train + val)
+
+
+@pytest.mark.real_data
+def test_committed_split_lists_and_folds_are_the_data_sets(real_data):
+    """training/splits/ holds the data set's own lists, and its folds are the ones training.cv deals from the
+    data set with --fold-seed 0 (so the card's CV can be re-run)."""
+    from training import cv
+
+    for name in ("train.txt", "val.txt"):
+        assert (real_data / name).read_text().split() == (SPLITS / name).read_text().split()
+    folds = json.loads((SPLITS / "folds.json").read_text(encoding="utf-8"))
+    assert cv.make_folds(cv.asset_shares(data.find_pairs(real_data)), 5, 0) == folds["folds"]
 
 
 def test_exif_rotated_photo_is_read_as_shown(tmp_path):
