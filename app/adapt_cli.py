@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
     p.add_argument("--reviewed-masks", type=Path, required=True, metavar="MASK_DIR",
                    help="folder of masks named as `analyze --reviewed-masks` reads them "
-                   "(<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png)")  # fmt: skip
+                   "(the first found of <stem>_mask.reviewed.png, <stem>_mask.edited.png, "
+                   "<stem>_mask.png, <stem>.png; GT_<id>.png for an ORI_<id> photo)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, metavar="FILE.onnx", help="the adapted model")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--recursive", action="store_true", help="look into sub-folders too")

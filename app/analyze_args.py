@@ -31,7 +31,7 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         choices=[m.value for m in InferenceMode],
         default=_INFERENCE.mode.value,
         help="resize: the whole photo at the model's input size (fast); tiles: fine detail, that view plus "
-        "a finer look near class edges (about 2-3x the time; docs/user-guide.md)",
+        "a finer look near class edges (about 3x the segmentation time; docs/performance.md, Fine mode)",
     )
     an.add_argument(
         "--tile-scale",
@@ -117,8 +117,10 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         "--reviewed-masks",
         type=Path,
         metavar="MASK_DIR",
-        help="a folder of reviewed masks (<stem>_mask.reviewed.png, <stem>_mask.png or <stem>.png, in the "
-        "class colours, of the photo's size): a photo's figures come from its mask instead of the model",
+        help="a folder of corrected masks, the first found of <stem>_mask.reviewed.png, "
+        "<stem>_mask.edited.png, <stem>_mask.png, <stem>.png (GT_<id>.png for an ORI_<id> photo), in the "
+        "class colours, of the "
+        "photo's size: a photo's figures come from its mask instead of the model",
     )
 
 

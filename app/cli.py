@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("selftest", help="load the model, run a sample photo, print provider and timing")
     _model_args(st)
-    st.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
+    st.add_argument(
+        "--mode",
+        choices=[m.value for m in InferenceMode],
+        default=InferenceMode.RESIZE.value,
+        help="how the sample is run, as `analyze --mode`: resize (default) or tiles (fine detail)",
+    )
     project_cli.register(sub)  # `corroscope project ...`; sets args.run
     adapt_cli.register(sub)  # `corroscope adapt ...`; sets args.run
     return parser

@@ -207,7 +207,8 @@ class MaskFolder:
             self._names = {}
 
     def find(self, stem: str, photo: str | os.PathLike[str] | None = None) -> Path | None:
-        """`<stem>_mask.reviewed.png`, else `<stem>_mask.png`, else `<stem>.png`, else for an origin photo
+        """The first of `MASK_NAME_PATTERNS` (`<stem>_mask.reviewed.png`, `<stem>_mask.edited.png`,
+        `<stem>_mask.png`, `<stem>.png`) that is there, else for an origin photo
         `ORI_<id>` its `GT_<id>.png` (also under the safe stem our outputs use; the extension's case may
         differ), never `photo` itself (a PNG photo in its own folder); None if none is there."""
         skip = _same_file_key(photo)
