@@ -18,12 +18,13 @@ VARIANT_ENV = "CORROSCOPE_VARIANT"
 VARIANTS = ("cpu", "gpu")
 DEFAULT_VARIANT = "cpu"
 
-# The ONNX Runtime build each variant installs in place of the project's own (marker-chosen) one.
-# onnxruntime-gpu 1.31 is built against CUDA 13 and cuDNN 9: its `cuda`/`cudnn` extras bring cudart,
-# nvrtc, cufft, curand and cuDNN; cuBLAS (which libonnxruntime_providers_cuda.so links) is not in the
-# extras, so it is listed here.
+# The ONNX Runtime build each variant installs in place of the project's own (marker-chosen) one. The CPU
+# variant takes plain `onnxruntime` with pyproject.toml's own version floor (`project_onnxruntime`): one
+# place says which versions are safe (earlier ones follow a model's external-data paths themselves,
+# docs/reliability.md). onnxruntime-gpu 1.31 is built against CUDA 13 and cuDNN 9: its `cuda`/`cudnn`
+# extras bring cudart, nvrtc, cufft, curand and cuDNN; cuBLAS (which libonnxruntime_providers_cuda.so
+# links) is not in the extras, so it is listed here.
 ORT_REQUIREMENTS: Mapping[str, tuple[str, ...]] = {
-    "cpu": ("onnxruntime>=1.18",),
     "gpu": ("onnxruntime-gpu[cuda,cudnn]~=1.31.0", "nvidia-cublas~=13.0"),
 }
 ORT_PACKAGES = frozenset({"onnxruntime", "onnxruntime-gpu"})
@@ -154,7 +155,17 @@ def runtime_requirements(pyproject: Path, variant: str) -> list[str]:
         raise BuildConfigError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
     deps = _load_pyproject(pyproject)["project"]["dependencies"]
     kept = [d for d in deps if requirement_name(d) not in ORT_PACKAGES]
-    return [*kept, *ORT_REQUIREMENTS[variant]]
+    ort = ORT_REQUIREMENTS[variant] if variant in ORT_REQUIREMENTS else (project_onnxruntime(deps),)
+    return [*kept, *ort]
+
+
+def project_onnxruntime(deps: Iterable[str]) -> str:
+    """pyproject.toml's plain `onnxruntime` requirement without its environment marker, e.g.
+    `onnxruntime>=1.24`."""
+    lines = [d.split(";")[0].strip() for d in deps if requirement_name(d) == "onnxruntime"]
+    if len(lines) != 1:
+        raise BuildConfigError(f"pyproject.toml should list plain onnxruntime once, found {len(lines)}")
+    return lines[0]
 
 
 def build_requirements(pyproject: Path) -> list[str]:

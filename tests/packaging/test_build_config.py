@@ -56,6 +56,17 @@ def test_cpu_requirements_have_plain_onnxruntime_only():
     assert not any(n.startswith("nvidia-") for n in names)
 
 
+def test_cpu_build_takes_the_projects_onnxruntime_floor():
+    """One place says which ONNX Runtime versions are safe: the frozen CPU build uses pyproject's floor."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    plain = next(d for d in deps if cb.requirement_name(d) == "onnxruntime")
+    reqs = cb.runtime_requirements(ROOT / "pyproject.toml", "cpu")
+    ort = [r for r in reqs if cb.requirement_name(r) == "onnxruntime"]
+    assert ort == [plain.split(";")[0].strip()] and ort[0].startswith("onnxruntime>=1.2")
+
+
 def test_gpu_requirements_bring_cuda13_and_cudnn9_wheels():
     reqs = cb.runtime_requirements(ROOT / "pyproject.toml", "gpu")
     assert "onnxruntime" not in _names(reqs)
