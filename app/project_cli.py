@@ -245,7 +245,7 @@ def _relocate(project: Project, args: argparse.Namespace) -> int:
     print(f"{counted(len(found), 'moved photo')} found in {safe_path(args.folder)}.")
     inspections = project.photos_of(i.id for i in project.inspections())
     held = (p for photos in inspections.values() for p in photos)
-    missing = missing_photos(held, project.location.folder)
+    missing = missing_photos(held, project.location.folder, verify=True)  # by content, as relocate looks
     if not missing:
         return EXIT_OK
     names = [safe_path(PurePath(p.path).name) for p in missing[:MISSING_SHOWN]]

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from app.core.dates import parse_iso_date
 from app.core.errors import ProjectError
-from app.core.text import counted, safe_text
+from app.core.text import counted, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy) loads only when a project command runs, as in project_cli
     from app.core.project import Inspection, Project
+    from app.core.project.photos import PhotoLookup
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -85,7 +86,7 @@ def photo_lines(project: Project, inspection: Inspection) -> list[str]:
     newest = {r.photo_id: r for r in project.latest_results([inspection.id])[inspection.id]}
     lines = []
     for photo in project.photos(inspection.id):
-        where = safe_text(photo.path, 400) + ("" if project.photo_file(photo) else " (missing: relocate)")
+        where = safe_text(photo.path, 400) + _not_found(project.find_photo(photo))
         result = newest.get(photo.id)
         if result is None:
             lines.append(f"{where}: no result")
@@ -99,6 +100,14 @@ def photo_lines(project: Project, inspection: Inspection) -> list[str]:
             state = "needs review" if result.needs_review else "no review needed"
         lines.append(f"{where}: {share}, {d610}, {state}")
     return lines
+
+
+def _not_found(lookup: PhotoLookup) -> str:
+    if lookup.path is not None:
+        return ""
+    if lookup.changed:
+        return f" (changed: {safe_path(lookup.changed[0])} holds another file now; relocate)"
+    return " (missing: relocate)"
 
 
 def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) -> Inspection:

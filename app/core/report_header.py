@@ -90,8 +90,8 @@ def project_header(project: Any, photo_path: str | Path, client: str = "") -> Re
     target = Path(photo_path).absolute()
     for inspection in project.inspections():
         for photo in project.photos(inspection.id):
-            where = project.photo_file(photo)
-            if where is not None and Path(where).absolute() == target:
+            where = project.photo_file(photo, verify=False)  # sizes: a project's every photo is not read
+            if where is not None and Path(where).absolute() == target and project.photo_file(photo):
                 asset = project.asset(inspection.asset_tag)
                 return ReportHeader(
                     asset_id=inspection.asset_tag,

@@ -291,8 +291,11 @@ class CompareDialog(QDialog):
         photo = None if photo_id is None else self.project.photo(photo_id)
         path, note = None, ""
         if photo is not None:
-            path = self.project.photo_file(photo)
-            if path is None:
+            lookup = self.project.find_photo(photo, verify=False)  # sizes: the UI thread reads no photo
+            path = lookup.path
+            if lookup.changed and path is None:  # its stored figures are not this file's
+                note = f"\nThe file at {lookup.changed[0]} changed since it was added: not the stored photo"
+            elif path is None:
                 note = f"\nPhoto not found at {photo.path} (Find moved photos… in the Project panel)"
         result = None if photo is None else self.project.latest_result(photo.id)
         self.figure_labels[side].setText(stored_figures_text(result) + note)

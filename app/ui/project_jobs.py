@@ -14,7 +14,7 @@ from app.core.errors import CorroscopeError
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, analyse_record, is_url
-from app.core.project.photos import describe_photo
+from app.core.project.photos import PhotoLookup, describe_photo
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
@@ -27,7 +27,7 @@ from app.ui.project_edits import ProjectEdits
 from app.ui.project_errors import OTHER, READ, ProjectErrors
 from app.ui.project_export_job import save_trend_pdf, start_export
 from app.ui.project_panel_widget import ProjectPanelWidget
-from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, same_run
+from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, changed_text, same_run
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
 from app.ui.screen_fit import scrolled
@@ -42,12 +42,18 @@ def _rerun_job(
     """Store a new result of the photo; returns how many results the project keeps of it now."""
     with Project.open(target) as project:
         photo = project.photo(photo_id)
-        path = None if photo is None else project.photo_file(photo)
-        if photo is None or path is None:
+        lookup = None if photo is None else project.find_photo(photo)
+        if photo is None or lookup is None or lookup.path is None:
+            if lookup is not None and lookup.changed:
+                raise CorroscopeError(changed_text(lookup.changed[0]))
             raise CorroscopeError(
                 "The photo is not where the project says (moved or renamed?); Find moved photos… finds it"
             )
-        entry = PhotoEntry(describe_photo(path), analyse_record(model, path, options), model.path.name)
+        path = lookup.path
+        described = describe_photo(path)
+        if described.sha256 != photo.sha256:  # replaced since it was found: its figures are another photo's
+            raise CorroscopeError(changed_text(path))
+        entry = PhotoEntry(described, analyse_record(model, path, options), model.path.name)
         project.add_result(photo_id, entry, by=by)
         return len(project.results(photo_id))
 
@@ -261,21 +267,25 @@ class ProjectUi(QObject):
             return None
         return self.panel.reads.run(
             "photo",
-            view.photo_file,
+            view.find_photo,
             photo,
-            done=lambda path: self._open_stored(path, photo),
+            done=lambda lookup: self._open_stored(lookup, photo),
             failed=lambda msg: self.window.show_message(msg, "error"),
         )
 
-    def _open_stored(self, path: Path | None, photo: StoredPhoto) -> None:
+    def _open_stored(self, lookup: PhotoLookup, photo: StoredPhoto) -> None:
+        path = lookup.path
         if path is None:  # not the last photo shown either: its figures beside this one's would mislead
             name = safe_path(PurePath(photo.path).name)
             self.window.controller.clear_photo()
             self.window.viewer.clear()
-            self.window.setWindowTitle(f"{name} (not found) – Corroscope")
+            state = "changed" if lookup.changed else "not found"
+            self.window.setWindowTitle(f"{name} ({state}) – Corroscope")
             self.window.update_enabled()
             self.window.show_message(
-                f"{name} is not at {safe_path(photo.path)} any more (moved "
+                changed_text(lookup.changed[0])
+                if lookup.changed
+                else f"{name} is not at {safe_path(photo.path)} any more (moved "
                 "or renamed?). Find moved photos… looks for it by its content in a folder you pick.",
                 "error",
             )
@@ -298,6 +308,13 @@ class ProjectUi(QObject):
         photo = None if self.view is None else self.view.photo(photo_id)
         name = Path(photo.path).name if photo is not None else f"photo {photo_id}"
         latest = None if self.view is None else self.view.latest_result(photo_id)
+        if photo is not None and self.view is not None and photo_id in self.view.missing:
+            self.window.show_message(  # before "the same figures": the file there now is another photo
+                f"{safe_path(name)} was not found, or its file changed (another size), when the project was "
+                "read; a re-run is refused. Find moved photos… looks for it by its content.",
+                "error",
+            )
+            return None
         if latest is not None and same_run(latest, model, self.window.controller.options):
             self.window.show_message(
                 f"The latest result of {name} already comes from this model ({model.path.name}, "

@@ -1,7 +1,9 @@
 """The project's questions to the user: re-run a signed photo?, a server's URL; and when a re-run would
-only store the same figures again."""
+only store the same figures again, or would analyse another file than the stored photo."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog, QWidget
 
@@ -9,6 +11,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project.records import StoredResult
 from app.core.report_header import time_text
+from app.core.text import safe_path
 from app.ui.questions import ask_no
 
 
@@ -17,6 +20,15 @@ def same_run(latest: StoredResult, model: SegmentationModel, options: InferenceO
     not signed since (re-running a signed photo brings the model's figures back, which has a purpose)."""
     return (
         not latest.is_reviewed and latest.model_sha256 == model.sha256 and latest.mode == options.mode.value
+    )
+
+
+def changed_text(path: Path) -> str:
+    """Why a stored photo is not opened or re-run: another file is at its place now."""
+    return (
+        f"{safe_path(path)} is not the photo the project stored: the file changed since it was added "
+        "(another photo copied over it?). Its stored figures are not this file's; a re-run is refused. "
+        "Put the stored photo back, or Find moved photos… looks for it by its content."
     )
 
 

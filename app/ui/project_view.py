@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import ProjectError
 from app.core.project import Asset, Inspection, Project, StoredPhoto, StoredResult, Trend
-from app.core.project.photos import missing_photos, photo_places
+from app.core.project.photos import PhotoLookup, missing_photos, photo_places
 from app.core.project.trend import build_trend
 from app.ui.workers import Worker, WorkerPool
 
@@ -34,7 +34,7 @@ class ProjectView:
     inspection_list: tuple[Inspection, ...]
     photos_of: Mapping[int, tuple[StoredPhoto, ...]]  # inspection id -> its photos in order
     latest: Mapping[int, StoredResult]  # photo id -> its newest result
-    missing: frozenset[int] = frozenset()  # ids of the photos whose files were not found at the read
+    missing: frozenset[int] = frozenset()  # ids of the photos not found at the read (by size: none is read)
 
     def assets(self) -> list[Asset]:
         return list(self.asset_list)
@@ -57,13 +57,18 @@ class ProjectView:
     def latest_results(self, inspection_ids: Iterable[int]) -> dict[int, list[StoredResult]]:
         return {i: [self.latest[p.id] for p in self.photos(i) if p.id in self.latest] for i in inspection_ids}
 
-    def photo_file(self, photo: StoredPhoto) -> Path | None:
-        """Where the photo is now (the file system, not the database)."""
-        return self.project.photo_file(photo)
+    def photo_file(self, photo: StoredPhoto, verify: bool = True) -> Path | None:
+        """Where the photo is now (the file system, not the database); another file there is not it."""
+        return self.project.photo_file(photo, verify)
+
+    def find_photo(self, photo: StoredPhoto, verify: bool = True) -> PhotoLookup:
+        """`photo_file` with the places that hold another file now (the photo changed)."""
+        return self.project.find_photo(photo, verify)
 
     def photos_at(self, path: Path) -> list[StoredPhoto]:
-        """The stored photos that may be the file at `path` (by the paths stored; no file system access)."""
-        return list(self._by_place.get(path, ()))
+        """The stored photos that may be the file at `path` (by the paths stored; no file system access);
+        one not found at the read (another file of another size is there) is not."""
+        return [p for p in self._by_place.get(path, ()) if p.id not in self.missing]
 
     @cached_property
     def _by_place(self) -> dict[Path, list[StoredPhoto]]:

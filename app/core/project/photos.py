@@ -6,6 +6,7 @@ import datetime as _dt
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,48 @@ def photo_places(photo: StoredPhoto, project_folder: Path | None) -> list[Path]:
     return places
 
 
-def found_at(photo: StoredPhoto, project_folder: Path | None) -> Path | None:
-    """Where the stored photo is now (the first of its places that is a file), or None."""
-    return next((c for c in photo_places(photo, project_folder) if c.is_file()), None)
+@dataclass(frozen=True)
+class PhotoLookup:
+    """Where a stored photo is now (None: not found), and the places that hold another file instead."""
+
+    path: Path | None
+    changed: tuple[Path, ...] = ()  # a file at one of its places whose size or SHA-256 differs
 
 
-def missing_photos(photos: Iterable[StoredPhoto], project_folder: Path | None) -> list[StoredPhoto]:
-    """The photos found at none of their places: moved, renamed or deleted since they were stored."""
-    return [p for p in photos if found_at(p, project_folder) is None]
+def same_file(path: Path, photo: StoredPhoto, verify: bool = True) -> bool:
+    """The file at `path` is the stored photo: its size (cheap, first), then, if `verify`, its SHA-256."""
+    try:
+        if path.stat().st_size != photo.size:
+            return False
+        return not verify or file_sha256(path) == photo.sha256
+    except OSError:
+        return False
+
+
+def locate_photo(photo: StoredPhoto, project_folder: Path | None, verify: bool = True) -> PhotoLookup:
+    """The first of the photo's places holding the stored photo; a file there with other content (a
+    photo copied over it, another site's photo at the relative path) is passed over and noted."""
+    changed = []
+    for place in dict.fromkeys(photo_places(photo, project_folder)):
+        if not place.is_file():
+            continue
+        if same_file(place, photo, verify):
+            return PhotoLookup(place, tuple(changed))
+        changed.append(place)
+    return PhotoLookup(None, tuple(changed))
+
+
+def found_at(photo: StoredPhoto, project_folder: Path | None, verify: bool = True) -> Path | None:
+    """Where the stored photo is now, or None; `verify` False compares sizes only (no file is read)."""
+    return locate_photo(photo, project_folder, verify).path
+
+
+def missing_photos(
+    photos: Iterable[StoredPhoto], project_folder: Path | None, verify: bool = False
+) -> list[StoredPhoto]:
+    """The photos found at none of their places (moved, renamed, deleted or another file there now); by
+    size only unless `verify`, so a large project is listed without reading every photo."""
+    return [p for p in photos if found_at(p, project_folder, verify) is None]
 
 
 def exif_time(path: Path) -> str | None:

@@ -20,7 +20,7 @@ from app.core.errors import ProjectError, ProjectUnavailable
 from app.core.project import engine as eng
 from app.core.project import rows
 from app.core.project.changes import Change, read_changes
-from app.core.project.photos import found_at, path_values, photo_values
+from app.core.project.photos import PhotoLookup, locate_photo, path_values, photo_values
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -245,9 +245,14 @@ class Project:
         with self._read() as conn:
             return read_changes(conn, asset_tag)
 
-    def photo_file(self, photo: StoredPhoto) -> Path | None:
-        """Where the photo is now: beside the project as stored relative to it, else its stored path."""
-        return found_at(photo, self.location.folder)
+    def photo_file(self, photo: StoredPhoto, verify: bool = True) -> Path | None:
+        """Where the photo is now: beside the project as stored relative to it, else its stored path; a
+        file there of another size or SHA-256 is not it (`verify` False: sizes only, nothing read)."""
+        return self.find_photo(photo, verify).path
+
+    def find_photo(self, photo: StoredPhoto, verify: bool = True) -> PhotoLookup:
+        """`photo_file`, with the places that hold another file now (to say the photo changed)."""
+        return locate_photo(photo, self.location.folder, verify)
 
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""
@@ -363,6 +368,7 @@ class Project:
 
         with self._read() as conn:
             stored = [rows.to_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
+        # by content: a file of another photo at its place (same size, other SHA-256) is not it
         missing = [s for s in stored if self.photo_file(s) is None]
         found = find_by_hash(Path(folder), {s.sha256: s.size for s in missing}, recursive)
         moved = [(s, found[s.sha256]) for s in missing if s.sha256 in found]
