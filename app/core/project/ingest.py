@@ -18,6 +18,7 @@ from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
 from app.core.project.records import AddOutcome, PhotoEntry, check_date, check_tag, check_typed
+from app.core.project.rows import held_text
 from app.core.project.store import Project
 from app.core.text import counted
 
@@ -73,14 +74,6 @@ def analysed(
     return outcome
 
 
-def _held_elsewhere(asset_tag: str, date: _dt.date, inspector: str) -> str:
-    by = f" by {inspector}" if inspector else ""
-    return (
-        f"not added: this very photo (the same file content) is stored in the inspection {asset_tag} "
-        f"{date.isoformat()}{by}; in two inspections of one asset it would count twice in its trend"
-    )
-
-
 def add_inspection_photos(
     project: Project,
     model: SegmentationModel,
@@ -113,7 +106,7 @@ def add_inspection_photos(
         try:
             photo = describe_photo(path)
             if photo.sha256 in elsewhere:
-                raise CorroscopeError(_held_elsewhere(asset_tag, *elsewhere[photo.sha256]))
+                raise CorroscopeError("not added: " + held_text(asset_tag, *elsewhere[photo.sha256]))
             if photo.sha256 in held:
                 state = ALREADY_STORED
                 entries.append(PhotoEntry(photo, {}, model.path.name))
@@ -133,4 +126,6 @@ def add_inspection_photos(
     if not entries:
         return AddSummary(None, tuple(failures), False)
     outcome = project.add_inspection(asset_tag, date, entries, inspector=inspector, notes=notes)
+    # stored meanwhile in another inspection of the asset (another `add` at the same time): not added
+    failures += [PhotoFailure(path, f"not added: {why}") for path, why in outcome.refused]
     return AddSummary(outcome, tuple(failures), False)

@@ -97,12 +97,14 @@ class PhotoEntry:
 
 @dataclass(frozen=True)
 class AddOutcome:
-    """What one `add_inspection` wrote: the inspection, the photos stored, those already there."""
+    """What one `add_inspection` wrote: the inspection, the photos stored, those already there, those
+    another inspection of the asset holds (refused)."""
 
     inspection_id: int
     created: bool  # a new inspection (False: photos added to an existing one)
     added: tuple[Path, ...]
     already_stored: tuple[Path, ...]
+    refused: tuple[tuple[Path, str], ...] = ()  # (photo, why): another inspection of the asset holds it
 
 
 def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as _dt
-from pathlib import PurePath
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePath
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.core.errors import ProjectError
 from app.core.project import changes
+from app.core.project.photos import photo_values
 from app.core.project.records import (
+    AddOutcome,
     Asset,
     Inspection,
     PhotoEntry,
@@ -21,7 +24,7 @@ from app.core.project.records import (
 )
 from app.core.project.schema import REVIEWED, current_metadata, now_utc
 from app.core.record import PhotoRecord
-from app.core.text import counted
+from app.core.text import counted, safe_path, safe_text
 
 _MD, T = current_metadata()
 
@@ -68,6 +71,67 @@ def insert_new(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> 
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
     found = conn.execute(statement).scalar()
     return None if found is None else int(found)
+
+
+def lock_asset(conn: sa.Connection, asset_id: int) -> None:
+    """Hold the asset's row until the transaction ends (PostgreSQL; a SQLite write holds the whole file):
+    two writers checking which photos the asset holds then check one after the other."""
+    if conn.dialect.name == "postgresql":
+        a = T["assets"]
+        conn.execute(sa.select(a.c.id).where(a.c.id == asset_id).with_for_update())
+
+
+def held_text(asset_tag: str, date: _dt.date, inspector: str, photo: str = "this very photo") -> str:
+    """Why a photo is refused for an asset: another of its inspections holds the same file content."""
+    by = f" by {safe_text(inspector)}" if inspector else ""
+    return (
+        f"{photo} (the same file content) is stored in the inspection {safe_text(asset_tag)} "
+        f"{date.isoformat()}{by}; in two inspections of one asset it would count twice in its trend"
+    )
+
+
+def held_elsewhere(
+    conn: sa.Connection, asset_id: int, inspection_id: int, shas: Iterable[str]
+) -> dict[str, sa.RowMapping]:
+    """SHA-256 -> the photo (with its inspection's date and inspector) that another inspection of the
+    asset holds with that content, read in the writing transaction (after `lock_asset`)."""
+    i, p = T["inspections"], T["photos"]
+    query = (
+        sa.select(p.c.sha256, p.c.path, i.c.date, i.c.inspector)
+        .join(i, i.c.id == p.c.inspection_id)
+        .where(i.c.asset_id == asset_id, i.c.id != inspection_id, p.c.sha256.in_(list(set(shas))))
+    )
+    return {row["sha256"]: row for row in conn.execute(query).mappings()}
+
+
+def add_photos(
+    conn: sa.Connection,
+    asset: sa.RowMapping,
+    inspection_id: int,
+    entries: Sequence[PhotoEntry],
+    project_folder: Path | None,
+) -> AddOutcome:
+    """Store the photos with their results in the inspection: one it holds already is left as it is, one
+    another inspection of the asset holds is refused (it would count twice in the asset's trend)."""
+    p = T["photos"]
+    held = set(conn.execute(sa.select(p.c.sha256).where(p.c.inspection_id == inspection_id)).scalars())
+    elsewhere = held_elsewhere(conn, asset["id"], inspection_id, (e.file.sha256 for e in entries))
+    added, already, refused = [], [], []
+    for entry in entries:
+        if (other := elsewhere.get(entry.file.sha256)) is not None:
+            refused.append((entry.file.path, held_text(asset["tag"], other["date"], other["inspector"])))
+            continue
+        if entry.file.sha256 in held or not entry.record:
+            already.append(entry.file.path)
+            continue
+        held.add(entry.file.sha256)
+        photo_id = insert_new(conn, p, photo_values(entry, inspection_id, project_folder))
+        if photo_id is None:  # another window stored it a moment ago
+            already.append(entry.file.path)
+            continue
+        insert_result(conn, photo_id, entry)
+        added.append(entry.file.path)
+    return AddOutcome(int(inspection_id), False, tuple(added), tuple(already), tuple(refused))
 
 
 def to_asset(r: sa.RowMapping) -> Asset:
@@ -166,6 +230,8 @@ def correct_inspection(
     before = _inspection_before(conn, inspection_id)
     old_asset = before["asset_id"]
     asset = ensure_asset(conn, check_tag(asset_tag), {})
+    if asset["id"] != old_asset:
+        _refuse_photos_held(conn, inspection_id, asset)
     same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
     if conn.execute(sa.select(i.c.id).where(*same, i.c.id != inspection_id)).first() is not None:
         who = f" by {inspector}" if inspector else " without an inspector's name"
@@ -181,6 +247,20 @@ def correct_inspection(
             conn, by, asset["tag"], subject, said, other_tag=moved, inspection_id=inspection_id
         )
     _drop_bare_asset(conn, int(old_asset))
+
+
+def _refuse_photos_held(conn: sa.Connection, inspection_id: int, asset: sa.RowMapping) -> None:
+    """`ProjectError` naming a photo of the inspection that an inspection of `asset` holds already (moved
+    there, the one photo would count twice in its trend, which adding it is refused for)."""
+    lock_asset(conn, asset["id"])
+    p = T["photos"]
+    mine = conn.execute(sa.select(p.c.sha256, p.c.path).where(p.c.inspection_id == inspection_id)).all()
+    held = held_elsewhere(conn, asset["id"], inspection_id, (sha for sha, _path in mine))
+    for sha, path in mine:
+        if (other := held.get(sha)) is not None:
+            photo = f"its photo {safe_path(PurePath(path).name)}"
+            why = held_text(asset["tag"], other["date"], other["inspector"], photo)
+            raise ProjectError(f"Not moved to {safe_text(asset['tag'])}: {why}")
 
 
 def remove_inspection(conn: sa.Connection, inspection_id: int, by: str | None = None) -> int:

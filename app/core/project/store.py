@@ -11,6 +11,7 @@ import datetime as _dt
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from app.core.errors import ProjectError, ProjectUnavailable
 from app.core.project import engine as eng
 from app.core.project import rows
 from app.core.project.changes import Change, read_changes
-from app.core.project.photos import PhotoLookup, locate_photo, path_values, photo_values
+from app.core.project.photos import PhotoLookup, locate_photo, path_values
 from app.core.project.records import (
     AddOutcome,
     Asset,
@@ -34,6 +35,7 @@ from app.core.project.records import (
     check_typed,
 )
 from app.core.project.trend import Trend, build_trend
+from app.core.text import safe_path
 
 log = logging.getLogger(__name__)
 T = rows.T
@@ -284,26 +286,17 @@ class Project:
         asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
         notes = check_typed(notes, "The inspection's notes", lines=True)
         check_date(date)
-        p = T["photos"]
         with self._write() as conn:
             asset = rows.ensure_asset(conn, asset_tag, {})
+            rows.lock_asset(conn, asset["id"])  # the photos its other inspections hold are read after
             inspection_id, created = rows.ensure_inspection(conn, asset["id"], date, inspector, notes)
-            held = set(
-                conn.execute(sa.select(p.c.sha256).where(p.c.inspection_id == inspection_id)).scalars()
-            )
-            added, already = [], []
-            for entry in entries:
-                if entry.file.sha256 in held or not entry.record:
-                    already.append(entry.file.path)
-                    continue
-                held.add(entry.file.sha256)
-                photo_id = rows.insert_new(conn, p, photo_values(entry, inspection_id, self.location.folder))
-                if photo_id is None:  # another window stored it a moment ago
-                    already.append(entry.file.path)
-                    continue
-                rows.insert_result(conn, photo_id, entry)
-                added.append(entry.file.path)
-        return AddOutcome(int(inspection_id), created, tuple(added), tuple(already))
+            outcome = rows.add_photos(conn, asset, inspection_id, entries, self.location.folder)
+            if outcome.refused and not outcome.added and not outcome.already_stored:
+                # nothing of it to store: no inspection is made (the transaction rolls back)
+                raise ProjectError(
+                    "; ".join(f"{safe_path(path)}: not added: {why}" for path, why in outcome.refused)
+                )
+        return replace(outcome, created=created)
 
     def correct_inspection(
         self,
