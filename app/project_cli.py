@@ -54,7 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--model", type=Path, metavar="FILE", help="ONNX model (default: the bundled one)")
     add.add_argument("--device", choices=DEVICES, default="auto")
     add.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
-    add.add_argument("--tile-scale", type=float, default=1.0, help="tiles mode: scale the photo first")
+    scale = InferenceOptions().tile_scale  # as `analyze` and the window's Fine detail
+    add.add_argument(
+        "--tile-scale",
+        type=float,
+        default=scale,
+        help=f"tiles mode: how much finer the second look is than the whole photo, 1-4 (default {scale:g})",
+    )
 
     cmds.add_parser("list", help="assets, inspections and photo counts").add_argument(
         "project", help=PROJECT_HELP

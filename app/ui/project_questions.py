@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog, QWidget
 
-from app.core.inference import InferenceOptions
+from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project.records import StoredResult
 from app.core.report_header import time_text
@@ -16,11 +16,13 @@ from app.ui.questions import ask_no
 
 
 def same_run(latest: StoredResult, model: SegmentationModel, options: InferenceOptions) -> bool:
-    """The stored model result is what a re-run would give: the same model file in the same mode, and
-    not signed since (re-running a signed photo brings the model's figures back, which has a purpose)."""
-    return (
+    """The stored model result is what a re-run would give: the same model file in the same mode (and
+    tile scale, in tiles mode; one not recorded may differ), and not signed since (re-running a signed
+    photo brings the model's figures back, which has a purpose)."""
+    same = (
         not latest.is_reviewed and latest.model_sha256 == model.sha256 and latest.mode == options.mode.value
     )
+    return same and (options.mode is not InferenceMode.TILES or latest.tile_scale == options.tile_scale)
 
 
 def changed_text(path: Path) -> str:

@@ -13,11 +13,11 @@ from typing import Any
 
 from app.core.analysis import PhotoFailure, failure_from
 from app.core.errors import CorroscopeError
-from app.core.inference import InferenceOptions
+from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
-from app.core.project.records import AddOutcome, PhotoEntry, check_date, check_tag, check_typed
+from app.core.project.records import TILE_SCALE, AddOutcome, PhotoEntry, check_date, check_tag, check_typed
 from app.core.project.rows import held_text
 from app.core.project.store import Project
 from app.core.text import counted
@@ -51,11 +51,15 @@ class AddSummary:
 
 
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:
-    """The photo's JSON record from the photo pipeline's one-photo stage (nothing written to disk): the
-    one place a project runs the model. `CorroscopeError` with the reason when the photo fails."""
+    """The photo's JSON record from the photo pipeline's one-photo stage (nothing written to disk), with
+    the tile scale in tiles mode: the one place a project runs the model. `CorroscopeError` with the
+    reason when the photo fails."""
     outcome = analysed(model, path, options)
     assert outcome.record is not None
-    return outcome.record.to_json()
+    record = outcome.record.to_json()
+    if options.mode is InferenceMode.TILES:  # how fine the second look was: a re-run at another differs
+        record[TILE_SCALE] = options.tile_scale
+    return record
 
 
 def analysed(

@@ -12,6 +12,8 @@ from app.core.errors import ProjectError
 from app.core.project.schema import REVIEWED, now_utc
 from app.core.text import untypable
 
+TILE_SCALE = "tile_scale"  # the key of a stored record that says a tiles-mode result's scale
+
 
 @dataclass(frozen=True)
 class Asset:
@@ -69,6 +71,12 @@ class StoredResult:
     reviewed_by: str | None = None
     reviewed_at: str | None = None
     scale_mm_per_px: float | None = None
+
+    @property
+    def tile_scale(self) -> float | None:
+        """The tile scale of a tiles-mode result (in its record since it was stored there); else None."""
+        value = self.record.get(TILE_SCALE) if self.mode == "tiles" else None
+        return float(value) if isinstance(value, (int, float)) else None
 
     @property
     def is_reviewed(self) -> bool:
