@@ -125,14 +125,14 @@ def _add(project: Project, args: argparse.Namespace) -> int:
         print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
         return EXIT_USAGE
     from app.core.project import add_inspection_photos
-    from app.core.project.records import check_asset_facts, check_tag, check_typed
+    from app.core.project.records import check_asset_facts, check_name, check_tag, check_typed
     from app.core.project.reviews import with_saved_reviews
     from app.core.saved_corrections import CorrectionSearch
 
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
     check_tag(args.asset)  # what was typed is checked before the model loads and any photo is analysed
     check_asset_facts(fields)
-    check_typed(args.inspector or "", "The inspector's name")
+    check_name(args.inspector or "", "The inspector's name")
     check_typed(args.notes or "", "The inspection's notes", lines=True)
     options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
     model = load_model(args.model, args.device, "project add")

@@ -17,7 +17,15 @@ from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.pipeline import BatchOptions, PhotoOutcome, PlannedPhoto, process_photo
 from app.core.project.photos import describe_photo
-from app.core.project.records import TILE_SCALE, AddOutcome, PhotoEntry, check_date, check_tag, check_typed
+from app.core.project.records import (
+    TILE_SCALE,
+    AddOutcome,
+    PhotoEntry,
+    check_date,
+    check_name,
+    check_tag,
+    check_typed,
+)
 from app.core.project.rows import held_text
 from app.core.project.store import Project
 from app.core.text import counted
@@ -96,7 +104,7 @@ def add_inspection_photos(
     stores nothing."""
     options = options or InferenceOptions()
     check_date(date)  # these before the analysis, which the store would refuse after it
-    asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
+    asset_tag, inspector = check_tag(asset_tag), check_name(inspector, "The inspector's name")
     check_typed(notes, "The inspection's notes", lines=True)
     stored = project.asset_hashes(asset_tag)
     held = {sha for sha, key in stored.items() if key == (date, inspector)}

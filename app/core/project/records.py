@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.dates import future_problem
 from app.core.errors import ProjectError
-from app.core.project.schema import REVIEWED, now_utc
+from app.core.project.schema import NAME_LIMIT, REVIEWED, now_utc
 from app.core.text import untypable
 
 TILE_SCALE = "tile_scale"  # the key of a stored record that says a tiles-mode result's scale
@@ -122,18 +122,28 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
     return date
 
 
-def check_typed(text: str, what: str, lines: bool = False) -> str:
+def check_typed(text: str, what: str, lines: bool = False, limit: int | None = None) -> str:
     """`text` stripped; refused when it holds a character that shows as something else than was typed
-    (a terminal escape, a bidirectional override). `lines` lets line breaks through (notes)."""
+    (a terminal escape, a bidirectional override), or is longer than `limit` characters (its column's).
+    `lines` lets line breaks through (notes)."""
     bad = untypable(text, lines)
     if bad is not None:
         raise ProjectError(f"{what} holds a control character ({bad}); type it again without it")
-    return text.strip()
+    text = text.strip()
+    if limit is not None and len(text) > limit:  # PostgreSQL refuses it only at the write, unnamed
+        raise ProjectError(f"{what} is {len(text):,} characters long; at most {limit} fit in a project")
+    return text
+
+
+def check_name(text: str, what: str) -> str:
+    """A name typed on one line (inspector, reviewer, who made a change): `check_typed` to its column's
+    `NAME_LIMIT` characters."""
+    return check_typed(text, what, limit=NAME_LIMIT)
 
 
 def check_tag(tag: str) -> str:
-    """An asset's tag as typed, stripped; refused when empty or holding a control character."""
-    tag = check_typed(tag, "The asset's tag")
+    """An asset's tag as typed, stripped; refused when empty, too long or holding a control character."""
+    tag = check_name(tag, "The asset's tag")
     if not tag:
         raise ProjectError("An asset needs a tag (e.g. P-101-A)")
     return tag
@@ -161,7 +171,7 @@ class ReviewMark:
 
     def values(self) -> dict[str, Any]:
         """The results table's columns of a reviewed result."""
-        by = check_typed(self.by, "The reviewer's name")
+        by = check_name(self.by, "The reviewer's name")
         if not by:
             raise ProjectError("A review needs the reviewer's name")
         at = self.at or now_utc()

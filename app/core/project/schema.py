@@ -14,6 +14,9 @@ import sqlalchemy as sa
 
 # Review states of a stored result (the review issue): the model's mask, or an inspector's edit of it.
 UNREVIEWED, REVIEWED = "unreviewed", "reviewed"
+# Characters of a tag or a name (inspector, reviewer, who changed): the String(200) columns below, which
+# PostgreSQL enforces and SQLite does not; `records.check_name` checks it first on both.
+NAME_LIMIT = 200
 
 
 def _base_tables(md: sa.MetaData) -> dict[str, sa.Table]:

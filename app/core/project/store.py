@@ -31,6 +31,7 @@ from app.core.project.records import (
     StoredPhoto,
     StoredResult,
     check_date,
+    check_name,
     check_tag,
     check_typed,
 )
@@ -283,7 +284,7 @@ class Project:
     ) -> AddOutcome:
         """Store analysed photos in the inspection (asset, date, inspector), made if new, in ONE
         transaction; a photo whose SHA-256 the inspection already holds is left as it is."""
-        asset_tag, inspector = check_tag(asset_tag), check_typed(inspector, "The inspector's name")
+        asset_tag, inspector = check_tag(asset_tag), check_name(inspector, "The inspector's name")
         notes = check_typed(notes, "The inspection's notes", lines=True)
         check_date(date)
         with self._write() as conn:
@@ -311,7 +312,7 @@ class Project:
         typed wrong, a name missing. An asset left with no inspection and no details goes."""
         check_date(date)
         with self._write() as conn:
-            inspector = check_typed(inspector, "The inspector's name")
+            inspector = check_name(inspector, "The inspector's name")
             notes = check_typed(notes, "The inspection's notes", lines=True)
             rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes, by)
 

@@ -1,0 +1,50 @@
+"""What is typed into a project is checked before anything is analysed or stored, the same on SQLite and
+PostgreSQL: lengths to the columns' limits, the characters of tags and names, who made a change, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.core.errors import ProjectError
+from app.core.project import Project, add_inspection_photos
+from app.core.project.records import ReviewMark
+from tests.helpers.pipe_photos import photo_folder
+
+DATE = dt.date(2024, 3, 1)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> list[Path]:
+    return sorted(photo_folder(tmp_path / "p", 1, 0.1).iterdir())
+
+
+def test_a_tag_or_name_longer_than_its_column_is_refused_up_front_naming_it(
+    target: str, photos: list[Path], tiny_model, tiny_model_path: Path, capsys, monkeypatch
+) -> None:
+    from app.core.project import ingest
+
+    Project.create(target).close()
+    analysed: list[Path] = []
+    monkeypatch.setattr(ingest, "analyse_record", lambda m, p, o: analysed.append(p) or {})
+    args = ["project", "add", target, str(photos[0]), "--asset", "T" * 250, "--date", DATE.isoformat()]
+    assert cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu"]) == cli.EXIT_USAGE
+    assert "The asset's tag is 250 characters long; at most 200 fit" in capsys.readouterr().err
+    assert analysed == []
+    with Project.open(target) as project:
+        with pytest.raises(ProjectError, match="The inspector's name is 201 characters long"):
+            add_inspection_photos(project, tiny_model, "P-1", DATE, photos, inspector="i" * 201)
+        with pytest.raises(ProjectError, match="The reviewer's name is 300 characters long"):
+            ReviewMark("m.png", "r" * 300).values()
+        assert analysed == [] and project.assets() == []
+        monkeypatch.undo()
+        summary = add_inspection_photos(project, tiny_model, "P-1", DATE, photos, inspector=" " + "i" * 200)
+        assert summary.outcome is not None and len(summary.outcome.added) == 1  # 200 fit, spaces around go
+        with pytest.raises(ProjectError, match="The inspector's name is 201 characters long"):
+            project.correct_inspection(summary.outcome.inspection_id, "P-1", DATE, "i" * 201, "")
+        with pytest.raises(ProjectError, match="The asset's tag is 201 characters long"):
+            project.correct_inspection(summary.outcome.inspection_id, "T" * 201, DATE, "", "")
+        assert [(i.asset_tag, i.inspector) for i in project.inspections()] == [("P-1", "i" * 200)]
