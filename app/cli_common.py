@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.errors import CorroscopeError
 from app.core.model import SegmentationModel, default_model_path
 from app.core.paths import models_dir
+from app.core.text import safe_message
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE (`| head`)
@@ -40,7 +41,7 @@ def load_model(
     try:
         model = SegmentationModel.load(path, device=device, threads=threads)
     except CorroscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)
         return None
     if honour_device and (refusal := device_refusal(model, device)) is not None:
         print(f"error: {refusal}", file=sys.stderr)

@@ -18,7 +18,7 @@ from app.core.export import write_csv
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.left_out import left_out_line
 from app.core.model import DEVICES
-from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
+from app.core.text import REASON_LIMIT, counted, safe_message, safe_path, safe_text
 
 if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a project command runs
     from app.core.project import AddSummary, Project
@@ -98,12 +98,12 @@ def run(args: argparse.Namespace) -> int:
             return _create(args)
         project = Project.open(args.project)
     except CorroscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)  # names from a shared project
         return EXIT_USAGE
     try:
         return commands[args.project_command](project, args)
     except CorroscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)  # names from a shared project
         usage = isinstance(exc, (OutputExistsError, ProjectError)) and not isinstance(exc, ProjectUnavailable)
         return EXIT_USAGE if usage else EXIT_FAILED
     finally:

@@ -53,6 +53,12 @@ def safe_text(value: object, limit: int = TEXT_LIMIT) -> str:
     return "".join(out)
 
 
+def safe_message(value: object, limit: int = REASON_LIMIT) -> str:
+    """A whole message (an error's) for a terminal: `safe_text` line by line, so its own line breaks stay
+    while every other control character (a tag's ESC from a shared project) is escaped."""
+    return "\n".join(safe_text(line, limit) for line in str(value).split("\n"))
+
+
 def safe_path(path: str | os.PathLike[str]) -> str:
     """A file name or path for a message (escaped, cut at `PATH_LIMIT`)."""
     return safe_text(os.fspath(path), PATH_LIMIT)

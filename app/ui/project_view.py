@@ -21,6 +21,7 @@ from app.core.errors import ProjectError
 from app.core.project import Asset, Inspection, Project, StoredPhoto, StoredResult, Trend
 from app.core.project.photos import PhotoLookup, missing_photos, photo_places
 from app.core.project.trend import build_trend
+from app.core.text import safe_path, safe_repr
 from app.ui.workers import Worker, WorkerPool
 
 
@@ -82,7 +83,9 @@ class ProjectView:
 
     def trend(self, asset_tag: str) -> Trend:
         if self.asset(asset_tag) is None:
-            raise ProjectError(f"No asset {asset_tag!r} in {self.project.location.display}")
+            raise ProjectError(
+                f"No asset {safe_repr(asset_tag)} in {safe_path(self.project.location.display)}"
+            )
         inspections = self.inspections(asset_tag)
         return build_trend(asset_tag, inspections, self.latest_results(i.id for i in inspections))
 

@@ -48,3 +48,21 @@ def test_a_tag_or_name_longer_than_its_column_is_refused_up_front_naming_it(
         with pytest.raises(ProjectError, match="The asset's tag is 201 characters long"):
             project.correct_inspection(summary.outcome.inspection_id, "T" * 201, DATE, "", "")
         assert [(i.asset_tag, i.inspector) for i in project.inspections()] == [("P-1", "i" * 200)]
+
+
+def test_tags_from_a_shared_project_reach_the_terminal_escaped(
+    target: str, photos: list[Path], tiny_model, capsys
+) -> None:
+    """Another client (an older version, a script) wrote a tag with a terminal escape: every message that
+    names it, and the CLI's error line whatever it holds, shows `\\x1b`, never the escape itself."""
+    from app.core.project.rows import T
+
+    with Project.create(target) as project:
+        add_inspection_photos(project, tiny_model, "P-1", DATE, photos, inspector="ann")
+        with project._write() as conn:  # as another client would have stored it
+            conn.execute(T["assets"].update().values(tag="P-\x1b[2J1").where(T["assets"].c.tag == "P-1"))
+    args = ["project", "trend", target, "--asset", "X\x1b]0;t\x07"]
+    assert cli.main(args) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "assets: P-\\x1b[2J1" in err and "No asset 'X\\x1b]0;t\\x07'" in err

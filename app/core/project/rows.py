@@ -234,8 +234,8 @@ def correct_inspection(
         _refuse_photos_held(conn, inspection_id, asset)
     same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
     if conn.execute(sa.select(i.c.id).where(*same, i.c.id != inspection_id)).first() is not None:
-        who = f" by {inspector}" if inspector else " without an inspector's name"
-        tag = asset["tag"]
+        who = f" by {safe_text(inspector)}" if inspector else " without an inspector's name"
+        tag = safe_text(asset["tag"])  # written by any client of a shared project
         raise ProjectError(f"{tag} already has an inspection on {date}{who}; choose another date or name")
     values = dict(asset_id=asset["id"], date=date, inspector=inspector, notes=notes)
     conn.execute(i.update().where(i.c.id == inspection_id).values(**values))

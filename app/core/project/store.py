@@ -36,7 +36,7 @@ from app.core.project.records import (
     check_typed,
 )
 from app.core.project.trend import Trend, build_trend
-from app.core.text import safe_path
+from app.core.text import safe_path, safe_repr, safe_text
 
 log = logging.getLogger(__name__)
 T = rows.T
@@ -260,8 +260,9 @@ class Project:
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""
         if self.asset(asset_tag) is None:
-            known = ", ".join(a.tag for a in self.assets()) or "none yet"
-            raise ProjectError(f"No asset {asset_tag!r} in {self.location.display} (assets: {known})")
+            known = ", ".join(safe_text(a.tag) for a in self.assets()) or "none yet"  # any client wrote them
+            where = safe_path(self.location.display)
+            raise ProjectError(f"No asset {safe_repr(asset_tag)} in {where} (assets: {known})")
         inspections = self.inspections(asset_tag)
         return build_trend(asset_tag, inspections, self.latest_results(i.id for i in inspections))
 
