@@ -124,6 +124,11 @@ def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) 
 
 
 def run(project: Project, args: argparse.Namespace) -> int:
+    from app.core.project.changes import CHANGED_BY
+    from app.core.project.records import check_name
+
+    if args.by is not None:  # before anything is looked up: it goes into the change log as typed
+        args.by = check_name(args.by, CHANGED_BY)
     inspection = find_inspection(project, args.asset, args.date, args.inspector)
     changes = (args.set_asset, args.set_date, args.set_inspector, args.set_notes)
     if args.remove_photo is not None:

@@ -66,3 +66,20 @@ def test_tags_from_a_shared_project_reach_the_terminal_escaped(
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err
     assert "assets: P-\\x1b[2J1" in err and "No asset 'X\\x1b]0;t\\x07'" in err
+
+
+def test_who_makes_a_change_is_checked_as_every_typed_name(
+    target: str, photos: list[Path], tiny_model, capsys
+) -> None:
+    """`--by "\\u202eyrreJ"` would show as "Jerry" in the change log's PDF: refused, as is an escape."""
+    with Project.create(target) as project:
+        summary = add_inspection_photos(project, tiny_model, "P-1", DATE, photos)
+        assert summary.outcome is not None
+        with pytest.raises(ProjectError, match=r"who makes the change holds a control character \(\\x1b\)"):
+            project.correct_inspection(summary.outcome.inspection_id, "P-1", DATE, "ann", "", by="B\x1b[31m")
+    base = ["project", "inspection", target, "--asset", "P-1", "--date", DATE.isoformat()]
+    assert cli.main([*base, "--set-inspector", "bob", "--by", "\u202eyrreJ"]) == cli.EXIT_USAGE
+    assert "holds a control character (\\u202e)" in capsys.readouterr().err
+    assert cli.main([*base, "--set-inspector", "bob", "--by", " Jerry "]) == 0
+    with Project.open(target) as project:
+        assert [(c.by, c.what) for c in project.changes()] == [("Jerry", "inspector (none) → bob")]

@@ -12,9 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.core.project.records import check_name
 from app.core.project.schema import current_metadata, now_utc
 
 _MD, T = current_metadata()
+CHANGED_BY = "The name of who makes the change"
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,10 @@ def log_change(
     other_tag: str | None = None,
     inspection_id: int | None = None,
 ) -> None:
-    """One row of the log, in the transaction of the change it describes."""
-    values = dict(changed_at=now_utc(), changed_by=who_changes() if by is None else by, asset_tag=asset_tag)
+    """One row of the log, in the transaction of the change it describes; `by` is refused (the change
+    with it) when it holds a control character or bidi override, or is too long, as every typed name."""
+    who = who_changes() if by is None else check_name(by, CHANGED_BY)
+    values = dict(changed_at=now_utc(), changed_by=who, asset_tag=asset_tag)
     row = dict(other_tag=other_tag, inspection_id=inspection_id, subject=subject, what=what)
     conn.execute(T["changes"].insert().values(**values, **row))
 
