@@ -152,9 +152,31 @@ def check_sqlite_project(path: Path) -> None:
         why = read_only_reason(path)
         if why is not None and "unable to open" in str(exc):
             raise ProjectError(f"the project cannot be opened here: {why}") from None
-        raise ProjectError(f"not a Corroscope project ({exc})") from None
+        raise ProjectError(sqlite_problem(exc)) from None
     if found is None:
         raise ProjectError("not a Corroscope project (it has no schema_version table)")
+
+
+# SQLite's primary result codes (the low byte of an extended one) that say the file is a database but
+# the disk or the file failed: the user must not be told to discard it as "not a project".
+_SQLITE_DAMAGED, _SQLITE_FULL, _SQLITE_IO = (11,), (13,), (10, 14)
+
+
+def sqlite_problem(exc: sqlite3.Error) -> str:
+    """Why SQLite could not read a file, in words: a full disk, a read/write failure, a damaged file
+    (each with SQLite's reason), else not a Corroscope project."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(exc)
+    if code in _SQLITE_FULL or "database or disk is full" in text:
+        return f"the disk is full (SQLite: {text}); free some space and open it again"
+    if code in _SQLITE_DAMAGED or "malformed" in text:
+        return (
+            f"the file is damaged (SQLite: {text}); keep it as it is (a copy may be repaired) and use a "
+            "backup of the project"
+        )
+    if code in _SQLITE_IO or "disk I/O error" in text or "unable to open" in text:
+        return f"the file could not be read (SQLite: {text}); check the disk or the share it is on"
+    return f"not a Corroscope project ({text})"
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
