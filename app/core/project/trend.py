@@ -173,9 +173,10 @@ def model_uses(results: Iterable[StoredResult]) -> tuple[ModelUse, ...]:
 
 def fit_rate(rows: Sequence[TrendRow]) -> RateFit | None:
     """The least-squares line through every inspection with a mean share (not first to latest only);
-    None when fewer than `MIN_INSPECTIONS_FOR_RATE` of them or all on one date."""
+    None when they fall on fewer than `MIN_INSPECTIONS_FOR_RATE` different dates (two inspectors on one
+    day are two points at one x: a line through two dates still says nothing of its error)."""
     measured = [r for r in rows if r.corroded_share_mean is not None]
-    if len(measured) < MIN_INSPECTIONS_FOR_RATE:
+    if len({r.date for r in measured}) < MIN_INSPECTIONS_FOR_RATE:
         return None
     first = min(r.date for r in measured)
     xs = [(r.date - first).days / DAYS_PER_YEAR for r in measured]
@@ -222,8 +223,10 @@ def rate_text(trend: Trend) -> str:
     fit = trend.fit
     if fit is None:
         have = trend.measured
+        days = len({r.date for r in trend.rows if r.corroded_share_mean is not None})
+        on = f" on {counted(days, 'date')}" if days < have else ""
         return (
-            f"Rate of change: too few inspections for a rate ({have} with an asset in view; "
+            f"Rate of change: too few inspections for a rate ({have} with an asset in view{on}; "
             f"{MIN_INSPECTIONS_FOR_RATE} or more on different dates are needed)"
         )
     return (
