@@ -130,9 +130,10 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     from app.core.saved_corrections import CorrectionSearch
 
     fields = {f: getattr(args, f"asset_{f}") for f in ASSET_FIELDS if getattr(args, f"asset_{f}") is not None}
-    check_tag(args.asset)  # what was typed is checked before the model loads and any photo is analysed
+    # what was typed is checked before the model loads and any photo is analysed, and said as stored
+    args.asset = check_tag(args.asset)
     check_asset_facts(fields)
-    check_name(args.inspector or "", "The inspector's name")
+    args.inspector = check_name(args.inspector or "", "The inspector's name")
     check_typed(args.notes or "", "The inspection's notes", lines=True)
     options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
     model = load_model(args.model, args.device, "project add")

@@ -104,12 +104,15 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def untypable(text: str, lines: bool = False) -> str | None:
+def untypable(text: str, lines: bool = False, formats: bool = False) -> str | None:
     """The first character of `text` that typed text should not hold, escaped (e.g. "\\x1b"); None when
-    there is none. `lines` lets line breaks and tabs through (notes)."""
+    there is none. `lines` lets line breaks and tabs through (notes); `formats` refuses every invisible
+    format character too (category Cf: zero-width space, soft hyphen, joiners), for identifiers such as
+    an asset's tag, where one makes a second asset that looks the same as the first."""
     for ch in text:
         if lines and ch in "\n\r\t":
             continue
-        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in _UNTYPABLE_CATEGORIES:
+        category = unicodedata.category(ch)
+        if ch in _BIDI_CONTROLS or category in _UNTYPABLE_CATEGORIES or (formats and category == "Cf"):
             return _escape(ch)
     return None

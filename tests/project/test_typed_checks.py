@@ -83,3 +83,28 @@ def test_who_makes_a_change_is_checked_as_every_typed_name(
     assert cli.main([*base, "--set-inspector", "bob", "--by", " Jerry "]) == 0
     with Project.open(target) as project:
         assert [(c.by, c.what) for c in project.changes()] == [("Jerry", "inspector (none) → bob")]
+
+
+def test_a_tag_with_an_invisible_character_is_refused_and_spaces_around_one_never_matter(
+    target: str, photos: list[Path], tiny_model, tiny_model_path: Path, capsys
+) -> None:
+    """ "P-1\\u200b" would be a second asset that looks like P-1 in the tree; " P-1 " is P-1 everywhere."""
+    Project.create(target).close()
+    base = ["project", "add", target, str(photos[0]), "--date", DATE.isoformat()]
+    model = ["--model", str(tiny_model_path), "--device", "cpu"]
+    assert cli.main([*base, "--asset", "P-1\u200b", *model]) == cli.EXIT_USAGE
+    assert "The asset's tag holds an invisible character (\\u200b)" in capsys.readouterr().err
+    with Project.open(target) as project:
+        for invisible in ("\u00ad", "\ufeff", "\u2060"):  # soft hyphen, BOM, word joiner
+            with pytest.raises(ProjectError, match="holds an invisible character"):
+                add_inspection_photos(project, tiny_model, f"P{invisible}-1", DATE, photos)
+        assert project.assets() == []
+    assert cli.main([*base, "--asset", " P-1 ", "--inspector", " ann ", *model]) == 0
+    assert f"New inspection P-1 {DATE.isoformat()} (ann): 1 photo stored" in capsys.readouterr().out
+    assert cli.main(["project", "trend", target, "--asset", " P-1 "]) == 0
+    with Project.open(target) as project:
+        assert [a.tag for a in project.assets()] == ["P-1"] and project.asset(" P-1 ") is not None
+        assert [i.inspector for i in project.inspections(" P-1\t")] == ["ann"]
+        # a name needs joiners (Persian's zero-width non-joiner): only a tag refuses them
+        project.ensure_asset("P-1", name="می\u200cخواهم")
+        add_inspection_photos(project, tiny_model, "P-2", DATE, photos, inspector="می\u200cخواهم")

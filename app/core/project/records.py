@@ -122,28 +122,33 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
     return date
 
 
-def check_typed(text: str, what: str, lines: bool = False, limit: int | None = None) -> str:
+def check_typed(
+    text: str, what: str, lines: bool = False, limit: int | None = None, formats: bool = False
+) -> str:
     """`text` stripped; refused when it holds a character that shows as something else than was typed
-    (a terminal escape, a bidirectional override), or is longer than `limit` characters (its column's).
-    `lines` lets line breaks through (notes)."""
+    (a terminal escape, a bidirectional override; with `formats`, any invisible format character), or is
+    longer than `limit` characters (its column's). `lines` lets line breaks through (notes)."""
     bad = untypable(text, lines)
     if bad is not None:
         raise ProjectError(f"{what} holds a control character ({bad}); type it again without it")
+    if formats and (bad := untypable(text, lines, formats)) is not None:
+        raise ProjectError(f"{what} holds an invisible character ({bad}); type it again without it")
     text = text.strip()
     if limit is not None and len(text) > limit:  # PostgreSQL refuses it only at the write, unnamed
         raise ProjectError(f"{what} is {len(text):,} characters long; at most {limit} fit in a project")
     return text
 
 
-def check_name(text: str, what: str) -> str:
+def check_name(text: str, what: str, formats: bool = False) -> str:
     """A name typed on one line (inspector, reviewer, who made a change): `check_typed` to its column's
     `NAME_LIMIT` characters."""
-    return check_typed(text, what, limit=NAME_LIMIT)
+    return check_typed(text, what, limit=NAME_LIMIT, formats=formats)
 
 
 def check_tag(tag: str) -> str:
-    """An asset's tag as typed, stripped; refused when empty, too long or holding a control character."""
-    tag = check_name(tag, "The asset's tag")
+    """An asset's tag as typed, stripped; refused when empty, too long, or holding a control or invisible
+    format character (a zero-width space would make a second asset that looks like the first)."""
+    tag = check_name(tag, "The asset's tag", formats=True)
     if not tag:
         raise ProjectError("An asset needs a tag (e.g. P-101-A)")
     return tag
