@@ -21,15 +21,16 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def any_date(text: str) -> _dt.date:
-    """An argparse type: a YYYY-MM-DD date."""
+    """An argparse type: a YYYY-MM-DD date, of any year (one stored before 1900 must be found to be
+    corrected; a new or corrected date is checked by `inspection_date`)."""
     try:
-        return parse_iso_date(text)
+        return parse_iso_date(text, earliest=_dt.MINYEAR)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def inspection_date(text: str) -> _dt.date:
-    """An argparse type: a YYYY-MM-DD date no later than tomorrow."""
+    """An argparse type: a YYYY-MM-DD date from 1900 to tomorrow."""
     from app.core.project.records import check_date
 
     try:

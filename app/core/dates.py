@@ -22,16 +22,17 @@ _MONTHS = (
 )  # fmt: skip
 
 
-def parse_iso_date(text: str) -> _dt.date:
-    """`text` as a date written YYYY-MM-DD, from 1900 on; `ValueError` says what is wrong with it, in
-    words a reader of the form knows (not Python's)."""
+def parse_iso_date(text: str, earliest: int = EARLIEST_YEAR) -> _dt.date:
+    """`text` as a date written YYYY-MM-DD, from the year `earliest` on (1: any date, to find one stored
+    before dates were checked); `ValueError` says what is wrong with it, in words a reader of the form
+    knows (not Python's)."""
     text = text.strip()
     match = _ISO_DATE.fullmatch(text)
     if match is None:
         raise ValueError(f"not a date in the form YYYY-MM-DD: {safe_repr(text)}")
     year, month, day = (int(part) for part in match.groups())
-    if year < EARLIEST_YEAR:
-        raise ValueError(f"too early: {safe_repr(text)} is before {EARLIEST_YEAR} (check the year)")
+    if year < max(earliest, _dt.MINYEAR):
+        raise ValueError(f"too early: {safe_repr(text)} is before {earliest} (check the year)")
     if not 1 <= month <= 12:
         raise ValueError(f"not a real date: {safe_repr(text)} (there is no month {month:02d})")
     if day == 0:
@@ -48,6 +49,14 @@ def future_problem(date: _dt.date, today: _dt.date | None = None) -> str | None:
     today = today or _dt.date.today()
     if date > today + _dt.timedelta(days=1):
         return f"The inspection date {date} is in the future (today is {today})"
+    return None
+
+
+def early_problem(date: _dt.date) -> str | None:
+    """Why `date` cannot be an inspection's date: before `EARLIEST_YEAR` (a typed year gone wrong). None
+    when it can."""
+    if date.year < EARLIEST_YEAR:
+        return f"The inspection date {date} is before {EARLIEST_YEAR} (check the year)"
     return None
 
 

@@ -108,3 +108,35 @@ def test_a_tag_with_an_invisible_character_is_refused_and_spaces_around_one_neve
         # a name needs joiners (Persian's zero-width non-joiner): only a tag refuses them
         project.ensure_asset("P-1", name="می\u200cخواهم")
         add_inspection_photos(project, tiny_model, "P-2", DATE, photos, inspector="می\u200cخواهم")
+
+
+def test_a_date_before_1900_is_refused_for_a_new_or_changed_inspection_but_a_stored_one_is_found(
+    target: str, photos: list[Path], tiny_model, capsys
+) -> None:
+    from app.core.project.rows import T
+
+    old = dt.date(1899, 12, 31)
+    with Project.create(target) as project:
+        with pytest.raises(ProjectError, match="The inspection date 1899-12-31 is before 1900"):
+            add_inspection_photos(project, tiny_model, "P-1", old, photos)
+        summary = add_inspection_photos(project, tiny_model, "P-1", DATE, photos)
+        assert summary.outcome is not None
+        inspection_id = summary.outcome.inspection_id
+        with pytest.raises(ProjectError, match="The inspection date 1899-12-31 is before 1900"):
+            project.correct_inspection(inspection_id, "P-1", old, "", "")
+        with project._write() as conn:  # as stored before dates were checked
+            conn.execute(
+                T["inspections"].update().values(date=old).where(T["inspections"].c.id == inspection_id)
+            )
+    base = ["project", "inspection", target, "--asset", "P-1", "--date", "1899-12-31"]
+    assert cli.main(base) == 0
+    assert "P-1 1899-12-31: 1 photo" in capsys.readouterr().out
+    assert cli.main([*base, "--set-notes", "year to check"]) == 0  # the date unchanged: notes can be fixed
+    with pytest.raises(SystemExit):  # argparse's refusal, exit status 2
+        cli.main([*base, "--set-date", "1899-06-01"])
+    assert "The inspection date 1899-06-01 is before 1900" in capsys.readouterr().err
+    assert cli.main([*base, "--set-date", "1999-12-31"]) == 0
+    with Project.open(target) as project:
+        assert [(i.date, i.notes) for i in project.inspections()] == [
+            (dt.date(1999, 12, 31), "year to check")
+        ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.dates import future_problem
+from app.core.dates import early_problem, future_problem
 from app.core.errors import ProjectError
 from app.core.project.schema import NAME_LIMIT, REVIEWED, now_utc
 from app.core.text import untypable
@@ -116,8 +116,9 @@ class AddOutcome:
 
 
 def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
-    """An inspection's date, refused (`ProjectError`) when later than tomorrow (`dates.future_problem`)."""
-    if (problem := future_problem(date, today)) is not None:
+    """An inspection's new date, refused (`ProjectError`) when before 1900 or later than tomorrow
+    (`dates.early_problem`, `dates.future_problem`): the same for the command line and the window."""
+    if (problem := early_problem(date) or future_problem(date, today)) is not None:
         raise ProjectError(problem)
     return date
 

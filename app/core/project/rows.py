@@ -20,6 +20,7 @@ from app.core.project.records import (
     StoredPhoto,
     StoredResult,
     check_asset_facts,
+    check_date,
     check_tag,
 )
 from app.core.project.schema import REVIEWED, current_metadata, now_utc
@@ -228,6 +229,8 @@ def correct_inspection(
     asset left with no inspection and no details (a tag typed wrong) goes. Logged with what it was."""
     i = T["inspections"]
     before = _inspection_before(conn, inspection_id)
+    if date != before["date"]:
+        check_date(date)
     old_asset = before["asset_id"]
     asset = ensure_asset(conn, check_tag(asset_tag), {})
     if asset["id"] != old_asset:

@@ -312,8 +312,8 @@ class Project:
         by: str | None = None,
     ) -> None:
         """Another asset (made if new), date, inspector or notes for the inspection: a tag or a date
-        typed wrong, a name missing. An asset left with no inspection and no details goes."""
-        check_date(date)
+        typed wrong, a name missing. An asset left with no inspection and no details goes. A date is
+        checked when it changes (one stored before dates were checked may stay while notes are fixed)."""
         with self._write() as conn:
             inspector = check_name(inspector, "The inspector's name")
             notes = check_typed(notes, "The inspection's notes", lines=True)
