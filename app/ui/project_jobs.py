@@ -11,10 +11,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
 from app.core.errors import CorroscopeError
-from app.core.inference import InferenceOptions
-from app.core.model import SegmentationModel
-from app.core.project import SUFFIX, AddSummary, PhotoEntry, Project, analyse_record, is_url
-from app.core.project.photos import PhotoLookup, describe_photo
+from app.core.project import SUFFIX, AddSummary, Project, is_url
+from app.core.project.photos import PhotoLookup
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
@@ -30,37 +28,11 @@ from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, changed_text, same_run
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
+from app.ui.project_worker_jobs import relocate_job, rerun_job
 from app.ui.screen_fit import scrolled
 from app.ui.workers import Worker
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
-
-
-def _rerun_job(
-    target: str, model: SegmentationModel, photo_id: int, options: InferenceOptions, by: str | None = None
-) -> int:
-    """Store a new result of the photo; returns how many results the project keeps of it now."""
-    with Project.open(target) as project:
-        photo = project.photo(photo_id)
-        lookup = None if photo is None else project.find_photo(photo)
-        if photo is None or lookup is None or lookup.path is None:
-            if lookup is not None and lookup.changed:
-                raise CorroscopeError(changed_text(lookup.changed[0]))
-            raise CorroscopeError(
-                "The photo is not where the project says (moved or renamed?); Find moved photos… finds it"
-            )
-        path = lookup.path
-        described = describe_photo(path)
-        if described.sha256 != photo.sha256:  # replaced since it was found: its figures are another photo's
-            raise CorroscopeError(changed_text(path))
-        entry = PhotoEntry(described, analyse_record(model, path, options), model.path.name)
-        project.add_result(photo_id, entry, by=by)
-        return len(project.results(photo_id))
-
-
-def _relocate_job(target: str, folder: Path) -> int:
-    with Project.open(target) as project:
-        return len(project.relocate(folder))
 
 
 class ProjectUi(QObject):
@@ -330,7 +302,7 @@ class ProjectUi(QObject):
         ):
             return None
         by = self.window.settings.changes_by  # logged if a signed result is overturned
-        worker = Worker(_rerun_job, self.target, model, photo_id, self.window.controller.options, by)
+        worker = Worker(rerun_job, self.target, model, photo_id, self.window.controller.options, by)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
         worker.signals.failed.connect(
             lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
@@ -358,7 +330,7 @@ class ProjectUi(QObject):
         """Find missing photos in `folder` by content, on a worker (hashing a big folder takes time)."""
         if self.project is None:
             return None
-        worker = Worker(_relocate_job, self.target, folder)
+        worker = Worker(relocate_job, self.target, folder)
         worker.signals.returned.connect(lambda found: self._on_relocated(found, folder))
         worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
         return self.window.controller.pool.start(worker)

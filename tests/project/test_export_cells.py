@@ -24,7 +24,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_export_writes_the_grade_and_the_file_one_way(
     qapp, target: str, tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.ui.project_jobs import _rerun_job  # the window's Re-run model
+    from app.ui.project_worker_jobs import rerun_job  # the window's Re-run model
 
     monkeypatch.chdir(tmp_path)  # the folder given relative to here, as typed at a prompt
     photo_folder(tmp_path / "photos", 3, 0.5, size=(48, 64))
@@ -37,7 +37,7 @@ def test_export_writes_the_grade_and_the_file_one_way(
         stored = project.latest_result(photos[0].id)
     assert stored is not None and Path(stored.record["file"]).is_absolute(), stored.record["file"]
     model = SegmentationModel.load(tiny_model_path, device="cpu")
-    assert _rerun_job(target, model, photos[1].id, InferenceOptions()) == 2
+    assert rerun_job(target, model, photos[1].id, InferenceOptions()) == 2
     out = tmp_path / "export"
     assert cli.main(["project", "export", target, "--out", str(out)]) == 0
     rows = _rows(out / "project.csv")

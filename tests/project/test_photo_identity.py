@@ -68,7 +68,7 @@ def test_a_rerun_of_a_photo_whose_file_changed_is_refused_naming_the_file(
     target: str, tmp_path: Path, tiny_model
 ) -> None:
     pytest.importorskip("PySide6")
-    from app.ui.project_jobs import _rerun_job
+    from app.ui.project_worker_jobs import rerun_job
 
     folder = photo_folder(tmp_path / "photos", 2, 0.1)
     with Project.create(target) as project:
@@ -77,6 +77,6 @@ def test_a_rerun_of_a_photo_whose_file_changed_is_refused_naming_the_file(
         photo = project.photos(summary.outcome.inspection_id)[0]
     _same_size_other_content(Path(photo.path))
     with pytest.raises(CorroscopeError, match=r"photo_000\.png is not the photo the project stored"):
-        _rerun_job(target, tiny_model, photo.id, InferenceOptions())
+        rerun_job(target, tiny_model, photo.id, InferenceOptions())
     with Project.open(target) as project:
         assert len(project.results(photo.id)) == 1
