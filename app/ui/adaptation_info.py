@@ -103,8 +103,16 @@ def _photos_html(raw: Any) -> list[str]:
     if not isinstance(raw, list) or not raw:
         return ["<p>The photos it was adapted on are not listed.</p>"]
     e = html.escape
+    shown = [p if isinstance(p, dict) else {} for p in raw]
+    signed = sum(bool(p.get("reviewed_by")) for p in shown)
+    # "reviewed" only for signed masks (docs/design.md section 10)
+    what = (
+        counted(len(raw), "reviewed photo")
+        if signed == len(raw)
+        else f"{counted(len(raw), 'photo')} with corrected masks, {signed} of them signed"
+    )
     parts = [
-        f"<p><b>Adapted on {counted(len(raw), 'reviewed photo')}</b></p><table cellspacing=4>",
+        f"<p><b>Adapted on {what}</b></p><table cellspacing=4>",
         "<tr><th>photo</th><th>photo SHA-256</th><th>mask</th><th>mask SHA-256</th>"
         "<th>reviewed by</th><th>reviewed at</th></tr>",
     ]

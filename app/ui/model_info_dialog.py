@@ -48,7 +48,9 @@ def model_info_html(model: SegmentationModel) -> str:
         ("Share range", _range_text(model)),
     ]
     members = _ensemble_members(meta.get(contract.KEY_ENSEMBLE))
-    if members:
+    if members and KEY_ADAPTATION in meta:  # the members' files are the base model's, not in this one
+        rows.insert(3, ("Ensemble", f"its base model's: {members}; their final classifiers refitted here"))
+    elif members:
         rows.insert(3, ("Ensemble", members))
     if model.cuda_note:
         rows.append(("Why not CUDA", model.cuda_note))

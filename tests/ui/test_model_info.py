@@ -75,6 +75,29 @@ def test_an_adapted_models_information_shows_its_provenance_and_names_the_base_m
     assert trained.partition(";")[0] in html
 
 
+def test_an_adapted_model_calls_unsigned_masks_what_they_are_and_its_members_its_bases(tmp_path):
+    """"Reviewed" only for signed masks; an ensemble's member files are the base model's (their final
+    classifiers were refitted), so the row says so instead of listing them as this file's."""
+    import json
+
+    from app.core import contract
+    from app.core.adapt import KEY_ADAPTATION
+    from app.core.model import SegmentationModel
+    from app.ui.model_info_dialog import model_info_html
+    from tests.helpers.tiny_models import channel_model
+
+    photos = [{"photo": f"p{i}.png", "mask": f"p{i}_mask.edited.png"} for i in range(6)]
+    members = [{"file": "m1.onnx", "sha256": "1" * 64}, {"file": "m2.onnx", "sha256": "2" * 64}]
+    meta = {
+        KEY_ADAPTATION: json.dumps({"photos": photos}),
+        contract.KEY_ENSEMBLE: json.dumps(members),
+    }
+    html = model_info_html(SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=meta), "cpu"))
+    assert "Adapted on 6 photos with corrected masks, 0 of them signed" in html
+    assert "6 reviewed photos" not in html
+    assert "its base model&#x27;s: mean of 2 models: m1.onnx" in html and "refitted here" in html
+
+
 def test_a_hostile_adaptation_record_is_cut_and_escaped(tmp_path):
     import json
 
