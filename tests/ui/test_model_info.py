@@ -76,7 +76,7 @@ def test_an_adapted_models_information_shows_its_provenance_and_names_the_base_m
 
 
 def test_an_adapted_model_calls_unsigned_masks_what_they_are_and_its_members_its_bases(tmp_path):
-    """"Reviewed" only for signed masks; an ensemble's member files are the base model's (their final
+    """ "Reviewed" only for signed masks; an ensemble's member files are the base model's (their final
     classifiers were refitted), so the row says so instead of listing them as this file's."""
     import json
 
