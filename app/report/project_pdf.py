@@ -97,7 +97,7 @@ def _plot(c: Canvas, rows: Sequence[TrendRow], box: QRectF, fit: RateFit | None 
     """Mean (solid) and worst photo (dashed) corroded share against the inspection date, and the
     least-squares line of the mean (blue, dotted) where it lies within 0-100 % when there is one."""
     p = c.painter
-    left, bottom = c.mm(16), c.mm(12)
+    left, bottom = c.mm(21), c.mm(12)  # the axis title, then the share labels, left of the plot
     head = c.mm(7)  # room for the legend's row above the plot
     area = QRectF(
         box.left() + left, box.top() + head, box.width() - left - c.mm(4), box.height() - bottom - head
@@ -156,6 +156,12 @@ def _axes(c: Canvas, box: QRectF, area: QRectF, y_max: float, dates: Sequence[tu
         p.setPen(QPen(QColor(60, 60, 60)))
         label = QRectF(box.left(), y - c.mm(2.5), area.left() - box.left() - c.mm(1.5), c.mm(5))
         p.drawText(label, right, f"{y_max * k / 4:g} %")
+    p.save()  # the axis' quantity, read bottom to top along it
+    p.translate(box.left() + c.mm(1), area.center().y())
+    p.rotate(-90)
+    title = QRectF(-area.height() / 2, 0, area.height(), c.mm(4))
+    p.drawText(title, int(Qt.AlignmentFlag.AlignCenter), "corroded share, % of the asset")
+    p.restore()
     for x, text in dates:
         p.drawText(
             QRectF(x - c.mm(12), area.bottom() + c.mm(1), c.mm(24), c.mm(5)),

@@ -54,7 +54,7 @@ def test_photo_report_gives_distribution_evidence_range_areas_histogram_and_scal
     for name in ("asset", "background"):
         assert f"{name} area {format_area(result.stats.pixels[name] * SCALE**2)}" in text
     assert "oblique photo" in text
-    assert "Patch sizes, % of the asset" in text
+    assert "Corrosion patches by size, % of the asset" in text
     for label, _n in histogram_bins(m.patches):
         assert label in text
 
