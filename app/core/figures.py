@@ -164,7 +164,7 @@ def figure_rows(result: PhotoFigures, scale: str | GradeScale) -> list[tuple[str
             ("Corrosion area", NO_VALUE if area is None else format_area(area)),
         ]
     rows += [
-        ("Mean confidence", confidence_text(result.mean_confidence)),
+        ("Model's mean confidence", confidence_text(result.mean_confidence)),  # never a mask's
         ("Time taken", f"{result.seconds:.2f} s"),
         ("Provider", provider_name(result.provider)),  # the record holds the full provider name
     ]

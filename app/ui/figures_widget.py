@@ -37,7 +37,7 @@ FIGURE_TIPS = {
     "(pinpoints and large patches); the evidence follows.",
     "Corrosion area": "The corrosion's area in physical units, from the scale set in the Scale and "
     "areas box (a photo taken at an angle makes it approximate).",
-    "Mean confidence": "The model's mean top-class probability over the photo (0-1): low values "
+    "Model's mean confidence": "The model's mean top-class probability over the photo (0-1): low values "
     "mean the model was unsure of many pixels.",
     "Time taken": "Seconds the analysis of this photo took.",
     "Provider": "Where the model ran (CPU or GPU) for this photo.",
