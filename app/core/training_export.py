@@ -53,6 +53,11 @@ class TrainingExport:
     ids: tuple[str, ...]
 
 
+def training_files(export: TrainingExport) -> list[Path]:
+    """Every file an export wrote: each pair's photo and mask, then the manifest."""
+    return [*(p for i in export.ids for p in pair_paths(export.root, i)), export.manifest]
+
+
 def pair_paths(root: Path, pair_id: str) -> tuple[Path, Path]:
     """(photo, mask) of one pair in the origin's layout."""
     base = root / "DATASET"

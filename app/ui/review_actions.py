@@ -14,10 +14,10 @@ from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
 from app.core.text import counted
-from app.core.training_export import ReviewedPhoto, export_training_data
+from app.core.training_export import ReviewedPhoto, export_training_data, training_files
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
-from app.ui.export_folders import correction_search, export_folder
+from app.ui.export_folders import correction_search, export_folder, photos_folder, remember_export_folder
 from app.ui.host import WindowHost
 from app.ui.review_dialog import (
     DISCARD,
@@ -39,6 +39,9 @@ def png_path(chosen: str) -> Path:
     """The name typed in the save dialog, `.png` added unless it ends so (any case): a file without it is
     missed by the dialogs' `*.png` filter and by the lookup of `<stem>_mask.edited.png`."""
     return Path(chosen if chosen.lower().endswith(".png") else chosen + ".png")
+
+
+TRAINING_KIND = "training"  # the remembered folder of File ▸ Export reviewed photos as training data
 
 
 class ReviewUi(QObject):
@@ -216,14 +219,21 @@ class ReviewUi(QObject):
         if not items or result is None:
             self.window.show_message("No photo is marked reviewed yet (Edit ▸ Mark reviewed…)", "warning")
             return
+        source = photos_folder([it.photo for it in items])
+        start = export_folder(self.window.settings, TRAINING_KIND, source)
+        made = not start.exists()  # the dialog starts only in a folder that exists
+        with contextlib.suppress(OSError):
+            start.mkdir(parents=True, exist_ok=True)
         folder = QFileDialog.getExistingDirectory(
-            self._parent,
-            f"Export {counted(len(items), 'reviewed photo')} as training data",
-            self.window.settings.last_folder,
+            self._parent, f"Export {counted(len(items), 'reviewed photo')} as training data", str(start)
         )
+        if made and Path(folder or start) != start:
+            with contextlib.suppress(OSError):  # made for the dialog and left empty: it goes again
+                start.rmdir()
         if folder:
+            remember_export_folder(self.window.settings, TRAINING_KIND, source, Path(folder))
             classes = result.classes
-            job = lambda: [export_training_data(items, Path(folder), classes).manifest]  # noqa: E731
+            job = lambda: training_files(export_training_data(items, Path(folder), classes))  # noqa: E731
             self.window.controller.run_export(job)
 
     def confirm_close(self) -> bool:

@@ -224,12 +224,23 @@ def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkey
     monkeypatch.setattr(ui.review, "ask_inspector", lambda name="": _Answer("Cy"))
     ui.review.mark_reviewed()
     out = tmp_path / "train"
-    monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
-    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
+    starts = []
+
+    def pick(_parent, _title, start):
+        starts.append(start)
+        return str(out)
+
+    monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", pick)
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS) as written:
         ui.review.export_training()
-    gt = read_reviewed_mask(out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png")
+    # the dialog opened in the photos' results folder (it opened in the photos' own folder)
+    assert starts == [str(path.parent.absolute().parent / f"{path.parent.name} results")]
+    gt_path = out / "DATASET" / "ground_truth" / f"GT_{path.stem}.png"
+    gt = read_reviewed_mask(gt_path)
     assert np.array_equal(gt.labels, win.controller.result.labels)
-    assert (out / "manifest.json").is_file()
+    photo_out = out / "DATASET" / "original" / f"ORI_{path.stem}.png"
+    assert written.args[0] == [photo_out, gt_path, out / "manifest.json"], "every file written is named"
+    assert not Path(starts[0]).exists(), "the results folder made for the dialog and not used goes again"
 
 
 def _smart_select_on(qtbot, window, path: Path, rgb: np.ndarray):
