@@ -197,6 +197,9 @@ class BatchWidget(QWidget):
 
     def _on_current_row(self, index: QModelIndex, _previous: QModelIndex) -> None:
         if index.isValid() and not self._syncing:
+            # a row the user picked stays in view: new rows are no longer followed (until scrolled to
+            # the bottom again)
+            self._follow_new_rows = False
             row = self._row_at(index.row())
             if row.failed:
                 self.failed_activated.emit(row.path, row.reason)

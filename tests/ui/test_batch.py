@@ -233,3 +233,18 @@ def test_a_folder_opened_while_a_batch_runs_gets_a_table_of_its_own(qtbot, windo
     assert [r.path.parent for r in rows] == [second] * 3
     assert not window.batch.continue_button.isVisible()
     assert window.busy_label.text() == ""
+
+
+def test_a_row_picked_while_a_batch_runs_stays_in_view(qtbot, window, tmp_path):
+    """The table follows new rows until the user picks one: that row is then not scrolled away."""
+    folder = make_folder(tmp_path, 40)
+    window.resize(1100, 700)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+        qtbot.waitUntil(lambda: window.batch_model.rowCount() >= 3, timeout=TIMEOUT_MS)
+        table = window.batch.table
+        first = table.model().index(0, 0)
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(first).center())
+    qtbot.wait(100)
+    assert table.currentIndex().row() == 0
+    assert table.viewport().rect().contains(table.visualRect(first).center()), "the picked row is in view"
