@@ -181,6 +181,9 @@ def label_array(image: QImage) -> np.ndarray:
     return buf.reshape(h, image.bytesPerLine())[:, :w]
 
 
+LAZY_SHARE = 4  # an edit over more than 1/LAZY_SHARE of the map leaves the copies to be redone when painted
+
+
 class LabelsItem(LevelsItem):
     """The class overlay: an Indexed8 label image coloured by the overlay's table. At full size only the
     exposed part is coloured, at each paint, so an edit of the label array shows at once; a reduced copy
@@ -222,7 +225,10 @@ class LabelsItem(LevelsItem):
         """`image` (same size) holds the labels now; only `rect` of them changed (None: any)."""
         self._full = image
         self._array = label_array(image)
-        if rect is None:
+        whole = image.width() * image.height()
+        if rect is None or rect.width() * rect.height() * LAZY_SHARE > whole:
+            # most of the map changed (a fill, its undo): each copy is redone when next painted, so one
+            # paint recolours the one copy it shows, not all four (1.3 s on the UI thread at 50 MP)
             self._dirty = {k for k, _ in self._levels}
         elif not rect.isEmpty():
             clean = [level for level in self._levels if level[0] not in self._dirty]

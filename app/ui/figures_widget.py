@@ -78,6 +78,7 @@ class FiguresWidget(QGroupBox):
         `model`: the loaded model (its typical error is shown under the figures)."""
         super().__init__("Figures", parent)
         self._state = state
+        self._edited_for: tuple[PhotoResult, np.ndarray, bool] | None = None  # (result, model's map, edited)
         self._pending_text = pending_text
         self._model = model
         self._result: PhotoResult | None = None
@@ -200,7 +201,13 @@ class FiguresWidget(QGroupBox):
         model = self._state.model_labels
         if model is None or result.labels is model or result.labels is None:
             return False
-        return not np.array_equal(result.labels, model)
+        own = self._state.model_result
+        if own is not None and own.stats.pixels != result.stats.pixels:
+            return True  # other class counts: edited, without comparing every pixel (50 MB at 50 MP)
+        # a result is a snapshot the state hands out once per edit: its answer holds for each paint of it
+        if self._edited_for is None or self._edited_for[0] is not result or self._edited_for[1] is not model:
+            self._edited_for = (result, model, not np.array_equal(result.labels, model))
+        return self._edited_for[2]
 
     def _review_flag(self, result: PhotoResult) -> tuple[str, str]:
         """The review line: a signed mask says who and when; an edit keeps the model's reasons and says
