@@ -55,7 +55,7 @@ def reduce_batch(
             plan.overwrite,
             plan.input_folders,
             keep=[o.path for o in outcomes if o.outputs_kept],
-            json_names=[p.name for i in plan.photos for kind, p in i.targets if kind == exporters.JSON_KIND],
+            json_names=_records(plan),
         )
         if csv_path is not None and options is not None:
             error = write_run_record(csv_path, rows, columns, plan, options) or error
@@ -63,6 +63,11 @@ def reduce_batch(
     finally:
         if plan.lock is not None:
             plan.lock.release()
+
+
+def _records(plan: Plan) -> dict[str, Path]:
+    """The name of each record this batch writes -> its photo."""
+    return {t.name: i.path for i in plan.photos for k, t in i.targets if k == exporters.JSON_KIND}
 
 
 def _rows(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> list[list[str]]:

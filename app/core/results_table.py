@@ -43,7 +43,7 @@ def write(
     overwrite: bool,
     input_folders: Iterable[Path] = (),
     keep: Iterable[Path] = (),
-    json_names: Iterable[str] | None = None,
+    json_names: Mapping[str, Path] | None = None,
 ) -> tuple[Path | None, list[Sequence[str]], str | None]:
     """`rows` merged into the CSV at `path` and written: (path, the rows written, None), or
     (None, [], why) when it cannot be. `keep`, `json_names`: see `merge`."""
@@ -121,21 +121,25 @@ def merge(
     overwrite: bool = False,
     input_folders: Iterable[Path] = (),
     keep: Iterable[Path] = (),
-    json_names: Iterable[str] | None = None,
+    json_names: Mapping[str, Path] | None = None,
 ) -> list[Sequence[str]]:
     """`rows` (this batch's, in input order) merged into the CSV at `path`: an earlier row of one of
     `inputs` is replaced in place (or dropped when this batch has no row for it), except for the photos in
     `keep` (refused because their files were in the way: those files, and so their earlier rows, still
-    hold); other rows are kept; rows of new photos follow. `json_names`: the records this batch writes;
-    an earlier row naming another record is another output set's (a same-named photo of another folder,
-    whose `file` cell reads the same) and stays."""
+    hold); other rows are kept; rows of new photos follow. `json_names`: the records this batch writes
+    -> the photo of each; an earlier row naming one of them is that photo's, whatever its `file` cell
+    reads (the photo was named then through its folder, now as a file, or the other way); one naming
+    another record is another output set's (a same-named photo of another folder) and stays."""
     old = _read(path, columns, overwrite)
     if not old:
         return list(rows)
     at = columns.index("json_file") if "json_file" in columns else None
-    ours = None if json_names is None or at is None else {escape_cell(n) for n in json_names}
-    keys = _keys(inputs, tuple(input_folders))
-    kept = set(_keys(keep, tuple(input_folders)).values())
+    folders = tuple(input_folders)
+    keys = _keys(inputs, folders)
+    ours = None
+    if json_names is not None and at is not None:  # a record -> its photo's cell, as `keys` gives it
+        ours = {escape_cell(n): keys.get(_cell(p), _cell(p)) for n, p in json_names.items()}
+    kept = set(_keys(keep, folders).values())
 
     def record_of(row: Sequence[str]) -> str:
         return row[at] if at is not None and len(row) > at else ""
@@ -153,8 +157,8 @@ def merge(
     used: set[str] = set()
     for row in old:
         named = record_of(row)
-        another = named and ours is not None and named not in ours
-        key = None if another else _key_of(row[0] if row else "", keys)
+        # a record's row is its photo's, by the record; a failure row's, by its `file` cell
+        key = ours.get(named) if named and ours is not None else _key_of(row[0] if row else "", keys)
         if key is None:
             out.append(row)  # another photo's row: kept as it was
             continue
@@ -177,11 +181,16 @@ def _keys(inputs: Iterable[Path], input_folders: Sequence[Path] = ()) -> dict[st
     that photo (relative to its input folder when it has one, as `csv_row` writes it)."""
     keys: dict[str, str] = {}
     for p in inputs:
-        given = escape_cell(display_path(p))
+        given = _cell(p)
         rel = relative_path(p, input_folders)
         cell = escape_cell(display_path(rel[1])) if rel is not None else given
         keys[cell] = keys[given] = keys[_resolved(display_path(p))] = cell
     return keys
+
+
+def _cell(path: Path) -> str:
+    """A path as the CSV writes it in a cell."""
+    return escape_cell(display_path(path))
 
 
 def _key_of(cell: str, keys: dict[str, str]) -> str | None:
