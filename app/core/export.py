@@ -23,7 +23,7 @@ from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord, column_unit
-from app.core.text import display_path
+from app.core.text import display_path, visible_controls
 
 RESULT_SCHEMA = RECORD_SCHEMA  # the per-photo record's schema (`app.core.record`)
 CSV_NAME = "results.csv"
@@ -193,8 +193,9 @@ _ADDED = (
 
 
 def escape_cell(value: Any) -> str:
-    """Text for a CSV cell; a leading = + - @ tab or CR gets a quote so spreadsheets do not run it."""
-    text = "" if value is None else str(value)
+    """Text for a CSV cell: controls and bidi overrides escaped (`\\x1b`: a terminal showing the file never
+    runs them); a leading = + - @ tab or CR gets a quote so spreadsheets do not run it."""
+    text = visible_controls("" if value is None else str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

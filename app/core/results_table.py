@@ -28,6 +28,7 @@ from app.core.export import (
     write_csv,
 )
 from app.core.palette import DEFAULT_CLASSES
+from app.core.text import visible_controls
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,8 @@ def _cell(path: Path) -> str:
 def _key_of(cell: str, keys: dict[str, str]) -> str | None:
     if cell in keys:
         return keys[cell]
+    if (escaped := visible_controls(cell)) in keys:  # written raw by an earlier version
+        return keys[escaped]
     text = cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
     return keys.get(_resolved(text)) if text else None
 

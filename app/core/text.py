@@ -72,6 +72,17 @@ def safe_repr(value: object, limit: int = TEXT_LIMIT) -> str:
 _ESCAPED_BYTE = re.compile(rb"\\x([89a-f][0-9a-f])")  # display_path escapes bytes >= 0x80 only
 
 
+# What a terminal acts on (C0 and C1 controls: ESC sequences, BEL, CR) and the bidi embeddings, overrides
+# and isolates that show a name in another order than it has: never written raw into a CSV cell.
+_CELL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """`text` with controls and bidi overrides written as escapes (`\\x1b`, `\\u202e`), as
+    `display_path` writes a name's bytes that are not UTF-8: `cat results.csv` shows them, never runs them."""
+    return _CELL_CONTROLS.sub(lambda m: _escape(m[0]), text) if _CELL_CONTROLS.search(text) else text
+
+
 def display_path(path: str | os.PathLike[str]) -> str:
     """A path as text that any UTF-8 writer can write: bytes of the name that are not UTF-8 (surrogate
     escapes on POSIX) become `\\xNN`, so CSV, JSON and the console never fail on them."""

@@ -4,6 +4,7 @@ output names made from hostile input names stay in the output folder without ove
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import unicodedata
@@ -152,5 +153,28 @@ def test_a_line_break_in_a_file_name_cannot_split_a_csv_row(model: SegmentationM
     assert summary.ok
     with open(summary.csv_path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["file"] for r in rows] == [str(p) for p in photos]
+    assert [r["file"] for r in rows] == [str(p).replace("\r", "\\x0d").replace("\n", "\\x0a") for p in photos]
     assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_terminal_escapes_in_a_file_name_are_shown_in_the_csv_never_run(
+    model: SegmentationModel, tmp_path: Path
+) -> None:
+    """`cat results.csv` must not turn a terminal red or retitle it: ESC, BEL and bidi overrides of a name
+    are written as `\\x1b`, `\\x07`, `\\u202e` in every cell, and a rerun still finds each photo's row."""
+    hostile = "esc\x1b[31mRED\x1b[0m\x1b]0;PWNED\x07"
+    good = tmp_path / f"{hostile}.png"
+    good.write_bytes(encode_png(synthetic_pipe(seed=3, size=(24, 32))[0]))
+    bad = tmp_path / "gnp.\u202ebad\x9b.png"
+    bad.write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    for _run in range(2):
+        run_batch(model, [good, bad], out, BatchOptions(input_folders=(tmp_path,)))
+        text = (out / CSV_NAME).read_text(encoding="utf-8-sig")
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e"), "raw controls in the CSV"
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert [r["file"] for r in rows] == [
+            "esc\\x1b[31mRED\\x1b[0m\\x1b]0;PWNED\\x07.png",
+            "gnp.\\u202ebad\\x9b.png",
+        ]
+        assert [r["status"] for r in rows] == ["ok", "failed"], "one row each, found again on the rerun"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import unicodedata
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,7 @@ from app.core.inference import FINE_BAND_COARSE_PIXELS, InferenceMode, Inference
 from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, decode_mask, encode_mask
 from app.core.stats import area_stats
+from app.core.text import visible_controls
 from tests.helpers.outputs import output_paths
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -177,7 +179,9 @@ def test_any_photo_shape_round_trips_through_tiles(
 def test_no_csv_cell_can_start_a_formula(text: str) -> None:
     cell = escape_cell(text)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
-    assert cell == text or cell == "'" + text
+    shown = visible_controls(text)
+    assert cell == shown or cell == "'" + shown
+    assert not any(unicodedata.category(c) == "Cc" for c in cell), "controls are shown, never written raw"
     (row,) = list(csv.reader(io.StringIO(csv_text([[cell]], ["file"]), newline="")))[1:]
     assert row == [cell]
 
