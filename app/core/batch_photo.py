@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +23,14 @@ from app.core.batch_types import (
     PhotoOutcome,
     PlannedPhoto,
 )
-from app.core.errors import Cancelled, CorroscopeError, ExportError, OutputExistsError, OutputsInTheWay
+from app.core.errors import (
+    Cancelled,
+    CorroscopeError,
+    EarlierOutputsKept,
+    ExportError,
+    OutputExistsError,
+    OutputsInTheWay,
+)
 from app.core.inference import CancelCheck, Progress
 from app.core.model import SegmentationModel
 from app.core.outlock import Pending
@@ -30,6 +38,7 @@ from app.core.photo_decode import start_decode
 from app.core.record import PhotoIdentity, PhotoRecord
 
 log = logging.getLogger(__name__)
+_FileIds = dict[Path, tuple[int, int, int] | None]  # path -> (device, inode, mtime), None: no file
 
 
 @functools.lru_cache(maxsize=2)
@@ -63,7 +72,7 @@ def process_photo(
     except Exception as exc:  # one photo's failure, whatever it is, must not end the batch
         failure = failure_from(item.path, exc, options.input_folders)
         log.info("%s: %s", item.path, failure.reason, exc_info=not isinstance(exc, CorroscopeError))
-        kept = isinstance(exc, OutputsInTheWay)
+        kept = isinstance(exc, (OutputsInTheWay, EarlierOutputsKept))
         return PhotoOutcome(
             item.index,
             item.path,
@@ -173,18 +182,43 @@ def _write_outputs(
     superseded = []
     if remove_superseded:
         superseded = ownership.superseded_outputs(json_path, source, targets.values())
-    with files.temp_tag(item.temp_tag), files.staged():
-        for kind, path in others.items():
-            exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
-        try:
-            proofs = {p.name: ownership.file_proof(files.staged_file(p)) for p in others.values()}
-        except OSError as exc:
-            raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
-        record = record.for_batch(source, proofs, identity).seal()
-        final = dataclasses.replace(data, record=record)
-        record_target = {exporters.JSON_KIND: json_path}
-        exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+    before = _file_ids(targets.values())
+    try:
+        with files.temp_tag(item.temp_tag), files.staged():
+            for kind, path in others.items():
+                exporters.write_all({kind: path}, data, overwrite=replace, outputs_in_record=False)
+            try:
+                proofs = {p.name: ownership.file_proof(files.staged_file(p)) for p in others.values()}
+            except OSError as exc:
+                raise ExportError(f"Cannot read back what was written: {exc.strerror or exc}") from exc
+            record = record.for_batch(source, proofs, identity).seal()
+            final = dataclasses.replace(data, record=record)
+            record_target = {exporters.JSON_KIND: json_path}
+            exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+    except ExportError as exc:
+        if isinstance(exc, OutputExistsError) or not _earlier_set_stands(json_path, source, before):
+            raise
+        raise EarlierOutputsKept(f"{exc}; its earlier results stand as they were") from exc
     return record, _remove(superseded)
+
+
+def _file_ids(paths: Iterable[Path]) -> _FileIds:
+    """Each path's (device, inode, mtime), None where there is no file: a file replaced shows."""
+    ids: _FileIds = {}
+    for path in paths:
+        try:
+            st = os.lstat(path)
+            ids[path] = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        except OSError:
+            ids[path] = None
+    return ids
+
+
+def _earlier_set_stands(json_path: Path, source: str, before: _FileIds) -> bool:
+    """Whether the photo's earlier outputs are whole after a failed replacement: its record of ours is
+    there, and no file of the set was replaced or removed (none landed)."""
+    record = ownership.load_record(json_path)
+    return record is not None and record.source == source and _file_ids(before) == before
 
 
 def _remove(paths: Iterable[Path]) -> tuple[Path, ...]:

@@ -28,6 +28,11 @@ class OutputsInTheWay(OutputExistsError):
     overwrite asked, or another model's) and are as they were, so what an earlier run listed still holds."""
 
 
+class EarlierOutputsKept(ExportError):
+    """A photo's new outputs could not be written (a full disk) and its earlier ones, a whole set of ours,
+    stand as they were: what an earlier run listed of it still holds."""
+
+
 class Cancelled(CorroscopeError):
     """The user stopped the analysis of a photo; nothing was produced for it."""
 

@@ -206,3 +206,21 @@ def test_a_results_table_of_an_earlier_version_is_resumed_with_the_new_column(
     rows = _rows(out)
     assert [r["file"] for r in rows] == ["pipe_00.png", "pipe_01.png"]
     assert [r["input_folder"] for r in rows] == [str(a.parent.absolute())] * 2  # the kept one: its record
+
+
+def test_a_failed_overwrite_keeps_the_earlier_rows_of_the_sets_that_stand(
+    tmp_path: Path, tiny_model: SegmentationModel, request
+) -> None:
+    """A full disk under --overwrite: the photos' earlier sets stand whole, and so do their rows; a photo
+    without an earlier set gets its failure row."""
+    photos, out = [_photo(tmp_path / "in", 0), _photo(tmp_path / "in", 1)], tmp_path / "out"
+    assert run_batch(tiny_model, photos, out).ok
+    before = _rows(out)
+    new = _photo(tmp_path / "in", 2)
+    request.getfixturevalue("disk_full_at_the_overlay")
+    summary = run_batch(tiny_model, [*photos, new], out, BatchOptions(overwrite=True))
+    assert len(summary.failures) == 3
+    assert "earlier results stand as they were" in summary.failures[0].reason
+    rows = _rows(out)
+    assert rows[:2] == before, "the rows still point at the earlier sets, which are whole"
+    assert [r["status"] for r in rows] == ["ok", "ok", "failed"] and rows[2]["json_file"] == ""

@@ -416,8 +416,8 @@ MUTATIONS += [
     (
         "batch: a photo's outputs land one by one (a full disk part-way leaves a mixed set)",
         "app/core/batch_photo.py",
-        "    with files.temp_tag(item.temp_tag), files.staged():\n",
-        "    with files.temp_tag(item.temp_tag):\n",
+        "        with files.temp_tag(item.temp_tag), files.staged():\n",
+        "        with files.temp_tag(item.temp_tag):\n",
         "tests/core/test_batch_replace.py",
     ),
 ]
