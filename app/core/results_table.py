@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core.analysis import PhotoFailure, relative_path
+from app.core.analysis import FAILED_STATUS, NOT_ANALYSED, PhotoFailure, relative_path
 from app.core.errors import ExportError
 from app.core.export import (
     _FORMULA_START,
@@ -28,7 +28,7 @@ from app.core.export import (
     write_csv,
 )
 from app.core.palette import DEFAULT_CLASSES
-from app.core.text import visible_controls
+from app.core.text import path_from_display, visible_controls
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,11 @@ def merge(
     """`rows` (this batch's, in input order) merged into the CSV at `path`: an earlier row of one of
     `inputs` is replaced in place (or dropped when this batch has no row for it), except for the photos in
     `keep` (refused because their files were in the way: those files, and so their earlier rows, still
-    hold); other rows are kept; rows of new photos follow. `json_names`: the records this batch writes
-    -> the photo of each; an earlier row naming one of them is that photo's, whatever its `file` cell
-    reads (the photo was named then through its folder, now as a file, or the other way); one naming
-    another record is another output set's (a same-named photo of another folder) and stays."""
+    hold); other rows are kept, except failure rows of photos gone from the scanned `input_folders`; rows
+    of new photos follow. `json_names`: the records this batch writes -> the photo of each; an earlier
+    row naming one is that photo's, whatever its `file` cell reads (named then through its folder, now as
+    a file, or the other way); one naming another record is another set's (a same-named photo of another
+    folder) and stays."""
     old = _read(path, columns, overwrite)
     if not old:
         return list(rows)
@@ -141,6 +142,7 @@ def merge(
     if json_names is not None and at is not None:  # a record -> its photo's cell, as `keys` gives it
         ours = {escape_cell(n): keys.get(_cell(p), _cell(p)) for n, p in json_names.items()}
     kept = set(_keys(keep, folders).values())
+    scanned = {_cell(Path(f).absolute()) for f in folders}
 
     def record_of(row: Sequence[str]) -> str:
         return row[at] if at is not None and len(row) > at else ""
@@ -161,6 +163,8 @@ def merge(
         # a record's row is its photo's, by the record; a failure row's, by its `file` cell
         key = ours.get(named) if named and ours is not None else _key_of(row[0] if row else "", keys)
         if key is None:
+            if not named and _gone(row, columns, scanned):  # its failure no longer applies
+                continue
             out.append(row)  # another photo's row: kept as it was
             continue
         if key in kept and f"file:{key}" not in used:
@@ -187,6 +191,17 @@ def _keys(inputs: Iterable[Path], input_folders: Sequence[Path] = ()) -> dict[st
         cell = escape_cell(display_path(rel[1])) if rel is not None else given
         keys[cell] = keys[given] = keys[_resolved(display_path(p))] = cell
     return keys
+
+
+def _gone(row: Sequence[str], columns: Sequence[str], scanned: set[str]) -> bool:
+    """Whether `row` is a failure row (failed, or not analysed) of a photo inside one of the input folders
+    this run scanned (`scanned`, as cells) that is no longer there: that folder's scan would have found it."""
+    if "input_folder" not in columns or len(row) != len(columns):
+        return False
+    folder, status = row[columns.index("input_folder")], row[columns.index("status")]
+    if folder not in scanned or status not in (FAILED_STATUS, NOT_ANALYSED) or not row[0]:
+        return False
+    return not os.path.lexists(path_from_display(f"{folder}/{row[0]}"))
 
 
 def _cell(path: Path) -> str:

@@ -4,12 +4,17 @@ file, is matched by its record; earlier rows are kept only while what they say s
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
+import os
 from pathlib import Path
+
+import pytest
 
 from app.core.export import CSV_NAME
 from app.core.files import write_png
 from app.core.model import SegmentationModel
-from app.core.pipeline import BatchOptions, run_batch
+from app.core.pipeline import BatchOptions, run_batch, select_inputs
 from app.core.synthetic import synthetic_pipe
 
 
@@ -38,3 +43,33 @@ def test_a_photo_named_as_a_file_after_its_folder_keeps_one_row(
     assert sorted(records) == ["pipe_00.json", "pipe_01.json", "pipe_02.json"], "one row per photo"
     assert run_batch(tiny_model, photos, out, folder).ok  # and back through the folder
     assert sorted(r["json_file"] for r in _rows(out)) == sorted(records)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a FIFO and a symbolic link")
+def test_failure_rows_of_photos_gone_from_the_folders_go_with_them(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    """A FIFO and a dangling link fail; deleted, a rerun of their folder drops their rows (its totals then
+    agree with the console); a failure row of another folder's photo stays."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    (photo,) = _photos(folder, 1)
+    (folder / "c").mkdir()
+    os.mkfifo(folder / "c" / "f.png")
+    (folder / "dangling.png").symlink_to(tmp_path / "nowhere.png")
+    elsewhere = tmp_path / "other" / "bad.png"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"not a photo")
+    run_batch(tiny_model, [elsewhere], out, BatchOptions(input_folders=(elsewhere.parent,)))
+    options = BatchOptions(input_folders=(folder,))
+    first = run_batch(tiny_model, list(select_inputs([folder], out, recursive=True).photos), out, options)
+    assert len(first.failures) == 2
+    elsewhere.unlink()
+    (folder / "c" / "f.png").unlink()
+    (folder / "dangling.png").unlink()
+    for overwrite in (False, True):
+        again = run_batch(tiny_model, [photo], out, dataclasses.replace(options, overwrite=overwrite))
+        assert again.ok
+        rows = [(r["file"], r["status"]) for r in _rows(out)]
+        assert rows == [("bad.png", "failed"), ("pipe_00.png", "ok")]
+        totals = json.loads((out / "results.json").read_text(encoding="utf-8"))["photos"]
+        assert (totals["rows"], totals["failed"]) == (2, 1), "outside this run's folder: kept"
