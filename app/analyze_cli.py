@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -124,8 +125,8 @@ def report_header(args: argparse.Namespace) -> ReportHeader | None:
 
 
 class _Console:
-    """What Ctrl+C means now: before the batch, stop at once; during it, stop after the photo, and a
-    second one stops at once."""
+    """What Ctrl+C (or SIGTERM, SIGHUP) means now: before the batch, stop at once; during it, stop after
+    the photo, and a second one stops at once."""
 
     # After a first Ctrl+C stopped the batch, a second one this soon still means "at once" (exit 130),
     # even when the photo then under way ended sooner: two presses give the same result every time.
@@ -137,14 +138,15 @@ class _Console:
         self.bar: ProgressBar | None = None
         self.first_at = 0.0
 
-    def first_interrupt(self) -> None:
+    def first_interrupt(self, signum: int = signal.SIGINT) -> None:
         if not self.batch_running:
             raise KeyboardInterrupt
         self.first_at = time.monotonic()
         self.stop.set()
         if self.bar is not None:
             self.bar.clear()
-        print("Stopping after this photo (Ctrl+C again to stop at once) ...", file=sys.stderr)
+        how = "Ctrl+C again" if signum == signal.SIGINT else f"{signal.Signals(signum).name} received; again"
+        print(f"Stopping after this photo ({how} to stop at once) ...", file=sys.stderr)
 
 
 def analyze(args: argparse.Namespace) -> int:

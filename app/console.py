@@ -112,10 +112,17 @@ def guarded_streams() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+# Asked to stop by a service manager or a container (SIGTERM: systemd, docker stop, CI time-outs) or a
+# closed terminal (SIGHUP): each counts as one Ctrl+C, so the batch stops at the photo and writes its
+# table. One the process ignores from the start (nohup) stays ignored.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 class Interrupts:
     """Counts SIGINTs exactly, also two that arrive while one C call runs (Python's handler then runs
-    once: the wake-up pipe gets a byte per signal). `first()` on the first; the second raises
-    `KeyboardInterrupt`; after `settle()` (the batch is over) further ones are only counted."""
+    once: the wake-up pipe gets a byte per signal); SIGTERM and SIGHUP count as one each. `first(signum)`
+    on the first; the second raises `KeyboardInterrupt`; after `settle()` (the batch is over) further ones
+    are only counted."""
 
     def __init__(self, first: Any) -> None:
         self._first = first
@@ -124,6 +131,7 @@ class Interrupts:
         self._read = self._write = -1
         self._previous: Any = None
         self._previous_fd = -1
+        self._others: dict[int, Any] = {}  # STOP_SIGNALS handled -> their handlers before
 
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is not threading.main_thread():
@@ -136,6 +144,10 @@ class Interrupts:
         except (OSError, ValueError, AttributeError):
             self._close_pipe()
         self._previous = signal.signal(signal.SIGINT, self._handle)
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self._others[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -144,6 +156,9 @@ class Interrupts:
         self._drain()
         # Once Ctrl+C was pressed the process is on its way out: one more must not become a traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else self._previous)
+        for sig, previous in self._others.items():
+            signal.signal(sig, signal.SIG_IGN if self.count else previous)
+        self._others = {}
         if self._write != -1:
             signal.set_wakeup_fd(self._previous_fd)
         self._close_pipe()
@@ -164,9 +179,10 @@ class Interrupts:
         got = 0
         if self._read == -1:
             return 0
+        ours = [int(sig).to_bytes(1, "little") for sig in (signal.SIGINT, *self._others)]
         with contextlib.suppress(OSError):
             while chunk := os.read(self._read, 512):
-                got += chunk.count(signal.SIGINT.to_bytes(1, "little"))
+                got += sum(chunk.count(b) for b in ours)
         return got
 
     def _handle(self, signum: int, frame: object) -> None:
@@ -176,7 +192,7 @@ class Interrupts:
             return
         if before == 0:
             try:
-                self._first()
+                self._first(signum)
             except KeyboardInterrupt:
                 self.settled = True
                 raise

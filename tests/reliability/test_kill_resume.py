@@ -3,6 +3,7 @@ times, at different points), run it again, and get the CSV of one uninterrupted 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -138,3 +139,24 @@ def test_ctrl_c_while_the_model_loads_or_the_folder_is_listed_is_not_a_traceback
                 pytest.fail(f"Ctrl+C during {name} escaped main: the user sees a traceback")
         assert rc == 130, name
         assert "Interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_sigterm_or_sighup_stops_after_the_photo_as_ctrl_c_does(
+    fast_dir: Path, model_path: Path, sig: int
+) -> None:
+    """`docker stop`, systemd, a CI time-out, a closed terminal: the batch stops at the photo, writes its
+    table and run record, releases the folder's lock and says so, as one Ctrl+C does."""
+    small_photos(fast_dir / "photos", 40)
+    out = fast_dir / "out"
+    rc, err = _run_and_signal(_analyze(fast_dir / "photos", out, model_path), 5, sig)
+    assert rc == 1, err
+    assert f"{signal.Signals(sig).name} received" in err and "Traceback" not in err
+    assert "Stopped before the end; run the same command again to resume." in err
+    listed = read_csv(out / "results.csv")
+    done = [r for r in listed if r["status"] == "ok"]
+    assert len(listed) == 40 and 5 <= len(done) < 40
+    assert len(_complete(out)) == 3 * len(done), "the CSV lists exactly the complete photos"
+    assert not (out / ".corroscope.lock").exists(), "the lock is released"
+    totals = json.loads((out / "results.json").read_text(encoding="utf-8"))["photos"]
+    assert (totals["ok"], totals["not_analysed"]) == (len(done), 40 - len(done))
