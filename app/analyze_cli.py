@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -178,6 +179,10 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     except (ValueError, CorroscopeError) as exc:  # a contradiction, or Dask asked for and not installed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    missing = [p for p in args.paths if not os.path.lexists(p)]  # a typo, before any slow work
+    if missing and len(missing) == len(args.paths):
+        print(f"error: not found: {_names(missing)}", file=sys.stderr)
+        return EXIT_USAGE
     if args.reviewed_masks is not None and not args.reviewed_masks.is_dir():
         print(f"error: --reviewed-masks {args.reviewed_masks} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -203,11 +208,19 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     print(provider_line(model, args.device), file=sys.stderr)
     print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
+    if missing:  # each fails in the table, with the reason
+        print(f"Not found: {_names(missing)}", file=sys.stderr)
     if (skipped := left_out_line(args.paths, recursive=args.recursive)) is not None:
         print(skipped, file=sys.stderr)
     if (not_photos := not_photos_line(inputs)) is not None:
         print(not_photos, file=sys.stderr)
     return _run(model, paths, out, options, state, interrupts, engine)
+
+
+def _names(paths: list[Path]) -> str:
+    """Paths named on the command line, for one line."""
+    more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+    return ", ".join(safe_path(p) for p in paths[:5]) + more
 
 
 def _pdf_ready() -> bool:

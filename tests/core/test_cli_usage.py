@@ -112,3 +112,28 @@ def test_checking_the_out_folder_leaves_none_behind(
     rc = cli.main(["analyze", str(empty), "--out", str(out), "--model", str(tiny_model_path)])
     assert rc == cli.EXIT_USAGE and "no photos found" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_photos_that_are_all_missing_are_bad_usage_before_the_model_loads(
+    tmp_path: Path, no_model_load: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo'd path: exit 2 naming it, no model loaded, no --out made."""
+    out = tmp_path / "o"
+    typo, other = tmp_path / "nonexist.png", tmp_path / "gone"
+    assert cli.main(["analyze", str(typo), str(other), "--out", str(out)]) == cli.EXIT_USAGE
+    assert f"error: not found: {typo}, {other}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_missing_photo_beside_others_is_named_and_fails_in_the_table(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.core.files import write_png
+    from app.core.synthetic import synthetic_pipe
+
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(seed=1, size=(24, 32))[0])
+    typo = tmp_path / "nonexist.png"
+    args = ["analyze", str(photo), str(typo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main(args) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert f"Not found: {typo}" in err and "1 photo failed" in err, err
