@@ -69,7 +69,9 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
     an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
-    an.add_argument("--recursive", action="store_true", help="look into sub-folders too")
+    an.add_argument(
+        "--recursive", action="store_true", help="look into sub-folders too, linked ones included"
+    )
     an.add_argument("--pdf", action="store_true", help="also write a PDF report per photo")
     an.add_argument(
         "--overlay-png",

@@ -38,7 +38,7 @@ def select_inputs(
     in any folder, even where their record was deleted."""
     paths = [Path(p) for p in paths]
     named = {p for p in paths if p.is_file()}
-    found = find_images(paths, recursive=recursive)
+    found = find_images(paths, recursive, () if out_dir is None else (Path(out_dir),))
     # named or found: a corrected mask is never a photo (a shell's `*.png` names them too), in any case
     corrections = [p for p in found if p.name.casefold().endswith(CORRECTION_SUFFIXES)]
     scanned = [p for p in found if p not in named and p not in corrections]

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from app.core.photos import IMAGE_EXTENSIONS
+from app.core.photos import IMAGE_EXTENSIONS, folder_entries
 from app.core.text import counted
 
 # Photo formats a folder scan meets but Corroscope does not read: counted and named, not skipped unseen.
@@ -30,7 +30,7 @@ def _counts(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> dict[st
         folder = Path(raw)
         if not folder.is_dir():
             continue
-        for p in folder.glob("**/*" if recursive else "*"):
+        for p in folder_entries(folder, recursive):
             suffix = p.suffix.lower()
             if suffix in IMAGE_EXTENSIONS and p.name.startswith("."):
                 key = HIDDEN

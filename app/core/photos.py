@@ -50,8 +50,11 @@ class _Header:
     orientation: int
 
 
-def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[Path]:
-    """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates.
+def find_images(
+    paths: Iterable[str | os.PathLike[str]], recursive: bool = False, skip: Iterable[Path] = ()
+) -> list[Path]:
+    """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates;
+    `recursive`, `skip`: see `folder_entries`.
 
     Inside a folder, every entry named like a photo that is not a folder is listed, including a dangling
     symbolic link, a FIFO or a device: reading it then fails with the reason, so none is skipped silently."""
@@ -60,11 +63,10 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            pattern = "**/*" if recursive else "*"
             found = sorted(
                 p
-                for p in path.glob(pattern)
-                if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and not p.is_dir()
+                for p in folder_entries(path, recursive, skip)
+                if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
             )
         else:
             found = [path]
@@ -74,6 +76,37 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
                 seen.add(key)
                 out.append(p)
     return out
+
+
+def folder_entries(folder: Path, recursive: bool = False, skip: Iterable[Path] = ()) -> Iterator[Path]:
+    """Every entry of `folder` that is not a folder (files, links, FIFOs, ...); with `recursive`, of its
+    subfolders too. Linked subfolders are followed (users link site folders in), each real folder read
+    once, so a link loop ends; never a link into one of `skip` (the output folder)."""
+    if not recursive:
+        yield from (p for p in folder.glob("*") if not p.is_dir())
+        return
+    seen: set[tuple[int, int]] = set()
+    skip_real = [os.path.realpath(s) for s in skip]
+    for where, folders, names in os.walk(folder, followlinks=True):
+        try:
+            st = os.stat(where)
+        except OSError:
+            folders[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # reached again through a link: read already
+            folders[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        folders[:] = [f for f in folders if not _into(os.path.join(where, f), skip_real)]
+        yield from (Path(where, n) for n in names)
+
+
+def _into(folder: str, skip_real: list[str]) -> bool:
+    """Whether `folder` is a link to one of `skip_real` or a folder inside one."""
+    if not skip_real or not os.path.islink(folder):
+        return False
+    real = os.path.realpath(folder)
+    return any(real == s or real.startswith(s.rstrip(os.sep) + os.sep) for s in skip_real)
 
 
 def _kind(mode: int) -> str:

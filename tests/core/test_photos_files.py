@@ -220,3 +220,20 @@ def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path: Path) -> N
     plain.write_bytes(b"x")  # what open() gives under this umask
     path = atomic_write_bytes(tmp_path / "atomic.bin", b"x")
     assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links to folders")
+def test_a_recursive_scan_follows_linked_folders_once_and_never_into_the_output(tmp_path: Path) -> None:
+    """Users link site folders into one: `--recursive` reads them; a link loop ends, and a link into the
+    output folder is not followed."""
+    site, out, top = tmp_path / "site1", tmp_path / "out", tmp_path / "rec2"
+    for folder in (site / "day2", out, top):
+        folder.mkdir(parents=True)
+    for photo in (site / "a.png", site / "day2" / "b.png", out / "x_overlay.png"):
+        photo.write_bytes(b"photo")
+    (top / "site1").symlink_to(site)
+    (site / "day2" / "loop").symlink_to(top)  # back up: a loop
+    (top / "results").symlink_to(out)
+    found = find_images([top], recursive=True, skip=[out])
+    assert found == [top / "site1" / "a.png", top / "site1" / "day2" / "b.png"]
+    assert find_images([top]) == [], "without --recursive, subfolders are not read, linked or not"
