@@ -332,7 +332,13 @@ def _report(summary: BatchSummary) -> int:
         print(f"error: the CSV could not be written: {error}", file=sys.stderr)
     elif error:  # its run record (results.json) could not be
         print(f"error: {error}", file=sys.stderr)
-    if summary.cancelled:
+    if summary.disk_full:
+        print(
+            f"error: the disk of --out is full: stopped after {counted(len(summary.outcomes), 'photo')}; "
+            "free space and run the same command again to resume",
+            file=sys.stderr,
+        )
+    elif summary.cancelled:
         print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
     if summary.failures:
         n = len(summary.failures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import logging
 import os
@@ -80,11 +81,24 @@ def process_photo(
             failure=failure,
             photo_changed=item.photo_changed,
             outputs_kept=kept,
+            disk_full=_no_space(exc),
         )
     done = PhotoOutcome(
         item.index, item.path, DONE, record=record, photo_changed=item.photo_changed, removed=removed
     )
     return dataclasses.replace(done, result=result, photo=rgb) if keep_result else done
+
+
+def _no_space(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it came from, is a full disk (ENOSPC)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _analyse_and_write(

@@ -15,7 +15,7 @@ from typing import Protocol
 from app.core.batch_photo import process_photo
 from app.core.batch_plan import plan_batch, prepare_out_dir
 from app.core.batch_reduce import reduce_batch
-from app.core.batch_types import BatchOptions, BatchSummary, PhotoOutcome, PlannedPhoto
+from app.core.batch_types import DISK_FULL_STOP, BatchOptions, BatchSummary, PhotoOutcome, PlannedPhoto
 from app.core.errors import Cancelled
 from app.core.inference import Progress
 from app.core.model import SegmentationModel
@@ -82,11 +82,12 @@ def iter_batch(
     plan = plan_batch(paths, out, options, model)
     total = len(plan.photos)
     stop = cancelled or (lambda: False)
-    asked_to_stop = False
+    asked_to_stop = disk_full = False
+    full_in_a_row = 0
 
     def should_stop() -> bool:
         nonlocal asked_to_stop
-        asked_to_stop = asked_to_stop or stop()
+        asked_to_stop = asked_to_stop or disk_full or stop()
         return asked_to_stop
 
     def on_start(item: PlannedPhoto) -> None:
@@ -101,6 +102,8 @@ def iter_batch(
             # Without `keep_records` the summary holds states and reasons only (memory stays flat over
             # thousands of photos); the CSV then reads each record back from its JSON.
             outcomes.append(outcome if keep_records else dataclasses.replace(outcome, record=None))
+            full_in_a_row = full_in_a_row + 1 if outcome.disk_full else 0
+            disk_full = disk_full or full_in_a_row >= DISK_FULL_STOP  # no photo starts after this one
             yield outcome
     except Cancelled:  # stopped within a photo: nothing of it was written
         interrupted = True
@@ -111,4 +114,5 @@ def iter_batch(
     csv_path, csv_error = reduce_batch(plan, outcomes, options)
     was_cancelled = interrupted or (asked_to_stop and len(outcomes) < total)
     seconds = time.perf_counter() - start
-    return BatchSummary(total, tuple(outcomes), was_cancelled, csv_path, seconds, csv_error)
+    stopped_full = disk_full and len(outcomes) < total
+    return BatchSummary(total, tuple(outcomes), was_cancelled, csv_path, seconds, csv_error, stopped_full)

@@ -22,6 +22,9 @@ from app.core.report_header import ReportHeader
 from app.core.saved_corrections import CorrectionSearch
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+# Photos in a row that fail for want of space before a batch stops: the rest would fail alike, each after
+# its (slow) analysis. More than one, since a single large photo may not fit where smaller ones still do.
+DISK_FULL_STOP = 3
 DEFAULT_EXPORTS = ("mask", "overlay", "json")
 
 
@@ -160,6 +163,7 @@ class PhotoOutcome:
     # FAILED before writing: its files in the folder were in the way, kept as they were
     outputs_kept: bool = False
     removed: tuple[Path, ...] = ()  # DONE: earlier outputs of ours not written again, removed
+    disk_full: bool = False  # FAILED: writing found no space left on the device
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class BatchSummary:
     csv_path: Path | None
     seconds: float
     csv_error: str | None = None
+    disk_full: bool = False  # stopped early: photo after photo failed for want of space (`DISK_FULL_STOP`)
 
     def _paths(self, state: str) -> tuple[Path, ...]:
         return tuple(o.path for o in self.outcomes if o.state == state)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".corroscope.lock"
 _HEADER = "corroscope_lock"
 _HELD: dict[str, OutputLock] = {}  # folder -> the lock this process holds there (its journal is open)
+_WARNED: set[str] = set()  # folders whose lock file could not be written, said once
 _NO_FLOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
 
 
@@ -151,7 +152,11 @@ def _append(fd: int, line: bytes, folder: Path) -> None:
         os.lseek(fd, 0, os.SEEK_END)
         os.write(fd, line)
     except OSError as exc:
-        log.warning("cannot write the lock file in %s: %s", folder, exc.strerror or exc)
+        # once a folder: on a full disk every photo fails here, and its own failure says why
+        key = os.path.realpath(folder)
+        level = logging.INFO if key in _WARNED else logging.WARNING
+        _WARNED.add(key)
+        log.log(level, "cannot write the lock file in %s: %s", folder, exc.strerror or exc)
 
 
 def read_pending(folder: Path) -> tuple[Pending, ...]:

@@ -224,3 +224,40 @@ def test_a_failed_overwrite_keeps_the_earlier_rows_of_the_sets_that_stand(
     rows = _rows(out)
     assert rows[:2] == before, "the rows still point at the earlier sets, which are whole"
     assert [r["status"] for r in rows] == ["ok", "ok", "failed"] and rows[2]["json_file"] == ""
+
+
+def test_a_full_disk_stops_the_batch_after_a_few_photos(
+    tmp_path: Path, tiny_model: SegmentationModel, request, caplog
+) -> None:
+    """Every photo after the disk filled would be analysed only to fail writing: a few in a row stop the
+    batch, the rest listed as not analysed; the lock file's own failure is warned of once."""
+    from app.core import outlock
+    from app.core.batch_types import DISK_FULL_STOP
+
+    photos, out = [_photo(tmp_path / "in", i) for i in range(DISK_FULL_STOP + 4)], tmp_path / "out"
+    request.getfixturevalue("disk_full_at_the_overlay")
+    caplog.set_level("INFO", logger="app.core.outlock")
+    summary = run_batch(tiny_model, photos, out)
+    assert summary.disk_full and summary.cancelled and not summary.ok
+    assert len(summary.failures) == DISK_FULL_STOP == len(summary.outcomes)
+    statuses = [r["status"] for r in _rows(out)]
+    assert statuses == ["failed"] * DISK_FULL_STOP + ["not analysed"] * 4
+    for _ in range(3):
+        outlock._append(-1, b"x", out)  # a lock file that cannot be written (EBADF here, ENOSPC there)
+    levels = [r.levelname for r in caplog.records if "lock file" in r.getMessage()]
+    assert levels == ["WARNING", "INFO", "INFO"]
+
+
+def test_the_command_says_the_disk_is_full_and_how_to_resume(
+    tmp_path: Path, tiny_model_path: Path, request, capsys
+) -> None:
+    from app import cli
+
+    for i in range(8):
+        _photo(tmp_path / "in", i)
+    request.getfixturevalue("disk_full_at_the_overlay")
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--overlay-png"]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "error: the disk of --out is full: stopped after " in err
+    assert "free space and run the same command again to resume" in err and "Stopped before" not in err
