@@ -13,6 +13,7 @@ import functools
 import logging
 import math
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,15 +21,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.core import exporters
+from app.core import cluster_task, exporters
 from app.core.analysis import PhotoFailure
 from app.core.batch_photo import process_photo
-from app.core.batch_plan import replan
 from app.core.batch_stream import PhotoMapper, serial_map
-from app.core.batch_types import DONE, FAILED, SKIPPED, BatchOptions, PhotoOutcome, PlannedPhoto
+from app.core.batch_types import FAILED, BatchOptions, PhotoOutcome, PlannedPhoto
 from app.core.budget import stop_all_calls
+from app.core.cluster_task import cluster_photo
 from app.core.errors import CorroscopeError
-from app.core.model import SegmentationModel
 from app.core.photos import header_pixels
 from app.core.text import safe_text
 
@@ -217,46 +217,99 @@ class DaskEngine:
             host="127.0.0.1",  # loopback only: nothing on the network can join or submit
             dashboard_address="127.0.0.1:0",  # its HTTP server (and a dashboard, with bokeh) on a free port
             silence_logs=logging.WARNING,
+            preload=[cluster_task.PRELOAD],  # workers ignore the terminal's Ctrl+C: this process stops them
         )
         return distributed.Client(cluster), cluster
 
+    def _window(self, client: Any) -> int:
+        """Photos sent ahead: two per worker thread keep every worker busy, and a stop has few to call
+        back. A remote cluster's threads are asked again each time (workers may join as the batch runs)."""
+        threads = self.workers if self.address is None else sum(client.nthreads().values())
+        return max(2, 2 * (threads or 1))
+
     def _run(self, client, items, options, keep_results, started, cancelled) -> Iterator[PhotoOutcome]:
         run = f"corroscope-{uuid.uuid4().hex[:8]}"
-        formats = exporters.resolve(options.exports)  # registered here (the PDF report): sent along
-        futures: dict[int, Any] = {}
-        for item in items:
-            if item.done_record is None:  # complete photos are skipped here, not shipped
-                futures[item.index] = client.submit(
-                    cluster_photo,
-                    item,
-                    options,
-                    keep_results,
-                    self.threads,
-                    formats,
-                    key=f"{run}-{item.index}",
-                    retries=self.retries,
-                    pure=False,
-                )
+        stop = import_distributed().Event(f"{run}-stop", client=client)  # set: photos not begun never begin
+        send = functools.partial(
+            client.submit,
+            cluster_photo,
+            options=options,
+            keep_result=keep_results,
+            threads=self.threads,
+            formats=exporters.resolve(options.exports),  # registered here (the PDF report): sent along
+            stop_event=stop.name,
+            retries=self.retries,
+            pure=False,
+        )
+        pending: collections.deque[tuple[PlannedPhoto, Any]] = collections.deque()
+        todo, stopping = iter(items), False
         try:
-            for item in items:
-                if cancelled():
-                    client.cancel(list(futures.values()))
+            while True:
+                stopping = stopping or _stop(cancelled, stop)
+                room = 0 if stopping else self._window(client) - sum(f is not None for _, f in pending)
+                while room > 0:
+                    if (item := next(todo, None)) is None:
+                        break
+                    fut = None if item.done_record is not None else send(item, key=f"{run}-{item.index}")
+                    pending.append((item, fut))  # a complete photo is skipped here, not shipped
+                    room -= fut is not None
+                if not pending:
                     return
-                started(item)
-                fut = futures.pop(item.index, None)
+                item, fut = pending[0]
                 if fut is None:
-                    yield process_photo(item, options)  # SKIPPED, from its record
+                    pending.popleft()
+                    if not stopping:
+                        started(item)
+                        yield process_photo(item, options)  # SKIPPED, from its record
                     continue
-                try:
-                    outcome = fut.result()
-                except Exception as exc:  # the task failed `retries + 1` times, or its workers kept dying
-                    reason = f"the cluster could not run this photo: {type(exc).__name__}: {exc}"
-                    failure = PhotoFailure(item.path, reason)
-                    outcome = PhotoOutcome(item.index, item.path, FAILED, failure=failure)
-                yield outcome
+                if not stopping:
+                    started(item)
+                stopping = stopping or _wait(fut, cancelled, stop)  # once stopping, result() waits
+                pending.popleft()
+                if (outcome := _outcome(item, fut)) is not None:  # None: stopped before it began
+                    if stopping:
+                        started(item)
+                    yield outcome
         finally:
-            if futures:
-                client.cancel(list(futures.values()))
+            if pending:  # Ctrl+C twice, or the consumer went away: nothing more is waited for
+                client.cancel([f for _, f in pending if f is not None])
+            _forget(stop)
+
+
+def _stop(cancelled: Cancelled, stop: Any) -> bool:
+    """Whether the batch is to stop; the first time, the workers are told (`stop`) to begin no photo."""
+    if not cancelled():
+        return False
+    stop.set()
+    return True
+
+
+def _wait(fut: Any, cancelled: Cancelled, stop: Any) -> bool:
+    """Wait for `fut`, telling the workers at once when the batch is stopped meanwhile (so the photos
+    queued behind this one do not begin); whether it was."""
+    stopping = False
+    while not fut.done():
+        stopping = stopping or _stop(cancelled, stop)
+        time.sleep(0.02)  # polled: a stop must reach the workers while a photo runs, not after it
+    return stopping
+
+
+def _outcome(item: PlannedPhoto, fut: Any) -> PhotoOutcome | None:
+    """The outcome of `item`'s finished task; a failed one when it raised `retries + 1` times, or its
+    workers kept dying."""
+    try:
+        return fut.result()
+    except Exception as exc:
+        reason = f"the cluster could not run this photo: {type(exc).__name__}: {exc}"
+        return PhotoOutcome(item.index, item.path, FAILED, failure=PhotoFailure(item.path, reason))
+
+
+def _forget(stop: Any) -> None:
+    """The stop event off the scheduler (a remote one outlives the batch); a lost connection is no error."""
+    try:
+        stop.clear()
+    except Exception as exc:  # the cluster is going down with this batch
+        log.debug("stop event not cleared: %s", exc)
 
 
 def import_distributed() -> Any:
@@ -274,42 +327,6 @@ def _local_threads(workers: int | None) -> int | None:
     if workers is None:
         return None
     return max(1, (os.cpu_count() or 1) // workers)
-
-
-def _worker_share() -> int | None:
-    """ORT threads for a remote worker: its machine's cores shared among the photos it runs at once."""
-    try:
-        from distributed import get_worker
-
-        nthreads = get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):  # not on a Dask worker (a test calls it directly)
-        return None
-    return max(1, (os.cpu_count() or 1) // max(1, nthreads))
-
-
-@functools.lru_cache(maxsize=2)
-def _worker_model(path: Path, device: str, threads: int | None) -> SegmentationModel:
-    return SegmentationModel.load(path, device, threads=threads)
-
-
-def cluster_photo(
-    item: PlannedPhoto,
-    options: BatchOptions,
-    keep_result: bool = False,
-    threads: int | None = None,
-    formats: tuple[exporters.Exporter, ...] = (),
-) -> PhotoOutcome:
-    """One photo on a cluster worker: the model loaded once per worker process, and the photo planned
-    again against the folder as it is now, since an attempt that died may have left files behind.
-    `formats`: the batch's exporters, registered here when this process lacks them."""
-    assert options.model_path is not None
-    exporters.adopt(formats)
-    model = _worker_model(Path(options.model_path), options.device, threads or _worker_share())
-    again = replan(item, options, model)
-    outcome = process_photo(again, options, model, keep_result=keep_result)
-    if outcome.state == SKIPPED and item.done_record is None:  # an attempt of this run finished it
-        return replace(outcome, state=DONE)
-    return outcome
 
 
 def make_engine(name: str = "serial", **kwargs: Any) -> Engine:

@@ -238,11 +238,14 @@ def test_a_cancelled_cluster_batch_lists_what_finished_and_resumes(
         cancelled=lambda: len(seen) >= 2,
         engine=DaskEngine(workers=1),
     )
-    assert first.cancelled and len(first.done) == 2
-    assert [o.index for o in first.outcomes] == [0, 1]
+    # the photos begun by the stop finish and count (one worker: the one running, and the one after
+    # it, when the worker took it before the stop reached the cluster); the rest never begin
+    assert first.cancelled and 2 <= len(first.done) <= 4
+    assert [o.index for o in first.outcomes] == list(range(len(first.done)))
     listed = _csv(first.csv_path)
     rows = [r for r in listed if r["status"] == "ok"]
-    assert len(rows) >= 2 and [r for r in _csv(whole.csv_path) if r in rows] == rows  # finished, in order
+    assert len(rows) == len(first.done), "the CSV lists as finished exactly the photos the batch counted"
+    assert [r for r in _csv(whole.csv_path) if r in rows] == rows  # finished, in order
     assert {r["status"] for r in listed if r not in rows} <= {"not analysed"} and len(listed) == len(photos)
     second = run_batch(tiny_model, photos, tmp_path / "out", options, engine=DaskEngine(workers=1))
     assert second.ok and set(first.done) <= set(second.skipped)
