@@ -17,7 +17,7 @@ from app import console
 from app.analyze_args import CLI_EXPORTS
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
 from app.core.batch_inputs import not_photos_line
-from app.core.engines import Engine, import_distributed, make_engine
+from app.core.engines import Engine, check_scheduler_address, import_distributed, make_engine
 from app.core.errors import CorroscopeError, ExportError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
@@ -253,6 +253,11 @@ def choose_engine(args: argparse.Namespace) -> Engine:
             raise ValueError(f"--workers and --scheduler run on Dask; they do not go with --engine {name}")
         if workers is not None and workers < 1:
             raise ValueError(f"--workers must be at least 1, got {workers}")
+        if scheduler is not None:
+            try:
+                check_scheduler_address(scheduler)
+            except ValueError as exc:
+                raise ValueError(f"--scheduler {exc}") from None
         import_distributed()
         return make_engine("dask", workers=workers, address=scheduler)
     if name == "dask":

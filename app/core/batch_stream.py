@@ -16,7 +16,7 @@ from app.core.batch_photo import process_photo
 from app.core.batch_plan import plan_batch, prepare_out_dir
 from app.core.batch_reduce import reduce_batch
 from app.core.batch_types import DISK_FULL_STOP, BatchOptions, BatchSummary, PhotoOutcome, PlannedPhoto
-from app.core.errors import Cancelled
+from app.core.errors import Cancelled, EngineUnavailable
 from app.core.inference import Progress
 from app.core.model import SegmentationModel
 
@@ -109,6 +109,10 @@ def iter_batch(
         interrupted = True
     except GeneratorExit:  # the consumer stopped early (the window's worker was cancelled)
         reduce_batch(plan, outcomes, options)
+        raise
+    except EngineUnavailable:  # nothing ran: the folder is as it was, and free for the next run
+        if plan.lock is not None:
+            plan.lock.release()
         raise
     # Any other exception (Ctrl+C, a crash) leaves the folder as a killed run does, for a rerun to resume.
     csv_path, csv_error = reduce_batch(plan, outcomes, options)

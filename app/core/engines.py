@@ -13,7 +13,9 @@ import functools
 import logging
 import math
 import os
+import re
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +30,7 @@ from app.core.batch_stream import PhotoMapper, serial_map
 from app.core.batch_types import FAILED, BatchOptions, PhotoOutcome, PlannedPhoto
 from app.core.budget import stop_all_calls
 from app.core.cluster_task import cluster_photo
-from app.core.errors import CorroscopeError
+from app.core.errors import CorroscopeError, EngineUnavailable
 from app.core.photos import header_pixels
 from app.core.text import safe_text
 
@@ -40,6 +42,8 @@ ENGINES = ("serial", "pipelined", "dask")
 PHOTO_BYTES_PER_PIXEL = 14
 DEFAULT_BATCH_MEMORY_MB = 1536.0  # photos in flight together: two of 50 MP, four of 12 MP
 BATCH_MEMORY_ENV = "CORROSCOPE_BATCH_MEMORY_MB"
+SCHEDULER_SCHEMES = ("tcp", "tls")  # what a Dask client connects to (tls: with Dask's security settings)
+_HOST = re.compile(r"[A-Za-z0-9._:-]+")  # a name, an IPv4 address, an IPv6 one (its brackets removed)
 CLUSTER_INSTALL_HINT = "pip install 'corroscope[cluster]' (from a checkout: pip install '.[cluster]')"
 
 Started = Callable[[PlannedPhoto], None]
@@ -168,6 +172,7 @@ class DaskEngine:
     and `retries` for a task that raised)."""
 
     name = "dask"
+    connect_timeout = "20s"  # to a scheduler that does not answer (Dask retries until then)
 
     def __init__(
         self,
@@ -180,6 +185,8 @@ class DaskEngine:
             raise ValueError("give either a number of local workers or a scheduler address")
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if address is not None:
+            check_scheduler_address(address)
         self.workers, self.address, self.retries = workers, address, retries
         # ONNX Runtime threads per worker: the cores shared out on a local cluster; a remote worker's own.
         self.threads = threads if threads is not None else _local_threads(workers)
@@ -206,9 +213,10 @@ class DaskEngine:
         distributed = import_distributed()
         if self.address is not None:
             try:
-                return distributed.Client(self.address, timeout="20s"), None
-            except (OSError, TimeoutError) as exc:
-                raise CorroscopeError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from exc
+                return distributed.Client(self.address, timeout=self.connect_timeout), None
+            except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address Dask refuses
+                why = f"cannot reach the Dask scheduler at {safe_text(self.address)}: {exc}"
+                raise EngineUnavailable(why) from exc
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines would bury the progress
         cluster = distributed.LocalCluster(
             n_workers=self.workers,
@@ -310,6 +318,31 @@ def _forget(stop: Any) -> None:
         stop.clear()
     except Exception as exc:  # the cluster is going down with this batch
         log.debug("stop event not cleared: %s", exc)
+
+
+def check_scheduler_address(address: str) -> None:
+    """`ValueError` naming `address` unless it is `tcp://HOST:PORT` (or `tls://`), port 1-65535: Dask
+    itself would fail late on it (after the model loads), with a traceback or a 20 s wait."""
+    try:
+        parts = urllib.parse.urlsplit(address)
+        port = parts.port  # ValueError when not a number or past 65535
+        host = parts.hostname or ""
+    except ValueError:
+        parts, port, host = None, None, ""
+    if (
+        parts is None
+        or address.partition("://")[0] not in SCHEDULER_SCHEMES  # as typed: Dask knows "tcp", not "TCP"
+        or port is None
+        or not 1 <= port <= 65535
+        or not _HOST.fullmatch(host)
+        or (":" in host and "[" not in parts.netloc)  # tcp://a:b:1 is no host; IPv6 goes in brackets
+        or parts.username is not None
+        or any((parts.path, parts.query, parts.fragment, address.endswith(("?", "#"))))
+    ):
+        raise ValueError(
+            f"{safe_text(address)} is not a Dask scheduler address: "
+            "give tcp://HOST:PORT (HOST a name or IP address, PORT 1-65535; IPv6 as tcp://[::1]:8786)"
+        )
 
 
 def import_distributed() -> Any:

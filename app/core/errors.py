@@ -37,6 +37,10 @@ class Cancelled(CorroscopeError):
     """The user stopped the analysis of a photo; nothing was produced for it."""
 
 
+class EngineUnavailable(CorroscopeError):
+    """A batch engine that could not start (a Dask scheduler out of reach): no photo was sent or run."""
+
+
 class ProjectError(CorroscopeError):
     """An inspection project that cannot be created, opened or written (the message says why)."""
 

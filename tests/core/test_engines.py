@@ -7,13 +7,14 @@ import csv
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from app import cli
+from app import analyze_cli, cli
 from app.core import exporters, outlock
 from app.core.engines import DaskEngine, PipelinedEngine, SerialEngine, cluster_photo
 from app.core.export import CSV_NAME
@@ -266,3 +267,40 @@ def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
     assert rc == cli.EXIT_OK, capsys.readouterr().err
     assert f"on the Dask cluster at {cluster.scheduler_address}" in capsys.readouterr().err
     assert [r["file"] for r in _csv(tmp_path / "o" / CSV_NAME)] == [str(p) for p in photos]  # absolute
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["notaurl", "http://127.0.0.1:8786", "tcp://[::1", "tcp://127.0.0.1:8786/../x", "tcp://127.0.0.1:99999"],
+)
+def test_a_malformed_scheduler_address_is_a_usage_error_before_anything_loads(
+    tmp_path: Path, address: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    _photos(tmp_path / "in", 1)
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("the model was loaded for a batch that cannot run")
+
+    monkeypatch.setattr(analyze_cli, "load_model", no_model)
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--scheduler", address]
+    assert cli.main(args) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"--scheduler {address} is not a Dask scheduler address" in err and "tcp://HOST:PORT" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unreachable_scheduler_is_an_error_and_frees_the_folder(
+    tmp_path: Path, tiny_model_path: Path, distributed, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    _photos(tmp_path / "in", 1)
+    monkeypatch.setattr(DaskEngine, "connect_timeout", "1s")
+    with socket.socket() as sock:  # a port just freed: nothing answers there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--scheduler", f"tcp://127.0.0.1:{port}"]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o" / outlock.LOCK_NAME).exists(), "the output folder was left locked"
