@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import signal
 from dataclasses import replace
@@ -21,9 +22,34 @@ PRELOAD = __name__  # what `LocalCluster(preload=...)` imports in each worker pr
 
 def dask_setup(worker: object = None) -> None:
     """A local worker ignores SIGINT: it shares the terminal's process group, so a Ctrl+C meant for
-    `corroscope analyze` (which stops the batch itself) would otherwise kill it mid-photo."""
+    `corroscope analyze` (which stops the batch itself) would otherwise kill it mid-photo. And it keeps
+    quiet while it closes."""
     with contextlib.suppress(ValueError):  # not the main thread (Dask runs preloads there)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet_while_closing(worker)
+
+
+class _QuietWhileClosing(logging.Filter):
+    """Passes Dask's records below ERROR only while `worker` is not closing."""
+
+    def __init__(self, worker: object) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(getattr(self.worker, "status", None), "name", "")
+        return record.levelno >= logging.ERROR or status not in CLOSING
+
+
+CLOSING = ("closing", "closing_gracefully", "closed", "failed")  # `distributed.core.Status` names
+
+
+def quiet_while_closing(worker: object, logger: str = "distributed") -> None:
+    """Drop Dask's warnings on the console once `worker` is closing: a photo cut off by a second Ctrl+C
+    comes back as "Async instruction ... ended with CancelledError", which means nothing to a user.
+    On the handlers, since a logger's own filter misses the records of its children."""
+    for handler in logging.getLogger(logger).handlers:
+        handler.addFilter(_QuietWhileClosing(worker))
 
 
 def stop_requested(stop_event: str | None) -> bool:

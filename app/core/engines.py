@@ -9,6 +9,7 @@ running finish, whole). Outputs, resume and no-overwrite are `process_photo`'s, 
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import logging
 import math
@@ -205,9 +206,10 @@ class DaskEngine:
         try:
             yield from self._run(client, items, options, keep_results, started, cancelled)
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            with _quiet_dask():
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
     def _connect(self) -> tuple[Any, Any]:
         distributed = import_distributed()
@@ -282,6 +284,19 @@ class DaskEngine:
             if pending:  # Ctrl+C twice, or the consumer went away: nothing more is waited for
                 client.cancel([f for _, f in pending if f is not None])
             _forget(stop)
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's records below ERROR dropped in this process (scheduler, nannies, client) while the cluster
+    closes: after a Ctrl+C they tell of cut-off photos in Dask's terms. The project's own still show."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _stop(cancelled: Cancelled, stop: Any) -> bool:

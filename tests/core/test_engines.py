@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from app import analyze_cli, cli
-from app.core import exporters, outlock
+from app.core import cluster_task, exporters, outlock
 from app.core.engines import DaskEngine, PipelinedEngine, SerialEngine, cluster_photo
 from app.core.export import CSV_NAME
 from app.core.files import write_png
@@ -304,3 +306,30 @@ def test_an_unreachable_scheduler_is_an_error_and_frees_the_folder(
     assert f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o" / outlock.LOCK_NAME).exists(), "the output folder was left locked"
+
+
+@pytest.mark.slow
+def test_a_local_worker_closed_mid_photo_keeps_quiet(distributed, capfd) -> None:
+    """A second Ctrl+C closes the cluster under a running photo: Dask's worker would say "Async
+    instruction ... ended with CancelledError" on the console. Its errors still show."""
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.WARNING,
+            preload=[cluster_task.PRELOAD],
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        running = client.submit(time.sleep, 5, pure=False)
+        while not any(client.processing().values()):
+            time.sleep(0.05)
+        time.sleep(0.5)  # the worker thread is in the task
+        client.run(logging.getLogger("distributed.worker").error, "an error of Dask's")
+        assert not running.done()
+    err = capfd.readouterr().err
+    assert "CancelledError" not in err
+    assert "an error of Dask's" in err
