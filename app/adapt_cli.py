@@ -13,7 +13,7 @@ from app.core.adapt_checks import check_output, masks_phrase, signed_masks
 from app.core.batch_inputs import photos_in
 from app.core.errors import Cancelled, CorroscopeError, ModelContractError
 from app.core.model import SegmentationModel, default_model_path
-from app.core.text import counted, safe_path
+from app.core.text import counted, safe_message, safe_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
     try:  # before the slow work: a missing folder or a file in the way is the user's to change
         check_output(Path(base), args.out, args.overwrite, how="pass --overwrite to replace it")
     except AdaptRefused as exc:
-        print(f"error: --out: {exc}", file=sys.stderr)
+        print(f"error: --out: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:  # a model that cannot be used is refused before any photo or mask is read
         loaded = SegmentationModel.load(base, device="cpu")
     except ModelContractError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     photos = photos_in(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
@@ -92,13 +92,13 @@ def run(args: argparse.Namespace) -> int:
             base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress, loaded=loaded
         )
     except AdaptRefused as exc:
-        print(f"Adaptation refused: {exc}", file=sys.stderr)
+        print(f"Adaptation refused: {safe_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except (Cancelled, KeyboardInterrupt):
         print("Interrupted; nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except CorroscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     b, a = result.base, result.adapted
     print(f"Base model:    {safe_path(base)}")

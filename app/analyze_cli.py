@@ -35,7 +35,7 @@ from app.core.pipeline import (
 )
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
-from app.core.text import REASON_LIMIT, counted, safe_path, safe_text
+from app.core.text import REASON_LIMIT, counted, safe_message, safe_path, safe_text
 
 
 class ProgressBar:
@@ -177,7 +177,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
         batch_options(args, Path("."))  # bad values are refused before the (slow) model load
         engine = choose_engine(args)
     except (ValueError, CorroscopeError) as exc:  # a contradiction, or Dask asked for and not installed
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     missing = [p for p in args.paths if not os.path.lexists(p)]  # a typo, before any slow work
     if missing and len(missing) == len(args.paths):
@@ -189,7 +189,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     try:
         check_out_dir(args.out)  # a file in the way is the user's to change, not a failed photo
     except ExportError as exc:
-        print(f"error: --out: {exc}", file=sys.stderr)
+        print(f"error: --out: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     model = load_model(args.model, args.device, "analyze", threads=engine.model_threads)
     if model is None:

@@ -38,7 +38,7 @@ from app.core.model import DEVICES
 from app.core.paths import samples_dir
 from app.core.photos import find_images, read_image
 from app.core.stats import area_stats
-from app.core.text import safe_path, safe_text
+from app.core.text import safe_message, safe_path, safe_text
 
 SUBCOMMANDS = ("gui", "analyze", "selftest", "project", "adapt")
 
@@ -192,7 +192,7 @@ def selftest(args: argparse.Namespace) -> int:
         first = segment(model, rgb, options)
         second = segment(model, rgb, options)
     except CorroscopeError as exc:
-        print(f"SELFTEST FAILED: {exc}", file=sys.stderr)
+        print(f"SELFTEST FAILED: {safe_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     problems = []
     if first.labels.shape != rgb.shape[:2] or int(first.labels.max()) >= model.num_classes:
