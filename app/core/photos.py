@@ -208,8 +208,12 @@ def _open_pil(data: bytes, path: Path) -> Image.Image | None:
     with pillow_notes(path):
         try:
             return Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
-            raise ImageReadError(f"{path}: image is too large to open safely ({exc})") from exc
+        except Image.DecompressionBombError as exc:  # over Pillow's own limit, far over ours
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f" ({int(found.group(1)) / 1e6:.0f} MP)" if found else ""
+            raise ImageReadError(
+                f"{path}: image is too large{size}, over the limit of {DEFAULT_MAX_PIXELS / 1e6:.0f} MP"
+            ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             return None
 
