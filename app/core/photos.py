@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Decoded pixels allowed in one photo (a 50 MP camera photo is well inside); beyond it, refuse.
+# OpenCV's own warnings ("[ WARN:0] ... PNG input buffer is incomplete") would reach stderr beside the
+# tool's message for the same photo ("corrupt or truncated image"): only its errors are let through.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 DEFAULT_MAX_PIXELS = 150_000_000
 # Bytes read from one photo file: the largest uncompressed file the pixel budget allows (150 MP, RGB,
 # 16 bits a channel: 900 MB) fits; a file padded to gigabytes, or one that grows without end, does not.

@@ -237,3 +237,21 @@ def test_a_recursive_scan_follows_linked_folders_once_and_never_into_the_output(
     found = find_images([top], recursive=True, skip=[out])
     assert found == [top / "site1" / "a.png", top / "site1" / "day2" / "b.png"]
     assert find_images([top]) == [], "without --recursive, subfolders are not read, linked or not"
+
+
+def test_a_truncated_png_is_refused_in_the_tools_words_only(tmp_path: Path) -> None:
+    """OpenCV's own "[ WARN:0] ... PNG input buffer is incomplete" line never reaches stderr beside the
+    tool's message (a child process: OpenCV writes to the C stream, and its log level is per process)."""
+    import subprocess
+    import sys
+
+    _ok, buf = cv2.imencode(".png", np.full((200, 200, 3), 50, np.uint8))
+    photo = tmp_path / "cut.png"
+    photo.write_bytes(bytes(buf)[: len(buf) // 2])
+    code = (
+        "import sys\nfrom app.core.photos import read_image\n"
+        "try:\n    read_image(sys.argv[1])\nexcept Exception as e:\n    print(e)"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(photo)], capture_output=True, text=True, timeout=60)
+    assert "corrupt or truncated image" in run.stdout
+    assert "WARN" not in run.stderr and "grfmt_png" not in run.stderr, run.stderr
