@@ -27,7 +27,11 @@ from app.core.text import display_path, visible_controls
 
 RESULT_SCHEMA = RECORD_SCHEMA  # the per-photo record's schema (`app.core.record`)
 CSV_NAME = "results.csv"
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f\udc80-\udcff]')  # with bytes that are not UTF-8
+# with bytes that are not UTF-8, C1 controls, and the bidi and zero-width marks that make an output's name
+# read as another (U+202E before `gnp.exe` shows it as `exe.png`)
+_UNSAFE = re.compile(
+    r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\udc80-\udcff]'
+)
 _RESERVED = {
     "CON",
     "PRN",

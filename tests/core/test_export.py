@@ -147,6 +147,9 @@ def test_a_leading_tab_or_cr_is_shown_as_an_escape_which_no_spreadsheet_runs() -
         ("a\\b:c*d?e", "a_b_c_d_e"),
         ("CON", "_CON"),
         ("x" * 300, "x" * 100),
+        ("\u202eRTLgnp.exe", "_RTLgnp.exe"),  # a bidi override: the name would read "exe.png..."
+        ("pipe\u200b01", "pipe_01"),  # a zero-width space: two names that look the same
+        ("a\x85b", "a_b"),  # a C1 control
     ],
 )
 def test_safe_stem(name: str, expected: str) -> None:
