@@ -226,8 +226,8 @@ MUTATIONS = [
     (
         "export: separators kept in output names",
         "app/core/export.py",
-        """_UNSAFE = re.compile(r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f\\udc80-\\udcff]')""",
-        """_UNSAFE = re.compile(r'[\\x00]')""",
+        """    r'[<>:"/\\\\|?*\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\udc80-\\udcff]'""",
+        """    r'[\\x00]'""",
         "tests/reliability/test_properties.py tests/reliability/test_export_safety.py -k 'hostile or leave'",
     ),
     (
