@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
-from app.core.text import counted
+from app.core.text import counted, safe_path
 from app.core.training_export import ReviewedPhoto, export_training_data, training_files
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
@@ -75,11 +75,22 @@ class ReviewUi(QObject):
         return dialog if dialog.exec() else None
 
     def mark_reviewed(self) -> None:
-        """Sign the mask on screen: the inspector's name (asked once), the time and a note."""
+        """Sign the mask on screen: the inspector's name (asked once), the time and a note. Only the photo
+        the dialog named is signed: another photo opened meanwhile (D pressed just before) is not."""
+        before = self.window.controller.result
         dialog = self.ask_inspector(self.window.settings.inspector_name)
         if dialog is None:
             return
         self.window.settings.inspector_name = dialog.name
+        now = self.window.controller.result
+        if before is None or now is None or now.path != before.path:
+            name = "the photo" if before is None else safe_path(before.path.name)
+            self.window.show_message(
+                f"Nothing was signed: {name} is no longer on screen (another photo opened while the "
+                "dialog was open). Open it again and mark it reviewed.",
+                "warning",
+            )
+            return
         session = self.edits.mark_reviewed(dialog.name, dialog.note)
         if session is not None:
             self.window.show_status(f"Marked reviewed by {dialog.name}; File ▸ Save corrected mask keeps it")

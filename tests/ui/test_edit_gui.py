@@ -511,3 +511,23 @@ def test_the_smart_select_box_stays_drawn_while_the_worker_runs_and_after(qtbot,
     assert seen == [(True, True), (False, True)]
     qtbot.wait(50)
     assert drawn() and window.controller.result.labels is not window.controller.state.model_labels
+
+
+def test_a_photo_opened_while_the_sign_dialog_is_open_is_not_signed(qtbot, opened, monkeypatch, tmp_path):
+    """D pressed just before Ctrl+Shift+R: the dialog names the first photo, the next one loads behind
+    it; the signature went to the photo on screen when the dialog closed. Now nothing is signed."""
+    win, first = opened
+    ui = win.editing
+    second, _rgb = photo(tmp_path, 7, size=(96, 128))
+    messages = []
+    monkeypatch.setattr(win, "show_message", lambda text, kind="info": messages.append(text))
+
+    def dialog_while_the_next_photo_loads(name=""):
+        open_and_wait(qtbot, win, second)
+        return _Answer("Anna")
+
+    monkeypatch.setattr(ui.review, "ask_inspector", dialog_while_the_next_photo_loads)
+    ui.review.mark_reviewed()
+    assert win.controller.result.path == second
+    assert not any(s.review.is_reviewed for s in ui.edits.sessions.values()), "no photo was signed"
+    assert messages and messages[-1].startswith(f"Nothing was signed: {first.name} is no longer on screen")
