@@ -58,7 +58,7 @@ def draw_histogram(c: Canvas, p: PatchStats, x0: float, width: float, height_mm:
     c.font(8.5, bold=True)
     c.painter.setPen(QPen(QColor(20, 20, 20)))
     title = QRectF(x0, c.y, width, c.mm(4.5))
-    c.painter.drawText(title, int(Qt.AlignmentFlag.AlignLeft), "Corrosion patches by size, % of the asset")
+    c.painter.drawText(title, int(Qt.AlignmentFlag.AlignLeft), "Patches by size (% of asset)")
     top, base = c.y + c.mm(9), c.y + c.mm(5) + height
     draw_bars(c, bins, (x0, width), (top, base), font_size=6.5, text_mm=3.4)
     return base + c.mm(4.5) - c.y

@@ -58,8 +58,11 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
     elif result.labels_source != "model":  # "edited", or "reviewed" without the record's reviewer
         lines.append("Figures from an edited mask, not yet marked reviewed")
     model = record.model_figures
-    if model is not None and model.corroded_share != result.stats.corroded_share:
-        share = figures.percent_text(model.corroded_share, unit=True)
+    if model is None:
+        return lines
+    share = figures.percent_text(model.corroded_share, unit=True)
+    # compared as printed: a share equal to two decimals is no difference a reader could see
+    if share != figures.percent_text(result.stats.corroded_share, unit=True):
         astm, iso = model.astm_d610 or "no grade", model.iso_4628_3 or "no grade"
         lines.append(f"The model's own figures: corroded share {share}, ASTM D610 {astm}, ISO 4628-3 {iso}")
     return lines

@@ -19,7 +19,8 @@ WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
 BATCH_PLACEHOLDER_TEXT = (
-    "Pick a row of the batch below to see its photo, overlay and figures (Up and Down step through the rows)"
+    "Pick a row of the batch below to see its photo, overlay and figures "
+    "(A / D or PgUp / PgDn step through the rows)"
 )
 
 

@@ -54,7 +54,7 @@ def test_photo_report_gives_distribution_evidence_range_areas_histogram_and_scal
     for name in ("asset", "background"):
         assert f"{name} area {format_area(result.stats.pixels[name] * SCALE**2)}" in text
     assert "oblique photo" in text
-    assert "Corrosion patches by size, % of the asset" in text
+    assert "Patches by size (% of asset)" in text
     for label, _n in histogram_bins(m.patches):
         assert label in text
 
@@ -116,3 +116,26 @@ def test_batch_cards_give_the_evidence_the_range_and_the_area(qapp, analysed, ti
     assert shown(f"range: {figures.share_range_text(result, GradeScale.ASTM_D610)}")
     assert shown(f"corrosion {format_area(m.corrosion_area_mm2)}")
     assert scale_bar(SCALE, rgb.shape[1]).label in text, "the scale bar on the thumbnail"
+
+
+def test_the_models_own_figures_are_printed_only_where_they_read_differently() -> None:
+    """A signed mask whose share equals the model's to the two decimals printed gets no "the model's own
+    figures" line (it said "corroded share 100.00 %" beside the same 100.00 %)."""
+    from types import SimpleNamespace
+
+    from app.core.record import PhotoRecord
+    from app.report.pdf import review_source_lines
+
+    def lines(model_share: float, shown: float) -> list[str]:
+        record = PhotoRecord(
+            {
+                "figures_source": "reviewed",
+                "reviewed_by": "Anna",
+                "model_figures": {"corroded_share": model_share, "astm_d610": "0-G", "iso_4628_3": "Ri 5"},
+            }
+        )
+        result = SimpleNamespace(stats=SimpleNamespace(corroded_share=shown), labels_source="reviewed")
+        return review_source_lines(result, record)
+
+    assert not any("model's own" in line for line in lines(99.99999, 100.0))
+    assert "The model's own figures: corroded share 97.31 %" in lines(97.31, 100.0)[-1]
