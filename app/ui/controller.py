@@ -71,6 +71,8 @@ class AppController(QObject):
         self._measure_timer.setInterval(REMEASURE_AFTER_MS)
         self._measure_timer.timeout.connect(self._remeasure)
         self.state.labels_changed.connect(lambda _labels: self._measure_timer.start())
+        # a photo left early is measured by the edits' side (`EditController._measure_left`), not here
+        self.state.photo_changed.connect(lambda _photo: self._measure_timer.stop())
         self.model: SegmentationModel | None = None
         self._photo_token = 0
         self._photo_worker: Worker | None = None

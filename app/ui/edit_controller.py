@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRect, QTimer, Signal
 
 from app.core import smart_select as smart
 from app.core.analysis import PhotoResult, reassess
-from app.core.editing import Box, Edit, LabelEditor, Point, count_delta
+from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point, count_delta
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
@@ -27,6 +27,7 @@ from app.ui.controller import AnalyzedPhoto, AppController
 from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSession, signature_back
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
+from app.ui.result_state import PendingMeasures
 from app.ui.saved_masks import record_of, review_of_mask
 from app.ui.workers import Worker, alive
 
@@ -49,6 +50,7 @@ class EditController(QObject):
     busy_changed = Signal(bool)  # a smart-select worker runs
     message = Signal(str, str)  # text, level ("info", "warning", "error")
     mask_opened = Signal(object, object)  # Path, ReviewState: a saved correction was opened
+    measured_left = Signal(object, object)  # EditSession, PhotoResult: a photo left unmeasured, measured
 
     def __init__(self, app: AppController, viewer: ImageViewerWidget) -> None:
         super().__init__(app)
@@ -127,8 +129,30 @@ class EditController(QObject):
     def _on_photo_changed(self, _photo) -> None:
         for session in self.sessions.values():  # photos in the background keep a little undo
             session.editor.trim_undo(BACKGROUND_UNDO_BYTES)
+        if self.state.left_unmeasured is not None:
+            self._measure_left(self.state.left_unmeasured)
         self.session_changed.emit(None)
         self.edited.emit()
+
+    def _measure_left(self, pending: PendingMeasures) -> None:
+        """The photo left before its patches and distribution followed its last edit: they are counted in
+        a worker (a 12 MP map takes a while) for its session and batch row."""
+        session = self.sessions.get(pending.path)
+        if session is None:
+            return
+        mark = session.editor.checkpoint()  # after the trim above: later trims of it drop nothing more
+        worker = Worker(pending.compute)
+        worker.signals.returned.connect(
+            lambda result, s=session, m=mark: alive(self) and self._on_measured_left(s, m, result)
+        )
+        self.app.pool.start(worker)
+
+    def _on_measured_left(self, session: EditSession, mark: Checkpoint, result: PhotoResult) -> None:
+        if self.sessions.get(session.path) is not session or not session.editor.at(mark):
+            return  # reverted, or edited since: the figures of that map are counted on screen
+        on_screen = self.state.result is not None and self.state.result.path == session.path
+        if not on_screen:  # on screen, the figures follow the map shown (`AppController._remeasure`)
+            self.measured_left.emit(session, result)
 
     def _on_analyzed(self, item: AnalyzedPhoto) -> None:
         session = self.sessions.get(item.result.path)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar, QWidget
 
-from app.core.analysis import as_signed
+from app.core.analysis import PhotoResult, as_signed
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
 from app.ui.actions import ActionSpec, key_sequences
@@ -263,6 +263,7 @@ class EditUi(QObject):
             lambda text, level: w.show_message(text, level) if level != "info" else w.show_status(text)
         )
         e.busy_changed.connect(self._on_busy)
+        e.measured_left.connect(self._show_in_batch)
         w.controller.state.figures_changed.connect(self._on_figures)
         w.controller.state.photo_changed.connect(lambda _p: self._cancel_shapes())
         w.controller.photo_analyzed.connect(self.review.look_for_saved_mask)
@@ -321,8 +322,12 @@ class EditUi(QObject):
     def _update_batch_row(self) -> None:
         """The batch row of the photo on screen shows its figures as edited, signed or reverted."""
         result, session = self.window.controller.result, self.edits.session
-        if result is None:
-            return
+        if result is None or self.window.controller.state.measures_pending:
+            return  # a new share beside the old patches would disagree: the row waits for the measures
+        self._show_in_batch(session, result)
+
+    def _show_in_batch(self, session: EditSession | None, result: PhotoResult) -> None:
+        """The batch row of `result`'s photo (and its session) shows these figures, signed or not."""
         review = None if session is None else session.review
         shown = result.figures()
         if review is not None and is_signed(review):

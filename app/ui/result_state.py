@@ -28,6 +28,21 @@ class OpenedPhoto:
     levels: tuple | None = None  # its reduced copies for the viewer (`display_levels.photo_levels`), or None
 
 
+@dataclass(frozen=True, eq=False)
+class PendingMeasures:
+    """A photo left before its patches and distribution followed an edit: what recounting them needs."""
+
+    path: Path
+    labels: np.ndarray  # a copy of the map left (the editor may paint on it again later)
+    model_result: PhotoResult
+    policy: ReviewPolicy
+    mm_per_px: float | None
+
+    def compute(self) -> PhotoResult:
+        """Every figure of the map left (pure: for a worker)."""
+        return reassess(self.model_result, self.labels, self.policy, mm_per_px=self.mm_per_px)
+
+
 class ResultState(QObject):
     """The current photo, its result (figures + label map), and the review policy they are graded by."""
 
@@ -45,6 +60,8 @@ class ResultState(QObject):
         self._model_result: PhotoResult | None = None
         self._review = ReviewState()
         self._unsaved = False
+        self._measures_pending = False  # areas follow an edit at once, patches and distribution later
+        self.left_unmeasured: PendingMeasures | None = None  # the photo just left, if its were pending
         self.version = 0  # counts changes of the label map shown (a worker's figures must match it)
         self.policy = policy or ReviewPolicy()
 
@@ -72,6 +89,11 @@ class ResultState(QObject):
         return self._review
 
     @property
+    def measures_pending(self) -> bool:
+        """The patches and distribution of the result are not yet those of the map shown (an edit's)."""
+        return self._measures_pending
+
+    @property
     def unsaved(self) -> bool:
         """The edit or sign-off shown is not saved to a file yet."""
         return self._unsaved
@@ -92,7 +114,10 @@ class ResultState(QObject):
         )
 
     def set_photo(self, photo: OpenedPhoto | None) -> None:
-        """A newly opened photo; its old result no longer applies."""
+        """A newly opened photo; its old result no longer applies (`left_unmeasured` says what the old
+        one's measures still need, if they were pending)."""
+        self.left_unmeasured = self._pending_measures()
+        self._measures_pending = False
         self._photo = photo
         self._result = None
         self._model_result = None
@@ -113,6 +138,7 @@ class ResultState(QObject):
         self._model_result = result
         self._model_labels = None if result is None else result.labels
         self._review, self._unsaved = ReviewState(), False  # a new analysis: the model's mask
+        self._measures_pending = False
         self.version += 1
         self.result_changed.emit(result)
         if result is not None:
@@ -128,6 +154,7 @@ class ResultState(QObject):
                 f"labels must be uint8 {self._result.labels.shape}, got {labels.dtype} {labels.shape}"
             )
         self.version += 1
+        self._measures_pending = stats is not None
         if stats is None:
             self._result = self.reassessed(labels)
         else:  # areas and grades now; patches and distribution follow in `set_measured` (a worker's)
@@ -170,8 +197,15 @@ class ResultState(QObject):
             measures=measured.measures,
             labels_source=measured.labels_source,
         )
+        self._measures_pending = False
         self.figures_changed.emit(self._result)
         return True
+
+    def _pending_measures(self) -> PendingMeasures | None:
+        r, model = self._result, self._model_result
+        if not self._measures_pending or r is None or model is None:
+            return None
+        return PendingMeasures(r.path, r.labels.copy(), model, self.policy, r.measures.mm_per_px)
 
     def set_scale(self, mm_per_px: float | None) -> PhotoResult | None:
         """The photo's scale (mm per pixel; None: none): areas in mm² follow, nothing is recounted."""
@@ -187,4 +221,5 @@ class ResultState(QObject):
         self.policy = policy
         if self._result is not None:
             self._result = self.reassessed(self._result.labels)
+            self._measures_pending = False
             self.figures_changed.emit(self._result)

@@ -531,3 +531,40 @@ def test_a_photo_opened_while_the_sign_dialog_is_open_is_not_signed(qtbot, opene
     assert win.controller.result.path == second
     assert not any(s.review.is_reviewed for s in ui.edits.sessions.values()), "no photo was signed"
     assert messages and messages[-1].startswith(f"Nothing was signed: {first.name} is no longer on screen")
+
+
+def test_a_photo_left_before_its_measures_came_gets_them_in_its_batch_row(qtbot, window, tmp_path) -> None:
+    """Edit, then the next photo before the pause that recounts patches: the row of the photo left gets
+    the patches and distribution of its edited map, never its new share beside the old patches."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (3, 4):
+        photo(folder, seed, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    table, model = window.batch.table, window.batch_model
+    window.controller._measure_timer.setInterval(60_000)  # the inspector moves on before it fires
+
+    def click_row(i: int) -> None:
+        rect = table.visualRect(window.batch.proxy.index(i, 0))
+        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+
+    click_row(0)
+    before = model.row(0).result
+    window.editing.set_tool("brush")
+    window.editing.set_class("background")
+    drag(qtbot, window, [(10, 30), (110, 60)])
+    state = window.controller.state
+    expected = reassess(state.model_result, state.result.labels.copy(), state.policy)
+    assert expected.measures.patches != before.measures.patches  # the edit changes the patches
+    qtbot.wait(400)  # the batch row's own pause
+    row = model.row(0).result
+    assert row.stats == before.stats or row.measures.patches == expected.measures.patches  # never mixed
+    click_row(1)
+    path = model.row(0).path
+    qtbot.waitUntil(lambda: model.row(0).result.stats == expected.stats, timeout=TIMEOUT_MS)
+    row = model.row(0).result
+    assert row.measures.patches == expected.measures.patches
+    assert row.measures.distribution == expected.measures.distribution
+    assert window.editing.edits.sessions[path].figures == row

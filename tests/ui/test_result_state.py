@@ -100,3 +100,29 @@ def test_fast_edit_figures_then_the_full_measures_of_the_same_map(qtbot, analyse
     version, copy = state.version, edited.copy()
     assert state.set_measured(version, state.reassessed(copy))
     assert state.result.labels is edited and state.result.measures.patches is not None
+
+
+def test_leaving_a_photo_before_its_measures_says_what_they_still_need(qtbot, analysed) -> None:
+    from app.core.analysis import reassess
+    from app.core.stats import area_stats
+
+    photo, result = analysed
+    state = ResultState()
+    state.set_photo(photo)
+    state.set_result(result)
+    assert not state.measures_pending
+    edited = result.labels.copy()
+    edited[5:30, 5:50] = 0
+    state.set_labels(edited, area_stats(edited, result.classes))
+    assert state.measures_pending
+    state.set_photo(photo)  # the next photo, before the worker's measures came
+    pending = state.left_unmeasured
+    assert pending is not None and pending.path == result.path and not state.measures_pending
+    edited[0, 0] = 1 - edited[0, 0] % 2  # the editor's map changes later: the copy does not
+    left = pending.compute()
+    expected = reassess(result, pending.labels, state.policy)
+    assert left.measures.patches == expected.measures.patches and left.labels_source == "edited"
+    assert not np.array_equal(pending.labels, edited)
+    state.set_result(None)
+    state.set_photo(None)
+    assert state.left_unmeasured is None  # nothing was pending
