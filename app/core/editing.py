@@ -45,11 +45,10 @@ class Edit:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The map at one point of its undo history: the step on top of the stack (None: none) and, for an
-    empty stack, how many steps had fallen off it (after a drop the empty stack is no longer the start)."""
+    """The map at one point of its undo history: the step that made it (on top of the stack, or the last
+    one dropped off its bottom, whose map the empty stack then is); None: the map handed in."""
 
     step: Edit | None
-    drops: int
 
 
 def _slices(box: Box) -> tuple[slice, slice]:
@@ -117,9 +116,10 @@ class LabelEditor:
         self._stroke_kind = ""
         self._stroke_last: Point | None = None
         self._stroke_tool: tuple[int | None, float] = (None, 0.0)
-        self._saved_at: Edit | None = None
-        self._base_dropped = False  # an edit fell off the stack: the empty stack is no longer the start
-        self._drops = 0  # steps ever dropped off the stack, so an empty stack's checkpoint tells starts apart
+        # the step whose map an empty stack is: the last one dropped off its bottom (None: the start), so a
+        # checkpoint (a signature's, the saved map's) survives its step being trimmed away
+        self._base: Edit | None = None
+        self._saved = Checkpoint(None)
 
     # -- figures -------------------------------------------------------------------------------
     @property
@@ -188,16 +188,21 @@ class LabelEditor:
 
     def _drop_oldest(self, max_bytes: int, keep: int) -> None:
         while self._undo_bytes > max_bytes and len(self._undo) > keep:
-            self._undo_bytes -= self._undo.popleft().nbytes
-            self._base_dropped = True
-            self._drops += 1
+            self._base = self._undo.popleft()
+            self._undo_bytes -= self._base.nbytes
 
     def trim_undo(self, max_bytes: int) -> None:
-        """Drop the oldest undo steps (and all redo steps) until the stack holds at most `max_bytes`, e.g.
-        for the photos in the background while another is edited; the map itself stays as it is."""
+        """Drop the oldest undo steps, then the farthest redo steps, until both hold at most `max_bytes`,
+        e.g. for the photos in the background while another is edited; the map itself stays as it is."""
         self._end_open_stroke()
-        self._redo.clear()
-        self._drop_oldest(int(max_bytes), keep=0)
+        redo_bytes = sum(e.nbytes for e in self._redo)
+        self._drop_oldest(max(0, int(max_bytes) - redo_bytes), keep=0)
+        while self._redo and self._undo_bytes + redo_bytes > max_bytes:
+            redo_bytes -= self._redo.pop(0).nbytes  # the list's end is the next redo: keep the nearest
+
+    def redo_reaches(self, token: Checkpoint) -> bool:
+        """Redo can bring back the map of `token` (its step is still in the redo stack)."""
+        return token.step is not None and any(e is token.step for e in self._redo)
 
     # -- undo / redo -----------------------------------------------------------------------------
     @property
@@ -236,15 +241,11 @@ class LabelEditor:
     @property
     def modified(self) -> bool:
         """True when the map differs from the last `mark_saved` (at first: from what was handed in)."""
-        if self._stroke:
-            return True
-        top = self._undo[-1] if self._undo else None
-        return top is not self._saved_at or (top is None and self._base_dropped)
+        return bool(self._stroke) or self.checkpoint() != self._saved
 
     def checkpoint(self) -> Checkpoint:
         """A token for the map as it is now; `at(token)` says whether undo and redo have brought it back."""
-        top = self._undo[-1] if self._undo else None
-        return Checkpoint(top, self._drops if top is None else 0)
+        return Checkpoint(self._undo[-1] if self._undo else self._base)
 
     def at(self, token: Checkpoint) -> bool:
         """The map is the one `token` was taken of (no stroke open, the same step on top of the stack)."""
@@ -252,8 +253,7 @@ class LabelEditor:
 
     def mark_saved(self) -> None:
         self._end_open_stroke()
-        self._saved_at = self._undo[-1] if self._undo else None
-        self._base_dropped = False
+        self._saved = self.checkpoint()
 
     # -- tools -----------------------------------------------------------------------------------
     @property

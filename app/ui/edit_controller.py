@@ -34,7 +34,8 @@ from app.ui.workers import Worker, alive
 log = logging.getLogger(__name__)
 
 FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are always exact)
-BACKGROUND_UNDO_BYTES = 16 * 1024 * 1024  # undo kept for each photo not on screen
+# undo and redo kept for each photo not on screen: two whole-photo steps of a 12 MP photo
+BACKGROUND_UNDO_BYTES = 64 * 1024 * 1024
 
 
 def _qrect(box: Box) -> QRect:

@@ -15,7 +15,10 @@ from app.core.editing import Checkpoint, LabelEditor
 from app.core.reviewed import ReviewState
 
 EDITED_AFTER_REVIEW = "Edited after the review: mark it reviewed again to sign it"
-UNDONE_PAST_REVIEW = "Undone past the review: it no longer applies (Redo brings the signed mask back, signed)"
+UNDONE_PAST_REVIEW = (
+    "Undone past the review: it no longer applies (Redo brings the signed mask back, signed, while the"
+    " photo keeps that step: leaving it keeps only its most recent steps)"
+)
 REVIEW_GONE = (EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW)  # the warnings a signature coming back answers
 
 
@@ -51,7 +54,8 @@ class EditSession:
 
     def signature_redoable(self) -> bool:
         """The signed map is ahead in the redo stack (an undo took the signature away)."""
-        return self.signed is not None and not self.review.is_reviewed and self.editor.can_redo
+        signed = self.signed
+        return signed is not None and not self.review.is_reviewed and self.editor.redo_reaches(signed[0])
 
     def follow_signature(self) -> bool:
         """Drop the signature when the map is no longer the one signed, take it back when undo or redo

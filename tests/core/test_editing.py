@@ -245,10 +245,39 @@ def test_trim_undo_keeps_the_map_and_drops_the_oldest_steps():
         editor.stroke([(10 + 30 * i, 60)], 8, 0)
     editor.undo()
     kept = editor.labels.copy()
-    editor.trim_undo(2 * 17 * 17 * 2)  # room for two 17x17 steps
-    assert np.array_equal(editor.labels, kept) and not editor.can_redo
-    assert editor.undo() is not None and editor.undo() is not None and editor.undo() is None
+    editor.trim_undo(3 * 17 * 17 * 2)  # room for three 17x17 steps: the redo step and two undo steps
+    assert np.array_equal(editor.labels, kept) and editor.can_redo
+    editor.trim_undo(2 * 17 * 17 * 2)  # two: the older undo step goes first
+    assert np.array_equal(editor.labels, kept) and editor.can_redo
+    assert editor.undo() is not None and editor.undo() is None
+    editor.trim_undo(17 * 17 * 2)  # one: the farthest redo step goes
+    assert editor.redo() is not None and editor.redo() is None
     assert editor.modified
     editor.trim_undo(0)
     assert not editor.can_undo and editor.undo_bytes == 0
     _assert_counts_follow(editor)
+
+
+def test_a_saved_map_stays_saved_when_trimming_drops_its_step():
+    editor = LabelEditor(_labels())
+    editor.stroke(STROKE, 4, 0)
+    editor.stroke([(90, 20)], 4, 1)
+    editor.mark_saved()
+    saved = editor.checkpoint()
+    editor.trim_undo(0)  # a photo in the background: its history goes, its map is still the saved one
+    assert not editor.modified and editor.at(saved)
+    editor.stroke([(60, 60)], 4, 0)
+    assert editor.modified
+    editor.undo()  # back to the saved map, now the bottom of the stack
+    assert not editor.modified and editor.at(saved)
+
+
+def test_a_saved_map_with_later_steps_is_found_again_after_its_step_is_dropped():
+    editor = LabelEditor(_labels())
+    editor.stroke(STROKE, 4, 0)
+    editor.mark_saved()
+    editor.stroke([(90, 20)], 4, 1)
+    editor.trim_undo(editor.undo_bytes - 1)  # drops the saved step, keeps the one after it
+    assert editor.modified and editor.can_undo
+    editor.undo()
+    assert not editor.modified

@@ -568,3 +568,25 @@ def test_a_photo_left_before_its_measures_came_gets_them_in_its_batch_row(qtbot,
     assert row.measures.patches == expected.measures.patches
     assert row.measures.distribution == expected.measures.distribution
     assert window.editing.edits.sessions[path].figures == row
+
+
+def test_a_photo_left_keeps_its_saved_state_and_its_recent_undo_and_redo(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    from app.ui import edit_controller
+
+    a, _ = photo(tmp_path, 3, size=(96, 128))
+    b, _ = photo(tmp_path, 4, size=(96, 128))
+    open_and_wait(qtbot, window, a)
+    ui = window.editing
+    ui.set_tool("brush")
+    drag(qtbot, window, [(20, 20), (70, 60)])
+    drag(qtbot, window, [(10, 80), (90, 80)])
+    ui.undo()
+    open_and_wait(qtbot, window, b)
+    open_and_wait(qtbot, window, a)
+    assert ui.actions["undo"].isEnabled() and ui.actions["redo"].isEnabled()  # within the budget: kept
+    ui.edits.session.mark_saved(None)
+    monkeypatch.setattr(edit_controller, "BACKGROUND_UNDO_BYTES", 0)  # a step bigger than the budget
+    open_and_wait(qtbot, window, b)
+    assert not ui.edits.unsaved_sessions()  # its history went, but the map is still the saved one
