@@ -34,8 +34,9 @@ from app.ui.workers import Worker, alive
 log = logging.getLogger(__name__)
 
 FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are always exact)
-# undo and redo kept for each photo not on screen: two whole-photo steps of a 12 MP photo
-BACKGROUND_UNDO_BYTES = 64 * 1024 * 1024
+# undo and redo kept for each photo not on screen: one whole-photo step of a 12 MP photo (24 MB) and
+# strokes; per photo, so 30 edited photos hold at most about 1 GB of history
+BACKGROUND_UNDO_BYTES = 32 * 1024 * 1024
 
 
 def _qrect(box: Box) -> QRect:
