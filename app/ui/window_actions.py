@@ -158,7 +158,7 @@ OTHER_KEYS = (
 def all_shortcuts(classes: Sequence[ClassInfo] = DEFAULT_CLASSES) -> list[tuple[str, str, str]]:
     """(where, what, keys) for every key the window knows, actions first; the paint keys are those of
     `classes` (the loaded model's)."""
-    from app.ui.edit_menu import EDIT_ACTIONS, edit_shortcuts  # the Edit menu builds itself
+    from app.ui.edit_keys import EDIT_ACTIONS, edit_shortcuts  # the Edit menu builds itself
 
     edit = edit_shortcuts(classes)
     return shortcut_rows(ACTIONS) + shortcut_rows(EDIT_ACTIONS) + edit + list(OTHER_KEYS)

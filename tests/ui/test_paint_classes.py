@@ -15,7 +15,7 @@ from app.core import contract
 from app.core.editing import LabelEditor
 from app.core.palette import ClassInfo, classes_to_json
 from app.ui import review_actions
-from app.ui.edit_menu import paint_keys
+from app.ui.edit_keys import paint_keys
 from tests.helpers.tiny_models import channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 from tests.ui.test_edit_gui import drag
