@@ -155,6 +155,8 @@ def test_a_line_break_in_a_file_name_cannot_split_a_csv_row(model: SegmentationM
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == [str(p).replace("\r", "\\x0d").replace("\n", "\\x0a") for p in photos]
     assert {r["status"] for r in rows} == {"ok"}
+    raw = summary.csv_path.read_bytes()
+    assert raw.count(b"\r\n") == len(photos) + 1 and raw.count(b"\n") == len(photos) + 1  # RFC 4180 rows
 
 
 def test_terminal_escapes_in_a_file_name_are_shown_in_the_csv_never_run(
