@@ -65,18 +65,33 @@ def find_corrected_mask(
     return None
 
 
+def searched_folders(photo: Path, home: Path | None = None) -> list[Path]:
+    """The folders always searched for the photo's saved correction: its own and `<folder> results`."""
+    parent = Path(os.path.abspath(photo)).parent
+    return [parent, default_results_folder(parent, home)]
+
+
+def found_there(photo: Path, mask: Path, home: Path | None = None) -> bool:
+    """Whether the search finds `mask` again for `photo` whatever folder was last exported to: one of
+    `searched_folders`, under a corrected mask's name."""
+    stem = safe_stem(Path(photo).stem)
+    named = mask.name in (f"{stem}{REVIEWED_SUFFIX}", f"{stem}{EDITED_SUFFIX}")
+    return named and Path(os.path.abspath(mask)).parent in searched_folders(photo, home)
+
+
 @dataclass(frozen=True)
 class CorrectionSearch:
     """Where photos' saved corrections are looked for: beside each photo, in its `<folder> results`, and
-    in `remembered[photo folder]`, the folder the user last exported that folder's photos to."""
+    in `remembered[photo folder]`, the folder the user last exported that folder's photos to (the window
+    saves only to `searched_folders`; that one is for copies and masks older versions saved there)."""
 
     remembered: tuple[tuple[Path, Path], ...] = ()
     home: Path | None = None
 
     def folders(self, photo: Path) -> list[Path]:
-        parent = Path(os.path.abspath(photo)).parent
-        extra = [folder for source, folder in self.remembered if Path(source) == parent]
-        return [parent, *extra, default_results_folder(parent, self.home)]
+        own, results = searched_folders(photo, self.home)
+        extra = [folder for source, folder in self.remembered if Path(source) == own]
+        return [own, *extra, results]
 
     def find(self, photo: Path) -> Path | None:
         return find_corrected_mask(self.folders(photo), Path(photo).stem)

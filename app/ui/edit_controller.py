@@ -205,23 +205,25 @@ class EditController(QObject):
         self.mask_opened.emit(mask.path, review)
 
     def save_job(
-        self, path: Path, overwrite: bool, session: EditSession | None = None
+        self, path: Path, overwrite: bool, session: EditSession | None = None, copy: bool = False
     ) -> Callable[[], list[Path]] | None:
         """Marks the session (default: the photo on screen's) saved to `path` and returns the job that
-        writes it (None: no session)."""
+        writes it (None: no session). `copy`: a copy only (beside exports), the session left as it was."""
         result, model = self.state.result, self.app.model
         session = session or self.session
         classes = result.classes if result is not None else model.classes if model is not None else None
         if session is None or classes is None:
             return None
         labels, review = session.editor.labels.copy(), record_of(session.review)
-        session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
+        if not copy:
+            session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 
         def job() -> list[Path]:
             try:
                 return [write_reviewed_mask(path, labels, classes, review, overwrite=overwrite)]
             except Exception:
-                session.save_failed = True
+                if not copy:  # a copy that failed leaves the session's own saved file as good
+                    session.save_failed = True
                 raise
 
         return job

@@ -4,6 +4,7 @@ export, and the question before unsaved edits go (composed into `EditUi`)."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
+from app.core.saved_corrections import default_results_folder, found_there
 from app.core.text import counted, safe_path
 from app.core.training_export import ReviewedPhoto, export_training_data, training_files
 from app.ui.edit_controller import EditController
@@ -102,19 +104,15 @@ class ReviewUi(QObject):
             self.window.settings.inspector_name = dialog.name
 
     def default_mask_path(self) -> Path | None:
-        """Where Ctrl+S proposes to save: beside the correction it was opened from, else in the photo's
-        results folder (`<photo folder> results`, never the app's install); `.reviewed.png` only when
-        the mask is signed, `.edited.png` otherwise."""
+        """Where Ctrl+S proposes to save: over the correction it was opened from or saved to when the app
+        finds it there again (beside the photo or in its results folder), else in the photo's results
+        folder (`<photo folder> results`, never the app's install); `.reviewed.png` only when signed."""
         result = self.window.controller.result
         if result is None:
             return None
         session = self.edits.session
         review = session.review if session is not None else None
-        if session is not None and session.mask_path is not None:
-            folder = session.mask_path.parent
-        else:
-            folder = export_folder(self.window.settings, "photo", result.path.parent)
-        return corrected_mask_path(folder, result.path.stem, review)
+        return corrected_mask_path(_save_folder(result.path, session), result.path.stem, review)
 
     def save_reviewed_mask(self, path: Path | None = None) -> None:
         """Ctrl+S: write the corrected mask on screen (asking before replacing a file); the dialog opens
@@ -151,9 +149,8 @@ class ReviewUi(QObject):
         signed, photo = is_signed(session.review), session.path
         job = self.edits.save_job(path, overwrite=exists)
         if job is not None:
-            kind = "reviewed" if signed else "edited (not reviewed)"
-            say = self.window.show_message
-            then = [lambda paths: say(f"Saved the {kind} mask: {Path(paths[0])}", "info")]
+            text = saved_text(photo, path, signed)
+            then = [lambda _paths: self.window.show_message(text, "info")]
             if signed:
                 reached = self.signed_masks_saved
                 then.append(lambda paths: reached.emit([(photo, Path(paths[0]))]))
@@ -161,16 +158,29 @@ class ReviewUi(QObject):
         self._update()
 
     def save_beside_exports(self, paths: list) -> None:
-        """File ▸ Export of an edited or reviewed photo: its corrected mask goes beside the mask PNG."""
+        """File ▸ Export of an edited or reviewed photo: its corrected mask beside the mask PNG. Only a copy
+        where the app does not look: the session's own file, and whether it is saved, stay as they were."""
         session, result = self.edits.session, self.window.controller.result
         if session is None or result is None or not (session.edited or session.review.is_reviewed):
             return
         for written in map(Path, paths):
             if written.name == exporters.targets(written.parent, result.path.stem, ["mask"])["mask"].name:
                 target = corrected_mask_path(written.parent, result.path.stem, session.review)
-                if target != session.mask_path or session.unsaved:
-                    self.save_reviewed_mask(target)
+                if found_there(result.path, target):  # exported where the app looks: a real save there
+                    if target != session.mask_path or session.unsaved:
+                        self.save_reviewed_mask(target)
+                elif target != session.mask_path:
+                    self._copy_beside(target)
                 return
+
+    def _copy_beside(self, target: Path) -> None:
+        exists = target.exists()
+        if exists and not confirm_overwrite(self._parent, [target]):
+            return
+        job = self.edits.save_job(target, overwrite=exists, copy=True)
+        if job is not None:
+            text = f"Wrote a copy of the corrected mask beside the exports: {target}"
+            self.window.controller.run_export(job, then=[lambda _paths: self.window.show_status(text)])
 
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
@@ -258,19 +268,9 @@ class ReviewUi(QObject):
         return answer == DISCARD
 
     def mask_targets(self, sessions: list) -> list[tuple]:
-        """(session, where its mask goes): its own file when it has one of that kind, else the default
-        name in its photo's results folder."""
-        targets = []
-        for session in sessions:
-            folder = export_folder(self.window.settings, "photo", session.path.parent)
-            default = corrected_mask_path(folder, session.path.stem, session.review)
-            own = (
-                session.mask_path
-                if session.mask_path is not None and session.mask_path.name == default.name
-                else None
-            )
-            targets.append((session, own or default))
-        return targets
+        """(session, where its mask goes): its own file when the app finds it there again and it is of
+        that kind, else the default name in its photo's results folder."""
+        return [(s, corrected_mask_path(_save_folder(s.path, s), s.path.stem, s.review)) for s in sessions]
 
     def save_jobs(self, sessions: list) -> list[SaveJob] | None:
         """(target, job writing its session's mask there) where `mask_targets` says; None when the user
@@ -324,6 +324,28 @@ class ReviewUi(QObject):
         if signed := _signed_masks(sessions):
             self.signed_masks_saved.emit(signed)
         return True
+
+
+def _save_folder(photo: Path, session) -> Path:
+    """The folder of the session's own file when the search finds it there, else `<photo folder> results`:
+    a mask saved elsewhere (an export folder, a folder picked in Ctrl+S's dialog) is never saved to again."""
+    own = session.mask_path if session is not None else None
+    if own is not None and found_there(photo, own):
+        return own.parent
+    return default_results_folder(Path(os.path.abspath(photo)).parent)
+
+
+def saved_text(photo: Path, path: Path, signed: bool) -> str:
+    """The banner after Ctrl+S: the full path, and that the app will not look there by itself."""
+    kind = "reviewed" if signed else "edited (not reviewed)"
+    text = f"Saved the {kind} mask: {path}"
+    if not found_there(photo, path):
+        where = default_results_folder(Path(os.path.abspath(photo)).parent)
+        text += (
+            f". The app will not find it there by itself (it looks beside the photo and in {where}); "
+            "File ▸ Open corrected mask… opens it"
+        )
+    return text
 
 
 def _signed_masks(sessions: list) -> list[tuple[Path, Path]]:

@@ -446,7 +446,8 @@ def test_exporting_an_edited_photo_writes_its_edited_mask_beside_the_mask(qtbot,
     target = out / f"{path.stem}_mask.edited.png"  # nobody signed it: never named "reviewed"
     assert written[1] == [target]
     assert np.array_equal(read_reviewed_mask(target).labels, win.controller.result.labels)
-    assert not win.editing.edits.unsaved_sessions()
+    session = win.editing.edits.session  # a copy beside the exports: the app does not look there
+    assert session.unsaved and session.mask_path is None
 
 
 def test_the_json_exported_from_the_window_says_who_reviewed_the_figures(qtbot, opened, tmp_path) -> None:

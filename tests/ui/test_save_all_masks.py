@@ -4,12 +4,16 @@ replaced only if the user agrees."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from app.core.reviewed import read_reviewed_mask
-from app.ui import review_actions
+from app.ui import export_jobs, review_actions
+from app.ui.export_folders import remember_export_folder
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
+from tests.ui.conftest import photo as make_photo
 from tests.ui.test_batch import make_folder, run_batch
 
 
@@ -46,3 +50,68 @@ def test_every_unsaved_correction_is_saved_to_its_results_folder(
     assert not window.editing.edits.unsaved_sessions()
     qtbot.waitUntil(lambda: "Saved 2 corrected masks" in window.banner.text, timeout=TIMEOUT_MS)
     assert not action.isEnabled()
+
+
+def _export_mask(qtbot, window, folder: Path) -> None:
+    """Ctrl+E of the photo on screen to `folder` (remembered as the photo export folder), waited for."""
+    remember_export_folder(window.settings, "photo", window.controller.current.path.parent, folder)
+    written: list[list] = []
+    window.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(window, folder, ["mask"])
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=TIMEOUT_MS)  # the mask PNG, then the copy
+
+
+def test_saves_go_to_the_results_folder_whatever_was_exported_and_are_found_again(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    photos = [make_photo(folder, seed, size=(96, 128))[0] for seed in (3, 4, 5)]
+    results, exp4 = tmp_path / "site results", tmp_path / "exp4"
+    open_and_wait(qtbot, window, photos[0])
+    window.editing.edits.mark_reviewed("Ann Inspector")
+    _export_mask(qtbot, window, exp4)
+    copy = exp4 / f"{photos[0].stem}_mask.reviewed.png"
+    assert read_reviewed_mask(copy).review.reviewed_by == "Ann Inspector"
+    session = window.editing.edits.session
+    assert session.unsaved and session.mask_path is None, "the export's copy is a copy: still to save"
+    assert window.editing.review.default_mask_path() == results / copy.name
+    for path in photos[1:]:
+        open_and_wait(qtbot, window, path)
+        window.editing.edits.mark_reviewed("Ann Inspector")
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "save")
+    assert window.editing.review.confirm_close()  # Ctrl+Q ▸ Save all
+    for path in photos:
+        assert read_reviewed_mask(results / f"{path.stem}_mask.reviewed.png").review.reviewed_by
+    assert sorted(p.name for p in exp4.iterdir()) == sorted([f"{photos[0].stem}_mask.png", copy.name])
+    remember_export_folder(window.settings, "photo", folder, tmp_path / "exp5")  # another Ctrl+E later
+    window.editing.edits.sessions.clear()  # as in a new run of the app
+    with qtbot.waitSignal(window.editing.edits.mask_opened, timeout=TIMEOUT_MS) as opened:
+        open_and_wait(qtbot, window, photos[1])
+    assert opened.args[0] == results / f"{photos[1].stem}_mask.reviewed.png"
+    assert window.controller.state.review.reviewed_by == "Ann Inspector"
+
+
+def test_a_mask_saved_to_another_folder_says_so_and_is_not_saved_there_again(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    path = make_photo(folder, 3, size=(96, 128))[0]
+    open_and_wait(qtbot, window, path)
+    window.editing.edits.mark_reviewed("Bo")
+    elsewhere = tmp_path / "mine" / f"{path.stem}_mask.reviewed.png"
+    elsewhere.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(elsewhere), ""))
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        window.editing.actions["save_reviewed"].trigger()
+    qtbot.waitUntil(lambda: str(elsewhere) in window.banner.text, timeout=TIMEOUT_MS)
+    assert "will not find it there by itself" in window.banner.text
+    assert "File ▸ Open corrected mask…" in window.banner.text
+    results = tmp_path / "site results"
+    assert window.editing.review.default_mask_path() == results / elsewhere.name
+    window.editing.edits.mark_reviewed("Cy")  # signed again: Save all writes where the app looks
+    assert window.editing.review.mask_targets(window.editing.edits.unsaved_sessions())[0][1] == (
+        results / elsewhere.name
+    )
+    monkeypatch.setattr(review_actions, "ask_unsaved_on_quit", lambda _p, _n: "discard")  # closing
