@@ -55,14 +55,13 @@ def corrected_masks(folders: Iterable[Path], stem: str, suffix: str) -> list[Pat
 def find_corrected_mask(
     folders: Iterable[Path], stem: str, suffixes: tuple[str, ...] = (REVIEWED_SUFFIX, EDITED_SUFFIX)
 ) -> Path | None:
-    """The saved correction of `stem` in `folders`: a signed one before an unsigned edit (or only the kinds
-    `suffixes` names, in that order), the newest saved of a kind where several folders hold one."""
+    """The newest saved correction of `stem` in `folders` of the kinds `suffixes` names (a tie goes to the
+    kind named first: signed before unsigned). An unsigned edit saved after a signature is the latest
+    work, so it wins: figures from the older signed mask would be called reviewed while they are not
+    what the inspector last saved."""
     folders = list(folders)
-    for suffix in suffixes:
-        found = corrected_masks(folders, stem, suffix)
-        if found:
-            return found[0]
-    return None
+    newest = [found[0] for suffix in suffixes if (found := corrected_masks(folders, stem, suffix))]
+    return max(newest, key=_mtime_ns) if newest else None  # max() keeps the first of equals
 
 
 def searched_folders(photo: Path, home: Path | None = None) -> list[Path]:
@@ -96,11 +95,12 @@ class CorrectionSearch:
     def find(self, photo: Path) -> Path | None:
         return find_corrected_mask(self.folders(photo), Path(photo).stem)
 
-    def newer_edit(self, photo: Path, chosen: Path) -> Path | None:
-        """An unsigned edit of the photo saved after `chosen` (a signed mask, which `find` prefers), so the
-        window can say the newer work is there rather than hide it."""
-        edits = corrected_masks(self.folders(photo), Path(photo).stem, EDITED_SUFFIX)
-        return edits[0] if edits and _mtime_ns(edits[0]) > _mtime_ns(chosen) else None
+    def older_signed(self, photo: Path, chosen: Path) -> Path | None:
+        """The photo's signed mask when `find` chose a newer unsigned edit over it, so the window can say
+        the signature is there (and no longer applies) rather than hide it."""
+        if not chosen.name.endswith(EDITED_SUFFIX):
+            return None
+        return self.find_signed(photo)
 
     def find_signed(self, photo: Path) -> Path | None:
         """The photo's saved signed correction only (`<stem>_mask.reviewed.png`): an edit is no review."""

@@ -56,7 +56,7 @@ class ReviewUi(QObject):
         self.window = window
         self.edits = edits
         self._update = on_change
-        self._newer_edits: dict[Path, Path | None] = {}  # a signed mask opened: the newer edit beside it
+        self._older_signed: dict[Path, Path | None] = {}  # an edit opened: the older signed mask beside it
         edits.mask_opened.connect(self._on_mask_opened)
         edits.session_changed.connect(self._drop_stale_notice)
         edits.edited.connect(self._drop_stale_notice)
@@ -199,27 +199,30 @@ class ReviewUi(QObject):
         self.edits.open_reviewed_mask(path)
 
     def look_for_saved_mask(self, item) -> None:
-        """A photo without edits in this run opens with its saved correction (signed first, else an
-        unsigned edit), beside it or in its results folder."""
+        """A photo without edits in this run opens with its newest saved correction (signed or not),
+        beside it or in its results folder."""
         path = item.result.path
         if path in self.edits.sessions:
             return
         search = correction_search(self.window.settings)
         found = search.find(path)
         if found is not None:
-            self._newer_edits[found] = search.newer_edit(path, found)
+            self._older_signed[found] = search.older_signed(path, found)
             self.edits.open_reviewed_mask(found)
 
     def _on_mask_opened(self, path: Path, review: ReviewState) -> None:
-        """Say which saved correction the figures now come from, with its full path, and where a newer
-        unsigned edit of the photo is when the signed mask was opened before it."""
+        """Say which saved correction the figures now come from, with its full path, and where the older
+        signed mask is when a newer unsigned edit was opened instead."""
         if is_signed(review):
             text = f"Opened the reviewed mask {path} (reviewed by {signature_text(review)})"
         else:
             text = f"Opened the edited mask {path}: edited, not reviewed (Edit ▸ Mark reviewed… signs it)"
-        newer = self._newer_edits.pop(path, None)
-        if newer is not None:
-            text += f". A newer unsigned edit is at {newer} (File ▸ Open corrected mask… opens it)"
+        older = self._older_signed.pop(path, None)
+        if older is not None:
+            text += (
+                f". It was saved after the signed mask {older}, whose review no longer applies to it "
+                "(File ▸ Open corrected mask… opens that one)"
+            )
             self.window.show_message(text, "warning")
             return
         self.window.show_message(text, "info")

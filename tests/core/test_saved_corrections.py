@@ -45,7 +45,7 @@ def test_a_signed_correction_is_found_before_an_edit_in_any_of_the_folders(tmp_p
     assert CorrectionSearch(((tmp_path / "other", elsewhere),)).folders(photo)[1] != elsewhere
 
 
-def test_of_several_signed_corrections_the_newest_saved_is_found_and_a_newer_edit_is_named(
+def test_the_newest_saved_correction_is_found_and_an_older_signature_is_named(
     tmp_path: Path,
 ) -> None:
     photo = _photo(tmp_path / "site", "p1.png", 1)
@@ -65,12 +65,14 @@ def test_of_several_signed_corrections_the_newest_saved_is_found_and_a_newer_edi
     assert search.find(photo) == new == search.find_signed(photo), "not the first folder's: the newest"
     os.utime(old, ns=(3_000_000_000, 3_000_000_000))
     assert search.find(photo) == old
-    assert search.newer_edit(photo, old) is None
+    assert search.older_signed(photo, old) is None
     edit = write_reviewed_mask(photo.parent / "p1_mask.edited.png", labels)
-    assert search.find(photo) == old, "a signed mask is still preferred to an unsigned edit"
-    assert search.newer_edit(photo, old) == edit
+    assert search.find(photo) == edit, "an unsigned edit saved after the signature is the latest work"
+    assert search.older_signed(photo, edit) == old and search.find_signed(photo) == old
     os.utime(edit, ns=(2_500_000_000, 2_500_000_000))
-    assert search.newer_edit(photo, old) is None
+    assert search.find(photo) == old, "an edit older than the signature: the signed mask"
+    os.utime(edit, ns=(3_000_000_000, 3_000_000_000))
+    assert search.find(photo) == old, "saved at the same time: the signed one"
 
 
 def test_a_batch_with_a_correction_search_takes_the_signed_masks_figures(

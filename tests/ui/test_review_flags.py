@@ -175,22 +175,32 @@ def test_reopening_a_photo_finds_its_edited_mask_and_says_so(qtbot, opened, monk
     assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
 
 
-def test_reopening_opens_the_signed_mask_and_names_a_newer_unsigned_edit(qtbot, opened, monkeypatch) -> None:
+def test_reopening_opens_the_newer_unsigned_edit_and_names_the_older_signature(
+    qtbot, opened, monkeypatch
+) -> None:
+    """Signed, then edited and saved unsigned: the latest work is the edit. Reopening (and a batch row,
+    its CSV and PDF, which find masks the same way) shows it as edited, not reviewed, and names the
+    signed mask whose review no longer applies (the signed mask's figures were shown as reviewed)."""
+    from app.ui.export_folders import correction_search
+
     win, path = opened
     _paint(qtbot, win)
     win.editing.edits.mark_reviewed("Bo")
-    signed_labels = win.controller.result.labels.copy()
     _proposed, signed = _save_with_dialog(qtbot, win, monkeypatch)
     _paint(qtbot, win, "background")  # edited after the review, saved unsigned beside it
+    edited_labels = win.controller.result.labels.copy()
     _proposed, edited = _save_with_dialog(qtbot, win, monkeypatch)
     assert edited.name.endswith("_mask.edited.png")
     os.utime(signed, ns=(1_000_000_000, 1_000_000_000))  # the signed one surely older
+    assert correction_search(win.settings).find(path) == edited  # what a batch row reads too
     win.editing.edits.sessions.clear()  # as in a new run of the app
     with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
         open_and_wait(qtbot, win, path)
-    assert np.array_equal(win.controller.result.labels, signed_labels)
-    assert f"Opened the reviewed mask {signed}" in win.banner.text
-    assert f"A newer unsigned edit is at {edited}" in win.banner.text and win.banner.level == "warning"
+    assert np.array_equal(win.controller.result.labels, edited_labels)
+    assert f"Opened the edited mask {edited}: edited, not reviewed" in win.banner.text
+    assert f"saved after the signed mask {signed}, whose review no longer applies" in win.banner.text
+    assert win.banner.level == "warning"
+    assert win.figures.review_label.text().startswith("⚠ Needs review: edited, not reviewed")
 
 
 def test_a_save_that_ends_at_once_still_says_so_and_reaches_the_project(qtbot, opened, monkeypatch) -> None:
