@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 import app.report
 from app.core import export, exporters, pipeline
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
-from app.core.model import SegmentationModel
+from app.core.model import SegmentationModel, file_sha256
 from app.core.overlay_style import OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
 from app.core.record import ModelFigures, PhotoRecord
@@ -81,7 +81,8 @@ def write_photo_exports(
         result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
     record = PhotoRecord.from_result(result)
     if review is not None:
-        record = record.with_review(review.state, review.mask, model_figures=review.model_figures)
+        sha = file_sha256(review.mask) if review.mask is not None and review.mask.is_file() else None
+        record = record.with_review(review.state, review.mask, review.model_figures, sha)
     data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
 
@@ -103,6 +104,16 @@ class PhotoReview:
     state: ReviewState
     model_figures: ModelFigures | None = None
     mask: Path | None = None  # the saved mask file the figures are, when it holds what is shown
+
+
+def saved_masks(window: ExportHost) -> dict[Path, Path]:
+    """Photo -> the corrected mask file that holds what the window shows for it (saved, not changed
+    since): the mask its exported figures came from."""
+    editing = getattr(window, "editing", None)
+    if editing is None:
+        return {}
+    sessions = editing.edits.sessions.values()
+    return {s.path: s.mask_path for s in sessions if s.mask_path is not None and not s.unsaved}
 
 
 def review_fields(window: ExportHost) -> PhotoReview | None:
@@ -132,15 +143,20 @@ def report_header(window: ExportHost, path: Path | None = None) -> ReportHeader:
     return typed if stored is None else stored.filled_from(typed)
 
 
-def batch_records(rows: Sequence[BatchRow]) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
+def batch_records(
+    rows: Sequence[BatchRow], saved: Mapping[Path, Path] | None = None
+) -> list[PhotoRecord | PhotoFigures | PhotoFailure]:
     """Each analysed row's figures, else the record of a photo a batch had done before (resumed), else its
-    failure; a cancelled batch's rest as "not analysed", so no export looks complete when it is not."""
+    failure; a cancelled batch's rest as "not analysed", so no export looks complete when it is not.
+    `saved`: photo -> the corrected mask its figures were saved to in this window (for the audit)."""
+    saved = saved or {}
     out: list[PhotoRecord | PhotoFigures | PhotoFailure] = []
     for r in rows:
         if r.pending:
             out.append(PhotoFailure.not_reached(r.path))
         elif r.result is not None and r.review is not None:  # edited or signed in the window: say by whom
-            out.append(PhotoRecord.from_result(r.result).with_review(r.review, _mask_file(r)))
+            mask = saved.get(r.path) or _mask_file(r)
+            out.append(PhotoRecord.from_result(r.result).with_review(r.review, mask))
         elif r.result is not None:
             out.append(r.result)
         elif isinstance(r.record, PhotoRecord):
@@ -280,7 +296,8 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
     if not rows or overwrite is None:
         return None
     model = window.controller.model
-    return window.controller.run_export(write_batch_csv, path, batch_records(rows), overwrite, model)
+    records = batch_records(rows, saved_masks(window))
+    return window.controller.run_export(write_batch_csv, path, records, overwrite, model)
 
 
 def batch_report_options(window: ExportHost, header: ReportHeader | None = None) -> BatchReportOptions:

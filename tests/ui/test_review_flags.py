@@ -265,3 +265,34 @@ def test_a_name_typed_without_png_gets_it_and_is_asked_about_as_written(qtbot, o
     win.editing.edits.sessions.clear()  # as in a new run of the app: the edit is found by its name
     with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
         open_and_wait(qtbot, win, path)
+
+
+def test_exports_name_the_saved_mask_their_figures_came_from(qtbot, window, tmp_path, monkeypatch) -> None:
+    """A photo signed and saved in the window: its photo JSON names the mask with its SHA-256, and the
+    batch CSV's reviewed_mask_file names it (both were empty for photos reviewed in the window)."""
+    import csv
+    import json
+
+    from app.core.model import file_sha256
+    from app.ui.export_jobs import start_batch_csv_export, start_photo_export
+    from tests.ui.test_batch import make_folder, run_batch
+
+    folder = make_folder(tmp_path, 2)
+    run_batch(qtbot, window, folder)
+    open_and_wait(qtbot, window, folder / "pipe_01.png")
+    _paint(qtbot, window)
+    window.editing.edits.mark_reviewed("Ann Inspector")
+    _proposed, saved = _save_with_dialog(qtbot, window, monkeypatch)
+    out = tmp_path / "exports"
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_photo_export(window, out, ["json"])
+    record = json.loads((out / "pipe_01.json").read_text(encoding="utf-8"))
+    assert record["reviewed_mask"] == str(saved) and record["reviewed_mask_sha256"] == file_sha256(saved)
+    qtbot.waitUntil(lambda: window.batch_model.rows[1].review is not None, timeout=TIMEOUT_MS)
+    table = tmp_path / "table.csv"
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_batch_csv_export(window, table)
+    with open(table, encoding="utf-8-sig", newline="") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    assert rows["pipe_01.png"]["reviewed_mask_file"] == str(saved)
+    assert rows["pipe_01.png"]["source"] == "reviewed"
