@@ -242,6 +242,10 @@ SMART_NEEDS_BOX = (
     "then click to include a part, Shift+click to exclude one."
 )
 SMART_BOX = "Smart select: outside the box is now background (Ctrl+drag a box to keep it as it was)"
+SMART_CLICK_OUTSIDE = (
+    "Smart select: a click outside the box changes nothing (the region stays inside its box); "
+    "drag a bigger box to take in that part of the pipe"
+)
 SMART_KEEP_BOX = "Smart select inside the box only: the mask outside it is kept (Ctrl+drag)"
 BOX_COLOR, KEEP_BOX_COLOR = QColor(0, 200, 255), QColor(255, 170, 0)
 
@@ -304,6 +308,9 @@ class SmartSelectTool(Tool):
         elif self.marks.box is None:  # a click needs a box to refine: nothing changes, say what to do
             self.edits.message.emit(SMART_NEEDS_BOX, "warning")
             return True
+        elif not _inside(self.marks.box, at):  # the region never leaves the box: the click would do nothing
+            self.edits.message.emit(SMART_CLICK_OUTSIDE, "warning")
+            return True
         else:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             p = _point(at)
@@ -318,6 +325,11 @@ class SmartSelectTool(Tool):
             self._rect.setPen(_box_pen(self.marks.keep_outside))
         self.edits.smart_select(self.marks)
         return True
+
+
+def _inside(box: tuple[float, float, float, float], at: QPointF) -> bool:
+    x0, y0, x1, y1 = box
+    return min(x0, x1) <= at.x() <= max(x0, x1) and min(y0, y1) <= at.y() <= max(y0, y1)
 
 
 class SimilarTool(Tool):

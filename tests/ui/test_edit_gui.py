@@ -284,6 +284,15 @@ def test_smart_select_box_drag_changes_the_pipe_region_and_undo_restores(qtbot, 
         qtbot.mouseClick(window.viewer.viewport(), LEFT, pos=viewport_pos(window, 80, (y0 + y1) / 2))
     assert ui.edits.session.smart_photo is kept
 
+    # A click outside the box cannot change the region (it stays inside its box): it says so, runs nothing.
+    said: list[str] = []
+    ui.edits.message.connect(lambda text, _level: said.append(text))
+    before = window.controller.result.labels.copy()
+    qtbot.mouseClick(window.viewer.viewport(), LEFT, pos=viewport_pos(window, 140, (y0 + y1) / 2))
+    qtbot.wait(200)
+    assert not ui.edits.busy and np.array_equal(window.controller.result.labels, before)
+    assert said and said[-1].startswith("Smart select: a click outside the box changes nothing")
+
 
 def test_ctrl_drag_keeps_the_other_pipe_and_a_plain_drag_wipes_it(qtbot, window, tmp_path) -> None:
     """A photo with two pipes, a box around the upper one: Ctrl+drag leaves everything outside the box
