@@ -172,6 +172,12 @@ def _print_added(summary: AddSummary, args: argparse.Namespace) -> None:
     if summary.outcome is not None:
         kind = "New inspection" if summary.outcome.created else "Inspection"
         print(f"{kind} {where}: {summary.counts_text()}.")
+        if args.notes and not summary.outcome.created:  # the notes of an existing inspection stay
+            print(
+                "  --notes not stored: the inspection already exists and keeps its notes "
+                "(`corroscope project inspection ... --set-notes` changes them)",
+                file=sys.stderr,
+            )
     for failure in summary.failures:
         print(
             f"  failed: {safe_path(failure.path)}: {safe_text(failure.reason, REASON_LIMIT)}", file=sys.stderr

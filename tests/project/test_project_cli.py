@@ -224,3 +224,19 @@ def test_adding_again_stores_a_review_signed_since_once(
     assert cli.main(args) == 0
     assert "2 already stored, 0 failed" in capsys.readouterr().out
     assert len(results_of_first()) == 2
+
+
+def test_notes_for_an_inspection_that_exists_are_not_dropped_silently(
+    filled: str, tmp_path: Path, tiny_model_path: Path, capsys
+) -> None:
+    """`add --notes` to an existing inspection keeps its notes (they are that inspection's record) and
+    says so, naming the command that changes them; it dropped the new notes without a word."""
+    folder = photo_folder(tmp_path / "more", 1, 0.1, seed=9)
+    capsys.readouterr()
+    args = ["project", "add", filled, "--asset", "V-7", "--date", "2023-01-10", str(folder), "--notes", "new"]
+    assert cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu", "--inspector", "Ann"]) == 0
+    err = capsys.readouterr().err
+    assert "--notes not stored: the inspection already exists and keeps its notes" in err
+    with Project.open(filled) as project:
+        (inspection,) = project.inspections("V-7")
+        assert inspection.notes == "after the leak"
