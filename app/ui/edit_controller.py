@@ -61,6 +61,7 @@ class EditController(QObject):
         self.viewer = viewer
         self.sessions: dict[Path, EditSession] = {}
         self._worker: Worker | None = None
+        self._recounting: set[Path] = set()  # photos left whose patches are being counted (`_measure_left`)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FIGURES_MS)
@@ -78,6 +79,12 @@ class EditController(QObject):
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    def recounting(self) -> list[Path]:
+        """Photos whose patches and distribution still follow their last edit (the one on screen, or one
+        left before they did): their batch rows hold the figures from before that edit until then."""
+        on_screen = self.state.result.path if self.state.measures_pending and self.state.result else None
+        return sorted({*self._recounting, *([on_screen] if on_screen else [])})
 
     def review_of(self, path: Path) -> ReviewState:
         """The review state of a photo in this run (model when it was neither edited nor reviewed): what
@@ -144,9 +151,11 @@ class EditController(QObject):
             return
         mark = session.editor.checkpoint()  # after the trim above: later trims of it drop nothing more
         worker = Worker(pending.compute)
+        self._recounting.add(pending.path)
         worker.signals.returned.connect(
             lambda result, s=session, m=mark: alive(self) and self._on_measured_left(s, m, result)
         )
+        worker.signals.finished.connect(lambda p=pending.path: alive(self) and self._recounting.discard(p))
         self.app.pool.start(worker)
 
     def _on_measured_left(self, session: EditSession, mark: Checkpoint, result: PhotoResult) -> None:

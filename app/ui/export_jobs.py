@@ -27,7 +27,7 @@ from app.core.record import ModelFigures, PhotoRecord
 from app.core.report_header import ReportHeader, project_header
 from app.core.reviewed import ReviewState
 from app.core.sources import REVIEWED
-from app.core.text import counted
+from app.core.text import counted, safe_path
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_table import BatchRow, BatchTableModel
 from app.ui.controller import AppController
@@ -290,7 +290,24 @@ def _ask_existing(window: ExportHost, *paths: Path) -> bool | None:
     return False
 
 
+def still_recounting(window: ExportHost) -> bool:
+    """True (and says so) while an edited photo's patches are being recounted: its batch row still holds
+    the figures from before the edit, which a table or report written now would give as current."""
+    editing = getattr(window, "editing", None)
+    waiting = [] if editing is None else editing.edits.recounting()
+    if waiting:
+        names = ", ".join(safe_path(p.name) for p in waiting[:3]) + (" …" if len(waiting) > 3 else "")
+        window.show_message(
+            f"Not exported yet: the figures of {names} are being recounted after an edit (a second or "
+            "two); export again then.",
+            "warning",
+        )
+    return bool(waiting)
+
+
 def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
+    if still_recounting(window):
+        return None
     rows = window.batch_model.rows
     overwrite = _ask_existing(window, path, export.companion_path(path))
     if not rows or overwrite is None:
@@ -320,6 +337,8 @@ def batch_report_options(window: ExportHost, header: ReportHeader | None = None)
 def start_batch_pdf_export(
     window: ExportHost, path: Path, header: ReportHeader | None = None
 ) -> Worker | None:
+    if still_recounting(window):
+        return None
     rows, model = window.batch_model.rows, window.controller.model
     overwrite = _ask_existing(window, path)
     if not rows or model is None or overwrite is None:

@@ -600,3 +600,30 @@ def test_a_photo_left_keeps_its_saved_state_and_its_recent_undo_and_redo(
     monkeypatch.setattr(edit_controller, "BACKGROUND_UNDO_BYTES", 0)  # a step bigger than the budget
     open_and_wait(qtbot, window, b)
     assert not ui.edits.unsaved_sessions()  # its history went, but the map is still the saved one
+
+
+def test_a_batch_export_waits_for_the_recount_of_an_edit(qtbot, window, tmp_path, monkeypatch) -> None:
+    """Right after an edit the batch row still holds the figures from before it (its patches are being
+    recounted): an export then would give them as current, so it says to wait and writes nothing."""
+    from app.ui.export_jobs import start_batch_csv_export
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (3, 4):
+        photo(folder, seed, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    window.controller._measure_timer.setInterval(60_000)  # the recount on screen has not come yet
+    open_and_wait(qtbot, window, folder / "pipe_03.png")
+    window.editing.set_tool("brush")
+    drag(qtbot, window, [(10, 30), (110, 60)])
+    said: list[str] = []
+    monkeypatch.setattr(window, "show_message", lambda text, kind="info": said.append(text))
+    table = tmp_path / "table.csv"
+    assert start_batch_csv_export(window, table) is None and not table.exists()
+    assert said and said[-1].startswith("Not exported yet: the figures of pipe_03.png are being recounted")
+    open_and_wait(qtbot, window, folder / "pipe_04.png")  # leaving it recounts it in a worker
+    qtbot.waitUntil(lambda: not window.editing.edits.recounting(), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
+        start_batch_csv_export(window, table)
+    assert table.is_file()
