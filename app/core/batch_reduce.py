@@ -147,12 +147,12 @@ def write_table(
     written = write_csv(csv_path, rows, columns, overwrite=overwrite)
     first = next((e for e in entries if not isinstance(e, PhotoFailure)), None)
     facts = {} if first is None else _record(first).model_facts()
+    used = models_used(entries)  # in order of first use: the first is `first`'s
     if facts and model is not None and facts["sha256"] == model.sha256:
         facts.update(run_record_figures(model))
     elif first is not None:  # another model made them: what its rows say of its accuracy
-        facts["accuracy"] = models_used([first])[0]["accuracy"] or UNKNOWN
+        facts["accuracy"] = used[0]["accuracy"] or UNKNOWN
     run = run_record(csv_path, rows, columns, facts, None, input_folders)
-    used = models_used(entries)
     if len(used) > 1:  # rows from several models (one loaded after another): none is "the" model
         run["model"], run["models"] = None, used
     return [written, write_run_json(companion, run, overwrite=overwrite)]
