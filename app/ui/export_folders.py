@@ -3,6 +3,7 @@ that kind of export and those photos; never inside the app's own install or its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,3 +47,21 @@ def correction_search(settings: AppSettings) -> CorrectionSearch:
     if remembered is None or inside(remembered[1], app_root()):
         return CorrectionSearch()
     return CorrectionSearch((remembered,))
+
+
+def make_for_dialog(folder: Path) -> bool:
+    """Make `folder` so a file dialog can start in it (one opened on a missing folder falls back to the
+    last one visited: the app's samples, once); True when it was made here. If it cannot be made, the
+    dialog still proposes the name and the user picks a folder."""
+    made = not folder.exists()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def drop_if_unused(folder: Path, made: bool, chosen: Path | None) -> None:
+    """`folder`, made for a dialog (`make_for_dialog`), goes again when the user chose another folder or
+    none and it is still empty: no empty folder is left behind."""
+    if made and chosen != folder:
+        with contextlib.suppress(OSError):  # not empty (or gone): it stays as it is
+            folder.rmdir()

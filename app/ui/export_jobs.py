@@ -32,7 +32,7 @@ from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_table import BatchRow, BatchTableModel
 from app.ui.controller import AppController
 from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_keep
-from app.ui.export_folders import export_folder, photos_folder, remember_export_folder
+from app.ui.export_folders import drop_if_unused, export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
 from app.ui.report_header_fields import ReportHeaderDialog
 from app.ui.saved_masks import review_line
@@ -363,8 +363,7 @@ def _save_path(window: ExportHost, kind: str, title: str, name: str, pattern: st
         pattern,
         options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, the same way everywhere
     )
-    if made and (not path or Path(path).parent != folder) and not any(folder.iterdir()):
-        folder.rmdir()  # not used: leave no empty folder behind
+    drop_if_unused(folder, made, Path(path).parent if path else None)
     if path:
         remember_export_folder(window.settings, kind, source, Path(path).parent)
     return Path(path) if path else None

@@ -3,7 +3,6 @@ export, and the question before unsaved edits go (composed into `EditUi`)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,14 @@ from app.core.text import counted, safe_path
 from app.core.training_export import ReviewedPhoto, export_training_data, training_files
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
-from app.ui.export_folders import correction_search, export_folder, photos_folder, remember_export_folder
+from app.ui.export_folders import (
+    correction_search,
+    drop_if_unused,
+    export_folder,
+    make_for_dialog,
+    photos_folder,
+    remember_export_folder,
+)
 from app.ui.host import WindowHost
 from app.ui.review_dialog import (
     DISCARD,
@@ -126,19 +132,13 @@ class ReviewUi(QObject):
         if path is None:
             start = self.default_mask_path()
             assert start is not None
-            # a dialog opened on a missing folder falls back to the last one visited (the app's samples,
-            # once); if it cannot be made, the dialog still proposes the name and the user picks a folder
-            made = not start.parent.exists()
-            with contextlib.suppress(OSError):
-                start.parent.mkdir(parents=True, exist_ok=True)
+            made = make_for_dialog(start.parent)
             signed = is_signed(session.review)
             title = "Save reviewed mask" if signed else "Save edited mask (not reviewed)"
             chosen, _ = QFileDialog.getSaveFileName(
                 self._parent, title, str(start), "Masks (*.png)", "", QFileDialog.Option.DontConfirmOverwrite
             )
-            if made and (not chosen or Path(chosen).parent != start.parent):
-                with contextlib.suppress(OSError):  # made for the dialog and left empty: it goes again
-                    start.parent.rmdir()
+            drop_if_unused(start.parent, made, Path(chosen).parent if chosen else None)
             if not chosen:
                 return
             path = png_path(chosen)
@@ -245,15 +245,11 @@ class ReviewUi(QObject):
             return
         source = photos_folder([it.photo for it in items])
         start = export_folder(self.window.settings, TRAINING_KIND, source)
-        made = not start.exists()  # the dialog starts only in a folder that exists
-        with contextlib.suppress(OSError):
-            start.mkdir(parents=True, exist_ok=True)
+        made = make_for_dialog(start)
         folder = QFileDialog.getExistingDirectory(
             self._parent, f"Export {counted(len(items), 'reviewed photo')} as training data", str(start)
         )
-        if made and Path(folder or start) != start:
-            with contextlib.suppress(OSError):  # made for the dialog and left empty: it goes again
-                start.rmdir()
+        drop_if_unused(start, made, Path(folder) if folder else None)
         if folder:
             remember_export_folder(self.window.settings, TRAINING_KIND, source, Path(folder))
             classes = result.classes

@@ -225,6 +225,10 @@ def test_export_reviewed_photos_as_training_data(qtbot, opened, tmp_path, monkey
     ui.review.mark_reviewed()
     out = tmp_path / "train"
     starts = []
+    cancelled = tmp_path.parent / f"{tmp_path.name} results"  # the photos' results folder: made, unused
+    monkeypatch.setattr(review_actions.QFileDialog, "getExistingDirectory", lambda *a: "")
+    ui.review.export_training()
+    assert not cancelled.exists(), "a cancelled dialog leaves no folder made for it"
 
     def pick(_parent, _title, start):
         starts.append(start)
