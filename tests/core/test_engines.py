@@ -69,6 +69,18 @@ def _files(out: Path) -> dict[str, bytes]:
     return found
 
 
+def _loopback_cluster(distributed, workers: int, threads: int, **more):
+    """A real Dask LocalCluster of worker processes on loopback only (no dashboard port to collide)."""
+    return distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        **more,
+    )
+
+
 def test_pipelined_gives_the_records_files_and_order_of_serial(
     tmp_path: Path, tiny_model: SegmentationModel
 ) -> None:
@@ -189,13 +201,7 @@ def test_a_killed_worker_has_its_photos_run_again(
     options = BatchOptions(inference=InferenceOptions(mode="tiles"), model_path=tiny_model_path, device="cpu")
     serial = run_batch(tiny_model, photos, tmp_path / "serial", options)
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        _loopback_cluster(distributed, 2, 1) as cluster,
         distributed.Client(cluster) as client,
     ):
         pids = client.run(os.getpid)
@@ -261,9 +267,7 @@ def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
 ) -> None:
     photos = _photos(tmp_path / "in", 3)[:-1]
     monkeypatch.chdir(tmp_path)  # the photos and --out given relative, as a user on the client types them
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    ) as cluster:
+    with _loopback_cluster(distributed, 1, 2) as cluster:
         args = ["analyze", "in/p00.png", "in/p01.png", "in/p02.png", "--out", "o", "--device", "cpu"]
         rc = cli.main([*args, "--model", str(tiny_model_path), "--scheduler", cluster.scheduler_address])
     assert rc == cli.EXIT_OK, capsys.readouterr().err
@@ -313,14 +317,8 @@ def test_a_local_worker_closed_mid_photo_keeps_quiet(distributed, capfd) -> None
     """A second Ctrl+C closes the cluster under a running photo: Dask's worker would say "Async
     instruction ... ended with CancelledError" on the console. Its errors still show."""
     with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-            silence_logs=logging.WARNING,
-            preload=[cluster_task.PRELOAD],
+        _loopback_cluster(
+            distributed, 1, 1, silence_logs=logging.WARNING, preload=[cluster_task.PRELOAD]
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -366,43 +366,46 @@ def test_select_similar_grows_rust_back_over_a_patch_painted_away(qtbot, opened)
     assert np.array_equal(win.controller.result.labels, before)
 
 
-def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_path) -> None:
+def _batch_of(qtbot, window, tmp_path: Path, seeds: tuple[int, ...]) -> Path:
+    """A folder of small pipe photos (`pipe_<seed>.png`), run as the window's batch; the folder."""
     folder = tmp_path / "photos"
     folder.mkdir()
-    for seed in (3, 4):
+    for seed in seeds:
         photo(folder, seed, size=(96, 128))
     with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
         window.open_folder(folder)
-    table, model = window.batch.table, window.batch_model
+    return folder
 
-    def click_row(i: int) -> None:
-        rect = table.visualRect(window.batch.proxy.index(i, 0))
-        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
-            qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
 
-    click_row(0)
+def _click_row(qtbot, window, i: int) -> None:
+    """A mouse click on the batch table's row `i`, once its photo is analysed."""
+    table = window.batch.table
+    rect = table.visualRect(window.batch.proxy.index(i, 0))
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+
+
+def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_path) -> None:
+    _batch_of(qtbot, window, tmp_path, (3, 4))
+    model = window.batch_model
+
+    _click_row(qtbot, window, 0)
     window.editing.set_tool("brush")
     window.editing.set_class("background")
     drag(qtbot, window, [(10, 30), (110, 60)])
     edited = window.controller.result.labels.copy()
     qtbot.waitUntil(lambda: model.row(0).result.stats == area_stats(edited, window.controller.result.classes))
-    click_row(1)
-    click_row(0)  # back: the edits are there
+    _click_row(qtbot, window, 1)
+    _click_row(qtbot, window, 0)  # back: the edits are there
     assert np.array_equal(window.controller.result.labels, edited)
 
 
 def test_a_batch_row_says_who_signed_its_mask_and_goes_back_on_revert(qtbot, window, tmp_path) -> None:
     from app.ui.export_jobs import batch_records
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo(folder, 3, size=(96, 128))
-    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
-        window.open_folder(folder)
-    model, table = window.batch_model, window.batch.table
-    rect = table.visualRect(window.batch.proxy.index(0, 0))
-    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
+    _batch_of(qtbot, window, tmp_path, (3,))
+    model = window.batch_model
+    _click_row(qtbot, window, 0)
     before = model.row(0).result
     window.editing.set_tool("brush")
     window.editing.set_class("background")
@@ -550,21 +553,11 @@ def test_a_photo_opened_while_the_sign_dialog_is_open_is_not_signed(qtbot, opene
 def test_a_photo_left_before_its_measures_came_gets_them_in_its_batch_row(qtbot, window, tmp_path) -> None:
     """Edit, then the next photo before the pause that recounts patches: the row of the photo left gets
     the patches and distribution of its edited map, never its new share beside the old patches."""
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for seed in (3, 4):
-        photo(folder, seed, size=(96, 128))
-    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
-        window.open_folder(folder)
-    table, model = window.batch.table, window.batch_model
+    _batch_of(qtbot, window, tmp_path, (3, 4))
+    model = window.batch_model
     window.controller._measure_timer.setInterval(60_000)  # the inspector moves on before it fires
 
-    def click_row(i: int) -> None:
-        rect = table.visualRect(window.batch.proxy.index(i, 0))
-        with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
-            qtbot.mouseClick(table.viewport(), LEFT, pos=rect.center())
-
-    click_row(0)
+    _click_row(qtbot, window, 0)
     before = model.row(0).result
     window.editing.set_tool("brush")
     window.editing.set_class("background")
@@ -575,7 +568,7 @@ def test_a_photo_left_before_its_measures_came_gets_them_in_its_batch_row(qtbot,
     qtbot.wait(400)  # the batch row's own pause
     row = model.row(0).result
     assert row.stats == before.stats or row.measures.patches == expected.measures.patches  # never mixed
-    click_row(1)
+    _click_row(qtbot, window, 1)
     path = model.row(0).path
     qtbot.waitUntil(lambda: model.row(0).result.stats == expected.stats, timeout=TIMEOUT_MS)
     row = model.row(0).result
@@ -611,12 +604,7 @@ def test_a_batch_export_waits_for_the_recount_of_an_edit(qtbot, window, tmp_path
     recounted): an export then would give them as current, so it says to wait and writes nothing."""
     from app.ui.export_jobs import start_batch_csv_export
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for seed in (3, 4):
-        photo(folder, seed, size=(96, 128))
-    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
-        window.open_folder(folder)
+    folder = _batch_of(qtbot, window, tmp_path, (3, 4))
     window.controller._measure_timer.setInterval(60_000)  # the recount on screen has not come yet
     open_and_wait(qtbot, window, folder / "pipe_03.png")
     window.editing.set_tool("brush")
