@@ -35,6 +35,7 @@ from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_kee
 from app.ui.export_folders import drop_if_unused, export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
 from app.ui.report_header_fields import ReportHeaderDialog
+from app.ui.result_state import PendingMeasures
 from app.ui.saved_masks import review_line
 from app.ui.settings import AppSettings
 from app.ui.workers import Worker
@@ -85,6 +86,12 @@ def write_photo_exports(
         record = record.with_review(review.state, review.mask, review.model_figures, sha)
     data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     return exporters.write_all(targets, data, overwrite)
+
+
+def _count_then_write(targets: Mapping[str, Path], pending: PendingMeasures, *args) -> list[Path]:
+    """Worker job: the edited map's patches and distribution counted first, so that its share, patches
+    and grades in the files all describe the same map (`write_photo_exports` for the rest)."""
+    return write_photo_exports(targets, pending.compute(), *args)
 
 
 def exported_text(paths: Sequence[Path]) -> str:
@@ -248,10 +255,11 @@ def start_photo_export(
         if answer == "keep":
             targets, existing = photo_targets(folder, free, kinds), []
     state = window.overlay_state
+    pending = c.state.pending_measures()  # an edit's patches and distribution not counted yet
     return c.run_export(
-        write_photo_exports,
+        write_photo_exports if pending is None else _count_then_write,
         targets,
-        c.result,
+        c.result if pending is None else pending,
         c.current.rgb,
         state.style,
         c.model,

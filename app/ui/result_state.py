@@ -116,7 +116,7 @@ class ResultState(QObject):
     def set_photo(self, photo: OpenedPhoto | None) -> None:
         """A newly opened photo; its old result no longer applies (`left_unmeasured` says what the old
         one's measures still need, if they were pending)."""
-        self.left_unmeasured = self._pending_measures()
+        self.left_unmeasured = self.pending_measures()
         self._measures_pending = False
         self._photo = photo
         self._result = None
@@ -201,7 +201,9 @@ class ResultState(QObject):
         self.figures_changed.emit(self._result)
         return True
 
-    def _pending_measures(self) -> PendingMeasures | None:
+    def pending_measures(self) -> PendingMeasures | None:
+        """What counting the map shown needs while its patches and distribution still lag an edit (None
+        when they follow it)."""
         r, model = self._result, self._model_result
         if not self._measures_pending or r is None or model is None:
             return None

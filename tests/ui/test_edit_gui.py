@@ -486,6 +486,32 @@ def test_the_json_exported_from_the_window_says_who_reviewed_the_figures(qtbot, 
     assert record["labels_source"] == "reviewed"  # the figures are the edited mask's
 
 
+def test_a_photo_exported_right_after_an_edit_has_the_patches_of_its_edited_map(
+    qtbot, opened, tmp_path
+) -> None:
+    """Ctrl+E before the pause that recounts patches: the JSON's share and patches describe one map (the
+    edited one), never the edit's share beside the patches from before it."""
+    import json
+
+    from app.ui import export_jobs
+
+    win, path = opened
+    before = win.controller.result.measures.patches
+    win.controller._measure_timer.setInterval(60_000)  # the inspector exports before it fires
+    win.editing.set_tool("brush")
+    win.editing.set_class("background")
+    drag(qtbot, win, [(10, 30), (110, 60)])
+    state = win.controller.state
+    expected = reassess(state.model_result, state.result.labels.copy(), state.policy)
+    assert state.measures_pending and expected.measures.patches != before
+    out = tmp_path / "results"
+    with qtbot.waitSignal(win.controller.export_finished, timeout=TIMEOUT_MS):
+        export_jobs.start_photo_export(win, out, ["json"])
+    record = json.loads((out / f"{path.stem}.json").read_text("utf-8"))
+    assert record["patches"] == expected.measures.patches.to_json()
+    assert record["corroded_share"] == pytest.approx(expected.stats.corroded_share, abs=1e-6)
+
+
 def test_the_pdf_of_a_reviewed_photo_says_who_and_shows_the_models_figures_too(
     qtbot, opened, tmp_path
 ) -> None:
