@@ -277,6 +277,24 @@ def test_create_refuses_an_existing_project_and_open_a_missing_one(target: str, 
         Project.open(tmp_path / "missing.corroscope")
 
 
+def test_create_refuses_a_database_holding_another_programs_tables(pg_database: str) -> None:
+    """A project is made in an empty database only: another program's `assets` table would clash with
+    ours (or be written into), so nothing is created and its table stays as it was."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(pg_database).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE assets (name text)")
+        conn.execute("INSERT INTO assets VALUES ('pump 7')")
+    with pytest.raises(ProjectError, match=r"1 table of another program \(assets\).*empty database"):
+        Project.create(pg_database)
+    with psycopg.connect(dsn) as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        assert tables == [("assets",)]
+        assert conn.execute("SELECT name FROM assets").fetchall() == [("pump 7",)]
+
+
 def test_a_file_that_is_not_a_project_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "notes.corroscope"
     path.write_bytes(b"these are not the droids" * 100)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from app.core.budget import env_number
 from app.core.errors import ProjectError
 from app.core.project.schema import MIGRATIONS, SCHEMA_VERSION, now_utc, v1_metadata
+from app.core.text import counted, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +287,15 @@ def writer(engine: sa.Engine) -> sa.Engine:
 def create_schema(engine: sa.Engine) -> None:
     """The v1 DDL and every migration, in one transaction."""
     with writer(engine).begin() as conn:
-        if sa.inspect(conn).has_table("schema_version"):
+        tables = sorted(sa.inspect(conn).get_table_names())
+        if "schema_version" in tables:
             raise ProjectError("This database already holds a Corroscope project; open it instead")
+        if tables:  # another program's tables: ours could clash with them, and its data is not ours to mix
+            names = ", ".join(safe_text(t) for t in tables[:5]) + (", …" if len(tables) > 5 else "")
+            raise ProjectError(
+                f"This database already holds {counted(len(tables), 'table')} of another program "
+                f"({names}); create the project in an empty database"
+            )
         v1_metadata().create_all(conn)
         first = sa.text("INSERT INTO schema_version (version, applied_at) VALUES (1, :t)")
         conn.execute(first, {"t": now_utc()})
