@@ -221,7 +221,22 @@ def _open_pil(data: bytes, path: Path) -> Image.Image | None:
             return None
 
 
+def _turned_on_load(img: Image.Image) -> bool:
+    """Whether Pillow applied the orientation itself while decoding (the TIFF reader of Pillow 13 does, and
+    removes the tag then); OpenCV's TIFF reader turns it even when told not to, so TIFFs go through Pillow."""
+    tags = getattr(img, "tag_v2", None)
+    return img.format == "TIFF" and tags is not None and _EXIF_ORIENTATION not in tags
+
+
 def _header(img: Image.Image) -> _Header:
+    """Format, size as stored (before the orientation), mode and the orientation to apply."""
+    if img.format == "TIFF" and _EXIF_ORIENTATION in getattr(img, "tag_v2", {}):
+        # Pillow may report a turned TIFF's size as shown already; the stored size is the header's
+        stored = img.tag_v2.get(256), img.tag_v2.get(257)
+        if all(isinstance(v, int) and v > 0 for v in stored):
+            turn = img.tag_v2[_EXIF_ORIENTATION]
+            turn = turn if isinstance(turn, int) and turn in range(1, 9) else 1
+            return _Header(img.format, stored[0], stored[1], img.mode, turn)
     orientation = 1
     # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the pixels; only
     # one before them (the usual place) is read here, so probing never decodes.
@@ -283,8 +298,10 @@ def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
         fast = _decode_jpeg_checked(data, img, head, path) if head.format == "JPEG" else None
         if fast is not None:
             rgb = fast
-        elif head.format in _PIL_FORMATS or head.mode in _PIL_MODES:
+        elif head.format in _PIL_FORMATS or head.mode in _PIL_MODES or head.format == "TIFF":
             rgb = _decode_pil(img, path, 1)
+            if _turned_on_load(img):
+                return rgb
         else:
             arr = _decode_cv(data)
             rgb = to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)
