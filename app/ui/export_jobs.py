@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 import app.report
-from app.core import export, exporters, pipeline
+from app.core import export, exporters, files, pipeline
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
 from app.core.model import SegmentationModel, file_sha256
 from app.core.overlay_style import OverlayStyle
@@ -85,7 +85,8 @@ def write_photo_exports(
         sha = file_sha256(review.mask) if review.mask is not None and review.mask.is_file() else None
         record = record.with_review(review.state, review.mask, review.model_figures, sha)
     data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
-    return exporters.write_all(targets, data, overwrite)
+    with files.staged():  # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
+        return exporters.write_all(targets, data, overwrite)
 
 
 def _count_then_write(targets: Mapping[str, Path], pending: PendingMeasures, *args) -> list[Path]:

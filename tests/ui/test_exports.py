@@ -94,6 +94,26 @@ def test_export_failure_is_reported_and_the_app_keeps_working(qtbot, window, tmp
     export(qtbot, window, tmp_path / "ok", {"json"})
 
 
+def test_an_export_that_fails_part_way_leaves_no_part_of_its_set(qtbot, window, tmp_path, monkeypatch):
+    """The PDF fails (a full disk) after the mask and overlay were written: none of the set is left
+    behind, so a retry asks about nothing and no half set passes for an export."""
+    import app.report
+    from app.core.errors import ExportError
+
+    path, _ = photo(tmp_path, 24)
+    open_and_wait(qtbot, window, path)
+
+    def full_disk(target, *args, **kwargs):
+        raise ExportError(f"Cannot write {target}: No space left on device")
+
+    monkeypatch.setattr(app.report, "write_pdf_report", full_disk)
+    out = tmp_path / "out"
+    with qtbot.waitSignal(window.controller.export_failed, timeout=TIMEOUT_MS) as failed:
+        start_photo_export(window, out, {"mask", "overlay", "json", "pdf"})
+    assert "No space left on device" in failed.args[0]
+    assert sorted(p.name for p in out.iterdir()) == []  # no mask, overlay or temp file either
+
+
 def test_batch_pdf_asks_before_replacing(qtbot, window, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
