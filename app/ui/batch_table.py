@@ -178,7 +178,7 @@ class BatchTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return self._sort_key(row, name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(row.path) if name == "Photo" else self._text(row, name)
+            return safe_path(row.path) if name == "Photo" else self._text(row, name)
         if role == Qt.ItemDataRole.ForegroundRole and row.failed:
             return QBrush(QColor(170, 20, 20))
         if role == Qt.ItemDataRole.TextAlignmentRole and name not in ("Photo", "Status", "Reason", "Grade"):

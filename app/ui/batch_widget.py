@@ -24,6 +24,7 @@ from app.ui.batch_table import COLUMNS, BatchFilter, BatchRow, BatchTableModel
 # the widest text a column may hold while rows arrive (so "needs review" is never cut to "needs ...")
 # Each column at least as wide as its longest usual text: the columns are fitted to the first photo done,
 # and a camera's file name must not be cut to "IMG_2024…" on every later row.
+PHOTO_COLUMN_CHARS = 40  # the Photo column's widest fit: a camera's names whole, a 200-character one cut
 WIDEST = {
     "Photo": "IMG_20240501_123456.jpg",
     "Status": "failed",
@@ -68,6 +69,7 @@ class BatchWidget(QWidget):
         self.proxy.setSourceModel(model)
         self.review_only.toggled.connect(self.proxy.set_review_only)
         self.table = QTableView()
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a cut name keeps its number and type
         self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows, PgUp/PgDn move in it)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -190,6 +192,10 @@ class BatchWidget(QWidget):
         header.setStretchLastSection(False)
         self.table.resizeColumnsToContents()
         self.fit_header_texts()
+        photo = COLUMNS.index("Photo")  # one long name must not push the figures out of view
+        cap = header.fontMetrics().averageCharWidth() * PHOTO_COLUMN_CHARS
+        if header.sectionSize(photo) > cap:
+            header.resizeSection(photo, cap)  # the name is cut in the middle; its tooltip has it whole
         header.setStretchLastSection(True)  # re-applied after the explicit sizes
 
     def _row_at(self, view_row: int) -> BatchRow:

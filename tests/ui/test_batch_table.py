@@ -91,6 +91,24 @@ def test_a_name_with_a_control_character_reads_as_an_escape_in_the_title_and_the
     assert window.windowTitle() == "pipe_\\x1b[31mred.png – Corroscope"
 
 
+def test_one_very_long_name_does_not_push_the_figures_out_of_view(qtbot, window, tmp_path) -> None:
+    """A 200-character photo name widened the Photo column to the whole table: it is capped and cut in
+    the middle, the whole path in its tooltip (escaped like the cell)."""
+    folder = make_folder(tmp_path, 2)
+    long = folder / ("site_" + "x" * 190 + "\u202e_07.png")
+    (folder / "pipe_00.png").rename(long)
+    window.resize(1400, 900)
+    run_batch(qtbot, window, folder)
+    table, model = window.batch.table, window.batch_model
+    header = table.horizontalHeader()
+    share = COLUMNS.index("Corroded share %")
+    assert header.sectionViewportPosition(share) + header.sectionSize(share) <= header.viewport().width()
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    row = next(i for i in range(model.rowCount()) if model.row(i).path == long)
+    tip = model.data(model.index(row, COLUMNS.index("Photo")), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("\\u202e_07.png") and "\u202e" not in tip
+
+
 def test_tab_leaves_the_batch_table(qtbot, window, tmp_path) -> None:
     """Tab stepped through every cell of the batch table and never reached the class switches after it."""
     run_batch(qtbot, window, make_folder(tmp_path, 2))
