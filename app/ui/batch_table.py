@@ -138,6 +138,8 @@ class BatchTableModel(QAbstractTableModel):
                 thumbnail = row.thumbnail
                 if thumbnail is not None and labels is not None:
                     thumbnail = relabelled(thumbnail, labels)  # the report's card shows what it counts
+                # the analysis time stays the batch's: the window's own run of the photo is not the row's
+                figures = replace(figures, seconds=row.result.seconds)
                 self._rows[i] = replace(row, result=figures, review=review, thumbnail=thumbnail)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return True

@@ -388,6 +388,7 @@ def _click_row(qtbot, window, i: int) -> None:
 def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_path) -> None:
     _batch_of(qtbot, window, tmp_path, (3, 4))
     model = window.batch_model
+    batch_seconds = model.row(0).result.seconds
 
     _click_row(qtbot, window, 0)
     window.editing.set_tool("brush")
@@ -395,6 +396,8 @@ def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_pa
     drag(qtbot, window, [(10, 30), (110, 60)])
     edited = window.controller.result.labels.copy()
     qtbot.waitUntil(lambda: model.row(0).result.stats == area_stats(edited, window.controller.result.classes))
+    assert window.controller.result.seconds != batch_seconds  # the window ran the photo again
+    assert model.row(0).result.seconds == batch_seconds  # the row's Time stays the batch's
     _click_row(qtbot, window, 1)
     _click_row(qtbot, window, 0)  # back: the edits are there
     assert np.array_equal(window.controller.result.labels, edited)
