@@ -1,4 +1,5 @@
-"""File ▸ Open recent: each photo with its folder (elided), the full path as tooltip, Clear recent."""
+"""File ▸ Open recent: each photo with its folder, both elided in the middle and shown through `safe_path`
+(a bidi override or ESC in a name is written as an escape), the full path as tooltip, Clear recent."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QMenu, QWidget
 
+from app.core.text import safe_path
 from app.ui.settings import AppSettings
 
+NAME_WIDTH_PX = 240  # a 200-character name made the menu as wide as the screen
 FOLDER_WIDTH_PX = 260  # the folder part of an entry is elided in the middle to this width
 
 
 def recent_entry_text(path: str | Path, metrics: QFontMetrics, width: int = FOLDER_WIDTH_PX) -> str:
-    """ "ORI_010.png — …/site-b/photos": the name, then its folder elided in the middle."""
+    """ "ORI_010.png — …/site-b/photos": the name, then its folder, each elided in the middle."""
     p = Path(path)
-    folder = metrics.elidedText(str(p.parent), Qt.TextElideMode.ElideMiddle, width)
-    # '&' would make a mnemonic; a tab would move the folder into the shortcut column
-    return f"{p.name} — {folder}".replace("&", "&&")
+    middle = Qt.TextElideMode.ElideMiddle
+    name = metrics.elidedText(safe_path(p.name), middle, NAME_WIDTH_PX)
+    folder = metrics.elidedText(safe_path(p.parent), middle, width)
+    # '&' would make a mnemonic; a tab (escaped by safe_path) would move the folder into the shortcut column
+    return f"{name} — {folder}".replace("&", "&&")
 
 
 class RecentMenu(QMenu):
@@ -50,8 +55,8 @@ class RecentMenu(QMenu):
         metrics = QFontMetrics(self.font())
         for path in paths:
             action = self.addAction(recent_entry_text(path, metrics))
-            action.setToolTip(str(path))
-            action.setStatusTip(str(path))
+            action.setToolTip(safe_path(path))  # whole, escaped as the entry is
+            action.setStatusTip(safe_path(path))
             action.setData(str(path))
             action.triggered.connect(lambda _c=False, p=path: self.chosen.emit(Path(p)))
         if paths:
