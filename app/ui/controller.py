@@ -165,7 +165,7 @@ class AppController(QObject):
             lambda done, total, t=token: self._on_photo_progress(t, name, done, total)
         )
         worker.signals.yielded.connect(lambda item, t=token: self._on_photo_item(t, item))
-        worker.signals.failed.connect(lambda msg, t=token: self._on_photo_failed(t, msg))
+        worker.signals.failed.connect(lambda msg, t=token, p=Path(path): self._on_photo_failed(t, p, msg))
         worker.signals.finished.connect(lambda t=token: self._on_photo_done(t))
         self._photo_worker = worker
         self.busy_changed.emit(f"Analysing {Path(path).name}…")
@@ -192,8 +192,10 @@ class AppController(QObject):
         if token == self._photo_token and total > 1:
             self.busy_changed.emit(f"Analysing {name}… step {done} of {total}")
 
-    def _on_photo_failed(self, token: int, message: str) -> None:
+    def _on_photo_failed(self, token: int, path: Path, message: str) -> None:
         if token == self._photo_token:
+            if self.current is not None and self.current.path == path:  # read and shown, not analysed
+                self.state.set_failed(message)
             self.photo_failed.emit(message)
 
     def _on_photo_done(self, token: int) -> None:

@@ -15,12 +15,24 @@ from app.core import figures
 from app.core.analysis import MODEL_REASON, PhotoResult, as_signed
 from app.core.grading import GradeScale
 from app.core.sources import EDITED_REASON
+from app.core.text import safe_text
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
 from app.ui.saved_masks import is_signed, signature_text
 
 NO_PHOTO_TEXT = "Open a photo, or pick a row of the batch, to see its figures."
+FAILED_STYLE = "color: #a01010; font-weight: bold;"
+REASON_CHARS = 160  # of a failure's reason in the panel; the banner has it whole
+
+
+def failed_text(reason: str) -> str:
+    """The panel's line for a photo whose analysis failed: the reason's first line, cut short."""
+    first = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
+    short = first if len(first) <= REASON_CHARS else first[: REASON_CHARS - 1].rstrip() + "…"
+    return f"✖ Analysis failed: {safe_text(short, REASON_CHARS + 40)}"
+
+
 # the scale is shown once, in the "Scale and areas" box, not here as well
 _SHOWN_ELSEWHERE = ("Grade", "Needs review", "Scale")
 # what each figure means (the panel's tooltips), by row label; "<class>, % of the photo" rows by `figure_tip`
@@ -83,6 +95,7 @@ class FiguresWidget(QGroupBox):
         self._model = model
         self._result: PhotoResult | None = None
         self._message = ""
+        self._failed = False  # the message says the photo's analysis failed
         self.scale_combo = QComboBox()
         for key, title in figures.SCALE_TITLES.items():
             self.scale_combo.addItem(title, key.value)
@@ -132,6 +145,7 @@ class FiguresWidget(QGroupBox):
         state.result_changed.connect(self._on_result)
         state.figures_changed.connect(self._on_figures)
         state.review_changed.connect(lambda _review: self._render())
+        state.analysis_failed.connect(self._on_failed)
 
     def _on_photo(self, photo) -> None:
         self.set_result(None, NO_PHOTO_TEXT if photo is None else self._pending_text())
@@ -139,6 +153,9 @@ class FiguresWidget(QGroupBox):
     def _on_result(self, result: PhotoResult | None) -> None:
         if result is None and self._state.photo is not None:
             self.set_result(None, self._pending_text())
+
+    def _on_failed(self, reason: str) -> None:
+        self.set_result(None, failed_text(reason), failed=True)
 
     def _on_figures(self, result: PhotoResult) -> None:
         if result is self._state.result:  # else superseded while the signal was on its way
@@ -156,9 +173,9 @@ class FiguresWidget(QGroupBox):
         """What the panel shows, label -> text (for tests and copy)."""
         return form_values(self._form)
 
-    def set_result(self, result: PhotoResult | None, message: str = "") -> None:
+    def set_result(self, result: PhotoResult | None, message: str = "", failed: bool = False) -> None:
         """The state's slot (connected in `__init__`); not to be called from elsewhere."""
-        self._result, self._message = result, message
+        self._result, self._message, self._failed = result, message, failed
         self._render()
 
     def _render(self) -> None:
@@ -168,7 +185,7 @@ class FiguresWidget(QGroupBox):
         if result is None:
             self.grade_label.setText("")
             self.review_label.setText(self._message or NO_PHOTO_TEXT)
-            self.review_label.setStyleSheet("")
+            self.review_label.setStyleSheet(FAILED_STYLE if self._failed else "")
             self._set_source("")
             self.accuracy_label.setVisible(False)
             return

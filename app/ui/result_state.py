@@ -51,6 +51,7 @@ class ResultState(QObject):
     labels_changed = Signal(object)  # np.ndarray: the label map shown changed (an edit)
     figures_changed = Signal(object)  # PhotoResult: figures recomputed for the label map shown
     review_changed = Signal(object)  # ReviewState: the mask shown was signed, or its sign-off dropped
+    analysis_failed = Signal(str)  # why the photo on screen has no result: its analysis failed
 
     def __init__(self, parent: QObject | None = None, policy: ReviewPolicy | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +126,11 @@ class ResultState(QObject):
         self._review, self._unsaved = ReviewState(), False
         self.version += 1
         self.photo_changed.emit(photo)
+
+    def set_failed(self, reason: str) -> None:
+        """The analysis of the photo on screen failed: it stays shown, without a result."""
+        if self._photo is not None and self._result is None:
+            self.analysis_failed.emit(reason)
 
     def set_result(self, result: PhotoResult | None) -> None:
         """The model's result for the current photo (same size), graded by this state's policy."""
