@@ -45,7 +45,7 @@ from app.ui.quitting import Quitting
 from app.ui.recent_menu import RecentMenu
 from app.ui.screen_fit import fit_size
 from app.ui.settings import AppSettings
-from app.ui.status_bar import status_widgets
+from app.ui.status_bar import status_widgets, watch_settings
 from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
 
@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.measure_ui.install_menu(self.menus["&View"], self.actions["previous_photo"])
         status = status_widgets(self, self.controller.state)  # messages elided, never under the readout
         self.readout, self.busy_label, self.zoom_label, self.provider_label = status
+        self.settings_unsaved = watch_settings(self, settings, self.show_message)  # said once, if ever
         # application filters: the compare key; the wheel scrolls panels (app/ui/wheel_guard.py)
         self._filters = (CompareKeyFilter(self, self.overlay_state), WheelGuard(self))
         for event_filter in self._filters:

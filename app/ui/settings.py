@@ -4,6 +4,7 @@ export folders, opacity)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -12,6 +13,7 @@ from app.core.grading import GradeScale
 from app.core.model import DEVICES
 from app.core.paths import samples_dir
 from app.core.report_header import ReportHeader
+from app.core.text import safe_path
 
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
@@ -23,6 +25,9 @@ class AppSettings:
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._s = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        # told once, with the file, when changes cannot be saved (the window's banner and status bar)
+        self.on_unsaved: Callable[[str], None] | None = None
+        self._unsaved_told = False
 
     @classmethod
     def at(cls, ini_path: str | Path) -> AppSettings:
@@ -32,6 +37,25 @@ class AppSettings:
     @property
     def qsettings(self) -> QSettings:
         return self._s
+
+    def _set(self, key: str, value: object) -> None:
+        self._s.setValue(key, value)
+        # Qt writes the file on its own a moment after a change; its status says whether the last write
+        # failed (no file access here: an opacity slider writes at every step)
+        if self._s.status() == QSettings.Status.AccessError:
+            self.check_saved()
+
+    def check_saved(self) -> None:
+        """Tell `on_unsaved`, once, when the settings cannot be saved (a read-only place, a failed write)."""
+        if self._unsaved_told or self.on_unsaved is None:
+            return
+        if self._s.status() != QSettings.Status.AccessError and self._s.isWritable():
+            return
+        self._unsaved_told = True
+        self.on_unsaved(
+            f"Settings cannot be saved to {safe_path(self._s.fileName())} (it cannot be written): "
+            "changes made now are lost when Corroscope closes."
+        )
 
     def _str(self, key: str, default: str) -> str:
         value = self._s.value(key, default)
@@ -47,7 +71,7 @@ class AppSettings:
     def device(self, value: str) -> None:
         if value not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {value!r}")
-        self._s.setValue("inference/device", value)
+        self._set("inference/device", value)
 
     # inference mode -----------------------------------------------------------------------------
     @property
@@ -57,7 +81,7 @@ class AppSettings:
 
     @tiles.setter
     def tiles(self, on: bool) -> None:
-        self._s.setValue("inference/mode", "tiles" if on else "resize")
+        self._set("inference/mode", "tiles" if on else "resize")
 
     # grade scale ------------------------------------------------------------------------------
     @property
@@ -69,7 +93,7 @@ class AppSettings:
 
     @grade_scale.setter
     def grade_scale(self, value: GradeScale | str) -> None:
-        self._s.setValue("report/grade_scale", GradeScale.parse(value).value)
+        self._set("report/grade_scale", GradeScale.parse(value).value)
 
     # folders and recent files -----------------------------------------------------------------
     @property
@@ -80,7 +104,7 @@ class AppSettings:
 
     @last_folder.setter
     def last_folder(self, value: str | Path) -> None:
-        self._s.setValue("files/last_folder", str(value))
+        self._set("files/last_folder", str(value))
 
     @property
     def recent_files(self) -> list[str]:
@@ -95,11 +119,11 @@ class AppSettings:
         path = str(path)
         items = [path] + [p for p in self.recent_files if p != path]
         items = items[:MAX_RECENT]
-        self._s.setValue("files/recent", json.dumps(items))
+        self._set("files/recent", json.dumps(items))
         return items
 
     def clear_recent_files(self) -> None:
-        self._s.setValue("files/recent", "[]")
+        self._set("files/recent", "[]")
 
     @property
     def last_server_url(self) -> str:
@@ -108,7 +132,7 @@ class AppSettings:
 
     @last_server_url.setter
     def last_server_url(self, value: str) -> None:
-        self._s.setValue("projects/last_server_url", value)
+        self._set("projects/last_server_url", value)
 
     # exports ----------------------------------------------------------------------------------
     def export_folder(self, kind: str) -> tuple[Path, Path] | None:
@@ -122,7 +146,7 @@ class AppSettings:
         return Path(item[0]), Path(item[1])
 
     def set_export_folder(self, kind: str, photo_folder: str | Path, folder: str | Path) -> None:
-        self._s.setValue(f"export/{kind}", json.dumps([str(photo_folder), str(folder)]))
+        self._set(f"export/{kind}", json.dumps([str(photo_folder), str(folder)]))
 
     # review -----------------------------------------------------------------------------------
     @property
@@ -132,7 +156,7 @@ class AppSettings:
 
     @inspector_name.setter
     def inspector_name(self, value: str) -> None:
-        self._s.setValue("review/inspector", value.strip())
+        self._set("review/inspector", value.strip())
 
     @property
     def inspection_inspector(self) -> str:
@@ -142,7 +166,7 @@ class AppSettings:
 
     @inspection_inspector.setter
     def inspection_inspector(self, value: str) -> None:
-        self._s.setValue("project/inspector", value.strip())
+        self._set("project/inspector", value.strip())
 
     @property
     def changes_by(self) -> str | None:
@@ -161,7 +185,7 @@ class AppSettings:
     @report_header.setter
     def report_header(self, header: ReportHeader) -> None:
         for name, value in header.to_dict().items():
-            self._s.setValue(f"report/{name}", value)
+            self._set(f"report/{name}", value)
 
     # model ------------------------------------------------------------------------------------
     @property
@@ -172,7 +196,7 @@ class AppSettings:
 
     @model_path.setter
     def model_path(self, value: str | Path | None) -> None:
-        self._s.setValue("model/path", str(value) if value else "")
+        self._set("model/path", str(value) if value else "")
 
     @property
     def recursive(self) -> bool:
@@ -181,18 +205,20 @@ class AppSettings:
 
     @recursive.setter
     def recursive(self, on: bool) -> None:
-        self._s.setValue("files/recursive", "true" if on else "false")
+        self._set("files/recursive", "true" if on else "false")
 
     # overlay ----------------------------------------------------------------------------------
     def opacity(self, class_name: str, default: float) -> float:
+        """The class's opacity, 0..1; `default` for what the app never writes (NaN, -3, "abc": a hand-edited
+        file), which would otherwise hide the class at every start."""
         try:
             value = float(self._s.value(f"overlay/opacity/{class_name}", default))
         except (TypeError, ValueError):
             return default
-        return min(1.0, max(0.0, value))
+        return value if 0.0 <= value <= 1.0 else default  # NaN fails the comparison too
 
     def set_opacity(self, class_name: str, value: float) -> None:
-        self._s.setValue(f"overlay/opacity/{class_name}", f"{min(1.0, max(0.0, value)):.3f}")
+        self._set(f"overlay/opacity/{class_name}", f"{min(1.0, max(0.0, value)):.3f}")
 
     # window -----------------------------------------------------------------------------------
     @property
@@ -202,7 +228,7 @@ class AppSettings:
 
     @window_geometry.setter
     def window_geometry(self, value: QByteArray) -> None:
-        self._s.setValue("window/geometry", value)
+        self._set("window/geometry", value)
 
     @property
     def window_state(self) -> QByteArray | None:
@@ -211,7 +237,8 @@ class AppSettings:
 
     @window_state.setter
     def window_state(self, value: QByteArray) -> None:
-        self._s.setValue("window/state", value)
+        self._set("window/state", value)
 
     def sync(self) -> None:
         self._s.sync()
+        self.check_saved()

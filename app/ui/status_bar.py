@@ -3,12 +3,16 @@ widgets (cursor readout, busy, zoom, provider) and keeps a gap to them; its whol
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSizeGrip, QStatusBar, QStyle, QStyleOption, QWidget
 
 from app.ui.readout_widget import CursorReadoutLabel, ElidedLabel
 from app.ui.result_state import ResultState
+from app.ui.settings import AppSettings
+from app.ui.workers import alive
 
 GAP = 16  # px between the message and the readout: cut text ran straight into "x 3081, y 2673"
 
@@ -64,3 +68,24 @@ def status_widgets(
         window.statusBar().addPermanentWidget(label)
     provider.setText("No model loaded")
     return readout, busy, zoom, provider
+
+
+def watch_settings(window: QMainWindow, settings: AppSettings, say: Callable[[str, str], None]) -> QLabel:
+    """When the settings cannot be saved: `say` it once (the banner) and keep "Settings not saved" in the
+    status bar, the reason and file in its tooltip (a banner goes when a photo opens)."""
+    label = QLabel("⚠ Settings not saved")
+    label.setObjectName("settings_unsaved")
+    label.setStyleSheet("color: #a04000;")
+    window.statusBar().insertPermanentWidget(0, label)
+    label.hide()
+
+    def told(text: str) -> None:
+        if not alive(label):  # the settings outlived this window (tests reuse them)
+            return
+        label.setToolTip(text)
+        label.show()
+        say(text, "warning")
+
+    settings.on_unsaved = told
+    settings.check_saved()
+    return label

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from app.core.grading import GradeScale
 from app.ui.settings import MAX_RECENT, AppSettings
+from tests.ui.conftest import TIMEOUT_MS
 
 
 def test_defaults(settings):
@@ -52,3 +54,51 @@ def test_bad_values_are_refused_or_ignored(settings):
     assert settings.opacity("asset", 0.4) == 0.4
     settings.set_opacity("asset", 7)
     assert settings.opacity("asset", 0.4) == 1.0
+
+
+@pytest.mark.parametrize("written", ["nan", "inf", "-inf", "-3", "1.5", "abc", ""])
+def test_an_opacity_the_app_never_writes_falls_back_to_the_default(settings, written):
+    settings.qsettings.setValue("overlay/opacity/corrosion", written)
+    assert settings.opacity("corrosion", 0.5) == 0.5
+    settings.qsettings.setValue("overlay/opacity/corrosion", "0.000")
+    assert settings.opacity("corrosion", 0.5) == 0.0, "a class set to 0 % by hand stays so"
+
+
+def _window(qtbot, settings, model_path):
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.controller.model_loaded, timeout=TIMEOUT_MS):
+        win.controller.load_model(model_path, "cpu")
+    return win
+
+
+def test_settings_that_cannot_be_saved_are_said_once_with_their_file(qtbot, tmp_path, model_path):
+    (tmp_path / "a-file").write_text("")
+    settings = AppSettings.at(tmp_path / "a-file" / "settings.ini")  # its folder cannot be made
+    win = _window(qtbot, settings, model_path)
+    text = win.banner.text
+    assert win.banner.level == "warning" and "cannot be saved" in text and "a-file" in text, text
+    assert not win.settings_unsaved.isHidden() and win.settings_unsaved.toolTip() == text
+    win.banner.dismiss()
+    settings.last_folder = tmp_path
+    settings.sync()
+    assert win.banner.text == "", "said once, not at every write"
+    win.controller.shutdown()
+
+
+def test_settings_that_stop_being_saveable_are_said_at_the_next_write(qtbot, tmp_path, model_path):
+    settings = AppSettings.at(tmp_path / "config" / "settings.ini")
+    win = _window(qtbot, settings, model_path)
+    assert "cannot be saved" not in win.banner.text and win.settings_unsaved.isHidden()
+    settings.sync()
+    (tmp_path / "config" / "settings.ini").unlink()
+    (tmp_path / "config").rmdir()
+    (tmp_path / "config").write_text("")  # the folder is gone, a file in its place
+    settings.last_folder = tmp_path
+    # Qt writes the file on its own a moment later; the write after that failure says it (no sync here)
+    qtbot.waitUntil(lambda: settings.qsettings.status() == QSettings.Status.AccessError, timeout=TIMEOUT_MS)
+    settings.recursive = True
+    assert "cannot be saved" in win.banner.text and not win.settings_unsaved.isHidden()
+    win.controller.shutdown()
