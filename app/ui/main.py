@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 import app
 from app.core.model import default_model_path
 from app.core.paths import resources_dir
+from app.core.text import safe_path
 from app.ui.settings import APPLICATION, ORGANIZATION, AppSettings
 
 
@@ -34,52 +35,68 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Path | None, str]:
+def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Path | None, str, bool]:
     """The model to load first: --model, else the one loaded by hand last time, else the bundled one;
-    and a note when the remembered one has gone."""
+    a note when the remembered one has gone; and whether it is the remembered one (refused, the bundled
+    one loads in its place)."""
     if args.model:
-        return args.model, ""
+        return args.model, "", False
     remembered = settings.model_path
     if remembered is not None and remembered.is_file():
-        return remembered, ""
+        return remembered, "", True
     note = ""
     if remembered is not None:
-        note = f"The model loaded last time ({remembered}) is gone; the bundled model loads instead."
+        gone = safe_path(remembered)
+        note = f"The model loaded last time ({gone}) is gone; the bundled model loads instead."
         settings.model_path = None
-    return default_model_path(settings.device), note
+    return default_model_path(settings.device), note, False
 
 
 def create_window(args: argparse.Namespace, settings: AppSettings):
     """The window with its model loading and the photos from the command line started."""
     from app.report import register_exporter
-    from app.ui.main_window import NO_MODEL_TEXT, MainWindow
+    from app.ui.main_window import MainWindow
+    from app.ui.model_menu import NO_MODEL_TEXT
 
     register_exporter()  # the window's composition root: core's exporters gain the PDF report
     if args.device:
         settings.device = args.device
     window = MainWindow(settings)
-    model_path, note = _startup_model(args, settings)
+    model_path, note, remembered = _startup_model(args, settings)
     paths = [p.absolute() for p in args.paths]  # named and exported to whole: the app may start anywhere
     if paths and model_path is not None:
         # After the model (the pool runs two workers at once): open them when it has loaded or failed.
         controller = window.controller
 
         def open_paths(*_args: object) -> None:
+            if window.model_menu.falling_back:  # the remembered model was refused: the bundled one loads
+                return
             controller.model_loaded.disconnect(open_paths)
             controller.model_refused.disconnect(open_paths)
-            window.open_paths(paths)
+            _open_keeping_warning(window, paths)
 
         controller.model_loaded.connect(open_paths)
         controller.model_refused.connect(open_paths)
     elif paths:
-        QTimer.singleShot(0, lambda: window.open_paths(paths))
+        QTimer.singleShot(0, lambda: _open_keeping_warning(window, paths))
     if model_path is None:
         window.show_message(NO_MODEL_TEXT, "warning")
+    elif remembered:
+        window.model_menu.load_remembered(model_path)
     else:
         window.controller.load_model(model_path, settings.device)
         if note:
             window.show_message(note, "warning")
     return window
+
+
+def _open_keeping_warning(window, paths: list[Path]) -> None:
+    """Open the command line's photos; a warning of the start (a model gone or refused, settings not
+    saved) stays on the banner, which opening a photo clears of the last photo's messages."""
+    warning = window.banner.text if window.banner.level == "warning" else ""
+    window.open_paths(paths)
+    if warning and not window.banner.text:
+        window.show_message(warning, "warning")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

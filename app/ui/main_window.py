@@ -35,7 +35,7 @@ from app.ui.export_folders import correction_search
 from app.ui.figures_widget import FiguresWidget
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
-from app.ui.model_menu import NO_MODEL_TEXT, ModelMenu
+from app.ui.model_menu import ModelMenu, no_model_text
 from app.ui.navigation import folder_neighbour
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
 
     def _pending_text(self) -> str:
         """What the figures panel says while the photo on screen has no result."""
-        return "Analysing…" if self.controller.model else NO_MODEL_TEXT
+        return "Analysing…" if self.controller.model else no_model_text()
 
     def update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
         has_rows = self.batch_model.rowCount() > 0
         self.actions["export_csv"].setEnabled(has_rows)
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
-        self.actions["default_model"].setEnabled(self.settings.model_path is not None)
+        self.actions["default_model"].setEnabled(self.settings.model_path is not None or not has_model)
         self.actions["export_project"].setEnabled(self.projects.project is not None)
         self.actions["close_project"].setEnabled(self.projects.project is not None)
 

@@ -12,6 +12,7 @@ import app
 from app.core.adapt import AdaptSettings
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
+from app.core.text import safe_path
 from app.ui.adapt_ui import (
     AdaptFound,
     AdaptRun,
@@ -34,6 +35,15 @@ NO_MODEL_TEXT = (
     "No model is bundled (models/*.onnx is empty). Load one with Model ▸ Load model… "
     "(an ONNX file following the Corroscope model contract)."
 )
+NOT_LOADED_TEXT = (
+    "No model is loaded. Model ▸ Return to the shipped model loads the bundled one; Model ▸ Load model… "
+    "loads another."
+)
+
+
+def no_model_text() -> str:
+    """What to say while no model is loaded: that none is bundled only where that is so."""
+    return NO_MODEL_TEXT if default_model_path("cpu") is None else NOT_LOADED_TEXT  # "cpu": no CUDA probe
 
 
 def loaded_text(model: SegmentationModel) -> str:
@@ -51,6 +61,8 @@ class ModelMenu(QObject):
         super().__init__(host)  # type: ignore[arg-type]  # the host is the QMainWindow
         self.host = host
         self._user_model: Path | None = None  # a model the user asked for, saved once it loads
+        self._remembered: Path | None = None  # the model loaded by hand last time, loading at start
+        self.falling_back = False  # it was refused: the bundled model loads in its place
         host.controller.model_loaded.connect(self._on_model_loaded)
         host.controller.model_refused.connect(self._on_model_refused)
 
@@ -60,6 +72,7 @@ class ModelMenu(QObject):
 
     def _on_model_loaded(self, model: SegmentationModel) -> None:
         h = self.host
+        self._remembered, self.falling_back = None, False
         opacities = {c.name: h.settings.opacity(c.name, DEFAULT_OPACITY) for c in model.classes}
         h.overlay_state.set_classes(model.classes, opacities)
         # where it runs and why not on CUDA, whole at 1280 px; the model's name (a long file name) is in
@@ -79,11 +92,37 @@ class ModelMenu(QObject):
 
     def _on_model_refused(self, message: str) -> None:
         self._user_model = None
+        remembered, self._remembered, self.falling_back = self._remembered, None, False
+        if remembered is not None and self.host.controller.model is None and self._fall_back(remembered):
+            self.host.show_message(
+                f"The model loaded last time ({safe_path(remembered)}) was refused; the bundled model "
+                f"loads instead. {message}",
+                "warning",
+            )
+            return
         if self.host.controller.model is not None:
             kept = f"the previous model ({self.host.controller.model.path.name}) stays loaded"
         else:
             kept = "no model is loaded; load one with Model ▸ Load model…"
         self.host.show_message(f"Model refused, {kept}. {message}", "error")
+
+    def load_remembered(self, path: Path) -> None:
+        """At start, the model loaded by hand last time; if it no longer loads (overwritten, broken), the
+        settings forget it and the bundled model loads instead."""
+        self._remembered = Path(path)
+        self.host.controller.load_model(path, self.host.settings.device)
+
+    def _fall_back(self, refused: Path) -> bool:
+        """Forget `refused` (else every start tries it again) and load the bundled model, if any."""
+        if self.host.settings.model_path == refused:
+            self.host.settings.model_path = None
+            self.host.update_enabled()
+        path = default_model_path(self.host.settings.device)
+        if path is None:
+            return False
+        self.falling_back = True
+        self.host.controller.load_model(path, self.host.settings.device)
+        return True
 
     def load_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -94,10 +133,11 @@ class ModelMenu(QObject):
 
     def load_model_file(self, path: Path) -> None:
         """A model chosen by hand: remembered across restarts once it has loaded."""
-        self._user_model = Path(path)
+        self._user_model, self._remembered = Path(path), None
         self.host.controller.load_model(path, self.host.settings.device)
 
     def use_default_model(self) -> None:
+        self._remembered = None
         self.host.settings.model_path = None
         self.host.update_enabled()
         path = default_model_path(self.host.settings.device)

@@ -18,8 +18,9 @@ from app.core.grading import GradeScale
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.synthetic import synthetic_pipe
-from app.ui.main_window import NO_MODEL_TEXT, MainWindow
+from app.ui.main_window import MainWindow
 from app.ui.model_info_dialog import model_info_html
+from app.ui.model_menu import NO_MODEL_TEXT
 from app.ui.qimage import qimage_to_rgb
 from tests.helpers.tiny_models import channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo

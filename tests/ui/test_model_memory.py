@@ -80,3 +80,46 @@ def test_command_line_photo_still_opens_when_the_model_is_refused(qtbot, setting
     qtbot.waitUntil(lambda: win.controller.current is not None, timeout=TIMEOUT_MS)
     assert win.controller.current.path == path and win.controller.model is None
     win.controller.shutdown()
+
+
+def test_a_remembered_model_that_no_longer_loads_falls_back_says_why_and_is_forgotten(
+    qtbot, settings, model_path, tmp_path, monkeypatch
+):
+    import app.ui.model_menu as model_menu
+
+    junk = tmp_path / "overwritten.onnx"
+    junk.write_text("this was a model once\n")
+    settings.model_path = junk
+    # the tiny model stands in for the bundled one (fast)
+    monkeypatch.setattr(model_menu, "default_model_path", lambda *_args, **_kwargs: model_path)
+    path, _ = photo(tmp_path, 16)
+    win = _start(qtbot, settings, str(path))
+    qtbot.waitUntil(lambda: win.controller.result is not None, timeout=TIMEOUT_MS)
+    assert win.controller.model.path == model_path and win.controller.result.path == path
+    text = win.banner.text
+    assert win.banner.level == "warning", text
+    assert "overwritten.onnx" in text and "bundled model loads instead" in text and "ONNX" in text, text
+    assert settings.model_path is None, "a refused model is not tried again at every start"
+    win.controller.shutdown()
+
+
+def test_the_figures_say_no_model_is_bundled_only_when_none_is(
+    qtbot, settings, model_path, tmp_path, monkeypatch
+):
+    import app.ui.model_menu as model_menu
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    for bundled in (model_path, None):
+        monkeypatch.setattr(model_menu, "default_model_path", lambda *_args, b=bundled, **_kwargs: b)
+        path, _ = photo(tmp_path, 17, name=f"pipe-{bundled is None}.png")
+        with qtbot.waitSignal(win.controller.photo_opened, timeout=TIMEOUT_MS):
+            win.open_photo(path)
+        text = win.figures.review_label.text()
+        if bundled is None:
+            assert text == model_menu.NO_MODEL_TEXT
+        else:
+            assert "No model is bundled" not in text, text
+            assert "Load model" in text and "shipped model" in text, text
+            assert win.actions["default_model"].isEnabled(), "the text names it: it can be used"
+    win.controller.shutdown()
