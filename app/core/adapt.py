@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ from app.core.text import counted
 
 __all__ = ["KEY_ADAPTATION", "AdaptRefused", "AdaptResult", "AdaptSettings", "adapt_model", "reviewed_pairs"]
 
+log = logging.getLogger(__name__)
 KEY_ADAPTATION = "corroscope.adaptation"
 Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
 # Mean gap between the written file's probabilities and numpy's (int8 files round their weights).
@@ -305,14 +307,18 @@ def loo_accuracy(figures: LooFigures, signed: int | None = None) -> ModelAccurac
         return None
     errors = np.array(figures.errors)
     masks = masks_phrase(figures.photos, figures.photos if signed is None else signed)
-    return ModelAccuracy(
-        median_error=float(np.median(errors)),
-        mean_error=float(errors.mean()),
-        p90_error=float(np.percentile(errors, 90)),
-        d610_same=figures.d610_agreement,
-        photos=figures.photos,
-        measured_on=f"{LEAVE_ONE_OUT} over the {masks} it was adapted on",
-    )
+    try:
+        return ModelAccuracy(
+            median_error=float(np.median(errors)),
+            mean_error=float(errors.mean()),
+            p90_error=float(np.percentile(errors, 90)),
+            d610_same=figures.d610_agreement,
+            photos=figures.photos,
+            measured_on=f"{LEAVE_ONE_OUT} over the {masks} it was adapted on",
+        )
+    except ValueError as exc:  # one photo with a share, or none off at all: too few to state an error
+        log.info("the adapted model states no accuracy: %s", exc)
+        return None
 
 
 def predicted_share(probs: np.ndarray, base: SegmentationModel) -> float | None:

@@ -30,7 +30,7 @@ from app.core.budget import (
 )
 from app.core.errors import ModelBudgetError, ModelContractError
 from app.core.expected_share import read_split
-from app.core.model_accuracy import ModelAccuracy, accuracy_line, read_accuracy
+from app.core.model_accuracy import ModelAccuracy, accuracy_line, check_accuracy
 from app.core.model_check import check_contract, ort_message, run_probabilities
 from app.core.onnx_scan import MalformedModel, check_external_data, external_data_refs
 from app.core.palette import ClassInfo
@@ -114,10 +114,12 @@ class SegmentationModel:
         self.metadata = dict(metadata)
         self.metrics = _parse_metrics(metadata.get(contract.KEY_METRICS))
         # The share's calibrated range and the measured error, written by training.model_figures; without a
-        # calibration `range_note` says why the photos get no range.
+        # calibration `range_note` says why the photos get no range. Implausible ones count as none, and
+        # `accuracy_note` says why the figures were set aside.
         self.range_calibration: RangeCalibration | None
         self.range_calibration, self.range_note = read_calibration(metadata)
-        self.accuracy: ModelAccuracy | None = read_accuracy(metadata)
+        self.accuracy: ModelAccuracy | None
+        self.accuracy, self.accuracy_note = check_accuracy(metadata)
         # How the corrosion/asset split is painted (app.core.expected_share); its figures were measured so.
         self.split = read_split(metadata)
         self.providers: tuple[str, ...] = tuple(session.get_providers())
@@ -180,6 +182,9 @@ class SegmentationModel:
             raise ModelContractError(f"{safe_path(path.name)}: {exc}") from None
         model = cls(path, session, sha, classes, input_size, meta, cuda_note, budget)
         log.info("loaded %s (sha256 %s) on %s", model._name, model.short_sha, model.device)
+        for note in (model.accuracy_note, model.range_note if contract.KEY_SHARE_RANGE in meta else None):
+            if note:
+                log.warning("%s: %s", model._name, note)
         return model
 
     def predict(self, batch: np.ndarray, deadline: float | None = None) -> np.ndarray:
@@ -216,7 +221,7 @@ class SegmentationModel:
     @property
     def accuracy_line(self) -> str:
         """The model's typical error in one line, or "accuracy unknown"."""
-        return accuracy_line(self.accuracy)
+        return accuracy_line(self.accuracy, set_aside=self.accuracy_note is not None)
 
     def describe(self) -> str:
         """One line for status bars and logs."""

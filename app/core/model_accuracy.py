@@ -7,19 +7,28 @@ is the mask's) are measured by cross-validation and written into the model file'
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.contract import KEY_ACCURACY
-from app.core.text import counted
+from app.core.meta_json import number, strict_json, whole_number
+from app.core.text import counted, safe_text
 
 METADATA_KEY = KEY_ACCURACY
 # How an adapted model's figures are measured (`app.core.adapt`): over the few photos it was adapted on.
 LEAVE_ONE_OUT = "leave-one-out"
 UNKNOWN = "Model estimate: accuracy unknown (the model file states no measured error). Review before signing."
+SET_ASIDE = (
+    "Model estimate: accuracy unknown (the measured error the model file states is implausible, so it is not "
+    "shown). Review before signing."
+)
+# The fewest photos figures may come from: leave-one-out over an adapted model's reviewed photos needs one
+# to fit on and one to test (`app.core.adapt` refuses fewer than 2), and adaptation writes what it measured.
+MIN_PHOTOS = 2
+# The most: a million hand-painted inspectors' masks is beyond any inspection data set (the shipped
+# figures come from 194); a count past it is not a measurement.
+MAX_PHOTOS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -35,13 +44,28 @@ class ModelAccuracy:
     measured_on: str = "cross-validation"
 
     def __post_init__(self) -> None:
-        errors = (self.median_error, self.mean_error, self.p90_error)
-        if not all(math.isfinite(v) and v >= 0 for v in errors):
-            raise ValueError("share errors must be finite and >= 0")
+        errors = (("median", self.median_error), ("mean", self.mean_error), ("p90", self.p90_error))
+        for name, value in errors:
+            if not 0.0 <= value <= 100.0:  # NaN fails too
+                raise ValueError(f"share_error.{name} must be 0 to 100 points, got {value:g}")
+        if not self.p90_error > 0:  # "within ±0 points": no model is exact on nine photos in ten
+            raise ValueError("share_error.p90 must be above 0 (no model is exact on 90 % of photos)")
+        if not self.median_error <= self.p90_error:
+            raise ValueError(
+                f"share_error.median ({self.median_error:g}) must not exceed share_error.p90 "
+                f"({self.p90_error:g})"
+            )
+        # Half the photos are off by the median or more, so the mean is at least half the median (to_json
+        # rounds to 3 decimals), and above 0 where the p90 is.
+        if not (self.mean_error > 0 and self.median_error <= 2 * self.mean_error + 0.001):
+            raise ValueError(
+                f"share_error.mean ({self.mean_error:g}) cannot come with a median of {self.median_error:g} "
+                f"and a p90 of {self.p90_error:g}"
+            )
         if self.d610_same is not None and not 0.0 <= self.d610_same <= 1.0:
-            raise ValueError(f"d610_same must be in 0..1, got {self.d610_same}")
-        if self.photos < 1:
-            raise ValueError("the figures must come from at least one photo")
+            raise ValueError(f"d610_same_share must be a share from 0 to 1, got {self.d610_same:g}")
+        if isinstance(self.photos, bool) or not MIN_PHOTOS <= self.photos <= MAX_PHOTOS:
+            raise ValueError(f"photos must be {MIN_PHOTOS} to {MAX_PHOTOS:,}, got {self.photos:,}")
 
     def line(self) -> str:
         """ "Model estimate: typically within ±9 points of an inspector's mask (90 % within ±19); D610 grade
@@ -85,34 +109,43 @@ class ModelAccuracy:
 
     @classmethod
     def from_json(cls, raw: Any) -> ModelAccuracy:
-        """Parse `to_json`'s dict; ValueError (or KeyError, TypeError) saying what is wrong."""
+        """Parse `to_json`'s dict; ValueError naming the field that is missing or implausible."""
         if not isinstance(raw, dict) or not isinstance(raw.get("share_error"), dict):
             raise ValueError("the accuracy figures must be a JSON object with share_error")
         err, same = raw["share_error"], raw.get("d610_same_share")
         return cls(
-            median_error=float(err["median"]),
-            mean_error=float(err["mean"]),
-            p90_error=float(err["p90"]),
-            d610_same=None if same is None else float(same),
-            photos=int(raw["photos"]),
+            median_error=number(err, "median", "share_error."),
+            mean_error=number(err, "mean", "share_error."),
+            p90_error=number(err, "p90", "share_error."),
+            d610_same=None if same is None else number(raw, "d610_same_share"),
+            photos=whole_number(raw, "photos"),
             measured_on=str(raw.get("measured_on", "cross-validation")),
         )
 
 
-def read_accuracy(metadata: Mapping[str, str]) -> ModelAccuracy | None:
-    """The model's measured accuracy from its ONNX metadata; None where it has none (or it is unusable)."""
+def check_accuracy(metadata: Mapping[str, str]) -> tuple[ModelAccuracy | None, str | None]:
+    """(the model's measured accuracy, None) from its ONNX metadata; (None, None) where it states none;
+    (None, why) where its figures are unreadable or implausible, which then count as none."""
     text = metadata.get(METADATA_KEY)
     if not text:
-        return None
+        return None, None
     try:
-        return ModelAccuracy.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError):
-        return None
+        return ModelAccuracy.from_json(strict_json(text)), None
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"the model's accuracy figures ({METADATA_KEY}) are set aside: {safe_text(exc, 200)}"
 
 
-def accuracy_line(accuracy: ModelAccuracy | None) -> str:
-    """The one line every screen and page shows: the typical error, or "accuracy unknown"."""
-    return UNKNOWN if accuracy is None else accuracy.line()
+def read_accuracy(metadata: Mapping[str, str]) -> ModelAccuracy | None:
+    """The model's measured accuracy from its ONNX metadata; None where it has none (or it is unusable)."""
+    return check_accuracy(metadata)[0]
+
+
+def accuracy_line(accuracy: ModelAccuracy | None, set_aside: bool = False) -> str:
+    """The one line every screen and page shows: the typical error, or "accuracy unknown" (`set_aside`:
+    the file states figures the app refused)."""
+    if accuracy is None:
+        return SET_ASIDE if set_aside else UNKNOWN
+    return accuracy.line()
 
 
 def run_record_figures(model: Any) -> dict[str, Any]:

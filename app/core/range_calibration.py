@@ -11,7 +11,6 @@ model of the share's error and the conformal quantile of error / scale) are fitt
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -21,8 +20,10 @@ import cv2
 import numpy as np
 
 from app.core.contract import KEY_SHARE_RANGE
+from app.core.meta_json import field_of, number, shown, strict_json
 from app.core.palette import ClassInfo, class_by_name
-from app.core.share_range import ShareRange
+from app.core.share_range import MAX_SPREAD, ShareRange
+from app.core.text import safe_text
 
 METADATA_KEY = KEY_SHARE_RANGE
 METHOD = "normalized-split-conformal"
@@ -58,6 +59,17 @@ class DifficultyFeatures:
 
 # The inputs of the difficulty model, in order: the features above and two terms of the share (s in 0..1).
 FEATURE_NAMES = (*(f.name for f in fields(DifficultyFeatures)), "share", "share_spread")
+# Every value each input can take. The boundary ratio is at most sqrt(the pipe's pixels) (each boundary
+# pixel is a pipe pixel), and the features are measured at the input size, at most 8192 x 8192 (contract).
+FEATURE_BOUNDS = ((0.0, 1.0),) * 3 + ((0.0, 8192.0), (0.0, 1.0), (0.0, 1.0), (0.0, 0.25))
+# A coverage or confidence is shown in whole percents: above 0.99 it reads "100 %", a promise no finite
+# range keeps; under one half the "range" misses most photos, and the review policy leans on it.
+PLAUSIBLE_SHARE = (0.5, 0.99)
+# The narrowest half-width (points of share) a calibration may give any photo. An 80 % range under 1 point
+# wide claims 4 photos in 5 within +-0.5 points of an inspector's hand-painted mask; the shipped model's
+# narrowest possible range is 23 points wide (half 11.6; its median error 10.7 points, MODEL_CARD.md), so
+# a file asking for under 1 point has wrong numbers, not a better model. One read "83.2-83.2 %".
+MIN_HALF_WIDTH = 0.5
 
 
 def feature_vector(features: DifficultyFeatures, share: float) -> np.ndarray:
@@ -120,19 +132,48 @@ class RangeCalibration:
 
     def __post_init__(self) -> None:
         n = len(self.features)
-        if not 0.0 < self.coverage < 1.0:
-            raise ValueError(f"coverage must be in (0, 1), got {self.coverage}")
-        if self.confidence is not None and not 0.0 < self.confidence < 1.0:
-            raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
+        _check_share("coverage", self.coverage)
+        if self.confidence is not None:
+            _check_share("confidence", self.confidence)
         if tuple(self.features) != FEATURE_NAMES:
             raise ValueError(f"features must be {', '.join(FEATURE_NAMES)}, got {', '.join(self.features)}")
         if not (len(self.mean) == len(self.std) == len(self.weights) == n):
             raise ValueError("mean, std and weights must have one value per feature")
-        numbers = (*self.mean, *self.std, *self.weights, self.bias, self.quantile)
-        if not all(math.isfinite(v) for v in numbers) or min(self.std) <= 0 or self.quantile < 0:
-            raise ValueError("calibration parameters must be finite, std > 0 and quantile >= 0")
+        for name, values in (("mean", self.mean), ("std", self.std), ("weights", self.weights)):
+            if not all(math.isfinite(v) for v in values):
+                raise ValueError(f"{name} must be finite numbers")
+        if not min(self.std) > 0:
+            raise ValueError("std must be above 0")
+        for name, value in (("bias", self.bias), ("quantile", self.quantile)):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
+        if not self.quantile > 0:  # a quantile of 0 makes every range 0 points wide
+            raise ValueError(f"quantile must be above 0, got {self.quantile:g}")
+        width = self.review_max_width
+        if width is not None and not 0.0 <= width <= MAX_SPREAD:  # NaN fails too
+            raise ValueError(f"review_max_width must be 0 to {MAX_SPREAD:g} points, got {width:g}")
+        HeldOut.of(self.held_out)
         if self.method != METHOD:
             raise ValueError(f"unknown range method {self.method!r} (this version knows {METHOD!r})")
+        narrowest = self.narrowest_half()
+        if not narrowest >= MIN_HALF_WIDTH:  # NaN fails too
+            raise ValueError(
+                f"quantile, bias and weights give some photos a range {2 * narrowest:.2g} points wide "
+                f"(at least {2 * MIN_HALF_WIDTH:g} is plausible)"
+            )
+
+    def narrowest_half(self) -> float:
+        """The narrowest half-width (points) this calibration can give any photo: its scale where each
+        feature, within `FEATURE_BOUNDS`, pulls it lowest."""
+        low = self.bias
+        for w, m, s, (lo, hi) in zip(self.weights, self.mean, self.std, FEATURE_BOUNDS, strict=True):
+            low += min(w * ((lo - m) / s), w * ((hi - m) / s))
+        return self.quantile * math.exp(min(low, 6.0))  # capped as `scale_of` caps it
+
+    @property
+    def held(self) -> HeldOut:
+        """The held-out figures as the model's information and the reports state them (checked)."""
+        return HeldOut.of(self.held_out)
 
     @property
     def label(self) -> str:
@@ -172,13 +213,13 @@ class RangeCalibration:
         """What the range held and promises, for a report's statement of accuracy: "Its 80 % range held
         84 % of inspectors' shares on 194 held-out photos; calibrated to hold at least 80 % of unseen
         photos' shares with 90 % confidence."; None where the held-out figures are not stated."""
-        coverage, photos = self.held_out.get("coverage"), self.held_out.get("photos")
-        if not isinstance(coverage, (int, float)) or not isinstance(photos, int):
+        held = self.held
+        if held.coverage is None or held.photos is None:
             return None
         promise = self.promise()
         tail = "" if promise is None else f"; {promise}"
-        held = f"held {coverage * 100:.0f} % of inspectors' shares on {photos} held-out photos"
-        return f"Its {self.label} {held}{tail}."
+        shares = f"held {held.coverage * 100:.0f} % of inspectors' shares on {held.photos} held-out photos"
+        return f"Its {self.label} {shares}{tail}."
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,37 +238,79 @@ class RangeCalibration:
 
     @classmethod
     def from_json(cls, raw: Any) -> RangeCalibration:
-        """Parse `to_json`'s dict; ValueError (or KeyError, TypeError) saying what is wrong."""
+        """Parse `to_json`'s dict; ValueError naming the field that is missing or wrong."""
         if not isinstance(raw, dict):
             raise ValueError("the range calibration must be a JSON object")
-        width = raw.get("review_max_width")
+        width, confidence = raw.get("review_max_width"), raw.get("confidence")
         held = raw.get("held_out") or {}
         if not isinstance(held, dict):
             raise ValueError("held_out must be a JSON object")
+        features = field_of(raw, "features")
+        if not isinstance(features, list):
+            raise ValueError("features must be a list of names")
         return cls(
-            coverage=float(raw["coverage"]),
-            features=tuple(str(f) for f in raw["features"]),
-            mean=tuple(float(v) for v in raw["mean"]),
-            std=tuple(float(v) for v in raw["std"]),
-            weights=tuple(float(v) for v in raw["weights"]),
-            bias=float(raw["bias"]),
-            quantile=float(raw["quantile"]),
-            review_max_width=None if width is None else float(width),
+            coverage=number(raw, "coverage"),
+            features=tuple(str(f) for f in features),
+            mean=_numbers(raw, "mean"),
+            std=_numbers(raw, "std"),
+            weights=_numbers(raw, "weights"),
+            bias=number(raw, "bias"),
+            quantile=number(raw, "quantile"),
+            review_max_width=None if width is None else number(raw, "review_max_width"),
             held_out=held,
             method=str(raw.get("method", "")),
-            confidence=None if raw.get("confidence") is None else float(raw["confidence"]),
+            confidence=None if confidence is None else number(raw, "confidence"),
         )
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """What the range held on folds its fit never saw, as shown: the share of inspectors' shares inside it
+    (0..1), on how many photos, its mean width (points); each None where the file does not state it."""
+
+    coverage: float | None
+    photos: int | None
+    mean_width: float | None
+
+    @classmethod
+    def of(cls, held: Mapping[str, Any]) -> HeldOut:
+        """The figures of a calibration's `held_out`; ValueError naming one that is implausible."""
+        coverage = None if held.get("coverage") is None else number(held, "coverage", "held_out.")
+        if coverage is not None and not 0.0 <= coverage <= 1.0:
+            raise ValueError(f"held_out.coverage must be a share from 0 to 1, got {coverage:g}")
+        photos = held.get("photos")
+        if photos is not None and (type(photos) is not int or photos < 1):
+            raise ValueError(f"held_out.photos must be a whole number of at least 1, got {shown(photos)}")
+        width = None if held.get("mean_width") is None else number(held, "mean_width", "held_out.")
+        if width is not None and not 0.0 <= width <= 100.0:
+            raise ValueError(f"held_out.mean_width must be 0 to 100 points, got {width:g}")
+        return cls(coverage, photos, width)
+
+
+def _check_share(name: str, value: float) -> None:
+    low, high = PLAUSIBLE_SHARE
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{name} must be {low:g} to {high:g}, got {value:g}")
+
+
+def _numbers(raw: Mapping[str, Any], key: str) -> tuple[float, ...]:
+    values = field_of(raw, key)
+    if not isinstance(values, list):
+        raise ValueError(f"{key} must be a list of numbers")
+    return tuple(number({key: v}, key) for v in values)
+
+
 def read_calibration(metadata: Mapping[str, str]) -> tuple[RangeCalibration | None, str | None]:
-    """(the model's range calibration, None) from its ONNX metadata, or (None, why there is no range)."""
+    """(the model's range calibration, None) from its ONNX metadata, or (None, why there is no range): an
+    implausible calibration counts as none, its reason naming the field."""
     text = metadata.get(METADATA_KEY)
     if not text:
         return None, NO_CALIBRATION
     try:
-        return RangeCalibration.from_json(json.loads(text)), None
+        return RangeCalibration.from_json(strict_json(text)), None
     except (ValueError, KeyError, TypeError) as exc:
-        return None, f"no share range: the model's range calibration ({METADATA_KEY}) is unusable: {exc}"
+        why = safe_text(exc, 200)
+        return None, f"no share range: the model's range calibration ({METADATA_KEY}) is unusable: {why}"
 
 
 def at_size(probabilities: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:

@@ -10,6 +10,9 @@ import numpy as np
 from app.core.grading import GradeScale, grade, share_number
 
 DEFAULT_LABEL = "80 % range"
+MAX_SPREAD = (
+    200.0  # points: the widest `spread` there is (a share of 0 or 100 % with the other bound 100 away)
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class ShareRange:
 
     @property
     def too_wide(self) -> bool:
-        """Wider (`spread`) than the calibration lets pass review."""
-        return self.review_max_width is not None and self.spread > self.review_max_width
+        """Wider (`spread`) than the calibration lets pass review; a limit or bound that is not a number
+        (NaN compares false with everything) counts as too wide, never as narrow enough."""
+        return self.review_max_width is not None and not self.spread <= self.review_max_width
 
 
 def _pct(v: float) -> str:

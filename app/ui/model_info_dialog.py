@@ -45,6 +45,8 @@ def model_info_html(model: SegmentationModel) -> str:
         ("Input size", "{} × {} (H × W)".format(*model.input_size)),
         ("Running on", f"{model.device} ({', '.join(model.providers)})"),
         ("Accuracy", model.accuracy_line),
+        # figures the file states and the app set aside (implausible): which, and why
+        *([("Accuracy set aside", model.accuracy_note)] if model.accuracy_note else []),
         ("Share range", _range_text(model)),
     ]
     members = _ensemble_members(meta.get(contract.KEY_ENSEMBLE))
@@ -80,15 +82,13 @@ def _range_text(model: SegmentationModel) -> str:
     cal = model.range_calibration
     if cal is None:
         return model.range_note or "none"
-    held = cal.held_out
-    if not isinstance(held.get("coverage"), (int, float)) or not isinstance(
-        held.get("mean_width"), (int, float)
-    ):
+    held = cal.held  # checked where the calibration was read, as the PDF's statement reads it
+    if held.coverage is None or held.mean_width is None:
         return f"{cal.label} (its held-out coverage is not stated)"
     promise = cal.promise()
     return (
-        f"{cal.label}: held {held['coverage'] * 100:.0f} % of inspectors' shares on held-out photos, "
-        f"mean width {held['mean_width']:.0f} points{'' if promise is None else '; ' + promise}"
+        f"{cal.label}: held {held.coverage * 100:.0f} % of inspectors' shares on held-out photos, "
+        f"mean width {held.mean_width:.0f} points{'' if promise is None else '; ' + promise}"
     )
 
 

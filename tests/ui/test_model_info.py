@@ -123,3 +123,25 @@ def test_a_hostile_adaptation_record_is_cut_and_escaped(tmp_path):
         SegmentationModel.load(channel_model(tmp_path / "u.onnx", metadata=unreadable), "cpu")
     )
     assert "its record of how is not readable" in html
+
+
+def test_model_information_says_why_implausible_figures_were_set_aside(tmp_path) -> None:
+    """Figures a file states but the app refused (an error of 0 on every photo, a held-out coverage of
+    5730 %) are not shown; the rows say which field and why, as the PDF's statement leaves them out."""
+    import json
+
+    from app.core import contract
+    from app.core.model import SegmentationModel
+    from app.ui.model_info_dialog import model_info_html
+    from tests.helpers.tiny_models import channel_model, figures_metadata
+
+    meta = figures_metadata(confidence=0.9)
+    accuracy = json.loads(meta[contract.KEY_ACCURACY])
+    accuracy.update(share_error={"median": 0, "mean": 0, "p90": 0}, d610_same_share=1.0, photos=1)
+    calibration = json.loads(meta[contract.KEY_SHARE_RANGE])
+    calibration["held_out"] = {"coverage": 57.3, "photos": -3, "mean_width": 20.0}
+    meta = {contract.KEY_ACCURACY: json.dumps(accuracy), contract.KEY_SHARE_RANGE: json.dumps(calibration)}
+    html = model_info_html(SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=meta), "cpu"))
+    assert "within ±0" not in html and "5730" not in html and "held 81 %" not in html
+    assert "accuracy unknown" in html and "Accuracy set aside" in html and "share_error.p90" in html
+    assert "held_out.coverage must be a share from 0 to 1, got 57.3" in html

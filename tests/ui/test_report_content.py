@@ -220,6 +220,23 @@ def test_the_statement_of_accuracy_says_what_the_range_held_on_unseen_photos(qap
     assert said in " ".join(pages_text(_batch(made, model))).replace("\u2011", "-")  # no-break hyphens
 
 
+def test_the_statement_of_accuracy_leaves_out_a_range_whose_figures_are_implausible(qapp, photos, tmp_path):
+    """A file stating its range held 5730 % of shares on -3 photos gets no range and no statement."""
+    from app.core.model import SegmentationModel
+    from tests.helpers.tiny_models import channel_model, figures_metadata
+
+    meta = figures_metadata(confidence=0.9)
+    held = json.loads(meta["corroscope.share_range"])
+    held["held_out"] = {"coverage": 57.3, "photos": -3, "mean_width": 20.0}
+    meta["corroscope.share_range"] = json.dumps(held)
+    model = SegmentationModel.load(channel_model(tmp_path / "m.onnx", metadata=meta), "cpu")
+    result, rgb = photos[0]
+    text = " ".join(
+        pages_text(render_pdf_report(result, blend_overlay(rgb, result.labels, result.classes), rgb, model))
+    )
+    assert "5730" not in text and "held-out photos" not in text.replace("\u2011", "-")
+
+
 def test_a_signed_photo_reads_reviewed_in_both_tables_of_the_batch_report(qapp, photos, tiny_model):
     from app.core.analysis import as_signed
 
