@@ -23,6 +23,8 @@ KEY_SHARE_RANGE = "corroscope.share_range"  # JSON: the share's calibrated range
 KEY_ACCURACY = "corroscope.accuracy"  # JSON: the measured share error (app.core.model_accuracy)
 
 REQUIRED_KEYS = (KEY_CONTRACT, KEY_CLASSES, KEY_INPUT_SIZE)
+# The classes every model must name (exactly, in lower case): the figures are corrosion / (corrosion + asset).
+MEASURED_CLASSES = ("corrosion", "asset")
 OPTIONAL_KEYS = (
     KEY_ARCHITECTURE,
     KEY_BACKBONE,

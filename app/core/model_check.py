@@ -61,6 +61,7 @@ def _metadata(name: str, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], t
             f"{name}: metadata {contract.KEY_CLASSES!r} lists {len(classes):,} classes; Corroscope handles "
             f"at most {MAX_CLASSES}"
         )
+    _check_measured_classes(name, classes)
     try:
         input_size = contract.parse_input_size(meta[contract.KEY_INPUT_SIZE])
     except ValueError as exc:
@@ -68,6 +69,26 @@ def _metadata(name: str, meta: dict[str, str]) -> tuple[tuple[ClassInfo, ...], t
             f"{name}: metadata {contract.KEY_INPUT_SIZE!r} is malformed: {safe_text(exc)}"
         ) from exc
     return classes, input_size
+
+
+def _check_measured_classes(name: str, classes: tuple[ClassInfo, ...]) -> None:
+    """The figures are the corroded share of the asset: a model without classes named exactly "corrosion"
+    and "asset" would load and then report "no asset in view" on every photo."""
+    names = [c.name for c in classes]
+    missing = [n for n in contract.MEASURED_CLASSES if n not in names]
+    if not missing:
+        return
+    listed = ", ".join(safe_repr(n, 40) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+    near = [c for c in names if c.casefold() in missing]
+    hint = "; names are matched exactly, in lower case: " + ", ".join(
+        f"rename {safe_repr(c, 40)} to {c.casefold()!r}" for c in near
+    )
+    raise ModelContractError(
+        f"{name}: metadata {contract.KEY_CLASSES!r} has no class named "
+        + " or ".join(repr(n) for n in missing)
+        + f" (it lists {listed}); Corroscope measures the corroded share of the asset from those two"
+        + (hint if near else "")
+    )
 
 
 def check_contract(

@@ -79,6 +79,16 @@ def test_fixed_batch_of_one_is_fed_one_image_at_a_time(tmp_path: Path) -> None:
     assert (probs[1].argmax(-1) == 0).all()
 
 
+def _named(*names: str) -> str:
+    """Classes metadata with these names, in the default colours."""
+    return json.dumps([{**c.to_json(), "name": n} for c, n in zip(DEFAULT_CLASSES, names, strict=True)])
+
+
+# A model whose classes are not named so that corrosion and asset can be found loaded and then said "no
+# asset in view" on every photo.
+_NEITHER = "has no class named 'corrosion' or 'asset' (it lists 'Rust', 'Pipe', 'background')"
+
+
 def _broken(tmp_path: Path, **kwargs) -> Path:
     return channel_model(tmp_path / "broken.onnx", **kwargs)
 
@@ -100,6 +110,12 @@ def _broken(tmp_path: Path, **kwargs) -> Path:
         ({"layout": "NCHW"}, "NHWC"),
         ({"output_name": "scores"}, "no output named 'probabilities'"),
         ({"channels": (0, 2)}, "2 channels but 'corroscope.classes' lists 3 classes"),
+        ({"metadata": {contract.KEY_CLASSES: _named("Rust", "Pipe", "background")}}, _NEITHER),
+        ({"metadata": {contract.KEY_CLASSES: _named("corrosion", "pipe", "background")}}, "named 'asset' ("),
+        (
+            {"metadata": {contract.KEY_CLASSES: _named("Corrosion", "asset", "background")}},
+            "matched exactly, in lower case: rename 'Corrosion' to 'corrosion'",
+        ),
     ],
 )
 def test_contract_violations_are_refused_with_the_reason(tmp_path: Path, kwargs: dict, message: str) -> None:

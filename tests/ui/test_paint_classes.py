@@ -20,10 +20,11 @@ from tests.helpers.tiny_models import channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 from tests.ui.test_edit_gui import drag
 
-# Four classes none of which the default model has, each from one colour channel of the photo.
+# Four classes in another order and colours than the default model's, two of them its own, each from one
+# colour channel of the photo (every model names "corrosion" and "asset": docs/design.md section 4).
 OTHER_CLASSES = (
-    ClassInfo(0, "steel", (0, 0, 255)),
-    ClassInfo(1, "rust", (200, 80, 0)),
+    ClassInfo(0, "asset", (0, 0, 200)),
+    ClassInfo(1, "corrosion", (200, 80, 0)),
     ClassInfo(2, "weld", (255, 255, 0)),
     ClassInfo(3, "sky", (0, 255, 0)),
 )
@@ -77,9 +78,9 @@ def test_the_paint_actions_follow_the_loaded_models_classes(
     assert names == {f"action_class_{c.name}" for c in OTHER_CLASSES}
     # they stand where the classes stood: after the tools, before the brush size
     menu = [a.objectName() for a in menu_widget.actions()]
-    assert menu.index("action_tool_similar") < menu.index("action_class_steel")
+    assert menu.index("action_tool_similar") < menu.index("action_class_asset")
     assert menu.index("action_class_sky") < menu.index("action_brush_bigger")
-    assert ui.tool_settings.class_name == "steel"  # no corrosion class: the model's first
+    assert ui.tool_settings.class_name == "corrosion"  # the model's own, though not its first
 
     path, _rgb = photo(tmp_path, 3, size=(96, 128))
     open_and_wait(qtbot, window, path)
