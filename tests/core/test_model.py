@@ -79,6 +79,25 @@ def test_fixed_batch_of_one_is_fed_one_image_at_a_time(tmp_path: Path) -> None:
     assert (probs[1].argmax(-1) == 0).all()
 
 
+@pytest.mark.parametrize("fixed_hw", [True, False], ids=["fixed size", "dynamic size, classes probed"])
+def test_a_fixed_batch_of_two_is_padded_and_the_padding_dropped(tmp_path: Path, fixed_hw: bool) -> None:
+    """The contract allows a fixed N ("the app then batches at most N"): 1 photo and 3 photos run as
+    batches of exactly 2, zeros filling the last, whose rows never reach the caller."""
+    m = SegmentationModel.load(channel_model(tmp_path / "b2.onnx", fixed_batch=2, fixed_hw=fixed_hw), "cpu")
+    assert m.max_batch == 2
+    rng = np.random.default_rng(1)
+    for n in (1, 3):
+        batch = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+        probs = m.predict(batch)
+        assert probs.shape == (n, 32, 32, 3)
+        np.testing.assert_allclose(probs, expected_probabilities(batch), atol=1e-5)
+
+
+def test_a_batch_fixed_at_zero_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ModelContractError, match="input batch size is fixed at 0; the contract wants"):
+        SegmentationModel.load(channel_model(tmp_path / "b0.onnx", fixed_batch=0), "cpu")
+
+
 def _named(*names: str) -> str:
     """Classes metadata with these names, in the default colours."""
     return json.dumps([{**c.to_json(), "name": n} for c, n in zip(DEFAULT_CLASSES, names, strict=True)])

@@ -62,7 +62,7 @@ def channel_model(
     None removes that key. The other arguments exist to break the contract on purpose."""
     h, w = input_size
     hw: list = [h, w] if fixed_hw else ["H", "W"]
-    n: int | str = fixed_batch or "N"
+    n: int | str = "N" if fixed_batch is None else fixed_batch
     in_shape = [n, *hw, 3] if layout == "NHWC" else [n, 3, *hw]
     inp = helper.make_tensor_value_info(contract.INPUT_NAME, input_dtype, in_shape)
     out_shape = [n, *hw, len(channels)] if layout == "NHWC" else ["a", "b", "c", "d"]
