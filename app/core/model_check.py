@@ -105,6 +105,34 @@ def check_contract(
     if len(inputs) != 1:
         raise ModelContractError(f"{name} has {len(inputs)} inputs; the contract wants one, 'image'")
     inp = inputs[0]
+    shape = _input_shape(name, inp, input_size)
+    pshape = _probabilities_shape(name, session)
+    if not isinstance(pshape[3], int):  # run blank images to learn the class count (and the size)
+        blank = np.zeros((shape[0] if isinstance(shape[0], int) else 1, *input_size, 3), dtype=np.uint8)
+        (out,) = run_probabilities(session, name, inp.name, blank, budget, deadline, at_load=True)
+        if out.ndim != 4:
+            raise ModelContractError(
+                f"{name}: output 'probabilities' has shape {out.shape} for blank images; wants [N, H, W, C]"
+            )
+        pshape = [int(d) for d in out.shape]
+    # The app feeds images at the input size and reads one probability per pixel and class back.
+    for got, want, what in ((pshape[1], input_size[0], "height"), (pshape[2], input_size[1], "width")):
+        if isinstance(got, int) and got != want:
+            raise ModelContractError(
+                f"{name}: output 'probabilities' has {what} {got} where the input has {want}; the contract "
+                "wants the probabilities of each pixel of the image fed ([N, H, W, C] as the input's "
+                "[N, H, W, 3])"
+            )
+    if pshape[3] != len(classes):
+        raise ModelContractError(
+            f"{name}: output 'probabilities' has {pshape[3]} channels but {contract.KEY_CLASSES!r} "
+            f"lists {len(classes)} classes"
+        )
+    return classes, input_size
+
+
+def _input_shape(name: str, inp: Any, input_size: tuple[int, int]) -> list:
+    """The input's shape, checked: uint8 [N, H, W, 3], a fixed N at least 1, a fixed H, W the input size."""
     if inp.type != "tensor(uint8)":
         raise ModelContractError(
             f"{name}: input {safe_repr(inp.name)} is {safe_text(inp.type)}; the contract wants tensor(uint8)"
@@ -125,7 +153,11 @@ def check_contract(
             raise ModelContractError(
                 f"{name}: input {axis} is fixed at {got} but {contract.KEY_INPUT_SIZE!r} says {want}"
             )
+    return shape
 
+
+def _probabilities_shape(name: str, session: Any) -> list:
+    """The declared shape of the float32 'probabilities' output, four dimensions."""
     outputs = {o.name: o for o in session.get_outputs()}
     probs = outputs.get(contract.PROBABILITIES_OUTPUT)
     if probs is None:
@@ -140,17 +172,7 @@ def check_contract(
         raise ModelContractError(
             f"{name}: output 'probabilities' has shape {_dims(pshape)}; wants [N, H, W, C]"
         )
-    channels = pshape[3]
-    if not isinstance(channels, int):  # run one blank image to learn the class count
-        blank = np.zeros((shape[0] if isinstance(shape[0], int) else 1, *input_size, 3), dtype=np.uint8)
-        (out,) = run_probabilities(session, name, inp.name, blank, budget, deadline, at_load=True)
-        channels = int(out.shape[-1])
-    if channels != len(classes):
-        raise ModelContractError(
-            f"{name}: output 'probabilities' has {channels} channels but {contract.KEY_CLASSES!r} "
-            f"lists {len(classes)} classes"
-        )
-    return classes, input_size
+    return pshape
 
 
 def run_probabilities(

@@ -98,6 +98,16 @@ def test_a_batch_fixed_at_zero_is_refused_at_load(tmp_path: Path) -> None:
         SegmentationModel.load(channel_model(tmp_path / "b0.onnx", fixed_batch=0), "cpu")
 
 
+def test_probabilities_at_another_size_than_the_input_are_refused_at_load(tmp_path: Path) -> None:
+    """An output fixed at half the input's height and width had loaded and then failed every photo."""
+    with pytest.raises(ModelContractError, match="has height 16 where the input has 32; the contract wants"):
+        SegmentationModel.load(channel_model(tmp_path / "half.onnx", shrink=2), "cpu")
+    # the same graph with dynamic sizes: the photo fails, naming both shapes
+    model = SegmentationModel.load(channel_model(tmp_path / "dyn.onnx", shrink=2, fixed_hw=False), "cpu")
+    with pytest.raises(ModelContractError, match=r"has shape \(1, 16, 16, 3\), expected \(1, 32, 32, 3\)"):
+        model.predict(np.zeros((1, 32, 32, 3), np.uint8))
+
+
 def _named(*names: str) -> str:
     """Classes metadata with these names, in the default colours."""
     return json.dumps([{**c.to_json(), "name": n} for c, n in zip(DEFAULT_CLASSES, names, strict=True)])

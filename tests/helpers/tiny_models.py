@@ -57,22 +57,33 @@ def channel_model(
     channels: tuple[int, ...] = CHANNEL_OF_CLASS,
     with_labels: bool = True,
     fixed_batch: int | None = None,
+    shrink: int = 1,
 ) -> Path:
     """Write the channel-argmax model to `path`. `metadata` entries override the defaults; a value of
-    None removes that key. The other arguments exist to break the contract on purpose."""
+    None removes that key. The other arguments exist to break the contract on purpose (`shrink`: the
+    output is max-pooled to 1/shrink of the input's height and width, declared so where fixed)."""
     h, w = input_size
     hw: list = [h, w] if fixed_hw else ["H", "W"]
+    out_hw: list = [h // shrink, w // shrink] if fixed_hw else ["h", "w"]
     n: int | str = "N" if fixed_batch is None else fixed_batch
     in_shape = [n, *hw, 3] if layout == "NHWC" else [n, 3, *hw]
     inp = helper.make_tensor_value_info(contract.INPUT_NAME, input_dtype, in_shape)
-    out_shape = [n, *hw, len(channels)] if layout == "NHWC" else ["a", "b", "c", "d"]
+    out_shape = [n, *out_hw, len(channels)] if layout == "NHWC" else ["a", "b", "c", "d"]
     out_probs = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, out_shape)
     nodes = [
         helper.make_node("Cast", [contract.INPUT_NAME], ["as_float"], to=TensorProto.FLOAT),
         helper.make_node("Mul", ["as_float", "scale"], ["scaled"]),
-        helper.make_node("Gather", ["scaled", "order"], ["logits"], axis=3),
-        helper.make_node("Softmax", ["logits"], [output_name], axis=-1),
+        helper.make_node("Gather", ["scaled", "order"], ["logits" if shrink == 1 else "full"], axis=3),
     ]
+    if shrink > 1:
+        nodes += [
+            helper.make_node("Transpose", ["full"], ["nchw"], perm=[0, 3, 1, 2]),
+            helper.make_node(
+                "MaxPool", ["nchw"], ["pooled"], kernel_shape=[shrink] * 2, strides=[shrink] * 2
+            ),
+            helper.make_node("Transpose", ["pooled"], ["logits"], perm=[0, 2, 3, 1]),
+        ]
+    nodes.append(helper.make_node("Softmax", ["logits"], [output_name], axis=-1))
     inits = [
         numpy_helper.from_array(np.array(sharpness / 255.0, dtype=np.float32), "scale"),
         numpy_helper.from_array(np.array(channels, dtype=np.int64), "order"),
@@ -83,7 +94,7 @@ def channel_model(
             helper.make_node("ArgMax", [output_name], ["label64"], axis=3, keepdims=0),
             helper.make_node("Cast", ["label64"], [contract.LABELS_OUTPUT], to=TensorProto.UINT8),
         ]
-        outputs.append(helper.make_tensor_value_info(contract.LABELS_OUTPUT, TensorProto.UINT8, [n, *hw]))
+        outputs.append(helper.make_tensor_value_info(contract.LABELS_OUTPUT, TensorProto.UINT8, [n, *out_hw]))
     graph = helper.make_graph(nodes, "channel_argmax", [inp], outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
