@@ -10,9 +10,8 @@ import numpy as np
 from app.core.grading import GradeScale, grade, share_number
 
 DEFAULT_LABEL = "80 % range"
-MAX_SPREAD = (
-    200.0  # points: the widest `spread` there is (a share of 0 or 100 % with the other bound 100 away)
-)
+# points: the widest `spread` there is (a share of 0 or 100 % with the other bound 100 away)
+MAX_SPREAD = 200.0
 
 
 @dataclass(frozen=True)
