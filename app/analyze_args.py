@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core import exporters
@@ -15,6 +16,7 @@ from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.physical import SCALE_RANGE_TEXT, check_scale
 from app.core.pipeline import DEFAULT_EXPORTS
+from app.core.report_header import HEADER_LIMIT, field_problem
 
 _INFERENCE, _POLICY = InferenceOptions(), ReviewPolicy()
 # The overlay as a JPEG (the pipeline's default kinds keep the PNG, which the GUI's exports use).
@@ -79,14 +81,18 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         help="write the overlay as a full-size lossless PNG (default: a full-size JPEG, quality "
         f"{exporters.OVERLAY_JPEG_QUALITY}, about 10x faster to write; the mask is always a lossless PNG)",
     )
-    head = an.add_argument_group("the PDF report's header (printed on every page)")
+    head = an.add_argument_group(
+        f"the PDF report's header (printed on every page; at most {HEADER_LIMIT} characters a field)"
+    )
     for flag, what in (
         ("--asset-id", "the asset's ID or tag"),
         ("--location", "where the asset is"),
         ("--client", "who the inspection is for"),
         ("--inspector", "who inspected"),
     ):
-        head.add_argument(flag, default="", metavar="TEXT", help=what)
+        head.add_argument(
+            flag, type=_header_field(flag[2:].replace("-", "_")), default="", metavar="TEXT", help=what
+        )
     head.add_argument(
         "--inspection-date",
         type=_inspection_date,
@@ -135,10 +141,22 @@ def _scale(text: str) -> float:
         ) from None
 
 
+def _header_field(name: str) -> Callable[[str], str]:
+    """The check of the header's field `name` as typed (`report_header.field_problem`: no control or
+    bidi character, at most `HEADER_LIMIT` characters), refused by argparse naming it (exit 2)."""
+
+    def check(text: str) -> str:
+        if (problem := field_problem(name, text)) is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    return check
+
+
 def _inspection_date(text: str) -> str:
     """The report header's date as typed, refused unless a real YYYY-MM-DD date no later than tomorrow
-    (a project's inspections take the same check)."""
-    if (problem := typed_date_problem(text)) is not None:
+    (a project's inspections take the same check) and free of control characters."""
+    if (problem := typed_date_problem(text) or field_problem("inspection_date", text)) is not None:
         raise argparse.ArgumentTypeError(problem)
     return text.strip()
 

@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.dates import typed_date_problem
+from app.core.text import TEXT_LIMIT, typed_problem
 
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"  # the one way every report and message writes a moment
+# Characters of one typed header field: the 200 of a project's tags and names, so a header field never
+# holds more than its project's would; page_header still cuts a project's longer location to two lines.
+HEADER_LIMIT = TEXT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,16 @@ class ReportHeader:
         return not any(getattr(self, name) for name, _label in self.LABELS)
 
     def problem(self) -> str | None:
-        """Why this header cannot be printed (an inspection date that is no real YYYY-MM-DD date, or
-        later than tomorrow); None when it can."""
-        return typed_date_problem(self.inspection_date)
+        """Why this header cannot be printed, naming the field (`field_problem`); None when it can."""
+        found = self.field_problem()
+        return None if found is None else found[1]
+
+    def field_problem(self) -> tuple[str, str] | None:
+        """(field name, why) of the first field that cannot be printed; None when all can."""
+        for name, _label in self.LABELS:
+            if (problem := field_problem(name, getattr(self, name))) is not None:
+                return name, problem
+        return None
 
     def items(self) -> list[tuple[str, str]]:
         """(label, value) of every field, "–" for those not given (a client sees what is missing)."""
@@ -67,6 +78,19 @@ class ReportHeader:
     def from_dict(cls, values: dict[str, Any] | None) -> ReportHeader:
         names = {name for name, _label in cls.LABELS}
         return cls(**{k: str(v) for k, v in (values or {}).items() if k in names and v is not None})
+
+
+def field_problem(name: str, text: str) -> str | None:
+    """Why typed `text` cannot be printed as the header's field `name`, naming it ("Location holds a
+    control character (\\u202e); ..."); None when it can. The rules of a project's: the asset ID is a
+    tag (no invisible character either), the others are names (joiners stay: scripts need them); at most
+    `HEADER_LIMIT` characters; the date a real YYYY-MM-DD no later than tomorrow."""
+    label = dict(ReportHeader.LABELS)[name]
+    where = "a report header"
+    problem = typed_problem(text, label, limit=HEADER_LIMIT, formats=name == "asset_id", where=where)
+    if problem is None and name == "inspection_date" and (bad_date := typed_date_problem(text)):
+        problem = f"{label}: {bad_date}"
+    return problem
 
 
 def time_text(moment: _dt.datetime | str | None = None) -> str:

@@ -127,3 +127,25 @@ def untypable(text: str, lines: bool = False, formats: bool = False) -> str | No
         if ch in _BIDI_CONTROLS or category in _UNTYPABLE_CATEGORIES or (formats and category == "Cf"):
             return _escape(ch)
     return None
+
+
+def typed_problem(
+    text: str,
+    what: str,
+    lines: bool = False,
+    limit: int | None = None,
+    formats: bool = False,
+    where: str = "a project",
+) -> str | None:
+    """Why typed `text` cannot be taken, naming it as `what` ("The asset's tag"): a character that shows
+    as something else than was typed (`untypable`; with `formats`, any invisible one too), or more than
+    `limit` characters once stripped (what fits in `where`); None when it can. One rule for a project's
+    tags and names and a report's header."""
+    if (bad := untypable(text, lines)) is not None:
+        return f"{what} holds a control character ({bad}); type it again without it"
+    if formats and (bad := untypable(text, lines, formats)) is not None:
+        return f"{what} holds an invisible character ({bad}); type it again without it"
+    size = len(text.strip())
+    if limit is not None and size > limit:
+        return f"{what} is {size:,} characters long; at most {limit} fit in {where}"
+    return None

@@ -92,7 +92,7 @@ class ExportDialog(QDialog):
         return {kind for kind, check in self.checks.items() if check.isChecked()}
 
     def _header_problem(self) -> str | None:
-        """Why the PDF's header cannot be printed (its date); None when fine or no PDF is written."""
+        """Why the PDF's header cannot be printed (a field refused); None when fine or no PDF is written."""
         return self.header_fields.problem() if "pdf" in self.kinds else None
 
     def _update_ok(self, *_args) -> None:
@@ -101,7 +101,8 @@ class ExportDialog(QDialog):
 
     def accept(self) -> None:
         if self._header_problem() is not None:  # OK is disabled then; this holds for any other way in
-            self.header_fields.edits["inspection_date"].setFocus()
+            found = self.header_fields.field_problem()
+            self.header_fields.edits[found[0] if found else "inspection_date"].setFocus()
             return
         super().accept()
 

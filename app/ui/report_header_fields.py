@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.report_header import ReportHeader
+from app.core.report_header import ReportHeader, field_problem
 
 
 class WrappedLabel(QLabel):
@@ -42,8 +42,9 @@ class WrappedLabel(QLabel):
 
 class ReportHeaderFields(QWidget):
     """One line edit per header field; `header()` reads them back, `problem()` says why they cannot be
-    printed (a date that is no real YYYY-MM-DD date, before 1900 or later than tomorrow), shown under the
-    form while it is enabled."""
+    printed, naming the field (a control or bidi character, more than `HEADER_LIMIT` characters, a date
+    that is no real YYYY-MM-DD date, before 1900 or later than tomorrow), shown under the form while it
+    is enabled."""
 
     problem_changed = Signal(object)  # the problem's text, or None once the fields are fine
 
@@ -64,7 +65,8 @@ class ReportHeaderFields(QWidget):
         self.problem_label.setStyleSheet("color: #b00020;")
         form.addRow(self.problem_label)
         self._shown: str | None = None
-        self.edits["inspection_date"].textChanged.connect(self._check)
+        for edit in self.edits.values():
+            edit.textChanged.connect(self._check)
         self.set_header(header or ReportHeader())
         self._check()
 
@@ -76,7 +78,16 @@ class ReportHeaderFields(QWidget):
         return ReportHeader(**{name: edit.text() for name, edit in self.edits.items()})
 
     def problem(self) -> str | None:
-        return self.header().problem()
+        found = self.field_problem()
+        return None if found is None else found[1]
+
+    def field_problem(self) -> tuple[str, str] | None:
+        """(field name, why) of the first field that cannot be printed, as typed (before `ReportHeader`
+        turns a tab or line break into a space)."""
+        for name, edit in self.edits.items():
+            if (problem := field_problem(name, edit.text())) is not None:
+                return name, problem
+        return None
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -85,7 +96,7 @@ class ReportHeaderFields(QWidget):
 
     def _check(self, *_args) -> None:
         problem = self.problem()
-        self.problem_label.setText(f"Inspection date: {problem}." if problem else "")
+        self.problem_label.setText(f"{problem}." if problem else "")
         self.problem_label.setVisible(problem is not None and self.isEnabled())
         if problem != self._shown:
             self._shown = problem
@@ -94,7 +105,7 @@ class ReportHeaderFields(QWidget):
 
 class ReportHeaderDialog(QDialog):
     """What the batch report prints atop every page; OK goes on to choose where to save it (not while
-    the date is wrong: the report would print it on every page)."""
+    a field is refused: the report would print it on every page)."""
 
     def __init__(self, header: ReportHeader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,7 +128,8 @@ class ReportHeaderDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
 
     def accept(self) -> None:
-        if self.fields.problem() is not None:  # OK is disabled then; this holds for any other way in
-            self.fields.edits["inspection_date"].setFocus()
+        found = self.fields.field_problem()
+        if found is not None:  # OK is disabled then; this holds for any other way in
+            self.fields.edits[found[0]].setFocus()
             return
         super().accept()

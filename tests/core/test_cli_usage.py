@@ -55,6 +55,46 @@ def test_a_date_that_is_no_real_date_says_why_in_plain_words(typed: str, problem
     assert typed_date_problem(typed) == problem  # not Python's "day is out of range for month"
 
 
+HEADER_REFUSED = [
+    ("--asset-id", "P-\u202e7-evil", "Asset ID holds a control character (\\u202e)"),
+    ("--asset-id", "P-\u200b7", "Asset ID holds an invisible character (\\u200b)"),  # as a project's tag
+    ("--location", "Quay\u20663", "Location holds a control character (\\u2066)"),
+    ("--client", "ACME\x1b[31m", "Client holds a control character (\\x1b)"),
+    ("--inspector", "Ann\x07", "Inspector holds a control character (\\x07)"),
+    ("--location", "Loc " * 8000, "Location is 31,999 characters long; at most 200 fit in a report header"),
+    ("--inspection-date", "2024-05-01\u202e", "not a date in the form YYYY-MM-DD: '2024-05-01\\u202e'"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "problem"), HEADER_REFUSED)
+def test_a_header_field_with_a_control_character_or_too_long_is_bad_usage_naming_it(
+    flag: str, value: str, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bidi override printed the rest of every page's header backwards ("10-50-4202"), an ESC as a box,
+    a 32,000-character location 28 pages of header: refused as a project refuses its tags and names."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
+    err = capsys.readouterr().err
+    assert info.value.code == cli.EXIT_USAGE
+    assert f"argument {flag}: {problem}" in err, err
+    assert not any(ch in err for ch in "\u202e\u200b\u2066\x1b\x07") and len(err) < 2_000
+
+
+def test_a_header_field_in_any_script_up_to_200_characters_is_taken() -> None:
+    from app.core.report_header import ReportHeader, field_problem
+
+    for name, _label in ReportHeader.LABELS[:4]:
+        assert field_problem(name, "x" * 200) is None and field_problem(name, f" {'x' * 200} ") is None
+        assert "201 characters long" in str(field_problem(name, "x" * 201))
+    assert field_problem("client", "شركة النفط") is None  # Arabic: right to left, a legitimate name
+    assert field_problem("client", "می\u200cخواهم") is None  # Persian needs its zero-width non-joiner
+    header = ReportHeader(location="Quay\u202e3")  # e.g. a project's, written by another program
+    assert header.field_problem() == (
+        "location",
+        "Location holds a control character (\\u202e); type it again without it",
+    )
+
+
 @pytest.fixture
 def no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """The refusals below come before the (slow) model load: a load fails the test."""

@@ -196,3 +196,31 @@ def test_the_date_problem_shows_whole_in_plain_words(qtbot) -> None:
             return tall and bottom <= fields.mapTo(dialog, fields.rect().bottomLeft()).y() < dialog.height()
 
         qtbot.waitUntil(whole)
+
+
+def test_the_header_dialogs_refuse_a_control_character_or_a_long_field_naming_it(qtbot, tmp_path: Path):
+    """The CLI's rule (`field_problem`), shown under the form with OK off; an Arabic client is taken."""
+    batch = ReportHeaderDialog(HEADER)
+    photo_export = ExportDialog(tmp_path, header=HEADER)
+    qtbot.addWidget(batch)
+    qtbot.addWidget(photo_export)
+    ok = QDialogButtonBox.StandardButton.Ok
+    refused = [
+        ("asset_id", "PIPE-\u202e7-evil", "Asset ID holds a control character (\\u202e); type it again"),
+        ("client", "ACME\x1b[31m", "Client holds a control character (\\x1b)"),
+        ("location", "Loc " * 60, "Location is 239 characters long; at most 200 fit in a report header."),
+    ]
+    for dialog, fields in ((batch, batch.fields), (photo_export, photo_export.header_fields)):
+        for name, typed, problem in refused:
+            fields.edits[name].setText(typed)
+            assert not fields.problem_label.isHidden(), typed
+            assert problem in fields.problem_label.text()
+            assert not dialog.buttons.button(ok).isEnabled(), typed
+            dialog.accept()
+            assert dialog.result() != QDialog.DialogCode.Accepted, f"{typed!r} was accepted"
+            fields.edits[name].setText(getattr(HEADER, name))
+            assert fields.problem_label.isHidden() and dialog.buttons.button(ok).isEnabled()
+        fields.edits["client"].setText("شركة النفط")
+        assert fields.problem_label.isHidden() and dialog.buttons.button(ok).isEnabled()
+    batch.accept()
+    assert batch.result() == QDialog.DialogCode.Accepted and batch.fields.header().client == "شركة النفط"

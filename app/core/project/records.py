@@ -10,7 +10,7 @@ from typing import Any
 from app.core.dates import early_problem, future_problem
 from app.core.errors import ProjectError
 from app.core.project.schema import NAME_LIMIT, REVIEWED, now_utc
-from app.core.text import untypable
+from app.core.text import typed_problem
 
 TILE_SCALE = "tile_scale"  # the key of a stored record that says a tiles-mode result's scale
 
@@ -126,18 +126,13 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
 def check_typed(
     text: str, what: str, lines: bool = False, limit: int | None = None, formats: bool = False
 ) -> str:
-    """`text` stripped; refused when it holds a character that shows as something else than was typed
-    (a terminal escape, a bidirectional override; with `formats`, any invisible format character), or is
-    longer than `limit` characters (its column's). `lines` lets line breaks through (notes)."""
-    bad = untypable(text, lines)
-    if bad is not None:
-        raise ProjectError(f"{what} holds a control character ({bad}); type it again without it")
-    if formats and (bad := untypable(text, lines, formats)) is not None:
-        raise ProjectError(f"{what} holds an invisible character ({bad}); type it again without it")
-    text = text.strip()
-    if limit is not None and len(text) > limit:  # PostgreSQL refuses it only at the write, unnamed
-        raise ProjectError(f"{what} is {len(text):,} characters long; at most {limit} fit in a project")
-    return text
+    """`text` stripped; refused (`text.typed_problem`) when it holds a character that shows as something
+    else than was typed (a terminal escape, a bidirectional override; with `formats`, any invisible format
+    character), or is longer than `limit` characters (its column's). `lines` lets line breaks through."""
+    # PostgreSQL refuses a long value only at the write, unnamed: checked here first
+    if (problem := typed_problem(text, what, lines, limit, formats)) is not None:
+        raise ProjectError(problem)
+    return text.strip()
 
 
 def check_name(text: str, what: str, formats: bool = False) -> str:
