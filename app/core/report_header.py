@@ -60,10 +60,6 @@ class ReportHeader:
         """(label, value) of every field, "–" for those not given (a client sees what is missing)."""
         return [(label, getattr(self, name) or "–") for name, label in self.LABELS]
 
-    def line(self) -> str:
-        """The fields on one line, as the page header prints them."""
-        return "  ·  ".join(f"{label}: {value}" for label, value in self.items())
-
     def filled_from(self, other: ReportHeader | None) -> ReportHeader:
         """This header with the fields it lacks taken from `other` (the user's typed values)."""
         if other is None:

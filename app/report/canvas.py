@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 import app
 from app.core.palette import ClassInfo
 from app.core.report_header import ReportHeader, time_text
+from app.report import page_header
 
 DPI = 150
 MARGIN_MM = 15.0
@@ -90,7 +91,7 @@ class Canvas:
     y: float = 0.0
     page: int = 1
     note: str = ""  # said in every page's footer, left of the page number (the model's typical error)
-    header: ReportHeader | None = None  # printed at the top of every page
+    header: Sequence[tuple[str, str]] = ()  # (label, value) printed at the top of every page
 
     @classmethod
     def open(cls, buffer: QBuffer, title: str) -> Canvas:
@@ -138,12 +139,13 @@ class Canvas:
         self.page_header()
 
     def page_header(self) -> None:
-        """The inspection's asset ID, location, client, inspector and date, small, above a rule."""
-        if self.header is None:
+        """The inspection's asset ID, location, client, inspector and date (or what `header` holds),
+        small, above a rule; a few lines at most (`page_header.layout`)."""
+        if not self.header:
             return
         self.font(7.5)
         self.painter.setPen(QPen(QColor(60, 60, 60)))
-        self.y += self.wrapped(QRectF(0, self.y, self.width, 0), self.header.line())
+        self.y += page_header.draw(self.painter, self.writer, self.header, self.y, self.width)
         self.painter.setPen(QPen(QColor(190, 190, 190), self.mm(0.15)))
         self.painter.drawLine(0, int(self.y + self.mm(0.8)), int(self.width), int(self.y + self.mm(0.8)))
         self.y += self.mm(2.5)
@@ -184,18 +186,32 @@ class Canvas:
         self.font(size)
         return max(kh, self.wrapped(QRectF(0, 0, self.width - kw, 0), value, draw=False))
 
+    def paragraph_height(self, text: str, size: float = 10, bold: bool = False, x: float = 0.0) -> float:
+        """The height `text(text, size, bold, x=x)` moves the cursor by."""
+        self.font(size, bold)
+        return self.wrapped(QRectF(x, 0, self.width - x, 0), text, draw=False) + self.mm(1)
+
+    def rows_height(
+        self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = KEY_WIDTH
+    ) -> float:
+        """The height `rows(rows, size, key_width)` takes on one page."""
+        kw = self.width * key_width
+        return sum(self._row_height(k, v, size, kw) + self.mm(0.8) for k, v in rows)
+
+    def heading(self, title: str, size: float = 11, then: float = 0.0, color: QColor | None = None) -> None:
+        """A bold heading on the same page as the `then` device pixels that follow it (its first lines or
+        rows): a heading is never left alone at the foot of a page. More than a page flows as it must."""
+        needed = self.paragraph_height(title, size, bold=True) + then
+        if needed < self.height - self.mm(20):
+            self.ensure_space(needed)
+        self.text(title, size=size, bold=True, color=color)
+
     def section(
         self, title: str, rows: Sequence[tuple[str, str]], size: float = 9.5, title_size: float = 11
     ) -> None:
         """A heading and its key/value rows kept on one page (a short section never leaves a row or two
         alone on the next page)."""
-        kw = self.width * KEY_WIDTH
-        self.font(title_size, bold=True)
-        needed = self.wrapped(QRectF(0, 0, self.width, 0), title, draw=False) + self.mm(1)
-        needed += sum(self._row_height(k, v, size, kw) + self.mm(0.8) for k, v in rows)
-        if needed < self.height - self.mm(20):  # a section longer than a page flows as it must
-            self.ensure_space(needed)
-        self.text(title, size=title_size, bold=True)
+        self.heading(title, title_size, then=self.rows_height(rows, size))
         self.rows(rows, size=size)
 
     def rows(self, rows: Sequence[tuple[str, str]], size: float = 9.5, key_width: float = KEY_WIDTH) -> None:
@@ -211,6 +227,11 @@ class Canvas:
             self.wrapped(QRectF(kw, self.y, self.width - kw, 0), value)
             self.y += h + self.mm(0.8)
 
+    def table_row_height(self, size: float = 8.0) -> float:
+        """The height of one row of `table(..., size=size)`."""
+        self.font(size)
+        return self.line_height() * 1.35
+
     def table(
         self, header: Sequence[str], body: Sequence[Sequence[str]], widths: Sequence[float], size: float = 8.0
     ) -> None:
@@ -218,8 +239,7 @@ class Canvas:
         xs = [0.0]
         for w in widths:
             xs.append(xs[-1] + w * self.width)
-        self.font(size)
-        row_h = self.line_height() * 1.35
+        row_h = self.table_row_height(size)
 
         def draw_row(cells: Sequence[str], bold: bool, shade: bool) -> None:
             self.ensure_space(row_h)
@@ -235,6 +255,7 @@ class Canvas:
                 self.painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter), elided)
             self.y += row_h
 
+        self.ensure_space(row_h * (2 if body else 1))  # the header never alone at the foot of a page
         draw_row(header, True, False)
         for n, cells in enumerate(body):
             if self.y + row_h > self.height - self.mm(10):
@@ -251,7 +272,8 @@ class Canvas:
         self.painter.setPen(QPen(QColor(90, 90, 90)))
         self.painter.drawRect(QRectF(x, self.y, w, h))
         self.font(8)
-        self.painter.drawText(QRectF(x, self.y + h + self.mm(0.5), w, self.mm(5)), caption)
+        # the caption has the column's width: a tall, narrow photo is drawn narrow, its caption whole
+        self.painter.drawText(QRectF(x, self.y + h + self.mm(0.5), width, self.mm(5)), caption)
         return h + self.mm(6)
 
     def legend(self, classes: Sequence[ClassInfo]) -> None:
@@ -277,18 +299,22 @@ class Canvas:
         self.y += self.mm(2)
 
     def footer(self) -> None:
+        """The note (left, wrapping) and "Corroscope <version> · page N" (right) at the page's foot; the
+        note ends where the page label's own width starts, whatever the number's digits."""
         self.font(7.5)
         self.painter.setPen(QPen(QColor(110, 110, 110)))
+        label = f"Corroscope {app.__version__} · page {self.page}"
+        label_w = QFontMetricsF(self.painter.font(), self.writer).horizontalAdvance(label)
         if self.note:
             self.font(6.5)
             flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap
-            box = QRectF(0, self.height - self.mm(7), self.width - self.mm(32), self.mm(7))
+            box = QRectF(0, self.height - self.mm(7), self.width - label_w - self.mm(4), self.mm(7))
             self.painter.drawText(box, int(flags), self.note)
             self.font(7.5)
         self.painter.drawText(
             QRectF(0, self.height - self.mm(5), self.width, self.mm(5)),
             int(Qt.AlignmentFlag.AlignRight),
-            f"Corroscope {app.__version__} · page {self.page}",
+            label,
         )
 
     def close(self) -> None:
@@ -296,14 +322,15 @@ class Canvas:
         self.painter.end()
 
 
-def render(draw, title: str, header: ReportHeader | None = None) -> bytes:
-    """Run `draw(canvas)` into an in-memory PDF and return its bytes; `header` tops every page."""
+def render(draw, title: str, header: ReportHeader | Sequence[tuple[str, str]] | None = None) -> bytes:
+    """Run `draw(canvas)` into an in-memory PDF and return its bytes; `header` tops every page (an
+    inspection's `ReportHeader`, or other (label, value) pairs: a trend report's asset)."""
     ensure_gui_app()
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     canvas = Canvas.open(buffer, title)
-    canvas.header = header
+    canvas.header = header.items() if isinstance(header, ReportHeader) else tuple(header or ())
     try:
         canvas.page_header()
         draw(canvas)

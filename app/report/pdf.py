@@ -101,10 +101,27 @@ def accuracy_lines(
 
 
 def draw_accuracy(c: Canvas, lines: Sequence[str]) -> None:
-    c.text("Statement of accuracy", size=11, bold=True)
+    """The statement's heading and its few lines, on one page."""
+    c.heading("Statement of accuracy", then=sum(c.paragraph_height(line, size=8.5) for line in lines))
     for line in lines:
         c.text(line, size=8.5)
     c.y += c.mm(1)
+
+
+PHOTO_SHARE, LEAST_PHOTO_SHARE = 0.18, 0.10  # of the page's height: the photos' row, at most and least
+
+
+def photo_height(c: Canvas) -> float:
+    """The photos' row height: `PHOTO_SHARE` of the page (which leaves the figures, the statement of
+    accuracy and the model on page 1) less what a header, file name or folder of more than one line took
+    above the cursor, down to `LEAST_PHOTO_SHARE`: a long header does not push the Model section alone
+    onto a second page."""
+    c.font(7.5)
+    usual = (c.line_height() + c.mm(2.5) if c.header else 0.0) + c.mm(2)  # the header's line, the rule
+    usual += c.paragraph_height("C", size=16, bold=True) + c.paragraph_height("C", 9)
+    usual += c.paragraph_height("C", 8.5)
+    taller = max(0.0, c.y - usual)
+    return max(c.height * LEAST_PHOTO_SHARE, c.height * PHOTO_SHARE - taller)
 
 
 def draw_photo_report(
@@ -128,7 +145,7 @@ def draw_photo_report(
     c.text(f"Folder: {folder}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()
     half = (c.width - c.mm(4)) / 2
-    max_h = c.height * 0.18  # leaves the header, figures, statement of accuracy and model on one page
+    max_h = photo_height(c)
     h1 = c.image(rgb_qimage(photo_rgb), 0, half, max_h, "Photo")
     overlay = rgb_qimage(overlay_rgb)
     h2 = c.image(overlay, half + c.mm(4), half, max_h, "Segmentation overlay")
@@ -140,15 +157,17 @@ def draw_photo_report(
         c.text(figures.grade_text(result.assessment, scale, result.measures.distribution), size=13, bold=True)
     lines = review_lines(result, scales)
     if lines:
-        c.text("Needs review:", size=10, bold=True, color=QColor(170, 60, 0))
+        first = c.paragraph_height(f"• {lines[0]}", size=9.5, x=c.mm(4))
+        c.heading("Needs review:", size=10, then=first, color=QColor(170, 60, 0))
         for line in lines:
             c.text(f"• {line}", size=9.5, x=c.mm(4), color=QColor(170, 60, 0))
     for line in review_source_lines(result, review):
         c.text(line, size=10, bold=line.startswith("Reviewed"))
     c.y += c.mm(1)
-    c.text("Figures", size=11, bold=True)
     skip = ("Grade", "Needs review", "Provider")  # the grades are above, the provider under Model
-    c.rows([r for r in figures.figure_rows(result, scales[0]) if r[0] not in skip], size=9)
+    rows = [r for r in figures.figure_rows(result, scales[0]) if r[0] not in skip]
+    c.heading("Figures", then=c.rows_height(rows[:2], size=9))
+    c.rows(rows, size=9)
     c.y += c.mm(2)
     measures_pdf.draw_measures_section(c, result)
     record = review if isinstance(review, PhotoRecord) else PhotoRecord(review or {})

@@ -32,8 +32,13 @@ MEAN_COLOUR, MAX_COLOUR, FIT_COLOUR = QColor(200, 40, 30), QColor(90, 90, 90), Q
 
 
 def render_asset_pdf(asset: Asset, trend: Trend, project_name: str, changes: Sequence[Change] = ()) -> bytes:
-    """The asset's trend report as PDF bytes; `changes`: its change log (corrections after the fact)."""
-    return render(lambda c: _draw(c, asset, trend, project_name, changes), f"Corroscope trend: {asset.tag}")
+    """The asset's trend report as PDF bytes; `changes`: its change log (corrections after the fact). Every
+    page's header names the asset and the project: a page read alone says whose trend it is."""
+    return render(
+        lambda c: _draw(c, asset, trend, project_name, changes),
+        f"Corroscope trend: {asset.tag}",
+        (("Asset", asset.tag), ("Project", project_name)),
+    )
 
 
 def write_asset_pdf(
@@ -78,15 +83,13 @@ def _draw(c: Canvas, asset: Asset, trend: Trend, project_name: str, changes: Seq
         size=8,
     )
     c.y += c.mm(2)
-    if notes := notes_rows(trend):
-        c.ensure_space(c.mm(12))  # the heading not alone at the foot of a page
-        c.text("Inspection notes", size=11, bold=True)
-        c.rows(notes, size=9, key_width=0.24)  # a date and a name: the notes get the rest of the line
+    if notes := notes_rows(trend):  # a date and a name: the notes get the rest of the line
+        c.heading("Inspection notes", then=c.rows_height(notes[:1], size=9, key_width=0.24))
+        c.rows(notes, size=9, key_width=0.24)
         c.y += c.mm(1)
     if changes:  # what was corrected or removed after the fact: a reader sees the record was edited
-        c.ensure_space(c.mm(12))
-        c.text("Changes after the fact", size=11, bold=True)
         rows = [(f"{time_text(ch.at)}, {ch.by or 'not known'}", f"{ch.subject}: {ch.what}") for ch in changes]
+        c.heading("Changes after the fact", then=c.rows_height(rows[:1], size=8.5, key_width=0.3))
         c.rows(rows, size=8.5, key_width=0.3)
         c.y += c.mm(1)
     if statement := accuracy_statement(trend):  # the models' own lines, as each photo's report states them
