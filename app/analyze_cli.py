@@ -323,6 +323,14 @@ def _report(summary: BatchSummary) -> int:
         print(f"{counted(n, 'photo')} changed since the last results, analysed again:")
         for path in summary.changed:
             print(f"  {safe_path(path)}")
+    if summary.header_changed:  # never skipped as complete: their PDFs and rows named another asset
+        n = len(summary.header_changed)
+        print(
+            f"{counted(n, 'photo')} analysed again: header changed (asset ID, location, client, inspector "
+            "or inspection date not those of the last results):"
+        )
+        for path in summary.header_changed:
+            print(f"  {safe_path(path)}")
     if summary.csv_path is not None:
         print(f"Results: {safe_path(summary.csv_path)}")
     if summary.removed:

@@ -80,11 +80,18 @@ def process_photo(
             FAILED,
             failure=failure,
             photo_changed=item.photo_changed,
+            header_changed=item.header_changed,
             outputs_kept=kept,
             disk_full=_no_space(exc),
         )
     done = PhotoOutcome(
-        item.index, item.path, DONE, record=record, photo_changed=item.photo_changed, removed=removed
+        item.index,
+        item.path,
+        DONE,
+        record=record,
+        photo_changed=item.photo_changed,
+        header_changed=item.header_changed,
+        removed=removed,
     )
     return dataclasses.replace(done, result=result, photo=rgb) if keep_result else done
 
@@ -149,7 +156,7 @@ def _analyse_and_write(
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
     record = PhotoRecord.from_result(result, names if targets else None, options.input_folders)
     record = record.with_review(reviewed.review, reviewed.mask_path, mask_sha256=reviewed.mask_sha256)
-    record = record.with_figure_options(options.figure_options())
+    record = record.with_figure_options(options.figure_options()).with_header(options.report_header)
     if targets:
         data = exporters.ExportInput(
             result,

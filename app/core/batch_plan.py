@@ -21,6 +21,7 @@ from app.core.model import SegmentationModel
 from app.core.model_accuracy import run_record_figures
 from app.core.outlock import OutputLock, Pending
 from app.core.record import PhotoRecord
+from app.core.report_header import ReportHeader
 
 
 def plan_batch(
@@ -151,9 +152,14 @@ def _check_existing(
         mask, review_source.mask_sha256(mask), figure_options
     )
     changed = same_figures and _photo_changed(record, item.path)
-    if same_figures and not changed and all(p.exists() for p in targets.values()):
+    # The header is in the record, the CSV row and every PDF page: outputs made under another asset or
+    # inspector are stale. A run given no header options asks for none, so it redoes outputs made under
+    # one rather than keep an asset this run never named (docs/user-guide.md, "The results files").
+    header = options.report_header or ReportHeader()
+    new_header = record is not None and record.report_header != header
+    if same_figures and not changed and not new_header and all(p.exists() for p in targets.values()):
         return _replace(item, done_record=record)
-    return _replace(item, replace=True, photo_changed=changed)
+    return _replace(item, replace=True, photo_changed=changed, header_changed=new_header)
 
 
 def _photo_changed(record: PhotoRecord, path: Path) -> bool:

@@ -121,6 +121,7 @@ class PlannedPhoto:
     source: str = ""  # the photo's identity in records (its resolved path)
     temp_tag: str = ""  # the token of the run holding the folder's lock: tags its temp files
     photo_changed: bool = False  # its record describes another file of that name: redone, and said so
+    header_changed: bool = False  # its record was made under another report header: redone, and said so
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class PhotoOutcome:
     result: PhotoResult | None = None
     photo: np.ndarray | None = None  # the decoded photo, with `result` only
     photo_changed: bool = False  # redone: the photo file is not the one its earlier record described
+    header_changed: bool = False  # redone: its earlier record was made under another report header
     # FAILED before writing: its files in the folder were in the way, kept as they were
     outputs_kept: bool = False
     removed: tuple[Path, ...] = ()  # DONE: earlier outputs of ours not written again, removed
@@ -196,6 +198,11 @@ class BatchSummary:
     def changed(self) -> tuple[Path, ...]:
         """Photos redone because their file changed since their record (re-shot under the same name)."""
         return tuple(o.path for o in self.outcomes if o.photo_changed)
+
+    @property
+    def header_changed(self) -> tuple[Path, ...]:
+        """Photos redone because their record was made under another report header (asset, inspector...)."""
+        return tuple(o.path for o in self.outcomes if o.header_changed)
 
     @property
     def failures(self) -> tuple[PhotoFailure, ...]:

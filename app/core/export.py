@@ -23,6 +23,7 @@ from app.core.files import atomic_write_bytes, refuse_existing, write_png
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.record import CSV_FIELDS, OUTPUT_KINDS, RECORD_SCHEMA, PhotoRecord, column_unit
+from app.core.record_columns import HEADER_COLUMNS
 from app.core.text import display_path, visible_controls
 
 RESULT_SCHEMA = RECORD_SCHEMA  # the per-photo record's schema (`app.core.record`)
@@ -193,6 +194,8 @@ _ADDED = (
     # the input folder `file` is relative to (empty for a photo named directly): two folders' IMG_0001.jpg
     # are two rows of one `file`
     "input_folder",
+    # the report header it was analysed under (`--asset-id`, `--location`, ...): a row names its asset
+    *HEADER_COLUMNS,
 )
 
 

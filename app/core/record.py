@@ -23,19 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from app.core.analysis import PhotoFigures, relative_path
-from app.core.grading import Grade, GradeScale
+from app.core.grading import GradeScale
 from app.core.record_columns import (
     CSV_FIELDS,
     OUTPUT_KINDS,
     column_unit,
     csv_cells,
     csv_values,
+    grade_json,
     measure_fields,
     model_facts,
+    review_reasons,
     rounded,
     store_fields,
 )
 from app.core.record_types import KeyFigures, ModelFigures, PhotoIdentity, RecordError, Review
+from app.core.report_header import ReportHeader
 from app.core.sources import EDITED
 from app.core.text import display_path
 
@@ -98,21 +101,6 @@ _FIELDS: Mapping[str, tuple[type, ...]] = {
 # ... and what a batch record adds: the photo it describes and the proofs of its files.
 _BATCH_FIELDS: Mapping[str, tuple[type, ...]] = {"source": (str,), "files": (dict,)}
 _PHOTO_FIELDS: Mapping[str, tuple[type, ...]] = {"bytes": (int,), "mtime_ns": (int,), "sha256": (str,)}
-
-
-def _grade_json(g: Grade | None) -> dict[str, Any] | None:
-    if g is None:
-        return None
-    out: dict[str, Any] = {"value": g.value, "label": g.label}
-    if g.reference is not None:
-        out["reference"] = g.reference
-    return out
-
-
-def review_reasons(result: PhotoFigures) -> list[str]:
-    """The reasons of both scales (each names its scale), a reason common to both once."""
-    a = result.assessment
-    return list(dict.fromkeys(r for s in GradeScale for r in a.reasons_for(s)))
 
 
 def _digest(record: Mapping[str, Any]) -> str:
@@ -179,8 +167,8 @@ class PhotoRecord(Mapping[str, Any]):
                 "percent": {k: rounded(v, 6) for k, v in result.stats.percent.items()},
                 "total_pixels": result.stats.total,
                 "corroded_share": rounded(result.stats.corroded_share, 6),
-                "astm_d610": _grade_json(a.astm),
-                "iso_4628_3": _grade_json(a.iso),
+                "astm_d610": grade_json(a.astm),
+                "iso_4628_3": grade_json(a.iso),
                 "needs_review": bool(reasons),
                 "review_reasons": reasons,
                 "review_reasons_by_scale": {s.value: list(a.reasons_for(s)) for s in GradeScale},
@@ -190,6 +178,7 @@ class PhotoRecord(Mapping[str, Any]):
                 "outputs": None if outputs is None else dict(outputs),
                 "corroscope_version": __version__,
                 "network_input": NETWORK_INPUT,
+                "report_header": ReportHeader().record_json(),  # none given: `with_header` sets it
             }
         )
 
@@ -225,6 +214,10 @@ class PhotoRecord(Mapping[str, Any]):
     def with_figure_options(self, options: Mapping[str, Any]) -> PhotoRecord:
         """The options the figures were made with besides the model and mode (see `BatchOptions`)."""
         return self._with(figure_options=dict(options))
+
+    def with_header(self, header: ReportHeader | None) -> PhotoRecord:
+        """The asset, location, client, inspector and date the photo was reported under (None: none)."""
+        return self._with(report_header=(header or ReportHeader()).record_json())
 
     def with_outputs(self, names: Mapping[str, str]) -> PhotoRecord:
         return self._with(outputs=dict(names))
@@ -329,19 +322,7 @@ class PhotoRecord(Mapping[str, Any]):
         return store_fields(self.data)
 
     def key_figures(self) -> KeyFigures:
-        d = self.data
-        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
-        low, high = d.get("corroded_share_low"), d.get("corroded_share_high")
-        return KeyFigures(
-            d.get("corroded_share"),
-            None if low is None or high is None else (low, high),
-            d.get("astm_d610_with_distribution") or (None if astm is None else astm["label"]),
-            None if iso is None else iso["label"],
-            bool(d.get("needs_review")),
-            d.get("corrosion_area_mm2"),
-            self.figures_source,
-            d.get("range_label") or "range",
-        )
+        return KeyFigures.of_record(self.data, self.figures_source)
 
     def model_facts(self) -> dict[str, Any]:
         """The `model` object of a run record (`results.json`): file, SHA-256, provider, mode."""
@@ -351,6 +332,11 @@ class PhotoRecord(Mapping[str, Any]):
     def figures_source(self) -> str:
         """Where the figures come from: `model`, `edited` (unsigned) or `reviewed` (signed)."""
         return self.data.get("figures_source") or self.data.get("labels_source") or MODEL
+
+    @property
+    def report_header(self) -> ReportHeader:
+        """The header it was made under; empty when none was given (or the record predates headers)."""
+        return ReportHeader.from_dict(self.data.get("report_header"))
 
     @property
     def reviewed_mask(self) -> str | None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.core.grading import Grade, d610_label
+from app.core.analysis import PhotoFigures
+from app.core.grading import Grade, GradeScale, d610_label
 from app.core.measures import PhotoMeasures
 from app.core.physical import OBLIQUE_NOTE, area_cell, rounded_area
+from app.core.report_header import ReportHeader
 
 # The flat measure fields, in the order `results.csv` gives them after the first release's columns.
 CSV_FIELDS = (
@@ -21,6 +23,8 @@ CSV_FIELDS = (
     "mm_per_px",
     "corrosion_area_mm2",
 )
+# The report header the photo was analysed under (`--asset-id` ...): the last columns of `results.csv`.
+HEADER_COLUMNS = tuple(name for name, _label in ReportHeader.LABELS)
 # The output files a CSV row names, by export kind (`app.core.exporters`): `<kind>_file` columns.
 OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 
@@ -28,6 +32,22 @@ OUTPUT_KINDS = ("mask", "overlay", "pdf", "json")
 def rounded(v: float | None, digits: int) -> float | None:
     """`v` rounded to `digits` as a float; None stays None."""
     return None if v is None else round(float(v), digits)
+
+
+def grade_json(g: Grade | None) -> dict[str, Any] | None:
+    """A grade as the record holds it: value, label and, on ISO 4628-3, the reference picture."""
+    if g is None:
+        return None
+    out: dict[str, Any] = {"value": g.value, "label": g.label}
+    if g.reference is not None:
+        out["reference"] = g.reference
+    return out
+
+
+def review_reasons(result: PhotoFigures) -> list[str]:
+    """The reasons of both scales (each names its scale), a reason common to both once."""
+    a = result.assessment
+    return list(dict.fromkeys(r for s in GradeScale for r in a.reasons_for(s)))
 
 
 def measure_fields(m: PhotoMeasures, astm: Grade | None = None) -> dict[str, Any]:
@@ -107,6 +127,7 @@ def csv_values(
         "model_accuracy": d.get("model_accuracy") or "",
         "reviewed_mask_file": d.get("reviewed_mask") or "",
         "input_folder": d.get("input_folder") or "",
+        **ReportHeader.from_dict(d.get("report_header")).to_dict(),
     }
 
 

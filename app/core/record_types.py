@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,6 +80,22 @@ class KeyFigures:
     corrosion_area_mm2: float | None
     figures_source: str
     range_label: str = "range"
+
+    @classmethod
+    def of_record(cls, d: Mapping[str, Any], figures_source: str) -> KeyFigures:
+        """From a record's JSON mapping; `figures_source` is the record's (`PhotoRecord.figures_source`)."""
+        astm, iso = d.get("astm_d610"), d.get("iso_4628_3")
+        low, high = d.get("corroded_share_low"), d.get("corroded_share_high")
+        return cls(
+            d.get("corroded_share"),
+            None if low is None or high is None else (low, high),
+            d.get("astm_d610_with_distribution") or (None if astm is None else astm["label"]),
+            None if iso is None else iso["label"],
+            bool(d.get("needs_review")),
+            d.get("corrosion_area_mm2"),
+            figures_source,
+            d.get("range_label") or "range",
+        )
 
 
 @dataclass(frozen=True)

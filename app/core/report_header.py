@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,17 @@ class ReportHeader:
     def to_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
 
+    def record_json(self) -> dict[str, str | None]:
+        """The header as a photo's record and `results.csv` keep it: every field, null where not given."""
+        return {name: getattr(self, name) or None for name, _label in self.LABELS}
+
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> ReportHeader:
+    def from_dict(cls, values: Mapping[str, Any] | None) -> ReportHeader:
+        """From `to_dict` or `record_json` data; anything that is not a mapping (an earlier record has
+        no header) is the empty header."""
         names = {name for name, _label in cls.LABELS}
-        return cls(**{k: str(v) for k, v in (values or {}).items() if k in names and v is not None})
+        values = values if isinstance(values, Mapping) else {}
+        return cls(**{k: str(v) for k, v in values.items() if k in names and v is not None})
 
 
 def field_problem(name: str, text: str) -> str | None:

@@ -84,6 +84,9 @@ def write_photo_exports(
     if review is not None:
         sha = file_sha256(review.mask) if review.mask is not None and review.mask.is_file() else None
         record = record.with_review(review.state, review.mask, review.model_figures, sha)
+    # the header the PDF prints, kept in the record as a batch keeps it; without a PDF the dialog's header
+    # fields are greyed out, so none was given
+    record = record.with_header(header if "pdf" in targets else None)
     data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     with files.staged():  # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
         return exporters.write_all(targets, data, overwrite)

@@ -198,7 +198,8 @@ def test_a_results_table_of_an_earlier_version_is_resumed_with_the_new_column(
     run_batch(tiny_model, [a], out, BatchOptions(input_folders=(a.parent,)))
     with open(out / CSV_NAME, encoding="utf-8-sig", newline="") as fh:
         table = list(csv.reader(fh))
-    old = [row[:-1] for row in table]  # the earlier version's header and rows
+    cut = table[0].index("input_folder")
+    old = [row[:cut] for row in table]  # the earlier version's header and rows (the later columns too)
     with open(out / CSV_NAME, "w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerows(old)
     summary = run_batch(tiny_model, [a, b], out, BatchOptions(input_folders=(a.parent,)))

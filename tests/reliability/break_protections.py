@@ -179,9 +179,16 @@ MUTATIONS = [
     (
         "pipeline: resume ignores complete outputs (redoes every photo)",
         "app/core/batch_plan.py",
-        "    if same_figures and not changed and all(p.exists() for p in targets.values()):",
+        "    if same_figures and not changed and not new_header and all(p.exists() for p in targets.values()):",
         "    if False:",
         "tests/reliability/test_faults.py tests/reliability/test_kill_resume.py -k 'cancel or killed or existing'",
+    ),
+    (
+        "pipeline: resume keeps outputs made under another report header (a stale asset in PDF and row)",
+        "app/core/batch_plan.py",
+        "    new_header = record is not None and record.report_header != header\n",
+        "    new_header = False\n",
+        "tests/core/test_header_resume.py tests/ui/test_cli_report_resume.py",
     ),
     (
         "pipeline: keeps every result in memory",

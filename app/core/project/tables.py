@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.core.export import csv_columns, csv_row, escape_cell
 from app.core.project.store import Project
 from app.core.project.trend import Trend, fit_rate, trend_cells
+from app.core.record_columns import HEADER_COLUMNS
 from app.core.results_table import class_names
 
 RATE_COLUMN = "rate_points_per_year"
@@ -36,6 +37,9 @@ def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
     results = project.latest_results(i.id for i in inspections)
     names = class_names([r.record for i in inspections for r in results[i.id]])
     columns = csv_columns(names)
+    # the project's own asset, date and inspector lead each row: a record's report header (the `asset_id`
+    # ... `inspection_date` columns a batch's CSV ends with) would repeat them, under clashing names
+    shown = [n for n, c in enumerate(columns) if c not in HEADER_COLUMNS]
     rows = []
     for i in inspections:
         by_photo = {r.photo_id: r for r in results[i.id]}
@@ -47,5 +51,5 @@ def project_table(project: Project) -> tuple[list[str], list[list[str]]]:
             if r:  # where the project holds the photo now: a record names it as analysed (maybe relative
                 # to where a command ran, or before the photo was moved and found again)
                 tail[columns.index("file")] = escape_cell(photo.path)
-            rows.append([escape_cell(c) for c in head] + tail)
-    return [*PROJECT_CSV_PREFIX, *columns], rows
+            rows.append([escape_cell(c) for c in head] + [tail[n] for n in shown])
+    return [*PROJECT_CSV_PREFIX, *(columns[n] for n in shown)], rows
