@@ -155,7 +155,9 @@ def _analyse_and_write(
     result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)
     record = PhotoRecord.from_result(result, names if targets else None, options.input_folders)
-    record = record.with_review(reviewed.review, reviewed.mask_path, mask_sha256=reviewed.mask_sha256)
+    # beside a mask's figures, the model's own (as the window's export of an edit keeps them)
+    mask_file, model_figures = reviewed.mask_path, reviewed.model_figures
+    record = record.with_review(reviewed.review, mask_file, model_figures, reviewed.mask_sha256)
     record = record.with_figure_options(options.figure_options()).with_header(options.report_header)
     if targets:
         data = exporters.ExportInput(

@@ -373,6 +373,8 @@ class PhotoRecord(Mapping[str, Any]):
             return False
         if mask is not None and (mask_sha256 is None or self.data.get("reviewed_mask_sha256") != mask_sha256):
             return False  # changed in place (or an older record that did not say): redo it
+        if mask is not None and "model_figures" not in self.data:
+            return False  # an earlier version kept only the mask's figures: redo it for the model's too
         return figure_options is None or self.data.get("figure_options") == dict(figure_options)
 
     def csv_values(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:

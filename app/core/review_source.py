@@ -13,6 +13,7 @@ from app.core.analysis import PhotoResult, reassess
 from app.core.files import sha256_file
 from app.core.grading import ReviewPolicy
 from app.core.palette import ClassInfo
+from app.core.record_types import ModelFigures
 from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
 from app.core.saved_corrections import CorrectionSearch
 
@@ -25,6 +26,7 @@ class ReviewedFigures:
     review: ReviewState
     mask_path: Path | None
     mask_sha256: str | None = None  # the mask file's content as read
+    model_figures: ModelFigures | None = None  # the model's own, beside a mask's (None: no mask)
 
 
 @functools.lru_cache(maxsize=8)
@@ -92,10 +94,11 @@ def read_mask(
 def apply_reviewed_mask(
     result: PhotoResult, mask: ReviewedMask | None, policy: ReviewPolicy | None = None
 ) -> ReviewedFigures:
-    """`result` with its figures from `mask`; the model's result, unchanged, without one. The figures'
-    source is "reviewed" only for a mask whose record is signed (`ReviewState.of_mask`), else "edited"."""
+    """`result` with its figures from `mask` (and the model's own beside them); the model's result,
+    unchanged, without one. The figures' source is "reviewed" only for a mask whose record is signed
+    (`ReviewState.of_mask`), else "edited"."""
     if mask is None:
         return ReviewedFigures(result, ReviewState(), None)
     state = ReviewState.of_mask(mask)
     figures = reassess(result, mask.labels, policy, source=state.source)
-    return ReviewedFigures(figures, state, mask.path, mask.sha256 or None)
+    return ReviewedFigures(figures, state, mask.path, mask.sha256 or None, ModelFigures.of(result))

@@ -5,6 +5,7 @@ The drawing surface is `app.report.canvas`; the batch report is `app.report.batc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,12 @@ def model_typical_error(model: SegmentationModel) -> str:
 
 
 EDITED_LINE = "Figures from the model's mask edited by hand; not signed by a reviewer: review before signing."
+# A mask read from a file (`analyze --reviewed-masks`, a saved correction) may never have been the model's:
+# another tool's, or a ground truth drawn from scratch. The line names the file and claims no origin.
+MASK_FILE_LINE = (
+    "Figures from the mask {name}, not the model's prediction (edited by hand or drawn elsewhere); "
+    "not signed by a reviewer: review before signing."
+)
 
 
 def accuracy_lines(
@@ -86,13 +93,16 @@ def accuracy_lines(
     reviewed_by: str | None = None,
     reviewed_at: str | None = None,
     edited: bool = False,
+    mask_file: str | None = None,
 ) -> list[str]:
     """The statement of accuracy: the model's typical error (`typical_error`, one line) and who, if
-    anyone, reviewed the model's figures (`edited`: changed by hand, nobody signed)."""
+    anyone, reviewed the model's figures (`edited`: changed by hand, or read from `mask_file`; unsigned)."""
     lines = [typical_error or NO_TYPICAL_ERROR]
     if reviewed:
         on = f" on {time_text(reviewed_at)}" if reviewed_at else ""
         lines.append(f"Figures proposed by a model; reviewed by {reviewed_by or 'an unnamed inspector'}{on}.")
+    elif edited and mask_file:
+        lines.append(MASK_FILE_LINE.format(name=safe_path(Path(mask_file).name)))
     elif edited:
         lines.append(EDITED_LINE)
     else:
@@ -174,5 +184,8 @@ def draw_photo_report(
     who = record.review()
     signed = record.figures_source == "reviewed"
     edited = not signed and "edited" in (record.figures_source, result.labels_source)
-    draw_accuracy(c, accuracy_lines(typical_error, signed, who["reviewed_by"], who["reviewed_at"], edited))
+    statement = accuracy_lines(
+        typical_error, signed, who["reviewed_by"], who["reviewed_at"], edited, record.reviewed_mask
+    )
+    draw_accuracy(c, statement)
     c.section("Model", model_rows(model, result.provider), size=8.5)

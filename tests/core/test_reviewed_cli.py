@@ -213,3 +213,48 @@ def test_a_reviewed_file_name_without_a_signature_is_an_edit_and_still_needs_rev
             assert record["review_reasons"][0] == "edited, not marked reviewed yet"
             assert record["reviewed_by"] == row["reviewed_by"] == ""
     assert rows[str(photos[2])]["reviewed_by"] == "D"
+
+
+def test_figures_from_a_mask_keep_the_models_own_beside_them(tmp_path: Path, tiny_model_path: Path):
+    """The window's export of an edit kept the model's share beside the mask's; `analyze --reviewed-masks`
+    wrote `model_figures` for neither an edited nor a signed mask."""
+    photos, labels = _photos(tmp_path / "photos", 2)
+    masks, out, plain = tmp_path / "masks", tmp_path / "out", tmp_path / "plain"
+    masks.mkdir()
+    all_asset = np.ones_like(labels[0])  # class 1: no corrosion, whatever the model sees
+    write_reviewed_mask(masks / "pipe0_mask.png", all_asset)  # another tool's mask: edited
+    write_reviewed_mask(masks / "pipe1_mask.reviewed.png", all_asset, review=ReviewState.reviewed_now("E"))
+    assert _analyze(photos, out, masks, tiny_model_path) == 0
+    args = ["analyze", *map(str, photos), "--out", str(plain), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--device", "cpu"]) == 0
+    for photo in photos:
+        record, model = _record(out, photo.stem), _record(plain, photo.stem)
+        assert record["corroded_share"] == 0.0 and model["corroded_share"] > 0
+        own = record["model_figures"]
+        assert own["corroded_share"] == pytest.approx(model["corroded_share"], abs=1e-6)
+        assert (own["astm_d610"], own["iso_4628_3"]) == (
+            model["astm_d610"]["label"],
+            model["iso_4628_3"]["label"],
+        )
+    assert _record(plain, photos[0].stem).get("model_figures") is None  # the model's figures: none beside
+
+
+def test_a_resumed_run_redoes_a_mask_record_made_without_the_models_figures(
+    tmp_path: Path, tiny_model_path: Path, capsys
+):
+    """Results from masks written by an earlier version lack the model's own figures: redone, not kept."""
+    from app.core.record import PhotoRecord
+
+    photos, labels = _photos(tmp_path / "photos", 1)
+    masks, out = tmp_path / "masks", tmp_path / "out"
+    masks.mkdir()
+    write_reviewed_mask(masks / "pipe0_mask.png", labels[0])
+    assert _analyze(photos, out, masks, tiny_model_path) == 0
+    json_path = output_paths(out, "pipe0").json
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    del data["model_figures"]
+    json_path.write_bytes(PhotoRecord(data).seal().to_bytes())  # as an earlier version sealed it
+    capsys.readouterr()
+    assert _analyze(photos, out, masks, tiny_model_path) == 0
+    assert "1 photo: 1 analysed" in capsys.readouterr().out
+    assert _record(out, "pipe0")["model_figures"]["corroded_share"] is not None

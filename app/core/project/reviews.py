@@ -44,7 +44,8 @@ def reviewed_record(
     reviewed = apply_reviewed_mask(result, read_reviewed_mask(mask, result.size, model.classes))
     if not reviewed.review.is_reviewed:
         raise ProjectError(f"{mask} is not signed (Edit ▸ Mark reviewed…): only a review goes to the project")
-    record = PhotoRecord.from_result(reviewed.result).with_review(reviewed.review, mask)
+    record = PhotoRecord.from_result(reviewed.result)
+    record = record.with_review(reviewed.review, mask, reviewed.model_figures)  # the model's own beside
     return record.to_json(), reviewed.review
 
 
