@@ -9,9 +9,7 @@ of the file with its provenance, written atomically, never over the base model.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -20,25 +18,23 @@ from pathlib import Path
 import numpy as np
 
 from app.core import contract
-from app.core.adapt_checks import check_output, masks_phrase
+from app.core.adapt_checks import bad_masks_text, check_output, distinct_photos, masks_phrase, named_few
 from app.core.adapt_fit import CancelCheck, Classifier, fit_classifier, probabilities
 from app.core.adapt_heads import AdaptRefused, Head, find_heads, head_tensors, read_head
+from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, confusion
+from app.core.adapt_record import KEY_ADAPTATION, adapted_metadata, earlier_steps, used_before
+from app.core.adapt_scores import LooFigures, figures, loo_accuracy, predicted_share, share_of
 from app.core.errors import Cancelled, ReviewedMaskError
 from app.core.files import atomic_write_bytes
-from app.core.grading import GradeScale, grade
 from app.core.inference import network_input, shrink_area
-from app.core.model import SegmentationModel
-from app.core.model_accuracy import LEAVE_ONE_OUT, ModelAccuracy
+from app.core.model import SegmentationModel, file_sha256
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
-from app.core.reviewed import MaskFolder, read_reviewed_mask
-from app.core.stats import corroded_share
-from app.core.text import counted
+from app.core.reviewed import MaskFolder, ReviewedMask, read_reviewed_mask
+from app.core.text import counted, safe_path
 
 __all__ = ["KEY_ADAPTATION", "AdaptRefused", "AdaptResult", "AdaptSettings", "adapt_model", "reviewed_pairs"]
 
-log = logging.getLogger(__name__)
-KEY_ADAPTATION = "corroscope.adaptation"
 Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
 # Mean gap between the written file's probabilities and numpy's (int8 files round their weights).
 CHECK_TOLERANCE = 0.02
@@ -65,22 +61,17 @@ class AdaptSettings:
 
 
 @dataclass(frozen=True)
-class LooFigures:
-    """Over the reviewed photos: mean absolute corroded-share error (points) and D610 grade agreement."""
-
-    share_error: float
-    d610_agreement: float
-    photos: int
-    errors: tuple[float, ...] = ()  # each photo's absolute share error, points
-
-
-@dataclass(frozen=True)
 class AdaptResult:
+    """`photos`: distinct photos fitted on; `loo_over`: what leave-one-out scored ("5 reviewed photos");
+    `notes`: what the user should know (copies left out, photos used before, masks that look odd)."""
+
     path: Path
     base: LooFigures
     adapted: LooFigures
     photos: int
     metadata: dict
+    loo_over: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +83,7 @@ class _Photo:
     sample: np.ndarray  # flat indices into h x w of the fit's sample
     true_share: float | None
     provenance: dict
+    agreement: MaskAgreement | None = None  # the mask against the base model's prediction
 
 
 def reviewed_pairs(photos: Sequence[Path], mask_dir: Path) -> list[tuple[Path, Path]]:
@@ -123,45 +115,105 @@ def adapt_model(
     settings = settings or AdaptSettings()
     base_path, out = Path(base_path), Path(out)
     check_output(base_path, out, overwrite)
+    distinct = distinct_photos(pairs)  # before counting: a copy is no second photo
+    notes = [n for n in (distinct.note(),) if n]
+    pairs = distinct.pairs
     least = max(2, settings.min_photos)  # leave-one-out needs one photo to fit on
     if len(pairs) < least:
         raise AdaptRefused(
             f"{counted(len(pairs), 'reviewed photo')}; adaptation needs at least {least} "
-            "(review more photos first). The base model stays in use."
+            "(review more photos first). The base model stays in use." + _also(notes)
         )
     base = loaded or SegmentationModel.load(base_path, device="cpu")
+    steps, whole = earlier_steps(base.metadata)
+    seen = used_before(steps)
+    scored = [i for i, sha in enumerate(distinct.sha256) if sha not in seen]
+    notes += _chain_notes(pairs, scored, whole)
     data = base_path.read_bytes()
     mb = ModelBytes(data)
     heads = find_heads(mb, base.num_classes)
     session = _feature_session(mb, heads)
-    total = 2 * len(pairs) + 2
+    total = len(pairs) + len(scored) + 2
     report = _reporter(progress, total, cancelled)
     rng = np.random.default_rng(settings.seed)
-    photos = []
-    for i, (photo, mask) in enumerate(pairs):
-        report(i, f"Reading {photo.name}")
-        photos.append(_collect(session, base, heads, photo, mask, settings, rng))
+    photos, bad = [], []
+    for i, (photo, mask_path) in enumerate(pairs):
+        report(i, f"Reading {safe_path(photo.name)}")
+        with start_decode(photo, input_size=base.input_size, full_too=False) as decode:
+            try:  # every mask is checked, so one refusal names all that cannot be used
+                mask = read_reviewed_mask(mask_path, decode.size, base.classes)
+            except ReviewedMaskError as exc:
+                bad.append(exc)
+                continue
+            if bad:
+                continue  # refused anyway: the rest are only checked, not run through the network
+            # the network's input as analysis makes it (a large JPEG through its reduced decode), so the
+            # refit classifier learns from the features it will meet
+            view = decode.network_view()
+        photos.append(
+            _collect(session, base, heads, photo, mask_path, mask, view, distinct.sha256[i], settings, rng)
+        )
+    if bad:
+        raise AdaptRefused(bad_masks_text(bad, base.classes))
     _check_classes(photos, base, settings)
+    warning = check_conventions([(p.provenance["photo"], p.agreement) for p in photos if p.agreement])
+    notes += [warning] if warning else []
     start = [read_head(mb, h) for h in heads]
-    base_loo, adapted_loo = _leave_one_out(photos, start, base, settings, report, len(pairs))
+    base_loo, adapted_loo = _leave_one_out(photos, scored, start, base, settings, report, len(pairs))
+    loo_over = _loo_over(photos, scored)
     if adapted_loo.share_error > base_loo.share_error:
         raise AdaptRefused(
-            f"adapting would not help: leave-one-out over the {masks_phrase(len(pairs), _signed(photos))} "
-            "gives a "
+            f"adapting would not help: leave-one-out over the {loo_over} gives a "
             f"corroded-share error of {adapted_loo.share_error:.2f} points against the base model's "
-            f"{base_loo.share_error:.2f}. The base model stays in use."
+            f"{base_loo.share_error:.2f}. The base model stays in use." + _also(notes)
         )
     report(total - 2, "Fitting on every reviewed photo")
     fitted = _fit_all(photos, start, settings, cancelled)
     tensors: dict[str, np.ndarray] = {}
     for head, clf in zip(heads, fitted, strict=True):
         tensors.update(head_tensors(mb, head, clf))
-    meta = _metadata(base, photos, settings, base_loo, adapted_loo)
+    meta = _metadata(base, photos, scored, settings, base_loo, adapted_loo, steps, whole)
     new = mb.edited(tensors, metadata={k: v for k, v in meta.items()})
     report(total - 1, "Checking the new model")
     _check_edit(new, photos[0], fitted, base.input_size)
     atomic_write_bytes(out, new, overwrite=overwrite)
-    return AdaptResult(out, base_loo, adapted_loo, len(pairs), meta)
+    return AdaptResult(out, base_loo, adapted_loo, len(pairs), meta, loo_over, tuple(notes))
+
+
+def _also(notes: Sequence[str]) -> str:
+    return "".join(f" Also: {n}." for n in notes)
+
+
+def _chain_notes(pairs: Sequence[tuple[Path, Path]], scored: Sequence[int], whole: bool) -> list[str]:
+    """Photos an earlier adaptation of the base model used: fitted on again, but never scored (the
+    base model has seen them, so neither figure would be held out); none new: refused."""
+    notes = []
+    if not whole:
+        notes.append(
+            "the base model says it was adapted, but its record of that is not fully readable: photos it "
+            "was adapted on may be scored as new"
+        )
+    new = set(scored)
+    again = [safe_path(photo.name) for i, (photo, _mask) in enumerate(pairs) if i not in new]
+    if not scored:
+        raise AdaptRefused(
+            f"all {counted(len(pairs), 'photo')} were used by an earlier adaptation of this model (same "
+            "content), so leave-one-out has no photo the model has not seen. Add newly reviewed photos, "
+            "or adapt the model it was adapted from on all of them. The base model stays in use."
+        )
+    if again:
+        notes.append(
+            f"{counted(len(again), 'photo')} ({named_few(again)}) {'was' if len(again) == 1 else 'were'} "
+            "used by an earlier adaptation of the base model: fitted on again, but left out of the "
+            "leave-one-out figures (the base model has seen them)"
+        )
+    return notes
+
+
+def _loo_over(photos: Sequence[_Photo], scored: Sequence[int]) -> str:
+    """ "5 reviewed photos", or "4 reviewed photos new to the base model (of 10)"."""
+    phrase = masks_phrase(len(scored), _signed([photos[i] for i in scored]))
+    return phrase if len(scored) == len(photos) else f"{phrase} new to the base model (of {len(photos)})"
 
 
 def _signed(photos: Sequence[_Photo]) -> int:
@@ -186,18 +238,10 @@ def _feature_session(mb: ModelBytes, heads: Sequence[Head]):
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
-def _collect(session, base: SegmentationModel, heads, photo: Path, mask_path: Path, settings, rng) -> _Photo:
-    # the network's input as analysis makes it (a large JPEG through its reduced decode), so the refit
-    # classifier learns from the features it will meet
-    with start_decode(photo, input_size=base.input_size, full_too=False) as decode:
-        view, size = decode.network_view(), decode.size
-    try:
-        mask = read_reviewed_mask(mask_path, size, base.classes)
-    except ReviewedMaskError as exc:
-        raise AdaptRefused(
-            f"{exc}. A mask must be in this model's class colours "
-            f"({', '.join(c.name for c in base.classes)}); the base model stays in use."
-        ) from exc
+def _collect(
+    session, base: SegmentationModel, heads, photo: Path, mask_path: Path, mask: ReviewedMask,
+    view: np.ndarray, sha256: str, settings, rng,
+) -> _Photo:  # fmt: skip
     net_input = network_input(view, base.input_size)
     outs = session.run(None, {contract.INPUT_NAME: net_input[None]})
     names = [o.name for o in session.get_outputs()]
@@ -208,32 +252,20 @@ def _collect(session, base: SegmentationModel, heads, photo: Path, mask_path: Pa
     targets = np.stack([shrink_area((labels == c.id).astype(np.uint8) * 255, w, h) for c in base.classes])
     targets = targets.astype(np.float32) / 255.0
     counts = {c.name: int(np.count_nonzero(labels == c.id)) for c in base.classes}
+    agrees = agreement(confusion(labels, base_probs.argmax(axis=-1), base.num_classes), base.classes)
     review = mask.review
     provenance = {
         "photo": photo.name,
-        "sha256": _sha256(photo),
+        "sha256": sha256,
         "mask": mask_path.name,
-        "mask_sha256": _sha256(mask_path),
+        "mask_sha256": mask.sha256 or file_sha256(mask_path),  # of the bytes read, not read again
         "reviewed_by": review.reviewed_by if review else "",
         "reviewed_at": review.reviewed_at if review else "",
         "pixels": counts,
+        "base_model_agreement": asdict(agrees),
     }
     sample = _balanced_sample(targets, settings.pixels_per_class, rng)
-    return _Photo(net_input, features, base_probs, targets, sample, _share(counts), provenance)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _share(counts: dict[str, int]) -> float | None:
-    if "corrosion" not in counts or "asset" not in counts:
-        return None
-    return corroded_share(counts["corrosion"], counts["asset"])
+    return _Photo(net_input, features, base_probs, targets, sample, share_of(counts), provenance, agrees)
 
 
 def _balanced_sample(targets: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -289,54 +321,17 @@ def _sample_weights(photos: Sequence[_Photo], balance: float) -> np.ndarray:
     return weight * np.maximum(totals[hard], 1.0) ** -balance
 
 
-def _figures(pairs: Sequence[tuple[float | None, float | None]]) -> LooFigures:
-    """(predicted share, reviewed share) per photo -> mean error and D610 agreement (shares known)."""
-    known = [(p, t) for p, t in pairs if p is not None and t is not None]
-    if not known:
-        return LooFigures(0.0, 1.0, 0)
-    errors = tuple(round(abs(p - t), 4) for p, t in known)
-    same = [grade(p, GradeScale.ASTM_D610).value == grade(t, GradeScale.ASTM_D610).value for p, t in known]
-    return LooFigures(float(np.mean(errors)), float(np.mean(same)), len(known), errors)
-
-
-def loo_accuracy(figures: LooFigures, signed: int | None = None) -> ModelAccuracy | None:
-    """The adapted model's typical error as every screen states it: its leave-one-out over the photos
-    it was adapted on (a small sample, and it says so), never the base model's validation figures.
-    `signed`: how many of their masks are signed (None: all)."""
-    if not figures.errors:
-        return None
-    errors = np.array(figures.errors)
-    masks = masks_phrase(figures.photos, figures.photos if signed is None else signed)
-    try:
-        return ModelAccuracy(
-            median_error=float(np.median(errors)),
-            mean_error=float(errors.mean()),
-            p90_error=float(np.percentile(errors, 90)),
-            d610_same=figures.d610_agreement,
-            photos=figures.photos,
-            measured_on=f"{LEAVE_ONE_OUT} over the {masks} it was adapted on",
-        )
-    except ValueError as exc:  # one photo with a share, or none off at all: too few to state an error
-        log.info("the adapted model states no accuracy: %s", exc)
-        return None
-
-
-def predicted_share(probs: np.ndarray, base: SegmentationModel) -> float | None:
-    """The corroded share of the argmax of H x W x C probabilities."""
-    counts = np.bincount(probs.argmax(axis=-1).ravel(), minlength=base.num_classes)
-    return _share({c.name: int(counts[c.id]) for c in base.classes})
-
-
-def _leave_one_out(photos, start, base, settings, report, done) -> tuple[LooFigures, LooFigures]:
+def _leave_one_out(photos, scored, start, base, settings, report, done) -> tuple[LooFigures, LooFigures]:
+    """Each photo in `scored` predicted by the base model and by one fitted on all the others."""
     before, after = [], []
-    for i, photo in enumerate(photos):
-        report(done + i, f"Leave-one-out {i + 1} of {len(photos)}")
+    for n, i in enumerate(scored):
+        report(done + n, f"Leave-one-out {n + 1} of {len(scored)}")
         rest = [p for j, p in enumerate(photos) if j != i]
         fitted = _fit_all(rest, start, settings, None)
-        probs = probabilities(photo.features, fitted, base.input_size)
-        before.append((predicted_share(photo.base_probs, base), photo.true_share))
-        after.append((predicted_share(probs, base), photo.true_share))
-    return _figures(before), _figures(after)
+        probs = probabilities(photos[i].features, fitted, base.input_size)
+        before.append((predicted_share(photos[i].base_probs, base), photos[i].true_share))
+        after.append((predicted_share(probs, base), photos[i].true_share))
+    return figures(before), figures(after)
 
 
 def _check_edit(new: bytes, photo: _Photo, fitted: Sequence[Classifier], size: tuple[int, int]) -> None:
@@ -355,27 +350,33 @@ def _check_edit(new: bytes, photo: _Photo, fitted: Sequence[Classifier], size: t
         )
 
 
-def _metadata(base: SegmentationModel, photos, settings, before: LooFigures, after: LooFigures) -> dict:
+def _metadata(base: SegmentationModel, photos, scored, settings, before, after, steps, whole) -> dict:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    trained = base.metadata.get(contract.KEY_TRAINED_ON, "")
     signed = _signed(photos)
-    accuracy = loo_accuracy(after, signed)
-    adaptation = {
+    accuracy = loo_accuracy(after, _signed([photos[i] for i in scored]), len(photos))
+    this_step = {
         "base_model": {"file": base.path.name, "sha256": base.sha256},
+        "photos": len(photos),
+        "photo_sha256": [p.provenance["sha256"] for p in photos],
+    }
+    new = set(scored)
+    left_out = [p.provenance["photo"] for i, p in enumerate(photos) if i not in new]
+    adaptation = {
+        "base_model": this_step["base_model"],
         "created": created,
         "photos": [p.provenance for p in photos],
         "settings": asdict(settings),
-        "leave_one_out": {"base": asdict(before), "adapted": asdict(after)},
+        "leave_one_out": {
+            "base": asdict(before),
+            "adapted": asdict(after),
+            "left_out_used_before": left_out,  # an earlier adaptation used them: not held out
+        },
         "method": "final 1x1 classifier(s) refitted: multinomial logistic regression, class-balanced, "
         "L2 towards the base weights, L-BFGS",
+        "chain": [*steps, this_step],  # every adaptation from the first base model on, oldest first
+        "chain_whole": whole,
     }
-    return {
-        contract.KEY_CREATED: created,
-        contract.KEY_TRAINED_ON: f"{trained}; adapted to {masks_phrase(len(photos), signed)}",
-        # the base model's validation figures and range calibration are not this model's: its own
-        # leave-one-out error stands in for the first; photos get no range (and say why) without the second
-        contract.KEY_METRICS: None,
-        contract.KEY_SHARE_RANGE: None,
-        contract.KEY_ACCURACY: None if accuracy is None else json.dumps(accuracy.to_json()),
-        KEY_ADAPTATION: json.dumps(adaptation),
-    }
+    return adapted_metadata(
+        base.metadata, created, adaptation, masks_phrase(len(photos), signed), len(left_out),
+        None if accuracy is None else json.dumps(accuracy.to_json()),
+    )  # fmt: skip

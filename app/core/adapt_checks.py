@@ -1,27 +1,39 @@
-"""What adaptation checks before its slow work (can the new model be written where asked?), and how it
-names its masks truthfully: signed reviews, or corrected masks nobody signed (used all the same)."""
+"""What adaptation checks before its slow work (can the new model be written where asked? are two
+photos the same?), and how it names its masks truthfully: signed reviews, or corrected masks nobody
+signed (used all the same)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.adapt_heads import AdaptRefused
 from app.core.errors import ReviewedMaskError
 from app.core.files import probe_writable
+from app.core.model import file_sha256
+from app.core.palette import ClassInfo
+from app.core.paths import models_dir
 from app.core.reviewed import ReviewState, read_reviewed_mask
-from app.core.text import counted
+from app.core.text import counted, safe_message, safe_path, safe_text
 
 ALLOW_REPLACING = "choose another name or allow replacing it"
+NAMED = 3  # names listed in one message; the rest counted
+BAD_MASKS_LISTED = 5  # reasons listed when masks cannot be used
 
 
 def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLACING) -> None:
     """`AdaptRefused` when the adapted model cannot be written to `out`: the base model itself, a file in
-    the way (unless `overwrite`; `how` says how to allow it), a name not ending in .onnx, a folder, or a
-    folder that is missing or not writable (found by creating and removing a temp file there)."""
+    or of the bundled models' folder (whatever model is loaded), a file in the way (unless `overwrite`;
+    `how` says how to allow it), a name not ending in .onnx, a folder, or a folder that is missing or not
+    writable (found by creating and removing a temp file there)."""
     if out.exists() and base.exists() and os.path.samefile(out, base):
-        raise AdaptRefused(f"{out.name} is the base model; write the adapted model to another file")
+        raise AdaptRefused(
+            f"{safe_path(out.name)} is the base model; write the adapted model to another file"
+        )
+    _refuse_bundled(out)
     if out.is_dir():
         raise AdaptRefused(f"{out} is a folder; name the adapted model's file, ending in .onnx")
     if os.path.lexists(out) and not overwrite:
@@ -35,6 +47,78 @@ def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLAC
         probe_writable(folder, out.name)
     except OSError as exc:
         raise AdaptRefused(f"Cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def _refuse_bundled(out: Path) -> None:
+    """The bundled models are what "Return to the shipped model" loads: an adapted file written there (or
+    over one of them through a link) would be loaded in their place."""
+    folder = models_dir()
+    with contextlib.suppress(OSError, RuntimeError):  # a loop of links: left to the write to refuse
+        shipped = folder.resolve()
+        target = out.resolve()  # through links: `out` itself, or a folder on its way
+        if target == shipped or shipped in target.parents:
+            raise AdaptRefused(
+                f"{safe_path(out)} is in the folder of the bundled models ({safe_path(folder)}); the adapted "
+                "model is never written there: choose another folder"
+            )
+    if not out.exists():
+        return
+    for entry in _files(folder):  # a hard link: another name for a bundled model's file
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, entry):
+                raise AdaptRefused(
+                    f"{safe_path(out)} is the bundled model {safe_path(entry.name)} under another name; "
+                    "write the adapted model to another file"
+                )
+
+
+def _files(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.rglob("*") if p.is_file()]
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """The reviewed pairs with one of each photo's content (by SHA-256), its hash, and the copies left
+    out (copy, the photo kept in its place)."""
+
+    pairs: tuple[tuple[Path, Path], ...]
+    sha256: tuple[str, ...]
+    copies: tuple[tuple[Path, Path], ...] = ()
+
+    def note(self) -> str | None:
+        """ "2 photos are copies of others (same content) and were left out: b.png (of a.png), ..." """
+        if not self.copies:
+            return None
+        n = len(self.copies)
+        named = [f"{safe_path(copy.name)} (of {safe_path(kept.name)})" for copy, kept in self.copies]
+        return (
+            f"{counted(n, 'photo')} {'is a copy' if n == 1 else 'are copies'} of another (same content) and "
+            f"{'was' if n == 1 else 'were'} left out: {named_few(named)}"
+        )
+
+
+def distinct_photos(pairs: Sequence[tuple[Path, Path]]) -> Distinct:
+    """One pair per photo content: copies under other names would count twice towards the photos needed
+    and score a model on a photo it was fitted on (leave-one-out leaves one copy out, not the other)."""
+    kept: dict[str, tuple[Path, Path]] = {}
+    copies = []
+    for photo, mask in pairs:
+        digest = file_sha256(photo)
+        if digest in kept:
+            copies.append((Path(photo), kept[digest][0]))
+        else:
+            kept[digest] = (Path(photo), Path(mask))
+    return Distinct(tuple(kept.values()), tuple(kept), tuple(copies))
+
+
+def named_few(names: Iterable[str], limit: int = NAMED) -> str:
+    """ "a, b, c and 4 more": names already escaped for the message."""
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def signed_masks(masks: Sequence[Path]) -> int:
@@ -55,3 +139,20 @@ def masks_phrase(photos: int, signed: int) -> str:
     if signed >= photos:
         return counted(photos, "reviewed photo")
     return f"{counted(photos, 'photo')} with corrected masks ({signed} of them signed)"
+
+
+def bad_masks_text(errors: Sequence[ReviewedMaskError], classes: Sequence[ClassInfo]) -> str:
+    """Every mask that cannot be used, with its reason (the first few), in one refusal; the class
+    colours are named only where a mask's colours were wrong."""
+    listed = [f"  {safe_message(str(e).rstrip().rstrip('.'))}" for e in errors[:BAD_MASKS_LISTED]]
+    if len(errors) > BAD_MASKS_LISTED:
+        listed.append(f"  and {len(errors) - BAD_MASKS_LISTED} more")
+    hint = ""
+    if any("class colour" in str(e) for e in errors):
+        names = ", ".join(safe_text(c.name) for c in classes)
+        hint = f"A mask must be in this model's class colours ({names}). "
+    return (
+        f"{counted(len(errors), 'reviewed mask')} cannot be used:\n"
+        + "\n".join(listed)
+        + f"\n{hint}The base model stays in use."
+    )

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.batch_inputs import photos_in
 from app.core.saved_corrections import CorrectionSearch
-from app.core.text import counted
+from app.core.text import counted, safe_message, safe_path
 from app.ui.export_folders import correction_search
 from app.ui.project_view import ProjectView
 from app.ui.questions import ask_yes, names_list
@@ -151,11 +151,12 @@ def save_then_adapt(saves: list[SaveJob], *args, **kwargs) -> AdaptResult:
 
 def result_text(result: AdaptResult) -> str:
     b, a = result.base, result.adapted
+    notes = "".join(f" Note: {safe_message(n)}." for n in result.notes)
     return (
-        f"Adapted to {result.photos} reviewed photos; loaded {result.path.name}. Leave-one-out over them: "
-        f"corroded-share error {b.share_error:.1f} → {a.share_error:.1f} points, ASTM D610 grade agreement "
-        f"{100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} %. Model ▸ Return to the shipped "
-        "model undoes it."
+        f"Adapted to {result.photos} reviewed photos; loaded {safe_path(result.path.name)}. Leave-one-out "
+        f"over {result.loo_over or 'them'}: corroded-share error {b.share_error:.1f} → {a.share_error:.1f} "
+        f"points, ASTM D610 grade agreement {100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} %. "
+        f"Model ▸ Return to the shipped model undoes it.{notes}"
     )
 
 

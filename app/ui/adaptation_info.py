@@ -16,6 +16,7 @@ _RAW_LIMIT = 2_000_000  # characters of the JSON parsed at all: a hostile file's
 _SHOWN = 400  # characters of one value shown
 _MAX_PHOTOS = 100  # photos listed; the rest counted
 _MAX_SETTINGS = 30
+_MAX_STEPS = 20
 
 _ADAPTED_MARK = "; adapted to "  # how `app.core.adapt` ends the base model's trained-on text
 
@@ -58,6 +59,9 @@ def adaptation_html(meta: dict[str, str]) -> list[str]:
         ("Settings", _settings(data.get("settings"))),
         ("Leave-one-out", _loo(data.get("leave_one_out"))),
     ]
+    steps = data.get("chain")
+    if isinstance(steps, list) and len(steps) > 1:  # adapted from an adapted model: every step
+        rows.insert(1, ("Adaptations", _chain(steps)))
     parts.append("<table cellspacing=4>")
     parts += [f"<tr><td><b>{k}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows]
     parts.append("</table>")
@@ -91,11 +95,37 @@ def _loo(raw: Any) -> str:
     photos = _number(after.get("photos"))
     if None in error or None in same or photos is None:
         return "not stated"
+    left = raw.get("left_out_used_before")
+    unscored = (
+        f"; not scored: the {counted(len(left), 'photo')} an earlier adaptation used (the base saw them)"
+        if isinstance(left, list) and left
+        else ""
+    )
     return (
         f"corroded-share error {error[0]:.1f} → {error[1]:.1f} points (mean), ASTM D610 grade equal on "
         f"{same[0] * 100:.0f} % → {same[1] * 100:.0f} % of {counted(int(photos), 'photo')}: base model → "
-        "adapted (each photo scored by a model adapted on the others)"
+        f"adapted (each photo scored by a model adapted on the others){unscored}"
     )
+
+
+def _chain(steps: list) -> str:
+    """ "1. model.onnx (SHA-256 ab12…), 10 photos; 2. site.onnx (…), 12 photos, 4 of them used before" """
+    shown, seen = [], set()
+    for n, step in enumerate(islice(steps, _MAX_STEPS), 1):
+        step = step if isinstance(step, dict) else {}
+        base = step.get("base_model") if isinstance(step.get("base_model"), dict) else {}
+        shas = step.get("photo_sha256") if isinstance(step.get("photo_sha256"), list) else []
+        shas = {s for s in shas if isinstance(s, str)}
+        again = len(shas & seen)
+        seen |= shas
+        photos = _number(step.get("photos"))
+        count = "photos not stated" if photos is None else counted(int(photos), "photo")
+        sha = base.get("sha256")
+        short = f"{_text(sha[:12])}…" if isinstance(sha, str) and sha else "not stated"
+        text = f"{n}. {_text(base.get('file'), 80)} (SHA-256 {short}), {count}"
+        shown.append(text + (f", {again} of them used before" if again else ""))
+    more = len(steps) - _MAX_STEPS
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def _photos_html(raw: Any) -> list[str]:

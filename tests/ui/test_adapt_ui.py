@@ -190,3 +190,39 @@ def test_the_search_for_reviewed_photos_runs_off_the_ui_thread(qtbot, settings, 
     assert threads and threading.main_thread() not in threads
     assert "at least 5 reviewed photos; these photos have 0" in win.banner.text
     win.controller.shutdown()
+
+
+def test_the_window_never_writes_the_adapted_model_over_a_bundled_one(qtbot, settings, tmp_path, monkeypatch):
+    """With a site model loaded as the base, the window wrote over the shipped int8 file (the save dialog
+    allowed it), and "Return to the shipped model" then loaded the adapted one."""
+    from app.core import adapt_checks
+
+    bundled = tmp_path / "models"
+    bundled.mkdir()
+    shipped = site_model(bundled / "shipped.int8.onnx")
+    before = shipped.read_bytes()
+    monkeypatch.setattr(adapt_checks, "models_dir", lambda: bundled)
+    base = site_model(tmp_path / "site-base.onnx")
+    photos = _reviewed_folder(tmp_path)
+    win = _window(qtbot, settings, base)
+    open_and_wait(qtbot, win, photos[0])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(shipped), ""))
+    _adapt(qtbot, win)
+    qtbot.waitUntil(lambda: "folder of the bundled models" in win.banner.text, timeout=60_000)
+    assert shipped.read_bytes() == before and win.controller.model.path == base
+    win.controller.shutdown()
+
+
+def test_the_result_names_what_was_left_out() -> None:
+    from app.core.adapt import AdaptResult
+    from app.core.adapt_scores import LooFigures
+    from app.ui.adapt_ui import result_text
+
+    figures = LooFigures(5.0, 0.8, 3)
+    result = AdaptResult(
+        Path("site.onnx"), figures, figures, 8, {}, "3 reviewed photos new to the base model (of 8)",
+        ("2 photos are copies of another (same content) and were left out: b\x1b.png (of a.png)",),
+    )  # fmt: skip
+    text = result_text(result)
+    assert "Leave-one-out over 3 reviewed photos new to the base model (of 8):" in text
+    assert "Note: 2 photos are copies of another" in text and "\x1b" not in text

@@ -145,3 +145,25 @@ def test_model_information_says_why_implausible_figures_were_set_aside(tmp_path)
     assert "within ±0" not in html and "5730" not in html and "held 81 %" not in html
     assert "accuracy unknown" in html and "Accuracy set aside" in html and "share_error.p90" in html
     assert "held_out.coverage must be a share from 0 to 1, got 57.3" in html
+
+
+def test_an_adapted_adapted_models_information_lists_every_adaptation() -> None:
+    import json
+
+    from app.core.adapt import KEY_ADAPTATION
+    from app.ui.adaptation_info import adaptation_html
+
+    a, b = "a" * 64, "b" * 64
+    chain = [
+        {"base_model": {"file": "shipped.onnx", "sha256": "1" * 64}, "photos": 1, "photo_sha256": [a]},
+        {"base_model": {"file": "site\x1b.onnx", "sha256": "2" * 64}, "photos": 2, "photo_sha256": [a, b]},
+    ]
+    loo = {"share_error": 5.0, "d610_agreement": 0.5, "photos": 1}
+    record = {
+        "chain": chain,
+        "leave_one_out": {"base": loo, "adapted": loo, "left_out_used_before": ["x.png"]},
+    }
+    html = "".join(adaptation_html({KEY_ADAPTATION: json.dumps(record)}))
+    assert "1. shipped.onnx (SHA-256 111111111111…), 1 photo; 2. site\\x1b.onnx" in html
+    assert "2 photos, 1 of them used before" in html
+    assert "not scored: the 1 photo an earlier adaptation used (the base saw them)" in html

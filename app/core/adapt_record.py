@@ -1,0 +1,111 @@
+"""What an adapted model records of how it was made (`corroscope.adaptation`): its base, its photos and
+masks, the settings, leave-one-out before and after, and the chain of every adaptation behind it, so
+photos an earlier step used are known again by their SHA-256 (the base model's record is untrusted
+text: only well-formed steps are kept)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from app.core import contract
+
+KEY_ADAPTATION = "corroscope.adaptation"
+_RAW_LIMIT = 20_000_000  # characters of a base model's record parsed at all
+_MAX_STEPS = 1_000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def read_record(meta: dict[str, str]) -> dict[str, Any] | None:
+    """A model's `corroscope.adaptation` object; None when it has none or it is unreadable."""
+    raw = meta.get(KEY_ADAPTATION)
+    if not isinstance(raw, str) or len(raw) > _RAW_LIMIT:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def earlier_steps(meta: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """The adaptations behind a model, oldest first, each {"base_model": {"file", "sha256"}, "photos": n,
+    "photo_sha256": [...]}; and whether that chain is whole (False: it says it was adapted, but (part of)
+    its record cannot be read). A record written before chains were kept is one step."""
+    if KEY_ADAPTATION not in meta:
+        return [], True
+    data = read_record(meta)
+    if data is None:
+        return [], False
+    raw = data.get("chain")
+    if raw is None:  # the first format: this model's own step only
+        photos = data.get("photos")
+        photos = photos if isinstance(photos, list) else []
+        own = {
+            "base_model": data.get("base_model"),
+            "photos": len(photos),
+            "photo_sha256": [p.get("sha256") for p in photos if isinstance(p, dict)],
+        }
+        raw = [own]
+    if not isinstance(raw, list):
+        return [], False
+    steps = [s for s in (_step(item) for item in raw[:_MAX_STEPS]) if s is not None]
+    return steps, len(steps) == len(raw)
+
+
+def _step(item: Any) -> dict[str, Any] | None:
+    if not isinstance(item, dict):
+        return None
+    base = item.get("base_model")
+    shas = item.get("photo_sha256")
+    photos = item.get("photos")
+    if not isinstance(base, dict) or not isinstance(shas, list) or not isinstance(photos, int):
+        return None
+    name, sha = base.get("file"), base.get("sha256")
+    if not isinstance(name, str) or not isinstance(sha, str):
+        return None
+    kept = [s for s in shas if isinstance(s, str) and _SHA256.fullmatch(s)]
+    if len(kept) != len(shas) or isinstance(photos, bool) or photos != len(kept):
+        return None
+    return {"base_model": {"file": name[:1000], "sha256": sha[:64]}, "photos": photos, "photo_sha256": kept}
+
+
+def used_before(steps: Sequence[dict[str, Any]]) -> set[str]:
+    """The SHA-256 of every photo an earlier adaptation used."""
+    return {sha for step in steps for sha in step["photo_sha256"]}
+
+
+def trained_on(base_text: str, adapted_to: str, again: int, photos: int) -> str:
+    """The base model's trained-on text with this step added: "...; adapted to 12 reviewed photos (4 of
+    them used by an earlier adaptation too)", so two steps on the same photos never read as 24 photos."""
+    if again == photos:
+        adapted_to += " (the same photos as an earlier adaptation)"
+    elif again:
+        adapted_to += f" ({again} of them used by an earlier adaptation too)"
+    return f"{base_text}; adapted to {adapted_to}"
+
+
+def adapted_metadata(
+    base_meta: dict[str, str],
+    created: str,
+    adaptation: dict[str, Any],
+    adapted_to: str,
+    again: int,
+    accuracy: str | None,
+) -> dict[str, str | None]:
+    """The metadata entries the adapted file gets (None: removed)."""  # fmt: skip
+    photos = len(adaptation["photos"])
+    return {
+        contract.KEY_CREATED: created,
+        contract.KEY_TRAINED_ON: trained_on(
+            base_meta.get(contract.KEY_TRAINED_ON, ""), adapted_to, again, photos
+        ),
+        # the base model's validation figures and range calibration are not this model's: its own
+        # leave-one-out error stands in for the first; photos get no range (and say why) without the second
+        contract.KEY_METRICS: None,
+        contract.KEY_SHARE_RANGE: None,
+        contract.KEY_ACCURACY: accuracy,
+        KEY_ADAPTATION: json.dumps(adaptation),
+    }
