@@ -4,16 +4,25 @@ classifier refitted to an inspector's reviewed masks (`app.core.adapt`), written
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from app import console
 from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, no_model_message
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
-from app.core.adapt_checks import check_output, masks_phrase, signed_masks
+from app.core.adapt_checks import check_output, named_few, signed_masks
 from app.core.batch_inputs import photos_in
 from app.core.errors import Cancelled, CorroscopeError, ModelContractError
+from app.core.files import PASS_OVERWRITE, overwrite_hint
 from app.core.model import SegmentationModel, default_model_path
-from app.core.text import counted, safe_message, safe_path
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
+from app.core.text import counted, safe_message, safe_path, safe_text
+
+# Names that say "a mask" in a mask folder (`<stem>.png` could be a photo as well: not listed)
+_MASK_ENDINGS = (REVIEWED_SUFFIX, EDITED_SUFFIX, "_mask.png")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Adapt the model to a site: its final classifier is refitted to the reviewed masks of "
         "the photos given (no TensorFlow needed). The new model is written to --out with its provenance "
         "and its leave-one-out error; the base model is never changed. Refused (exit 1) with fewer than "
-        f"{AdaptSettings().min_photos} reviewed photos, a class no mask paints, masks in other class "
-        "colours, or when leave-one-out says the adapted model would be worse; refused at once (exit 2) "
-        "when --out cannot be written or is in the way without --overwrite.",
+        f"{AdaptSettings().min_photos} different reviewed photos, a class no mask paints, masks in other "
+        "class colours (or most of them looking swapped against the model's own prediction), or when "
+        "leave-one-out says the adapted model would be worse; refused at once (exit 2) when a photo is "
+        "not found, --out cannot be written, is one of the bundled models or in their folder, or is in "
+        "the way without --overwrite.",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
     p.add_argument("--reviewed-masks", type=Path, required=True, metavar="MASK_DIR",
@@ -40,14 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     defaults = AdaptSettings()
     p.add_argument(
         "--min-photos",
-        type=int,
+        type=_at_least_two,
         default=defaults.min_photos,
         metavar="N",
         help=f"fewest reviewed photos to adapt on (default {defaults.min_photos})",
     )
     p.add_argument(
         "--l2",
-        type=float,
+        type=_pull,
         default=defaults.l2,
         metavar="X",
         help=f"pull towards the base model's weights, relative to the scale of its features (default "
@@ -57,7 +68,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _at_least_two(text: str) -> int:
+    """--min-photos: refused by the parser, before the model loads (leave-one-out needs two)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {safe_text(text)}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("must be at least 2 (leave-one-out fits on the others)")
+    return value
+
+
+def _pull(text: str) -> float:
+    """--l2: a finite number, 0 or more (nan and inf would reach the fit as warnings and garbage)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {safe_text(text)}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more, not {safe_text(text)}")
+    return value
+
+
+def _interrupted(signum: int) -> None:
+    raise KeyboardInterrupt  # SIGTERM and SIGHUP as Ctrl+C: the temp file is removed, nothing written
+
+
 def run(args: argparse.Namespace) -> int:
+    """`corroscope adapt`: Ctrl+C, SIGTERM (docker stop, systemd) and SIGHUP (a closed terminal) stop it
+    at once, leaving nothing written (the model is written only at the very end)."""
+    with console.guarded_streams(), console.Interrupts(_interrupted):
+        try:
+            return _run(args)
+        except (Cancelled, KeyboardInterrupt):
+            print("Interrupted; nothing was written.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not os.path.lexists(p)]  # a typo is no photo, before any work
+    if missing:
+        print(f"error: not found: {named_few((safe_path(p) for p in missing), 5)}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.reviewed_masks.is_dir():
         print(f"error: --reviewed-masks {safe_path(args.reviewed_masks)} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -66,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(no_model_message("adapt"), file=sys.stderr)
         return EXIT_FAILED
     try:  # before the slow work: a missing folder or a file in the way is the user's to change
-        check_output(Path(base), args.out, args.overwrite, how="pass --overwrite to replace it")
+        check_output(Path(base), args.out, args.overwrite, how=PASS_OVERWRITE)
     except AdaptRefused as exc:
         print(f"error: --out: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -77,37 +129,77 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     photos = photos_in(args.paths, recursive=args.recursive)
     pairs = reviewed_pairs(photos, args.reviewed_masks)
+    photos = _not_masks(photos, pairs, args.reviewed_masks)
     signed = signed_masks([mask for _photo, mask in pairs])
     print(_masks_line(len(pairs), len(photos), signed, safe_path(args.reviewed_masks)))
+    for line in _unpaired(photos, pairs, args.reviewed_masks):
+        print(line)
 
     def progress(done: int, total: int, what: str) -> None:
-        print(f"[{done + 1}/{total}] {what}", file=sys.stderr, flush=True)
+        print(f"[{done + 1}/{total}] {safe_text(what)}", file=sys.stderr, flush=True)
 
-    if args.min_photos < 2 or args.l2 < 0:
-        print("error: --min-photos must be at least 2 and --l2 not negative", file=sys.stderr)
-        return EXIT_USAGE
     settings = AdaptSettings(min_photos=args.min_photos, l2=args.l2)
     try:
-        result = adapt_model(
-            base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress, loaded=loaded
-        )
+        with overwrite_hint(PASS_OVERWRITE):  # an --out another run wrote meanwhile names the option
+            result = adapt_model(
+                base, pairs, args.out, settings, overwrite=args.overwrite, progress=progress, loaded=loaded
+            )
     except AdaptRefused as exc:
         print(f"Adaptation refused: {safe_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except (Cancelled, KeyboardInterrupt):
-        print("Interrupted; nothing was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except Cancelled:
+        raise
     except CorroscopeError as exc:
         print(f"error: {safe_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     b, a = result.base, result.adapted
+    for note in result.notes:
+        print(f"Note: {safe_message(note)}")
     print(f"Base model:    {safe_path(base)}")
-    over = masks_phrase(result.photos, signed)
-    print(f"Leave-one-out over {over}; corroded-share error, ASTM D610 agreement:")
+    print(f"Leave-one-out over {result.loo_over}; corroded-share error, ASTM D610 agreement:")
     print(f"  base     {b.share_error:6.2f} points  {100 * b.d610_agreement:5.1f} %")
     print(f"  adapted  {a.share_error:6.2f} points  {100 * a.d610_agreement:5.1f} %")
     print(f"Wrote {safe_path(result.path)}")
     return EXIT_OK
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _not_masks(photos: Sequence[Path], pairs: Sequence[tuple[Path, Path]], folder: Path) -> list[Path]:
+    """The photos less the masks among them: another photo's mask (`<stem>_mask.png`, `GT_<id>.png`
+    beside the photos), or one named as a mask in the mask folder: a mask is never a photo of its own."""
+    masks = {_key(mask) for _photo, mask in pairs}
+    where = _key(folder)
+    return [
+        p
+        for p in photos
+        if _key(p) not in masks and not (_looks_like_a_mask(p.name) and _key(p.parent) == where)
+    ]
+
+
+def _unpaired(photos: Sequence[Path], pairs: Sequence[tuple[Path, Path]], folder: Path) -> list[str]:
+    """Lines naming (a few) photos without a mask and masks in `folder` without one of the photos."""
+    lines = []
+    paired = {_key(photo) for photo, _mask in pairs}
+    alone = [safe_path(p.name) for p in photos if _key(p) not in paired]
+    if alone:
+        lines.append(f"Without a mask: {named_few(alone)}")
+    used = {_key(mask) for _photo, mask in pairs}
+    try:
+        names = sorted(p for p in folder.iterdir() if _looks_like_a_mask(p.name) and p.is_file())
+    except OSError:
+        names = []
+    orphans = [safe_path(p.name) for p in names if _key(p) not in used and _key(p) not in paired]
+    if orphans:
+        lines.append(f"Masks of no photo given: {named_few(orphans)}")
+    return lines
+
+
+def _looks_like_a_mask(name: str) -> bool:
+    folded = name.casefold()
+    return folded.endswith(_MASK_ENDINGS) or (name.startswith("GT_") and folded.endswith(".png"))
 
 
 def _masks_line(found: int, photos: int, signed: int, where: str) -> str:

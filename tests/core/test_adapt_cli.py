@@ -144,3 +144,130 @@ def test_a_validated_models_line_is_unchanged_and_an_adapted_one_without_grades_
     assert "±8), measured on the 9 photos it was adapted on" in without_grade.line()
     assert figures.how_measured() == "5-fold cross-validation on 120 photos"
     assert without_grade.how_measured() == "leave-one-out over the 9 reviewed photos"  # no second count
+
+
+def test_progress_lines_escape_photo_names(tmp_path: Path, base: Path, capsys) -> None:
+    """A name's ESC sequence coloured the terminal and its newline split the line."""
+    photos, masks = _site(tmp_path, 5)
+    odd = photos[0].with_name("p0\x1b[31m\nred.png")
+    photos[0].rename(odd)
+    (masks / "p0_mask.reviewed.png").rename(masks / "p0\x1b[31m\nred_mask.reviewed.png")
+    assert main(_args(photos[1:], masks, base, tmp_path / "site.onnx")) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "Reading p0\\x1b[31m\\x0ared.png" in err
+    assert all(line.startswith("[") for line in err.splitlines())
+
+
+def test_a_photo_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, base: Path, no_slow_work: None, capsys
+) -> None:
+    """It counted as a photo ("5 of 6 photos", then success) or gave "0 reviewed photos"."""
+    photos, masks = _site(tmp_path, 5)
+    gone = tmp_path / "photos" / "p9.png"
+    args = ["adapt", *map(str, photos), str(gone), "--reviewed-masks", str(masks), "--model", str(base)]
+    assert main([*args, "--out", str(tmp_path / "site.onnx")]) == EXIT_USAGE
+    assert capsys.readouterr().err.strip() == f"error: not found: {gone}"
+
+
+@pytest.mark.parametrize("option", [["--l2", "nan"], ["--l2", "inf"], ["--l2", "-1"], ["--min-photos", "1"]])
+def test_option_values_are_refused_before_the_model_loads(
+    tmp_path: Path, base: Path, option: list[str], monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from app.core.model import SegmentationModel
+
+    photos, masks = _site(tmp_path, 5)
+    monkeypatch.setattr(SegmentationModel, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(SystemExit) as exited:
+        main([*_args(photos, masks, base, tmp_path / "site.onnx"), *option])
+    assert exited.value.code == EXIT_USAGE
+    assert f"argument {option[0]}" in capsys.readouterr().err
+
+
+def test_masks_beside_the_photos_are_not_counted_as_photos_and_the_unpaired_are_named(
+    tmp_path: Path, base: Path, capsys
+) -> None:
+    """`<stem>_mask.png` masks in the photo folder made "6 of 12 photos"."""
+    photos, masks = _site(tmp_path, 6)
+    folder = photos[0].parent
+    for mask in sorted(masks.iterdir())[:5]:
+        mask.rename(folder / mask.name.replace("_mask.reviewed.png", "_mask.png"))
+    (masks / "p5_mask.reviewed.png").rename(folder / "gone_mask.png")  # its photo is not there
+    assert main(_args(photos, folder, base, tmp_path / "site.onnx")) == 0
+    out = capsys.readouterr().out
+    assert f"5 of 6 photos have a reviewed mask in {folder}" in out
+    assert "Without a mask: p5.png" in out and "Masks of no photo given: gone_mask.png" in out
+
+
+def test_every_bad_mask_is_named_with_its_own_reason(tmp_path: Path, base: Path, capsys) -> None:
+    """Only the first was reported; a wrong size got the colours hint; "instead.. A mask"."""
+    import numpy as np
+    from PIL import Image
+
+    photos, masks = _site(tmp_path, 5)
+    grey = read_reviewed_mask(masks / "p1_mask.reviewed.png").labels  # class ids as grey levels
+    Image.fromarray(grey.astype(np.uint8)).save(masks / "p1_mask.reviewed.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(masks / "p3_mask.reviewed.png")  # wrong size
+    assert main(_args(photos, masks, base, tmp_path / "site.onnx")) == 1
+    err = capsys.readouterr().err
+    assert "2 reviewed masks cannot be used:" in err
+    assert "save it in the class colours instead\n" in err and ".." not in err
+    assert (
+        "p3_mask.reviewed.png is 8x8 but its photo is 32x32: a reviewed mask must have its photo's size\n"
+        in err
+    )
+    assert err.count("A mask must be in this model's class colours") == 1
+
+
+def test_an_out_written_meanwhile_names_the_overwrite_option(
+    tmp_path: Path, base: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Two runs writing the same --out: the loser said "ask to overwrite to replace it"."""
+    from app.core import adapt
+
+    out = tmp_path / "site.onnx"
+    real = adapt._check_edit
+    monkeypatch.setattr(adapt, "_check_edit", lambda *a: real(*a) or out.write_bytes(b"the other run's"))
+    photos, masks = _site(tmp_path, 5)
+    assert main(_args(photos, masks, base, out)) == 1
+    assert f"{out} already exists (pass --overwrite to replace it)" in capsys.readouterr().err
+    assert out.read_bytes() == b"the other run's"
+
+
+_SLOW_WRITE = """
+import sys, time
+from app.core import adapt, files
+
+def slow(path, data, overwrite=False):
+    with files.atomic_write(path, overwrite=overwrite) as fh:
+        fh.write(data[:100])
+        print("writing", flush=True)
+        time.sleep(60)
+
+adapt.atomic_write_bytes = slow
+from app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_stop_like_ctrl_c_and_leave_nothing(tmp_path: Path, base: Path, sig: str) -> None:
+    """They left a hidden `.site.onnx.*.part` and exit 143 without a word."""
+    import signal
+    import subprocess
+    import sys
+
+    photos, masks = _site(tmp_path, 5)
+    out = tmp_path / "out"
+    out.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-c", _SLOW_WRITE, *_args(photos, masks, base, out / "site.onnx")]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        for line in proc.stdout:
+            if line.startswith("writing"):
+                break
+        proc.send_signal(getattr(signal, sig))
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "Interrupted; nothing was written."
+    assert list(out.iterdir()) == []
