@@ -32,6 +32,12 @@ NO_CALIBRATION = (
     f"no share range: the model file carries no range calibration ({METADATA_KEY}); "
     "its figures cannot be checked against a measured error"
 )
+# `app.core.adapt.KEY_ADAPTATION` (that module imports this one through the model; a test keeps them equal)
+ADAPTATION_KEY = "corroscope.adaptation"
+NO_CALIBRATION_ADAPTED = (
+    "no share range: this is a site-adapted model, and adapted models carry no range of their own (none is "
+    "calibrated for them on held-out photos); its figures cannot be checked against a measured error"
+)
 
 
 @dataclass(frozen=True)
@@ -305,7 +311,7 @@ def read_calibration(metadata: Mapping[str, str]) -> tuple[RangeCalibration | No
     implausible calibration counts as none, its reason naming the field."""
     text = metadata.get(METADATA_KEY)
     if not text:
-        return None, NO_CALIBRATION
+        return None, NO_CALIBRATION_ADAPTED if metadata.get(ADAPTATION_KEY) else NO_CALIBRATION
     try:
         return RangeCalibration.from_json(strict_json(text)), None
     except (ValueError, KeyError, TypeError) as exc:

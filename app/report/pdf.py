@@ -20,6 +20,7 @@ from app.core.record import PhotoRecord
 from app.core.report_header import time_text
 from app.core.text import provider_name, safe_path, safe_text
 from app.report import measures_pdf
+from app.report.adapted import adapted_text
 from app.report.canvas import Canvas, now_text, render, rgb_qimage
 
 __all__ = ["Canvas", "accuracy_lines", "draw_photo_report", "model_rows", "render"]
@@ -28,7 +29,8 @@ NO_TYPICAL_ERROR = "Typical error of the model: not stated (no validation figure
 
 
 def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tuple[str, str]]:
-    """Model file, SHA-256, architecture and the provider as the app says it ("CPU", "CUDA")."""
+    """Model file, SHA-256, whether and from what it was adapted, architecture and the provider as the app
+    says it ("CPU", "CUDA")."""
     meta = model.metadata
     arch = " / ".join(v for v in (meta.get(contract.KEY_ARCHITECTURE), meta.get(contract.KEY_BACKBONE)) if v)
     rows = [  # the model's own text is cut (a 20 MB value went whole into every PDF: 1.6 GB, 20 s)
@@ -36,6 +38,9 @@ def model_rows(model: SegmentationModel, provider: str | None = None) -> list[tu
         ("Architecture", safe_text(arch) if arch else "not stated"),
         ("Provider", provider_name(provider) if provider else model.device),
     ]
+    adapted = adapted_text(meta)
+    if adapted is not None:  # a reader must see that these figures come from a site's own model
+        rows.insert(1, ("Adapted", adapted))
     if model.cuda_note:  # on the provider's row: the photo report stays one page
         rows[-1] = ("Provider", f"{rows[-1][1]} ({model.cuda_note})")
     return rows

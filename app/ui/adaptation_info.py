@@ -4,33 +4,20 @@
 from __future__ import annotations
 
 import html
-import json
 import math
 from itertools import islice
 from typing import Any
 
 from app.core.adapt import KEY_ADAPTATION
 from app.core.text import counted, safe_text
+from app.report.adapted import adaptation
 
-_RAW_LIMIT = 2_000_000  # characters of the JSON parsed at all: a hostile file's 1 GB value is not read
 _SHOWN = 400  # characters of one value shown
 _MAX_PHOTOS = 100  # photos listed; the rest counted
 _MAX_SETTINGS = 30
 _MAX_STEPS = 20
 
 _ADAPTED_MARK = "; adapted to "  # how `app.core.adapt` ends the base model's trained-on text
-
-
-def adaptation(meta: dict[str, str]) -> dict[str, Any] | None:
-    """The model's `corroscope.adaptation` object, or None (not adapted, unreadable or too large)."""
-    raw = meta.get(KEY_ADAPTATION)
-    if not isinstance(raw, str) or len(raw) > _RAW_LIMIT:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def trained_on_text(meta: dict[str, str], trained_on: str) -> str:
