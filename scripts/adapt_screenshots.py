@@ -23,7 +23,8 @@ from PySide6.QtGui import QPainter  # noqa: E402
 from app.core.batch_inputs import photos_in  # noqa: E402
 from app.core.reviewed import ReviewState, reviewed_mask_path, write_reviewed_mask  # noqa: E402
 from app.core.synthetic import pipe_photo  # noqa: E402
-from app.ui.adapt_ui import SITE_MODEL_NAME, AdaptRun, reviewed_photos  # noqa: E402
+from app.ui.adapt_run import AdaptRun  # noqa: E402
+from app.ui.adapt_ui import SITE_MODEL_NAME, reviewed_photos  # noqa: E402
 from app.ui.export_folders import correction_search  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from bench.adapt import repaint  # noqa: E402
@@ -123,7 +124,7 @@ def shoot_adaptation(window: MainWindow, site: Path, out: Path) -> list[Path]:
 
 
 def save_with_dialog(window: MainWindow, dialog, path: Path) -> Path:
-    """The window with its (window-modal) progress dialog drawn where it stands over it."""
+    """The window with its (non-modal) progress dialog drawn where it stands over it."""
     settle(200)
     picture = window.grab()
     at = dialog.mapToGlobal(QPoint(0, 0)) - window.mapToGlobal(QPoint(0, 0))

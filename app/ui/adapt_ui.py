@@ -1,26 +1,27 @@
-"""Model ▸ Adapt to these reviewed photos…: the model refitted to the inspector's reviewed masks
-(`app.core.adapt`) in a worker, with progress and cancel; the adapted model then loads like any other."""
+"""Model ▸ Adapt to these reviewed photos…: which reviewed photos the model is refitted to (looked for on a
+worker) and where the new model goes; the run itself, its progress and Cancel are `app.ui.adapt_run`."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.batch_inputs import photos_in
-from app.core.saved_corrections import CorrectionSearch
-from app.core.text import counted, safe_message, safe_path
+from app.core.paths import models_dir
+from app.core.reviewed import REVIEWED_SUFFIX
+from app.core.saved_corrections import CorrectionSearch, inside
+from app.core.text import counted, safe_path
+from app.ui.adapt_run import left_out_text
 from app.ui.export_folders import correction_search
 from app.ui.project_view import ProjectView
 from app.ui.questions import ask_yes, names_list
-from app.ui.review_actions import SaveJob, run_jobs
 from app.ui.saved_masks import is_signed
-from app.ui.workers import Worker
 
 SITE_MODEL_NAME = "site-model.onnx"
+_MAX_NUMBERED = 99  # "site-model (99).onnx": past it, the plain name is offered and replacing it is asked
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,13 @@ class AdaptSources:
 
 @dataclass(frozen=True)
 class AdaptFound:
-    """What a worker found on disk: the reviewed masks, the photos looked at, and who holds them."""
+    """What a worker found on disk: the reviewed masks, the photos looked at, who holds them, and the
+    photos looked at without a reviewed mask (in the order found)."""
 
     saved: list[tuple[Path, Path]]
     photos: frozenset[Path]
     holder: str = "these photos have"
+    missing: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class AdaptPlan:
     saved: list[tuple[Path, Path]]
     unsaved: list  # EditSession: signed, not saved
     holder: str = "these photos have"
+    left_out: tuple[Path, ...] = ()  # looked at, without a reviewed mask saved or signed here
 
     @property
     def count(self) -> int:
@@ -76,18 +80,42 @@ def find_reviewed(sources: AdaptSources) -> AdaptFound:
     photo's folder's."""
     stored = None if sources.batch else _project_photos(sources)
     if stored is not None:
-        return AdaptFound(project_reviewed_photos(sources.view), frozenset(stored), "the project has")
+        saved = project_reviewed_photos(sources.view)
+        return AdaptFound(saved, frozenset(stored), "the project has", _missing(sorted(stored), saved))
     photos = list(sources.batch)
     if not photos and sources.shown is not None:
         photos = photos_in([sources.shown.parent])
-    return AdaptFound(reviewed_photos(sources.search, photos), frozenset(photos))
+    saved = reviewed_photos(sources.search, photos)
+    return AdaptFound(saved, frozenset(photos), missing=_missing(photos, saved))
+
+
+def _missing(photos: list[Path], saved: list[tuple[Path, Path]]) -> tuple[Path, ...]:
+    have = {photo for photo, _mask in saved}
+    return tuple(p for p in photos if p not in have)
 
 
 def reviewed_photos(search: CorrectionSearch, photos: list[Path]) -> list[tuple[Path, Path]]:
     """(photo, reviewed mask) of `photos` with a mask saved by File ▸ Save corrected mask
     (`<name>_mask.reviewed.png` beside the photo or in its results folder)."""
-    found = ((photo, search.find_signed(photo)) for photo in photos)
+    found = ((photo, signed_mask(search, photo)) for photo in photos)
     return [(photo, mask) for photo, mask in found if mask is not None]
+
+
+def signed_mask(search: CorrectionSearch, photo: Path) -> Path | None:
+    """The photo's newest saved signed mask: under the safe stem the window saves it with, or, as
+    `corroscope adapt` finds it, under the photo's own stem (which differs for a name holding control
+    characters or bytes that are not UTF-8)."""
+    found = [search.find_signed(photo)]
+    found += [folder / f"{photo.stem}{REVIEWED_SUFFIX}" for folder in search.folders(photo)]
+    found = [p for p in dict.fromkeys(found) if p is not None and p.is_file()]
+    return max(found, key=_mtime_ns) if found else None  # max() keeps the first of equals
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def project_reviewed_photos(view: ProjectView) -> list[tuple[Path, Path]]:
@@ -122,15 +150,17 @@ def adapt_plan(window, found: AdaptFound) -> AdaptPlan:
     unsaved = [] if editing is None else editing.edits.unsaved_sessions()
     have = {p for p, _ in found.saved}
     wanted = [s for s in unsaved if is_signed(s.review) and s.path in found.photos and s.path not in have]
-    return AdaptPlan(found.saved, wanted, found.holder)
+    signed_here = {s.path for s in wanted}
+    left_out = tuple(p for p in found.missing if p not in signed_here)
+    return AdaptPlan(found.saved, wanted, found.holder, left_out)
 
 
 def too_few_text(plan: AdaptPlan, least: int) -> str:
     return (
         f"Adaptation needs at least {least} reviewed photos; {plan.holder} {plan.count} "
         f"({len(plan.saved)} with a saved reviewed mask, {len(plan.unsaved)} signed in this window and not "
-        "saved yet). Review more photos (Edit ▸ Mark reviewed…; File ▸ Save corrected mask keeps the mask), "
-        "then adapt. The base model stays in use."
+        f"saved yet).{left_out_text(plan.left_out)} Review more photos (Edit ▸ Mark reviewed…; File ▸ Save "
+        "corrected mask keeps the mask), then adapt. The base model stays in use."
     )
 
 
@@ -138,83 +168,50 @@ def save_masks_text(plan: AdaptPlan) -> str:
     n = len(plan.unsaved)
     return (
         f"{counted(n, 'signed photo')} {'has' if n == 1 else 'have'} no saved reviewed mask yet:\n"
-        + names_list([s.path.name for s in plan.unsaved])
+        + names_list([safe_path(s.path.name) for s in plan.unsaved])
         + "\n\nAdaptation learns from saved masks. Save these now, as File ▸ Save corrected mask does?"
     )
 
 
-def save_then_adapt(saves: list[SaveJob], *args, **kwargs) -> AdaptResult:
-    """Worker job: write the signed masks not saved yet, then adapt (`adapt_model`'s arguments)."""
-    run_jobs(saves)
-    return adapt_model(*args, **kwargs)
+def default_output(folder: Path, loaded: Path, bundled: Path | None = None) -> Path:
+    """A free name to offer for the new model: `site-model.onnx` beside the photos, else `site-model (2).onnx`
+    and so on, so it is never the loaded model (an adapted one is often that very file) nor another
+    file; in the home folder when `folder` is inside the app's bundled models (`bundled`)."""
+    if inside(folder, bundled or models_dir()):
+        folder = Path.home()
+    stem, suffix = Path(SITE_MODEL_NAME).stem, Path(SITE_MODEL_NAME).suffix
+    for n in range(1, _MAX_NUMBERED + 1):
+        path = folder / (SITE_MODEL_NAME if n == 1 else f"{stem} ({n}){suffix}")
+        if not os.path.lexists(path) and path != loaded:
+            return path
+    return folder / SITE_MODEL_NAME
 
 
-def result_text(result: AdaptResult) -> str:
-    b, a = result.base, result.adapted
-    notes = "".join(f" Note: {safe_message(n)}." for n in result.notes)
-    return (
-        f"Adapted to {result.photos} reviewed photos; loaded {safe_path(result.path.name)}. Leave-one-out "
-        f"over {result.loo_over or 'them'}: corroded-share error {b.share_error:.1f} → {a.share_error:.1f} "
-        f"points, ASTM D610 grade agreement {100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} %. "
-        f"Model ▸ Return to the shipped model undoes it.{notes}"
-    )
-
-
-class AdaptRun:
-    """One adaptation: the worker, its progress dialog, and what happens when it ends."""
-
-    def __init__(
-        self,
-        window,
-        base: Path,
-        pairs: list[tuple[Path, Path]],
-        out: Path,
-        saves: list[SaveJob] | None = None,
-    ) -> None:
-        """`saves`: jobs writing signed masks that `pairs` names and that are not on disk yet."""
-        self.window = window
-        self.dialog = QProgressDialog("Adapting the model…", "Cancel", 0, 1, window)
-        self.dialog.setWindowTitle("Adapt to reviewed photos")
-        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.dialog.setMinimumDuration(0)
-        self.worker = Worker(
-            save_then_adapt, list(saves or []), base, pairs, out, AdaptSettings(), overwrite=True,
-            progress=self._progress, cancelled=lambda: self.worker.is_cancelled,
-        )  # fmt: skip
-        sig = self.worker.signals
-        sig.progressed.connect(self._show_progress)
-        sig.returned.connect(self._done)
-        sig.failed.connect(lambda message: window.show_message(f"Adaptation: {message}", "warning"))
-        sig.cancelled.connect(lambda: window.show_status("Adaptation cancelled; nothing was written", 8000))
-        sig.finished.connect(self.dialog.close)
-        self.dialog.canceled.connect(self.worker.cancel)
-
-    def start(self) -> Worker:
-        self.dialog.show()
-        return self.window.controller.pool.start(self.worker)
-
-    def _progress(self, done: int, total: int, what: str) -> None:  # on the worker's thread
-        self._what = what  # before the signal: its slot shows this step's words, not the last one's
-        self.worker.signals.progressed.emit(done, total)
-
-    def _show_progress(self, done: int, total: int) -> None:
-        # the words first: a modal dialog's setValue runs pending events, which may repaint it
-        self.dialog.setLabelText(getattr(self, "_what", "Adapting the model…"))
-        self.dialog.setMaximum(total)
-        self.dialog.setValue(done)
-
-    def _done(self, result: AdaptResult) -> None:
-        self.window.load_model_file(result.path)
-        self.window.show_message(result_text(result), "info")
-
-
-def ask_output(parent: QWidget, folder: Path) -> Path | None:
-    path, _ = QFileDialog.getSaveFileName(
-        parent, "Save the adapted model", str(folder / SITE_MODEL_NAME), "ONNX models (*.onnx)"
-    )
-    if not path:
+def choose_output(parent: QWidget, start: Path) -> Path | None:
+    """The file the user names in the save dialog, ".onnx" added when it does not end so. Qt does not ask
+    about a file in the way: it would ask about the name as typed ("victim") and not the file written
+    ("victim.onnx"), so the caller asks about the final name (`confirm_overwrite`)."""
+    chosen, _ = QFileDialog.getSaveFileName(
+        parent, "Save the adapted model", str(start), "ONNX models (*.onnx)", "",
+        QFileDialog.Option.DontConfirmOverwrite,
+    )  # fmt: skip
+    if not chosen:
         return None
-    return Path(path) if path.lower().endswith(".onnx") else Path(path + ".onnx")
+    return Path(chosen if chosen.lower().endswith(".onnx") else chosen + ".onnx")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def in_use_text(out: Path) -> str:
+    return (
+        f"{safe_path(out.name)} is the model in use: the adapted model needs a file of its own (Model ▸ "
+        "Adapt to these reviewed photos… again, with another name). The model in use stays as it is."
+    )
 
 
 def ask_save_signed_masks(parent: QWidget | None, text: str) -> bool:

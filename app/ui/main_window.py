@@ -222,13 +222,18 @@ class MainWindow(QMainWindow):
 
     def update_enabled(self, *_args) -> None:
         has_model = self.controller.model is not None
+        adapting = self.model_menu.adapting  # its result loads when it ends: no other model meanwhile
         self.actions["model_info"].setEnabled(has_model)
-        self.actions["adapt_model"].setEnabled(has_model)
+        self.actions["adapt_model"].setEnabled(has_model and not adapting)
+        self.actions["load_model"].setEnabled(not adapting)
+        self.actions["use_cpu"].setEnabled(not adapting)
         self.actions["export"].setEnabled(self.controller.result is not None)
         has_rows = self.batch_model.rowCount() > 0
         self.actions["export_csv"].setEnabled(has_rows)
         self.actions["export_batch_pdf"].setEnabled(has_rows and has_model)
-        self.actions["default_model"].setEnabled(self.settings.model_path is not None or not has_model)
+        self.actions["default_model"].setEnabled(
+            (self.settings.model_path is not None or not has_model) and not adapting
+        )
         self.actions["export_project"].setEnabled(self.projects.project is not None)
         self.actions["close_project"].setEnabled(self.projects.project is not None)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -13,17 +14,21 @@ from app.core.adapt import AdaptSettings
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
 from app.core.text import safe_path
+from app.ui.adapt_run import AdaptRun
 from app.ui.adapt_ui import (
     AdaptFound,
-    AdaptRun,
     adapt_plan,
     adapt_sources,
-    ask_output,
     ask_save_signed_masks,
+    choose_output,
+    default_output,
     find_reviewed,
+    in_use_text,
+    same_file,
     save_masks_text,
     too_few_text,
 )
+from app.ui.export_dialog import confirm_overwrite
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.host import WindowHost
 from app.ui.model_info_dialog import ModelInfoDialog
@@ -31,6 +36,9 @@ from app.ui.overlay_state import DEFAULT_OPACITY
 from app.ui.window_actions import all_shortcuts
 from app.ui.workers import Worker
 
+ADAPTING_TEXT = (
+    "A model is being adapted: load another model when it ends, or cancel it in its progress dialog first."
+)
 NO_MODEL_TEXT = (
     "No model is bundled (models/*.onnx is empty). Load one with Model ▸ Load model… "
     "(an ONNX file following the Corroscope model contract)."
@@ -63,6 +71,9 @@ class ModelMenu(QObject):
         self._user_model: Path | None = None  # a model the user asked for, saved once it loads
         self._remembered: Path | None = None  # the model loaded by hand last time, loading at start
         self.falling_back = False  # it was refused: the bundled model loads in its place
+        self._looking = False  # Adapt's search for reviewed photos runs
+        self._adapt_run: AdaptRun | None = None  # kept until it ends
+        self._adapt_said = ""  # the adaptation's last banner message, cleared when the next run starts
         host.controller.model_loaded.connect(self._on_model_loaded)
         host.controller.model_refused.connect(self._on_model_refused)
 
@@ -124,7 +135,24 @@ class ModelMenu(QObject):
         self.host.controller.load_model(path, self.host.settings.device)
         return True
 
+    @property
+    def adapting(self) -> bool:
+        """An adaptation is being prepared or runs: Adapt and loading another model wait for its end (the
+        run's result is loaded then; a model loaded meanwhile would be replaced under the user)."""
+        return self._looking or self._adapt_run is not None
+
+    @property
+    def adaptation_runs(self) -> bool:
+        return self._adapt_run is not None
+
+    def cancel_adaptation(self) -> bool:
+        """Stop a running adaptation, writing nothing; False when none runs or it is too late."""
+        return self._adapt_run is not None and self._adapt_run.cancel()
+
     def load_model_dialog(self) -> None:
+        if self.adapting:
+            self.host.show_status(ADAPTING_TEXT, 10000)
+            return
         path, _ = QFileDialog.getOpenFileName(
             self._parent, "Load model", self.host.settings.last_folder, "ONNX models (*.onnx)"
         )
@@ -132,11 +160,21 @@ class ModelMenu(QObject):
             self.load_model_file(Path(path))
 
     def load_model_file(self, path: Path) -> None:
-        """A model chosen by hand: remembered across restarts once it has loaded."""
+        """A model chosen by hand: remembered across restarts once it has loaded; not while adapting (a
+        dropped .onnx)."""
+        if self.adapting:
+            self.host.show_status(ADAPTING_TEXT, 10000)
+            return
+        self._load_by_hand(path)
+
+    def _load_by_hand(self, path: Path) -> None:
         self._user_model, self._remembered = Path(path), None
         self.host.controller.load_model(path, self.host.settings.device)
 
     def use_default_model(self) -> None:
+        if self.adapting:
+            self.host.show_status(ADAPTING_TEXT, 10000)
+            return
         self._remembered = None
         self.host.settings.model_path = None
         self.host.update_enabled()
@@ -150,15 +188,26 @@ class ModelMenu(QObject):
         """Refit the loaded model to the reviewed masks of the batch's (or the folder's, or the project's)
         photos; photos signed in this window but not saved are saved first, if the user agrees. The
         masks are looked for on a worker (a folder on a share may hold thousands of photos)."""
-        if self.host.controller.model is None:
+        if self.host.controller.model is None or self.adapting:
             return None
         worker = Worker(find_reviewed, adapt_sources(self.host))
         worker.signals.returned.connect(self._adapt_with)
-        worker.signals.failed.connect(lambda message: self.host.show_message(message, "warning"))
+        worker.signals.failed.connect(lambda message: self._say(message, "warning"))
         self.host.busy_label.setText("Looking for reviewed photos…")
-        worker.signals.finished.connect(lambda: self.host.busy_label.setText(""))
+        self._looking = True
+        self.host.update_enabled()
+        worker.signals.finished.connect(self._looked)
         worker.signals.finished.connect(self.adapt_looked.emit)  # after the result was acted on
         return self.host.controller.pool.start(worker)
+
+    def _looked(self) -> None:
+        self.host.busy_label.setText("")
+        self._looking = False
+        self.host.update_enabled()
+
+    def _say(self, text: str, level: str) -> None:
+        self._adapt_said = text
+        self.host.show_message(text, level)
 
     def _adapt_with(self, found: AdaptFound) -> None:
         model = self.host.controller.model
@@ -167,7 +216,7 @@ class ModelMenu(QObject):
         plan = adapt_plan(self.host, found)
         least = AdaptSettings().min_photos
         if plan.count < least:
-            self.host.show_message(too_few_text(plan, least), "warning")
+            self._say(too_few_text(plan, least), "warning")
             return
         unsaved = plan.unsaved
         if unsaved and not ask_save_signed_masks(self._parent, save_masks_text(plan)):
@@ -175,8 +224,14 @@ class ModelMenu(QObject):
         first = plan.saved[0][0] if plan.saved else unsaved[0].path
         project = getattr(getattr(self.host, "projects", None), "project", None)
         beside = project.location.folder if project is not None else None  # a site's model by its project
-        out = ask_output(self.host, beside or first.parent)
+        out = choose_output(self._parent, default_output(beside or first.parent, model.path))
         if out is None:
+            return
+        if same_file(out, model.path):
+            self._say(in_use_text(out), "warning")
+            return
+        replace = os.path.lexists(out)  # only a file the user was asked about and agreed to replace
+        if replace and not confirm_overwrite(self._parent, [out]):
             return
         pairs, saves = list(plan.saved), []
         if unsaved:
@@ -185,8 +240,22 @@ class ModelMenu(QObject):
             saves = review.save_jobs(unsaved)
             if saves is None:  # the user keeps a file in the way
                 return
-        self._adapt_run = AdaptRun(self.host, model.path, pairs, out, saves)  # kept until it ends
-        self._adapt_run.start()
+        self._start_run(AdaptRun(
+            self.host, model.path, pairs, out, saves, replace=replace, left_out=plan.left_out,
+            load=self._load_by_hand, say=self._say,
+        ))  # fmt: skip
+
+    def _start_run(self, run: AdaptRun) -> None:
+        if self._adapt_said and self.host.banner.text == self._adapt_said:
+            self.host.banner.dismiss()  # the last run's refusal is not this run's
+        self._adapt_run = run
+        run.worker.signals.finished.connect(self._adapt_ended)
+        run.start()
+        self.host.update_enabled()
+
+    def _adapt_ended(self) -> None:
+        self._adapt_run = None
+        self.host.update_enabled()
 
     def set_cpu_only(self, on: bool) -> None:
         self.host.settings.device = "cpu" if on else "auto"

@@ -110,3 +110,19 @@ def ask_quit_during_batch(parent: QWidget | None, done: int, total: int) -> bool
         "The rows done so far are lost on quitting unless exported (File ▸ Export batch CSV…).",
         default_yes=False,
     )
+
+
+QUIT_DURING_ADAPTATION = "A model is being adapted to the reviewed photos. Stop it and quit?"
+
+
+def ask_quit_during_adaptation(parent: QWidget | None) -> bool:
+    return _ask(
+        parent,
+        "quit_adaptation_question",
+        "Quit Corroscope?",
+        QUIT_DURING_ADAPTATION,
+        "Stop and quit",
+        "Keep adapting",
+        "Stopping writes no model file; the model in use stays as it is.",
+        default_yes=False,
+    )

@@ -1,5 +1,5 @@
-"""What closing the main window asks and waits for: unsaved edits, a running batch, and reviews still
-being stored in the project (the window waits for those in a dialog and keeps answering)."""
+"""What closing the main window asks and waits for: unsaved edits, a running batch or adaptation, and
+reviews still being stored in the project (the window waits for those in a dialog and keeps answering)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.ui.host import WindowHost
 
 if TYPE_CHECKING:
     from app.ui.edit_menu import EditUi
+    from app.ui.model_menu import ModelMenu
     from app.ui.project_jobs import ProjectUi
 
 
@@ -21,6 +22,7 @@ class QuittingHost(WindowHost, Protocol):
 
     editing: EditUi
     projects: ProjectUi
+    model_menu: ModelMenu
 
     def close(self) -> bool: ...
 
@@ -47,7 +49,7 @@ class Quitting:
         return False
 
     def _confirm(self) -> bool:
-        """Unsaved edits and a running batch are asked about once per quit."""
+        """Unsaved edits, a running batch and a running adaptation are asked about once per quit."""
         w = self.window
         if not w.editing.confirm_close():
             return False
@@ -56,6 +58,11 @@ class Quitting:
             if not questions.ask_quit_during_batch(w, done, w.batch.total):
                 w.show_status(questions.quit_during_batch_text(done, w.batch.total).split(":")[0])
                 return False
+        if w.model_menu.adaptation_runs:
+            if not questions.ask_quit_during_adaptation(w):
+                w.show_status("The window stays open; the adaptation goes on.")
+                return False
+            w.model_menu.cancel_adaptation()  # the close then waits for the worker to stop
         return True
 
     def _stored(self) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from app.ui.adapt_ui import AdaptRun, adapt_sources, find_reviewed
+from app.ui.adapt_run import AdaptRun
+from app.ui.adapt_ui import adapt_sources, find_reviewed
 from app.ui.main_window import MainWindow
 from tests.core.test_adapt import _site, site_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
@@ -161,7 +162,7 @@ def test_with_a_project_open_adaptation_learns_from_its_reviewed_photos(qtbot, s
     assert find_reviewed(adapt_sources(win)).holder == "the project has"
     proposed = []  # the site's model is proposed beside its project, not in the first photo's folder
 
-    def ask(_parent, _title, start, _filter):
+    def ask(_parent, _title, start, *_rest):
         proposed.append(Path(start))
         return "", ""
 
