@@ -33,7 +33,7 @@ def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLAC
         raise AdaptRefused(
             f"{safe_path(out.name)} is the base model; write the adapted model to another file"
         )
-    _refuse_bundled(out)
+    refuse_bundled(out)
     if out.is_dir():
         raise AdaptRefused(f"{out} is a folder; name the adapted model's file, ending in .onnx")
     if os.path.lexists(out) and not overwrite:
@@ -49,9 +49,9 @@ def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLAC
         raise AdaptRefused(f"Cannot write {out}: {exc.strerror or exc}") from exc
 
 
-def _refuse_bundled(out: Path) -> None:
-    """The bundled models are what "Return to the shipped model" loads: an adapted file written there (or
-    over one of them through a link) would be loaded in their place."""
+def refuse_bundled(out: Path) -> None:
+    """`AdaptRefused` for a file in or of the bundled models' folder: they are what "Return to the shipped
+    model" loads, and an adapted file written there (or over one through a link) would load instead."""
     folder = models_dir()
     with contextlib.suppress(OSError, RuntimeError):  # a loop of links: left to the write to refuse
         shipped = folder.resolve()

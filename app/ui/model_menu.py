@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 import app
 from app.core.adapt import AdaptSettings
+from app.core.adapt_checks import refuse_bundled
+from app.core.adapt_heads import AdaptRefused
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
 from app.core.text import safe_path
@@ -229,6 +231,11 @@ class ModelMenu(QObject):
             return
         if same_file(out, model.path):
             self._say(in_use_text(out), "warning")
+            return
+        try:  # before asking to replace it: a bundled model is never replaced
+            refuse_bundled(out)
+        except AdaptRefused as exc:
+            self._say(f"Adaptation: {exc}", "warning")
             return
         replace = os.path.lexists(out)  # only a file the user was asked about and agreed to replace
         if replace and not confirm_overwrite(self._parent, [out]):

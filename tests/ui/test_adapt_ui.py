@@ -208,7 +208,7 @@ def test_the_window_never_writes_the_adapted_model_over_a_bundled_one(qtbot, set
     win = _window(qtbot, settings, base)
     open_and_wait(qtbot, win, photos[0])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(shipped), ""))
-    _adapt(qtbot, win)
+    _adapt(qtbot, win)  # refused before any question to replace it (a question would block here)
     qtbot.waitUntil(lambda: "folder of the bundled models" in win.banner.text, timeout=60_000)
     assert shipped.read_bytes() == before and win.controller.model.path == base
     win.controller.shutdown()
@@ -217,7 +217,7 @@ def test_the_window_never_writes_the_adapted_model_over_a_bundled_one(qtbot, set
 def test_the_result_names_what_was_left_out() -> None:
     from app.core.adapt import AdaptResult
     from app.core.adapt_scores import LooFigures
-    from app.ui.adapt_ui import result_text
+    from app.ui.adapt_run import result_text
 
     figures = LooFigures(5.0, 0.8, 3)
     result = AdaptResult(

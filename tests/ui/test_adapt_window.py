@@ -247,9 +247,10 @@ def test_a_refusal_banner_goes_when_the_next_adaptation_starts(qtbot, settings, 
         raise AdaptRefused("site-model.onnx is the base model; write the adapted model to another file")
 
     monkeypatch.setattr(adapt_run, "adapt_model", refused)
-    run = _start(qtbot, win)
-    qtbot.waitUntil(lambda: run.ended, timeout=TIMEOUT_MS)
-    assert "is the base model" in win.banner.text and win.banner.level == "warning"
+    _adapt(qtbot, win)  # refused at once: the run may have ended before this returns
+    menu = win.model_menu
+    qtbot.waitUntil(lambda: "is the base model" in win.banner.text and not menu.adapting, timeout=TIMEOUT_MS)
+    assert win.banner.level == "warning"
     monkeypatch.setattr(adapt_run, "adapt_model", waiting)
     _start(qtbot, win)
     assert "is the base model" not in win.banner.text  # gone while the new run works
