@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.core.adapt_record import KEY_ADAPTATION
 from app.core.contract import KEY_SHARE_RANGE
 from app.core.meta_json import field_of, number, shown, strict_json
 from app.core.palette import ClassInfo, class_by_name
@@ -32,8 +33,6 @@ NO_CALIBRATION = (
     f"no share range: the model file carries no range calibration ({METADATA_KEY}); "
     "its figures cannot be checked against a measured error"
 )
-# `app.core.adapt.KEY_ADAPTATION` (that module imports this one through the model; a test keeps them equal)
-ADAPTATION_KEY = "corroscope.adaptation"
 NO_CALIBRATION_ADAPTED = (
     "no share range: this is a site-adapted model, and adapted models carry no range of their own (none is "
     "calibrated for them on held-out photos); its figures cannot be checked against a measured error"
@@ -311,7 +310,7 @@ def read_calibration(metadata: Mapping[str, str]) -> tuple[RangeCalibration | No
     implausible calibration counts as none, its reason naming the field."""
     text = metadata.get(METADATA_KEY)
     if not text:
-        return None, NO_CALIBRATION_ADAPTED if metadata.get(ADAPTATION_KEY) else NO_CALIBRATION
+        return None, NO_CALIBRATION_ADAPTED if metadata.get(KEY_ADAPTATION) else NO_CALIBRATION
     try:
         return RangeCalibration.from_json(strict_json(text)), None
     except (ValueError, KeyError, TypeError) as exc:

@@ -3,26 +3,10 @@ text: the parsed record, and the one line a report's Model section gives it."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from app.core.adapt import KEY_ADAPTATION
+from app.core.adapt_record import KEY_ADAPTATION, read_record
 from app.core.text import counted, safe_text
 
-_RAW_LIMIT = 2_000_000  # characters of the JSON parsed at all: a hostile file's 1 GB value is not read
 _NAME_SHOWN = 120  # characters of the base model's file name: the photo report stays one page
-
-
-def adaptation(meta: dict[str, str]) -> dict[str, Any] | None:
-    """The model's `corroscope.adaptation` object, or None (not adapted, unreadable or too large)."""
-    raw = meta.get(KEY_ADAPTATION)
-    if not isinstance(raw, str) or len(raw) > _RAW_LIMIT:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def adapted_text(meta: dict[str, str]) -> str | None:
@@ -30,7 +14,7 @@ def adapted_text(meta: dict[str, str]) -> str | None:
     None for a model that is not adapted."""
     if KEY_ADAPTATION not in meta:
         return None
-    data = adaptation(meta)
+    data = read_record(meta)
     if data is None:
         return "site-adapted model (its record of how is not readable)"
     photos = data.get("photos")

@@ -9,8 +9,8 @@ from itertools import islice
 from typing import Any
 
 from app.core.adapt import KEY_ADAPTATION
+from app.core.adapt_record import read_record
 from app.core.text import counted, safe_text
-from app.report.adapted import adaptation
 
 _SHOWN = 400  # characters of one value shown
 _MAX_PHOTOS = 100  # photos listed; the rest counted
@@ -34,7 +34,7 @@ def adaptation_html(meta: dict[str, str]) -> list[str]:
     """The section's HTML parts; empty for a model that is not adapted. Every value is cut and escaped."""
     if KEY_ADAPTATION not in meta:
         return []
-    data = adaptation(meta)
+    data = read_record(meta)
     parts = ["<h3>Adaptation</h3>"]
     if data is None:
         return [*parts, "<p>This model says it was adapted, but its record of how is not readable.</p>"]

@@ -13,7 +13,7 @@ from app.core.adapt import KEY_ADAPTATION, AdaptSettings, adapt_model, reviewed_
 from app.core.analysis import analyze_rgb
 from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
-from app.core.range_calibration import ADAPTATION_KEY, NO_CALIBRATION_ADAPTED
+from app.core.range_calibration import NO_CALIBRATION_ADAPTED
 from app.core.synthetic import synthetic_pipe
 from app.report import render_pdf_report
 from app.report.pdf import model_rows
@@ -31,10 +31,6 @@ def adapted(tmp_path_factory: pytest.TempPathFactory) -> SegmentationModel:
     out = root / "site-model.onnx"
     adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(steps=30, min_photos=3))
     return SegmentationModel.load(out, "cpu")
-
-
-def test_the_adaptation_key_is_the_one_adapt_writes():
-    assert ADAPTATION_KEY == KEY_ADAPTATION  # range_calibration cannot import app.core.adapt (a cycle)
 
 
 def test_an_adapted_models_photos_say_plainly_why_they_have_no_range(adapted):
