@@ -115,6 +115,7 @@ class AdaptRun:
         self.dialog.setAutoClose(False)
         self.dialog.setAutoReset(False)
         self.dialog.setMinimumDuration(0)
+        self.dialog.setMinimumWidth(360)  # its title and "Leave-one-out 10 of 10" whole (it elided both)
         self.landing = Landing(lambda: self.worker.is_cancelled)
         self.worker = Worker(
             save_then_adapt, list(saves or []), self.landing, base, pairs, out, AdaptSettings(),
