@@ -141,6 +141,7 @@ class MeasureUi(QObject):
 
     # the figures and layers of the result shown -----------------------------------------------
     def _on_photo(self, _photo) -> None:
+        self.panel.draw_button.setChecked(False)  # the menu's tick and the button follow the tool
         self.set_drawing(False)
         self._layers_of = None
         self.layer_items.set_images(None)

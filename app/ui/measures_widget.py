@@ -6,8 +6,8 @@ The grade with its D610 distribution and evidence and the share's range are in t
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,17 @@ from app.core.measures import PhotoMeasures
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 
 DRAW_HINT = "Draw a line over a known length (a ruler, the pipe's outer diameter) on the photo."
+ZERO_LINE = "That line has no length: drag from one end of the known length to the other."
+LENGTH_TEXT = QRegularExpression(r"[0-9.,]{0,20}")  # what may be typed; `length_mm` reads it
+LENGTH_FORMAT = "Type the line's length in mm with one decimal point or comma, e.g. 114.3 or 114,3"
+
+
+def length_mm(text: str) -> float | None:
+    """The length typed: 12.5 or 12,5; None for anything else (1,000.5 is not guessed at)."""
+    text = text.strip()
+    if text.count(".") + text.count(",") > 1 or not any(c.isdigit() for c in text):
+        return None
+    return float(text.replace(",", "."))
 
 
 class MeasuresWidget(QGroupBox):
@@ -53,9 +65,9 @@ class MeasuresWidget(QGroupBox):
         self.line_label.setWordWrap(True)
         self.length_edit = QLineEdit()
         self.length_edit.setPlaceholderText("known length")
-        validator = QDoubleValidator(0.0, 1e9, 4, self.length_edit)
-        validator.setNotation(QDoubleValidator.Notation.StandardNotation)
-        self.length_edit.setValidator(validator)
+        # digits and separators only, read by `length_mm`: a locale-aware validator "fixed" 12,5 into 125
+        # before it was read (a scale ten times too big, areas a hundred times)
+        self.length_edit.setValidator(QRegularExpressionValidator(LENGTH_TEXT, self.length_edit))
         self.length_edit.returnPressed.connect(self._on_length)
         self.set_button = QPushButton("Set scale")
         self.set_button.clicked.connect(self._on_length)
@@ -113,20 +125,33 @@ class MeasuresWidget(QGroupBox):
         self.clear_button.setEnabled(scale is not None)
 
     def set_line(self, length_px: float | None) -> None:
-        """The scale line drawn (its length in photo pixels), or none yet: the length field follows."""
+        """The scale line drawn (its length in photo pixels), or none yet (None: the length typed for an
+        earlier line goes too); a line of no length (a click) is refused with the reason."""
         drawn = length_px is not None and length_px > 0
-        self.line_label.setText(f"Line: {length_px:.1f} px. Type its length:" if drawn else DRAW_HINT)
+        if drawn:
+            self.line_label.setText(f"Line: {length_px:.1f} px. Type its length:")
+        else:
+            self.line_label.setText(DRAW_HINT if length_px is None else ZERO_LINE)
+            self.length_edit.clear()
         self.length_edit.setEnabled(drawn)
         self.set_button.setEnabled(drawn)
         if drawn:
             self.length_edit.setFocus(Qt.FocusReason.OtherFocusReason)
             self.length_edit.selectAll()
+            scroll = _scroll_area_of(self)
+            if scroll is not None:  # the field below the figures: in view where it is typed into
+                scroll.ensureWidgetVisible(self.length_edit)
 
     def _on_length(self) -> None:
-        text = self.length_edit.text().strip().replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            self.line_label.setText("Type the line's length in mm, e.g. 114.3")
+        value = length_mm(self.length_edit.text())
+        if value is None:
+            self.line_label.setText(LENGTH_FORMAT)
             return
         self.length_entered.emit(value)
+
+
+def _scroll_area_of(widget: QWidget) -> QScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    return parent

@@ -116,6 +116,49 @@ def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tm
     assert ui.mm_per_px is None and "from 0.0001 to 10,000" in panel.line_label.text()
 
 
+def test_a_length_typed_with_a_comma_is_read_as_a_decimal_and_a_click_is_refused(qtbot, window, tmp_path):
+    """'12,5' became 125 (the validator dropped the comma as a thousands separator): a scale ten times too
+    big and areas a hundred times, everywhere. A click (a line of no length) said nothing."""
+    path, _ = photo(tmp_path, 5)
+    open_and_wait(qtbot, window, path)
+    _measured(qtbot, window)
+    ui, panel = window.measure_ui, window.measure_ui.panel
+    panel.draw_button.setChecked(True)
+    centre = window.viewer.viewport().rect().center()
+    _draw(qtbot, window, centre, centre)
+    assert "no length" in panel.line_label.text() and not panel.length_edit.isEnabled()
+    length_px = _draw(qtbot, window, centre, centre + QPoint(80, 60))
+    qtbot.keyClicks(panel.length_edit, "12,5")
+    assert panel.length_edit.text() == "12,5"
+    qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
+    assert ui.mm_per_px == pytest.approx(12.5 / length_px)
+    panel.draw_button.setChecked(True)
+    _draw(qtbot, window, centre, centre + QPoint(80, 60))
+    panel.length_edit.clear()
+    qtbot.keyClicks(panel.length_edit, "1,000.5")  # 1000.5 or 1.0005? not guessed
+    qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
+    assert "one decimal point or comma" in panel.line_label.text()
+    assert ui.mm_per_px == pytest.approx(12.5 / length_px), "the scale set stays"
+
+
+def test_a_new_photo_turns_the_scale_line_tool_off_in_the_menu_and_the_panel_too(qtbot, window, tmp_path):
+    """The tool was given back on a new photo while View ▸ Draw scale line stayed ticked: the first click
+    only unticked it. The length typed for the old photo's line goes too."""
+    path, _ = photo(tmp_path, 5)
+    other, _ = photo(tmp_path, 6)
+    open_and_wait(qtbot, window, path)
+    ui, panel = window.measure_ui, window.measure_ui.panel
+    ui.draw_action.setChecked(True)
+    centre = window.viewer.viewport().rect().center()
+    _draw(qtbot, window, centre, centre + QPoint(80, 60))
+    qtbot.keyClicks(panel.length_edit, "100")
+    open_and_wait(qtbot, window, other)
+    assert not ui.draw_action.isChecked() and not panel.draw_button.isChecked()
+    assert window.viewer.tool is None and panel.length_edit.text() == ""
+    ui.draw_action.setChecked(True)  # one click draws again
+    assert window.viewer.tool is ui.tool
+
+
 def test_the_figures_panel_shows_the_distribution_with_its_evidence_and_the_range(qtbot, window, tmp_path):
     path, _ = photo(tmp_path, 5)
     open_and_wait(qtbot, window, path)
