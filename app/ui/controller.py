@@ -268,12 +268,16 @@ class AppController(QObject):
         return self._batch_worker is not None
 
     # exports ------------------------------------------------------------------------------------
-    def run_export(self, job, *args, then: Sequence[Callable[[list], None]] = ()) -> Worker:
+    def run_export(
+        self, job, *args, then: Sequence[Callable[[list], None]] = (), announce: bool = True
+    ) -> Worker:
         """Run an export function (returns the written paths) in a worker; each of `then` gets the paths
-        after `export_finished`. Connected before the worker starts: a small file can be written before
-        a caller could connect to the worker it was handed back."""
+        after `export_finished` (not emitted without `announce`: a file written beside an export, whose
+        "Exported N files" banner it must not replace). Connected before the worker starts: a small file
+        can be written before a caller could connect to the worker it was handed back."""
         worker = Worker(job, *args)
-        worker.signals.returned.connect(lambda paths: self.export_finished.emit(list(paths)))
+        if announce:
+            worker.signals.returned.connect(lambda paths: self.export_finished.emit(list(paths)))
         for callback in then:
             worker.signals.returned.connect(callback)
         worker.signals.failed.connect(self.export_failed)

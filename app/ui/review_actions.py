@@ -180,7 +180,8 @@ class ReviewUi(QObject):
         job = self.edits.save_job(target, overwrite=exists, copy=True)
         if job is not None:
             text = f"Wrote a copy of the corrected mask beside the exports: {target}"
-            self.window.controller.run_export(job, then=[lambda _paths: self.window.show_status(text)])
+            then = [lambda _paths: self.window.show_status(text)]  # the export's banner stays
+            self.window.controller.run_export(job, then=then, announce=False)
 
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
