@@ -23,6 +23,7 @@ from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
 from app.core.select_similar import select_similar
+from app.core.text import safe_path
 from app.ui.controller import AnalyzedPhoto, AppController
 from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSession, signature_back
 from app.ui.image_viewer_widget import ImageViewerWidget
@@ -369,8 +370,14 @@ class EditController(QObject):
         self.busy_changed.emit(False)
 
     def _on_smart_edit(self, session: EditSession | None, prepared: Prepared, what: str) -> None:
-        if session is None or session is not self.session:
-            return  # another photo is on screen now
+        if session is None or session is not self.session:  # another photo is on screen now
+            if session is not None:  # its edit is not applied unseen: said, so the inspector can redo it
+                self.message.emit(
+                    f"{what.capitalize()} on {safe_path(session.path.name)} was not applied: another photo "
+                    "was opened before it finished; go back to it and try again",
+                    "info",
+                )
+            return
         if prepared.probabilities is not None:
             session.probabilities = prepared.probabilities
         if prepared.smart_photo is not None:

@@ -563,6 +563,31 @@ def test_the_smart_select_box_stays_drawn_while_the_worker_runs_and_after(qtbot,
     assert drawn() and window.controller.result.labels is not window.controller.state.model_labels
 
 
+def test_a_smart_select_that_ends_after_another_photo_opened_says_it_was_not_applied(
+    qtbot, opened, tmp_path, monkeypatch
+) -> None:
+    """Shift+click, then PgDown before the worker ends: the edit was dropped without a word."""
+    import threading
+
+    from app.ui import edit_controller
+
+    window, path = opened
+    other, _ = photo(tmp_path, 4, size=(96, 128))
+    gate, real = threading.Event(), edit_controller.smart.smart_select
+    monkeypatch.setattr(
+        edit_controller.smart, "smart_select", lambda *a, **k: gate.wait(30) and real(*a, **k)
+    )
+    said: list[str] = []
+    window.editing.edits.message.connect(lambda text, _level: said.append(text))
+    window.editing.set_tool("smart")
+    drag(qtbot, window, [(10, 20), (60, 50), (110, 80)])
+    assert window.editing.edits.busy
+    open_and_wait(qtbot, window, other)
+    with qtbot.waitSignal(window.editing.edits.busy_changed, timeout=TIMEOUT_MS):
+        gate.set()
+    assert said and said[-1].startswith(f"Smart select on {path.name} was not applied")
+
+
 def test_a_photo_opened_while_the_sign_dialog_is_open_is_not_signed(qtbot, opened, monkeypatch, tmp_path):
     """D pressed just before Ctrl+Shift+R: the dialog names the first photo, the next one loads behind
     it; the signature went to the photo on screen when the dialog closed. Now nothing is signed."""
