@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog
 
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
-from app.core.adapt_checks import ALLOW_REPLACING
+from app.core.adapt_checks import ALLOW_REPLACING, named_few
 from app.core.errors import Cancelled
 from app.core.files import overwrite_hint, staged
 from app.core.text import counted, safe_message, safe_path
@@ -21,20 +21,15 @@ from app.ui.workers import Worker
 NAMES_SHOWN = 5  # photos named in a message about those left out; the rest counted
 
 
-def names_text(paths: Sequence[Path], limit: int = NAMES_SHOWN) -> str:
-    """ "a.jpg, b.jpg and 3 more", each name escaped (a name may hold control characters)."""
-    shown = ", ".join(safe_path(p.name) for p in paths[:limit])
-    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
-
-
 def left_out_text(left_out: Sequence[Path]) -> str:
     """The photos looked at that have no reviewed mask, named, so an inspector sees which were skipped."""
     if not left_out:
         return ""
     n = len(left_out)
+    names = named_few((safe_path(p.name) for p in left_out), NAMES_SHOWN)  # escaped: control characters
     return (
         f" {counted(n, 'photo')} {'has' if n == 1 else 'have'} no saved reviewed mask and "
-        f"{'was' if n == 1 else 'were'} left out: {names_text(left_out)}."
+        f"{'was' if n == 1 else 'were'} left out: {names}."
     )
 
 
