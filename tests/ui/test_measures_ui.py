@@ -99,13 +99,18 @@ def test_drawing_the_scale_line_and_typing_its_length_sets_mm_per_px_and_areas_i
     assert ui.mm_per_px is None and "corrosion area" not in panel.values()
 
 
-def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tmp_path):
+def _drawing_on_a_photo(qtbot, window, tmp_path):
+    """A photo opened and measured, the scale line tool on: (measure UI, its panel, the view's centre)."""
     path, _ = photo(tmp_path, 5)
     open_and_wait(qtbot, window, path)
     _measured(qtbot, window)
     ui, panel = window.measure_ui, window.measure_ui.panel
     panel.draw_button.setChecked(True)
-    centre = window.viewer.viewport().rect().center()
+    return ui, panel, window.viewer.viewport().rect().center()
+
+
+def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tmp_path):
+    ui, panel, centre = _drawing_on_a_photo(qtbot, window, tmp_path)
     _draw(qtbot, window, centre, centre + QPoint(80, 60))
     qtbot.keyClicks(panel.length_edit, "0")
     qtbot.keyClick(panel.length_edit, Qt.Key.Key_Return)
@@ -119,12 +124,7 @@ def test_a_zero_length_line_or_length_is_refused_with_a_reason(qtbot, window, tm
 def test_a_length_typed_with_a_comma_is_read_as_a_decimal_and_a_click_is_refused(qtbot, window, tmp_path):
     """'12,5' became 125 (the validator dropped the comma as a thousands separator): a scale ten times too
     big and areas a hundred times, everywhere. A click (a line of no length) said nothing."""
-    path, _ = photo(tmp_path, 5)
-    open_and_wait(qtbot, window, path)
-    _measured(qtbot, window)
-    ui, panel = window.measure_ui, window.measure_ui.panel
-    panel.draw_button.setChecked(True)
-    centre = window.viewer.viewport().rect().center()
+    ui, panel, centre = _drawing_on_a_photo(qtbot, window, tmp_path)
     _draw(qtbot, window, centre, centre)
     assert "no length" in panel.line_label.text() and not panel.length_edit.isEnabled()
     length_px = _draw(qtbot, window, centre, centre + QPoint(80, 60))
