@@ -31,6 +31,7 @@ from app.core.project import Inspection, Project, StoredResult
 from app.core.reviewed import read_reviewed_mask
 from app.core.text import counted, safe_path, safe_text
 from app.ui.forms import plain_label
+from app.ui.image_viewer_widget import FIT_FRACTION_MIN
 from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
@@ -89,6 +90,10 @@ class SyncedImageView(QGraphicsView):
             return 1.0
         return min(port.width() / w, port.height() / h)
 
+    def min_zoom(self) -> float:
+        """As the main viewer: down to a quarter of the size that fits the pane."""
+        return max(MIN_ZOOM, self.fit_zoom() * FIT_FRACTION_MIN)
+
     @property
     def relative_zoom(self) -> float:
         """The zoom as a multiple of the fit (1: the whole photo in the pane)."""
@@ -104,7 +109,7 @@ class SyncedImageView(QGraphicsView):
 
     def _apply(self, relative: float, centre: tuple[float, float]) -> None:
         w, h = self._size()
-        zoom = min(max(relative * self.fit_zoom(), MIN_ZOOM), MAX_ZOOM)
+        zoom = min(max(relative * self.fit_zoom(), self.min_zoom()), MAX_ZOOM)
         self._syncing = True
         try:
             self.setTransform(QTransform.fromScale(zoom, zoom))
@@ -113,7 +118,7 @@ class SyncedImageView(QGraphicsView):
             self._syncing = False
 
     def zoom_by(self, factor: float) -> None:
-        factor = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM) / self.zoom
+        factor = min(max(self.zoom * factor, self.min_zoom()), MAX_ZOOM) / self.zoom
         self.scale(factor, factor)
         self._changed()
 

@@ -15,6 +15,7 @@ from app.ui.qimage import qimage_to_rgb
 
 MIN_ZOOM = 0.01
 MAX_ZOOM = 32.0
+FIT_FRACTION_MIN = 0.25  # zooming out stops where the photo is a quarter of the size that fits
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
@@ -212,9 +213,18 @@ class ImageViewerWidget(QGraphicsView):
         self.centerOn(center)
         self.zoom_changed.emit(self.zoom())
 
+    def min_zoom(self) -> float:
+        """The lowest zoom: the photo at a quarter of the size that fits the view (lower, a camera-size
+        photo shrank to a dot far away from where it was lost)."""
+        if not self.has_photo():
+            return MIN_ZOOM
+        rect, view = self._photo_item.boundingRect(), self.viewport().rect()
+        fit = min(view.width() / max(rect.width(), 1.0), view.height() / max(rect.height(), 1.0))
+        return max(MIN_ZOOM, fit * FIT_FRACTION_MIN)
+
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom by `factor`, keeping the scene point under `anchor` (viewport coords) in place."""
-        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        target = min(MAX_ZOOM, max(self.min_zoom(), self.zoom() * factor))
         factor = target / self.zoom()
         if abs(factor - 1.0) < 1e-9:
             return

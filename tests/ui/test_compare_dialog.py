@@ -55,6 +55,10 @@ def test_each_side_fits_its_pane_and_zooms_in_proportion(qtbot, two_sizes, tiny_
     lx, _ = left.relative_center()
     rx, _ = right.relative_center()
     assert rx == pytest.approx(lx, abs=0.02), "the same part of the frame on both sides"
+    for _ in range(30):  # zooming out stops at a quarter of the fit on both sides
+        left.zoom_by(0.5)
+    assert left.relative_zoom == pytest.approx(0.25, rel=0.02)
+    assert right.relative_zoom == pytest.approx(0.25, rel=0.02)
     for label in dialog.figure_labels:
         assert "Corroded share" in label.text()
     # both sides' figures start on one line: a side with more lines (a review reason) does not centre

@@ -196,3 +196,15 @@ def test_an_overlay_composed_for_an_older_table_is_not_shown(scene):
     viewer.set_labels(labels_view(labels), stale, old_table)
     want = blend_overlay(rgb, labels, DEFAULT_CLASSES, state.visible_ids, state.opacities).astype(int)
     assert np.abs(rendered(viewer) - want).max() <= BLEND_TOLERANCE
+
+
+def test_zooming_out_stops_at_a_quarter_of_the_fitted_size(scene):
+    """The wheel zoomed a photo out to 1 %: a 60x80 photo became a dot, a camera-size one was lost."""
+    viewer, *_ = scene
+    viewer.fit_to_window()
+    fitted = viewer.zoom()
+    for _ in range(40):
+        viewer.zoom_by(0.5)
+    assert viewer.zoom() == pytest.approx(fitted / 4, rel=0.05)  # fitInView keeps a small margin
+    viewer.zoom_by(2.0)
+    assert viewer.zoom() == pytest.approx(fitted / 2, rel=0.05)
