@@ -17,14 +17,18 @@ def pil_to_rgb8(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(rgb))
 
 
-def to_uint8(arr: np.ndarray, float_scale: float = 1.0) -> np.ndarray:
-    """uint8 of any pixel type; floats are multiplied by `float_scale` (`_float_scale` of the whole photo)."""
+_WIDE_INTS = (np.int32, np.uint32, np.int64, np.uint64)
+
+
+def to_uint8(arr: np.ndarray, float_scale: float = 1.0, int_shift: int = 8) -> np.ndarray:
+    """uint8 of any pixel type; floats are multiplied by `float_scale`, 32/64-bit integers shifted right by
+    `int_shift` (`_float_scale` and `_int_shift` of the whole photo)."""
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.uint16:
         return (arr >> 8).astype(np.uint8)
-    if arr.dtype in (np.int32, np.uint32, np.int64):  # Pillow's 16-bit grey as "I"
-        return (np.clip(arr, 0, 65535) >> 8).astype(np.uint8)
+    if arr.dtype in _WIDE_INTS:  # Pillow's 16-bit grey as "I", or a true 32-bit photo
+        return np.minimum(np.clip(arr, 0, None) >> int_shift, 255).astype(np.uint8)
     if arr.dtype.kind == "f":
         return np.clip(np.nan_to_num(arr) * float_scale, 0, 255).round().astype(np.uint8)
     if arr.dtype == np.int8 or arr.dtype == np.int16:
@@ -37,6 +41,15 @@ def _float_scale(arr: np.ndarray) -> float:
     if arr.dtype.kind != "f":
         return 1.0
     return 255.0 if float(np.nanmax(arr)) <= 1.0 else 1.0
+
+
+def _int_shift(arr: np.ndarray) -> int:
+    """32/64-bit integers up to 65535 are 16-bit values (Pillow reads 16-bit grey so); above, the photo's
+    own highest bit becomes the 8th (clipping at 65535 turned a 32-bit photo white)."""
+    if arr.dtype not in _WIDE_INTS or arr.size == 0:
+        return 8
+    top = int(arr.max())
+    return 8 if top <= 65535 else top.bit_length() - 8
 
 
 # Conversions go strip by strip into the one output array: whole-photo temporaries (a float32 copy per
@@ -61,10 +74,10 @@ def to_rgb8(arr: np.ndarray, bgr: bool) -> np.ndarray:
                 strip = arr[r0 : r0 + rows]
                 strip[...] = strip[:, :, ::-1].copy()
         return arr
-    scale = _float_scale(arr)
+    scale, shift = _float_scale(arr), _int_shift(arr)
     out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
     for r0 in range(0, arr.shape[0], rows):
-        out[r0 : r0 + rows] = _rgb8_strip(to_uint8(arr[r0 : r0 + rows], scale), bgr)
+        out[r0 : r0 + rows] = _rgb8_strip(to_uint8(arr[r0 : r0 + rows], scale, shift), bgr)
     return out
 
 

@@ -72,6 +72,14 @@ def test_16_bit_colour_and_grey(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, np.repeat((grey16 >> 8).astype(np.uint8)[:, :, None], 3, axis=2))
 
 
+def test_a_32_bit_grey_tiff_keeps_its_tones(tmp_path: Path) -> None:
+    """A 32-bit integer TIFF read as near white: its values were clipped at 65535 before the shift."""
+    grey8 = _pattern()[:, :, 0]
+    Image.fromarray(grey8.astype(np.int32) << 23).save(tmp_path / "g32.tif")
+    got = read_image(tmp_path / "g32.tif")
+    np.testing.assert_array_equal(got, np.repeat(grey8[:, :, None], 3, axis=2))
+
+
 def test_grey_palette_and_cmyk(tmp_path: Path) -> None:
     rgb = _pattern()
     Image.fromarray(rgb[:, :, 0]).save(tmp_path / "g.png")
