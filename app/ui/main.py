@@ -45,11 +45,24 @@ def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Pat
     if remembered is not None and remembered.is_file():
         return remembered, "", True
     note = ""
-    if remembered is not None:
+    if remembered is not None and not _folder_reachable(remembered):
+        note = (  # an offline drive or share: kept, so the site's model loads again once it is back
+            f"The model loaded last time ({safe_path(remembered)}) cannot be reached: its folder is "
+            "missing (an unplugged drive or an offline share?). The bundled model loads for now; the next "
+            "start tries that model again (Model ▸ Return to the shipped model forgets it)."
+        )
+    elif remembered is not None:
         gone = safe_path(remembered)
         note = f"The model loaded last time ({gone}) is gone; the bundled model loads instead."
         settings.model_path = None
     return default_model_path(settings.device), note, False
+
+
+def _folder_reachable(path: Path) -> bool:
+    try:
+        return path.parent.is_dir()
+    except OSError:  # a share that answers with an error is not reachable either
+        return False
 
 
 def create_window(args: argparse.Namespace, settings: AppSettings):

@@ -62,6 +62,21 @@ def test_a_remembered_model_that_is_gone_falls_back_and_says_so(qtbot, settings,
     win.controller.shutdown()
 
 
+def test_a_remembered_model_on_a_drive_that_is_offline_is_kept_for_the_next_start(qtbot, settings, tmp_path):
+    """A site model on a network share, started with the share offline: the setting was forgotten, so
+    the site's model never came back once the share did."""
+    share = tmp_path / "share" / "models" / "site.onnx"
+    settings.model_path = share
+    win = _start(qtbot, settings)
+    assert "site.onnx" in win.banner.text and "cannot be reached" in win.banner.text
+    assert settings.model_path == share
+    qtbot.waitUntil(lambda: win.controller.model is not None, timeout=TIMEOUT_MS)
+    assert win.controller.model.path == main_module.default_model_path("cpu")
+    assert settings.model_path == share, "loading the bundled model in its place keeps it remembered"
+    assert win.actions["default_model"].isEnabled()
+    win.controller.shutdown()
+
+
 def test_command_line_photo_opens_on_the_model_loaded_signal(qtbot, settings, model_path, tmp_path):
     path, _ = photo(tmp_path, 12)
     win = _start(qtbot, settings, str(path), "--model", str(model_path))
