@@ -76,6 +76,7 @@ class PhotoDecode:
         self._threaded = False
         data, img, head = open_checked(path, max_pixels, max_bytes)
         self._head = head
+        self.more_pages = head.more_pages  # only the first page is decoded
         turned = head.orientation >= 5
         self.size = (head.height, head.width) if turned else (head.width, head.height)  # (w, h) shown
         reducible = head.format == "JPEG" and head.mode in ("RGB", "L")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import io
 import logging
@@ -51,6 +52,7 @@ class _Header:
     height: int
     mode: str
     orientation: int
+    more_pages: bool = False  # a multi-page TIFF or an animation: only the first page is read
 
 
 def find_images(
@@ -280,16 +282,24 @@ def open_checked(path: Path, max_pixels: int, max_bytes: int) -> tuple[bytes, Im
         )
     head = _header(img)
     _check_pixels(path, head.width, head.height, max_pixels)
-    _note_pages(img, path)
+    if _more_pages(img):
+        head = dataclasses.replace(head, more_pages=True)
+        if f"pages:{path}" not in _NOTED:  # said once per photo in the log; the window shows it too
+            _NOTED.add(f"pages:{path}")
+            log.warning("%s", first_page_note(safe_path(path)))
     return data, img, head
 
 
-def _note_pages(img: Image.Image, path: Path) -> None:
-    """A multi-page TIFF (or an animated PNG/WebP) is analysed on its first page only: say so once."""
-    with contextlib.suppress(Exception):  # `is_animated` reads the second page's header only
-        if getattr(img, "is_animated", False) and f"pages:{path}" not in _NOTED:
-            _NOTED.add(f"pages:{path}")
-            log.warning("%s holds more than one page (or frame): only the first is analysed", safe_path(path))
+def first_page_note(shown: str) -> str:
+    """What is said of a photo with more pages (`shown`: its name or path, escaped)."""
+    return f"{shown} holds more than one page (or frame): only the first is shown and analysed"
+
+
+def _more_pages(img: Image.Image) -> bool:
+    """A multi-page TIFF or an animated PNG/WebP (`is_animated` reads the second page's header only)."""
+    with contextlib.suppress(Exception):
+        return bool(getattr(img, "is_animated", False))
+    return False
 
 
 def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:

@@ -20,8 +20,10 @@ from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
+from app.core.photos import first_page_note
 from app.core.pipeline import BatchOptions
 from app.core.saved_corrections import CorrectionSearch
+from app.core.text import safe_path
 from app.ui.batch_job import batch_rows
 from app.ui.batch_table import BatchRow
 from app.ui.display_levels import overlay_levels, photo_levels
@@ -307,9 +309,10 @@ def _open_and_analyze(
     start = time.perf_counter()
     size = None if model is None else model.input_size
     with photo_decode.start_decode(path, input_size=size) as photo:
+        note = first_page_note(safe_path(path.name)) + "." if photo.more_pages else ""
         if model is None:
             rgb = photo.full()
-            yield _opened(path, rgb)
+            yield _opened(path, rgb, note)
             return
         view = photo.network_view()
         read_seconds = time.perf_counter() - start
@@ -333,7 +336,7 @@ def _open_and_analyze(
             except BaseException:
                 job.cancel()
                 raise
-            yield _opened(path, rgb)
+            yield _opened(path, rgb, note)
             yield job.result()
 
 
@@ -361,6 +364,6 @@ def _analysed(
     return AnalyzedPhoto(result, labels, overlay, color_table)
 
 
-def _opened(path: Path, rgb: np.ndarray) -> OpenedPhoto:
+def _opened(path: Path, rgb: np.ndarray, note: str = "") -> OpenedPhoto:
     """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
-    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb))
+    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note)

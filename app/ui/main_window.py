@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         c.state.photo_changed.connect(self._on_photo_changed)
         c.photo_analyzed.connect(self._on_photo_analyzed)  # the job's ready-made overlay images
         c.photo_failed.connect(lambda msg: self.show_message(msg, "error"))
+        c.photo_opened.connect(lambda item: item.note and self.show_message(item.note, "warning"))
         c.busy_changed.connect(self.busy_label.setText)
         c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)

@@ -26,6 +26,7 @@ class OpenedPhoto:
     rgb: np.ndarray
     image: QImage  # RGB32, made in the worker
     levels: tuple | None = None  # its reduced copies for the viewer (`display_levels.photo_levels`), or None
+    note: str = ""  # what the user should know about how it was read (only its first page, say)
 
 
 @dataclass(frozen=True, eq=False)

@@ -361,3 +361,19 @@ def test_a_large_jpeg_shows_in_full_with_the_figures_of_every_other_path(qtbot, 
             other.assessment,
             other.measures,
         )
+
+
+def test_a_multi_page_tiff_says_in_the_window_that_only_its_first_page_is_analysed(qtbot, window, tmp_path):
+    """The window analysed the first page of a three-page TIFF without a word (the log said it)."""
+    from PIL import Image
+
+    pages = [Image.fromarray(synthetic_pipe(seed, (96, 128))[0]) for seed in (1, 2, 3)]
+    path = tmp_path / "scan.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    open_and_wait(qtbot, window, path)
+    assert "scan.tif holds more than one page" in window.banner.text, window.banner.text
+    assert "only the first is shown and analysed" in window.banner.text
+    single = tmp_path / "one.tif"
+    pages[0].save(single)
+    open_and_wait(qtbot, window, single)
+    assert "more than one page" not in window.banner.text
