@@ -19,7 +19,7 @@ import numpy as np
 
 from app.core.adapt_checks import named_few
 from app.core.adapt_heads import AdaptRefused
-from app.core.palette import ClassInfo
+from app.core.palette import ClassInfo, background_class
 from app.core.text import counted, safe_path, safe_text
 
 BACKGROUND = "background"
@@ -62,10 +62,10 @@ def confusion(mask: np.ndarray, model: np.ndarray, classes: int) -> np.ndarray:
 
 def agreement(counts: np.ndarray, classes: Sequence[ClassInfo]) -> MaskAgreement:
     """The mask's agreement with the model from their `confusion`."""
-    ids = [c.id for c in classes if c.name == BACKGROUND]
-    if not ids:
+    found = background_class(classes)
+    if found is None:
         return MaskAgreement(None)
-    bg = ids[0]
+    bg = found.id
     counts = counts.astype(np.float64)
     total = max(float(counts.sum()), 1.0)
     painted = counts.sum(axis=1)

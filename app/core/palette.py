@@ -107,6 +107,14 @@ def class_by_name(classes: Sequence[ClassInfo], name: str) -> ClassInfo | None:
     return next((c for c in classes if c.name == name), None)
 
 
+def background_class(classes: Sequence[ClassInfo]) -> ClassInfo | None:
+    """The class named background, else the one class that is neither corrosion nor asset (a model may
+    call it "other" or "bg"); None when that is ambiguous."""
+    named = class_by_name(classes, BACKGROUND.name)
+    rest = [c for c in classes if c.name not in (CORROSION.name, ASSET.name)]
+    return named if named is not None else rest[0] if len(rest) == 1 else None
+
+
 def decode_mask(
     mask_rgb: np.ndarray,
     classes: Sequence[ClassInfo] = DEFAULT_CLASSES,

@@ -26,7 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from app.core.errors import ImageReadError, OutputExistsError, ReviewedMaskError
 from app.core.export import encode_mask_png, safe_stem
 from app.core.files import atomic_write_bytes
-from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo
+from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo, background_class
 from app.core.photos import read_file_bytes
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
 from app.core.text import untypable
@@ -310,7 +310,8 @@ def _nearest(colours: np.ndarray, classes: Sequence[ClassInfo]) -> tuple[np.ndar
     dist = ((colours[:, None, :].astype(np.int32) - palette[None]) ** 2).sum(axis=2)
     ids = np.array([c.id for c in classes], dtype=np.uint8)[dist.argmin(axis=1)]
     black = (colours == 0).all(axis=1)
-    background = next((c.id for c in classes if c.name == "background"), None)
+    found = background_class(classes)
+    background = None if found is None else found.id
     if background is not None:
         ids[black] = background
     far = (dist.min(axis=1) > OFF_PALETTE_DISTANCE**2) & ~(black & (background is not None))

@@ -26,7 +26,7 @@ from app.core import smart_full as fs
 from app.core.editing import Edit, Point
 from app.core.errors import CorroscopeError
 from app.core.inference import shrink_area
-from app.core.palette import DEFAULT_CLASSES, ClassInfo, class_by_name
+from app.core.palette import DEFAULT_CLASSES, ClassInfo, background_class, class_by_name
 
 _MIN_SEEDS = 16  # GrabCut fits 5-component colour models: each side needs some pixels
 
@@ -83,7 +83,7 @@ class ClassIds:
 
 
 def class_ids(classes: Sequence[ClassInfo]) -> ClassIds:
-    found = [class_by_name(classes, n) for n in ("corrosion", "asset", "background")]
+    found = [class_by_name(classes, "corrosion"), class_by_name(classes, "asset"), background_class(classes)]
     if any(c is None for c in found):
         raise SmartSelectError("smart select needs a model with corrosion, asset and background classes")
     return ClassIds(*(c.id for c in found))  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,9 @@ def test_a_few_odd_masks_are_warned_about_and_a_wrong_model_is_not_a_swap() -> N
     assert wrong.pipe_iou == 1.0 and not wrong.looks_swapped
     swapped = agreement(confusion(np.where(mask == ASSET, BACKGROUND, ASSET), model, 3), DEFAULT_CLASSES)
     assert swapped.looks_swapped and swapped.swapped_with == "asset"
+    other = tuple(replace(c, name="other") if c.id == BACKGROUND else c for c in DEFAULT_CLASSES)
+    named_other = agreement(confusion(np.where(mask == ASSET, BACKGROUND, ASSET), model, 3), other)
+    assert named_other.looks_swapped and named_other.swapped_with == "asset", "the check skipped it"
 
 
 GREY = (150, 150, 160)

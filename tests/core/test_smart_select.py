@@ -349,3 +349,18 @@ def _applied(labels: np.ndarray, edit) -> np.ndarray:
     if edit is not None:
         out[edit.box[0] : edit.box[2], edit.box[1] : edit.box[3]] = edit.after
     return out
+
+
+def test_a_model_whose_third_class_is_not_named_background_still_smart_selects() -> None:
+    """Class names corrosion and asset are the contract; the third was required to be "background" too,
+    so smart select refused a model that calls it "other"."""
+    from dataclasses import replace
+
+    from app.core.palette import DEFAULT_CLASSES, background_class
+    from app.core.smart_select import class_ids
+
+    other = tuple(replace(c, name="other") if c.name == "background" else c for c in DEFAULT_CLASSES)
+    assert class_ids(other).background == 2
+    assert background_class(other) == other[2]
+    four = (*other, replace(other[2], id=3, name="sky"))
+    assert background_class(four) is None, "two candidates: ambiguous, none is guessed"
