@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from app.core.edit_masks import maps_equal
 from app.core.errors import CorroscopeError
 from app.core.grading import Assessment, GradeScale, ReviewPolicy, assess
 from app.core.inference import CancelCheck, InferenceMode, InferenceOptions, Progress, segment_view
@@ -97,7 +98,7 @@ def reassess(
         raise ValueError(f"labels {labels.shape} do not match the photo {result.labels.shape}")
     if source is not None and source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-    same = labels is result.labels or np.array_equal(labels, result.labels)
+    same = labels is result.labels or maps_equal(labels, result.labels)
     if source is None:
         source = result.labels_source if same else EDITED
     scale = result.measures.mm_per_px if mm_per_px is _KEEP else mm_per_px

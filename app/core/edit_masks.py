@@ -14,6 +14,18 @@ import numpy as np
 Point = tuple[float, float]
 Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
 _POLY_SHIFT = 4  # cv2.fillPoly fixed point: vertices at 1/16 pixel
+_COMPARE_BYTES = 1 << 20
+
+
+def maps_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """`np.array_equal` of two label maps, a megabyte at a time: the whole-map boolean temporary took
+    0.6 s at 50 MP (fresh pages) on the UI thread, at an inspector's first edit; this takes ~10 ms."""
+    if a.shape != b.shape:
+        return False
+    if a.ndim < 2:
+        return bool(np.array_equal(a, b))
+    rows = max(1, _COMPARE_BYTES // max(1, a[0].nbytes))
+    return all(np.array_equal(a[r : r + rows], b[r : r + rows]) for r in range(0, a.shape[0], rows))
 
 
 def _clip_box(y0: float, x0: float, y1: float, x1: float, shape: tuple[int, ...]) -> Box | None:

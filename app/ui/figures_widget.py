@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 
 from app.core import figures
 from app.core.analysis import MODEL_REASON, PhotoResult, as_signed
+from app.core.edit_masks import maps_equal
 from app.core.grading import GradeScale
 from app.core.sources import EDITED_REASON
 from app.core.text import safe_text
@@ -223,7 +224,7 @@ class FiguresWidget(QGroupBox):
             return True  # other class counts: edited, without comparing every pixel (50 MB at 50 MP)
         # a result is a snapshot the state hands out once per edit: its answer holds for each paint of it
         if self._edited_for is None or self._edited_for[0] is not result or self._edited_for[1] is not model:
-            self._edited_for = (result, model, not np.array_equal(result.labels, model))
+            self._edited_for = (result, model, not maps_equal(result.labels, model))
         return self._edited_for[2]
 
     def _review_flag(self, result: PhotoResult) -> tuple[str, str]:
