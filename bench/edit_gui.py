@@ -66,6 +66,8 @@ def _action(qt_app, heart, name: str, steps, gap_ms: float = 10.0, win=None) -> 
         step()
         handler_ms.append((time.perf_counter() - t) * 1000)
         _pump(qt_app, gap_ms)
+    while win.editing.edits.busy:  # a fill or smart select runs in a worker: its edit lands after it
+        _pump(qt_app, 10)
     _pump(qt_app, 200)  # the coalesced figures update and the last paint
     heart.stop()
     return {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from app.core.edit_masks import Box, Point, polygon_mask, region_mask, segment_disc_mask
+from app.core.edit_masks import Box, Point, maps_equal, polygon_mask, region_mask, segment_disc_mask
 from app.core.palette import ClassInfo
 from app.core.stats import AreaStats, area_stats_from_counts
 
@@ -169,7 +169,7 @@ class LabelEditor:
             raise ValueError(f"edit box {edit.box} is outside the {self.labels.shape} label map")
         self._end_open_stroke()
         current = self.labels[_slices(edit.box)]
-        if edit.delta is not None and np.array_equal(edit.before, current):
+        if edit.delta is not None and maps_equal(edit.before, current):
             tight: Edit | None = edit  # prepared off the UI thread: no second pass over the box
         else:
             tight = tighten(Edit(edit.box, current.copy(), edit.after, edit.kind))
@@ -331,23 +331,39 @@ class LabelEditor:
 
     def fill_polygon(self, points: Sequence[Point], class_id: int) -> Edit | None:
         """Fill the polygon or lasso through `points` with `class_id`, one undo step."""
-        return self._masked_step(polygon_mask(points, self.labels.shape), class_id, "polygon")
+        self._end_open_stroke()
+        return self._commit(self.polygon_edit(points, class_id))
 
     def flood_fill(self, point: Point, class_id: int) -> Edit | None:
         """Give the connected region of the clicked pixel's class to `class_id`, one undo step."""
+        self._end_open_stroke()
+        return self._commit(self.fill_edit(point, class_id))
+
+    def polygon_edit(self, points: Sequence[Point], class_id: int) -> Edit | None:
+        """`fill_polygon`'s step, made and not applied: the map is only read (a worker may make it while
+        the map is not edited; `apply` takes it as is)."""
+        return self._masked_edit(polygon_mask(points, self.labels.shape), class_id, "polygon")
+
+    def fill_edit(self, point: Point, class_id: int) -> Edit | None:
+        """`flood_fill`'s step, made and not applied (as `polygon_edit`)."""
         found = region_mask(self.labels, point)
         if found is None:
             return None
         region_class = int(self.labels[round(float(point[1])), round(float(point[0]))])
-        return self._masked_step(found, class_id, "fill", region_class)
+        return self._masked_edit(found, class_id, "fill", region_class)
 
-    def _masked_step(
+    def _commit(self, edit: Edit | None) -> Edit | None:
+        if edit is not None:
+            self._write(edit, forward=True)
+            self._push(edit)
+        return edit
+
+    def _masked_edit(
         self, found: tuple[Box, np.ndarray] | None, class_id: int, kind: str, region_class: int | None = None
     ) -> Edit | None:
-        """Set the masked pixels to `class_id` as one step; `region_class`: they all hold that class now."""
+        """The step setting the masked pixels to `class_id`; `region_class`: they all hold that class now."""
         if found is None:
             return None
-        self._end_open_stroke()
         box, mask = found
         before = self.labels[_slices(box)].copy()
         if region_class is not None:
@@ -364,7 +380,4 @@ class LabelEditor:
                 return None
         after = before.copy()
         after[mask] = class_id
-        edit = Edit(box, before, after, kind, delta)
-        self._write(edit, forward=True)
-        self._push(edit)
-        return edit
+        return Edit(box, before, after, kind, delta)

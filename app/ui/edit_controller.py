@@ -291,11 +291,21 @@ class EditController(QObject):
         self._after_edit(session, None if edit is None else edit.box, final=True)
         return edit
 
-    def fill_polygon(self, points: list[Point], class_id: int) -> Edit | None:
-        return self._step(lambda e: e.fill_polygon(points, class_id))
+    def fill_polygon(self, points: list[Point], class_id: int) -> Worker | None:
+        """Fill a polygon or lasso in a worker (a whole 50 MP photo's region froze the window for a second
+        on the UI thread); the edit lands as one undo step, as smart select's."""
+        return self._fill(lambda e: e.polygon_edit(points, class_id), "polygon fill")
 
-    def flood_fill(self, point: Point, class_id: int) -> Edit | None:
-        return self._step(lambda e: e.flood_fill(point, class_id))
+    def flood_fill(self, point: Point, class_id: int) -> Worker | None:
+        """Flood-fill the clicked region in a worker (as `fill_polygon`)."""
+        return self._fill(lambda e: e.fill_edit(point, class_id), "flood fill")
+
+    def _fill(self, make: Callable[[LabelEditor], Edit | None], what: str) -> Worker | None:
+        session = None if self.busy else self.begin()
+        if session is None:
+            return None
+        editor = session.editor  # read, never written, by the worker: edits wait while it runs (busy)
+        return self._run(lambda: Prepared(make(editor)), what)
 
     def undo(self) -> Edit | None:
         return self._step(LabelEditor.undo, create=False)

@@ -109,12 +109,14 @@ def test_polygon_and_flood_fill(qtbot, opened) -> None:
     for x, y in [(10, 10), (50, 10), (50, 50)]:
         qtbot.mouseClick(vp, LEFT, pos=viewport_pos(win, x, y))
     qtbot.mouseClick(vp, Qt.MouseButton.RightButton, pos=viewport_pos(win, 50, 50))
+    qtbot.waitUntil(lambda: not ui.edits.busy, timeout=TIMEOUT_MS)  # fills run in a worker
     labels = win.controller.result.labels
     assert labels[15, 40] == 1  # inside the triangle
     assert labels[45, 12] == win.controller.state.model_labels[45, 12]  # outside it
     ui.set_tool("fill")
     ui.set_class("background")
     qtbot.mouseClick(vp, LEFT, pos=viewport_pos(win, 40, 15))
+    qtbot.waitUntil(lambda: not ui.edits.busy, timeout=TIMEOUT_MS)
     assert win.controller.result.labels[15, 40] == 2
 
 

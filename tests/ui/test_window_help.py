@@ -141,8 +141,8 @@ def test_the_readout_says_edited_where_an_edit_changed_the_class_and_follows_edi
     window.editing.set_tool("fill")
     window.editing.set_class("corrosion")
     pos = window.viewer.mapFromScene(QPointF(x + 0.5, y + 0.5))
-    with qtbot.waitSignal(window.controller.state.labels_changed, timeout=5000):
-        qtbot.mouseClick(window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    with qtbot.waitSignal(window.editing.edits.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=pos)  # a fill's worker
     assert window.controller.result.labels[y, x] == 0
     assert window.readout.text() == f"x {x}, y {y} · corrosion (edited)"
     shown, model = window.controller.result, window.controller.state.model_labels
