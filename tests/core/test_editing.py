@@ -281,3 +281,29 @@ def test_a_saved_map_with_later_steps_is_found_again_after_its_step_is_dropped()
     assert editor.modified and editor.can_undo
     editor.undo()
     assert not editor.modified
+
+
+def test_maps_equal_compares_by_strips_and_finds_a_change_anywhere() -> None:
+    from app.core.edit_masks import maps_equal
+
+    a = np.zeros((3000, 700), dtype=np.uint8)  # several strips of a megabyte
+    assert maps_equal(a, a.copy())
+    for y, x in ((0, 0), (1499, 350), (2999, 699)):
+        b = a.copy()
+        b[y, x] = 1
+        assert not maps_equal(a, b)
+    assert not maps_equal(a, a[:-1])  # another shape
+
+
+def test_a_fill_made_for_a_worker_reads_the_map_and_applies_as_the_fill_itself() -> None:
+    """`fill_edit` and `polygon_edit` (a worker's part) never write; `apply` gives what `flood_fill` does."""
+    labels = np.zeros((40, 60), dtype=np.uint8)
+    labels[10:30, 10:50] = 1
+    direct, worker = LabelEditor(labels.copy()), LabelEditor(labels.copy())
+    step = worker.fill_edit((20.0, 20.0), 0)
+    poly = worker.polygon_edit([(0.0, 0.0), (30.0, 0.0), (30.0, 30.0)], 2)
+    assert np.array_equal(worker.labels, labels) and not worker.can_undo
+    direct.flood_fill((20.0, 20.0), 0)
+    assert worker.apply(step) is not None
+    assert np.array_equal(worker.labels, direct.labels) and worker.counts.tolist() == direct.counts.tolist()
+    assert poly is not None and worker.undo() is not None and np.array_equal(worker.labels, labels)
