@@ -8,6 +8,7 @@ which Python's sqlite3 would otherwise commit on its own), writes take the write
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -363,8 +364,39 @@ def db_reason(exc: sa.exc.SQLAlchemyError) -> str:
     return text
 
 
-def remove_sqlite(path: Path) -> None:
-    """A project file made and then refused, with SQLite's companion files."""
-    for extra in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + extra).unlink()
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def make_sqlite_file(path: Path) -> tuple[Path, ...]:
+    """Make the project file, empty, exclusively (O_EXCL): of two `create` runs on one path one makes
+    it and the other is told it exists, never both writing one file. Returns what this call made (the
+    file, and its companions as they were not there before): all `remove_made` may delete. An OSError
+    becomes a one-line ProjectError (a read-only medium, a folder the user may not write, ...)."""
+    before = {extra for extra in _COMPANIONS if Path(str(path) + extra).exists()}
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise ProjectError(f"{path} already exists; open it, or choose another name") from None
+    except OSError as exc:
+        raise ProjectError(f"Cannot create {path}: {_create_problem(exc)}") from None
+    return (path, *(Path(str(path) + extra) for extra in _COMPANIONS if extra not in before))
+
+
+def _create_problem(exc: OSError) -> str:
+    if exc.errno == errno.EROFS:
+        return "the folder is on a read-only medium"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "you may not write to its folder"
+    return exc.strerror or str(exc)
+
+
+def remove_made(made: tuple[Path, ...]) -> None:
+    """Remove a project file this process made and then could not fill, with the companion files it
+    made (`make_sqlite_file`); a file that cannot be removed is logged, never raised over the reason."""
+    for path in made:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove %s: %s", path, exc.strerror or exc)

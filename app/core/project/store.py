@@ -59,18 +59,18 @@ class Project:
                 raise ProjectError(f"{location.file} already exists; open it, or choose another name")
             if not location.file.parent.is_dir():
                 raise ProjectError(f"Cannot create {location.file}: folder {location.file.parent} not found")
+        # exclusively: a second `create` at once is told the file exists (it never deletes ours)
+        made = () if location.file is None else eng.make_sqlite_file(location.file)
         engine = eng.make_engine(location)
         try:
             eng.create_schema(engine)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, ProjectError) as exc:
             engine.dispose()
-            if location.file is not None:
-                eng.remove_sqlite(location.file)
+            eng.remove_made(made)  # only what this call made: never another program's project
+            if isinstance(exc, ProjectError):
+                raise
             why = eng.db_reason(exc)
             raise ProjectError(f"Cannot create a project at {location.display}: {why}") from None
-        except ProjectError:
-            engine.dispose()
-            raise
         log.info("created project %s", location.display)
         return cls(location, engine)
 
