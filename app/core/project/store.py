@@ -30,6 +30,7 @@ from app.core.project.records import (
     ReviewMark,
     StoredPhoto,
     StoredResult,
+    as_typed,
     check_date,
     check_name,
     check_tag,
@@ -153,7 +154,7 @@ class Project:
             return [rows.to_asset(r) for r in found]
 
     def asset(self, tag: str) -> Asset | None:
-        tag = tag.strip()  # as stored: a tag is stripped when typed (check_tag)
+        tag = as_typed(tag)  # as stored: a tag is stripped and composed when typed (check_tag)
         with self._read() as conn:
             row = conn.execute(sa.select(T["assets"]).where(T["assets"].c.tag == tag)).mappings().first()
             return None if row is None else rows.to_asset(row)
@@ -168,7 +169,7 @@ class Project:
             .order_by(a.c.tag, i.c.date, i.c.inspector, i.c.id)
         )
         if asset_tag is not None:
-            query = query.where(a.c.tag == asset_tag.strip())
+            query = query.where(a.c.tag == as_typed(asset_tag))
         with self._read() as conn:
             return [rows.to_inspection(r) for r in conn.execute(query).mappings()]
 
@@ -239,7 +240,7 @@ class Project:
             sa.select(p.c.sha256, i.c.date, i.c.inspector)
             .join(i, i.c.id == p.c.inspection_id)
             .join(a, a.c.id == i.c.asset_id)
-            .where(a.c.tag == asset_tag)
+            .where(a.c.tag == as_typed(asset_tag))
         )
         with self._read() as conn:
             return {sha: (date, who) for sha, date, who in conn.execute(query)}
@@ -247,7 +248,7 @@ class Project:
     def changes(self, asset_tag: str | None = None) -> list[Change]:
         """The change log (corrections and removals after the fact), oldest first; of one asset if given."""
         with self._read() as conn:
-            return read_changes(conn, None if asset_tag is None else asset_tag.strip())
+            return read_changes(conn, None if asset_tag is None else as_typed(asset_tag))
 
     def photo_file(self, photo: StoredPhoto, verify: bool = True) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path; a
@@ -260,7 +261,7 @@ class Project:
 
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""
-        asset_tag = asset_tag.strip()
+        asset_tag = as_typed(asset_tag)
         if self.asset(asset_tag) is None:
             known = ", ".join(safe_text(a.tag) for a in self.assets()) or "none yet"  # any client wrote them
             where = safe_path(self.location.display)
