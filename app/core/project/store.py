@@ -362,14 +362,19 @@ class Project:
     def relocate(self, folder: str | os.PathLike[str], recursive: bool = True) -> list[StoredPhoto]:
         """Find photos that are no longer where stored in `folder`, by SHA-256; store their new place.
         Returns the photos found again (as stored now)."""
-        from app.core.project.photos import find_by_hash
+        from app.core.project.photos import best_match, find_by_hash
 
         with self._read() as conn:
             stored = [rows.to_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
         # by content: a file of another photo at its place (same size, other SHA-256) is not it
         missing = [s for s in stored if self.photo_file(s) is None]
         found = find_by_hash(Path(folder), {s.sha256: s.size for s in missing}, recursive)
-        moved = [(s, found[s.sha256]) for s in missing if s.sha256 in found]
+        moved: list[tuple[StoredPhoto, Path]] = []
+        taken: set[Path] = set()
+        for photo in (s for s in missing if s.sha256 in found):  # copies: each to the photo of its name
+            path = best_match(photo, found[photo.sha256], taken)
+            taken.add(path)
+            moved.append((photo, path))
         p = T["photos"]
         with self._write() as conn:
             for photo, path in moved:
