@@ -141,6 +141,21 @@ class Project:
             where = self.location.display
             raise ProjectUnavailable(f"Cannot write to {where}: {why or eng.db_reason(exc)}") from None
 
+    def check_writable(self) -> None:
+        """Refuse (ProjectUnavailable) a project that cannot be written now, before work whose result
+        would be lost (`add` analyses every photo first): a file on a read-only medium or one the user
+        may not write, a server gone or one that takes no writes (a standby)."""
+        if self.location.file is not None and (why := eng.read_only_reason(self.location.file)):
+            raise ProjectUnavailable(f"Cannot write to {self.location.display}: {why}")
+        with self._write() as conn:  # SQLite: takes and drops the write lock; a server: connects
+            if conn.dialect.name == "postgresql":
+                read_only = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
+                if read_only == "on":
+                    where = self.location.display
+                    raise ProjectUnavailable(
+                        f"Cannot write to {where}: the server takes no writes (read-only)"
+                    )
+
     @property
     def schema_version(self) -> int:
         with self._read() as conn:
