@@ -84,6 +84,11 @@ class ProjectUi(QObject):
         loc = self.project.location
         return str(loc.file) if loc.file is not None else loc.url.render_as_string(hide_password=False)
 
+    def job_failed(self, message: str) -> None:
+        """A worker's failure on the banner: one that could not reach this project goes with the next
+        successful read (`ProjectErrors.job_failed`)."""
+        self.errors.job_failed(message, None if self.project is None else self.project.location.display)
+
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
             self.project.abort()  # a read that waits on its server ends now, not when the server answers
@@ -211,7 +216,7 @@ class ProjectUi(QObject):
         corrections = correction_search(self.window.settings)
         run = AddRun(self.window, self.target, model, request, self.window.controller.options, corrections)
         run.worker.signals.returned.connect(self._on_added)
-        run.worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        run.worker.signals.failed.connect(self.job_failed)
         self.window.busy_label.setText(
             f"Analysing {counted(len(request.paths), 'photo')} of {request.asset_tag}…"
         )
@@ -304,9 +309,7 @@ class ProjectUi(QObject):
         by = self.window.settings.changes_by  # logged if a signed result is overturned
         worker = Worker(rerun_job, self.target, model, photo_id, self.window.controller.options, by)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
-        worker.signals.failed.connect(
-            lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
-        )
+        worker.signals.failed.connect(lambda msg: self.job_failed(f"Re-run of {name} failed: {msg}"))
         self.window.busy_label.setText(f"Re-running the model on {name}…")
         self.window.show_status(f"Re-running the model on {name}…")
         worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
@@ -332,7 +335,7 @@ class ProjectUi(QObject):
             return None
         worker = Worker(relocate_job, self.target, folder)
         worker.signals.returned.connect(lambda found: self._on_relocated(found, folder))
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        worker.signals.failed.connect(self.job_failed)
         return self.window.controller.pool.start(worker)
 
     def _on_relocated(self, found: int, folder: Path) -> None:
