@@ -80,6 +80,9 @@ class Project:
         """An existing project, migrated to the current schema if it is older."""
         location = eng.locate(target)
         if location.file is not None and location.file.is_dir():
+            beside = location.file.with_name(location.file.name + eng.SUFFIX)  # `site` for site.corroscope
+            if beside.is_file():
+                raise ProjectError(f"{location.file} is a folder, not a project; did you mean {beside}?")
             raise ProjectError(
                 f"{location.file} is a folder, not a project; name the project file (*{eng.SUFFIX}) in it"
             )
