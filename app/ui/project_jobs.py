@@ -15,7 +15,7 @@ from app.core.project import SUFFIX, AddSummary, Project, is_url
 from app.core.project.photos import PhotoLookup
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
-from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
+from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest, photos_start_folder
 from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
@@ -55,6 +55,7 @@ class ProjectUi(QObject):
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
+        self._added_from = ""  # the folder photos were last added from (Add inspection starts there)
         self._opening: Worker | None = None  # the open under way whose project will be shown
         self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
         self.panel.trend_requested.connect(self.show_trend)
@@ -190,14 +191,16 @@ class ProjectUi(QObject):
         settings = self.window.settings
         tags = [a.tag for a in self.view.assets()] if self.view is not None else []
         batch = [row.path for row in self.window.batch_model.rows if not row.failed]
+        start = photos_start_folder(self._added_from, self.project.location.folder, settings.last_folder)
         dialog = AddInspectionDialog(
             tags,
-            settings.last_folder,
+            start,
             inspector=settings.inspection_inspector,
             batch_photos=batch,
             current_tag=self.panel.current_asset(),
         )
         dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
+        dialog.accepted.connect(lambda: setattr(self, "_added_from", dialog.folder))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
         dialog.setModal(True)
         dialog.show()
