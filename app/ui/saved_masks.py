@@ -40,7 +40,9 @@ def record_of(review: ReviewState) -> ReviewState:
     "edited" source (never "model" for an edited mask)."""
     if is_signed(review):
         return review
-    return ReviewState(EDITED, note=review.note, model_sha256=review.model_sha256)
+    return ReviewState(
+        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
+    )
 
 
 def review_of_mask(review: ReviewState | None) -> ReviewState:
@@ -49,5 +51,8 @@ def review_of_mask(review: ReviewState | None) -> ReviewState:
     if is_signed(review):
         assert review is not None
         return review
-    note, sha = ("", "") if review is None else (review.note, review.model_sha256)
-    return ReviewState(EDITED, note=note, model_sha256=sha)
+    if review is None:
+        return ReviewState(EDITED)
+    return ReviewState(
+        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
+    )
