@@ -70,3 +70,60 @@ def test_a_batch_row_of_a_changed_photo_does_not_take_its_old_signed_mask(
         window.open_folder(folder)
     row = window.batch_model.row(0)
     assert row.failed and "changed since its mask" in row.reason
+
+
+def test_the_dialog_refuses_a_note_with_a_bidi_override_and_says_why_in_itself(qtbot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui.review_dialog import ReviewDialog
+
+    dialog = ReviewDialog("pipe.jpg", "Ann")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled() and not dialog.problem_label.isVisible()
+    dialog.note_edit.setPlainText("weld seam \u202eredaer")
+    assert not ok.isEnabled()
+    assert dialog.problem_label.isVisible(), "the reason is in the dialog, not only in a tooltip"
+    assert "The note holds a control character (\\u202e)" in dialog.problem_label.text()
+    dialog.note_edit.setPlainText("weld seam\nrepainted")  # line breaks are fine in a note
+    assert ok.isEnabled() and not dialog.problem_label.isVisible()
+    dialog.name_edit.setText("Ann\x1b[31m")
+    assert not ok.isEnabled() and "The name holds a control character (\\x1b)" in dialog.problem_label.text()
+
+
+def test_a_refused_signature_says_so_keeps_the_text_and_the_old_name(qtbot, window, tmp_path) -> None:
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.settings.inspector_name = "Old Name"
+    ui = window.editing.review
+    asked: list[tuple] = []
+
+    def answer(name: str = "", note: str = "") -> _Answer:
+        asked.append((name, note))
+        return _Answer("Ann", "weld \u202e seam")  # what the dialog once let through
+
+    ui.ask_inspector = answer
+    ui.mark_reviewed()
+    assert window.banner.level == "error"
+    assert window.banner.text.startswith("Nothing was signed: the review's note holds a control character")
+    assert not window.editing.edits.session or not window.editing.edits.session.review.is_reviewed
+    assert window.settings.inspector_name == "Old Name", "a name that signed nothing is not remembered"
+    ui.mark_reviewed()
+    assert asked[-1] == ("Ann", "weld \u202e seam"), "the next dialog opens with what was typed"
+
+
+def test_the_dialog_takes_a_reviewer_name_of_at_most_200_characters(qtbot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui.review_dialog import ReviewDialog
+
+    dialog = ReviewDialog("pipe.jpg", "A" * 615)  # as a tester pasted it
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled()
+    assert (
+        "The name is 615 characters long; at most 200 fit in a report header" in dialog.problem_label.text()
+    )
+    dialog.name_edit.setText("A" * 200)
+    assert ok.isEnabled()
