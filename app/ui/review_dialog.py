@@ -24,7 +24,7 @@ from app.core.report_header import HEADER_LIMIT
 from app.core.reviewed import ReviewState
 from app.core.text import counted, typed_problem
 from app.ui.questions import names_list
-from app.ui.saved_masks import signature_text
+from app.ui.saved_masks import shown_signature
 
 
 class ReviewDialog(QDialog):
@@ -120,7 +120,7 @@ def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, 
     if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
         note = f"<br><i>{html.escape(review.note)}</i>" if review.note else ""  # typed by people: as written
         saved = " (not saved yet)" if unsaved else ""
-        signed = html.escape(signature_text(review))
+        signed = html.escape(shown_signature(review))
         source = f"✔ Figures from a <b>reviewed mask</b>: {signed}{saved}{note}"
         return source, "color: #205080;"
     if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says

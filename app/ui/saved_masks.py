@@ -7,6 +7,7 @@ from __future__ import annotations
 from app.core.report_header import time_text
 from app.core.reviewed import ReviewState, corrected_mask_path
 from app.core.sources import EDITED
+from app.ui.long_words import elide_long_words
 
 __all__ = [
     "corrected_mask_path",
@@ -14,6 +15,7 @@ __all__ = [
     "record_of",
     "review_line",
     "review_of_mask",
+    "shown_signature",
     "signature_text",
 ]
 
@@ -26,6 +28,13 @@ def is_signed(review: ReviewState | None) -> bool:
 def signature_text(review: ReviewState) -> str:
     """Who signed and when, as the window says it: "Ann on 2026-12-06 12:07 UTC" (the reports' time)."""
     who, at = review.reviewed_by, review.reviewed_at
+    return f"{who} on {time_text(at)}" if at else who
+
+
+def shown_signature(review: ReviewState) -> str:
+    """`signature_text` for the figures panel: a name with a word too long for the panel (one stored by
+    an older version, before names were limited) elided in its middle, so the panel never scrolls."""
+    who, at = elide_long_words(review.reviewed_by), review.reviewed_at
     return f"{who} on {time_text(at)}" if at else who
 
 

@@ -127,3 +127,51 @@ def test_the_dialog_takes_a_reviewer_name_of_at_most_200_characters(qtbot) -> No
     )
     dialog.name_edit.setText("A" * 200)
     assert ok.isEnabled()
+
+
+def test_a_long_reviewer_name_or_path_never_widens_the_window_or_the_panel(qtbot, window, tmp_path) -> None:
+    from app.ui.figures_widget import FiguresWidget
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    figures = window.findChild(FiguresWidget)
+    panel_before = figures.minimumSizeHint().width()
+    name = "A" * 615  # as an older version let a mask be signed
+    window.editing.edits.mark_reviewed(name)
+    deep = "/".join(["folder"] * 60) + "/ORI_003_mask.reviewed.png"
+    message = f"Opened the reviewed mask {deep} (reviewed by {name} on 2026-12-06 12:07 UTC)"
+    window.show_message(message, "info")
+    qtbot.wait(100)  # the layout settles
+    assert window.width() <= 1000 and window.minimumSizeHint().width() < 1000
+    assert window.banner.text == message, "the message itself is kept whole"
+    shown = window.banner._label.text()
+    assert "…" in shown and window.banner._label.toolTip(), "the long words elided, the whole in the tooltip"
+    assert "ORI_003_mask.reviewed.png" in shown or "…" in shown
+    assert window.banner.width() <= window.width()
+    assert figures.minimumSizeHint().width() <= max(panel_before, 400), "no horizontal scroll bar"
+    assert "Reviewed by AAAA" in figures.review_label.text() and "…" in figures.review_label.text()
+
+
+def test_markup_in_a_reviewer_name_is_shown_as_typed(qtbot, window, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.ui.batch_table import COLUMNS
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo(folder, 3, size=(96, 128))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.open_folder(folder)
+    table = window.batch.table
+    rect = table.visualRect(window.batch.proxy.index(0, 0))
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    window.editing.edits.mark_reviewed("Ann <i>Lee</i>")
+    label = window.figures.review_label
+    assert label.textFormat() == Qt.TextFormat.PlainText and "Ann <i>Lee</i>" in label.text()
+    assert "Ann &lt;i&gt;Lee&lt;/i&gt;" in window.figures.source_label.text()
+    model = window.batch_model
+    reason = model.index(0, COLUMNS.index("Reason"))
+    qtbot.waitUntil(lambda: "Ann <i>Lee</i>" in model.data(reason), timeout=TIMEOUT_MS)
+    tip = model.data(reason, Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;i&gt;Lee&lt;/i&gt;" in tip and "<i>Lee</i>" not in tip, "a tooltip would render the markup"
