@@ -35,7 +35,7 @@ from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSes
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.result_state import PendingMeasures
-from app.ui.saved_masks import record_of, review_of_mask
+from app.ui.saved_masks import not_used_text, record_of, review_of_mask
 from app.ui.workers import Worker, alive
 
 log = logging.getLogger(__name__)
@@ -202,9 +202,7 @@ class EditController(QObject):
         worker.signals.returned.connect(
             lambda mask, p=result.path: alive(self) and self._on_mask_read(p, mask)
         )
-        worker.signals.failed.connect(
-            lambda msg: self.message.emit(f"Reviewed mask not used: {msg}", "warning")
-        )
+        worker.signals.failed.connect(lambda msg: self.message.emit(not_used_text(path, msg), "warning"))
         return self.app.pool.start(worker)
 
     def _on_mask_read(self, photo: Path, mask: ReviewedMask) -> None:

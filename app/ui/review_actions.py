@@ -165,8 +165,16 @@ class ReviewUi(QObject):
             if signed:
                 reached = self.signed_masks_saved
                 then.append(lambda paths: reached.emit([(photo, Path(paths[0]))]))
-            self.window.controller.run_export(job, then=then)
+            self.window.controller.run_export(job, then=then, failed=self._save_failed)
         self._update()
+
+    def _save_failed(self, reason: str) -> None:
+        """A save (Ctrl+S, Save all) that could not write: said as a save, with the way out."""
+        self.window.show_message(
+            f"Save failed: {reason} (choose another folder in File ▸ Save corrected mask…; the edits are "
+            "kept and still count as unsaved)",
+            "error",
+        )
 
     def save_beside_exports(self, paths: list) -> None:
         """File ▸ Export of an edited or reviewed photo: its corrected mask beside the mask PNG. Only a copy
@@ -315,7 +323,7 @@ class ReviewUi(QObject):
                 f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
             )
         )
-        self.window.controller.run_export(run_jobs, jobs, then=then)
+        self.window.controller.run_export(run_jobs, jobs, then=then, failed=self._save_failed)
         self._update()
 
     def save_all(self, sessions: list) -> bool:

@@ -4,14 +4,18 @@ three sources (model, edited, reviewed) are `app.core.reviewed`'s and `app.core.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.core.report_header import time_text
-from app.core.reviewed import ReviewState, corrected_mask_path
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX, ReviewState, corrected_mask_path
 from app.core.sources import EDITED
+from app.core.text import safe_path
 from app.ui.long_words import elide_long_words
 
 __all__ = [
     "corrected_mask_path",
     "is_signed",
+    "not_used_text",
     "record_of",
     "review_line",
     "review_of_mask",
@@ -36,6 +40,20 @@ def shown_signature(review: ReviewState) -> str:
     an older version, before names were limited) elided in its middle, so the panel never scrolls."""
     who, at = elide_long_words(review.reviewed_by), review.reviewed_at
     return f"{who} on {time_text(at)}" if at else who
+
+
+def not_used_text(mask: Path, reason: str) -> str:
+    """Why a saved correction was not opened, naming it by its kind (an unsigned edit is no "reviewed
+    mask") and its folder (the reason names the file only)."""
+    name = mask.name
+    kind = (
+        "Reviewed mask"
+        if name.endswith(REVIEWED_SUFFIX)
+        else "Saved correction (edited, not reviewed)"
+        if name.endswith(EDITED_SUFFIX)
+        else "Corrected mask"
+    )
+    return f"{kind} not used: {reason} (in {safe_path(str(mask.parent))})"
 
 
 def review_line(review: ReviewState) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core.files import write_png
@@ -175,3 +176,39 @@ def test_markup_in_a_reviewer_name_is_shown_as_typed(qtbot, window, tmp_path) ->
     qtbot.waitUntil(lambda: "Ann <i>Lee</i>" in model.data(reason), timeout=TIMEOUT_MS)
     tip = model.data(reason, Qt.ItemDataRole.ToolTipRole)
     assert "&lt;i&gt;Lee&lt;/i&gt;" in tip and "<i>Lee</i>" not in tip, "a tooltip would render the markup"
+
+
+def test_a_failed_save_is_called_a_save_and_says_what_to_do(qtbot, window, tmp_path, monkeypatch) -> None:
+    from app.core.errors import CorroscopeError
+    from app.ui import edit_controller
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.editing.edits.mark_reviewed("Bo")
+
+    def refuse(target, *args, **kwargs):
+        raise CorroscopeError(f"Cannot write {Path(target).name}: Operation not permitted")
+
+    monkeypatch.setattr(edit_controller, "write_reviewed_mask", refuse)
+    target = reviewed_mask_path(tmp_path / "photos results", path.stem)
+    window.editing.review.save_reviewed_mask(target)
+    qtbot.waitUntil(lambda: window.banner.level == "error", timeout=TIMEOUT_MS)
+    text = window.banner.text
+    assert text.startswith("Save failed: Cannot write pipe_03_mask.reviewed.png: Operation not permitted")
+    assert "File ▸ Save corrected mask…" in text and "Export failed" not in text
+    assert window.editing.edits.unsaved_sessions(), "still unsaved"
+
+
+def test_a_wrong_size_edit_is_not_called_a_reviewed_mask(qtbot, window, tmp_path) -> None:
+    from app.core.reviewed import write_reviewed_mask
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    edited = reviewed_mask_path(tmp_path, path.stem, signed=False)
+    write_reviewed_mask(edited, np.zeros((150, 200), np.uint8))
+    with qtbot.waitSignal(window.editing.edits.message, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, window, path)
+    text = window.banner.text
+    assert text.startswith(
+        "Saved correction (edited, not reviewed) not used: pipe_03_mask.edited.png is 200x150"
+    )
+    assert "Reviewed mask" not in text and f"(in {tmp_path})" in text
