@@ -212,3 +212,33 @@ def test_a_wrong_size_edit_is_not_called_a_reviewed_mask(qtbot, window, tmp_path
         "Saved correction (edited, not reviewed) not used: pipe_03_mask.edited.png is 200x150"
     )
     assert "Reviewed mask" not in text and f"(in {tmp_path})" in text
+
+
+def test_the_pdf_of_a_corrected_signed_mask_says_its_figures_are_the_inspectors(
+    qtbot, window, tmp_path
+) -> None:
+    from pypdf import PdfReader
+
+    from app.report.pdf import accuracy_lines
+    from app.ui import export_jobs
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    state = window.controller.state
+    labels = state.model_labels.copy()
+    labels[10:60, 10:90] = 2  # a correction: background over part of the photo
+    session = window.editing.edits.begin()
+    session.editor.labels[:] = labels
+    state.set_labels(session.editor.labels, session.editor.stats(window.controller.result.classes))
+    window.editing.edits.mark_reviewed("A. Inspector")
+    out = tmp_path / "results"
+    written: list[list] = []
+    window.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(window, out, ["pdf"])
+    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
+    text = " ".join(page.extract_text() for page in PdfReader(out / f"{path.stem}.pdf").pages)
+    text = " ".join(text.split()).replace("\ufb01", "fi")
+    assert "Figures from the mask corrected and signed by A. Inspector on " in text
+    assert "Figures proposed by a model; reviewed by" not in text
+    untouched = accuracy_lines("typical", True, "Ann", "2026-12-06T12:07:00+00:00")  # the model's, signed
+    assert untouched[1] == "Figures proposed by a model; reviewed by Ann on 2026-12-06 12:07 UTC."
