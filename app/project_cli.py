@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # app.core.project (SQLAlchemy, 0.17 s) loads only when a pro
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_STORED = 3  # `add`: nothing stored, the project could not be written (read-only, server gone)
 ASSET_FIELDS = {"name": "name", "location": "location", "material": "material or coating"}
 MISSING_SHOWN = 20  # photos still not found named by relocate; a whole lost drive would fill the screen
 PROJECT_HELP = "a project file (*.corroscope) or a PostgreSQL URL (postgresql://user@host/db)"
@@ -88,7 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 done, 1 some photos failed or a write failed, 2 bad usage, no project, or a file in the way."""
+    """Exit 0 done, 1 some photos failed or a write failed, 2 bad usage, no project, or a file in the way,
+    3 (`add`) nothing stored: the project could not be written."""
     from app.core.project import Project
 
     commands = {"add": _add, "list": _list, "trend": _trend, "export": _export, "relocate": _relocate}
@@ -119,6 +121,16 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _add(project: Project, args: argparse.Namespace) -> int:
+    """Exit 0 stored, 1 some photos failed (the rest stored), 3 nothing stored: the project could not
+    be written (checked before the model loads; or it went away while the photos were analysed)."""
+    try:
+        return _add_photos(project, args)
+    except ProjectUnavailable as exc:
+        print(f"error: {safe_message(exc)}; nothing was stored", file=sys.stderr)
+        return EXIT_NOT_STORED
+
+
+def _add_photos(project: Project, args: argparse.Namespace) -> int:
     inputs = select_inputs(args.paths, None, args.recursive)
     paths = list(inputs.photos)
     if not paths:
@@ -135,6 +147,7 @@ def _add(project: Project, args: argparse.Namespace) -> int:
     check_asset_facts(fields)
     args.inspector = check_name(args.inspector or "", "The inspector's name")
     check_typed(args.notes or "", "The inspection's notes", lines=True)
+    project.check_writable()  # before the model loads and any photo is analysed
     options = InferenceOptions(mode=args.mode, tile_scale=args.tile_scale)
     model = load_model(args.model, args.device, "project add")
     if model is None:

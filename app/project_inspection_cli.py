@@ -113,9 +113,11 @@ def _not_found(lookup: PhotoLookup) -> str:
 
 def find_inspection(project: Project, tag: str, date: _dt.date, inspector: str) -> Inspection:
     """The asset's inspection on `date` by `inspector`; ProjectError naming the ones it has otherwise."""
-    held = project.inspections(tag.strip())
+    from app.core.project.records import as_typed
+
+    held = project.inspections(tag)
     for inspection in held:
-        if inspection.date == date and inspection.inspector == inspector.strip():
+        if inspection.date == date and inspection.inspector == as_typed(inspector):
             return inspection
     if not held:
         raise ProjectError(f"No asset {safe_text(tag)!r} in {project.location.display}")

@@ -141,7 +141,7 @@ def adapt_model(
         report(i, f"Reading {safe_path(photo.name)}")
         with start_decode(photo, input_size=base.input_size, full_too=False) as decode:
             try:  # every mask is checked, so one refusal names all that cannot be used
-                mask = read_reviewed_mask(mask_path, decode.size, base.classes)
+                mask = read_reviewed_mask(mask_path, decode.size, base.classes, photo=photo)
             except ReviewedMaskError as exc:
                 bad.append(exc)
                 continue

@@ -88,7 +88,7 @@ def read_mask(
     """`folder`'s mask for `photo` (see `find_mask`), checked against the photo's (width, height) and
     the classes' colours (`ReviewedMaskError` saying why it cannot be used); None without one."""
     path = find_mask(folder, photo, own_mask)
-    return None if path is None else read_reviewed_mask(path, size, classes)
+    return None if path is None else read_reviewed_mask(path, size, classes, photo=photo)
 
 
 def apply_reviewed_mask(

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.core.errors import ImageReadError, OutputExistsError, ReviewedMaskError
 from app.core.export import encode_mask_png, safe_stem
-from app.core.files import atomic_write_bytes
+from app.core.files import atomic_write_bytes, sha256_file
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo, background_class
 from app.core.photos import read_file_bytes
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
@@ -55,6 +55,9 @@ class ReviewState:
     reviewed_at: str = ""  # ISO 8601 with its UTC offset
     note: str = ""
     model_sha256: str = ""  # the model whose mask was reviewed, where known
+    # the photo file the mask was saved for (`photo_sha256`): a mask is drawn over one photo, and another
+    # photo saved later under the same name must not get its figures; empty in masks of older versions
+    photo_sha256: str = ""
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -112,7 +115,9 @@ class ReviewState:
             return review
         if review is None:
             return cls(EDITED)
-        return cls(EDITED, note=review.note, model_sha256=review.model_sha256)
+        return cls(
+            EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
+        )
 
     @classmethod
     def of_record(cls, record: Mapping[str, Any]) -> ReviewState:
@@ -136,7 +141,7 @@ class ReviewState:
         """Parse `to_json`'s dict; ValueError saying what is wrong."""
         if not isinstance(raw, dict):
             raise ValueError("a review state must be a JSON object")
-        names = {"source", "reviewed_by", "reviewed_at", "note", "model_sha256"}
+        names = {"source", "reviewed_by", "reviewed_at", "note", "model_sha256", "photo_sha256"}
         bad = sorted(k for k, v in raw.items() if k in names and not isinstance(v, str))
         if bad:
             raise ValueError(f"review state fields must be text: {', '.join(bad)}")
@@ -153,6 +158,33 @@ class ReviewedMask:
     review: ReviewState | None
     off_palette: int
     sha256: str = ""  # of the file's bytes as read: a mask changed in place is another mask
+
+
+def photo_sha256(photo: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a photo file, recorded in the review record of a mask saved for it; "" when it
+    cannot be read now (the record then says nothing of the photo, as older masks do)."""
+    try:
+        return sha256_file(Path(photo))
+    except OSError:
+        return ""
+
+
+def check_photo(mask: ReviewedMask, photo: str | os.PathLike[str]) -> ReviewedMask:
+    """`mask` when it may be applied to `photo`: its record names no photo (an older version's mask, a
+    mask from another tool) or names this photo's content; `ReviewedMaskError` when the photo changed
+    since the mask was saved. Refused rather than applied as unsigned: its pixels were drawn over another
+    picture, so its figures (and any signature) say nothing of this one."""
+    expected = mask.review.photo_sha256 if mask.review is not None else ""
+    if not expected:
+        return mask
+    actual = photo_sha256(photo)
+    if actual == expected:
+        return mask
+    now = f"its SHA-256 is now {actual[:12]}" if actual else "it cannot be read now"
+    raise ReviewedMaskError(
+        f"{Path(photo).name} changed since its mask {mask.path.name} was saved ({now}; the mask was saved "
+        f"for {expected[:12]}): the mask was not applied"
+    )
 
 
 def reviewed_mask_path(out_dir: str | os.PathLike[str], stem: str, signed: bool = True) -> Path:
@@ -234,7 +266,7 @@ class MaskFolder:
         """The mask of a photo stem, read and checked against the photo's (width, height); None when the
         folder has none; `ReviewedMaskError` with the reason when it cannot be used for that photo."""
         path = self.find(stem, photo)
-        return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette)
+        return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette, photo)
 
 
 def _same_file_key(path: str | os.PathLike[str] | None) -> Path | None:
@@ -256,8 +288,10 @@ def read_reviewed_mask(
     size: tuple[int, int] | None = None,
     classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
     max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
+    photo: str | os.PathLike[str] | None = None,
 ) -> ReviewedMask:
-    """Read a palette mask of `size` (width, height); `ReviewedMaskError` saying why it cannot be used."""
+    """Read a palette mask of `size` (width, height); `ReviewedMaskError` saying why it cannot be used,
+    also for `photo` when its record says it was saved for another photo (`check_photo`)."""
     path = Path(path)
     try:
         data = read_file_bytes(path)  # a regular file only: a FIFO or a device is refused, never waited on
@@ -284,7 +318,8 @@ def read_reviewed_mask(
         raise ReviewedMaskError(
             _off_palette_reason(path, img, off, labels.size, example, classes, max_off_palette)
         )
-    return ReviewedMask(path, labels, review, off, hashlib.sha256(data).hexdigest())
+    mask = ReviewedMask(path, labels, review, off, hashlib.sha256(data).hexdigest())
+    return mask if photo is None else check_photo(mask, photo)
 
 
 def _refuse_size(path: Path, got: tuple[int, int], size: tuple[int, int]) -> None:

@@ -67,11 +67,20 @@ def review_source_lines(result: PhotoFigures, review: Mapping[str, Any] | None) 
     if model is None:
         return lines
     share = figures.percent_text(model.corroded_share, unit=True)
-    # compared as printed: a share equal to two decimals is no difference a reader could see
-    if share != figures.percent_text(result.stats.corroded_share, unit=True):
+    if model_share_differs(result, record):
         astm, iso = model.astm_d610 or "no grade", model.iso_4628_3 or "no grade"
         lines.append(f"The model's own figures: corroded share {share}, ASTM D610 {astm}, ISO 4628-3 {iso}")
     return lines
+
+
+def model_share_differs(result: PhotoFigures, record: PhotoRecord) -> bool:
+    """The record's figures come from a mask whose corroded share is not the model's own, compared as
+    printed (a share equal to two decimals is no difference a reader could see)."""
+    model = record.model_figures
+    if model is None:
+        return False
+    share = figures.percent_text(model.corroded_share, unit=True)
+    return share != figures.percent_text(result.stats.corroded_share, unit=True)
 
 
 def model_typical_error(model: SegmentationModel) -> str:
@@ -101,11 +110,16 @@ def accuracy_lines(
     mask_file: str | None = None,
 ) -> list[str]:
     """The statement of accuracy: the model's typical error (`typical_error`, one line) and who, if
-    anyone, reviewed the model's figures (`edited`: changed by hand, or read from `mask_file`; unsigned)."""
+    anyone, reviewed the model's figures (`edited`: changed by hand, or read from `mask_file`; with
+    `reviewed`, a mask corrected by hand before it was signed)."""
     lines = [typical_error or NO_TYPICAL_ERROR]
     if reviewed:
         on = f" on {time_text(reviewed_at)}" if reviewed_at else ""
-        lines.append(f"Figures proposed by a model; reviewed by {reviewed_by or 'an unnamed inspector'}{on}.")
+        who = reviewed_by or "an unnamed inspector"
+        if edited:  # a corrected mask: its figures are the inspector's, not the model's (given above)
+            lines.append(f"Figures from the mask corrected and signed by {who}{on}, not the model's own.")
+        else:
+            lines.append(f"Figures proposed by a model; reviewed by {who}{on}.")
     elif edited and mask_file:
         lines.append(MASK_FILE_LINE.format(name=safe_path(Path(mask_file).name)))
     elif edited:
@@ -189,6 +203,7 @@ def draw_photo_report(
     who = record.review()
     signed = record.figures_source == "reviewed"
     edited = not signed and "edited" in (record.figures_source, result.labels_source)
+    edited = edited or (signed and model_share_differs(result, record))  # corrected, then signed
     statement = accuracy_lines(
         typical_error, signed, who["reviewed_by"], who["reviewed_at"], edited, record.reviewed_mask
     )

@@ -51,7 +51,8 @@ def export_project(project: Project, out: Path, overwrite: bool = False, how: st
     existing = [p for p in files if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
-        raise OutputExistsError(f"{out} already holds {names} ({how.format('them')})")
+        them = "it" if len(existing) == 1 else "them"  # "holds trends.csv (... replace it)"
+        raise OutputExistsError(f"{out} already holds {names} ({how.format(them)})")
     made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.core.batch_inputs import photos_in
 from app.core.left_out import left_out_line
+from app.core.paths import models_dir, resources_dir
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.text import display_path
 from app.ui.date_field import DateField, date_problem_label
@@ -47,6 +48,21 @@ class InspectionRequest:
 def _listing(paths: list[Path]) -> tuple[list[Path], str | None]:
     """Worker job: the photos among `paths` (folders listed, not recursed) and what is left out."""
     return photos_in(paths), left_out_line(paths)
+
+
+def photos_start_folder(last_added: str, project_folder: Path | None, last_folder: str) -> str:
+    """Where Add photos… and Add folder… open: the folder photos were last added from, else the project
+    file's folder (its photo folders usually lie beside it), else the window's last folder, but never
+    inside the app's own install (the bundled samples, a new user's last folder): then the home folder."""
+    for folder in (last_added, str(project_folder or ""), last_folder):
+        if folder and Path(folder).is_dir() and not _in_the_install(Path(folder)):
+            return folder
+    return str(Path.home())
+
+
+def _in_the_install(folder: Path) -> bool:
+    resolved = folder.resolve()
+    return any(resolved.is_relative_to(place.resolve()) for place in (resources_dir(), models_dir()))
 
 
 class AddInspectionDialog(QDialog):
@@ -170,6 +186,11 @@ class AddInspectionDialog(QDialog):
             self.date.setFocus()
             return
         super().accept()
+
+    @property
+    def folder(self) -> str:
+        """The folder photos were last picked from here (where the next Add inspection starts)."""
+        return self._folder
 
     def request(self) -> InspectionRequest:
         return InspectionRequest(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+
+from app.ui.long_words import fit_words, plain_tooltip
 
 _STYLES = {
     "info": "background:#e8f0fe; color:#123; border:1px solid #9ab;",
@@ -20,10 +23,15 @@ class BannerWidget(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._level = "info"
+        self._text = ""  # the message as given; the label shows it with over-wide words elided
         self._label = QLabel()
         self._label.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, as written
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a word-wrapped label is at least as wide as its longest word: a long name or path made the whole
+        # window thousands of pixels wide; it takes the width it is given, and `_fit` elides what is wider
+        self._label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._label.setMinimumWidth(1)
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -37,7 +45,7 @@ class BannerWidget(QFrame):
 
     @property
     def text(self) -> str:
-        return self._label.text() if not self.isHidden() else ""
+        return self._text if not self.isHidden() else ""
 
     @property
     def level(self) -> str:
@@ -48,8 +56,19 @@ class BannerWidget(QFrame):
             raise ValueError(f"unknown banner level {level!r}")
         self._level = level
         self.setStyleSheet(f"BannerWidget {{{_STYLES[level]}}}")
-        self._label.setText(text)
+        self._text = text
+        self._fit()
         self.show()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = fit_words(self._text, self._label.fontMetrics(), self._label.contentsRect().width())
+        if shown != self._label.text():
+            self._label.setText(shown)
+            self._label.setToolTip(plain_tooltip(self._text) if shown != self._text else "")  # the whole
 
     def dismiss(self) -> None:
         self.hide()

@@ -24,6 +24,7 @@ from app.core.grading import GradeScale
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
 from app.report.thumbnails import Thumbnail, relabelled
+from app.ui.long_words import plain_tooltip
 from app.ui.saved_masks import review_line
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -180,7 +181,7 @@ class BatchTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return self._sort_key(row, name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return safe_path(row.path) if name == "Photo" else self._text(row, name)
+            return plain_tooltip(safe_path(row.path) if name == "Photo" else self._text(row, name))
         if role == Qt.ItemDataRole.ForegroundRole and row.failed:
             return QBrush(QColor(170, 20, 20))
         if role == Qt.ItemDataRole.TextAlignmentRole and name not in ("Photo", "Status", "Reason", "Grade"):

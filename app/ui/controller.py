@@ -271,18 +271,24 @@ class AppController(QObject):
 
     # exports ------------------------------------------------------------------------------------
     def run_export(
-        self, job, *args, then: Sequence[Callable[[list], None]] = (), announce: bool = True
+        self,
+        job,
+        *args,
+        then: Sequence[Callable[[list], None]] = (),
+        announce: bool = True,
+        failed: Callable[[str], None] | None = None,
     ) -> Worker:
         """Run an export function (returns the written paths) in a worker; each of `then` gets the paths
         after `export_finished` (not emitted without `announce`: a file written beside an export, whose
         "Exported N files" banner it must not replace). Connected before the worker starts: a small file
-        can be written before a caller could connect to the worker it was handed back."""
+        can be written before a caller could connect to the worker it was handed back. `failed` gets the
+        reason instead of `export_failed` ("Export failed: …") for a job that is no export (a save)."""
         worker = Worker(job, *args)
         if announce:
             worker.signals.returned.connect(lambda paths: self.export_finished.emit(list(paths)))
         for callback in then:
             worker.signals.returned.connect(callback)
-        worker.signals.failed.connect(self.export_failed)
+        worker.signals.failed.connect(failed or self.export_failed)
         worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
         self.busy_changed.emit("Exporting…")
         return self.pool.start(worker)

@@ -21,7 +21,13 @@ from app.core.analysis import PhotoResult, reassess
 from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point, count_delta
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
-from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask, write_reviewed_mask
+from app.core.reviewed import (
+    ReviewedMask,
+    ReviewState,
+    photo_sha256,
+    read_reviewed_mask,
+    write_reviewed_mask,
+)
 from app.core.select_similar import select_similar
 from app.core.text import safe_path
 from app.ui.controller import AnalyzedPhoto, AppController
@@ -29,7 +35,7 @@ from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSes
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.result_state import PendingMeasures
-from app.ui.saved_masks import record_of, review_of_mask
+from app.ui.saved_masks import not_used_text, record_of, review_of_mask
 from app.ui.workers import Worker, alive
 
 log = logging.getLogger(__name__)
@@ -192,13 +198,11 @@ class EditController(QObject):
         result = self.state.result
         if result is None:
             return None
-        worker = Worker(read_reviewed_mask, path, result.size, result.classes)
+        worker = Worker(read_reviewed_mask, path, result.size, result.classes, photo=result.path)
         worker.signals.returned.connect(
             lambda mask, p=result.path: alive(self) and self._on_mask_read(p, mask)
         )
-        worker.signals.failed.connect(
-            lambda msg: self.message.emit(f"Reviewed mask not used: {msg}", "warning")
-        )
+        worker.signals.failed.connect(lambda msg: self.message.emit(not_used_text(path, msg), "warning"))
         return self.app.pool.start(worker)
 
     def _on_mask_read(self, photo: Path, mask: ReviewedMask) -> None:
@@ -224,13 +228,14 @@ class EditController(QObject):
         classes = result.classes if result is not None else model.classes if model is not None else None
         if session is None or classes is None:
             return None
-        labels, review = session.editor.labels.copy(), record_of(session.review)
+        labels, review, photo = session.editor.labels.copy(), record_of(session.review), session.path
         if not copy:
             session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 
         def job() -> list[Path]:
-            try:
-                return [write_reviewed_mask(path, labels, classes, review, overwrite=overwrite)]
+            try:  # the photo's SHA-256 in the record: the mask is never applied to another photo of its name
+                record = replace(review, photo_sha256=photo_sha256(photo) or review.photo_sha256)
+                return [write_reviewed_mask(path, labels, classes, record, overwrite=overwrite)]
             except Exception:
                 if not copy:  # a copy that failed leaves the session's own saved file as good
                     session.save_failed = True

@@ -20,7 +20,7 @@ from app.core.text import safe_text
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
-from app.ui.saved_masks import is_signed, signature_text
+from app.ui.saved_masks import is_signed, shown_signature
 
 NO_PHOTO_TEXT = "Open a photo, or pick a row of the batch, to see its figures."
 FAILED_STYLE = "color: #a01010; font-weight: bold;"
@@ -110,6 +110,7 @@ class FiguresWidget(QGroupBox):
         self.grade_label.setToolTip(GRADE_TIP)
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
+        self.review_label.setTextFormat(Qt.TextFormat.PlainText)  # a reviewer's name, as typed: no markup
         self.review_label.setToolTip(REVIEW_TIP)
         self.source_label = QLabel()  # model, edited or reviewed mask (from the state's review)
         self.source_label.setObjectName("figures_source")
@@ -232,7 +233,7 @@ class FiguresWidget(QGroupBox):
         it is not reviewed; only the model's own mask may say "No review needed"."""
         review, scale = self._state.review, self.grade_scale
         if is_signed(review):
-            return f"✔ Reviewed by {signature_text(review)}.", "color: #205080; font-weight: bold;"
+            return f"✔ Reviewed by {shown_signature(review)}.", "color: #205080; font-weight: bold;"
         warn = "color: #a04000; font-weight: bold;"
         if self._is_edited(result):
             model = self._state.model_result

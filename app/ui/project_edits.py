@@ -287,7 +287,7 @@ class ProjectEdits(QObject):
         worker = Worker(_on_project, self.projects.target, change)
         worker.signals.returned.connect(lambda out: self._done(said(out)))
         worker.signals.returned.connect(lambda _out: signal.emit(key))
-        worker.signals.failed.connect(lambda msg: self.projects.window.show_message(msg, "error"))
+        worker.signals.failed.connect(self.projects.job_failed)
         if refused is not None:
             worker.signals.failed.connect(lambda _msg: refused())
         return self.projects.window.controller.pool.start(worker)

@@ -1,6 +1,6 @@
 """The project's error messages on the window's banner, taken down once they no longer hold: a failed
-open's or read's when the project is read, any of the last project's when another one opens (a
-"Cannot read postgresql://…" stayed over a readable project)."""
+open's or read's (a job's too, that could not reach the project) when the project is read, any of the
+last project's when another one opens (a "Cannot read postgresql://…" stayed over a readable project)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ class ProjectErrors:
     def show(self, message: str, kind: str = OTHER) -> None:
         self._show_message(message, "error")
         self._last = (kind, message)
+
+    def job_failed(self, message: str, where: str | None) -> None:
+        """A job's failure (Add, Re-run, Find moved photos, an edit, a review). One that says the project
+        at `where` (its display) could not be opened or read, e.g. its server was down, is taken down by
+        the next successful read as the panel's own is; any other stays until replaced."""
+        if where is not None and any(f"Cannot {verb} {where}:" in message for verb in ("open", "read")):
+            self.show(message, READ)
+        else:
+            self._show_message(message, "error")
 
     def clear(self, *kinds: str) -> None:
         """Take the last error down if it is of `kinds` and still on the banner."""

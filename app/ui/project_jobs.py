@@ -15,7 +15,7 @@ from app.core.project import SUFFIX, AddSummary, Project, is_url
 from app.core.project.photos import PhotoLookup
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
-from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest
+from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest, photos_start_folder
 from app.ui.add_inspection_run import AddRun
 from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
@@ -55,6 +55,7 @@ class ProjectUi(QObject):
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()  # until a project is opened: the photo window stays as it was
         self.dialogs: list[QWidget] = []  # open trend / compare windows (kept alive)
+        self._added_from = ""  # the folder photos were last added from (Add inspection starts there)
         self._opening: Worker | None = None  # the open under way whose project will be shown
         self.panel.add_inspection_requested.connect(self.add_inspection_dialog)
         self.panel.trend_requested.connect(self.show_trend)
@@ -83,6 +84,11 @@ class ProjectUi(QObject):
         assert self.project is not None
         loc = self.project.location
         return str(loc.file) if loc.file is not None else loc.url.render_as_string(hide_password=False)
+
+    def job_failed(self, message: str) -> None:
+        """A worker's failure on the banner: one that could not reach this project goes with the next
+        successful read (`ProjectErrors.job_failed`)."""
+        self.errors.job_failed(message, None if self.project is None else self.project.location.display)
 
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
@@ -185,14 +191,16 @@ class ProjectUi(QObject):
         settings = self.window.settings
         tags = [a.tag for a in self.view.assets()] if self.view is not None else []
         batch = [row.path for row in self.window.batch_model.rows if not row.failed]
+        start = photos_start_folder(self._added_from, self.project.location.folder, settings.last_folder)
         dialog = AddInspectionDialog(
             tags,
-            settings.last_folder,
+            start,
             inspector=settings.inspection_inspector,
             batch_photos=batch,
             current_tag=self.panel.current_asset(),
         )
         dialog.accepted.connect(lambda: self._remember_inspector(dialog.request()))
+        dialog.accepted.connect(lambda: setattr(self, "_added_from", dialog.folder))
         dialog.accepted.connect(lambda: self.add_inspection(dialog.request()))
         dialog.setModal(True)
         dialog.show()
@@ -211,7 +219,7 @@ class ProjectUi(QObject):
         corrections = correction_search(self.window.settings)
         run = AddRun(self.window, self.target, model, request, self.window.controller.options, corrections)
         run.worker.signals.returned.connect(self._on_added)
-        run.worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        run.worker.signals.failed.connect(self.job_failed)
         self.window.busy_label.setText(
             f"Analysing {counted(len(request.paths), 'photo')} of {request.asset_tag}…"
         )
@@ -304,9 +312,7 @@ class ProjectUi(QObject):
         by = self.window.settings.changes_by  # logged if a signed result is overturned
         worker = Worker(rerun_job, self.target, model, photo_id, self.window.controller.options, by)
         worker.signals.returned.connect(lambda count: self._on_rerun(photo_id, name, model.path.name, count))
-        worker.signals.failed.connect(
-            lambda msg: self.window.show_message(f"Re-run of {name} failed: {msg}", "error")
-        )
+        worker.signals.failed.connect(lambda msg: self.job_failed(f"Re-run of {name} failed: {msg}"))
         self.window.busy_label.setText(f"Re-running the model on {name}…")
         self.window.show_status(f"Re-running the model on {name}…")
         worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
@@ -332,7 +338,7 @@ class ProjectUi(QObject):
             return None
         worker = Worker(relocate_job, self.target, folder)
         worker.signals.returned.connect(lambda found: self._on_relocated(found, folder))
-        worker.signals.failed.connect(lambda msg: self.window.show_message(msg, "error"))
+        worker.signals.failed.connect(self.job_failed)
         return self.window.controller.pool.start(worker)
 
     def _on_relocated(self, found: int, folder: Path) -> None:

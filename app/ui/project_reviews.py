@@ -136,7 +136,7 @@ class ProjectReviews(QObject):
     def _on_failed(self, message: str) -> None:
         if self._open.aborted:
             return  # abandoned on purpose: the window is closing
-        self.projects.window.show_message(f"The review was not stored in the project: {message}", "error")
+        self.projects.job_failed(f"The review was not stored in the project: {message}")
         self.failed.emit(message)
 
     def _one_stored(self) -> None:

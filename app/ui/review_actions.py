@@ -63,6 +63,7 @@ class ReviewUi(QObject):
         self.edits = edits
         self._update = on_change
         self._older_signed: dict[Path, Path | None] = {}  # an edit opened: the older signed mask beside it
+        self._draft: tuple[str, str] | None = None  # (name, note) of a sign-off refused: offered again
         edits.mask_opened.connect(self._on_mask_opened)
         edits.session_changed.connect(self._drop_stale_notice)
         edits.edited.connect(self._drop_stale_notice)
@@ -77,21 +78,22 @@ class ReviewUi(QObject):
         return self.window  # type: ignore[return-value]  # the host is the QMainWindow
 
     # review and reviewed masks --------------------------------------------------------------------
-    def ask_inspector(self, name: str = "") -> ReviewDialog | None:
+    def ask_inspector(self, name: str = "", note: str = "") -> ReviewDialog | None:
         result = self.window.controller.result
-        dialog = ReviewDialog(result.path.name if result else "this photo", name, self._parent)
+        dialog = ReviewDialog(result.path.name if result else "this photo", name, self._parent, note)
         return dialog if dialog.exec() else None
 
     def mark_reviewed(self) -> None:
         """Sign the mask on screen: the inspector's name (asked once), the time and a note. Only the photo
         the dialog named is signed: another photo opened meanwhile (D pressed just before) is not."""
         before = self.window.controller.result
-        dialog = self.ask_inspector(self.window.settings.inspector_name)
+        name, note = self._draft or (self.window.settings.inspector_name, "")
+        dialog = self.ask_inspector(name, note) if self._draft else self.ask_inspector(name)
         if dialog is None:
             return
-        self.window.settings.inspector_name = dialog.name
         now = self.window.controller.result
         if before is None or now is None or now.path != before.path:
+            self.window.settings.inspector_name = dialog.name  # checked by the dialog: kept as before
             name = "the photo" if before is None else safe_path(before.path.name)
             self.window.show_message(
                 f"Nothing was signed: {name} is no longer on screen (another photo opened while the "
@@ -99,7 +101,16 @@ class ReviewUi(QObject):
                 "warning",
             )
             return
-        session = self.edits.mark_reviewed(dialog.name, dialog.note)
+        try:
+            session = self.edits.mark_reviewed(dialog.name, dialog.note)
+        except ValueError as exc:  # a name or note signing refuses: said, and what was typed kept
+            self._draft = (dialog.name, dialog.note)
+            self.window.show_message(
+                f"Nothing was signed: {exc}. Edit ▸ Mark reviewed… opens with what you typed.", "error"
+            )
+            return
+        self._draft = None
+        self.window.settings.inspector_name = dialog.name  # only a name that signed is remembered
         if session is not None:
             self.window.show_status(f"Marked reviewed by {dialog.name}; File ▸ Save corrected mask keeps it")
         self._update()
@@ -154,8 +165,16 @@ class ReviewUi(QObject):
             if signed:
                 reached = self.signed_masks_saved
                 then.append(lambda paths: reached.emit([(photo, Path(paths[0]))]))
-            self.window.controller.run_export(job, then=then)
+            self.window.controller.run_export(job, then=then, failed=self._save_failed)
         self._update()
+
+    def _save_failed(self, reason: str) -> None:
+        """A save (Ctrl+S, Save all) that could not write: said as a save, with the way out."""
+        self.window.show_message(
+            f"Save failed: {reason} (choose another folder in File ▸ Save corrected mask…; the edits are "
+            "kept and still count as unsaved)",
+            "error",
+        )
 
     def save_beside_exports(self, paths: list) -> None:
         """File ▸ Export of an edited or reviewed photo: its corrected mask beside the mask PNG. Only a copy
@@ -304,7 +323,7 @@ class ReviewUi(QObject):
                 f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
             )
         )
-        self.window.controller.run_export(run_jobs, jobs, then=then)
+        self.window.controller.run_export(run_jobs, jobs, then=then, failed=self._save_failed)
         self._update()
 
     def save_all(self, sessions: list) -> bool:

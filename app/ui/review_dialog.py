@@ -20,22 +20,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.report_header import HEADER_LIMIT
 from app.core.reviewed import ReviewState
-from app.core.text import counted, untypable
+from app.core.text import counted, typed_problem
 from app.ui.questions import names_list
-from app.ui.saved_masks import signature_text
+from app.ui.saved_masks import shown_signature
 
 
 class ReviewDialog(QDialog):
     """Asks the reviewer's name when it is not known yet, and a note."""
 
-    def __init__(self, photo_name: str, name: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, photo_name: str, name: str = "", parent: QWidget | None = None, note: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("review_dialog")
         self.setWindowTitle("Mark reviewed")
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("Your name, as it should appear on reports")
-        self.note_edit = QPlainTextEdit()
+        self.note_edit = QPlainTextEdit(note)
         self.note_edit.setPlaceholderText(
             "Optional: what you corrected, anything the report should say (Ctrl+Enter signs)"
         )
@@ -50,6 +53,14 @@ class ReviewDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.name_edit.textChanged.connect(self._update_ok)
+        self.note_edit.textChanged.connect(self._update_ok)
+        # why the button is off, in the dialog itself: a tooltip is found only by hovering the button
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("review_problem")
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes what was typed
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #b00020;")
+        self.problem_label.hide()
         layout = QVBoxLayout(self)
         text = QLabel(
             f"The figures of <b>{html.escape(photo_name)}</b> will come from this mask, "
@@ -58,6 +69,7 @@ class ReviewDialog(QDialog):
         text.setWordWrap(True)
         layout.addWidget(text)
         layout.addLayout(form)
+        layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
         self._update_ok()
         (self.note_edit if name else self.name_edit).setFocus()
@@ -77,11 +89,12 @@ class ReviewDialog(QDialog):
         return super().eventFilter(watched, event)
 
     def _update_ok(self) -> None:
-        name = self.name_edit.text()
-        bad = untypable(name)
+        problem = review_problem(self.name_edit.text(), self.note_edit.toPlainText())
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(name.strip()) and bad is None)
-        ok.setToolTip(f"The name holds a control character ({bad}); type it again" if bad else "")
+        ok.setEnabled(bool(self.name_edit.text().strip()) and problem is None)
+        ok.setToolTip(problem or "")
+        self.problem_label.setText(problem or "")
+        self.problem_label.setVisible(problem is not None)
 
     @property
     def name(self) -> str:
@@ -92,12 +105,22 @@ class ReviewDialog(QDialog):
         return self.note_edit.toPlainText().strip()
 
 
+def review_problem(name: str, note: str) -> str | None:
+    """Why this name and note cannot sign a mask (None: they can): the checks `ReviewState` makes, so the
+    dialog never accepts what signing then refuses, and a name that fits a report header (the export
+    dialog refuses a longer one)."""
+    where = "a report header"
+    return typed_problem(name, "The name", limit=HEADER_LIMIT, where=where) or typed_problem(
+        note, "The note", lines=True
+    )
+
+
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:
     """(what the figures panel says about where its figures come from, a style)."""
     if review.is_reviewed and review.reviewed_by.strip():  # signed: only then a "reviewed mask"
         note = f"<br><i>{html.escape(review.note)}</i>" if review.note else ""  # typed by people: as written
         saved = " (not saved yet)" if unsaved else ""
-        signed = html.escape(signature_text(review))
+        signed = html.escape(shown_signature(review))
         source = f"✔ Figures from a <b>reviewed mask</b>: {signed}{saved}{note}"
         return source, "color: #205080;"
     if edited or review.is_reviewed:  # an unsigned mask is an edit, whatever its file says

@@ -4,16 +4,22 @@ three sources (model, edited, reviewed) are `app.core.reviewed`'s and `app.core.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.core.report_header import time_text
-from app.core.reviewed import ReviewState, corrected_mask_path
+from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX, ReviewState, corrected_mask_path
 from app.core.sources import EDITED
+from app.core.text import safe_path
+from app.ui.long_words import elide_long_words
 
 __all__ = [
     "corrected_mask_path",
     "is_signed",
+    "not_used_text",
     "record_of",
     "review_line",
     "review_of_mask",
+    "shown_signature",
     "signature_text",
 ]
 
@@ -29,6 +35,27 @@ def signature_text(review: ReviewState) -> str:
     return f"{who} on {time_text(at)}" if at else who
 
 
+def shown_signature(review: ReviewState) -> str:
+    """`signature_text` for the figures panel: a name with a word too long for the panel (one stored by
+    an older version, before names were limited) elided in its middle, so the panel never scrolls."""
+    who, at = elide_long_words(review.reviewed_by), review.reviewed_at
+    return f"{who} on {time_text(at)}" if at else who
+
+
+def not_used_text(mask: Path, reason: str) -> str:
+    """Why a saved correction was not opened, naming it by its kind (an unsigned edit is no "reviewed
+    mask") and its folder (the reason names the file only)."""
+    name = mask.name
+    kind = (
+        "Reviewed mask"
+        if name.endswith(REVIEWED_SUFFIX)
+        else "Saved correction (edited, not reviewed)"
+        if name.endswith(EDITED_SUFFIX)
+        else "Corrected mask"
+    )
+    return f"{kind} not used: {reason} (in {safe_path(str(mask.parent))})"
+
+
 def review_line(review: ReviewState) -> str:
     """What a report card says of figures an inspector touched: "reviewed by Ann on …" or that the
     mask was edited and nobody signed it."""
@@ -40,7 +67,9 @@ def record_of(review: ReviewState) -> ReviewState:
     "edited" source (never "model" for an edited mask)."""
     if is_signed(review):
         return review
-    return ReviewState(EDITED, note=review.note, model_sha256=review.model_sha256)
+    return ReviewState(
+        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
+    )
 
 
 def review_of_mask(review: ReviewState | None) -> ReviewState:
@@ -49,5 +78,8 @@ def review_of_mask(review: ReviewState | None) -> ReviewState:
     if is_signed(review):
         assert review is not None
         return review
-    note, sha = ("", "") if review is None else (review.note, review.model_sha256)
-    return ReviewState(EDITED, note=note, model_sha256=sha)
+    if review is None:
+        return ReviewState(EDITED)
+    return ReviewState(
+        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
+    )

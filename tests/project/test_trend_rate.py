@@ -20,7 +20,8 @@ def test_three_inspections_on_two_dates_give_no_rate() -> None:
     assert fit_rate(rows) is None
     said = rate_text(Trend("P-7", rows, None))
     assert (
-        "too few inspections for a rate (3 with an asset in view on 2 dates; 3 or more on different" in said
+        "too few inspections for a rate (3 with a measured corroded share on 2 dates; 3 or more on "
+        "different dates are needed)" in said
     )
     third = _rows([day, day, later, dt.date(2024, 1, 1)], [10.0, 14.0, 20.0, 30.0])
     fit = fit_rate(third)

@@ -61,3 +61,36 @@ def test_an_export_error_goes_when_another_project_opens_and_others_messages_sta
     window.show_message("Cannot read photo.png", "error")  # someone else's, later: not ours to take down
     _open(qtbot, window, str(tmp_path / "a.corroscope"))
     assert window.banner.text == "Cannot read photo.png"
+
+
+def test_a_jobs_connection_error_goes_after_a_successful_reload_and_no_other(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    from app.core.errors import ProjectError
+    from app.ui import project_jobs
+
+    Project.create(tmp_path / "site.corroscope").close()
+    _open(qtbot, window, str(tmp_path / "site.corroscope"))
+    where = window.projects.project.location.display
+    message = f"Cannot open {where}: connection failed: Connection refused"
+
+    def refused(*_args):  # the job reopens the project by its target: the server was down
+        raise ProjectError(message)
+
+    monkeypatch.setattr(project_jobs, "relocate_job", refused)
+    window.projects.relocate(tmp_path)
+    _error(qtbot, window, "Connection refused")
+    panel = window.projects.panel
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.reload_button.click()
+    assert window.banner.text == ""
+
+    def broken(*_args):  # not about reaching the project: a read does not answer it
+        raise ProjectError("no photos found in the folder")
+
+    monkeypatch.setattr(project_jobs, "relocate_job", broken)
+    window.projects.relocate(tmp_path)
+    _error(qtbot, window, "no photos found")
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.reload_button.click()
+    assert window.banner.text == "no photos found in the folder"

@@ -8,6 +8,7 @@ which Python's sqlite3 would otherwise commit on its own), writes take the write
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -24,6 +25,14 @@ from sqlalchemy.engine import make_url
 from app.core.budget import env_number
 from app.core.errors import ProjectError
 from app.core.project.schema import MIGRATIONS, SCHEMA_VERSION, now_utc, v1_metadata
+from app.core.project.url_secrets import (
+    HIDDEN,
+    MARK,
+    SECRET_KEYS,
+    check_user_part,
+    redact,
+    remember_secrets,
+)
 from app.core.text import counted, safe_text
 
 log = logging.getLogger(__name__)
@@ -64,19 +73,23 @@ class Location:
 
     @property
     def display(self) -> str:
-        """The file, or the URL as a user writes it: no password, no driver name (`postgresql://`)."""
+        """The file, or the URL as a user writes it: no driver name (`postgresql://`), a password (in
+        `user:password@` or `?password=`) shown as ***, so a panel, a PDF header or a log never holds it."""
         if self.file is not None:
             return str(self.file)
-        url = self.url.set(drivername=self.url.get_backend_name())
-        return url.render_as_string(hide_password=True)
+        hidden = {k: MARK for k in SECRET_KEYS if k in self.url.query}
+        url = self.url.set(drivername=self.url.get_backend_name()).update_query_dict(hidden)
+        return url.render_as_string(hide_password=True).replace(MARK, HIDDEN)
 
     @property
     def reopen_url(self) -> str:
-        """The server URL to offer next time: as typed, without the password ("" for a file)."""
+        """The server URL to offer next time (saved in the settings): as typed, without the password in
+        either place ("" for a file)."""
         if self.file is not None:
             return ""
         u = self.url  # URL.set keeps a field given None: the URL is built again without the password
-        url = sa.URL.create(u.get_backend_name(), u.username, None, u.host, u.port, u.database, u.query)
+        query = {k: v for k, v in u.query.items() if k not in SECRET_KEYS}
+        url = sa.URL.create(u.get_backend_name(), u.username, None, u.host, u.port, u.database, query)
         return url.render_as_string(hide_password=False)
 
     @property
@@ -100,11 +113,13 @@ def is_url(target: str | os.PathLike[str]) -> bool:
 def locate(target: str | os.PathLike[str]) -> Location:
     """A path (`site`, when no such file exists, means `site.corroscope`) or a database URL."""
     if is_url(target):
+        check_user_part(str(target))
         try:
             url = make_url(str(target))
-        except sa.exc.ArgumentError as exc:
-            raise ProjectError(f"Not a database URL: {target} ({exc})") from None
-        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        except sa.exc.ArgumentError:  # its message quotes the URL, password and all
+            raise ProjectError(f"Not a database URL: {redact(str(target))}") from None
+        remember_secrets(url)
+        if url.drivername in ("postgres", "postgresql"):  # postgres://: libpq's other spelling
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3, the `team` extra
         if url.get_backend_name() == "sqlite":
             return locate(url.database or "")
@@ -343,14 +358,45 @@ def _migrate(conn: sa.Connection, version: int) -> None:
 def db_reason(exc: sa.exc.SQLAlchemyError) -> str:
     """The database's own first line of why (with what to do for a lock held too long)."""
     orig = getattr(exc, "orig", None)
-    text = str(orig or exc).strip().splitlines()[0]
+    text = redact(str(orig or exc).strip().splitlines()[0])  # libpq may quote what it was given
     if text == "database is locked":  # SQLite's words, after waiting BUSY_TIMEOUT_MS for the other writer
         return f"{text} (another program kept writing to it for {BUSY_TIMEOUT_MS / 1000:g} s; try again)"
     return text
 
 
-def remove_sqlite(path: Path) -> None:
-    """A project file made and then refused, with SQLite's companion files."""
-    for extra in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + extra).unlink()
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def make_sqlite_file(path: Path) -> tuple[Path, ...]:
+    """Make the project file, empty, exclusively (O_EXCL): of two `create` runs on one path one makes
+    it and the other is told it exists, never both writing one file. Returns what this call made (the
+    file, and its companions as they were not there before): all `remove_made` may delete. An OSError
+    becomes a one-line ProjectError (a read-only medium, a folder the user may not write, ...)."""
+    before = {extra for extra in _COMPANIONS if Path(str(path) + extra).exists()}
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise ProjectError(f"{path} already exists; open it, or choose another name") from None
+    except OSError as exc:
+        raise ProjectError(f"Cannot create {path}: {_create_problem(exc)}") from None
+    return (path, *(Path(str(path) + extra) for extra in _COMPANIONS if extra not in before))
+
+
+def _create_problem(exc: OSError) -> str:
+    if exc.errno == errno.EROFS:
+        return "the folder is on a read-only medium"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "you may not write to its folder"
+    return exc.strerror or str(exc)
+
+
+def remove_made(made: tuple[Path, ...]) -> None:
+    """Remove a project file this process made and then could not fill, with the companion files it
+    made (`make_sqlite_file`); a file that cannot be removed is logged, never raised over the reason."""
+    for path in made:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove %s: %s", path, exc.strerror or exc)

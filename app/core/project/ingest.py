@@ -106,6 +106,7 @@ def add_inspection_photos(
     check_date(date)  # these before the analysis, which the store would refuse after it
     asset_tag, inspector = check_tag(asset_tag), check_name(inspector, "The inspector's name")
     check_typed(notes, "The inspection's notes", lines=True)
+    project.check_writable()  # a read-only file or a server gone: said now, not after every analysis
     stored = project.asset_hashes(asset_tag)
     held = {sha for sha, key in stored.items() if key == (date, inspector)}
     elsewhere = {sha: key for sha, key in stored.items() if sha not in held}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -114,13 +114,14 @@ def exif_time(path: Path) -> str | None:
         return None
 
 
-def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True) -> dict[str, Path]:
-    """Photos in `folder` whose SHA-256 is a key of `wanted` (hash -> size); only files of a wanted
-    size are hashed, so pointing at a large folder stays quick."""
+def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True) -> dict[str, list[Path]]:
+    """Photos in `folder` whose SHA-256 is a key of `wanted` (hash -> size), every file of each (two
+    copies of one photo under two names are both listed, in path order); only files of a wanted size
+    are hashed, so pointing at a large folder stays quick."""
     if not folder.is_dir():
         raise ImageReadError(f"{folder}: no such folder")
     sizes = set(wanted.values())
-    found: dict[str, Path] = {}
+    found: dict[str, list[Path]] = {}
     files = folder.rglob("*") if recursive else folder.glob("*")
     for path in sorted(files):
         if path.suffix.lower() not in IMAGE_EXTENSIONS or not path.is_file():
@@ -131,9 +132,24 @@ def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True
             sha = file_sha256(path)
         except OSError:
             continue
-        if sha in wanted and sha not in found:
-            found[sha] = path
+        if sha in wanted:
+            found.setdefault(sha, []).append(path)
     return found
+
+
+def best_match(photo: StoredPhoto, candidates: Sequence[Path], taken: set[Path]) -> Path:
+    """Of the files with the photo's content, the one that is most likely it: the one ending in its
+    stored relative (else absolute) path's longest tail, at least its file name; then one no other
+    photo took; then the first. Two copies under two names go each to the photo of that name."""
+    stored = PurePath(photo.rel_path or photo.path).parts
+
+    def score(path: Path) -> tuple[int, bool]:
+        parts, same = PurePath(display_path(path)).parts, 0  # as stored: odd bytes as \xNN
+        while same < min(len(parts), len(stored)) and parts[-1 - same] == stored[-1 - same]:
+            same += 1
+        return same, path not in taken
+
+    return max(candidates, key=score)  # max keeps the first of equals: path order
 
 
 def path_values(path: Path, project_folder: Path | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,16 +124,25 @@ def check_date(date: _dt.date, today: _dt.date | None = None) -> _dt.date:
     return date
 
 
+def as_typed(text: str) -> str:
+    """Typed text as a project stores and finds it: stripped, in Unicode's composed form (NFC). "Á"
+    typed as one character or as A and a combining accent (a Mac keyboard, a pasted name) looks the same
+    and is one asset or inspector, never two. Look-alikes that are other characters (full-width
+    letters, Cyrillic "А") are not folded: they are other text."""
+    return unicodedata.normalize("NFC", text.strip())
+
+
 def check_typed(
     text: str, what: str, lines: bool = False, limit: int | None = None, formats: bool = False
 ) -> str:
-    """`text` stripped; refused (`text.typed_problem`) when it holds a character that shows as something
-    else than was typed (a terminal escape, a bidirectional override; with `formats`, any invisible format
-    character), or is longer than `limit` characters (its column's). `lines` lets line breaks through."""
+    """`text` stripped and composed (`as_typed`); refused (`text.typed_problem`) when it holds a character
+    that shows as something else than was typed (a terminal escape, a bidirectional override; with
+    `formats`, any invisible format character), or is longer than `limit` characters (its
+    column's). `lines` lets line breaks through."""
     # PostgreSQL refuses a long value only at the write, unnamed: checked here first
     if (problem := typed_problem(text, what, lines, limit, formats)) is not None:
         raise ProjectError(problem)
-    return text.strip()
+    return as_typed(text)
 
 
 def check_name(text: str, what: str, formats: bool = False) -> str:

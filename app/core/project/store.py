@@ -30,6 +30,7 @@ from app.core.project.records import (
     ReviewMark,
     StoredPhoto,
     StoredResult,
+    as_typed,
     check_date,
     check_name,
     check_tag,
@@ -59,18 +60,18 @@ class Project:
                 raise ProjectError(f"{location.file} already exists; open it, or choose another name")
             if not location.file.parent.is_dir():
                 raise ProjectError(f"Cannot create {location.file}: folder {location.file.parent} not found")
+        # exclusively: a second `create` at once is told the file exists (it never deletes ours)
+        made = () if location.file is None else eng.make_sqlite_file(location.file)
         engine = eng.make_engine(location)
         try:
             eng.create_schema(engine)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, ProjectError) as exc:
             engine.dispose()
-            if location.file is not None:
-                eng.remove_sqlite(location.file)
+            eng.remove_made(made)  # only what this call made: never another program's project
+            if isinstance(exc, ProjectError):
+                raise
             why = eng.db_reason(exc)
             raise ProjectError(f"Cannot create a project at {location.display}: {why}") from None
-        except ProjectError:
-            engine.dispose()
-            raise
         log.info("created project %s", location.display)
         return cls(location, engine)
 
@@ -79,6 +80,9 @@ class Project:
         """An existing project, migrated to the current schema if it is older."""
         location = eng.locate(target)
         if location.file is not None and location.file.is_dir():
+            beside = location.file.with_name(location.file.name + eng.SUFFIX)  # `site` for site.corroscope
+            if beside.is_file():
+                raise ProjectError(f"{location.file} is a folder, not a project; did you mean {beside}?")
             raise ProjectError(
                 f"{location.file} is a folder, not a project; name the project file (*{eng.SUFFIX}) in it"
             )
@@ -140,6 +144,21 @@ class Project:
             where = self.location.display
             raise ProjectUnavailable(f"Cannot write to {where}: {why or eng.db_reason(exc)}") from None
 
+    def check_writable(self) -> None:
+        """Refuse (ProjectUnavailable) a project that cannot be written now, before work whose result
+        would be lost (`add` analyses every photo first): a file on a read-only medium or one the user
+        may not write, a server gone or one that takes no writes (a standby)."""
+        if self.location.file is not None and (why := eng.read_only_reason(self.location.file)):
+            raise ProjectUnavailable(f"Cannot write to {self.location.display}: {why}")
+        with self._write() as conn:  # SQLite: takes and drops the write lock; a server: connects
+            if conn.dialect.name == "postgresql":
+                read_only = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
+                if read_only == "on":
+                    where = self.location.display
+                    raise ProjectUnavailable(
+                        f"Cannot write to {where}: the server takes no writes (read-only)"
+                    )
+
     @property
     def schema_version(self) -> int:
         with self._read() as conn:
@@ -153,7 +172,7 @@ class Project:
             return [rows.to_asset(r) for r in found]
 
     def asset(self, tag: str) -> Asset | None:
-        tag = tag.strip()  # as stored: a tag is stripped when typed (check_tag)
+        tag = as_typed(tag)  # as stored: a tag is stripped and composed when typed (check_tag)
         with self._read() as conn:
             row = conn.execute(sa.select(T["assets"]).where(T["assets"].c.tag == tag)).mappings().first()
             return None if row is None else rows.to_asset(row)
@@ -168,7 +187,7 @@ class Project:
             .order_by(a.c.tag, i.c.date, i.c.inspector, i.c.id)
         )
         if asset_tag is not None:
-            query = query.where(a.c.tag == asset_tag.strip())
+            query = query.where(a.c.tag == as_typed(asset_tag))
         with self._read() as conn:
             return [rows.to_inspection(r) for r in conn.execute(query).mappings()]
 
@@ -239,7 +258,7 @@ class Project:
             sa.select(p.c.sha256, i.c.date, i.c.inspector)
             .join(i, i.c.id == p.c.inspection_id)
             .join(a, a.c.id == i.c.asset_id)
-            .where(a.c.tag == asset_tag)
+            .where(a.c.tag == as_typed(asset_tag))
         )
         with self._read() as conn:
             return {sha: (date, who) for sha, date, who in conn.execute(query)}
@@ -247,7 +266,7 @@ class Project:
     def changes(self, asset_tag: str | None = None) -> list[Change]:
         """The change log (corrections and removals after the fact), oldest first; of one asset if given."""
         with self._read() as conn:
-            return read_changes(conn, None if asset_tag is None else asset_tag.strip())
+            return read_changes(conn, None if asset_tag is None else as_typed(asset_tag))
 
     def photo_file(self, photo: StoredPhoto, verify: bool = True) -> Path | None:
         """Where the photo is now: beside the project as stored relative to it, else its stored path; a
@@ -260,7 +279,7 @@ class Project:
 
     def trend(self, asset_tag: str) -> Trend:
         """One row per inspection of the asset in date order, from each photo's newest result."""
-        asset_tag = asset_tag.strip()
+        asset_tag = as_typed(asset_tag)
         if self.asset(asset_tag) is None:
             known = ", ".join(safe_text(a.tag) for a in self.assets()) or "none yet"  # any client wrote them
             where = safe_path(self.location.display)
@@ -361,14 +380,19 @@ class Project:
     def relocate(self, folder: str | os.PathLike[str], recursive: bool = True) -> list[StoredPhoto]:
         """Find photos that are no longer where stored in `folder`, by SHA-256; store their new place.
         Returns the photos found again (as stored now)."""
-        from app.core.project.photos import find_by_hash
+        from app.core.project.photos import best_match, find_by_hash
 
         with self._read() as conn:
             stored = [rows.to_photo(r) for r in conn.execute(sa.select(T["photos"])).mappings()]
         # by content: a file of another photo at its place (same size, other SHA-256) is not it
         missing = [s for s in stored if self.photo_file(s) is None]
         found = find_by_hash(Path(folder), {s.sha256: s.size for s in missing}, recursive)
-        moved = [(s, found[s.sha256]) for s in missing if s.sha256 in found]
+        moved: list[tuple[StoredPhoto, Path]] = []
+        taken: set[Path] = set()
+        for photo in (s for s in missing if s.sha256 in found):  # copies: each to the photo of its name
+            path = best_match(photo, found[photo.sha256], taken)
+            taken.add(path)
+            moved.append((photo, path))
         p = T["photos"]
         with self._write() as conn:
             for photo, path in moved:

@@ -226,7 +226,9 @@ def rate_text(trend: Trend) -> str:
         days = len({r.date for r in trend.rows if r.corroded_share_mean is not None})
         on = f" on {counted(days, 'date')}" if days < have else ""
         return (
-            f"Rate of change: too few inspections for a rate ({have} with an asset in view{on}; "
+            # "measured": a photo of it showed the asset, so its corroded share was measured (one whose
+            # photos show none has no share and is no point of the line); said in the CLI, view and PDF
+            f"Rate of change: too few inspections for a rate ({have} with a measured corroded share{on}; "
             f"{MIN_INSPECTIONS_FOR_RATE} or more on different dates are needed)"
         )
     return (
