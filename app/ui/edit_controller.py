@@ -121,8 +121,7 @@ class EditController(QObject):
             return None
         session = self.sessions.get(result.path)
         if session is None:
-            model = self.state.model_labels
-            labels = model.copy()
+            model, labels = self.state.model_labels, self.state.labels_to_edit()
             session = EditSession(result.path, LabelEditor(labels, model), labels_view(labels))
             self.sessions[result.path] = session
             self.viewer.update_labels(session.image, QRect())  # same pixels: nothing to redraw

@@ -60,6 +60,7 @@ class ResultState(QObject):
         self._result: PhotoResult | None = None
         self._model_labels: np.ndarray | None = None
         self._model_result: PhotoResult | None = None
+        self._edit_copy: np.ndarray | None = None  # `labels_to_edit`'s, made by the analysis worker
         self._review = ReviewState()
         self._unsaved = False
         self._measures_pending = False  # areas follow an edit at once, patches and distribution later
@@ -123,7 +124,7 @@ class ResultState(QObject):
         self._photo = photo
         self._result = None
         self._model_result = None
-        self._model_labels = None
+        self._model_labels = self._edit_copy = None
         self._review, self._unsaved = ReviewState(), False
         self.version += 1
         self.photo_changed.emit(photo)
@@ -133,8 +134,9 @@ class ResultState(QObject):
         if self._photo is not None and self._result is None:
             self.analysis_failed.emit(reason)
 
-    def set_result(self, result: PhotoResult | None) -> None:
-        """The model's result for the current photo (same size), graded by this state's policy."""
+    def set_result(self, result: PhotoResult | None, edit_copy: np.ndarray | None = None) -> None:
+        """The model's result for the current photo (same size), graded by this state's policy;
+        `edit_copy`: a copy of its labels made by the worker, for the first edit (`labels_to_edit`)."""
         if result is not None:
             photo = self._photo
             if photo is None or photo.path != result.path:
@@ -144,12 +146,21 @@ class ResultState(QObject):
         self._result = result
         self._model_result = result
         self._model_labels = None if result is None else result.labels
+        fits = result is not None and edit_copy is not None and edit_copy.shape == result.labels.shape
+        self._edit_copy = edit_copy if fits else None
         self._review, self._unsaved = ReviewState(), False  # a new analysis: the model's mask
         self._measures_pending = False
         self.version += 1
         self.result_changed.emit(result)
         if result is not None:
             self.figures_changed.emit(result)
+
+    def labels_to_edit(self) -> np.ndarray:
+        """A copy of the model's labels that an editor may own: the worker's, once, else made now."""
+        if self._model_labels is None:
+            raise ValueError("no result to edit: analyse a photo first")
+        spare, self._edit_copy = self._edit_copy, None
+        return spare if spare is not None else self._model_labels.copy()
 
     def set_labels(self, labels: np.ndarray, stats: AreaStats | None = None) -> PhotoResult:
         """Show `labels` (e.g. an edit of the model's map): figures and grades are recomputed from it, or
