@@ -37,6 +37,10 @@ from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
 from app.core.text import REASON_LIMIT, counted, safe_message, safe_path, safe_text
 
+# The Dask scheduler went away mid-batch: the photos it had not returned are "not analysed" in results.csv
+# and the same command resumes. Not 1 (photos failed): a script can tell "run it again" from "look at these".
+EXIT_ENGINE_LOST = 3
+
 
 class ProgressBar:
     """A one-line bar redrawn with `\\r` on a terminal; one line per photo otherwise (logs, CI)."""
@@ -345,7 +349,12 @@ def _report(summary: BatchSummary) -> int:
         print(f"error: the CSV could not be written: {error}", file=sys.stderr)
     elif error:  # its run record (results.json) could not be
         print(f"error: {error}", file=sys.stderr)
-    if summary.disk_full:
+    if summary.engine_lost is not None:
+        print(
+            f"error: {safe_text(summary.engine_lost, REASON_LIMIT)}; run the same command again to resume",
+            file=sys.stderr,
+        )
+    elif summary.disk_full:
         print(
             f"error: the disk of --out is full: stopped after {counted(len(summary.outcomes), 'photo')}; "
             "free space and run the same command again to resume",
@@ -358,4 +367,6 @@ def _report(summary: BatchSummary) -> int:
         print(f"{counted(n, 'photo')} failed:", file=sys.stderr)
         for f in summary.failures:
             print(f"  {safe_path(f.path)}: {safe_text(f.reason, REASON_LIMIT)}", file=sys.stderr)
+    if summary.engine_lost is not None:  # whatever else: what to do next is to run it again
+        return EXIT_ENGINE_LOST
     return EXIT_OK if summary.ok and not summary.csv_error else EXIT_FAILED

@@ -16,7 +16,7 @@ from app.core.batch_photo import process_photo
 from app.core.batch_plan import plan_batch, prepare_out_dir
 from app.core.batch_reduce import reduce_batch
 from app.core.batch_types import DISK_FULL_STOP, BatchOptions, BatchSummary, PhotoOutcome, PlannedPhoto
-from app.core.errors import Cancelled, EngineUnavailable
+from app.core.errors import Cancelled, EngineLost, EngineUnavailable
 from app.core.inference import Progress
 from app.core.model import SegmentationModel
 
@@ -97,6 +97,7 @@ def iter_batch(
     mapper = engine.map if engine is not None else functools.partial(serial_map, progress=progress)
     outcomes: list[PhotoOutcome] = []
     interrupted = False
+    lost: str | None = None
     try:
         for outcome in mapper(plan.photos, options, model, keep_results, on_start, should_stop):
             # Without `keep_records` the summary holds states and reasons only (memory stays flat over
@@ -107,6 +108,8 @@ def iter_batch(
             yield outcome
     except Cancelled:  # stopped within a photo: nothing of it was written
         interrupted = True
+    except EngineLost as exc:  # a stop too: the photos not returned are not analysed, a rerun resumes
+        interrupted, lost = True, str(exc)
     except GeneratorExit:  # the consumer stopped early (the window's worker was cancelled)
         reduce_batch(plan, outcomes, options)
         raise
@@ -119,4 +122,6 @@ def iter_batch(
     was_cancelled = interrupted or (asked_to_stop and len(outcomes) < total)
     seconds = time.perf_counter() - start
     stopped_full = disk_full and len(outcomes) < total
-    return BatchSummary(total, tuple(outcomes), was_cancelled, csv_path, seconds, csv_error, stopped_full)
+    return BatchSummary(
+        total, tuple(outcomes), was_cancelled, csv_path, seconds, csv_error, stopped_full, engine_lost=lost
+    )

@@ -177,6 +177,7 @@ class BatchSummary:
     seconds: float
     csv_error: str | None = None
     disk_full: bool = False  # stopped early: photo after photo failed for want of space (`DISK_FULL_STOP`)
+    engine_lost: str | None = None  # stopped early: the engine went away (a Dask scheduler lost); why
 
     def _paths(self, state: str) -> tuple[Path, ...]:
         return tuple(o.path for o in self.outcomes if o.state == state)

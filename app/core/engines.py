@@ -9,13 +9,11 @@ running finish, whole). Outputs, resume and no-overwrite are `process_photo`'s, 
 from __future__ import annotations
 
 import collections
-import contextlib
 import functools
 import logging
 import math
 import os
 import re
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -25,12 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.core import cluster_task, exporters
-from app.core.analysis import PhotoFailure
 from app.core.batch_photo import process_photo
 from app.core.batch_stream import PhotoMapper, serial_map
-from app.core.batch_types import FAILED, BatchOptions, PhotoOutcome, PlannedPhoto
+from app.core.batch_types import BatchOptions, PhotoOutcome, PlannedPhoto
 from app.core.budget import stop_all_calls
 from app.core.cluster_task import cluster_photo
+from app.core.dask_client import SchedulerCalls, close_quietly
 from app.core.errors import CorroscopeError, EngineUnavailable
 from app.core.photos import header_pixels
 from app.core.text import safe_text
@@ -203,13 +201,12 @@ class DaskEngine:
             raise CorroscopeError("a Dask batch needs BatchOptions.model_path (the workers load the model)")
         options = replace(options, model_path=Path(options.model_path).absolute())
         client, cluster = self._connect()
+        address = self.address if cluster is None else cluster.scheduler_address
+        calls = SchedulerCalls(client, address)
         try:
-            yield from self._run(client, items, options, keep_results, started, cancelled)
+            yield from self._run(calls, items, options, keep_results, started, cancelled)
         finally:
-            with _quiet_dask():
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+            close_quietly(calls, client, cluster)
 
     def _connect(self) -> tuple[Any, Any]:
         distributed = import_distributed()
@@ -231,17 +228,20 @@ class DaskEngine:
         )
         return distributed.Client(cluster), cluster
 
-    def _window(self, client: Any) -> int:
+    def _window(self, calls: SchedulerCalls) -> int:
         """Photos sent ahead: two per worker thread keep every worker busy, and a stop has few to call
         back. A remote cluster's threads are asked again each time (workers may join as the batch runs)."""
-        threads = self.workers if self.address is None else sum(client.nthreads().values())
+        threads = self.workers if self.address is None else calls.nthreads()
         return max(2, 2 * (threads or 1))
 
-    def _run(self, client, items, options, keep_results, started, cancelled) -> Iterator[PhotoOutcome]:
+    def _run(self, calls: SchedulerCalls, items, options, keep_results, started, cancelled):
+        """The batch on the cluster; every call to the scheduler goes through `calls`, so a scheduler lost
+        midway ends the batch with `EngineLost` (a stop), never a bare connection error."""
         run = f"corroscope-{uuid.uuid4().hex[:8]}"
-        stop = import_distributed().Event(f"{run}-stop", client=client)  # set: photos not begun never begin
+        with calls.call():  # set: photos not begun never begin
+            stop = import_distributed().Event(f"{run}-stop", client=calls.client)
         send = functools.partial(
-            client.submit,
+            calls.client.submit,
             cluster_photo,
             options=options,
             keep_result=keep_results,
@@ -255,12 +255,13 @@ class DaskEngine:
         todo, stopping = iter(items), False
         try:
             while True:
-                stopping = stopping or _stop(cancelled, stop)
-                room = 0 if stopping else self._window(client) - sum(f is not None for _, f in pending)
+                stopping = stopping or calls.stop(cancelled, stop)
+                room = 0 if stopping else self._window(calls) - sum(f is not None for _, f in pending)
                 while room > 0:
                     if (item := next(todo, None)) is None:
                         break
-                    fut = None if item.done_record is not None else send(item, key=f"{run}-{item.index}")
+                    with calls.call():
+                        fut = None if item.done_record is not None else send(item, key=f"{run}-{item.index}")
                     pending.append((item, fut))  # a complete photo is skipped here, not shipped
                     room -= fut is not None
                 if not pending:
@@ -274,65 +275,16 @@ class DaskEngine:
                     continue
                 if not stopping:
                     started(item)
-                stopping = stopping or _wait(fut, cancelled, stop)  # once stopping, result() waits
+                stopping = stopping or calls.wait(fut, cancelled, stop)  # once stopping, result() waits
                 pending.popleft()
-                if (outcome := _outcome(item, fut)) is not None:  # None: stopped before it began
+                if (outcome := calls.outcome(item, fut)) is not None:  # None: stopped before it began
                     if stopping:
                         started(item)
                     yield outcome
         finally:
-            if pending:  # Ctrl+C twice, or the consumer went away: nothing more is waited for
-                client.cancel([f for _, f in pending if f is not None])
-            _forget(stop)
-
-
-@contextlib.contextmanager
-def _quiet_dask() -> Iterator[None]:
-    """Dask's records below ERROR dropped in this process (scheduler, nannies, client) while the cluster
-    closes: after a Ctrl+C they tell of cut-off photos in Dask's terms. The project's own still show."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _stop(cancelled: Cancelled, stop: Any) -> bool:
-    """Whether the batch is to stop; the first time, the workers are told (`stop`) to begin no photo."""
-    if not cancelled():
-        return False
-    stop.set()
-    return True
-
-
-def _wait(fut: Any, cancelled: Cancelled, stop: Any) -> bool:
-    """Wait for `fut`, telling the workers at once when the batch is stopped meanwhile (so the photos
-    queued behind this one do not begin); whether it was."""
-    stopping = False
-    while not fut.done():
-        stopping = stopping or _stop(cancelled, stop)
-        time.sleep(0.02)  # polled: a stop must reach the workers while a photo runs, not after it
-    return stopping
-
-
-def _outcome(item: PlannedPhoto, fut: Any) -> PhotoOutcome | None:
-    """The outcome of `item`'s finished task; a failed one when it raised `retries + 1` times, or its
-    workers kept dying."""
-    try:
-        return fut.result()
-    except Exception as exc:
-        reason = f"the cluster could not run this photo: {type(exc).__name__}: {exc}"
-        return PhotoOutcome(item.index, item.path, FAILED, failure=PhotoFailure(item.path, reason))
-
-
-def _forget(stop: Any) -> None:
-    """The stop event off the scheduler (a remote one outlives the batch); a lost connection is no error."""
-    try:
-        stop.clear()
-    except Exception as exc:  # the cluster is going down with this batch
-        log.debug("stop event not cleared: %s", exc)
+            # Ctrl+C twice, or the consumer went away: nothing more is waited for
+            calls.cancel([f for _, f in pending if f is not None])
+            calls.forget(stop)
 
 
 def check_scheduler_address(address: str) -> None:

@@ -41,6 +41,11 @@ class EngineUnavailable(CorroscopeError):
     """A batch engine that could not start (a Dask scheduler out of reach): no photo was sent or run."""
 
 
+class EngineLost(CorroscopeError):
+    """A batch engine that went away mid-batch (a Dask scheduler lost): the batch stops as on a cancel, the
+    photos it had not returned are not analysed, and the same command resumes. The message says which."""
+
+
 class ProjectError(CorroscopeError):
     """An inspection project that cannot be created, opened or written (the message says why)."""
 
