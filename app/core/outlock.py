@@ -4,8 +4,11 @@
 line per photo about to be written (its source, model, mode and file names). The lock itself is the
 kernel's (`flock`, released when the holder dies, even by kill -9), so a dead run's file is taken over
 by the next one, which then:
-- removes the temp files of the dead run, and only those: their names carry its token;
+- removes the temp files of runs that are over, and only those: their names carry a run's token, and
+  while this run holds the lock no other run can be writing there;
 - inherits its unfinished photos, whose files (written before their JSON record) are ours to redo.
+A run also removes its own temp files when it releases the lock: a Dask worker killed mid-photo leaves
+its temp files behind while the batch goes on (the photo is run again elsewhere).
 Where the file system has no working `flock`, the holder's pid on this host is checked instead.
 """
 
@@ -21,7 +24,7 @@ import re
 import secrets
 import socket
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +94,7 @@ class OutputLock:
         try:
             if old is not None:
                 log.info("taking over the lock of a run that ended without releasing it (%s)", old.describe())
-                _remove_temp_files(Path(folder), old.token)
+            _remove_temp_files(Path(folder), lambda token: token != holder.token)
             inherited = tuple(p for p in pending if _unfinished(Path(folder), p))
             lines = [_header_line(holder), *(_pending_line(p) for p in inherited)]
             _rewrite(fd, "".join(lines))
@@ -116,6 +119,8 @@ class OutputLock:
             del _HELD[os.path.realpath(self.folder)]
         with contextlib.suppress(OSError):
             if _same_file(self._fd, path):
+                # while the lock is still ours: a killed worker's temp files of this run
+                _remove_temp_files(self.folder, lambda token: token == self.token)
                 left = tuple(p for p in self.inherited if _unfinished(self.folder, p))
                 if left:
                     _rewrite(
@@ -277,14 +282,28 @@ def _unfinished(folder: Path, p: Pending) -> bool:
     )
 
 
-def _remove_temp_files(folder: Path, token: str) -> None:
-    if not re.fullmatch(r"[0-9a-f]{16}", token):
-        return  # not a token we made: remove nothing
-    for part in folder.glob(f".*.{token}.*{TEMP_SUFFIX}"):
+# `.<name>.<token>.<random>.part`, as `files.atomic_write` names a batch's temp files (mkstemp's random part)
+_TEMP_NAME = re.compile(r"\..+\.([0-9a-f]{16})\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
+
+def _remove_temp_files(folder: Path, whose: Callable[[str], bool]) -> None:
+    """Remove the batch temp files in `folder` whose run token `whose` picks. A temp file of ours
+    carries its run's token; other `.part` files (a user's, an untagged save of the window) stay."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.endswith(TEMP_SUFFIX)]
+    except OSError as exc:
+        log.info("cannot list %s: %s", folder, exc)
+        return
+    for name in names:
+        match = _TEMP_NAME.fullmatch(name)
+        if match is None or not whose(match.group(1)):
+            continue
         try:
-            part.unlink()
+            (folder / name).unlink()
+        except FileNotFoundError:
+            pass
         except OSError as exc:
-            log.info("cannot remove %s: %s", part, exc)
+            log.info("cannot remove %s: %s", folder / name, exc)
 
 
 def _header_line(h: Holder, released: bool = False) -> str:

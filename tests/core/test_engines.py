@@ -225,7 +225,7 @@ def test_a_killed_worker_has_its_photos_run_again(
         assert set(client.run(os.getpid).values()) != set(pids.values()), "the nanny restarted a worker"
     assert summary.ok and summary.done == tuple(photos)
     assert _csv(summary.csv_path) == _csv(serial.csv_path)
-    assert_only_whole_files(tmp_path / "out", temp_files_allowed=True)  # the killed one's temp file
+    assert_only_whole_files(tmp_path / "out", temp_files_allowed=False)  # the killed one's temp file: gone
     states = [o.state for o in run_batch(tiny_model, photos, tmp_path / "out", options).outcomes]
     assert states == [SKIPPED] * len(photos)
 

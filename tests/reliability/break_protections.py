@@ -172,9 +172,16 @@ MUTATIONS = [
     (
         "outlock: temp files of a killed run not removed",
         "app/core/outlock.py",
-        "                _remove_temp_files(Path(folder), old.token)\n",
-        "                pass\n",
+        "            _remove_temp_files(Path(folder), lambda token: token != holder.token)\n",
+        "            pass\n",
         "tests/reliability/test_faults.py -k stale",
+    ),
+    (
+        "outlock: a run's own temp files (a killed Dask worker's) left when it releases the folder",
+        "app/core/outlock.py",
+        "                _remove_temp_files(self.folder, lambda token: token == self.token)\n",
+        "                pass\n",
+        "tests/core/test_temp_sweep.py",
     ),
     (
         "pipeline: resume ignores complete outputs (redoes every photo)",
