@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core import exporters, ownership
+from app.core.analysis import relative_path
 from app.core.files import has_output_mark
 from app.core.photos import find_images
 from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
@@ -72,3 +73,22 @@ def not_photos_line(inputs: Inputs) -> str | None:
 def _marked_output(path: Path) -> bool:
     suffixes = tuple(e.suffix for e in exporters.available(variants=True) if e.kind != exporters.JSON_KIND)
     return path.name.endswith(suffixes) and has_output_mark(path)
+
+
+def photo_name(path: Path, folder: Path | None) -> str:
+    """How a batch names a photo to a person, as its CSV does: its path inside the batch's `folder` with
+    "/" (`sub2/ORI_000.png` beside `ORI_000.png`), else its file name. Not escaped: see `text.safe_path`."""
+    found = None if folder is None else relative_path(Path(path), (folder,))
+    return Path(path).name if found is None else found[1]
+
+
+def common_folder(folder: Path | None, path: Path) -> Path | None:
+    """The folder holding both `folder` (None: nothing yet) and the photo `path`: a batch's folder grown
+    photo by photo; `folder` as it was for a photo it cannot hold (another drive)."""
+    parent = Path(path).absolute().parent
+    if folder is None:
+        return parent
+    try:
+        return Path(os.path.commonpath([folder, parent]))
+    except ValueError:  # different drives
+        return folder

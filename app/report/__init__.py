@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.core.analysis import NOT_ANALYSED, PhotoFailure, PhotoFigures, PhotoResult
+from app.core.batch_inputs import photo_name
 from app.core.exporters import Exporter, ExportInput, register
 from app.core.files import atomic_write_bytes, refuse_existing
 from app.core.grading import GradeScale
@@ -96,12 +97,13 @@ def render_batch_pdf(
     scale: str | None = None,
     options: BatchReportOptions | None = None,
 ) -> bytes:
+    options = options or BatchReportOptions()
     ok = [r for r in results if isinstance(r, PhotoFigures)]
     missed = [r for r in results if isinstance(r, PhotoFailure)]
-    failed = [(r.path.name, r.reason) for r in missed if r.status != NOT_ANALYSED]
-    not_reached = [r.path.name for r in missed if r.status == NOT_ANALYSED]
+    # named as on the cards and in the CSV: by their path inside the batch's folder (escaped when drawn)
+    failed = [(photo_name(r.path, options.folder), r.reason) for r in missed if r.status != NOT_ANALYSED]
+    not_reached = [photo_name(r.path, options.folder) for r in missed if r.status == NOT_ANALYSED]
     scales = _scales(scale)
-    options = options or BatchReportOptions()
     if options.typical_error is None:
         options = dataclasses.replace(options, typical_error=model_typical_error(model))
     return render(

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPen
 
 from app.core import figures
 from app.core.analysis import PhotoFigures
+from app.core.batch_inputs import photo_name
 from app.core.export import models_used
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import UNKNOWN
@@ -42,6 +43,12 @@ class BatchReportOptions:
     # who vouches for a photo's figures other than the model ("reviewed by Ann on …", "edited, not
     # reviewed"), by photo path; printed on its card
     reviews: Mapping[Path, str] = field(default_factory=dict)
+
+
+def _name(path: Path, options: BatchReportOptions) -> str:
+    """A photo as the report names it: its path inside the batch's folder (two folders' ORI_000.png
+    apart), escaped."""
+    return safe_path(photo_name(path, options.folder))
 
 
 def worst_first(results: Sequence[PhotoFigures]) -> list[PhotoFigures]:
@@ -164,7 +171,7 @@ def _draw_summary(c, results, failures, model, scales, options: BatchReportOptio
         c.heading(f"Worst photos first ({len(worst)} of {len(results)})", 10.5, then=2 * c.table_row_height())
         body = [
             [
-                safe_path(r.path.name),
+                _name(r.path, options),
                 figures.percent_text(r.stats.corroded_share),
                 *(figures.grade_value_text(r.assessment, s, r.measures.distribution, False) for s in scales),
                 figures.review_word(r, scales),
@@ -203,18 +210,18 @@ def _draw_card(
             QRectF(x, c.y, thumb_w, height * 0.7), int(Qt.AlignmentFlag.AlignCenter), "no thumbnail"
         )
     tx, tw, y = x + thumb_w + c.mm(2), width - thumb_w - c.mm(2), c.y
-    for text, size, style in _card_text(r, scales, options.reviews.get(r.path), named):
+    for text, size, style in _card_text(r, scales, options.reviews.get(r.path), named, options.folder):
         y += _wrapped(c, tx, y, tw, text, size, **style)
 
 
 def _card_text(
-    r: PhotoFigures, scales, reviewed: str | None = None, named: bool = False
+    r: PhotoFigures, scales, reviewed: str | None = None, named: bool = False, folder: Path | None = None
 ) -> list[tuple[str, float, dict]]:
     """The lines beside a card's thumbnail: (text, point size, style); `named`: with the model that made
-    it (a batch from several models)."""
+    it (a batch from several models); the photo named by its path inside the batch's `folder`."""
     share = figures.percent_text(r.stats.corroded_share, unit=True)
     lines: list[tuple[str, float, dict]] = [
-        (safe_path(r.path.name), 8.5, {"bold": True}),
+        (safe_path(photo_name(r.path, folder)), 8.5, {"bold": True}),
         (f"corroded share {share}", 8, {}),
     ]
     lines += [(figures.grade_text(r.assessment, s, r.measures.distribution), 8, {}) for s in scales]
@@ -228,12 +235,18 @@ def _card_text(
 
 
 def _card_height(
-    c: Canvas, r: PhotoFigures, width: float, scales, reviewed: str | None = None, named: bool = False
+    c: Canvas,
+    r: PhotoFigures,
+    width: float,
+    scales,
+    reviewed: str | None = None,
+    named: bool = False,
+    folder: Path | None = None,
 ) -> float:
     """The height the card's text needs beside its thumbnail (never less than a thumbnail row)."""
     tw = width - width * 0.46 - c.mm(2)
     needed = 0.0
-    for text, size, style in _card_text(r, scales, reviewed, named):
+    for text, size, style in _card_text(r, scales, reviewed, named, folder):
         c.font(size, bold=style.get("bold", False))
         needed += c.wrapped(QRectF(0, 0, tw, 0), text, draw=False) + c.mm(0.6)
     return max(c.mm(36), needed)
@@ -250,7 +263,8 @@ def _draw_cards(c, results, model, scales, options: BatchReportOptions) -> None:
     named = bool(other_models(results, model))  # each card says which model made it
     for i in range(0, len(ordered), 2):
         pair = ordered[i : i + 2]
-        height = max(_card_height(c, r, width, scales, options.reviews.get(r.path), named) for r in pair)
+        reviews, folder = options.reviews, options.folder
+        height = max(_card_height(c, r, width, scales, reviews.get(r.path), named, folder) for r in pair)
         c.ensure_space(height)
         for j, r in enumerate(pair):
             _draw_card(c, r, j * (width + gap), width, scales, options, height, named)
@@ -277,7 +291,8 @@ def draw_batch_report(
     options: BatchReportOptions | None = None,
     not_reached: Sequence[str] = (),
 ) -> None:
-    """The whole report; `not_reached`: the names of photos a stopped batch never analysed."""
+    """The whole report; `failures` (name, reason) and `not_reached` (names): the photos a batch could not
+    analyse, or never did as it was stopped, each named by its path inside the batch's folder."""
     options = options or BatchReportOptions()
     c.note = _footer_note(results, model)
     _draw_summary(c, results, failures, model, scales, options, not_reached)
@@ -292,7 +307,7 @@ def draw_batch_report(
     widths = [0.395 - grade_w * len(scales), 0.13, 0.19, *([grade_w] * len(scales)), 0.14, 0.07, 0.075]
     body = [
         [
-            safe_path(r.path.name),
+            _name(r.path, options),
             figures.percent_text(figures.class_percent(r, "corrosion")),
             figures.percent_text(r.stats.corroded_share),
             *(figures.grade_value_text(r.assessment, s, r.measures.distribution, False) for s in scales),

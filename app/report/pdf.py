@@ -169,7 +169,10 @@ def draw_photo_report(
     `typical_error`: the statement of accuracy's line on the model (`model_typical_error`)."""
     c.text("Corroscope inspection report", size=16, bold=True)
     dims = f"{photo_rgb.shape[1]:,} × {photo_rgb.shape[0]:,} px"
-    c.text(f"{safe_path(result.path.name)}  ·  {dims}  ·  {now_text()}", size=9)
+    # a batch's record names the photo inside its input folder (sub2/ORI_000.png), as its CSV row does
+    relative = (review or {}).get("relative_path")
+    name = relative if isinstance(relative, str) and relative else result.path.name
+    c.text(f"{safe_path(name)}  ·  {dims}  ·  {now_text()}", size=9)
     folder = safe_path(result.path.parent.absolute())  # the whole path: the app may have started anywhere
     c.text(f"Folder: {folder}  ·  mode: {result.mode.value}", size=8.5, color=QColor(80, 80, 80))
     c.rule()

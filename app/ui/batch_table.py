@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.core import figures
 from app.core.analysis import REVIEWED_LABELS, PhotoFigures
+from app.core.batch_inputs import common_folder, photo_name
 from app.core.grading import GradeScale
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
@@ -70,6 +71,10 @@ class BatchTableModel(QAbstractTableModel):
         self._rows: list[BatchRow] = []
         self._failed = 0
         self._scale = grade_scale
+        # The folder holding every row's photo (what the CSV's `file` and the report are relative to), and
+        # each row's name in it: `sub2/ORI_000.png` beside `ORI_000.png`, never two rows of one name.
+        self._folder: Path | None = None
+        self._names: dict[Path, str] = {}
 
     @property
     def rows(self) -> tuple[BatchRow, ...]:
@@ -86,7 +91,30 @@ class BatchTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows.clear()
         self._failed = 0
+        self._folder, self._names = None, {}
         self.endResetModel()
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder holding every photo of the table (None: no rows)."""
+        return self._folder
+
+    def photo_name(self, row: BatchRow) -> str:
+        """The row's photo as the table, the report and the CSV name it: its path inside `folder`."""
+        name = self._names.get(row.path)
+        if name is None:
+            name = self._names[row.path] = photo_name(row.path, self._folder)
+        return name
+
+    def _take_folder(self, paths: list[Path]) -> None:
+        """Grow `folder` to hold `paths`; when it grows, every name already shown changes with it."""
+        folder = self._folder
+        for path in paths:
+            folder = common_folder(folder, path)
+        if folder != self._folder:
+            self._folder, self._names = folder, {}
+            if self._rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
 
     @property
     def done_count(self) -> int:
@@ -101,6 +129,7 @@ class BatchTableModel(QAbstractTableModel):
         known = {r.path for r in self._rows}
         paths = [p for p in paths if p not in known]
         if paths:
+            self._take_folder(paths)
             n = len(self._rows)
             self.beginInsertRows(QModelIndex(), n, n + len(paths) - 1)
             self._rows += [BatchRow(p, pending=True) for p in paths]
@@ -109,6 +138,7 @@ class BatchTableModel(QAbstractTableModel):
     def append(self, row: BatchRow) -> None:
         """A photo's row; it takes the place of its pending row when a batch is continued."""
         pending = next((i for i, r in enumerate(self._rows) if r.pending and r.path == row.path), None)
+        self._take_folder([row.path])
         if pending is not None:
             self._rows[pending] = row
             self._failed += row.failed
@@ -191,7 +221,7 @@ class BatchTableModel(QAbstractTableModel):
     def _sort_key(self, row: BatchRow, name: str) -> object:
         r = row.result
         if name == "Photo":
-            return row.path.name.lower()
+            return self.photo_name(row).lower()
         if name in ("Status", "Review", "Reason", "Grade") or r is None:
             text = self._text(row, name)
             return text if name in ("Status", "Review", "Reason", "Grade") else -1.0
@@ -206,7 +236,7 @@ class BatchTableModel(QAbstractTableModel):
 
     def _text(self, row: BatchRow, name: str) -> str:
         if name == "Photo":
-            return safe_path(row.path.name)  # odd bytes and control characters as \xNN, as in the CSV
+            return safe_path(self.photo_name(row))  # odd bytes and control characters as \xNN, as in the CSV
         if name == "Status":
             return "not analysed" if row.pending else "failed" if row.failed else "done"
         if row.pending:

@@ -1,0 +1,77 @@
+"""A batch over a folder and its subfolders names each photo by its path inside the batch's folder, as
+results.csv does: the table's Photo column (sorting too), the batch PDF's worst-photos table, cards and
+table pages, its failed and not-analysed lists, and a photo PDF's heading. `ORI_000.png` and
+`sub2/ORI_000.png` were both "ORI_000.png"."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from app.core.analysis import PhotoFailure, analyze_rgb
+from app.core.batch_inputs import photo_name
+from app.core.grading import GradeScale
+from app.core.overlay import blend_overlay
+from app.core.record import PhotoRecord
+from app.core.synthetic import synthetic_pipe
+from app.report import BatchReportOptions, render_batch_pdf, render_pdf_report
+from app.ui.batch_table import COLUMNS, SORT_ROLE, BatchRow, BatchTableModel
+from tests.ui.test_report_content import pages_text
+
+
+def test_photo_name_is_the_path_inside_the_batch_folder(tmp_path: Path) -> None:
+    assert photo_name(tmp_path / "sub2" / "ORI_000.png", tmp_path) == "sub2/ORI_000.png"
+    assert photo_name(tmp_path / "ORI_000.png", tmp_path) == "ORI_000.png"
+    assert photo_name(tmp_path / "ORI_000.png", None) == "ORI_000.png"
+    assert photo_name(Path("/elsewhere/ORI_000.png"), tmp_path) == "ORI_000.png"  # not inside: its name
+
+
+def test_the_table_names_two_folders_photos_of_one_name_apart(qapp, tmp_path: Path, tiny_model) -> None:
+    rgb, _ = synthetic_pipe(1, (60, 80))
+    top, sub = tmp_path / "ORI_000.png", tmp_path / "sub2" / "ORI_000.png"
+    model = BatchTableModel()
+    # the subfolder's row first: the names already shown follow once the top folder's photo arrives
+    model.append(BatchRow(sub, analyze_rgb(tiny_model, rgb, sub).figures()))
+    model.append(BatchRow(top, analyze_rgb(tiny_model, rgb, top).figures()))
+    model.append(BatchRow(tmp_path / "sub2" / "dup_30.png", None, "file not found"))
+    model.add_pending([tmp_path / "sub3" / "ORI_000.png"])
+    photo = COLUMNS.index("Photo")
+    shown = [model.data(model.index(i, photo)) for i in range(4)]
+    assert shown == ["sub2/ORI_000.png", "ORI_000.png", "sub2/dup_30.png", "sub3/ORI_000.png"]
+    keys = [model.data(model.index(i, photo), SORT_ROLE) for i in range(4)]
+    assert len(set(keys)) == 4
+    tooltip = model.data(model.index(0, photo), role=3)  # ToolTipRole: the whole path
+    assert str(sub) in tooltip
+    model.clear()
+    model.append(BatchRow(sub, None, "bad"))
+    assert model.data(model.index(0, photo)) == "ORI_000.png", "a batch of that subfolder alone"
+
+
+def test_the_batch_pdf_names_photos_by_their_path_inside_the_batch_folder(qapp, tiny_model) -> None:
+    folder = Path("site-7")
+    results = []
+    for seed, path in ((1, folder / "ORI_000.png"), (2, folder / "sub2" / "ORI_000.png")):
+        rgb, _ = synthetic_pipe(seed, (90, 120), rust=0.1 * seed)
+        results.append(dataclasses.replace(analyze_rgb(tiny_model, rgb, path), labels=None, confidence=None))
+    records = [
+        *results,
+        PhotoFailure(folder / "sub2" / "dup_30.png", "file not found"),
+        PhotoFailure.not_reached(folder / "sub3" / "later_01.png"),
+    ]
+    options = BatchReportOptions(folder=folder)
+    text = " ".join(pages_text(render_batch_pdf(records, tiny_model, GradeScale.ASTM_D610, options)))
+    # the worst-photos table, the cards and the table of every photo
+    assert text.count("sub2/ORI_000.png") >= 3, text
+    assert "sub2/dup_30.png file not found" in text
+    assert "Photos not analysed: the batch was stopped before them sub3/later_01.png" in text
+
+
+def test_a_photo_pdf_from_a_batch_heads_with_the_path_inside_its_folder(qapp, tmp_path, tiny_model) -> None:
+    rgb, _ = synthetic_pipe(3, (90, 120))
+    result = analyze_rgb(tiny_model, rgb, tmp_path / "sub2" / "ORI_000.png")
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    record = PhotoRecord.from_result(result, None, [tmp_path])
+    text = pages_text(render_pdf_report(result, overlay, rgb, tiny_model, review=record))[0]
+    assert "sub2/ORI_000.png" in text
+    alone = pages_text(render_pdf_report(result, overlay, rgb, tiny_model))[0]
+    assert "ORI_000.png" in alone and "sub2/ORI_000.png" not in alone
