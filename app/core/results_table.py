@@ -28,6 +28,7 @@ from app.core.export import (
     write_csv,
 )
 from app.core.palette import DEFAULT_CLASSES
+from app.core.photos import IMAGE_EXTENSIONS
 from app.core.text import path_from_display, visible_controls
 
 log = logging.getLogger(__name__)
@@ -195,13 +196,27 @@ def _keys(inputs: Iterable[Path], input_folders: Sequence[Path] = ()) -> dict[st
 
 def _gone(row: Sequence[str], columns: Sequence[str], scanned: set[str]) -> bool:
     """Whether `row` is a failure row (failed, or not analysed) of a photo inside one of the input folders
-    this run scanned (`scanned`, as cells) that is no longer there: that folder's scan would have found it."""
+    this run scanned (`scanned`, as cells) that the scan would no longer take as a photo: that folder's
+    scan would have found it, so its failure no longer applies."""
     if "input_folder" not in columns or len(row) != len(columns):
         return False
     folder, status = row[columns.index("input_folder")], row[columns.index("status")]
     if folder not in scanned or status not in (FAILED_STATUS, NOT_ANALYSED) or not row[0]:
         return False
-    return not os.path.lexists(path_from_display(f"{folder}/{row[0]}"))
+    return not _a_photo(path_from_display(f"{folder}/{row[0]}"))
+
+
+def _a_photo(path: Path) -> bool:
+    """Whether a folder scan (`photos.find_images`) would take `path` as a photo: it is there (a dangling
+    link or a FIFO too: they fail with their reason), not a folder (a photo deleted and a folder made under
+    its name: "is a folder, not a photo" stayed for ever), not hidden, and named like a photo."""
+    if not os.path.lexists(path):
+        return False
+    try:
+        folder = path.is_dir()  # a link to a folder is a folder to the scan, which follows it
+    except OSError:
+        folder = False
+    return not folder and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _cell(path: Path) -> str:

@@ -73,3 +73,24 @@ def test_failure_rows_of_photos_gone_from_the_folders_go_with_them(
         assert rows == [("bad.png", "failed"), ("pipe_00.png", "ok")]
         totals = json.loads((out / "results.json").read_text(encoding="utf-8"))["photos"]
         assert (totals["rows"], totals["failed"]) == (2, 1), "outside this run's folder: kept"
+
+
+def test_a_failure_row_goes_when_its_path_is_no_longer_a_photo(
+    tmp_path: Path, tiny_model: SegmentationModel
+) -> None:
+    """A photo deleted and a folder made under its name (the batch then said "is a folder, not a photo"):
+    the rerun's scan takes no photo there, so its failure row goes, and the totals agree with the console."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    photos = _photos(folder, 2)
+    bad = folder / "pipe_09.png"
+    bad.write_bytes(b"not a photo")
+    options = BatchOptions(input_folders=(folder,))
+    first = run_batch(tiny_model, list(select_inputs([folder], out).photos), out, options)
+    assert [f.path for f in first.failures] == [bad]
+    bad.unlink()
+    bad.mkdir()  # now a folder of that name: the scan no longer lists it
+    again = run_batch(tiny_model, list(select_inputs([folder], out).photos), out, options)
+    assert again.ok and again.total == 2
+    assert [(r["file"], r["status"]) for r in _rows(out)] == [(p.name, "ok") for p in photos]
+    totals = json.loads((out / "results.json").read_text(encoding="utf-8"))["photos"]
+    assert (totals["rows"], totals["failed"]) == (2, 0)
