@@ -40,6 +40,9 @@ from app.core.text import REASON_LIMIT, counted, safe_message, safe_path, safe_t
 # The Dask scheduler went away mid-batch: the photos it had not returned are "not analysed" in results.csv
 # and the same command resumes. Not 1 (photos failed): a script can tell "run it again" from "look at these".
 EXIT_ENGINE_LOST = 3
+ON_THE_CLUSTER = (
+    "on the cluster's workers; each picks CUDA or CPU itself (the provider of each photo is in its record)"
+)
 
 
 class ProgressBar:
@@ -209,7 +212,11 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     out = args.out
     if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours
         paths, out = [p.absolute() for p in paths], out.absolute()
-    print(provider_line(model, args.device), file=sys.stderr)
+    if getattr(args, "scheduler", None):
+        # This machine only plans: what it would run on says nothing of the cluster's workers.
+        print(f"Model: {model.describe().rpartition(' on ')[0]} {ON_THE_CLUSTER}", file=sys.stderr)
+    else:
+        print(provider_line(model, args.device), file=sys.stderr)
     print(model.accuracy_line, file=sys.stderr)
     print(f"Running {engine.describe()}", file=sys.stderr)
     if missing:  # each fails in the table, with the reason

@@ -31,7 +31,7 @@ from app.core.cluster_task import cluster_photo
 from app.core.dask_client import SchedulerCalls, close_quietly
 from app.core.errors import CorroscopeError, EngineUnavailable
 from app.core.photos import header_pixels
-from app.core.text import safe_text
+from app.core.text import counted, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,8 @@ class DaskEngine:
     def describe(self) -> str:
         if self.address is not None:
             return f"on the Dask cluster at {self.address}"
-        return f"on a Dask cluster of {self.workers} worker processes on this machine (loopback)"
+        processes = counted(self.workers or 0, "worker process", "worker processes")
+        return f"on a Dask cluster of {processes} on this machine (loopback)"
 
     def map(self, items, options, model, keep_results, started, cancelled) -> Iterator[PhotoOutcome]:
         if options.model_path is None:

@@ -185,6 +185,7 @@ def test_workers_2_on_a_local_cluster_gives_the_csv_of_serial(
     assert cli.main([*args, "--workers", "2"]) == cli.EXIT_FAILED  # the broken photo
     captured = capsys.readouterr()
     assert "Dask cluster of 2 worker processes" in captured.err
+    assert DaskEngine(workers=1).describe().startswith("on a Dask cluster of 1 worker process on")
     lines = [line for line in captured.err.splitlines() if line.startswith("[")]
     assert [line.split("]")[0] for line in lines] == [f"[{i}/7" for i in range(1, 8)]  # input order
     assert _csv(tmp_path / "o" / CSV_NAME) == _csv(serial.csv_path)
@@ -270,8 +271,12 @@ def test_scheduler_runs_on_an_existing_cluster_with_paths_made_absolute(
     with _loopback_cluster(distributed, 1, 2) as cluster:
         args = ["analyze", "in/p00.png", "in/p01.png", "in/p02.png", "--out", "o", "--device", "cpu"]
         rc = cli.main([*args, "--model", str(tiny_model_path), "--scheduler", cluster.scheduler_address])
-    assert rc == cli.EXIT_OK, capsys.readouterr().err
-    assert f"on the Dask cluster at {cluster.scheduler_address}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_OK, err
+    assert f"on the Dask cluster at {cluster.scheduler_address}" in err
+    # the provider is the workers' own: this machine's ("on CPU (CUDA not available ...)") says nothing
+    model_line = next(line for line in err.splitlines() if line.startswith("Model: "))
+    assert model_line.endswith(analyze_cli.ON_THE_CLUSTER) and " on CPU" not in model_line, model_line
     assert [r["file"] for r in _csv(tmp_path / "o" / CSV_NAME)] == [str(p) for p in photos]  # absolute
 
 
