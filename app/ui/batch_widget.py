@@ -135,11 +135,19 @@ class BatchWidget(QWidget):
         paths = self._model.pending_paths()
         if paths:
             self._keep_rows = True  # the next start adds to this table instead of clearing it
-            self.continue_button.setEnabled(False)
+            self._disable(self.continue_button)
             self.continue_requested.emit(paths)
+
+    def _disable(self, button: QPushButton) -> None:
+        """Disable a button; one that has the focus (clicked) hands it to the filter box first: Qt would
+        pass it on to the table, whose first row would become current and its photo open unasked."""
+        if button.hasFocus():
+            self.review_only.setFocus(Qt.FocusReason.OtherFocusReason)
+        button.setEnabled(False)
 
     def start(self, total: int) -> None:
         keep, self._keep_rows = self._keep_rows, False
+        self._disable(self.continue_button)
         self.continue_button.setVisible(False)
         if keep:
             total += self._model.done_count
@@ -162,7 +170,7 @@ class BatchWidget(QWidget):
         self._status_timer.stop()
         self._update_status()
         self._fit_columns()
-        self.cancel_button.setEnabled(False)
+        self._disable(self.cancel_button)
         self.export_button.setEnabled(bool(self._model.rowCount()))
         if message.startswith("Batch "):  # "<how>: n of total photos, k failed"; a reason may hold ": "
             state, failed = message.rsplit(": ", 1)[0], self._model.failed_count

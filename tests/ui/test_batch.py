@@ -248,3 +248,18 @@ def test_a_row_picked_while_a_batch_runs_stays_in_view(qtbot, window, tmp_path):
     qtbot.wait(100)
     assert table.currentIndex().row() == 0
     assert table.viewport().rect().contains(table.visualRect(first).center()), "the picked row is in view"
+
+
+def test_continue_clicked_with_the_mouse_leaves_the_photo_on_screen_as_it_was(qtbot, window, tmp_path):
+    """Continue took the focus with the click and lost it as it was disabled: the table got it, made its
+    first row current, and that photo opened though the inspector had opened none."""
+    folder = make_folder(tmp_path, 6, size=(360, 480), distinct=2)
+    window.controller.batch_row_ready.connect(lambda _row: window.batch.cancel_button.click())
+    assert run_batch(qtbot, window, folder).startswith("Batch cancelled")
+    window.controller.batch_row_ready.disconnect()
+    window.controller.batch_row_ready.connect(window.batch_model.append)
+    window.activateWindow()
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.batch.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(200)
+    assert window.batch.current_path() is None and window.controller.current is None
