@@ -92,6 +92,21 @@ def open_and_wait(qtbot, win, path: Path) -> None:
         win.open_photo(path)
 
 
+def exported_pdf_text(qtbot, win, out: Path, stem: str) -> str:
+    """File ▸ Export results… of the photo on screen as a PDF into `out`, then its text on one line (the
+    "fi" ligature written out)."""
+    from pypdf import PdfReader
+
+    from app.ui import export_jobs
+
+    written: list[list] = []
+    win.controller.export_finished.connect(written.append)
+    export_jobs.start_photo_export(win, out, ["pdf"])
+    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
+    text = " ".join(page.extract_text() for page in PdfReader(out / f"{stem}.pdf").pages)
+    return " ".join(text.split()).replace("\ufb01", "fi")
+
+
 def tab_into_date(qtbot, dialog) -> None:
     """Show a dialog with `asset` and `date` fields, and Tab from the asset into the date, as a user does."""
     from PySide6.QtCore import Qt

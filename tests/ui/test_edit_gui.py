@@ -19,7 +19,7 @@ from app.ui import review_actions
 from app.ui.batch_table import COLUMNS
 from app.ui.edit_tools import _point
 from tests.helpers.pipe_photos import two_pipes
-from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+from tests.ui.conftest import TIMEOUT_MS, exported_pdf_text, open_and_wait, photo
 
 LEFT = Qt.MouseButton.LeftButton
 OPTIONS = SmartSelectOptions()
@@ -524,22 +524,13 @@ def test_a_photo_exported_right_after_an_edit_has_the_patches_of_its_edited_map(
 def test_the_pdf_of_a_reviewed_photo_says_who_and_shows_the_models_figures_too(
     qtbot, opened, tmp_path
 ) -> None:
-    from pypdf import PdfReader
-
-    from app.ui import export_jobs
 
     win, path = opened
     win.editing.set_tool("brush")
     drag(qtbot, win, [(10, 10), (90, 60)])
     win.editing.edits.mark_reviewed("A. Inspector")
     model = win.editing.edits.model_result()
-    out = tmp_path / "results"
-    written: list[list] = []
-    win.controller.export_finished.connect(written.append)
-    export_jobs.start_photo_export(win, out, ["pdf"])
-    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
-    text = " ".join(page.extract_text() for page in PdfReader(out / f"{path.stem}.pdf").pages)
-    text = " ".join(text.split()).replace("\ufb01", "fi")  # the PDF's text has the "fi" ligature
+    text = exported_pdf_text(qtbot, win, tmp_path / "results", path.stem)
     assert "Reviewed by A. Inspector" in text
     assert model.stats.corroded_share != win.controller.result.stats.corroded_share
     assert f"The model's own figures: corroded share {model.stats.corroded_share:.2f} %" in text

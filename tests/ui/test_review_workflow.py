@@ -12,7 +12,7 @@ from app.core.files import write_png
 from app.core.reviewed import read_reviewed_mask, reviewed_mask_path
 from app.core.synthetic import synthetic_pipe
 from app.ui import review_actions
-from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+from tests.ui.conftest import TIMEOUT_MS, exported_pdf_text, open_and_wait, photo
 
 
 class _Answer:
@@ -217,10 +217,8 @@ def test_a_wrong_size_edit_is_not_called_a_reviewed_mask(qtbot, window, tmp_path
 def test_the_pdf_of_a_corrected_signed_mask_says_its_figures_are_the_inspectors(
     qtbot, window, tmp_path
 ) -> None:
-    from pypdf import PdfReader
 
     from app.report.pdf import accuracy_lines
-    from app.ui import export_jobs
 
     path, _rgb = photo(tmp_path, 3, size=(96, 128))
     open_and_wait(qtbot, window, path)
@@ -231,13 +229,7 @@ def test_the_pdf_of_a_corrected_signed_mask_says_its_figures_are_the_inspectors(
     session.editor.labels[:] = labels
     state.set_labels(session.editor.labels, session.editor.stats(window.controller.result.classes))
     window.editing.edits.mark_reviewed("A. Inspector")
-    out = tmp_path / "results"
-    written: list[list] = []
-    window.controller.export_finished.connect(written.append)
-    export_jobs.start_photo_export(window, out, ["pdf"])
-    qtbot.waitUntil(lambda: len(written) >= 1, timeout=TIMEOUT_MS)
-    text = " ".join(page.extract_text() for page in PdfReader(out / f"{path.stem}.pdf").pages)
-    text = " ".join(text.split()).replace("\ufb01", "fi")
+    text = exported_pdf_text(qtbot, window, tmp_path / "results", path.stem)
     assert "Figures from the mask corrected and signed by A. Inspector on " in text
     assert "Figures proposed by a model; reviewed by" not in text
     untouched = accuracy_lines("typical", True, "Ann", "2026-12-06T12:07:00+00:00")  # the model's, signed
