@@ -67,6 +67,13 @@ def _save_as(monkeypatch, path: Path | str) -> list[Path]:
     return offered
 
 
+def _open_reviewed(qtbot, win, photo: Path) -> None:
+    """Open a photo and wait for its reviewed mask too: its banner ("Opened the reviewed mask …") comes
+    from a worker and, landing late on a loaded machine, replaced the message a test then read."""
+    with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
+        open_and_wait(qtbot, win, photo)
+
+
 def _start(qtbot, win) -> adapt_run.AdaptRun:
     _adapt(qtbot, win)
     run = win.model_menu._adapt_run
@@ -84,7 +91,7 @@ def test_a_name_typed_without_onnx_is_asked_about_before_that_file_is_replaced(
     victim = photos[0].parent / "victim2.onnx"
     victim.write_bytes(b"someone's model")
     win = _window(qtbot, settings, base)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, victim.with_suffix(""))
     asked = _answer(monkeypatch, False)
     _adapt(qtbot, win)
@@ -105,7 +112,7 @@ def test_a_file_that_appears_while_adapting_is_not_replaced(qtbot, settings, tmp
     photos = _reviewed_folder(tmp_path)
     out = tmp_path / "new.onnx"
     win = _window(qtbot, settings, base)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, out)
     real = adapt_run.adapt_model
 
@@ -127,7 +134,7 @@ def test_the_offered_name_is_free_never_the_loaded_model(qtbot, settings, tmp_pa
     photos = _reviewed_folder(tmp_path)
     loaded = site_model(photos[0].parent / "site-model.onnx")  # an adapted model, loaded from its folder
     win = _window(qtbot, settings, loaded)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     offered = _save_as(monkeypatch, "")
     _adapt(qtbot, win)
     assert offered == [photos[0].parent / "site-model (2).onnx"]
@@ -149,7 +156,7 @@ def test_the_model_in_use_is_refused_as_the_name_before_any_replace_question(
     photos = _reviewed_folder(tmp_path)
     loaded = site_model(photos[0].parent / "site-model.onnx")
     win = _window(qtbot, settings, loaded)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, photos[0].parent / "site-model")
     asked = _answer(monkeypatch, True)
     _adapt(qtbot, win)
@@ -165,7 +172,7 @@ def test_the_window_stays_usable_while_adapting_and_nothing_else_loads_a_model(
     photos = _reviewed_folder(tmp_path)
     out = tmp_path / "site-model.onnx"
     win = _window(qtbot, settings, base)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, out)
     run = _start(qtbot, win)
     assert run.dialog.isVisible() and not run.dialog.isModal()
@@ -192,7 +199,7 @@ def test_quitting_while_adapting_asks_and_stopping_writes_nothing(
     photos = _reviewed_folder(tmp_path)
     out = tmp_path / "site-model.onnx"
     win = _window(qtbot, settings, base)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, out)
     run = _start(qtbot, win)
     asked = _answer(monkeypatch, False)
@@ -239,7 +246,7 @@ def test_a_refusal_banner_goes_when_the_next_adaptation_starts(qtbot, settings, 
     photos = _reviewed_folder(tmp_path)
     out = tmp_path / "site-model.onnx"
     win = _window(qtbot, settings, base)
-    open_and_wait(qtbot, win, photos[0])
+    _open_reviewed(qtbot, win, photos[0])
     _save_as(monkeypatch, out)
     waiting = adapt_run.adapt_model
 
