@@ -15,7 +15,15 @@ from typing import Any, TextIO
 
 from app import console
 from app.analyze_args import CLI_EXPORTS
-from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, load_model, provider_line
+from app.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    load_model,
+    provider_line,
+    say_no_photos,
+)
 from app.core.batch_inputs import not_photos_line
 from app.core.engines import Engine, check_scheduler_address, import_distributed, make_engine
 from app.core.errors import CorroscopeError, ExportError
@@ -207,7 +215,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     inputs = select_inputs(args.paths, args.out, args.recursive)
     paths = list(inputs.photos)
     if not paths:
-        print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        say_no_photos(args.paths, args.recursive)
         return EXIT_USAGE
     out = args.out
     if getattr(args, "scheduler", None):  # workers elsewhere: a relative path would be theirs, not ours

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from app.core.errors import CorroscopeError
+from app.core.left_out import left_out_line
 from app.core.model import SegmentationModel, default_model_path
 from app.core.paths import models_dir
 from app.core.text import safe_message
@@ -63,3 +64,11 @@ def provider_line(model: SegmentationModel, device: str) -> str:
     if model.cuda_note and device != "cpu":
         line += f" ({model.cuda_note})"
     return line
+
+
+def say_no_photos(paths: list[Path], recursive: bool) -> None:
+    """The error of a run given no photo, with the files it left out (a folder of only HEIC or GIF photos
+    said "no photos found" and not why)."""
+    print(f"error: no photos found in {', '.join(map(str, paths))}", file=sys.stderr)
+    if (skipped := left_out_line(paths, recursive=recursive)) is not None:
+        print(skipped, file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
-from app.cli_common import load_model, provider_line
+from app.cli_common import load_model, provider_line, say_no_photos
 from app.core.batch_inputs import not_photos_line, select_inputs
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
 from app.core.export import write_csv
@@ -134,7 +134,7 @@ def _add_photos(project: Project, args: argparse.Namespace) -> int:
     inputs = select_inputs(args.paths, None, args.recursive)
     paths = list(inputs.photos)
     if not paths:
-        print(f"error: no photos found in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        say_no_photos(args.paths, args.recursive)
         return EXIT_USAGE
     from app.core.project import add_inspection_photos
     from app.core.project.records import check_asset_facts, check_name, check_tag, check_typed

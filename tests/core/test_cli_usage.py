@@ -177,3 +177,24 @@ def test_a_missing_photo_beside_others_is_named_and_fails_in_the_table(
     assert cli.main(args) == cli.EXIT_FAILED
     err = capsys.readouterr().err
     assert f"Not found: {typo}" in err and "1 photo failed" in err, err
+
+
+def test_a_folder_of_only_left_out_files_says_which_they_are(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """analyze and project add said only "no photos found" of a folder of HEIC and GIF photos; the
+    window named them, as the user guide says the command line does."""
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "x.heic").write_bytes(b"not read")
+    (folder / "y.gif").write_bytes(b"GIF89a")
+    rc = cli.main(["analyze", str(folder), "--out", str(tmp_path / "out"), "--model", str(tiny_model_path)])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE and "no photos found" in err
+    assert "Left out 2 files named like photos: 1 .gif, 1 .heic" in err, err
+    project = tmp_path / "p.corroscope"
+    assert cli.main(["project", "create", str(project)]) == 0
+    add = ["project", "add", str(project), "--asset", "P-1", "--date", "2024-06-01", "--inspector", "A"]
+    rc = cli.main([*add, str(folder)])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE and "Left out 2 files named like photos" in err, err
