@@ -106,6 +106,13 @@ class BatchTableModel(QAbstractTableModel):
             name = self._names[row.path] = photo_name(row.path, self._folder)
         return name
 
+    def start_in(self, folders: list[Path]) -> None:
+        """The folders a batch was asked to analyse: its photos are named inside them, as the CSV of
+        `corroscope analyze FOLDER --recursive` names them (`sub2/ORI_000.png`, not `ORI_000.png`, for a
+        folder whose photos all lie in `sub2`)."""
+        for folder in folders:
+            self._take_folder([Path(folder) / "photo"])  # a photo inside it: the folder itself is taken
+
     def _take_folder(self, paths: list[Path]) -> None:
         """Grow `folder` to hold `paths`; when it grows, every name already shown changes with it."""
         folder = self._folder

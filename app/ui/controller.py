@@ -83,6 +83,7 @@ class AppController(QObject):
         self._photo_worker: Worker | None = None
         self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
+        self.batch_folders: list[Path] = []  # the folders the last batch was asked for (run_batch_paths)
         # where a batch looks for each photo's saved correction (the window's settings say)
         self.corrections: Callable[[], CorrectionSearch | None] = lambda: None
 
@@ -219,6 +220,7 @@ class AppController(QObject):
             self.batch_finished.emit("No model loaded: load one with Model ▸ Load model…")
             return None
         self.cancel_batch()
+        self.batch_folders = [Path(p) for p in inputs if Path(p).is_dir()]  # the table names photos inside
         exports = pipeline.DEFAULT_EXPORTS if out_dir is not None else ()
         options = self.batch_options(exports, inputs)
         worker = Worker(batch_rows, self.model, list(inputs), options, out_dir, recursive).with_callbacks()

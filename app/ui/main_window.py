@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self.busy_label.setText)
         c.busy_changed.connect(self.update_enabled)
         c.batch_started.connect(self.batch.start)
+        c.batch_started.connect(lambda *_a: self.batch_model.start_in(c.batch_folders))
         c.batch_started.connect(self._make_room_for_batch)
         c.batch_started.connect(lambda *_a: self.viewer.set_placeholder(BATCH_PLACEHOLDER_TEXT))
         c.batch_rest.connect(self.batch.keep_rest)

@@ -75,3 +75,22 @@ def test_a_photo_pdf_from_a_batch_heads_with_the_path_inside_its_folder(qapp, tm
     assert "sub2/ORI_000.png" in text
     alone = pages_text(render_pdf_report(result, overlay, rgb, tiny_model))[0]
     assert "ORI_000.png" in alone and "sub2/ORI_000.png" not in alone
+
+
+def test_a_folder_whose_photos_all_lie_in_one_subfolder_names_them_inside_the_folder_opened(
+    qtbot, window, tmp_path: Path
+) -> None:
+    """Open folder ▸ Include subfolders on a folder holding only sub2/: the table and its CSV named the
+    photos `ORI_000.png` inside sub2, where `analyze FOLDER --recursive` writes `sub2/ORI_000.png`."""
+    from tests.ui.conftest import TIMEOUT_MS, photo
+
+    (tmp_path / "site" / "sub2").mkdir(parents=True)
+    for seed in (1, 2):
+        photo(tmp_path / "site" / "sub2", seed)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS):
+        window.controller.run_batch_paths([tmp_path / "site"], recursive=True)
+    photo_column = COLUMNS.index("Photo")
+    model = window.batch_model
+    shown = [model.data(model.index(i, photo_column)) for i in range(model.rowCount())]
+    assert shown == ["sub2/pipe_01.png", "sub2/pipe_02.png"]
+    assert model.folder == tmp_path / "site"
