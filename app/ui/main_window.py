@@ -36,7 +36,7 @@ from app.ui.figures_widget import FiguresWidget
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
 from app.ui.model_menu import ModelMenu, no_model_text
-from app.ui.navigation import folder_neighbour
+from app.ui.navigation import step_photo
 from app.ui.overlay_menu import OverlayMenu
 from app.ui.overlay_panel_widget import LegendWidget, OverlayPanelWidget
 from app.ui.overlay_state import OverlayState
@@ -323,25 +323,10 @@ class MainWindow(QMainWindow):
         self.settings.recursive = on
 
     def previous_photo(self) -> None:
-        self._step_photo(-1)
+        step_photo(self, -1)
 
     def next_photo(self) -> None:
-        self._step_photo(1)
-
-    def _step_photo(self, step: int) -> None:
-        """Within the batch from the selected row (a failed one too; else from the photo shown when it is
-        one of the rows), in the order shown; else within the photo's folder."""
-        current = self.controller.current.path if self.controller.current else None
-        anchor = self.batch.current_path() or current
-        if anchor is not None and anchor in self.batch.paths():
-            if not self.batch.select_step(anchor, step):  # else the photo follows the selection
-                self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the batch.")
-            return
-        target = folder_neighbour(current, step) if current is not None else None
-        if target is not None:
-            self.open_photo(target)
-        elif current is not None:
-            self.show_status("That was the " + ("last" if step > 0 else "first") + " photo of the folder.")
+        step_photo(self, 1)
 
     def zoom_fit(self) -> None:
         self.viewer.fit_to_window()
