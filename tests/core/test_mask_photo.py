@@ -87,3 +87,18 @@ def test_an_adaptation_never_trains_on_the_mask_of_another_photo(tmp_path: Path)
     with pytest.raises(AdaptRefused, match=r"p2\.png changed since its mask p2_mask\.reviewed\.png"):
         adapt_model(site_model(tmp_path / "base.onnx"), reviewed_pairs(photos, masks), out)
     assert not out.exists()
+
+
+def test_a_project_never_stores_the_signed_mask_of_another_photo(tmp_path: Path) -> None:
+    """Edit ▸ Mark reviewed on a project's photo stores the mask's figures in the project: a mask saved
+    for the photo before it was replaced went in unchecked."""
+    from app.core.model import SegmentationModel
+    from app.core.project.reviews import reviewed_record
+
+    photo, mask, _labels = _photo_and_mask(tmp_path / "site")
+    model = SegmentationModel.load(site_model(tmp_path / "m.onnx"), device="cpu")
+    record, review = reviewed_record(model, photo, mask)
+    assert review.is_signed and record["figures_source"] == "reviewed"
+    _replace_photo(photo)
+    with pytest.raises(ReviewedMaskError, match="changed since its mask"):
+        reviewed_record(model, photo, mask)

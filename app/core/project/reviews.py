@@ -41,7 +41,7 @@ def reviewed_record(
     for a mask nobody signed (an edit is not a review)."""
     result = analysed(model, photo, options or InferenceOptions(), keep_result=True).result
     assert result is not None
-    reviewed = apply_reviewed_mask(result, read_reviewed_mask(mask, result.size, model.classes))
+    reviewed = apply_reviewed_mask(result, read_reviewed_mask(mask, result.size, model.classes, photo=photo))
     if not reviewed.review.is_reviewed:
         raise ProjectError(f"{mask} is not signed (Edit ▸ Mark reviewed…): only a review goes to the project")
     record = PhotoRecord.from_result(reviewed.result)
