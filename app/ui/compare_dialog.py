@@ -157,7 +157,11 @@ def overlay_rgb(
     """The photo with its overlay and what drew it (`MASK`, `MODEL`): the reviewed mask when the result
     has one, else the model (worker thread); None when neither is at hand."""
     if reviewed_mask and Path(reviewed_mask).is_file():
-        labels = read_reviewed_mask(reviewed_mask, (rgb.shape[1], rgb.shape[0])).labels
+        size = (
+            rgb.shape[1],
+            rgb.shape[0],
+        )  # a mask saved for a photo since replaced is refused (its reason shown)
+        labels = read_reviewed_mask(reviewed_mask, size, photo=path).labels
         return style.blend(rgb, labels, DEFAULT_CLASSES), MASK
     if model is None:
         return None

@@ -102,3 +102,16 @@ def test_a_project_never_stores_the_signed_mask_of_another_photo(tmp_path: Path)
     _replace_photo(photo)
     with pytest.raises(ReviewedMaskError, match="changed since its mask"):
         reviewed_record(model, photo, mask)
+
+
+def test_the_compare_dialog_never_draws_a_mask_over_the_photo_that_replaced_its_own(
+    qapp, tmp_path: Path
+) -> None:
+    from app.core.photos import read_image
+    from app.ui.compare_dialog import MASK, overlay_rgb
+
+    photo, mask, _labels = _photo_and_mask(tmp_path)
+    assert overlay_rgb(read_image(photo), photo, str(mask), None)[1] == MASK
+    _replace_photo(photo)
+    with pytest.raises(ReviewedMaskError, match="changed since its mask"):
+        overlay_rgb(read_image(photo), photo, str(mask), None)
