@@ -95,6 +95,23 @@ class ReviewDialog(QDialog):
         ok.setToolTip(problem or "")
         self.problem_label.setText(problem or "")
         self.problem_label.setVisible(problem is not None)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to what the layout needs at this width: a wrapped reason appearing under the note was
+        drawn over it, the dialog keeping the height it had without one."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        width = self.width()
+        need = (
+            layout.totalHeightForWidth(width)
+            if layout.hasHeightForWidth()
+            else layout.totalSizeHint().height()
+        )
+        if need > self.height():
+            self.resize(width, need)
 
     @property
     def name(self) -> str:

@@ -55,3 +55,18 @@ def test_a_pasted_name_with_a_terminal_escape_cannot_sign(qtbot) -> None:
     assert ok.isEnabled() and ok.toolTip() == ""
     with pytest.raises(ValueError, match="control character"):
         ReviewState.reviewed_now("Ann\u202eX")
+
+
+def test_the_reason_shown_under_the_note_never_covers_the_note(qtbot) -> None:
+    """A 205-character name showed its red reason over the note box's lower half: the dialog kept its
+    height when the wrapped reason appeared."""
+    dialog = ReviewDialog("ORI_010.png")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.name_edit.setText("Z" * 205)
+    qtbot.wait(50)
+    label, note = dialog.problem_label, dialog.note_edit
+    assert label.isVisible() and "205 characters" in label.text()
+    assert label.geometry().top() >= note.geometry().bottom(), (label.geometry(), note.geometry())
+    assert label.height() >= label.heightForWidth(label.width())
