@@ -101,7 +101,7 @@ class ReviewDialog(QDialog):
         """Grow to what the layout needs at this width: a wrapped reason appearing under the note was
         drawn over it, the dialog keeping the height it had without one."""
         layout = self.layout()
-        if layout is None:
+        if layout is None or not self.isVisible():  # before it shows, Qt sizes it from its layout
             return
         layout.activate()
         width = self.width()
