@@ -43,7 +43,7 @@ from app.ui.overlay_state import OverlayState
 from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
 from app.ui.recent_menu import RecentMenu
-from app.ui.screen_fit import fit_size
+from app.ui.screen_fit import PhotoRoom, fit_size
 from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets, watch_settings
 from app.ui.wheel_guard import WheelGuard
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.measure_ui = MeasureUi(self)  # scale, layers, measures panel (app/ui/measure_ui.py)
         self._build_layout()
         self.projects = ProjectUi(self)  # the project dock and its jobs (app/ui/project_jobs.py)
+        PhotoRoom(self, self.projects.dock)  # a small screen: the project dock gives the photo room
         self.batch_starter = BatchStarter(self)  # Open folder and drops: listed, then run (batch_start.py)
         self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
         self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu, self.projects])

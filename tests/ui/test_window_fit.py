@@ -55,3 +55,22 @@ def test_an_empty_project_dock_is_not_restored(qtbot, settings) -> None:
     second.projects.dock.show()  # shown by hand, empty: it still does not force the width
     assert _fits(second), second.minimumSizeHint()
     second.controller.shutdown()
+
+
+def test_on_a_small_screen_the_photo_keeps_a_fair_share_of_the_width(
+    qtbot,
+    project_window,  # noqa: F811
+) -> None:
+    """1280 x 720 at 150 %: the project dock (~340 px) and the side panel (330 px) left the photo ~200 px
+    of the 853; the project dock now gives way until the photo has at least 40 % of the window."""
+    win, target = project_window
+    open_and_wait(qtbot, win, next((target.parent / "insp0").iterdir()))
+    win.resize(ROOM)
+    qtbot.waitUntil(lambda: win.width() <= ROOM.width())
+    qtbot.wait(100)
+    share = win.centralWidget().width() / win.width()
+    assert share >= 0.39, (win.centralWidget().width(), win.projects.dock.width(), win.width())
+    assert win.projects.dock.width() >= 120, "the project tree stays usable"
+    win.resize(1600, 900)  # a larger window later: the dock keeps the width it was given
+    qtbot.wait(100)
+    assert win.centralWidget().width() > win.width() * 0.4
