@@ -88,7 +88,9 @@ class MainWindow(QMainWindow):
         PhotoRoom(self, self.projects.dock)  # a small screen: the project dock gives the photo room
         self.batch_starter = BatchStarter(self)  # Open folder and drops: listed, then run (batch_start.py)
         self.model_menu = ModelMenu(self)  # Model and Help menus (app/ui/model_menu.py)
-        self.actions, self.menus = make_actions(self, ACTIONS, [self.model_menu, self.projects])
+        self.actions, self.menus = make_actions(
+            self, ACTIONS, [self.model_menu, self.projects, self.projects.menu]
+        )
         self.actions["use_cpu"].setChecked(settings.device == "cpu")
         self.actions["use_tiles"].setChecked(settings.tiles)
         self.actions["recursive"].setChecked(settings.recursive)
@@ -239,6 +241,7 @@ class MainWindow(QMainWindow):
         )
         self.actions["export_project"].setEnabled(self.projects.project is not None)
         self.actions["close_project"].setEnabled(self.projects.project is not None)
+        self.projects.sync_actions()  # the Project menu, as the panel's buttons
 
     def _on_photo_changed(self, photo: OpenedPhoto | None) -> None:
         if photo is None:

@@ -24,6 +24,7 @@ from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_errors import OTHER, READ, ProjectErrors
 from app.ui.project_export_job import save_trend_pdf, start_export
+from app.ui.project_menu import ProjectMenuSlots
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, changed_text, same_run
 from app.ui.project_reviews import ProjectReviews
@@ -73,6 +74,12 @@ class ProjectUi(QObject):
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
         self.edits = ProjectEdits(self)  # asset details, inspection corrections, removals (project_edits.py)
         self.reviews = ProjectReviews(self)  # signed masks stored as reviewed results (project_reviews.py)
+        self.menu = ProjectMenuSlots(self.panel)  # the window's Project menu presses the panel's buttons
+        self.panel.enabled_changed.connect(self.sync_actions)
+
+    def sync_actions(self) -> None:
+        """The Project menu's items enabled as the panel's buttons are (once the window made them)."""
+        self.menu.sync(getattr(self.window, "actions", {}))
 
     @property
     def view(self) -> ProjectView | None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.project import Project
 from app.ui.forms import plain_label
+from app.ui.project_menu import item_menu
 from app.ui.project_texts import asset_text, inspection_text, stored_figures_text
 from app.ui.project_tree import ROLE, build_tree, key_of, missing_text
 from app.ui.project_view import ProjectReads, ProjectView, load_view
@@ -50,6 +51,7 @@ class ProjectPanelWidget(QWidget):
     loaded = Signal()  # the tree shows a fresh `view`
     failed = Signal(str)  # the project could not be read: the reason
     stop_waiting_requested = Signal(int)  # the user gave up on a read that took this many seconds
+    enabled_changed = Signal()  # the buttons' states changed: the Project menu follows them
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,7 +92,6 @@ class ProjectPanelWidget(QWidget):
         self.reload_button.setToolTip(
             "Read the project again: what others added on a shared server since it was last read (F5)"
         )
-        self.reload_button.setShortcut("F5")
         self.correct_button = QPushButton("Correct inspection…")
         self.correct_button.setToolTip("Change the picked inspection's date, inspector or notes")
         self.remove_button = QPushButton("Remove inspection…")
@@ -102,6 +103,9 @@ class ProjectPanelWidget(QWidget):
         inspection_buttons = (self.correct_button, self.remove_button)
         for n, b in enumerate((*all_buttons, *inspection_buttons, self.relocate_button, self.reload_button)):
             buttons.addWidget(b, n // 2, n % 2)
+            # Enter and Return press a button reached with Tab, as in a dialog (a push button outside
+            # one ignores them unless it is an auto-default button); Space does too (app/ui/compare_key.py)
+            b.setAutoDefault(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.status)
@@ -234,9 +238,11 @@ class ProjectPanelWidget(QWidget):
             self.stop_button.show()
 
     def current_asset(self) -> str | None:
+        """The tag of the asset picked (or of the picked inspection's or photo's); with nothing picked, the
+        project's only asset (Trend and Compare then act on no other), else None."""
         item = self.tree.currentItem()
         if item is None:
-            return self.tree.topLevelItem(0).data(0, ROLE)[1] if self.tree.topLevelItemCount() else None
+            return self.tree.topLevelItem(0).data(0, ROLE)[1] if self.tree.topLevelItemCount() == 1 else None
         return item.data(0, ROLE)[-1] if item.data(0, ROLE)[0] != "asset" else item.data(0, ROLE)[1]
 
     def select_photo(self, photo_id: int) -> bool:
@@ -348,22 +354,9 @@ class ProjectPanelWidget(QWidget):
         )
 
     def menu_for(self, item: QTreeWidgetItem) -> QMenu:
-        """The context menu of a tree item (made current first): on an asset or an inspection the same
-        as their buttons; on a photo, its history."""
-        kind = item.data(0, ROLE)[0]
-        menu = QMenu(self.tree)
-        if kind == "asset":
-            tag = item.data(0, ROLE)[1]
-            menu.addAction("Asset details…", self._edit_picked)
-            menu.addAction("Change log…", lambda: self.change_log_requested.emit(tag))
-        elif kind == "inspection":
-            menu.addAction("Correct inspection…", self._edit_picked)
-            menu.addAction("Remove inspection…", self._remove_picked)
-        else:
-            photo_id = item.data(0, ROLE)[1]
-            menu.addAction("History of this photo…", lambda: self.history_requested.emit(photo_id))
-            menu.addAction("Remove photo from the inspection…", self._remove_picked)
-        return menu
+        """The context menu of a tree item (made current first): its own actions, then the project's
+        that apply to it (app/ui/project_menu.py)."""
+        return item_menu(self, item)
 
     def _emit_rerun(self) -> None:
         item = self.tree.currentItem()
@@ -377,11 +370,14 @@ class ProjectPanelWidget(QWidget):
         self.add_button.setEnabled(open_)
         self.reload_button.setEnabled(open_)
         self.relocate_button.setEnabled(has_asset)
-        self.trend_button.setEnabled(has_asset)
-        self.compare_button.setEnabled(has_asset)
+        asset = self.current_asset()  # none picked among several: which one would be a guess
+        for button in (self.trend_button, self.compare_button):
+            button.setEnabled(asset is not None)
+            button.setToolTip("" if asset is None else f"Of the asset {asset}")
         self.rerun_button.setEnabled(item is not None and item.data(0, ROLE)[0] == "photo")
         kind = item.data(0, ROLE)[0] if item is not None else None
         self.correct_button.setText("Asset details…" if kind == "asset" else "Correct inspection…")
         self.correct_button.setEnabled(kind in ("asset", "inspection"))
         self.remove_button.setText("Remove photo…" if kind == "photo" else "Remove inspection…")
         self.remove_button.setEnabled(kind in ("inspection", "photo"))
+        self.enabled_changed.emit()

@@ -73,6 +73,58 @@ ACTIONS = (
     ),
     # Ctrl+Q too: the platform's Quit key is empty on Windows and on some Linux desktops
     ActionSpec("quit", "&File", "&Quit", "close", SK.Quit, separator_before=True, more_shortcuts=("Ctrl+Q",)),
+    # The Project panel's buttons as menu items with keys: a push button in a dock is reached with Tab
+    # only, one by one; enabled as the buttons are (ProjectUi.sync_actions)
+    ActionSpec(
+        "add_inspection",
+        "&Project",
+        "&Add inspection…",
+        "add_inspection_dialog",
+        "Ctrl+Shift+A",
+        "Analyse photos and store them as an inspection of an asset",
+    ),
+    ActionSpec(
+        "trend",
+        "&Project",
+        "&Trend…",
+        "trend_of_picked",
+        "Ctrl+T",
+        "The picked asset's corroded share and grade against the inspection date",
+    ),
+    ActionSpec(
+        "compare",
+        "&Project",
+        "&Compare…",
+        "compare_of_picked",
+        "Ctrl+Shift+C",
+        "A photo of one inspection of the picked asset beside a photo of another",
+    ),
+    ActionSpec(
+        "rerun",
+        "&Project",
+        "&Re-run model",
+        "rerun_picked",
+        None,
+        "Analyse the picked photo again with the loaded model; both results are kept",
+        separator_before=True,
+    ),
+    ActionSpec(
+        "relocate",
+        "&Project",
+        "Find &moved photos…",
+        "relocate_dialog",
+        None,
+        "Point to the folder photos were moved to; they are found by content",
+    ),
+    ActionSpec(
+        "reload_project",
+        "&Project",
+        "Re&load",
+        "reload",
+        "F5",
+        "Read the project again: what others added on a shared server since it was last read",
+        separator_before=True,
+    ),
     ActionSpec("zoom_fit", "&View", "Zoom to &fit", "zoom_fit", "Ctrl+0"),
     ActionSpec("zoom_actual", "&View", "&Actual size (1:1)", "zoom_actual", "Ctrl+1"),
     ActionSpec("zoom_in", "&View", "Zoom &in", "zoom_in", SK.ZoomIn, more_shortcuts=("Ctrl+=",)),
@@ -149,7 +201,6 @@ OTHER_KEYS = (
     ("Viewer", "Zoom about the cursor", "Mouse wheel"),
     ("Viewer", "Pan", "Drag with the mouse"),
     ("Batch", "Previous or next row (shows that photo)", "Up, Down"),
-    ("Project", "Read the project again (Reload)", "F5"),  # app/ui/project_panel_widget.py
     ("Project", "The picked asset's, inspection's or photo's menu", "Menu key, Shift+F10"),  # tree_menu.py
     ("Compare", "Zoom both photos to fit, in, out", "Ctrl+0, Ctrl++, Ctrl+-"),  # app/ui/compare_dialog.py
 )

@@ -47,7 +47,9 @@ def test_the_menu_key_opens_the_current_items_menu_at_it(qtbot, project_window) 
     asset = tree.topLevelItem(0)
     tree.setCurrentItem(asset)
     opened = _popup(lambda: _menu_key(qtbot, tree))
-    assert [texts for texts, _at in opened] == [["Asset details…", "Change log…"]]
+    assert [texts for texts, _at in opened] == [
+        ["Asset details…", "Change log…", "", "Add inspection…", "Trend…", "Compare…"]
+    ]
     assert tree.currentItem() is asset
 
     inspection = asset.child(0)
@@ -57,7 +59,14 @@ def test_the_menu_key_opens_the_current_items_menu_at_it(qtbot, project_window) 
         tree.setCurrentItem(photo)
     opened = _popup(lambda: _menu_key(qtbot, tree))
     assert [texts for texts, _at in opened] == [
-        ["History of this photo…", "Remove photo from the inspection…"]
+        [
+            "History of this photo…",
+            "Remove photo from the inspection…",
+            "",
+            "Re-run model",
+            "Trend…",
+            "Compare…",
+        ]
     ]
     assert tree.currentItem() is photo
     row = tree.visualItemRect(photo)
@@ -73,7 +82,9 @@ def test_a_right_click_opens_the_menu_of_the_item_under_the_mouse(qtbot, project
     at = tree.visualItemRect(inspection).center()
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, tree.viewport().mapToGlobal(at))
     opened = _popup(lambda: QApplication.sendEvent(tree.viewport(), event))  # what a right-click brings
-    assert [texts for texts, _at in opened] == [["Correct inspection…", "Remove inspection…"]]
+    assert [texts for texts, _at in opened] == [
+        ["Correct inspection…", "Remove inspection…", "", "Add inspection…", "Trend…", "Compare…"]
+    ]
     assert tree.currentItem() is inspection
     assert opened[0][1] == tree.viewport().mapToGlobal(at)
 
@@ -85,5 +96,7 @@ def test_shift_f10_opens_the_current_items_menu_too(qtbot, project_window) -> No
     tree.setCurrentItem(inspection)
     tree.setFocus()
     opened = _popup(lambda: qtbot.keyClick(tree, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier))
-    assert [texts for texts, _at in opened] == [["Correct inspection…", "Remove inspection…"]]
+    assert [texts for texts, _at in opened] == [
+        ["Correct inspection…", "Remove inspection…", "", "Add inspection…", "Trend…", "Compare…"]
+    ]
     assert tree.currentItem() is inspection

@@ -350,7 +350,8 @@ def test_reload_shows_what_another_inspector_added_meanwhile(
             other, tiny_model, "P-101-A", dt.date(2026, 5, 1), sorted(folder.iterdir()), "C"
         )
     assert tree.topLevelItem(0).childCount() == 2, "the panel shows the project as last read"
-    assert panel.reload_button.isEnabled() and panel.reload_button.shortcut().toString() == "F5"
+    assert panel.reload_button.isEnabled() and win.actions["reload_project"].isEnabled()
+    assert win.actions["reload_project"].shortcut().toString() == "F5"  # Project ▸ Reload
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.reload_button.click()
     assert tree.topLevelItem(0).childCount() == 3
