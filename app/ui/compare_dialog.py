@@ -58,6 +58,7 @@ class SyncedImageView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # equal panes
         self._syncing = False
+        self.partner: SyncedImageView | None = None  # the other pane, which shares the zoom limits
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.valueChanged.connect(self._changed)
 
@@ -94,6 +95,28 @@ class SyncedImageView(QGraphicsView):
         """As the main viewer: down to a quarter of the size that fits the pane."""
         return max(MIN_ZOOM, self.fit_zoom() * FIT_FRACTION_MIN)
 
+    def _own_limits(self) -> tuple[float, float] | None:
+        """The relative zooms this pane allows alone (None without a photo: it limits nothing)."""
+        w, h = self._size()
+        if w <= 0 or h <= 0:
+            return None
+        fit = self.fit_zoom()
+        return self.min_zoom() / fit, MAX_ZOOM / fit
+
+    def relative_limits(self) -> tuple[float, float]:
+        """The relative zooms both panes allow: each limit on its own (an absolute 32x) stopped a small
+        photo's pane while a large photo's went on, and the two showed other parts of the frame."""
+        partner = None if self.partner is None else self.partner._own_limits()
+        own = [lim for lim in (self._own_limits(), partner) if lim is not None]
+        if not own:
+            return FIT_FRACTION_MIN, MAX_ZOOM
+        low, high = max(lo for lo, _hi in own), min(hi for _lo, hi in own)
+        return low, max(low, high)
+
+    def _clamped(self, relative: float) -> float:
+        low, high = self.relative_limits()
+        return min(max(relative, low), high)
+
     @property
     def relative_zoom(self) -> float:
         """The zoom as a multiple of the fit (1: the whole photo in the pane)."""
@@ -109,7 +132,7 @@ class SyncedImageView(QGraphicsView):
 
     def _apply(self, relative: float, centre: tuple[float, float]) -> None:
         w, h = self._size()
-        zoom = min(max(relative * self.fit_zoom(), self.min_zoom()), MAX_ZOOM)
+        zoom = self._clamped(relative) * self.fit_zoom()
         self._syncing = True
         try:
             self.setTransform(QTransform.fromScale(zoom, zoom))
@@ -117,9 +140,17 @@ class SyncedImageView(QGraphicsView):
         finally:
             self._syncing = False
 
-    def zoom_by(self, factor: float) -> None:
-        factor = min(max(self.zoom * factor, self.min_zoom()), MAX_ZOOM) / self.zoom
-        self.scale(factor, factor)
+    def zoom_by(self, factor: float, about_centre: bool = False) -> None:
+        """Zoom about the mouse (the wheel), or about the pane's centre (the keys), within the limits
+        both panes share."""
+        relative = self.relative_zoom
+        factor = self._clamped(relative * factor) / relative
+        if about_centre:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        try:
+            self.scale(factor, factor)
+        finally:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self._changed()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -132,6 +163,13 @@ class SyncedImageView(QGraphicsView):
 
     def center(self):
         return self.mapToScene(self.viewport().rect().center())
+
+    @staticmethod
+    def pair(a: SyncedImageView, b: SyncedImageView) -> None:
+        """Make the two panes move together, within the zoom limits both allow."""
+        a.partner, b.partner = b, a
+        a.view_changed.connect(lambda: b.follow(a))
+        b.view_changed.connect(lambda: a.follow(b))
 
     def follow(self, other: SyncedImageView) -> None:
         """Show the part of its photo the other shows of its own, as large relative to the pane."""
@@ -262,8 +300,7 @@ class CompareDialog(QDialog):
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))
         grid.addWidget(self.overlay_check, 5, 0, 1, 2)
         grid.setRowStretch(2, 1)
-        self.views[0].view_changed.connect(lambda: self.views[1].follow(self.views[0]))
-        self.views[1].view_changed.connect(lambda: self.views[0].follow(self.views[1]))
+        SyncedImageView.pair(*self.views)
         for side in (0, 1):  # the first and the latest inspection by default
             self.inspection_boxes[side].setCurrentIndex(0 if side == 0 else max(len(self.inspections) - 1, 0))
             self._fill_photos(side)
@@ -281,7 +318,7 @@ class CompareDialog(QDialog):
             for view in self.views:
                 view.fit()
         else:
-            self.views[0].zoom_by(factor)  # the other follows (view_changed)
+            self.views[0].zoom_by(factor, about_centre=True)  # the other follows (view_changed)
 
     def _fill_photos(self, side: int) -> None:
         box = self.photo_boxes[side]

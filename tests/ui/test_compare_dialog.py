@@ -190,3 +190,53 @@ def test_a_stored_reviewed_mask_draws_the_overlay_and_the_pane_says_so(
         "not from the reviewed mask these figures come from" in note.text() and "is not found" in note.text()
     )
     assert "#fff4d6" in note.styleSheet()
+
+
+def test_a_small_and_a_large_photo_zoom_together_to_a_limit_both_allow(qtbot):
+    """Left 256 px, right 4000x3000, 22 wheel notches over the right: each pane stopped at its own 32x, so
+    the left stopped at 29.6x its fit while the right went on to 142x and the two showed other parts."""
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from app.ui.compare_dialog import MAX_ZOOM, SyncedImageView
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    left, right = SyncedImageView(), SyncedImageView()
+    row = QHBoxLayout(holder)
+    row.addWidget(left)
+    row.addWidget(right)
+    SyncedImageView.pair(left, right)
+    holder.resize(1000, 500)
+    holder.show()
+    qtbot.waitExposed(holder)
+    for view, (w, h) in ((left, (256, 192)), (right, (4000, 3000))):
+        image = QImage(w, h, QImage.Format.Format_RGB32)
+        image.fill(0x808080)
+        view.set_image(image)
+
+    for _ in range(22):
+        right.zoom_by(1.25)
+    assert right.relative_zoom == pytest.approx(left.relative_zoom, rel=0.01)
+    assert left.zoom == pytest.approx(MAX_ZOOM, rel=0.01), "as far as the small photo's pane goes"
+    assert right.relative_center() == pytest.approx(left.relative_center(), abs=0.01)
+    for _ in range(40):
+        left.zoom_by(0.8)
+    assert left.relative_zoom == pytest.approx(right.relative_zoom, rel=0.01)
+    assert left.relative_zoom == pytest.approx(0.25, rel=0.02)
+
+
+def test_the_zoom_keys_zoom_about_the_centre_not_the_mouse(qtbot, two_sizes, tiny_model):
+    from PySide6.QtCore import QPoint
+
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: all(p is not None for p in dialog.photos), timeout=TIMEOUT_MS)
+    left = dialog.views[0]
+    qtbot.mouseMove(left.viewport(), QPoint(3, 3))  # the pointer in the top-left corner
+    dialog.zoom(1.25)
+    dialog.zoom(1.25)
+    assert left.relative_zoom == pytest.approx(1.5625, rel=0.01)
+    assert left.relative_center() == pytest.approx((0.5, 0.5), abs=0.01)
