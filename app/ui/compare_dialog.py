@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QPixmap, QShortcut, QTransform, QWheelEvent
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QGridLayout,
     QSizePolicy,
     QWidget,
@@ -27,158 +24,16 @@ from app.core.model import SegmentationModel
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
 from app.core.photos import read_image
-from app.core.project import Inspection, Project, StoredResult
+from app.core.project import Inspection, Project, StoredPhoto, StoredResult
 from app.core.reviewed import read_reviewed_mask
 from app.core.text import counted, safe_path, safe_text
+from app.ui.compare_view import SyncedImageView
 from app.ui.forms import plain_label
-from app.ui.image_viewer_widget import FIT_FRACTION_MIN
 from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
 from app.ui.screen_fit import resize_on_screen
 from app.ui.workers import Worker, WorkerPool
-
-MAX_ZOOM, MIN_ZOOM = 32.0, 0.02
-
-
-class SyncedImageView(QGraphicsView):
-    """A photo view that reports every zoom and pan (`view_changed`) and can take another's, in
-    proportion: zoom relative to its own fit, centre as a fraction of its own photo."""
-
-    view_changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene().addItem(self._item)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # equal panes
-        self._syncing = False
-        self.partner: SyncedImageView | None = None  # the other pane, which shares the zoom limits
-        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
-            bar.valueChanged.connect(self._changed)
-
-    def set_image(self, image: QImage | None, keep_view: bool = False) -> None:
-        """Show `image`; fitted to the pane unless `keep_view` (the same photo, its overlay now)."""
-        relative, centre = self.relative_zoom, self.relative_center()
-        self._item.setPixmap(QPixmap() if image is None else QPixmap.fromImage(image))
-        self.scene().setSceneRect(self._item.boundingRect())
-        if keep_view:
-            self._apply(relative, centre)
-        else:
-            self.fit()
-
-    def image(self) -> QImage:
-        return self._item.pixmap().toImage()
-
-    def _size(self) -> tuple[float, float]:
-        rect = self._item.boundingRect()
-        return rect.width(), rect.height()
-
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11()
-
-    def fit_zoom(self) -> float:
-        """The zoom at which the whole photo fills the pane."""
-        w, h = self._size()
-        port = self.viewport().rect()
-        if w <= 0 or h <= 0 or port.width() <= 0 or port.height() <= 0:
-            return 1.0
-        return min(port.width() / w, port.height() / h)
-
-    def min_zoom(self) -> float:
-        """As the main viewer: down to a quarter of the size that fits the pane."""
-        return max(MIN_ZOOM, self.fit_zoom() * FIT_FRACTION_MIN)
-
-    def _own_limits(self) -> tuple[float, float] | None:
-        """The relative zooms this pane allows alone (None without a photo: it limits nothing)."""
-        w, h = self._size()
-        if w <= 0 or h <= 0:
-            return None
-        fit = self.fit_zoom()
-        return self.min_zoom() / fit, MAX_ZOOM / fit
-
-    def relative_limits(self) -> tuple[float, float]:
-        """The relative zooms both panes allow: each limit on its own (an absolute 32x) stopped a small
-        photo's pane while a large photo's went on, and the two showed other parts of the frame."""
-        partner = None if self.partner is None else self.partner._own_limits()
-        own = [lim for lim in (self._own_limits(), partner) if lim is not None]
-        if not own:
-            return FIT_FRACTION_MIN, MAX_ZOOM
-        low, high = max(lo for lo, _hi in own), min(hi for _lo, hi in own)
-        return low, max(low, high)
-
-    def _clamped(self, relative: float) -> float:
-        low, high = self.relative_limits()
-        return min(max(relative, low), high)
-
-    @property
-    def relative_zoom(self) -> float:
-        """The zoom as a multiple of the fit (1: the whole photo in the pane)."""
-        return self.zoom / self.fit_zoom()
-
-    def relative_center(self) -> tuple[float, float]:
-        w, h = self._size()
-        c = self.center()
-        return (c.x() / w, c.y() / h) if w > 0 and h > 0 else (0.5, 0.5)
-
-    def fit(self) -> None:
-        self._apply(1.0, (0.5, 0.5))
-
-    def _apply(self, relative: float, centre: tuple[float, float]) -> None:
-        w, h = self._size()
-        zoom = self._clamped(relative) * self.fit_zoom()
-        self._syncing = True
-        try:
-            self.setTransform(QTransform.fromScale(zoom, zoom))
-            self.centerOn(centre[0] * w, centre[1] * h)
-        finally:
-            self._syncing = False
-
-    def zoom_by(self, factor: float, about_centre: bool = False) -> None:
-        """Zoom about the mouse (the wheel), or about the pane's centre (the keys), within the limits
-        both panes share."""
-        relative = self.relative_zoom
-        factor = self._clamped(relative * factor) / relative
-        if about_centre:
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        try:
-            self.scale(factor, factor)
-        finally:
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self._changed()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
-
-    def resizeEvent(self, event) -> None:
-        relative, centre = self.relative_zoom, self.relative_center()
-        super().resizeEvent(event)
-        self._apply(relative, centre)  # the same part of the photo, scaled to the new pane
-
-    def center(self):
-        return self.mapToScene(self.viewport().rect().center())
-
-    @staticmethod
-    def pair(a: SyncedImageView, b: SyncedImageView) -> None:
-        """Make the two panes move together, within the zoom limits both allow."""
-        a.partner, b.partner = b, a
-        a.view_changed.connect(lambda: b.follow(a))
-        b.view_changed.connect(lambda: a.follow(b))
-
-    def follow(self, other: SyncedImageView) -> None:
-        """Show the part of its photo the other shows of its own, as large relative to the pane."""
-        self._apply(other.relative_zoom, other.relative_center())
-
-    def _changed(self, *_args) -> None:
-        if not self._syncing:
-            self.view_changed.emit()
-
 
 MASK, MODEL = "mask", "model"  # what drew a pane's overlay
 # as the banner's warning (app.ui.banner_widget): the picture and the figures under it may disagree
@@ -258,6 +113,7 @@ class CompareDialog(QDialog):
         """`style`: the classes and opacities drawn (the window's overlay, as on screen)."""
         super().__init__(parent)
         self.setWindowTitle(f"Compare inspections of {asset_tag}")
+        self.asset_tag = asset_tag
         self.project, self.model, self.style = project, model, style
         self.inspections: list[Inspection] = project.inspections(asset_tag)
         self.views = (SyncedImageView(), SyncedImageView())
@@ -270,6 +126,7 @@ class CompareDialog(QDialog):
         self.overlays: list[QImage | None] = [None, None]
         self.pool = WorkerPool(self, max_threads=2)  # photos read and overlays drawn off the UI thread
         self._jobs: list[Worker | None] = [None, None]
+        self._released = False  # closed for good (`release`): a late photo is not shown
         self.overlay_check = QCheckBox("Show the overlay")
         self.overlay_check.setChecked(True)
         self.overlay_check.toggled.connect(lambda _on: [self._show_image(s, keep_view=True) for s in (0, 1)])
@@ -278,11 +135,7 @@ class CompareDialog(QDialog):
             for box in (self.inspection_boxes[side], self.photo_boxes[side]):
                 box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
                 box.setMinimumContentsLength(12)  # a long path must not widen one pane
-            for i in self.inspections:
-                self.inspection_boxes[side].addItem(_inspection_text(i), i.id)
-                self.inspection_boxes[side].setItemData(
-                    self.inspection_boxes[side].count() - 1, _inspection_text(i), Qt.ItemDataRole.ToolTipRole
-                )  # a long inspector's name whole
+            self._list_inspections(side)
             grid.addWidget(self.inspection_boxes[side], 0, side)
             grid.addWidget(self.photo_boxes[side], 1, side)
             grid.addWidget(self.views[side], 2, side)
@@ -320,7 +173,14 @@ class CompareDialog(QDialog):
         else:
             self.views[0].zoom_by(factor, about_centre=True)  # the other follows (view_changed)
 
-    def _fill_photos(self, side: int) -> None:
+    def _list_inspections(self, side: int) -> None:
+        box = self.inspection_boxes[side]
+        box.clear()
+        for i in self.inspections:
+            box.addItem(_inspection_text(i), i.id)
+            box.setItemData(box.count() - 1, _inspection_text(i), Qt.ItemDataRole.ToolTipRole)  # a long name
+
+    def _list_photos(self, side: int) -> None:
         box = self.photo_boxes[side]
         box.blockSignals(True)
         box.clear()
@@ -330,9 +190,42 @@ class CompareDialog(QDialog):
                 box.addItem(Path(photo.path).name, photo.id)
                 box.setItemData(box.count() - 1, photo.path, Qt.ItemDataRole.ToolTipRole)
         box.blockSignals(False)
+
+    def _fill_photos(self, side: int) -> None:
+        self._list_photos(side)
         self._show_photo(side)
 
-    def _show_photo(self, side: int) -> None:
+    def show_view(self, view: ProjectView) -> None:
+        """The project as read again: the lists, figures and photos follow it, the same inspections and
+        photos staying picked (an open window kept the figures of the read it was made from). A photo
+        whose newest result is the same is not read again."""
+        if view is self.project:
+            return
+        picked = [(self.inspection_boxes[s].currentData(), self.photo_boxes[s].currentData()) for s in (0, 1)]
+        self.project, self.inspections = view, view.inspections(self.asset_tag)
+        for side, (inspection_id, photo_id) in enumerate(picked):
+            box = self.inspection_boxes[side]
+            box.blockSignals(True)
+            self._list_inspections(side)
+            index = box.findData(inspection_id)
+            box.setCurrentIndex(index if index >= 0 else (0 if side == 0 else box.count() - 1))
+            box.blockSignals(False)
+            self._list_photos(side)
+            index = self.photo_boxes[side].findData(photo_id)
+            if index >= 0:
+                self.photo_boxes[side].setCurrentIndex(index)  # signals blocked: nothing is read yet
+            result = None if photo_id is None else view.latest_result(photo_id)
+            shown = self.results[side]  # results are only ever added: the same id, the same figures
+            same = index >= 0 and result is not None and shown is not None and result.id == shown.id
+            if same and self.photos[side] is not None:
+                self._describe(side)  # the figures' text only (the photo's place may have changed)
+            else:
+                self._show_photo(side)
+        if not self.inspections:
+            self.setWindowTitle(f"Compare inspections of {self.asset_tag} (no longer in the project)")
+
+    def _describe(self, side: int) -> tuple[StoredPhoto | None, Path | None, StoredResult | None]:
+        """The picked photo's stored figures under its pane; (the photo, where it is now, its result)."""
         photo_id = self.photo_boxes[side].currentData()
         photo = None if photo_id is None else self.project.photo(photo_id)
         path, note = None, ""
@@ -346,6 +239,11 @@ class CompareDialog(QDialog):
         result = None if photo is None else self.project.latest_result(photo.id)
         self.figure_labels[side].setText(stored_figures_text(result) + note)
         self.results[side] = result
+        return photo, path, result
+
+    def _show_photo(self, side: int) -> None:
+        photo, path, result = self._describe(side)
+        photo_id = None if photo is None else photo.id
         self._set_note(side, "")
         self.photos[side] = self.overlays[side] = None
         self._show_image(side)
@@ -357,6 +255,7 @@ class CompareDialog(QDialog):
             worker = Worker(photo_then_overlay, path, reviewed, self.model, self.style)
             worker.signals.yielded.connect(lambda item, s=side, p=photo_id: self._image_ready(s, p, *item))
             worker.signals.failed.connect(lambda msg, s=side, p=photo_id: self._image_failed(s, p, msg))
+            worker.signals.finished.connect(lambda w=worker: _let_go(w))
             self._jobs[side] = self.pool.start(worker)
 
     def _set_note(self, side: int, text: str, warning: bool = False) -> None:
@@ -365,8 +264,27 @@ class CompareDialog(QDialog):
         label.setStyleSheet(WARNING_STYLE if warning else "")
         label.setVisible(bool(text))
 
+    def release(self) -> None:
+        """Closed for good: the photos go now, the jobs are told to stop, and the window is deleted once
+        none runs (deleting it at once would wait for a 12 MP photo's overlay on the UI thread)."""
+        self._released = True
+        for job in self._jobs:
+            if job is not None:
+                job.cancel()
+        self._jobs = [None, None]
+        self.photos, self.overlays = [None, None], [None, None]
+        for view in self.views:
+            view.set_image(None)
+        self._delete_when_idle()
+
+    def _delete_when_idle(self) -> None:
+        if self.pool.active:
+            QTimer.singleShot(50, self, self._delete_when_idle)  # after the job running now
+        else:
+            self.deleteLater()  # the pool with it: a result still queued is dropped
+
     def _image_ready(self, side: int, photo_id: int, kind: str, image: QImage, drawn_by: str = "") -> None:
-        if self.photo_boxes[side].currentData() != photo_id:
+        if self._released or self.photo_boxes[side].currentData() != photo_id:
             return  # another photo was picked meanwhile
         if kind == "photo":
             self.photos[side] = image
@@ -378,13 +296,21 @@ class CompareDialog(QDialog):
             self._set_note(side, overlay_note(self.results[side], drawn_by, self.model), drawn_by == MODEL)
 
     def _image_failed(self, side: int, photo_id: int, message: str) -> None:
-        if self.photo_boxes[side].currentData() == photo_id:
+        if not self._released and self.photo_boxes[side].currentData() == photo_id:
             label = self.figure_labels[side]
             label.setText(f"{label.text()}\n{message}")
 
     def _show_image(self, side: int, keep_view: bool = False) -> None:
         overlay = self.overlays[side] if self.overlay_check.isChecked() else None
         self.views[side].set_image(overlay or self.photos[side], keep_view=keep_view)
+
+
+def _let_go(worker: Worker) -> None:
+    """A finished worker's slots go (its results were delivered before `finished`): they hold the dialog,
+    and the worker's signals outlive it in a cycle through Qt that Python's gc cannot see, so a closed
+    Compare was never freed."""
+    for signal in (worker.signals.yielded, worker.signals.failed):
+        signal.disconnect()
 
 
 def _inspection_text(i: Inspection) -> str:

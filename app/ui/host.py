@@ -77,6 +77,7 @@ class ProjectsHost(Protocol):
     window: WindowHost
     project: Project | None
     errors: ProjectErrors
+    dialogs: list[QWidget]  # the trend, compare and history windows open
 
     @property
     def view(self) -> ProjectView | None: ...

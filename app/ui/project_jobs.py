@@ -10,28 +10,27 @@ from pathlib import Path, PurePath
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
-from app.core.errors import CorroscopeError
 from app.core.project import SUFFIX, AddSummary, Project, is_url
 from app.core.project.photos import PhotoLookup
 from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest, photos_start_folder
 from app.ui.add_inspection_run import AddRun
-from app.ui.compare_dialog import CompareDialog
 from app.ui.export_folders import correction_search
 from app.ui.history_dialogs import show_change_log, show_photo_history
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
 from app.ui.project_errors import OTHER, READ, ProjectErrors
-from app.ui.project_export_job import save_trend_pdf, start_export
+from app.ui.project_export_job import start_export
 from app.ui.project_menu import ProjectMenuSlots
 from app.ui.project_panel_widget import ProjectPanelWidget
 from app.ui.project_questions import ask_rerun_reviewed, ask_server_url, changed_text, same_run
 from app.ui.project_reviews import ProjectReviews
 from app.ui.project_view import ProjectView
+from app.ui.project_windows import ProjectWindows, free_on_close
 from app.ui.project_worker_jobs import relocate_job, rerun_job
 from app.ui.screen_fit import scrolled
-from app.ui.workers import Worker
+from app.ui.workers import Worker, alive
 
 PROJECT_FILTER = f"Corroscope projects (*{SUFFIX})"
 
@@ -74,6 +73,7 @@ class ProjectUi(QObject):
         self.panel.stop_waiting_requested.connect(self.stop_waiting)
         self.edits = ProjectEdits(self)  # asset details, inspection corrections, removals (project_edits.py)
         self.reviews = ProjectReviews(self)  # signed masks stored as reviewed results (project_reviews.py)
+        self.windows = ProjectWindows(self)  # trend and compare: refreshed, then freed (project_windows.py)
         self.menu = ProjectMenuSlots(self.panel)  # the window's Project menu presses the panel's buttons
         self.panel.enabled_changed.connect(self.sync_actions)
 
@@ -366,20 +366,9 @@ class ProjectUi(QObject):
         return None if self.project is None else self.panel.refresh(then=lambda view: self._trend(view, tag))
 
     def _trend(self, view: ProjectView, tag: str) -> None:
-        from app.ui.trend_view_widget import TrendDialog
-
-        try:
-            trend = view.trend(tag)
-        except CorroscopeError as exc:
-            self.window.show_message(str(exc), "error")
-            return
-        asset = view.asset(tag)
-        dialog = TrendDialog(trend, self.window, asset)
-        if asset is not None:
-            dialog.save_requested.connect(
-                lambda: save_trend_pdf(self, dialog, asset, trend, done=dialog.show_saved)
-            )
-        self.dialog_opened.emit(self.keep(dialog))
+        dialog = self.windows.trend(view, tag)
+        if dialog is not None:
+            self.dialog_opened.emit(self.keep(dialog))
 
     def show_compare(self, tag: str) -> Worker | None:
         """Read the project again on a worker, then compare two inspections of the asset
@@ -389,12 +378,15 @@ class ProjectUi(QObject):
         )
 
     def _compare(self, view: ProjectView, tag: str) -> None:
-        model = self.window.controller.model  # draws the overlays the project keeps no mask of
-        style = self.window.overlay_state.style  # the classes drawn as in the window
-        self.dialog_opened.emit(self.keep(CompareDialog(view, tag, self.window, model, style)))
+        self.dialog_opened.emit(self.keep(self.windows.compare(view, tag)))
 
     def keep(self, dialog):
-        """Show a trend, compare or history window and keep it alive while it is open."""
-        self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]
+        """Show a trend, compare or history window, keep it while it is open and free it once closed."""
+        self.dialogs = [d for d in self.dialogs if alive(d) and d.isVisible()] + [dialog]
+        free_on_close(dialog)
+        dialog.destroyed.connect(lambda: self._forget(dialog))
         dialog.show()
         return dialog
+
+    def _forget(self, dialog: QWidget) -> None:
+        self.dialogs = [d for d in self.dialogs if d is not dialog]

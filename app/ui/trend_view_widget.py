@@ -178,20 +178,16 @@ class TrendDialog(QDialog):
     def __init__(self, trend: Trend, parent: QWidget | None = None, asset: Asset | None = None) -> None:
         super().__init__(parent)
         self.asset = asset
-        named = f" – {asset.name}" if asset is not None and asset.name else ""
-        self.setWindowTitle(f"Trend of {trend.asset_tag}{named}")
-        self.heading = plain_label(asset_heading(asset) if asset is not None else f"Asset {trend.asset_tag}")
+        self.heading = plain_label()
         self.heading.setWordWrap(True)
         font = self.heading.font()
         font.setBold(True)
         self.heading.setFont(font)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = TrendViewWidget(self)
-        self.view.set_trend(trend)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.save_button = buttons.addButton("Save PDF…", QDialogButtonBox.ButtonRole.ActionRole)
         self.save_button.setToolTip("The asset's trend report as PDF, as File ▸ Export project… writes it")
-        self.save_button.setEnabled(asset is not None)
         self.save_button.clicked.connect(self.save_requested)
         buttons.rejected.connect(self.reject)
         self.saved = plain_label()  # where Save PDF… wrote the report: the main window may be hidden
@@ -203,7 +199,28 @@ class TrendDialog(QDialog):
         layout.addWidget(self.heading)
         layout.addWidget(self.view)
         layout.addLayout(row)
+        self.show_trend(trend, asset)
         resize_on_screen(self, 760, 740)
+
+    def show_trend(self, trend: Trend, asset: Asset | None) -> None:
+        """Show the asset's trend as the project was last read (the window follows every read of it: it
+        showed the figures of the read it was made from while Save PDF… wrote newer ones)."""
+        if self.view.trend == trend and self.asset == asset:
+            return
+        self.asset = asset
+        named = f" – {asset.name}" if asset is not None and asset.name else ""
+        self.setWindowTitle(f"Trend of {trend.asset_tag}{named}")
+        self.heading.setText(asset_heading(asset) if asset is not None else f"Asset {trend.asset_tag}")
+        if self.view.trend is not None:
+            self.saved.clear()  # "Saved …" spoke of other figures than these
+        self.view.set_trend(trend)
+        self.save_button.setEnabled(asset is not None)
+
+    def show_gone(self, reason: str) -> None:
+        """The asset is no longer in the project (corrected to another tag, removed): what is shown is
+        out of date, and Save PDF… would write another asset's figures or none."""
+        self.save_button.setEnabled(False)
+        self.saved.setText(f"Out of date: {reason}. Close this window and open the trend again.")
 
     def show_saved(self, path: Path) -> None:
         self.saved.setText(f"Saved {path}")

@@ -198,7 +198,7 @@ def test_a_small_and_a_large_photo_zoom_together_to_a_limit_both_allow(qtbot):
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-    from app.ui.compare_dialog import MAX_ZOOM, SyncedImageView
+    from app.ui.compare_view import MAX_ZOOM, SyncedImageView
 
     holder = QWidget()
     qtbot.addWidget(holder)

@@ -159,6 +159,8 @@ def test_the_trend_window_names_the_asset_and_saves_its_pdf_replacing_only_on_ye
     assert offered == [target.parent / "P-101-A_trend.pdf"]  # beside the project
     assert written.read_bytes().startswith(b"%PDF") and "north.pdf" in win.banner.text
     qtbot.waitUntil(lambda: dialog.saved.text() == f"Saved {written}", timeout=TIMEOUT_MS)  # there too
+    # and the window shows what was written, not the figures of the read it was opened from
+    assert [row[0] for row in dialog.view.table_cells()] == ["2021-05-01", "2024-05-01"]
     written.write_bytes(b"an inspector's own file")
     asked = []
     kept = project_export_job.save_trend_pdf(
