@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from app.core.figures import percent_text
 from app.core.project import Asset, Inspection, StoredResult
-from app.core.project.trend import Trend, d610_text, falling_text, rate_text, review_counts, trend_row
+from app.core.project.trend import (
+    Trend,
+    TrendRow,
+    d610_text,
+    falling_text,
+    rate_text,
+    review_counts,
+    trend_row,
+)
 from app.core.report_header import time_text
 from app.core.text import counted, provider_name
 
@@ -63,16 +71,35 @@ def asset_text(asset: Asset, trend: Trend | None = None) -> str:
         first, latest = trend.rows[0], trend.rows[-1]
         span = first.date.isoformat() if first is latest else f"{first.date} to {latest.date}"
         lines.append(f"{counted(len(trend.rows), 'inspection')}, {span}")
-        if latest.corroded_share_mean is not None and latest.corroded_share_max is not None:
-            mean = percent_text(latest.corroded_share_mean, unit=True)
-            worst = percent_text(latest.corroded_share_max, unit=True)
-            lines.append(
-                f"Latest: mean corroded share {mean}, worst photo {worst}, ASTM D610 {d610_text(latest)}"
-            )
+        lines += latest_lines([r for r in trend.rows if r.date == latest.date])
         lines.append(rate_text(trend))
         if caution := falling_text(trend):
             lines.append(caution)
     return "\n".join(lines)
+
+
+def _figures(row: TrendRow) -> str | None:
+    if row.corroded_share_mean is None or row.corroded_share_max is None:
+        return None
+    mean = percent_text(row.corroded_share_mean, unit=True)
+    worst = percent_text(row.corroded_share_max, unit=True)
+    return f"mean corroded share {mean}, worst photo {worst}, ASTM D610 {d610_text(row)}"
+
+
+def latest_lines(rows: list[TrendRow]) -> list[str]:
+    """The latest date's figures, dated and named by inspector: two inspections of one day (two
+    inspectors) are both said, not only the one sorted last, which may be the better of the two."""
+    said = [(row, _figures(row)) for row in rows]
+    said = [(row, figures) for row, figures in said if figures is not None]
+    if not said:
+        return []
+    date = said[0][0].date.isoformat()
+    if len(said) == 1:
+        row, figures = said[0]
+        by = f" by {row.inspector}" if row.inspector else ""
+        return [f"Latest ({date}{by}): {figures}"]
+    lines = [f"Latest ({date}, {len(said)} inspections that day):"]
+    return lines + [f"  {row.inspector or 'no inspector named'}: {figures}" for row, figures in said]
 
 
 def inspection_label(inspection: Inspection) -> str:

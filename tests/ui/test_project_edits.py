@@ -172,7 +172,8 @@ def test_an_assets_details_are_edited_from_the_panel_and_shown_there(qtbot, proj
         trend = project.trend("P-101-A")
     latest = trend.rows[-1]
     assert f"{len(trend.rows)} inspections, {trend.rows[0].date} to {latest.date}" in said  # where it stands
-    assert f"Latest: mean corroded share {latest.corroded_share_mean:.2f} %, worst photo " in said[-2]
+    named = f"Latest ({latest.date} by {latest.inspector}): mean corroded share"
+    assert f"{named} {latest.corroded_share_mean:.2f} %, worst photo " in said[-2]
     assert said[-1].startswith("Rate of change")
     panel.correct_button.click()
     dialog = win.projects.edits.details
