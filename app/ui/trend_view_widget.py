@@ -24,12 +24,15 @@ from app.core.project import Asset, Trend
 from app.core.project.trend import TREND_TABLE_HEADER, falling_text, rate_text, reviewed_text, trend_table_row
 from app.ui.forms import plain_label
 from app.ui.project_texts import ASSET_FIELDS
-from app.ui.screen_fit import resize_on_screen
+from app.ui.screen_fit import resize_on_screen, scrolled
 from app.ui.trend_axes import ScaleAxis
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
 TABLE_ROWS = 6  # inspections the table shows before it scrolls
+# The plots' least useful heights (their drawing areas about 110 and 60 px): a smaller window scrolls
+# (TrendDialog) rather than squeeze them (at 1280x720 and 150 % the share plot drew in 6 px)
+SHARE_PLOT_MIN_H, GRADE_PLOT_MIN_H = 190, 120
 MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is not drawn against seconds
 # Shown past either end of the scales (labelled on the scale only): a mark at 98 % or 0 %, grade 10 or 0,
 # and the "100" label are drawn whole even in the short plots of a 1024x600 screen (5 points were not).
@@ -84,6 +87,8 @@ class TrendViewWidget(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.share_plot.setMinimumHeight(SHARE_PLOT_MIN_H)
+        self.grade_plot.setMinimumHeight(GRADE_PLOT_MIN_H)
         layout = QVBoxLayout(self)
         layout.addWidget(self.rate_label)
         layout.addWidget(self.share_plot, 3)
@@ -151,6 +156,7 @@ class TrendViewWidget(QWidget):
         frame = 2 * self.table.frameWidth() + self.table.horizontalHeader().sizeHint().height()
         scroll = self.table.horizontalScrollBar().sizeHint().height()
         self.table.setFixedHeight(rows_h + frame + scroll)
+        self.table.scrollToBottom()  # the newest inspection (the last row) in view, whole
 
     def table_cells(self) -> list[list[str]]:
         """What the table shows, row by row (for tests)."""
@@ -197,7 +203,7 @@ class TrendDialog(QDialog):
         row.addWidget(buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addWidget(self.view)
+        layout.addWidget(scrolled(self.view), 1)  # a screen too small for the plots scrolls them
         layout.addLayout(row)
         self.show_trend(trend, asset)
         resize_on_screen(self, 760, 740)

@@ -1,0 +1,41 @@
+"""The trend window on small screens: at 1280x720 and 150 % the share plot drew in 6 px, and at 1024x600
+with 7 inspections the table cut the newest row in half. The plots keep a useful height (the window
+scrolls) and the newest row is in view, whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.core.project import Trend
+from app.core.project.trend import TrendRow, fit_rate
+from app.ui.trend_view_widget import TrendDialog
+
+
+def _dialog(qtbot, count: int, width: int, height: int) -> TrendDialog:
+    rows = tuple(
+        TrendRow(n, dt.date(2017 + n, 5, 1), "J. Doe", 4, 0, 5.0 * n, 8.0 * n, 10 - n, 1 + n)
+        for n in range(count)
+    )
+    dialog = TrendDialog(Trend("P-98", rows, fit_rate(rows)))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.resize(width, height)
+    qtbot.waitUntil(lambda: dialog.height() <= height)
+    qtbot.wait(50)
+    return dialog
+
+
+def test_the_plots_keep_a_useful_height_in_a_small_window(qtbot) -> None:
+    dialog = _dialog(qtbot, 7, 850, 440)  # what 1280x720 at 150 % leaves the window
+    for plot, least in ((dialog.view.share_plot, 100), (dialog.view.grade_plot, 50)):
+        drawn = plot.plotItem.vb.sceneBoundingRect().height()
+        assert drawn >= least, (plot, drawn)
+
+
+def test_the_newest_inspection_is_shown_whole(qtbot) -> None:
+    dialog = _dialog(qtbot, 7, 1000, 560)  # what a 1024x600 screen leaves it
+    table = dialog.view.table
+    last = table.visualRect(table.model().index(table.rowCount() - 1, 0))
+    port = table.viewport().rect()
+    assert port.top() <= last.top() and last.bottom() <= port.bottom(), (last, port)
