@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QSizePolicy,
     QWidget,
@@ -151,7 +152,11 @@ class CompareDialog(QDialog):
             grid.setColumnStretch(side, 1)
             self.inspection_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._fill_photos(s))
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))
-        grid.addWidget(self.overlay_check, 5, 0, 1, 2)
+        grid.addWidget(self.overlay_check, 5, 0)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)  # not only Esc, the ✕
+        self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter: no close
+        grid.addWidget(self.buttons, 5, 1)
         grid.setRowStretch(2, 1)
         SyncedImageView.pair(*self.views)
         for side in (0, 1):  # the first and the latest inspection by default

@@ -240,3 +240,15 @@ def test_the_zoom_keys_zoom_about_the_centre_not_the_mouse(qtbot, two_sizes, tin
     dialog.zoom(1.25)
     assert left.relative_zoom == pytest.approx(1.5625, rel=0.01)
     assert left.relative_center() == pytest.approx((0.5, 0.5), abs=0.01)
+
+
+def test_compare_has_a_close_button(qtbot, two_sizes, tiny_model):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.finished, timeout=TIMEOUT_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    assert not dialog.isVisible()
