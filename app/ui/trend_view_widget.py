@@ -95,6 +95,12 @@ class TrendViewWidget(QWidget):
         layout.addWidget(self.grade_plot, 2)
         layout.addWidget(self.table)
 
+    def heightForWidth(self, width: int) -> int:
+        """The height a scroll area gives the view: the least it needs at `width` (the plots' minimums, the
+        wrapped rate line), not the preferred one (1,252 px, which made a 760x740 window scroll)."""
+        layout = self.layout()
+        return super().heightForWidth(width) if layout is None else layout.minimumHeightForWidth(width)
+
     @staticmethod
     def _whole_scale(plot: pg.PlotWidget, top: float, headroom: float) -> None:
         """The scale 0-`top` in view with `headroom` past both ends (no padding on top of it); zoom, pan

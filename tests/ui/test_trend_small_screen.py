@@ -39,3 +39,14 @@ def test_the_newest_inspection_is_shown_whole(qtbot) -> None:
     last = table.visualRect(table.model().index(table.rowCount() - 1, 0))
     port = table.viewport().rect()
     assert port.top() <= last.top() and last.bottom() <= port.bottom(), (last, port)
+
+
+def test_a_window_with_room_for_everything_does_not_scroll(qtbot) -> None:
+    """In the scroll area the view took its preferred height (1,252 px: the wrapped rate line asks the
+    area for a height for its width), so even a 760x740 window scrolled and the mouse wheel, over a plot,
+    zoomed the plot instead of bringing the table into view."""
+    dialog = _dialog(qtbot, 7, 760, 740)
+    view = dialog.view
+    area = view.parentWidget().parentWidget()  # the view sits in the scroll area's viewport
+    assert view.height() <= area.viewport().height(), (view.height(), area.viewport().height())
+    assert view.share_plot.height() > view.grade_plot.height() >= 120
