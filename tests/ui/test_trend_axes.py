@@ -18,11 +18,8 @@ DATES = [dt.date(2020, 1, 1), dt.date(2021, 1, 1), dt.date(2022, 1, 1), dt.date(
 MEANS, WORST, GRADES = [0.0, 40.0, 70.0, 90.0], [2.0, 60.0, 85.0, 98.0], [10, 4, 1, 0]
 
 
-def _dialog(qtbot, width: int, height: int) -> TrendDialog:
-    rows = tuple(
-        TrendRow(n, d, "J. Doe", 4, 0, m, w, g, 5)
-        for n, (d, m, w, g) in enumerate(zip(DATES, MEANS, WORST, GRADES, strict=True))
-    )
+def shown_trend(qtbot, rows: tuple[TrendRow, ...], width: int, height: int) -> TrendDialog:
+    """The trend window of `rows` (asset P-98), shown and resized to at most width x height."""
     dialog = TrendDialog(Trend("P-98", rows, fit_rate(rows)))
     qtbot.addWidget(dialog)
     dialog.show()
@@ -30,6 +27,14 @@ def _dialog(qtbot, width: int, height: int) -> TrendDialog:
     dialog.resize(width, height)
     qtbot.waitUntil(lambda: dialog.height() <= height)
     return dialog
+
+
+def _dialog(qtbot, width: int, height: int) -> TrendDialog:
+    rows = tuple(
+        TrendRow(n, d, "J. Doe", 4, 0, m, w, g, 5)
+        for n, (d, m, w, g) in enumerate(zip(DATES, MEANS, WORST, GRADES, strict=True))
+    )
+    return shown_trend(qtbot, rows, width, height)
 
 
 def _marks_inside(plot, curve, values) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.core.project import Trend
-from app.core.project.trend import TrendRow, fit_rate
+from app.core.project.trend import TrendRow
 from app.ui.trend_view_widget import TrendDialog
+from tests.ui.test_trend_axes import shown_trend
 
 
 def _dialog(qtbot, count: int, width: int, height: int) -> TrendDialog:
@@ -16,12 +16,7 @@ def _dialog(qtbot, count: int, width: int, height: int) -> TrendDialog:
         TrendRow(n, dt.date(2017 + n, 5, 1), "J. Doe", 4, 0, 5.0 * n, 8.0 * n, 10 - n, 1 + n)
         for n in range(count)
     )
-    dialog = TrendDialog(Trend("P-98", rows, fit_rate(rows)))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    dialog.resize(width, height)
-    qtbot.waitUntil(lambda: dialog.height() <= height)
+    dialog = shown_trend(qtbot, rows, width, height)
     qtbot.wait(50)
     return dialog
 
