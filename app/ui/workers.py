@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,14 @@ class Worker(QRunnable):
             log.exception("worker %s failed", getattr(self._fn, "__name__", self._fn))
             sig.failed.emit(f"Unexpected error ({type(exc).__name__}: {exc})")
         finally:
+            # the work's inputs (a photo, its label map, an export's arrays) go now: a worker object
+            # kept by a caller, or a cycle through its signals, must not keep them for the session
+            self._fn, self._args, self._kwargs = _done, (), {}
             sig.finished.emit()
+
+
+def _done(*_args: Any, **_kwargs: Any) -> None:
+    """What a finished worker holds instead of its work."""
 
 
 class WorkerPool(QObject):
@@ -117,11 +125,16 @@ class WorkerPool(QObject):
         """Run `worker`; its signals are the pool's until it finished (deleted with the pool)."""
         worker.signals.setParent(self)
         self._running.add(worker)
-        worker.signals.finished.connect(lambda w=worker: self._finished(w))
+        # a weak reference: the worker holds its signals, whose C++ connection would hold the worker,
+        # a cycle Python's collector cannot see (every finished worker and its inputs stayed for good)
+        ref = weakref.ref(worker)
+        worker.signals.finished.connect(lambda: self._finished(ref()))
         self._pool.start(worker)
         return worker
 
-    def _finished(self, worker: Worker) -> None:
+    def _finished(self, worker: Worker | None) -> None:
+        if worker is None:
+            return
         self._running.discard(worker)
         # Delivered: back to Python, freed with the worker (a long session keeps none). Never deleted
         # here: the worker's thread may still be inside its last emit, and Qt forbids that.

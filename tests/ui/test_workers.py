@@ -143,3 +143,23 @@ def test_results_queued_for_a_pool_that_is_gone_are_dropped(qtbot) -> None:
     shiboken6.delete(owner)
     qtbot.wait(100)
     assert got == []
+
+
+def test_a_finished_worker_lets_go_of_its_inputs(qtbot, pool):
+    """The pool (PySide keeps every runnable started on a QThreadPool) and a cycle through the signals'
+    connections kept each finished worker, and so its inputs, for the whole session: an export's
+    photo array or a 50 MP label map per action."""
+    import gc
+    import weakref
+
+    import numpy as np
+
+    photo = np.zeros((64, 64, 3), dtype=np.uint8)
+    gone = weakref.ref(photo)
+    worker = Worker(lambda rgb, scale=1: int(rgb.sum()) * scale, photo, scale=2)
+    del photo
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000):
+        pool.start(worker)
+    qtbot.wait(20)
+    gc.collect()
+    assert gone() is None, "the photo is still held by a finished worker"
