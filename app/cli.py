@@ -128,31 +128,82 @@ def _unknown_command(word: str) -> str:
 
 
 def run_gui(argv: list[str]) -> int:
-    display_vars = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-    wants_help = any(a in ("-h", "--help") for a in argv)
-    if (
-        sys.platform.startswith("linux")
-        and not wants_help
-        and not any(os.environ.get(k) for k in display_vars)
-    ):
-        print(
-            "The desktop app needs a display, and none is set (DISPLAY / WAYLAND_DISPLAY).\n"
-            "Check the model and this machine with `corroscope selftest`, or analyse photos headless with "
-            "`corroscope analyze PHOTO... --out DIR`.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     try:
         from app.ui.main import main as gui_main
+        from app.ui.main import parse_args as gui_args
     except ImportError as exc:
         print(
-            f"The desktop app cannot start here: {exc}.\n"
-            "Check the model and this machine with `corroscope selftest`, or analyse photos headless with "
-            "`corroscope analyze PHOTO... --out DIR`.",
+            f"The desktop app cannot start here: {exc}.\n" + HEADLESS_HINT,
             file=sys.stderr,
         )
         return EXIT_USAGE
+    gui_args(argv)  # a bad option (`corroscope --versio`) is a usage error, display or not
+    if (problem := display_problem()) is not None:
+        print(f"The desktop app {problem}.\n" + HEADLESS_HINT, file=sys.stderr)
+        return EXIT_USAGE
     return int(gui_main(argv))
+
+
+HEADLESS_HINT = (
+    "Check the model and this machine with `corroscope selftest`, or analyse photos headless with "
+    "`corroscope analyze PHOTO... --out DIR`."
+)
+
+
+def display_problem() -> str | None:
+    """Why the window cannot open on Linux, or None when it may (or when that cannot be told cheaply).
+    Qt aborts the process (SIGABRT, "Reinstalling the application may fix this problem") when it cannot
+    reach the X server it is told to use, so that is tried first: a DISPLAY that is set says nothing
+    of whether a server listens there (a closed SSH session, a stopped Xvfb)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    display = os.environ.get("DISPLAY", "")
+    if platform not in ("", "xcb") or (not platform and os.environ.get("WAYLAND_DISPLAY")):
+        return None  # offscreen, Wayland, a frame buffer: Qt's own to judge
+    if not display:
+        return "needs a display, and none is set (DISPLAY / WAYLAND_DISPLAY)"
+    why = _x_connect_error(display)
+    return None if why is None else f"cannot connect to display {safe_text(display)} ({why})"
+
+
+# xcb_connection_has_error's codes that can come from connecting (xcb.h)
+_XCB_ERRORS = {
+    1: "no X server answers there, or it refused this program",
+    5: "not a display name",
+    6: "no such screen on that display",
+}
+
+
+def _x_connect_error(display: str) -> str | None:
+    """What libxcb (the library Qt connects with) says when it connects to `display`, or None when it
+    connects, or when libxcb is missing or does not answer within a few seconds (a far host): Qt then
+    says why itself."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        xcb = ctypes.CDLL(ctypes.util.find_library("xcb") or "libxcb.so.1")
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.restype = ctypes.c_int
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    result: list[int] = []
+
+    def connect() -> None:
+        connection = xcb.xcb_connect(os.fsencode(display), None)
+        result.append(xcb.xcb_connection_has_error(connection))
+        xcb.xcb_disconnect(connection)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(5.0)
+    if not result or result[0] == 0:
+        return None
+    return _XCB_ERRORS.get(result[0], f"libxcb error {result[0]}")
 
 
 def _sample_photo() -> tuple[str, np.ndarray]:

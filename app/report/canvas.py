@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,15 +36,16 @@ _app_ref: QGuiApplication | None = None
 
 
 def ensure_gui_app() -> None:
-    """QPainter needs fonts, so a QGuiApplication; make an offscreen one when headless."""
+    """QPainter needs fonts, so a QGuiApplication. Where the process has none yet (the command line),
+    make one on the offscreen platform whatever the environment says: a report needs no display, and a
+    DISPLAY set but unreachable (or QT_QPA_PLATFORM=xcb without an X server) made Qt abort the whole
+    batch (SIGABRT, no CSV). The window's own application, when there is one, is left as it is."""
     global _app_ref
     if QGuiApplication.instance() is not None:
         return
-    if not os.environ.get("QT_QPA_PLATFORM") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    _app_ref = QGuiApplication(["corroscope-report"])
+    # `-platform` on the command line wins over QT_QPA_PLATFORM, and leaves the environment as it was
+    # for anything this process starts.
+    _app_ref = QGuiApplication(["corroscope-report", "-platform", "offscreen"])
 
 
 _UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:%|mm|cm|m²|m\b|px|s\b|points\b))")
