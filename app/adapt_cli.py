@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import console
-from app.cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, no_model_message
+from app.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    no_model_message,
+    path_arg,
+)
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_checks import check_output, named_few, signed_masks
 from app.core.batch_inputs import photos_in
@@ -39,15 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "not found, --out cannot be written, is one of the bundled models or in their folder, or is in "
         "the way without --overwrite.",
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
-    p.add_argument("--reviewed-masks", type=Path, required=True, metavar="MASK_DIR",
+    p.add_argument("paths", nargs="+", type=path_arg, metavar="PHOTO_OR_DIR")
+    p.add_argument("--reviewed-masks", type=path_arg, required=True, metavar="MASK_DIR",
                    help="folder of masks named as `analyze --reviewed-masks` reads them "
                    "(the first found of <stem>_mask.reviewed.png, <stem>_mask.edited.png, "
                    "<stem>_mask.png, <stem>.png; GT_<id>.png for an ORI_<id> photo)")  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.onnx", help="the adapted model")
+    p.add_argument("--out", type=path_arg, required=True, metavar="FILE.onnx", help="the adapted model")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--recursive", action="store_true", help="look into sub-folders too")
-    p.add_argument("--model", type=Path, metavar="FILE", help="base ONNX model (default: the bundled one)")
+    p.add_argument(
+        "--model", type=path_arg, metavar="FILE", help="base ONNX model (default: the bundled one)"
+    )
     defaults = AdaptSettings()
     p.add_argument(
         "--min-photos",

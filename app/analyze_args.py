@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from pathlib import Path
 
+from app.cli_common import path_arg
 from app.core import exporters
 from app.core.dates import typed_date_problem
 from app.core.engines import ENGINES
@@ -26,8 +26,8 @@ CLI_EXPORTS = tuple(exporters.OVERLAY_JPEG_KIND if k == "overlay" else k for k i
 def add_analyze_args(an: argparse.ArgumentParser) -> None:
     """The options of `analyze`; defaults come from the dataclasses they fill.
     One declaration per option; long because it is the option table."""
-    an.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos and/or folders of photos")
-    an.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    an.add_argument("paths", nargs="+", type=path_arg, metavar="PATH", help="photos and/or folders of photos")
+    an.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder (created)")
     an.add_argument(
         "--mode",
         choices=[m.value for m in InferenceMode],
@@ -123,7 +123,7 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument(
         "--reviewed-masks",
-        type=Path,
+        type=path_arg,
         metavar="MASK_DIR",
         help="a folder of corrected masks, the first found of <stem>_mask.reviewed.png, "
         "<stem>_mask.edited.png, <stem>_mask.png, <stem>.png (GT_<id>.png for an ORI_<id> photo), in the "

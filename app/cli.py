@@ -31,6 +31,7 @@ from app.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     load_model,
+    path_arg,
 )
 from app.core.errors import CorroscopeError
 from app.core.inference import InferenceMode, InferenceOptions, segment
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, metavar="FILE", help="ONNX model (default: the bundled one)")
+    p.add_argument("--model", type=path_arg, metavar="FILE", help="ONNX model (default: the bundled one)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA if it works, else CPU")
 
 

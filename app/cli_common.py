@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -13,6 +14,24 @@ from app.core.text import safe_message
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE (`| head`)
+
+
+def path_arg(text: str) -> Path:
+    """A path typed on the command line (argparse's `type=`). An empty one is refused, naming the
+    option: `Path("")` is the current folder, so `--out "$UNSET"` wrote into it and `analyze ""`
+    analysed it."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "empty path (an unset variable?): name a file or folder; . is the current folder"
+        )
+    return Path(text)
+
+
+def project_arg(text: str) -> str:
+    """A project file or URL typed on the command line; empty is refused as `path_arg` refuses it."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path (name a *.corroscope file or a postgresql:// URL)")
+    return text
 
 
 def no_model_message(command: str) -> str:

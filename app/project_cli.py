@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
-from app.cli_common import load_model, provider_line, say_no_photos
+from app.cli_common import load_model, path_arg, project_arg, provider_line, say_no_photos
 from app.core.batch_inputs import not_photos_line, select_inputs
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
 from app.core.export import write_csv
@@ -39,11 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds.required = True
     top.set_defaults(run=run)
 
-    cmds.add_parser("create", help="make a new, empty project").add_argument("project", help=PROJECT_HELP)
+    cmds.add_parser("create", help="make a new, empty project").add_argument(
+        "project", type=project_arg, help=PROJECT_HELP
+    )
 
     add = cmds.add_parser("add", help="analyse photos and store them as an inspection of an asset")
-    add.add_argument("project", help=PROJECT_HELP)
-    add.add_argument("paths", nargs="+", type=Path, metavar="PHOTO_OR_DIR")
+    add.add_argument("project", type=project_arg, help=PROJECT_HELP)
+    add.add_argument("paths", nargs="+", type=path_arg, metavar="PHOTO_OR_DIR")
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
     date = inspection_cli.inspection_date  # no later than tomorrow
     add.add_argument("--date", required=True, type=date, metavar="YYYY-MM-DD", help="inspection date")
@@ -52,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for field, what in ASSET_FIELDS.items():
         add.add_argument(f"--asset-{field}", default=None, metavar="TEXT", help=f"set the asset's {what}")
     add.add_argument("--recursive", action="store_true", help="look into sub-folders too")
-    add.add_argument("--model", type=Path, metavar="FILE", help="ONNX model (default: the bundled one)")
+    add.add_argument("--model", type=path_arg, metavar="FILE", help="ONNX model (default: the bundled one)")
     add.add_argument("--device", choices=DEVICES, default="auto")
     add.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
     scale = InferenceOptions().tile_scale  # as `analyze` and the window's Fine detail
@@ -64,28 +66,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
 
     cmds.add_parser("list", help="assets, inspections and photo counts").add_argument(
-        "project", help=PROJECT_HELP
+        "project", type=project_arg, help=PROJECT_HELP
     )
 
     inspection_cli.register(cmds, PROJECT_HELP)
 
     trend = cmds.add_parser("trend", help="one row per inspection of an asset, in date order")
-    trend.add_argument("project", help=PROJECT_HELP)
+    trend.add_argument("project", type=project_arg, help=PROJECT_HELP)
     trend.add_argument("--asset", required=True, metavar="TAG")
-    trend.add_argument("--csv", type=Path, metavar="FILE", help="also write the rows as CSV")
+    trend.add_argument("--csv", type=path_arg, metavar="FILE", help="also write the rows as CSV")
     trend.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
 
     export = cmds.add_parser("export", help="the whole project as CSV, and a PDF per asset with its trend")
-    export.add_argument("project", help=PROJECT_HELP)
-    export.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    export.add_argument("project", type=project_arg, help=PROJECT_HELP)
+    export.add_argument("--out", required=True, type=path_arg, metavar="DIR", help="output folder (created)")
     export.add_argument("--overwrite", action="store_true", help="replace existing files")
 
     reloc = cmds.add_parser(
         "relocate",
         help="find photos that were moved, by content, in a folder (exit 1 while some are still not found)",
     )
-    reloc.add_argument("project", help=PROJECT_HELP)
-    reloc.add_argument("folder", type=Path, metavar="DIR")
+    reloc.add_argument("project", type=project_arg, help=PROJECT_HELP)
+    reloc.add_argument("folder", type=path_arg, metavar="DIR")
 
 
 def run(args: argparse.Namespace) -> int:
