@@ -61,10 +61,15 @@ def find_images(
     """Files as given (whatever their extension) and the photos inside folders, sorted, no duplicates;
     `recursive`, `skip`: see `folder_entries`.
 
+    A duplicate is the same path named twice (`a.png` and `./a.png`, a photo and its folder), compared
+    as absolute, normalised paths; two names that lead to one file (symbolic or hard links) are two
+    photos, each analysed and each with its own outputs: dropping one by its link's target made a
+    folder of 3,000 links "1 photo" and left photos named on the command line unmentioned.
+
     Inside a folder, every entry named like a photo that is not a folder is listed, including a dangling
     symbolic link, a FIFO or a device: reading it then fails with the reason, so none is skipped silently."""
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -76,7 +81,7 @@ def find_images(
         else:
             found = [path]
         for p in found:
-            key = p.resolve() if p.exists() else p.absolute()
+            key = os.path.normcase(os.path.abspath(p))
             if key not in seen:
                 seen.add(key)
                 out.append(p)

@@ -268,3 +268,19 @@ def test_a_truncated_png_is_refused_in_the_tools_words_only(tmp_path: Path) -> N
     run = subprocess.run([sys.executable, "-c", code, str(photo)], capture_output=True, text=True, timeout=60)
     assert "corrupt or truncated image" in run.stdout
     assert "WARN" not in run.stderr and "grfmt_png" not in run.stderr, run.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_two_names_of_one_file_are_two_photos_and_one_path_named_twice_is_one(tmp_path: Path) -> None:
+    """Dropping a link by its target made 3,000 links to one photo "1 photo" and left `big/p2.png`, named
+    on the command line, unmentioned; `a.png` and `./a.png` (or a photo and its folder) stay one."""
+    small, big = tmp_path / "small", tmp_path / "big"
+    big.mkdir()
+    small.mkdir()
+    photo = write_png(small / "a.png", np.zeros((4, 4, 3), np.uint8))
+    for name in ("p1.png", "p2.png"):
+        (big / name).symlink_to(photo)
+    os.link(photo, small / "hard.png")
+    again = Path(str(small) + "/./a.png")
+    found = find_images([photo, again, small, big / "p1.png", big / "p2.png", big])
+    assert found == [photo, small / "hard.png", big / "p1.png", big / "p2.png"]
