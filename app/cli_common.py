@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from app.core.errors import CorroscopeError
 from app.core.left_out import left_out_line
 from app.core.model import SegmentationModel, default_model_path
 from app.core.paths import models_dir
-from app.core.text import safe_message
+from app.core.text import safe_message, safe_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE (`| head`)
@@ -24,7 +26,25 @@ def path_arg(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             "empty path (an unset variable?): name a file or folder; . is the current folder"
         )
+    if (problem := _unusable_path(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
     return Path(text)
+
+
+def _unusable_path(text: str) -> str | None:
+    """Why no file can ever have this path, as the file system says (a name over its limit, usually 255
+    bytes: every `exists()` and `is_dir()` on it raised ENAMETOOLONG as a traceback), or None. A path
+    that is merely missing is fine here: each command says "not found" in its own way."""
+    try:
+        os.lstat(text)
+    except ValueError:  # a NUL character: no system call takes it
+        return f"holds a NUL character: {safe_path(text)}"
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return (
+                f"a name in it is longer than the file system allows (usually 255 bytes): {safe_path(text)}"
+            )
+    return None
 
 
 def project_arg(text: str) -> str:

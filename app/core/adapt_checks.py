@@ -5,6 +5,7 @@ signed (used all the same)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ def check_output(base: Path, out: Path, overwrite: bool, how: str = ALLOW_REPLAC
     or of the bundled models' folder (whatever model is loaded), a file in the way (unless `overwrite`;
     `how` says how to allow it), a name not ending in .onnx, a folder, or a folder that is missing or not
     writable (found by creating and removing a temp file there)."""
+    try:
+        os.lstat(out)
+    except OSError as exc:  # a name too long: every exists() below would raise it as a traceback
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise AdaptRefused(f"Cannot write {out}: {exc.strerror or exc}") from exc
     if out.exists() and base.exists() and os.path.samefile(out, base):
         raise AdaptRefused(
             f"{safe_path(out.name)} is the base model; write the adapted model to another file"

@@ -4,7 +4,9 @@ no-overwrite); planning takes the output folder's lock."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -186,12 +188,18 @@ def _replace(item: PlannedPhoto, **changes: Any) -> PlannedPhoto:
 def prepare_out_dir(out: Path) -> None:
     """Create the output folder. Temp files of a killed run are removed when the next run takes over
     its lock (`app.core.outlock`): only those whose names carry that run's token."""
-    if out.exists() and not out.is_dir():
+    try:
+        info: os.stat_result | None = os.stat(out)
+    except OSError as exc:  # exists() raised some of these (a name too long) as a traceback
+        info = None
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+    if info is not None and not stat.S_ISDIR(info.st_mode):
         raise ExportError(f"The output folder {out} is a file, not a folder: name a folder (made if missing)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        above = next((p for p in out.parents if p.exists()), None)
+        above = next((p for p in out.parents if os.path.lexists(p)), None)
         why = f"{above} is a file" if above is not None and not above.is_dir() else exc.strerror or exc
         raise ExportError(f"Cannot create the output folder {out}: {why}") from exc
 
@@ -199,15 +207,17 @@ def prepare_out_dir(out: Path) -> None:
 def check_out_dir(out: Path) -> None:
     """`ExportError` for an output folder that cannot be one (a file, a place where none can be made),
     before any slow work; the folders made to find out are removed again."""
-    missing = [p for p in (out, *out.parents) if not p.exists()]  # the deepest first
-    prepare_out_dir(out)  # by trying: permissions, read-only or virtual file systems, root's rights
+    # the deepest first; lexists, as exists() raises for a name too long (ENAMETOOLONG)
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)]
     try:
+        prepare_out_dir(out)  # by trying: permissions, read-only or virtual file systems, root's rights
         files.probe_writable(out)  # an existing folder may still refuse files (read-only, permissions)
     except OSError as exc:
         raise ExportError(f"Cannot write into the output folder {out}: {exc.strerror or exc}") from exc
-    finally:
+    finally:  # also when the folder could not be made part-way (a name too long below a new folder)
         for folder in missing:
             try:
                 folder.rmdir()
-            except OSError:  # something was put there meanwhile: it stays
-                break
+            except OSError:
+                if os.path.lexists(folder):  # something was put there meanwhile: it stays
+                    break

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import stat
 import sys
 import threading
 import time
@@ -231,11 +232,15 @@ def _read_model_file(path: Path, budget: ModelBudget) -> bytes:
     """The model file's bytes: a regular file, not empty, within the memory budget (its weights must fit
     in memory to run, so a bigger file is refused before it is read); errors say which and why."""
     shown = safe_path(path)
-    if not path.exists():
-        raise ModelContractError(f"Model file not found: {shown}")
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ModelContractError(f"Model file not found: {shown}") from None
+    except OSError as exc:  # a name too long, a loop of links: exists() raised them as a traceback
+        raise ModelContractError(f"Cannot read model file {shown}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
         raise ModelContractError(f"Model path is not a file: {shown}")
-    size = path.stat().st_size
+    size = info.st_size
     if size == 0:
         raise ModelContractError(f"Model file is empty (0 bytes): {shown}")
     if size > _MAX_MODEL_BYTES:
