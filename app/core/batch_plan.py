@@ -192,8 +192,17 @@ def prepare_out_dir(out: Path) -> None:
         info: os.stat_result | None = os.stat(out)
     except OSError as exc:  # exists() raised some of these (a name too long) as a traceback
         info = None
+        if exc.errno == errno.ELOOP:  # mkdir then said "File exists" of the link
+            raise ExportError(
+                f"Cannot create the output folder {out}: it leads into a loop of symbolic links (ELOOP)"
+            ) from exc
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
             raise ExportError(f"Cannot create the output folder {out}: {exc.strerror or exc}") from exc
+        if os.path.islink(out):  # a dangling link: mkdir says "File exists"
+            raise ExportError(
+                f"Cannot create the output folder {out}: it is a symbolic link to {os.readlink(out)}, "
+                "which does not exist"
+            ) from exc
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise ExportError(f"The output folder {out} is a file, not a folder: name a folder (made if missing)")
     try:

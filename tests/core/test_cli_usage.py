@@ -118,6 +118,24 @@ def test_an_out_that_is_a_file_is_bad_usage_before_the_model_loads(
     assert afile.read_text() == "mine\n"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_an_out_that_is_a_loop_or_a_dangling_link_says_so(
+    tmp_path: Path, no_model_load: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkdir said "File exists" of a link that leads nowhere or into a loop."""
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for out in ("loop1", "loop1/sub"):
+        assert cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / out)]) == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "loop of symbolic links (ELOOP)" in err and "File exists" not in err, err
+    assert cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "dangling")]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"a symbolic link to {tmp_path / 'nowhere'}, which does not exist" in err, err
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_an_out_where_no_folder_can_be_made_is_bad_usage_before_the_model_loads(
     tmp_path: Path, no_model_load: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
