@@ -7,7 +7,9 @@ Qt and the PDF report are imported only when asked for, so `analyze` and `selfte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import errno
 import logging
 import os
 import platform
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import app
-from app import adapt_cli, project_cli
+from app import adapt_cli, console, project_cli
 from app.analyze_args import add_analyze_args
 from app.analyze_cli import analyze
 from app.cli_common import (
@@ -93,6 +95,19 @@ def _main(argv: Sequence[str] | None) -> int:
         if _looks_like_a_command(argv[0]):  # a mistyped command, not a photo the app could open
             build_parser().error(_unknown_command(argv[0]))
         return run_gui(argv)  # `corroscope photo.jpg`, `corroscope --model m.onnx`
+    # Every command writes through `SafeStream`s: a full disk (`> /dev/full`), a closed pipe or a console
+    # that is not UTF-8 is no traceback, and a closed stderr (`2>&-`) never sends errors to stdout.
+    with console.guarded_streams():
+        try:
+            rc = _command(argv)
+        except SystemExit as exc:  # argparse: --version, --help (0) and usage errors (2)
+            code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+            raise SystemExit(_output_status(code)) from None
+        # analyze and adapt make files: a console that fails leaves their status as it was (docs)
+        return rc if argv[0] in ("analyze", "adapt") else _output_status(rc)
+
+
+def _command(argv: list[str]) -> int:
     try:  # a Ctrl+C from here on (building the parser, loading the model, listing): no traceback
         args = build_parser().parse_args(argv)
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -104,10 +119,20 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:  # Ctrl+C before the batch (model loading, folder listing): no traceback
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly, as Unix tools do
-        # Python would try again to flush the closed stdout at exit and print a traceback-like error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _output_status(rc: int) -> int:
+    """`rc`, unless the command's output could not be written (what it printed was its product:
+    `--version`, `selftest`, `project list`): then 141 when the reader went away (`| head`, as a
+    program ended by SIGPIPE), else 1 in place of 0 (`> /dev/full` wrote nothing and said 0)."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    failed = getattr(sys.stdout, "failure", None)
+    if failed is None:
+        return rc
+    if failed == errno.EPIPE:
         return EXIT_BROKEN_PIPE
+    return EXIT_FAILED if rc == EXIT_OK else rc
 
 
 def _looks_like_a_command(word: str) -> bool:

@@ -34,6 +34,7 @@ class SafeStream(io.TextIOBase):
         super().__init__()
         self._stream = stream
         self.dead = stream is None
+        self.failure: int | None = None  # the errno of the write or flush that failed (-1: no errno)
 
     def write(self, text: str) -> int:
         if not self.dead:
@@ -42,22 +43,22 @@ class SafeStream(io.TextIOBase):
             except UnicodeEncodeError:  # a console that is not UTF-8
                 encoding = getattr(self._stream, "encoding", None) or "ascii"
                 self._write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
-            except (OSError, ValueError, AttributeError):
-                self._die()
+            except (OSError, ValueError, AttributeError) as exc:
+                self._die(exc)
         return len(text)
 
     def _write(self, text: str) -> None:
         try:
             self._stream.write(text)
-        except (OSError, ValueError, AttributeError):
-            self._die()
+        except (OSError, ValueError, AttributeError) as exc:
+            self._die(exc)
 
     def flush(self) -> None:
         if not self.dead:
             try:
                 self._stream.flush()
-            except (OSError, ValueError, AttributeError):
-                self._die()
+            except (OSError, ValueError, AttributeError) as exc:
+                self._die(exc)
 
     def isatty(self) -> bool:
         try:
@@ -75,8 +76,9 @@ class SafeStream(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._stream, "encoding", None) or "utf-8"
 
-    def _die(self) -> None:
+    def _die(self, exc: Exception) -> None:
         self.dead = True
+        self.failure = getattr(exc, "errno", None) or -1
         with contextlib.suppress(Exception):
             fd = self._stream.fileno()
             null = os.open(os.devnull, os.O_WRONLY)
