@@ -335,6 +335,8 @@ def _report(summary: BatchSummary) -> int:
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
     parts.append(f"{len(summary.failures)} failed")
+    if (left := summary.total - len(summary.outcomes)) > 0:  # a stop (Ctrl+C, SIGTERM, full disk) before them
+        parts.append(f"{left} not analysed")  # the window's and results.csv's word for them
     noun = "photo" if summary.total == 1 else "photos"
     print(f"{summary.total} {noun}: {', '.join(parts)}, in {summary.seconds:.1f} s.")
     if summary.changed:  # never skipped as complete: their records described other files

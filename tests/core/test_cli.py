@@ -252,3 +252,14 @@ def test_the_command_line_loads_the_project_store_only_for_a_project_command() -
     code = "import sys, app.cli; print('sqlalchemy' in sys.modules, 'app.core.project.store' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.split() == ["False", "False"], (done.stdout, done.stderr)
+
+
+def test_the_summary_of_a_stopped_batch_counts_the_photos_never_run(tmp_path: Path, capsys) -> None:
+    """After SIGINT in a 299-photo run it said "299 photos: 72 analysed, 0 failed" and no more."""
+    from app.core.pipeline import DONE, BatchSummary, PhotoOutcome
+
+    outcomes = tuple(PhotoOutcome(i, tmp_path / f"p{i}.png", DONE) for i in range(72))
+    summary = BatchSummary(total=299, outcomes=outcomes, cancelled=True, csv_path=None, seconds=4.5)
+    assert analyze_cli._report(summary) == cli.EXIT_FAILED
+    out = capsys.readouterr().out
+    assert "299 photos: 72 analysed, 0 failed, 227 not analysed, in 4.5 s." in out, out
