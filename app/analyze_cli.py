@@ -26,7 +26,7 @@ from app.cli_common import (
 )
 from app.core.batch_inputs import not_photos_line
 from app.core.engines import Engine, check_scheduler_address, import_distributed, make_engine
-from app.core.errors import CorroscopeError, ExportError
+from app.core.errors import CorroscopeError, ExportError, OutputLockedError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.left_out import left_out_line
@@ -48,6 +48,8 @@ from app.core.text import REASON_LIMIT, counted, safe_message, safe_path, safe_t
 # The Dask scheduler went away mid-batch: the photos it had not returned are "not analysed" in results.csv
 # and the same command resumes. Not 1 (photos failed): a script can tell "run it again" from "look at these".
 EXIT_ENGINE_LOST = 3
+# Another run holds --out's lock: nothing was written; not 1 (photos failed): wait, or choose another --out.
+EXIT_LOCKED = 4
 ON_THE_CLUSTER = (
     "on the cluster's workers; each picks CUDA or CPU itself (the provider of each photo is in its record)"
 )
@@ -323,7 +325,7 @@ def _run(
     except CorroscopeError as exc:
         bar.clear()
         print(f"error: {safe_text(exc, REASON_LIMIT)}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_LOCKED if isinstance(exc, OutputLockedError) else EXIT_FAILED
     finally:
         interrupts.settle()
     bar.clear()
