@@ -30,6 +30,7 @@ from app.core.errors import CorroscopeError, ExportError, OutputLockedError
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.left_out import left_out_line
+from app.core.outlock import held_elsewhere
 from app.core.physical import format_area
 from app.core.pipeline import (
     DEFAULT_EXPORTS,
@@ -208,6 +209,9 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
     except ExportError as exc:
         print(f"error: --out: {safe_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    if (held := held_elsewhere(args.out)) is not None:  # said before the model loads, not after
+        print(f"error: {safe_message(held)}", file=sys.stderr)
+        return EXIT_LOCKED
     model = load_model(args.model, args.device, "analyze", threads=engine.model_threads)
     if model is None:
         return EXIT_USAGE

@@ -220,6 +220,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def held_elsewhere(folder: Path) -> str | None:
+    """What `OutputLock.acquire` would refuse with when another live run holds `folder`'s lock, else None.
+    Takes nothing and changes nothing (the lock file is only read and test-locked, then let go): a check
+    before the slow model load, which an `acquire` there would not be (it sweeps a dead run's files)."""
+    if os.path.realpath(folder) in _HELD:
+        return None  # this process's own
+    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(Path(folder) / LOCK_NAME, flags)
+    except OSError:
+        return None  # none there (or one acquire will name the trouble of)
+    try:
+        previous = _read_all(fd)
+        return None if _try_lock(fd, previous) else _held_message(folder, _parse(previous)[0])
+    except (OSError, ExportError):
+        return None
+    finally:
+        os.close(fd)  # a lock this test took goes with the descriptor
+
+
 def _held_message(folder: Path, holder: Holder | None) -> str:
     who = holder.describe() if holder is not None else "a process that has not written its name yet"
     here = holder is not None and holder.host == socket.gethostname()

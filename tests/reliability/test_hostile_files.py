@@ -170,6 +170,25 @@ def test_a_second_run_into_a_locked_folder_says_who_holds_it_and_writes_nothing(
     assert run_batch(model, photos, out).ok  # released: the folder is free again
 
 
+def test_a_locked_folder_is_said_before_the_model_loads_and_its_lock_file_is_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """A second run loaded its model (seconds, a model in GPU memory) and only then found the folder
+    locked; a run given a model file that does not exist shows the lock is checked first."""
+    small_photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = OutputLock.acquire(out)
+    before = (out / LOCK_NAME).read_bytes()
+    try:
+        done = run_cli(*_analyze(tmp_path / "in", out=out, model=tmp_path / "no-such-model.onnx"))
+        assert (out / LOCK_NAME).read_bytes() == before
+    finally:
+        lock.release()
+    assert done.returncode == 4, done.stderr
+    assert "Another Corroscope run is writing into" in done.stderr and "no-such-model" not in done.stderr
+
+
 def test_the_gui_batch_takes_the_same_lock(tmp_path: Path, model) -> None:
     pytest.importorskip("PySide6")
     from app.ui import batch_job
