@@ -182,11 +182,8 @@ def _add_photos(project: Project, args: argparse.Namespace) -> int:
 
 
 def _print_added(summary: AddSummary, args: argparse.Namespace) -> None:
-    who = f" ({safe_text(args.inspector)})" if args.inspector else ""
-    where = f"{safe_text(args.asset)} {args.date.isoformat()}{who}"
     if summary.outcome is not None:
-        kind = "New inspection" if summary.outcome.created else "Inspection"
-        print(f"{kind} {where}: {summary.counts_text()}.")
+        print(f"{summary.headline(args.asset, args.date, args.inspector or '')}.")
         if args.notes and not summary.outcome.created:  # the notes of an existing inspection stay
             print(
                 "  --notes not stored: the inspection already exists and keeps its notes "

@@ -225,7 +225,7 @@ class ProjectUi(QObject):
             return None
         corrections = correction_search(self.window.settings)
         run = AddRun(self.window, self.target, model, request, self.window.controller.options, corrections)
-        run.worker.signals.returned.connect(self._on_added)
+        run.worker.signals.returned.connect(lambda summary: self._on_added(summary, request))
         run.worker.signals.failed.connect(self.job_failed)
         self.window.busy_label.setText(
             f"Analysing {counted(len(request.paths), 'photo')} of {request.asset_tag}…"
@@ -233,7 +233,7 @@ class ProjectUi(QObject):
         run.worker.signals.finished.connect(lambda: self.window.busy_label.setText(""))
         return run.start(self.window.controller.pool)
 
-    def _on_added(self, summary: AddSummary) -> None:
+    def _on_added(self, summary: AddSummary, request: InspectionRequest) -> None:
         shown = self.window.controller  # the photo on screen, if just stored, is picked in the tree then
         self.panel.refresh(then=lambda _view: self.panel.follow_photo(shown.current_path))
         if summary.cancelled:
@@ -241,7 +241,8 @@ class ProjectUi(QObject):
         else:
             problems = summary.failures + summary.review_failures
             failures = "".join(f"\n{f.path.name}: {f.reason}" for f in problems)
-            self.window.show_message(summary.counts_text() + failures, "error" if problems else "info")
+            said = summary.headline(request.asset_tag, request.date, request.inspector)  # as the CLI says it
+            self.window.show_message(said + failures, "error" if problems else "info")
         self.inspection_added.emit(summary)
 
     def show_stored_photo(self, photo_id: int) -> Worker | None:

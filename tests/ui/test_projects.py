@@ -384,3 +384,12 @@ def test_file_close_project_closes_it_and_leaves_the_file(qtbot, project_window)
         win.projects.open(target)  # and opens again as it was
     _read(qtbot, win)
     assert win.projects.panel.tree.topLevelItem(0).text(0) == "P-101-A"
+
+
+def test_the_banner_after_add_inspection_names_the_inspection(project_window) -> None:
+    """ "3 photos stored, 0 already stored, 0 failed" did not say which inspection took them (the CLI's
+    line does): the window says it as the CLI does."""
+    win, _target = project_window
+    assert win.banner.text.startswith(
+        f"New inspection P-101-A {DATES[-1].isoformat()} (inspector 1): 3 photos stored, 0 already stored"
+    ), win.banner.text

@@ -28,7 +28,7 @@ from app.core.project.records import (
 )
 from app.core.project.rows import held_text
 from app.core.project.store import Project
-from app.core.text import counted
+from app.core.text import counted, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ class AddSummary:
         since = f" ({len(self.reviewed_since)} took the review signed since)" if self.reviewed_since else ""
         failed = len(self.failures)
         return f"{counted(stored, 'photo')} stored{signed}, {already} already stored{since}, {failed} failed"
+
+    def headline(self, tag: str, date: _dt.date, inspector: str) -> str:
+        """ "New inspection P-101 2024-03-01 (A. B): 3 photos stored, ...": which inspection, then
+        `counts_text` (the counts alone when nothing was stored), as the window and `project add` say it."""
+        if self.outcome is None:
+            return self.counts_text()
+        who = f" ({safe_text(inspector)})" if inspector else ""
+        kind = "New inspection" if self.outcome.created else "Inspection"
+        return f"{kind} {safe_text(tag)} {date.isoformat()}{who}: {self.counts_text()}"
 
 
 def analyse_record(model: SegmentationModel, path: Path, options: InferenceOptions) -> dict[str, Any]:
