@@ -120,6 +120,11 @@ class AddInspectionDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Analyse and store")
+        # Enter is Analyse and store: a focused push button of a dialog is its default otherwise, and the
+        # focus stays on Add photos… after it, so Enter opened the file dialog again
+        for button in (add_photos, add_folder, self.add_batch, self.remove):
+            button.setAutoDefault(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()

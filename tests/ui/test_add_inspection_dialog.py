@@ -132,3 +132,27 @@ def test_a_date_typed_after_select_all_or_a_click_is_taken_whole(qtbot, how: str
         field.lineEdit().setCursorPosition(2)  # where a click in the year puts it
     qtbot.keyClicks(field, "2019-12-31")
     assert field.date().toString("yyyy-MM-dd") == "2019-12-31"
+
+
+def test_enter_after_adding_photos_analyses_and_stores_rather_than_reopening_the_file_dialog(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    """The focus stayed on Add photos… (a push button in a dialog is its default while focused), so Enter
+    opened the file dialog again instead of Analyse and store."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    folder = photo_folder(tmp_path / "photos", 2, 0.1, size=(48, 64))
+    dialog = AddInspectionDialog(["P-1"], parent=None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.listed, timeout=10_000):
+        dialog.add_paths([folder])
+    add_photos = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Add photos…")
+    add_photos.setFocus()
+    picked: list[bool] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (picked.append(True), ([], ""))[1])
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(add_photos, Qt.Key.Key_Return)
+    assert not picked
