@@ -44,6 +44,19 @@ from app.core.stats import area_stats
 from app.core.text import safe_message, safe_path, safe_text
 
 SUBCOMMANDS = ("gui", "analyze", "selftest", "project", "adapt")
+# README.md's "Exit status", as `analyze --help` ends
+ANALYZE_EXIT_STATUS = """\
+exit status:
+  0    all photos done
+  1    some photos failed (or the run was stopped)
+  2    bad usage or no usable model
+  3    the Dask scheduler went away mid-batch (run the same command again to
+       resume)
+  4    another run is writing into the same --out (nothing was written: wait for it,
+       or choose another folder)
+  130  interrupted twice (Ctrl+C, SIGTERM or SIGHUP; once before the batch starts)
+  141  this help's reader went away (| head); a batch finishes its files and keeps
+       its status when what it prints cannot be written"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{gui,analyze,selftest,project,adapt}")
     sub.add_parser("gui", help="start the desktop app (default); its options: corroscope gui --help")
 
-    an = sub.add_parser("analyze", help="analyse photos or folders headless; writes mask, overlay, JSON, CSV")
+    an = sub.add_parser(
+        "analyze",
+        help="analyse photos or folders headless; writes mask, overlay, JSON, CSV",
+        epilog=ANALYZE_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog's lines as written
+    )
     add_analyze_args(an)
     _model_args(an)
 
@@ -74,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=path_arg, metavar="FILE", help="ONNX model (default: the bundled one)")
-    p.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA if it works, else CPU")
+    p.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto (default): CUDA if it works, else CPU"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -216,3 +216,21 @@ def test_a_folder_of_only_left_out_files_says_which_they_are(
     rc = cli.main([*add, str(folder)])
     err = capsys.readouterr().err
     assert rc == cli.EXIT_USAGE and "Left out 2 files named like photos" in err, err
+
+
+def test_analyze_help_states_defaults_ranges_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    """The help named no default for --device or --mode, no range for --mm-per-px or --tile-overlap,
+    showed TILE_SCALE beside F, and no exit status."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["analyze", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # as one line, whatever the terminal's width
+    assert info.value.code == 0
+    assert "TILE_SCALE" not in out and "TILE_OVERLAP" not in out
+    assert "--tile-scale F" in out and "--tile-overlap F" in out and "--mm-per-px F" in out
+    assert "auto (default)" in out and "(default resize)" in out
+    assert "from 0.0001 to 10,000" in out and "default: no scale" in out
+    assert "in [0, 0.9)" in out and "57.5 s" in out
+    for status in ("0 all photos done", "1 some photos failed", "2 bad usage or no usable model"):
+        assert status in out, status
+    for status in ("3 the Dask scheduler", "4 another run", "130 interrupted twice", "141 "):
+        assert status in out, status
