@@ -38,7 +38,7 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument(
         "--tile-scale",
-        type=float,
+        type=tile_scale_arg,
         default=_INFERENCE.tile_scale,
         metavar="F",
         help=f"tiles mode: how much finer the second look is than the whole-photo view, from 1 to 4 "
@@ -46,7 +46,7 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
     )
     an.add_argument(
         "--tile-overlap",
-        type=float,
+        type=tile_overlap_arg,
         default=_INFERENCE.tile_overlap,
         metavar="F",
         help=f"tiles mode: overlap fraction of neighbouring tiles, in [0, 0.9) (default "
@@ -136,6 +136,28 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         "class colours, of the "
         "photo's size: a photo's figures come from its mask instead of the model",
     )
+
+
+def tile_scale_arg(text: str) -> float:
+    """--tile-scale, refused by argparse naming the option (exit 2, before the model loads); the range
+    is `InferenceOptions`'s, whose own error names its field."""
+    what = "a number from 1 to 4 (times the whole-photo view)"
+    return _tile_option(text, what, lambda value: InferenceOptions(tile_scale=value))
+
+
+def tile_overlap_arg(text: str) -> float:
+    """--tile-overlap, refused as `tile_scale_arg` refuses --tile-scale."""
+    what = "a number in [0, 0.9) (the fraction of a tile shared with its neighbour)"
+    return _tile_option(text, what, lambda value: InferenceOptions(tile_overlap=value))
+
+
+def _tile_option(text: str, what: str, check: Callable[[float], object]) -> float:
+    try:
+        value = float(text)
+        check(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    return value
 
 
 def _scale(text: str) -> float:

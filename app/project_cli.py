@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
+from app.analyze_args import tile_scale_arg
 from app.cli_common import load_model, path_arg, project_arg, provider_line, say_no_photos
 from app.core.batch_inputs import not_photos_line, select_inputs
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
@@ -60,9 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     scale = InferenceOptions().tile_scale  # as `analyze` and the window's Fine detail
     add.add_argument(
         "--tile-scale",
-        type=float,
+        type=tile_scale_arg,
         default=scale,
-        help=f"tiles mode: how much finer the second look is than the whole photo, 1-4 (default {scale:g})",
+        metavar="F",
+        help=f"tiles mode: how much finer the second look is than the whole photo, from 1 to 4 "
+        f"(default {scale:g})",
     )
 
     cmds.add_parser("list", help="assets, inspections and photo counts").add_argument(

@@ -233,8 +233,10 @@ def test_ctrl_c_stops_after_the_current_photo_and_writes_the_csv(
 def test_bad_tile_options_are_a_usage_error(tmp_path: Path, tiny_model_path: Path, capsys) -> None:
     photo = write_png(tmp_path / "p.png", synthetic_pipe(seed=1, size=(40, 40))[0])
     args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
-    assert cli.main([*args, "--mode", "tiles", "--tile-overlap", "0.95"]) == cli.EXIT_USAGE
-    assert "tile_overlap" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        cli.main([*args, "--mode", "tiles", "--tile-overlap", "0.95"])
+    assert info.value.code == cli.EXIT_USAGE
+    assert "argument --tile-overlap: must be a number in [0, 0.9)" in capsys.readouterr().err
 
 
 def test_the_summary_counts_one_photo_in_the_singular(

@@ -234,3 +234,34 @@ def test_analyze_help_states_defaults_ranges_and_exit_statuses(capsys: pytest.Ca
         assert status in out, status
     for status in ("3 the Dask scheduler", "4 another run", "130 interrupted twice", "141 "):
         assert status in out, status
+
+
+TILE_REFUSED = [
+    ("--tile-scale", "5", "must be a number from 1 to 4 (times the whole-photo view), got '5'"),
+    ("--tile-scale", "nan", "must be a number from 1 to 4"),
+    ("--tile-scale", "x", "must be a number from 1 to 4"),
+    ("--tile-overlap", "0.9", "must be a number in [0, 0.9) (the fraction of a tile shared"),
+    ("--tile-overlap", "-0.1", "must be a number in [0, 0.9)"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "problem"), TILE_REFUSED)
+def test_a_bad_tile_option_is_bad_usage_naming_the_option_before_the_model_loads(
+    flag: str, value: str, problem: str, tmp_path: Path, no_model_load: None, capsys
+) -> None:
+    """It said "error: tile_scale must be in [1, 4]...", Python's field name, without a usage line."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
+    err = capsys.readouterr().err
+    assert info.value.code == cli.EXIT_USAGE
+    assert "usage: corroscope analyze" in err and f"argument {flag}: {problem}" in err, err
+    assert "tile_scale" not in err and "tile_overlap" not in err
+
+
+def test_project_add_refuses_a_bad_tile_scale_naming_the_option(tmp_path: Path, capsys) -> None:
+    add = ["project", "add", str(tmp_path / "p.corroscope"), str(tmp_path), "--asset", "P-1"]
+    with pytest.raises(SystemExit) as info:
+        cli.main([*add, "--date", "2024-06-01", "--tile-scale", "0.5"])
+    err = capsys.readouterr().err
+    assert info.value.code == cli.EXIT_USAGE
+    assert "argument --tile-scale: must be a number from 1 to 4" in err and "tile_scale" not in err, err
