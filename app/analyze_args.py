@@ -156,7 +156,7 @@ def _tile_option(text: str, what: str, check: Callable[[float], object]) -> floa
         value = float(text)
         check(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}{_comma_hint(text)}") from None
     return value
 
 
@@ -165,8 +165,30 @@ def _scale(text: str) -> float:
         return check_scale(float(text))
     except (ValueError, CorroscopeError):
         raise argparse.ArgumentTypeError(
-            f"must be a number of mm per pixel {SCALE_RANGE_TEXT}, got {text!r}"
+            f"must be a number of mm per pixel {SCALE_RANGE_TEXT}, got {text!r}{_comma_hint(text)}"
         ) from None
+
+
+def _comma_hint(text: str) -> str:
+    """ "; write a decimal point: 0.5" for a number typed with a decimal comma ("0,5"), "; write no
+    thousands separator: 1000000" for "1,000,000" ("1,000" may be either); else nothing."""
+    stripped = text.strip()
+    if "," not in stripped:
+        return ""
+    whole, _, rest = stripped.partition(",")
+    groups = stripped.split(",")
+    if len(groups) > 2 and all(len(g) == 3 and g.isdigit() for g in groups[1:]) and whole.isdigit():
+        return f"; write no thousands separator: {''.join(groups)}"
+    if len(rest) == 3 and rest.isdigit() and whole.isdigit():  # 1,000: a thousand, or 1 with a comma
+        return f"; write a decimal point ({whole}.{rest}) or no thousands separator ({whole}{rest})"
+    if "," in rest:
+        return ""
+    fixed = f"{whole}.{rest}"
+    try:
+        float(fixed)
+    except ValueError:
+        return ""
+    return f"; write a decimal point: {fixed}"
 
 
 def _header_field(name: str) -> Callable[[str], str]:
@@ -205,5 +227,5 @@ def _number(text: str, low: float, high: float, what: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and low <= value <= high):
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}{_comma_hint(text)}")
     return value

@@ -265,3 +265,29 @@ def test_project_add_refuses_a_bad_tile_scale_naming_the_option(tmp_path: Path, 
     err = capsys.readouterr().err
     assert info.value.code == cli.EXIT_USAGE
     assert "argument --tile-scale: must be a number from 1 to 4" in err and "tile_scale" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "hint"),
+    [
+        ("--mm-per-px", "0,5", "; write a decimal point: 0.5"),
+        ("--mm-per-px", " 0,25 ", "; write a decimal point: 0.25"),
+        ("--mm-per-px", "1,000", "; write a decimal point (1.000) or no thousands separator (1000)"),
+        ("--min-confidence", "0,6", "; write a decimal point: 0.6"),
+    ],
+)
+def test_a_number_with_a_decimal_comma_is_refused_with_a_hint(
+    flag: str, value: str, hint: str, tmp_path: Path, no_model_load: None, capsys
+) -> None:
+    """--mm-per-px 0,5 was refused without a word of the comma."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
+    err = capsys.readouterr().err
+    assert info.value.code == cli.EXIT_USAGE
+    assert f"argument {flag}: must be" in err and f"got {value!r}{hint}" in err, err
+
+
+def test_a_number_without_a_comma_gets_no_comma_hint(tmp_path: Path, no_model_load: None, capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), "--mm-per-px", "0"])
+    assert "decimal point" not in capsys.readouterr().err
