@@ -18,6 +18,7 @@ from app.cli_common import (
     EXIT_USAGE,
     no_model_message,
     path_arg,
+    photo_arg,
 )
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_checks import check_output, named_few, signed_masks
@@ -46,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "not found, --out cannot be written, is one of the bundled models or in their folder, or is in "
         "the way without --overwrite.",
     )
-    p.add_argument("paths", nargs="+", type=path_arg, metavar="PHOTO_OR_DIR")
+    p.add_argument("paths", nargs="+", type=photo_arg, metavar="PHOTO_OR_DIR")
     p.add_argument("--reviewed-masks", type=path_arg, required=True, metavar="MASK_DIR",
                    help="folder of masks named as `analyze --reviewed-masks` reads them "
                    "(the first found of <stem>_mask.reviewed.png, <stem>_mask.edited.png, "

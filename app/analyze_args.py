@@ -7,7 +7,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from app.cli_common import path_arg
+from app.cli_common import path_arg, photo_arg
 from app.core import exporters
 from app.core.dates import typed_date_problem
 from app.core.engines import ENGINES
@@ -26,7 +26,9 @@ CLI_EXPORTS = tuple(exporters.OVERLAY_JPEG_KIND if k == "overlay" else k for k i
 def add_analyze_args(an: argparse.ArgumentParser) -> None:
     """The options of `analyze`; defaults come from the dataclasses they fill.
     One declaration per option; long because it is the option table."""
-    an.add_argument("paths", nargs="+", type=path_arg, metavar="PATH", help="photos and/or folders of photos")
+    an.add_argument(
+        "paths", nargs="+", type=photo_arg, metavar="PATH", help="photos and/or folders of photos"
+    )
     an.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder (created)")
     an.add_argument(
         "--mode",

@@ -31,6 +31,19 @@ def path_arg(text: str) -> Path:
     return Path(text)
 
 
+STDIN_REFUSED = (
+    "reading photos from standard input is not supported: name the photo files, or a folder of them"
+)
+
+
+def photo_arg(text: str) -> Path:
+    """A photo or folder of photos typed on the command line: `path_arg`, and `-` refused as what many
+    tools read as standard input (it said "not found: -"), unless a file of that name is there."""
+    if text == "-" and not os.path.lexists(text):
+        raise argparse.ArgumentTypeError(STDIN_REFUSED)
+    return path_arg(text)
+
+
 def _unusable_path(text: str) -> str | None:
     """Why no file can ever have this path, as the file system says (a name over its limit, usually 255
     bytes: every `exists()` and `is_dir()` on it raised ENAMETOOLONG as a traceback), or None. A path

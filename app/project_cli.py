@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from app import project_inspection_cli as inspection_cli
 from app.analyze_args import tile_scale_arg
-from app.cli_common import load_model, path_arg, project_arg, provider_line, say_no_photos
+from app.cli_common import (
+    load_model,
+    path_arg,
+    photo_arg,
+    project_arg,
+    provider_line,
+    say_no_photos,
+)
 from app.core.batch_inputs import not_photos_line, select_inputs
 from app.core.errors import CorroscopeError, OutputExistsError, ProjectError, ProjectUnavailable
 from app.core.export import write_csv
@@ -46,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add = cmds.add_parser("add", help="analyse photos and store them as an inspection of an asset")
     add.add_argument("project", type=project_arg, help=PROJECT_HELP)
-    add.add_argument("paths", nargs="+", type=path_arg, metavar="PHOTO_OR_DIR")
+    add.add_argument("paths", nargs="+", type=photo_arg, metavar="PHOTO_OR_DIR")
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
     date = inspection_cli.inspection_date  # no later than tomorrow
     add.add_argument("--date", required=True, type=date, metavar="YYYY-MM-DD", help="inspection date")

@@ -291,3 +291,37 @@ def test_a_number_without_a_comma_gets_no_comma_hint(tmp_path: Path, no_model_lo
     with pytest.raises(SystemExit):
         cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), "--mm-per-px", "0"])
     assert "decimal point" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["analyze", "-", "--out", "o"],
+        ["project", "add", "p.corroscope", "-", "--asset", "P-1", "--date", "2024-06-01"],
+        ["adapt", "-", "--reviewed-masks", "m", "--out", "a.onnx"],
+    ],
+)
+def test_a_dash_for_a_photo_says_standard_input_is_not_read(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`analyze - --out o` said "error: not found: -"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        cli.main(command)
+    err = capsys.readouterr().err
+    assert info.value.code == cli.EXIT_USAGE
+    assert "reading photos from standard input is not supported: name the photo files" in err, err
+    assert "not found" not in err and not (tmp_path / "o").exists()
+
+
+def test_a_file_named_dash_is_a_photo_like_any_other(
+    tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from app.core.files import write_png
+    from app.core.synthetic import synthetic_pipe
+
+    monkeypatch.chdir(tmp_path)
+    write_png(tmp_path / "pipe.png", synthetic_pipe(seed=1, size=(24, 32))[0]).rename(tmp_path / "-")
+    rc = cli.main(["analyze", "-", "--out", "o", "--model", str(tiny_model_path)])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_OK and "standard input" not in err, err
