@@ -47,7 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "not found, --out cannot be written, is one of the bundled models or in their folder, or is in "
         "the way without --overwrite.",
     )
-    p.add_argument("paths", nargs="+", type=photo_arg, metavar="PHOTO_OR_DIR")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=photo_arg,
+        metavar="PHOTO_OR_DIR",
+        help="the reviewed photos and/or folders of them (each paired with its mask in --reviewed-masks)",
+    )
     p.add_argument("--reviewed-masks", type=path_arg, required=True, metavar="MASK_DIR",
                    help="folder of masks named as `analyze --reviewed-masks` reads them "
                    "(the first found of <stem>_mask.reviewed.png, <stem>_mask.edited.png, "

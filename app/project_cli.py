@@ -53,18 +53,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add = cmds.add_parser("add", help="analyse photos and store them as an inspection of an asset")
     add.add_argument("project", type=project_arg, help=PROJECT_HELP)
-    add.add_argument("paths", nargs="+", type=photo_arg, metavar="PHOTO_OR_DIR")
+    add.add_argument(
+        "paths", nargs="+", type=photo_arg, metavar="PHOTO_OR_DIR", help="photos and/or folders of photos"
+    )
     add.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
     date = inspection_cli.inspection_date  # no later than tomorrow
     add.add_argument("--date", required=True, type=date, metavar="YYYY-MM-DD", help="inspection date")
-    add.add_argument("--inspector", default="", metavar="NAME")
+    add.add_argument("--inspector", default="", metavar="NAME", help="who inspected (default: none)")
     add.add_argument("--notes", default="", metavar="TEXT", help="notes of a new inspection")
     for field, what in ASSET_FIELDS.items():
         add.add_argument(f"--asset-{field}", default=None, metavar="TEXT", help=f"set the asset's {what}")
     add.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     add.add_argument("--model", type=path_arg, metavar="FILE", help="ONNX model (default: the bundled one)")
-    add.add_argument("--device", choices=DEVICES, default="auto")
-    add.add_argument("--mode", choices=[m.value for m in InferenceMode], default=InferenceMode.RESIZE.value)
+    add.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto (default): CUDA if it works, else CPU"
+    )
+    add.add_argument(
+        "--mode",
+        choices=[m.value for m in InferenceMode],
+        default=InferenceMode.RESIZE.value,
+        help="resize (default): the whole photo at the model's input size (fast); tiles: fine detail, "
+        "about 3x the time (as `analyze --mode`)",
+    )
     scale = InferenceOptions().tile_scale  # as `analyze` and the window's Fine detail
     add.add_argument(
         "--tile-scale",
@@ -83,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     trend = cmds.add_parser("trend", help="one row per inspection of an asset, in date order")
     trend.add_argument("project", type=project_arg, help=PROJECT_HELP)
-    trend.add_argument("--asset", required=True, metavar="TAG")
+    trend.add_argument("--asset", required=True, metavar="TAG", help="the asset's tag, e.g. P-101-A")
     trend.add_argument("--csv", type=path_arg, metavar="FILE", help="also write the rows as CSV")
     trend.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
 
@@ -97,7 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="find photos that were moved, by content, in a folder (exit 1 while some are still not found)",
     )
     reloc.add_argument("project", type=project_arg, help=PROJECT_HELP)
-    reloc.add_argument("folder", type=path_arg, metavar="DIR")
+    reloc.add_argument(
+        "folder",
+        type=path_arg,
+        metavar="DIR",
+        help="the folder the photos were moved to (searched with its sub-folders)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

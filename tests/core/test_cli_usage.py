@@ -3,6 +3,7 @@ before the model loads; in-process."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import errno
 import os
@@ -325,3 +326,43 @@ def test_a_file_named_dash_is_a_photo_like_any_other(
     rc = cli.main(["analyze", "-", "--out", "o", "--model", str(tiny_model_path)])
     err = capsys.readouterr().err
     assert rc == cli.EXIT_OK and "standard input" not in err, err
+
+
+def _subparsers(parser: argparse.ArgumentParser, name: str = "corroscope"):
+    """Every (sub)command's parser by its name, "corroscope project add" and so on."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, child in action.choices.items():
+                yield from _subparsers(child, f"{name} {sub}")
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    """project add's --inspector, --device, --mode and PHOTO_OR_DIR, project trend's --asset, project
+    relocate's DIR and adapt's PHOTO_OR_DIR were listed with no word of what they are."""
+    bare = [
+        f"{name} {action.metavar or '/'.join(action.option_strings) or action.dest}"
+        for name, parser in _subparsers(cli.build_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert bare == []
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (
+            ["project", "add"],
+            ["who inspected", "auto (default)", "resize (default)", "photos and/or folders"],
+        ),
+        (["project", "trend"], ["the asset's tag"]),
+        (["project", "relocate"], ["the folder the photos were moved to"]),
+        (["adapt"], ["the reviewed photos and/or folders of them"]),
+    ],
+)
+def test_the_help_says_what_each_argument_is(command: list[str], shown: list[str], capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main([*command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(text in out for text in shown), out
