@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and its leave-one-out error; the base model is never changed. Refused (exit 1) with fewer than "
         f"{AdaptSettings().min_photos} different reviewed photos, a class no mask paints, masks in other "
         "class colours (or most of them looking swapped against the model's own prediction), or when "
-        "leave-one-out says the adapted model would be worse; refused at once (exit 2) when a photo is "
-        "not found, --out cannot be written, is one of the bundled models or in their folder, or is in "
-        "the way without --overwrite.",
+        "leave-one-out says the adapted model would be worse; refused at once (exit 2) when no model is "
+        "bundled and none is passed (--model), a photo is not found, --out cannot be written, is one "
+        "of the bundled models or in their folder, or is in the way without --overwrite.",
     )
     p.add_argument(
         "paths",
@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     base = args.model or default_model_path("cpu")
     if base is None:
         print(no_model_message("adapt"), file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE  # as `analyze`: no usable model is bad usage (README, Exit status)
     try:  # before the slow work: a missing folder or a file in the way is the user's to change
         check_output(Path(base), args.out, args.overwrite, how=PASS_OVERWRITE)
     except AdaptRefused as exc:

@@ -271,3 +271,16 @@ def test_sigterm_or_sighup_stop_like_ctrl_c_and_leave_nothing(tmp_path: Path, ba
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Interrupted; nothing was written."
     assert list(out.iterdir()) == []
+
+
+def test_no_model_bundled_or_passed_is_bad_usage_as_for_analyze(
+    tmp_path: Path, no_slow_work: None, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """README: exit 2 for no usable model; adapt said 1 (photos failed) when none was bundled."""
+    from app import adapt_cli
+
+    photos, masks = _site(tmp_path, 2)
+    monkeypatch.setattr(adapt_cli, "default_model_path", lambda *_a, **_k: None)
+    args = ["adapt", str(photos[0].parent), "--reviewed-masks", str(masks), "--out", str(tmp_path / "s.onnx")]
+    assert main(args) == EXIT_USAGE
+    assert "No model to load" in capsys.readouterr().err and not (tmp_path / "s.onnx").exists()
