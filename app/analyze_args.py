@@ -78,7 +78,12 @@ def add_analyze_args(an: argparse.ArgumentParser) -> None:
         "(square-on photos; default: no scale, areas in percent only)",
     )
     an.add_argument("--overwrite", action="store_true", help="redo every photo and replace its outputs")
-    an.add_argument("--no-resume", action="store_true", help="do not skip photos whose outputs exist")
+    an.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="do not skip photos whose outputs exist; those outputs are replaced only with --overwrite "
+        "(without it each such photo fails, its files kept)",
+    )
     an.add_argument(
         "--recursive", action="store_true", help="look into sub-folders too, linked ones included"
     )

@@ -126,7 +126,7 @@ def _analyse_and_write(
         for target in targets.values():
             if target.exists():
                 raise OutputsInTheWay(
-                    f"{target} already exists; it was kept (ask to overwrite (--overwrite) to replace it)"
+                    f"{target} already exists and was kept (move it away, or pass --overwrite to replace it)"
                 )
     t0 = time.perf_counter()
     # The network runs on the reduced decode while the full one (for the overlay) goes on beside it.

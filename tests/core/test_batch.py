@@ -137,7 +137,7 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path: Path, tiny_model: 
     table = _csv(first.csv_path)
     again = run_batch(tiny_model, photos, out, BatchOptions(resume=False))
     why = again.failures[0].reason
-    assert "already exists; it was kept" in why and "--overwrite" in why
+    assert "already exists and was kept (move it away, or pass --overwrite to replace it)" in why, why
     assert again.done == (photos[1],)
     assert output_paths(out, photos[0].stem).json.read_bytes() == before
     rows = _csv(again.csv_path)

@@ -366,3 +366,25 @@ def test_the_help_says_what_each_argument_is(command: list[str], shown: list[str
         cli.main([*command, "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert all(text in out for text in shown), out
+
+
+def test_no_resume_without_overwrite_says_once_how_to_replace_the_outputs(
+    tmp_path: Path, tiny_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "...already exists; it was kept (ask to overwrite (--overwrite) to replace it)"; the help
+    of --no-resume did not say that outputs are replaced only with --overwrite."""
+    from app.core.files import write_png
+    from app.core.synthetic import synthetic_pipe
+
+    photo = write_png(tmp_path / "pipe.png", synthetic_pipe(seed=1, size=(24, 32))[0])
+    args = ["analyze", str(photo), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main(args) == cli.EXIT_OK
+    capsys.readouterr()
+    assert cli.main([*args, "--no-resume"]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "already exists and was kept (move it away, or pass --overwrite to replace it)" in err, err
+    assert "(--overwrite)" not in err
+    with pytest.raises(SystemExit):
+        cli.main(["analyze", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--no-resume do not skip photos whose outputs exist; those outputs are replaced only with" in out
