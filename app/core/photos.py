@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
+from app.core.photo_notes import NOTED, first_page_note, more_pages, pillow_notes
 from app.core.pixel_formats import apply_orientation, pil_to_rgb8, to_rgb8
-from app.core.text import safe_path, safe_text
+from app.core.text import safe_path
 
 log = logging.getLogger(__name__)
 
@@ -189,31 +190,6 @@ def _open_error(path: Path, exc: OSError) -> str:
     return f"cannot open ({exc.strerror or exc})"
 
 
-@contextlib.contextmanager
-def pillow_notes(path: Path) -> Iterator[None]:
-    """Pillow's warnings about a photo (damaged EXIF data, say) as one line in the tool's words in the
-    log, once per photo, instead of Pillow's raw `UserWarning` lines on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel limit decides
-        yield
-    if not caught or str(path) in _NOTED:
-        return
-    if len(_NOTED) > 10_000:
-        _NOTED.clear()
-    _NOTED.add(str(path))
-    first = str(caught[0].message)
-    if "EXIF" in first or "Tag" in first or "tag" in first:
-        log.warning(
-            "%s: its EXIF data (camera metadata) is damaged; the photo is read without it", safe_path(path)
-        )
-    else:
-        log.warning("%s: read with a warning from the image library (%s)", safe_path(path), safe_text(first))
-
-
-_NOTED: set[str] = set()  # photos whose warning was logged in this process
-
-
 def _open_pil(data: bytes, path: Path) -> Image.Image | None:
     with pillow_notes(path):
         try:
@@ -287,24 +263,12 @@ def open_checked(path: Path, max_pixels: int, max_bytes: int) -> tuple[bytes, Im
         )
     head = _header(img)
     _check_pixels(path, head.width, head.height, max_pixels)
-    if _more_pages(img):
+    if more_pages(img):
         head = dataclasses.replace(head, more_pages=True)
-        if f"pages:{path}" not in _NOTED:  # said once per photo in the log; the window shows it too
-            _NOTED.add(f"pages:{path}")
+        if f"pages:{path}" not in NOTED:  # said once per photo in the log; the window shows it too
+            NOTED.add(f"pages:{path}")
             log.warning("%s", first_page_note(safe_path(path)))
     return data, img, head
-
-
-def first_page_note(shown: str) -> str:
-    """What is said of a photo with more pages (`shown`: its name or path, escaped)."""
-    return f"{shown} holds more than one page (or frame): only the first is shown and analysed"
-
-
-def _more_pages(img: Image.Image) -> bool:
-    """A multi-page TIFF or an animated PNG/WebP (`is_animated` reads the second page's header only)."""
-    with contextlib.suppress(Exception):
-        return bool(getattr(img, "is_animated", False))
-    return False
 
 
 def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:

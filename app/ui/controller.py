@@ -20,7 +20,7 @@ from app.core import analysis, photo_decode, pipeline
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
-from app.core.photos import first_page_note
+from app.core.photo_notes import first_page_note
 from app.core.pipeline import BatchOptions
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import safe_path

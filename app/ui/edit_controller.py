@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 
 from app.core import smart_select as smart
 from app.core.analysis import PhotoResult, reassess
-from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point, count_delta
+from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import (
@@ -31,7 +30,14 @@ from app.core.reviewed import (
 from app.core.select_similar import select_similar
 from app.core.text import safe_path
 from app.ui.controller import AnalyzedPhoto, AppController
-from app.ui.edit_session import EDITED_AFTER_REVIEW, UNDONE_PAST_REVIEW, EditSession, signature_back
+from app.ui.edit_session import (
+    EDITED_AFTER_REVIEW,
+    UNDONE_PAST_REVIEW,
+    EditSession,
+    Prepared,
+    prepare,
+    signature_back,
+)
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.result_state import PendingMeasures
@@ -401,20 +407,3 @@ class EditController(QObject):
             return
         applied = session.editor.apply(prepared.edit)
         self._after_edit(session, None if applied is None else applied.box, True)
-
-
-@dataclass(frozen=True, eq=False)
-class Prepared:
-    """An edit made in a worker, with its pixel counts (the viewer colours the overlay as it paints)."""
-
-    edit: Edit | None
-    probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
-    smart_photo: smart.SmartSelectPhoto | None = None  # likewise
-
-
-def prepare(edit: Edit | None) -> Prepared:
-    """Worker side: what applying `edit` on the UI thread would otherwise spend there (the map is not
-    edited while the worker runs, so `edit.before` is still the map's)."""
-    if edit is None:
-        return Prepared(None)
-    return Prepared(replace(edit, delta=count_delta(edit.before, edit.after)))

@@ -14,7 +14,8 @@ from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
 from app.core.model import file_sha256
-from app.core.photos import IMAGE_EXTENSIONS, pillow_notes
+from app.core.photo_notes import pillow_notes
+from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project.records import PhotoEntry, PhotoFile, StoredPhoto
 from app.core.project.schema import now_utc
 from app.core.text import display_path, path_from_display
