@@ -148,8 +148,14 @@ class EditController(QObject):
         self.edited.emit()
 
     def _on_photo_changed(self, _photo) -> None:
-        for session in self.sessions.values():  # photos in the background keep a little undo
+        """The photos left keep their edits and a little undo, nothing that can be made again: smart
+        select's copy of the photo and the network's probabilities (+128 MB a 12 MP photo, kept for the
+        session before); a session that holds no change at all (a stroke that changed nothing) goes."""
+        for path, session in list(self.sessions.items()):
             session.editor.trim_undo(BACKGROUND_UNDO_BYTES)
+            session.smart_photo = session.probabilities = None  # made again if the photo is edited again
+            if not (session.edited or session.unsaved or session.editor.can_redo):
+                del self.sessions[path]
         if self.state.left_unmeasured is not None:
             self._measure_left(self.state.left_unmeasured)
         self.session_changed.emit(None)
