@@ -237,6 +237,14 @@ def test_analyze_help_states_defaults_ranges_and_exit_statuses(capsys: pytest.Ca
         assert status in out, status
 
 
+def _analyze_refused(tmp_path: Path, capsys, flag: str, value: str) -> str:
+    """`analyze` with `flag value`, refused as bad usage by the parser; its stderr."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
+    assert info.value.code == cli.EXIT_USAGE
+    return capsys.readouterr().err
+
+
 TILE_REFUSED = [
     ("--tile-scale", "5", "must be a number from 1 to 4 (times the whole-photo view), got '5'"),
     ("--tile-scale", "nan", "must be a number from 1 to 4"),
@@ -251,10 +259,7 @@ def test_a_bad_tile_option_is_bad_usage_naming_the_option_before_the_model_loads
     flag: str, value: str, problem: str, tmp_path: Path, no_model_load: None, capsys
 ) -> None:
     """It said "error: tile_scale must be in [1, 4]...", Python's field name, without a usage line."""
-    with pytest.raises(SystemExit) as info:
-        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
-    err = capsys.readouterr().err
-    assert info.value.code == cli.EXIT_USAGE
+    err = _analyze_refused(tmp_path, capsys, flag, value)
     assert "usage: corroscope analyze" in err and f"argument {flag}: {problem}" in err, err
     assert "tile_scale" not in err and "tile_overlap" not in err
 
@@ -281,10 +286,7 @@ def test_a_number_with_a_decimal_comma_is_refused_with_a_hint(
     flag: str, value: str, hint: str, tmp_path: Path, no_model_load: None, capsys
 ) -> None:
     """--mm-per-px 0,5 was refused without a word of the comma."""
-    with pytest.raises(SystemExit) as info:
-        cli.main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
-    err = capsys.readouterr().err
-    assert info.value.code == cli.EXIT_USAGE
+    err = _analyze_refused(tmp_path, capsys, flag, value)
     assert f"argument {flag}: must be" in err and f"got {value!r}{hint}" in err, err
 
 
