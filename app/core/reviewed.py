@@ -109,8 +109,13 @@ class ReviewState:
     def of_mask(cls, mask: ReviewedMask) -> ReviewState:
         """The state of figures computed from a mask read from disk: its own record when it is signed;
         "edited" otherwise (an unsigned edit, a record without a reviewer, or a mask from another tool),
-        whatever the file's name says. A model record keeps its note and model."""
-        review = mask.review
+        whatever the file's name says."""
+        return cls.signed_or_edited(mask.review)
+
+    @classmethod
+    def signed_or_edited(cls, review: ReviewState | None) -> ReviewState:
+        """`review` when it is signed; else "edited" keeping its note, model and photo (never "model" for
+        a map someone changed): what a mask's record says, written or read."""
         if review is not None and review.is_signed:
             return review
         if review is None:

@@ -41,7 +41,7 @@ from app.ui.edit_session import (
 from app.ui.image_viewer_widget import ImageViewerWidget
 from app.ui.qimage import labels_view
 from app.ui.result_state import PendingMeasures
-from app.ui.saved_masks import not_used_text, record_of, review_of_mask
+from app.ui.saved_masks import not_used_text
 from app.ui.workers import Worker, alive
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class EditController(QObject):
         if result is None or result.path != photo or model is None or photo in self.sessions:
             return  # another photo by now, or edited meanwhile: the edits on screen win
         editor = LabelEditor(mask.labels, model)
-        review = review_of_mask(mask.review)
+        review = ReviewState.signed_or_edited(mask.review)
         session = EditSession(photo, editor, labels_view(mask.labels), review, review, mask.path)
         self.sessions[photo] = session
         self._show(session)
@@ -239,7 +239,11 @@ class EditController(QObject):
         classes = result.classes if result is not None else model.classes if model is not None else None
         if session is None or classes is None:
             return None
-        labels, review, photo = session.editor.labels.copy(), record_of(session.review), session.path
+        labels, review, photo = (
+            session.editor.labels.copy(),
+            ReviewState.signed_or_edited(session.review),
+            session.path,
+        )
         if not copy:
             session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 

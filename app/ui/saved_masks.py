@@ -8,7 +8,6 @@ from pathlib import Path
 
 from app.core.report_header import time_text
 from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX, ReviewState, corrected_mask_path
-from app.core.sources import EDITED
 from app.core.text import safe_path
 from app.ui.long_words import elide_long_words
 
@@ -16,9 +15,7 @@ __all__ = [
     "corrected_mask_path",
     "is_signed",
     "not_used_text",
-    "record_of",
     "review_line",
-    "review_of_mask",
     "shown_signature",
     "signature_text",
 ]
@@ -60,26 +57,3 @@ def review_line(review: ReviewState) -> str:
     """What a report card says of figures an inspector touched: "reviewed by Ann on …" or that the
     mask was edited and nobody signed it."""
     return f"reviewed by {signature_text(review)}" if is_signed(review) else "edited, not reviewed"
-
-
-def record_of(review: ReviewState) -> ReviewState:
-    """The review record written into the mask PNG: the signed state as is; for an unsigned edit the
-    "edited" source (never "model" for an edited mask)."""
-    if is_signed(review):
-        return review
-    return ReviewState(
-        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
-    )
-
-
-def review_of_mask(review: ReviewState | None) -> ReviewState:
-    """The state of figures from a mask read from disk: its record when signed; otherwise "edited",
-    whatever the file's name says."""
-    if is_signed(review):
-        assert review is not None
-        return review
-    if review is None:
-        return ReviewState(EDITED)
-    return ReviewState(
-        EDITED, note=review.note, model_sha256=review.model_sha256, photo_sha256=review.photo_sha256
-    )
