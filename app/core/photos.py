@@ -74,11 +74,7 @@ def find_images(
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in folder_entries(path, recursive, skip)
-                if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-            )
+            found = sorted(p for p in folder_entries(path, recursive, skip) if named_like_photo(p))
         else:
             found = [path]
         for p in found:
@@ -87,6 +83,11 @@ def find_images(
                 seen.add(key)
                 out.append(p)
     return out
+
+
+def named_like_photo(path: Path) -> bool:
+    """Whether a folder scan takes an entry of this name as a photo: a photo's extension, not hidden."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
 def folder_entries(folder: Path, recursive: bool = False, skip: Iterable[Path] = ()) -> Iterator[Path]:

@@ -28,7 +28,7 @@ from app.core.export import (
     write_csv,
 )
 from app.core.palette import DEFAULT_CLASSES
-from app.core.photos import IMAGE_EXTENSIONS
+from app.core.photos import named_like_photo
 from app.core.text import path_from_display, visible_controls
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def _a_photo(path: Path) -> bool:
         folder = path.is_dir()  # a link to a folder is a folder to the scan, which follows it
     except OSError:
         folder = False
-    return not folder and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
+    return not folder and named_like_photo(path)
 
 
 def _cell(path: Path) -> str:
