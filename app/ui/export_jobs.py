@@ -8,7 +8,6 @@ small `ExportHost` protocol, not the window class.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,26 +204,21 @@ def write_batch_csv(
     records: Sequence[PhotoRecord | PhotoFigures | PhotoFailure],
     overwrite: bool,
     model: SegmentationModel | None = None,
+    folder: Path | None = None,
 ) -> list[Path]:
     """Worker job: the batch table as CSV (the same columns and writer as `corroscope analyze`), `file`
-    relative to the folder holding every photo, and its run record (model SHA-256, versions) beside it."""
+    relative to `folder` (the table's: where its Photo column names the photos from), and its run record
+    (model SHA-256, versions) beside it."""
     ok = [r for r in records if not isinstance(r, PhotoFailure)]
     first = ok[0] if ok else None
     if isinstance(first, PhotoRecord):
         class_names = [c["name"] for c in first["classes"]]
     else:
         class_names = [c.name for c in (first.classes if first is not None else DEFAULT_CLASSES)]
-    folders = _common_folder([Path(r["file"]) if isinstance(r, PhotoRecord) else r.path for r in records])
+    folders = () if folder is None else (folder,)
     return pipeline.write_table(
         path, records, class_names, overwrite=overwrite, input_folders=folders, model=model
     )
-
-
-def _common_folder(paths: Sequence[Path]) -> tuple[Path, ...]:
-    try:
-        return (Path(os.path.commonpath([p.absolute().parent for p in paths])),) if paths else ()
-    except ValueError:  # e.g. photos on two Windows drives
-        return ()
 
 
 def write_batch_pdf(
@@ -326,7 +320,8 @@ def start_batch_csv_export(window: ExportHost, path: Path) -> Worker | None:
         return None
     model = window.controller.model
     records = batch_records(rows, saved_masks(window))
-    return window.controller.run_export(write_batch_csv, path, records, overwrite, model)
+    folder = window.batch_model.folder  # the table's names are the CSV's
+    return window.controller.run_export(write_batch_csv, path, records, overwrite, model, folder)
 
 
 def batch_report_options(window: ExportHost, header: ReportHeader | None = None) -> BatchReportOptions:
@@ -336,7 +331,7 @@ def batch_report_options(window: ExportHost, header: ReportHeader | None = None)
     if header is None:
         header = report_header(window, rows[0].path if rows else None)
     return BatchReportOptions(
-        folder=photos_folder([r.path for r in rows]),
+        folder=window.batch_model.folder,  # the report names photos as the table does
         overlay=state.style,
         thumbnails={r.path: r.thumbnail for r in rows if r.thumbnail is not None},
         header=header,

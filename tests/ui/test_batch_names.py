@@ -94,3 +94,16 @@ def test_a_folder_whose_photos_all_lie_in_one_subfolder_names_them_inside_the_fo
     shown = [model.data(model.index(i, photo_column)) for i in range(model.rowCount())]
     assert shown == ["sub2/pipe_01.png", "sub2/pipe_02.png"]
     assert model.folder == tmp_path / "site"
+    import csv
+
+    from app.ui.export_jobs import batch_report_options, start_batch_csv_export
+
+    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):  # its CSV names them so too
+        start_batch_csv_export(window, tmp_path / "batch.csv")
+    with open(tmp_path / "batch.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["file"], r["input_folder"]) for r in rows] == [
+        ("sub2/pipe_01.png", str(tmp_path / "site")),
+        ("sub2/pipe_02.png", str(tmp_path / "site")),
+    ]
+    assert batch_report_options(window).folder == tmp_path / "site"  # and the batch report
