@@ -82,13 +82,13 @@ def photo_name(path: Path, folder: Path | None) -> str:
     return Path(path).name if found is None else found[1]
 
 
-def common_folder(folder: Path | None, path: Path) -> Path | None:
-    """The folder holding both `folder` (None: nothing yet) and the photo `path`: a batch's folder grown
-    photo by photo; `folder` as it was for a photo it cannot hold (another drive)."""
-    parent = Path(path).absolute().parent
+def common_folder(folder: Path | None, other: Path) -> Path | None:
+    """The folder holding both `folder` (None: nothing yet) and the folder `other`: a batch's folder grown
+    photo by photo; `folder` as it was for one it cannot hold (another drive)."""
+    other = Path(other).absolute()
     if folder is None:
-        return parent
+        return other
     try:
-        return Path(os.path.commonpath([folder, parent]))
+        return Path(os.path.commonpath([folder, other]))
     except ValueError:  # different drives
         return folder

@@ -110,14 +110,13 @@ class BatchTableModel(QAbstractTableModel):
         """The folders a batch was asked to analyse: its photos are named inside them, as the CSV of
         `corroscope analyze FOLDER --recursive` names them (`sub2/ORI_000.png`, not `ORI_000.png`, for a
         folder whose photos all lie in `sub2`)."""
-        for folder in folders:
-            self._take_folder([Path(folder) / "photo"])  # a photo inside it: the folder itself is taken
+        self._take_folder(folders)
 
-    def _take_folder(self, paths: list[Path]) -> None:
-        """Grow `folder` to hold `paths`; when it grows, every name already shown changes with it."""
+    def _take_folder(self, folders: list[Path]) -> None:
+        """Grow `folder` to hold `folders`; when it grows, every name already shown changes with it."""
         folder = self._folder
-        for path in paths:
-            folder = common_folder(folder, path)
+        for other in folders:
+            folder = common_folder(folder, other)
         if folder != self._folder:
             self._folder, self._names = folder, {}
             if self._rows:
@@ -136,7 +135,7 @@ class BatchTableModel(QAbstractTableModel):
         known = {r.path for r in self._rows}
         paths = [p for p in paths if p not in known]
         if paths:
-            self._take_folder(paths)
+            self._take_folder([p.parent for p in paths])
             n = len(self._rows)
             self.beginInsertRows(QModelIndex(), n, n + len(paths) - 1)
             self._rows += [BatchRow(p, pending=True) for p in paths]
@@ -145,7 +144,7 @@ class BatchTableModel(QAbstractTableModel):
     def append(self, row: BatchRow) -> None:
         """A photo's row; it takes the place of its pending row when a batch is continued."""
         pending = next((i for i, r in enumerate(self._rows) if r.pending and r.path == row.path), None)
-        self._take_folder([row.path])
+        self._take_folder([row.path.parent])
         if pending is not None:
             self._rows[pending] = row
             self._failed += row.failed
