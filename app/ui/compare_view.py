@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
-from app.ui.image_viewer_widget import FIT_FRACTION_MIN
+from app.ui.image_viewer_widget import FIT_FRACTION_MIN, fit_scale
 
 MAX_ZOOM, MIN_ZOOM = 32.0, 0.02
 
@@ -56,11 +56,7 @@ class SyncedImageView(QGraphicsView):
 
     def fit_zoom(self) -> float:
         """The zoom at which the whole photo fills the pane."""
-        w, h = self._size()
-        port = self.viewport().rect()
-        if w <= 0 or h <= 0 or port.width() <= 0 or port.height() <= 0:
-            return 1.0
-        return min(port.width() / w, port.height() / h)
+        return fit_scale(*self._size(), self.viewport().rect())
 
     def min_zoom(self) -> float:
         """As the main viewer: down to a quarter of the size that fits the pane."""

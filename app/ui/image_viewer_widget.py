@@ -18,11 +18,20 @@ MAX_ZOOM = 32.0
 FIT_FRACTION_MIN = 0.25  # zooming out stops where the photo is a quarter of the size that fits
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
+
+
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
 BATCH_PLACEHOLDER_TEXT = (
     "Pick a row of the batch below to see its photo, overlay and figures "
     "(A / D or PgUp / PgDn step through the rows)"
 )
+
+
+def fit_scale(width: float, height: float, port: QRect) -> float:
+    """The zoom at which a `width` x `height` picture fills `port` whole (1.0 when either is empty)."""
+    if width <= 0 or height <= 0 or port.width() <= 0 or port.height() <= 0:
+        return 1.0
+    return min(port.width() / width, port.height() / height)
 
 
 class ImageViewerWidget(QGraphicsView):
@@ -218,8 +227,8 @@ class ImageViewerWidget(QGraphicsView):
         photo shrank to a dot far away from where it was lost)."""
         if not self.has_photo():
             return MIN_ZOOM
-        rect, view = self._photo_item.boundingRect(), self.viewport().rect()
-        fit = min(view.width() / max(rect.width(), 1.0), view.height() / max(rect.height(), 1.0))
+        rect = self._photo_item.boundingRect()
+        fit = fit_scale(rect.width(), rect.height(), self.viewport().rect())
         return max(MIN_ZOOM, fit * FIT_FRACTION_MIN)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
