@@ -18,8 +18,6 @@ MAX_ZOOM = 32.0
 FIT_FRACTION_MIN = 0.25  # zooming out stops where the photo is a quarter of the size that fits
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
-
-
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
 BATCH_PLACEHOLDER_TEXT = (
     "Pick a row of the batch below to see its photo, overlay and figures "
