@@ -228,7 +228,7 @@ def _analyze(args: argparse.Namespace, state: _Console, interrupts: console.Inte
         paths, out = [p.absolute() for p in paths], out.absolute()
     if getattr(args, "scheduler", None):
         # This machine only plans: what it would run on says nothing of the cluster's workers.
-        print(f"Model: {model.describe().rpartition(' on ')[0]} {ON_THE_CLUSTER}", file=sys.stderr)
+        print(f"Model: {model.identity} {ON_THE_CLUSTER}", file=sys.stderr)
     else:
         print(provider_line(model, args.device), file=sys.stderr)
     print(model.accuracy_line, file=sys.stderr)

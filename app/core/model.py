@@ -223,9 +223,14 @@ class SegmentationModel:
         """The model's typical error in one line, or "accuracy unknown"."""
         return accuracy_line(self.accuracy, set_aside=self.accuracy_note is not None)
 
+    @property
+    def identity(self) -> str:
+        """The file's name and the start of its SHA-256: which model, wherever it runs."""
+        return f"{self._name} (sha256 {self.short_sha})"
+
     def describe(self) -> str:
         """One line for status bars and logs."""
-        return f"{self._name} (sha256 {self.short_sha}) on {self.device}"
+        return f"{self.identity} on {self.device}"
 
 
 def _read_model_file(path: Path, budget: ModelBudget) -> bytes:
