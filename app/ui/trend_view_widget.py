@@ -26,6 +26,7 @@ from app.ui.forms import plain_label
 from app.ui.project_texts import ASSET_FIELDS
 from app.ui.screen_fit import resize_on_screen, scrolled
 from app.ui.trend_axes import ScaleAxis
+from app.ui.wheel_guard import PlotWheel
 
 MEAN_COLOUR, MAX_COLOUR, GRADE_COLOUR = (200, 40, 30), (90, 90, 90), (30, 80, 170)
 FIT_NAME = "least-squares line of the mean"
@@ -89,6 +90,9 @@ class TrendViewWidget(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.share_plot.setMinimumHeight(SHARE_PLOT_MIN_H)
         self.grade_plot.setMinimumHeight(GRADE_PLOT_MIN_H)
+        self._wheel = PlotWheel(self)
+        for plot in (self.share_plot, self.grade_plot):
+            plot.viewport().installEventFilter(self._wheel)
         layout = QVBoxLayout(self)
         layout.addWidget(self.rate_label)
         layout.addWidget(self.share_plot, 3)

@@ -48,16 +48,21 @@ class WheelGuard(QObject):
             if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
                 watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         elif kind == QEvent.Type.Wheel and is_guarded(watched) and not watched.hasFocus():
-            _scroll_panel(watched, event)
+            scroll_panel(watched, event)
             return True
         return False
 
 
-def _scroll_panel(widget: QWidget, event: QWheelEvent) -> None:
-    """The wheel goes to the scroll area around `widget` (a dock without one: it goes nowhere)."""
+def scroll_area_of(widget: QWidget) -> QAbstractScrollArea | None:
     parent = widget.parentWidget()
     while parent is not None and not isinstance(parent, QAbstractScrollArea):
         parent = parent.parentWidget()
+    return parent
+
+
+def scroll_panel(widget: QWidget, event: QWheelEvent) -> None:
+    """The wheel goes to the scroll area around `widget` (a dock without one: it goes nowhere)."""
+    parent = scroll_area_of(widget)
     if parent is None:
         return
     viewport = parent.viewport()
@@ -72,3 +77,28 @@ def _scroll_panel(widget: QWidget, event: QWheelEvent) -> None:
         event.inverted(),
     )
     QApplication.sendEvent(viewport, moved)
+
+
+def scrolls(area: QAbstractScrollArea | None) -> bool:
+    """Whether `area` has somewhere to scroll (vertically or across)."""
+    if area is None:
+        return False
+    bars = (area.verticalScrollBar(), area.horizontalScrollBar())
+    return any(bar.maximum() > bar.minimum() for bar in bars)
+
+
+class PlotWheel(QObject):
+    """Over a plot in a window that scrolls, the wheel scrolls the window and Ctrl+wheel zooms the plot;
+    where nothing scrolls, the wheel zooms as usual. Install on the plots' viewports: a plot filling the
+    window's height caught every wheel turn, so the table under it could not be reached by the wheel."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Wheel or not isinstance(watched, QWidget):
+            return False
+        plot = watched.parentWidget()  # a plot is a scroll area itself: the one around it is wanted
+        if plot is None or event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return False
+        if not scrolls(scroll_area_of(plot)):
+            return False
+        scroll_panel(plot, event)
+        return True

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
 from app.core.project.trend import TrendRow
 from app.ui.trend_view_widget import TrendDialog
 from tests.ui.test_trend_axes import shown_trend
@@ -45,3 +49,44 @@ def test_a_window_with_room_for_everything_does_not_scroll(qtbot) -> None:
     area = view.parentWidget().parentWidget()  # the view sits in the scroll area's viewport
     assert view.height() <= area.viewport().height(), (view.height(), area.viewport().height())
     assert view.share_plot.height() > view.grade_plot.height() >= 120
+
+
+def _turn_wheel(plot, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """One wheel notch down over the middle of `plot`, as the mouse sends it (to the view's viewport)."""
+    port = plot.viewport()
+    at = QPointF(port.rect().center())
+    event = QWheelEvent(
+        at,
+        QPointF(port.mapToGlobal(at.toPoint())),
+        QPoint(),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        modifiers,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(port, event)
+
+
+def test_the_wheel_over_a_plot_scrolls_a_window_that_scrolls(qtbot) -> None:
+    """At 850x440 the plots fill the window: the wheel over one zoomed it and the table under it could
+    not be brought into view with the wheel. Now it scrolls the window; Ctrl+wheel still zooms."""
+    dialog = _dialog(qtbot, 7, 850, 440)
+    plot = dialog.view.share_plot
+    bar = dialog.view.parentWidget().parentWidget().verticalScrollBar()
+    assert bar.maximum() > 0
+    dates = plot.plotItem.vb.viewRange()[0]
+    _turn_wheel(plot)
+    assert bar.value() > 0
+    assert plot.plotItem.vb.viewRange()[0] == dates
+    _turn_wheel(plot, Qt.KeyboardModifier.ControlModifier)
+    assert plot.plotItem.vb.viewRange()[0] != dates
+
+
+def test_the_wheel_zooms_a_plot_where_nothing_scrolls(qtbot) -> None:
+    dialog = _dialog(qtbot, 7, 1000, 900)
+    plot = dialog.view.grade_plot
+    assert dialog.view.parentWidget().parentWidget().verticalScrollBar().maximum() == 0
+    dates = plot.plotItem.vb.viewRange()[0]
+    _turn_wheel(plot)
+    assert plot.plotItem.vb.viewRange()[0] != dates
