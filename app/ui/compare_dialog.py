@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -110,8 +110,11 @@ class CompareDialog(QDialog):
         parent: QWidget | None = None,
         model: SegmentationModel | None = None,
         style: OverlayStyle = EVERY_CLASS,
+        inspection_id: int | None = None,
+        photo_id: int | None = None,
     ) -> None:
-        """`style`: the classes and opacities drawn (the window's overlay, as on screen)."""
+        """`style`: the classes and opacities drawn (the window's overlay, as on screen); `inspection_id`
+        and `photo_id`: what was picked in the project tree, shown against the inspection before it."""
         super().__init__(parent)
         self.setWindowTitle(f"Compare inspections of {asset_tag}")
         self.asset_tag = asset_tag
@@ -159,9 +162,17 @@ class CompareDialog(QDialog):
         grid.addWidget(self.buttons, 5, 1)
         grid.setRowStretch(2, 1)
         SyncedImageView.pair(*self.views)
-        for side in (0, 1):  # the first and the latest inspection by default
-            self.inspection_boxes[side].setCurrentIndex(0 if side == 0 else max(len(self.inspections) - 1, 0))
-            self._fill_photos(side)
+        ids = [i.id for i in self.inspections]
+        picked_side = None
+        for side, index in enumerate(starting_pair(ids, inspection_id)):
+            with QSignalBlocker(self.inspection_boxes[side]):  # each photo is read once, below
+                self.inspection_boxes[side].setCurrentIndex(index)
+            self._list_photos(side)
+            if inspection_id is not None and ids and ids[index] == inspection_id:
+                picked_side = side
+        self._pick_photos(picked_side, photo_id)
+        for side in (0, 1):
+            self._show_photo(side)
         # the window's own zoom keys, for both panes at once; the panes have the focus, so Space and the
         # arrow keys do not open or step a photo list
         keys = (("Ctrl+0", None), (QKeySequence.StandardKey.ZoomIn, 1.25), ("Ctrl+=", 1.25))
@@ -195,6 +206,23 @@ class CompareDialog(QDialog):
                 box.addItem(Path(photo.path).name, photo.id)
                 box.setItemData(box.count() - 1, photo.path, Qt.ItemDataRole.ToolTipRole)
         box.blockSignals(False)
+
+    def _pick_photos(self, side: int | None, photo_id: int | None) -> None:
+        """On `side`, the photo `photo_id`; on the other, its photo of the same file name, if it has one (a
+        view photographed again), else its first."""
+        if side is None or photo_id is None:
+            return
+        box = self.photo_boxes[side]
+        index = box.findData(photo_id)
+        if index < 0:
+            return
+        other = self.photo_boxes[1 - side]
+        name = box.itemText(index).casefold()
+        same = [n for n in range(other.count()) if other.itemText(n).casefold() == name]
+        with QSignalBlocker(box), QSignalBlocker(other):  # the caller shows both photos
+            box.setCurrentIndex(index)
+            if same:
+                other.setCurrentIndex(same[0])
 
     def _fill_photos(self, side: int) -> None:
         self._list_photos(side)
@@ -308,6 +336,16 @@ class CompareDialog(QDialog):
     def _show_image(self, side: int, keep_view: bool = False) -> None:
         overlay = self.overlays[side] if self.overlay_check.isChecked() else None
         self.views[side].set_image(overlay or self.photos[side], keep_view=keep_view)
+
+
+def starting_pair(inspection_ids: list[int], picked: int | None) -> tuple[int, int]:
+    """The inspections' indexes shown left and right at first: the first and the latest, or the picked
+    one against the one before it (the first one picked: against the one after it)."""
+    last = max(len(inspection_ids) - 1, 0)
+    if picked not in inspection_ids:
+        return 0, last
+    k = inspection_ids.index(picked)
+    return (k - 1, k) if k > 0 else (0, min(1, last))
 
 
 def _let_go(worker: Worker) -> None:

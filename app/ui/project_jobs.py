@@ -374,12 +374,13 @@ class ProjectUi(QObject):
     def show_compare(self, tag: str) -> Worker | None:
         """Read the project again on a worker, then compare two inspections of the asset
         (`dialog_opened`)."""
-        return (
-            None if self.project is None else self.panel.refresh(then=lambda view: self._compare(view, tag))
-        )
+        if self.project is None:
+            return None
+        picked = (self.panel.current_inspection(), self.panel.current_photo())  # as asked, not as read
+        return self.panel.refresh(then=lambda view: self._compare(view, tag, *picked))
 
-    def _compare(self, view: ProjectView, tag: str) -> None:
-        self.dialog_opened.emit(self.keep(self.windows.compare(view, tag)))
+    def _compare(self, view: ProjectView, tag: str, inspection_id: int | None, photo_id: int | None) -> None:
+        self.dialog_opened.emit(self.keep(self.windows.compare(view, tag, inspection_id, photo_id)))
 
     def keep(self, dialog):
         """Show a trend, compare or history window, keep it while it is open and free it once closed."""

@@ -59,11 +59,18 @@ class ProjectWindows:
             self.show(dialog, view)
             dialog.show_saved(path)
 
-    def compare(self, view: ProjectView, tag: str) -> CompareDialog:
+    def compare(
+        self, view: ProjectView, tag: str, inspection_id: int | None = None, photo_id: int | None = None
+    ) -> CompareDialog:
+        """The asset's inspections compared; the inspection or photo picked in the tree (ids as read
+        when asked) against the inspection before it."""
         window = self.projects.window
         model = window.controller.model  # draws the overlays the project keeps no mask of
         style = window.overlay_state.style  # the classes drawn as in the window
-        return CompareDialog(view, tag, window, model, style)  # type: ignore[arg-type]
+        photo = None if photo_id is None else view.photo(photo_id)
+        if photo is not None:
+            inspection_id = photo.inspection_id
+        return CompareDialog(view, tag, window, model, style, inspection_id, photo_id)  # type: ignore[arg-type]
 
     def refresh(self) -> None:
         """Show the project as the panel read it last in every open trend and compare window."""

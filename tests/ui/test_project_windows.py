@@ -9,7 +9,7 @@ import gc
 import weakref
 
 from app.core.project import Project, add_inspection_photos
-from app.ui.compare_dialog import CompareDialog
+from app.ui.compare_dialog import CompareDialog, starting_pair
 from app.ui.trend_view_widget import TrendDialog
 from app.ui.workers import alive
 from tests.helpers.pipe_photos import photo_folder
@@ -73,3 +73,32 @@ def test_a_photo_arriving_after_compare_closed_is_dropped(qtbot, project_window)
     dialog.close()  # before its photos were read: their results come to a closed window
     qtbot.waitUntil(lambda: not alive(dialog), timeout=TIMEOUT_MS)
     qtbot.wait(100)  # nothing raised in a slot meanwhile (pytest-qt fails the test on an exception there)
+
+
+def test_compare_starts_from_the_inspection_or_photo_picked(qtbot, project_window) -> None:  # noqa: F811
+    """Compare… from an inspection's or a photo's menu showed the first and the latest inspection's first
+    photos whatever was picked; now the photo picked, against the same file name in the other one."""
+    win, _target = project_window
+    panel = win.projects.panel
+    asset = panel.tree.topLevelItem(0)
+    panel.tree.setCurrentItem(asset.child(0).child(2))  # photo_002.png of the first inspection
+    compare = _open(qtbot, win, panel.compare_button)
+    texts = [
+        (compare.inspection_boxes[s].currentText()[:10], compare.photo_boxes[s].currentText()) for s in (0, 1)
+    ]
+    assert texts == [("2022-05-01", "photo_002.png"), ("2024-05-01", "photo_002.png")]
+    qtbot.waitUntil(lambda: all(p is not None for p in compare.photos), timeout=TIMEOUT_MS)
+    compare.close()
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0).child(1))  # the latest: against the one before
+    compare = _open(qtbot, win, panel.compare_button)
+    assert [compare.photo_boxes[s].currentText() for s in (0, 1)] == ["photo_000.png"] * 2
+    assert compare.inspection_boxes[1].currentText().startswith("2024-05-01")
+
+
+def test_the_inspections_shown_first() -> None:
+    assert starting_pair([4, 7, 9], None) == (0, 2)
+    assert starting_pair([4, 7, 9], 7) == (0, 1)
+    assert starting_pair([4, 7, 9], 9) == (1, 2)
+    assert starting_pair([4, 7, 9], 4) == (0, 1)
+    assert starting_pair([4], 4) == (0, 0)
+    assert starting_pair([], None) == (0, 0)
