@@ -9,6 +9,7 @@ of the file with its provenance, written atomically, never over the base model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -24,7 +25,7 @@ from app.core.adapt_heads import AdaptRefused, Head, find_heads, head_tensors, r
 from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, confusion
 from app.core.adapt_record import KEY_ADAPTATION, adapted_metadata, earlier_steps, used_before
 from app.core.adapt_scores import LooFigures, figures, loo_accuracy, predicted_share, share_of
-from app.core.errors import Cancelled, ReviewedMaskError
+from app.core.errors import Cancelled, ModelFileChanged, ReviewedMaskError
 from app.core.files import atomic_write_bytes
 from app.core.inference import network_input, shrink_area
 from app.core.model import SegmentationModel, file_sha256
@@ -62,8 +63,9 @@ class AdaptSettings:
 
 @dataclass(frozen=True)
 class AdaptResult:
-    """`photos`: distinct photos fitted on; `loo_over`: what leave-one-out scored ("5 reviewed photos");
-    `notes`: what the user should know (copies left out, photos used before, masks that look odd)."""
+    """`photos`: distinct photos fitted on (`fitted_on` in words); `loo_over`: what leave-one-out scored
+    ("5 reviewed photos"); `notes`: what the user should know (copies left out, photos used before, masks
+    that look odd, fewer grades right)."""
 
     path: Path
     base: LooFigures
@@ -72,6 +74,7 @@ class AdaptResult:
     metadata: dict
     loo_over: str = ""
     notes: tuple[str, ...] = ()
+    fitted_on: str = ""  # "5 reviewed photos", or "7 photos with corrected masks (0 of them signed)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,10 +111,12 @@ def adapt_model(
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
     loaded: SegmentationModel | None = None,
+    base_sha256: str | None = None,
 ) -> AdaptResult:
     """Adapt `base_path` to the reviewed (photo, mask) pairs and write the new model to `out`
-    (`loaded`: that file already loaded on the CPU, not loaded again). `AdaptRefused` says why not
-    (nothing written); `Cancelled` when `cancelled()` turns true."""
+    (`loaded`: that file already loaded on the CPU, not loaded again; `base_sha256`: the model the user
+    has loaded, which the file must still hold). `AdaptRefused` says why not (nothing written),
+    `ModelFileChanged` when the file holds another model; `Cancelled` when `cancelled()` turns true."""
     settings = settings or AdaptSettings()
     base_path, out = Path(base_path), Path(out)
     check_output(base_path, out, overwrite)
@@ -125,11 +130,15 @@ def adapt_model(
             "(review more photos first). The base model stays in use." + _also(notes)
         )
     base = loaded or SegmentationModel.load(base_path, device="cpu")
+    data = base_path.read_bytes()  # the graph refit: the very model loaded, or none
+    now = hashlib.sha256(data).hexdigest()
+    for sha in dict.fromkeys(s for s in (base_sha256, base.sha256) if s):
+        if now != sha:
+            raise ModelFileChanged(safe_path(base_path.name), sha, now)
     steps, whole = earlier_steps(base.metadata)
     seen = used_before(steps)
     scored = [i for i, sha in enumerate(distinct.sha256) if sha not in seen]
     notes += _chain_notes(pairs, scored, whole)
-    data = base_path.read_bytes()
     mb = ModelBytes(data)
     heads = find_heads(mb, base.num_classes)
     session = _feature_session(mb, heads)
@@ -167,6 +176,7 @@ def adapt_model(
             f"corroded-share error of {adapted_loo.share_error:.2f} points against the base model's "
             f"{base_loo.share_error:.2f}. The base model stays in use." + _also(notes)
         )
+    notes += _grades_note(base_loo, adapted_loo, loo_over)
     report(total - 2, "Fitting on every reviewed photo")
     fitted = _fit_all(photos, start, settings, cancelled)
     tensors: dict[str, np.ndarray] = {}
@@ -177,7 +187,20 @@ def adapt_model(
     report(total - 1, "Checking the new model")
     _check_edit(new, photos[0], fitted, base.input_size)
     atomic_write_bytes(out, new, overwrite=overwrite)
-    return AdaptResult(out, base_loo, adapted_loo, len(pairs), meta, loo_over, tuple(notes))
+    fitted_on = masks_phrase(len(photos), _signed(photos))
+    return AdaptResult(out, base_loo, adapted_loo, len(pairs), meta, loo_over, tuple(notes), fitted_on)
+
+
+def _grades_note(base: LooFigures, adapted: LooFigures, over: str) -> list[str]:
+    """A share that comes closer while fewer grades agree: adapted (the share is the steadier figure on a
+    handful of photos), but the user is told to check the grades."""
+    if adapted.d610_agreement >= base.d610_agreement:
+        return []
+    return [
+        f"the ASTM D610 grade agreement fell from {100 * base.d610_agreement:.0f} to "
+        f"{100 * adapted.d610_agreement:.0f} % over the {over}, while the corroded share came closer: "
+        "check the grades of the next photos"
+    ]
 
 
 def _also(notes: Sequence[str]) -> str:

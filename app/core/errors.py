@@ -71,3 +71,14 @@ class ModelBudgetError(ModelContractError):
 
 class OutputLockedError(ExportError):
     """Another run is writing into the same output folder."""
+
+
+class ModelFileChanged(ModelContractError):
+    """The file of the model in use holds another model now (replaced on disk since it was loaded): what
+    was asked of the loaded model (a reload on another device, an adaptation) would use another one."""
+
+    def __init__(self, name: str, loaded_sha256: str, now_sha256: str) -> None:
+        super().__init__(
+            f"{name} changed on disk since it was loaded (sha256 {loaded_sha256[:12]} then, "
+            f"{now_sha256[:12]} now); load it again to use the file as it is now"
+        )

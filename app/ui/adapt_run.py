@@ -37,7 +37,8 @@ def result_text(result: AdaptResult, left_out: Sequence[Path] = ()) -> str:
     b, a = result.base, result.adapted
     notes = "".join(f" Note: {safe_message(n)}." for n in result.notes)
     return (
-        f"Adapted to {result.photos} reviewed photos; loaded {safe_path(result.path.name)}. Leave-one-out "
+        f"Adapted to {result.fitted_on or counted(result.photos, 'reviewed photo')}; loaded "
+        f"{safe_path(result.path.name)}. Leave-one-out "
         f"over {result.loo_over or 'them'}: corroded-share error {b.share_error:.1f} → {a.share_error:.1f} "
         f"points, ASTM D610 grade agreement {100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} %."
         f"{left_out_text(left_out)} Model ▸ Return to the shipped model undoes it.{notes}"
@@ -94,10 +95,12 @@ class AdaptRun:
         left_out: Sequence[Path] = (),
         load: Callable[[Path], None] | None = None,
         say: Callable[[str, str], None] | None = None,
+        base_sha256: str | None = None,
     ) -> None:
         """`saves`: jobs writing signed masks that `pairs` names and that are not on disk yet; `replace`:
         the user agreed to replace `out`; `left_out`: photos looked at without a reviewed mask; `load`
-        and `say`: how the adapted model is loaded and messages shown (the window's by default)."""
+        and `say`: how the adapted model is loaded and messages shown (the window's by default);
+        `base_sha256`: the model loaded in the window, which `base` must still hold."""
         self.window = window
         self.left_out = tuple(left_out)
         self._load = load or window.load_model_file
@@ -115,6 +118,7 @@ class AdaptRun:
         self.worker = Worker(
             save_then_adapt, list(saves or []), self.landing, base, pairs, out, AdaptSettings(),
             overwrite=replace, progress=self._progress, cancelled=lambda: self.worker.is_cancelled,
+            base_sha256=base_sha256,
         )  # fmt: skip
         sig = self.worker.signals
         sig.progressed.connect(self._show_progress)
@@ -152,7 +156,8 @@ class AdaptRun:
 
     def _done(self, result: AdaptResult) -> None:
         self._load(result.path)
-        self._say(result_text(result, self.left_out), "info")
+        worse_grades = result.adapted.d610_agreement < result.base.d610_agreement
+        self._say(result_text(result, self.left_out), "warning" if worse_grades else "info")
 
     def _end(self) -> None:
         self.ended = True

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core import analysis, photo_decode, pipeline
+from app.core.errors import ModelFileChanged
 from app.core.grading import ReviewPolicy
 from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
@@ -117,9 +118,10 @@ class AppController(QObject):
         return self.state.policy
 
     # model --------------------------------------------------------------------------------------
-    def load_model(self, path: str | Path, device: str = "auto") -> Worker:
-        """Load in a worker; on success it replaces the current model, else the current one stays."""
-        worker = Worker(SegmentationModel.load, Path(path), device)
+    def load_model(self, path: str | Path, device: str = "auto", sha256: str | None = None) -> Worker:
+        """Load in a worker; on success it replaces the current model, else the current one stays
+        (`sha256`: the model the file must hold, refused as `ModelFileChanged` if it holds another)."""
+        worker = Worker(load_model_file, Path(path), device, sha256)
         worker.signals.returned.connect(self._on_model_loaded)
         worker.signals.failed.connect(self.model_refused)
         worker.signals.finished.connect(lambda: self.busy_changed.emit(""))
@@ -378,3 +380,11 @@ def _analysed(
 def _opened(path: Path, rgb: np.ndarray, note: str = "") -> OpenedPhoto:
     """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
     return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note)
+
+
+def load_model_file(path: Path, device: str, sha256: str | None = None) -> SegmentationModel:
+    """Worker job: the model at `path`; with `sha256`, only if the file still holds that model."""
+    model = SegmentationModel.load(path, device)
+    if sha256 is not None and model.sha256 != sha256:
+        raise ModelFileChanged(safe_path(path.name), sha256, model.sha256)
+    return model

@@ -249,7 +249,7 @@ class ModelMenu(QObject):
                 return
         self._start_run(AdaptRun(
             self.host, model.path, pairs, out, saves, replace=replace, left_out=plan.left_out,
-            load=self._load_by_hand, say=self._say,
+            load=self._load_by_hand, say=self._say, base_sha256=model.sha256,
         ))  # fmt: skip
 
     def _start_run(self, run: AdaptRun) -> None:
@@ -266,8 +266,9 @@ class ModelMenu(QObject):
 
     def set_cpu_only(self, on: bool) -> None:
         self.host.settings.device = "cpu" if on else "auto"
-        if self.host.controller.model is not None:
-            self.host.controller.load_model(self.host.controller.model.path, self.host.settings.device)
+        model = self.host.controller.model
+        if model is not None:  # the same model on another device, not whatever its file holds now
+            self.host.controller.load_model(model.path, self.host.settings.device, model.sha256)
 
     def set_tiles(self, on: bool) -> None:
         self.host.settings.tiles = on

@@ -13,7 +13,16 @@ from onnx import TensorProto, helper, numpy_helper
 
 from app.cli import main
 from app.core import contract
-from app.core.adapt import KEY_ADAPTATION, AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
+from app.core.adapt import (
+    KEY_ADAPTATION,
+    AdaptRefused,
+    AdaptSettings,
+    _grades_note,
+    adapt_model,
+    reviewed_pairs,
+)
+from app.core.adapt_scores import LooFigures
+from app.core.errors import ModelFileChanged
 from app.core.files import write_png
 from app.core.model import SegmentationModel, file_sha256
 from app.core.onnx_edit import ModelBytes
@@ -315,3 +324,35 @@ def test_the_adapted_model_states_its_own_error_and_no_borrowed_range(tmp_path: 
     assert accuracy.measured_on == "leave-one-out over the 4 reviewed photos it was adapted on"
     assert accuracy.mean_error == pytest.approx(result.adapted.share_error, abs=1e-3)
     assert accuracy.d610_same == pytest.approx(result.adapted.d610_agreement)
+
+
+def test_a_model_file_replaced_since_it_was_loaded_is_not_adapted(tmp_path: Path, base: Path):
+    """The window adapted whatever the loaded model's path held by then (another model, recorded as the
+    base) instead of the model the user had loaded; the file is checked against the loaded one's SHA-256."""
+    photos, masks = _site(tmp_path, 4)
+    loaded_sha = file_sha256(base)
+    other = site_model(tmp_path / "other.onnx")
+    model = onnx.load(str(other))
+    model.metadata_props.add().key = "corroscope.note"  # another model under the same name
+    onnx.save(model, str(base))
+    out = tmp_path / "site.onnx"
+    with pytest.raises(
+        ModelFileChanged, match=f"base.onnx changed on disk since it was loaded.*{loaded_sha[:12]}"
+    ):
+        adapt_model(base, reviewed_pairs(photos, masks), out, FEW, base_sha256=loaded_sha)
+    assert not out.exists()
+
+
+def test_fewer_grades_right_is_said_and_unsigned_masks_are_not_called_reviewed(tmp_path: Path, base: Path):
+    from app.ui.adapt_run import result_text
+
+    same = LooFigures(10.0, 1.0, 7)
+    assert _grades_note(same, LooFigures(8.0, 1.0, 7), "7 reviewed photos") == []
+    (note,) = _grades_note(same, LooFigures(8.0, 6 / 7, 7), "7 reviewed photos")
+    assert "fell from 100 to 86 % over the 7 reviewed photos" in note
+    photos, masks = _site(tmp_path, 4, reviewer="")  # masks under the signed name, nobody's signature
+    result = adapt_model(base, reviewed_pairs(photos, masks), tmp_path / "site.onnx", FEW)
+    assert result.fitted_on == "4 photos with corrected masks (0 of them signed)"
+    assert "Adapted to 4 photos with corrected masks (0 of them signed); loaded site.onnx" in result_text(
+        result
+    )
