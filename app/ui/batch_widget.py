@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -32,6 +33,25 @@ WIDEST = {
     "Time (s)": "000.00",
     "Grade": "10-G",
 }
+
+
+class BatchTableView(QTableView):
+    """The batch's table. Tabbing into it with no row picked made the first row current, which showed
+    that photo in place of the one being inspected: focus alone now picks nothing (Down then shows the
+    first row)."""
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        model = self.selectionModel()
+        if model is None or self.currentIndex().isValid():
+            super().focusInEvent(event)
+            return
+        model.blockSignals(True)  # the row Qt makes current on focus is not a row the user picked
+        try:
+            super().focusInEvent(event)
+            model.setCurrentIndex(QModelIndex(), QItemSelectionModel.SelectionFlag.Clear)
+        finally:
+            model.blockSignals(False)
+        self.viewport().update()
 
 
 class BatchWidget(QWidget):
@@ -68,7 +88,7 @@ class BatchWidget(QWidget):
         self.proxy = BatchFilter(self)
         self.proxy.setSourceModel(model)
         self.review_only.toggled.connect(self.proxy.set_review_only)
-        self.table = QTableView()
+        self.table = BatchTableView()
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a cut name keeps its number and type
         self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows, PgUp/PgDn move in it)
         self.table.setModel(self.proxy)
@@ -251,6 +271,14 @@ class BatchWidget(QWidget):
             return False
         self.table.selectRow(paths.index(path) + step)
         return True
+
+    def select_row(self, view_row: int) -> None:
+        """Select the row shown at `view_row` (the photo follows)."""
+        self.table.selectRow(view_row)
+        self.table.scrollTo(self.proxy.index(view_row, 0))
+
+    def has_focus(self) -> bool:
+        return self.table.hasFocus()
 
     def fit_header_texts(self) -> None:
         """Every column at least as wide as its title ("Corroded share %" is never cut off)."""

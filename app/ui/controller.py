@@ -82,6 +82,7 @@ class AppController(QObject):
         self.model: SegmentationModel | None = None
         self._photo_token = 0
         self._photo_worker: Worker | None = None
+        self.requested: Path | None = None  # the photo last asked for: shown, still loading or failed
         self._last_color_table: tuple[int, ...] = ()
         self._batch_worker: Worker | None = None
         self.batch_folders: list[Path] = []  # the folders the last batch was asked for (run_batch_paths)
@@ -162,6 +163,7 @@ class AppController(QObject):
         """
         if self._photo_worker is not None:
             self._photo_worker.cancel()
+        self.requested = Path(path)
         self._last_color_table = tuple(color_table)
         self._photo_token += 1
         token = self._photo_token
@@ -183,6 +185,7 @@ class AppController(QObject):
         """No photo on screen (e.g. a failed batch row is selected): a photo still loading is dropped."""
         if self._photo_worker is not None:
             self._photo_worker.cancel()
+        self.requested = None
         self._photo_token += 1
         self.state.set_photo(None)
 

@@ -241,3 +241,41 @@ def test_a_folder_is_listed_off_the_ui_thread(qtbot, window, tmp_path, monkeypat
     qtbot.waitUntil(lambda: bool(finished), timeout=TIMEOUT_MS)
     assert threads and not any(threads), "the folder was listed on the UI thread"
     assert seen[0] == "Looking for photos…" and seen[1] == "Batch running…", seen
+
+
+def test_each_press_of_d_counts_while_the_last_photo_loads(qtbot, window, tmp_path):
+    """Three presses of D before the next photo had loaded moved one photo: each stepped from the photo
+    still shown and asked for the same neighbour again (holding D moved one photo in 4 s)."""
+    paths = [photo(tmp_path, i, name=f"p{i}.png")[0] for i in range(5)]
+    open_and_wait(qtbot, window, paths[0])
+    for _ in range(3):
+        qtbot.keyClick(window.viewer, Qt.Key.Key_D)  # no wait: the photos are still loading
+    assert window.controller.requested == paths[3]
+    qtbot.waitUntil(lambda: window.controller.result is not None and _shown(window) == paths[3])
+    assert window.controller.result.path == paths[3]
+
+
+def test_d_in_a_batch_with_no_row_picked_starts_at_its_first_row(qtbot, window, tmp_path):
+    """The canvas says "A / D step through the rows"; D did nothing until a row was clicked."""
+    run_batch(qtbot, window, make_folder(tmp_path, 3))
+    rows = window.batch.paths()
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window.viewer, Qt.Key.Key_D)
+    assert _shown(window) == rows[0] == _selected(window)
+
+
+def test_tabbing_into_the_batch_table_keeps_the_photo_on_screen(qtbot, window, tmp_path):
+    """Focus reaching the table with no row picked made its first row current, which replaced the photo
+    being inspected (a scale line half drawn was lost with it). Focus picks nothing; Down shows row 1."""
+    run_batch(qtbot, window, make_folder(tmp_path, 3))
+    outside, _ = photo(tmp_path, 30)
+    open_and_wait(qtbot, window, outside)
+    opened: list[object] = []
+    window.controller.photo_opened.connect(opened.append)
+    window.batch.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.batch.table.hasFocus)
+    qtbot.wait(200)
+    assert opened == [] and _shown(window) == outside and _selected(window) is None
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window.batch.table, Qt.Key.Key_Down)
+    assert _shown(window) == window.batch.paths()[0] == _selected(window)
