@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.contract import KEY_ACCURACY
-from app.core.meta_json import number, strict_json, whole_number
+from app.core.meta_json import number, shown, strict_json, whole_number
 from app.core.text import counted, safe_text
 
 METADATA_KEY = KEY_ACCURACY
@@ -119,8 +119,16 @@ class ModelAccuracy:
             p90_error=number(err, "p90", "share_error."),
             d610_same=None if same is None else number(raw, "d610_same_share"),
             photos=whole_number(raw, "photos"),
-            measured_on=str(raw.get("measured_on", "cross-validation")),
+            measured_on=_measured_on(raw.get("measured_on", "cross-validation")),
         )
+
+
+def _measured_on(value: Any) -> str:
+    """How the figures were measured, as the file words it: escaped and cut (`app.core.text`), since
+    screens and records quote it; ValueError for anything but text."""
+    if not isinstance(value, str):
+        raise ValueError(f"measured_on must be text, got {shown(value)}")
+    return safe_text(value)
 
 
 def check_accuracy(metadata: Mapping[str, str]) -> tuple[ModelAccuracy | None, str | None]:

@@ -18,6 +18,7 @@ from app.core.grading import GradeScale
 from app.core.sources import EDITED_REASON
 from app.core.text import safe_text
 from app.ui.forms import FIELD_MIN_WIDTH, form_values
+from app.ui.long_words import plain_tooltip
 from app.ui.result_state import ResultState
 from app.ui.review_dialog import review_text
 from app.ui.saved_masks import is_signed, shown_signature
@@ -267,9 +268,13 @@ class FiguresWidget(QGroupBox):
             f"distance to an inspector's mask is at most ±{accuracy.median_error:.1f} points on half "
             f"of them (mean {accuracy.mean_error:.1f}, 90 % within ±{accuracy.p90_error:.1f})."
         )
+        # plain: how it was measured is the model file's text, and Qt reads a tooltip that looks like
+        # markup as rich text (headings, images)
         self.accuracy_label.setToolTip(
-            f"{how}\nThese figures are a model's estimate: an inspector reviews them (Edit ▸ Mark "
-            "reviewed…) before they are signed."
+            plain_tooltip(
+                f"{how}\nThese figures are a model's estimate: an inspector reviews them (Edit ▸ Mark "
+                "reviewed…) before they are signed."
+            )
         )
 
     def _set_source(self, html: str, style: str = "") -> None:
