@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core import contract
+from app.core.meta_json import strict_json
+from app.core.text import safe_text
 
 KEY_ADAPTATION = "corroscope.adaptation"
 _RAW_LIMIT = 20_000_000  # characters of a base model's record parsed at all
@@ -20,14 +22,22 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def read_record(meta: dict[str, str]) -> dict[str, Any] | None:
     """A model's `corroscope.adaptation` object; None when it has none or it is unreadable."""
+    return check_record(meta)[0]
+
+
+def check_record(meta: dict[str, str]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the `corroscope.adaptation` object, None); (None, None) where the model has none; (None, why)
+    where it is unreadable (not JSON, nested too deeply, too long, not an object)."""
     raw = meta.get(KEY_ADAPTATION)
+    if raw is None:
+        return None, None
     if not isinstance(raw, str) or len(raw) > _RAW_LIMIT:
-        return None
+        return None, f"it is over {_RAW_LIMIT:,} characters long"
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        data = strict_json(raw)
+    except ValueError as exc:
+        return None, safe_text(exc)
+    return (data, None) if isinstance(data, dict) else (None, "it is not a JSON object")
 
 
 def earlier_steps(meta: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:

@@ -7,7 +7,6 @@ import ctypes
 import functools
 import hashlib
 import io
-import json
 import logging
 import os
 import stat
@@ -31,13 +30,14 @@ from app.core.budget import (
 )
 from app.core.errors import ModelBudgetError, ModelContractError
 from app.core.expected_share import read_split
+from app.core.meta_json import strict_json
 from app.core.model_accuracy import ModelAccuracy, accuracy_line, check_accuracy
 from app.core.model_check import check_contract, check_probabilities, ort_message, run_probabilities
 from app.core.onnx_scan import MalformedModel, check_external_data, external_data_refs
 from app.core.palette import ClassInfo
 from app.core.paths import models_dir
 from app.core.range_calibration import RangeCalibration, read_calibration
-from app.core.text import safe_path
+from app.core.text import safe_path, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ class SegmentationModel:
         self.classes = classes
         self.input_size = input_size
         self.metadata = dict(metadata)
-        self.metrics = _parse_metrics(metadata.get(contract.KEY_METRICS))
+        # The evaluation figures are optional: unreadable ones are set aside, and `metrics_note` says why.
+        self.metrics, self.metrics_note = _parse_metrics(metadata.get(contract.KEY_METRICS))
         # The share's calibrated range and the measured error, written by training.model_figures; without a
         # calibration `range_note` says why the photos get no range. Implausible ones count as none, and
         # `accuracy_note` says why the figures were set aside.
@@ -179,7 +180,8 @@ class SegmentationModel:
             raise ModelContractError(f"{safe_path(path.name)}: {exc}") from None
         model = cls(path, session, sha, classes, input_size, meta, cuda_note, budget)
         log.info("loaded %s (sha256 %s) on %s", model._name, model.short_sha, model.device)
-        for note in (model.accuracy_note, model.range_note if contract.KEY_SHARE_RANGE in meta else None):
+        stated_range = model.range_note if contract.KEY_SHARE_RANGE in meta else None
+        for note in (model.metrics_note, model.accuracy_note, stated_range):
             if note:
                 log.warning("%s: %s", model._name, note)
         return model
@@ -267,15 +269,16 @@ def _read_model_file(path: Path, budget: ModelBudget) -> bytes:
         raise ModelContractError(f"Cannot read model file {shown}: {exc.strerror or exc}") from exc
 
 
-def _parse_metrics(text: str | None) -> dict:
+def _parse_metrics(text: str | None) -> tuple[dict, str | None]:
+    """The evaluation figures (`corroscope.metrics`) and None; ({}, why) where they are unreadable (not
+    JSON, nested too deeply, a NaN): they are optional, so the model still loads."""
     if not text:
-        return {}
+        return {}, None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        log.warning("metadata %s is not valid JSON; ignored", contract.KEY_METRICS)
-        return {}
-    return value if isinstance(value, dict) else {"value": value}
+        value = strict_json(text)
+    except ValueError as exc:
+        return {}, f"the model's evaluation figures ({contract.KEY_METRICS}) are set aside: {safe_text(exc)}"
+    return (value if isinstance(value, dict) else {"value": value}), None
 
 
 def _make_session(

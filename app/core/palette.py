@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.meta_json import strict_json
 from app.core.text import safe_repr
 
 
@@ -48,9 +49,11 @@ def classes_to_json(classes: Sequence[ClassInfo]) -> str:
 def classes_from_json(text: str) -> tuple[ClassInfo, ...]:
     """Parse the contract's `corroscope.classes`; raises ValueError saying what is wrong."""
     try:
-        raw = json.loads(text)
+        raw = strict_json(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"classes are not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:  # nested too deeply, a NaN: as every metadata value is read
+        raise ValueError(f"classes are not usable JSON: {exc}") from exc
     if not isinstance(raw, list) or not raw:
         raise ValueError("classes must be a non-empty JSON list")
     out = []

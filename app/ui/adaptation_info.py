@@ -9,7 +9,7 @@ from itertools import islice
 from typing import Any
 
 from app.core.adapt import KEY_ADAPTATION
-from app.core.adapt_record import read_record
+from app.core.adapt_record import check_record
 from app.core.text import counted, safe_text
 
 _SHOWN = 400  # characters of one value shown
@@ -34,10 +34,14 @@ def adaptation_html(meta: dict[str, str]) -> list[str]:
     """The section's HTML parts; empty for a model that is not adapted. Every value is cut and escaped."""
     if KEY_ADAPTATION not in meta:
         return []
-    data = read_record(meta)
+    data, why = check_record(meta)
     parts = ["<h3>Adaptation</h3>"]
     if data is None:
-        return [*parts, "<p>This model says it was adapted, but its record of how is not readable.</p>"]
+        because = f" ({html.escape(why)})" if why else ""
+        return [
+            *parts,
+            f"<p>This model says it was adapted, but its record of how is not readable{because}.</p>",
+        ]
     base = data.get("base_model") if isinstance(data.get("base_model"), dict) else {}
     rows = [
         ("Base model", f"{_text(base.get('file'))} (SHA-256 {_text(base.get('sha256'), 64)})"),

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 
 from app.core import contract
 from app.core.adapt import KEY_ADAPTATION
+from app.core.meta_json import strict_json
 from app.core.model import SegmentationModel
 from app.core.paths import models_dir
 from app.core.text import PATH_LIMIT, safe_text
@@ -70,7 +71,9 @@ def model_info_html(model: SegmentationModel) -> str:
     heading = f"Evaluation ({safe_text(split, 40)} split)" if isinstance(split, str) else "Evaluation"
     parts.append(f"</table><h3>{e(heading)}</h3>")
     no_metrics = ["<p>The model's metadata holds no metrics.</p>"]
-    if KEY_ADAPTATION in meta:  # the base model's were not copied: they are not this file's
+    if model.metrics_note:  # it states some, unreadable: which, and why
+        no_metrics = [f"<p>Not shown: {e(safe_text(model.metrics_note, _SHOWN))}.</p>"]
+    elif KEY_ADAPTATION in meta:  # the base model's were not copied: they are not this file's
         no_metrics = ["<p>No validation figures: its own are the leave-one-out under Adaptation.</p>"]
     parts += _metrics_html(model.metrics) if model.metrics else no_metrics
     return "".join(parts + adaptation_html(meta))
@@ -94,11 +97,15 @@ def _range_text(model: SegmentationModel) -> str:
 
 def _ensemble_members(raw: str | None) -> str | None:
     """'mean of 2 models: a.onnx (sha 1234abcd5678), ...' from `corroscope.ensemble`, or None."""
+    if not raw:
+        return None
     try:
-        members = json.loads(raw) if raw else None
+        members = strict_json(raw)  # as every metadata value: nesting too deep is a ValueError too
         names = [f"{safe_text(m['file'])} (SHA-256 {safe_text(str(m['sha256'])[:12])})" for m in members[:20]]
-    except (ValueError, TypeError, KeyError):
-        return "listed, but not readable" if raw else None
+    except ValueError as exc:
+        return f"listed, but not readable ({safe_text(exc)})"
+    except (TypeError, KeyError):
+        return "listed, but not readable"
     return f"mean of {len(members)} models: {', '.join(names)}"
 
 
