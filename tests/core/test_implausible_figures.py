@@ -136,7 +136,22 @@ BAD_ACCURACY = [
     ("p90 over 100 points", _accuracy_text(p90=250.0), "p90"),
     ("mean 0 beside a p90", _accuracy_text(median=5, mean=0, p90=10), "mean"),
     ("D610 agreement 1.5", _accuracy_text(d610_same_share=1.5), "d610_same_share"),
+    # the tester's file: "typically within ±0 points ... (90 % within ±0); D610 grade equal on 100 %"
+    (
+        "within 0 points of a million masks",
+        _accuracy_text(median=0.3, mean=0.2, p90=0.4, d610_same_share=1.0, photos=1_000_000),
+        "share_error.p90",
+    ),
+    ("typically within 0 points", _accuracy_text(median=0.4, mean=3.0, p90=12.0), "share_error.median"),
+    ("median 0.5", _accuracy_text(median=0.5, mean=3.0, p90=12.0), "share_error.median"),
+    ("median 0.5004, written 0.5", _accuracy_text(median=0.5004, mean=3.0, p90=12.0), "share_error.median"),
 ]
+
+
+def test_the_smallest_errors_that_pass_read_as_one_point() -> None:
+    accuracy = read_accuracy({contract.KEY_ACCURACY: _accuracy_text(median=0.501, mean=0.8, p90=0.6)})
+    assert accuracy is not None
+    assert "typically within ±1 points of an inspector's mask (90 % within ±1)" in accuracy.line()
 
 
 @pytest.mark.parametrize(("what", "text", "field"), BAD_ACCURACY, ids=[b[0] for b in BAD_ACCURACY])
@@ -170,3 +185,5 @@ def test_what_training_and_adaptation_honestly_write_passes() -> None:
     assert ModelAccuracy.from_json(json.loads(json.dumps(two.to_json()))) == two
     assert loo_accuracy(LooFigures(0.0, 1.0, 5, (0.0,) * 5)) is None  # five clean pipes, none off
     assert loo_accuracy(LooFigures(2.0, 1.0, 1, (2.0,))) is None  # one photo had a share
+    # three of five clean pipes exactly right: "typically within ±0 points" is not what a few photos show
+    assert loo_accuracy(LooFigures(1.0, 1.0, 5, (0.0, 0.0, 0.0, 2.0, 3.0))) is None
