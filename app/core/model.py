@@ -201,7 +201,7 @@ class SegmentationModel:
             part = np.ascontiguousarray(batch[start : start + step])
             real = len(part)
             if self.max_batch and real < self.max_batch:  # a fixed batch runs whole: zeros, rows dropped
-                part = np.concatenate([part, np.zeros((self.max_batch - real, *part.shape[1:]), np.uint8)])
+                part = _padded(part, self.max_batch)
             try:
                 (probs,) = run_probabilities(
                     self._session, self._name, self._input_name, part, self.budget, deadline
@@ -233,6 +233,14 @@ class SegmentationModel:
     def describe(self) -> str:
         """One line for status bars and logs."""
         return f"{self.identity} on {self.device}"
+
+
+def _padded(part: np.ndarray, size: int) -> np.ndarray:
+    """`part` with blank images after it, `size` in all, in one array (a concatenation held the padding
+    twice); `model_check` refused at load a fixed batch whose one run is over the memory budget."""
+    out = np.zeros((size, *part.shape[1:]), np.uint8)
+    out[: len(part)] = part
+    return out
 
 
 def _read_model_file(path: Path, budget: ModelBudget) -> bytes:

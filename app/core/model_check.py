@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from app.core import contract
-from app.core.budget import ModelBudget, Stopper, budget_error, call_within, is_memory_error, memory_error
+from app.core.budget import (
+    ENV_PREFIX,
+    ModelBudget,
+    Stopper,
+    budget_error,
+    call_within,
+    is_memory_error,
+    memory_error,
+)
 from app.core.errors import ModelBudgetError, ModelContractError
 from app.core.palette import ClassInfo, classes_from_json
 from app.core.text import safe_repr, safe_text
@@ -106,6 +114,7 @@ def check_contract(
         raise ModelContractError(f"{name} has {len(inputs)} inputs; the contract wants one, 'image'")
     inp = inputs[0]
     shape = _input_shape(name, inp, input_size)
+    _check_batch_memory(name, shape[0], input_size, len(classes), budget)
     pshape = _probabilities_shape(name, session)
     if not isinstance(pshape[3], int):  # run blank images to learn the class count (and the size)
         blank = np.zeros((shape[0] if isinstance(shape[0], int) else 1, *input_size, 3), dtype=np.uint8)
@@ -154,6 +163,30 @@ def _input_shape(name: str, inp: Any, input_size: tuple[int, int]) -> list:
                 f"{name}: input {axis} is fixed at {got} but {contract.KEY_INPUT_SIZE!r} says {want}"
             )
     return shape
+
+
+def _batch_bytes(images: int, input_size: tuple[int, int], classes: int) -> int:
+    """What one run of `images` images holds outside the network: the uint8 RGB images fed and their
+    float32 probabilities, one per class and pixel."""
+    return images * input_size[0] * input_size[1] * (3 + 4 * classes)
+
+
+def _check_batch_memory(
+    name: str, batch: Any, input_size: tuple[int, int], classes: int, budget: ModelBudget
+) -> None:
+    """Refuse a fixed batch whose one run is over the memory budget: every run feeds all N images, blank
+    ones padding a photo's, so it could never run (N = 1000 at 8192 x 8192 asked for 187 GB of padding)."""
+    if not isinstance(batch, int):
+        return  # dynamic: the app feeds the images it has
+    need = _batch_bytes(batch, input_size, classes)
+    if need > budget.memory_bytes:
+        raise ModelBudgetError(
+            f"{name}: its input's batch size is fixed at {batch:,} images of {input_size[0]} x "
+            f"{input_size[1]}, and every run feeds all of them: their pixels and probabilities take "
+            f"{need / 2**20:,.0f} MB, more than its memory budget of {budget.memory_mb:,} MB; refused. "
+            f"Raise the budget with {ENV_PREFIX}MEMORY_MB if the model is known to need it",
+            "memory",
+        )
 
 
 def _probabilities_shape(name: str, session: Any) -> list:
