@@ -277,7 +277,7 @@ def _parse(data: bytes) -> tuple[Holder | None, list[Pending]]:
     """The holder (None if the file names none, or its run released it) and the photos it lists."""
     holder, pending, released = None, [], False
     for raw in data.decode("utf-8", "replace").splitlines():
-        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError, RecursionError):
             item = json.loads(raw)
             if _HEADER in item:
                 holder = Holder(int(item["pid"]), str(item["host"]), str(item["started"]), str(item["token"]))

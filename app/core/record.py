@@ -292,7 +292,7 @@ class PhotoRecord(Mapping[str, Any]):
             raise RecordError("is too large to be a Corroscope record")
         try:
             data = json.loads(path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # nested past the parser: not ours either
             raise RecordError(f"is not a Corroscope record (not valid JSON: {type(exc).__name__})") from exc
         return cls.from_json(data, batch=True)
 

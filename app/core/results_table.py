@@ -74,7 +74,7 @@ def read_run_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, refuse.format("is too large to be a run record Corroscope wrote")
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         data = None
     ours = (
         isinstance(data, dict)

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from app.core.errors import ImageReadError, OutputExistsError, ReviewedMaskError
 from app.core.export import encode_mask_png, safe_stem
 from app.core.files import atomic_write_bytes, sha256_file
+from app.core.meta_json import strict_json
 from app.core.palette import DEFAULT_CLASSES, OFF_PALETTE_DISTANCE, ClassInfo, background_class
 from app.core.photos import read_file_bytes
 from app.core.sources import EDITED, MODEL, REVIEWED, SOURCES
@@ -339,7 +340,7 @@ def _review_from_info(info: dict, path: Path) -> ReviewState | None:
     if text is None:
         return None
     try:
-        return ReviewState.from_json(json.loads(text))
+        return ReviewState.from_json(strict_json(text))  # a shared mask's text: nested past the parser too
     except (ValueError, TypeError) as exc:
         raise ReviewedMaskError(f"{path.name}: its review record is unreadable ({exc})") from exc
 

@@ -93,7 +93,7 @@ def _read_manifest(path: Path) -> dict:
         return {"schema": MANIFEST_SCHEMA, "kind": MANIFEST_KIND, "pairs": []}
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ExportError(f"{path}: cannot read the existing manifest ({exc}); nothing was written") from exc
     if (
         not isinstance(raw, dict)

@@ -110,7 +110,7 @@ class AppSettings:
     def recent_files(self) -> list[str]:
         try:
             items = json.loads(self._str("files/recent", "[]"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a hand-edited file nested past the parser
             return []
         return [str(p) for p in items if isinstance(p, str)][:MAX_RECENT]
 
@@ -139,7 +139,7 @@ class AppSettings:
         """(the photos' folder, the folder exported to) of the last `kind` export, if any."""
         try:
             item = json.loads(self._str(f"export/{kind}", "null"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
         if not isinstance(item, list) or len(item) != 2 or not all(isinstance(v, str) and v for v in item):
             return None
