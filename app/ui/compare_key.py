@@ -5,11 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QTextEdit,
     QWidget,
 )
@@ -21,6 +22,9 @@ _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
 _KEYBOARD_FOCUS = (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
 # the focus coming back to where it was (the window, a menu closed): how it got there still holds
 _BACK = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
+# what Space works when reached from the keyboard: buttons, check boxes ("Needs review only" has no
+# other key) and combo boxes
+_SPACE_WORKS = (QAbstractButton, QComboBox)
 
 
 class CompareKeyFilter(QObject):
@@ -30,7 +34,7 @@ class CompareKeyFilter(QObject):
         super().__init__(window)
         self._window = window
         self._state = state
-        self._tabbed_to: QObject | None = None  # the push button the user reached with Tab / Shift+Tab
+        self._tabbed_to: QObject | None = None  # the button or box the user reached with Tab / Shift+Tab
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -39,9 +43,9 @@ class CompareKeyFilter(QObject):
             kind == QEvent.Type.FocusIn and isinstance(event, QFocusEvent) and isinstance(watched, QWidget)
         )
         if focus_in and event.reason() not in _BACK:
-            # Space presses a push button reached from the keyboard (the only way to press it without a
+            # Space presses a button or ticks a box reached from the keyboard (the only way to without a
             # mouse), never one that merely kept the focus after a click: there Space still compares
-            tabbed = isinstance(watched, QPushButton) and event.reason() in _KEYBOARD_FOCUS
+            tabbed = isinstance(watched, _SPACE_WORKS) and event.reason() in _KEYBOARD_FOCUS
             self._tabbed_to = watched if tabbed else None
             return False
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):

@@ -377,3 +377,16 @@ def test_a_multi_page_tiff_says_in_the_window_that_only_its_first_page_is_analys
     pages[0].save(single)
     open_and_wait(qtbot, window, single)
     assert "more than one page" not in window.banner.text
+
+
+def test_space_ticks_a_box_reached_with_tab(qtbot, window, tmp_path):
+    """Space always compared, so "Needs review only", which no key toggles, could not be ticked without a
+    mouse: a box reached with Tab takes Space, as a button does."""
+    path, _rgb = photo(tmp_path, 9)
+    open_and_wait(qtbot, window, path)
+    box = window.batch.review_only
+    window.activateWindow()
+    box.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(box.hasFocus, timeout=TIMEOUT_MS)
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert box.isChecked() and not window.overlay_state.comparing
