@@ -186,7 +186,6 @@ class EditUi(QObject):
         w.controller.photo_analyzed.connect(self.review.look_for_saved_mask)
         w.controller.batch_row_ready.connect(self._row_follows_edits)  # after the window appends it
         w.controller.model_loaded.connect(lambda model: self.set_paint_classes(model.classes))
-        w.controller.export_finished.connect(self.review.save_beside_exports)
 
     def _answer_review_warning(self, session: EditSession | None) -> None:
         """Signed again, or undo/redo back to the signed mask: the warning of an edit after it is answered."""

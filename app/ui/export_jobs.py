@@ -8,7 +8,8 @@ small `ExportHost` protocol, not the window class.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +31,7 @@ from app.core.text import counted, safe_path
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_table import BatchRow, BatchTableModel
 from app.ui.controller import AppController
+from app.ui.export_corrected import CorrectedCopy, copy_job, export_then_drop_stale, plan_copy
 from app.ui.export_dialog import ExportDialog, confirm_overwrite, replace_or_keep
 from app.ui.export_folders import drop_if_unused, export_folder, photos_folder, remember_export_folder
 from app.ui.overlay_state import OverlayState
@@ -71,24 +73,34 @@ def write_photo_exports(
     overwrite: bool,
     review: PhotoReview | None = None,
     header: ReportHeader | None = None,
+    corrected: Callable[[], list[Path]] | None = None,
 ) -> list[Path]:
     """Worker job: write the chosen files; the overlay is blended in `style`, as on screen. `review`: where
     the figures come from (and the model's own figures beside reviewed ones), into the record;
-    `header`: the PDF's asset, location, client, inspector and date."""
+    `header`: the PDF's asset, location, client, inspector and date; `corrected`: the job writing the
+    photo's corrected mask with them (`export_corrected`), which the record then names."""
     if targets:
         next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
     if review is not None and review.state.source == REVIEWED and review.state.reviewed_by:
         result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
-    record = PhotoRecord.from_result(result)
-    if review is not None:
-        sha = file_sha256(review.mask) if review.mask is not None and review.mask.is_file() else None
-        record = record.with_review(review.state, review.mask, review.model_figures, sha)
-    # the header the PDF prints, kept in the record as a batch keeps it; without a PDF the dialog's header
-    # fields are greyed out, so none was given
-    record = record.with_header(header if "pdf" in targets else None)
-    data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
     with files.staged():  # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
-        return exporters.write_all(targets, data, overwrite)
+        copies = corrected() if corrected is not None else []
+        if copies and review is not None:  # the copy holds what the figures are: the mask they came from
+            review = dataclasses.replace(review, mask=copies[0])
+        record = PhotoRecord.from_result(result)
+        if review is not None:
+            mask = review.mask
+            sha = (
+                file_sha256(files.staged_file(mask))
+                if mask is not None and files.staged_file(mask).is_file()
+                else None
+            )
+            record = record.with_review(review.state, mask, review.model_figures, sha)
+        # the header the PDF prints, kept in the record as a batch keeps it; without a PDF the dialog's
+        # header fields are greyed out, so none was given
+        record = record.with_header(header if "pdf" in targets else None)
+        data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
+        return [*exporters.write_all(targets, data, overwrite), *copies]
 
 
 def _count_then_write(targets: Mapping[str, Path], pending: PendingMeasures, *args) -> list[Path]:
@@ -242,19 +254,25 @@ def start_photo_export(
     if c.result is None or c.current is None or c.model is None:
         window.show_message("Nothing to export yet: open a photo first.", "warning")
         return None
-    targets = photo_targets(folder, c.current.path.stem, kinds)
-    existing = [p for p in targets.values() if p.exists()]
+    photo, editing = c.current.path, getattr(window, "editing", None)
+    targets = photo_targets(folder, photo.stem, kinds)
+    copy = plan_copy(editing, photo, folder, photo.stem) if "mask" in kinds else None
+    existing = [p for p in _all_paths(targets, copy) if os.path.lexists(p)]
     if existing:
-        free = free_stem(folder, c.current.path.stem, kinds)
+        free = free_stem(folder, photo.stem, kinds, lambda stem: plan_copy(editing, photo, folder, stem))
         answer = replace_or_keep(_parent(window), existing, free)
         if answer is None:
             window.show_message("Export cancelled: no file was replaced.", "info")
             return None
         if answer == "keep":
             targets, existing = photo_targets(folder, free, kinds), []
+            copy = plan_copy(editing, photo, folder, free)
     state = window.overlay_state
     pending = c.state.pending_measures()  # an edit's patches and distribution not counted yet
+    job = None if copy is None else copy_job(editing, photo, copy, os.path.lexists(copy.target))
     return c.run_export(
+        export_then_drop_stale,
+        None if copy is None else copy.stale,
         write_photo_exports if pending is None else _count_then_write,
         targets,
         c.result if pending is None else pending,
@@ -264,14 +282,30 @@ def start_photo_export(
         window.grade_scale,
         bool(existing),
         review_fields(window),
-        header if header is not None else report_header(window, c.current.path),
+        header if header is not None else report_header(window, photo),
+        job,
     )
 
 
-def free_stem(folder: Path, stem: str, kinds: Collection[str]) -> str:
-    """`stem (2)`, `stem (3)`, …: the first name under which none of the export's files exists yet."""
+def _all_paths(targets: Mapping[str, Path], copy: CorrectedCopy | None) -> list[Path]:
+    """Every file the export writes or removes: asked about together."""
+    extra = [] if copy is None else [p for p in (copy.target, copy.stale) if p is not None]
+    return [*targets.values(), *extra]
+
+
+def free_stem(
+    folder: Path,
+    stem: str,
+    kinds: Collection[str],
+    copy_of: Callable[[str], CorrectedCopy | None] = lambda _stem: None,
+) -> str:
+    """`stem (2)`, `stem (3)`, …: the first name under which none of the export's files exists yet
+    (`copy_of`: the corrected mask the export writes under a stem, if any)."""
     n = 2
-    while any(p.exists() for p in photo_targets(folder, f"{stem} ({n})", kinds).values()):
+    while any(
+        os.path.lexists(p)
+        for p in _all_paths(photo_targets(folder, f"{stem} ({n})", kinds), copy_of(f"{stem} ({n})"))
+    ):
         n += 1
     return f"{stem} ({n})"
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.core import exporters
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
 from app.core.saved_corrections import default_results_folder, found_there
@@ -175,32 +174,6 @@ class ReviewUi(QObject):
             "kept and still count as unsaved)",
             "error",
         )
-
-    def save_beside_exports(self, paths: list) -> None:
-        """File ▸ Export of an edited or reviewed photo: its corrected mask beside the mask PNG. Only a copy
-        where the app does not look: the session's own file, and whether it is saved, stay as they were."""
-        session, result = self.edits.session, self.window.controller.result
-        if session is None or result is None or not (session.edited or session.review.is_reviewed):
-            return
-        for written in map(Path, paths):
-            if written.name == exporters.targets(written.parent, result.path.stem, ["mask"])["mask"].name:
-                target = corrected_mask_path(written.parent, result.path.stem, session.review)
-                if found_there(result.path, target):  # exported where the app looks: a real save there
-                    if target != session.mask_path or session.unsaved:
-                        self.save_reviewed_mask(target)
-                elif target != session.mask_path:
-                    self._copy_beside(target)
-                return
-
-    def _copy_beside(self, target: Path) -> None:
-        exists = target.exists()
-        if exists and not confirm_overwrite(self._parent, [target]):
-            return
-        job = self.edits.save_job(target, overwrite=exists, copy=True)
-        if job is not None:
-            text = f"Wrote a copy of the corrected mask beside the exports: {target}"
-            then = [lambda _paths: self.window.show_status(text)]  # the export's banner stays
-            self.window.controller.run_export(job, then=then, announce=False)
 
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
