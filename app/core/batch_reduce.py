@@ -28,7 +28,7 @@ from app.core.export import (
     write_csv,
     write_run_json,
 )
-from app.core.files import refuse_existing
+from app.core.files import refuse_existing, staged
 from app.core.model_accuracy import UNKNOWN, run_record_figures
 from app.core.record import PhotoRecord
 
@@ -144,7 +144,24 @@ def write_table(
     ]
     companion = companion_path(csv_path)
     refuse_existing(csv_path, companion, overwrite=overwrite)
-    written = write_csv(csv_path, rows, columns, overwrite=overwrite)
+    run = _table_record(csv_path, entries, rows, columns, input_folders, model)
+    with staged():  # a pair: a full disk at the record leaves the old CSV too, never one without the other
+        return [
+            write_csv(csv_path, rows, columns, overwrite=overwrite),
+            write_run_json(companion, run, overwrite=overwrite),
+        ]
+
+
+def _table_record(
+    csv_path: Path,
+    entries: Sequence[PhotoRecord | PhotoFigures | PhotoFailure],
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[str],
+    input_folders: Sequence[Path],
+    model: Any,
+) -> dict[str, Any]:
+    """The run record of `write_table`'s rows: the model that made them (its figures when it is `model`),
+    or each model when several did."""
     first = next((e for e in entries if not isinstance(e, PhotoFailure)), None)
     facts = {} if first is None else _record(first).model_facts()
     used = models_used(entries)  # in order of first use: the first is `first`'s
@@ -155,7 +172,7 @@ def write_table(
     run = run_record(csv_path, rows, columns, facts, None, input_folders)
     if len(used) > 1:  # rows from several models (one loaded after another): none is "the" model
         run["model"], run["models"] = None, used
-    return [written, write_run_json(companion, run, overwrite=overwrite)]
+    return run
 
 
 def _record(entry: PhotoRecord | PhotoFigures) -> PhotoRecord:
