@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 import app
 from app.core.palette import ClassInfo
 from app.core.report_header import ReportHeader, time_text
+from app.core.text import PATH_LIMIT, safe_text
 from app.report import page_header
 
 DPI = 150
@@ -96,7 +97,8 @@ class Canvas:
     @classmethod
     def open(cls, buffer: QBuffer, title: str) -> Canvas:
         writer = QPdfWriter(buffer)
-        writer.setTitle(title)
+        # it names a photo or an asset, and pdfinfo or exiftool print it raw: escaped as the page escapes
+        writer.setTitle(safe_text(title, PATH_LIMIT))
         writer.setCreator(f"Corroscope {app.__version__}")
         writer.setResolution(DPI)
         writer.setPageLayout(
