@@ -391,7 +391,15 @@ def start_batch_pdf_export(
     )
 
 
+def typed_path(chosen: str, suffix: str) -> Path:
+    """The name typed in a save dialog, `suffix` added unless it ends so (any case): Qt's dialog adds
+    none, and a file without it is missed by its own `*.csv` or `*.pdf` filter."""
+    return Path(chosen if chosen.lower().endswith(suffix.lower()) else chosen + suffix)
+
+
 def _save_path(window: ExportHost, kind: str, title: str, name: str, pattern: str) -> Path | None:
+    """The file a batch export goes to, `name`'s extension added to a name typed without one; the caller
+    asks about a file in the way under that final name (Qt would ask about the name as typed)."""
     source = photos_folder([r.path for r in window.batch_model.rows])
     folder = export_folder(window.settings, kind, source)
     made = not folder.exists()
@@ -405,9 +413,10 @@ def _save_path(window: ExportHost, kind: str, title: str, name: str, pattern: st
         options=QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, the same way everywhere
     )
     drop_if_unused(folder, made, Path(path).parent if path else None)
-    if path:
-        remember_export_folder(window.settings, kind, source, Path(path).parent)
-    return Path(path) if path else None
+    if not path:
+        return None
+    remember_export_folder(window.settings, kind, source, Path(path).parent)
+    return typed_path(path, Path(name).suffix)
 
 
 def export_batch_csv_interactive(window: ExportHost) -> Worker | None:
