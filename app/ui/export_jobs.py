@@ -80,7 +80,7 @@ def write_photo_exports(
     `header`: the PDF's asset, location, client, inspector and date; `corrected`: the job writing the
     photo's corrected mask with them (`export_corrected`), which the record then names."""
     if targets:
-        next(iter(targets.values())).parent.mkdir(parents=True, exist_ok=True)
+        make_folder(next(iter(targets.values())).parent)
     if review is not None and review.state.source == REVIEWED and review.state.reviewed_by:
         result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
     with files.staged():  # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
@@ -101,6 +101,12 @@ def write_photo_exports(
         record = record.with_header(header if "pdf" in targets else None)
         data = exporters.ExportInput(result, rgb, style, scale, model, record, header)
         return [*exporters.write_all(targets, data, overwrite), *copies]
+
+
+def make_folder(folder: Path) -> None:
+    """The folder an export was typed into, made with those above it when missing: every export of the
+    window writes where it was told, as `corroscope analyze --out` does."""
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _count_then_write(targets: Mapping[str, Path], pending: PendingMeasures, *args) -> list[Path]:
@@ -228,6 +234,7 @@ def write_batch_csv(
     else:
         class_names = [c.name for c in (first.classes if first is not None else DEFAULT_CLASSES)]
     folders = () if folder is None else (folder,)
+    make_folder(path.parent)
     return pipeline.write_table(
         path, records, class_names, overwrite=overwrite, input_folders=folders, model=model
     )
@@ -241,6 +248,8 @@ def write_batch_pdf(
     overwrite: bool,
     options: BatchReportOptions | None = None,
 ) -> list[Path]:
+    """Worker job: the batch PDF report, into its folder (made when missing)."""
+    make_folder(path.parent)
     return [write_batch_pdf_report(path, records, model, overwrite, scale=scale, options=options)]
 
 

@@ -42,9 +42,19 @@ def asked(monkeypatch) -> list[list[str]]:
 
 
 def _export(qtbot, window, start) -> list[Path]:
-    with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS) as done:
+    """Run `start(window)`; the files it wrote (the test fails at once, with the banner, if it fails)."""
+    done: list[list] = []
+    failed: list[str] = []
+    c = window.controller
+    on_done, on_failed = c.export_finished.connect(done.append), c.export_failed.connect(failed.append)
+    try:
         assert start(window) is not None
-    return [Path(p) for p in done.args[0]]
+        qtbot.waitUntil(lambda: bool(done or failed), timeout=TIMEOUT_MS)
+    finally:
+        c.disconnect(on_done)
+        c.disconnect(on_failed)
+    assert not failed, window.banner.text
+    return [Path(p) for p in done[0]]
 
 
 def test_a_name_typed_without_extension_gets_it_and_the_question_is_about_that_file(
@@ -66,3 +76,14 @@ def test_a_name_typed_without_extension_gets_it_and_the_question_is_about_that_f
     assert asked == [["report.csv", "report.json"]]
     answers.append(str(out / "Summary.PDF"))  # an extension in another case is the extension
     assert _export(qtbot, window, export_jobs.export_batch_pdf_interactive) == [out / "Summary.PDF"]
+
+
+def test_batch_exports_make_the_folder_typed_as_the_photo_export_does(qtbot, window, tmp_path, answers):
+    run_batch(qtbot, window, make_folder(tmp_path, 2))
+    answers.append(str(tmp_path / "new" / "sub" / "t.csv"))
+    written = _export(qtbot, window, export_jobs.export_batch_csv_interactive)
+    assert written == [tmp_path / "new" / "sub" / "t.csv", tmp_path / "new" / "sub" / "t.json"]
+    answers.append(str(tmp_path / "other" / "r.pdf"))
+    assert _export(qtbot, window, export_jobs.export_batch_pdf_interactive) == [tmp_path / "other" / "r.pdf"]
+    assert (tmp_path / "other" / "r.pdf").read_bytes().startswith(b"%PDF")
+    assert "Exported 1 file to" in window.banner.text and "r.pdf" in window.banner.text
