@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 import app.report
 from app.core import export, exporters, files, pipeline
 from app.core.analysis import PhotoFailure, PhotoFigures, PhotoResult, as_signed
+from app.core.errors import ExportError
 from app.core.model import SegmentationModel, file_sha256
 from app.core.overlay_style import OverlayStyle
 from app.core.palette import DEFAULT_CLASSES
@@ -83,7 +84,8 @@ def write_photo_exports(
         make_folder(next(iter(targets.values())).parent)
     if review is not None and review.state.source == REVIEWED and review.state.reviewed_by:
         result = as_signed(result)  # signed: the figures are the reviewed mask's, with no review flag
-    with files.staged():  # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
+    # a failure part-way (a full disk) leaves none of the set, as the CLI's batch
+    with files.overwrite_hint(EXPORT_AGAIN), files.staged():
         copies = corrected() if corrected is not None else []
         if copies and review is not None:  # the copy holds what the figures are: the mask they came from
             review = dataclasses.replace(review, mask=copies[0])
@@ -103,10 +105,28 @@ def write_photo_exports(
         return [*exporters.write_all(targets, data, overwrite), *copies]
 
 
+# A file that appeared after the window asked (another program, "Keep both"'s free name taken meanwhile):
+# the command line's "ask to overwrite" names nothing the window has.
+EXPORT_AGAIN = "export again to be asked whether to replace it"
+
+
 def make_folder(folder: Path) -> None:
     """The folder an export was typed into, made with those above it when missing: every export of the
-    window writes where it was told, as `corroscope analyze --out` does."""
-    folder.mkdir(parents=True, exist_ok=True)
+    window writes where it was told, as `corroscope analyze --out` does. `ExportError` in plain words."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(_folder_problem(folder, exc)) from exc
+
+
+def _folder_problem(folder: Path, exc: OSError) -> str:
+    """Why `folder` could not be made: the file standing where it or a folder above it should be, else
+    the system's reason (Python's FileExistsError says neither which nor what to do)."""
+    blocker = next((p for p in (folder, *folder.parents) if os.path.lexists(p) and not p.is_dir()), None)
+    if blocker is not None:
+        what = "a link to nothing" if not blocker.exists() else "a file"  # lexists: a dangling link
+        return f"{safe_path(blocker)} is {what}, not a folder: choose a folder"
+    return f"Cannot make the folder {safe_path(folder)}: {exc.strerror or exc}"
 
 
 def _count_then_write(targets: Mapping[str, Path], pending: PendingMeasures, *args) -> list[Path]:
@@ -235,9 +255,10 @@ def write_batch_csv(
         class_names = [c.name for c in (first.classes if first is not None else DEFAULT_CLASSES)]
     folders = () if folder is None else (folder,)
     make_folder(path.parent)
-    return pipeline.write_table(
-        path, records, class_names, overwrite=overwrite, input_folders=folders, model=model
-    )
+    with files.overwrite_hint(EXPORT_AGAIN):
+        return pipeline.write_table(
+            path, records, class_names, overwrite=overwrite, input_folders=folders, model=model
+        )
 
 
 def write_batch_pdf(
@@ -250,7 +271,8 @@ def write_batch_pdf(
 ) -> list[Path]:
     """Worker job: the batch PDF report, into its folder (made when missing)."""
     make_folder(path.parent)
-    return [write_batch_pdf_report(path, records, model, overwrite, scale=scale, options=options)]
+    with files.overwrite_hint(EXPORT_AGAIN):
+        return [write_batch_pdf_report(path, records, model, overwrite, scale=scale, options=options)]
 
 
 # UI-thread parts ------------------------------------------------------------------------------------
