@@ -22,7 +22,7 @@ import app
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project import SUFFIX as PROJECT_SUFFIX
 from app.core.text import safe_path
-from app.ui import export_jobs
+from app.ui import batch_exports, export_jobs
 from app.ui.actions import make_actions
 from app.ui.banner_widget import BannerWidget
 from app.ui.batch_start import BatchStarter
@@ -348,10 +348,10 @@ class MainWindow(QMainWindow):
         export_jobs.export_photo_interactive(self)
 
     def export_batch_csv(self) -> None:
-        export_jobs.export_batch_csv_interactive(self)
+        batch_exports.export_batch_csv_interactive(self)
 
     def export_batch_pdf(self) -> None:
-        export_jobs.export_batch_pdf_interactive(self)
+        batch_exports.export_batch_pdf_interactive(self)
 
     # drag and drop, close -----------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

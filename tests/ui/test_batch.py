@@ -93,7 +93,7 @@ def test_batch_can_be_cancelled_keeps_the_rest_and_continues(qtbot, window, tmp_
     assert not window.batch.cancel_button.isEnabled()
     assert window.batch.continue_button.isVisible() and window.batch.continue_button.isEnabled()
     # the exports of a stopped batch say what it did not reach, so none looks complete
-    from app.ui.export_jobs import start_batch_csv_export
+    from app.ui.batch_exports import start_batch_csv_export
 
     with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
         start_batch_csv_export(window, tmp_path / "stopped.csv")
@@ -119,7 +119,7 @@ def test_batch_can_be_cancelled_keeps_the_rest_and_continues(qtbot, window, tmp_
 
 
 def test_csv_export_of_the_table(qtbot, window, tmp_path):
-    from app.ui.export_jobs import start_batch_csv_export
+    from app.ui.batch_exports import start_batch_csv_export
 
     folder = make_folder(tmp_path, 3, broken=("zz_bad.jpg",))
     run_batch(qtbot, window, folder)

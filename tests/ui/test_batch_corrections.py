@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog
 from app.core import figures
 from app.report.thumbnails import make_thumbnail, relabelled
 from app.ui import review_actions
+from app.ui.batch_exports import batch_report_options
 from app.ui.batch_table import COLUMNS
-from app.ui.export_jobs import batch_report_options
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait
 from tests.ui.test_batch import make_folder, run_batch
 from tests.ui.test_review_flags import _paint
@@ -67,7 +67,8 @@ def test_a_signed_correction_saved_earlier_gives_its_photos_row(qtbot, window, t
     reviews = batch_report_options(window).reviews  # the batch PDF's cards say who vouches
     assert list(reviews) == [target] and reviews[target].startswith("reviewed by Bo Inspector on ")
     from app.core.record import PhotoRecord
-    from app.ui.export_jobs import batch_records, review_fields
+    from app.ui.batch_exports import batch_records
+    from app.ui.export_jobs import review_fields
 
     records = batch_records(window.batch_model.rows)
     signed = next(r for r in records if isinstance(r, PhotoRecord) and r.get("reviewed_by"))

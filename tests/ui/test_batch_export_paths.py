@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from app.ui import export_jobs
+from app.ui import batch_exports
 from app.ui.report_header_fields import ReportHeaderDialog
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_batch import make_folder, run_batch
@@ -37,7 +37,7 @@ def asked(monkeypatch) -> list[list[str]]:
         seen.append([p.name for p in existing])
         return False
 
-    monkeypatch.setattr(export_jobs, "confirm_overwrite", no)
+    monkeypatch.setattr(batch_exports, "confirm_overwrite", no)
     return seen
 
 
@@ -64,26 +64,28 @@ def test_a_name_typed_without_extension_gets_it_and_the_question_is_about_that_f
     out = tmp_path / "out"
     out.mkdir()
     answers.append(str(out / "report"))
-    assert _export(qtbot, window, export_jobs.export_batch_pdf_interactive) == [out / "report.pdf"]
+    assert _export(qtbot, window, batch_exports.export_batch_pdf_interactive) == [out / "report.pdf"]
     pdf = (out / "report.pdf").read_bytes()
     answers.append(str(out / "report"))
-    written = _export(qtbot, window, export_jobs.export_batch_csv_interactive)
+    written = _export(qtbot, window, batch_exports.export_batch_csv_interactive)
     assert written == [out / "report.csv", out / "report.json"]
     assert asked == [], "the PDF is no CSV: nothing to ask"
     assert (out / "report.pdf").read_bytes() == pdf
     answers.append(str(out / "report"))
-    assert export_jobs.export_batch_csv_interactive(window) is None
+    assert batch_exports.export_batch_csv_interactive(window) is None
     assert asked == [["report.csv", "report.json"]]
     answers.append(str(out / "Summary.PDF"))  # an extension in another case is the extension
-    assert _export(qtbot, window, export_jobs.export_batch_pdf_interactive) == [out / "Summary.PDF"]
+    assert _export(qtbot, window, batch_exports.export_batch_pdf_interactive) == [out / "Summary.PDF"]
 
 
 def test_batch_exports_make_the_folder_typed_as_the_photo_export_does(qtbot, window, tmp_path, answers):
     run_batch(qtbot, window, make_folder(tmp_path, 2))
     answers.append(str(tmp_path / "new" / "sub" / "t.csv"))
-    written = _export(qtbot, window, export_jobs.export_batch_csv_interactive)
+    written = _export(qtbot, window, batch_exports.export_batch_csv_interactive)
     assert written == [tmp_path / "new" / "sub" / "t.csv", tmp_path / "new" / "sub" / "t.json"]
     answers.append(str(tmp_path / "other" / "r.pdf"))
-    assert _export(qtbot, window, export_jobs.export_batch_pdf_interactive) == [tmp_path / "other" / "r.pdf"]
+    assert _export(qtbot, window, batch_exports.export_batch_pdf_interactive) == [
+        tmp_path / "other" / "r.pdf"
+    ]
     assert (tmp_path / "other" / "r.pdf").read_bytes().startswith(b"%PDF")
     assert "Exported 1 file to" in window.banner.text and "r.pdf" in window.banner.text

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.core.grading import GradeScale
 from app.report import BatchReportOptions, render_batch_pdf
-from app.ui.export_jobs import start_batch_csv_export, start_batch_pdf_export
+from app.ui.batch_exports import start_batch_csv_export, start_batch_pdf_export
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_batch import make_folder, run_batch
 from tests.ui.test_report_content import pages_text

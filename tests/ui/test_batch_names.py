@@ -96,7 +96,7 @@ def test_a_folder_whose_photos_all_lie_in_one_subfolder_names_them_inside_the_fo
     assert model.folder == tmp_path / "site"
     import csv
 
-    from app.ui.export_jobs import batch_report_options, start_batch_csv_export
+    from app.ui.batch_exports import batch_report_options, start_batch_csv_export
 
     with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):  # its CSV names them so too
         start_batch_csv_export(window, tmp_path / "batch.csv")

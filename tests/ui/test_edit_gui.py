@@ -406,7 +406,7 @@ def test_batch_rows_keep_edits_and_show_the_edited_figures(qtbot, window, tmp_pa
 
 
 def test_a_batch_row_says_who_signed_its_mask_and_goes_back_on_revert(qtbot, window, tmp_path) -> None:
-    from app.ui.export_jobs import batch_records
+    from app.ui.batch_exports import batch_records
 
     _batch_of(qtbot, window, tmp_path, (3,))
     model = window.batch_model
@@ -651,7 +651,7 @@ def test_a_photo_left_keeps_its_saved_state_and_its_recent_undo_and_redo(
 def test_a_batch_export_waits_for_the_recount_of_an_edit(qtbot, window, tmp_path, monkeypatch) -> None:
     """Right after an edit the batch row still holds the figures from before it (its patches are being
     recounted): an export then would give them as current, so it says to wait and writes nothing."""
-    from app.ui.export_jobs import start_batch_csv_export
+    from app.ui.batch_exports import start_batch_csv_export
 
     folder = _batch_of(qtbot, window, tmp_path, (3, 4))
     window.controller._measure_timer.setInterval(60_000)  # the recount on screen has not come yet

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from app.core.paths import app_root, samples_dir
 from app.core.saved_corrections import HOME_RESULTS, default_results_folder
-from app.ui import export_jobs
+from app.ui import batch_exports, export_jobs
 from app.ui.export_dialog import ExportDialog
 from app.ui.export_folders import photos_folder
 from app.ui.report_header_fields import ReportHeaderDialog
@@ -85,9 +85,9 @@ def test_batch_exports_start_beside_the_batch_folder_per_kind(qtbot, window, tmp
     monkeypatch.setattr(ReportHeaderDialog, "exec", lambda _dialog: QDialog.DialogCode.Accepted)
     (tmp_path / "mine").mkdir()
     with qtbot.waitSignal(window.controller.export_finished, timeout=30_000):
-        export_jobs.export_batch_csv_interactive(window)
-    export_jobs.export_batch_csv_interactive(window)  # cancelled
-    export_jobs.export_batch_pdf_interactive(window)  # cancelled
+        batch_exports.export_batch_csv_interactive(window)
+    batch_exports.export_batch_csv_interactive(window)  # cancelled
+    batch_exports.export_batch_pdf_interactive(window)  # cancelled
     assert starts == [
         str(tmp_path / "photos results" / "results.csv"),
         str(tmp_path / "mine" / "results.csv"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from app.ui import export_jobs
+from app.ui import batch_exports, export_jobs
 from app.ui.export_dialog import KEEP_BOTH, ExportDialog
 from app.ui.export_jobs import photo_targets
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
@@ -55,9 +55,9 @@ def test_the_batch_pdf_says_its_own_failure(qtbot, window, tmp_path):
     run_batch(qtbot, window, make_folder(tmp_path, 2))
     a_file = tmp_path / "notes.txt"
     a_file.write_text("a file, not a folder")
-    text = _failed(qtbot, window, lambda: export_jobs.start_batch_pdf_export(window, a_file / "r.pdf"))
+    text = _failed(qtbot, window, lambda: batch_exports.start_batch_pdf_export(window, a_file / "r.pdf"))
     assert text == f"Export failed: {a_file} is a file, not a folder: choose a folder"
-    text = _failed(qtbot, window, lambda: export_jobs.start_batch_csv_export(window, a_file / "t.csv"))
+    text = _failed(qtbot, window, lambda: batch_exports.start_batch_csv_export(window, a_file / "t.csv"))
     assert text == f"Export failed: {a_file} is a file, not a folder: choose a folder"
 
 

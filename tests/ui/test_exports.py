@@ -14,8 +14,9 @@ from app.core.model import SegmentationModel
 from app.core.overlay import blend_overlay
 from app.core.palette import decode_mask
 from app.core.photos import read_image
+from app.ui.batch_exports import start_batch_pdf_export
 from app.ui.export_dialog import ExportDialog
-from app.ui.export_jobs import photo_targets, start_batch_pdf_export, start_photo_export
+from app.ui.export_jobs import photo_targets, start_photo_export
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No

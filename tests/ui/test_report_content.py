@@ -151,7 +151,7 @@ def test_photo_report_legend_lists_only_the_visible_classes(qapp, photos, tiny_m
 
 
 def test_batch_pdf_from_the_window_has_thumbnails(qtbot, window, tmp_path):
-    from app.ui.export_jobs import start_batch_pdf_export
+    from app.ui.batch_exports import start_batch_pdf_export
 
     run_batch(qtbot, window, make_folder(tmp_path, 3))
     assert all(r.thumbnail is not None for r in window.batch_model.rows)

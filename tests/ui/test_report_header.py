@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from app.core.files import write_png
 from app.core.report_header import ReportHeader
 from app.core.synthetic import synthetic_pipe
-from app.ui import export_jobs
+from app.ui import batch_exports, export_jobs
 from app.ui.export_dialog import ExportDialog
 from app.ui.report_header_fields import ReportHeaderDialog
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
@@ -106,10 +106,10 @@ def test_the_batch_pdf_has_the_header_on_every_page(qtbot, window, tmp_path: Pat
 
     monkeypatch.setattr(ReportHeaderDialog, "exec", fake_exec)
     monkeypatch.setattr(
-        export_jobs.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "b.pdf"), "")
+        batch_exports.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "b.pdf"), "")
     )
     with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
-        export_jobs.export_batch_pdf_interactive(window)
+        batch_exports.export_batch_pdf_interactive(window)
     assert asked == [HEADER]
     assert len(page_texts(tmp_path / "b.pdf")) >= 3
     assert_header_on_every_page(tmp_path / "b.pdf", HEADER)

@@ -274,7 +274,8 @@ def test_exports_name_the_saved_mask_their_figures_came_from(qtbot, window, tmp_
     import json
 
     from app.core.model import file_sha256
-    from app.ui.export_jobs import start_batch_csv_export, start_photo_export
+    from app.ui.batch_exports import start_batch_csv_export
+    from app.ui.export_jobs import start_photo_export
     from tests.ui.test_batch import make_folder, run_batch
 
     folder = make_folder(tmp_path, 2)
