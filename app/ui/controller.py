@@ -181,6 +181,10 @@ class AppController(QObject):
         self.busy_changed.emit(f"Analysing {Path(path).name}…")
         return self.pool.start(worker)
 
+    def replacing(self, shown: Path | None) -> bool:
+        """Whether another photo than `shown` is being opened (asked for, not read and analysed yet)."""
+        return self._photo_worker is not None and self.requested is not None and self.requested != shown
+
     def clear_photo(self) -> None:
         """No photo on screen (e.g. a failed batch row is selected): a photo still loading is dropped."""
         if self._photo_worker is not None:

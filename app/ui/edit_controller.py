@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 
 from app.core import smart_select as smart
@@ -125,6 +126,9 @@ class EditController(QObject):
         result = self.state.result
         if result is None or self.state.model_labels is None:
             return None
+        if self.app.replacing(result.path):  # an edit now would land on the photo being left
+            self.message.emit(f"Not edited: {safe_path(self.app.requested.name)} is opening", "info")
+            return None
         session = self.sessions.get(result.path)
         if session is None:
             model, labels = self.state.model_labels, self.state.labels_to_edit()
@@ -193,9 +197,24 @@ class EditController(QObject):
                 )
                 session = None
             else:
+                self._take_new_model_map(session)
                 self._show(session)
         self.session_changed.emit(session)
         self.edited.emit()
+
+    def _take_new_model_map(self, session: EditSession) -> None:
+        """The photo analysed again (Fine detail, another model) with edits: they stay, over the new map,
+        which the eraser and Revert now give back (they gave the old one, which nothing else showed)."""
+        model = self.state.model_labels
+        if model is None or model is session.editor.model_labels:
+            return
+        if not np.array_equal(model, session.editor.model_labels):
+            self.message.emit(
+                f"{safe_path(session.path.name)} was analysed again: your edits are kept over the new "
+                "model mask (the eraser and Edit ▸ Revert to the model's mask give the new one)",
+                "warning",  # a banner: the new mask is hidden under the edits
+            )
+        session.editor.model_labels = model
 
     def _show(self, session: EditSession) -> None:
         self.viewer.update_labels(session.image)

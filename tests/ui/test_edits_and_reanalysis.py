@@ -1,0 +1,42 @@
+"""Edits and a photo analysed again or being replaced: after Fine detail or another model the eraser and
+Revert gave back the first model's map, which nothing else showed any more; a stroke made while the next
+photo loaded landed on the photo being left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.helpers.tiny_models import CHANNEL_OF_CLASS, channel_model
+from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
+from tests.ui.test_edit_gui import _discard_on_close, drag  # noqa: F401  (the fixture: no question at close)
+
+
+def test_edits_stay_over_the_new_model_map_after_another_analysis(qtbot, window, tmp_path: Path) -> None:
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.editing.set_tool("brush")
+    drag(qtbot, window, [(20, 20), (70, 50)])
+    session = window.editing.edits.session
+    edited = session.editor.labels.copy()
+    swapped = channel_model(tmp_path / "swapped.onnx", channels=tuple(reversed(CHANNEL_OF_CLASS)))
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.controller.load_model(swapped, "cpu")
+    new_map = window.controller.state.model_labels
+    assert window.editing.edits.session is session and np.array_equal(session.editor.labels, edited)
+    assert not np.array_equal(new_map, edited)
+    assert np.array_equal(session.editor.model_labels, new_map), "the eraser gives the new model's map"
+    assert "was analysed again: your edits are kept over the new model mask" in window.banner.text
+
+
+def test_a_stroke_while_the_next_photo_opens_changes_nothing(qtbot, window, tmp_path: Path) -> None:
+    first, _ = photo(tmp_path, 3, size=(96, 128), name="first.png")
+    second, _ = photo(tmp_path, 4, size=(96, 128), name="second.png")
+    open_and_wait(qtbot, window, first)
+    window.editing.set_tool("brush")
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window.open_photo(second)
+        drag(qtbot, window, [(20, 20), (70, 50)])  # while "Analysing second.png…"
+    assert first not in window.editing.edits.sessions, "no edit landed on the photo being left"
+    assert window.controller.result.path == second
