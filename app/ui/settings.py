@@ -4,6 +4,7 @@ export folders, opacity)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from app.core.text import safe_path
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
 MAX_RECENT = 10
+UNDECODED = "\ufffd"  # what Qt reads in place of bytes that are not UTF-8
 
 
 class AppSettings:
@@ -28,6 +30,7 @@ class AppSettings:
         # told once, with the file, when changes cannot be saved (the window's banner and status bar)
         self.on_unsaved: Callable[[str], None] | None = None
         self._unsaved_told = False
+        self._undecodable = undecodable_keys(self._s)
 
     @classmethod
     def at(cls, ini_path: str | Path) -> AppSettings:
@@ -39,6 +42,7 @@ class AppSettings:
         return self._s
 
     def _set(self, key: str, value: object) -> None:
+        self._drop_undecodable()
         self._s.setValue(key, value)
         # Qt writes the file on its own a moment after a change; its status says whether the last write
         # failed (no file access here: an opacity slider writes at every step)
@@ -57,9 +61,20 @@ class AppSettings:
             "changes made now are lost when Corroscope closes."
         )
 
+    def _drop_undecodable(self) -> None:
+        """Qt writes the whole file after a change, values that were not UTF-8 as it read them (cut or with
+        U+FFFD), which the next start could not tell from typed ones: they go instead, absent as read."""
+        for key in self._undecodable:
+            self._s.remove(key)
+        self._undecodable = frozenset()
+
     def _str(self, key: str, default: str) -> str:
+        """The text at `key`; `default` when absent, not text, or not UTF-8 in the file (read as absent:
+        Qt's reading of it is not what was written, and a name so read must never sign a review)."""
         value = self._s.value(key, default)
-        return value if isinstance(value, str) else default
+        if not isinstance(value, str) or key in self._undecodable or UNDECODED in value:
+            return default
+        return value
 
     # device -----------------------------------------------------------------------------------
     @property
@@ -242,3 +257,41 @@ class AppSettings:
     def sync(self) -> None:
         self._s.sync()
         self.check_saved()
+
+
+def _ini_path(qsettings: QSettings) -> Path | None:
+    """The INI file behind `qsettings`, when it is one (not the Windows registry or a macOS plist)."""
+    native_ini = sys.platform not in ("win32", "darwin")
+    if qsettings.format() != QSettings.Format.IniFormat and not native_ini:
+        return None
+    path = Path(qsettings.fileName())
+    return path if path.is_file() else None
+
+
+def undecodable_keys(qsettings: QSettings) -> frozenset[str]:
+    """The keys whose value in the INI file is not UTF-8: Qt reads U+FFFD for such bytes, or drops them
+    when they end the value ("/tmp/caf\\xe9" reads "/tmp/caf"), so only the file's bytes tell."""
+    path = _ini_path(qsettings)
+    try:
+        raw = path.read_bytes() if path is not None else b""
+    except OSError:
+        return frozenset()
+    section, keys = "", set()
+    for line in raw.splitlines():
+        text = line.strip()
+        if text.startswith(b"[") and text.endswith(b"]"):
+            section = text[1:-1].decode("utf-8", "replace")
+            continue
+        key, equals, value = text.partition(b"=")
+        if equals and not _is_utf8(value):
+            name = key.strip().decode("utf-8", "replace").replace("\\", "/")
+            keys.add(name if section in ("", "General") else f"{section}/{name}")
+    return frozenset(keys)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
