@@ -40,17 +40,22 @@ class ReviewDialog(QDialog):
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("Your name, as it should appear on reports")
         self.note_edit = QPlainTextEdit(note)
-        self.note_edit.setPlaceholderText(
-            "Optional: what you corrected, anything the report should say (Ctrl+Enter signs)"
-        )
+        self.note_edit.setPlaceholderText("Optional: what you corrected, anything the report should say")
         self.note_edit.setFixedHeight(80)
+        self.note_edit.setTabChangesFocus(True)  # Tab on to the button; Enter stays a new line
+        # the placeholder goes with the first key: how to sign without leaving the note stays said here
+        self.hint_label = QLabel("Ctrl+Enter marks reviewed; Enter starts a new line.")
+        self.hint_label.setObjectName("review_hint")
+        self.hint_label.setStyleSheet("color: #606060;")
         form = QFormLayout()
         form.addRow("Inspector:", self.name_edit)
         form.addRow("Note:", self.note_edit)
+        form.addRow("", self.hint_label)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Mark reviewed")
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Mark reviewed")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.name_edit.textChanged.connect(self._update_ok)
@@ -72,6 +77,7 @@ class ReviewDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
+        QWidget.setTabOrder(self.note_edit, ok)  # Tab, Enter signs where a style puts Cancel first
         self._update_ok()
         (self.note_edit if name else self.name_edit).setFocus()
         self.note_edit.installEventFilter(self)  # Enter in the note is a new line; Ctrl+Enter signs
@@ -120,7 +126,8 @@ class ReviewDialog(QDialog):
 
     @property
     def note(self) -> str:
-        return self.note_edit.toPlainText().strip()
+        """The note as signed: a pasted tab (Tab cannot type one) is a space, as it reads."""
+        return self.note_edit.toPlainText().replace("\t", " ").strip()
 
 
 def review_problem(name: str, note: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
 
 from app.ui.review_dialog import ReviewDialog
 
@@ -70,3 +70,44 @@ def test_the_reason_shown_under_the_note_never_covers_the_note(qtbot) -> None:
     assert label.isVisible() and "205 characters" in label.text()
     assert label.geometry().top() >= note.geometry().bottom(), (label.geometry(), note.geometry())
     assert label.height() >= label.heightForWidth(label.width())
+
+
+def _type(qtbot, dialog, *keys: str | Qt.Key) -> None:
+    """Type into whatever has the focus, as a keyboard does: text as keys, a `Qt.Key` as one press."""
+    for key in keys:
+        if isinstance(key, str):
+            qtbot.keyClicks(dialog.focusWidget(), key)
+        else:
+            qtbot.keyClick(dialog.focusWidget(), key)
+
+
+def test_tab_leaves_the_note_for_the_button_and_enter_there_signs(qtbot) -> None:
+    """Name, Tab, note, Tab, Enter typed a tab character and then a new line into the note; only Ctrl+Enter
+    signed, and the placeholder saying so went as soon as the note had text."""
+    dialog = ReviewDialog("pipe.jpg", "")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.name_edit
+    _type(qtbot, dialog, "Ann Inspector", Qt.Key.Key_Tab, "ok")
+    assert dialog.focusWidget() is dialog.note_edit
+    _type(qtbot, dialog, Qt.Key.Key_Tab)
+    assert dialog.note_edit.toPlainText() == "ok"
+    assert dialog.focusWidget() is dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    hint = dialog.findChild(QLabel, "review_hint")
+    assert hint is not None and hint.isVisible() and "Ctrl+Enter" in hint.text(), "said once text is typed"
+    _type(qtbot, dialog, Qt.Key.Key_Backtab)
+    assert dialog.focusWidget() is dialog.note_edit, "Shift+Tab goes back into the note"
+    _type(qtbot, dialog, Qt.Key.Key_Tab, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert (dialog.name, dialog.note) == ("Ann Inspector", "ok")
+
+
+def test_a_pasted_tab_in_the_note_is_a_space(qtbot) -> None:
+    """Tab can no longer type one; a pasted one (a spreadsheet's cells) signs as a space, as typed text
+    would read, and line breaks stay."""
+    dialog = ReviewDialog("pipe.jpg", "Ann")
+    qtbot.addWidget(dialog)
+    dialog.note_edit.setPlainText("pit\t3 mm\nweld\tok")
+    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    assert dialog.note == "pit 3 mm\nweld ok"
