@@ -4,6 +4,7 @@ export folders, opacity)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,14 +51,23 @@ class AppSettings:
             self.check_saved()
 
     def check_saved(self) -> None:
-        """Tell `on_unsaved`, once, when the settings cannot be saved (a read-only place, a failed write)."""
+        """Tell `on_unsaved`, once, when the settings could not be read (the app runs on its defaults) or
+        cannot be saved (a read-only place, a failed write)."""
         if self._unsaved_told or self.on_unsaved is None:
             return
-        if self._s.status() != QSettings.Status.AccessError and self._s.isWritable():
+        unread = unreadable(self._s.fileName())
+        if unread is None and self._s.status() != QSettings.Status.AccessError and self._s.isWritable():
             return
         self._unsaved_told = True
+        where = safe_path(self._s.fileName())
+        if unread is not None:  # Qt then saves nothing either: it reads the file before each write
+            self.on_unsaved(
+                f"Settings could not be read from {where} ({unread}): Corroscope runs on its defaults, "
+                "and nothing is saved there, so changes made now are lost when Corroscope closes."
+            )
+            return
         self.on_unsaved(
-            f"Settings cannot be saved to {safe_path(self._s.fileName())} (it cannot be written): "
+            f"Settings cannot be saved to {where} (it cannot be written): "
             "changes made now are lost when Corroscope closes."
         )
 
@@ -257,6 +267,18 @@ class AppSettings:
     def sync(self) -> None:
         self._s.sync()
         self.check_saved()
+
+
+def unreadable(file_name: str) -> str | None:
+    """Why the settings file `file_name` is there but cannot be read; None when it can or is not there yet
+    (the first start), or is no file (the Windows registry)."""
+    if not os.path.exists(file_name):
+        return None
+    if os.path.isdir(file_name):
+        return "it is a folder"
+    if not os.path.isfile(file_name):
+        return "it is not a file"
+    return None if os.access(file_name, os.R_OK) else "there is no permission to read it"
 
 
 def _ini_path(qsettings: QSettings) -> Path | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -102,3 +104,30 @@ def test_settings_that_stop_being_saveable_are_said_at_the_next_write(qtbot, tmp
     settings.recursive = True
     assert "cannot be saved" in win.banner.text and not win.settings_unsaved.isHidden()
     win.controller.shutdown()
+
+
+def _unreadable_by_mode(path) -> None:
+    path.write_text("[inference]\ndevice=cpu\n")
+    path.chmod(0)
+
+
+def _a_folder(path) -> None:
+    path.mkdir()
+
+
+@pytest.mark.parametrize("make", [_a_folder, _unreadable_by_mode], ids=["folder", "mode-000"])
+def test_settings_that_cannot_be_read_are_said_so_not_only_unsaved(qtbot, tmp_path, model_path, make):
+    """An unreadable settings file was reported only as "cannot be saved … (it cannot be written)": the
+    user was not told that the settings in it were not applied."""
+    path = tmp_path / "settings.ini"
+    make(path)
+    if path.is_file() and os.access(path, os.R_OK):
+        pytest.skip("this account reads a file of mode 000 (root); the folder case stands for it")
+    win = _window(qtbot, AppSettings.at(path), model_path)
+    text = win.banner.text
+    assert win.banner.level == "warning" and "could not be read from" in text and str(path) in text, text
+    assert "runs on its defaults" in text and "nothing is saved" in text, text
+    assert not win.settings_unsaved.isHidden() and win.settings_unsaved.toolTip() == text
+    assert win.settings.device == "auto"
+    win.controller.shutdown()
+    path.chmod(0o700)
