@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self.viewer.cursor_moved.connect(self.readout.show_at)
         self.viewer.cursor_left.connect(self.readout.leave)
         self._recent_menu.chosen.connect(self.open_recent)
+        self._recent_menu.gone.connect(lambda text: self.show_message(text, "error"))
         self.projects.project_changed.connect(self._remember_project)
         self.projects.project_changed.connect(self.update_enabled)
 

@@ -147,6 +147,10 @@ class AppSettings:
         self._set("files/recent", json.dumps(items))
         return items
 
+    def remove_recent_file(self, path: str | Path) -> None:
+        """`path` off the recent files (its file is gone)."""
+        self._set("files/recent", json.dumps([p for p in self.recent_files if p != str(path)]))
+
     def clear_recent_files(self) -> None:
         self._set("files/recent", "[]")
 

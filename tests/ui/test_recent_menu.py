@@ -9,6 +9,7 @@ from PySide6.QtGui import QFontMetrics
 
 from app.core.text import safe_path
 from app.ui.recent_menu import RecentMenu
+from tests.ui.conftest import TIMEOUT_MS, photo
 
 RLO = "\u202e"
 
@@ -36,5 +37,25 @@ def test_long_and_hostile_names_are_elided_and_escaped(qtbot, settings, tmp_path
     assert menu.sizeHint().width() < 800
     chosen: list[Path] = []
     menu.chosen.connect(chosen.append)
+    spoof.write_bytes(b"")  # there: a gone file's entry would leave the list instead
     entries[str(spoof)].trigger()
-    assert chosen == [spoof], "the file opens by its real name"
+    qtbot.waitUntil(lambda: chosen == [spoof], timeout=TIMEOUT_MS)  # "the file opens by its real name"
+
+
+def test_an_entry_whose_file_is_gone_leaves_the_list_and_the_banner_says_so(qtbot, window, tmp_path):
+    """A gone file's entry showed a red banner and stayed first in the list, unmarked, for good."""
+    kept, _rgb = photo(tmp_path, 4)
+    gone = tmp_path / "site-b" / "ORI_010.png"
+    for path in (kept, gone):
+        window._recent_menu.remember(path)
+    entry = next(a for a in window._recent_menu.actions() if a.data() == str(gone))
+    entry.trigger()
+    qtbot.waitUntil(lambda: window.banner.text != "", timeout=TIMEOUT_MS)
+    text = window.banner.text
+    assert "ORI_010.png is no longer in" in text and "removed from Open recent" in text, text
+    assert window.settings.recent_files == [str(kept)]
+    assert window._recent_menu.paths() == [str(kept)]
+    assert window.controller.requested is None, "nothing was opened"
+    with qtbot.waitSignal(window.controller.photo_analyzed, timeout=TIMEOUT_MS):
+        window._recent_menu.actions()[0].trigger()  # one that is there opens as before
+    assert window.controller.result.path == kept and window.settings.recent_files == [str(kept)]
