@@ -129,6 +129,9 @@ def untypable(text: str, lines: bool = False, formats: bool = False) -> str | No
     return None
 
 
+UNDECODED = "\ufffd"  # what a reader puts in place of bytes that are not UTF-8
+
+
 def typed_problem(
     text: str,
     what: str,
@@ -143,6 +146,10 @@ def typed_problem(
     tags and names and a report's header."""
     if (bad := untypable(text, lines)) is not None:
         return f"{what} holds a control character ({bad}); type it again without it"
+    if UNDECODED in text:  # bytes a settings file or a paste held that were not text: not what was meant
+        return (
+            f"{what} holds {UNDECODED} (U+FFFD), left where text could not be read; type it again without it"
+        )
     if formats and (bad := untypable(text, lines, formats)) is not None:
         return f"{what} holds an invisible character ({bad}); type it again without it"
     size = len(text.strip())

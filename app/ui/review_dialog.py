@@ -25,7 +25,6 @@ from app.core.reviewed import ReviewState
 from app.core.text import counted, typed_problem
 from app.ui.questions import names_list
 from app.ui.saved_masks import shown_signature
-from app.ui.settings import UNDECODED
 
 
 class ReviewDialog(QDialog):
@@ -135,20 +134,9 @@ def review_problem(name: str, note: str) -> str | None:
     dialog never accepts what signing then refuses, and a name that fits a report header (the export
     dialog refuses a longer one)."""
     where = "a report header"
-    return (
-        undecoded_problem(name, "The name")
-        or typed_problem(name, "The name", limit=HEADER_LIMIT, where=where)
-        or undecoded_problem(note, "The note")
-        or typed_problem(note, "The note", lines=True)
+    return typed_problem(name, "The name", limit=HEADER_LIMIT, where=where) or typed_problem(
+        note, "The note", lines=True
     )
-
-
-def undecoded_problem(text: str, what: str) -> str | None:
-    """Why `text` holding U+FFFD cannot sign: it stands for bytes that could not be read as text (a
-    settings file or a paste that is not UTF-8), so the name signed would not be the one meant."""
-    if UNDECODED not in text:
-        return None
-    return f"{what} holds {UNDECODED} (U+FFFD), left where text could not be read; type it again without it"
 
 
 def review_text(review: ReviewState, unsaved: bool, edited: bool) -> tuple[str, str]:

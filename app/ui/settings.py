@@ -15,12 +15,11 @@ from app.core.grading import GradeScale
 from app.core.model import DEVICES
 from app.core.paths import samples_dir
 from app.core.report_header import ReportHeader
-from app.core.text import safe_path
+from app.core.text import UNDECODED, safe_path
 
 ORGANIZATION = "Corroscope"
 APPLICATION = "Corroscope"
 MAX_RECENT = 10
-UNDECODED = "\ufffd"  # what Qt reads in place of bytes that are not UTF-8
 
 
 class AppSettings:
