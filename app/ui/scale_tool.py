@@ -46,6 +46,13 @@ class ScaleState(QObject):
             self.changed.emit(path)
 
 
+def on_photo(viewer: QGraphicsView, at: QPointF) -> QPointF:
+    """`at` kept within the photo (the scene): a line dragged past its edge measured photo that is not
+    there (7,286 px on a photo whose diagonal is 7,211)."""
+    rect = viewer.scene().sceneRect()
+    return QPointF(min(max(at.x(), rect.left()), rect.right()), min(max(at.y(), rect.top()), rect.bottom()))
+
+
 class ScaleLineTool:
     """Press, drag and release the left button along a known length; `drawn(start, end)` follows."""
 
@@ -75,6 +82,7 @@ class ScaleLineTool:
         if event.button() != Qt.MouseButton.LeftButton:
             return False
         self.clear()
+        at = on_photo(viewer, at)
         self._start = QPointF(at)
         self.item = QGraphicsLineItem(QLineF(at, at))
         pen = QPen(LINE_COLOR, 2)
@@ -87,15 +95,16 @@ class ScaleLineTool:
     def move(self, viewer: QGraphicsView, at: QPointF, event) -> bool:
         if self._start is None or self.item is None:
             return False
-        self.item.setLine(QLineF(self._start, at))
+        self.item.setLine(QLineF(self._start, on_photo(viewer, at)))
         return True
 
     def release(self, viewer: QGraphicsView, at: QPointF, event) -> bool:
         if self._start is None or self.item is None or event.button() != Qt.MouseButton.LeftButton:
             return False
         start, self._start = self._start, None
-        self.item.setLine(QLineF(start, at))
-        self._drawn(start, QPointF(at))
+        end = on_photo(viewer, at)
+        self.item.setLine(QLineF(start, end))
+        self._drawn(start, end)
         return True
 
 

@@ -144,6 +144,12 @@ def test_marks_that_cannot_work_are_refused_with_what_to_do():
     rgb, truth = synthetic_pipe(2, (60, 80))
     with pytest.raises(SmartSelectError, match="outside the photo"):
         smart_select(rgb, truth, Marks(box=(200, 200, 300, 300)))
+    # inside the photo, narrower than one pixel of the copy it works on (a 4x quarter of the pixels here)
+    few = SmartSelectOptions(working_pixels=60 * 80 // 16)
+    with pytest.raises(
+        SmartSelectError, match="too small to work on: drag one at least 4 photo pixels across"
+    ):
+        smart_select(rgb, truth, Marks(box=(40.2, 30.2, 41.0, 31.0)), options=few)
     with pytest.raises(SmartSelectError, match="nothing marks the pipe"):
         smart_select(
             rgb, np.full_like(truth, BACKGROUND), Marks(), confidence=np.full(truth.shape, 255, np.uint8)

@@ -324,3 +324,15 @@ def test_the_layer_images_are_made_only_while_a_layer_shows(qtbot, window, tmp_p
     window.measure_ui.layers.set_visible(UNCERTAINTY, True)
     qtbot.waitUntil(lambda: window.measure_ui.layer_items.has_image(UNCERTAINTY), timeout=TIMEOUT_MS)
     assert len(made) == 1
+
+
+def test_a_scale_line_dragged_past_the_photo_stops_at_its_edge(qtbot, window, tmp_path):
+    ui, _panel, _centre = _drawing_on_a_photo(qtbot, window, tmp_path)
+    window.zoom_fit()
+    port = window.viewer.viewport().rect()
+    _draw(qtbot, window, port.topLeft() + QPoint(1, 1), port.bottomRight() - QPoint(1, 1))  # past the photo
+    rect = window.viewer.scene().sceneRect()
+    assert ui.tool.length <= np.hypot(rect.width(), rect.height()) + 1e-6
+    line = ui.tool.item.line()
+    for p in (line.p1(), line.p2()):
+        assert rect.left() <= p.x() <= rect.right() and rect.top() <= p.y() <= rect.bottom()
