@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.core.analysis import EDITED_LABELS, PhotoResult, reassess, with_model_reasons
+from app.core.edit_masks import maps_equal
 from app.core.grading import ReviewPolicy, assess
 from app.core.measure_text import with_scale
 from app.core.reviewed import ReviewState
@@ -173,7 +174,15 @@ class ResultState(QObject):
             )
         self.version += 1
         self._measures_pending = stats is not None
-        if stats is None:
+        own, shown = self._model_result, self._result
+        if stats is not None and own is not None and self._same_map(labels, stats):
+            # a stroke that changed nothing, an undo back to the start: the model's figures, its range and
+            # flags, not an "edited" mask until a recount said otherwise
+            self._measures_pending = False
+            self._result = replace(
+                own, labels=labels, measures=with_scale(own.measures, own, shown.measures.mm_per_px)
+            )
+        elif stats is None:
             self._result = self.reassessed(labels)
         else:  # areas and grades now; patches and distribution follow in `set_measured` (a worker's)
             assessment = assess(
@@ -196,6 +205,12 @@ class ResultState(QObject):
         self.labels_changed.emit(labels)
         self.figures_changed.emit(self._result)
         return self._result
+
+    def _same_map(self, labels: np.ndarray, stats: AreaStats) -> bool:
+        """Whether `labels` is the model's map (the counts first: a whole compare only when they agree)."""
+        own = self._model_result
+        assert own is not None
+        return stats.pixels == own.stats.pixels and (labels is own.labels or maps_equal(labels, own.labels))
 
     def reassessed(self, labels: np.ndarray) -> PhotoResult:
         """Every figure of `labels` against the model's own result (so undoing every edit brings the

@@ -40,3 +40,20 @@ def test_a_stroke_while_the_next_photo_opens_changes_nothing(qtbot, window, tmp_
         drag(qtbot, window, [(20, 20), (70, 50)])  # while "Analysing second.png…"
     assert first not in window.editing.edits.sessions, "no edit landed on the photo being left"
     assert window.controller.result.path == second
+
+
+def test_a_map_back_to_the_models_shows_the_models_figures_at_once(qtbot, window, tmp_path: Path) -> None:
+    """After an undo back to the model's map (or a stroke that changed nothing) the panel said "edited, not
+    marked reviewed yet" with no range until the recount came back."""
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    own = window.controller.state.model_result
+    window.controller._measure_timer.setInterval(60_000)  # no recount comes to the rescue
+    window.editing.set_tool("brush")
+    drag(qtbot, window, [(20, 20), (70, 50)])
+    assert window.controller.result.labels_source != own.labels_source
+    window.editing.edits.undo()
+    shown = window.controller.result
+    assert shown.labels_source == own.labels_source and shown.measures.share_range == own.measures.share_range
+    assert shown.assessment == own.assessment
+    assert "edited, not marked reviewed" not in window.figures.review_label.text()
