@@ -405,18 +405,34 @@ class EditController(QObject):
     def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
         session = self.session
         worker = Worker(job)
-        worker.signals.returned.connect(
-            lambda edit, s=session: alive(self) and self._on_smart_edit(s, edit, what)
+        worker.signals.returned.connect(  # one cancelled after it returned: its edit is not wanted
+            lambda edit, s=session: (
+                alive(self) and not worker.is_cancelled and self._on_smart_edit(s, edit, what)
+            )
         )
-        worker.signals.failed.connect(lambda msg: self.message.emit(f"{what.capitalize()}: {msg}", "warning"))
-        worker.signals.finished.connect(self._on_worker_done)
+        worker.signals.failed.connect(
+            lambda msg: worker.is_cancelled or self.message.emit(f"{what.capitalize()}: {msg}", "warning")
+        )
+        worker.signals.finished.connect(lambda: alive(self) and self._worker_done(worker))
         self._worker = worker
         self.busy_changed.emit(True)
         return self.app.pool.start(worker)
 
-    def _on_worker_done(self) -> None:
-        self._worker = None
-        self.busy_changed.emit(False)
+    def _worker_done(self, worker: Worker) -> None:
+        if self._worker is worker:  # a cancelled one ending late: the next may be running
+            self._worker = None
+            self.busy_changed.emit(False)
+
+    def cancel_work(self) -> bool:
+        """Stop waiting for a fill, smart select or select similar (Esc): its edit is dropped when it comes,
+        and editing goes on at once (the worker only reads the map; what it read by then is discarded)."""
+        worker = self._worker
+        if worker is None:
+            return False
+        worker.cancel()
+        self._worker_done(worker)
+        self.message.emit("Cancelled: the mask is as it was", "info")
+        return True
 
     def _on_smart_edit(self, session: EditSession | None, prepared: Prepared, what: str) -> None:
         if session is None or session is not self.session:  # another photo is on screen now

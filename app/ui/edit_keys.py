@@ -46,7 +46,9 @@ EDIT_ACTIONS = (
     ActionSpec("redo", "&Edit", "&Redo", "redo", "Ctrl+Shift+Z", more_shortcuts=("Ctrl+Y",)),
     ActionSpec("brush_bigger", "&Edit", "Bigger brush", "bigger", "]", separator_before=True),
     ActionSpec("brush_smaller", "&Edit", "Smaller brush", "smaller", "["),
-    ActionSpec("cancel_tool", "&Edit", "Cancel the shape being drawn", "cancel_tool", "Esc"),
+    ActionSpec(
+        "cancel_tool", "&Edit", "Cancel the shape being drawn or the fill running", "cancel_tool", "Esc"
+    ),
     ActionSpec(
         "mark_reviewed", "&Edit", "&Mark reviewed…", "mark_reviewed", "Ctrl+Shift+R", separator_before=True
     ),

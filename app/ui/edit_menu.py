@@ -88,6 +88,7 @@ class EditUi(QObject):
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(120)
+        self.progress.setToolTip("A fill or selection is running: Esc cancels it")
         self.progress.setVisible(False)
         window.statusBar().addPermanentWidget(self.progress)
         self._progress_timer = QTimer(self, singleShot=True, interval=PROGRESS_AFTER_MS)
@@ -319,7 +320,9 @@ class EditUi(QObject):
         self.size_spin.setValue(round(max(MIN_RADIUS, self.tool_settings.radius / RADIUS_STEP)))
 
     def cancel_tool(self) -> None:
-        self._cancel_shapes()
+        """Esc: stop a fill or selection still running, else drop the shape being drawn."""
+        if not self.edits.cancel_work():
+            self._cancel_shapes()
 
     def undo(self) -> None:
         self.edits.undo()

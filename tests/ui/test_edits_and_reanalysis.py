@@ -57,3 +57,37 @@ def test_a_map_back_to_the_models_shows_the_models_figures_at_once(qtbot, window
     assert shown.labels_source == own.labels_source and shown.measures.share_range == own.measures.share_range
     assert shown.assessment == own.assessment
     assert "edited, not marked reviewed" not in window.figures.review_label.text()
+
+
+def test_esc_cancels_a_fill_still_running(qtbot, window, tmp_path: Path, monkeypatch) -> None:
+    """A flood fill or smart select over a 50 MP photo ran for seconds with no way to stop it; Esc now
+    drops it: editing goes on at once and its edit, when it comes, is not applied."""
+    import threading
+
+    from app.core.editing import LabelEditor
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    release = threading.Event()
+    real = LabelEditor.fill_edit
+
+    def slow(editor, point, class_id):
+        release.wait(10)
+        return real(editor, point, class_id)
+
+    monkeypatch.setattr(LabelEditor, "fill_edit", slow)
+    edits = window.editing.edits
+    before = window.controller.result.labels.copy()
+    worker = edits.flood_fill((40.0, 15.0), 2)
+    assert edits.busy
+    window.editing.actions["cancel_tool"].trigger()  # Esc
+    assert not edits.busy and "Cancelled" in window.statusBar().currentMessage()
+    finished: list[bool] = []
+    worker.signals.finished.connect(lambda: finished.append(True))
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert np.array_equal(window.controller.result.labels, before), "the cancelled fill was not applied"
+    window.editing.set_tool("brush")
+    drag(qtbot, window, [(20, 20), (70, 50)])
+    assert edits.session is not None and edits.session.edited
