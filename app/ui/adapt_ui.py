@@ -15,7 +15,7 @@ from app.core.reviewed import REVIEWED_SUFFIX
 from app.core.saved_corrections import CorrectionSearch, inside
 from app.core.text import counted, safe_path
 from app.ui.adapt_run import left_out_text
-from app.ui.export_folders import correction_search
+from app.ui.export_folders import correction_search, typed_path
 from app.ui.project_view import ProjectView
 from app.ui.questions import ask_yes, names_list
 from app.ui.saved_masks import is_signed
@@ -197,7 +197,7 @@ def choose_output(parent: QWidget, start: Path) -> Path | None:
     )  # fmt: skip
     if not chosen:
         return None
-    return Path(chosen if chosen.lower().endswith(".onnx") else chosen + ".onnx")
+    return typed_path(chosen, ".onnx")
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -20,7 +20,13 @@ from app.core.text import safe_path
 from app.report import BatchReportOptions, write_batch_pdf_report
 from app.ui.batch_table import BatchRow
 from app.ui.export_dialog import confirm_overwrite
-from app.ui.export_folders import drop_if_unused, export_folder, photos_folder, remember_export_folder
+from app.ui.export_folders import (
+    drop_if_unused,
+    export_folder,
+    photos_folder,
+    remember_export_folder,
+    typed_path,
+)
 from app.ui.export_jobs import (
     EXPORT_AGAIN,
     ExportHost,
@@ -185,12 +191,6 @@ def start_batch_pdf_export(
     return window.controller.run_export(
         write_batch_pdf, path, records, model, window.grade_scale, overwrite, options
     )
-
-
-def typed_path(chosen: str, suffix: str) -> Path:
-    """The name typed in a save dialog, `suffix` added unless it ends so (any case): Qt's dialog adds
-    none, and a file without it is missed by its own `*.csv` or `*.pdf` filter."""
-    return Path(chosen if chosen.lower().endswith(suffix.lower()) else chosen + suffix)
 
 
 def _save_path(window: ExportHost, kind: str, title: str, name: str, pattern: str) -> Path | None:

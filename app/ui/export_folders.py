@@ -65,3 +65,9 @@ def drop_if_unused(folder: Path, made: bool, chosen: Path | None) -> None:
     if made and chosen != folder:
         with contextlib.suppress(OSError):  # not empty (or gone): it stays as it is
             folder.rmdir()
+
+
+def typed_path(chosen: str, suffix: str) -> Path:
+    """The name typed in a save dialog, `suffix` added unless it ends so (any case): Qt's dialog adds
+    none, and a file without it is missed by its own `*.csv` or `*.pdf` filter."""
+    return Path(chosen if chosen.lower().endswith(suffix.lower()) else chosen + suffix)

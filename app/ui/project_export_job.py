@@ -24,6 +24,7 @@ from app.report.project_export import (
 )
 from app.report.project_pdf import write_asset_pdf
 from app.ui.export_dialog import confirm_overwrite
+from app.ui.export_folders import typed_path
 from app.ui.questions import ask_no, names_list
 from app.ui.workers import Worker
 
@@ -99,7 +100,7 @@ def ask_pdf_path(parent: QWidget, start: Path) -> Path | None:
     )
     if not path:
         return None
-    return Path(path if path.lower().endswith(".pdf") else path + ".pdf")
+    return typed_path(path, ".pdf")
 
 
 def _trend_pdf_job(target: str, path: Path, asset: Asset, trend: Trend, overwrite: bool) -> list[Path]:

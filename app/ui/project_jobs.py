@@ -16,7 +16,7 @@ from app.core.project.records import StoredPhoto, StoredResult
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest, photos_start_folder
 from app.ui.add_inspection_run import AddRun
-from app.ui.export_folders import correction_search
+from app.ui.export_folders import correction_search, typed_path
 from app.ui.history_dialogs import show_change_log, show_photo_history
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
@@ -159,7 +159,7 @@ class ProjectUi(QObject):
             self.window, "New project", self.window.settings.last_folder, PROJECT_FILTER
         )
         if path:  # the file dialog asked before replacing; a project is never replaced: create refuses
-            self.open(path if path.endswith(SUFFIX) else path + SUFFIX, create=True)
+            self.open(typed_path(path, SUFFIX), create=True)
 
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -24,6 +24,7 @@ from app.ui.export_folders import (
     make_for_dialog,
     photos_folder,
     remember_export_folder,
+    typed_path,
 )
 from app.ui.host import WindowHost
 from app.ui.review_dialog import (
@@ -40,12 +41,6 @@ NOTHING_TO_SAVE = (
     "Nothing to save: the mask on screen is the model's. Edit it, or sign it with Edit ▸ Mark reviewed…, "
     "then save."
 )
-
-
-def png_path(chosen: str) -> Path:
-    """The name typed in the save dialog, `.png` added unless it ends so (any case): a file without it is
-    missed by the dialogs' `*.png` filter and by the lookup of `<stem>_mask.edited.png`."""
-    return Path(chosen if chosen.lower().endswith(".png") else chosen + ".png")
 
 
 TRAINING_KIND = "training"  # the remembered folder of File ▸ Export reviewed photos as training data
@@ -151,7 +146,7 @@ class ReviewUi(QObject):
             drop_if_unused(start.parent, made, Path(chosen).parent if chosen else None)
             if not chosen:
                 return
-            path = png_path(chosen)
+            path = typed_path(chosen, ".png")  # else missed by the lookup of `<stem>_mask.edited.png`
         exists = path.exists()
         if exists and not confirm_overwrite(self._parent, [path]):
             return
