@@ -15,7 +15,7 @@ from app.core.adapt_checks import refuse_bundled
 from app.core.adapt_heads import AdaptRefused
 from app.core.inference import InferenceMode, InferenceOptions
 from app.core.model import SegmentationModel, default_model_path
-from app.core.text import safe_path
+from app.core.text import counted, safe_path
 from app.ui.adapt_run import AdaptRun
 from app.ui.adapt_ui import (
     AdaptFound,
@@ -54,6 +54,20 @@ NOT_LOADED_TEXT = (
 def no_model_text() -> str:
     """What to say while no model is loaded: that none is bundled only where that is so."""
     return NO_MODEL_TEXT if default_model_path("cpu") is None else NOT_LOADED_TEXT  # "cpu": no CUDA probe
+
+
+def other_model_rows(rows, model: SegmentationModel) -> str | None:
+    """What to say when the batch table holds figures of another model than the one just loaded: the
+    photo on screen is analysed again, its row and the table's exports are not (each names its model)."""
+    others = [r.result for r in rows if r.result is not None and r.result.model_sha256 != model.sha256]
+    if not others:
+        return None
+    names = sorted({safe_path(r.model_file) for r in others})
+    return (
+        f"Loaded {safe_path(model.path.name)}. The batch table keeps the figures of {', '.join(names[:2])}"
+        f"{' and others' if len(names) > 2 else ''} for {counted(len(others), 'photo')}, and its CSV and PDF "
+        "say so; open the folder again to analyse them with this model."
+    )
 
 
 def loaded_text(model: SegmentationModel) -> str:
@@ -101,6 +115,9 @@ class ModelMenu(QObject):
             self.host.settings.model_path = model.path  # loaded by hand: the next start loads it again
         self._user_model = None
         self.host.show_status(loaded_text(model), 8000)
+        other = other_model_rows(h.batch_model.rows, model)
+        if other:
+            h.show_message(other, "info")
         self.host.update_enabled()
 
     def _on_model_refused(self, message: str) -> None:

@@ -82,3 +82,17 @@ def _result(model):
 
     rgb, _ = synthetic_pipe(1, (90, 120), rust=0.2)
     return dataclasses.replace(analyze_rgb(model, rgb, "site/pipe.png"), labels=None, confidence=None)
+
+
+def test_loading_another_model_says_the_table_keeps_the_first_ones_figures(
+    qtbot, window, other_model_path, tmp_path
+):
+    """The photo on screen was analysed again by the new model while its row, the CSV and the PDF kept
+    the first model's figures, with nothing on screen to say the two differ."""
+    run_batch(qtbot, window, make_folder(tmp_path, 3))
+    first = window.controller.model.path.name
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.controller.load_model(other_model_path, "cpu")
+    text = window.banner.text
+    assert f"The batch table keeps the figures of {first} for 3 photos" in text, text
+    assert "open the folder again to analyse them with this model" in text
