@@ -2,7 +2,7 @@
 
 Each field is drawn on its own, its value in a bidi isolate: an Arabic client name reads right to left
 within its field and can never reorder a neighbour or the date; a control character shows as an
-escape. A field is at most two lines (cut with "…"), so the header never takes the page from the body."""
+escape. A field is at most three lines (cut with "…"), so the header never takes the page from the body."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPaintDevice, QPainter, QTextLay
 
 from app.core.text import visible_controls
 
-FIELD_LINES = 2  # a field longer than this is cut: the header stays a few lines whatever it holds
+FIELD_LINES = 3  # a field longer than this is cut: the header stays a few lines whatever it holds
+# (three: a typed field's 200 characters with no space, "A" * 200, need them at the header's size)
 SEPARATOR = "  ·  "
 _FSI, _PDI = "\u2068", "\u2069"  # first-strong isolate: the value takes its own direction, alone
 
@@ -28,6 +29,7 @@ class Placed:
     x: float
     line: int
     lines: int = 1
+    anywhere: bool = False  # broken anywhere, not at word boundaries first (a long unbroken value)
 
 
 def field_text(label: str, value: str) -> str:
@@ -39,18 +41,22 @@ def field_text(label: str, value: str) -> str:
     return f"{label}: {value}"
 
 
-def _option(wrap: bool = True) -> QTextOption:
+def _option(wrap: bool = True, anywhere: bool = False) -> QTextOption:
     option = QTextOption(Qt.AlignmentFlag.AlignLeft)
     mode = QTextOption.WrapMode
-    option.setWrapMode(mode.WrapAtWordBoundaryOrAnywhere if wrap else mode.NoWrap)
+    option.setWrapMode(
+        (mode.WrapAnywhere if anywhere else mode.WrapAtWordBoundaryOrAnywhere) if wrap else mode.NoWrap
+    )
     option.setTextDirection(Qt.LayoutDirection.LeftToRight)  # the labels' direction, whatever a value's
     return option
 
 
-def _line_ends(text: str, font: QFont, device: QPaintDevice, width: float) -> list[tuple[int, float]]:
+def _line_ends(
+    text: str, font: QFont, device: QPaintDevice, width: float, anywhere: bool = False
+) -> list[tuple[int, float]]:
     """(end index, width) of each line `text` wraps into at `width`, as `drawText` breaks it."""
     layout = QTextLayout(text, font, device)
-    layout.setTextOption(_option())
+    layout.setTextOption(_option(anywhere=anywhere))
     layout.beginLayout()
     ends = []
     while (line := layout.createLine()).isValid():
@@ -93,9 +99,12 @@ def layout(items: Sequence[tuple[str, str]], font: QFont, device: QPaintDevice, 
             placed.append(Placed(text, 0.0, line))
             x = w
             continue
-        text = _cut(label, value, font, device, width)
-        ends = _line_ends(text, font, device, width)
-        placed.append(Placed(text, 0.0, line, len(ends)))
+        # a long unbroken value (an asset ID of 200 letters) went whole to the line after its label and
+        # was cut there: broken anywhere, it fits the field's lines whole
+        anywhere = len(_line_ends(text, font, device, width, anywhere=True)) <= FIELD_LINES
+        text = text if anywhere else _cut(label, value, font, device, width)
+        ends = _line_ends(text, font, device, width, anywhere)
+        placed.append(Placed(text, 0.0, line, len(ends), anywhere))
         line += len(ends) - 1
         x = ends[-1][1]
     return placed
@@ -115,5 +124,5 @@ def draw(
             painter.drawText(QRectF(p.x - gap, top, gap, line_h), int(Qt.AlignmentFlag.AlignHCenter), "·")
         # one drawText a field: bidi reordering never crosses into a neighbour
         rect = QRectF(p.x, top, max(width - p.x, 1.0), p.lines * line_h + 2)
-        painter.drawText(rect, p.text, _option(wrap=p.lines > 1))
+        painter.drawText(rect, p.text, _option(wrap=p.lines > 1, anywhere=p.anywhere))
     return (placed[-1].line + placed[-1].lines) * line_h if placed else 0.0
