@@ -1,9 +1,10 @@
 """Edits of a full-resolution label map: brush, eraser, polygon fill, flood fill, undo/redo.
 
 Every tool works on the bounding box of the pixels it may touch, so a stroke on a 12 MP map costs what
-its footprint costs, not the photo. An `Edit` keeps only its box, with the labels before and after;
-`LabelEditor` applies edits in place, keeps per-class pixel counts up to date from each edit's patch
-(figures follow an edit without a recount) and holds an undo stack bounded in bytes.
+its footprint costs, not the photo. An undo step keeps only its box, as the labels before and after or as
+the pixels that changed (`app.core.edit_steps`: whichever is smaller); `LabelEditor` applies edits in
+place, keeps per-class pixel counts up to date from each step's delta (figures follow an edit without a
+recount) and holds an undo stack bounded in bytes.
 
 Coordinates are photo pixels as (x, y) floats; pixel (row i, column j) has its centre at (j, i).
 """
@@ -12,35 +13,43 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from app.core.edit_masks import Box, Point, maps_equal, polygon_mask, region_mask, segment_disc_mask
+from app.core.edit_masks import Box, Point, polygon_mask, region_mask, segment_disc_mask
+from app.core.edit_steps import (
+    Edit,
+    SparseEdit,
+    Step,
+    box_slices,
+    compact,
+    count_delta,
+    histogram,
+    step_from_index,
+    step_from_mask,
+    tighten,
+)
 from app.core.palette import ClassInfo
 from app.core.stats import AreaStats, area_stats_from_counts
 
-DEFAULT_UNDO_BYTES = 256 * 1024 * 1024  # about 10 whole-photo steps on 12 MP, hundreds of strokes
+__all__ = [  # the steps' names stay importable from here, where the editor hands them out
+    "DEFAULT_UNDO_BYTES",
+    "Box",
+    "Checkpoint",
+    "Edit",
+    "LabelEditor",
+    "Point",
+    "SparseEdit",
+    "Step",
+    "count_delta",
+    "histogram",
+    "tighten",
+]
 
-
-@dataclass(frozen=True, eq=False)
-class Edit:
-    """One undoable step: the labels inside `box` before and after it, and what made it."""
-
-    box: Box
-    before: np.ndarray = field(repr=False)
-    after: np.ndarray = field(repr=False)
-    kind: str = "edit"
-    delta: np.ndarray | None = field(default=None, repr=False)  # pixels per class id, after - before
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.before.nbytes + self.after.nbytes)
-
-    @property
-    def changed_pixels(self) -> int:
-        return int(np.count_nonzero(self.before != self.after))
+# about 10 whole-photo patch steps on 12 MP; a stroke or a fill keeps only its changed pixels when that is
+# smaller (a thin stroke corner to corner of a 50 MP photo: under 1 MB), so hundreds of those
+DEFAULT_UNDO_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,43 +57,17 @@ class Checkpoint:
     """The map at one point of its undo history: the step that made it (on top of the stack, or the last
     one dropped off its bottom, whose map the empty stack then is); None: the map handed in."""
 
-    step: Edit | None
+    step: Step | None
 
 
-def _slices(box: Box) -> tuple[slice, slice]:
-    return slice(box[0], box[2]), slice(box[1], box[3])
+@dataclass(frozen=True)
+class _Dab:
+    """The pixels one stroke segment changed (map rows and columns, int32) and their ids before and after."""
 
-
-def tighten(edit: Edit) -> Edit | None:
-    """The same edit on the bounding box of the pixels it really changes; None when it changes none."""
-    diff = edit.before != edit.after
-    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
-    if rows.size == 0:
-        return None
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    y0, x0 = edit.box[0] + r0, edit.box[1] + c0
-    box = (y0, x0, y0 + r1 - r0, x0 + c1 - c0)
-    sub = (slice(r0, r1), slice(c0, c1))
-    return Edit(box, edit.before[sub].copy(), edit.after[sub].copy(), edit.kind, edit.delta)
-
-
-_HIST_CHUNK = 1 << 23  # float32 histogram counts are exact below 2**24
-
-
-def histogram(labels: np.ndarray) -> np.ndarray:
-    """Pixels per id (int64, 256) of a uint8 array: OpenCV's histogram, several times numpy's bincount
-    on a 12 MP map, in chunks that its float32 counts hold exactly."""
-    flat = np.ascontiguousarray(labels).reshape(-1)
-    counts = np.zeros(256, dtype=np.int64)
-    for start in range(0, flat.size, _HIST_CHUNK):
-        part = flat[start : start + _HIST_CHUNK].reshape(1, -1)
-        counts += cv2.calcHist([part], [0], None, [256], [0, 256]).ravel().astype(np.int64)
-    return counts
-
-
-def count_delta(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Change in pixels per class id (int64, 256) from `before` to `after` (unchanged pixels cancel)."""
-    return histogram(after) - histogram(before)
+    rows: np.ndarray
+    cols: np.ndarray
+    old: np.ndarray
+    new: np.ndarray | None  # None: the brush's class id at every one
 
 
 class LabelEditor:
@@ -108,17 +91,17 @@ class LabelEditor:
         self.model_labels = labels.copy() if model_labels is None else model_labels
         self.max_undo_bytes = int(max_undo_bytes)
         self._counts = histogram(labels)
-        self._undo: deque[Edit] = deque()
-        self._redo: list[Edit] = []
+        self._undo: deque[Step] = deque()
+        self._redo: list[Step] = []
         self._undo_bytes = 0
-        self._stroke: list[tuple[Box, np.ndarray]] | None = None
+        self._stroke: list[_Dab] | None = None
         self._stroke_delta = np.zeros(256, dtype=np.int64)
         self._stroke_kind = ""
         self._stroke_last: Point | None = None
         self._stroke_tool: tuple[int | None, float] = (None, 0.0)
         # the step whose map an empty stack is: the last one dropped off its bottom (None: the start), so a
         # checkpoint (a signature's, the saved map's) survives its step being trimmed away
-        self._base: Edit | None = None
+        self._base: Step | None = None
         self._saved = Checkpoint(None)
 
     # -- figures -------------------------------------------------------------------------------
@@ -132,55 +115,60 @@ class LabelEditor:
         return area_stats_from_counts(self._counts, classes, int(self.labels.size))
 
     # -- applying edits --------------------------------------------------------------------------
-    def _write(self, edit: Edit, forward: bool) -> None:
-        """Put an edit's after (forward) or before patch in place; its delta keeps the counts (no recount)."""
-        self.labels[_slices(edit.box)] = edit.after if forward else edit.before
+    def _write(self, edit: Step, forward: bool) -> None:
+        """Redo (forward) or undo a step's pixels; its delta keeps the counts (no recount)."""
+        edit.write(self.labels, forward)
         assert edit.delta is not None
         if forward:
             self._counts += edit.delta
         else:
             self._counts -= edit.delta
 
-    def _paint(self, box: Box, mask: np.ndarray, values: int | np.ndarray) -> np.ndarray:
-        """Set masked pixels in `box` to `values` (a class id, or a patch of ids); returns the old patch."""
-        view = self.labels[_slices(box)]
+    def _paint(self, box: Box, mask: np.ndarray, values: int | np.ndarray) -> _Dab:
+        """Set masked pixels in `box` to `values` (a class id, or a patch of ids); returns what changed."""
+        view = self.labels[box_slices(box)]
         old = view.copy()
-        new = values if np.isscalar(values) else values[mask]
-        view[mask] = new
-        delta = -np.bincount(old[mask], minlength=256)
+        changed = old != values
+        changed &= mask
+        view[mask] = values if np.isscalar(values) else values[mask]
+        hit = np.flatnonzero(changed)  # flat, then rows and columns: numpy's 2-D nonzero is 3x slower
+        was = old.reshape(-1)[hit]
+        rows, cols = np.divmod(hit.astype(np.int32), np.int32(box[3] - box[1]))
+        delta = -np.bincount(was, minlength=256)
         if np.isscalar(values):
-            delta[int(values)] += int(np.count_nonzero(mask))
+            now = None  # the class id, at every pixel it changed
+            delta[int(values)] += was.size
         else:
-            delta += np.bincount(new, minlength=256)
+            now = values[rows, cols]
+            delta += np.bincount(now, minlength=256)
         self._counts += delta
         self._stroke_delta += delta
-        return old
+        return _Dab(rows + np.int32(box[0]), cols + np.int32(box[1]), was, now)
 
-    def apply(self, edit: Edit | None) -> Edit | None:
+    def apply(self, edit: Step | None) -> Step | None:
         """Apply an edit made elsewhere (smart select, ...) as one undo step; returns the step as stored
-        (its box tightened to the pixels it changes), None when it changes nothing. An edit that carries its
-        `delta` and whose `before` is the map's patch now (made in a worker on this map) is taken as is."""
+        (on the bounding box of the pixels it changes, in its smallest form), None when it changes nothing.
+        A step that carries its `delta` and was made on the map as it is now (in a worker) is taken as is."""
         if edit is None:
             return None
         y0, x0, y1, x1 = edit.box
-        if edit.after.shape != (y1 - y0, x1 - x0):
+        if isinstance(edit, Edit) and edit.after.shape != (y1 - y0, x1 - x0):
             raise ValueError(f"edit patch {edit.after.shape} does not match its box {edit.box}")
         if not (0 <= y0 < y1 <= self.labels.shape[0] and 0 <= x0 < x1 <= self.labels.shape[1]):
             raise ValueError(f"edit box {edit.box} is outside the {self.labels.shape} label map")
         self._end_open_stroke()
-        current = self.labels[_slices(edit.box)]
-        if edit.delta is not None and maps_equal(edit.before, current):
-            tight: Edit | None = edit  # prepared off the UI thread: no second pass over the box
+        if edit.delta is not None and edit.land(self.labels):  # prepared off the UI thread: written as is
+            step: Step | None = edit
+            self._counts += edit.delta
         else:
-            tight = tighten(Edit(edit.box, current.copy(), edit.after, edit.kind))
-            if tight is None:
+            step = compact(edit.onto(self.labels[box_slices(edit.box)]))
+            if step is None:
                 return None
-            tight = replace(tight, delta=count_delta(tight.before, tight.after))
-        self._write(tight, forward=True)
-        self._push(tight)
-        return tight
+            self._write(step, forward=True)
+        self._push(step)
+        return step
 
-    def _push(self, edit: Edit) -> None:
+    def _push(self, edit: Step) -> None:
         self._undo.append(edit)
         self._undo_bytes += edit.nbytes
         self._redo.clear()
@@ -218,7 +206,7 @@ class LabelEditor:
     def can_redo(self) -> bool:
         return bool(self._redo) and self._stroke is None
 
-    def undo(self) -> Edit | None:
+    def undo(self) -> Step | None:
         """Undo the last step (finishing an open stroke first); returns it, or None when there is none."""
         self._end_open_stroke()
         if not self._undo:
@@ -229,7 +217,7 @@ class LabelEditor:
         self._redo.append(edit)
         return edit
 
-    def redo(self) -> Edit | None:
+    def redo(self) -> Step | None:
         if not self.can_redo:
             return None
         edit = self._redo.pop()
@@ -281,26 +269,30 @@ class LabelEditor:
         self._stroke_last = point
         return box
 
-    def end_stroke(self) -> Edit | None:
-        """Finish the stroke as one undo step; returns it (None when it changed nothing)."""
+    def end_stroke(self) -> Step | None:
+        """Finish the stroke as one undo step; returns it (None when it changed nothing). The step is made
+        from the pixels each segment changed, so a long thin stroke costs its pixels, not its box."""
         if self._stroke is None:
             return None
-        parts, self._stroke, self._stroke_last = self._stroke, None, None
-        if not parts:
+        dabs, self._stroke, self._stroke_last = [d for d in self._stroke if d.rows.size], None, None
+        if not dabs:
             return None
-        union = (
-            min(b[0] for b, _ in parts),
-            min(b[1] for b, _ in parts),
-            max(b[2] for b, _ in parts),
-            max(b[3] for b, _ in parts),
+        # a stroke paints each pixel one id (its class, or the model's there), so a pixel changes in one
+        # segment at most: the segments' changes are distinct, and their old ids are from before the stroke
+        rows, cols = np.concatenate([d.rows for d in dabs]), np.concatenate([d.cols for d in dabs])
+        y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        box = (y0, x0, y1, x1)
+        area = (y1 - y0) * (x1 - x0)
+        wide = np.int64 if area > np.iinfo(np.int32).max else np.int32  # int32 math: half the passes' bytes
+        index = (rows.astype(wide, copy=False) - y0) * (x1 - x0) + (cols - x0)
+        old = np.concatenate([d.old for d in dabs])
+        class_id = self._stroke_tool[0]
+        new = (
+            np.array([class_id], np.uint8) if class_id is not None else np.concatenate([d.new for d in dabs])
         )
-        after = self.labels[_slices(union)].copy()
-        before = after.copy()
-        for box, old in reversed(parts):  # the oldest patch wins: it holds the labels from before
-            before[box[0] - union[0] : box[2] - union[0], box[1] - union[1] : box[3] - union[1]] = old
-        edit = tighten(Edit(union, before, after, self._stroke_kind, self._stroke_delta.copy()))
-        if edit is not None:
-            self._push(edit)
+        after = self.labels[box_slices(box)]
+        edit = step_from_index(box, index, old, new, self._stroke_delta.copy(), self._stroke_kind, after)
+        self._push(edit)
         return edit
 
     def _end_open_stroke(self) -> None:
@@ -313,13 +305,13 @@ class LabelEditor:
         if found is None:
             return None
         box, mask = found
-        values = self.model_labels[_slices(box)] if class_id is None else class_id
-        old = self._paint(box, mask, values)
+        values = self.model_labels[box_slices(box)] if class_id is None else class_id
+        dab = self._paint(box, mask, values)
         assert self._stroke is not None
-        self._stroke.append((box, old))
+        self._stroke.append(dab)
         return box
 
-    def stroke(self, points: Iterable[Point], radius: float, class_id: int | None) -> Edit | None:
+    def stroke(self, points: Iterable[Point], radius: float, class_id: int | None) -> Step | None:
         """A whole stroke through `points` at once (None as class: the eraser)."""
         pts = list(points)
         if not pts:
@@ -329,22 +321,22 @@ class LabelEditor:
             self.extend_stroke(p)
         return self.end_stroke()
 
-    def fill_polygon(self, points: Sequence[Point], class_id: int) -> Edit | None:
+    def fill_polygon(self, points: Sequence[Point], class_id: int) -> Step | None:
         """Fill the polygon or lasso through `points` with `class_id`, one undo step."""
         self._end_open_stroke()
         return self._commit(self.polygon_edit(points, class_id))
 
-    def flood_fill(self, point: Point, class_id: int) -> Edit | None:
+    def flood_fill(self, point: Point, class_id: int) -> Step | None:
         """Give the connected region of the clicked pixel's class to `class_id`, one undo step."""
         self._end_open_stroke()
         return self._commit(self.fill_edit(point, class_id))
 
-    def polygon_edit(self, points: Sequence[Point], class_id: int) -> Edit | None:
+    def polygon_edit(self, points: Sequence[Point], class_id: int) -> Step | None:
         """`fill_polygon`'s step, made and not applied: the map is only read (a worker may make it while
         the map is not edited; `apply` takes it as is)."""
         return self._masked_edit(polygon_mask(points, self.labels.shape), class_id, "polygon")
 
-    def fill_edit(self, point: Point, class_id: int) -> Edit | None:
+    def fill_edit(self, point: Point, class_id: int) -> Step | None:
         """`flood_fill`'s step, made and not applied (as `polygon_edit`)."""
         found = region_mask(self.labels, point)
         if found is None:
@@ -352,7 +344,7 @@ class LabelEditor:
         region_class = int(self.labels[round(float(point[1])), round(float(point[0]))])
         return self._masked_edit(found, class_id, "fill", region_class)
 
-    def _commit(self, edit: Edit | None) -> Edit | None:
+    def _commit(self, edit: Step | None) -> Step | None:
         if edit is not None:
             self._write(edit, forward=True)
             self._push(edit)
@@ -360,24 +352,32 @@ class LabelEditor:
 
     def _masked_edit(
         self, found: tuple[Box, np.ndarray] | None, class_id: int, kind: str, region_class: int | None = None
-    ) -> Edit | None:
+    ) -> Step | None:
         """The step setting the masked pixels to `class_id`; `region_class`: they all hold that class now."""
         if found is None:
             return None
         box, mask = found
-        before = self.labels[_slices(box)].copy()
+        current = self.labels[box_slices(box)]  # read only: a worker may make the step
         if region_class is not None:
             if region_class == class_id:
                 return None
-            delta = np.zeros(256, dtype=np.int64)
+            changed, old = mask, np.array([region_class], np.uint8)
             n = int(np.count_nonzero(mask))
+            delta = np.zeros(256, dtype=np.int64)
             delta[region_class], delta[class_id] = -n, n
         else:
-            old = before[mask]
+            changed = mask & (current != class_id)
+            old = current[changed]
+            if old.size == 0:
+                return None
             delta = -np.bincount(old, minlength=256)
             delta[class_id] += old.size
-            if not delta.any():
-                return None
-        after = before.copy()
-        after[mask] = class_id
-        return Edit(box, before, after, kind, delta)
+
+        def patches() -> tuple[np.ndarray, np.ndarray]:
+            before = current.copy()
+            after = before.copy()
+            after[changed] = class_id
+            return before, after
+
+        new = np.array([class_id], np.uint8)
+        return step_from_mask(box, changed, old, new, delta, kind, patches)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRect, QTimer, Signal
 
 from app.core import smart_select as smart
 from app.core.analysis import PhotoResult, reassess
-from app.core.editing import Box, Checkpoint, Edit, LabelEditor, Point
+from app.core.editing import Box, Checkpoint, LabelEditor, Point, Step
 from app.core.inference import probabilities as network_probabilities
 from app.core.palette import class_by_name
 from app.core.reviewed import (
@@ -322,7 +322,7 @@ class EditController(QObject):
         if session is not None and session.editor.in_stroke:
             self._after_edit(session, session.editor.extend_stroke(point), final=False)
 
-    def stroke_end(self) -> Edit | None:
+    def stroke_end(self) -> Step | None:
         session = self.session
         if session is None or not session.editor.in_stroke:
             return None
@@ -339,20 +339,20 @@ class EditController(QObject):
         """Flood-fill the clicked region in a worker (as `fill_polygon`)."""
         return self._fill(lambda e: e.fill_edit(point, class_id), "flood fill")
 
-    def _fill(self, make: Callable[[LabelEditor], Edit | None], what: str) -> Worker | None:
+    def _fill(self, make: Callable[[LabelEditor], Step | None], what: str) -> Worker | None:
         session = None if self.busy else self.begin()
         if session is None:
             return None
         editor = session.editor  # read, never written, by the worker: edits wait while it runs (busy)
         return self._run(lambda: Prepared(make(editor)), what)
 
-    def undo(self) -> Edit | None:
+    def undo(self) -> Step | None:
         return self._step(LabelEditor.undo, create=False)
 
-    def redo(self) -> Edit | None:
+    def redo(self) -> Step | None:
         return self._step(LabelEditor.redo, create=False)
 
-    def _step(self, fn: Callable[[LabelEditor], Edit | None], create: bool = True) -> Edit | None:
+    def _step(self, fn: Callable[[LabelEditor], Step | None], create: bool = True) -> Step | None:
         session = None if self.busy else (self.begin() if create else self.session)
         if session is None:
             return None
@@ -402,7 +402,7 @@ class EditController(QObject):
 
         return self._run(job, "select similar")
 
-    def _run(self, job: Callable[[], Edit | None], what: str) -> Worker:
+    def _run(self, job: Callable[[], Step | None], what: str) -> Worker:
         session = self.session
         worker = Worker(job)
         worker.signals.returned.connect(  # one cancelled after it returned: its edit is not wanted

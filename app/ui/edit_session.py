@@ -3,7 +3,7 @@ bring back), and what was last saved."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,8 @@ from PySide6.QtGui import QImage
 
 from app.core import smart_select as smart
 from app.core.analysis import PhotoFigures
-from app.core.editing import Checkpoint, Edit, LabelEditor, count_delta
+from app.core.edit_steps import compact
+from app.core.editing import Checkpoint, Edit, LabelEditor, Step
 from app.core.reviewed import ReviewState
 
 EDITED_AFTER_REVIEW = "Edited after the review: mark it reviewed again to sign it"
@@ -91,14 +92,13 @@ class EditSession:
 class Prepared:
     """An edit made in a worker, with its pixel counts (the viewer colours the overlay as it paints)."""
 
-    edit: Edit | None
+    edit: Step | None
     probabilities: np.ndarray | None = None  # computed for smart select, to keep on the session
     smart_photo: smart.SmartSelectPhoto | None = None  # likewise
 
 
 def prepare(edit: Edit | None) -> Prepared:
-    """Worker side: what applying `edit` on the UI thread would otherwise spend there (the map is not
-    edited while the worker runs, so `edit.before` is still the map's)."""
-    if edit is None:
-        return Prepared(None)
-    return Prepared(replace(edit, delta=count_delta(edit.before, edit.after)))
+    """Worker side: what applying `edit` on the UI thread would otherwise spend there: its changed pixels'
+    box, its smallest undo form, its pixel counts (the map is not edited while the worker runs, so
+    `edit.before` is still the map's). None: it changes nothing."""
+    return Prepared(None if edit is None else compact(edit))

@@ -122,15 +122,26 @@ def test_the_undo_stack_keeps_only_the_changed_box_and_stays_under_its_byte_limi
     edit = editor.stroke([(500, 500), (520, 500)], 10, 0)
     assert edit is not None
     assert edit.box == (490, 490, 511, 531)  # 21 x 41: the disc's extent, not the map
-    assert edit.nbytes == 2 * 21 * 41
-    for i in range(20):
-        editor.stroke([(40 * i + 20, 100)], 10, 1)
-    assert editor.undo_bytes <= 8_000
+    # its changed pixels as uint16 indices in the box, one old id and one new id: less than the patches
+    assert edit.nbytes == 2 * edit.changed_pixels + 2 < 2 * 21 * 41
+    discs = [editor.stroke([(40 * i + 20, 100)], 10, 1) for i in range(20)]
+    disc_bytes = {d.nbytes for d in discs if d is not None}
+    assert len(disc_bytes) == 1 and editor.undo_bytes <= 8_000
     steps = 0
     while editor.undo() is not None:
         steps += 1
-    assert steps == 8_000 // (2 * 21 * 21)  # the newest steps that fit
+    assert steps == 8_000 // disc_bytes.pop()  # the newest steps that fit
     assert editor.modified, "steps that fell off the stack cannot be undone: the map stays modified"
+
+
+def test_a_step_that_changes_most_of_its_box_keeps_the_box_before_and_after():
+    """Over varied ids a disc changes ~80 % of its box: its indices and ids would outweigh two patches."""
+    labels = np.random.default_rng(1).integers(0, 3, (60, 60)).astype(np.uint8)
+    editor = LabelEditor(labels.copy())
+    edit = editor.stroke([(30, 30)], 10, 3)
+    assert isinstance(edit, Edit) and edit.nbytes == 2 * 21 * 21
+    editor.undo()
+    assert np.array_equal(editor.labels, labels)
 
 
 def test_painting_a_class_over_itself_is_no_step():
@@ -241,16 +252,16 @@ def test_a_checkpoint_is_reached_again_only_by_undo_and_redo_to_the_same_map():
 
 def test_trim_undo_keeps_the_map_and_drops_the_oldest_steps():
     editor = LabelEditor(_labels())
-    for i in range(5):
-        editor.stroke([(10 + 30 * i, 60)], 8, 0)
+    steps = [editor.stroke([(10 + 30 * i, 60)], 8, 0) for i in range(5)]
+    size = [step.nbytes for step in steps if step is not None]
     editor.undo()
     kept = editor.labels.copy()
-    editor.trim_undo(3 * 17 * 17 * 2)  # room for three 17x17 steps: the redo step and two undo steps
+    editor.trim_undo(size[4] + size[3] + size[2])  # room for three steps: the redo step and two undo steps
     assert np.array_equal(editor.labels, kept) and editor.can_redo
-    editor.trim_undo(2 * 17 * 17 * 2)  # two: the older undo step goes first
+    editor.trim_undo(size[4] + size[3])  # two: the older undo step goes first
     assert np.array_equal(editor.labels, kept) and editor.can_redo
     assert editor.undo() is not None and editor.undo() is None
-    editor.trim_undo(17 * 17 * 2)  # one: the farthest redo step goes
+    editor.trim_undo(size[3])  # one: the farthest redo step goes
     assert editor.redo() is not None and editor.redo() is None
     assert editor.modified
     editor.trim_undo(0)
