@@ -1,6 +1,6 @@
 """Where the window keeps a photo's saved correction and finds it again: `<stem>_mask.reviewed.png` (signed)
-or `<stem>_mask.edited.png` (unsigned), beside the photo, in `<photo folder> results`, or in the folder
-the user last exported that photo folder's results to. One search for the photo on screen and a batch."""
+or `<stem>_mask.edited.png` (unsigned), beside the photo or in `<photo folder> results`. One search for
+the photo on screen and a batch."""
 
 from __future__ import annotations
 
@@ -80,17 +80,14 @@ def found_there(photo: Path, mask: Path, home: Path | None = None) -> bool:
 
 @dataclass(frozen=True)
 class CorrectionSearch:
-    """Where photos' saved corrections are looked for: beside each photo, in its `<folder> results`, and
-    in `remembered[photo folder]`, the folder the user last exported that folder's photos to (the window
-    saves only to `searched_folders`; that one is for copies and masks older versions saved there)."""
+    """Where photos' saved corrections are looked for: beside each photo and in its `<folder> results`,
+    where the window saves them. Never an export folder: a corrected mask an export writes there is a copy,
+    and one the user threw away since (Revert, Discard) came back from it, signature and all."""
 
-    remembered: tuple[tuple[Path, Path], ...] = ()
     home: Path | None = None
 
     def folders(self, photo: Path) -> list[Path]:
-        own, results = searched_folders(photo, self.home)
-        extra = [folder for source, folder in self.remembered if Path(source) == own]
-        return [own, *extra, results]
+        return searched_folders(photo, self.home)
 
     def find(self, photo: Path) -> Path | None:
         return find_corrected_mask(self.folders(photo), Path(photo).stem)

@@ -15,7 +15,7 @@ from app.core.reviewed import REVIEWED_SUFFIX
 from app.core.saved_corrections import CorrectionSearch, inside
 from app.core.text import counted, safe_path
 from app.ui.adapt_run import left_out_text
-from app.ui.export_folders import correction_search, typed_path
+from app.ui.export_folders import typed_path
 from app.ui.project_view import ProjectView
 from app.ui.questions import ask_yes, names_list
 from app.ui.saved_masks import is_signed
@@ -70,7 +70,7 @@ def adapt_sources(window) -> AdaptSources:
         tuple(window.batch.paths()),
         None if result is None else result.path,
         view,
-        correction_search(window.settings),
+        CorrectionSearch(),
     )
 
 

@@ -23,6 +23,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.photo_notes import first_page_note
 from app.core.pipeline import BatchOptions
+from app.core.reviewed import photo_sha256
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import safe_path
 from app.ui.batch_job import batch_rows
@@ -386,7 +387,7 @@ def _analysed(
 
 def _opened(path: Path, rgb: np.ndarray, note: str = "") -> OpenedPhoto:
     """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
-    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note)
+    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note, photo_sha256(path))
 
 
 def load_model_file(path: Path, device: str, sha256: str | None = None) -> SegmentationModel:

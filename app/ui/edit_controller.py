@@ -53,6 +53,20 @@ FIGURES_MS = 40  # figures follow a stroke at most this often (the counts are al
 BACKGROUND_UNDO_BYTES = 32 * 1024 * 1024
 
 
+def replaced_text(session: EditSession) -> str:
+    """What the banner says when a photo edited here was replaced on disk under its name."""
+    what = "signature and edits" if session.review.is_reviewed else "edits"
+    saved = (
+        f" (the saved mask {safe_path(session.mask_path)} stays, and is refused for this photo)"
+        if session.mask_path is not None
+        else " (they were not saved)"
+    )
+    return (
+        f"{safe_path(session.path.name)} is another photo by now (replaced on disk under its name): its "
+        f"{what} were for the photo before and are not applied{saved}."
+    )
+
+
 def _qrect(box: Box) -> QRect:
     y0, x0, y1, x1 = box
     return QRect(x0, y0, x1 - x0, y1 - y0)
@@ -133,6 +147,7 @@ class EditController(QObject):
         if session is None:
             model, labels = self.state.model_labels, self.state.labels_to_edit()
             session = EditSession(result.path, LabelEditor(labels, model), labels_view(labels))
+            session.photo_sha256 = self._photo_sha256()
             self.sessions[result.path] = session
             self.viewer.update_labels(session.image, QRect())  # same pixels: nothing to redraw
             self.state.set_labels(labels, session.editor.stats(result.classes))
@@ -196,11 +211,25 @@ class EditController(QObject):
                     f"{item.result.path.name} changed on disk: its edits no longer fit", "warning"
                 )
                 session = None
+            elif self._other_photo(session):
+                self.sessions.pop(item.result.path)
+                self.message.emit(replaced_text(session), "warning")
+                session = None
             else:
                 self._take_new_model_map(session)
                 self._show(session)
         self.session_changed.emit(session)
         self.edited.emit()
+
+    def _photo_sha256(self) -> str:
+        photo = self.state.photo
+        return "" if photo is None else photo.sha256
+
+    def _other_photo(self, session: EditSession) -> bool:
+        """Whether the photo under the session's name is another picture by now (replaced on disk while the
+        app ran): its edits and signature were drawn over the picture before and are not this one's."""
+        now = self._photo_sha256()
+        return bool(session.photo_sha256 and now and now != session.photo_sha256)
 
     def _take_new_model_map(self, session: EditSession) -> None:
         """The photo analysed again (Fine detail, another model) with edits: they stay, over the new map,
@@ -242,6 +271,7 @@ class EditController(QObject):
         editor = LabelEditor(mask.labels, model)
         review = ReviewState.signed_or_edited(mask.review)
         session = EditSession(photo, editor, labels_view(mask.labels), review, review, mask.path)
+        session.photo_sha256 = self._photo_sha256()
         self.sessions[photo] = session
         self._show(session)
         self.session_changed.emit(session)
@@ -258,17 +288,20 @@ class EditController(QObject):
         classes = result.classes if result is not None else model.classes if model is not None else None
         if session is None or classes is None:
             return None
-        labels, review, photo = (
+        labels, review, photo, drawn_on = (
             session.editor.labels.copy(),
             ReviewState.signed_or_edited(session.review),
             session.path,
+            session.photo_sha256,
         )
         if not copy:
             session.mark_saved(path)  # what is saved is this copy; later edits count as unsaved
 
         def job() -> list[Path]:
             try:  # the photo's SHA-256 in the record: the mask is never applied to another photo of its name
-                record = replace(review, photo_sha256=photo_sha256(photo) or review.photo_sha256)
+                # (the one it was drawn on: the file may hold another picture by now)
+                sha = drawn_on or photo_sha256(photo) or review.photo_sha256
+                record = replace(review, photo_sha256=sha)
                 return [write_reviewed_mask(path, labels, classes, record, overwrite=overwrite)]
             except Exception:
                 if not copy:  # a copy that failed leaves the session's own saved file as good

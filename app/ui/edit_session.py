@@ -44,6 +44,7 @@ class EditSession:
     figures: PhotoFigures | None = None  # as last shown for this map: a new batch row of the photo shows them
     # the last signature and the map it signed: undo/redo back to that map brings the signature back
     signed: tuple[Checkpoint, ReviewState] | None = None
+    photo_sha256: str = ""  # the photo file the map was drawn on ("" unknown): a mask is that photo's only
 
     def __post_init__(self) -> None:
         if self.review.is_reviewed:

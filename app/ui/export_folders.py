@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.core.paths import app_root
-from app.core.saved_corrections import CorrectionSearch, default_results_folder, inside
+from app.core.saved_corrections import default_results_folder, inside
 from app.ui.settings import AppSettings
 
 
@@ -38,15 +38,6 @@ def photos_folder(paths: Sequence[Path]) -> Path | None:
         return Path(os.path.commonpath([str(Path(p).absolute().parent) for p in paths]))
     except ValueError:  # different drives
         return Path(paths[0]).absolute().parent
-
-
-def correction_search(settings: AppSettings) -> CorrectionSearch:
-    """Where the window looks for photos' saved corrections: beside them, in `<folder> results`, and in
-    the folder the user last exported a photo of that folder to (never the app's install)."""
-    remembered = settings.export_folder("photo")
-    if remembered is None or inside(remembered[1], app_root()):
-        return CorrectionSearch()
-    return CorrectionSearch((remembered,))
 
 
 def make_for_dialog(folder: Path) -> bool:

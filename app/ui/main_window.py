@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 import app
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project import SUFFIX as PROJECT_SUFFIX
+from app.core.saved_corrections import CorrectionSearch
 from app.core.text import safe_path
 from app.ui import batch_exports, export_jobs
 from app.ui.actions import make_actions
@@ -31,7 +32,6 @@ from app.ui.batch_widget import BatchWidget
 from app.ui.compare_key import CompareKeyFilter
 from app.ui.controller import AnalyzedPhoto, AppController, OpenedPhoto
 from app.ui.edit_menu import EditUi
-from app.ui.export_folders import correction_search
 from app.ui.figures_widget import FiguresWidget
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT, ImageViewerWidget
 from app.ui.measure_ui import MeasureUi
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings
         self.controller = controller or AppController(self)
-        self.controller.corrections = lambda: correction_search(self.settings)
+        self.controller.corrections = CorrectionSearch
         self.setWindowTitle(f"Corroscope {app.__version__}")
         self.setAcceptDrops(True)
         self.quitting = Quitting(self)

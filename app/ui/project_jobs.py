@@ -13,10 +13,11 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 from app.core.project import SUFFIX, AddSummary, Project, is_url
 from app.core.project.photos import PhotoLookup
 from app.core.project.records import StoredPhoto, StoredResult
+from app.core.saved_corrections import CorrectionSearch
 from app.core.text import counted, safe_path
 from app.ui.add_inspection_dialog import AddInspectionDialog, InspectionRequest, photos_start_folder
 from app.ui.add_inspection_run import AddRun
-from app.ui.export_folders import correction_search, typed_path
+from app.ui.export_folders import typed_path
 from app.ui.history_dialogs import show_change_log, show_photo_history
 from app.ui.host import WindowHost
 from app.ui.project_edits import ProjectEdits
@@ -223,7 +224,7 @@ class ProjectUi(QObject):
         if self.project is None or model is None:
             self.window.show_message("Load a model first (Model ▸ Load model…)", "error")
             return None
-        corrections = correction_search(self.window.settings)
+        corrections = CorrectionSearch()
         run = AddRun(self.window, self.target, model, request, self.window.controller.options, corrections)
         run.worker.signals.returned.connect(lambda summary: self._on_added(summary, request))
         run.worker.signals.failed.connect(self.job_failed)

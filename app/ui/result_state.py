@@ -28,6 +28,7 @@ class OpenedPhoto:
     image: QImage  # RGB32, made in the worker
     levels: tuple | None = None  # its reduced copies for the viewer (`display_levels.photo_levels`), or None
     note: str = ""  # what the user should know about how it was read (only its first page, say)
+    sha256: str = ""  # the file's content as read ("" when it could not be hashed): edits are this photo's
 
 
 @dataclass(frozen=True, eq=False)

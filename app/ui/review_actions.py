@@ -12,13 +12,12 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.errors import CorroscopeError
 from app.core.reviewed import ReviewState
-from app.core.saved_corrections import default_results_folder, found_there
+from app.core.saved_corrections import CorrectionSearch, default_results_folder, found_there
 from app.core.text import counted, safe_path
 from app.core.training_export import ReviewedPhoto, export_training_data, training_files
 from app.ui.edit_controller import EditController
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.export_folders import (
-    correction_search,
     drop_if_unused,
     export_folder,
     make_for_dialog,
@@ -192,7 +191,7 @@ class ReviewUi(QObject):
         path = item.result.path
         if path in self.edits.sessions:
             return
-        search = correction_search(self.window.settings)
+        search = CorrectionSearch()
         found = search.find(path)
         if found is not None:
             self._older_signed[found] = search.older_signed(path, found)

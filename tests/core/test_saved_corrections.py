@@ -28,9 +28,9 @@ def _photo(folder: Path, name: str, seed: int) -> Path:
 
 def test_a_signed_correction_is_found_before_an_edit_in_any_of_the_folders(tmp_path: Path) -> None:
     photo = _photo(tmp_path / "site", "p1.png", 1)
-    results, elsewhere = tmp_path / "site results", tmp_path / "exports"
-    search = CorrectionSearch(((photo.parent, elsewhere),), home=tmp_path / "home")
-    assert search.folders(photo) == [photo.parent, elsewhere, results]
+    results = tmp_path / "site results"
+    search = CorrectionSearch(home=tmp_path / "home")
+    assert search.folders(photo) == [photo.parent, results], "never an export folder: copies go there"
     assert search.find(photo) is None
     labels = np.zeros((64, 80), np.uint8)
     edited = write_reviewed_mask(photo.parent / "p1_mask.edited.png", labels)
@@ -41,24 +41,21 @@ def test_a_signed_correction_is_found_before_an_edit_in_any_of_the_folders(tmp_p
         results / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Ann")
     )
     assert search.find(photo) == signed and search.find_signed(photo) == signed
-    # a folder remembered for another photo folder is not searched for this one
-    assert CorrectionSearch(((tmp_path / "other", elsewhere),)).folders(photo)[1] != elsewhere
 
 
 def test_the_newest_saved_correction_is_found_and_an_older_signature_is_named(
     tmp_path: Path,
 ) -> None:
     photo = _photo(tmp_path / "site", "p1.png", 1)
-    results, elsewhere = tmp_path / "site results", tmp_path / "exports"
+    results = tmp_path / "site results"
     results.mkdir()
-    elsewhere.mkdir()
-    search = CorrectionSearch(((photo.parent, elsewhere),), home=tmp_path / "home")
+    search = CorrectionSearch(home=tmp_path / "home")
     labels = np.zeros((64, 80), np.uint8)
     old = write_reviewed_mask(
         results / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Ann")
     )
     new = write_reviewed_mask(
-        elsewhere / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Bo")
+        photo.parent / "p1_mask.reviewed.png", labels, review=ReviewState.reviewed_now("Bo")
     )
     os.utime(old, ns=(1_000_000_000, 1_000_000_000))
     os.utime(new, ns=(2_000_000_000, 2_000_000_000))

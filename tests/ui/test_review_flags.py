@@ -181,7 +181,7 @@ def test_reopening_opens_the_newer_unsigned_edit_and_names_the_older_signature(
     """Signed, then edited and saved unsigned: the latest work is the edit. Reopening (and a batch row,
     its CSV and PDF, which find masks the same way) shows it as edited, not reviewed, and names the
     signed mask whose review no longer applies (the signed mask's figures were shown as reviewed)."""
-    from app.ui.export_folders import correction_search
+    from app.core.saved_corrections import CorrectionSearch
 
     win, path = opened
     _paint(qtbot, win)
@@ -192,7 +192,7 @@ def test_reopening_opens_the_newer_unsigned_edit_and_names_the_older_signature(
     _proposed, edited = _save_with_dialog(qtbot, win, monkeypatch)
     assert edited.name.endswith("_mask.edited.png")
     os.utime(signed, ns=(1_000_000_000, 1_000_000_000))  # the signed one surely older
-    assert correction_search(win.settings).find(path) == edited  # what a batch row reads too
+    assert CorrectionSearch().find(path) == edited  # what a batch row reads too
     win.editing.edits.sessions.clear()  # as in a new run of the app
     with qtbot.waitSignal(win.editing.edits.mask_opened, timeout=TIMEOUT_MS):
         open_and_wait(qtbot, win, path)

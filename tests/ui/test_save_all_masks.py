@@ -87,7 +87,6 @@ def test_saves_go_to_the_results_folder_whatever_was_exported_and_are_found_agai
     for path in photos:
         assert read_reviewed_mask(results / f"{path.stem}_mask.reviewed.png").review.reviewed_by
     assert sorted(p.name for p in exp4.iterdir()) == sorted([f"{photos[0].stem}_mask.png", copy.name])
-    remember_export_folder(window.settings, "photo", folder, tmp_path / "exp5")  # another Ctrl+E later
     window.editing.edits.sessions.clear()  # as in a new run of the app
     with qtbot.waitSignal(window.editing.edits.mask_opened, timeout=TIMEOUT_MS) as opened:
         open_and_wait(qtbot, window, photos[1])
