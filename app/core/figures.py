@@ -105,7 +105,9 @@ def share_range_text(result: PhotoFigures, scale: str | GradeScale) -> str:
     if result.stats.corroded_share is None:
         return NO_VALUE
     if result.labels_source != MODEL_LABELS:
-        return f"{NO_VALUE} ({source_text(result)}: no model probabilities)"
+        # a range is the model's uncertainty about its own mask; a person's mask (even the model's, signed
+        # unchanged) is not what its calibration measured
+        return f"{NO_VALUE} ({source_text(result)}: a range is the model's, for its own mask)"
     note = result.measures.range_note
     return NO_VALUE if note is None else f"{NO_VALUE} ({note})"
 
