@@ -159,12 +159,14 @@ def model_facts(d: Mapping[str, Any]) -> dict[str, Any]:
 # The CSV keeps its column names (a renamed column breaks every reader of earlier files): what a number
 # is a share of, and in what unit, is said here and in results.json's `column_units`.
 _SHARE_OF_ASSET = "% of the asset's pixels (corrosion + asset)"
+_RANGE_END = "{end} end of the share's calibrated range (its coverage: model.share_range.label, e.g. 80 %)"
 _UNITS = {
     "width": "px",
     "height": "px",
     "corroded_share": _SHARE_OF_ASSET,
-    "corroded_share_low": _SHARE_OF_ASSET,
-    "corroded_share_high": _SHARE_OF_ASSET,
+    # the bounds of the calibrated range, whose coverage the model file states (80 % for the shipped one)
+    "corroded_share_low": f"{_SHARE_OF_ASSET}; {_RANGE_END.format(end='low')}",
+    "corroded_share_high": f"{_SHARE_OF_ASSET}; {_RANGE_END.format(end='high')}",
     "largest_patch_share": _SHARE_OF_ASSET,
     "mean_confidence": "probability, 0-1",
     "seconds": "s",

@@ -290,4 +290,6 @@ def test_the_run_record_names_each_share_columns_unit_and_what_it_is_of(
         == "% of the asset's pixels (corrosion + asset)"
     )
     assert units["corrosion_percent"] == "% of the photo's pixels"
+    assert "low end of the share's calibrated range" in units["corroded_share_low"]  # its 80 % is named
+    assert "model.share_range.label" in units["corroded_share_high"]
     assert set(units) <= set(run["columns"]) and "file" not in units
