@@ -22,10 +22,10 @@ from PySide6.QtGui import QPainter  # noqa: E402
 
 from app.core.batch_inputs import photos_in  # noqa: E402
 from app.core.reviewed import ReviewState, reviewed_mask_path, write_reviewed_mask  # noqa: E402
+from app.core.saved_corrections import CorrectionSearch  # noqa: E402
 from app.core.synthetic import pipe_photo  # noqa: E402
 from app.ui.adapt_run import AdaptRun  # noqa: E402
 from app.ui.adapt_ui import SITE_MODEL_NAME, reviewed_photos  # noqa: E402
-from app.ui.export_folders import correction_search  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from bench.adapt import repaint  # noqa: E402
 from scripts.review_screenshots import save_panel  # noqa: E402
@@ -94,7 +94,7 @@ def shoot_reviewed(window: MainWindow, photo: Path, out: Path) -> Path:
 def shoot_adaptation(window: MainWindow, site: Path, out: Path) -> list[Path]:
     """Model ▸ Adapt… as the menu runs it once the file is chosen: the window with its progress dialog
     during leave-one-out, then with the banner comparing before and after."""
-    pairs = reviewed_photos(correction_search(window.settings), photos_in([site]))
+    pairs = reviewed_photos(CorrectionSearch(), photos_in([site]))
     if len(pairs) != len(REVIEWED):
         raise SystemExit(f"expected {len(REVIEWED)} reviewed photos, found {len(pairs)}")
     run = AdaptRun(window, window.controller.model.path, pairs, site / SITE_MODEL_NAME)

@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from app.core.paths import samples_dir  # noqa: E402
 from app.core.report_header import ReportHeader  # noqa: E402
-from app.ui.export_jobs import batch_report_options, report_records, write_batch_pdf  # noqa: E402
+from app.ui.batch_exports import batch_report_options, report_records, write_batch_pdf  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from scripts.shots_common import parse_args, report, save, save_model_menu, settle, shooting_window, wait  # noqa: E402
 
