@@ -206,18 +206,22 @@ class RangeCalibration:
         )
 
     def promise(self) -> str | None:
-        """ "calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence", or None
+        """ "calibrated to hold at least 80 % of unseen photos' shares with 90 % confidence, on photos like
+        those it was measured on", or None
         where the file states no confidence (its quantile promised the coverage on average only)."""
         if self.confidence is None:
             return None
         at_least, sure = self.coverage * 100, self.confidence * 100
         shares = f"at least {at_least:.0f} % of unseen photos' shares"
-        return f"calibrated to hold {shares} with {sure:.0f} % confidence"
+        # a promise for photos like the calibration's, not any site's (a repainted pipe is not one)
+        like = "on photos like those it was measured on"
+        return f"calibrated to hold {shares} with {sure:.0f} % confidence, {like}"
 
     def statement(self) -> str | None:
         """What the range held and promises, for a report's statement of accuracy: "Its 80 % range held
         84 % of inspectors' shares on 194 held-out photos; calibrated to hold at least 80 % of unseen
-        photos' shares with 90 % confidence."; None where the held-out figures are not stated."""
+        photos' shares with 90 % confidence, on photos like those it was measured on."; None where the
+        held-out figures are not stated."""
         held = self.held
         if held.coverage is None or held.photos is None:
             return None

@@ -101,7 +101,7 @@ def test_the_held_out_statement_and_the_figures_come_from_one_check() -> None:
     stated = RangeCalibration.from_json({**_GOOD_RANGE, "held_out": {"coverage": 0.84, "photos": 194}})
     assert stated.statement() == (
         "Its 80 % range held 84 % of inspectors' shares on 194 held-out photos; calibrated to hold at "
-        "least 80 % of unseen photos' shares with 90 % confidence."
+        "least 80 % of unseen photos' shares with 90 % confidence, on photos like those it was measured on."
     )
     assert stated.held.coverage == 0.84 and stated.held.photos == 194
 
