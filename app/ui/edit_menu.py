@@ -23,6 +23,8 @@ from app.ui.edit_tools import (
     MAX_RADIUS,
     MIN_RADIUS,
     RADIUS_STEP,
+    SMART_CLICK_OUTSIDE,
+    SMART_NEEDS_BOX,
     BrushTool,
     FillTool,
     PolygonTool,
@@ -55,6 +57,9 @@ def _replace_actions(
     after = actions.index(anchor) + 1
     before = actions[after] if after < len(actions) else None
     widget.insertActions(before, list(new))  # type: ignore[arg-type]  # None: at the end
+
+
+TOOL_HINTS = (SMART_NEEDS_BOX, SMART_CLICK_OUTSIDE)  # what to do with a tool, shown until acted on
 
 
 class EditUi(QObject):
@@ -177,9 +182,8 @@ class EditUi(QObject):
         e.edited.connect(self._update)
         e.session_changed.connect(self._update)
         e.session_changed.connect(self._answer_review_warning)
-        e.message.connect(
-            lambda text, level: w.show_message(text, level) if level != "info" else w.show_status(text)
-        )
+        e.message.connect(self._say)
+        e.edited.connect(self._drop_tool_hint)
         e.busy_changed.connect(self._on_busy)
         e.measured_left.connect(self._show_in_batch)
         w.controller.state.figures_changed.connect(self._on_figures)
@@ -276,7 +280,21 @@ class EditUi(QObject):
                 tool.cancel()
 
     # tools --------------------------------------------------------------------------------------
+    def _say(self, text: str, level: str) -> None:
+        self._drop_tool_hint()
+        if level == "info":
+            self.window.show_status(text)
+        else:
+            self.window.show_message(text, level)
+
+    def _drop_tool_hint(self) -> None:
+        """A tool's hint ("first drag a box…") goes once it is acted on, another tool is taken or another
+        message comes: it stayed up after the box was drawn and applied."""
+        if self.window.banner.text in TOOL_HINTS:
+            self.window.banner.dismiss()
+
     def set_tool(self, name: str) -> None:
+        self._drop_tool_hint()
         self.window.viewer.set_tool(self.tools[name])
         self.actions[f"tool_{name}"].setChecked(True)
 

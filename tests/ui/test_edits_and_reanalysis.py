@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from tests.helpers.tiny_models import CHANNEL_OF_CLASS, channel_model
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
@@ -91,3 +92,20 @@ def test_esc_cancels_a_fill_still_running(qtbot, window, tmp_path: Path, monkeyp
     window.editing.set_tool("brush")
     drag(qtbot, window, [(20, 20), (70, 50)])
     assert edits.session is not None and edits.session.edited
+
+
+def test_the_smart_select_hint_goes_once_a_box_is_drawn(qtbot, window, tmp_path: Path) -> None:
+    """ "Smart select: first drag a box…" stayed up after the box was drawn and its edit applied."""
+    from app.ui.edit_tools import SMART_NEEDS_BOX
+    from tests.ui.test_edit_gui import viewport_pos
+
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.editing.set_tool("smart")
+    qtbot.mouseClick(window.viewer.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos(window, 60, 40))
+    assert window.banner.text == SMART_NEEDS_BOX
+    with qtbot.waitSignal(
+        window.editing.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b
+    ):
+        drag(qtbot, window, [(10, 20), (60, 50), (110, 80)])
+    assert window.banner.text != SMART_NEEDS_BOX
