@@ -82,8 +82,10 @@ class ModelAccuracy:
         """ "Model estimate: typically within ±9 points of an inspector's mask (90 % within ±19); D610 grade
         equal on 77 % of test photos. Review before signing." ("typically": half the photos). An adapted
         model's figures name how many photos they come from ("of the 9 photos it was adapted on")."""
+        # an adapted model is measured against the corrected masks it was given, signed or not
+        masks = "its corrected masks" if self.adapted else "an inspector's mask"
         text = (
-            f"Model estimate: typically within ±{self.median_error:.0f} points of an inspector's mask "
+            f"Model estimate: typically within ±{self.median_error:.0f} points of {masks} "
             f"(90 % within ±{self.p90_error:.0f})"
         )
         scope = "test photos"

@@ -142,6 +142,8 @@ def test_a_validated_models_line_is_unchanged_and_an_adapted_one_without_grades_
     )
     without_grade = ModelAccuracy(4.0, 4.0, 8.0, None, 9, "leave-one-out over the 9 reviewed photos")
     assert "±8), measured on the 9 photos it was adapted on" in without_grade.line()
+    # measured against the masks it was given, signed or not: not "an inspector's"
+    assert "typically within ±4 points of its corrected masks" in without_grade.line()
     assert figures.how_measured() == "5-fold cross-validation on 120 photos"
     assert without_grade.how_measured() == "leave-one-out over the 9 reviewed photos"  # no second count
 
