@@ -29,13 +29,15 @@ from app.core.text import safe_text
 METADATA_KEY = KEY_SHARE_RANGE
 METHOD = "normalized-split-conformal"
 UNSURE = 0.75  # a pipe pixel whose top-class probability is below this counts as uncertain
+# (not "its figures cannot be checked against a measured error": an adapted model states its own, the
+# leave-one-out line beside this one)
 NO_CALIBRATION = (
-    f"no share range: the model file carries no range calibration ({METADATA_KEY}); "
-    "its figures cannot be checked against a measured error"
+    f"no share range: the model file carries no range calibration ({METADATA_KEY}), so no photo's share "
+    "comes with a range measured to hold it"
 )
 NO_CALIBRATION_ADAPTED = (
     "no share range: this is a site-adapted model, and adapted models carry no range of their own (none is "
-    "calibrated for them on held-out photos); its figures cannot be checked against a measured error"
+    "calibrated for them on held-out photos)"
 )
 
 
