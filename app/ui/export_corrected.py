@@ -46,11 +46,7 @@ def copy_job(editing, photo: Path, copy: CorrectedCopy, overwrite: bool) -> Call
     """The job writing `copy` (the labels and review as they are now); a save of the session where the
     app looks (later edits count as unsaved), a copy that leaves the session as it was elsewhere."""
     session = editing.edits.sessions.get(photo)
-    job = editing.edits.save_job(copy.target, overwrite=overwrite, session=session, copy=not copy.real_save)
-    if job is None:
-        return None
-
-    return job
+    return editing.edits.save_job(copy.target, overwrite=overwrite, session=session, copy=not copy.real_save)
 
 
 def export_then_drop_stale(stale: Path | None, export: Callable[..., list[Path]], *args) -> list[Path]:

@@ -559,13 +559,13 @@ def test_a_smart_select_that_ends_after_another_photo_opened_says_it_was_not_app
     """Shift+click, then PgDown before the worker ends: the edit was dropped without a word."""
     import threading
 
-    from app.ui import edit_controller
+    from app.ui import edit_background
 
     window, path = opened
     other, _ = photo(tmp_path, 4, size=(96, 128))
-    gate, real = threading.Event(), edit_controller.smart.smart_select
+    gate, real = threading.Event(), edit_background.smart.smart_select
     monkeypatch.setattr(
-        edit_controller.smart, "smart_select", lambda *a, **k: gate.wait(30) and real(*a, **k)
+        edit_background.smart, "smart_select", lambda *a, **k: gate.wait(30) and real(*a, **k)
     )
     said: list[str] = []
     window.editing.edits.message.connect(lambda text, _level: said.append(text))
