@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -30,6 +31,7 @@ from app.ui.adapt_ui import (
     save_masks_text,
     too_few_text,
 )
+from app.ui.batch_table import BatchRow
 from app.ui.export_dialog import confirm_overwrite
 from app.ui.help_dialogs import KeyboardShortcutsDialog, open_user_guide
 from app.ui.host import WindowHost
@@ -56,7 +58,7 @@ def no_model_text() -> str:
     return NO_MODEL_TEXT if default_model_path("cpu") is None else NOT_LOADED_TEXT  # "cpu": no CUDA probe
 
 
-def other_model_rows(rows, model: SegmentationModel) -> str | None:
+def other_model_rows(rows: Iterable[BatchRow], model: SegmentationModel) -> str | None:
     """What to say when the batch table holds figures of another model than the one just loaded: the
     photo on screen is analysed again, its row and the table's exports are not (each names its model)."""
     others = [r.result for r in rows if r.result is not None and r.result.model_sha256 != model.sha256]
