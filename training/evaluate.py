@@ -23,8 +23,8 @@ import numpy as np
 
 from app.core.analysis import PhotoResult, analyze_rgb
 from app.core.errors import CorroscopeError
+from app.core.files import sha256_file
 from app.core.inference import InferenceMode, InferenceOptions
-from app.core.model import file_sha256
 from app.core.model_accuracy import accuracy_line
 from app.core.palette import DEFAULT_CLASSES
 from app.core.pipeline import BatchOptions, PlannedPhoto, process_photo
@@ -72,7 +72,7 @@ class KerasSegmenter:
         self.input_size = (int(h), int(w)) if h and w else input_size
         self.classes = DEFAULT_CLASSES
         self.num_classes = len(DEFAULT_CLASSES)
-        self.sha256 = file_sha256(path)
+        self.sha256 = sha256_file(path)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._model.predict(batch.astype(np.float32), batch_size=8, verbose=0))
@@ -197,7 +197,7 @@ def _run(a: argparse.Namespace) -> int:
     result = {
         "model": str(a.model),
         "model_kind": predictor.kind,
-        "sha256": file_sha256(a.model),
+        "sha256": sha256_file(a.model),
         "data": str(a.data),
         "split": split_name(a.split, a.split_file),
         "n_photos": len(photo_ids),

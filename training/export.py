@@ -217,9 +217,9 @@ def export_model(
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    from app.core.model import file_sha256
+    from app.core.files import sha256_file
 
-    return ExportResult(out, file_sha256(out), input_size, parity, time.perf_counter() - start)
+    return ExportResult(out, sha256_file(out), input_size, parity, time.perf_counter() - start)
 
 
 def _static_size(model) -> tuple[int, int]:

@@ -26,9 +26,9 @@ from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, co
 from app.core.adapt_record import KEY_ADAPTATION, adapted_metadata, earlier_steps, used_before
 from app.core.adapt_scores import LooFigures, figures, loo_accuracy, predicted_share, share_of
 from app.core.errors import Cancelled, ModelFileChanged, ReviewedMaskError
-from app.core.files import atomic_write_bytes
+from app.core.files import atomic_write_bytes, sha256_file
 from app.core.inference import network_input, shrink_area
-from app.core.model import SegmentationModel, file_sha256
+from app.core.model import SegmentationModel
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
 from app.core.reviewed import MaskFolder, ReviewedMask, read_reviewed_mask
@@ -281,7 +281,7 @@ def _collect(
         "photo": photo.name,
         "sha256": sha256,
         "mask": mask_path.name,
-        "mask_sha256": mask.sha256 or file_sha256(mask_path),  # of the bytes read, not read again
+        "mask_sha256": mask.sha256 or sha256_file(mask_path),  # of the bytes read, not read again
         "reviewed_by": review.reviewed_by if review else "",
         "reviewed_at": review.reviewed_at if review else "",
         "pixels": counts,

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from app.core.adapt_heads import AdaptRefused
 from app.core.errors import ReviewedMaskError
-from app.core.files import probe_writable
-from app.core.model import file_sha256
+from app.core.files import probe_writable, sha256_file
 from app.core.palette import ClassInfo
 from app.core.paths import models_dir
 from app.core.reviewed import ReviewState, read_reviewed_mask
@@ -112,7 +111,7 @@ def distinct_photos(pairs: Sequence[tuple[Path, Path]]) -> Distinct:
     kept: dict[str, tuple[Path, Path]] = {}
     copies = []
     for photo, mask in pairs:
-        digest = file_sha256(photo)
+        digest = sha256_file(photo)
         if digest in kept:
             copies.append((Path(photo), kept[digest][0]))
         else:

@@ -50,14 +50,6 @@ _MAX_MODEL_BYTES = 2**31 - 1  # protobuf's limit for one message
 _ARENA_LOCK = threading.Lock()  # the env allocator is registered per session creation
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def default_model_path(device: str = "auto") -> Path | None:
     """The bundled model: the first float `models/*.onnx` by name (also inside a frozen build), or None.
 

@@ -22,7 +22,8 @@ import app.report
 from app.core import exporters, files
 from app.core.analysis import PhotoResult, as_signed
 from app.core.errors import ExportError
-from app.core.model import SegmentationModel, file_sha256
+from app.core.files import sha256_file
+from app.core.model import SegmentationModel
 from app.core.overlay_style import OverlayStyle
 from app.core.record import ModelFigures, PhotoRecord
 from app.core.report_header import ReportHeader, project_header
@@ -90,7 +91,7 @@ def write_photo_exports(
         if review is not None:
             mask = review.mask
             sha = (
-                file_sha256(files.staged_file(mask))
+                sha256_file(files.staged_file(mask))
                 if mask is not None and files.staged_file(mask).is_file()
                 else None
             )

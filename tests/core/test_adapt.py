@@ -23,8 +23,8 @@ from app.core.adapt import (
 )
 from app.core.adapt_scores import LooFigures
 from app.core.errors import ModelFileChanged
-from app.core.files import write_png
-from app.core.model import SegmentationModel, file_sha256
+from app.core.files import sha256_file, write_png
+from app.core.model import SegmentationModel
 from app.core.onnx_edit import ModelBytes
 from app.core.palette import DEFAULT_CLASSES
 from app.core.reviewed import ReviewState, write_reviewed_mask
@@ -155,9 +155,9 @@ def test_the_adapted_model_carries_its_provenance_and_leave_one_out_error(tmp_pa
     adapt_model(base, reviewed_pairs(photos, masks), out, AdaptSettings(steps=60, min_photos=3))
     model = SegmentationModel.load(out, device="cpu")
     meta = json.loads(model.metadata[KEY_ADAPTATION])
-    assert meta["base_model"] == {"file": "base.onnx", "sha256": file_sha256(base)}
+    assert meta["base_model"] == {"file": "base.onnx", "sha256": sha256_file(base)}
     assert [p["photo"] for p in meta["photos"]] == [p.name for p in photos]
-    assert [p["sha256"] for p in meta["photos"]] == [file_sha256(p) for p in photos]
+    assert [p["sha256"] for p in meta["photos"]] == [sha256_file(p) for p in photos]
     assert {p["reviewed_by"] for p in meta["photos"]} == {"B. Welder"}
     assert meta["settings"]["steps"] == 60
     loo = meta["leave_one_out"]
@@ -330,7 +330,7 @@ def test_a_model_file_replaced_since_it_was_loaded_is_not_adapted(tmp_path: Path
     """The window adapted whatever the loaded model's path held by then (another model, recorded as the
     base) instead of the model the user had loaded; the file is checked against the loaded one's SHA-256."""
     photos, masks = _site(tmp_path, 4)
-    loaded_sha = file_sha256(base)
+    loaded_sha = sha256_file(base)
     other = site_model(tmp_path / "other.onnx")
     model = onnx.load(str(other))
     model.metadata_props.add().key = "corroscope.note"  # another model under the same name

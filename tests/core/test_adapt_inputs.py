@@ -16,7 +16,8 @@ from app.core import adapt_checks, contract
 from app.core.adapt import KEY_ADAPTATION, AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, confusion
 from app.core.adapt_record import earlier_steps
-from app.core.model import SegmentationModel, file_sha256
+from app.core.files import sha256_file
+from app.core.model import SegmentationModel
 from app.core.palette import DEFAULT_CLASSES
 from app.core.reviewed import read_reviewed_mask, write_reviewed_mask
 from tests.core.test_adapt import ASSET, BACKGROUND, CORROSION, _site, site_model
@@ -181,11 +182,11 @@ def test_adapting_an_adapted_model_keeps_the_chain_and_scores_only_new_photos(tm
     model = SegmentationModel.load(second.path, "cpu")
     meta = json.loads(model.metadata[KEY_ADAPTATION])
     assert [s["base_model"] for s in meta["chain"]] == [
-        {"file": "base.onnx", "sha256": file_sha256(base)},
-        {"file": "a1.onnx", "sha256": file_sha256(first.path)},
+        {"file": "base.onnx", "sha256": sha256_file(base)},
+        {"file": "a1.onnx", "sha256": sha256_file(first.path)},
     ]
     assert [s["photos"] for s in meta["chain"]] == [5, 8]
-    assert meta["chain"][0]["photo_sha256"] == [file_sha256(p) for p in photos]
+    assert meta["chain"][0]["photo_sha256"] == [sha256_file(p) for p in photos]
     assert meta["leave_one_out"]["left_out_used_before"] == [p.name for p in photos]
     trained_on = model.metadata[contract.KEY_TRAINED_ON]
     assert trained_on.endswith(

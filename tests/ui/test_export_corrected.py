@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.model import file_sha256
+from app.core.files import sha256_file
 from app.core.reviewed import read_reviewed_mask
 from app.ui import export_jobs
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
@@ -45,7 +45,7 @@ def test_the_copy_is_the_exported_photos_when_another_opens_meanwhile(qtbot, win
     copy = out / "a_mask.edited.png"
     assert copy in done.args[0]
     mask = read_reviewed_mask(copy)
-    assert np.array_equal(mask.labels, exported) and mask.review.photo_sha256 == file_sha256(first)
+    assert np.array_equal(mask.labels, exported) and mask.review.photo_sha256 == sha256_file(first)
     record = json.loads((out / "a.json").read_text("utf-8"))
     assert record["reviewed_mask"] == str(copy), "the record names the mask its figures are"
 

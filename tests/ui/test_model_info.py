@@ -52,7 +52,8 @@ def test_an_adapted_models_information_shows_its_provenance_and_names_the_base_m
     signed them, the settings and the leave-one-out before and after; the trained-on text is the base's."""
     from app.core import contract
     from app.core.adapt import AdaptSettings, adapt_model, reviewed_pairs
-    from app.core.model import SegmentationModel, file_sha256
+    from app.core.files import sha256_file
+    from app.core.model import SegmentationModel
     from app.ui.model_info_dialog import model_info_html
     from tests.core.test_adapt import _site, site_model
 
@@ -63,10 +64,10 @@ def test_an_adapted_models_information_shows_its_provenance_and_names_the_base_m
     model = SegmentationModel.load(tmp_path / "site.onnx", "cpu")
     html = model_info_html(model)
     section = html[html.index("<h3>Adaptation</h3>") :]
-    assert f"base.onnx (SHA-256 {file_sha256(base)})" in section
+    assert f"base.onnx (SHA-256 {sha256_file(base)})" in section
     for photo, mask in pairs:
-        assert photo.name in section and file_sha256(photo) in section
-        assert mask.name in section and file_sha256(mask) in section
+        assert photo.name in section and sha256_file(photo) in section
+        assert mask.name in section and sha256_file(mask) in section
     assert section.count("B. Welder") == 4 and "2026-12-01T10:00:00+00:00" in section
     assert "steps 30" in section and "min_photos 3" in section
     assert "→" in section and "of 4 photos: base model → adapted" in section

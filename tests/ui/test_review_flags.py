@@ -273,7 +273,7 @@ def test_exports_name_the_saved_mask_their_figures_came_from(qtbot, window, tmp_
     import csv
     import json
 
-    from app.core.model import file_sha256
+    from app.core.files import sha256_file
     from app.ui.batch_exports import start_batch_csv_export
     from app.ui.export_jobs import start_photo_export
     from tests.ui.test_batch import make_folder, run_batch
@@ -288,7 +288,7 @@ def test_exports_name_the_saved_mask_their_figures_came_from(qtbot, window, tmp_
     with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):
         start_photo_export(window, out, ["json"])
     record = json.loads((out / "pipe_01.json").read_text(encoding="utf-8"))
-    assert record["reviewed_mask"] == str(saved) and record["reviewed_mask_sha256"] == file_sha256(saved)
+    assert record["reviewed_mask"] == str(saved) and record["reviewed_mask_sha256"] == sha256_file(saved)
     qtbot.waitUntil(lambda: window.batch_model.rows[1].review is not None, timeout=TIMEOUT_MS)
     table = tmp_path / "table.csv"
     with qtbot.waitSignal(window.controller.export_finished, timeout=TIMEOUT_MS):

@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from app.core.errors import ImageReadError
-from app.core.model import file_sha256
+from app.core.files import sha256_file
 from app.core.photo_notes import pillow_notes
 from app.core.photos import IMAGE_EXTENSIONS
 from app.core.project.records import PhotoEntry, PhotoFile, StoredPhoto
@@ -31,7 +31,7 @@ def describe_photo(path: str | os.PathLike[str]) -> PhotoFile:
     path = Path(path)
     try:
         size = path.stat().st_size
-        sha = file_sha256(path)
+        sha = sha256_file(path)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     return PhotoFile(path, sha, size, exif_time(path))
@@ -60,7 +60,7 @@ def same_file(path: Path, photo: StoredPhoto, verify: bool = True) -> bool:
     try:
         if path.stat().st_size != photo.size:
             return False
-        return not verify or file_sha256(path) == photo.sha256
+        return not verify or sha256_file(path) == photo.sha256
     except OSError:
         return False
 
@@ -130,7 +130,7 @@ def find_by_hash(folder: Path, wanted: Mapping[str, int], recursive: bool = True
         try:
             if path.stat().st_size not in sizes:
                 continue
-            sha = file_sha256(path)
+            sha = sha256_file(path)
         except OSError:
             continue
         if sha in wanted:
