@@ -14,6 +14,7 @@ colour or grey JPEG, get scale 1: their network view is the full decode itself, 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -66,6 +67,7 @@ class PhotoDecode:
         max_bytes: int,
         input_size: tuple[int, int] | None,
         full_too: bool = True,
+        sha256: bool = False,
     ) -> None:
         self.path = path
         self._max_pixels, self._max_bytes = max_pixels, max_bytes
@@ -75,6 +77,8 @@ class PhotoDecode:
         self._thread: threading.Thread | None = None
         self._threaded = False
         data, img, head = open_checked(path, max_pixels, max_bytes)
+        # of the very bytes decoded (a second read could meet a file replaced meanwhile); "" unasked
+        self.sha256 = hashlib.sha256(data).hexdigest() if sha256 else ""
         self._head = head
         self.more_pages = head.more_pages  # only the first page is decoded
         turned = head.orientation >= 5
@@ -188,11 +192,13 @@ def start_decode(
     input_size: tuple[int, int] | None = None,
     *,
     full_too: bool = True,
+    sha256: bool = False,
 ) -> PhotoDecode:
     """Start decoding a photo for a network of `input_size` (H, W), the full photo on a second thread
-    unless not `full_too` (then `full()` decodes it when asked); `ImageReadError` names the file and the
-    reason (here for an unreadable header, later from `network_view()` / `full()` for its body)."""
-    return PhotoDecode(Path(path), max_pixels, max_bytes, input_size, full_too)
+    unless not `full_too` (then `full()` decodes it when asked); with `sha256`, the file's SHA-256 as read
+    (`.sha256`). `ImageReadError` names the file and the reason (here for an unreadable header, later
+    from `network_view()` / `full()` for its body)."""
+    return PhotoDecode(Path(path), max_pixels, max_bytes, input_size, full_too, sha256)
 
 
 __all__ = ["MIN_VIEW_FACTOR", "SCALES", "PhotoDecode", "network_scale", "start_decode"]

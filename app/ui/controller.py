@@ -23,7 +23,6 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.photo_notes import first_page_note
 from app.core.pipeline import BatchOptions
-from app.core.reviewed import photo_sha256
 from app.core.saved_corrections import CorrectionSearch
 from app.core.text import safe_path
 from app.ui.batch_job import batch_rows
@@ -329,11 +328,11 @@ def _open_and_analyze(
     at once instead of a full decode later."""
     start = time.perf_counter()
     size = None if model is None else model.input_size
-    with photo_decode.start_decode(path, input_size=size) as photo:
+    with photo_decode.start_decode(path, input_size=size, sha256=True) as photo:
         note = first_page_note(safe_path(path.name)) + "." if photo.more_pages else ""
         if model is None:
             rgb = photo.full()
-            yield _opened(path, rgb, note)
+            yield _opened(path, rgb, note, photo.sha256)
             return
         view = photo.network_view()
         read_seconds = time.perf_counter() - start
@@ -357,7 +356,7 @@ def _open_and_analyze(
             except BaseException:
                 job.cancel()
                 raise
-            yield _opened(path, rgb, note)
+            yield _opened(path, rgb, note, photo.sha256)
             yield job.result()
 
 
@@ -385,9 +384,9 @@ def _analysed(
     return AnalyzedPhoto(result, labels, overlay, color_table, result.labels.copy())
 
 
-def _opened(path: Path, rgb: np.ndarray, note: str = "") -> OpenedPhoto:
+def _opened(path: Path, rgb: np.ndarray, note: str = "", sha256: str = "") -> OpenedPhoto:
     """The photo with its QImage and the viewer's reduced copies, made here in the worker."""
-    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note, photo_sha256(path))
+    return OpenedPhoto(path, rgb, rgb_to_qimage(rgb), photo_levels(rgb), note, sha256)
 
 
 def load_model_file(path: Path, device: str, sha256: str | None = None) -> SegmentationModel:

@@ -134,3 +134,17 @@ def test_every_path_gives_the_same_figures_for_a_large_jpeg(
                 assert _figures(outcome.result) == _figures(alone[outcome.path])
                 np.testing.assert_array_equal(outcome.result.labels, alone[outcome.path].labels)
                 np.testing.assert_array_equal(outcome.photo, read_image(outcome.path))
+
+
+def test_the_sha256_asked_for_is_of_the_bytes_decoded(tmp_path: Path) -> None:
+    """The window keys a photo's edits to its content: hashed from the bytes the decode read, not a second
+    read of a file that may be replaced meanwhile; not computed where nobody asks (a batch)."""
+    from app.core.files import sha256_file
+
+    path = _jpeg(tmp_path / "p.jpg", _scene(600, 800))
+    read = sha256_file(path)
+    with start_decode(path, input_size=(32, 32), sha256=True) as photo:
+        path.write_bytes(b"another file by now")  # replaced after the decode read it
+        assert photo.sha256 == read != sha256_file(path)
+    with start_decode(_jpeg(tmp_path / "q.jpg", _scene(60, 80)), input_size=(32, 32)) as photo:
+        assert photo.sha256 == ""
