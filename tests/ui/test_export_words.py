@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ui import batch_exports, export_jobs
-from app.ui.export_dialog import KEEP_BOTH, ExportDialog
+from app.ui.export_dialog import KEEP_BOTH
 from app.ui.export_jobs import photo_targets
 from tests.ui.conftest import TIMEOUT_MS, open_and_wait, photo
 from tests.ui.test_batch import make_folder, run_batch
+from tests.ui.test_export_folders import _dialog_starts
 
 
 def _failed(qtbot, window, start) -> str:
@@ -25,15 +26,7 @@ def _failed(qtbot, window, start) -> str:
 
 def _export_results_into(monkeypatch, window, folder: Path) -> None:
     """File ▸ Export results… (Ctrl+E), answered with `folder` and the JSON record."""
-
-    def answer(dialog: ExportDialog) -> int:
-        dialog.folder_edit.setText(str(folder))
-        for kind, check in dialog.checks.items():
-            check.setChecked(kind == "json")
-        return QDialog.DialogCode.Accepted
-
-    monkeypatch.setattr(ExportDialog, "exec", answer)
-    window.export_dialog()
+    _dialog_starts(monkeypatch, window, folder)
 
 
 def test_a_file_given_as_the_folder_is_said_plainly(qtbot, window, tmp_path, monkeypatch):
