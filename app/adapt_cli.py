@@ -25,6 +25,7 @@ from app.core.adapt_checks import check_output, named_few, signed_masks
 from app.core.batch_inputs import photos_in
 from app.core.errors import Cancelled, CorroscopeError, ModelContractError
 from app.core.files import PASS_OVERWRITE, overwrite_hint
+from app.core.mask_folder import models_own_file
 from app.core.model import SegmentationModel, default_model_path
 from app.core.reviewed import EDITED_SUFFIX, REVIEWED_SUFFIX
 from app.core.text import counted, safe_message, safe_path, safe_text
@@ -207,7 +208,11 @@ def _unpaired(photos: Sequence[Path], pairs: Sequence[tuple[Path, Path]], folder
         names = sorted(p for p in folder.iterdir() if _looks_like_a_mask(p.name) and p.is_file())
     except OSError:
         names = []
-    orphans = [safe_path(p.name) for p in names if _key(p) not in used and _key(p) not in paired]
+    left = [p for p in names if _key(p) not in used and _key(p) not in paired]
+    own = [safe_path(p.name) for p in left if models_own_file(p)]
+    orphans = [safe_path(p.name) for p in left if not models_own_file(p)]
+    if own:
+        lines.append(f"The model's own masks, exported unchanged (not corrections): {named_few(own)}")
     if orphans:
         lines.append(f"Masks of no photo given: {named_few(orphans)}")
     return lines

@@ -28,10 +28,11 @@ from app.core.adapt_scores import LooFigures, figures, loo_accuracy, predicted_s
 from app.core.errors import Cancelled, ModelFileChanged, ReviewedMaskError
 from app.core.files import atomic_write_bytes, sha256_file
 from app.core.inference import network_input, shrink_area
+from app.core.mask_folder import MaskFolder
 from app.core.model import SegmentationModel
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
-from app.core.reviewed import MaskFolder, ReviewedMask, read_reviewed_mask
+from app.core.reviewed import ReviewedMask, read_reviewed_mask
 from app.core.text import counted, safe_path
 
 __all__ = ["KEY_ADAPTATION", "AdaptRefused", "AdaptResult", "AdaptSettings", "adapt_model", "reviewed_pairs"]

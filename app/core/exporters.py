@@ -34,6 +34,8 @@ from app.core.model import SegmentationModel
 from app.core.overlay_style import EVERY_CLASS, OverlayStyle
 from app.core.record import PhotoRecord
 from app.core.report_header import ReportHeader
+from app.core.reviewed import ReviewState, encode_reviewed_png, labels_sha256
+from app.core.sources import MODEL
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +194,15 @@ def _with_outputs(data: ExportInput, names: Mapping[str, str]) -> ExportInput:
 # Masks and overlays carry `files.OUTPUT_MARK`: ours even after their record is gone.
 def _write_mask(path: Path, data: ExportInput, overwrite: bool) -> None:
     refuse_existing(path, overwrite=overwrite)  # before the encode
-    png = export.encode_mask_png(data.result.labels, data.result.classes)
+    result = data.result
+    # The model's own mask says so, and which pixels it had: given back as a "correction" (`analyze
+    # --reviewed-masks`, `adapt`) it is known for no inspector's work. A changed map has no record: read
+    # back, it is an edit, never signed (its signed copy is the `.reviewed.png` beside it).
+    review = None
+    if result.labels_source == MODEL:
+        digest = labels_sha256(result.labels)
+        review = ReviewState(MODEL, model_sha256=result.model_sha256, labels_sha256=digest)
+    png = encode_reviewed_png(result.labels, result.classes, review)
     atomic_write_bytes(path, mark_png(png), overwrite=overwrite)
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from app.core.analysis import PhotoResult, reassess
 from app.core.files import sha256_file
 from app.core.grading import ReviewPolicy
+from app.core.mask_folder import MaskFolder
 from app.core.palette import ClassInfo
 from app.core.record_types import ModelFigures
-from app.core.reviewed import MaskFolder, ReviewedMask, ReviewState, read_reviewed_mask
+from app.core.reviewed import ReviewedMask, ReviewState, read_reviewed_mask
 from app.core.saved_corrections import CorrectionSearch
 
 

@@ -15,7 +15,7 @@ import os
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,9 @@ class ReviewState:
     # the photo file the mask was saved for (`photo_sha256`): a mask is drawn over one photo, and another
     # photo saved later under the same name must not get its figures; empty in masks of older versions
     photo_sha256: str = ""
+    # a model's own mask as exported (source "model"): the SHA-256 of its class ids (`labels_sha256`), so
+    # that the same pixels read back are known for the model's, and pixels changed by another tool are not
+    labels_sha256: str = ""
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -111,7 +114,7 @@ class ReviewState:
         """The state of figures computed from a mask read from disk: its own record when it is signed;
         "edited" otherwise (an unsigned edit, a record without a reviewer, or a mask from another tool),
         whatever the file's name says."""
-        return cls.signed_or_edited(mask.review)
+        return cls.signed_or_edited(mask.review)  # a model's own mask is never taken (`mask_folder`)
 
     @classmethod
     def signed_or_edited(cls, review: ReviewState | None) -> ReviewState:
@@ -147,7 +150,7 @@ class ReviewState:
         """Parse `to_json`'s dict; ValueError saying what is wrong."""
         if not isinstance(raw, dict):
             raise ValueError("a review state must be a JSON object")
-        names = {"source", "reviewed_by", "reviewed_at", "note", "model_sha256", "photo_sha256"}
+        names = {f.name for f in fields(cls)}
         bad = sorted(k for k, v in raw.items() if k in names and not isinstance(v, str))
         if bad:
             raise ValueError(f"review state fields must be text: {', '.join(bad)}")
@@ -164,6 +167,21 @@ class ReviewedMask:
     review: ReviewState | None
     off_palette: int
     sha256: str = ""  # of the file's bytes as read: a mask changed in place is another mask
+
+
+def labels_sha256(labels: np.ndarray) -> str:
+    """The SHA-256 of a class-id map (uint8 H x W) with its shape: the same pixels give the same digest."""
+    ids = np.ascontiguousarray(labels, dtype=np.uint8)
+    return hashlib.sha256(f"{ids.shape[0]}x{ids.shape[1]}:".encode() + ids.tobytes()).hexdigest()
+
+
+def is_models_own(mask: ReviewedMask) -> bool:
+    """Whether a mask read from disk is a model's own mask exported unchanged: its record says "model" and
+    its pixels are the ones exported. Not a correction: its figures are no inspector's."""
+    review = mask.review
+    if review is None or review.source != MODEL or not review.labels_sha256:
+        return False
+    return review.labels_sha256 == labels_sha256(mask.labels)
 
 
 def photo_sha256(photo: str | os.PathLike[str]) -> str:
@@ -230,63 +248,6 @@ def write_reviewed_mask(
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} already exists (ask to overwrite to replace it)")
     return atomic_write_bytes(path, encode_reviewed_png(labels, classes, review), overwrite=overwrite)
-
-
-class MaskFolder:
-    """A folder of masks listed once, to look up the mask of many photo stems (`analyze --reviewed-masks`)."""
-
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        self.folder = Path(folder)
-        try:
-            # Every entry but folders: a dangling link or a FIFO named as a photo's mask fails that photo
-            # with the reason when read, never lets the model's figures through unseen.
-            self._names = {p.name.casefold(): p for p in self.folder.iterdir() if not p.is_dir()}
-        except OSError:
-            self._names = {}
-
-    def find(self, stem: str, photo: str | os.PathLike[str] | None = None) -> Path | None:
-        """The first of `MASK_NAME_PATTERNS` (`<stem>_mask.reviewed.png`, `<stem>_mask.edited.png`,
-        `<stem>_mask.png`, `<stem>.png`) that is there, else for an origin photo
-        `ORI_<id>` its `GT_<id>.png` (also under the safe stem our outputs use; the extension's case may
-        differ), never `photo` itself (a PNG photo in its own folder); None if none is there."""
-        skip = _same_file_key(photo)
-        for candidate in dict.fromkeys((stem, safe_stem(stem))):
-            names = [pattern.format(stem=candidate) for pattern in MASK_NAME_PATTERNS]
-            if candidate.startswith("ORI_"):  # the origin's layout: ORI_<id> is paired with GT_<id>
-                names.append(f"GT_{candidate[4:]}.png")
-            for name in names:
-                found = self._names.get(name.casefold())
-                # A case-insensitive match is taken for the extension only: the rest must match as it is.
-                if found is not None and found.name[:-4] == name[:-4] and _same_file_key(found) != skip:
-                    return found
-        return None
-
-    def read(
-        self,
-        stem: str,
-        size: tuple[int, int],
-        classes: Sequence[ClassInfo] = DEFAULT_CLASSES,
-        max_off_palette: float = DEFAULT_MAX_OFF_PALETTE,
-        photo: str | os.PathLike[str] | None = None,
-    ) -> ReviewedMask | None:
-        """The mask of a photo stem, read and checked against the photo's (width, height); None when the
-        folder has none; `ReviewedMaskError` with the reason when it cannot be used for that photo."""
-        path = self.find(stem, photo)
-        return None if path is None else read_reviewed_mask(path, size, classes, max_off_palette, photo)
-
-
-def _same_file_key(path: str | os.PathLike[str] | None) -> Path | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).resolve()
-    except OSError:
-        return Path(path).absolute()
-
-
-def find_reviewed_mask(mask_dir: str | os.PathLike[str], stem: str) -> Path | None:
-    """The mask for one photo stem in `mask_dir` (see `MaskFolder.find`)."""
-    return MaskFolder(mask_dir).find(stem)
 
 
 def read_reviewed_mask(

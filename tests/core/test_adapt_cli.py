@@ -286,3 +286,21 @@ def test_no_model_bundled_or_passed_is_bad_usage_as_for_analyze(
     args = ["adapt", str(photos[0].parent), "--reviewed-masks", str(masks), "--out", str(tmp_path / "s.onnx")]
     assert main(args) == EXIT_USAGE
     assert "No model to load" in capsys.readouterr().err and not (tmp_path / "s.onnx").exists()
+
+
+def test_the_models_own_masks_of_a_batch_are_named_and_never_learnt_from(
+    tmp_path: Path, base: Path, capsys
+) -> None:
+    """A batch's output folder given as the masks: its `<stem>_mask.png` are the model's own masks,
+    which counted as corrections ("6 corrected masks") and were learnt from."""
+    photos, _ = _site(tmp_path, 6)
+    batch = tmp_path / "batch"
+    args = ["analyze", str(photos[0].parent), "--out", str(batch), "--model", str(base), "--device", "cpu"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(_args(photos, batch, base, tmp_path / "site.onnx")) != 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert f"0 of 6 photos have a reviewed mask in {batch}" in text
+    assert "The model's own masks, exported unchanged (not corrections): p0_mask.png" in text
+    assert "Masks of no photo given" not in text and not (tmp_path / "site.onnx").exists()

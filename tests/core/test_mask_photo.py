@@ -15,7 +15,8 @@ from app import cli
 from app.core.adapt import AdaptRefused, adapt_model, reviewed_pairs
 from app.core.errors import ReviewedMaskError
 from app.core.files import write_png
-from app.core.reviewed import MaskFolder, ReviewState, photo_sha256, read_reviewed_mask, write_reviewed_mask
+from app.core.mask_folder import MaskFolder
+from app.core.reviewed import ReviewState, photo_sha256, read_reviewed_mask, write_reviewed_mask
 from app.core.synthetic import synthetic_pipe
 from tests.core.test_adapt import _site, site_model
 

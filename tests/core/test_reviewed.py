@@ -11,11 +11,10 @@ import pytest
 from PIL import Image
 
 from app.core.errors import OutputExistsError, ReviewedMaskError
+from app.core.mask_folder import MaskFolder, find_reviewed_mask
 from app.core.palette import decode_mask, encode_mask
 from app.core.reviewed import (
-    MaskFolder,
     ReviewState,
-    find_reviewed_mask,
     read_reviewed_mask,
     reviewed_mask_path,
     write_reviewed_mask,

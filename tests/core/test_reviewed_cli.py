@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from app import cli
 from app.core.files import write_png
@@ -258,3 +259,28 @@ def test_a_resumed_run_redoes_a_mask_record_made_without_the_models_figures(
     assert _analyze(photos, out, masks, tiny_model_path) == 0
     assert "1 photo: 1 analysed" in capsys.readouterr().out
     assert _record(out, "pipe0")["model_figures"]["corroded_share"] is not None
+
+
+def test_the_models_own_mask_of_an_earlier_run_is_no_correction(tmp_path: Path, tiny_model_path: Path):
+    """`<stem>_mask.png` from an earlier run holds the model's mask: given back as a mask folder it is not
+    taken as an edit (its figures stay the model's, `source=model`), unless its pixels were changed."""
+    photos, _ = _photos(tmp_path / "photos", 2)
+    first = tmp_path / "first"
+    assert cli.main(["analyze", *map(str, photos), "--out", str(first), "--model", str(tiny_model_path)]) == 0
+    changed = first / "pipe1_mask.png"
+    with Image.open(changed) as im:
+        repainted, record = im.copy(), im.info.get("corroscope.review")
+    assert record and json.loads(record)["source"] == "model", "the model's mask carries its record"
+    repainted.paste(0, (0, 0, 8, 8))  # another tool that keeps the record while it paints corrosion
+    kept = PngInfo()
+    kept.add_itxt("corroscope.review", record)
+    repainted.save(changed, pnginfo=kept)
+    out = tmp_path / "again"
+    assert _analyze(photos, out, first, tiny_model_path) == 0
+    rows = _rows(out)
+    same = _record(out, "pipe0")
+    assert same["figures_source"] == rows[str(photos[0])]["source"] == "model"
+    assert same["reviewed_mask"] is None and same["labels_source"] == "model"
+    edited = _record(out, "pipe1")
+    assert edited["figures_source"] == rows[str(photos[1])]["source"] == "edited"
+    assert edited["reviewed_mask"].endswith("pipe1_mask.png")
