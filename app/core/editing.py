@@ -103,6 +103,7 @@ class LabelEditor:
         # checkpoint (a signature's, the saved map's) survives its step being trimmed away
         self._base: Step | None = None
         self._saved = Checkpoint(None)
+        self.dropped_steps = 0  # the oldest steps let go to stay within `max_undo_bytes`: undo ends there
 
     # -- figures -------------------------------------------------------------------------------
     @property
@@ -178,6 +179,7 @@ class LabelEditor:
         while self._undo_bytes > max_bytes and len(self._undo) > keep:
             self._base = self._undo.popleft()
             self._undo_bytes -= self._base.nbytes
+            self.dropped_steps += 1
 
     def trim_undo(self, max_bytes: int) -> None:
         """Drop the oldest undo steps, then the farthest redo steps, until both hold at most `max_bytes`,

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QToolBar, QW
 from app.core.analysis import PhotoResult, as_signed
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import ReviewState
+from app.core.text import counted
 from app.ui.actions import key_sequences
 from app.ui.edit_controller import EditController
 from app.ui.edit_keys import EDIT_ACTIONS, TOOLS, paint_keys, paint_text
@@ -343,7 +344,18 @@ class EditUi(QObject):
             self._cancel_shapes()
 
     def undo(self) -> None:
-        self.edits.undo()
+        session = self.edits.session
+        undone = self.edits.undo()
+        editor = None if session is None else session.editor
+        if editor is not None and undone is not None and not editor.can_undo and editor.dropped_steps:
+            # the oldest step kept is undone and Undo greys out: say why the older ones cannot come back
+            mb, n = max(1, editor.max_undo_bytes >> 20), editor.dropped_steps
+            self._say(
+                f"That was the oldest step kept: {counted(n, 'older edit step')} of this photo "
+                f"{'was' if n == 1 else 'were'} let go to keep undo memory under {mb} MB (Edit ▸ Revert "
+                "to the model's mask still brings back the model's).",
+                "info",
+            )
 
     def redo(self) -> None:
         self.edits.redo()

@@ -694,3 +694,22 @@ def test_a_photo_left_keeps_its_edits_but_not_what_smart_select_can_make_again(
     third, _ = photo(tmp_path, 7, size=(96, 128))
     open_and_wait(qtbot, window, third)
     assert second not in edits.sessions and first in edits.sessions
+
+
+def test_undo_says_when_older_steps_were_let_go_for_memory(qtbot, opened) -> None:
+    """Past the undo memory budget the oldest steps went silently: Undo greyed out one step short of the
+    model's mask with no word why."""
+    win, _path = opened
+    ui = win.editing
+    ui.set_tool("brush")
+    ui.set_class("background")
+    drag(qtbot, win, [(40, 40), (80, 50)])
+    ui.edits.session.editor.max_undo_bytes = 1  # every new step pushes the older ones out
+    ui.set_class("corrosion")
+    drag(qtbot, win, [(20, 60), (70, 70)])
+    drag(qtbot, win, [(10, 10), (30, 80)])
+    ui.actions["undo"].trigger()
+    assert not ui.actions["undo"].isEnabled()
+    shown = win.statusBar().currentMessage()
+    assert "That was the oldest step kept: 2 older edit steps of this photo were let go" in shown
+    assert "let go to keep undo memory under 1 MB" in shown
