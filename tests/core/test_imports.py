@@ -6,6 +6,8 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import app.core
 
 FORBIDDEN = ("PySide6", "shiboken6", "tensorflow", "keras", "torch")
@@ -33,3 +35,20 @@ def test_the_cli_module_does_not_import_qt_until_the_gui_starts() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_every_module_of_app_is_in_a_layer() -> None:
+    """A module directly in `app` that no layer names is checked by none (docs/design.md section 2)."""
+    from pathlib import Path
+
+    import app
+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    config = tomllib.loads((Path(app.__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = [c for c in contracts if c["type"] == "layers" and c.get("containers") == ["app"]]
+    assert len(layers) == 1
+    named = {name.strip() for layer in layers[0]["layers"] for name in layer.replace("|", ":").split(":")}
+    modules = {m.name for m in pkgutil.iter_modules(app.__path__)}
+    assert modules - named == set(), f"in no layer of pyproject.toml: {sorted(modules - named)}"
+    assert named - modules == set(), f"layers name what app does not have: {sorted(named - modules)}"
