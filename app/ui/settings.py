@@ -100,7 +100,9 @@ class AppSettings:
     # inference mode -----------------------------------------------------------------------------
     @property
     def tiles(self) -> bool:
-        """Fine detail: overlapping tiles at photo scale instead of the whole photo resized."""
+        """Fine detail (tiles mode): the whole photo resized, then near class edges a second look in
+        tiles of the photo at `InferenceOptions.tile_scale` (1.75) x the input size (docs/performance.md,
+        "Fine mode"); off: the whole photo resized only."""
         return self._str("inference/mode", "resize") == "tiles"
 
     @tiles.setter

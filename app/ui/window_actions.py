@@ -184,7 +184,8 @@ ACTIONS = (
         "Fine &detail (tiles, slower)",
         "set_tiles",
         None,
-        "Run the model on overlapping tiles at photo scale instead of the whole photo resized",
+        "Look twice: the whole photo resized, then, near the edges between classes, tiles of the photo "
+        "at 1.75x the model's input size",
         checkable=True,
     ),
     ActionSpec("user_guide", "&Help", "&User guide", "show_user_guide", SK.HelpContents),
