@@ -346,6 +346,64 @@ def model_files(models_dir: Path, variant: str = "gpu") -> list[Path]:
     return found
 
 
+# The user guide (Help > User guide, F1): `app.ui.help_dialogs.user_guide_path()` looks for
+# docs/user-guide.md beside the program, and its dialog draws images at most GUIDE_IMAGE_WIDTH wide. The
+# screenshots are 1400 px RGB (7.4 MB, over the CPU build's size limit), so the build takes them scaled to
+# that width and quantized to 256 colours: about 1.6 MB, and on screen no different in the guide's dialog.
+GUIDE_IMAGE_WIDTH = 700  # as app.ui.help_dialogs.GUIDE_IMAGE_WIDTH (this helper imports nothing of the app)
+GUIDE_IMAGE_LINK = re.compile(r"\]\((images/[^)\s]+)")  # `![...](images/x.png)`, as the guide links them
+
+
+def guide_images(guide_text: str) -> list[str]:
+    """The images the guide links (`](images/...)`), in order of first mention, each once."""
+    return list(dict.fromkeys(GUIDE_IMAGE_LINK.findall(guide_text)))
+
+
+def stage_user_guide(
+    docs_dir: Path, stage_dir: Path, width: int = GUIDE_IMAGE_WIDTH
+) -> list[tuple[str, str]]:
+    """Stage docs/user-guide.md and the images it links for the build; PyInstaller `datas` for them.
+
+    The guide is copied unchanged to stage_dir; each linked image (only those) is written there scaled
+    to at most `width` pixels wide (Lanczos; never enlarged) and quantized to 256 colours (median cut,
+    PNG optimized). The tuples put them at docs/user-guide.md and docs/images/... in the bundle, where
+    the frozen app looks. A linked image that is missing, or a link out of docs/images/, is a
+    BuildConfigError naming it. Needs Pillow (a runtime dependency, so in every build environment).
+    """
+    from PIL import Image
+
+    guide = docs_dir / "user-guide.md"
+    if not guide.is_file():
+        raise BuildConfigError(f"the user guide {guide} is missing")
+    data = guide.read_bytes()
+    links = guide_images(data.decode("utf-8"))
+    bad = [link for link in links if ".." in link.split("/")]
+    if bad:
+        raise BuildConfigError(f"{guide} links images outside docs/images/: {', '.join(bad)}")
+    missing = [link for link in links if not (docs_dir / link).is_file()]
+    if missing:
+        raise BuildConfigError(f"{guide} links images that are missing: {', '.join(missing)}")
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    (stage_dir / guide.name).write_bytes(data)
+    datas = [(str(stage_dir / guide.name), "docs")]
+    for link in links:
+        out = stage_dir / link
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(docs_dir / link) as image:
+            image.load()
+            if image.width > width:
+                height = max(1, round(image.height * width / image.width))
+                image = image.resize((width, height), Image.Resampling.LANCZOS)
+            if "A" in image.getbands() and image.getchannel("A").getextrema()[0] < 255:
+                # see-through pixels stay so: median cut takes no alpha, fast octree does
+                image = image.convert("RGBA").quantize(256, method=Image.Quantize.FASTOCTREE)
+            else:
+                image = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+            image.save(out, format="PNG", optimize=True)
+        datas.append((str(out), f"docs/{Path(link).parent.as_posix()}"))
+    return datas
+
+
 @dataclass(frozen=True)
 class SizeReport:
     """Bytes in a built folder: the total, the biggest parts (packages/folders) and the biggest files."""

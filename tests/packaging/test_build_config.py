@@ -281,7 +281,13 @@ def test_spec_uses_the_shared_settings():
         and isinstance(n.func, ast.Attribute)
         and isinstance(n.func.value, ast.Name)
     }
-    assert {"cb.variant_from_env", "cb.keep_file", "cb.find_offences", "cb.model_files"} <= calls
+    assert {
+        "cb.variant_from_env",
+        "cb.keep_file",
+        "cb.find_offences",
+        "cb.model_files",
+        "cb.stage_user_guide",  # Help > User guide in the frozen program
+    } <= calls
     analysis = next(
         n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Analysis"
     )
@@ -313,3 +319,79 @@ def test_the_app_installs_no_qt_translator():
     needs them kept again."""
     users = [p.name for p in (ROOT / "app").rglob("*.py") if "installTranslator" in p.read_text("utf-8")]
     assert users == [], f"{users} install a QTranslator: keep Qt's translations in the build"
+
+
+def _png(path, size, colours=3000):
+    """A photo-like RGB PNG of `size` with many colours (so quantizing has work to do)."""
+    import numpy as np
+    from PIL import Image
+
+    w, h = size
+    ramp = (np.arange(w * h, dtype=np.int64) * 2654435761 % colours).reshape(h, w)
+    rgb = np.stack([ramp % 256, (ramp * 7) % 256, (ramp * 13) % 256], axis=-1).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+
+
+def test_stage_user_guide_copies_the_guide_and_reduces_its_images(tmp_path):
+    from PIL import Image
+
+    docs = tmp_path / "docs"
+    guide = (
+        "# Guide\n\n![The window](images/wide.png)\n\nText.\n\n1. A step\n   ![Small](images/small.png)\n"
+        "\nSee [the other page](projects.md) and ![again](images/wide.png).\n"
+    )
+    docs.mkdir()
+    (docs / "user-guide.md").write_bytes(guide.encode("utf-8"))
+    _png(docs / "images" / "wide.png", (1400, 900))
+    _png(docs / "images" / "small.png", (300, 200))
+    _png(docs / "images" / "unlinked.png", (50, 50))
+    stage = tmp_path / "build" / "guide"
+
+    datas = cb.stage_user_guide(docs, stage)
+
+    assert datas == [
+        (str(stage / "user-guide.md"), "docs"),
+        (str(stage / "images" / "wide.png"), "docs/images"),
+        (str(stage / "images" / "small.png"), "docs/images"),
+    ]
+    assert (stage / "user-guide.md").read_bytes() == (docs / "user-guide.md").read_bytes()
+    assert not (stage / "images" / "unlinked.png").exists()
+    with (
+        Image.open(stage / "images" / "wide.png") as wide,
+        Image.open(stage / "images" / "small.png") as small,
+    ):
+        assert wide.size == (cb.GUIDE_IMAGE_WIDTH, 450)
+        assert small.size == (300, 200)  # never enlarged
+        assert wide.mode == small.mode == "P"
+        assert len(wide.getcolors(1 << 16)) <= 256
+    assert cb.GUIDE_IMAGE_WIDTH <= 700
+
+
+def test_stage_user_guide_refuses_a_missing_image(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "user-guide.md").write_text("![a](images/here.png) ![b](images/gone.png)\n", encoding="utf-8")
+    _png(docs / "images" / "here.png", (20, 20))
+    with pytest.raises(cb.BuildConfigError, match=r"images/gone\.png"):
+        cb.stage_user_guide(docs, tmp_path / "stage")
+
+
+def test_the_real_guide_stages_every_image_it_links_under_3_mb(tmp_path):
+    from PIL import Image
+
+    from app.ui.help_dialogs import GUIDE_IMAGE_WIDTH
+
+    assert cb.GUIDE_IMAGE_WIDTH == GUIDE_IMAGE_WIDTH
+    text = (ROOT / "docs" / "user-guide.md").read_text("utf-8")
+    links = cb.guide_images(text)
+    assert len(links) >= 20
+    datas = cb.stage_user_guide(ROOT / "docs", tmp_path)
+    staged = {Path(src).relative_to(tmp_path).as_posix(): dest for src, dest in datas}
+    assert staged == {"user-guide.md": "docs", **{link: "docs/images" for link in links}}
+    total = 0
+    for link in links:
+        with Image.open(tmp_path / link) as image:
+            assert image.width <= GUIDE_IMAGE_WIDTH and image.mode == "P", link
+        total += (tmp_path / link).stat().st_size
+    assert total < 3_000_000, f"the staged screenshots are {total / 1e6:.1f} MB"
