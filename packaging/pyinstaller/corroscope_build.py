@@ -359,24 +359,55 @@ def guide_images(guide_text: str) -> list[str]:
     return list(dict.fromkeys(GUIDE_IMAGE_LINK.findall(guide_text)))
 
 
+def _reduce_image(source: Path, out: Path, width: int) -> None:
+    """`source` written to `out` at most `width` wide (Lanczos, never enlarged), in 256 colours."""
+    from PIL import Image
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(source) as image:
+        image.load()
+        if image.width > width:
+            height = max(1, round(image.height * width / image.width))
+            image = image.resize((width, height), Image.Resampling.LANCZOS)
+        if "A" in image.getbands() and image.getchannel("A").getextrema()[0] < 255:
+            # see-through pixels stay so: median cut takes no alpha, fast octree does
+            image = image.convert("RGBA").quantize(256, method=Image.Quantize.FASTOCTREE)
+        else:
+            image = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+        image.save(out, format="PNG", optimize=True)
+
+
+GUIDE_PAGE_LINK = re.compile(r"\]\(([a-z0-9-]+\.md)(?:#[^)\s]*)?\)")  # `[...](projects.md#part)`
+
+
+def guide_pages(guide_text: str) -> list[str]:
+    """The other pages of docs/ the guide links (`](projects.md)`, `](reliability.md#...)`), each once."""
+    return list(dict.fromkeys(GUIDE_PAGE_LINK.findall(guide_text)))
+
+
 def stage_user_guide(
     docs_dir: Path, stage_dir: Path, width: int = GUIDE_IMAGE_WIDTH
 ) -> list[tuple[str, str]]:
-    """Stage docs/user-guide.md and the images it links for the build; PyInstaller `datas` for them.
+    """Stage docs/user-guide.md, the pages of docs/ it links and the images they link for the build;
+    PyInstaller `datas` for them.
 
-    The guide is copied unchanged to stage_dir; each linked image (only those) is written there scaled
+    The pages are copied unchanged to stage_dir; each linked image (only those) is written there scaled
     to at most `width` pixels wide (Lanczos; never enlarged) and quantized to 256 colours (median cut,
-    PNG optimized). The tuples put them at docs/user-guide.md and docs/images/... in the bundle, where
-    the frozen app looks. A linked image that is missing, or a link out of docs/images/, is a
+    PNG optimized). The tuples put them at docs/... and docs/images/... in the bundle, where the frozen
+    app looks. A linked page or image that is missing, or an image link out of docs/images/, is a
     BuildConfigError naming it. Needs Pillow (a runtime dependency, so in every build environment).
     """
-    from PIL import Image
-
     guide = docs_dir / "user-guide.md"
     if not guide.is_file():
         raise BuildConfigError(f"the user guide {guide} is missing")
-    data = guide.read_bytes()
-    links = guide_images(data.decode("utf-8"))
+    pages = [guide.name, *guide_pages(guide.read_text("utf-8"))]
+    gone = [page for page in pages if not (docs_dir / page).is_file()]
+    if gone:
+        raise BuildConfigError(f"{guide} links pages that are missing: {', '.join(gone)}")
+    texts = {page: (docs_dir / page).read_bytes() for page in pages}
+    links = list(
+        dict.fromkeys(link for data in texts.values() for link in guide_images(data.decode("utf-8")))
+    )
     bad = [link for link in links if ".." in link.split("/")]
     if bad:
         raise BuildConfigError(f"{guide} links images outside docs/images/: {', '.join(bad)}")
@@ -384,22 +415,13 @@ def stage_user_guide(
     if missing:
         raise BuildConfigError(f"{guide} links images that are missing: {', '.join(missing)}")
     stage_dir.mkdir(parents=True, exist_ok=True)
-    (stage_dir / guide.name).write_bytes(data)
-    datas = [(str(stage_dir / guide.name), "docs")]
+    datas = []
+    for page, data in texts.items():
+        (stage_dir / page).write_bytes(data)
+        datas.append((str(stage_dir / page), "docs"))
     for link in links:
         out = stage_dir / link
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with Image.open(docs_dir / link) as image:
-            image.load()
-            if image.width > width:
-                height = max(1, round(image.height * width / image.width))
-                image = image.resize((width, height), Image.Resampling.LANCZOS)
-            if "A" in image.getbands() and image.getchannel("A").getextrema()[0] < 255:
-                # see-through pixels stay so: median cut takes no alpha, fast octree does
-                image = image.convert("RGBA").quantize(256, method=Image.Quantize.FASTOCTREE)
-            else:
-                image = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
-            image.save(out, format="PNG", optimize=True)
+        _reduce_image(docs_dir / link, out, width)
         datas.append((str(out), f"docs/{Path(link).parent.as_posix()}"))
     return datas
 

@@ -343,6 +343,8 @@ def test_stage_user_guide_copies_the_guide_and_reduces_its_images(tmp_path):
     )
     docs.mkdir()
     (docs / "user-guide.md").write_bytes(guide.encode("utf-8"))
+    (docs / "projects.md").write_text("# Projects\n\n![Tree](images/tree.png)\n", encoding="utf-8")
+    _png(docs / "images" / "tree.png", (800, 400))
     _png(docs / "images" / "wide.png", (1400, 900))
     _png(docs / "images" / "small.png", (300, 200))
     _png(docs / "images" / "unlinked.png", (50, 50))
@@ -352,8 +354,10 @@ def test_stage_user_guide_copies_the_guide_and_reduces_its_images(tmp_path):
 
     assert datas == [
         (str(stage / "user-guide.md"), "docs"),
+        (str(stage / "projects.md"), "docs"),  # a page the guide links, and the image it links
         (str(stage / "images" / "wide.png"), "docs/images"),
         (str(stage / "images" / "small.png"), "docs/images"),
+        (str(stage / "images" / "tree.png"), "docs/images"),
     ]
     assert (stage / "user-guide.md").read_bytes() == (docs / "user-guide.md").read_bytes()
     assert not (stage / "images" / "unlinked.png").exists()
@@ -375,6 +379,9 @@ def test_stage_user_guide_refuses_a_missing_image(tmp_path):
     _png(docs / "images" / "here.png", (20, 20))
     with pytest.raises(cb.BuildConfigError, match=r"images/gone\.png"):
         cb.stage_user_guide(docs, tmp_path / "stage")
+    (docs / "user-guide.md").write_text("![a](images/here.png) [b](gone.md#part)\n", encoding="utf-8")
+    with pytest.raises(cb.BuildConfigError, match=r"pages that are missing: gone\.md"):
+        cb.stage_user_guide(docs, tmp_path / "stage")
 
 
 def test_the_real_guide_stages_every_image_it_links_under_3_mb(tmp_path):
@@ -384,11 +391,17 @@ def test_the_real_guide_stages_every_image_it_links_under_3_mb(tmp_path):
 
     assert cb.GUIDE_IMAGE_WIDTH == GUIDE_IMAGE_WIDTH
     text = (ROOT / "docs" / "user-guide.md").read_text("utf-8")
-    links = cb.guide_images(text)
+    pages = ["user-guide.md", *cb.guide_pages(text)]
+    assert {"projects.md", "reliability.md", "performance.md"} <= set(pages)  # its links lead somewhere
+    links = list(
+        dict.fromkeys(
+            link for page in pages for link in cb.guide_images((ROOT / "docs" / page).read_text("utf-8"))
+        )
+    )
     assert len(links) >= 20
     datas = cb.stage_user_guide(ROOT / "docs", tmp_path)
     staged = {Path(src).relative_to(tmp_path).as_posix(): dest for src, dest in datas}
-    assert staged == {"user-guide.md": "docs", **{link: "docs/images" for link in links}}
+    assert staged == {**{page: "docs" for page in pages}, **{link: "docs/images" for link in links}}
     total = 0
     for link in links:
         with Image.open(tmp_path / link) as image:
