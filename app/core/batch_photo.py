@@ -29,6 +29,7 @@ from app.core.errors import (
     CorroscopeError,
     EarlierOutputsKept,
     ExportError,
+    ImageReadError,
     OutputExistsError,
     OutputsInTheWay,
 )
@@ -130,9 +131,12 @@ def _analyse_and_write(
                 )
     t0 = time.perf_counter()
     # The network runs on the reduced decode while the full one (for the overlay) goes on beside it.
-    with start_decode(item.path, options.max_pixels, options.max_bytes, model.input_size) as photo:
+    # With outputs, the SHA-256 of the very bytes analysed: the record's identity must be of those
+    sha256 = bool(targets)
+    with start_decode(
+        item.path, options.max_pixels, options.max_bytes, model.input_size, sha256=sha256
+    ) as photo:
         view = photo.network_view()
-        identity = _identity(item.path, options.max_bytes) if targets else None  # a file read as a photo
         # a mask that cannot be used fails before the analysis
         own = targets.get("mask")
         mask = review_source.read_mask(options.mask_source, item.path, photo.size, model.classes, own)
@@ -151,6 +155,12 @@ def _analyse_and_write(
         )
         del view
         rgb = photo.full()
+    identity = _identity(item.path, options.max_bytes) if targets else None  # a file read as a photo
+    if identity is not None and identity.sha256 != photo.sha256:
+        raise ImageReadError(
+            f"{item.path}: the file changed while it was analysed (replaced or written to): nothing was "
+            "recorded for it; run again to analyse it as it is now"
+        )
     reviewed = review_source.apply_reviewed_mask(result, mask, options.policy)
     result = reviewed.result
     names = {k: p.name for k, p in targets.items()}  # the record names itself too (the CSV's json_file)

@@ -30,7 +30,7 @@ from app.core.photos import (
     _corrupt,
     _decode_pil,
     _open_pil,
-    _read,
+    decode_checked,
     open_checked,
     pillow_notes,
 )
@@ -85,8 +85,11 @@ class PhotoDecode:
         self.size = (head.height, head.width) if turned else (head.width, head.height)  # (w, h) shown
         reducible = head.format == "JPEG" and head.mode in ("RGB", "L")
         self.scale = network_scale(head.width, head.height, input_size) if reducible else 1
+        # full() decodes these very bytes: a file replaced after this read never mixes into the result
+        self._data = data
         if self.scale == 1:
-            return  # read_image's own path, on demand: the view is the full photo
+            self._img = img
+            return  # read_image's decode, on demand: the view is the full photo
         self._img = img
         if not full_too:
             return  # full() decodes on demand, as read_image does
@@ -115,8 +118,12 @@ class PhotoDecode:
             self.network_view()
         if self._full is not None:
             return self._full
-        if not self._threaded:  # read_image's own path
-            self._full = _read(self.path, self._max_pixels, self._max_bytes)
+        if not self._threaded:  # read_image's decode, of the bytes read at the start
+            img = self._img if self.scale == 1 else _open_pil(self._data, self.path)
+            if img is None:
+                raise ImageReadError(f"{self.path}: cannot decode this image")
+            self._full = decode_checked(self._data, img, self._head, self.path)
+            self._data = b""  # decoded: the bytes are not held any longer
             return self._full
         self.close()
         if self._error is not None:

@@ -274,6 +274,12 @@ def open_checked(path: Path, max_pixels: int, max_bytes: int) -> tuple[bytes, Im
 
 def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
     data, img, head = open_checked(path, max_pixels, max_bytes)
+    return decode_checked(data, img, head, path)
+
+
+def decode_checked(data: bytes, img: Image.Image, head: _Header, path: Path) -> np.ndarray:
+    """The photo `open_checked` gave, decoded from its bytes (never read again): uint8 HxWx3 RGB,
+    EXIF-rotated; `ImageReadError` naming `path` and the reason."""
     try:
         fast = _decode_jpeg_checked(data, img, head, path) if head.format == "JPEG" else None
         if fast is not None:
