@@ -22,6 +22,7 @@ from app.cli_common import (
     EXIT_USAGE,
     load_model,
     provider_line,
+    resume_advice,
     say_no_photos,
 )
 from app.core.batch_inputs import not_photos_line
@@ -300,6 +301,7 @@ def _run(
     engine: Engine | None = None,
 ) -> int:
     bar = state.bar = ProgressBar(len(paths), sys.stderr)
+    again = resume_advice(options.overwrite, options.resume)
 
     def on_progress(outcome: PhotoOutcome) -> None:
         if outcome.state == DONE:
@@ -324,7 +326,7 @@ def _run(
             time.sleep(left)
     except KeyboardInterrupt:
         bar.clear()
-        print("Interrupted. Finished photos are complete; run the same command to resume.", file=sys.stderr)
+        print(f"Interrupted. Finished photos are complete; {again}.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except CorroscopeError as exc:
         bar.clear()
@@ -333,10 +335,11 @@ def _run(
     finally:
         interrupts.settle()
     bar.clear()
-    return _report(summary)
+    return _report(summary, again)
 
 
-def _report(summary: BatchSummary) -> int:
+def _report(summary: BatchSummary, again: str | None = None) -> int:
+    again = again or resume_advice(overwrite=False, resume=True)
     parts = [f"{len(summary.done)} analysed"]
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} skipped (outputs already complete)")
@@ -374,17 +377,17 @@ def _report(summary: BatchSummary) -> int:
         print(f"error: {error}", file=sys.stderr)
     if summary.engine_lost is not None:
         print(
-            f"error: {safe_text(summary.engine_lost, REASON_LIMIT)}; run the same command again to resume",
+            f"error: {safe_text(summary.engine_lost, REASON_LIMIT)}; {again}",
             file=sys.stderr,
         )
     elif summary.disk_full:
         print(
             f"error: the disk of --out is full: stopped after {counted(len(summary.outcomes), 'photo')}; "
-            "free space and run the same command again to resume",
+            f"free space and {again}",
             file=sys.stderr,
         )
     elif summary.cancelled:
-        print("Stopped before the end; run the same command again to resume.", file=sys.stderr)
+        print(f"Stopped before the end; {again}.", file=sys.stderr)
     if summary.failures:
         n = len(summary.failures)
         print(f"{counted(n, 'photo')} failed:", file=sys.stderr)

@@ -124,3 +124,16 @@ def say_no_photos(paths: list[Path], recursive: bool) -> None:
     print(f"error: no photos found in {', '.join(map(str, paths))}", file=sys.stderr)
     if (skipped := left_out_line(paths, recursive=recursive)) is not None:
         print(skipped, file=sys.stderr)
+
+
+def resume_advice(overwrite: bool, resume: bool) -> str:
+    """What to run after a batch stopped part-way, true for the options it ran with: a resume skips the
+    photos done; `--overwrite` analyses every photo again; `--no-resume` fails on the outputs it left."""
+    if overwrite:
+        return (
+            "run the same command again to finish (with --overwrite it analyses every photo again, "
+            "those done already too)"
+        )
+    if not resume:
+        return "run the command again without --no-resume to resume (the photos done are kept)"
+    return "run the same command again to resume"

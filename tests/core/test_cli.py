@@ -265,3 +265,39 @@ def test_the_summary_of_a_stopped_batch_counts_the_photos_never_run(tmp_path: Pa
     assert analyze_cli._report(summary) == cli.EXIT_FAILED
     out = capsys.readouterr().out
     assert "299 photos: 72 analysed, 0 failed, 227 not analysed, in 4.5 s." in out, out
+
+
+@pytest.mark.parametrize(
+    ("options", "advice"),
+    [
+        ((), "Stopped before the end; run the same command again to resume."),
+        (
+            ("--overwrite",),
+            "run the same command again to finish (with --overwrite it analyses every photo again",
+        ),
+        (("--no-resume",), "run the command again without --no-resume to resume (the photos done are kept)"),
+    ],
+)
+def test_the_advice_after_a_stop_is_true_for_the_options_the_run_had(
+    tmp_path: Path, tiny_model_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, options, advice
+) -> None:
+    """After a stop the CLI said "run the same command again to resume" also under --overwrite (which
+    analyses every photo again) and --no-resume (which then fails on every output it left)."""
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        write_png(tmp_path / "in" / f"p{i}.png", synthetic_pipe(seed=i, size=(40, 50))[0])
+    real = analyze_cli.run_batch
+
+    def stopped_after_one(*args, **kwargs):
+        seen, progress = [], kwargs["progress"]
+        kwargs["progress"] = lambda outcome: (seen.append(outcome), progress(outcome))
+        kwargs["cancelled"] = lambda: bool(seen)  # as Ctrl+C after the first photo
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyze_cli, "run_batch", stopped_after_one)
+    args = ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--engine", "serial", *options]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert advice in err
+    if options:
+        assert "again to resume." not in err

@@ -111,7 +111,7 @@ def test_ctrl_c_stops_after_the_photo_and_twice_stops_at_once(fast_dir: Path, mo
     rc, err = _run_and_signal(cmd, len(rows) + 10, signal.SIGINT, times=2)
     assert rc == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
-    assert "Interrupted. Finished photos are complete; run the same command to resume." in err
+    assert "Interrupted. Finished photos are complete; run the same command again to resume." in err
     assert_only_whole_files(out, temp_files_allowed=True)
 
 
