@@ -77,8 +77,8 @@ class CursorReadoutLabel(QLabel):
 
 
 class ElidedLabel(QLabel):
-    """A status-bar label no wider than `max_width`: the text is elided (`mode`) to fit and `text()`
-    gives the whole text."""
+    """A status-bar label no wider than `max_width` nor, to fit a small window, narrower than 80 px: the
+    text is elided (`mode`) to fit and `text()` gives the whole text."""
 
     def __init__(
         self,
@@ -95,6 +95,7 @@ class ElidedLabel(QLabel):
 
     def setText(self, text: str) -> None:
         self._full = text
+        self.setMinimumWidth(80 if text else 0)  # an empty one takes no room from the messages
         self._elide()
 
     def text(self) -> str:

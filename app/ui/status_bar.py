@@ -62,7 +62,9 @@ def status_widgets(
 ) -> tuple[CursorReadoutLabel, QLabel, QLabel, ElidedLabel]:
     """Give `window` a `StatusBar` with its permanent widgets: readout, busy, zoom and provider labels."""
     window.setStatusBar(StatusBar())
-    readout, busy, zoom = CursorReadoutLabel(state), QLabel(), QLabel()
+    readout, zoom = CursorReadoutLabel(state), QLabel()
+    # elided: "Loading model <a long file name>…" made the window 752 px wide at least (a 683 px screen)
+    busy = ElidedLabel(max_width=360, mode=Qt.TextElideMode.ElideRight)
     provider = ElidedLabel(max_width=480, mode=Qt.TextElideMode.ElideRight)
     for label in (readout, busy, zoom, provider):
         window.statusBar().addPermanentWidget(label)
