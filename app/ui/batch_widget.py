@@ -89,6 +89,7 @@ class BatchWidget(QWidget):
         self.proxy.setSourceModel(model)
         self.review_only.toggled.connect(self.proxy.set_review_only)
         self.table = BatchTableView()
+        self.table.setAccessibleName("Batch photos")  # it had none
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a cut name keeps its number and type
         self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows, PgUp/PgDn move in it)
         self.table.setModel(self.proxy)

@@ -156,9 +156,13 @@ class EditUi(QObject):
         self._paint_anchors.append(bar.addSeparator())  # the paint actions follow it
         bar.addSeparator()
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)  # a class: swatch and name
-        bar.addWidget(QLabel(" Brush "))
+        brush_label = QLabel("Brush")  # margins, not spaces: a screen reader reads the label's text
+        brush_label.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(brush_label)
         self.size_spin = QDoubleSpinBox()
         self.size_spin.setObjectName("brush_size")
+        self.size_spin.setAccessibleName("Brush size")  # screen readers said nothing but the number
+        brush_label.setBuddy(self.size_spin)
         self.size_spin.setRange(MIN_RADIUS, MAX_RADIUS)
         self.size_spin.setDecimals(0)
         self.size_spin.setSuffix(" px")
@@ -166,9 +170,13 @@ class EditUi(QObject):
         self.size_spin.setValue(self.tool_settings.radius)
         self.size_spin.valueChanged.connect(lambda v: self.tool_settings.set(radius=v))
         bar.addWidget(self.size_spin)
-        bar.addWidget(QLabel(" Similar "))
+        similar_label = QLabel("Similar")
+        similar_label.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(similar_label)
         self.tolerance_spin = QDoubleSpinBox()
         self.tolerance_spin.setObjectName("similar_tolerance")
+        self.tolerance_spin.setAccessibleName("Similar colour tolerance")
+        similar_label.setBuddy(self.tolerance_spin)
         self.tolerance_spin.setRange(1, 60)
         self.tolerance_spin.setDecimals(0)
         self.tolerance_spin.setToolTip("Select similar: how far in colour (CIELAB) a pixel may be")

@@ -99,6 +99,7 @@ class FiguresWidget(QGroupBox):
         self._message = ""
         self._failed = False  # the message says the photo's analysis failed
         self.scale_combo = QComboBox()
+        self.scale_combo.setAccessibleName("Grade scale")  # its name was its value ("ASTM D610 …")
         for key, title in figures.SCALE_TITLES.items():
             self.scale_combo.addItem(title, key.value)
         self.scale_combo.setCurrentIndex(
@@ -133,7 +134,9 @@ class FiguresWidget(QGroupBox):
         # field under its label, at the panel's full width.
         self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         scale_row = QHBoxLayout()
-        scale_row.addWidget(QLabel("Grade scale"))
+        scale_label = QLabel("Grade scale")
+        scale_label.setBuddy(self.scale_combo)
+        scale_row.addWidget(scale_label)
         scale_row.addWidget(self.scale_combo, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(scale_row)

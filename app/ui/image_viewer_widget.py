@@ -70,6 +70,7 @@ class ImageViewerWidget(QGraphicsView):
         self.setAcceptDrops(False)  # the main window takes drops
         self.viewport().setMouseTracking(True)  # the cursor readout follows the mouse without a button
         self.placeholder_text = PLACEHOLDER_TEXT
+        self.setAccessibleName("Photo and overlay")  # it had none
         self.zoom_changed.connect(self._update_sampling)
         state.changed.connect(self._refresh_overlay)
         state.comparing_changed.connect(self._on_comparing)

