@@ -46,6 +46,7 @@ from app.ui.recent_menu import RecentMenu
 from app.ui.screen_fit import PhotoRoom, fit_size
 from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets, watch_settings
+from app.ui.tab_order import chain_after
 from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
 
@@ -148,6 +149,10 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(330)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that showed no focus; its controls are
+        # Tab goes from the photo down the panel; the overlay's rows, rebuilt for each model, included
+        self.overlay_state.classes_changed.connect(lambda: chain_after(self.viewer, side))
+        chain_after(self.viewer, side)
         for name, title, widget, area in (
             ("dock_panel", "Overlay and figures", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
             ("dock_batch", "Batch", self.batch, Qt.DockWidgetArea.BottomDockWidgetArea),

@@ -4,8 +4,9 @@ value), and Tab goes top to bottom through the side panel (pytest-qt, real windo
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QScrollArea, QWidget
 
 from tests.ui.conftest import open_and_wait, photo
 
@@ -34,3 +35,28 @@ def test_each_control_has_its_own_accessible_name(qtbot, window, tmp_path) -> No
     assert _labelled_by(window.findChild(QWidget, "brush_size")) == ["Brush"]
     assert _said(window.viewer) == "Photo and overlay"
     assert _said(window.batch.table) == "Batch photos"
+
+
+def _tab_stops_from(widget: QWidget, count: int) -> list[QWidget]:
+    """The next `count` widgets Tab stops at after `widget` (shown, enabled, taking Tab focus)."""
+    stops, at = [], widget.nextInFocusChain()
+    while len(stops) < count and at is not widget:
+        taking = at.focusPolicy() & Qt.FocusPolicy.TabFocus and at.focusProxy() is None
+        if taking and at.isVisible() and at.isEnabled():
+            stops.append(at)
+        at = at.nextInFocusChain()
+    return stops
+
+
+def test_tab_goes_from_the_photo_down_the_side_panel(qtbot, window, tmp_path) -> None:
+    open_and_wait(qtbot, window, photo(tmp_path, 5)[0])
+    panel = window.overlay_panel
+    first = window.overlay_state.classes[0]
+    stops = _tab_stops_from(window.viewer, 8)
+    # the overlay's first row right after the photo (the panel's scroll area is no stop), then its slider
+    assert stops[:2] == [panel.check_box(first.id), panel.slider(first.id)], stops
+    outlines = next(iter(window.measure_ui.layers_widget.checks.values()))  # "Patch outlines  (O)"
+    stops = _tab_stops_from(window.viewer, 40)
+    assert stops.index(panel.slider(window.overlay_state.classes[-1].id)) < stops.index(outlines)
+    assert stops.index(outlines) < stops.index(window.figures.scale_combo)
+    assert all(not isinstance(stop, QScrollArea) for stop in stops)
