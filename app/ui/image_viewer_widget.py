@@ -6,7 +6,17 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from app.ui.display_levels import LabelsItem, Level, LevelsItem, photo_levels
@@ -18,6 +28,7 @@ MAX_ZOOM = 32.0
 FIT_FRACTION_MIN = 0.25  # zooming out stops where the photo is a quarter of the size that fits
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 units)
 CRISP_FROM_ZOOM = 2.0  # from this zoom on, pixels are drawn as squares (to inspect mask edges)
+FOCUS_FRAME = 2  # px: the frame drawn round the photo while it has the keyboard focus
 PLACEHOLDER_TEXT = "Open a photo (Ctrl+O) or drop photos or a folder here"
 BATCH_PLACEHOLDER_TEXT = (
     "Pick a row of the batch below to see its photo, overlay and figures "
@@ -277,6 +288,21 @@ class ImageViewerWidget(QGraphicsView):
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
             painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20), flags, self.placeholder_text)
             painter.end()
+        if self.hasFocus():  # a Tab stop shows that it has the keyboard (arrows, +/-): a frame
+            painter = QPainter(self.viewport())
+            pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_FRAME)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            painter.setPen(pen)
+            painter.drawRect(QRectF(self.viewport().rect()).adjusted(1, 1, -1, -1))
+            painter.end()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

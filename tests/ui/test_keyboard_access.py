@@ -5,7 +5,7 @@ value), and Tab goes top to bottom through the side panel (pytest-qt, real windo
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAccessible
+from PySide6.QtGui import QAccessible, QColor, QPalette
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from tests.ui.conftest import open_and_wait, photo
@@ -60,3 +60,21 @@ def test_tab_goes_from_the_photo_down_the_side_panel(qtbot, window, tmp_path) ->
     assert stops.index(panel.slider(window.overlay_state.classes[-1].id)) < stops.index(outlines)
     assert stops.index(outlines) < stops.index(window.figures.scale_combo)
     assert all(not isinstance(stop, QScrollArea) for stop in stops)
+
+
+def _edge_colours(viewer) -> set[str]:
+    image = viewer.viewport().grab().toImage()
+    ratio = image.devicePixelRatio()
+    return {QColor(image.pixel(int(x * ratio), int(1 * ratio))).name() for x in range(10, 40)}
+
+
+def test_the_photo_shows_when_it_has_the_keyboard(qtbot, window, tmp_path) -> None:
+    """The viewer is a Tab stop (arrows pan, + and - zoom): with the focus it has a highlight frame."""
+    open_and_wait(qtbot, window, photo(tmp_path, 5)[0])
+    highlight = window.viewer.palette().color(QPalette.ColorRole.Highlight).name()
+    window.figures.scale_combo.setFocus()
+    qtbot.waitUntil(lambda: not window.viewer.hasFocus())
+    assert highlight not in _edge_colours(window.viewer)
+    window.viewer.setFocus()
+    qtbot.waitUntil(window.viewer.hasFocus)
+    assert _edge_colours(window.viewer) == {highlight}
