@@ -150,9 +150,6 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(330)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that showed no focus; its controls are
-        # Tab goes from the photo down the panel; the overlay's rows, rebuilt for each model, included
-        self.overlay_state.classes_changed.connect(lambda: chain_after(self.viewer, side))
-        chain_after(self.viewer, side)
         for name, title, widget, area in (
             ("dock_panel", "Overlay and figures", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
             ("dock_batch", "Batch", self.batch, Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -166,6 +163,9 @@ class MainWindow(QMainWindow):
             )
             self.addDockWidget(area, dock)
             setattr(self, f"_{name}", dock)
+        # Tab goes from the photo down the panel; the overlay's rows, rebuilt for each model, included
+        self.overlay_state.classes_changed.connect(lambda: chain_after(self.viewer, side))
+        chain_after(self.viewer, side)  # once in the window: no tab order across windows
         # Small until a batch runs: the photo and the figures need the height (`_make_room_for_batch`).
         self.resizeDocks([self._dock_batch], [BATCH_DOCK_IDLE], Qt.Orientation.Vertical)
 
