@@ -43,7 +43,7 @@ from app.ui.overlay_state import OverlayState
 from app.ui.project_jobs import ProjectUi
 from app.ui.quitting import Quitting
 from app.ui.recent_menu import RecentMenu
-from app.ui.screen_fit import PhotoRoom, fit_size
+from app.ui.screen_fit import PhotoRoom, fit_size, restore_window
 from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets, watch_settings
 from app.ui.tab_order import chain_after
@@ -55,10 +55,13 @@ BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
 
+DEFAULT_SIZE = QSize(1280, 820)
+
+
 def default_size(available: QSize) -> QSize:
     """1280 x 820, or less on a smaller screen: the whole window, status bar and title bar included,
     stays on it (a 1280 x 800 screen cut the status bar off)."""
-    return fit_size(QSize(1280, 820), available)
+    return fit_size(DEFAULT_SIZE, available)
 
 
 class MainWindow(QMainWindow):
@@ -112,10 +115,7 @@ class MainWindow(QMainWindow):
         self.editing = EditUi(self)  # after _connect: its handlers run after the window's
         self.editing.review.signed_masks_saved.connect(self.projects.reviews.store)
         self.update_enabled()
-        if settings.window_geometry is not None:
-            self.restoreGeometry(settings.window_geometry)
-        else:
-            self.resize(default_size(self.screen().availableGeometry().size()))
+        restore_window(self, settings.window_geometry, DEFAULT_SIZE)  # or fitted to a smaller screen
         if settings.window_state is not None:
             self.restoreState(settings.window_state)
             self.projects.dock.setVisible(self.projects.project is not None)  # not an empty one

@@ -4,7 +4,7 @@ scroll areas, so a dock never forces the main window wider or taller than the sc
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
@@ -26,6 +26,28 @@ def resize_on_screen(widget: QWidget, width: int, height: int) -> None:
         widget.resize(width, height)
         return
     widget.resize(fit_size(QSize(width, height), screen.availableGeometry().size()))
+
+
+GEOMETRY_MAGIC = bytes.fromhex("01d9d0cb")  # QWidget.saveGeometry's data starts so
+MAXIMIZED_AT = 44  # its byte "maximised": after the magic, the version, two rectangles and the screen
+
+
+def saved_maximized(saved: QByteArray) -> bool:
+    """Whether `saved` (QWidget.saveGeometry's bytes) is of a maximised window."""
+    data = bytes(saved.data())
+    return len(data) > MAXIMIZED_AT and data.startswith(GEOMETRY_MAGIC) and data[MAXIMIZED_AT] != 0
+
+
+def restore_window(window: QWidget, saved: QByteArray | None, default: QSize) -> None:
+    """The window's saved geometry, else the `default` size (cut to the screen) and, if the window was
+    maximised when saved, maximised again. Qt refuses geometry saved on a bigger screen (3840 x 2160 on a
+    1024 x 600 one): the window came back at an arbitrary size, neither maximised nor fitted."""
+    if saved is not None and window.restoreGeometry(saved):
+        return
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    window.resize(fit_size(default, screen.availableGeometry().size()) if screen is not None else default)
+    if saved is not None and saved_maximized(saved):
+        window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 
 
 def scrolled(widget: QWidget, min_width: int = 0) -> QScrollArea:
