@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -25,6 +26,7 @@ from app.ui.batch_table import COLUMNS, BatchFilter, BatchRow, BatchTableModel
 # the widest text a column may hold while rows arrive (so "needs review" is never cut to "needs ...")
 # Each column at least as wide as its longest usual text: the columns are fitted to the first photo done,
 # and a camera's file name must not be cut to "IMG_2024…" on every later row.
+QWIDGETSIZE_MAX = 16777215  # Qt's "no maximum"
 PHOTO_COLUMN_CHARS = 40  # the Photo column's widest fit: a camera's names whole, a 200-character one cut
 WIDEST = {
     "Photo": "IMG_20240501_123456.jpg",
@@ -136,6 +138,16 @@ class BatchWidget(QWidget):
         self._status_timer.setInterval(50)
         self._status_timer.timeout.connect(self._update_status)
         model.rowsInserted.connect(self._status_timer.start)
+        self._set_idle(True)
+
+    def _set_idle(self, idle: bool) -> None:
+        """Before the first batch only the line saying how to start one: an empty table, a progress bar and
+        greyed buttons took about 180 of a 600 px screen (and the empty table was a Tab stop)."""
+        for widget in (self.progress, self.review_only, self.cancel_button, self.export_button, self.table):
+            widget.setVisible(not idle)
+        self.setMaximumHeight(self.sizeHint().height() if idle else QWIDGETSIZE_MAX)
+        vertical = QSizePolicy.Policy.Fixed if idle else QSizePolicy.Policy.Preferred
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
 
     @property
     def model(self) -> BatchTableModel:
@@ -167,6 +179,7 @@ class BatchWidget(QWidget):
         button.setEnabled(False)
 
     def start(self, total: int) -> None:
+        self._set_idle(False)
         keep, self._keep_rows = self._keep_rows, False
         self._disable(self.continue_button)
         self.continue_button.setVisible(False)

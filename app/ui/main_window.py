@@ -50,7 +50,6 @@ from app.ui.tab_order import chain_after
 from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
 
-BATCH_DOCK_IDLE = 110  # px: the batch dock before any batch, its one line and the table's header
 BATCH_DOCK_ROWS = 300  # px: about a dozen rows once a batch runs
 IMAGE_FILTER = "Photos ({})".format(" ".join(f"*{e}" for e in IMAGE_EXTENSIONS))
 
@@ -166,8 +165,8 @@ class MainWindow(QMainWindow):
         # Tab goes from the photo down the panel; the overlay's rows, rebuilt for each model, included
         self.overlay_state.classes_changed.connect(lambda: chain_after(self.viewer, side))
         chain_after(self.viewer, side)  # once in the window: no tab order across windows
-        # Small until a batch runs: the photo and the figures need the height (`_make_room_for_batch`).
-        self.resizeDocks([self._dock_batch], [BATCH_DOCK_IDLE], Qt.Orientation.Vertical)
+        # One line until a batch runs (BatchWidget's idle height): the photo and the figures need the
+        # height; a batch makes room for its rows (`_make_room_for_batch`).
 
     def _make_room_for_batch(self) -> None:
         """A dozen rows of the table (a third of the window at most), unless the user made it taller."""

@@ -385,6 +385,7 @@ def test_space_ticks_a_box_reached_with_tab(qtbot, window, tmp_path):
     path, _rgb = photo(tmp_path, 9)
     open_and_wait(qtbot, window, path)
     box = window.batch.review_only
+    window.batch.start(0)  # the box shows once there is a batch
     window.activateWindow()
     box.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.waitUntil(box.hasFocus, timeout=TIMEOUT_MS)
