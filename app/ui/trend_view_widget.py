@@ -39,6 +39,8 @@ MIN_MARGIN_S = 45 * 86_400.0  # at least 45 days either side: one inspection is 
 # and the "100" label are drawn whole even in the short plots of a 1024x600 screen (5 points were not).
 SHARE_HEADROOM = 12.0  # points of share
 GRADE_HEADROOM = 1.0  # grades
+# axis text and lines on the white plots: pyqtgraph's default grey (150, 150, 150) is 3:1 on white
+AXIS_TEXT, AXIS_LINE = "#202020", "#505050"  # 16:1 and 8:1
 SHARE_TITLES = ("corroded share of the asset", "corroded share", "share")  # the longest that fits
 GRADE_TITLES = ("ASTM D610 (worst)", "D610 (worst)", "D610")
 
@@ -68,6 +70,8 @@ class TrendViewWidget(QWidget):
             axisItems={"bottom": pg.DateAxisItem(), "left": grade_axis}, background="w"
         )
         self._whole_scale(self.grade_plot, 10, GRADE_HEADROOM)
+        for plot in (self.share_plot, self.grade_plot):
+            self._dark_axes(plot)
         self.grade_plot.setXLink(self.share_plot)
         mean_pen = pg.mkPen(MEAN_COLOUR, width=2)
         max_pen = pg.mkPen(MAX_COLOUR, width=2, style=Qt.PenStyle.DashLine)
@@ -111,6 +115,14 @@ class TrendViewWidget(QWidget):
         and "A" (every curve in view) stay within that too."""
         plot.setYRange(-headroom, top + headroom, padding=0)
         plot.setLimits(yMin=-headroom, yMax=top + headroom)
+
+    @staticmethod
+    def _dark_axes(plot: pg.PlotWidget) -> None:
+        """Axis lines, tick labels and titles dark enough to read on the white plot."""
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(AXIS_LINE)
+            axis.setTextPen(AXIS_TEXT)  # after setPen, which sets the title's colour too
 
     @staticmethod
     def _legend_below(plot: pg.PlotItem) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics
 
 from app.core.project import Trend, TrendRow
 from app.core.project.trend import fit_rate
@@ -77,3 +77,22 @@ def test_a_tall_window_keeps_the_whole_titles(qtbot) -> None:
     view = dialog.view
     assert view.share_plot.plotItem.getAxis("left").labelText == "corroded share of the asset"
     assert view.grade_plot.plotItem.getAxis("left").labelText == "ASTM D610 (worst)"
+
+
+def _luminance(colour) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
+    )
+
+
+def test_the_axes_text_is_dark_enough_to_read_on_white(qtbot) -> None:
+    """pyqtgraph's grey (150, 150, 150) is 3:1 on the white plots; text needs 4.5:1 (WCAG AA)."""
+    dialog = _dialog(qtbot, 760, 740)
+    for plot in (dialog.view.share_plot, dialog.view.grade_plot):
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            for colour in (axis.textPen().color(), QColor(axis.labelStyle["color"])):
+                assert (1.0 + 0.05) / (_luminance(colour) + 0.05) >= 4.5, (name, colour.name())
