@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
+    QLabel,
+    QScrollArea,
     QSizePolicy,
     QWidget,
 )
@@ -33,11 +35,12 @@ from app.ui.forms import plain_label
 from app.ui.project_texts import stored_figures_text
 from app.ui.project_view import ProjectView
 from app.ui.qimage import rgb_to_qimage
-from app.ui.screen_fit import resize_on_screen
+from app.ui.screen_fit import resize_on_screen, scrolled
 from app.ui.workers import Worker, WorkerPool
 
 MASK, MODEL = "mask", "model"  # what drew a pane's overlay
 # as the banner's warning (app.ui.banner_widget): the picture and the figures under it may disagree
+FIGURES_SHARE = 4  # the figures under the photos take at most 1 / FIGURES_SHARE of the height
 WARNING_STYLE = "background:#fff4d6; color:#432; border:1px solid #cb8; padding:3px;"
 
 
@@ -124,6 +127,7 @@ class CompareDialog(QDialog):
         self.inspection_boxes = (QComboBox(), QComboBox())
         self.photo_boxes = (QComboBox(), QComboBox())
         self.figure_labels = (plain_label(), plain_label())
+        self._figure_areas: list[QScrollArea] = []
         self.overlay_notes = (plain_label(), plain_label())  # an overlay not drawn by the figures' model
         self.results: list[StoredResult | None] = [None, None]
         self.photos: list[QImage | None] = [None, None]
@@ -151,7 +155,9 @@ class CompareDialog(QDialog):
             note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             note.hide()
             grid.addWidget(note, 3, side)
-            grid.addWidget(self.figure_labels[side], 4, side)  # both sides' figures start on one line
+            # both sides' figures start on one line; they scroll, bounded (`resizeEvent`): wrapped on a small
+            # screen they took most of the height and left the photos thumbnails
+            grid.addWidget(self._figures_area(self.figure_labels[side]), 4, side)
             grid.setColumnStretch(side, 1)
             self.inspection_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._fill_photos(s))
             self.photo_boxes[side].currentIndexChanged.connect(lambda _i, s=side: self._show_photo(s))
@@ -180,6 +186,21 @@ class CompareDialog(QDialog):
             QShortcut(QKeySequence(key), self, activated=lambda f=factor: self.zoom(f))
         self.views[0].setFocus()
         resize_on_screen(self, 1100, 700)
+
+    def _figures_area(self, label: QLabel) -> QScrollArea:
+        area = scrolled(label)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the text wraps
+        area.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._figure_areas.append(area)
+        return area
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The figures take at most a quarter of the height (three lines at least); the photos the rest."""
+        least = 3 * self.fontMetrics().lineSpacing()
+        for area in self._figure_areas:
+            area.setMaximumHeight(max(least, self.height() // FIGURES_SHARE))
+        super().resizeEvent(event)
 
     def zoom(self, factor: float | None) -> None:
         """Both panes zoomed by `factor` about their centres, or fitted (None); they stay in step."""

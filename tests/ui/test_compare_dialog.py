@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.core.analysis import analyze_rgb
 from app.core.overlay import blend_overlay
@@ -252,3 +253,22 @@ def test_compare_has_a_close_button(qtbot, two_sizes, tiny_model):
     with qtbot.waitSignal(dialog.finished, timeout=TIMEOUT_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
     assert not dialog.isVisible()
+
+
+def test_on_a_small_screen_the_photos_keep_the_height(qtbot, two_sizes, tiny_model):
+    """1024 x 600 at 150 %: long figures, wrapped in the narrow panes, took most of the height and left
+    the photos thumbnails; they now scroll in at most a quarter of it."""
+    dialog = CompareDialog(two_sizes, "P-7", model=tiny_model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: all(o is not None for o in dialog.overlays), timeout=TIMEOUT_MS)
+    dialog.resize(675, 360)
+    qtbot.waitUntil(lambda: dialog.height() <= 360)
+    for label in dialog.figure_labels:  # as a reviewed photo's figures with a long reason
+        label.setText(
+            "\n".join(f"Figure {n}: corroded share of the asset 12.5 % (reviewed)" for n in range(12))
+        )
+    QApplication.processEvents()
+    for view, label in zip(dialog.views, dialog.figure_labels, strict=True):
+        assert view.height() >= dialog.height() // 3, (view.height(), label.height(), dialog.height())
+        assert label.visibleRegion().boundingRect().height() <= dialog.height() // 4 + 1
