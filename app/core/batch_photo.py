@@ -228,6 +228,11 @@ def _write_outputs(
             final = dataclasses.replace(data, record=record)
             record_target = {exporters.JSON_KIND: json_path}
             exporters.write_all(record_target, final, overwrite=replace, outputs_in_record=False)
+            if item.temp_tag and not outlock.held_by(json_path.parent, item.temp_tag):
+                raise ExportError(  # the staged set goes: nothing lands
+                    f"the run that held {json_path.parent} has ended (stopped, or its scheduler lost): "
+                    "nothing was written for this photo"
+                )
     except ExportError as exc:
         if isinstance(exc, OutputExistsError) or not _earlier_set_stands(json_path, source, before):
             raise

@@ -132,6 +132,22 @@ class OutputLock:
         self._fd = None
 
 
+def held_by(folder: Path, token: str) -> bool:
+    """Whether the run with `token` still holds `folder`'s lock: a cluster worker's photo finished after
+    its run ended (cut off, its scheduler lost) must not land in a folder released, maybe taken by another
+    run. Only the lock file's first line is read (the journal after it grows with each photo)."""
+    held = _HELD.get(os.path.realpath(folder))
+    if held is not None and held._fd is not None:
+        return held.token == token
+    try:
+        with open(Path(folder) / LOCK_NAME, "rb") as fh:
+            head = fh.readline(64 * 1024)
+    except OSError:
+        return False
+    holder, _pending = _parse(head)
+    return holder is not None and holder.token == token
+
+
 def note_pending(folder: Path, pending: Pending) -> None:
     """Append a photo about to be written to the folder's journal, from any process of the run that holds
     the lock. No fsync: a kill keeps what was written; a power cut may lose it, and the photo's files then

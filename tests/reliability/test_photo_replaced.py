@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app import cli
-from app.core import batch_photo
+from app.core import batch_photo, outlock
 from app.core.files import write_png
 from app.core.photo_decode import start_decode
 from app.core.synthetic import synthetic_pipe
@@ -61,3 +61,25 @@ def test_a_photo_replaced_during_its_analysis_is_failed_and_analysed_again_next_
     assert cli.main([*args, "--engine", "serial", "--device", "cpu"]) == 0
     record = json.loads((out / "site.json").read_text("utf-8"))
     assert record["photo"]["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
+
+
+def test_a_photo_finished_after_its_run_released_the_folder_writes_nothing(
+    tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster worker's photo finished after its run ended (cut off, scheduler lost) still landed a
+    whole set in a folder the run had released, maybe to another run; here the lock goes mid-photo."""
+    photo, _other = _two_pipes(tmp_path)
+    out = tmp_path / "out"
+    real = batch_photo.analyze_view
+
+    def run_ended_meanwhile(*args, **kwargs):
+        outlock._HELD[os.path.realpath(out)].release()  # as the client does on its way out
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch_photo, "analyze_view", run_ended_meanwhile)
+    args = ["analyze", str(photo.parent), "--out", str(out), "--model", str(tiny_model_path)]
+    assert cli.main([*args, "--engine", "serial", "--device", "cpu"]) == 1
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("site")) == []
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+    row = read_csv(out / "results.csv")[0]
+    assert row["status"] == "failed" and "has ended" in row["error"]
