@@ -246,22 +246,27 @@ def mark_jpeg(data: bytes) -> bytes:
     return data[:2] + b"\xff\xfe" + struct.pack(">H", len(OUTPUT_MARK) + 2) + OUTPUT_MARK + data[2:]
 
 
-def has_output_mark(path: str | os.PathLike[str]) -> bool:
-    """Whether the regular file at `path` starts like a mask or overlay Corroscope wrote (`mark_png`,
-    `mark_jpeg`); opened without following a link or waiting on a FIFO."""
-    flags = (
-        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    )
+def read_head(path: str | os.PathLike[str], size: int, follow_links: bool = True) -> bytes:
+    """The first `size` bytes of the regular file at `path`; b"" for anything else or an error. Opened
+    without blocking, so a FIFO or a device named like a file is never waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except OSError:
-        return False
+        return b""
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        head = os.read(fd, _MARK_PROBE)
+            return b""
+        return os.read(fd, size)
     except OSError:
-        return False
+        return b""
     finally:
         os.close(fd)
-    return OUTPUT_MARK in head
+
+
+def has_output_mark(path: str | os.PathLike[str]) -> bool:
+    """Whether the regular file at `path` starts like a mask or overlay Corroscope wrote (`mark_png`,
+    `mark_jpeg`); opened without following a link or waiting on a FIFO."""
+    return OUTPUT_MARK in read_head(path, _MARK_PROBE, follow_links=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.core.errors import ReviewedMaskError
 from app.core.export import safe_stem
+from app.core.files import read_head
 from app.core.palette import DEFAULT_CLASSES, ClassInfo
 from app.core.reviewed import (
     DEFAULT_MAX_OFF_PALETTE,
@@ -23,18 +24,10 @@ from app.core.reviewed import (
 _RECORD_PROBE = 4096  # the review record sits right after the PNG header (`encode_reviewed_png`)
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read(_RECORD_PROBE)
-    except OSError:
-        return b""
-
-
 @functools.lru_cache(maxsize=256)
 def _models_own(path: str, mtime_ns: int, size: int) -> bool:
     del mtime_ns, size  # part of the key only: a file changed since is read again
-    head = _head(Path(path))
+    head = read_head(path, _RECORD_PROBE)  # a FIFO named as a mask is never waited on
     if PNG_KEY.encode("latin-1") not in head or b'"source": "model"' not in head:
         return False  # a correction, a mask from another tool: no full decode
     try:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ExportError, OutputLockedError
-from app.core.files import TEMP_SUFFIX
+from app.core.files import TEMP_SUFFIX, read_head
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +139,7 @@ def held_by(folder: Path, token: str) -> bool:
     held = _HELD.get(os.path.realpath(folder))
     if held is not None and held._fd is not None:
         return held.token == token
-    try:
-        with open(Path(folder) / LOCK_NAME, "rb") as fh:
-            head = fh.readline(64 * 1024)
-    except OSError:
-        return False
+    head = read_head(Path(folder) / LOCK_NAME, 64 * 1024, follow_links=False).split(b"\n", 1)[0]
     holder, _pending = _parse(head)
     return holder is not None and holder.token == token
 
