@@ -107,7 +107,7 @@ class BatchWidget(QWidget):
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
         self._scroll_timer.setInterval(0)
-        self._scroll_timer.timeout.connect(self.table.scrollToBottom)
+        self._scroll_timer.timeout.connect(self._scroll_to_newest)
         self._follow_new_rows = True
         self._columns_fitted = False
         self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
@@ -224,6 +224,11 @@ class BatchWidget(QWidget):
         if done and self._follow_new_rows:
             self._scroll_timer.start()  # coalesced: one scroll per burst of rows
 
+    def _scroll_to_newest(self) -> None:
+        # a scroll queued before the user picked a row must not take that row out of view
+        if self._follow_new_rows:
+            self.table.scrollToBottom()
+
     def _on_scrolled(self, value: int) -> None:
         """Follow the newest row unless the user scrolled up to read earlier ones."""
         bar = self.table.verticalScrollBar()
@@ -248,6 +253,7 @@ class BatchWidget(QWidget):
             # a row the user picked stays in view: new rows are no longer followed (until scrolled to
             # the bottom again)
             self._follow_new_rows = False
+            self._scroll_timer.stop()
             row = self._row_at(index.row())
             if row.failed:
                 self.failed_activated.emit(row.path, row.reason)
