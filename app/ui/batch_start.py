@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 import app
 from app.ui import questions
 from app.ui.banner_widget import BannerWidget
+from app.ui.batch_table import BatchTableModel
+from app.ui.batch_widget import BatchWidget
 from app.ui.controller import AppController
 from app.ui.folder_scan import FolderScan, holds, scan_folders
 from app.ui.image_viewer_widget import ImageViewerWidget
@@ -57,8 +59,12 @@ class BatchWindow(BatchStartHost, Protocol):
     settings: AppSettings
     banner: BannerWidget
     busy_label: QLabel
+    batch_model: BatchTableModel
+    batch: BatchWidget
 
     def show_message(self, text: str, level: str = "info") -> None: ...
+
+    def show_status(self, text: str, msecs: int = 8000) -> None: ...
 
 
 class BatchStarter:
@@ -71,6 +77,8 @@ class BatchStarter:
     def run(self, paths: list[Path]) -> None:
         w = self.window
         recursive = w.settings.recursive
+        if w.controller.batch_running and not self._may_replace_running():
+            return
         w.banner.dismiss()  # earlier messages are not this batch's
         if w.controller.model is None:  # the controller says what to do
             w.controller.run_batch_paths(paths, recursive=recursive)
@@ -80,6 +88,16 @@ class BatchStarter:
         worker.signals.failed.connect(self._scan_failed)
         w.busy_label.setText(LOOKING)
         w.controller.pool.start(worker)
+
+    def _may_replace_running(self) -> bool:
+        """Asked as on quitting: the running batch's rows go when the new batch's table replaces them."""
+        w = self.window
+        done, total = w.batch_model.done_count, w.batch.total
+        parent = w if isinstance(w, QWidget) else None
+        if questions.ask_replace_running_batch(parent, done, total):
+            return True
+        w.show_status(f"The running batch goes on ({done} of {total} photos done).")
+        return False
 
     def _scan_failed(self, message: str) -> None:
         self.window.busy_label.setText("")

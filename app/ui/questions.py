@@ -112,6 +112,25 @@ def ask_quit_during_batch(parent: QWidget | None, done: int, total: int) -> bool
     )
 
 
+def replace_batch_text(done: int, total: int) -> str:
+    return f"A batch is running: {done} of {total} photos done. Stop it and start the new one?"
+
+
+def ask_replace_running_batch(parent: QWidget | None, done: int, total: int) -> bool:
+    """Another folder opened while a batch runs: its rows would go as the new batch's table replaces
+    them, as on quitting, which asks."""
+    return _ask(
+        parent,
+        "replace_batch_question",
+        "Start another batch?",
+        replace_batch_text(done, total),
+        "Stop and start",
+        "Keep running",
+        "The rows done so far are lost unless exported first (File ▸ Export batch CSV…).",
+        default_yes=False,
+    )
+
+
 QUIT_DURING_ADAPTATION = "A model is being adapted to the reviewed photos. Stop it and quit?"
 
 

@@ -72,6 +72,18 @@ def photo_path(tmp_path: Path) -> Path:
     return photo(tmp_path, 3)[0]
 
 
+@pytest.fixture(autouse=True)
+def _no_unanswered_batch_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder opened while a batch runs asks first (a modal box: a test would hang on it); a test that
+    does so answers the question itself."""
+    from app.ui import questions
+
+    def unanswered(*_args) -> bool:
+        raise AssertionError("asked whether to stop the running batch: the test must answer it")
+
+    monkeypatch.setattr(questions, "ask_replace_running_batch", unanswered)
+
+
 @pytest.fixture
 def window(qtbot, settings: AppSettings, model_path: Path):
     """The real main window with the tiny model loaded."""

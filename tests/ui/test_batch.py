@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from app.core import figures
 from app.core.analysis import analyze_photo
 from app.core.model import SegmentationModel
+from app.ui import questions
 from app.ui.image_viewer_widget import BATCH_PLACEHOLDER_TEXT
 from bench.heartbeat import Heartbeat
 from tests.helpers.outputs import comparable
@@ -216,7 +217,7 @@ def test_the_gui_batch_and_the_cli_run_one_pipeline_with_the_same_records(qtbot,
     assert mtimes() == before and len(before) == 3
 
 
-def test_a_folder_opened_while_a_batch_runs_gets_a_table_of_its_own(qtbot, window, tmp_path):
+def test_a_folder_opened_while_a_batch_runs_gets_a_table_of_its_own(qtbot, window, tmp_path, monkeypatch):
     """The replaced batch's queued rows, its "not reached" list and its end never reach the new batch's
     table, count, Continue button or CSV (a row of the first folder sat in the second's table, which
     then said "11 of 10 photos", and Continue resumed the first folder into it)."""
@@ -224,9 +225,14 @@ def test_a_folder_opened_while_a_batch_runs_gets_a_table_of_its_own(qtbot, windo
     (tmp_path / "b").mkdir()
     first = make_folder(tmp_path / "a", 40)
     second = make_folder(tmp_path / "b", 3)
+    asked = []
+    monkeypatch.setattr(
+        questions, "ask_replace_running_batch", lambda _w, done, total: not asked.append(total)
+    )
     with qtbot.waitSignal(window.controller.batch_row_ready, timeout=TIMEOUT_MS):
         window.open_folder(first)
     message = run_batch(qtbot, window, second)
+    assert asked == [40], "the running batch's rows go: asked first, as on quitting"
     qtbot.wait(300)  # anything the first batch still had queued arrives meanwhile
     assert message == "Batch finished: 3 of 3 photos, 0 failed"
     rows = window.batch_model.rows
@@ -263,3 +269,21 @@ def test_continue_clicked_with_the_mouse_leaves_the_photo_on_screen_as_it_was(qt
         qtbot.mouseClick(window.batch.continue_button, Qt.MouseButton.LeftButton)
     qtbot.wait(200)
     assert window.batch.current_path() is None and window.controller.current is None
+
+
+def test_a_folder_opened_while_a_batch_runs_asks_and_keep_running_keeps_it(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """Another folder opened while a batch ran threw its rows away without a word (quitting asks)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_folder(tmp_path / "a", 40)
+    second = make_folder(tmp_path / "b", 3)
+    monkeypatch.setattr(questions, "ask_replace_running_batch", lambda _w, _done, _total: False)
+    with qtbot.waitSignal(window.controller.batch_row_ready, timeout=TIMEOUT_MS):
+        window.open_folder(first)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=TIMEOUT_MS * 4) as finished:
+        window.open_folder(second)  # answered "Keep running"
+        assert "The running batch goes on" in window.statusBar().currentMessage()
+    assert finished.args[0] == "Batch finished: 40 of 40 photos, 0 failed"
+    assert {r.path.parent for r in window.batch_model.rows} == {first}
