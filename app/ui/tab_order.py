@@ -36,3 +36,15 @@ def chain_after(first: QWidget, container: QWidget) -> None:
     for widget in tab_stops(container.layout()):
         QWidget.setTabOrder(previous, widget)
         previous = widget
+
+
+def chain_rows(first: QWidget, rows: QWidget, then: QWidget | None) -> None:
+    """Tab goes from `first` through `rows`' tab stops, then to `then`: only the rows rebuilt are linked
+    again (relinking the whole panel each time left Qt's focus chain broken: a crash on the next form
+    rebuild)."""
+    previous = first
+    for widget in tab_stops(rows.layout()):
+        QWidget.setTabOrder(previous, widget)
+        previous = widget
+    if then is not None and previous is not first:
+        QWidget.setTabOrder(previous, then)
