@@ -99,8 +99,13 @@ class OutputLock:
             lines = [_header_line(holder), *(_pending_line(p) for p in inherited)]
             _rewrite(fd, "".join(lines))
         except OSError as exc:
+            if not previous:  # made empty by this call (a full disk): nothing of it is left behind
+                with contextlib.suppress(OSError):
+                    if _same_file(fd, path):
+                        path.unlink()
             os.close(fd)
-            raise ExportError(f"Cannot write the lock file {path}: {exc.strerror or exc}") from exc
+            full = " (the disk of the output folder is full)" if exc.errno == errno.ENOSPC else ""
+            raise ExportError(f"Cannot write the lock file {path}: {exc.strerror or exc}{full}") from exc
         lock = cls(Path(folder), fd, holder, inherited)
         _HELD[os.path.realpath(folder)] = lock
         return lock

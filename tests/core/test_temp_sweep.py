@@ -48,3 +48,25 @@ def test_a_live_run_keeps_its_temp_files(tmp_path: Path) -> None:
     assert writing.exists()
     live.release()
     assert not writing.exists()
+
+
+def test_a_lock_file_that_cannot_be_written_is_not_left_behind_and_a_full_disk_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a disk already full the lock file was created empty, its write failed, and the empty file stayed."""
+    import errno
+
+    from app.core import outlock
+    from app.core.errors import ExportError
+
+    def no_space(_fd: int, _text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outlock, "_rewrite", no_space)
+    with pytest.raises(
+        ExportError, match=r"No space left on device \(the disk of the output folder is full\)"
+    ):
+        OutputLock.acquire(tmp_path)
+    assert not (tmp_path / LOCK_NAME).exists()
+    monkeypatch.undo()
+    OutputLock.acquire(tmp_path).release()  # the folder is usable as soon as there is room
