@@ -121,6 +121,9 @@ class Canvas:
         font = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
         if mono:
             font.setStyleHint(QFont.StyleHint.Monospace)
+        # no "ff"/"fi" ligature glyphs: text copied or searched out of the PDF is the text written (a
+        # file name, an asset ID)
+        font.setFeature(QFont.Tag("liga"), 0)
         font.setPointSizeF(size)
         font.setBold(bold)
         self.painter.setFont(font)

@@ -39,3 +39,17 @@ def test_batch_and_trend_pdf_titles_hold_no_controls(qapp, tiny_model) -> None:
     assert _title(render_batch_pdf([result], tiny_model)) == "Corroscope batch report"
     trend = render_asset_pdf(Asset(1, HOSTILE), _trend(MEANS), "site")
     assert _title(trend) == "Corroscope trend: esc\\x1b]0;PWNED\\x07name"
+
+
+def test_a_photo_pdf_s_text_copies_out_as_written_without_ligatures(qapp, tiny_model) -> None:
+    """ "ff" and "fi" were drawn as one ligature glyph: the text copied out of the PDF (or searched for)
+    was "ofﬁce_ﬀ" and no longer the file name the CSV and the folder have."""
+    rgb, _ = synthetic_pipe(3, (60, 80))
+    name = "office_fire_cliff.png"
+    result = analyze_rgb(tiny_model, rgb, Path(name))
+    overlay = blend_overlay(rgb, result.labels, result.classes)
+    text = " ".join(
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(render_pdf_report(result, overlay, rgb, tiny_model))).pages
+    )
+    assert name in text and not {"\ufb00", "\ufb01", "\ufb02"} & set(text)
