@@ -277,6 +277,15 @@ def _read(path: Path, max_pixels: int, max_bytes: int) -> np.ndarray:
     return decode_checked(data, img, head, path)
 
 
+_PNG_END = b"IEND\xaeB`\x82"  # the last chunk of every whole PNG, with its CRC
+
+
+def _cut_short_png(head: _Header, data: bytes) -> bool:
+    """A PNG without its end chunk (a copy cut short): Pillow refuses it in words, where libpng, under
+    OpenCV, would print its own error line on the console between the progress lines first."""
+    return head.format == "PNG" and _PNG_END not in data[-4096:]
+
+
 def decode_checked(data: bytes, img: Image.Image, head: _Header, path: Path) -> np.ndarray:
     """The photo `open_checked` gave, decoded from its bytes (never read again): uint8 HxWx3 RGB,
     EXIF-rotated; `ImageReadError` naming `path` and the reason."""
@@ -289,7 +298,7 @@ def decode_checked(data: bytes, img: Image.Image, head: _Header, path: Path) -> 
             if _turned_on_load(img):
                 return rgb
         else:
-            arr = _decode_cv(data)
+            arr = None if _cut_short_png(head, data) else _decode_cv(data)
             rgb = to_rgb8(arr, bgr=True) if arr is not None else _decode_pil(img, path, 1)
     except MemoryError as exc:
         raise ImageReadError(

@@ -284,3 +284,21 @@ def test_two_names_of_one_file_are_two_photos_and_one_path_named_twice_is_one(tm
     again = Path(str(small) + "/./a.png")
     found = find_images([photo, again, small, big / "p1.png", big / "p2.png", big])
     assert found == [photo, small / "hard.png", big / "p1.png", big / "p2.png"]
+
+
+def test_a_png_cut_short_is_refused_in_words_without_libpng_s_own_line(tmp_path: Path) -> None:
+    """libpng (under OpenCV) printed "libpng error: PNG input buffer is incomplete" on the console, between
+    a batch's progress lines, before the photo's own failure."""
+    import subprocess
+    import sys
+
+    rgb = (np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)
+    whole = tmp_path / "whole.png"
+    Image.fromarray(rgb).save(whole)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    code = "import sys; from app.core.photos import read_image; read_image(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", code, str(cut)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "truncated" in done.stderr
+    assert "libpng" not in done.stderr, done.stderr
+    assert np.array_equal(read_image(whole), rgb)  # a whole PNG still goes the fast way, unchanged
