@@ -64,8 +64,6 @@ class BatchWindow(BatchStartHost, Protocol):
 
     def show_message(self, text: str, level: str = "info") -> None: ...
 
-    def show_status(self, text: str, msecs: int = 8000) -> None: ...
-
 
 class BatchStarter:
     """File ▸ Open folder, a drop, the command line: a batch of files and folders; when they hold no
@@ -96,7 +94,7 @@ class BatchStarter:
         parent = w if isinstance(w, QWidget) else None
         if questions.ask_replace_running_batch(parent, done, total):
             return True
-        w.show_status(f"The running batch goes on ({done} of {total} photos done).")
+        w.show_message(f"The running batch goes on ({done} of {total} photos done).", "info")
         return False
 
     def _scan_failed(self, message: str) -> None:
