@@ -22,6 +22,7 @@ import numpy as np
 
 from app.core.errors import CorroscopeError
 from app.core.palette import DEFAULT_CLASSES
+from training.range_fit import stored_probs
 
 GRID = np.linspace(-1.5, 1.5, 13)  # log-probability offsets tried for corrosion and for asset, each
 DRAWS, SEED = 10_000, 0
@@ -44,10 +45,7 @@ def load_run(cv: Path) -> list[OofPhoto]:
         rows = json.loads((cv / "oof.json").read_text("utf-8"))["photos"]
     except (OSError, ValueError, KeyError) as exc:
         raise CorroscopeError(f"{cv}: no readable oof.json of a cross-validation run ({exc})") from exc
-    probs: dict[str, np.ndarray] = {}
-    for path in sorted(cv.glob("fold*/oof-probs.npz")):
-        with np.load(path, allow_pickle=False) as z:
-            probs.update(zip((str(i) for i in z["ids"]), z["probs"], strict=True))
+    probs = stored_probs(cv)
     photos = []
     for row in rows:
         if row.get("share_true") is None or row["id"] not in probs:

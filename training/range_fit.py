@@ -83,13 +83,19 @@ def _asset_fraction(row: dict) -> float:
     return float(cm[asset].sum() / max(cm.sum(), 1.0))
 
 
-def load_cv(cv: Path) -> tuple[list[dict], list[CvPhoto]]:
-    """(every out-of-fold row, the photos a range can be made for: an asset predicted and in the truth)."""
-    rows = _rows(cv)
+def stored_probs(cv: Path) -> dict[str, np.ndarray]:
+    """Photo id -> its out-of-fold probabilities (uint8 H x W x C) from a CV run's `foldK/oof-probs.npz`."""
     probs: dict[str, np.ndarray] = {}
     for path in sorted(cv.glob("fold*/oof-probs.npz")):
         with np.load(path, allow_pickle=False) as z:
             probs.update(zip((str(i) for i in z["ids"]), z["probs"], strict=True))
+    return probs
+
+
+def load_cv(cv: Path) -> tuple[list[dict], list[CvPhoto]]:
+    """(every out-of-fold row, the photos a range can be made for: an asset predicted and in the truth)."""
+    rows = _rows(cv)
+    probs = stored_probs(cv)
     photos = []
     for row in rows:
         if row["share_pred"] is None or row["share_true"] is None or row["id"] not in probs:
