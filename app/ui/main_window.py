@@ -46,7 +46,7 @@ from app.ui.recent_menu import RecentMenu
 from app.ui.screen_fit import PhotoRoom, fit_size, restore_window
 from app.ui.settings import AppSettings
 from app.ui.status_bar import status_widgets, watch_settings
-from app.ui.tab_order import chain_after, chain_rows, tab_stops
+from app.ui.tab_order import chain_after, tab_stops
 from app.ui.wheel_guard import WheelGuard
 from app.ui.window_actions import ACTIONS
 
@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(330)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that showed no focus; its controls are
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop (it showed no focus): its controls are
         for name, title, widget, area in (
             ("dock_panel", "Overlay and figures", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
             ("dock_batch", "Batch", self.batch, Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         # Tab goes from the photo down the panel; the overlay's rows, rebuilt for each model, included
         after_rows = next(iter(tab_stops(self.measure_ui.layers_widget.layout())), None)
         self.overlay_state.classes_changed.connect(
-            lambda: chain_rows(self.viewer, self.overlay_panel, after_rows)
+            lambda: chain_after(self.viewer, self.overlay_panel, after_rows)
         )
         chain_after(self.viewer, side)  # once in the window: no tab order across windows
         # One line until a batch runs (BatchWidget's idle height): the photo and the figures need the

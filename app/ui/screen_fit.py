@@ -44,8 +44,7 @@ def restore_window(window: QWidget, saved: QByteArray | None, default: QSize) ->
     1024 x 600 one): the window came back at an arbitrary size, neither maximised nor fitted."""
     if saved is not None and window.restoreGeometry(saved):
         return
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    window.resize(fit_size(default, screen.availableGeometry().size()) if screen is not None else default)
+    resize_on_screen(window, default.width(), default.height())
     if saved is not None and saved_maximized(saved):
         window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 

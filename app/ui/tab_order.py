@@ -30,20 +30,12 @@ def tab_stops(layout: QLayout | None) -> list[QWidget]:
     return stops
 
 
-def chain_after(first: QWidget, container: QWidget) -> None:
-    """Tab goes from `first` through `container`'s tab stops top to bottom, as laid out."""
+def chain_after(first: QWidget, container: QWidget, then: QWidget | None = None) -> None:
+    """Tab goes from `first` through `container`'s tab stops top to bottom, as laid out, then to `then`.
+    A part rebuilt later (the overlay's rows) is chained again alone, between its neighbours: relinking
+    the whole panel each time left Qt's focus chain broken (a crash on the next form rebuild)."""
     previous = first
     for widget in tab_stops(container.layout()):
-        QWidget.setTabOrder(previous, widget)
-        previous = widget
-
-
-def chain_rows(first: QWidget, rows: QWidget, then: QWidget | None) -> None:
-    """Tab goes from `first` through `rows`' tab stops, then to `then`: only the rows rebuilt are linked
-    again (relinking the whole panel each time left Qt's focus chain broken: a crash on the next form
-    rebuild)."""
-    previous = first
-    for widget in tab_stops(rows.layout()):
         QWidget.setTabOrder(previous, widget)
         previous = widget
     if then is not None and previous is not first:
