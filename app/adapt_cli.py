@@ -208,9 +208,11 @@ def _unpaired(photos: Sequence[Path], pairs: Sequence[tuple[Path, Path]], folder
         names = sorted(p for p in folder.iterdir() if _looks_like_a_mask(p.name) and p.is_file())
     except OSError:
         names = []
-    left = [p for p in names if _key(p) not in used and _key(p) not in paired]
-    own = [safe_path(p.name) for p in left if models_own_file(p)]
-    orphans = [safe_path(p.name) for p in left if not models_own_file(p)]
+    own: list[str] = []
+    orphans: list[str] = []
+    for p in names:
+        if _key(p) not in used and _key(p) not in paired:
+            (own if models_own_file(p) else orphans).append(safe_path(p.name))
     if own:
         lines.append(f"The model's own masks, exported unchanged (not corrections): {named_few(own)}")
     if orphans:

@@ -86,14 +86,12 @@ class PhotoDecode:
         reducible = head.format == "JPEG" and head.mode in ("RGB", "L")
         self.scale = network_scale(head.width, head.height, input_size) if reducible else 1
         # full() decodes these very bytes: a file replaced after this read never mixes into the result
-        self._data = data
+        self._data, self._img = data, img
         if self.scale == 1:
-            self._img = img
             return  # read_image's decode, on demand: the view is the full photo
-        self._img = img
         if not full_too:
             return  # full() decodes on demand, as read_image does
-        self._data, self._threaded = data, True
+        self._threaded = True
         self._thread = threading.Thread(target=self._decode_full, name="photo-full-decode", daemon=True)
         self._thread.start()
 
