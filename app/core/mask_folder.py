@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,13 +23,15 @@ from app.core.reviewed import (
 )
 
 _RECORD_PROBE = 4096  # the review record sits right after the PNG header (`encode_reviewed_png`)
+# Any JSON spacing: a record rewritten compactly (another tool, a later version) is still found.
+_SAYS_MODEL = re.compile(rb'"source"\s*:\s*"model"')
 
 
 @functools.lru_cache(maxsize=256)
 def _models_own(path: str, mtime_ns: int, size: int) -> bool:
     del mtime_ns, size  # part of the key only: a file changed since is read again
     head = read_head(path, _RECORD_PROBE)  # a FIFO named as a mask is never waited on
-    if PNG_KEY.encode("latin-1") not in head or b'"source": "model"' not in head:
+    if PNG_KEY.encode("latin-1") not in head or not _SAYS_MODEL.search(head):
         return False  # a correction, a mask from another tool: no full decode
     try:
         return is_models_own(read_reviewed_mask(path))
