@@ -94,7 +94,7 @@ class AdaptRun:
         replace: bool = False,
         left_out: Sequence[Path] = (),
         load: Callable[[Path], None] | None = None,
-        say: Callable[[str, str], None] | None = None,
+        say: Callable[[str, str, bool], None] | None = None,
         base_sha256: str | None = None,
     ) -> None:
         """`saves`: jobs writing signed masks that `pairs` names and that are not on disk yet; `replace`:
@@ -157,7 +157,9 @@ class AdaptRun:
     def _done(self, result: AdaptResult) -> None:
         self._load(result.path)
         worse_grades = result.adapted.d610_agreement < result.base.d610_agreement
-        self._say(result_text(result, self.left_out), "warning" if worse_grades else "info")
+        # sticky: the photo on screen is analysed again with the new model, and what that says (edits kept
+        # over the new mask) must not take the outcome off the banner
+        self._say(result_text(result, self.left_out), "warning" if worse_grades else "info", True)
 
     def _end(self) -> None:
         self.ended = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QHideEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from app.ui.long_words import fit_words, plain_tooltip
@@ -13,10 +13,12 @@ _STYLES = {
     "warning": "background:#fff4d6; color:#432; border:1px solid #cb8;",
     "error": "background:#fde2e1; color:#511; border:1px solid #c88;",
 }
+_SEVERITY = {"info": 0, "warning": 1, "error": 2}
 
 
 class BannerWidget(QFrame):
-    """Shows one message at a time with a level (info, warning, error) and a close button."""
+    """Shows a message with a level (info, warning, error) and a close button. A message shown `sticky`
+    (the outcome of a long run) stays above the messages that follow until the banner is dismissed."""
 
     dismissed = Signal()
 
@@ -24,6 +26,7 @@ class BannerWidget(QFrame):
         super().__init__(parent)
         self._level = "info"
         self._text = ""  # the message as given; the label shows it with over-wide words elided
+        self._sticky: tuple[str, str] | None = None  # (text, level) kept above later messages
         self._label = QLabel()
         self._label.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, as written
         self._label.setWordWrap(True)
@@ -45,30 +48,46 @@ class BannerWidget(QFrame):
 
     @property
     def text(self) -> str:
+        """The newest message (a sticky one above it is not part of it)."""
         return self._text if not self.isHidden() else ""
 
     @property
     def level(self) -> str:
         return self._level
 
-    def show_message(self, text: str, level: str = "info") -> None:
+    def show_message(self, text: str, level: str = "info", sticky: bool = False) -> None:
         if level not in _STYLES:
             raise ValueError(f"unknown banner level {level!r}")
-        self._level = level
-        self.setStyleSheet(f"BannerWidget {{{_STYLES[level]}}}")
-        self._text = text
+        if sticky:
+            self._sticky = (text, level)
+        self._level, self._text = level, text
+        shown = max(level, self._sticky[1], key=_SEVERITY.__getitem__) if self._sticky else level
+        self.setStyleSheet(f"BannerWidget {{{_STYLES[shown]}}}")
         self._fit()
         self.show()
+
+    @property
+    def whole(self) -> str:
+        """What the banner says: the sticky message, then the newest below it."""
+        if self._sticky is None or self._sticky[0] == self._text:
+            return self._text
+        return f"{self._sticky[0]}\n{self._text}"
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if not event.spontaneous():  # dismissed or taken down, not the window minimised
+            self._sticky = None
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
 
     def _fit(self) -> None:
-        shown = fit_words(self._text, self._label.fontMetrics(), self._label.contentsRect().width())
+        whole = self.whole
+        shown = fit_words(whole, self._label.fontMetrics(), self._label.contentsRect().width())
         if shown != self._label.text():
             self._label.setText(shown)
-            self._label.setToolTip(plain_tooltip(self._text) if shown != self._text else "")  # the whole
+            self._label.setToolTip(plain_tooltip(whole) if shown != whole else "")  # the whole
 
     def dismiss(self) -> None:
         self.hide()

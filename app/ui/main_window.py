@@ -218,8 +218,8 @@ class MainWindow(QMainWindow):
     def grade_scale(self) -> str:
         return self.figures.grade_scale
 
-    def show_message(self, text: str, level: str = "info") -> None:
-        self.banner.show_message(text, level)
+    def show_message(self, text: str, level: str = "info", sticky: bool = False) -> None:
+        self.banner.show_message(text, level, sticky)
         self.show_status(text.splitlines()[0], 10000)
 
     def _show_zoom(self, zoom: float) -> None:

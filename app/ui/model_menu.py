@@ -226,9 +226,9 @@ class ModelMenu(QObject):
         self._looking = False
         self.host.update_enabled()
 
-    def _say(self, text: str, level: str) -> None:
+    def _say(self, text: str, level: str, sticky: bool = False) -> None:
         self._adapt_said = text
-        self.host.show_message(text, level)
+        self.host.show_message(text, level, sticky)
 
     def _adapt_with(self, found: AdaptFound) -> None:
         model = self.host.controller.model

@@ -61,6 +61,9 @@ def test_adapt_runs_in_a_worker_and_loads_the_adapted_model(qtbot, settings, tmp
         win.actions["adapt_model"].trigger()
     assert win.controller.model.path == out
     assert "Adapted to 5 reviewed photos" in win.banner.text
+    # the photo on screen analysed again with the new model says so; the outcome stays above it
+    win.show_message("p0.png was analysed again: your edits are kept over the new model mask", "warning")
+    assert "Adapted to 5 reviewed photos" in win.banner.whole and "analysed again" in win.banner.whole
     assert settings.model_path == out  # remembered like any model loaded by hand
     assert win.actions["default_model"].text().replace("&", "") == "Return to the shipped model"
     assert win.actions["default_model"].isEnabled()
