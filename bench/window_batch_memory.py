@@ -4,7 +4,8 @@ the window's batch (offscreen), with and without giving freed memory back every 
     python -m bench.window_batch_memory FOLDER [--model FILE]
 
 Each setting runs in its own process (a fresh heap); the line printed per setting is
-`trim=<on|off> rows=N rss_start_mb=… rss_end_mb=… seconds=…`, then the ratio of the two ends.
+`trim=<on|off> rows=N rss_start_mb=… rss_end_mb=… rss_peak_mb=… seconds=…`, then the ratio of the two
+ends.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import time
 from pathlib import Path
 
 
-def _rss_mb() -> int:
+def _rss_mb(field: str = "VmRSS") -> int:
+    """Resident size now (VmRSS) or at its highest so far (VmHWM), in MB."""
     status = Path("/proc/self/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) // 1024
+    return int(status.split(f"{field}:")[1].split()[0]) // 1024
 
 
 def _child(folder: Path, model: Path | None, trim: bool) -> None:
@@ -50,7 +52,7 @@ def _child(folder: Path, model: Path | None, trim: bool) -> None:
     seconds = time.perf_counter() - begin
     rows = len(window.batch_model.rows)
     print(f"trim={'on' if trim else 'off'} rows={rows} rss_start_mb={start} rss_end_mb={_rss_mb()} "
-          f"seconds={seconds:.1f}", flush=True)  # fmt: skip
+          f"rss_peak_mb={_rss_mb('VmHWM')} seconds={seconds:.1f}", flush=True)  # fmt: skip
     window.controller.shutdown()
     qt.quit()
 

@@ -71,9 +71,10 @@ def iter_batch(
 ) -> Generator[PhotoOutcome, None, BatchSummary]:
     """Plan, then yield each photo's outcome in input order as `engine` (default: one after another in
     this thread, with `progress` per network call) finishes it; the `BatchSummary` is the generator's
-    return value. `started(i, total, path)` before the batch waits for photo i; once `cancelled()` is
-    true no further photo starts. Whether it ends, is closed early or a photo is cancelled midway,
-    `results.csv` and `results.json` are written for the photos done."""
+    return value (its outcomes without results or photos). `started(i, total, path)` before the batch
+    waits for photo i; once `cancelled()` is true no further photo starts. Whether it ends, is closed
+    early or a photo is cancelled midway, `results.csv` and `results.json` are written for the photos
+    done."""
     options = options or BatchOptions()
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
@@ -100,9 +101,12 @@ def iter_batch(
     lost: str | None = None
     try:
         for outcome in mapper(plan.photos, options, model, keep_results, on_start, should_stop):
-            # Without `keep_records` the summary holds states and reasons only (memory stays flat over
-            # thousands of photos); the CSV then reads each record back from its JSON.
-            outcomes.append(outcome if keep_records else dataclasses.replace(outcome, record=None))
+            # The summary never holds a photo's pixels or maps (`keep_results` is for the consumer of each
+            # outcome: at 24 MP each held 115 MB, and a window batch grew to gigabytes); without
+            # `keep_records` it holds states and reasons only (flat over thousands of photos), and the
+            # CSV then reads each record back from its JSON.
+            kept = outcome.record if keep_records else None
+            outcomes.append(dataclasses.replace(outcome, result=None, photo=None, record=kept))
             full_in_a_row = full_in_a_row + 1 if outcome.disk_full else 0
             disk_full = disk_full or full_in_a_row >= DISK_FULL_STOP  # no photo starts after this one
             yield outcome

@@ -16,6 +16,7 @@ proven ours (`app.core.ownership`) are replaced without `overwrite`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -79,7 +80,8 @@ def run_batch(
     keep_records: bool = True,
     engine: PhotoMapper | None = None,
 ) -> BatchSummary:
-    """The whole of `iter_batch`, with `progress(outcome)` after each photo, in input order."""
+    """The whole of `iter_batch`, with `progress(outcome)` after each photo, in input order; with
+    `keep_results`, the summary's outcomes keep their results and photos (all of them, in memory)."""
     batch = iter_batch(
         model,
         paths,
@@ -91,10 +93,14 @@ def run_batch(
         keep_results=keep_results,
         keep_records=keep_records,
     )
+    full: list[PhotoOutcome] = []
     while True:
         try:
             outcome = next(batch)
         except StopIteration as end:
-            return end.value
+            summary: BatchSummary = end.value
+            return dataclasses.replace(summary, outcomes=tuple(full)) if keep_results else summary
+        if keep_results:
+            full.append(outcome)
         if progress is not None:
             progress(outcome)

@@ -189,3 +189,24 @@ def test_every_core_building_block_is_kept_below_the_orchestrators() -> None:
     }
     modules = {f"app.core.{m.name}" for m in pkgutil.iter_modules(app.core.__path__)}
     assert set(blocks[0]["source_modules"]) == modules - {"app.core.pipeline", "app.core.project"}
+
+
+def test_a_streamed_batch_holds_no_photo_or_maps_once_each_is_yielded(
+    tiny_model: SegmentationModel, tmp_path: Path
+) -> None:
+    """The window's batch keeps results for each row it shows; the summary kept them too, every photo's
+    pixels and maps to the end (24 MP photos: 115 MB each, gigabytes in a batch)."""
+    photos = _photos(tmp_path / "site", 3)
+    stream = iter_batch(tiny_model, photos, None, BatchOptions(), keep_results=True)
+    yielded = []
+    while True:
+        try:
+            yielded.append(next(stream))
+        except StopIteration as end:
+            summary = end.value
+            break
+    assert all(o.result is not None and o.photo is not None for o in yielded)
+    assert [o.path for o in summary.outcomes] == photos
+    assert all(o.result is None and o.photo is None and o.record is not None for o in summary.outcomes)
+    kept = run_batch(tiny_model, photos, None, BatchOptions(), keep_results=True)
+    assert all(o.result is not None and o.photo is not None for o in kept.outcomes)  # asked for, all of them
