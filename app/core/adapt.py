@@ -19,7 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from app.core import contract
-from app.core.adapt_checks import bad_masks_text, check_output, distinct_photos, masks_phrase, named_few
+from app.core.adapt_checks import (
+    Distinct,
+    bad_masks_text,
+    check_output,
+    distinct_photos,
+    masks_phrase,
+    named_few,
+)
 from app.core.adapt_fit import CancelCheck, Classifier, fit_classifier, probabilities
 from app.core.adapt_heads import AdaptRefused, Head, find_heads, head_tensors, read_head
 from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, confusion
@@ -32,6 +39,7 @@ from app.core.mask_folder import MaskFolder
 from app.core.model import SegmentationModel
 from app.core.onnx_edit import ModelBytes
 from app.core.photo_decode import start_decode
+from app.core.picture_key import seen_before
 from app.core.reviewed import ReviewedMask, read_reviewed_mask
 from app.core.text import counted, safe_path
 
@@ -137,8 +145,12 @@ def adapt_model(
         if now != sha:
             raise ModelFileChanged(safe_path(base_path.name), sha, now)
     steps, whole = earlier_steps(base.metadata)
-    seen = used_before(steps)
-    scored = [i for i, sha in enumerate(distinct.sha256) if sha not in seen]
+    seen, seen_pictures = used_before(steps)  # by picture; by bytes where an older record has only those
+    scored = [
+        i
+        for i, (sha, key) in enumerate(zip(distinct.sha256, distinct.keys, strict=True))
+        if sha not in seen and not seen_before(key, seen_pictures)
+    ]
     notes += _chain_notes(pairs, scored, whole)
     mb = ModelBytes(data)
     heads = find_heads(mb, base.num_classes)
@@ -161,7 +173,7 @@ def adapt_model(
             # refit classifier learns from the features it will meet
             view = decode.network_view()
         photos.append(
-            _collect(session, base, heads, photo, mask_path, mask, view, distinct.sha256[i], settings, rng)
+            _collect(session, base, heads, (photo, mask_path), mask, view, distinct, i, settings, rng)
         )
     if bad:
         raise AdaptRefused(bad_masks_text(bad, base.classes))
@@ -221,9 +233,9 @@ def _chain_notes(pairs: Sequence[tuple[Path, Path]], scored: Sequence[int], whol
     again = [safe_path(photo.name) for i, (photo, _mask) in enumerate(pairs) if i not in new]
     if not scored:
         raise AdaptRefused(
-            f"all {counted(len(pairs), 'photo')} were used by an earlier adaptation of this model (same "
-            "content), so leave-one-out has no photo the model has not seen. Add newly reviewed photos, "
-            "or adapt the model it was adapted from on all of them. The base model stays in use."
+            f"all {counted(len(pairs), 'photo')} were used by an earlier adaptation of this model (the "
+            "same pictures), so leave-one-out has no photo the model has not seen. Add newly reviewed "
+            "photos, or adapt the model it was adapted from on all of them. The base model stays in use."
         )
     if again:
         notes.append(
@@ -263,9 +275,10 @@ def _feature_session(mb: ModelBytes, heads: Sequence[Head]):
 
 
 def _collect(
-    session, base: SegmentationModel, heads, photo: Path, mask_path: Path, mask: ReviewedMask,
-    view: np.ndarray, sha256: str, settings, rng,
+    session, base: SegmentationModel, heads, pair: tuple[Path, Path], mask: ReviewedMask,
+    view: np.ndarray, distinct: Distinct, i: int, settings, rng,
 ) -> _Photo:  # fmt: skip
+    photo, mask_path = pair
     net_input = network_input(view, base.input_size)
     outs = session.run(None, {contract.INPUT_NAME: net_input[None]})
     names = [o.name for o in session.get_outputs()]
@@ -280,7 +293,8 @@ def _collect(
     review = mask.review
     provenance = {
         "photo": photo.name,
-        "sha256": sha256,
+        "sha256": distinct.sha256[i],
+        "picture": distinct.keys[i].to_json(),  # what "already used" compares: the picture, not its bytes
         "mask": mask_path.name,
         "mask_sha256": mask.sha256 or sha256_file(mask_path),  # of the bytes read, not read again
         "reviewed_by": review.reviewed_by if review else "",
@@ -382,6 +396,7 @@ def _metadata(base: SegmentationModel, photos, scored, settings, before, after, 
         "base_model": {"file": base.path.name, "sha256": base.sha256},
         "photos": len(photos),
         "photo_sha256": [p.provenance["sha256"] for p in photos],
+        "photo_pictures": [p.provenance["picture"] for p in photos],
     }
     new = set(scored)
     left_out = [p.provenance["photo"] for i, p in enumerate(photos) if i not in new]

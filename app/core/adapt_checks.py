@@ -16,6 +16,7 @@ from app.core.errors import ReviewedMaskError
 from app.core.files import probe_writable, sha256_file
 from app.core.palette import ClassInfo
 from app.core.paths import models_dir
+from app.core.picture_key import PictureKey, picture_key
 from app.core.reviewed import ReviewState, read_reviewed_mask
 from app.core.text import counted, safe_message, safe_path, safe_text
 
@@ -86,37 +87,45 @@ def _files(folder: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class Distinct:
-    """The reviewed pairs with one of each photo's content (by SHA-256), its hash, and the copies left
-    out (copy, the photo kept in its place)."""
+    """The reviewed pairs with one of each picture, its file's SHA-256 and its picture key, and the
+    copies left out (copy, the photo kept in its place)."""
 
     pairs: tuple[tuple[Path, Path], ...]
     sha256: tuple[str, ...]
     copies: tuple[tuple[Path, Path], ...] = ()
+    keys: tuple[PictureKey, ...] = ()
 
     def note(self) -> str | None:
-        """ "2 photos are copies of others (same content) and were left out: b.png (of a.png), ..." """
+        """ "2 photos are copies of others (the same picture) and were left out: b.png (of a.png), ..." """
         if not self.copies:
             return None
         n = len(self.copies)
         named = [f"{safe_path(copy.name)} (of {safe_path(kept.name)})" for copy, kept in self.copies]
         return (
-            f"{counted(n, 'photo')} {'is a copy' if n == 1 else 'are copies'} of another (same content) and "
-            f"{'was' if n == 1 else 'were'} left out: {named_few(named)}"
+            f"{counted(n, 'photo')} {'is a copy' if n == 1 else 'are copies'} of another (the same picture, "
+            f"re-saved or re-encoded) and {'was' if n == 1 else 'were'} left out: {named_few(named)}"
         )
 
 
 def distinct_photos(pairs: Sequence[tuple[Path, Path]]) -> Distinct:
-    """One pair per photo content: copies under other names would count twice towards the photos needed
-    and score a model on a photo it was fitted on (leave-one-out leaves one copy out, not the other)."""
-    kept: dict[str, tuple[Path, Path]] = {}
+    """One pair per picture: copies under other names (same bytes, same pixels, or the picture re-encoded,
+    `PictureKey.same_picture`) would count twice towards the photos needed and score a model on a photo
+    it was fitted on (leave-one-out leaves one copy out, not the other)."""
+    kept: list[tuple[Path, Path, str, PictureKey]] = []
     copies = []
     for photo, mask in pairs:
-        digest = sha256_file(photo)
-        if digest in kept:
-            copies.append((Path(photo), kept[digest][0]))
+        digest, key = sha256_file(photo), picture_key(photo)
+        twin = next((k for k in kept if k[2] == digest or key.same_picture(k[3])), None)
+        if twin is not None:
+            copies.append((Path(photo), twin[0]))
         else:
-            kept[digest] = (Path(photo), Path(mask))
-    return Distinct(tuple(kept.values()), tuple(kept), tuple(copies))
+            kept.append((Path(photo), Path(mask), digest, key))
+    return Distinct(
+        tuple((p, m) for p, m, _d, _k in kept),
+        tuple(d for _p, _m, d, _k in kept),
+        tuple(copies),
+        tuple(k for _p, _m, _d, k in kept),
+    )
 
 
 def named_few(names: Iterable[str], limit: int = NAMED) -> str:

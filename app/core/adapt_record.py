@@ -1,7 +1,8 @@
 """What an adapted model records of how it was made (`corroscope.adaptation`): its base, its photos and
 masks, the settings, leave-one-out before and after, and the chain of every adaptation behind it, so
-photos an earlier step used are known again by their SHA-256 (the base model's record is untrusted
-text: only well-formed steps are kept)."""
+photos an earlier step used are known again by their picture key, or by their file's SHA-256 in a
+record written before picture keys (the base model's record is untrusted text: only well-formed steps
+are kept)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from app.core import contract
 from app.core.meta_json import strict_json
+from app.core.picture_key import PictureKey
 from app.core.text import safe_text
 
 KEY_ADAPTATION = "corroscope.adaptation"
@@ -42,8 +44,9 @@ def check_record(meta: dict[str, str]) -> tuple[dict[str, Any] | None, str | Non
 
 def earlier_steps(meta: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
     """The adaptations behind a model, oldest first, each {"base_model": {"file", "sha256"}, "photos": n,
-    "photo_sha256": [...]}; and whether that chain is whole (False: it says it was adapted, but (part of)
-    its record cannot be read). A record written before chains were kept is one step."""
+    "photo_sha256": [...]} and, where recorded, "photo_pictures": [`PictureKey.to_json`, ...]; and whether
+    that chain is whole (False: it says it was adapted, but (part of) its record cannot be read). A
+    record written before chains were kept is one step."""
     if KEY_ADAPTATION not in meta:
         return [], True
     data = read_record(meta)
@@ -79,12 +82,21 @@ def _step(item: Any) -> dict[str, Any] | None:
     kept = [s for s in shas if isinstance(s, str) and _SHA256.fullmatch(s)]
     if len(kept) != len(shas) or isinstance(photos, bool) or photos != len(kept):
         return None
-    return {"base_model": {"file": name[:1000], "sha256": sha[:64]}, "photos": photos, "photo_sha256": kept}
+    step = {"base_model": {"file": name[:1000], "sha256": sha[:64]}, "photos": photos, "photo_sha256": kept}
+    if "photo_pictures" in item:  # absent from records written before picture keys: bytes only then
+        raw = item["photo_pictures"]
+        keys = [PictureKey.from_json(k) for k in raw] if isinstance(raw, list) else []
+        if len(keys) != photos or any(k is None for k in keys):
+            return None
+        step["photo_pictures"] = [k.to_json() for k in keys if k is not None]
+    return step
 
 
-def used_before(steps: Sequence[dict[str, Any]]) -> set[str]:
-    """The SHA-256 of every photo an earlier adaptation used."""
-    return {sha for step in steps for sha in step["photo_sha256"]}
+def used_before(steps: Sequence[dict[str, Any]]) -> tuple[set[str], list[PictureKey]]:
+    """The file SHA-256 and the picture key (where recorded) of every photo an earlier adaptation used."""
+    shas = {sha for step in steps for sha in step["photo_sha256"]}
+    keys = [PictureKey.from_json(k) for step in steps for k in step.get("photo_pictures", [])]
+    return shas, [k for k in keys if k is not None]
 
 
 def trained_on(base_text: str, adapted_to: str, again: int, photos: int) -> str:

@@ -93,7 +93,7 @@ def test_copies_of_a_photo_count_once(tmp_path: Path, base: Path) -> None:
     model on photos it was fitted on."""
     with pytest.raises(AdaptRefused, match=r"^2 reviewed photos; adaptation needs at least 5") as refused:
         adapt_model(base, _copies(tmp_path / "a", 2, 2), tmp_path / "a.onnx")
-    assert "4 photos are copies of another (same content) and were left out" in str(refused.value)
+    assert "4 photos are copies of another (the same picture, re-saved or re-encoded)" in str(refused.value)
     assert "p0-copy0.png (of p0.png)" in str(refused.value) and "and 1 more" in str(refused.value)
     assert not (tmp_path / "a.onnx").exists()
     result = adapt_model(base, _copies(tmp_path / "b", 5, 1), tmp_path / "b.onnx")
