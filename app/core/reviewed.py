@@ -277,6 +277,7 @@ def read_reviewed_mask(
         raise ReviewedMaskError(f"{path}: cannot read this mask ({exc})") from exc
     if size is not None and tuple(img.size) != tuple(size):
         _refuse_size(path, img.size, size)
+    _refuse_transparent(path, img)
     if img.mode == "P" and "transparency" not in img.info:
         labels, off, example = _decode_indexed(img, classes)
     else:
@@ -294,6 +295,20 @@ def _refuse_size(path: Path, got: tuple[int, int], size: tuple[int, int]) -> Non
         f"{path.name} is {got[0]}x{got[1]} but its photo is {size[0]}x{size[1]}: "
         "a reviewed mask must have its photo's size"
     )
+
+
+def _refuse_transparent(path: Path, img: Image.Image) -> None:
+    """A mask with see-through pixels: its class colours are hidden (an image editor's erased areas), and
+    reading them as opaque would learn or report classes nobody painted as seen."""
+    if img.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in img.info:
+        return
+    alpha = np.asarray(img.convert("RGBA"))[..., 3]
+    clear = int(np.count_nonzero(alpha < 255))
+    if clear:
+        raise ReviewedMaskError(
+            f"{path.name}: {clear:,} of its {alpha.size:,} pixels are transparent; a reviewed mask must be "
+            "opaque, every pixel in a class colour (save it without transparency)"
+        )
 
 
 def _review_from_info(info: dict, path: Path) -> ReviewState | None:

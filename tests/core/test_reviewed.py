@@ -133,6 +133,23 @@ def test_an_indexed_png_with_off_palette_entries_is_refused(tmp_path):
     assert read_reviewed_mask(tmp_path / "p.png", max_off_palette=0.01).labels[2, 5] == 2
 
 
+def test_a_mask_with_transparent_pixels_is_refused_and_an_opaque_rgba_one_read(tmp_path):
+    """A fully transparent RGBA mask (class colours hidden under alpha 0) was read as if opaque."""
+    labels = _labels()
+    rgba = np.dstack([encode_mask(labels), np.zeros(labels.shape, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
+    with pytest.raises(ReviewedMaskError, match=r"clear.png: 3,072 of its 3,072 pixels are transparent"):
+        read_reviewed_mask(tmp_path / "clear.png", size=(64, 48))
+    rgba[..., 3] = 255
+    rgba[0, 0, 3] = 254  # one pixel barely see-through: refused too
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "one.png")
+    with pytest.raises(ReviewedMaskError, match="1 of its 3,072 pixels are transparent"):
+        read_reviewed_mask(tmp_path / "one.png")
+    rgba[0, 0, 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
+    assert np.array_equal(read_reviewed_mask(tmp_path / "opaque.png").labels, labels)
+
+
 def test_the_mask_for_a_stem_is_found_most_specific_first(tmp_path):
     labels = _labels()
     assert find_reviewed_mask(tmp_path, "IMG_1") is None
