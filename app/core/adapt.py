@@ -157,7 +157,6 @@ def adapt_model(
     session = _feature_session(mb, heads)
     total = len(pairs) + len(scored) + 2
     report = _reporter(progress, total, cancelled)
-    rng = np.random.default_rng(settings.seed)
     photos, bad = [], []
     for i, (photo, mask_path) in enumerate(pairs):
         report(i, f"Reading {safe_path(photo.name)}")
@@ -172,9 +171,7 @@ def adapt_model(
             # the network's input as analysis makes it (a large JPEG through its reduced decode), so the
             # refit classifier learns from the features it will meet
             view = decode.network_view()
-        photos.append(
-            _collect(session, base, heads, (photo, mask_path), mask, view, distinct, i, settings, rng)
-        )
+        photos.append(_collect(session, base, heads, (photo, mask_path), mask, view, distinct, i, settings))
     if bad:
         raise AdaptRefused(bad_masks_text(bad, base.classes))
     _check_classes(photos, base, settings)
@@ -276,7 +273,7 @@ def _feature_session(mb: ModelBytes, heads: Sequence[Head]):
 
 def _collect(
     session, base: SegmentationModel, heads, pair: tuple[Path, Path], mask: ReviewedMask,
-    view: np.ndarray, distinct: Distinct, i: int, settings, rng,
+    view: np.ndarray, distinct: Distinct, i: int, settings,
 ) -> _Photo:  # fmt: skip
     photo, mask_path = pair
     net_input = network_input(view, base.input_size)
@@ -302,8 +299,16 @@ def _collect(
         "pixels": counts,
         "base_model_agreement": asdict(agrees),
     }
+    # seeded by the picture itself, so the sample (and what is accepted) never depends on the photos'
+    # names or order
+    rng = np.random.default_rng([settings.seed, int(_picture_id(provenance), 16)])
     sample = _balanced_sample(targets, settings.pixels_per_class, rng)
     return _Photo(net_input, features, base_probs, targets, sample, share_of(counts), provenance, agrees)
+
+
+def _picture_id(provenance: dict) -> str:
+    """The photo's pixels' SHA-256 (its file's where it has none): what seeds and orders its sample."""
+    return provenance["picture"]["pixels_sha256"] or provenance["sha256"]
 
 
 def _balanced_sample(targets: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -331,6 +336,7 @@ def _check_classes(photos: Sequence[_Photo], base: SegmentationModel, settings: 
 def _fit_all(
     photos: Sequence[_Photo], start: Sequence[Classifier], settings: AdaptSettings, cancelled
 ) -> list[Classifier]:
+    photos = sorted(photos, key=_picture_id_of)  # one order whatever the names: the same fit, bit for bit
     weight = _sample_weights(photos, settings.class_balance)
     y = np.concatenate([p.targets.reshape(len(p.targets), -1)[:, p.sample].T for p in photos])
     fitted = []
@@ -340,6 +346,10 @@ def _fit_all(
             fit_classifier(x, y, weight, clf, settings.l2, settings.steps, cancelled, settings.fit_bias)
         )
     return fitted
+
+
+def _picture_id_of(photo: _Photo) -> str:
+    return _picture_id(photo.provenance)
 
 
 def _sample_weights(photos: Sequence[_Photo], balance: float) -> np.ndarray:

@@ -4,6 +4,7 @@ leave-one-out figures (mean share error, D610 grade agreement), and the accuracy
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,8 @@ def figures(pairs: Sequence[tuple[float | None, float | None]]) -> LooFigures:
         return LooFigures(0.0, 1.0, 0)
     errors = tuple(round(abs(p - t), 4) for p, t in known)
     same = [grade(p, GradeScale.ASTM_D610).value == grade(t, GradeScale.ASTM_D610).value for p, t in known]
-    return LooFigures(float(np.mean(errors)), float(np.mean(same)), len(known), errors)
+    # fsum: correctly rounded, so the mean is the same in whatever order the photos came
+    return LooFigures(math.fsum(errors) / len(errors), float(np.mean(same)), len(known), errors)
 
 
 def loo_accuracy(
