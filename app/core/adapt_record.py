@@ -17,6 +17,8 @@ from app.core.picture_key import PictureKey
 from app.core.text import safe_text
 
 KEY_ADAPTATION = "corroscope.adaptation"
+# How an int8 file was made from its float model (`training.quantize`); never true of an adapted copy.
+KEY_QUANTIZATION = "corroscope.quantization"
 _RAW_LIMIT = 20_000_000  # characters of a base model's record parsed at all
 _MAX_STEPS = 1_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -130,4 +132,20 @@ def adapted_metadata(
         contract.KEY_SHARE_RANGE: None,
         contract.KEY_ACCURACY: accuracy,
         KEY_ADAPTATION: json.dumps(adaptation),
+        KEY_QUANTIZATION: _quantization(base_meta, adaptation["base_model"]),
     }
+
+
+def _quantization(base_meta: dict[str, str], base_model: dict[str, Any]) -> str | None:
+    """An int8 base's record rewritten: the adapted file was not quantised from the base's float model
+    (its refitted classifiers were quantised again here); a float base's file gets none."""
+    if KEY_QUANTIZATION not in base_meta:
+        return None
+    return json.dumps(
+        {
+            "adapted_from_int8_model_sha256": base_model["sha256"],
+            "method": "the int8 base model's weights, with its final classifier(s) refitted by site "
+            "adaptation and quantised again (symmetric int8, per channel); no float model of this file",
+        },
+        sort_keys=True,
+    )
