@@ -22,6 +22,7 @@ from app.cli_common import (
 )
 from app.core.adapt import AdaptRefused, AdaptSettings, adapt_model, reviewed_pairs
 from app.core.adapt_checks import check_output, named_few, signed_masks
+from app.core.adapt_scores import comparison_text
 from app.core.batch_inputs import photos_in
 from app.core.errors import Cancelled, CorroscopeError, ModelContractError
 from app.core.files import PASS_OVERWRITE, overwrite_hint
@@ -176,6 +177,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Leave-one-out over {result.loo_over}; corroded-share error, ASTM D610 agreement:")
     print(f"  base     {b.share_error:6.2f} points  {100 * b.d610_agreement:5.1f} %")
     print(f"  adapted  {a.share_error:6.2f} points  {100 * a.d610_agreement:5.1f} %")
+    print(f"  ({comparison_text(b, a)})")
     print(f"Wrote {safe_path(result.path)}")
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from app.core.grading import GradeScale, grade
 from app.core.model import SegmentationModel
 from app.core.model_accuracy import LEAVE_ONE_OUT, ModelAccuracy
 from app.core.stats import corroded_share
+from app.core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,28 @@ def loo_accuracy(
             d610_same=figures.d610_agreement,
             photos=figures.photos,
             measured_on=f"{LEAVE_ONE_OUT} over the {masks} {among}",
+            max_error=float(errors.max()),
         )
     except ValueError as exc:  # one photo with a share, or none off at all: too few to state an error
         log.info("the adapted model states no accuracy: %s", exc)
         return None
+
+
+def comparison_text(base: LooFigures, adapted: LooFigures) -> str:
+    """What the before / after means on a handful of photos: one value per photo, how many came closer,
+    how many went further and the worst of those (no interval a few values cannot support)."""
+    n = adapted.photos
+    text = f"each error is a mean of {counted(n, 'value')}, one per photo: a rough comparison"
+    if len(base.errors) != len(adapted.errors) or not adapted.errors:
+        return text
+    pairs = list(zip(base.errors, adapted.errors, strict=True))
+    closer = sum(a < b for b, a in pairs)
+    further = [(b, a) for b, a in pairs if a > b]
+    text += f"; the adapted model came closer on {closer} of the {n} and further on {len(further)}"
+    if further:
+        b, a = max(further, key=lambda p: p[1] - p[0])
+        text += f", at worst {b:.1f} → {a:.1f} points"
+    return text
 
 
 def predicted_share(probs: np.ndarray, base: SegmentationModel) -> float | None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from app.core.adapt import AdaptResult, AdaptSettings, adapt_model
 from app.core.adapt_checks import ALLOW_REPLACING, named_few
+from app.core.adapt_scores import comparison_text
 from app.core.errors import Cancelled
 from app.core.files import overwrite_hint, staged
 from app.core.text import counted, safe_message, safe_path
@@ -40,7 +41,8 @@ def result_text(result: AdaptResult, left_out: Sequence[Path] = ()) -> str:
         f"Adapted to {result.fitted_on or counted(result.photos, 'reviewed photo')}; loaded "
         f"{safe_path(result.path.name)}. Leave-one-out "
         f"over {result.loo_over or 'them'}: corroded-share error {b.share_error:.1f} → {a.share_error:.1f} "
-        f"points, ASTM D610 grade agreement {100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} %."
+        f"points, ASTM D610 grade agreement {100 * b.d610_agreement:.0f} → {100 * a.d610_agreement:.0f} % "
+        f"({comparison_text(b, a)})."
         f"{left_out_text(left_out)} Model ▸ Return to the shipped model undoes it.{notes}"
     )
 
