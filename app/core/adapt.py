@@ -10,10 +10,8 @@ of the file with its provenance, written atomically, never over the base model.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +28,9 @@ from app.core.adapt_checks import (
 from app.core.adapt_fit import CancelCheck, Classifier, fit_classifier, probabilities
 from app.core.adapt_heads import AdaptRefused, Head, find_heads, head_tensors, read_head
 from app.core.adapt_masks import MaskAgreement, agreement, check_conventions, confusion
-from app.core.adapt_record import KEY_ADAPTATION, adapted_metadata, earlier_steps, used_before
-from app.core.adapt_scores import LooFigures, figures, loo_accuracy, predicted_share, share_of
+from app.core.adapt_metadata import adaptation_metadata
+from app.core.adapt_record import KEY_ADAPTATION, earlier_steps, used_before
+from app.core.adapt_scores import LooFigures, figures, predicted_share, share_of
 from app.core.errors import Cancelled, ModelFileChanged, ReviewedMaskError
 from app.core.files import atomic_write_bytes, sha256_file
 from app.core.inference import network_input, shrink_area
@@ -192,7 +191,10 @@ def adapt_model(
     tensors: dict[str, np.ndarray] = {}
     for head, clf in zip(heads, fitted, strict=True):
         tensors.update(head_tensors(mb, head, clf))
-    meta = _metadata(base, photos, scored, settings, base_loo, adapted_loo, steps, whole)
+    meta = adaptation_metadata(
+        base, [p.provenance for p in photos], scored, (_signed(photos), _signed([photos[i] for i in scored])),
+        (settings, base_loo, adapted_loo), steps, whole,
+    )  # fmt: skip
     new = mb.edited(tensors, metadata={k: v for k, v in meta.items()})
     report(total - 1, "Checking the new model")
     _check_edit(new, photos[0], fitted, base.input_size)
@@ -396,36 +398,3 @@ def _check_edit(new: bytes, photo: _Photo, fitted: Sequence[Classifier], size: t
             f"the adapted file does not compute what the refit did (mean probability gap {gap:.3f}); "
             "this model's graph is not one adaptation understands. The base model stays in use."
         )
-
-
-def _metadata(base: SegmentationModel, photos, scored, settings, before, after, steps, whole) -> dict:
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    signed = _signed(photos)
-    accuracy = loo_accuracy(after, _signed([photos[i] for i in scored]), len(photos))
-    this_step = {
-        "base_model": {"file": base.path.name, "sha256": base.sha256},
-        "photos": len(photos),
-        "photo_sha256": [p.provenance["sha256"] for p in photos],
-        "photo_pictures": [p.provenance["picture"] for p in photos],
-    }
-    new = set(scored)
-    left_out = [p.provenance["photo"] for i, p in enumerate(photos) if i not in new]
-    adaptation = {
-        "base_model": this_step["base_model"],
-        "created": created,
-        "photos": [p.provenance for p in photos],
-        "settings": asdict(settings),
-        "leave_one_out": {
-            "base": asdict(before),
-            "adapted": asdict(after),
-            "left_out_used_before": left_out,  # an earlier adaptation used them: not held out
-        },
-        "method": "final 1x1 classifier(s) refitted: multinomial logistic regression, class-balanced, "
-        "L2 towards the base weights, L-BFGS",
-        "chain": [*steps, this_step],  # every adaptation from the first base model on, oldest first
-        "chain_whole": whole,
-    }
-    return adapted_metadata(
-        base.metadata, created, adaptation, masks_phrase(len(photos), signed), len(left_out),
-        None if accuracy is None else json.dumps(accuracy.to_json()),
-    )  # fmt: skip
