@@ -47,18 +47,26 @@ def reduce_batch(
         columns = csv_columns(plan.class_names)
         inputs = [p.path for p in plan.photos]
         outcomes = list(outcomes)
-        csv_path, rows, error = results_table.write(
-            plan.out_dir / CSV_NAME,
-            columns,
-            _rows(plan, outcomes),
-            inputs,
-            plan.overwrite,
-            plan.input_folders,
-            keep=[o.path for o in outcomes if o.outputs_kept],
-            json_names=_records(plan),
-        )
-        if csv_path is not None and options is not None:
-            error = write_run_record(csv_path, rows, columns, plan, options) or error
+        try:
+            with staged():  # a pair: the record failing (a full disk) leaves the old CSV too, never one alone
+                csv_path, rows, error = results_table.write(
+                    plan.out_dir / CSV_NAME,
+                    columns,
+                    _rows(plan, outcomes),
+                    inputs,
+                    plan.overwrite,
+                    plan.input_folders,
+                    keep=[o.path for o in outcomes if o.outputs_kept],
+                    json_names=_records(plan),
+                )
+                if csv_path is not None and options is not None:
+                    error = write_run_record(csv_path, rows, columns, plan, options, strict=True) or error
+        except (OSError, ValueError, ExportError) as exc:
+            log.info("%s", exc)  # returned: the caller reports it (once)
+            return None, (
+                f"{exc}; neither {CSV_NAME} nor {companion_path(plan.out_dir / CSV_NAME).name} was written "
+                "(each photo's own files are complete: run again to write them)"
+            )
         return csv_path, error
     finally:
         if plan.lock is not None:
@@ -96,11 +104,17 @@ def _rows(plan: Plan, outcomes: Iterable[PhotoOutcome]) -> list[list[str]]:
 
 
 def write_run_record(
-    csv_path: Path, rows: Sequence[Sequence[str]], columns: Sequence[str], plan: Plan, options: BatchOptions
+    csv_path: Path,
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[str],
+    plan: Plan,
+    options: BatchOptions,
+    strict: bool = False,
 ) -> str | None:
     """`results.json` beside `results.csv`: the model's SHA-256 once, versions, options, counts of the
-    `rows` just written; the error text if it cannot be written. A file of that name that is not a run
-    record of ours (a user's own, a link) is kept, unless the batch may overwrite."""
+    `rows` just written; the error text if it cannot be written (with `strict`, a failure to write
+    raises instead). A file of that name that is not a run record of ours (a user's own, a link) is kept,
+    unless the batch may overwrite."""
     target = companion_path(csv_path)
     if any(p == target for item in plan.photos for _, p in item.targets):  # a photo named "results"
         why = f"{target.name} not written: a photo's own record has that name (rename that photo)"
@@ -117,6 +131,8 @@ def write_run_record(
         record = run_record(csv_path, rows, columns, facts, options.to_json(), folders)
         write_run_json(target, record, overwrite=True)
     except (OSError, ValueError, ExportError) as exc:
+        if strict:
+            raise
         log.info("%s: %s", target, exc)
         return f"{target}: {exc}"
     return None

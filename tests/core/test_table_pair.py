@@ -56,3 +56,44 @@ def test_a_full_disk_at_the_record_leaves_no_csv_alone(tiny_model, tmp_path: Pat
     with pytest.raises(ExportError, match="No space left on device"):
         write_table(out / "t.csv", _figures(tiny_model, tmp_path), NAMES, overwrite=False)
     assert list(out.iterdir()) == []
+
+
+def test_a_batch_whose_run_record_cannot_be_written_leaves_no_results_csv_alone(
+    tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`analyze` on a disk full by the time of `results.json` printed "Results: …/results.csv" and left
+    that CSV without its run record."""
+    from app.cli import main
+    from app.core.files import write_png
+
+    photos = [write_png(tmp_path / f"p{i}.png", synthetic_pipe(seed=i, size=(30, 40))[0]) for i in range(2)]
+    out = tmp_path / "out"
+    real = files.atomic_write
+
+    @contextlib.contextmanager
+    def write(path, overwrite=False):
+        with real(path, overwrite) as fh:
+            if Path(path).name == "results.json":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            yield fh
+
+    monkeypatch.setattr(files, "atomic_write", write)
+    args = [
+        "analyze",
+        *map(str, photos),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model_path),
+        "--device",
+        "cpu",
+    ]
+    assert main(args) != 0
+    printed = capsys.readouterr()
+    assert "Results:" not in printed.out
+    assert "neither results.csv nor results.json was written" in printed.out + printed.err
+    assert not (out / "results.csv").exists() and not (out / "results.json").exists()
+    assert (out / "p0.json").exists() and (out / "p1.json").exists()  # each photo's own set is whole
+    monkeypatch.setattr(files, "atomic_write", real)
+    assert main(args) == 0  # space again: the same command writes the pair
+    assert (out / "results.csv").exists() and (out / "results.json").exists()
