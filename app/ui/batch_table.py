@@ -22,6 +22,7 @@ from app.core import figures
 from app.core.analysis import REVIEWED_LABELS, PhotoFigures
 from app.core.batch_inputs import common_folder, photo_name
 from app.core.grading import GradeScale
+from app.core.measure_text import with_scale
 from app.core.reviewed import ReviewState
 from app.core.text import safe_path
 from app.report.thumbnails import Thumbnail, relabelled
@@ -179,6 +180,18 @@ class BatchTableModel(QAbstractTableModel):
                 figures = replace(figures, seconds=row.result.seconds)
                 self._rows[i] = replace(row, result=figures, review=review, thumbnail=thumbnail)
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                return True
+        return False
+
+    def set_scale(self, path: Path, mm_per_px: float | None) -> bool:
+        """The row of `path` gives areas at this scale (None: none), as the panel and the photo's export
+        do once a scale line is drawn on it; False: no analysed row of it."""
+        for i, row in enumerate(self._rows):
+            if row.path == path and row.result is not None:
+                if row.result.measures.mm_per_px != mm_per_px:
+                    measures = with_scale(row.result.measures, row.result, mm_per_px)
+                    self._rows[i] = replace(row, result=replace(row.result, measures=measures))
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return True
         return False
 

@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self.batch.continue_requested.connect(lambda paths: c.run_batch_paths(paths))
         c.batch_row_ready.connect(self.batch_model.append)
         c.batch_row_ready.connect(self._on_batch_row)
+        c.batch_row_ready.connect(self.measure_ui.row_takes_scale)  # after the row is appended
         c.batch_finished.connect(self.batch.finish)
         c.batch_left_out.connect(lambda line: self.show_message(line, "info"))
         # after batch.finish: the batch's own line counts a continued batch whole

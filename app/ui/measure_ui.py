@@ -133,6 +133,13 @@ class MeasureUi(QObject):
         if photo is not None and photo.path == path:
             self.state.set_scale(self.mm_per_px)  # figures_changed follows
             self._update_scale_bar()
+        # the batch table (its CSV and PDF) gives the photo's areas as the panel and its export do
+        self.window.batch_model.set_scale(path, self.scales.scale_for(path))
+
+    def row_takes_scale(self, row) -> None:
+        """A new batch row of a photo with a scale line drawn in this window gives its areas too."""
+        if (mm := self.scales.scale_for(row.path)) is not None:
+            self.window.batch_model.set_scale(row.path, mm)
 
     def _update_scale_bar(self) -> None:
         photo = self.state.photo

@@ -336,3 +336,42 @@ def test_a_scale_line_dragged_past_the_photo_stops_at_its_edge(qtbot, window, tm
     line = ui.tool.item.line()
     for p in (line.p1(), line.p2()):
         assert rect.left() <= p.x() <= rect.right() and rect.top() <= p.y() <= rect.bottom()
+
+
+def test_a_scale_drawn_on_a_batch_photo_reaches_its_row_and_the_batch_csv(qtbot, window, tmp_path):
+    """The panel and the photo's export gave areas once a scale line was drawn; its batch row (the batch
+    CSV and PDF) kept none, reading as "no scale"."""
+    from app.core.export import csv_columns, csv_row
+    from app.ui.batch_exports import batch_records
+    from tests.ui.test_batch import make_folder, run_batch
+
+    folder = make_folder(tmp_path, 2, distinct=2)
+    run_batch(qtbot, window, folder)
+    first = window.batch_model.rows[0].path
+    open_and_wait(qtbot, window, first)
+    _measured(qtbot, window)
+    window.measure_ui.scales.set_scale(first, 0.25)
+    row = window.batch_model.rows[0]
+    assert row.result.measures.mm_per_px == 0.25
+    names = [c.name for c in DEFAULT_CLASSES]
+    cells = dict(zip(csv_columns(names), csv_row(batch_records([row])[0], names), strict=True))
+    assert cells["mm_per_px"] == "0.25" and float(cells["corrosion_area_mm2"]) == pytest.approx(
+        row.result.stats.pixels["corrosion"] * 0.25**2, rel=1e-3
+    )
+    assert window.batch_model.rows[1].result.measures.mm_per_px is None, "the scale is the photo's own"
+    window.measure_ui.scales.set_scale(first, None)
+    assert window.batch_model.rows[0].result.measures.mm_per_px is None
+
+
+def test_a_batch_row_of_a_photo_already_scaled_gives_its_areas(qtbot, window, tmp_path):
+    from tests.ui.test_batch import make_folder, run_batch
+
+    folder = make_folder(tmp_path, 2, distinct=2)
+    first = sorted(folder.iterdir())[0]
+    open_and_wait(qtbot, window, first)
+    _measured(qtbot, window)
+    window.measure_ui.scales.set_scale(first, 0.5)
+    run_batch(qtbot, window, folder)
+    rows = {r.path: r for r in window.batch_model.rows}
+    assert rows[first].result.measures.mm_per_px == 0.5
+    assert all(r.result.measures.mm_per_px is None for p, r in rows.items() if p != first)
