@@ -230,11 +230,8 @@ def make_engine(location: Location, read_only: bool = False) -> sa.Engine:
             engine = sa.create_engine(
                 location.url, pool_pre_ping=True, connect_args=_connect_args(location.url)
             )
-        except ModuleNotFoundError as exc:
-            raise ProjectError(
-                f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
-                "install it with: pip install 'corroscope[team]'"
-            ) from None
+        except ImportError as exc:  # no psycopg, or psycopg without a libpq to load
+            raise ProjectError(_driver_missing(exc)) from None
         _track_connections(engine)
         return engine
     # No connection is kept open between transactions. SQLite's locks on Linux and macOS are POSIX
@@ -400,3 +397,24 @@ def remove_made(made: tuple[Path, ...]) -> None:
             pass
         except OSError as exc:
             log.warning("could not remove %s: %s", path, exc.strerror or exc)
+
+
+def _driver_missing(exc: ImportError) -> str:
+    """What a user can do when the PostgreSQL driver cannot load: the packaged program brings psycopg but
+    uses the system's libpq; from source, the `team` extra brings both."""
+    if isinstance(exc, ModuleNotFoundError):
+        return (
+            f"A project on a PostgreSQL server needs the driver psycopg ({exc}); "
+            "install it with: pip install 'corroscope[team]'"
+        )
+    return (
+        "A project on a PostgreSQL server needs the PostgreSQL client library libpq, which this system "
+        "lacks (Debian, Ubuntu: sudo apt install libpq5; Fedora: sudo dnf install libpq); "
+        f"the driver said: {safe_text(_last_line(exc))}"
+    )
+
+
+def _last_line(exc: BaseException) -> str:
+    """psycopg's import error lists its attempts; the last (the pure-Python one) names what is missing."""
+    lines = [line.strip(" -") for line in str(exc).splitlines() if line.strip(" -")]
+    return lines[-1] if lines else type(exc).__name__
