@@ -74,12 +74,30 @@ def insert_new(conn: sa.Connection, table: sa.Table, values: dict[str, Any]) -> 
     return None if found is None else int(found)
 
 
-def lock_asset(conn: sa.Connection, asset_id: int) -> None:
+def lock_asset(conn: sa.Connection, asset_id: int) -> bool:
     """Hold the asset's row until the transaction ends (PostgreSQL; a SQLite write holds the whole file):
-    two writers checking which photos the asset holds then check one after the other."""
+    two writers checking which photos the asset holds then check one after the other. False: it is gone."""
+    if conn.dialect.name != "postgresql":
+        return True
+    a = T["assets"]
+    return conn.execute(sa.select(a.c.id).where(a.c.id == asset_id).with_for_update()).first() is not None
+
+
+def held_asset(conn: sa.Connection, tag: str) -> sa.RowMapping:
+    """The asset (made if new) with its row held (`lock_asset`): one another writer removed meanwhile,
+    left bare by its last inspection going, is made again (else its new inspection would have no asset)."""
+    asset = ensure_asset(conn, tag, {})
+    if not lock_asset(conn, asset["id"]):
+        asset = ensure_asset(conn, tag, {})
+        lock_asset(conn, asset["id"])
+    return asset
+
+
+def lock_inspection(conn: sa.Connection, inspection_id: int) -> None:
+    """Hold the inspection's row (PostgreSQL): two removals of its photos count what is left in turn."""
     if conn.dialect.name == "postgresql":
-        a = T["assets"]
-        conn.execute(sa.select(a.c.id).where(a.c.id == asset_id).with_for_update())
+        i = T["inspections"]
+        conn.execute(sa.select(i.c.id).where(i.c.id == inspection_id).with_for_update())
 
 
 def held_text(asset_tag: str, date: _dt.date, inspector: str, photo: str = "this very photo") -> str:
@@ -232,7 +250,7 @@ def correct_inspection(
     if date != before["date"]:
         check_date(date)
     old_asset = before["asset_id"]
-    asset = ensure_asset(conn, check_tag(asset_tag), {})
+    asset = held_asset(conn, check_tag(asset_tag))
     if asset["id"] != old_asset:
         _refuse_photos_held(conn, inspection_id, asset)
     same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
@@ -254,8 +272,8 @@ def correct_inspection(
 
 def _refuse_photos_held(conn: sa.Connection, inspection_id: int, asset: sa.RowMapping) -> None:
     """`ProjectError` naming a photo of the inspection that an inspection of `asset` holds already (moved
-    there, the one photo would count twice in its trend, which adding it is refused for)."""
-    lock_asset(conn, asset["id"])
+    there, the one photo would count twice in its trend, which adding it is refused for); the asset is
+    held (`held_asset`)."""
     p = T["photos"]
     mine = conn.execute(sa.select(p.c.sha256, p.c.path).where(p.c.inspection_id == inspection_id)).all()
     held = held_elsewhere(conn, asset["id"], inspection_id, (sha for sha, _path in mine))
@@ -290,7 +308,11 @@ def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> N
     """Delete one photo's record and results from its inspection (never the file); the last photo of an
     inspection stays (removing the inspection is the way to empty it, and says what goes). Logged."""
     p, r = T["photos"], T["results"]
-    photo = conn.execute(sa.select(p.c.inspection_id, p.c.path).where(p.c.id == photo_id)).first()
+    query = sa.select(p.c.inspection_id, p.c.path).where(p.c.id == photo_id)
+    photo = conn.execute(query).first()
+    if photo is not None:  # another removal of a photo of it waits, then reads (and counts) again
+        lock_inspection(conn, photo.inspection_id)
+        photo = conn.execute(query).first()
     if photo is None:
         raise ProjectError("The photo is no longer in the project (removed meanwhile?); reload it")
     inspection_id = photo.inspection_id
@@ -308,7 +330,11 @@ def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> N
 
 
 def _drop_bare_asset(conn: sa.Connection, asset_id: int) -> None:
+    """Delete the asset if it has no inspection and no details. Its row is held before the check: an
+    inspection another writer is adding to it is seen once stored, not deleted by the cascade."""
     a, i = T["assets"], T["inspections"]
+    if not lock_asset(conn, asset_id):
+        return
     if conn.execute(sa.select(i.c.id).where(i.c.asset_id == asset_id).limit(1)).first() is not None:
         return
     bare = (a.c.name == "", a.c.location == "", a.c.material == "", a.c.notes == "")

@@ -310,8 +310,7 @@ class Project:
         notes = check_typed(notes, "The inspection's notes", lines=True)
         check_date(date)
         with self._write() as conn:
-            asset = rows.ensure_asset(conn, asset_tag, {})
-            rows.lock_asset(conn, asset["id"])  # the photos its other inspections hold are read after
+            asset = rows.held_asset(conn, asset_tag)  # the photos its other inspections hold are read after
             inspection_id, created = rows.ensure_inspection(conn, asset["id"], date, inspector, notes)
             outcome = rows.add_photos(conn, asset, inspection_id, entries, self.location.folder)
             if outcome.refused and not outcome.added and not outcome.already_stored:
