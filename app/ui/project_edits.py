@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.project import Asset, Inspection, Project
+from app.core.project.shown import is_stale
 from app.core.text import counted
 from app.ui.date_field import DateField, date_problem_label
 from app.ui.forms import plain_label, short_words, tag_combo
@@ -209,13 +210,19 @@ class ProjectEdits(QObject):
     ) -> Worker | None:
         after = replace(inspection, asset_tag=tag, date=date, inspector=inspector, notes=notes)
         text = correction_text(inspection, after)
+        by, shown = self.by, inspection  # shown: only what the user changed is written, not all of it
+
+        def change(p: Project) -> None:
+            p.correct_inspection(inspection.id, tag, date, inspector, notes, by, shown)
+
         return self._start(
-            lambda p: p.correct_inspection(inspection.id, tag, date, inspector, notes, self.by),
+            change,
             lambda _none: text,
             self.corrected,
             inspection.id,
-            # refused (a clash with another inspection): the dialog again with what was typed, to fix
-            refused=lambda: self.correct_dialog(inspection.id, after),
+            # refused (a clash with another inspection): the dialog again with what was typed, to fix;
+            # not when the view is out of date (the message says to reload first)
+            refused=lambda message: None if is_stale(message) else self.correct_dialog(inspection.id, after),
         )
 
     def remove(self, inspection_id: int, ask=ask_remove_inspection) -> Worker | None:
@@ -238,15 +245,16 @@ class ProjectEdits(QObject):
         if asset is None or self.projects.project is None:
             return None
         dialog = AssetDetailsDialog(asset, self.projects.window)  # type: ignore[arg-type]
-        dialog.accepted.connect(lambda: self.save_details(tag, dialog.values()))
+        dialog.accepted.connect(lambda: self.save_details(tag, dialog.values(), asset))
         dialog.setModal(True)
         dialog.show()
         self.details = dialog
         return dialog
 
-    def save_details(self, tag: str, details: dict[str, str]) -> Worker | None:
+    def save_details(self, tag: str, details: dict[str, str], shown: Asset | None = None) -> Worker | None:
+        """Store the details; with `shown` (as the dialog showed them) only those the user changed."""
         return self._start(
-            lambda p: p.ensure_asset(tag, self.by, **details),
+            lambda p: p.ensure_asset(tag, self.by, shown, **details),
             lambda _asset: f"Saved the details of asset {tag}.",
             self.details_saved,
             tag,
@@ -277,11 +285,11 @@ class ProjectEdits(QObject):
         said: Callable[[object], str],
         signal,
         key: object,
-        refused: Callable[[], object] | None = None,
+        refused: Callable[[str], object] | None = None,
     ) -> Worker | None:
         """Run `change(project)` on a worker; then the panel reads the project again, the banner says
         `said(what change returned)` and `signal` carries `key` (a failure: the reason in the banner,
-        then `refused()`)."""
+        then `refused(reason)`)."""
         if self.projects.project is None:
             return None
         worker = Worker(_on_project, self.projects.target, change)
@@ -289,7 +297,7 @@ class ProjectEdits(QObject):
         worker.signals.returned.connect(lambda _out: signal.emit(key))
         worker.signals.failed.connect(self.projects.job_failed)
         if refused is not None:
-            worker.signals.failed.connect(lambda _msg: refused())
+            worker.signals.failed.connect(refused)
         return self.projects.window.controller.pool.start(worker)
 
     def _done(self, text: str) -> None:

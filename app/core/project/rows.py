@@ -24,6 +24,7 @@ from app.core.project.records import (
     check_tag,
 )
 from app.core.project.schema import REVIEWED, current_metadata, now_utc
+from app.core.project.shown import RELOAD, changed
 from app.core.record import PhotoRecord
 from app.core.text import counted, safe_path, safe_text
 
@@ -31,12 +32,25 @@ _MD, T = current_metadata()
 
 
 def ensure_asset(
-    conn: sa.Connection, tag: str, fields: dict[str, str], by: str | None = None
+    conn: sa.Connection,
+    tag: str,
+    fields: dict[str, str],
+    by: str | None = None,
+    shown: Asset | None = None,
 ) -> sa.RowMapping:
-    """The asset, made if new; its details in `fields` updated (an edit of an existing one is logged)."""
+    """The asset, made if new; its details in `fields` updated (an edit of an existing one is logged).
+    `shown`: the asset as the user saw it; only what they changed is written (`shown.changed`)."""
     a = T["assets"]
     fields = check_asset_facts(fields)
     row = conn.execute(sa.select(a).where(a.c.tag == tag)).mappings().first()
+    if shown is not None:
+        if row is None or not lock_asset(conn, row["id"]):
+            raise ProjectError(
+                f"The asset {safe_text(tag)} is no longer in the project (removed meanwhile?); {RELOAD}"
+            )
+        row = conn.execute(sa.select(a).where(a.c.id == row["id"])).mappings().one()
+        was = {name: getattr(shown, name) for name in fields}
+        fields = changed(fields, was, fields, row, f"The asset {safe_text(tag)}")
     if row is None:
         insert_new(conn, a, dict(tag=tag, created_at=now_utc(), **fields))
     elif fields:
@@ -241,16 +255,24 @@ def correct_inspection(
     inspector: str,
     notes: str,
     by: str | None = None,
+    shown: Inspection | None = None,
 ) -> None:
     """Give the inspection another asset (made if new), date, inspector or notes; refused if that asset
     already has an inspection on that date by that inspector (the two are not merged silently). An
-    asset left with no inspection and no details (a tag typed wrong) goes. Logged with what it was."""
+    asset left with no inspection and no details (a tag typed wrong) goes. Logged with what it was.
+    `shown`: the inspection as the user saw it; only what they changed is written (`shown.changed`)."""
     i = T["inspections"]
+    tag = check_tag(asset_tag)
+    # held in one order (asset, then inspection) by every writer: two never wait on each other
+    lock_asset(conn, _inspection_before(conn, inspection_id)["asset_id"])
+    lock_inspection(conn, inspection_id)
     before = _inspection_before(conn, inspection_id)
+    if shown is not None:
+        tag, date, inspector, notes = _over_stored(before, shown, tag, date, inspector, notes)
     if date != before["date"]:
         check_date(date)
     old_asset = before["asset_id"]
-    asset = held_asset(conn, check_tag(asset_tag))
+    asset = held_asset(conn, tag)
     if asset["id"] != old_asset:
         _refuse_photos_held(conn, inspection_id, asset)
     same = (i.c.asset_id == asset["id"], i.c.date == date, i.c.inspector == inspector)
@@ -268,6 +290,18 @@ def correct_inspection(
             conn, by, asset["tag"], subject, said, other_tag=moved, inspection_id=inspection_id
         )
     _drop_bare_asset(conn, int(old_asset))
+
+
+def _over_stored(before: sa.RowMapping, shown: Inspection, *typed: Any) -> tuple[str, _dt.date, str, str]:
+    """(asset tag, date, inspector, notes): as typed where the user changed what `shown` had, else as
+    stored now (a colleague's change meanwhile stays); refused where both changed one field."""
+    names = ("asset", "date", "inspector", "notes")
+    was = dict(zip(names, (shown.asset_tag, shown.date, shown.inspector, shown.notes), strict=True))
+    what = f"The {changes.inspection_subject(was)}"
+    new = {n: before[n] for n in names} | changed(
+        names, was, dict(zip(names, typed, strict=True)), before, what
+    )
+    return new["asset"], new["date"], new["inspector"], new["notes"]
 
 
 def _refuse_photos_held(conn: sa.Connection, inspection_id: int, asset: sa.RowMapping) -> None:
@@ -288,6 +322,7 @@ def remove_inspection(conn: sa.Connection, inspection_id: int, by: str | None = 
     """Delete the inspection with its photos' records and results (never the photo files); returns how
     many photos it held. An asset left with no inspection and no details goes too. Logged."""
     i, p, r = T["inspections"], T["photos"], T["results"]
+    lock_asset(conn, _inspection_before(conn, inspection_id)["asset_id"])  # as a correction holds them
     before = _inspection_before(conn, inspection_id)
     asset_id = before["asset_id"]
     photo_ids = sa.select(p.c.id).where(p.c.inspection_id == inspection_id)

@@ -289,12 +289,15 @@ class Project:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def ensure_asset(self, tag: str, by: str | None = None, **fields: str) -> Asset:
+    def ensure_asset(
+        self, tag: str, by: str | None = None, shown: Asset | None = None, **fields: str
+    ) -> Asset:
         """The asset with this tag, made if new; given `fields` (name, location, ...) are updated. `by`:
-        who (the change log's; None: this computer's account) for this and every method below."""
+        who (the change log's; None: this computer's account) for this and every method below. `shown`:
+        the asset as a window showed it: only the fields changed from it are written, here and below."""
         tag = check_tag(tag)
         with self._write() as conn:
-            return rows.to_asset(rows.ensure_asset(conn, tag, fields, by))
+            return rows.to_asset(rows.ensure_asset(conn, tag, fields, by, shown))
 
     def add_inspection(
         self,
@@ -328,6 +331,7 @@ class Project:
         inspector: str,
         notes: str,
         by: str | None = None,
+        shown: Inspection | None = None,
     ) -> None:
         """Another asset (made if new), date, inspector or notes for the inspection: a tag or a date
         typed wrong, a name missing. An asset left with no inspection and no details goes. A date is
@@ -335,7 +339,7 @@ class Project:
         with self._write() as conn:
             inspector = check_name(inspector, "The inspector's name")
             notes = check_typed(notes, "The inspection's notes", lines=True)
-            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes, by)
+            rows.correct_inspection(conn, inspection_id, asset_tag, date, inspector, notes, by, shown)
 
     def remove_inspection(self, inspection_id: int, by: str | None = None) -> int:
         """Remove the inspection, its photos' records and results from the project; the photo files stay
