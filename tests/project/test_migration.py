@@ -153,3 +153,28 @@ def test_a_database_without_our_schema_is_not_taken_for_a_project(tmp_path, bad:
     assert path.read_bytes() == before  # another program's file: not even switched to WAL mode
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+def test_a_v1_project_on_a_read_only_medium_says_to_upgrade_a_copy(tmp_path, monkeypatch, capsys) -> None:
+    from app import cli
+    from app.core.project import engine as eng
+
+    path = tmp_path / "v1.corroscope"
+    make_v1_project(str(path))
+    before = path.read_bytes()
+    monkeypatch.setattr(eng, "on_read_only_medium", lambda _path: True)  # as a read-only mount answers
+    for command in (["list"], ["trend", "--asset", "P-101-A"]):
+        assert cli.main(["project", command[0], str(path), *command[1:]]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (
+            f"error: Cannot open {path}: it was made by an older Corroscope (schema 1) and is upgraded once "
+            "when first opened, which writes to it, but it is on a read-only medium; copy it to a folder "
+            "you may write to and open the copy (it is upgraded there; this file stays as it is)"
+        )
+    assert path.read_bytes() == before
+    monkeypatch.undo()
+    copy = tmp_path / "copy" / "v1.corroscope"
+    copy.parent.mkdir()
+    copy.write_bytes(before)
+    with Project.open(copy) as project:  # the remedy works
+        assert project.schema_version == SCHEMA_VERSION and len(project.inspections()) == 1

@@ -323,8 +323,9 @@ def stored_version(conn: sa.Connection) -> int:
     return int(version)
 
 
-def upgrade(engine: sa.Engine, display: str) -> int:
-    """Bring the project to `SCHEMA_VERSION` (one transaction); returns the version it had."""
+def upgrade(engine: sa.Engine, display: str, unwritable: str | None = None) -> int:
+    """Bring the project to `SCHEMA_VERSION` (one transaction); returns the version it had. `unwritable`:
+    why the file cannot be written here (an older one is then refused with what to do, unread)."""
     with engine.connect() as conn:
         version = stored_version(conn)
     if version > SCHEMA_VERSION:
@@ -334,6 +335,12 @@ def upgrade(engine: sa.Engine, display: str) -> int:
         )
     if version == SCHEMA_VERSION:
         return version
+    if unwritable is not None:  # this version reads only its own tables: the upgrade must come first
+        raise ProjectError(
+            f"it was made by an older Corroscope (schema {version}) and is upgraded once when first "
+            f"opened, which writes to it, but {unwritable}; copy it to a folder you may write to and "
+            "open the copy (it is upgraded there; this file stays as it is)"
+        )
     with writer(engine).begin() as conn:
         if conn.dialect.name == "postgresql":  # two apps opening an old project: one migrates
             conn.exec_driver_sql("LOCK TABLE schema_version IN EXCLUSIVE MODE")

@@ -98,8 +98,9 @@ class Project:
                 raise ProjectError(f"Cannot open {location.file}: {exc}") from None
             read_only = eng.on_read_only_medium(location.file)
         engine = eng.make_engine(location, read_only)
+        unwritable = None if location.file is None else eng.read_only_reason(location.file)
         try:
-            eng.upgrade(engine, location.display)
+            eng.upgrade(engine, location.display, unwritable)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             why = eng.read_only_reason(location.file) if location.file is not None else None
