@@ -64,3 +64,36 @@ def test_add_exits_3_when_the_write_at_the_end_fails(
     args = ["project", "add", str(project), str(folder), "--asset", "P-1", "--date", DATE]
     assert cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu"]) == 3
     assert "nothing was stored" in capsys.readouterr().err
+
+
+@pytest.fixture
+def reader_url(pg_database: str) -> str:
+    """The project's URL for a role that may only read its tables (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    Project.create(pg_database).close()
+    role = f"auditor_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    yield make_url(pg_database).set(username=role, password=None).render_as_string(hide_password=False)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_add_with_a_role_that_may_only_read_analyses_nothing(
+    reader_url: str, tmp_path: Path, tiny_model_path: Path, analysed: list[Path], capsys
+) -> None:
+    with Project.open(reader_url) as project:  # it may read
+        assert project.assets() == []
+    folder = photo_folder(tmp_path / "p", 2, 0.1)
+    args = ["project", "add", reader_url, str(folder), "--asset", "P-1", "--date", DATE]
+    assert cli.main([*args, "--model", str(tiny_model_path), "--device", "cpu"]) == 3
+    err = capsys.readouterr().err
+    assert "may not write the project's tables (it lacks INSERT on assets, UPDATE on assets, " in err
+    assert "ask the server's administrator to grant it" in err and analysed == []
+    assert "Model:" not in err  # the model was not loaded

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from app.core.errors import ProjectError, ProjectUnavailable
 from app.core.project import engine as eng
-from app.core.project import rows
+from app.core.project import rows, server_rights
 from app.core.project.changes import Change, read_changes
 from app.core.project.photos import PhotoLookup, locate_photo, path_values
 from app.core.project.records import (
@@ -148,17 +148,12 @@ class Project:
     def check_writable(self) -> None:
         """Refuse (ProjectUnavailable) a project that cannot be written now, before work whose result
         would be lost (`add` analyses every photo first): a file on a read-only medium or one the user
-        may not write, a server gone or one that takes no writes (a standby)."""
+        may not write, a server gone, one that takes no writes (a standby) or a role that may not."""
         if self.location.file is not None and (why := eng.read_only_reason(self.location.file)):
             raise ProjectUnavailable(f"Cannot write to {self.location.display}: {why}")
         with self._write() as conn:  # SQLite: takes and drops the write lock; a server: connects
-            if conn.dialect.name == "postgresql":
-                read_only = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
-                if read_only == "on":
-                    where = self.location.display
-                    raise ProjectUnavailable(
-                        f"Cannot write to {where}: the server takes no writes (read-only)"
-                    )
+            if conn.dialect.name == "postgresql" and (why := server_rights.write_problem(conn)):
+                raise ProjectUnavailable(f"Cannot write to {self.location.display}: {why}")
 
     @property
     def schema_version(self) -> int:
