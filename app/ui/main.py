@@ -23,9 +23,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="corroscope gui", description="Corroscope desktop app")
     parser.add_argument(
         "paths",
-        nargs="*",
-        type=Path,
-        help="a photo or a project (*.corroscope) to open, or folders/photos to run as a batch",
+        nargs="*",  # text: Path() would fold a server URL's "//" and take it for a photo
+        help="a photo or a project (*.corroscope, or a postgresql:// URL) to open, or folders/photos to run "
+        "as a batch",
     )
     parser.add_argument("--model", type=Path, help="ONNX model to load instead of the bundled one")
     parser.add_argument(
@@ -67,6 +67,7 @@ def _folder_reachable(path: Path) -> bool:
 
 def create_window(args: argparse.Namespace, settings: AppSettings):
     """The window with its model loading and the photos from the command line started."""
+    from app.core.project import is_url
     from app.report import register_exporter
     from app.ui.main_window import MainWindow
     from app.ui.model_menu import NO_MODEL_TEXT
@@ -76,8 +77,10 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
         settings.device = args.device
     window = MainWindow(settings)
     model_path, note, remembered = _startup_model(args, settings)
-    paths = [p.absolute() for p in args.paths]  # named and exported to whole: the app may start anywhere
-    if paths and model_path is not None:
+    urls = [t for t in args.paths if is_url(t)]  # a server's project, opened as any project is
+    # named and exported to whole: the app may start anywhere
+    paths = [Path(t).absolute() for t in args.paths if not is_url(t)]
+    if (paths or urls) and model_path is not None:
         # After the model (the pool runs two workers at once): open them when it has loaded or failed.
         controller = window.controller
 
@@ -86,12 +89,12 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
                 return
             controller.model_loaded.disconnect(open_paths)
             controller.model_refused.disconnect(open_paths)
-            _open_keeping_warning(window, paths)
+            _open_keeping_warning(window, paths, urls)
 
         controller.model_loaded.connect(open_paths)
         controller.model_refused.connect(open_paths)
-    elif paths:
-        QTimer.singleShot(0, lambda: _open_keeping_warning(window, paths))
+    elif paths or urls:
+        QTimer.singleShot(0, lambda: _open_keeping_warning(window, paths, urls))
     if model_path is None:
         window.show_message(NO_MODEL_TEXT, "warning")
     elif remembered:
@@ -103,10 +106,13 @@ def create_window(args: argparse.Namespace, settings: AppSettings):
     return window
 
 
-def _open_keeping_warning(window, paths: list[Path]) -> None:
-    """Open the command line's photos; a warning of the start (a model gone or refused, settings not
-    saved) stays on the banner, which opening a photo clears of the last photo's messages."""
+def _open_keeping_warning(window, paths: list[Path], urls: Sequence[str] = ()) -> None:
+    """Open the command line's photos and project (a server's `urls`: the last one); a warning of the
+    start (a model gone or refused, settings not saved) stays on the banner, which opening a photo
+    clears of the last photo's messages."""
     warning = window.banner.text if window.banner.level == "warning" else ""
+    if urls:
+        window.projects.open(urls[-1])
     window.open_paths(paths)
     if warning and not window.banner.text:
         window.show_message(warning, "warning")
