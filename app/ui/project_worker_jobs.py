@@ -10,6 +10,7 @@ from app.core.inference import InferenceOptions
 from app.core.model import SegmentationModel
 from app.core.project import PhotoEntry, Project, analyse_record
 from app.core.project.photos import describe_photo
+from app.core.project.rows import PHOTO_GONE
 from app.ui.project_questions import changed_text
 
 
@@ -19,9 +20,11 @@ def rerun_job(
     """Store a new result of the photo; returns how many results the project keeps of it now."""
     with Project.open(target) as project:
         photo = project.photo(photo_id)
-        lookup = None if photo is None else project.find_photo(photo)
-        if photo is None or lookup is None or lookup.path is None:
-            if lookup is not None and lookup.changed:
+        if photo is None:  # another window removed it since this one read the project
+            raise CorroscopeError(PHOTO_GONE)
+        lookup = project.find_photo(photo)
+        if lookup.path is None:
+            if lookup.changed:
                 raise CorroscopeError(changed_text(lookup.changed[0]))
             raise CorroscopeError(
                 "The photo is not where the project says (moved or renamed?); Find moved photos… finds it"

@@ -29,6 +29,8 @@ from app.core.record import PhotoRecord
 from app.core.text import counted, safe_path, safe_text
 
 _MD, T = current_metadata()
+GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
+PHOTO_GONE = "The photo is no longer in the project (removed meanwhile?); reload it"
 
 
 def ensure_asset(
@@ -207,6 +209,17 @@ def insert_result(
     return int(conn.execute(T["results"].insert().values(**values)).inserted_primary_key[0])
 
 
+def hold_photo(conn: sa.Connection, photo_id: int) -> None:
+    """Hold the stored photo (PostgreSQL) until the transaction ends, so a removal meanwhile waits for a
+    new result of it; `ProjectError` when it was removed already (not the database's foreign-key error)."""
+    p = T["photos"]
+    held = sa.select(p.c.id).where(p.c.id == photo_id)
+    if conn.dialect.name == "postgresql":
+        held = held.with_for_update(key_share=True)
+    if conn.execute(held).first() is None:
+        raise ProjectError(PHOTO_GONE)
+
+
 def _latest(conn: sa.Connection, photo_ids: Any) -> list[sa.RowMapping]:
     """The newest result of each photo of `photo_ids` (a select of ids)."""
     r = T["results"]
@@ -230,9 +243,6 @@ def _log_overturned_review(conn: sa.Connection, photo_id: int, entry: PhotoEntry
         f"({changes.shares_text([new])}, {entry.model_name})"
     )
     changes.log_change(conn, by, before["asset"], subject, what, inspection_id=photo.inspection_id)
-
-
-GONE = "The inspection is no longer in the project (removed meanwhile?); reload it"
 
 
 def _inspection_before(conn: sa.Connection, inspection_id: int) -> sa.RowMapping:
@@ -349,7 +359,7 @@ def remove_photo(conn: sa.Connection, photo_id: int, by: str | None = None) -> N
         lock_inspection(conn, photo.inspection_id)
         photo = conn.execute(query).first()
     if photo is None:
-        raise ProjectError("The photo is no longer in the project (removed meanwhile?); reload it")
+        raise ProjectError(PHOTO_GONE)
     inspection_id = photo.inspection_id
     held = conn.execute(sa.select(sa.func.count(p.c.id)).where(p.c.inspection_id == inspection_id)).scalar()
     if held == 1:

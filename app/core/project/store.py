@@ -358,6 +358,7 @@ class Project:
         is logged, `by` whom)."""
         values = {} if review is None else review.values()
         with self._write() as conn:
+            rows.hold_photo(conn, photo_id)
             return rows.insert_result(conn, photo_id, entry, by, **values)
 
     def set_review(self, result_id: int, review: ReviewMark) -> None:
