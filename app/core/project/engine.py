@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from app.core.budget import env_number
 from app.core.errors import ProjectError
 from app.core.project.schema import MIGRATIONS, SCHEMA_VERSION, now_utc, v1_metadata
+from app.core.project.sqlite_files import COMPANIONS, companions, empty_file_text, sqlite_problem
 from app.core.project.url_secrets import (
     HIDDEN,
     MARK,
@@ -159,40 +160,23 @@ def check_sqlite_project(path: Path) -> None:
     """Refuse a file that is not a project before our engine touches it (it would switch the file of
     another program to WAL mode): a read-only look for our schema_version table."""
     immutable = on_read_only_medium(path)
+    if path.stat().st_size == 0:  # SQLite would read it as a database with no tables
+        raise ProjectError(empty_file_text())
+    before = companions(path)
     try:
         with contextlib.closing(sqlite3.connect(sqlite_uri(path, immutable), uri=True)) as conn:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
             ).fetchone()
     except sqlite3.Error as exc:
+        # the -wal and -shm files this look made go: a damaged file is kept exactly as it was
+        remove_made(tuple(companions(path) - before))
         why = read_only_reason(path)
         if why is not None and "unable to open" in str(exc):
             raise ProjectError(f"the project cannot be opened here: {why}") from None
-        raise ProjectError(sqlite_problem(exc)) from None
+        raise ProjectError(sqlite_problem(exc, path)) from None
     if found is None:
         raise ProjectError("not a Corroscope project (it has no schema_version table)")
-
-
-# SQLite's primary result codes (the low byte of an extended one) that say the file is a database but
-# the disk or the file failed: the user must not be told to discard it as "not a project".
-_SQLITE_DAMAGED, _SQLITE_FULL, _SQLITE_IO = (11,), (13,), (10, 14)
-
-
-def sqlite_problem(exc: sqlite3.Error) -> str:
-    """Why SQLite could not read a file, in words: a full disk, a read/write failure, a damaged file
-    (each with SQLite's reason), else not a Corroscope project."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    text = str(exc)
-    if code in _SQLITE_FULL or "database or disk is full" in text:
-        return f"the disk is full (SQLite: {text}); free some space and open it again"
-    if code in _SQLITE_DAMAGED or "malformed" in text:
-        return (
-            f"the file is damaged (SQLite: {text}); keep it as it is (a copy may be repaired) and use a "
-            "backup of the project"
-        )
-    if code in _SQLITE_IO or "disk I/O error" in text or "unable to open" in text:
-        return f"the file could not be read (SQLite: {text}); check the disk or the share it is on"
-    return f"not a Corroscope project ({text})"
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
@@ -368,22 +352,19 @@ def db_reason(exc: sa.exc.SQLAlchemyError) -> str:
     return text
 
 
-_COMPANIONS = ("-wal", "-shm", "-journal")
-
-
 def make_sqlite_file(path: Path) -> tuple[Path, ...]:
     """Make the project file, empty, exclusively (O_EXCL): of two `create` runs on one path one makes
     it and the other is told it exists, never both writing one file. Returns what this call made (the
     file, and its companions as they were not there before): all `remove_made` may delete. An OSError
     becomes a one-line ProjectError (a read-only medium, a folder the user may not write, ...)."""
-    before = {extra for extra in _COMPANIONS if Path(str(path) + extra).exists()}
+    before = {extra for extra in COMPANIONS if Path(str(path) + extra).exists()}
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     except FileExistsError:
         raise ProjectError(f"{path} already exists; open it, or choose another name") from None
     except OSError as exc:
         raise ProjectError(f"Cannot create {path}: {_create_problem(exc)}") from None
-    return (path, *(Path(str(path) + extra) for extra in _COMPANIONS if extra not in before))
+    return (path, *(Path(str(path) + extra) for extra in COMPANIONS if extra not in before))
 
 
 def _create_problem(exc: OSError) -> str:
