@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QStatusBar
+
     from app.ui.banner_widget import BannerWidget
 
 READ, OTHER = "read", "other"  # a failed open or read of the project; any other (an export)
@@ -17,9 +19,15 @@ class ProjectErrors:
     """Shows the project's errors and remembers the last one, to take down only that one (a later
     message from elsewhere on the banner stays)."""
 
-    def __init__(self, banner: BannerWidget, show_message: Callable[[str, str], None]) -> None:
-        """`show_message`: the window's (banner and status bar)."""
-        self.banner, self._show_message = banner, show_message
+    def __init__(
+        self,
+        banner: BannerWidget,
+        show_message: Callable[[str, str], None],
+        status: Callable[[], QStatusBar] | None = None,
+    ) -> None:
+        """`show_message`: the window's (banner and status bar); `status`: the window's status bar, asked
+        when needed (the window sets its own after this is made), whose copy goes with the banner's."""
+        self.banner, self._show_message, self.status = banner, show_message, status
         self._last: tuple[str, str] | None = None  # (kind, text) of the last error shown
 
     def show(self, message: str, kind: str = OTHER) -> None:
@@ -42,4 +50,7 @@ class ProjectErrors:
         banner = self.banner
         if banner.level == "error" and banner.text == self._last[1]:
             banner.hide()
+        status = None if self.status is None else self.status()
+        if status is not None and status.currentMessage() == self._last[1].splitlines()[0]:
+            status.clearMessage()  # else "Cannot read …" stays there over a project read since
         self._last = None

@@ -68,7 +68,7 @@ class ProjectUi(QObject):
         self.panel.change_log_requested.connect(lambda tag: show_change_log(self, tag))
         self.panel.relocate_requested.connect(self.relocate_dialog)
         # a read's error goes once the project is read again
-        self.errors = ProjectErrors(window.banner, window.show_message)
+        self.errors = ProjectErrors(window.banner, window.show_message, window.statusBar)
         self.panel.failed.connect(lambda msg: self.errors.show(msg, READ))
         self.panel.loaded.connect(lambda: self.errors.clear(READ))
         self.panel.stop_waiting_requested.connect(self.stop_waiting)

@@ -43,9 +43,11 @@ def test_a_failed_reads_error_goes_after_a_successful_reload(qtbot, window, tmp_
     panel.reload_button.click()
     _error(qtbot, window, "connection refused")
     monkeypatch.setattr(project_panel_widget, "load_view", real)
+    assert "connection refused" in window.statusBar().currentMessage()
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.reload_button.click()
     assert window.banner.text == ""
+    assert window.statusBar().currentMessage() == ""  # its copy there goes too
 
 
 def test_an_export_error_goes_when_another_project_opens_and_others_messages_stay(
