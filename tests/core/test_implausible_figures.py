@@ -175,7 +175,7 @@ def test_the_accuracy_reason_is_logged_at_load(tmp_path: Path, caplog: pytest.Lo
 def test_what_training_and_adaptation_honestly_write_passes() -> None:
     """The shipped figures' form, `training.model_figures`' rows, and adaptation's leave-one-out over the
     fewest photos it accepts (2); adaptation states no error where its photos cannot support one."""
-    from app.core.adapt import LooFigures, loo_accuracy
+    from app.core.adapt_scores import LooFigures, loo_accuracy
 
     assert read_accuracy({contract.KEY_ACCURACY: json.dumps(_GOOD_ACCURACY)}) is not None
     shipped = {"share_error": {"median": 10.732, "mean": 15.65, "p90": 34.495}, "d610_same_share": 0.6443}
