@@ -34,9 +34,17 @@ class Quitting:
         self.window = window
         self._confirmed = False  # the quit's questions were answered; a wait for reviews may follow
         self.wait: QDialog | None = None
+        self._waiting_saves = False
 
     def ready(self) -> bool:
         """True when the window may close now; otherwise it asked, or waits, or the user said no."""
+        review = self.window.editing.review
+        if review.saving:  # a save that fails must leave its edits on screen, not vanish with the window
+            if not self._waiting_saves:
+                self._waiting_saves = True
+                review.when_saved(self._saves_ended)
+            self.window.show_status("Writing the corrected mask first; the window closes once it is saved.")
+            return False
         if not self._confirmed:
             if not self._confirm():
                 return False
@@ -64,6 +72,13 @@ class Quitting:
                 return False
             w.model_menu.cancel_adaptation()  # the close then waits for the worker to stop
         return True
+
+    def _saves_ended(self, written: bool) -> None:
+        self._waiting_saves = False
+        if written:
+            QTimer.singleShot(0, self.window.close)
+        else:  # the banner says why; the edits stay, still unsaved
+            self.window.show_status("The window stays open: a corrected mask could not be saved.", 10000)
 
     def _stored(self) -> None:
         self.wait = None

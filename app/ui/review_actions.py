@@ -57,6 +57,9 @@ class ReviewUi(QObject):
         self._update = on_change
         self._older_signed: dict[Path, Path | None] = {}  # an edit opened: the older signed mask beside it
         self._draft: tuple[str, str] | None = None  # (name, note) of a sign-off refused: offered again
+        self._saves = 0  # mask saves still being written
+        self._saves_failed = False
+        self._after_saves: list[Callable[[bool], None]] = []
         edits.mask_opened.connect(self._on_mask_opened)
         edits.session_changed.connect(self._drop_stale_notice)
         edits.edited.connect(self._drop_stale_notice)
@@ -158,16 +161,45 @@ class ReviewUi(QObject):
             if signed:
                 reached = self.signed_masks_saved
                 then.append(lambda paths: reached.emit([(photo, Path(paths[0]))]))
-            self.window.controller.run_export(job, then=then, failed=self._save_failed)
+            self._run_save(then, job)
         self._update()
 
+    @property
+    def saving(self) -> bool:
+        """A corrected mask is still being written (the session counts as saved meanwhile)."""
+        return self._saves > 0
+
+    def when_saved(self, callback: Callable[[bool], None]) -> None:
+        """`callback(all_written)` once no save is being written (a quit waits for them)."""
+        self._after_saves.append(callback)
+
+    def _run_save(self, then: list[Callable[[list], None]], job, *args) -> None:
+        """A save in a worker, counted until it has written or failed (in `then` and `failed`: a callback
+        connected after the worker starts could miss a quick job's end)."""
+        self._saves += 1
+        then = [*then, lambda _paths: self._save_ended()]
+        self.window.controller.run_export(job, *args, then=then, failed=self._save_failed)
+
+    def _save_ended(self) -> None:
+        self._saves -= 1
+        if self._saves > 0:
+            return
+        callbacks, self._after_saves = self._after_saves, []
+        failed, self._saves_failed = self._saves_failed, False
+        for callback in callbacks:
+            callback(not failed)
+
     def _save_failed(self, reason: str) -> None:
-        """A save (Ctrl+S, Save all) that could not write: said as a save, with the way out."""
+        """A save (Ctrl+S, Save all) that could not write: said as a save, with the way out; the panel
+        shows the edits as unsaved again."""
         self.window.show_message(
             f"Save failed: {reason} (choose another folder in File ▸ Save corrected mask…; the edits are "
             "kept and still count as unsaved)",
             "error",
         )
+        self._saves_failed = True
+        self._update()  # the panel: "(not saved yet)" again
+        self._save_ended()
 
     def open_reviewed_mask_dialog(self) -> None:
         start = self.default_mask_path()
@@ -290,7 +322,7 @@ class ReviewUi(QObject):
                 f"Saved {counted(len(paths), 'corrected mask')}: " + ", ".join(str(p) for p in paths), "info"
             )
         )
-        self.window.controller.run_export(run_jobs, jobs, then=then, failed=self._save_failed)
+        self._run_save(then, run_jobs, jobs)
         self._update()
 
     def save_all(self, sessions: list) -> bool:

@@ -234,3 +234,45 @@ def test_the_pdf_of_a_corrected_signed_mask_says_its_figures_are_the_inspectors(
     assert "Figures proposed by a model; reviewed by" not in text
     untouched = accuracy_lines("typical", True, "Ann", "2026-12-06T12:07:00+00:00")  # the model's, signed
     assert untouched[1] == "Figures proposed by a model; reviewed by Ann on 2026-12-06 12:07 UTC."
+
+
+def _slow_save(monkeypatch, fails: bool):
+    """`write_reviewed_mask` held until the returned event is set, then failing or writing."""
+    import threading
+
+    from app.core.errors import CorroscopeError
+    from app.ui import edit_controller
+
+    release, real = threading.Event(), edit_controller.write_reviewed_mask
+
+    def write(target, *args, **kwargs):
+        release.wait(30)
+        if fails:
+            raise CorroscopeError(f"Cannot write {Path(target).name}: Operation not permitted")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(edit_controller, "write_reviewed_mask", write)
+    return release
+
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_a_quit_waits_for_a_save_and_stays_open_when_it_fails(qtbot, window, tmp_path, monkeypatch, fails):
+    """Ctrl+S then Ctrl+Q at once closed the window before the save had written: a save that then
+    failed lost the edits without a word (the session counted as saved while it was written)."""
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    window.editing.edits.mark_reviewed("Bo")
+    release = _slow_save(monkeypatch, fails)
+    window.editing.review.save_reviewed_mask(reviewed_mask_path(tmp_path / "photos results", path.stem))
+    assert window.editing.review.saving
+    assert not window.close(), "the window waits for the save"
+    assert window.isVisible() and "Writing the corrected mask first" in window.statusBar().currentMessage()
+    release.set()
+    if fails:
+        qtbot.waitUntil(lambda: window.banner.level == "error", timeout=TIMEOUT_MS)
+        qtbot.wait(50)  # the close that a successful save would make
+        assert window.isVisible() and window.editing.edits.unsaved_sessions()
+        assert "(not saved yet)" in window.figures.source_label.text(), "the panel says it is not saved"
+    else:
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
+        assert not window.editing.edits.unsaved_sessions()
