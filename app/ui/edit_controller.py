@@ -68,6 +68,12 @@ def _qrect(box: Box) -> QRect:
     return QRect(x0, y0, x1 - x0, y1 - y0)
 
 
+BUSY_TEXT = (
+    "Not edited: a fill or smart select is still working on this photo; edit again once its result shows "
+    "(Esc stops it)"
+)
+
+
 class EditController(QObject, BackgroundEdits):
     """Edits of the photo on screen (brush, polygon, fill, smart select, undo) and the sessions of all."""
 
@@ -339,8 +345,15 @@ class EditController(QObject, BackgroundEdits):
             self.state.set_labels(session.editor.labels, session.editor.stats(result.classes))
 
     # tools --------------------------------------------------------------------------------------
+    def _free(self) -> bool:
+        """Whether an edit may start now; while a tool's worker runs it is refused, saying so (it was
+        dropped without a word)."""
+        if self.busy:
+            self.message.emit(BUSY_TEXT, "info")
+        return not self.busy
+
     def stroke_begin(self, point: Point, radius: float, class_id: int | None) -> bool:
-        session = None if self.busy else self.begin()
+        session = self.begin() if self._free() else None
         if session is None:
             return False
         self._after_edit(session, session.editor.begin_stroke(point, radius, class_id), final=False)
@@ -366,7 +379,7 @@ class EditController(QObject, BackgroundEdits):
         return self._step(LabelEditor.redo, create=False)
 
     def _step(self, fn: Callable[[LabelEditor], Step | None], create: bool = True) -> Step | None:
-        session = None if self.busy else (self.begin() if create else self.session)
+        session = (self.begin() if create else self.session) if self._free() else None
         if session is None:
             return None
         edit = fn(session.editor)

@@ -713,3 +713,25 @@ def test_undo_says_when_older_steps_were_let_go_for_memory(qtbot, opened) -> Non
     shown = win.statusBar().currentMessage()
     assert "That was the oldest step kept: 2 older edit steps of this photo were let go" in shown
     assert "let go to keep undo memory under 1 MB" in shown
+
+
+def test_an_edit_while_a_fill_runs_is_refused_saying_so(qtbot, window, tmp_path) -> None:
+    """A brush stroke, undo or redo while a fill or smart select worked was dropped without a word."""
+    import threading
+
+    from app.ui.edit_controller import BUSY_TEXT
+
+    path, _ = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    ui = window.editing
+    release = threading.Event()
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS):
+        ui.edits._run(lambda: release.wait(30) and None, "fill")
+    before = window.controller.result.labels.copy()
+    assert not ui.edits.stroke_begin((10.0, 10.0), 5.0, 0)
+    assert window.statusBar().currentMessage() == BUSY_TEXT
+    assert np.array_equal(window.controller.result.labels, before)
+    with qtbot.waitSignal(ui.edits.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b):
+        release.set()
+    assert ui.edits.stroke_begin((10.0, 10.0), 5.0, 0)
+    ui.edits.stroke_end()
