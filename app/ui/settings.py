@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,8 +26,14 @@ MAX_RECENT = 10
 class AppSettings:
     """One place that knows the keys; tests pass a QSettings on an INI file in a temporary folder."""
 
-    def __init__(self, qsettings: QSettings | None = None) -> None:
-        self._s = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+    def __init__(self, qsettings: QSettings | None = None, stands_for: str | None = None) -> None:
+        """`stands_for`: the settings file asked for when `qsettings` is a stand-in (`open_settings`)."""
+        if qsettings is None:
+            qsettings, stands_for = open_settings(
+                default_settings_path(), lambda: QSettings(ORGANIZATION, APPLICATION)
+            )
+        self._s = qsettings
+        self._stands_for = stands_for
         # told once, with the file, when changes cannot be saved (the window's banner and status bar)
         self.on_unsaved: Callable[[str], None] | None = None
         self._unsaved_told = False
@@ -35,7 +42,9 @@ class AppSettings:
     @classmethod
     def at(cls, ini_path: str | Path) -> AppSettings:
         """Settings kept in one INI file (tests, portable installs)."""
-        return cls(QSettings(str(ini_path), QSettings.Format.IniFormat))
+        return cls(
+            *open_settings(str(ini_path), lambda: QSettings(str(ini_path), QSettings.Format.IniFormat))
+        )
 
     @property
     def qsettings(self) -> QSettings:
@@ -54,11 +63,12 @@ class AppSettings:
         cannot be saved (a read-only place, a failed write)."""
         if self._unsaved_told or self.on_unsaved is None:
             return
-        unread = unreadable(self._s.fileName())
+        name = self._stands_for or self._s.fileName()
+        unread = unreadable(name)
         if unread is None and self._s.status() != QSettings.Status.AccessError and self._s.isWritable():
             return
         self._unsaved_told = True
-        where = safe_path(self._s.fileName())
+        where = safe_path(name)
         if unread is not None:  # Qt then saves nothing either: it reads the file before each write
             self.on_unsaved(
                 f"Settings could not be read from {where} ({unread}): Corroscope runs on its defaults, "
@@ -272,6 +282,25 @@ class AppSettings:
     def sync(self) -> None:
         self._s.sync()
         self.check_saved()
+
+
+def default_settings_path() -> str | None:
+    """Where Qt keeps the app's settings on Linux and other Unix systems (an INI file); None elsewhere
+    (the Windows registry, a macOS plist)."""
+    if sys.platform in ("win32", "darwin"):
+        return None
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(config, ORGANIZATION, f"{APPLICATION}.conf")
+
+
+def open_settings(path: str | None, make: Callable[[], QSettings]) -> tuple[QSettings, str | None]:
+    """`make()`, unless the settings file at `path` is a named pipe, socket or device: Qt opens it before
+    anything else and would wait on it for ever, the window never shown. Then a throwaway INI file
+    stands in (the app runs on its defaults and says so) and the path it stands for comes back too."""
+    if path is not None and os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        stand_in = Path(tempfile.mkdtemp(prefix="corroscope-settings-")) / "settings.ini"
+        return QSettings(str(stand_in), QSettings.Format.IniFormat), path
+    return make(), None
 
 
 def unreadable(file_name: str) -> str | None:

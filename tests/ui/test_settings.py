@@ -127,3 +127,28 @@ def test_a_file_without_read_permission_is_named_so(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda _p, _mode: False)  # as for a user a mode 000 file stops
     assert unreadable(str(path)) == "there is no permission to read it"
     assert unreadable(str(tmp_path / "absent.ini")) is None
+
+
+def test_a_named_pipe_as_the_settings_file_is_said_and_never_waited_on(tmp_path):
+    """`--settings fifo.ini` (or a FIFO at the default place) hung the app before its window showed: Qt
+    opens the file first and waits for a writer for ever."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "fifo.ini"
+    os.mkfifo(fifo)
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QCoreApplication\n"
+        "from app.ui.settings import AppSettings\n"
+        "app = QCoreApplication([])\n"
+        "s = AppSettings.at(sys.argv[1])\n"
+        "s.on_unsaved = print\n"
+        "s.check_saved()\n"
+        "print('device', s.device)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert f"Settings could not be read from {fifo} (it is not a file)" in done.stdout, done.stdout
+    assert "device auto" in done.stdout
