@@ -42,11 +42,18 @@ def restore_window(window: QWidget, saved: QByteArray | None, default: QSize) ->
     """The window's saved geometry, else the `default` size (cut to the screen) and, if the window was
     maximised when saved, maximised again. Qt refuses geometry saved on a bigger screen (3840 x 2160 on a
     1024 x 600 one): the window came back at an arbitrary size, neither maximised nor fitted."""
-    if saved is not None and window.restoreGeometry(saved):
+    if saved is not None and window.restoreGeometry(saved) and not _shrunk(window, default):
         return
     resize_on_screen(window, default.width(), default.height())
     if saved is not None and saved_maximized(saved):
         window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
+
+
+def _shrunk(window: QWidget, default: QSize) -> bool:
+    """Whether the restored window is under half the default size either way: a damaged geometry record
+    that Qt still accepts (it gave 1 x 1 px, a 440 x 290 window with the banner cut to two words)."""
+    size = window.size()
+    return size.width() < default.width() // 2 or size.height() < default.height() // 2
 
 
 def scrolled(widget: QWidget, min_width: int = 0) -> QScrollArea:

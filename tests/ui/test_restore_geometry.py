@@ -48,3 +48,15 @@ def test_a_window_bigger_than_the_screen_opens_fitted_to_it(qtbot, settings) -> 
     assert not window.windowState() & Qt.WindowState.WindowMaximized
     assert window.size() == default_size(free), (window.size(), free)
     window.controller.shutdown()
+
+
+# A damaged record Qt still accepts: every rectangle 1 x 1 px at (100, 100), on an 800 px wide screen.
+TINY = "01d9d0cb00030000" + "00000064" * 8 + "00000000" + "0000" + "00000320" + "00000064" * 4
+
+
+def test_a_damaged_geometry_that_qt_accepts_opens_at_the_default_size(qtbot, settings) -> None:
+    """Qt restored it as a window a few hundred pixels across, the banner cut to two words."""
+    window = _opened(qtbot, settings, TINY)
+    free = window.screen().availableGeometry().size()
+    assert window.size() == default_size(free), (window.size(), free)
+    window.controller.shutdown()
