@@ -115,6 +115,8 @@ def run(model: Path | None, size: tuple[int, int], tmp: Path) -> dict:
     actions = [_action(qt_app, heart, "brush stroke, 100 moves, radius 40 px", steps, win=win)]
     ui.size_spin.setValue(300)
     actions.append(_action(qt_app, heart, "brush stroke, 100 moves, radius 300 px", steps, win=win))
+    ui.size_spin.setValue(1000)  # the largest brush the tool allows
+    actions.append(_action(qt_app, heart, "brush stroke, 100 moves, radius 1000 px", steps, win=win))
     ui.set_tool("polygon")
     corners = [(0.2, 0.2), (0.8, 0.25), (0.7, 0.8), (0.25, 0.75)]
     poly = [lambda c=c: QTest.mouseClick(vp, left, none, pos(*c)) for c in corners]
