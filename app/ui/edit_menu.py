@@ -202,9 +202,10 @@ class EditUi(QObject):
         w.controller.model_loaded.connect(lambda model: self.set_paint_classes(model.classes))
 
     def _answer_review_warning(self, session: EditSession | None) -> None:
-        """Signed again, or undo/redo back to the signed mask: the warning of an edit after it is answered."""
-        signed = session is not None and session.review.is_reviewed
-        if signed and self.window.banner.text in REVIEW_GONE:
+        """Signed again, undo/redo back to the signed mask, or the edits reverted (no session left): the
+        warning of an edit after the review is answered."""
+        answered = session is None or session.review.is_reviewed
+        if answered and self.window.banner.text in REVIEW_GONE:
             self.window.banner.dismiss()
 
     # state --------------------------------------------------------------------------------------

@@ -78,6 +78,21 @@ def test_signing_again_after_an_edit_takes_the_banners_warning_away(qtbot, opene
     assert win.figures.review_label.text().startswith("✔ Reviewed by Ann Inspector")
 
 
+
+def test_a_revert_takes_the_edited_after_review_warning_away(qtbot, opened, monkeypatch) -> None:
+    """Edit ▸ Revert left "Edited after the review: mark it reviewed again" over the model's mask."""
+    from app.ui import review_actions
+
+    win, _path = opened
+    _paint(qtbot, win)
+    win.editing.edits.mark_reviewed("Ann Inspector")
+    _paint(qtbot, win, "background")
+    assert win.banner.text == "Edited after the review: mark it reviewed again to sign it"
+    monkeypatch.setattr(review_actions, "ask_discard_edits", lambda *_a: True)
+    win.editing.review.revert()
+    assert win.banner.text == "" and win.editing.edits.session is None
+
+
 def test_undo_then_redo_back_to_the_signed_mask_brings_its_signature_back(qtbot, opened) -> None:
     win, _path = opened
     _paint(qtbot, win)
