@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +43,8 @@ def _startup_model(args: argparse.Namespace, settings: AppSettings) -> tuple[Pat
     if args.model:
         return args.model, "", False
     remembered = settings.model_path
-    if remembered is not None and remembered.is_file():
-        return remembered, "", True
+    if remembered is not None and os.path.lexists(remembered) and not remembered.is_dir():
+        return remembered, "", True  # there, even if no model (a named pipe): its load says why, not "gone"
     note = ""
     if remembered is not None and not _folder_reachable(remembered):
         note = (  # an offline drive or share: kept, so the site's model loads again once it is back

@@ -138,3 +138,22 @@ def test_the_figures_say_no_model_is_bundled_only_when_none_is(
             assert "Load model" in text and "shipped model" in text, text
             assert win.actions["default_model"].isEnabled(), "the text names it: it can be used"
     win.controller.shutdown()
+
+
+def test_a_remembered_model_that_is_a_named_pipe_is_refused_with_the_reason_not_called_gone(
+    qtbot, settings, model_path, tmp_path, monkeypatch
+):
+    import os
+
+    import app.ui.model_menu as model_menu
+
+    fifo = tmp_path / "site.onnx"
+    os.mkfifo(fifo)
+    settings.model_path = fifo
+    monkeypatch.setattr(model_menu, "default_model_path", lambda *_args, **_kwargs: model_path)
+    win = _start(qtbot, settings)
+    qtbot.waitUntil(lambda: win.controller.model is not None, timeout=TIMEOUT_MS)
+    text = win.banner.text
+    assert "site.onnx" in text and "is gone" not in text and "bundled model loads instead" in text, text
+    assert "is not a file" in text, text
+    win.controller.shutdown()
