@@ -78,7 +78,6 @@ def test_signing_again_after_an_edit_takes_the_banners_warning_away(qtbot, opene
     assert win.figures.review_label.text().startswith("✔ Reviewed by Ann Inspector")
 
 
-
 def test_a_revert_takes_the_edited_after_review_warning_away(qtbot, opened, monkeypatch) -> None:
     """Edit ▸ Revert left "Edited after the review: mark it reviewed again" over the model's mask."""
     from app.ui import review_actions
