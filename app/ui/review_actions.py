@@ -249,7 +249,14 @@ class ReviewUi(QObject):
     def revert(self) -> None:
         session = self.edits.session
         if session is not None and ask_discard_edits(self._parent, [session.path.name], "Revert"):
+            saved = session.mask_path
             self.edits.discard(session.path)
+            if saved is not None and saved.exists():  # a reopened photo finds it again: say so now
+                self.window.show_message(
+                    f"Reverted to the model's mask on screen. The saved correction {safe_path(saved)} stays "
+                    "on disk and is applied again when the photo is opened; delete or move it to drop it.",
+                    "info",
+                )
 
     def export_training(self) -> None:
         """File ▸ Export reviewed photos as training data: every photo marked reviewed in this run."""

@@ -276,3 +276,19 @@ def test_a_quit_waits_for_a_save_and_stays_open_when_it_fails(qtbot, window, tmp
     else:
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
         assert not window.editing.edits.unsaved_sessions()
+
+
+def test_a_revert_says_the_saved_correction_stays_and_comes_back(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    """Revert showed the model's mask, and reopening the photo silently brought the saved correction back."""
+    path, _rgb = photo(tmp_path, 3, size=(96, 128))
+    open_and_wait(qtbot, window, path)
+    target = _sign_and_save(qtbot, window, path, monkeypatch)
+    window.editing.review.revert()
+    text = window.banner.text
+    assert (
+        text.startswith("Reverted to the model's mask on screen. The saved correction")
+        and str(target) in text
+    )
+    assert target.exists(), "nothing on disk is removed"
