@@ -19,19 +19,25 @@ from app.core.synthetic import synthetic_pipe
 NAMES = [c.name for c in DEFAULT_CLASSES]
 
 
-@pytest.fixture
-def full_disk_at_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `.json` write fails as on a full disk (ENOSPC from the write itself); other files go through."""
+def _full_disk_at(monkeypatch: pytest.MonkeyPatch, fails) -> None:
+    """Each write of a path `fails(path)` accepts fails as on a full disk (ENOSPC from the write itself);
+    other files go through."""
     real = files.atomic_write
 
     @contextlib.contextmanager
     def write(path, overwrite=False):
         with real(path, overwrite) as fh:
-            if Path(path).suffix == ".json":
+            if fails(Path(path)):
                 raise OSError(errno.ENOSPC, "No space left on device")
             yield fh
 
     monkeypatch.setattr(files, "atomic_write", write)
+
+
+@pytest.fixture
+def full_disk_at_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `.json` write fails; other files go through."""
+    _full_disk_at(monkeypatch, lambda path: path.suffix == ".json")
 
 
 def _figures(tiny_model, tmp_path: Path):
@@ -69,15 +75,7 @@ def test_a_batch_whose_run_record_cannot_be_written_leaves_no_results_csv_alone(
     photos = [write_png(tmp_path / f"p{i}.png", synthetic_pipe(seed=i, size=(30, 40))[0]) for i in range(2)]
     out = tmp_path / "out"
     real = files.atomic_write
-
-    @contextlib.contextmanager
-    def write(path, overwrite=False):
-        with real(path, overwrite) as fh:
-            if Path(path).name == "results.json":
-                raise OSError(errno.ENOSPC, "No space left on device")
-            yield fh
-
-    monkeypatch.setattr(files, "atomic_write", write)
+    _full_disk_at(monkeypatch, lambda path: path.name == "results.json")
     args = [
         "analyze",
         *map(str, photos),
