@@ -52,6 +52,11 @@ class BannerWidget(QFrame):
         return self._text if not self.isHidden() else ""
 
     @property
+    def sticky_text(self) -> str:
+        """The sticky message shown above the newest ("" when none or hidden)."""
+        return self._sticky[0] if self._sticky is not None and not self.isHidden() else ""
+
+    @property
     def level(self) -> str:
         return self._level
 

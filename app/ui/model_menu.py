@@ -226,7 +226,9 @@ class ModelMenu(QObject):
         self._looking = False
         self.host.update_enabled()
 
-    def _say(self, text: str, level: str, sticky: bool = False) -> None:
+    def _say(self, text: str, level: str, sticky: bool = True) -> None:
+        """What an adaptation ends with (refused, failed, done): sticky, so a message of the photo on screen
+        arriving just after (its saved mask found, it analysed again) cannot take it off the banner."""
         self._adapt_said = text
         self.host.show_message(text, level, sticky)
 
@@ -272,7 +274,7 @@ class ModelMenu(QObject):
         ))  # fmt: skip
 
     def _start_run(self, run: AdaptRun) -> None:
-        if self._adapt_said and self.host.banner.text == self._adapt_said:
+        if self._adapt_said and self._adapt_said in (self.host.banner.text, self.host.banner.sticky_text):
             self.host.banner.dismiss()  # the last run's refusal is not this run's
         self._adapt_run = run
         run.worker.signals.finished.connect(self._adapt_ended)

@@ -212,8 +212,11 @@ def test_the_window_never_writes_the_adapted_model_over_a_bundled_one(qtbot, set
     open_and_wait(qtbot, win, photos[0])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(shipped), ""))
     _adapt(qtbot, win)  # refused before any question to replace it (a question would block here)
-    qtbot.waitUntil(lambda: "folder of the bundled models" in win.banner.text, timeout=60_000)
+    qtbot.waitUntil(lambda: "folder of the bundled models" in win.banner.whole, timeout=60_000)
     assert shipped.read_bytes() == before and win.controller.model.path == base
+    # a message of the photo on screen just after (its saved mask found) once took the refusal away
+    win.show_message("p0.png: reviewed mask found beside the photo", "info")
+    assert "folder of the bundled models" in win.banner.whole
     win.controller.shutdown()
 
 
