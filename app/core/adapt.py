@@ -338,7 +338,8 @@ def _check_classes(photos: Sequence[_Photo], base: SegmentationModel, settings: 
 def _fit_all(
     photos: Sequence[_Photo], start: Sequence[Classifier], settings: AdaptSettings, cancelled
 ) -> list[Classifier]:
-    photos = sorted(photos, key=_picture_id_of)  # one order whatever the names: the same fit, bit for bit
+    # one order whatever the names: the same fit, bit for bit
+    photos = sorted(photos, key=lambda photo: _picture_id(photo.provenance))
     weight = _sample_weights(photos, settings.class_balance)
     y = np.concatenate([p.targets.reshape(len(p.targets), -1)[:, p.sample].T for p in photos])
     fitted = []
@@ -348,10 +349,6 @@ def _fit_all(
             fit_classifier(x, y, weight, clf, settings.l2, settings.steps, cancelled, settings.fit_bias)
         )
     return fitted
-
-
-def _picture_id_of(photo: _Photo) -> str:
-    return _picture_id(photo.provenance)
 
 
 def _sample_weights(photos: Sequence[_Photo], balance: float) -> np.ndarray:

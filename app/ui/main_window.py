@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(330)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop (it showed no focus): its controls are
+        # no Tab stop (it showed no focus): the controls inside it are the stops
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for name, title, widget, area in (
             ("dock_panel", "Overlay and figures", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
             ("dock_batch", "Batch", self.batch, Qt.DockWidgetArea.BottomDockWidgetArea),

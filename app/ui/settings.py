@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from app.core.grading import GradeScale
 from app.core.model import DEVICES
@@ -285,11 +285,11 @@ class AppSettings:
 
 
 def default_settings_path() -> str | None:
-    """Where Qt keeps the app's settings on Linux and other Unix systems (an INI file); None elsewhere
-    (the Windows registry, a macOS plist)."""
+    """Where Qt keeps the app's settings on Linux and other Unix systems (an INI file under its config
+    folder), found without opening them; None elsewhere (the Windows registry, a macOS plist)."""
     if sys.platform in ("win32", "darwin"):
         return None
-    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    config = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
     return os.path.join(config, ORGANIZATION, f"{APPLICATION}.conf")
 
 

@@ -103,8 +103,8 @@ class Project:
             eng.upgrade(engine, location.display, unwritable)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            why = eng.read_only_reason(location.file) if location.file is not None else None
-            raise ProjectError(f"Cannot open {location.display}: {why or eng.db_reason(exc)}") from None
+            why = unwritable or eng.db_reason(exc)
+            raise ProjectError(f"Cannot open {location.display}: {why}") from None
         except ProjectError as exc:
             engine.dispose()
             raise ProjectError(f"Cannot open {location.display}: {exc}") from None
