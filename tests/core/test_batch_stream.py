@@ -77,18 +77,21 @@ def test_select_inputs_is_the_one_rule_of_what_a_photo_is(
         }
 
 
+def _drain(stream) -> tuple[list, object]:
+    """Every outcome `iter_batch` yields, and the summary it returns."""
+    yielded = []
+    while True:
+        try:
+            yielded.append(next(stream))
+        except StopIteration as end:
+            return yielded, end.value
+
+
 def test_iter_batch_streams_outcomes_and_returns_the_summary(
     tiny_model: SegmentationModel, tmp_path: Path
 ) -> None:
     photos = _photos(tmp_path / "in", 3)
-    batch = iter_batch(tiny_model, photos, tmp_path / "out", BatchOptions())
-    seen = []
-    while True:
-        try:
-            seen.append(next(batch))
-        except StopIteration as end:
-            summary = end.value
-            break
+    seen, summary = _drain(iter_batch(tiny_model, photos, tmp_path / "out", BatchOptions()))
     assert [o.path for o in seen] == photos and summary.done == tuple(photos)
     assert summary.csv_path == tmp_path / "out" / CSV_NAME and summary.csv_error is None
 
@@ -197,14 +200,7 @@ def test_a_streamed_batch_holds_no_photo_or_maps_once_each_is_yielded(
     """The window's batch keeps results for each row it shows; the summary kept them too, every photo's
     pixels and maps to the end (24 MP photos: 115 MB each, gigabytes in a batch)."""
     photos = _photos(tmp_path / "site", 3)
-    stream = iter_batch(tiny_model, photos, None, BatchOptions(), keep_results=True)
-    yielded = []
-    while True:
-        try:
-            yielded.append(next(stream))
-        except StopIteration as end:
-            summary = end.value
-            break
+    yielded, summary = _drain(iter_batch(tiny_model, photos, None, BatchOptions(), keep_results=True))
     assert all(o.result is not None and o.photo is not None for o in yielded)
     assert [o.path for o in summary.outcomes] == photos
     assert all(o.result is None and o.photo is None and o.record is not None for o in summary.outcomes)
